@@ -1,0 +1,65 @@
+"""What the report writers receive: the one input of the HTML report and Excel pack.
+
+assess builds a ReportBundle; report_html and report_excel only read it. Keeping it a
+documented dataclass (the datasette habit) lets tests build one by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from eolneeds.config import ProjectConfig
+
+# The indicator table's columns, in order (DESIGN.md section 9). Do not reorder.
+INDICATOR_COLUMNS: tuple[str, ...] = (
+    "indicator_id", "indicator_name", "area_type", "area_code", "area_name", "period",
+    "period_start", "period_end", "breakdown", "breakdown_value", "numerator",
+    "denominator", "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8",
+    "upper_ci_99_8", "unit", "method", "comparison", "suppressed", "note",
+)
+
+INDICATOR_SCHEMA: dict[str, Any] = {
+    "indicator_id": pl.String, "indicator_name": pl.String,
+    "area_type": pl.String,  # 'icb' | 'place'
+    "area_code": pl.String, "area_name": pl.String,
+    "period": pl.String,  # '2024-25' (financial year), '2024-11 to 2025-10' (rolling),
+    #                       '2025-10' (month, SPC series), '2030' (projection year)
+    "period_start": pl.Date, "period_end": pl.Date,
+    "breakdown": pl.String,  # 'all' | 'imd_quintile' | 'sex' | 'age_band' | 'age_group'
+    #                          | 'ethnic_group' | 'cause_group'
+    "breakdown_value": pl.String,  # 'all' | '1'..'5' | 'SII' | 'RII' | 'male' | ...
+    "numerator": pl.Float64, "denominator": pl.Float64, "value": pl.Float64,
+    "lower_ci_95": pl.Float64, "upper_ci_95": pl.Float64,
+    "lower_ci_99_8": pl.Float64, "upper_ci_99_8": pl.Float64,
+    "unit": pl.String,  # '%' | 'per 100,000' | 'count' | 'days' | 'per person' | '£' | 'index'
+    "method": pl.String,  # 'P' | 'R' | 'DSR' | 'M' | 'Q' | 'C' | 'SII' | 'RII'
+    "comparison": pl.String,  # 'higher' | 'similar' | 'lower' | 'not_compared'
+    "suppressed": pl.Boolean,
+    "note": pl.String,  # which disclosure rule applied, unreliable-rate flags, etc.
+}
+
+
+@dataclass(frozen=True)
+class DataQualityTable:
+    """One table of the data-quality section, rendered generically by both reports."""
+
+    key: str  # stable id, e.g. 'completeness', 'rejects_by_reason'
+    title: str
+    description: str
+    frame: pl.DataFrame
+
+
+@dataclass
+class ReportBundle:
+    config: ProjectConfig
+    indicators: pl.DataFrame  # INDICATOR_SCHEMA, every row of the run
+    data_quality: list[DataQualityTable]
+    manifest: dict[str, Any]  # inputs and hashes, query hashes, config, versions
+    generated_at: datetime
+    headline_period: str  # the period the overview tables show, e.g. '2024-25'
+    software_version: str
+    places: list[str] = field(default_factory=list)  # Place codes in report order

@@ -1,0 +1,262 @@
+"""The command line: parse options, call one core function, translate errors.
+
+Nothing here computes anything. Each command's help starts with an example, and
+tests/test_cli_help.py walks every command to keep it that way.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from eolneeds import __version__
+from eolneeds.console import ConsoleReporter
+from eolneeds.errors import EolneedsError, ExitCode, UsageError
+
+app = typer.Typer(
+    name="eolneeds",
+    help=(
+        "Population needs assessment for palliative and end-of-life care, per Place.\n\n"
+        "Example: eolneeds assess   (runs on the bundled synthetic sample and writes "
+        "./eolneeds-output/)"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class _State:
+    debug: bool = False
+    reporter: ConsoleReporter = ConsoleReporter()
+
+
+state = _State()
+
+DATASET_CHOICES = ("deaths", "register", "activity", "population", "areas", "projections")
+
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help="Project folder holding eolneeds.toml (default: the current folder if it "
+        "holds one, else the bundled sample).",
+        file_okay=False,
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"eolneeds {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    *,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only warnings and errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Every event.")] = False,
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="text (default) or json: one JSON object per event.")
+    ] = "text",
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = None,
+) -> None:
+    """Global options go before the command: eolneeds --log-format json run --month 2026-10"""
+    if log_format not in ("text", "json"):
+        raise UsageError(f"--log-format {log_format!r}: use text or json")
+    state.debug = debug
+    state.reporter = ConsoleReporter(log_format=log_format, quiet=quiet, verbose=verbose)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the project in.")],
+) -> None:
+    """Scaffold a project: eolneeds.toml, mappings/, inbox/ and a pseudonymisation key.
+
+    Example: eolneeds init ~/eol-2026
+    """
+    from eolneeds.project import init_project
+
+    init_project(directory, reporter=state.reporter)
+
+
+@app.command()
+def sample(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the synthetic project to.")],
+    *,
+    deaths: Annotated[int, typer.Option(help="Approximate number of deaths to generate.")] = 20000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 1,
+) -> None:
+    """Write a synthetic dataset and a ready project of any size.
+
+    Example: eolneeds sample demo --deaths 20000 --seed 1
+    """
+    from eolneeds.sample import write_sample
+
+    if deaths < 1:
+        raise UsageError("--deaths must be at least 1")
+    write_sample(directory, deaths=deaths, seed=seed, reporter=state.reporter)
+
+
+@app.command()
+def ingest(
+    dataset: Annotated[str, typer.Argument(help="deaths | register | activity | population | areas | projections")],
+    files: Annotated[list[Path], typer.Argument(help="CSV, gzip CSV, XLSX or Parquet files.")],
+    *,
+    project: ProjectOpt = None,
+    mapping: Annotated[str | None, typer.Option(help="Mapping name (mappings/NAME.toml).")] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Force the text encoding, e.g. cp1252 (default: detect).")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace an earlier version of the same file name.")
+    ] = False,
+) -> None:
+    """Load extracts into the project database; every row is loaded or quarantined.
+
+    Example: eolneeds ingest deaths inbox/deaths/deaths_2025.csv --project ~/eol-2026
+    """
+    from eolneeds.ingest import ingest_files
+    from eolneeds.project import require_project
+
+    if dataset not in DATASET_CHOICES:
+        raise UsageError(f"unknown dataset {dataset!r} — use one of {', '.join(DATASET_CHOICES)}")
+    config = require_project(project)
+    ingest_files(
+        config, dataset, files, mapping=mapping, encoding=encoding, replace=replace,
+        reporter=state.reporter,
+    )
+
+
+@app.command()
+def validate(*, project: ProjectOpt = None) -> None:
+    """Data-quality report; exits 3 when a blocking fault is found.
+
+    Example: eolneeds validate --project ~/eol-2026
+    """
+    from eolneeds.project import require_project
+    from eolneeds.validate import validate_project
+
+    config = require_project(project)
+    report = validate_project(config, reporter=state.reporter)
+    typer.echo(report.render_text())
+    if report.blocking:
+        raise typer.Exit(int(ExitCode.INPUT_DATA))
+
+
+@app.command()
+def assess(
+    *,
+    project: ProjectOpt = None,
+    period_end: Annotated[
+        str | None, typer.Option(help="Last month of a rolling period, YYYY-MM.")
+    ] = None,
+    months: Annotated[int | None, typer.Option(help="Length of the rolling period.")] = None,
+    place: Annotated[
+        list[str] | None, typer.Option(help="Restrict to this Place (code or name); repeatable.")
+    ] = None,
+    format: Annotated[
+        str | None, typer.Option("--format", help="Comma list of html,xlsx,csv,parquet.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default ./eolneeds-output).")
+    ] = None,
+    per_place: Annotated[
+        bool | None,
+        typer.Option("--per-place/--no-per-place", help="One Excel pack per Place as well."),
+    ] = None,
+) -> None:
+    """Compute every indicator per Place and write the report, Excel pack and tables.
+
+    Example: eolneeds assess --project ~/eol-2026 --format html,xlsx --out reports
+    """
+    from eolneeds.assess import AssessOptions, assess_command
+
+    formats = [f.strip() for f in format.split(",") if f.strip()] if format else None
+    options = AssessOptions(
+        period_end=period_end,
+        months=months,
+        places=list(place or []),
+        formats=formats,
+        out=out,
+        per_place=per_place,
+    )
+    result = assess_command(project, options, reporter=state.reporter)
+    typer.echo(result.render_summary())
+
+
+@app.command()
+def run(
+    *,
+    month: Annotated[str, typer.Option(help="The month to report, YYYY-MM.")],
+    project: ProjectOpt = None,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for another run's lock (default: none).")
+    ] = 0.0,
+) -> None:
+    """The scheduled job: ingest inbox/, assess, write output/YYYY-MM/, archive inputs.
+
+    Example: eolneeds --log-format json run --month 2026-10 --project /data/eol
+    """
+    from eolneeds.project import require_project
+    from eolneeds.run import run_month
+
+    config = require_project(project)
+    run_month(config, month, wait=wait, reporter=state.reporter)
+
+
+@app.command()
+def indicators(
+    *,
+    format: Annotated[
+        str, typer.Option("--format", help="table (default), markdown or json.")
+    ] = "table",
+) -> None:
+    """Print the indicator catalogue.
+
+    Example: eolneeds indicators --format markdown > INDICATORS.md
+    """
+    from eolneeds.catalogue import render_catalogue
+
+    if format not in ("table", "markdown", "json"):
+        raise UsageError(f"--format {format!r}: use table, markdown or json")
+    typer.echo(render_catalogue(format))
+
+
+def main() -> None:
+    """Entry point: run the app, turn our errors into one line and an exit code.
+
+    Typer's standalone mode handles bad usage itself (exit 2) and SystemExit passes
+    through; everything else is ours to translate.
+    """
+    try:
+        app()
+    except EolneedsError as err:
+        if state.debug:
+            traceback.print_exc()
+        sys.stderr.write(f"Error: {err}\n")
+        sys.exit(int(err.exit_code))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if state.debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"Internal error: {type(exc).__name__}: {exc} — this is a bug in eolneeds; "
+            "rerun with --debug for the traceback and report it\n"
+        )
+        sys.exit(int(ExitCode.INTERNAL))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

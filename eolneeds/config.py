@@ -1,0 +1,404 @@
+"""Project configuration: eolneeds.toml and mappings/*.toml, read with tomllib.
+
+Precedence, stated once: command-line option > eolneeds.toml / mapping file > the
+defaults in the dataclasses below. Unknown keys and bad values raise ConfigError naming
+the file and the key, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eolneeds.errors import ConfigError, UsageError
+from eolneeds.schema import CANONICAL_COLUMNS, DATASETS
+
+CONFIG_FILE = "eolneeds.toml"
+DATABASE_FILE = "eolneeds.duckdb"
+KEY_ENV_VAR = "EOLNEEDS_KEY"
+
+OUTPUT_FORMATS = ("html", "xlsx", "csv", "parquet")
+# ADMIMETH codes counted as emergency admissions (REFERENCE.md). 2B and 2C are in by
+# default; whether they belong is not settled nationally, so it is an option.
+DEFAULT_EMERGENCY_ADMIMETH = ("21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28")
+
+
+@dataclass(frozen=True)
+class Place:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DisclosureConfig:
+    # Counts from 1 to min_count - 1 are suppressed (shown as "*"). 8 gives the NHS
+    # rule "1-7 suppressed"; 0 turns disclosure control off for internal analysis.
+    min_count: int = 8
+    # 0 = no rounding; 5 = other counts rounded to the nearest 5 (NHS hospital rule).
+    rounding: int = 0
+    # Also suppress the next-smallest cell where a total would reveal a hidden one.
+    secondary: bool = True
+
+    @property
+    def enabled(self) -> bool:
+        return self.min_count > 1
+
+
+@dataclass(frozen=True)
+class PeriodsConfig:
+    # "financial_year" (April-March, the NHS default) or "rolling" (months ending
+    # with the latest complete month of data).
+    default: str = "financial_year"
+    months: int = 12
+    # How many financial years (most recent first) to report; trend needs >= 3.
+    years: int = 3
+
+
+@dataclass(frozen=True)
+class MethodsConfig:
+    emergency_admission_methods: tuple[str, ...] = DEFAULT_EMERGENCY_ADMIMETH
+    # The national DiUPR indicator excludes external causes (V01-Y89, U50.9).
+    diupr_exclude_external_causes: bool = True
+    # "inclusive_days" (REFERENCE.md default) or "nights" (day cases count 0).
+    bed_days: str = "inclusive_days"
+    # Used for hospital_cost_last90 where activity rows carry no cost.
+    unit_cost_per_bed_day: float | None = None
+
+
+@dataclass(frozen=True)
+class OutputsConfig:
+    formats: tuple[str, ...] = OUTPUT_FORMATS
+    per_place: bool = True
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """How one local extract maps onto a canonical dataset."""
+
+    name: str
+    dataset: str
+    preset: str | None = None
+    format: str = "auto"  # auto | csv | xlsx | parquet
+    encoding: str = "auto"  # auto | utf-8 | utf-8-sig | cp1252 | ...
+    delimiter: str = "auto"
+    sheet: str | None = None
+    header_row: int = 1  # the row (1-based, as Excel numbers it) holding the headers
+    date_format: str = "%d/%m/%Y"  # tried first; ISO yyyy-mm-dd is always accepted
+    nhs_number: bool = False  # person_id holds NHS numbers: check and pseudonymise
+    columns: dict[str, str] = field(default_factory=dict)  # canonical -> source column
+    recode: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical -> {src: canon}
+    defaults: dict[str, Any] = field(default_factory=dict)  # canonical -> constant
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    root: Path
+    icb_name: str
+    icb_code: str
+    places: tuple[Place, ...]
+    contact: str = "Contact: add [project] contact to eolneeds.toml"
+    lsoa_vintage: str = "2021"
+    key_file: Path | None = None
+    disclosure: DisclosureConfig = DisclosureConfig()
+    periods: PeriodsConfig = PeriodsConfig()
+    methods: MethodsConfig = MethodsConfig()
+    outputs: OutputsConfig = OutputsConfig()
+    benchmarks: dict[str, float] = field(default_factory=dict)  # indicator_id -> England value
+    mappings: dict[str, Mapping] = field(default_factory=dict)
+
+    @property
+    def database_path(self) -> Path:
+        return self.root / DATABASE_FILE
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    def place_name(self, code: str) -> str:
+        for place in self.places:
+            if place.code == code:
+                return place.name
+        return code
+
+    def mapping_for(self, dataset: str, name: str | None = None) -> Mapping:
+        """The named mapping, else mappings/<dataset>.toml, else the identity mapping."""
+        if name is not None:
+            if name not in self.mappings:
+                known = ", ".join(sorted(self.mappings)) or "none"
+                raise UsageError(
+                    f"no mapping named {name!r} in {self.root / 'mappings'} (known: {known})"
+                    " — add mappings/{name}.toml or drop --mapping"
+                )
+            mapping = self.mappings[name]
+            if mapping.dataset != dataset:
+                raise UsageError(
+                    f"mapping {name!r} is for dataset {mapping.dataset!r}, not {dataset!r}"
+                    " — choose a mapping whose dataset matches"
+                )
+            return mapping
+        if dataset in self.mappings and self.mappings[dataset].dataset == dataset:
+            return self.mappings[dataset]
+        return Mapping(name="(canonical)", dataset=dataset)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading and validating
+
+
+def _check_keys(where: str, table: dict[str, Any], allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(
+                f"{where}: unknown key {key!r} — allowed keys are "
+                f"{', '.join(sorted(allowed))}; check the spelling"
+            )
+
+
+def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
+    # bool is an int in Python: do not accept true where a number is wanted.
+    if isinstance(value, bool) and kind in (int, float, (int, float)):
+        raise ConfigError(f"{where}: key {key!r} must be a number, not {value!r}")
+    if not isinstance(value, kind):
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"{where}: key {key!r} must be a {name}, not {value!r}")
+    return value
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}) — fix the syntax") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
+    allowed = {
+        "dataset", "preset", "format", "encoding", "delimiter", "sheet", "header_row",
+        "date_format", "nhs_number", "columns", "recode", "defaults", "description",
+    }
+    _check_keys(where, raw, allowed)
+    dataset = raw.get("dataset", name)
+    if dataset not in DATASETS:
+        raise ConfigError(
+            f"{where}: key 'dataset' is {dataset!r} — use one of {', '.join(DATASETS)}"
+        )
+    canonical = {c for c, _, _ in CANONICAL_COLUMNS[dataset]}
+    columns = _typed(where, "columns", raw.get("columns", {}), dict)
+    for canon, source in columns.items():
+        if canon not in canonical:
+            raise ConfigError(
+                f"{where}: [columns] key {canon!r} is not a column of {dataset} — "
+                f"use one of {', '.join(sorted(canonical))}"
+            )
+        _typed(where, f"columns.{canon}", source, (str, list))
+    recode = _typed(where, "recode", raw.get("recode", {}), dict)
+    for canon, table in recode.items():
+        if canon not in canonical:
+            raise ConfigError(
+                f"{where}: [recode.{canon}] is not a column of {dataset} — "
+                f"use one of {', '.join(sorted(canonical))}"
+            )
+        _typed(where, f"recode.{canon}", table, dict)
+    defaults = _typed(where, "defaults", raw.get("defaults", {}), dict)
+    for canon in defaults:
+        if canon not in canonical:
+            raise ConfigError(f"{where}: [defaults] key {canon!r} is not a column of {dataset}")
+    fmt = raw.get("format", "auto")
+    if fmt not in ("auto", "csv", "xlsx", "parquet"):
+        raise ConfigError(f"{where}: key 'format' is {fmt!r} — use auto, csv, xlsx or parquet")
+    header_row = _typed(where, "header_row", raw.get("header_row", 1), int)
+    if header_row < 1:
+        raise ConfigError(f"{where}: key 'header_row' must be 1 or more (Excel's row number)")
+    return Mapping(
+        name=name,
+        dataset=dataset,
+        preset=raw.get("preset"),
+        format=fmt,
+        encoding=_typed(where, "encoding", raw.get("encoding", "auto"), str),
+        delimiter=_typed(where, "delimiter", raw.get("delimiter", "auto"), str),
+        sheet=raw.get("sheet"),
+        header_row=header_row,
+        date_format=_typed(where, "date_format", raw.get("date_format", "%d/%m/%Y"), str),
+        nhs_number=_typed(where, "nhs_number", raw.get("nhs_number", False), bool),
+        columns={k: v for k, v in columns.items()},
+        recode={k: {str(a): str(b) for a, b in v.items()} for k, v in recode.items()},
+        defaults=dict(defaults),
+    )
+
+
+def load_config(root: Path) -> ProjectConfig:
+    """Read DIR/eolneeds.toml and DIR/mappings/*.toml."""
+    root = Path(root).resolve()
+    path = root / CONFIG_FILE
+    if not path.is_file():
+        raise UsageError(
+            f"{root} is not an eolneeds project (no {CONFIG_FILE}) — "
+            f"run `eolneeds init {root}` or pass --project DIR"
+        )
+    raw = _read_toml(path)
+    where = str(path)
+    _check_keys(
+        where,
+        raw,
+        {"project", "places", "privacy", "disclosure", "periods", "methods", "outputs",
+         "benchmarks", "mappings"},
+    )
+    project = _typed(where, "project", raw.get("project", {}), dict)
+    _check_keys(f"{where} [project]", project, {"icb_name", "icb_code", "contact", "lsoa_vintage"})
+    if "icb_name" not in project:
+        raise ConfigError(f"{where} [project]: key 'icb_name' is missing — add the ICB's name")
+
+    places_raw = _typed(where, "places", raw.get("places", []), list)
+    places: list[Place] = []
+    for i, entry in enumerate(places_raw, start=1):
+        pwhere = f"{where} [[places]] entry {i}"
+        _typed(pwhere, "places", entry, dict)
+        _check_keys(pwhere, entry, {"code", "name"})
+        if "code" not in entry:
+            raise ConfigError(f"{pwhere}: key 'code' is missing — give the Place's code")
+        places.append(Place(code=str(entry["code"]), name=str(entry.get("name", entry["code"]))))
+    if len({p.code for p in places}) != len(places):
+        raise ConfigError(f"{where} [[places]]: Place codes must be unique")
+
+    vintage = str(project.get("lsoa_vintage", "2021"))
+    if vintage not in ("2011", "2021"):
+        raise ConfigError(f"{where} [project]: key 'lsoa_vintage' is {vintage!r} — use 2011 or 2021")
+
+    privacy = _typed(where, "privacy", raw.get("privacy", {}), dict)
+    _check_keys(f"{where} [privacy]", privacy, {"key_file"})
+    key_file = Path(privacy["key_file"]).expanduser() if "key_file" in privacy else None
+
+    disc_raw = _typed(where, "disclosure", raw.get("disclosure", {}), dict)
+    dwhere = f"{where} [disclosure]"
+    _check_keys(dwhere, disc_raw, {"min_count", "rounding", "secondary"})
+    disclosure = DisclosureConfig(
+        min_count=_typed(dwhere, "min_count", disc_raw.get("min_count", 8), int),
+        rounding=_typed(dwhere, "rounding", disc_raw.get("rounding", 0), int),
+        secondary=_typed(dwhere, "secondary", disc_raw.get("secondary", True), bool),
+    )
+    if disclosure.min_count < 0:
+        raise ConfigError(f"{dwhere}: key 'min_count' must be 0 (off) or more")
+    if disclosure.rounding not in (0, 5, 10):
+        raise ConfigError(f"{dwhere}: key 'rounding' must be 0 (none), 5 or 10")
+
+    per_raw = _typed(where, "periods", raw.get("periods", {}), dict)
+    pwhere = f"{where} [periods]"
+    _check_keys(pwhere, per_raw, {"default", "months", "years"})
+    periods = PeriodsConfig(
+        default=_typed(pwhere, "default", per_raw.get("default", "financial_year"), str),
+        months=_typed(pwhere, "months", per_raw.get("months", 12), int),
+        years=_typed(pwhere, "years", per_raw.get("years", 3), int),
+    )
+    if periods.default not in ("financial_year", "rolling"):
+        raise ConfigError(f"{pwhere}: key 'default' must be 'financial_year' or 'rolling'")
+    if not 1 <= periods.months <= 120:
+        raise ConfigError(f"{pwhere}: key 'months' must be between 1 and 120")
+
+    meth_raw = _typed(where, "methods", raw.get("methods", {}), dict)
+    mwhere = f"{where} [methods]"
+    _check_keys(
+        mwhere, meth_raw,
+        {"emergency_admission_methods", "diupr_exclude_external_causes", "bed_days",
+         "unit_cost_per_bed_day"},
+    )
+    cost = meth_raw.get("unit_cost_per_bed_day")
+    methods = MethodsConfig(
+        emergency_admission_methods=tuple(
+            str(x) for x in _typed(mwhere, "emergency_admission_methods",
+                                   meth_raw.get("emergency_admission_methods",
+                                                list(DEFAULT_EMERGENCY_ADMIMETH)), list)
+        ),
+        diupr_exclude_external_causes=_typed(
+            mwhere, "diupr_exclude_external_causes",
+            meth_raw.get("diupr_exclude_external_causes", True), bool),
+        bed_days=_typed(mwhere, "bed_days", meth_raw.get("bed_days", "inclusive_days"), str),
+        unit_cost_per_bed_day=(
+            float(_typed(mwhere, "unit_cost_per_bed_day", cost, (int, float)))
+            if cost is not None else None
+        ),
+    )
+    if methods.bed_days not in ("inclusive_days", "nights"):
+        raise ConfigError(f"{mwhere}: key 'bed_days' must be 'inclusive_days' or 'nights'")
+
+    out_raw = _typed(where, "outputs", raw.get("outputs", {}), dict)
+    owhere = f"{where} [outputs]"
+    _check_keys(owhere, out_raw, {"formats", "per_place"})
+    formats = tuple(_typed(owhere, "formats", out_raw.get("formats", list(OUTPUT_FORMATS)), list))
+    for fmt in formats:
+        if fmt not in OUTPUT_FORMATS:
+            raise ConfigError(f"{owhere}: format {fmt!r} — use {', '.join(OUTPUT_FORMATS)}")
+    outputs = OutputsConfig(
+        formats=formats,
+        per_place=_typed(owhere, "per_place", out_raw.get("per_place", True), bool),
+    )
+
+    bench_raw = _typed(where, "benchmarks", raw.get("benchmarks", {}), dict)
+    benchmarks = {
+        k: float(_typed(f"{where} [benchmarks]", k, v, (int, float))) for k, v in bench_raw.items()
+    }
+
+    mappings: dict[str, Mapping] = {}
+    for name, table in _typed(where, "mappings", raw.get("mappings", {}), dict).items():
+        mappings[name] = parse_mapping(name, table, f"{where} [mappings.{name}]")
+    mapping_dir = root / "mappings"
+    if mapping_dir.is_dir():
+        for file in sorted(mapping_dir.glob("*.toml")):
+            mappings[file.stem] = parse_mapping(file.stem, _read_toml(file), str(file))
+
+    return ProjectConfig(
+        root=root,
+        icb_name=str(project["icb_name"]),
+        icb_code=str(project.get("icb_code", "ICB")),
+        places=tuple(places),
+        contact=str(project.get("contact", ProjectConfig.contact)),
+        lsoa_vintage=vintage,
+        key_file=key_file,
+        disclosure=disclosure,
+        periods=periods,
+        methods=methods,
+        outputs=outputs,
+        benchmarks=benchmarks,
+        mappings=mappings,
+    )
+
+
+def resolve_key(config: ProjectConfig) -> bytes:
+    """The pseudonymisation key: $EOLNEEDS_KEY, else [privacy] key_file.
+
+    The key lives outside the project folder so that the database and outputs can be
+    shared without it; it is never written into either.
+    """
+    env = os.environ.get(KEY_ENV_VAR)
+    if env:
+        return env.encode("utf-8")
+    if config.key_file is not None:
+        try:
+            key = config.key_file.read_bytes().strip()
+        except OSError:
+            raise UsageError(
+                f"pseudonymisation key file {config.key_file} cannot be read — restore it, "
+                f"or set {KEY_ENV_VAR}; without the same key, new data will not link to old"
+            ) from None
+        if key:
+            return key
+    raise UsageError(
+        f"no pseudonymisation key — set {KEY_ENV_VAR} or [privacy] key_file in "
+        f"{config.root / CONFIG_FILE} (`eolneeds init` creates one)"
+    )
+
+
+def find_project(project: Path | None) -> Path | None:
+    """--project DIR, else the current directory if it holds eolneeds.toml, else None
+    (the caller then uses the bundled sample)."""
+    if project is not None:
+        return Path(project)
+    cwd = Path.cwd()
+    if (cwd / CONFIG_FILE).is_file():
+        return cwd
+    return None

@@ -1,0 +1,107 @@
+"""The CLI's Reporter: rich progress bars on a terminal, plain lines when not, one JSON
+object per event with --log-format json. Only the CLI imports this module."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from eolneeds.reporting import Reporter
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+class ConsoleReporter(Reporter):
+    def __init__(
+        self,
+        *,
+        log_format: str = "text",
+        quiet: bool = False,
+        verbose: bool = False,
+        stream: TextIO | None = None,
+    ) -> None:
+        self.log_format = log_format
+        self.quiet = quiet
+        self.verbose = verbose
+        self.stream = stream or sys.stderr
+        self.is_terminal = self.stream.isatty() and log_format == "text"
+        self.extra_sinks: list[TextIO] = []  # e.g. the project's logs/ file for `run`
+
+    # -- events ----------------------------------------------------------------------
+    def event(self, name: str, **fields: Any) -> None:
+        record = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "event": name}
+        record.update({k: _jsonable(v) for k, v in fields.items()})
+        line = json.dumps(record, ensure_ascii=False, default=str)
+        for sink in self.extra_sinks:
+            sink.write(line + "\n")
+            sink.flush()
+        if self.log_format == "json":
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            return
+        if name == "message":
+            level = fields.get("level", "info")
+            if level == "debug" and not self.verbose:
+                return
+            if self.quiet and level == "info":
+                return
+            prefix = {"warning": "Warning: ", "error": "Error: "}.get(level, "")
+            self.stream.write(f"{prefix}{fields.get('text', '')}\n")
+            self.stream.flush()
+        elif self.verbose:
+            detail = ", ".join(f"{k}={_jsonable(v)}" for k, v in fields.items())
+            self.stream.write(f"{name}: {detail}\n")
+            self.stream.flush()
+
+    @contextmanager
+    def progress(
+        self, description: str, total: int | None = None
+    ) -> Iterator[Callable[[int], None]]:
+        if self.quiet or self.log_format == "json":
+            yield lambda advance=1: None
+            return
+        if not self.is_terminal:
+            # Plain lines for logs and pipes: one at the start, one at the end.
+            self.stream.write(f"{description}...\n")
+            self.stream.flush()
+            yield lambda advance=1: None
+            self.stream.write(f"{description}: done\n")
+            self.stream.flush()
+            return
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        console = Console(file=self.stream)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as bar:
+            task = bar.add_task(description, total=total)
+
+            def step(advance: int = 1) -> None:
+                bar.advance(task, advance)
+
+            yield step
+            if total is not None:
+                bar.update(task, completed=total)

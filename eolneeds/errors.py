@@ -1,0 +1,67 @@
+"""One error hierarchy for the whole tool.
+
+The core raises these; only the CLI turns them into one readable line and an exit
+code. Every message should say what is wrong, where (file, row, column) and how to
+fix it. Exit codes are part of the user-facing contract (README, "Exit codes").
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1  # a bug in eolneeds: please report it (run with --debug)
+    USAGE = 2  # bad command line or bad eolneeds.toml
+    INPUT_DATA = 3  # input data invalid or failing validation
+    LOCKED = 4  # another run holds the project lock
+
+
+class EolneedsError(Exception):
+    """Base for errors a user can act on. `str(err)` is the whole message."""
+
+    exit_code: ExitCode = ExitCode.INTERNAL
+
+
+class UsageError(EolneedsError):
+    """Bad options, a bad or missing eolneeds.toml, an unknown dataset or mapping."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """eolneeds.toml or a mapping file is invalid. The message names the key."""
+
+
+class InputDataError(EolneedsError):
+    """An input file cannot be read or fails validation.
+
+    Build messages with `input_error(...)` so they always read the same way.
+    """
+
+    exit_code = ExitCode.INPUT_DATA
+
+
+class ProjectLockedError(EolneedsError):
+    """Another eolneeds process holds the project lock."""
+
+    exit_code = ExitCode.LOCKED
+
+
+def input_error(
+    file: str,
+    problem: str,
+    fix: str,
+    *,
+    row: int | None = None,
+    column: str | None = None,
+) -> InputDataError:
+    """`deaths.csv row 412, column date_of_death: "31/02/2023" is not a date -- fix ...`"""
+    where = file
+    if row is not None:
+        where += f" row {row}"
+    if column is not None:
+        where += f"," if row is not None else ""
+        where += f" column {column}"
+    return InputDataError(f"{where}: {problem} — {fix}")

@@ -1,0 +1,150 @@
+"""The project database: canonical tables (DESIGN.md section 5) and bookkeeping.
+
+This DDL is the contract between ingest, validate, the queries and analysts' own SQL
+(documented in README.md, "The project database"). Conventions:
+
+* dates are DATE; codes are lower-case snake_case words, never free text;
+* `source_file_id` / `source_row` on every canonical row point at `ingest_log.file_id`
+  and the row as a user sees it in the file (header = row 1 for CSV; Excel's own row
+  numbers for XLSX), so any figure can be traced back and a file can be replaced;
+* sex: 'male' | 'female' | 'unknown';
+* place_of_death / preferred_place_of_death: 'home' | 'care_home' | 'hospital' |
+  'hospice' | 'religious' | 'other' | 'unknown';
+* ethnicity (NHS 5 broad groups): 'white' | 'mixed' | 'asian' | 'black' | 'other' |
+  'not_known';
+* ICD-10 codes normalised: upper case, no dot, no filler X: 'C349', 'C34', 'I251';
+* age_band (population, projections): the 19 ESP2013 bands '0-4', '5-9', ...,
+  '85-89', '90+'.
+"""
+
+from __future__ import annotations
+
+DATASETS: tuple[str, ...] = ("deaths", "register", "activity", "population", "areas", "projections")
+
+PLACES_OF_DEATH: tuple[str, ...] = (
+    "home", "care_home", "hospital", "hospice", "religious", "other", "unknown",
+)
+SEXES: tuple[str, ...] = ("male", "female", "unknown")
+ETHNIC_GROUPS: tuple[str, ...] = ("white", "mixed", "asian", "black", "other", "not_known")
+ACTIVITY_TYPES: tuple[str, ...] = (
+    "emergency_admission",
+    "elective_admission",
+    "ae_attendance",
+    "community_contact",
+    "specialist_palliative_contact",
+    "hospice_inpatient",
+    "outpatient",
+    "other",
+)
+AGE_BANDS_ESP: tuple[str, ...] = tuple(
+    [f"{lo}-{lo + 4}" for lo in range(0, 90, 5)] + ["90+"]
+)
+
+# Canonical columns per dataset, in order: (name, DuckDB type, required).
+# Required columns must be present in the mapped input; a null in one quarantines the row.
+CANONICAL_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
+    "deaths": [
+        ("person_id", "VARCHAR", True),
+        ("date_of_death", "DATE", True),
+        ("date_of_registration", "DATE", False),
+        ("age", "INTEGER", False),  # from date_of_birth when only that is given
+        ("date_of_birth", "DATE", False),
+        ("sex", "VARCHAR", True),
+        ("lsoa_code", "VARCHAR", False),  # missing LSOA: kept, reported in data quality
+        ("underlying_cause", "VARCHAR", False),
+        ("contributory_causes", "VARCHAR[]", False),
+        ("place_of_death", "VARCHAR", True),
+        ("ethnicity", "VARCHAR", False),
+        ("gp_practice", "VARCHAR", False),
+    ],
+    "register": [
+        ("person_id", "VARCHAR", True),
+        ("date_added", "DATE", True),
+        ("gp_practice", "VARCHAR", False),
+        ("preferred_place_of_death", "VARCHAR", False),
+        ("dnacpr", "BOOLEAN", False),
+        ("advance_care_plan", "BOOLEAN", False),
+    ],
+    "activity": [
+        ("person_id", "VARCHAR", True),
+        ("activity_type", "VARCHAR", True),
+        ("start_date", "DATE", True),
+        ("end_date", "DATE", False),
+        ("admission_method", "VARCHAR", False),  # raw ADMIMETH where known, e.g. '21', '2B'
+        ("treatment_function", "VARCHAR", False),
+        ("cost", "DOUBLE", False),
+    ],
+    "population": [
+        ("lsoa_code", "VARCHAR", True),
+        ("year", "INTEGER", True),
+        ("sex", "VARCHAR", True),
+        ("age_band", "VARCHAR", True),
+        ("population", "DOUBLE", True),
+    ],
+    "areas": [
+        ("lsoa_code", "VARCHAR", True),
+        ("place", "VARCHAR", True),  # the Place code, as in [[places]] of eolneeds.toml
+        ("imd_decile", "INTEGER", True),  # 1 = most deprived
+        ("rural_urban", "VARCHAR", False),
+        ("lsoa_vintage", "VARCHAR", False),  # '2011' or '2021'
+    ],
+    "projections": [
+        ("area_code", "VARCHAR", True),  # a Place code or an LSOA code
+        ("year", "INTEGER", True),
+        ("sex", "VARCHAR", True),
+        ("age_band", "VARCHAR", True),
+        ("population", "DOUBLE", True),
+    ],
+}
+
+PROVENANCE_COLUMNS: list[tuple[str, str]] = [
+    ("source_file_id", "INTEGER"),
+    ("source_row", "BIGINT"),
+]
+
+
+def canonical_ddl(dataset: str) -> str:
+    cols = [f"{name} {dtype}" for name, dtype, _ in CANONICAL_COLUMNS[dataset]]
+    cols += [f"{name} {dtype} NOT NULL" for name, dtype in PROVENANCE_COLUMNS]
+    return f"CREATE TABLE IF NOT EXISTS {dataset} (\n    " + ",\n    ".join(cols) + "\n)"
+
+
+BOOKKEEPING_DDL: list[str] = [
+    "CREATE SEQUENCE IF NOT EXISTS ingest_file_id START 1",
+    """
+    CREATE TABLE IF NOT EXISTS ingest_log (
+        file_id INTEGER PRIMARY KEY,
+        dataset VARCHAR NOT NULL,
+        file_name VARCHAR NOT NULL,      -- base name, as shown in messages and reports
+        file_path VARCHAR NOT NULL,      -- as given on the command line, resolved
+        content_hash VARCHAR NOT NULL,   -- sha256 of the file's bytes
+        mapping VARCHAR,                 -- mapping name used
+        encoding VARCHAR,
+        rows_read BIGINT NOT NULL,
+        rows_loaded BIGINT NOT NULL,
+        rows_rejected BIGINT NOT NULL,
+        started_at TIMESTAMP NOT NULL,
+        finished_at TIMESTAMP NOT NULL,
+        replaced_by INTEGER              -- set when --replace swapped this file out
+    )
+    """,
+    """
+    CREATE TABLE IF NOT EXISTS rejects (
+        file_id INTEGER NOT NULL,
+        file_name VARCHAR NOT NULL,
+        dataset VARCHAR NOT NULL,
+        row_number BIGINT NOT NULL,
+        column_name VARCHAR,
+        value VARCHAR,
+        reason VARCHAR NOT NULL
+    )
+    """,
+]
+
+
+def create_schema(con) -> None:  # type: ignore[no-untyped-def]
+    """Create every table that does not exist yet (idempotent)."""
+    for ddl in BOOKKEEPING_DDL:
+        con.execute(ddl)
+    for dataset in DATASETS:
+        con.execute(canonical_ddl(dataset))
