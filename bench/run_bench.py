@@ -1,0 +1,184 @@
+"""England-scale benchmark (make bench).
+
+1. Generates England-scale synthetic data with `eolneeds sample` (cached in bench/data/
+   keyed by size and seed; delete the folder to regenerate).
+2. In the same run, times a bare DuckDB `CREATE TABLE AS SELECT * FROM read_csv(...)` of
+   every input file, then `eolneeds ingest` of the same files, and reports the ratio and
+   the peak memory of each (the machine is shared and noisy: compare ratios in one run).
+3. Times `eolneeds assess` on the ingested database (target < 60 s, < 4 GB peak).
+4. Times DSR over 10,000 groups.
+
+Every step runs as a child process so its peak resident memory (ru_maxrss) is its own.
+Results go to bench/out/results.json and are printed; BENCHMARKS.md records them with the
+machine's figures. Environment: BENCH_DEATHS (default 2,850,000), BENCH_SEED (1).
+POSIX only (uses os.wait4 for the children's resource usage).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+EOLNEEDS = str(BIN / "eolneeds")
+DEATHS = int(os.environ.get("BENCH_DEATHS", "2850000"))
+SEED = int(os.environ.get("BENCH_SEED", "1"))
+DATA = HERE / "data" / f"england-{DEATHS}-{SEED}"
+OUT = HERE / "out"
+
+
+def run_child(args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+              ) -> tuple[float, float]:
+    """Run a command; return (wall seconds, peak RSS in MiB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"benchmark step failed (exit {code}): {' '.join(args)}")
+    # ru_maxrss is KiB on Linux.
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def machine() -> dict[str, object]:
+    info: dict[str, object] = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+    }
+    try:
+        meminfo = Path("/proc/meminfo").read_text(encoding="utf-8").splitlines()
+        info["memory_gib"] = round(int(meminfo[0].split()[1]) / 1024 / 1024, 1)
+        cpu = [
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
+            if line.startswith("model name")
+        ]
+        info["cpu"] = cpu[0] if cpu else "unknown"
+    except OSError:
+        pass
+    return info
+
+
+def input_files(project: Path) -> list[tuple[str, Path, str | None]]:
+    sys.path.insert(0, str(HERE.parent))
+    from eolneeds.sample import sample_files
+
+    return sample_files(project)
+
+
+def bare_load_script(files: list[Path], db: Path) -> str:
+    loads = "\n".join(
+        f"con.execute(\"CREATE TABLE t{i} AS SELECT * FROM read_csv('{f.as_posix()}')\")"
+        for i, f in enumerate(files)
+    )
+    return (
+        "import duckdb\n"
+        f"con = duckdb.connect('{db.as_posix()}')\n"
+        "con.execute(\"SET memory_limit='3GB'\")\n"
+        f"{loads}\ncon.close()\n"
+    )
+
+
+DSR_SCRIPT = """
+import time, numpy as np, polars as pl
+from eolneeds.methods import dsr_frame
+from eolneeds.schema import AGE_BANDS_ESP
+rng = np.random.default_rng(1)
+groups = 10_000
+bands = list(AGE_BANDS_ESP)
+frame = pl.DataFrame({
+    "group": np.repeat(np.arange(groups), len(bands)),
+    "age_band": bands * groups,
+    "count": rng.poisson(20, groups * len(bands)),
+    "population": rng.integers(1000, 5000, groups * len(bands)).astype(float),
+})
+start = time.perf_counter()
+result = dsr_frame(frame, ["group"])
+elapsed = time.perf_counter() - start
+assert result.height == groups
+print(f"{elapsed:.4f}")
+"""
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env.setdefault("EOLNEEDS_KEY", "benchmark-key")
+    results: dict[str, object] = {"machine": machine(), "deaths": DEATHS, "seed": SEED}
+
+    marker = DATA / ".complete"
+    if not marker.exists():
+        shutil.rmtree(DATA, ignore_errors=True)
+        print(f"Generating {DEATHS:,} deaths into {DATA} ...", flush=True)
+        secs, rss = run_child([EOLNEEDS, "--quiet", "sample", str(DATA), "--deaths", str(DEATHS),
+                               "--seed", str(SEED)], env=env)
+        results["generate"] = {"seconds": round(secs, 1), "peak_rss_mib": round(rss)}
+        marker.write_text("ok", encoding="utf-8")
+    files = input_files(DATA)
+    sizes = {str(f.relative_to(DATA)): f.stat().st_size for _, f, _ in files}
+    results["input_bytes"] = sum(sizes.values())
+
+    # Bare DuckDB load of the same files (the floor ingest is compared with).
+    bare_db = OUT / "bare.duckdb"
+    bare_db.unlink(missing_ok=True)
+    script = OUT / "bare_load.py"
+    script.write_text(bare_load_script([f for _, f, _ in files], bare_db), encoding="utf-8")
+    print("Bare DuckDB read_csv load ...", flush=True)
+    bare_secs, bare_rss = run_child([sys.executable, str(script)], env=env)
+    bare_db.unlink(missing_ok=True)
+
+    # eolneeds ingest of the same files, into a fresh database.
+    (DATA / "eolneeds.duckdb").unlink(missing_ok=True)
+    (DATA / "eolneeds.duckdb.wal").unlink(missing_ok=True)
+    print("eolneeds ingest ...", flush=True)
+    ingest_secs = 0.0
+    ingest_rss = 0.0
+    for dataset, path, mapping in files:
+        args = [EOLNEEDS, "--quiet", "ingest", dataset, str(path), "--project", str(DATA)]
+        if mapping:
+            args += ["--mapping", mapping]
+        secs, rss = run_child(args, env=env)
+        ingest_secs += secs
+        ingest_rss = max(ingest_rss, rss)
+    results["ingest"] = {
+        "bare_duckdb_seconds": round(bare_secs, 1),
+        "bare_duckdb_peak_rss_mib": round(bare_rss),
+        "eolneeds_seconds": round(ingest_secs, 1),
+        "eolneeds_peak_rss_mib": round(ingest_rss),
+        "ratio": round(ingest_secs / bare_secs, 2),
+        "target_ratio": 1.5,
+        "target_peak_rss_mib": 4096,
+    }
+
+    print("eolneeds assess ...", flush=True)
+    out_dir = OUT / "assess"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    secs, rss = run_child([EOLNEEDS, "--quiet", "assess", "--project", str(DATA),
+                           "--format", "csv,parquet", "--out", str(out_dir)], env=env)
+    results["assess_tables"] = {"seconds": round(secs, 1), "peak_rss_mib": round(rss),
+                                "target_seconds": 60, "target_peak_rss_mib": 4096}
+    shutil.rmtree(out_dir, ignore_errors=True)
+    secs, rss = run_child([EOLNEEDS, "--quiet", "assess", "--project", str(DATA),
+                           "--out", str(out_dir)], env=env)
+    results["assess_all_outputs"] = {"seconds": round(secs, 1), "peak_rss_mib": round(rss)}
+
+    print("DSR over 10,000 groups ...", flush=True)
+    proc = subprocess.run([sys.executable, "-c", DSR_SCRIPT], capture_output=True, text=True,
+                          env=env, check=True)
+    results["dsr_10000_groups_seconds"] = float(proc.stdout.strip().splitlines()[-1])
+
+    (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
