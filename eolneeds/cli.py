@@ -214,7 +214,8 @@ def run(
     from eolneeds.run import run_month
 
     config = require_project(project)
-    run_month(config, month, wait=wait, reporter=state.reporter)
+    result = run_month(config, month, wait=wait, reporter=state.reporter)
+    typer.echo(result.render_summary())
 
 
 @app.command()

@@ -1,0 +1,813 @@
+"""assess: the indicator table every output is made from, and `eolneeds assess`.
+
+SQL in queries/ counts numerators and denominators per Place and for the ICB, per period
+and breakdown, in one pass per query file; this module then applies the statistical
+methods (eolneeds.methods) once, uniformly and vectorised over the long frame, adds the
+SII/RII summaries, the comparison with the ICB, the projections to 2040, and finally
+disclosure control. The result has exactly bundle.INDICATOR_SCHEMA and is stored in the
+project database as table `indicators`.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from eolneeds import __version__, methods
+from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle
+from eolneeds.catalogue import Indicator, load_catalogue
+from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
+from eolneeds.db import connect
+from eolneeds.disclosure import apply_disclosure
+from eolneeds.errors import UsageError
+from eolneeds.periods import (
+    Period,
+    financial_years,
+    latest_month,
+    month_label,
+    months,
+    preceding_windows,
+    projection_years,
+    rolling,
+)
+from eolneeds.reporting import Reporter
+from eolneeds.resources import read_query, reference_file
+from eolneeds.safety import neutralise
+
+#: Months of the SPC series (NHS Making Data Count asks for at least 20 points).
+SPC_MONTHS = 36
+#: Projections run to this year (INDICATORS.md).
+PROJECTION_LAST_YEAR = 2040
+PROJECTED_ID = "pc_need_projected"
+DEFAULT_OUT = Path("eolneeds-output")
+_KEYS = ["area_type", "area_code", "period", "breakdown", "breakdown_value"]
+_CI_COLUMNS = ("lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8")
+
+
+# ---------------------------------------------------------------------------------------
+# Running the SQL
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a query file into statements (statements end with ';' at a line end)."""
+    body = "\n".join(line for line in sql.splitlines() if not line.strip().startswith("--"))
+    return [part.strip() for part in re.split(r";\s*(?:\n|$)", body) if part.strip()]
+
+
+def run_query(con: Any, name: str, params: dict[str, Any]) -> pl.DataFrame | None:
+    """Run queries/<name>.sql with the named parameters it uses; return the last result."""
+    result = None
+    for statement in _statements(read_query(name)):
+        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
+        cursor = con.execute(statement, used)
+        if cursor.description is not None and not statement.upper().startswith("CREATE"):
+            result = cursor.pl()
+    return result
+
+
+def _load_reference_tables(con: Any) -> None:
+    with reference_file("pc_need_codes.csv").open("r", encoding="utf-8", newline="") as fh:
+        rows = [
+            (r["code_from"], r["code_to"], r["cause_group"], r["condition"])
+            for r in csv.DictReader(fh)
+        ]
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ref_pc_need_codes "
+        "(code_from VARCHAR, code_to VARCHAR, cause_group VARCHAR, condition VARCHAR)"
+    )
+    con.executemany("INSERT INTO ref_pc_need_codes VALUES (?, ?, ?, ?)", rows)
+
+
+def _load_periods(con: Any, periods: Sequence[Period]) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE assess_periods "
+        "(period VARCHAR, period_start DATE, period_end DATE, kind VARCHAR)"
+    )
+    if periods:
+        con.executemany(
+            "INSERT INTO assess_periods VALUES (?, ?, ?, ?)",
+            [(p.label, p.start, p.end, p.kind) for p in periods],
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# Periods
+
+
+def choose_periods(
+    config: ProjectConfig,
+    data_min: date,
+    data_max: date,
+    *,
+    period_end: str | None = None,
+    months_: int | None = None,
+) -> list[Period]:
+    """The reporting periods, oldest first: financial years by default; a rolling window
+    (and earlier windows of the same length, for the trend) when --period-end or
+    --months is given or [periods] default = 'rolling'. With no whole financial year in
+    the data, the last 12 months are used instead."""
+    rolling_wanted = (
+        period_end is not None or months_ is not None or config.periods.default == "rolling"
+    )
+    if not rolling_wanted:
+        years = financial_years(data_min, data_max, config.periods.years)
+        if years:
+            return years
+    length = months_ if months_ is not None else config.periods.months
+    end = period_end if period_end is not None else latest_month(data_max)
+    current = rolling(end, length)
+    return preceding_windows(current, max(config.periods.years, 1), data_min)
+
+
+# ---------------------------------------------------------------------------------------
+# Methods, applied by method letter
+
+
+def _proportion(frame: pl.DataFrame) -> pl.DataFrame:
+    x = frame["numerator"].to_numpy().astype(float)
+    n = frame["denominator"].to_numpy().astype(float)
+    x = np.minimum(x, n)  # guards float noise only; SQL counts never exceed the base
+    value, lo95, hi95 = methods.wilson(x, n, 0.95)
+    _, lo998, hi998 = methods.wilson(x, n, 0.998)
+    return frame.with_columns(
+        pl.Series("value", value * 100), pl.Series("lower_ci_95", lo95 * 100),
+        pl.Series("upper_ci_95", hi95 * 100), pl.Series("lower_ci_99_8", lo998 * 100),
+        pl.Series("upper_ci_99_8", hi998 * 100),
+    )
+
+
+def _rate(frame: pl.DataFrame) -> pl.DataFrame:
+    x = frame["numerator"].to_numpy().astype(float)
+    d = frame["denominator"].to_numpy().astype(float)
+    value, lo95, hi95 = methods.crude_rate(x, d, 0.95)
+    _, lo998, hi998 = methods.crude_rate(x, d, 0.998)
+    return frame.with_columns(
+        pl.Series("value", value), pl.Series("lower_ci_95", lo95),
+        pl.Series("upper_ci_95", hi95), pl.Series("lower_ci_99_8", lo998),
+        pl.Series("upper_ci_99_8", hi998),
+    )
+
+
+def _mean(frame: pl.DataFrame) -> pl.DataFrame:
+    total = frame["numerator"].to_numpy().astype(float)
+    n = frame["denominator"].to_numpy().astype(float)
+    sd = frame["sd"].to_numpy().astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n > 0, total / n, np.nan)
+    lo95, hi95 = methods.mean_ci(n, mean, sd, 0.95)
+    lo998, hi998 = methods.mean_ci(n, mean, sd, 0.998)
+    return frame.with_columns(
+        pl.Series("value", mean), pl.Series("lower_ci_95", lo95),
+        pl.Series("upper_ci_95", hi95), pl.Series("lower_ci_99_8", lo998),
+        pl.Series("upper_ci_99_8", hi998),
+    )
+
+
+def _apply_method(frame: pl.DataFrame, method: str) -> pl.DataFrame:
+    if frame.height == 0:
+        return frame
+    if method == "P":
+        return _proportion(frame)
+    if method == "R":
+        return _rate(frame)
+    if method == "M":
+        return _mean(frame)
+    if method == "C":
+        return frame.with_columns(pl.col("numerator").alias("value"))
+    return frame  # Q: the median came from SQL; no interval
+
+
+# ---------------------------------------------------------------------------------------
+# Counting
+
+
+@dataclass
+class _Counts:
+    """The query results of one run, keyed by query stem."""
+
+    frames: dict[str, pl.DataFrame]
+    population: pl.DataFrame  # year, area keys, esp_band, population
+    population_years: list[int]
+
+
+def _nearest_year(wanted: int, available: list[int]) -> int | None:
+    if not available:
+        return None
+    # Ties go to the earlier year: an estimate rather than a projection.
+    return min(available, key=lambda y: (abs(y - wanted), y))
+
+
+def _population_map(
+    periods: Sequence[Period], available: list[int]
+) -> tuple[pl.DataFrame, dict[str, str]]:
+    """period -> (population year, person-years factor), and a note where the matching
+    year was not supplied."""
+    rows, notes = [], {}
+    for p in periods:
+        year = _nearest_year(p.population_year, available)
+        if year is None:
+            continue
+        if year != p.population_year:
+            notes[p.label] = f"population of {year} used (nearest to {p.population_year})"
+        rows.append({"period": p.label, "year": year, "person_years": p.months / 12})
+    schema = {"period": pl.String, "year": pl.Int32, "person_years": pl.Float64}
+    return pl.DataFrame(rows, schema=schema), notes
+
+
+def _indicator_rows(ind: Indicator, source: pl.DataFrame, kinds: dict[str, str]) -> pl.DataFrame:
+    """Select one indicator's rows from its query result, in a common shape."""
+    wanted = set(ind.breakdown_list) | ({"all"} if ind.total_row else set())
+    cols = [
+        pl.col("area_type"), pl.col("area_code"), pl.col("period"), pl.col("breakdown"),
+        pl.col("breakdown_value").cast(pl.String),
+        pl.col(ind.numerator_column).cast(pl.Float64).alias("numerator"),
+        (pl.col(ind.denominator_column).cast(pl.Float64) if ind.denominator_column
+         else pl.lit(None, pl.Float64)).alias("denominator"),
+        (pl.col(f"{ind.numerator_column}_sd").cast(pl.Float64)
+         if f"{ind.numerator_column}_sd" in source.columns
+         else pl.lit(None, pl.Float64)).alias("sd"),
+    ]
+    month_periods = [p for p, k in kinds.items() if k == "month"]
+    keep_months = ind.spc
+    frame = source.select(cols).filter(pl.col("breakdown").is_in(list(wanted)))
+    is_month = pl.col("period").is_in(month_periods)
+    if keep_months:
+        frame = frame.filter(~is_month | (pl.col("breakdown") == "all"))
+    else:
+        frame = frame.filter(~is_month)
+    if ind.method == "Q":
+        frame = frame.with_columns(pl.col("numerator").alias("value"),
+                                   pl.col("denominator").alias("numerator"))
+    return frame.with_columns(pl.lit(ind.id).alias("indicator_id"))
+
+
+def _with_population(rows: pl.DataFrame, counts: _Counts, pop_map: pl.DataFrame) -> pl.DataFrame:
+    """Replace the denominator of a crude rate by the matching population (person-years)."""
+    totals = counts.population.group_by(
+        ["year", "area_type", "area_code", "breakdown", "breakdown_value"]
+    ).agg(pl.col("population").sum())
+    return (
+        rows.drop("denominator")
+        .join(pop_map, on="period", how="left")
+        .join(totals, on=["year", "area_type", "area_code", "breakdown", "breakdown_value"],
+              how="left", nulls_equal=True)
+        .with_columns((pl.col("population") * pl.col("person_years")).alias("denominator"))
+        .drop("year", "person_years", "population")
+    )
+
+
+def _dsr_rows(ind: Indicator, counts: _Counts, pop_map: pl.DataFrame) -> pl.DataFrame:
+    deaths = counts.frames["mortality_by_age"]
+    keys = ["area_type", "area_code", "period", "breakdown", "breakdown_value"]
+    wanted = set(ind.breakdown_list) | {"all"}
+    deaths = deaths.filter(pl.col("breakdown").is_in(list(wanted)))
+    population = (
+        counts.population.join(pop_map, on="year", how="inner")
+        .with_columns((pl.col("population") * pl.col("person_years")).alias("population"))
+        .select(*keys, "esp_band", "population")
+    )
+    # Every band with population takes part, deaths or not (a zero is a real zero).
+    frame = population.join(
+        deaths.select(*keys, "esp_band", pl.col("deaths").cast(pl.Float64)),
+        on=[*keys, "esp_band"], how="full", coalesce=True, nulls_equal=True,
+    ).with_columns(pl.col("deaths").fill_null(0.0), pl.col("population").fill_null(0.0))
+    # Keep only groups that exist among the deaths' periods and breakdowns.
+    groups = deaths.select(keys).unique()
+    frame = frame.join(groups, on=keys, how="inner", nulls_equal=True)
+    if frame.height == 0:
+        return _empty_rows()
+    result = methods.dsr_frame(frame, keys, count="deaths", population="population",
+                               age_band="esp_band")
+    return result.with_columns(
+        pl.lit(ind.id).alias("indicator_id"),
+        pl.lit(None, pl.Float64).alias("sd"),
+        pl.when(pl.col("zero_population_bands_with_events") > 0)
+        .then(pl.lit("not calculated: deaths in an age band with no population"))
+        .otherwise(pl.lit("")).alias("note"),
+    ).drop("reliable", "zero_population_bands_with_events")
+
+
+def _empty_rows() -> pl.DataFrame:
+    schema = {
+        "area_type": pl.String, "area_code": pl.String, "period": pl.String,
+        "breakdown": pl.String, "breakdown_value": pl.String, "numerator": pl.Float64,
+        "denominator": pl.Float64, "sd": pl.Float64, "indicator_id": pl.String,
+    }
+    return pl.DataFrame(schema=schema)
+
+
+# ---------------------------------------------------------------------------------------
+# Inequality summaries, comparison, projections
+
+
+def _sii_rows(frame: pl.DataFrame, catalogue: list[Indicator], kinds: dict[str, str]) -> pl.DataFrame:
+    parts = []
+    month_periods = [p for p, k in kinds.items() if k == "month"]
+    for ind in catalogue:
+        if not ind.inequality_summary:
+            continue
+        quintiles = frame.filter(
+            (pl.col("indicator_id") == ind.id) & (pl.col("breakdown") == "imd_quintile")
+            & ~pl.col("period").is_in(month_periods)
+        )
+        if quintiles.height == 0:
+            continue
+        keys = ["area_type", "area_code", "period"]
+        value_type = "rate" if ind.method in ("DSR", "R") else "proportion"
+        result = methods.sii_frame(
+            quintiles.select(*keys, pl.col("breakdown_value").alias("quantile"), "value",
+                             pl.col("denominator").alias("population"), "lower_ci_95",
+                             "upper_ci_95"),
+            keys, value_type=value_type, value_scale=100.0 if value_type == "proportion" else 1.0,
+        )
+        for summary, unit in (("sii", ind.unit), ("rii", "index")):
+            parts.append(result.select(
+                *keys,
+                pl.lit(ind.id).alias("indicator_id"),
+                pl.lit("imd_quintile").alias("breakdown"),
+                pl.lit(summary.upper()).alias("breakdown_value"),
+                pl.lit(None, pl.Float64).alias("numerator"),
+                pl.lit(None, pl.Float64).alias("denominator"),
+                pl.col(summary).alias("value"),
+                pl.col(f"{summary}_lower").alias("lower_ci_95"),
+                pl.col(f"{summary}_upper").alias("upper_ci_95"),
+                pl.lit(None, pl.Float64).alias("lower_ci_99_8"),
+                pl.lit(None, pl.Float64).alias("upper_ci_99_8"),
+                pl.lit(unit).alias("unit"),
+                pl.lit(summary.upper()).alias("method"),
+                pl.col("note"),
+            ))
+    return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+
+
+def _compare_to_icb(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each Place against the ICB value at 95%; counts, medians, summaries and the ICB
+    itself are not compared."""
+    icb = frame.filter(pl.col("area_type") == "icb").select(
+        "indicator_id", "period", "breakdown", "breakdown_value",
+        pl.col("value").alias("_icb_value"),
+    )
+    joined = frame.join(icb, on=["indicator_id", "period", "breakdown", "breakdown_value"],
+                        how="left", nulls_equal=True)
+    comparable = (
+        (pl.col("area_type") == "place")
+        & pl.col("method").is_in(["P", "R", "DSR", "M"])
+    )
+    result = methods.compare(
+        joined["lower_ci_95"].fill_null(np.nan).to_numpy(),
+        joined["upper_ci_95"].fill_null(np.nan).to_numpy(),
+        joined["_icb_value"].fill_null(np.nan).to_numpy(),
+    )
+    return joined.with_columns(
+        pl.when(comparable).then(pl.Series("_cmp", result.tolist(), dtype=pl.String))
+        .otherwise(pl.lit("not_compared")).alias("comparison")
+    ).drop("_icb_value")
+
+
+def _projection_rows(
+    con: Any, config: ProjectConfig, base: Period, available: list[int], places: list[str],
+    reporter: Reporter,
+) -> pl.DataFrame:
+    year = _nearest_year(base.population_year, available)
+    has_projections = con.execute("SELECT count(*) FROM projections").fetchone()[0] > 0
+    if year is None or not has_projections:
+        reporter.message(
+            "pc_need_projected not calculated: it needs population and projections data "
+            "(eolneeds ingest population / projections)", level="warning",
+        )
+        return _empty_rows()
+    frame = run_query(con, "projections", {
+        "period_start": base.start, "period_end": base.end, "population_year": year,
+        "person_years": base.months / 12, "places": places,
+        "first_year": base.population_year, "last_year": PROJECTION_LAST_YEAR,
+    })
+    assert frame is not None
+    return frame.select(
+        "area_type", "area_code", pl.col("year").cast(pl.String).alias("period"),
+        "breakdown", "breakdown_value",
+        pl.col("projected").cast(pl.Float64).alias("numerator"),
+        pl.col("projected_deaths").cast(pl.Float64).alias("denominator"),
+        pl.lit(None, pl.Float64).alias("sd"),
+        pl.lit(PROJECTED_ID).alias("indicator_id"),
+        pl.lit(f"modelled estimate: rates of {base.label} applied to projected population")
+        .alias("note"),
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The indicator table
+
+
+def compute_indicators(
+    config: ProjectConfig,
+    con: Any,
+    *,
+    period_end: str | None = None,
+    months: int | None = None,
+    periods: list[Period] | None = None,
+    places: list[str] | None = None,
+    reporter: Reporter | None = None,
+) -> pl.DataFrame:
+    """Every indicator of the catalogue, per Place and ICB, period and breakdown, with
+    methods, SII/RII, comparison and disclosure applied (bundle.INDICATOR_SCHEMA).
+
+    `periods` overrides the choice of reporting periods; `places` (Place codes) limits
+    the Place rows (the ICB is always the whole ICB). Also stored as table `indicators`.
+    """
+    reporter = reporter or Reporter()
+    catalogue = load_catalogue()
+    all_places = [p.code for p in config.places]
+    _load_reference_tables(con)
+    run_query(con, "deaths_in_scope", {
+        "data_start": date(1900, 1, 1), "data_end": date(9999, 12, 31), "places": all_places,
+    })
+    data_min, data_max = con.execute(
+        "SELECT min(date_of_death), max(date_of_death) FROM deaths_in_scope"
+    ).fetchone()
+    if periods is None:
+        if data_min is None:
+            raise UsageError(
+                f"no deaths of residents of the ICB's Places in {config.database_path} — "
+                "ingest deaths and areas first (eolneeds ingest deaths FILE; eolneeds ingest "
+                "areas FILE), and check that areas.place uses the codes of [[places]]"
+            )
+        headline = choose_periods(config, data_min, data_max, period_end=period_end,
+                                  months_=months)
+    else:
+        headline = [p for p in periods if p.kind != "month"]
+    spc_months = [p for p in (periods or []) if p.kind == "month"]
+    if periods is None or not spc_months:
+        last = headline[-1]
+        spc_months = months_list(month_label(last.end), data_min or last.start)
+    all_periods = [*headline, *spc_months]
+    kinds = {p.label: p.kind for p in all_periods}
+    _load_periods(con, all_periods)
+    reporter.event("assess_periods", periods=[p.label for p in headline],
+                   months=len(spc_months))
+
+    params = {
+        "places": all_places,
+        "exclude_external": config.methods.diupr_exclude_external_causes,
+        "emergency_methods": list(config.methods.emergency_admission_methods),
+        "bed_days_nights": config.methods.bed_days == "nights",
+        "unit_cost_per_bed_day": config.methods.unit_cost_per_bed_day,
+    }
+    stems = ["mortality", "mortality_by_age", "place_of_death", "register",
+             "activity_last90", "population"]
+    frames: dict[str, pl.DataFrame] = {}
+    with reporter.progress("Counting", len(stems)) as step:
+        for stem in stems:
+            result = run_query(con, stem, params)
+            assert result is not None
+            frames[stem] = result
+            reporter.event("query_done", query=stem, rows=result.height)
+            step(1)
+    population = frames.pop("population")
+    available = sorted(int(y) for y in population["year"].unique().to_list())
+    counts = _Counts(frames=frames, population=population, population_years=available)
+    pop_map, pop_notes = _population_map(headline, available)
+
+    parts: list[pl.DataFrame] = []
+    for ind in catalogue:
+        if ind.id == PROJECTED_ID:
+            rows = _projection_rows(con, config, headline[-1], available, all_places, reporter)
+            rows = _apply_method(rows, "C")
+        elif ind.method == "DSR":
+            rows = _dsr_rows(ind, counts, pop_map)
+        else:
+            rows = _indicator_rows(ind, frames[ind.query], kinds)
+            if ind.method == "R":
+                rows = _with_population(rows, counts, pop_map)
+            rows = _apply_method(rows, ind.method)
+        if ind.method in ("R", "DSR") and pop_notes:
+            note = pl.col("period").replace_strict(pop_notes, default="", return_dtype=pl.String)
+            base = pl.col("note") if "note" in rows.columns else pl.lit("")
+            rows = rows.with_columns(
+                pl.when(base == "").then(note)
+                .when(note == "").then(base)
+                .otherwise(base + pl.lit("; ") + note).alias("note")
+            )
+        parts.append(rows.with_columns(pl.lit(ind.unit).alias("unit"),
+                                       pl.lit(ind.method).alias("method")))
+    frame = pl.concat(parts, how="diagonal_relaxed")
+    for column in ("value", *_CI_COLUMNS):
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.Float64).alias(column))
+    frame = frame.with_columns(
+        *(pl.col(c).fill_nan(None) for c in ("value", *_CI_COLUMNS)),
+    )
+    sii = _sii_rows(frame, catalogue, kinds)
+    if sii.height:
+        frame = pl.concat([frame, sii], how="diagonal_relaxed")
+    frame = _compare_to_icb(frame.with_columns(*(pl.col(c).fill_nan(None) for c in (
+        "value", *_CI_COLUMNS))))
+
+    # Names, dates, the ICB's code, then the Place restriction and disclosure.
+    names = {ind.id: ind.name for ind in catalogue}
+    period_bounds = {p.label: (p.start, p.end) for p in all_periods}
+    for p in projection_years(1900, PROJECTION_LAST_YEAR):
+        period_bounds.setdefault(p.label, (p.start, p.end))
+    place_names = {p.code: p.name for p in config.places}
+    frame = frame.with_columns(
+        pl.col("indicator_id").replace_strict(names, return_dtype=pl.String)
+        .alias("indicator_name"),
+        pl.when(pl.col("area_type") == "icb").then(pl.lit(config.icb_code))
+        .otherwise(pl.col("area_code")).alias("area_code"),
+        pl.when(pl.col("area_type") == "icb").then(pl.lit(config.icb_name))
+        .otherwise(pl.col("area_code").replace_strict(place_names, default=pl.col("area_code"),
+                                                      return_dtype=pl.String))
+        .alias("area_name"),
+        pl.col("period").replace_strict({k: v[0] for k, v in period_bounds.items()},
+                                        return_dtype=pl.Date).alias("period_start"),
+        pl.col("period").replace_strict({k: v[1] for k, v in period_bounds.items()},
+                                        return_dtype=pl.Date).alias("period_end"),
+        pl.lit(False).alias("suppressed"),
+        pl.col("note").fill_null(""),
+    )
+    if places is not None:
+        frame = frame.filter((pl.col("area_type") == "icb") | pl.col("area_code").is_in(places))
+    frame = frame.select(
+        [pl.col(c).cast(INDICATOR_SCHEMA[c]) for c in INDICATOR_COLUMNS]
+    )
+    frame = apply_disclosure(frame, config.disclosure, exempt_indicators=(PROJECTED_ID,))
+    frame = sort_indicators(frame)
+    store_indicators(con, frame)
+    reporter.event("indicators_computed", rows=frame.height)
+    return frame
+
+
+def months_list(end_month: str, data_min: date) -> list[Period]:
+    return months(end_month, SPC_MONTHS, not_before=data_min)
+
+
+def sort_indicators(frame: pl.DataFrame) -> pl.DataFrame:
+    """The deterministic order of ARCHITECTURE.md: indicator (catalogue order would
+    differ from id order; ids are what a reader filters on), ICB first, then Place code,
+    period, breakdown, value."""
+    return frame.with_columns(
+        (pl.col("area_type") != "icb").alias("_icb_last")
+    ).sort(
+        ["indicator_id", "_icb_last", "area_code", "period", "breakdown", "breakdown_value"],
+        nulls_last=True, maintain_order=True,
+    ).drop("_icb_last")
+
+
+def store_indicators(con: Any, frame: pl.DataFrame) -> None:
+    """Replace table `indicators` in the project database."""
+    arrow = frame.to_arrow()  # noqa: F841 - referenced by name in the SQL below
+    con.execute("CREATE OR REPLACE TABLE indicators AS SELECT * FROM arrow")
+
+
+# ---------------------------------------------------------------------------------------
+# The command
+
+
+@dataclass
+class AssessOptions:
+    period_end: str | None = None
+    months: int | None = None
+    places: list[str] = field(default_factory=list)
+    formats: list[str] | None = None
+    out: Path | None = None
+    per_place: bool | None = None
+    periods: list[Period] | None = None
+
+
+@dataclass
+class AssessResult:
+    config: ProjectConfig
+    indicators: pl.DataFrame
+    headline_period: str
+    outputs: list[Path] = field(default_factory=list)
+    out_dir: Path | None = None
+    used_sample: bool = False
+
+    def render_summary(self) -> str:
+        """The headline indicators per area for the latest period, with the comparison
+        to the ICB, and where the outputs went."""
+        return render_summary(self)
+
+
+def resolve_places(config: ProjectConfig, requested: Sequence[str]) -> list[str] | None:
+    """--place values (code or name, any case) -> Place codes; None for all Places."""
+    if not requested:
+        return None
+    codes = []
+    for item in requested:
+        key = item.strip().casefold()
+        match = [p.code for p in config.places
+                 if p.code.casefold() == key or p.name.casefold() == key]
+        if not match:
+            known = ", ".join(f"{p.code} ({p.name})" for p in config.places) or "none"
+            raise UsageError(f"--place {item!r} is not a Place of this project — use one of: {known}")
+        if match[0] not in codes:
+            codes.append(match[0])
+    return codes
+
+
+def _formats(config: ProjectConfig, requested: list[str] | None) -> list[str]:
+    formats = list(requested) if requested else list(config.outputs.formats)
+    for fmt in formats:
+        if fmt not in OUTPUT_FORMATS:
+            raise UsageError(f"--format {fmt!r} is not an output format — use a comma list of "
+                             f"{','.join(OUTPUT_FORMATS)}")
+    return formats
+
+
+def slug(text: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return cleaned or "place"
+
+
+def _csv_bytes(frame: pl.DataFrame) -> bytes:
+    """indicators.csv: UTF-8, text neutralised against formula injection, floats rounded
+    to 6 decimals so that float noise cannot change the bytes between runs."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.String:
+            values = [v for v in frame[name].unique().to_list() if v is not None]
+            changed = {v: neutralise(v) for v in values if neutralise(v) != v}
+            exprs.append(pl.col(name).replace(changed) if changed else pl.col(name))
+        elif dtype == pl.Float64:
+            exprs.append(pl.col(name).round(6))
+        else:
+            exprs.append(pl.col(name))
+    text = frame.select(exprs).write_csv(line_terminator="\n", date_format="%Y-%m-%d")
+    return text.encode("utf-8")
+
+
+def assess_project(
+    config: ProjectConfig, options: AssessOptions, *, reporter: Reporter
+) -> AssessResult:
+    """Compute the indicator table and write the requested outputs into options.out."""
+    from eolneeds.outputs import atomic_output, atomic_write_bytes, build_manifest, write_manifest
+
+    places = resolve_places(config, options.places)
+    formats = _formats(config, options.formats)
+    per_place = config.outputs.per_place if options.per_place is None else options.per_place
+    out_dir = Path(options.out) if options.out is not None else Path.cwd() / DEFAULT_OUT
+    con = connect(config.database_path)
+    try:
+        frame = compute_indicators(config, con, period_end=options.period_end,
+                                   months=options.months, periods=options.periods,
+                                   places=places, reporter=reporter)
+    finally:
+        con.close()
+    headline_period = _headline_period(frame)
+
+    from eolneeds.validate import validate_project
+
+    data_quality = validate_project(config, reporter=reporter).tables
+    report_places = places if places is not None else [p.code for p in config.places]
+    written: list[Path] = []
+    names: list[str] = []
+    if "csv" in formats:
+        names.append("indicators.csv")
+    if "parquet" in formats:
+        names.append("indicators.parquet")
+    if "html" in formats:
+        names.append("report.html")
+    if "xlsx" in formats:
+        names.append("pack-icb.xlsx")
+        if per_place:
+            names += [f"pack-{slug(code)}.xlsx" for code in report_places]
+    con = connect(config.database_path)
+    try:
+        manifest = build_manifest(config, con, outputs=[*names, "manifest.json"], extra={
+            "periods": sorted(frame["period"].unique().to_list()),
+            "headline_period": headline_period,
+        })
+    finally:
+        con.close()
+    bundle = ReportBundle(
+        config=config, indicators=frame, data_quality=data_quality, manifest=manifest,
+        generated_at=datetime.now(UTC), headline_period=headline_period,
+        software_version=__version__, places=report_places,
+    )
+    with reporter.progress("Writing outputs", len(names) + 1) as step:
+        if "csv" in formats:
+            path = out_dir / "indicators.csv"
+            atomic_write_bytes(path, _csv_bytes(frame))
+            written.append(path)
+            step(1)
+        if "parquet" in formats:
+            path = out_dir / "indicators.parquet"
+            with atomic_output(path) as tmp:
+                frame.write_parquet(tmp)
+            written.append(path)
+            step(1)
+        if "html" in formats:
+            from eolneeds.report_html import write_html_report
+
+            path = out_dir / "report.html"
+            with atomic_output(path) as tmp:
+                write_html_report(bundle, tmp)
+            written.append(path)
+            step(1)
+        if "xlsx" in formats:
+            from eolneeds.report_excel import write_excel_pack
+
+            targets: list[tuple[Path, str | None]] = [(out_dir / "pack-icb.xlsx", None)]
+            if per_place:
+                targets += [(out_dir / f"pack-{slug(c)}.xlsx", c) for c in report_places]
+            for path, code in targets:
+                with atomic_output(path) as tmp:
+                    write_excel_pack(bundle, tmp, place=code)
+                written.append(path)
+                step(1)
+        path = out_dir / "manifest.json"
+        write_manifest(path, manifest)
+        written.append(path)
+        step(1)
+    for path in written:
+        reporter.event("output_written", path=str(path))
+    return AssessResult(config=config, indicators=frame, headline_period=headline_period,
+                        outputs=written, out_dir=out_dir)
+
+
+def _headline_period(frame: pl.DataFrame) -> str:
+    """The latest reporting period (not a month, not a projection year)."""
+    periods = (
+        frame.filter(pl.col("indicator_id") == "deaths")
+        .filter(pl.col("breakdown") != "all")  # months carry only the total
+        .select("period", "period_end").unique().sort("period_end")
+    )
+    return str(periods["period"][-1]) if periods.height else ""
+
+
+def assess_command(project: Path | None, options: AssessOptions, *, reporter: Reporter) -> AssessResult:
+    """`eolneeds assess`: the project given (or here), else the bundled synthetic sample."""
+    root = find_project(project)
+    if root is not None:
+        return assess_project(load_config(root), options, reporter=reporter)
+    from eolneeds import sample
+
+    reporter.message(
+        "No eolneeds.toml here and no --project: using the bundled synthetic sample "
+        "(made-up data, for a first look). Run `eolneeds init DIR` to start a real project."
+    )
+    with tempfile.TemporaryDirectory(prefix="eolneeds-sample-") as workdir:
+        config = sample.bundled_project(Path(workdir), reporter=reporter)
+        result = assess_project(config, options, reporter=reporter)
+    result.used_sample = True
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# The CLI summary
+
+_SUMMARY_FORMAT = {"%": "{:.1f}%", "per 100,000": "{:.0f}", "count": "{:,.0f}"}
+_COMPARISON_MARK = {"higher": " (+)", "lower": " (-)", "similar": " (=)"}
+
+
+def _cell(row: dict[str, Any] | None, unit: str) -> str:
+    if row is None:
+        return "-"
+    if row["suppressed"]:
+        return "*"
+    if row["value"] is None:
+        return "-"
+    text = _SUMMARY_FORMAT.get(unit, "{:.1f}").format(row["value"])
+    return text + _COMPARISON_MARK.get(row["comparison"] or "", "")
+
+
+def render_summary(result: AssessResult) -> str:
+    headline = [ind for ind in load_catalogue() if ind.headline]
+    frame = result.indicators.filter(
+        (pl.col("period") == result.headline_period) & (pl.col("breakdown") == "all")
+        & pl.col("indicator_id").is_in([i.id for i in headline])
+    )
+    lookup = {(r["indicator_id"], r["area_code"]): r for r in frame.iter_rows(named=True)}
+    areas = (
+        frame.select("area_type", "area_code", "area_name").unique()
+        .with_columns((pl.col("area_type") != "icb").alias("_o"))
+        .sort(["_o", "area_code"])
+    )
+    header = ["Area", *[ind.id for ind in headline]]
+    rows = [
+        [f"{a['area_name']} ({a['area_code']})",
+         *[_cell(lookup.get((ind.id, a["area_code"])), ind.unit) for ind in headline]]
+        for a in areas.iter_rows(named=True)
+    ]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [f"{result.config.icb_name}: headline indicators, {result.headline_period}"]
+    for row in [header, ["-" * w for w in widths], *rows]:
+        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+    lines.append("(+) higher / (-) lower / (=) similar to the ICB at 95%; * suppressed "
+                 "(small numbers).")
+    if result.used_sample:
+        lines.append("Synthetic sample data: not real people.")
+    if result.outputs:
+        lines.append("Written:")
+        lines += [f"  {p}" for p in result.outputs]
+    return "\n".join(lines)

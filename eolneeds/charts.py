@@ -1,0 +1,525 @@
+"""Charts for the HTML report, rendered offline by matplotlib to inline SVG strings.
+
+Why matplotlib: it is already a dependency, renders entirely offline with no browser,
+JavaScript or font download (unlike Plotly, Vega-Lite or Bokeh, which need a script in
+the page), writes vector SVG whose text stays text (`svg.fonttype = 'none'`: selectable,
+searchable, sharp when printed to PDF) and is the library public-health analysts already
+know, so they can read and extend these functions. Hand-built SVG would be shorter but
+would make us re-implement axes, ticks and legends, and get them subtly wrong.
+
+Every chart function takes plain numbers (no bundle, no polars), returns one `<svg>`
+string ready to place in the page, and is deterministic: the SVG hash salt is fixed, the
+metadata block (dates, creator) is dropped, and every id is prefixed with the chart's id,
+so the same numbers always give the same bytes and several charts can share a page
+without clashing ids. Each <svg> gets role="img" and aria-labelledby pointing at its own
+<title> and <desc>. The report places the numbers in a table beside each chart.
+
+Colours: the Okabe-Ito palette (safe for the common colour-vision deficiencies) with
+NHS blue for the single-series case; wherever colour carries meaning, marker shape or a
+text label carries it too.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import io
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import ParamSpec
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from eolneeds import methods
+from eolneeds.formatting import fmt_number, fmt_value
+
+# --- palette ------------------------------------------------------------------------
+NHS_BLUE = "#005EB8"
+NHS_DARK_GREY = "#425563"
+NHS_MID_GREY = "#768692"
+NHS_PALE_GREY = "#E8EDEE"
+BLACK = "#212B32"
+# Okabe & Ito (2008), "Color Universal Design".
+OI_ORANGE = "#E69F00"
+OI_SKY = "#56B4E9"
+OI_GREEN = "#009E73"
+OI_YELLOW = "#F0E442"
+OI_BLUE = "#0072B2"
+OI_VERMILLION = "#D55E00"
+OI_PURPLE = "#CC79A7"
+
+SERIES_COLOURS = (NHS_BLUE, OI_ORANGE, OI_GREEN, OI_VERMILLION, OI_PURPLE, OI_SKY, BLACK)
+SERIES_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+SERIES_DASHES = ("-", "--", "-.", ":", "-", "--", "-.")
+
+# Place of death categories in reading order (home first, as the national profile).
+POD_CATEGORIES: tuple[tuple[str, str, str], ...] = (
+    ("pod_home_pct", "Home", OI_BLUE),
+    ("pod_care_home_pct", "Care home", OI_SKY),
+    ("pod_hospital_pct", "Hospital", OI_VERMILLION),
+    ("pod_hospice_pct", "Hospice", OI_GREEN),
+    ("pod_other_pct", "Elsewhere", OI_PURPLE),
+)
+
+# Making Data Count point styles: colour AND shape, so meaning survives greyscale print
+# and colour-vision deficiency. MDC colours: grey common cause, blue improvement,
+# orange concern, purple where neither direction is better.
+SPC_STYLES: dict[str, tuple[str, str, str]] = {
+    "common": (NHS_MID_GREY, "o", "Common cause"),
+    "improving": (OI_BLUE, "s", "Special cause: improvement"),
+    "concerning": (OI_ORANGE, "D", "Special cause: concern"),
+    "neither": (OI_PURPLE, "^", "Special cause (neither better nor worse)"),
+}
+
+_FONT_STACK = ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"]
+WIDTH_IN = 8.0  # 576 pt wide; the page scales the SVG to its column
+
+_RC = {
+    "svg.fonttype": "none",  # text stays <text>: selectable, searchable, crisp in PDF
+    "svg.hashsalt": "eolneeds",  # fixed, so clip-path ids are reproducible
+    "text.parse_math": False,  # a '$' in a Place name must not become mathtext
+    "font.family": "sans-serif",
+    "font.sans-serif": _FONT_STACK,
+    "font.size": 10,
+    "axes.edgecolor": NHS_MID_GREY,
+    "axes.labelcolor": BLACK,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 11,
+    "xtick.color": NHS_DARK_GREY,
+    "ytick.color": NHS_DARK_GREY,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "path.simplify": False,
+}
+
+P = ParamSpec("P")
+
+_ID_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def chart_id(*parts: str) -> str:
+    """A safe, readable HTML id from arbitrary parts ('spc', 'E06000001', 'deaths')."""
+    text = "-".join(_ID_SAFE.sub("-", str(p)).strip("-").lower() for p in parts if p != "")
+    return "chart-" + (text or "x")
+
+
+# --- SVG plumbing ---------------------------------------------------------------------
+
+_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.S)
+_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
+_XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
+_ID_ATTR = re.compile(r'\bid="([^"]+)"')
+_HREF = re.compile(r'(xlink:href|href)="#([^"]+)"')
+_URL_REF = re.compile(r"url\(#([^)]+)\)")
+_SIZE_ATTRS = re.compile(r'<svg\b[^>]*>')
+
+
+def figure_to_svg(fig: Figure, svg_id: str, title: str, description: str) -> str:
+    """Serialise a figure as an inline, accessible, reproducible <svg> element.
+
+    Only matplotlib's own output is rewritten: the XML prologue, DOCTYPE and metadata
+    are dropped (they carry URLs and a creator string), namespace declarations are
+    dropped (the HTML parser supplies them), ids are prefixed with `svg_id`, and a
+    <title>/<desc> pair is added for assistive technology.
+    """
+    buffer = io.StringIO()
+    with matplotlib.rc_context({**_RC, "svg.id": svg_id}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None},
+                    bbox_inches="tight", pad_inches=0.08)
+    svg = _PROLOGUE.sub("", buffer.getvalue(), count=1)
+    svg = _METADATA.sub("", svg)
+    svg = _XMLNS.sub("", svg)
+    prefix = f"{svg_id}-"
+    svg = _ID_ATTR.sub(
+        lambda m: f'id="{m.group(1)}"' if m.group(1) == svg_id else f'id="{prefix}{m.group(1)}"',
+        svg,
+    )
+    svg = _HREF.sub(lambda m: f'{m.group(1)}="#{prefix}{m.group(2)}"', svg)
+    svg = _URL_REF.sub(lambda m: f"url(#{prefix}{m.group(1)})", svg)
+
+    def opening(match: re.Match[str]) -> str:
+        tag = match.group(0)
+        tag = re.sub(r'\s(width|height)="[^"]*"', "", tag)
+        return tag[:-1] + (
+            f' role="img" aria-labelledby="{svg_id}-title {svg_id}-desc"'
+            ' preserveAspectRatio="xMinYMin meet" class="chart">'
+            f'<title id="{svg_id}-title">{html.escape(title)}</title>'
+            f'<desc id="{svg_id}-desc">{html.escape(description)}</desc>'
+        )
+
+    svg = _SIZE_ATTRS.sub(opening, svg, count=1)
+    return svg.strip() + "\n"
+
+
+def _styled(func: Callable[P, str]) -> Callable[P, str]:
+    """Run a chart function inside the house style: matplotlib reads most rcParams when
+    an artist is created (fonts, spines, legends), not when it is saved."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
+        with matplotlib.rc_context(_RC):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def _figure(height: float) -> Figure:
+    # Figure (not pyplot): no global figure registry, nothing to close, thread-safe.
+    return Figure(figsize=(WIDTH_IN, height), layout="constrained")
+
+
+def _new_axes(fig: Figure):  # noqa: ANN202 - matplotlib Axes
+    ax = fig.add_subplot()
+    ax.grid(axis="y", color=NHS_PALE_GREY, linewidth=0.8)
+    ax.set_axisbelow(True)
+    return ax
+
+
+def _text_colour(hex_colour: str) -> str:
+    """Black or white text, whichever contrasts more with the fill (WCAG luminance)."""
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#FFFFFF"
+
+
+def _finite(value: float | None) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _shorten(label: str, limit: int = 28) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "\u2026"
+
+
+# --- chart types ------------------------------------------------------------------------
+
+
+@_styled
+def place_of_death_chart(
+    svg_id: str,
+    title: str,
+    description: str,
+    rows: Sequence[tuple[str, Mapping[str, float | None]]],
+) -> str:
+    """Stacked horizontal bars: the share of deaths in each place, one bar per area.
+
+    `rows` is [(area label, {pod indicator id: percentage or None}), ...] top to bottom.
+    A suppressed or missing share is drawn as a gap (the table beside it shows '*').
+    """
+    fig = _figure(0.9 + 0.42 * len(rows))
+    ax = _new_axes(fig)
+    ax.grid(False)
+    labels = [_shorten(label) for label, _ in rows]
+    y = np.arange(len(rows))[::-1]
+    left = np.zeros(len(rows))
+    for key, name, colour in POD_CATEGORIES:
+        widths = np.array([
+            float(shares.get(key)) if _finite(shares.get(key)) else 0.0  # type: ignore[arg-type]
+            for _, shares in rows
+        ])
+        bars = ax.barh(y, widths, left=left, color=colour, edgecolor="white", linewidth=1.0,
+                       height=0.66, label=name)
+        for bar, width in zip(bars, widths, strict=True):
+            if width >= 6:
+                ax.text(bar.get_x() + width / 2, bar.get_y() + bar.get_height() / 2,
+                        f"{width:.0f}%", ha="center", va="center", fontsize=8.5,
+                        color=_text_colour(colour))
+        left += widths
+    ax.set_yticks(y, labels)
+    ax.set_xlim(0, 100)
+    ax.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    ax.legend(ncols=len(POD_CATEGORIES), loc="lower left", bbox_to_anchor=(0, 1.0),
+              handlelength=1.2, columnspacing=1.2)
+    return figure_to_svg(fig, svg_id, title, description)
+
+
+@dataclass(frozen=True)
+class IntervalPoint:
+    label: str
+    value: float | None
+    lower: float | None
+    upper: float | None
+
+
+@_styled
+def gradient_chart(
+    svg_id: str,
+    title: str,
+    description: str,
+    points: Sequence[IntervalPoint],
+    unit: str,
+    *,
+    reference: float | None = None,
+    reference_label: str = "All deprivation quintiles",
+    annotation: str | None = None,
+) -> str:
+    """Values by IMD quintile (1 = most deprived, on the left) with 95% intervals.
+
+    A dashed line shows the area's overall value; `annotation` (the SII and RII in
+    words) is written on the chart so the slope is stated, not just drawn.
+    """
+    fig = _figure(3.1)
+    ax = _new_axes(fig)
+    x = np.arange(len(points))
+    for i, point in enumerate(points):
+        if not _finite(point.value):
+            ax.text(i, 0, "*", ha="center", va="bottom", fontsize=12, color=NHS_DARK_GREY)
+            continue
+        value = float(point.value)  # type: ignore[arg-type]
+        if _finite(point.lower) and _finite(point.upper):
+            ax.errorbar(i, value, yerr=[[value - float(point.lower)],  # type: ignore[arg-type]
+                                        [float(point.upper) - value]],  # type: ignore[arg-type]
+                        fmt="none", ecolor=NHS_DARK_GREY, elinewidth=1.2, capsize=5)
+        ax.plot(i, value, marker="o", markersize=8, color=NHS_BLUE, linestyle="none")
+    drawn = [p.value for p in points if _finite(p.value)]
+    if len(drawn) >= 2:
+        xs = [i for i, p in enumerate(points) if _finite(p.value)]
+        ax.plot(xs, drawn, color=NHS_BLUE, linewidth=1, alpha=0.5)
+    handles = [Line2D([], [], marker="o", color=NHS_BLUE, linestyle="none",
+                      label="Quintile value with 95% confidence interval")]
+    if _finite(reference):
+        ax.axhline(float(reference), color=OI_ORANGE, linestyle="--", linewidth=1.5)  # type: ignore[arg-type]
+        handles.append(Line2D([], [], color=OI_ORANGE, linestyle="--", label=reference_label))
+    ax.set_xticks(x, [p.label for p in points])
+    ax.set_xlim(-0.5, len(points) - 0.5)
+    ax.set_ylabel(unit if unit != "%" else "Per cent")
+    _y_from_zero(ax, unit)
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2)
+    if annotation:
+        ax.text(0.99, 0.04, annotation, transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=9, color=BLACK,
+                bbox={"boxstyle": "round,pad=0.4", "facecolor": "white",
+                      "edgecolor": NHS_MID_GREY})
+    return figure_to_svg(fig, svg_id, title, description)
+
+
+def _y_from_zero(ax, unit: str) -> None:  # noqa: ANN001
+    """Start value axes at zero for counts, rates and percentages (honest bars/lines)."""
+    low, high = ax.get_ylim()
+    if low > 0:
+        ax.set_ylim(0, high * 1.05)
+    if unit == "%":
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f}%")
+    else:
+        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0 if abs(v) >= 10 else 1))
+
+
+@dataclass(frozen=True)
+class FunnelPoint:
+    label: str
+    numerator: float
+    denominator: float
+
+
+@_styled
+def funnel_chart(
+    svg_id: str,
+    title: str,
+    description: str,
+    points: Sequence[FunnelPoint],
+    benchmark_pct: float,
+    benchmark_label: str,
+) -> str:
+    """Funnel plot of a proportion: each area's % against its denominator, with 95% and
+    99.8% control limits around the benchmark (methods.funnel_limits_proportion)."""
+    fig = _figure(3.4)
+    ax = _new_axes(fig)
+    max_n = max((p.denominator for p in points), default=100.0) * 1.15
+    n = np.linspace(max(min((p.denominator for p in points), default=10) * 0.5, 10),
+                    max_n, 200)
+    p0 = benchmark_pct / 100
+    lo95, hi95 = methods.funnel_limits_proportion(p0, n, 0.95)
+    lo998, hi998 = methods.funnel_limits_proportion(p0, n, 0.998)
+    ax.plot(n, 100 * lo95, color=NHS_DARK_GREY, linestyle="--", linewidth=1)
+    ax.plot(n, 100 * hi95, color=NHS_DARK_GREY, linestyle="--", linewidth=1)
+    ax.plot(n, 100 * lo998, color=NHS_DARK_GREY, linestyle=":", linewidth=1.2)
+    ax.plot(n, 100 * hi998, color=NHS_DARK_GREY, linestyle=":", linewidth=1.2)
+    ax.axhline(benchmark_pct, color=OI_ORANGE, linewidth=1.5)
+    for point in points:
+        pct = 100 * point.numerator / point.denominator
+        plo, phi = methods.funnel_limits_proportion(p0, [point.denominator], 0.998)
+        if pct > 100 * phi[0]:
+            marker, colour = "^", OI_VERMILLION
+        elif pct < 100 * plo[0]:
+            marker, colour = "v", OI_BLUE
+        else:
+            marker, colour = "o", NHS_BLUE
+        ax.plot(point.denominator, pct, marker=marker, color=colour, markersize=8,
+                markeredgecolor="white", linestyle="none")
+        ax.annotate(_shorten(point.label, 22), (point.denominator, pct), xytext=(6, 4),
+                    textcoords="offset points", fontsize=8.5, color=BLACK)
+    handles = [
+        Line2D([], [], color=OI_ORANGE, linewidth=1.5, label=benchmark_label),
+        Line2D([], [], color=NHS_DARK_GREY, linestyle="--", label="95% limits"),
+        Line2D([], [], color=NHS_DARK_GREY, linestyle=":", label="99.8% limits"),
+        Line2D([], [], marker="^", color=OI_VERMILLION, linestyle="none",
+               label="Above 99.8% limit"),
+        Line2D([], [], marker="v", color=OI_BLUE, linestyle="none", label="Below 99.8% limit"),
+    ]
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3)
+    ax.set_xlabel("Number of deaths (denominator)")
+    ax.set_ylabel("Per cent")
+    ax.set_xlim(0, max_n)
+    ax.xaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0))
+    ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f}%")
+    return figure_to_svg(fig, svg_id, title, description)
+
+
+def spc_point_classes(result: methods.XmRResult, polarity: str) -> list[str]:
+    """Per point: 'common', 'improving', 'concerning' or 'neither' (SPC_STYLES keys)."""
+    classes = []
+    for special, direction in zip(result.special_cause.tolist(), result.direction.tolist(),
+                                  strict=True):
+        if not special or direction == 0:
+            classes.append("common")
+        elif polarity == "neutral":
+            classes.append("neither")
+        elif (direction > 0) == (polarity == "higher_is_better"):
+            classes.append("improving")
+        else:
+            classes.append("concerning")
+    return classes
+
+
+@_styled
+def spc_chart(
+    svg_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    result: methods.XmRResult,
+    polarity: str,
+    unit: str,
+) -> str:
+    """XmR chart (Making Data Count): values, mean, process limits; special-cause points
+    coloured and shaped by whether they are an improvement, a concern or neither."""
+    fig = _figure(2.9)
+    ax = _new_axes(fig)
+    x = np.arange(len(result.values))
+    ax.plot(x, result.values, color=NHS_MID_GREY, linewidth=1.2, zorder=2)
+    ax.axhline(result.mean, color=BLACK, linewidth=1.2, zorder=1)
+    for limit in (result.upper_limit, result.lower_limit):
+        if np.isfinite(limit):
+            ax.axhline(limit, color=NHS_DARK_GREY, linestyle="--", linewidth=1, zorder=1)
+    classes = spc_point_classes(result, polarity)
+    used = []
+    for key, (colour, marker, label) in SPC_STYLES.items():
+        idx = [i for i, c in enumerate(classes) if c == key]
+        if idx:
+            ax.plot(x[idx], result.values[idx], marker=marker, color=colour, markersize=6.5,
+                    markeredgecolor="white", markeredgewidth=0.6, linestyle="none", zorder=3)
+            used.append(Line2D([], [], marker=marker, color=colour, linestyle="none",
+                               label=label))
+    handles = [
+        Line2D([], [], color=BLACK, linewidth=1.2, label="Mean"),
+        Line2D([], [], color=NHS_DARK_GREY, linestyle="--", label="Process limits"),
+        *used,
+    ]
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3)
+    step = max(1, math.ceil(len(labels) / 12))
+    ax.set_xticks(x[::step], [labels[i] for i in range(0, len(labels), step)])
+    ax.tick_params(axis="x", labelsize=8.5)
+    ax.set_xlim(-0.5, len(x) - 0.5)
+    if unit == "%":
+        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f}%")
+    else:
+        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0 if abs(v) >= 10 else 1))
+    low, high = ax.get_ylim()
+    ax.set_ylim(max(low, 0) if unit in ("%", "count") else low, high)
+    return figure_to_svg(fig, svg_id, title, description)
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    values: Sequence[float | None]
+    lower: Sequence[float | None] | None = None
+    upper: Sequence[float | None] | None = None
+
+
+@_styled
+def line_chart(
+    svg_id: str,
+    title: str,
+    description: str,
+    x_labels: Sequence[str],
+    series: Sequence[Series],
+    unit: str,
+    *,
+    y_label: str | None = None,
+    start_at_zero: bool = True,
+) -> str:
+    """Lines over time (projections to 2040, trends by financial year); each series
+    has its own colour, marker and dash so the lines can be told apart in greyscale.
+    Intervals, where given, are drawn as error bars."""
+    fig = _figure(3.0)
+    ax = _new_axes(fig)
+    x = np.arange(len(x_labels))
+    for i, s in enumerate(series):
+        vals = np.array([float(v) if _finite(v) else np.nan for v in s.values])
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        offset = (i - (len(series) - 1) / 2) * 0.06 if s.lower is not None else 0.0
+        if s.lower is not None and s.upper is not None:
+            lo = np.array([float(v) if _finite(v) else np.nan for v in s.lower])
+            hi = np.array([float(v) if _finite(v) else np.nan for v in s.upper])
+            ok = ~(np.isnan(lo) | np.isnan(hi) | np.isnan(vals))
+            ax.errorbar(x[ok] + offset, vals[ok], yerr=[vals[ok] - lo[ok], hi[ok] - vals[ok]],
+                        fmt="none", ecolor=colour, elinewidth=1, capsize=3, alpha=0.8)
+        ax.plot(x + offset, vals, color=colour, marker=SERIES_MARKERS[i % len(SERIES_MARKERS)],
+                linestyle=SERIES_DASHES[i % len(SERIES_DASHES)], linewidth=1.8, markersize=5,
+                label=s.label)
+    step = max(1, math.ceil(len(x_labels) / 16))
+    ax.set_xticks(x[::step], [x_labels[i] for i in range(0, len(x_labels), step)])
+    ax.set_xlim(-0.4, len(x) - 0.6)
+    if y_label:
+        ax.set_ylabel(y_label)
+    if start_at_zero:
+        _y_from_zero(ax, unit)
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(len(series), 4))
+    return figure_to_svg(fig, svg_id, title, description)
+
+
+@_styled
+def grouped_bar_chart(
+    svg_id: str,
+    title: str,
+    description: str,
+    categories: Sequence[str],
+    series: Sequence[Series],
+    unit: str,
+) -> str:
+    """Horizontal grouped bars (e.g. deaths by cause group, Place beside the ICB),
+    each bar labelled with its value so no reading depends on colour."""
+    height = 0.7 + 0.26 * len(categories) * max(len(series), 1)
+    fig = _figure(max(height, 2.2))
+    ax = _new_axes(fig)
+    ax.grid(axis="y", visible=False)
+    ax.grid(axis="x", color=NHS_PALE_GREY, linewidth=0.8)
+    band = 0.8 / max(len(series), 1)
+    y = np.arange(len(categories))[::-1]
+    for i, s in enumerate(series):
+        vals = np.array([float(v) if _finite(v) else 0.0 for v in s.values])
+        pos = y + 0.4 - band * (i + 0.5)
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        hatch = (None, "///", "...", "xx")[i % 4]
+        ax.barh(pos, vals, height=band * 0.92, color=colour, label=s.label, hatch=hatch,
+                edgecolor="white", linewidth=0.5)
+        for yy, v, raw in zip(pos, vals, s.values, strict=True):
+            text = fmt_value(raw, unit) if _finite(raw) else "*"
+            ax.text(v, yy, " " + text, va="center", ha="left", fontsize=8, color=BLACK)
+    ax.set_yticks(y, list(categories))
+    ax.tick_params(axis="y", length=0)
+    _, high = ax.get_xlim()
+    ax.set_xlim(0, high * 1.12)
+    if unit == "%":
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0f}%")
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(series))
+    return figure_to_svg(fig, svg_id, title, description)

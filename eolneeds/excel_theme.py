@@ -1,0 +1,76 @@
+"""The Excel pack's look, defined once as data (the gptables habit).
+
+report_excel registers these as workbook named styles and uses them by name, so a change
+of font or colour happens here and nowhere else. Colours are chosen to be distinguishable
+with the common colour-vision deficiencies (blue / orange rather than green / red), and
+every coloured cell also carries its meaning in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FONT_NAME = "Arial"
+BODY_SIZE = 10
+TEXT_COLOUR = "1F1F1F"
+HEADING_COLOUR = "003087"  # NHS blue: strong contrast on white (AA at any size)
+MUTED_COLOUR = "505A5F"
+HEADER_FILL = "E8EDEE"  # NHS pale grey, behind table headers
+LINK_COLOUR = "005EB8"
+
+# Excel table style for every data table: banded rows, readable in print and on screen.
+TABLE_STYLE = "TableStyleLight1"
+
+# Number formats, one per kind of value (DESIGN.md: percentages are stored as 0-100
+# numbers with a '0.0' format and a '%' unit column, consistently across the pack).
+NUMBER_FORMATS: dict[str, str] = {
+    "count": "#,##0",
+    "rate": "#,##0.0",
+    "percent": "0.0",
+    "mean": "#,##0.0",
+    "whole": "#,##0",
+    "days": "#,##0.0",
+    "money": "£#,##0",
+    "index": "0.00",
+    "integer": "0",
+    "date": "yyyy-mm-dd",
+}
+
+# Indicator unit (bundle.INDICATOR_SCHEMA 'unit') -> number format kind.
+UNIT_FORMAT: dict[str, str] = {
+    "%": "percent",
+    "per 100,000": "rate",
+    "count": "count",
+    "days": "days",
+    "per person": "mean",
+    "£": "money",
+    "index": "index",
+}
+
+
+@dataclass(frozen=True)
+class ComparisonFill:
+    key: str
+    label: str  # shown in the legend above each table
+    fill: str  # background colour (hex RGB)
+    font: str  # text colour on that background (contrast >= 4.5:1)
+
+
+# Comparison with the ICB: the word stays neutral in the cell ('higher', 'similar',
+# 'lower'); the fill adds the judgement only where the indicator has a polarity.
+COMPARISON_FILLS: tuple[ComparisonFill, ...] = (
+    ComparisonFill("better", "Better", "9ECAE1", "08306B"),
+    ComparisonFill("similar", "Similar", "F0F0F0", "1F1F1F"),
+    ComparisonFill("worse", "Worse", "FDAE6B", "7F2704"),
+    ComparisonFill("neutral", "Not judged", "DADAEB", "3F007D"),
+)
+
+# Chart series colours: the Okabe-Ito palette, safe for colour-blind readers.
+SERIES_COLOURS: tuple[str, ...] = (
+    "0072B2", "E69F00", "009E73", "CC79A7", "56B4E9", "D55E00", "F0E442", "000000",
+)
+
+# Column widths (characters): content decides, within these bounds.
+MIN_COLUMN_WIDTH = 9
+MAX_COLUMN_WIDTH = 60
+WIDE_TEXT_WIDTH = 90  # note and definition text wraps at this width

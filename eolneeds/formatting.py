@@ -1,0 +1,171 @@
+"""Number formatting for the reports: the Jinja2 filters of the HTML report.
+
+Formatting lives here, in plain tested Python, not in templates, so that every number in
+the report follows the same house rules (UK government statistics conventions):
+
+* thousands separators (``12,345``); counts without decimals;
+* percentages, rates and means to 1 decimal place (``43.4%``); indices to 2;
+* ``*`` for a value withheld by disclosure control, ``–`` (en dash) for a value that
+  does not exist (no data, not calculable). The two must never be confused: ``*`` means
+  "we know it and may not show it", ``–`` means "there is nothing to show".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+SUPPRESSED = "*"
+MISSING = "\u2013"  # en dash, the GSS convention for "not available"
+
+# Decimal places by indicator unit (bundle.INDICATOR_SCHEMA 'unit').
+_UNIT_DECIMALS: dict[str, int] = {
+    "%": 1,
+    "per 100,000": 1,
+    "count": 0,
+    "days": 1,
+    "per person": 1,
+    "£": 0,
+    "index": 2,
+}
+
+COMPARISON_WORDS: dict[str, str] = {
+    "higher": "Higher",
+    "similar": "Similar",
+    "lower": "Lower",
+    "not_compared": "Not compared",
+}
+
+
+def is_missing(value: Any) -> bool:
+    """True for None and NaN (polars nulls arrive as None, numpy gaps as NaN)."""
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_number(value: Any, decimals: int = 0, *, suppressed: bool = False) -> str:
+    """``1234.5`` -> ``'1,235'`` (or ``'1,234.5'`` with decimals=1); '*' / '–' for gaps.
+
+    Rounds half away from zero, as readers (and Excel) expect, not Python's half-to-even:
+    2.5 -> 3, 0.25 (1 dp) -> 0.3.
+    """
+    if suppressed:
+        return SUPPRESSED
+    if is_missing(value):
+        return MISSING
+    number = _round_half_away(float(value), decimals)
+    text = f"{number:,.{decimals}f}"
+    if text.startswith("-") and float(text[1:].replace(",", "")) == 0:
+        text = text[1:]  # no "-0.0"
+    return text.replace("-", "\u2212")  # a true minus sign reads better in tables
+
+
+def _round_half_away(value: float, decimals: int) -> float:
+    # Decimal arithmetic on the repr avoids binary surprises (2.675 stays 2.675).
+    from decimal import ROUND_HALF_UP, Decimal
+
+    quantum = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def unit_decimals(unit: str | None, method: str | None = None) -> int:
+    """Decimal places for a unit; medians of days are whole days."""
+    if method == "Q":
+        return 0
+    return _UNIT_DECIMALS.get(unit or "", 1)
+
+
+def fmt_value(value: Any, unit: str | None = None, *, suppressed: bool = False,
+              method: str | None = None) -> str:
+    """An indicator value with its unit's decimals and symbol: '43.4%', '£12,300', '1,024'."""
+    if suppressed:
+        return SUPPRESSED
+    if is_missing(value):
+        return MISSING
+    text = fmt_number(value, unit_decimals(unit, method))
+    if unit == "%":
+        return f"{text}%"
+    if unit == "£":
+        return f"\u2212£{text[1:]}" if text.startswith("\u2212") else f"£{text}"
+    return text
+
+
+def fmt_percent(value: Any, *, suppressed: bool = False) -> str:
+    """A percentage already on the 0-100 scale, 1 decimal place: 43.41 -> '43.4%'."""
+    return fmt_value(value, "%", suppressed=suppressed)
+
+
+def fmt_count(value: Any, *, suppressed: bool = False) -> str:
+    """A whole number with thousands separators: 12345.0 -> '12,345'."""
+    return fmt_number(value, 0, suppressed=suppressed)
+
+
+def fmt_interval(lower: Any, upper: Any, unit: str | None = None, *,
+                 suppressed: bool = False, method: str | None = None) -> str:
+    """A confidence interval: '41.2 to 45.6' (no unit symbol: the column header has it).
+
+    'to' rather than a dash, because a dash is ambiguous beside negative numbers
+    (an SII interval of -12.0 to -3.1)."""
+    if suppressed:
+        return SUPPRESSED
+    if is_missing(lower) or is_missing(upper):
+        return MISSING
+    decimals = unit_decimals(unit, method)
+    return f"{fmt_number(lower, decimals)} to {fmt_number(upper, decimals)}"
+
+
+def fmt_comparison(comparison: Any) -> str:
+    """'higher' -> 'Higher', a missing comparison -> '–'."""
+    if comparison is None or comparison == "":
+        return MISSING
+    return COMPARISON_WORDS.get(str(comparison), str(comparison).replace("_", " ").capitalize())
+
+
+def fmt_signed(value: Any, decimals: int = 1, *, suppressed: bool = False) -> str:
+    """A difference with an explicit sign: +3.2, −1.0, 0.0."""
+    text = fmt_number(value, decimals, suppressed=suppressed)
+    if text in (SUPPRESSED, MISSING) or text.startswith("\u2212") or float(
+        text.replace(",", "")
+    ) == 0:
+        return text
+    return f"+{text}"
+
+
+def fmt_cell(value: Any) -> str:
+    """A generic table cell (data-quality tables): numbers formatted, text as is."""
+    if is_missing(value):
+        return MISSING
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, int):
+        return fmt_number(value, 0)
+    if isinstance(value, float):
+        return fmt_number(value, 0 if value.is_integer() else 1)
+    return str(value)
+
+
+def humanise(code: Any) -> str:
+    """A code word as a label: 'care_home' -> 'Care home', 'under_75' -> 'Under 75'."""
+    if code is None:
+        return MISSING
+    text = str(code).replace("_", " ").strip()
+    special = {"75 plus": "75 and over", "hiv": "HIV", "imd quintile": "IMD quintile"}
+    text = special.get(text, text)
+    return text[:1].upper() + text[1:]
+
+
+FILTERS = {
+    "number": fmt_number,
+    "value": fmt_value,
+    "percent": fmt_percent,
+    "count": fmt_count,
+    "interval": fmt_interval,
+    "comparison": fmt_comparison,
+    "signed": fmt_signed,
+    "cell": fmt_cell,
+    "humanise": humanise,
+}

@@ -1,0 +1,733 @@
+"""Ingest: read an extract, map it onto a canonical table, normalise and check every value,
+and load each row -- or quarantine it in `rejects` with a readable reason.
+
+The "nothing lost" contract (DESIGN.md section 10):
+
+* every row read lands in exactly one place: the canonical table or `rejects` (one
+  reject row per rejected input row, all its problems joined with "; "), and
+  ingest_log records rows_read = rows_loaded + rows_rejected;
+* one transaction per file: a crash or kill mid-file leaves the database as it was;
+* the same bytes again (content hash) are a no-op; `replace=True` swaps out earlier
+  files of the same name and dataset (ingest_log.replaced_by);
+* problems with the whole file (empty, unreadable, missing or duplicated columns) raise
+  InputDataError with one line naming the file and the fix.
+
+The work is one SQL statement over the whole file (a chain of CTEs: source text ->
+canonical text -> typed values -> checks -> duplicates), never a Python loop per row.
+Person identifiers are pseudonymised inside that statement (HMAC-SHA256), so clear
+identifiers never reach a persistent table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from eolneeds import normalise as nz
+from eolneeds import readers
+from eolneeds.config import ProjectConfig, resolve_key
+from eolneeds.db import connect
+from eolneeds.errors import ConfigError, ProjectLockedError, UsageError, input_error
+from eolneeds.presets import Derived, Preset, get_preset
+from eolneeds.reporting import Reporter
+from eolneeds.schema import (
+    ACTIVITY_TYPES,
+    AGE_BANDS_ESP,
+    CANONICAL_COLUMNS,
+    DATASETS,
+    ETHNIC_GROUPS,
+    PLACES_OF_DEATH,
+    create_schema,
+)
+
+MAX_VALUE_LENGTH = 255  # longer values are a delimiter/quoting fault, not data
+SHOWN_VALUE_LENGTH = 50  # values quoted in reasons are cut to this
+RAW_TABLE = "__eolneeds_raw"
+STAGE_TABLE = "__eolneeds_stage"
+
+# Rows that must be unique per dataset: (key columns, what a duplicate is called).
+UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "deaths": (("person_id",), "death for this person"),
+    "areas": (("lsoa_code",), "row for this lsoa_code"),
+    "population": (("lsoa_code", "year", "sex", "age_band"),
+                   "row for this lsoa_code, year, sex and age_band"),
+    "projections": (("area_code", "year", "sex", "age_band"),
+                    "row for this area_code, year, sex and age_band"),
+}
+
+DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_added",
+                "start_date", "end_date"}
+# canonical column -> (lowest, highest) whole number accepted
+WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10)}
+NUMBER_COLUMNS = {"cost", "population"}
+UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method"}
+
+
+@dataclass(frozen=True)
+class FileResult:
+    file: Path
+    dataset: str
+    file_id: int
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    skipped: bool = False  # the same content was already loaded: nothing done
+
+
+# ---------------------------------------------------------------------------------------
+# Building the SQL
+
+
+class _Params:
+    """Collects named parameters so that no value is ever formatted into SQL."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any) -> str:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return f"${name}"
+
+
+@dataclass
+class _Check:
+    reason: str  # SQL: the reason text, NULL when the value is fine
+    column: str | None  # canonical column it concerns (None: the whole row)
+    value: str  # SQL: the value shown in rejects.value
+
+
+@dataclass
+class _Plan:
+    """The SQL pieces for one file, filled in by _plan_columns."""
+
+    sources: dict[str, str] = field(default_factory=dict)  # header -> "sN"
+    texts: dict[str, str] = field(default_factory=dict)  # canonical -> text SQL (over sN)
+    values: dict[str, str] = field(default_factory=dict)  # canonical -> typed SQL (over t_)
+    checks: list[_Check] = field(default_factory=list)
+    prep: dict[str, str] = field(default_factory=dict)  # canonical -> helper SQL (over t_)
+    finals: dict[str, str] = field(default_factory=dict)  # canonical -> final SQL (over v_)
+    totals_sources: list[str] = field(default_factory=list)
+
+
+def _shown(expr: str) -> str:
+    """SQL: a value cut short for quoting inside a reason."""
+    return (f"(CASE WHEN length({expr}) > {SHOWN_VALUE_LENGTH} "
+            f"THEN left({expr}, {SHOWN_VALUE_LENGTH - 3}) || '...' ELSE {expr} END)")
+
+
+def _say(*parts: str) -> str:
+    """SQL concat of literal text (odd positions) and SQL expressions (even positions)."""
+    pieces = [nz.sql_literal(p) if i % 2 == 0 else p for i, p in enumerate(parts)]
+    return "concat(" + ", ".join(pieces) + ")"
+
+
+def _when(condition: str, message: str) -> str:
+    return f"(CASE WHEN {condition} THEN {message} END)"
+
+
+def _find_header(wanted: str, headers: Sequence[str]) -> str | None:
+    if wanted in headers:
+        return wanted
+    lowered = wanted.strip().lower()
+    for header in headers:
+        if header.strip().lower() == lowered:
+            return header
+    return None
+
+
+def _mapping_file(config: ProjectConfig, mapping_name: str) -> str:
+    path = config.root / "mappings" / f"{mapping_name}.toml"
+    return str(path) if path.is_file() else f"the [mappings.{mapping_name}] table"
+
+
+def _plan_columns(
+    config: ProjectConfig,
+    dataset: str,
+    raw: readers.RawTable,
+    mapping: Any,
+    preset: Preset | None,
+    file_name: str,
+    params: _Params,
+    date_format: str,
+    inner_pad: str,
+    outer_pad: str,
+    today: str,
+) -> _Plan:
+    plan = _Plan()
+    headers = raw.headers
+    where = _mapping_file(config, mapping.name)
+
+    def source(header: str) -> str:
+        if header not in plan.sources:
+            plan.sources[header] = f"s{len(plan.sources)}"
+        return f'"{plan.sources[header]}"'
+
+    def missing(wanted: str, canonical: str) -> Exception:
+        found = ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
+        close = readers.closest_header(wanted, list(headers))
+        hint = f"did you mean {close!r}? " if close else ""
+        if len(headers) == 1:
+            hint += ("only one column was found: check the delimiter, or set header_row in "
+                     "the mapping if the headers are not on the first row; ")
+        if wanted == canonical:
+            fix = (f"{hint}rename the column, or map it with {canonical} = \"Your column\" "
+                   f"under [columns] in mappings/{dataset}.toml")
+        else:
+            fix = f"{hint}correct the column name in {where}"
+        return input_error(file_name, f"required column {wanted!r} is missing (found: {found})",
+                           fix)
+
+    # -- which source feeds each canonical column ------------------------------------
+    if preset is not None:
+        for wanted in preset.required_sources:
+            if wanted in mapping.columns.values():
+                continue
+            if _find_header(wanted, headers) is None:
+                raise missing(wanted, wanted)
+
+    specs: dict[str, Any] = {}
+    for canonical, _dtype, required in CANONICAL_COLUMNS[dataset]:
+        spec: Any = None
+        explicit = canonical in mapping.columns
+        if explicit:
+            spec = mapping.columns[canonical]
+        elif preset is not None and canonical in preset.columns:
+            spec = preset.columns[canonical]
+        default = mapping.defaults.get(canonical)
+        if default is None and preset is not None:
+            default = preset.defaults.get(canonical)
+        if spec is None:
+            spec = _find_header(canonical, headers)
+            if spec is None and required and default is None:
+                raise missing(canonical, canonical)
+        if isinstance(spec, list) and canonical != "contributory_causes":
+            raise ConfigError(f"{where}: [columns] {canonical} must name one column, not a list")
+        if isinstance(spec, str):
+            header = _find_header(spec, headers)
+            if header is None:
+                if explicit or (required and default is None):
+                    raise missing(spec, canonical)
+                spec = None
+            else:
+                spec = header
+        specs[canonical] = (spec, default)
+
+    # -- canonical text ---------------------------------------------------------------
+    labels: dict[str, str] = {}
+    raw_text: dict[str, str] = {}  # canonical -> SQL of the untouched source text
+    for canonical, (spec, default) in specs.items():
+        labels[canonical] = canonical
+        if isinstance(spec, str):
+            text = source(spec)
+            raw_text[canonical] = text
+            if spec.strip().lower() != canonical:
+                labels[canonical] = f"{canonical} ({spec})"
+            plan.totals_sources.append(text)
+        elif isinstance(spec, Derived):
+            parts = []
+            for needed in spec.sources:
+                header = _find_header(needed, headers)
+                parts.append(source(header) if header is not None else "NULL")
+            text = spec.build(parts)
+            labels[canonical] = f"{canonical} ({', '.join(spec.sources)})"
+            raw_text[canonical] = "NULL"
+        elif isinstance(spec, list):
+            found = [h for h in (_find_header(s, headers) for s in spec) if h is not None]
+            text = "[" + ", ".join(source(h) for h in found) + "]" if found else "NULL"
+            raw_text[canonical] = "NULL"
+            if canonical == "contributory_causes" and found:
+                for header in found:
+                    text_expr = source(header)
+                    plan.checks.append(_Check(
+                        _when(f"{text_expr} IS NOT NULL AND {nz.icd10_sql(text_expr)} IS NULL",
+                              _say(f"contributory_causes ({header}) '", _shown(text_expr),
+                                   "' is not an ICD-10 code (expected a letter and 2-4 "
+                                   "digits, e.g. C34.9)")),
+                        "contributory_causes", text_expr))
+        else:
+            text = "NULL"
+            raw_text[canonical] = "NULL"
+        if default is not None and not isinstance(spec, list):
+            text = f"coalesce({text}, {params.add(str(default))})"
+            if raw_text[canonical] == "NULL":
+                raw_text[canonical] = text
+        user = mapping.recode.get(canonical)
+        if user and not isinstance(spec, list):
+            whens = " ".join(
+                f"WHEN {params.add(nz.code_key(k))} THEN {params.add(v)}" for k, v in user.items()
+            )
+            text = f"coalesce((CASE {nz.code_key_sql(text)} {whens} END), {text})"
+        plan.texts[canonical] = text
+
+    # -- over-long values and rows wider than the header -------------------------------
+    for header, name in plan.sources.items():
+        plan.checks.append(_Check(
+            _when(f'length("{name}") > {MAX_VALUE_LENGTH}',
+                  _say(f"{header} is ", f'CAST(length("{name}") AS VARCHAR)',
+                       f" characters long (the limit is {MAX_VALUE_LENGTH}); check the "
+                       "delimiter and quoting")),
+            header, f'left("{name}", {MAX_VALUE_LENGTH})'))
+    if raw.extra_columns:
+        any_extra = " OR ".join(f"{c} IS NOT NULL" for c in raw.extra_columns)
+        plan.checks.append(_Check(
+            _when("__extra_fields",
+                  nz.sql_literal(f"row has more fields than the header ({len(headers)} "
+                                 "columns); check the delimiter and quoting on this row")),
+            None, "NULL"))
+        plan.sources["__extra_fields"] = f"({any_extra})"
+
+    # -- typed values and value checks --------------------------------------------------
+    # Checks refer to the typed column "v_x" and to helper columns computed once in the
+    # `prep` layer, so no expression is evaluated twice per row.
+    required_cols = {c for c, _, r in CANONICAL_COLUMNS[dataset] if r}
+    for canonical, _dtype, _required in CANONICAL_COLUMNS[dataset]:
+        t = f'"t_{canonical}"'
+        v = f'"v_{canonical}"'
+        aux = f'"x_{canonical}"'  # the column's helper value in the prep layer
+        label = labels[canonical]
+        shown = _shown(t)
+        reject_value = "NULL" if canonical == "person_id" else raw_text[canonical]
+        if raw_text[canonical] == "NULL":
+            reject_value = t if canonical != "person_id" else "NULL"
+        checks: list[str] = []
+        if canonical in required_cols:
+            checks.append(_when(f"{t} IS NULL",
+                                nz.sql_literal(f"{label} is missing (a value is required)")))
+        if canonical == "person_id":
+            plan.prep[canonical] = nz.nhs_digits_sql(t)
+            is_nhs_shape = f"regexp_full_match({aux}, '[0-9]{{10}}')"
+            # NHS numbers written with spaces or dashes hash the same as plain digits,
+            # so the same person links across datasets however each extract wrote it.
+            clear = f"(CASE WHEN {is_nhs_shape} THEN {aux} ELSE {t} END)"
+            plan.values[canonical] = nz.pseudonymise_sql(clear, inner_pad, outer_pad)
+            if mapping.nhs_number or (preset is not None and preset.nhs_number):
+                checks.append(_when(
+                    f"{t} IS NOT NULL AND NOT {nz.nhs_valid_sql(aux)}",
+                    nz.sql_literal(f"{label} is not a valid NHS number (10 digits with a "
+                                   "correct modulus 11 check digit); the value is withheld "
+                                   "because it identifies a person")))
+        elif canonical in DATE_COLUMNS:
+            plan.values[canonical] = nz.date_sql(t, params.add(date_format))
+            expected = nz.describe_date_format(date_format)
+            checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
+                                _say(f"{label} '", shown, f"' is not a date (expected "
+                                     f"{expected})")))
+            checks.append(_when(f"{v} > {today}",
+                                _say(f"{label} '", shown, "' is in the future")))
+        elif canonical in WHOLE_NUMBER_RANGES:
+            lo, hi = WHOLE_NUMBER_RANGES[canonical]
+            plan.prep[canonical] = f"TRY_CAST(replace({t}, ',', '') AS DOUBLE)"
+            whole = f"({aux} = round({aux}) AND isfinite({aux}))"
+            plan.values[canonical] = (f"(CASE WHEN {whole} AND {aux} BETWEEN {lo} AND {hi} "
+                                      f"THEN CAST({aux} AS INTEGER) END)")
+            checks.append(_when(f"{t} IS NOT NULL AND NOT coalesce({whole}, false)",
+                                _say(f"{label} '", shown, "' is not a whole number")))
+            checks.append(_when(f"{whole} AND NOT {aux} BETWEEN {lo} AND {hi}",
+                                _say(f"{label} '", shown, f"' is not between {lo} and {hi}")))
+        elif canonical in NUMBER_COLUMNS:
+            plan.prep[canonical] = f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE)"
+            plan.values[canonical] = f"(CASE WHEN isfinite({aux}) THEN {aux} END)"
+            checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
+                                _say(f"{label} '", shown, "' is not a number")))
+            if canonical == "population":
+                checks.append(_when(f"{v} < 0", _say(f"{label} '", shown, "' is negative")))
+        elif canonical == "underlying_cause":
+            plan.values[canonical] = nz.icd10_sql(t)
+            checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
+                                _say(f"{label} '", shown, "' is not an ICD-10 code (expected "
+                                     "a letter and 2-4 digits, e.g. C34.9)")))
+        elif canonical == "contributory_causes":
+            spec = specs[canonical][0]
+            if isinstance(spec, str):
+                # One column holding a list: "C34.9; I25.1" or "[C349, I251]".
+                plan.prep[canonical] = (
+                    f"list_transform(list_filter(string_split_regex({t}, "
+                    "'[;,|\\s\\[\\]]+'), lambda x: x <> ''), "
+                    f"lambda x: {nz.icd10_sql('x')})")
+                plan.values[canonical] = f"coalesce({aux}, [])"
+                checks.append(_when(
+                    f"{t} IS NOT NULL AND list_contains(list_transform({aux}, "
+                    "lambda x: x IS NULL), true)",
+                    _say(f"{label} '", shown, "' holds a value that is not an ICD-10 code "
+                         "(expected codes like C34.9 separated by ;)")))
+            elif isinstance(spec, list) and plan.texts[canonical] != "NULL":
+                plan.values[canonical] = (
+                    f"list_filter(list_transform({t}, lambda x: {nz.icd10_sql('x')}), "
+                    "lambda x: x IS NOT NULL)")
+            else:
+                plan.values[canonical] = "CAST(NULL AS VARCHAR[])"
+        elif canonical in ("sex", "place_of_death", "preferred_place_of_death", "ethnicity",
+                           "activity_type", "age_band", "dnacpr", "advance_care_plan"):
+            plan.prep[canonical] = nz.code_key_sql(t)
+            plan.values[canonical], check = _code_sql(dataset, canonical, t, aux, v, label,
+                                                      shown)
+            if check:
+                checks.append(check)
+        elif canonical == "lsoa_vintage":
+            plan.values[canonical] = f"(CASE WHEN {t} IN ('2011', '2021') THEN {t} END)"
+            checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
+                                _say(f"{label} '", shown, "' is not 2011 or 2021")))
+        else:
+            plan.values[canonical] = f"upper({t})" if canonical in UPPER_CASE_CODES else t
+            if canonical == "lsoa_code" and dataset in ("population", "areas"):
+                checks.append(_when(
+                    f"{t} IS NOT NULL AND NOT regexp_full_match({v}, '[EW]01[0-9]{{6}}')",
+                    _say(f"{label} '", shown, "' is not an LSOA code (expected E01 or W01 "
+                         "and 6 digits, e.g. E01000001)")))
+        for check in checks:
+            plan.checks.append(_Check(check, canonical, reject_value))
+
+    # -- checks across columns --------------------------------------------------------
+    def cross(first: str, second: str, text: str) -> None:
+        if first in plan.values and second in plan.values:
+            plan.checks.append(_Check(
+                _when(f'"v_{first}" < "v_{second}"',
+                      _say(f"{labels[first]} '", f'CAST("v_{first}" AS VARCHAR)',
+                           f"' is before {labels[second]} '", f'CAST("v_{second}" AS VARCHAR)',
+                           f"'{text}")),
+                first, f'CAST("v_{first}" AS VARCHAR)'))
+
+    if dataset == "deaths":
+        cross("date_of_registration", "date_of_death", "; a death is registered after it "
+              "happens")
+        cross("date_of_death", "date_of_birth", "")
+        plan.finals["age"] = ('coalesce("v_age", CAST(date_sub(\'year\', "v_date_of_birth", '
+                              '"v_date_of_death") AS INTEGER))')
+    if dataset == "activity":
+        cross("end_date", "start_date", "")
+    return plan
+
+
+def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
+              shown: str) -> tuple[str, str]:
+    """(value SQL, check SQL or '') for a coded column; `key` is its code_key column."""
+    fix = f"; add a [recode.{column}] entry to the mapping"
+    unmapped = f"{t} IS NOT NULL AND {v} IS NULL"
+    if column == "sex" and dataset in ("population", "projections"):
+        table = {k: val for k, val in nz.SEX_CODES.items() if val != "unknown"}
+        return nz.case_sql(key, table), _when(
+            unmapped, _say(f"{label} '", shown, "' is not male or female (population counts "
+                           f"are by sex){fix}"))
+    if column == "sex":
+        # Unrecognised sexes are 'unknown' (a canonical value): loaded, shown in quality.
+        return f"(CASE WHEN {t} IS NOT NULL THEN coalesce({nz.case_sql(key, nz.SEX_CODES)}, " \
+               "'unknown') END)", ""
+    if column in ("place_of_death", "preferred_place_of_death"):
+        # Unrecognised places stay loaded as 'unknown' and show in data quality.
+        table = nz.PLACE_OF_DEATH_CODES
+        return f"(CASE WHEN {t} IS NOT NULL THEN coalesce({nz.case_sql(key, table)}, " \
+               "'unknown') END)", ""
+    if column == "ethnicity":
+        words = nz.case_sql(key, nz.ETHNICITY_CODES)
+        return (f"(CASE WHEN {t} IS NOT NULL THEN coalesce({words}, "
+                f"{nz.ethnicity_letter_sql(key)}, 'not_known') END)"), ""
+    if column == "activity_type":
+        return nz.case_sql(key, nz.ACTIVITY_TYPE_CODES), _when(
+            unmapped, _say(f"{label} '", shown, "' is not a known activity type (use one of "
+                           f"{', '.join(ACTIVITY_TYPES)}){fix}"))
+    if column == "age_band":
+        return nz.case_sql(key, nz.AGE_BAND_CODES), _when(
+            unmapped, _say(f"{label} '", shown, "' is not an age band (use 0-4, 5-9, ..., "
+                           f"85-89, 90+){fix}"))
+    # dnacpr, advance_care_plan
+    return f"CAST({nz.case_sql(key, nz.BOOLEAN_CODES)} AS BOOLEAN)", _when(
+        unmapped, _say(f"{label} '", shown, f"' is not yes or no{fix}"))
+
+
+RECODE_TARGETS: dict[str, tuple[str, ...]] = {
+    "sex": ("male", "female", "unknown"),
+    "place_of_death": PLACES_OF_DEATH,
+    "preferred_place_of_death": PLACES_OF_DEATH,
+    "ethnicity": ETHNIC_GROUPS,
+    "activity_type": ACTIVITY_TYPES,
+    "age_band": AGE_BANDS_ESP,
+}
+
+
+def _check_recode_targets(mapping: Any, where: str) -> None:
+    for column, table in mapping.recode.items():
+        allowed = RECODE_TARGETS.get(column)
+        if allowed is None:
+            continue
+        for source_value, target in table.items():
+            if target not in allowed:
+                raise ConfigError(
+                    f"{where}: [recode.{column}] maps {source_value!r} to {target!r}, which is "
+                    f"not one of {', '.join(allowed)}"
+                )
+
+
+def _stage_sql(dataset: str, raw: readers.RawTable, plan: _Plan, params: _Params) -> str:
+    columns = [c for c, _, _ in CANONICAL_COLUMNS[dataset]]
+    raw_cols = [f'"c{i}"' for i in range(len(raw.headers))] + raw.extra_columns
+    blank = " AND ".join(f"nullif(trim({c}), '') IS NULL" for c in raw_cols) or "false"
+    src_cols = []
+    for header, name in plan.sources.items():
+        if header == "__extra_fields":
+            src_cols.append(f"{name} AS __extra_fields")
+        else:
+            src_cols.append(f"nullif(trim({raw.column(header)}), '') AS \"{name}\"")
+    totals = " OR ".join(
+        f"regexp_matches(lower({s}), '^(grand )?totals?\\b')" for s in plan.totals_sources
+    ) or "false"
+    totals_cell = "coalesce(" + ", ".join(
+        f"(CASE WHEN regexp_matches(lower({s}), '^(grand )?totals?\\b') THEN {s} END)"
+        for s in plan.totals_sources) + ")" if plan.totals_sources else "NULL"
+    reasons = [f"r{i}" for i in range(len(plan.checks))]
+    base_reason = f"concat_ws('; ', {', '.join(reasons)})" if reasons else "''"
+    first_column = "(CASE " + " ".join(
+        f"WHEN r{i} IS NOT NULL THEN {nz.sql_literal(c.column) if c.column else 'NULL'}"
+        for i, c in enumerate(plan.checks)) + " END)" if reasons else "NULL"
+    first_value = "(CASE " + " ".join(
+        f"WHEN r{i} IS NOT NULL THEN CAST({c.value} AS VARCHAR)"
+        for i, c in enumerate(plan.checks)) + " END)" if reasons else "NULL"
+    finals = [f'{plan.finals.get(c, f""""v_{c}" """.strip())} AS "v_{c}"' for c in columns]
+
+    ctes = [
+        f"src AS (SELECT {raw.row_expr} AS __row"
+        + "".join(f", {c}" for c in src_cols)
+        + f" FROM {raw.table} WHERE NOT ({blank}))",
+        "txt AS (SELECT *" + "".join(f', {plan.texts[c]} AS "t_{c}"' for c in columns)
+        + " FROM src)",
+        "prep AS (SELECT *" + "".join(f', {sql} AS "x_{c}"' for c, sql in plan.prep.items())
+        + " FROM txt)",
+        "val AS (SELECT *" + "".join(f', {plan.values[c]} AS "v_{c}"' for c in columns)
+        + " FROM prep)",
+        "chk AS (SELECT *" + "".join(f", {c.reason} AS r{i}" for i, c in enumerate(plan.checks))
+        + " FROM val)",
+        f"fin AS (SELECT __row, {', '.join(finals)}, "
+        f"CASE WHEN {totals} THEN {_say('row looks like a totals row (', totals_cell, ')')} "
+        f"ELSE {base_reason} END AS __reason, "
+        f"CASE WHEN {totals} THEN NULL ELSE {first_column} END AS __column, "
+        f"CASE WHEN {totals} THEN {totals_cell} ELSE {first_value} END AS __value FROM chk)",
+    ]
+    final_select = "SELECT * FROM fin"
+    if dataset in UNIQUE_KEYS:
+        keys, what = UNIQUE_KEYS[dataset]
+        key_cols = ", ".join(f'"v_{k}"' for k in keys)
+        join_repeat = " AND ".join(f'r."v_{k}" = fin."v_{k}"' for k in keys)
+        join_earlier = " AND ".join(f'e."{k}" = fin."v_{k}"' for k in keys)
+        shown_key = "" if keys == ("person_id",) else " ".join(
+            f"{k} ''' || coalesce(CAST(fin.\"v_{k}\" AS VARCHAR), '') || '''" for k in keys)
+        # Duplicates are found by aggregation (keys seen more than once), far cheaper
+        # than a window over the whole file; the first valid row wins. Keys are required
+        # columns, so valid rows never have NULL keys and plain = joins are right.
+        ctes.append(
+            f"repeats AS (SELECT {key_cols}, min(__row) AS first_row FROM fin "
+            "WHERE __reason = '' GROUP BY ALL HAVING count(*) > 1)"
+        )
+        ctes.append(
+            "earlier AS (SELECT " + ", ".join(f'd."{k}"' for k in keys)
+            + ", arg_min(d.source_row, d.source_file_id) AS first_row, "
+            "arg_min(l.file_name, d.source_file_id) AS first_file "
+            f"FROM {dataset} d JOIN ingest_log l ON l.file_id = d.source_file_id "
+            "GROUP BY ALL)"
+        )
+        ctes.append(
+            "dup AS (SELECT fin.*, r.first_row AS __first_in_file, "
+            "e.first_row AS __earlier_row, e.first_file AS __earlier_file "
+            f"FROM fin LEFT JOIN repeats r ON {join_repeat} "
+            f"LEFT JOIN earlier e ON {join_earlier})"
+        )
+        described = f"duplicate {what}"
+        if shown_key:
+            described += f" ({shown_key})"
+        within = (f"'{described}: first seen on row ' || "
+                  "CAST(__first_in_file AS VARCHAR) || ' of this file'")
+        against = (f"'{described}: already loaded from ' || __earlier_file || ' row ' || "
+                   "CAST(__earlier_row AS VARCHAR)")
+        dup_reason = (f"(CASE WHEN __reason <> '' THEN NULL "
+                      f"WHEN __earlier_row IS NOT NULL THEN {against} "
+                      f"WHEN __first_in_file <> __row THEN {within} END)")
+        final_select = (
+            "SELECT __row, " + ", ".join(f'"v_{c}"' for c in columns)
+            + f", coalesce({dup_reason}, __reason) AS __reason, "
+            f"CASE WHEN {dup_reason} IS NOT NULL THEN {nz.sql_literal(keys[0])} "
+            "ELSE __column END AS __column, "
+            f"CASE WHEN {dup_reason} IS NOT NULL THEN NULL ELSE __value END AS __value FROM dup"
+        )
+    return (f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS WITH "
+            + ",\n".join(ctes) + "\n" + final_select)
+
+
+# ---------------------------------------------------------------------------------------
+# Driving it
+
+
+def ingest_files(
+    config: ProjectConfig,
+    dataset: str,
+    files: Sequence[Path],
+    *,
+    mapping: str | None = None,
+    encoding: str | None = None,
+    replace: bool = False,
+    reporter: Reporter,
+) -> list[FileResult]:
+    """Load `files` into `dataset`, one transaction per file. See the module docstring."""
+    if dataset not in DATASETS:
+        raise UsageError(f"unknown dataset {dataset!r} — use one of {', '.join(DATASETS)}")
+    chosen = config.mapping_for(dataset, mapping)
+    where = _mapping_file(config, chosen.name)
+    _check_recode_targets(chosen, where)
+    preset = None
+    if chosen.preset:
+        preset = get_preset(chosen.preset, emergency_methods=config.methods.
+                            emergency_admission_methods, where=where)
+        if preset.dataset != dataset:
+            raise ConfigError(f"{where}: preset {preset.name!r} is for {preset.dataset}, "
+                              f"not {dataset}")
+    paths = [Path(f) for f in files]
+    for path in paths:
+        if not path.is_file():
+            raise input_error(str(path), "file not found", "check the path and the file name")
+    key = resolve_key(config)
+    con = _open(config)
+    results: list[FileResult] = []
+    try:
+        create_schema(con)
+        with reporter.progress(f"Ingesting {dataset}", total=len(paths)) as step:
+            for path in paths:
+                results.append(_ingest_one(con, config, dataset, path, chosen, preset,
+                                           key=key, encoding=encoding, replace=replace,
+                                           reporter=reporter))
+                step(1)
+    finally:
+        con.close()
+    return results
+
+
+def _open(config: ProjectConfig) -> duckdb.DuckDBPyConnection:
+    try:
+        return connect(config.database_path)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise ProjectLockedError(
+                f"{config.database_path} is in use by another eolneeds process — wait for "
+                "it to finish and try again"
+            ) from None
+        raise
+
+
+def _ingest_one(
+    con: duckdb.DuckDBPyConnection,
+    config: ProjectConfig,
+    dataset: str,
+    path: Path,
+    mapping: Any,
+    preset: Preset | None,
+    *,
+    key: bytes,
+    encoding: str | None,
+    replace: bool,
+    reporter: Reporter,
+) -> FileResult:
+    started = datetime.now()
+    content_hash = readers.file_sha256(path)
+    same = con.execute(
+        "SELECT file_id, rows_read, rows_loaded, rows_rejected FROM ingest_log "
+        "WHERE dataset = $dataset AND content_hash = $hash AND replaced_by IS NULL "
+        "ORDER BY file_id LIMIT 1",
+        {"dataset": dataset, "hash": content_hash},
+    ).fetchone()
+    if same is not None:
+        reporter.event("file_skipped", file=str(path), dataset=dataset, file_id=same[0],
+                       reason="the same content was already loaded")
+        return FileResult(path, dataset, same[0], same[1], same[2], same[3], skipped=True)
+
+    # The file is read into a temporary table before the transaction starts: temporary
+    # tables never reach the database file, and rows inserted outside a transaction get
+    # row ids 0, 1, 2 ... in file order, which give the row numbers.
+    try:
+        raw = readers.read_into(
+            con, path, table=RAW_TABLE, file_format=mapping.format,
+            encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
+            sheet=mapping.sheet, header_row=mapping.header_row,
+            workdir=config.database_path.parent / ".eolneeds-tmp",
+        )
+    except BaseException:
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        raise
+    con.execute("BEGIN TRANSACTION")
+    try:
+        params = _Params()
+        inner, outer = nz.hmac_pads(key)
+        plan = _plan_columns(
+            config, dataset, raw, mapping, preset, path.name, params, mapping.date_format,
+            params.add(inner), params.add(outer), params.add(date.today()),
+        )
+        file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
+        if replace:
+            _replace_earlier(con, dataset, path.name, file_id)
+        else:
+            earlier = con.execute(
+                "SELECT count(*) FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
+                "AND replaced_by IS NULL", {"dataset": dataset, "name": path.name},
+            ).fetchone()
+            if earlier and earlier[0]:
+                reporter.message(
+                    f"{path.name}: a different file of this name was loaded into {dataset} "
+                    "before; both are kept — use --replace to swap the old one out",
+                    level="warning",
+                )
+        con.execute(_stage_sql(dataset, raw, plan, params), params.values)
+        columns = [c for c, _, _ in CANONICAL_COLUMNS[dataset]]
+        con.execute(
+            f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, source_row) "
+            f"SELECT {', '.join(f'v_{c}' for c in columns)}, $file_id, __row "
+            f"FROM {STAGE_TABLE} WHERE __reason = '' ORDER BY __row",
+            {"file_id": file_id},
+        )
+        con.execute(
+            "INSERT INTO rejects SELECT $file_id, $name, $dataset, __row, __column, __value, "
+            f"__reason FROM {STAGE_TABLE} WHERE __reason <> '' ORDER BY __row",
+            {"file_id": file_id, "name": path.name, "dataset": dataset},
+        )
+        counts = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE __reason = '') FROM {STAGE_TABLE}"
+        ).fetchone()
+        assert counts is not None
+        rows_read, rows_loaded = int(counts[0]), int(counts[1])
+        con.execute(
+            "INSERT INTO ingest_log VALUES ($file_id, $dataset, $name, $path, $hash, $mapping, "
+            "$encoding, $read, $loaded, $rejected, $started, $finished, NULL)",
+            {"file_id": file_id, "dataset": dataset, "name": path.name,
+             "path": str(path.resolve()), "hash": content_hash, "mapping": mapping.name,
+             "encoding": raw.encoding, "read": rows_read, "loaded": rows_loaded,
+             "rejected": rows_read - rows_loaded, "started": started,
+             "finished": datetime.now()},
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+    result = FileResult(path, dataset, file_id, rows_read, rows_loaded, rows_read - rows_loaded)
+    if rows_read == 0:
+        reporter.message(f"{path.name}: the file has a header but no data rows",
+                         level="warning")
+    reporter.event("file_ingested", file=str(path), dataset=dataset, file_id=file_id,
+                   rows_read=rows_read, rows_loaded=rows_loaded,
+                   rows_rejected=rows_read - rows_loaded)
+    return result
+
+
+def _replace_earlier(con: duckdb.DuckDBPyConnection, dataset: str, name: str,
+                     file_id: int) -> None:
+    """Remove the rows of earlier files with this name and dataset; mark them replaced."""
+    earlier = [row[0] for row in con.execute(
+        "SELECT file_id FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
+        "AND replaced_by IS NULL", {"dataset": dataset, "name": name}).fetchall()]
+    for old in earlier:
+        con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $old", {"old": old})
+        con.execute("DELETE FROM rejects WHERE file_id = $old", {"old": old})
+        con.execute("UPDATE ingest_log SET replaced_by = $new WHERE file_id = $old",
+                    {"new": file_id, "old": old})

@@ -1,0 +1,375 @@
+"""Normalisers for the messy values of local extracts: ICD-10, UK dates, NHS numbers,
+pseudonyms and coded fields.
+
+Each normaliser exists twice, on purpose:
+
+* a DuckDB SQL expression builder (`*_sql`), which ingest applies to a whole file in
+  one vectorised statement, and
+* a plain Python reference function, which the known-answer and property tests use to
+  prove the SQL right (tests/test_normalise.py checks SQL == Python on examples).
+
+Builders take a SQL expression (normally a quoted column name, already trimmed and with
+empty strings turned into NULL) and return a SQL expression. Constants in the SQL are
+the module's own code lists, never values from input files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import NamedTuple
+
+from eolneeds.schema import ACTIVITY_TYPES, AGE_BANDS_ESP, ETHNIC_GROUPS, PLACES_OF_DEATH, SEXES
+
+# Dates before this are typing errors ("05/01/23" read as the year 23), not history.
+EARLIEST_PLAUSIBLE_DATE = date(1890, 1, 1)
+# HMAC-SHA256 truncated to 128 bits: ample against collisions at England scale
+# (tens of millions of people) and short enough to read in a table.
+PSEUDONYM_LENGTH = 32
+
+
+class Normalised(NamedTuple):
+    """A normalised value, or None with the reason it could not be normalised."""
+
+    value: object | None
+    reason: str | None
+
+
+def sql_literal(text: str) -> str:
+    """Quote one of this module's own constants for SQL (never input data)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+# ---------------------------------------------------------------------------------------
+# ICD-10
+
+# After cleaning: a chapter letter, two digits, then up to two more digits (the UK
+# 5th character). "X" after the third character is the filler of a 3-character code.
+_ICD10_STRIP = r"[\s.\-*+†]"
+# Group 1 is the code; trailing X's are filler. One regular expression (not a chain of
+# replacements) keeps the SQL fast over millions of rows.
+_ICD10_SHAPE = r"([A-Z][0-9]{2}(?:[0-9]{2}|[0-9]?))X*"
+
+
+def normalise_icd10(value: str | None) -> Normalised:
+    """'C34.9' / 'c349 ' -> 'C349'; 'C34X' / 'C34.X' / 'c34-' -> 'C34'; junk -> None."""
+    if value is None or not value.strip():
+        return Normalised(None, None)
+    cleaned = re.sub(_ICD10_STRIP, "", value).upper()
+    found = re.fullmatch(_ICD10_SHAPE, cleaned)
+    if found:
+        return Normalised(found.group(1), None)
+    return Normalised(
+        None, f"{value.strip()!r} is not an ICD-10 code (expected a letter and 2-4 digits, "
+        "e.g. C34.9)"
+    )
+
+
+def icd10_sql(expr: str) -> str:
+    """SQL: the normalised ICD-10 code of `expr`, or NULL when it is not one."""
+    cleaned = f"upper(regexp_replace({expr}, {sql_literal(_ICD10_STRIP)}, '', 'g'))"
+    shape = sql_literal("^" + _ICD10_SHAPE + "$")
+    return f"nullif(regexp_extract({cleaned}, {shape}, 1), '')"
+
+
+# ---------------------------------------------------------------------------------------
+# Dates
+
+# A time part after the date ("2023-01-05 00:00:00", "05/01/2023 00:00") is common in
+# database and Excel exports; it is dropped before the date is read.
+_TIME_SUFFIX = r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$"
+_ISO_SHAPE = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+_COMPACT_SHAPE = r"[0-9]{8}"
+
+
+def describe_date_format(date_format: str) -> str:
+    """'%d/%m/%Y' -> 'dd/mm/yyyy', for messages."""
+    words = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%b": "mon", "%B": "month",
+             "%H": "hh", "%M": "mm", "%S": "ss", "%j": "ddd"}
+    return re.sub(r"%[a-zA-Z]", lambda m: words.get(m.group(0), m.group(0)), date_format)
+
+
+def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
+    """Read a date: the mapping's format first, then yyyy-mm-dd, then yyyymmdd.
+
+    Impossible dates (31/02/2023) and implausible ones (before 1890) are None + reason.
+    """
+    if value is None or not value.strip():
+        return Normalised(None, None)
+    text = re.sub(_TIME_SUFFIX, "", value.strip())
+    candidates = [date_format]
+    if re.fullmatch(_ISO_SHAPE, text):
+        candidates.append("%Y-%m-%d")
+    if re.fullmatch(_COMPACT_SHAPE, text):
+        candidates.append("%Y%m%d")
+    for fmt in candidates:
+        try:
+            parsed = datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+        if parsed >= EARLIEST_PLAUSIBLE_DATE:
+            return Normalised(parsed, None)
+    return Normalised(
+        None, f"{value.strip()!r} is not a date (expected {describe_date_format(date_format)})"
+    )
+
+
+def date_sql(expr: str, date_format_param: str) -> str:
+    """SQL: `expr` read as a DATE (same rules as parse_date), else NULL.
+
+    `date_format_param` is a named parameter such as `$date_format`.
+    """
+    text = f"regexp_replace({expr}, {sql_literal(_TIME_SUFFIX)}, '')"
+    earliest = sql_literal(EARLIEST_PLAUSIBLE_DATE.isoformat())
+
+    def plausible(parsed: str) -> str:
+        return f"(CASE WHEN {parsed} >= DATE {earliest} THEN {parsed} END)"
+
+    custom = plausible(f"CAST(try_strptime({text}, {date_format_param}) AS DATE)")
+    iso = plausible(
+        f"(CASE WHEN regexp_full_match({text}, {sql_literal(_ISO_SHAPE)}) "
+        f"THEN CAST(try_strptime({text}, '%Y-%m-%d') AS DATE) END)"
+    )
+    compact = plausible(
+        f"(CASE WHEN regexp_full_match({text}, {sql_literal(_COMPACT_SHAPE)}) "
+        f"THEN CAST(try_strptime({text}, '%Y%m%d') AS DATE) END)"
+    )
+    return f"coalesce({custom}, {iso}, {compact})"
+
+
+# ---------------------------------------------------------------------------------------
+# NHS numbers
+
+_NHS_SEPARATORS = r"[\s\-]"
+
+
+def nhs_check_digit(first_nine: str) -> int | None:
+    """Modulus 11 check digit of the first nine digits; None when 10 (never issued).
+
+    Weights 10, 9, ..., 2; check = 11 - (sum mod 11), and 11 becomes 0.
+    """
+    total = sum(int(digit) * weight for digit, weight in zip(first_nine, range(10, 1, -1),
+                                                             strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        return 0
+    if check == 10:
+        return None
+    return check
+
+
+def nhs_digits(value: str | None) -> str | None:
+    """The ten digits of an NHS number written with spaces or dashes, else None."""
+    if value is None:
+        return None
+    digits = re.sub(_NHS_SEPARATORS, "", value)
+    return digits if re.fullmatch(r"[0-9]{10}", digits) else None
+
+
+def is_valid_nhs_number(value: str | None) -> bool:
+    digits = nhs_digits(value)
+    if digits is None:
+        return False
+    return nhs_check_digit(digits[:9]) == int(digits[9])
+
+
+def nhs_digits_sql(expr: str) -> str:
+    """SQL: `expr` without spaces and dashes (not yet checked to be ten digits)."""
+    return f"regexp_replace({expr}, {sql_literal(_NHS_SEPARATORS)}, '', 'g')"
+
+
+def nhs_valid_sql(digits_expr: str) -> str:
+    """SQL: TRUE when `digits_expr` (see nhs_digits_sql) is a valid NHS number."""
+    weighted = " + ".join(
+        f"(ord(substr({digits_expr}, {i}, 1)) - 48) * {11 - i}" for i in range(1, 10)
+    )
+    check = f"(11 - ({weighted}) % 11)"
+    last = f"(ord(substr({digits_expr}, 10, 1)) - 48)"
+    return (
+        f"coalesce(regexp_full_match({digits_expr}, '[0-9]{{10}}') AND "
+        f"{check} <> 10 AND (CASE WHEN {check} = 11 THEN 0 ELSE {check} END) = {last}, false)"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Pseudonymisation: HMAC-SHA256 (RFC 2104)
+
+
+def pseudonymise_one(identifier: str, key: bytes) -> str:
+    return hmac.new(key, identifier.encode("utf-8"), hashlib.sha256).hexdigest()[
+        :PSEUDONYM_LENGTH
+    ]
+
+
+def pseudonymise(ids: Iterable[str | None], key: bytes) -> list[str | None]:
+    """HMAC-SHA256 of each identifier with the project key, hex, first 32 characters."""
+    return [None if i is None else pseudonymise_one(i, key) for i in ids]
+
+
+def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """The inner and outer key blocks of HMAC-SHA256 (RFC 2104, block size 64)."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    block = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
+def pseudonymise_sql(expr: str, inner_param: str, outer_param: str) -> str:
+    """SQL: HMAC-SHA256(key, expr) as hex, first 32 characters.
+
+    HMAC = H(outer || H(inner || message)); the pads come from hmac_pads(key) as BLOB
+    parameters, so the key itself never appears in the SQL text.
+    """
+    inner = f"unhex(sha256({inner_param} || encode({expr})))"
+    return f"left(sha256({outer_param} || {inner}), {PSEUDONYM_LENGTH})"
+
+
+# ---------------------------------------------------------------------------------------
+# Coded fields. Lookups use a key: lower case, runs of anything but letters, digits, '&'
+# and '+' turned into one space, trimmed -- so "Care_Home", "care-home" and "CARE HOME"
+# are the same key.
+
+_KEY_JUNK = r"[^a-z0-9&+]+"
+
+
+def code_key(value: str) -> str:
+    return re.sub(_KEY_JUNK, " ", value.lower()).strip()
+
+
+def code_key_sql(expr: str) -> str:
+    return f"trim(regexp_replace(lower({expr}), {sql_literal(_KEY_JUNK)}, ' ', 'g'))"
+
+
+def _with_canonical(words: Iterable[str], aliases: Mapping[str, str]) -> dict[str, str]:
+    table = {code_key(word): word for word in words}
+    table.update({code_key(k): v for k, v in aliases.items()})
+    return table
+
+
+SEX_CODES: dict[str, str] = _with_canonical(SEXES, {
+    # NHS Data Dictionary person stated gender: 1 male, 2 female, 9 not specified,
+    # 0 not known.
+    "1": "male", "m": "male", "man": "male",
+    "2": "female", "f": "female", "woman": "female",
+    "0": "unknown", "9": "unknown", "u": "unknown", "x": "unknown", "i": "unknown",
+    "not known": "unknown", "not specified": "unknown", "indeterminate": "unknown",
+})
+
+PLACE_OF_DEATH_CODES: dict[str, str] = _with_canonical(PLACES_OF_DEATH, {
+    "own home": "home", "usual residence": "home", "private residence": "home",
+    "private home": "home", "house": "home", "residence": "home",
+    "carehome": "care_home", "nursing home": "care_home", "residential home": "care_home",
+    "care home nursing": "care_home", "care home residential": "care_home",
+    "nhs hospital": "hospital", "acute hospital": "hospital",
+    "community hospital": "hospital", "non nhs hospital": "hospital",
+    "hospice inpatient": "hospice",
+    "religious establishment": "religious",
+    "elsewhere": "other", "other communal establishment": "other",
+    "public place": "other", "other place": "other",
+    "not known": "unknown", "not stated": "unknown",
+})
+
+# NHS ethnic category (Data Dictionary): the letter codes' five broad groups.
+_ETHNIC_LETTERS = {
+    "white": "ABC", "mixed": "DEFG", "asian": "HJKL", "black": "MNP", "other": "RS",
+    "not_known": "Z",
+}
+ETHNIC_LETTER_CODES: dict[str, str] = {
+    letter.lower(): group for group, letters in _ETHNIC_LETTERS.items() for letter in letters
+}
+ETHNICITY_CODES: dict[str, str] = _with_canonical(ETHNIC_GROUPS, {
+    "white british": "white", "white irish": "white", "any other white background": "white",
+    "mixed white and black caribbean": "mixed", "mixed white and black african": "mixed",
+    "mixed white and asian": "mixed", "any other mixed background": "mixed",
+    "mixed multiple ethnic groups": "mixed",
+    "asian or asian british": "asian", "indian": "asian", "pakistani": "asian",
+    "bangladeshi": "asian", "any other asian background": "asian",
+    "black or black british": "black", "caribbean": "black", "african": "black",
+    "any other black background": "black", "black african caribbean or black british": "black",
+    # NHS category R (Chinese) sits in "Other ethnic groups".
+    "chinese": "other", "other ethnic group": "other", "other ethnic groups": "other",
+    "any other ethnic group": "other",
+    "not stated": "not_known", "not known": "not_known", "unknown": "not_known",
+    "prefer not to say": "not_known", "refused": "not_known", "99": "not_known",
+})
+
+ACTIVITY_TYPE_CODES: dict[str, str] = _with_canonical(ACTIVITY_TYPES, {
+    "emergency": "emergency_admission", "non elective": "emergency_admission",
+    "nonelective": "emergency_admission", "non elective admission": "emergency_admission",
+    "nel": "emergency_admission", "unplanned admission": "emergency_admission",
+    "elective": "elective_admission", "planned admission": "elective_admission",
+    "el": "elective_admission", "day case": "elective_admission",
+    "a&e": "ae_attendance", "a e": "ae_attendance", "ae": "ae_attendance",
+    "ed": "ae_attendance", "a&e attendance": "ae_attendance",
+    "emergency department": "ae_attendance", "ed attendance": "ae_attendance",
+    "community": "community_contact",
+    "spc": "specialist_palliative_contact",
+    "specialist palliative care": "specialist_palliative_contact",
+    "specialist palliative care contact": "specialist_palliative_contact",
+    "hospice": "hospice_inpatient", "hospice admission": "hospice_inpatient",
+    "op": "outpatient", "outpatient attendance": "outpatient",
+})
+
+BOOLEAN_CODES: dict[str, str] = {
+    "y": "true", "yes": "true", "true": "true", "t": "true", "1": "true",
+    "n": "false", "no": "false", "false": "false", "f": "false", "0": "false",
+}
+
+
+def _age_band_codes() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for band in AGE_BANDS_ESP:
+        if band.endswith("+"):
+            lo = band[:-1]
+            for form in (f"{lo}+", f"{lo} +", f"{lo} and over", f"{lo} plus", f"{lo}plus",
+                         f"{lo} over"):
+                table[code_key(form)] = band
+        else:
+            lo, hi = band.split("-")
+            for form in (f"{lo}-{hi}", f"{int(lo):02d}-{int(hi):02d}", f"{lo} to {hi}",
+                         f"aged {lo} to {hi}", f"{lo}_{hi}"):
+                table[code_key(form)] = band
+    return table
+
+
+AGE_BAND_CODES: dict[str, str] = _age_band_codes()
+
+
+def recode(value: str | None, table: Mapping[str, str], *, fallback: str | None = None,
+           user: Mapping[str, str] | None = None) -> str | None:
+    """Python reference of recode_sql: the user's [recode] table first (by key), then
+    the built-in table, then `fallback` (None: unmappable)."""
+    if value is None or not value.strip():
+        return None
+    key = code_key(value)
+    if user:
+        user_keys = {code_key(k): v for k, v in user.items()}
+        if key in user_keys:
+            return user_keys[key]
+    return table.get(key, fallback)
+
+
+def ethnicity(value: str | None, user: Mapping[str, str] | None = None) -> str | None:
+    """Words first, then a letter code (first letter of 'A', 'CA', 'J1'), else not_known."""
+    found = recode(value, ETHNICITY_CODES, user=user)
+    if found is None and value is not None and value.strip():
+        key = code_key(value)
+        if re.fullmatch(r"[a-z][a-z0-9]?", key):
+            found = ETHNIC_LETTER_CODES.get(key[0])
+        found = found or "not_known"
+    return found
+
+
+def case_sql(key_expr: str, table: Mapping[str, str]) -> str:
+    """SQL: CASE key WHEN 'k' THEN 'v' ... END over one of this module's code tables."""
+    whens = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in table.items())
+    return f"(CASE {key_expr} {whens} END)"
+
+
+def ethnicity_letter_sql(key_expr: str) -> str:
+    letter = case_sql(f"left({key_expr}, 1)", ETHNIC_LETTER_CODES)
+    return f"(CASE WHEN regexp_full_match({key_expr}, '[a-z][a-z0-9]?') THEN {letter} END)"
+

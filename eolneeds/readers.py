@@ -1,0 +1,474 @@
+"""Reading extracts into DuckDB as text: CSV (any common delimiter, UTF-8 / UTF-8 with BOM
+/ cp1252, optionally gzipped), XLSX and Parquet.
+
+Every reader produces the same thing: a temporary table whose columns are `c0`, `c1`,
+... (all VARCHAR, in file order), an optional `__extra` column that is non-null where a
+row has more fields than the header, and a row-number expression giving the row as a
+user sees it (CSV header = row 1, first data row = row 2; XLSX Excel's own row numbers;
+Parquet record 1 = row 1). Everything is read as text so that nothing is lost to type
+guessing; ingest parses and checks the values afterwards, in SQL.
+
+Problems that make the whole file unusable (empty, duplicated headers, an encoding we
+cannot read, a missing sheet) raise InputDataError with one readable line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import gzip
+import hashlib
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO, Any
+
+import duckdb
+
+from eolneeds.errors import input_error
+
+CHUNK = 1 << 20  # 1 MiB: streaming reads for hashing, encoding checks and transcoding
+XLSX_BATCH = 50_000  # rows per Arrow batch when loading a worksheet
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+# What a user may write for `delimiter` in a mapping.
+DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+_MAGIC_GZIP = b"\x1f\x8b"
+_MAGIC_ZIP = b"PK\x03\x04"
+_MAGIC_PARQUET = b"PAR1"
+_MAGIC_OLE = b"\xd0\xcf\x11\xe0"  # old .xls, or a password-protected .xlsx
+
+
+@dataclass
+class RawTable:
+    """A file loaded into DuckDB as text, ready for ingest to map and check."""
+
+    table: str
+    headers: list[str]  # source column names, in file order; column i is "c{i}"
+    row_expr: str  # SQL giving each row's number as the user sees it
+    format: str  # csv | xlsx | parquet
+    encoding: str | None = None  # text encoding detected or forced (CSV only)
+    delimiter: str | None = None
+    # SQL columns that are non-null only where a row has more fields than the header.
+    extra_columns: list[str] = field(default_factory=list)
+
+    def column(self, header: str) -> str:
+        return f'"c{self.headers.index(header)}"'
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def detect_format(path: Path, declared: str = "auto") -> tuple[str, bool]:
+    """(format, gzipped) from the mapping's `format`, else from the file's first bytes."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    name = path.name
+    if head[:4] == _MAGIC_OLE:
+        raise input_error(
+            name, "is an old-format (.xls) or password-protected Excel workbook",
+            "save it from Excel as .xlsx without a password, or as CSV UTF-8",
+        )
+    gzipped = head[:2] == _MAGIC_GZIP
+    if declared != "auto":
+        return declared, gzipped
+    if head[:4] == _MAGIC_ZIP:
+        return "xlsx", False
+    if head[:4] == _MAGIC_PARQUET:
+        return "parquet", False
+    return "csv", gzipped
+
+
+def read_into(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    table: str,
+    file_format: str = "auto",
+    encoding: str = "auto",
+    delimiter: str = "auto",
+    sheet: str | None = None,
+    header_row: int = 1,
+    workdir: Path | None = None,
+) -> RawTable:
+    """Load `path` into the temporary table `table` as text."""
+    fmt, gzipped = detect_format(path, file_format)
+    if path.stat().st_size == 0:
+        raise input_error(path.name, "the file is empty (0 bytes)",
+                          "re-export the extract; an empty file has nothing to load")
+    if fmt == "xlsx":
+        return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row)
+    if fmt == "parquet":
+        return _read_parquet(con, path, table=table)
+    return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
+                     delimiter=delimiter, header_row=header_row, workdir=workdir)
+
+
+# ---------------------------------------------------------------------------------------
+# CSV
+
+
+def _open_bytes(path: Path, gzipped: bool) -> IO[bytes]:
+    return gzip.open(path, "rb") if gzipped else path.open("rb")
+
+
+def _check_decodes(path: Path, gzipped: bool, codec: str) -> tuple[int, int] | None:
+    """None when the whole file decodes as `codec`, else (offset, byte) of the first bad
+    byte. Streams the file, so size does not matter."""
+    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+    offset = 0
+    try:
+        with _open_bytes(path, gzipped) as fh:
+            while chunk := fh.read(CHUNK):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    return offset + exc.start, chunk[exc.start]
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return offset + exc.start, 0
+    except (OSError, EOFError) as exc:
+        raise input_error(path.name, f"cannot be read ({exc})",
+                          "check that the file is complete (a gzip file may be truncated)") from None
+    return None
+
+
+def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> str:
+    """utf-8, utf-8-sig, utf-16 (by BOM) or cp1252 (Excel's 'CSV' on Windows).
+
+    A forced encoding is checked too, so a wrong --encoding is reported, not loaded as
+    mojibake.
+    """
+    name = path.name
+    try:
+        with _open_bytes(path, gzipped) as fh:
+            head = fh.read(4096)
+    except (OSError, EOFError) as exc:
+        raise input_error(name, f"cannot be read ({exc})",
+                          "check that the file is complete and not corrupted") from None
+    if forced != "auto":
+        try:
+            codec = codecs.lookup(forced).name
+        except LookupError:
+            raise input_error(name, f"encoding {forced!r} is not known",
+                              "use utf-8, utf-8-sig or cp1252") from None
+        bad = _check_decodes(path, gzipped, codec)
+        if bad is not None:
+            raise input_error(
+                name, f"is not valid {forced} text (byte 0x{bad[1]:02x} at offset {bad[0]})",
+                "pass the file's real encoding with --encoding (Excel exports are often "
+                "cp1252), or re-export it as CSV UTF-8",
+            )
+        return codec
+    if head.startswith(codecs.BOM_UTF8):
+        candidates = ["utf-8-sig"]
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ["utf-16"]
+    else:
+        if b"\x00" in head:
+            raise input_error(
+                name, "looks like a binary file, not CSV text (it contains NUL bytes)",
+                "export the data as CSV UTF-8, XLSX or Parquet",
+            )
+        candidates = ["utf-8", "cp1252"]
+    first_bad: tuple[int, int] | None = None
+    for codec in candidates:
+        bad = _check_decodes(path, gzipped, codec)
+        if bad is None:
+            return codec
+        first_bad = first_bad or bad
+    assert first_bad is not None
+    raise input_error(
+        name,
+        f"is not readable text in UTF-8 or Windows-1252 (byte 0x{first_bad[1]:02x} at offset "
+        f"{first_bad[0]})",
+        "re-export it as CSV UTF-8, or pass the right encoding with --encoding",
+    )
+
+
+def _transcode(path: Path, gzipped: bool, codec: str, workdir: Path | None) -> Path:
+    """Write a UTF-8 copy in streaming chunks (DuckDB reads only UTF-8/16 offline)."""
+    target_dir = workdir or Path(tempfile.gettempdir())
+    target_dir.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="eolneeds-", suffix=".csv", dir=target_dir)
+    decoder = codecs.getincrementaldecoder(codec)(errors="strict")
+    with os.fdopen(fd, "wb") as out, _open_bytes(path, gzipped) as fh:
+        while chunk := fh.read(CHUNK):
+            out.write(decoder.decode(chunk).encode("utf-8"))
+        out.write(decoder.decode(b"", final=True).encode("utf-8"))
+    return Path(name)
+
+
+def _head_lines(path: Path, gzipped: bool, codec: str, count: int) -> list[str]:
+    """The first `count` physical lines, decoded (for the header and delimiter)."""
+    raw = _open_bytes(path, gzipped)
+    with io.TextIOWrapper(raw, encoding=codec, newline="") as text:
+        lines = []
+        for _ in range(count):
+            line = text.readline()
+            if not line:
+                break
+            lines.append(line)
+        return lines
+
+
+def detect_delimiter(header_line: str) -> str:
+    """The candidate delimiter appearing most often in the header (outside quotes)."""
+    unquoted = "".join(part for i, part in enumerate(header_line.split('"')) if i % 2 == 0)
+    counts = {d: unquoted.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def check_headers(name: str, headers: list[str]) -> None:
+    seen: dict[str, int] = {}
+    for position, header in enumerate(headers, start=1):
+        key = header.strip().lower()
+        if key in seen:
+            raise input_error(
+                name,
+                f"column {header!r} appears twice in the header (columns {seen[key]} and "
+                f"{position})",
+                "rename or remove one of them, then ingest the file again",
+            )
+        seen[key] = position
+
+
+def _read_csv(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    table: str,
+    gzipped: bool,
+    encoding: str,
+    delimiter: str,
+    header_row: int,
+    workdir: Path | None,
+) -> RawTable:
+    name = path.name
+    codec = detect_encoding(path, gzipped, encoding)
+    lines = _head_lines(path, gzipped, codec, header_row)
+    if len(lines) < header_row or not lines[header_row - 1].strip(" \t\r\n\ufeff"):
+        if not any(line.strip(" \t\r\n\ufeff") for line in lines):
+            raise input_error(name, "the file is empty (no header row)",
+                              "re-export the extract with its column headers")
+        raise input_error(name, f"has no header on row {header_row}",
+                          "set header_row in the mapping to the row that holds the headers")
+    header_line = lines[header_row - 1].lstrip("\ufeff")
+    if delimiter == "auto":
+        delim = detect_delimiter(header_line)
+    else:
+        delim = DELIMITER_WORDS.get(delimiter, delimiter)
+    headers = [h.strip() for h in next(csv.reader([header_line.rstrip("\r\n")], delimiter=delim))]
+    # Excel leaves empty header cells after the last column ("a,b,,"): ignore them.
+    while headers and headers[-1] == "":
+        headers.pop()
+    check_headers(name, headers)
+
+    source = path
+    temporary: Path | None = None
+    duck_compression = "gzip" if gzipped else "none"
+    if codec not in ("utf-8", "utf-8-sig"):
+        temporary = source = _transcode(path, gzipped, codec, workdir)
+        duck_compression = "none"
+    width = _csv_width(header_line, delim)
+    names = [f"c{i}" for i in range(width)]
+    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names + ["__extra"]) + "}"
+    try:
+        for parallel in (True, False):
+            try:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv("
+                    "$path, header = false, skip = $skip, delim = $delim, quote = '\"', "
+                    f"escape = '\"', columns = {columns}, null_padding = true, "
+                    "strict_mode = false, auto_detect = false, compression = $compression, "
+                    "parallel = $parallel)",
+                    {"path": str(source), "skip": header_row, "delim": delim,
+                     "compression": duck_compression, "parallel": parallel},
+                )
+                break
+            except duckdb.Error as exc:
+                # DuckDB's parallel scanner cannot pad short rows when a quoted field
+                # spans lines; the serial scanner can.
+                if parallel and "parallel" in str(exc):
+                    continue
+                raise
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise input_error(name, f"cannot be read as CSV ({first})",
+                          "check the quoting and the delimiter, or re-export the file") from None
+    finally:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+    # Columns beyond the named headers (the "a,b,," case) count as extra fields.
+    extra_parts = [f'"c{i}"' for i in range(len(headers), width)] + ['"__extra"']
+    return RawTable(
+        table=table,
+        headers=headers,
+        # rowid keeps file order; the header is row `header_row`.
+        row_expr=f"(rowid + {header_row + 1})",
+        format="csv",
+        encoding=codec,
+        delimiter=delim,
+        extra_columns=extra_parts,
+    )
+
+
+def _csv_width(header_line: str, delim: str) -> int:
+    return len(next(csv.reader([header_line.rstrip("\r\n")], delimiter=delim)))
+
+
+# ---------------------------------------------------------------------------------------
+# XLSX
+
+
+def cell_text(value: Any) -> str | None:
+    """A cell as the text a user would have typed: 85.0 -> '85', dates as ISO."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _read_xlsx(
+    con: duckdb.DuckDBPyConnection, path: Path, *, table: str, sheet: str | None,
+    header_row: int,
+) -> RawTable:
+    import zipfile
+
+    import openpyxl
+    import pyarrow as pa
+
+    name = path.name
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise input_error(name, f"is not a readable Excel workbook ({exc})",
+                          "open it in Excel and save it again as .xlsx, or export CSV") from None
+    try:
+        if sheet is None:
+            worksheet = workbook.worksheets[0]
+        elif sheet in workbook.sheetnames:
+            worksheet = workbook[sheet]
+        else:
+            names = ", ".join(repr(s) for s in workbook.sheetnames)
+            close = difflib.get_close_matches(sheet, workbook.sheetnames, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise input_error(name, f"has no sheet {sheet!r} (sheets: {names})",
+                              f"{hint}set sheet in the mapping to one of these")
+        rows: Iterator[tuple[Any, ...]] = worksheet.iter_rows(min_row=header_row,
+                                                              values_only=True)
+        header_cells = next(rows, None)
+        if header_cells is None or all(cell_text(c) is None for c in header_cells):
+            if header_row == 1 and header_cells is None:
+                raise input_error(name, f"sheet {worksheet.title!r} is empty",
+                                  "check the sheet name and that the data was saved")
+            raise input_error(name, f"sheet {worksheet.title!r} has no header on row "
+                              f"{header_row}",
+                              "set header_row in the mapping to the row that holds the headers")
+        headers = [cell_text(c) or "" for c in header_cells]
+        while headers and headers[-1] == "":
+            headers.pop()
+        headers = [h.strip() for h in headers]
+        check_headers(name, headers)
+        width = len(headers)
+        names = [f"c{i}" for i in range(width)]
+        schema = pa.schema([("__row", pa.int64())] + [(n, pa.string()) for n in names]
+                           + [("__extra", pa.string())])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} (__row BIGINT, "
+            + ", ".join(f"{n} VARCHAR" for n in names) + ", __extra VARCHAR)"
+        )
+
+        def flush(batch: list[list[Any]]) -> None:
+            arrow = pa.Table.from_arrays(
+                [pa.array(col, type=typ.type) for col, typ in zip(batch, schema, strict=True)],
+                schema=schema,
+            )
+            con.register("__xlsx_batch", arrow)
+            con.execute(f"INSERT INTO {table} SELECT * FROM __xlsx_batch")
+            con.unregister("__xlsx_batch")
+
+        batch: list[list[Any]] = [[] for _ in range(width + 2)]
+        # iter_rows in read-only mode yields every row, empty ones included, so the
+        # running count is Excel's own row number.
+        for row_number, cells in enumerate(rows, start=header_row + 1):
+            texts = [cell_text(c) for c in cells]
+            if all(t is None for t in texts):
+                continue  # a blank row carries nothing to load or reject
+            values = (texts + [None] * width)[:width]
+            extra = next((t for t in texts[width:] if t is not None), None)
+            batch[0].append(row_number)
+            for i, value in enumerate(values):
+                batch[i + 1].append(value)
+            batch[-1].append(extra)
+            if len(batch[0]) >= XLSX_BATCH:
+                flush(batch)
+                batch = [[] for _ in range(width + 2)]
+        if batch[0]:
+            flush(batch)
+    finally:
+        workbook.close()
+    return RawTable(table=table, headers=headers, row_expr="__row", format="xlsx",
+                    extra_columns=['"__extra"'])
+
+
+# ---------------------------------------------------------------------------------------
+# Parquet
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, *, table: str) -> RawTable:
+    name = path.name
+    try:
+        described = con.execute(
+            "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet($path))",
+            {"path": str(path)},
+        ).fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise input_error(name, f"is not a readable Parquet file ({first})",
+                          "re-export it, or export CSV instead") from None
+    headers = [str(row[0]).strip() for row in described]
+    check_headers(name, headers)
+    selects = ", ".join(
+        f'CAST("{h_raw}" AS VARCHAR) AS c{i}'
+        for i, h_raw in enumerate(str(row[0]).replace('"', '""') for row in described)
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT file_row_number + 1 AS __row, "
+        f"{selects} FROM read_parquet($path, file_row_number = true)",
+        {"path": str(path)},
+    )
+    return RawTable(table=table, headers=headers, row_expr="__row", format="parquet")
+
+
+def closest_header(wanted: str, headers: list[str]) -> str | None:
+    """The header most like `wanted` (case-insensitive), for 'did you mean' hints."""
+    lowered = {h.lower(): h for h in headers}
+    found = difflib.get_close_matches(wanted.lower(), list(lowered), n=1, cutoff=0.6)
+    return lowered[found[0]] if found else None
+

@@ -1,0 +1,1331 @@
+"""The Excel packs commissioners open: one for the ICB, one per Place.
+
+Laid out as government statistical workbooks are (ONS gptables habits): Cover,
+Contents, Notes, Metadata, then one sheet per theme. Each data sheet has its title in
+A1 (a heading style), its units, source and notes stacked above one real Excel table
+(unique name, string headers, filters), a frozen header, number formats per column and,
+where they help, native Excel charts that read from the table.
+
+Safety: every string that came from input data passes through safety.neutralise and is
+written as text (data_type 's'), so nothing a user typed can become a formula.
+Hyperlinks are internal locations only. The workbook is built in memory and written
+atomically.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, LineChart, Reference, Series
+from openpyxl.chart.data_source import StrRef
+from openpyxl.chart.series import SeriesLabel
+from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
+
+from eolneeds import catalogue
+from eolneeds import excel_theme as theme
+from eolneeds.bundle import ReportBundle
+from eolneeds.errors import UsageError
+from eolneeds.outputs import atomic_output, disclosure_rule_text
+from eolneeds.safety import neutralise
+
+__all__ = ["write_excel_pack", "pack_sheet_names"]
+
+# ---------------------------------------------------------------------------------------
+# Vocabulary
+
+THEMES: tuple[tuple[str, str, str], ...] = (
+    # (catalogue theme, sheet name, one-line description for Contents)
+    ("mortality_need", "Mortality and need",
+     "How many people die, of what, and the estimated palliative care need"),
+    ("place_of_death", "Place of death",
+     "Where people die, including deaths in their usual place of residence"),
+    ("identification", "Identification",
+     "Palliative care registers: who was identified before death, how early, and "
+     "whether preferences were recorded and met"),
+    ("hospital_use", "Hospital use",
+     "Emergency admissions, bed days, A&E, specialist palliative and community care "
+     "at the end of life"),
+)
+
+PROJECTION_INDICATOR = "pc_need_projected"
+# Stacked in this order in the place-of-death chart: together they make all deaths.
+PLACE_OF_DEATH_PARTS = (
+    "pod_home_pct", "pod_care_home_pct", "pod_hospital_pct", "pod_hospice_pct",
+    "pod_other_pct",
+)
+# Preferred indicator for the deprivation gradient chart, best first.
+GRADIENT_CHART_PREFERENCE = (
+    "dsr_all_cause", "pod_hospital_pct", "diupr_pct", "on_register_need_pct",
+    "ea_last90_3plus_pct", "spc_last_year_pct",
+)
+
+BREAKDOWN_LABELS = {
+    "all": "All", "sex": "Sex", "imd_quintile": "Deprivation quintile",
+    "age_band": "Age band", "age_group": "Age group", "ethnic_group": "Ethnic group",
+    "cause_group": "Cause group",
+}
+BREAKDOWN_ORDER = ("all", "sex", "age_band", "age_group", "ethnic_group", "cause_group",
+                   "imd_quintile")
+VALUE_LABELS = {
+    "all": "All people", "under_75": "Under 75", "75_plus": "75 and over",
+    "organ_failure": "Organ failure", "dementia_frailty": "Dementia and frailty",
+    "hiv": "HIV", "not_known": "Not known", "care_home": "Care home",
+    "1": "1 (most deprived)", "5": "5 (least deprived)",
+}
+POLARITY_LABELS = {
+    "higher_is_better": "Higher is better",
+    "lower_is_better": "Lower is better",
+    "neutral": "No judgement",
+}
+COMPARISON_LABELS = {
+    "higher": "higher", "similar": "similar", "lower": "lower",
+    "not_compared": "not compared",
+}
+METHOD_NOTES = (
+    ("Proportions (P)",
+     "Percentages with 95% and 99.8% confidence intervals by the Wilson score method."),
+    ("Crude rates (R)",
+     "Rates per 100,000 resident population with confidence intervals by Byar's method "
+     "(exact Poisson for small counts)."),
+    ("Directly standardised rates (DSR)",
+     "Age-standardised to the 2013 European Standard Population (19 age bands, 0-4 to "
+     "90+), per 100,000, with Dobson confidence intervals; not published for fewer than "
+     "10 deaths."),
+    ("Means (M)", "Means per person with t-distribution confidence intervals."),
+    ("Medians (Q)", "Medians, shown without a confidence interval."),
+    ("Counts (C)", "Counts of people or events, or a sum of costs; not compared."),
+    ("Comparison with the ICB",
+     "Each Place is compared with the ICB at the 95% level: 'higher' or 'lower' when the "
+     "ICB value lies outside the Place's 95% confidence interval, otherwise 'similar'. "
+     "The words are neutral; where an indicator has a polarity, the cell colour says "
+     "whether the difference is better or worse."),
+    ("Deprivation",
+     "Deprivation quintiles come from the Index of Multiple Deprivation decile of the "
+     "area (LSOA) where the person lived: quintile 1 is the most deprived fifth."),
+)
+
+SUPPRESSED_MARK = "*"
+_NO_DATA = "No data"
+
+
+# ---------------------------------------------------------------------------------------
+# Cell values
+
+
+class _Suppressed:
+    """A suppressed cell: written as '*' text, right-aligned like the numbers."""
+
+    def __repr__(self) -> str:
+        return "SUPPRESSED"
+
+
+SUPPRESSED = _Suppressed()
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number with its own format: value columns mix units row by row."""
+
+    value: float
+    number_format: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """Text that links to a location inside this workbook (never outside it)."""
+
+    text: str
+    sheet: str
+
+
+@dataclass(frozen=True)
+class Col:
+    header: str
+    number_format: str | None = None  # for plain numbers in the column
+    wrap: bool = False
+    width: float | None = None  # fixed width; else from content
+    role: str = "data"  # data | comparison | polarity
+
+
+@dataclass
+class Placement:
+    """Where a table landed, for charts and conditional formats that read from it."""
+
+    sheet: Worksheet
+    header_row: int
+    first_row: int
+    last_row: int
+    columns: list[Col]
+    row_keys: list[Any]  # one per data row, as the builder labelled them
+
+    def column_index(self, header: str) -> int:
+        for i, col in enumerate(self.columns, start=1):
+            if col.header == header:
+                return i
+        raise KeyError(header)
+
+
+@dataclass
+class DataSheet:
+    name: str
+    description: str  # one line for Contents
+    title: str
+    lines: list[tuple[str, str]]  # (label, text) stacked above the table
+    columns: list[Col]
+    rows: list[list[Any]]
+    table_name: str
+    row_keys: list[Any] = field(default_factory=list)
+    legend: bool = False
+    freeze_first_column: bool = False
+    charts: list[Callable[[Placement], None]] = field(default_factory=list)
+
+
+def clean_text(value: object) -> str:
+    """Text safe for a cell: no control characters, no formula, within Excel's limit."""
+    text = ILLEGAL_CHARACTERS_RE.sub(" ", str(value))
+    return str(neutralise(text))[:32767]
+
+
+def _header_text(value: object) -> str:
+    # Table column names are single-line text.
+    return " ".join(clean_text(value).split()) or "Column"
+
+
+def _unique_headers(headers: Iterable[str]) -> list[str]:
+    """Excel table column names must be unique, ignoring case."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for header in headers:
+        name = _header_text(header)
+        candidate, n = name, 2
+        while candidate.casefold() in seen:
+            candidate = f"{name} ({n})"
+            n += 1
+        seen.add(candidate.casefold())
+        out.append(candidate)
+    return out
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def unit_format(unit: str | None) -> str:
+    kind = theme.UNIT_FORMAT.get(unit or "", "rate")
+    return theme.NUMBER_FORMATS[kind]
+
+
+def label(value: str | None, labels: dict[str, str] | None = None) -> str:
+    """'dementia_frailty' -> 'Dementia and frailty'; unknown values tidied, not lost."""
+    if value is None:
+        return ""
+    table = VALUE_LABELS if labels is None else labels
+    if value in table:
+        return table[value]
+    text = value.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+# ---------------------------------------------------------------------------------------
+# Styles, registered once per workbook from the theme
+
+
+def _register_styles(wb: Workbook) -> None:
+    def font(**kw: Any) -> Font:
+        return Font(name=theme.FONT_NAME, size=kw.pop("size", theme.BODY_SIZE),
+                    color=kw.pop("color", theme.TEXT_COLOUR), **kw)
+
+    thin = Side(style="thin", color="768692")
+    styles = [
+        # builtinId makes Excel and screen readers treat these as real headings.
+        NamedStyle(name="Headline 1", builtinId=16, font=font(size=16, bold=True,
+                                                               color=theme.HEADING_COLOUR)),
+        NamedStyle(name="Headline 2", builtinId=17, font=font(size=12, bold=True,
+                                                               color=theme.HEADING_COLOUR)),
+        NamedStyle(name="eol_text", font=font(), alignment=Alignment(vertical="top")),
+        NamedStyle(name="eol_wrap", font=font(),
+                   alignment=Alignment(vertical="top", wrap_text=True)),
+        NamedStyle(name="eol_label", font=font(bold=True), alignment=Alignment(vertical="top")),
+        NamedStyle(name="eol_note", font=font(color=theme.MUTED_COLOUR)),
+        NamedStyle(name="eol_wrap_note", font=font(color=theme.MUTED_COLOUR),
+                   alignment=Alignment(vertical="top", wrap_text=True)),
+        NamedStyle(name="eol_header", font=font(bold=True),
+                   fill=PatternFill("solid", fgColor=theme.HEADER_FILL),
+                   border=Border(bottom=thin),
+                   alignment=Alignment(vertical="bottom", wrap_text=True)),
+        NamedStyle(name="eol_cell", font=font(), alignment=Alignment(vertical="top")),
+        NamedStyle(name="eol_number", font=font(),
+                   alignment=Alignment(horizontal="right", vertical="top")),
+        NamedStyle(name="eol_link", font=font(color=theme.LINK_COLOUR, underline="single")),
+    ]
+    for fill in theme.COMPARISON_FILLS:
+        styles.append(NamedStyle(
+            name=f"eol_legend_{fill.key}", font=font(color=fill.font),
+            fill=PatternFill("solid", fgColor=fill.fill),
+            alignment=Alignment(horizontal="center")))
+    for style in styles:
+        wb.add_named_style(style)
+
+
+def _put(ws: Worksheet, row: int, column: int, value: Any, *, number_format: str | None = None,
+         style: str = "eol_cell") -> None:
+    """Write one cell. Text is always neutralised and typed as a string."""
+    cell = ws.cell(row=row, column=column)
+    if value is SUPPRESSED:
+        cell.value = SUPPRESSED_MARK
+        cell.data_type = "s"
+        cell.style = "eol_number"
+        return
+    if isinstance(value, Num):
+        number = _finite(value.value)
+        cell.style = "eol_number"
+        if number is not None:
+            cell.value = number
+            cell.number_format = value.number_format
+        return
+    if isinstance(value, bool):
+        cell.value = "Yes" if value else "No"
+        cell.data_type = "s"
+        cell.style = style
+        return
+    if isinstance(value, int | float):
+        cell.style = "eol_number"
+        number = _finite(value)
+        if number is not None:
+            cell.value = value if isinstance(value, int) else number
+            cell.number_format = number_format or theme.NUMBER_FORMATS["rate"]
+        return
+    if isinstance(value, datetime | date):
+        cell.value = value
+        cell.number_format = theme.NUMBER_FORMATS["date"]
+        cell.style = "eol_number"
+        cell.number_format = theme.NUMBER_FORMATS["date"]
+        return
+    if isinstance(value, Link):
+        cell.value = clean_text(value.text)
+        cell.data_type = "s"
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_sheetname(value.sheet)}!A1")
+        cell.style = "eol_link"
+        return
+    if value is None:
+        cell.style = style
+        return
+    cell.value = clean_text(value)
+    cell.data_type = "s"
+    cell.style = style
+
+
+def _display_length(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, Num):
+        number = _finite(value.value)
+        return len(f"{number:,.2f}") if number is not None else 0
+    if isinstance(value, float):
+        return len(f"{value:,.2f}")
+    if isinstance(value, date):
+        return 10
+    if isinstance(value, Link):
+        return len(value.text)
+    if value is SUPPRESSED:
+        return 1
+    return max((len(part) for part in str(value).split("\n")), default=0)
+
+
+# ---------------------------------------------------------------------------------------
+# Sheets
+
+
+_LINE_HEIGHT = 13.0  # points per line of 10 pt text
+
+
+def _text_height(text: str, width_chars: float) -> float | None:
+    """Row height for wrapped text: Excel does not re-measure rows when a file opens."""
+    usable = max(width_chars * 1.05 - 1, 10)
+    lines = sum(max(1, math.ceil(len(part) / usable)) for part in text.split("\n"))
+    return _LINE_HEIGHT * lines + 2 if lines > 1 else None
+
+
+def _heading_rows(sheet: DataSheet) -> int:
+    """Rows above the table's header: title, notes, legend, one blank row."""
+    return 1 + len(sheet.lines) + (1 if sheet.legend else 0) + 1
+
+
+def _sheet_heading(ws: Worksheet, sheet: DataSheet, span: int) -> None:
+    """Title in A1 (a heading style); each note merged across the table's width and
+    wrapped, so that long notes neither spill past the table nor hide behind it."""
+    _put(ws, 1, 1, sheet.title, style="Headline 1")
+    last_col = get_column_letter(max(span, 1))
+    width = sum(ws.column_dimensions[get_column_letter(c)].width or 9
+                for c in range(1, max(span, 1) + 1))
+    row = 2
+    for head, text in sheet.lines:
+        line = f"{head}: {text}" if head else text
+        _put(ws, row, 1, line, style="eol_wrap_note")
+        if span > 1:
+            ws.merge_cells(f"A{row}:{last_col}{row}")
+        height = _text_height(line, width)
+        if height:
+            ws.row_dimensions[row].height = height
+        row += 1
+    if sheet.legend:
+        _put(ws, row, 1, "Colour key for the comparison words:", style="eol_note")
+        for i, fill in enumerate(theme.COMPARISON_FILLS, start=2):
+            _put(ws, row, i, fill.label, style=f"eol_legend_{fill.key}")
+
+
+def _comparison_rules(ws: Worksheet, placement: Placement) -> None:
+    """Colour the neutral comparison words by the row's polarity (conditional formats,
+    so the colours follow the words when a reader sorts or filters)."""
+    try:
+        polarity_col = get_column_letter(placement.column_index("Polarity"))
+    except KeyError:
+        polarity_col = None
+    first, last = placement.first_row, placement.last_row
+    fills = {f.key: f for f in theme.COMPARISON_FILLS}
+    for index, col in enumerate(placement.columns, start=1):
+        if col.role != "comparison":
+            continue
+        letter = get_column_letter(index)
+        cell = f"{letter}{first}"
+        pol = f"${polarity_col}{first}" if polarity_col else '"No judgement"'
+        hib, lib = '"Higher is better"', '"Lower is better"'
+        formulas = {
+            "better": f'OR(AND({cell}="higher",{pol}={hib}),AND({cell}="lower",{pol}={lib}))',
+            "worse": f'OR(AND({cell}="lower",{pol}={hib}),AND({cell}="higher",{pol}={lib}))',
+            "similar": f'{cell}="similar"',
+            "neutral": f'AND(OR({cell}="higher",{cell}="lower"),{pol}<>{hib},{pol}<>{lib})',
+        }
+        for key, formula in formulas.items():
+            fill = fills[key]
+            ws.conditional_formatting.add(
+                f"{letter}{first}:{letter}{last}",
+                FormulaRule(formula=[formula], stopIfTrue=True,
+                            fill=PatternFill("solid", start_color=fill.fill,
+                                             end_color=fill.fill, bgColor=fill.fill),
+                            font=Font(color=fill.font)),
+            )
+
+
+def _column_widths(ws: Worksheet, columns: Sequence[Col], rows: Sequence[Sequence[Any]]) -> None:
+    for index, col in enumerate(columns, start=1):
+        if col.width is not None:
+            width = col.width
+        else:
+            longest = max((_display_length(r[index - 1]) for r in rows), default=0)
+            # Headers wrap, so a long header needs only about half its length.
+            header = max(len(col.header) * 0.55, min(len(col.header), 14))
+            width = max(longest + 2, header + 2, theme.MIN_COLUMN_WIDTH)
+            width = min(width, theme.WIDE_TEXT_WIDTH if col.wrap else theme.MAX_COLUMN_WIDTH)
+        ws.column_dimensions[get_column_letter(index)].width = round(width, 1)
+
+
+def _write_table(ws: Worksheet, top: int, sheet: DataSheet) -> Placement:
+    headers = _unique_headers(c.header for c in sheet.columns)
+    columns = [Col(h, c.number_format, c.wrap, c.width, c.role)
+               for h, c in zip(headers, sheet.columns, strict=True)]
+    rows = sheet.rows or [[_NO_DATA] + [None] * (len(columns) - 1)]
+    for index, col in enumerate(columns, start=1):
+        _put(ws, top, index, col.header, style="eol_header")
+    for r, values in enumerate(rows, start=top + 1):
+        for index, (col, value) in enumerate(zip(columns, values, strict=True), start=1):
+            _put(ws, r, index, value, number_format=col.number_format,
+                 style="eol_wrap" if col.wrap else "eol_cell")
+    last = top + len(rows)
+    ref = f"A{top}:{get_column_letter(len(columns))}{last}"
+    table = Table(displayName=sheet.table_name, ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name=theme.TABLE_STYLE, showRowStripes=True,
+                                          showColumnStripes=False, showFirstColumn=False,
+                                          showLastColumn=False)
+    ws.add_table(table)
+    _column_widths(ws, columns, [[c.header for c in columns], *rows])
+    _row_heights(ws, top, columns, rows)
+    return Placement(ws, top, top + 1, last, columns, sheet.row_keys if sheet.rows else [])
+
+
+def _row_heights(ws: Worksheet, top: int, columns: Sequence[Col],
+                 rows: Sequence[Sequence[Any]]) -> None:
+    wrapped = [(i, ws.column_dimensions[get_column_letter(i + 1)].width or 9)
+               for i, col in enumerate(columns) if col.wrap]
+    header_heights = [_text_height(col.header, ws.column_dimensions[get_column_letter(i)].width
+                                   or 9) for i, col in enumerate(columns, start=1)]
+    tallest_header = max((h for h in header_heights if h), default=None)
+    if tallest_header:
+        ws.row_dimensions[top].height = tallest_header
+    if not wrapped:
+        return
+    for r, values in enumerate(rows, start=top + 1):
+        heights = [_text_height(str(values[i]), width) for i, width in wrapped
+                   if isinstance(values[i], str)]
+        tallest = max((h for h in heights if h), default=None)
+        if tallest:
+            ws.row_dimensions[r].height = tallest
+
+
+def _page_setup(ws: Worksheet, header_row: int | None) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    if header_row is not None:
+        ws.print_title_rows = f"{header_row}:{header_row}"
+
+
+def _write_data_sheet(wb: Workbook, sheet: DataSheet) -> Placement:
+    ws = wb.create_sheet(sheet.name)
+    # The table first: its column widths decide how the notes above it wrap.
+    placement = _write_table(ws, _heading_rows(sheet) + 1, sheet)
+    _sheet_heading(ws, sheet, len(placement.columns))
+    ws.freeze_panes = f"{'B' if sheet.freeze_first_column else 'A'}{placement.first_row}"
+    _comparison_rules(ws, placement)
+    for chart in sheet.charts:
+        if sheet.rows:
+            chart(placement)
+    _page_setup(ws, placement.header_row)
+    return placement
+
+
+# ---------------------------------------------------------------------------------------
+# The pack's content
+
+
+@dataclass
+class _Area:
+    area_type: str  # icb | place
+    code: str
+    name: str
+    header: str  # short column header
+
+
+class _Pack:
+    """Everything the sheet builders share: the bundle, the areas, lookups."""
+
+    def __init__(self, bundle: ReportBundle, place: str | None) -> None:
+        self.bundle = bundle
+        self.config = bundle.config
+        self.place = place
+        self.catalogue = _catalogue_by_id()
+        frame = bundle.indicators
+        place_codes = list(bundle.places) or [p.code for p in self.config.places]
+        if place is not None and place not in place_codes:
+            known = ", ".join(place_codes) or "none"
+            raise UsageError(
+                f"no Place with code {place!r} in this assessment (known: {known}) — "
+                "use a code from [[places]] in eolneeds.toml"
+            )
+        names = self._area_names(frame)
+        icb = _Area("icb", self.config.icb_code, self.config.icb_name, "ICB")
+        places = [_Area("place", code, names.get(code) or self.config.place_name(code),
+                        names.get(code) or self.config.place_name(code))
+                  for code in place_codes]
+        if place is None:
+            self.areas = [icb, *places]
+            self.main = icb
+        else:
+            chosen = next(a for a in places if a.code == place)
+            self.areas = [chosen, icb]
+            self.main = chosen
+        headers = _unique_headers(a.header for a in self.areas)
+        for area, header in zip(self.areas, headers, strict=True):
+            area.header = header
+        keep = pl.col("area_type") == "icb"
+        wanted = [a.code for a in self.areas if a.area_type == "place"]
+        keep = keep | ((pl.col("area_type") == "place") & pl.col("area_code").is_in(wanted))
+        self.frame = frame.filter(keep)
+        self.lookup: dict[tuple[str, str, str, str, str, str], dict[str, Any]] = {}
+        for rec in self.frame.iter_rows(named=True):
+            key = (rec["indicator_id"], rec["area_type"], rec["area_code"], rec["period"],
+                   rec["breakdown"], rec["breakdown_value"])
+            self.lookup[key] = rec
+        self.order = self._indicator_order()
+
+    @staticmethod
+    def _area_names(frame: pl.DataFrame) -> dict[str, str]:
+        places = frame.filter(pl.col("area_type") == "place").select("area_code", "area_name")
+        return {code: name for code, name in places.unique(maintain_order=True).iter_rows()
+                if name}
+
+    def _indicator_order(self) -> dict[str, int]:
+        order = {ind_id: i for i, ind_id in enumerate(self.catalogue)}
+        extra = sorted(set(self.frame["indicator_id"].to_list()) - set(order))
+        for ind_id in extra:
+            order[ind_id] = len(order)
+        return order
+
+    # -- lookups ---------------------------------------------------------------------
+
+    def theme_of(self, ind_id: str) -> str | None:
+        entry = self.catalogue.get(ind_id)
+        return entry.theme if entry is not None else None
+
+    def polarity(self, ind_id: str) -> str:
+        entry = self.catalogue.get(ind_id)
+        return POLARITY_LABELS.get(entry.polarity, "No judgement") if entry else "No judgement"
+
+    def headline_ids(self) -> list[str]:
+        return [i for i, entry in self.catalogue.items() if entry.headline]
+
+    def row(self, ind_id: str, area: _Area, breakdown: str = "all", value: str = "all",
+            period: str | None = None) -> dict[str, Any] | None:
+        return self.lookup.get((ind_id, area.area_type, area.code,
+                                period or self.bundle.headline_period, breakdown, value))
+
+    def name_of(self, ind_id: str) -> str:
+        entry = self.catalogue.get(ind_id)
+        if entry is not None:
+            return entry.name
+        names = self.frame.filter(pl.col("indicator_id") == ind_id)["indicator_name"]
+        return names[0] if len(names) and names[0] else ind_id
+
+    @property
+    def area_label(self) -> str:
+        if self.place is None:
+            return self.config.icb_name
+        return f"{self.main.name}, {self.config.icb_name}"
+
+    @property
+    def suppression_rule(self) -> str:
+        rule = (self.bundle.manifest.get("disclosure") or {}).get("rule")
+        if rule:
+            return str(rule)
+        return disclosure_rule_text(self.config)
+
+
+def _catalogue_by_id() -> dict[str, catalogue.Indicator]:
+    return {entry.id: entry for entry in catalogue.load_catalogue()}
+
+
+def _measure(rec: dict[str, Any] | None, column: str = "value") -> Any:
+    """A numeric cell from an indicator row: number, '*' if suppressed, else blank."""
+    if rec is None:
+        return None
+    value = rec.get(column)
+    if value is None or not math.isfinite(value):
+        return SUPPRESSED if rec.get("suppressed") else None
+    if column in ("numerator", "denominator"):
+        fmt = theme.NUMBER_FORMATS["money" if rec.get("unit") == "£" else "count"]
+        if rec.get("method") == "M" and column == "numerator":
+            fmt = theme.NUMBER_FORMATS["rate"]
+        return Num(value, fmt)
+    if rec.get("method") == "Q" and column == "value":
+        return Num(value, theme.NUMBER_FORMATS["whole"])  # medians of days: whole days
+    return Num(value, unit_format(rec.get("unit")))
+
+
+def _comparison(rec: dict[str, Any] | None) -> str:
+    if rec is None or rec.get("comparison") is None:
+        return ""
+    return COMPARISON_LABELS.get(rec["comparison"], label(rec["comparison"]))
+
+
+def _table_rows_for(pack: _Pack, ids: Iterable[str], *, breakdowns: bool) -> list[tuple[str, str, str]]:
+    """(indicator, breakdown, value) keys in the headline period, in catalogue order."""
+    wanted = set(ids)
+    frame = pack.frame.filter(
+        pl.col("indicator_id").is_in(list(wanted))
+        & (pl.col("period") == pack.bundle.headline_period)
+        & (pl.col("breakdown") != "imd_quintile")
+    )
+    if not breakdowns:
+        frame = frame.filter(pl.col("breakdown") == "all")
+    keys = frame.select("indicator_id", "breakdown", "breakdown_value").unique().rows()
+
+    def sort_key(key: tuple[str, str, str]) -> tuple[int, int, str]:
+        b = BREAKDOWN_ORDER.index(key[1]) if key[1] in BREAKDOWN_ORDER else len(BREAKDOWN_ORDER)
+        return (pack.order.get(key[0], 10_000), b, key[2] or "")
+
+    return sorted(keys, key=sort_key)
+
+
+def _comparison_table(pack: _Pack, keys: list[tuple[str, str, str]]) -> tuple[list[Col], list[list[Any]]]:
+    """Indicators down the side, areas side by side: the layout of the theme sheets."""
+    lead = [Col("Indicator"), Col("Breakdown"), Col("Group"),
+            Col("Unit"), Col("Polarity", role="polarity")]
+    benchmarks = pack.config.benchmarks
+    rows: list[list[Any]] = []
+    if pack.place is None:
+        icb, places = pack.areas[0], pack.areas[1:]
+        columns = lead + [Col(a.header) for a in pack.areas]
+        columns += [Col("ICB lower 95% CI"), Col("ICB upper 95% CI")]
+        columns += [Col(f"{a.header} compared with ICB", role="comparison") for a in places]
+        if benchmarks:
+            columns.append(Col("England"))
+        for ind_id, breakdown, value in keys:
+            recs = [pack.row(ind_id, a, breakdown, value) for a in pack.areas]
+            unit = next((r["unit"] for r in recs if r is not None), "")
+            row: list[Any] = [pack.name_of(ind_id), label(breakdown, BREAKDOWN_LABELS),
+                              label(value), unit or "", pack.polarity(ind_id)]
+            row += [_measure(r) for r in recs]
+            row += [_measure(recs[0], "lower_ci_95"), _measure(recs[0], "upper_ci_95")]
+            row += [_comparison(r) for r in recs[1:]]
+            if benchmarks:
+                row.append(_benchmark(benchmarks, ind_id, breakdown, unit))
+            rows.append(row)
+        del icb
+    else:
+        main, icb = pack.areas
+        columns = lead + [Col(main.header), Col("ICB"),
+                          Col("Compared with ICB", role="comparison"),
+                          Col(f"{main.header} lower 95% CI"), Col(f"{main.header} upper 95% CI"),
+                          Col("Numerator"), Col("Denominator")]
+        if benchmarks:
+            columns.append(Col("England"))
+        columns.append(Col("Note", wrap=True, width=40))
+        for ind_id, breakdown, value in keys:
+            rec, icb_rec = pack.row(ind_id, main, breakdown, value), pack.row(ind_id, icb,
+                                                                                 breakdown, value)
+            unit = (rec or icb_rec or {}).get("unit") or ""
+            row = [pack.name_of(ind_id), label(breakdown, BREAKDOWN_LABELS), label(value),
+                   unit, pack.polarity(ind_id), _measure(rec), _measure(icb_rec),
+                   _comparison(rec), _measure(rec, "lower_ci_95"), _measure(rec, "upper_ci_95"),
+                   _measure(rec, "numerator"), _measure(rec, "denominator")]
+            if benchmarks:
+                row.append(_benchmark(benchmarks, ind_id, breakdown, unit))
+            row.append((rec or {}).get("note") or "")
+            rows.append(row)
+    return columns, rows
+
+
+def _benchmark(benchmarks: dict[str, float], ind_id: str, breakdown: str, unit: str) -> Any:
+    if breakdown != "all" or ind_id not in benchmarks:
+        return None
+    return Num(benchmarks[ind_id], unit_format(unit))
+
+
+def _common_lines(pack: _Pack, *, units: str, source: str) -> list[tuple[str, str]]:
+    return [
+        ("Units", units),
+        ("Source", source),
+        ("Suppression", f"{pack.suppression_rule} A '*' marks a suppressed value; a blank "
+                        "cell means not applicable or not available."),
+    ]
+
+
+def _comparator_line(pack: _Pack) -> tuple[str, str]:
+    if pack.place is None:
+        return ("Comparison", "the ICB and every Place side by side; each Place is "
+                "compared with the ICB at 95% confidence. The colour adds better or worse "
+                "where the indicator has a polarity; the word alone is neutral.")
+    return ("Comparison", f"{pack.main.name} beside the ICB; 'Compared with ICB' uses the "
+            "Place's 95% confidence interval. The colour adds better or worse where the "
+            "indicator has a polarity; the word alone is neutral.")
+
+
+_SOURCES = {
+    "mortality_need": "Death registrations (local extract) and resident population estimates",
+    "place_of_death": "Death registrations (local extract)",
+    "identification": "Death registrations linked to palliative care registers (EPaCCS)",
+    "hospital_use": "Death registrations linked to hospital and community activity",
+}
+
+
+def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> DataSheet:
+    ids = [i for i in pack.order if pack.theme_of(i) == theme_key and i != PROJECTION_INDICATOR]
+    keys = _table_rows_for(pack, ids, breakdowns=True)
+    columns, rows = _comparison_table(pack, keys)
+    lines = _common_lines(
+        pack, units="as in the Unit column: % are percentages (0-100), rates are per "
+                    "100,000 people, counts are numbers of people", source=_SOURCES[theme_key])
+    lines.append(_comparator_line(pack))
+    lines.append(("Notes", "Definitions and methods are on the Notes sheet; every period, "
+                           "breakdown and confidence interval is on the Indicator data sheet."))
+    sheet = DataSheet(
+        name=name, description=description, title=f"{name}: {pack.area_label}, {pack.bundle.headline_period}",
+        lines=lines, columns=columns, rows=rows, table_name=_table_name(name),
+        row_keys=keys, legend=True, freeze_first_column=True,
+    )
+    if theme_key == "place_of_death":
+        sheet.lines.append(("Chart", "A stacked bar chart of where people died is below the "
+                                     "table."))
+        sheet.charts.append(lambda placement: _place_of_death_chart(pack, placement))
+    return sheet
+
+
+def _summary_sheet(pack: _Pack) -> DataSheet:
+    keys = _table_rows_for(pack, pack.headline_ids(), breakdowns=False)
+    columns, rows = _comparison_table(pack, keys)
+    lines = _common_lines(pack, units="as in the Unit column",
+                          source="Death registrations, palliative care registers and hospital "
+                                 "activity (local extracts)")
+    lines.append(_comparator_line(pack))
+    return DataSheet(
+        name="Summary", description="The headline indicators for every area, with comparison "
+                                     "flags against the ICB",
+        title=f"Headline indicators: {pack.area_label}, {pack.bundle.headline_period}", lines=lines,
+        columns=columns, rows=rows, table_name="Summary", row_keys=keys, legend=True,
+        freeze_first_column=True,
+    )
+
+
+def _inequalities_sheet(pack: _Pack) -> DataSheet:
+    period = pack.bundle.headline_period
+    frame = pack.frame.filter((pl.col("breakdown") == "imd_quintile")
+                              & (pl.col("period") == period))
+    ids = sorted(set(frame["indicator_id"].to_list()), key=lambda i: pack.order.get(i, 10_000))
+    quintiles = [("1", "Quintile 1 (most deprived)"), ("2", "Quintile 2"), ("3", "Quintile 3"),
+                 ("4", "Quintile 4"), ("5", "Quintile 5 (least deprived)")]
+    columns = [Col("Indicator"), Col("Area"), Col("Unit")]
+    columns += [Col(header) for _, header in quintiles]
+    columns += [Col("SII"), Col("SII lower 95% CI"), Col("SII upper 95% CI"), Col("RII"),
+                Col("RII lower 95% CI"), Col("RII upper 95% CI")]
+    rows: list[list[Any]] = []
+    keys: list[tuple[str, str]] = []
+    for ind_id in ids:
+        for area in pack.areas:
+            recs = [pack.row(ind_id, area, "imd_quintile", q) for q, _ in quintiles]
+            sii = pack.row(ind_id, area, "imd_quintile", "SII")
+            rii = pack.row(ind_id, area, "imd_quintile", "RII")
+            if all(r is None for r in [*recs, sii, rii]):
+                continue
+            unit = next((r["unit"] for r in recs if r is not None), "")
+            row = [pack.name_of(ind_id), area.name, unit or ""]
+            row += [_measure(r) for r in recs]
+            row += [_measure(sii), _measure(sii, "lower_ci_95"), _measure(sii, "upper_ci_95")]
+            row += [_measure(rii), _measure(rii, "lower_ci_95"), _measure(rii, "upper_ci_95")]
+            rows.append(row)
+            keys.append((ind_id, area.code))
+    lines = _common_lines(pack, units="quintile values and SII in the Unit column; RII is a "
+                                      "ratio", source="Death registrations linked to the "
+                                      "Index of Multiple Deprivation of the area of residence")
+    lines.append(("Method", "SII and RII summarise the gradient across deprivation quintiles "
+                            "(see the Notes sheet); blank where not calculated."))
+    sheet = DataSheet(
+        name="Inequalities", description="The gradient by deprivation quintile, with the slope "
+                                          "and relative indices of inequality (SII, RII)",
+        title=f"Inequalities by deprivation: {pack.area_label}, {period}", lines=lines, columns=columns,
+        rows=rows, table_name="Inequalities", row_keys=keys, freeze_first_column=True,
+    )
+    sheet.lines.append(("Chart", "A column chart of the gradient is below the table."))
+    sheet.charts.append(lambda placement: _gradient_chart(pack, placement))
+    return sheet
+
+
+def _projections_sheet(pack: _Pack) -> DataSheet:
+    frame = pack.frame.filter((pl.col("indicator_id") == PROJECTION_INDICATOR)
+                              & (pl.col("breakdown") == "all"))
+    years = sorted({p for p in frame["period"].to_list() if p and p.isdigit()})
+    has_deaths = frame["denominator"].is_not_null().any()
+    columns = [Col("Year", number_format=theme.NUMBER_FORMATS["integer"])]
+    for area in pack.areas:
+        if has_deaths:
+            columns.append(Col(f"{area.header} projected deaths"))
+        columns.append(Col(f"{area.header} projected palliative care need"))
+    rows: list[list[Any]] = []
+    for year in years:
+        row: list[Any] = [int(year)]
+        for area in pack.areas:
+            rec = pack.row(PROJECTION_INDICATOR, area, period=year)
+            if has_deaths:
+                row.append(_measure(rec, "denominator"))
+            row.append(_measure(rec))
+        rows.append(row)
+    lines = [("Units", "people per year (counts)"),
+             ("Source", "Death registrations and population projections"),
+             ("Method", "today's age- and sex-specific death rates applied to the projected "
+                        "population give projected deaths; today's share of deaths with "
+                        "palliative care need applied to those gives projected need (see "
+                        "the Notes sheet)."),
+             ("Caution", "Projections assume today's rates continue; read them as a scale of "
+                         "change, not a forecast."),
+             ("Chart", "A line chart of projected need is below the table.")]
+    sheet = DataSheet(
+        name="Projections", description="Projected annual deaths and palliative care need, "
+                                         "each year to 2040",
+        title=f"Projected deaths and palliative care need to 2040: {pack.area_label}",
+        lines=lines, columns=columns, rows=rows, table_name="Projections", row_keys=years,
+    )
+    sheet.charts.append(lambda placement: _projection_chart(pack, placement, has_deaths))
+    return sheet
+
+
+def _indicator_data_sheet(pack: _Pack) -> DataSheet:
+    spec: list[tuple[str, str, str | None]] = [
+        ("indicator_id", "Indicator ID", None), ("indicator_name", "Indicator", None),
+        ("area_type", "Area type", None), ("area_code", "Area code", None),
+        ("area_name", "Area", None), ("period", "Period", None),
+        ("period_start", "Period start", None), ("period_end", "Period end", None),
+        ("breakdown", "Breakdown", None), ("breakdown_value", "Group", None),
+        ("numerator", "Numerator", "numerator"), ("denominator", "Denominator", "denominator"),
+        ("value", "Value", "value"), ("lower_ci_95", "Lower 95% CI", "lower_ci_95"),
+        ("upper_ci_95", "Upper 95% CI", "upper_ci_95"),
+        ("lower_ci_99_8", "Lower 99.8% CI", "lower_ci_99_8"),
+        ("upper_ci_99_8", "Upper 99.8% CI", "upper_ci_99_8"), ("unit", "Unit", None),
+        ("method", "Method", None), ("comparison", "Compared with ICB", None),
+        ("suppressed", "Suppressed", None), ("note", "Note", None),
+    ]
+    columns = [Col(header, wrap=(name == "note"), width=40 if name == "note" else None,
+                   role="comparison" if name == "comparison" else "data")
+               for name, header, _ in spec]
+    rows = []
+    for rec in pack.frame.iter_rows(named=True):
+        row: list[Any] = []
+        for name, _, measure in spec:
+            if measure is not None:
+                row.append(_measure(rec, measure))
+            elif name == "comparison":
+                row.append(_comparison(rec))
+            else:
+                row.append(rec[name])
+        rows.append(row)
+    lines = [("About", "Every row of the assessment for these areas: all periods, breakdowns "
+                       "and both confidence levels; use the filters, or a PivotTable."),
+             ("Suppression", f"{pack.suppression_rule} A '*' marks a suppressed value."),
+             ("Periods", "Financial years (April to March); months (YYYY-MM) are the monthly "
+                         "series; four-digit years are projections.")]
+    return DataSheet(
+        name="Indicator data", description="Every indicator row for these areas, ready to "
+                                            "filter or pivot",
+        title=f"Indicator data: {pack.area_label}", lines=lines, columns=columns, rows=rows,
+        table_name="Indicator_data",
+    )
+
+
+def _data_quality_sheets(pack: _Pack) -> list[DataSheet]:
+    sheets = []
+    used: set[str] = set()
+    for i, dq in enumerate(pack.bundle.data_quality, start=1):
+        name = _sheet_name(f"DQ{i} {dq.title}", used)
+        frame = dq.frame
+        columns = [Col(_dq_header(c), number_format=_dq_format(c, frame.schema[c]))
+                   for c in frame.columns]
+        rows = [list(r) for r in frame.iter_rows()]
+        if not columns:
+            columns = [Col("Result")]
+        sheets.append(DataSheet(
+            name=name, description=f"Data quality: {dq.title}",
+            title=f"Data quality: {dq.title}",
+            lines=[("About", dq.description), ("Area", f"{pack.config.icb_name}, all Places"),
+                   ("Read with care", "Data quality affects every indicator: check these "
+                                      "tables before drawing conclusions.")],
+            columns=columns, rows=rows, table_name=f"Data_quality_{i}",
+        ))
+    return sheets
+
+
+def _dq_header(column: str) -> str:
+    text = column.replace("_pct", " %").replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def _dq_format(column: str, dtype: Any) -> str | None:
+    if column.endswith("pct"):
+        return theme.NUMBER_FORMATS["percent"]
+    if dtype.is_integer():
+        return theme.NUMBER_FORMATS["count"]
+    if dtype.is_float():
+        return theme.NUMBER_FORMATS["rate"]
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Charts (native Excel charts reading the table cells)
+
+
+def _series(ws: Worksheet, placement: Placement, row: int, first_col: int, last_col: int,
+            title_cell: str) -> Series:
+    values = Reference(ws, min_col=first_col, max_col=last_col, min_row=row, max_row=row)
+    series = Series(values)
+    series.tx = SeriesLabel(strRef=StrRef(f"{quote_sheetname(ws.title)}!{title_cell}"))
+    return series
+
+
+def _style_series(series: Series, index: int, *, line: bool = False) -> None:
+    colour = theme.SERIES_COLOURS[index % len(theme.SERIES_COLOURS)]
+    if line:
+        series.graphicalProperties.line.solidFill = colour
+        series.graphicalProperties.line.width = 28575  # 2.25 pt
+        series.smooth = False
+    else:
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = colour
+
+
+def _is_number(ws: Worksheet, row: int, col: int) -> bool:
+    return isinstance(ws.cell(row=row, column=col).value, int | float)
+
+
+def _place_of_death_chart(pack: _Pack, placement: Placement) -> None:
+    ws = placement.sheet
+    first_area = placement.column_index(pack.areas[0].header)
+    last_area = first_area + len(pack.areas) - 1
+    chart = BarChart()
+    chart.type = "bar"
+    chart.grouping = "stacked"
+    chart.overlap = 100
+    chart.title = f"Place of death, {pack.bundle.headline_period} (% of deaths)"
+    chart.y_axis.title = "% of deaths"
+    chart.y_axis.scaling.min = 0
+    chart.y_axis.scaling.max = 100
+    chart.y_axis.majorGridlines = None
+    chart.y_axis.number_format = "0"
+    chart.y_axis.majorUnit = 20
+    chart.gapWidth = 60
+    # Categories top-down in table order (the ICB or the Place first), as a reader expects.
+    chart.x_axis.scaling.orientation = "maxMin"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    count = 0
+    for offset, key in enumerate(placement.row_keys):
+        if key[0] not in PLACE_OF_DEATH_PARTS or key[1] != "all":
+            continue
+        row = placement.first_row + offset
+        series = _series(ws, placement, row, first_area, last_area, f"$A${row}")
+        _style_series(series, count)
+        chart.series.append(series)
+        count += 1
+    if not count:
+        return
+    chart.set_categories(Reference(ws, min_col=first_area, max_col=last_area,
+                                   min_row=placement.header_row, max_row=placement.header_row))
+    chart.legend.position = "b"
+    chart.height = 7.5 + 0.6 * len(pack.areas)
+    chart.width = 22
+    ws.add_chart(chart, f"A{placement.last_row + 3}")
+
+
+def _gradient_chart(pack: _Pack, placement: Placement) -> None:
+    ws = placement.sheet
+    first_q = placement.column_index("Quintile 1 (most deprived)")
+    last_q = first_q + 4
+    by_indicator: dict[str, list[int]] = {}
+    for offset, (ind_id, _) in enumerate(placement.row_keys):
+        row = placement.first_row + offset
+        # Text ('*') would plot as zero and mislead: chart only complete gradients.
+        if all(_is_number(ws, row, c) for c in range(first_q, last_q + 1)):
+            by_indicator.setdefault(ind_id, []).append(row)
+    if not by_indicator:
+        return
+    chosen = next((i for i in GRADIENT_CHART_PREFERENCE if i in by_indicator),
+                  next(iter(by_indicator)))
+    rows = by_indicator[chosen][: len(theme.SERIES_COLOURS)]
+    unit = ws.cell(row=rows[0], column=placement.column_index("Unit")).value or ""
+    chart = BarChart()
+    chart.type = "col"
+    chart.grouping = "clustered"
+    chart.title = f"{pack.name_of(chosen)} by deprivation quintile, {pack.bundle.headline_period}"
+    chart.y_axis.title = str(unit)
+    chart.x_axis.title = "Deprivation quintile (1 = most deprived)"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    area_col = get_column_letter(placement.column_index("Area"))
+    for i, row in enumerate(rows):
+        series = _series(ws, placement, row, first_q, last_q, f"${area_col}${row}")
+        _style_series(series, i)
+        chart.series.append(series)
+    chart.set_categories(Reference(ws, min_col=first_q, max_col=last_q,
+                                   min_row=placement.header_row, max_row=placement.header_row))
+    chart.legend.position = "b"
+    chart.height = 9
+    chart.width = 22
+    ws.add_chart(chart, f"A{placement.last_row + 3}")
+
+
+def _projection_chart(pack: _Pack, placement: Placement, has_deaths: bool) -> None:
+    ws = placement.sheet
+    chart = LineChart()
+    chart.title = "Projected palliative care need (people per year)"
+    chart.y_axis.title = "People per year"
+    chart.x_axis.title = "Year"
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    series_index = 0
+    # The ICB pack plots need per area; a Place pack plots the Place's deaths and need.
+    wanted: list[str] = []
+    if pack.place is None:
+        wanted = [f"{a.header} projected palliative care need" for a in pack.areas]
+    else:
+        if has_deaths:
+            wanted.append(f"{pack.main.header} projected deaths")
+        wanted.append(f"{pack.main.header} projected palliative care need")
+    headers = [c.header for c in placement.columns]
+    for original in wanted:
+        index = headers.index(_unique_lookup(original, headers))
+        col = index + 1
+        values = Reference(ws, min_col=col, max_col=col, min_row=placement.header_row,
+                           max_row=placement.last_row)
+        series = Series(values, title_from_data=True)
+        _style_series(series, series_index, line=True)
+        series.marker.symbol = "none"
+        chart.series.append(series)
+        series_index += 1
+    chart.set_categories(Reference(ws, min_col=1, max_col=1, min_row=placement.first_row,
+                                   max_row=placement.last_row))
+    chart.legend.position = "b"
+    chart.height = 9
+    chart.width = 22
+    ws.add_chart(chart, f"A{placement.last_row + 3}")
+
+
+def _unique_lookup(header: str, headers: list[str]) -> str:
+    cleaned = _header_text(header)
+    return cleaned if cleaned in headers else next(h for h in headers if h.startswith(cleaned))
+
+
+# ---------------------------------------------------------------------------------------
+# Front matter: Cover, Contents, Notes, Metadata
+
+_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _sheet_name(text: str, used: set[str]) -> str:
+    """A valid, unique sheet name: <= 31 characters, none of []:*?/\\, no edge quotes."""
+    base = _SHEET_NAME_BAD.sub(" ", ILLEGAL_CHARACTERS_RE.sub(" ", text))
+    base = " ".join(base.split()).strip("'")[:31].rstrip() or "Sheet"
+    name, n = base, 2
+    while name.casefold() in used:
+        suffix = f" ({n})"
+        name = base[: 31 - len(suffix)].rstrip() + suffix
+        n += 1
+    used.add(name.casefold())
+    return name
+
+
+def _table_name(text: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_]", "_", text).strip("_")
+    return name if name[:1].isalpha() else f"T_{name}"
+
+
+def _cover(wb: Workbook, pack: _Pack) -> None:
+    ws = wb.active
+    ws.title = "Cover"
+    bundle = pack.bundle
+    ws.column_dimensions["A"].width = 90
+    _put(ws, 1, 1, "Palliative and end-of-life care: population needs assessment",
+         style="Headline 1")
+    _put(ws, 2, 1, pack.area_label, style="Headline 2")
+    row = 4
+    facts = [
+        ("Area", pack.area_label + ("" if pack.place is None else
+                                    f" (Place code {pack.main.code}; the ICB is the comparator)")),
+        ("Places", "; ".join(a.name for a in pack.areas if a.area_type == "place")
+         if pack.place is None else pack.main.name),
+        ("Period", f"{bundle.headline_period} (financial year, April to March, unless stated)"),
+        ("Produced", bundle.generated_at.strftime("%d %B %Y, %H:%M")),
+        ("Contact", pack.config.contact),
+        ("Software", f"eolneeds {bundle.software_version}"),
+    ]
+    for head, text in facts:
+        _cover_paragraph(ws, row, f"{head}: {text}")
+        row += 1
+    sections = [
+        ("About this workbook",
+         "This workbook shows the need for palliative and end-of-life care among residents "
+         "who died, where they died, whether they were identified before death, how much "
+         "unplanned hospital care they had, and who is missing out by deprivation. "
+         + ("Every Place is shown side by side with the ICB." if pack.place is None else
+            "The Place is shown beside the ICB as comparator.")),
+        ("How to use it",
+         "The Contents sheet links to every sheet. Each sheet has one table with filters; "
+         "its title, units, source and notes are above the table. Definitions and methods "
+         "are on the Notes sheet; sources, files and software versions on the Metadata "
+         "sheet."),
+        ("Small numbers", pack.suppression_rule + " Suppressed values are shown as *."),
+        ("Data protection",
+         "The workbook holds aggregate figures only: no record-level data and no "
+         "identifiers."),
+    ]
+    row += 1
+    for heading, text in sections:
+        _put(ws, row, 1, heading, style="Headline 2")
+        _cover_paragraph(ws, row + 1, text)
+        row += 3
+    _put(ws, row, 1, Link("Go to the Contents sheet", "Contents"))
+    _page_setup(ws, None)
+    ws.page_setup.orientation = "portrait"
+
+
+def _cover_paragraph(ws: Worksheet, row: int, text: str) -> None:
+    _put(ws, row, 1, text, style="eol_wrap")
+    height = _text_height(text, ws.column_dimensions["A"].width or 90)
+    if height:
+        ws.row_dimensions[row].height = height
+
+
+def _contents_sheet(pack: _Pack, later: list[tuple[str, str]]) -> DataSheet:
+    rows = [[Link(name, name), description] for name, description in later]
+    return DataSheet(
+        name="Contents", description="", title="Contents",
+        lines=[("", "This worksheet contains one table: a link to every sheet and what it "
+                    "holds."),
+               ("Area", pack.area_label)],
+        columns=[Col("Sheet name", width=24), Col("Description", wrap=True, width=90)],
+        rows=rows, table_name="Contents",
+    )
+
+
+def _notes_sheet(pack: _Pack) -> DataSheet:
+    config = pack.config
+    summaries = {s.id: s for s in catalogue.load_summaries()}
+    notes: list[tuple[str, str]] = [
+        ("Suppression (small numbers)", pack.suppression_rule + " Suppressed values show *."),
+        ("Periods", "Financial years run from 1 April to 31 March. Deaths are counted by date "
+                    "of death, for residents of the ICB's Places."),
+        *METHOD_NOTES,
+        ("Place of death",
+         "From death-registration codes by the national (PHE 2019) classification. Deaths "
+         "in usual place of residence are home, care home and religious establishment"
+         + (", excluding deaths from external causes (V01-Y89, U50.9)."
+            if config.methods.diupr_exclude_external_causes else
+            "; deaths from external causes are included (configured).")),
+        ("Emergency admissions",
+         "Admission methods counted as emergency: "
+         + ", ".join(config.methods.emergency_admission_methods)
+         + ". Admissions count when they start within the 90 days ending on the date of "
+           "death, inclusive."),
+        ("Bed days",
+         "Each stay is clipped to the 90-day window; "
+         + ("days are counted inclusively (a day case counts 1)."
+            if config.methods.bed_days == "inclusive_days" else
+            "nights are counted (a day case counts 0).")),
+        ("Palliative care need",
+         "Estimated from the underlying cause of death with the list of Etkind et al. 2017 "
+         "(BMC Medicine 15:102): cancer, organ failure, stroke, dementia and frailty, "
+         "neurodegenerative disease and HIV."),
+    ]
+    for key in ("sii_rii", "disclosure", "data_quality", "spc"):
+        if key in summaries:
+            notes.append((summaries[key].name, summaries[key].definition))
+    if config.benchmarks:
+        notes.append(("England values", "England comparators are the benchmark values set in "
+                                        "eolneeds.toml [benchmarks]."))
+    for ind_id in sorted(pack.order, key=lambda i: pack.order[i]):
+        entry = pack.catalogue.get(ind_id)
+        if entry is None:
+            if ind_id not in set(pack.frame["indicator_id"].to_list()):
+                continue
+            notes.append((f"{pack.name_of(ind_id)} ({ind_id})", "See the Indicator data sheet."))
+            continue
+        breakdowns = ", ".join(label(b, BREAKDOWN_LABELS) for b in entry.breakdowns)
+        text = (f"{entry.definition} Numerator: {entry.numerator}. Denominator: "
+                f"{entry.denominator}. Unit: {entry.unit}. Method: {entry.method}. "
+                f"Breakdowns: {breakdowns or 'none'}. "
+                f"{POLARITY_LABELS.get(entry.polarity, 'No judgement')}.")
+        notes.append((f"{entry.name} ({entry.id})", text))
+    rows = [[i, topic, text] for i, (topic, text) in enumerate(notes, start=1)]
+    return DataSheet(
+        name="Notes", description="Definitions of every indicator, the methods and the "
+                                   "suppression rule",
+        title="Notes: definitions and methods",
+        lines=[("", "This worksheet contains one table of notes: methods first, then one "
+                    "definition per indicator.")],
+        columns=[Col("Note number", number_format=theme.NUMBER_FORMATS["integer"], width=10),
+                 Col("Topic", width=40, wrap=True), Col("Note text", wrap=True, width=100)],
+        rows=rows, table_name="Notes",
+    )
+
+
+def _metadata_sheet(pack: _Pack) -> DataSheet:
+    manifest = pack.bundle.manifest or {}
+    rows: list[list[Any]] = []
+
+    def add(section: str, item: str, value: Any, digest: str | None = None) -> None:
+        rows.append([section, item, "" if value is None else str(value), digest or ""])
+
+    add("Report", "Produced", pack.bundle.generated_at.isoformat(timespec="seconds"))
+    add("Report", "Headline period", pack.bundle.headline_period)
+    add("Report", "Area", pack.area_label)
+    software = manifest.get("software") or {}
+    add("Software", "eolneeds", pack.bundle.software_version)
+    for name in sorted(software):
+        if name != "eolneeds":
+            add("Software", name, software[name])
+    project = manifest.get("project") or {}
+    add("Project", "ICB", f"{pack.config.icb_name} ({pack.config.icb_code})")
+    add("Project", "LSOA vintage", project.get("lsoa_vintage", pack.config.lsoa_vintage))
+    if project.get("config_file"):
+        add("Project", "Configuration file", project["config_file"], project.get("config_sha256"))
+    add("Disclosure control", "Rule", pack.suppression_rule)
+    for dataset, span in sorted((manifest.get("data_coverage") or {}).items()):
+        span = span or {}
+        add("Extract dates", dataset, f"{span.get('first') or '?'} to {span.get('last') or '?'}")
+    for entry in manifest.get("inputs") or []:
+        detail = (f"{entry.get('dataset')}: {_count(entry.get('rows_read'))} rows read, "
+                  f"{_count(entry.get('rows_loaded'))} loaded, "
+                  f"{_count(entry.get('rows_rejected'))} quarantined; "
+                  f"mapping {entry.get('mapping')}; ingested {entry.get('ingested_at')}")
+        add("Input file", entry.get("file_name") or "", detail, entry.get("content_hash"))
+    for name, digest in sorted((manifest.get("queries") or {}).items()):
+        add("Query", name, "SQL that counted the numerators and denominators", digest)
+    methods = manifest.get("methods") or {}
+    for key in sorted(methods):
+        value = methods[key]
+        add("Methods", key, ", ".join(value) if isinstance(value, list) else value)
+    return DataSheet(
+        name="Metadata", description="Sources, input files and their hashes, extract dates, "
+                                      "the suppression rule and software versions",
+        title="Metadata: sources and provenance",
+        lines=[("", "This worksheet contains one table. SHA-256 hashes identify the exact "
+                    "input files and queries behind these figures.")],
+        columns=[Col("Section"), Col("Item"), Col("Value", wrap=True, width=70),
+                 Col("SHA-256", width=66)],
+        rows=rows, table_name="Metadata",
+    )
+
+
+def _count(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Entry point
+
+
+def _data_sheets(pack: _Pack) -> list[DataSheet]:
+    sheets = [_summary_sheet(pack)]
+    sheets += [_theme_sheet(pack, key, name, desc) for key, name, desc in THEMES]
+    sheets += [_inequalities_sheet(pack), _projections_sheet(pack)]
+    sheets += _data_quality_sheets(pack)
+    sheets.append(_indicator_data_sheet(pack))
+    return sheets
+
+
+def pack_sheet_names(bundle: ReportBundle, place: str | None = None) -> list[str]:
+    """The sheet names of a pack, in order (for callers and tests)."""
+    pack = _Pack(bundle, place)
+    return ["Cover", "Contents", "Notes", "Metadata"] + [s.name for s in _data_sheets(pack)]
+
+
+def build_workbook(bundle: ReportBundle, *, place: str | None = None) -> Workbook:
+    """The whole pack, in memory."""
+    pack = _Pack(bundle, place)
+    wb = Workbook()
+    _register_styles(wb)
+    wb.properties.title = f"Palliative and end-of-life care needs assessment: {pack.area_label}"
+    wb.properties.creator = f"eolneeds {bundle.software_version}"
+    wb.properties.created = bundle.generated_at
+    wb.properties.modified = bundle.generated_at
+    wb.properties.language = "en-GB"
+
+    _cover(wb, pack)
+    notes = _notes_sheet(pack)
+    metadata = _metadata_sheet(pack)
+    data = _data_sheets(pack)
+    later = [(s.name, s.description) for s in (notes, metadata, *data)]
+    for sheet in (_contents_sheet(pack, later), notes, metadata, *data):
+        _write_data_sheet(wb, sheet)
+    return wb
+
+
+def write_excel_pack(bundle: ReportBundle, path: Path, *, place: str | None = None) -> None:
+    """Write the ICB pack (place=None) or one Place's pack to `path`, atomically."""
+    wb = build_workbook(bundle, place=place)
+    with atomic_output(Path(path)) as tmp:
+        wb.save(tmp)

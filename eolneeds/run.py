@@ -1,0 +1,494 @@
+"""`eolneeds run --month YYYY-MM`: the scheduled monthly job.
+
+One run, under the project lock (lock.py):
+
+1. ingest every file under inbox/<dataset>/ (files already loaded are skipped by their
+   content hash, so a re-run duplicates nothing);
+2. validate; blocking faults stop the run with exit 3 before any output is touched;
+3. assess the rolling 12 months ending with MONTH and the financial year to date into
+   a hidden temporary folder output/.tmp-MONTH-..., then rename it into place as
+   output/MONTH/ (swapping out an earlier run of the same month) and point output/LATEST
+   (and the symlink output/latest, where the OS allows) at the newest month;
+4. move the processed inputs to archive/MONTH/<dataset>/.
+
+Kill-safety: every visible name changes by one atomic rename, so a run killed at any
+moment leaves either the old state or the new one. Leftovers (hidden temp folders, an
+aside copy of an earlier output) are tidied by the next run before it starts. The
+database is protected by ingest's one-transaction-per-file.
+
+Every event is appended as one JSON line to DIR/logs/eolneeds-MONTH.log, whatever the
+console's log format, so a scheduler's runs can be audited afterwards.
+
+Test hook: EOLNEEDS_TEST_HOLD_LOCK_SECONDS=N makes the run sleep N seconds just after
+taking the lock, so tests can make two runs overlap deterministically. It is read only
+here and does nothing when unset.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from eolneeds.config import ProjectConfig
+from eolneeds.errors import EolneedsError, InputDataError, UsageError
+from eolneeds.lock import project_lock
+from eolneeds.outputs import atomic_write_text, sha256_file
+from eolneeds.reporting import Reporter
+
+HOLD_LOCK_ENV = "EOLNEEDS_TEST_HOLD_LOCK_SECONDS"
+OUTPUT_DIR = "output"
+ARCHIVE_DIR = "archive"
+LOGS_DIR = "logs"
+LATEST_FILE = "LATEST"
+LATEST_LINK = "latest"
+RUN_RECORD = "run.json"
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# Reference data first, so that person-level data meets its areas on the same run.
+INGEST_ORDER = ("areas", "population", "projections", "deaths", "register", "activity")
+
+
+@dataclass
+class RunResult:
+    month: str
+    output_dir: Path
+    log_file: Path
+    new_data: bool
+    files_ingested: list[str] = field(default_factory=list)
+    files_skipped: list[str] = field(default_factory=list)
+    files_archived: list[Path] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    def render_summary(self) -> str:
+        data = (
+            f"{len(self.files_ingested)} new file(s) ingested"
+            if self.new_data
+            else "no new data (reports rebuilt from the data already loaded)"
+        )
+        if self.files_skipped:
+            data += f", {len(self.files_skipped)} already loaded"
+        return (
+            f"Run {self.month} finished in {self.duration_s:.1f} s: {data}; "
+            f"{len(self.outputs)} output file(s) in {self.output_dir}"
+            + (f"; {len(self.files_archived)} input(s) archived" if self.files_archived else "")
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# The run log: every event also goes, as one JSON line, to logs/eolneeds-MONTH.log
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+class _LoggingReporter(Reporter):
+    """Passes everything to the caller's reporter and appends each event to a file."""
+
+    def __init__(self, inner: Reporter, sink: TextIO) -> None:
+        self.inner = inner
+        self.sink = sink
+
+    def event(self, name: str, **fields: Any) -> None:
+        record = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "event": name}
+        record.update({k: _jsonable(v) for k, v in fields.items()})
+        self.sink.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.sink.flush()
+        self.inner.event(name, **fields)
+
+    @contextmanager
+    def progress(
+        self, description: str, total: int | None = None
+    ) -> Iterator[Callable[[int], None]]:
+        with self.inner.progress(description, total) as step:
+            yield step
+
+
+# ---------------------------------------------------------------------------------------
+# Seams onto the other parts (kept as functions so orchestration tests can stand them in)
+
+
+def _ingest(
+    config: ProjectConfig, dataset: str, files: list[Path], *, mapping: str | None,
+    reporter: Reporter,
+) -> list[Any]:
+    from eolneeds.ingest import ingest_files
+
+    return ingest_files(config, dataset, files, mapping=mapping, reporter=reporter)
+
+
+def _validate(config: ProjectConfig, *, reporter: Reporter) -> list[str]:
+    from eolneeds.validate import validate_project
+
+    return list(validate_project(config, reporter=reporter).blocking)
+
+
+def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter) -> None:
+    from eolneeds import periods
+    from eolneeds.assess import AssessOptions, assess_project
+
+    options = AssessOptions(
+        periods=[periods.rolling(month, config.periods.months, option="--month"),
+                 periods.fy_to_date(month, option="--month")],
+        out=out,
+    )
+    assess_project(config, options, reporter=reporter)
+
+
+# ---------------------------------------------------------------------------------------
+# Inbox: which files, which mapping
+
+
+def mapping_for_file(config: ProjectConfig, dataset: str, file_name: str) -> str | None:
+    """The mapping a file in inbox/<dataset>/ is read with.
+
+    A mapping that declares `dataset = <dataset>` and whose name is a prefix of the
+    file name wins (the longest such name, case-insensitively): mappings/deaths_pcmd.toml
+    reads inbox/deaths/deaths_pcmd_2025-10.csv. Otherwise mappings/<dataset>.toml, else
+    the canonical column names (None)."""
+    lowered = file_name.lower()
+    candidates = [
+        m.name
+        for m in config.mappings.values()
+        if m.dataset == dataset and lowered.startswith(m.name.lower())
+    ]
+    if candidates:
+        return max(candidates, key=lambda n: (len(n), n))
+    if dataset in config.mappings and config.mappings[dataset].dataset == dataset:
+        return dataset
+    return None
+
+
+def _is_input_file(path: Path) -> bool:
+    # Hidden files, Excel's "~$book.xlsx" owner files and partial downloads are not data.
+    name = path.name
+    return (
+        path.is_file()
+        and not name.startswith((".", "~$"))
+        and not name.endswith((".part", ".crdownload", ".tmp"))
+    )
+
+
+def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str, Path]]:
+    """(dataset, file) for every input waiting in inbox/<dataset>/, in a fixed order."""
+    inbox = config.inbox
+    if not inbox.is_dir():
+        return []
+    found: list[tuple[str, Path]] = []
+    for dataset in INGEST_ORDER:
+        folder = inbox / dataset
+        if folder.is_dir():
+            found.extend(
+                (dataset, p) for p in sorted(folder.iterdir(), key=lambda p: p.name)
+                if _is_input_file(p)
+            )
+    for entry in sorted(inbox.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_file() or (entry.is_dir() and entry.name not in INGEST_ORDER):
+            reporter.message(
+                f"{entry} is not in a dataset folder and was left alone — move it to "
+                f"inbox/<dataset>/ ({', '.join(INGEST_ORDER)})",
+                level="warning",
+            )
+    return found
+
+
+# ---------------------------------------------------------------------------------------
+# Publishing outputs atomically
+
+
+def _rename_exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE).
+
+    False where unsupported; the caller then uses two renames, which leave a moment
+    when the month folder is absent (the next run repairs that, see _tidy_outputs)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return result == 0
+
+
+def publish_folder(built: Path, final: Path) -> None:
+    """Put the complete folder `built` at `final`, replacing any earlier one whole."""
+    if not final.exists():
+        os.replace(built, final)
+        return
+    if _rename_exchange(built, final):
+        shutil.rmtree(built)  # `built` now holds the previous run's outputs
+        return
+    aside = final.with_name(f".old-{final.name}-{secrets.token_hex(4)}")
+    os.replace(final, aside)
+    os.replace(built, final)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def point_latest(output_root: Path) -> str | None:
+    """Write output/LATEST (and the symlink output/latest) naming the newest month."""
+    months = sorted(
+        d.name for d in output_root.iterdir()
+        if _MONTH.match(d.name) and d.is_dir() and not d.is_symlink()
+    ) if output_root.is_dir() else []
+    if not months:
+        return None
+    newest = months[-1]
+    atomic_write_text(output_root / LATEST_FILE, newest + "\n")
+    link = output_root / LATEST_LINK
+    # On a case-insensitive file system `latest` *is* LATEST; and a real folder the
+    # user made there is not ours to replace. Only (re)create our own symlink.
+    if os.path.lexists(link) and not link.is_symlink():
+        return newest
+    tmp = output_root / f".{LATEST_LINK}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        os.symlink(newest, tmp, target_is_directory=True)
+        os.replace(tmp, link)
+    except OSError:
+        # Windows without the symlink privilege: LATEST is the portable pointer.
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+    return newest
+
+
+def _tidy_outputs(output_root: Path, *, reporter: Reporter) -> None:
+    """Repair what a killed run left behind. Runs under the lock, so nobody else is
+    writing here: every hidden temp name belongs to a dead run."""
+    if not output_root.is_dir():
+        return
+    for entry in sorted(output_root.iterdir(), key=lambda p: p.name):
+        name = entry.name
+        if name.startswith(".old-"):
+            month = name[len(".old-"):][:7]
+            # Killed between the two renames of publish_folder: the aside copy is
+            # the last complete output of that month; put it back.
+            if _MONTH.match(month) and not (output_root / month).exists():
+                os.replace(entry, output_root / month)
+                reporter.event("output_restored", path=output_root / month)
+            else:
+                shutil.rmtree(entry, ignore_errors=True)
+        elif name.startswith(".tmp-") and entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+            reporter.event("stale_temp_removed", path=entry)
+        elif ".tmp-" in name and name.startswith("."):
+            entry.unlink(missing_ok=True)
+    point_latest(output_root)
+
+
+# ---------------------------------------------------------------------------------------
+# Archiving inputs
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    stem, dot, suffix = name.partition(".")
+    n = 2
+    while True:
+        candidate = folder / f"{stem} ({n}){dot}{suffix}"
+        if not candidate.exists():
+            return candidate
+        n += 1
+
+
+def archive_inputs(root: Path, month: str, files: list[tuple[str, Path]]) -> list[Path]:
+    """Move processed inputs to archive/MONTH/<dataset>/. A file already archived with
+    the same content (a re-run after a kill) is simply removed from the inbox; a
+    different file with the same name is kept beside it as 'name (2).csv'."""
+    archived: list[Path] = []
+    for dataset, path in files:
+        if not path.exists():
+            continue
+        folder = root / ARCHIVE_DIR / month / dataset
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / path.name
+        if target.exists():
+            if sha256_file(target) == sha256_file(path):
+                path.unlink()
+                archived.append(target)
+                continue
+            target = _free_name(folder, path.name)
+        try:
+            os.replace(path, target)
+        except OSError:
+            # Another volume (a mounted inbox): copy, then remove the original.
+            shutil.move(str(path), str(target))
+        archived.append(target)
+    return archived
+
+
+# ---------------------------------------------------------------------------------------
+# The run
+
+
+def check_month(month: str) -> str:
+    month = month.strip()
+    if not _MONTH.match(month):
+        raise UsageError(f"--month {month!r} is not a month — use YYYY-MM, e.g. 2025-10")
+    return month
+
+
+def _hold_for_tests(reporter: Reporter) -> None:
+    raw = os.environ.get(HOLD_LOCK_ENV, "").strip()
+    if not raw:
+        return
+    try:
+        seconds = float(raw)
+    except ValueError:
+        return
+    if seconds > 0:
+        reporter.event("test_hold_lock", seconds=seconds)
+        time.sleep(seconds)
+
+
+def run_month(
+    config: ProjectConfig, month: str, *, wait: float = 0.0, reporter: Reporter
+) -> RunResult:
+    """The scheduled job for one month. Raises ProjectLockedError (exit 4) if another
+    run holds the project, InputDataError (exit 3) on input faults."""
+    month = check_month(month)
+    started = time.monotonic()
+    root = config.root
+    log_file = root / LOGS_DIR / f"eolneeds-{month}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("a", encoding="utf-8", newline="\n") as sink:
+        log = _LoggingReporter(reporter, sink)
+        log.event("run_started", month=month, project=root, pid=os.getpid(), wait=wait)
+        status = "failed"
+        error: str | None = None
+        result: RunResult | None = None
+        try:
+            with project_lock(root, command=f"eolneeds run --month {month}", wait=wait):
+                log.event("lock_acquired", pid=os.getpid())
+                _hold_for_tests(log)
+                result = _run_locked(config, month, log_file, reporter=log)
+            status = "ok"
+        except EolneedsError as exc:
+            status = {3: "input_error", 4: "locked"}.get(int(exc.exit_code), "failed")
+            error = str(exc)
+            raise
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            duration = round(time.monotonic() - started, 3)
+            fields: dict[str, Any] = {"month": month, "status": status, "duration_s": duration}
+            if result is not None:
+                result.duration_s = duration
+                fields.update(
+                    new_data=result.new_data,
+                    files_ingested=len(result.files_ingested),
+                    files_archived=len(result.files_archived),
+                    output=result.output_dir,
+                )
+            if error is not None:
+                fields["error"] = error
+            log.event("run_finished", **fields)
+    assert result is not None  # status ok
+    return result
+
+
+def _run_locked(
+    config: ProjectConfig, month: str, log_file: Path, *, reporter: Reporter
+) -> RunResult:
+    root = config.root
+    output_root = root / OUTPUT_DIR
+    _tidy_outputs(output_root, reporter=reporter)
+
+    # 1. Ingest the inbox, one mapping group at a time.
+    pending = inbox_files(config, reporter=reporter)
+    ingested: list[str] = []
+    skipped: list[str] = []
+    groups: dict[tuple[str, str | None], list[Path]] = {}
+    for dataset, path in pending:
+        groups.setdefault((dataset, mapping_for_file(config, dataset, path.name)), []).append(
+            path
+        )
+    for (dataset, mapping), files in groups.items():
+        results = _ingest(config, dataset, files, mapping=mapping, reporter=reporter)
+        for path, res in zip(files, results, strict=False):
+            (skipped if getattr(res, "skipped", False) else ingested).append(
+                f"{dataset}/{path.name}"
+            )
+    new_data = bool(ingested)
+    if not new_data:
+        reporter.event("no_new_data", month=month, files_already_loaded=len(skipped))
+        reporter.message(
+            f"No new data in {config.inbox}: the {month} reports are rebuilt from the data "
+            "already loaded."
+        )
+
+    # 2. Validate before anything visible changes.
+    blocking = _validate(config, reporter=reporter)
+    if blocking:
+        raise InputDataError(
+            f"validation found {len(blocking)} blocking fault(s): {'; '.join(blocking)} — "
+            f"fix the input files (see `eolneeds validate --project {root}`) and run again; "
+            f"the outputs in {output_root} were left untouched"
+        )
+
+    # 3. Assess into a hidden folder, then publish it whole.
+    output_root.mkdir(parents=True, exist_ok=True)
+    built = output_root / f".tmp-{month}-{os.getpid()}-{secrets.token_hex(4)}"
+    built.mkdir()
+    try:
+        _assess(config, month, built, reporter=reporter)
+        outputs = sorted(
+            p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file()
+        )
+        record = {
+            "month": month,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "new_data": new_data,
+            "files_ingested": ingested,
+            "files_already_loaded": skipped,
+            # The complete list, so anyone can check that a month folder is whole.
+            "outputs": {name: sha256_file(built / name) for name in outputs},
+        }
+        atomic_write_text(built / RUN_RECORD, json.dumps(record, indent=2) + "\n")
+        final = output_root / month
+        publish_folder(built, final)
+    except BaseException:
+        shutil.rmtree(built, ignore_errors=True)
+        raise
+    point_latest(output_root)
+    reporter.event("output_written", path=final, files=len(outputs) + 1)
+
+    # 4. Archive the inputs only now that the outputs that used them are in place.
+    archived = archive_inputs(root, month, pending)
+    if archived:
+        reporter.event("inputs_archived", folder=root / ARCHIVE_DIR / month, files=len(archived))
+
+    return RunResult(
+        month=month,
+        output_dir=final,
+        log_file=log_file,
+        new_data=new_data,
+        files_ingested=ingested,
+        files_skipped=skipped,
+        files_archived=archived,
+        outputs=outputs + [RUN_RECORD],
+    )

@@ -1,0 +1,126 @@
+-- activity_last90: hospital and community care at the end of life.
+--
+-- Window: the 90 days ending on the date of death, inclusive (date of death - 89 ..
+-- date of death); specialist palliative care uses the last year (365 days).
+-- Emergency admission: admission_method in $emergency_methods where the method is
+-- recorded, else activity_type = 'emergency_admission'. Admissions count when they start
+-- in the window. Bed days: every admitted stay overlapping the window, clipped to it;
+-- inclusive days (min(discharge, death) - max(admission, window start) + 1), or nights
+-- (the same without + 1) when $bed_days_nights; a stay with no discharge date runs to
+-- the date of death.
+-- Indicators (denominator: all deaths = `deaths`):
+--   ea_last90_any_pct     ea_any (1+ emergency admissions)
+--   ea_last90_3plus_pct   ea_3plus (3+ emergency admissions)
+--   bed_days_last90_mean  bed_days (sum; bed_days_sd = sample SD per person)
+--   ae_last90_mean        ae_attendances (sum; ae_attendances_sd)
+--   spc_last_year_pct     spc_any (specialist palliative contact, treatment function 315
+--                         or hospice inpatient episode in the last 365 days)
+--   community_last90_pct  community_any
+--   hospital_cost_last90  hospital_cost: cost of admissions and A&E attendances starting
+--                         in the window; an admission with no cost counts its bed days in
+--                         the window x $unit_cost_per_bed_day (when configured).
+-- Reads: deaths_in_scope, activity, assess_periods.
+
+WITH linked AS (
+    SELECT
+        d.death_id,
+        d.date_of_death,
+        d.date_of_death - INTERVAL 89 DAY AS window_start,
+        a.activity_type,
+        a.start_date,
+        coalesce(a.end_date, d.date_of_death) AS end_date,
+        a.cost,
+        a.treatment_function,
+        CASE WHEN a.admission_method IS NOT NULL
+             THEN list_contains($emergency_methods, a.admission_method)
+             ELSE a.activity_type = 'emergency_admission'
+        END AS is_emergency,
+        (a.activity_type IN ('emergency_admission', 'elective_admission')
+         OR a.admission_method IS NOT NULL) AS is_admission
+    FROM deaths_in_scope AS d
+    JOIN activity AS a
+      ON a.person_id = d.person_id
+     AND a.start_date <= d.date_of_death
+     -- Anything that could touch the last year: started in it, or a stay still running.
+     AND greatest(a.start_date, coalesce(a.end_date, d.date_of_death))
+         >= d.date_of_death - INTERVAL 364 DAY
+),
+measured AS (
+    SELECT
+        *,
+        start_date >= window_start AS starts_in_window,
+        CASE WHEN is_admission AND end_date >= window_start THEN greatest(
+            date_diff('day', greatest(start_date, CAST(window_start AS DATE)),
+                      least(end_date, date_of_death))
+            + CASE WHEN $bed_days_nights THEN 0 ELSE 1 END,
+            0)
+        ELSE 0 END AS window_bed_days
+    FROM linked
+),
+per_death AS (
+    SELECT
+        death_id,
+        count(*) FILTER (WHERE is_emergency AND starts_in_window) AS emergency_admissions,
+        sum(window_bed_days) AS bed_days,
+        count(*) FILTER (WHERE activity_type = 'ae_attendance' AND starts_in_window)
+            AS ae_attendances,
+        count(*) FILTER (
+            WHERE activity_type IN ('specialist_palliative_contact', 'hospice_inpatient')
+               OR treatment_function = '315'
+        ) AS palliative_contacts,
+        count(*) FILTER (WHERE activity_type = 'community_contact' AND starts_in_window)
+            AS community_contacts,
+        sum(CASE
+            WHEN NOT starts_in_window THEN 0
+            WHEN activity_type = 'ae_attendance' THEN coalesce(cost, 0)
+            WHEN is_admission THEN coalesce(cost, window_bed_days * CAST($unit_cost_per_bed_day AS DOUBLE), 0)
+            ELSE 0
+        END) AS hospital_cost
+    FROM measured
+    -- Only the palliative contacts look back a whole year.
+    WHERE starts_in_window
+       OR window_bed_days > 0
+       OR activity_type IN ('specialist_palliative_contact', 'hospice_inpatient')
+       OR treatment_function = '315'
+    GROUP BY death_id
+),
+death_periods AS (
+    SELECT
+        p.period, p.kind, d.*,
+        coalesce(x.emergency_admissions, 0) AS emergency_admissions,
+        coalesce(x.bed_days, 0) AS person_bed_days,
+        coalesce(x.ae_attendances, 0) AS person_ae_attendances,
+        coalesce(x.palliative_contacts, 0) AS palliative_contacts,
+        coalesce(x.community_contacts, 0) AS community_contacts,
+        coalesce(x.hospital_cost, 0) AS person_hospital_cost
+    FROM deaths_in_scope AS d
+    JOIN assess_periods AS p
+      ON d.date_of_death BETWEEN p.period_start AND p.period_end
+    LEFT JOIN per_death AS x USING (death_id)
+),
+by_breakdown AS (
+    SELECT dp.*, unnest(breakdown_rows(dp.kind, dp.imd_quintile, dp.sex, dp.age_band,
+                                       dp.age_group, dp.ethnic_group, dp.cause_group), recursive := true)
+    FROM death_periods AS dp
+)
+SELECT
+    CASE WHEN grouping(place) = 1 THEN 'icb' ELSE 'place' END AS area_type,
+    place AS area_code,
+    period,
+    breakdown,
+    breakdown_value,
+    count(*) AS deaths,
+    count(*) FILTER (WHERE emergency_admissions >= 1) AS ea_any,
+    count(*) FILTER (WHERE emergency_admissions >= 3) AS ea_3plus,
+    sum(person_bed_days) AS bed_days,
+    stddev_samp(person_bed_days) AS bed_days_sd,
+    sum(person_ae_attendances) AS ae_attendances,
+    stddev_samp(person_ae_attendances) AS ae_attendances_sd,
+    count(*) FILTER (WHERE palliative_contacts >= 1) AS spc_any,
+    count(*) FILTER (WHERE community_contacts >= 1) AS community_any,
+    sum(person_hospital_cost) AS hospital_cost
+FROM by_breakdown
+GROUP BY GROUPING SETS (
+    (period, breakdown, breakdown_value, place),
+    (period, breakdown, breakdown_value)
+)

@@ -1,0 +1,116 @@
+-- deaths_in_scope: the base set every indicator counts from.
+--
+-- Rows: registered deaths of residents -- the death's LSOA is in `areas` and maps to one
+-- of the Places configured in eolneeds.toml ($places) -- with date of death between
+-- $data_start and $data_end (the span of all reporting periods). Deaths with no LSOA or
+-- an LSOA outside the ICB are left out here; validate counts them in data quality.
+-- Reads: deaths, areas, ref_pc_need_codes (loaded by assess from
+-- eolneeds/reference/pc_need_codes.csv).
+-- Adds: IMD quintile = ceil(decile / 2) (1 = most deprived), reporting age band, ESP2013
+-- five-year band, age group (under_75 / 75_plus), broad ethnic group, cause group and the
+-- palliative care need flag (underlying cause on the list: the minimal estimate; an
+-- upper estimate uses the contributory causes too), external cause flag (V01-Y89, U50.9,
+-- for the DiUPR exclusion).
+-- Also defines the macro breakdown_rows(): the (breakdown, value) pairs each death
+-- contributes to, so that every query breaks down in exactly the same way.
+
+CREATE OR REPLACE TEMP TABLE deaths_in_scope AS
+WITH resident AS (
+    SELECT
+        d.person_id,
+        d.date_of_death,
+        a.place,
+        CAST(ceil(a.imd_decile / 2) AS INTEGER) AS imd_quintile_number,
+        -- Age as given, else from date of birth (complete years at death).
+        coalesce(d.age, date_sub('year', d.date_of_birth, d.date_of_death)) AS age,
+        d.sex,
+        coalesce(d.ethnicity, 'not_known') AS ethnic_group,
+        d.underlying_cause,
+        d.contributory_causes,
+        d.place_of_death,
+        d.source_file_id,
+        d.source_row
+    FROM deaths AS d
+    JOIN areas AS a ON a.lsoa_code = d.lsoa_code
+    WHERE d.date_of_death BETWEEN $data_start AND $data_end
+      AND list_contains($places, a.place)
+),
+cause_match AS (
+    -- Codes are matched on their leading characters: 'C349' is in C00-C97 because
+    -- 'C34' is; 'G122' (G12.2) needs all four. The list has no overlapping ranges.
+    SELECT r.person_id, r.date_of_death, r.source_file_id, r.source_row,
+           min(n.cause_group) AS cause_group
+    FROM resident AS r
+    JOIN ref_pc_need_codes AS n
+      ON left(r.underlying_cause, length(n.code_from)) BETWEEN n.code_from AND n.code_to
+    GROUP BY ALL
+),
+contributory_need AS (
+    SELECT r.source_file_id, r.source_row, true AS any_need
+    FROM resident AS r, unnest(r.contributory_causes) AS c(code)
+    JOIN ref_pc_need_codes AS n
+      ON left(c.code, length(n.code_from)) BETWEEN n.code_from AND n.code_to
+    GROUP BY ALL
+)
+SELECT
+    -- A stable id per death row (the same data always number the same way).
+    row_number() OVER (
+        ORDER BY r.person_id, r.date_of_death, r.source_file_id, r.source_row
+    ) AS death_id,
+    r.person_id,
+    r.date_of_death,
+    r.place,
+    CAST(r.imd_quintile_number AS VARCHAR) AS imd_quintile,
+    r.age,
+    CASE
+        WHEN r.age IS NULL THEN 'unknown'
+        WHEN r.age < 65 THEN '0-64'
+        WHEN r.age < 75 THEN '65-74'
+        WHEN r.age < 85 THEN '75-84'
+        ELSE '85+'
+    END AS age_band,
+    CASE
+        WHEN r.age IS NULL THEN 'unknown'
+        WHEN r.age < 75 THEN 'under_75'
+        ELSE '75_plus'
+    END AS age_group,
+    CASE
+        WHEN r.age IS NULL THEN NULL
+        WHEN r.age >= 90 THEN '90+'
+        ELSE CAST(r.age // 5 * 5 AS VARCHAR) || '-' || CAST(r.age // 5 * 5 + 4 AS VARCHAR)
+    END AS esp_band,
+    r.sex,
+    r.ethnic_group,
+    r.underlying_cause,
+    -- Deaths with no recorded cause are in 'other': not on the need list.
+    coalesce(m.cause_group, 'other') AS cause_group,
+    m.cause_group IS NOT NULL AS pc_need,
+    (m.cause_group IS NOT NULL OR coalesce(c.any_need, false)) AS pc_need_upper,
+    coalesce(
+        left(r.underlying_cause, 3) BETWEEN 'V01' AND 'Y89'
+        OR left(r.underlying_cause, 4) = 'U509',
+        false
+    ) AS external_cause,
+    r.place_of_death
+FROM resident AS r
+LEFT JOIN cause_match AS m
+  ON m.source_file_id = r.source_file_id AND m.source_row = r.source_row
+LEFT JOIN contributory_need AS c
+  ON c.source_file_id = r.source_file_id AND c.source_row = r.source_row;
+
+-- The (breakdown, value) pairs a death contributes to in one period. Single months feed
+-- only the SPC series, which is not broken down.
+CREATE OR REPLACE TEMP MACRO breakdown_rows(kind, imd_quintile, sex, age_band, age_group,
+                                            ethnic_group, cause_group) AS
+    CASE WHEN kind = 'month' THEN [{'breakdown': 'all', 'breakdown_value': 'all'}]
+    ELSE [
+        {'breakdown': 'all', 'breakdown_value': 'all'},
+        {'breakdown': 'imd_quintile', 'breakdown_value': imd_quintile},
+        {'breakdown': 'sex', 'breakdown_value': sex},
+        {'breakdown': 'age_band', 'breakdown_value': age_band},
+        {'breakdown': 'age_group', 'breakdown_value': age_group},
+        {'breakdown': 'ethnic_group', 'breakdown_value': ethnic_group},
+        {'breakdown': 'cause_group', 'breakdown_value': cause_group},
+        {'breakdown': 'cause_group_imd_quintile',
+         'breakdown_value': imd_quintile || ': ' || cause_group}
+    ] END;

@@ -1,0 +1,211 @@
+"""SIGKILL `eolneeds run` at random moments; the project must always stay consistent.
+
+An uninterrupted run is timed first; each trial then copies a project, starts a run,
+kills it after a seeded random delay spread over that duration, and checks that:
+
+* the DuckDB database opens, checkpoints, and agrees with its ingest_log (rows per
+  source file = rows_loaded, rows_read = loaded + rejected, no orphan rows);
+* no partial output is visible: every output/YYYY-MM holds exactly the files of a
+  complete run with the hashes its run.json lists, and output/LATEST names one;
+* no input is lost (each is in inbox/ or archive/);
+* the next run succeeds (taking over the dead run's lock) and writes an indicators.csv
+  byte-identical to the uninterrupted run's.
+
+Half the trials start from a fresh project (kill during ingest/assess), half from one
+already run once (kill while swapping out an earlier output of the same month).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eolneeds.reporting import Reporter
+
+pytestmark = [
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL and fork timing are POSIX-only"),
+    pytest.mark.slow,
+]
+
+KEY = "kill-test-key"
+CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
+TRIALS = 20
+SEED = 20251101
+DEATHS = 200
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "EOLNEEDS_KEY": KEY}
+    env.pop("EOLNEEDS_TEST_HOLD_LOCK_SECONDS", None)
+    return env
+
+
+def _run_cmd(root: Path, month: str) -> list[str]:
+    return [*CLI, "--log-format", "json", "run", "--month", month, "--project", str(root)]
+
+
+def _run(root: Path, month: str) -> float:
+    started = time.monotonic()
+    proc = subprocess.run(
+        _run_cmd(root, month), capture_output=True, text=True, encoding="utf-8", env=_env(),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return time.monotonic() - started
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _input_names(root: Path) -> list[str]:
+    """dataset/file for every input, whether still in the inbox or archived."""
+    names = []
+    for base in (root / "inbox", *sorted((root / "archive").glob("*"))):
+        if base.is_dir():
+            names += [
+                f"{p.parent.name}/{p.name}" for p in base.glob("*/*")
+                if p.is_file() and not p.name.startswith(".")
+            ]
+    return sorted(names)
+
+
+def _check_database(root: Path) -> None:
+    import duckdb
+
+    db = root / "eolneeds.duckdb"
+    if not db.exists():
+        return  # killed before the first ingest created it
+    con = duckdb.connect(str(db))  # read-write: replays the WAL a kill leaves behind
+    try:
+        con.execute("CHECKPOINT")
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "ingest_log" not in tables:
+            return
+        log = con.execute(
+            "SELECT file_id, dataset, rows_read, rows_loaded, rows_rejected FROM ingest_log "
+            "WHERE replaced_by IS NULL"
+        ).fetchall()
+        for file_id, dataset, read, loaded, rejected in log:
+            assert read == loaded + rejected, (file_id, read, loaded, rejected)
+            count = con.execute(
+                f"SELECT count(*) FROM {dataset} WHERE source_file_id = $id", {"id": file_id}
+            ).fetchone()[0]
+            assert count == loaded, (dataset, file_id, count, loaded)
+        known = {row[0] for row in log}
+        for dataset in {row[1] for row in log} | (tables & {"deaths", "register", "activity"}):
+            ids = {
+                r[0] for r in con.execute(f"SELECT DISTINCT source_file_id FROM {dataset}")
+            }
+            assert ids <= known, (dataset, ids - known)
+        con.execute("SELECT count(*) FROM indicators").fetchall() if "indicators" in tables else None
+    finally:
+        con.close()
+
+
+def _check_outputs(root: Path, expected_files: set[str]) -> None:
+    output = root / "output"
+    if not output.exists():
+        return
+    visible = [p for p in output.iterdir() if not p.name.startswith(".")]
+    months = []
+    for entry in visible:
+        if entry.name in ("LATEST", "latest"):
+            continue
+        assert entry.is_dir() and not entry.is_symlink(), entry
+        months.append(entry.name)
+        files = {
+            p.relative_to(entry).as_posix() for p in entry.rglob("*") if p.is_file()
+        }
+        assert files == expected_files, (entry, files ^ expected_files)
+        record = json.loads((entry / "run.json").read_text(encoding="utf-8"))
+        for name, digest in record["outputs"].items():
+            assert _sha256(entry / name) == digest, name
+    if months:
+        latest = (output / "LATEST").read_text(encoding="utf-8").strip()
+        assert latest in months
+        if (output / "latest").is_symlink():
+            assert (output / "latest").resolve() == (output / latest).resolve()
+    else:
+        assert not (output / "LATEST").exists()
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    sample = pytest.importorskip("eolneeds.sample")
+    for part in ("eolneeds.ingest", "eolneeds.validate", "eolneeds.assess"):
+        pytest.importorskip(part)
+    base = tmp_path_factory.mktemp("kill")
+    pristine = base / "pristine"
+    os.environ.setdefault("EOLNEEDS_KEY", KEY)
+    sample.write_sample(pristine, deaths=DEATHS, seed=5, reporter=Reporter())
+    from test_concurrency import sample_month
+
+    month = sample_month(pristine)
+    done = base / "done"
+    shutil.copytree(pristine, done, symlinks=True)
+    fresh_s = _run(done, month)
+    out = done / "output" / month
+    expected = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    rerun = base / "rerun"
+    shutil.copytree(done, rerun, symlinks=True)
+    rerun_s = _run(rerun, month)
+    return {
+        "pristine": pristine, "done": done, "month": month, "expected": expected,
+        "indicators": (out / "indicators.csv").read_bytes(),
+        "inputs": _input_names(pristine),
+        "duration": {"pristine": fresh_s, "done": rerun_s},
+    }
+
+
+def test_sigkill_at_random_moments_leaves_a_consistent_project(
+    templates: dict[str, Any], tmp_path: Path
+) -> None:
+    rng = random.Random(SEED)
+    month = templates["month"]
+    outcomes = []
+    for trial in range(TRIALS):
+        kind = "pristine" if trial % 2 == 0 else "done"
+        root = tmp_path / f"trial{trial:02d}"
+        shutil.copytree(templates[kind], root, symlinks=True)
+        delay = rng.uniform(0.0, templates["duration"][kind])
+        proc = subprocess.Popen(
+            _run_cmd(root, month), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=_env(),
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        code = proc.wait()
+        outcomes.append(code)
+        where = f"trial {trial} ({kind}, killed after {delay:.2f} s)"
+
+        try:
+            _check_database(root)
+            _check_outputs(root, templates["expected"])
+            assert _input_names(root) == templates["inputs"]
+        except AssertionError as exc:
+            raise AssertionError(f"{where}: {exc}") from exc
+
+        _run(root, month)  # takes over the dead run's lock; must succeed
+        out = root / "output" / month
+        assert (out / "indicators.csv").read_bytes() == templates["indicators"], where
+        _check_database(root)
+        _check_outputs(root, templates["expected"])
+        hidden = [p.name for p in (root / "output").iterdir() if p.name.startswith(".")]
+        assert hidden == [], (where, hidden)
+        assert not any((root / "inbox").glob("*/*")), where
+        assert not (root / ".eolneeds.lock").exists(), where
+        shutil.rmtree(root)
+    # The delays really interrupted runs (not every run had finished already).
+    assert sum(code == -signal.SIGKILL for code in outcomes) >= TRIALS // 2, outcomes
