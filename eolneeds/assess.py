@@ -68,9 +68,10 @@ def run_query(con: Any, name: str, params: dict[str, Any]) -> pl.DataFrame | Non
     result = None
     for statement in _statements(read_query(name)):
         used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
-        cursor = con.execute(statement, used)
-        if cursor.description is not None and not statement.upper().startswith("CREATE"):
-            result = cursor.pl()
+        if statement.upper().startswith(("WITH", "SELECT")):
+            result = con.sql(statement, params=used).pl()
+        else:
+            con.execute(statement, used)
     return result
 
 
@@ -230,7 +231,9 @@ def _indicator_rows(ind: Indicator, source: pl.DataFrame, kinds: dict[str, str])
         pl.col("area_type"), pl.col("area_code"), pl.col("period"), pl.col("breakdown"),
         pl.col("breakdown_value").cast(pl.String),
         pl.col(ind.numerator_column).cast(pl.Float64).alias("numerator"),
-        (pl.col(ind.denominator_column).cast(pl.Float64) if ind.denominator_column
+        # Rates take their population denominator later (_with_population).
+        (pl.col(ind.denominator_column).cast(pl.Float64)
+         if ind.denominator_column in source.columns
          else pl.lit(None, pl.Float64)).alias("denominator"),
         (pl.col(f"{ind.numerator_column}_sd").cast(pl.Float64)
          if f"{ind.numerator_column}_sd" in source.columns
@@ -378,7 +381,7 @@ def _projection_rows(
     reporter: Reporter,
 ) -> pl.DataFrame:
     year = _nearest_year(base.population_year, available)
-    has_projections = con.execute("SELECT count(*) FROM projections").fetchone()[0] > 0
+    has_projections = con.execute("SELECT count(*) FROM projections").fetchall()[0][0] > 0
     if year is None or not has_projections:
         reporter.message(
             "pc_need_projected not calculated: it needs population and projections data "
@@ -432,7 +435,7 @@ def compute_indicators(
     })
     data_min, data_max = con.execute(
         "SELECT min(date_of_death), max(date_of_death) FROM deaths_in_scope"
-    ).fetchone()
+    ).fetchall()[0]
     if periods is None:
         if data_min is None:
             raise UsageError(
@@ -563,8 +566,11 @@ def sort_indicators(frame: pl.DataFrame) -> pl.DataFrame:
 
 def store_indicators(con: Any, frame: pl.DataFrame) -> None:
     """Replace table `indicators` in the project database."""
-    arrow = frame.to_arrow()  # noqa: F841 - referenced by name in the SQL below
-    con.execute("CREATE OR REPLACE TABLE indicators AS SELECT * FROM arrow")
+    con.register("indicators_frame", frame.to_arrow())
+    try:
+        con.execute("CREATE OR REPLACE TABLE indicators AS SELECT * FROM indicators_frame")
+    finally:
+        con.unregister("indicators_frame")
 
 
 # ---------------------------------------------------------------------------------------
@@ -590,6 +596,7 @@ class AssessResult:
     outputs: list[Path] = field(default_factory=list)
     out_dir: Path | None = None
     used_sample: bool = False
+    bundle: ReportBundle | None = None  # what the report writers received
 
     def render_summary(self) -> str:
         """The headline indicators per area for the latest period, with the comparison
@@ -731,7 +738,7 @@ def assess_project(
     for path in written:
         reporter.event("output_written", path=str(path))
     return AssessResult(config=config, indicators=frame, headline_period=headline_period,
-                        outputs=written, out_dir=out_dir)
+                        outputs=written, out_dir=out_dir, bundle=bundle)
 
 
 def _headline_period(frame: pl.DataFrame) -> str:

@@ -130,8 +130,9 @@ def figure_to_svg(fig: Figure, svg_id: str, title: str, description: str) -> str
     """
     buffer = io.StringIO()
     with matplotlib.rc_context({**_RC, "svg.id": svg_id}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None},
-                    bbox_inches="tight", pad_inches=0.08)
+        # No bbox_inches="tight": constrained layout already fits the figure, and a
+        # tight bbox would draw everything a second time.
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     svg = _PROLOGUE.sub("", buffer.getvalue(), count=1)
     svg = _METADATA.sub("", svg)
     svg = _XMLNS.sub("", svg)
@@ -249,55 +250,75 @@ class IntervalPoint:
     upper: float | None
 
 
+@dataclass(frozen=True)
+class GradientPanel:
+    """One small multiple of a deprivation-gradient chart."""
+
+    title: str
+    unit: str
+    points: Sequence[IntervalPoint]  # quintile 1 (most deprived) first
+    reference: float | None = None  # the area's overall value, drawn dashed
+    annotation: str | None = None  # the SII and RII in words
+
+
 @_styled
 def gradient_chart(
     svg_id: str,
     title: str,
     description: str,
-    points: Sequence[IntervalPoint],
-    unit: str,
+    panels: Sequence[GradientPanel],
     *,
-    reference: float | None = None,
-    reference_label: str = "All deprivation quintiles",
-    annotation: str | None = None,
+    reference_label: str = "All quintiles",
 ) -> str:
-    """Values by IMD quintile (1 = most deprived, on the left) with 95% intervals.
-
-    A dashed line shows the area's overall value; `annotation` (the SII and RII in
-    words) is written on the chart so the slope is stated, not just drawn.
-    """
-    fig = _figure(3.1)
-    ax = _new_axes(fig)
-    x = np.arange(len(points))
-    for i, point in enumerate(points):
-        if not _finite(point.value):
-            ax.text(i, 0, "*", ha="center", va="bottom", fontsize=12, color=NHS_DARK_GREY)
+    """Values by IMD quintile (1 = most deprived, on the left) with 95% intervals, as
+    small multiples (up to three panels a row). A dashed line shows each panel's overall
+    value; the SII and RII are written on the panel so the slope is stated, not just
+    drawn. A suppressed quintile is marked '*'."""
+    ncols = min(3, max(len(panels), 1))
+    nrows = math.ceil(len(panels) / ncols)
+    fig = _figure(0.6 + 2.45 * nrows)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        if index >= len(panels):
+            ax.set_visible(False)
             continue
-        value = float(point.value)  # type: ignore[arg-type]
-        if _finite(point.lower) and _finite(point.upper):
-            ax.errorbar(i, value, yerr=[[value - float(point.lower)],  # type: ignore[arg-type]
-                                        [float(point.upper) - value]],  # type: ignore[arg-type]
-                        fmt="none", ecolor=NHS_DARK_GREY, elinewidth=1.2, capsize=5)
-        ax.plot(i, value, marker="o", markersize=8, color=NHS_BLUE, linestyle="none")
-    drawn = [p.value for p in points if _finite(p.value)]
-    if len(drawn) >= 2:
-        xs = [i for i, p in enumerate(points) if _finite(p.value)]
-        ax.plot(xs, drawn, color=NHS_BLUE, linewidth=1, alpha=0.5)
-    handles = [Line2D([], [], marker="o", color=NHS_BLUE, linestyle="none",
-                      label="Quintile value with 95% confidence interval")]
-    if _finite(reference):
-        ax.axhline(float(reference), color=OI_ORANGE, linestyle="--", linewidth=1.5)  # type: ignore[arg-type]
-        handles.append(Line2D([], [], color=OI_ORANGE, linestyle="--", label=reference_label))
-    ax.set_xticks(x, [p.label for p in points])
-    ax.set_xlim(-0.5, len(points) - 0.5)
-    ax.set_ylabel(unit if unit != "%" else "Per cent")
-    _y_from_zero(ax, unit)
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=2)
-    if annotation:
-        ax.text(0.99, 0.04, annotation, transform=ax.transAxes, ha="right", va="bottom",
-                fontsize=9, color=BLACK,
-                bbox={"boxstyle": "round,pad=0.4", "facecolor": "white",
-                      "edgecolor": NHS_MID_GREY})
+        panel = panels[index]
+        ax.grid(axis="y", color=NHS_PALE_GREY, linewidth=0.8)
+        ax.set_axisbelow(True)
+        drawn = [(i, p) for i, p in enumerate(panel.points) if _finite(p.value)]
+        for i, point in enumerate(panel.points):
+            if not _finite(point.value):
+                ax.text(i, 0, "*", ha="center", va="bottom", fontsize=12, color=NHS_DARK_GREY)
+        with_ci = [(i, p) for i, p in drawn if _finite(p.lower) and _finite(p.upper)]
+        if with_ci:
+            # One errorbar call per panel: far fewer artists than one per point.
+            ax.errorbar([i for i, _ in with_ci], [float(p.value) for _, p in with_ci],  # type: ignore[arg-type]
+                        yerr=[[float(p.value) - float(p.lower) for _, p in with_ci],  # type: ignore[arg-type]
+                              [float(p.upper) - float(p.value) for _, p in with_ci]],  # type: ignore[arg-type]
+                        fmt="none", ecolor=NHS_DARK_GREY, elinewidth=1.1, capsize=4)
+        drawn_x = [i for i, _ in drawn]
+        drawn_y = [float(p.value) for _, p in drawn]  # type: ignore[arg-type]
+        if _finite(panel.reference):
+            ax.axhline(float(panel.reference), color=OI_ORANGE, linestyle="--",  # type: ignore[arg-type]
+                       linewidth=1.3)
+        ax.set_xticks(range(len(panel.points)), [p.label for p in panel.points], fontsize=8)
+        ax.set_xlim(-0.5, len(panel.points) - 0.5)
+        ax.set_title(_shorten(panel.title, 40), fontsize=9.5, loc="left", color=BLACK)
+        _y_from_zero(ax, panel.unit)
+        low, high = ax.get_ylim()
+        if panel.annotation:
+            # Room at the top for the SII / RII box, so it never covers a point.
+            ax.set_ylim(low, high + (high - low) * 0.32)
+            ax.text(0.98, 0.97, panel.annotation, transform=ax.transAxes, ha="right",
+                    va="top", fontsize=7.5, color=BLACK,
+                    bbox={"boxstyle": "round,pad=0.3", "facecolor": "white",
+                          "edgecolor": NHS_MID_GREY, "linewidth": 0.6})
+    handles = [
+        Line2D([], [], marker="o", color=NHS_BLUE, linestyle="none",
+               label="Quintile value, 95% confidence interval"),
+        Line2D([], [], color=OI_ORANGE, linestyle="--", label=reference_label),
+    ]
+    fig.legend(handles=handles, loc="outside upper left", ncols=2)
     return figure_to_svg(fig, svg_id, title, description)
 
 
@@ -306,10 +327,18 @@ def _y_from_zero(ax, unit: str) -> None:  # noqa: ANN001
     low, high = ax.get_ylim()
     if low > 0:
         ax.set_ylim(0, high * 1.05)
-    if unit == "%":
-        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f}%")
-    else:
-        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0 if abs(v) >= 10 else 1))
+    _tick_format(ax.yaxis, unit)
+
+
+def _tick_format(axis, unit: str) -> None:  # noqa: ANN001
+    """Tick labels with only the decimals they need: 0, 2.5, 1,000; '%' where a percent."""
+
+    def label(value: float, _pos: int) -> str:
+        decimals = 0 if float(value).is_integer() else 1
+        text = fmt_number(value, decimals)
+        return f"{text}%" if unit == "%" else text
+
+    axis.set_major_formatter(label)
 
 
 @dataclass(frozen=True)
@@ -368,8 +397,8 @@ def funnel_chart(
     ax.set_xlabel("Number of deaths (denominator)")
     ax.set_ylabel("Per cent")
     ax.set_xlim(0, max_n)
-    ax.xaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0))
-    ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f}%")
+    _tick_format(ax.xaxis, "count")
+    _tick_format(ax.yaxis, "%")
     return figure_to_svg(fig, svg_id, title, description)
 
 
@@ -428,10 +457,7 @@ def spc_chart(
     ax.set_xticks(x[::step], [labels[i] for i in range(0, len(labels), step)])
     ax.tick_params(axis="x", labelsize=8.5)
     ax.set_xlim(-0.5, len(x) - 0.5)
-    if unit == "%":
-        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0f}%")
-    else:
-        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_number(v, 0 if abs(v) >= 10 else 1))
+    _tick_format(ax.yaxis, unit)
     low, high = ax.get_ylim()
     ax.set_ylim(max(low, 0) if unit in ("%", "count") else low, high)
     return figure_to_svg(fig, svg_id, title, description)
@@ -519,7 +545,6 @@ def grouped_bar_chart(
     ax.tick_params(axis="y", length=0)
     _, high = ax.get_xlim()
     ax.set_xlim(0, high * 1.12)
-    if unit == "%":
-        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:.0f}%")
+    _tick_format(ax.xaxis, unit)
     ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(series))
     return figure_to_svg(fig, svg_id, title, description)

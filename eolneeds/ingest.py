@@ -20,6 +20,7 @@ identifiers never reach a persistent table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -88,6 +89,11 @@ class _Params:
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
+
+    def used_in(self, sql: str) -> dict[str, Any]:
+        """The parameters `sql` refers to (DuckDB refuses unused ones)."""
+        used = set(re.findall(r"\$(p[0-9]+)\b", sql))
+        return {k: v for k, v in self.values.items() if k in used}
 
     def add(self, value: Any) -> str:
         name = f"p{len(self.values)}"
@@ -514,7 +520,7 @@ def _stage_sql(dataset: str, raw: readers.RawTable, plan: _Plan, params: _Params
         join_repeat = " AND ".join(f'r."v_{k}" = fin."v_{k}"' for k in keys)
         join_earlier = " AND ".join(f'e."{k}" = fin."v_{k}"' for k in keys)
         shown_key = "" if keys == ("person_id",) else " ".join(
-            f"{k} ''' || coalesce(CAST(fin.\"v_{k}\" AS VARCHAR), '') || '''" for k in keys)
+            f"{k} ''' || coalesce(CAST(\"v_{k}\" AS VARCHAR), '') || '''" for k in keys)
         # Duplicates are found by aggregation (keys seen more than once), far cheaper
         # than a window over the whole file; the first valid row wins. Keys are required
         # columns, so valid rows never have NULL keys and plain = joins are right.
@@ -676,7 +682,8 @@ def _ingest_one(
                     "before; both are kept — use --replace to swap the old one out",
                     level="warning",
                 )
-        con.execute(_stage_sql(dataset, raw, plan, params), params.values)
+        stage_sql = _stage_sql(dataset, raw, plan, params)
+        con.execute(stage_sql, params.used_in(stage_sql))
         columns = [c for c, _, _ in CANONICAL_COLUMNS[dataset]]
         con.execute(
             f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, source_row) "

@@ -271,6 +271,8 @@ def _register_styles(wb: Workbook) -> None:
                    border=Border(bottom=thin),
                    alignment=Alignment(vertical="bottom", wrap_text=True)),
         NamedStyle(name="eol_cell", font=font(), alignment=Alignment(vertical="top")),
+        NamedStyle(name="eol_word", font=font(),
+                   alignment=Alignment(horizontal="center", vertical="top")),
         NamedStyle(name="eol_number", font=font(),
                    alignment=Alignment(horizontal="right", vertical="top")),
         NamedStyle(name="eol_link", font=font(color=theme.LINK_COLOUR, underline="single")),
@@ -321,7 +323,8 @@ def _put(ws: Worksheet, row: int, column: int, value: Any, *, number_format: str
     if isinstance(value, Link):
         cell.value = clean_text(value.text)
         cell.data_type = "s"
-        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_sheetname(value.sheet)}!A1")
+        location = f"{quote_sheetname(value.sheet)}!A1"
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=location)
         cell.style = "eol_link"
         return
     if value is None:
@@ -446,8 +449,10 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet) -> Placement:
         _put(ws, top, index, col.header, style="eol_header")
     for r, values in enumerate(rows, start=top + 1):
         for index, (col, value) in enumerate(zip(columns, values, strict=True), start=1):
-            _put(ws, r, index, value, number_format=col.number_format,
-                 style="eol_wrap" if col.wrap else "eol_cell")
+            style = "eol_wrap" if col.wrap else "eol_cell"
+            if col.role == "comparison":
+                style = "eol_word"
+            _put(ws, r, index, value, number_format=col.number_format, style=style)
     last = top + len(rows)
     ref = f"A{top}:{get_column_letter(len(columns))}{last}"
     table = Table(displayName=sheet.table_name, ref=ref)
@@ -455,7 +460,7 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet) -> Placement:
                                           showColumnStripes=False, showFirstColumn=False,
                                           showLastColumn=False)
     ws.add_table(table)
-    _column_widths(ws, columns, [[c.header for c in columns], *rows])
+    _column_widths(ws, columns, rows)
     _row_heights(ws, top, columns, rows)
     return Placement(ws, top, top + 1, last, columns, sheet.row_keys if sheet.rows else [])
 
@@ -636,7 +641,10 @@ def _comparison(rec: dict[str, Any] | None) -> str:
     return COMPARISON_LABELS.get(rec["comparison"], label(rec["comparison"]))
 
 
-def _table_rows_for(pack: _Pack, ids: Iterable[str], *, breakdowns: bool) -> list[tuple[str, str, str]]:
+RowKey = tuple[str, str, str]  # (indicator_id, breakdown, breakdown_value)
+
+
+def _table_rows_for(pack: _Pack, ids: Iterable[str], *, breakdowns: bool) -> list[RowKey]:
     """(indicator, breakdown, value) keys in the headline period, in catalogue order."""
     wanted = set(ids)
     frame = pack.frame.filter(
@@ -655,8 +663,20 @@ def _table_rows_for(pack: _Pack, ids: Iterable[str], *, breakdowns: bool) -> lis
     return sorted(keys, key=sort_key)
 
 
-def _comparison_table(pack: _Pack, keys: list[tuple[str, str, str]]) -> tuple[list[Col], list[list[Any]]]:
-    """Indicators down the side, areas side by side: the layout of the theme sheets."""
+def _comparison_table(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[list[Any]]]:
+    """Indicators down the side, areas side by side: the layout of the theme sheets.
+
+    Where every row is the total ('all'), the Breakdown and Group columns say nothing
+    and are dropped."""
+    columns, rows = _comparison_table_full(pack, keys)
+    if keys and all(b == "all" for _, b, _ in keys):
+        keep = [i for i, c in enumerate(columns) if c.header not in ("Breakdown", "Group")]
+        columns = [columns[i] for i in keep]
+        rows = [[row[i] for i in keep] for row in rows]
+    return columns, rows
+
+
+def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[list[Any]]]:
     lead = [Col("Indicator"), Col("Breakdown"), Col("Group"),
             Col("Unit"), Col("Polarity", role="polarity")]
     benchmarks = pack.config.benchmarks
@@ -748,7 +768,8 @@ def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> Da
     lines.append(("Notes", "Definitions and methods are on the Notes sheet; every period, "
                            "breakdown and confidence interval is on the Indicator data sheet."))
     sheet = DataSheet(
-        name=name, description=description, title=f"{name}: {pack.area_label}, {pack.bundle.headline_period}",
+        name=name, description=description,
+        title=f"{name}: {pack.area_label}, {pack.bundle.headline_period}",
         lines=lines, columns=columns, rows=rows, table_name=_table_name(name),
         row_keys=keys, legend=True, freeze_first_column=True,
     )
@@ -810,8 +831,9 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
     sheet = DataSheet(
         name="Inequalities", description="The gradient by deprivation quintile, with the slope "
                                           "and relative indices of inequality (SII, RII)",
-        title=f"Inequalities by deprivation: {pack.area_label}, {period}", lines=lines, columns=columns,
-        rows=rows, table_name="Inequalities", row_keys=keys, freeze_first_column=True,
+        title=f"Inequalities by deprivation: {pack.area_label}, {period}", lines=lines,
+        columns=columns, rows=rows, table_name="Inequalities", row_keys=keys,
+        freeze_first_column=True,
     )
     sheet.lines.append(("Chart", "A column chart of the gradient is below the table."))
     sheet.charts.append(lambda placement: _gradient_chart(pack, placement))
@@ -1041,7 +1063,8 @@ def _gradient_chart(pack: _Pack, placement: Placement) -> None:
 def _projection_chart(pack: _Pack, placement: Placement, has_deaths: bool) -> None:
     ws = placement.sheet
     chart = LineChart()
-    chart.title = "Projected palliative care need (people per year)"
+    chart.title = ("Projected palliative care need (people per year)" if pack.place is None
+                   else "Projected deaths and palliative care need (people per year)")
     chart.y_axis.title = "People per year"
     chart.x_axis.title = "Year"
     chart.x_axis.delete = False

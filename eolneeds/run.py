@@ -199,8 +199,8 @@ def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str,
                 if _is_input_file(p)
             )
     for entry in sorted(inbox.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith("."):
-            continue
+        if entry.name.startswith(".") or entry.name.upper().startswith("README"):
+            continue  # hidden files and the inbox's own README are not inputs
         if entry.is_file() or (entry.is_dir() and entry.name not in INGEST_ORDER):
             reporter.message(
                 f"{entry} is not in a dataset folder and was left alone — move it to "

@@ -42,7 +42,7 @@ WITH linked AS (
       ON a.person_id = d.person_id
      AND a.start_date <= d.date_of_death
      -- Anything that could touch the last year: started in it, or a stay still running.
-     AND greatest(a.start_date, coalesce(a.end_date, d.date_of_death))
+     AND greatest(a.start_date, coalesce(a.end_date, a.start_date))
          >= d.date_of_death - INTERVAL 364 DAY
 ),
 measured AS (
@@ -65,8 +65,9 @@ per_death AS (
         count(*) FILTER (WHERE activity_type = 'ae_attendance' AND starts_in_window)
             AS ae_attendances,
         count(*) FILTER (
-            WHERE activity_type IN ('specialist_palliative_contact', 'hospice_inpatient')
-               OR treatment_function = '315'
+            WHERE (activity_type IN ('specialist_palliative_contact', 'hospice_inpatient')
+                   OR treatment_function = '315')
+              AND start_date >= date_of_death - INTERVAL 364 DAY
         ) AS palliative_contacts,
         count(*) FILTER (WHERE activity_type = 'community_contact' AND starts_in_window)
             AS community_contacts,

@@ -43,9 +43,11 @@ projected_population AS (
     GROUP BY ALL
 ),
 projected AS (
-    SELECT pp.place, pp.year, r.cause_group, r.pc_need, pp.population * r.rate AS deaths
+    -- A left join keeps every projected Place, with 0 where no base deaths give a rate.
+    SELECT pp.place, pp.year, r.cause_group, coalesce(r.pc_need, false) AS pc_need,
+           coalesce(pp.population * r.rate, 0) AS deaths
     FROM projected_population AS pp
-    JOIN cell_rates AS r USING (place, sex, esp_band)
+    LEFT JOIN cell_rates AS r USING (place, sex, esp_band)
 ),
 by_group AS (
     SELECT
@@ -63,6 +65,7 @@ SELECT
     projected,
     sum(projected) OVER (PARTITION BY area_type, area_code, year) AS projected_deaths
 FROM by_group
+QUALIFY cause_group IS NOT NULL
 UNION ALL
 SELECT
     area_type, area_code, year, 'all' AS breakdown, 'all' AS breakdown_value,

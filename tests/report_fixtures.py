@@ -106,6 +106,7 @@ _CAUSE_SHARES = {"cancer": 27.0, "organ_failure": 24.0, "stroke": 6.0,
                  "dementia_frailty": 15.0, "neurodegenerative": 2.0, "hiv": 0.05,
                  "other": 25.95}
 _MIN_COUNT = 8
+_SPC_PERCENT_IDS = ("pod_hospital_pct", "diupr_pct", "on_register_pct", "ea_last90_3plus_pct")
 _SUPPRESSION_NOTE = "suppressed: count of 1 to 7"
 
 
@@ -304,17 +305,38 @@ class _Builder:
                          note="projection: stable age- and sex-specific rates")
 
     def add_monthly(self) -> None:
-        spec = ("deaths", "Number of deaths", "count", "C")
+        """24 months (2023-04 .. 2025-03) of every SPC indicator (INDICATORS.md, Monthly
+        series). Deaths follow a winter peak; the percentages step up by 15% of their
+        level for the last 8 months, so the Making Data Count shift rule fires."""
+        deaths_spec = ("deaths", "Number of deaths", "count", "C")
+        pct_specs = [spec for spec in _SPECS if spec[0] in _SPC_PERCENT_IDS]
         for area in self.areas:
-            for m in range(12):
-                year, month = (2024, 4 + m) if m < 9 else (2025, m - 8)
-                value = float(round(area[3] / 12 * (1 + 0.15 * math.cos(m / 2))))
-                row = self.base(spec, area, f"{year}-{month:02d}")
-                end_day = 28
-                row.update(period_start=date(year, month, 1),
-                           period_end=date(year, month, end_day))
+            for m in range(24):
+                year, month = 2023 + (m + 3) // 12, (m + 3) % 12 + 1
+                period = f"{year}-{month:02d}"
+                dates = {"period_start": date(year, month, 1),
+                         "period_end": date(year, month, 28)}
+                monthly_deaths = area[3] / 12 * (1 + 0.15 * math.cos(2 * math.pi * (m - 9) / 12))
+                value = float(round(monthly_deaths * (1 + self.rng.uniform(-0.05, 0.05))))
+                row = self.base(deaths_spec, area, period)
+                row.update(dates)
                 self.add(**row, breakdown="all", breakdown_value="all", numerator=value,
                          value=value, comparison="not_compared")
+                for spec in pct_specs:
+                    n = float(round(monthly_deaths))
+                    level = spec[5] * (1.15 if m >= 16 else 1.0)
+                    k = float(round(n * level / 100 * (1 + self.rng.uniform(-0.06, 0.06))))
+                    row = self.base(spec, area, period)
+                    row.update(dates)
+                    if 0 < k < _MIN_COUNT:
+                        row.update(suppressed=True, note=_SUPPRESSION_NOTE)
+                        self.add(**row, breakdown="all", breakdown_value="all",
+                                 denominator=n, comparison="not_compared")
+                        continue
+                    lo95, hi95 = _wilson(k, n, 1.959964)
+                    self.add(**row, breakdown="all", breakdown_value="all", numerator=k,
+                             denominator=n, value=100 * k / n, lower_ci_95=lo95,
+                             upper_ci_95=hi95, comparison="not_compared")
 
 
 def _data_quality(hostile: bool) -> list[DataQualityTable]:

@@ -24,20 +24,14 @@ HOLD_S = 6  # comfortably longer than a Python start-up, so the runs surely over
 
 
 def _small_project(tmp_path: Path) -> tuple[Path, str]:
+    """A generated project (150 deaths) writing only the CSV; returns it and its month."""
     sample = pytest.importorskip("eolneeds.sample")
-    for part in ("eolneeds.ingest", "eolneeds.validate", "eolneeds.assess"):
-        pytest.importorskip(part)
     root = tmp_path / "proj"
-    os.environ.setdefault("EOLNEEDS_KEY", KEY)
-    sample.write_sample(root, deaths=150, seed=3, reporter=Reporter())
-    return root, sample_month(root)
-
-
-def sample_month(root: Path) -> str:
-    """The last month the generated sample covers (from its eolneeds.toml / data)."""
-    from eolneeds.sample import sample_end_month  # type: ignore[attr-defined]
-
-    return str(sample_end_month(root))
+    sample.write_sample(root, deaths=150, seed=3, reporter=Reporter(),
+                        key_file=tmp_path / "sample.key")
+    with (root / "eolneeds.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[outputs]\nformats = ["csv"]\nper_place = false\n')
+    return root, str(sample.LAST_DAY.strftime("%Y-%m"))
 
 
 def _env(**extra: str) -> dict[str, str]:

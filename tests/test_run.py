@@ -11,6 +11,8 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -359,3 +361,136 @@ def test_render_summary_mentions_no_new_data(tmp_path: Path, parts: FakeParts) -
     result = run_mod.run_month(load_config(root), "2025-10", reporter=Reporter())
     assert "no new data" in result.render_summary()
     shutil.rmtree(root / "output")
+
+
+# ---------------------------------------------------------------------------------------
+# End to end, on a small generated project, through the real ingest/validate/assess
+
+KEY = "run-test-key"
+CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
+
+
+def _make_sample(root: Path, *, deaths: int, seed: int, formats: list[str]) -> str:
+    """A generated project writing only `formats` (the writers have their own tests;
+    here they only cost time). Returns the last month the sample covers."""
+    sample = pytest.importorskip("eolneeds.sample")
+    sample.write_sample(root, deaths=deaths, seed=seed, reporter=Reporter(),
+                        key_file=root.parent / "sample.key")
+    with (root / "eolneeds.toml").open("a", encoding="utf-8") as fh:
+        fh.write(f"\n[outputs]\nformats = {json.dumps(formats)}\nper_place = false\n")
+    return str(sample.LAST_DAY.strftime("%Y-%m"))
+
+
+def _cli_env() -> dict[str, str]:
+    env = {**os.environ, "EOLNEEDS_KEY": KEY}
+    env.pop(run_mod.HOLD_LOCK_ENV, None)
+    return env
+
+
+def _table_counts(root: Path) -> dict[str, int]:
+    import duckdb
+
+    con = duckdb.connect(str(root / "eolneeds.duckdb"), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    finally:
+        con.close()
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()
+    }
+
+
+@pytest.fixture(scope="module")
+def ran_once(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One real `eolneeds --log-format json run` on a fresh generated project."""
+    root = tmp_path_factory.mktemp("e2e") / "proj"
+    month = _make_sample(root, deaths=150, seed=4, formats=["csv", "parquet"])
+    inputs = sorted(p.relative_to(root / "inbox").as_posix()
+                    for p in (root / "inbox").glob("*/*") if p.is_file())
+    proc = subprocess.run(
+        [*CLI, "--log-format", "json", "run", "--month", month, "--project", str(root)],
+        capture_output=True, text=True, encoding="utf-8", env=_cli_env(), timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {"root": root, "month": month, "proc": proc, "inputs": inputs}
+
+
+def test_e2e_json_logs_on_stderr_and_in_the_log_file(ran_once: dict[str, Any]) -> None:
+    root, month, proc = ran_once["root"], ran_once["month"], ran_once["proc"]
+    records = [json.loads(line) for line in proc.stderr.splitlines()]  # every line is JSON
+    events = [r["event"] for r in records]
+    assert events[0] == "run_started" and events[-1] == "run_finished"
+    assert "file_ingested" in events and "output_written" in events
+    assert records[-1]["status"] == "ok" and records[-1]["new_data"] is True
+    assert records[-1]["duration_s"] > 0
+    logged = _log_records(root, month)
+    assert [r["event"] for r in logged] == events
+    assert "Run " + month in proc.stdout  # the one-line summary
+
+
+def test_e2e_inputs_archived_and_outputs_published(ran_once: dict[str, Any]) -> None:
+    root, month = ran_once["root"], ran_once["month"]
+    archived = sorted(p.relative_to(root / "archive" / month).as_posix()
+                      for p in (root / "archive" / month).glob("*/*"))
+    assert archived == ran_once["inputs"]
+    assert len(archived) >= 6
+    assert not any(p.is_file() for p in (root / "inbox").glob("*/*"))
+    out = root / "output" / month
+    assert {p.name for p in out.iterdir()} >= {"indicators.csv", "indicators.parquet",
+                                               "manifest.json", "run.json"}
+    assert (root / "output" / "LATEST").read_text(encoding="utf-8") == f"{month}\n"
+    periods = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["periods"]
+    # The rolling 12 months ending with the month, and the financial year to date
+    # (2026-10 is in FY 2026-27, which starts in April 2026).
+    assert "2025-11 to 2026-10" in periods
+    assert "2026-27 to date" in periods
+
+
+def test_e2e_same_month_again_is_identical_and_duplicates_nothing(
+    ran_once: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, month = ran_once["root"], ran_once["month"]
+    monkeypatch.setenv("EOLNEEDS_KEY", KEY)
+    first_csv = (root / "output" / month / "indicators.csv").read_bytes()
+    counts = _table_counts(root)
+    # The same extracts delivered again must not load twice either.
+    for rel in ran_once["inputs"][:2]:
+        shutil.copy2(root / "archive" / month / rel, root / "inbox" / rel)
+    reporter = RecordingReporter()
+    result = run_mod.run_month(load_config(root), month, reporter=reporter)
+    assert result.new_data is False
+    assert len(result.files_skipped) == 2
+    assert (root / "output" / month / "indicators.csv").read_bytes() == first_csv
+    assert _table_counts(root) == counts
+    assert "no_new_data" in reporter.names()
+    assert any("No new data" in f.get("text", "") for n, f in reporter.events if n == "message")
+    assert (root / "output" / month / "run.json").is_file()
+
+
+def test_e2e_failing_validation_exits_3_and_keeps_previous_outputs(
+    ran_once: dict[str, Any], tmp_path: Path
+) -> None:
+    root = tmp_path / "proj"
+    shutil.copytree(ran_once["root"], root, symlinks=True)
+    month = ran_once["month"]
+    before = _tree(root / "output")
+    # A Place with no areas is a blocking fault (validate.py).
+    with (root / "eolneeds.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[[places]]\ncode = "ZZZ"\nname = "Nowhere"\n')
+    next_month = "2026-11" if month == "2026-10" else month
+    proc = subprocess.run(
+        [*CLI, "run", "--month", next_month, "--project", str(root)],
+        capture_output=True, text=True, encoding="utf-8", env=_cli_env(), timeout=600,
+    )
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "ZZZ" in errors[0] and "untouched" in errors[0]
+    assert "Traceback" not in proc.stderr
+    assert _tree(root / "output") == before
+    assert not (root / "output" / next_month).exists()
+    assert _log_records(root, next_month)[-1]["status"] == "input_error"

@@ -1,0 +1,304 @@
+"""Data quality: what was loaded, what was quarantined and why, how complete and linkable
+the data are, and the faults that make an assessment meaningless (blocking).
+
+`validate_project` opens the database read-only; `quality_tables` works on an open
+connection so that assess can put the same tables in the report bundle. Each table is a
+bundle.DataQualityTable that the HTML report and Excel pack render generically; each
+query is a plain SELECT returning the rows to show (the dbt data-test habit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from eolneeds.bundle import DataQualityTable
+from eolneeds.config import ProjectConfig
+from eolneeds.db import connect
+from eolneeds.reporting import Reporter
+from eolneeds.schema import CANONICAL_COLUMNS
+
+# Without these nothing can be assessed; the others only limit which indicators exist.
+ESSENTIAL_DATASETS = ("deaths", "population", "areas")
+OPTIONAL_DATASETS = {
+    "register": "register indicators (identified before death) cannot be computed",
+    "activity": "hospital activity indicators (last 90 days) cannot be computed",
+    "projections": "need projections to future years cannot be computed",
+}
+DATE_COVERAGE = {
+    "deaths": "date_of_death", "register": "date_added", "activity": "start_date",
+}
+
+
+@dataclass
+class ValidationReport:
+    tables: list[DataQualityTable] = field(default_factory=list)
+    blocking: list[str] = field(default_factory=list)  # faults: exit code 3
+    warnings: list[str] = field(default_factory=list)  # worth knowing, not fatal
+
+    def table(self, key: str) -> DataQualityTable:
+        for table in self.tables:
+            if table.key == key:
+                return table
+        raise KeyError(key)
+
+    def render_text(self) -> str:
+        lines = ["Data quality report", "==================="]
+        if self.blocking:
+            lines += ["", "Blocking faults (fix these before assessing):"]
+            lines += [f"  * {b}" for b in self.blocking]
+        else:
+            lines += ["", "No blocking faults."]
+        if self.warnings:
+            lines += ["", "Warnings:"] + [f"  * {w}" for w in self.warnings]
+        for table in self.tables:
+            lines += ["", table.title, "-" * len(table.title), table.description]
+            lines += _text_table(table.frame)
+        return "\n".join(lines) + "\n"
+
+
+def _text_table(frame: pl.DataFrame, limit: int = 50) -> list[str]:
+    if frame.height == 0:
+        return ["  (none)"]
+    shown = frame.head(limit)
+    cells = [[_fmt(v) for v in row] for row in shown.iter_rows()]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(frame.columns)]
+    out = ["  " + "  ".join(c.ljust(w) for c, w in zip(frame.columns, widths, strict=True))]
+    out.append("  " + "  ".join("-" * w for w in widths))
+    for row in cells:
+        out.append("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+    if frame.height > limit:
+        out.append(f"  ... {frame.height - limit} more rows")
+    return out
+
+
+def _fmt(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def validate_project(config: ProjectConfig, *, reporter: Reporter) -> ValidationReport:
+    """Build the data-quality report of a project (read-only)."""
+    if not config.database_path.is_file():
+        report = ValidationReport()
+        report.blocking.append(
+            "no data loaded yet (no project database) — load extracts with "
+            "`eolneeds ingest deaths FILE` and the other datasets"
+        )
+        return report
+    con = connect(config.database_path, read_only=True)
+    try:
+        report = quality_report(con, config)
+    finally:
+        con.close()
+    reporter.event("validated", blocking=len(report.blocking), warnings=len(report.warnings))
+    return report
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> pl.DataFrame:
+    frame = pl.from_arrow(con.sql(sql, params=params or None).to_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> int:
+    rows = con.execute(sql, params or {}).fetchall()
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+
+def quality_tables(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> list[DataQualityTable]:
+    """The data-quality tables (for the report bundle)."""
+    return quality_report(con, config).tables
+
+
+def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> ValidationReport:
+    report = ValidationReport()
+    place_codes = [p.code for p in config.places]
+    counts = {d: _count(con, f"SELECT count(*) FROM {d}") for d in CANONICAL_COLUMNS}
+
+    # -- blocking and warnings -------------------------------------------------------
+    for dataset in ESSENTIAL_DATASETS:
+        if counts[dataset] == 0:
+            report.blocking.append(
+                f"no {dataset} loaded — run `eolneeds ingest {dataset} FILE`"
+            )
+    for dataset, consequence in OPTIONAL_DATASETS.items():
+        if counts[dataset] == 0:
+            report.warnings.append(f"no {dataset} loaded: {consequence}")
+    if not place_codes:
+        report.blocking.append("no [[places]] in eolneeds.toml — add the ICB's Places")
+    params = {"places": place_codes}
+    if counts["deaths"] and counts["areas"]:
+        in_scope = _count(
+            con,
+            "SELECT count(*) FROM deaths d JOIN areas a ON a.lsoa_code = d.lsoa_code "
+            "WHERE list_contains($places, a.place)", params,
+        )
+        if in_scope == 0:
+            report.blocking.append(
+                "no deaths in scope: no death's LSOA is in an area of a Place in "
+                "eolneeds.toml — check the areas file's place codes and LSOA vintage"
+            )
+    if counts["areas"]:
+        for code in place_codes:
+            people = con.execute(
+                "SELECT count(DISTINCT a.lsoa_code), coalesce(sum(p.population), 0) "
+                "FROM areas a LEFT JOIN population p ON p.lsoa_code = a.lsoa_code "
+                "WHERE a.place = $code", {"code": code},
+            ).fetchall()[0]
+            if people[0] == 0:
+                report.blocking.append(
+                    f"Place {code} ({config.place_name(code)}) has no areas — add its LSOAs "
+                    "to the areas file, or correct the code in eolneeds.toml"
+                )
+            elif not people[1]:
+                report.blocking.append(
+                    f"Place {code} ({config.place_name(code)}) has no population — load "
+                    "population for its LSOAs"
+                )
+        strays = [r[0] for r in con.execute(
+            "SELECT DISTINCT place FROM areas WHERE NOT list_contains($places, place) "
+            "ORDER BY place", params).fetchall()]
+        if strays:
+            report.warnings.append(
+                f"areas name Places not in eolneeds.toml (ignored): {', '.join(strays[:10])}"
+            )
+
+    # -- tables ----------------------------------------------------------------------
+    tables = report.tables
+    tables.append(DataQualityTable(
+        "files", "Files loaded",
+        "Rows read, loaded and quarantined per file; rows read = loaded + quarantined.",
+        _frame(con, """
+            SELECT file_id, dataset, file_name, rows_read, rows_loaded, rows_rejected,
+                   CAST(finished_at AS VARCHAR) AS loaded_at,
+                   CASE WHEN replaced_by IS NULL THEN 'current'
+                        ELSE 'replaced by file ' || replaced_by END AS status
+            FROM ingest_log ORDER BY file_id"""),
+    ))
+    # Reasons quote the offending value; grouping strips the quoted part so that one
+    # problem is one line however many values it hit.
+    tables.append(DataQualityTable(
+        "rejects_by_reason", "Rows quarantined, by file and reason",
+        "Quarantined rows are in the rejects table with their row number and value.",
+        _frame(con, r"""
+            SELECT dataset, file_name, column_name,
+                   regexp_replace(reason, ' ''[^'']*''', '', 'g') AS reason,
+                   count(*) AS rows, min(row_number) AS first_row
+            FROM rejects GROUP BY ALL ORDER BY dataset, file_name, rows DESC, reason"""),
+    ))
+    tables.append(DataQualityTable(
+        "completeness", "Completeness of each field",
+        "Share of loaded rows with a value in each canonical column.",
+        _completeness(con, counts),
+    ))
+    if counts["deaths"]:
+        tables.append(DataQualityTable(
+            "deaths_quality", "Deaths: geography, place and cause",
+            "Deaths kept but hard to use. LSOAs missing from the areas file usually mean "
+            "mixed LSOA vintages (2011 vs 2021).",
+            _frame(con, """
+                WITH d AS (
+                    SELECT d.*, a.lsoa_code IS NOT NULL AS in_areas
+                    FROM deaths d LEFT JOIN (SELECT DISTINCT lsoa_code FROM areas) a
+                      ON a.lsoa_code = d.lsoa_code)
+                SELECT check_name, deaths, round(100.0 * deaths / total, 1) AS percent
+                FROM (
+                    SELECT count(*) AS total,
+                      count(*) FILTER (WHERE lsoa_code IS NULL) AS "no LSOA",
+                      count(*) FILTER (WHERE lsoa_code IS NOT NULL AND NOT in_areas)
+                        AS "LSOA not in the areas file",
+                      count(*) FILTER (WHERE place_of_death = 'unknown')
+                        AS "place of death unknown",
+                      count(*) FILTER (WHERE underlying_cause IS NULL) AS "no underlying cause",
+                      count(*) FILTER (WHERE underlying_cause LIKE 'R%')
+                        AS "ill-defined underlying cause (R00-R99)",
+                      count(*) FILTER (WHERE sex = 'unknown') AS "sex unknown",
+                      count(*) FILTER (WHERE age IS NULL) AS "no age"
+                    FROM d)
+                UNPIVOT (deaths FOR check_name IN (
+                    "no LSOA", "LSOA not in the areas file", "place of death unknown",
+                    "no underlying cause", "ill-defined underlying cause (R00-R99)",
+                    "sex unknown", "no age"))"""),
+        ))
+        tables.append(DataQualityTable(
+            "linkage", "Linkage of deaths to other data",
+            "Deaths whose pseudonymised person_id appears in the register / activity data.",
+            _frame(con, """
+                WITH linked AS (
+                    SELECT count(*) AS total,
+                      count(*) FILTER (WHERE person_id IN (SELECT person_id FROM register))
+                        AS "any register entry",
+                      count(*) FILTER (WHERE person_id IN (SELECT person_id FROM activity))
+                        AS "any activity"
+                    FROM deaths)
+                SELECT linked_to, deaths, round(100.0 * deaths / total, 1) AS percent
+                FROM linked UNPIVOT (deaths FOR linked_to IN ("any register entry",
+                                                             "any activity"))"""),
+        ))
+    tables.append(DataQualityTable(
+        "duplicates", "Possible duplicates",
+        "Rows that repeat the same person and date (duplicate deaths are quarantined at "
+        "ingest, so they are not counted here).",
+        _frame(con, """
+            SELECT 'register' AS dataset, 'same person_id and date_added' AS rule,
+                   coalesce(sum(n - 1), 0) AS extra_rows
+            FROM (SELECT count(*) AS n FROM register GROUP BY person_id, date_added)
+            UNION ALL
+            SELECT 'activity', 'same person_id, activity_type, start_date and end_date',
+                   coalesce(sum(n - 1), 0)
+            FROM (SELECT count(*) AS n FROM activity
+                  GROUP BY person_id, activity_type, start_date, end_date)"""),
+    ))
+    coverage = " UNION ALL ".join(
+        f"SELECT '{d}' AS dataset, '{c}' AS date_column, count({c}) AS rows, "
+        f"CAST(min({c}) AS VARCHAR) AS first_date, CAST(max({c}) AS VARCHAR) AS last_date, "
+        f"count(DISTINCT date_trunc('month', {c})) AS months_with_data FROM {d}"
+        for d, c in DATE_COVERAGE.items()
+    )
+    tables.append(DataQualityTable(
+        "date_coverage", "Date coverage",
+        "The span of dates in each dataset; gaps in months suggest a missing extract.",
+        _frame(con, coverage + " UNION ALL SELECT 'population', 'year', count(*), "
+               "CAST(min(year) AS VARCHAR), CAST(max(year) AS VARCHAR), "
+               "count(DISTINCT year) FROM population"),
+    ))
+    if counts["areas"]:
+        tables.append(DataQualityTable(
+            "areas_by_place", "Areas and population by Place",
+            "LSOAs and latest-year population per Place (Places from eolneeds.toml).",
+            _frame(con, """
+                WITH latest AS (SELECT max(year) AS y FROM population)
+                SELECT a.place, count(DISTINCT a.lsoa_code) AS lsoas,
+                       list_contains($places, a.place) AS in_config,
+                       string_agg(DISTINCT a.lsoa_vintage, ', ') AS lsoa_vintage,
+                       sum(p.population) AS population
+                FROM areas a LEFT JOIN population p
+                  ON p.lsoa_code = a.lsoa_code AND p.year = (SELECT y FROM latest)
+                GROUP BY a.place ORDER BY a.place""", params),
+        ))
+    return report
+
+
+def _completeness(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> pl.DataFrame:
+    parts = []
+    for dataset, columns in CANONICAL_COLUMNS.items():
+        if not counts[dataset]:
+            continue
+        for column, _dtype, required in columns:
+            parts.append(
+                f"SELECT '{dataset}' AS dataset, '{column}' AS column_name, "
+                f"{str(required).lower()} AS required, count(*) AS rows, "
+                f"count({column}) AS filled, round(100.0 * count({column}) / count(*), 1) "
+                f"AS percent_filled FROM {dataset}"
+            )
+    if not parts:
+        return pl.DataFrame(schema={"dataset": pl.String, "column_name": pl.String,
+                                    "required": pl.Boolean, "rows": pl.Int64,
+                                    "filled": pl.Int64, "percent_filled": pl.Float64})
+    return _frame(con, " UNION ALL ".join(parts))

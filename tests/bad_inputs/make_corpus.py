@@ -1,0 +1,206 @@
+"""Writes the bad-input corpus beside this script (run it after changing a case).
+
+    python tests/bad_inputs/make_corpus.py
+
+The files are committed, so tests read them as they are; this script documents how
+each was made, byte for byte (encodings, BOMs, NUL bytes, truncation, workbooks).
+"""
+
+from __future__ import annotations
+
+import gzip
+from datetime import date, datetime
+from pathlib import Path
+
+import openpyxl
+
+HERE = Path(__file__).resolve().parent
+
+D = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
+OK = "05/01/2023,85,F,E01000001,C34.9,Hospital"  # a valid death after its person_id
+R = "person_id,date_added,gp_practice,preferred_place_of_death,dnacpr,advance_care_plan"
+A = "person_id,activity_type,start_date,end_date,admission_method,cost"
+POP = "lsoa_code,year,sex,age_band,population"
+AREAS = "lsoa_code,place,imd_decile,rural_urban,lsoa_vintage"
+PROJ = "area_code,year,sex,age_band,population"
+PCMD = ("DEC_NHS_NUMBER,REG_DATE_OF_DEATH,REG_DATE,DEC_AGEC,DEC_SEX,DEC_LSOA,"
+        "S_UNDERLYING_COD_ICD10,S_COD_CODE_1,POD_CODE,POD_NHS_ESTABLISHMENT,"
+        "POD_ESTABLISHMENT_TYPE")
+HES = "PERSON_ID,ADMIDATE,DISDATE,ADMIMETH,TRETSPEF,SPELL_COST"
+
+
+def text(name: str, lines: list[str], encoding: str = "utf-8", end: str = "\n") -> None:
+    (HERE / name).write_bytes((end.join(lines) + end).encode(encoding))
+
+
+def raw(name: str, data: bytes) -> None:
+    (HERE / name).write_bytes(data)
+
+
+def workbook(name: str, sheets: dict[str, list[list[object]]]) -> None:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    book.save(HERE / name)
+
+
+def main() -> None:
+    # -- whole-file refusals ------------------------------------------------------------
+    raw("empty.csv", b"")
+    raw("blank_lines_only.csv", b"\n \n\r\n")
+    text("missing_column.csv", ["person_id,dod,age,sex,lsoa_code,underlying_cause,"
+                                "place_of_death", "P1," + OK])
+    text("misnamed_column.csv", ["person_id,date_of_deaths,age,sex,lsoa_code,"
+                                 "underlying_cause,place_of_death", "P1," + OK])
+    text("duplicated_column.csv", ["person_id,date_of_death,age,sex,lsoa_code,sex",
+                                   "P1,05/01/2023,85,F,E01000001,F"])
+    text("duplicated_column_case.csv", ["person_id,date_of_death,Age,age,sex,place_of_death",
+                                        "P1,05/01/2023,85,85,F,Home"])
+    raw("binary.csv", b"person_id\x00\x01\x02\x03,date\n\x00\x00")
+    # 0x81 is undefined in cp1252 and invalid as UTF-8: no encoding we try can read it.
+    raw("undecodable.csv", (D + "\nP1,05/01/2023,85,F,E01000001,C34.9,Hosp\x81tal\n")
+        .encode("latin-1"))
+    text("cp1252_forced_utf8.csv", [AREAS, "E01000001,P1,3,Café,2021"], "cp1252")
+    raw("old_format.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
+    raw("corrupt.xlsx", b"PK\x03\x04 this is not really a workbook")
+    text("semicolons_forced_comma.csv", [D.replace(",", ";"), "P1;" + OK.replace(",", ";")])
+    text("title_rows_unmapped.csv", ["Deaths extract March 2025", "",
+                                     D, "P1," + OK])
+    text("pcmd_missing_pod.csv", [PCMD.replace("POD_CODE,", ""),
+                                  "9434765919,20230105,20230110,85,2,E01000001,C349,,1,01"])
+    text("register_missing_date_added.csv", ["person_id,gp_practice", "P1,A81001"])
+    text("activity_missing_type.csv", ["person_id,start_date", "P1,2023-01-01"])
+    text("population_missing_age_band.csv", ["lsoa_code,year,sex,population",
+                                             "E01000001,2023,F,10"])
+    text("areas_missing_place.csv", ["lsoa_code,imd_decile", "E01000001,3"])
+    text("projections_missing_area.csv", ["year,sex,age_band,population",
+                                          "2030,F,85-89,10"])
+    full = gzip.compress((D + "\n" + "\n".join(f"P{i}," + OK for i in range(2000)))
+                         .encode("utf-8"))
+    raw("truncated.csv.gz", full[: len(full) // 2])
+    workbook("wrong_sheet.xlsx", {"Deaths": [D.split(",")], "Notes": [["x"]]})
+    workbook("empty_sheet.xlsx", {"Sheet1": []})
+
+    # -- encodings and delimiters that load -----------------------------------------
+    text("cp1252.csv", [AREAS, "E01000001,P1,3,Urban – café £,2021",
+                        "E01000002,P1,11,Rural – village,2021"], "cp1252")
+    text("bom.csv", ["\ufeff" + D, "P1," + OK, "P2," + OK])
+    text("utf16.csv", [D, "P1," + OK, "P2,31/02/2023,85,F,E01000001,C34.9,Home"], "utf-16")
+    text("semicolons.csv", [D.replace(",", ";"), "P1;" + OK.replace(",", ";"),
+                            "P2;05/01/2023;-1;F;E01000001;C34.9;Home"])
+    text("tabs.tsv", [D.replace(",", "\t"), "P1\t" + OK.replace(",", "\t")])
+    text("pipes.txt", [D.replace(",", "|"), "P1|" + OK.replace(",", "|")])
+    text("crlf.csv", [D, "P1," + OK, "P2,05/13/2023,85,F,E01000001,C34.9,Home"], end="\r\n")
+    text("mixed_delimiters.csv", [D, "P1," + OK, "P2;05/01/2023;85;F;E01000001;C34.9;Home"])
+    text("quoted_newline.csv", [D, 'P1,05/01/2023,85,F,E01000001,C34.9,"Hospital"',
+                                'P2,05/01/2023,85,F,E01000001,C34.9,"Home,\nsweet home"'])
+    text("extra_fields.csv", [D, "P1," + OK, "P2,05/01/2023,85,F,E01000001,C34.9,Home,extra"])
+    text("truncated_last_line.csv", [D, "P1," + OK, "P2,05/01/20"], end="")
+    text("header_only.csv", [D])
+    text("trailing_empty_columns.csv", [D + ",,", "P1," + OK + ",,", ",,,,,,,,"])
+
+    # -- dates --------------------------------------------------------------------------
+    text("dates_three_formats.csv", [D, "P1,05/01/2023,85,F,E01000001,C34.9,Home",
+                                     "P2,2023-01-06,85,F,E01000001,C34.9,Home",
+                                     "P3,20230107,85,F,E01000001,C34.9,Home",
+                                     "P4,2023-01-08 00:00:00,85,F,E01000001,C34.9,Home"])
+    text("dates_impossible.csv", [D, "P1,31/02/2023,85,F,E01000001,C34.9,Home",
+                                  "P2,29/02/2023,85,F,E01000001,C34.9,Home",
+                                  "P3,2023-13-01,85,F,E01000001,C34.9,Home",
+                                  "P4,05/01/23,85,F,E01000001,C34.9,Home",
+                                  "P5,29/02/2024,85,F,E01000001,C34.9,Home"])
+    text("dates_future.csv", [D, "P1,01/01/2099,85,F,E01000001,C34.9,Home",
+                              "P2," + OK])
+    text("dates_us_format.csv", [D, "P1,01/25/2023,85,F,E01000001,C34.9,Home",
+                                 "P2,01/05/2023,85,F,E01000001,C34.9,Home"])
+    text("registration_before_death.csv",
+         [D + ",date_of_registration", "P1," + OK + ",04/01/2023", "P2," + OK + ",10/01/2023"])
+    text("birth_after_death.csv",
+         ["person_id,date_of_death,date_of_birth,sex,place_of_death",
+          "P1,05/01/2023,06/01/2023,F,Home", "P2,05/01/2023,06/01/1940,F,Home"])
+
+    # -- values ---------------------------------------------------------------------------
+    text("ages_bad.csv", [D, "P1,05/01/2023,-3,F,E01000001,C34.9,Home",
+                          "P2,05/01/2023,121,F,E01000001,C34.9,Home",
+                          "P3,05/01/2023,85.5,F,E01000001,C34.9,Home",
+                          "P4,05/01/2023,eighty,F,E01000001,C34.9,Home",
+                          "P5,05/01/2023,120,F,E01000001,C34.9,Home",
+                          "P6,05/01/2023,0,F,E01000001,C34.9,Home"])
+    text("nhs_numbers.csv", [D, "943 476 5919," + OK, "943-476-5919-X," + OK,
+                             "9434765918," + OK, "401 023 2137," + OK, "12345," + OK])
+    text("duplicate_deaths.csv", [D, "P1," + OK, "P2," + OK, "P1," + OK, "P1," + OK])
+    text("duplicate_deaths_first.csv", [D, "P7," + OK])
+    text("duplicate_deaths_second.csv", [D, "P8," + OK, "P7," + OK])
+    text("icd10_oddities.csv", [D] + [
+        f"P{i},05/01/2023,85,F,E01000001,{code},Home"
+        for i, code in enumerate(["C34.9", "c34 ", "C34X", "C34.X", "c34-", "X59", "C3",
+                                  "34.9", "cancer", "C34.9.1", ""], start=1)])
+    text("missing_required.csv", [D, ",05/01/2023,85,F,E01000001,C34.9,Home",
+                                  "P2,,85,F,E01000001,C34.9,Home",
+                                  "P3,05/01/2023,85,,E01000001,C34.9,Home",
+                                  "P4,05/01/2023,85,F,E01000001,C34.9,",
+                                  "P5,,85,,E01000001,C34.9,Home"])
+    text("huge_value.csv", [D, "P1," + OK, "P2,05/01/2023,85,F," + "E" * 5000 + ",C34.9,Home"])
+    text("totals_row.csv", [D, "P1," + OK, "P2," + OK, "Total,,170,,,,", "Grand total,,,,,,"])
+    text("unknown_codes.csv", [D + ",ethnicity",
+                               "P1,05/01/2023,85,Q,E01000001,C34.9,On the moon,Martian",
+                               "P2,05/01/2023,85,9,E01000001,C34.9,Nursing home,H",
+                               "P3,05/01/2023,85,2,,C34.9,Elsewhere,"])
+    text("recoded.csv", ["id,died,sex,where", "P1,05/01/2023,3,Residence code 7",
+                         "P2,05/01/2023,4,Residence code 9"])
+    text("contributory_list.csv", [D + ",contributory_causes",
+                                   "P1," + OK + ",C34.9; I25.1",
+                                   "P2," + OK + ",C34.9;nonsense",
+                                   "P3," + OK + ","])
+    text("pcmd.csv", [PCMD,
+                      "9434765919,20230105,20230110,85,2,E01000001,C349,I251,X,1,1",
+                      "4010232137,20230106,20230111,70,1,E01000001,I219,,X,2,52",
+                      "4010232138,20230106,20230111,70,1,E01000001,I219,,X,2,01",
+                      "9999999999,20230107,20230108,70,3,E01000001,I219,,X,7,7"])
+
+    # -- register, activity, population, areas, projections ------------------------------
+    text("register_bad.csv", [R, "P1,05/01/2023,a81001,Home,Y,N",
+                              "P2,05/01/2023,A81001,Moon,maybe,N",
+                              "P3,32/01/2023,A81001,Hospice,N,",
+                              "P1,05/01/2023,A81001,Home,Y,N"])
+    text("register_nhs.csv", [R, "943 476 5919,05/01/2023,A81001,Home,yes,no",
+                              "943 476 5910,05/01/2023,A81001,Home,yes,no"])
+    text("activity_bad.csv", [A, "P1,Emergency,2023-01-01,2023-01-03,21,100",
+                              "P2,teleportation,2023-01-01,,,",
+                              "P3,A&E,2023-01-05,2023-01-04,,",
+                              "P4,elective,2023-01-05,2023-01-06,11,abc",
+                              "P5,community,2023-01-05,,,-20"])
+    text("hes_apc.csv", [HES, "9434765919,2023-01-01,2023-01-03,2A,300,1000",
+                         "9434765919,,2023-01-03,21,300,1000",
+                         "9434765919,2023-01-01,2023-01-03,99,300,1000",
+                         "9434765919,2023-01-01,2023-01-03,12,300,1000"])
+    text("population_bad.csv", [POP, "E01000001,2023,F,85-89,120",
+                                "E01000001,2023,M,85+,10",
+                                "E01000001,2023,persons,90+,10",
+                                "E01000001,2023,M,90+,-5",
+                                "E01000001,2023,F,85-89,99",
+                                "E01000001,twenty,F,0-4,10",
+                                "X01000001,2023,F,0-4,10",
+                                "E01000001,2023,2,00-04,12.5"])
+    text("areas_bad.csv", [AREAS, "E01000001,P1,1,Urban,2021", "E01000002,P1,0,Urban,2021",
+                           "E01000003,P1,11,Urban,2021", "E01000004,P1,5,Urban,2015",
+                           "E01000001,P2,5,Urban,2021", "e01000005,P1,10,,"])
+    text("projections_bad.csv", [PROJ, "P1,2030,F,90 and over,100",
+                                 "P1,1850,F,85-89,100", "P1,2030,F,85-89,lots",
+                                 "P1,2030,F,90+,100"])
+    workbook("title_rows_totals.xlsx", {"Notes": [["read me"]], "Deaths": [
+        ["Deaths extract, Test ICB"], [], D.split(","),
+        ["P1", datetime(2023, 1, 5), 85, "F", "E01000001", "C34.9", "Home"],
+        ["P2", date(2023, 1, 6), 85.0, "M", "E01000001", "I21", "Hospital"],
+        [],
+        [9434765919, "07/01/2023", "70", "2", "E01000001", "J44", "Care home"],
+        ["P4", "31/02/2023", 70, "M", "E01000001", "J44", "Care home"],
+        ["Total", None, 310],
+    ]})
+
+
+if __name__ == "__main__":
+    main()

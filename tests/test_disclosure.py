@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from datetime import date
+
+import polars as pl
+
+from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA
+from eolneeds.config import DisclosureConfig
+from eolneeds.disclosure import apply_disclosure
+
+
+def frame(rows: list[dict]) -> pl.DataFrame:
+    base = {
+        "indicator_id": "pod_home_pct", "indicator_name": "Deaths at home",
+        "area_type": "place", "area_code": "P1", "area_name": "Alpha", "period": "2024-25",
+        "period_start": date(2024, 4, 1), "period_end": date(2025, 3, 31),
+        "breakdown": "sex", "breakdown_value": "male", "numerator": None,
+        "denominator": None, "value": None, "lower_ci_95": None, "upper_ci_95": None,
+        "lower_ci_99_8": None, "upper_ci_99_8": None, "unit": "%", "method": "P",
+        "comparison": "similar", "suppressed": False, "note": None,
+    }
+    out = []
+    for r in rows:
+        full = {**base, **r}
+        if full["value"] is None and full["numerator"] is not None:
+            full["value"] = 10.0
+            full["lower_ci_95"], full["upper_ci_95"] = 5.0, 15.0
+        out.append(full)
+    return pl.DataFrame(out, schema=INDICATOR_SCHEMA).select(INDICATOR_COLUMNS)
+
+
+def by_value(result: pl.DataFrame) -> dict[str, dict]:
+    return {r["breakdown_value"]: r for r in result.iter_rows(named=True)}
+
+
+def test_primary_suppression_hides_value_intervals_and_counts():
+    result = apply_disclosure(frame([
+        {"breakdown_value": "male", "numerator": 5, "denominator": 100},
+        {"breakdown_value": "female", "numerator": 40, "denominator": 100},
+        {"breakdown_value": "unknown", "numerator": 30, "denominator": 50},
+    ]), DisclosureConfig(min_count=8, secondary=False))
+    rows = by_value(result)
+    male = rows["male"]
+    assert male["suppressed"] is True
+    assert all(male[c] is None for c in ("numerator", "denominator", "value", "lower_ci_95",
+                                         "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8"))
+    assert male["comparison"] == "not_compared"
+    assert "1-7" in male["note"] and "primary" in male["note"]
+    assert rows["female"]["suppressed"] is False and rows["female"]["numerator"] == 40
+
+
+def test_zero_and_eight_are_not_suppressed_but_a_small_denominator_is():
+    rows = by_value(apply_disclosure(frame([
+        {"breakdown_value": "a", "numerator": 0, "denominator": 100},
+        {"breakdown_value": "b", "numerator": 8, "denominator": 100},
+        {"breakdown_value": "c", "numerator": 0, "denominator": 3},
+    ]), DisclosureConfig(min_count=8, secondary=False)))
+    assert not rows["a"]["suppressed"] and not rows["b"]["suppressed"]
+    assert rows["c"]["suppressed"]  # 0 of 3 shows a group of 3 people
+
+
+def test_secondary_suppression_hides_the_next_smallest_cell():
+    # Male 5 is hidden; female 40 + unknown 30 = 70 would give it back from a total of 75,
+    # so the next smallest (unknown, 30) is hidden as well.
+    rows = by_value(apply_disclosure(frame([
+        {"breakdown_value": "male", "numerator": 5, "denominator": 100},
+        {"breakdown_value": "female", "numerator": 40, "denominator": 100},
+        {"breakdown_value": "unknown", "numerator": 30, "denominator": 50},
+    ]), DisclosureConfig(min_count=8)))
+    assert rows["male"]["suppressed"] and rows["unknown"]["suppressed"]
+    assert "secondary" in rows["unknown"]["note"]
+    assert not rows["female"]["suppressed"]
+
+
+def test_secondary_skips_zero_cells_and_two_hidden_cells_need_nothing_more():
+    rows = by_value(apply_disclosure(frame([
+        {"breakdown_value": "a", "numerator": 3, "denominator": 100},
+        {"breakdown_value": "b", "numerator": 0, "denominator": 100},
+        {"breakdown_value": "c", "numerator": 20, "denominator": 100},
+        {"breakdown_value": "d", "numerator": 50, "denominator": 100},
+    ]), DisclosureConfig(min_count=8)))
+    assert [v for v, r in rows.items() if r["suppressed"]] == ["a", "c"]
+    rows = by_value(apply_disclosure(frame([
+        {"breakdown_value": "a", "numerator": 3, "denominator": 100},
+        {"breakdown_value": "b", "numerator": 4, "denominator": 100},
+        {"breakdown_value": "c", "numerator": 20, "denominator": 100},
+    ]), DisclosureConfig(min_count=8)))
+    assert [v for v, r in rows.items() if r["suppressed"]] == ["a", "b"]
+
+
+def test_secondary_across_places_that_add_up_to_the_icb():
+    result = apply_disclosure(frame([
+        {"breakdown": "all", "breakdown_value": "all", "area_code": "P1", "numerator": 4,
+         "denominator": 100},
+        {"breakdown": "all", "breakdown_value": "all", "area_code": "P2", "numerator": 30,
+         "denominator": 100},
+        {"breakdown": "all", "breakdown_value": "all", "area_code": "P3", "numerator": 50,
+         "denominator": 100},
+        {"breakdown": "all", "breakdown_value": "all", "area_type": "icb", "area_code": "QXX",
+         "numerator": 84, "denominator": 300},
+    ]), DisclosureConfig(min_count=8))
+    hidden = result.filter(pl.col("suppressed"))["area_code"].to_list()
+    assert hidden == ["P1", "P2"]
+
+
+def test_min_count_zero_turns_suppression_off():
+    result = apply_disclosure(frame([
+        {"breakdown_value": "male", "numerator": 1, "denominator": 2},
+        {"breakdown_value": "female", "numerator": 40, "denominator": 100},
+    ]), DisclosureConfig(min_count=0))
+    assert not result["suppressed"].any()
+    assert result["numerator"].to_list() == [1, 40]
+
+
+def test_rates_follow_ons_publication_rules():
+    rows = by_value(apply_disclosure(frame([
+        {"indicator_id": "dsr_all_cause", "method": "DSR", "unit": "per 100,000",
+         "breakdown_value": "dsr9", "numerator": 9, "denominator": 10_000},
+        {"indicator_id": "dsr_all_cause", "method": "DSR", "unit": "per 100,000",
+         "breakdown_value": "dsr15", "numerator": 15, "denominator": 10_000},
+        {"indicator_id": "crude_death_rate", "method": "R", "unit": "per 100,000",
+         "breakdown_value": "crude2", "numerator": 0, "denominator": 10_000},
+    ]), DisclosureConfig(min_count=0)))
+    assert rows["dsr9"]["value"] is None and "fewer than 10" in rows["dsr9"]["note"]
+    assert rows["dsr15"]["value"] == 10.0 and "unreliable" in rows["dsr15"]["note"]
+    assert rows["crude2"]["value"] is None and "fewer than 3" in rows["crude2"]["note"]
+
+
+def test_mean_is_protected_by_its_number_of_people_and_sii_by_its_quintiles():
+    result = apply_disclosure(frame([
+        {"indicator_id": "bed_days_last90_mean", "method": "M", "unit": "days",
+         "breakdown": "all", "breakdown_value": "all", "numerator": 40, "denominator": 5},
+        {"indicator_id": "pod_hospital_pct", "breakdown": "imd_quintile",
+         "breakdown_value": "1", "numerator": 3, "denominator": 50},
+        {"indicator_id": "pod_hospital_pct", "breakdown": "imd_quintile",
+         "breakdown_value": "2", "numerator": 30, "denominator": 50},
+        {"indicator_id": "pod_hospital_pct", "breakdown": "imd_quintile",
+         "breakdown_value": "SII", "method": "SII", "value": -5.0},
+    ]), DisclosureConfig(min_count=8))
+    assert result["suppressed"].to_list() == [True, True, True, True]
+    assert "quintile" in result.filter(pl.col("breakdown_value") == "SII")["note"].item()
+
+
+def test_rounding_to_five():
+    rows = by_value(apply_disclosure(frame([
+        {"indicator_id": "deaths", "method": "C", "unit": "count", "breakdown_value": "a",
+         "numerator": 12, "value": 12.0},
+        {"indicator_id": "deaths", "method": "C", "unit": "count", "breakdown_value": "b",
+         "numerator": 18, "value": 18.0},
+    ]), DisclosureConfig(min_count=8, rounding=5)))
+    assert (rows["a"]["numerator"], rows["a"]["value"]) == (10.0, 10.0)
+    assert rows["b"]["numerator"] == 20.0
+
+
+def test_projections_are_exempt():
+    result = apply_disclosure(frame([
+        {"indicator_id": "pc_need_projected", "method": "C", "unit": "count",
+         "numerator": 2.5, "value": 2.5},
+    ]), DisclosureConfig(min_count=8), exempt_indicators=("pc_need_projected",))
+    assert not result["suppressed"].item() and result["value"].item() == 2.5

@@ -1,0 +1,316 @@
+"""Known answers and properties of the normalisers, and SQL == Python for each.
+
+The SQL builders are what ingest runs; the Python functions are the readable reference.
+Every example below is run through both and must agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from eolneeds import normalise as nz
+from eolneeds.presets import place_of_death, place_of_death_sql
+
+
+@pytest.fixture(scope="module")
+def con():
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def sql_value(con, expr: str, **params):
+    return con.execute(f"SELECT {expr}", params).fetchall()[0][0]
+
+
+# ---------------------------------------------------------------------------------------
+# ICD-10
+
+ICD10_CASES = [
+    ("C34.9", "C349"),
+    ("C349", "C349"),
+    ("c34 ", "C34"),
+    ("C34X", "C34"),  # X = filler of a three-character code
+    ("C34.X", "C34"),
+    ("c34-", "C34"),  # dash filler
+    (" i25.1 ", "I251"),
+    ("X59", "X59"),  # a code that starts with X keeps it
+    ("X59.0", "X590"),
+    ("U07.1", "U071"),
+    ("C34.91", "C3491"),  # UK 5th character
+    ("C34XX", "C34"),
+    ("Q", None),
+    ("CX34", None),
+    ("C34999", None),
+    ("34.9", None),
+    ("hello", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), ICD10_CASES)
+def test_icd10_known_answers_python_and_sql(con, raw, expected):
+    assert nz.normalise_icd10(raw).value == expected
+    assert sql_value(con, nz.icd10_sql("nullif(trim($v), '')"), v=raw) == expected
+
+
+def test_icd10_reason_names_the_value():
+    assert nz.normalise_icd10("C3").reason == (
+        "'C3' is not an ICD-10 code (expected a letter and 2-4 digits, e.g. C34.9)"
+    )
+    assert nz.normalise_icd10(None) == (None, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=12))
+def test_icd10_never_raises_and_is_idempotent(text):
+    first = nz.normalise_icd10(text).value
+    if first is not None:
+        assert nz.normalise_icd10(first).value == first
+        assert first == first.upper() and "." not in first
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="CIXJ0123456789.- x*", max_size=8))
+def test_icd10_sql_agrees_with_python(text):
+    with duckdb.connect() as connection:
+        got = sql_value(connection, nz.icd10_sql("$v"), v=text)
+    assert got == nz.normalise_icd10(text).value
+
+
+# ---------------------------------------------------------------------------------------
+# Dates
+
+DATE_CASES = [
+    ("05/01/2023", date(2023, 1, 5)),  # UK order: 5 January
+    ("5/1/2023", date(2023, 1, 5)),
+    ("2023-01-05", date(2023, 1, 5)),  # ISO always accepted
+    ("20230105", date(2023, 1, 5)),  # yyyymmdd
+    ("2023-01-05 00:00:00", date(2023, 1, 5)),  # database export with a time
+    ("05/01/2023 13:45", date(2023, 1, 5)),
+    ("29/02/2024", date(2024, 2, 29)),  # leap year
+    ("31/02/2023", None),  # impossible
+    ("29/02/2023", None),  # not a leap year
+    ("2023-13-01", None),
+    ("05/01/23", None),  # two-digit year would be the year 23
+    ("01/01/1850", None),  # before 1890: a typing error
+    ("yesterday", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), DATE_CASES)
+def test_dates_known_answers_python_and_sql(con, raw, expected):
+    assert nz.parse_date(raw, "%d/%m/%Y").value == expected
+    expr = nz.date_sql("nullif(trim($v), '')", "$fmt")
+    assert sql_value(con, expr, v=raw, fmt="%d/%m/%Y") == expected
+
+
+def test_custom_date_format_first(con):
+    # mm/dd/yyyy from a US-configured export: 01/05/2023 is 5 January.
+    assert nz.parse_date("01/05/2023", "%m/%d/%Y").value == date(2023, 1, 5)
+    assert sql_value(con, nz.date_sql("$v", "$fmt"), v="01/05/2023", fmt="%m/%d/%Y") == date(
+        2023, 1, 5
+    )
+
+
+def test_date_reason_says_expected_format():
+    assert nz.parse_date("31/02/2023").reason == (
+        "'31/02/2023' is not a date (expected dd/mm/yyyy)"
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dates(min_value=date(1890, 1, 1), max_value=date(2100, 12, 31)))
+def test_dates_round_trip_in_all_three_formats(day):
+    for text in (day.strftime("%d/%m/%Y"), day.isoformat(), day.strftime("%Y%m%d")):
+        assert nz.parse_date(text).value == day
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=20))
+def test_parse_date_never_raises(text):
+    result = nz.parse_date(text)
+    assert (result.value is None) or (result.value >= nz.EARLIEST_PLAUSIBLE_DATE)
+
+
+# ---------------------------------------------------------------------------------------
+# NHS numbers
+
+
+def test_nhs_check_digit_worked_by_hand():
+    # 943 476 5919: weights 10..2 over 9,4,3,4,7,6,5,9,1:
+    # 90 + 36 + 24 + 28 + 42 + 30 + 20 + 27 + 2 = 299; 299 mod 11 = 2 (11 * 27 = 297);
+    # 11 - 2 = 9 = the tenth digit, so the number is valid.
+    assert nz.nhs_check_digit("943476591") == 9
+    # 401 023 2137: 4*10 + 0*9 + 1*8 + 0*7 + 2*6 + 3*5 + 2*4 + 1*3 + 3*2
+    # = 40 + 0 + 8 + 0 + 12 + 15 + 8 + 3 + 6 = 92; 92 mod 11 = 4 (88); 11 - 4 = 7.
+    assert nz.nhs_check_digit("401023213") == 7
+    # 000 000 000x: sum 0, 11 - 0 = 11 -> check digit 0.
+    assert nz.nhs_check_digit("000000000") == 0
+    # 100 000 000x: 1 * 10 = 10; 10 mod 11 = 10; 11 - 10 = 1.
+    assert nz.nhs_check_digit("100000000") == 1
+    # 000 000 001x: 1 * 2 = 2; 11 - 2 = 9.
+    assert nz.nhs_check_digit("000000001") == 9
+    # 000 000 010x: 1 * 3 = 3; 11 - 3 = 8.   000 000 100x: 4; 11 - 4 = 7.
+    assert nz.nhs_check_digit("000000010") == 8
+    # 1 * 10 + 1 * 2 = 12 -> 12 mod 11 = 1 -> 11 - 1 = 10: no valid number starts 100000001.
+    assert nz.nhs_check_digit("100000001") is None
+
+
+NHS_CASES = [
+    ("9434765919", True),
+    ("943 476 5919", True),  # spaces as printed on letters
+    ("943-476-5919", True),
+    (" 943 476 5919 ", True),
+    ("4010232137", True),
+    ("9434765918", False),  # wrong check digit
+    ("9434765910", False),
+    ("943476591", False),  # nine digits
+    ("94347659190", False),  # eleven digits
+    ("943476591X", False),
+    ("1000000010", False),  # check digit would be 10: never issued
+    ("", False),
+]
+
+
+@pytest.mark.parametrize(("raw", "valid"), NHS_CASES)
+def test_nhs_numbers_python_and_sql(con, raw, valid):
+    assert nz.is_valid_nhs_number(raw) is valid
+    expr = nz.nhs_valid_sql(nz.nhs_digits_sql("trim($v)"))
+    assert sql_value(con, expr, v=raw) is valid
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_every_nine_digits_give_one_valid_number_or_none(first_nine):
+    check = nz.nhs_check_digit(first_nine)
+    valid = [d for d in range(10) if nz.is_valid_nhs_number(first_nine + str(d))]
+    assert valid == ([] if check is None else [check])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="0123456789 -", max_size=14))
+def test_nhs_sql_agrees_with_python(text):
+    with duckdb.connect() as connection:
+        got = sql_value(connection, nz.nhs_valid_sql(nz.nhs_digits_sql("$v")), v=text)
+    assert got is nz.is_valid_nhs_number(text)
+
+
+# ---------------------------------------------------------------------------------------
+# Pseudonymisation
+
+
+@pytest.mark.parametrize("key", [b"test-key", b"k" * 64, b"a much longer key " * 10, b""])
+@pytest.mark.parametrize("identifier", ["9434765919", "P000123", "é-ü ß", ""])
+def test_hmac_sql_equals_python_equals_stdlib(con, key, identifier):
+    stdlib = hmac.new(key, identifier.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    assert nz.pseudonymise_one(identifier, key) == stdlib
+    inner, outer = nz.hmac_pads(key)
+    got = sql_value(con, nz.pseudonymise_sql("$v", "$inner", "$outer"), v=identifier,
+                    inner=inner, outer=outer)
+    assert got == stdlib
+
+
+def test_hmac_known_answer_rfc4231_case_2():
+    # RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+    expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    assert nz.pseudonymise_one("what do ya want for nothing?", b"Jefe") == expected[:32]
+
+
+def test_pseudonymise_list_keeps_nulls_and_depends_on_key():
+    ids = ["9434765919", None]
+    first = nz.pseudonymise(ids, b"one")
+    assert first[1] is None and len(first[0] or "") == 32
+    assert nz.pseudonymise(ids, b"two")[0] != first[0]
+
+
+# ---------------------------------------------------------------------------------------
+# Coded fields
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("1", "male"), ("M", "male"), ("Male", "male"), ("2", "female"), (" f ", "female"),
+    ("9", "unknown"), ("0", "unknown"), ("Q", None),
+])
+def test_sex_codes(con, raw, expected):
+    assert nz.recode(raw, nz.SEX_CODES) == expected
+    got = sql_value(con, nz.case_sql(nz.code_key_sql("$v"), nz.SEX_CODES), v=raw)
+    assert got == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Care_Home", "care_home"), ("care-home", "care_home"), ("Nursing Home", "care_home"),
+    ("HOSPITAL", "hospital"), ("Own home", "home"), ("Elsewhere", "other"),
+    ("Religious establishment", "religious"), ("Moon", None),
+])
+def test_place_of_death_words(con, raw, expected):
+    assert nz.recode(raw, nz.PLACE_OF_DEATH_CODES) == expected
+    got = sql_value(con, nz.case_sql(nz.code_key_sql("$v"), nz.PLACE_OF_DEATH_CODES), v=raw)
+    assert got == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("A", "white"), ("C", "white"), ("D", "mixed"), ("H", "asian"), ("L", "asian"),
+    ("N", "black"), ("R", "other"), ("S", "other"), ("Z", "not_known"), ("CA", "white"),
+    ("White British", "white"), ("Chinese", "other"), ("Not stated", "not_known"),
+    ("Martian", "not_known"),
+])
+def test_ethnicity_codes(con, raw, expected):
+    assert nz.ethnicity(raw) == expected
+    key = nz.code_key_sql("$v")
+    expr = (f"coalesce({nz.case_sql(key, nz.ETHNICITY_CODES)}, "
+            f"{nz.ethnicity_letter_sql(key)}, 'not_known')")
+    assert sql_value(con, expr, v=raw) == expected
+
+
+def test_user_recode_comes_first():
+    assert nz.recode("3", nz.SEX_CODES, user={"3": "female"}) == "female"
+    assert nz.recode("1", nz.SEX_CODES, user={"1": "female"}) == "female"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("0-4", "0-4"), ("00-04", "0-4"), ("85 - 89", "85-89"), ("90+", "90+"),
+    ("90 and over", "90+"), ("5 to 9", "5-9"), ("85+", None),
+])
+def test_age_bands(raw, expected):
+    assert nz.recode(raw, nz.AGE_BAND_CODES) == expected
+
+
+# ---------------------------------------------------------------------------------------
+# Place of death from the national POD_* fields (REFERENCE.md rules, in order)
+
+POD_CASES = [
+    ("H", "", "", "home"),
+    ("E", "", "", "other"),
+    ("X", "1", "83", "hospice"),
+    ("X", "2", "83", "hospice"),
+    ("X", "1", "01", "hospital"),
+    ("X", "1", "1", "hospital"),  # '1' and '01' alike
+    ("X", "1", "99", "hospital"),
+    ("X", "2", "19", "hospital"),
+    ("X", "1", "02", "care_home"),
+    ("X", "2", "03", "care_home"),
+    ("X", "2", "99", "care_home"),  # NHS flag decides: non-NHS 99 is a care home
+    ("X", "2", "52", "religious"),
+    ("X", "2", "64", "religious"),
+    ("X", "1", "05", "other"),
+    ("X", "2", "40", "other"),
+    ("X", "1", "40", "unknown"),
+    ("X", "3", "01", "unknown"),
+    ("", "", "", "unknown"),
+]
+
+
+@pytest.mark.parametrize(("code", "nhs", "kind", "expected"), POD_CASES)
+def test_place_of_death_from_pod_fields(con, code, nhs, kind, expected):
+    assert place_of_death(code, nhs, kind) == expected
+    expr = place_of_death_sql(["nullif($a, '')", "nullif($b, '')", "nullif($c, '')"])
+    assert sql_value(con, expr, a=code, b=nhs, c=kind) == expected

@@ -1,0 +1,369 @@
+"""The Excel packs: reopened with openpyxl, round-tripped through LibreOffice, attacked
+with formula payloads.
+
+Workbooks are built once per module (building is the slow part) from the shared
+hand-made bundle in tests/report_fixtures.py.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.utils import range_boundaries
+
+from eolneeds import report_excel
+from eolneeds.errors import UsageError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report_fixtures import HOSTILE_STRINGS, make_bundle  # noqa: E402
+
+FRONT_SHEETS = ["Cover", "Contents", "Notes", "Metadata"]
+THEME_SHEETS = ["Summary", "Mortality and need", "Place of death", "Identification",
+                "Hospital use", "Inequalities", "Projections"]
+TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+BAD_SHEET_CHARS = set("[]:*?/\\")
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return make_bundle()
+
+
+@pytest.fixture(scope="module")
+def packs(tmp_path_factory, bundle):
+    """The ICB pack and one Place pack, written through the public entry point."""
+    out = tmp_path_factory.mktemp("packs")
+    icb = out / "icb.xlsx"
+    place = out / "place.xlsx"
+    report_excel.write_excel_pack(bundle, icb)
+    report_excel.write_excel_pack(bundle, place, place=bundle.places[1])
+    return {"icb": icb, "place": place}
+
+
+@pytest.fixture(scope="module")
+def hostile_packs(tmp_path_factory):
+    hostile = make_bundle(hostile=True)
+    out = tmp_path_factory.mktemp("hostile")
+    paths = [out / "icb.xlsx"]
+    report_excel.write_excel_pack(hostile, paths[0])
+    # The ICB pack carries every Place's name; one Place pack covers the Place layout.
+    paths.append(out / "place.xlsx")
+    report_excel.write_excel_pack(hostile, paths[-1], place=hostile.places[0])
+    return paths
+
+
+def _only_table_ref(ws) -> str:
+    (table,) = ws.tables.values()
+    return table.ref
+
+
+def _data_sheets(wb):
+    return [ws for ws in wb.worksheets if ws.title != "Cover"]
+
+
+# ---------------------------------------------------------------------------------------
+# Structure
+
+
+@pytest.mark.parametrize("which", ["icb", "place"])
+def test_sheet_order_is_cover_contents_notes_metadata_then_themes(packs, which):
+    wb = load_workbook(packs[which])
+    names = wb.sheetnames
+    assert names[:4] == FRONT_SHEETS
+    assert names[4:4 + len(THEME_SHEETS)] == THEME_SHEETS
+    dq = [n for n in names if n.startswith("DQ")]
+    assert len(dq) == 4  # one per bundle.data_quality table
+    assert names[-1] == "Indicator data"
+    for name in names:
+        assert len(name) <= 31 and not (set(name) & BAD_SHEET_CHARS)
+
+
+@pytest.mark.parametrize("which", ["icb", "place"])
+def test_every_data_sheet_has_a_valid_table_matching_its_data(packs, which):
+    wb = load_workbook(packs[which])
+    seen: set[str] = set()
+    for ws in _data_sheets(wb):
+        assert len(ws.tables) >= 1, ws.title
+        for name, ref in ws.tables.items():
+            assert TABLE_NAME.match(name) and len(name) <= 255, name
+            assert name.casefold() not in seen, f"duplicate table name {name}"
+            seen.add(name.casefold())
+            min_col, min_row, max_col, max_row = range_boundaries(ref)
+            # The table covers exactly the used block: the header, at least one data
+            # row, nothing written below it except charts' room, nothing to its right.
+            assert max_row > min_row, f"{ws.title}: empty table"
+            headers = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
+            assert all(isinstance(h, str) and h for h in headers), (ws.title, headers)
+            assert len({h.casefold() for h in headers}) == len(headers)
+            assert all(ws.cell(min_row, c).data_type == "s"
+                       for c in range(min_col, max_col + 1))
+            assert ws.cell(max_row + 1, min_col).value is None
+            assert ws.cell(min_row, max_col + 1).value is None
+            assert any(ws.cell(max_row, c).value is not None
+                       for c in range(min_col, max_col + 1))
+            # No merged cell may touch a table (Excel repairs such files).
+            for merged in ws.merged_cells.ranges:
+                assert merged.max_row < min_row, (ws.title, str(merged))
+            # Header frozen: the pane starts on the first data row.
+            assert ws.freeze_panes is not None
+            assert int(re.sub(r"[A-Z]", "", ws.freeze_panes)) == min_row + 1, ws.title
+        assert ws["A1"].style == "Headline 1" and ws["A1"].value
+
+
+def test_value_columns_carry_number_formats(packs):
+    wb = load_workbook(packs["icb"])
+    ws = wb["Place of death"]
+    ref = _only_table_ref(ws)
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    headers = {ws.cell(min_row, c).value: c for c in range(min_col, max_col + 1)}
+    for header in ("ICB", "Hartside", "Middleford", "Redcar Vale", "ICB lower 95% CI"):
+        col = headers[header]
+        cells = [ws.cell(r, col) for r in range(min_row + 1, max_row + 1)]
+        numbers = [c for c in cells if isinstance(c.value, float)]
+        assert numbers, header
+        # Percentages are stored 0-100 with one decimal place and a '%' unit column.
+        assert {c.number_format for c in numbers} == {"0.0"}, header
+    units = {ws.cell(r, headers["Unit"]).value for r in range(min_row + 1, max_row + 1)}
+    assert units == {"%"}
+
+    mortality = wb["Mortality and need"]
+    ref = _only_table_ref(mortality)
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    col = {mortality.cell(min_row, c).value: c for c in range(min_col, max_col + 1)}
+    formats = {}
+    for r in range(min_row + 1, max_row + 1):
+        cell = mortality.cell(r, col["ICB"])
+        if cell.value == "*":  # suppressed (HIV deaths in the fixture): text, no format
+            continue
+        formats.setdefault(mortality.cell(r, col["Unit"]).value, set()).add(cell.number_format)
+    assert formats["count"] == {"#,##0"}
+    assert formats["per 100,000"] == {"#,##0.0"}
+    assert formats["%"] == {"0.0"}
+
+
+def test_icb_pack_shows_places_side_by_side_with_comparison_words(packs, bundle):
+    ws = load_workbook(packs["icb"])["Place of death"]
+    ref = _only_table_ref(ws)
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    headers = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
+    # Indicator, Unit, Polarity (every row is a total, so no Breakdown / Group), then areas.
+    assert headers[3:7] == ["ICB", "Hartside", "Middleford", "Redcar Vale"]
+    row = next(r for r in range(min_row + 1, max_row + 1)
+               if ws.cell(r, 1).value == "Deaths in hospital")
+    expected = bundle.indicators.filter(
+        indicator_id="pod_hospital_pct", period="2024-25", breakdown="all",
+        area_code="E06000002")
+    # The cell holds the unrounded value; the comparison word is the bundle's.
+    assert ws.cell(row, headers.index("Middleford") + 1).value == pytest.approx(
+        expected["value"][0])
+    word_col = headers.index("Middleford compared with ICB") + 1
+    assert ws.cell(row, word_col).value == expected["comparison"][0]
+    assert ws.cell(row, headers.index("Polarity") + 1).value == "Lower is better"
+    # The colours follow the words through conditional formats on each comparison column.
+    letter = ws.cell(min_row, word_col).column_letter
+    ranges = [str(cf.sqref) for cf in ws.conditional_formatting]
+    assert f"{letter}{min_row + 1}:{letter}{max_row}" in ranges
+
+
+def test_place_pack_shows_the_place_with_the_icb_as_comparator(packs, bundle):
+    wb = load_workbook(packs["place"])
+    ws = wb["Summary"]
+    ref = _only_table_ref(ws)
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    headers = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
+    assert headers[3:6] == ["Middleford", "ICB", "Compared with ICB"]  # no Breakdown, Group
+    assert "Hartside" not in headers
+    data = wb["Indicator data"]
+    ref = _only_table_ref(data)
+    _, dmin, _, dmax = range_boundaries(ref)
+    area_codes = {data.cell(r, 4).value for r in range(dmin + 1, dmax + 1)}
+    assert area_codes == {"E06000002", "QXX"}
+    assert "Middleford" in wb["Cover"]["A2"].value
+
+
+def test_suppressed_values_show_a_star_and_the_rule_is_stated(packs, bundle):
+    wb = load_workbook(packs["icb"])
+    ws = wb["Indicator data"]
+    ref = _only_table_ref(ws)
+    _, min_row, _, max_row = range_boundaries(ref)
+    suppressed_rows = [r for r in range(min_row + 1, max_row + 1)
+                       if ws.cell(r, 21).value == "Yes"]  # the Suppressed column
+    assert len(suppressed_rows) == int(bundle.indicators["suppressed"].sum())
+    for r in suppressed_rows:
+        assert ws.cell(r, 13).value == "*" and ws.cell(r, 13).data_type == "s"
+    notes_above = " ".join(str(ws.cell(r, 1).value) for r in range(2, min_row))
+    assert "suppressed and shown as *" in notes_above
+    notes = wb["Notes"]
+    assert any("suppressed" in str(c.value) for row in notes.iter_rows() for c in row)
+
+
+def test_contents_links_every_sheet_internally(packs):
+    wb = load_workbook(packs["icb"])
+    ws = wb["Contents"]
+    linked = []
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.hyperlink is not None:
+                assert not cell.hyperlink.target, "links must stay inside the workbook"
+                match = re.fullmatch(r"'?(.*?)'?!A1", cell.hyperlink.location)
+                assert match, cell.hyperlink.location
+                assert match.group(1).replace("''", "'") in wb.sheetnames
+                linked.append(match.group(1))
+    assert linked == wb.sheetnames[2:]
+    cover_links = [c.hyperlink.location for row in wb["Cover"].iter_rows() for c in row
+                   if c.hyperlink is not None]
+    assert cover_links == ["'Contents'!A1"]
+
+
+def test_pack_has_native_charts(packs):
+    from openpyxl.chart import BarChart, LineChart
+
+    for which in ("icb", "place"):
+        wb = report_excel.build_workbook(make_bundle(),
+                                         place=None if which == "icb" else "E06000001")
+        charts = {ws.title: ws._charts for ws in wb.worksheets if ws._charts}
+        assert set(charts) == {"Place of death", "Inequalities", "Projections"}
+        assert isinstance(charts["Place of death"][0], BarChart)
+        assert charts["Place of death"][0].grouping == "stacked"
+        assert isinstance(charts["Projections"][0], LineChart)
+    # And they survive into the file (openpyxl does not read charts back; the zip does).
+    import zipfile
+    with zipfile.ZipFile(packs["icb"]) as z:
+        assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 3
+
+
+def test_notes_and_metadata_come_from_catalogue_and_manifest(packs, bundle):
+    wb = load_workbook(packs["icb"])
+    notes = " ".join(str(c.value) for row in wb["Notes"].iter_rows() for c in row if c.value)
+    assert "Wilson" in notes and "European Standard Population" in notes
+    assert "Deaths in usual place of residence (diupr_pct)" in notes
+    meta = wb["Metadata"]
+    values = [[c.value for c in row] for row in meta.iter_rows()]
+    flat = " ".join(str(v) for row in values for v in row if v)
+    for entry in bundle.manifest["inputs"]:
+        assert entry["file_name"] in flat
+        assert entry["content_hash"] in flat
+    assert "2022-04-01 to 2025-03-31" in flat  # deaths extract dates
+    assert "eolneeds" in flat and "0.1.0" in flat
+
+
+def test_data_quality_sheets_hold_the_bundle_tables(packs, bundle):
+    wb = load_workbook(packs["icb"])
+    completeness = wb["DQ1 Completeness of key fields"]
+    ref = _only_table_ref(completeness)
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    assert max_row - min_row == bundle.data_quality[0].frame.height
+    headers = [completeness.cell(min_row, c).value for c in range(min_col, max_col + 1)]
+    assert headers == ["Dataset", "Field", "Rows", "Complete", "Complete %"]
+    assert completeness.cell(min_row + 1, 3).number_format == "#,##0"
+    # An empty data-quality table still gets a valid table with a 'No data' row.
+    empty = wb["DQ4 Duplicate deaths"]
+    ref = _only_table_ref(empty)
+    _, min_row, _, max_row = range_boundaries(ref)
+    assert max_row == min_row + 1 and empty.cell(max_row, 1).value == "No data"
+
+
+def test_same_bundle_gives_same_cells(tmp_path, bundle):
+    a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
+    report_excel.write_excel_pack(bundle, a)
+    report_excel.write_excel_pack(bundle, b)
+    wa, wb = load_workbook(a), load_workbook(b)
+    assert wa.sheetnames == wb.sheetnames
+    for sa, sb in zip(wa.worksheets, wb.worksheets, strict=True):
+        assert [[c.value for c in r] for r in sa.iter_rows()] == \
+               [[c.value for c in r] for r in sb.iter_rows()]
+
+
+def test_unknown_place_is_a_usage_error_and_writes_nothing(tmp_path, bundle):
+    target = tmp_path / "nope.xlsx"
+    with pytest.raises(UsageError, match="no Place with code 'E99'"):
+        report_excel.write_excel_pack(bundle, target, place="E99")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_is_atomic_existing_file_kept_on_failure(tmp_path, bundle, monkeypatch):
+    target = tmp_path / "pack.xlsx"
+    target.write_bytes(b"previous pack")
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("openpyxl.workbook.workbook.Workbook.save", boom)
+    with pytest.raises(OSError):
+        report_excel.write_excel_pack(bundle, target)
+    assert target.read_bytes() == b"previous pack"
+    assert [p.name for p in tmp_path.iterdir()] == ["pack.xlsx"]
+
+
+# ---------------------------------------------------------------------------------------
+# Formula injection
+
+
+def test_hostile_strings_are_inert_text_everywhere(hostile_packs):
+    payloads = HOSTILE_STRINGS
+    found = 0
+    for path in hostile_packs:
+        wb = load_workbook(path)
+        for ws in wb.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    value = cell.value
+                    assert cell.data_type != "f", (path.name, ws.title, cell.coordinate, value)
+                    if isinstance(value, str):
+                        assert not value.startswith(("=", "+", "-", "@")), \
+                            (path.name, ws.title, cell.coordinate, value)
+                        if any(p in value for p in payloads):
+                            found += 1
+                            assert cell.data_type == "s"
+    # The payloads did reach the workbook (as text): the test is not vacuous.
+    assert found > 50
+
+
+def test_hostile_place_names_become_quoted_headers(hostile_packs):
+    wb = load_workbook(hostile_packs[0])
+    ws = wb["Place of death"]
+    ref = _only_table_ref(ws)
+    min_col, min_row, max_col, _ = range_boundaries(ref)
+    headers = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
+    assert "'+1" in headers and "'@SUM(A1)" in headers
+    assert "'=HYPERLINK(\"x\")" in headers
+    assert "<script>alert(1)</script>" not in headers  # it is a code, not a name here
+    assert any("'=HYPERLINK(\"x\") ICB" in str(c.value) for c in wb["Cover"]["A"])
+
+
+def test_clean_text_strips_control_characters_and_neutralises():
+    assert report_excel.clean_text("=1+1") == "'=1+1"
+    assert report_excel.clean_text("a\x07b") == "a b"
+    assert report_excel.clean_text("\t=cmd") == "'\t=cmd"
+    assert report_excel.clean_text(3) == "3"
+    assert len(report_excel.clean_text("x" * 40000)) == 32767
+
+
+# ---------------------------------------------------------------------------------------
+# LibreOffice round trip (the nearest thing to "opens in Excel without repair" we can run)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_libreoffice_converts_the_packs(packs, tmp_path):
+    out = tmp_path / "converted"
+    profile = tmp_path / "lo_profile"
+    result = subprocess.run(
+        ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
+         "--convert-to", "pdf", "--outdir", str(out), str(packs["icb"]), str(packs["place"])],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("icb.pdf", "place.pdf"):
+        pdf = out / name
+        assert pdf.is_file(), result.stdout + result.stderr
+        data = pdf.read_bytes()
+        assert data.startswith(b"%PDF") and len(data) > 20_000
+        # Every sheet prints at least one page.
+        assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 16
