@@ -11,6 +11,7 @@ project database as table `indicators`.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import tempfile
 from collections.abc import Sequence
@@ -45,6 +46,11 @@ from eolneeds.safety import neutralise
 
 #: Months of the SPC series (NHS Making Data Count asks for at least 20 points).
 SPC_MONTHS = 36
+#: Simulated samples per SII/RII interval. methods.SII_REPS (100,000, the R package's
+#: default) costs ~0.15 s per area and period; at England scale (40+ Places x 3 years x 6
+#: indicators) that alone would take minutes. 10,000 draws move the 2.5% / 97.5% limits by
+#: well under 1% of the interval's width; the seed is fixed, so runs stay identical.
+SII_REPS_ASSESS = 10_000
 #: Projections run to this year (INDICATORS.md).
 PROJECTION_LAST_YEAR = 2040
 PROJECTED_ID = "pc_need_projected"
@@ -75,17 +81,30 @@ def run_query(con: Any, name: str, params: dict[str, Any]) -> pl.DataFrame | Non
     return result
 
 
+def need_code_table() -> list[tuple[str, str, str]]:
+    """pc_need_codes.csv with its ranges expanded to single codes: (code, cause_group,
+    condition). Three-character ranges (C00-C97) become one row per category; the
+    four-character codes (G122) stay as they are. Exact codes let the queries use hash
+    joins on left(cause, 3) / left(cause, 4) instead of a range join per death."""
+    text = reference_file("pc_need_codes.csv").read_text(encoding="utf-8")
+    out: list[tuple[str, str, str]] = []
+    for r in csv.DictReader(io.StringIO(text, newline="")):
+        first, last = r["code_from"], r["code_to"]
+        if first == last:
+            out.append((first, r["cause_group"], r["condition"]))
+            continue
+        letter = first[0]
+        for number in range(int(first[1:]), int(last[1:]) + 1):
+            out.append((f"{letter}{number:02d}", r["cause_group"], r["condition"]))
+    return out
+
+
 def _load_reference_tables(con: Any) -> None:
-    with reference_file("pc_need_codes.csv").open("r", encoding="utf-8", newline="") as fh:
-        rows = [
-            (r["code_from"], r["code_to"], r["cause_group"], r["condition"])
-            for r in csv.DictReader(fh)
-        ]
     con.execute(
         "CREATE OR REPLACE TEMP TABLE ref_pc_need_codes "
-        "(code_from VARCHAR, code_to VARCHAR, cause_group VARCHAR, condition VARCHAR)"
+        "(code VARCHAR PRIMARY KEY, cause_group VARCHAR, condition VARCHAR)"
     )
-    con.executemany("INSERT INTO ref_pc_need_codes VALUES (?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO ref_pc_need_codes VALUES (?, ?, ?)", need_code_table())
 
 
 def _load_periods(con: Any, periods: Sequence[Period]) -> None:
@@ -224,6 +243,15 @@ def _population_map(
     return pl.DataFrame(rows, schema=schema), notes
 
 
+def _sample_sd(total: str, n: str) -> pl.Expr:
+    """Sample standard deviation from n, the sum and the sum of squares (query columns
+    <total> and <total>_sumsq): sqrt((sumsq - sum^2 / n) / (n - 1))."""
+    s, n_ = pl.col(total).cast(pl.Float64), pl.col(n).cast(pl.Float64)
+    sumsq = pl.col(f"{total}_sumsq").cast(pl.Float64)
+    variance = (sumsq - s * s / n_) / (n_ - 1)
+    return pl.when(n_ >= 2).then(variance.clip(lower_bound=0).sqrt()).otherwise(None)
+
+
 def _indicator_rows(ind: Indicator, source: pl.DataFrame, kinds: dict[str, str]) -> pl.DataFrame:
     """Select one indicator's rows from its query result, in a common shape."""
     wanted = set(ind.breakdown_list) | ({"all"} if ind.total_row else set())
@@ -235,8 +263,8 @@ def _indicator_rows(ind: Indicator, source: pl.DataFrame, kinds: dict[str, str])
         (pl.col(ind.denominator_column).cast(pl.Float64)
          if ind.denominator_column in source.columns
          else pl.lit(None, pl.Float64)).alias("denominator"),
-        (pl.col(f"{ind.numerator_column}_sd").cast(pl.Float64)
-         if f"{ind.numerator_column}_sd" in source.columns
+        (_sample_sd(ind.numerator_column, ind.denominator_column)
+         if f"{ind.numerator_column}_sumsq" in source.columns
          else pl.lit(None, pl.Float64)).alias("sd"),
     ]
     month_periods = [p for p, k in kinds.items() if k == "month"]
@@ -312,7 +340,9 @@ def _empty_rows() -> pl.DataFrame:
 # Inequality summaries, comparison, projections
 
 
-def _sii_rows(frame: pl.DataFrame, catalogue: list[Indicator], kinds: dict[str, str]) -> pl.DataFrame:
+def _sii_rows(
+    frame: pl.DataFrame, catalogue: list[Indicator], kinds: dict[str, str]
+) -> pl.DataFrame:
     parts = []
     month_periods = [p for p, k in kinds.items() if k == "month"]
     for ind in catalogue:
@@ -331,6 +361,7 @@ def _sii_rows(frame: pl.DataFrame, catalogue: list[Indicator], kinds: dict[str, 
                              pl.col("denominator").alias("population"), "lower_ci_95",
                              "upper_ci_95"),
             keys, value_type=value_type, value_scale=100.0 if value_type == "proportion" else 1.0,
+            reps=SII_REPS_ASSESS,
         )
         for summary, unit in (("sii", ind.unit), ("rii", "index")):
             parts.append(result.select(
@@ -615,7 +646,9 @@ def resolve_places(config: ProjectConfig, requested: Sequence[str]) -> list[str]
                  if p.code.casefold() == key or p.name.casefold() == key]
         if not match:
             known = ", ".join(f"{p.code} ({p.name})" for p in config.places) or "none"
-            raise UsageError(f"--place {item!r} is not a Place of this project — use one of: {known}")
+            raise UsageError(
+                f"--place {item!r} is not a Place of this project — use one of: {known}"
+            )
         if match[0] not in codes:
             codes.append(match[0])
     return codes
@@ -751,7 +784,9 @@ def _headline_period(frame: pl.DataFrame) -> str:
     return str(periods["period"][-1]) if periods.height else ""
 
 
-def assess_command(project: Path | None, options: AssessOptions, *, reporter: Reporter) -> AssessResult:
+def assess_command(
+    project: Path | None, options: AssessOptions, *, reporter: Reporter
+) -> AssessResult:
     """`eolneeds assess`: the project given (or here), else the bundled synthetic sample."""
     root = find_project(project)
     if root is not None:

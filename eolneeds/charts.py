@@ -26,6 +26,7 @@ import html
 import io
 import math
 import re
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import ParamSpec
@@ -170,9 +171,19 @@ def _styled(func: Callable[P, str]) -> Callable[P, str]:
     return wrapper
 
 
-def _figure(height: float) -> Figure:
-    # Figure (not pyplot): no global figure registry, nothing to close, thread-safe.
-    return Figure(figsize=(WIDTH_IN, height), layout="constrained")
+def _figure(height: float, *, legend_rows: int = 0) -> Figure:
+    """A figure of the report's width. Figure (not pyplot): no global registry, nothing
+    to close, thread-safe.
+
+    With legend_rows, fixed margins leave room for that many legend rows above the axes
+    and for numeric tick labels: much cheaper than constrained layout, which is kept for
+    charts whose category labels (Place names) vary in width."""
+    if not legend_rows:
+        return Figure(figsize=(WIDTH_IN, height), layout="constrained")
+    fig = Figure(figsize=(WIDTH_IN, height))
+    fig.subplots_adjust(left=0.8 / WIDTH_IN, right=1 - 0.15 / WIDTH_IN,
+                        bottom=0.55 / height, top=1 - (0.12 + 0.24 * legend_rows) / height)
+    return fig
 
 
 def _new_axes(fig: Figure):  # noqa: ANN202 - matplotlib Axes
@@ -276,7 +287,12 @@ def gradient_chart(
     drawn. A suppressed quintile is marked '*'."""
     ncols = min(3, max(len(panels), 1))
     nrows = math.ceil(len(panels) / ncols)
-    fig = _figure(0.6 + 2.45 * nrows)
+    height = 0.6 + 2.6 * nrows
+    # Fixed margins instead of constrained layout: with many small panels the layout
+    # solver costs more than the drawing, and the panels' extents are predictable.
+    fig = Figure(figsize=(WIDTH_IN, height))
+    fig.subplots_adjust(left=0.085, right=0.99, bottom=0.45 / height,
+                        top=1 - 0.85 / height, wspace=0.3, hspace=0.75)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for index, ax in enumerate(axes.flat):
         if index >= len(panels):
@@ -298,12 +314,17 @@ def gradient_chart(
                         fmt="none", ecolor=NHS_DARK_GREY, elinewidth=1.1, capsize=4)
         drawn_x = [i for i, _ in drawn]
         drawn_y = [float(p.value) for _, p in drawn]  # type: ignore[arg-type]
+        ax.plot(drawn_x, drawn_y, color=NHS_BLUE, linewidth=1, alpha=0.5)
+        ax.plot(drawn_x, drawn_y, marker="o", markersize=6.5, color=NHS_BLUE,
+                linestyle="none")
         if _finite(panel.reference):
             ax.axhline(float(panel.reference), color=OI_ORANGE, linestyle="--",  # type: ignore[arg-type]
                        linewidth=1.3)
-        ax.set_xticks(range(len(panel.points)), [p.label for p in panel.points], fontsize=8)
+        ax.set_xticks(range(len(panel.points)), [p.label for p in panel.points], fontsize=8.5)
+        ax.set_xlabel("IMD quintile (1 = most deprived)", fontsize=8, color=NHS_DARK_GREY)
         ax.set_xlim(-0.5, len(panel.points) - 0.5)
-        ax.set_title(_shorten(panel.title, 40), fontsize=9.5, loc="left", color=BLACK)
+        ax.set_title(textwrap.fill(_shorten(panel.title, 66), 33), fontsize=9, loc="left",
+                     color=BLACK)
         _y_from_zero(ax, panel.unit)
         low, high = ax.get_ylim()
         if panel.annotation:
@@ -318,7 +339,7 @@ def gradient_chart(
                label="Quintile value, 95% confidence interval"),
         Line2D([], [], color=OI_ORANGE, linestyle="--", label=reference_label),
     ]
-    fig.legend(handles=handles, loc="outside upper left", ncols=2)
+    fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, 1.0), ncols=2)
     return figure_to_svg(fig, svg_id, title, description)
 
 
@@ -359,7 +380,7 @@ def funnel_chart(
 ) -> str:
     """Funnel plot of a proportion: each area's % against its denominator, with 95% and
     99.8% control limits around the benchmark (methods.funnel_limits_proportion)."""
-    fig = _figure(3.4)
+    fig = _figure(3.4, legend_rows=2)
     ax = _new_axes(fig)
     max_n = max((p.denominator for p in points), default=100.0) * 1.15
     n = np.linspace(max(min((p.denominator for p in points), default=10) * 0.5, 10),
@@ -383,7 +404,10 @@ def funnel_chart(
             marker, colour = "o", NHS_BLUE
         ax.plot(point.denominator, pct, marker=marker, color=colour, markersize=8,
                 markeredgecolor="white", linestyle="none")
-        ax.annotate(_shorten(point.label, 22), (point.denominator, pct), xytext=(6, 4),
+        # Labels near the right edge go to the left of their point, so none is clipped.
+        right = point.denominator > 0.75 * max_n
+        ax.annotate(_shorten(point.label, 22), (point.denominator, pct),
+                    xytext=(-6, 4) if right else (6, 4), ha="right" if right else "left",
                     textcoords="offset points", fontsize=8.5, color=BLACK)
     handles = [
         Line2D([], [], color=OI_ORANGE, linewidth=1.5, label=benchmark_label),
@@ -430,7 +454,7 @@ def spc_chart(
 ) -> str:
     """XmR chart (Making Data Count): values, mean, process limits; special-cause points
     coloured and shaped by whether they are an improvement, a concern or neither."""
-    fig = _figure(2.9)
+    fig = _figure(2.9, legend_rows=2)
     ax = _new_axes(fig)
     x = np.arange(len(result.values))
     ax.plot(x, result.values, color=NHS_MID_GREY, linewidth=1.2, zorder=2)
@@ -486,7 +510,7 @@ def line_chart(
     """Lines over time (projections to 2040, trends by financial year); each series
     has its own colour, marker and dash so the lines can be told apart in greyscale.
     Intervals, where given, are drawn as error bars."""
-    fig = _figure(3.0)
+    fig = _figure(3.0, legend_rows=1)
     ax = _new_axes(fig)
     x = np.arange(len(x_labels))
     for i, s in enumerate(series):

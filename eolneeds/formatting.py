@@ -152,9 +152,14 @@ def humanise(code: Any) -> str:
     """A code word as a label: 'care_home' -> 'Care home', 'under_75' -> 'Under 75'."""
     if code is None:
         return MISSING
-    text = str(code).replace("_", " ").strip()
-    special = {"75 plus": "75 and over", "hiv": "HIV", "imd quintile": "IMD quintile"}
-    text = special.get(text, text)
+    raw = str(code).strip()
+    if raw.endswith("_pct"):
+        return humanise(raw[:-4]) + " (%)"
+    text = raw.replace("_", " ")
+    special = {"75 plus": "75 and over", "hiv": "HIV", "imd quintile": "IMD quintile",
+               "dementia frailty": "Dementia and frailty", "sii": "SII", "rii": "RII",
+               "lsoa code": "LSOA code", "nhs number": "NHS number"}
+    text = special.get(text.lower(), text)
     return text[:1].upper() + text[1:]
 
 

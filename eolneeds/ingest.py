@@ -174,14 +174,27 @@ def _plan_columns(
             plan.sources[header] = f"s{len(plan.sources)}"
         return f'"{plan.sources[header]}"'
 
+    # Headers already spoken for (canonical names, mapped or preset columns) are no
+    # good as "did you mean" suggestions.
+    taken = {c.lower() for c, _, _ in CANONICAL_COLUMNS[dataset]}
+    taken |= {str(s).lower() for s in mapping.columns.values() if isinstance(s, str)}
+    if preset is not None:
+        for preset_spec in preset.columns.values():
+            names = preset_spec.sources if isinstance(preset_spec, Derived) else (
+                preset_spec if isinstance(preset_spec, list) else [preset_spec])
+            taken |= {n.lower() for n in names}
+
     def missing(wanted: str, canonical: str) -> Exception:
         found = ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
-        close = readers.closest_header(wanted, list(headers))
+        close = readers.closest_header(wanted, [h for h in headers if h.lower() not in taken])
         hint = f"did you mean {close!r}? " if close else ""
         if len(headers) == 1:
             hint += ("only one column was found: check the delimiter, or set header_row in "
                      "the mapping if the headers are not on the first row; ")
-        if wanted == canonical:
+        if preset is not None and wanted in preset.required_sources:
+            fix = (f"{hint}the {preset.name} preset needs this column: check that the file "
+                   f"is in that layout, or map the columns under [columns] in {where}")
+        elif wanted == canonical:
             fix = (f"{hint}rename the column, or map it with {canonical} = \"Your column\" "
                    f"under [columns] in mappings/{dataset}.toml")
         else:
@@ -479,12 +492,16 @@ def _stage_sql(dataset: str, raw: readers.RawTable, plan: _Plan, params: _Params
             src_cols.append(f"{name} AS __extra_fields")
         else:
             src_cols.append(f"nullif(trim({raw.column(header)}), '') AS \"{name}\"")
-    totals = " OR ".join(
-        f"regexp_matches(lower({s}), '^(grand )?totals?\\b')" for s in plan.totals_sources
-    ) or "false"
+    # A totals row ("Total", "Grand total") is named as such instead of listing every
+    # missing value; the first cell that looks like one is shown.
+    def looks_total(s: str) -> str:
+        return (f"(starts_with(lower({s}), 'total') OR "
+                f"starts_with(lower({s}), 'grand total'))")
+
     totals_cell = "coalesce(" + ", ".join(
-        f"(CASE WHEN regexp_matches(lower({s}), '^(grand )?totals?\\b') THEN {s} END)"
-        for s in plan.totals_sources) + ")" if plan.totals_sources else "NULL"
+        f"(CASE WHEN {looks_total(s)} THEN {s} END)" for s in plan.totals_sources
+    ) + ")" if plan.totals_sources else "CAST(NULL AS VARCHAR)"
+    totals = "(__totals_cell IS NOT NULL)"
     reasons = [f"r{i}" for i in range(len(plan.checks))]
     base_reason = f"concat_ws('; ', {', '.join(reasons)})" if reasons else "''"
     first_column = "(CASE " + " ".join(
@@ -506,12 +523,14 @@ def _stage_sql(dataset: str, raw: readers.RawTable, plan: _Plan, params: _Params
         "val AS (SELECT *" + "".join(f', {plan.values[c]} AS "v_{c}"' for c in columns)
         + " FROM prep)",
         "chk AS (SELECT *" + "".join(f", {c.reason} AS r{i}" for i, c in enumerate(plan.checks))
-        + " FROM val)",
-        f"fin AS (SELECT __row, {', '.join(finals)}, "
-        f"CASE WHEN {totals} THEN {_say('row looks like a totals row (', totals_cell, ')')} "
+        + f", {totals_cell} AS __totals_cell FROM val)",
+        # MATERIALIZED: `fin` is read again by the duplicate checks; without it DuckDB
+        # may inline the CTE and run the whole pipeline twice.
+        f"fin AS MATERIALIZED (SELECT __row, {', '.join(finals)}, "
+        f"CASE WHEN {totals} THEN {_say('row looks like a totals row (', '__totals_cell', ')')} "
         f"ELSE {base_reason} END AS __reason, "
         f"CASE WHEN {totals} THEN NULL ELSE {first_column} END AS __column, "
-        f"CASE WHEN {totals} THEN {totals_cell} ELSE {first_value} END AS __value FROM chk)",
+        f"CASE WHEN {totals} THEN __totals_cell ELSE {first_value} END AS __value FROM chk)",
     ]
     final_select = "SELECT * FROM fin"
     if dataset in UNIQUE_KEYS:
@@ -645,6 +664,7 @@ def _ingest_one(
     if same is not None:
         reporter.event("file_skipped", file=str(path), dataset=dataset, file_id=same[0],
                        reason="the same content was already loaded")
+        reporter.message(f"{path.name}: already loaded (file {same[0]}), skipped")
         return FileResult(path, dataset, same[0], same[1], same[2], same[3], skipped=True)
 
     # The file is read into a temporary table before the transaction starts: temporary
@@ -724,6 +744,11 @@ def _ingest_one(
     reporter.event("file_ingested", file=str(path), dataset=dataset, file_id=file_id,
                    rows_read=rows_read, rows_loaded=rows_loaded,
                    rows_rejected=rows_read - rows_loaded)
+    quarantined = rows_read - rows_loaded
+    reporter.message(
+        f"{path.name}: {rows_read} rows read, {rows_loaded} loaded into {dataset}, "
+        f"{quarantined} quarantined" + (" (see `eolneeds validate`)" if quarantined else "")
+    )
     return result
 
 

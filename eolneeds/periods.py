@@ -86,7 +86,7 @@ def financial_years(data_min: date, data_max: date, n: int) -> list[Period]:
     none when the data cover no whole year)."""
     first_covered = date(data_min.year, data_min.month, 1)
     last_covered = _month_end(data_max.year, data_max.month)
-    years = []
+    years: list[Period] = []
     start_year = fy_start_year(data_max)
     while len(years) < n:
         period = financial_year(start_year)
@@ -101,7 +101,9 @@ def financial_years(data_min: date, data_max: date, n: int) -> list[Period]:
 def rolling(end_month: str, months: int, *, option: str = "--period-end") -> Period:
     """The `months` months ending with end_month ('YYYY-MM'), label '2024-11 to 2025-10'."""
     if months < 1:
-        raise UsageError(f"--months {months}: give a number of months of 1 or more, e.g. --months 12")
+        raise UsageError(
+            f"--months {months}: give a number of months of 1 or more, e.g. --months 12"
+        )
     year, month = parse_month(end_month, option=option)
     start_year, start_month = _add_months(year, month, -(months - 1))
     start = date(start_year, start_month, 1)

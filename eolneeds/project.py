@@ -138,7 +138,7 @@ bed_days = "inclusive_days"            # or "nights" (day cases count 0)
 # unit_cost_per_bed_day = 350.0        # used when activity rows carry no cost (default: none)
 
 [outputs]
-formats = ["html", "xlsx", "csv", "parquet"]
+formats = ["html", "xlsx", "csv", "parquet"]   # any of these; --format overrides
 per_place = true      # one Excel pack per Place as well as the ICB pack
 
 [benchmarks]

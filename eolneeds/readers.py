@@ -120,7 +120,9 @@ def read_into(
 
 
 def _open_bytes(path: Path, gzipped: bool) -> IO[bytes]:
-    return gzip.open(path, "rb") if gzipped else path.open("rb")
+    if gzipped:
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return path.open("rb")
 
 
 def _check_decodes(path: Path, gzipped: bool, codec: str) -> tuple[int, int] | None:
@@ -140,8 +142,10 @@ def _check_decodes(path: Path, gzipped: bool, codec: str) -> tuple[int, int] | N
     except UnicodeDecodeError as exc:
         return offset + exc.start, 0
     except (OSError, EOFError) as exc:
-        raise input_error(path.name, f"cannot be read ({exc})",
-                          "check that the file is complete (a gzip file may be truncated)") from None
+        raise input_error(
+            path.name, f"cannot be read ({exc})",
+            "check that the file is complete (a gzip file may be truncated)",
+        ) from None
     return None
 
 
@@ -396,12 +400,12 @@ def _read_xlsx(
         headers = [h.strip() for h in headers]
         check_headers(name, headers)
         width = len(headers)
-        names = [f"c{i}" for i in range(width)]
-        schema = pa.schema([("__row", pa.int64())] + [(n, pa.string()) for n in names]
+        column_names = [f"c{i}" for i in range(width)]
+        schema = pa.schema([("__row", pa.int64())] + [(n, pa.string()) for n in column_names]
                            + [("__extra", pa.string())])
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {table} (__row BIGINT, "
-            + ", ".join(f"{n} VARCHAR" for n in names) + ", __extra VARCHAR)"
+            + ", ".join(f"{n} VARCHAR" for n in column_names) + ", __extra VARCHAR)"
         )
 
         def flush(batch: list[list[Any]]) -> None:

@@ -70,8 +70,7 @@ FUNNEL_INDICATORS = ("pod_hospital_pct", "diupr_pct", "on_register_need_pct",
                      "ea_last90_3plus_pct")
 PROJECTION_ID = "pc_need_projected"
 PROJECTION_TABLE_YEARS = ("2025", "2030", "2035", "2040")
-QUINTILE_LABELS = {"1": "1\nmost deprived", "2": "2", "3": "3", "4": "4",
-                   "5": "5\nleast deprived"}
+QUINTILE_LABELS = {"1": "1", "2": "2", "3": "3", "4": "4", "5": "5"}
 COMPARISON_CLASSES = {"better": "cmp-better", "worse": "cmp-worse", "similar": "cmp-similar",
                       "higher": "cmp-neutral", "lower": "cmp-neutral",
                       "not_compared": "cmp-none"}
@@ -88,6 +87,7 @@ class Cell:
     numeric: bool = False
     css: str = ""
     header: bool = False  # a row header: <th scope="row">
+    detail: str = ""  # a second, smaller line (e.g. 'lower · better')
 
 
 @dataclass(frozen=True)
@@ -338,6 +338,7 @@ class _Builder:
         self.period = bundle.headline_period
         self.places = list(bundle.places) or [p.code for p in self.config.places]
         self.icb_label = self.config.icb_name or "ICB"
+        self.icb_short = "ICB"  # in charts and table rows, beside Place names
         self._ids: set[str] = set()
 
     # --- helpers -------------------------------------------------------------------
@@ -460,10 +461,12 @@ class _Builder:
                 row = self.data.get(ind.id, place, self.period)
                 comparison = row["comparison"] if row else None
                 verdict = assessment(comparison, ind.polarity)
-                text = _value(row)
-                if verdict not in ("not_compared",):
-                    text = f"{text} · {fmt_comparison(comparison).lower()}"
-                cells.append(Cell(text, numeric=True,
+                detail = ""
+                if verdict != "not_compared":
+                    detail = fmt_comparison(comparison).lower()
+                    if verdict in ("better", "worse"):
+                        detail += f" · {verdict}"
+                cells.append(Cell(_value(row), numeric=True, detail=detail,
                                   css=f"cmp {COMPARISON_CLASSES.get(verdict, 'cmp-none')}"))
             rows.append(cells)
         return Table(
@@ -479,7 +482,7 @@ class _Builder:
             return None
         rows, table_rows = [], []
         for area in areas:
-            label = self.icb_label if area == self.icb else self.place_name(area)
+            label = self.icb_short if area == self.icb else self.place_name(area)
             shares = {i: _number(self.data.get(i, area, self.period)) for i in pod_ids}
             rows.append((label, shares))
             table_rows.append([Cell(label, header=True)] + [
@@ -493,7 +496,8 @@ class _Builder:
                    f"hospital, in a hospice and elsewhere, {self.period}.")
         if top is not None:
             top_name = dict((k, n) for k, n, _ in charts.POD_CATEGORIES)[top].lower()
-            summary += (f" For {first[0]}, the most common place of death is {top_name} "
+            who = "the ICB" if areas[0] == self.icb else first[0]
+            summary += (f" For {who}, the most common place of death is {top_name} "
                         f"({fmt_value(first[1][top], '%')}).")
         svg = charts.place_of_death_chart(svg_id, title, summary, rows)
         table = Table(caption=f"{title} (per cent of deaths)",
@@ -558,7 +562,7 @@ class _Builder:
         series = []
         table_rows = []
         label = self.place_name(area)
-        for code, name in ((area, label), (self.icb, self.icb_label)):
+        for code, name in ((area, label), (self.icb, self.icb_short)):
             rows = [self.data.get(ind_id, code, p) for p in periods]
             series.append(charts.Series(
                 name, [_number(r) for r in rows],
@@ -596,10 +600,11 @@ class _Builder:
         icb_rows = [self.data.get(ind_id, self.icb, self.period, "cause_group", v)
                     for v in values]
         series = [charts.Series(label, [_number(r) for r in place_rows]),
-                  charts.Series(self.icb_label, [_number(r) for r in icb_rows])]
+                  charts.Series(self.icb_short, [_number(r) for r in icb_rows])]
         categories = [humanise(v) for v in values]
-        ranked = sorted(((n, c) for n, c in zip(series[0].values, categories, strict=True)
-                         if n is not None), reverse=True)
+        ranked = sorted(((n, c) for n, c, v in zip(series[0].values, categories, values,
+                                                      strict=True)
+                         if n is not None and v != "other"), reverse=True)
         summary = f"Deaths by cause group, {label} beside the ICB, {self.period}."
         if ranked:
             summary += (f" The largest group in {label} is {ranked[0][1].lower()} "
@@ -693,6 +698,21 @@ class _Builder:
             extra = fare.get(self.polarity(ind_id))
             meaning = direction[:1].upper() + direction[1:] + (f": {extra}" if extra else "")
         return sii_text, rii_text, meaning
+
+    def sii_verdict(self, ind_id: str, area: str) -> str:
+        """How more deprived areas fare: 'worse', 'better', 'higher', 'lower' (no better
+        direction), 'similar' (no clear gradient) or 'not_compared' (no SII)."""
+        sii = self.data.get(ind_id, area, self.period, "imd_quintile", "SII")
+        if sii is None or is_missing(sii["lower_ci_95"]) or is_missing(sii["upper_ci_95"]):
+            return "not_compared"
+        # Quintile 1 (most deprived) is at the left: a negative SII = higher when deprived.
+        if sii["upper_ci_95"] < 0:
+            higher_when_deprived = "higher"
+        elif sii["lower_ci_95"] > 0:
+            higher_when_deprived = "lower"
+        else:
+            return "similar"
+        return assessment(higher_when_deprived, self.polarity(ind_id))
 
     def gradient_panel(self, ind_id: str, area: str, title: str) -> tuple[
             charts.GradientPanel, list[list[Cell]]] | None:
@@ -912,7 +932,7 @@ class _Builder:
             name = self.name_of(ind_id)
             panels = []
             for area in areas:
-                label = self.icb_label if area == self.icb else self.place_name(area)
+                label = self.icb_short if area == self.icb else self.place_name(area)
                 panel = self.gradient_panel(ind_id, area, label)
                 if panel is not None:
                     panels.append(panel)
@@ -926,21 +946,33 @@ class _Builder:
             chart_list.append(self.gradient_chart(
                 svg_id, f"{name} by deprivation quintile", summary, panels,
                 f"{name} by deprivation quintile, ICB and Places, {self.period}"))
+        # A matrix (indicator x area): the SII with the RII and its reading beneath.
         rows = []
-        for area in areas:
-            label = self.icb_label if area == self.icb else self.place_name(area)
-            for ind_id in self.inequality_ids():
-                sii_text, rii_text, meaning = self.sii_words(ind_id, area)
-                rows.append([Cell(label, header=True), Cell(self.name_of(ind_id)),
-                             Cell(sii_text, numeric=True), Cell(rii_text, numeric=True),
-                             Cell(meaning)])
+        for ind_id in self.inequality_ids():
+            cells = [Cell(self.name_of(ind_id), header=True)]
+            for area in areas:
+                sii = self.data.get(ind_id, area, self.period, "imd_quintile", "SII")
+                rii = self.data.get(ind_id, area, self.period, "imd_quintile", "RII")
+                verdict = self.sii_verdict(ind_id, area)
+                detail = _SII_SHORT[verdict]
+                if rii is not None and not is_missing(rii["value"]):
+                    detail = f"RII {fmt_number(rii['value'], 2)} · {detail}"
+                sii_text = (MISSING if sii is None or is_missing(sii["value"])
+                            else fmt_value(sii["value"], self.unit_of(ind_id)))
+                cells.append(Cell(sii_text, numeric=True, detail=detail,
+                                  css=f"cmp {COMPARISON_CLASSES.get(verdict, 'cmp-none')}"))
+            rows.append(cells)
         table = None
         if rows:
             table = Table(
-                caption=f"Slope and relative index of inequality, ICB and every Place, "
-                        f"{self.period}",
-                columns=["Area", "Indicator", "SII (95% CI)", "RII (95% CI)", "What it means"],
-                rows=rows, numeric_columns=frozenset({2, 3}))
+                caption=f"Slope index of inequality (SII) with the relative index (RII), "
+                        f"ICB and every Place, {self.period}",
+                columns=["Indicator"] + [self.icb_short if a == self.icb else self.place_name(a)
+                                         for a in areas],
+                rows=rows, numeric_columns=frozenset(range(1, len(areas) + 1)), css="overview",
+                note="A negative SII means the indicator is higher in more deprived areas. "
+                     "‘Worse’ or ‘better’ says how more deprived areas fare, where higher "
+                     "or lower is better; intervals are in each Place's own table.")
         return chart_list, table
 
     def projection_section(self) -> tuple[Chart | None, Table | None]:
@@ -1039,8 +1071,8 @@ class _Builder:
         text = methods.VARIATION_DESCRIPTIONS[icon]
         assurance = methods.assurance_icon(result, target, polarity)
         if assurance is not None:
-            text += " Against the England value as a target: " + \
-                methods.ASSURANCE_DESCRIPTIONS[assurance]
+            words = methods.ASSURANCE_DESCRIPTIONS[assurance]
+            text += " Against the England value as a target: " + words[:1].lower() + words[1:]
         return text
 
     def data_quality_tables(self) -> tuple[list[Table], list[str]]:
@@ -1167,6 +1199,14 @@ class _Builder:
         )
 
 
+_SII_SHORT = {
+    "worse": "more deprived fare worse",
+    "better": "more deprived fare better",
+    "higher": "higher when more deprived",
+    "lower": "lower when more deprived",
+    "similar": "no clear gradient",
+    "not_compared": "not calculated",
+}
 _VARIATION_SHORT = {
     "common_cause": "Common cause: no significant change",
     "special_cause_improving": "Special cause: improving",

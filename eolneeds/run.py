@@ -446,8 +446,9 @@ def _run_locked(
     if blocking:
         raise InputDataError(
             f"validation found {len(blocking)} blocking fault(s): {'; '.join(blocking)} — "
-            f"fix the input files (see `eolneeds validate --project {root}`) and run again; "
-            f"the outputs in {output_root} were left untouched"
+            f"see `eolneeds validate --project {root}`, fix the data (a corrected file of "
+            "the same name goes in with `eolneeds ingest DATASET FILE --replace`) and run "
+            f"again; the outputs in {output_root} were left untouched"
         )
 
     # 3. Assess into a hidden folder, then publish it whole.
@@ -470,7 +471,14 @@ def _run_locked(
         }
         atomic_write_text(built / RUN_RECORD, json.dumps(record, indent=2) + "\n")
         final = output_root / month
-        publish_folder(built, final)
+        try:
+            publish_folder(built, final)
+        except PermissionError as exc:
+            # Windows will not rename a folder while a file in it is open.
+            raise EolneedsError(
+                f"cannot replace {final}: {exc.strerror} — close any report or pack from "
+                "that folder (Excel, a browser) and run again; nothing was changed"
+            ) from None
     except BaseException:
         shutil.rmtree(built, ignore_errors=True)
         raise

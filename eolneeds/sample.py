@@ -46,7 +46,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO
 
 import numpy as np
 import polars as pl
@@ -273,7 +273,8 @@ def make_geography(deaths: int, seed: int) -> Geography:
     rural = np.empty(n_lsoa, dtype=bool)
     for i, p in enumerate(PLACES):
         mask = place == i
-        weights = np.exp(-((deciles - p.imd_centre) ** 2) / (2 * 2.0**2))
+        # Wide enough that every Place has some LSOAs in most quintiles (for its SII).
+        weights = np.exp(-((deciles - p.imd_centre) ** 2) / (2 * 2.4**2))
         decile[mask] = 1 + _pick(rng, weights, int(mask.sum()))
         rural[mask] = rng.random(int(mask.sum())) < p.rural
     lsoa = np.array([f"E019{n:05d}" for n in range(1, n_lsoa + 1)])
@@ -842,11 +843,10 @@ class _CsvSink:
     def __init__(self, path: Path, *, gzipped: bool) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._raw = path.open("wb")
-        self._fh: IO[bytes] = (
-            gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
-            if gzipped else self._raw
-        )
+        self._raw: BinaryIO = path.open("wb")
+        self._fh: BinaryIO | gzip.GzipFile = self._raw
+        if gzipped:
+            self._fh = gzip.GzipFile(filename="", mode="wb", fileobj=self._raw, mtime=0)
         self._header = True
         self.rows = 0
 
@@ -1020,6 +1020,25 @@ def rebuild_bundled(target: Path, *, reporter: Reporter) -> None:
     (target / CONFIG_FILE).write_text(sample_config_text(None, key_line=_KEY_PLACEHOLDER),
                                       encoding="utf-8")
     write_messy_files(target, deaths=BUNDLED_DEATHS, seed=BUNDLED_SEED)
+    (target / "README.md").write_text(BUNDLED_README, encoding="utf-8")
+
+
+BUNDLED_README = f"""\
+# The bundled synthetic sample
+
+What `eolneeds assess` runs on when there is no project: a fictional ICB with six
+Places, {BUNDLED_DEATHS:,} deaths from 2023-04-01 to 2026-10-31 and the register, activity,
+population, areas and projections that go with them, written by `eolneeds.sample`
+(seed {BUNDLED_SEED}, gzip CSV), plus a few deliberately messy files for the data-quality
+report (see inbox/README.txt). Every person and number is made up.
+
+Do not edit these files by hand. Regenerate them with
+
+    python -m eolneeds.sample --rebuild-bundled
+
+`eolneeds.sample.bundled_project(workdir)` copies this folder, gives the copy a throwaway
+pseudonymisation key outside it, and ingests every file.
+"""
 
 
 # The deliberately messy files of the bundled sample, so that the data-quality report has

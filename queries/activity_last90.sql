@@ -11,8 +11,8 @@
 -- Indicators (denominator: all deaths = `deaths`):
 --   ea_last90_any_pct     ea_any (1+ emergency admissions)
 --   ea_last90_3plus_pct   ea_3plus (3+ emergency admissions)
---   bed_days_last90_mean  bed_days (sum; bed_days_sd = sample SD per person)
---   ae_last90_mean        ae_attendances (sum; ae_attendances_sd)
+--   bed_days_last90_mean  bed_days (sum; bed_days_sumsq for the standard deviation)
+--   ae_last90_mean        ae_attendances (sum; ae_attendances_sumsq)
 --   spc_last_year_pct     spc_any (specialist palliative contact, treatment function 315
 --                         or hospice inpatient episode in the last 365 days)
 --   community_last90_pct  community_any
@@ -71,12 +71,14 @@ per_death AS (
         ) AS palliative_contacts,
         count(*) FILTER (WHERE activity_type = 'community_contact' AND starts_in_window)
             AS community_contacts,
-        sum(CASE
+        -- DECIMAL (to the penny) keeps the sums exact and so reproducible.
+        sum(CAST(CASE
             WHEN NOT starts_in_window THEN 0
             WHEN activity_type = 'ae_attendance' THEN coalesce(cost, 0)
-            WHEN is_admission THEN coalesce(cost, window_bed_days * CAST($unit_cost_per_bed_day AS DOUBLE), 0)
+            WHEN is_admission
+                THEN coalesce(cost, window_bed_days * CAST($unit_cost_per_bed_day AS DOUBLE), 0)
             ELSE 0
-        END) AS hospital_cost
+        END AS DECIMAL(18, 2))) AS hospital_cost
     FROM measured
     -- Only the palliative contacts look back a whole year.
     WHERE starts_in_window
@@ -113,10 +115,13 @@ SELECT
     count(*) AS deaths,
     count(*) FILTER (WHERE emergency_admissions >= 1) AS ea_any,
     count(*) FILTER (WHERE emergency_admissions >= 3) AS ea_3plus,
+    -- Sums and sums of squares of whole numbers are exact, so the standard deviation
+    -- assess derives from them is the same on every run (a parallel stddev_samp over
+    -- doubles can differ in the last bit between runs).
     sum(person_bed_days) AS bed_days,
-    stddev_samp(person_bed_days) AS bed_days_sd,
+    sum(person_bed_days * person_bed_days) AS bed_days_sumsq,
     sum(person_ae_attendances) AS ae_attendances,
-    stddev_samp(person_ae_attendances) AS ae_attendances_sd,
+    sum(person_ae_attendances * person_ae_attendances) AS ae_attendances_sumsq,
     count(*) FILTER (WHERE palliative_contacts >= 1) AS spc_any,
     count(*) FILTER (WHERE community_contacts >= 1) AS community_any,
     sum(person_hospital_cost) AS hospital_cost

@@ -5,7 +5,7 @@
 -- $data_start and $data_end (the span of all reporting periods). Deaths with no LSOA or
 -- an LSOA outside the ICB are left out here; validate counts them in data quality.
 -- Reads: deaths, areas, ref_pc_need_codes (loaded by assess from
--- eolneeds/reference/pc_need_codes.csv).
+-- eolneeds/reference/pc_need_codes.csv, ranges expanded to single codes).
 -- Adds: IMD quintile = ceil(decile / 2) (1 = most deprived), reporting age band, ESP2013
 -- five-year band, age group (under_75 / 75_plus), broad ethnic group, cause group and the
 -- palliative care need flag (underlying cause on the list: the minimal estimate; an
@@ -36,20 +36,25 @@ WITH resident AS (
       AND list_contains($places, a.place)
 ),
 cause_match AS (
-    -- Codes are matched on their leading characters: 'C349' is in C00-C97 because
-    -- 'C34' is; 'G122' (G12.2) needs all four. The list has no overlapping ranges.
-    SELECT r.person_id, r.date_of_death, r.source_file_id, r.source_row,
-           min(n.cause_group) AS cause_group
+    -- The need list holds three-character categories (C34 for C00-C97) and a few
+    -- four-character codes (G122 for G12.2): match either. The list has no overlaps.
+    SELECT r.source_file_id, r.source_row,
+           coalesce(n4.cause_group, n3.cause_group) AS cause_group
     FROM resident AS r
-    JOIN ref_pc_need_codes AS n
-      ON left(r.underlying_cause, length(n.code_from)) BETWEEN n.code_from AND n.code_to
-    GROUP BY ALL
+    LEFT JOIN ref_pc_need_codes AS n3 ON n3.code = left(r.underlying_cause, 3)
+    LEFT JOIN ref_pc_need_codes AS n4 ON n4.code = left(r.underlying_cause, 4)
+    WHERE coalesce(n4.cause_group, n3.cause_group) IS NOT NULL
 ),
 contributory_need AS (
-    SELECT r.source_file_id, r.source_row, true AS any_need
-    FROM resident AS r, unnest(r.contributory_causes) AS c(code)
-    JOIN ref_pc_need_codes AS n
-      ON left(c.code, length(n.code_from)) BETWEEN n.code_from AND n.code_to
+    SELECT c.source_file_id, c.source_row, true AS any_need
+    FROM (
+        SELECT r.source_file_id, r.source_row, unnest(r.contributory_causes) AS code
+        FROM resident AS r
+        WHERE r.contributory_causes IS NOT NULL
+    ) AS c
+    LEFT JOIN ref_pc_need_codes AS n3 ON n3.code = left(c.code, 3)
+    LEFT JOIN ref_pc_need_codes AS n4 ON n4.code = left(c.code, 4)
+    WHERE coalesce(n4.cause_group, n3.cause_group) IS NOT NULL
     GROUP BY ALL
 )
 SELECT

@@ -213,16 +213,27 @@ class Browser:
                            {"expression": expression, "returnByValue": True}, session=True)
         return result.get("result", {}).get("value")
 
-    def screenshot(self, *, full_page: bool = False, max_height: int = 16000) -> bytes:
+    def screenshot(self, *, full_page: bool = False, max_height: int = 16000,
+                   top: float | None = None, height: int | None = None) -> bytes:
+        """PNG of the viewport; or of the whole page (full_page, up to max_height px);
+        or of the band from `top` (CSS px from the top of the page) `height` px tall."""
         params: dict[str, Any] = {"format": "png"}
-        if full_page:
-            height = min(int(self.evaluate("document.documentElement.scrollHeight")),
-                         max_height)
+        if full_page or top is not None:
+            page_height = int(self.evaluate("document.documentElement.scrollHeight"))
+            start = int(top or 0)
+            band = height if height is not None else min(page_height, max_height)
+            band = max(1, min(band, page_height - start))
             params.update(captureBeyondViewport=True,
-                          clip={"x": 0, "y": 0, "width": self.width, "height": height,
+                          clip={"x": 0, "y": start, "width": self.width, "height": band,
                                 "scale": 1})
         data = self.call("Page.captureScreenshot", params, session=True)["data"]
         return base64.b64decode(data)
+
+    def element_top(self, element_id: str) -> float:
+        """The page offset (CSS px) of an element, for screenshots of one section."""
+        return float(self.evaluate(
+            f"document.getElementById({json.dumps(element_id)}).getBoundingClientRect().top"
+            " + window.scrollY"))
 
     def print_pdf(self) -> bytes:
         data = self.call("Page.printToPDF",

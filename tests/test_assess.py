@@ -6,6 +6,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 from handbuilt_db import build_handbuilt_db, handbuilt_config
+from polars.testing import assert_frame_equal
 
 from eolneeds.assess import AssessOptions, assess_project, compute_indicators, resolve_places
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA
@@ -62,8 +63,12 @@ def test_known_answers(handbuilt):
     # Women: 2 deaths, below the ONS minimum of 3 for a crude rate: not published.
     female = pick(frame, "crude_death_rate", breakdown="sex", value="female")
     assert female["value"] is None and "fewer than 3" in female["note"]
-    # Mean bed days 19 / 4 = 4.75.
-    assert pick(frame, "bed_days_last90_mean")["value"] == pytest.approx(4.75)
+    # Mean bed days (16, 3, 0, 0) = 4.75; sample SD = sqrt(174.75 / 3) = 7.6322;
+    # t(3, 0.975) = 3.18245, half-width 3.18245 x 7.6322 / 2 = 12.1445.
+    bed = pick(frame, "bed_days_last90_mean")
+    assert bed["value"] == pytest.approx(4.75)
+    assert bed["lower_ci_95"] == pytest.approx(4.75 - 12.1445, abs=1e-3)
+    assert bed["upper_ci_95"] == pytest.approx(4.75 + 12.1445, abs=1e-3)
     assert pick(frame, "register_days_median")["value"] == 30  # median of 15, 30, 253
     assert pick(frame, "hospital_cost_last90", breakdown="imd_quintile", value="1")[
         "value"] == 3100  # A only
@@ -234,4 +239,4 @@ def test_sample_csv_is_byte_identical_between_runs(assessed_sample, tmp_path):
                            AssessOptions(formats=["csv"], out=tmp_path), reporter=Reporter())
     first = (assessed_sample.out_dir / "indicators.csv").read_bytes()
     assert (tmp_path / "indicators.csv").read_bytes() == first
-    assert again.indicators.equals(assessed_sample.indicators)
+    assert_frame_equal(again.indicators, assessed_sample.indicators)

@@ -104,7 +104,9 @@ def test_same_file_again_is_a_no_op(tmp_path):
     reporter = RecordingReporter()
     again = ingest_files(config, "deaths", [csv], reporter=reporter)
     assert again[0].skipped and again[0].file_id == first[0].file_id
-    assert reporter.names() == ["file_skipped"]
+    assert reporter.names() == ["file_skipped", "message"]
+    assert reporter.events[1][1]["text"] == (
+        f"deaths.csv: already loaded (file {first[0].file_id}), skipped")
     assert query(config, "SELECT count(*) FROM deaths") == [(1,)]
     assert query(config, "SELECT count(*) FROM ingest_log") == [(1,)]
 

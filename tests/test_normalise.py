@@ -77,7 +77,7 @@ def test_icd10_never_raises_and_is_idempotent(text):
         assert first == first.upper() and "." not in first
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.text(alphabet="CIXJ0123456789.- x*", max_size=8))
 def test_icd10_sql_agrees_with_python(text):
     with duckdb.connect() as connection:
@@ -196,7 +196,7 @@ def test_every_nine_digits_give_one_valid_number_or_none(first_nine):
     assert valid == ([] if check is None else [check])
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.text(alphabet="0123456789 -", max_size=14))
 def test_nhs_sql_agrees_with_python(text):
     with duckdb.connect() as connection:

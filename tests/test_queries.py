@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from handbuilt_db import build_handbuilt_db, handbuilt_config
+from handbuilt_db import build_handbuilt_db
 
 from eolneeds.assess import _load_periods, _load_reference_tables, run_query
 from eolneeds.config import DEFAULT_EMERGENCY_ADMIMETH
@@ -96,10 +96,11 @@ def test_need_list_edges(tmp_path):
     try:
         _load_reference_tables(con)
         result = con.sql(
-            "SELECT c.code, min(n.cause_group) AS grp FROM (VALUES ('I120'), ('I13'), "
-            "('I52'), ('I53'), ('G122'), ('G121'), ('J969'), ('J95'), ('C97'), ('D000')) "
-            "AS c(code) LEFT JOIN ref_pc_need_codes AS n ON left(c.code, "
-            "length(n.code_from)) BETWEEN n.code_from AND n.code_to GROUP BY c.code"
+            "SELECT c.code, coalesce(n4.cause_group, n3.cause_group) AS grp FROM (VALUES "
+            "('I120'), ('I13'), ('I52'), ('I53'), ('G122'), ('G121'), ('J969'), ('J95'), "
+            "('C97'), ('D000')) AS c(code) "
+            "LEFT JOIN ref_pc_need_codes AS n3 ON n3.code = left(c.code, 3) "
+            "LEFT JOIN ref_pc_need_codes AS n4 ON n4.code = left(c.code, 4)"
         ).pl()
     finally:
         con.close()

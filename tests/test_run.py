@@ -494,3 +494,15 @@ def test_e2e_failing_validation_exits_3_and_keeps_previous_outputs(
     assert _tree(root / "output") == before
     assert not (root / "output" / next_month).exists()
     assert _log_records(root, next_month)[-1]["status"] == "input_error"
+
+
+def test_latest_symlink_never_replaces_a_real_folder(tmp_path: Path) -> None:
+    # Also what happens on a case-insensitive file system, where `latest` *is* LATEST.
+    output = tmp_path / "output"
+    (output / "2025-10").mkdir(parents=True)
+    (output / "latest").mkdir()
+    (output / "latest" / "mine.txt").write_text("keep", encoding="utf-8")
+    assert run_mod.point_latest(output) == "2025-10"
+    assert (output / "LATEST").read_text(encoding="utf-8") == "2025-10\n"
+    assert (output / "latest" / "mine.txt").read_text(encoding="utf-8") == "keep"
+    assert not [p for p in output.iterdir() if p.name.startswith(".")]

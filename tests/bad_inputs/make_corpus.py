@@ -29,8 +29,10 @@ PCMD = ("DEC_NHS_NUMBER,REG_DATE_OF_DEATH,REG_DATE,DEC_AGEC,DEC_SEX,DEC_LSOA,"
 HES = "PERSON_ID,ADMIDATE,DISDATE,ADMIMETH,TRETSPEF,SPELL_COST"
 
 
-def text(name: str, lines: list[str], encoding: str = "utf-8", end: str = "\n") -> None:
-    (HERE / name).write_bytes((end.join(lines) + end).encode(encoding))
+def text(name: str, lines: list[str], encoding: str = "utf-8", end: str = "\n",
+         final_newline: bool = True) -> None:
+    body = end.join(lines) + (end if final_newline else "")
+    (HERE / name).write_bytes(body.encode(encoding))
 
 
 def raw(name: str, data: bytes) -> None:
@@ -98,7 +100,7 @@ def main() -> None:
     text("quoted_newline.csv", [D, 'P1,05/01/2023,85,F,E01000001,C34.9,"Hospital"',
                                 'P2,05/01/2023,85,F,E01000001,C34.9,"Home,\nsweet home"'])
     text("extra_fields.csv", [D, "P1," + OK, "P2,05/01/2023,85,F,E01000001,C34.9,Home,extra"])
-    text("truncated_last_line.csv", [D, "P1," + OK, "P2,05/01/20"], end="")
+    text("truncated_last_line.csv", [D, "P1," + OK, "P2,05/01/20"], final_newline=False)
     text("header_only.csv", [D])
     text("trailing_empty_columns.csv", [D + ",,", "P1," + OK + ",,", ",,,,,,,,"])
 

@@ -1,0 +1,419 @@
+"""The bad-input corpus (tests/bad_inputs/, made by make_corpus.py): every case states
+exactly what happens -- the one-line refusal, or the quarantined rows with their reasons
+and the counts (rows read = loaded + rejected). A few go through the real CLI to prove
+the user sees one "Error: " line, exit code 3 and no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from eolneeds.config import load_config
+from eolneeds.errors import InputDataError
+from eolneeds.ingest import ingest_files
+from eolneeds.reporting import Reporter
+
+CORPUS = Path(__file__).parent / "bad_inputs"
+EOLNEEDS = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "eolneeds"
+TEST_KEY = "test-key-not-secret"
+CONFIG = '[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "Place One"\n'
+
+NOT_A_DATE = "is not a date (expected dd/mm/yyyy)"
+BAD_NHS = ("is not a valid NHS number (10 digits with a correct modulus 11 check digit); "
+           "the value is withheld because it identifies a person")
+NOT_ICD = "is not an ICD-10 code (expected a letter and 2-4 digits, e.g. C34.9)"
+MISSING = "is missing (a value is required)"
+DEATHS_FOUND = ("(found: 'person_id', {x}, 'age', 'sex', 'lsoa_code', 'underlying_cause', "
+                "'place_of_death')")
+MAP_IT = ("rename the column, or map it with {col} = \"Your column\" under [columns] in "
+          "mappings/{ds}.toml")
+ONE_COLUMN = ("only one column was found: check the delimiter, or set header_row in the "
+              "mapping if the headers are not on the first row; ")
+
+
+@dataclass
+class Case:
+    name: str
+    dataset: str
+    file: str
+    refused: str | None = None  # the exact message; {mappings} = the mapping file's path
+    counts: tuple[int, int, int] | None = None  # read, loaded, rejected
+    rejects: list[tuple[int, str | None, str]] = field(default_factory=list)
+    mapping: str | None = None  # mappings/<dataset>.toml
+    encoding: str | None = None
+    before: list[str] = field(default_factory=list)  # files ingested first
+    loaded: tuple[str, list[tuple]] | None = None  # (SQL, expected rows) after loading
+
+
+CASES = [
+    # -- the whole file is refused ----------------------------------------------------
+    Case("empty file", "deaths", "empty.csv", refused=(
+        "empty.csv: the file is empty (0 bytes) — re-export the extract; an empty file has "
+        "nothing to load")),
+    Case("blank lines only", "deaths", "blank_lines_only.csv", refused=(
+        "blank_lines_only.csv: the file is empty (no header row) — re-export the extract "
+        "with its column headers")),
+    Case("missing column", "deaths", "missing_column.csv", refused=(
+        "missing_column.csv: required column 'date_of_death' is missing "
+        + DEATHS_FOUND.format(x="'dod'") + " — "
+        + MAP_IT.format(col="date_of_death", ds="deaths"))),
+    Case("misnamed column: closest match suggested", "deaths", "misnamed_column.csv",
+         refused=("misnamed_column.csv: required column 'date_of_death' is missing "
+                  + DEATHS_FOUND.format(x="'date_of_deaths'")
+                  + " — did you mean 'date_of_deaths'? "
+                  + MAP_IT.format(col="date_of_death", ds="deaths"))),
+    Case("duplicated column", "deaths", "duplicated_column.csv", refused=(
+        "duplicated_column.csv: column 'sex' appears twice in the header (columns 4 and 6) "
+        "— rename or remove one of them, then ingest the file again")),
+    Case("duplicated column differing in case", "deaths", "duplicated_column_case.csv",
+         refused=("duplicated_column_case.csv: column 'age' appears twice in the header "
+                  "(columns 3 and 4) — rename or remove one of them, then ingest the file "
+                  "again")),
+    Case("binary file", "deaths", "binary.csv", refused=(
+        "binary.csv: looks like a binary file, not CSV text (it contains NUL bytes) — "
+        "export the data as CSV UTF-8, XLSX or Parquet")),
+    Case("unreadable encoding", "deaths", "undecodable.csv", refused=(
+        "undecodable.csv: is not readable text in UTF-8 or Windows-1252 (byte 0x81 at "
+        "offset 113) — re-export it as CSV UTF-8, or pass the right encoding with "
+        "--encoding")),
+    Case("wrong --encoding", "areas", "cp1252_forced_utf8.csv", encoding="utf-8", refused=(
+        "cp1252_forced_utf8.csv: is not valid utf-8 text (byte 0xe9 at offset 70) — pass "
+        "the file's real encoding with --encoding (Excel exports are often cp1252), or "
+        "re-export it as CSV UTF-8")),
+    Case("old .xls workbook", "deaths", "old_format.xls", refused=(
+        "old_format.xls: is an old-format (.xls) or password-protected Excel workbook — "
+        "save it from Excel as .xlsx without a password, or as CSV UTF-8")),
+    Case("corrupt workbook", "deaths", "corrupt.xlsx", refused=(
+        "corrupt.xlsx: is not a readable Excel workbook (File is not a zip file) — open it "
+        "in Excel and save it again as .xlsx, or export CSV")),
+    Case("semicolons read with a forced comma", "deaths", "semicolons_forced_comma.csv",
+         mapping='dataset = "deaths"\ndelimiter = ","\n', refused=(
+             "semicolons_forced_comma.csv: required column 'person_id' is missing (found: "
+             "'person_id;date_of_death;age;sex;lsoa_code;underlying_cause;place_of_death') — "
+             + ONE_COLUMN + MAP_IT.format(col="person_id", ds="deaths"))),
+    Case("title rows without header_row", "deaths", "title_rows_unmapped.csv", refused=(
+        "title_rows_unmapped.csv: required column 'person_id' is missing (found: 'Deaths "
+        "extract March 2025') — " + ONE_COLUMN + MAP_IT.format(col="person_id", ds="deaths"))),
+    Case("preset column missing", "deaths", "pcmd_missing_pod.csv",
+         mapping='dataset = "deaths"\npreset = "pcmd_deaths"\n', refused=(
+             "pcmd_missing_pod.csv: required column 'POD_CODE' is missing (found: "
+             "'DEC_NHS_NUMBER', 'REG_DATE_OF_DEATH', 'REG_DATE', 'DEC_AGEC', 'DEC_SEX', "
+             "'DEC_LSOA', 'S_UNDERLYING_COD_ICD10', 'S_COD_CODE_1', 'POD_NHS_ESTABLISHMENT', "
+             "'POD_ESTABLISHMENT_TYPE') — the pcmd_deaths preset needs this column: check "
+             "that the file is in that layout, or map the columns under [columns] in "
+             "{mappings}")),
+    Case("register without date_added", "register", "register_missing_date_added.csv",
+         refused=("register_missing_date_added.csv: required column 'date_added' is missing "
+                  "(found: 'person_id', 'gp_practice') — "
+                  + MAP_IT.format(col="date_added", ds="register"))),
+    Case("activity without activity_type", "activity", "activity_missing_type.csv",
+         refused=("activity_missing_type.csv: required column 'activity_type' is missing "
+                  "(found: 'person_id', 'start_date') — "
+                  + MAP_IT.format(col="activity_type", ds="activity"))),
+    Case("population without age_band", "population", "population_missing_age_band.csv",
+         refused=("population_missing_age_band.csv: required column 'age_band' is missing "
+                  "(found: 'lsoa_code', 'year', 'sex', 'population') — "
+                  + MAP_IT.format(col="age_band", ds="population"))),
+    Case("areas without place", "areas", "areas_missing_place.csv", refused=(
+        "areas_missing_place.csv: required column 'place' is missing (found: 'lsoa_code', "
+        "'imd_decile') — " + MAP_IT.format(col="place", ds="areas"))),
+    Case("projections without area_code", "projections", "projections_missing_area.csv",
+         refused=("projections_missing_area.csv: required column 'area_code' is missing "
+                  "(found: 'year', 'sex', 'age_band', 'population') — "
+                  + MAP_IT.format(col="area_code", ds="projections"))),
+    Case("truncated gzip", "deaths", "truncated.csv.gz", refused=(
+        "truncated.csv.gz: cannot be read (Compressed file ended before the end-of-stream "
+        "marker was reached) — check that the file is complete (a gzip file may be "
+        "truncated)")),
+    Case("wrong sheet name", "deaths", "wrong_sheet.xlsx",
+         mapping='dataset = "deaths"\nsheet = "Death"\n', refused=(
+             "wrong_sheet.xlsx: has no sheet 'Death' (sheets: 'Deaths', 'Notes') — did you "
+             "mean 'Deaths'? set sheet in the mapping to one of these")),
+    Case("empty sheet", "deaths", "empty_sheet.xlsx", refused=(
+        "empty_sheet.xlsx: sheet 'Sheet1' is empty — check the sheet name and that the "
+        "data was saved")),
+    # -- encodings and delimiters that load ---------------------------------------------
+    Case("cp1252 (Excel on Windows)", "areas", "cp1252.csv", counts=(2, 1, 1),
+         rejects=[(3, "imd_decile", "imd_decile '11' is not between 1 and 10")],
+         loaded=("SELECT rural_urban FROM areas", [("Urban – café £",)])),
+    Case("UTF-8 with BOM", "deaths", "bom.csv", counts=(2, 2, 0)),
+    Case("UTF-16 with BOM", "deaths", "utf16.csv", counts=(2, 1, 1),
+         rejects=[(3, "date_of_death", f"date_of_death '31/02/2023' {NOT_A_DATE}")]),
+    Case("semicolons", "deaths", "semicolons.csv", counts=(2, 1, 1),
+         rejects=[(3, "age", "age '-1' is not between 0 and 120")]),
+    Case("tabs", "deaths", "tabs.tsv", counts=(1, 1, 0)),
+    Case("pipes", "deaths", "pipes.txt", counts=(1, 1, 0)),
+    Case("CRLF line ends and a US date", "deaths", "crlf.csv", counts=(2, 1, 1),
+         rejects=[(3, "date_of_death", f"date_of_death '05/13/2023' {NOT_A_DATE}")]),
+    Case("mixed delimiters", "deaths", "mixed_delimiters.csv", counts=(2, 1, 1),
+         rejects=[(3, "date_of_death", f"date_of_death {MISSING}; sex {MISSING}; "
+                                       f"place_of_death {MISSING}")]),
+    Case("quoted newline and comma", "deaths", "quoted_newline.csv", counts=(2, 2, 0),
+         loaded=("SELECT place_of_death FROM deaths ORDER BY source_row",
+                 [("hospital",), ("unknown",)])),
+    Case("more fields than the header", "deaths", "extra_fields.csv", counts=(2, 1, 1),
+         rejects=[(3, None, "row has more fields than the header (7 columns); check the "
+                            "delimiter and quoting on this row")]),
+    Case("truncated last line", "deaths", "truncated_last_line.csv", counts=(2, 1, 1),
+         rejects=[(3, "date_of_death", f"date_of_death '05/01/20' {NOT_A_DATE}; "
+                                       f"sex {MISSING}; place_of_death {MISSING}")]),
+    Case("header only", "deaths", "header_only.csv", counts=(0, 0, 0)),
+    Case("trailing empty columns and an empty row", "deaths", "trailing_empty_columns.csv",
+         counts=(1, 1, 0)),
+    # -- dates ----------------------------------------------------------------------------
+    Case("dates in three formats", "deaths", "dates_three_formats.csv", counts=(4, 4, 0),
+         loaded=("SELECT date_of_death FROM deaths ORDER BY source_row",
+                 [(date(2023, 1, 5),), (date(2023, 1, 6),), (date(2023, 1, 7),),
+                  (date(2023, 1, 8),)])),
+    Case("impossible dates", "deaths", "dates_impossible.csv", counts=(5, 1, 4), rejects=[
+        (2, "date_of_death", f"date_of_death '31/02/2023' {NOT_A_DATE}"),
+        (3, "date_of_death", f"date_of_death '29/02/2023' {NOT_A_DATE}"),
+        (4, "date_of_death", f"date_of_death '2023-13-01' {NOT_A_DATE}"),
+        (5, "date_of_death", f"date_of_death '05/01/23' {NOT_A_DATE}")]),
+    Case("future date", "deaths", "dates_future.csv", counts=(2, 1, 1),
+         rejects=[(2, "date_of_death", "date_of_death '01/01/2099' is in the future")]),
+    Case("date_format from the mapping", "deaths", "dates_us_format.csv",
+         mapping='dataset = "deaths"\ndate_format = "%m/%d/%Y"\n', counts=(2, 2, 0),
+         loaded=("SELECT date_of_death FROM deaths ORDER BY source_row",
+                 [(date(2023, 1, 25),), (date(2023, 1, 5),)])),
+    Case("registered before death", "deaths", "registration_before_death.csv",
+         counts=(2, 1, 1), rejects=[(2, "date_of_registration",
+                                     "date_of_registration '2023-01-04' is before "
+                                     "date_of_death '2023-01-05'; a death is registered "
+                                     "after it happens")]),
+    Case("born after death; age from date of birth", "deaths", "birth_after_death.csv",
+         counts=(2, 1, 1), rejects=[(2, "date_of_death", "date_of_death '2023-01-05' is "
+                                                         "before date_of_birth '2023-01-06'")],
+         # 06/01/1940 to 05/01/2023: the 83rd birthday is the day after death -> 82.
+         loaded=("SELECT age FROM deaths", [(82,)])),
+    # -- values ----------------------------------------------------------------------------
+    Case("bad ages", "deaths", "ages_bad.csv", counts=(6, 2, 4), rejects=[
+        (2, "age", "age '-3' is not between 0 and 120"),
+        (3, "age", "age '121' is not between 0 and 120"),
+        (4, "age", "age '85.5' is not a whole number"),
+        (5, "age", "age 'eighty' is not a whole number")]),
+    Case("NHS numbers with spaces and bad check digits", "deaths", "nhs_numbers.csv",
+         mapping='dataset = "deaths"\nnhs_number = true\n', counts=(5, 2, 3), rejects=[
+             (3, "person_id", f"person_id {BAD_NHS}"),
+             (4, "person_id", f"person_id {BAD_NHS}"),
+             (6, "person_id", f"person_id {BAD_NHS}")]),
+    Case("duplicate deaths in a file", "deaths", "duplicate_deaths.csv", counts=(4, 2, 2),
+         rejects=[(4, "person_id", "duplicate death for this person: first seen on row 2 "
+                                   "of this file"),
+                  (5, "person_id", "duplicate death for this person: first seen on row 2 "
+                                   "of this file")]),
+    Case("duplicate death across files", "deaths", "duplicate_deaths_second.csv",
+         before=["duplicate_deaths_first.csv"], counts=(2, 1, 1),
+         rejects=[(3, "person_id", "duplicate death for this person: already loaded from "
+                                   "duplicate_deaths_first.csv row 2")]),
+    Case("ICD-10 oddities", "deaths", "icd10_oddities.csv", counts=(11, 8, 3), rejects=[
+        (8, "underlying_cause", f"underlying_cause 'C3' {NOT_ICD}"),
+        (9, "underlying_cause", f"underlying_cause '34.9' {NOT_ICD}"),
+        (10, "underlying_cause", f"underlying_cause 'cancer' {NOT_ICD}")],
+        loaded=("SELECT underlying_cause FROM deaths ORDER BY source_row",
+                [("C349",), ("C34",), ("C34",), ("C34",), ("C34",), ("X59",), ("C3491",),
+                 (None,)])),
+    Case("missing required values", "deaths", "missing_required.csv", counts=(5, 0, 5),
+         rejects=[(2, "person_id", f"person_id {MISSING}"),
+                  (3, "date_of_death", f"date_of_death {MISSING}"),
+                  (4, "sex", f"sex {MISSING}"),
+                  (5, "place_of_death", f"place_of_death {MISSING}"),
+                  (6, "date_of_death", f"date_of_death {MISSING}; sex {MISSING}")]),
+    Case("huge field value", "deaths", "huge_value.csv", counts=(2, 1, 1), rejects=[
+        (3, "lsoa_code", "lsoa_code is 5000 characters long (the limit is 255); check the "
+                         "delimiter and quoting")]),
+    Case("trailing totals rows", "deaths", "totals_row.csv", counts=(4, 2, 2), rejects=[
+        (4, None, "row looks like a totals row (Total)"),
+        (5, None, "row looks like a totals row (Grand total)")]),
+    Case("unknown codes map to unknown and stay loaded", "deaths", "unknown_codes.csv",
+         counts=(3, 3, 0),
+         loaded=("SELECT sex, place_of_death, ethnicity, lsoa_code FROM deaths "
+                 "ORDER BY source_row",
+                 [("unknown", "unknown", "not_known", "E01000001"),
+                  ("unknown", "care_home", "asian", "E01000001"),
+                  ("female", "other", None, None)])),
+    Case("mapping [columns] and [recode] tables", "deaths", "recoded.csv", mapping=(
+        'dataset = "deaths"\n[columns]\nperson_id = "id"\ndate_of_death = "died"\n'
+        'place_of_death = "where"\n[recode.sex]\n"3" = "female"\n'
+        '[recode.place_of_death]\n"Residence code 7" = "care_home"\n'), counts=(2, 2, 0),
+        loaded=("SELECT sex, place_of_death FROM deaths ORDER BY source_row",
+                [("female", "care_home"), ("unknown", "unknown")])),
+    Case("contributory causes in one column", "deaths", "contributory_list.csv",
+         counts=(3, 2, 1), rejects=[
+             (3, "contributory_causes", "contributory_causes 'C34.9;nonsense' holds a value "
+                                        "that is not an ICD-10 code (expected codes like "
+                                        "C34.9 separated by ;)")],
+         loaded=("SELECT contributory_causes FROM deaths ORDER BY source_row",
+                 [(["C349", "I251"],), ([],)])),
+    Case("PCMD layout", "deaths", "pcmd.csv",
+         mapping='dataset = "deaths"\npreset = "pcmd_deaths"\n', counts=(4, 3, 1),
+         rejects=[(4, "person_id", f"person_id (DEC_NHS_NUMBER) {BAD_NHS}")],
+         loaded=("SELECT sex, place_of_death, contributory_causes FROM deaths "
+                 "ORDER BY source_row",
+                 [("female", "hospital", ["I251"]), ("male", "religious", []),
+                  ("unknown", "unknown", [])])),
+    Case("XLSX title rows, blank row, totals row", "deaths", "title_rows_totals.xlsx",
+         mapping='dataset = "deaths"\nsheet = "Deaths"\nheader_row = 3\n', counts=(5, 3, 2),
+         rejects=[(8, "date_of_death", f"date_of_death '31/02/2023' {NOT_A_DATE}"),
+                  (9, None, "row looks like a totals row (Total)")],
+         loaded=("SELECT date_of_death, age, sex, source_row FROM deaths ORDER BY source_row",
+                 [(date(2023, 1, 5), 85, "female", 4), (date(2023, 1, 6), 85, "male", 5),
+                  (date(2023, 1, 7), 70, "female", 7)])),
+    # -- the other datasets ----------------------------------------------------------------
+    Case("register values", "register", "register_bad.csv", counts=(4, 2, 2), rejects=[
+        (3, "dnacpr", "dnacpr 'maybe' is not yes or no; add a [recode.dnacpr] entry to the "
+                      "mapping"),
+        (4, "date_added", f"date_added '32/01/2023' {NOT_A_DATE}")],
+        loaded=("SELECT gp_practice, preferred_place_of_death, dnacpr, advance_care_plan "
+                "FROM register ORDER BY source_row",
+                [("A81001", "home", True, False), ("A81001", "home", True, False)])),
+    Case("register NHS numbers", "register", "register_nhs.csv",
+         mapping='dataset = "register"\nnhs_number = true\n', counts=(2, 1, 1),
+         rejects=[(3, "person_id", f"person_id {BAD_NHS}")]),
+    Case("activity values", "activity", "activity_bad.csv", counts=(5, 2, 3), rejects=[
+        (3, "activity_type", "activity_type 'teleportation' is not a known activity type "
+                             "(use one of emergency_admission, elective_admission, "
+                             "ae_attendance, community_contact, "
+                             "specialist_palliative_contact, hospice_inpatient, outpatient, "
+                             "other); add a [recode.activity_type] entry to the mapping"),
+        (4, "end_date", "end_date '2023-01-04' is before start_date '2023-01-05'"),
+        (5, "cost", "cost 'abc' is not a number")],
+        loaded=("SELECT activity_type, cost FROM activity ORDER BY source_row",
+                [("emergency_admission", 100.0), ("community_contact", -20.0)])),
+    Case("HES APC layout", "activity", "hes_apc.csv",
+         mapping='dataset = "activity"\npreset = "hes_apc"\n', counts=(4, 3, 1),
+         rejects=[(3, "start_date", f"start_date (ADMIDATE) {MISSING}")],
+         loaded=("SELECT activity_type, admission_method FROM activity ORDER BY source_row",
+                 [("emergency_admission", "2A"), ("other", "99"),
+                  ("elective_admission", "12")])),
+    Case("population values", "population", "population_bad.csv", counts=(8, 2, 6), rejects=[
+        (3, "age_band", "age_band '85+' is not an age band (use 0-4, 5-9, ..., 85-89, 90+); "
+                        "add a [recode.age_band] entry to the mapping"),
+        (4, "sex", "sex 'persons' is not male or female (population counts are by sex); add "
+                   "a [recode.sex] entry to the mapping"),
+        (5, "population", "population '-5' is negative"),
+        (6, "lsoa_code", "duplicate row for this lsoa_code, year, sex and age_band (lsoa_code "
+                         "'E01000001' year '2023' sex 'female' age_band '85-89'): first seen "
+                         "on row 2 of this file"),
+        (7, "year", "year 'twenty' is not a whole number"),
+        (8, "lsoa_code", "lsoa_code 'X01000001' is not an LSOA code (expected E01 or W01 and "
+                         "6 digits, e.g. E01000001)")],
+        loaded=("SELECT sex, age_band, population FROM population ORDER BY source_row",
+                [("female", "85-89", 120.0), ("female", "0-4", 12.5)])),
+    Case("areas values", "areas", "areas_bad.csv", counts=(6, 2, 4), rejects=[
+        (3, "imd_decile", "imd_decile '0' is not between 1 and 10"),
+        (4, "imd_decile", "imd_decile '11' is not between 1 and 10"),
+        (5, "lsoa_vintage", "lsoa_vintage '2015' is not 2011 or 2021"),
+        (6, "lsoa_code", "duplicate row for this lsoa_code (lsoa_code 'E01000001'): first "
+                         "seen on row 2 of this file")],
+        loaded=("SELECT lsoa_code, imd_decile FROM areas ORDER BY source_row",
+                [("E01000001", 1), ("E01000005", 10)])),
+    Case("projections values", "projections", "projections_bad.csv", counts=(4, 1, 3),
+         rejects=[
+             (3, "year", "year '1850' is not between 1900 and 2100"),
+             (4, "population", "population 'lots' is not a number"),
+             (5, "area_code", "duplicate row for this area_code, year, sex and age_band "
+                              "(area_code 'P1' year '2030' sex 'female' age_band '90+'): "
+                              "first seen on row 2 of this file")]),
+]
+
+
+def _project(root: Path, case: Case):
+    root.mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    if case.mapping:
+        (root / "mappings").mkdir()
+        (root / "mappings" / f"{case.dataset}.toml").write_text(case.mapping, encoding="utf-8")
+    return load_config(root)
+
+
+def test_corpus_is_big_enough_and_covers_every_dataset():
+    assert len(CASES) >= 55
+    assert {c.dataset for c in CASES} == {"deaths", "register", "activity", "population",
+                                          "areas", "projections"}
+    for case in CASES:
+        assert (CORPUS / case.file).is_file(), case.file
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input(tmp_path, monkeypatch, case: Case):
+    monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+    config = _project(tmp_path / "project", case)
+    for earlier in case.before:
+        ingest_files(config, case.dataset, [CORPUS / earlier], reporter=Reporter())
+    if case.refused is not None:
+        with pytest.raises(InputDataError) as caught:
+            ingest_files(config, case.dataset, [CORPUS / case.file], encoding=case.encoding,
+                         reporter=Reporter())
+        mappings = config.root / "mappings" / f"{case.dataset}.toml"
+        assert str(caught.value) == case.refused.format(mappings=mappings)
+        assert "\n" not in str(caught.value)
+        if config.database_path.exists():  # nothing of the refused file was kept
+            con = duckdb.connect(str(config.database_path), read_only=True)
+            try:
+                logged = con.execute("SELECT count(*) FROM ingest_log WHERE file_name = $f",
+                                     {"f": case.file}).fetchall()
+            finally:
+                con.close()
+            assert logged == [(0,)]
+        return
+    [result] = ingest_files(config, case.dataset, [CORPUS / case.file],
+                            encoding=case.encoding, reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == case.counts
+    assert result.rows_read == result.rows_loaded + result.rows_rejected
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        rejects = con.execute(
+            "SELECT row_number, column_name, reason FROM rejects WHERE file_id = $f "
+            "ORDER BY row_number", {"f": result.file_id}).fetchall()
+        loaded_count = con.execute(
+            f"SELECT count(*) FROM {case.dataset} WHERE source_file_id = $f",
+            {"f": result.file_id}).fetchall()
+        loaded = con.execute(case.loaded[0]).fetchall() if case.loaded else None
+    finally:
+        con.close()
+    assert rejects == case.rejects
+    assert loaded_count == [(result.rows_loaded,)]  # each row in exactly one place
+    if case.loaded:
+        assert loaded == case.loaded[1]
+
+
+CLI_CASES = ["empty file", "duplicated column", "unreadable encoding", "wrong sheet name",
+             "missing column"]
+
+
+@pytest.mark.parametrize("name", CLI_CASES)
+def test_cli_refuses_with_one_line_and_exit_code_3(tmp_path, name):
+    case = next(c for c in CASES if c.name == name)
+    config = _project(tmp_path / "project", case)
+    completed = subprocess.run(
+        [str(EOLNEEDS), "ingest", case.dataset, str(CORPUS / case.file),
+         "--project", str(config.root)],
+        capture_output=True, text=True, env={"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"},
+        timeout=120,
+    )
+    assert completed.returncode == 3
+    assert "Traceback" not in completed.stderr + completed.stdout
+    mappings = config.root / "mappings" / f"{case.dataset}.toml"
+    assert completed.stderr.splitlines()[-1] == "Error: " + (case.refused or "").format(
+        mappings=mappings)
+    assert [line for line in completed.stderr.splitlines() if line.startswith("Error")] == [
+        completed.stderr.splitlines()[-1]]
+
+
+def test_cli_ingest_quarantines_and_exits_0(tmp_path):
+    case = next(c for c in CASES if c.name == "impossible dates")
+    config = _project(tmp_path / "project", case)
+    completed = subprocess.run(
+        [str(EOLNEEDS), "ingest", "deaths", str(CORPUS / case.file), "--project",
+         str(config.root)],
+        capture_output=True, text=True, env={"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"},
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "Traceback" not in completed.stderr

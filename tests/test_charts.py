@@ -1,0 +1,145 @@
+"""Charts (eolneeds.charts): inline, accessible, reproducible SVG, and the SPC markings."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from eolneeds import charts, methods
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def _pod_svg(svg_id: str = "chart-pod", label: str = "Hartside") -> str:
+    return charts.place_of_death_chart(
+        svg_id, "Place of death", "Where people died.",
+        [(label, {"pod_home_pct": 28.7, "pod_care_home_pct": 20.5, "pod_hospital_pct": 43.4,
+                  "pod_hospice_pct": 4.7, "pod_other_pct": None}),
+         ("ICB", {"pod_home_pct": 30.0, "pod_care_home_pct": 21.0, "pod_hospital_pct": 41.0,
+                  "pod_hospice_pct": 5.0, "pod_other_pct": 3.0})],
+    )
+
+
+def _parse(svg: str) -> ET.Element:
+    # The inline SVG has no xmlns (the HTML parser supplies it); add it back to parse
+    # it as XML, declaring the xlink prefix matplotlib uses for <use>.
+    return ET.fromstring(svg.replace(
+        "<svg ", '<svg xmlns="http://www.w3.org/2000/svg" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink" ', 1))
+
+
+def test_svg_is_inline_ready_and_accessible() -> None:
+    svg = _pod_svg()
+    assert svg.startswith("<svg ")
+    assert "<?xml" not in svg and "DOCTYPE" not in svg and "<metadata" not in svg
+    assert "http" not in svg  # no namespace URLs, no creator link
+    root = _parse(svg)
+    assert root.get("role") == "img"
+    assert root.get("id") == "chart-pod"
+    assert root.get("aria-labelledby") == "chart-pod-title chart-pod-desc"
+    title = root.find(f"{SVG_NS}title")
+    desc = root.find(f"{SVG_NS}desc")
+    assert title is not None and title.get("id") == "chart-pod-title"
+    assert title.text == "Place of death"
+    assert desc is not None and desc.text == "Where people died."
+    # Fixed width/height removed so the page can scale it; the viewBox keeps the shape.
+    assert root.get("width") is None and root.get("viewBox")
+
+
+def test_text_stays_text() -> None:
+    svg = _pod_svg()
+    texts = [t.text for t in _parse(svg).iter(f"{SVG_NS}text")]
+    assert "Hartside" in texts and "Hospital" in texts and "43%" in texts
+
+
+def test_rendering_is_reproducible() -> None:
+    assert _pod_svg() == _pod_svg()
+
+
+def test_every_id_is_prefixed_so_charts_can_share_a_page() -> None:
+    first, second = _pod_svg("chart-a"), _pod_svg("chart-b")
+    ids_a = set(re.findall(r'\bid="([^"]+)"', first))
+    ids_b = set(re.findall(r'\bid="([^"]+)"', second))
+    assert ids_a and all(i.startswith("chart-a") for i in ids_a)
+    assert not ids_a & ids_b
+    # Every internal reference points at an id of the same chart.
+    refs = re.findall(r'href="#([^"]+)"', first) + re.findall(r"url\(#([^)]+)\)", first)
+    assert refs and set(refs) <= ids_a
+
+
+def test_labels_from_input_data_are_escaped_and_not_parsed_as_mathtext() -> None:
+    svg = _pod_svg(label="<script>1</script> $x$")
+    assert "<script>" not in svg
+    assert "&lt;script&gt;1&lt;/script&gt; $x$" in svg
+    svg = charts.place_of_death_chart("chart-t", "<b>title</b>", "a & b", [])
+    assert "<title id=\"chart-t-title\">&lt;b&gt;title&lt;/b&gt;</title>" in svg
+    assert "a &amp; b" in svg
+
+
+def test_chart_id_is_html_safe() -> None:
+    assert charts.chart_id("spc", "<script>", "E06 000001") == "chart-spc-script-e06-000001"
+
+
+def test_text_colour_contrast() -> None:
+    assert charts._text_colour(charts.OI_BLUE) == "#FFFFFF"
+    assert charts._text_colour(charts.OI_SKY) == "#000000"
+    assert charts._text_colour(charts.OI_YELLOW) == "#000000"
+
+
+def test_spc_point_classes_known_answer() -> None:
+    # values 10,11 alternating (9 points) then 30. mean = (5*10 + 4*11 + 30) / 10 = 12.4;
+    # moving ranges: eight 1s and one 20 -> mR-bar = 28 / 9 = 3.111; upper limit =
+    # 12.4 + 2.66 * 28 / 9 = 20.676, so 30 is beyond it (high). The first nine points are
+    # all below the mean: a run of 9 >= 7 is a shift (low). No trend (alternating); no
+    # two-of-three beyond the lower 2-sigma line (12.4 - 2/3 * 8.276 = 6.88).
+    result = methods.xmr([10, 11, 10, 11, 10, 11, 10, 11, 10, 30])
+    assert result.mean == pytest.approx(12.4)
+    assert result.upper_limit == pytest.approx(12.4 + 2.66 * 28 / 9)
+    classes = charts.spc_point_classes(result, "lower_is_better")
+    assert classes == ["improving"] * 9 + ["concerning"]
+    assert charts.spc_point_classes(result, "higher_is_better") == (
+        ["concerning"] * 9 + ["improving"])
+    assert charts.spc_point_classes(result, "neutral") == ["neither"] * 10
+
+
+def test_spc_chart_marks_special_cause_by_colour_and_shape() -> None:
+    result = methods.xmr([10, 11, 10, 11, 10, 11, 10, 11, 10, 30])
+    labels = [f"2024-{m:02d}" for m in range(1, 11)]
+    svg = charts.spc_chart("chart-spc", "Deaths", "XmR chart.", labels, result,
+                           "lower_is_better", "count")
+    texts = [t.text for t in _parse(svg).iter(f"{SVG_NS}text")]
+    # The legend names each marking in words, so the meaning never rests on colour.
+    for words in ("Mean", "Process limits", "Special cause: improvement",
+                  "Special cause: concern"):
+        assert words in texts
+    assert "Common cause" not in texts  # no common-cause points in this series
+    assert charts.OI_ORANGE.lower() in svg.lower() and charts.OI_BLUE.lower() in svg.lower()
+
+
+def test_other_chart_types_render() -> None:
+    point = charts.IntervalPoint
+    panel = charts.GradientPanel(
+        "Deaths in hospital", "%",
+        [point("1", 50, 45, 55), point("2", 47, 43, 51), point("3", None, None, None),
+         point("4", 41, 37, 45), point("5", 38, 34, 42)],
+        reference=44.0, annotation="SII \u221214.2 (\u221220.1 to \u22128.3)")
+    outputs = [
+        charts.gradient_chart("chart-g", "Gradient", "d", [panel, panel]),
+        charts.funnel_chart("chart-f", "Funnel", "d",
+                            [charts.FunnelPoint("A", 800, 1800),
+                             charts.FunnelPoint("B", 1300, 2500)], 43.4, "ICB 43.4%"),
+        charts.line_chart("chart-l", "Projection", "d", ["2025", "2030", "2040"],
+                          [charts.Series("Deaths", [100, 110, 125]),
+                           charts.Series("Need", [75, None, 94])], "count"),
+        charts.grouped_bar_chart("chart-b", "Causes", "d", ["Cancer", "HIV"],
+                                 [charts.Series("Place", [27.0, None]),
+                                  charts.Series("ICB", [26.0, 0.1])], "%"),
+    ]
+    for svg in outputs:
+        root = _parse(svg)
+        assert root.get("role") == "img"
+    texts = [t.text for t in _parse(outputs[0]).iter(f"{SVG_NS}text")]
+    assert "*" in texts  # the suppressed quintile is marked, not silently dropped
+    assert any(t and t.startswith("SII") for t in texts)

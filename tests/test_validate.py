@@ -1,0 +1,145 @@
+"""validate_project: blocking faults, warnings and the data-quality tables, on a small
+hand-built project whose answers are counted by hand below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from eolneeds.config import load_config
+from eolneeds.ingest import ingest_files
+from eolneeds.reporting import RecordingReporter, Reporter
+from eolneeds.validate import validate_project
+
+CONFIG = """
+[project]
+icb_name = "Test ICB"
+
+[[places]]
+code = "P1"
+name = "Place One"
+
+[[places]]
+code = "P2"
+name = "Place Two"
+"""
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+
+
+def project(tmp_path: Path):
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    return load_config(root)
+
+
+def load(config, tmp_path: Path, dataset: str, lines: list[str]) -> None:
+    path = tmp_path / f"{dataset}.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ingest_files(config, dataset, [path], reporter=Reporter())
+
+
+def rows(report, key: str) -> list[tuple]:
+    return list(report.table(key).frame.iter_rows())
+
+
+def test_empty_project_is_blocked_without_creating_a_database(tmp_path):
+    config = project(tmp_path)
+    report = validate_project(config, reporter=Reporter())
+    assert report.blocking == [
+        "no data loaded yet (no project database) — load extracts with `eolneeds ingest "
+        "deaths FILE` and the other datasets"]
+    assert not config.database_path.exists()
+    assert "Blocking faults" in report.render_text()
+
+
+def test_quality_tables_and_blocking_faults(tmp_path):
+    config = project(tmp_path)
+    load(config, tmp_path, "areas", [
+        "lsoa_code,place,imd_decile,lsoa_vintage",
+        "E01000001,P1,1,2021", "E01000002,P1,5,2021", "E01000003,P2,9,2021",
+        "E01000004,P9,2,2021"])
+    load(config, tmp_path, "population", [
+        "lsoa_code,year,sex,age_band,population",
+        "E01000001,2023,F,85-89,100", "E01000002,2023,M,90+,50"])  # nothing for P2
+    load(config, tmp_path, "deaths", [
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death",
+        "A,05/01/2023,85,F,E01000001,C34.9,Hospital",
+        "B,06/01/2023,85,F,E01000002,R99,Home",
+        "C,07/01/2023,85,F,E01099999,,Moon",  # LSOA of another vintage, no cause, unknown
+        "D,07/02/2023,,9,,I21,Hospice",  # no LSOA, no age, unknown sex
+        "E,31/02/2023,85,F,E01000001,C34.9,Home",  # quarantined
+        "A,08/01/2023,85,F,E01000001,C34.9,Home"])  # duplicate: quarantined
+    load(config, tmp_path, "register", [
+        "person_id,date_added", "A,01/12/2022", "A,01/12/2022", "Z,01/11/2022"])
+    reporter = RecordingReporter()
+    report = validate_project(config, reporter=reporter)
+
+    # P2 has an area but no population; P9 is not a Place of the project.
+    assert report.blocking == ["Place P2 (Place Two) has no population — load population "
+                               "for its LSOAs"]
+    assert report.warnings == [
+        "no activity loaded: hospital activity indicators (last 90 days) cannot be computed",
+        "no projections loaded: need projections to future years cannot be computed",
+        "areas name Places not in eolneeds.toml (ignored): P9"]
+    assert reporter.names() == ["validated"]
+
+    files = rows(report, "files")
+    assert [(f[1], f[3], f[4], f[5], f[7]) for f in files] == [
+        ("areas", 4, 4, 0, "current"), ("population", 2, 2, 0, "current"),
+        ("deaths", 6, 4, 2, "current"), ("register", 3, 3, 0, "current")]
+
+    # Reasons are grouped with the quoted values taken out.
+    assert rows(report, "rejects_by_reason") == [
+        ("deaths", "deaths.csv", "date_of_death",
+         "date_of_death is not a date (expected dd/mm/yyyy)", 1, 6),
+        ("deaths", "deaths.csv", "person_id",
+         "duplicate death for this person: first seen on row 2 of this file", 1, 7)]
+
+    # 4 deaths loaded: D has no LSOA (1/4 = 25%); C's LSOA is not in areas (25%); C's
+    # place is unknown; C has no cause; B's cause R99 is ill-defined; D's sex is unknown
+    # and D has no age.
+    assert rows(report, "deaths_quality") == [
+        ("no LSOA", 1, 25.0), ("LSOA not in the areas file", 1, 25.0),
+        ("place of death unknown", 1, 25.0), ("no underlying cause", 1, 25.0),
+        ("ill-defined underlying cause (R00-R99)", 1, 25.0), ("sex unknown", 1, 25.0),
+        ("no age", 1, 25.0)]
+    # A is on the register (twice); nobody has activity.
+    assert rows(report, "linkage") == [("any register entry", 1, 25.0),
+                                       ("any activity", 0, 0.0)]
+    assert rows(report, "duplicates") == [
+        ("register", "same person_id and date_added", 1),
+        ("activity", "same person_id, activity_type, start_date and end_date", 0)]
+    completeness = {(r[0], r[1]): r[3:] for r in rows(report, "completeness")}
+    assert completeness[("deaths", "lsoa_code")] == (4, 3, 75.0)
+    assert completeness[("deaths", "age")] == (4, 3, 75.0)
+    coverage = {r[0]: r[2:] for r in rows(report, "date_coverage")}
+    assert coverage["deaths"] == (4, "2023-01-05", "2023-02-07", 2)
+    assert coverage["activity"] == (0, None, None, 0)
+    assert rows(report, "areas_by_place") == [
+        ("P1", 2, True, "2021", 150.0), ("P2", 1, True, "2021", None),
+        ("P9", 1, False, "2021", None)]
+    text = report.render_text()
+    assert "Place P2 (Place Two) has no population" in text
+    assert "Rows quarantined, by file and reason" in text
+
+
+def test_nothing_in_scope_and_missing_datasets_block(tmp_path):
+    config = project(tmp_path)
+    load(config, tmp_path, "areas", ["lsoa_code,place,imd_decile", "E01000001,P1,1",
+                                     "E01000002,P2,1"])
+    load(config, tmp_path, "deaths", [
+        "person_id,date_of_death,sex,lsoa_code,place_of_death",
+        "A,05/01/2023,F,E01000099,Home"])
+    report = validate_project(config, reporter=Reporter())
+    assert report.blocking == [
+        "no population loaded — run `eolneeds ingest population FILE`",
+        "no deaths in scope: no death's LSOA is in an area of a Place in eolneeds.toml — "
+        "check the areas file's place codes and LSOA vintage",
+        "Place P1 (Place One) has no population — load population for its LSOAs",
+        "Place P2 (Place Two) has no population — load population for its LSOAs"]
