@@ -969,7 +969,7 @@ class _Builder:
                         f"ICB and every Place, {self.period}",
                 columns=["Indicator"] + [self.icb_short if a == self.icb else self.place_name(a)
                                          for a in areas],
-                rows=rows, numeric_columns=frozenset(range(1, len(areas) + 1)), css="overview",
+                rows=rows, numeric_columns=frozenset(range(1, len(areas) + 1)), css="matrix",
                 note="A negative SII means the indicator is higher in more deprived areas. "
                      "‘Worse’ or ‘better’ says how more deprived areas fare, where higher "
                      "or lower is better; intervals are in each Place's own table.")
@@ -981,28 +981,30 @@ class _Builder:
         if not years:
             return chart, None
         shown = [y for y in PROJECTION_TABLE_YEARS if y in years] or [years[0], years[-1]]
+        first_year, last_year = shown[0], shown[-1]
+
+        def change(before: float | None, after: float | None) -> str:
+            if not before or after is None:
+                return MISSING
+            return fmt_number(100 * (after - before) / before, 1) + "%"
+
         rows = []
         for area in [self.icb, *self.places]:
-            label = self.icb_label if area == self.icb else self.place_name(area)
+            label = self.icb_short if area == self.icb else self.place_name(area)
             all_years, deaths, need = self.projection_series(area)
             by_year = dict(zip(all_years, zip(deaths, need, strict=True), strict=True))
-            cells = [Cell(label, header=True)]
-            for y in shown:
-                d, n = by_year.get(y, (None, None))
-                cells.append(Cell(fmt_count(d), numeric=True))
-                cells.append(Cell(fmt_count(n), numeric=True))
-            first, last = by_year.get(shown[0], (None, None)), by_year.get(shown[-1],
-                                                                           (None, None))
-            growth = (100 * (last[1] - first[1]) / first[1]
-                      if first[1] and last[1] is not None else None)
-            cells.append(Cell(fmt_number(growth, 1) + "%" if growth is not None else MISSING,
-                              numeric=True))
-            rows.append(cells)
-        columns = ["Area"]
-        for y in shown:
-            columns += [f"Deaths {y}", f"Need {y}"]
-        columns.append(f"Change in need {shown[0]} to {shown[-1]}")
-        table = Table(caption="Projected annual deaths and palliative care need by Place",
+            d0, d1 = by_year.get(first_year, (None, None))[0], by_year.get(last_year,
+                                                                         (None, None))[0]
+            n_by_year = [by_year.get(y, (None, None))[1] for y in shown]
+            rows.append([Cell(label, header=True),
+                         Cell(fmt_count(d0), numeric=True), Cell(fmt_count(d1), numeric=True),
+                         Cell(change(d0, d1), numeric=True)]
+                        + [Cell(fmt_count(n), numeric=True) for n in n_by_year]
+                        + [Cell(change(n_by_year[0], n_by_year[-1]), numeric=True)])
+        columns = (["Area", f"Deaths {first_year}", f"Deaths {last_year}", "Change in deaths"]
+                   + [f"Need {y}" for y in shown] + ["Change in need"])
+        table = Table(caption="Projected annual deaths and deaths with palliative care need, "
+                              "by Place",
                       columns=columns, rows=rows,
                       numeric_columns=frozenset(range(1, len(columns))))
         return chart, table
