@@ -29,7 +29,7 @@ import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 import matplotlib
 import numpy as np
@@ -80,7 +80,7 @@ SPC_STYLES: dict[str, tuple[str, str, str]] = {
 _FONT_STACK = ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"]
 WIDTH_IN = 8.0  # 576 pt wide; the page scales the SVG to its column
 
-_RC = {
+_RC: Any = {  # Any: matplotlib's stubs want literal rcParams keys
     "svg.fonttype": "none",  # text stays <text>: selectable, searchable, crisp in PDF
     "svg.hashsalt": "eolneeds",  # fixed, so clip-path ids are reproducible
     "text.parse_math": False,  # a '$' in a Place name must not become mathtext
@@ -203,6 +203,11 @@ def _text_colour(hex_colour: str) -> str:
 
 def _finite(value: float | None) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _array(values: Sequence[float | None], gap: float = np.nan) -> np.ndarray:
+    """Numbers as a float array, None (suppressed / missing) as `gap`."""
+    return np.array([gap if v is None else float(v) for v in values], dtype=float)
 
 
 def _shorten(label: str, limit: int = 28) -> str:
@@ -514,12 +519,12 @@ def line_chart(
     ax = _new_axes(fig)
     x = np.arange(len(x_labels))
     for i, s in enumerate(series):
-        vals = np.array([float(v) if _finite(v) else np.nan for v in s.values])
+        vals = _array(s.values)
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         offset = (i - (len(series) - 1) / 2) * 0.06 if s.lower is not None else 0.0
         if s.lower is not None and s.upper is not None:
-            lo = np.array([float(v) if _finite(v) else np.nan for v in s.lower])
-            hi = np.array([float(v) if _finite(v) else np.nan for v in s.upper])
+            lo = _array(s.lower)
+            hi = _array(s.upper)
             ok = ~(np.isnan(lo) | np.isnan(hi) | np.isnan(vals))
             ax.errorbar(x[ok] + offset, vals[ok], yerr=[vals[ok] - lo[ok], hi[ok] - vals[ok]],
                         fmt="none", ecolor=colour, elinewidth=1, capsize=3, alpha=0.8)
@@ -556,7 +561,7 @@ def grouped_bar_chart(
     band = 0.8 / max(len(series), 1)
     y = np.arange(len(categories))[::-1]
     for i, s in enumerate(series):
-        vals = np.array([float(v) if _finite(v) else 0.0 for v in s.values])
+        vals = np.nan_to_num(_array(s.values), nan=0.0)
         pos = y + 0.4 - band * (i + 0.5)
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         hatch = (None, "///", "...", "xx")[i % 4]

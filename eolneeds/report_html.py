@@ -1016,8 +1016,7 @@ class _Builder:
                            if self.data.kinds.get(key[2]) == "month"} - set(spc_ids))
         for ind_id in spc_ids:
             series = self.data.months(ind_id, self.icb)
-            values = [(p, _number(r)) for p, r in series]
-            values = [(p, v) for p, v in values if v is not None]
+            values = [(p, v) for p, v in ((p, _number(r)) for p, r in series) if v is not None]
             if len(values) < 2:
                 continue
             polarity = self.polarity(ind_id)
@@ -1045,8 +1044,9 @@ class _Builder:
             place_rows = []
             for area in [self.icb, *self.places]:
                 label = self.icb_label if area == self.icb else self.place_name(area)
-                pts = [(p, _number(r)) for p, r in self.data.months(ind_id, area)]
-                pts = [(p, v) for p, v in pts if v is not None]
+                pts = [(p, v) for p, v in ((p, _number(r))
+                                           for p, r in self.data.months(ind_id, area))
+                       if v is not None]
                 if len(pts) < 2:
                     place_rows.append([Cell(label, header=True)] + [Cell(MISSING)] * 4)
                     continue

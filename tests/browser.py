@@ -18,7 +18,6 @@ report file itself.
 from __future__ import annotations
 
 import base64
-import fcntl
 import json
 import os
 import shutil
@@ -79,6 +78,10 @@ class Browser:
         exe = chromium_path()
         if exe is None:
             raise BrowserError("Chromium not found")
+        try:
+            import fcntl  # POSIX only: the pipe transport needs fds 3 and 4
+        except ImportError as exc:  # pragma: no cover - Windows
+            raise BrowserError("the DevTools pipe needs a POSIX system") from exc
         self._profile = tempfile.TemporaryDirectory(prefix="eolneeds-chromium-")
         # fd 3: commands to the browser; fd 4: its replies (the pipe protocol's layout).
         cmd_read, self._cmd_write = os.pipe()
@@ -234,6 +237,10 @@ class Browser:
         return float(self.evaluate(
             f"document.getElementById({json.dumps(element_id)}).getBoundingClientRect().top"
             " + window.scrollY"))
+
+    def emulate_media(self, media: str) -> None:
+        """'print' lays the page out with the print stylesheet (for screenshots)."""
+        self.call("Emulation.setEmulatedMedia", {"media": media}, session=True)
 
     def print_pdf(self) -> bytes:
         data = self.call("Page.printToPDF",

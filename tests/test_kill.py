@@ -189,6 +189,7 @@ def test_sigkill_at_random_moments_leaves_a_consistent_project(
     rng = random.Random(SEED)
     month = templates["month"]
     outcomes = []
+    reached: set[tuple[str, bool, bool, bool]] = set()  # how far each killed run had got
     for trial in range(TRIALS):
         kind = "pristine" if trial % 2 == 0 else "done"
         root = tmp_path / f"trial{trial:02d}"
@@ -204,6 +205,12 @@ def test_sigkill_at_random_moments_leaves_a_consistent_project(
         code = proc.wait()
         outcomes.append(code)
         where = f"trial {trial} ({kind}, killed after {delay:.2f} s)"
+        reached.add((
+            kind,
+            (root / "eolneeds.duckdb").exists(),
+            (root / "output" / month).exists(),
+            any((root / "inbox").glob("*/*")),
+        ))
 
         try:
             _check_database(root)
@@ -226,3 +233,5 @@ def test_sigkill_at_random_moments_leaves_a_consistent_project(
         shutil.rmtree(root)
     # The delays really interrupted runs (not every run had finished already).
     assert sum(code == -signal.SIGKILL for code in outcomes) >= TRIALS // 2, outcomes
+    # ... and at different stages (before ingest, before publishing, after), not all alike.
+    assert len({state for state in reached if state[0] == "pristine"}) >= 2, reached
