@@ -13,6 +13,7 @@ the report follows the same house rules (UK government statistics conventions):
 from __future__ import annotations
 
 import math
+from datetime import date, datetime
 from typing import Any
 
 SUPPRESSED = "*"
@@ -141,6 +142,10 @@ def fmt_cell(value: Any) -> str:
         return MISSING
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")  # seconds and microseconds are noise here
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, int):
         return fmt_number(value, 0)
     if isinstance(value, float):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import date, datetime
 
 import pytest
 
@@ -104,6 +105,8 @@ def test_generic_cells() -> None:
     assert fmt_cell(True) == "Yes"
     assert fmt_cell("E01099999") == "E01099999"
     assert fmt_cell(None) == MISSING
+    assert fmt_cell(datetime(2026, 11, 23, 12, 55, 48, 856936)) == "2026-11-23 12:55"
+    assert fmt_cell(date(2025, 3, 31)) == "2025-03-31"
 
 
 def test_humanise_codes() -> None:
