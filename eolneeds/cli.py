@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import sys
 import traceback
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from eolneeds import __version__
+from eolneeds.config import find_project
 from eolneeds.console import ConsoleReporter
 from eolneeds.errors import EolneedsError, ExitCode, UsageError
+from eolneeds.lock import project_lock
 
 app = typer.Typer(
     name="eolneeds",
@@ -134,10 +137,12 @@ def ingest(
     if dataset not in DATASET_CHOICES:
         raise UsageError(f"unknown dataset {dataset!r} — use one of {', '.join(DATASET_CHOICES)}")
     config = require_project(project)
-    ingest_files(
-        config, dataset, files, mapping=mapping, encoding=encoding, replace=replace,
-        reporter=state.reporter,
-    )
+    # Hold the project lock so a manual ingest cannot interleave with a scheduled run.
+    with project_lock(config.root, command="ingest"):
+        ingest_files(
+            config, dataset, files, mapping=mapping, encoding=encoding, replace=replace,
+            reporter=state.reporter,
+        )
 
 
 @app.command()
@@ -193,7 +198,11 @@ def assess(
         out=out,
         per_place=per_place,
     )
-    result = assess_command(project, options, reporter=state.reporter)
+    root = find_project(project)
+    # The bundled sample (no project) is assessed in a private temporary folder: no lock.
+    guard = project_lock(root, command="assess") if root is not None else nullcontext()
+    with guard:
+        result = assess_command(project, options, reporter=state.reporter)
     typer.echo(result.render_summary())
 
 

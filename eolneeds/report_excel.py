@@ -18,22 +18,33 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
+from xml.etree.ElementTree import tostring
+from zipfile import ZIP_DEFLATED, ZipFile
 
 import polars as pl
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl import LXML, Workbook
+from openpyxl.cell._writer import write_cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, LineChart, Reference, Series
 from openpyxl.chart.data_source import StrRef
 from openpyxl.chart.series import SeriesLabel
+from openpyxl.comments.comment_sheet import CommentRecord
+from openpyxl.compat import safe_string
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from eolneeds import catalogue
 from eolneeds import excel_theme as theme
@@ -286,53 +297,105 @@ def _register_styles(wb: Workbook) -> None:
         wb.add_named_style(style)
 
 
+class _CellMaker:
+    """Writes cells straight into a worksheet with pre-built styles.
+
+    Assigning a named style or number format to a cell makes openpyxl look the style up
+    by name and re-index it, every time; a pack writes up to 300,000 cells. Each (named
+    style, number format) pair is resolved once per workbook into a style array that new
+    cells copy, which gives the same cells as setting `cell.style` and
+    `cell.number_format` one by one."""
+
+    def __init__(self, wb: Workbook) -> None:
+        self._scratch = Cell(wb.active)  # never added to a sheet
+        self._templates: dict[tuple[str, str | None], StyleArray] = {}
+
+    def template(self, style: str, number_format: str | None = None) -> StyleArray:
+        key = (style, number_format)
+        found = self._templates.get(key)
+        if found is None:
+            scratch = self._scratch
+            scratch._style = StyleArray()
+            scratch.style = style
+            if number_format is not None:
+                scratch.number_format = number_format
+            found = self._templates[key] = scratch._style
+        return found
+
+    def put(self, ws: Worksheet, row: int, column: int, value: Any, *,
+            number_format: str | None = None, style: str = "eol_cell",
+            texts: dict[str, str] | None = None) -> None:
+        """Write one cell. Text is always neutralised and typed as a string.
+
+        `texts` caches cleaned text for a table whose cells repeat the same strings."""
+        template = self.template
+        cell: Cell
+        if value is SUPPRESSED:
+            cell = Cell(ws, row, column, style_array=template("eol_number"))
+            cell._value = SUPPRESSED_MARK
+            cell.data_type = "s"
+        elif isinstance(value, Num):
+            number = _finite(value.value)
+            if number is None:
+                cell = Cell(ws, row, column, style_array=template("eol_number"))
+            else:
+                cell = Cell(ws, row, column,
+                            style_array=template("eol_number", value.number_format))
+                cell._value = number
+        elif isinstance(value, bool):
+            cell = Cell(ws, row, column, style_array=template(style))
+            cell._value = "Yes" if value else "No"
+            cell.data_type = "s"
+        elif isinstance(value, int | float):
+            number = _finite(value)
+            if number is None:
+                cell = Cell(ws, row, column, style_array=template("eol_number"))
+            else:
+                fmt = number_format or theme.NUMBER_FORMATS["rate"]
+                cell = Cell(ws, row, column, style_array=template("eol_number", fmt))
+                cell._value = value if isinstance(value, int) else number
+        elif isinstance(value, datetime | date):
+            cell = Cell(ws, row, column,
+                        style_array=template("eol_number", theme.NUMBER_FORMATS["date"]))
+            cell._value = value
+            cell.data_type = "d"
+        elif isinstance(value, Link):
+            cell = Cell(ws, row, column, style_array=template("eol_link"))
+            cell._value = clean_text(value.text)
+            cell.data_type = "s"
+            location = f"{quote_sheetname(value.sheet)}!A1"
+            cell.hyperlink = Hyperlink(ref=cell.coordinate, location=location)
+        elif value is None:
+            cell = Cell(ws, row, column, style_array=template(style))
+        else:
+            cell = Cell(ws, row, column, style_array=template(style))
+            if texts is None:
+                cell._value = clean_text(value)
+            else:
+                key = value if isinstance(value, str) else str(value)
+                text = texts.get(key)
+                if text is None:
+                    text = texts[key] = clean_text(key)
+                cell._value = text
+            cell.data_type = "s"
+        ws._add_cell(cell)
+
+
+_MAKERS: WeakKeyDictionary[Workbook, _CellMaker] = WeakKeyDictionary()
+
+
+def _maker(ws: Worksheet) -> _CellMaker:
+    wb = ws.parent
+    maker = _MAKERS.get(wb)
+    if maker is None:
+        maker = _MAKERS[wb] = _CellMaker(wb)
+    return maker
+
+
 def _put(ws: Worksheet, row: int, column: int, value: Any, *, number_format: str | None = None,
          style: str = "eol_cell") -> None:
     """Write one cell. Text is always neutralised and typed as a string."""
-    cell = ws.cell(row=row, column=column)
-    if value is SUPPRESSED:
-        cell.value = SUPPRESSED_MARK
-        cell.data_type = "s"
-        cell.style = "eol_number"
-        return
-    if isinstance(value, Num):
-        number = _finite(value.value)
-        cell.style = "eol_number"
-        if number is not None:
-            cell.value = number
-            cell.number_format = value.number_format
-        return
-    if isinstance(value, bool):
-        cell.value = "Yes" if value else "No"
-        cell.data_type = "s"
-        cell.style = style
-        return
-    if isinstance(value, int | float):
-        cell.style = "eol_number"
-        number = _finite(value)
-        if number is not None:
-            cell.value = value if isinstance(value, int) else number
-            cell.number_format = number_format or theme.NUMBER_FORMATS["rate"]
-        return
-    if isinstance(value, datetime | date):
-        cell.value = value
-        cell.number_format = theme.NUMBER_FORMATS["date"]
-        cell.style = "eol_number"
-        cell.number_format = theme.NUMBER_FORMATS["date"]
-        return
-    if isinstance(value, Link):
-        cell.value = clean_text(value.text)
-        cell.data_type = "s"
-        location = f"{quote_sheetname(value.sheet)}!A1"
-        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=location)
-        cell.style = "eol_link"
-        return
-    if value is None:
-        cell.style = style
-        return
-    cell.value = clean_text(value)
-    cell.data_type = "s"
-    cell.style = style
+    _maker(ws).put(ws, row, column, value, number_format=number_format, style=style)
 
 
 def _display_length(value: Any) -> int:
@@ -445,14 +508,18 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet) -> Placement:
     columns = [Col(h, c.number_format, c.wrap, c.width, c.role)
                for h, c in zip(headers, sheet.columns, strict=True)]
     rows = sheet.rows or [[_NO_DATA] + [None] * (len(columns) - 1)]
+    maker = _maker(ws)
     for index, col in enumerate(columns, start=1):
-        _put(ws, top, index, col.header, style="eol_header")
+        maker.put(ws, top, index, col.header, style="eol_header")
+    # Resolved once per column, not per cell: (column, number format, style).
+    plan = [(index, col.number_format,
+             "eol_word" if col.role == "comparison" else "eol_wrap" if col.wrap else "eol_cell")
+            for index, col in enumerate(columns, start=1)]
+    texts: dict[str, str] = {}  # the same names and units repeat down a column
+    put = maker.put
     for r, values in enumerate(rows, start=top + 1):
-        for index, (col, value) in enumerate(zip(columns, values, strict=True), start=1):
-            style = "eol_wrap" if col.wrap else "eol_cell"
-            if col.role == "comparison":
-                style = "eol_word"
-            _put(ws, r, index, value, number_format=col.number_format, style=style)
+        for (index, number_format, style), value in zip(plan, values, strict=True):
+            put(ws, r, index, value, number_format=number_format, style=style, texts=texts)
     last = top + len(rows)
     ref = f"A{top}:{get_column_letter(len(columns))}{last}"
     table = Table(displayName=sheet.table_name, ref=ref)
@@ -1308,6 +1375,139 @@ def _count(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------
+# Saving: openpyxl's writer, with the worksheet rows written as text
+
+
+def _escape_text(text: str) -> str:
+    # As xml.etree escapes element text (openpyxl's writer without lxml).
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _escape_attribute(text: str) -> str:
+    text = _escape_text(text)
+    for char, entity in (('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
+        if char in text:
+            text = text.replace(char, entity)
+    return text
+
+
+class _ElementCollector:
+    """Stands in for openpyxl's xml stream to capture one cell it writes itself."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, element: Any) -> None:
+        self.parts.append(tostring(element, encoding="unicode"))
+
+
+class _RowsWriter(WorksheetWriter):
+    """openpyxl's worksheet writer, except that <sheetData> is formatted as text.
+
+    Without lxml, openpyxl builds and serialises an ElementTree element for every cell
+    (tens of microseconds each); the ICB pack has over 300,000 cells. Numbers, text,
+    dates and styled blanks -- every cell this module writes -- are formatted here
+    exactly as openpyxl's own cell writer would write them (same attributes, same
+    escaping); any other kind of cell (formulas, rich text, booleans, errors) is handed
+    to openpyxl's writer. tests/test_report_excel.py compares the two on every kind."""
+
+    def write_rows(self) -> None:
+        if LXML:  # lxml's stream takes no raw text; openpyxl is quick with lxml anyway
+            super().write_rows()
+            return
+        xf = self.xf.send(True)
+        raw = getattr(xf, "_file", None)
+        with xf.element("sheetData"):
+            if callable(raw):
+                chunk: list[str] = []
+                for row_idx, cells in self.rows():
+                    self._row_xml(chunk, row_idx, cells)
+                    if len(chunk) > 20_000:
+                        raw("".join(chunk))
+                        chunk.clear()
+                raw("".join(chunk))
+            else:  # a different et_xmlfile: the ordinary, slower path
+                for row_idx, cells in self.rows():
+                    self.write_row(xf, cells, row_idx)
+        self.xf.send(None)
+
+    def _row_xml(self, out: list[str], row_idx: int, cells: list[Cell]) -> None:
+        ws = self.ws
+        attrs = {"r": f"{row_idx}"}
+        attrs.update(ws.row_dimensions.get(row_idx, {}))
+        out.append("<row" + "".join(f' {k}="{_escape_attribute(v)}"' for k, v in attrs.items())
+                   + ">")
+        wb = ws.parent
+        style_ids = wb._cell_styles
+        for cell in cells:
+            if cell._comment is not None:
+                ws._comments.append(CommentRecord.from_cell(cell))
+            value = cell._value
+            style = cell._style
+            styled = style is not None and any(style)
+            if value is None and not styled and cell._comment is None:
+                continue
+            kind = cell.data_type
+            if kind == "d" and isinstance(value, datetime | date) and not wb.iso_dates:
+                if getattr(value, "tzinfo", None) is not None:
+                    raise TypeError("Excel does not support timezones in datetimes.")
+                value, kind = to_excel(value, wb.epoch), "n"
+            if not (value is None and kind in ("s", "n")
+                    or (kind == "s" and type(value) is str)
+                    or (kind == "n" and type(value) in (int, float))):
+                collector = _ElementCollector()
+                write_cell(collector, ws, cell, styled)
+                out.extend(collector.parts)
+                continue
+            if cell._hyperlink:
+                ws._hyperlinks.append(cell._hyperlink)
+            head = f'<c r="{get_column_letter(cell.column)}{row_idx}"'
+            if styled:
+                head += f' s="{style_ids.add(style)}"'
+            head += ' t="inlineStr"' if kind == "s" else f' t="{kind}"'
+            if value is None or value == "":
+                out.append(head + " />")
+            elif kind == "s":
+                stripped = value.strip()
+                space = ' xml:space="preserve"' if stripped and value != stripped else ""
+                out.append(f"{head}><is><t{space}>{_escape_text(value)}</t></is></c>")
+            else:
+                out.append(f"{head}><v>{safe_string(value)}</v></c>")
+        out.append("</row>")
+
+
+class _PackExcelWriter(ExcelWriter):
+    """openpyxl's ExcelWriter with the faster rows (everything else is openpyxl's)."""
+
+    def write_worksheet(self, ws: Worksheet) -> None:
+        ws._drawing = SpreadsheetDrawing()
+        ws._drawing.charts = ws._charts
+        ws._drawing.images = ws._images
+        writer = _RowsWriter(ws)
+        writer.write()
+        ws._rels = writer._rels
+        self._archive.write(writer.out, ws.path[1:])
+        self.manifest.append(ws)
+        writer.cleanup()
+
+
+def save_workbook(wb: Workbook, path: Path) -> None:
+    """Save as openpyxl's Workbook.save does, with the faster worksheet rows."""
+    if wb.read_only or wb.write_only:  # never built here; openpyxl knows those modes
+        wb.save(path)
+        return
+    with ZipFile(path, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+        wb.properties.modified = datetime.now(tz=UTC).replace(tzinfo=None)
+        _PackExcelWriter(wb, archive).save()
+
+
+# ---------------------------------------------------------------------------------------
 # Entry point
 
 
@@ -1351,4 +1551,4 @@ def write_excel_pack(bundle: ReportBundle, path: Path, *, place: str | None = No
     """Write the ICB pack (place=None) or one Place's pack to `path`, atomically."""
     wb = build_workbook(bundle, place=place)
     with atomic_output(Path(path)) as tmp:
-        wb.save(tmp)
+        save_workbook(wb, tmp)
