@@ -523,6 +523,11 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet) -> Placement:
     last = top + len(rows)
     ref = f"A{top}:{get_column_letter(len(columns))}{last}"
     table = Table(displayName=sheet.table_name, ref=ref)
+    # Named from the header cells now: left to the save, openpyxl reads the table's whole
+    # range back from the sheet just to find its first row.
+    table._initialise_columns()
+    for table_column, col in zip(table.tableColumns, columns, strict=True):
+        table_column.name = clean_text(col.header)
     table.tableStyleInfo = TableStyleInfo(name=theme.TABLE_STYLE, showRowStripes=True,
                                           showColumnStripes=False, showFirstColumn=False,
                                           showLastColumn=False)
@@ -1425,61 +1430,75 @@ class _RowsWriter(WorksheetWriter):
         raw = getattr(xf, "_file", None)
         with xf.element("sheetData"):
             if callable(raw):
-                chunk: list[str] = []
-                for row_idx, cells in self.rows():
-                    self._row_xml(chunk, row_idx, cells)
-                    if len(chunk) > 20_000:
-                        raw("".join(chunk))
-                        chunk.clear()
-                raw("".join(chunk))
+                for chunk in self._rows_xml():
+                    raw(chunk)
             else:  # a different et_xmlfile: the ordinary, slower path
                 for row_idx, cells in self.rows():
                     self.write_row(xf, cells, row_idx)
         self.xf.send(None)
 
-    def _row_xml(self, out: list[str], row_idx: int, cells: list[Cell]) -> None:
+    def _rows_xml(self) -> Iterable[str]:
         ws = self.ws
-        attrs = {"r": f"{row_idx}"}
-        attrs.update(ws.row_dimensions.get(row_idx, {}))
-        out.append("<row" + "".join(f' {k}="{_escape_attribute(v)}"' for k, v in attrs.items())
-                   + ">")
         wb = ws.parent
-        style_ids = wb._cell_styles
-        for cell in cells:
-            if cell._comment is not None:
-                ws._comments.append(CommentRecord.from_cell(cell))
-            value = cell._value
-            style = cell._style
-            styled = style is not None and any(style)
-            if value is None and not styled and cell._comment is None:
-                continue
-            kind = cell.data_type
-            if kind == "d" and isinstance(value, datetime | date) and not wb.iso_dates:
-                if getattr(value, "tzinfo", None) is not None:
-                    raise TypeError("Excel does not support timezones in datetimes.")
-                value, kind = to_excel(value, wb.epoch), "n"
-            if not (value is None and kind in ("s", "n")
-                    or (kind == "s" and type(value) is str)
-                    or (kind == "n" and type(value) in (int, float))):
-                collector = _ElementCollector()
-                write_cell(collector, ws, cell, styled)
-                out.extend(collector.parts)
-                continue
-            if cell._hyperlink:
-                ws._hyperlinks.append(cell._hyperlink)
-            head = f'<c r="{get_column_letter(cell.column)}{row_idx}"'
-            if styled:
-                head += f' s="{style_ids.add(style)}"'
-            head += ' t="inlineStr"' if kind == "s" else f' t="{kind}"'
-            if value is None or value == "":
-                out.append(head + " />")
-            elif kind == "s":
-                stripped = value.strip()
-                space = ' xml:space="preserve"' if stripped and value != stripped else ""
-                out.append(f"{head}><is><t{space}>{_escape_text(value)}</t></is></c>")
-            else:
-                out.append(f"{head}><v>{safe_string(value)}</v></c>")
-        out.append("</row>")
+        dimensions = ws.row_dimensions
+        style_ids: dict[bytes, str] = {}  # style array bytes -> ' s="n"', or "" if unstyled
+        letters: dict[int, str] = {}
+        out: list[str] = []
+        for row_idx, cells in self.rows():
+            attrs = {"r": f"{row_idx}"}
+            attrs.update(dimensions.get(row_idx, {}))
+            out.append("<row" + "".join(f' {k}="{_escape_attribute(v)}"'
+                                        for k, v in attrs.items()) + ">")
+            for cell in cells:
+                if cell._comment is not None:
+                    ws._comments.append(CommentRecord.from_cell(cell))
+                value = cell._value
+                style = cell._style
+                if style is None:
+                    style_attr = ""
+                else:
+                    key = style.tobytes()
+                    style_attr = style_ids.get(key)  # type: ignore[assignment]
+                    if style_attr is None:
+                        style_attr = style_ids[key] = (
+                            f' s="{wb._cell_styles.add(style)}"' if any(style) else "")
+                if value is None and not style_attr and cell._comment is None:
+                    continue
+                kind = cell.data_type
+                if kind == "d" and isinstance(value, datetime | date) and not wb.iso_dates:
+                    if getattr(value, "tzinfo", None) is not None:
+                        raise TypeError("Excel does not support timezones in datetimes.")
+                    value, kind = to_excel(value, wb.epoch), "n"
+                value_type = type(value)
+                if not (value is None and kind in ("s", "n")
+                        or (kind == "s" and value_type is str)
+                        or (kind == "n" and (value_type is float or value_type is int))):
+                    collector = _ElementCollector()
+                    write_cell(collector, ws, cell, bool(style_attr))
+                    out.extend(collector.parts)
+                    continue
+                if cell._hyperlink:
+                    ws._hyperlinks.append(cell._hyperlink)
+                column = cell.column
+                letter = letters.get(column)
+                if letter is None:
+                    letter = letters[column] = get_column_letter(column)
+                if value is None or value == "":
+                    kind_attr = "inlineStr" if kind == "s" else "n"
+                    out.append(f'<c r="{letter}{row_idx}"{style_attr} t="{kind_attr}" />')
+                elif kind == "s":
+                    stripped = value.strip()
+                    space = ' xml:space="preserve"' if stripped and value != stripped else ""
+                    out.append(f'<c r="{letter}{row_idx}"{style_attr} t="inlineStr"><is>'
+                               f"<t{space}>{_escape_text(value)}</t></is></c>")
+                else:
+                    out.append(f'<c r="{letter}{row_idx}"{style_attr} t="n">'
+                               f"<v>{safe_string(value)}</v></c>")
+            out.append("</row>")
+            if len(out) > 50_000:
+                yield "".join(out)
+                out.clear()
+        yield "".join(out)
 
 
 class _PackExcelWriter(ExcelWriter):

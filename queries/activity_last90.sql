@@ -20,12 +20,30 @@
 --                         in the window; an admission with no cost counts its bed days in
 --                         the window x $unit_cost_per_bed_day (when configured).
 -- Reads: deaths_in_scope, activity, assess_periods.
+-- Speed: only deaths in a reporting period are matched to activity (a hash join on
+-- person_id with the window as a residual condition, in whole days); each death's
+-- measures are summed once, counted into cells (one per combination of breakdown values)
+-- and only the cells are spread over the breakdowns. Sums and sums of squares of whole
+-- numbers and of pennies are exact, so the result is the same as summing every death in
+-- every breakdown.
 
-WITH linked AS (
+WITH period_days AS (
+    SELECT d.date_of_death, p.period, p.kind
+    FROM (SELECT DISTINCT date_of_death FROM deaths_in_scope) AS d
+    JOIN assess_periods AS p
+      ON d.date_of_death BETWEEN p.period_start AND p.period_end
+),
+in_periods AS (
+    SELECT d.death_id, d.person_id, d.date_of_death
+    FROM deaths_in_scope AS d
+    SEMI JOIN (SELECT DISTINCT date_of_death FROM period_days) AS p USING (date_of_death)
+),
+linked AS (
     SELECT
         d.death_id,
         d.date_of_death,
-        d.date_of_death - INTERVAL 89 DAY AS window_start,
+        -- DATE - INTEGER is a DATE: the window's first day.
+        d.date_of_death - 89 AS window_start,
         a.activity_type,
         a.start_date,
         coalesce(a.end_date, d.date_of_death) AS end_date,
@@ -37,20 +55,19 @@ WITH linked AS (
         END AS is_emergency,
         (a.activity_type IN ('emergency_admission', 'elective_admission')
          OR a.admission_method IS NOT NULL) AS is_admission
-    FROM deaths_in_scope AS d
+    FROM in_periods AS d
     JOIN activity AS a
       ON a.person_id = d.person_id
      AND a.start_date <= d.date_of_death
      -- Anything that could touch the last year: started in it, or a stay still running.
-     AND greatest(a.start_date, coalesce(a.end_date, a.start_date))
-         >= d.date_of_death - INTERVAL 364 DAY
+     AND greatest(a.start_date, coalesce(a.end_date, a.start_date)) >= d.date_of_death - 364
 ),
 measured AS (
     SELECT
         *,
         start_date >= window_start AS starts_in_window,
         CASE WHEN is_admission AND end_date >= window_start THEN greatest(
-            date_diff('day', greatest(start_date, CAST(window_start AS DATE)),
+            date_diff('day', greatest(start_date, window_start),
                       least(end_date, date_of_death))
             + CASE WHEN $bed_days_nights THEN 0 ELSE 1 END,
             0)
@@ -67,7 +84,7 @@ per_death AS (
         count(*) FILTER (
             WHERE (activity_type IN ('specialist_palliative_contact', 'hospice_inpatient')
                    OR treatment_function = '315')
-              AND start_date >= date_of_death - INTERVAL 364 DAY
+              AND start_date >= date_of_death - 364
         ) AS palliative_contacts,
         count(*) FILTER (WHERE activity_type = 'community_contact' AND starts_in_window)
             AS community_contacts,
@@ -87,24 +104,30 @@ per_death AS (
        OR treatment_function = '315'
     GROUP BY death_id
 ),
-death_periods AS (
+cells AS (
     SELECT
-        p.period, p.kind, d.*,
-        coalesce(x.emergency_admissions, 0) AS emergency_admissions,
-        coalesce(x.bed_days, 0) AS person_bed_days,
-        coalesce(x.ae_attendances, 0) AS person_ae_attendances,
-        coalesce(x.palliative_contacts, 0) AS palliative_contacts,
-        coalesce(x.community_contacts, 0) AS community_contacts,
-        coalesce(x.hospital_cost, 0) AS person_hospital_cost
+        p.period, p.kind, d.place, d.imd_quintile, d.sex, d.age_band, d.age_group,
+        d.ethnic_group, d.cause_group,
+        count(*) AS deaths,
+        count(*) FILTER (WHERE x.emergency_admissions >= 1) AS ea_any,
+        count(*) FILTER (WHERE x.emergency_admissions >= 3) AS ea_3plus,
+        sum(coalesce(x.bed_days, 0)) AS bed_days,
+        sum(coalesce(x.bed_days, 0) * coalesce(x.bed_days, 0)) AS bed_days_sumsq,
+        sum(coalesce(x.ae_attendances, 0)) AS ae_attendances,
+        sum(coalesce(x.ae_attendances, 0) * coalesce(x.ae_attendances, 0))
+            AS ae_attendances_sumsq,
+        count(*) FILTER (WHERE x.palliative_contacts >= 1) AS spc_any,
+        count(*) FILTER (WHERE x.community_contacts >= 1) AS community_any,
+        sum(coalesce(x.hospital_cost, 0)) AS hospital_cost
     FROM deaths_in_scope AS d
-    JOIN assess_periods AS p
-      ON d.date_of_death BETWEEN p.period_start AND p.period_end
+    JOIN period_days AS p USING (date_of_death)
     LEFT JOIN per_death AS x USING (death_id)
+    GROUP BY ALL
 ),
 by_breakdown AS (
-    SELECT dp.*, unnest(breakdown_rows(dp.kind, dp.imd_quintile, dp.sex, dp.age_band,
-                                       dp.age_group, dp.ethnic_group, dp.cause_group), recursive := true)
-    FROM death_periods AS dp
+    SELECT c.*, unnest(breakdown_rows(c.kind, c.imd_quintile, c.sex, c.age_band,
+                                      c.age_group, c.ethnic_group, c.cause_group), recursive := true)
+    FROM cells AS c
 )
 SELECT
     CASE WHEN grouping(place) = 1 THEN 'icb' ELSE 'place' END AS area_type,
@@ -112,19 +135,19 @@ SELECT
     period,
     breakdown,
     breakdown_value,
-    count(*) AS deaths,
-    count(*) FILTER (WHERE emergency_admissions >= 1) AS ea_any,
-    count(*) FILTER (WHERE emergency_admissions >= 3) AS ea_3plus,
+    CAST(sum(deaths) AS BIGINT) AS deaths,
+    CAST(sum(ea_any) AS BIGINT) AS ea_any,
+    CAST(sum(ea_3plus) AS BIGINT) AS ea_3plus,
     -- Sums and sums of squares of whole numbers are exact, so the standard deviation
     -- assess derives from them is the same on every run (a parallel stddev_samp over
     -- doubles can differ in the last bit between runs).
-    sum(person_bed_days) AS bed_days,
-    sum(person_bed_days * person_bed_days) AS bed_days_sumsq,
-    sum(person_ae_attendances) AS ae_attendances,
-    sum(person_ae_attendances * person_ae_attendances) AS ae_attendances_sumsq,
-    count(*) FILTER (WHERE palliative_contacts >= 1) AS spc_any,
-    count(*) FILTER (WHERE community_contacts >= 1) AS community_any,
-    sum(person_hospital_cost) AS hospital_cost
+    sum(bed_days) AS bed_days,
+    sum(bed_days_sumsq) AS bed_days_sumsq,
+    sum(ae_attendances) AS ae_attendances,
+    sum(ae_attendances_sumsq) AS ae_attendances_sumsq,
+    CAST(sum(spc_any) AS BIGINT) AS spc_any,
+    CAST(sum(community_any) AS BIGINT) AS community_any,
+    sum(hospital_cost) AS hospital_cost
 FROM by_breakdown
 GROUP BY GROUPING SETS (
     (period, breakdown, breakdown_value, place),

@@ -12,11 +12,10 @@
 --   ppod_achieved_pct     ppod_achieved (place of death = the latest such preference)
 --                         / ppod_recorded
 -- Reads: deaths_in_scope, register, assess_periods.
--- Speed: only deaths in a reporting period are matched to the register; deaths are then
--- counted into cells (one per combination of breakdown values, and per number of days
--- on the register) and only the cells are spread over the breakdowns. The median is
--- read from the resulting counts per number of days: the middle value, or the mean of
--- the two middle values -- exactly what quantile_cont(register_days, 0.5) gives.
+-- Speed: only deaths in a reporting period are matched to the register; the counts are
+-- taken once per cell (one per combination of breakdown values) and only the cells are
+-- spread over the breakdowns (sums of counts are exact). The median needs every value,
+-- so it is taken separately, over the deaths on a register only.
 
 WITH period_days AS (
     SELECT d.date_of_death, p.period, p.kind
@@ -43,106 +42,90 @@ entries AS (
       ON r.person_id = d.person_id AND r.date_added <= d.date_of_death
     GROUP BY d.death_id
 ),
-per_death AS (
+death_periods AS (
     SELECT
-        d.*,
+        p.period, p.kind, d.place, d.imd_quintile, d.sex, d.age_band, d.age_group,
+        d.ethnic_group, d.cause_group, d.pc_need, d.place_of_death,
         e.first_entry IS NOT NULL AS on_register,
         date_diff('day', e.first_entry, d.date_of_death) AS register_days,
         e.preferred_place
     FROM in_periods AS d
+    JOIN period_days AS p USING (date_of_death)
     LEFT JOIN entries AS e USING (death_id)
 ),
 cells AS (
     SELECT
-        p.period, p.kind, d.place, d.imd_quintile, d.sex, d.age_band, d.age_group,
-        d.ethnic_group, d.cause_group,
-        -- NULL for deaths not on a register.
-        d.register_days,
+        period, kind, place, imd_quintile, sex, age_band, age_group, ethnic_group,
+        cause_group,
         count(*) AS deaths,
-        count(*) FILTER (WHERE d.on_register) AS on_register,
-        count(*) FILTER (WHERE d.pc_need) AS need_deaths,
-        count(*) FILTER (WHERE d.pc_need AND d.on_register) AS need_on_register,
-        count(*) FILTER (WHERE d.pc_need AND NOT d.on_register) AS need_unidentified,
-        count(*) FILTER (WHERE d.on_register AND d.register_days <= 30) AS register_late,
-        count(*) FILTER (WHERE d.on_register AND d.preferred_place IS NOT NULL)
-            AS ppod_recorded,
+        count(*) FILTER (WHERE on_register) AS on_register,
+        count(*) FILTER (WHERE pc_need) AS need_deaths,
+        count(*) FILTER (WHERE pc_need AND on_register) AS need_on_register,
+        count(*) FILTER (WHERE pc_need AND NOT on_register) AS need_unidentified,
+        count(*) FILTER (WHERE on_register AND register_days <= 30) AS register_late,
+        count(*) FILTER (WHERE on_register AND preferred_place IS NOT NULL) AS ppod_recorded,
         count(*) FILTER (
-            WHERE d.on_register AND d.preferred_place IS NOT NULL
-              AND d.preferred_place = d.place_of_death
+            WHERE on_register AND preferred_place IS NOT NULL AND preferred_place = place_of_death
         ) AS ppod_achieved
-    FROM per_death AS d
-    JOIN period_days AS p USING (date_of_death)
+    FROM death_periods
     GROUP BY ALL
 ),
-by_breakdown AS (
-    SELECT c.*, unnest(breakdown_rows(c.kind, c.imd_quintile, c.sex, c.age_band,
-                                      c.age_group, c.ethnic_group, c.cause_group), recursive := true)
-    FROM cells AS c
-),
-by_days AS (
-    -- Per area, period, breakdown value and number of days on the register.
+counts AS (
     SELECT
         CASE WHEN grouping(place) = 1 THEN 'icb' ELSE 'place' END AS area_type,
         place AS area_code,
         period,
         breakdown,
         breakdown_value,
-        register_days,
-        sum(deaths) AS deaths,
-        sum(on_register) AS on_register,
-        sum(need_deaths) AS need_deaths,
-        sum(need_on_register) AS need_on_register,
-        sum(need_unidentified) AS need_unidentified,
-        sum(register_late) AS register_late,
-        sum(ppod_recorded) AS ppod_recorded,
-        sum(ppod_achieved) AS ppod_achieved
-    FROM by_breakdown
-    GROUP BY GROUPING SETS (
-        (period, breakdown, breakdown_value, place, register_days),
-        (period, breakdown, breakdown_value, register_days)
-    )
-),
-ranked AS (
-    -- Deaths on a register up to and including each number of days (ascending).
-    SELECT
-        *,
-        sum(on_register) OVER (
-            PARTITION BY area_type, area_code, period, breakdown, breakdown_value
-            ORDER BY register_days
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS on_register_upto,
-        sum(on_register) OVER (
-            PARTITION BY area_type, area_code, period, breakdown, breakdown_value
-        ) AS on_register_total
-    FROM by_days
-),
-totals AS (
-    SELECT
-        area_type, area_code, period, breakdown, breakdown_value,
         CAST(sum(deaths) AS BIGINT) AS deaths,
         CAST(sum(on_register) AS BIGINT) AS on_register,
         CAST(sum(need_deaths) AS BIGINT) AS need_deaths,
         CAST(sum(need_on_register) AS BIGINT) AS need_on_register,
         CAST(sum(need_unidentified) AS BIGINT) AS need_unidentified,
-        -- The values at 0-based positions floor((n - 1) / 2) and ceil((n - 1) / 2) of the
-        -- sorted days: the first number of days whose running count passes the position.
-        CAST(min(register_days) FILTER (
-            WHERE register_days IS NOT NULL
-              AND on_register_upto > (on_register_total - 1) // 2
-        ) AS DOUBLE) AS median_low,
-        CAST(min(register_days) FILTER (
-            WHERE register_days IS NOT NULL
-              AND on_register_upto > on_register_total // 2
-        ) AS DOUBLE) AS median_high,
         CAST(sum(register_late) AS BIGINT) AS register_late,
         CAST(sum(ppod_recorded) AS BIGINT) AS ppod_recorded,
         CAST(sum(ppod_achieved) AS BIGINT) AS ppod_achieved
-    FROM ranked
-    GROUP BY ALL
+    FROM (
+        SELECT c.*, unnest(breakdown_rows(c.kind, c.imd_quintile, c.sex, c.age_band,
+                                          c.age_group, c.ethnic_group, c.cause_group),
+                           recursive := true)
+        FROM cells AS c
+    )
+    GROUP BY GROUPING SETS (
+        (period, breakdown, breakdown_value, place),
+        (period, breakdown, breakdown_value)
+    )
+),
+medians AS (
+    SELECT
+        CASE WHEN grouping(place) = 1 THEN 'icb' ELSE 'place' END AS area_type,
+        place AS area_code,
+        period,
+        breakdown,
+        breakdown_value,
+        quantile_cont(register_days, 0.5) AS register_days_median
+    FROM (
+        SELECT dp.period, dp.place, dp.register_days,
+               unnest(breakdown_rows(dp.kind, dp.imd_quintile, dp.sex, dp.age_band,
+                                     dp.age_group, dp.ethnic_group, dp.cause_group),
+                      recursive := true)
+        FROM death_periods AS dp
+        WHERE dp.on_register
+    )
+    GROUP BY GROUPING SETS (
+        (period, breakdown, breakdown_value, place),
+        (period, breakdown, breakdown_value)
+    )
 )
 SELECT
-    area_type, area_code, period, breakdown, breakdown_value,
-    deaths, on_register, need_deaths, need_on_register, need_unidentified,
-    median_low + (median_high - median_low) * 0.5 AS register_days_median,
-    register_late, ppod_recorded, ppod_achieved
-FROM totals
+    c.area_type, c.area_code, c.period, c.breakdown, c.breakdown_value,
+    c.deaths, c.on_register, c.need_deaths, c.need_on_register, c.need_unidentified,
+    m.register_days_median,
+    c.register_late, c.ppod_recorded, c.ppod_achieved
+FROM counts AS c
+LEFT JOIN medians AS m
+  ON m.area_type = c.area_type
+ AND m.area_code IS NOT DISTINCT FROM c.area_code
+ AND m.period = c.period
+ AND m.breakdown = c.breakdown
+ AND m.breakdown_value IS NOT DISTINCT FROM c.breakdown_value
