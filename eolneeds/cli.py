@@ -115,7 +115,10 @@ def sample(
 
 @app.command()
 def ingest(
-    dataset: Annotated[str, typer.Argument(help="deaths | register | activity | population | areas | projections")],
+    dataset: Annotated[
+        str,
+        typer.Argument(help="deaths | register | activity | population | areas | projections"),
+    ],
     files: Annotated[list[Path], typer.Argument(help="CSV, gzip CSV, XLSX or Parquet files.")],
     *,
     project: ProjectOpt = None,

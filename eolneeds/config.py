@@ -268,7 +268,9 @@ def load_config(root: Path) -> ProjectConfig:
 
     vintage = str(project.get("lsoa_vintage", "2021"))
     if vintage not in ("2011", "2021"):
-        raise ConfigError(f"{where} [project]: key 'lsoa_vintage' is {vintage!r} — use 2011 or 2021")
+        raise ConfigError(
+            f"{where} [project]: key 'lsoa_vintage' is {vintage!r} — use 2011 or 2021"
+        )
 
     privacy = _typed(where, "privacy", raw.get("privacy", {}), dict)
     _check_keys(f"{where} [privacy]", privacy, {"key_file"})

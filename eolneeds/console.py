@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from eolneeds.reporting import Reporter
+from eolneeds.reporting import Reporter, no_progress
 
 
 def _jsonable(value: Any) -> Any:
@@ -69,13 +69,13 @@ class ConsoleReporter(Reporter):
         self, description: str, total: int | None = None
     ) -> Iterator[Callable[[int], None]]:
         if self.quiet or self.log_format == "json":
-            yield lambda advance=1: None
+            yield no_progress
             return
         if not self.is_terminal:
             # Plain lines for logs and pipes: one at the start, one at the end.
             self.stream.write(f"{description}...\n")
             self.stream.flush()
-            yield lambda advance=1: None
+            yield no_progress
             self.stream.write(f"{description}: done\n")
             self.stream.flush()
             return

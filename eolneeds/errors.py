@@ -62,6 +62,6 @@ def input_error(
     if row is not None:
         where += f" row {row}"
     if column is not None:
-        where += f"," if row is not None else ""
+        where += "," if row is not None else ""
         where += f" column {column}"
     return InputDataError(f"{where}: {problem} — {fix}")

@@ -143,7 +143,8 @@ def _data_coverage(con: Any) -> dict[str, dict[str, str | None]]:
     coverage: dict[str, dict[str, str | None]] = {}
     for table, column in columns.items():
         try:
-            first, last = con.execute(f"SELECT min({column}), max({column}) FROM {table}").fetchone()
+            query = f"SELECT min({column}), max({column}) FROM {table}"
+            first, last = con.execute(query).fetchone()
         except Exception:  # noqa: BLE001 - table not there yet
             continue
         coverage[table] = {

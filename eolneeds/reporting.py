@@ -14,6 +14,10 @@ from contextlib import contextmanager
 from typing import Any
 
 
+def no_progress(advance: int = 1) -> None:
+    """The step function of a progress bar that draws nothing."""
+
+
 class Reporter:
     """Silent base reporter. Subclasses override `event` and `progress`."""
 
@@ -25,8 +29,10 @@ class Reporter:
         self.event("message", text=text, level=level)
 
     @contextmanager
-    def progress(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-        yield lambda advance=1: None
+    def progress(
+        self, description: str, total: int | None = None
+    ) -> Iterator[Callable[[int], None]]:
+        yield no_progress
 
 
 class RecordingReporter(Reporter):

@@ -29,7 +29,7 @@ def test_no_command_is_missing_from_this_test() -> None:
 def test_command_help_has_an_example(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert f"Example: eolneeds" in result.output
+    assert "Example: eolneeds" in result.output
     assert command in result.output.split("Example: ", 1)[1].splitlines()[0]
 
 

@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from eolneeds.reporting import Reporter
 
 KEY = "concurrency-test-key"
@@ -25,7 +23,7 @@ HOLD_S = 6  # comfortably longer than a Python start-up, so the runs surely over
 
 def _small_project(tmp_path: Path) -> tuple[Path, str]:
     """A generated project (150 deaths) writing only the CSV; returns it and its month."""
-    sample = pytest.importorskip("eolneeds.sample")
+    import eolneeds.sample as sample
     root = tmp_path / "proj"
     sample.write_sample(root, deaths=150, seed=3, reporter=Reporter(),
                         key_file=tmp_path / "sample.key")
