@@ -106,6 +106,10 @@ class _Check:
     reason: str  # SQL: the reason text, NULL when the value is fine
     column: str | None  # canonical column it concerns (None: the whole row)
     value: str  # SQL: the value shown in rejects.value
+    # Where the check can be evaluated: the source columns ("sN") it depends on, () when
+    # it needs the whole row. Checks on one source are evaluated once per distinct value.
+    home: tuple[str, ...] = ()
+    source: str | None = None  # a check on one source column, whatever feeds from it
 
 
 @dataclass
@@ -113,12 +117,17 @@ class _Plan:
     """The SQL pieces for one file, filled in by _plan_columns."""
 
     sources: dict[str, str] = field(default_factory=dict)  # header -> "sN"
+    # canonical -> the sources ("sN") its text is computed from; () for a constant
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # list columns (several sources, one ICD-10 code each): canonical -> sources
+    list_sources: dict[str, list[str]] = field(default_factory=dict)
+    extra_fields: str | None = None  # SQL over the raw table: row wider than the header
     texts: dict[str, str] = field(default_factory=dict)  # canonical -> text SQL (over sN)
     values: dict[str, str] = field(default_factory=dict)  # canonical -> typed SQL (over t_)
     checks: list[_Check] = field(default_factory=list)
     prep: dict[str, str] = field(default_factory=dict)  # canonical -> helper SQL (over t_)
     finals: dict[str, str] = field(default_factory=dict)  # canonical -> final SQL (over v_)
-    totals_sources: list[str] = field(default_factory=list)
+    totals_sources: list[str] = field(default_factory=list)  # "sN" names
 
 
 def _shown(expr: str) -> str:
@@ -242,17 +251,22 @@ def _plan_columns(
     raw_text: dict[str, str] = {}  # canonical -> SQL of the untouched source text
     for canonical, (spec, default) in specs.items():
         labels[canonical] = canonical
+        plan.keys[canonical] = ()
         if isinstance(spec, str):
             text = source(spec)
             raw_text[canonical] = text
             if spec.strip().lower() != canonical:
                 labels[canonical] = f"{canonical} ({spec})"
-            plan.totals_sources.append(text)
+            plan.totals_sources.append(plan.sources[spec])
+            plan.keys[canonical] = (plan.sources[spec],)
         elif isinstance(spec, Derived):
             parts = []
             for needed in spec.sources:
                 header = _find_header(needed, headers)
                 parts.append(source(header) if header is not None else "NULL")
+            plan.keys[canonical] = tuple(dict.fromkeys(
+                plan.sources[h] for h in (_find_header(n, headers) for n in spec.sources)
+                if h is not None))
             text = spec.build(parts)
             labels[canonical] = f"{canonical} ({', '.join(spec.sources)})"
             raw_text[canonical] = "NULL"
@@ -260,15 +274,18 @@ def _plan_columns(
             found = [h for h in (_find_header(s, headers) for s in spec) if h is not None]
             text = "[" + ", ".join(source(h) for h in found) + "]" if found else "NULL"
             raw_text[canonical] = "NULL"
+            if found:
+                plan.list_sources[canonical] = [plan.sources[h] for h in found]
             if canonical == "contributory_causes" and found:
                 for header in found:
                     text_expr = source(header)
+                    code = f'"icd_{plan.sources[header]}"'
                     plan.checks.append(_Check(
-                        _when(f"{text_expr} IS NOT NULL AND {nz.icd10_sql(text_expr)} IS NULL",
+                        _when(f"{text_expr} IS NOT NULL AND {code} IS NULL",
                               _say(f"contributory_causes ({header}) '", _shown(text_expr),
                                    "' is not an ICD-10 code (expected a letter and 2-4 "
                                    "digits, e.g. C34.9)")),
-                        "contributory_causes", text_expr))
+                        "contributory_causes", text_expr, home=(plan.sources[header],)))
         else:
             text = "NULL"
             raw_text[canonical] = "NULL"
@@ -291,7 +308,7 @@ def _plan_columns(
                   _say(f"{header} is ", f'CAST(length("{name}") AS VARCHAR)',
                        f" characters long (the limit is {MAX_VALUE_LENGTH}); check the "
                        "delimiter and quoting")),
-            header, f'left("{name}", {MAX_VALUE_LENGTH})'))
+            header, f'left("{name}", {MAX_VALUE_LENGTH})', source=name))
     if raw.extra_columns:
         any_extra = " OR ".join(f"{c} IS NOT NULL" for c in raw.extra_columns)
         plan.checks.append(_Check(
@@ -299,7 +316,7 @@ def _plan_columns(
                   nz.sql_literal(f"row has more fields than the header ({len(headers)} "
                                  "columns); check the delimiter and quoting on this row")),
             None, "NULL"))
-        plan.sources["__extra_fields"] = f"({any_extra})"
+        plan.extra_fields = f"({any_extra})"
 
     # -- typed values and value checks --------------------------------------------------
     # Checks refer to the typed column "v_x" and to helper columns computed once in the
@@ -375,10 +392,10 @@ def _plan_columns(
                     "lambda x: x IS NULL), true)",
                     _say(f"{label} '", shown, "' holds a value that is not an ICD-10 code "
                          "(expected codes like C34.9 separated by ;)")))
-            elif isinstance(spec, list) and plan.texts[canonical] != "NULL":
-                plan.values[canonical] = (
-                    f"list_filter(list_transform({t}, lambda x: {nz.icd10_sql('x')}), "
-                    "lambda x: x IS NOT NULL)")
+            elif isinstance(spec, list) and canonical in plan.list_sources:
+                # Each source's code comes from its per-value lookup ("icd_sN").
+                codes = ", ".join(f'"icd_{s}"' for s in plan.list_sources[canonical])
+                plan.values[canonical] = f"list_filter([{codes}], lambda x: x IS NOT NULL)"
             else:
                 plan.values[canonical] = "CAST(NULL AS VARCHAR[])"
         elif canonical in ("sex", "place_of_death", "preferred_place_of_death", "ethnicity",
@@ -400,7 +417,8 @@ def _plan_columns(
                     _say(f"{label} '", shown, "' is not an LSOA code (expected E01 or W01 "
                          "and 6 digits, e.g. E01000001)")))
         for check in checks:
-            plan.checks.append(_Check(check, canonical, reject_value))
+            plan.checks.append(_Check(check, canonical, reject_value,
+                                      home=plan.keys[canonical]))
 
     # -- checks across columns --------------------------------------------------------
     def cross(first: str, second: str, text: str) -> None:

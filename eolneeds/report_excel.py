@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 from xml.etree.ElementTree import tostring
 from zipfile import ZIP_DEFLATED, ZipFile
@@ -147,9 +147,10 @@ class _Suppressed:
 SUPPRESSED = _Suppressed()
 
 
-@dataclass(frozen=True)
-class Num:
-    """A number with its own format: value columns mix units row by row."""
+class Num(NamedTuple):
+    """A number with its own format: value columns mix units row by row.
+
+    (A named tuple: a pack makes a hundred thousand of these.)"""
 
     value: float
     number_format: str
@@ -381,6 +382,56 @@ class _CellMaker:
         ws._add_cell(cell)
 
 
+    def fill(self, ws: Worksheet, first_row: int, plan: Sequence[tuple[str | None, str]],
+             rows: Sequence[Sequence[Any]]) -> None:
+        """Write a block of rows; `plan` gives each column's (number format, style).
+
+        The same as `put` for every cell, with the common cases (text, numbers, blanks)
+        written inline and each column's styles looked up once."""
+        template = self.template
+        number_style = template("eol_number")
+        columns = [(index, number_format, style, template(style),
+                    template("eol_number", number_format or theme.NUMBER_FORMATS["rate"]))
+                   for index, (number_format, style) in enumerate(plan, start=1)]
+        texts: dict[str, str] = {}  # the same names and units repeat down a column
+        cells = ws._cells
+        isfinite = math.isfinite
+        for r, values in enumerate(rows, start=first_row):
+            for (index, number_format, style, text_style, column_number_style), value in zip(
+                    columns, values, strict=True):
+                kind = type(value)
+                if kind is str:
+                    text = texts.get(value)
+                    if text is None:
+                        text = texts[value] = clean_text(value)
+                    cell = Cell(ws, r, index, style_array=text_style)
+                    cell._value = text
+                    cell.data_type = "s"
+                elif kind is Num:
+                    number = _finite(value.value)
+                    if number is None:
+                        cell = Cell(ws, r, index, style_array=number_style)
+                    else:
+                        cell = Cell(ws, r, index,
+                                    style_array=template("eol_number", value.number_format))
+                        cell._value = number
+                elif kind is float:
+                    if isfinite(value):
+                        cell = Cell(ws, r, index, style_array=column_number_style)
+                        cell._value = value
+                    else:
+                        cell = Cell(ws, r, index, style_array=number_style)
+                elif value is None:
+                    cell = Cell(ws, r, index, style_array=text_style)
+                else:
+                    self.put(ws, r, index, value, number_format=number_format, style=style,
+                             texts=texts)
+                    continue
+                cells[(r, index)] = cell
+        if rows:
+            ws._current_row = max(ws._current_row, first_row + len(rows) - 1)
+
+
 _MAKERS: WeakKeyDictionary[Workbook, _CellMaker] = WeakKeyDictionary()
 
 
@@ -413,6 +464,40 @@ def _display_length(value: Any) -> int:
     if value is SUPPRESSED:
         return 1
     return max((len(part) for part in str(value).split("\n")), default=0)
+
+
+def _longest(values: Iterable[Any]) -> int:
+    """max(_display_length(v) for v in values), without formatting every number: the
+    formatted length of a number only grows with its size, so only a column's largest
+    and most negative numbers are formatted, and each distinct text is measured once."""
+    longest = 0
+    high: float | None = None  # largest finite number with a + sign
+    low: float | None = None  # most negative finite number (-0.0 prints as "-0.00")
+    seen: set[str] = set()
+    isfinite, copysign = math.isfinite, math.copysign
+    for value in values:
+        kind = type(value)
+        if kind is Num:
+            value = _finite(value.value)
+            if value is None:
+                continue
+            kind = float
+        if kind is float and isfinite(value):
+            if copysign(1.0, value) < 0:
+                if low is None or value < low:
+                    low = value
+            elif high is None or value > high:
+                high = value
+        elif kind is str:
+            if value not in seen:
+                seen.add(value)
+                longest = max(longest, _display_length(value))
+        else:
+            longest = max(longest, _display_length(value))
+    for number in (high, low):
+        if number is not None:
+            longest = max(longest, len(f"{number:,.2f}"))
+    return longest
 
 
 # ---------------------------------------------------------------------------------------
@@ -495,7 +580,7 @@ def _column_widths(ws: Worksheet, columns: Sequence[Col], rows: Sequence[Sequenc
         if col.width is not None:
             width = col.width
         else:
-            longest = max((_display_length(r[index - 1]) for r in rows), default=0)
+            longest = _longest(r[index - 1] for r in rows)
             # Headers wrap, so a long header needs only about half its length.
             header = max(len(col.header) * 0.55, min(len(col.header), 14))
             width = max(longest + 2, header + 2, theme.MIN_COLUMN_WIDTH)
@@ -511,15 +596,10 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet) -> Placement:
     maker = _maker(ws)
     for index, col in enumerate(columns, start=1):
         maker.put(ws, top, index, col.header, style="eol_header")
-    # Resolved once per column, not per cell: (column, number format, style).
-    plan = [(index, col.number_format,
-             "eol_word" if col.role == "comparison" else "eol_wrap" if col.wrap else "eol_cell")
-            for index, col in enumerate(columns, start=1)]
-    texts: dict[str, str] = {}  # the same names and units repeat down a column
-    put = maker.put
-    for r, values in enumerate(rows, start=top + 1):
-        for (index, number_format, style), value in zip(plan, values, strict=True):
-            put(ws, r, index, value, number_format=number_format, style=style, texts=texts)
+    maker.fill(ws, top + 1, [
+        (col.number_format,
+         "eol_word" if col.role == "comparison" else "eol_wrap" if col.wrap else "eol_cell")
+        for col in columns], rows)
     last = top + len(rows)
     ref = f"A{top}:{get_column_letter(len(columns))}{last}"
     table = Table(displayName=sheet.table_name, ref=ref)
