@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.utils import range_boundaries
 
@@ -295,7 +297,8 @@ def test_write_is_atomic_existing_file_kept_on_failure(tmp_path, bundle, monkeyp
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("openpyxl.workbook.workbook.Workbook.save", boom)
+    # Fail half-way through writing the sheets, after the zip has been started.
+    monkeypatch.setattr("openpyxl.worksheet._writer.WorksheetWriter.write_tail", boom)
     with pytest.raises(OSError):
         report_excel.write_excel_pack(bundle, target)
     assert target.read_bytes() == b"previous pack"
@@ -370,3 +373,168 @@ def test_libreoffice_converts_the_packs(packs, tmp_path):
         assert data.startswith(b"%PDF") and len(data) > 20_000
         # Every sheet prints at least one page.
         assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 16
+
+
+# ---------------------------------------------------------------------------------------
+# The fast paths give what openpyxl's own slow paths give
+#
+# The pack is written with pre-built cell styles, rows formatted as text, the Indicator
+# data body streamed from its values, and memoised merges (a 300,000-cell pack took a
+# minute through openpyxl's per-cell paths). Each fast path is compared here with the
+# openpyxl code it stands in for, so a change in either shows up as a failure.
+
+
+def _canonical_parts(path: Path) -> dict[str, str]:
+    """Every XML part of an xlsx in canonical form (attribute order, quoting and empty
+    elements normalised), minus the save timestamp."""
+    import zipfile
+    from xml.etree.ElementTree import canonicalize
+
+    with zipfile.ZipFile(path) as z:
+        return {name: canonicalize(z.read(name).decode("utf-8"))
+                for name in z.namelist() if name != "docProps/core.xml"}
+
+
+def _every_kind_of_cell(path_for_openpyxl: Path, path_for_ours: Path) -> None:
+    from datetime import date, datetime
+
+    from openpyxl import Workbook
+    from openpyxl.comments import Comment
+    from openpyxl.styles import Font
+
+    def build():
+        wb = Workbook()
+        ws = wb.active
+        values = [
+            0, 1, -7, 10**17, 2.5, -0.0, 1e-12, 1 / 3, 123456789.123456789, float("nan"),
+            "plain", " leading", "trailing ", "   ", "", "a & b < c > d \"e\"", "line\nbreak",
+            "tab\there", "unicode £ é 漢", "'=1+1", "#N/A", True, False,
+            date(2024, 3, 31), datetime(2024, 4, 1, 13, 30), "=SUM(A1:A2)", None,
+        ]
+        for row, value in enumerate(values, start=1):
+            ws.cell(row=row, column=1, value=value)
+            styled = ws.cell(row=row, column=3, value=value)
+            styled.font = Font(bold=True)
+            styled.number_format = "0.00"
+            ws.cell(row=row, column=5).font = Font(italic=True)  # a styled blank
+        ws["B2"].hyperlink = "#Sheet!A1"
+        ws["B3"] = "linked"
+        ws["B3"].hyperlink = "#'Other sheet'!A1"
+        ws["B4"].comment = Comment("a note", "me")
+        ws.row_dimensions[2].height = 30
+        ws.row_dimensions[40].height = 20  # a row with a height and no cells
+        wb.create_sheet("Other sheet")["A1"] = "x"
+        return wb
+
+    build().save(path_for_openpyxl)
+    report_excel.save_workbook(build(), path_for_ours)
+
+
+def test_fast_row_writer_writes_what_openpyxl_writes(tmp_path):
+    theirs, ours = tmp_path / "openpyxl.xlsx", tmp_path / "ours.xlsx"
+    _every_kind_of_cell(theirs, ours)
+    expected, got = _canonical_parts(theirs), _canonical_parts(ours)
+    assert set(got) == set(expected)
+    for name in expected:
+        assert got[name] == expected[name], name
+    # And the comparison can fail: a changed cell is a different part.
+    assert '<c r="A1"' in expected["xl/worksheets/sheet1.xml"]
+
+
+def test_streamed_pack_equals_the_pack_openpyxl_writes_cell_by_cell(tmp_path, bundle):
+    """write_excel_pack (Indicator data streamed, fast rows) against build_workbook
+    (every cell made) saved by openpyxl's own Workbook.save: the same file."""
+    for place in (None, bundle.places[0]):
+        ours, theirs = tmp_path / "ours.xlsx", tmp_path / "theirs.xlsx"
+        report_excel.write_excel_pack(bundle, ours, place=place)
+        report_excel.build_workbook(bundle, place=place).save(theirs)
+        expected, got = _canonical_parts(theirs), _canonical_parts(ours)
+        assert set(got) == set(expected)
+        for name in expected:
+            assert got[name] == expected[name], (place, name)
+
+
+def test_cell_maker_matches_setting_style_and_format_on_each_cell(bundle):
+    """_CellMaker resolves each (named style, number format) once; the cells must be
+    the ones the public API makes: cell.value, cell.style, cell.number_format."""
+    from datetime import date
+
+    wb = report_excel.build_workbook(bundle)
+    ws = wb.create_sheet("Scratch")
+    rate = "#,##0.0"
+    cases = [  # (value, number_format, style) -> what _put wrote before it was fast
+        ("text", None, "eol_cell", "text", "s", "eol_cell", "General"),
+        ("=bad", None, "eol_wrap", "'=bad", "s", "eol_wrap", "General"),
+        ("#N/A", None, "eol_cell", "#N/A", "s", "eol_cell", "General"),
+        (3, "0", "eol_cell", 3, "n", "eol_number", "0"),
+        (2.5, None, "eol_cell", 2.5, "n", "eol_number", rate),
+        (float("inf"), None, "eol_cell", None, "n", "eol_number", "General"),
+        (report_excel.Num(12.0, "0.0"), None, "eol_cell", 12.0, "n", "eol_number", "0.0"),
+        (report_excel.Num(float("nan"), "0.0"), None, "eol_cell", None, "n", "eol_number",
+         "General"),
+        (report_excel.SUPPRESSED, None, "eol_cell", "*", "s", "eol_number", "General"),
+        (True, None, "eol_word", "Yes", "s", "eol_word", "General"),
+        (date(2024, 4, 1), None, "eol_cell", date(2024, 4, 1), "d", "eol_number",
+         "yyyy-mm-dd"),
+        (None, None, "eol_wrap", None, "n", "eol_wrap", "General"),
+    ]
+    for row, (value, fmt, style, stored, data_type, style_name, number_format) in enumerate(
+            cases, start=1):
+        report_excel._put(ws, row, 1, value, number_format=fmt, style=style)
+        cell = ws.cell(row, 1)
+        assert (cell.value, cell.data_type) == (stored, data_type), value
+        assert (cell.style, cell.number_format) == (style_name, number_format), value
+        # The same cell made through openpyxl's public setters has the same style array.
+        reference = ws.cell(row, 2)
+        reference.style = style_name
+        if number_format != "General":
+            reference.number_format = number_format
+        assert list(cell._style) == list(reference._style), value
+
+
+def test_merge_cells_matches_openpyxl(bundle):
+    from openpyxl.styles import Border, Side
+
+    wb = report_excel.build_workbook(bundle)
+    theirs, ours = wb.create_sheet("Theirs"), wb.create_sheet("Ours")
+    for ws in (theirs, ours):
+        report_excel._put(ws, 2, 1, "a note", style="eol_wrap_note")
+        report_excel._put(ws, 3, 1, "boxed", style="eol_header")  # has a bottom border
+        ws.cell(3, 4).border = Border(right=Side(style="thick"))  # the range's corner
+    for ref in ("A2:H2", "A3:D5"):
+        theirs.merge_cells(ref)
+        report_excel._merge_cells(ours, ref)
+    assert {str(r) for r in ours.merged_cells.ranges} == {"A2:H2", "A3:D5"}
+    assert sorted(theirs._cells) == sorted(ours._cells)
+    for key, cell in theirs._cells.items():
+        other = ours._cells[key]
+        assert type(other) is type(cell), key
+        assert (None if cell._style is None else list(cell._style)) == \
+               (None if other._style is None else list(other._style)), key
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(
+    st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**12, 10**12),
+    st.text(max_size=12), st.booleans(),
+    st.builds(report_excel.Num, st.one_of(st.none(), st.floats()), st.just("0.0")),
+), max_size=30))
+@example([0.0, -0.0])  # "-0.00" is longer than "0.00"
+@example([9.994, 9.996, -9.996, None, "ab\ncde"])  # rounding up adds a digit
+def test_longest_is_the_longest_display_length(values):
+    assert report_excel._longest(values) == max(
+        (report_excel._display_length(v) for v in values), default=0)
+
+
+def test_without_the_fast_rows_the_streamed_body_is_still_written(tmp_path, bundle,
+                                                                   monkeypatch):
+    """Where openpyxl writes with lxml (no raw text), the streamed Indicator data body
+    is turned into cells first and openpyxl writes them: the same file."""
+    fast = tmp_path / "fast.xlsx"
+    report_excel.write_excel_pack(bundle, fast, place=bundle.places[0])
+    monkeypatch.setattr(report_excel, "LXML", True)
+    plain = tmp_path / "plain.xlsx"
+    report_excel.write_excel_pack(bundle, plain, place=bundle.places[0])
+    assert _canonical_parts(plain) == _canonical_parts(fast)
+    data = load_workbook(plain)["Indicator data"]
+    assert data.max_row > 100 and data.cell(data.max_row, 1).value
