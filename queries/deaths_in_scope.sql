@@ -11,12 +11,20 @@
 -- palliative care need flag (underlying cause on the list: the minimal estimate; an
 -- upper estimate uses the contributory causes too), external cause flag (V01-Y89, U50.9,
 -- for the DiUPR exclusion).
+-- Also: cell_id, the death's combination of breakdown values (place, IMD quintile, sex,
+-- age band, age group, ethnic group, cause group), and the table death_cells (cell_id ->
+-- those values, one row per combination present). The queries count deaths per period
+-- and cell on this one integer and spread only the cells over the breakdowns: much
+-- cheaper than grouping every death by seven strings.
 -- Also defines the macro breakdown_rows(): the (breakdown, value) pairs each death
 -- contributes to, so that every query breaks down in exactly the same way.
 
 CREATE OR REPLACE TEMP TABLE deaths_in_scope AS
 WITH resident AS (
     SELECT
+        -- The row's id in the deaths table: unique, and free (numbering the deaths in a
+        -- sorted order cost a sort of every death). It only joins a death's own rows.
+        d.rowid AS death_id,
         d.person_id,
         d.date_of_death,
         a.place,
@@ -28,80 +36,91 @@ WITH resident AS (
         d.underlying_cause,
         d.contributory_causes,
         d.place_of_death,
-        d.source_file_id,
-        d.source_row
+        -- The need list holds three-character categories (C34 for C00-C97) and a few
+        -- four-character codes (G122 for G12.2): match either. The list has no overlaps
+        -- and one row per code, so these joins never add rows.
+        coalesce(n4.cause_group, n3.cause_group) AS need_cause_group
     FROM deaths AS d
     JOIN areas AS a ON a.lsoa_code = d.lsoa_code
+    LEFT JOIN ref_pc_need_codes AS n3 ON n3.code = left(d.underlying_cause, 3)
+    LEFT JOIN ref_pc_need_codes AS n4 ON n4.code = left(d.underlying_cause, 4)
     WHERE d.date_of_death BETWEEN $data_start AND $data_end
       AND list_contains($places, a.place)
 ),
-cause_match AS (
-    -- The need list holds three-character categories (C34 for C00-C97) and a few
-    -- four-character codes (G122 for G12.2): match either. The list has no overlaps.
-    SELECT r.source_file_id, r.source_row,
-           coalesce(n4.cause_group, n3.cause_group) AS cause_group
-    FROM resident AS r
-    LEFT JOIN ref_pc_need_codes AS n3 ON n3.code = left(r.underlying_cause, 3)
-    LEFT JOIN ref_pc_need_codes AS n4 ON n4.code = left(r.underlying_cause, 4)
-    WHERE coalesce(n4.cause_group, n3.cause_group) IS NOT NULL
-),
 contributory_need AS (
-    SELECT c.source_file_id, c.source_row, true AS any_need
+    -- Only deaths whose underlying cause is not on the list can be added by the upper
+    -- estimate, so only their contributory causes are looked up.
+    SELECT c.death_id, true AS any_need
     FROM (
-        SELECT r.source_file_id, r.source_row, unnest(r.contributory_causes) AS code
+        SELECT r.death_id, unnest(r.contributory_causes) AS code
         FROM resident AS r
-        WHERE r.contributory_causes IS NOT NULL
+        WHERE r.contributory_causes IS NOT NULL AND r.need_cause_group IS NULL
     ) AS c
     LEFT JOIN ref_pc_need_codes AS n3 ON n3.code = left(c.code, 3)
     LEFT JOIN ref_pc_need_codes AS n4 ON n4.code = left(c.code, 4)
     WHERE coalesce(n4.cause_group, n3.cause_group) IS NOT NULL
     GROUP BY ALL
+),
+described AS (
+    SELECT
+        r.death_id,
+        r.person_id,
+        r.date_of_death,
+        r.place,
+        CAST(r.imd_quintile_number AS VARCHAR) AS imd_quintile,
+        r.age,
+        CASE
+            WHEN r.age IS NULL THEN 'unknown'
+            WHEN r.age < 65 THEN '0-64'
+            WHEN r.age < 75 THEN '65-74'
+            WHEN r.age < 85 THEN '75-84'
+            ELSE '85+'
+        END AS age_band,
+        CASE
+            WHEN r.age IS NULL THEN 'unknown'
+            WHEN r.age < 75 THEN 'under_75'
+            ELSE '75_plus'
+        END AS age_group,
+        CASE
+            WHEN r.age IS NULL THEN NULL
+            WHEN r.age >= 90 THEN '90+'
+            ELSE CAST(r.age // 5 * 5 AS VARCHAR) || '-' || CAST(r.age // 5 * 5 + 4 AS VARCHAR)
+        END AS esp_band,
+        r.sex,
+        r.ethnic_group,
+        r.underlying_cause,
+        -- Deaths with no recorded cause are in 'other': not on the need list.
+        coalesce(r.need_cause_group, 'other') AS cause_group,
+        r.need_cause_group IS NOT NULL AS pc_need,
+        (r.need_cause_group IS NOT NULL OR coalesce(c.any_need, false)) AS pc_need_upper,
+        coalesce(
+            left(r.underlying_cause, 3) BETWEEN 'V01' AND 'Y89'
+            OR left(r.underlying_cause, 4) = 'U509',
+            false
+        ) AS external_cause,
+        r.place_of_death
+    FROM resident AS r
+    LEFT JOIN contributory_need AS c USING (death_id)
+)
+-- The cell is named by a 64-bit hash of its seven values (no sort or join of every
+-- death needed); death_cells below checks that no two combinations share a hash.
+SELECT
+    *,
+    hash(place, imd_quintile, sex, age_band, age_group, ethnic_group, cause_group) AS cell_id
+FROM described;
+
+CREATE OR REPLACE TEMP TABLE death_cells AS
+WITH combinations AS (
+    SELECT DISTINCT
+        cell_id, place, imd_quintile, sex, age_band, age_group, ethnic_group, cause_group
+    FROM deaths_in_scope
 )
 SELECT
-    -- A stable id per death row (the same data always number the same way).
-    row_number() OVER (
-        ORDER BY r.person_id, r.date_of_death, r.source_file_id, r.source_row
-    ) AS death_id,
-    r.person_id,
-    r.date_of_death,
-    r.place,
-    CAST(r.imd_quintile_number AS VARCHAR) AS imd_quintile,
-    r.age,
-    CASE
-        WHEN r.age IS NULL THEN 'unknown'
-        WHEN r.age < 65 THEN '0-64'
-        WHEN r.age < 75 THEN '65-74'
-        WHEN r.age < 85 THEN '75-84'
-        ELSE '85+'
-    END AS age_band,
-    CASE
-        WHEN r.age IS NULL THEN 'unknown'
-        WHEN r.age < 75 THEN 'under_75'
-        ELSE '75_plus'
-    END AS age_group,
-    CASE
-        WHEN r.age IS NULL THEN NULL
-        WHEN r.age >= 90 THEN '90+'
-        ELSE CAST(r.age // 5 * 5 AS VARCHAR) || '-' || CAST(r.age // 5 * 5 + 4 AS VARCHAR)
-    END AS esp_band,
-    r.sex,
-    r.ethnic_group,
-    r.underlying_cause,
-    -- Deaths with no recorded cause are in 'other': not on the need list.
-    coalesce(m.cause_group, 'other') AS cause_group,
-    m.cause_group IS NOT NULL AS pc_need,
-    (m.cause_group IS NOT NULL OR coalesce(c.any_need, false)) AS pc_need_upper,
-    coalesce(
-        left(r.underlying_cause, 3) BETWEEN 'V01' AND 'Y89'
-        OR left(r.underlying_cause, 4) = 'U509',
-        false
-    ) AS external_cause,
-    r.place_of_death
-FROM resident AS r
-LEFT JOIN cause_match AS m
-  ON m.source_file_id = r.source_file_id AND m.source_row = r.source_row
-LEFT JOIN contributory_need AS c
-  ON c.source_file_id = r.source_file_id AND c.source_row = r.source_row;
+    CASE WHEN count(*) OVER (PARTITION BY cell_id) > 1
+         THEN error('deaths_in_scope: two combinations of breakdown values share a cell_id')
+         ELSE cell_id END AS cell_id,
+    place, imd_quintile, sex, age_band, age_group, ethnic_group, cause_group
+FROM combinations;
 
 -- The (breakdown, value) pairs a death contributes to in one period. Single months feed
 -- only the SPC series, which is not broken down.

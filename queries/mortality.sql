@@ -8,9 +8,10 @@
 -- Reads: deaths_in_scope (deaths_in_scope.sql), assess_periods.
 -- One row per area (each Place and the ICB) x period x breakdown x value.
 -- Speed: the range join to the periods runs over the distinct dates of death, not every
--- death; deaths are then counted once into cells (one per combination of breakdown
--- values) and only the cells are spread over the breakdowns. Sums of counts are exact,
--- so the result is the same as counting every death in every breakdown.
+-- death; deaths are then counted per period and cell (cell_id: one per combination of
+-- breakdown values, deaths_in_scope.sql) and only the cells are spread over the
+-- breakdowns. Sums of counts are exact, so the result is the same as counting every
+-- death in every breakdown.
 
 WITH period_days AS (
     SELECT d.date_of_death, p.period, p.kind
@@ -18,16 +19,18 @@ WITH period_days AS (
     JOIN assess_periods AS p
       ON d.date_of_death BETWEEN p.period_start AND p.period_end
 ),
-cells AS (
+cell_counts AS (
     SELECT
-        p.period, p.kind, d.place, d.imd_quintile, d.sex, d.age_band, d.age_group,
-        d.ethnic_group, d.cause_group,
+        p.period, p.kind, d.cell_id,
         count(*) AS deaths,
         count(*) FILTER (WHERE d.pc_need) AS need_deaths,
         count(*) FILTER (WHERE d.pc_need_upper) AS need_deaths_upper
     FROM deaths_in_scope AS d
     JOIN period_days AS p USING (date_of_death)
     GROUP BY ALL
+),
+cells AS (
+    SELECT * FROM cell_counts JOIN death_cells USING (cell_id)
 ),
 by_breakdown AS (
     SELECT c.*, unnest(breakdown_rows(c.kind, c.imd_quintile, c.sex, c.age_band,

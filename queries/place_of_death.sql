@@ -8,8 +8,8 @@
 -- national indicator's choice; [methods] diupr_exclude_external_causes).
 -- Unknown place of death stays in the denominators (pod_unknown, for data quality).
 -- Reads: deaths_in_scope, assess_periods.
--- Speed: as in mortality.sql, deaths are counted into cells first and only the cells
--- are spread over the breakdowns (sums of counts are exact).
+-- Speed: as in mortality.sql, deaths are counted per period and cell first and only the
+-- cells are spread over the breakdowns (sums of counts are exact).
 
 WITH period_days AS (
     SELECT d.date_of_death, p.period, p.kind
@@ -17,10 +17,9 @@ WITH period_days AS (
     JOIN assess_periods AS p
       ON d.date_of_death BETWEEN p.period_start AND p.period_end
 ),
-cells AS (
+cell_counts AS (
     SELECT
-        p.period, p.kind, d.place, d.imd_quintile, d.sex, d.age_band, d.age_group,
-        d.ethnic_group, d.cause_group,
+        p.period, p.kind, d.cell_id,
         count(*) AS deaths,
         count(*) FILTER (WHERE d.place_of_death = 'home') AS pod_home,
         count(*) FILTER (WHERE d.place_of_death = 'care_home') AS pod_care_home,
@@ -37,6 +36,9 @@ cells AS (
     FROM deaths_in_scope AS d
     JOIN period_days AS p USING (date_of_death)
     GROUP BY ALL
+),
+cells AS (
+    SELECT * FROM cell_counts JOIN death_cells USING (cell_id)
 ),
 by_breakdown AS (
     SELECT c.*, unnest(breakdown_rows(c.kind, c.imd_quintile, c.sex, c.age_band,

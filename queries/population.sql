@@ -4,6 +4,9 @@
 -- Reads: population, areas. Only LSOAs of the configured Places ($places). Breakdowns
 -- all, sex and imd_quintile (quintile = ceil(decile / 2)). assess picks, per period, the
 -- year matching the period (Period.population_year), or the nearest year supplied.
+-- Speed: LSOAs are summed into cells (year, Place, sex, quintile, band) first and only
+-- the cells are spread over the breakdowns. Populations are whole numbers, whose sums
+-- in DOUBLE are exact (below 2^53) in any order, so the totals are the same.
 
 WITH resident AS (
     SELECT
@@ -12,10 +15,11 @@ WITH resident AS (
         p.sex,
         CAST(CAST(ceil(a.imd_decile / 2) AS INTEGER) AS VARCHAR) AS imd_quintile,
         p.age_band AS esp_band,
-        p.population
+        sum(p.population) AS population
     FROM population AS p
     JOIN areas AS a ON a.lsoa_code = p.lsoa_code
     WHERE list_contains($places, a.place)
+    GROUP BY ALL
 ),
 by_breakdown AS (
     SELECT r.*, unnest([

@@ -13,9 +13,10 @@
 --                         / ppod_recorded
 -- Reads: deaths_in_scope, register, assess_periods.
 -- Speed: only deaths in a reporting period are matched to the register; the counts are
--- taken once per cell (one per combination of breakdown values) and only the cells are
--- spread over the breakdowns (sums of counts are exact). The median needs every value,
--- so it is taken separately, over the deaths on a register only.
+-- taken per period and cell (cell_id: one per combination of breakdown values,
+-- deaths_in_scope.sql) and only the cells are spread over the breakdowns (sums of counts
+-- are exact). The median needs every value, so it is taken separately, over the deaths
+-- on a register only.
 
 WITH period_days AS (
     SELECT d.date_of_death, p.period, p.kind
@@ -24,14 +25,17 @@ WITH period_days AS (
       ON d.date_of_death BETWEEN p.period_start AND p.period_end
 ),
 in_periods AS (
-    SELECT d.*
+    SELECT d.death_id, d.person_id, d.date_of_death, d.cell_id, d.pc_need, d.place_of_death
     FROM deaths_in_scope AS d
     SEMI JOIN (SELECT DISTINCT date_of_death FROM period_days) AS p USING (date_of_death)
 ),
 entries AS (
+    -- One row per death with an entry on or before the date of death.
     SELECT
         d.death_id,
-        min(r.date_added) AS first_entry,
+        d.date_of_death,
+        d.cell_id,
+        date_diff('day', min(r.date_added), d.date_of_death) AS register_days,
         -- The latest preference recorded before death is the one that applied.
         arg_max(r.preferred_place_of_death, r.date_added) FILTER (
             WHERE r.preferred_place_of_death IS NOT NULL
@@ -40,35 +44,38 @@ entries AS (
     FROM in_periods AS d
     JOIN register AS r
       ON r.person_id = d.person_id AND r.date_added <= d.date_of_death
-    GROUP BY d.death_id
+    GROUP BY d.death_id, d.date_of_death, d.cell_id
 ),
-death_periods AS (
+per_death AS (
     SELECT
-        p.period, p.kind, d.place, d.imd_quintile, d.sex, d.age_band, d.age_group,
-        d.ethnic_group, d.cause_group, d.pc_need, d.place_of_death,
-        e.first_entry IS NOT NULL AS on_register,
-        date_diff('day', e.first_entry, d.date_of_death) AS register_days,
+        d.date_of_death, d.cell_id, d.pc_need, d.place_of_death,
+        e.death_id IS NOT NULL AS on_register,
+        e.register_days,
         e.preferred_place
     FROM in_periods AS d
-    JOIN period_days AS p USING (date_of_death)
     LEFT JOIN entries AS e USING (death_id)
 ),
-cells AS (
+cell_counts AS (
     SELECT
-        period, kind, place, imd_quintile, sex, age_band, age_group, ethnic_group,
-        cause_group,
+        p.period, p.kind, x.cell_id,
         count(*) AS deaths,
-        count(*) FILTER (WHERE on_register) AS on_register,
-        count(*) FILTER (WHERE pc_need) AS need_deaths,
-        count(*) FILTER (WHERE pc_need AND on_register) AS need_on_register,
-        count(*) FILTER (WHERE pc_need AND NOT on_register) AS need_unidentified,
-        count(*) FILTER (WHERE on_register AND register_days <= 30) AS register_late,
-        count(*) FILTER (WHERE on_register AND preferred_place IS NOT NULL) AS ppod_recorded,
+        count(*) FILTER (WHERE x.on_register) AS on_register,
+        count(*) FILTER (WHERE x.pc_need) AS need_deaths,
+        count(*) FILTER (WHERE x.pc_need AND x.on_register) AS need_on_register,
+        count(*) FILTER (WHERE x.pc_need AND NOT x.on_register) AS need_unidentified,
+        count(*) FILTER (WHERE x.on_register AND x.register_days <= 30) AS register_late,
+        count(*) FILTER (WHERE x.on_register AND x.preferred_place IS NOT NULL)
+            AS ppod_recorded,
         count(*) FILTER (
-            WHERE on_register AND preferred_place IS NOT NULL AND preferred_place = place_of_death
+            WHERE x.on_register AND x.preferred_place IS NOT NULL
+              AND x.preferred_place = x.place_of_death
         ) AS ppod_achieved
-    FROM death_periods
+    FROM per_death AS x
+    JOIN period_days AS p USING (date_of_death)
     GROUP BY ALL
+),
+cells AS (
+    SELECT * FROM cell_counts JOIN death_cells USING (cell_id)
 ),
 counts AS (
     SELECT
@@ -105,12 +112,13 @@ medians AS (
         breakdown_value,
         quantile_cont(register_days, 0.5) AS register_days_median
     FROM (
-        SELECT dp.period, dp.place, dp.register_days,
-               unnest(breakdown_rows(dp.kind, dp.imd_quintile, dp.sex, dp.age_band,
-                                     dp.age_group, dp.ethnic_group, dp.cause_group),
+        SELECT p.period, c.place, e.register_days,
+               unnest(breakdown_rows(p.kind, c.imd_quintile, c.sex, c.age_band,
+                                     c.age_group, c.ethnic_group, c.cause_group),
                       recursive := true)
-        FROM death_periods AS dp
-        WHERE dp.on_register
+        FROM entries AS e
+        JOIN period_days AS p USING (date_of_death)
+        JOIN death_cells AS c USING (cell_id)
     )
     GROUP BY GROUPING SETS (
         (period, breakdown, breakdown_value, place),

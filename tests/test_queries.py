@@ -1,6 +1,7 @@
 """Known-answer tests of the SQL in queries/, on the hand-built database of
 tests/handbuilt_db.py (its docstring describes every person). Expected counts are worked
-out by hand beside each assertion."""
+out by hand beside each assertion. The last tests check, on the generated sample, that
+counting per breakdown cell gives exactly what counting every death does."""
 
 from __future__ import annotations
 
@@ -11,7 +12,14 @@ import polars as pl
 import pytest
 from handbuilt_db import build_handbuilt_db
 
-from eolneeds.assess import _load_periods, _load_reference_tables, run_query
+from eolneeds.assess import (
+    _load_periods,
+    _load_reference_tables,
+    choose_periods,
+    month_label,
+    months_list,
+    run_query,
+)
 from eolneeds.config import DEFAULT_EMERGENCY_ADMIMETH
 from eolneeds.db import connect
 from eolneeds.periods import financial_year
@@ -151,6 +159,55 @@ def test_register_identification_and_preferences(db_path):
     assert (icb["ppod_recorded"], icb["ppod_achieved"]) == (2, 1)
 
 
+def test_register_median_of_an_even_number_of_deaths(db_path):
+    # P1 has A (15 days on the register) and B (253): the median is their mean, 134.
+    assert row(count(db_path, "register"), area="P1")["register_days_median"] == 134
+
+
+def test_death_cells_name_each_combination_of_breakdown_values_once(db_path):
+    con = connect(db_path)
+    try:
+        _load_reference_tables(con)
+        run_query(con, "deaths_in_scope", _params())
+        columns = "place, imd_quintile, sex, age_band, age_group, ethnic_group, cause_group"
+        cells = con.sql(f"SELECT cell_id, {columns} FROM death_cells ORDER BY ALL").fetchall()
+        combinations = con.sql(
+            f"SELECT DISTINCT {columns} FROM deaths_in_scope ORDER BY ALL").fetchall()
+        mismatched = con.sql(
+            "SELECT count(*) FROM deaths_in_scope AS d JOIN death_cells AS c USING (cell_id) "
+            "WHERE (d.place, d.imd_quintile, d.sex, d.age_band, d.age_group, d.ethnic_group, "
+            "d.cause_group) IS DISTINCT FROM (c.place, c.imd_quintile, c.sex, c.age_band, "
+            "c.age_group, c.ethnic_group, c.cause_group)").fetchall()[0][0]
+    finally:
+        con.close()
+    # A, B, C, D and G differ in place, quintile, sex or cause: five cells.
+    assert len(cells) == len(combinations) == 5
+    assert len({c[0] for c in cells}) == 5
+    assert sorted(c[1:] for c in cells) == sorted(combinations)
+    assert mismatched == 0
+
+
+def test_death_cells_refuses_a_cell_id_shared_by_two_combinations(db_path):
+    """The cell id is a hash; were two combinations ever to share one, the counts would
+    merge silently, so building death_cells stops instead."""
+    import duckdb
+
+    from eolneeds.assess import _statements
+    from eolneeds.resources import read_query
+
+    build_cells = next(s for s in _statements(read_query("deaths_in_scope"))
+                       if "TABLE death_cells" in s)
+    con = connect(db_path)
+    try:
+        _load_reference_tables(con)
+        run_query(con, "deaths_in_scope", _params())
+        con.execute("UPDATE deaths_in_scope SET cell_id = 1")  # five combinations, one id
+        with pytest.raises(duckdb.Error, match="share a cell_id"):
+            con.execute(build_cells)
+    finally:
+        con.close()
+
+
 def test_activity_last90_windows_and_bed_days(db_path):
     icb = row(count(db_path, "activity_last90"))
     # A: emergency on day 90 (counted), day 91 (not), 2B and a 21 in June -> 3;
@@ -204,3 +261,63 @@ def test_projections_apply_current_rates_to_projected_population(db_path):
     assert icb_2030["projected_deaths"].item() == pytest.approx(2.0)
     p2 = frame.filter(pl.col("area_code") == "P2", pl.col("breakdown") == "all")
     assert p2["projected"].to_list() == [0.0, 0.0]  # kept, with no base deaths
+
+
+# ---------------------------------------------------------------------------------------
+# Cells against counting every death, on the generated sample
+
+#: Every death in every breakdown, the straightforward way: a range join to the periods
+#: per death, each death spread over its breakdowns, the median over every value.
+PER_DEATH_REFERENCE = """
+WITH per_death AS (
+    SELECT
+        d.*, p.period, p.kind,
+        (SELECT min(r.date_added) FROM register AS r
+         WHERE r.person_id = d.person_id AND r.date_added <= d.date_of_death) AS first_entry
+    FROM deaths_in_scope AS d
+    JOIN assess_periods AS p ON d.date_of_death BETWEEN p.period_start AND p.period_end
+)
+SELECT
+    CASE WHEN grouping(place) = 1 THEN 'icb' ELSE 'place' END AS area_type,
+    place AS area_code, period, breakdown, breakdown_value,
+    count(*) AS deaths,
+    count(first_entry) AS on_register,
+    quantile_cont(date_diff('day', first_entry, date_of_death), 0.5) AS register_days_median
+FROM (
+    SELECT *, unnest(breakdown_rows(kind, imd_quintile, sex, age_band, age_group,
+                                    ethnic_group, cause_group), recursive := true)
+    FROM per_death
+)
+GROUP BY GROUPING SETS (
+    (period, breakdown, breakdown_value, place), (period, breakdown, breakdown_value)
+)
+"""
+KEYS = ["area_type", "area_code", "period", "breakdown", "breakdown_value"]
+
+
+def test_cell_counts_equal_counting_every_death(sample_project):
+    config = sample_project
+    params = _params(places=[p.code for p in config.places])
+    con = connect(config.database_path)
+    try:
+        _load_reference_tables(con)
+        run_query(con, "deaths_in_scope", params)
+        first, last = con.execute(
+            "SELECT min(date_of_death), max(date_of_death) FROM deaths_in_scope").fetchall()[0]
+        headline = choose_periods(config, first, last)
+        _load_periods(con, [*headline, *months_list(month_label(headline[-1].end), first)])
+        reference = con.sql(PER_DEATH_REFERENCE).pl().sort(KEYS, nulls_last=True)
+        results = {stem: run_query(con, stem, params) for stem in (
+            "mortality", "place_of_death", "register", "activity_last90")}
+    finally:
+        con.close()
+    assert reference.height > 500  # periods x areas x breakdown values
+    for stem, frame in results.items():
+        assert frame is not None
+        got = frame.sort(KEYS, nulls_last=True)
+        assert got.select(KEYS).equals(reference.select(KEYS)), stem
+        assert got["deaths"].to_list() == reference["deaths"].to_list(), stem
+    register = results["register"].sort(KEYS, nulls_last=True)
+    assert register["on_register"].to_list() == reference["on_register"].to_list()
+    assert register["register_days_median"].to_list() == (
+        reference["register_days_median"].to_list())
