@@ -23,6 +23,8 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     spill = path.parent / ".eolneeds-tmp"
     # SET does not take prepared parameters, so the path is quoted by hand.
     con.execute(f"SET temp_directory = '{_sql_string(str(spill))}'")
+    # DuckDB draws its own progress bar on long statements; ours (or none) is enough.
+    con.execute("SET enable_progress_bar = false")
     return con
 
 

@@ -12,17 +12,26 @@ The "nothing lost" contract (DESIGN.md section 10):
 * problems with the whole file (empty, unreadable, missing or duplicated columns) raise
   InputDataError with one line naming the file and the fix.
 
-The work is one SQL statement over the whole file (a chain of CTEs: source text ->
-canonical text -> typed values -> checks -> duplicates), never a Python loop per row.
-Person identifiers are pseudonymised inside that statement (HMAC-SHA256), so clear
-identifiers never reach a persistent table.
+The work is SQL over the whole file, never a Python loop per row, and costs little more
+than reading the file (the benchmark's target is 1.5x a bare DuckDB load):
+
+1. the file is read as text into a temporary table (readers.read_into);
+2. one INSERT computes every row's typed values and whether it fails a check. What
+   depends on one source column (cleaning, pseudonymising, parsing, recoding and the
+   checks on it) is computed once per DISTINCT value and joined back, not once per
+   row; every row goes into the table, a failing one marked by a negative source_row;
+3. the few marked rows are read again to spell out all their problems, and moved with
+   any duplicates to `rejects` (see _select_sql, _quarantine).
+
+Person identifiers are pseudonymised inside DuckDB (HMAC-SHA256), so clear identifiers
+never reach a persistent table.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -49,7 +58,8 @@ from eolneeds.schema import (
 MAX_VALUE_LENGTH = 255  # longer values are a delimiter/quoting fault, not data
 SHOWN_VALUE_LENGTH = 50  # values quoted in reasons are cut to this
 RAW_TABLE = "__eolneeds_raw"
-STAGE_TABLE = "__eolneeds_stage"
+STAGE_TABLE = "__eolneeds_stage"  # the file's rejected rows and their reasons
+BAD_RAW_TABLE = "__eolneeds_bad_raw"  # the raw text of the rows marked bad
 
 # Rows that must be unique per dataset: (key columns, what a duplicate is called).
 UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -66,7 +76,15 @@ DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_
 # canonical column -> (lowest, highest) whole number accepted
 WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10)}
 NUMBER_COLUMNS = {"cost", "population"}
+# What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
+# safe), as SQL literals.
+NUMBER_JUNK = ("'£'", "','", "' '", "chr(9)", "chr(10)", "chr(11)", "chr(12)", "chr(13)")
 UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method"}
+# Datasets with (about) one row per person: person_id is pseudonymised row by row
+# rather than through a lookup of distinct values.
+ONE_ROW_PER_PERSON = {"deaths", "register"}
+# Columns with about as many distinct values as rows (and a cheap parse): per row too.
+PER_ROW_COLUMNS = {"cost"}
 
 
 @dataclass(frozen=True)
@@ -126,6 +144,7 @@ class _Plan:
     values: dict[str, str] = field(default_factory=dict)  # canonical -> typed SQL (over t_)
     checks: list[_Check] = field(default_factory=list)
     prep: dict[str, str] = field(default_factory=dict)  # canonical -> helper SQL (over t_)
+    prep2: dict[str, str] = field(default_factory=dict)  # canonical -> helper SQL (over x_)
     finals: dict[str, str] = field(default_factory=dict)  # canonical -> final SQL (over v_)
     totals_sources: list[str] = field(default_factory=list)  # "sN" names
 
@@ -304,7 +323,9 @@ def _plan_columns(
     # -- over-long values and rows wider than the header -------------------------------
     for header, name in plan.sources.items():
         plan.checks.append(_Check(
-            _when(f'length("{name}") > {MAX_VALUE_LENGTH}',
+            # strlen (bytes, free) is never below length (characters): test it first.
+            _when(f'strlen("{name}") > {MAX_VALUE_LENGTH} AND '
+                  f'length("{name}") > {MAX_VALUE_LENGTH}',
                   _say(f"{header} is ", f'CAST(length("{name}") AS VARCHAR)',
                        f" characters long (the limit is {MAX_VALUE_LENGTH}); check the "
                        "delimiter and quoting")),
@@ -337,14 +358,15 @@ def _plan_columns(
                                 nz.sql_literal(f"{label} is missing (a value is required)")))
         if canonical == "person_id":
             plan.prep[canonical] = nz.nhs_digits_sql(t)
-            is_nhs_shape = f"regexp_full_match({aux}, '[0-9]{{10}}')"
+            number = f'"y_{canonical}"'  # the ten digits as a number, else NULL
+            plan.prep2[canonical] = nz.nhs_number_sql(aux)
             # NHS numbers written with spaces or dashes hash the same as plain digits,
             # so the same person links across datasets however each extract wrote it.
-            clear = f"(CASE WHEN {is_nhs_shape} THEN {aux} ELSE {t} END)"
+            clear = f"(CASE WHEN {number} IS NOT NULL THEN {aux} ELSE {t} END)"
             plan.values[canonical] = nz.pseudonymise_sql(clear, inner_pad, outer_pad)
             if mapping.nhs_number or (preset is not None and preset.nhs_number):
                 checks.append(_when(
-                    f"{t} IS NOT NULL AND NOT {nz.nhs_valid_sql(aux)}",
+                    f"{t} IS NOT NULL AND NOT {nz.nhs_number_valid_sql(number)}",
                     nz.sql_literal(f"{label} is not a valid NHS number (10 digits with a "
                                    "correct modulus 11 check digit); the value is withheld "
                                    "because it identifies a person")))
@@ -367,7 +389,11 @@ def _plan_columns(
             checks.append(_when(f"{whole} AND NOT {aux} BETWEEN {lo} AND {hi}",
                                 _say(f"{label} '", shown, f"' is not between {lo} and {hi}")))
         elif canonical in NUMBER_COLUMNS:
-            plan.prep[canonical] = f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE)"
+            # Most values hold none of the characters to strip: cast them directly.
+            strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
+            plan.prep[canonical] = (
+                f"(CASE WHEN {strip} THEN TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') "
+                f"AS DOUBLE) ELSE TRY_CAST({t} AS DOUBLE) END)")
             plan.values[canonical] = f"(CASE WHEN isfinite({aux}) THEN {aux} END)"
             checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
                                 _say(f"{label} '", shown, "' is not a number")))
@@ -500,103 +526,248 @@ def _check_recode_targets(mapping: Any, where: str) -> None:
                 )
 
 
-def _stage_sql(dataset: str, raw: readers.RawTable, plan: _Plan, params: _Params) -> str:
-    columns = [c for c, _, _ in CANONICAL_COLUMNS[dataset]]
-    raw_cols = [f'"c{i}"' for i in range(len(raw.headers))] + raw.extra_columns
-    blank = " AND ".join(f"nullif(trim({c}), '') IS NULL" for c in raw_cols) or "false"
-    src_cols = []
-    for header, name in plan.sources.items():
-        if header == "__extra_fields":
-            src_cols.append(f"{name} AS __extra_fields")
-        else:
-            src_cols.append(f"nullif(trim({raw.column(header)}), '') AS \"{name}\"")
-    # A totals row ("Total", "Grand total") is named as such instead of listing every
-    # missing value; the first cell that looks like one is shown.
-    def looks_total(s: str) -> str:
-        return (f"(starts_with(lower({s}), 'total') OR "
-                f"starts_with(lower({s}), 'grand total'))")
+def _looks_total(s: str) -> str:
+    """SQL: `s` starts with 'total' or 'grand total', in any case.
 
-    totals_cell = "coalesce(" + ", ".join(
-        f"(CASE WHEN {looks_total(s)} THEN {s} END)" for s in plan.totals_sources
-    ) + ")" if plan.totals_sources else "CAST(NULL AS VARCHAR)"
+    Only a first character of T, G (either case) or beyond ASCII can lower-case to 't'
+    or 'g'; the cheap ascii() test spares lower() on every other value.
+    """
+    return (f"((ascii({s}) IN (71, 84, 103, 116) OR ascii({s}) > 127) AND "
+            f"(starts_with(lower({s}), 'total') OR starts_with(lower({s}), 'grand total')))")
+
+
+def _blank_sql(column: str) -> str:
+    """SQL: TRUE when `column` is NULL or only what trim() removes.
+
+    trim() runs only on values starting with a space, a control character or a
+    non-ASCII character (the only ones it can empty): a cheap byte comparison spares
+    the per-row string copy for the ordinary value.
+    """
+    return (f"({column} IS NULL OR (({column} < '!' OR {column} >= chr(127)) "
+            f"AND trim({column}) = ''))")
+
+
+def _segment_sql(checks: list[tuple[int, _Check]], name: str) -> list[str]:
+    """SQL select items for a run of consecutive checks evaluated in one place: the
+    joined reasons, and the column and value of the first check that fails."""
+    reason = (f"nullif(concat_ws('; ', {', '.join(f'r{i}' for i, _ in checks)}), '')"
+              if len(checks) > 1 else f"r{checks[0][0]}")
+    column = "(CASE " + " ".join(
+        f"WHEN r{i} IS NOT NULL THEN {nz.sql_literal(c.column) if c.column else 'NULL'}"
+        for i, c in checks) + " END)"
+    value = "(CASE " + " ".join(
+        f"WHEN r{i} IS NOT NULL THEN CAST({c.value} AS VARCHAR)" for i, c in checks) + " END)"
+    return [f"{reason} AS {name}_r", f"{column} AS {name}_c", f"{value} AS {name}_v"]
+
+
+def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool) -> str:
+    """One query over the whole file: typed values per row, and whether it fails a check.
+
+    Values in extracts repeat (ten activity rows per person, a few thousand dates, a
+    handful of codes), so everything that depends on one source column -- cleaning,
+    pseudonymising, parsing, recoding and the checks on it -- is computed once per
+    DISTINCT raw value in a small lookup (`lkN`) and joined back by that value. Only
+    checks across columns and the totals-row test run per row.
+
+    Columns: __row, "v_<canonical>" for each column, then `__bad` (the row fails a
+    check or is a totals row), or with `full` the reasons' assembly instead: `__reason`
+    (all problems joined with "; ", '' when none), `__column`, `__value` (of the first).
+    `full` is for the few rejected rows: its result for a row is bad exactly when
+    `__reason` is not ''.
+    """
+    columns = [c for c, _, _ in CANONICAL_COLUMNS[dataset]]
+    header_of = {name: header for header, name in plan.sources.items()}
+    # Computed per row: constants, columns with about as many values as rows, and
+    # person_id where each row is a different person (a lookup would only add a join).
+    per_row = [c for c in columns if not plan.keys.get(c) or c in PER_ROW_COLUMNS
+               or (c == "person_id" and dataset in ONE_ROW_PER_PERSON)]
+
+    # -- lookups: one per set of source columns a canonical column is computed from ----
+    hosted: dict[tuple[str, ...], list[str]] = {}
+    for canonical in columns:
+        if canonical not in per_row:
+            hosted.setdefault(plan.keys[canonical], []).append(canonical)
+    for sources in plan.list_sources.values():
+        for name in sources:
+            hosted.setdefault((name,), [])
+    homes: list[tuple[str, ...]] = []  # where each check is evaluated; () = per row
+    for check in plan.checks:
+        if check.source is not None:
+            found = [k for k in hosted if k == (check.source,)] or [
+                k for k in hosted if check.source in k]
+            homes.append(found[0] if found else ())
+        else:
+            homes.append(check.home if check.home in hosted else ())
+    row_sources = list(dict.fromkeys(
+        [n for c in per_row for n in plan.keys.get(c, ())]
+        + [c.source for c, home in zip(plan.checks, homes, strict=True)
+           if c.source is not None and home == ()]))
+    lookup_of = {key: f"lk{i}" for i, key in enumerate(hosted)}
+    hosted_sources = {n for key in hosted for n in key}
+    row_totals = [n for n in row_sources if n in plan.totals_sources
+                  and n not in hosted_sources]
+
+    # -- runs of consecutive checks with the same home, in the order reasons are shown -
+    segments: list[tuple[str, tuple[str, ...], list[tuple[int, _Check]]]] = []
+    for i, (check, home) in enumerate(zip(plan.checks, homes, strict=True)):
+        if segments and segments[-1][1] == home:
+            segments[-1][2].append((i, check))
+        else:
+            segments.append((f"seg{len(segments)}", home, [(i, check)]))
+
+    def flags(home: tuple[str, ...], totals: list[str]) -> list[str]:
+        """SQL conditions: a check evaluated at `home` fails, or a totals cell."""
+        return ([f"r{i} IS NOT NULL" for i, h in enumerate(homes) if h == home]
+                + [f'"tot_{n}" IS NOT NULL' for n in totals])
+
+    list_elements = {name for sources in plan.list_sources.values() for name in sources}
+    ctes = []
+    joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + [
+        f'src."{n}"' for n in row_sources]
+    joins = []
+    bad_flags = []
+    for key, hosted_columns in hosted.items():
+        lk = lookup_of[key]
+        raw_cols = [raw.column(header_of[name]) for name in key]
+        layers = [
+            "SELECT " + ", ".join(
+                [f'{c} AS "{lk}_k{j}"' for j, c in enumerate(raw_cols)]
+                + [f"nullif(trim({c}), '') AS \"{name}\"" for c, name in zip(raw_cols, key,
+                                                                          strict=True)])
+            + f" FROM (SELECT DISTINCT {', '.join(raw_cols)} FROM {raw.table})"
+        ]
+        if hosted_columns:
+            layers.append(", ".join(f'{plan.texts[c]} AS "t_{c}"' for c in hosted_columns))
+        for helpers, prefix in ((plan.prep, "x"), (plan.prep2, "y")):
+            preps = [c for c in hosted_columns if c in helpers]
+            if preps:
+                layers.append(", ".join(f'{helpers[c]} AS "{prefix}_{c}"' for c in preps))
+        values = [f'{plan.values[c]} AS "v_{c}"' for c in hosted_columns]
+        values += [f'{nz.icd10_sql(chr(34) + n + chr(34))} AS "icd_{n}"'
+                   for n in key if n in list_elements]
+        if values:
+            layers.append(", ".join(values))
+        own = [f"{c.reason} AS r{i}" for i, (c, home) in enumerate(
+            zip(plan.checks, homes, strict=True)) if home == key]
+        totals = [n for n in key if n in plan.totals_sources]
+        own += [f'(CASE WHEN {_looks_total(chr(34) + n + chr(34))} THEN "{n}" END) '
+                f'AS "tot_{n}"' for n in totals]
+        if own:
+            layers.append(", ".join(own))
+        outputs = [f'"{lk}_k{j}"' for j in range(len(key))]
+        outputs += [f'"v_{c}"' for c in hosted_columns]
+        outputs += [f'"icd_{n}"' for n in key if n in list_elements]
+        joined += [f'{lk}."v_{c}"' for c in hosted_columns]
+        joined += [f'{lk}."icd_{n}"' for n in key if n in list_elements]
+        if full:
+            outputs += [f'"tot_{n}"' for n in totals]
+            joined += [f'{lk}."tot_{n}"' for n in totals]
+            for name, home, run in segments:
+                if home == key:
+                    outputs += _segment_sql(run, name)
+                    joined += [f"{lk}.{name}_{part}" for part in "rcv"]
+        elif flags(key, totals):
+            outputs.append(f"({' OR '.join(flags(key, totals))}) AS \"{lk}_bad\"")
+            joined.append(f'{lk}."{lk}_bad"')
+            bad_flags.append(f'"{lk}_bad"')
+        sql = layers[0]
+        for layer in layers[1:]:
+            sql = f"SELECT *, {layer} FROM ({sql})"
+        ctes.append(f"{lk} AS (SELECT {', '.join(outputs)} FROM ({sql}))")
+        joins.append(f"LEFT JOIN {lk} ON " + " AND ".join(
+            f'src.{c} IS NOT DISTINCT FROM {lk}."{lk}_k{j}"' for j, c in enumerate(raw_cols)))
+
+    # -- per row: join the lookups, then what needs the whole row -----------------------
+    raw_cols = [f'"c{i}"' for i in range(len(raw.headers))] + raw.extra_columns
+    blank = " AND ".join(_blank_sql(c) for c in raw_cols) or "false"
+    used_raw = list(dict.fromkeys(raw.column(header_of[n]) for key in hosted for n in key))
+    src_cols = [f"{raw.row_expr} AS __row"] + used_raw + [
+        f"nullif(trim({raw.column(header_of[n])}), '') AS \"{n}\"" for n in row_sources]
+    if plan.extra_fields:
+        src_cols.append(f"{plan.extra_fields} AS __extra_fields")
+    ctes.append(f"src AS (SELECT {', '.join(src_cols)} FROM {raw.table} WHERE NOT ({blank}))")
+    ctes.append(f"j AS (SELECT {', '.join(joined)} FROM src {' '.join(joins)})")
+
+    layers = [", ".join(
+                  [f'{plan.texts[c]} AS "t_{c}"' for c in per_row if c not in plan.list_sources]
+                  + [f'(CASE WHEN {_looks_total(chr(34) + n + chr(34))} THEN "{n}" END) '
+                     f'AS "tot_{n}"' for n in row_totals]),
+              ", ".join(f'{plan.prep[c]} AS "x_{c}"' for c in per_row if c in plan.prep),
+              ", ".join(f'{plan.prep2[c]} AS "y_{c}"' for c in per_row if c in plan.prep2),
+              ", ".join(f'{plan.values[c]} AS "v_{c}"' for c in per_row),
+              ", ".join(f"{c.reason} AS r{i}" for i, (c, home) in enumerate(
+                  zip(plan.checks, homes, strict=True)) if home == ())]
+    if full:
+        totals_cell = ("coalesce(" + ", ".join(f'"tot_{n}"' for n in plan.totals_sources)
+                       + ")" if plan.totals_sources else "CAST(NULL AS VARCHAR)")
+        layers.append(", ".join([f"{totals_cell} AS __totals_cell"] + [
+            item for name, home, run in segments if home == ()
+            for item in _segment_sql(run, name)]))
+    sql = "SELECT * FROM j"
+    for layer in layers:
+        if layer:
+            sql = f"SELECT *, {layer} FROM ({sql})"
+
+    finals = [f'{plan.finals.get(c, f""""v_{c}" """.strip())} AS "v_{c}"' for c in columns]
+    head = "WITH " + ",\n".join(ctes) + f"\nSELECT __row, {', '.join(finals)}, "
+    if not full:
+        bad = " OR ".join(bad_flags + flags((), row_totals)) or "false"
+        return head + f"coalesce({bad}, false) AS __bad FROM ({sql})"
     totals = "(__totals_cell IS NOT NULL)"
-    reasons = [f"r{i}" for i in range(len(plan.checks))]
+    reasons = [f"{name}_r" for name, _, _ in segments]
+    failed = " OR ".join(f"{r} IS NOT NULL" for r in reasons) or "false"
     base_reason = f"concat_ws('; ', {', '.join(reasons)})" if reasons else "''"
     first_column = "(CASE " + " ".join(
-        f"WHEN r{i} IS NOT NULL THEN {nz.sql_literal(c.column) if c.column else 'NULL'}"
-        for i, c in enumerate(plan.checks)) + " END)" if reasons else "NULL"
+        f"WHEN {name}_r IS NOT NULL THEN {name}_c" for name, _, _ in segments) + " END)" \
+        if segments else "NULL"
     first_value = "(CASE " + " ".join(
-        f"WHEN r{i} IS NOT NULL THEN CAST({c.value} AS VARCHAR)"
-        for i, c in enumerate(plan.checks)) + " END)" if reasons else "NULL"
-    finals = [f'{plan.finals.get(c, f""""v_{c}" """.strip())} AS "v_{c}"' for c in columns]
-
-    ctes = [
-        f"src AS (SELECT {raw.row_expr} AS __row"
-        + "".join(f", {c}" for c in src_cols)
-        + f" FROM {raw.table} WHERE NOT ({blank}))",
-        "txt AS (SELECT *" + "".join(f', {plan.texts[c]} AS "t_{c}"' for c in columns)
-        + " FROM src)",
-        "prep AS (SELECT *" + "".join(f', {sql} AS "x_{c}"' for c, sql in plan.prep.items())
-        + " FROM txt)",
-        "val AS (SELECT *" + "".join(f', {plan.values[c]} AS "v_{c}"' for c in columns)
-        + " FROM prep)",
-        "chk AS (SELECT *" + "".join(f", {c.reason} AS r{i}" for i, c in enumerate(plan.checks))
-        + f", {totals_cell} AS __totals_cell FROM val)",
-        # MATERIALIZED: `fin` is read again by the duplicate checks; without it DuckDB
-        # may inline the CTE and run the whole pipeline twice.
-        f"fin AS MATERIALIZED (SELECT __row, {', '.join(finals)}, "
+        f"WHEN {name}_r IS NOT NULL THEN {name}_v" for name, _, _ in segments) + " END)" \
+        if segments else "NULL"
+    return head + (
         f"CASE WHEN {totals} THEN {_say('row looks like a totals row (', '__totals_cell', ')')} "
-        f"ELSE {base_reason} END AS __reason, "
-        f"CASE WHEN {totals} THEN NULL ELSE {first_column} END AS __column, "
-        f"CASE WHEN {totals} THEN __totals_cell ELSE {first_value} END AS __value FROM chk)",
-    ]
-    final_select = "SELECT * FROM fin"
-    if dataset in UNIQUE_KEYS:
-        keys, what = UNIQUE_KEYS[dataset]
-        key_cols = ", ".join(f'"v_{k}"' for k in keys)
-        join_repeat = " AND ".join(f'r."v_{k}" = fin."v_{k}"' for k in keys)
-        join_earlier = " AND ".join(f'e."{k}" = fin."v_{k}"' for k in keys)
-        shown_key = "" if keys == ("person_id",) else " ".join(
-            f"{k} ''' || coalesce(CAST(\"v_{k}\" AS VARCHAR), '') || '''" for k in keys)
-        # Duplicates are found by aggregation (keys seen more than once), far cheaper
-        # than a window over the whole file; the first valid row wins. Keys are required
-        # columns, so valid rows never have NULL keys and plain = joins are right.
-        ctes.append(
-            f"repeats AS (SELECT {key_cols}, min(__row) AS first_row FROM fin "
-            "WHERE __reason = '' GROUP BY ALL HAVING count(*) > 1)"
-        )
-        ctes.append(
-            "earlier AS (SELECT " + ", ".join(f'd."{k}"' for k in keys)
-            + ", arg_min(d.source_row, d.source_file_id) AS first_row, "
-            "arg_min(l.file_name, d.source_file_id) AS first_file "
-            f"FROM {dataset} d JOIN ingest_log l ON l.file_id = d.source_file_id "
-            "GROUP BY ALL)"
-        )
-        ctes.append(
-            "dup AS (SELECT fin.*, r.first_row AS __first_in_file, "
-            "e.first_row AS __earlier_row, e.first_file AS __earlier_file "
-            f"FROM fin LEFT JOIN repeats r ON {join_repeat} "
-            f"LEFT JOIN earlier e ON {join_earlier})"
-        )
-        described = f"duplicate {what}"
-        if shown_key:
-            described += f" ({shown_key})"
-        within = (f"'{described}: first seen on row ' || "
-                  "CAST(__first_in_file AS VARCHAR) || ' of this file'")
-        against = (f"'{described}: already loaded from ' || __earlier_file || ' row ' || "
-                   "CAST(__earlier_row AS VARCHAR)")
-        dup_reason = (f"(CASE WHEN __reason <> '' THEN NULL "
-                      f"WHEN __earlier_row IS NOT NULL THEN {against} "
-                      f"WHEN __first_in_file <> __row THEN {within} END)")
-        final_select = (
-            "SELECT __row, " + ", ".join(f'"v_{c}"' for c in columns)
-            + f", coalesce({dup_reason}, __reason) AS __reason, "
-            f"CASE WHEN {dup_reason} IS NOT NULL THEN {nz.sql_literal(keys[0])} "
-            "ELSE __column END AS __column, "
-            f"CASE WHEN {dup_reason} IS NOT NULL THEN NULL ELSE __value END AS __value FROM dup"
-        )
-    return (f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} AS WITH "
-            + ",\n".join(ctes) + "\n" + final_select)
+        f"WHEN {failed} THEN {base_reason} ELSE '' END AS __reason, "
+        f"CASE WHEN {totals} OR NOT ({failed}) THEN NULL ELSE {first_column} END AS __column, "
+        f"CASE WHEN {totals} THEN __totals_cell WHEN {failed} THEN {first_value} END "
+        f"AS __value FROM ({sql})"
+    )
+
+
+def _duplicates_sql(dataset: str) -> str:
+    """Rows of this file ($file_id, already in `dataset`) whose key repeats a valid row
+    earlier in the file or one already loaded from another file: (__row, __reason).
+
+    Duplicates are found by aggregation (keys seen more than once), far cheaper than a
+    window over the whole file; the first valid row wins. Keys are required columns, so
+    valid rows never have NULL keys and plain = joins are right. Rows still marked bad
+    (negative source_row) are not candidates.
+    """
+    keys, what = UNIQUE_KEYS[dataset]
+    key_cols = ", ".join(f'"{k}"' for k in keys)
+    join_repeat = " AND ".join(f'r."{k}" = s."{k}"' for k in keys)
+    join_earlier = " AND ".join(f'e."{k}" = s."{k}"' for k in keys)
+    shown_key = "" if keys == ("person_id",) else " ".join(
+        f"{k} ''' || coalesce(CAST(s.\"{k}\" AS VARCHAR), '') || '''" for k in keys)
+    described = f"duplicate {what}"
+    if shown_key:
+        described += f" ({shown_key})"
+    within = (f"'{described}: first seen on row ' || "
+              "CAST(r.first_row AS VARCHAR) || ' of this file'")
+    against = (f"'{described}: already loaded from ' || e.first_file || ' row ' || "
+               "CAST(e.first_row AS VARCHAR)")
+    this_file = f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id AND source_row > 0)"
+    return (
+        f"WITH repeats AS (SELECT {key_cols}, min(source_row) AS first_row FROM {this_file} "
+        "GROUP BY ALL HAVING count(*) > 1), "
+        "earlier AS (SELECT " + ", ".join(f'd."{k}"' for k in keys)
+        + ", arg_min(d.source_row, d.source_file_id) AS first_row, "
+        "arg_min(l.file_name, d.source_file_id) AS first_file "
+        f"FROM {dataset} d JOIN ingest_log l ON l.file_id = d.source_file_id "
+        "WHERE d.source_file_id <> $file_id GROUP BY ALL) "
+        f"SELECT s.source_row AS __row, CASE WHEN e.first_row IS NOT NULL THEN {against} "
+        f"ELSE {within} END AS __reason FROM {this_file} s "
+        f"LEFT JOIN repeats r ON {join_repeat} LEFT JOIN earlier e ON {join_earlier} "
+        "WHERE e.first_row IS NOT NULL OR r.first_row <> s.source_row"
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -720,25 +891,36 @@ def _ingest_one(
                     "before; both are kept — use --replace to swap the old one out",
                     level="warning",
                 )
-        stage_sql = _stage_sql(dataset, raw, plan, params)
-        con.execute(stage_sql, params.used_in(stage_sql))
         columns = [c for c, _, _ in CANONICAL_COLUMNS[dataset]]
-        con.execute(
-            f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, source_row) "
-            f"SELECT {', '.join(f'v_{c}' for c in columns)}, $file_id, __row "
-            f"FROM {STAGE_TABLE} WHERE __reason = '' ORDER BY __row",
-            {"file_id": file_id},
-        )
-        con.execute(
-            "INSERT INTO rejects SELECT $file_id, $name, $dataset, __row, __column, __value, "
-            f"__reason FROM {STAGE_TABLE} WHERE __reason <> '' ORDER BY __row",
-            {"file_id": file_id, "name": path.name, "dataset": dataset},
-        )
-        counts = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE __reason = '') FROM {STAGE_TABLE}"
-        ).fetchone()
-        assert counts is not None
-        rows_read, rows_loaded = int(counts[0]), int(counts[1])
+        # One pass puts every row straight into the table; a row failing a check (or a
+        # totals row) is marked with a negative source_row. The few marked rows are then
+        # read again to assemble their reasons, and moved to rejects with any duplicates
+        # -- all in this transaction, so nobody ever sees a marked row.
+        select = _select_sql(dataset, raw, plan, full=False)
+        insert = (f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, source_row) "
+                  f"SELECT {', '.join(f'v_{c}' for c in columns)}, $file_id, "
+                  f"CASE WHEN __bad THEN -__row ELSE __row END FROM ({select})")
+        # The lookups are small, and must be the hash tables the file's rows probe:
+        # DuckDB's estimate for a DISTINCT is the whole input, so it may otherwise build
+        # the hash table from the file itself (all its columns) instead.
+        con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        try:
+            inserted = con.execute(insert, {**params.used_in(insert), "file_id": file_id})
+            rows_read = int(inserted.fetchone()[0])  # type: ignore[index]
+            _quarantine(con, dataset, raw, plan, params, file_id)
+        finally:
+            con.execute("RESET disabled_optimizers")
+        counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
+        rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
+        if rows_loaded < rows_read:
+            con.execute(
+                "INSERT INTO rejects SELECT $file_id, $name, $dataset, __row, __column, "
+                f"__value, __reason FROM {STAGE_TABLE} ORDER BY __row",
+                {"file_id": file_id, "name": path.name, "dataset": dataset},
+            )
+            con.execute(
+                f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND (source_row < 0 "
+                f"OR source_row IN (SELECT __row FROM {STAGE_TABLE}))", {"file_id": file_id})
         con.execute(
             "INSERT INTO ingest_log VALUES ($file_id, $dataset, $name, $path, $hash, $mapping, "
             "$encoding, $read, $loaded, $rejected, $started, $finished, NULL)",
@@ -753,8 +935,8 @@ def _ingest_one(
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
-        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        for table in (STAGE_TABLE, BAD_RAW_TABLE, RAW_TABLE):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
     result = FileResult(path, dataset, file_id, rows_read, rows_loaded, rows_read - rows_loaded)
     if rows_read == 0:
         reporter.message(f"{path.name}: the file has a header but no data rows",
@@ -768,6 +950,34 @@ def _ingest_one(
         f"{quarantined} quarantined" + (" (see `eolneeds validate`)" if quarantined else "")
     )
     return result
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable,
+                plan: _Plan, params: _Params, file_id: int) -> None:
+    """Fill STAGE_TABLE with this file's rejected rows (__row, __column, __value,
+    __reason): the rows the insert marked bad, with every problem spelt out, then the
+    duplicates of a dataset with unique keys."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} (__row BIGINT, __column VARCHAR, "
+                "__value VARCHAR, __reason VARCHAR)")
+    marked = f"SELECT -source_row FROM {dataset} WHERE source_file_id = $file_id AND source_row < 0"
+    bad = con.execute(f"SELECT count(*) FROM ({marked})", {"file_id": file_id}).fetchone()
+    if bad and bad[0]:
+        numbered = "*" if raw.row_expr == "__row" else f"{raw.row_expr} AS __row, *"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {BAD_RAW_TABLE} AS SELECT {numbered} "
+                    f"FROM {raw.table} WHERE {raw.row_expr} IN ({marked})",
+                    {"file_id": file_id})
+        rows = replace(raw, table=BAD_RAW_TABLE, row_expr="__row")
+        full = _select_sql(dataset, rows, plan, full=True)
+        con.execute(f"INSERT INTO {STAGE_TABLE} SELECT __row, __column, __value, __reason "
+                    f"FROM ({full})", params.used_in(full))
+        check = con.execute(f"SELECT count(*), count(*) FILTER (WHERE __reason = '') "
+                            f"FROM {STAGE_TABLE}").fetchone()
+        if check != (bad[0], 0):  # the two passes must agree on every row
+            raise RuntimeError(f"ingest: {bad[0]} rows marked bad, reasons for {check}")
+    if dataset in UNIQUE_KEYS:
+        first_key = nz.sql_literal(UNIQUE_KEYS[dataset][0][0])
+        con.execute(f"INSERT INTO {STAGE_TABLE} SELECT __row, {first_key}, NULL, __reason "
+                    f"FROM ({_duplicates_sql(dataset)})", {"file_id": file_id})
 
 
 def _replace_earlier(con: duckdb.DuckDBPyConnection, dataset: str, name: str,

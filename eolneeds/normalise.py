@@ -181,17 +181,30 @@ def nhs_digits_sql(expr: str) -> str:
     return f"regexp_replace({expr}, {sql_literal(_NHS_SEPARATORS)}, '', 'g')"
 
 
+def nhs_number_sql(digits_expr: str) -> str:
+    """SQL: `digits_expr` (see nhs_digits_sql) as a BIGINT when it is ten digits, else
+    NULL. Computed once, it serves both the check and the choice of what to hash."""
+    return (f"(CASE WHEN regexp_full_match({digits_expr}, '[0-9]{{10}}') "
+            f"THEN CAST({digits_expr} AS BIGINT) END)")
+
+
+def nhs_number_valid_sql(number_expr: str) -> str:
+    """SQL: TRUE when `number_expr` (see nhs_number_sql) has a correct check digit.
+
+    The weighted sum is taken with integer arithmetic on the ten-digit number (an order
+    of magnitude faster than ten substrings). With r = sum mod 11 the check digit is
+    (11 - r) mod 11: r = 0 gives 0 (11 -> 0), and r = 1 gives 10, a number never
+    issued, which no last digit can equal.
+    """
+    weighted = " + ".join(
+        f"(({number_expr} // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10)
+    )
+    return f"coalesce((11 - ({weighted}) % 11) % 11 = {number_expr} % 10, false)"
+
+
 def nhs_valid_sql(digits_expr: str) -> str:
     """SQL: TRUE when `digits_expr` (see nhs_digits_sql) is a valid NHS number."""
-    weighted = " + ".join(
-        f"(ord(substr({digits_expr}, {i}, 1)) - 48) * {11 - i}" for i in range(1, 10)
-    )
-    check = f"(11 - ({weighted}) % 11)"
-    last = f"(ord(substr({digits_expr}, 10, 1)) - 48)"
-    return (
-        f"coalesce(regexp_full_match({digits_expr}, '[0-9]{{10}}') AND "
-        f"{check} <> 10 AND (CASE WHEN {check} = 11 THEN 0 ELSE {check} END) = {last}, false)"
-    )
+    return nhs_number_valid_sql(nhs_number_sql(digits_expr))
 
 
 # ---------------------------------------------------------------------------------------

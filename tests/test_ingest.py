@@ -305,6 +305,40 @@ def test_hes_apc_and_ecds_presets(tmp_path):
     assert query(config, "SELECT count(DISTINCT person_id) FROM activity") == [(1,)]
 
 
+def test_repeated_values_are_judged_once_but_every_row_counts(tmp_path):
+    # Values are cleaned and checked once per distinct value, then joined back: a bad
+    # value repeated on several rows (also with stray spaces) rejects each of them, and
+    # rows sharing its good values still load.
+    config = make_project(tmp_path / "p")
+    rows = ["person_id,activity_type,start_date,end_date,cost"]
+    for i in range(6):
+        rows.append(f"P{i % 2},emergency,2023-01-0{i + 1},2023-01-09,{100 + i}")
+    rows.append("P0,emergency,2023-02-30,2023-01-09,1")  # row 8: impossible date
+    rows.append(" P0 ,Emergency,2023-02-30,2023-01-09,2")  # row 9: same, spaced
+    rows.append("P1,teleport,2023-02-30 ,,3")  # row 10: two problems
+    path = write(tmp_path / "activity.csv", "\n".join(rows) + "\n")
+    [result] = ingest_files(config, "activity", [path], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (9, 6, 3)
+    assert query(config, "SELECT row_number, column_name, value, reason FROM rejects "
+                 "ORDER BY 1") == [
+        (8, "start_date", "2023-02-30", "start_date '2023-02-30' is not a date "
+                                        "(expected dd/mm/yyyy)"),
+        (9, "start_date", "2023-02-30", "start_date '2023-02-30' is not a date "
+                                        "(expected dd/mm/yyyy)"),
+        (10, "activity_type", "teleport",
+         "activity_type 'teleport' is not a known activity type (use one of "
+         "emergency_admission, elective_admission, ae_attendance, community_contact, "
+         "specialist_palliative_contact, hospice_inpatient, outpatient, other); add a "
+         "[recode.activity_type] entry to the mapping; start_date '2023-02-30' is not a "
+         "date (expected dd/mm/yyyy)")]
+    key = TEST_KEY.encode()
+    assert query(config, "SELECT person_id, cost, source_row FROM activity "
+                 "ORDER BY source_row") == [
+        (pseudonymise_one(f"P{i % 2}", key), 100.0 + i, i + 2) for i in range(6)]
+    # No row is left behind marked as rejected (negative source_row).
+    assert query(config, "SELECT count(*) FROM activity WHERE source_row < 0") == [(0,)]
+
+
 def test_header_only_file_loads_nothing_and_warns(tmp_path):
     config = make_project(tmp_path / "p")
     path = write(tmp_path / "deaths.csv", DEATHS_HEADER + "\n")

@@ -204,6 +204,19 @@ def test_nhs_sql_agrees_with_python(text):
     assert got is nz.is_valid_nhs_number(text)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_nhs_sql_agrees_with_python_for_every_last_digit(first_nine):
+    # The SQL reads the ten digits as one integer and checks with integer arithmetic:
+    # for each of the ten possible last digits it must give Python's verdict (one valid
+    # last digit, or none when the check digit would be 10).
+    with duckdb.connect() as connection:
+        for last in "0123456789":
+            text = first_nine + last
+            got = sql_value(connection, nz.nhs_valid_sql("$v"), v=text)
+            assert got is nz.is_valid_nhs_number(text), text
+
+
 # ---------------------------------------------------------------------------------------
 # Pseudonymisation
 
