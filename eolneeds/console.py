@@ -3,23 +3,12 @@ object per event with --log-format json. Only the CLI imports this module."""
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TextIO
 
-from eolneeds.reporting import Reporter, no_progress
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
+from eolneeds.reporting import Reporter, event_json, no_progress
 
 
 class ConsoleReporter(Reporter):
@@ -40,9 +29,7 @@ class ConsoleReporter(Reporter):
 
     # -- events ----------------------------------------------------------------------
     def event(self, name: str, **fields: Any) -> None:
-        record = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "event": name}
-        record.update({k: _jsonable(v) for k, v in fields.items()})
-        line = json.dumps(record, ensure_ascii=False, default=str)
+        line = event_json(name, fields)
         for sink in self.extra_sinks:
             sink.write(line + "\n")
             sink.flush()
@@ -60,7 +47,7 @@ class ConsoleReporter(Reporter):
             self.stream.write(f"{prefix}{fields.get('text', '')}\n")
             self.stream.flush()
         elif self.verbose:
-            detail = ", ".join(f"{k}={_jsonable(v)}" for k, v in fields.items())
+            detail = ", ".join(f"{k}={v}" for k, v in fields.items())
             self.stream.write(f"{name}: {detail}\n")
             self.stream.flush()
 

@@ -593,7 +593,7 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
     homes: list[tuple[str, ...]] = []  # where each check is evaluated; () = per row
     for check in plan.checks:
         if check.source is not None:
-            found = [k for k in hosted if k == (check.source,)] or [
+            found: list[tuple[str, ...]] = [k for k in hosted if k == (check.source,)] or [
                 k for k in hosted if check.source in k]
             homes.append(found[0] if found else ())
         else:
@@ -711,9 +711,9 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
     finals = [f'{plan.finals.get(c, f""""v_{c}" """.strip())} AS "v_{c}"' for c in columns]
     head = "WITH " + ",\n".join(ctes) + f"\nSELECT __row, {', '.join(finals)}, "
     if not full:
-        bad = " OR ".join(bad_flags + flags((), row_totals)) or "false"
-        return head + f"coalesce({bad}, false) AS __bad FROM ({sql})"
-    totals = "(__totals_cell IS NOT NULL)"
+        any_bad = " OR ".join(bad_flags + flags((), row_totals)) or "false"
+        return head + f"coalesce({any_bad}, false) AS __bad FROM ({sql})"
+    is_total = "(__totals_cell IS NOT NULL)"
     reasons = [f"{name}_r" for name, _, _ in segments]
     failed = " OR ".join(f"{r} IS NOT NULL" for r in reasons) or "false"
     base_reason = f"concat_ws('; ', {', '.join(reasons)})" if reasons else "''"
@@ -724,10 +724,10 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         f"WHEN {name}_r IS NOT NULL THEN {name}_v" for name, _, _ in segments) + " END)" \
         if segments else "NULL"
     return head + (
-        f"CASE WHEN {totals} THEN {_say('row looks like a totals row (', '__totals_cell', ')')} "
+        f"CASE WHEN {is_total} THEN {_say('row looks like a totals row (', '__totals_cell', ')')} "
         f"WHEN {failed} THEN {base_reason} ELSE '' END AS __reason, "
-        f"CASE WHEN {totals} OR NOT ({failed}) THEN NULL ELSE {first_column} END AS __column, "
-        f"CASE WHEN {totals} THEN __totals_cell WHEN {failed} THEN {first_value} END "
+        f"CASE WHEN {is_total} OR NOT ({failed}) THEN NULL ELSE {first_column} END AS __column, "
+        f"CASE WHEN {is_total} THEN __totals_cell WHEN {failed} THEN {first_value} END "
         f"AS __value FROM ({sql})"
     )
 

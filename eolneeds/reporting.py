@@ -9,9 +9,28 @@ Tests pass `Reporter()` (silent) or `RecordingReporter()` to assert the events.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+
+def event_json(name: str, fields: dict[str, Any]) -> str:
+    """One event as one JSON line (no newline): what `--log-format json` prints and
+    what scheduled runs append to logs/. Paths and datetimes become strings."""
+    record: dict[str, Any] = {
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "event": name,
+    }
+    for key, value in fields.items():
+        if isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        record[key] = value
+    return json.dumps(record, ensure_ascii=False, default=str)
 
 
 def no_progress(advance: int = 1) -> None:

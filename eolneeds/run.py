@@ -45,7 +45,7 @@ from eolneeds.config import ProjectConfig
 from eolneeds.errors import EolneedsError, InputDataError, UsageError
 from eolneeds.lock import project_lock
 from eolneeds.outputs import atomic_write_text, sha256_file
-from eolneeds.reporting import Reporter
+from eolneeds.reporting import Reporter, event_json
 
 HOLD_LOCK_ENV = "EOLNEEDS_TEST_HOLD_LOCK_SECONDS"
 OUTPUT_DIR = "output"
@@ -90,14 +90,6 @@ class RunResult:
 # The run log: every event also goes, as one JSON line, to logs/eolneeds-MONTH.log
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
 class _LoggingReporter(Reporter):
     """Passes everything to the caller's reporter and appends each event to a file."""
 
@@ -106,9 +98,7 @@ class _LoggingReporter(Reporter):
         self.sink = sink
 
     def event(self, name: str, **fields: Any) -> None:
-        record = {"time": datetime.now(UTC).isoformat(timespec="seconds"), "event": name}
-        record.update({k: _jsonable(v) for k, v in fields.items()})
-        self.sink.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+        self.sink.write(event_json(name, fields) + "\n")
         self.sink.flush()
         self.inner.event(name, **fields)
 
