@@ -26,6 +26,19 @@ class ConsoleReporter(Reporter):
         self.stream = stream or sys.stderr
         self.is_terminal = self.stream.isatty() and log_format == "text"
         self.extra_sinks: list[TextIO] = []  # e.g. the project's logs/ file for `run`
+        self.stream_lost = False
+
+    def _write(self, text: str) -> None:
+        """Write to the console stream. If whoever reads it has gone away (a closed pipe:
+        `eolneeds run ... | head`, a log shipper that died), carry on without it: the
+        job and its log file matter more than the console."""
+        if self.stream_lost:
+            return
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            self.stream_lost = True
 
     # -- events ----------------------------------------------------------------------
     def event(self, name: str, **fields: Any) -> None:
@@ -34,8 +47,7 @@ class ConsoleReporter(Reporter):
             sink.write(line + "\n")
             sink.flush()
         if self.log_format == "json":
-            self.stream.write(line + "\n")
-            self.stream.flush()
+            self._write(line + "\n")
             return
         if name == "message":
             level = fields.get("level", "info")
@@ -44,12 +56,10 @@ class ConsoleReporter(Reporter):
             if self.quiet and level == "info":
                 return
             prefix = {"warning": "Warning: ", "error": "Error: "}.get(level, "")
-            self.stream.write(f"{prefix}{fields.get('text', '')}\n")
-            self.stream.flush()
+            self._write(f"{prefix}{fields.get('text', '')}\n")
         elif self.verbose:
             detail = ", ".join(f"{k}={v}" for k, v in fields.items())
-            self.stream.write(f"{name}: {detail}\n")
-            self.stream.flush()
+            self._write(f"{name}: {detail}\n")
 
     @contextmanager
     def progress(
@@ -60,11 +70,9 @@ class ConsoleReporter(Reporter):
             return
         if not self.is_terminal:
             # Plain lines for logs and pipes: one at the start, one at the end.
-            self.stream.write(f"{description}...\n")
-            self.stream.flush()
+            self._write(f"{description}...\n")
             yield no_progress
-            self.stream.write(f"{description}: done\n")
-            self.stream.flush()
+            self._write(f"{description}: done\n")
             return
         from rich.console import Console
         from rich.progress import (

@@ -25,3 +25,35 @@ def test_cause_group_shares_use_all_deaths_as_denominator(assessed_sample) -> No
     # Shown groups of one period cannot add up to more than all deaths.
     per_period = joined.group_by("period").agg(pl.col("value").sum())
     assert (per_period["value"] <= 100.0 + 1e-9).all()
+
+
+class _ClosedPipe:
+    """A console stream whose reader has gone away."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_closed_console_pipe_does_not_stop_the_job_or_its_log(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Bug: `eolneeds --log-format json run ... | head` failed the run with BrokenPipeError
+    # once head exited, leaving the month unreported.
+    from eolneeds.console import ConsoleReporter
+
+    log = (tmp_path / "run.log").open("w", encoding="utf-8")
+    for log_format in ("json", "text"):
+        reporter = ConsoleReporter(log_format=log_format, stream=_ClosedPipe())  # type: ignore[arg-type]
+        reporter.extra_sinks.append(log)
+        reporter.event("run_started", month="2026-10")
+        reporter.message("still going")
+        with reporter.progress("Counting", 3) as step:
+            step(1)
+        reporter.event("run_finished", status="ok")
+    log.close()
+    lines = (tmp_path / "run.log").read_text(encoding="utf-8").splitlines()
+    assert [line.count('"event": "run_finished"') for line in lines].count(1) == 2
