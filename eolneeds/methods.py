@@ -155,6 +155,19 @@ def poisson_limits(count: ArrayLike, confidence: float = 0.95) -> tuple[FloatArr
     return np.where(nan, np.nan, lower), np.where(nan, np.nan, upper)
 
 
+def _scaled_poisson(
+    count: ArrayLike, base: ArrayLike, confidence: float, multiplier: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """count / base × multiplier with the count's exact/Byar's limits scaled alike: a crude
+    rate (base = population) and an indirectly standardised ratio (base = expected) are
+    the same calculation. A base of 0 gives NaN."""
+    o, b = np.broadcast_arrays(_as_float(count), _as_float(base))
+    lower, upper = poisson_limits(o, confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(b > 0, multiplier / b, np.nan)
+    return o * scale, lower * scale, upper * scale
+
+
 def crude_rate(
     count: ArrayLike,
     denominator: ArrayLike,
@@ -162,11 +175,7 @@ def crude_rate(
     multiplier: float = 100_000,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Rate per `multiplier` with exact/Byar's Poisson limits; denominator 0 gives NaN."""
-    o, d = np.broadcast_arrays(_as_float(count), _as_float(denominator))
-    lower, upper = poisson_limits(o, confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(d > 0, multiplier / d, np.nan)
-    return o * scale, lower * scale, upper * scale
+    return _scaled_poisson(count, denominator, confidence, multiplier)
 
 
 def mean_ci(
@@ -190,11 +199,7 @@ def indirectly_standardised_ratio(
     multiplier: float = 100,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Observed / expected × multiplier (100 = SMR style), exact/Byar's limits on observed."""
-    o, e = np.broadcast_arrays(_as_float(observed), _as_float(expected))
-    lower, upper = poisson_limits(o, confidence)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(e > 0, multiplier / e, np.nan)
-    return o * scale, lower * scale, upper * scale
+    return _scaled_poisson(observed, expected, confidence, multiplier)
 
 
 def expected_frame(
