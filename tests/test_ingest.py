@@ -175,6 +175,34 @@ def test_cp1252_bom_and_delimiters(tmp_path):
         ("tab.tsv", "utf-8"), ("pipe.txt", "utf-8")]
 
 
+def test_encoding_found_past_the_first_mebibyte(tmp_path):
+    """The start of a file is only a guess: a cp1252 byte far down is still found (the
+    file is read again as cp1252), and an undecodable one is reported with its offset."""
+    from eolneeds.errors import InputDataError
+    from eolneeds.readers import CHUNK
+
+    config = make_project(tmp_path / "p")
+    header = "lsoa_code,place,imd_decile,rural_urban\n"
+    filler = "".join(f"E01{i:06d},P1,3,Urban\n" for i in range(CHUNK // 20 + 10))
+    assert len(header + filler) > CHUNK
+    late = write(tmp_path / "late.csv", header + filler + "E01999999,P1,3,Café\n", "cp1252")
+    [result] = ingest_files(config, "areas", [late], reporter=Reporter())
+    assert result.rows_loaded == filler.count("\n") + 1
+    assert query(config, "SELECT rural_urban FROM areas WHERE lsoa_code = 'E01999999'") == [
+        ("Café",)]
+    assert query(config, "SELECT encoding FROM ingest_log") == [("cp1252",)]
+
+    bad = tmp_path / "bad.csv"
+    body = (header + filler).encode("utf-8")
+    bad.write_bytes(body + b"E01999998,P1,3,\x81\n")
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(config, "areas", [bad], reporter=Reporter())
+    assert str(caught.value) == (
+        f"bad.csv: is not readable text in UTF-8 or Windows-1252 (byte 0x81 at offset "
+        f"{len(body) + 15}) — re-export it as CSV UTF-8, or pass the right encoding with "
+        "--encoding")
+
+
 def test_encoding_override(tmp_path):
     config = make_project(tmp_path / "p")
     path = write(tmp_path / "areas.csv", "lsoa_code,place,imd_decile,rural_urban\n"
