@@ -3,8 +3,11 @@
 1. Generates England-scale synthetic data with `eolneeds sample` (cached in bench/data/
    keyed by size and seed; delete the folder to regenerate).
 2. In the same run, times a bare DuckDB `CREATE TABLE AS SELECT * FROM read_csv(...)` of
-   every input file, then `eolneeds ingest` of the same files, and reports the ratio and
-   the peak memory of each (the machine is shared and noisy: compare ratios in one run).
+   every input file; the same bare load with the person identifier pseudonymised and
+   nothing else (HMAC-SHA256 once per distinct identifier, joined back: the cheapest
+   load that keeps the privacy rule, a floor for any ingest); then `eolneeds ingest` of
+   the same files. Reports the ratios and the peak memory of each (the machine is shared
+   and noisy: compare ratios in one run).
 3. Times `eolneeds assess` on the ingested database (target < 60 s, < 4 GB peak).
 4. Times DSR over 10,000 groups.
 
@@ -88,6 +91,59 @@ def bare_load_script(files: list[Path], db: Path) -> str:
     )
 
 
+def identifier_columns(project: Path) -> dict[str, str]:
+    """File path -> the source column that holds its person identifier (as ingest would
+    map it), for the files that have one."""
+    sys.path.insert(0, str(HERE.parent))
+    from eolneeds.config import load_config
+    from eolneeds.presets import get_preset
+
+    config = load_config(project)
+    found: dict[str, str] = {}
+    for dataset, path, mapping_name in input_files(project):
+        if dataset not in ("deaths", "register", "activity"):
+            continue
+        mapping = config.mapping_for(dataset, mapping_name)
+        column = mapping.columns.get("person_id")
+        if column is None and mapping.preset:
+            preset = get_preset(mapping.preset,
+                                emergency_methods=config.methods.emergency_admission_methods,
+                                where=mapping.name)
+            column = preset.columns.get("person_id")
+        found[str(path)] = column if isinstance(column, str) else "person_id"
+    return found
+
+
+def pseudonymised_load_script(files: list[Path], ids: dict[str, str], db: Path) -> str:
+    """The bare load, with the identifier column replaced by its HMAC-SHA256 (computed
+    once per distinct value, as ingest does) -- and no other work."""
+    loads = []
+    for i, f in enumerate(files):
+        source = f"read_csv('{f.as_posix()}')"
+        column = ids.get(str(f))
+        if column is None:
+            loads.append(f"con.execute(\"CREATE TABLE t{i} AS SELECT * FROM {source}\")")
+            continue
+        quoted = '\\"' + column + '\\"'
+        loads.append(
+            f"con.execute(\"CREATE TABLE t{i} AS WITH r AS (SELECT * FROM {source}), "
+            f"l AS (SELECT k, \" + hmac_sql('CAST(k AS VARCHAR)') + \" AS pid FROM "
+            f"(SELECT DISTINCT {quoted} AS k FROM r)) SELECT r.* REPLACE (l.pid AS {quoted}) "
+            f"FROM r JOIN l ON l.k = r.{quoted}\", pads)"
+        )
+    return (
+        "import duckdb\n"
+        "from eolneeds.normalise import hmac_pads, pseudonymise_sql\n"
+        "inner, outer = hmac_pads(b'benchmark-key')\n"
+        "pads = {'inner': inner, 'outer': outer}\n"
+        "def hmac_sql(expr):\n"
+        "    return pseudonymise_sql(expr, '$inner', '$outer')\n"
+        f"con = duckdb.connect('{db.as_posix()}')\n"
+        "con.execute(\"SET memory_limit='3GB'\")\n"
+        + "\n".join(loads) + "\ncon.close()\n"
+    )
+
+
 DSR_SCRIPT = """
 import time, numpy as np, polars as pl
 from eolneeds.methods import dsr_frame
@@ -136,17 +192,30 @@ def main() -> None:
     bare_secs, bare_rss = run_child([sys.executable, str(script)], env=env)
     bare_db.unlink(missing_ok=True)
 
+    # The floor: the bare load plus pseudonymising the identifier, nothing else.
+    floor_db = OUT / "floor.duckdb"
+    floor_db.unlink(missing_ok=True)
+    script = OUT / "pseudonymised_load.py"
+    script.write_text(pseudonymised_load_script([f for _, f, _ in files],
+                                                identifier_columns(DATA), floor_db),
+                      encoding="utf-8")
+    print("Bare load + pseudonymised identifier ...", flush=True)
+    floor_secs, floor_rss = run_child([sys.executable, str(script)], env=env)
+    floor_db.unlink(missing_ok=True)
+
     # eolneeds ingest of the same files, into a fresh database.
     (DATA / "eolneeds.duckdb").unlink(missing_ok=True)
     (DATA / "eolneeds.duckdb.wal").unlink(missing_ok=True)
     print("eolneeds ingest ...", flush=True)
     ingest_secs = 0.0
+    per_file: dict[str, float] = {}
     ingest_rss = 0.0
     for dataset, path, mapping in files:
         args = [EOLNEEDS, "--quiet", "ingest", dataset, str(path), "--project", str(DATA)]
         if mapping:
             args += ["--mapping", mapping]
         secs, rss = run_child(args, env=env)
+        per_file[path.name] = round(secs, 2)
         ingest_secs += secs
         ingest_rss = max(ingest_rss, rss)
     results["ingest"] = {
@@ -155,6 +224,11 @@ def main() -> None:
         "eolneeds_seconds": round(ingest_secs, 1),
         "eolneeds_peak_rss_mib": round(ingest_rss),
         "ratio": round(ingest_secs / bare_secs, 2),
+        "bare_pseudonymised_seconds": round(floor_secs, 1),
+        "bare_pseudonymised_peak_rss_mib": round(floor_rss),
+        "bare_pseudonymised_ratio": round(floor_secs / bare_secs, 2),
+        "ratio_to_bare_pseudonymised": round(ingest_secs / floor_secs, 2),
+        "eolneeds_seconds_per_file": per_file,
         "target_ratio": 1.5,
         "target_peak_rss_mib": 4096,
     }
