@@ -30,7 +30,7 @@ never reach a persistent table.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -539,17 +539,6 @@ def _looks_total(s: str) -> str:
             f"(starts_with(lower({s}), 'total') OR starts_with(lower({s}), 'grand total')))")
 
 
-def _blank_sql(column: str) -> str:
-    """SQL: TRUE when `column` is NULL or only what trim() removes.
-
-    trim() runs only on values starting with a space, a control character or a
-    non-ASCII character (the only ones it can empty): a cheap byte comparison spares
-    the per-row string copy for the ordinary value.
-    """
-    return (f"({column} IS NULL OR (({column} < '!' OR {column} >= chr(127)) "
-            f"AND trim({column}) = ''))")
-
-
 def _segment_sql(checks: list[tuple[int, _Check]], name: str) -> list[str]:
     """SQL select items for a run of consecutive checks evaluated in one place: the
     joined reasons, and the column and value of the first check that fails."""
@@ -681,8 +670,10 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
             f'src.{c} IS NOT DISTINCT FROM {lk}."{lk}_k{j}"' for j, c in enumerate(raw_cols)))
 
     # -- per row: join the lookups, then what needs the whole row -----------------------
-    raw_cols = [f'"c{i}"' for i in range(len(raw.headers))] + raw.extra_columns
-    blank = " AND ".join(_blank_sql(c) for c in raw_cols) or "false"
+    raw_cols = raw.loaded_columns() + raw.extra_columns
+    blank = " AND ".join(readers.blank_sql(c) for c in raw_cols) or "false"
+    if raw.unmapped_data:
+        blank = f"({blank}) AND NOT {raw.unmapped_data}"
     used_raw = list(dict.fromkeys(raw.column(header_of[n]) for key in hosted for n in key))
     src_cols = [f"{raw.row_expr} AS __row"] + used_raw + [
         f"nullif(trim({raw.column(header_of[n])}), '') AS \"{n}\"" for n in row_sources]
@@ -862,12 +853,19 @@ def _ingest_one(
     # The file is read into a temporary table before the transaction starts: temporary
     # tables never reach the database file, and rows inserted outside a transaction get
     # row ids 0, 1, 2 ... in file order, which give the row numbers.
+    def used_headers(headers: list[str]) -> Collection[str]:
+        """The headers the mapping reads: the only columns worth keeping."""
+        provisional = readers.RawTable(table=RAW_TABLE, headers=headers, row_expr="NULL",
+                                       format="csv")
+        return _plan_columns(config, dataset, provisional, mapping, preset, path.name,
+                             _Params(), mapping.date_format, "NULL", "NULL", "NULL").sources
+
     try:
         raw = readers.read_into(
             con, path, table=RAW_TABLE, file_format=mapping.format,
             encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
             sheet=mapping.sheet, header_row=mapping.header_row,
-            workdir=config.database_path.parent / ".eolneeds-tmp",
+            workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
         )
     except BaseException:
         con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")

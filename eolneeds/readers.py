@@ -6,7 +6,9 @@ Every reader produces the same thing: a temporary table whose columns are `c0`, 
 row has more fields than the header, and a row-number expression giving the row as a
 user sees it (CSV header = row 1, first data row = row 2; XLSX Excel's own row numbers;
 Parquet record 1 = row 1). Everything is read as text so that nothing is lost to type
-guessing; ingest parses and checks the values afterwards, in SQL.
+guessing; ingest parses and checks the values afterwards, in SQL. A CSV reader told
+which headers are used (`choose`) keeps only those columns, with `__unmapped_data`
+TRUE where an unused column held a value (RawTable.loaded, RawTable.unmapped_data).
 
 Problems that make the whole file unusable (empty, duplicated headers, an encoding we
 cannot read, a missing sheet) raise InputDataError with one readable line.
@@ -22,7 +24,7 @@ import hashlib
 import io
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -57,9 +59,34 @@ class RawTable:
     delimiter: str | None = None
     # SQL columns that are non-null only where a row has more fields than the header.
     extra_columns: list[str] = field(default_factory=list)
+    # Positions of the headers whose columns were loaded (None: all). Columns nothing
+    # reads are not kept; `unmapped_data` (SQL) is TRUE where one of them held a value.
+    loaded: list[int] | None = None
+    unmapped_data: str | None = None
 
     def column(self, header: str) -> str:
         return f'"c{self.headers.index(header)}"'
+
+    def loaded_columns(self) -> list[str]:
+        """SQL names of the loaded columns that have a header."""
+        positions = range(len(self.headers)) if self.loaded is None else self.loaded
+        return [f'"c{i}"' for i in positions]
+
+
+# Which headers a reader must load (the rest are only checked for data), given all of
+# them; None loads every column.
+ColumnChooser = Callable[[list[str]], Collection[str]]
+
+
+def blank_sql(column: str) -> str:
+    """SQL: TRUE when `column` is NULL or only what trim() removes.
+
+    trim() runs only on values starting with a space, a control character or a
+    non-ASCII character (the only ones it can empty): a cheap byte comparison spares
+    the per-row string copy for the ordinary value.
+    """
+    return (f"({column} IS NULL OR (({column} < '!' OR {column} >= chr(127)) "
+            f"AND trim({column}) = ''))")
 
 
 def file_sha256(path: Path) -> str:
@@ -101,8 +128,14 @@ def read_into(
     sheet: str | None = None,
     header_row: int = 1,
     workdir: Path | None = None,
+    choose: ColumnChooser | None = None,
 ) -> RawTable:
-    """Load `path` into the temporary table `table` as text."""
+    """Load `path` into the temporary table `table` as text.
+
+    `choose` names the headers to load, once they are known. A CSV extract often has
+    far more columns than are mapped (a HES extract has hundreds): only the chosen ones
+    are kept, which makes staging several times cheaper. XLSX and Parquet load every
+    column."""
     fmt, gzipped = detect_format(path, file_format)
     if path.stat().st_size == 0:
         raise input_error(path.name, "the file is empty (0 bytes)",
@@ -112,7 +145,8 @@ def read_into(
     if fmt == "parquet":
         return _read_parquet(con, path, table=table)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
-                     delimiter=delimiter, header_row=header_row, workdir=workdir)
+                     delimiter=delimiter, header_row=header_row, workdir=workdir,
+                     choose=choose)
 
 
 # ---------------------------------------------------------------------------------------
@@ -260,6 +294,7 @@ def _read_csv(
     delimiter: str,
     header_row: int,
     workdir: Path | None,
+    choose: ColumnChooser | None = None,
 ) -> RawTable:
     # Most extracts are UTF-8. DuckDB checks every byte as it reads, so a file whose
     # start is UTF-8 is read straight away and only scanned in Python (to find a
@@ -269,13 +304,15 @@ def _read_csv(
     if guess is not None:
         try:
             return _read_csv_as(con, path, table=table, gzipped=gzipped, codec=guess,
-                                delimiter=delimiter, header_row=header_row, workdir=workdir)
+                                delimiter=delimiter, header_row=header_row, workdir=workdir,
+                                choose=choose)
         except _NotUtf8:
             pass
     codec = detect_encoding(path, gzipped, encoding)
     try:
         return _read_csv_as(con, path, table=table, gzipped=gzipped, codec=codec,
-                            delimiter=delimiter, header_row=header_row, workdir=workdir)
+                            delimiter=delimiter, header_row=header_row, workdir=workdir,
+                                choose=choose)
     except _NotUtf8:  # detect_encoding read the whole file: DuckDB should agree
         raise input_error(path.name, "is not valid UTF-8 text",
                           "re-export it as CSV UTF-8, or pass the right encoding with "
@@ -314,6 +351,7 @@ def _read_csv_as(
     delimiter: str,
     header_row: int,
     workdir: Path | None,
+    choose: ColumnChooser | None = None,
 ) -> RawTable:
     name = path.name
     try:
@@ -346,11 +384,29 @@ def _read_csv_as(
     width = _csv_width(header_line, delim)
     names = [f"c{i}" for i in range(width)]
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names + ["__extra"]) + "}"
+    loaded: list[int] | None = None
+    selected = "*"
+    if choose is not None:
+        wanted = set(choose(headers))
+        loaded = [i for i, h in enumerate(headers) if h in wanted]
+        unused = [f'"c{i}"' for i in range(len(headers)) if i not in loaded]
+        if unused:
+            # Columns past the headers stay: they are the "more fields than the header"
+            # check. The others are read only to tell a row with data apart from a
+            # blank one: IS NOT NULL (an empty field is NULL), half the cost of the
+            # full blank test. A row whose only value is white space in an unused
+            # column is therefore quarantined as incomplete rather than skipped.
+            kept = [f'"c{i}"' for i in loaded] + [f'"c{i}"' for i in range(len(headers),
+                                                                          width)]
+            selected = ", ".join(kept + ['"__extra"', "(" + " OR ".join(
+                f"{c} IS NOT NULL" for c in unused) + ") AS __unmapped_data"])
+        else:
+            loaded = None
     try:
         for parallel in (True, False):
             try:
                 con.execute(
-                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv("
+                    f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {selected} FROM read_csv("
                     "$path, header = false, skip = $skip, delim = $delim, quote = '\"', "
                     f"escape = '\"', columns = {columns}, null_padding = true, "
                     "strict_mode = false, auto_detect = false, compression = $compression, "
@@ -385,6 +441,8 @@ def _read_csv_as(
         encoding=codec,
         delimiter=delim,
         extra_columns=extra_parts,
+        loaded=loaded,
+        unmapped_data="__unmapped_data" if loaded is not None else None,
     )
 
 

@@ -175,6 +175,40 @@ def test_cp1252_bom_and_delimiters(tmp_path):
         ("tab.tsv", "utf-8"), ("pipe.txt", "utf-8")]
 
 
+def test_unmapped_columns_are_not_kept_but_still_count(tmp_path):
+    """Columns no mapping reads are left out of the staged table (a wide extract
+    stages only what is used), yet a row with data only there is still a row: it is
+    quarantined, not skipped as blank. A row blank everywhere is skipped."""
+    config = make_project(tmp_path / "p")
+    header = "person_id,NOTES,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death,X2"
+    csv = write(tmp_path / "deaths.csv", "\n".join([
+        header,
+        "P1,free text,05/01/2023,85,F,E01000001,C34.9,Hospital,a",
+        ",only here,,,,,,,",                 # row 3: data only in unmapped columns
+        ",,,,,,,,",                          # row 4: blank: not a row
+        "P2,,06/01/2023,70,M,E01000002,I25X,home,",
+    ]) + "\n")
+    [result] = ingest_files(config, "deaths", [csv], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 2, 1)
+    assert query(config, "SELECT source_row, age, place_of_death FROM deaths ORDER BY 1") == [
+        (2, 85, "hospital"), (5, 70, "home")]
+    [(row, reason)] = query(config, "SELECT row_number, reason FROM rejects")
+    assert row == 3
+    assert reason.startswith("person_id is missing (a value is required)")
+
+    # The staged table holds the mapped columns, the overflow column and the flag only.
+    from eolneeds import readers
+    con = duckdb.connect()
+    chosen = ["person_id", "age"]
+    raw = readers.read_into(con, csv, table="t", choose=lambda headers: chosen)
+    staged = [r[0] for r in con.execute("DESCRIBE t").fetchall()]
+    assert staged == ["c0", "c3", "__extra", "__unmapped_data"]
+    assert raw.loaded_columns() == ['"c0"', '"c3"']
+    assert con.execute("SELECT __unmapped_data FROM t ORDER BY rowid").fetchall() == [
+        (True,), (True,), (False,), (True,)]
+    con.close()
+
+
 def test_encoding_found_past_the_first_mebibyte(tmp_path):
     """The start of a file is only a guess: a cp1252 byte far down is still found (the
     file is read again as cp1252), and an undecodable one is reported with its offset."""
