@@ -7,7 +7,8 @@
    nothing else (HMAC-SHA256 once per distinct identifier, joined back: the cheapest
    load that keeps the privacy rule, a floor for any ingest); then `eolneeds ingest` of
    the same files. Reports the ratios and the peak memory of each (the machine is shared
-   and noisy: compare ratios in one run).
+   and noisy: compare ratios in one run). Then the same comparison for one wide,
+   HES-shaped extract (100 columns, 6 mapped), as real extracts are.
 3. Times `eolneeds assess` on the ingested database (target < 60 s, < 4 GB peak).
 4. Times DSR over 10,000 groups.
 
@@ -104,7 +105,7 @@ def identifier_columns(project: Path) -> dict[str, str]:
         if dataset not in ("deaths", "register", "activity"):
             continue
         mapping = config.mapping_for(dataset, mapping_name)
-        column = mapping.columns.get("person_id")
+        column: object = mapping.columns.get("person_id")
         if column is None and mapping.preset:
             preset = get_preset(mapping.preset,
                                 emergency_methods=config.methods.emergency_admission_methods,
@@ -142,6 +143,67 @@ def pseudonymised_load_script(files: list[Path], ids: dict[str, str], db: Path) 
         "con.execute(\"SET memory_limit='3GB'\")\n"
         + "\n".join(loads) + "\ncon.close()\n"
     )
+
+
+WIDE_ROWS = 1_000_000
+WIDE_FILLERS = 94  # a real HES APC extract has well over 100 columns; six are mapped
+
+
+def make_wide_extract(hes: Path, target: Path) -> int:
+    """A HES-shaped extract: the first WIDE_ROWS spells of the synthetic HES file with
+    WIDE_FILLERS more columns of codes, dates and text that no mapping reads, as a real
+    extract has (diagnosis and procedure codes, episode dates, provider fields)."""
+    import duckdb
+
+    kinds = [
+        "'Z' || lpad(CAST((i * {k}) % 997 AS VARCHAR), 3, '0')",            # a code
+        "CAST(DATE '2020-01-01' + CAST((i * {k}) % 2000 AS INTEGER) AS VARCHAR)",  # a date
+        "CASE WHEN (i + {k}) % 5 = 0 THEN NULL ELSE 'free text ' || ((i * {k}) % 10007) END",
+    ]
+    fillers = ", ".join(
+        f"{kinds[k % 3].format(k=k + 1)} AS FIELD_{k + 1:03d}" for k in range(WIDE_FILLERS))
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT h.* EXCLUDE (i), {fillers} FROM (SELECT *, row_number() OVER () AS i "
+        f"FROM read_csv('{hes.as_posix()}', all_varchar = true) LIMIT {WIDE_ROWS}) h "
+        f"ORDER BY i) TO '{target.as_posix()}' (HEADER)"
+    )
+    rows = con.execute(f"SELECT count(*) FROM read_csv('{target.as_posix()}')").fetchone()
+    con.close()
+    return int(rows[0]) if rows else 0
+
+
+def bench_wide_extract(env: dict[str, str]) -> dict[str, object]:
+    """Bare load against `eolneeds ingest` of one wide HES-shaped extract."""
+    folder = HERE / "data" / f"wide-hes-{DEATHS}-{SEED}"
+    wide = folder / "hes_apc_wide.csv"
+    marker = folder / ".complete"  # holds the row count
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        print(f"Generating a {WIDE_FILLERS + 6}-column HES-shaped extract ...", flush=True)
+        rows = make_wide_extract(DATA / "inbox" / "activity" / "hes_apc_spells.csv", wide)
+        marker.write_text(str(rows), encoding="utf-8")
+    rows = int(marker.read_text(encoding="utf-8"))
+    project = OUT / "wide-project"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    shutil.copy(DATA / "eolneeds.toml", project / "eolneeds.toml")
+    shutil.copytree(DATA / "mappings", project / "mappings")
+    bare_db = OUT / "wide_bare.duckdb"
+    bare_db.unlink(missing_ok=True)
+    script = OUT / "wide_bare_load.py"
+    script.write_text(bare_load_script([wide], bare_db), encoding="utf-8")
+    print("Wide extract: bare load, then eolneeds ingest ...", flush=True)
+    bare_secs, bare_rss = run_child([sys.executable, str(script)], env=env)
+    bare_db.unlink(missing_ok=True)
+    secs, rss = run_child([EOLNEEDS, "--quiet", "ingest", "activity", str(wide), "--mapping",
+                           "hes_apc", "--project", str(project)], env=env)
+    shutil.rmtree(project, ignore_errors=True)
+    return {"rows": rows, "columns": WIDE_FILLERS + 6, "mapped_columns": 6,
+            "bytes": wide.stat().st_size, "bare_duckdb_seconds": round(bare_secs, 1),
+            "bare_duckdb_peak_rss_mib": round(bare_rss), "eolneeds_seconds": round(secs, 1),
+            "eolneeds_peak_rss_mib": round(rss), "ratio": round(secs / bare_secs, 2)}
 
 
 DSR_SCRIPT = """
@@ -232,6 +294,8 @@ def main() -> None:
         "target_ratio": 1.5,
         "target_peak_rss_mib": 4096,
     }
+
+    results["ingest_wide_extract"] = bench_wide_extract(env)
 
     print("eolneeds assess ...", flush=True)
     out_dir = OUT / "assess"
