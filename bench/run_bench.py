@@ -149,28 +149,33 @@ WIDE_ROWS = 1_000_000
 WIDE_FILLERS = 94  # a real HES APC extract has well over 100 columns; six are mapped
 
 
-def make_wide_extract(hes: Path, target: Path) -> int:
-    """A HES-shaped extract: the first WIDE_ROWS spells of the synthetic HES file with
-    WIDE_FILLERS more columns of codes, dates and text that no mapping reads, as a real
-    extract has (diagnosis and procedure codes, episode dates, provider fields)."""
-    import duckdb
-
+def wide_extract_script(hes: Path, target: Path) -> str:
+    """A script writing a HES-shaped extract: the first WIDE_ROWS spells of the synthetic
+    HES file with WIDE_FILLERS more columns of codes, dates and text that no mapping
+    reads, as a real extract has (diagnosis and procedure codes, episode dates, provider
+    fields). Each filler is a function of the spell's own fields, so it is deterministic.
+    Run as a child, like every step, so this process stays small: a forked child's
+    peak memory counts what it inherits."""
+    seed = "hash(PERSON_ID, ADMIDATE, DISDATE, ADMIMETH)"
     kinds = [
-        "'Z' || lpad(CAST((i * {k}) % 997 AS VARCHAR), 3, '0')",            # a code
-        "CAST(DATE '2020-01-01' + CAST((i * {k}) % 2000 AS INTEGER) AS VARCHAR)",  # a date
-        "CASE WHEN (i + {k}) % 5 = 0 THEN NULL ELSE 'free text ' || ((i * {k}) % 10007) END",
+        "'Z' || lpad(CAST(({seed} // {k}) % 997 AS VARCHAR), 3, '0')",             # a code
+        "CAST(DATE '2020-01-01' + CAST(({seed} // {k}) % 2000 AS INTEGER) AS VARCHAR)",
+        "CASE WHEN ({seed} // {k}) % 5 = 0 THEN NULL "                            # text
+        "ELSE 'free text ' || (({seed} // {k}) % 10007) END",
     ]
-    fillers = ", ".join(
-        f"{kinds[k % 3].format(k=k + 1)} AS FIELD_{k + 1:03d}" for k in range(WIDE_FILLERS))
-    con = duckdb.connect()
-    con.execute(
-        f"COPY (SELECT h.* EXCLUDE (i), {fillers} FROM (SELECT *, row_number() OVER () AS i "
-        f"FROM read_csv('{hes.as_posix()}', all_varchar = true) LIMIT {WIDE_ROWS}) h "
-        f"ORDER BY i) TO '{target.as_posix()}' (HEADER)"
+    fillers = ", ".join(f"{kinds[k % 3].format(seed=seed, k=k + 1)} AS FIELD_{k + 1:03d}"
+                        for k in range(WIDE_FILLERS))
+    query = (f"SELECT *, {fillers} FROM (SELECT * FROM read_csv('{hes.as_posix()}', "
+             f"all_varchar = true) LIMIT {WIDE_ROWS})")
+    return (
+        "import duckdb\n"
+        "con = duckdb.connect()\n"
+        "con.execute(\"SET memory_limit='3GB'\")\n"
+        f"con.execute({f'COPY ({query}) TO ' + repr(target.as_posix()) + ' (HEADER)'!r})\n"
+        f"rows = con.execute(\"SELECT count(*) FROM read_csv('{target.as_posix()}')\")"
+        ".fetchone()[0]\n"
+        f"open({str(target.parent / '.complete')!r}, 'w', encoding='utf-8').write(str(rows))\n"
     )
-    rows = con.execute(f"SELECT count(*) FROM read_csv('{target.as_posix()}')").fetchone()
-    con.close()
-    return int(rows[0]) if rows else 0
 
 
 def bench_wide_extract(env: dict[str, str]) -> dict[str, object]:
@@ -182,8 +187,10 @@ def bench_wide_extract(env: dict[str, str]) -> dict[str, object]:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
         print(f"Generating a {WIDE_FILLERS + 6}-column HES-shaped extract ...", flush=True)
-        rows = make_wide_extract(DATA / "inbox" / "activity" / "hes_apc_spells.csv", wide)
-        marker.write_text(str(rows), encoding="utf-8")
+        script = OUT / "wide_extract.py"
+        script.write_text(wide_extract_script(
+            DATA / "inbox" / "activity" / "hes_apc_spells.csv", wide), encoding="utf-8")
+        run_child([sys.executable, str(script)], env=env)
     rows = int(marker.read_text(encoding="utf-8"))
     project = OUT / "wide-project"
     shutil.rmtree(project, ignore_errors=True)
