@@ -6,9 +6,10 @@ Every reader produces the same thing: a temporary table whose columns are `c0`, 
 row has more fields than the header, and a row-number expression giving the row as a
 user sees it (CSV header = row 1, first data row = row 2; XLSX Excel's own row numbers;
 Parquet record 1 = row 1). Everything is read as text so that nothing is lost to type
-guessing; ingest parses and checks the values afterwards, in SQL. A CSV reader told
-which headers are used (`choose`) keeps only those columns, with `__unmapped_data`
-TRUE where an unused column held a value (RawTable.loaded, RawTable.unmapped_data).
+guessing; ingest parses and checks the values afterwards, in SQL. The CSV and Parquet
+readers, told which headers are used (`choose`), keep only those columns, with
+`__unmapped_data` TRUE where an unused column held a value (RawTable.loaded,
+RawTable.unmapped_data).
 
 Problems that make the whole file unusable (empty, duplicated headers, an encoding we
 cannot read, a missing sheet) raise InputDataError with one readable line.
@@ -132,10 +133,9 @@ def read_into(
 ) -> RawTable:
     """Load `path` into the temporary table `table` as text.
 
-    `choose` names the headers to load, once they are known. A CSV extract often has
-    far more columns than are mapped (a HES extract has hundreds): only the chosen ones
-    are kept, which makes staging several times cheaper. XLSX and Parquet load every
-    column."""
+    `choose` names the headers to load, once they are known. An extract often has far
+    more columns than are mapped (a HES extract has hundreds): only the chosen ones are
+    kept, which makes staging several times cheaper. XLSX loads every column."""
     fmt, gzipped = detect_format(path, file_format)
     if path.stat().st_size == 0:
         raise input_error(path.name, "the file is empty (0 bytes)",
@@ -143,7 +143,7 @@ def read_into(
     if fmt == "xlsx":
         return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row)
     if fmt == "parquet":
-        return _read_parquet(con, path, table=table)
+        return _read_parquet(con, path, table=table, choose=choose)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
                      delimiter=delimiter, header_row=header_row, workdir=workdir,
                      choose=choose)
@@ -561,7 +561,8 @@ def _read_xlsx(
 # Parquet
 
 
-def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, *, table: str) -> RawTable:
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, *, table: str,
+                  choose: ColumnChooser | None = None) -> RawTable:
     name = path.name
     try:
         described = con.execute(
@@ -574,16 +575,23 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, *, table: str) -> 
                           "re-export it, or export CSV instead") from None
     headers = [str(row[0]).strip() for row in described]
     check_headers(name, headers)
-    selects = ", ".join(
-        f'CAST("{h_raw}" AS VARCHAR) AS c{i}'
-        for i, h_raw in enumerate(str(row[0]).replace('"', '""') for row in described)
-    )
+    quoted = ['"' + str(row[0]).replace('"', '""') + '"' for row in described]
+    loaded = list(range(len(headers)))
+    if choose is not None:
+        wanted = set(choose(headers))
+        loaded = [i for i, h in enumerate(headers) if h in wanted]
+    # As for CSV: unused columns only tell a row with data apart from a blank one.
+    unused = [f"{quoted[i]} IS NOT NULL" for i in range(len(headers)) if i not in loaded]
+    selects = ", ".join([f"CAST({quoted[i]} AS VARCHAR) AS c{i}" for i in loaded]
+                        + ([f"({' OR '.join(unused)}) AS __unmapped_data"] if unused else []))
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT file_row_number + 1 AS __row, "
-        f"{selects} FROM read_parquet($path, file_row_number = true)",
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT file_row_number + 1 AS __row"
+        f"{', ' if selects else ''}{selects} FROM read_parquet($path, file_row_number = true)",
         {"path": str(path)},
     )
-    return RawTable(table=table, headers=headers, row_expr="__row", format="parquet")
+    return RawTable(table=table, headers=headers, row_expr="__row", format="parquet",
+                    loaded=loaded if unused else None,
+                    unmapped_data="__unmapped_data" if unused else None)
 
 
 def closest_header(wanted: str, headers: list[str]) -> str | None:

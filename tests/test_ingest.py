@@ -311,6 +311,32 @@ def test_parquet_with_typed_columns(tmp_path):
     assert reason.startswith("activity_type 'Moon landing' is not a known activity type")
 
 
+def test_parquet_unmapped_columns_are_not_kept_but_still_count(tmp_path):
+    config = make_project(tmp_path / "p")
+    path = tmp_path / "activity.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * FROM (VALUES ('P1', 'Ward 7', 'community', DATE '2023-01-02', 9), "
+        "(NULL, 'note only', NULL, NULL, NULL), (NULL, NULL, NULL, NULL, NULL), "
+        "('P2', NULL, 'community', DATE '2023-01-03', NULL)) "
+        "t(person_id, ward, activity_type, start_date, episode_count)) "
+        f"TO '{path}' (FORMAT parquet)")
+    con.close()
+    [result] = ingest_files(config, "activity", [path], reporter=Reporter())
+    # Row 2 has a value only in unmapped columns: quarantined; row 3 is blank: skipped.
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 2, 1)
+    assert query(config, "SELECT source_row FROM activity ORDER BY 1") == [(1,), (4,)]
+    [(row, reason)] = query(config, "SELECT row_number, reason FROM rejects")
+    assert row == 2 and reason.startswith("person_id is missing")
+
+    from eolneeds import readers
+    con = duckdb.connect()
+    readers.read_into(con, path, table="t", choose=lambda headers: ["person_id"])
+    assert [r[0] for r in con.execute("DESCRIBE t").fetchall()] == [
+        "__row", "c0", "__unmapped_data"]
+    con.close()
+
+
 def test_pcmd_deaths_preset(tmp_path):
     config = make_project(tmp_path / "p", {"deaths": 'dataset = "deaths"\npreset = '
                                                      '"pcmd_deaths"\n'})
