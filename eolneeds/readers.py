@@ -24,8 +24,10 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable, Collection, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -402,6 +404,12 @@ def _read_csv_as(
                 f"{c} IS NOT NULL" for c in unused) + ") AS __unmapped_data"])
         else:
             loaded = None
+    # DuckDB drops empty lines, which would make every later row number one low: look
+    # for one (in a thread, while DuckDB reads) and renumber the rows if there is.
+    scan = ThreadPoolExecutor(max_workers=1)
+    empty_line = scan.submit(_has_empty_line, source, duck_compression == "gzip")
+    scan.shutdown(wait=False)
+    row_expr = f"(rowid + {header_row + 1})"  # rowid keeps file order; header = header_row
     try:
         for parallel in (True, False):
             try:
@@ -427,16 +435,26 @@ def _read_csv_as(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise input_error(name, f"cannot be read as CSV ({first})",
                           "check the quoting and the delimiter, or re-export the file") from None
+    else:
+        if empty_line.result():
+            gaps = _empty_line_positions(source, duck_compression == "gzip",
+                                         "utf-8-sig" if codec == "utf-8-sig" else "utf-8",
+                                         delim, header_row)
+            if gaps:
+                _renumber(con, table, gaps, header_row)
+                row_expr = "__row"
     finally:
+        empty_line.cancel()
         if temporary is not None:
+            if not empty_line.cancelled():
+                wait([empty_line])  # the scan may still be reading the file
             temporary.unlink(missing_ok=True)
     # Columns beyond the named headers (the "a,b,," case) count as extra fields.
     extra_parts = [f'"c{i}"' for i in range(len(headers), width)] + ['"__extra"']
     return RawTable(
         table=table,
         headers=headers,
-        # rowid keeps file order; the header is row `header_row`.
-        row_expr=f"(rowid + {header_row + 1})",
+        row_expr=row_expr,
         format="csv",
         encoding=codec,
         delimiter=delim,
@@ -444,6 +462,71 @@ def _read_csv_as(
         loaded=loaded,
         unmapped_data="__unmapped_data" if loaded is not None else None,
     )
+
+
+_EMPTY_LINE = re.compile(rb"\n\r?\n")
+_NEWLINES = b"\r\n"
+
+
+def _has_empty_line(path: Path, gzipped: bool) -> bool:
+    """Whether an empty line comes before the file's last non-empty one (empty lines at
+    the end shift no row). Streams the file: about half a second per GB."""
+    pending = False  # an empty line seen, and nothing but line ends after it so far
+    tail = b""
+    try:
+        with _open_bytes(path, gzipped) as fh:
+            while chunk := fh.read(CHUNK):
+                block = tail + chunk
+                if pending and block.strip(_NEWLINES):
+                    return True
+                found = _EMPTY_LINE.search(block)
+                if found:
+                    if block[found.end():].strip(_NEWLINES):
+                        return True
+                    pending = True
+                tail = block[-2:]
+    except (OSError, EOFError):
+        pass  # DuckDB read the file: what it loaded stands
+    return False
+
+
+def _empty_line_positions(path: Path, gzipped: bool, codec: str, delim: str,
+                          header_row: int) -> list[int]:
+    """For each empty line after the header, the number of records before it. Only
+    called for a file that has one: it parses the whole file in Python (slow)."""
+    positions: list[int] = []
+    records = 0
+    try:
+        with _open_bytes(path, gzipped) as raw, \
+                io.TextIOWrapper(raw, encoding=codec, newline="") as text:
+            for _ in range(header_row):
+                text.readline()
+            for record in csv.reader(text, delimiter=delim, quotechar='"', doublequote=True):
+                if record:
+                    records += 1
+                else:
+                    positions.append(records)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error):
+        return []  # DuckDB read the file: keep its numbering
+    return positions
+
+
+def _renumber(con: duckdb.DuckDBPyConnection, table: str, gaps: list[int],
+              header_row: int) -> None:
+    """Give `table` a __row column: the row number counting the empty lines DuckDB
+    dropped (`gaps`: the number of records before each)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __eolneeds_gaps AS SELECT records, max(n) AS shift "
+        "FROM (SELECT unnest($gaps) AS records, unnest(range(1, len($gaps) + 1)) AS n) "
+        "GROUP BY records",
+        {"gaps": gaps})
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table}__numbered AS SELECT r.*, r.rowid + "
+        f"{header_row + 1} + coalesce(g.shift, 0) AS __row FROM {table} r "
+        "ASOF LEFT JOIN __eolneeds_gaps g ON r.rowid >= g.records ORDER BY r.rowid")
+    con.execute(f"DROP TABLE {table}")
+    con.execute(f"ALTER TABLE {table}__numbered RENAME TO {table}")
+    con.execute("DROP TABLE __eolneeds_gaps")
 
 
 def _csv_width(header_line: str, delim: str) -> int:

@@ -209,6 +209,49 @@ def test_unmapped_columns_are_not_kept_but_still_count(tmp_path):
     con.close()
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_row_numbers_count_empty_lines(tmp_path, newline):
+    """DuckDB drops empty lines; row numbers must still be the ones a user sees."""
+    config = make_project(tmp_path / "p")
+    lines = [
+        DEATHS_HEADER,                                           # row 1
+        "P1,05/01/2023,85,F,E01000001,C34.9,Hospital",           # row 2
+        "",                                                      # row 3
+        '"P2",05/01/2023,85,F,E01000001,"C34.9",Hospital',       # row 4
+        "", "",                                                  # rows 5, 6
+        "P3,05/01/2023,x,F,E01000001,C34.9,Hospital",            # row 7: bad age
+        "P4,05/01/2023,70,F,E01000001,C34.9,Hospital",           # row 8
+        "", "",                                                  # trailing
+    ]
+    csv = write(tmp_path / "deaths.csv", newline.join(lines) + newline)
+    [result] = ingest_files(config, "deaths", [csv], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 3, 1)
+    assert query(config, "SELECT source_row FROM deaths ORDER BY 1") == [(2,), (4,), (8,)]
+    assert query(config, "SELECT row_number, reason FROM rejects") == [
+        (7, "age 'x' is not a whole number")]
+
+
+def test_row_numbers_with_an_empty_line_inside_quotes_or_at_the_end(tmp_path):
+    """An empty line inside a quoted value, or after the last row, shifts nothing."""
+    from eolneeds import readers
+
+    con = duckdb.connect()
+    quoted = write(tmp_path / "quoted.csv", 'a,b\n1,"x\n\ny"\n2,z\n')
+    raw = readers.read_into(con, quoted, table="q")
+    assert con.execute(f"SELECT {raw.row_expr}, c0 FROM q ORDER BY 1").fetchall() == [
+        (2, "1"), (3, "2")]
+    trailing = write(tmp_path / "trailing.csv", "a,b\n1,x\n2,y\n\n\n")
+    raw = readers.read_into(con, trailing, table="t")
+    assert raw.row_expr != "__row"  # nothing to renumber
+    assert con.execute(f"SELECT {raw.row_expr}, c0 FROM t ORDER BY 1").fetchall() == [
+        (2, "1"), (3, "2")]
+    titled = write(tmp_path / "titled.csv", "Report\n\na,b\n1,x\n\n2,y\n")
+    raw = readers.read_into(con, titled, table="h", header_row=3)
+    assert con.execute(f"SELECT {raw.row_expr}, c0 FROM h ORDER BY 1").fetchall() == [
+        (4, "1"), (6, "2")]
+    con.close()
+
+
 def test_encoding_found_past_the_first_mebibyte(tmp_path):
     """The start of a file is only a guess: a cp1252 byte far down is still found (the
     file is read again as cp1252), and an undecodable one is reported with its offset."""
