@@ -92,6 +92,29 @@ def blank_sql(column: str) -> str:
             f"AND trim({column}) = ''))")
 
 
+UNMAPPED_DATA = "__unmapped_data"
+
+
+def _choose_columns(headers: list[str], choose: ColumnChooser | None,
+                    sql_name: Callable[[int], str]) -> tuple[list[int] | None, str | None]:
+    """(positions of the headers to load, or None for all; SQL select item flagging a
+    row with a value in a column left out, or None when none is).
+
+    The columns left out are tested with IS NOT NULL only (an empty field is NULL): half
+    the cost of the full blank test, since each tested column must still be read. A row
+    whose only value is white space in an unused column is therefore quarantined as
+    incomplete rather than skipped as blank."""
+    if choose is None:
+        return None, None
+    wanted = set(choose(headers))
+    loaded = [i for i, h in enumerate(headers) if h in wanted]
+    unused = [sql_name(i) for i in range(len(headers)) if i not in loaded]
+    if not unused:
+        return None, None
+    return loaded, "(" + " OR ".join(f"{c} IS NOT NULL" for c in unused) + \
+        f") AS {UNMAPPED_DATA}"
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:
@@ -314,7 +337,7 @@ def _read_csv(
     try:
         return _read_csv_as(con, path, table=table, gzipped=gzipped, codec=codec,
                             delimiter=delimiter, header_row=header_row, workdir=workdir,
-                                choose=choose)
+                            choose=choose)
     except _NotUtf8:  # detect_encoding read the whole file: DuckDB should agree
         raise input_error(path.name, "is not valid UTF-8 text",
                           "re-export it as CSV UTF-8, or pass the right encoding with "
@@ -386,24 +409,12 @@ def _read_csv_as(
     width = _csv_width(header_line, delim)
     names = [f"c{i}" for i in range(width)]
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names + ["__extra"]) + "}"
-    loaded: list[int] | None = None
+    loaded, unmapped = _choose_columns(headers, choose, lambda i: f'"c{i}"')
     selected = "*"
-    if choose is not None:
-        wanted = set(choose(headers))
-        loaded = [i for i, h in enumerate(headers) if h in wanted]
-        unused = [f'"c{i}"' for i in range(len(headers)) if i not in loaded]
-        if unused:
-            # Columns past the headers stay: they are the "more fields than the header"
-            # check. The others are read only to tell a row with data apart from a
-            # blank one: IS NOT NULL (an empty field is NULL), half the cost of the
-            # full blank test. A row whose only value is white space in an unused
-            # column is therefore quarantined as incomplete rather than skipped.
-            kept = [f'"c{i}"' for i in loaded] + [f'"c{i}"' for i in range(len(headers),
-                                                                          width)]
-            selected = ", ".join(kept + ['"__extra"', "(" + " OR ".join(
-                f"{c} IS NOT NULL" for c in unused) + ") AS __unmapped_data"])
-        else:
-            loaded = None
+    if loaded is not None and unmapped is not None:
+        # Columns past the headers stay: they are the "more fields than the header" check.
+        selected = ", ".join([f'"c{i}"' for i in [*loaded, *range(len(headers), width)]]
+                             + ['"__extra"', unmapped])
     # DuckDB drops empty lines, which would make every later row number one low: look
     # for one (in a thread, while DuckDB reads) and renumber the rows if there is.
     scan = ThreadPoolExecutor(max_workers=1)
@@ -460,7 +471,7 @@ def _read_csv_as(
         delimiter=delim,
         extra_columns=extra_parts,
         loaded=loaded,
-        unmapped_data="__unmapped_data" if loaded is not None else None,
+        unmapped_data=UNMAPPED_DATA if unmapped else None,
     )
 
 
@@ -514,12 +525,13 @@ def _empty_line_positions(path: Path, gzipped: bool, codec: str, delim: str,
 def _renumber(con: duckdb.DuckDBPyConnection, table: str, gaps: list[int],
               header_row: int) -> None:
     """Give `table` a __row column: the row number counting the empty lines DuckDB
-    dropped (`gaps`: the number of records before each)."""
+    dropped (`gaps`: the number of records before each, ascending)."""
+    # Records from rowid `records` on follow `shift` empty lines in all.
+    shifts = {records: n for n, records in enumerate(gaps, start=1)}
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE __eolneeds_gaps AS SELECT records, max(n) AS shift "
-        "FROM (SELECT unnest($gaps) AS records, unnest(range(1, len($gaps) + 1)) AS n) "
-        "GROUP BY records",
-        {"gaps": gaps})
+        "CREATE OR REPLACE TEMP TABLE __eolneeds_gaps AS SELECT unnest($records) AS records, "
+        "unnest($shifts) AS shift",
+        {"records": list(shifts), "shifts": list(shifts.values())})
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {table}__numbered AS SELECT r.*, r.rowid + "
         f"{header_row + 1} + coalesce(g.shift, 0) AS __row FROM {table} r "
@@ -659,22 +671,17 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, *, table: str,
     headers = [str(row[0]).strip() for row in described]
     check_headers(name, headers)
     quoted = ['"' + str(row[0]).replace('"', '""') + '"' for row in described]
-    loaded = list(range(len(headers)))
-    if choose is not None:
-        wanted = set(choose(headers))
-        loaded = [i for i, h in enumerate(headers) if h in wanted]
-    # As for CSV: unused columns only tell a row with data apart from a blank one.
-    unused = [f"{quoted[i]} IS NOT NULL" for i in range(len(headers)) if i not in loaded]
-    selects = ", ".join([f"CAST({quoted[i]} AS VARCHAR) AS c{i}" for i in loaded]
-                        + ([f"({' OR '.join(unused)}) AS __unmapped_data"] if unused else []))
+    loaded, unmapped = _choose_columns(headers, choose, quoted.__getitem__)
+    selects = [f"CAST({quoted[i]} AS VARCHAR) AS c{i}"
+               for i in (range(len(headers)) if loaded is None else loaded)]
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT file_row_number + 1 AS __row"
-        f"{', ' if selects else ''}{selects} FROM read_parquet($path, file_row_number = true)",
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT "
+        + ", ".join(["file_row_number + 1 AS __row", *selects, *([unmapped] if unmapped else [])])
+        + " FROM read_parquet($path, file_row_number = true)",
         {"path": str(path)},
     )
     return RawTable(table=table, headers=headers, row_expr="__row", format="parquet",
-                    loaded=loaded if unused else None,
-                    unmapped_data="__unmapped_data" if unused else None)
+                    loaded=loaded, unmapped_data=UNMAPPED_DATA if unmapped else None)
 
 
 def closest_header(wanted: str, headers: list[str]) -> str | None:
