@@ -257,11 +257,13 @@ class Indicators:
         return out
 
     def suppressed_notes(self) -> list[tuple[str, int]]:
+        """(rule, number of suppressed values it applied to), most used first. A value
+        hidden for two reasons carries both, joined by "; ": each is counted."""
         counts: dict[str, int] = {}
         for row in self.rows.values():
             if row["suppressed"]:
-                note = row["note"] or "suppressed"
-                counts[note] = counts.get(note, 0) + 1
+                for note in (row["note"] or "suppressed").split("; "):
+                    counts[note] = counts.get(note, 0) + 1
         return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
@@ -1187,7 +1189,7 @@ class _Builder:
             generated=generated, software_version=self.bundle.software_version,
             contact=self.config.contact,
             disclosure_rule=self.disclosure_rule(),
-            disclosure_notes=[f"{note} ({n} values)" for note, n in
+            disclosure_notes=[f"{note}: {n:,} value{'s' if n != 1 else ''}" for note, n in
                               self.data.suppressed_notes()],
             overview_table=self.overview(), overview_charts=overview_charts,
             places=places, inequality_charts=inequality_charts,

@@ -9,6 +9,7 @@ from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
+import polars as pl
 import pytest
 from report_fixtures import make_bundle
 
@@ -354,3 +355,15 @@ def test_renders_in_headless_chromium_offline(report: tuple[Path, str], tmp_path
     pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
     # Each Place starts a new page, so there are comfortably more pages than Places.
     assert pages > len(PLACES) + 5
+
+
+def test_suppression_rules_are_counted_one_by_one():
+    """A value hidden by two rules carries both notes ("a; b"): the report counts each
+    rule, so no rule is listed twice."""
+    bundle = make_bundle()
+    frame = bundle.indicators
+    notes = ["rule a; rule b", "rule a", None]
+    rows = frame.head(len(notes)).with_columns(
+        pl.Series("suppressed", [True, True, False]), pl.Series("note", notes))
+    data = report_html.Indicators(rows)
+    assert data.suppressed_notes() == [("rule a", 2), ("rule b", 1)]
