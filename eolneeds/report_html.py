@@ -588,7 +588,7 @@ class _Builder:
         table = Table(caption=f"{ind_name} ({unit}) by period, with 95% confidence intervals",
                       columns=["Area", *periods], rows=table_rows,
                       numeric_columns=frozenset(range(1, len(periods) + 1)))
-        return Chart(svg_id, f"{ind_name}: trend", Markup(svg), summary, table)
+        return Chart(svg_id, f"{ind_name}: trend, {label}", Markup(svg), summary, table)
 
     def cause_chart(self, area: str) -> Chart | None:
         ind_id = "cause_group_pct"
