@@ -30,6 +30,7 @@ from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_co
 from eolneeds.db import connect
 from eolneeds.disclosure import apply_disclosure
 from eolneeds.errors import UsageError
+from eolneeds.formatting import judge
 from eolneeds.periods import (
     Period,
     financial_years,
@@ -808,6 +809,201 @@ def assess_command(
 # The CLI summary
 
 _SUMMARY_FORMAT = {"%": "{:.1f}%", "per 100,000": "{:.0f}", "count": "{:,.0f}"}
+
+
+def _cell(row: dict[str, Any] | None, unit: str, polarity: str) -> str:
+    if row is None:
+        return "-"
+    if row["suppressed"]:
+        return "*"
+    if row["value"] is None:
+        return "-"
+    text = _SUMMARY_FORMAT.get(unit, "{:.1f}").format(row["value"])
+    if row["comparison"] in (None, "", "not_compared"):
+        return text
+    # The same words as the HTML report and the Excel packs (formatting.judge).
+    return f"{text} {judge(row['comparison'], polarity).words.lower()}"
+
+
+def render_summary(self) -> str:
+        """The headline indicators per area for the latest period, with the comparison
+        to the ICB, and where the outputs went."""
+        return render_summary(self)
+
+
+def resolve_places(config: ProjectConfig, requested: Sequence[str]) -> list[str] | None:
+    """--place values (code or name, any case) -> Place codes; None for all Places."""
+    if not requested:
+        return None
+    codes = []
+    for item in requested:
+        key = item.strip().casefold()
+        match = [p.code for p in config.places
+                 if p.code.casefold() == key or p.name.casefold() == key]
+        if not match:
+            known = ", ".join(f"{p.code} ({p.name})" for p in config.places) or "none"
+            raise UsageError(
+                f"--place {item!r} is not a Place of this project — use one of: {known}"
+            )
+        if match[0] not in codes:
+            codes.append(match[0])
+    return codes
+
+
+def _formats(config: ProjectConfig, requested: list[str] | None) -> list[str]:
+    formats = list(requested) if requested else list(config.outputs.formats)
+    for fmt in formats:
+        if fmt not in OUTPUT_FORMATS:
+            raise UsageError(f"--format {fmt!r} is not an output format — use a comma list of "
+                             f"{','.join(OUTPUT_FORMATS)}")
+    return formats
+
+
+def slug(text: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+    return cleaned or "place"
+
+
+def _csv_bytes(frame: pl.DataFrame) -> bytes:
+    """indicators.csv: UTF-8, text neutralised against formula injection, floats rounded
+    to 6 decimals so that float noise cannot change the bytes between runs."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.String:
+            values = [v for v in frame[name].unique().to_list() if v is not None]
+            changed = {v: neutralise(v) for v in values if neutralise(v) != v}
+            exprs.append(pl.col(name).replace(changed) if changed else pl.col(name))
+        elif dtype == pl.Float64:
+            exprs.append(pl.col(name).round(6))
+        else:
+            exprs.append(pl.col(name))
+    text = frame.select(exprs).write_csv(line_terminator="\n", date_format="%Y-%m-%d")
+    return text.encode("utf-8")
+
+
+def assess_project(
+    config: ProjectConfig, options: AssessOptions, *, reporter: Reporter
+) -> AssessResult:
+    """Compute the indicator table and write the requested outputs into options.out."""
+    from eolneeds.outputs import atomic_output, atomic_write_bytes, build_manifest, write_manifest
+
+    places = resolve_places(config, options.places)
+    formats = _formats(config, options.formats)
+    per_place = config.outputs.per_place if options.per_place is None else options.per_place
+    out_dir = Path(options.out) if options.out is not None else Path.cwd() / DEFAULT_OUT
+    con = connect(config.database_path)
+    try:
+        frame = compute_indicators(config, con, period_end=options.period_end,
+                                   months=options.months, periods=options.periods,
+                                   places=places, reporter=reporter)
+    finally:
+        con.close()
+    headline_period = _headline_period(frame)
+
+    from eolneeds.validate import validate_project
+
+    data_quality = validate_project(config, reporter=reporter).tables
+    report_places = places if places is not None else [p.code for p in config.places]
+    written: list[Path] = []
+    names: list[str] = []
+    if "csv" in formats:
+        names.append("indicators.csv")
+    if "parquet" in formats:
+        names.append("indicators.parquet")
+    if "html" in formats:
+        names.append("report.html")
+    if "xlsx" in formats:
+        names.append("pack-icb.xlsx")
+        if per_place:
+            names += [f"pack-{slug(code)}.xlsx" for code in report_places]
+    con = connect(config.database_path)
+    try:
+        manifest = build_manifest(config, con, outputs=[*names, "manifest.json"], extra={
+            "periods": sorted(frame["period"].unique().to_list()),
+            "headline_period": headline_period,
+        })
+    finally:
+        con.close()
+    bundle = ReportBundle(
+        config=config, indicators=frame, data_quality=data_quality, manifest=manifest,
+        generated_at=datetime.now(UTC), headline_period=headline_period,
+        software_version=__version__, places=report_places,
+    )
+    with reporter.progress("Writing outputs", len(names) + 1) as step:
+        if "csv" in formats:
+            path = out_dir / "indicators.csv"
+            atomic_write_bytes(path, _csv_bytes(frame))
+            written.append(path)
+            step(1)
+        if "parquet" in formats:
+            path = out_dir / "indicators.parquet"
+            with atomic_output(path) as tmp:
+                frame.write_parquet(tmp)
+            written.append(path)
+            step(1)
+        if "html" in formats:
+            from eolneeds.report_html import write_html_report
+
+            path = out_dir / "report.html"
+            with atomic_output(path) as tmp:
+                write_html_report(bundle, tmp)
+            written.append(path)
+            step(1)
+        if "xlsx" in formats:
+            from eolneeds.report_excel import write_excel_pack
+
+            targets: list[tuple[Path, str | None]] = [(out_dir / "pack-icb.xlsx", None)]
+            if per_place:
+                targets += [(out_dir / f"pack-{slug(c)}.xlsx", c) for c in report_places]
+            for path, code in targets:
+                with atomic_output(path) as tmp:
+                    write_excel_pack(bundle, tmp, place=code)
+                written.append(path)
+                step(1)
+        path = out_dir / "manifest.json"
+        write_manifest(path, manifest)
+        written.append(path)
+        step(1)
+    for path in written:
+        reporter.event("output_written", path=str(path))
+    return AssessResult(config=config, indicators=frame, headline_period=headline_period,
+                        outputs=written, out_dir=out_dir, bundle=bundle)
+
+
+def _headline_period(frame: pl.DataFrame) -> str:
+    """The latest reporting period (not a month, not a projection year)."""
+    periods = (
+        frame.filter(pl.col("indicator_id") == "deaths")
+        .filter(pl.col("breakdown") != "all")  # months carry only the total
+        .select("period", "period_end").unique().sort("period_end")
+    )
+    return str(periods["period"][-1]) if periods.height else ""
+
+
+def assess_command(
+    project: Path | None, options: AssessOptions, *, reporter: Reporter
+) -> AssessResult:
+    """`eolneeds assess`: the project given (or here), else the bundled synthetic sample."""
+    root = find_project(project)
+    if root is not None:
+        return assess_project(load_config(root), options, reporter=reporter)
+    from eolneeds import sample
+
+    reporter.message(
+        "No eolneeds.toml here and no --project: using the bundled synthetic sample "
+        "(made-up data, for a first look). Run `eolneeds init DIR` to start a real project."
+    )
+    with tempfile.TemporaryDirectory(prefix="eolneeds-sample-") as workdir:
+        config = sample.bundled_project(Path(workdir), reporter=reporter)
+        result = assess_project(config, options, reporter=reporter)
+    result.used_sample = True
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# The CLI summary
+
+_SUMMARY_FORMAT = {"%": "{:.1f}%", "per 100,000": "{:.0f}", "count": "{:,.0f}"}
 _COMPARISON_MARK = {"higher": " (+)", "lower": " (-)", "similar": " (=)"}
 
 
@@ -837,7 +1033,8 @@ def render_summary(result: AssessResult) -> str:
     header = ["Area", *[ind.id for ind in headline]]
     rows = [
         [f"{a['area_name']} ({a['area_code']})",
-         *[_cell(lookup.get((ind.id, a["area_code"])), ind.unit) for ind in headline]]
+         *[_cell(lookup.get((ind.id, a["area_code"])), ind.unit, ind.polarity)
+           for ind in headline]]
         for a in areas.iter_rows(named=True)
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -845,7 +1042,8 @@ def render_summary(result: AssessResult) -> str:
     for row in [header, ["-" * w for w in widths], *rows]:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
-    lines.append("(+) higher / (-) lower / (=) similar to the ICB at 95%; * suppressed "
+    lines.append("Compared with the ICB at 95%: higher / lower / similar, with (better) or "
+                 "(worse) where the indicator has a better direction; * suppressed "
                  "(small numbers).")
     if result.used_sample:
         lines.append("Synthetic sample data: not real people.")
