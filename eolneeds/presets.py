@@ -15,7 +15,7 @@ from eolneeds.config import DEFAULT_EMERGENCY_ADMIMETH
 from eolneeds.errors import ConfigError
 from eolneeds.normalise import sql_literal
 
-PRESETS: tuple[str, ...] = ("pcmd_deaths", "hes_apc", "ecds_ae")
+PRESETS: tuple[str, ...] = ("pcmd_deaths", "hes_apc", "ecds_ae", "ods_epcn")
 
 
 @dataclass(frozen=True)
@@ -186,4 +186,32 @@ def get_preset(
             required_sources=("PERSON_ID", "ARRIVAL_DATE"),
             defaults={"activity_type": "ae_attendance"},
         )
+    if name == "ods_epcn":
+        return ods_epcn_preset()
     raise ConfigError(f"{where}: preset {name!r} is not known — use one of {', '.join(PRESETS)}")
+
+
+# The sheet of NHS England's ePCN workbook (epcn.xlsx) that lists each practice's PCN;
+# the workbook opens on a PCN details sheet, so a mapping names this one.
+ODS_EPCN_SHEET = "PCN Core Partner Details"
+
+
+def ods_epcn_preset() -> Preset:
+    """ODS practice-to-PCN lookup (ePCN workbook, sheet 'PCN Core Partner Details', or
+    the ODS 'epcncorepartnerdetails' CSV with its headers): one row per practice-to-PCN
+    relationship. Practice codes are ODS (prescribing cost centre) codes, PCN codes
+    'U' and five digits. No person identifiers."""
+    return Preset(
+        name="ods_epcn",
+        dataset="practices",
+        columns={
+            "practice_code": "Partner Organisation Code",
+            "practice_name": "Partner Name",
+            "pcn_code": "PCN Code",
+            "pcn_name": "PCN Name",
+            "start_date": "Practice to PCN Relationship Start Date",
+            "end_date": "Practice to PCN Relationship End Date",
+        },
+        required_sources=("Partner Organisation Code", "PCN Code"),
+        nhs_number=False,
+    )

@@ -19,7 +19,9 @@ This DDL is the contract between ingest, validate, the queries and analysts' own
 
 from __future__ import annotations
 
-DATASETS: tuple[str, ...] = ("deaths", "register", "activity", "population", "areas", "projections")
+DATASETS: tuple[str, ...] = (
+    "deaths", "register", "activity", "population", "areas", "projections", "practices",
+)
 
 PLACES_OF_DEATH: tuple[str, ...] = (
     "home", "care_home", "hospital", "hospice", "religious", "other", "unknown",
@@ -94,6 +96,17 @@ CANONICAL_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("sex", "VARCHAR", True),
         ("age_band", "VARCHAR", True),
         ("population", "DOUBLE", True),
+    ],
+    # GP practice -> Primary Care Network, as NHS England's ODS publishes it (the ePCN
+    # workbook, preset ods_epcn): one row per practice-to-PCN relationship; a practice
+    # that moved has an ended row and a current one (end_date empty).
+    "practices": [
+        ("practice_code", "VARCHAR", True),
+        ("practice_name", "VARCHAR", False),
+        ("pcn_code", "VARCHAR", True),
+        ("pcn_name", "VARCHAR", False),
+        ("start_date", "DATE", False),
+        ("end_date", "DATE", False),
     ],
 }
 
