@@ -26,7 +26,7 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -68,6 +68,8 @@ class RawTable:
     unmapped_data: str | None = None
     # SQL column TRUE where a row has fewer fields than the header (CSV only).
     short_row: str | None = None
+    sheet: str | None = None  # the worksheet read (XLSX)
+    header_row: int | None = None  # the header's row number as the user sees it
 
     def column(self, header: str) -> str:
         return f'"c{self.headers.index(header)}"'
@@ -162,25 +164,32 @@ def read_into(
     encoding: str = "auto",
     delimiter: str = "auto",
     sheet: str | None = None,
-    header_row: int = 1,
+    header_row: int | None = None,
     workdir: Path | None = None,
     choose: ColumnChooser | None = None,
+    matches: HeaderTest | None = None,
+    where: str = "the mapping",
 ) -> RawTable:
     """Load `path` into the temporary table `table` as text.
 
     `choose` names the headers to load, once they are known. An extract often has far
     more columns than are mapped (a HES extract has hundreds): only the chosen ones are
-    kept, which makes staging several times cheaper. XLSX loads every column."""
+    kept, which makes staging several times cheaper. XLSX loads every column.
+
+    `header_row` None: row 1 of a CSV; in a workbook, the row found below any title rows
+    (detect_header_row). `sheet` None in a workbook of several sheets: the sheet whose
+    header `matches` accepts (choose_sheet; `where` names the mapping in its advice)."""
     fmt, gzipped = detect_format(path, file_format)
     if path.stat().st_size == 0:
         raise input_error(path.name, "the file is empty (0 bytes)",
                           "re-export the extract; an empty file has nothing to load")
     if fmt == "xlsx":
-        return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row)
+        return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row,
+                          matches=matches, where=where)
     if fmt == "parquet":
         return _read_parquet(con, path, table=table, choose=choose)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
-                     delimiter=delimiter, header_row=header_row, workdir=workdir,
+                     delimiter=delimiter, header_row=header_row or 1, workdir=workdir,
                      choose=choose)
 
 
@@ -693,24 +702,153 @@ def cell_text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
-def _read_xlsx(
-    con: duckdb.DuckDBPyConnection, path: Path, *, table: str, sheet: str | None,
-    header_row: int,
-) -> RawTable:
+HEADER_SCAN_ROWS = 30  # title and note rows above a header: looked for this far down
+SAMPLE_ROWS = 5
+# Whether a row of headers is the one wanted (ingest: the mapping can read it).
+HeaderTest = Callable[[list[str]], bool]
+
+
+@dataclass
+class SheetLayout:
+    """Where a worksheet's data starts, as detect_header_row finds it."""
+
+    name: str
+    header_row: int | None  # Excel's row number of the header; None: nothing found
+    headers: list[str]
+    sample: list[list[str | None]]  # up to SAMPLE_ROWS rows after the header, as text
+    matched: bool = False  # the header passed the test it was looked for with
+
+
+def _header_cells(cells: Sequence[Any]) -> list[str]:
+    headers = [(cell_text(c) or "").strip() for c in cells]
+    while headers and headers[-1] == "":
+        headers.pop()
+    return headers
+
+
+def _looks_number(value: Any) -> bool:
+    if isinstance(value, (int, float, date, datetime)) and not isinstance(value, bool):
+        return True
+    text = str(value).strip().replace(",", "")
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def detect_header_row(rows: Sequence[Sequence[Any]],
+                      matches: HeaderTest | None = None) -> tuple[int | None, bool]:
+    """(index in `rows` of the header row, or None; whether `matches` accepted it).
+
+    With `matches`, the first row it accepts. Otherwise (or when it accepts none) the
+    first row filled at least half as wide as the widest of `rows`, with two or more
+    cells and one that is text, not a number or date: title and note rows above a
+    header fill one or two cells, data rows come after it.
+    """
+    if matches is not None:
+        for i, cells in enumerate(rows):
+            headers = _header_cells(cells)
+            if len(headers) >= 1 and matches(headers):
+                return i, True
+    filled = [sum(1 for c in cells if cell_text(c) is not None) for cells in rows]
+    widest = max(filled, default=0)
+    for i, cells in enumerate(rows):
+        values = [c for c in cells if cell_text(c) is not None]
+        if (len(values) >= 2 and 2 * len(values) >= widest
+                and any(not _looks_number(v) for v in values)):
+            return i, False
+    return None, False
+
+
+def scan_sheet(worksheet: Any, matches: HeaderTest | None = None, *,
+               header_row: int | None = None) -> SheetLayout:
+    """The header row of an openpyxl worksheet (given, or found in its first rows)."""
+    first = header_row or 1
+    last = first + SAMPLE_ROWS if header_row else HEADER_SCAN_ROWS + SAMPLE_ROWS
+    rows = [tuple(r) for r in worksheet.iter_rows(min_row=first, max_row=last,
+                                                  values_only=True)]
+    if header_row:
+        found, matched = (0, bool(matches and rows and matches(_header_cells(rows[0])))) \
+            if rows else (None, False)
+    else:
+        found, matched = detect_header_row(rows[:HEADER_SCAN_ROWS], matches)
+    if found is None:
+        return SheetLayout(worksheet.title, None, [], [])
+    sample = [[cell_text(c) for c in r] for r in rows[found + 1:found + 1 + SAMPLE_ROWS]]
+    return SheetLayout(worksheet.title, first + found, _header_cells(rows[found]), sample,
+                       matched)
+
+
+def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLayout]:
+    """Every sheet of a workbook with its header row (see detect_header_row), for
+    choosing the data sheet and for `inspect`."""
+    workbook = _open_workbook(path)
+    try:
+        return [scan_sheet(ws, matches) for ws in workbook.worksheets]
+    finally:
+        workbook.close()
+
+
+def _open_workbook(path: Path) -> Any:
     import zipfile
 
     import openpyxl
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise input_error(path.name, f"is not a readable Excel workbook ({exc})",
+                          "open it in Excel and save it again as .xlsx, or export CSV") from None
+
+
+def _describe_sheets(sheets: Sequence[SheetLayout]) -> str:
+    def one(s: SheetLayout) -> str:
+        if s.header_row is None:
+            return f"{s.name!r} (empty)"
+        shown = ", ".join(s.headers[:4]) + (", ..." if len(s.headers) > 4 else "")
+        return f"{s.name!r} (row {s.header_row}: {shown})"
+    return "; ".join(one(s) for s in sheets)
+
+
+def choose_sheet(file_name: str, sheets: Sequence[SheetLayout], *,
+                 where: str = "the mapping") -> SheetLayout:
+    """The one sheet whose header `matches` accepted (scan_workbook), else stop and list
+    the sheets so the user can name one in the mapping."""
+    matched = [s for s in sheets if s.matched]
+    if len(matched) == 1:
+        return matched[0]
+    if matched:
+        raise input_error(
+            file_name, f"several sheets have the columns the mapping reads: "
+                       f"{_describe_sheets(matched)}",
+            f'set sheet = "{matched[0].name}" (or another of them) in {where}')
+    raise input_error(
+        file_name, f"no sheet has the columns the mapping reads (sheets: "
+                   f"{_describe_sheets(sheets)})",
+        f"set sheet = \"NAME\" to the data sheet in {where}, and map its columns under "
+        "[columns]")
+
+
+def _read_xlsx(
+    con: duckdb.DuckDBPyConnection, path: Path, *, table: str, sheet: str | None,
+    header_row: int | None, matches: HeaderTest | None = None, where: str = "the mapping",
+) -> RawTable:
     import pyarrow as pa
 
     name = path.name
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise input_error(name, f"is not a readable Excel workbook ({exc})",
-                          "open it in Excel and save it again as .xlsx, or export CSV") from None
+    workbook = _open_workbook(path)
     try:
         if sheet is None:
-            worksheet = workbook.worksheets[0]
+            if len(workbook.worksheets) == 1 or matches is None:
+                worksheet = workbook.worksheets[0]
+            else:
+                # Several sheets and none named: the one whose header the mapping reads.
+                layouts = [scan_sheet(ws, matches, header_row=header_row)
+                           for ws in workbook.worksheets]
+                chosen = choose_sheet(name, layouts, where=where)
+                worksheet = workbook[chosen.name]
+                header_row = chosen.header_row
         elif sheet in workbook.sheetnames:
             worksheet = workbook[sheet]
         else:
@@ -719,6 +857,9 @@ def _read_xlsx(
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise input_error(name, f"has no sheet {sheet!r} (sheets: {names})",
                               f"{hint}set sheet in the mapping to one of these")
+        if header_row is None:
+            # Title rows above the header: find it.
+            header_row = scan_sheet(worksheet, matches).header_row or 1
         rows: Iterator[tuple[Any, ...]] = worksheet.iter_rows(min_row=header_row,
                                                               values_only=True)
         header_cells = next(rows, None)
@@ -729,10 +870,7 @@ def _read_xlsx(
             raise input_error(name, f"sheet {worksheet.title!r} has no header on row "
                               f"{header_row}",
                               "set header_row in the mapping to the row that holds the headers")
-        headers = [cell_text(c) or "" for c in header_cells]
-        while headers and headers[-1] == "":
-            headers.pop()
-        headers = [h.strip() for h in headers]
+        headers = _header_cells(header_cells)
         check_headers(name, headers)
         width = len(headers)
         column_names = [f"c{i}" for i in range(width)]
@@ -773,7 +911,7 @@ def _read_xlsx(
     finally:
         workbook.close()
     return RawTable(table=table, headers=headers, row_expr="__row", format="xlsx",
-                    extra_columns=['"__extra"'])
+                    extra_columns=['"__extra"'], sheet=worksheet.title, header_row=header_row)
 
 
 # ---------------------------------------------------------------------------------------

@@ -72,7 +72,8 @@ CASES = [
          refused=("misnamed_column.csv: required column 'date_of_death' is missing "
                   + DEATHS_FOUND.format(x="'date_of_deaths'")
                   + " — did you mean 'date_of_deaths'? "
-                  + MAP_IT.format(col="date_of_death", ds="deaths"))),
+                  + MAP_IT.format(col="date_of_death", ds="deaths").replace(
+                      "Your column", "date_of_deaths"))),
     Case("duplicated column", "deaths", "duplicated_column.csv", refused=(
         "duplicated_column.csv: column 'sex' appears twice in the header (columns 4 and 6) "
         "— rename or remove one of them, then ingest the file again")),
@@ -101,7 +102,8 @@ CASES = [
          mapping='dataset = "deaths"\ndelimiter = ","\n', refused=(
              "semicolons_forced_comma.csv: required column 'person_id' is missing (found: "
              "'person_id;date_of_death;age;sex;lsoa_code;underlying_cause;place_of_death') — "
-             + ONE_COLUMN + MAP_IT.format(col="person_id", ds="deaths"))),
+             + ONE_COLUMN + MAP_IT.replace("mappings/{ds}.toml", "{{mappings}}").format(
+                 col="person_id"))),
     Case("title rows without header_row", "deaths", "title_rows_unmapped.csv", refused=(
         "title_rows_unmapped.csv: required column 'person_id' is missing (found: 'Deaths "
         "extract March 2025') — " + ONE_COLUMN + MAP_IT.format(col="person_id", ds="deaths"))),
@@ -111,8 +113,8 @@ CASES = [
              "'DEC_NHS_NUMBER', 'REG_DATE_OF_DEATH', 'REG_DATE', 'DEC_AGEC', 'DEC_SEX', "
              "'DEC_LSOA', 'S_UNDERLYING_COD_ICD10', 'S_COD_CODE_1', 'POD_NHS_ESTABLISHMENT', "
              "'POD_ESTABLISHMENT_TYPE') — the pcmd_deaths preset needs this column: check "
-             "that the file is in that layout, or map the columns under [columns] in "
-             "{mappings}")),
+             "that the file is in that layout, or add place_of_death = \"<your column>\" "
+             "under [columns] in {mappings}")),
     Case("register without date_added", "register", "register_missing_date_added.csv",
          refused=("register_missing_date_added.csv: required column 'date_added' is missing "
                   "(found: 'person_id', 'gp_practice') — "
