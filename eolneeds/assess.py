@@ -30,6 +30,7 @@ from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_co
 from eolneeds.db import connect
 from eolneeds.disclosure import apply_disclosure
 from eolneeds.errors import UsageError
+from eolneeds.formatting import judge
 from eolneeds.periods import (
     Period,
     financial_years,
@@ -818,10 +819,9 @@ def assess_command(
 # The CLI summary
 
 _SUMMARY_FORMAT = {"%": "{:.1f}%", "per 100,000": "{:.0f}", "count": "{:,.0f}"}
-_COMPARISON_MARK = {"higher": " (+)", "lower": " (-)", "similar": " (=)"}
 
 
-def _cell(row: dict[str, Any] | None, unit: str) -> str:
+def _cell(row: dict[str, Any] | None, unit: str, polarity: str) -> str:
     if row is None:
         return "-"
     if row["suppressed"]:
@@ -829,7 +829,10 @@ def _cell(row: dict[str, Any] | None, unit: str) -> str:
     if row["value"] is None:
         return "-"
     text = _SUMMARY_FORMAT.get(unit, "{:.1f}").format(row["value"])
-    return text + _COMPARISON_MARK.get(row["comparison"] or "", "")
+    if row["comparison"] in (None, "", "not_compared"):
+        return text
+    # The same words as the HTML report and the Excel packs (formatting.judge).
+    return f"{text} {judge(row['comparison'], polarity).words.lower()}"
 
 
 def render_summary(result: AssessResult) -> str:
@@ -847,7 +850,8 @@ def render_summary(result: AssessResult) -> str:
     header = ["Area", *[ind.id for ind in headline]]
     rows = [
         [f"{a['area_name']} ({a['area_code']})",
-         *[_cell(lookup.get((ind.id, a["area_code"])), ind.unit) for ind in headline]]
+         *[_cell(lookup.get((ind.id, a["area_code"])), ind.unit, ind.polarity)
+           for ind in headline]]
         for a in areas.iter_rows(named=True)
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -855,7 +859,8 @@ def render_summary(result: AssessResult) -> str:
     for row in [header, ["-" * w for w in widths], *rows]:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
-    lines.append("(+) higher / (-) lower / (=) similar to the ICB at 95%; * suppressed "
+    lines.append("Compared with the ICB at 95%: higher / lower / similar, with (better) or "
+                 "(worse) where the indicator has a better direction; * suppressed "
                  "(small numbers).")
     if result.used_sample:
         lines.append("Synthetic sample data: not real people.")

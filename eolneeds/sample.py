@@ -309,6 +309,10 @@ class Block:
     hes: pl.DataFrame
     ecds: pl.DataFrame
     community: pl.DataFrame
+    # What the generator decided for each death, before any file layout: the ground
+    # truth `sample --layout national` counts from (number, day of death as days since
+    # 1970, Place index, place of death index into _POD, cause on the need list).
+    facts: pl.DataFrame
 
 
 def _written_icd(codes: np.ndarray, variant: np.ndarray) -> np.ndarray:
@@ -448,7 +452,10 @@ def make_block(geo: Geography, seed: int, block: int, n: int, first_person: int,
                                  person_number, living_first, numbers, geo)
     hes, ecds, community = _activity_rows(rng, n, death, pod, decile, registered, cancer,
                                           dementia, external, person_number)
-    return Block(deaths_df, register_df, hes, ecds, community)
+    facts = pl.DataFrame({
+        "nhs": person_number, "death": death, "place": place, "pod": pod, "need": need,
+    })
+    return Block(deaths_df, register_df, hes, ecds, community, facts)
 
 
 # ---------------------------------------------------------------------------------------
@@ -850,11 +857,10 @@ PCN_LOOKUP_FILE = "practices/epcn.xlsx"
 
 MAPPINGS: dict[str, str] = {
     "practices": """\
-# GP practice -> Primary Care Network: NHS England's ODS ePCN workbook as published; the
-# preset knows its columns, the relationship sheet follows a PCN details sheet.
+# GP practice -> Primary Care Network: NHS England's ODS ePCN workbook as published. The
+# preset knows its columns; of its sheets, the one with those columns is read.
 dataset = "practices"
 preset = "ods_epcn"
-sheet = "PCN Core Partner Details"
 """,
     "deaths": """\
 # Death registrations in the national (PCMD) layout: the preset knows the columns and
