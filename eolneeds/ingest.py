@@ -89,7 +89,8 @@ NUMBER_COLUMNS = {"cost", "population"}
 # What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
 # safe), as SQL literals.
 NUMBER_JUNK = ("'£'", "','", "' '", "chr(9)", "chr(10)", "chr(11)", "chr(12)", "chr(13)")
-UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method"}
+UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
+                    "pcn_code"}
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
 # rather than through a lookup of distinct values.
 ONE_ROW_PER_PERSON = {"deaths", "register"}
@@ -150,6 +151,7 @@ class _Plan:
     # list columns (several sources, one ICD-10 code each): canonical -> sources
     list_sources: dict[str, list[str]] = field(default_factory=dict)
     extra_fields: str | None = None  # SQL over the raw table: row wider than the header
+    short_fields: str | None = None  # SQL over the raw table: row narrower than the header
     texts: dict[str, str] = field(default_factory=dict)  # canonical -> text SQL (over sN)
     values: dict[str, str] = field(default_factory=dict)  # canonical -> typed SQL (over t_)
     checks: list[_Check] = field(default_factory=list)
@@ -362,6 +364,13 @@ def _plan_columns(
                                  "columns); check the delimiter and quoting on this row")),
             None, "NULL"))
         plan.extra_fields = f"({any_extra})"
+    if raw.short_row:
+        plan.checks.append(_Check(
+            _when("__short_fields",
+                  nz.sql_literal(f"row has fewer fields than the header ({len(headers)} "
+                                 "columns); check the delimiter and quoting on this row")),
+            None, "NULL"))
+        plan.short_fields = raw.short_row
 
     # -- typed values and value checks --------------------------------------------------
     # Checks refer to the typed column "v_x" and to helper columns computed once in the
@@ -638,7 +647,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
 
     list_elements = {name for sources in plan.list_sources.values() for name in sources}
     ctes = []
-    joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + [
+    joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + (
+        ["src.__short_fields"] if plan.short_fields else []) + [
         f'src."{n}"' for n in row_sources]
     joins = []
     bad_flags = []
@@ -703,6 +713,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         f"nullif(trim({raw.column(header_of[n])}), '') AS \"{n}\"" for n in row_sources]
     if plan.extra_fields:
         src_cols.append(f"{plan.extra_fields} AS __extra_fields")
+    if plan.short_fields:
+        src_cols.append(f"{plan.short_fields} AS __short_fields")
     ctes.append(f"src AS (SELECT {', '.join(src_cols)} FROM {raw.table} WHERE NOT ({blank}))")
     ctes.append(f"j AS (SELECT {', '.join(joined)} FROM src {' '.join(joins)})")
 
