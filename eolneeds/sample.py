@@ -309,6 +309,10 @@ class Block:
     hes: pl.DataFrame
     ecds: pl.DataFrame
     community: pl.DataFrame
+    # What the generator decided for each death, before any file layout: the ground
+    # truth `sample --layout national` counts from (number, day of death as days since
+    # 1970, Place index, place of death index into _POD, cause on the need list).
+    facts: pl.DataFrame
 
 
 def _written_icd(codes: np.ndarray, variant: np.ndarray) -> np.ndarray:
@@ -445,7 +449,10 @@ def make_block(geo: Geography, seed: int, block: int, n: int, first_person: int,
                                  person_number, living_first, numbers, geo)
     hes, ecds, community = _activity_rows(rng, n, death, pod, decile, registered, cancer,
                                           dementia, external, person_number)
-    return Block(deaths_df, register_df, hes, ecds, community)
+    facts = pl.DataFrame({
+        "nhs": person_number, "death": death, "place": place, "pod": pod, "need": need,
+    })
+    return Block(deaths_df, register_df, hes, ecds, community, facts)
 
 
 def _pod_codes(rng: np.random.Generator, pod: np.ndarray
