@@ -86,7 +86,8 @@ NUMBER_COLUMNS = {"cost", "population"}
 # What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
 # safe), as SQL literals.
 NUMBER_JUNK = ("'£'", "','", "' '", "chr(9)", "chr(10)", "chr(11)", "chr(12)", "chr(13)")
-UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method"}
+UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
+                    "pcn_code"}
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
 # rather than through a lookup of distinct values.
 ONE_ROW_PER_PERSON = {"deaths", "register"}

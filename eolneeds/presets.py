@@ -18,6 +18,7 @@ from eolneeds.schema import CANONICAL_COLUMNS
 
 PRESETS: tuple[str, ...] = (
     "pcmd_deaths", "hes_apc", "ecds_ae", "ons_population", "iod_file1", "lsoa_place_lookup",
+    "ods_epcn",
 )
 
 
@@ -381,4 +382,34 @@ def get_preset(
             nhs_number=False,
             from_variant={"lsoa_vintage": ("lsoa_code", LOOKUP_VINTAGE)},
         )
+    if name == "ods_epcn":
+        return ods_epcn_preset()
     raise ConfigError(f"{where}: preset {name!r} is not known — use one of {', '.join(PRESETS)}")
+
+
+# The sheet of NHS England's ePCN workbook (epcn.xlsx) that lists each practice's PCN;
+# the workbook opens on a PCN details sheet, so a mapping names this one.
+ODS_EPCN_SHEET = "PCN Core Partner Details"
+
+
+def ods_epcn_preset() -> Preset:
+    """ODS practice-to-PCN lookup (ePCN workbook, sheet 'PCN Core Partner Details', or
+    the ODS 'epcncorepartnerdetails' CSV with its headers): one row per practice-to-PCN
+    relationship. Practice codes are ODS (prescribing cost centre) codes, PCN codes
+    'U' and five digits. No person identifiers."""
+    return Preset(
+        name="ods_epcn",
+        dataset="practices",
+        description="GP practice to Primary Care Network (ODS ePCN workbook)",
+        columns={
+            "practice_code": ("Partner Organisation Code", "Practice Code",
+                              "Practice_Code"),
+            "practice_name": ("Partner Name", "Practice Name"),
+            "pcn_code": ("PCN Code", "PCN_Code"),
+            "pcn_name": ("PCN Name", "PCN_Name"),
+            "start_date": "Practice to PCN Relationship Start Date",
+            "end_date": "Practice to PCN Relationship End Date",
+        },
+        required=("practice_code", "pcn_code"),
+        nhs_number=False,
+    )

@@ -20,7 +20,7 @@ This DDL is the contract between ingest, validate, the queries and analysts' own
 from __future__ import annotations
 
 DATASETS: tuple[str, ...] = ("deaths", "register", "activity", "population", "areas",
-                             "projections", "lsoa_places", "deprivation")
+                             "projections", "lsoa_places", "deprivation", "practices")
 
 PLACES_OF_DEATH: tuple[str, ...] = (
     "home", "care_home", "hospital", "hospice", "religious", "other", "unknown",
@@ -109,6 +109,17 @@ CANONICAL_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("imd_decile", "INTEGER", True),  # 1 = most deprived
         ("imd_rank", "INTEGER", False),  # 1 = most deprived
         ("lsoa_vintage", "VARCHAR", False),
+    ],
+    # GP practice -> Primary Care Network, as NHS England's ODS publishes it (the ePCN
+    # workbook, preset ods_epcn): one row per practice-to-PCN relationship; a practice
+    # that moved has an ended row and a current one (end_date empty).
+    "practices": [
+        ("practice_code", "VARCHAR", True),
+        ("practice_name", "VARCHAR", False),
+        ("pcn_code", "VARCHAR", True),
+        ("pcn_name", "VARCHAR", False),
+        ("start_date", "DATE", False),
+        ("end_date", "DATE", False),
     ],
 }
 
