@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eolneeds.errors import ConfigError, UsageError
+from eolneeds.scenarios import Scenario, parse_scenarios
 from eolneeds.schema import CANONICAL_COLUMNS, DATASETS
 
 CONFIG_FILE = "eolneeds.toml"
@@ -110,6 +111,7 @@ class ProjectConfig:
     methods: MethodsConfig = MethodsConfig()
     outputs: OutputsConfig = OutputsConfig()
     benchmarks: dict[str, float] = field(default_factory=dict)  # indicator_id -> England value
+    scenarios: tuple[Scenario, ...] = ()  # [[scenarios]]: what-if scenarios (scenarios.py)
     mappings: dict[str, Mapping] = field(default_factory=dict)
 
     @property
@@ -250,7 +252,7 @@ def load_config(root: Path) -> ProjectConfig:
         where,
         raw,
         {"project", "places", "privacy", "disclosure", "periods", "methods", "outputs",
-         "benchmarks", "mappings"},
+         "benchmarks", "mappings", "scenarios"},
     )
     project = _typed(where, "project", raw.get("project", {}), dict)
     _check_keys(f"{where} [project]", project, {"icb_name", "icb_code", "contact", "lsoa_vintage"})
@@ -370,6 +372,7 @@ def load_config(root: Path) -> ProjectConfig:
         outputs=outputs,
         benchmarks=benchmarks,
         mappings=mappings,
+        scenarios=parse_scenarios(raw.get("scenarios", []), where),
     )
 
 
