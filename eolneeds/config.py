@@ -101,6 +101,8 @@ class ProjectConfig:
     places: tuple[Place, ...]
     contact: str = "Contact: add [project] contact to eolneeds.toml"
     lsoa_vintage: str = "2021"
+    # When the packs will next be refreshed, as the cover sheet states it ("" = derived).
+    next_update: str = ""
     key_file: Path | None = None
     disclosure: DisclosureConfig = DisclosureConfig()
     periods: PeriodsConfig = PeriodsConfig()
@@ -250,7 +252,8 @@ def load_config(root: Path) -> ProjectConfig:
          "benchmarks", "mappings"},
     )
     project = _typed(where, "project", raw.get("project", {}), dict)
-    _check_keys(f"{where} [project]", project, {"icb_name", "icb_code", "contact", "lsoa_vintage"})
+    _check_keys(f"{where} [project]", project,
+                {"icb_name", "icb_code", "contact", "lsoa_vintage", "next_update"})
     if "icb_name" not in project:
         raise ConfigError(f"{where} [project]: key 'icb_name' is missing — add the ICB's name")
 
@@ -359,6 +362,7 @@ def load_config(root: Path) -> ProjectConfig:
         icb_code=str(project.get("icb_code", "ICB")),
         places=tuple(places),
         contact=str(project.get("contact", ProjectConfig.contact)),
+        next_update=str(project.get("next_update", "")),
         lsoa_vintage=vintage,
         key_file=key_file,
         disclosure=disclosure,
