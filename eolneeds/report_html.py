@@ -510,33 +510,27 @@ class _Builder:
     def funnel(self, ind_id: str) -> Chart | None:
         icb_row = self.data.get(ind_id, self.icb, self.period)
         benchmark = _number(icb_row)
-        points, table_rows = [], []
+        polarity = self.polarity(ind_id)
+        points, plotted = [], []
         for place in self.places:
             row = self.data.get(ind_id, place, self.period)
-            name = self.place_name(place)
             if (row is not None and not row["suppressed"]
                     and not is_missing(row["numerator"]) and not is_missing(row["denominator"])
                     and row["denominator"] > 0):
-                points.append(charts.FunnelPoint(name, float(row["numerator"]),
+                points.append(charts.FunnelPoint(self.place_name(place),
+                                                 float(row["numerator"]),
                                                  float(row["denominator"])))
-                lo95, hi95 = methods.funnel_limits_proportion(
-                    (benchmark or 0) / 100, [row["denominator"]], 0.95)
-                lo998, hi998 = methods.funnel_limits_proportion(
-                    (benchmark or 0) / 100, [row["denominator"]], 0.998)
-                pct = 100 * row["numerator"] / row["denominator"]
-                if pct > 100 * hi998[0]:
-                    position = "Above 99.8% limit"
-                elif pct < 100 * lo998[0]:
-                    position = "Below 99.8% limit"
-                elif pct > 100 * hi95[0]:
-                    position = "Above 95% limit"
-                elif pct < 100 * lo95[0]:
-                    position = "Below 95% limit"
-                else:
-                    position = "Within limits"
-            else:
-                position = "Not plotted (suppressed or missing)"
-            table_rows.append([Cell(name, header=True), Cell(_value(row), numeric=True),
+                plotted.append(place)
+        # Position and colour by polarity come from the chart's own data (charts.funnel_marks).
+        marks = dict(zip(plotted, charts.funnel_marks(points, benchmark or 0.0, polarity),
+                         strict=True))
+        table_rows = []
+        for place in self.places:
+            row = self.data.get(ind_id, place, self.period)
+            mark = marks.get(place)
+            position = mark.words if mark else "Not plotted (suppressed or missing)"
+            table_rows.append([Cell(self.place_name(place), header=True),
+                               Cell(_value(row), numeric=True),
                                Cell(_count(row, "numerator"), numeric=True),
                                Cell(_count(row, "denominator"), numeric=True),
                                Cell(position)])
@@ -551,7 +545,8 @@ class _Builder:
                     else "Every Place is within the 99.8% limits.")
         svg_id = self.unique_id("funnel", ind_id)
         svg = charts.funnel_chart(svg_id, f"{name}: funnel plot, {self.period}", summary,
-                                  points, benchmark, f"ICB {fmt_value(benchmark, '%')}")
+                                  points, benchmark, f"ICB {fmt_value(benchmark, '%')}",
+                                  polarity)
         table = Table(caption=f"{name} by Place, {self.period}, with funnel-plot position",
                       columns=["Place", "Value", "Numerator", "Denominator", "Position"],
                       rows=table_rows, numeric_columns=frozenset({1, 2, 3}))
@@ -588,7 +583,7 @@ class _Builder:
         table = Table(caption=f"{ind_name} ({unit}) by period, with 95% confidence intervals",
                       columns=["Area", *periods], rows=table_rows,
                       numeric_columns=frozenset(range(1, len(periods) + 1)))
-        return Chart(svg_id, f"{ind_name}: trend", Markup(svg), summary, table)
+        return Chart(svg_id, f"{ind_name}: trend, {label}", Markup(svg), summary, table)
 
     def cause_chart(self, area: str) -> Chart | None:
         ind_id = "cause_group_pct"
