@@ -94,6 +94,8 @@ class Mapping:
     columns: dict[str, str] = field(default_factory=dict)  # canonical -> source column
     recode: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical -> {src: canon}
     defaults: dict[str, Any] = field(default_factory=dict)  # canonical -> constant
+    # the year of a population workbook whose sheet names and titles do not say it
+    year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
     allowed = {
         "dataset", "preset", "format", "encoding", "delimiter", "sheet", "header_row",
-        "date_format", "nhs_number", "columns", "recode", "defaults", "description",
+        "date_format", "nhs_number", "columns", "recode", "defaults", "description", "year",
     }
     _check_keys(where, raw, allowed)
     dataset = raw.get("dataset", name)
@@ -234,6 +236,7 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         columns={k: v for k, v in columns.items()},
         recode={k: {str(a): str(b) for a, b in v.items()} for k, v in recode.items()},
         defaults=dict(defaults),
+        year=_typed(where, "year", raw["year"], int) if "year" in raw else None,
     )
 
 
