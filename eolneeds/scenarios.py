@@ -79,7 +79,8 @@ class Scenario:
                     else f"{self.target:g}%")
             return f"every Place identifies need deaths before death at {goal}"
         if self.kind == "emergency_admissions":
-            return f"emergency admissions in the last 90 days of life fall by {self.reduction_pct:g}%"
+            return ("emergency admissions in the last 90 days of life fall by "
+                    f"{self.reduction_pct:g}%")
         return f"deaths in the usual place of residence rise to {self.target_pct:g}%"
 
 
@@ -243,7 +244,7 @@ def compute_scenarios(
 
     def emit(s: Scenario, area: tuple[str, str], values: dict[str, tuple[float, float, float]
                                                                | None], text: str) -> None:
-        for measure, label, unit in MEASURES:
+        for measure, _label, unit in MEASURES:
             got = values.get(measure)
             hidden = got is None and values.get("people") is None
             if got is None and not hidden:
@@ -257,7 +258,6 @@ def compute_scenarios(
                 "high": None if got is None else got[2],
                 "assumptions": text, "suppressed": hidden,
             })
-        del label
 
     def area_inputs(area: tuple[str, str]) -> dict[str, dict]:
         sel = inputs.filter(pl.col("area_type") == area[0])
