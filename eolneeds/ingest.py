@@ -91,6 +91,11 @@ NUMBER_COLUMNS = {"cost", "population"}
 # What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
 # safe), as SQL literals.
 NUMBER_JUNK = ("'£'", "','", "' '", "chr(9)", "chr(10)", "chr(11)", "chr(12)", "chr(13)")
+# A number with a comma is read as thousands-separated only when its commas group
+# digits in threes ("1,234.50"); anything else with a comma is a decimal comma.
+THOUSANDS = r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?"
+DECIMAL_COMMA = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),[0-9]+"
+DECIMAL_COMMA_REASON = "uses a comma as the decimal mark"
 UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
                     "pcn_code"}
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
@@ -162,6 +167,27 @@ class _Plan:
     finals: dict[str, str] = field(default_factory=dict)  # canonical -> final SQL (over v_)
     totals_sources: list[str] = field(default_factory=list)  # "sN" names
     preset_note: str = ""  # which of their known names the preset's columns were read as
+
+
+def _number_sql(t: str, decimal: str) -> str:
+    """SQL: the number in text `t` as DOUBLE, NULL when it is not one; '£', white space
+    and thousands separators allowed. `decimal` is the mapping's decimal mark: "," reads
+    "1.234,56" as 1234.56; otherwise a comma must separate thousands (see THOUSANDS).
+
+    Most values cast directly; only those that do not are searched for the characters
+    to strip. Same result as stripping first: a value DuckDB casts holds no '£' or ','
+    and at most surrounding white space, which its cast ignores anyway -- and the direct
+    cast is 4x cheaper than the searches."""
+    bare = f"regexp_replace({t}, '[£\\s]', '', 'g')"
+    if decimal == ",":
+        european = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?"
+        return (f"coalesce((CASE WHEN NOT contains({t}, '.') THEN TRY_CAST({t} AS DOUBLE) "
+                f"END), (CASE WHEN regexp_full_match({bare}, '{european}') THEN TRY_CAST("
+                f"replace(replace({bare}, '.', ''), ',', '.') AS DOUBLE) END))")
+    strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
+    return (f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN (CASE WHEN NOT "
+            f"contains({t}, ',') OR regexp_full_match({bare}, '{THOUSANDS}') THEN "
+            f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END) END))")
 
 
 def _shown(expr: str) -> str:
@@ -289,6 +315,19 @@ def _plan_columns(
             else:
                 spec = header
         specs[canonical] = (spec, default)
+
+    # One source column read as two canonical columns (person_id = "lsoa_code" beside
+    # the file's own lsoa_code) is a slip in [columns]; say which, rather than fail.
+    readers_of: dict[str, list[str]] = {}
+    for canonical, (spec, _default) in specs.items():
+        if isinstance(spec, str):
+            readers_of.setdefault(spec, []).append(canonical)
+    for header, canonicals in readers_of.items():
+        if len(canonicals) > 1 and any(c in mapping.columns for c in canonicals):
+            raise ConfigError(
+                f"{where}: column {header!r} of {file_name} is read as both "
+                f"{canonicals[0]} and {canonicals[1]} — map each to its own column under "
+                "[columns]")
 
     # -- canonical text ---------------------------------------------------------------
     labels: dict[str, str] = {}
@@ -431,13 +470,21 @@ def _plan_columns(
             # characters to strip. Same result as stripping first: a value DuckDB casts
             # holds no '£' or ',' and at most surrounding white space, which its cast
             # ignores anyway -- and the direct cast is 4x cheaper than the searches.
-            strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
-            plan.prep[canonical] = (
-                f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN "
-                f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END))")
+            plan.prep[canonical] = _number_sql(t, mapping.decimal)
             plan.values[canonical] = f"(CASE WHEN isfinite({aux}) THEN {aux} END)"
-            checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
-                                _say(f"{label} '", shown, "' is not a number")))
+            if mapping.decimal == ",":
+                checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL", _say(
+                    f"{label} '", shown, "' is not a number written with a decimal comma "
+                    "(the mapping sets decimal = \",\": e.g. 1234,5 or 1.234,56)")))
+            else:
+                # A comma that cannot separate thousands ("12,50", "1.234,56") is a
+                # decimal comma: never read as 1250 or 1.23456.
+                comma = (f"regexp_full_match(regexp_replace({t}, '[£\\s]', '', 'g'), "
+                         f"'{DECIMAL_COMMA}')")
+                checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL AND {comma}", _say(
+                    f"{label} '", shown, f"' {DECIMAL_COMMA_REASON}")))
+                checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL AND NOT {comma}",
+                                    _say(f"{label} '", shown, "' is not a number")))
             if canonical == "population":
                 checks.append(_when(f"{v} < 0", _say(f"{label} '", shown, "' is negative")))
         elif canonical == "underlying_cause":
@@ -966,7 +1013,7 @@ def _ingest_one(
             )
     except BaseException:
         for table in (RAW_TABLE, ROW_MAP_TABLE):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
         raise
     con.execute("BEGIN TRANSACTION")
     try:
@@ -1009,8 +1056,12 @@ def _ingest_one(
             inserted = con.execute(insert, {**params.used_in(insert), "file_id": file_id})
             rows_read = int(inserted.fetchone()[0])  # type: ignore[index]
             _quarantine(con, dataset, raw, plan, params, file_id)
-        finally:
-            con.execute("RESET disabled_optimizers")
+        except BaseException:
+            _quietly(con, "RESET disabled_optimizers")  # fails in an aborted transaction
+            raise
+        con.execute("RESET disabled_optimizers")
+        if mapping.decimal == "auto":
+            _refuse_decimal_commas(con, config, dataset, path.name, mapping.name)
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
         if rows_loaded < rows_read:
@@ -1047,11 +1098,13 @@ def _ingest_one(
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # Clean-up never masks the cause: what failed is what the user must see.
+        _quietly(con, "ROLLBACK")
+        _quietly(con, "RESET disabled_optimizers")
         raise
     finally:
         for table in (STAGE_TABLE, BAD_RAW_TABLE, RAW_TABLE, ROW_MAP_TABLE):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
     result = FileResult(path, dataset, file_id, rows_read, rows_loaded, rows_read - rows_loaded)
     if rows_read == 0:
         reporter.message(f"{path.name}: the file has a header but no data rows",
@@ -1066,6 +1119,31 @@ def _ingest_one(
         + f"; read with {_mapping_file(config, mapping.name)}"
     )
     return result
+
+
+def _quietly(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Run a clean-up statement whose failure must not hide the error being raised."""
+    try:
+        con.execute(sql)
+    except duckdb.Error:
+        pass
+
+
+def _refuse_decimal_commas(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                           dataset: str, file_name: str, mapping_name: str) -> None:
+    """Refuse the file when a number uses a decimal comma and the mapping does not say
+    so: its other numbers ("1,234" is 1.234 there) would be misread, not just that row."""
+    found = con.execute(
+        f"SELECT __row, list_filter(string_split(__reason, '; '), lambda x: contains(x, $m))[1] "
+        f"FROM {STAGE_TABLE} WHERE contains(__reason, $m) ORDER BY __row LIMIT 1",
+        {"m": DECIMAL_COMMA_REASON}).fetchone()
+    if found is None:
+        return
+    path = config.root / "mappings" / f"{mapping_name}.toml"
+    where = str(path) if path.is_file() else f"mappings/{dataset}.toml (dataset = \"{dataset}\")"
+    raise input_error(file_name, found[1],
+                      f"add decimal = \",\" to {where} if the file writes numbers as "
+                      "1.234,56, then ingest it again", row=found[0])
 
 
 def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: Any,
