@@ -7,6 +7,7 @@ the file and the key, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -144,15 +145,22 @@ class ProjectConfig:
         if name is not None:
             if name not in self.mappings:
                 known = ", ".join(sorted(self.mappings)) or "none"
+                close = difflib.get_close_matches(name, list(self.mappings), n=1)
+                hint = f"did you mean --mapping {close[0]}? " if close else ""
                 raise UsageError(
                     f"no mapping named {name!r} in {self.root / 'mappings'} (known: {known})"
-                    " — add mappings/{name}.toml or drop --mapping"
+                    f" — {hint}add {self.root / 'mappings' / name}.toml, or drop --mapping"
                 )
             mapping = self.mappings[name]
             if not _reads(mapping.dataset, dataset):
+                fitting = sorted(m.name for m in self.mappings.values()
+                                 if _reads(m.dataset, dataset))
+                others = (f"use one of the mappings of {dataset} (--mapping "
+                          f"{' | '.join(fitting)}), or " if fitting else "")
                 raise UsageError(
                     f"mapping {name!r} is for dataset {mapping.dataset!r}, not {dataset!r}"
-                    " — choose a mapping whose dataset matches"
+                    f" — {others}ingest the file as {mapping.dataset} (eolneeds ingest "
+                    f"{mapping.dataset} FILE --mapping {name})"
                 )
             return mapping
         if dataset in self.mappings and self.mappings[dataset].dataset == dataset:

@@ -267,15 +267,22 @@ def _plan_columns(
             target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
             fix = (f"{hint}rename the column, or map it with {canonical} = "
                    f"\"{close or 'Your column'}\" under [columns] in {target}")
+        elif close:
+            fix = (f"did you mean {close!r}? set {canonical} = \"{close}\" under [columns] "
+                   f"in {where}")
         else:
-            fix = f"{hint}correct the column name in {where}"
+            fix = (f"set {canonical} under [columns] in {where} to one of the columns found, "
+                   "or check that this is the file the mapping is for")
         return input_error(file_name, f"required column {wanted!r} is missing (found: "
                            f"{listed()})", fix)
 
     def preset_missing(canonical: str, names: tuple[str, ...]) -> Exception:
         assert preset is not None
         free = [h for h in headers if h.lower() not in taken]
-        close = next((c for c in (readers.closest_header(n, free) for n in names) if c), None)
+        # A column like one of the preset's names, or like the canonical name itself
+        # ("Place of death" for place_of_death).
+        close = next((c for c in (readers.closest_header(n, free)
+                                  for n in (*names, canonical)) if c), None)
         source = close or "<your column>"
         looked = (f"{names[0]!r}" if len(names) == 1 else
                   f"{canonical} as one of {', '.join(repr(n) for n in names)}")
@@ -329,6 +336,14 @@ def _plan_columns(
                 f"{canonicals[0]} and {canonicals[1]} — map each to its own column under "
                 "[columns]")
 
+    # Every Place column a preset finds (a lookup may hold a code and a name column).
+    place_columns: list[str] = []
+    if preset is not None and "place" in preset.columns and "place" not in mapping.columns:
+        place_columns = [h for h in (_find_header(n, headers)
+                                     for n in presets.spec_names(preset.columns["place"]))
+                         if h is not None]
+        place_columns = list(dict.fromkeys(place_columns))
+
     # -- canonical text ---------------------------------------------------------------
     labels: dict[str, str] = {}
     raw_text: dict[str, str] = {}  # canonical -> SQL of the untouched source text
@@ -342,6 +357,13 @@ def _plan_columns(
                 labels[canonical] = f"{canonical} ({spec})"
             plan.totals_sources.append(plan.sources[spec])
             plan.keys[canonical] = (plan.sources[spec],)
+            others = [h for h in place_columns if h != spec] if canonical == "place" else []
+            if others and config.places:
+                # A lookup with a code and a name column (LAD22CD, LAD22NM): the first
+                # whose value is a Place of eolneeds.toml, else the preferred one's value.
+                text = "coalesce(" + ", ".join(
+                    _place_code_sql(config, source(h)) for h in [spec, *others]) + f", {text})"
+                plan.keys[canonical] = tuple(plan.sources[h] for h in [spec, *others])
         elif isinstance(spec, Derived):
             parts = []
             for needed in spec.sources:
@@ -385,9 +407,7 @@ def _plan_columns(
         if canonical == "place" and config.places:
             # Place names are resolved to the codes of [[places]] (codes win over
             # names); any other value is kept as given (a Place outside the ICB).
-            places = {nz.code_key(p.name): p.code for p in config.places}
-            places.update({nz.code_key(p.code): p.code for p in config.places})
-            text = f"coalesce({nz.case_sql(nz.code_key_sql(text), places)}, {text})"
+            text = f"coalesce({_place_code_sql(config, text)}, {text})"
         plan.texts[canonical] = text
 
     # -- over-long values and rows wider than the header -------------------------------
@@ -553,6 +573,13 @@ def _plan_columns(
     if dataset == "activity":
         cross("end_date", "start_date", "")
     return plan
+
+
+def _place_code_sql(config: ProjectConfig, text: str) -> str:
+    """SQL: the [[places]] code that `text` is the code or the name of, else NULL."""
+    places = {nz.code_key(p.name): p.code for p in config.places}
+    places.update({nz.code_key(p.code): p.code for p in config.places})
+    return nz.case_sql(nz.code_key_sql(text), places)
 
 
 def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
@@ -913,7 +940,10 @@ def _mapping_and_preset(config: ProjectConfig, dataset: str, name: str | None
             target = preset.dataset
         if preset.dataset != target:
             raise ConfigError(f"{where}: preset {preset.name!r} is for {preset.dataset}, "
-                              f"not {target}")
+                              f"not {target} — if the file is {preset.dataset} data, set "
+                              f"dataset = \"{preset.dataset}\" in {where} and run `eolneeds "
+                              f"ingest {preset.dataset} FILE --mapping {chosen.name}`; "
+                              "otherwise change the preset")
     return chosen, preset, target
 
 
