@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, methods
+from eolneeds import __version__, methods, practice
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
 from eolneeds.db import connect
 from eolneeds.disclosure import apply_disclosure
 from eolneeds.errors import UsageError
+from eolneeds.formatting import judge
 from eolneeds.periods import (
     Period,
     financial_years,
@@ -505,6 +506,12 @@ def compute_indicators(
             frames[stem] = result
             reporter.event("query_done", query=stem, rows=result.height)
             step(1)
+    # Practices and PCNs, and advance care planning (practice.py): the practice and PCN
+    # rows of the register indicators are added to register.sql's own.
+    practice_frames = practice.count_planning(con, params)
+    frames["register"] = pl.concat([frames["register"], practice_frames["practice_variation"]],
+                                   how="diagonal_relaxed")
+    frames["advance_care_planning"] = practice_frames["advance_care_planning"]
     population = frames.pop("population")
     available = sorted(int(y) for y in population["year"].unique().to_list())
     counts = _Counts(frames=frames, population=population, population_years=available)
@@ -573,8 +580,12 @@ def compute_indicators(
         [pl.col(c).cast(INDICATOR_SCHEMA[c]) for c in INDICATOR_COLUMNS]
     )
     frame = apply_disclosure(frame, config.disclosure, exempt_indicators=(PROJECTED_ID,))
+    # Practices add up to their PCN: a hidden practice must not be left alone in it.
+    frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
+                                             config.disclosure)
     frame = sort_indicators(frame)
     store_indicators(con, frame)
+    practice.store_funnel(con, practice.funnel_table(frame, practice.practice_lookup(con)))
     reporter.event("indicators_computed", rows=frame.height)
     return frame
 
@@ -808,10 +819,9 @@ def assess_command(
 # The CLI summary
 
 _SUMMARY_FORMAT = {"%": "{:.1f}%", "per 100,000": "{:.0f}", "count": "{:,.0f}"}
-_COMPARISON_MARK = {"higher": " (+)", "lower": " (-)", "similar": " (=)"}
 
 
-def _cell(row: dict[str, Any] | None, unit: str) -> str:
+def _cell(row: dict[str, Any] | None, unit: str, polarity: str) -> str:
     if row is None:
         return "-"
     if row["suppressed"]:
@@ -819,7 +829,10 @@ def _cell(row: dict[str, Any] | None, unit: str) -> str:
     if row["value"] is None:
         return "-"
     text = _SUMMARY_FORMAT.get(unit, "{:.1f}").format(row["value"])
-    return text + _COMPARISON_MARK.get(row["comparison"] or "", "")
+    if row["comparison"] in (None, "", "not_compared"):
+        return text
+    # The same words as the HTML report and the Excel packs (formatting.judge).
+    return f"{text} {judge(row['comparison'], polarity).words.lower()}"
 
 
 def render_summary(result: AssessResult) -> str:
@@ -837,7 +850,8 @@ def render_summary(result: AssessResult) -> str:
     header = ["Area", *[ind.id for ind in headline]]
     rows = [
         [f"{a['area_name']} ({a['area_code']})",
-         *[_cell(lookup.get((ind.id, a["area_code"])), ind.unit) for ind in headline]]
+         *[_cell(lookup.get((ind.id, a["area_code"])), ind.unit, ind.polarity)
+           for ind in headline]]
         for a in areas.iter_rows(named=True)
     ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -845,7 +859,8 @@ def render_summary(result: AssessResult) -> str:
     for row in [header, ["-" * w for w in widths], *rows]:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
-    lines.append("(+) higher / (-) lower / (=) similar to the ICB at 95%; * suppressed "
+    lines.append("Compared with the ICB at 95%: higher / lower / similar, with (better) or "
+                 "(worse) where the indicator has a better direction; * suppressed "
                  "(small numbers).")
     if result.used_sample:
         lines.append("Synthetic sample data: not real people.")

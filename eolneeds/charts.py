@@ -37,7 +37,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from eolneeds import methods
-from eolneeds.formatting import fmt_number, fmt_value
+from eolneeds.formatting import fmt_number, fmt_value, judge
 
 # --- palette ------------------------------------------------------------------------
 NHS_BLUE = "#005EB8"
@@ -374,6 +374,59 @@ class FunnelPoint:
     denominator: float
 
 
+@dataclass(frozen=True)
+class FunnelMark:
+    """One Place's position on a funnel plot and what it means (the chart's data)."""
+
+    label: str
+    denominator: float
+    percent: float
+    position: str  # above_998 | above_95 | within | below_95 | below_998
+    words: str  # 'Above 99.8% limit: higher (worse)'
+    judgement: str  # formatting.judge key: better | worse | similar | not_judged
+    colour: str  # '#RRGGBB', from formatting.judge
+    marker: str  # matplotlib marker: shape carries the direction without colour
+
+
+_POSITION_WORDS = {
+    "above_998": "Above 99.8% limit", "above_95": "Above 95% limit",
+    "within": "Within 95% limits", "below_95": "Below 95% limit",
+    "below_998": "Below 99.8% limit",
+}
+
+
+def funnel_marks(points: Sequence[FunnelPoint], benchmark_pct: float,
+                 polarity: str) -> list[FunnelMark]:
+    """Where each point lies against the 95% and 99.8% limits around the benchmark, and
+    its colour by the indicator's polarity: outside the 99.8% limits a Place is judged
+    better or worse (or 'not judged' where neither direction is better); between the 95%
+    and 99.8% limits it is marked by shape but coloured as similar (the funnel plot's
+    convention: only the 99.8% limits signal a difference worth acting on)."""
+    p0 = benchmark_pct / 100
+    marks = []
+    for point in points:
+        pct = 100 * point.numerator / point.denominator
+        lo95, hi95 = methods.funnel_limits_proportion(p0, [point.denominator], 0.95)
+        lo998, hi998 = methods.funnel_limits_proportion(p0, [point.denominator], 0.998)
+        if pct > 100 * hi998[0]:
+            position, direction, marker = "above_998", "higher", "^"
+        elif pct < 100 * lo998[0]:
+            position, direction, marker = "below_998", "lower", "v"
+        elif pct > 100 * hi95[0]:
+            position, direction, marker = "above_95", "similar", "o"
+        elif pct < 100 * lo95[0]:
+            position, direction, marker = "below_95", "similar", "o"
+        else:
+            position, direction, marker = "within", "similar", "o"
+        verdict = judge(direction, polarity)
+        words = _POSITION_WORDS[position]
+        if direction != "similar":
+            words += f": {verdict.words.lower()}"
+        marks.append(FunnelMark(point.label, point.denominator, pct, position, words,
+                                verdict.key, verdict.colour, marker))
+    return marks
+
+
 @_styled
 def funnel_chart(
     svg_id: str,
@@ -382,9 +435,11 @@ def funnel_chart(
     points: Sequence[FunnelPoint],
     benchmark_pct: float,
     benchmark_label: str,
+    polarity: str = "neutral",
 ) -> str:
     """Funnel plot of a proportion: each area's % against its denominator, with 95% and
-    99.8% control limits around the benchmark (methods.funnel_limits_proportion)."""
+    99.8% control limits around the benchmark (methods.funnel_limits_proportion); the
+    markers' colour follows the indicator's polarity (funnel_marks, formatting.judge)."""
     fig = _figure(3.4, legend_rows=2)
     ax = _new_axes(fig)
     max_n = max((p.denominator for p in points), default=100.0) * 1.15
@@ -398,30 +453,27 @@ def funnel_chart(
     ax.plot(n, 100 * lo998, color=NHS_DARK_GREY, linestyle=":", linewidth=1.2)
     ax.plot(n, 100 * hi998, color=NHS_DARK_GREY, linestyle=":", linewidth=1.2)
     ax.axhline(benchmark_pct, color=OI_ORANGE, linewidth=1.5)
-    for point in points:
-        pct = 100 * point.numerator / point.denominator
-        plo, phi = methods.funnel_limits_proportion(p0, [point.denominator], 0.998)
-        if pct > 100 * phi[0]:
-            marker, colour = "^", OI_VERMILLION
-        elif pct < 100 * plo[0]:
-            marker, colour = "v", OI_BLUE
-        else:
-            marker, colour = "o", NHS_BLUE
-        ax.plot(point.denominator, pct, marker=marker, color=colour, markersize=8,
-                markeredgecolor="white", linestyle="none")
+    marks = funnel_marks(points, benchmark_pct, polarity)
+    for mark in marks:
+        ax.plot(mark.denominator, mark.percent, marker=mark.marker, color=mark.colour,
+                markersize=8, markeredgecolor="white", linestyle="none")
         # Labels near the right edge go to the left of their point, so none is clipped.
-        right = point.denominator > 0.75 * max_n
-        ax.annotate(_shorten(point.label, 22), (point.denominator, pct),
+        right = mark.denominator > 0.75 * max_n
+        ax.annotate(_shorten(mark.label, 22), (mark.denominator, mark.percent),
                     xytext=(-6, 4) if right else (6, 4), ha="right" if right else "left",
                     textcoords="offset points", fontsize=8.5, color=BLACK)
     handles = [
         Line2D([], [], color=OI_ORANGE, linewidth=1.5, label=benchmark_label),
         Line2D([], [], color=NHS_DARK_GREY, linestyle="--", label="95% limits"),
         Line2D([], [], color=NHS_DARK_GREY, linestyle=":", label="99.8% limits"),
-        Line2D([], [], marker="^", color=OI_VERMILLION, linestyle="none",
-               label="Above 99.8% limit"),
-        Line2D([], [], marker="v", color=OI_BLUE, linestyle="none", label="Below 99.8% limit"),
     ]
+    for direction, marker in (("above", "^"), ("below", "v")):
+        verdict = judge(direction, polarity)
+        handles.append(Line2D([], [], marker=marker, color=verdict.colour, linestyle="none",
+                              label=f"{direction.capitalize()} 99.8% limit "
+                                    f"({verdict.label.lower()})"))
+    handles.append(Line2D([], [], marker="o", color=judge("similar", polarity).colour,
+                          linestyle="none", label="Within 99.8% limits (similar)"))
     ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3)
     ax.set_xlabel("Number of deaths (denominator)")
     ax.set_ylabel("Per cent")

@@ -19,6 +19,7 @@ from eolneeds.config import find_project
 from eolneeds.console import ConsoleReporter
 from eolneeds.errors import EolneedsError, ExitCode, UsageError
 from eolneeds.lock import project_lock
+from eolneeds.schema import DATASETS
 
 app = typer.Typer(
     name="eolneeds",
@@ -41,7 +42,7 @@ class _State:
 
 state = _State()
 
-DATASET_CHOICES = ("deaths", "register", "activity", "population", "areas", "projections")
+DATASET_CHOICES = DATASETS
 
 ProjectOpt = Annotated[
     Path | None,
@@ -101,15 +102,35 @@ def sample(
     *,
     deaths: Annotated[int, typer.Option(help="Approximate number of deaths to generate.")] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 1,
+    layout: Annotated[
+        str,
+        typer.Option(help="standard: files ready to ingest; national: the national layouts "
+                     "as published and exported (cp1252 deaths, pipe spells, ONS and IoD "
+                     "workbooks, a register workbook) with truth.json, the counts they give."),
+    ] = "standard",
+    iod: Annotated[
+        str, typer.Option(help="With --layout national: the IoD File 1 vintage, 2025 or 2019.")
+    ] = "2025",
 ) -> None:
     """Write a synthetic dataset and a ready project of any size.
 
     Example: eolneeds sample demo --deaths 20000 --seed 1
-    """
-    from eolneeds.sample import write_sample
 
+    Example: eolneeds sample onboarding --layout national --deaths 1500   (then
+    `eolneeds inspect` each file in onboarding/inbox/)
+    """
     if deaths < 1:
         raise UsageError("--deaths must be at least 1")
+    if layout == "national":
+        from eolneeds.sample_national import write_national_sample
+
+        write_national_sample(directory, deaths=deaths, seed=seed, iod=iod,
+                              reporter=state.reporter)
+        return
+    if layout != "standard":
+        raise UsageError(f"--layout {layout!r}: use standard or national")
+    from eolneeds.sample import write_sample
+
     write_sample(directory, deaths=deaths, seed=seed, reporter=state.reporter)
 
 
@@ -117,7 +138,7 @@ def sample(
 def ingest(
     dataset: Annotated[
         str,
-        typer.Argument(help="deaths | register | activity | population | areas | projections"),
+        typer.Argument(help=" | ".join(DATASETS)),
     ],
     files: Annotated[list[Path], typer.Argument(help="CSV, gzip CSV, XLSX or Parquet files.")],
     *,

@@ -13,6 +13,7 @@ the report follows the same house rules (UK government statistics conventions):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -36,6 +37,60 @@ COMPARISON_WORDS: dict[str, str] = {
     "lower": "Lower",
     "not_compared": "Not compared",
 }
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a comparison with the ICB means for one indicator (see `judge`)."""
+
+    key: str  # better | worse | similar | not_judged | not_compared
+    words: str  # the cell text, meaning carried without colour: 'Higher (worse)'
+    label: str  # the legend entry: 'Worse'
+    colour: str  # marker / line colour on white, '#RRGGBB'
+    fill: str  # pale background for a table cell, '#RRGGBB'
+    text: str  # text colour on `fill` (contrast >= 4.5:1)
+
+
+# One palette for the HTML report, the Excel packs, the funnel plots and the CLI: blue for
+# better, orange for worse (the Okabe-Ito pair colour-blind readers tell apart), grey for
+# similar, purple where the indicator has no better direction. The fills are the Excel
+# pack's (excel_theme.COMPARISON_FILLS) so both outputs look the same.
+_JUDGEMENT_STYLE: dict[str, tuple[str, str, str, str]] = {
+    # key: (label, colour, fill, text)
+    "better": ("Better", "#0072B2", "#9ECAE1", "#08306B"),
+    "worse": ("Worse", "#D55E00", "#FDAE6B", "#7F2704"),
+    "similar": ("Similar", "#768692", "#F0F0F0", "#1F1F1F"),
+    "not_judged": ("Not judged", "#CC79A7", "#DADAEB", "#3F007D"),
+    "not_compared": ("Not compared", "#768692", "#FFFFFF", "#1F1F1F"),
+}
+
+
+def judge(comparison: str | None, polarity: str | None) -> Judgement:
+    """The single mapping of (comparison, polarity) to meaning, words and colour.
+
+    `comparison` is the indicator table's value ('higher' | 'similar' | 'lower' |
+    'not_compared', or a funnel position 'above' / 'below' / 'within'); `polarity` the
+    catalogue's ('higher_is_better' | 'lower_is_better' | 'neutral'). The words always
+    carry the meaning on their own ('Higher (worse)', 'Lower (better)', 'Similar',
+    'Higher (not judged)'), so colour is never the only signal. The HTML report, the
+    Excel packs, the funnel plots and the CLI summary all call this."""
+    direction = {"higher": "higher", "above": "higher", "lower": "lower",
+                 "below": "lower", "similar": "similar", "within": "similar"}.get(
+        str(comparison or ""), "")
+    if direction == "":
+        key, words = "not_compared", "Not compared"
+    elif direction == "similar":
+        key, words = "similar", "Similar"
+    elif polarity == "higher_is_better":
+        key = "better" if direction == "higher" else "worse"
+        words = f"{direction.capitalize()} ({key})"
+    elif polarity == "lower_is_better":
+        key = "worse" if direction == "higher" else "better"
+        words = f"{direction.capitalize()} ({key})"
+    else:
+        key, words = "not_judged", f"{direction.capitalize()} (not judged)"
+    label, colour, fill, text = _JUDGEMENT_STYLE[key]
+    return Judgement(key, words, label, colour, fill, text)
 
 
 def is_missing(value: Any) -> bool:
