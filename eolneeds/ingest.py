@@ -61,17 +61,20 @@ from eolneeds.schema import (
     create_schema,
 )
 
+AREA_PARTS = ("lsoa_places", "deprivation")  # datasets the areas view combines
 MAX_VALUE_LENGTH = 255  # longer values are a delimiter/quoting fault, not data
 SHOWN_VALUE_LENGTH = 50  # values quoted in reasons are cut to this
 RAW_TABLE = "__eolneeds_raw"
 STAGE_TABLE = "__eolneeds_stage"  # the file's rejected rows and their reasons
 ACTIONS_TABLE = "__eolneeds_actions"  # the file's field-level actions
 BAD_RAW_TABLE = "__eolneeds_bad_raw"  # the raw text of the rows marked bad
+ROW_MAP_TABLE = "__eolneeds_row_map"  # a reshaped table's rows -> the file's rows
 
 # Rows that must be unique per dataset: (key columns, what a duplicate is called).
 UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "deaths": (("person_id",), "death for this person"),
     "areas": (("lsoa_code",), "row for this lsoa_code"),
+    "lsoa_places": (("lsoa_code",), "row for this lsoa_code"),
     "population": (("lsoa_code", "year", "sex", "age_band"),
                    "row for this lsoa_code, year, sex and age_band"),
     "projections": (("area_code", "year", "sex", "age_band"),
@@ -98,6 +101,11 @@ LSOA_SHAPE = "[EW]01[0-9]{6}"
 # What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
 # safe), as SQL literals.
 NUMBER_JUNK = ("'£'", "','", "' '", "chr(9)", "chr(10)", "chr(11)", "chr(12)", "chr(13)")
+# A number with a comma is read as thousands-separated only when its commas group
+# digits in threes ("1,234.50"); anything else with a comma is a decimal comma.
+THOUSANDS = r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?"
+DECIMAL_COMMA = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),[0-9]+"
+DECIMAL_COMMA_REASON = "uses a comma as the decimal mark"
 UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
                     "pcn_code"}
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
@@ -173,6 +181,27 @@ class _Plan:
     finals: dict[str, str] = field(default_factory=dict)  # canonical -> final SQL (over v_)
     totals_sources: list[str] = field(default_factory=list)  # "sN" names
     preset_note: str = ""  # which of their known names the preset's columns were read as
+
+
+def _number_sql(t: str, decimal: str) -> str:
+    """SQL: the number in text `t` as DOUBLE, NULL when it is not one; '£', white space
+    and thousands separators allowed. `decimal` is the mapping's decimal mark: "," reads
+    "1.234,56" as 1234.56; otherwise a comma must separate thousands (see THOUSANDS).
+
+    Most values cast directly; only those that do not are searched for the characters
+    to strip. Same result as stripping first: a value DuckDB casts holds no '£' or ','
+    and at most surrounding white space, which its cast ignores anyway -- and the direct
+    cast is 4x cheaper than the searches."""
+    bare = f"regexp_replace({t}, '[£\\s]', '', 'g')"
+    if decimal == ",":
+        european = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?"
+        return (f"coalesce((CASE WHEN NOT contains({t}, '.') THEN TRY_CAST({t} AS DOUBLE) "
+                f"END), (CASE WHEN regexp_full_match({bare}, '{european}') THEN TRY_CAST("
+                f"replace(replace({bare}, '.', ''), ',', '.') AS DOUBLE) END))")
+    strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
+    return (f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN (CASE WHEN NOT "
+            f"contains({t}, ',') OR regexp_full_match({bare}, '{THOUSANDS}') THEN "
+            f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END) END))")
 
 
 def _shown(expr: str) -> str:
@@ -298,6 +327,19 @@ def _plan_columns(
                 spec = header
         specs[canonical] = (spec, default)
 
+    # One source column read as two canonical columns (person_id = "lsoa_code" beside
+    # the file's own lsoa_code) is a slip in [columns]; say which, rather than fail.
+    readers_of: dict[str, list[str]] = {}
+    for canonical, (spec, _default) in specs.items():
+        if isinstance(spec, str):
+            readers_of.setdefault(spec, []).append(canonical)
+    for header, canonicals in readers_of.items():
+        if len(canonicals) > 1 and any(c in mapping.columns for c in canonicals):
+            raise ConfigError(
+                f"{where}: column {header!r} of {file_name} is read as both "
+                f"{canonicals[0]} and {canonicals[1]} — map each to its own column under "
+                "[columns]")
+
     # -- canonical text ---------------------------------------------------------------
     labels: dict[str, str] = {}
     raw_text: dict[str, str] = {}  # canonical -> SQL of the untouched source text
@@ -351,6 +393,12 @@ def _plan_columns(
                 f"WHEN {params.add(nz.code_key(k))} THEN {params.add(v)}" for k, v in user.items()
             )
             text = f"coalesce((CASE {nz.code_key_sql(text)} {whens} END), {text})"
+        if canonical == "place" and config.places:
+            # Place names are resolved to the codes of [[places]] (codes win over
+            # names); any other value is kept as given (a Place outside the ICB).
+            places = {nz.code_key(p.name): p.code for p in config.places}
+            places.update({nz.code_key(p.code): p.code for p in config.places})
+            text = f"coalesce({nz.case_sql(nz.code_key_sql(text), places)}, {text})"
         plan.texts[canonical] = text
 
     # -- over-long values and rows wider than the header -------------------------------
@@ -469,20 +517,30 @@ def _plan_columns(
             # characters to strip. Same result as stripping first: a value DuckDB casts
             # holds no '£' or ',' and at most surrounding white space, which its cast
             # ignores anyway -- and the direct cast is 4x cheaper than the searches.
-            strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
-            plan.prep[canonical] = (
-                f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN "
-                f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END))")
+            plan.prep[canonical] = _number_sql(t, mapping.decimal)
             top, whole_only = NUMBER_BOUNDS[(dataset, canonical)]
             # Only a cost can go while its row still counts (an admission without a cost).
             action = "blanked" if canonical == "cost" else None
             number = f"isfinite({aux})"
+            not_number = f"{t} IS NOT NULL AND NOT coalesce({number}, false)"
             in_bounds = f"{aux} BETWEEN 0 AND {top}"
             if whole_only:
                 in_bounds += f" AND {aux} = round({aux})"
             plan.values[canonical] = f"(CASE WHEN {number} AND {in_bounds} THEN {aux} END)"
-            checks.append((_when(f"{t} IS NOT NULL AND NOT coalesce({number}, false)",
-                                 _say(f"{label} '", shown, "' is not a number")), action))
+            if mapping.decimal == ",":
+                checks.append((_when(not_number, _say(
+                    f"{label} '", shown, "' is not a number written with a decimal comma "
+                    "(the mapping sets decimal = \",\": e.g. 1234,5 or 1.234,56)")), action))
+            else:
+                # A comma that cannot separate thousands ("12,50", "1.234,56") is a
+                # decimal comma: never read as 1250 or 1.23456.
+                comma = (f"regexp_full_match(regexp_replace({t}, '[£\\s]', '', 'g'), "
+                         f"'{DECIMAL_COMMA}')")
+                # Never blanked: the file is refused (its other numbers are misread).
+                checks.append((_when(f"{not_number} AND {comma}", _say(
+                    f"{label} '", shown, f"' {DECIMAL_COMMA_REASON}")), None))
+                checks.append((_when(f"{not_number} AND NOT {comma}",
+                                     _say(f"{label} '", shown, "' is not a number")), action))
             checks.append((_when(f"{number} AND {aux} < 0",
                                  _say(f"{label} '", shown, "' is negative")), action))
             checks.append((_when(f"{number} AND {aux} > {top}",
@@ -533,7 +591,8 @@ def _plan_columns(
                                  _say(f"{label} '", shown, "' is not 2011 or 2021")), None))
         else:
             plan.values[canonical] = f"upper({t})" if canonical in UPPER_CASE_CODES else t
-            if canonical == "lsoa_code" and (dataset in ("population", "areas") or keeps_row):
+            if canonical == "lsoa_code" and (dataset in ("population", "areas", *AREA_PARTS)
+                                             or keeps_row):
                 if keeps_row:
                     plan.values[canonical] = (f"(CASE WHEN regexp_full_match(upper({t}), "
                                               f"'{LSOA_SHAPE}') THEN upper({t}) END)")
@@ -935,6 +994,10 @@ def ingest_files(
     if chosen.preset:
         preset = get_preset(chosen.preset, emergency_methods=config.methods.
                             emergency_admission_methods, where=where)
+        if dataset == "areas" and preset.dataset in AREA_PARTS:
+            # The lookup and the deprivation file are parts of the areas: accepted as
+            # `ingest areas`, loaded into their own tables (schema.AREAS_VIEW).
+            dataset = preset.dataset
         if preset.dataset != dataset:
             raise ConfigError(f"{where}: preset {preset.name!r} is for {preset.dataset}, "
                               f"not {dataset}")
@@ -1017,15 +1080,20 @@ def _ingest_one(
         return True
 
     try:
-        raw = readers.read_into(
-            con, path, table=RAW_TABLE, file_format=mapping.format,
-            encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
-            sheet=mapping.sheet, header_row=mapping.header_row,
-            workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
-            matches=readable, where=_mapping_file(config, mapping.name),
-        )
+        if preset is not None and preset.name == "ons_population":
+            raw = _read_ons_population(con, path, mapping, _mapping_file(config, mapping.name),
+                                       reporter)
+        else:
+            raw = readers.read_into(
+                con, path, table=RAW_TABLE, file_format=mapping.format,
+                encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
+                sheet=mapping.sheet, header_row=mapping.header_row,
+                workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
+                matches=readable, where=_mapping_file(config, mapping.name),
+            )
     except BaseException:
-        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        for table in (RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
         raise
     con.execute("BEGIN TRANSACTION")
     try:
@@ -1068,8 +1136,12 @@ def _ingest_one(
             inserted = con.execute(insert, {**params.used_in(insert), "file_id": file_id})
             rows_read = int(inserted.fetchone()[0])  # type: ignore[index]
             _quarantine(con, dataset, raw, plan, params, file_id)
-        finally:
-            con.execute("RESET disabled_optimizers")
+        except BaseException:
+            _quietly(con, "RESET disabled_optimizers")  # fails in an aborted transaction
+            raise
+        con.execute("RESET disabled_optimizers")
+        if mapping.decimal == "auto":
+            _refuse_decimal_commas(con, config, dataset, path.name, mapping.name)
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
         _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read,
@@ -1078,14 +1150,27 @@ def _ingest_one(
         # masked in every value and reason kept.
         if rows_loaded < rows_read:
             con.execute(
+                f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND (source_row < 0 "
+                f"OR source_row IN (SELECT __row FROM {STAGE_TABLE}))", {"file_id": file_id})
+            if raw.row_map:
+                con.execute(
+                    f"UPDATE {STAGE_TABLE} s SET __row = m.__src_row, __reason = 'sheet ' || "
+                    f"m.__sheet || ': ' || s.__reason FROM {raw.row_map} m "
+                    "WHERE m.__row = s.__row")
+            con.execute(
                 "INSERT INTO rejects SELECT $file_id, $name, $dataset, __row, __column, "
                 f"{nz.mask_sql('__value')}, {nz.mask_sql('__reason')} FROM {STAGE_TABLE} "
                 "ORDER BY __row",
                 {"file_id": file_id, "name": path.name, "dataset": dataset},
             )
+        if raw.row_map:
             con.execute(
-                f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND (source_row < 0 "
-                f"OR source_row IN (SELECT __row FROM {STAGE_TABLE}))", {"file_id": file_id})
+                f"UPDATE {dataset} t SET source_row = m.__src_row FROM {raw.row_map} m "
+                "WHERE t.source_file_id = $file_id AND t.source_row = m.__row",
+                {"file_id": file_id})
+            con.execute(
+                f"UPDATE {ACTIONS_TABLE} s SET __row = m.__src_row, __reason = 'sheet ' || "
+                f"m.__sheet || ': ' || s.__reason FROM {raw.row_map} m WHERE m.__row = s.__row")
         con.execute(
             "INSERT INTO field_actions SELECT $file_id, $name, $dataset, __row, __column, "
             f"{nz.mask_sql('__value')}, __action, {nz.mask_sql('__reason')} "
@@ -1103,11 +1188,13 @@ def _ingest_one(
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # Clean-up never masks the cause: what failed is what the user must see.
+        _quietly(con, "ROLLBACK")
+        _quietly(con, "RESET disabled_optimizers")
         raise
     finally:
-        for table in (STAGE_TABLE, ACTIONS_TABLE, BAD_RAW_TABLE, RAW_TABLE):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        for table in (STAGE_TABLE, ACTIONS_TABLE, BAD_RAW_TABLE, RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
     result = FileResult(path, dataset, file_id, rows_read, rows_loaded, rows_read - rows_loaded)
     if rows_read == 0:
         reporter.message(f"{path.name}: the file has a header but no data rows",
@@ -1121,6 +1208,116 @@ def _ingest_one(
         f"{quarantined} quarantined" + (" (see `eolneeds validate`)" if quarantined else "")
     )
     return result
+
+
+def _quietly(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Run a clean-up statement whose failure must not hide the error being raised."""
+    try:
+        con.execute(sql)
+    except duckdb.Error:
+        pass
+
+
+def _refuse_decimal_commas(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                           dataset: str, file_name: str, mapping_name: str) -> None:
+    """Refuse the file when a number uses a decimal comma and the mapping does not say
+    so: its other numbers ("1,234" is 1.234 there) would be misread, not just that row."""
+    found = con.execute(
+        f"SELECT __row, list_filter(string_split(__reason, '; '), lambda x: contains(x, $m))[1] "
+        f"FROM {STAGE_TABLE} WHERE contains(__reason, $m) ORDER BY __row LIMIT 1",
+        {"m": DECIMAL_COMMA_REASON}).fetchone()
+    if found is None:
+        return
+    path = config.root / "mappings" / f"{mapping_name}.toml"
+    where = str(path) if path.is_file() else f"mappings/{dataset}.toml (dataset = \"{dataset}\")"
+    raise input_error(file_name, found[1],
+                      f"add decimal = \",\" to {where} if the file writes numbers as "
+                      "1.234,56, then ingest it again", row=found[0])
+
+
+def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: Any,
+                         where: str, reporter: Reporter) -> readers.RawTable:
+    """The ONS mid-year estimates workbook by LSOA as the canonical long table.
+
+    Each data sheet (F0..F90 and M0..M90; or, in the older layout, one sheet per sex
+    with 0..89 and 90+ -- the persons sheet is left out) becomes one row per LSOA, sex
+    and five-year band, its population the sum of the band's single years (or, where one
+    of them is not a number, that cell's text, which the population check rejects). The
+    year comes from `year` in the mapping, else the sheet name or its title rows."""
+    fmt, _gz = readers.detect_format(path, mapping.format)
+    if fmt != "xlsx":
+        raise input_error(
+            path.name, "is not an Excel workbook, and the ons_population preset reads the "
+            "ONS workbook as published",
+            f"ingest the .xlsx workbook, or delete the preset line in {where} to read a long "
+            "table (lsoa_code, year, sex, age_band, population)")
+    sheets = readers.scan_workbook(path, lambda h: presets.ons_wide_layout(h) is not None)
+    if mapping.sheet is not None:
+        sheets = [s for s in sheets if s.name == mapping.sheet]
+    chosen: list[tuple[readers.SheetLayout, str, str | None, int]] = []
+    for sheet in sheets:
+        layout = presets.ons_wide_layout(sheet.headers) if sheet.matched else None
+        if layout is None:
+            continue
+        sex = None
+        if layout == "ages":
+            sex = presets.ons_sheet_sex(sheet.name) or presets.ons_sheet_sex(
+                " ".join(sheet.titles[:1]))
+            if sex is None:
+                continue  # the persons sheet: males + females again
+        year = mapping.year or presets.ons_year(sheet.name, *sheet.titles)
+        if year is None:
+            raise input_error(path.name, f"sheet {sheet.name!r} does not say its year (no "
+                              "'Mid-YYYY' in the sheet name or the title rows)",
+                              f"add year = YYYY (the estimates' year) to {where}")
+        chosen.append((sheet, layout, sex, year))
+    if not chosen:
+        names = ", ".join(repr(s.name) for s in readers.scan_workbook(path))
+        raise input_error(
+            path.name, f"no sheet is an ONS population table by LSOA (sheets: {names})",
+            "check that this is the ONS mid-year estimates workbook by LSOA (F0..F90 and "
+            "M0..M90, or a sheet per sex with 0..89 and 90+); for another layout delete the "
+            f"preset line in {where} and map its columns")
+    selects: list[str] = []
+    for i, (sheet, layout, sex, year) in enumerate(chosen):
+        table = f"{RAW_TABLE}_{i}"
+        part = readers.read_into(con, path, table=table, file_format="xlsx",
+                                 sheet=sheet.name, header_row=sheet.header_row)
+        lsoa = next(part.column(h) for h in part.headers
+                    if any(presets.header_key(h) == presets.header_key(n)
+                           for n in presets.ONS_LSOA_NAMES))
+        for band_no, (band_sex, band, headers) in enumerate(
+                presets.ons_band_columns(layout, part.headers, sex)):
+            cells = [part.column(h) for h in headers]
+            numbers = [f"TRY_CAST(replace(trim({c}), ',', '') AS DOUBLE)" for c in cells]
+            bad = ", ".join(
+                f"(CASE WHEN {n} IS NULL THEN {nz.sql_literal(h + ': ')} || "
+                f"coalesce({c}, 'blank') END)" for h, c, n in zip(headers, cells, numbers,
+                                                                  strict=True))
+            population = (f"(CASE WHEN {' AND '.join(f'{n} IS NOT NULL' for n in numbers)} "
+                          f"THEN CAST({' + '.join(numbers)} AS VARCHAR) "
+                          f"ELSE coalesce({bad}) END)")
+            selects.append(
+                f"SELECT {i} AS __part, __row AS __src_row, {band_no} AS __band, "
+                f"{nz.sql_literal(sheet.name)} AS __sheet, {lsoa} AS c0, '{year}' AS c1, "
+                f"'{band_sex}' AS c2, '{band}' AS c3, {population} AS c4 FROM {table}")
+        reporter.message(
+            f"{path.name}: ons_population: sheet {sheet.name!r} (header on row "
+            f"{sheet.header_row}), year {year}" + (f", {sex}s" if sex else "")
+            + (", F0..F90 and M0..M90" if layout == "sexes" else ", 0..89 and 90+"))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER "
+        f"(ORDER BY __part, __src_row, __band) AS __row, * FROM ({' UNION ALL '.join(selects)})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROW_MAP_TABLE} AS SELECT __row, __src_row, "
+                "__sheet FROM __eolneeds_long")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT __row, c0, c1, c2, c3, c4 "
+                "FROM __eolneeds_long ORDER BY __row")
+    for i in range(len(chosen)):
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}_{i}")
+    con.execute("DROP TABLE __eolneeds_long")
+    return readers.RawTable(table=RAW_TABLE, headers=["lsoa_code", "year", "sex", "age_band",
+                                                      "population"],
+                            row_expr="__row", format="xlsx", row_map=ROW_MAP_TABLE)
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable,
