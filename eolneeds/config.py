@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from eolneeds.errors import ConfigError, UsageError
+from eolneeds.scenarios import Scenario, parse_scenarios
 from eolneeds.schema import CANONICAL_COLUMNS, DATASETS
 
 CONFIG_FILE = "eolneeds.toml"
@@ -126,6 +127,7 @@ class ProjectConfig:
     outputs: OutputsConfig = OutputsConfig()
     ingest: IngestConfig = IngestConfig()
     benchmarks: dict[str, float] = field(default_factory=dict)  # indicator_id -> England value
+    scenarios: tuple[Scenario, ...] = ()  # [[scenarios]]: what-if scenarios (scenarios.py)
     mappings: dict[str, Mapping] = field(default_factory=dict)
 
     @property
@@ -143,7 +145,10 @@ class ProjectConfig:
         return code
 
     def mapping_for(self, dataset: str, name: str | None = None) -> Mapping:
-        """The named mapping, else mappings/<dataset>.toml, else the identity mapping."""
+        """The named mapping, else mappings/<dataset>.toml, else the identity mapping.
+
+        A mapping for `lsoa_places` or `deprivation` also reads files given as `areas`
+        (they are the parts of the areas)."""
         if name is not None:
             if name not in self.mappings:
                 known = ", ".join(sorted(self.mappings)) or "none"
@@ -152,7 +157,7 @@ class ProjectConfig:
                     " — add mappings/{name}.toml or drop --mapping"
                 )
             mapping = self.mappings[name]
-            if mapping.dataset != dataset:
+            if not _reads(mapping.dataset, dataset):
                 raise UsageError(
                     f"mapping {name!r} is for dataset {mapping.dataset!r}, not {dataset!r}"
                     " — choose a mapping whose dataset matches"
@@ -161,6 +166,35 @@ class ProjectConfig:
         if dataset in self.mappings and self.mappings[dataset].dataset == dataset:
             return self.mappings[dataset]
         return Mapping(name=CANONICAL_MAPPING, dataset=dataset)
+
+    def mapping_name_for_file(self, dataset: str, file_name: str) -> str | None:
+        """The mapping a file of `dataset` is read with when none is named (`ingest`
+        without --mapping, and `run` for its inbox alike).
+
+        A mapping of that dataset whose name starts the file name wins (the longest such
+        name, case-insensitively): mappings/deaths_pcmd.toml reads
+        deaths_pcmd_2025-10.csv. Otherwise mappings/<dataset>.toml, else the canonical
+        column names (None)."""
+        lowered = file_name.lower()
+        candidates = [
+            m.name
+            for m in self.mappings.values()
+            if _reads(m.dataset, dataset) and lowered.startswith(m.name.lower())
+        ]
+        if candidates:
+            return max(candidates, key=lambda n: (len(n), n))
+        if dataset in self.mappings and self.mappings[dataset].dataset == dataset:
+            return dataset
+        return None
+
+
+# The datasets the areas are made of besides `areas` itself (schema.AREAS_VIEW).
+AREA_PARTS = ("lsoa_places", "deprivation")
+
+
+def _reads(mapping_dataset: str, dataset: str) -> bool:
+    """Whether a mapping of `mapping_dataset` reads files given as `dataset`."""
+    return mapping_dataset == dataset or (dataset == "areas" and mapping_dataset in AREA_PARTS)
 
 
 # ---------------------------------------------------------------------------------------
@@ -308,7 +342,7 @@ def load_config(root: Path) -> ProjectConfig:
         where,
         raw,
         {"project", "places", "privacy", "disclosure", "periods", "methods", "outputs",
-         "ingest", "benchmarks", "mappings"},
+         "ingest", "benchmarks", "mappings", "scenarios"},
     )
     project = _typed(where, "project", raw.get("project", {}), dict)
     _check_keys(f"{where} [project]", project,
@@ -440,6 +474,7 @@ def load_config(root: Path) -> ProjectConfig:
         ingest=ingest,
         benchmarks=benchmarks,
         mappings=mappings,
+        scenarios=parse_scenarios(raw.get("scenarios", []), where),
     )
 
 
