@@ -43,7 +43,7 @@ from eolneeds import readers
 from eolneeds.config import ProjectConfig, resolve_key
 from eolneeds.db import connect
 from eolneeds.errors import ConfigError, ProjectLockedError, UsageError, input_error
-from eolneeds.presets import Derived, Preset, get_preset
+from eolneeds.presets import Derived, Preset, get_preset, recognise
 from eolneeds.reporting import Reporter
 from eolneeds.schema import (
     ACTIVITY_TYPES,
@@ -219,7 +219,16 @@ def _plan_columns(
         if len(headers) == 1:
             hint += ("only one column was found: check the delimiter, or set header_row in "
                      "the mapping if the headers are not on the first row; ")
-        if preset is not None and wanted in preset.required_sources:
+        national = recognise(headers) if preset is None else None
+        if national is not None:
+            # The file is in a national layout the mapping does not name: the preset is
+            # the whole fix (ARCHITECTURE.md, "Presets").
+            kind = get_preset(national).dataset
+            fix = (f"the file is in the national {national} layout: write "
+                   f"mappings/{national}.toml holding dataset = \"{kind}\" and preset = "
+                   f"\"{national}\" (eolneeds inspect {file_name} --write-mapping {national} "
+                   f"does it), then run eolneeds ingest {kind} {file_name} --mapping {national}")
+        elif preset is not None and wanted in preset.required_sources:
             fix = (f"{hint}the {preset.name} preset needs this column: check that the file "
                    f"is in that layout, or map the columns under [columns] in {where}")
         elif wanted == canonical:
