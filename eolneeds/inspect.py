@@ -29,6 +29,7 @@ from typing import IO, Any
 from eolneeds import presets
 from eolneeds.errors import UsageError, input_error
 from eolneeds.normalise import (
+    ACTIVITY_TYPE_CODES,
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
     code_key,
@@ -36,7 +37,7 @@ from eolneeds.normalise import (
     nhs_digits,
 )
 from eolneeds.readers import DELIMITERS, cell_text, detect_encoding, detect_format
-from eolneeds.schema import CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
+from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
 
 MAX_ROWS = 200_000  # data rows profiled
 EXAMPLES = 3  # example values shown per column
@@ -409,16 +410,28 @@ def guess_dataset(headers: Sequence[str]) -> str | None:
     return best[2] if best else None
 
 
-def _recode_guess(value: str, table: dict[str, str], words: Sequence[str]) -> str | None:
+# Words in a local value that suggest a canonical code, tried in order.
+_GUESSES: dict[str, tuple[tuple[str, str], ...]] = {
+    "place_of_death": (("hospice", "hospice"), ("nursing", "care_home"), ("care", "care_home"),
+                       ("residential", "care_home"), ("hospital", "hospital"),
+                       ("home", "home"), ("residence", "home"), ("house", "home")),
+    "activity_type": (("hospice", "hospice_inpatient"),
+                      ("palliative", "specialist_palliative_contact"),
+                      ("specialist", "specialist_palliative_contact"),
+                      ("community", "community_contact"), ("district", "community_contact"),
+                      ("a&e", "ae_attendance"), ("a+e", "ae_attendance"),
+                      ("emergency department", "ae_attendance"),
+                      ("emergency", "emergency_admission"), ("elective", "elective_admission")),
+}
+
+
+def _recode_guess(value: str, canonical: str) -> str | None:
     """A code for a local word the built-in table does not know, by the words in it."""
     key = code_key(value)
-    if words is PLACES_OF_DEATH:
-        for needle, code in (("hospice", "hospice"), ("nursing", "care_home"),
-                             ("care", "care_home"), ("residential", "care_home"),
-                             ("hospital", "hospital"), ("home", "home"),
-                             ("residence", "home"), ("house", "home")):
-            if needle in key:
-                return code
+    kind = "place_of_death" if canonical.endswith("place_of_death") else canonical
+    for needle, code in _GUESSES.get(kind, ()):
+        if needle in key:
+            return code
     return None
 
 
@@ -538,7 +551,8 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
     for canonical, table, words in (("place_of_death", PLACE_OF_DEATH_CODES, PLACES_OF_DEATH),
                                     ("preferred_place_of_death", PLACE_OF_DEATH_CODES,
                                      PLACES_OF_DEATH),
-                                    ("sex", SEX_CODES, SEXES)):
+                                    ("sex", SEX_CODES, SEXES),
+                                    ("activity_type", ACTIVITY_TYPE_CODES, ACTIVITY_TYPES)):
         column = found.get(canonical)
         if column is None:
             continue
@@ -549,7 +563,7 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
         lines.append(f"[recode.{canonical}]  # local words -> {' | '.join(words)}; "
                      "check each guess")
         for value in unknown:
-            guess = _recode_guess(value, table, words)
+            guess = _recode_guess(value, canonical)
             if guess:
                 lines.append(f"{_toml(value)} = \"{guess}\"")
             else:

@@ -180,3 +180,28 @@ def test_inspect_of_a_missing_or_empty_file_is_a_clear_error(tmp_path: Path) -> 
     empty = runner.invoke(app, ["inspect", str(tmp_path / "empty.csv")])
     assert isinstance(empty.exception, InputDataError)
     assert "empty" in str(empty.exception)
+
+
+def test_gzip_csv_with_title_lines_and_a_starter_mapping(tmp_path: Path) -> None:
+    import gzip
+
+    text = ("Hospice activity extract\r\nProduced 01/11/2026\r\n"
+            "NHS No;Contact date;Type of contact;Patient surname\r\n"
+            "943 476 5919;03/10/2026;Specialist palliative;Smith\r\n"
+            "943 476 5870;04/10/2026;Hospice inpatient;Jones\r\n")
+    path = tmp_path / "hospice.csv.gz"
+    path.write_bytes(gzip.compress(text.encode("cp1252")))
+    found = inspect_file(path)
+    assert (found.gzipped, found.delimiter, found.header_row) == (True, ";", 3)
+    assert found.rows == 2
+    shown = found.render_text()
+    assert "Smith" not in shown and "943 476" not in shown  # personal values hidden
+    mapping = mapping_text(found, dataset="activity")
+    assert "header_row = 3" in mapping and 'person_id = "NHS No"' in mapping
+    assert 'start_date = "Contact date"' in mapping and 'date_format = "%d/%m/%Y"' in mapping
+    assert 'activity_type = "Type of contact"' in mapping
+    assert '"Specialist palliative" = "specialist_palliative_contact"' in mapping
+    assert '"Hospice inpatient"' not in mapping  # a value ingest already knows
+    assert "end_date" not in mapping.split("[columns]")[1]  # optional and absent: left out
+    register = mapping_text(inspect_file(path), dataset="register")
+    assert '# date_added = "?"' in register  # required, not found: left to the user
