@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, methods
+from eolneeds import __version__, methods, practice
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
@@ -506,6 +506,12 @@ def compute_indicators(
             frames[stem] = result
             reporter.event("query_done", query=stem, rows=result.height)
             step(1)
+    # Practices and PCNs, and advance care planning (practice.py): the practice and PCN
+    # rows of the register indicators are added to register.sql's own.
+    practice_frames = practice.count_planning(con, params)
+    frames["register"] = pl.concat([frames["register"], practice_frames["practice_variation"]],
+                                   how="diagonal_relaxed")
+    frames["advance_care_planning"] = practice_frames["advance_care_planning"]
     population = frames.pop("population")
     available = sorted(int(y) for y in population["year"].unique().to_list())
     counts = _Counts(frames=frames, population=population, population_years=available)
@@ -574,8 +580,12 @@ def compute_indicators(
         [pl.col(c).cast(INDICATOR_SCHEMA[c]) for c in INDICATOR_COLUMNS]
     )
     frame = apply_disclosure(frame, config.disclosure, exempt_indicators=(PROJECTED_ID,))
+    # Practices add up to their PCN: a hidden practice must not be left alone in it.
+    frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
+                                             config.disclosure)
     frame = sort_indicators(frame)
     store_indicators(con, frame)
+    practice.store_funnel(con, practice.funnel_table(frame, practice.practice_lookup(con)))
     reporter.event("indicators_computed", rows=frame.height)
     return frame
 

@@ -19,6 +19,7 @@ from eolneeds.config import find_project
 from eolneeds.console import ConsoleReporter
 from eolneeds.errors import EolneedsError, ExitCode, UsageError
 from eolneeds.lock import project_lock
+from eolneeds.schema import DATASETS
 
 app = typer.Typer(
     name="eolneeds",
@@ -41,7 +42,7 @@ class _State:
 
 state = _State()
 
-DATASET_CHOICES = ("deaths", "register", "activity", "population", "areas", "projections")
+DATASET_CHOICES = DATASETS
 
 ProjectOpt = Annotated[
     Path | None,
@@ -137,7 +138,7 @@ def sample(
 def ingest(
     dataset: Annotated[
         str,
-        typer.Argument(help="deaths | register | activity | population | areas | projections"),
+        typer.Argument(help=" | ".join(DATASETS)),
     ],
     files: Annotated[list[Path], typer.Argument(help="CSV, gzip CSV, XLSX or Parquet files.")],
     *,

@@ -19,6 +19,7 @@ from eolneeds.schema import CANONICAL_COLUMNS, DATASETS
 CONFIG_FILE = "eolneeds.toml"
 DATABASE_FILE = "eolneeds.duckdb"
 KEY_ENV_VAR = "EOLNEEDS_KEY"
+CANONICAL_MAPPING = "(canonical)"  # the name of the identity mapping (no mapping file)
 
 OUTPUT_FORMATS = ("html", "xlsx", "csv", "parquet")
 # ADMIMETH codes counted as emergency admissions (REFERENCE.md). 2B and 2C are in by
@@ -85,7 +86,9 @@ class Mapping:
     encoding: str = "auto"  # auto | utf-8 | utf-8-sig | cp1252 | ...
     delimiter: str = "auto"
     sheet: str | None = None
-    header_row: int = 1  # the row (1-based, as Excel numbers it) holding the headers
+    # the row (1-based, as Excel numbers it) holding the headers; None: row 1 of a CSV,
+    # found below any title rows in a workbook
+    header_row: int | None = None
     date_format: str = "%d/%m/%Y"  # tried first; ISO yyyy-mm-dd is always accepted
     nhs_number: bool = False  # person_id holds NHS numbers: check and pseudonymise
     columns: dict[str, str] = field(default_factory=dict)  # canonical -> source column
@@ -141,7 +144,7 @@ class ProjectConfig:
             return mapping
         if dataset in self.mappings and self.mappings[dataset].dataset == dataset:
             return self.mappings[dataset]
-        return Mapping(name="(canonical)", dataset=dataset)
+        return Mapping(name=CANONICAL_MAPPING, dataset=dataset)
 
 
 # ---------------------------------------------------------------------------------------
@@ -212,8 +215,8 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
     fmt = raw.get("format", "auto")
     if fmt not in ("auto", "csv", "xlsx", "parquet"):
         raise ConfigError(f"{where}: key 'format' is {fmt!r} — use auto, csv, xlsx or parquet")
-    header_row = _typed(where, "header_row", raw.get("header_row", 1), int)
-    if header_row < 1:
+    header_row = raw.get("header_row")
+    if header_row is not None and _typed(where, "header_row", header_row, int) < 1:
         raise ConfigError(f"{where}: key 'header_row' must be 1 or more (Excel's row number)")
     return Mapping(
         name=name,

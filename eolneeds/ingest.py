@@ -39,10 +39,16 @@ from typing import Any
 import duckdb
 
 from eolneeds import normalise as nz
-from eolneeds import readers
-from eolneeds.config import ProjectConfig, resolve_key
+from eolneeds import presets, readers
+from eolneeds.config import CANONICAL_MAPPING, ProjectConfig, resolve_key
 from eolneeds.db import connect
-from eolneeds.errors import ConfigError, ProjectLockedError, UsageError, input_error
+from eolneeds.errors import (
+    ConfigError,
+    EolneedsError,
+    ProjectLockedError,
+    UsageError,
+    input_error,
+)
 from eolneeds.presets import Derived, Preset, get_preset, recognise
 from eolneeds.reporting import Reporter
 from eolneeds.schema import (
@@ -74,12 +80,14 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_added",
                 "start_date", "end_date"}
 # canonical column -> (lowest, highest) whole number accepted
-WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10)}
+WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10),
+                       "imd_rank": (1, 1_000_000)}
 NUMBER_COLUMNS = {"cost", "population"}
 # What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
 # safe), as SQL literals.
 NUMBER_JUNK = ("'£'", "','", "' '", "chr(9)", "chr(10)", "chr(11)", "chr(12)", "chr(13)")
-UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method"}
+UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
+                    "pcn_code"}
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
 # rather than through a lookup of distinct values.
 ONE_ROW_PER_PERSON = {"deaths", "register"}
@@ -140,6 +148,7 @@ class _Plan:
     # list columns (several sources, one ICD-10 code each): canonical -> sources
     list_sources: dict[str, list[str]] = field(default_factory=dict)
     extra_fields: str | None = None  # SQL over the raw table: row wider than the header
+    short_fields: str | None = None  # SQL over the raw table: row narrower than the header
     texts: dict[str, str] = field(default_factory=dict)  # canonical -> text SQL (over sN)
     values: dict[str, str] = field(default_factory=dict)  # canonical -> typed SQL (over t_)
     checks: list[_Check] = field(default_factory=list)
@@ -147,6 +156,7 @@ class _Plan:
     prep2: dict[str, str] = field(default_factory=dict)  # canonical -> helper SQL (over x_)
     finals: dict[str, str] = field(default_factory=dict)  # canonical -> final SQL (over v_)
     totals_sources: list[str] = field(default_factory=list)  # "sN" names
+    preset_note: str = ""  # which of their known names the preset's columns were read as
 
 
 def _shown(expr: str) -> str:
@@ -165,14 +175,7 @@ def _when(condition: str, message: str) -> str:
     return f"(CASE WHEN {condition} THEN {message} END)"
 
 
-def _find_header(wanted: str, headers: Sequence[str]) -> str | None:
-    if wanted in headers:
-        return wanted
-    lowered = wanted.strip().lower()
-    for header in headers:
-        if header.strip().lower() == lowered:
-            return header
-    return None
+_find_header = presets.find_header
 
 
 def _mapping_file(config: ProjectConfig, mapping_name: str) -> str:
@@ -202,18 +205,24 @@ def _plan_columns(
             plan.sources[header] = f"s{len(plan.sources)}"
         return f'"{plan.sources[header]}"'
 
+    # What the preset reads from this file (the mapping's own [columns] win).
+    resolution = (presets.resolve(preset, headers, overridden=mapping.columns.keys())
+                  if preset is not None else None)
+    if resolution is not None:
+        plan.preset_note = resolution.describe()
+
     # Headers already spoken for (canonical names, mapped or preset columns) are no
     # good as "did you mean" suggestions.
     taken = {c.lower() for c, _, _ in CANONICAL_COLUMNS[dataset]}
     taken |= {str(s).lower() for s in mapping.columns.values() if isinstance(s, str)}
     if preset is not None:
         for preset_spec in preset.columns.values():
-            names = preset_spec.sources if isinstance(preset_spec, Derived) else (
-                preset_spec if isinstance(preset_spec, list) else [preset_spec])
-            taken |= {n.lower() for n in names}
+            taken |= {n.lower() for n in presets.spec_names(preset_spec)}
+
+    def listed() -> str:
+        return ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
 
     def missing(wanted: str, canonical: str) -> Exception:
-        found = ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
         close = readers.closest_header(wanted, [h for h in headers if h.lower() not in taken])
         hint = f"did you mean {close!r}? " if close else ""
         if len(headers) == 1:
@@ -228,24 +237,32 @@ def _plan_columns(
                    f"mappings/{national}.toml holding dataset = \"{kind}\" and preset = "
                    f"\"{national}\" (eolneeds inspect {file_name} --write-mapping {national} "
                    f"does it), then run eolneeds ingest {kind} {file_name} --mapping {national}")
-        elif preset is not None and wanted in preset.required_sources:
-            fix = (f"{hint}the {preset.name} preset needs this column: check that the file "
-                   f"is in that layout, or map the columns under [columns] in {where}")
         elif wanted == canonical:
-            fix = (f"{hint}rename the column, or map it with {canonical} = \"Your column\" "
-                   f"under [columns] in mappings/{dataset}.toml")
+            # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
+            target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
+            fix = (f"{hint}rename the column, or map it with {canonical} = "
+                   f"\"{close or 'Your column'}\" under [columns] in {target}")
         else:
             fix = f"{hint}correct the column name in {where}"
-        return input_error(file_name, f"required column {wanted!r} is missing (found: {found})",
-                           fix)
+        return input_error(file_name, f"required column {wanted!r} is missing (found: "
+                           f"{listed()})", fix)
+
+    def preset_missing(canonical: str, names: tuple[str, ...]) -> Exception:
+        assert preset is not None
+        free = [h for h in headers if h.lower() not in taken]
+        close = next((c for c in (readers.closest_header(n, free) for n in names) if c), None)
+        source = close or "<your column>"
+        looked = (f"{names[0]!r}" if len(names) == 1 else
+                  f"{canonical} as one of {', '.join(repr(n) for n in names)}")
+        hint = f"did you mean {close!r}? " if close else ""
+        return input_error(
+            file_name, f"required column {looked} is missing (found: {listed()})",
+            f"{hint}the {preset.name} preset needs this column: check that the file is in "
+            f"that layout, or add {canonical} = \"{source}\" under [columns] in {where}")
 
     # -- which source feeds each canonical column ------------------------------------
-    if preset is not None:
-        for wanted in preset.required_sources:
-            if wanted in mapping.columns.values():
-                continue
-            if _find_header(wanted, headers) is None:
-                raise missing(wanted, wanted)
+    if resolution is not None and resolution.missing:
+        raise preset_missing(*resolution.missing[0])
 
     specs: dict[str, Any] = {}
     for canonical, _dtype, required in CANONICAL_COLUMNS[dataset]:
@@ -253,11 +270,11 @@ def _plan_columns(
         explicit = canonical in mapping.columns
         if explicit:
             spec = mapping.columns[canonical]
-        elif preset is not None and canonical in preset.columns:
-            spec = preset.columns[canonical]
+        elif resolution is not None and canonical in resolution.columns:
+            spec = resolution.columns[canonical]
         default = mapping.defaults.get(canonical)
-        if default is None and preset is not None:
-            default = preset.defaults.get(canonical)
+        if default is None and resolution is not None:
+            default = resolution.defaults.get(canonical)
         if spec is None:
             spec = _find_header(canonical, headers)
             if spec is None and required and default is None:
@@ -347,6 +364,13 @@ def _plan_columns(
                                  "columns); check the delimiter and quoting on this row")),
             None, "NULL"))
         plan.extra_fields = f"({any_extra})"
+    if raw.short_row:
+        plan.checks.append(_Check(
+            _when("__short_fields",
+                  nz.sql_literal(f"row has fewer fields than the header ({len(headers)} "
+                                 "columns); check the delimiter and quoting on this row")),
+            None, "NULL"))
+        plan.short_fields = raw.short_row
 
     # -- typed values and value checks --------------------------------------------------
     # Checks refer to the typed column "v_x" and to helper columns computed once in the
@@ -623,7 +647,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
 
     list_elements = {name for sources in plan.list_sources.values() for name in sources}
     ctes = []
-    joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + [
+    joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + (
+        ["src.__short_fields"] if plan.short_fields else []) + [
         f'src."{n}"' for n in row_sources]
     joins = []
     bad_flags = []
@@ -688,6 +713,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         f"nullif(trim({raw.column(header_of[n])}), '') AS \"{n}\"" for n in row_sources]
     if plan.extra_fields:
         src_cols.append(f"{plan.extra_fields} AS __extra_fields")
+    if plan.short_fields:
+        src_cols.append(f"{plan.short_fields} AS __short_fields")
     ctes.append(f"src AS (SELECT {', '.join(src_cols)} FROM {raw.table} WHERE NOT ({blank}))")
     ctes.append(f"j AS (SELECT {', '.join(joined)} FROM src {' '.join(joins)})")
 
@@ -869,12 +896,22 @@ def _ingest_one(
         return _plan_columns(config, dataset, provisional, mapping, preset, path.name,
                              _Params(), mapping.date_format, "NULL", "NULL", "NULL").sources
 
+    def readable(headers: list[str]) -> bool:
+        """Whether the mapping can read a sheet with these headers (to find the sheet
+        and the header row of a workbook)."""
+        try:
+            used_headers(headers)
+        except EolneedsError:
+            return False
+        return True
+
     try:
         raw = readers.read_into(
             con, path, table=RAW_TABLE, file_format=mapping.format,
             encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
             sheet=mapping.sheet, header_row=mapping.header_row,
             workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
+            matches=readable, where=_mapping_file(config, mapping.name),
         )
     except BaseException:
         con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
@@ -887,6 +924,8 @@ def _ingest_one(
             config, dataset, raw, mapping, preset, path.name, params, mapping.date_format,
             params.add(inner), params.add(outer), params.add(date.today()),
         )
+        if preset is not None and plan.preset_note:
+            reporter.message(f"{path.name}: {preset.name}: {plan.preset_note}")
         file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
         if replace:
             _replace_earlier(con, dataset, path.name, file_id)

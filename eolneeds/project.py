@@ -220,6 +220,10 @@ preset = "hes_apc"
 preset = "ecds_ae"
 """),
     "population": _mapping_template("population", """\
+# The ONS mid-year estimates workbook by LSOA (either layout) needs only the preset,
+# and `year = 2022` when neither the sheet names nor the titles say the year:
+# preset = "ons_population"
+# A long table instead:
 # Columns: lsoa_code, year, sex, age_band ('0-4' ... '85-89', '90+'), population.
 # [columns]
 # lsoa_code = "LSOA21CD"
@@ -231,6 +235,18 @@ preset = "ecds_ae"
 # [columns]
 # lsoa_code = "LSOA21CD"
 # imd_decile = "IMD Decile"
+"""),
+    "lsoa_places": _mapping_template("lsoa_places", """\
+# An LSOA-to-Place lookup: an LSOA column (LSOA21CD, LSOA11CD, LSOA code ...) and a
+# Place column (Place, Place code, Place name, LAD22CD, LAD24NM ...) holding a Place
+# code or name of [[places]] in eolneeds.toml. With it and a deprivation file, no
+# areas file is needed.
+preset = "lsoa_place_lookup"
+"""),
+    "deprivation": _mapping_template("deprivation", """\
+# English Indices of Deprivation File 1 (IoD2019 or IoD2025), as published: all of
+# England (LSOAs outside the ICB are expected).
+preset = "iod_file1"
 """),
     "projections": _mapping_template("projections", """\
 # Columns: area_code (a Place code or an LSOA code), year, sex, age_band, population.

@@ -19,7 +19,8 @@ This DDL is the contract between ingest, validate, the queries and analysts' own
 
 from __future__ import annotations
 
-DATASETS: tuple[str, ...] = ("deaths", "register", "activity", "population", "areas", "projections")
+DATASETS: tuple[str, ...] = ("deaths", "register", "activity", "population", "areas",
+                             "projections", "lsoa_places", "deprivation", "practices")
 
 PLACES_OF_DEATH: tuple[str, ...] = (
     "home", "care_home", "hospital", "hospice", "religious", "other", "unknown",
@@ -94,6 +95,31 @@ CANONICAL_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("sex", "VARCHAR", True),
         ("age_band", "VARCHAR", True),
         ("population", "DOUBLE", True),
+    ],
+    # The areas from separate files (ARCHITECTURE.md, "Areas from several files"): an
+    # LSOA-to-Place lookup and a deprivation file, combined with `areas` in the view
+    # `assessment_areas`.
+    "lsoa_places": [
+        ("lsoa_code", "VARCHAR", True),
+        ("place", "VARCHAR", True),  # a Place code of eolneeds.toml (names resolved)
+        ("lsoa_vintage", "VARCHAR", False),
+    ],
+    "deprivation": [
+        ("lsoa_code", "VARCHAR", True),
+        ("imd_decile", "INTEGER", True),  # 1 = most deprived
+        ("imd_rank", "INTEGER", False),  # 1 = most deprived
+        ("lsoa_vintage", "VARCHAR", False),
+    ],
+    # GP practice -> Primary Care Network, as NHS England's ODS publishes it (the ePCN
+    # workbook, preset ods_epcn): one row per practice-to-PCN relationship; a practice
+    # that moved has an ended row and a current one (end_date empty).
+    "practices": [
+        ("practice_code", "VARCHAR", True),
+        ("practice_name", "VARCHAR", False),
+        ("pcn_code", "VARCHAR", True),
+        ("pcn_name", "VARCHAR", False),
+        ("start_date", "DATE", False),
+        ("end_date", "DATE", False),
     ],
 }
 

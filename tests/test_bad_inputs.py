@@ -28,6 +28,12 @@ BAD_NHS = ("is not a valid NHS number (10 digits with a correct modulus 11 check
            "the value is withheld because it identifies a person")
 NOT_ICD = "is not an ICD-10 code (expected a letter and 2-4 digits, e.g. C34.9)"
 MISSING = "is missing (a value is required)"
+CLOSE_QUOTE = ('close the quote, or double a quote that is part of a value (""), then ingest '
+               "the file again")
+ONE_ENCODING = ("re-export the whole file in one encoding (CSV UTF-8), or pass --encoding "
+                "cp1252 if the file really is all Windows-1252")
+SHORT = ("row has fewer fields than the header (7 columns); check the delimiter and quoting "
+         "on this row")
 DEATHS_FOUND = ("(found: 'person_id', {x}, 'age', 'sex', 'lsoa_code', 'underlying_cause', "
                 "'place_of_death')")
 MAP_IT = ("rename the column, or map it with {col} = \"Your column\" under [columns] in "
@@ -66,7 +72,8 @@ CASES = [
          refused=("misnamed_column.csv: required column 'date_of_death' is missing "
                   + DEATHS_FOUND.format(x="'date_of_deaths'")
                   + " — did you mean 'date_of_deaths'? "
-                  + MAP_IT.format(col="date_of_death", ds="deaths"))),
+                  + MAP_IT.format(col="date_of_death", ds="deaths").replace(
+                      "Your column", "date_of_deaths"))),
     Case("duplicated column", "deaths", "duplicated_column.csv", refused=(
         "duplicated_column.csv: column 'sex' appears twice in the header (columns 4 and 6) "
         "— rename or remove one of them, then ingest the file again")),
@@ -95,7 +102,8 @@ CASES = [
          mapping='dataset = "deaths"\ndelimiter = ","\n', refused=(
              "semicolons_forced_comma.csv: required column 'person_id' is missing (found: "
              "'person_id;date_of_death;age;sex;lsoa_code;underlying_cause;place_of_death') — "
-             + ONE_COLUMN + MAP_IT.format(col="person_id", ds="deaths"))),
+             + ONE_COLUMN + MAP_IT.replace("mappings/{ds}.toml", "{{mappings}}").format(
+                 col="person_id"))),
     Case("title rows without header_row", "deaths", "title_rows_unmapped.csv", refused=(
         "title_rows_unmapped.csv: required column 'person_id' is missing (found: 'Deaths "
         "extract March 2025') — " + ONE_COLUMN + MAP_IT.format(col="person_id", ds="deaths"))),
@@ -105,8 +113,8 @@ CASES = [
              "'DEC_NHS_NUMBER', 'REG_DATE_OF_DEATH', 'REG_DATE', 'DEC_AGEC', 'DEC_SEX', "
              "'DEC_LSOA', 'S_UNDERLYING_COD_ICD10', 'S_COD_CODE_1', 'POD_NHS_ESTABLISHMENT', "
              "'POD_ESTABLISHMENT_TYPE') — the pcmd_deaths preset needs this column: check "
-             "that the file is in that layout, or map the columns under [columns] in "
-             "{mappings}")),
+             "that the file is in that layout, or add place_of_death = \"<your column>\" "
+             "under [columns] in {mappings}")),
     Case("register without date_added", "register", "register_missing_date_added.csv",
          refused=("register_missing_date_added.csv: required column 'date_added' is missing "
                   "(found: 'person_id', 'gp_practice') — "
@@ -151,8 +159,8 @@ CASES = [
     Case("CRLF line ends and a US date", "deaths", "crlf.csv", counts=(2, 1, 1),
          rejects=[(3, "date_of_death", f"date_of_death '05/13/2023' {NOT_A_DATE}")]),
     Case("mixed delimiters", "deaths", "mixed_delimiters.csv", counts=(2, 1, 1),
-         rejects=[(3, "date_of_death", f"date_of_death {MISSING}; sex {MISSING}; "
-                                       f"place_of_death {MISSING}")]),
+         rejects=[(3, None, f"{SHORT}; date_of_death {MISSING}; sex {MISSING}; "
+                            f"place_of_death {MISSING}")]),
     Case("quoted newline and comma", "deaths", "quoted_newline.csv", counts=(2, 2, 0),
          loaded=("SELECT place_of_death FROM deaths ORDER BY source_row",
                  [("hospital",), ("unknown",)])),
@@ -160,11 +168,47 @@ CASES = [
          rejects=[(3, None, "row has more fields than the header (7 columns); check the "
                             "delimiter and quoting on this row")]),
     Case("truncated last line", "deaths", "truncated_last_line.csv", counts=(2, 1, 1),
-         rejects=[(3, "date_of_death", f"date_of_death '05/01/20' {NOT_A_DATE}; "
-                                       f"sex {MISSING}; place_of_death {MISSING}")]),
+         rejects=[(3, None, f"{SHORT}; date_of_death '05/01/20' {NOT_A_DATE}; "
+                            f"sex {MISSING}; place_of_death {MISSING}")]),
     Case("header only", "deaths", "header_only.csv", counts=(0, 0, 0)),
     Case("trailing empty columns and an empty row", "deaths", "trailing_empty_columns.csv",
          counts=(1, 1, 0)),
+    # -- structural faults: found, never loaded with changed values ---------------------
+    Case("a row with too few fields", "deaths", "short_row.csv", counts=(3, 2, 1),
+         rejects=[(3, None, SHORT.replace("7 columns", "8 columns"))]),
+    Case("a shifted row with a field left out", "deaths", "short_row_shifted.csv",
+         counts=(2, 1, 1), rejects=[(3, None, f"{SHORT}; underlying_cause 'Home' {NOT_ICD}; "
+                                              f"place_of_death {MISSING}")]),
+    Case("an unclosed quote swallowing the rest of the file", "deaths",
+         "unclosed_quote_eof.csv", refused=(
+             "unclosed_quote_eof.csv row 3: a quote opened in column 'underlying_cause' is "
+             "not closed where the value should end: it runs on over the next 2 lines, which "
+             "look like rows of their own — " + CLOSE_QUOTE)),
+    Case("an unclosed quote closed a line later", "deaths", "unclosed_quote_mid.csv",
+         refused=("unclosed_quote_mid.csv row 3: a quote opened in column 'place_of_death' "
+                  "is not closed where the value should end: it runs on over the next line, "
+                  "which looks like a row of its own — " + CLOSE_QUOTE)),
+    Case("an unclosed quote in a column nothing reads", "deaths",
+         "unclosed_quote_unmapped.csv", refused=(
+             "unclosed_quote_unmapped.csv row 3: a quote opened in column 'notes' is not "
+             "closed where the value should end: it runs on over the next line, which looks "
+             "like a row of its own — " + CLOSE_QUOTE)),
+    Case("a quoted line break in a column nothing reads", "deaths",
+         "quoted_newline_unmapped.csv", counts=(2, 2, 0)),
+    Case("mixed line endings: CR LF, a lone CR and a lone LF", "deaths",
+         "mixed_line_endings.csv", counts=(4, 4, 0),
+         loaded=("SELECT date_of_death, source_row FROM deaths ORDER BY source_row",
+                 [(date(2023, 1, 5), 2), (date(2023, 1, 6), 3), (date(2023, 1, 7), 4),
+                  (date(2023, 1, 8), 5)])),
+    Case("old Mac line endings (CR only)", "deaths", "cr_only.csv", counts=(2, 2, 0),
+         loaded=("SELECT source_row FROM deaths ORDER BY source_row", [(2,), (3,)])),
+    Case("UTF-8 lines in a Windows-1252 file", "areas", "mixed_encoding.csv", refused=(
+        "mixed_encoding.csv: mixes text encodings: line 3 holds UTF-8 text ('–') but the "
+        "rest of the file is Windows-1252, so it would be stored garbled — " + ONE_ENCODING)),
+    Case("a Windows-1252 line in a UTF-8 file", "areas", "mixed_encoding_mostly_utf8.csv",
+         refused=("mixed_encoding_mostly_utf8.csv: mixes text encodings: line 2 holds UTF-8 "
+                  "text ('–') but the rest of the file is Windows-1252, so it would be stored "
+                  "garbled — " + ONE_ENCODING)),
     # -- dates ----------------------------------------------------------------------------
     Case("dates in three formats", "deaths", "dates_three_formats.csv", counts=(4, 4, 0),
          loaded=("SELECT date_of_death FROM deaths ORDER BY source_row",

@@ -202,7 +202,7 @@ def test_unmapped_columns_are_not_kept_but_still_count(tmp_path):
     chosen = ["person_id", "age"]
     raw = readers.read_into(con, csv, table="t", choose=lambda headers: chosen)
     staged = [r[0] for r in con.execute("DESCRIBE t").fetchall()]
-    assert staged == ["c0", "c3", "__extra", "__unmapped_data"]
+    assert staged == ["c0", "c3", "__extra", "__unmapped_data", "__short_row"]
     assert raw.loaded_columns() == ['"c0"', '"c3"']
     assert con.execute("SELECT __unmapped_data FROM t ORDER BY rowid").fetchall() == [
         (True,), (True,), (False,), (True,)]

@@ -29,6 +29,20 @@ PCMD = ("DEC_NHS_NUMBER,REG_DATE_OF_DEATH,REG_DATE,DEC_AGEC,DEC_SEX,DEC_LSOA,"
 HES = "PERSON_ID,ADMIDATE,DISDATE,ADMIMETH,TRETSPEF,SPELL_COST"
 
 
+def nhs(seed: int) -> str:
+    """A realistic NHS number (valid modulus 11 check digit), distinct per seed, so a
+    privacy scan can look for every input NHS number after a case."""
+    stem = 943476000 + seed * 7
+    while True:
+        digits = [int(d) for d in f"{stem:09d}"]
+        check = 11 - sum(d * (10 - i) for i, d in enumerate(digits)) % 11
+        if check == 11:
+            check = 0
+        if check != 10:
+            return f"{stem:09d}{check}"
+        stem += 1
+
+
 def text(name: str, lines: list[str], encoding: str = "utf-8", end: str = "\n",
          final_newline: bool = True) -> None:
     body = end.join(lines) + (end if final_newline else "")
@@ -103,6 +117,36 @@ def main() -> None:
     text("truncated_last_line.csv", [D, "P1," + OK, "P2,05/01/20"], final_newline=False)
     text("header_only.csv", [D])
     text("trailing_empty_columns.csv", [D + ",,", "P1," + OK + ",,", ",,,,,,,,"])
+
+    # -- structural faults (issue 10.3) ---------------------------------------------------
+    n1, n2, n3, n4 = nhs(1), nhs(2), nhs(3), nhs(4)
+    text("short_row.csv", [D + ",ethnicity", n1 + "," + OK + ",A",
+                           n2 + "," + OK, n3 + "," + OK + ",B"])
+    text("short_row_shifted.csv", [D, n1 + "," + OK,
+                                   n2 + ",05/01/2023,85,F,C34.9,Home"])
+    text("unclosed_quote_eof.csv", [D, n1 + "," + OK,
+                                    n2 + ',05/01/2023,85,F,E01000001,"C34.9,Home',
+                                    n3 + "," + OK, n4 + "," + OK])
+    text("unclosed_quote_mid.csv", [D, n1 + "," + OK,
+                                    n2 + ',05/01/2023,85,F,E01000001,C34.9,"Home',
+                                    n3 + ',05/01/2023,85,F,E01000001,C34.9,Home"',
+                                    n4 + "," + OK])
+    text("unclosed_quote_unmapped.csv", [D + ",notes", n1 + "," + OK + ",fine",
+                                         n2 + "," + OK + ',"open',
+                                         n3 + "," + OK + ',x"', n4 + "," + OK + ",ok"])
+    text("quoted_newline_unmapped.csv", [D + ",notes", n1 + "," + OK + ',"two\nlines"',
+                                         n2 + "," + OK + ",one line"])
+    raw("mixed_line_endings.csv", (D + "\r\n" + n1 + "," + OK + "\r\n"
+                                   + n2 + ",06/01/2023,85,F,E01000001,C34.9,Home\r"
+                                   + n3 + ",07/01/2023,85,F,E01000001,C34.9,Home\n"
+                                   + n4 + ",08/01/2023,85,F,E01000001,C34.9,Home\r\n")
+        .encode())
+    raw("cr_only.csv", (D + "\r" + n1 + "," + OK + "\r" + n2 + "," + OK + "\r").encode())
+    raw("mixed_encoding.csv", (AREAS + "\nE01000001,P1,3,Urban – café,2021\n").encode("cp1252")
+        + "E01000002,P1,4,Rural – café,2021\n".encode("utf-8"))
+    raw("mixed_encoding_mostly_utf8.csv",
+        (AREAS + "\nE01000001,P1,3,Urban – café,2021\n").encode("utf-8")
+        + "E01000002,P1,4,Rural – café,2021\n".encode("cp1252"))
 
     # -- dates --------------------------------------------------------------------------
     text("dates_three_formats.csv", [D, "P1,05/01/2023,85,F,E01000001,C34.9,Home",
