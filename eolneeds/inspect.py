@@ -289,11 +289,16 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
             names = ", ".join(repr(s.name) for s in result.sheets)
             raise UsageError(f"{path.name} has no sheet {sheet!r} (sheets: {names})")
         chosen = sheet or _data_sheet(result.sheets)
-        info = next(s for s in result.sheets if s.name == chosen)
-        result.sheet = chosen
-        found_preset = info.preset
+        found_preset = next(s for s in result.sheets if s.name == chosen).preset
         result.data_sheets = ([s.name for s in result.sheets if s.preset == found_preset]
                               if found_preset else [chosen])
+        by_sex = [n for n in result.data_sheets if "male" in n.lower()]
+        if found_preset == "ons_population" and by_sex:
+            # The older ONS layout: a sheet per sex is read; the Persons sheet is not.
+            result.data_sheets = by_sex
+            chosen = sheet or by_sex[0]
+        info = next(s for s in result.sheets if s.name == chosen)
+        result.sheet = chosen
         result.header_row = info.header_row or 1
         ws = book[chosen]
         rows_after = ws.iter_rows(min_row=result.header_row + 1, values_only=True)
@@ -460,6 +465,23 @@ def _note(c: ColumnProfile) -> str:
     return "; ".join([examples, *parts] if examples else parts)
 
 
+def _preset_reads(ins: Inspection) -> str:
+    """'person_id <- NHS_NUMBER, ...': the columns the recognised preset would read."""
+    assert ins.preset is not None
+    preset = presets.get_preset(ins.preset)
+    if preset.layout_test is not None:
+        return ""  # reshaped as a whole (a wide population table), not column by column
+    parts = []
+    for canonical, spec in presets.resolve(preset, ins.headers).columns.items():
+        if isinstance(spec, str):
+            parts.append(f"{canonical} <- {spec}")
+        elif isinstance(spec, presets.Derived):
+            parts.append(f"{canonical} <- {' + '.join(spec.sources)}")
+        else:
+            parts.append(f"{canonical} <- {len(spec)} columns")
+    return ", ".join(parts)
+
+
 def render_text(ins: Inspection) -> str:
     lines = [f"{ins.path.name}"]
     if ins.file_format == "csv":
@@ -483,6 +505,9 @@ def render_text(ins: Inspection) -> str:
     if ins.preset:
         lines.append(f"  layout     national layout {ins.preset!r} (dataset {ins.dataset}): "
                      f"a mapping with preset = \"{ins.preset}\" reads it")
+        reads = _preset_reads(ins)
+        if reads:
+            lines.append(f"  reads      {reads}")
     elif ins.dataset:
         lines.append(f"  layout     no national layout; the columns look like {ins.dataset}")
     else:

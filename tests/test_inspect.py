@@ -115,7 +115,9 @@ def test_the_mapping_inspect_writes_ingests(national: Path, tmp_path: Path, f) -
     [res] = ingest_files(config, f.dataset, [path], mapping="mine", reporter=Reporter())
     assert res.rows_loaded > 0
     assert res.rows_read == res.rows_loaded + res.rows_rejected
-    assert res.rows_rejected <= max(2, res.rows_read // 50)  # Total row, a bad number
+    # At most the register's Total row, or the deaths whose NHS number fails its check
+    # (counted, not rejected, once ingest keeps them: test_national_acceptance.py).
+    assert res.rows_rejected <= max(3, res.rows_read // 50)
 
 
 def _write_preset_mapping(project: Path, f) -> str | None:  # type: ignore[no-untyped-def]
@@ -142,18 +144,17 @@ def test_register_mapping_is_filled_in_for_the_user(national: Path) -> None:
 def test_ingest_without_a_mapping_names_the_preset_and_the_advice_works(
         national: Path, tmp_path: Path) -> None:
     project = _fresh_project(national, tmp_path / "p")
-    config = load_config(project)
-    path = project / "inbox" / "deaths" / "pcmd_deaths_2023-04_2025-03.csv"
+    path = project / "inbox" / "activity" / "hes_apc_spells.txt"
     with pytest.raises(InputDataError) as caught:
-        ingest_files(config, "deaths", [path], reporter=Reporter())
+        ingest_files(load_config(project), "activity", [path], reporter=Reporter())
     message = str(caught.value)
-    assert 'preset = "pcmd_deaths"' in message and "--mapping pcmd_deaths" in message
+    assert 'preset = "hes_apc"' in message and "--mapping hes_apc" in message
     # Follow it literally.
-    (project / "mappings" / "pcmd_deaths.toml").write_text(
-        'dataset = "deaths"\npreset = "pcmd_deaths"\n', encoding="utf-8")
-    [res] = ingest_files(load_config(project), "deaths", [path], mapping="pcmd_deaths",
+    (project / "mappings" / "hes_apc.toml").write_text(
+        'dataset = "activity"\npreset = "hes_apc"\n', encoding="utf-8")
+    [res] = ingest_files(load_config(project), "activity", [path], mapping="hes_apc",
                          reporter=Reporter())
-    assert res.rows_loaded == res.rows_read
+    assert res.rows_loaded == res.rows_read > 0
 
 
 def test_write_mapping_needs_a_project_and_never_overwrites(national: Path,
