@@ -44,6 +44,7 @@ from eolneeds.periods import (
 from eolneeds.reporting import Reporter
 from eolneeds.resources import read_query, reference_file
 from eolneeds.safety import neutralise
+from eolneeds.schema import create_schema
 
 #: Months of the SPC series (NHS Making Data Count asks for at least 20 points).
 SPC_MONTHS = 36
@@ -461,6 +462,7 @@ def compute_indicators(
     reporter = reporter or Reporter()
     catalogue = load_catalogue()
     all_places = [p.code for p in config.places]
+    create_schema(con)  # a database from an older eolneeds gains the areas view
     _load_reference_tables(con)
     run_query(con, "deaths_in_scope", {
         "data_start": date(1900, 1, 1), "data_end": date(9999, 12, 31), "places": all_places,
@@ -473,7 +475,8 @@ def compute_indicators(
             raise UsageError(
                 f"no deaths of residents of the ICB's Places in {config.database_path} — "
                 "ingest deaths and areas first (eolneeds ingest deaths FILE; eolneeds ingest "
-                "areas FILE), and check that areas.place uses the codes of [[places]]"
+                "areas FILE, or a lookup and a deprivation file), and check that the "
+                "areas' place uses the codes of [[places]]"
             )
         headline = choose_periods(config, data_min, data_max, period_end=period_end,
                                   months_=months)

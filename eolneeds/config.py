@@ -94,6 +94,8 @@ class Mapping:
     columns: dict[str, str] = field(default_factory=dict)  # canonical -> source column
     recode: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical -> {src: canon}
     defaults: dict[str, Any] = field(default_factory=dict)  # canonical -> constant
+    # the year of a population workbook whose sheet names and titles do not say it
+    year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ class ProjectConfig:
     places: tuple[Place, ...]
     contact: str = "Contact: add [project] contact to eolneeds.toml"
     lsoa_vintage: str = "2021"
+    # When the packs will next be refreshed, as the cover sheet states it ("" = derived).
+    next_update: str = ""
     key_file: Path | None = None
     disclosure: DisclosureConfig = DisclosureConfig()
     periods: PeriodsConfig = PeriodsConfig()
@@ -183,7 +187,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
     allowed = {
         "dataset", "preset", "format", "encoding", "delimiter", "sheet", "header_row",
-        "date_format", "nhs_number", "columns", "recode", "defaults", "description",
+        "date_format", "nhs_number", "columns", "recode", "defaults", "description", "year",
     }
     _check_keys(where, raw, allowed)
     dataset = raw.get("dataset", name)
@@ -232,6 +236,7 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         columns={k: v for k, v in columns.items()},
         recode={k: {str(a): str(b) for a, b in v.items()} for k, v in recode.items()},
         defaults=dict(defaults),
+        year=_typed(where, "year", raw["year"], int) if "year" in raw else None,
     )
 
 
@@ -253,7 +258,8 @@ def load_config(root: Path) -> ProjectConfig:
          "benchmarks", "mappings"},
     )
     project = _typed(where, "project", raw.get("project", {}), dict)
-    _check_keys(f"{where} [project]", project, {"icb_name", "icb_code", "contact", "lsoa_vintage"})
+    _check_keys(f"{where} [project]", project,
+                {"icb_name", "icb_code", "contact", "lsoa_vintage", "next_update"})
     if "icb_name" not in project:
         raise ConfigError(f"{where} [project]: key 'icb_name' is missing — add the ICB's name")
 
@@ -362,6 +368,7 @@ def load_config(root: Path) -> ProjectConfig:
         icb_code=str(project.get("icb_code", "ICB")),
         places=tuple(places),
         contact=str(project.get("contact", ProjectConfig.contact)),
+        next_update=str(project.get("next_update", "")),
         lsoa_vintage=vintage,
         key_file=key_file,
         disclosure=disclosure,

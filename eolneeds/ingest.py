@@ -61,16 +61,19 @@ from eolneeds.schema import (
     create_schema,
 )
 
+AREA_PARTS = ("lsoa_places", "deprivation")  # datasets the areas view combines
 MAX_VALUE_LENGTH = 255  # longer values are a delimiter/quoting fault, not data
 SHOWN_VALUE_LENGTH = 50  # values quoted in reasons are cut to this
 RAW_TABLE = "__eolneeds_raw"
 STAGE_TABLE = "__eolneeds_stage"  # the file's rejected rows and their reasons
 BAD_RAW_TABLE = "__eolneeds_bad_raw"  # the raw text of the rows marked bad
+ROW_MAP_TABLE = "__eolneeds_row_map"  # a reshaped table's rows -> the file's rows
 
 # Rows that must be unique per dataset: (key columns, what a duplicate is called).
 UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "deaths": (("person_id",), "death for this person"),
     "areas": (("lsoa_code",), "row for this lsoa_code"),
+    "lsoa_places": (("lsoa_code",), "row for this lsoa_code"),
     "population": (("lsoa_code", "year", "sex", "age_band"),
                    "row for this lsoa_code, year, sex and age_band"),
     "projections": (("area_code", "year", "sex", "age_band"),
@@ -344,6 +347,12 @@ def _plan_columns(
                 f"WHEN {params.add(nz.code_key(k))} THEN {params.add(v)}" for k, v in user.items()
             )
             text = f"coalesce((CASE {nz.code_key_sql(text)} {whens} END), {text})"
+        if canonical == "place" and config.places:
+            # Place names are resolved to the codes of [[places]] (codes win over
+            # names); any other value is kept as given (a Place outside the ICB).
+            places = {nz.code_key(p.name): p.code for p in config.places}
+            places.update({nz.code_key(p.code): p.code for p in config.places})
+            text = f"coalesce({nz.case_sql(nz.code_key_sql(text), places)}, {text})"
         plan.texts[canonical] = text
 
     # -- over-long values and rows wider than the header -------------------------------
@@ -473,7 +482,7 @@ def _plan_columns(
                                 _say(f"{label} '", shown, "' is not 2011 or 2021")))
         else:
             plan.values[canonical] = f"upper({t})" if canonical in UPPER_CASE_CODES else t
-            if canonical == "lsoa_code" and dataset in ("population", "areas"):
+            if canonical == "lsoa_code" and dataset in ("population", "areas", *AREA_PARTS):
                 checks.append(_when(
                     f"{t} IS NOT NULL AND NOT regexp_full_match({v}, '[EW]01[0-9]{{6}}')",
                     _say(f"{label} '", shown, "' is not an LSOA code (expected E01 or W01 "
@@ -824,6 +833,10 @@ def ingest_files(
     if chosen.preset:
         preset = get_preset(chosen.preset, emergency_methods=config.methods.
                             emergency_admission_methods, where=where)
+        if dataset == "areas" and preset.dataset in AREA_PARTS:
+            # The lookup and the deprivation file are parts of the areas: accepted as
+            # `ingest areas`, loaded into their own tables (schema.AREAS_VIEW).
+            dataset = preset.dataset
         if preset.dataset != dataset:
             raise ConfigError(f"{where}: preset {preset.name!r} is for {preset.dataset}, "
                               f"not {dataset}")
@@ -906,15 +919,20 @@ def _ingest_one(
         return True
 
     try:
-        raw = readers.read_into(
-            con, path, table=RAW_TABLE, file_format=mapping.format,
-            encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
-            sheet=mapping.sheet, header_row=mapping.header_row,
-            workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
-            matches=readable, where=_mapping_file(config, mapping.name),
-        )
+        if preset is not None and preset.name == "ons_population":
+            raw = _read_ons_population(con, path, mapping, _mapping_file(config, mapping.name),
+                                       reporter)
+        else:
+            raw = readers.read_into(
+                con, path, table=RAW_TABLE, file_format=mapping.format,
+                encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
+                sheet=mapping.sheet, header_row=mapping.header_row,
+                workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
+                matches=readable, where=_mapping_file(config, mapping.name),
+            )
     except BaseException:
-        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        for table in (RAW_TABLE, ROW_MAP_TABLE):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         raise
     con.execute("BEGIN TRANSACTION")
     try:
@@ -963,13 +981,23 @@ def _ingest_one(
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
         if rows_loaded < rows_read:
             con.execute(
+                f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND (source_row < 0 "
+                f"OR source_row IN (SELECT __row FROM {STAGE_TABLE}))", {"file_id": file_id})
+            if raw.row_map:
+                con.execute(
+                    f"UPDATE {STAGE_TABLE} s SET __row = m.__src_row, __reason = 'sheet ' || "
+                    f"m.__sheet || ': ' || s.__reason FROM {raw.row_map} m "
+                    "WHERE m.__row = s.__row")
+            con.execute(
                 "INSERT INTO rejects SELECT $file_id, $name, $dataset, __row, __column, "
                 f"__value, __reason FROM {STAGE_TABLE} ORDER BY __row",
                 {"file_id": file_id, "name": path.name, "dataset": dataset},
             )
+        if raw.row_map:
             con.execute(
-                f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND (source_row < 0 "
-                f"OR source_row IN (SELECT __row FROM {STAGE_TABLE}))", {"file_id": file_id})
+                f"UPDATE {dataset} t SET source_row = m.__src_row FROM {raw.row_map} m "
+                "WHERE t.source_file_id = $file_id AND t.source_row = m.__row",
+                {"file_id": file_id})
         con.execute(
             "INSERT INTO ingest_log VALUES ($file_id, $dataset, $name, $path, $hash, $mapping, "
             "$encoding, $read, $loaded, $rejected, $started, $finished, NULL)",
@@ -984,7 +1012,7 @@ def _ingest_one(
         con.execute("ROLLBACK")
         raise
     finally:
-        for table in (STAGE_TABLE, BAD_RAW_TABLE, RAW_TABLE):
+        for table in (STAGE_TABLE, BAD_RAW_TABLE, RAW_TABLE, ROW_MAP_TABLE):
             con.execute(f"DROP TABLE IF EXISTS {table}")
     result = FileResult(path, dataset, file_id, rows_read, rows_loaded, rows_read - rows_loaded)
     if rows_read == 0:
@@ -999,6 +1027,91 @@ def _ingest_one(
         f"{quarantined} quarantined" + (" (see `eolneeds validate`)" if quarantined else "")
     )
     return result
+
+
+def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: Any,
+                         where: str, reporter: Reporter) -> readers.RawTable:
+    """The ONS mid-year estimates workbook by LSOA as the canonical long table.
+
+    Each data sheet (F0..F90 and M0..M90; or, in the older layout, one sheet per sex
+    with 0..89 and 90+ -- the persons sheet is left out) becomes one row per LSOA, sex
+    and five-year band, its population the sum of the band's single years (or, where one
+    of them is not a number, that cell's text, which the population check rejects). The
+    year comes from `year` in the mapping, else the sheet name or its title rows."""
+    fmt, _gz = readers.detect_format(path, mapping.format)
+    if fmt != "xlsx":
+        raise input_error(
+            path.name, "is not an Excel workbook, and the ons_population preset reads the "
+            "ONS workbook as published",
+            f"ingest the .xlsx workbook, or delete the preset line in {where} to read a long "
+            "table (lsoa_code, year, sex, age_band, population)")
+    sheets = readers.scan_workbook(path, lambda h: presets.ons_wide_layout(h) is not None)
+    if mapping.sheet is not None:
+        sheets = [s for s in sheets if s.name == mapping.sheet]
+    chosen: list[tuple[readers.SheetLayout, str, str | None, int]] = []
+    for sheet in sheets:
+        layout = presets.ons_wide_layout(sheet.headers) if sheet.matched else None
+        if layout is None:
+            continue
+        sex = None
+        if layout == "ages":
+            sex = presets.ons_sheet_sex(sheet.name) or presets.ons_sheet_sex(
+                " ".join(sheet.titles[:1]))
+            if sex is None:
+                continue  # the persons sheet: males + females again
+        year = mapping.year or presets.ons_year(sheet.name, *sheet.titles)
+        if year is None:
+            raise input_error(path.name, f"sheet {sheet.name!r} does not say its year (no "
+                              "'Mid-YYYY' in the sheet name or the title rows)",
+                              f"add year = YYYY (the estimates' year) to {where}")
+        chosen.append((sheet, layout, sex, year))
+    if not chosen:
+        names = ", ".join(repr(s.name) for s in readers.scan_workbook(path))
+        raise input_error(
+            path.name, f"no sheet is an ONS population table by LSOA (sheets: {names})",
+            "check that this is the ONS mid-year estimates workbook by LSOA (F0..F90 and "
+            "M0..M90, or a sheet per sex with 0..89 and 90+); for another layout delete the "
+            f"preset line in {where} and map its columns")
+    selects: list[str] = []
+    for i, (sheet, layout, sex, year) in enumerate(chosen):
+        table = f"{RAW_TABLE}_{i}"
+        part = readers.read_into(con, path, table=table, file_format="xlsx",
+                                 sheet=sheet.name, header_row=sheet.header_row)
+        lsoa = next(part.column(h) for h in part.headers
+                    if any(presets.header_key(h) == presets.header_key(n)
+                           for n in presets.ONS_LSOA_NAMES))
+        for band_no, (band_sex, band, headers) in enumerate(
+                presets.ons_band_columns(layout, part.headers, sex)):
+            cells = [part.column(h) for h in headers]
+            numbers = [f"TRY_CAST(replace(trim({c}), ',', '') AS DOUBLE)" for c in cells]
+            bad = ", ".join(
+                f"(CASE WHEN {n} IS NULL THEN {nz.sql_literal(h + ': ')} || "
+                f"coalesce({c}, 'blank') END)" for h, c, n in zip(headers, cells, numbers,
+                                                                  strict=True))
+            population = (f"(CASE WHEN {' AND '.join(f'{n} IS NOT NULL' for n in numbers)} "
+                          f"THEN CAST({' + '.join(numbers)} AS VARCHAR) "
+                          f"ELSE coalesce({bad}) END)")
+            selects.append(
+                f"SELECT {i} AS __part, __row AS __src_row, {band_no} AS __band, "
+                f"{nz.sql_literal(sheet.name)} AS __sheet, {lsoa} AS c0, '{year}' AS c1, "
+                f"'{band_sex}' AS c2, '{band}' AS c3, {population} AS c4 FROM {table}")
+        reporter.message(
+            f"{path.name}: ons_population: sheet {sheet.name!r} (header on row "
+            f"{sheet.header_row}), year {year}" + (f", {sex}s" if sex else "")
+            + (", F0..F90 and M0..M90" if layout == "sexes" else ", 0..89 and 90+"))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER "
+        f"(ORDER BY __part, __src_row, __band) AS __row, * FROM ({' UNION ALL '.join(selects)})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROW_MAP_TABLE} AS SELECT __row, __src_row, "
+                "__sheet FROM __eolneeds_long")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT __row, c0, c1, c2, c3, c4 "
+                "FROM __eolneeds_long ORDER BY __row")
+    for i in range(len(chosen)):
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}_{i}")
+    con.execute("DROP TABLE __eolneeds_long")
+    return readers.RawTable(table=RAW_TABLE, headers=["lsoa_code", "year", "sex", "age_band",
+                                                      "population"],
+                            row_expr="__row", format="xlsx", row_map=ROW_MAP_TABLE)
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable,

@@ -70,6 +70,10 @@ class RawTable:
     short_row: str | None = None
     sheet: str | None = None  # the worksheet read (XLSX)
     header_row: int | None = None  # the header's row number as the user sees it
+    # A table reshaped from the file (ONS wide population) numbers its rows itself:
+    # `row_map` is a TEMP table (__row, __src_row, __sheet) giving each row's place in
+    # the file, for rejects and source_row.
+    row_map: str | None = None
 
     def column(self, header: str) -> str:
         return f'"c{self.headers.index(header)}"'
@@ -717,6 +721,7 @@ class SheetLayout:
     headers: list[str]
     sample: list[list[str | None]]  # up to SAMPLE_ROWS rows after the header, as text
     matched: bool = False  # the header passed the test it was looked for with
+    titles: list[str] = field(default_factory=list)  # text of the rows above the header
 
 
 def _header_cells(cells: Sequence[Any]) -> list[str]:
@@ -776,8 +781,9 @@ def scan_sheet(worksheet: Any, matches: HeaderTest | None = None, *,
     if found is None:
         return SheetLayout(worksheet.title, None, [], [])
     sample = [[cell_text(c) for c in r] for r in rows[found + 1:found + 1 + SAMPLE_ROWS]]
+    titles = [" ".join(t for t in (cell_text(c) for c in r) if t) for r in rows[:found]]
     return SheetLayout(worksheet.title, first + found, _header_cells(rows[found]), sample,
-                       matched)
+                       matched, [t for t in titles if t])
 
 
 def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLayout]:

@@ -26,8 +26,9 @@ import polars as pl
 from markupsafe import Markup
 
 from eolneeds import charts, methods
-from eolneeds.bundle import ReportBundle
+from eolneeds.bundle import BenchmarkValue, ReportBundle
 from eolneeds.catalogue import THEMES, Indicator, load_catalogue, load_summaries
+from eolneeds.findings import Finding, key_findings
 from eolneeds.formatting import (
     FILTERS,
     MISSING,
@@ -162,6 +163,14 @@ class Definition:
 
 
 @dataclass(frozen=True)
+class FindingView:
+    """A key finding (eolneeds.findings) with the link to its evidence in this report."""
+
+    finding: Finding
+    href: str
+
+
+@dataclass(frozen=True)
 class ReportContext:
     title: str
     icb_name: str
@@ -172,8 +181,11 @@ class ReportContext:
     contact: str
     disclosure_rule: str
     disclosure_notes: list[str]
+    findings: list[FindingView]
     overview_table: Table | None
     overview_charts: list[Chart]
+    england_table: Table | None
+    england_sources: list[str]
     places: list[PlaceSection]
     inequality_charts: list[Chart]
     inequality_table: Table | None
@@ -342,6 +354,9 @@ class _Builder:
         self.icb_label = self.config.icb_name or "ICB"
         self.icb_short = "ICB"  # in charts and table rows, beside Place names
         self._ids: set[str] = set()
+        # England (and region) values: the Fingertips download, else eolneeds.toml.
+        self.england: dict[str, BenchmarkValue] = bundle.england()
+        self.regions: dict[str, BenchmarkValue] = bundle.regions()
 
     # --- helpers -------------------------------------------------------------------
     def ind(self, ind_id: str) -> Indicator | None:
@@ -389,16 +404,18 @@ class _Builder:
         return ordered[-5:]
 
     def benchmark(self, ind_id: str) -> float | None:
-        value = self.config.benchmarks.get(ind_id)
-        return float(value) if value is not None else None
+        value = self.england.get(ind_id)
+        return value.value if value is not None else None
 
     # --- the pieces ------------------------------------------------------------------
     def indicator_table(self, caption: str, ind_ids: Iterable[str], area: str) -> Table | None:
-        """Place value, interval, counts, ICB value and comparison for a theme."""
-        has_benchmarks = any(i in self.config.benchmarks for i in ind_ids)
-        columns = ["Indicator", "Value", "95% confidence interval", "Numerator",
-                   "Denominator", "ICB", "Compared with ICB"]
-        if has_benchmarks:
+        """Place value, comparison with the ICB, interval, counts, ICB and England values.
+        The comparison comes straight after the value so a phone shows both without
+        scrolling; England carries its period under the value."""
+        has_england = any(i in self.england for i in ind_ids)
+        columns = ["Indicator", "Value", "Compared with ICB", "95% confidence interval",
+                   "Numerator", "Denominator", "ICB"]
+        if has_england:
             columns.append("England")
         rows = []
         for ind_id in ind_ids:
@@ -406,24 +423,100 @@ class _Builder:
                 continue
             row = self.data.get(ind_id, area, self.period)
             icb_row = self.data.get(ind_id, self.icb, self.period)
-            unit = self.unit_of(ind_id)
             cells = [
                 Cell(self.name_of(ind_id), header=True),
                 Cell(_value(row), numeric=True, css="value"),
+                _comparison_cell(row, self.polarity(ind_id)),
                 Cell(_interval(row), numeric=True),
                 Cell(_count(row, "numerator"), numeric=True),
                 Cell(_count(row, "denominator"), numeric=True),
                 Cell(_value(icb_row), numeric=True),
-                _comparison_cell(row, self.polarity(ind_id)),
             ]
-            if has_benchmarks:
-                cells.append(Cell(fmt_value(self.benchmark(ind_id), unit), numeric=True))
+            if has_england:
+                cells.append(self.england_cell(ind_id))
             rows.append(cells)
         if not rows:
             return None
-        return Table(caption=caption, columns=columns, rows=rows,
-                     numeric_columns=frozenset({1, 2, 3, 4, 5} | ({7} if has_benchmarks
+        note = self.england_note(ind_ids) if has_england else ""
+        return Table(caption=caption, columns=columns, rows=rows, note=note,
+                     numeric_columns=frozenset({1, 3, 4, 5, 6} | ({7} if has_england
                                                                  else set())))
+
+    def england_cell(self, ind_id: str) -> Cell:
+        eng = self.england.get(ind_id)
+        if eng is None:
+            return Cell(MISSING, numeric=True)
+        return Cell(fmt_value(eng.value, self.unit_of(ind_id)), numeric=True,
+                    detail=eng.period or "period not stated")
+
+    def england_note(self, ind_ids: Iterable[str]) -> str:
+        sources = sorted({self.england[i].source for i in ind_ids if i in self.england})
+        return "England: " + "; ".join(sources) + "." if sources else ""
+
+    def england_section(self) -> tuple[Table | None, list[str]]:
+        """The ICB beside England (and the region), each national value with its period
+        and source; the ICB compared with England where its interval allows."""
+        if not self.england and not self.regions:
+            return None, []
+        has_region = bool(self.regions)
+        region_name = next(iter(self.regions.values())).area_name if has_region else ""
+        columns = ["Indicator", "ICB", "95% confidence interval", "England",
+                   "ICB compared with England"]
+        if has_region:
+            columns.append(region_name)
+        columns += ["Period (England)", "Source"]
+        rows = []
+        ids = [i.id for i in load_catalogue()
+               if i.id in self.england or i.id in self.regions]
+        for ind_id in ids:
+            eng = self.england.get(ind_id)
+            row = self.data.get(ind_id, self.icb, self.period)
+            unit = self.unit_of(ind_id)
+            comparison = None
+            if eng is not None and row is not None and not row["suppressed"] \
+                    and not is_missing(row["lower_ci_95"]) \
+                    and not is_missing(row["upper_ci_95"]):
+                comparison = ("higher" if eng.value < row["lower_ci_95"] else "lower"
+                              if eng.value > row["upper_ci_95"] else "similar")
+            cmp_cell = _comparison_cell({"comparison": comparison} if comparison else None,
+                                        self.polarity(ind_id))
+            if comparison is None:
+                cmp_cell = Cell("Not compared (no interval)", css="cmp cmp-none")
+            cells = [Cell(self.name_of(ind_id), header=True),
+                     Cell(_value(row), numeric=True, css="value"),
+                     Cell(_interval(row), numeric=True),
+                     Cell(fmt_value(eng.value, unit) if eng else MISSING, numeric=True),
+                     cmp_cell]
+            if has_region:
+                reg = self.regions.get(ind_id)
+                cells.append(Cell(fmt_value(reg.value, unit) if reg else MISSING,
+                                  numeric=True))
+            cells += [Cell(eng.period or "not stated" if eng else MISSING),
+                      Cell(eng.source if eng else MISSING)]
+            rows.append(cells)
+        if not rows:
+            return None, []
+        numeric = {1, 2, 3} | ({5} if has_region else set())
+        table = Table(caption=f"The ICB ({self.period}) beside England: each national value "
+                              "with its period and source",
+                      columns=columns, rows=rows, numeric_columns=frozenset(numeric))
+        sources = sorted({b.source for b in [*self.england.values(), *self.regions.values()]})
+        return table, sources
+
+    def findings(self) -> list[FindingView]:
+        found = key_findings(self.bundle.indicators, icb_code=self.icb, places=self.places,
+                             period=self.period, place_name=self.place_name,
+                             england=self.england)
+        views = []
+        for f in found:
+            if f.section == "place" and f.place:
+                href = f"#place-{slug(f.place)}-{f.question_key}"
+            elif f.section == "england":
+                href = "#england"
+            else:
+                href = f"#{f.section}"
+            views.append(FindingView(f, href))
+        return views
 
     def key_facts(self, area: str) -> list[KeyFact]:
         facts = []
@@ -1172,6 +1265,7 @@ class _Builder:
                 if chart:
                     overview_charts.append(chart)
         places = [self.place_section(code) for code in self.places]
+        england_table, england_sources = self.england_section()
         inequality_charts, inequality_table = self.inequality_section()
         projection_chart, projection_table = self.projection_section()
         dq_tables, dq_descriptions = self.data_quality_tables()
@@ -1186,7 +1280,9 @@ class _Builder:
             disclosure_rule=self.disclosure_rule(),
             disclosure_notes=[f"{note}: {n:,} value{'s' if n != 1 else ''}" for note, n in
                               self.data.suppressed_notes()],
+            findings=self.findings(),
             overview_table=self.overview(), overview_charts=overview_charts,
+            england_table=england_table, england_sources=england_sources,
             places=places, inequality_charts=inequality_charts,
             inequality_table=inequality_table, projection_chart=projection_chart,
             projection_table=projection_table, spc_blocks=self.spc_blocks(),
