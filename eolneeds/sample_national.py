@@ -28,7 +28,8 @@ when, where, of what; which emergency admissions and register entries each perso
 never from the files or from ingest: per Place and financial year, deaths, deaths by
 place, deaths with 3+ emergency admissions in the last 90 days, deaths on a register
 before death, and deaths whose underlying cause is on the palliative care need list;
-and the population per Place, year, sex and five-year band. A
+the population per Place, year, sex and five-year band; each LSOA's Place and IMD
+decile. A
 death whose NHS number fails its check cannot be linked, so it counts as a death but
 never as on a register or admitted.
 """
@@ -282,6 +283,8 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
         },
         "rows": truth_rows(data, noise),
         "population": population_truth(geo),
+        "areas": [{"lsoa_code": str(code), "place": PLACES[int(i)].code, "imd_decile": int(d)}
+                  for code, i, d in zip(geo.lsoa, geo.place, geo.decile, strict=True)],
     }
     (root / TRUTH_FILE).write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     if key_file is None:

@@ -93,7 +93,7 @@ def test_population_from_both_ons_layouts_bands_to_the_truth(onboarded) -> None:
     try:
         rows = con.execute(
             "SELECT a.place, p.year, p.sex, p.age_band, sum(p.population) "
-            "FROM population p JOIN areas a USING (lsoa_code) "
+            "FROM population p JOIN assessment_areas a USING (lsoa_code) "
             "WHERE a.place IS NOT NULL GROUP BY ALL").fetchall()
     finally:
         con.close()
@@ -101,6 +101,19 @@ def test_population_from_both_ons_layouts_bands_to_the_truth(onboarded) -> None:
     want = {(r["area"], r["year"], r["sex"], r["age_band"]): r["population"]
             for r in truth["population"]}
     assert got == pytest.approx(want)
+
+
+def test_areas_combine_the_lookup_and_the_iod_file(onboarded) -> None:  # type: ignore[no-untyped-def]
+    root, truth, _results = onboarded
+    config = load_config(root)
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        rows = con.execute("SELECT lsoa_code, place, imd_decile FROM assessment_areas "
+                           "ORDER BY lsoa_code").fetchall()
+    finally:
+        con.close()
+    # Place names in the lookup became codes; the IoD's neighbours are not in the ICB.
+    assert rows == [(a["lsoa_code"], a["place"], a["imd_decile"]) for a in truth["areas"]]
 
 
 def test_validate_has_no_blocking_fault(onboarded) -> None:  # type: ignore[no-untyped-def]
