@@ -18,7 +18,7 @@ from eolneeds import __version__
 from eolneeds.config import find_project
 from eolneeds.console import ConsoleReporter
 from eolneeds.errors import EolneedsError, ExitCode, UsageError
-from eolneeds.lock import project_lock
+from eolneeds.lock import ProjectLock, ReadOnlyProjectError, project_lock
 from eolneeds.schema import DATASETS
 
 app = typer.Typer(
@@ -232,7 +232,18 @@ def validate(*, project: ProjectOpt = None) -> None:
     from eolneeds.validate import validate_project
 
     config = require_project(project)
-    report = validate_project(config, reporter=state.reporter)
+    # The lock keeps a run or an ingest from changing the data mid-report (exit 4 while
+    # one runs). A folder this user cannot write is validated without it: DuckDB still
+    # refuses to read a database another process is writing (also exit 4).
+    lock = ProjectLock(config.root, command="validate")
+    try:
+        lock.acquire()
+    except ReadOnlyProjectError:
+        pass
+    try:
+        report = validate_project(config, reporter=state.reporter)
+    finally:
+        lock.release()
     typer.echo(report.render_text())
     if report.blocking:
         raise typer.Exit(int(ExitCode.INPUT_DATA))
@@ -338,6 +349,13 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if state.debug:
             traceback.print_exc()
+        if type(exc).__module__.startswith(("duckdb", "_duckdb")):
+            from eolneeds.db import explain
+
+            known = explain(exc)
+            if isinstance(known, EolneedsError):
+                sys.stderr.write(f"Error: {known}\n")
+                sys.exit(int(known.exit_code))
         sys.stderr.write(
             f"Internal error: {type(exc).__name__}: {exc} — this is a bug in eolneeds; "
             "rerun with --debug for the traceback and report it\n"

@@ -151,9 +151,12 @@ BOOKKEEPING_DDL: list[str] = [
         rows_rejected BIGINT NOT NULL,
         started_at TIMESTAMP NOT NULL,
         finished_at TIMESTAMP NOT NULL,
-        replaced_by INTEGER              -- set when --replace swapped this file out
+        replaced_by INTEGER,             -- set when --replace swapped this file out
+        mapping_hash VARCHAR             -- fingerprint of the mapping (ingest.mapping_hash)
     )
     """,
+    # A database made before mapping_hash existed gains it.
+    "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS mapping_hash VARCHAR",
     """
     CREATE TABLE IF NOT EXISTS rejects (
         file_id INTEGER NOT NULL,

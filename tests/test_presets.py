@@ -484,3 +484,104 @@ def test_validate_tells_neighbours_from_a_wrong_vintage(tmp_path):
     warnings = validate_project(config, reporter=Reporter()).warnings
     assert not [w for w in warnings if "neighbouring" in w]
     assert [w for w in warnings if w.startswith("2 deaths have an LSOA in neither")]
+
+
+# ---------------------------------------------------------------------------------------
+# Mistakes are correctable
+
+
+def test_ingest_without_mapping_chooses_it_as_run_does(tmp_path):
+    from eolneeds.run import mapping_for_file
+
+    pcmd = 'dataset = "deaths"\npreset = "pcmd_deaths"\n'
+    config = make_project(tmp_path / "p", {"deaths": "", "deaths_pcmd": pcmd,
+                                           "deaths_pcmd_old": pcmd, "hes_apc": pcmd})
+    header = ",".join(PCMD)
+    one = write(tmp_path / "deaths_pcmd_2025-10.csv", header + "\n"
+                + "9434765919,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
+    two = write(tmp_path / "deaths_PCMD_old_2019.csv", header + "\n"
+                + "4010232137,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
+    three = write(tmp_path / "local.csv", "person_id,date_of_death,age,sex,lsoa_code,"
+                  "underlying_cause,place_of_death\nP9,2023-01-05,85,F,E01000001,C34.9,home\n")
+    ingest_files(config, "deaths", [one, two, three], reporter=Reporter())
+    assert query(config, "SELECT file_name, mapping FROM ingest_log ORDER BY file_id") == [
+        ("deaths_pcmd_2025-10.csv", "deaths_pcmd"),
+        ("deaths_PCMD_old_2019.csv", "deaths_pcmd_old"),  # the longest name wins
+        ("local.csv", "deaths")]
+    for path, (_name, used) in zip([one, two, three], query(
+            config, "SELECT file_name, mapping FROM ingest_log ORDER BY file_id"), strict=True):
+        assert mapping_for_file(config, "deaths", path.name) == used
+
+
+def test_replace_reloads_an_unchanged_file_after_the_mapping_is_corrected(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"activity": ""})
+    path = write(tmp_path / "community.csv", "\n".join([
+        "person_id,activity_type,start_date",
+        "P1,emergency,2023-01-01",
+        "P2,District Nursing,2023-01-02",
+        "P3,District Nursing,2023-01-03",
+    ]) + "\n")
+    [first] = ingest_files(config, "activity", [path], reporter=Reporter())
+    assert (first.rows_loaded, first.rows_rejected) == (1, 2)
+    [(reason,)] = query(config, "SELECT DISTINCT reason FROM rejects")
+    assert reason.endswith("add a [recode.activity_type] entry to the mapping")
+    # The advice, followed: the mapping gains the recode.
+    (root / "mappings" / "activity.toml").write_text(
+        '[recode.activity_type]\n"District Nursing" = "community_contact"\n', encoding="utf-8")
+    config = load_config(root)
+    reporter = RecordingReporter()
+    [again] = ingest_files(config, "activity", [path], reporter=reporter)
+    assert again.skipped
+    mapping_file = root / "mappings" / "activity.toml"
+    assert _messages(reporter) == [
+        f"community.csv: already loaded (file {first.file_id}) with an earlier version of the "
+        f"mapping; {mapping_file} is different now — add --replace to reload it with "
+        f"{mapping_file}"]
+    # ... and that advice, followed.
+    [third] = ingest_files(config, "activity", [path], replace=True, reporter=Reporter())
+    assert (third.rows_read, third.rows_loaded, third.rows_rejected) == (3, 3, 0)
+    assert query(config, "SELECT source_row, activity_type FROM activity ORDER BY 1") == [
+        (2, "emergency_admission"), (3, "community_contact"), (4, "community_contact")]
+    assert query(config, "SELECT count(*) FROM rejects") == [(0,)]
+    assert query(config, "SELECT file_id, replaced_by FROM ingest_log ORDER BY 1") == [
+        (first.file_id, third.file_id), (third.file_id, None)]
+    # Unchanged file, unchanged mapping: a no-op again.
+    [fourth] = ingest_files(config, "activity", [path], reporter=Reporter())
+    assert fourth.skipped and fourth.file_id == third.file_id
+
+
+def test_replace_takes_out_the_same_bytes_under_another_name(tmp_path):
+    config = make_project(tmp_path / "p")
+    body = "person_id,activity_type,start_date\nP1,emergency,2023-01-01\n"
+    first = write(tmp_path / "a.csv", body)
+    renamed = write(tmp_path / "b.csv", body)
+    ingest_files(config, "activity", [first], reporter=Reporter())
+    ingest_files(config, "activity", [renamed], replace=True, reporter=Reporter())
+    assert query(config, "SELECT count(*) FROM activity") == [(1,)]
+
+
+def test_a_file_loaded_with_another_mapping_says_so(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"one": 'dataset = "activity"\n', "two": 'dataset = "activity"\n'
+                                                                         'nhs_number = false\n'})
+    path = write(tmp_path / "a.csv", "person_id,activity_type,start_date\nP1,emergency,"
+                 "2023-01-01\n")
+    ingest_files(config, "activity", [path], mapping="one", reporter=Reporter())
+    reporter = RecordingReporter()
+    ingest_files(config, "activity", [path], mapping="two", reporter=reporter)
+    assert _messages(reporter) == [
+        f"a.csv: already loaded (file 1) with mapping 'one'; {root / 'mappings' / 'two.toml'} "
+        f"is different now — add --replace to reload it with {root / 'mappings' / 'two.toml'}"]
+
+
+def test_every_summary_names_the_mapping_in_use(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"deaths": 'preset = "pcmd_deaths"\n'})
+    path = write(tmp_path / "pcmd.csv", ",".join(PCMD) + "\n"
+                 + "9434765919,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
+    reporter = RecordingReporter()
+    ingest_files(config, "deaths", [path], reporter=reporter)
+    assert _messages(reporter)[-1] == (
+        f"pcmd.csv: 1 rows read, 1 loaded into deaths, 0 quarantined; read with "
+        f"{root / 'mappings' / 'deaths.toml'}")
