@@ -206,3 +206,23 @@ def test_gzip_csv_with_title_lines_and_a_starter_mapping(tmp_path: Path) -> None
     assert "end_date" not in mapping.split("[columns]")[1]  # optional and absent: left out
     register = mapping_text(inspect_file(path), dataset="register")
     assert '# date_added = "?"' in register  # required, not found: left to the user
+
+
+def test_iod2019_and_a_2011_lookup_are_recognised_and_ingest(session_env: Path,
+                                                             tmp_path: Path) -> None:
+    root = tmp_path / "p19"
+    write_national_sample(root, deaths=60, seed=2, reporter=Reporter(), iod="2019")
+    shutil.rmtree(root / "mappings")
+    (root / "mappings").mkdir()
+    for f in national_files("2019"):
+        if f.dataset not in ("lsoa_places", "deprivation"):
+            continue
+        path = root / "inbox" / f.path
+        found = inspect_file(path)
+        assert found.preset == f.preset
+        result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", f.dataset,
+                                          "--project", str(root)])
+        assert result.exit_code == 0, result.output
+        [res] = ingest_files(load_config(root), f.dataset, [path], mapping=f.dataset,
+                             reporter=Reporter())
+        assert res.rows_loaded == res.rows_read > 0
