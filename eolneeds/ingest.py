@@ -52,7 +52,7 @@ from eolneeds.errors import (
     UsageError,
     input_error,
 )
-from eolneeds.presets import Derived, Preset, get_preset
+from eolneeds.presets import Derived, Preset, get_preset, recognise
 from eolneeds.reporting import Reporter
 from eolneeds.schema import (
     ACTIVITY_TYPES,
@@ -278,7 +278,16 @@ def _plan_columns(
         if len(headers) == 1:
             hint += ("only one column was found: check the delimiter, or set header_row in "
                      "the mapping if the headers are not on the first row; ")
-        if wanted == canonical:
+        national = recognise(headers) if preset is None else None
+        if national is not None:
+            # The file is in a national layout the mapping does not name: the preset is
+            # the whole fix (ARCHITECTURE.md, "Presets").
+            kind = get_preset(national).dataset
+            fix = (f"the file is in the national {national} layout: write "
+                   f"mappings/{national}.toml holding dataset = \"{kind}\" and preset = "
+                   f"\"{national}\" (eolneeds inspect {file_name} --write-mapping {national} "
+                   f"does it), then run eolneeds ingest {kind} {file_name} --mapping {national}")
+        elif wanted == canonical:
             # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
             target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
             fix = (f"{hint}rename the column, or map it with {canonical} = "
