@@ -82,7 +82,10 @@ DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_
 # canonical column -> (lowest, highest) whole number accepted
 WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10),
                        "imd_rank": (1, 1_000_000)}
-NUMBER_COLUMNS = {"cost", "population"}
+NUMBER_COLUMNS = {"cost", "population",
+                  # benchmarks (the Fingertips download): values, limits, count, denominator
+                  "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8",
+                  "count", "denominator"}
 # What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
 # safe), as SQL literals.
 NUMBER_JUNK = ("'£'", "','", "' '", "chr(9)", "chr(10)", "chr(11)", "chr(12)", "chr(13)")

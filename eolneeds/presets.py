@@ -18,7 +18,7 @@ from eolneeds.schema import CANONICAL_COLUMNS
 
 PRESETS: tuple[str, ...] = (
     "pcmd_deaths", "hes_apc", "ecds_ae", "ons_population", "iod_file1", "lsoa_place_lookup",
-    "ods_epcn",
+    "ods_epcn", "fingertips",
 )
 
 
@@ -384,6 +384,10 @@ def get_preset(
         )
     if name == "ods_epcn":
         return ods_epcn_preset()
+    if name == "fingertips":
+        from eolneeds.benchmarks import fingertips_preset  # it imports this module
+
+        return fingertips_preset()
     raise ConfigError(f"{where}: preset {name!r} is not known — use one of {', '.join(PRESETS)}")
 
 
