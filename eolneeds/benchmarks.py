@@ -167,14 +167,15 @@ def load_benchmarks(con: Any, *, indicator_ids: Sequence[str], icb_code: str = "
             area_type = "region"
         else:
             continue
-        source = (f"OHID Fingertips, {row['file_name']} (indicator "
-                  f"{row['source_indicator_id']}: {row['indicator_name']})")
+        source = f"OHID Fingertips download, {row['file_name']}"
+        indicator = " ".join(str(p) for p in (row["source_indicator_id"],
+                                               row["indicator_name"]) if p)
         out.append(BenchmarkValue(
             indicator_id=row["indicator_id"], area_type=area_type,
             area_code=row["area_code"] or "", area_name=row["area_name"] or "England",
             value=float(row["value"]), period=str(row["period"] or ""), source=source,
             lower_ci_95=row["lower_ci_95"], upper_ci_95=row["upper_ci_95"],
-            count=row["count"], denominator=row["denominator"]))
+            count=row["count"], denominator=row["denominator"], source_indicator=indicator))
     return out
 
 

@@ -906,7 +906,9 @@ def _comparison_table(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[
 def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[list[Any]]]:
     lead = [Col("Indicator"), Col("Breakdown"), Col("Group"),
             Col("Unit"), Col("Polarity", role="polarity")]
-    benchmarks = pack.config.benchmarks
+    # England: the Fingertips download, else eolneeds.toml [benchmarks] (bundle.england).
+    england = pack.bundle.england()
+    benchmarks = {k: v.value for k, v in england.items()}
     rows: list[list[Any]] = []
     if pack.place is None:
         icb, places = pack.areas[0], pack.areas[1:]
@@ -914,7 +916,7 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
         columns += [Col("ICB lower 95% CI"), Col("ICB upper 95% CI")]
         columns += [Col(f"{a.header} compared with ICB", role="comparison") for a in places]
         if benchmarks:
-            columns.append(Col("England"))
+            columns += [Col("England"), Col("England period")]
         for ind_id, breakdown, value in keys:
             recs = [pack.row(ind_id, a, breakdown, value) for a in pack.areas]
             unit = next((r["unit"] for r in recs if r is not None), "")
@@ -924,7 +926,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
             row += [_measure(recs[0], "lower_ci_95"), _measure(recs[0], "upper_ci_95")]
             row += [_comparison(r) for r in recs[1:]]
             if benchmarks:
-                row.append(_benchmark(benchmarks, ind_id, breakdown, unit))
+                row += [_benchmark(benchmarks, ind_id, breakdown, unit),
+                        _benchmark_period(england, ind_id, breakdown)]
             rows.append(row)
         del icb
     else:
@@ -934,7 +937,7 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
                           Col(f"{main.header} lower 95% CI"), Col(f"{main.header} upper 95% CI"),
                           Col("Numerator"), Col("Denominator")]
         if benchmarks:
-            columns.append(Col("England"))
+            columns += [Col("England"), Col("England period")]
         columns.append(Col("Note", wrap=True, width=40))
         for ind_id, breakdown, value in keys:
             rec, icb_rec = pack.row(ind_id, main, breakdown, value), pack.row(ind_id, icb,
@@ -945,7 +948,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
                    _comparison(rec), _measure(rec, "lower_ci_95"), _measure(rec, "upper_ci_95"),
                    _measure(rec, "numerator"), _measure(rec, "denominator")]
             if benchmarks:
-                row.append(_benchmark(benchmarks, ind_id, breakdown, unit))
+                row += [_benchmark(benchmarks, ind_id, breakdown, unit),
+                        _benchmark_period(england, ind_id, breakdown)]
             row.append((rec or {}).get("note") or "")
             rows.append(row)
     return columns, rows
@@ -955,6 +959,12 @@ def _benchmark(benchmarks: dict[str, float], ind_id: str, breakdown: str, unit: 
     if breakdown != "all" or ind_id not in benchmarks:
         return None
     return Num(benchmarks[ind_id], unit_format(unit))
+
+
+def _benchmark_period(england: dict[str, Any], ind_id: str, breakdown: str) -> Any:
+    if breakdown != "all" or ind_id not in england:
+        return None
+    return england[ind_id].period or "not stated"
 
 
 def _common_lines(pack: _Pack, *, units: str, source: str) -> list[tuple[str, str]]:
@@ -1462,9 +1472,12 @@ def _notes_sheet(pack: _Pack) -> DataSheet:
     for key in ("sii_rii", "disclosure", "data_quality", "spc"):
         if key in summaries:
             notes.append((summaries[key].name, summaries[key].definition))
-    if config.benchmarks:
-        notes.append(("England values", "England comparators are the benchmark values set in "
-                                        "eolneeds.toml [benchmarks]."))
+    england = pack.bundle.england()
+    if england:
+        sources = sorted({b.source for b in england.values()})
+        notes.append(("England values", "England values beside the ICB, each with its period "
+                                        "in the England period column. Source: "
+                                        + "; ".join(sources) + "."))
     for ind_id in sorted(pack.order, key=lambda i: pack.order[i]):
         entry = pack.catalogue.get(ind_id)
         if entry is None:
