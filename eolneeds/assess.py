@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, methods, practice
+from eolneeds import __version__, methods, practice, scenarios
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
@@ -44,6 +44,7 @@ from eolneeds.periods import (
 from eolneeds.reporting import Reporter
 from eolneeds.resources import read_query, reference_file
 from eolneeds.safety import neutralise
+from eolneeds.schema import create_schema
 
 #: Months of the SPC series (NHS Making Data Count asks for at least 20 points).
 SPC_MONTHS = 36
@@ -461,6 +462,7 @@ def compute_indicators(
     reporter = reporter or Reporter()
     catalogue = load_catalogue()
     all_places = [p.code for p in config.places]
+    create_schema(con)  # a database from an older eolneeds gains the areas view
     _load_reference_tables(con)
     run_query(con, "deaths_in_scope", {
         "data_start": date(1900, 1, 1), "data_end": date(9999, 12, 31), "places": all_places,
@@ -473,7 +475,8 @@ def compute_indicators(
             raise UsageError(
                 f"no deaths of residents of the ICB's Places in {config.database_path} — "
                 "ingest deaths and areas first (eolneeds ingest deaths FILE; eolneeds ingest "
-                "areas FILE), and check that areas.place uses the codes of [[places]]"
+                "areas FILE, or a lookup and a deprivation file), and check that the "
+                "areas' place uses the codes of [[places]]"
             )
         headline = choose_periods(config, data_min, data_max, period_end=period_end,
                                   months_=months)
@@ -583,6 +586,8 @@ def compute_indicators(
     # Practices add up to their PCN: a hidden practice must not be left alone in it.
     frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
                                              config.disclosure)
+    # What-if scenarios, modelled from the published rows (scenarios.py).
+    frame = scenarios.add_scenarios(config, con, frame, headline[-1].label, params)
     frame = sort_indicators(frame)
     store_indicators(con, frame)
     practice.store_funnel(con, practice.funnel_table(frame, practice.practice_lookup(con)))

@@ -29,6 +29,9 @@ never reach a persistent table.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -40,7 +43,7 @@ import duckdb
 
 from eolneeds import normalise as nz
 from eolneeds import presets, readers
-from eolneeds.config import CANONICAL_MAPPING, ProjectConfig, resolve_key
+from eolneeds.config import AREA_PARTS, CANONICAL_MAPPING, ProjectConfig, resolve_key
 from eolneeds.db import connect
 from eolneeds.errors import (
     ConfigError,
@@ -49,7 +52,7 @@ from eolneeds.errors import (
     UsageError,
     input_error,
 )
-from eolneeds.presets import Derived, Preset, get_preset
+from eolneeds.presets import Derived, Preset, get_preset, recognise
 from eolneeds.reporting import Reporter
 from eolneeds.schema import (
     ACTIVITY_TYPES,
@@ -66,11 +69,13 @@ SHOWN_VALUE_LENGTH = 50  # values quoted in reasons are cut to this
 RAW_TABLE = "__eolneeds_raw"
 STAGE_TABLE = "__eolneeds_stage"  # the file's rejected rows and their reasons
 BAD_RAW_TABLE = "__eolneeds_bad_raw"  # the raw text of the rows marked bad
+ROW_MAP_TABLE = "__eolneeds_row_map"  # a reshaped table's rows -> the file's rows
 
 # Rows that must be unique per dataset: (key columns, what a duplicate is called).
 UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "deaths": (("person_id",), "death for this person"),
     "areas": (("lsoa_code",), "row for this lsoa_code"),
+    "lsoa_places": (("lsoa_code",), "row for this lsoa_code"),
     "population": (("lsoa_code", "year", "sex", "age_band"),
                    "row for this lsoa_code, year, sex and age_band"),
     "projections": (("area_code", "year", "sex", "age_band"),
@@ -89,6 +94,11 @@ NUMBER_COLUMNS = {"cost", "population",
 # What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
 # safe), as SQL literals.
 NUMBER_JUNK = ("'£'", "','", "' '", "chr(9)", "chr(10)", "chr(11)", "chr(12)", "chr(13)")
+# A number with a comma is read as thousands-separated only when its commas group
+# digits in threes ("1,234.50"); anything else with a comma is a decimal comma.
+THOUSANDS = r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?"
+DECIMAL_COMMA = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),[0-9]+"
+DECIMAL_COMMA_REASON = "uses a comma as the decimal mark"
 UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
                     "pcn_code"}
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
@@ -162,6 +172,27 @@ class _Plan:
     preset_note: str = ""  # which of their known names the preset's columns were read as
 
 
+def _number_sql(t: str, decimal: str) -> str:
+    """SQL: the number in text `t` as DOUBLE, NULL when it is not one; '£', white space
+    and thousands separators allowed. `decimal` is the mapping's decimal mark: "," reads
+    "1.234,56" as 1234.56; otherwise a comma must separate thousands (see THOUSANDS).
+
+    Most values cast directly; only those that do not are searched for the characters
+    to strip. Same result as stripping first: a value DuckDB casts holds no '£' or ','
+    and at most surrounding white space, which its cast ignores anyway -- and the direct
+    cast is 4x cheaper than the searches."""
+    bare = f"regexp_replace({t}, '[£\\s]', '', 'g')"
+    if decimal == ",":
+        european = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?"
+        return (f"coalesce((CASE WHEN NOT contains({t}, '.') THEN TRY_CAST({t} AS DOUBLE) "
+                f"END), (CASE WHEN regexp_full_match({bare}, '{european}') THEN TRY_CAST("
+                f"replace(replace({bare}, '.', ''), ',', '.') AS DOUBLE) END))")
+    strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
+    return (f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN (CASE WHEN NOT "
+            f"contains({t}, ',') OR regexp_full_match({bare}, '{THOUSANDS}') THEN "
+            f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END) END))")
+
+
 def _shown(expr: str) -> str:
     """SQL: a value cut short for quoting inside a reason."""
     return (f"(CASE WHEN length({expr}) > {SHOWN_VALUE_LENGTH} "
@@ -182,6 +213,9 @@ _find_header = presets.find_header
 
 
 def _mapping_file(config: ProjectConfig, mapping_name: str) -> str:
+    """The mapping as messages name it: its file, or its table in eolneeds.toml."""
+    if mapping_name == CANONICAL_MAPPING:
+        return "no mapping (the canonical column names)"
     path = config.root / "mappings" / f"{mapping_name}.toml"
     return str(path) if path.is_file() else f"the [mappings.{mapping_name}] table"
 
@@ -231,7 +265,16 @@ def _plan_columns(
         if len(headers) == 1:
             hint += ("only one column was found: check the delimiter, or set header_row in "
                      "the mapping if the headers are not on the first row; ")
-        if wanted == canonical:
+        national = recognise(headers) if preset is None else None
+        if national is not None:
+            # The file is in a national layout the mapping does not name: the preset is
+            # the whole fix (ARCHITECTURE.md, "Presets").
+            kind = get_preset(national).dataset
+            fix = (f"the file is in the national {national} layout: write "
+                   f"mappings/{national}.toml holding dataset = \"{kind}\" and preset = "
+                   f"\"{national}\" (eolneeds inspect {file_name} --write-mapping {national} "
+                   f"does it), then run eolneeds ingest {kind} {file_name} --mapping {national}")
+        elif wanted == canonical:
             # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
             target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
             fix = (f"{hint}rename the column, or map it with {canonical} = "
@@ -284,6 +327,19 @@ def _plan_columns(
             else:
                 spec = header
         specs[canonical] = (spec, default)
+
+    # One source column read as two canonical columns (person_id = "lsoa_code" beside
+    # the file's own lsoa_code) is a slip in [columns]; say which, rather than fail.
+    readers_of: dict[str, list[str]] = {}
+    for canonical, (spec, _default) in specs.items():
+        if isinstance(spec, str):
+            readers_of.setdefault(spec, []).append(canonical)
+    for header, canonicals in readers_of.items():
+        if len(canonicals) > 1 and any(c in mapping.columns for c in canonicals):
+            raise ConfigError(
+                f"{where}: column {header!r} of {file_name} is read as both "
+                f"{canonicals[0]} and {canonicals[1]} — map each to its own column under "
+                "[columns]")
 
     # -- canonical text ---------------------------------------------------------------
     labels: dict[str, str] = {}
@@ -338,6 +394,12 @@ def _plan_columns(
                 f"WHEN {params.add(nz.code_key(k))} THEN {params.add(v)}" for k, v in user.items()
             )
             text = f"coalesce((CASE {nz.code_key_sql(text)} {whens} END), {text})"
+        if canonical == "place" and config.places:
+            # Place names are resolved to the codes of [[places]] (codes win over
+            # names); any other value is kept as given (a Place outside the ICB).
+            places = {nz.code_key(p.name): p.code for p in config.places}
+            places.update({nz.code_key(p.code): p.code for p in config.places})
+            text = f"coalesce({nz.case_sql(nz.code_key_sql(text), places)}, {text})"
         plan.texts[canonical] = text
 
     # -- over-long values and rows wider than the header -------------------------------
@@ -420,13 +482,21 @@ def _plan_columns(
             # characters to strip. Same result as stripping first: a value DuckDB casts
             # holds no '£' or ',' and at most surrounding white space, which its cast
             # ignores anyway -- and the direct cast is 4x cheaper than the searches.
-            strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
-            plan.prep[canonical] = (
-                f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN "
-                f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END))")
+            plan.prep[canonical] = _number_sql(t, mapping.decimal)
             plan.values[canonical] = f"(CASE WHEN isfinite({aux}) THEN {aux} END)"
-            checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
-                                _say(f"{label} '", shown, "' is not a number")))
+            if mapping.decimal == ",":
+                checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL", _say(
+                    f"{label} '", shown, "' is not a number written with a decimal comma "
+                    "(the mapping sets decimal = \",\": e.g. 1234,5 or 1.234,56)")))
+            else:
+                # A comma that cannot separate thousands ("12,50", "1.234,56") is a
+                # decimal comma: never read as 1250 or 1.23456.
+                comma = (f"regexp_full_match(regexp_replace({t}, '[£\\s]', '', 'g'), "
+                         f"'{DECIMAL_COMMA}')")
+                checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL AND {comma}", _say(
+                    f"{label} '", shown, f"' {DECIMAL_COMMA_REASON}")))
+                checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL AND NOT {comma}",
+                                    _say(f"{label} '", shown, "' is not a number")))
             if canonical == "population":
                 checks.append(_when(f"{v} < 0", _say(f"{label} '", shown, "' is negative")))
         elif canonical == "underlying_cause":
@@ -467,7 +537,7 @@ def _plan_columns(
                                 _say(f"{label} '", shown, "' is not 2011 or 2021")))
         else:
             plan.values[canonical] = f"upper({t})" if canonical in UPPER_CASE_CODES else t
-            if canonical == "lsoa_code" and dataset in ("population", "areas"):
+            if canonical == "lsoa_code" and dataset in ("population", "areas", *AREA_PARTS):
                 checks.append(_when(
                     f"{t} IS NOT NULL AND NOT regexp_full_match({v}, '[EW]01[0-9]{{6}}')",
                     _say(f"{label} '", shown, "' is not an LSOA code (expected E01 or W01 "
@@ -811,20 +881,16 @@ def ingest_files(
     """Load `files` into `dataset`, one transaction per file. See the module docstring."""
     if dataset not in DATASETS:
         raise UsageError(f"unknown dataset {dataset!r} — use one of {', '.join(DATASETS)}")
-    chosen = config.mapping_for(dataset, mapping)
-    where = _mapping_file(config, chosen.name)
-    _check_recode_targets(chosen, where)
-    preset = None
-    if chosen.preset:
-        preset = get_preset(chosen.preset, emergency_methods=config.methods.
-                            emergency_admission_methods, where=where)
-        if preset.dataset != dataset:
-            raise ConfigError(f"{where}: preset {preset.name!r} is for {preset.dataset}, "
-                              f"not {dataset}")
+    if mapping is not None:
+        _mapping_and_preset(config, dataset, mapping)  # a bad --mapping before any file
     paths = [Path(f) for f in files]
     for path in paths:
         if not path.is_file():
             raise input_error(str(path), "file not found", "check the path and the file name")
+    # Each file's mapping: --mapping, else chosen by its name as `run` chooses.
+    chosen = {path: _mapping_and_preset(config, dataset, mapping if mapping is not None else
+                                        config.mapping_name_for_file(dataset, path.name))
+              for path in paths}
     key = resolve_key(config)
     con = _open(config)
     results: list[FileResult] = []
@@ -832,13 +898,41 @@ def ingest_files(
         create_schema(con)
         with reporter.progress(f"Ingesting {dataset}", total=len(paths)) as step:
             for path in paths:
-                results.append(_ingest_one(con, config, dataset, path, chosen, preset,
+                used, preset, target = chosen[path]
+                results.append(_ingest_one(con, config, target, path, used, preset,
                                            key=key, encoding=encoding, replace=replace,
                                            reporter=reporter))
                 step(1)
     finally:
         con.close()
     return results
+
+
+def _mapping_and_preset(config: ProjectConfig, dataset: str, name: str | None
+                        ) -> tuple[Any, Preset | None, str]:
+    """(mapping, its preset or None, the dataset its files load into)."""
+    chosen = config.mapping_for(dataset, name)
+    where = _mapping_file(config, chosen.name)
+    _check_recode_targets(chosen, where)
+    # The lookup and the deprivation file are parts of the areas: accepted as `ingest
+    # areas`, loaded into their own tables (schema.AREAS_VIEW).
+    target = chosen.dataset if dataset == "areas" and chosen.dataset in AREA_PARTS else dataset
+    preset = None
+    if chosen.preset:
+        preset = get_preset(chosen.preset, emergency_methods=config.methods.
+                            emergency_admission_methods, where=where)
+        if target == "areas" and preset.dataset in AREA_PARTS:
+            target = preset.dataset
+        if preset.dataset != target:
+            raise ConfigError(f"{where}: preset {preset.name!r} is for {preset.dataset}, "
+                              f"not {target}")
+    return chosen, preset, target
+
+
+def mapping_hash(mapping: Any) -> str:
+    """A fingerprint of everything a mapping says (to notice that it changed)."""
+    text = json.dumps(dataclasses.asdict(mapping), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _open(config: ProjectConfig) -> duckdb.DuckDBPyConnection:
@@ -868,16 +962,30 @@ def _ingest_one(
 ) -> FileResult:
     started = datetime.now()
     content_hash = readers.file_sha256(path)
+    fingerprint = mapping_hash(mapping)
+    where = _mapping_file(config, mapping.name)
     same = con.execute(
-        "SELECT file_id, rows_read, rows_loaded, rows_rejected FROM ingest_log "
-        "WHERE dataset = $dataset AND content_hash = $hash AND replaced_by IS NULL "
-        "ORDER BY file_id LIMIT 1",
+        "SELECT file_id, rows_read, rows_loaded, rows_rejected, mapping, mapping_hash "
+        "FROM ingest_log WHERE dataset = $dataset AND content_hash = $hash "
+        "AND replaced_by IS NULL ORDER BY file_id LIMIT 1",
         {"dataset": dataset, "hash": content_hash},
     ).fetchone()
-    if same is not None:
+    if same is not None and not replace:
+        # The same bytes again: nothing to do -- unless the mapping changed since, which
+        # only --replace acts on (a reload is a choice, not a side effect).
+        changed = same[4] != mapping.name or (same[5] is not None and same[5] != fingerprint)
         reporter.event("file_skipped", file=str(path), dataset=dataset, file_id=same[0],
-                       reason="the same content was already loaded")
-        reporter.message(f"{path.name}: already loaded (file {same[0]}), skipped")
+                       reason="the same content was already loaded",
+                       mapping_changed=changed)
+        if changed:
+            reporter.message(
+                f"{path.name}: already loaded (file {same[0]}) with "
+                + (f"mapping {same[4]!r}" if same[4] != mapping.name else "an earlier "
+                   "version of the mapping")
+                + f"; {where} is different now — add --replace to reload it with {where}",
+                level="warning")
+        else:
+            reporter.message(f"{path.name}: already loaded (file {same[0]}), skipped")
         return FileResult(path, dataset, same[0], same[1], same[2], same[3], skipped=True)
 
     # The file is read into a temporary table before the transaction starts: temporary
@@ -890,6 +998,11 @@ def _ingest_one(
         return _plan_columns(config, dataset, provisional, mapping, preset, path.name,
                              _Params(), mapping.date_format, "NULL", "NULL", "NULL").sources
 
+    # Where advice tells the user to add a key: the mapping in use, else the mapping
+    # file ingest would read by default.
+    advice_file = (str(config.root / "mappings" / f"{dataset}.toml")
+                   if mapping.name == CANONICAL_MAPPING else where)
+
     def readable(headers: list[str]) -> bool:
         """Whether the mapping can read a sheet with these headers (to find the sheet
         and the header row of a workbook)."""
@@ -900,15 +1013,19 @@ def _ingest_one(
         return True
 
     try:
-        raw = readers.read_into(
-            con, path, table=RAW_TABLE, file_format=mapping.format,
-            encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
-            sheet=mapping.sheet, header_row=mapping.header_row,
-            workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
-            matches=readable, where=_mapping_file(config, mapping.name),
-        )
+        if preset is not None and preset.name == "ons_population":
+            raw = _read_ons_population(con, path, mapping, where, reporter)
+        else:
+            raw = readers.read_into(
+                con, path, table=RAW_TABLE, file_format=mapping.format,
+                encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
+                sheet=mapping.sheet, header_row=mapping.header_row,
+                workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
+                matches=readable, where=advice_file,
+            )
     except BaseException:
-        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        for table in (RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
         raise
     con.execute("BEGIN TRANSACTION")
     try:
@@ -922,7 +1039,7 @@ def _ingest_one(
             reporter.message(f"{path.name}: {preset.name}: {plan.preset_note}")
         file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
         if replace:
-            _replace_earlier(con, dataset, path.name, file_id)
+            _replace_earlier(con, dataset, path.name, content_hash, file_id)
         else:
             earlier = con.execute(
                 "SELECT count(*) FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
@@ -951,35 +1068,55 @@ def _ingest_one(
             inserted = con.execute(insert, {**params.used_in(insert), "file_id": file_id})
             rows_read = int(inserted.fetchone()[0])  # type: ignore[index]
             _quarantine(con, dataset, raw, plan, params, file_id)
-        finally:
-            con.execute("RESET disabled_optimizers")
+        except BaseException:
+            _quietly(con, "RESET disabled_optimizers")  # fails in an aborted transaction
+            raise
+        con.execute("RESET disabled_optimizers")
+        if mapping.decimal == "auto":
+            _refuse_decimal_commas(con, config, dataset, path.name, mapping.name)
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
         if rows_loaded < rows_read:
+            con.execute(
+                f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND (source_row < 0 "
+                f"OR source_row IN (SELECT __row FROM {STAGE_TABLE}))", {"file_id": file_id})
+            if raw.row_map:
+                con.execute(
+                    f"UPDATE {STAGE_TABLE} s SET __row = m.__src_row, __reason = 'sheet ' || "
+                    f"m.__sheet || ': ' || s.__reason FROM {raw.row_map} m "
+                    "WHERE m.__row = s.__row")
             con.execute(
                 "INSERT INTO rejects SELECT $file_id, $name, $dataset, __row, __column, "
                 f"__value, __reason FROM {STAGE_TABLE} ORDER BY __row",
                 {"file_id": file_id, "name": path.name, "dataset": dataset},
             )
+        if raw.row_map:
             con.execute(
-                f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND (source_row < 0 "
-                f"OR source_row IN (SELECT __row FROM {STAGE_TABLE}))", {"file_id": file_id})
+                f"UPDATE {dataset} t SET source_row = m.__src_row FROM {raw.row_map} m "
+                "WHERE t.source_file_id = $file_id AND t.source_row = m.__row",
+                {"file_id": file_id})
         con.execute(
-            "INSERT INTO ingest_log VALUES ($file_id, $dataset, $name, $path, $hash, $mapping, "
-            "$encoding, $read, $loaded, $rejected, $started, $finished, NULL)",
+            "INSERT INTO ingest_log (file_id, dataset, file_name, file_path, content_hash, "
+            "mapping, encoding, rows_read, rows_loaded, rows_rejected, started_at, "
+            "finished_at, replaced_by, mapping_hash) VALUES ($file_id, $dataset, $name, $path, "
+            "$hash, $mapping, $encoding, $read, $loaded, $rejected, $started, $finished, NULL, "
+            "$mapping_hash)",
             {"file_id": file_id, "dataset": dataset, "name": path.name,
              "path": str(path.resolve()), "hash": content_hash, "mapping": mapping.name,
+             "mapping_hash": fingerprint,
              "encoding": raw.encoding, "read": rows_read, "loaded": rows_loaded,
              "rejected": rows_read - rows_loaded, "started": started,
              "finished": datetime.now()},
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # Clean-up never masks the cause: what failed is what the user must see.
+        _quietly(con, "ROLLBACK")
+        _quietly(con, "RESET disabled_optimizers")
         raise
     finally:
-        for table in (STAGE_TABLE, BAD_RAW_TABLE, RAW_TABLE):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        for table in (STAGE_TABLE, BAD_RAW_TABLE, RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
     result = FileResult(path, dataset, file_id, rows_read, rows_loaded, rows_read - rows_loaded)
     if rows_read == 0:
         reporter.message(f"{path.name}: the file has a header but no data rows",
@@ -991,8 +1128,119 @@ def _ingest_one(
     reporter.message(
         f"{path.name}: {rows_read} rows read, {rows_loaded} loaded into {dataset}, "
         f"{quarantined} quarantined" + (" (see `eolneeds validate`)" if quarantined else "")
+        + f"; read with {_mapping_file(config, mapping.name)}"
     )
     return result
+
+
+def _quietly(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Run a clean-up statement whose failure must not hide the error being raised."""
+    try:
+        con.execute(sql)
+    except duckdb.Error:
+        pass
+
+
+def _refuse_decimal_commas(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                           dataset: str, file_name: str, mapping_name: str) -> None:
+    """Refuse the file when a number uses a decimal comma and the mapping does not say
+    so: its other numbers ("1,234" is 1.234 there) would be misread, not just that row."""
+    found = con.execute(
+        f"SELECT __row, list_filter(string_split(__reason, '; '), lambda x: contains(x, $m))[1] "
+        f"FROM {STAGE_TABLE} WHERE contains(__reason, $m) ORDER BY __row LIMIT 1",
+        {"m": DECIMAL_COMMA_REASON}).fetchone()
+    if found is None:
+        return
+    path = config.root / "mappings" / f"{mapping_name}.toml"
+    where = str(path) if path.is_file() else f"mappings/{dataset}.toml (dataset = \"{dataset}\")"
+    raise input_error(file_name, found[1],
+                      f"add decimal = \",\" to {where} if the file writes numbers as "
+                      "1.234,56, then ingest it again", row=found[0])
+
+
+def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: Any,
+                         where: str, reporter: Reporter) -> readers.RawTable:
+    """The ONS mid-year estimates workbook by LSOA as the canonical long table.
+
+    Each data sheet (F0..F90 and M0..M90; or, in the older layout, one sheet per sex
+    with 0..89 and 90+ -- the persons sheet is left out) becomes one row per LSOA, sex
+    and five-year band, its population the sum of the band's single years (or, where one
+    of them is not a number, that cell's text, which the population check rejects). The
+    year comes from `year` in the mapping, else the sheet name or its title rows."""
+    fmt, _gz = readers.detect_format(path, mapping.format)
+    if fmt != "xlsx":
+        raise input_error(
+            path.name, "is not an Excel workbook, and the ons_population preset reads the "
+            "ONS workbook as published",
+            f"ingest the .xlsx workbook, or delete the preset line in {where} to read a long "
+            "table (lsoa_code, year, sex, age_band, population)")
+    sheets = readers.scan_workbook(path, lambda h: presets.ons_wide_layout(h) is not None)
+    if mapping.sheet is not None:
+        sheets = [s for s in sheets if s.name == mapping.sheet]
+    chosen: list[tuple[readers.SheetLayout, str, str | None, int]] = []
+    for sheet in sheets:
+        layout = presets.ons_wide_layout(sheet.headers) if sheet.matched else None
+        if layout is None:
+            continue
+        sex = None
+        if layout == "ages":
+            sex = presets.ons_sheet_sex(sheet.name) or presets.ons_sheet_sex(
+                " ".join(sheet.titles[:1]))
+            if sex is None:
+                continue  # the persons sheet: males + females again
+        year = mapping.year or presets.ons_year(sheet.name, *sheet.titles)
+        if year is None:
+            raise input_error(path.name, f"sheet {sheet.name!r} does not say its year (no "
+                              "'Mid-YYYY' in the sheet name or the title rows)",
+                              f"add year = YYYY (the estimates' year) to {where}")
+        chosen.append((sheet, layout, sex, year))
+    if not chosen:
+        names = ", ".join(repr(s.name) for s in readers.scan_workbook(path))
+        raise input_error(
+            path.name, f"no sheet is an ONS population table by LSOA (sheets: {names})",
+            "check that this is the ONS mid-year estimates workbook by LSOA (F0..F90 and "
+            "M0..M90, or a sheet per sex with 0..89 and 90+); for another layout delete the "
+            f"preset line in {where} and map its columns")
+    selects: list[str] = []
+    for i, (sheet, layout, sex, year) in enumerate(chosen):
+        table = f"{RAW_TABLE}_{i}"
+        part = readers.read_into(con, path, table=table, file_format="xlsx",
+                                 sheet=sheet.name, header_row=sheet.header_row)
+        lsoa = next(part.column(h) for h in part.headers
+                    if any(presets.header_key(h) == presets.header_key(n)
+                           for n in presets.ONS_LSOA_NAMES))
+        for band_no, (band_sex, band, headers) in enumerate(
+                presets.ons_band_columns(layout, part.headers, sex)):
+            cells = [part.column(h) for h in headers]
+            numbers = [f"TRY_CAST(replace(trim({c}), ',', '') AS DOUBLE)" for c in cells]
+            bad = ", ".join(
+                f"(CASE WHEN {n} IS NULL THEN {nz.sql_literal(h + ': ')} || "
+                f"coalesce({c}, 'blank') END)" for h, c, n in zip(headers, cells, numbers,
+                                                                  strict=True))
+            population = (f"(CASE WHEN {' AND '.join(f'{n} IS NOT NULL' for n in numbers)} "
+                          f"THEN CAST({' + '.join(numbers)} AS VARCHAR) "
+                          f"ELSE coalesce({bad}) END)")
+            selects.append(
+                f"SELECT {i} AS __part, __row AS __src_row, {band_no} AS __band, "
+                f"{nz.sql_literal(sheet.name)} AS __sheet, {lsoa} AS c0, '{year}' AS c1, "
+                f"'{band_sex}' AS c2, '{band}' AS c3, {population} AS c4 FROM {table}")
+        reporter.message(
+            f"{path.name}: ons_population: sheet {sheet.name!r} (header on row "
+            f"{sheet.header_row}), year {year}" + (f", {sex}s" if sex else "")
+            + (", F0..F90 and M0..M90" if layout == "sexes" else ", 0..89 and 90+"))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER "
+        f"(ORDER BY __part, __src_row, __band) AS __row, * FROM ({' UNION ALL '.join(selects)})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROW_MAP_TABLE} AS SELECT __row, __src_row, "
+                "__sheet FROM __eolneeds_long")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT __row, c0, c1, c2, c3, c4 "
+                "FROM __eolneeds_long ORDER BY __row")
+    for i in range(len(chosen)):
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}_{i}")
+    con.execute("DROP TABLE __eolneeds_long")
+    return readers.RawTable(table=RAW_TABLE, headers=["lsoa_code", "year", "sex", "age_band",
+                                                      "population"],
+                            row_expr="__row", format="xlsx", row_map=ROW_MAP_TABLE)
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable,
@@ -1024,11 +1272,13 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
 
 
 def _replace_earlier(con: duckdb.DuckDBPyConnection, dataset: str, name: str,
-                     file_id: int) -> None:
-    """Remove the rows of earlier files with this name and dataset; mark them replaced."""
+                     content_hash: str, file_id: int) -> None:
+    """Remove the rows and rejects of earlier files of this dataset with this name or
+    these very bytes (a file reloaded after a mapping change); mark them replaced."""
     earlier = [row[0] for row in con.execute(
-        "SELECT file_id FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
-        "AND replaced_by IS NULL", {"dataset": dataset, "name": name}).fetchall()]
+        "SELECT file_id FROM ingest_log WHERE dataset = $dataset AND (file_name = $name "
+        "OR content_hash = $hash) AND replaced_by IS NULL",
+        {"dataset": dataset, "name": name, "hash": content_hash}).fetchall()]
     for old in earlier:
         con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $old", {"old": old})
         con.execute("DELETE FROM rejects WHERE file_id = $old", {"old": old})

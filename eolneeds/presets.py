@@ -8,6 +8,7 @@ user's mapping can still override any column, recode values and set defaults.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
@@ -293,6 +294,47 @@ def ons_wide_layout(headers: Sequence[str]) -> str | None:
     if all(str(a) in keys for a in range(90)) and "90+" in keys:
         return "ages"
     return None
+
+
+ONS_BANDS: tuple[tuple[str, tuple[int, ...]], ...] = tuple(
+    [(f"{lo}-{lo + 4}", tuple(range(lo, lo + 5))) for lo in range(0, 90, 5)] + [("90+", (90,))])
+_YEAR = re.compile(r"mid[- ]?(\d{4})", re.IGNORECASE)
+
+
+def ons_year(*texts: str) -> int | None:
+    """The year of a mid-year estimate from a sheet name or title ('Mid-2022 ...')."""
+    for text in texts:
+        found = _YEAR.search(text or "")
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def ons_sheet_sex(name: str) -> str | None:
+    """'male' / 'female' for an older-layout sheet ('Mid-2020 Males'); None for persons
+    or anything else."""
+    words = set(re.findall(r"[a-z]+", name.lower()))
+    if words & {"female", "females"}:
+        return "female"
+    if words & {"male", "males"}:
+        return "male"
+    return None
+
+
+def ons_band_columns(layout: str, headers: Sequence[str],
+                     sex: str | None = None) -> list[tuple[str, str, list[str]]]:
+    """(sex, age band, the headers summed into it) for every band of an ONS wide sheet:
+    'sexes' has F0..F90 and M0..M90 (90 = 90 and over); 'ages' (one sex per sheet,
+    `sex`) has 0..89 and 90+."""
+    keyed = {header_key(h): h for h in headers}
+    out = []
+    sexes = (("female", "f"), ("male", "m")) if layout == "sexes" else ((sex or "", ""),)
+    for label, prefix in sexes:
+        for band, ages in ONS_BANDS:
+            names = [f"{prefix}{a}" if not (layout == "ages" and a == 90) else "90+"
+                     for a in ages]
+            out.append((label, band, [keyed[n] for n in names]))
+    return out
 
 
 def get_preset(

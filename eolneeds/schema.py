@@ -179,9 +179,12 @@ BOOKKEEPING_DDL: list[str] = [
         rows_rejected BIGINT NOT NULL,
         started_at TIMESTAMP NOT NULL,
         finished_at TIMESTAMP NOT NULL,
-        replaced_by INTEGER              -- set when --replace swapped this file out
+        replaced_by INTEGER,             -- set when --replace swapped this file out
+        mapping_hash VARCHAR             -- fingerprint of the mapping (ingest.mapping_hash)
     )
     """,
+    # A database made before mapping_hash existed gains it.
+    "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS mapping_hash VARCHAR",
     """
     CREATE TABLE IF NOT EXISTS rejects (
         file_id INTEGER NOT NULL,
@@ -196,9 +199,31 @@ BOOKKEEPING_DDL: list[str] = [
 ]
 
 
+# The areas an assessment uses (the queries read this view): every `areas` row, then for
+# the LSOAs no `areas` row has, the lookup's Place with the decile of the deprivation
+# file -- the one of the lookup's LSOA vintage where both say it, else the latest loaded.
+# A later lookup file replaces an earlier one's row for the same LSOA.
+AREAS_VIEW = "assessment_areas"
+AREAS_VIEW_DDL = f"""
+CREATE OR REPLACE VIEW {AREAS_VIEW} AS
+SELECT lsoa_code, place, imd_decile, rural_urban, lsoa_vintage FROM areas
+UNION ALL
+SELECT l.lsoa_code, l.place, d.imd_decile, NULL AS rural_urban,
+       coalesce(l.lsoa_vintage, d.lsoa_vintage) AS lsoa_vintage
+FROM lsoa_places AS l
+LEFT JOIN deprivation AS d
+       ON d.lsoa_code = l.lsoa_code
+      AND (l.lsoa_vintage IS NULL OR d.lsoa_vintage IS NULL OR d.lsoa_vintage = l.lsoa_vintage)
+WHERE l.lsoa_code NOT IN (SELECT lsoa_code FROM areas)
+QUALIFY row_number() OVER (PARTITION BY l.lsoa_code
+                           ORDER BY l.source_file_id DESC, d.source_file_id DESC NULLS LAST) = 1
+"""
+
+
 def create_schema(con) -> None:  # type: ignore[no-untyped-def]
-    """Create every table that does not exist yet (idempotent)."""
+    """Create every table that does not exist yet (idempotent), and the areas view."""
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)
     for dataset in DATASETS:
         con.execute(canonical_ddl(dataset))
+    con.execute(AREAS_VIEW_DDL)

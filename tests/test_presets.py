@@ -251,3 +251,337 @@ def test_workbook_with_no_matching_sheet_lists_them_and_the_advice_works(tmp_pat
     [result] = ingest_files(load_config(root), "register", [tmp_path / "register.xlsx"],
                             reporter=Reporter())
     assert result.rows_loaded == 1
+
+
+# ---------------------------------------------------------------------------------------
+# The national reference files as published
+
+TWO_PLACES = """
+[project]
+icb_name = "Test ICB"
+icb_code = "QXX"
+
+[[places]]
+code = "P1"
+name = "Place One"
+
+[[places]]
+code = "P2"
+name = "Ashby & District"
+"""
+
+
+def two_place_project(root, mappings):
+    root.mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(TWO_PLACES, encoding="utf-8")
+    (root / "mappings").mkdir()
+    for name, text in mappings.items():
+        (root / "mappings" / f"{name}.toml").write_text(text, encoding="utf-8")
+    return load_config(root)
+
+
+def _ons_current(path, year=2022, sheet=None, bad=None):
+    """Cover, Contents, Notes, then the data sheet; header on row 4. Two LSOAs: the
+    first has single-year counts a + 1 (female) and 2a + 1 (male) at age a, the second
+    1 at every age and sex."""
+    book = openpyxl.Workbook()
+    book.active.title = "Cover"
+    book.active.append([f"Mid-{year} population estimates"])
+    contents = book.create_sheet("Contents")
+    contents.append(["Worksheet name", "Worksheet title"])
+    contents.append(["Notes", "Notes"])
+    book.create_sheet("Notes").append(["Note number", "Note text"])
+    data = book.create_sheet(sheet or f"Mid-{year} LSOA 2021")
+    data.append([f"Mid-{year} population estimates for LSOAs in England and Wales"])
+    data.append(["This worksheet contains one table."])
+    data.append(["Source: Office for National Statistics"])
+    data.append(["LAD 2021 Code", "LAD 2021 Name", "LSOA 2021 Code", "LSOA 2021 Name", "Total"]
+                + [f"F{a}" for a in range(91)] + [f"M{a}" for a in range(91)])
+    first = [a + 1 for a in range(91)] + [2 * a + 1 for a in range(91)]
+    second = [1] * 182
+    if bad:
+        first[bad] = "x"
+    data.append(["E06000001", "Hartlepool", "E01000001", "Hartlepool 001A", 0] + first)
+    data.append(["E06000001", "Hartlepool", "E01000002", "Hartlepool 001B", 182] + second)
+    book.save(path)
+    return path
+
+
+def _ons_old(path, year=2020):
+    """A sheet per sex (and persons, ignored); header on row 5; 0..89 and 90+. One LSOA:
+    males 2 at every age, females 3; persons (ignored) 1000."""
+    book = openpyxl.Workbook()
+    book.active.title = "Contents"
+    header = (["LSOA Code", "LSOA Name", "LA Code (2018 boundaries)", "LA name (2018 boundaries)",
+               "LA Code (2021 boundaries)", "LA name (2021 boundaries)", "All Ages"]
+              + list(range(90)) + ["90+"])
+    for label, count in (("Persons", 1000), ("Males", 2), ("Females", 3)):
+        sheet = book.create_sheet(f"Mid-{year} {label}")
+        sheet.append([f"Mid-{year} Population Estimates for Lower Layer Super Output Areas"])
+        sheet.append(["Lower Layer Super Output Area population estimates"])
+        sheet.append(["All ages"])
+        sheet.append([])
+        sheet.append(header)
+        sheet.append(["E01000003", "Adur 001A", "E07000223", "Adur", "E07000223", "Adur",
+                      91 * count] + [count] * 91)
+    book.save(path)
+    return path
+
+
+def test_ons_current_layout_banded_to_the_long_table(tmp_path):
+    config = two_place_project(tmp_path / "p", {"population": 'preset = "ons_population"\n'})
+    reporter = RecordingReporter()
+    [result] = ingest_files(config, "population", [_ons_current(tmp_path / "ons.xlsx")],
+                            reporter=reporter)
+    assert (result.rows_read, result.rows_loaded) == (2 * 2 * 19, 2 * 2 * 19)
+    rows = {(lsoa, sex, band): (year, pop, row) for lsoa, year, sex, band, pop, row in query(
+        config, "SELECT lsoa_code, year, sex, age_band, population, source_row FROM population")}
+    # Worked by hand: females aged 0-4 are 1+2+3+4+5 = 15; 85-89 are 86+...+90 = 440;
+    # 90+ is 91. Males 0-4: 1+3+5+7+9 = 25; 90+: 181.
+    assert rows[("E01000001", "female", "0-4")] == (2022, 15.0, 5)
+    assert rows[("E01000001", "female", "85-89")] == (2022, 440.0, 5)
+    assert rows[("E01000001", "female", "90+")] == (2022, 91.0, 5)
+    assert rows[("E01000001", "male", "0-4")] == (2022, 25.0, 5)
+    assert rows[("E01000001", "male", "90+")] == (2022, 181.0, 5)
+    assert rows[("E01000002", "male", "5-9")] == (2022, 5.0, 6)
+    assert rows[("E01000002", "female", "90+")] == (2022, 1.0, 6)
+    assert query(config, "SELECT sum(population) FROM population WHERE lsoa_code = 'E01000002'"
+                 ) == [(182.0,)]
+    assert ("ons.xlsx: ons_population: sheet 'Mid-2022 LSOA 2021' (header on row 4), year "
+            "2022, F0..F90 and M0..M90") in _messages(reporter)
+
+
+def test_ons_older_layout_one_sheet_per_sex(tmp_path):
+    config = two_place_project(tmp_path / "p", {"population": 'preset = "ons_population"\n'})
+    [result] = ingest_files(config, "population", [_ons_old(tmp_path / "old.xlsx")],
+                            reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (2 * 19, 2 * 19)
+    assert query(config, "SELECT sex, sum(population), count(*), min(year) FROM population "
+                 "GROUP BY sex ORDER BY sex") == [("female", 273.0, 19, 2020),
+                                                 ("male", 182.0, 19, 2020)]
+    assert query(config, "SELECT population FROM population WHERE sex = 'male' AND "
+                 "age_band IN ('0-4', '90+') ORDER BY age_band") == [(10.0,), (2.0,)]
+
+
+def test_ons_year_from_the_mapping_when_the_workbook_does_not_say_it(tmp_path):
+    root = tmp_path / "p"
+    config = two_place_project(root, {"population": 'preset = "ons_population"\n'})
+    path = _ons_current(tmp_path / "ons.xlsx", year="", sheet="Data")
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(config, "population", [path], reporter=Reporter())
+    assert str(caught.value) == (
+        "ons.xlsx: sheet 'Data' does not say its year (no 'Mid-YYYY' in the sheet name or the "
+        "title rows) — add year = YYYY (the estimates' year) to "
+        f"{root / 'mappings' / 'population.toml'}")
+    with (root / "mappings" / "population.toml").open("a", encoding="utf-8") as fh:
+        fh.write("year = 2023\n")
+    [result] = ingest_files(load_config(root), "population", [path], reporter=Reporter())
+    assert result.rows_loaded == 76
+    assert query(config, "SELECT DISTINCT year FROM population") == [(2023,)]
+
+
+def test_ons_cell_that_is_not_a_number_rejects_its_band_with_sheet_and_row(tmp_path):
+    config = two_place_project(tmp_path / "p", {"population": 'preset = "ons_population"\n'})
+    [result] = ingest_files(config, "population", [_ons_current(tmp_path / "o.xlsx", bad=7)],
+                            reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (76, 75, 1)
+    assert query(config, "SELECT row_number, column_name, reason FROM rejects") == [
+        (5, "population", "sheet Mid-2022 LSOA 2021: population 'F7: x' is not a number")]
+
+
+def _iod(path, vintage):
+    book = openpyxl.Workbook()
+    book.active.title = "Notes"
+    book.active.append([f"English Indices of Deprivation {vintage}"])
+    if vintage == 2019:
+        data = book.create_sheet("IMD2019")
+        data.append(["LSOA code (2011)", "LSOA name (2011)",
+                     "Local Authority District code (2019)",
+                     "Local Authority District name (2019)",
+                     "Index of Multiple Deprivation (IMD) Rank",
+                     "Index of Multiple Deprivation (IMD) Decile"])
+    else:
+        data = book.create_sheet("IoD2025")
+        data.append(["LSOA code (2021)", "LSOA name (2021)",
+                     "Local Authority District code (2024)",
+                     "Local Authority District name (2024)",
+                     "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)",
+                     "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived "
+                     "10% of LSOAs)"])
+    # Two LSOAs of the ICB and one of a neighbour (all England: expected, not an error).
+    data.append(["E01000001", "A 001A", "E06000001", "A", 100, 1])
+    data.append(["E01000002", "A 001B", "E06000001", "A", 20000, 7])
+    data.append(["E01099999", "Elsewhere 001A", "E06000099", "Elsewhere", 30000, 10])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("vintage", [2019, 2025])
+def test_iod_file1_both_vintages_into_the_areas(tmp_path, vintage):
+    # Ingested as `areas` with the preset: loaded into `deprivation`, with the lookup
+    # (Place names and codes) giving the Places; the view combines them.
+    lsoa = "LSOA11CD" if vintage == 2019 else "LSOA21CD"
+    config = two_place_project(tmp_path / "p", {
+        "iod_file1": 'dataset = "areas"\npreset = "iod_file1"\n',
+        "lookup": 'dataset = "areas"\npreset = "lsoa_place_lookup"\n'})
+    lookup = write(tmp_path / "lookup.csv", f"{lsoa},Place name\nE01000001,Place One\n"
+                   "E01000002, ashby & district \n")
+    [result] = ingest_files(config, "areas", [_iod(tmp_path / "iod.xlsx", vintage)],
+                            mapping="iod_file1", reporter=Reporter())
+    assert (result.dataset, result.rows_read, result.rows_loaded) == ("deprivation", 3, 3)
+    ingest_files(config, "areas", [lookup], mapping="lookup", reporter=Reporter())
+    expected = "2011" if vintage == 2019 else "2021"
+    assert query(config, "SELECT lsoa_code, imd_decile, imd_rank, lsoa_vintage FROM deprivation "
+                 "ORDER BY 1")[0] == ("E01000001", 1, 100, expected)
+    assert query(config, "SELECT * FROM assessment_areas ORDER BY 1") == [
+        ("E01000001", "P1", 1, None, expected), ("E01000002", "P2", 7, None, expected)]
+
+
+def test_one_file_areas_still_works_and_wins_over_the_lookup(tmp_path):
+    config = two_place_project(tmp_path / "p", {})
+    areas = write(tmp_path / "areas.csv", "lsoa_code,place,imd_decile\nE01000001,P2,4\n")
+    lookup = write(tmp_path / "lookup.csv", "LSOA21CD,Place\nE01000001,P1\nE01000002,P1\n")
+    (config.root / "mappings" / "lookup.toml").write_text(
+        'dataset = "lsoa_places"\npreset = "lsoa_place_lookup"\n', encoding="utf-8")
+    config = load_config(config.root)
+    ingest_files(config, "areas", [areas], reporter=Reporter())
+    ingest_files(config, "lsoa_places", [lookup], mapping="lookup", reporter=Reporter())
+    assert query(config, "SELECT lsoa_code, place, imd_decile FROM assessment_areas "
+                 "ORDER BY 1") == [("E01000001", "P2", 4), ("E01000002", "P1", None)]
+
+
+def test_validate_tells_neighbours_from_a_wrong_vintage(tmp_path):
+    from eolneeds.validate import validate_project
+
+    config = two_place_project(tmp_path / "p", {
+        "iod_file1": 'dataset = "areas"\npreset = "iod_file1"\n',
+        "lookup": 'dataset = "areas"\npreset = "lsoa_place_lookup"\n'})
+    ingest_files(config, "areas", [_iod(tmp_path / "iod.xlsx", 2025)], mapping="iod_file1",
+                 reporter=Reporter())
+    ingest_files(config, "areas", [write(tmp_path / "lookup.csv",
+                                         "LSOA21CD,Place\nE01000001,P1\nE01000002,P2\n")],
+                 mapping="lookup", reporter=Reporter())
+    deaths = write(tmp_path / "deaths.csv", "\n".join([
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death",
+        "A,2023-01-05,85,F,E01000001,C34.9,home",  # one of ours
+        "B,2023-01-06,85,F,E01099999,C34.9,home",  # a neighbour's
+        "C,2023-01-07,85,F,E01077777,C34.9,home",  # in neither file: a wrong vintage
+        "D,2023-01-08,85,F,E01077777,C34.9,home",
+    ]) + "\n")
+    ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    warnings = validate_project(config, reporter=Reporter()).warnings
+    assert ("1 deaths have an LSOA that is in the deprivation file but in no Place of the "
+            "lookup (a neighbouring area's residents, not counted), e.g. E01099999 — if they "
+            "are your residents, add these LSOAs to the lookup with their Place") in warnings
+    assert ("2 deaths have an LSOA in neither the lookup nor the deprivation file (LSOA "
+            "vintage 2021), e.g. E01077777 — most likely a different LSOA vintage (2011 vs "
+            "2021): use a lookup and deprivation file of the deaths' vintage") in warnings
+    # Following the first advice: the neighbour's LSOA added to the lookup.
+    ingest_files(config, "areas", [write(tmp_path / "lookup.csv",
+                                         "LSOA21CD,Place\nE01000001,P1\nE01000002,P2\n"
+                                         "E01099999,P2\n")],
+                 mapping="lookup", replace=True, reporter=Reporter())
+    warnings = validate_project(config, reporter=Reporter()).warnings
+    assert not [w for w in warnings if "neighbouring" in w]
+    assert [w for w in warnings if w.startswith("2 deaths have an LSOA in neither")]
+
+
+# ---------------------------------------------------------------------------------------
+# Mistakes are correctable
+
+
+def test_ingest_without_mapping_chooses_it_as_run_does(tmp_path):
+    from eolneeds.run import mapping_for_file
+
+    pcmd = 'dataset = "deaths"\npreset = "pcmd_deaths"\n'
+    config = make_project(tmp_path / "p", {"deaths": "", "deaths_pcmd": pcmd,
+                                           "deaths_pcmd_old": pcmd, "hes_apc": pcmd})
+    header = ",".join(PCMD)
+    one = write(tmp_path / "deaths_pcmd_2025-10.csv", header + "\n"
+                + "9434765919,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
+    two = write(tmp_path / "deaths_PCMD_old_2019.csv", header + "\n"
+                + "4010232137,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
+    three = write(tmp_path / "local.csv", "person_id,date_of_death,age,sex,lsoa_code,"
+                  "underlying_cause,place_of_death\nP9,2023-01-05,85,F,E01000001,C34.9,home\n")
+    ingest_files(config, "deaths", [one, two, three], reporter=Reporter())
+    assert query(config, "SELECT file_name, mapping FROM ingest_log ORDER BY file_id") == [
+        ("deaths_pcmd_2025-10.csv", "deaths_pcmd"),
+        ("deaths_PCMD_old_2019.csv", "deaths_pcmd_old"),  # the longest name wins
+        ("local.csv", "deaths")]
+    for path, (_name, used) in zip([one, two, three], query(
+            config, "SELECT file_name, mapping FROM ingest_log ORDER BY file_id"), strict=True):
+        assert mapping_for_file(config, "deaths", path.name) == used
+
+
+def test_replace_reloads_an_unchanged_file_after_the_mapping_is_corrected(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"activity": ""})
+    path = write(tmp_path / "community.csv", "\n".join([
+        "person_id,activity_type,start_date",
+        "P1,emergency,2023-01-01",
+        "P2,District Nursing,2023-01-02",
+        "P3,District Nursing,2023-01-03",
+    ]) + "\n")
+    [first] = ingest_files(config, "activity", [path], reporter=Reporter())
+    assert (first.rows_loaded, first.rows_rejected) == (1, 2)
+    [(reason,)] = query(config, "SELECT DISTINCT reason FROM rejects")
+    assert reason.endswith("add a [recode.activity_type] entry to the mapping")
+    # The advice, followed: the mapping gains the recode.
+    (root / "mappings" / "activity.toml").write_text(
+        '[recode.activity_type]\n"District Nursing" = "community_contact"\n', encoding="utf-8")
+    config = load_config(root)
+    reporter = RecordingReporter()
+    [again] = ingest_files(config, "activity", [path], reporter=reporter)
+    assert again.skipped
+    mapping_file = root / "mappings" / "activity.toml"
+    assert _messages(reporter) == [
+        f"community.csv: already loaded (file {first.file_id}) with an earlier version of the "
+        f"mapping; {mapping_file} is different now — add --replace to reload it with "
+        f"{mapping_file}"]
+    # ... and that advice, followed.
+    [third] = ingest_files(config, "activity", [path], replace=True, reporter=Reporter())
+    assert (third.rows_read, third.rows_loaded, third.rows_rejected) == (3, 3, 0)
+    assert query(config, "SELECT source_row, activity_type FROM activity ORDER BY 1") == [
+        (2, "emergency_admission"), (3, "community_contact"), (4, "community_contact")]
+    assert query(config, "SELECT count(*) FROM rejects") == [(0,)]
+    assert query(config, "SELECT file_id, replaced_by FROM ingest_log ORDER BY 1") == [
+        (first.file_id, third.file_id), (third.file_id, None)]
+    # Unchanged file, unchanged mapping: a no-op again.
+    [fourth] = ingest_files(config, "activity", [path], reporter=Reporter())
+    assert fourth.skipped and fourth.file_id == third.file_id
+
+
+def test_replace_takes_out_the_same_bytes_under_another_name(tmp_path):
+    config = make_project(tmp_path / "p")
+    body = "person_id,activity_type,start_date\nP1,emergency,2023-01-01\n"
+    first = write(tmp_path / "a.csv", body)
+    renamed = write(tmp_path / "b.csv", body)
+    ingest_files(config, "activity", [first], reporter=Reporter())
+    ingest_files(config, "activity", [renamed], replace=True, reporter=Reporter())
+    assert query(config, "SELECT count(*) FROM activity") == [(1,)]
+
+
+def test_a_file_loaded_with_another_mapping_says_so(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"one": 'dataset = "activity"\n', "two": 'dataset = "activity"\n'
+                                                                         'nhs_number = false\n'})
+    path = write(tmp_path / "a.csv", "person_id,activity_type,start_date\nP1,emergency,"
+                 "2023-01-01\n")
+    ingest_files(config, "activity", [path], mapping="one", reporter=Reporter())
+    reporter = RecordingReporter()
+    ingest_files(config, "activity", [path], mapping="two", reporter=reporter)
+    assert _messages(reporter) == [
+        f"a.csv: already loaded (file 1) with mapping 'one'; {root / 'mappings' / 'two.toml'} "
+        f"is different now — add --replace to reload it with {root / 'mappings' / 'two.toml'}"]
+
+
+def test_every_summary_names_the_mapping_in_use(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"deaths": 'preset = "pcmd_deaths"\n'})
+    path = write(tmp_path / "pcmd.csv", ",".join(PCMD) + "\n"
+                 + "9434765919,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
+    reporter = RecordingReporter()
+    ingest_files(config, "deaths", [path], reporter=reporter)
+    assert _messages(reporter)[-1] == (
+        f"pcmd.csv: 1 rows read, 1 loaded into deaths, 0 quarantined; read with "
+        f"{root / 'mappings' / 'deaths.toml'}")

@@ -332,7 +332,7 @@ def test_bundled_project_ingests_and_only_the_planted_faults_are_rejected(
     finally:
         con.close()
     assert files["deaths_registrar_2026.csv"] == "cp1252"
-    assert len(files) == 10
+    assert len(files) == 11  # the PCN lookup (practices/epcn.xlsx) included
     # Registrar file: row 5 impossible date, row 9 bad check digit, row 54 the duplicate
     # of deaths_pcmd row 2; hospice workbook: the "Total" row under the table.
     assert rejects == [
