@@ -7,6 +7,7 @@ the file and the key, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -72,6 +73,13 @@ class MethodsConfig:
 
 
 @dataclass(frozen=True)
+class IngestConfig:
+    # A file of which more than this share of rows would be quarantined is refused
+    # whole (exit 3, nothing kept); a file of which every row would be is always refused.
+    max_rejected_share: float = 0.5
+
+
+@dataclass(frozen=True)
 class OutputsConfig:
     formats: tuple[str, ...] = OUTPUT_FORMATS
     per_place: bool = True
@@ -118,6 +126,7 @@ class ProjectConfig:
     periods: PeriodsConfig = PeriodsConfig()
     methods: MethodsConfig = MethodsConfig()
     outputs: OutputsConfig = OutputsConfig()
+    ingest: IngestConfig = IngestConfig()
     benchmarks: dict[str, float] = field(default_factory=dict)  # indicator_id -> England value
     scenarios: tuple[Scenario, ...] = ()  # [[scenarios]]: what-if scenarios (scenarios.py)
     mappings: dict[str, Mapping] = field(default_factory=dict)
@@ -144,15 +153,22 @@ class ProjectConfig:
         if name is not None:
             if name not in self.mappings:
                 known = ", ".join(sorted(self.mappings)) or "none"
+                close = difflib.get_close_matches(name, list(self.mappings), n=1)
+                hint = f"did you mean --mapping {close[0]}? " if close else ""
                 raise UsageError(
                     f"no mapping named {name!r} in {self.root / 'mappings'} (known: {known})"
-                    " — add mappings/{name}.toml or drop --mapping"
+                    f" — {hint}add {self.root / 'mappings' / name}.toml, or drop --mapping"
                 )
             mapping = self.mappings[name]
             if not _reads(mapping.dataset, dataset):
+                fitting = sorted(m.name for m in self.mappings.values()
+                                 if _reads(m.dataset, dataset))
+                others = (f"use one of the mappings of {dataset} (--mapping "
+                          f"{' | '.join(fitting)}), or " if fitting else "")
                 raise UsageError(
                     f"mapping {name!r} is for dataset {mapping.dataset!r}, not {dataset!r}"
-                    " — choose a mapping whose dataset matches"
+                    f" — {others}ingest the file as {mapping.dataset} (eolneeds ingest "
+                    f"{mapping.dataset} FILE --mapping {name})"
                 )
             return mapping
         if dataset in self.mappings and self.mappings[dataset].dataset == dataset:
@@ -334,7 +350,7 @@ def load_config(root: Path) -> ProjectConfig:
         where,
         raw,
         {"project", "places", "privacy", "disclosure", "periods", "methods", "outputs",
-         "benchmarks", "mappings", "scenarios"},
+         "ingest", "benchmarks", "mappings", "scenarios"},
     )
     project = _typed(where, "project", raw.get("project", {}), dict)
     _check_keys(f"{where} [project]", project,
@@ -428,6 +444,15 @@ def load_config(root: Path) -> ProjectConfig:
         per_place=_typed(owhere, "per_place", out_raw.get("per_place", True), bool),
     )
 
+    ing_raw = _typed(where, "ingest", raw.get("ingest", {}), dict)
+    iwhere = f"{where} [ingest]"
+    _check_keys(iwhere, ing_raw, {"max_rejected_share"})
+    ingest = IngestConfig(max_rejected_share=float(_typed(
+        iwhere, "max_rejected_share", ing_raw.get("max_rejected_share", 0.5), (int, float))))
+    if not 0 <= ingest.max_rejected_share <= 1:
+        raise ConfigError(f"{iwhere}: key 'max_rejected_share' must be between 0 and 1 "
+                          "(0.5 = refuse a file when more than half its rows are quarantined)")
+
     bench_raw = _typed(where, "benchmarks", raw.get("benchmarks", {}), dict)
     benchmarks = {
         k: float(_typed(f"{where} [benchmarks]", k, v, (int, float))) for k, v in bench_raw.items()
@@ -454,6 +479,7 @@ def load_config(root: Path) -> ProjectConfig:
         periods=periods,
         methods=methods,
         outputs=outputs,
+        ingest=ingest,
         benchmarks=benchmarks,
         mappings=mappings,
         scenarios=parse_scenarios(raw.get("scenarios", []), where),

@@ -196,6 +196,22 @@ BOOKKEEPING_DDL: list[str] = [
         reason VARCHAR NOT NULL
     )
     """,
+    # One row per field-level action on a row that still loaded (a death whose NHS number
+    # fails its check is left unlinked, an age of 999 blanked, an unknown code set to
+    # unknown): README "What rejects a row". Values that could identify someone are
+    # masked or shown only by their shape.
+    """
+    CREATE TABLE IF NOT EXISTS field_actions (
+        file_id INTEGER NOT NULL,
+        file_name VARCHAR NOT NULL,
+        dataset VARCHAR NOT NULL,
+        row_number BIGINT NOT NULL,
+        column_name VARCHAR NOT NULL,
+        value VARCHAR,
+        action VARCHAR NOT NULL,         -- blanked | set to unknown | unlinked | code dropped
+        reason VARCHAR NOT NULL
+    )
+    """,
 ]
 
 
