@@ -334,7 +334,7 @@ def test_bundled_project_ingests_and_only_the_planted_faults_are_rejected(
     finally:
         con.close()
     assert files["deaths_registrar_2026.csv"] == "cp1252"
-    assert len(files) == 11  # the PCN lookup (practices/epcn.xlsx) included
+    assert len(files) == 12  # the PCN lookup (practices/epcn.xlsx) and the Fingertips download
     # Registrar file: row 5 impossible date, row 54 the duplicate of deaths_pcmd row 2;
     # hospice workbook: the "Total" row under the table. Row 9's bad check digit only
     # leaves that death unlinked (field_actions).
