@@ -26,23 +26,25 @@ import io
 import os
 import re
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError
 
 import duckdb
 
+from eolneeds.config import DELIMITER_WORDS
 from eolneeds.errors import input_error
 
 CHUNK = 1 << 20  # 1 MiB: streaming reads for hashing, encoding checks and transcoding
 XLSX_BATCH = 50_000  # rows per Arrow batch when loading a worksheet
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-# What a user may write for `delimiter` in a mapping.
-DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 _MAGIC_GZIP = b"\x1f\x8b"
 _MAGIC_ZIP = b"PK\x03\x04"
@@ -151,6 +153,17 @@ def detect_format(path: Path, declared: str = "auto") -> tuple[str, bool]:
         )
     gzipped = head[:2] == _MAGIC_GZIP
     if declared != "auto":
+        # A mapping's format that the file's first bytes contradict would fail deep in
+        # a reader: say so plainly.
+        found = {_MAGIC_ZIP: "xlsx", _MAGIC_PARQUET: "parquet"}.get(head[:4], "csv")
+        if declared in ("xlsx", "parquet") and found != declared or \
+                declared == "csv" and found != "csv":
+            what = {"xlsx": "an Excel workbook (.xlsx)", "parquet": "a Parquet file",
+                    "csv": "a text (CSV) file"}
+            raise input_error(
+                name, f"is not {what[declared]} as the mapping's format = \"{declared}\" "
+                f"says" + (f" (it looks like {what[found]})" if head else ""),
+                "set format to match the file, or remove the format key so it is detected")
         return declared, gzipped
     if head[:4] == _MAGIC_ZIP:
         return "xlsx", False
@@ -188,8 +201,15 @@ def read_into(
         raise input_error(path.name, "the file is empty (0 bytes)",
                           "re-export the extract; an empty file has nothing to load")
     if fmt == "xlsx":
-        return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row,
-                          matches=matches, where=where)
+        try:
+            return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row,
+                              matches=matches, where=where)
+        except _DAMAGED_WORKBOOK as exc:
+            # The workbook opened, but a sheet's XML or its compression is damaged.
+            raise input_error(path.name, f"has a damaged worksheet ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})",
+                              "open it in Excel and save it again as .xlsx, or export "
+                              "CSV") from None
     if fmt == "parquet":
         return _read_parquet(con, path, table=table, choose=choose)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
@@ -502,10 +522,10 @@ def _read_csv_as(
         raise input_error(name, f"cannot be read as CSV ({first})",
                           "check the quoting and the delimiter, or re-export the file") from None
     else:
-        lines = empty_line.result()
+        scanned = empty_line.result()
         text_codec = "utf-8-sig" if codec == "utf-8-sig" else "utf-8"
         gaps: list[int] = []
-        if lines.empty_line:
+        if scanned.empty_line:
             gaps = _empty_line_positions(source, duck_compression == "gzip", text_codec,
                                          delim, header_row)
             if gaps:
@@ -514,9 +534,9 @@ def _read_csv_as(
         # A record spanning lines is a quoted line break -- or a quote left open that
         # swallows the rows after it. Only when the file has fewer records than lines
         # (and a quote) is it parsed again in Python to tell which.
-        if lines.quotes and headers:
+        if scanned.quotes and headers:
             records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
-            if records + len(gaps) < lines.data_lines(header_row):
+            if records + len(gaps) < scanned.data_lines(header_row):
                 swallowed = _swallowing_quote(source, duck_compression == "gzip",
                                               text_codec, delim, header_row, width)
                 if swallowed is not None:
@@ -797,15 +817,21 @@ def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLa
 
 
 def _open_workbook(path: Path) -> Any:
-    import zipfile
-
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException,
+            *_DAMAGED_WORKBOOK) as exc:
         raise input_error(path.name, f"is not a readable Excel workbook ({exc})",
                           "open it in Excel and save it again as .xlsx, or export CSV") from None
+    if not workbook.worksheets:
+        workbook.close()
+        raise input_error(path.name, "is a workbook with no worksheets",
+                          "check that the right file was exported, then save the data "
+                          "sheet from Excel as .xlsx or CSV")
+    return workbook
 
 
 def _describe_sheets(sheets: Sequence[SheetLayout]) -> str:
@@ -834,6 +860,12 @@ def choose_sheet(file_name: str, sheets: Sequence[SheetLayout], *,
                    f"{_describe_sheets(sheets)})",
         f"set sheet = \"NAME\" to the data sheet in {where}, and map its columns under "
         "[columns]")
+
+
+# What reading a damaged worksheet raises (its XML cut short or not XML, its
+# compressed part corrupt): the workbook, not eolneeds, is at fault.
+_DAMAGED_WORKBOOK: tuple[type[BaseException], ...] = (
+    ParseError, zipfile.BadZipFile, zlib.error, EOFError)
 
 
 def _read_xlsx(
@@ -942,14 +974,24 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, *, table: str,
     loaded, unmapped = _choose_columns(headers, choose, quoted.__getitem__)
     selects = [f"CAST({quoted[i]} AS VARCHAR) AS c{i}"
                for i in (range(len(headers)) if loaded is None else loaded)]
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT "
-        + ", ".join(["file_row_number + 1 AS __row", *selects, *([unmapped] if unmapped else [])])
-        + " FROM read_parquet($path, file_row_number = true)",
-        {"path": str(path)},
-    )
-    return RawTable(table=table, headers=headers, row_expr="__row", format="parquet",
-                    loaded=loaded, unmapped_data=UNMAPPED_DATA if unmapped else None)
+    # read_parquet's file_row_number option clashes with a column of that name; the
+    # temporary table's rowid keeps file order too (rows inserted in one statement).
+    clash = any(h.lower() == "file_row_number" for h in headers)
+    numbered = [] if clash else ["file_row_number + 1 AS __row"]
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT "
+            + ", ".join([*numbered, *selects, *([unmapped] if unmapped else [])])
+            + f" FROM read_parquet($path, file_row_number = {str(not clash).lower()})",
+            {"path": str(path)},
+        )
+    except duckdb.Error as exc:  # the footer read, but a page is damaged
+        first = str(exc).strip().splitlines()[0]
+        raise input_error(name, f"is not a readable Parquet file ({first})",
+                          "re-export it, or export CSV instead") from None
+    return RawTable(table=table, headers=headers, row_expr="(rowid + 1)" if clash else "__row",
+                    format="parquet", loaded=loaded,
+                    unmapped_data=UNMAPPED_DATA if unmapped else None)
 
 
 def closest_header(wanted: str, headers: list[str]) -> str | None:

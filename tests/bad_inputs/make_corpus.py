@@ -143,7 +143,7 @@ def main() -> None:
         .encode())
     raw("cr_only.csv", (D + "\r" + n1 + "," + OK + "\r" + n2 + "," + OK + "\r").encode())
     raw("mixed_encoding.csv", (AREAS + "\nE01000001,P1,3,Urban – café,2021\n").encode("cp1252")
-        + "E01000002,P1,4,Rural – café,2021\n".encode("utf-8"))
+        + "E01000002,P1,4,Rural – café,2021\n".encode())
     raw("mixed_encoding_mostly_utf8.csv",
         (AREAS + "\nE01000001,P1,3,Urban – café,2021\n").encode("utf-8")
         + "E01000002,P1,4,Rural – café,2021\n".encode("cp1252"))
