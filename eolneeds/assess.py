@@ -716,6 +716,12 @@ def assess_project(
         frame = compute_indicators(config, con, period_end=options.period_end,
                                    months=options.months, periods=options.periods,
                                    places=places, reporter=reporter)
+        # England (and the region) beside the ICB, from an ingested Fingertips download.
+        from eolneeds.benchmarks import load_benchmarks
+
+        benchmarks = load_benchmarks(
+            con, indicator_ids=sorted(frame["indicator_id"].unique().to_list()),
+            icb_code=config.icb_code, icb_name=config.icb_name)
     finally:
         con.close()
     headline_period = _headline_period(frame)
@@ -747,7 +753,7 @@ def assess_project(
     bundle = ReportBundle(
         config=config, indicators=frame, data_quality=data_quality, manifest=manifest,
         generated_at=datetime.now(UTC), headline_period=headline_period,
-        software_version=__version__, places=report_places,
+        software_version=__version__, places=report_places, benchmarks=benchmarks,
     )
     with reporter.progress("Writing outputs", len(names) + 1) as step:
         if "csv" in formats:

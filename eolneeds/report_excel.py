@@ -975,7 +975,9 @@ def _comparison_table(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[
 def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[list[Any]]]:
     lead = [Col("Indicator"), Col("Breakdown"), Col("Group"),
             Col("Unit"), Col("Polarity", role="polarity")]
-    benchmarks = pack.config.benchmarks
+    # England: the Fingertips download, else eolneeds.toml [benchmarks] (bundle.england).
+    england = pack.bundle.england()
+    benchmarks = {k: v.value for k, v in england.items()}
     rows: list[list[Any]] = []
     if pack.place is None:
         places = pack.areas[1:]
@@ -983,7 +985,7 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
         columns += [Col("ICB lower 95% CI"), Col("ICB upper 95% CI")]
         columns += [Col(f"{a.header} compared with ICB", role="comparison") for a in places]
         if benchmarks:
-            columns.append(Col("England"))
+            columns += [Col("England"), Col("England period")]
         columns.append(Col("Notes"))
         for ind_id, breakdown, value in keys:
             recs = [pack.row(ind_id, a, breakdown, value) for a in pack.areas]
@@ -995,7 +997,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
             row += [_measure(recs[0], "lower_ci_95"), _measure(recs[0], "upper_ci_95")]
             row += [_comparison(r, polarity) for r in recs[1:]]
             if benchmarks:
-                row.append(_benchmark(benchmarks, ind_id, breakdown, unit))
+                row += [_benchmark(benchmarks, ind_id, breakdown, unit),
+                        _benchmark_period(england, ind_id, breakdown)]
             row.append(pack.notes_for(ind_id, *_row_note_keys(row)))
             rows.append(row)
     else:
@@ -1005,7 +1008,7 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
                           Col(f"{main.header} lower 95% CI"), Col(f"{main.header} upper 95% CI"),
                           Col("Numerator"), Col("Denominator")]
         if benchmarks:
-            columns.append(Col("England"))
+            columns += [Col("England"), Col("England period")]
         columns.append(Col("Notes", wrap=True, width=40))
         for ind_id, breakdown, value in keys:
             rec, icb_rec = pack.row(ind_id, main, breakdown, value), pack.row(ind_id, icb,
@@ -1017,7 +1020,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
                    _measure(rec, "lower_ci_95"), _measure(rec, "upper_ci_95"),
                    _measure(rec, "numerator"), _measure(rec, "denominator")]
             if benchmarks:
-                row.append(_benchmark(benchmarks, ind_id, breakdown, unit))
+                row += [_benchmark(benchmarks, ind_id, breakdown, unit),
+                        _benchmark_period(england, ind_id, breakdown)]
             markers = pack.notes_for(ind_id, *_row_note_keys(row))
             note = (rec or {}).get("note")
             row.append(f"{markers} {note}" if note else markers)
@@ -1039,6 +1043,12 @@ def _benchmark(benchmarks: dict[str, float], ind_id: str, breakdown: str, unit: 
 
 
 _ONE_TABLE = ("", "This worksheet contains one table.")
+
+
+def _benchmark_period(england: dict[str, Any], ind_id: str, breakdown: str) -> Any:
+    if breakdown != "all" or ind_id not in england:
+        return NOT_AVAILABLE
+    return england[ind_id].period or "not stated"
 
 
 def _common_lines(pack: _Pack, *, units: str, source: str) -> list[tuple[str, str]]:
@@ -1625,11 +1635,14 @@ def _cover_facts(pack: _Pack) -> list[tuple[str, str]]:
     manifest = bundle.manifest or {}
     datasets = sorted({str(e.get("dataset")) for e in manifest.get("inputs") or []
                        if e.get("dataset")} | set(manifest.get("data_coverage") or {}))
-    sources = [_DATASET_SOURCES.get(d, d.replace("_", " ")) for d in datasets]
+    # National values (the Fingertips download) are named below, not as local extracts.
+    sources = [_DATASET_SOURCES.get(d, d.replace("_", " ")) for d in datasets
+               if d != "benchmarks"]
     source = ("Local extracts held by the ICB: " + "; ".join(sources) if sources else
               "Local extracts held by the ICB (see the Metadata sheet)")
-    if config.benchmarks:
-        source += ". England values: [benchmarks] in eolneeds.toml"
+    england_sources = sorted({b.source for b in bundle.england().values()})
+    if england_sources:
+        source += ". England values: " + "; ".join(england_sources)
     # Reporting periods as _headline_period finds them: months carry only the total.
     earlier = sorted({p for p in pack.frame.filter(pl.col("breakdown") != "all")["period"]
                       .unique().to_list() if p and not p.isdigit()} - {bundle.headline_period})
@@ -1762,9 +1775,12 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
     for key in ("sii_rii", "disclosure", "data_quality", "spc"):
         if key in summaries:
             notes.append((key, summaries[key].name, summaries[key].definition))
-    if config.benchmarks:
-        notes.append(("england", "England values", "England comparators are the benchmark "
-                                                   "values set in eolneeds.toml [benchmarks]."))
+    england = pack.bundle.england()
+    if england:
+        sources = sorted({b.source for b in england.values()})
+        notes.append(("england", "England values", "England values beside the ICB, each with "
+                                                   "its period in the England period column. "
+                                                   "Source: " + "; ".join(sources) + "."))
     present = set(pack.frame["indicator_id"].unique().to_list())
     for ind_id in sorted(pack.order, key=lambda i: pack.order[i]):
         entry = pack.catalogue.get(ind_id)
