@@ -776,16 +776,19 @@ def assess_project(
             written.append(path)
             step(1)
         if "xlsx" in formats:
-            from eolneeds.report_excel import write_excel_pack
+            from eolneeds.report_excel import write_excel_packs
 
             targets: list[tuple[Path, str | None]] = [(out_dir / "pack-icb.xlsx", None)]
             if per_place:
                 targets += [(out_dir / f"pack-{slug(c)}.xlsx", c) for c in report_places]
-            for path, code in targets:
-                with atomic_output(path) as tmp:
-                    write_excel_pack(bundle, tmp, place=code)
+
+            def pack_written(path: Path) -> None:
                 written.append(path)
                 step(1)
+
+            # One call for every pack: the rows they share are built once (each pack is
+            # written atomically).
+            write_excel_packs(bundle, targets, written=pack_written)
         path = out_dir / "manifest.json"
         write_manifest(path, manifest)
         written.append(path)
