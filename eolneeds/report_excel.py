@@ -115,7 +115,8 @@ GRADIENT_CHART_PREFERENCE = (
 BREAKDOWN_LABELS = {
     "all": "All", "sex": "Sex", "imd_quintile": "Deprivation quintile",
     "age_band": "Age band", "age_group": "Age group", "ethnic_group": "Ethnic group",
-    "cause_group": "Cause group",
+    "cause_group": "Cause group", "gp_practice": "GP practice",
+    "pcn": "Primary Care Network",
 }
 BREAKDOWN_ORDER = ("all", "sex", "age_band", "age_group", "ethnic_group", "cause_group",
                    "imd_quintile")
@@ -930,6 +931,8 @@ def _table_rows_for(pack: _Pack, ids: Iterable[str], *, breakdowns: bool) -> lis
         pl.col("indicator_id").is_in(list(wanted))
         & (pl.col("period") == pack.bundle.headline_period)
         & (pl.col("breakdown") != "imd_quintile")
+        # Practices and PCNs have sheets of their own (practice_sheets.py).
+        & ~pl.col("breakdown").is_in(["gp_practice", "pcn"])
     )
     if not breakdowns:
         frame = frame.filter(pl.col("breakdown") == "all")
@@ -2122,6 +2125,9 @@ def _data_sheets(pack: _Pack) -> list[DataSheet]:
     sheets = [_summary_sheet(pack)]
     sheets += [_theme_sheet(pack, key, name, desc) for key, name, desc in THEMES]
     sheets += [_inequalities_sheet(pack), _projections_sheet(pack)]
+    from eolneeds.practice_sheets import practices_sheet, scenarios_sheet
+
+    sheets += [s for s in (practices_sheet(pack), scenarios_sheet(pack)) if s is not None]
     sheets += _data_quality_sheets(pack)
     sheets.append(_indicator_data_sheet(pack))
     return sheets
