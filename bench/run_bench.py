@@ -82,7 +82,9 @@ def input_files(project: Path) -> list[tuple[str, Path, str | None]]:
     sys.path.insert(0, str(HERE.parent))
     from eolneeds.sample import sample_files
 
-    return sample_files(project)
+    # The bare load reads CSV: the one workbook (the small ODS practice-to-PCN lookup,
+    # no identifiers) is left out of all three steps alike, so they stay comparable.
+    return [f for f in sample_files(project) if f[1].name.endswith((".csv", ".csv.gz"))]
 
 
 def bare_load_script(files: list[Path], db: Path) -> str:
@@ -117,6 +119,10 @@ def identifier_columns(project: Path) -> dict[str, str]:
                                 emergency_methods=config.methods.emergency_admission_methods,
                                 where=mapping.name)
             column = preset.columns.get("person_id")
+        if isinstance(column, (list, tuple)):  # a preset's known names: this file's one
+            with path.open(encoding="utf-8-sig") as fh:
+                header = fh.readline().rstrip("\r\n").split(",")
+            column = next((c for c in column if c in header), None)
         found[str(path)] = column if isinstance(column, str) else "person_id"
     return found
 
