@@ -66,11 +66,13 @@ class BenchmarkValue:
     area_name: str  # 'England', or the region's name
     value: float  # in the indicator's unit (a percentage for P)
     period: str  # as published: '2023', '2022/23'; '' when not known
-    source: str  # 'OHID Fingertips: file.csv (indicator 93474)' | 'eolneeds.toml [benchmarks]'
+    source: str  # 'OHID Fingertips download, file.csv' | 'eolneeds.toml [benchmarks] ...'
     lower_ci_95: float | None = None
     upper_ci_95: float | None = None
     count: float | None = None
     denominator: float | None = None
+    # the source's own indicator, e.g. '93474 Percentage of deaths that occur in hospital'
+    source_indicator: str = ""
 
 
 @dataclass
@@ -83,6 +85,12 @@ class ReportBundle:
     headline_period: str  # the period the overview tables show, e.g. '2024-25'
     software_version: str
     places: list[str] = field(default_factory=list)  # Place codes in report order
+    # GP practices: practice.FUNNEL_SCHEMA (identification against the ICB, funnel limits,
+    # each practice's PCN and Place); None when not computed
+    practices: pl.DataFrame | None = None
+    # What-if scenarios: scenarios.SCENARIO_SCHEMA (modelled figures with their ranges and
+    # assumptions); None when not computed
+    scenarios: pl.DataFrame | None = None
     # England (and region) values beside the ICB; see BenchmarkValue and assess.
     benchmarks: list[BenchmarkValue] = field(default_factory=list)
 

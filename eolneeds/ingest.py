@@ -44,10 +44,11 @@ import duckdb
 from eolneeds import normalise as nz
 from eolneeds import presets, readers
 from eolneeds.config import AREA_PARTS, CANONICAL_MAPPING, ProjectConfig, resolve_key
-from eolneeds.db import connect
+from eolneeds.db import TEMP_FOLDER, connect
 from eolneeds.errors import (
     ConfigError,
     EolneedsError,
+    InputDataError,
     ProjectLockedError,
     UsageError,
     input_error,
@@ -88,7 +89,10 @@ DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_
 # canonical column -> (lowest, highest) whole number accepted
 WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10),
                        "imd_rank": (1, 1_000_000)}
-NUMBER_COLUMNS = {"cost", "population"}
+NUMBER_COLUMNS = {"cost", "population",
+                  # benchmarks (the Fingertips download): values, limits, count, denominator
+                  "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8",
+                  "count", "denominator"}
 # Plausibility bounds (README "Plausibility bounds"): (dataset, column) -> (highest value,
 # whole numbers only). £10m is far above any one hospital episode's cost; 10 million
 # people is more than any ICB, let alone one LSOA cell; projections may be fractional.
@@ -98,7 +102,13 @@ NUMBER_BOUNDS: dict[tuple[str, str], tuple[int, bool]] = {
     ("activity", "cost"): (10_000_000, False),
     ("population", "population"): (10_000_000, True),
     ("projections", "population"): (10_000_000, False),
+    # National values (the Fingertips download) may be negative (a slope index, a change)
+    # and a bad one blanks only itself: the row still records its indicator and period.
+    **{("benchmarks", c): (1_000_000_000_000, False) for c in (
+        "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8", "count",
+        "denominator")},
 }
+SIGNED_NUMBER_DATASETS = {"benchmarks"}
 LSOA_SHAPE = "[EW]01[0-9]{6}"
 # What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
 # safe), as SQL literals.
@@ -233,6 +243,27 @@ def _mapping_file(config: ProjectConfig, mapping_name: str) -> str:
     return str(path) if path.is_file() else f"the [mappings.{mapping_name}] table"
 
 
+def preset_advice(national: str, file_name: str) -> str:
+    """The fix for a file in a national layout that the mapping in use does not name:
+    the preset is the whole of it (ARCHITECTURE.md, "Presets")."""
+    kind = get_preset(national).dataset
+    return (f"the file is in the national {national} layout: write mappings/{national}.toml "
+            f"holding dataset = \"{kind}\" and preset = \"{national}\" (eolneeds inspect "
+            f"{file_name} --write-mapping {national} does it), then run eolneeds ingest "
+            f"{kind} {file_name} --mapping {national}")
+
+
+def _national_sheet(path: Path) -> tuple[str, str] | None:
+    """(sheet, preset) of the first sheet of a workbook in a national layout, else None."""
+    if readers.detect_format(path)[0] != "xlsx":
+        return None
+    for sheet in readers.scan_workbook(path):
+        national = recognise(sheet.headers) if sheet.headers else None
+        if national is not None:
+            return sheet.name, national
+    return None
+
+
 def _plan_columns(
     config: ProjectConfig,
     dataset: str,
@@ -280,13 +311,7 @@ def _plan_columns(
                      "the mapping if the headers are not on the first row; ")
         national = recognise(headers) if preset is None else None
         if national is not None:
-            # The file is in a national layout the mapping does not name: the preset is
-            # the whole fix (ARCHITECTURE.md, "Presets").
-            kind = get_preset(national).dataset
-            fix = (f"the file is in the national {national} layout: write "
-                   f"mappings/{national}.toml holding dataset = \"{kind}\" and preset = "
-                   f"\"{national}\" (eolneeds inspect {file_name} --write-mapping {national} "
-                   f"does it), then run eolneeds ingest {kind} {file_name} --mapping {national}")
+            fix = preset_advice(national, file_name)
         elif wanted == canonical:
             # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
             target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
@@ -554,10 +579,12 @@ def _plan_columns(
             plan.prep[canonical] = _number_sql(t, mapping.decimal)
             top, whole_only = NUMBER_BOUNDS[(dataset, canonical)]
             # Only a cost can go while its row still counts (an admission without a cost).
-            action = "blanked" if canonical == "cost" else None
+            action = ("blanked" if canonical == "cost" or dataset in SIGNED_NUMBER_DATASETS
+                      else None)
             number = f"isfinite({aux})"
             not_number = f"{t} IS NOT NULL AND NOT coalesce({number}, false)"
-            in_bounds = f"{aux} BETWEEN 0 AND {top}"
+            low = f"-{top}" if dataset in SIGNED_NUMBER_DATASETS else "0"
+            in_bounds = f"{aux} BETWEEN {low} AND {top}"
             if whole_only:
                 in_bounds += f" AND {aux} = round({aux})"
             plan.values[canonical] = f"(CASE WHEN {number} AND {in_bounds} THEN {aux} END)"
@@ -575,8 +602,9 @@ def _plan_columns(
                     f"{label} '", shown, f"' {DECIMAL_COMMA_REASON}")), None))
                 checks.append((_when(f"{not_number} AND NOT {comma}",
                                      _say(f"{label} '", shown, "' is not a number")), action))
-            checks.append((_when(f"{number} AND {aux} < 0",
-                                 _say(f"{label} '", shown, "' is negative")), action))
+            if dataset not in SIGNED_NUMBER_DATASETS:
+                checks.append((_when(f"{number} AND {aux} < 0",
+                                     _say(f"{label} '", shown, "' is negative")), action))
             checks.append((_when(f"{number} AND {aux} > {top}",
                                  _say(f"{label} '", shown, f"' is above {top:,}, the most "
                                       f"a {canonical} can plausibly be")), action))
@@ -1170,9 +1198,19 @@ def _ingest_one(
                 con, path, table=RAW_TABLE, file_format=mapping.format,
                 encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
                 sheet=mapping.sheet, header_row=mapping.header_row,
-                workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
+                workdir=config.database_path.parent / TEMP_FOLDER, choose=used_headers,
                 matches=readable, where=advice_file,
             )
+    except InputDataError as exc:
+        for table in (RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
+        # A workbook in a national layout read without its preset: name the preset.
+        found = _national_sheet(path) if preset is None else None
+        if found is None:
+            raise
+        raise input_error(path.name, f"the mapping in use reads no sheet of it, and sheet "
+                          f"{found[0]!r} is in the national {found[1]} layout",
+                          preset_advice(found[1], path.name)) from exc
     except BaseException:
         for table in (RAW_TABLE, ROW_MAP_TABLE):
             _quietly(con, f"DROP TABLE IF EXISTS {table}")
