@@ -744,6 +744,9 @@ def assess_project(
             names += [f"pack-{slug(code)}.xlsx" for code in report_places]
     con = connect(config.database_path)
     try:
+        # The practice funnel and the scenarios, stored by compute_indicators.
+        practices = con.sql("SELECT * FROM practice_funnel").pl()
+        scenario_table = con.sql("SELECT * FROM scenario_results").pl()
         manifest = build_manifest(config, con, outputs=[*names, "manifest.json"], extra={
             "periods": sorted(frame["period"].unique().to_list()),
             "headline_period": headline_period,
@@ -754,6 +757,7 @@ def assess_project(
         config=config, indicators=frame, data_quality=data_quality, manifest=manifest,
         generated_at=datetime.now(UTC), headline_period=headline_period,
         software_version=__version__, places=report_places, benchmarks=benchmarks,
+        practices=practices, scenarios=scenario_table,
     )
     with reporter.progress("Writing outputs", len(names) + 1) as step:
         if "csv" in formats:
@@ -776,16 +780,19 @@ def assess_project(
             written.append(path)
             step(1)
         if "xlsx" in formats:
-            from eolneeds.report_excel import write_excel_pack
+            from eolneeds.report_excel import write_excel_packs
 
             targets: list[tuple[Path, str | None]] = [(out_dir / "pack-icb.xlsx", None)]
             if per_place:
                 targets += [(out_dir / f"pack-{slug(c)}.xlsx", c) for c in report_places]
-            for path, code in targets:
-                with atomic_output(path) as tmp:
-                    write_excel_pack(bundle, tmp, place=code)
+
+            def pack_written(path: Path) -> None:
                 written.append(path)
                 step(1)
+
+            # One call for every pack: the rows they share are built once (each pack is
+            # written atomically).
+            write_excel_packs(bundle, targets, written=pack_written)
         path = out_dir / "manifest.json"
         write_manifest(path, manifest)
         written.append(path)

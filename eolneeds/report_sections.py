@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup
 
-from eolneeds import charts, methods
+from eolneeds import charts, methods, report_practice
 from eolneeds.catalogue import THEMES, load_catalogue
 from eolneeds.findings import key_findings
 from eolneeds.formatting import (
@@ -503,6 +503,9 @@ class PlaceSections:
                 lead = self._lead_simple(code, name, "on_register_need_pct",
                                          "of people who died with palliative care needs "
                                          "were on a palliative care register before death")
+                # GP practices furthest below the ICB (report_practice.py).
+                practice_extra, bullets = report_practice.practice_tables(self.r, code)
+                extra += practice_extra
             elif key == "hospital":
                 lead = self._lead_simple(code, name, "ea_last90_3plus_pct",
                                          "of people had three or more emergency admissions "
@@ -510,6 +513,9 @@ class PlaceSections:
                 age_table = self.r.breakdown_table("ea_last90_3plus_pct", code, "age_group")
                 if age_table is not None:
                     extra.append(age_table)
+                # What-if scenarios, with their assumptions (report_practice.py).
+                scenario_extra, bullets = report_practice.scenario_tables(self.r, code)
+                extra += scenario_extra
             elif key == "inequality":
                 table = self.inequalities.inequality_table(code)
                 panels = [p for p in (self.inequalities.gradient_panel(i, code, self.r.name_of(i))
