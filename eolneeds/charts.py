@@ -630,7 +630,6 @@ class Series:
     upper: Sequence[float | None] | None = None
 
 
-@_styled
 def line_chart(
     svg_id: str,
     title: str,
@@ -644,32 +643,136 @@ def line_chart(
 ) -> str:
     """Lines over time (projections to 2040, trends by financial year); each series
     has its own colour, marker and dash so the lines can be told apart in greyscale.
-    Intervals, where given, are drawn as error bars."""
-    fig = _figure(3.0, legend_rows=1)
-    ax = _new_axes(fig)
-    x = np.arange(len(x_labels))
-    for i, s in enumerate(series):
-        vals = _array(s.values)
-        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        offset = (i - (len(series) - 1) / 2) * 0.06 if s.lower is not None else 0.0
-        if s.lower is not None and s.upper is not None:
-            lo = _array(s.lower)
-            hi = _array(s.upper)
-            ok = ~(np.isnan(lo) | np.isnan(hi) | np.isnan(vals))
-            ax.errorbar(x[ok] + offset, vals[ok], yerr=[vals[ok] - lo[ok], hi[ok] - vals[ok]],
-                        fmt="none", ecolor=colour, elinewidth=1, capsize=3, alpha=0.8)
-        ax.plot(x + offset, vals, color=colour, marker=SERIES_MARKERS[i % len(SERIES_MARKERS)],
-                linestyle=SERIES_DASHES[i % len(SERIES_DASHES)], linewidth=1.8, markersize=5,
-                label=s.label)
+    Intervals, where given, are drawn as error bars.
+
+    Drawn as SVG directly, like gradient_chart and for the same reason (a dozen per
+    report, each a fifth of a second in matplotlib); the look follows the matplotlib
+    charts. A missing value breaks its line, as matplotlib draws a NaN."""
+    width, height = WIDTH_IN * 72, 3.0 * 72
+    legend_rows = math.ceil(len(series) / 4) if series else 0
+    x0, x1 = 0.8 * 72, width - 0.15 * 72
+    y0, y1 = (0.12 + 0.24 * max(legend_rows, 1)) * 72, height - 0.55 * 72
+    values = [float(v) for s in series
+              for seq in (s.values, s.lower or (), s.upper or ()) for v in seq
+              if v is not None and _finite(v)]
+    ticks = _axis_ticks(values, start_at_zero)
+    y_min, y_max = ticks[0], ticks[-1]
+    n = max(len(x_labels), 1)
+    span = max(n - 0.2, 0.2)  # xlim(-0.4, n - 0.6)
+
+    def px(i: float) -> float:
+        return x0 + (i + 0.4) / span * (x1 - x0)
+
+    def py(v: float) -> float:
+        return y1 - (v - y_min) / (y_max - y_min) * (y1 - y0)
+
+    out = [_svg_open(svg_id, title, description, width, height)]
+    for tick in ticks:
+        y = py(tick)
+        out.append(f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" '
+                   f'stroke="{NHS_PALE_GREY}" stroke-width="0.8"/>'
+                   f'<text x="{x0 - 5:.1f}" y="{y + 3.5:.1f}" font-size="10" '
+                   f'text-anchor="end" fill="{NHS_DARK_GREY}">{_esc(_tick_label(tick, unit))}'
+                   "</text>")
+    out.append(f'<path d="M{x0:.1f} {y0:.1f}V{y1:.1f}H{x1:.1f}" fill="none" '
+               f'stroke="{NHS_MID_GREY}" stroke-width="0.8"/>')
     step = max(1, math.ceil(len(x_labels) / 16))
-    ax.set_xticks(x[::step], [x_labels[i] for i in range(0, len(x_labels), step)])
-    ax.set_xlim(-0.4, len(x) - 0.6)
+    for i in range(0, len(x_labels), step):
+        out.append(f'<text x="{px(i):.1f}" y="{y1 + 14:.1f}" font-size="10" '
+                   f'text-anchor="middle" fill="{NHS_DARK_GREY}">{_esc(x_labels[i])}</text>')
     if y_label:
-        ax.set_ylabel(y_label)
-    if start_at_zero:
-        _y_from_zero(ax, unit)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(len(series), 4))
-    return figure_to_svg(fig, svg_id, title, description)
+        out.append(f'<text transform="translate(14 {(y0 + y1) / 2:.1f}) rotate(-90)" '
+                   f'font-size="10" text-anchor="middle" fill="{BLACK}">{_esc(y_label)}'
+                   "</text>")
+    for i, s in enumerate(series):
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        marker = SERIES_MARKERS[i % len(SERIES_MARKERS)]
+        dash = _DASHES[SERIES_DASHES[i % len(SERIES_DASHES)]]
+        offset = (i - (len(series) - 1) / 2) * 0.06 if s.lower is not None else 0.0
+        points = [(px(k + offset), py(float(v))) if v is not None and _finite(v) else None
+                  for k, v in enumerate(s.values)]
+        if s.lower is not None and s.upper is not None:
+            bars = []
+            for k, (v, lo, hi) in enumerate(zip(s.values, s.lower, s.upper, strict=True)):
+                if all(x is not None and _finite(x) for x in (v, lo, hi)):
+                    x, a, b = px(k + offset), py(float(lo)), py(float(hi))  # type: ignore[arg-type]
+                    bars.append(f"M{x:.1f} {a:.1f}V{b:.1f}M{x - 3:.1f} {a:.1f}H{x + 3:.1f}"
+                                f"M{x - 3:.1f} {b:.1f}H{x + 3:.1f}")
+            if bars:
+                out.append(f'<path d="{"".join(bars)}" stroke="{colour}" stroke-width="1" '
+                           'stroke-opacity="0.8" fill="none"/>')
+        path, pen = [], "M"
+        for point in points:
+            if point is None:
+                pen = "M"
+                continue
+            path.append(f"{pen}{point[0]:.1f} {point[1]:.1f}")
+            pen = "L"
+        if path:
+            out.append(f'<path d="{"".join(path)}" stroke="{colour}" stroke-width="1.8" '
+                       f'fill="none"{dash}/>')
+        out += [_marker(marker, x, y, colour, 5) for x, y in filter(None, points)]
+    # Legend above the axes, up to four entries a row (as ax.legend(ncols=4)).
+    cursor_x, row = x0, 0
+    for i, s in enumerate(series):
+        if i and i % 4 == 0:
+            cursor_x, row = x0, row + 1
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        y = 12 + 15 * row
+        dash = _DASHES[SERIES_DASHES[i % len(SERIES_DASHES)]]
+        out.append(f'<path d="M{cursor_x:.1f} {y:.1f}h20" stroke="{colour}" '
+                   f'stroke-width="1.8"{dash}/>'
+                   + _marker(SERIES_MARKERS[i % len(SERIES_MARKERS)], cursor_x + 10, y,
+                             colour, 5)
+                   + f'<text x="{cursor_x + 26:.1f}" y="{y + 3:.1f}" font-size="9" '
+                   f'fill="{BLACK}">{_esc(s.label)}</text>')
+        cursor_x += 40 + 5.2 * len(s.label)
+    out.append("</svg>")
+    return "".join(out) + "\n"
+
+
+_DASHES = {"-": "", "--": ' stroke-dasharray="6,3"', "-.": ' stroke-dasharray="6,2,1.5,2"',
+           ":": ' stroke-dasharray="1.5,2"'}
+
+
+def _marker(shape: str, x: float, y: float, colour: str, size: float) -> str:
+    """A matplotlib marker ('o', 's', '^', 'D', 'v', 'P', 'X') of `size` points."""
+    r = size / 2
+    if shape == "o":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.2f}" fill="{colour}"/>'
+    shapes = {
+        "s": [(-r, -r), (r, -r), (r, r), (-r, r)],
+        "^": [(0, -r), (r, r), (-r, r)],
+        "v": [(0, r), (r, -r), (-r, -r)],
+        "D": [(0, -r * 1.2), (r, 0), (0, r * 1.2), (-r, 0)],
+        "P": [(-r / 3, -r), (r / 3, -r), (r / 3, -r / 3), (r, -r / 3), (r, r / 3),
+              (r / 3, r / 3), (r / 3, r), (-r / 3, r), (-r / 3, r / 3), (-r, r / 3),
+              (-r, -r / 3), (-r / 3, -r / 3)],
+        "X": [(-r, -r * 0.6), (-r * 0.6, -r), (0, -r * 0.4), (r * 0.6, -r), (r, -r * 0.6),
+              (r * 0.4, 0), (r, r * 0.6), (r * 0.6, r), (0, r * 0.4), (-r * 0.6, r),
+              (-r, r * 0.6), (-r * 0.4, 0)],
+    }
+    corners = shapes.get(shape, shapes["s"])
+    points = " ".join(f"{x + dx:.1f},{y + dy:.1f}" for dx, dy in corners)
+    return f'<polygon points="{points}" fill="{colour}"/>'
+
+
+def _axis_ticks(values: Sequence[float], start_at_zero: bool) -> list[float]:
+    """Nice ticks covering the values: from zero for counts, rates and percentages
+    (honest lines), else from just below the smallest value."""
+    if not values:
+        return [0.0, 1.0]
+    high, low = max(values), min(values)
+    if start_at_zero and low >= 0:
+        return _nice_ticks(high * 1.05)
+    if high == low:
+        high, low = high + 1, low - 1
+    raw = (high - low) / 5
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step)
+    last = math.ceil(high / step)
+    return [k * step for k in range(first, last + 1)]
 
 
 @_styled
