@@ -775,7 +775,6 @@ def _axis_ticks(values: Sequence[float], start_at_zero: bool) -> list[float]:
     return [k * step for k in range(first, last + 1)]
 
 
-@_styled
 def grouped_bar_chart(
     svg_id: str,
     title: str,
@@ -785,28 +784,77 @@ def grouped_bar_chart(
     unit: str,
 ) -> str:
     """Horizontal grouped bars (e.g. deaths by cause group, Place beside the ICB),
-    each bar labelled with its value so no reading depends on colour."""
-    height = 0.7 + 0.26 * len(categories) * max(len(series), 1)
-    fig = _figure(max(height, 2.2))
-    ax = _new_axes(fig)
-    ax.grid(axis="y", visible=False)
-    ax.grid(axis="x", color=NHS_PALE_GREY, linewidth=0.8)
-    band = 0.8 / max(len(series), 1)
-    y = np.arange(len(categories))[::-1]
+    each bar labelled with its value so no reading depends on colour; the second and
+    later series are hatched too.
+
+    Drawn as SVG directly, like line_chart (see there)."""
+    n_series = max(len(series), 1)
+    width = WIDTH_IN * 72
+    height = max(0.7 + 0.26 * len(categories) * n_series, 2.2) * 72
+    longest = max((len(c) for c in categories), default=4)
+    x0, x1 = min(10 + 5.6 * longest, width * 0.45), width - 12
+    y0, y1 = 30.0, height - 28
+    values = [float(v) for s in series for v in s.values if v is not None and _finite(v)]
+    ticks = _nice_ticks(max([*values, 0.0]) * 1.12) if values else [0.0, 1.0]
+    x_max = ticks[-1]
+
+    def px(v: float) -> float:
+        return x0 + v / x_max * (x1 - x0)
+
+    slot = (y1 - y0) / max(len(categories), 1)
+    band = 0.8 * slot / n_series
+    out = [_svg_open(svg_id, title, description, width, height), "<defs>"]
+    for i in range(1, min(len(series), 4)):
+        out.append(_hatch(f"{svg_id}-hatch-{i}", ("", "///", "...", "xx")[i]))
+    out.append("</defs>")
+    for tick in ticks:
+        x = px(tick)
+        out.append(f'<line x1="{x:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y1:.1f}" '
+                   f'stroke="{NHS_PALE_GREY}" stroke-width="0.8"/>'
+                   f'<text x="{x:.1f}" y="{y1 + 14:.1f}" font-size="10" text-anchor="middle" '
+                   f'fill="{NHS_DARK_GREY}">{_esc(_tick_label(tick, unit))}</text>')
+    out.append(f'<path d="M{x0:.1f} {y0:.1f}V{y1:.1f}H{x1:.1f}" fill="none" '
+               f'stroke="{NHS_MID_GREY}" stroke-width="0.8"/>')
+    for c, category in enumerate(categories):
+        centre = y0 + (c + 0.5) * slot
+        out.append(f'<text x="{x0 - 5:.1f}" y="{centre + 3.5:.1f}" font-size="10" '
+                   f'text-anchor="end" fill="{NHS_DARK_GREY}">{_esc(category)}</text>')
+        for i, s in enumerate(series):
+            raw = s.values[c] if c < len(s.values) else None
+            value = float(raw) if raw is not None and _finite(raw) else 0.0
+            top = centre - 0.4 * slot + band * i
+            colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+            bar_w = px(value) - x0
+            out.append(f'<rect x="{x0:.1f}" y="{top + band * 0.04:.1f}" width="{bar_w:.1f}" '
+                       f'height="{band * 0.92:.1f}" fill="{colour}"/>')
+            if i % 4:
+                out.append(f'<rect x="{x0:.1f}" y="{top + band * 0.04:.1f}" '
+                           f'width="{bar_w:.1f}" height="{band * 0.92:.1f}" '
+                           f'fill="url(#{svg_id}-hatch-{i % 4})"/>')
+            text = fmt_value(raw, unit) if raw is not None and _finite(raw) else "*"
+            out.append(f'<text x="{px(value) + 3:.1f}" y="{top + band / 2 + 3:.1f}" '
+                       f'font-size="8" fill="{BLACK}">{_esc(text)}</text>')
+    cursor = x0
     for i, s in enumerate(series):
-        vals = np.nan_to_num(_array(s.values), nan=0.0)
-        pos = y + 0.4 - band * (i + 0.5)
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        hatch = (None, "///", "...", "xx")[i % 4]
-        ax.barh(pos, vals, height=band * 0.92, color=colour, label=s.label, hatch=hatch,
-                edgecolor="white", linewidth=0.5)
-        for yy, v, raw in zip(pos, vals, s.values, strict=True):
-            text = fmt_value(raw, unit) if _finite(raw) else "*"
-            ax.text(v, yy, " " + text, va="center", ha="left", fontsize=8, color=BLACK)
-    ax.set_yticks(y, list(categories))
-    ax.tick_params(axis="y", length=0)
-    _, high = ax.get_xlim()
-    ax.set_xlim(0, high * 1.12)
-    _tick_format(ax.xaxis, unit)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(series))
-    return figure_to_svg(fig, svg_id, title, description)
+        out.append(f'<rect x="{cursor:.1f}" y="8" width="16" height="9" fill="{colour}"/>')
+        if i % 4:
+            out.append(f'<rect x="{cursor:.1f}" y="8" width="16" height="9" '
+                       f'fill="url(#{svg_id}-hatch-{i % 4})"/>')
+        out.append(f'<text x="{cursor + 21:.1f}" y="16" font-size="9" fill="{BLACK}">'
+                   f"{_esc(s.label)}</text>")
+        cursor += 36 + 5.2 * len(s.label)
+    out.append("</svg>")
+    return "".join(out) + "\n"
+
+
+def _hatch(pattern_id: str, kind: str) -> str:
+    """A white hatch over a bar's colour, as matplotlib's '///', '...' and 'xx'."""
+    marks = {
+        "///": '<path d="M-1 7L7 -1M3 9L9 3M-3 3L3 -3" stroke="#FFFFFF" stroke-width="1"/>',
+        "...": '<circle cx="2" cy="2" r="0.9" fill="#FFFFFF"/>'
+               '<circle cx="6" cy="6" r="0.9" fill="#FFFFFF"/>',
+        "xx": '<path d="M0 0L8 8M8 0L0 8" stroke="#FFFFFF" stroke-width="0.8"/>',
+    }[kind]
+    return (f'<pattern id="{_esc(pattern_id)}" width="8" height="8" '
+            f'patternUnits="userSpaceOnUse">{marks}</pattern>')
