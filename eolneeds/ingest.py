@@ -1407,7 +1407,8 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
     for i, (sheet, layout, sex, year) in enumerate(chosen):
         table = f"{RAW_TABLE}_{i}"
         part = readers.read_into(con, path, table=table, file_format="xlsx",
-                                 sheet=sheet.name, header_row=sheet.header_row)
+                                 sheet=sheet.name, header_row=sheet.header_row,
+                                 plain_cells=True)
         lsoa = next(part.column(h) for h in part.headers
                     if any(presets.header_key(h) == presets.header_key(n)
                            for n in presets.ONS_LSOA_NAMES))
