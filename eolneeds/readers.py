@@ -987,6 +987,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, *, table: str,
         )
     except duckdb.Error as exc:  # the footer read, but a page is damaged
         first = str(exc).strip().splitlines()[0]
+        first = first.split(f'"{path}": ', 1)[-1]  # the cause, without our own path
         raise input_error(name, f"is not a readable Parquet file ({first})",
                           "re-export it, or export CSV instead") from None
     return RawTable(table=table, headers=headers, row_expr="(rowid + 1)" if clash else "__row",
