@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, methods, practice
+from eolneeds import __version__, methods, practice, scenarios
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
@@ -586,6 +586,8 @@ def compute_indicators(
     # Practices add up to their PCN: a hidden practice must not be left alone in it.
     frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
                                              config.disclosure)
+    # What-if scenarios, modelled from the published rows (scenarios.py).
+    frame = scenarios.add_scenarios(config, con, frame, headline[-1].label, params)
     frame = sort_indicators(frame)
     store_indicators(con, frame)
     practice.store_funnel(con, practice.funnel_table(frame, practice.practice_lookup(con)))

@@ -169,6 +169,59 @@ def ingest(
         )
 
 
+@app.command("inspect")
+def inspect_command(
+    file: Annotated[Path, typer.Argument(help="A CSV, gzip CSV, XLSX or Parquet extract.")],
+    *,
+    write_mapping: Annotated[
+        str | None,
+        typer.Option("--write-mapping", metavar="NAME",
+                     help="Save mappings/NAME.toml pre-filled with what was found, to check "
+                     "and finish (in --project, else the current folder)."),
+    ] = None,
+    project: ProjectOpt = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="The dataset the mapping is for, when the columns do not say."),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="Profile this sheet of a workbook (default: the data).")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Force the text encoding, e.g. cp1252 (default: detect).")
+    ] = None,
+) -> None:
+    """What a file holds: encoding, sheets, header row, columns, and the preset that reads it.
+
+    Example: eolneeds inspect inbox/deaths/pcmd_deaths_2025.csv --write-mapping pcmd_deaths
+
+    Example values of NHS numbers and other personal columns are never shown.
+    """
+    from eolneeds.config import CONFIG_FILE, load_config
+    from eolneeds.errors import ConfigError
+    from eolneeds.inspect import inspect_file
+    from eolneeds.inspect import write_mapping as save_mapping
+
+    if dataset is not None and dataset not in DATASET_CHOICES:
+        raise UsageError(f"--dataset {dataset!r}: use one of {', '.join(DATASET_CHOICES)}")
+    found = inspect_file(file, encoding=encoding or "auto", sheet=sheet)
+    typer.echo(found.render_text())
+    if write_mapping is None:
+        return
+    root = (project or Path.cwd()).resolve()
+    if not (root / CONFIG_FILE).is_file():
+        raise UsageError(f"{root} is not an eolneeds project (no {CONFIG_FILE}) — pass "
+                         "--project DIR, or run inspect in the project folder")
+    path = save_mapping(found, write_mapping, root, dataset=dataset)
+    try:
+        load_config(root)
+    except ConfigError:
+        path.unlink()
+        raise
+    typer.echo(f"Wrote {path}: check it, then "
+               f"eolneeds ingest {dataset or found.dataset} {file} --mapping {write_mapping}")
+
+
 @app.command()
 def validate(*, project: ProjectOpt = None) -> None:
     """Data-quality report; exits 3 when a blocking fault is found.

@@ -7,6 +7,7 @@ the file and the key, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eolneeds.errors import ConfigError, UsageError
+from eolneeds.scenarios import Scenario, parse_scenarios
 from eolneeds.schema import CANONICAL_COLUMNS, DATASETS
 
 CONFIG_FILE = "eolneeds.toml"
@@ -71,6 +73,13 @@ class MethodsConfig:
 
 
 @dataclass(frozen=True)
+class IngestConfig:
+    # A file of which more than this share of rows would be quarantined is refused
+    # whole (exit 3, nothing kept); a file of which every row would be is always refused.
+    max_rejected_share: float = 0.5
+
+
+@dataclass(frozen=True)
 class OutputsConfig:
     formats: tuple[str, ...] = OUTPUT_FORMATS
     per_place: bool = True
@@ -117,7 +126,9 @@ class ProjectConfig:
     periods: PeriodsConfig = PeriodsConfig()
     methods: MethodsConfig = MethodsConfig()
     outputs: OutputsConfig = OutputsConfig()
+    ingest: IngestConfig = IngestConfig()
     benchmarks: dict[str, float] = field(default_factory=dict)  # indicator_id -> England value
+    scenarios: tuple[Scenario, ...] = ()  # [[scenarios]]: what-if scenarios (scenarios.py)
     mappings: dict[str, Mapping] = field(default_factory=dict)
 
     @property
@@ -135,24 +146,63 @@ class ProjectConfig:
         return code
 
     def mapping_for(self, dataset: str, name: str | None = None) -> Mapping:
-        """The named mapping, else mappings/<dataset>.toml, else the identity mapping."""
+        """The named mapping, else mappings/<dataset>.toml, else the identity mapping.
+
+        A mapping for `lsoa_places` or `deprivation` also reads files given as `areas`
+        (they are the parts of the areas)."""
         if name is not None:
             if name not in self.mappings:
                 known = ", ".join(sorted(self.mappings)) or "none"
+                close = difflib.get_close_matches(name, list(self.mappings), n=1)
+                hint = f"did you mean --mapping {close[0]}? " if close else ""
                 raise UsageError(
                     f"no mapping named {name!r} in {self.root / 'mappings'} (known: {known})"
-                    " — add mappings/{name}.toml or drop --mapping"
+                    f" — {hint}add {self.root / 'mappings' / name}.toml, or drop --mapping"
                 )
             mapping = self.mappings[name]
-            if mapping.dataset != dataset:
+            if not _reads(mapping.dataset, dataset):
+                fitting = sorted(m.name for m in self.mappings.values()
+                                 if _reads(m.dataset, dataset))
+                others = (f"use one of the mappings of {dataset} (--mapping "
+                          f"{' | '.join(fitting)}), or " if fitting else "")
                 raise UsageError(
                     f"mapping {name!r} is for dataset {mapping.dataset!r}, not {dataset!r}"
-                    " — choose a mapping whose dataset matches"
+                    f" — {others}ingest the file as {mapping.dataset} (eolneeds ingest "
+                    f"{mapping.dataset} FILE --mapping {name})"
                 )
             return mapping
         if dataset in self.mappings and self.mappings[dataset].dataset == dataset:
             return self.mappings[dataset]
         return Mapping(name=CANONICAL_MAPPING, dataset=dataset)
+
+    def mapping_name_for_file(self, dataset: str, file_name: str) -> str | None:
+        """The mapping a file of `dataset` is read with when none is named (`ingest`
+        without --mapping, and `run` for its inbox alike).
+
+        A mapping of that dataset whose name starts the file name wins (the longest such
+        name, case-insensitively): mappings/deaths_pcmd.toml reads
+        deaths_pcmd_2025-10.csv. Otherwise mappings/<dataset>.toml, else the canonical
+        column names (None)."""
+        lowered = file_name.lower()
+        candidates = [
+            m.name
+            for m in self.mappings.values()
+            if _reads(m.dataset, dataset) and lowered.startswith(m.name.lower())
+        ]
+        if candidates:
+            return max(candidates, key=lambda n: (len(n), n))
+        if dataset in self.mappings and self.mappings[dataset].dataset == dataset:
+            return dataset
+        return None
+
+
+# The datasets the areas are made of besides `areas` itself (schema.AREAS_VIEW).
+AREA_PARTS = ("lsoa_places", "deprivation")
+
+
+def _reads(mapping_dataset: str, dataset: str) -> bool:
+    """Whether a mapping of `mapping_dataset` reads files given as `dataset`."""
+    return mapping_dataset == dataset or (dataset == "areas" and mapping_dataset in AREA_PARTS)
 
 
 # ---------------------------------------------------------------------------------------
@@ -300,7 +350,7 @@ def load_config(root: Path) -> ProjectConfig:
         where,
         raw,
         {"project", "places", "privacy", "disclosure", "periods", "methods", "outputs",
-         "benchmarks", "mappings"},
+         "ingest", "benchmarks", "mappings", "scenarios"},
     )
     project = _typed(where, "project", raw.get("project", {}), dict)
     _check_keys(f"{where} [project]", project,
@@ -394,6 +444,15 @@ def load_config(root: Path) -> ProjectConfig:
         per_place=_typed(owhere, "per_place", out_raw.get("per_place", True), bool),
     )
 
+    ing_raw = _typed(where, "ingest", raw.get("ingest", {}), dict)
+    iwhere = f"{where} [ingest]"
+    _check_keys(iwhere, ing_raw, {"max_rejected_share"})
+    ingest = IngestConfig(max_rejected_share=float(_typed(
+        iwhere, "max_rejected_share", ing_raw.get("max_rejected_share", 0.5), (int, float))))
+    if not 0 <= ingest.max_rejected_share <= 1:
+        raise ConfigError(f"{iwhere}: key 'max_rejected_share' must be between 0 and 1 "
+                          "(0.5 = refuse a file when more than half its rows are quarantined)")
+
     bench_raw = _typed(where, "benchmarks", raw.get("benchmarks", {}), dict)
     benchmarks = {
         k: float(_typed(f"{where} [benchmarks]", k, v, (int, float))) for k, v in bench_raw.items()
@@ -420,8 +479,10 @@ def load_config(root: Path) -> ProjectConfig:
         periods=periods,
         methods=methods,
         outputs=outputs,
+        ingest=ingest,
         benchmarks=benchmarks,
         mappings=mappings,
+        scenarios=parse_scenarios(raw.get("scenarios", []), where),
     )
 
 

@@ -23,7 +23,7 @@ import polars as pl
 
 from eolneeds.bundle import BenchmarkValue
 from eolneeds.catalogue import indicator_by_id
-from eolneeds.formatting import fmt_count, fmt_interval, fmt_number, fmt_value, is_missing, judge
+from eolneeds.formatting import fmt_count, fmt_number, fmt_value, is_missing, judge
 
 PROJECTION_ID = "pc_need_projected"
 

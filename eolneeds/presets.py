@@ -8,6 +8,7 @@ user's mapping can still override any column, recode values and set defaults.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -426,7 +427,10 @@ def get_preset(
         )
     if name == "ods_epcn":
         return ods_epcn_preset()
-    raise ConfigError(f"{where}: preset {name!r} is not known — use one of {', '.join(PRESETS)}")
+    close = difflib.get_close_matches(str(name), PRESETS, n=1)
+    hint = f"did you mean preset = \"{close[0]}\"? " if close else ""
+    raise ConfigError(f"{where}: preset {name!r} is not known — {hint}use one of "
+                      f"{', '.join(PRESETS)}")
 
 
 # The sheet of NHS England's ePCN workbook (epcn.xlsx) that lists each practice's PCN;

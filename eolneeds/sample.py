@@ -942,6 +942,31 @@ pod_home_pct = 28.7
 pod_care_home_pct = 20.5
 pod_hospice_pct = 4.7
 ea_last90_3plus_pct = 6.2
+{SCENARIOS_TOML}"""
+
+
+# What-if scenarios of the sample project (eolneeds/scenarios.py): change a target here
+# and the report, the Scenarios sheet and the indicator table change with it.
+SCENARIOS_TOML = """
+# What-if scenarios (modelled, not observed): the people affected, bed days and cost
+# freed per Place and for the ICB, with the assumptions stated beside them.
+[[scenarios]]
+id = "identify_like_best"
+kind = "identification"
+target = "best_place"
+name = "Every Place identifies need as well as the best Place"
+
+[[scenarios]]
+id = "fewer_emergency_admissions"
+kind = "emergency_admissions"
+reduction_pct = 10
+name = "Emergency admissions in the last 90 days fall by 10%"
+
+[[scenarios]]
+id = "more_die_at_home"
+kind = "usual_place_of_death"
+target_pct = 60
+name = "Deaths in the usual place of residence rise to 60%"
 """
 
 
@@ -964,6 +989,8 @@ activity/hes_apc_spells.csv         admitted patient care spells, HES layout (AD
 activity/ecds_ae_attendances.csv    A&E attendances, ECDS layout
 activity/activity_community.csv     community, specialist palliative and hospice activity,
                                     canonical columns
+practices/epcn.xlsx                 GP practice -> Primary Care Network, NHS England's ODS
+                                    ePCN workbook layout (preset ods_epcn)
 
 Ingest everything:  eolneeds run --month 2026-10 --project .
 or one by one:      eolneeds ingest deaths inbox/deaths/deaths_pcmd.csv --project .

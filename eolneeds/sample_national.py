@@ -27,7 +27,9 @@ Ground truth. truth.json is counted here from what the generator decided (who di
 when, where, of what; which emergency admissions and register entries each person has),
 never from the files or from ingest: per Place and financial year, deaths, deaths by
 place, deaths with 3+ emergency admissions in the last 90 days, deaths on a register
-before death, and deaths whose underlying cause is on the palliative care need list. A
+before death, and deaths whose underlying cause is on the palliative care need list;
+the population per Place, year, sex and five-year band; each LSOA's Place and IMD
+decile. A
 death whose NHS number fails its check cannot be linked, so it counts as a death but
 never as on a register or admitted.
 """
@@ -66,7 +68,7 @@ from eolneeds.sample import (
     projections_frame,
     sample_config_text,
 )
-from eolneeds.schema import DATASETS
+from eolneeds.schema import AGE_BANDS_ESP, DATASETS
 
 IOD_VINTAGES = ("2019", "2025")
 # Population years written in the older ONS layout (a sheet per sex); the rest in the
@@ -114,10 +116,11 @@ def national_files(iod: str) -> tuple[NationalFile, ...]:
                         "ONS LSOA estimates, current layout: data sheet last, F0..M90")
            for y in POPULATION_YEARS if y not in OLD_LAYOUT_YEARS]
     return (
-        NationalFile("areas", f"areas/lsoa_place_lookup_lsoa{vintage}.csv",
+        NationalFile("lsoa_places", f"lsoa_places/lsoa_place_lookup_lsoa{vintage}.csv",
                      "lsoa_place_lookup", "lsoa_place_lookup",
                      "local LSOA-to-Place lookup, Place names"),
-        NationalFile("areas", f"areas/iod_file1_{iod_name}.xlsx", "iod_file1", "iod_file1",
+        NationalFile("deprivation", f"deprivation/iod_file1_{iod_name}.xlsx", "iod_file1",
+                     "iod_file1",
                      f"English Indices of Deprivation File 1 ({iod_name}), all England"),
         *old, *new,
         NationalFile("projections", "projections/projections_place.csv", None, None,
@@ -186,12 +189,12 @@ preset = "ons_population"
 """,
         "iod_file1": f"""\
 # English Indices of Deprivation File 1 (IoD{iod}): IMD decile per LSOA, all England.
-dataset = "areas"
+dataset = "deprivation"
 preset = "iod_file1"
 """,
         "lsoa_place_lookup": """\
 # The local LSOA-to-Place lookup; Place names are resolved to the codes in eolneeds.toml.
-dataset = "areas"
+dataset = "lsoa_places"
 preset = "lsoa_place_lookup"
 """,
     }
@@ -221,7 +224,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
     for name, text in national_mappings(iod).items():
         (root / "mappings" / f"{name}.toml").write_text(text, encoding="utf-8")
     inbox = root / "inbox"
-    for dataset in DATASETS:
+    for dataset in {*DATASETS, *(f.dataset for f in national_files(iod))}:
         (inbox / dataset).mkdir(parents=True, exist_ok=True)
 
     geo = make_geography(deaths, seed)
@@ -248,9 +251,9 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
     files = {f.path: f for f in national_files(iod)}
     vintage = "2011" if iod == "2019" else "2021"
 
-    _write_lookup(inbox / f"areas/lsoa_place_lookup_lsoa{vintage}.csv", geo, vintage)
-    _write_iod(inbox / next(p for p in files if p.startswith("areas/iod")), geo, neighbours,
-               iod, rng)
+    _write_lookup(inbox / f"lsoa_places/lsoa_place_lookup_lsoa{vintage}.csv", geo, vintage)
+    _write_iod(inbox / next(p for p in files if p.startswith("deprivation/")), geo,
+               neighbours, iod, rng)
     for year in POPULATION_YEARS:
         path = inbox / f"population/ons_population_mid-{year}.xlsx"
         if year in OLD_LAYOUT_YEARS:
@@ -279,6 +282,9 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
             "register_text_dates": text_dates,
         },
         "rows": truth_rows(data, noise),
+        "population": population_truth(geo),
+        "areas": [{"lsoa_code": str(code), "place": PLACES[int(i)].code, "imd_decile": int(d)}
+                  for code, i, d in zip(geo.lsoa, geo.place, geo.decile, strict=True)],
     }
     (root / TRUTH_FILE).write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     if key_file is None:
@@ -375,6 +381,21 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
     table = pl.concat([by_place, icb.select(by_place.columns)]).sort("area", "period")
     return [{k: (int(v) if isinstance(v, (int, np.integer)) else v) for k, v in row.items()}
             for row in table.iter_rows(named=True)]
+
+
+def population_truth(geo: Geography) -> list[dict[str, Any]]:
+    """The ICB's population per year, sex and five-year band (the generator's own
+    banded counts, which the single-year ONS files must band back to), per Place too."""
+    out = []
+    for year in POPULATION_YEARS:
+        pop = _population_for(geo, year)
+        for i, place in enumerate(PLACES):
+            mine = pop[geo.place == i]
+            for s, sex in enumerate(("male", "female")):
+                for b, band in enumerate(AGE_BANDS_ESP):
+                    out.append({"area": place.code, "year": year, "sex": sex,
+                                "age_band": band, "population": int(mine[:, s, b].sum())})
+    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -705,6 +726,6 @@ def national_sample_files(directory: Path, iod: str | None = None
     """(dataset, file, mapping) of a national-layout sample, in ingest order."""
     root = Path(directory)
     if iod is None:
-        iod = "2019" if any((root / "inbox" / "areas").glob("*IoD2019*")) else "2025"
+        iod = "2019" if any((root / "inbox" / "deprivation").glob("*IoD2019*")) else "2025"
     return [(f.dataset, root / "inbox" / f.path, f.mapping) for f in national_files(iod)]
 

@@ -151,9 +151,12 @@ BOOKKEEPING_DDL: list[str] = [
         rows_rejected BIGINT NOT NULL,
         started_at TIMESTAMP NOT NULL,
         finished_at TIMESTAMP NOT NULL,
-        replaced_by INTEGER              -- set when --replace swapped this file out
+        replaced_by INTEGER,             -- set when --replace swapped this file out
+        mapping_hash VARCHAR             -- fingerprint of the mapping (ingest.mapping_hash)
     )
     """,
+    # A database made before mapping_hash existed gains it.
+    "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS mapping_hash VARCHAR",
     """
     CREATE TABLE IF NOT EXISTS rejects (
         file_id INTEGER NOT NULL,
@@ -162,6 +165,22 @@ BOOKKEEPING_DDL: list[str] = [
         row_number BIGINT NOT NULL,
         column_name VARCHAR,
         value VARCHAR,
+        reason VARCHAR NOT NULL
+    )
+    """,
+    # One row per field-level action on a row that still loaded (a death whose NHS number
+    # fails its check is left unlinked, an age of 999 blanked, an unknown code set to
+    # unknown): README "What rejects a row". Values that could identify someone are
+    # masked or shown only by their shape.
+    """
+    CREATE TABLE IF NOT EXISTS field_actions (
+        file_id INTEGER NOT NULL,
+        file_name VARCHAR NOT NULL,
+        dataset VARCHAR NOT NULL,
+        row_number BIGINT NOT NULL,
+        column_name VARCHAR NOT NULL,
+        value VARCHAR,
+        action VARCHAR NOT NULL,         -- blanked | set to unknown | unlinked | code dropped
         reason VARCHAR NOT NULL
     )
     """,

@@ -200,6 +200,31 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                    count(*) AS rows, min(row_number) AS first_row
             FROM rejects GROUP BY ALL ORDER BY dataset, file_name, rows DESC, reason"""),
     ))
+    # A database written before field_actions existed has no such table: none taken.
+    has_actions = _count(con, "SELECT count(*) FROM duckdb_tables() "
+                              "WHERE table_name = 'field_actions'")
+    actions_sql = r"""
+            SELECT dataset, file_name, column_name, action,
+                   regexp_replace(reason, ' ''[^'']*''', '', 'g') AS reason,
+                   count(*) AS rows, min(row_number) AS first_row
+            FROM field_actions GROUP BY ALL
+            ORDER BY dataset, file_name, rows DESC, column_name, reason"""
+    tables.append(DataQualityTable(
+        "field_actions_by_reason", "Fields blanked or set to unknown, by file and reason",
+        "Rows that still count with one field blanked, set to unknown, or (a death whose "
+        "NHS number fails its check) left unlinked; each is in the field_actions table "
+        "with its row number.",
+        _frame(con, actions_sql) if has_actions else pl.DataFrame(schema={
+            "dataset": pl.String, "file_name": pl.String, "column_name": pl.String,
+            "action": pl.String, "reason": pl.String, "rows": pl.Int64,
+            "first_row": pl.Int64}),
+    ))
+    if has_actions:
+        fixed = _count(con, "SELECT count(*) FROM field_actions")
+        if fixed:
+            report.warnings.append(
+                f"{fixed} field(s) blanked, set to unknown or left unlinked in rows that "
+                "still count (see the field_actions table)")
     tables.append(DataQualityTable(
         "completeness", "Completeness of each field",
         "Share of loaded rows with a value in each canonical column.",

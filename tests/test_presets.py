@@ -484,3 +484,311 @@ def test_validate_tells_neighbours_from_a_wrong_vintage(tmp_path):
     warnings = validate_project(config, reporter=Reporter()).warnings
     assert not [w for w in warnings if "neighbouring" in w]
     assert [w for w in warnings if w.startswith("2 deaths have an LSOA in neither")]
+
+
+# ---------------------------------------------------------------------------------------
+# Mistakes are correctable
+
+
+def test_ingest_without_mapping_chooses_it_as_run_does(tmp_path):
+    from eolneeds.run import mapping_for_file
+
+    pcmd = 'dataset = "deaths"\npreset = "pcmd_deaths"\n'
+    config = make_project(tmp_path / "p", {"deaths": "", "deaths_pcmd": pcmd,
+                                           "deaths_pcmd_old": pcmd, "hes_apc": pcmd})
+    header = ",".join(PCMD)
+    one = write(tmp_path / "deaths_pcmd_2025-10.csv", header + "\n"
+                + "9434765919,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
+    two = write(tmp_path / "deaths_PCMD_old_2019.csv", header + "\n"
+                + "4010232137,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
+    three = write(tmp_path / "local.csv", "person_id,date_of_death,age,sex,lsoa_code,"
+                  "underlying_cause,place_of_death\nP9,2023-01-05,85,F,E01000001,C34.9,home\n")
+    ingest_files(config, "deaths", [one, two, three], reporter=Reporter())
+    assert query(config, "SELECT file_name, mapping FROM ingest_log ORDER BY file_id") == [
+        ("deaths_pcmd_2025-10.csv", "deaths_pcmd"),
+        ("deaths_PCMD_old_2019.csv", "deaths_pcmd_old"),  # the longest name wins
+        ("local.csv", "deaths")]
+    for path, (_name, used) in zip([one, two, three], query(
+            config, "SELECT file_name, mapping FROM ingest_log ORDER BY file_id"), strict=True):
+        assert mapping_for_file(config, "deaths", path.name) == used
+
+
+def test_replace_reloads_an_unchanged_file_after_the_mapping_is_corrected(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"activity": ""})
+    path = write(tmp_path / "community.csv", "\n".join([
+        "person_id,activity_type,start_date",
+        "P1,emergency,2023-01-01",
+        "P2,District Nursing,2023-01-02",
+        "P3,District Nursing,2023-01-03",
+        "P4,emergency,2023-01-04",  # half quarantined, not more: the file is not refused
+    ]) + "\n")
+    [first] = ingest_files(config, "activity", [path], reporter=Reporter())
+    assert (first.rows_loaded, first.rows_rejected) == (2, 2)
+    [(reason,)] = query(config, "SELECT DISTINCT reason FROM rejects")
+    assert reason.endswith("add a [recode.activity_type] entry to the mapping")
+    # The advice, followed: the mapping gains the recode.
+    (root / "mappings" / "activity.toml").write_text(
+        '[recode.activity_type]\n"District Nursing" = "community_contact"\n', encoding="utf-8")
+    config = load_config(root)
+    reporter = RecordingReporter()
+    [again] = ingest_files(config, "activity", [path], reporter=reporter)
+    assert again.skipped
+    mapping_file = root / "mappings" / "activity.toml"
+    assert _messages(reporter) == [
+        f"community.csv: already loaded (file {first.file_id}) with an earlier version of the "
+        f"mapping; {mapping_file} is different now — add --replace to reload it with "
+        f"{mapping_file}"]
+    # ... and that advice, followed.
+    [third] = ingest_files(config, "activity", [path], replace=True, reporter=Reporter())
+    assert (third.rows_read, third.rows_loaded, third.rows_rejected) == (4, 4, 0)
+    assert query(config, "SELECT source_row, activity_type FROM activity ORDER BY 1") == [
+        (2, "emergency_admission"), (3, "community_contact"), (4, "community_contact"),
+        (5, "emergency_admission")]
+    assert query(config, "SELECT count(*) FROM rejects") == [(0,)]
+    assert query(config, "SELECT file_id, replaced_by FROM ingest_log ORDER BY 1") == [
+        (first.file_id, third.file_id), (third.file_id, None)]
+    # Unchanged file, unchanged mapping: a no-op again.
+    [fourth] = ingest_files(config, "activity", [path], reporter=Reporter())
+    assert fourth.skipped and fourth.file_id == third.file_id
+
+
+def test_replace_takes_out_the_same_bytes_under_another_name(tmp_path):
+    config = make_project(tmp_path / "p")
+    body = "person_id,activity_type,start_date\nP1,emergency,2023-01-01\n"
+    first = write(tmp_path / "a.csv", body)
+    renamed = write(tmp_path / "b.csv", body)
+    ingest_files(config, "activity", [first], reporter=Reporter())
+    ingest_files(config, "activity", [renamed], replace=True, reporter=Reporter())
+    assert query(config, "SELECT count(*) FROM activity") == [(1,)]
+
+
+def test_a_file_loaded_with_another_mapping_says_so(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"one": 'dataset = "activity"\n', "two": 'dataset = "activity"\n'
+                                                                         'nhs_number = false\n'})
+    path = write(tmp_path / "a.csv", "person_id,activity_type,start_date\nP1,emergency,"
+                 "2023-01-01\n")
+    ingest_files(config, "activity", [path], mapping="one", reporter=Reporter())
+    reporter = RecordingReporter()
+    ingest_files(config, "activity", [path], mapping="two", reporter=reporter)
+    assert _messages(reporter) == [
+        f"a.csv: already loaded (file 1) with mapping 'one'; {root / 'mappings' / 'two.toml'} "
+        f"is different now — add --replace to reload it with {root / 'mappings' / 'two.toml'}"]
+
+
+def test_every_summary_names_the_mapping_in_use(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"deaths": 'preset = "pcmd_deaths"\n'})
+    path = write(tmp_path / "pcmd.csv", ",".join(PCMD) + "\n"
+                 + "9434765919,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
+    reporter = RecordingReporter()
+    ingest_files(config, "deaths", [path], reporter=reporter)
+    assert _messages(reporter)[-1] == (
+        f"pcmd.csv: 1 rows read, 1 loaded into deaths, 0 quarantined; read with "
+        f"{root / 'mappings' / 'deaths.toml'}")
+
+
+def test_lookup_with_code_and_name_columns_uses_whichever_names_a_place(tmp_path):
+    # An ONS-style lookup: LAD code and name. eolneeds.toml's Places use their own
+    # codes with the LAD names, so the code column resolves nothing and the name does.
+    config = two_place_project(tmp_path / "p", {
+        "lookup": 'dataset = "lsoa_places"\npreset = "lsoa_place_lookup"\n'})
+    path = write(tmp_path / "lookup.csv", "\n".join([
+        "LSOA21CD,LSOA21NM,LAD22CD,LAD22NM",
+        "E01000001,A 001A,E06000001,Place One",
+        "E01000002,A 001B,E06000002,ASHBY & DISTRICT",
+        "E01000003,B 001A,P1,Somewhere else",  # the code column names a Place: it wins
+        "E01000004,C 001A,E06000099,Elsewhere",  # outside the ICB: kept as given
+    ]) + "\n")
+    ingest_files(config, "lsoa_places", [path], mapping="lookup", reporter=Reporter())
+    assert query(config, "SELECT lsoa_code, place FROM lsoa_places ORDER BY 1") == [
+        ("E01000001", "P1"), ("E01000002", "P2"), ("E01000003", "P1"),
+        ("E01000004", "E06000099")]
+
+
+# ---------------------------------------------------------------------------------------
+# Every message that suggests a fix: the fix, applied as written, makes the ingest work.
+
+CANONICAL_DEATH = "P1,2023-01-05,85,F,E01000001,C34.9,home\n"
+
+
+def _refused(config, dataset, path, **options) -> str:
+    from eolneeds.errors import EolneedsError
+
+    with pytest.raises(EolneedsError) as caught:
+        ingest_files(config, dataset, [path], reporter=Reporter(), **options)
+    return str(caught.value)
+
+
+def test_fix_map_a_misnamed_canonical_column(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root)
+    path = write(tmp_path / "d.csv", "person_id,date_of_deaths,age,sex,lsoa_code,"
+                 "underlying_cause,place_of_death\n" + CANONICAL_DEATH)
+    message = _refused(config, "deaths", path)
+    advice = ('map it with date_of_death = "date_of_deaths" under [columns] in '
+              'mappings/deaths.toml')
+    assert message.endswith(advice)
+    (root / "mappings").mkdir()
+    (root / "mappings" / "deaths.toml").write_text(
+        '[columns]\ndate_of_death = "date_of_deaths"\n', encoding="utf-8")
+    assert ingest_files(load_config(root), "deaths", [path], reporter=Reporter())[0] \
+        .rows_loaded == 1
+
+
+def test_fix_correct_a_mapped_column_name(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"deaths": '[columns]\nperson_id = "NHS Numbr"\n'})
+    path = write(tmp_path / "d.csv", "NHS Number,date_of_death,age,sex,lsoa_code,"
+                 "underlying_cause,place_of_death\n" + CANONICAL_DEATH)
+    message = _refused(config, "deaths", path)
+    mapping = root / "mappings" / "deaths.toml"
+    assert message.endswith(f"did you mean 'NHS Number'? set person_id = \"NHS Number\" under "
+                            f"[columns] in {mapping}")
+    mapping.write_text('[columns]\nperson_id = "NHS Number"\n', encoding="utf-8")
+    assert ingest_files(load_config(root), "deaths", [path], reporter=Reporter())[0] \
+        .rows_loaded == 1
+
+
+def test_fix_map_the_place_of_death_a_preset_cannot_derive(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"deaths": 'preset = "pcmd_deaths"\n'})
+    header = [h for h in PCMD if not h.startswith("POD_")] + ["Place of death"]
+    path = write(tmp_path / "pcmd.csv", ",".join(header) + "\n"
+                 + "9434765919,20230105,20230110,85,2,E01000001,C349,I251,home\n")
+    message = _refused(config, "deaths", path)
+    mapping = root / "mappings" / "deaths.toml"
+    assert message.endswith(f'add place_of_death = "Place of death" under [columns] in '
+                            f"{mapping}")
+    with mapping.open("a", encoding="utf-8") as fh:
+        fh.write('[columns]\nplace_of_death = "Place of death"\n')
+    ingest_files(load_config(root), "deaths", [path], reporter=Reporter())
+    assert query(config, "SELECT place_of_death FROM deaths") == [("home",)]
+
+
+def test_fix_name_one_of_several_matching_sheets(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"register": 'nhs_number = false\n'})
+    book = openpyxl.Workbook()
+    book.active.title = "2022"
+    book.active.append(["person_id", "date_added"])
+    book.active.append(["P1", "01/02/2022"])
+    later = book.create_sheet("2023")
+    later.append(["person_id", "date_added"])
+    later.append(["P2", "01/02/2023"])
+    book.save(tmp_path / "register.xlsx")
+    message = _refused(config, "register", tmp_path / "register.xlsx")
+    mapping = root / "mappings" / "register.toml"
+    assert message == (
+        "register.xlsx: several sheets have the columns the mapping reads: '2022' (row 1: "
+        "person_id, date_added); '2023' (row 1: person_id, date_added) — set sheet = \"2022\" "
+        f"(or another of them) in {mapping}")
+    with mapping.open("a", encoding="utf-8") as fh:
+        fh.write('sheet = "2022"\n')
+    ingest_files(load_config(root), "register", [tmp_path / "register.xlsx"],
+                 reporter=Reporter())
+    assert query(config, "SELECT source_row FROM register") == [(2,)]
+
+
+def test_fix_an_unknown_preset(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"deaths": 'preset = "pcmd_death"\n'})
+    path = write(tmp_path / "pcmd.csv", ",".join(PCMD) + "\n"
+                 + "9434765919,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
+    message = _refused(config, "deaths", path)
+    assert 'did you mean preset = "pcmd_deaths"? ' in message
+    (root / "mappings" / "deaths.toml").write_text('preset = "pcmd_deaths"\n', encoding="utf-8")
+    assert ingest_files(load_config(root), "deaths", [path], reporter=Reporter())[0] \
+        .rows_loaded == 1
+
+
+def test_fix_a_preset_of_another_dataset(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"deaths": 'preset = "hes_apc"\n'})  # dataset: deaths
+    path = write(tmp_path / "hes.csv", "PERSON_ID,ADMIDATE,ADMIMETH\n9434765919,20230101,21\n")
+    message = _refused(config, "deaths", path)
+    mapping = root / "mappings" / "deaths.toml"
+    assert message == (
+        f"{mapping}: preset 'hes_apc' is for activity, not deaths — if the file is activity "
+        f"data, set dataset = \"activity\" in {mapping} and run `eolneeds ingest activity "
+        "FILE --mapping deaths`; otherwise change the preset")
+    with mapping.open("a", encoding="utf-8") as fh:
+        fh.write('dataset = "activity"\n')
+    assert ingest_files(load_config(root), "activity", [path], mapping="deaths",
+                        reporter=Reporter())[0].rows_loaded == 1
+
+
+def test_fix_a_mapping_of_another_dataset(tmp_path):
+    config = make_project(tmp_path / "p", {"hes": 'dataset = "activity"\npreset = "hes_apc"\n',
+                                           "pcmd": 'dataset = "deaths"\n'
+                                                   'preset = "pcmd_deaths"\n'})
+    path = write(tmp_path / "hes.csv", "PERSON_ID,ADMIDATE,ADMIMETH\n9434765919,20230101,21\n")
+    message = _refused(config, "deaths", path, mapping="hes")
+    assert message.endswith("— use one of the mappings of deaths (--mapping pcmd), or ingest "
+                            "the file as activity (eolneeds ingest activity FILE --mapping hes)")
+    assert ingest_files(config, "activity", [path], mapping="hes",
+                        reporter=Reporter())[0].rows_loaded == 1
+
+
+def test_fix_a_mistyped_mapping_name(tmp_path):
+    config = make_project(tmp_path / "p", {"hes_apc": 'dataset = "activity"\n'
+                                                      'preset = "hes_apc"\n'})
+    path = write(tmp_path / "hes.csv", "PERSON_ID,ADMIDATE,ADMIMETH\n9434765919,20230101,21\n")
+    message = _refused(config, "activity", path, mapping="hes_acp")
+    assert "did you mean --mapping hes_apc? " in message
+    assert ingest_files(config, "activity", [path], mapping="hes_apc",
+                        reporter=Reporter())[0].rows_loaded == 1
+    # "or drop --mapping": the file's name then chooses (hes.csv: no mapping's name starts
+    # it, and there is no mappings/activity.toml) -- the canonical names, which this file
+    # has not; a file named after the mapping is read with it.
+    renamed = write(tmp_path / "hes_apc_2025.csv", path.read_text(encoding="utf-8")
+                    .replace("20230101", "20230102"))
+    assert ingest_files(config, "activity", [renamed], reporter=Reporter())[0].rows_loaded == 1
+
+
+def test_fix_a_long_population_table_read_with_the_ons_preset(tmp_path):
+    root = tmp_path / "p"
+    config = make_project(root, {"population": 'preset = "ons_population"\n'})
+    path = write(tmp_path / "pop.csv", "lsoa_code,year,sex,age_band,population\n"
+                 "E01000001,2022,F,0-4,10\n")
+    message = _refused(config, "population", path)
+    mapping = root / "mappings" / "population.toml"
+    assert message == (
+        "pop.csv: is not an Excel workbook, and the ons_population preset reads the ONS "
+        f"workbook as published — ingest the .xlsx workbook, or delete the preset line in "
+        f"{mapping} to read a long table (lsoa_code, year, sex, age_band, population)")
+    mapping.write_text("", encoding="utf-8")
+    assert ingest_files(load_config(root), "population", [path],
+                        reporter=Reporter())[0].rows_loaded == 1
+
+
+def test_fix_a_wrong_vintage(tmp_path):
+    # Deaths coded to 2011 LSOAs, lookup and IoD of 2021: the advice is to use the
+    # deaths' vintage -- a 2011 lookup and the IoD2019 (2011 LSOAs).
+    from eolneeds.validate import validate_project
+
+    config = two_place_project(tmp_path / "p", {
+        "iod_file1": 'dataset = "areas"\npreset = "iod_file1"\n',
+        "lookup": 'dataset = "areas"\npreset = "lsoa_place_lookup"\n'})
+    iod = _iod(tmp_path / "iod.xlsx", 2025)
+    ingest_files(config, "areas", [iod], mapping="iod_file1", reporter=Reporter())
+    lookup = write(tmp_path / "lookup.csv", "LSOA21CD,Place\nE01000001,P1\n")
+    ingest_files(config, "areas", [lookup], mapping="lookup", reporter=Reporter())
+    ingest_files(config, "deaths", [write(tmp_path / "deaths.csv",
+                 "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death\n"
+                 "A,2023-01-05,85,F,E01077777,C34.9,home\n")], reporter=Reporter())
+    assert any("different LSOA vintage" in w
+               for w in validate_project(config, reporter=Reporter()).warnings)
+    book = openpyxl.load_workbook(_iod(tmp_path / "iod.xlsx", 2019))
+    book["IMD2019"].append(["E01077777", "B 001A", "E06000001", "A", 50, 1])
+    book.save(tmp_path / "iod.xlsx")
+    ingest_files(config, "areas", [tmp_path / "iod.xlsx"], mapping="iod_file1", replace=True,
+                 reporter=Reporter())
+    ingest_files(config, "areas", [write(tmp_path / "lookup.csv",
+                                         "LSOA11CD,Place\nE01077777,P1\n")],
+                 mapping="lookup", replace=True, reporter=Reporter())
+    report = validate_project(config, reporter=Reporter())
+    assert not [w for w in report.warnings if "LSOA" in w and "deaths" in w]
+    assert query(config, "SELECT * FROM assessment_areas") == [
+        ("E01077777", "P1", 1, None, "2011")]

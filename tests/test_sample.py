@@ -323,6 +323,8 @@ def test_bundled_project_ingests_and_only_the_planted_faults_are_rejected(
         rejects = con.execute("SELECT file_name, row_number, column_name FROM rejects "
                           "ORDER BY file_name, row_number").fetchall()
         files = dict(con.execute("SELECT file_name, encoding FROM ingest_log").fetchall())
+        actions = con.execute("SELECT file_name, row_number, column_name, action "
+                              "FROM field_actions").fetchall()
         unknown = con.execute("SELECT count(*) FROM deaths WHERE place_of_death = 'unknown'"
                           ).fetchone()
         outside = con.execute("SELECT count(*) FROM deaths WHERE lsoa_code NOT IN "
@@ -330,13 +332,14 @@ def test_bundled_project_ingests_and_only_the_planted_faults_are_rejected(
     finally:
         con.close()
     assert files["deaths_registrar_2026.csv"] == "cp1252"
-    assert len(files) == 10
-    # Registrar file: row 5 impossible date, row 9 bad check digit, row 54 the duplicate
-    # of deaths_pcmd row 2; hospice workbook: the "Total" row under the table.
+    assert len(files) == 11  # the PCN lookup (practices/epcn.xlsx) included
+    # Registrar file: row 5 impossible date, row 54 the duplicate of deaths_pcmd row 2;
+    # hospice workbook: the "Total" row under the table. Row 9's bad check digit only
+    # leaves that death unlinked (field_actions).
     assert rejects == [
         ("deaths_registrar_2026.csv", 5, "date_of_death"),
-        ("deaths_registrar_2026.csv", 9, "person_id"),
         ("deaths_registrar_2026.csv", 54, "person_id"),
         ("register_hospice.xlsx", 245, None),
     ]
+    assert ("deaths_registrar_2026.csv", 9, "person_id", "unlinked") in actions
     assert unknown == (1,) and outside == (1,)

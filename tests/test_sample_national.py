@@ -127,7 +127,7 @@ def test_iod_file1_either_vintage(tmp_path: Path) -> None:
     key.write_text("00" * 32 + "\n", encoding="utf-8")
     write_national_sample(tmp_path / "p", deaths=50, seed=1, reporter=Reporter(),
                           iod="2019", key_file=key)
-    book = load_workbook(tmp_path / "p" / "inbox" / "areas" / "iod_file1_IoD2019.xlsx")
+    book = load_workbook(tmp_path / "p" / "inbox" / "deprivation" / "iod_file1_IoD2019.xlsx")
     assert book.sheetnames == ["Notes", "IMD2019"]
     header = [c.value for c in book["IMD2019"][1]]
     assert header[0] == "LSOA code (2011)" and header[2].endswith("(2019)")
@@ -135,7 +135,7 @@ def test_iod_file1_either_vintage(tmp_path: Path) -> None:
     # Rank and decile agree: decile d holds ranks (d-1)N/10+1 .. dN/10 of 32,844 LSOAs.
     assert all((r[4] - 1) * 10 // 32_844 + 1 == r[5] for r in rows)
     assert 'lsoa_vintage = "2011"' in (tmp_path / "p" / "eolneeds.toml").read_text("utf-8")
-    assert (tmp_path / "p" / "inbox" / "areas" / "lsoa_place_lookup_lsoa2011.csv").read_text(
+    assert (tmp_path / "p" / "inbox" / "lsoa_places" / "lsoa_place_lookup_lsoa2011.csv").read_text(
         "utf-8").startswith("LSOA11CD,")
     with pytest.raises(UsageError):
         write_national_sample(tmp_path / "q", deaths=50, seed=1, reporter=Reporter(),

@@ -208,7 +208,7 @@ def main() -> None:
                                   n3 + ",Emergency,2023-01-01,2023-01-03,21,£ 15.75"])
     text("thousands_pipes.txt", [A.replace(",", "|"),
                                  n1 + "|Emergency|2023-01-01|2023-01-03|21|1,234.50",
-                                 n2 + "|Emergency|2023-01-01|2023-01-03|21|12,345,678.9"])
+                                 n2 + "|Emergency|2023-01-01|2023-01-03|21|1,345,678.9"])
     text("thousands_bad_grouping.csv", [A, n1 + ',Emergency,2023-01-01,2023-01-03,21,"1,23,456"',
                                         n2 + ",Emergency,2023-01-01,2023-01-03,21,10"])
     text("population_decimal_comma.csv", [POP.replace(",", ";"), "E01000001;2023;F;85-89;120",
