@@ -716,6 +716,12 @@ def assess_project(
         frame = compute_indicators(config, con, period_end=options.period_end,
                                    months=options.months, periods=options.periods,
                                    places=places, reporter=reporter)
+        # England (and the region) beside the ICB, from an ingested Fingertips download.
+        from eolneeds.benchmarks import load_benchmarks
+
+        benchmarks = load_benchmarks(
+            con, indicator_ids=sorted(frame["indicator_id"].unique().to_list()),
+            icb_code=config.icb_code, icb_name=config.icb_name)
     finally:
         con.close()
     headline_period = _headline_period(frame)
@@ -747,7 +753,7 @@ def assess_project(
     bundle = ReportBundle(
         config=config, indicators=frame, data_quality=data_quality, manifest=manifest,
         generated_at=datetime.now(UTC), headline_period=headline_period,
-        software_version=__version__, places=report_places,
+        software_version=__version__, places=report_places, benchmarks=benchmarks,
     )
     with reporter.progress("Writing outputs", len(names) + 1) as step:
         if "csv" in formats:
@@ -770,16 +776,19 @@ def assess_project(
             written.append(path)
             step(1)
         if "xlsx" in formats:
-            from eolneeds.report_excel import write_excel_pack
+            from eolneeds.report_excel import write_excel_packs
 
             targets: list[tuple[Path, str | None]] = [(out_dir / "pack-icb.xlsx", None)]
             if per_place:
                 targets += [(out_dir / f"pack-{slug(c)}.xlsx", c) for c in report_places]
-            for path, code in targets:
-                with atomic_output(path) as tmp:
-                    write_excel_pack(bundle, tmp, place=code)
+
+            def pack_written(path: Path) -> None:
                 written.append(path)
                 step(1)
+
+            # One call for every pack: the rows they share are built once (each pack is
+            # written atomically).
+            write_excel_packs(bundle, targets, written=pack_written)
         path = out_dir / "manifest.json"
         write_manifest(path, manifest)
         written.append(path)

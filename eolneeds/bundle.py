@@ -66,11 +66,13 @@ class BenchmarkValue:
     area_name: str  # 'England', or the region's name
     value: float  # in the indicator's unit (a percentage for P)
     period: str  # as published: '2023', '2022/23'; '' when not known
-    source: str  # 'OHID Fingertips: file.csv (indicator 93474)' | 'eolneeds.toml [benchmarks]'
+    source: str  # 'OHID Fingertips download, file.csv' | 'eolneeds.toml [benchmarks] ...'
     lower_ci_95: float | None = None
     upper_ci_95: float | None = None
     count: float | None = None
     denominator: float | None = None
+    # the source's own indicator, e.g. '93474 Percentage of deaths that occur in hospital'
+    source_indicator: str = ""
 
 
 @dataclass

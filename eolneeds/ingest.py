@@ -88,7 +88,10 @@ DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_
 # canonical column -> (lowest, highest) whole number accepted
 WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10),
                        "imd_rank": (1, 1_000_000)}
-NUMBER_COLUMNS = {"cost", "population"}
+NUMBER_COLUMNS = {"cost", "population",
+                  # benchmarks (the Fingertips download): values, limits, count, denominator
+                  "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8",
+                  "count", "denominator"}
 # Plausibility bounds (README "Plausibility bounds"): (dataset, column) -> (highest value,
 # whole numbers only). £10m is far above any one hospital episode's cost; 10 million
 # people is more than any ICB, let alone one LSOA cell; projections may be fractional.
@@ -98,7 +101,13 @@ NUMBER_BOUNDS: dict[tuple[str, str], tuple[int, bool]] = {
     ("activity", "cost"): (10_000_000, False),
     ("population", "population"): (10_000_000, True),
     ("projections", "population"): (10_000_000, False),
+    # National values (the Fingertips download) may be negative (a slope index, a change)
+    # and a bad one blanks only itself: the row still records its indicator and period.
+    **{("benchmarks", c): (1_000_000_000_000, False) for c in (
+        "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8", "count",
+        "denominator")},
 }
+SIGNED_NUMBER_DATASETS = {"benchmarks"}
 LSOA_SHAPE = "[EW]01[0-9]{6}"
 # What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
 # safe), as SQL literals.
@@ -556,10 +565,12 @@ def _plan_columns(
             plan.prep[canonical] = _number_sql(t, mapping.decimal)
             top, whole_only = NUMBER_BOUNDS[(dataset, canonical)]
             # Only a cost can go while its row still counts (an admission without a cost).
-            action = "blanked" if canonical == "cost" else None
+            action = ("blanked" if canonical == "cost" or dataset in SIGNED_NUMBER_DATASETS
+                      else None)
             number = f"isfinite({aux})"
             not_number = f"{t} IS NOT NULL AND NOT coalesce({number}, false)"
-            in_bounds = f"{aux} BETWEEN 0 AND {top}"
+            low = f"-{top}" if dataset in SIGNED_NUMBER_DATASETS else "0"
+            in_bounds = f"{aux} BETWEEN {low} AND {top}"
             if whole_only:
                 in_bounds += f" AND {aux} = round({aux})"
             plan.values[canonical] = f"(CASE WHEN {number} AND {in_bounds} THEN {aux} END)"
@@ -577,8 +588,9 @@ def _plan_columns(
                     f"{label} '", shown, f"' {DECIMAL_COMMA_REASON}")), None))
                 checks.append((_when(f"{not_number} AND NOT {comma}",
                                      _say(f"{label} '", shown, "' is not a number")), action))
-            checks.append((_when(f"{number} AND {aux} < 0",
-                                 _say(f"{label} '", shown, "' is negative")), action))
+            if dataset not in SIGNED_NUMBER_DATASETS:
+                checks.append((_when(f"{number} AND {aux} < 0",
+                                     _say(f"{label} '", shown, "' is negative")), action))
             checks.append((_when(f"{number} AND {aux} > {top}",
                                  _say(f"{label} '", shown, f"' is above {top:,}, the most "
                                       f"a {canonical} can plausibly be")), action))

@@ -20,7 +20,7 @@ from eolneeds.schema import CANONICAL_COLUMNS
 
 PRESETS: tuple[str, ...] = (
     "pcmd_deaths", "hes_apc", "ecds_ae", "ons_population", "iod_file1", "lsoa_place_lookup",
-    "ods_epcn",
+    "ods_epcn", "fingertips",
 )
 
 
@@ -427,6 +427,10 @@ def get_preset(
         )
     if name == "ods_epcn":
         return ods_epcn_preset()
+    if name == "fingertips":
+        from eolneeds.benchmarks import fingertips_preset  # it imports this module
+
+        return fingertips_preset()
     close = difflib.get_close_matches(str(name), PRESETS, n=1)
     hint = f"did you mean preset = \"{close[0]}\"? " if close else ""
     raise ConfigError(f"{where}: preset {name!r} is not known — {hint}use one of "

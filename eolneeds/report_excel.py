@@ -37,6 +37,7 @@ openpyxl's own path; tests/test_report_excel.py compares them part by part.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -78,10 +79,11 @@ from eolneeds import catalogue
 from eolneeds import excel_theme as theme
 from eolneeds.bundle import ReportBundle
 from eolneeds.errors import UsageError
+from eolneeds.formatting import judge
 from eolneeds.outputs import atomic_output, disclosure_rule_text
 from eolneeds.safety import neutralise
 
-__all__ = ["write_excel_pack", "pack_sheet_names"]
+__all__ = ["write_excel_pack", "write_excel_packs", "pack_sheet_names"]
 
 # ---------------------------------------------------------------------------------------
 # Vocabulary
@@ -115,7 +117,8 @@ GRADIENT_CHART_PREFERENCE = (
 BREAKDOWN_LABELS = {
     "all": "All", "sex": "Sex", "imd_quintile": "Deprivation quintile",
     "age_band": "Age band", "age_group": "Age group", "ethnic_group": "Ethnic group",
-    "cause_group": "Cause group",
+    "cause_group": "Cause group", "gp_practice": "GP practice", "pcn": "PCN",
+    "cause_group_imd_quintile": "Cause group and deprivation quintile",
 }
 BREAKDOWN_ORDER = ("all", "sex", "age_band", "age_group", "ethnic_group", "cause_group",
                    "imd_quintile")
@@ -211,6 +214,7 @@ class Col:
     width: float | None = None  # fixed width; else from content
     role: str = "data"  # data | comparison | polarity
     blank: Mark | None = None  # stands in an empty cell ([x] not available by default)
+    longest: int | None = None  # the longest value's display length, if known already
 
 
 @dataclass
@@ -249,6 +253,9 @@ class DataSheet:
     # Written from its values at save time rather than as cells (see _StreamedRows):
     # for a big table that no chart reads back.
     streamable: bool = False
+    # With streamable: each row's XML, kept by its key in row_keys, shared by every
+    # pack written from the same bundle (_Shared.row_xml).
+    row_cache: _RowCache | None = None
 
 
 def clean_text(value: object) -> str:
@@ -560,6 +567,7 @@ def _longest(values: Iterable[Any]) -> int:
 _LINE_HEIGHT = 13.0  # points per line of 10 pt text
 
 
+@functools.lru_cache(maxsize=4096)
 def _text_height(text: str, width_chars: float) -> float | None:
     """Row height for wrapped text: Excel does not re-measure rows when a file opens."""
     usable = max(width_chars * 1.05 - 1, 10)
@@ -625,7 +633,8 @@ def _column_widths(ws: Worksheet, columns: Sequence[Col], rows: Sequence[Sequenc
         if col.width is not None:
             width = col.width
         else:
-            longest = _longest(r[index - 1] for r in rows)
+            longest = (col.longest if col.longest is not None and rows else
+                       _longest(r[index - 1] for r in rows))
             # Headers wrap, so a long header needs only about half its length.
             header = max(len(col.header) * 0.55, min(len(col.header), 14))
             width = max(longest + 2, header + 2, theme.MIN_COLUMN_WIDTH)
@@ -635,10 +644,14 @@ def _column_widths(ws: Worksheet, columns: Sequence[Col], rows: Sequence[Sequenc
 
 def _write_table(ws: Worksheet, top: int, sheet: DataSheet, *, stream: bool = False) -> Placement:
     headers = _unique_headers(c.header for c in sheet.columns)
-    columns = [Col(h, c.number_format, c.wrap, c.width, c.role, c.blank)
+    columns = [dataclasses.replace(c, header=h)
                for h, c in zip(headers, sheet.columns, strict=True)]
-    rows = _without_blanks(sheet.rows, columns) if sheet.rows else [
-        [_NO_DATA] + [NOT_APPLICABLE] * (len(columns) - 1)]
+    if not sheet.rows:
+        rows = [[_NO_DATA] + [NOT_APPLICABLE] * (len(columns) - 1)]
+    elif sheet.row_cache is not None:  # built by _Shared, which leaves no blanks
+        rows = sheet.rows
+    else:
+        rows = _without_blanks(sheet.rows, columns)
     maker = _maker(ws)
     for index, col in enumerate(columns, start=1):
         maker.put(ws, top, index, col.header, style="eol_header")
@@ -646,7 +659,8 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet, *, stream: bool = Fa
              "eol_word" if col.role == "comparison" else "eol_wrap" if col.wrap else "eol_cell")
             for col in columns]
     if stream:
-        _STREAMED[ws] = _StreamedRows(top + 1, plan, rows)
+        _STREAMED[ws] = _StreamedRows(top + 1, plan, rows,
+                                      sheet.row_keys if sheet.rows else [], sheet.row_cache)
     else:
         maker.fill(ws, top + 1, plan, rows)
     last = top + len(rows)
@@ -739,8 +753,10 @@ class _Area:
 class _Pack:
     """Everything the sheet builders share: the bundle, the areas, lookups."""
 
-    def __init__(self, bundle: ReportBundle, place: str | None) -> None:
+    def __init__(self, bundle: ReportBundle, place: str | None,
+                 shared: _Shared | None = None) -> None:
         self.bundle = bundle
+        self.shared = shared if shared is not None else _Shared(bundle)
         self.config = bundle.config
         self.place = place
         self.catalogue = _catalogue_by_id()
@@ -770,9 +786,14 @@ class _Pack:
         keep = pl.col("area_type") == "icb"
         wanted = [a.code for a in self.areas if a.area_type == "place"]
         keep = keep | ((pl.col("area_type") == "place") & pl.col("area_code").is_in(wanted))
+        # Row numbers in bundle.indicators: the shared records and cells are keyed by them.
+        self.row_numbers: list[int] = (
+            frame.with_row_index("__row").filter(keep)["__row"].to_list())
         self.frame = frame.filter(keep)
+        records = self.shared.records
         self.lookup: dict[tuple[str, str, str, str, str, str], dict[str, Any]] = {}
-        for rec in self.frame.iter_rows(named=True):
+        for i in self.row_numbers:
+            rec = records[i]
             key = (rec["indicator_id"], rec["area_type"], rec["area_code"], rec["period"],
                    rec["breakdown"], rec["breakdown_value"])
             self.lookup[key] = rec
@@ -893,21 +914,12 @@ def _measure_format(column: str, unit: str | None, method: str | None) -> str:
 
 
 def judge_words(comparison: str | None, polarity: str | None) -> tuple[str, str]:
-    """(key, words) for a comparison with the ICB: the words carry the meaning on their
-    own ('Higher (worse)', 'Lower (better)', 'Similar', 'Higher (not judged)'); the key
-    (better | worse | similar | not_judged | not_compared) picks the fill, a second
-    channel. The same wording as the HTML report."""
-    direction = {"higher": "Higher", "lower": "Lower", "similar": "Similar"}.get(
-        str(comparison or ""))
-    if direction is None:
-        return "not_compared", "Not compared"
-    if direction == "Similar":
-        return "similar", "Similar"
-    if polarity in ("higher_is_better", "lower_is_better"):
-        better = (direction == "Higher") == (polarity == "higher_is_better")
-        key = "better" if better else "worse"
-        return key, f"{direction} ({key})"
-    return "not_judged", f"{direction} (not judged)"
+    """(key, words) for a comparison with the ICB, from formatting.judge (the one mapping
+    the HTML report and the CLI use too): the words carry the meaning on their own
+    ('Higher (worse)', 'Lower (better)', 'Similar', 'Higher (not judged)'); the key
+    (better | worse | similar | not_judged | not_compared) picks the fill."""
+    judgement = judge(comparison, polarity)
+    return judgement.key, judgement.words
 
 
 def _comparison(rec: dict[str, Any] | None, polarity: str | None) -> Any:
@@ -922,6 +934,11 @@ def _comparison(rec: dict[str, Any] | None, polarity: str | None) -> Any:
 
 RowKey = tuple[str, str, str]  # (indicator_id, breakdown, breakdown_value)
 
+# Breakdowns the theme sheets leave out: deprivation has the Inequalities sheet; GP
+# practices and PCNs (hundreds of rows, each in one Place, so mostly [x] side by side)
+# and cause by deprivation stay on the Indicator data sheet, ready to filter.
+_OWN_SHEET_BREAKDOWNS = ("imd_quintile", "gp_practice", "pcn", "cause_group_imd_quintile")
+
 
 def _table_rows_for(pack: _Pack, ids: Iterable[str], *, breakdowns: bool) -> list[RowKey]:
     """(indicator, breakdown, value) keys in the headline period, in catalogue order."""
@@ -929,7 +946,7 @@ def _table_rows_for(pack: _Pack, ids: Iterable[str], *, breakdowns: bool) -> lis
     frame = pack.frame.filter(
         pl.col("indicator_id").is_in(list(wanted))
         & (pl.col("period") == pack.bundle.headline_period)
-        & (pl.col("breakdown") != "imd_quintile")
+        & ~pl.col("breakdown").is_in(_OWN_SHEET_BREAKDOWNS)
     )
     if not breakdowns:
         frame = frame.filter(pl.col("breakdown") == "all")
@@ -958,7 +975,9 @@ def _comparison_table(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[
 def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[list[Any]]]:
     lead = [Col("Indicator"), Col("Breakdown"), Col("Group"),
             Col("Unit"), Col("Polarity", role="polarity")]
-    benchmarks = pack.config.benchmarks
+    # England: the Fingertips download, else eolneeds.toml [benchmarks] (bundle.england).
+    england = pack.bundle.england()
+    benchmarks = {k: v.value for k, v in england.items()}
     rows: list[list[Any]] = []
     if pack.place is None:
         places = pack.areas[1:]
@@ -966,7 +985,7 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
         columns += [Col("ICB lower 95% CI"), Col("ICB upper 95% CI")]
         columns += [Col(f"{a.header} compared with ICB", role="comparison") for a in places]
         if benchmarks:
-            columns.append(Col("England"))
+            columns += [Col("England"), Col("England period")]
         columns.append(Col("Notes"))
         for ind_id, breakdown, value in keys:
             recs = [pack.row(ind_id, a, breakdown, value) for a in pack.areas]
@@ -978,7 +997,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
             row += [_measure(recs[0], "lower_ci_95"), _measure(recs[0], "upper_ci_95")]
             row += [_comparison(r, polarity) for r in recs[1:]]
             if benchmarks:
-                row.append(_benchmark(benchmarks, ind_id, breakdown, unit))
+                row += [_benchmark(benchmarks, ind_id, breakdown, unit),
+                        _benchmark_period(england, ind_id, breakdown)]
             row.append(pack.notes_for(ind_id, *_row_note_keys(row)))
             rows.append(row)
     else:
@@ -988,7 +1008,7 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
                           Col(f"{main.header} lower 95% CI"), Col(f"{main.header} upper 95% CI"),
                           Col("Numerator"), Col("Denominator")]
         if benchmarks:
-            columns.append(Col("England"))
+            columns += [Col("England"), Col("England period")]
         columns.append(Col("Notes", wrap=True, width=40))
         for ind_id, breakdown, value in keys:
             rec, icb_rec = pack.row(ind_id, main, breakdown, value), pack.row(ind_id, icb,
@@ -1000,7 +1020,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
                    _measure(rec, "lower_ci_95"), _measure(rec, "upper_ci_95"),
                    _measure(rec, "numerator"), _measure(rec, "denominator")]
             if benchmarks:
-                row.append(_benchmark(benchmarks, ind_id, breakdown, unit))
+                row += [_benchmark(benchmarks, ind_id, breakdown, unit),
+                        _benchmark_period(england, ind_id, breakdown)]
             markers = pack.notes_for(ind_id, *_row_note_keys(row))
             note = (rec or {}).get("note")
             row.append(f"{markers} {note}" if note else markers)
@@ -1022,6 +1043,12 @@ def _benchmark(benchmarks: dict[str, float], ind_id: str, breakdown: str, unit: 
 
 
 _ONE_TABLE = ("", "This worksheet contains one table.")
+
+
+def _benchmark_period(england: dict[str, Any], ind_id: str, breakdown: str) -> Any:
+    if breakdown != "all" or ind_id not in england:
+        return NOT_AVAILABLE
+    return england[ind_id].period or "not stated"
 
 
 def _common_lines(pack: _Pack, *, units: str, source: str) -> list[tuple[str, str]]:
@@ -1062,7 +1089,8 @@ def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> Da
                     "100,000 people, counts are numbers of people", source=_SOURCES[theme_key])
     lines.append(_comparator_line(pack))
     lines.append(("Notes", "Definitions and methods are on the Notes sheet; every period, "
-                           "breakdown and confidence interval is on the Indicator data sheet."))
+                           "breakdown (including by GP practice and PCN) and confidence "
+                           "interval is on the Indicator data sheet."))
     sheet = DataSheet(
         name=name, description=description,
         title=f"{name}: {pack.area_label}, {pack.bundle.headline_period}",
@@ -1197,32 +1225,14 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
         ("method", "Method", None), ("comparison", "Compared with ICB", None),
         ("suppressed", "Suppressed", None), ("note", "Note", None),
     ]
-    columns = [Col(header, wrap=(name == "note"), width=40 if name == "note" else None,
-                   role="comparison" if name == "comparison" else "data")
-               for name, header, _ in spec]
-    rows = []
-    polarity = {ind_id: pack.polarity_key(ind_id) for ind_id in pack.order}
-    # _measure and _comparison for every cell, inlined: this sheet has every indicator
-    # row (nine in ten of the pack's cells).
-    for rec in pack.frame.iter_rows(named=True):
-        row: list[Any] = []
-        unit, method, suppressed = rec.get("unit"), rec.get("method"), rec.get("suppressed")
-        for name, _, measure in spec:
-            if measure is not None:
-                value = rec.get(measure)
-                if value is None or not isfinite(value):
-                    row.append(_missing(measure, method, suppressed))
-                else:
-                    number_format = _measure_format(measure, unit, method)
-                    row.append(Num(published(value, number_format), number_format))
-            elif name == "comparison":
-                row.append(_comparison(rec, polarity.get(rec["indicator_id"])))
-            elif name == "note":
-                row.append(rec["note"] or NOT_APPLICABLE)
-            else:
-                value = rec[name]
-                row.append(NOT_AVAILABLE if value is None or value == "" else value)
-        rows.append(row)
+    rows = pack.shared.data_rows(pack, [name for name, _, _ in spec],
+                                 [measure for _, _, measure in spec], pack.row_numbers)
+    longest = pack.shared.longest(pack.row_numbers, len(spec))
+    # The note is the last column: it runs on unwrapped rather than making thousands of
+    # rows tall (and measured row by row).
+    columns = [Col(header, width=60 if name == "note" else None,
+                   role="comparison" if name == "comparison" else "data", longest=size)
+               for (name, header, _), size in zip(spec, longest, strict=True)]
     lines = [_ONE_TABLE,
              ("About", "Every row of the assessment for these areas: all periods, breakdowns "
                        "and both confidence levels; use the filters, or a PivotTable."),
@@ -1236,11 +1246,92 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
         name="Indicator data", description="Every indicator row for these areas, ready to "
                                             "filter or pivot",
         title=f"Indicator data: {pack.area_label}", lines=lines, columns=columns, rows=rows,
-        table_name="Indicator_data",
+        table_name="Indicator_data", row_keys=pack.row_numbers,
         # Nine in ten of the pack's cells, and no chart reads them. It is also the last
         # sheet built, so formats it first uses are numbered last either way.
-        streamable=True,
+        streamable=True, row_cache=pack.shared.row_xml,
     )
+
+
+class _RowCache(dict[int, str]):
+    """Row XML by row number in bundle.indicators, with the row number left as
+    ROW_MARK; valid only in workbooks whose style numbering starts as `styles` does."""
+
+    styles: tuple[bytes, ...] | None = None
+
+
+ROW_MARK = "\x00"  # never in cell text: clean_text removes control characters
+
+
+class _Lengths(dict[tuple[type, Any], int]):
+    """_display_length, remembered for the texts and marks that repeat down a column;
+    numbers are measured as _display_length measures them."""
+
+    def __call__(self, value: Any) -> int:
+        if type(value) is Num:
+            return len(f"{value.value:,.2f}")  # _Shared makes Num only of finite values
+        key = (type(value), value)  # True and 1 are equal keys; their lengths are not
+        try:
+            return self[key]
+        except KeyError:
+            found = self[key] = _display_length(value)
+            return found
+        except TypeError:  # unhashable
+            return _display_length(value)
+
+
+class _Shared:
+    """What every pack of one bundle has in common, worked out once when assess writes
+    the ICB pack and each Place's: the indicator rows as dicts, the Indicator data
+    sheet's cells per row and, once written, each row's XML. The ICB's rows (nearly
+    half the table) are in every pack, so each is built and formatted once, not seven
+    times."""
+
+    def __init__(self, bundle: ReportBundle) -> None:
+        self.records: list[dict[str, Any]] = bundle.indicators.to_dicts()
+        self._cells: dict[int, list[Any]] = {}
+        self._lengths: dict[int, tuple[int, ...]] = {}  # each cell's _display_length
+        self.row_xml = _RowCache()
+
+    def longest(self, numbers: list[int], width: int) -> list[int]:
+        """Per column, the longest display length among these rows (as _longest)."""
+        lengths = self._lengths
+        return [max(column, default=0) for column in
+                zip(*(lengths[i] for i in numbers), strict=True)] if numbers else [0] * width
+
+    def data_rows(self, pack: _Pack, names: list[str], measures: list[str | None],
+                  numbers: list[int]) -> list[list[Any]]:
+        """The Indicator data sheet's cells for these rows: _measure and _comparison for
+        every cell, inlined (this sheet is nine in ten of a pack's cells)."""
+        cells = self._cells
+        missing = [i for i in numbers if i not in cells]
+        if missing:
+            polarity = {ind_id: pack.polarity_key(ind_id) for ind_id in pack.order}
+            spec = list(zip(names, measures, strict=True))
+            length = _Lengths()
+            for i in missing:
+                rec = self.records[i]
+                row: list[Any] = []
+                unit, method = rec.get("unit"), rec.get("method")
+                suppressed = rec.get("suppressed")
+                for name, measure in spec:
+                    if measure is not None:
+                        value = rec.get(measure)
+                        if value is None or not isfinite(value):
+                            row.append(_missing(measure, method, suppressed))
+                        else:
+                            number_format = _measure_format(measure, unit, method)
+                            row.append(Num(published(value, number_format), number_format))
+                    elif name == "comparison":
+                        row.append(_comparison(rec, polarity.get(rec["indicator_id"])))
+                    elif name == "note":
+                        row.append(rec["note"] or NOT_APPLICABLE)
+                    else:
+                        value = rec[name]
+                        row.append(NOT_AVAILABLE if value is None or value == "" else value)
+                cells[i] = row
+                self._lengths[i] = tuple(map(length, row))
+        return [cells[i] for i in numbers]
 
 
 def _data_quality_sheets(pack: _Pack) -> list[DataSheet]:
@@ -1544,11 +1635,14 @@ def _cover_facts(pack: _Pack) -> list[tuple[str, str]]:
     manifest = bundle.manifest or {}
     datasets = sorted({str(e.get("dataset")) for e in manifest.get("inputs") or []
                        if e.get("dataset")} | set(manifest.get("data_coverage") or {}))
-    sources = [_DATASET_SOURCES.get(d, d.replace("_", " ")) for d in datasets]
+    # National values (the Fingertips download) are named below, not as local extracts.
+    sources = [_DATASET_SOURCES.get(d, d.replace("_", " ")) for d in datasets
+               if d != "benchmarks"]
     source = ("Local extracts held by the ICB: " + "; ".join(sources) if sources else
               "Local extracts held by the ICB (see the Metadata sheet)")
-    if config.benchmarks:
-        source += ". England values: [benchmarks] in eolneeds.toml"
+    england_sources = sorted({b.source for b in bundle.england().values()})
+    if england_sources:
+        source += ". England values: " + "; ".join(england_sources)
     # Reporting periods as _headline_period finds them: months carry only the total.
     earlier = sorted({p for p in pack.frame.filter(pl.col("breakdown") != "all")["period"]
                       .unique().to_list() if p and not p.isdigit()} - {bundle.headline_period})
@@ -1681,9 +1775,12 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
     for key in ("sii_rii", "disclosure", "data_quality", "spc"):
         if key in summaries:
             notes.append((key, summaries[key].name, summaries[key].definition))
-    if config.benchmarks:
-        notes.append(("england", "England values", "England comparators are the benchmark "
-                                                   "values set in eolneeds.toml [benchmarks]."))
+    england = pack.bundle.england()
+    if england:
+        sources = sorted({b.source for b in england.values()})
+        notes.append(("england", "England values", "England values beside the ICB, each with "
+                                                   "its period in the England period column. "
+                                                   "Source: " + "; ".join(sources) + "."))
     present = set(pack.frame["indicator_id"].unique().to_list())
     for ind_id in sorted(pack.order, key=lambda i: pack.order[i]):
         entry = pack.catalogue.get(ind_id)
@@ -1813,6 +1910,8 @@ class _StreamedRows:
     first_row: int
     plan: list[tuple[str | None, str]]  # each column's (number format, style)
     rows: Sequence[Sequence[Any]]
+    keys: Sequence[Any] = ()  # with cache: each row's key in it
+    cache: _RowCache | None = None
 
     @property
     def last_row(self) -> int:
@@ -1906,7 +2005,7 @@ class _RowsWriter(WorksheetWriter):
         for row_idx in sorted(row_numbers):
             out.append(self._row_start(row_idx))
             if block is not None and block.first_row <= row_idx <= block.last_row:
-                self._block_row_xml(out, row_idx, block.rows[row_idx - block.first_row])
+                self._block_row(out, row_idx, row_idx - block.first_row)
             else:
                 for key in by_row.get(row_idx, ()):
                     self._cell_xml(out, cells[key], row_idx)
@@ -1923,7 +2022,41 @@ class _RowsWriter(WorksheetWriter):
         attrs.update(self.ws.row_dimensions.get(row_idx, {}))
         return "<row" + "".join(f' {k}="{_escape_attribute(v)}"' for k, v in attrs.items()) + ">"
 
-    def _block_row_xml(self, out: list[str], row_idx: int, values: Sequence[Any]) -> None:
+    def _block_row(self, out: list[str], row_idx: int, offset: int) -> None:
+        """One streamed row, from the shared cache when another pack of the same bundle
+        has written it already (its XML with the row number as ROW_MARK)."""
+        block = self._block
+        assert block is not None
+        cache = block.cache if self._cache_usable else None
+        if cache is None:
+            self._block_row_xml(out, row_idx, block.rows[offset])
+            return
+        key = block.keys[offset]
+        text = cache.get(key)
+        if text is None:
+            parts: list[str] = []
+            try:
+                self._block_row_xml(parts, ROW_MARK, block.rows[offset])
+            except _Uncacheable:
+                self._block_row_xml(out, row_idx, block.rows[offset])
+                return
+            text = cache[key] = "".join(parts)
+        out.append(text.replace(ROW_MARK, str(row_idx)))
+
+    @functools.cached_property
+    def _cache_usable(self) -> bool:
+        """The cached XML names styles by number: use it only where this workbook
+        numbers its first styles as the workbook that wrote it did."""
+        block = self._block
+        if block is None or block.cache is None:
+            return False
+        styles = tuple(style.tobytes() for style in self.ws.parent._cell_styles)
+        if block.cache.styles is None:
+            block.cache.styles = styles[:len(_FIXED_STYLES) + 1]
+        return styles[:len(block.cache.styles)] == block.cache.styles
+
+    def _block_row_xml(self, out: list[str], row_idx: int | str,
+                       values: Sequence[Any]) -> None:
         """One streamed row: the cells `_CellMaker.fill` would have made, formatted.
 
         Text, numbers, blanks, dates and '*' are formatted here; each style is numbered
@@ -1963,6 +2096,8 @@ class _RowsWriter(WorksheetWriter):
                 style_attr = attr(template("eol_number", theme.NUMBER_FORMATS["date"]))
                 out.append(f'<c r="{letter}{row_idx}"{style_attr} t="n"><v>{serial:.16g}</v></c>')
             else:
+                if not isinstance(row_idx, int):  # a cached row: its cells must be plain
+                    raise _Uncacheable
                 self._other_cell_xml(out, row_idx, index, value, number_format, style)
 
     def _other_cell_xml(self, out: list[str], row_idx: int, index: int, value: Any,
@@ -2085,6 +2220,10 @@ class _DescribedDrawing(SpreadsheetDrawing):
         return frame
 
 
+class _Uncacheable(Exception):
+    """A streamed row holds a cell that needs its real row number."""
+
+
 class _PackExcelWriter(ExcelWriter):
     """openpyxl's ExcelWriter with the faster rows and charts' alt text (everything else
     is openpyxl's)."""
@@ -2109,7 +2248,8 @@ def save_workbook(wb: Workbook, path: Path) -> None:
     if wb.read_only or wb.write_only:  # never built here; openpyxl knows those modes
         wb.save(path)
         return
-    with ZipFile(path, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+    # Compression level 1: a third of level 6's time for files about a fifth larger.
+    with ZipFile(path, "w", ZIP_DEFLATED, allowZip64=True, compresslevel=1) as archive:
         wb.properties.modified = datetime.now(tz=UTC).replace(tzinfo=None)
         _PackExcelWriter(wb, archive).save()
 
@@ -2138,12 +2278,24 @@ def build_workbook(bundle: ReportBundle, *, place: str | None = None) -> Workboo
     return _build(bundle, place, stream=False)
 
 
-def _build(bundle: ReportBundle, place: str | None, *, stream: bool) -> Workbook:
+# (named style, number format) pairs numbered first, in this order, in every pack: the
+# streamed rows' XML names styles by number, so packs that share it must agree.
+_FIXED_STYLES: tuple[tuple[str, str | None], ...] = (
+    ("eol_cell", None), ("eol_word", None), ("eol_wrap", None), ("eol_number", None),
+    *(("eol_number", fmt) for fmt in dict.fromkeys(theme.NUMBER_FORMATS.values())),
+)
+
+
+def _build(bundle: ReportBundle, place: str | None, *, stream: bool,
+           shared: _Shared | None = None) -> Workbook:
     """The pack; with `stream`, the Indicator data body stays as values until
     save_workbook writes it (a plain Workbook.save would leave it out)."""
-    pack = _Pack(bundle, place)
+    pack = _Pack(bundle, place, shared)
     wb = Workbook()
     _register_styles(wb)
+    maker = _maker(wb.active)
+    for style, number_format in _FIXED_STYLES:
+        wb._cell_styles.add(maker.template(style, number_format))
     wb.properties.title = f"Palliative and end-of-life care needs assessment: {pack.area_label}"
     wb.properties.creator = f"eolneeds {bundle.software_version}"
     wb.properties.created = bundle.generated_at
@@ -2160,8 +2312,20 @@ def _build(bundle: ReportBundle, place: str | None, *, stream: bool) -> Workbook
     return wb
 
 
-def write_excel_pack(bundle: ReportBundle, path: Path, *, place: str | None = None) -> None:
+def write_excel_pack(bundle: ReportBundle, path: Path, *, place: str | None = None,
+                     shared: _Shared | None = None) -> None:
     """Write the ICB pack (place=None) or one Place's pack to `path`, atomically."""
-    wb = _build(bundle, place, stream=True)
+    wb = _build(bundle, place, stream=True, shared=shared)
     with atomic_output(Path(path)) as tmp:
         save_workbook(wb, tmp)
+
+
+def write_excel_packs(bundle: ReportBundle, targets: Iterable[tuple[Path, str | None]], *,
+                      written: Callable[[Path], None] | None = None) -> None:
+    """Write several packs of one bundle (the ICB's, each Place's), sharing the work
+    they have in common: the rows every pack carries are built and formatted once."""
+    shared = _Shared(bundle)
+    for path, place in targets:
+        write_excel_pack(bundle, path, place=place, shared=shared)
+        if written is not None:
+            written(Path(path))

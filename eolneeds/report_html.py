@@ -491,8 +491,11 @@ class _Builder:
                 reg = self.regions.get(ind_id)
                 cells.append(Cell(fmt_value(reg.value, unit) if reg else MISSING,
                                   numeric=True))
-            cells += [Cell(eng.period or "not stated" if eng else MISSING),
-                      Cell(eng.source if eng else MISSING)]
+            source = MISSING
+            if eng is not None:
+                source = eng.source + (f" (indicator {eng.source_indicator})"
+                                       if eng.source_indicator else "")
+            cells += [Cell(eng.period or "not stated" if eng else MISSING), Cell(source)]
             rows.append(cells)
         if not rows:
             return None, []

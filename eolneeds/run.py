@@ -57,7 +57,7 @@ RUN_RECORD = "run.json"
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # Reference data first, so that person-level data meets its areas on the same run.
 INGEST_ORDER = ("areas", "practices", "population", "projections", "deaths", "register",
-                "activity")
+                "activity", "benchmarks")
 
 
 @dataclass

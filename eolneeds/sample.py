@@ -855,7 +855,23 @@ SAMPLE_FILES: tuple[tuple[str, str, str | None], ...] = (
 #: The practice-to-PCN lookup (an .xlsx in the ODS layout, so not one of the CSV sinks).
 PCN_LOOKUP_FILE = "practices/epcn.xlsx"
 
+
+def _fingertips_mapping() -> str:
+    from eolneeds.benchmarks import FINGERTIPS_MAPPING
+
+    return FINGERTIPS_MAPPING
+
+
+def _write_fingertips(path: Path) -> int:
+    """The Fingertips download (real column layout) for England, a region and the ICB."""
+    from eolneeds.benchmarks import write_fingertips_sample
+
+    return write_fingertips_sample(path, icb_code=ICB_CODE, icb_name=ICB_NAME)
+# England and regional values in the OHID Fingertips download layout (eolneeds.benchmarks).
+FINGERTIPS_FILE = "benchmarks/fingertips_peolc.csv"
+
 MAPPINGS: dict[str, str] = {
+    "fingertips": _fingertips_mapping(),
     "practices": """\
 # GP practice -> Primary Care Network: NHS England's ODS ePCN workbook as published. The
 # preset knows its columns; of its sheets, the one with those columns is read.
@@ -1099,6 +1115,8 @@ def write_sample_files(root: Path, *, deaths: int, seed: int, reporter: Reporter
             reporter.event("sample_file_written", file=rel, rows=sink.rows)
     rows = write_pcn_lookup(inbox / PCN_LOOKUP_FILE, geo)
     reporter.event("sample_file_written", file=PCN_LOOKUP_FILE, rows=rows)
+    rows = _write_fingertips(inbox / FINGERTIPS_FILE)
+    reporter.event("sample_file_written", file=FINGERTIPS_FILE, rows=rows)
 
 
 def sample_files(directory: Path) -> list[tuple[str, Path, str | None]]:
@@ -1111,7 +1129,7 @@ def sample_files(directory: Path) -> list[tuple[str, Path, str | None]]:
     mappings = load_config(root).mappings
     found: list[tuple[str, Path, str | None]] = []
     for dataset in ("areas", "practices", "population", "projections", "deaths", "register",
-                    "activity"):
+                    "activity", "benchmarks"):
         folder = root / "inbox" / dataset
         if not folder.is_dir():
             continue

@@ -20,7 +20,8 @@ This DDL is the contract between ingest, validate, the queries and analysts' own
 from __future__ import annotations
 
 DATASETS: tuple[str, ...] = ("deaths", "register", "activity", "population", "areas",
-                             "projections", "lsoa_places", "deprivation", "practices")
+                             "projections", "lsoa_places", "deprivation", "practices",
+                             "benchmarks")
 
 PLACES_OF_DEATH: tuple[str, ...] = (
     "home", "care_home", "hospital", "hospice", "religious", "other", "unknown",
@@ -120,6 +121,33 @@ CANONICAL_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("pcn_name", "VARCHAR", False),
         ("start_date", "DATE", False),
         ("end_date", "DATE", False),
+    ],
+    # National and regional values to show beside the ICB: the OHID Fingertips data
+    # download as published (preset fingertips; eolneeds/benchmarks.py). indicator_id
+    # is ours where the indicator is one we compute, else the Fingertips id.
+    "benchmarks": [
+        ("indicator_id", "VARCHAR", True),
+        ("source_indicator_id", "VARCHAR", False),
+        ("indicator_name", "VARCHAR", False),
+        ("parent_code", "VARCHAR", False),
+        ("parent_name", "VARCHAR", False),
+        ("area_code", "VARCHAR", True),
+        ("area_name", "VARCHAR", False),
+        ("area_type", "VARCHAR", False),  # 'England', 'Region', 'ICB', ... as published
+        ("sex_label", "VARCHAR", False),  # 'Persons', 'Male', 'Female' as published
+        ("age_label", "VARCHAR", False),  # 'All ages', '18+ yrs', ...
+        ("category_type", "VARCHAR", False),
+        ("category", "VARCHAR", False),
+        ("period", "VARCHAR", True),  # 'Time period' as published: '2023', '2022/23'
+        ("period_sortable", "VARCHAR", False),  # 'Time period Sortable': 20230000
+        ("value", "DOUBLE", False),
+        ("lower_ci_95", "DOUBLE", False),
+        ("upper_ci_95", "DOUBLE", False),
+        ("lower_ci_99_8", "DOUBLE", False),
+        ("upper_ci_99_8", "DOUBLE", False),
+        ("count", "DOUBLE", False),
+        ("denominator", "DOUBLE", False),
+        ("value_note", "VARCHAR", False),
     ],
 }
 

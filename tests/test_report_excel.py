@@ -545,3 +545,17 @@ def test_without_the_fast_rows_the_streamed_body_is_still_written(tmp_path, bund
     assert _canonical_parts(plain) == _canonical_parts(fast)
     data = load_workbook(plain)["Indicator data"]
     assert data.max_row > 100 and data.cell(data.max_row, 1).value
+
+
+def test_packs_written_together_equal_packs_written_one_by_one(tmp_path, bundle):
+    """write_excel_packs shares each row's cells and XML between the packs of one bundle
+    (the ICB's rows are in every pack): the files are the ones written separately."""
+    targets = [(tmp_path / "together-icb.xlsx", None)] + [
+        (tmp_path / f"together-{i}.xlsx", code) for i, code in enumerate(bundle.places)]
+    written = []
+    report_excel.write_excel_packs(bundle, targets, written=written.append)
+    assert written == [path for path, _ in targets]
+    for path, place in targets:
+        alone = tmp_path / "alone.xlsx"
+        report_excel.write_excel_pack(bundle, alone, place=place)
+        assert _canonical_parts(path) == _canonical_parts(alone), place

@@ -256,10 +256,12 @@ def test_write_sample_makes_a_ready_project(session_env: Path, tmp_path: Path):
     assert config.key_file is not None and config.key_file.is_file()
     assert root not in config.key_file.parents  # the key lives outside the project
     assert {d for d, _, _ in sample_files(root)} == {
-        "areas", "practices", "population", "projections", "deaths", "register", "activity"}
+        "areas", "practices", "population", "projections", "deaths", "register", "activity",
+        "benchmarks"}
     order = [d for d, _, _ in sample_files(root)]
     assert order == sorted(order, key=["areas", "practices", "population", "projections",
-                                       "deaths", "register", "activity"].index)
+                                       "deaths", "register", "activity",
+                                       "benchmarks"].index)
     with pytest.raises(UsageError, match="already exists"):
         write_sample(root, deaths=200, seed=1, reporter=Reporter())
 
@@ -276,7 +278,7 @@ def test_every_generated_file_ingests_with_almost_no_rejects(sample_project):
     finally:
         con.close()
     assert set(log["dataset"]) == {"areas", "population", "projections", "deaths",
-                                   "register", "activity", "practices"}
+                                   "register", "activity", "practices", "benchmarks"}
     assert (log["rows_read"] == log["rows_loaded"] + log["rows_rejected"]).all()
     assert log["rows_rejected"].sum() == 0
     assert dict(zip(log["file_name"], log["mapping"], strict=True))[
@@ -332,7 +334,7 @@ def test_bundled_project_ingests_and_only_the_planted_faults_are_rejected(
     finally:
         con.close()
     assert files["deaths_registrar_2026.csv"] == "cp1252"
-    assert len(files) == 11  # the PCN lookup (practices/epcn.xlsx) included
+    assert len(files) == 12  # the PCN lookup (practices/epcn.xlsx) and the Fingertips download
     # Registrar file: row 5 impossible date, row 54 the duplicate of deaths_pcmd row 2;
     # hospice workbook: the "Total" row under the table. Row 9's bad check digit only
     # leaves that death unlinked (field_actions).
