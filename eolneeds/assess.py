@@ -744,6 +744,9 @@ def assess_project(
             names += [f"pack-{slug(code)}.xlsx" for code in report_places]
     con = connect(config.database_path)
     try:
+        # The practice funnel and the scenarios, stored by compute_indicators.
+        practices = con.sql("SELECT * FROM practice_funnel").pl()
+        scenario_table = con.sql("SELECT * FROM scenario_results").pl()
         manifest = build_manifest(config, con, outputs=[*names, "manifest.json"], extra={
             "periods": sorted(frame["period"].unique().to_list()),
             "headline_period": headline_period,
@@ -754,6 +757,7 @@ def assess_project(
         config=config, indicators=frame, data_quality=data_quality, manifest=manifest,
         generated_at=datetime.now(UTC), headline_period=headline_period,
         software_version=__version__, places=report_places, benchmarks=benchmarks,
+        practices=practices, scenarios=scenario_table,
     )
     with reporter.progress("Writing outputs", len(names) + 1) as step:
         if "csv" in formats:

@@ -85,6 +85,12 @@ class ReportBundle:
     headline_period: str  # the period the overview tables show, e.g. '2024-25'
     software_version: str
     places: list[str] = field(default_factory=list)  # Place codes in report order
+    # GP practices: practice.FUNNEL_SCHEMA (identification against the ICB, funnel limits,
+    # each practice's PCN and Place); None when not computed
+    practices: pl.DataFrame | None = None
+    # What-if scenarios: scenarios.SCENARIO_SCHEMA (modelled figures with their ranges and
+    # assumptions); None when not computed
+    scenarios: pl.DataFrame | None = None
     # England (and region) values beside the ICB; see BenchmarkValue and assess.
     benchmarks: list[BenchmarkValue] = field(default_factory=list)
 

@@ -44,7 +44,7 @@ import duckdb
 from eolneeds import normalise as nz
 from eolneeds import presets, readers
 from eolneeds.config import AREA_PARTS, CANONICAL_MAPPING, ProjectConfig, resolve_key
-from eolneeds.db import connect
+from eolneeds.db import TEMP_FOLDER, connect
 from eolneeds.errors import (
     ConfigError,
     EolneedsError,
@@ -1184,7 +1184,7 @@ def _ingest_one(
                 con, path, table=RAW_TABLE, file_format=mapping.format,
                 encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
                 sheet=mapping.sheet, header_row=mapping.header_row,
-                workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
+                workdir=config.database_path.parent / TEMP_FOLDER, choose=used_headers,
                 matches=readable, where=advice_file,
             )
     except BaseException:

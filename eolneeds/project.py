@@ -146,6 +146,15 @@ per_place = true      # one Excel pack per Place as well as the ICB pack
 # pod_hospital_pct = 43.4
 # pod_home_pct = 28.7
 
+# What-if scenarios (modelled per Place and ICB: people affected, bed days and cost
+# freed, with a range and the assumptions). Kinds: identification (target =
+# "best_place" or a %), emergency_admissions (reduction_pct), usual_place_of_death
+# (target_pct). Uncomment to use:
+# [[scenarios]]
+# id = "identify_like_best"
+# kind = "identification"
+# target = "best_place"
+
 # Column mappings: one file per local extract in mappings/NAME.toml (see the
 # *.toml.example templates there). The mapping for dataset X is mappings/X.toml unless
 # `--mapping NAME` is given; `eolneeds run` picks the mapping whose name starts the
@@ -262,5 +271,11 @@ preset = "fingertips"
 # Columns: area_code (a Place code or an LSOA code), year, sex, age_band, population.
 # [columns]
 # area_code = "Place"
+"""),
+    "practices": _mapping_template("practices", """\
+# GP practice -> Primary Care Network: NHS England's ODS ePCN workbook (epcn.xlsx) as
+# published; the preset reads its "PCN Core Partner Details" sheet. Optional: without
+# it, practices are reported but their PCN is 'unknown'.
+preset = "ods_epcn"
 """),
 }

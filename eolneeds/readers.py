@@ -471,10 +471,6 @@ def _read_csv_as(
     source = path
     temporary: Path | None = None
     duck_compression = "gzip" if gzipped else "none"
-    if codec not in ("utf-8", "utf-8-sig"):
-        temporary = source = _transcode(path, gzipped, codec, workdir,
-                                        mixed_check=codec == "cp1252" and auto_codec)
-        duck_compression = "none"
     width = _csv_width(header_line, delim)
     names = [f"c{i}" for i in range(width)]
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names + ["__extra"]) + "}"
@@ -489,6 +485,12 @@ def _read_csv_as(
         + [f'nullif("c{i}", \'\') AS "c{i}"' for i in range(len(headers), width)]
         + ["nullif(\"__extra\", '') AS \"__extra\""] + ([unmapped] if unmapped else [])
         + ([f'"c{len(headers) - 1}" IS NULL AS {SHORT_ROW}'] if headers else []))
+    # Transcoded only now, after the mapping has chosen its columns (which may refuse
+    # the file): from here on the copy is removed whatever happens.
+    if codec not in ("utf-8", "utf-8-sig"):
+        temporary = source = _transcode(path, gzipped, codec, workdir,
+                                        mixed_check=codec == "cp1252" and auto_codec)
+        duck_compression = "none"
     # DuckDB drops empty lines, which would make every later row number one low: look
     # for one (in a thread, while DuckDB reads) and renumber the rows if there is.
     scan = ThreadPoolExecutor(max_workers=1)

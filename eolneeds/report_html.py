@@ -25,7 +25,7 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
-from eolneeds import charts, methods
+from eolneeds import charts, methods, report_practice
 from eolneeds.bundle import BenchmarkValue, ReportBundle
 from eolneeds.catalogue import THEMES, Indicator, load_catalogue, load_summaries
 from eolneeds.findings import Finding, key_findings
@@ -58,7 +58,8 @@ QUESTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
       "pod_other_pct", "diupr_pct", "ppod_recorded_pct", "ppod_achieved_pct")),
     ("identification", "Were people identified in time?",
      ("on_register_pct", "on_register_need_pct", "unidentified_need",
-      "register_days_median", "register_late_pct")),
+      "register_days_median", "register_late_pct", "dnacpr_need_pct", "acp_need_pct",
+      "ppod_need_pct")),
     ("hospital", "Unplanned hospital care in the last 90 days of life",
      ("ea_last90_any_pct", "ea_last90_3plus_pct", "bed_days_last90_mean", "ae_last90_mean",
       "spc_last_year_pct", "community_last90_pct", "hospital_cost_last90")),
@@ -890,6 +891,9 @@ class _Builder:
                 lead = self._lead_simple(code, name, "on_register_need_pct",
                                          "of people who died with palliative care needs "
                                          "were on a palliative care register before death")
+                # GP practices furthest below the ICB (report_practice.py).
+                practice_extra, bullets = report_practice.practice_tables(self, code)
+                extra += practice_extra
             elif key == "hospital":
                 lead = self._lead_simple(code, name, "ea_last90_3plus_pct",
                                          "of people had three or more emergency admissions "
@@ -897,6 +901,9 @@ class _Builder:
                 age_table = self.breakdown_table("ea_last90_3plus_pct", code, "age_group")
                 if age_table is not None:
                     extra.append(age_table)
+                # What-if scenarios, with their assumptions (report_practice.py).
+                scenario_extra, bullets = report_practice.scenario_tables(self, code)
+                extra += scenario_extra
             elif key == "inequality":
                 table = self.inequality_table(code)
                 panels = [p for p in (self.gradient_panel(i, code, self.name_of(i))

@@ -982,7 +982,6 @@ name = "Emergency admissions in the last 90 days fall by 10%"
 id = "more_die_at_home"
 kind = "usual_place_of_death"
 target_pct = 60
-name = "Deaths in the usual place of residence rise to 60%"
 """
 
 

@@ -282,6 +282,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
             "register_text_dates": text_dates,
         },
         "rows": truth_rows(data, noise),
+        "deaths_by_month": deaths_by_month(data.facts),
         "population": population_truth(geo),
         "areas": [{"lsoa_code": str(code), "place": PLACES[int(i)].code, "imd_decile": int(d)}
                   for code, i, d in zip(geo.lsoa, geo.place, geo.decile, strict=True)],
@@ -381,6 +382,13 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
     table = pl.concat([by_place, icb.select(by_place.columns)]).sort("area", "period")
     return [{k: (int(v) if isinstance(v, (int, np.integer)) else v) for k, v in row.items()}
             for row in table.iter_rows(named=True)]
+
+
+def deaths_by_month(facts: pl.DataFrame) -> dict[str, int]:
+    """The ICB's deaths per calendar month ('2026-10'), for rolling periods."""
+    month = facts["death"].cast(pl.Int32).cast(pl.Date).dt.strftime("%Y-%m")
+    counts = month.value_counts().sort(month.name)
+    return {str(m): int(n) for m, n in counts.iter_rows()}
 
 
 def population_truth(geo: Geography) -> list[dict[str, Any]]:
@@ -715,7 +723,8 @@ def _inbox_readme(iod: str) -> str:
         "",
         "What a file holds:  eolneeds inspect inbox/deaths/pcmd_deaths_2023-04_2025-03.csv",
         "Ingest it:          eolneeds ingest deaths "
-        "inbox/deaths/pcmd_deaths_2023-04_2025-03.csv --project .",
+        "inbox/deaths/pcmd_deaths_2023-04_2025-03.csv --project . --mapping pcmd_deaths",
+        "Ingest everything:  eolneeds run --month 2026-10 --project .",
         "",
     ]
     return "\n".join(lines)

@@ -84,6 +84,10 @@ class Scenario:
         return f"deaths in the usual place of residence rise to {self.target_pct:g}%"
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _percentage(where: str, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ConfigError(f"{where}: key {key!r} must be a number (a percentage), "
@@ -144,7 +148,7 @@ def parse_scenarios(raw: Any, where: str) -> tuple[Scenario, ...]:
         scenario = Scenario(id=ident, kind=kind, name=name, target=target,
                             reduction_pct=reduction, target_pct=target_pct)
         if not scenario.name:
-            scenario = Scenario(id=ident, kind=kind, name=scenario.describe().capitalize(),
+            scenario = Scenario(id=ident, kind=kind, name=_sentence(scenario.describe()),
                                 target=target, reduction_pct=reduction,
                                 target_pct=target_pct)
         out.append(scenario)
@@ -297,7 +301,7 @@ def compute_scenarios(
                          "religious establishment)")
             groups = (("unidentified", "identified") if s.kind == "identification"
                       else ("in hospital", "in the usual place of residence"))
-            text = (f"Modelled, not observed. {s.describe().capitalize()}: {target_text}; "
+            text = (f"Modelled, not observed. {_sentence(s.describe())}: {target_text}; "
                     f"people = the {base.split(' (')[0]} still needed to reach it (none where "
                     f"a Place is already there). ")
             if diff is not None:
@@ -326,7 +330,7 @@ def compute_scenarios(
         else:
             share = (s.reduction_pct or 0) / 100
             published = _published(frame, "ea_last90_any_pct", period)
-            text = (f"Modelled, not observed. {s.describe().capitalize()}. People = that "
+            text = (f"Modelled, not observed. {_sentence(s.describe())}. People = that "
                     "share of the deaths with an emergency admission in their last 90 days "
                     "(each admission avoided equally likely to be anyone's); bed days and "
                     "cost = that share of those admissions' bed days in the window and of "

@@ -207,3 +207,61 @@ def test_duplicate_ids_are_refused() -> None:
     with pytest.raises(ConfigError, match="entry 2: key 'id' 'a' is used twice"):
         parse_scenarios([{"id": "a", "kind": "identification"},
                          {"id": "a", "kind": "identification"}], "eolneeds.toml")
+
+
+def _scenario_rows(report: str) -> dict[str, list[str]]:
+    """Scenario tables of the HTML report: caption -> the text of their cells."""
+    import html
+    import re
+
+    found = {}
+    for caption, body in re.findall(
+            r"<caption[^>]*>(What if\?[^<]*)</caption>(.*?)</table>", report, flags=re.S):
+        cells = [html.unescape(re.sub(r"<[^>]+>", "", c)).strip()
+                 for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", body, flags=re.S)]
+        found[html.unescape(caption)] = cells
+    return found
+
+
+def test_a_scenario_changed_in_eolneeds_toml_changes_the_report(
+        session_env, tmp_path: Path) -> None:
+    from eolneeds.assess import AssessOptions, assess_project
+    from eolneeds.reporting import Reporter
+    from eolneeds.sample import ingest_sample, write_sample
+
+    root = tmp_path / "project"
+    write_sample(root, deaths=2500, seed=3, reporter=Reporter())
+    ingest_sample(load_config(root), reporter=Reporter())
+    toml = root / "eolneeds.toml"
+    reports = {}
+    for target in (60, 75):
+        text = toml.read_text(encoding="utf-8")
+        text = text.replace("target_pct = 60", f"target_pct = {target}")
+        toml.write_text(text, encoding="utf-8")
+        config = load_config(root)
+        assert [s.target_pct for s in config.scenarios if s.kind == "usual_place_of_death"] \
+            == [target]
+        result = assess_project(config, AssessOptions(formats=["html"], out=tmp_path / str(
+            target)), reporter=Reporter())
+        reports[target] = (result, (tmp_path / str(target) / "report.html").read_text(
+            encoding="utf-8"))
+    before, after = (_scenario_rows(reports[t][1]) for t in (60, 75))
+    assert before and before.keys() == after.keys()
+    assert before != after
+    # The report shows what the indicator table says: for the first Place, the people
+    # affected are its deaths x (75% - its DiUPR), worked out here from the table.
+    result, report = reports[75]
+    place = result.config.places[0]
+    diupr = result.indicators.filter(
+        (pl.col("indicator_id") == "diupr_pct") & (pl.col("area_code") == place.code)
+        & (pl.col("period") == result.headline_period) & (pl.col("breakdown") == "all")
+    ).row(0, named=True)
+    expected = max(diupr["denominator"] * (0.75 - diupr["value"] / 100), 0)
+    cells = next(v for k, v in after.items() if place.name in k)
+    i = cells.index("Deaths in the usual place of residence rise to 75%")
+    assert cells[i + 1] == "People affected"
+    assert float(cells[i + 2].replace(",", "")) == pytest.approx(expected, abs=0.05)
+    stored = result.indicators.filter(
+        (pl.col("indicator_id") == "scenario_more_die_at_home_people")
+        & (pl.col("area_code") == place.code)).row(0, named=True)
+    assert stored["value"] == pytest.approx(expected)
