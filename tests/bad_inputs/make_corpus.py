@@ -233,7 +233,7 @@ def main() -> None:
     data[200:1200] = b"\xab" * 1000  # the column pages; the footer stays readable
     raw("damaged_pages.parquet", bytes(data))
     pq.write_table(table.append_column("file_row_number", pa.array(
-        [str(i) for i in range(200)])), HERE / "file_row_number_column.parquet")
+        [f"record {i}" for i in range(200)])), HERE / "file_row_number_column.parquet")
     text("good.csv", [D, n1 + "," + OK, n2 + "," + OK])
     text("baseline.csv", [D, nhs(90) + "," + OK])  # loaded before each refusal
 
