@@ -48,6 +48,7 @@ from eolneeds.db import TEMP_FOLDER, connect
 from eolneeds.errors import (
     ConfigError,
     EolneedsError,
+    InputDataError,
     ProjectLockedError,
     UsageError,
     input_error,
@@ -244,6 +245,27 @@ def _mapping_file(config: ProjectConfig, mapping_name: str) -> str:
     return str(path) if path.is_file() else f"the [mappings.{mapping_name}] table"
 
 
+def preset_advice(national: str, file_name: str) -> str:
+    """The fix for a file in a national layout that the mapping in use does not name:
+    the preset is the whole of it (ARCHITECTURE.md, "Presets")."""
+    kind = get_preset(national).dataset
+    return (f"the file is in the national {national} layout: write mappings/{national}.toml "
+            f"holding dataset = \"{kind}\" and preset = \"{national}\" (eolneeds inspect "
+            f"{file_name} --write-mapping {national} does it), then run eolneeds ingest "
+            f"{kind} {file_name} --mapping {national}")
+
+
+def _national_sheet(path: Path) -> tuple[str, str] | None:
+    """(sheet, preset) of the first sheet of a workbook in a national layout, else None."""
+    if readers.detect_format(path)[0] != "xlsx":
+        return None
+    for sheet in readers.scan_workbook(path):
+        national = recognise(sheet.headers) if sheet.headers else None
+        if national is not None:
+            return sheet.name, national
+    return None
+
+
 def _plan_columns(
     config: ProjectConfig,
     dataset: str,
@@ -291,13 +313,7 @@ def _plan_columns(
                      "the mapping if the headers are not on the first row; ")
         national = recognise(headers) if preset is None else None
         if national is not None:
-            # The file is in a national layout the mapping does not name: the preset is
-            # the whole fix (ARCHITECTURE.md, "Presets").
-            kind = get_preset(national).dataset
-            fix = (f"the file is in the national {national} layout: write "
-                   f"mappings/{national}.toml holding dataset = \"{kind}\" and preset = "
-                   f"\"{national}\" (eolneeds inspect {file_name} --write-mapping {national} "
-                   f"does it), then run eolneeds ingest {kind} {file_name} --mapping {national}")
+            fix = preset_advice(national, file_name)
         elif wanted == canonical:
             # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
             target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
@@ -1187,6 +1203,16 @@ def _ingest_one(
                 workdir=config.database_path.parent / TEMP_FOLDER, choose=used_headers,
                 matches=readable, where=advice_file,
             )
+    except InputDataError as exc:
+        for table in (RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
+        # A workbook in a national layout read without its preset: name the preset.
+        found = _national_sheet(path) if preset is None else None
+        if found is None:
+            raise
+        raise input_error(path.name, f"the mapping in use reads no sheet of it, and sheet "
+                          f"{found[0]!r} is in the national {found[1]} layout",
+                          preset_advice(found[1], path.name)) from exc
     except BaseException:
         for table in (RAW_TABLE, ROW_MAP_TABLE):
             _quietly(con, f"DROP TABLE IF EXISTS {table}")
@@ -1383,7 +1409,8 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
     for i, (sheet, layout, sex, year) in enumerate(chosen):
         table = f"{RAW_TABLE}_{i}"
         part = readers.read_into(con, path, table=table, file_format="xlsx",
-                                 sheet=sheet.name, header_row=sheet.header_row)
+                                 sheet=sheet.name, header_row=sheet.header_row,
+                                 plain_cells=True)
         lsoa = next(part.column(h) for h in part.headers
                     if any(presets.header_key(h) == presets.header_key(n)
                            for n in presets.ONS_LSOA_NAMES))

@@ -792,3 +792,36 @@ def test_fix_a_wrong_vintage(tmp_path):
     assert not [w for w in report.warnings if "LSOA" in w and "deaths" in w]
     assert query(config, "SELECT * FROM assessment_areas") == [
         ("E01077777", "P1", 1, None, "2011")]
+
+
+@pytest.mark.parametrize("write_only", [False, True])
+def test_fast_sheet_rows_read_what_openpyxl_reads(tmp_path, write_only):
+    # Shared strings (normal mode) and inline strings (write-only mode), entities, a
+    # gap column, an empty row, numbers, booleans, a formula string and white space.
+    book = openpyxl.Workbook(write_only=write_only)
+    if write_only:
+        book.create_sheet("Cover")
+    else:
+        book.active.title = "Cover"
+    sheet = book.create_sheet("Data & more <x>")
+    rows = [["Title row"], [], ["LSOA 2021 Code", "A & B <c>", None, "F0", "F1"],
+            ["E01000001", "Café 'x'", None, 12, 2.5], ["E01000002", "  ", True, 0, -3],
+            [None, None, None, None, 1e20]]
+    for row in rows:
+        sheet.append(row)
+    book.save(tmp_path / "w.xlsx")
+    expected = [[readers.cell_text(c) for c in row] for row in openpyxl.load_workbook(
+        tmp_path / "w.xlsx", read_only=True)["Data & more <x>"].iter_rows(values_only=True)]
+    fast = list(readers.fast_sheet_rows(tmp_path / "w.xlsx", "Data & more <x>"))
+
+    def trimmed(row):
+        row = list(row)
+        while row and row[-1] is None:
+            row.pop()
+        return row
+
+    assert [trimmed(r) for r in fast] == [trimmed(r) for r in expected]
+    assert [trimmed(r) for r in readers.fast_sheet_rows(tmp_path / "w.xlsx", "Data & more <x>",
+                                                        3)] == [trimmed(r) for r in expected[2:]]
+    with pytest.raises(KeyError):
+        readers.fast_sheet_rows(tmp_path / "w.xlsx", "Nope")
