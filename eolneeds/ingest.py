@@ -259,7 +259,11 @@ def _national_sheet(path: Path) -> tuple[str, str] | None:
     """(sheet, preset) of the first sheet of a workbook in a national layout, else None."""
     if readers.detect_format(path)[0] != "xlsx":
         return None
-    for sheet in readers.scan_workbook(path):
+    try:
+        sheets = readers.scan_workbook(path)
+    except InputDataError:  # only a hint: the error already found is the one to show
+        return None
+    for sheet in sheets:
         national = recognise(sheet.headers) if sheet.headers else None
         if national is not None:
             return sheet.name, national
