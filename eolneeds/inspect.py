@@ -36,7 +36,13 @@ from eolneeds.normalise import (
     is_valid_nhs_number,
     nhs_digits,
 )
-from eolneeds.readers import DELIMITERS, cell_text, detect_encoding, detect_format
+from eolneeds.readers import (
+    DELIMITERS,
+    cell_text,
+    detect_encoding,
+    detect_format,
+    detect_header_row,
+)
 from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
 
 MAX_ROWS = 200_000  # data rows profiled
@@ -206,18 +212,16 @@ def _date_shape(text: str) -> str | None:
     return None
 
 
+def _national(headers: list[str]) -> bool:
+    return presets.recognise(headers) is not None
+
+
 def find_header_row(rows: Sequence[Sequence[Any]]) -> int | None:
-    """1-based index of the header among the first rows: the first row as wide as the
-    table (at least 60% of the widest row's filled cells), below any title rows (one
-    filled cell) and blank rows. None when every row is blank."""
-    widths = [sum(1 for v in row if cell_text(v)) for row in rows]
-    if not widths or max(widths) == 0:
-        return None
-    widest = max(widths)
-    for i, width in enumerate(widths):
-        if width >= max(1, 0.6 * widest):
-            return i + 1
-    return None  # pragma: no cover - the widest row always qualifies
+    """1-based index of the header among the first rows, as ingest finds it
+    (readers.detect_header_row): a row in a national layout, else the first row as wide
+    as the table below title and blank rows. None when there is none."""
+    index, _matched = detect_header_row(rows, _national)
+    return None if index is None else index + 1
 
 
 def _header_names(row: Sequence[Any]) -> list[str]:

@@ -92,6 +92,9 @@ def test_header_row_is_found_below_title_rows() -> None:
             (1, 2, 3)]
     assert find_header_row(rows) == 4
     assert find_header_row([(None,), ()]) is None
+    # A national layout's header wins over a wider table of notes above it.
+    notes = [("Note", "Text", "More", "Even more", "x", "y", "z")] * 2
+    assert find_header_row([*notes, ("LSOA21CD", "Place name"), ("E01000001", "A")]) == 3
 
 
 @pytest.mark.parametrize("f", FILES, ids=[Path(f.path).name for f in FILES])
