@@ -70,7 +70,7 @@ def test_manifest_records_inputs_queries_and_rule_but_never_the_key(
         con.execute(
             "INSERT INTO ingest_log VALUES (1, 'deaths', 'deaths.csv', '/x/deaths.csv', 'abc',"
             " 'deaths', 'utf-8', 10, 9, 1, TIMESTAMP '2026-01-01 10:00:00',"
-            " TIMESTAMP '2026-01-01 10:00:01', NULL)"
+            " TIMESTAMP '2026-01-01 10:00:01', NULL, NULL)"
         )
         manifest = build_manifest(config, con, outputs=["report.html", "indicators.csv"])
     finally:
