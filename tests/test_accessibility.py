@@ -82,14 +82,15 @@ def test_no_axe_violations(report_path: Path, width: int) -> None:
     assert violations == [], json.dumps(violations, indent=1)
 
 
-def test_no_axe_violations_on_the_assessed_sample(assessed_sample) -> None:
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_axe_violations_on_the_assessed_sample(assessed_sample, width: int) -> None:
     """The report an assessment of the generated sample writes (real charts, real
-    suppression), at phone width."""
+    suppression, England from its Fingertips download), at both widths."""
     _need_tools()
     from browser import Browser
 
     html = next(p for p in assessed_sample.outputs if Path(p).suffix == ".html")
-    with Browser(width=390, height=844) as browser:
+    with Browser(width=width, height=844) as browser:
         violations = run_axe(browser, Path(html))
     assert violations == [], json.dumps(violations, indent=1)
 
