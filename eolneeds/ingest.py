@@ -1206,6 +1206,8 @@ def _ingest_one(
                 sheet=mapping.sheet, header_row=mapping.header_row,
                 workdir=config.database_path.parent / TEMP_FOLDER, choose=used_headers,
                 matches=readable, where=advice_file,
+                # IoD File 1 holds only text and numbers: the fast reader (33,755 rows)
+                plain_cells=preset is not None and preset.name == "iod_file1",
             )
     except InputDataError as exc:
         for table in (RAW_TABLE, ROW_MAP_TABLE):
@@ -1410,6 +1412,7 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
             "M0..M90, or a sheet per sex with 0..89 and 90+); for another layout delete the "
             f"preset line in {where} and map its columns")
     selects: list[str] = []
+    described: list[str] = []
     for i, (sheet, layout, sex, year) in enumerate(chosen):
         table = f"{RAW_TABLE}_{i}"
         part = readers.read_into(con, path, table=table, file_format="xlsx",
@@ -1433,10 +1436,11 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
                 f"SELECT {i} AS __part, __row AS __src_row, {band_no} AS __band, "
                 f"{nz.sql_literal(sheet.name)} AS __sheet, {lsoa} AS c0, '{year}' AS c1, "
                 f"'{band_sex}' AS c2, '{band}' AS c3, {population} AS c4 FROM {table}")
-        reporter.message(
-            f"{path.name}: ons_population: sheet {sheet.name!r} (header on row "
-            f"{sheet.header_row}), year {year}" + (f", {sex}s" if sex else "")
+        described.append(
+            f"sheet {sheet.name!r} (header on row {sheet.header_row}), year {year}"
+            + (f", {sex}s" if sex else "")
             + (", F0..F90 and M0..M90" if layout == "sexes" else ", 0..89 and 90+"))
+    reporter.message(f"{path.name}: ons_population: {'; '.join(described)}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER "
         f"(ORDER BY __part, __src_row, __band) AS __row, * FROM ({' UNION ALL '.join(selects)})")

@@ -912,7 +912,7 @@ def _read_xlsx(
             close = difflib.get_close_matches(sheet, workbook.sheetnames, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise input_error(name, f"has no sheet {sheet!r} (sheets: {names})",
-                              f"{hint}set sheet in the mapping to one of these")
+                              f"{hint}set sheet in {where} to one of these")
         if header_row is None:
             # Title rows above the header: find it.
             header_row = scan_sheet(worksheet, matches).header_row or 1
@@ -932,7 +932,7 @@ def _read_xlsx(
                                   "check the sheet name and that the data was saved")
             raise input_error(name, f"sheet {worksheet.title!r} has no header on row "
                               f"{header_row}",
-                              "set header_row in the mapping to the row that holds the headers")
+                              f"set header_row in {where} to the row that holds the headers")
         headers = _header_cells(header_cells)
         check_headers(name, headers)
         width = len(headers)

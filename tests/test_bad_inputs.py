@@ -162,7 +162,7 @@ CASES = [
     Case("wrong sheet name", "deaths", "wrong_sheet.xlsx",
          mapping='dataset = "deaths"\nsheet = "Death"\n', refused=(
              "wrong_sheet.xlsx: has no sheet 'Death' (sheets: 'Deaths', 'Notes') — did you "
-             "mean 'Deaths'? set sheet in the mapping to one of these")),
+             "mean 'Deaths'? set sheet in {mappings} to one of these")),
     Case("empty sheet", "deaths", "empty_sheet.xlsx", refused=(
         "empty_sheet.xlsx: sheet 'Sheet1' is empty — check the sheet name and that the "
         "data was saved")),
