@@ -217,8 +217,8 @@ def recoverable_counts(frame: pl.DataFrame, pcn_of: dict[str, str]) -> list[str]
     rows = frame.filter((pl.col("area_type") == "icb")
                         & pl.col("breakdown").is_in(["all", "gp_practice", "pcn"]))
     for r in rows.iter_rows(named=True):
-        ind = catalogue[r["indicator_id"]]
-        if not {"gp_practice", "pcn"} & set(ind.breakdowns):
+        ind = catalogue.get(r["indicator_id"])  # scenarios are not in the catalogue
+        if ind is None or not {"gp_practice", "pcn"} & set(ind.breakdowns):
             continue
         pairs = []
         if r["method"] in ("P", "C"):
