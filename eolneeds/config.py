@@ -8,6 +8,7 @@ the file and the key, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -405,6 +406,9 @@ def load_config(root: Path) -> ProjectConfig:
         raise ConfigError(f"{pwhere}: key 'default' must be 'financial_year' or 'rolling'")
     if not 1 <= periods.months <= 120:
         raise ConfigError(f"{pwhere}: key 'months' must be between 1 and 120")
+    if not 1 <= periods.years <= 50:
+        raise ConfigError(f"{pwhere}: key 'years' must be between 1 and 50 (the number of "
+                          "financial years to report)")
 
     meth_raw = _typed(where, "methods", raw.get("methods", {}), dict)
     mwhere = f"{where} [methods]"
@@ -457,6 +461,17 @@ def load_config(root: Path) -> ProjectConfig:
     benchmarks = {
         k: float(_typed(f"{where} [benchmarks]", k, v, (int, float))) for k, v in bench_raw.items()
     }
+    # A typo in an id would otherwise be silently never shown.
+    from eolneeds.catalogue import indicator_by_id  # reads the packaged catalogue only
+    known = indicator_by_id()
+    for key, value in benchmarks.items():
+        if key not in known:
+            raise ConfigError(
+                f"{where} [benchmarks]: key {key!r} is not an indicator id — use an id from "
+                "`eolneeds indicators`, e.g. pod_hospital_pct")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} [benchmarks]: key {key!r} must be a finite number, "
+                              f"not {value!r}")
 
     mappings: dict[str, Mapping] = {}
     for name, table in _typed(where, "mappings", raw.get("mappings", {}), dict).items():

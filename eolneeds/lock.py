@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from eolneeds.db import sweep_temp_folder
 from eolneeds.errors import ProjectLockedError, UsageError
 
 LOCK_FILE = ".eolneeds.lock"
@@ -181,6 +182,9 @@ class ProjectLock:
                 ) from None
             if created:
                 self.held = True
+                # No other eolneeds process uses the project now: clear what a killed one
+                # left in its temporary folder (a transcoded extract is a full copy).
+                sweep_temp_folder(self.root)
                 return self
             holder = read_holder(self.path)
             if holder is None:

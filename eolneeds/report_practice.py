@@ -1,7 +1,7 @@
 """The HTML report's practice and scenario tables for a Place section (issue 13): the
 practices furthest below the ICB in identification (with their PCN and funnel position),
 the practices outside the 99.8% funnel limits, and the what-if scenarios with their
-ranges and assumptions. report_html's builder calls these and places the tables in the
+ranges and assumptions. report_sections.PlaceSections calls these and places the tables in the
 Place's questions."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from eolneeds.formatting import MISSING, fmt_count, fmt_interval, fmt_value
 from eolneeds.practice import POSITIONS, furthest_below
 
 if TYPE_CHECKING:
-    from eolneeds.report_html import Table, _Builder
+    from eolneeds.report_context import ReportData, Table
 
 #: Practices listed per Place.
 FURTHEST_BELOW = 5
@@ -22,10 +22,10 @@ _MEASURE = {"people": ("People affected", "people"), "bed_days": ("Bed days free
             "cost": ("Cost of the bed days freed", "£")}
 
 
-def practice_tables(builder: _Builder, code: str) -> tuple[list[Table], list[str]]:
+def practice_tables(builder: ReportData, code: str) -> tuple[list[Table], list[str]]:
     """(tables, bullets) for a Place: its practices furthest below the ICB and, in words,
     those outside the 99.8% limits."""
-    from eolneeds.report_html import Cell, Table
+    from eolneeds.report_context import Cell, Table
 
     funnel = builder.bundle.practices
     if funnel is None or funnel.height == 0:
@@ -80,10 +80,10 @@ def _named(name: str | None) -> str:
     return f" {name}" if name else ""
 
 
-def scenario_tables(builder: _Builder, code: str) -> tuple[list[Table], list[str]]:
+def scenario_tables(builder: ReportData, code: str) -> tuple[list[Table], list[str]]:
     """(tables, bullets) for an area: one table of every scenario's figures with their
     ranges; each scenario's assumptions as a bullet."""
-    from eolneeds.report_html import Cell, Table
+    from eolneeds.report_context import Cell, Table
 
     table = builder.bundle.scenarios
     if table is None or table.height == 0:

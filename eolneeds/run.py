@@ -55,9 +55,10 @@ LATEST_FILE = "LATEST"
 LATEST_LINK = "latest"
 RUN_RECORD = "run.json"
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-# Reference data first, so that person-level data meets its areas on the same run.
-INGEST_ORDER = ("areas", "practices", "population", "projections", "deaths", "register",
-                "activity", "benchmarks")
+# Reference data first, so that person-level data meets its areas on the same run (the
+# areas may come as one file, or as an LSOA-to-Place lookup and a deprivation file).
+INGEST_ORDER = ("areas", "lsoa_places", "deprivation", "practices", "population",
+                "projections", "deaths", "register", "activity", "benchmarks")
 
 
 @dataclass

@@ -131,3 +131,30 @@ def test_validate_has_no_blocking_fault(onboarded) -> None:  # type: ignore[no-u
     root, _truth, _results = onboarded
     report = validate_project(load_config(root), reporter=Reporter())
     assert report.blocking == []
+
+
+def test_the_monthly_run_takes_the_national_inbox_as_it_is(session_env: Path,
+                                                           tmp_path: Path) -> None:
+    """`eolneeds run` ingests every national file from inbox/<dataset>/ with the mapping
+    its name starts with (the lookup and IoD folders included) and counts the deaths."""
+    import polars as pl
+
+    from eolneeds.run import run_month
+
+    root = tmp_path / "project"
+    write_national_sample(root, deaths=150, seed=5, reporter=Reporter())
+    config_file = root / "eolneeds.toml"
+    config_file.write_text(config_file.read_text("utf-8").replace(
+        "min_count = 8", "min_count = 0") + '\n[outputs]\nformats = ["csv"]\n'
+        "per_place = false\n", encoding="utf-8")
+    result = run_month(load_config(root), "2026-10", reporter=Reporter())
+    assert len(result.files_ingested) == len(national_sample_files(root))
+    table = pl.read_csv(result.output_dir / "indicators.csv", infer_schema_length=0)
+    deaths = table.filter((pl.col("indicator_id") == "deaths") & (pl.col("breakdown") == "all")
+                          & (pl.col("area_code") == ICB_CODE))
+    truth = json.loads((root / TRUTH_FILE).read_text(encoding="utf-8"))
+    # A run reports the rolling 12 months to the month: 2025-11 to 2026-10.
+    months = [f"2025-{m:02d}" for m in (11, 12)] + [f"2026-{m:02d}" for m in range(1, 11)]
+    want = sum(truth["deaths_by_month"].get(m, 0) for m in months)
+    got = dict(zip(deaths["period"], deaths["numerator"], strict=True))
+    assert float(got["2025-11 to 2026-10"]) == want > 0
