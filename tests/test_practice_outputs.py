@@ -69,6 +69,12 @@ def test_report_names_practices_below_the_icb_per_place(assessed_sample) -> None
     listed = set(re.findall(r"<th[^>]*scope=\"row\"[^>]*>\s*(Z\d{5})", "".join(
         re.findall(r"furthest below the ICB.*?</table>", report, flags=re.S))))
     assert listed and not listed & hidden
+    # A funnel plot of each Place's practices, its data table naming no hidden practice.
+    charts = re.findall(r'<svg[^>]*id="chart-practice-funnel-[^"]*"', report)
+    assert len(charts) == len(assessed_sample.bundle.places)
+    plotted = "".join(re.findall(
+        r"<caption[^>]*>Identification by GP practice, .*?</table>", report, flags=re.S))
+    assert not set(re.findall(r"(Z\d{5})", plotted)) & hidden
     captions = re.findall(r"<caption[^>]*>\s*What if\? Modelled scenarios for", report)
     assert len(captions) == len(assessed_sample.bundle.places)
 
