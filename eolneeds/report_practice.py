@@ -91,6 +91,8 @@ def scenario_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
     mine = table.filter(pl.col("area_code") == code)
     if mine.height == 0:
         return [], []
+    icb = {(r["scenario_id"], r["measure"]): r for r in table.filter(
+        pl.col("area_type") == "icb").iter_rows(named=True)}
     name = builder.place_name(code) if code != builder.icb else builder.icb_label
     rows, bullets = [], []
     for scenario_id in dict.fromkeys(mine["scenario_id"]):
@@ -102,17 +104,21 @@ def scenario_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
             if r is None:
                 continue
             hidden = bool(r["suppressed"])
+            whole = icb.get((scenario_id, measure))
             rows.append([
                 Cell(first["scenario_name"], header=True), Cell(label),
                 Cell(fmt_value(r["value"], unit, suppressed=hidden), numeric=True),
                 Cell(fmt_interval(r["low"], r["high"], unit, suppressed=hidden),
                      numeric=True),
+                Cell(MISSING if whole is None else fmt_value(
+                    whole["value"], unit, suppressed=bool(whole["suppressed"])),
+                    numeric=True),
             ])
         bullets.append(f"{first['scenario_name']}: {first['assumptions']}")
     return [Table(
         caption=f"What if? Modelled scenarios for {name}, {builder.period}",
-        columns=["Scenario", "Measure", "Modelled value", "Range"], rows=rows,
-        numeric_columns=frozenset({2, 3}),
+        columns=["Scenario", "Measure", "Modelled value", "Range", "ICB"], rows=rows,
+        numeric_columns=frozenset({2, 3, 4}),
         note="Modelled, not observed: each figure follows from the assumptions listed "
              "below it. The range is the 95% confidence limits of the inputs. Set the "
              "scenarios in eolneeds.toml ([[scenarios]]).")], bullets
