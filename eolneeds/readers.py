@@ -211,11 +211,7 @@ def read_into(
             return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row,
                               matches=matches, where=where, plain_cells=plain_cells)
         except _DAMAGED_WORKBOOK as exc:
-            # The workbook opened, but a sheet's XML or its compression is damaged.
-            raise input_error(path.name, f"has a damaged worksheet ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})",
-                              "open it in Excel and save it again as .xlsx, or export "
-                              "CSV") from None
+            raise _damaged_sheet(path, exc) from None
     if fmt == "parquet":
         return _read_parquet(con, path, table=table, choose=choose)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
@@ -581,7 +577,7 @@ def _read_csv_as(
     )
 
 
-_EMPTY_LINE = re.compile(rb"\n\r?\n")
+_EMPTY_LINE = re.compile(rb"\n\r?\n|\r\r")  # LF, CR LF or old-Mac CR line ends
 _NEWLINES = b"\r\n"
 
 
@@ -820,6 +816,8 @@ def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLa
     workbook = _open_workbook(path)
     try:
         return [scan_sheet(ws, matches) for ws in workbook.worksheets]
+    except _DAMAGED_WORKBOOK as exc:
+        raise _damaged_sheet(path, exc) from None
     finally:
         workbook.close()
 
@@ -880,6 +878,13 @@ def _cells_text(cells: Sequence[Any]) -> list[str | None]:
     return [cell_text(c) for c in cells]
 
 
+def _damaged_sheet(path: Path, exc: BaseException) -> Exception:
+    """The workbook opened, but a sheet's XML or its compression is damaged."""
+    return input_error(path.name, f"has a damaged worksheet ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})",
+                       "open it in Excel and save it again as .xlsx, or export CSV")
+
+
 def _read_xlsx(
     con: duckdb.DuckDBPyConnection, path: Path, *, table: str, sheet: str | None,
     header_row: int | None, matches: HeaderTest | None = None, where: str = "the mapping",
@@ -907,7 +912,7 @@ def _read_xlsx(
             close = difflib.get_close_matches(sheet, workbook.sheetnames, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise input_error(name, f"has no sheet {sheet!r} (sheets: {names})",
-                              f"{hint}set sheet in the mapping to one of these")
+                              f"{hint}set sheet in {where} to one of these")
         if header_row is None:
             # Title rows above the header: find it.
             header_row = scan_sheet(worksheet, matches).header_row or 1
@@ -927,7 +932,7 @@ def _read_xlsx(
                                   "check the sheet name and that the data was saved")
             raise input_error(name, f"sheet {worksheet.title!r} has no header on row "
                               f"{header_row}",
-                              "set header_row in the mapping to the row that holds the headers")
+                              f"set header_row in {where} to the row that holds the headers")
         headers = _header_cells(header_cells)
         check_headers(name, headers)
         width = len(headers)
@@ -1146,6 +1151,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, *, table: str,
         )
     except duckdb.Error as exc:  # the footer read, but a page is damaged
         first = str(exc).strip().splitlines()[0]
+        first = first.split(f'"{path}": ', 1)[-1]  # the cause, without our own path
         raise input_error(name, f"is not a readable Parquet file ({first})",
                           "re-export it, or export CSV instead") from None
     return RawTable(table=table, headers=headers, row_expr="(rowid + 1)" if clash else "__row",

@@ -515,12 +515,22 @@ def _lad(place: int) -> tuple[str, str]:
     return _lad_code(place), PLACES[place].name
 
 
-def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
-    """Mid-2022 onwards: Cover, Contents, Notes, then the data sheet; header on row 4."""
+def _workbook() -> Any:
+    """A new workbook with no default sheet. Not openpyxl's write-only kind: that records
+    no sheet sizes, which Excel and the ONS files do (and a reader then scans the whole
+    sheet to find them)."""
     from openpyxl import Workbook
 
+    book = Workbook()
+    book.remove(book.active)
+    return book
+
+
+def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
+    """Mid-2022 onwards: Cover, Contents, Notes, then the data sheet; header on row 4."""
+
     lsoa, names, place, single = _population_rows(geo, nb, year)
-    book = Workbook(write_only=True)
+    book = _workbook()
     title = (f"Mid-{year} population estimates for Lower layer Super Output Areas "
              "(LSOAs) in England and Wales by single year of age and sex")
     cover = book.create_sheet("Cover")
@@ -550,10 +560,9 @@ def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year:
 
 def _write_population_old(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
     """Mid-2020 and before: a sheet per sex (and persons), header on row 5."""
-    from openpyxl import Workbook
 
     lsoa, names, place, single = _population_rows(geo, nb, year)
-    book = Workbook(write_only=True)
+    book = _workbook()
     contents = book.create_sheet("Contents")
     contents.append([f"Lower Layer Super Output Area population estimates, mid-{year}"])
     contents.append(["Synthetic: every code and number in this workbook is made up."])
