@@ -341,9 +341,23 @@ def _empty_rows() -> pl.DataFrame:
 # Inequality summaries, comparison, projections
 
 
+#: The SII/RII needs at least this many deprivation quintiles with a published value.
+SII_MIN_QUINTILES = 3
+
+
 def _sii_rows(
-    frame: pl.DataFrame, catalogue: list[Indicator], kinds: dict[str, str]
+    frame: pl.DataFrame, catalogue: list[Indicator], kinds: dict[str, str], *,
+    disclosure: bool = True,
 ) -> pl.DataFrame:
+    """SII and RII from the quintiles that exist and are published.
+
+    Runs after disclosure control, on its output: a quintile whose value is hidden
+    (suppressed, or a rate not published under the ONS rules) takes no part, so the
+    summary cannot give back what disclosure hides; a quintile with no residents (no
+    population, or no deaths for a percentage of deaths) does not exist for the
+    summary. The relative ranks come from the populations of the quintiles used. With
+    at least SII_MIN_QUINTILES of 5 quintiles the summary is published, with a note
+    naming the quintiles left out; with fewer it is 'not calculated'."""
     parts = []
     month_periods = [p for p, k in kinds.items() if k == "month"]
     for ind in catalogue:
@@ -351,20 +365,51 @@ def _sii_rows(
             continue
         quintiles = frame.filter(
             (pl.col("indicator_id") == ind.id) & (pl.col("breakdown") == "imd_quintile")
+            & ~pl.col("breakdown_value").is_in(["SII", "RII"])
             & ~pl.col("period").is_in(month_periods)
         )
         if quintiles.height == 0:
             continue
         keys = ["area_type", "area_code", "period"]
         value_type = "rate" if ind.method in ("DSR", "R") else "proportion"
-        result = methods.sii_frame(
-            quintiles.select(*keys, pl.col("breakdown_value").alias("quantile"), "value",
-                             pl.col("denominator").alias("population"), "lower_ci_95",
-                             "upper_ci_95"),
-            keys, value_type=value_type, value_scale=100.0 if value_type == "proportion" else 1.0,
-            reps=SII_REPS_ASSESS,
+        usable = (~pl.col("suppressed") & pl.col("value").is_not_null()
+                  & pl.col("lower_ci_95").is_not_null() & (pl.col("denominator") > 0))
+        left_out = (
+            quintiles.filter(~usable).group_by(keys)
+            .agg(pl.col("breakdown_value").sort().str.join(", ").alias("_left_out"))
         )
-        for summary, unit in (("sii", ind.unit), ("rii", "index")):
+        used = quintiles.filter(usable)
+        groups = quintiles.select(keys).unique()
+        result = methods.sii_frame(
+            used.select(*keys, pl.col("breakdown_value").alias("quantile"), "value",
+                        pl.col("denominator").alias("population"), "lower_ci_95",
+                        "upper_ci_95"),
+            keys, value_type=value_type, value_scale=100.0 if value_type == "proportion" else 1.0,
+            reps=SII_REPS_ASSESS, min_quantiles=SII_MIN_QUINTILES,
+        ) if used.height else pl.DataFrame(schema={**{k: pl.String for k in keys},
+                                                   "sii": pl.Float64, "note": pl.String})
+        result = groups.join(result, on=keys, how="left").join(left_out, on=keys, how="left")
+        for column in ("sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper"):
+            if column not in result.columns:
+                result = result.with_columns(pl.lit(None, pl.Float64).alias(column))
+        result = result.with_columns(
+            pl.when(pl.col("sii").is_null() & pl.col("note").is_null())
+            .then(pl.lit(f"not calculated: fewer than {SII_MIN_QUINTILES} quintiles with a "
+                         "published value"))
+            .otherwise(pl.col("note")).alias("note"),
+        ).with_columns(
+            pl.when(pl.col("_left_out").is_not_null())
+            .then(pl.concat_str([
+                pl.col("note").fill_null(""),
+                pl.when(pl.col("note").is_not_null()).then(pl.lit("; ")).otherwise(pl.lit("")),
+                pl.lit("quintile(s) "), pl.col("_left_out"),
+                pl.lit(" left out (suppressed, not published or no residents)"),
+            ]))
+            .otherwise(pl.col("note")).alias("note"),
+        )
+        # The SII of a percentage is a difference of percentages: percentage points.
+        sii_unit = "percentage points" if ind.unit == "%" else ind.unit
+        for summary, unit in (("sii", sii_unit), ("rii", "index")):
             parts.append(result.select(
                 *keys,
                 pl.lit(ind.id).alias("indicator_id"),
@@ -540,40 +585,48 @@ def compute_indicators(
     frame = frame.with_columns(
         *(pl.col(c).fill_nan(None) for c in ("value", *_CI_COLUMNS)),
     )
-    sii = _sii_rows(frame, catalogue, kinds)
-    if sii.height:
-        frame = pl.concat([frame, sii], how="diagonal_relaxed")
     frame = _compare_to_icb(frame.with_columns(*(pl.col(c).fill_nan(None) for c in (
         "value", *_CI_COLUMNS))))
 
-    # Names, dates, the ICB's code, then the Place restriction and disclosure.
+    # Names, dates, the ICB's code; disclosure; the SII/RII from what disclosure
+    # published; then the Place restriction (after disclosure, so that the Places left
+    # out still take part in the sums it protects).
     names = {ind.id: ind.name for ind in catalogue}
     period_bounds = {p.label: (p.start, p.end) for p in all_periods}
     for p in projection_years(1900, PROJECTION_LAST_YEAR):
         period_bounds.setdefault(p.label, (p.start, p.end))
     place_names = {p.code: p.name for p in config.places}
-    frame = frame.with_columns(
-        pl.col("indicator_id").replace_strict(names, return_dtype=pl.String)
-        .alias("indicator_name"),
-        pl.when(pl.col("area_type") == "icb").then(pl.lit(config.icb_code))
-        .otherwise(pl.col("area_code")).alias("area_code"),
-        pl.when(pl.col("area_type") == "icb").then(pl.lit(config.icb_name))
-        .otherwise(pl.col("area_code").replace_strict(place_names, default=pl.col("area_code"),
-                                                      return_dtype=pl.String))
-        .alias("area_name"),
-        pl.col("period").replace_strict({k: v[0] for k, v in period_bounds.items()},
-                                        return_dtype=pl.Date).alias("period_start"),
-        pl.col("period").replace_strict({k: v[1] for k, v in period_bounds.items()},
-                                        return_dtype=pl.Date).alias("period_end"),
-        pl.lit(False).alias("suppressed"),
-        pl.col("note").fill_null(""),
-    )
+
+    def finish(rows: pl.DataFrame) -> pl.DataFrame:
+        rows = rows.with_columns(
+            pl.col("indicator_id").replace_strict(names, return_dtype=pl.String)
+            .alias("indicator_name"),
+            pl.when(pl.col("area_type") == "icb").then(pl.lit(config.icb_code))
+            .otherwise(pl.col("area_code")).alias("area_code"),
+            pl.when(pl.col("area_type") == "icb").then(pl.lit(config.icb_name))
+            .otherwise(pl.col("area_code").replace_strict(
+                place_names, default=pl.col("area_code"), return_dtype=pl.String))
+            .alias("area_name"),
+            pl.col("period").replace_strict({k: v[0] for k, v in period_bounds.items()},
+                                            return_dtype=pl.Date).alias("period_start"),
+            pl.col("period").replace_strict({k: v[1] for k, v in period_bounds.items()},
+                                            return_dtype=pl.Date).alias("period_end"),
+            pl.col("suppressed").fill_null(False) if "suppressed" in rows.columns
+            else pl.lit(False).alias("suppressed"),
+            pl.col("note").fill_null(""),
+        )
+        return rows.select([pl.col(c).cast(INDICATOR_SCHEMA[c]) for c in INDICATOR_COLUMNS])
+
+    frame = apply_disclosure(finish(frame), config.disclosure,
+                             exempt_indicators=(PROJECTED_ID,),
+                             projection_base=headline[-1].label)
+    sii = _sii_rows(frame, catalogue, kinds, disclosure=config.disclosure.enabled)
+    if sii.height:
+        sii = sii.with_columns(pl.lit("not_compared").alias("comparison"),
+                               pl.lit(False).alias("suppressed"))
+        frame = pl.concat([frame, finish(sii)], how="vertical")
     if places is not None:
         frame = frame.filter((pl.col("area_type") == "icb") | pl.col("area_code").is_in(places))
-    frame = frame.select(
-        [pl.col(c).cast(INDICATOR_SCHEMA[c]) for c in INDICATOR_COLUMNS]
-    )
-    frame = apply_disclosure(frame, config.disclosure, exempt_indicators=(PROJECTED_ID,))
     frame = sort_indicators(frame)
     store_indicators(con, frame)
     reporter.event("indicators_computed", rows=frame.height)
