@@ -16,14 +16,14 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, methods
+from eolneeds import __version__, methods, spc
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
@@ -527,7 +527,10 @@ def compute_indicators(
     spc_months = [p for p in (periods or []) if p.kind == "month"]
     if periods is None or not spc_months:
         last = headline[-1]
-        spc_months = months_list(month_label(last.end), data_min or last.start)
+        # The series ends at the last complete month of data (a month the data reach
+        # into only part-way would read as a fall).
+        end = last_complete_month(data_max) if data_max is not None else month_label(last.end)
+        spc_months = months_list(end, data_min or last.start)
     all_periods = [*headline, *spc_months]
     kinds = {p.label: p.kind for p in all_periods}
     _load_periods(con, all_periods)
@@ -585,6 +588,9 @@ def compute_indicators(
     frame = frame.with_columns(
         *(pl.col(c).fill_nan(None) for c in ("value", *_CI_COLUMNS)),
     )
+    frame, quarters = _spc_aggregation(frame, catalogue, spc_months, config.disclosure)
+    all_periods = [*all_periods, *quarters]
+    kinds.update({q.label: q.kind for q in quarters})
     frame = _compare_to_icb(frame.with_columns(*(pl.col(c).fill_nan(None) for c in (
         "value", *_CI_COLUMNS))))
 
@@ -631,6 +637,71 @@ def compute_indicators(
     store_indicators(con, frame)
     reporter.event("indicators_computed", rows=frame.height)
     return frame
+
+
+def last_complete_month(data_max: date) -> str:
+    """The last month the data cover to its last day: the month of data_max when that
+    is the month's last day, else the month before."""
+    if (data_max + timedelta(days=1)).month != data_max.month:
+        return month_label(data_max)
+    return month_label(data_max.replace(day=1) - timedelta(days=1))
+
+
+def _spc_aggregation(
+    frame: pl.DataFrame, catalogue: list[Indicator], spc_months: list[Period],
+    disclosure: Any,
+) -> tuple[pl.DataFrame, list[Period]]:
+    """Per SPC series (indicator x area), keep the monthly rows, replace them by
+    financial-year quarters, or drop them, by the rule of eolneeds.spc."""
+    by_quarter: dict[str, list[Period]] = {}
+    for m in spc_months:
+        by_quarter.setdefault(spc.quarter_label(m.start.year, m.start.month), []).append(m)
+    quarters = [Period(label, ms[0].start, ms[-1].end, "quarter")
+                for label, ms in by_quarter.items() if len(ms) == 3]
+    month_of = {m.label: q.label for q in quarters
+                for m in by_quarter[q.label]}
+    month_labels = [m.label for m in spc_months]
+    is_month = pl.col("period").is_in(month_labels)
+    spc_ids = {ind.id: ind for ind in catalogue if ind.spc}
+    monthly = frame.filter(is_month & pl.col("indicator_id").is_in(list(spc_ids)))
+    if monthly.height == 0:
+        return frame, []
+    summed = (
+        monthly.filter(pl.col("period").is_in(list(month_of)))
+        .with_columns(pl.col("period").replace_strict(month_of).alias("period"))
+        .group_by("indicator_id", "area_type", "area_code", "period", "breakdown",
+                  "breakdown_value", "unit", "method")
+        .agg(pl.col("numerator").sum(), pl.col("denominator").sum(),
+             pl.len().alias("_months"))
+        .filter(pl.col("_months") == 3).drop("_months")
+    )
+    quarter_rows = pl.concat(
+        [_apply_method(summed.filter(pl.col("indicator_id") == i), spc_ids[i].method)
+         for i in spc_ids], how="diagonal_relaxed")
+    min_count = disclosure.min_count if disclosure.enabled else 0
+    keep_month, keep_quarter = set(), set()
+    for key, rows in monthly.group_by("indicator_id", "area_code"):
+        pairs = list(zip(rows["numerator"].to_list(), rows["denominator"].to_list(),
+                         strict=True))
+        q = quarter_rows.filter((pl.col("indicator_id") == key[0])
+                                & pl.col("area_code").eq_missing(key[1]))
+        q_pairs = list(zip(q["numerator"].to_list(), q["denominator"].to_list(), strict=True))
+        choice = spc.choose_aggregation(pairs, q_pairs, min_count)
+        if choice == "month":
+            keep_month.add(key)
+        elif choice == "quarter":
+            keep_quarter.add(key)
+    def chosen(rows: pl.DataFrame, keys: set[tuple[Any, ...]]) -> pl.DataFrame:
+        wanted = pl.DataFrame(list(keys), schema={"indicator_id": pl.String,
+                                                  "area_code": pl.String}, orient="row")
+        return rows.join(wanted, on=["indicator_id", "area_code"], how="semi",
+                         nulls_equal=True)
+
+    spc_month = is_month & pl.col("indicator_id").is_in(list(spc_ids))
+    frame = pl.concat([frame.filter(~spc_month), chosen(frame.filter(spc_month), keep_month)],
+                      how="diagonal_relaxed")
+    quarter_rows = chosen(quarter_rows, keep_quarter)
+    return pl.concat([frame, quarter_rows], how="diagonal_relaxed"), quarters
 
 
 def months_list(end_month: str, data_min: date) -> list[Period]:

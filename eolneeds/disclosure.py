@@ -153,6 +153,7 @@ def _row_keys(frame: pl.DataFrame, projected: set[str]) -> list[tuple[Key | None
 
 
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
+_QUARTER = re.compile(r"^\d{4}-\d{2} Q[1-4]$")
 
 
 def _relations(keys: set[Key], period_months: dict[str, set[str]],
@@ -170,6 +171,7 @@ def _relations(keys: set[Key], period_months: dict[str, set[str]],
       deaths, and projected need plus projected 'other' is projected deaths.
     """
     groups: dict[tuple, list[Key]] = {}
+    sub_periods = {c for children in period_months.values() for c in children}
     for key in keys:
         name, area, period, bd, value = key
         if bd == "cause_group_imd_quintile":
@@ -180,7 +182,7 @@ def _relations(keys: set[Key], period_months: dict[str, set[str]],
             groups.setdefault(("bd", name, area, period, "all", "all", bd), []).append(key)
         if area not in icb_codes:
             groups.setdefault(("icb", name, period, bd, value), []).append(key)
-        if bd == "all" and _MONTH.match(period):
+        if bd == "all" and period in sub_periods:
             for parent, months in period_months.items():
                 if period in months:
                     groups.setdefault(("months", name, area, parent), []).append(key)
@@ -197,7 +199,7 @@ def _relations(keys: set[Key], period_months: dict[str, set[str]],
             _, name, area, parent = gkey
             if len(members) != len(period_months[parent]):
                 continue  # the months shown do not tile the period: no sum to use
-            total = (name, area, parent, "all", "all")
+            total = (name, area, parent.split("|")[0], "all", "all")
         if total is None or total in members:
             continue
         relations.append((total, *sorted(members)))
@@ -345,34 +347,50 @@ def _protect(values: dict[Key, float], hidden: set[Key],
         if not exposed:
             return
         for key in exposed:
-            # Every count in a sum with the exposed one (one sum further out where
-            # those are all hidden already): blunt, but it closes the gap in one round.
+            # In every sum with the exposed count, hide its cheapest published count
+            # (one sum further out where those are all hidden already).
             frontier, seen = {key}, {key}
             for _depth in range(4):
-                options = {k for f in frontier for rel in by_key.get(f, []) for k in rel}
-                published = {k for k in options if k not in hidden}
-                if published:
-                    hidden |= published
+                added = False
+                for rel in (r for f in frontier for r in by_key.get(f, [])):
+                    published = [k for k in rel if k not in hidden]
+                    if published:
+                        hidden.add(min(published, key=lambda k: (
+                            values.get(k, 0) <= 0, values.get(k, 0), k)))
+                        added = True
+                if added:
                     break
+                options = {k for f in frontier for rel in by_key.get(f, []) for k in rel}
                 frontier = options - seen
                 seen |= options
 
 
 def _period_months(frame: pl.DataFrame) -> dict[str, set[str]]:
-    """Each reporting period -> the month labels that tile it (from the table's dates)."""
+    """Each (reporting period, family) -> the months, or the quarters, that tile it
+    (from the table's dates); a period they cover only in part gets a placeholder so
+    that no sum is formed. Keys are 'period|month' and 'period|quarter'."""
     bounds = frame.select("period", "period_start", "period_end").unique()
-    months = {p: (s, e) for p, s, e in bounds.iter_rows() if _MONTH.match(str(p))}
+    parts: dict[str, dict[str, tuple]] = {"month": {}, "quarter": {}}
+    for p, s, e in bounds.iter_rows():
+        if s is None or e is None:
+            continue
+        # '2024-12' (a month) and '2024-25' (a financial year) look alike: the dates decide.
+        if _MONTH.match(str(p)) and (e - s).days < 32:
+            parts["month"][p] = (s, e)
+        elif _QUARTER.match(str(p)):
+            parts["quarter"][p] = (s, e)
     out: dict[str, set[str]] = {}
     for period, start, end in bounds.iter_rows():
-        if _MONTH.match(str(period)) or start is None or end is None:
+        if start is None or end is None or period in parts["month"] \
+                or period in parts["quarter"]:
             continue
         span = (end.year - start.year) * 12 + end.month - start.month + 1
-        inside = {m for m, (ms, me) in months.items()
-                  if ms is not None and ms >= start and me <= end}
-        if inside and len(inside) == span:
-            out[period] = inside
-        elif inside:
-            out[period] = inside | {f"missing:{i}" for i in range(span - len(inside))}
+        for family, size in (("month", 1), ("quarter", 3)):
+            inside = {m for m, (ms, me) in parts[family].items() if ms >= start and me <= end}
+            if not inside:
+                continue
+            missing = span // size - len(inside)
+            out[f"{period}|{family}"] = inside | {f"missing:{i}" for i in range(max(missing, 0))}
     return out
 
 

@@ -25,7 +25,7 @@ import jinja2
 import polars as pl
 from markupsafe import Markup
 
-from eolneeds import charts, methods
+from eolneeds import charts, methods, spc
 from eolneeds.bundle import ReportBundle
 from eolneeds.catalogue import THEMES, Indicator, load_catalogue, load_summaries
 from eolneeds.formatting import (
@@ -207,6 +207,8 @@ def period_kind(period: str, start: date | None = None, end: date | None = None)
     year is a financial year."""
     if " to " in period:
         return "rolling"
+    if re.fullmatch(r"\d{4}-\d{2} Q[1-4]", period):
+        return "quarter"  # an SPC series by financial-year quarter (eolneeds.spc)
     if re.fullmatch(r"\d{4}", period):
         return "year"
     if start is not None and end is not None:
@@ -1012,14 +1014,16 @@ class _Builder:
         spc_ids += sorted({key[0] for key, row in self.data.rows.items()
                            if self.data.kinds.get(key[2]) == "month"} - set(spc_ids))
         for ind_id in spc_ids:
-            series = self.data.months(ind_id, self.icb)
-            values = [(p, v) for p, v in ((p, _number(r)) for p, r in series) if v is not None]
-            if len(values) < 2:
+            # The series and its limits come from eolneeds.spc: monthly or quarterly as
+            # the counts allow, never through suppressed points, limits within range.
+            icb_series = spc.spc_series(self.data.frame, ind_id, self.icb)
+            if icb_series.result is None:
                 continue
+            values = list(zip(icb_series.labels, icb_series.values, strict=True))
             polarity = self.polarity(ind_id)
             unit = self.unit_of(ind_id)
             name = self.name_of(ind_id)
-            result = methods.xmr([v for _, v in values])
+            result = icb_series.result
             labels = [p for p, _ in values]
             meaning = self.spc_meaning(result, polarity, self.benchmark(ind_id))
             summary = (f"XmR chart of monthly {name.lower()} for the ICB, {labels[0]} to "
@@ -1041,17 +1045,18 @@ class _Builder:
             place_rows = []
             for area in [self.icb, *self.places]:
                 label = self.icb_label if area == self.icb else self.place_name(area)
-                pts = [(p, v) for p, v in ((p, _number(r))
-                                           for p, r in self.data.months(ind_id, area))
-                       if v is not None]
-                if len(pts) < 2:
-                    place_rows.append([Cell(label, header=True)] + [Cell(MISSING)] * 4)
+                series = spc.spc_series(self.data.frame, ind_id, area)
+                if series.result is None:
+                    place_rows.append([Cell(label, header=True)] + [Cell(MISSING)] * 3
+                                      + [Cell(series.reason[:1].upper() + series.reason[1:])])
                     continue
-                res = methods.xmr([v for _, v in pts])
+                res = series.result
+                pts = list(zip(series.labels, series.values, strict=True))
                 icon = methods.variation_icon(res, polarity)
+                every = "quarterly" if series.aggregation == "quarter" else "monthly"
                 place_rows.append([
                     Cell(label, header=True),
-                    Cell(f"{fmt_value(pts[-1][1], unit)} ({pts[-1][0]})", numeric=True),
+                    Cell(f"{fmt_value(pts[-1][1], unit)} ({pts[-1][0]}, {every})", numeric=True),
                     Cell(fmt_value(res.mean, unit), numeric=True),
                     Cell(f"{fmt_value(res.lower_limit, unit)} to "
                          f"{fmt_value(res.upper_limit, unit)}", numeric=True),
@@ -1059,7 +1064,7 @@ class _Builder:
                 ])
             table = Table(
                 caption=f"{name}: latest month and variation, ICB and every Place",
-                columns=["Area", "Latest month", "Mean", "Process limits", "Variation"],
+                columns=["Area", "Latest point", "Mean", "Process limits", "Variation"],
                 rows=place_rows, numeric_columns=frozenset({1, 2, 3}))
             blocks.append(SpcBlock(name, chart, meaning, table))
         return blocks

@@ -9,7 +9,8 @@ recovered exactly:
   breakdown add up to the 'all' row, Places to the ICB, months to the reporting period
   they tile, the five places of death to all deaths, cause groups to all deaths, need
   deaths on and off the register to need deaths; a count published in one row is the
-  same count wherever else it appears (a numerator here, a denominator there);
+  same count wherever else it appears (a numerator here, a denominator there); months
+  and quarters (the SPC series) add up to the financial year they tile;
 * from a rate or percentage times its published denominator (implied numerators are
   added to what the attacker knows);
 * from a projection of a hidden base count;
@@ -38,6 +39,7 @@ from eolneeds.config import DisclosureConfig
 from eolneeds.db import connect
 
 MONTH = re.compile(r"^\d{4}-\d{2}$")
+QUARTER = re.compile(r"^\d{4}-\d{2} Q[1-4]$")
 POD = ["pod_home", "pod_care_home", "pod_hospital", "pod_hospice", "pod_other"]
 
 
@@ -123,6 +125,9 @@ def _sums(names: set[tuple], truth: pl.DataFrame) -> list[tuple[tuple, list[tupl
     icb = truth.filter(pl.col("area_type") == "icb")["area_code"][0]
     bounds = {p: (s, e) for p, s, e in truth.select("period", "period_start", "period_end")
               .unique().iter_rows()}
+    # A month ('2024-12') is told from a financial year ('2024-25') by its dates.
+    sub = {p for p, (s, e) in bounds.items() if s is not None and (
+        (MONTH.match(p) and (e - s).days < 32) or QUARTER.match(p))}
     groups: dict[tuple, list] = defaultdict(list)
     for n in names:
         name, area, period, bd, value = n
@@ -134,12 +139,13 @@ def _sums(names: set[tuple], truth: pl.DataFrame) -> list[tuple[tuple, list[tupl
             groups[("bd", bd, name, area, period)].append(n)
         if area != icb:
             groups[("to", "places", (name, icb, period, bd, value))].append(n)
-        if MONTH.match(period) and bd == "all":
+        if period in sub and bd == "all":
+            size = 1 if MONTH.match(period) else 3
             ms, me = bounds[period]
             for parent, (ps, pe) in bounds.items():
-                if not MONTH.match(parent) and ps is not None and ps <= ms and me <= pe:
+                if parent not in sub and ps is not None and ps <= ms and me <= pe:
                     span = (pe.year - ps.year) * 12 + pe.month - ps.month + 1
-                    groups[("months", name, area, parent, span)].append(n)
+                    groups[("months", name, area, parent, size, span // size)].append(n)
     sums = []
     for total, members in groups.items():
         if total[0] == "to":
@@ -148,7 +154,7 @@ def _sums(names: set[tuple], truth: pl.DataFrame) -> list[tuple[tuple, list[tupl
             _, _, name, area, period = total
             total = (name, area, period, "all", "all")
         elif total[0] == "months":
-            _, name, area, parent, span = total
+            _, name, area, parent, _, span = total
             if len(members) != span:
                 continue
             total = (name, area, parent, "all", "all")
