@@ -401,7 +401,8 @@ def _sii_rows(
             pl.when(pl.col("_left_out").is_not_null())
             .then(pl.concat_str([
                 pl.col("note").fill_null(""),
-                pl.when(pl.col("note").is_not_null()).then(pl.lit("; ")).otherwise(pl.lit("")),
+                pl.when(pl.col("note").fill_null("") != "").then(pl.lit("; "))
+                .otherwise(pl.lit("")),
                 pl.lit("quintile(s) "), pl.col("_left_out"),
                 pl.lit(" left out (suppressed, not published or no residents)"),
             ]))
@@ -629,7 +630,9 @@ def compute_indicators(
     sii = _sii_rows(frame, catalogue, kinds, disclosure=config.disclosure.enabled)
     if sii.height:
         sii = sii.with_columns(pl.lit("not_compared").alias("comparison"),
-                               pl.lit(False).alias("suppressed"))
+                               pl.lit(False).alias("suppressed"),
+                               pl.when(pl.col("note") == "").then(None)
+                               .otherwise(pl.col("note")).alias("note"))
         frame = pl.concat([frame, finish(sii)], how="vertical")
     if places is not None:
         frame = frame.filter((pl.col("area_type") == "icb") | pl.col("area_code").is_in(places))

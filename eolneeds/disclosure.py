@@ -353,7 +353,9 @@ def _protect(values: dict[Key, float], hidden: set[Key],
             for _depth in range(4):
                 added = False
                 for rel in (r for f in frontier for r in by_key.get(f, [])):
-                    published = [k for k in rel if k not in hidden]
+                    # A part before the total, as in _secondary.
+                    published = [k for k in rel[1:] if k not in hidden] or [
+                        k for k in rel[:1] if k not in hidden]
                     if published:
                         hidden.add(min(published, key=lambda k: (
                             values.get(k, 0) <= 0, values.get(k, 0), k)))
