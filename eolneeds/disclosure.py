@@ -50,6 +50,10 @@ DSR_NOTE = f"not published: fewer than {DSR_MIN_EVENTS} events for a standardise
 CRUDE_NOTE = f"not published: fewer than {CRUDE_RATE_MIN_EVENTS} events for a crude rate (ONS)"
 UNRELIABLE_NOTE = f"unreliable: fewer than {RELIABLE_MIN_EVENTS} events"
 SII_NOTE = "suppressed: a deprivation quintile is suppressed"
+#: Largest block of linked hidden counts the exact check works on (a dense matrix of
+#: this many columns: 4,000 is about 130 MB and seconds). Generated projects up to 20,000
+#: deaths stay far below it; a larger block is left to the pairing rule alone.
+AUDIT_MAX_BLOCK = 4000
 PROJECTION_NOTE = ("withheld: the count of the base period it is projected from is "
                    "suppressed")
 #: Projected counts are rounded to the nearest PROJECTION_ROUNDING.
@@ -313,7 +317,9 @@ def _determined(hidden: set[Key], relations: list[tuple[Key, ...]]) -> list[Key]
     found: list[Key] = []
     for root, cols in blocks.items():
         equations = block_rows.get(root, [])
-        if not equations:
+        if not equations or len(cols) > AUDIT_MAX_BLOCK:
+            # Beyond this size the dense check would cost minutes and gigabytes; such a
+            # block keeps the pairing rule's protection only (see AUDIT_MAX_BLOCK).
             continue
         position = {j: c for c, j in enumerate(cols)}
         matrix = np.zeros((len(equations), len(cols)))

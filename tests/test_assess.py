@@ -94,10 +94,13 @@ def test_every_indicator_for_every_area_and_intervals_in_order(handbuilt):
 
 def test_spc_months_only_for_spc_indicators_and_only_the_total(handbuilt):
     _, frame, _ = handbuilt
-    monthly = frame.filter((pl.col("period_end") - pl.col("period_start")).dt.total_days() < 31)
-    assert set(monthly["indicator_id"].unique()) == {
+    # SPC rows (months, or quarters where months are too small: eolneeds.spc) belong to
+    # SPC indicators and the total only. The hand-built data are too short and too small
+    # for any series to be published (tests/test_spc.py covers the sample, which has).
+    monthly = frame.filter((pl.col("period_end") - pl.col("period_start")).dt.total_days() < 93)
+    assert set(monthly["indicator_id"].unique()) <= {
         ind.id for ind in load_catalogue() if ind.spc}
-    assert set(monthly["breakdown"].unique()) == {"all"}
+    assert set(monthly["breakdown"].unique()) <= {"all"}
     assert pick(frame, "deaths", period="2024-06")["value"] == 1  # A
 
 
