@@ -6,11 +6,13 @@ indicator for one area) is published at the finest aggregation that supports it,
 this rule (applied in assess, before disclosure control, to the unsuppressed counts):
 
 1. monthly, when every month of the series has its counts (the numerator, and the
-   denominator of a percentage) of at least the disclosure threshold, and there are at
-   least SPC_MIN_POINTS months;
+   denominator of a percentage) of at least the disclosure threshold;
 2. else by financial-year quarter (April-June = Q1), when every complete quarter passes
-   the same test and there are at least SPC_MIN_QUARTERS quarters;
-3. else no chart: the series is not published, and the report says why.
+   the same test;
+3. else the series is not published, and the report says why.
+
+A published series is charted when it has at least SPC_MIN_POINTS months or
+SPC_MIN_QUARTERS quarters (spc_series says so where it has fewer).
 
 Quarters, not rolling 3-month windows: overlapping windows share months, so successive
 points are correlated and XmR limits (which assume independent points) would be too
@@ -62,9 +64,9 @@ def choose_aggregation(counts: list[tuple[float | None, float | None]],
     def small(pairs: list[tuple[float | None, float | None]]) -> bool:
         return any(v is not None and 0 < v < min_count for pair in pairs for v in pair)
 
-    if len(counts) >= SPC_MIN_POINTS and not small(counts):
+    if not small(counts):
         return "month"
-    if len(quarter_counts) >= SPC_MIN_QUARTERS and not small(quarter_counts):
+    if quarter_counts and not small(quarter_counts):
         return "quarter"
     return None
 
