@@ -10,7 +10,13 @@
    and noisy: compare ratios in one run). Then the same comparison for one wide,
    HES-shaped extract (100 columns, 6 mapped), as real extracts are.
 3. Times `eolneeds assess` on the ingested database (target < 60 s, < 4 GB peak).
-4. Times DSR over 10,000 groups.
+4. Output rendering against the indicator table, side by side in one process, at ICB
+   scale (BENCH_ICB_DEATHS, default 51,500 deaths: about 1.5 M residents; its own
+   cached project) and at England scale: the indicator table as `assess --format
+   csv,parquet` makes it, then the HTML report and every Excel pack from the same
+   bundle; then both whole commands. `BENCH_ONLY=outputs` runs only this step (on the
+   England data a previous full run left ingested).
+5. Times DSR over 10,000 groups.
 
 Every step runs as a child process so its peak resident memory (ru_maxrss) is its own.
 Results go to bench/out/results.json and are printed; BENCHMARKS.md records them with the
@@ -234,11 +240,120 @@ print(f"{elapsed:.4f}")
 """
 
 
+ICB_DEATHS = int(os.environ.get("BENCH_ICB_DEATHS", "51500"))  # about 1.5 M residents
+
+OUTPUTS_SCRIPT = """
+import json, sys, time
+from pathlib import Path
+from eolneeds.assess import AssessOptions, assess_command
+from eolneeds.report_excel import write_excel_packs
+from eolneeds.report_html import write_html_report
+from eolneeds.reporting import Reporter
+
+project, out = Path(sys.argv[1]), Path(sys.argv[2])
+start = time.perf_counter()
+# The indicator table as `assess --format csv,parquet` makes it: compute, validate,
+# manifest, CSV and Parquet.
+result = assess_command(project, AssessOptions(formats=["csv", "parquet"], out=out),
+                        reporter=Reporter())
+table = time.perf_counter() - start
+bundle = result.bundle
+start = time.perf_counter()
+write_html_report(bundle, out / "report.html")
+html = time.perf_counter() - start
+targets = [(out / "pack-icb.xlsx", None)] + [(out / f"pack-{c}.xlsx", c) for c in bundle.places]
+packs = {}
+last = time.perf_counter()
+def written(path):
+    global last
+    now = time.perf_counter()
+    packs[path.name] = round(now - last, 2)
+    last = now
+start = last
+write_excel_packs(bundle, targets, written=written)
+excel = time.perf_counter() - start
+print(json.dumps({
+    "indicator_rows": bundle.indicators.height, "places": len(bundle.places),
+    "indicator_table_seconds": round(table, 2), "html_seconds": round(html, 2),
+    "excel_packs_seconds": round(excel, 2), "excel_seconds_per_pack": packs,
+    "rendering_seconds": round(html + excel, 2),
+    "rendering_over_table": round((html + excel) / table, 2),
+}))
+"""
+
+
+def ingest_project(project: Path, env: dict[str, str]) -> float:
+    """`eolneeds ingest` of every file of a generated project, one process per file."""
+    seconds = 0.0
+    for dataset, path, mapping in input_files(project):
+        args = [EOLNEEDS, "--quiet", "ingest", dataset, str(path), "--project", str(project)]
+        if mapping:
+            args += ["--mapping", mapping]
+        seconds += run_child(args, env=env)[0]
+    return seconds
+
+
+def bench_outputs(project: Path, label: str, env: dict[str, str]) -> dict[str, object]:
+    """The indicator table against every output, in one process, side by side: the
+    table as `assess --format csv,parquet` makes it, then the HTML report and every
+    Excel pack from the same bundle. Then the two whole commands, as a user runs them
+    (`assess --format csv,parquet` and `assess` with every output)."""
+    out = OUT / f"outputs-{label}"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    print(f"{label}: indicator table, then every output ...", flush=True)
+    proc = subprocess.run([sys.executable, "-c", OUTPUTS_SCRIPT, str(project), str(out)],
+                          capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark step failed: outputs {label}\n{proc.stderr}")
+    found: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
+    shutil.rmtree(out, ignore_errors=True)
+    tables, _ = run_child([EOLNEEDS, "--quiet", "assess", "--project", str(project),
+                           "--format", "csv,parquet", "--out", str(out)], env=env)
+    shutil.rmtree(out, ignore_errors=True)
+    everything, rss = run_child([EOLNEEDS, "--quiet", "assess", "--project", str(project),
+                                 "--out", str(out)], env=env)
+    shutil.rmtree(out, ignore_errors=True)
+    found["command_tables_seconds"] = round(tables, 1)
+    found["command_all_outputs_seconds"] = round(everything, 1)
+    found["command_all_outputs_peak_rss_mib"] = round(rss)
+    found["command_rendering_over_table"] = round((everything - tables) / tables, 2)
+    return found
+
+
+def icb_project(env: dict[str, str]) -> Path:
+    """An ICB-scale project (about 1.5 M residents, 3 years), generated and ingested
+    once (cached in bench/data/)."""
+    project = HERE / "data" / f"icb-{ICB_DEATHS}-{SEED}"
+    marker = project / ".ingested"
+    if not marker.exists():
+        shutil.rmtree(project, ignore_errors=True)
+        print(f"Generating and ingesting an ICB-scale project ({ICB_DEATHS:,} deaths) ...",
+              flush=True)
+        run_child([EOLNEEDS, "--quiet", "sample", str(project), "--deaths", str(ICB_DEATHS),
+                   "--seed", str(SEED)], env=env)
+        ingest_project(project, env)
+        marker.write_text("ok", encoding="utf-8")
+    return project
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.setdefault("EOLNEEDS_KEY", "benchmark-key")
     results: dict[str, object] = {"machine": machine(), "deaths": DEATHS, "seed": SEED}
+    if os.environ.get("BENCH_ONLY") == "outputs":
+        # Only the output-rendering steps (`BENCH_ONLY=outputs make bench`), on the ICB
+        # project and on the England data as the last full run left it ingested.
+        if not (DATA / ".complete").exists() or not (DATA / "eolneeds.duckdb").exists():
+            raise SystemExit("run `make bench` once first: it generates and ingests "
+                             "the England-scale data")
+        results["outputs_icb_scale"] = bench_outputs(icb_project(env), "icb", env)
+        results["outputs_england_scale"] = bench_outputs(DATA, "england", env)
+        (OUT / "results-outputs.json").write_text(json.dumps(results, indent=2) + "\n",
+                                                  encoding="utf-8")
+        print(json.dumps(results, indent=2))
+        return
 
     marker = DATA / ".complete"
     if not marker.exists():
@@ -315,6 +430,9 @@ def main() -> None:
     secs, rss = run_child([EOLNEEDS, "--quiet", "assess", "--project", str(DATA),
                            "--out", str(out_dir)], env=env)
     results["assess_all_outputs"] = {"seconds": round(secs, 1), "peak_rss_mib": round(rss)}
+
+    results["outputs_icb_scale"] = bench_outputs(icb_project(env), "icb", env)
+    results["outputs_england_scale"] = bench_outputs(DATA, "england", env)
 
     print("DSR over 10,000 groups ...", flush=True)
     proc = subprocess.run([sys.executable, "-c", DSR_SCRIPT], capture_output=True, text=True,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, methods, spc
+from eolneeds import __version__, methods, practice, scenarios, spc
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
@@ -44,6 +44,7 @@ from eolneeds.periods import (
 from eolneeds.reporting import Reporter
 from eolneeds.resources import read_query, reference_file
 from eolneeds.safety import neutralise
+from eolneeds.schema import create_schema
 
 #: Months of the SPC series (NHS Making Data Count asks for at least 20 points).
 SPC_MONTHS = 36
@@ -507,6 +508,7 @@ def compute_indicators(
     reporter = reporter or Reporter()
     catalogue = load_catalogue()
     all_places = [p.code for p in config.places]
+    create_schema(con)  # a database from an older eolneeds gains the areas view
     _load_reference_tables(con)
     run_query(con, "deaths_in_scope", {
         "data_start": date(1900, 1, 1), "data_end": date(9999, 12, 31), "places": all_places,
@@ -519,7 +521,8 @@ def compute_indicators(
             raise UsageError(
                 f"no deaths of residents of the ICB's Places in {config.database_path} — "
                 "ingest deaths and areas first (eolneeds ingest deaths FILE; eolneeds ingest "
-                "areas FILE), and check that areas.place uses the codes of [[places]]"
+                "areas FILE, or a lookup and a deprivation file), and check that the "
+                "areas' place uses the codes of [[places]]"
             )
         headline = choose_periods(config, data_min, data_max, period_end=period_end,
                                   months_=months)
@@ -555,6 +558,12 @@ def compute_indicators(
             frames[stem] = result
             reporter.event("query_done", query=stem, rows=result.height)
             step(1)
+    # Practices and PCNs, and advance care planning (practice.py): the practice and PCN
+    # rows of the register indicators are added to register.sql's own.
+    practice_frames = practice.count_planning(con, params)
+    frames["register"] = pl.concat([frames["register"], practice_frames["practice_variation"]],
+                                   how="diagonal_relaxed")
+    frames["advance_care_planning"] = practice_frames["advance_care_planning"]
     population = frames.pop("population")
     available = sorted(int(y) for y in population["year"].unique().to_list())
     counts = _Counts(frames=frames, population=population, population_years=available)
@@ -627,6 +636,9 @@ def compute_indicators(
     frame = apply_disclosure(finish(frame), config.disclosure,
                              exempt_indicators=(PROJECTED_ID,),
                              projection_base=headline[-1].label)
+    # Practices add up to their PCN: a hidden practice must not be left alone in it.
+    frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
+                                             config.disclosure)
     sii = _sii_rows(frame, catalogue, kinds, disclosure=config.disclosure.enabled)
     if sii.height:
         sii = sii.with_columns(pl.lit("not_compared").alias("comparison"),
@@ -636,8 +648,11 @@ def compute_indicators(
         frame = pl.concat([frame, finish(sii)], how="vertical")
     if places is not None:
         frame = frame.filter((pl.col("area_type") == "icb") | pl.col("area_code").is_in(places))
+    # What-if scenarios, modelled from the published rows (scenarios.py).
+    frame = scenarios.add_scenarios(config, con, frame, headline[-1].label, params)
     frame = sort_indicators(frame)
     store_indicators(con, frame)
+    practice.store_funnel(con, practice.funnel_table(frame, practice.practice_lookup(con)))
     reporter.event("indicators_computed", rows=frame.height)
     return frame
 
@@ -828,6 +843,12 @@ def assess_project(
         frame = compute_indicators(config, con, period_end=options.period_end,
                                    months=options.months, periods=options.periods,
                                    places=places, reporter=reporter)
+        # England (and the region) beside the ICB, from an ingested Fingertips download.
+        from eolneeds.benchmarks import load_benchmarks
+
+        benchmarks = load_benchmarks(
+            con, indicator_ids=sorted(frame["indicator_id"].unique().to_list()),
+            icb_code=config.icb_code, icb_name=config.icb_name)
     finally:
         con.close()
     headline_period = _headline_period(frame)
@@ -850,6 +871,9 @@ def assess_project(
             names += [f"pack-{slug(code)}.xlsx" for code in report_places]
     con = connect(config.database_path)
     try:
+        # The practice funnel and the scenarios, stored by compute_indicators.
+        practices = con.sql("SELECT * FROM practice_funnel").pl()
+        scenario_table = con.sql("SELECT * FROM scenario_results").pl()
         manifest = build_manifest(config, con, outputs=[*names, "manifest.json"], extra={
             "periods": sorted(frame["period"].unique().to_list()),
             "headline_period": headline_period,
@@ -859,7 +883,8 @@ def assess_project(
     bundle = ReportBundle(
         config=config, indicators=frame, data_quality=data_quality, manifest=manifest,
         generated_at=datetime.now(UTC), headline_period=headline_period,
-        software_version=__version__, places=report_places,
+        software_version=__version__, places=report_places, benchmarks=benchmarks,
+        practices=practices, scenarios=scenario_table,
     )
     with reporter.progress("Writing outputs", len(names) + 1) as step:
         if "csv" in formats:
@@ -882,16 +907,19 @@ def assess_project(
             written.append(path)
             step(1)
         if "xlsx" in formats:
-            from eolneeds.report_excel import write_excel_pack
+            from eolneeds.report_excel import write_excel_packs
 
             targets: list[tuple[Path, str | None]] = [(out_dir / "pack-icb.xlsx", None)]
             if per_place:
                 targets += [(out_dir / f"pack-{slug(c)}.xlsx", c) for c in report_places]
-            for path, code in targets:
-                with atomic_output(path) as tmp:
-                    write_excel_pack(bundle, tmp, place=code)
+
+            def pack_written(path: Path) -> None:
                 written.append(path)
                 step(1)
+
+            # One call for every pack: the rows they share are built once (each pack is
+            # written atomically).
+            write_excel_packs(bundle, targets, written=pack_written)
         path = out_dir / "manifest.json"
         write_manifest(path, manifest)
         written.append(path)

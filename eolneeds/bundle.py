@@ -53,6 +53,28 @@ class DataQualityTable:
     frame: pl.DataFrame
 
 
+@dataclass(frozen=True)
+class BenchmarkValue:
+    """A national or regional value shown beside the ICB and its Places ("England
+    alongside"): from an OHID Fingertips download ingested as the `benchmarks` dataset,
+    or typed into eolneeds.toml [benchmarks] (the manual fallback). Both writers label it
+    with `period` and `source`."""
+
+    indicator_id: str  # ours (catalogue id)
+    area_type: str  # 'england' | 'region'
+    area_code: str  # 'E92000001' for England; '' when typed into eolneeds.toml
+    area_name: str  # 'England', or the region's name
+    value: float  # in the indicator's unit (a percentage for P)
+    period: str  # as published: '2023', '2022/23'; '' when not known
+    source: str  # 'OHID Fingertips download, file.csv' | 'eolneeds.toml [benchmarks] ...'
+    lower_ci_95: float | None = None
+    upper_ci_95: float | None = None
+    count: float | None = None
+    denominator: float | None = None
+    # the source's own indicator, e.g. '93474 Percentage of deaths that occur in hospital'
+    source_indicator: str = ""
+
+
 @dataclass
 class ReportBundle:
     config: ProjectConfig
@@ -63,3 +85,28 @@ class ReportBundle:
     headline_period: str  # the period the overview tables show, e.g. '2024-25'
     software_version: str
     places: list[str] = field(default_factory=list)  # Place codes in report order
+    # GP practices: practice.FUNNEL_SCHEMA (identification against the ICB, funnel limits,
+    # each practice's PCN and Place); None when not computed
+    practices: pl.DataFrame | None = None
+    # What-if scenarios: scenarios.SCENARIO_SCHEMA (modelled figures with their ranges and
+    # assumptions); None when not computed
+    scenarios: pl.DataFrame | None = None
+    # England (and region) values beside the ICB; see BenchmarkValue and assess.
+    benchmarks: list[BenchmarkValue] = field(default_factory=list)
+
+    def england(self) -> dict[str, BenchmarkValue]:
+        """indicator id -> its England value. With no Fingertips values, those typed into
+        eolneeds.toml [benchmarks] (labelled as such)."""
+        found = {b.indicator_id: b for b in self.benchmarks if b.area_type == "england"}
+        for ind_id, value in self.config.benchmarks.items():
+            found.setdefault(ind_id, BenchmarkValue(
+                indicator_id=ind_id, area_type="england", area_code="", area_name="England",
+                value=float(value), period="", source=MANUAL_BENCHMARK_SOURCE))
+        return found
+
+    def regions(self) -> dict[str, BenchmarkValue]:
+        """indicator id -> the region's value, where the download holds one."""
+        return {b.indicator_id: b for b in self.benchmarks if b.area_type == "region"}
+
+
+MANUAL_BENCHMARK_SOURCE = "eolneeds.toml [benchmarks] (typed in; period not stated)"

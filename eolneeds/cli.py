@@ -18,7 +18,8 @@ from eolneeds import __version__
 from eolneeds.config import find_project
 from eolneeds.console import ConsoleReporter
 from eolneeds.errors import EolneedsError, ExitCode, UsageError
-from eolneeds.lock import project_lock
+from eolneeds.lock import ProjectLock, ReadOnlyProjectError, project_lock
+from eolneeds.schema import DATASETS
 
 app = typer.Typer(
     name="eolneeds",
@@ -41,7 +42,7 @@ class _State:
 
 state = _State()
 
-DATASET_CHOICES = ("deaths", "register", "activity", "population", "areas", "projections")
+DATASET_CHOICES = DATASETS
 
 ProjectOpt = Annotated[
     Path | None,
@@ -101,15 +102,35 @@ def sample(
     *,
     deaths: Annotated[int, typer.Option(help="Approximate number of deaths to generate.")] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 1,
+    layout: Annotated[
+        str,
+        typer.Option(help="standard: files ready to ingest; national: the national layouts "
+                     "as published and exported (cp1252 deaths, pipe spells, ONS and IoD "
+                     "workbooks, a register workbook) with truth.json, the counts they give."),
+    ] = "standard",
+    iod: Annotated[
+        str, typer.Option(help="With --layout national: the IoD File 1 vintage, 2025 or 2019.")
+    ] = "2025",
 ) -> None:
     """Write a synthetic dataset and a ready project of any size.
 
     Example: eolneeds sample demo --deaths 20000 --seed 1
-    """
-    from eolneeds.sample import write_sample
 
+    Example: eolneeds sample onboarding --layout national --deaths 1500   (then
+    `eolneeds inspect` each file in onboarding/inbox/)
+    """
     if deaths < 1:
         raise UsageError("--deaths must be at least 1")
+    if layout == "national":
+        from eolneeds.sample_national import write_national_sample
+
+        write_national_sample(directory, deaths=deaths, seed=seed, iod=iod,
+                              reporter=state.reporter)
+        return
+    if layout != "standard":
+        raise UsageError(f"--layout {layout!r}: use standard or national")
+    from eolneeds.sample import write_sample
+
     write_sample(directory, deaths=deaths, seed=seed, reporter=state.reporter)
 
 
@@ -117,7 +138,7 @@ def sample(
 def ingest(
     dataset: Annotated[
         str,
-        typer.Argument(help="deaths | register | activity | population | areas | projections"),
+        typer.Argument(help=" | ".join(DATASETS)),
     ],
     files: Annotated[list[Path], typer.Argument(help="CSV, gzip CSV, XLSX or Parquet files.")],
     *,
@@ -148,6 +169,59 @@ def ingest(
         )
 
 
+@app.command("inspect")
+def inspect_command(
+    file: Annotated[Path, typer.Argument(help="A CSV, gzip CSV, XLSX or Parquet extract.")],
+    *,
+    write_mapping: Annotated[
+        str | None,
+        typer.Option("--write-mapping", metavar="NAME",
+                     help="Save mappings/NAME.toml pre-filled with what was found, to check "
+                     "and finish (in --project, else the current folder)."),
+    ] = None,
+    project: ProjectOpt = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="The dataset the mapping is for, when the columns do not say."),
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="Profile this sheet of a workbook (default: the data).")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="Force the text encoding, e.g. cp1252 (default: detect).")
+    ] = None,
+) -> None:
+    """What a file holds: encoding, sheets, header row, columns, and the preset that reads it.
+
+    Example: eolneeds inspect inbox/deaths/pcmd_deaths_2025.csv --write-mapping pcmd_deaths
+
+    Example values of NHS numbers and other personal columns are never shown.
+    """
+    from eolneeds.config import CONFIG_FILE, load_config
+    from eolneeds.errors import ConfigError
+    from eolneeds.inspect import inspect_file
+    from eolneeds.inspect import write_mapping as save_mapping
+
+    if dataset is not None and dataset not in DATASET_CHOICES:
+        raise UsageError(f"--dataset {dataset!r}: use one of {', '.join(DATASET_CHOICES)}")
+    found = inspect_file(file, encoding=encoding or "auto", sheet=sheet)
+    typer.echo(found.render_text())
+    if write_mapping is None:
+        return
+    root = (project or Path.cwd()).resolve()
+    if not (root / CONFIG_FILE).is_file():
+        raise UsageError(f"{root} is not an eolneeds project (no {CONFIG_FILE}) — pass "
+                         "--project DIR, or run inspect in the project folder")
+    path = save_mapping(found, write_mapping, root, dataset=dataset)
+    try:
+        load_config(root)
+    except ConfigError:
+        path.unlink()
+        raise
+    typer.echo(f"Wrote {path}: check it, then "
+               f"eolneeds ingest {dataset or found.dataset} {file} --mapping {write_mapping}")
+
+
 @app.command()
 def validate(*, project: ProjectOpt = None) -> None:
     """Data-quality report; exits 3 when a blocking fault is found.
@@ -158,7 +232,18 @@ def validate(*, project: ProjectOpt = None) -> None:
     from eolneeds.validate import validate_project
 
     config = require_project(project)
-    report = validate_project(config, reporter=state.reporter)
+    # The lock keeps a run or an ingest from changing the data mid-report (exit 4 while
+    # one runs). A folder this user cannot write is validated without it: DuckDB still
+    # refuses to read a database another process is writing (also exit 4).
+    lock = ProjectLock(config.root, command="validate")
+    try:
+        lock.acquire()
+    except ReadOnlyProjectError:
+        pass
+    try:
+        report = validate_project(config, reporter=state.reporter)
+    finally:
+        lock.release()
     typer.echo(report.render_text())
     if report.blocking:
         raise typer.Exit(int(ExitCode.INPUT_DATA))
@@ -264,6 +349,13 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if state.debug:
             traceback.print_exc()
+        if type(exc).__module__.startswith(("duckdb", "_duckdb")):
+            from eolneeds.db import explain
+
+            known = explain(exc)
+            if isinstance(known, EolneedsError):
+                sys.stderr.write(f"Error: {known}\n")
+                sys.exit(int(known.exit_code))
         sys.stderr.write(
             f"Internal error: {type(exc).__name__}: {exc} — this is a bug in eolneeds; "
             "rerun with --debug for the traceback and report it\n"

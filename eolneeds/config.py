@@ -7,18 +7,23 @@ the file and the key, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from eolneeds.errors import ConfigError, UsageError
+from eolneeds.scenarios import Scenario, parse_scenarios
 from eolneeds.schema import CANONICAL_COLUMNS, DATASETS
 
 CONFIG_FILE = "eolneeds.toml"
 DATABASE_FILE = "eolneeds.duckdb"
 KEY_ENV_VAR = "EOLNEEDS_KEY"
+CANONICAL_MAPPING = "(canonical)"  # the name of the identity mapping (no mapping file)
 
 OUTPUT_FORMATS = ("html", "xlsx", "csv", "parquet")
 # ADMIMETH codes counted as emergency admissions (REFERENCE.md). 2B and 2C are in by
@@ -69,6 +74,13 @@ class MethodsConfig:
 
 
 @dataclass(frozen=True)
+class IngestConfig:
+    # A file of which more than this share of rows would be quarantined is refused
+    # whole (exit 3, nothing kept); a file of which every row would be is always refused.
+    max_rejected_share: float = 0.5
+
+
+@dataclass(frozen=True)
 class OutputsConfig:
     formats: tuple[str, ...] = OUTPUT_FORMATS
     per_place: bool = True
@@ -85,12 +97,19 @@ class Mapping:
     encoding: str = "auto"  # auto | utf-8 | utf-8-sig | cp1252 | ...
     delimiter: str = "auto"
     sheet: str | None = None
-    header_row: int = 1  # the row (1-based, as Excel numbers it) holding the headers
+    # the row (1-based, as Excel numbers it) holding the headers; None: row 1 of a CSV,
+    # found below any title rows in a workbook
+    header_row: int | None = None
     date_format: str = "%d/%m/%Y"  # tried first; ISO yyyy-mm-dd is always accepted
+    # the decimal mark of numbers: "auto" (and ".") read "1,234.50"; a comma that cannot
+    # separate thousands refuses the file (auto) or the row ("."); "," reads "1.234,56"
+    decimal: str = "auto"
     nhs_number: bool = False  # person_id holds NHS numbers: check and pseudonymise
     columns: dict[str, str] = field(default_factory=dict)  # canonical -> source column
     recode: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical -> {src: canon}
     defaults: dict[str, Any] = field(default_factory=dict)  # canonical -> constant
+    # the year of a population workbook whose sheet names and titles do not say it
+    year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,12 +120,16 @@ class ProjectConfig:
     places: tuple[Place, ...]
     contact: str = "Contact: add [project] contact to eolneeds.toml"
     lsoa_vintage: str = "2021"
+    # When the packs will next be refreshed, as the cover sheet states it ("" = derived).
+    next_update: str = ""
     key_file: Path | None = None
     disclosure: DisclosureConfig = DisclosureConfig()
     periods: PeriodsConfig = PeriodsConfig()
     methods: MethodsConfig = MethodsConfig()
     outputs: OutputsConfig = OutputsConfig()
+    ingest: IngestConfig = IngestConfig()
     benchmarks: dict[str, float] = field(default_factory=dict)  # indicator_id -> England value
+    scenarios: tuple[Scenario, ...] = ()  # [[scenarios]]: what-if scenarios (scenarios.py)
     mappings: dict[str, Mapping] = field(default_factory=dict)
 
     @property
@@ -124,24 +147,63 @@ class ProjectConfig:
         return code
 
     def mapping_for(self, dataset: str, name: str | None = None) -> Mapping:
-        """The named mapping, else mappings/<dataset>.toml, else the identity mapping."""
+        """The named mapping, else mappings/<dataset>.toml, else the identity mapping.
+
+        A mapping for `lsoa_places` or `deprivation` also reads files given as `areas`
+        (they are the parts of the areas)."""
         if name is not None:
             if name not in self.mappings:
                 known = ", ".join(sorted(self.mappings)) or "none"
+                close = difflib.get_close_matches(name, list(self.mappings), n=1)
+                hint = f"did you mean --mapping {close[0]}? " if close else ""
                 raise UsageError(
                     f"no mapping named {name!r} in {self.root / 'mappings'} (known: {known})"
-                    " — add mappings/{name}.toml or drop --mapping"
+                    f" — {hint}add {self.root / 'mappings' / name}.toml, or drop --mapping"
                 )
             mapping = self.mappings[name]
-            if mapping.dataset != dataset:
+            if not _reads(mapping.dataset, dataset):
+                fitting = sorted(m.name for m in self.mappings.values()
+                                 if _reads(m.dataset, dataset))
+                others = (f"use one of the mappings of {dataset} (--mapping "
+                          f"{' | '.join(fitting)}), or " if fitting else "")
                 raise UsageError(
                     f"mapping {name!r} is for dataset {mapping.dataset!r}, not {dataset!r}"
-                    " — choose a mapping whose dataset matches"
+                    f" — {others}ingest the file as {mapping.dataset} (eolneeds ingest "
+                    f"{mapping.dataset} FILE --mapping {name})"
                 )
             return mapping
         if dataset in self.mappings and self.mappings[dataset].dataset == dataset:
             return self.mappings[dataset]
-        return Mapping(name="(canonical)", dataset=dataset)
+        return Mapping(name=CANONICAL_MAPPING, dataset=dataset)
+
+    def mapping_name_for_file(self, dataset: str, file_name: str) -> str | None:
+        """The mapping a file of `dataset` is read with when none is named (`ingest`
+        without --mapping, and `run` for its inbox alike).
+
+        A mapping of that dataset whose name starts the file name wins (the longest such
+        name, case-insensitively): mappings/deaths_pcmd.toml reads
+        deaths_pcmd_2025-10.csv. Otherwise mappings/<dataset>.toml, else the canonical
+        column names (None)."""
+        lowered = file_name.lower()
+        candidates = [
+            m.name
+            for m in self.mappings.values()
+            if _reads(m.dataset, dataset) and lowered.startswith(m.name.lower())
+        ]
+        if candidates:
+            return max(candidates, key=lambda n: (len(n), n))
+        if dataset in self.mappings and self.mappings[dataset].dataset == dataset:
+            return dataset
+        return None
+
+
+# The datasets the areas are made of besides `areas` itself (schema.AREAS_VIEW).
+AREA_PARTS = ("lsoa_places", "deprivation")
+
+
+def _reads(mapping_dataset: str, dataset: str) -> bool:
+    """Whether a mapping of `mapping_dataset` reads files given as `dataset`."""
+    return mapping_dataset == dataset or (dataset == "areas" and mapping_dataset in AREA_PARTS)
 
 
 # ---------------------------------------------------------------------------------------
@@ -173,14 +235,46 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}) — fix the syntax") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}) — save it as UTF-8 (most editors offer it under Save As)"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+# What a mapping may write for `delimiter` besides one character or "auto".
+DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+# strftime codes DuckDB's strptime knows (a leading '-' drops padding: %-d).
+DATE_CODES = set("aAwdbBhmyYHIpMSfgnzZjUWcxX%")
+
+
+def _check_delimiter(where: str, delimiter: str) -> None:
+    if delimiter == "auto" or delimiter in DELIMITER_WORDS:
+        return
+    if len(delimiter) != 1 or delimiter in "\"\r\n":
+        raise ConfigError(
+            f"{where}: key 'delimiter' is {delimiter!r} — use one character other than a "
+            "quote or a line break (e.g. \";\" or \"|\"), \"tab\", or \"auto\" to detect it")
+
+
+def _check_date_format(where: str, date_format: str) -> None:
+    codes = re.findall(r"%-?(.?)", date_format)
+    bad = [c for c in codes if c not in DATE_CODES]
+    if not codes or bad or not date_format.strip():
+        what = (f"'%{bad[0]}' is not a date code" if bad and bad[0] else
+                "a '%' ends it" if bad else "it has no % codes")
+        raise ConfigError(
+            f"{where}: key 'date_format' is {date_format!r}: {what} — write it with "
+            "strftime codes, e.g. \"%d/%m/%Y\" for 31/01/2025 or \"%Y%m%d\" for 20250131")
 
 
 def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
     allowed = {
         "dataset", "preset", "format", "encoding", "delimiter", "sheet", "header_row",
-        "date_format", "nhs_number", "columns", "recode", "defaults", "description",
+        "date_format", "decimal", "nhs_number", "columns", "recode", "defaults",
+        "description", "year",
     }
     _check_keys(where, raw, allowed)
     dataset = raw.get("dataset", name)
@@ -212,23 +306,33 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
     fmt = raw.get("format", "auto")
     if fmt not in ("auto", "csv", "xlsx", "parquet"):
         raise ConfigError(f"{where}: key 'format' is {fmt!r} — use auto, csv, xlsx or parquet")
-    header_row = _typed(where, "header_row", raw.get("header_row", 1), int)
-    if header_row < 1:
+    header_row = raw.get("header_row")
+    if header_row is not None and _typed(where, "header_row", header_row, int) < 1:
         raise ConfigError(f"{where}: key 'header_row' must be 1 or more (Excel's row number)")
+    delimiter = _typed(where, "delimiter", raw.get("delimiter", "auto"), str)
+    _check_delimiter(where, delimiter)
+    date_format = _typed(where, "date_format", raw.get("date_format", "%d/%m/%Y"), str)
+    _check_date_format(where, date_format)
+    decimal = _typed(where, "decimal", raw.get("decimal", "auto"), str)
+    if decimal not in ("auto", ".", ","):
+        raise ConfigError(f"{where}: key 'decimal' is {decimal!r} — use \",\" (1.234,56), "
+                          "\".\" (1,234.56) or \"auto\"")
     return Mapping(
         name=name,
         dataset=dataset,
         preset=raw.get("preset"),
         format=fmt,
         encoding=_typed(where, "encoding", raw.get("encoding", "auto"), str),
-        delimiter=_typed(where, "delimiter", raw.get("delimiter", "auto"), str),
+        delimiter=delimiter,
         sheet=raw.get("sheet"),
         header_row=header_row,
-        date_format=_typed(where, "date_format", raw.get("date_format", "%d/%m/%Y"), str),
+        date_format=date_format,
+        decimal=decimal,
         nhs_number=_typed(where, "nhs_number", raw.get("nhs_number", False), bool),
         columns={k: v for k, v in columns.items()},
         recode={k: {str(a): str(b) for a, b in v.items()} for k, v in recode.items()},
         defaults=dict(defaults),
+        year=_typed(where, "year", raw["year"], int) if "year" in raw else None,
     )
 
 
@@ -247,10 +351,11 @@ def load_config(root: Path) -> ProjectConfig:
         where,
         raw,
         {"project", "places", "privacy", "disclosure", "periods", "methods", "outputs",
-         "benchmarks", "mappings"},
+         "ingest", "benchmarks", "mappings", "scenarios"},
     )
     project = _typed(where, "project", raw.get("project", {}), dict)
-    _check_keys(f"{where} [project]", project, {"icb_name", "icb_code", "contact", "lsoa_vintage"})
+    _check_keys(f"{where} [project]", project,
+                {"icb_name", "icb_code", "contact", "lsoa_vintage", "next_update"})
     if "icb_name" not in project:
         raise ConfigError(f"{where} [project]: key 'icb_name' is missing — add the ICB's name")
 
@@ -301,6 +406,9 @@ def load_config(root: Path) -> ProjectConfig:
         raise ConfigError(f"{pwhere}: key 'default' must be 'financial_year' or 'rolling'")
     if not 1 <= periods.months <= 120:
         raise ConfigError(f"{pwhere}: key 'months' must be between 1 and 120")
+    if not 1 <= periods.years <= 50:
+        raise ConfigError(f"{pwhere}: key 'years' must be between 1 and 50 (the number of "
+                          "financial years to report)")
 
     meth_raw = _typed(where, "methods", raw.get("methods", {}), dict)
     mwhere = f"{where} [methods]"
@@ -340,10 +448,30 @@ def load_config(root: Path) -> ProjectConfig:
         per_place=_typed(owhere, "per_place", out_raw.get("per_place", True), bool),
     )
 
+    ing_raw = _typed(where, "ingest", raw.get("ingest", {}), dict)
+    iwhere = f"{where} [ingest]"
+    _check_keys(iwhere, ing_raw, {"max_rejected_share"})
+    ingest = IngestConfig(max_rejected_share=float(_typed(
+        iwhere, "max_rejected_share", ing_raw.get("max_rejected_share", 0.5), (int, float))))
+    if not 0 <= ingest.max_rejected_share <= 1:
+        raise ConfigError(f"{iwhere}: key 'max_rejected_share' must be between 0 and 1 "
+                          "(0.5 = refuse a file when more than half its rows are quarantined)")
+
     bench_raw = _typed(where, "benchmarks", raw.get("benchmarks", {}), dict)
     benchmarks = {
         k: float(_typed(f"{where} [benchmarks]", k, v, (int, float))) for k, v in bench_raw.items()
     }
+    # A typo in an id would otherwise be silently never shown.
+    from eolneeds.catalogue import indicator_by_id  # reads the packaged catalogue only
+    known = indicator_by_id()
+    for key, value in benchmarks.items():
+        if key not in known:
+            raise ConfigError(
+                f"{where} [benchmarks]: key {key!r} is not an indicator id — use an id from "
+                "`eolneeds indicators`, e.g. pod_hospital_pct")
+        if not math.isfinite(value):
+            raise ConfigError(f"{where} [benchmarks]: key {key!r} must be a finite number, "
+                              f"not {value!r}")
 
     mappings: dict[str, Mapping] = {}
     for name, table in _typed(where, "mappings", raw.get("mappings", {}), dict).items():
@@ -359,14 +487,17 @@ def load_config(root: Path) -> ProjectConfig:
         icb_code=str(project.get("icb_code", "ICB")),
         places=tuple(places),
         contact=str(project.get("contact", ProjectConfig.contact)),
+        next_update=str(project.get("next_update", "")),
         lsoa_vintage=vintage,
         key_file=key_file,
         disclosure=disclosure,
         periods=periods,
         methods=methods,
         outputs=outputs,
+        ingest=ingest,
         benchmarks=benchmarks,
         mappings=mappings,
+        scenarios=parse_scenarios(raw.get("scenarios", []), where),
     )
 
 

@@ -8,19 +8,46 @@ database instead. EOLNEEDS_MEMORY_LIMIT (e.g. "2GB") overrides the cap.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
 
 DEFAULT_MEMORY_LIMIT = "3GB"
+# Beside the database: DuckDB's spill files and ingest's transcoded (UTF-8) copies of
+# cp1252 / UTF-16 extracts. Only a command holding the project lock writes here.
+TEMP_FOLDER = ".eolneeds-tmp"
+
+
+def sweep_temp_folder(root: Path) -> None:
+    """Empty the project's temporary folder. Called when a command takes the project
+    lock, so no other eolneeds process can be using it: what is there was left by a
+    command that was killed (a transcoded copy is a full copy of an extract)."""
+    folder = Path(root) / TEMP_FOLDER
+    if not folder.is_dir():
+        return
+    for entry in folder.iterdir():
+        try:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        except OSError:
+            pass  # in use (Windows) or not ours to remove: never fail a command on it
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path = Path(path)
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        # Nothing downloads at run time: a file that is another database (SQLite)
+        # would otherwise make DuckDB fetch an extension to read it.
+        con = duckdb.connect(str(path), read_only=read_only, config={
+            "autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    except duckdb.Error as exc:
+        raise _open_error(path, exc) from None
     limit = os.environ.get("EOLNEEDS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
     con.execute(f"SET memory_limit = '{_checked_limit(limit)}'")
-    spill = path.parent / ".eolneeds-tmp"
+    spill = path.parent / TEMP_FOLDER
     # SET does not take prepared parameters, so the path is quoted by hand.
     con.execute(f"SET temp_directory = '{_sql_string(str(spill))}'")
     # DuckDB draws its own progress bar on long statements; ours (or none) is enough.
@@ -41,3 +68,49 @@ def _checked_limit(limit: str) -> str:
 
 def _sql_string(text: str) -> str:
     return text.replace("'", "''")
+
+
+def _open_error(path: Path, exc: duckdb.Error) -> Exception:
+    """The user's error for a database that will not open (exit 2, 3 or 4), or `exc`
+    itself when it is not one we can explain."""
+    from eolneeds.errors import ProjectLockedError, UsageError
+
+    lowered = str(exc).lower()
+    if "lock" in lowered and "conflicting" in lowered or "could not set lock" in lowered:
+        return ProjectLockedError(
+            f"{path} is in use by another eolneeds process — wait for it to finish and "
+            "try again")
+    if "permission denied" in lowered or "read-only file system" in lowered:
+        return UsageError(
+            f"{path}: cannot be opened for writing (permission denied) — run eolneeds as a "
+            "user who can write to the project folder, or copy the project somewhere "
+            "writable")
+    if _damaged(exc):
+        return damaged_database(path)
+    return exc
+
+
+def _damaged(exc: BaseException) -> bool:
+    lowered = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and (
+        "not a valid duckdb database" in lowered or "corrupt database" in lowered
+        or "checksum" in lowered and "block" in lowered
+        or "could not read enough bytes" in lowered
+        # another kind of database file (SQLite): DuckDB wants an extension for it
+        or "extension" in lowered and ("not found" in lowered or "download" in lowered)
+        or isinstance(exc, duckdb.SerializationException))
+
+
+def damaged_database(path: Path | str | None) -> Exception:
+    from eolneeds.errors import InputDataError
+
+    where = f"{path}: is not" if path else "the project database is not"
+    return InputDataError(
+        f"{where} a readable DuckDB database (it is empty or damaged) — restore it from a "
+        "backup, or move it aside and ingest the extracts again")
+
+
+def explain(exc: BaseException) -> Exception | None:
+    """A user's error for a DuckDB error met mid-command that is not a bug in eolneeds
+    (a database damaged after it opened), else None."""
+    return damaged_database(None) if _damaged(exc) else None

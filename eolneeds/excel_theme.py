@@ -54,15 +54,16 @@ class ComparisonFill:
     label: str  # shown in the legend above each table
     fill: str  # background colour (hex RGB)
     font: str  # text colour on that background (contrast >= 4.5:1)
+    description: str  # the colour in words, for the legend line above each table
 
 
-# Comparison with the ICB: the word stays neutral in the cell ('higher', 'similar',
-# 'lower'); the fill adds the judgement only where the indicator has a polarity.
+# Comparison with the ICB: the words carry the judgement ('Higher (worse)', 'Similar',
+# 'Lower (not judged)'); the fill repeats it as a second channel.
 COMPARISON_FILLS: tuple[ComparisonFill, ...] = (
-    ComparisonFill("better", "Better", "9ECAE1", "08306B"),
-    ComparisonFill("similar", "Similar", "F0F0F0", "1F1F1F"),
-    ComparisonFill("worse", "Worse", "FDAE6B", "7F2704"),
-    ComparisonFill("neutral", "Not judged", "DADAEB", "3F007D"),
+    ComparisonFill("better", "Better", "9ECAE1", "08306B", "is blue"),
+    ComparisonFill("similar", "Similar", "F0F0F0", "1F1F1F", "is grey"),
+    ComparisonFill("worse", "Worse", "FDAE6B", "7F2704", "is orange"),
+    ComparisonFill("neutral", "Not judged", "DADAEB", "3F007D", "is lilac"),
 )
 
 # Chart series colours: the Okabe-Ito palette, safe for colour-blind readers.

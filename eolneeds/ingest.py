@@ -29,6 +29,9 @@ never reach a persistent table.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -39,11 +42,18 @@ from typing import Any
 import duckdb
 
 from eolneeds import normalise as nz
-from eolneeds import readers
-from eolneeds.config import ProjectConfig, resolve_key
-from eolneeds.db import connect
-from eolneeds.errors import ConfigError, ProjectLockedError, UsageError, input_error
-from eolneeds.presets import Derived, Preset, get_preset
+from eolneeds import presets, readers
+from eolneeds.config import AREA_PARTS, CANONICAL_MAPPING, ProjectConfig, resolve_key
+from eolneeds.db import TEMP_FOLDER, connect
+from eolneeds.errors import (
+    ConfigError,
+    EolneedsError,
+    InputDataError,
+    ProjectLockedError,
+    UsageError,
+    input_error,
+)
+from eolneeds.presets import Derived, Preset, get_preset, recognise
 from eolneeds.reporting import Reporter
 from eolneeds.schema import (
     ACTIVITY_TYPES,
@@ -59,12 +69,15 @@ MAX_VALUE_LENGTH = 255  # longer values are a delimiter/quoting fault, not data
 SHOWN_VALUE_LENGTH = 50  # values quoted in reasons are cut to this
 RAW_TABLE = "__eolneeds_raw"
 STAGE_TABLE = "__eolneeds_stage"  # the file's rejected rows and their reasons
+ACTIONS_TABLE = "__eolneeds_actions"  # the file's field-level actions
 BAD_RAW_TABLE = "__eolneeds_bad_raw"  # the raw text of the rows marked bad
+ROW_MAP_TABLE = "__eolneeds_row_map"  # a reshaped table's rows -> the file's rows
 
 # Rows that must be unique per dataset: (key columns, what a duplicate is called).
 UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "deaths": (("person_id",), "death for this person"),
     "areas": (("lsoa_code",), "row for this lsoa_code"),
+    "lsoa_places": (("lsoa_code",), "row for this lsoa_code"),
     "population": (("lsoa_code", "year", "sex", "age_band"),
                    "row for this lsoa_code, year, sex and age_band"),
     "projections": (("area_code", "year", "sex", "age_band"),
@@ -74,12 +87,41 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_added",
                 "start_date", "end_date"}
 # canonical column -> (lowest, highest) whole number accepted
-WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10)}
-NUMBER_COLUMNS = {"cost", "population"}
+WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10),
+                       "imd_rank": (1, 1_000_000)}
+NUMBER_COLUMNS = {"cost", "population",
+                  # benchmarks (the Fingertips download): values, limits, count, denominator
+                  "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8",
+                  "count", "denominator"}
+# Plausibility bounds (README "Plausibility bounds"): (dataset, column) -> (highest value,
+# whole numbers only). £10m is far above any one hospital episode's cost; 10 million
+# people is more than any ICB, let alone one LSOA cell; projections may be fractional.
+# The bounds also keep every sum the queries take exact and in range (a DECIMAL(18, 2)
+# cost, SII fits on populations).
+NUMBER_BOUNDS: dict[tuple[str, str], tuple[int, bool]] = {
+    ("activity", "cost"): (10_000_000, False),
+    ("population", "population"): (10_000_000, True),
+    ("projections", "population"): (10_000_000, False),
+    # National values (the Fingertips download) may be negative (a slope index, a change)
+    # and a bad one blanks only itself: the row still records its indicator and period.
+    **{("benchmarks", c): (1_000_000_000_000, False) for c in (
+        "value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8", "count",
+        "denominator")},
+}
+SIGNED_NUMBER_DATASETS = {"benchmarks"}
+LSOA_SHAPE = "[EW]01[0-9]{6}"
 # What the number parser strips ('[£,\s]': RE2's \s is [\t\n\f\r ]; \v is added to be
 # safe), as SQL literals.
 NUMBER_JUNK = ("'£'", "','", "' '", "chr(9)", "chr(10)", "chr(11)", "chr(12)", "chr(13)")
-UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method"}
+# A number with a comma is read as thousands-separated only when its commas group
+# digits in threes ("1,234.50"); anything else with a comma is a decimal comma.
+# (A partial match, cheaper than matching the whole value against a thousands pattern:
+# a comma not followed by exactly three digits, or a point before a comma.)
+NOT_THOUSANDS = r",([0-9]{0,2}|[0-9]{4,})([^0-9]|$)|\.[0-9]*,"
+DECIMAL_COMMA = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),[0-9]+"
+DECIMAL_COMMA_REASON = "uses a comma as the decimal mark"
+UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
+                    "pcn_code"}
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
 # rather than through a lookup of distinct values.
 ONE_ROW_PER_PERSON = {"deaths", "register"}
@@ -128,6 +170,10 @@ class _Check:
     # it needs the whole row. Checks on one source are evaluated once per distinct value.
     home: tuple[str, ...] = ()
     source: str | None = None  # a check on one source column, whatever feeds from it
+    # None: the row is quarantined. Otherwise the field-level action taken while the row
+    # still loads ('blanked', 'set to unknown', 'unlinked', 'code dropped'): the value SQL
+    # must already give the blank/unknown value whenever `reason` is not NULL.
+    action: str | None = None
 
 
 @dataclass
@@ -140,6 +186,7 @@ class _Plan:
     # list columns (several sources, one ICD-10 code each): canonical -> sources
     list_sources: dict[str, list[str]] = field(default_factory=dict)
     extra_fields: str | None = None  # SQL over the raw table: row wider than the header
+    short_fields: str | None = None  # SQL over the raw table: row narrower than the header
     texts: dict[str, str] = field(default_factory=dict)  # canonical -> text SQL (over sN)
     values: dict[str, str] = field(default_factory=dict)  # canonical -> typed SQL (over t_)
     checks: list[_Check] = field(default_factory=list)
@@ -147,6 +194,28 @@ class _Plan:
     prep2: dict[str, str] = field(default_factory=dict)  # canonical -> helper SQL (over x_)
     finals: dict[str, str] = field(default_factory=dict)  # canonical -> final SQL (over v_)
     totals_sources: list[str] = field(default_factory=list)  # "sN" names
+    preset_note: str = ""  # which of their known names the preset's columns were read as
+
+
+def _number_sql(t: str, decimal: str) -> str:
+    """SQL: the number in text `t` as DOUBLE, NULL when it is not one; '£', white space
+    and thousands separators allowed. `decimal` is the mapping's decimal mark: "," reads
+    "1.234,56" as 1234.56; otherwise a comma must separate thousands (see NOT_THOUSANDS).
+
+    Most values cast directly; only those that do not are searched for the characters
+    to strip. Same result as stripping first: a value DuckDB casts holds no '£' or ','
+    and at most surrounding white space, which its cast ignores anyway -- and the direct
+    cast is 4x cheaper than the searches."""
+    bare = f"regexp_replace({t}, '[£\\s]', '', 'g')"
+    if decimal == ",":
+        european = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?"
+        return (f"coalesce((CASE WHEN NOT contains({t}, '.') THEN TRY_CAST({t} AS DOUBLE) "
+                f"END), (CASE WHEN regexp_full_match({bare}, '{european}') THEN TRY_CAST("
+                f"replace(replace({bare}, '.', ''), ',', '.') AS DOUBLE) END))")
+    strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
+    return (f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN (CASE WHEN NOT "
+            f"regexp_matches({t}, '{NOT_THOUSANDS}') THEN "
+            f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END) END))")
 
 
 def _shown(expr: str) -> str:
@@ -165,19 +234,40 @@ def _when(condition: str, message: str) -> str:
     return f"(CASE WHEN {condition} THEN {message} END)"
 
 
-def _find_header(wanted: str, headers: Sequence[str]) -> str | None:
-    if wanted in headers:
-        return wanted
-    lowered = wanted.strip().lower()
-    for header in headers:
-        if header.strip().lower() == lowered:
-            return header
-    return None
+_find_header = presets.find_header
 
 
 def _mapping_file(config: ProjectConfig, mapping_name: str) -> str:
+    """The mapping as messages name it: its file, or its table in eolneeds.toml."""
+    if mapping_name == CANONICAL_MAPPING:
+        return "no mapping (the canonical column names)"
     path = config.root / "mappings" / f"{mapping_name}.toml"
     return str(path) if path.is_file() else f"the [mappings.{mapping_name}] table"
+
+
+def preset_advice(national: str, file_name: str) -> str:
+    """The fix for a file in a national layout that the mapping in use does not name:
+    the preset is the whole of it (ARCHITECTURE.md, "Presets")."""
+    kind = get_preset(national).dataset
+    return (f"the file is in the national {national} layout: write mappings/{national}.toml "
+            f"holding dataset = \"{kind}\" and preset = \"{national}\" (eolneeds inspect "
+            f"{file_name} --write-mapping {national} does it), then run eolneeds ingest "
+            f"{kind} {file_name} --mapping {national}")
+
+
+def _national_sheet(path: Path) -> tuple[str, str] | None:
+    """(sheet, preset) of the first sheet of a workbook in a national layout, else None."""
+    if readers.detect_format(path)[0] != "xlsx":
+        return None
+    try:
+        sheets = readers.scan_workbook(path)
+    except InputDataError:  # only a hint: the error already found is the one to show
+        return None
+    for sheet in sheets:
+        national = recognise(sheet.headers) if sheet.headers else None
+        if national is not None:
+            return sheet.name, national
+    return None
 
 
 def _plan_columns(
@@ -202,41 +292,65 @@ def _plan_columns(
             plan.sources[header] = f"s{len(plan.sources)}"
         return f'"{plan.sources[header]}"'
 
+    # What the preset reads from this file (the mapping's own [columns] win).
+    resolution = (presets.resolve(preset, headers, overridden=mapping.columns.keys())
+                  if preset is not None else None)
+    if resolution is not None:
+        plan.preset_note = resolution.describe()
+
     # Headers already spoken for (canonical names, mapped or preset columns) are no
     # good as "did you mean" suggestions.
     taken = {c.lower() for c, _, _ in CANONICAL_COLUMNS[dataset]}
     taken |= {str(s).lower() for s in mapping.columns.values() if isinstance(s, str)}
     if preset is not None:
         for preset_spec in preset.columns.values():
-            names = preset_spec.sources if isinstance(preset_spec, Derived) else (
-                preset_spec if isinstance(preset_spec, list) else [preset_spec])
-            taken |= {n.lower() for n in names}
+            taken |= {n.lower() for n in presets.spec_names(preset_spec)}
+
+    def listed() -> str:
+        return ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
 
     def missing(wanted: str, canonical: str) -> Exception:
-        found = ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
         close = readers.closest_header(wanted, [h for h in headers if h.lower() not in taken])
         hint = f"did you mean {close!r}? " if close else ""
         if len(headers) == 1:
             hint += ("only one column was found: check the delimiter, or set header_row in "
                      "the mapping if the headers are not on the first row; ")
-        if preset is not None and wanted in preset.required_sources:
-            fix = (f"{hint}the {preset.name} preset needs this column: check that the file "
-                   f"is in that layout, or map the columns under [columns] in {where}")
+        national = recognise(headers) if preset is None else None
+        if national is not None:
+            fix = preset_advice(national, file_name)
         elif wanted == canonical:
-            fix = (f"{hint}rename the column, or map it with {canonical} = \"Your column\" "
-                   f"under [columns] in mappings/{dataset}.toml")
+            # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
+            target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
+            fix = (f"{hint}rename the column, or map it with {canonical} = "
+                   f"\"{close or 'Your column'}\" under [columns] in {target}")
+        elif close:
+            fix = (f"did you mean {close!r}? set {canonical} = \"{close}\" under [columns] "
+                   f"in {where}")
         else:
-            fix = f"{hint}correct the column name in {where}"
-        return input_error(file_name, f"required column {wanted!r} is missing (found: {found})",
-                           fix)
+            fix = (f"set {canonical} under [columns] in {where} to one of the columns found, "
+                   "or check that this is the file the mapping is for")
+        return input_error(file_name, f"required column {wanted!r} is missing (found: "
+                           f"{listed()})", fix)
+
+    def preset_missing(canonical: str, names: tuple[str, ...]) -> Exception:
+        assert preset is not None
+        free = [h for h in headers if h.lower() not in taken]
+        # A column like one of the preset's names, or like the canonical name itself
+        # ("Place of death" for place_of_death).
+        close = next((c for c in (readers.closest_header(n, free)
+                                  for n in (*names, canonical)) if c), None)
+        source = close or "<your column>"
+        looked = (f"{names[0]!r}" if len(names) == 1 else
+                  f"{canonical} as one of {', '.join(repr(n) for n in names)}")
+        hint = f"did you mean {close!r}? " if close else ""
+        return input_error(
+            file_name, f"required column {looked} is missing (found: {listed()})",
+            f"{hint}the {preset.name} preset needs this column: check that the file is in "
+            f"that layout, or add {canonical} = \"{source}\" under [columns] in {where}")
 
     # -- which source feeds each canonical column ------------------------------------
-    if preset is not None:
-        for wanted in preset.required_sources:
-            if wanted in mapping.columns.values():
-                continue
-            if _find_header(wanted, headers) is None:
-                raise missing(wanted, wanted)
+    if resolution is not None and resolution.missing:
+        raise preset_missing(*resolution.missing[0])
 
     specs: dict[str, Any] = {}
     for canonical, _dtype, required in CANONICAL_COLUMNS[dataset]:
@@ -244,11 +358,11 @@ def _plan_columns(
         explicit = canonical in mapping.columns
         if explicit:
             spec = mapping.columns[canonical]
-        elif preset is not None and canonical in preset.columns:
-            spec = preset.columns[canonical]
+        elif resolution is not None and canonical in resolution.columns:
+            spec = resolution.columns[canonical]
         default = mapping.defaults.get(canonical)
-        if default is None and preset is not None:
-            default = preset.defaults.get(canonical)
+        if default is None and resolution is not None:
+            default = resolution.defaults.get(canonical)
         if spec is None:
             spec = _find_header(canonical, headers)
             if spec is None and required and default is None:
@@ -265,6 +379,27 @@ def _plan_columns(
                 spec = header
         specs[canonical] = (spec, default)
 
+    # One source column read as two canonical columns (person_id = "lsoa_code" beside
+    # the file's own lsoa_code) is a slip in [columns]; say which, rather than fail.
+    readers_of: dict[str, list[str]] = {}
+    for canonical, (spec, _default) in specs.items():
+        if isinstance(spec, str):
+            readers_of.setdefault(spec, []).append(canonical)
+    for header, canonicals in readers_of.items():
+        if len(canonicals) > 1 and any(c in mapping.columns for c in canonicals):
+            raise ConfigError(
+                f"{where}: column {header!r} of {file_name} is read as both "
+                f"{canonicals[0]} and {canonicals[1]} — map each to its own column under "
+                "[columns]")
+
+    # Every Place column a preset finds (a lookup may hold a code and a name column).
+    place_columns: list[str] = []
+    if preset is not None and "place" in preset.columns and "place" not in mapping.columns:
+        place_columns = [h for h in (_find_header(n, headers)
+                                     for n in presets.spec_names(preset.columns["place"]))
+                         if h is not None]
+        place_columns = list(dict.fromkeys(place_columns))
+
     # -- canonical text ---------------------------------------------------------------
     labels: dict[str, str] = {}
     raw_text: dict[str, str] = {}  # canonical -> SQL of the untouched source text
@@ -278,6 +413,13 @@ def _plan_columns(
                 labels[canonical] = f"{canonical} ({spec})"
             plan.totals_sources.append(plan.sources[spec])
             plan.keys[canonical] = (plan.sources[spec],)
+            others = [h for h in place_columns if h != spec] if canonical == "place" else []
+            if others and config.places:
+                # A lookup with a code and a name column (LAD22CD, LAD22NM): the first
+                # whose value is a Place of eolneeds.toml, else the preferred one's value.
+                text = "coalesce(" + ", ".join(
+                    _place_code_sql(config, source(h)) for h in [spec, *others]) + f", {text})"
+                plan.keys[canonical] = tuple(plan.sources[h] for h in [spec, *others])
         elif isinstance(spec, Derived):
             parts = []
             for needed in spec.sources:
@@ -318,6 +460,10 @@ def _plan_columns(
                 f"WHEN {params.add(nz.code_key(k))} THEN {params.add(v)}" for k, v in user.items()
             )
             text = f"coalesce((CASE {nz.code_key_sql(text)} {whens} END), {text})"
+        if canonical == "place" and config.places:
+            # Place names are resolved to the codes of [[places]] (codes win over
+            # names); any other value is kept as given (a Place outside the ICB).
+            text = f"coalesce({_place_code_sql(config, text)}, {text})"
         plan.texts[canonical] = text
 
     # -- over-long values and rows wider than the header -------------------------------
@@ -338,11 +484,22 @@ def _plan_columns(
                                  "columns); check the delimiter and quoting on this row")),
             None, "NULL"))
         plan.extra_fields = f"({any_extra})"
+    if raw.short_row:
+        plan.checks.append(_Check(
+            _when("__short_fields",
+                  nz.sql_literal(f"row has fewer fields than the header ({len(headers)} "
+                                 "columns); check the delimiter and quoting on this row")),
+            None, "NULL"))
+        plan.short_fields = raw.short_row
 
     # -- typed values and value checks --------------------------------------------------
     # Checks refer to the typed column "v_x" and to helper columns computed once in the
     # `prep` layer, so no expression is evaluated twice per row.
     required_cols = {c for c, _, r in CANONICAL_COLUMNS[dataset] if r}
+    # A death counts with any field unknown except its date: a bad value elsewhere is
+    # blanked (or set to unknown, or the death left unlinked) and recorded in
+    # field_actions; the row is never lost to it (README "What rejects a row").
+    keeps_row = dataset == "deaths"
     for canonical, _dtype, _required in CANONICAL_COLUMNS[dataset]:
         t = f'"t_{canonical}"'
         v = f'"v_{canonical}"'
@@ -352,10 +509,19 @@ def _plan_columns(
         reject_value = "NULL" if canonical == "person_id" else raw_text[canonical]
         if raw_text[canonical] == "NULL":
             reject_value = t if canonical != "person_id" else "NULL"
-        checks: list[str] = []
+        if canonical == "person_id":
+            reject_value = nz.shape_sql(t)  # never the identifier: only its shape
+        blank = "blanked" if keeps_row and canonical != "date_of_death" else None
+        checks: list[tuple[str, str | None]] = []  # (reason SQL, action or None = reject)
         if canonical in required_cols:
-            checks.append(_when(f"{t} IS NULL",
-                                nz.sql_literal(f"{label} is missing (a value is required)")))
+            missing_action = {"person_id": "unlinked", "sex": "set to unknown",
+                              "place_of_death": "set to unknown"}.get(canonical)
+            if keeps_row and missing_action:
+                checks.append((_when(f"{t} IS NULL", nz.sql_literal(
+                    f"{label} is missing; the death still counts")), missing_action))
+            else:
+                checks.append((_when(f"{t} IS NULL", nz.sql_literal(
+                    f"{label} is missing (a value is required)")), None))
         if canonical == "person_id":
             plan.prep[canonical] = nz.nhs_digits_sql(t)
             number = f'"y_{canonical}"'  # the ten digits as a number, else NULL
@@ -365,48 +531,99 @@ def _plan_columns(
             clear = f"(CASE WHEN {number} IS NOT NULL THEN {aux} ELSE {t} END)"
             plan.values[canonical] = nz.pseudonymise_sql(clear, inner_pad, outer_pad)
             if mapping.nhs_number or (preset is not None and preset.nhs_number):
-                checks.append(_when(
-                    f"{t} IS NOT NULL AND NOT {nz.nhs_number_valid_sql(number)}",
-                    nz.sql_literal(f"{label} is not a valid NHS number (10 digits with a "
-                                   "correct modulus 11 check digit); the value is withheld "
-                                   "because it identifies a person")))
+                invalid = f"{t} IS NOT NULL AND NOT {nz.nhs_number_valid_sql(number)}"
+                if keeps_row:
+                    # Still a death: no pseudonym of its own (it must link to nothing).
+                    plan.values[canonical] = (f"(CASE WHEN NOT ({invalid}) THEN "
+                                              f"{plan.values[canonical]} END)")
+                    checks.append((_when(invalid, nz.sql_literal(
+                        f"{label} is not a valid NHS number (10 digits with a correct "
+                        "modulus 11 check digit); the death counts but cannot be linked to "
+                        "register or activity rows")), "unlinked"))
+                else:
+                    checks.append((_when(invalid, nz.sql_literal(
+                        f"{label} is not a valid NHS number (10 digits with a correct "
+                        "modulus 11 check digit); the value is withheld because it "
+                        "identifies a person")), None))
+            if keeps_row:
+                # An unlinked death gets an id no pseudonym can equal ('u' + 32 hex
+                # characters; pseudonyms are 32): a keyed hash of the invalid identifier
+                # and the date of death (the same death sent again is still a
+                # duplicate), or of the file and row when there is no identifier.
+                unlinked_of = (f"concat(coalesce({t}, concat('row ', __row, ' of ', "
+                               f"{params.add(file_name)})), '|', "
+                               'CAST("v_date_of_death" AS VARCHAR))')
+                plan.finals[canonical] = (
+                    f'coalesce("v_person_id", \'u\' || '
+                    f'{nz.pseudonymise_sql(unlinked_of, inner_pad, outer_pad)})')
         elif canonical in DATE_COLUMNS:
-            plan.values[canonical] = nz.date_sql(t, params.add(date_format))
+            plan.prep[canonical] = nz.date_sql(t, params.add(date_format))
+            plan.values[canonical] = aux if not blank else f"(CASE WHEN {aux} <= {today} " \
+                                                           f"THEN {aux} END)"
             expected = nz.describe_date_format(date_format)
-            checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
-                                _say(f"{label} '", shown, f"' is not a date (expected "
-                                     f"{expected})")))
-            checks.append(_when(f"{v} > {today}",
-                                _say(f"{label} '", shown, "' is in the future")))
+            checks.append((_when(f"{t} IS NOT NULL AND {aux} IS NULL",
+                                 _say(f"{label} '", shown, f"' is not a date (expected "
+                                      f"{expected})")), blank))
+            checks.append((_when(f"{aux} > {today}",
+                                 _say(f"{label} '", shown, "' is in the future")), blank))
         elif canonical in WHOLE_NUMBER_RANGES:
             lo, hi = WHOLE_NUMBER_RANGES[canonical]
             plan.prep[canonical] = f"TRY_CAST(replace({t}, ',', '') AS DOUBLE)"
             whole = f"({aux} = round({aux}) AND isfinite({aux}))"
             plan.values[canonical] = (f"(CASE WHEN {whole} AND {aux} BETWEEN {lo} AND {hi} "
                                       f"THEN CAST({aux} AS INTEGER) END)")
-            checks.append(_when(f"{t} IS NOT NULL AND NOT coalesce({whole}, false)",
-                                _say(f"{label} '", shown, "' is not a whole number")))
-            checks.append(_when(f"{whole} AND NOT {aux} BETWEEN {lo} AND {hi}",
-                                _say(f"{label} '", shown, f"' is not between {lo} and {hi}")))
+            checks.append((_when(f"{t} IS NOT NULL AND NOT coalesce({whole}, false)",
+                                 _say(f"{label} '", shown, "' is not a whole number")), blank))
+            checks.append((_when(f"{whole} AND NOT {aux} BETWEEN {lo} AND {hi}",
+                                 _say(f"{label} '", shown, f"' is not between {lo} and {hi}")),
+                           blank))
         elif canonical in NUMBER_COLUMNS:
             # Most values cast directly; only those that do not are searched for the
             # characters to strip. Same result as stripping first: a value DuckDB casts
             # holds no '£' or ',' and at most surrounding white space, which its cast
             # ignores anyway -- and the direct cast is 4x cheaper than the searches.
-            strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
-            plan.prep[canonical] = (
-                f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN "
-                f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END))")
-            plan.values[canonical] = f"(CASE WHEN isfinite({aux}) THEN {aux} END)"
-            checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
-                                _say(f"{label} '", shown, "' is not a number")))
-            if canonical == "population":
-                checks.append(_when(f"{v} < 0", _say(f"{label} '", shown, "' is negative")))
+            plan.prep[canonical] = _number_sql(t, mapping.decimal)
+            top, whole_only = NUMBER_BOUNDS[(dataset, canonical)]
+            # Only a cost can go while its row still counts (an admission without a cost).
+            action = ("blanked" if canonical == "cost" or dataset in SIGNED_NUMBER_DATASETS
+                      else None)
+            number = f"isfinite({aux})"
+            not_number = f"{t} IS NOT NULL AND NOT coalesce({number}, false)"
+            low = f"-{top}" if dataset in SIGNED_NUMBER_DATASETS else "0"
+            in_bounds = f"{aux} BETWEEN {low} AND {top}"
+            if whole_only:
+                in_bounds += f" AND {aux} = round({aux})"
+            plan.values[canonical] = f"(CASE WHEN {number} AND {in_bounds} THEN {aux} END)"
+            if mapping.decimal == ",":
+                checks.append((_when(not_number, _say(
+                    f"{label} '", shown, "' is not a number written with a decimal comma "
+                    "(the mapping sets decimal = \",\": e.g. 1234,5 or 1.234,56)")), action))
+            else:
+                # A comma that cannot separate thousands ("12,50", "1.234,56") is a
+                # decimal comma: never read as 1250 or 1.23456.
+                comma = (f"regexp_full_match(regexp_replace({t}, '[£\\s]', '', 'g'), "
+                         f"'{DECIMAL_COMMA}')")
+                # Never blanked: the file is refused (its other numbers are misread).
+                checks.append((_when(f"{not_number} AND {comma}", _say(
+                    f"{label} '", shown, f"' {DECIMAL_COMMA_REASON}")), None))
+                checks.append((_when(f"{not_number} AND NOT {comma}",
+                                     _say(f"{label} '", shown, "' is not a number")), action))
+            if dataset not in SIGNED_NUMBER_DATASETS:
+                checks.append((_when(f"{number} AND {aux} < 0",
+                                     _say(f"{label} '", shown, "' is negative")), action))
+            checks.append((_when(f"{number} AND {aux} > {top}",
+                                 _say(f"{label} '", shown, f"' is above {top:,}, the most "
+                                      f"a {canonical} can plausibly be")), action))
+            if whole_only:
+                checks.append((_when(f"{number} AND {aux} BETWEEN 0 AND {top} AND "
+                                     f"{aux} <> round({aux})",
+                                     _say(f"{label} '", shown, "' is not a whole number")),
+                               action))
         elif canonical == "underlying_cause":
             plan.values[canonical] = nz.icd10_sql(t)
-            checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
-                                _say(f"{label} '", shown, "' is not an ICD-10 code (expected "
-                                     "a letter and 2-4 digits, e.g. C34.9)")))
+            checks.append((_when(f"{t} IS NOT NULL AND {v} IS NULL",
+                                 _say(f"{label} '", shown, "' is not an ICD-10 code (expected "
+                                      "a letter and 2-4 digits, e.g. C34.9)")), blank))
         elif canonical == "contributory_causes":
             spec = specs[canonical][0]
             if isinstance(spec, str):
@@ -415,12 +632,14 @@ def _plan_columns(
                     f"list_transform(list_filter(string_split_regex({t}, "
                     "'[;,|\\s\\[\\]]+'), lambda x: x <> ''), "
                     f"lambda x: {nz.icd10_sql('x')})")
-                plan.values[canonical] = f"coalesce({aux}, [])"
-                checks.append(_when(
+                plan.values[canonical] = (f"coalesce(list_filter({aux}, lambda x: x IS NOT "
+                                          "NULL), [])" if blank else f"coalesce({aux}, [])")
+                checks.append((_when(
                     f"{t} IS NOT NULL AND list_contains(list_transform({aux}, "
                     "lambda x: x IS NULL), true)",
                     _say(f"{label} '", shown, "' holds a value that is not an ICD-10 code "
-                         "(expected codes like C34.9 separated by ;)")))
+                         "(expected codes like C34.9 separated by ;)")),
+                    "code dropped" if blank else None))
             elif isinstance(spec, list) and canonical in plan.list_sources:
                 # Each source's code comes from its per-value lookup ("icd_sN").
                 codes = ", ".join(f'"icd_{s}"' for s in plan.list_sources[canonical])
@@ -430,80 +649,104 @@ def _plan_columns(
         elif canonical in ("sex", "place_of_death", "preferred_place_of_death", "ethnicity",
                            "activity_type", "age_band", "dnacpr", "advance_care_plan"):
             plan.prep[canonical] = nz.code_key_sql(t)
-            plan.values[canonical], check = _code_sql(dataset, canonical, t, aux, v, label,
-                                                      shown)
+            plan.values[canonical], check, action = _code_sql(
+                dataset, canonical, t, aux, v, label, shown, keeps_row)
             if check:
-                checks.append(check)
+                checks.append((check, action))
         elif canonical == "lsoa_vintage":
             plan.values[canonical] = f"(CASE WHEN {t} IN ('2011', '2021') THEN {t} END)"
-            checks.append(_when(f"{t} IS NOT NULL AND {v} IS NULL",
-                                _say(f"{label} '", shown, "' is not 2011 or 2021")))
+            checks.append((_when(f"{t} IS NOT NULL AND {v} IS NULL",
+                                 _say(f"{label} '", shown, "' is not 2011 or 2021")), None))
         else:
             plan.values[canonical] = f"upper({t})" if canonical in UPPER_CASE_CODES else t
-            if canonical == "lsoa_code" and dataset in ("population", "areas"):
-                checks.append(_when(
-                    f"{t} IS NOT NULL AND NOT regexp_full_match({v}, '[EW]01[0-9]{{6}}')",
+            if canonical == "lsoa_code" and (dataset in ("population", "areas", *AREA_PARTS)
+                                             or keeps_row):
+                if keeps_row:
+                    plan.values[canonical] = (f"(CASE WHEN regexp_full_match(upper({t}), "
+                                              f"'{LSOA_SHAPE}') THEN upper({t}) END)")
+                checks.append((_when(
+                    f"{t} IS NOT NULL AND NOT regexp_full_match(upper({t}), '{LSOA_SHAPE}')",
                     _say(f"{label} '", shown, "' is not an LSOA code (expected E01 or W01 "
-                         "and 6 digits, e.g. E01000001)")))
-        for check in checks:
+                         "and 6 digits, e.g. E01000001)")), blank))
+        for check, action in checks:
             plan.checks.append(_Check(check, canonical, reject_value,
-                                      home=plan.keys[canonical]))
+                                      home=plan.keys[canonical], action=action))
 
     # -- checks across columns --------------------------------------------------------
-    def cross(first: str, second: str, text: str) -> None:
+    def cross(first: str, second: str, text: str, *, action: str | None = None,
+              shown_first: bool = True) -> None:
         if first in plan.values and second in plan.values:
             plan.checks.append(_Check(
                 _when(f'"v_{first}" < "v_{second}"',
                       _say(f"{labels[first]} '", f'CAST("v_{first}" AS VARCHAR)',
                            f"' is before {labels[second]} '", f'CAST("v_{second}" AS VARCHAR)',
                            f"'{text}")),
-                first, f'CAST("v_{first}" AS VARCHAR)'))
+                first if shown_first else second,
+                f'CAST("v_{first if shown_first else second}" AS VARCHAR)', action=action))
 
     if dataset == "deaths":
+        # Both blank the other date, never the date of death: the death counts.
         cross("date_of_registration", "date_of_death", "; a death is registered after it "
-              "happens")
-        cross("date_of_death", "date_of_birth", "")
-        plan.finals["age"] = ('coalesce("v_age", CAST(date_sub(\'year\', "v_date_of_birth", '
+              "happens", action="blanked")
+        cross("date_of_death", "date_of_birth", "", action="blanked", shown_first=False)
+        plan.finals["date_of_registration"] = (
+            '(CASE WHEN "v_date_of_registration" >= "v_date_of_death" '
+            'OR "v_date_of_death" IS NULL THEN "v_date_of_registration" END)')
+        birth = ('(CASE WHEN "v_date_of_birth" <= "v_date_of_death" '
+                 'OR "v_date_of_death" IS NULL THEN "v_date_of_birth" END)')
+        plan.finals["date_of_birth"] = birth
+        plan.finals["age"] = (f'coalesce("v_age", CAST(date_sub(\'year\', {birth}, '
                               '"v_date_of_death") AS INTEGER))')
     if dataset == "activity":
         cross("end_date", "start_date", "")
     return plan
 
 
+def _place_code_sql(config: ProjectConfig, text: str) -> str:
+    """SQL: the [[places]] code that `text` is the code or the name of, else NULL."""
+    places = {nz.code_key(p.name): p.code for p in config.places}
+    places.update({nz.code_key(p.code): p.code for p in config.places})
+    return nz.case_sql(nz.code_key_sql(text), places)
+
+
 def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
-              shown: str) -> tuple[str, str]:
-    """(value SQL, check SQL or '') for a coded column; `key` is its code_key column."""
+              shown: str, keeps_row: bool) -> tuple[str, str, str | None]:
+    """(value SQL, check SQL or '', action) for a coded column; `key` is its code_key
+    column. action None: a failing check quarantines the row."""
     fix = f"; add a [recode.{column}] entry to the mapping"
     unmapped = f"{t} IS NOT NULL AND {v} IS NULL"
     if column == "sex" and dataset in ("population", "projections"):
         table = {k: val for k, val in nz.SEX_CODES.items() if val != "unknown"}
         return nz.case_sql(key, table), _when(
             unmapped, _say(f"{label} '", shown, "' is not male or female (population counts "
-                           f"are by sex){fix}"))
-    if column == "sex":
-        # Unrecognised sexes are 'unknown' (a canonical value): loaded, shown in quality.
-        return f"(CASE WHEN {t} IS NOT NULL THEN coalesce({nz.case_sql(key, nz.SEX_CODES)}, " \
-               "'unknown') END)", ""
-    if column in ("place_of_death", "preferred_place_of_death"):
-        # Unrecognised places stay loaded as 'unknown' and show in data quality.
-        table = nz.PLACE_OF_DEATH_CODES
-        return f"(CASE WHEN {t} IS NOT NULL THEN coalesce({nz.case_sql(key, table)}, " \
-               "'unknown') END)", ""
-    if column == "ethnicity":
-        words = nz.case_sql(key, nz.ETHNICITY_CODES)
-        return (f"(CASE WHEN {t} IS NOT NULL THEN coalesce({words}, "
-                f"{nz.ethnicity_letter_sql(key)}, 'not_known') END)"), ""
+                           f"are by sex){fix}")), None
+    if column in ("sex", "place_of_death", "preferred_place_of_death", "ethnicity"):
+        # An unrecognised code is loaded as unknown ('not_known' for ethnicity, a
+        # canonical value), shown in data quality and recorded in field_actions. For a
+        # death a missing sex or place of death is unknown too (checked as missing).
+        table = nz.SEX_CODES if column == "sex" else (
+            nz.ETHNICITY_CODES if column == "ethnicity" else nz.PLACE_OF_DEATH_CODES)
+        known = nz.case_sql(key, table)
+        if column == "ethnicity":
+            known = f"coalesce({known}, {nz.ethnicity_letter_sql(key)})"
+        unknown = "'not_known'" if column == "ethnicity" else "'unknown'"
+        value = f"(CASE WHEN {t} IS NOT NULL THEN coalesce({known}, {unknown}) END)"
+        if keeps_row and column in ("sex", "place_of_death"):
+            value = f"coalesce({known}, {unknown})"
+        return value, _when(f"{t} IS NOT NULL AND {known} IS NULL",
+                            _say(f"{label} '", shown, f"' is not a known code{fix}")), \
+            "set to unknown"
     if column == "activity_type":
         return nz.case_sql(key, nz.ACTIVITY_TYPE_CODES), _when(
             unmapped, _say(f"{label} '", shown, "' is not a known activity type (use one of "
-                           f"{', '.join(ACTIVITY_TYPES)}){fix}"))
+                           f"{', '.join(ACTIVITY_TYPES)}){fix}")), None
     if column == "age_band":
         return nz.case_sql(key, nz.AGE_BAND_CODES), _when(
             unmapped, _say(f"{label} '", shown, "' is not an age band (use 0-4, 5-9, ..., "
-                           f"85-89, 90+){fix}"))
+                           f"85-89, 90+){fix}")), None
     # dnacpr, advance_care_plan
     return f"CAST({nz.case_sql(key, nz.BOOLEAN_CODES)} AS BOOLEAN)", _when(
-        unmapped, _say(f"{label} '", shown, f"' is not yes or no{fix}"))
+        unmapped, _say(f"{label} '", shown, f"' is not yes or no{fix}")), None
 
 
 RECODE_TARGETS: dict[str, tuple[str, ...]] = {
@@ -600,24 +843,42 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
                   and n not in hosted_sources]
 
     # -- runs of consecutive checks with the same home, in the order reasons are shown -
+    # (Field-level actions are not in segments: each is spelt out on its own.)
     segments: list[tuple[str, tuple[str, ...], list[tuple[int, _Check]]]] = []
     for i, (check, home) in enumerate(zip(plan.checks, homes, strict=True)):
+        if check.action is not None:
+            continue
         if segments and segments[-1][1] == home:
             segments[-1][2].append((i, check))
         else:
             segments.append((f"seg{len(segments)}", home, [(i, check)]))
 
     def flags(home: tuple[str, ...], totals: list[str]) -> list[str]:
-        """SQL conditions: a check evaluated at `home` fails, or a totals cell."""
-        return ([f"r{i} IS NOT NULL" for i, h in enumerate(homes) if h == home]
+        """SQL conditions: a check evaluated at `home` rejects the row, or a totals cell."""
+        return ([f"r{i} IS NOT NULL" for i, h in enumerate(homes)
+                 if h == home and plan.checks[i].action is None]
                 + [f'"tot_{n}" IS NOT NULL' for n in totals])
+
+    def fixes(home: tuple[str, ...]) -> list[str]:
+        """SQL conditions: a check evaluated at `home` takes a field-level action."""
+        return [f"r{i} IS NOT NULL" for i, h in enumerate(homes)
+                if h == home and plan.checks[i].action is not None]
+
+    def spelt_actions(home: tuple[str, ...]) -> list[str]:
+        """SQL select items: each field-level action's reason and value (full mode)."""
+        return [item for i, h in enumerate(homes) if h == home
+                and plan.checks[i].action is not None
+                for item in (f"r{i} AS fa{i}_r",
+                             f"CAST({plan.checks[i].value} AS VARCHAR) AS fa{i}_v")]
 
     list_elements = {name for sources in plan.list_sources.values() for name in sources}
     ctes = []
-    joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + [
+    joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + (
+        ["src.__short_fields"] if plan.short_fields else []) + [
         f'src."{n}"' for n in row_sources]
     joins = []
     bad_flags = []
+    fix_flags = []
     for key, hosted_columns in hosted.items():
         lk = lookup_of[key]
         raw_cols = [raw.column(header_of[name]) for name in key]
@@ -658,10 +919,18 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
                 if home == key:
                     outputs += _segment_sql(run, name)
                     joined += [f"{lk}.{name}_{part}" for part in "rcv"]
-        elif flags(key, totals):
-            outputs.append(f"({' OR '.join(flags(key, totals))}) AS \"{lk}_bad\"")
-            joined.append(f'{lk}."{lk}_bad"')
-            bad_flags.append(f'"{lk}_bad"')
+            spelt = spelt_actions(key)
+            outputs += spelt
+            joined += [f"{lk}.{item.rsplit(' AS ', 1)[1]}" for item in spelt]
+        else:
+            if flags(key, totals):
+                outputs.append(f"({' OR '.join(flags(key, totals))}) AS \"{lk}_bad\"")
+                joined.append(f'{lk}."{lk}_bad"')
+                bad_flags.append(f'"{lk}_bad"')
+            if fixes(key):
+                outputs.append(f"({' OR '.join(fixes(key))}) AS \"{lk}_fix\"")
+                joined.append(f'{lk}."{lk}_fix"')
+                fix_flags.append(f'"{lk}_fix"')
         sql = layers[0]
         for layer in layers[1:]:
             sql = f"SELECT *, {layer} FROM ({sql})"
@@ -679,6 +948,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         f"nullif(trim({raw.column(header_of[n])}), '') AS \"{n}\"" for n in row_sources]
     if plan.extra_fields:
         src_cols.append(f"{plan.extra_fields} AS __extra_fields")
+    if plan.short_fields:
+        src_cols.append(f"{plan.short_fields} AS __short_fields")
     ctes.append(f"src AS (SELECT {', '.join(src_cols)} FROM {raw.table} WHERE NOT ({blank}))")
     ctes.append(f"j AS (SELECT {', '.join(joined)} FROM src {' '.join(joins)})")
 
@@ -696,7 +967,7 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
                        + ")" if plan.totals_sources else "CAST(NULL AS VARCHAR)")
         layers.append(", ".join([f"{totals_cell} AS __totals_cell"] + [
             item for name, home, run in segments if home == ()
-            for item in _segment_sql(run, name)]))
+            for item in _segment_sql(run, name)] + spelt_actions(())))
     sql = "SELECT * FROM j"
     for layer in layers:
         if layer:
@@ -706,7 +977,16 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
     head = "WITH " + ",\n".join(ctes) + f"\nSELECT __row, {', '.join(finals)}, "
     if not full:
         any_bad = " OR ".join(bad_flags + flags((), row_totals)) or "false"
-        return head + f"coalesce({any_bad}, false) AS __bad FROM ({sql})"
+        any_fix = " OR ".join(fix_flags + fixes(())) or "false"
+        return head + (f"coalesce({any_bad}, false) AS __bad, "
+                       f"coalesce({any_fix}, false) AS __fixed FROM ({sql})")
+    actions = [
+        f"{{'column_name': {nz.sql_literal(c.column or '')}, 'value': fa{i}_v, "
+        f"'action': {nz.sql_literal(c.action)}, 'reason': fa{i}_r}}"
+        for i, c in enumerate(plan.checks) if c.action is not None]
+    spelt_all = ("list_filter([" + ", ".join(actions) + "], lambda x: x.reason IS NOT NULL)"
+                 if actions else "CAST([] AS STRUCT(column_name VARCHAR, value VARCHAR, "
+                 "action VARCHAR, reason VARCHAR)[])")
     is_total = "(__totals_cell IS NOT NULL)"
     reasons = [f"{name}_r" for name, _, _ in segments]
     failed = " OR ".join(f"{r} IS NOT NULL" for r in reasons) or "false"
@@ -718,6 +998,7 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         f"WHEN {name}_r IS NOT NULL THEN {name}_v" for name, _, _ in segments) + " END)" \
         if segments else "NULL"
     return head + (
+        f"{spelt_all} AS __actions, "
         f"CASE WHEN {is_total} THEN {_say('row looks like a totals row (', '__totals_cell', ')')} "
         f"WHEN {failed} THEN {base_reason} ELSE '' END AS __reason, "
         f"CASE WHEN {is_total} OR NOT ({failed}) THEN NULL ELSE {first_column} END AS __column, "
@@ -781,20 +1062,16 @@ def ingest_files(
     """Load `files` into `dataset`, one transaction per file. See the module docstring."""
     if dataset not in DATASETS:
         raise UsageError(f"unknown dataset {dataset!r} — use one of {', '.join(DATASETS)}")
-    chosen = config.mapping_for(dataset, mapping)
-    where = _mapping_file(config, chosen.name)
-    _check_recode_targets(chosen, where)
-    preset = None
-    if chosen.preset:
-        preset = get_preset(chosen.preset, emergency_methods=config.methods.
-                            emergency_admission_methods, where=where)
-        if preset.dataset != dataset:
-            raise ConfigError(f"{where}: preset {preset.name!r} is for {preset.dataset}, "
-                              f"not {dataset}")
+    if mapping is not None:
+        _mapping_and_preset(config, dataset, mapping)  # a bad --mapping before any file
     paths = [Path(f) for f in files]
     for path in paths:
         if not path.is_file():
             raise input_error(str(path), "file not found", "check the path and the file name")
+    # Each file's mapping: --mapping, else chosen by its name as `run` chooses.
+    chosen = {path: _mapping_and_preset(config, dataset, mapping if mapping is not None else
+                                        config.mapping_name_for_file(dataset, path.name))
+              for path in paths}
     key = resolve_key(config)
     con = _open(config)
     results: list[FileResult] = []
@@ -802,13 +1079,44 @@ def ingest_files(
         create_schema(con)
         with reporter.progress(f"Ingesting {dataset}", total=len(paths)) as step:
             for path in paths:
-                results.append(_ingest_one(con, config, dataset, path, chosen, preset,
+                used, preset, target = chosen[path]
+                results.append(_ingest_one(con, config, target, path, used, preset,
                                            key=key, encoding=encoding, replace=replace,
                                            reporter=reporter))
                 step(1)
     finally:
         con.close()
     return results
+
+
+def _mapping_and_preset(config: ProjectConfig, dataset: str, name: str | None
+                        ) -> tuple[Any, Preset | None, str]:
+    """(mapping, its preset or None, the dataset its files load into)."""
+    chosen = config.mapping_for(dataset, name)
+    where = _mapping_file(config, chosen.name)
+    _check_recode_targets(chosen, where)
+    # The lookup and the deprivation file are parts of the areas: accepted as `ingest
+    # areas`, loaded into their own tables (schema.AREAS_VIEW).
+    target = chosen.dataset if dataset == "areas" and chosen.dataset in AREA_PARTS else dataset
+    preset = None
+    if chosen.preset:
+        preset = get_preset(chosen.preset, emergency_methods=config.methods.
+                            emergency_admission_methods, where=where)
+        if target == "areas" and preset.dataset in AREA_PARTS:
+            target = preset.dataset
+        if preset.dataset != target:
+            raise ConfigError(f"{where}: preset {preset.name!r} is for {preset.dataset}, "
+                              f"not {target} — if the file is {preset.dataset} data, set "
+                              f"dataset = \"{preset.dataset}\" in {where} and run `eolneeds "
+                              f"ingest {preset.dataset} FILE --mapping {chosen.name}`; "
+                              "otherwise change the preset")
+    return chosen, preset, target
+
+
+def mapping_hash(mapping: Any) -> str:
+    """A fingerprint of everything a mapping says (to notice that it changed)."""
+    text = json.dumps(dataclasses.asdict(mapping), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _open(config: ProjectConfig) -> duckdb.DuckDBPyConnection:
@@ -838,16 +1146,30 @@ def _ingest_one(
 ) -> FileResult:
     started = datetime.now()
     content_hash = readers.file_sha256(path)
+    fingerprint = mapping_hash(mapping)
+    where = _mapping_file(config, mapping.name)
     same = con.execute(
-        "SELECT file_id, rows_read, rows_loaded, rows_rejected FROM ingest_log "
-        "WHERE dataset = $dataset AND content_hash = $hash AND replaced_by IS NULL "
-        "ORDER BY file_id LIMIT 1",
+        "SELECT file_id, rows_read, rows_loaded, rows_rejected, mapping, mapping_hash "
+        "FROM ingest_log WHERE dataset = $dataset AND content_hash = $hash "
+        "AND replaced_by IS NULL ORDER BY file_id LIMIT 1",
         {"dataset": dataset, "hash": content_hash},
     ).fetchone()
-    if same is not None:
+    if same is not None and not replace:
+        # The same bytes again: nothing to do -- unless the mapping changed since, which
+        # only --replace acts on (a reload is a choice, not a side effect).
+        changed = same[4] != mapping.name or (same[5] is not None and same[5] != fingerprint)
         reporter.event("file_skipped", file=str(path), dataset=dataset, file_id=same[0],
-                       reason="the same content was already loaded")
-        reporter.message(f"{path.name}: already loaded (file {same[0]}), skipped")
+                       reason="the same content was already loaded",
+                       mapping_changed=changed)
+        if changed:
+            reporter.message(
+                f"{path.name}: already loaded (file {same[0]}) with "
+                + (f"mapping {same[4]!r}" if same[4] != mapping.name else "an earlier "
+                   "version of the mapping")
+                + f"; {where} is different now — add --replace to reload it with {where}",
+                level="warning")
+        else:
+            reporter.message(f"{path.name}: already loaded (file {same[0]}), skipped")
         return FileResult(path, dataset, same[0], same[1], same[2], same[3], skipped=True)
 
     # The file is read into a temporary table before the transaction starts: temporary
@@ -860,15 +1182,46 @@ def _ingest_one(
         return _plan_columns(config, dataset, provisional, mapping, preset, path.name,
                              _Params(), mapping.date_format, "NULL", "NULL", "NULL").sources
 
+    # Where advice tells the user to add a key: the mapping in use, else the mapping
+    # file ingest would read by default.
+    advice_file = (str(config.root / "mappings" / f"{dataset}.toml")
+                   if mapping.name == CANONICAL_MAPPING else where)
+
+    def readable(headers: list[str]) -> bool:
+        """Whether the mapping can read a sheet with these headers (to find the sheet
+        and the header row of a workbook)."""
+        try:
+            used_headers(headers)
+        except EolneedsError:
+            return False
+        return True
+
     try:
-        raw = readers.read_into(
-            con, path, table=RAW_TABLE, file_format=mapping.format,
-            encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
-            sheet=mapping.sheet, header_row=mapping.header_row,
-            workdir=config.database_path.parent / ".eolneeds-tmp", choose=used_headers,
-        )
+        if preset is not None and preset.name == "ons_population":
+            raw = _read_ons_population(con, path, mapping, where, reporter)
+        else:
+            raw = readers.read_into(
+                con, path, table=RAW_TABLE, file_format=mapping.format,
+                encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
+                sheet=mapping.sheet, header_row=mapping.header_row,
+                workdir=config.database_path.parent / TEMP_FOLDER, choose=used_headers,
+                matches=readable, where=advice_file,
+                # IoD File 1 holds only text and numbers: the fast reader (33,755 rows)
+                plain_cells=preset is not None and preset.name == "iod_file1",
+            )
+    except InputDataError as exc:
+        for table in (RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
+        # A workbook in a national layout read without its preset: name the preset.
+        found = _national_sheet(path) if preset is None else None
+        if found is None:
+            raise
+        raise input_error(path.name, f"the mapping in use reads no sheet of it, and sheet "
+                          f"{found[0]!r} is in the national {found[1]} layout",
+                          preset_advice(found[1], path.name)) from exc
     except BaseException:
-        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        for table in (RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
         raise
     con.execute("BEGIN TRANSACTION")
     try:
@@ -878,9 +1231,11 @@ def _ingest_one(
             config, dataset, raw, mapping, preset, path.name, params, mapping.date_format,
             params.add(inner), params.add(outer), params.add(date.today()),
         )
+        if preset is not None and plan.preset_note:
+            reporter.message(f"{path.name}: {preset.name}: {plan.preset_note}")
         file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
         if replace:
-            _replace_earlier(con, dataset, path.name, file_id)
+            _replace_earlier(con, dataset, path.name, content_hash, file_id)
         else:
             earlier = con.execute(
                 "SELECT count(*) FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
@@ -900,7 +1255,7 @@ def _ingest_one(
         select = _select_sql(dataset, raw, plan, full=False)
         insert = (f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, source_row) "
                   f"SELECT {', '.join(f'v_{c}' for c in columns)}, $file_id, "
-                  f"CASE WHEN __bad THEN -__row ELSE __row END FROM ({select})")
+                  f"CASE WHEN __bad OR __fixed THEN -__row ELSE __row END FROM ({select})")
         # The lookups are small, and must be the hash tables the file's rows probe:
         # DuckDB's estimate for a DISTINCT is the whole input, so it may otherwise build
         # the hash table from the file itself (all its columns) instead.
@@ -909,35 +1264,69 @@ def _ingest_one(
             inserted = con.execute(insert, {**params.used_in(insert), "file_id": file_id})
             rows_read = int(inserted.fetchone()[0])  # type: ignore[index]
             _quarantine(con, dataset, raw, plan, params, file_id)
-        finally:
-            con.execute("RESET disabled_optimizers")
+        except BaseException:
+            _quietly(con, "RESET disabled_optimizers")  # fails in an aborted transaction
+            raise
+        con.execute("RESET disabled_optimizers")
+        if mapping.decimal == "auto":
+            _refuse_decimal_commas(con, config, dataset, path.name, mapping.name)
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
+        _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read,
+                                rows_read - rows_loaded)
+        # A shifted row can put an NHS number in any column: whatever looks like one is
+        # masked in every value and reason kept.
         if rows_loaded < rows_read:
-            con.execute(
-                "INSERT INTO rejects SELECT $file_id, $name, $dataset, __row, __column, "
-                f"__value, __reason FROM {STAGE_TABLE} ORDER BY __row",
-                {"file_id": file_id, "name": path.name, "dataset": dataset},
-            )
             con.execute(
                 f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND (source_row < 0 "
                 f"OR source_row IN (SELECT __row FROM {STAGE_TABLE}))", {"file_id": file_id})
+            if raw.row_map:
+                con.execute(
+                    f"UPDATE {STAGE_TABLE} s SET __row = m.__src_row, __reason = 'sheet ' || "
+                    f"m.__sheet || ': ' || s.__reason FROM {raw.row_map} m "
+                    "WHERE m.__row = s.__row")
+            con.execute(
+                "INSERT INTO rejects SELECT $file_id, $name, $dataset, __row, __column, "
+                f"{nz.mask_sql('__value')}, {nz.mask_sql('__reason')} FROM {STAGE_TABLE} "
+                "ORDER BY __row",
+                {"file_id": file_id, "name": path.name, "dataset": dataset},
+            )
+        if raw.row_map:
+            con.execute(
+                f"UPDATE {dataset} t SET source_row = m.__src_row FROM {raw.row_map} m "
+                "WHERE t.source_file_id = $file_id AND t.source_row = m.__row",
+                {"file_id": file_id})
+            con.execute(
+                f"UPDATE {ACTIONS_TABLE} s SET __row = m.__src_row, __reason = 'sheet ' || "
+                f"m.__sheet || ': ' || s.__reason FROM {raw.row_map} m WHERE m.__row = s.__row")
         con.execute(
-            "INSERT INTO ingest_log VALUES ($file_id, $dataset, $name, $path, $hash, $mapping, "
-            "$encoding, $read, $loaded, $rejected, $started, $finished, NULL)",
+            "INSERT INTO field_actions SELECT $file_id, $name, $dataset, __row, __column, "
+            f"{nz.mask_sql('__value')}, __action, {nz.mask_sql('__reason')} "
+            f"FROM {ACTIONS_TABLE} ORDER BY __row, __column",
+            {"file_id": file_id, "name": path.name, "dataset": dataset},
+        )
+        con.execute(
+            "INSERT INTO ingest_log (file_id, dataset, file_name, file_path, content_hash, "
+            "mapping, encoding, rows_read, rows_loaded, rows_rejected, started_at, "
+            "finished_at, replaced_by, mapping_hash) VALUES ($file_id, $dataset, $name, $path, "
+            "$hash, $mapping, $encoding, $read, $loaded, $rejected, $started, $finished, NULL, "
+            "$mapping_hash)",
             {"file_id": file_id, "dataset": dataset, "name": path.name,
              "path": str(path.resolve()), "hash": content_hash, "mapping": mapping.name,
+             "mapping_hash": fingerprint,
              "encoding": raw.encoding, "read": rows_read, "loaded": rows_loaded,
              "rejected": rows_read - rows_loaded, "started": started,
              "finished": datetime.now()},
         )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        # Clean-up never masks the cause: what failed is what the user must see.
+        _quietly(con, "ROLLBACK")
+        _quietly(con, "RESET disabled_optimizers")
         raise
     finally:
-        for table in (STAGE_TABLE, BAD_RAW_TABLE, RAW_TABLE):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        for table in (STAGE_TABLE, ACTIONS_TABLE, BAD_RAW_TABLE, RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
     result = FileResult(path, dataset, file_id, rows_read, rows_loaded, rows_read - rows_loaded)
     if rows_read == 0:
         reporter.message(f"{path.name}: the file has a header but no data rows",
@@ -949,17 +1338,134 @@ def _ingest_one(
     reporter.message(
         f"{path.name}: {rows_read} rows read, {rows_loaded} loaded into {dataset}, "
         f"{quarantined} quarantined" + (" (see `eolneeds validate`)" if quarantined else "")
+        + f"; read with {_mapping_file(config, mapping.name)}"
     )
     return result
+
+
+def _quietly(con: duckdb.DuckDBPyConnection, sql: str) -> None:
+    """Run a clean-up statement whose failure must not hide the error being raised."""
+    try:
+        con.execute(sql)
+    except duckdb.Error:
+        pass
+
+
+def _refuse_decimal_commas(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                           dataset: str, file_name: str, mapping_name: str) -> None:
+    """Refuse the file when a number uses a decimal comma and the mapping does not say
+    so: its other numbers ("1,234" is 1.234 there) would be misread, not just that row."""
+    found = con.execute(
+        f"SELECT __row, list_filter(string_split(__reason, '; '), lambda x: contains(x, $m))[1] "
+        f"FROM {STAGE_TABLE} WHERE contains(__reason, $m) ORDER BY __row LIMIT 1",
+        {"m": DECIMAL_COMMA_REASON}).fetchone()
+    if found is None:
+        return
+    path = config.root / "mappings" / f"{mapping_name}.toml"
+    where = str(path) if path.is_file() else f"mappings/{dataset}.toml (dataset = \"{dataset}\")"
+    raise input_error(file_name, found[1],
+                      f"add decimal = \",\" to {where} if the file writes numbers as "
+                      "1.234,56, then ingest it again", row=found[0])
+
+
+def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: Any,
+                         where: str, reporter: Reporter) -> readers.RawTable:
+    """The ONS mid-year estimates workbook by LSOA as the canonical long table.
+
+    Each data sheet (F0..F90 and M0..M90; or, in the older layout, one sheet per sex
+    with 0..89 and 90+ -- the persons sheet is left out) becomes one row per LSOA, sex
+    and five-year band, its population the sum of the band's single years (or, where one
+    of them is not a number, that cell's text, which the population check rejects). The
+    year comes from `year` in the mapping, else the sheet name or its title rows."""
+    fmt, _gz = readers.detect_format(path, mapping.format)
+    if fmt != "xlsx":
+        raise input_error(
+            path.name, "is not an Excel workbook, and the ons_population preset reads the "
+            "ONS workbook as published",
+            f"ingest the .xlsx workbook, or delete the preset line in {where} to read a long "
+            "table (lsoa_code, year, sex, age_band, population)")
+    sheets = readers.scan_workbook(path, lambda h: presets.ons_wide_layout(h) is not None)
+    if mapping.sheet is not None:
+        sheets = [s for s in sheets if s.name == mapping.sheet]
+    chosen: list[tuple[readers.SheetLayout, str, str | None, int]] = []
+    for sheet in sheets:
+        layout = presets.ons_wide_layout(sheet.headers) if sheet.matched else None
+        if layout is None:
+            continue
+        sex = None
+        if layout == "ages":
+            sex = presets.ons_sheet_sex(sheet.name) or presets.ons_sheet_sex(
+                " ".join(sheet.titles[:1]))
+            if sex is None:
+                continue  # the persons sheet: males + females again
+        year = mapping.year or presets.ons_year(sheet.name, *sheet.titles)
+        if year is None:
+            raise input_error(path.name, f"sheet {sheet.name!r} does not say its year (no "
+                              "'Mid-YYYY' in the sheet name or the title rows)",
+                              f"add year = YYYY (the estimates' year) to {where}")
+        chosen.append((sheet, layout, sex, year))
+    if not chosen:
+        names = ", ".join(repr(s.name) for s in readers.scan_workbook(path))
+        raise input_error(
+            path.name, f"no sheet is an ONS population table by LSOA (sheets: {names})",
+            "check that this is the ONS mid-year estimates workbook by LSOA (F0..F90 and "
+            "M0..M90, or a sheet per sex with 0..89 and 90+); for another layout delete the "
+            f"preset line in {where} and map its columns")
+    selects: list[str] = []
+    described: list[str] = []
+    for i, (sheet, layout, sex, year) in enumerate(chosen):
+        table = f"{RAW_TABLE}_{i}"
+        part = readers.read_into(con, path, table=table, file_format="xlsx",
+                                 sheet=sheet.name, header_row=sheet.header_row,
+                                 plain_cells=True)
+        lsoa = next(part.column(h) for h in part.headers
+                    if any(presets.header_key(h) == presets.header_key(n)
+                           for n in presets.ONS_LSOA_NAMES))
+        for band_no, (band_sex, band, headers) in enumerate(
+                presets.ons_band_columns(layout, part.headers, sex)):
+            cells = [part.column(h) for h in headers]
+            numbers = [f"TRY_CAST(replace(trim({c}), ',', '') AS DOUBLE)" for c in cells]
+            bad = ", ".join(
+                f"(CASE WHEN {n} IS NULL THEN {nz.sql_literal(h + ': ')} || "
+                f"coalesce({c}, 'blank') END)" for h, c, n in zip(headers, cells, numbers,
+                                                                  strict=True))
+            population = (f"(CASE WHEN {' AND '.join(f'{n} IS NOT NULL' for n in numbers)} "
+                          f"THEN CAST({' + '.join(numbers)} AS VARCHAR) "
+                          f"ELSE coalesce({bad}) END)")
+            selects.append(
+                f"SELECT {i} AS __part, __row AS __src_row, {band_no} AS __band, "
+                f"{nz.sql_literal(sheet.name)} AS __sheet, {lsoa} AS c0, '{year}' AS c1, "
+                f"'{band_sex}' AS c2, '{band}' AS c3, {population} AS c4 FROM {table}")
+        described.append(
+            f"sheet {sheet.name!r} (header on row {sheet.header_row}), year {year}"
+            + (f", {sex}s" if sex else "")
+            + (", F0..F90 and M0..M90" if layout == "sexes" else ", 0..89 and 90+"))
+    reporter.message(f"{path.name}: ons_population: {'; '.join(described)}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER "
+        f"(ORDER BY __part, __src_row, __band) AS __row, * FROM ({' UNION ALL '.join(selects)})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROW_MAP_TABLE} AS SELECT __row, __src_row, "
+                "__sheet FROM __eolneeds_long")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT __row, c0, c1, c2, c3, c4 "
+                "FROM __eolneeds_long ORDER BY __row")
+    for i in range(len(chosen)):
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}_{i}")
+    con.execute("DROP TABLE __eolneeds_long")
+    return readers.RawTable(table=RAW_TABLE, headers=["lsoa_code", "year", "sex", "age_band",
+                                                      "population"],
+                            row_expr="__row", format="xlsx", row_map=ROW_MAP_TABLE)
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable,
                 plan: _Plan, params: _Params, file_id: int) -> None:
     """Fill STAGE_TABLE with this file's rejected rows (__row, __column, __value,
-    __reason): the rows the insert marked bad, with every problem spelt out, then the
-    duplicates of a dataset with unique keys."""
+    __reason) and ACTIONS_TABLE with the field-level actions on the rows that load: the
+    rows the insert marked, with every problem spelt out, then the duplicates of a
+    dataset with unique keys. Marked rows that only had a field fixed are unmarked."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} (__row BIGINT, __column VARCHAR, "
                 "__value VARCHAR, __reason VARCHAR)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ACTIONS_TABLE} (__row BIGINT, "
+                "__column VARCHAR, __value VARCHAR, __action VARCHAR, __reason VARCHAR)")
     marked = f"SELECT -source_row FROM {dataset} WHERE source_file_id = $file_id AND source_row < 0"
     bad = con.execute(f"SELECT count(*) FROM ({marked})", {"file_id": file_id}).fetchone()
     if bad and bad[0]:
@@ -969,26 +1475,97 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
                     {"file_id": file_id})
         rows = replace(raw, table=BAD_RAW_TABLE, row_expr="__row")
         full = _select_sql(dataset, rows, plan, full=True)
-        con.execute(f"INSERT INTO {STAGE_TABLE} SELECT __row, __column, __value, __reason "
-                    f"FROM ({full})", params.used_in(full))
-        check = con.execute(f"SELECT count(*), count(*) FILTER (WHERE __reason = '') "
-                            f"FROM {STAGE_TABLE}").fetchone()
+        spelt = "__eolneeds_spelt"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {spelt} AS SELECT __row, __column, "
+                    f"__value, __reason, __actions FROM ({full})", params.used_in(full))
+        try:
+            con.execute(f"INSERT INTO {STAGE_TABLE} SELECT __row, __column, __value, __reason "
+                        f"FROM {spelt} WHERE __reason <> ''")
+            con.execute(f"INSERT INTO {ACTIONS_TABLE} SELECT __row, a.column_name, a.value, "
+                        f"a.action, a.reason FROM (SELECT __row, unnest(__actions) AS a "
+                        f"FROM {spelt} WHERE __reason = '')")
+            check = con.execute(f"SELECT count(*), count(*) FILTER (WHERE __reason = '' AND "
+                                f"len(__actions) = 0) FROM {spelt}").fetchone()
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {spelt}")
         if check != (bad[0], 0):  # the two passes must agree on every row
-            raise RuntimeError(f"ingest: {bad[0]} rows marked bad, reasons for {check}")
+            raise RuntimeError(f"ingest: {bad[0]} rows marked, reasons for {check}")
+        # Rows that only had a field blanked load: unmark them (before the duplicate
+        # check, which looks at loaded rows only).
+        con.execute(f"UPDATE {dataset} SET source_row = -source_row WHERE source_file_id = "
+                    f"$file_id AND source_row < 0 AND -source_row NOT IN "
+                    f"(SELECT __row FROM {STAGE_TABLE})", {"file_id": file_id})
     if dataset in UNIQUE_KEYS:
         first_key = nz.sql_literal(UNIQUE_KEYS[dataset][0][0])
         con.execute(f"INSERT INTO {STAGE_TABLE} SELECT __row, {first_key}, NULL, __reason "
                     f"FROM ({_duplicates_sql(dataset)})", {"file_id": file_id})
+        con.execute(f"DELETE FROM {ACTIONS_TABLE} WHERE __row IN (SELECT __row FROM "
+                    f"{STAGE_TABLE})")
+
+
+# The fix a mostly-quarantined file most likely needs, by its most common reason.
+_LIKELY_FIXES = (
+    ("is not a date", "set date_format in {where} to the file's date format (e.g. "
+                      "date_format = \"%Y-%m-%d\")"),
+    ("is not a valid NHS number", "check that person_id is mapped to the NHS number "
+                                  "column in {where}, or set nhs_number = false there if "
+                                  "the identifier is not an NHS number"),
+    ("is missing", "map {column} to the column that holds it under [columns] in {where}"),
+    ("more fields than the header", "set delimiter (and check the quoting) in {where}"),
+    ("duplicate", "the rows are already loaded: use --replace to reload a corrected file "
+                  "of the same name"),
+    ("not a known", "add [recode.{column}] entries to {where}"),
+    ("not an age band", "add [recode.{column}] entries to {where}"),
+    ("not yes or no", "add [recode.{column}] entries to {where}"),
+    ("not male or female", "add [recode.{column}] entries to {where}"),
+    ("totals row", "set header_row in {where}, or remove the totals rows"),
+)
+
+
+def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                            dataset: str, name: str, mapping: Any, rows_read: int,
+                            rows_rejected: int) -> None:
+    """A file whose every row, or more than [ingest] max_rejected_share of them, would
+    be quarantined is refused whole (the transaction rolls back, nothing of it stays):
+    such a file almost always needs a mapping fix, not row-by-row repair."""
+    share = config.ingest.max_rejected_share
+    if not rows_rejected or (rows_rejected < rows_read and rows_rejected <= share * rows_read):
+        return
+    # Reasons quote values between single quotes: group without them.
+    top = con.execute(
+        f"SELECT __column, regexp_replace(__reason, ' ''[^'']*''', '', 'g') AS why, "
+        f"count(*) AS n FROM {STAGE_TABLE} GROUP BY ALL ORDER BY n DESC, why LIMIT 1"
+    ).fetchone()
+    column, why, count = top if top else (None, "unknown", rows_rejected)
+    why = str(why).split("; ")[0]
+    where = _mapping_file(config, mapping.name)
+    if mapping.name not in config.mappings:  # no mapping yet: the file to create
+        where = f"a new mappings/{dataset}.toml"
+    fix = next((f for key, f in _LIKELY_FIXES if key in why),
+               "check the [columns] mapping of {column} in {where}")
+    fix = fix.format(where=where, column=column or "the column")
+    limit = ("every row" if rows_rejected == rows_read else
+             f"more than {share:.0%} of the rows, the [ingest] max_rejected_share limit")
+    raise input_error(
+        name,
+        f"{rows_rejected} of {rows_read} rows would be quarantined ({limit}); the most "
+        f"common reason is \"{nz.mask(why)}\" ({count} rows), so nothing from the file was "
+        "loaded",
+        fix,
+    )
 
 
 def _replace_earlier(con: duckdb.DuckDBPyConnection, dataset: str, name: str,
-                     file_id: int) -> None:
-    """Remove the rows of earlier files with this name and dataset; mark them replaced."""
+                     content_hash: str, file_id: int) -> None:
+    """Remove the rows and rejects of earlier files of this dataset with this name or
+    these very bytes (a file reloaded after a mapping change); mark them replaced."""
     earlier = [row[0] for row in con.execute(
-        "SELECT file_id FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
-        "AND replaced_by IS NULL", {"dataset": dataset, "name": name}).fetchall()]
+        "SELECT file_id FROM ingest_log WHERE dataset = $dataset AND (file_name = $name "
+        "OR content_hash = $hash) AND replaced_by IS NULL",
+        {"dataset": dataset, "name": name, "hash": content_hash}).fetchall()]
     for old in earlier:
         con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $old", {"old": old})
         con.execute("DELETE FROM rejects WHERE file_id = $old", {"old": old})
+        con.execute("DELETE FROM field_actions WHERE file_id = $old", {"old": old})
         con.execute("UPDATE ingest_log SET replaced_by = $new WHERE file_id = $old",
                     {"new": file_id, "old": old})

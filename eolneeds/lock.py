@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from eolneeds.errors import ProjectLockedError
+from eolneeds.db import sweep_temp_folder
+from eolneeds.errors import ProjectLockedError, UsageError
 
 LOCK_FILE = ".eolneeds.lock"
 # A lock file that cannot be parsed was created by a process killed between creating
@@ -143,6 +144,10 @@ def _age_s(path: Path) -> float | None:
         return None
 
 
+class ReadOnlyProjectError(UsageError):
+    """The project folder cannot be written, so the lock cannot be taken."""
+
+
 class ProjectLock:
     """`with ProjectLock(root, command="eolneeds run ...").acquire(wait=30): ...`"""
 
@@ -163,12 +168,23 @@ class ProjectLock:
         """Take the lock, waiting up to `wait` seconds; ProjectLockedError if not."""
         if self.held:
             return self
-        self.root.mkdir(parents=True, exist_ok=True)
         content = json.dumps(asdict(self.holder), indent=1) + "\n"
         deadline = time.monotonic() + max(wait, 0.0)
         while True:
-            if _create_exclusive(self.path, content):
+            try:
+                self.root.mkdir(parents=True, exist_ok=True)
+                created = _create_exclusive(self.path, content)
+            except OSError as exc:  # read-only folder or file system
+                raise ReadOnlyProjectError(
+                    f"project folder {self.root} cannot be written ({exc.strerror or exc}), "
+                    f"so its lock {self.path.name} cannot be taken — run eolneeds as a user "
+                    "who can write to the folder, or copy the project somewhere writable"
+                ) from None
+            if created:
                 self.held = True
+                # No other eolneeds process uses the project now: clear what a killed one
+                # left in its temporary folder (a transcoded extract is a full copy).
+                sweep_temp_folder(self.root)
                 return self
             holder = read_holder(self.path)
             if holder is None:

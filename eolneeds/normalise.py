@@ -55,9 +55,14 @@ _ICD10_SHAPE = r"([A-Z][0-9]{2}(?:[0-9]{2}|[0-9]?))X*"
 
 
 def normalise_icd10(value: str | None) -> Normalised:
-    """'C34.9' / 'c349 ' -> 'C349'; 'C34X' / 'C34.X' / 'c34-' -> 'C34'; junk -> None."""
+    """'C34.9' / 'c349 ' -> 'C349'; 'C34X' / 'C34.X' / 'c34-' -> 'C34'; junk -> None.
+
+    A code has at most one dot: 'C34.9.1' is not C3491 but junk."""
     if value is None or not value.strip():
         return Normalised(None, None)
+    if value.count(".") > 1:
+        return Normalised(None, f"{value.strip()!r} is not an ICD-10 code (expected a letter "
+                          "and 2-4 digits, e.g. C34.9)")
     cleaned = re.sub(_ICD10_STRIP, "", value).upper()
     found = re.fullmatch(_ICD10_SHAPE, cleaned)
     if found:
@@ -72,7 +77,9 @@ def icd10_sql(expr: str) -> str:
     """SQL: the normalised ICD-10 code of `expr`, or NULL when it is not one."""
     cleaned = f"upper(regexp_replace({expr}, {sql_literal(_ICD10_STRIP)}, '', 'g'))"
     shape = sql_literal("^" + _ICD10_SHAPE + "$")
-    return f"nullif(regexp_extract({cleaned}, {shape}, 1), '')"
+    # More than one dot ('C34.9.1') is junk, not a longer code.
+    return (f"(CASE WHEN length({expr}) - length(replace({expr}, '.', '')) <= 1 THEN "
+            f"nullif(regexp_extract({cleaned}, {shape}, 1), '') END)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -170,8 +177,10 @@ def nhs_digits(value: str | None) -> str | None:
 
 
 def is_valid_nhs_number(value: str | None) -> bool:
+    """Ten digits with a correct check digit, and not one digit ten times (0000000000
+    and 1111111111 pass modulus 11 but are placeholders, never issued)."""
     digits = nhs_digits(value)
-    if digits is None:
+    if digits is None or len(set(digits)) == 1:
         return False
     return nhs_check_digit(digits[:9]) == int(digits[9])
 
@@ -199,12 +208,44 @@ def nhs_number_valid_sql(number_expr: str) -> str:
     weighted = " + ".join(
         f"(({number_expr} // {10 ** (10 - i)}) % 10) * {11 - i}" for i in range(1, 10)
     )
-    return f"coalesce((11 - ({weighted}) % 11) % 11 = {number_expr} % 10, false)"
+    # One digit ten times is d x 1111111111: a placeholder, refused like a bad check.
+    return (f"coalesce((11 - ({weighted}) % 11) % 11 = {number_expr} % 10 "
+            f"AND {number_expr} % 1111111111 <> 0, false)")
 
 
 def nhs_valid_sql(digits_expr: str) -> str:
     """SQL: TRUE when `digits_expr` (see nhs_digits_sql) is a valid NHS number."""
     return nhs_number_valid_sql(nhs_number_sql(digits_expr))
+
+
+# What could be an NHS number wherever a value or reason is kept: ten digits, plain or
+# grouped 3-3-4 with spaces or dashes, and any longer run of digits (a 17-digit
+# identifier in a cost column). Dates and ordinary counts have fewer digits.
+_NHS_LIKE = r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}[0-9]*"
+MASK = "[10+ digits withheld]"
+
+
+def mask(text: str | None) -> str | None:
+    """`text` with whatever could be an NHS number replaced by MASK."""
+    return None if text is None else re.sub(_NHS_LIKE, MASK, text)
+
+
+def mask_sql(expr: str) -> str:
+    """SQL: mask(expr)."""
+    return f"regexp_replace({expr}, {sql_literal(_NHS_LIKE)}, {sql_literal(MASK)}, 'g')"
+
+
+def shape(text: str | None) -> str | None:
+    """An identifier's shape, never its value: digits as #, letters as A ('### ### ####')."""
+    if text is None:
+        return None
+    return re.sub(r"[A-Za-z]", "A", re.sub(r"[0-9]", "#", text))[:20]
+
+
+def shape_sql(expr: str) -> str:
+    """SQL: shape(expr)."""
+    return (f"left(regexp_replace(regexp_replace({expr}, '[0-9]', '#', 'g'), '[A-Za-z]', "
+            "'A', 'g'), 20)")
 
 
 # ---------------------------------------------------------------------------------------

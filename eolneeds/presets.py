@@ -8,14 +8,20 @@ user's mapping can still override any column, recode values and set defaults.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import difflib
+import re
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 from eolneeds.config import DEFAULT_EMERGENCY_ADMIMETH
 from eolneeds.errors import ConfigError
 from eolneeds.normalise import sql_literal
+from eolneeds.schema import CANONICAL_COLUMNS
 
-PRESETS: tuple[str, ...] = ("pcmd_deaths", "hes_apc", "ecds_ae")
+PRESETS: tuple[str, ...] = (
+    "pcmd_deaths", "hes_apc", "ecds_ae", "ons_population", "iod_file1", "lsoa_place_lookup",
+    "ods_epcn", "fingertips",
+)
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,35 @@ class Derived:
     optional: tuple[str, ...] = ()  # sources that may be absent from the file
 
 
-# canonical column -> one source column, a list of sources (list columns), or Derived
-SourceSpec = str | list[str] | Derived
+# canonical column -> its source column: one name, a tuple of the names national
+# extracts use for it (the first found is read), a list of columns read together (list
+# columns), or Derived.
+SourceSpec = str | tuple[str, ...] | list[str] | Derived
+
+
+def header_key(header: str) -> str:
+    """How headers are compared: case-insensitive, trimmed, runs of white space as one."""
+    return " ".join(str(header).split()).lower()
+
+
+def find_header(wanted: str, headers: Sequence[str]) -> str | None:
+    """The header of `headers` that is `wanted` (exactly, else by header_key)."""
+    if wanted in headers:
+        return wanted
+    key = header_key(wanted)
+    for header in headers:
+        if header_key(header) == key:
+            return header
+    return None
+
+
+def spec_names(spec: SourceSpec) -> tuple[str, ...]:
+    """Every source column name a spec may read."""
+    if isinstance(spec, Derived):
+        return spec.sources
+    if isinstance(spec, str):
+        return (spec,)
+    return tuple(spec)
 
 
 @dataclass(frozen=True)
@@ -40,10 +73,108 @@ class Preset:
     name: str
     dataset: str
     columns: dict[str, SourceSpec]
-    # source columns a file in this layout must have (others are used when present)
-    required_sources: tuple[str, ...]
+    # canonical columns a file in this layout must have (others are used when present);
+    # a Derived column needs its sources that are not optional
+    required: tuple[str, ...]
     nhs_number: bool = True
     defaults: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    # canonical column -> {source header: constant}: a constant that follows from which
+    # variant of a column the file has (the IoD's LSOA vintage from its LSOA header)
+    from_variant: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    # for layouts that are not one row per canonical row (ONS wide population tables):
+    # whether a sheet's headers are this layout; resolve() is then not the test
+    layout_test: Callable[[Sequence[str]], bool] | None = None
+
+
+@dataclass
+class Resolution:
+    """What a preset reads from one file's headers (see resolve)."""
+
+    columns: dict[str, SourceSpec]  # canonical -> the header(s) found, or Derived
+    defaults: dict[str, str]
+    # canonical -> the header read, for columns with several known names
+    chosen: dict[str, str]
+    missing: list[tuple[str, tuple[str, ...]]]  # (canonical, names looked for)
+
+    def describe(self) -> str:
+        """'lsoa_code from LSOA_OF_RESIDENCE_CODE, ...' for the columns with variants."""
+        return ", ".join(f"{c} from {h}" for c, h in self.chosen.items())
+
+
+def resolve(preset: Preset, headers: Sequence[str],
+            overridden: Collection[str] = ()) -> Resolution:
+    """Which header feeds each of the preset's canonical columns in a file with
+    `headers`. Columns in `overridden` (the mapping's own [columns]) are left out: the
+    mapping's choice wins and the preset neither reads nor requires them."""
+    columns: dict[str, SourceSpec] = {}
+    chosen: dict[str, str] = {}
+    missing: list[tuple[str, tuple[str, ...]]] = []
+    defaults = dict(preset.defaults)
+    for canonical, spec in preset.columns.items():
+        if canonical in overridden:
+            continue
+        required = canonical in preset.required
+        if isinstance(spec, Derived):
+            absent = tuple(s for s in spec.sources
+                           if s not in spec.optional and find_header(s, headers) is None)
+            if absent and required:
+                missing.append((canonical, absent))
+            elif not absent:
+                columns[canonical] = spec
+            continue
+        if isinstance(spec, list):
+            found = [h for h in (find_header(s, headers) for s in spec) if h is not None]
+            if found:
+                columns[canonical] = found
+            elif required:
+                missing.append((canonical, tuple(spec)))
+            continue
+        names = (spec,) if isinstance(spec, str) else spec
+        header = next((h for h in (find_header(n, headers) for n in names) if h is not None),
+                      None)
+        if header is None:
+            if required:
+                missing.append((canonical, names))
+            continue
+        columns[canonical] = header
+        if len(names) > 1:
+            chosen[canonical] = header
+    for canonical, (column, table) in preset.from_variant.items():
+        if canonical in overridden or canonical in defaults:
+            continue
+        used = columns.get(column)
+        for name, constant in table.items():
+            if isinstance(used, str) and header_key(used) == header_key(name):
+                defaults[canonical] = constant
+    return Resolution(columns, defaults, chosen, missing)
+
+
+def recognise(headers: Sequence[str]) -> str | None:
+    """The preset whose national layout `headers` are, or None.
+
+    None also when the headers already carry the canonical names of a dataset's
+    required columns (such a file needs no preset). When several presets fit, the one
+    reading the most columns wins.
+    """
+    keys = {header_key(h) for h in headers}
+    for columns in CANONICAL_COLUMNS.values():
+        if all(name in keys for name, _t, required in columns if required):
+            return None
+    best: tuple[int, str] | None = None
+    for name in PRESETS:
+        preset = get_preset(name)
+        if preset.layout_test is not None:
+            if preset.layout_test(headers):
+                return name
+            continue
+        found = resolve(preset, headers)
+        if found.missing:
+            continue
+        score = len(found.columns)
+        if best is None or score > best[0]:
+            best = (score, name)
+    return best[1] if best else None
 
 
 def _in(expr: str, codes: Sequence[int]) -> str:
@@ -133,6 +264,80 @@ def admission_type_sql(emergency: Sequence[str]) -> Callable[[Sequence[str]], st
     return build
 
 
+# Names national extracts give the same column (first = the usual one).
+NHS_NUMBER_NAMES = ("PERSON_ID", "NHS_NUMBER", "NHSNUMBER")
+LSOA_NAMES = ("LSOA21CD", "LSOA11CD", "LSOA code", "LSOA_CODE", "LSOA", "LSOA 2021 Code",
+              "LSOA 2011 Code")
+PLACE_NAMES = ("Place", "Place code", "Place_code", "Place name", "Place_name",
+               "LAD24CD", "LAD23CD", "LAD22CD", "LAD21CD", "LAD24NM", "LAD23NM", "LAD22NM",
+               "LAD21NM", "LAD code", "LAD name")
+IOD_LSOA = {"LSOA code (2011)": "2011", "LSOA code (2021)": "2021"}
+IMD_RANK_NAMES = ("Index of Multiple Deprivation (IMD) Rank",
+                  "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)")
+IMD_DECILE_NAMES = (
+    "Index of Multiple Deprivation (IMD) Decile",
+    "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)")
+LOOKUP_VINTAGE = {"LSOA21CD": "2021", "LSOA11CD": "2011", "LSOA 2021 Code": "2021",
+                  "LSOA 2011 Code": "2011"}
+# ONS mid-year estimates by LSOA: the LSOA column of each layout
+ONS_LSOA_NAMES = ("LSOA 2021 Code", "LSOA 2011 Code", "LSOA Code", "LSOA21CD", "LSOA11CD")
+
+
+def ons_wide_layout(headers: Sequence[str]) -> str | None:
+    """'sexes' (F0..F90 and M0..M90 in one sheet, mid-2022 on), 'ages' (one sheet per
+    sex, 0..89 and 90+, mid-2020 and before) or None: which ONS wide layout `headers` is.
+    """
+    keys = {header_key(h) for h in headers}
+    if not any(header_key(n) in keys for n in ONS_LSOA_NAMES):
+        return None
+    if all(f"{s}{a}" in keys for s in "fm" for a in range(91)):
+        return "sexes"
+    if all(str(a) in keys for a in range(90)) and "90+" in keys:
+        return "ages"
+    return None
+
+
+ONS_BANDS: tuple[tuple[str, tuple[int, ...]], ...] = tuple(
+    [(f"{lo}-{lo + 4}", tuple(range(lo, lo + 5))) for lo in range(0, 90, 5)] + [("90+", (90,))])
+_YEAR = re.compile(r"mid[- ]?(\d{4})", re.IGNORECASE)
+
+
+def ons_year(*texts: str) -> int | None:
+    """The year of a mid-year estimate from a sheet name or title ('Mid-2022 ...')."""
+    for text in texts:
+        found = _YEAR.search(text or "")
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def ons_sheet_sex(name: str) -> str | None:
+    """'male' / 'female' for an older-layout sheet ('Mid-2020 Males'); None for persons
+    or anything else."""
+    words = set(re.findall(r"[a-z]+", name.lower()))
+    if words & {"female", "females"}:
+        return "female"
+    if words & {"male", "males"}:
+        return "male"
+    return None
+
+
+def ons_band_columns(layout: str, headers: Sequence[str],
+                     sex: str | None = None) -> list[tuple[str, str, list[str]]]:
+    """(sex, age band, the headers summed into it) for every band of an ONS wide sheet:
+    'sexes' has F0..F90 and M0..M90 (90 = 90 and over); 'ages' (one sex per sheet,
+    `sex`) has 0..89 and 90+."""
+    keyed = {header_key(h): h for h in headers}
+    out = []
+    sexes = (("female", "f"), ("male", "m")) if layout == "sexes" else ((sex or "", ""),)
+    for label, prefix in sexes:
+        for band, ages in ONS_BANDS:
+            names = [f"{prefix}{a}" if not (layout == "ages" and a == 90) else "90+"
+                     for a in ages]
+            out.append((label, band, [keyed[n] for n in names]))
+    return out
+
+
 def get_preset(
     name: str, *, emergency_methods: Sequence[str] = DEFAULT_EMERGENCY_ADMIMETH,
     where: str = "mapping",
@@ -141,13 +346,14 @@ def get_preset(
         return Preset(
             name=name,
             dataset="deaths",
+            description="death registrations (PCMD / civil registration extract)",
             columns={
-                "person_id": "DEC_NHS_NUMBER",
+                "person_id": ("DEC_NHS_NUMBER", "NHS_NUMBER", "NHSNUMBER", "PERSON_ID"),
                 "date_of_death": "REG_DATE_OF_DEATH",
                 "date_of_registration": "REG_DATE",
                 "age": "DEC_AGEC",
                 "sex": "DEC_SEX",
-                "lsoa_code": "DEC_LSOA",
+                "lsoa_code": ("DEC_LSOA", "LSOA_OF_RESIDENCE_CODE", "LSOA11", "LSOA21CD"),
                 "underlying_cause": "S_UNDERLYING_COD_ICD10",
                 "contributory_causes": [f"S_COD_CODE_{i}" for i in range(1, 16)],
                 "place_of_death": Derived(
@@ -157,33 +363,103 @@ def get_preset(
                 "ethnicity": "ETHNIC_GROUP",
                 "gp_practice": "GP_PRACTICE_CODE",
             },
-            required_sources=(
-                "DEC_NHS_NUMBER", "REG_DATE_OF_DEATH", "DEC_AGEC", "DEC_SEX", "DEC_LSOA",
-                "S_UNDERLYING_COD_ICD10", "POD_CODE", "POD_NHS_ESTABLISHMENT",
-                "POD_ESTABLISHMENT_TYPE",
-            ),
+            required=("person_id", "date_of_death", "age", "sex", "lsoa_code",
+                      "underlying_cause", "place_of_death"),
         )
     if name == "hes_apc":
         return Preset(
             name=name,
             dataset="activity",
+            description="admitted patient care spells (SUS / HES APC)",
             columns={
-                "person_id": "PERSON_ID",
+                "person_id": NHS_NUMBER_NAMES,
                 "start_date": "ADMIDATE",
                 "end_date": "DISDATE",
                 "admission_method": "ADMIMETH",
                 "activity_type": Derived(("ADMIMETH",), admission_type_sql(emergency_methods)),
-                "treatment_function": "TRETSPEF",
-                "cost": "SPELL_COST",
+                "treatment_function": ("TRETSPEF", "TREATMENT_FUNCTION_CODE"),
+                "cost": ("SPELL_COST", "COST"),
             },
-            required_sources=("PERSON_ID", "ADMIDATE", "ADMIMETH"),
+            required=("person_id", "start_date", "admission_method", "activity_type"),
         )
     if name == "ecds_ae":
         return Preset(
             name=name,
             dataset="activity",
-            columns={"person_id": "PERSON_ID", "start_date": "ARRIVAL_DATE", "cost": "COST"},
-            required_sources=("PERSON_ID", "ARRIVAL_DATE"),
+            description="A&E attendances (ECDS)",
+            columns={"person_id": NHS_NUMBER_NAMES,
+                     "start_date": ("ARRIVAL_DATE", "ARRIVALDATE"), "cost": "COST"},
+            required=("person_id", "start_date"),
             defaults={"activity_type": "ae_attendance"},
         )
-    raise ConfigError(f"{where}: preset {name!r} is not known — use one of {', '.join(PRESETS)}")
+    if name == "ons_population":
+        # The workbook is turned into the canonical long table before mapping (see
+        # ons_long_sql): these are the long table's columns.
+        return Preset(
+            name=name,
+            dataset="population",
+            description="ONS mid-year population estimates by LSOA (workbook)",
+            columns={c: c for c in ("lsoa_code", "year", "sex", "age_band", "population")},
+            required=("lsoa_code", "sex", "age_band", "population"),
+            nhs_number=False,
+            layout_test=lambda headers: ons_wide_layout(headers) is not None,
+        )
+    if name == "iod_file1":
+        return Preset(
+            name=name,
+            dataset="deprivation",
+            description="English Indices of Deprivation, File 1 (IoD2019 or IoD2025)",
+            columns={"lsoa_code": tuple(IOD_LSOA) + LSOA_NAMES,
+                     "imd_rank": IMD_RANK_NAMES, "imd_decile": IMD_DECILE_NAMES},
+            required=("lsoa_code", "imd_decile"),
+            nhs_number=False,
+            from_variant={"lsoa_vintage": ("lsoa_code", IOD_LSOA)},
+        )
+    if name == "lsoa_place_lookup":
+        return Preset(
+            name=name,
+            dataset="lsoa_places",
+            description="LSOA-to-Place lookup (LSOA code and a Place code or name)",
+            columns={"lsoa_code": LSOA_NAMES, "place": PLACE_NAMES},
+            required=("lsoa_code", "place"),
+            nhs_number=False,
+            from_variant={"lsoa_vintage": ("lsoa_code", LOOKUP_VINTAGE)},
+        )
+    if name == "ods_epcn":
+        return ods_epcn_preset()
+    if name == "fingertips":
+        from eolneeds.benchmarks import fingertips_preset  # it imports this module
+
+        return fingertips_preset()
+    close = difflib.get_close_matches(str(name), PRESETS, n=1)
+    hint = f"did you mean preset = \"{close[0]}\"? " if close else ""
+    raise ConfigError(f"{where}: preset {name!r} is not known — {hint}use one of "
+                      f"{', '.join(PRESETS)}")
+
+
+# The sheet of NHS England's ePCN workbook (epcn.xlsx) that lists each practice's PCN;
+# the workbook opens on a PCN details sheet, so a mapping names this one.
+ODS_EPCN_SHEET = "PCN Core Partner Details"
+
+
+def ods_epcn_preset() -> Preset:
+    """ODS practice-to-PCN lookup (ePCN workbook, sheet 'PCN Core Partner Details', or
+    the ODS 'epcncorepartnerdetails' CSV with its headers): one row per practice-to-PCN
+    relationship. Practice codes are ODS (prescribing cost centre) codes, PCN codes
+    'U' and five digits. No person identifiers."""
+    return Preset(
+        name="ods_epcn",
+        dataset="practices",
+        description="GP practice to Primary Care Network (ODS ePCN workbook)",
+        columns={
+            "practice_code": ("Partner Organisation Code", "Practice Code",
+                              "Practice_Code"),
+            "practice_name": ("Partner Name", "Practice Name"),
+            "pcn_code": ("PCN Code", "PCN_Code"),
+            "pcn_name": ("PCN Name", "PCN_Name"),
+            "start_date": "Practice to PCN Relationship Start Date",
+            "end_date": "Practice to PCN Relationship End Date",
+        },
+        required=("practice_code", "pcn_code"),
+        nhs_number=False,
+    )

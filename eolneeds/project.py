@@ -146,6 +146,15 @@ per_place = true      # one Excel pack per Place as well as the ICB pack
 # pod_hospital_pct = 43.4
 # pod_home_pct = 28.7
 
+# What-if scenarios (modelled per Place and ICB: people affected, bed days and cost
+# freed, with a range and the assumptions). Kinds: identification (target =
+# "best_place" or a %), emergency_admissions (reduction_pct), usual_place_of_death
+# (target_pct). Uncomment to use:
+# [[scenarios]]
+# id = "identify_like_best"
+# kind = "identification"
+# target = "best_place"
+
 # Column mappings: one file per local extract in mappings/NAME.toml (see the
 # *.toml.example templates there). The mapping for dataset X is mappings/X.toml unless
 # `--mapping NAME` is given; `eolneeds run` picks the mapping whose name starts the
@@ -220,6 +229,10 @@ preset = "hes_apc"
 preset = "ecds_ae"
 """),
     "population": _mapping_template("population", """\
+# The ONS mid-year estimates workbook by LSOA (either layout) needs only the preset,
+# and `year = 2022` when neither the sheet names nor the titles say the year:
+# preset = "ons_population"
+# A long table instead:
 # Columns: lsoa_code, year, sex, age_band ('0-4' ... '85-89', '90+'), population.
 # [columns]
 # lsoa_code = "LSOA21CD"
@@ -232,9 +245,32 @@ preset = "ecds_ae"
 # lsoa_code = "LSOA21CD"
 # imd_decile = "IMD Decile"
 """),
+    "lsoa_places": _mapping_template("lsoa_places", """\
+# An LSOA-to-Place lookup: an LSOA column (LSOA21CD, LSOA11CD, LSOA code ...) and a
+# Place column (Place, Place code, Place name, LAD22CD, LAD24NM ...) holding a Place
+# code or name of [[places]] in eolneeds.toml. With it and a deprivation file, no
+# areas file is needed.
+preset = "lsoa_place_lookup"
+"""),
+    "deprivation": _mapping_template("deprivation", """\
+# English Indices of Deprivation File 1 (IoD2019 or IoD2025), as published: all of
+# England (LSOAs outside the ICB are expected).
+preset = "iod_file1"
+"""),
+    "benchmarks": _mapping_template("benchmarks", """\
+# The OHID Fingertips data download (CSV) of the Palliative and End of Life Care
+# profile, as it comes; Fingertips indicator ids are mapped to eolneeds ids by the preset.
+preset = "fingertips"
+"""),
     "projections": _mapping_template("projections", """\
 # Columns: area_code (a Place code or an LSOA code), year, sex, age_band, population.
 # [columns]
 # area_code = "Place"
+"""),
+    "practices": _mapping_template("practices", """\
+# GP practice -> Primary Care Network: NHS England's ODS ePCN workbook (epcn.xlsx) as
+# published; the preset reads its "PCN Core Partner Details" sheet. Optional: without
+# it, practices are reported but their PCN is 'unknown'.
+preset = "ods_epcn"
 """),
 }

@@ -22,27 +22,30 @@ import csv
 import difflib
 import gzip
 import hashlib
+import html
 import io
 import os
 import re
 import tempfile
-from collections.abc import Callable, Collection, Iterator
+import zipfile
+import zlib
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any
+from xml.etree.ElementTree import ParseError
 
 import duckdb
 
+from eolneeds.config import DELIMITER_WORDS
 from eolneeds.errors import input_error
 
 CHUNK = 1 << 20  # 1 MiB: streaming reads for hashing, encoding checks and transcoding
 XLSX_BATCH = 50_000  # rows per Arrow batch when loading a worksheet
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-# What a user may write for `delimiter` in a mapping.
-DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
 _MAGIC_GZIP = b"\x1f\x8b"
 _MAGIC_ZIP = b"PK\x03\x04"
@@ -66,6 +69,14 @@ class RawTable:
     # reads are not kept; `unmapped_data` (SQL) is TRUE where one of them held a value.
     loaded: list[int] | None = None
     unmapped_data: str | None = None
+    # SQL column TRUE where a row has fewer fields than the header (CSV only).
+    short_row: str | None = None
+    sheet: str | None = None  # the worksheet read (XLSX)
+    header_row: int | None = None  # the header's row number as the user sees it
+    # A table reshaped from the file (ONS wide population) numbers its rows itself:
+    # `row_map` is a TEMP table (__row, __src_row, __sheet) giving each row's place in
+    # the file, for rejects and source_row.
+    row_map: str | None = None
 
     def column(self, header: str) -> str:
         return f'"c{self.headers.index(header)}"'
@@ -93,10 +104,15 @@ def blank_sql(column: str) -> str:
 
 
 UNMAPPED_DATA = "__unmapped_data"
+SHORT_ROW = "__short_row"
+# The CSV reader's `nullstr`: text no extract holds, so that only the padding DuckDB
+# adds to a row with too few fields is null (an empty field is '').
+_PADDED = "\x1e\x1f eolneeds: no value \x1f\x1e"
 
 
 def _choose_columns(headers: list[str], choose: ColumnChooser | None,
-                    sql_name: Callable[[int], str]) -> tuple[list[int] | None, str | None]:
+                    sql_name: Callable[[int], str],
+                    empty_is_text: bool = False) -> tuple[list[int] | None, str | None]:
     """(positions of the headers to load, or None for all; SQL select item flagging a
     row with a value in a column left out, or None when none is).
 
@@ -111,6 +127,9 @@ def _choose_columns(headers: list[str], choose: ColumnChooser | None,
     unused = [sql_name(i) for i in range(len(headers)) if i not in loaded]
     if not unused:
         return None, None
+    if empty_is_text:  # the CSV reader keeps an empty field as '' (see _PADDED)
+        return loaded, "coalesce(" + " OR ".join(f"{c} <> ''" for c in unused) + \
+            f", false) AS {UNMAPPED_DATA}"
     return loaded, "(" + " OR ".join(f"{c} IS NOT NULL" for c in unused) + \
         f") AS {UNMAPPED_DATA}"
 
@@ -135,6 +154,17 @@ def detect_format(path: Path, declared: str = "auto") -> tuple[str, bool]:
         )
     gzipped = head[:2] == _MAGIC_GZIP
     if declared != "auto":
+        # A mapping's format that the file's first bytes contradict would fail deep in
+        # a reader: say so plainly.
+        found = {_MAGIC_ZIP: "xlsx", _MAGIC_PARQUET: "parquet"}.get(head[:4], "csv")
+        if declared in ("xlsx", "parquet") and found != declared or \
+                declared == "csv" and found != "csv":
+            what = {"xlsx": "an Excel workbook (.xlsx)", "parquet": "a Parquet file",
+                    "csv": "a text (CSV) file"}
+            raise input_error(
+                name, f"is not {what[declared]} as the mapping's format = \"{declared}\" "
+                f"says" + (f" (it looks like {what[found]})" if head else ""),
+                "set format to match the file, or remove the format key so it is detected")
         return declared, gzipped
     if head[:4] == _MAGIC_ZIP:
         return "xlsx", False
@@ -152,25 +182,40 @@ def read_into(
     encoding: str = "auto",
     delimiter: str = "auto",
     sheet: str | None = None,
-    header_row: int = 1,
+    header_row: int | None = None,
     workdir: Path | None = None,
     choose: ColumnChooser | None = None,
+    matches: HeaderTest | None = None,
+    where: str = "the mapping",
+    plain_cells: bool = False,
 ) -> RawTable:
     """Load `path` into the temporary table `table` as text.
 
+    `plain_cells`: the worksheet holds only text and numbers (no dates), as the ONS
+    population workbook does; its cells are then read by fast_sheet_rows, several
+    times faster than openpyxl.
+
     `choose` names the headers to load, once they are known. An extract often has far
     more columns than are mapped (a HES extract has hundreds): only the chosen ones are
-    kept, which makes staging several times cheaper. XLSX loads every column."""
+    kept, which makes staging several times cheaper. XLSX loads every column.
+
+    `header_row` None: row 1 of a CSV; in a workbook, the row found below any title rows
+    (detect_header_row). `sheet` None in a workbook of several sheets: the sheet whose
+    header `matches` accepts (choose_sheet; `where` names the mapping in its advice)."""
     fmt, gzipped = detect_format(path, file_format)
     if path.stat().st_size == 0:
         raise input_error(path.name, "the file is empty (0 bytes)",
                           "re-export the extract; an empty file has nothing to load")
     if fmt == "xlsx":
-        return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row)
+        try:
+            return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row,
+                              matches=matches, where=where, plain_cells=plain_cells)
+        except _DAMAGED_WORKBOOK as exc:
+            raise _damaged_sheet(path, exc) from None
     if fmt == "parquet":
         return _read_parquet(con, path, table=table, choose=choose)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
-                     delimiter=delimiter, header_row=header_row, workdir=workdir,
+                     delimiter=delimiter, header_row=header_row or 1, workdir=workdir,
                      choose=choose)
 
 
@@ -261,16 +306,40 @@ def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> 
     )
 
 
-def _transcode(path: Path, gzipped: bool, codec: str, workdir: Path | None) -> Path:
-    """Write a UTF-8 copy in streaming chunks (DuckDB reads only UTF-8/16 offline)."""
+# A UTF-8 encoded character other than ASCII. In Windows-1252 text these byte pairs
+# read as "Ã©", "â€™" ...: a file where they occur was written partly as UTF-8.
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
+                            rb"|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _transcode(path: Path, gzipped: bool, codec: str, workdir: Path | None,
+               mixed_check: bool = False) -> Path:
+    """Write a UTF-8 copy in streaming chunks (DuckDB reads only UTF-8/16 offline).
+
+    With `mixed_check` (a detected cp1252 file), UTF-8 characters in it refuse the file:
+    read as cp1252 they would be stored as mojibake."""
     target_dir = workdir or Path(tempfile.gettempdir())
     target_dir.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix="eolneeds-", suffix=".csv", dir=target_dir)
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
-    with os.fdopen(fd, "wb") as out, _open_bytes(path, gzipped) as fh:
-        while chunk := fh.read(CHUNK):
-            out.write(decoder.decode(chunk).encode("utf-8"))
-        out.write(decoder.decode(b"", final=True).encode("utf-8"))
+    lines = 1
+    try:
+        with os.fdopen(fd, "wb") as out, _open_bytes(path, gzipped) as fh:
+            while chunk := fh.read(CHUNK):
+                if mixed_check and (found := _UTF8_SEQUENCE.search(chunk)):
+                    line = lines + chunk.count(b"\n", 0, found.start())
+                    raise input_error(
+                        path.name, f"mixes text encodings: line {line} holds UTF-8 text "
+                        f"({found.group().decode('utf-8')!r}) but the rest of the file is "
+                        "Windows-1252, so it would be stored garbled",
+                        "re-export the whole file in one encoding (CSV UTF-8), or pass "
+                        "--encoding cp1252 if the file really is all Windows-1252")
+                lines += chunk.count(b"\n")
+                out.write(decoder.decode(chunk).encode("utf-8"))
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
     return Path(name)
 
 
@@ -337,7 +406,7 @@ def _read_csv(
     try:
         return _read_csv_as(con, path, table=table, gzipped=gzipped, codec=codec,
                             delimiter=delimiter, header_row=header_row, workdir=workdir,
-                            choose=choose)
+                            choose=choose, auto_codec=encoding == "auto")
     except _NotUtf8:  # detect_encoding read the whole file: DuckDB should agree
         raise input_error(path.name, "is not valid UTF-8 text",
                           "re-export it as CSV UTF-8, or pass the right encoding with "
@@ -377,6 +446,7 @@ def _read_csv_as(
     header_row: int,
     workdir: Path | None,
     choose: ColumnChooser | None = None,
+    auto_codec: bool = True,
 ) -> RawTable:
     name = path.name
     try:
@@ -403,22 +473,30 @@ def _read_csv_as(
     source = path
     temporary: Path | None = None
     duck_compression = "gzip" if gzipped else "none"
-    if codec not in ("utf-8", "utf-8-sig"):
-        temporary = source = _transcode(path, gzipped, codec, workdir)
-        duck_compression = "none"
     width = _csv_width(header_line, delim)
     names = [f"c{i}" for i in range(width)]
     columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names + ["__extra"]) + "}"
-    loaded, unmapped = _choose_columns(headers, choose, lambda i: f'"c{i}"')
-    selected = "*"
-    if loaded is not None and unmapped is not None:
-        # Columns past the headers stay: they are the "more fields than the header" check.
-        selected = ", ".join([f'"c{i}"' for i in [*loaded, *range(len(headers), width)]]
-                             + ['"__extra"', unmapped])
+    loaded, unmapped = _choose_columns(headers, choose, lambda i: f'"c{i}"',
+                                       empty_is_text=True)
+    # DuckDB pads a row with too few fields with nulls, and would read an empty field
+    # as null too. With `nullstr` set to text no file holds, an empty field reads as ''
+    # and only padding is null: a row is short when its last named column is null.
+    # Columns past the headers stay: they are the "more fields than the header" check.
+    selected = ", ".join(
+        [f'"c{i}"' for i in (range(len(headers)) if loaded is None else loaded)]
+        + [f'nullif("c{i}", \'\') AS "c{i}"' for i in range(len(headers), width)]
+        + ["nullif(\"__extra\", '') AS \"__extra\""] + ([unmapped] if unmapped else [])
+        + ([f'"c{len(headers) - 1}" IS NULL AS {SHORT_ROW}'] if headers else []))
+    # Transcoded only now, after the mapping has chosen its columns (which may refuse
+    # the file): from here on the copy is removed whatever happens.
+    if codec not in ("utf-8", "utf-8-sig"):
+        temporary = source = _transcode(path, gzipped, codec, workdir,
+                                        mixed_check=codec == "cp1252" and auto_codec)
+        duck_compression = "none"
     # DuckDB drops empty lines, which would make every later row number one low: look
     # for one (in a thread, while DuckDB reads) and renumber the rows if there is.
     scan = ThreadPoolExecutor(max_workers=1)
-    empty_line = scan.submit(_has_empty_line, source, duck_compression == "gzip")
+    empty_line = scan.submit(_scan_lines, source, duck_compression == "gzip")
     scan.shutdown(wait=False)
     row_expr = f"(rowid + {header_row + 1})"  # rowid keeps file order; header = header_row
     try:
@@ -429,9 +507,10 @@ def _read_csv_as(
                     "$path, header = false, skip = $skip, delim = $delim, quote = '\"', "
                     f"escape = '\"', columns = {columns}, null_padding = true, "
                     "strict_mode = false, auto_detect = false, compression = $compression, "
-                    "parallel = $parallel)",
+                    "parallel = $parallel, nullstr = $padded, new_line = '\\n')",
                     {"path": str(source), "skip": header_row, "delim": delim,
-                     "compression": duck_compression, "parallel": parallel},
+                     "compression": duck_compression, "parallel": parallel,
+                     "padded": _PADDED},
                 )
                 break
             except duckdb.Error as exc:
@@ -447,13 +526,35 @@ def _read_csv_as(
         raise input_error(name, f"cannot be read as CSV ({first})",
                           "check the quoting and the delimiter, or re-export the file") from None
     else:
-        if empty_line.result():
-            gaps = _empty_line_positions(source, duck_compression == "gzip",
-                                         "utf-8-sig" if codec == "utf-8-sig" else "utf-8",
+        scanned = empty_line.result()
+        text_codec = "utf-8-sig" if codec == "utf-8-sig" else "utf-8"
+        gaps: list[int] = []
+        if scanned.empty_line:
+            gaps = _empty_line_positions(source, duck_compression == "gzip", text_codec,
                                          delim, header_row)
             if gaps:
                 _renumber(con, table, gaps, header_row)
                 row_expr = "__row"
+        # A record spanning lines is a quoted line break -- or a quote left open that
+        # swallows the rows after it. Only when the file has fewer records than lines
+        # (and a quote) is it parsed again in Python to tell which.
+        if scanned.quotes and headers:
+            records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+            if records + len(gaps) < scanned.data_lines(header_row):
+                swallowed = _swallowing_quote(source, duck_compression == "gzip",
+                                              text_codec, delim, header_row, width)
+                if swallowed is not None:
+                    line, position, more = swallowed
+                    column = headers[position] if position < len(headers) else \
+                        f"number {position + 1}"
+                    runs_on = (f"the next {more} lines, which look like rows of their own"
+                               if more > 1 else "the next line, which looks like a row of "
+                               "its own")
+                    raise input_error(
+                        name, f"a quote opened in column {column!r} is not closed where "
+                        f"the value should end: it runs on over {runs_on}",
+                        "close the quote, or double a quote that is part of a value (\"\"),"
+                        " then ingest the file again", row=line)
     finally:
         empty_line.cancel()
         if temporary is not None:
@@ -472,6 +573,7 @@ def _read_csv_as(
         extra_columns=extra_parts,
         loaded=loaded,
         unmapped_data=UNMAPPED_DATA if unmapped else None,
+        short_row=SHORT_ROW if headers else None,
     )
 
 
@@ -479,26 +581,85 @@ _EMPTY_LINE = re.compile(rb"\n\r?\n")
 _NEWLINES = b"\r\n"
 
 
-def _has_empty_line(path: Path, gzipped: bool) -> bool:
-    """Whether an empty line comes before the file's last non-empty one (empty lines at
-    the end shift no row). Streams the file: about half a second per GB."""
+@dataclass
+class _LineScan:
+    """What one streaming pass over a CSV file's bytes finds (see _scan_lines)."""
+
+    empty_line: bool = False  # an empty line comes before the last non-empty one
+    line_breaks: int = 0  # LF, CR LF and a lone CR each end a line (as DuckDB reads)
+    trailing_breaks: int = 0  # line breaks after the one ending the last non-empty line
+    open_end: bool = False  # the last line has no line break
+    quotes: bool = False  # the file holds a '"'
+
+    def data_lines(self, header_row: int) -> int:
+        """Physical lines after the header, less the empty ones at the end."""
+        return (self.line_breaks + self.open_end - max(self.trailing_breaks, 0)
+                - header_row)
+
+
+def _scan_lines(path: Path, gzipped: bool) -> _LineScan:
+    """Counts line breaks and looks for an empty line (empty lines at the end shift no
+    row) and a quote. Streams the file in byte counts, about half a second per GB."""
+    scan = _LineScan()
     pending = False  # an empty line seen, and nothing but line ends after it so far
     tail = b""
+    last = b""
     try:
         with _open_bytes(path, gzipped) as fh:
             while chunk := fh.read(CHUNK):
                 block = tail + chunk
-                if pending and block.strip(_NEWLINES):
-                    return True
-                found = _EMPTY_LINE.search(block)
-                if found:
-                    if block[found.end():].strip(_NEWLINES):
-                        return True
-                    pending = True
+                scan.line_breaks += (chunk.count(b"\n") + chunk.count(b"\r")
+                                     - chunk.count(b"\r\n")
+                                     - (tail[-1:] == b"\r" and chunk[:1] == b"\n"))
+                scan.quotes = scan.quotes or b'"' in chunk
+                last = chunk
+                if not scan.empty_line:
+                    if pending and block.strip(_NEWLINES):
+                        scan.empty_line = True
+                    found = _EMPTY_LINE.search(block)
+                    if found:
+                        if block[found.end():].strip(_NEWLINES):
+                            scan.empty_line = True
+                        pending = True
                 tail = block[-2:]
     except (OSError, EOFError):
-        pass  # DuckDB read the file: what it loaded stands
-    return False
+        return _LineScan()  # DuckDB read the file: what it loaded stands
+    end = last[len(last.rstrip(_NEWLINES)):]  # the run of line ends at the very end
+    breaks = end.count(b"\n") + end.count(b"\r") - end.count(b"\r\n")
+    scan.open_end = not end and bool(last)
+    scan.trailing_breaks = breaks - 1 if len(end) < len(last) else 0
+    return scan
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _swallowing_quote(path: Path, gzipped: bool, codec: str, delim: str, header_row: int,
+                      width: int) -> tuple[int, int, int] | None:
+    """The first value whose quote runs on over lines that hold a whole row's worth of
+    delimiters: (the line its row starts on, the column's position, the lines it runs
+    over). A line break inside a quoted value is legal CSV; a quote left open (or an
+    undoubled quote inside a value) instead swallows the rows after it into one value.
+    Parses the file in Python (slow): only called when records span lines."""
+    if width < 2:
+        return None
+    try:
+        with _open_bytes(path, gzipped) as raw, \
+                io.TextIOWrapper(raw, encoding=codec, newline="") as text:
+            for _ in range(header_row):
+                text.readline()
+            reader = csv.reader(text, delimiter=delim, quotechar='"', doublequote=True)
+            start = header_row + 1
+            for record in reader:
+                for position, value in enumerate(record):
+                    if "\n" in value or "\r" in value:
+                        more = _LINE_BREAK.split(value.rstrip("\r\n"))[1:]
+                        if any(part.count(delim) >= width - 1 for part in more):
+                            return start, position, len(more)
+                start = header_row + reader.line_num + 1
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
 
 
 def _empty_line_positions(path: Path, gzipped: bool, codec: str, delim: str,
@@ -569,24 +730,181 @@ def cell_text(value: Any) -> str | None:
     return text if text.strip() else None
 
 
+HEADER_SCAN_ROWS = 30  # title and note rows above a header: looked for this far down
+SAMPLE_ROWS = 5
+# Whether a row of headers is the one wanted (ingest: the mapping can read it).
+HeaderTest = Callable[[list[str]], bool]
+
+
+@dataclass
+class SheetLayout:
+    """Where a worksheet's data starts, as detect_header_row finds it."""
+
+    name: str
+    header_row: int | None  # Excel's row number of the header; None: nothing found
+    headers: list[str]
+    sample: list[list[str | None]]  # up to SAMPLE_ROWS rows after the header, as text
+    matched: bool = False  # the header passed the test it was looked for with
+    titles: list[str] = field(default_factory=list)  # text of the rows above the header
+
+
+def _header_cells(cells: Sequence[Any]) -> list[str]:
+    headers = [(cell_text(c) or "").strip() for c in cells]
+    while headers and headers[-1] == "":
+        headers.pop()
+    return headers
+
+
+def _looks_number(value: Any) -> bool:
+    if isinstance(value, (int, float, date, datetime)) and not isinstance(value, bool):
+        return True
+    text = str(value).strip().replace(",", "")
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def detect_header_row(rows: Sequence[Sequence[Any]],
+                      matches: HeaderTest | None = None) -> tuple[int | None, bool]:
+    """(index in `rows` of the header row, or None; whether `matches` accepted it).
+
+    With `matches`, the first row it accepts. Otherwise (or when it accepts none) the
+    first row filled at least half as wide as the widest of `rows`, with two or more
+    cells and one that is text, not a number or date: title and note rows above a
+    header fill one or two cells, data rows come after it.
+    """
+    if matches is not None:
+        for i, cells in enumerate(rows):
+            headers = _header_cells(cells)
+            if len(headers) >= 1 and matches(headers):
+                return i, True
+    filled = [sum(1 for c in cells if cell_text(c) is not None) for cells in rows]
+    widest = max(filled, default=0)
+    for i, cells in enumerate(rows):
+        values = [c for c in cells if cell_text(c) is not None]
+        if (len(values) >= 2 and 2 * len(values) >= widest
+                and any(not _looks_number(v) for v in values)):
+            return i, False
+    return None, False
+
+
+def scan_sheet(worksheet: Any, matches: HeaderTest | None = None, *,
+               header_row: int | None = None) -> SheetLayout:
+    """The header row of an openpyxl worksheet (given, or found in its first rows)."""
+    first = header_row or 1
+    last = first + SAMPLE_ROWS if header_row else HEADER_SCAN_ROWS + SAMPLE_ROWS
+    rows = [tuple(r) for r in worksheet.iter_rows(min_row=first, max_row=last,
+                                                  values_only=True)]
+    if header_row:
+        found, matched = (0, bool(matches and rows and matches(_header_cells(rows[0])))) \
+            if rows else (None, False)
+    else:
+        found, matched = detect_header_row(rows[:HEADER_SCAN_ROWS], matches)
+    if found is None:
+        return SheetLayout(worksheet.title, None, [], [])
+    sample = [[cell_text(c) for c in r] for r in rows[found + 1:found + 1 + SAMPLE_ROWS]]
+    titles = [" ".join(t for t in (cell_text(c) for c in r) if t) for r in rows[:found]]
+    return SheetLayout(worksheet.title, first + found, _header_cells(rows[found]), sample,
+                       matched, [t for t in titles if t])
+
+
+def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLayout]:
+    """Every sheet of a workbook with its header row (see detect_header_row), for
+    choosing the data sheet and for `inspect`."""
+    workbook = _open_workbook(path)
+    try:
+        return [scan_sheet(ws, matches) for ws in workbook.worksheets]
+    except _DAMAGED_WORKBOOK as exc:
+        raise _damaged_sheet(path, exc) from None
+    finally:
+        workbook.close()
+
+
+def _open_workbook(path: Path) -> Any:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException,
+            *_DAMAGED_WORKBOOK) as exc:
+        raise input_error(path.name, f"is not a readable Excel workbook ({exc})",
+                          "open it in Excel and save it again as .xlsx, or export CSV") from None
+    if not workbook.worksheets:
+        workbook.close()
+        raise input_error(path.name, "is a workbook with no worksheets",
+                          "check that the right file was exported, then save the data "
+                          "sheet from Excel as .xlsx or CSV")
+    return workbook
+
+
+def _describe_sheets(sheets: Sequence[SheetLayout]) -> str:
+    def one(s: SheetLayout) -> str:
+        if s.header_row is None:
+            return f"{s.name!r} (empty)"
+        shown = ", ".join(s.headers[:4]) + (", ..." if len(s.headers) > 4 else "")
+        return f"{s.name!r} (row {s.header_row}: {shown})"
+    return "; ".join(one(s) for s in sheets)
+
+
+def choose_sheet(file_name: str, sheets: Sequence[SheetLayout], *,
+                 where: str = "the mapping") -> SheetLayout:
+    """The one sheet whose header `matches` accepted (scan_workbook), else stop and list
+    the sheets so the user can name one in the mapping."""
+    matched = [s for s in sheets if s.matched]
+    if len(matched) == 1:
+        return matched[0]
+    if matched:
+        raise input_error(
+            file_name, f"several sheets have the columns the mapping reads: "
+                       f"{_describe_sheets(matched)}",
+            f'set sheet = "{matched[0].name}" (or another of them) in {where}')
+    raise input_error(
+        file_name, f"no sheet has the columns the mapping reads (sheets: "
+                   f"{_describe_sheets(sheets)})",
+        f"set sheet = \"NAME\" to the data sheet in {where}, and map its columns under "
+        "[columns]")
+
+
+# What reading a damaged worksheet raises (its XML cut short or not XML, its
+# compressed part corrupt): the workbook, not eolneeds, is at fault.
+_DAMAGED_WORKBOOK: tuple[type[BaseException], ...] = (
+    ParseError, zipfile.BadZipFile, zlib.error, EOFError)
+
+
+def _cells_text(cells: Sequence[Any]) -> list[str | None]:
+    return [cell_text(c) for c in cells]
+
+
+def _damaged_sheet(path: Path, exc: BaseException) -> Exception:
+    """The workbook opened, but a sheet's XML or its compression is damaged."""
+    return input_error(path.name, f"has a damaged worksheet ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})",
+                       "open it in Excel and save it again as .xlsx, or export CSV")
+
+
 def _read_xlsx(
     con: duckdb.DuckDBPyConnection, path: Path, *, table: str, sheet: str | None,
-    header_row: int,
+    header_row: int | None, matches: HeaderTest | None = None, where: str = "the mapping",
+    plain_cells: bool = False,
 ) -> RawTable:
-    import zipfile
-
-    import openpyxl
     import pyarrow as pa
 
     name = path.name
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise input_error(name, f"is not a readable Excel workbook ({exc})",
-                          "open it in Excel and save it again as .xlsx, or export CSV") from None
+    workbook = _open_workbook(path)
     try:
         if sheet is None:
-            worksheet = workbook.worksheets[0]
+            if len(workbook.worksheets) == 1 or matches is None:
+                worksheet = workbook.worksheets[0]
+            else:
+                # Several sheets and none named: the one whose header the mapping reads.
+                layouts = [scan_sheet(ws, matches, header_row=header_row)
+                           for ws in workbook.worksheets]
+                chosen = choose_sheet(name, layouts, where=where)
+                worksheet = workbook[chosen.name]
+                header_row = chosen.header_row
         elif sheet in workbook.sheetnames:
             worksheet = workbook[sheet]
         else:
@@ -594,9 +912,19 @@ def _read_xlsx(
             close = difflib.get_close_matches(sheet, workbook.sheetnames, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise input_error(name, f"has no sheet {sheet!r} (sheets: {names})",
-                              f"{hint}set sheet in the mapping to one of these")
-        rows: Iterator[tuple[Any, ...]] = worksheet.iter_rows(min_row=header_row,
-                                                              values_only=True)
+                              f"{hint}set sheet in {where} to one of these")
+        if header_row is None:
+            # Title rows above the header: find it.
+            header_row = scan_sheet(worksheet, matches).header_row or 1
+        rows: Iterator[Sequence[Any]] = worksheet.iter_rows(min_row=header_row,
+                                                            values_only=True)
+        as_text: Callable[[Sequence[Any]], list[str | None]] = _cells_text
+        if plain_cells:
+            try:
+                rows = fast_sheet_rows(path, worksheet.title, header_row)
+                as_text = list  # already text
+            except (KeyError, ValueError, IndexError, zipfile.BadZipFile):
+                pass  # an unusual workbook: openpyxl reads it
         header_cells = next(rows, None)
         if header_cells is None or all(cell_text(c) is None for c in header_cells):
             if header_row == 1 and header_cells is None:
@@ -604,11 +932,8 @@ def _read_xlsx(
                                   "check the sheet name and that the data was saved")
             raise input_error(name, f"sheet {worksheet.title!r} has no header on row "
                               f"{header_row}",
-                              "set header_row in the mapping to the row that holds the headers")
-        headers = [cell_text(c) or "" for c in header_cells]
-        while headers and headers[-1] == "":
-            headers.pop()
-        headers = [h.strip() for h in headers]
+                              f"set header_row in {where} to the row that holds the headers")
+        headers = _header_cells(header_cells)
         check_headers(name, headers)
         width = len(headers)
         column_names = [f"c{i}" for i in range(width)]
@@ -632,7 +957,7 @@ def _read_xlsx(
         # iter_rows in read-only mode yields every row, empty ones included, so the
         # running count is Excel's own row number.
         for row_number, cells in enumerate(rows, start=header_row + 1):
-            texts = [cell_text(c) for c in cells]
+            texts = as_text(cells)
             if all(t is None for t in texts):
                 continue  # a blank row carries nothing to load or reject
             values = (texts + [None] * width)[:width]
@@ -649,7 +974,146 @@ def _read_xlsx(
     finally:
         workbook.close()
     return RawTable(table=table, headers=headers, row_expr="__row", format="xlsx",
-                    extra_columns=['"__extra"'])
+                    extra_columns=['"__extra"'], sheet=worksheet.title, header_row=header_row)
+
+
+_XML_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row>)", re.S)
+_XML_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_XML_REF = re.compile(rb'\br="([A-Z]*)(\d*)"')
+_XML_TYPE = re.compile(rb'\bt="(\w+)"')
+_XML_V = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
+_XML_T = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>(.*?)</(?:\w+:)?t>", re.S)
+_XML_SI = re.compile(rb"<(?:\w+:)?si\b[^>]*>(.*?)</(?:\w+:)?si>", re.S)
+_XML_RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.S)
+_XML_ENTRY = re.compile(r"<(?:\w+:)?(?:sheet|Relationship)\b([^>]*)/?>")
+_XML_ATTR = re.compile(r'([\w:]+)="([^"]*)"')
+
+
+def _xml_text(raw: bytes) -> str:
+    return html.unescape(raw.decode("utf-8"))
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1
+
+
+def fast_sheet_rows(path: Path, sheet: str, min_row: int = 1) -> Iterator[list[str | None]]:
+    """The rows of one worksheet from `min_row` on, every row number in turn (empty rows
+    as []), each cell as the text of its value: shared, inline and formula strings,
+    numbers as written, booleans as true/false. No styles are read, so a date is its
+    serial number: only for sheets without dates (the ONS population workbook, where
+    openpyxl's cell objects cost 95% of the time). Raises KeyError / ValueError before
+    the first row on a workbook it does not understand, for the caller to fall back to
+    openpyxl."""
+    with zipfile.ZipFile(path) as archive:
+        book = archive.read("xl/workbook.xml").decode("utf-8")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+        targets = {}
+        for entry in _XML_ENTRY.finditer(rels):
+            attrs = dict(_XML_ATTR.findall(entry.group(1)))
+            if "Id" in attrs and "Target" in attrs:
+                targets[attrs["Id"]] = attrs["Target"]
+        member = None
+        for entry in _XML_ENTRY.finditer(book):
+            attrs = dict(_XML_ATTR.findall(entry.group(1)))
+            rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
+            if html.unescape(attrs.get("name", "")) == sheet and rid in targets:
+                target = targets[rid]
+                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if member is None or member not in archive.namelist():
+            raise KeyError(sheet)
+        shared: list[str] = []
+        if "xl/sharedStrings.xml" in archive.namelist():
+            strings = archive.read("xl/sharedStrings.xml")
+            shared = [_xml_text(b"".join(_XML_T.findall(_XML_RPH.sub(b"", si))))
+                      for si in _XML_SI.findall(strings)]
+    return _stream_rows(path, member, shared, min_row)
+
+
+def _stream_rows(path: Path, member: str, shared: list[str],
+                 min_row: int) -> Iterator[list[str | None]]:
+    expected = 1  # the next row number
+    with zipfile.ZipFile(path) as archive, archive.open(member) as fh:
+        pending = b""
+        while True:
+            chunk = fh.read(CHUNK * 4)
+            data = pending + chunk
+            if chunk:
+                end = data.rfind(b"</row>")
+                if end < 0:
+                    pending = data
+                    continue
+                end += len(b"</row>")
+            else:
+                end = len(data)
+            pending = data[end:]
+            for found in _XML_ROW.finditer(data, 0, end):
+                ref = _XML_REF.search(found.group(1))
+                number = int(ref.group(2)) if ref and ref.group(2) else expected
+                while expected < number:
+                    if expected >= min_row:
+                        yield []
+                    expected += 1
+                expected = number + 1
+                if number >= min_row:
+                    yield _row_cells(found.group(2) or b"", shared)
+            if not chunk:
+                break
+
+
+# The cells most writers write: a number, a shared or an inline string, attributes in
+# this order. A row with any other cell is read by _row_cells_any.
+_XML_PLAIN_CELL = re.compile(
+    rb'<c r="([A-Z]+)\d+"(?: s="\d+")?(?: t="(n|s|inlineStr)")?(?: s="\d+")?'
+    rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>)?</c>)')
+
+
+def _row_cells(body: bytes, shared: list[str]) -> list[str | None]:
+    plain = _XML_PLAIN_CELL.findall(body)
+    if len(plain) != body.count(b"<c "):
+        return _row_cells_any(body, shared)
+    cells: list[str | None] = []
+    for letters, kind, value, inline in plain:
+        position = _column_index(letters)
+        while len(cells) < position:
+            cells.append(None)
+        if kind == b"s" and value:
+            text: str | None = shared[int(value)]
+        elif kind == b"inlineStr":
+            text = _xml_text(inline)
+        else:
+            text = value.decode("ascii") if value else None
+        cells.append(text if text is None or text.strip() else None)
+    return cells
+
+
+def _row_cells_any(body: bytes, shared: list[str]) -> list[str | None]:
+    cells: list[str | None] = []
+    for cell in _XML_CELL.finditer(body):
+        attrs, inner = cell.group(1), cell.group(2) or b""
+        ref = _XML_REF.search(attrs)
+        position = _column_index(ref.group(1)) if ref and ref.group(1) else len(cells)
+        kind_match = _XML_TYPE.search(attrs)
+        kind = kind_match.group(1) if kind_match else b"n"
+        if kind == b"inlineStr":
+            value: str | None = _xml_text(b"".join(_XML_T.findall(inner)))
+        else:
+            v = _XML_V.search(inner)
+            if v is None:
+                value = None
+            elif kind == b"s":
+                value = shared[int(v.group(1))]
+            elif kind == b"b":
+                value = "true" if v.group(1).strip() == b"1" else "false"
+            else:
+                value = _xml_text(v.group(1))
+        while len(cells) < position:
+            cells.append(None)
+        cells.append(value if value is None or value.strip() else None)
+    return cells
 
 
 # ---------------------------------------------------------------------------------------
@@ -674,14 +1138,25 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, *, table: str,
     loaded, unmapped = _choose_columns(headers, choose, quoted.__getitem__)
     selects = [f"CAST({quoted[i]} AS VARCHAR) AS c{i}"
                for i in (range(len(headers)) if loaded is None else loaded)]
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT "
-        + ", ".join(["file_row_number + 1 AS __row", *selects, *([unmapped] if unmapped else [])])
-        + " FROM read_parquet($path, file_row_number = true)",
-        {"path": str(path)},
-    )
-    return RawTable(table=table, headers=headers, row_expr="__row", format="parquet",
-                    loaded=loaded, unmapped_data=UNMAPPED_DATA if unmapped else None)
+    # read_parquet's file_row_number option clashes with a column of that name; the
+    # temporary table's rowid keeps file order too (rows inserted in one statement).
+    clash = any(h.lower() == "file_row_number" for h in headers)
+    numbered = [] if clash else ["file_row_number + 1 AS __row"]
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT "
+            + ", ".join([*numbered, *selects, *([unmapped] if unmapped else [])])
+            + f" FROM read_parquet($path, file_row_number = {str(not clash).lower()})",
+            {"path": str(path)},
+        )
+    except duckdb.Error as exc:  # the footer read, but a page is damaged
+        first = str(exc).strip().splitlines()[0]
+        first = first.split(f'"{path}": ', 1)[-1]  # the cause, without our own path
+        raise input_error(name, f"is not a readable Parquet file ({first})",
+                          "re-export it, or export CSV instead") from None
+    return RawTable(table=table, headers=headers, row_expr="(rowid + 1)" if clash else "__row",
+                    format="parquet", loaded=loaded,
+                    unmapped_data=UNMAPPED_DATA if unmapped else None)
 
 
 def closest_header(wanted: str, headers: list[str]) -> str | None:

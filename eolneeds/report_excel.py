@@ -1,10 +1,25 @@
 """The Excel packs commissioners open: one for the ICB, one per Place.
 
-Laid out as government statistical workbooks are (ONS gptables habits): Cover,
-Contents, Notes, Metadata, then one sheet per theme. Each data sheet has its title in
-A1 (a heading style), its units, source and notes stacked above one real Excel table
-(unique name, string headers, filters), a frozen header, number formats per column and,
-where they help, native Excel charts that read from the table.
+They follow the Government Analysis Function's "Releasing statistics in spreadsheets"
+(and the ONS gptables habits), point by point; tests/test_excel_standard.py checks each:
+
+* Cover (title, what the pack is, source, period, publication date, next update,
+  contact, the shorthand explained), Contents with internal links, Notes (a table
+  of [note N] that other tables cite), Metadata, then one sheet per theme.
+* One table per sheet: the title in A1 (a heading style), notes stacked in column A
+  above it, nothing merged, nothing beside or below it; each a real Excel table
+  (unique name, string headers, filters), frozen header, number formats per column.
+* No blank cell inside a table: [c] suppressed, [x] not available, [z] not
+  applicable (Mark). Units in the headers or a Unit column. Values stored at the
+  precision they are shown (published). Comparisons in words that carry the meaning
+  ("Higher (worse)"), colour only repeating them (judge_words, _comparison_rules).
+* Tab names that make sense within 31 characters (_sheet_name cuts between words).
+* Native charts beside their tables, reading only the table's published cells, with
+  alt text (_DescribedDrawing); a Place pack's charts show that Place.
+
+Each sheet has its own builder (_cover, _contents_sheet, _notes_sheet, _summary_sheet,
+_theme_sheet, _inequalities_sheet, _projections_sheet, _data_quality_sheets,
+_indicator_data_sheet) returning a DataSheet that _write_data_sheet lays out.
 
 Safety: every string that came from input data passes through safety.neutralise and is
 written as text (data_type 's'), so nothing a user typed can become a formula.
@@ -16,13 +31,13 @@ and openpyxl's per-cell paths (named styles looked up per cell, an ElementTree e
 serialised per cell) took over a minute for the ICB and six Place packs. So cells copy
 pre-resolved style arrays (_CellMaker), save_workbook formats the rows as text
 (_RowsWriter), the Indicator data body goes from its values straight into the file
-(_StreamedRows) and merges are memoised (_merge_cells). Each gives the same file as
+(_StreamedRows). Each gives the same file as
 openpyxl's own path; tests/test_report_excel.py compares them part by part.
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import functools
 import math
 import re
@@ -41,7 +56,7 @@ from zipfile import ZIP_DEFLATED, ZipFile
 import polars as pl
 from openpyxl import LXML, Workbook
 from openpyxl.cell._writer import write_cell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell, MergedCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, LineChart, Reference, Series
 from openpyxl.chart.data_source import StrRef
 from openpyxl.chart.series import SeriesLabel
@@ -56,7 +71,6 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.worksheet.hyperlink import Hyperlink
-from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
@@ -65,10 +79,11 @@ from eolneeds import catalogue
 from eolneeds import excel_theme as theme
 from eolneeds.bundle import ReportBundle
 from eolneeds.errors import UsageError
+from eolneeds.formatting import judge
 from eolneeds.outputs import atomic_output, disclosure_rule_text
 from eolneeds.safety import neutralise
 
-__all__ = ["write_excel_pack", "pack_sheet_names"]
+__all__ = ["write_excel_pack", "write_excel_packs", "pack_sheet_names"]
 
 # ---------------------------------------------------------------------------------------
 # Vocabulary
@@ -102,7 +117,8 @@ GRADIENT_CHART_PREFERENCE = (
 BREAKDOWN_LABELS = {
     "all": "All", "sex": "Sex", "imd_quintile": "Deprivation quintile",
     "age_band": "Age band", "age_group": "Age group", "ethnic_group": "Ethnic group",
-    "cause_group": "Cause group",
+    "cause_group": "Cause group", "gp_practice": "GP practice", "pcn": "PCN",
+    "cause_group_imd_quintile": "Cause group and deprivation quintile",
 }
 BREAKDOWN_ORDER = ("all", "sex", "age_band", "age_group", "ethnic_group", "cause_group",
                    "imd_quintile")
@@ -116,10 +132,6 @@ POLARITY_LABELS = {
     "higher_is_better": "Higher is better",
     "lower_is_better": "Lower is better",
     "neutral": "No judgement",
-}
-COMPARISON_LABELS = {
-    "higher": "higher", "similar": "similar", "lower": "lower",
-    "not_compared": "not compared",
 }
 METHOD_NOTES = (
     ("Proportions (P)",
@@ -135,16 +147,16 @@ METHOD_NOTES = (
     ("Medians (Q)", "Medians, shown without a confidence interval."),
     ("Counts (C)", "Counts of people or events, or a sum of costs; not compared."),
     ("Comparison with the ICB",
-     "Each Place is compared with the ICB at the 95% level: 'higher' or 'lower' when the "
-     "ICB value lies outside the Place's 95% confidence interval, otherwise 'similar'. "
-     "The words are neutral; where an indicator has a polarity, the cell colour says "
-     "whether the difference is better or worse."),
+     "Each Place is compared with the ICB at the 95% level: 'Higher' or 'Lower' when the "
+     "ICB value lies outside the Place's 95% confidence interval, otherwise 'Similar'. "
+     "Where the indicator has a better direction (its polarity) the words say so, as "
+     "'Higher (worse)' or 'Lower (better)'; otherwise '(not judged)'. The cell colour "
+     "repeats the words for readers who scan by colour; it never carries meaning alone."),
     ("Deprivation",
      "Deprivation quintiles come from the Index of Multiple Deprivation decile of the "
      "area (LSOA) where the person lived: quintile 1 is the most deprived fifth."),
 )
 
-SUPPRESSED_MARK = "*"
 _NO_DATA = "No data"
 
 
@@ -152,14 +164,29 @@ _NO_DATA = "No data"
 # Cell values
 
 
-class _Suppressed:
-    """A suppressed cell: written as '*' text, right-aligned like the numbers."""
+class Mark:
+    """A shorthand that stands in a table cell instead of a number, as "Releasing
+    statistics in spreadsheets" asks (no blank cells inside a table): written as text,
+    right-aligned like the numbers it stands among. The cover sheet explains each."""
+
+    __slots__ = ("text", "meaning")
+
+    def __init__(self, text: str, meaning: str) -> None:
+        self.text = text
+        self.meaning = meaning
 
     def __repr__(self) -> str:
-        return "SUPPRESSED"
+        return self.text
 
 
-SUPPRESSED = _Suppressed()
+CONFIDENTIAL = Mark("[c]", "confidential: suppressed to protect confidentiality (small "
+                           "numbers, or a figure that would reveal one)")
+NOT_AVAILABLE = Mark("[x]", "not available: no data for this cell")
+NOT_APPLICABLE = Mark("[z]", "not applicable: the figure does not exist for this row "
+                             "(for example a confidence interval for a count)")
+MARKS = (CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE)
+SUPPRESSED = CONFIDENTIAL
+SUPPRESSED_MARK = CONFIDENTIAL.text
 
 
 class Num(NamedTuple):
@@ -186,6 +213,8 @@ class Col:
     wrap: bool = False
     width: float | None = None  # fixed width; else from content
     role: str = "data"  # data | comparison | polarity
+    blank: Mark | None = None  # stands in an empty cell ([x] not available by default)
+    longest: int | None = None  # the longest value's display length, if known already
 
 
 @dataclass
@@ -218,10 +247,15 @@ class DataSheet:
     row_keys: list[Any] = field(default_factory=list)
     legend: bool = False
     freeze_first_column: bool = False
-    charts: list[Callable[[Placement], None]] = field(default_factory=list)
+    # Each draws its chart beside the table and returns the "Chart" line that describes
+    # it (or why there is none); the builder reserves that line in `lines`.
+    charts: list[Callable[[Placement], str]] = field(default_factory=list)
     # Written from its values at save time rather than as cells (see _StreamedRows):
     # for a big table that no chart reads back.
     streamable: bool = False
+    # With streamable: each row's XML, kept by its key in row_keys, shared by every
+    # pack written from the same bundle (_Shared.row_xml).
+    row_cache: _RowCache | None = None
 
 
 def clean_text(value: object) -> str:
@@ -255,6 +289,22 @@ def _finite(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+@functools.cache
+def _decimals(number_format: str) -> int:
+    """Decimal places a number format shows: '#,##0.0' -> 1, '£#,##0' -> 0."""
+    head = number_format.split(";")[0]
+    if "." not in head:
+        return 0
+    return len(re.match(r"[0#]*", head.split(".", 1)[1]).group(0))  # type: ignore[union-attr]
+
+
+def published(value: float, number_format: str) -> float:
+    """The value as the pack shows it: stored at the precision its format displays, so
+    a reader who copies or sums the cells gets the published figures (+0.0 turns a
+    rounded -0.0 into 0)."""
+    return round(value, _decimals(number_format)) + 0.0
 
 
 def unit_format(unit: str | None) -> str:
@@ -354,8 +404,8 @@ class _CellMaker:
             if text is None:
                 text = texts[value] = clean_text(value)
             return template(style), text, "s"
-        if value is SUPPRESSED:
-            return template("eol_number"), SUPPRESSED_MARK, "s"
+        if type(value) is Mark:
+            return template("eol_number"), value.text, "s"
         if isinstance(value, Num):
             number = _finite(value.value)
             if number is None:
@@ -368,7 +418,8 @@ class _CellMaker:
             if number is None:
                 return template("eol_number"), None, "n"
             fmt = number_format or theme.NUMBER_FORMATS["rate"]
-            return template("eol_number", fmt), value if isinstance(value, int) else number, "n"
+            return (template("eol_number", fmt),
+                    value if isinstance(value, int) else published(number, fmt), "n")
         if isinstance(value, datetime | date):
             return template("eol_number", theme.NUMBER_FORMATS["date"]), value, "d"
         if isinstance(value, Link):
@@ -470,8 +521,8 @@ def _display_length(value: Any) -> int:
         return 10
     if isinstance(value, Link):
         return len(value.text)
-    if value is SUPPRESSED:
-        return 1
+    if type(value) is Mark:
+        return len(value.text)
     return max((len(part) for part in str(value).split("\n")), default=0)
 
 
@@ -516,6 +567,7 @@ def _longest(values: Iterable[Any]) -> int:
 _LINE_HEIGHT = 13.0  # points per line of 10 pt text
 
 
+@functools.lru_cache(maxsize=4096)
 def _text_height(text: str, width_chars: float) -> float | None:
     """Row height for wrapped text: Excel does not re-measure rows when a file opens."""
     usable = max(width_chars * 1.05 - 1, 10)
@@ -524,98 +576,34 @@ def _text_height(text: str, width_chars: float) -> float | None:
 
 
 def _heading_rows(sheet: DataSheet) -> int:
-    """Rows above the table's header: title, notes, legend, one blank row."""
-    return 1 + len(sheet.lines) + (1 if sheet.legend else 0) + 1
+    """Rows above the table's header: the title, then one line per note, then the
+    colour key; the table follows at once (no blank row: a screen reader moving down
+    column A would take a gap for the end of the sheet)."""
+    return 1 + len(_heading_lines(sheet))
 
 
-def _merge_cells(ws: Worksheet, ref: str) -> None:
-    """ws.merge_cells(ref), with the same result, faster.
-
-    openpyxl re-applies the top-left cell's border and protection to each cell of the
-    range, hashing a Border or Protection per cell (milliseconds per merge). A cell's new
-    style depends only on its old one, so each distinct old style is worked out once
-    (openpyxl's own code, on the first such cell) and copied to the rest."""
-    mcr = MergedCellRange(ws, ref)
-    ws.merged_cells.add(mcr)
-    cells = ws._cells
-
-    def cell_at(coord: tuple[int, int]) -> Cell | MergedCell:
-        cell = cells.get(coord)
-        if cell is None:
-            cell = cells[coord] = MergedCell(ws, row=coord[0], column=coord[1])
-        return cell
-
-    def apply(coords: Iterable[tuple[int, int]], change: Callable[[Any], None]) -> None:
-        done: dict[bytes | None, StyleArray] = {}
-        for coord in coords:
-            cell = cell_at(coord)
-            before = None if cell._style is None else cell._style.tobytes()
-            after = done.get(before)
-            if after is None:
-                change(cell)
-                done[before] = StyleArray(cell._style)
-            else:
-                cell._style = StyleArray(after)
-
-    # Worksheet._clean_merge_range: all but the top-left cell become MergedCells ...
-    coords = mcr.cells
-    next(coords)
-    for row, col in coords:
-        cells[row, col] = MergedCell(ws, row, col)
-    # ... then MergedCellRange.format.
-    start = mcr.start_cell
-    for name in ("top", "left", "right", "bottom"):
-        side = getattr(start.border, name)
-        if side and side.style is None:
-            continue
-        border = Border(**{name: side})
-
-        def add_border(cell: Any, border: Border = border) -> None:
-            cell.border += border
-
-        apply(getattr(mcr, name), add_border)
-    if start.protection is not None:
-        protection = copy.copy(start.protection)
-
-        def protect(cell: Any) -> None:
-            cell.protection = protection
-
-        apply(mcr.cells, protect)
-    else:
-        for coord in mcr.cells:
-            cell_at(coord)
-
-
-def _sheet_heading(ws: Worksheet, sheet: DataSheet, span: int) -> None:
-    """Title in A1 (a heading style); each note merged across the table's width and
-    wrapped, so that long notes neither spill past the table nor hide behind it."""
-    _put(ws, 1, 1, sheet.title, style="Headline 1")
-    last_col = get_column_letter(max(span, 1))
-    width = sum(ws.column_dimensions[get_column_letter(c)].width or 9
-                for c in range(1, max(span, 1) + 1))
-    row = 2
-    for head, text in sheet.lines:
-        line = f"{head}: {text}" if head else text
-        _put(ws, row, 1, line, style="eol_wrap_note")
-        if span > 1:
-            _merge_cells(ws, f"A{row}:{last_col}{row}")
-        height = _text_height(line, width)
-        if height:
-            ws.row_dimensions[row].height = height
-        row += 1
+def _heading_lines(sheet: DataSheet) -> list[str]:
+    lines = [f"{head}: {text}" if head else text for head, text in sheet.lines]
     if sheet.legend:
-        _put(ws, row, 1, "Colour key for the comparison words:", style="eol_note")
-        for i, fill in enumerate(theme.COMPARISON_FILLS, start=2):
-            _put(ws, row, i, fill.label, style=f"eol_legend_{fill.key}")
+        lines.append("Colour key (a second channel: the words say the same): "
+                     + ", ".join(f"{fill.label.lower()} {fill.description}"
+                                 for fill in theme.COMPARISON_FILLS) + ".")
+    return lines
+
+
+def _sheet_heading(ws: Worksheet, sheet: DataSheet) -> None:
+    """Title in A1 (a heading style), each note line below it in column A only. Nothing
+    is merged and nothing sits beside the table: a long line runs on over the empty
+    cells to its right, as the spreadsheet guidance recommends, rather than wrapping."""
+    _put(ws, 1, 1, sheet.title, style="Headline 1")
+    for row, line in enumerate(_heading_lines(sheet), start=2):
+        _put(ws, row, 1, line, style="eol_note")
 
 
 def _comparison_rules(ws: Worksheet, placement: Placement) -> None:
-    """Colour the neutral comparison words by the row's polarity (conditional formats,
-    so the colours follow the words when a reader sorts or filters)."""
-    try:
-        polarity_col = get_column_letter(placement.column_index("Polarity"))
-    except KeyError:
-        polarity_col = None
+    """Colour the comparison words as a second channel: the words already say better,
+    worse or similar (see judge_words); conditional formats keyed on them keep the
+    colour with the words when a reader sorts or filters."""
     first, last = placement.first_row, placement.last_row
     fills = {f.key: f for f in theme.COMPARISON_FILLS}
     for index, col in enumerate(placement.columns, start=1):
@@ -623,13 +611,11 @@ def _comparison_rules(ws: Worksheet, placement: Placement) -> None:
             continue
         letter = get_column_letter(index)
         cell = f"{letter}{first}"
-        pol = f"${polarity_col}{first}" if polarity_col else '"No judgement"'
-        hib, lib = '"Higher is better"', '"Lower is better"'
         formulas = {
-            "better": f'OR(AND({cell}="higher",{pol}={hib}),AND({cell}="lower",{pol}={lib}))',
-            "worse": f'OR(AND({cell}="lower",{pol}={hib}),AND({cell}="higher",{pol}={lib}))',
-            "similar": f'{cell}="similar"',
-            "neutral": f'AND(OR({cell}="higher",{cell}="lower"),{pol}<>{hib},{pol}<>{lib})',
+            "better": f'ISNUMBER(SEARCH("(better)",{cell}))',
+            "worse": f'ISNUMBER(SEARCH("(worse)",{cell}))',
+            "similar": f'{cell}="Similar"',
+            "neutral": f'ISNUMBER(SEARCH("(not judged)",{cell}))',
         }
         for key, formula in formulas.items():
             fill = fills[key]
@@ -647,7 +633,8 @@ def _column_widths(ws: Worksheet, columns: Sequence[Col], rows: Sequence[Sequenc
         if col.width is not None:
             width = col.width
         else:
-            longest = _longest(r[index - 1] for r in rows)
+            longest = (col.longest if col.longest is not None and rows else
+                       _longest(r[index - 1] for r in rows))
             # Headers wrap, so a long header needs only about half its length.
             header = max(len(col.header) * 0.55, min(len(col.header), 14))
             width = max(longest + 2, header + 2, theme.MIN_COLUMN_WIDTH)
@@ -657,9 +644,14 @@ def _column_widths(ws: Worksheet, columns: Sequence[Col], rows: Sequence[Sequenc
 
 def _write_table(ws: Worksheet, top: int, sheet: DataSheet, *, stream: bool = False) -> Placement:
     headers = _unique_headers(c.header for c in sheet.columns)
-    columns = [Col(h, c.number_format, c.wrap, c.width, c.role)
+    columns = [dataclasses.replace(c, header=h)
                for h, c in zip(headers, sheet.columns, strict=True)]
-    rows = sheet.rows or [[_NO_DATA] + [None] * (len(columns) - 1)]
+    if not sheet.rows:
+        rows = [[_NO_DATA] + [NOT_APPLICABLE] * (len(columns) - 1)]
+    elif sheet.row_cache is not None:  # built by _Shared, which leaves no blanks
+        rows = sheet.rows
+    else:
+        rows = _without_blanks(sheet.rows, columns)
     maker = _maker(ws)
     for index, col in enumerate(columns, start=1):
         maker.put(ws, top, index, col.header, style="eol_header")
@@ -667,7 +659,8 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet, *, stream: bool = Fa
              "eol_word" if col.role == "comparison" else "eol_wrap" if col.wrap else "eol_cell")
             for col in columns]
     if stream:
-        _STREAMED[ws] = _StreamedRows(top + 1, plan, rows)
+        _STREAMED[ws] = _StreamedRows(top + 1, plan, rows,
+                                      sheet.row_keys if sheet.rows else [], sheet.row_cache)
     else:
         maker.fill(ws, top + 1, plan, rows)
     last = top + len(rows)
@@ -685,6 +678,18 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet, *, stream: bool = Fa
     _column_widths(ws, columns, rows)
     _row_heights(ws, top, columns, rows)
     return Placement(ws, top, top + 1, last, columns, sheet.row_keys if sheet.rows else [])
+
+
+def _without_blanks(rows: list[list[Any]], columns: Sequence[Col]) -> list[list[Any]]:
+    """No blank cell inside a table: an empty cell gets its column's shorthand ([x] not
+    available unless the builder chose another). Builders put the specific mark ([c],
+    [z]) where they know it; this catches the rest (data-quality and metadata tables)."""
+    blanks = [col.blank or NOT_AVAILABLE for col in columns]
+    for row in rows:
+        for i, value in enumerate(row):
+            if value is None or value == "" or (type(value) is float and not isfinite(value)):
+                row[i] = blanks[i]
+    return rows
 
 
 def _row_heights(ws: Worksheet, top: int, columns: Sequence[Col],
@@ -721,12 +726,14 @@ def _write_data_sheet(wb: Workbook, sheet: DataSheet, *, stream: bool = False) -
     # The table first: its column widths decide how the notes above it wrap.
     placement = _write_table(ws, _heading_rows(sheet) + 1, sheet,
                              stream=stream and sheet.streamable and not sheet.charts)
-    _sheet_heading(ws, sheet, len(placement.columns))
+    # Charts read the table's cells, so they come next; each fills its reserved line.
+    chart_lines = iter([chart(placement) if sheet.rows else
+                        "none: the table has no data to chart." for chart in sheet.charts])
+    sheet.lines = [(head, next(chart_lines)) if head == "Chart" else (head, text)
+                   for head, text in sheet.lines]
+    _sheet_heading(ws, sheet)
     ws.freeze_panes = f"{'B' if sheet.freeze_first_column else 'A'}{placement.first_row}"
     _comparison_rules(ws, placement)
-    for chart in sheet.charts:
-        if sheet.rows:
-            chart(placement)
     _page_setup(ws, placement.header_row)
     return placement
 
@@ -746,8 +753,10 @@ class _Area:
 class _Pack:
     """Everything the sheet builders share: the bundle, the areas, lookups."""
 
-    def __init__(self, bundle: ReportBundle, place: str | None) -> None:
+    def __init__(self, bundle: ReportBundle, place: str | None,
+                 shared: _Shared | None = None) -> None:
         self.bundle = bundle
+        self.shared = shared if shared is not None else _Shared(bundle)
         self.config = bundle.config
         self.place = place
         self.catalogue = _catalogue_by_id()
@@ -777,13 +786,20 @@ class _Pack:
         keep = pl.col("area_type") == "icb"
         wanted = [a.code for a in self.areas if a.area_type == "place"]
         keep = keep | ((pl.col("area_type") == "place") & pl.col("area_code").is_in(wanted))
+        # Row numbers in bundle.indicators: the shared records and cells are keyed by them.
+        self.row_numbers: list[int] = (
+            frame.with_row_index("__row").filter(keep)["__row"].to_list())
         self.frame = frame.filter(keep)
+        records = self.shared.records
         self.lookup: dict[tuple[str, str, str, str, str, str], dict[str, Any]] = {}
-        for rec in self.frame.iter_rows(named=True):
+        for i in self.row_numbers:
+            rec = records[i]
             key = (rec["indicator_id"], rec["area_type"], rec["area_code"], rec["period"],
                    rec["breakdown"], rec["breakdown_value"])
             self.lookup[key] = rec
         self.order = self._indicator_order()
+        self.notes = pack_notes(self)
+        self._note_numbers = {key: i for i, (key, _, _) in enumerate(self.notes, start=1)}
 
     @staticmethod
     def _area_names(frame: pl.DataFrame) -> dict[str, str]:
@@ -800,13 +816,26 @@ class _Pack:
 
     # -- lookups ---------------------------------------------------------------------
 
+    def note(self, key: str) -> str:
+        """The marker of a note on the Notes sheet, '[note 3]'."""
+        return f"[note {self._note_numbers[key]}]"
+
+    def notes_for(self, ind_id: str, *keys: str) -> str:
+        """The markers a table row cites: the indicator's definition, then `keys`."""
+        wanted = [f"indicator:{ind_id}", *keys]
+        return " ".join(self.note(k) for k in wanted if k in self._note_numbers)
+
     def theme_of(self, ind_id: str) -> str | None:
         entry = self.catalogue.get(ind_id)
         return entry.theme if entry is not None else None
 
-    def polarity(self, ind_id: str) -> str:
+    def polarity_key(self, ind_id: str) -> str:
+        """The catalogue's polarity: higher_is_better | lower_is_better | neutral."""
         entry = self.catalogue.get(ind_id)
-        return POLARITY_LABELS.get(entry.polarity, "No judgement") if entry else "No judgement"
+        return entry.polarity if entry is not None else "neutral"
+
+    def polarity(self, ind_id: str) -> str:
+        return POLARITY_LABELS.get(self.polarity_key(ind_id), "No judgement")
 
     def headline_ids(self) -> list[str]:
         return [i for i, entry in self.catalogue.items() if entry.headline]
@@ -832,9 +861,10 @@ class _Pack:
     @property
     def suppression_rule(self) -> str:
         rule = (self.bundle.manifest.get("disclosure") or {}).get("rule")
-        if rule:
-            return str(rule)
-        return disclosure_rule_text(self.config)
+        text = str(rule) if rule else disclosure_rule_text(self.config)
+        # The rule is written once for every output; the HTML shows a hidden value as
+        # '*', the packs as '[c]' (the spreadsheet guidance's shorthand).
+        return text.replace("shown as *", f"shown as {CONFIDENTIAL.text}")
 
 
 def _catalogue_by_id() -> dict[str, catalogue.Indicator]:
@@ -842,13 +872,34 @@ def _catalogue_by_id() -> dict[str, catalogue.Indicator]:
 
 
 def _measure(rec: dict[str, Any] | None, column: str = "value") -> Any:
-    """A numeric cell from an indicator row: number, '*' if suppressed, else blank."""
+    """A numeric cell from an indicator row: the number at its published precision, or
+    the shorthand saying why there is none ([z], [c], [x]); [x] for a missing row."""
     if rec is None:
-        return None
+        return NOT_AVAILABLE
     value = rec.get(column)
+    method = rec.get("method")
     if value is None or not math.isfinite(value):
-        return SUPPRESSED if rec.get("suppressed") else None
-    return Num(value, _measure_format(column, rec.get("unit"), rec.get("method")))
+        return _missing(column, method, rec.get("suppressed"))
+    number_format = _measure_format(column, rec.get("unit"), method)
+    return Num(published(value, number_format), number_format)
+
+
+# (column, method) pairs the indicator table never fills: a count or a median has no
+# confidence interval, a count no denominator, a slope or ratio index no numerator or
+# denominator. Their empty cells are 'not applicable' rather than missing.
+_NOT_APPLICABLE = {
+    *((ci, method) for ci in ("lower_ci_95", "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8")
+      for method in ("C", "Q")),
+    ("denominator", "C"), ("numerator", "SII"), ("denominator", "SII"),
+    ("numerator", "RII"), ("denominator", "RII"),
+}
+
+
+def _missing(column: str, method: str | None, suppressed: bool | None) -> Mark:
+    """Why a measure cell holds no number: not applicable, suppressed, or missing."""
+    if (column, method) in _NOT_APPLICABLE:
+        return NOT_APPLICABLE
+    return CONFIDENTIAL if suppressed else NOT_AVAILABLE
 
 
 @functools.cache
@@ -862,13 +913,31 @@ def _measure_format(column: str, unit: str | None, method: str | None) -> str:
     return unit_format(unit)
 
 
-def _comparison(rec: dict[str, Any] | None) -> str:
-    if rec is None or rec.get("comparison") is None:
-        return ""
-    return COMPARISON_LABELS.get(rec["comparison"], label(rec["comparison"]))
+def judge_words(comparison: str | None, polarity: str | None) -> tuple[str, str]:
+    """(key, words) for a comparison with the ICB, from formatting.judge (the one mapping
+    the HTML report and the CLI use too): the words carry the meaning on their own
+    ('Higher (worse)', 'Lower (better)', 'Similar', 'Higher (not judged)'); the key
+    (better | worse | similar | not_judged | not_compared) picks the fill."""
+    judgement = judge(comparison, polarity)
+    return judgement.key, judgement.words
+
+
+def _comparison(rec: dict[str, Any] | None, polarity: str | None) -> Any:
+    """The comparison cell of a Place's row: words that carry their meaning; [z] for the
+    ICB (not compared with itself); [x] where the row is missing."""
+    if rec is None:
+        return NOT_AVAILABLE
+    if rec.get("area_type") == "icb":
+        return NOT_APPLICABLE
+    return judge_words(rec.get("comparison"), polarity)[1]
 
 
 RowKey = tuple[str, str, str]  # (indicator_id, breakdown, breakdown_value)
+
+# Breakdowns the theme sheets leave out: deprivation has the Inequalities sheet; GP
+# practices and PCNs (hundreds of rows, each in one Place, so mostly [x] side by side)
+# and cause by deprivation stay on the Indicator data sheet, ready to filter.
+_OWN_SHEET_BREAKDOWNS = ("imd_quintile", "gp_practice", "pcn", "cause_group_imd_quintile")
 
 
 def _table_rows_for(pack: _Pack, ids: Iterable[str], *, breakdowns: bool) -> list[RowKey]:
@@ -877,7 +946,7 @@ def _table_rows_for(pack: _Pack, ids: Iterable[str], *, breakdowns: bool) -> lis
     frame = pack.frame.filter(
         pl.col("indicator_id").is_in(list(wanted))
         & (pl.col("period") == pack.bundle.headline_period)
-        & (pl.col("breakdown") != "imd_quintile")
+        & ~pl.col("breakdown").is_in(_OWN_SHEET_BREAKDOWNS)
     )
     if not breakdowns:
         frame = frame.filter(pl.col("breakdown") == "all")
@@ -906,27 +975,32 @@ def _comparison_table(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[
 def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[list[Any]]]:
     lead = [Col("Indicator"), Col("Breakdown"), Col("Group"),
             Col("Unit"), Col("Polarity", role="polarity")]
-    benchmarks = pack.config.benchmarks
+    # England: the Fingertips download, else eolneeds.toml [benchmarks] (bundle.england).
+    england = pack.bundle.england()
+    benchmarks = {k: v.value for k, v in england.items()}
     rows: list[list[Any]] = []
     if pack.place is None:
-        icb, places = pack.areas[0], pack.areas[1:]
+        places = pack.areas[1:]
         columns = lead + [Col(a.header) for a in pack.areas]
         columns += [Col("ICB lower 95% CI"), Col("ICB upper 95% CI")]
         columns += [Col(f"{a.header} compared with ICB", role="comparison") for a in places]
         if benchmarks:
-            columns.append(Col("England"))
+            columns += [Col("England"), Col("England period")]
+        columns.append(Col("Notes"))
         for ind_id, breakdown, value in keys:
             recs = [pack.row(ind_id, a, breakdown, value) for a in pack.areas]
             unit = next((r["unit"] for r in recs if r is not None), "")
+            polarity = pack.polarity_key(ind_id)
             row: list[Any] = [pack.name_of(ind_id), label(breakdown, BREAKDOWN_LABELS),
-                              label(value), unit or "", pack.polarity(ind_id)]
+                              label(value), unit or NOT_AVAILABLE, pack.polarity(ind_id)]
             row += [_measure(r) for r in recs]
             row += [_measure(recs[0], "lower_ci_95"), _measure(recs[0], "upper_ci_95")]
-            row += [_comparison(r) for r in recs[1:]]
+            row += [_comparison(r, polarity) for r in recs[1:]]
             if benchmarks:
-                row.append(_benchmark(benchmarks, ind_id, breakdown, unit))
+                row += [_benchmark(benchmarks, ind_id, breakdown, unit),
+                        _benchmark_period(england, ind_id, breakdown)]
+            row.append(pack.notes_for(ind_id, *_row_note_keys(row)))
             rows.append(row)
-        del icb
     else:
         main, icb = pack.areas
         columns = lead + [Col(main.header), Col("ICB"),
@@ -934,46 +1008,68 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
                           Col(f"{main.header} lower 95% CI"), Col(f"{main.header} upper 95% CI"),
                           Col("Numerator"), Col("Denominator")]
         if benchmarks:
-            columns.append(Col("England"))
-        columns.append(Col("Note", wrap=True, width=40))
+            columns += [Col("England"), Col("England period")]
+        columns.append(Col("Notes", wrap=True, width=40))
         for ind_id, breakdown, value in keys:
             rec, icb_rec = pack.row(ind_id, main, breakdown, value), pack.row(ind_id, icb,
                                                                                  breakdown, value)
             unit = (rec or icb_rec or {}).get("unit") or ""
             row = [pack.name_of(ind_id), label(breakdown, BREAKDOWN_LABELS), label(value),
-                   unit, pack.polarity(ind_id), _measure(rec), _measure(icb_rec),
-                   _comparison(rec), _measure(rec, "lower_ci_95"), _measure(rec, "upper_ci_95"),
+                   unit or NOT_AVAILABLE, pack.polarity(ind_id), _measure(rec),
+                   _measure(icb_rec), _comparison(rec, pack.polarity_key(ind_id)),
+                   _measure(rec, "lower_ci_95"), _measure(rec, "upper_ci_95"),
                    _measure(rec, "numerator"), _measure(rec, "denominator")]
             if benchmarks:
-                row.append(_benchmark(benchmarks, ind_id, breakdown, unit))
-            row.append((rec or {}).get("note") or "")
+                row += [_benchmark(benchmarks, ind_id, breakdown, unit),
+                        _benchmark_period(england, ind_id, breakdown)]
+            markers = pack.notes_for(ind_id, *_row_note_keys(row))
+            note = (rec or {}).get("note")
+            row.append(f"{markers} {note}" if note else markers)
             rows.append(row)
     return columns, rows
 
 
+def _row_note_keys(row: Sequence[Any]) -> list[str]:
+    """Notes a row cites besides its indicator's definition: the suppression rule when
+    one of its cells is [c]."""
+    return ["suppression"] if any(v is CONFIDENTIAL for v in row) else []
+
+
 def _benchmark(benchmarks: dict[str, float], ind_id: str, breakdown: str, unit: str) -> Any:
     if breakdown != "all" or ind_id not in benchmarks:
-        return None
-    return Num(benchmarks[ind_id], unit_format(unit))
+        return NOT_AVAILABLE
+    number_format = unit_format(unit)
+    return Num(published(benchmarks[ind_id], number_format), number_format)
+
+
+_ONE_TABLE = ("", "This worksheet contains one table.")
+
+
+def _benchmark_period(england: dict[str, Any], ind_id: str, breakdown: str) -> Any:
+    if breakdown != "all" or ind_id not in england:
+        return NOT_AVAILABLE
+    return england[ind_id].period or "not stated"
 
 
 def _common_lines(pack: _Pack, *, units: str, source: str) -> list[tuple[str, str]]:
     return [
+        _ONE_TABLE,
         ("Units", units),
         ("Source", source),
-        ("Suppression", f"{pack.suppression_rule} A '*' marks a suppressed value; a blank "
-                        "cell means not applicable or not available."),
+        ("Shorthand", f"[c] suppressed {pack.note('suppression')}, [x] not available, "
+                      "[z] not applicable (see the Cover sheet)."),
     ]
 
 
 def _comparator_line(pack: _Pack) -> tuple[str, str]:
+    marker = pack.note("method:Comparison with the ICB")
     if pack.place is None:
         return ("Comparison", "the ICB and every Place side by side; each Place is "
-                "compared with the ICB at 95% confidence. The colour adds better or worse "
-                "where the indicator has a polarity; the word alone is neutral.")
+                f"compared with the ICB at 95% confidence {marker}. The words say better or "
+                "worse where the indicator has a better direction; colour repeats them.")
     return ("Comparison", f"{pack.main.name} beside the ICB; 'Compared with ICB' uses the "
-            "Place's 95% confidence interval. The colour adds better or worse where the "
-            "indicator has a polarity; the word alone is neutral.")
+            f"Place's 95% confidence interval {marker}. The words say better or worse where "
+            "the indicator has a better direction; colour repeats them.")
 
 
 _SOURCES = {
@@ -993,7 +1089,8 @@ def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> Da
                     "100,000 people, counts are numbers of people", source=_SOURCES[theme_key])
     lines.append(_comparator_line(pack))
     lines.append(("Notes", "Definitions and methods are on the Notes sheet; every period, "
-                           "breakdown and confidence interval is on the Indicator data sheet."))
+                           "breakdown (including by GP practice and PCN) and confidence "
+                           "interval is on the Indicator data sheet."))
     sheet = DataSheet(
         name=name, description=description,
         title=f"{name}: {pack.area_label}, {pack.bundle.headline_period}",
@@ -1001,8 +1098,7 @@ def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> Da
         row_keys=keys, legend=True, freeze_first_column=True,
     )
     if theme_key == "place_of_death":
-        sheet.lines.append(("Chart", "A stacked bar chart of where people died is below the "
-                                     "table."))
+        sheet.lines.append(("Chart", ""))  # filled in by the chart
         sheet.charts.append(lambda placement: _place_of_death_chart(pack, placement))
     return sheet
 
@@ -1032,8 +1128,9 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
                  ("4", "Quintile 4"), ("5", "Quintile 5 (least deprived)")]
     columns = [Col("Indicator"), Col("Area"), Col("Unit")]
     columns += [Col(header) for _, header in quintiles]
-    columns += [Col("SII"), Col("SII lower 95% CI"), Col("SII upper 95% CI"), Col("RII"),
-                Col("RII lower 95% CI"), Col("RII upper 95% CI")]
+    columns += [Col("SII"), Col("SII lower 95% CI"), Col("SII upper 95% CI"),
+                Col("RII (ratio)"), Col("RII lower 95% CI (ratio)"),
+                Col("RII upper 95% CI (ratio)"), Col("Notes")]
     rows: list[list[Any]] = []
     keys: list[tuple[str, str]] = []
     for ind_id in ids:
@@ -1044,17 +1141,23 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
             if all(r is None for r in [*recs, sii, rii]):
                 continue
             unit = next((r["unit"] for r in recs if r is not None), "")
-            row = [pack.name_of(ind_id), area.name, unit or ""]
+            row = [pack.name_of(ind_id), area.name, unit or NOT_AVAILABLE]
             row += [_measure(r) for r in recs]
-            row += [_measure(sii), _measure(sii, "lower_ci_95"), _measure(sii, "upper_ci_95")]
-            row += [_measure(rii), _measure(rii, "lower_ci_95"), _measure(rii, "upper_ci_95")]
+            for summary in (sii, rii):
+                # No summary row: the indicator has no inequality index (a count, say).
+                row += ([NOT_APPLICABLE] * 3 if summary is None else
+                        [_measure(summary), _measure(summary, "lower_ci_95"),
+                         _measure(summary, "upper_ci_95")])
+            row.append(pack.notes_for(ind_id, *(["sii_rii"] if sii or rii else []),
+                                      *_row_note_keys(row)))
             rows.append(row)
             keys.append((ind_id, area.code))
     lines = _common_lines(pack, units="quintile values and SII in the Unit column; RII is a "
                                       "ratio", source="Death registrations linked to the "
                                       "Index of Multiple Deprivation of the area of residence")
+    marker = pack.note("sii_rii") if "sii_rii" in pack._note_numbers else ""
     lines.append(("Method", "SII and RII summarise the gradient across deprivation quintiles "
-                            "(see the Notes sheet); blank where not calculated."))
+                            f"{marker}; [x] where not calculated.".replace(" ;", ";")))
     sheet = DataSheet(
         name="Inequalities", description="The gradient by deprivation quintile, with the slope "
                                           "and relative indices of inequality (SII, RII)",
@@ -1062,7 +1165,7 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
         columns=columns, rows=rows, table_name="Inequalities", row_keys=keys,
         freeze_first_column=True,
     )
-    sheet.lines.append(("Chart", "A column chart of the gradient is below the table."))
+    sheet.lines.append(("Chart", ""))  # filled in by the chart
     sheet.charts.append(lambda placement: _gradient_chart(pack, placement))
     return sheet
 
@@ -1075,8 +1178,8 @@ def _projections_sheet(pack: _Pack) -> DataSheet:
     columns = [Col("Year", number_format=theme.NUMBER_FORMATS["integer"])]
     for area in pack.areas:
         if has_deaths:
-            columns.append(Col(f"{area.header} projected deaths"))
-        columns.append(Col(f"{area.header} projected palliative care need"))
+            columns.append(Col(f"{area.header} projected deaths (people per year)"))
+        columns.append(Col(f"{area.header} projected palliative care need (people per year)"))
     rows: list[list[Any]] = []
     for year in years:
         row: list[Any] = [int(year)]
@@ -1086,15 +1189,17 @@ def _projections_sheet(pack: _Pack) -> DataSheet:
                 row.append(_measure(rec, "denominator"))
             row.append(_measure(rec))
         rows.append(row)
-    lines = [("Units", "people per year (counts)"),
+    lines = [_ONE_TABLE,
+             ("Units", "people per year (counts)"),
              ("Source", "Death registrations and population projections"),
              ("Method", "today's age- and sex-specific death rates applied to the projected "
                         "population give projected deaths; today's share of deaths with "
-                        "palliative care need applied to those gives projected need (see "
-                        "the Notes sheet)."),
+                        "palliative care need applied to those gives projected need "
+                        f"{pack.note('projections')}."),
              ("Caution", "Projections assume today's rates continue; read them as a scale of "
                          "change, not a forecast."),
-             ("Chart", "A line chart of projected need is below the table.")]
+             ("Shorthand", "[x] not available (see the Cover sheet)."),
+             ("Chart", "")]  # filled in by the chart
     sheet = DataSheet(
         name="Projections", description="Projected annual deaths and palliative care need, "
                                          "each year to 2040",
@@ -1120,47 +1225,120 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
         ("method", "Method", None), ("comparison", "Compared with ICB", None),
         ("suppressed", "Suppressed", None), ("note", "Note", None),
     ]
-    columns = [Col(header, wrap=(name == "note"), width=40 if name == "note" else None,
-                   role="comparison" if name == "comparison" else "data")
-               for name, header, _ in spec]
-    rows = []
-    # _measure for every measure column, inlined: this sheet has every indicator row.
-    for rec in pack.frame.iter_rows(named=True):
-        row: list[Any] = []
-        unit, method = rec.get("unit"), rec.get("method")
-        for name, _, measure in spec:
-            if measure is not None:
-                value = rec.get(measure)
-                if value is None or not isfinite(value):
-                    row.append(SUPPRESSED if rec.get("suppressed") else None)
-                else:
-                    row.append(Num(value, _measure_format(measure, unit, method)))
-            elif name == "comparison":
-                row.append(_comparison(rec))
-            else:
-                row.append(rec[name])
-        rows.append(row)
-    lines = [("About", "Every row of the assessment for these areas: all periods, breakdowns "
+    rows = pack.shared.data_rows(pack, [name for name, _, _ in spec],
+                                 [measure for _, _, measure in spec], pack.row_numbers)
+    longest = pack.shared.longest(pack.row_numbers, len(spec))
+    # The note is the last column: it runs on unwrapped rather than making thousands of
+    # rows tall (and measured row by row).
+    columns = [Col(header, width=60 if name == "note" else None,
+                   role="comparison" if name == "comparison" else "data", longest=size)
+               for (name, header, _), size in zip(spec, longest, strict=True)]
+    lines = [_ONE_TABLE,
+             ("About", "Every row of the assessment for these areas: all periods, breakdowns "
                        "and both confidence levels; use the filters, or a PivotTable."),
-             ("Suppression", f"{pack.suppression_rule} A '*' marks a suppressed value."),
+             ("Units", "as in the Unit column; the confidence limits are in the same unit "
+                       "as the value."),
+             ("Shorthand", f"[c] suppressed {pack.note('suppression')}, [x] not available, "
+                           "[z] not applicable (see the Cover sheet)."),
              ("Periods", "Financial years (April to March); months (YYYY-MM) are the monthly "
                          "series; four-digit years are projections.")]
     return DataSheet(
         name="Indicator data", description="Every indicator row for these areas, ready to "
                                             "filter or pivot",
         title=f"Indicator data: {pack.area_label}", lines=lines, columns=columns, rows=rows,
-        table_name="Indicator_data",
+        table_name="Indicator_data", row_keys=pack.row_numbers,
         # Nine in ten of the pack's cells, and no chart reads them. It is also the last
         # sheet built, so formats it first uses are numbered last either way.
-        streamable=True,
+        streamable=True, row_cache=pack.shared.row_xml,
     )
+
+
+class _RowCache(dict[int, str]):
+    """Row XML by row number in bundle.indicators, with the row number left as
+    ROW_MARK; valid only in workbooks whose style numbering starts as `styles` does."""
+
+    styles: tuple[bytes, ...] | None = None
+
+
+ROW_MARK = "\x00"  # never in cell text: clean_text removes control characters
+
+
+class _Lengths(dict[tuple[type, Any], int]):
+    """_display_length, remembered for the texts and marks that repeat down a column;
+    numbers are measured as _display_length measures them."""
+
+    def __call__(self, value: Any) -> int:
+        if type(value) is Num:
+            return len(f"{value.value:,.2f}")  # _Shared makes Num only of finite values
+        key = (type(value), value)  # True and 1 are equal keys; their lengths are not
+        try:
+            return self[key]
+        except KeyError:
+            found = self[key] = _display_length(value)
+            return found
+        except TypeError:  # unhashable
+            return _display_length(value)
+
+
+class _Shared:
+    """What every pack of one bundle has in common, worked out once when assess writes
+    the ICB pack and each Place's: the indicator rows as dicts, the Indicator data
+    sheet's cells per row and, once written, each row's XML. The ICB's rows (nearly
+    half the table) are in every pack, so each is built and formatted once, not seven
+    times."""
+
+    def __init__(self, bundle: ReportBundle) -> None:
+        self.records: list[dict[str, Any]] = bundle.indicators.to_dicts()
+        self._cells: dict[int, list[Any]] = {}
+        self._lengths: dict[int, tuple[int, ...]] = {}  # each cell's _display_length
+        self.row_xml = _RowCache()
+
+    def longest(self, numbers: list[int], width: int) -> list[int]:
+        """Per column, the longest display length among these rows (as _longest)."""
+        lengths = self._lengths
+        return [max(column, default=0) for column in
+                zip(*(lengths[i] for i in numbers), strict=True)] if numbers else [0] * width
+
+    def data_rows(self, pack: _Pack, names: list[str], measures: list[str | None],
+                  numbers: list[int]) -> list[list[Any]]:
+        """The Indicator data sheet's cells for these rows: _measure and _comparison for
+        every cell, inlined (this sheet is nine in ten of a pack's cells)."""
+        cells = self._cells
+        missing = [i for i in numbers if i not in cells]
+        if missing:
+            polarity = {ind_id: pack.polarity_key(ind_id) for ind_id in pack.order}
+            spec = list(zip(names, measures, strict=True))
+            length = _Lengths()
+            for i in missing:
+                rec = self.records[i]
+                row: list[Any] = []
+                unit, method = rec.get("unit"), rec.get("method")
+                suppressed = rec.get("suppressed")
+                for name, measure in spec:
+                    if measure is not None:
+                        value = rec.get(measure)
+                        if value is None or not isfinite(value):
+                            row.append(_missing(measure, method, suppressed))
+                        else:
+                            number_format = _measure_format(measure, unit, method)
+                            row.append(Num(published(value, number_format), number_format))
+                    elif name == "comparison":
+                        row.append(_comparison(rec, polarity.get(rec["indicator_id"])))
+                    elif name == "note":
+                        row.append(rec["note"] or NOT_APPLICABLE)
+                    else:
+                        value = rec[name]
+                        row.append(NOT_AVAILABLE if value is None or value == "" else value)
+                cells[i] = row
+                self._lengths[i] = tuple(map(length, row))
+        return [cells[i] for i in numbers]
 
 
 def _data_quality_sheets(pack: _Pack) -> list[DataSheet]:
     sheets = []
     used: set[str] = set()
     for i, dq in enumerate(pack.bundle.data_quality, start=1):
-        name = _sheet_name(f"DQ{i} {dq.title}", used)
+        name = _sheet_name(f"DQ{i} {_DQ_TAB_NAMES.get(dq.key, dq.title)}", used)
         frame = dq.frame
         columns = [Col(_dq_header(c), number_format=_dq_format(c, frame.schema[c]))
                    for c in frame.columns]
@@ -1170,12 +1348,24 @@ def _data_quality_sheets(pack: _Pack) -> list[DataSheet]:
         sheets.append(DataSheet(
             name=name, description=f"Data quality: {dq.title}",
             title=f"Data quality: {dq.title}",
-            lines=[("About", dq.description), ("Area", f"{pack.config.icb_name}, all Places"),
+            lines=[_ONE_TABLE, ("About", dq.description),
+                   ("Area", f"{pack.config.icb_name}, all Places"),
+                   ("Shorthand", "[x] not available (see the Cover sheet)."),
                    ("Read with care", "Data quality affects every indicator: check these "
                                       "tables before drawing conclusions.")],
             columns=columns, rows=rows, table_name=f"Data_quality_{i}",
         ))
     return sheets
+
+
+# Tab names for validate's data-quality tables that make sense within Excel's 31
+# characters; any other table's title is shortened between words.
+_DQ_TAB_NAMES = {
+    "files": "Files loaded", "rejects_by_reason": "Rows quarantined",
+    "completeness": "Field completeness", "deaths_quality": "Deaths data checks",
+    "linkage": "Linkage of deaths", "duplicates": "Possible duplicates",
+    "date_coverage": "Date coverage", "areas_by_place": "Areas and population",
+}
 
 
 def _dq_header(column: str) -> str:
@@ -1220,7 +1410,22 @@ def _is_number(ws: Worksheet, row: int, col: int) -> bool:
     return isinstance(ws.cell(row=row, column=col).value, int | float)
 
 
-def _place_of_death_chart(pack: _Pack, placement: Placement) -> None:
+def _add_chart(placement: Placement, chart: Any, chart_title: str, alt_text: str) -> None:
+    """Place a chart beside its table, level with the header row, with its alt text
+    (written into the drawing by _DescribedDrawing). Beside rather than below: a long
+    table would push a chart below it out of sight."""
+    chart.alt_text = alt_text
+    chart.alt_title = chart_title  # chart.title is openpyxl's rich-text Title by now
+    column = get_column_letter(len(placement.columns) + 2)
+    placement.sheet.add_chart(chart, f"{column}{placement.header_row}")
+
+
+def _names(names: Sequence[str]) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _place_of_death_chart(pack: _Pack, placement: Placement) -> str:
     ws = placement.sheet
     first_area = placement.column_index(pack.areas[0].header)
     last_area = first_area + len(pack.areas) - 1
@@ -1228,7 +1433,7 @@ def _place_of_death_chart(pack: _Pack, placement: Placement) -> None:
     chart.type = "bar"
     chart.grouping = "stacked"
     chart.overlap = 100
-    chart.title = f"Place of death, {pack.bundle.headline_period} (% of deaths)"
+    chart.title = title = f"Place of death, {pack.bundle.headline_period} (% of deaths)"
     chart.y_axis.title = "% of deaths"
     chart.y_axis.scaling.min = 0
     chart.y_axis.scaling.max = 100
@@ -1240,45 +1445,62 @@ def _place_of_death_chart(pack: _Pack, placement: Placement) -> None:
     chart.x_axis.scaling.orientation = "maxMin"
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    count = 0
+    parts: list[str] = []
     for offset, key in enumerate(placement.row_keys):
         if key[0] not in PLACE_OF_DEATH_PARTS or key[1] != "all":
             continue
         row = placement.first_row + offset
         series = _series(ws, placement, row, first_area, last_area, f"$A${row}")
-        _style_series(series, count)
+        _style_series(series, len(parts))
         chart.series.append(series)
-        count += 1
-    if not count:
-        return
+        parts.append(pack.name_of(key[0]))
+    if not parts:
+        return "none: no place-of-death figures for this period."
     chart.set_categories(Reference(ws, min_col=first_area, max_col=last_area,
                                    min_row=placement.header_row, max_row=placement.header_row))
     chart.legend.position = "b"
     chart.height = 7.5 + 0.6 * len(pack.areas)
     chart.width = 22
-    ws.add_chart(chart, f"A{placement.last_row + 3}")
+    areas = _names([a.name for a in pack.areas])
+    _add_chart(placement, chart, title,
+               f"Stacked bar chart: where people died in {pack.bundle.headline_period}, as a "
+               f"percentage of deaths, one bar each for {areas}. Segments: "
+               f"{_names(parts)}. The figures are in the table on this sheet; a suppressed "
+               "[c] figure has no segment.")
+    return (f"a stacked bar chart of where people died, one bar each for {areas}, is to "
+            "the right of the table; it reads the table's cells.")
 
 
-def _gradient_chart(pack: _Pack, placement: Placement) -> None:
+def _gradient_chart(pack: _Pack, placement: Placement) -> str:
+    """One indicator's gradient by deprivation quintile for the pack's own area (the
+    Place in a Place pack) and its comparators: the first preferred indicator whose
+    five quintiles are all published for that area. A [c] cell would plot as zero and
+    mislead, so only complete rows are charted."""
     ws = placement.sheet
     first_q = placement.column_index("Quintile 1 (most deprived)")
     last_q = first_q + 4
-    by_indicator: dict[str, list[int]] = {}
-    for offset, (ind_id, _) in enumerate(placement.row_keys):
+    complete: dict[str, dict[str, int]] = {}  # indicator -> area code -> row
+    for offset, (ind_id, code) in enumerate(placement.row_keys):
         row = placement.first_row + offset
-        # Text ('*') would plot as zero and mislead: chart only complete gradients.
         if all(_is_number(ws, row, c) for c in range(first_q, last_q + 1)):
-            by_indicator.setdefault(ind_id, []).append(row)
-    if not by_indicator:
-        return
-    chosen = next((i for i in GRADIENT_CHART_PREFERENCE if i in by_indicator),
-                  next(iter(by_indicator)))
-    rows = by_indicator[chosen][: len(theme.SERIES_COLOURS)]
+            complete.setdefault(ind_id, {})[code] = row
+    main = pack.main.code
+    candidates = [i for i in complete if main in complete[i]]
+    if not candidates:
+        return (f"none: every indicator has a suppressed [c] quintile for {pack.main.name}, "
+                "so no gradient can be drawn without misleading.")
+    chosen = next((i for i in GRADIENT_CHART_PREFERENCE if i in candidates), candidates[0])
+    # The pack's own area first, then the others in table order.
+    areas = [a for a in pack.areas if a.code in complete[chosen]]
+    areas = [a for a in areas if a.code == main] + [a for a in areas if a.code != main]
+    areas = areas[: len(theme.SERIES_COLOURS)]
+    rows = [complete[chosen][a.code] for a in areas]
     unit = ws.cell(row=rows[0], column=placement.column_index("Unit")).value or ""
+    period = pack.bundle.headline_period
     chart = BarChart()
     chart.type = "col"
     chart.grouping = "clustered"
-    chart.title = f"{pack.name_of(chosen)} by deprivation quintile, {pack.bundle.headline_period}"
+    chart.title = title = f"{pack.name_of(chosen)} by deprivation quintile, {period}"
     chart.y_axis.title = str(unit)
     chart.x_axis.title = "Deprivation quintile (1 = most deprived)"
     chart.x_axis.delete = False
@@ -1293,29 +1515,40 @@ def _gradient_chart(pack: _Pack, placement: Placement) -> None:
     chart.legend.position = "b"
     chart.height = 9
     chart.width = 22
-    ws.add_chart(chart, f"A{placement.last_row + 3}")
+    names = _names([a.name for a in areas])
+    _add_chart(placement, chart, title,
+               f"Column chart: {pack.name_of(chosen)} ({unit}) in {period} by deprivation "
+               f"quintile, from 1 (most deprived) to 5 (least deprived), for {names}. The "
+               "figures, with the slope and relative indices of inequality, are in the "
+               "table on this sheet.")
+    return (f"a column chart of {pack.name_of(chosen)} by deprivation quintile for {names} "
+            "is to the right of the table; it reads the table's cells.")
 
 
-def _projection_chart(pack: _Pack, placement: Placement, has_deaths: bool) -> None:
+def _projection_chart(pack: _Pack, placement: Placement, has_deaths: bool) -> str:
     ws = placement.sheet
     chart = LineChart()
-    chart.title = ("Projected palliative care need (people per year)" if pack.place is None
-                   else "Projected deaths and palliative care need (people per year)")
+    chart.title = title = (
+        "Projected palliative care need (people per year)" if pack.place is None
+        else "Projected deaths and palliative care need (people per year)")
     chart.y_axis.title = "People per year"
     chart.x_axis.title = "Year"
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    series_index = 0
     # The ICB pack plots need per area; a Place pack plots the Place's deaths and need.
+    unit = " (people per year)"
     wanted: list[str] = []
     if pack.place is None:
-        wanted = [f"{a.header} projected palliative care need" for a in pack.areas]
+        wanted = [f"{a.header} projected palliative care need{unit}" for a in pack.areas]
+        shown = f"projected palliative care need for {_names([a.name for a in pack.areas])}"
     else:
         if has_deaths:
-            wanted.append(f"{pack.main.header} projected deaths")
-        wanted.append(f"{pack.main.header} projected palliative care need")
+            wanted.append(f"{pack.main.header} projected deaths{unit}")
+        wanted.append(f"{pack.main.header} projected palliative care need{unit}")
+        shown = ("projected deaths and palliative care need" if has_deaths else
+                 "projected palliative care need") + f" in {pack.main.name}"
     headers = [c.header for c in placement.columns]
-    for original in wanted:
+    for series_index, original in enumerate(wanted):
         index = headers.index(_unique_lookup(original, headers))
         col = index + 1
         values = Reference(ws, min_col=col, max_col=col, min_row=placement.header_row,
@@ -1324,13 +1557,17 @@ def _projection_chart(pack: _Pack, placement: Placement, has_deaths: bool) -> No
         _style_series(series, series_index, line=True)
         series.marker.symbol = "none"
         chart.series.append(series)
-        series_index += 1
     chart.set_categories(Reference(ws, min_col=1, max_col=1, min_row=placement.first_row,
                                    max_row=placement.last_row))
     chart.legend.position = "b"
     chart.height = 9
     chart.width = 22
-    ws.add_chart(chart, f"A{placement.last_row + 3}")
+    years = placement.row_keys
+    span = f"{years[0]} to {years[-1]}" if years else ""
+    _add_chart(placement, chart, title,
+               f"Line chart: {shown}, people per year, {span}. The figures are in the "
+               "table on this sheet.")
+    return f"a line chart of {shown} is to the right of the table; it reads the table's cells."
 
 
 def _unique_lookup(header: str, headers: list[str]) -> str:
@@ -1344,14 +1581,36 @@ def _unique_lookup(header: str, headers: list[str]) -> str:
 _SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
+# Words a shortened tab name must not end on: "Deaths by" reads as cut off.
+_DANGLING = {"and", "or", "of", "by", "the", "in", "for", "with", "to", "a", "an", "on", "at",
+             "-", "&", "per", "from"}
+
+
+def _shorten(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters, cut between words (never mid-word) and
+    not ending on a joining word; a single over-long word is cut as a last resort."""
+    if len(text) <= limit:
+        return text
+    words: list[str] = []
+    for word in text.split(" "):
+        if len(" ".join([*words, word])) > limit:
+            break
+        words.append(word)
+    while words and words[-1].casefold().strip(",;") in _DANGLING:
+        words.pop()
+    return " ".join(words).rstrip(",;") if words else text[:limit]
+
+
 def _sheet_name(text: str, used: set[str]) -> str:
-    """A valid, unique sheet name: <= 31 characters, none of []:*?/\\, no edge quotes."""
+    """A valid, unique sheet name: <= 31 characters cut between words, none of
+    []:*?/\\, no edge quotes; a repeat gets ' (2)'."""
     base = _SHEET_NAME_BAD.sub(" ", ILLEGAL_CHARACTERS_RE.sub(" ", text))
-    base = " ".join(base.split()).strip("'")[:31].rstrip() or "Sheet"
-    name, n = base, 2
+    base = " ".join(base.split()).strip("'")
+    name = _shorten(base, 31) or "Sheet"
+    n = 2
     while name.casefold() in used:
         suffix = f" ({n})"
-        name = base[: 31 - len(suffix)].rstrip() + suffix
+        name = (_shorten(base, 31 - len(suffix)) or "Sheet") + suffix
         n += 1
     used.add(name.casefold())
     return name
@@ -1362,50 +1621,97 @@ def _table_name(text: str) -> str:
     return name if name[:1].isalpha() else f"T_{name}"
 
 
+_DATASET_SOURCES = {
+    "deaths": "death registrations", "register": "palliative care registers (EPaCCS)",
+    "activity": "hospital, A&E and community activity", "population": "resident population "
+    "estimates", "areas": "the Index of Multiple Deprivation by LSOA",
+    "projections": "population projections",
+}
+
+
+def _cover_facts(pack: _Pack) -> list[tuple[str, str]]:
+    """The cover's facts, as the spreadsheet guidance lists them."""
+    bundle, config = pack.bundle, pack.config
+    manifest = bundle.manifest or {}
+    datasets = sorted({str(e.get("dataset")) for e in manifest.get("inputs") or []
+                       if e.get("dataset")} | set(manifest.get("data_coverage") or {}))
+    # National values (the Fingertips download) are named below, not as local extracts.
+    sources = [_DATASET_SOURCES.get(d, d.replace("_", " ")) for d in datasets
+               if d != "benchmarks"]
+    source = ("Local extracts held by the ICB: " + "; ".join(sources) if sources else
+              "Local extracts held by the ICB (see the Metadata sheet)")
+    england_sources = sorted({b.source for b in bundle.england().values()})
+    if england_sources:
+        source += ". England values: " + "; ".join(england_sources)
+    # Reporting periods as _headline_period finds them: months carry only the total.
+    earlier = sorted({p for p in pack.frame.filter(pl.col("breakdown") != "all")["period"]
+                      .unique().to_list() if p and not p.isdigit()} - {bundle.headline_period})
+    covered = (f"{bundle.headline_period}, the latest period; earlier periods "
+               f"({', '.join(earlier)}) and the monthly series are on the Indicator data sheet"
+               if earlier else bundle.headline_period)
+    next_update = config.next_update or (
+        "Not scheduled: the pack is refreshed whenever the assessment is run again "
+        "(each month when run by `eolneeds run`).")
+    area = pack.area_label + ("" if pack.place is None else
+                              f" (Place code {pack.main.code}; the ICB is the comparator)")
+    return [
+        ("Area", area),
+        ("Places", "; ".join(a.name for a in pack.areas if a.area_type == "place")),
+        ("Source", source),
+        ("Period covered", f"{covered}. Financial years run April to March."),
+        ("Published", bundle.generated_at.strftime("%d %B %Y")),
+        ("Next update", next_update),
+        ("Contact", config.contact),
+        ("Produced with", f"eolneeds {bundle.software_version}"),
+    ]
+
+
 def _cover(wb: Workbook, pack: _Pack) -> None:
+    """Cover sheet: no table, text in column A only (a heading style on each heading,
+    so a screen reader can move between them)."""
     ws = wb.active
     ws.title = "Cover"
-    bundle = pack.bundle
-    ws.column_dimensions["A"].width = 90
-    _put(ws, 1, 1, "Palliative and end-of-life care: population needs assessment",
+    ws.column_dimensions["A"].width = 100
+    _put(ws, 1, 1, f"Palliative and end-of-life care needs assessment: {pack.area_label}",
          style="Headline 1")
-    _put(ws, 2, 1, pack.area_label, style="Headline 2")
-    row = 4
-    facts = [
-        ("Area", pack.area_label + ("" if pack.place is None else
-                                    f" (Place code {pack.main.code}; the ICB is the comparator)")),
-        ("Places", "; ".join(a.name for a in pack.areas if a.area_type == "place")
-         if pack.place is None else pack.main.name),
-        ("Period", f"{bundle.headline_period} (financial year, April to March, unless stated)"),
-        ("Produced", bundle.generated_at.strftime("%d %B %Y, %H:%M")),
-        ("Contact", pack.config.contact),
-        ("Software", f"eolneeds {bundle.software_version}"),
-    ]
-    for head, text in facts:
+    _cover_paragraph(ws, 2, "This workbook is the population needs assessment for palliative "
+                            "and end-of-life care"
+                     + (" for the ICB, with every Place side by side."
+                        if pack.place is None else
+                        f" for {pack.main.name}, with the ICB beside it as comparator."))
+    row = 3
+    for head, text in _cover_facts(pack):
         _cover_paragraph(ws, row, f"{head}: {text}")
         row += 1
-    sections = [
-        ("About this workbook",
-         "This workbook shows the need for palliative and end-of-life care among residents "
-         "who died, where they died, whether they were identified before death, how much "
-         "unplanned hospital care they had, and who is missing out by deprivation. "
-         + ("Every Place is shown side by side with the ICB." if pack.place is None else
-            "The Place is shown beside the ICB as comparator.")),
-        ("How to use it",
-         "The Contents sheet links to every sheet. Each sheet has one table with filters; "
-         "its title, units, source and notes are above the table. Definitions and methods "
-         "are on the Notes sheet; sources, files and software versions on the Metadata "
-         "sheet."),
-        ("Small numbers", pack.suppression_rule + " Suppressed values are shown as *."),
-        ("Data protection",
-         "The workbook holds aggregate figures only: no record-level data and no "
-         "identifiers."),
+    shorthand = [f"{mark.text} {mark.meaning}" for mark in MARKS] + [
+        "[note N] see that note on the Notes sheet",
+        "Higher (worse), Lower (better), Similar, Higher (not judged): how a Place compares "
+        "with the ICB at 95% confidence; the cell colour repeats the words, it never "
+        "carries meaning alone",
+    ]
+    sections: list[tuple[str, list[str]]] = [
+        ("About this workbook", [
+            "It shows the need for palliative and end-of-life care among residents who "
+            "died, where they died, whether they were identified before death, how much "
+            "unplanned hospital care they had, and who is missing out by deprivation."]),
+        ("How to use it", [
+            "The Contents sheet links to every sheet. Each sheet holds one table, starting "
+            "below its title and notes in column A, with filters; any chart is to the right "
+            "of its table. Definitions and methods are on the Notes sheet and cited as "
+            "[note N]; sources, files and software versions are on the Metadata sheet."]),
+        ("Shorthand used in the tables", shorthand),
+        ("Small numbers", [pack.suppression_rule]),
+        ("Data protection", [
+            "The workbook holds aggregate figures only: no record-level data and no "
+            "identifiers."]),
     ]
     row += 1
-    for heading, text in sections:
+    for heading, paragraphs in sections:
         _put(ws, row, 1, heading, style="Headline 2")
-        _cover_paragraph(ws, row + 1, text)
-        row += 3
+        row += 1
+        for text in paragraphs:
+            _cover_paragraph(ws, row, text)
+            row += 1
     _put(ws, row, 1, Link("Go to the Contents sheet", "Contents"))
     _page_setup(ws, None)
     ws.page_setup.orientation = "portrait"
@@ -1413,7 +1719,7 @@ def _cover(wb: Workbook, pack: _Pack) -> None:
 
 def _cover_paragraph(ws: Worksheet, row: int, text: str) -> None:
     _put(ws, row, 1, text, style="eol_wrap")
-    height = _text_height(text, ws.column_dimensions["A"].width or 90)
+    height = _text_height(text, ws.column_dimensions["A"].width or 100)
     if height:
         ws.row_dimensions[row].height = height
 
@@ -1430,63 +1736,79 @@ def _contents_sheet(pack: _Pack, later: list[tuple[str, str]]) -> DataSheet:
     )
 
 
-def _notes_sheet(pack: _Pack) -> DataSheet:
+def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
+    """The pack's notes as (key, topic, text), numbered in this order: [note 1] first.
+    Tables cite them by key through _Pack.note."""
     config = pack.config
     summaries = {s.id: s for s in catalogue.load_summaries()}
-    notes: list[tuple[str, str]] = [
-        ("Suppression (small numbers)", pack.suppression_rule + " Suppressed values show *."),
-        ("Periods", "Financial years run from 1 April to 31 March. Deaths are counted by date "
-                    "of death, for residents of the ICB's Places."),
-        *METHOD_NOTES,
-        ("Place of death",
+    notes: list[tuple[str, str, str]] = [
+        ("suppression", "Suppression (small numbers)", pack.suppression_rule),
+        ("periods", "Periods", "Financial years run from 1 April to 31 March. Deaths are "
+                               "counted by date of death, for residents of the ICB's Places."),
+        *((f"method:{topic}", topic, text) for topic, text in METHOD_NOTES),
+        ("place_of_death", "Place of death",
          "From death-registration codes by the national (PHE 2019) classification. Deaths "
          "in usual place of residence are home, care home and religious establishment"
          + (", excluding deaths from external causes (V01-Y89, U50.9)."
             if config.methods.diupr_exclude_external_causes else
             "; deaths from external causes are included (configured).")),
-        ("Emergency admissions",
+        ("emergency", "Emergency admissions",
          "Admission methods counted as emergency: "
          + ", ".join(config.methods.emergency_admission_methods)
          + ". Admissions count when they start within the 90 days ending on the date of "
            "death, inclusive."),
-        ("Bed days",
+        ("bed_days", "Bed days",
          "Each stay is clipped to the 90-day window; "
          + ("days are counted inclusively (a day case counts 1)."
             if config.methods.bed_days == "inclusive_days" else
             "nights are counted (a day case counts 0).")),
-        ("Palliative care need",
+        ("need", "Palliative care need",
          "Estimated from the underlying cause of death with the list of Etkind et al. 2017 "
          "(BMC Medicine 15:102): cancer, organ failure, stroke, dementia and frailty, "
          "neurodegenerative disease and HIV."),
+        ("projections", "Projections",
+         "Today's age- and sex-specific death rates applied to the projected population "
+         "give projected deaths; today's share of deaths with palliative care need applied "
+         "to those gives projected need. They assume today's rates continue: read them as "
+         "a scale of change, not a forecast."),
     ]
     for key in ("sii_rii", "disclosure", "data_quality", "spc"):
         if key in summaries:
-            notes.append((summaries[key].name, summaries[key].definition))
-    if config.benchmarks:
-        notes.append(("England values", "England comparators are the benchmark values set in "
-                                        "eolneeds.toml [benchmarks]."))
+            notes.append((key, summaries[key].name, summaries[key].definition))
+    england = pack.bundle.england()
+    if england:
+        sources = sorted({b.source for b in england.values()})
+        notes.append(("england", "England values", "England values beside the ICB, each with "
+                                                   "its period in the England period column. "
+                                                   "Source: " + "; ".join(sources) + "."))
+    present = set(pack.frame["indicator_id"].unique().to_list())
     for ind_id in sorted(pack.order, key=lambda i: pack.order[i]):
         entry = pack.catalogue.get(ind_id)
         if entry is None:
-            if ind_id not in set(pack.frame["indicator_id"].to_list()):
-                continue
-            notes.append((f"{pack.name_of(ind_id)} ({ind_id})", "See the Indicator data sheet."))
+            if ind_id in present:
+                notes.append((f"indicator:{ind_id}", f"{pack.name_of(ind_id)} ({ind_id})",
+                              "See the Indicator data sheet."))
             continue
         breakdowns = ", ".join(label(b, BREAKDOWN_LABELS) for b in entry.breakdowns)
         text = (f"{entry.definition} Numerator: {entry.numerator}. Denominator: "
                 f"{entry.denominator}. Unit: {entry.unit}. Method: {entry.method}. "
                 f"Breakdowns: {breakdowns or 'none'}. "
                 f"{POLARITY_LABELS.get(entry.polarity, 'No judgement')}.")
-        notes.append((f"{entry.name} ({entry.id})", text))
-    rows = [[i, topic, text] for i, (topic, text) in enumerate(notes, start=1)]
+        notes.append((f"indicator:{ind_id}", f"{entry.name} ({entry.id})", text))
+    return notes
+
+
+def _notes_sheet(pack: _Pack) -> DataSheet:
+    rows = [[pack.note(key), topic, text] for key, topic, text in pack.notes]
     return DataSheet(
         name="Notes", description="Definitions of every indicator, the methods and the "
-                                   "suppression rule",
+                                   "suppression rule; tables cite them as [note N]",
         title="Notes: definitions and methods",
         lines=[("", "This worksheet contains one table of notes: methods first, then one "
-                    "definition per indicator.")],
-        columns=[Col("Note number", number_format=theme.NUMBER_FORMATS["integer"], width=10),
-                 Col("Topic", width=40, wrap=True), Col("Note text", wrap=True, width=100)],
+                    "definition per indicator. Tables cite a note by its number, as "
+                    "[note 1].")],
+        columns=[Col("Note number", width=12), Col("Topic", width=40, wrap=True),
+                 Col("Note text", wrap=True, width=100)],
         rows=rows, table_name="Notes",
     )
 
@@ -1534,7 +1856,7 @@ def _metadata_sheet(pack: _Pack) -> DataSheet:
         lines=[("", "This worksheet contains one table. SHA-256 hashes identify the exact "
                     "input files and queries behind these figures.")],
         columns=[Col("Section"), Col("Item"), Col("Value", wrap=True, width=70),
-                 Col("SHA-256", width=66)],
+                 Col("SHA-256", width=66, blank=NOT_APPLICABLE)],
         rows=rows, table_name="Metadata",
     )
 
@@ -1588,6 +1910,8 @@ class _StreamedRows:
     first_row: int
     plan: list[tuple[str | None, str]]  # each column's (number format, style)
     rows: Sequence[Sequence[Any]]
+    keys: Sequence[Any] = ()  # with cache: each row's key in it
+    cache: _RowCache | None = None
 
     @property
     def last_row(self) -> int:
@@ -1681,7 +2005,7 @@ class _RowsWriter(WorksheetWriter):
         for row_idx in sorted(row_numbers):
             out.append(self._row_start(row_idx))
             if block is not None and block.first_row <= row_idx <= block.last_row:
-                self._block_row_xml(out, row_idx, block.rows[row_idx - block.first_row])
+                self._block_row(out, row_idx, row_idx - block.first_row)
             else:
                 for key in by_row.get(row_idx, ()):
                     self._cell_xml(out, cells[key], row_idx)
@@ -1698,7 +2022,41 @@ class _RowsWriter(WorksheetWriter):
         attrs.update(self.ws.row_dimensions.get(row_idx, {}))
         return "<row" + "".join(f' {k}="{_escape_attribute(v)}"' for k, v in attrs.items()) + ">"
 
-    def _block_row_xml(self, out: list[str], row_idx: int, values: Sequence[Any]) -> None:
+    def _block_row(self, out: list[str], row_idx: int, offset: int) -> None:
+        """One streamed row, from the shared cache when another pack of the same bundle
+        has written it already (its XML with the row number as ROW_MARK)."""
+        block = self._block
+        assert block is not None
+        cache = block.cache if self._cache_usable else None
+        if cache is None:
+            self._block_row_xml(out, row_idx, block.rows[offset])
+            return
+        key = block.keys[offset]
+        text = cache.get(key)
+        if text is None:
+            parts: list[str] = []
+            try:
+                self._block_row_xml(parts, ROW_MARK, block.rows[offset])
+            except _Uncacheable:
+                self._block_row_xml(out, row_idx, block.rows[offset])
+                return
+            text = cache[key] = "".join(parts)
+        out.append(text.replace(ROW_MARK, str(row_idx)))
+
+    @functools.cached_property
+    def _cache_usable(self) -> bool:
+        """The cached XML names styles by number: use it only where this workbook
+        numbers its first styles as the workbook that wrote it did."""
+        block = self._block
+        if block is None or block.cache is None:
+            return False
+        styles = tuple(style.tobytes() for style in self.ws.parent._cell_styles)
+        if block.cache.styles is None:
+            block.cache.styles = styles[:len(_FIXED_STYLES) + 1]
+        return styles[:len(block.cache.styles)] == block.cache.styles
+
+    def _block_row_xml(self, out: list[str], row_idx: int | str,
+                       values: Sequence[Any]) -> None:
         """One streamed row: the cells `_CellMaker.fill` would have made, formatted.
 
         Text, numbers, blanks, dates and '*' are formatted here; each style is numbered
@@ -1722,14 +2080,15 @@ class _RowsWriter(WorksheetWriter):
                 out.append(f'<c r="{letter}{row_idx}"{style_attr} t="n">'
                            f"<v>{float(value.value):.16g}</v></c>")
             elif kind is float and isfinite(value):
-                style_attr = attr(template("eol_number",
-                                           number_format or theme.NUMBER_FORMATS["rate"]))
-                out.append(f'<c r="{letter}{row_idx}"{style_attr} t="n"><v>{value:.16g}</v></c>')
+                fmt = number_format or theme.NUMBER_FORMATS["rate"]
+                style_attr = attr(template("eol_number", fmt))
+                out.append(f'<c r="{letter}{row_idx}"{style_attr} t="n">'
+                           f"<v>{published(value, fmt):.16g}</v></c>")
             elif value is None:
                 out.append(f'<c r="{letter}{row_idx}"{attr(text_style)} t="n" />')
-            elif value is SUPPRESSED:
+            elif kind is Mark:
                 out.append(f'<c r="{letter}{row_idx}"{attr(template("eol_number"))} '
-                           f't="inlineStr"><is><t>{SUPPRESSED_MARK}</t></is></c>')
+                           f't="inlineStr"><is><t>{value.text}</t></is></c>')
             elif kind is date and not self.ws.parent.iso_dates:
                 serial = self._serials.get(value)
                 if serial is None:
@@ -1737,6 +2096,8 @@ class _RowsWriter(WorksheetWriter):
                 style_attr = attr(template("eol_number", theme.NUMBER_FORMATS["date"]))
                 out.append(f'<c r="{letter}{row_idx}"{style_attr} t="n"><v>{serial:.16g}</v></c>')
             else:
+                if not isinstance(row_idx, int):  # a cached row: its cells must be plain
+                    raise _Uncacheable
                 self._other_cell_xml(out, row_idx, index, value, number_format, style)
 
     def _other_cell_xml(self, out: list[str], row_idx: int, index: int, value: Any,
@@ -1838,11 +2199,37 @@ class _RowsWriter(WorksheetWriter):
         return True
 
 
+class _DescribedDrawing(SpreadsheetDrawing):
+    """openpyxl's drawing part, with each chart's alt text (`chart.alt_text`, set by
+    _add_chart) as the description screen readers and Excel's Alt Text pane show:
+    openpyxl 3.1 has no public way to set it on a chart."""
+
+    # openpyxl's serialiser lists a class's own fields only: keep the parent's.
+    __attrs__ = SpreadsheetDrawing.__attrs__
+    __elements__ = SpreadsheetDrawing.__elements__
+    __nested__ = SpreadsheetDrawing.__nested__
+
+    def _chart_frame(self, idx: int) -> Any:
+        frame = super()._chart_frame(idx)
+        chart = self.charts[idx - 1]  # charts are numbered first, from 1
+        alt_text = getattr(chart, "alt_text", None)
+        if alt_text:
+            properties = frame.nvGraphicFramePr.cNvPr
+            properties.descr = clean_text(alt_text)
+            properties.title = clean_text(getattr(chart, "alt_title", "") or "") or None
+        return frame
+
+
+class _Uncacheable(Exception):
+    """A streamed row holds a cell that needs its real row number."""
+
+
 class _PackExcelWriter(ExcelWriter):
-    """openpyxl's ExcelWriter with the faster rows (everything else is openpyxl's)."""
+    """openpyxl's ExcelWriter with the faster rows and charts' alt text (everything else
+    is openpyxl's)."""
 
     def write_worksheet(self, ws: Worksheet) -> None:
-        ws._drawing = SpreadsheetDrawing()
+        ws._drawing = _DescribedDrawing()
         ws._drawing.charts = ws._charts
         ws._drawing.images = ws._images
         # In memory rather than openpyxl's temporary file: no write, read back and delete.
@@ -1861,7 +2248,8 @@ def save_workbook(wb: Workbook, path: Path) -> None:
     if wb.read_only or wb.write_only:  # never built here; openpyxl knows those modes
         wb.save(path)
         return
-    with ZipFile(path, "w", ZIP_DEFLATED, allowZip64=True) as archive:
+    # Compression level 1: a third of level 6's time for files about a fifth larger.
+    with ZipFile(path, "w", ZIP_DEFLATED, allowZip64=True, compresslevel=1) as archive:
         wb.properties.modified = datetime.now(tz=UTC).replace(tzinfo=None)
         _PackExcelWriter(wb, archive).save()
 
@@ -1874,6 +2262,9 @@ def _data_sheets(pack: _Pack) -> list[DataSheet]:
     sheets = [_summary_sheet(pack)]
     sheets += [_theme_sheet(pack, key, name, desc) for key, name, desc in THEMES]
     sheets += [_inequalities_sheet(pack), _projections_sheet(pack)]
+    from eolneeds.practice_sheets import practices_sheet, scenarios_sheet
+
+    sheets += [s for s in (practices_sheet(pack), scenarios_sheet(pack)) if s is not None]
     sheets += _data_quality_sheets(pack)
     sheets.append(_indicator_data_sheet(pack))
     return sheets
@@ -1890,12 +2281,24 @@ def build_workbook(bundle: ReportBundle, *, place: str | None = None) -> Workboo
     return _build(bundle, place, stream=False)
 
 
-def _build(bundle: ReportBundle, place: str | None, *, stream: bool) -> Workbook:
+# (named style, number format) pairs numbered first, in this order, in every pack: the
+# streamed rows' XML names styles by number, so packs that share it must agree.
+_FIXED_STYLES: tuple[tuple[str, str | None], ...] = (
+    ("eol_cell", None), ("eol_word", None), ("eol_wrap", None), ("eol_number", None),
+    *(("eol_number", fmt) for fmt in dict.fromkeys(theme.NUMBER_FORMATS.values())),
+)
+
+
+def _build(bundle: ReportBundle, place: str | None, *, stream: bool,
+           shared: _Shared | None = None) -> Workbook:
     """The pack; with `stream`, the Indicator data body stays as values until
     save_workbook writes it (a plain Workbook.save would leave it out)."""
-    pack = _Pack(bundle, place)
+    pack = _Pack(bundle, place, shared)
     wb = Workbook()
     _register_styles(wb)
+    maker = _maker(wb.active)
+    for style, number_format in _FIXED_STYLES:
+        wb._cell_styles.add(maker.template(style, number_format))
     wb.properties.title = f"Palliative and end-of-life care needs assessment: {pack.area_label}"
     wb.properties.creator = f"eolneeds {bundle.software_version}"
     wb.properties.created = bundle.generated_at
@@ -1912,8 +2315,20 @@ def _build(bundle: ReportBundle, place: str | None, *, stream: bool) -> Workbook
     return wb
 
 
-def write_excel_pack(bundle: ReportBundle, path: Path, *, place: str | None = None) -> None:
+def write_excel_pack(bundle: ReportBundle, path: Path, *, place: str | None = None,
+                     shared: _Shared | None = None) -> None:
     """Write the ICB pack (place=None) or one Place's pack to `path`, atomically."""
-    wb = _build(bundle, place, stream=True)
+    wb = _build(bundle, place, stream=True, shared=shared)
     with atomic_output(Path(path)) as tmp:
         save_workbook(wb, tmp)
+
+
+def write_excel_packs(bundle: ReportBundle, targets: Iterable[tuple[Path, str | None]], *,
+                      written: Callable[[Path], None] | None = None) -> None:
+    """Write several packs of one bundle (the ICB's, each Place's), sharing the work
+    they have in common: the rows every pack carries are built and formatted once."""
+    shared = _Shared(bundle)
+    for path, place in targets:
+        write_excel_pack(bundle, path, place=place, shared=shared)
+        if written is not None:
+            written(Path(path))

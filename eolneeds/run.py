@@ -55,8 +55,10 @@ LATEST_FILE = "LATEST"
 LATEST_LINK = "latest"
 RUN_RECORD = "run.json"
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-# Reference data first, so that person-level data meets its areas on the same run.
-INGEST_ORDER = ("areas", "population", "projections", "deaths", "register", "activity")
+# Reference data first, so that person-level data meets its areas on the same run (the
+# areas may come as one file, or as an LSOA-to-Place lookup and a deprivation file).
+INGEST_ORDER = ("areas", "lsoa_places", "deprivation", "practices", "population",
+                "projections", "deaths", "register", "activity", "benchmarks")
 
 
 @dataclass
@@ -146,23 +148,9 @@ def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter)
 
 
 def mapping_for_file(config: ProjectConfig, dataset: str, file_name: str) -> str | None:
-    """The mapping a file in inbox/<dataset>/ is read with.
-
-    A mapping that declares `dataset = <dataset>` and whose name is a prefix of the
-    file name wins (the longest such name, case-insensitively): mappings/deaths_pcmd.toml
-    reads inbox/deaths/deaths_pcmd_2025-10.csv. Otherwise mappings/<dataset>.toml, else
-    the canonical column names (None)."""
-    lowered = file_name.lower()
-    candidates = [
-        m.name
-        for m in config.mappings.values()
-        if m.dataset == dataset and lowered.startswith(m.name.lower())
-    ]
-    if candidates:
-        return max(candidates, key=lambda n: (len(n), n))
-    if dataset in config.mappings and config.mappings[dataset].dataset == dataset:
-        return dataset
-    return None
+    """The mapping a file in inbox/<dataset>/ is read with: the same choice as `ingest`
+    without --mapping (config.ProjectConfig.mapping_name_for_file)."""
+    return config.mapping_name_for_file(dataset, file_name)
 
 
 def _is_input_file(path: Path) -> bool:

@@ -44,7 +44,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -309,6 +309,10 @@ class Block:
     hes: pl.DataFrame
     ecds: pl.DataFrame
     community: pl.DataFrame
+    # What the generator decided for each death, before any file layout: the ground
+    # truth `sample --layout national` counts from (number, day of death as days since
+    # 1970, Place index, place of death index into _POD, cause on the need list).
+    facts: pl.DataFrame
 
 
 def _written_icd(codes: np.ndarray, variant: np.ndarray) -> np.ndarray:
@@ -395,6 +399,9 @@ def make_block(geo: Geography, seed: int, block: int, n: int, first_person: int,
     # Register status: need deaths more often, and more often in less deprived areas.
     p_register = np.where(need, 0.40 + 0.032 * (decile - 1), 0.08 + 0.01 * (decile - 1))
     p_register = np.where(cancer, np.minimum(p_register * 1.2, 0.92), p_register)
+    # Practices differ in how well they identify people (practice_identification).
+    p_register = np.minimum(p_register * practice_identification(geo.practice[lsoa_idx]),
+                            0.97)
     registered = rng.random(n) < p_register
 
     # Place of death: a base mix adjusted person by person, then raked to the targets.
@@ -445,7 +452,125 @@ def make_block(geo: Geography, seed: int, block: int, n: int, first_person: int,
                                  person_number, living_first, numbers, geo)
     hes, ecds, community = _activity_rows(rng, n, death, pod, decile, registered, cancer,
                                           dementia, external, person_number)
-    return Block(deaths_df, register_df, hes, ecds, community)
+    facts = pl.DataFrame({
+        "nhs": person_number, "death": death, "place": place, "pod": pod, "need": need,
+    })
+    return Block(deaths_df, register_df, hes, ecds, community, facts)
+
+
+# ---------------------------------------------------------------------------------------
+# GP practices and Primary Care Networks (issue 13)
+
+#: Practices per PCN (within a Place), as real PCNs of 30-50,000 patients hold 4-8.
+PRACTICES_PER_PCN = 5
+
+
+def practice_identification(practice: np.ndarray) -> np.ndarray:
+    """Each practice's multiplier on the chance of being on the register before death:
+    a built-in spread, so that the practice funnel has real outliers. From the code alone
+    (a CRC of it; no random stream, so the other data do not move): most practices
+    between about 0.75x and 1.3x; practice numbers ending 7 identify at 0.4x (well below
+    the ICB), those ending 3 at 1.5x."""
+    import zlib
+
+    codes = np.asarray(practice, dtype=str)
+    unique, inverse = np.unique(codes, return_inverse=True)
+    u = np.array([zlib.crc32(c.encode("utf-8")) / 2**32 for c in unique])
+    factor = np.exp(0.18 * np.tan(np.pi * (u - 0.5)).clip(-1.5, 1.5))
+    last = np.array([c[-1] for c in unique])
+    factor = np.where(last == "7", 0.4, np.where(last == "3", 1.5, factor))
+    return factor[inverse]
+
+
+def pcn_lookup_rows(geo: Geography) -> list[tuple]:
+    """The ODS practice-to-PCN relationships of the sample's practices: PCNs of
+    PRACTICES_PER_PCN practices within each Place, codes 'U' + 5 digits. The second
+    practice of each Place moved PCN in 2023 (an ended relationship and a current one),
+    as happens in the real file; ended PCNs are not in the PCNDetails sheet. Rows:
+    (practice, practice name, PCN, PCN name, start, end, sub-ICB location code, name)."""
+    rows: list[tuple] = []
+    for i, place in enumerate(PLACES):
+        practices = sorted(set(geo.practice[geo.place == i].tolist()))
+        for k, code in enumerate(practices):
+            number = i * 100 + k // PRACTICES_PER_PCN + 1
+            pcn, pcn_name = f"U{number:05d}", f"{place.name} PCN {k // PRACTICES_PER_PCN + 1}"
+            name = f"{place.name.upper()} SURGERY {k + 1}"
+            sub_icb = (f"{i + 1:02d}X", f"NHS WESSEX DOWNS AND COAST ICB - {i + 1:02d}X")
+            if k == 1:
+                # From a PCN that has since merged into others (code ...99).
+                old = f"U{i * 100 + 99:05d}"
+                rows.append((code, name, old, f"{place.name} West PCN", date(2019, 7, 1),
+                             date(2023, 3, 31), *sub_icb))
+                rows.append((code, name, pcn, pcn_name, date(2023, 4, 1), None, *sub_icb))
+            else:
+                rows.append((code, name, pcn, pcn_name, date(2019, 7, 1), None, *sub_icb))
+    return rows
+
+
+EPCN_PARTNER_HEADERS = (
+    "Partner Organisation Code", "Partner Name", "Practice Parent Sub ICB Location Code",
+    "Practice Parent Sub ICB Location Name", "PCN Code", "PCN Name",
+    "PCN Parent Sub ICB Location Code", "PCN Parent Sub ICB Location Name",
+    "Practice to PCN Relationship Start Date", "Practice to PCN Relationship End Date",
+    "Practice Sub ICB and PCN Sub ICB Match?",
+)
+
+
+def write_pcn_lookup(path: Path, geo: Geography) -> int:
+    """The ePCN workbook as NHS England publishes it: a 'PCNDetails' sheet first, then
+    'PCN Core Partner Details' (one row per practice-to-PCN relationship, dates as
+    Excel dates, an empty end date for current ones). Returns the relationship rows."""
+    from openpyxl import Workbook
+
+    rows = pcn_lookup_rows(geo)
+    book = Workbook()
+    details = book.active
+    details.title = "PCNDetails"
+    details.append(["PCN Code", "PCN Name", "Current Sub ICB Location Code",
+                    "Sub ICB Location Name", "Open Date", "Close Date"])
+    seen: set[str] = set()
+    for r in rows:
+        if r[2] not in seen and r[5] is None:
+            seen.add(r[2])
+            details.append([r[2], r[3], r[6], r[7], date(2019, 7, 1), None])
+    partners = book.create_sheet("PCN Core Partner Details")
+    partners.append(list(EPCN_PARTNER_HEADERS))
+    for code, name, pcn, pcn_name, start, end, sub, sub_name in rows:
+        partners.append([code, name, sub, sub_name, pcn, pcn_name, sub, sub_name, start, end,
+                         "Yes"])
+    for sheet in (details, partners):
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if isinstance(cell.value, date):
+                    cell.number_format = "dd/mm/yyyy"
+    fixed = datetime(2026, 1, 1)
+    book.properties.created = fixed
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(_same_bytes_every_time(buffer.getvalue(), fixed))
+    return len(rows)
+
+
+def _same_bytes_every_time(xlsx: bytes, stamp: datetime) -> bytes:
+    """An .xlsx whose bytes depend only on its content: openpyxl stamps the save time
+    into docProps/core.xml and each zip entry; the sample must be reproducible."""
+    import re
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)",
+                              rb"\g<1>" + stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode() +
+                              rb"\g<2>", data)
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, data)
+    return out.getvalue()
 
 
 def _pod_codes(rng: np.random.Generator, pod: np.ndarray
@@ -727,7 +852,32 @@ SAMPLE_FILES: tuple[tuple[str, str, str | None], ...] = (
     ("activity", "activity/activity_community.csv", "activity"),
 )
 
+#: The practice-to-PCN lookup (an .xlsx in the ODS layout, so not one of the CSV sinks).
+PCN_LOOKUP_FILE = "practices/epcn.xlsx"
+
+
+def _fingertips_mapping() -> str:
+    from eolneeds.benchmarks import FINGERTIPS_MAPPING
+
+    return FINGERTIPS_MAPPING
+
+
+def _write_fingertips(path: Path) -> int:
+    """The Fingertips download (real column layout) for England, a region and the ICB."""
+    from eolneeds.benchmarks import write_fingertips_sample
+
+    return write_fingertips_sample(path, icb_code=ICB_CODE, icb_name=ICB_NAME)
+# England and regional values in the OHID Fingertips download layout (eolneeds.benchmarks).
+FINGERTIPS_FILE = "benchmarks/fingertips_peolc.csv"
+
 MAPPINGS: dict[str, str] = {
+    "fingertips": _fingertips_mapping(),
+    "practices": """\
+# GP practice -> Primary Care Network: NHS England's ODS ePCN workbook as published. The
+# preset knows its columns; of its sheets, the one with those columns is read.
+dataset = "practices"
+preset = "ods_epcn"
+""",
     "deaths": """\
 # Death registrations in the national (PCMD) layout: the preset knows the columns and
 # turns POD_CODE / POD_NHS_ESTABLISHMENT / POD_ESTABLISHMENT_TYPE into place of death.
@@ -808,6 +958,30 @@ pod_home_pct = 28.7
 pod_care_home_pct = 20.5
 pod_hospice_pct = 4.7
 ea_last90_3plus_pct = 6.2
+{SCENARIOS_TOML}"""
+
+
+# What-if scenarios of the sample project (eolneeds/scenarios.py): change a target here
+# and the report, the Scenarios sheet and the indicator table change with it.
+SCENARIOS_TOML = """
+# What-if scenarios (modelled, not observed): the people affected, bed days and cost
+# freed per Place and for the ICB, with the assumptions stated beside them.
+[[scenarios]]
+id = "identify_like_best"
+kind = "identification"
+target = "best_place"
+name = "Every Place identifies need as well as the best Place"
+
+[[scenarios]]
+id = "fewer_emergency_admissions"
+kind = "emergency_admissions"
+reduction_pct = 10
+name = "Emergency admissions in the last 90 days fall by 10%"
+
+[[scenarios]]
+id = "more_die_at_home"
+kind = "usual_place_of_death"
+target_pct = 60
 """
 
 
@@ -830,6 +1004,8 @@ activity/hes_apc_spells.csv         admitted patient care spells, HES layout (AD
 activity/ecds_ae_attendances.csv    A&E attendances, ECDS layout
 activity/activity_community.csv     community, specialist palliative and hospice activity,
                                     canonical columns
+practices/epcn.xlsx                 GP practice -> Primary Care Network, NHS England's ODS
+                                    ePCN workbook layout (preset ods_epcn)
 
 Ingest everything:  eolneeds run --month 2026-10 --project .
 or one by one:      eolneeds ingest deaths inbox/deaths/deaths_pcmd.csv --project .
@@ -936,6 +1112,10 @@ def write_sample_files(root: Path, *, deaths: int, seed: int, reporter: Reporter
                 step(sum(b.deaths.height for b in made))
         for rel, sink in sinks.items():
             reporter.event("sample_file_written", file=rel, rows=sink.rows)
+    rows = write_pcn_lookup(inbox / PCN_LOOKUP_FILE, geo)
+    reporter.event("sample_file_written", file=PCN_LOOKUP_FILE, rows=rows)
+    rows = _write_fingertips(inbox / FINGERTIPS_FILE)
+    reporter.event("sample_file_written", file=FINGERTIPS_FILE, rows=rows)
 
 
 def sample_files(directory: Path) -> list[tuple[str, Path, str | None]]:
@@ -947,7 +1127,8 @@ def sample_files(directory: Path) -> list[tuple[str, Path, str | None]]:
     root = Path(directory)
     mappings = load_config(root).mappings
     found: list[tuple[str, Path, str | None]] = []
-    for dataset in ("areas", "population", "projections", "deaths", "register", "activity"):
+    for dataset in ("areas", "practices", "population", "projections", "deaths", "register",
+                    "activity", "benchmarks"):
         folder = root / "inbox" / dataset
         if not folder.is_dir():
             continue

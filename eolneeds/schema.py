@@ -19,7 +19,9 @@ This DDL is the contract between ingest, validate, the queries and analysts' own
 
 from __future__ import annotations
 
-DATASETS: tuple[str, ...] = ("deaths", "register", "activity", "population", "areas", "projections")
+DATASETS: tuple[str, ...] = ("deaths", "register", "activity", "population", "areas",
+                             "projections", "lsoa_places", "deprivation", "practices",
+                             "benchmarks")
 
 PLACES_OF_DEATH: tuple[str, ...] = (
     "home", "care_home", "hospital", "hospice", "religious", "other", "unknown",
@@ -95,6 +97,58 @@ CANONICAL_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("age_band", "VARCHAR", True),
         ("population", "DOUBLE", True),
     ],
+    # The areas from separate files (ARCHITECTURE.md, "Areas from several files"): an
+    # LSOA-to-Place lookup and a deprivation file, combined with `areas` in the view
+    # `assessment_areas`.
+    "lsoa_places": [
+        ("lsoa_code", "VARCHAR", True),
+        ("place", "VARCHAR", True),  # a Place code of eolneeds.toml (names resolved)
+        ("lsoa_vintage", "VARCHAR", False),
+    ],
+    "deprivation": [
+        ("lsoa_code", "VARCHAR", True),
+        ("imd_decile", "INTEGER", True),  # 1 = most deprived
+        ("imd_rank", "INTEGER", False),  # 1 = most deprived
+        ("lsoa_vintage", "VARCHAR", False),
+    ],
+    # GP practice -> Primary Care Network, as NHS England's ODS publishes it (the ePCN
+    # workbook, preset ods_epcn): one row per practice-to-PCN relationship; a practice
+    # that moved has an ended row and a current one (end_date empty).
+    "practices": [
+        ("practice_code", "VARCHAR", True),
+        ("practice_name", "VARCHAR", False),
+        ("pcn_code", "VARCHAR", True),
+        ("pcn_name", "VARCHAR", False),
+        ("start_date", "DATE", False),
+        ("end_date", "DATE", False),
+    ],
+    # National and regional values to show beside the ICB: the OHID Fingertips data
+    # download as published (preset fingertips; eolneeds/benchmarks.py). indicator_id
+    # is ours where the indicator is one we compute, else the Fingertips id.
+    "benchmarks": [
+        ("indicator_id", "VARCHAR", True),
+        ("source_indicator_id", "VARCHAR", False),
+        ("indicator_name", "VARCHAR", False),
+        ("parent_code", "VARCHAR", False),
+        ("parent_name", "VARCHAR", False),
+        ("area_code", "VARCHAR", True),
+        ("area_name", "VARCHAR", False),
+        ("area_type", "VARCHAR", False),  # 'England', 'Region', 'ICB', ... as published
+        ("sex_label", "VARCHAR", False),  # 'Persons', 'Male', 'Female' as published
+        ("age_label", "VARCHAR", False),  # 'All ages', '18+ yrs', ...
+        ("category_type", "VARCHAR", False),
+        ("category", "VARCHAR", False),
+        ("period", "VARCHAR", True),  # 'Time period' as published: '2023', '2022/23'
+        ("period_sortable", "VARCHAR", False),  # 'Time period Sortable': 20230000
+        ("value", "DOUBLE", False),
+        ("lower_ci_95", "DOUBLE", False),
+        ("upper_ci_95", "DOUBLE", False),
+        ("lower_ci_99_8", "DOUBLE", False),
+        ("upper_ci_99_8", "DOUBLE", False),
+        ("count", "DOUBLE", False),
+        ("denominator", "DOUBLE", False),
+        ("value_note", "VARCHAR", False),
+    ],
 }
 
 PROVENANCE_COLUMNS: list[tuple[str, str]] = [
@@ -125,9 +179,12 @@ BOOKKEEPING_DDL: list[str] = [
         rows_rejected BIGINT NOT NULL,
         started_at TIMESTAMP NOT NULL,
         finished_at TIMESTAMP NOT NULL,
-        replaced_by INTEGER              -- set when --replace swapped this file out
+        replaced_by INTEGER,             -- set when --replace swapped this file out
+        mapping_hash VARCHAR             -- fingerprint of the mapping (ingest.mapping_hash)
     )
     """,
+    # A database made before mapping_hash existed gains it.
+    "ALTER TABLE ingest_log ADD COLUMN IF NOT EXISTS mapping_hash VARCHAR",
     """
     CREATE TABLE IF NOT EXISTS rejects (
         file_id INTEGER NOT NULL,
@@ -139,12 +196,80 @@ BOOKKEEPING_DDL: list[str] = [
         reason VARCHAR NOT NULL
     )
     """,
+    # One row per field-level action on a row that still loaded (a death whose NHS number
+    # fails its check is left unlinked, an age of 999 blanked, an unknown code set to
+    # unknown): README "What rejects a row". Values that could identify someone are
+    # masked or shown only by their shape.
+    """
+    CREATE TABLE IF NOT EXISTS field_actions (
+        file_id INTEGER NOT NULL,
+        file_name VARCHAR NOT NULL,
+        dataset VARCHAR NOT NULL,
+        row_number BIGINT NOT NULL,
+        column_name VARCHAR NOT NULL,
+        value VARCHAR,
+        action VARCHAR NOT NULL,         -- blanked | set to unknown | unlinked | code dropped
+        reason VARCHAR NOT NULL
+    )
+    """,
 ]
 
 
+# The areas an assessment uses (the queries read this view): every `areas` row, then for
+# the LSOAs no `areas` row has, the lookup's Place with the decile of the deprivation
+# file -- the one of the lookup's LSOA vintage where both say it, else the latest loaded.
+# A later lookup file replaces an earlier one's row for the same LSOA.
+AREAS_VIEW = "assessment_areas"
+AREAS_VIEW_DDL = f"""
+CREATE OR REPLACE VIEW {AREAS_VIEW} AS
+SELECT lsoa_code, place, imd_decile, rural_urban, lsoa_vintage FROM areas
+UNION ALL
+SELECT l.lsoa_code, l.place, d.imd_decile, NULL AS rural_urban,
+       coalesce(l.lsoa_vintage, d.lsoa_vintage) AS lsoa_vintage
+FROM lsoa_places AS l
+LEFT JOIN deprivation AS d
+       ON d.lsoa_code = l.lsoa_code
+      AND (l.lsoa_vintage IS NULL OR d.lsoa_vintage IS NULL OR d.lsoa_vintage = l.lsoa_vintage)
+WHERE l.lsoa_code NOT IN (SELECT lsoa_code FROM areas)
+QUALIFY row_number() OVER (PARTITION BY l.lsoa_code
+                           ORDER BY l.source_file_id DESC, d.source_file_id DESC NULLS LAST) = 1
+"""
+
+
 def create_schema(con) -> None:  # type: ignore[no-untyped-def]
-    """Create every table that does not exist yet (idempotent)."""
+    """Create every table that does not exist yet (idempotent), and the areas view.
+
+    The view is replaced only when it differs from AREAS_VIEW_DDL: replacing it rewrites
+    the database file, and a refused input must leave the file bit-identical."""
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)
     for dataset in DATASETS:
         con.execute(canonical_ddl(dataset))
+    existing = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = $v AND NOT "
+                           "temporary", {"v": AREAS_VIEW}).fetchone()
+    if existing is None or existing[0] != _view_sql():
+        con.execute(AREAS_VIEW_DDL)
+
+
+_VIEW_SQL: list[str] = []
+
+
+def _view_sql() -> str:
+    """AREAS_VIEW_DDL as DuckDB stores it (normalised), from an in-memory database."""
+    if not _VIEW_SQL:
+        import duckdb
+
+        scratch = duckdb.connect()
+        try:
+            for ddl in BOOKKEEPING_DDL:
+                scratch.execute(ddl)
+            for dataset in DATASETS:
+                scratch.execute(canonical_ddl(dataset))
+            scratch.execute(AREAS_VIEW_DDL)
+            stored = scratch.execute("SELECT sql FROM duckdb_views() WHERE view_name = $v",
+                                     {"v": AREAS_VIEW}).fetchone()
+            assert stored is not None
+            _VIEW_SQL.append(str(stored[0]))
+        finally:
+            scratch.close()
+    return _VIEW_SQL[0]

@@ -18,7 +18,7 @@ from eolneeds.bundle import DataQualityTable
 from eolneeds.config import ProjectConfig
 from eolneeds.db import connect
 from eolneeds.reporting import Reporter
-from eolneeds.schema import CANONICAL_COLUMNS
+from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS
 
 # Without these nothing can be assessed; the others only limit which indicators exist.
 ESSENTIAL_DATASETS = ("deaths", "population", "areas")
@@ -120,10 +120,16 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
     report = ValidationReport()
     place_codes = [p.code for p in config.places]
     counts = {d: _count(con, f"SELECT count(*) FROM {d}") for d in CANONICAL_COLUMNS}
+    # The areas the assessment reads: `areas`, or a lookup with a deprivation file
+    # (schema.AREAS_VIEW; a database from an older eolneeds has only `areas`).
+    has_view = _count(con, "SELECT count(*) FROM duckdb_views() WHERE view_name = $v",
+                      {"v": AREAS_VIEW})
+    areas = AREAS_VIEW if has_view else "areas"
+    area_rows = _count(con, f"SELECT count(*) FROM {areas}")
 
     # -- blocking and warnings -------------------------------------------------------
     for dataset in ESSENTIAL_DATASETS:
-        if counts[dataset] == 0:
+        if (area_rows if dataset == "areas" else counts[dataset]) == 0:
             report.blocking.append(
                 f"no {dataset} loaded — run `eolneeds ingest {dataset} FILE`"
             )
@@ -133,10 +139,10 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
     if not place_codes:
         report.blocking.append("no [[places]] in eolneeds.toml — add the ICB's Places")
     params = {"places": place_codes}
-    if counts["deaths"] and counts["areas"]:
+    if counts["deaths"] and area_rows:
         in_scope = _count(
             con,
-            "SELECT count(*) FROM deaths d JOIN areas a ON a.lsoa_code = d.lsoa_code "
+            f"SELECT count(*) FROM deaths d JOIN {areas} a ON a.lsoa_code = d.lsoa_code "
             "WHERE list_contains($places, a.place)", params,
         )
         if in_scope == 0:
@@ -144,11 +150,13 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                 "no deaths in scope: no death's LSOA is in an area of a Place in "
                 "eolneeds.toml — check the areas file's place codes and LSOA vintage"
             )
-    if counts["areas"]:
+    if counts["deaths"] and counts["deprivation"]:
+        report.warnings += _neighbours_and_vintage(con, areas, params)
+    if area_rows:
         for code in place_codes:
             people = con.execute(
                 "SELECT count(DISTINCT a.lsoa_code), coalesce(sum(p.population), 0) "
-                "FROM areas a LEFT JOIN population p ON p.lsoa_code = a.lsoa_code "
+                f"FROM {areas} a LEFT JOIN population p ON p.lsoa_code = a.lsoa_code "
                 "WHERE a.place = $code", {"code": code},
             ).fetchall()[0]
             if people[0] == 0:
@@ -162,7 +170,7 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                     "population for its LSOAs"
                 )
         strays = [r[0] for r in con.execute(
-            "SELECT DISTINCT place FROM areas WHERE NOT list_contains($places, place) "
+            f"SELECT DISTINCT place FROM {areas} WHERE NOT list_contains($places, place) "
             "ORDER BY place", params).fetchall()]
         if strays:
             report.warnings.append(
@@ -192,6 +200,31 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                    count(*) AS rows, min(row_number) AS first_row
             FROM rejects GROUP BY ALL ORDER BY dataset, file_name, rows DESC, reason"""),
     ))
+    # A database written before field_actions existed has no such table: none taken.
+    has_actions = _count(con, "SELECT count(*) FROM duckdb_tables() "
+                              "WHERE table_name = 'field_actions'")
+    actions_sql = r"""
+            SELECT dataset, file_name, column_name, action,
+                   regexp_replace(reason, ' ''[^'']*''', '', 'g') AS reason,
+                   count(*) AS rows, min(row_number) AS first_row
+            FROM field_actions GROUP BY ALL
+            ORDER BY dataset, file_name, rows DESC, column_name, reason"""
+    tables.append(DataQualityTable(
+        "field_actions_by_reason", "Fields blanked or set to unknown, by file and reason",
+        "Rows that still count with one field blanked, set to unknown, or (a death whose "
+        "NHS number fails its check) left unlinked; each is in the field_actions table "
+        "with its row number.",
+        _frame(con, actions_sql) if has_actions else pl.DataFrame(schema={
+            "dataset": pl.String, "file_name": pl.String, "column_name": pl.String,
+            "action": pl.String, "reason": pl.String, "rows": pl.Int64,
+            "first_row": pl.Int64}),
+    ))
+    if has_actions:
+        fixed = _count(con, "SELECT count(*) FROM field_actions")
+        if fixed:
+            report.warnings.append(
+                f"{fixed} field(s) blanked, set to unknown or left unlinked in rows that "
+                "still count (see the field_actions table)")
     tables.append(DataQualityTable(
         "completeness", "Completeness of each field",
         "Share of loaded rows with a value in each canonical column.",
@@ -202,10 +235,10 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
             "deaths_quality", "Deaths: geography, place and cause",
             "Deaths kept but hard to use. LSOAs missing from the areas file usually mean "
             "mixed LSOA vintages (2011 vs 2021).",
-            _frame(con, """
+            _frame(con, f"""
                 WITH d AS (
                     SELECT d.*, a.lsoa_code IS NOT NULL AS in_areas
-                    FROM deaths d LEFT JOIN (SELECT DISTINCT lsoa_code FROM areas) a
+                    FROM deaths d LEFT JOIN (SELECT DISTINCT lsoa_code FROM {areas}) a
                       ON a.lsoa_code = d.lsoa_code)
                 SELECT check_name, deaths, round(100.0 * deaths / total, 1) AS percent
                 FROM (
@@ -268,21 +301,61 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                "CAST(min(year) AS VARCHAR), CAST(max(year) AS VARCHAR), "
                "count(DISTINCT year) FROM population"),
     ))
-    if counts["areas"]:
+    if area_rows:
         tables.append(DataQualityTable(
             "areas_by_place", "Areas and population by Place",
             "LSOAs and latest-year population per Place (Places from eolneeds.toml).",
-            _frame(con, """
+            _frame(con, f"""
                 WITH latest AS (SELECT max(year) AS y FROM population)
                 SELECT a.place, count(DISTINCT a.lsoa_code) AS lsoas,
                        list_contains($places, a.place) AS in_config,
                        string_agg(DISTINCT a.lsoa_vintage, ', ') AS lsoa_vintage,
                        sum(p.population) AS population
-                FROM areas a LEFT JOIN population p
+                FROM {areas} a LEFT JOIN population p
                   ON p.lsoa_code = a.lsoa_code AND p.year = (SELECT y FROM latest)
+                -- an all-England lookup names every district: only ours, and any the
+                -- areas file itself names (a typo there is worth seeing)
+                WHERE list_contains($places, a.place)
+                   OR a.lsoa_code IN (SELECT lsoa_code FROM areas)
                 GROUP BY a.place ORDER BY a.place""", params),
         ))
     return report
+
+
+def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
+                            params: dict) -> list[str]:
+    """Deaths whose LSOA is in no Place of the ICB, told apart by the deprivation file
+    (all of England): an LSOA it has is a neighbour's (a lookup of the ICB's Places
+    rightly leaves it out); one it lacks too is most likely of another LSOA vintage."""
+    rows = con.execute(f"""
+        SELECT d.lsoa_code, dep.lsoa_code IS NOT NULL AS known
+        FROM deaths d
+        LEFT JOIN (SELECT lsoa_code FROM {areas} WHERE list_contains($places, place)) a
+          ON a.lsoa_code = d.lsoa_code
+        LEFT JOIN (SELECT DISTINCT lsoa_code FROM deprivation) dep
+          ON dep.lsoa_code = d.lsoa_code
+        WHERE d.lsoa_code IS NOT NULL AND a.lsoa_code IS NULL""", params).fetchall()
+    vintages = ", ".join(r[0] for r in con.execute(
+        "SELECT DISTINCT lsoa_vintage FROM deprivation WHERE lsoa_vintage IS NOT NULL "
+        "ORDER BY 1").fetchall()) or "unknown"
+    out = []
+    neighbours = sorted({code for code, known in rows if known})
+    if neighbours:
+        count = sum(1 for _, known in rows if known)
+        out.append(
+            f"{count} deaths have an LSOA that is in the deprivation file but in no Place of "
+            f"the lookup (a neighbouring area's residents, not counted), e.g. "
+            f"{', '.join(neighbours[:5])} — if they are your residents, add these LSOAs to "
+            "the lookup with their Place")
+    strangers = sorted({code for code, known in rows if not known})
+    if strangers:
+        count = sum(1 for _, known in rows if not known)
+        out.append(
+            f"{count} deaths have an LSOA in neither the lookup nor the deprivation file "
+            f"(LSOA vintage {vintages}), e.g. {', '.join(strangers[:5])} — most likely a "
+            "different LSOA vintage (2011 vs 2021): use a lookup and deprivation file of the "
+            "deaths' vintage")
+    return out
 
 
 def _completeness(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> pl.DataFrame:

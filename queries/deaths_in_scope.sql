@@ -1,10 +1,10 @@
 -- deaths_in_scope: the base set every indicator counts from.
 --
--- Rows: registered deaths of residents -- the death's LSOA is in `areas` and maps to one
+-- Rows: registered deaths of residents -- the death's LSOA is in `assessment_areas` and maps to one
 -- of the Places configured in eolneeds.toml ($places) -- with date of death between
 -- $data_start and $data_end (the span of all reporting periods). Deaths with no LSOA or
 -- an LSOA outside the ICB are left out here; validate counts them in data quality.
--- Reads: deaths, areas, ref_pc_need_codes (loaded by assess from
+-- Reads: deaths, assessment_areas (the view of areas + lsoa_places + deprivation), ref_pc_need_codes (loaded by assess from
 -- eolneeds/reference/pc_need_codes.csv, ranges expanded to single codes).
 -- Adds: IMD quintile = ceil(decile / 2) (1 = most deprived), reporting age band, ESP2013
 -- five-year band, age group (under_75 / 75_plus), broad ethnic group, cause group and the
@@ -41,7 +41,7 @@ WITH resident AS (
         -- and one row per code, so these joins never add rows.
         coalesce(n4.cause_group, n3.cause_group) AS need_cause_group
     FROM deaths AS d
-    JOIN areas AS a ON a.lsoa_code = d.lsoa_code
+    JOIN assessment_areas AS a ON a.lsoa_code = d.lsoa_code
     LEFT JOIN ref_pc_need_codes AS n3 ON n3.code = left(d.underlying_cause, 3)
     LEFT JOIN ref_pc_need_codes AS n4 ON n4.code = left(d.underlying_cause, 4)
     WHERE d.date_of_death BETWEEN $data_start AND $data_end

@@ -1,7 +1,7 @@
 -- population: resident population by year and ESP2013 five-year age band, the
 -- denominators of crude_death_rate, pc_need_rate and dsr_all_cause.
 --
--- Reads: population, areas. Only LSOAs of the configured Places ($places). Breakdowns
+-- Reads: population, assessment_areas. Only LSOAs of the configured Places ($places). Breakdowns
 -- all, sex and imd_quintile (quintile = ceil(decile / 2)). assess picks, per period, the
 -- year matching the period (Period.population_year), or the nearest year supplied.
 -- Speed: LSOAs are summed into cells (year, Place, sex, quintile, band) first and only
@@ -17,7 +17,7 @@ WITH resident AS (
         p.age_band AS esp_band,
         sum(p.population) AS population
     FROM population AS p
-    JOIN areas AS a ON a.lsoa_code = p.lsoa_code
+    JOIN assessment_areas AS a ON a.lsoa_code = p.lsoa_code
     WHERE list_contains($places, a.place)
     GROUP BY ALL
 ),

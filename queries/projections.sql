@@ -9,7 +9,7 @@
 -- Places. Bands with no base population contribute nothing (no rate can be formed).
 -- Output: numerator `projected` (need, or deaths in the cause group) and denominator
 -- `projected_deaths`.
--- Reads: deaths_in_scope, population, projections, areas.
+-- Reads: deaths_in_scope, population, projections, assessment_areas.
 
 WITH base_deaths AS (
     SELECT place, sex, esp_band, cause_group, pc_need, count(*) AS deaths
@@ -20,7 +20,7 @@ WITH base_deaths AS (
 base_population AS (
     SELECT a.place, p.sex, p.age_band AS esp_band, sum(p.population) AS population
     FROM population AS p
-    JOIN areas AS a ON a.lsoa_code = p.lsoa_code
+    JOIN assessment_areas AS a ON a.lsoa_code = p.lsoa_code
     WHERE p.year = $population_year AND list_contains($places, a.place)
     GROUP BY ALL
 ),
@@ -37,7 +37,7 @@ projected_population AS (
     SELECT coalesce(a.place, pr.area_code) AS place, pr.year, pr.sex,
            pr.age_band AS esp_band, sum(pr.population) AS population
     FROM projections AS pr
-    LEFT JOIN areas AS a ON a.lsoa_code = pr.area_code
+    LEFT JOIN assessment_areas AS a ON a.lsoa_code = pr.area_code
     WHERE pr.year BETWEEN $first_year AND $last_year
       AND list_contains($places, coalesce(a.place, pr.area_code))
     GROUP BY ALL

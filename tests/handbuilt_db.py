@@ -131,3 +131,104 @@ def build_handbuilt_db(path: Path) -> Path:
     finally:
         con.close()
     return path
+
+
+# ---------------------------------------------------------------------------------------
+# Practices and PCNs (issue 13): a second hand-built database, larger so that most
+# practices survive disclosure control. Every death is a need death (C349) on
+# 2024-10-01 (financial year 2024-25).
+#
+# practice  PCN (current)  LSOA  need deaths  on register before death   first entry
+# A1        U00001         L1    40           30 (12 with a later ACP)   100 days before
+# A2        U00001         L2    40           10                         10 days (late)
+# B1        U00002         L3    20           15 (one death has no       60 days
+#                                            practice: its entry's, B1)
+# B2        U00002 (was    L3    20           10                         200 days
+#           U00001 to 2023)
+# C1        not in lookup  L3    9            0
+# (none)    -              L1    1            0
+# A1 and A2 also have two deaths each without need (K35), one of them on the register
+# (100 and 10 days before death).
+#
+# Register flags: A1's 30 first entries (100 days before) record a DNACPR decision for
+# 20 and a preferred place for all 30; 12 of A1's people have a second entry 40 days
+# before death recording an advance care plan. Other entries record nothing.
+PRACTICE_DEATHS = [
+    # practice on the death, LSOA, deaths, registered, days before death of first entry
+    ("A1", "L1", 40, 30, 100),
+    ("A2", "L2", 40, 10, 10),
+    ("B1", "L3", 19, 14, 60),
+    ("B2", "L3", 20, 10, 200),
+    ("C1", "L3", 9, 0, 0),
+    (None, "L1", 1, 0, 0),
+]
+PRACTICE_LOOKUP = [
+    # practice, name, pcn, pcn name, start, end
+    ("A1", "Alder Surgery", "U00001", "North PCN", D(2019, 7, 1), None),
+    ("A2", "Ash Practice", "U00001", "North PCN", D(2019, 7, 1), None),
+    ("B1", "Birch Health Centre", "U00002", "South PCN", D(2019, 7, 1), None),
+    ("B2", "Beech Medical", "U00001", "North PCN", D(2019, 7, 1), D(2023, 3, 31)),
+    ("B2", "Beech Medical", "U00002", "South PCN", D(2023, 4, 1), None),
+]
+PRACTICE_DOD = D(2024, 10, 1)
+
+
+def build_practice_db(path: Path) -> Path:
+    from datetime import timedelta
+
+    con = connect(path)
+    try:
+        create_schema(con)
+        row = 2
+        deaths, register = [], []
+        for practice, lsoa, count, registered, days in PRACTICE_DEATHS:
+            for i in range(count):
+                pid = f"{practice or 'X'}-{i:03d}"
+                deaths.append((pid, PRACTICE_DOD, 80, "female", lsoa, "C349", "hospital",
+                               practice, row))
+                row += 1
+                if i < registered:
+                    added = PRACTICE_DOD - timedelta(days=days)
+                    dnacpr = practice == "A1" and i < 20
+                    pref = "home" if practice == "A1" else None
+                    register.append((pid, added, practice, pref, dnacpr, False))
+                    if practice == "A1" and i < 12:
+                        register.append((pid, PRACTICE_DOD - timedelta(days=40), practice,
+                                         None, False, True))
+        for practice, lsoa, days in (("A1", "L1", 100), ("A2", "L2", 10)):
+            for i in range(2):
+                pid = f"{practice}-other-{i}"
+                deaths.append((pid, PRACTICE_DOD, 70, "male", lsoa, "K35", "home", practice,
+                               row))
+                row += 1
+                if i == 0:
+                    register.append((pid, PRACTICE_DOD - timedelta(days=days), practice, None,
+                                     False, False))
+        # The death with no practice of B1's: on the register at B1, 60 days before.
+        deaths.append(("B1-nopractice", PRACTICE_DOD, 80, "female", "L3", "C349", "hospital",
+                       None, row))
+        register.append(("B1-nopractice", PRACTICE_DOD - timedelta(days=60), "B1", None,
+                         False, False))
+        con.executemany(
+            "INSERT INTO deaths (person_id, date_of_death, age, sex, lsoa_code, "
+            "underlying_cause, place_of_death, gp_practice, source_file_id, source_row) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)", deaths)
+        con.executemany(
+            "INSERT INTO register (person_id, date_added, gp_practice, preferred_place_of_death,"
+            " dnacpr, advance_care_plan, source_file_id, source_row) "
+            "VALUES (?, ?, ?, ?, ?, ?, 2, ?)",
+            [(*r, i) for i, r in enumerate(register, start=2)])
+        con.executemany(
+            "INSERT INTO practices (practice_code, practice_name, pcn_code, pcn_name, "
+            "start_date, end_date, source_file_id, source_row) VALUES (?, ?, ?, ?, ?, ?, 5, ?)",
+            [(*r, i) for i, r in enumerate(PRACTICE_LOOKUP, start=2)])
+        for i, (lsoa, place, decile) in enumerate(AREAS, start=2):
+            con.execute(
+                "INSERT INTO areas (lsoa_code, place, imd_decile, source_file_id, source_row) "
+                "VALUES (?, ?, ?, 4, ?)", [lsoa, place, decile, i])
+        for i, lsoa in enumerate(("L1", "L2", "L3"), start=2):
+            con.execute("INSERT INTO population VALUES (?, 2024, 'female', '80-84', 5000.0, "
+                        "5, ?)", [lsoa, i])
+    finally:
+        con.close()
+    return path

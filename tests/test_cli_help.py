@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from eolneeds.cli import app
 
-COMMANDS = ["init", "sample", "ingest", "validate", "assess", "run", "indicators"]
+COMMANDS = ["init", "sample", "ingest", "inspect", "validate", "assess", "run",
+            "indicators"]
 
 
 def test_every_command_is_listed_in_the_top_level_help() -> None:

@@ -194,7 +194,7 @@ def test_unmapped_columns_are_not_kept_but_still_count(tmp_path):
         (2, 85, "hospital"), (5, 70, "home")]
     [(row, reason)] = query(config, "SELECT row_number, reason FROM rejects")
     assert row == 3
-    assert reason.startswith("person_id is missing (a value is required)")
+    assert reason.startswith("date_of_death is missing (a value is required)")
 
     # The staged table holds the mapped columns, the overflow column and the flag only.
     from eolneeds import readers
@@ -202,7 +202,7 @@ def test_unmapped_columns_are_not_kept_but_still_count(tmp_path):
     chosen = ["person_id", "age"]
     raw = readers.read_into(con, csv, table="t", choose=lambda headers: chosen)
     staged = [r[0] for r in con.execute("DESCRIBE t").fetchall()]
-    assert staged == ["c0", "c3", "__extra", "__unmapped_data"]
+    assert staged == ["c0", "c3", "__extra", "__unmapped_data", "__short_row"]
     assert raw.loaded_columns() == ['"c0"', '"c3"']
     assert con.execute("SELECT __unmapped_data FROM t ORDER BY rowid").fetchall() == [
         (True,), (True,), (False,), (True,)]
@@ -225,10 +225,12 @@ def test_row_numbers_count_empty_lines(tmp_path, newline):
     ]
     csv = write(tmp_path / "deaths.csv", newline.join(lines) + newline)
     [result] = ingest_files(config, "deaths", [csv], reporter=Reporter())
-    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 3, 1)
-    assert query(config, "SELECT source_row FROM deaths ORDER BY 1") == [(2,), (4,), (8,)]
-    assert query(config, "SELECT row_number, reason FROM rejects") == [
-        (7, "age 'x' is not a whole number")]
+    # The bad age only blanks the field: the death loads, the action names its row.
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 4, 0)
+    assert query(config, "SELECT source_row FROM deaths ORDER BY 1") == [
+        (2,), (4,), (7,), (8,)]
+    assert query(config, "SELECT row_number, action, reason FROM field_actions") == [
+        (7, "blanked", "age 'x' is not a whole number")]
 
 
 def test_row_numbers_with_an_empty_line_inside_quotes_or_at_the_end(tmp_path):
@@ -296,8 +298,8 @@ def test_gzip_csv(tmp_path):
         fh.write(DEATHS_HEADER + "\nP1,05/01/2023,85,F,E01000001,C34.9,Hospital\n"
                  "P2,05/01/2023,x,F,E01000001,C34.9,Hospital\n")
     [result] = ingest_files(config, "deaths", [path], reporter=Reporter())
-    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 1, 1)
-    assert query(config, "SELECT row_number, reason FROM rejects") == [
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 2, 0)
+    assert query(config, "SELECT row_number, reason FROM field_actions") == [
         (3, "age 'x' is not a whole number")]
 
 
@@ -394,19 +396,26 @@ def test_pcmd_deaths_preset(tmp_path):
         "9999999999,20230107,20230106,70,1,E01000001,I219,,,X,2,52",  # registered before
     ]) + "\n")
     [result] = ingest_files(config, "deaths", [path], reporter=Reporter())
-    assert (result.rows_loaded, result.rows_rejected) == (2, 2)
+    # A bad check digit or a placeholder number (one digit ten times) leaves the death
+    # unlinked; a registration before the death is blanked: every death loads.
+    assert (result.rows_loaded, result.rows_rejected) == (4, 0)
     assert query(config, "SELECT sex, place_of_death, contributory_causes, "
-                 "date_of_registration FROM deaths ORDER BY source_row") == [
-        ("female", "home", ["I251"], date(2023, 1, 10)),
-        ("male", "hospital", [], date(2023, 1, 11))]
-    assert query(config, "SELECT row_number, column_name, value, reason FROM rejects "
-                 "ORDER BY 1") == [
-        (4, "person_id", None,
-         "person_id (DEC_NHS_NUMBER) is not a valid NHS number (10 digits with a correct "
-         "modulus 11 check digit); the value is withheld because it identifies a person"),
-        (5, "date_of_registration", "2023-01-06",
+                 "date_of_registration, left(person_id, 1) = 'u' FROM deaths "
+                 "ORDER BY source_row") == [
+        ("female", "home", ["I251"], date(2023, 1, 10), False),
+        ("male", "hospital", [], date(2023, 1, 11), False),
+        ("male", "hospital", [], date(2023, 1, 11), True),
+        ("male", "religious", [], None, True)]
+    bad_nhs = ("person_id (DEC_NHS_NUMBER) is not a valid NHS number (10 digits with a "
+               "correct modulus 11 check digit); the death counts but cannot be linked to "
+               "register or activity rows")
+    assert query(config, "SELECT row_number, column_name, value, action, reason "
+                 "FROM field_actions ORDER BY 1, 2") == [
+        (4, "person_id", "##########", "unlinked", bad_nhs),
+        (5, "date_of_registration", "2023-01-06", "blanked",
          "date_of_registration (REG_DATE) '2023-01-06' is before date_of_death "
-         "(REG_DATE_OF_DEATH) '2023-01-07'; a death is registered after it happens")]
+         "(REG_DATE_OF_DEATH) '2023-01-07'; a death is registered after it happens"),
+        (5, "person_id", "##########", "unlinked", bad_nhs)]
 
 
 def test_hes_apc_and_ecds_presets(tmp_path):

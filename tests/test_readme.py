@@ -18,9 +18,11 @@ MARKER = "<!-- readme-walkthrough -->"
 def walkthrough_commands() -> list[list[str]]:
     text = README.read_text(encoding="utf-8")
     assert MARKER in text, "the README lost its walk-through block"
-    block = re.search(re.escape(MARKER) + r"\s*```sh\n(.*?)```", text, re.S)
-    assert block is not None
-    return [shlex.split(line) for line in block.group(1).splitlines() if line.strip()]
+    # Every block after a marker, in order (the onboarding one runs after the first).
+    blocks = re.findall(re.escape(MARKER) + r"\s*```sh\n(.*?)```", text, re.S)
+    assert blocks
+    return [shlex.split(line) for block in blocks for line in block.splitlines()
+            if line.strip()]
 
 
 def test_readme_shows_the_two_setup_commands() -> None:
@@ -43,3 +45,5 @@ def test_readme_walkthrough_runs(session_env: Path, tmp_path: Path) -> None:
     assert (tmp_path / "my-new-project" / "eolneeds.toml").is_file()
     assert (tmp_path / "my-project" / "reports" / "report.html").is_file()
     assert (tmp_path / "my-project" / "output" / "2026-10" / "indicators.csv").is_file()
+    assert (tmp_path / "onboarding" / "mappings" / "my_register.toml").is_file()
+    assert (tmp_path / "onboarding" / "reports" / "indicators.csv").is_file()

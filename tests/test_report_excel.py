@@ -142,7 +142,7 @@ def test_value_columns_carry_number_formats(packs):
     formats = {}
     for r in range(min_row + 1, max_row + 1):
         cell = mortality.cell(r, col["ICB"])
-        if cell.value == "*":  # suppressed (HIV deaths in the fixture): text, no format
+        if cell.value in ("[c]", "[x]", "[z]"):  # shorthand (HIV deaths are [c]): text
             continue
         formats.setdefault(mortality.cell(r, col["Unit"]).value, set()).add(cell.number_format)
     assert formats["count"] == {"#,##0"}
@@ -162,11 +162,14 @@ def test_icb_pack_shows_places_side_by_side_with_comparison_words(packs, bundle)
     expected = bundle.indicators.filter(
         indicator_id="pod_hospital_pct", period="2024-25", breakdown="all",
         area_code="E06000002")
-    # The cell holds the unrounded value; the comparison word is the bundle's.
-    assert ws.cell(row, headers.index("Middleford") + 1).value == pytest.approx(
-        expected["value"][0])
+    # The cell holds the value at its published precision (one decimal place); the
+    # comparison words say what the bundle's comparison means for a lower-is-better
+    # indicator.
+    assert ws.cell(row, headers.index("Middleford") + 1).value == round(
+        expected["value"][0], 1)
     word_col = headers.index("Middleford compared with ICB") + 1
-    assert ws.cell(row, word_col).value == expected["comparison"][0]
+    words = {"higher": "Higher (worse)", "lower": "Lower (better)", "similar": "Similar"}
+    assert ws.cell(row, word_col).value == words[expected["comparison"][0]]
     assert ws.cell(row, headers.index("Polarity") + 1).value == "Lower is better"
     # The colours follow the words through conditional formats on each comparison column.
     letter = ws.cell(min_row, word_col).column_letter
@@ -187,10 +190,10 @@ def test_place_pack_shows_the_place_with_the_icb_as_comparator(packs, bundle):
     _, dmin, _, dmax = range_boundaries(ref)
     area_codes = {data.cell(r, 4).value for r in range(dmin + 1, dmax + 1)}
     assert area_codes == {"E06000002", "QXX"}
-    assert "Middleford" in wb["Cover"]["A2"].value
+    assert "Middleford" in wb["Cover"]["A1"].value
 
 
-def test_suppressed_values_show_a_star_and_the_rule_is_stated(packs, bundle):
+def test_suppressed_values_show_c_and_the_rule_is_stated(packs, bundle):
     wb = load_workbook(packs["icb"])
     ws = wb["Indicator data"]
     ref = _only_table_ref(ws)
@@ -199,11 +202,12 @@ def test_suppressed_values_show_a_star_and_the_rule_is_stated(packs, bundle):
                        if ws.cell(r, 21).value == "Yes"]  # the Suppressed column
     assert len(suppressed_rows) == int(bundle.indicators["suppressed"].sum())
     for r in suppressed_rows:
-        assert ws.cell(r, 13).value == "*" and ws.cell(r, 13).data_type == "s"
+        assert ws.cell(r, 13).value == "[c]" and ws.cell(r, 13).data_type == "s"
     notes_above = " ".join(str(ws.cell(r, 1).value) for r in range(2, min_row))
-    assert "suppressed and shown as *" in notes_above
+    assert "[c] suppressed [note 1]" in notes_above
     notes = wb["Notes"]
-    assert any("suppressed" in str(c.value) for row in notes.iter_rows() for c in row)
+    assert notes["A4"].value == "[note 1]"
+    assert "suppressed and shown as [c]" in notes["C4"].value
 
 
 def test_contents_links_every_sheet_internally(packs):
@@ -258,7 +262,7 @@ def test_notes_and_metadata_come_from_catalogue_and_manifest(packs, bundle):
 
 def test_data_quality_sheets_hold_the_bundle_tables(packs, bundle):
     wb = load_workbook(packs["icb"])
-    completeness = wb["DQ1 Completeness of key fields"]
+    completeness = wb["DQ1 Field completeness"]
     ref = _only_table_ref(completeness)
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     assert max_row - min_row == bundle.data_quality[0].frame.height
@@ -338,7 +342,7 @@ def test_hostile_place_names_become_quoted_headers(hostile_packs):
     assert "'+1" in headers and "'@SUM(A1)" in headers
     assert "'=HYPERLINK(\"x\")" in headers
     assert "<script>alert(1)</script>" not in headers  # it is a code, not a name here
-    assert any("'=HYPERLINK(\"x\") ICB" in str(c.value) for c in wb["Cover"]["A"])
+    assert any('=HYPERLINK("x") ICB' in str(c.value) for c in wb["Cover"]["A"])
 
 
 def test_clean_text_strips_control_characters_and_neutralises():
@@ -373,6 +377,24 @@ def test_libreoffice_converts_the_packs(packs, tmp_path):
         assert data.startswith(b"%PDF") and len(data) > 20_000
         # Every sheet prints at least one page.
         assert len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 16
+    # And LibreOffice reads every sheet, table cell and shorthand back as Excel would
+    # need to: saved again as xlsx, the sheets, the [c] cells and the charts are there.
+    again = tmp_path / "again"
+    result = subprocess.run(
+        ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
+         "--convert-to", "xlsx", "--outdir", str(again), str(packs["place"])],
+        capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    original, converted = load_workbook(packs["place"]), load_workbook(again / "place.xlsx")
+    assert converted.sheetnames == original.sheetnames
+    for name in ("Summary", "Place of death", "Inequalities"):
+        assert [[c.value for c in row] for row in converted[name].iter_rows()] == \
+               [[c.value for c in row] for row in original[name].iter_rows()], name
+    assert not any(ws.merged_cells.ranges for ws in converted.worksheets)
+    import zipfile
+    with zipfile.ZipFile(again / "place.xlsx") as z:
+        assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 3
 
 
 # ---------------------------------------------------------------------------------------
@@ -451,6 +473,10 @@ def test_streamed_pack_equals_the_pack_openpyxl_writes_cell_by_cell(tmp_path, bu
         expected, got = _canonical_parts(theirs), _canonical_parts(ours)
         assert set(got) == set(expected)
         for name in expected:
+            if name.startswith("xl/drawings/drawing"):
+                # Our writer adds each chart's alt text; openpyxl's cannot.
+                assert 'descr="' in got[name] and 'descr="' not in expected[name]
+                got[name] = re.sub(r' (descr|title)="[^"]*"', "", got[name])
             assert got[name] == expected[name], (place, name)
 
 
@@ -472,7 +498,9 @@ def test_cell_maker_matches_setting_style_and_format_on_each_cell(bundle):
         (report_excel.Num(12.0, "0.0"), None, "eol_cell", 12.0, "n", "eol_number", "0.0"),
         (report_excel.Num(float("nan"), "0.0"), None, "eol_cell", None, "n", "eol_number",
          "General"),
-        (report_excel.SUPPRESSED, None, "eol_cell", "*", "s", "eol_number", "General"),
+        (report_excel.CONFIDENTIAL, None, "eol_cell", "[c]", "s", "eol_number", "General"),
+        (report_excel.NOT_APPLICABLE, None, "eol_cell", "[z]", "s", "eol_number", "General"),
+        (2.26, None, "eol_cell", 2.3, "n", "eol_number", rate),  # stored as published
         (True, None, "eol_word", "Yes", "s", "eol_word", "General"),
         (date(2024, 4, 1), None, "eol_cell", date(2024, 4, 1), "d", "eol_number",
          "yyyy-mm-dd"),
@@ -490,27 +518,6 @@ def test_cell_maker_matches_setting_style_and_format_on_each_cell(bundle):
         if number_format != "General":
             reference.number_format = number_format
         assert list(cell._style) == list(reference._style), value
-
-
-def test_merge_cells_matches_openpyxl(bundle):
-    from openpyxl.styles import Border, Side
-
-    wb = report_excel.build_workbook(bundle)
-    theirs, ours = wb.create_sheet("Theirs"), wb.create_sheet("Ours")
-    for ws in (theirs, ours):
-        report_excel._put(ws, 2, 1, "a note", style="eol_wrap_note")
-        report_excel._put(ws, 3, 1, "boxed", style="eol_header")  # has a bottom border
-        ws.cell(3, 4).border = Border(right=Side(style="thick"))  # the range's corner
-    for ref in ("A2:H2", "A3:D5"):
-        theirs.merge_cells(ref)
-        report_excel._merge_cells(ours, ref)
-    assert {str(r) for r in ours.merged_cells.ranges} == {"A2:H2", "A3:D5"}
-    assert sorted(theirs._cells) == sorted(ours._cells)
-    for key, cell in theirs._cells.items():
-        other = ours._cells[key]
-        assert type(other) is type(cell), key
-        assert (None if cell._style is None else list(cell._style)) == \
-               (None if other._style is None else list(other._style)), key
 
 
 @settings(max_examples=200, deadline=None)
@@ -538,3 +545,17 @@ def test_without_the_fast_rows_the_streamed_body_is_still_written(tmp_path, bund
     assert _canonical_parts(plain) == _canonical_parts(fast)
     data = load_workbook(plain)["Indicator data"]
     assert data.max_row > 100 and data.cell(data.max_row, 1).value
+
+
+def test_packs_written_together_equal_packs_written_one_by_one(tmp_path, bundle):
+    """write_excel_packs shares each row's cells and XML between the packs of one bundle
+    (the ICB's rows are in every pack): the files are the ones written separately."""
+    targets = [(tmp_path / "together-icb.xlsx", None)] + [
+        (tmp_path / f"together-{i}.xlsx", code) for i, code in enumerate(bundle.places)]
+    written = []
+    report_excel.write_excel_packs(bundle, targets, written=written.append)
+    assert written == [path for path, _ in targets]
+    for path, place in targets:
+        alone = tmp_path / "alone.xlsx"
+        report_excel.write_excel_pack(bundle, alone, place=place)
+        assert _canonical_parts(path) == _canonical_parts(alone), place

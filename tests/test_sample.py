@@ -256,10 +256,12 @@ def test_write_sample_makes_a_ready_project(session_env: Path, tmp_path: Path):
     assert config.key_file is not None and config.key_file.is_file()
     assert root not in config.key_file.parents  # the key lives outside the project
     assert {d for d, _, _ in sample_files(root)} == {
-        "areas", "population", "projections", "deaths", "register", "activity"}
+        "areas", "practices", "population", "projections", "deaths", "register", "activity",
+        "benchmarks"}
     order = [d for d, _, _ in sample_files(root)]
-    assert order == sorted(order, key=["areas", "population", "projections", "deaths",
-                                       "register", "activity"].index)
+    assert order == sorted(order, key=["areas", "practices", "population", "projections",
+                                       "deaths", "register", "activity",
+                                       "benchmarks"].index)
     with pytest.raises(UsageError, match="already exists"):
         write_sample(root, deaths=200, seed=1, reporter=Reporter())
 
@@ -276,7 +278,7 @@ def test_every_generated_file_ingests_with_almost_no_rejects(sample_project):
     finally:
         con.close()
     assert set(log["dataset"]) == {"areas", "population", "projections", "deaths",
-                                   "register", "activity"}
+                                   "register", "activity", "practices", "benchmarks"}
     assert (log["rows_read"] == log["rows_loaded"] + log["rows_rejected"]).all()
     assert log["rows_rejected"].sum() == 0
     assert dict(zip(log["file_name"], log["mapping"], strict=True))[
@@ -323,6 +325,8 @@ def test_bundled_project_ingests_and_only_the_planted_faults_are_rejected(
         rejects = con.execute("SELECT file_name, row_number, column_name FROM rejects "
                           "ORDER BY file_name, row_number").fetchall()
         files = dict(con.execute("SELECT file_name, encoding FROM ingest_log").fetchall())
+        actions = con.execute("SELECT file_name, row_number, column_name, action "
+                              "FROM field_actions").fetchall()
         unknown = con.execute("SELECT count(*) FROM deaths WHERE place_of_death = 'unknown'"
                           ).fetchone()
         outside = con.execute("SELECT count(*) FROM deaths WHERE lsoa_code NOT IN "
@@ -330,13 +334,14 @@ def test_bundled_project_ingests_and_only_the_planted_faults_are_rejected(
     finally:
         con.close()
     assert files["deaths_registrar_2026.csv"] == "cp1252"
-    assert len(files) == 10
-    # Registrar file: row 5 impossible date, row 9 bad check digit, row 54 the duplicate
-    # of deaths_pcmd row 2; hospice workbook: the "Total" row under the table.
+    assert len(files) == 12  # the PCN lookup (practices/epcn.xlsx) and the Fingertips download
+    # Registrar file: row 5 impossible date, row 54 the duplicate of deaths_pcmd row 2;
+    # hospice workbook: the "Total" row under the table. Row 9's bad check digit only
+    # leaves that death unlinked (field_actions).
     assert rejects == [
         ("deaths_registrar_2026.csv", 5, "date_of_death"),
-        ("deaths_registrar_2026.csv", 9, "person_id"),
         ("deaths_registrar_2026.csv", 54, "person_id"),
         ("register_hospice.xlsx", 245, None),
     ]
+    assert ("deaths_registrar_2026.csv", 9, "person_id", "unlinked") in actions
     assert unknown == (1,) and outside == (1,)

@@ -86,8 +86,15 @@ def test_quality_tables_and_blocking_faults(tmp_path):
     assert report.warnings == [
         "no activity loaded: hospital activity indicators (last 90 days) cannot be computed",
         "no projections loaded: need projections to future years cannot be computed",
-        "areas name Places not in eolneeds.toml (ignored): P9"]
+        "areas name Places not in eolneeds.toml (ignored): P9",
+        "1 field(s) blanked, set to unknown or left unlinked in rows that still count (see "
+        "the field_actions table)"]
     assert reporter.names() == ["validated"]
+    # C's place "Moon" is no known code: set to unknown, and listed (the value stripped).
+    assert rows(report, "field_actions_by_reason") == [
+        ("deaths", "deaths.csv", "place_of_death", "set to unknown",
+         "place_of_death is not a known code; add a [recode.place_of_death] entry to the "
+         "mapping", 1, 4)]
 
     files = rows(report, "files")
     assert [(f[1], f[3], f[4], f[5], f[7]) for f in files] == [

@@ -1,0 +1,340 @@
+"""Key findings: the few sentences a commissioner reads first, written from the data.
+
+Each finding answers one question a commissioner asks ("which Place has the most
+hospital deaths?", "who is missing from the register?", "where are admissions high?",
+"what does it cost?", "how does need grow?"), then the wider picture (Places that differ
+from the ICB, the ICB against England, the steepest inequality gradient). Every number
+comes from the indicator table as published: a suppressed or missing value is never
+used, so a finding cannot reveal what disclosure control hid. A finding whose evidence
+is missing is left out rather than guessed.
+
+The findings are plain data (the `Finding` dataclass) so the HTML report and the Excel
+packs can show the same sentences; `evidence` names the section and Place that hold
+the numbers behind each one, and each writer turns that into its own link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+import polars as pl
+
+from eolneeds.bundle import BenchmarkValue
+from eolneeds.catalogue import indicator_by_id
+from eolneeds.formatting import fmt_count, fmt_number, fmt_value, is_missing, judge
+
+PROJECTION_ID = "pc_need_projected"
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str  # stable id: 'hospital_deaths', 'register_gap', 'admissions', 'cost', ...
+    question: str  # the commissioner's question it answers
+    headline: str  # one short line with the number
+    detail: str  # one or two sentences of context
+    section: str  # where the evidence is: 'place' | 'overview' | 'projections' |
+    #               'inequalities' | 'england'
+    place: str | None = None  # the Place code, when the evidence is in a Place section
+    question_key: str = ""  # the Place question ('place', 'identification', 'hospital')
+    evidence: str = ""  # link text: what the reader will find there
+
+
+def _versus(comparison: str | None, polarity: str, comparator: str) -> str:
+    verdict = judge(comparison, polarity)
+    if verdict.key in ("similar", "not_compared"):
+        return ""
+    direction = str(comparison)
+    meaning = f" ({verdict.key})" if verdict.key in ("better", "worse") else ""
+    return f", significantly {direction} than {comparator}{meaning}"
+
+
+def _published(row: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    return row is not None and not row["suppressed"] and not is_missing(row["value"])
+
+
+class FindingsBuilder:
+    """Reads the headline period's rows once; one method per finding."""
+
+    def __init__(self, indicators: pl.DataFrame, *, icb_code: str, places: list[str],
+                 period: str, place_name: Callable[[str], str],
+                 england: dict[str, BenchmarkValue] | None = None) -> None:
+        self.icb = icb_code
+        self.places = places
+        self.period = period
+        self.place_name = place_name
+        self.england = england or {}
+        self.catalogue = indicator_by_id()
+        self.rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self.projection: dict[str, dict[str, Any]] = {}
+        for row in indicators.iter_rows(named=True):
+            if row["indicator_id"] == PROJECTION_ID:
+                if row["area_code"] == icb_code and row["breakdown"] == "all":
+                    self.projection[row["period"]] = row
+            elif row["period"] == period:
+                self.rows[(row["indicator_id"], row["area_code"], row["breakdown"],
+                           row["breakdown_value"])] = row
+
+    # --- helpers -------------------------------------------------------------------
+    def get(self, ind: str, area: str, breakdown: str = "all",
+            value: str = "all") -> dict[str, Any] | None:
+        return self.rows.get((ind, area, breakdown, value))
+
+    def name(self, ind: str) -> str:
+        entry = self.catalogue.get(ind)
+        return entry.name if entry else ind
+
+    def polarity(self, ind: str) -> str:
+        entry = self.catalogue.get(ind)
+        return entry.polarity if entry else "neutral"
+
+    def value(self, row: dict[str, Any]) -> str:
+        return fmt_value(row["value"], row["unit"], method=row["method"])
+
+    def ranked(self, ind: str) -> list[tuple[float, str, dict[str, Any]]]:
+        """Places with a published value, highest first (ties by Place order)."""
+        out: list[tuple[float, int, str, dict[str, Any]]] = []
+        for i, place in enumerate(self.places):
+            row = self.get(ind, place)
+            if _published(row):
+                out.append((float(row["value"]), -i, place, row))
+        out.sort(reverse=True)
+        return [(v, place, row) for v, _, place, row in out]
+
+    def versus_icb(self, ind: str, row: dict[str, Any]) -> str:
+        """', significantly higher than the ICB (worse)', or '' when similar."""
+        return _versus(row["comparison"], self.polarity(ind), "the ICB")
+
+    def england_text(self, ind: str) -> str:
+        """', England 43.4% (2023)' where a national value exists."""
+        eng = self.england.get(ind)
+        if eng is None:
+            return ""
+        unit = self.catalogue[ind].unit if ind in self.catalogue else ""
+        period = f" ({eng.period})" if eng.period else ""
+        return f", {eng.area_name} {fmt_value(eng.value, unit)}{period}"
+
+    def highest(self, ind: str, key: str, question: str, what: str,
+                question_key: str) -> Finding | None:
+        """The Place with the highest published value, against the ICB and England."""
+        ranked = self.ranked(ind)
+        icb = self.get(ind, self.icb)
+        if not ranked or not _published(icb):
+            return None
+        value, place, row = ranked[0]
+        name = self.place_name(place)
+        detail = (f"{self.value(row)} {what} {name}{self.versus_icb(ind, row)}: "
+                  f"ICB {self.value(icb)}{self.england_text(ind)}.")  # type: ignore[arg-type]
+        if len(ranked) > 1:
+            low_value, low_place, low_row = ranked[-1]
+            detail += f" Lowest: {self.place_name(low_place)}, {self.value(low_row)}."
+        return Finding(key=key, question=question,
+                       headline=f"{name}: {self.value(row)}",
+                       detail=detail, section="place", place=place,
+                       question_key=question_key,
+                       evidence=f"{self.name(ind)} in {name}")
+
+    # --- the findings ----------------------------------------------------------------
+    def hospital_deaths(self) -> Finding | None:
+        return self.highest("pod_hospital_pct", "hospital_deaths",
+                            "Which Place has the most hospital deaths?",
+                            "of deaths were in hospital in", "place")
+
+    def register_gap(self) -> Finding | None:
+        unidentified = self.get("unidentified_need", self.icb)
+        identified = self.get("on_register_need_pct", self.icb)
+        if not _published(unidentified) and not _published(identified):
+            return None
+        parts = []
+        if _published(unidentified):
+            headline = (f"{fmt_count(unidentified['value'])} people with palliative care "  # type: ignore[index]
+                        "needs not on a register")
+        else:
+            headline = f"{self.value(identified)} of people with needs identified"  # type: ignore[arg-type]
+        if _published(identified):
+            parts.append(f"{self.value(identified)} of people who died with palliative "  # type: ignore[arg-type]
+                         f"care needs were on a register before death"
+                         f"{self.england_text('on_register_need_pct')}.")
+        ranked = self.ranked("on_register_need_pct")
+        place = None
+        if ranked:
+            _, place, row = ranked[-1]
+            parts.append(f"Lowest identification: {self.place_name(place)}, "
+                         f"{self.value(row)}{self.versus_icb('on_register_need_pct', row)}.")
+        return Finding(key="register_gap", question="Who is missing from the register?",
+                       headline=headline, detail=" ".join(parts),
+                       section="place" if place else "overview", place=place,
+                       question_key="identification",
+                       evidence=(f"Identification in {self.place_name(place)}" if place
+                                 else "Headline indicators"))
+
+    def admissions(self) -> Finding | None:
+        return self.highest("ea_last90_3plus_pct", "admissions",
+                            "Where are emergency admissions high?",
+                            "had three or more emergency admissions in their last 90 "
+                            "days of life in", "hospital")
+
+    def cost(self) -> Finding | None:
+        total = self.get("hospital_cost_last90", self.icb)
+        deaths = self.get("deaths", self.icb)
+        if not _published(total):
+            return None
+        detail = "Hospital care in the last 90 days of life, across the ICB"
+        if _published(deaths) and float(deaths["value"]) > 0:  # type: ignore[index]
+            per_death = float(total["value"]) / float(deaths["value"])  # type: ignore[index]
+            detail += (f": about {fmt_value(per_death, '£')} for each of the "
+                       f"{fmt_count(deaths['value'])} people who died")  # type: ignore[index]
+        detail += "."
+        ranked = self.ranked("hospital_cost_last90")
+        place = None
+        if ranked:
+            _, place, row = ranked[0]
+            detail += f" Largest total: {self.place_name(place)}, {self.value(row)}."
+        return Finding(key="cost", question="What does it cost?",
+                       headline=f"{fmt_value(total['value'], '£')} in {self.period}",  # type: ignore[index]
+                       detail=detail, section="place" if place else "overview",
+                       place=place, question_key="hospital",
+                       evidence=(f"Hospital care in {self.place_name(place)}" if place
+                                 else "Headline indicators"))
+
+    def need_growth(self) -> Finding | None:
+        years = sorted(self.projection)
+        usable = [y for y in years
+                  if not is_missing(self.projection[y]["denominator"])
+                  and not self.projection[y]["suppressed"]
+                  and not is_missing(self.projection[y]["numerator"])]
+        if len(usable) < 2:
+            return None
+        first, last = self.projection[usable[0]], self.projection[usable[-1]]
+        d0, d1 = float(first["denominator"]), float(last["denominator"])
+        n0, n1 = float(first["numerator"]), float(last["numerator"])
+        if d0 <= 0 or n0 <= 0:
+            return None
+        need_change = 100 * (n1 - n0) / n0
+        deaths_change = 100 * (d1 - d0) / d0
+        sign = "+" if need_change >= 0 else ""
+        detail = (f"Population change alone takes deaths with palliative care need from "
+                  f"{fmt_count(n0)} a year in {usable[0]} to {fmt_count(n1)} in {usable[-1]}; "
+                  f"all deaths from {fmt_count(d0)} to {fmt_count(d1)} "
+                  f"({'+' if deaths_change >= 0 else ''}{fmt_number(deaths_change, 0)}%).")
+        return Finding(key="need_growth", question="How does need grow?",
+                       headline=f"{sign}{fmt_number(need_change, 0)}% need by {usable[-1]}",
+                       detail=detail, section="projections",
+                       evidence="Projections to 2040")
+
+    def places_differ(self) -> Finding | None:
+        headline_ids = [i.id for i in self.catalogue.values() if i.headline]
+        differ: list[str] = []
+        for place in self.places:
+            judged, neutral = [], []
+            for ind in headline_ids:
+                row = self.get(ind, place)
+                if not _published(row):
+                    continue
+                verdict = judge(row["comparison"], self.polarity(ind))  # type: ignore[index]
+                text = f"{self.name(ind).lower()} {row['comparison']}"  # type: ignore[index]
+                if verdict.key in ("better", "worse"):
+                    judged.append(f"{text} ({verdict.key})")
+                elif verdict.key == "not_judged":
+                    neutral.append(text)
+            words = (judged + neutral)[:1]
+            more = len(judged) + len(neutral) - len(words)
+            if words:
+                differ.append(f"{self.place_name(place)}: {', '.join(words)}"
+                              + (f" and {more} more" if more else ""))
+        if not differ:
+            detail = ("No Place differs significantly from the ICB on the headline "
+                      "indicators (95% confidence).")
+        else:
+            detail = "; ".join(differ) + "."
+        return Finding(key="places_differ",
+                       question="Where does a Place differ from the ICB?",
+                       headline=(f"{len(differ)} of {len(self.places)} Places differ"
+                                 if differ else "No significant differences"),
+                       detail=detail, section="overview",
+                       evidence="Headline indicators, every Place")
+
+    def versus_england(self) -> Finding | None:
+        compared = []
+        for ind, eng in self.england.items():
+            row = self.get(ind, self.icb)
+            if not _published(row) or is_missing(row["lower_ci_95"]) \
+                    or is_missing(row["upper_ci_95"]):
+                continue
+            lo, hi = float(row["lower_ci_95"]), float(row["upper_ci_95"])  # type: ignore[index]
+            comparison = ("higher" if eng.value < lo else "lower" if eng.value > hi
+                          else "similar")
+            if comparison == "similar":
+                continue
+            verdict = judge(comparison, self.polarity(ind))
+            meaning = f" ({verdict.key})" if verdict.key in ("better", "worse") else ""
+            compared.append(f"{self.name(ind).lower()} {comparison}{meaning}: "
+                            f"{self.value(row)} against {fmt_value(eng.value, row['unit'])}")  # type: ignore[index]
+        if not self.england:
+            return None
+        if compared:
+            detail = ("Significantly different from England: " + "; ".join(compared) + ".")
+        else:
+            detail = ("The ICB does not differ significantly from England on the "
+                      f"{len(self.england)} indicators with a national value.")
+        return Finding(key="versus_england", question="How does the ICB compare with England?",
+                       headline=(f"{len(compared)} of {len(self.england)} differ from "
+                                 "England"),
+                       detail=detail, section="england",
+                       evidence="England alongside")
+
+    def inequality(self) -> Finding | None:
+        best: tuple[float, str, dict[str, Any], dict[str, Any] | None] | None = None
+        for (ind, area, breakdown, value), row in self.rows.items():
+            if area != self.icb or breakdown != "imd_quintile" or value != "SII":
+                continue
+            if row["suppressed"] or is_missing(row["lower_ci_95"]) \
+                    or is_missing(row["upper_ci_95"]):
+                continue
+            if row["lower_ci_95"] <= 0 <= row["upper_ci_95"]:
+                continue  # no clear gradient
+            rii = self.get(ind, self.icb, "imd_quintile", "RII")
+            # RII is unit-free, so gradients of different indicators compare on it; |SII|
+            # relative to the ICB value stands in when RII is missing.
+            icb_row = self.get(ind, self.icb)
+            if _published(rii):
+                steep = abs(float(rii["value"]) - 1)  # type: ignore[index]
+            elif _published(icb_row) and float(icb_row["value"]) != 0:  # type: ignore[index]
+                steep = abs(float(row["value"]) / float(icb_row["value"]))  # type: ignore[index]
+            else:
+                continue
+            if best is None or steep > best[0]:
+                best = (steep, ind, row, rii if _published(rii) else None)
+        if best is None:
+            return None
+        _, ind, sii, rii = best
+        # Quintile 1 (most deprived) sits at the left of the regression: a negative SII
+        # means the indicator is higher where people are more deprived.
+        direction = "higher" if sii["value"] < 0 else "lower"
+        verdict = judge(direction, self.polarity(ind))
+        meaning = {"worse": " (more deprived areas fare worse)",
+                   "better": " (more deprived areas fare better)"}.get(verdict.key, "")
+        detail = (f"{self.name(ind)} is {direction} in more deprived areas{meaning}: slope "
+                  f"index of inequality {fmt_value(sii['value'], sii['unit'])}")
+        if rii is not None:
+            detail += f", relative index {fmt_number(rii['value'], 2)}"
+        detail += " across the ICB."
+        return Finding(key="inequality", question="Who is missing out?",
+                       headline="Steepest gradient by deprivation",
+                       detail=detail, section="inequalities",
+                       evidence="Inequalities by deprivation")
+
+    def build(self) -> list[Finding]:
+        makers = (self.hospital_deaths, self.register_gap, self.admissions, self.cost,
+                  self.need_growth, self.places_differ, self.versus_england,
+                  self.inequality)
+        return [f for f in (make() for make in makers) if f is not None]
+
+
+def key_findings(indicators: pl.DataFrame, *, icb_code: str, places: list[str],
+                 period: str, place_name: Callable[[str], str],
+                 england: dict[str, BenchmarkValue] | None = None) -> list[Finding]:
+    """The key findings for the headline period, most asked first."""
+    return FindingsBuilder(indicators, icb_code=icb_code, places=places, period=period,
+                           place_name=place_name, england=england).build()

@@ -1,0 +1,632 @@
+"""`eolneeds inspect FILE`: what a file holds, which preset reads it, a mapping to start from.
+
+For a first look at an extract before any mapping exists: the encoding and delimiter of
+a text file, every sheet of a workbook and the one that looks like data, the header row
+(title rows above it are common), each column with its completeness and a few example
+values, the national layout it is in (presets.recognise) and so the preset to use.
+`write_mapping` saves mappings/NAME.toml filled with what was found, for the user to check
+and finish.
+
+Privacy: the file is read, never stored. Example values of identifier and other
+personal columns (NHS number, name, address, postcode, date of birth) are never shown,
+only how many there are and, for NHS numbers, how many pass the modulus 11 check.
+
+Completeness is counted over the first MAX_ROWS data rows, fewer for a wide file (about
+MAX_CELLS cells; said so when the file is longer): enough to judge a column, and quick
+on a file of any size (the all-England ONS workbook, 35,000 rows by 187 columns, is
+profiled on its first 2,600 rows).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from eolneeds import presets
+from eolneeds.errors import UsageError, input_error
+from eolneeds.normalise import (
+    ACTIVITY_TYPE_CODES,
+    PLACE_OF_DEATH_CODES,
+    SEX_CODES,
+    code_key,
+    is_valid_nhs_number,
+    nhs_digits,
+)
+from eolneeds.readers import (
+    DELIMITERS,
+    cell_text,
+    detect_encoding,
+    detect_format,
+    detect_header_row,
+)
+from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
+
+MAX_ROWS = 200_000  # data rows profiled at most ...
+MAX_CELLS = 500_000  # ... and about this many cells (a wide sheet: fewer rows)
+MIN_ROWS = 1_000  # however wide the file
+EXAMPLES = 3  # example values shown per column
+HEAD_ROWS = 30  # rows searched for the header
+# Presets that find their own sheets and header rows in a workbook (a sheet per sex, a
+# sheet named after the year): a mapping must not pin them to one sheet.
+WORKBOOK_PRESETS = ("ons_population", "iod_file1")
+
+_IDENTIFIER = re.compile(r"nhs.?(number|no\b|num\b)|^nhs$|person.?id|patient.?id|pseudo|"
+                         r"\bmrn\b|hospital.?number", re.I)
+_PERSONAL = re.compile(r"name|address|post.?code|birth|\bdob\b|telephone|phone|e.?mail",
+                       re.I)
+# Columns whose values are names of places or areas, not of people.
+_NOT_PERSONAL = re.compile(r"lsoa|msoa|lad|local authority|district|\bla\b|area|place|"
+                           r"practice|establishment|provider|icb|ccg|region|ward|site",
+                           re.I)
+
+
+@dataclass
+class ColumnProfile:
+    name: str
+    filled: int = 0
+    examples: list[str] = field(default_factory=list)
+    identifier: bool = False  # NHS numbers or another person identifier: values hidden
+    personal: bool = False  # names, addresses, dates of birth: values hidden
+    nhs_valid: int = 0  # values passing the NHS number check (identifier columns)
+    ten_digits: int = 0  # values that are ten digits (spaces or dashes allowed)
+    excel_dates: int = 0
+    text_dates: dict[str, int] = field(default_factory=dict)  # date format -> count
+    distinct: dict[str, int] = field(default_factory=dict)  # up to 50 values, counted
+
+    @property
+    def hidden(self) -> bool:
+        return self.identifier or self.personal
+
+
+@dataclass
+class SheetInfo:
+    name: str
+    rows: int | None  # as the workbook records its size (None when it does not)
+    header_row: int | None
+    columns: int
+    preset: str | None
+    filled_rows: int = 0  # rows with a value among the first HEAD_ROWS
+
+
+@dataclass
+class Inspection:
+    path: Path
+    file_format: str  # csv | xlsx | parquet
+    gzipped: bool = False
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheets: list[SheetInfo] = field(default_factory=list)
+    sheet: str | None = None  # the sheet profiled
+    data_sheets: list[str] = field(default_factory=list)  # every sheet in the layout
+    header_row: int = 1
+    rows: int = 0  # data rows profiled
+    truncated: bool = False  # more rows than were profiled
+    row_limit: int = MAX_ROWS  # rows profiled at most (fewer for a wide file)
+    columns: list[ColumnProfile] = field(default_factory=list)
+    preset: str | None = None
+    dataset: str | None = None  # the preset's dataset, else a guess from the headers
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def render_text(self) -> str:
+        return render_text(self)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading
+
+
+def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
+                 ) -> Inspection:
+    """Look at one extract; raise InputDataError when it cannot be read."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file — check the path")
+    if path.stat().st_size == 0:
+        raise input_error(path.name, "the file is empty (0 bytes)",
+                          "re-export the extract; an empty file has nothing to load")
+    fmt, gzipped = detect_format(path)
+    if fmt == "xlsx":
+        result = _inspect_xlsx(path, sheet)
+    elif fmt == "parquet":
+        result = _inspect_parquet(path)
+    else:
+        result = _inspect_csv(path, gzipped, encoding)
+    result.preset = presets.recognise(result.headers)
+    if result.preset is not None:
+        result.dataset = presets.get_preset(result.preset).dataset
+    else:
+        result.dataset = guess_dataset(result.headers)
+    return result
+
+
+def _profile(headers: Sequence[str], rows: Iterable[Sequence[Any]], result: Inspection
+             ) -> None:
+    columns = [ColumnProfile(h) for h in headers]
+    for c in columns:
+        c.identifier = bool(_IDENTIFIER.search(c.name))
+        c.personal = bool(_PERSONAL.search(c.name)) and not _NOT_PERSONAL.search(c.name)
+    count = 0
+    limit = min(MAX_ROWS, max(MIN_ROWS, MAX_CELLS // max(len(columns), 1)))
+    result.row_limit = limit
+    for row in rows:
+        if count >= limit:
+            result.truncated = True
+            break
+        cells = list(row)
+        if not any(cell_text(v) for v in cells):
+            continue  # a blank line is not a row
+        count += 1
+        for column, value in zip(columns, cells, strict=False):
+            _observe(column, value)
+    # A column that is mostly ten-digit numbers is NHS numbers whatever its name.
+    for c in columns:
+        if c.filled and c.ten_digits >= 0.8 * c.filled:
+            c.identifier = True
+        if c.hidden:
+            c.examples = []
+            c.distinct = {}
+    result.columns = columns
+    result.rows = count
+
+
+def _observe(column: ColumnProfile, value: Any) -> None:
+    if isinstance(value, datetime | date):
+        column.excel_dates += 1
+    text = cell_text(value)
+    if text is None:
+        return
+    text = text.strip()
+    column.filled += 1
+    # Cheap tests first: most cells are neither NHS numbers nor dates.
+    if 10 <= len(text) <= 12 and text[0].isdigit():
+        digits = nhs_digits(text)
+        if digits is not None:
+            column.ten_digits += 1
+            if is_valid_nhs_number(digits):
+                column.nhs_valid += 1
+    if 8 <= len(text) <= 10 and text[0].isdigit() and not isinstance(value, datetime | date):
+        shape = _date_shape(text)
+        if shape:
+            column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
+    if column.hidden:
+        return
+    if len(column.examples) < EXAMPLES and text not in column.examples:
+        column.examples.append(text)
+    if text in column.distinct or len(column.distinct) < 50:
+        column.distinct[text] = column.distinct.get(text, 0) + 1
+
+
+_DATE_SHAPES = (
+    (re.compile(r"\d{1,2}/\d{1,2}/\d{4}"), "%d/%m/%Y"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d"),
+    (re.compile(r"(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"), "%Y%m%d"),
+    (re.compile(r"\d{1,2}-\d{1,2}-\d{4}"), "%d-%m-%Y"),
+    (re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}"), "%d.%m.%Y"),
+)
+
+
+def _date_shape(text: str) -> str | None:
+    for pattern, fmt in _DATE_SHAPES:
+        if pattern.fullmatch(text):
+            return fmt
+    return None
+
+
+def _national(headers: list[str]) -> bool:
+    return presets.recognise(headers) is not None
+
+
+def find_header_row(rows: Sequence[Sequence[Any]]) -> int | None:
+    """1-based index of the header among the first rows, as ingest finds it
+    (readers.detect_header_row): a row in a national layout, else the first row as wide
+    as the table below title and blank rows. None when there is none."""
+    index, _matched = detect_header_row(rows, _national)
+    return None if index is None else index + 1
+
+
+def _header_names(row: Sequence[Any]) -> list[str]:
+    names = [(cell_text(v) or "").strip() for v in row]
+    while names and not names[-1]:
+        names.pop()
+    return [n or f"(column {i + 1}, no header)" for i, n in enumerate(names)]
+
+
+def _inspect_csv(path: Path, gzipped: bool, encoding: str) -> Inspection:
+    codec = detect_encoding(path, gzipped, encoding)
+    result = Inspection(path, "csv", gzipped=gzipped, encoding=codec)
+    with _text(path, gzipped, codec) as fh:
+        head = [fh.readline() for _ in range(HEAD_ROWS)]
+    head = [line for line in head if line]
+    if not head:
+        raise input_error(path.name, "holds no text lines", "re-export the extract")
+    delimiter = _choose_delimiter(head)
+    parsed = list(csv.reader(io.StringIO("".join(head)), delimiter=delimiter))
+    header_row = find_header_row(parsed) or 1
+    result.delimiter = delimiter
+    result.header_row = header_row
+    with _text(path, gzipped, codec) as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        for _ in range(header_row - 1):
+            next(reader, None)
+        headers = _header_names([h.lstrip("\ufeff") for h in next(reader, [])])
+        _profile(headers, reader, result)
+    return result
+
+
+def _text(path: Path, gzipped: bool, codec: str) -> IO[str]:
+    import gzip
+
+    raw = gzip.open(path, "rb") if gzipped else path.open("rb")
+    return io.TextIOWrapper(raw, encoding=codec, newline="")
+
+
+def _choose_delimiter(lines: list[str]) -> str:
+    """The delimiter giving the most fields on the widest line, among , ; tab |."""
+    def fields(delim: str) -> int:
+        return max(len(row) for row in csv.reader(io.StringIO("".join(lines)), delimiter=delim))
+
+    best = max(DELIMITERS, key=fields)
+    return best if fields(best) > 1 else ","
+
+
+def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
+    from openpyxl import load_workbook
+
+    result = Inspection(path, "xlsx")
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise input_error(path.name, f"cannot be opened as an Excel workbook ({exc})",
+                          "open and save it again in Excel as .xlsx") from None
+    try:
+        heads: dict[str, list[str]] = {}
+        for ws in book.worksheets:
+            rows = [tuple(r) for r in ws.iter_rows(max_row=HEAD_ROWS, values_only=True)]
+            header_row = find_header_row(rows)
+            headers = _header_names(rows[header_row - 1]) if header_row else []
+            found = presets.recognise(headers) if headers else None
+            heads[ws.title] = headers
+            filled = sum(1 for r in rows if any(cell_text(v) for v in r))
+            result.sheets.append(SheetInfo(ws.title, ws.max_row, header_row, len(headers),
+                                           found, filled))
+        if sheet is not None and sheet not in heads:
+            names = ", ".join(repr(s.name) for s in result.sheets)
+            raise UsageError(f"{path.name} has no sheet {sheet!r} (sheets: {names})")
+        chosen = sheet or _data_sheet(result.sheets)
+        found_preset = next(s for s in result.sheets if s.name == chosen).preset
+        result.data_sheets = ([s.name for s in result.sheets if s.preset == found_preset]
+                              if found_preset else [chosen])
+        by_sex = [n for n in result.data_sheets if "male" in n.lower()]
+        if found_preset == "ons_population" and by_sex:
+            # The older ONS layout: a sheet per sex is read; the Persons sheet is not.
+            result.data_sheets = by_sex
+            chosen = sheet or by_sex[0]
+        info = next(s for s in result.sheets if s.name == chosen)
+        result.sheet = chosen
+        result.header_row = info.header_row or 1
+        ws = book[chosen]
+        rows_after = ws.iter_rows(min_row=result.header_row + 1, values_only=True)
+        _profile(heads[chosen], rows_after, result)
+    finally:
+        book.close()
+    return result
+
+
+def _data_sheet(sheets: list[SheetInfo]) -> str:
+    """The sheet that looks like data: one in a national layout, else the widest table
+    with the most rows (cover, contents and notes sheets are a column or two of text;
+    a workbook written in streaming mode records no sizes, so rows are counted in the
+    first HEAD_ROWS rows)."""
+    for s in sheets:
+        if s.preset is not None:
+            return s.name
+    return max(sheets, key=lambda s: (s.columns * s.filled_rows, s.rows or 0,
+                                      -sheets.index(s))).name
+
+
+def _inspect_parquet(path: Path) -> Inspection:
+    import pyarrow.parquet as pq
+
+    result = Inspection(path, "parquet")
+    parquet = pq.ParquetFile(path)
+    headers = list(parquet.schema_arrow.names)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for batch in parquet.iter_batches(batch_size=50_000):
+            yield from zip(*(col.to_pylist() for col in batch.columns), strict=True)
+
+    _profile(headers, rows(), result)
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# Guessing a mapping from the headers
+
+# Other names an analyst's extract gives each canonical column (compared by code_key).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "person_id": ("nhs number", "nhs no", "nhsnumber", "nhs num", "nhs", "person id",
+                  "patient id", "nhs number patient"),
+    "date_of_death": ("date of death", "dod", "death date", "died"),
+    "date_of_registration": ("date registered", "registration date", "date of registration"),
+    "age": ("age at death", "age years"),
+    "date_of_birth": ("dob", "birth date"),
+    "sex": ("gender",),
+    "lsoa_code": ("lsoa", "lsoa of residence", "lsoa21cd", "lsoa11cd", "lsoa 2021 code",
+                  "lsoa 2011 code"),
+    "underlying_cause": ("underlying cause icd 10", "cause of death", "icd10", "icd 10"),
+    "place_of_death": ("pod",),
+    "ethnicity": ("ethnic group", "ethnic category", "ethnic origin"),
+    "gp_practice": ("practice code", "practice", "gp practice code", "gp code", "ods code"),
+    "date_added": ("date added to register", "date entered", "entry date", "added on",
+                   "date of entry", "date identified"),
+    "preferred_place_of_death": ("ppd", "ppod", "preferred place", "preferred place of care"),
+    "dnacpr": ("dnar", "dnacpr in place", "dnacpr status", "resus status"),
+    "advance_care_plan": ("acp", "acp in place", "advance care plan in place"),
+    "activity_type": ("type", "contact type", "activity"),
+    "start_date": ("admission date", "admidate", "contact date", "arrival date", "date"),
+    "end_date": ("discharge date", "disdate"),
+    "admission_method": ("admimeth",),
+    "treatment_function": ("tretspef", "specialty", "treatment function code"),
+    "cost": ("spell cost", "tariff", "price", "cost gbp"),
+    "place": ("place code", "place name", "locality"),
+    "imd_decile": ("imd decile", "decile", "deprivation decile"),
+    "rural_urban": ("rural urban classification", "ruc"),
+    "area_code": ("area", "code"),
+}
+
+
+def _key(text: str) -> str:
+    return code_key(text.replace("_", " "))
+
+
+def guess_columns(dataset: str, headers: Sequence[str]) -> dict[str, str]:
+    """canonical column -> header, matching names, then known other names, then a
+    known name at the start of a longer header ('Date added to register')."""
+    keys = {h: _key(h) for h in headers}
+    taken: set[str] = set()
+    found: dict[str, str] = {}
+    names = [name for name, _t, _r in CANONICAL_COLUMNS[dataset]
+             if name != "contributory_causes"]
+    for rule in ("exact", "synonym", "prefix"):
+        for name in names:
+            if name in found:
+                continue
+            wanted = [_key(name)] if rule == "exact" else [_key(name), *SYNONYMS.get(name, ())]
+            for header, key in keys.items():
+                if header in taken:
+                    continue
+                hit = (key in wanted if rule != "prefix"
+                       else any(key.startswith(w + " ") for w in wanted if len(w) > 3))
+                if hit:
+                    found[name] = header
+                    taken.add(header)
+                    break
+    return found
+
+
+def guess_dataset(headers: Sequence[str]) -> str | None:
+    """The dataset whose required columns the headers all name (the one naming the
+    largest share of its columns when several do), else None."""
+    best: tuple[float, int, str] | None = None
+    for dataset in DATASETS:
+        required = [n for n, _t, r in CANONICAL_COLUMNS[dataset] if r]
+        found = guess_columns(dataset, headers)
+        if not all(n in found for n in required):
+            continue
+        score = (len(found) / len(CANONICAL_COLUMNS[dataset]), len(found), dataset)
+        if best is None or score[:2] > best[:2]:
+            best = score
+    return best[2] if best else None
+
+
+# Words in a local value that suggest a canonical code, tried in order.
+_GUESSES: dict[str, tuple[tuple[str, str], ...]] = {
+    "place_of_death": (("hospice", "hospice"), ("nursing", "care_home"), ("care", "care_home"),
+                       ("residential", "care_home"), ("hospital", "hospital"),
+                       ("home", "home"), ("residence", "home"), ("house", "home")),
+    "activity_type": (("hospice", "hospice_inpatient"),
+                      ("palliative", "specialist_palliative_contact"),
+                      ("specialist", "specialist_palliative_contact"),
+                      ("community", "community_contact"), ("district", "community_contact"),
+                      ("a&e", "ae_attendance"), ("a+e", "ae_attendance"),
+                      ("emergency department", "ae_attendance"),
+                      ("emergency", "emergency_admission"), ("elective", "elective_admission")),
+}
+
+
+def _recode_guess(value: str, canonical: str) -> str | None:
+    """A code for a local word the built-in table does not know, by the words in it."""
+    key = code_key(value)
+    kind = "place_of_death" if canonical.endswith("place_of_death") else canonical
+    for needle, code in _GUESSES.get(kind, ()):
+        if needle in key:
+            return code
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Output
+
+
+def _completeness(c: ColumnProfile, rows: int) -> str:
+    return f"{100 * c.filled / rows:.0f}%" if rows else "-"
+
+
+def _note(c: ColumnProfile) -> str:
+    if c.identifier:
+        if c.ten_digits:
+            return (f"identifier, values hidden; {c.nhs_valid:,} of {c.filled:,} pass the "
+                    "NHS number check")
+        return "identifier, values hidden"
+    if c.personal:
+        return "personal data, values hidden"
+    parts = []
+    if c.excel_dates:
+        parts.append(f"{c.excel_dates:,} Excel dates")
+    for fmt, n in sorted(c.text_dates.items(), key=lambda kv: -kv[1]):
+        parts.append(f"{n:,} text dates {fmt}")
+    examples = ", ".join(repr(e) for e in c.examples)
+    return "; ".join([examples, *parts] if examples else parts)
+
+
+def _preset_reads(ins: Inspection) -> str:
+    """'person_id <- NHS_NUMBER, ...': the columns the recognised preset would read."""
+    assert ins.preset is not None
+    preset = presets.get_preset(ins.preset)
+    if preset.layout_test is not None:
+        return ""  # reshaped as a whole (a wide population table), not column by column
+    parts = []
+    for canonical, spec in presets.resolve(preset, ins.headers).columns.items():
+        if isinstance(spec, str):
+            parts.append(f"{canonical} <- {spec}")
+        elif isinstance(spec, presets.Derived):
+            parts.append(f"{canonical} <- {' + '.join(spec.sources)}")
+        else:
+            parts.append(f"{canonical} <- {len(spec)} columns")
+    return ", ".join(parts)
+
+
+def render_text(ins: Inspection) -> str:
+    lines = [f"{ins.path.name}"]
+    if ins.file_format == "csv":
+        delim = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(
+            ins.delimiter or ",", repr(ins.delimiter))
+        zipped = ", gzip" if ins.gzipped else ""
+        lines.append(f"  format     CSV{zipped}, encoding {ins.encoding}, delimiter {delim}")
+    else:
+        lines.append(f"  format     {ins.file_format.upper()}")
+    if ins.sheets:
+        lines.append("  sheets")
+        for s in ins.sheets:
+            mark = "  <- data" if s.name in ins.data_sheets else ""
+            size = f"{s.rows:,} rows" if s.rows is not None else "size not recorded"
+            lines.append(f"    {s.name!r:<32} {size}, {s.columns} columns{mark}")
+    titles = f" ({ins.header_row - 1} title rows above it)" if ins.header_row > 1 else ""
+    where = f" of sheet {ins.sheet!r}" if ins.sheet else ""
+    lines.append(f"  header     row {ins.header_row}{where}{titles}")
+    more = (f" (profiled the first {ins.row_limit:,}; the file has more)" if ins.truncated
+            else "")
+    lines.append(f"  rows       {ins.rows:,} data rows{more}")
+    if ins.preset:
+        lines.append(f"  layout     national layout {ins.preset!r} (dataset {ins.dataset}): "
+                     f"a mapping with preset = \"{ins.preset}\" reads it")
+        reads = _preset_reads(ins)
+        if reads:
+            lines.append(f"  reads      {reads}")
+    elif ins.dataset:
+        lines.append(f"  layout     no national layout; the columns look like {ins.dataset}")
+    else:
+        lines.append("  layout     no national layout recognised")
+    lines.append("  columns    (filled, examples)")
+    width = min(max((len(c.name) for c in ins.columns), default=10), 40)
+    for c in ins.columns:
+        lines.append(f"    {c.name:<{width}} {_completeness(c, ins.rows):>5}  {_note(c)}")
+    lines.append("")
+    lines.append(f"Next: eolneeds inspect {ins.path.name} --write-mapping NAME --project DIR "
+                 "writes mappings/NAME.toml from this")
+    return "\n".join(lines)
+
+
+def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
+    """A mapping pre-filled from the inspection, with comments on what to check."""
+    dataset = dataset or ins.dataset
+    if dataset is None or dataset not in DATASETS:
+        raise UsageError(
+            f"{ins.path.name}: cannot tell which dataset this is — pass --dataset "
+            f"({' | '.join(DATASETS)})")
+    lines = [f"# Written by `eolneeds inspect {ins.path.name}`: check it, then ingest with "
+             "--mapping and this file's name."]
+    lines.append(f'dataset = "{dataset}"')
+    preset = ins.preset if ins.preset and presets.get_preset(ins.preset).dataset == dataset \
+        else None
+    if preset:
+        lines.append(f'preset = "{preset}"')
+    if ins.file_format == "xlsx" and preset not in WORKBOOK_PRESETS:
+        first = ins.sheets[0].name if ins.sheets else None
+        if ins.sheet and (ins.sheet != first or len(ins.sheets) > 1):
+            lines.append(f"sheet = {_toml(ins.sheet)}")
+        if ins.header_row != 1:
+            lines.append(f"header_row = {ins.header_row}"
+                         f"{'  # title rows above the header' if ins.header_row > 1 else ''}")
+    elif ins.file_format == "csv" and ins.header_row != 1:
+        lines.append(f"header_row = {ins.header_row}")
+    if preset:
+        return "\n".join(lines) + "\n"
+
+    found = guess_columns(dataset, ins.headers)
+    profiles = {c.name: c for c in ins.columns}
+    person = found.get("person_id")
+    if person and profiles[person].ten_digits >= 0.5 * max(profiles[person].filled, 1):
+        lines.append("nhs_number = true  # person_id holds NHS numbers: checked, then "
+                     "pseudonymised")
+    text_formats: dict[str, int] = {}
+    for canonical, header in found.items():
+        if "date" in canonical:
+            for fmt, n in profiles[header].text_dates.items():
+                text_formats[fmt] = text_formats.get(fmt, 0) + n
+    usual = max(text_formats, key=lambda f: text_formats[f]) if text_formats else None
+    if usual and usual not in ("%Y-%m-%d",):
+        lines.append(f'date_format = "{usual}"')
+    lines.append("")
+    lines.append("[columns]  # canonical = \"column in your file\"")
+    for name, _t, required in CANONICAL_COLUMNS[dataset]:
+        if name in found:
+            lines.append(f"{name} = {_toml(found[name])}")
+        elif required:
+            lines.append(f"# {name} = \"?\"   # required: name the column that holds it "
+                         "(or set it in [defaults])")
+    unused = [h for h in ins.headers if h not in found.values()]
+    if unused:
+        lines.append(f"# not mapped: {', '.join(unused)}")
+    for canonical, table, words in (("place_of_death", PLACE_OF_DEATH_CODES, PLACES_OF_DEATH),
+                                    ("preferred_place_of_death", PLACE_OF_DEATH_CODES,
+                                     PLACES_OF_DEATH),
+                                    ("sex", SEX_CODES, SEXES),
+                                    ("activity_type", ACTIVITY_TYPE_CODES, ACTIVITY_TYPES)):
+        column = found.get(canonical)
+        if column is None:
+            continue
+        unknown = [v for v in profiles[column].distinct if code_key(v) not in table]
+        if not unknown:
+            continue
+        lines.append("")
+        lines.append(f"[recode.{canonical}]  # local words -> {' | '.join(words)}; "
+                     "check each guess")
+        for value in unknown:
+            guess = _recode_guess(value, canonical)
+            if guess:
+                lines.append(f"{_toml(value)} = \"{guess}\"")
+            else:
+                lines.append(f"# {_toml(value)} = \"?\"")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def write_mapping(ins: Inspection, name: str, project: Path, *, dataset: str | None = None
+                  ) -> Path:
+    """Save mapping_text as project/mappings/NAME.toml (never over an existing file)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise UsageError(f"--write-mapping {name!r}: use letters, digits, _ . - "
+                         "(the mapping's file name without .toml)")
+    text = mapping_text(ins, dataset=dataset)
+    folder = Path(project) / "mappings"
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.toml"
+    if target.exists():
+        raise UsageError(f"{target} already exists — choose another name, or delete it to "
+                         "write it again")
+    target.write_text(text, encoding="utf-8")
+    return target

@@ -1,0 +1,333 @@
+"""GP practice and Primary Care Network variation, and advance care planning (issue 13).
+
+Counting is SQL (queries/planning_deaths.sql, practice_variation.sql,
+advance_care_planning.sql); this module runs those queries for assess, protects the
+practice and PCN rows of the indicator table from differencing, and builds the practice
+funnel table the report and the Excel pack show.
+
+Where the rows live: practices and PCNs are breakdowns of the ICB (`area_type = 'icb'`,
+`breakdown = 'gp_practice' | 'pcn'`, `breakdown_value` the ODS code, 'unknown' for
+deaths with no practice or a practice missing from the PCN lookup). Every death has one
+practice and every practice one PCN, so three sets of rows add up: the practices to the
+ICB, the PCNs to the ICB, and each PCN's practices to the PCN. disclosure.py protects the
+first two (a breakdown set); `protect_practice_totals` adds the third and repeats all
+three until no set has exactly one hidden cell.
+
+The funnel: each practice's share of need deaths identified before death against the
+ICB's, with control limits from methods.funnel_limits_proportion (95% and 99.8%); a
+practice outside the 99.8% limits is flagged. Built from the indicator table after
+disclosure control, so a hidden practice shows no value, no size and no limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from eolneeds import methods
+from eolneeds.config import DisclosureConfig
+from eolneeds.disclosure import SECONDARY_NOTE
+
+PRACTICE = "gp_practice"
+PCN = "pcn"
+UNKNOWN = "unknown"
+#: The indicator of the practice funnel (INDICATORS.md: identified among need deaths).
+FUNNEL_INDICATOR = "on_register_need_pct"
+_VALUE_COLUMNS = ("numerator", "denominator", "value", "lower_ci_95", "upper_ci_95",
+                  "lower_ci_99_8", "upper_ci_99_8")
+
+FUNNEL_SCHEMA: dict[str, Any] = {
+    "period": pl.String, "practice_code": pl.String, "practice_name": pl.String,
+    "pcn_code": pl.String, "pcn_name": pl.String, "place": pl.String,
+    "need_deaths": pl.Float64, "identified": pl.Float64, "value": pl.Float64,
+    "icb_value": pl.Float64, "lower_95": pl.Float64, "upper_95": pl.Float64,
+    "lower_99_8": pl.Float64, "upper_99_8": pl.Float64, "z": pl.Float64,
+    "position": pl.String, "register_days_median": pl.Float64,
+    "register_late_pct": pl.Float64, "acp_need_pct": pl.Float64, "suppressed": pl.Boolean,
+}
+POSITIONS = {
+    "below_99_8": "below the 99.8% limit",
+    "below_95": "below the 95% limit",
+    "within": "within the limits",
+    "above_95": "above the 95% limit",
+    "above_99_8": "above the 99.8% limit",
+    "suppressed": "not shown (small numbers)",
+}
+
+
+def count_planning(con: Any, params: dict[str, Any]) -> dict[str, pl.DataFrame]:
+    """Run the practice and advance-care-planning queries (deaths_in_scope and
+    assess_periods must exist on `con`); leaves TEMP table planning_deaths behind."""
+    from eolneeds.assess import run_query
+
+    run_query(con, "planning_deaths", params)
+    out = {}
+    for stem in ("practice_variation", "advance_care_planning"):
+        result = run_query(con, stem, params)
+        assert result is not None
+        out[stem] = result
+    return out
+
+
+def practice_pcns(con: Any) -> dict[str, str]:
+    """practice code -> PCN code, as planning_deaths assigned them."""
+    rows = con.execute("SELECT DISTINCT gp_practice, pcn FROM planning_deaths").fetchall()
+    return {str(p): str(c) for p, c in rows}
+
+
+# ---------------------------------------------------------------------------------------
+# Disclosure: practices add up to their PCN
+
+
+#: Count columns that are the same number under two names: a death with a DNACPR
+#: decision (an ACP, a preference) recorded on an entry before death is on a register.
+COUNT_ALIASES = {"dnacpr_dated": "dnacpr_register", "acp_dated": "acp_register",
+                 "ppod_dated": "ppod_recorded"}
+
+
+def count_carriers(frame: pl.DataFrame) -> dict[str, dict[tuple[str, str, str], list[int]]]:
+    """For the ICB's total, practice and PCN rows: count column -> (period, breakdown,
+    value) -> the rows that publish that count (as numerator of a proportion or count,
+    or as the denominator of a proportion, mean or median). Counts shared by several
+    indicators (need deaths are the denominator of four) are one count: it is known as
+    soon as any row shows it."""
+    from eolneeds.catalogue import indicator_by_id
+
+    catalogue = indicator_by_id()
+    rows = frame.with_row_index("_row").filter(
+        (pl.col("area_type") == "icb") & pl.col("breakdown").is_in(["all", PRACTICE, PCN])
+    ).select("_row", "indicator_id", "method", "period", "breakdown", "breakdown_value")
+    out: dict[str, dict[tuple[str, str, str], list[int]]] = {}
+    for row, ind_id, method, period, breakdown, value in rows.iter_rows():
+        ind = catalogue.get(ind_id)
+        if ind is None or not {PRACTICE, PCN} & set(ind.breakdowns):
+            continue
+        columns = []
+        if method in ("P", "C"):
+            columns.append(ind.numerator_column)
+        if method in ("P", "M", "Q") and ind.denominator_column:
+            columns.append(ind.denominator_column)
+        for column in columns:
+            name = COUNT_ALIASES.get(column, column)
+            out.setdefault(name, {}).setdefault((period, breakdown, value), []).append(row)
+    return out
+
+
+def relations(keys: set[tuple[str, str, str]], pcns: dict[str, str]
+              ) -> list[tuple[tuple[str, str, str], list[tuple[str, str, str]]]]:
+    """(total, parts) of every additive relation among one count's cells: per period,
+    the ICB total = the sum of its practices = the sum of its PCNs, and each PCN = the
+    sum of its practices (every death has a practice and every practice one PCN)."""
+    out = []
+    for period in sorted({k[0] for k in keys}):
+        total = (period, "all", "all")
+        practices = sorted(k for k in keys if k[0] == period and k[1] == PRACTICE)
+        pcn_cells = sorted(k for k in keys if k[0] == period and k[1] == PCN)
+        if total in keys:
+            if practices:
+                out.append((total, practices))
+            if pcn_cells:
+                out.append((total, pcn_cells))
+        by_pcn: dict[str, list[tuple[str, str, str]]] = {}
+        for key in practices:
+            by_pcn.setdefault(pcns.get(key[2], UNKNOWN), []).append(key)
+        for pcn, parts in by_pcn.items():
+            if (period, PCN, pcn) in keys:
+                out.append(((period, PCN, pcn), parts))
+    return out
+
+
+def _size(rows: list[int], key: tuple[str, str, str], numerator: np.ndarray,
+          denominator: np.ndarray) -> tuple[float, str]:
+    """Sort key choosing the complementary cell: the smallest count first; zeros last
+    (hiding a zero protects nothing); ties by code, so the choice is reproducible."""
+    value = float(max(numerator[rows].max(), denominator[rows].max()))
+    return (value if value > 0 else float("inf"), key[2])
+
+
+def protect_practice_totals(
+    frame: pl.DataFrame, pcns: dict[str, str], settings: DisclosureConfig
+) -> pl.DataFrame:
+    """Secondary suppression over the practice/PCN hierarchy, count by count (module
+    docstring). A count is hidden at a practice when every row publishing it there is
+    hidden. While a relation of a count has exactly one hidden cell, the smallest
+    visible non-zero part of that relation is hidden in every row that publishes it.
+    Repeated over all counts until nothing changes; totals are never hidden here."""
+    if not settings.enabled or not settings.secondary or not pcns:
+        return frame
+    carriers = count_carriers(frame)
+    if not carriers:
+        return frame
+    hidden = frame["suppressed"].fill_null(False).to_numpy().copy()
+    numerator = frame["numerator"].fill_null(0).to_numpy()
+    denominator = frame["denominator"].fill_null(0).to_numpy()
+    plan = [(cells, relations(set(cells), pcns)) for cells in carriers.values()]
+    added: set[int] = set()
+    for _ in range(100):
+        changed = False
+        for cells, rels in plan:
+            for total, parts in rels:
+                unknown = [k for k in (total, *parts) if hidden[cells[k]].all()]
+                if len(unknown) != 1:
+                    continue
+                visible = [k for k in parts if not hidden[cells[k]].all()]
+                if not visible:
+                    continue
+                sizes = {k: _size(cells[k], k, numerator, denominator) for k in visible}
+                choice = min(visible, key=sizes.__getitem__)
+                for row in cells[choice]:
+                    if not hidden[row]:
+                        hidden[row] = True
+                        added.add(row)
+                changed = True
+        if not changed:
+            break
+    if not added:
+        return frame
+    mark = pl.Series("_mark", np.isin(np.arange(frame.height), list(added)))
+    note = pl.col("note").fill_null("")
+    return frame.with_columns(mark).with_columns(
+        *(pl.when(pl.col("_mark")).then(None).otherwise(pl.col(c)).alias(c)
+          for c in _VALUE_COLUMNS),
+        (pl.col("suppressed") | pl.col("_mark")).alias("suppressed"),
+        pl.when(pl.col("_mark")).then(pl.lit("not_compared")).otherwise(pl.col("comparison"))
+        .alias("comparison"),
+        pl.when(pl.col("_mark") & (note == "")).then(pl.lit(SECONDARY_NOTE))
+        .when(pl.col("_mark")).then(note + pl.lit("; " + SECONDARY_NOTE))
+        .otherwise(pl.col("note")).alias("note"),
+    ).drop("_mark")
+
+
+# ---------------------------------------------------------------------------------------
+# The practice funnel
+
+
+def practice_lookup(con: Any) -> pl.DataFrame:
+    """practice_code, practice_name, pcn_code, pcn_name, place (the Place where most of
+    the practice's deaths in scope lived; ties to the lower code) for every practice of
+    planning_deaths, names from the ingested PCN lookup where present."""
+    return con.sql("""
+        WITH per_place AS (
+            SELECT gp_practice, place, count(*) AS n
+            FROM planning_deaths GROUP BY ALL
+        ),
+        home AS (
+            SELECT gp_practice, place FROM (
+                SELECT *, row_number() OVER (PARTITION BY gp_practice
+                                             ORDER BY n DESC, place) AS choice
+                FROM per_place)
+            WHERE choice = 1
+        ),
+        pcn AS (SELECT DISTINCT gp_practice, pcn FROM planning_deaths),
+        names AS (
+            SELECT practice_code, arg_max(practice_name, coalesce(end_date, DATE '9999-12-31'))
+                AS practice_name
+            FROM practices GROUP BY practice_code
+        ),
+        pcn_names AS (
+            SELECT pcn_code, arg_max(pcn_name, coalesce(end_date, DATE '9999-12-31'))
+                AS pcn_name
+            FROM practices GROUP BY pcn_code
+        )
+        SELECT h.gp_practice AS practice_code, n.practice_name, c.pcn AS pcn_code,
+               pn.pcn_name, h.place
+        FROM home AS h
+        JOIN pcn AS c USING (gp_practice)
+        LEFT JOIN names AS n ON n.practice_code = h.gp_practice
+        LEFT JOIN pcn_names AS pn ON pn.pcn_code = c.pcn
+        ORDER BY practice_code
+    """).pl()
+
+
+def _position(value: np.ndarray, lo95: np.ndarray, hi95: np.ndarray, lo998: np.ndarray,
+              hi998: np.ndarray) -> list[str]:
+    out = []
+    for v, a, b, c, d in zip(value, lo95, hi95, lo998, hi998, strict=True):
+        if np.isnan(v) or np.isnan(a):
+            out.append("suppressed")
+        elif v < c:
+            out.append("below_99_8")
+        elif v > d:
+            out.append("above_99_8")
+        elif v < a:
+            out.append("below_95")
+        elif v > b:
+            out.append("above_95")
+        else:
+            out.append("within")
+    return out
+
+
+def funnel_table(indicators: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
+    """One row per practice and period (months and projections have no practice rows):
+    the share of need deaths identified against the ICB's, funnel limits, position,
+    standardised difference z = (p - p0) / sqrt(p0 (1 - p0) / n), and beside it the
+    practice's median days on the register, late identification and advance care
+    plans. Values come from the disclosed indicator table; a hidden practice keeps only
+    its code, names and Place."""
+    rows = indicators.filter((pl.col("area_type") == "icb") & (pl.col("breakdown") == PRACTICE))
+    base = rows.filter(pl.col("indicator_id") == FUNNEL_INDICATOR)
+    if base.height == 0:
+        return pl.DataFrame(schema=FUNNEL_SCHEMA)
+    icb = indicators.filter((pl.col("area_type") == "icb") & (pl.col("breakdown") == "all")
+                            & (pl.col("indicator_id") == FUNNEL_INDICATOR)).select(
+        "period", pl.col("value").alias("icb_value"))
+    extra = {}
+    for ind in ("register_days_median", "register_late_pct", "acp_need_pct"):
+        extra[ind] = rows.filter(pl.col("indicator_id") == ind).select(
+            "period", pl.col("breakdown_value").alias("practice_code"), pl.col("value").alias(ind))
+    frame = base.select(
+        "period", pl.col("breakdown_value").alias("practice_code"),
+        pl.col("denominator").alias("need_deaths"), pl.col("numerator").alias("identified"),
+        "value", "suppressed",
+    ).join(icb, on="period", how="left")
+    for part in extra.values():
+        frame = frame.join(part, on=["period", "practice_code"], how="left")
+    p0 = frame["icb_value"].fill_null(np.nan).to_numpy() / 100
+    n = frame["need_deaths"].fill_null(0).to_numpy().astype(float)
+    limits = {}
+    for level, suffix in ((0.95, "95"), (0.998, "99_8")):
+        lo = np.full(frame.height, np.nan)
+        hi = np.full(frame.height, np.nan)
+        for p in np.unique(p0[~np.isnan(p0)]):
+            sel = p0 == p
+            lo[sel], hi[sel] = methods.funnel_limits_proportion(float(p), n[sel], level)
+        limits[f"lower_{suffix}"] = np.where(n > 0, lo * 100, np.nan)
+        limits[f"upper_{suffix}"] = np.where(n > 0, hi * 100, np.nan)
+    value = frame["value"].fill_null(np.nan).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (value / 100 - p0) / np.sqrt(p0 * (1 - p0) / n)
+    hidden = frame["suppressed"].to_numpy()
+    position = _position(np.where(hidden, np.nan, value), limits["lower_95"],
+                         limits["upper_95"], limits["lower_99_8"], limits["upper_99_8"])
+    frame = frame.with_columns(
+        *(pl.Series(k, np.where(hidden, np.nan, v)) for k, v in limits.items()),
+        pl.Series("z", np.where(hidden | (n <= 0), np.nan, z)),
+        pl.Series("position", position, dtype=pl.String),
+    ).with_columns(*(pl.col(c).fill_nan(None) for c in (
+        "lower_95", "upper_95", "lower_99_8", "upper_99_8", "z")))
+    frame = frame.join(lookup, on="practice_code", how="left")
+    return frame.select([pl.col(c).cast(t) for c, t in FUNNEL_SCHEMA.items()]).sort(
+        ["period", "practice_code"])
+
+
+def store_funnel(con: Any, frame: pl.DataFrame) -> None:
+    """Replace table `practice_funnel` in the project database."""
+    con.register("practice_funnel_frame", frame.to_arrow())
+    try:
+        con.execute("CREATE OR REPLACE TABLE practice_funnel AS "
+                    "SELECT * FROM practice_funnel_frame")
+    finally:
+        con.unregister("practice_funnel_frame")
+
+
+def furthest_below(funnel: pl.DataFrame, period: str, place: str, limit: int = 5
+                   ) -> pl.DataFrame:
+    """The practices of a Place (by where most of their deaths lived) furthest below the
+    ICB in identification, most negative z first; hidden practices never listed."""
+    return funnel.filter(
+        (pl.col("period") == period) & (pl.col("place") == place) & ~pl.col("suppressed")
+        & (pl.col("z") < 0) & (pl.col("practice_code") != UNKNOWN)
+    ).sort(["z", "practice_code"]).head(limit)

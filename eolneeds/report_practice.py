@@ -1,0 +1,118 @@
+"""The HTML report's practice and scenario tables for a Place section (issue 13): the
+practices furthest below the ICB in identification (with their PCN and funnel position),
+the practices outside the 99.8% funnel limits, and the what-if scenarios with their
+ranges and assumptions. report_sections.PlaceSections calls these and places the tables in the
+Place's questions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from eolneeds.formatting import MISSING, fmt_count, fmt_interval, fmt_value
+from eolneeds.practice import POSITIONS, furthest_below
+
+if TYPE_CHECKING:
+    from eolneeds.report_context import ReportData, Table
+
+#: Practices listed per Place.
+FURTHEST_BELOW = 5
+_MEASURE = {"people": ("People affected", "people"), "bed_days": ("Bed days freed", "bed days"),
+            "cost": ("Cost of the bed days freed", "£")}
+
+
+def practice_tables(builder: ReportData, code: str) -> tuple[list[Table], list[str]]:
+    """(tables, bullets) for a Place: its practices furthest below the ICB and, in words,
+    those outside the 99.8% limits."""
+    from eolneeds.report_context import Cell, Table
+
+    funnel = builder.bundle.practices
+    if funnel is None or funnel.height == 0:
+        return [], []
+    name = builder.place_name(code)
+    below = furthest_below(funnel, builder.period, code, FURTHEST_BELOW)
+    mine = funnel.filter((pl.col("period") == builder.period) & (pl.col("place") == code))
+    bullets = []
+    outside = mine.filter(pl.col("position") == "below_99_8")
+    if mine.height:
+        if outside.height:
+            listed = "; ".join(f"{r['practice_code']}{_named(r['practice_name'])} "
+                               f"(PCN {r['pcn_code']}{_named(r['pcn_name'])}): "
+                               f"{fmt_value(r['value'], '%')}"
+                               for r in outside.iter_rows(named=True))
+            bullets.append(f"Practices identifying fewer people than the ICB beyond the 99.8% "
+                           f"funnel limits: {listed}.")
+        else:
+            bullets.append(f"No practice of {name} is below the ICB beyond the 99.8% funnel "
+                           "limits.")
+        hidden = int(mine["suppressed"].sum())
+        if hidden:
+            bullets.append(f"{hidden} practice{'s' if hidden != 1 else ''} not shown: too "
+                           "few deaths to publish (disclosure control).")
+    if below.height == 0:
+        return [], bullets
+    rows = []
+    for r in below.iter_rows(named=True):
+        rows.append([
+            Cell(f"{r['practice_code']}{_named(r['practice_name'])}", header=True),
+            Cell(r["pcn_code"] if r["pcn_code"] != "unknown" else MISSING),
+            Cell(fmt_value(r["value"], "%"), numeric=True),
+            Cell(fmt_count(r["identified"]) + " of " + fmt_count(r["need_deaths"]),
+                 numeric=True),
+            Cell(fmt_interval(r["lower_99_8"], r["upper_99_8"], "%"), numeric=True),
+            Cell(POSITIONS.get(r["position"], r["position"])),
+        ])
+    icb = below["icb_value"][0]
+    table = Table(
+        caption=f"Practices of {name} furthest below the ICB ({fmt_value(icb, '%')}) in "
+                f"identifying people with palliative care needs before death, {builder.period}",
+        columns=["Practice", "PCN", "Identified", "People", "99.8% funnel limits",
+                 "Position"],
+        rows=rows, numeric_columns=frozenset({2, 3, 4}),
+        note="Practices whose deaths mostly lived in this Place, furthest below the ICB "
+             "first (standardised difference). Every practice is in the Excel pack's "
+             "Practices sheet.")
+    return [table], bullets
+
+
+def _named(name: str | None) -> str:
+    return f" {name}" if name else ""
+
+
+def scenario_tables(builder: ReportData, code: str) -> tuple[list[Table], list[str]]:
+    """(tables, bullets) for an area: one table of every scenario's figures with their
+    ranges; each scenario's assumptions as a bullet."""
+    from eolneeds.report_context import Cell, Table
+
+    table = builder.bundle.scenarios
+    if table is None or table.height == 0:
+        return [], []
+    mine = table.filter(pl.col("area_code") == code)
+    if mine.height == 0:
+        return [], []
+    name = builder.place_name(code) if code != builder.icb else builder.icb_label
+    rows, bullets = [], []
+    for scenario_id in dict.fromkeys(mine["scenario_id"]):
+        part = mine.filter(pl.col("scenario_id") == scenario_id)
+        first = part.row(0, named=True)
+        by = {r["measure"]: r for r in part.iter_rows(named=True)}
+        for measure, (label, unit) in _MEASURE.items():
+            r = by.get(measure)
+            if r is None:
+                continue
+            hidden = bool(r["suppressed"])
+            rows.append([
+                Cell(first["scenario_name"], header=True), Cell(label),
+                Cell(fmt_value(r["value"], unit, suppressed=hidden), numeric=True),
+                Cell(fmt_interval(r["low"], r["high"], unit, suppressed=hidden),
+                     numeric=True),
+            ])
+        bullets.append(f"{first['scenario_name']}: {first['assumptions']}")
+    return [Table(
+        caption=f"What if? Modelled scenarios for {name}, {builder.period}",
+        columns=["Scenario", "Measure", "Modelled value", "Range"], rows=rows,
+        numeric_columns=frozenset({2, 3}),
+        note="Modelled, not observed: each figure follows from the assumptions listed "
+             "below it. The range is the 95% confidence limits of the inputs. Set the "
+             "scenarios in eolneeds.toml ([[scenarios]]).")], bullets

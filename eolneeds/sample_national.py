@@ -1,0 +1,739 @@
+"""`eolneeds sample DIR --layout national`: the synthetic ICB in the national layouts.
+
+The same people, deaths, registers and activity as the ordinary sample (sample.py makes
+them), written the way the national files are published and exported, noise included,
+so that onboarding real files can be rehearsed and tested end to end:
+
+* deaths: two death registration (PCMD) extracts, cp1252 with CRLF line ends, one with
+  `DEC_NHS_NUMBER`, `LSOA_OF_RESIDENCE_CODE` and yyyymmdd dates, the other with
+  `NHS_NUMBER`, `LSOA21CD` and dd/mm/yyyy dates; a few deaths with an NHS number whose
+  check digit fails and a few with age 999 (both must still count), and two deaths of
+  residents of a neighbouring area (loaded, outside the ICB);
+* hospital spells (SUS/HES APC): pipe-delimited UTF-8 with a BOM, `NHS_NUMBER`,
+  `TREATMENT_FUNCTION_CODE`, quoted thousands-separated costs ("1,234.50"), a blank
+  discharge date for some who died in hospital;
+* A&E (ECDS): `NHSNUMBER`, `ARRIVALDATE`;
+* a palliative care register workbook: the data on the second sheet, title rows above
+  the header, Excel dates with some typed as text, a Total row;
+* ONS mid-year population estimates by LSOA: the current layout (cover, contents and
+  notes sheets, the data sheet last, header on row 4, F0..F90 and M0..M90) for some
+  years and the older one (a sheet per sex, header on row 5, 0..89 and 90+) for others,
+  with LSOAs outside the ICB as in the all-England file;
+* English Indices of Deprivation File 1 (IoD2025, or IoD2019 with --iod 2019), LSOAs
+  outside the ICB included;
+* an LSOA-to-Place lookup holding Place names (resolved to codes at ingest).
+
+Ground truth. truth.json is counted here from what the generator decided (who died
+when, where, of what; which emergency admissions and register entries each person has),
+never from the files or from ingest: per Place and financial year, deaths, deaths by
+place, deaths with 3+ emergency admissions in the last 90 days, deaths on a register
+before death, and deaths whose underlying cause is on the palliative care need list;
+the population per Place, year, sex and five-year band; each LSOA's Place and IMD
+decile. A
+death whose NHS number fails its check cannot be linked, so it counts as a death but
+never as on a register or admitted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from eolneeds.config import CONFIG_FILE, DEFAULT_EMERGENCY_ADMIMETH
+from eolneeds.errors import UsageError
+from eolneeds.project import create_key_file
+from eolneeds.reporting import Reporter
+from eolneeds.sample import (
+    _POD,
+    BLOCK,
+    ICB_CODE,
+    LIVING_PER_DEATH,
+    MAPPINGS,
+    PLACES,
+    POPULATION_YEARS,
+    Block,
+    Geography,
+    _population_for,
+    _stream,
+    make_block,
+    make_geography,
+    nhs_numbers,
+    projections_frame,
+    sample_config_text,
+)
+from eolneeds.schema import AGE_BANDS_ESP, DATASETS
+
+IOD_VINTAGES = ("2019", "2025")
+# Population years written in the older ONS layout (a sheet per sex); the rest in the
+# current one. One year per layout at least, so both are onboarded in every project.
+OLD_LAYOUT_YEARS = (2023, 2024)
+DEATHS_SPLIT = date(2025, 4, 1)  # deaths before this day in the first extract
+NEIGHBOUR_LSOAS = 40  # LSOAs of a neighbouring area in the all-England files
+ENGLAND_LSOAS = {"2019": 32_844, "2025": 33_755}  # LSOAs ranked by each IoD
+_STREAM_NOISE = 4
+TRUTH_FILE = "truth.json"
+
+# Truth measures, and the indicator whose numerator each one is.
+TRUTH_INDICATORS: dict[str, str] = {
+    "deaths": "deaths",
+    "pod_home": "pod_home_pct",
+    "pod_care_home": "pod_care_home_pct",
+    "pod_hospital": "pod_hospital_pct",
+    "pod_hospice": "pod_hospice_pct",
+    "pod_other": "pod_other_pct",
+    "ea_last90_3plus": "ea_last90_3plus_pct",
+    "on_register": "on_register_pct",
+    "need_deaths": "pc_need_pct",
+}
+
+
+@dataclass(frozen=True)
+class NationalFile:
+    dataset: str
+    path: str  # under inbox/
+    mapping: str | None  # mappings/NAME.toml, also the start of the file name
+    preset: str | None
+    layout: str  # one line for the inbox README
+
+
+def national_files(iod: str) -> tuple[NationalFile, ...]:
+    """Every file of a national-layout sample, in ingest order."""
+    iod_name = "IoD2019" if iod == "2019" else "IoD2025"
+    vintage = "2011" if iod == "2019" else "2021"
+    old = [NationalFile("population", f"population/ons_population_mid-{y}.xlsx",
+                        "ons_population", "ons_population",
+                        "ONS LSOA estimates, older layout: a sheet per sex, 0..89, 90+")
+           for y in OLD_LAYOUT_YEARS]
+    new = [NationalFile("population", f"population/ons_population_mid-{y}.xlsx",
+                        "ons_population", "ons_population",
+                        "ONS LSOA estimates, current layout: data sheet last, F0..M90")
+           for y in POPULATION_YEARS if y not in OLD_LAYOUT_YEARS]
+    return (
+        NationalFile("lsoa_places", f"lsoa_places/lsoa_place_lookup_lsoa{vintage}.csv",
+                     "lsoa_place_lookup", "lsoa_place_lookup",
+                     "local LSOA-to-Place lookup, Place names"),
+        NationalFile("deprivation", f"deprivation/iod_file1_{iod_name}.xlsx", "iod_file1",
+                     "iod_file1",
+                     f"English Indices of Deprivation File 1 ({iod_name}), all England"),
+        *old, *new,
+        NationalFile("projections", "projections/projections_place.csv", None, None,
+                     "projected population, canonical columns"),
+        NationalFile("deaths", "deaths/pcmd_deaths_2023-04_2025-03.csv", "pcmd_deaths",
+                     "pcmd_deaths", "PCMD, cp1252 CRLF, LSOA_OF_RESIDENCE_CODE, yyyymmdd"),
+        NationalFile("deaths", "deaths/pcmd_deaths_2025-04_2026-10.csv", "pcmd_deaths",
+                     "pcmd_deaths", "PCMD, cp1252 CRLF, NHS_NUMBER, LSOA21CD, dd/mm/yyyy"),
+        NationalFile("register", "register/register_epaccs.xlsx", "register_epaccs", None,
+                     "EPaCCS workbook: second sheet, title rows, text dates, Total row"),
+        NationalFile("activity", "activity/hes_apc_spells.txt", "hes_apc", "hes_apc",
+                     "SUS/HES APC spells: pipe, UTF-8 BOM, quoted costs \"1,234.50\""),
+        NationalFile("activity", "activity/ecds_ae_attendances.csv", "ecds_ae", "ecds_ae",
+                     "ECDS A&E attendances: NHSNUMBER, ARRIVALDATE"),
+    )
+
+
+_REGISTER_WORKBOOK = """\
+# The EPaCCS register workbook: the table is on the sheet "Register" under three title
+# rows; dates are Excel dates, some typed as text dd/mm/yyyy.
+"""
+
+
+def national_mappings(iod: str) -> dict[str, str]:
+    """The mappings of a national-layout sample: a preset and little else."""
+    return {
+        "pcmd_deaths": """\
+# Death registrations (PCMD): the preset finds DEC_NHS_NUMBER / NHS_NUMBER,
+# DEC_LSOA / LSOA_OF_RESIDENCE_CODE / LSOA21CD and reads yyyymmdd or dd/mm/yyyy dates.
+dataset = "deaths"
+preset = "pcmd_deaths"
+""",
+        "hes_apc": """\
+# Hospital spells (SUS/HES APC), pipe-delimited with a BOM.
+dataset = "activity"
+preset = "hes_apc"
+
+[columns]
+person_id = "NHS_NUMBER"
+""",
+        "ecds_ae": """\
+# A&E attendances (ECDS).
+dataset = "activity"
+preset = "ecds_ae"
+""",
+        # The same register as the standard sample's, exported as a workbook.
+        "register_epaccs": _REGISTER_WORKBOOK + MAPPINGS["register"].split("\n", 1)[1]
+        .replace('dataset = "register"\n',
+                 'dataset = "register"\nsheet = "Register"\nheader_row = 5\n'),
+        "ons_population": """\
+# ONS mid-year population estimates by LSOA, either layout; the year comes from the
+# sheet name (Mid-2025 ...).
+dataset = "population"
+preset = "ons_population"
+""",
+        "iod_file1": f"""\
+# English Indices of Deprivation File 1 (IoD{iod}): IMD decile per LSOA, all England.
+dataset = "deprivation"
+preset = "iod_file1"
+""",
+        "lsoa_place_lookup": """\
+# The local LSOA-to-Place lookup; Place names are resolved to the codes in eolneeds.toml.
+dataset = "lsoa_places"
+preset = "lsoa_place_lookup"
+""",
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Entry point
+
+
+def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: Reporter,
+                          iod: str = "2025", key_file: Path | None = None) -> dict[str, Any]:
+    """Write a ready project in the national layouts with its truth.json; return the truth."""
+    if iod not in IOD_VINTAGES:
+        raise UsageError(f"--iod {iod!r}: use {' or '.join(IOD_VINTAGES)}")
+    if deaths < 1:
+        raise UsageError("--deaths must be at least 1")
+    root = Path(directory).expanduser().resolve()
+    if (root / CONFIG_FILE).exists():
+        raise UsageError(
+            f"{root / CONFIG_FILE} already exists — `eolneeds sample` writes a new project; "
+            "choose an empty folder"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    reporter.event("sample_started", directory=str(root), deaths=deaths, seed=seed,
+                   layout="national")
+    (root / "mappings").mkdir(exist_ok=True)
+    for name, text in national_mappings(iod).items():
+        (root / "mappings" / f"{name}.toml").write_text(text, encoding="utf-8")
+    inbox = root / "inbox"
+    for dataset in {*DATASETS, *(f.dataset for f in national_files(iod))}:
+        (inbox / dataset).mkdir(parents=True, exist_ok=True)
+
+    geo = make_geography(deaths, seed)
+    blocks_count = (deaths + BLOCK - 1) // BLOCK
+    living_per_block = round(LIVING_PER_DEATH * BLOCK)
+    used = deaths + blocks_count * living_per_block
+    numbers = nhs_numbers(used + 10)
+    with reporter.progress("Generating deaths", total=deaths) as step:
+        blocks: list[Block] = []
+        for b in range(blocks_count):
+            blocks.append(make_block(geo, seed, b, min(BLOCK, deaths - b * BLOCK), b * BLOCK,
+                                     deaths + b * living_per_block, numbers))
+            step(blocks[-1].deaths.height)
+    data = _Data(
+        deaths=pl.concat([b.deaths for b in blocks]),
+        register=pl.concat([b.register for b in blocks]),
+        hes=pl.concat([b.hes for b in blocks]),
+        ecds=pl.concat([b.ecds for b in blocks]),
+        facts=pl.concat([b.facts for b in blocks]),
+    )
+    rng = _stream(seed, _STREAM_NOISE)
+    noise = _choose_noise(rng, data.facts.height)
+    neighbours = _neighbour_lsoas(geo)
+    files = {f.path: f for f in national_files(iod)}
+    vintage = "2011" if iod == "2019" else "2021"
+
+    _write_lookup(inbox / f"lsoa_places/lsoa_place_lookup_lsoa{vintage}.csv", geo, vintage)
+    _write_iod(inbox / next(p for p in files if p.startswith("deprivation/")), geo,
+               neighbours, iod, rng)
+    for year in POPULATION_YEARS:
+        path = inbox / f"population/ons_population_mid-{year}.xlsx"
+        if year in OLD_LAYOUT_YEARS:
+            _write_population_old(path, geo, neighbours, year)
+        else:
+            _write_population_current(path, geo, neighbours, year)
+    projections_frame(geo).write_csv(inbox / "projections/projections_place.csv")
+    fresh = [str(x) for x in numbers[used:used + 2]]
+    _write_deaths(inbox / "deaths", data.deaths, noise, neighbours, fresh)
+    blank_disdate = _write_hes(inbox / "activity/hes_apc_spells.txt", data, rng)
+    _write_ecds(inbox / "activity/ecds_ae_attendances.csv", data.ecds)
+    text_dates = _write_register(inbox / "register/register_epaccs.xlsx", data.register)
+    (inbox / "README.txt").write_text(_inbox_readme(iod), encoding="utf-8")
+
+    truth = {
+        "generator": "eolneeds sample --layout national",
+        "seed": seed,
+        "deaths_requested": deaths,
+        "iod": iod,
+        "indicators": TRUTH_INDICATORS,
+        "noise": {
+            "deaths_failing_nhs_check": len(noise.bad_nhs),
+            "deaths_age_999": len(noise.age_999),
+            "deaths_outside_icb": len(fresh),
+            "spells_blank_discharge_in_hospital_death": blank_disdate,
+            "register_text_dates": text_dates,
+        },
+        "rows": truth_rows(data, noise),
+        "deaths_by_month": deaths_by_month(data.facts),
+        "population": population_truth(geo),
+        "areas": [{"lsoa_code": str(code), "place": PLACES[int(i)].code, "imd_decile": int(d)}
+                  for code, i, d in zip(geo.lsoa, geo.place, geo.decile, strict=True)],
+    }
+    (root / TRUTH_FILE).write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
+    if key_file is None:
+        key_file = create_key_file(f"sample-{root.name}")
+    config = sample_config_text(key_file)
+    if vintage == "2011":
+        config = config.replace('lsoa_vintage = "2021"', 'lsoa_vintage = "2011"')
+    config = config.replace(
+        "# it is made up. See inbox/README.txt",
+        "# it is made up. The files are in the national layouts (truth.json holds the counts\n"
+        "# they should give). See inbox/README.txt")
+    (root / CONFIG_FILE).write_text(config, encoding="utf-8")
+    reporter.event("sample_written", directory=str(root), deaths=deaths, layout="national")
+    reporter.message(f"Wrote a synthetic project with {deaths:,} deaths in the national "
+                     f"layouts to {root} (expected counts in {TRUTH_FILE})")
+    return truth
+
+
+@dataclass
+class _Data:
+    deaths: pl.DataFrame
+    register: pl.DataFrame
+    hes: pl.DataFrame
+    ecds: pl.DataFrame
+    facts: pl.DataFrame
+
+
+@dataclass
+class _Noise:
+    bad_nhs: np.ndarray  # death row indices whose NHS number gets a wrong check digit
+    age_999: np.ndarray  # death row indices whose age is written 999
+
+
+def _choose_noise(rng: np.random.Generator, n: int) -> _Noise:
+    k = min(max(3, n // 400), max(n // 2, 0))
+    chosen = rng.permutation(n)[: 2 * k]
+    return _Noise(np.sort(chosen[:k]), np.sort(chosen[k:]))
+
+
+# ---------------------------------------------------------------------------------------
+# Ground truth, from the generator's own decisions
+
+
+def financial_year(days: pl.Expr) -> pl.Expr:
+    """Days since 1970 -> '2024-25'."""
+    d = days.cast(pl.Int32).cast(pl.Date)
+    start = pl.when(d.dt.month() >= 4).then(d.dt.year()).otherwise(d.dt.year() - 1)
+    return (start.cast(pl.Utf8) + "-"
+            + ((start + 1) % 100).cast(pl.Utf8).str.zfill(2))
+
+
+def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
+    """Per Place code (and the ICB code) and financial year: the truth measures."""
+    facts = data.facts.with_row_index("i").with_columns(
+        linked=~pl.col("i").is_in(noise.bad_nhs.tolist()),
+        nhs=pl.col("nhs").cast(pl.Int64),
+    )
+    emergency = list(DEFAULT_EMERGENCY_ADMIMETH)
+    spells = data.hes.select(
+        nhs=pl.col("PERSON_ID").cast(pl.Int64),
+        start=pl.col("ADMIDATE").cast(pl.Int32),
+        emergency=pl.col("ADMIMETH").is_in(emergency),
+    ).filter("emergency")
+    ea = (facts.filter("linked").select("i", "nhs", "death")
+          .join(spells, on="nhs")
+          .filter((pl.col("start") <= pl.col("death"))
+                  & (pl.col("start") >= pl.col("death") - 89))
+          .group_by("i").agg(ea=pl.len()))
+    register = data.register.select(
+        nhs=pl.col("NHS Number").str.replace_all(" ", "").cast(pl.Int64),
+        added=pl.col("Date Added").str.strptime(pl.Date, "%d/%m/%Y").cast(pl.Int32),
+    )
+    on_register = (facts.filter("linked").select("i", "nhs", "death")
+                   .join(register, on="nhs")
+                   .filter(pl.col("added") <= pl.col("death"))
+                   .select("i").unique().with_columns(reg=pl.lit(True)))
+    per_death = (facts.join(ea, on="i", how="left").join(on_register, on="i", how="left")
+                 .with_columns(
+                     period=financial_year(pl.col("death")),
+                     area=pl.col("place").replace_strict(
+                         list(range(len(PLACES))), [p.code for p in PLACES]),
+                     pod_name=pl.col("pod").replace_strict(list(range(len(_POD))),
+                                                           list(_POD)),
+                 ))
+    measures = [
+        pl.len().alias("deaths"),
+        *[(pl.col("pod_name") == p).sum().alias(f"pod_{p}") for p in _POD],
+        (pl.col("ea").fill_null(0) >= 3).sum().alias("ea_last90_3plus"),
+        pl.col("reg").fill_null(False).sum().alias("on_register"),
+        pl.col("need").sum().alias("need_deaths"),
+    ]
+    by_place = per_death.group_by("area", "period").agg(measures)
+    icb = per_death.group_by("period").agg(measures).with_columns(area=pl.lit(ICB_CODE))
+    table = pl.concat([by_place, icb.select(by_place.columns)]).sort("area", "period")
+    return [{k: (int(v) if isinstance(v, (int, np.integer)) else v) for k, v in row.items()}
+            for row in table.iter_rows(named=True)]
+
+
+def deaths_by_month(facts: pl.DataFrame) -> dict[str, int]:
+    """The ICB's deaths per calendar month ('2026-10'), for rolling periods."""
+    month = facts["death"].cast(pl.Int32).cast(pl.Date).dt.strftime("%Y-%m")
+    counts = month.value_counts().sort(month.name)
+    return {str(m): int(n) for m, n in counts.iter_rows()}
+
+
+def population_truth(geo: Geography) -> list[dict[str, Any]]:
+    """The ICB's population per year, sex and five-year band (the generator's own
+    banded counts, which the single-year ONS files must band back to), per Place too."""
+    out = []
+    for year in POPULATION_YEARS:
+        pop = _population_for(geo, year)
+        for i, place in enumerate(PLACES):
+            mine = pop[geo.place == i]
+            for s, sex in enumerate(("male", "female")):
+                for b, band in enumerate(AGE_BANDS_ESP):
+                    out.append({"area": place.code, "year": year, "sex": sex,
+                                "age_band": band, "population": int(mine[:, s, b].sum())})
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Files
+
+
+def _lsoa_names(geo: Geography) -> list[str]:
+    names = []
+    counter: dict[int, int] = {}
+    for i in geo.place:
+        counter[int(i)] = counter.get(int(i), 0) + 1
+        names.append(f"{PLACES[int(i)].name} {counter[int(i)]:03d}{'ABCD'[counter[int(i)] % 4]}")
+    return names
+
+
+def _lad_code(i: int) -> str:
+    return f"E069990{i + 10:02d}"
+
+
+@dataclass
+class _Neighbours:
+    lsoa: list[str]
+    name: list[str]
+    decile: np.ndarray
+    population: np.ndarray  # (n, 2, 19)
+
+
+def _neighbour_lsoas(geo: Geography) -> _Neighbours:
+    """LSOAs of a neighbouring area: in the all-England files, not in the lookup."""
+    rng = _stream(0, _STREAM_NOISE, 1)
+    n = NEIGHBOUR_LSOAS
+    scale = rng.uniform(0.8, 1.2, n)
+    base = geo.population[rng.integers(0, len(geo.lsoa), n)]
+    return _Neighbours(
+        lsoa=[f"E018{k:05d}" for k in range(1, n + 1)],
+        name=[f"Neighbourshire {k:03d}A" for k in range(1, n + 1)],
+        decile=rng.integers(1, 11, n),
+        population=np.rint(base * scale[:, None, None]),
+    )
+
+
+def _write_lookup(path: Path, geo: Geography, vintage: str) -> None:
+    """A lookup as an analyst makes it: code, name, Place name (not code)."""
+    frame = pl.DataFrame({
+        f"LSOA{vintage[2:]}CD": geo.lsoa,
+        f"LSOA{vintage[2:]}NM": _lsoa_names(geo),
+        "Place name": [PLACES[int(i)].name for i in geo.place],
+    })
+    frame.write_csv(path)
+
+
+def _write_iod(path: Path, geo: Geography, nb: _Neighbours, iod: str,
+               rng: np.random.Generator) -> None:
+    from openpyxl import Workbook
+
+    total = ENGLAND_LSOAS[iod]
+    lsoa = [*geo.lsoa.tolist(), *nb.lsoa]
+    names = [*_lsoa_names(geo), *nb.name]
+    lads = [_lad_code(int(i)) for i in geo.place] + ["E06999099"] * len(nb.lsoa)
+    lad_names = [PLACES[int(i)].name for i in geo.place] + ["Neighbourshire"] * len(nb.lsoa)
+    decile = np.concatenate([geo.decile, nb.decile])
+    # A rank consistent with the decile: decile d holds ranks (d-1)N/10+1 .. dN/10.
+    rank = np.empty(len(lsoa), dtype=np.int64)
+    for d in range(1, 11):
+        idx = np.flatnonzero(decile == d)
+        lo, hi = (d - 1) * total // 10 + 1, d * total // 10
+        rank[idx] = lo + rng.choice(hi - lo + 1, len(idx), replace=False)
+    order = np.argsort(lsoa)
+    lsoa_year, lad_year = ("2011", "2019") if iod == "2019" else ("2021", "2024")
+    # IoD2019 headers without the parenthesis, IoD2025 with it: both are published.
+    rank_head = "Index of Multiple Deprivation (IMD) Rank"
+    decile_head = "Index of Multiple Deprivation (IMD) Decile"
+    if iod == "2025":
+        rank_head += " (where 1 is most deprived)"
+        decile_head += " (where 1 is most deprived 10% of LSOAs)"
+    book = Workbook()
+    notes = book.active
+    notes.title = "Notes"
+    notes.append([f"English Indices of Deprivation {iod}"])
+    notes.append(["File 1: index of multiple deprivation"])
+    notes.append(["Synthetic: every code and value in this workbook is made up."])
+    data = book.create_sheet(f"IMD{iod}" if iod == "2019" else f"IoD{iod}")
+    data.append([f"LSOA code ({lsoa_year})", f"LSOA name ({lsoa_year})",
+                 f"Local Authority District code ({lad_year})",
+                 f"Local Authority District name ({lad_year})", rank_head, decile_head])
+    for i in order:
+        data.append([lsoa[i], names[i], lads[i], lad_names[i], int(rank[i]), int(decile[i])])
+    book.save(path)
+
+
+def _single_years(pop: np.ndarray) -> np.ndarray:
+    """(n, 2, 19) five-year bands -> (n, 2, 91) single years 0..89 and 90+, each band's
+    count spread over its five ages (the remainder to the youngest), so that banding
+    the file again gives the generator's counts exactly."""
+    pop = pop.astype(np.int64)
+    out = np.zeros((*pop.shape[:2], 91), dtype=np.int64)
+    for b in range(18):
+        base, extra = np.divmod(pop[:, :, b], 5)
+        for k in range(5):
+            out[:, :, 5 * b + k] = base + (extra > k)
+    out[:, :, 90] = pop[:, :, 18]
+    return out
+
+
+def _population_rows(geo: Geography, nb: _Neighbours, year: int
+                     ) -> tuple[list[str], list[str], list[int], np.ndarray]:
+    # The neighbours grow 1% a year from the same base year as the ICB's LSOAs.
+    neighbours = np.rint(nb.population * 1.01 ** (year - 2024))
+    pop = np.concatenate([_population_for(geo, year), neighbours])
+    lsoa = [*geo.lsoa.tolist(), *nb.lsoa]
+    names = [*_lsoa_names(geo), *nb.name]
+    place = [int(i) for i in geo.place] + [-1] * len(nb.lsoa)
+    return lsoa, names, place, _single_years(pop)
+
+
+def _lad(place: int) -> tuple[str, str]:
+    if place < 0:
+        return "E06999099", "Neighbourshire"
+    return _lad_code(place), PLACES[place].name
+
+
+def _workbook() -> Any:
+    """A new workbook with no default sheet. Not openpyxl's write-only kind: that records
+    no sheet sizes, which Excel and the ONS files do (and a reader then scans the whole
+    sheet to find them)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    return book
+
+
+def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
+    """Mid-2022 onwards: Cover, Contents, Notes, then the data sheet; header on row 4."""
+
+    lsoa, names, place, single = _population_rows(geo, nb, year)
+    book = _workbook()
+    title = (f"Mid-{year} population estimates for Lower layer Super Output Areas "
+             "(LSOAs) in England and Wales by single year of age and sex")
+    cover = book.create_sheet("Cover")
+    for line in (title, "Synthetic: every code and number in this workbook is made up.",
+                 "Source: Office for National Statistics (layout only)"):
+        cover.append([line])
+    contents = book.create_sheet("Contents")
+    contents.append(["Contents"])
+    contents.append(["Worksheet name", "Worksheet title"])
+    contents.append([f"Mid-{year} LSOA 2021", title])
+    notes = book.create_sheet("Notes")
+    notes.append(["Notes"])
+    notes.append(["Note number", "Note text"])
+    notes.append(["Note 1", "Age 90 includes everyone aged 90 and over."])
+    data = book.create_sheet(f"Mid-{year} LSOA 2021")
+    data.append([title])
+    data.append(["This worksheet contains one table."])
+    data.append(["Source: Office for National Statistics"])
+    data.append(["LAD 2021 Code", "LAD 2021 Name", "LSOA 2021 Code", "LSOA 2021 Name",
+                 "Total", *[f"F{a}" for a in range(91)], *[f"M{a}" for a in range(91)]])
+    for i in range(len(lsoa)):
+        males, females = single[i, 0], single[i, 1]
+        data.append([*_lad(place[i]), lsoa[i], names[i], int(males.sum() + females.sum()),
+                     *[int(v) for v in females], *[int(v) for v in males]])
+    book.save(path)
+
+
+def _write_population_old(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
+    """Mid-2020 and before: a sheet per sex (and persons), header on row 5."""
+
+    lsoa, names, place, single = _population_rows(geo, nb, year)
+    book = _workbook()
+    contents = book.create_sheet("Contents")
+    contents.append([f"Lower Layer Super Output Area population estimates, mid-{year}"])
+    contents.append(["Synthetic: every code and number in this workbook is made up."])
+    for label, values in (("Persons", single.sum(axis=1)), ("Males", single[:, 0]),
+                          ("Females", single[:, 1])):
+        sheet = book.create_sheet(f"Mid-{year} {label}")
+        sheet.append([f"Mid-{year} Population Estimates for Lower Layer Super Output "
+                      f"Areas in England and Wales by Single Year of Age and Sex: {label}"])
+        sheet.append(["Lower Layer Super Output Area population estimates"])
+        sheet.append(["All figures are rounded; 90+ is everyone aged 90 and over"])
+        sheet.append([])
+        sheet.append(["LSOA Code", "LSOA Name", "LA Code (2018 boundaries)",
+                      "LA name (2018 boundaries)", "LA Code (2021 boundaries)",
+                      "LA name (2021 boundaries)", "All Ages", *range(90), "90+"])
+        for i in range(len(lsoa)):
+            lad, lad_name = _lad(place[i])
+            row = values[i]
+            sheet.append([lsoa[i], names[i], lad, lad_name, lad, lad_name, int(row.sum()),
+                          *[int(v) for v in row]])
+    book.save(path)
+
+
+_ESTABLISHMENTS = {
+    "hospital": "Royal Wessex Infirmary – Brackenford wing",
+    "care_home": "Maison Lévêque Nursing Home",
+    "hospice": "St Michael’s Hospice",
+}
+
+
+def _write_deaths(folder: Path, deaths: pl.DataFrame, noise: _Noise,
+                  neighbours: _Neighbours, fresh: list[str]) -> None:
+    """Two PCMD extracts split by date of death, cp1252 with CRLF, header variants."""
+    frame = deaths
+    number = frame["DEC_NHS_NUMBER"].to_list()
+    for i in noise.bad_nhs.tolist():  # a wrong check digit: the death still counts
+        number[i] = number[i][:9] + str((int(number[i][9]) + 1) % 10)
+    age = frame["DEC_AGEC"].cast(pl.Utf8).to_list()
+    for i in noise.age_999.tolist():
+        age[i] = "999"
+    frame = frame.with_columns(DEC_NHS_NUMBER=pl.Series(number), DEC_AGEC=pl.Series(age))
+    # Two residents of the neighbouring area: loaded, but outside the ICB.
+    outside = frame.head(2).with_columns(
+        DEC_NHS_NUMBER=pl.Series(fresh[:2]),
+        DEC_LSOA=pl.Series(neighbours.lsoa[:2]))
+    frame = pl.concat([frame, outside])
+    pod_name = pl.when(pl.col("POD_CODE") == "H").then(pl.lit(None))
+    kind = pl.col("POD_ESTABLISHMENT_TYPE").cast(pl.Int32, strict=False)
+    frame = frame.with_columns(POD_ESTABLISHMENT_NAME=(
+        pod_name.when(kind == 83).then(pl.lit(_ESTABLISHMENTS["hospice"]))
+        .when(kind.is_in([1, 3, 18])).then(pl.lit(_ESTABLISHMENTS["hospital"]))
+        .when(kind.is_in([2, 4, 7, 10])).then(pl.lit(_ESTABLISHMENTS["care_home"]))
+        .otherwise(pl.lit(None))))
+    died = pl.col("REG_DATE_OF_DEATH").str.strptime(pl.Date, "%Y%m%d")
+    first = frame.filter(died < DEATHS_SPLIT).rename(
+        {"DEC_LSOA": "LSOA_OF_RESIDENCE_CODE"})
+    second = frame.filter(died >= DEATHS_SPLIT).rename(
+        {"DEC_NHS_NUMBER": "NHS_NUMBER", "DEC_LSOA": "LSOA21CD"})
+    uk = {c: pl.col(c).str.strptime(pl.Date, "%Y%m%d").dt.strftime("%d/%m/%Y")
+          for c in ("REG_DATE_OF_DEATH", "REG_DATE")}
+    second = second.with_columns(**uk)
+    for part, name in ((first, "pcmd_deaths_2023-04_2025-03.csv"),
+                       (second, "pcmd_deaths_2025-04_2026-10.csv")):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(part.columns)
+        for row in part.iter_rows():
+            writer.writerow(["" if v is None else v for v in row])
+        (folder / name).write_bytes(out.getvalue().encode("cp1252"))
+
+
+def _write_hes(path: Path, data: _Data, rng: np.random.Generator) -> int:
+    """SUS/HES APC spells: pipe, UTF-8 with BOM, quoted costs with thousands commas; the
+    spell that ends in death has DISMETH 4, and about a third of those no DISDATE yet.
+    Returns how many discharge dates were left blank."""
+    deaths = data.facts.select(PERSON_ID=pl.col("nhs").cast(pl.Utf8), death=pl.col("death"))
+    spells = data.hes.with_row_index("spell").join(deaths, on="PERSON_ID", how="left")
+    ends_in_death = (spells["DISDATE"].cast(pl.Int32) == spells["death"]).fill_null(False)
+    blank = ends_in_death & pl.Series(rng.random(spells.height) < 0.35)
+    spells = spells.with_columns(
+        SPELL_ID=pl.format("SP{}", (pl.col("spell") + 1_000_001).cast(pl.Utf8)),
+        PROCODE3=pl.lit("RZZ"),
+        DISMETH=pl.when(ends_in_death).then(pl.lit("4")).otherwise(pl.lit("1")),
+        DISDATE=pl.when(blank).then(pl.lit(None, pl.Utf8))
+        .otherwise(pl.col("DISDATE").dt.strftime("%Y-%m-%d")),
+        ADMIDATE=pl.col("ADMIDATE").dt.strftime("%Y-%m-%d"),
+    )
+    columns = ["SPELL_ID", "NHS_NUMBER", "PROCODE3", "ADMIDATE", "DISDATE", "ADMIMETH",
+               "DISMETH", "TREATMENT_FUNCTION_CODE", "SPELL_COST"]
+    lines = ["|".join(columns)]
+    for row in spells.select("SPELL_ID", "PERSON_ID", "PROCODE3", "ADMIDATE", "DISDATE",
+                             "ADMIMETH", "DISMETH", "TRETSPEF", "SPELL_COST").iter_rows():
+        *text, cost = row
+        lines.append("|".join([*("" if v is None else str(v) for v in text),
+                               f'"{cost:,.2f}"']))
+    path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    return int(blank.sum())
+
+
+def _write_ecds(path: Path, ecds: pl.DataFrame) -> None:
+    ecds.with_row_index("k").select(
+        EC_IDENT=pl.format("EC{}", (pl.col("k") + 5_000_001).cast(pl.Utf8)),
+        NHSNUMBER=pl.col("PERSON_ID"),
+        ARRIVALDATE=pl.col("ARRIVAL_DATE").dt.strftime("%Y-%m-%d"),
+        EC_DEPARTMENT_TYPE=pl.lit("01"),
+        COST=pl.col("COST"),
+    ).write_csv(path)
+
+
+def _write_register(path: Path, register: pl.DataFrame) -> int:
+    """The register workbook: a notes sheet first, the table on 'Register' under three
+    title rows and a blank row (header on row 5), every seventh date typed as text, a
+    Total row below. Returns how many dates are text."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    about = book.active
+    about.title = "About"
+    about["A1"] = "EPaCCS palliative care register — extract for the ICB"
+    about["A2"] = "The table is on the sheet Register. Synthetic: every person is made up."
+    sheet = book.create_sheet("Register")
+    sheet["A1"] = "Palliative care register (EPaCCS)"
+    sheet["A2"] = "Extract produced 14/11/2026 by the clinical systems team"
+    sheet["A3"] = "Patient-identifiable: handle under the data sharing agreement"
+    sheet.append([])
+    header = ["NHS Number", "Date Added", "Practice Code", "Preferred Place of Death",
+              "DNACPR", "ACP in Place"]
+    sheet.append(header)
+    text_dates = 0
+    for k, row in enumerate(register.iter_rows()):
+        number, added, *rest = row
+        day, month, year = (int(x) for x in added.split("/"))
+        cell: object = date(year, month, day)
+        if k % 7 == 3:
+            cell = added
+            text_dates += 1
+        sheet.append([number, cell, *rest])
+    sheet.append(["Total", register.height, None, None, None, None])
+    for cells in sheet.iter_rows(min_row=6, min_col=2, max_col=2):
+        for c in cells:
+            if isinstance(c.value, date):
+                c.number_format = "DD/MM/YYYY"
+    book.save(path)
+    return text_dates
+
+
+def _inbox_readme(iod: str) -> str:
+    lines = [
+        "Synthetic input files written by `eolneeds sample --layout national`: the national",
+        "layouts as published and exported (every person and number is made up). Each file",
+        "is read by the mapping in ../mappings/ whose name starts its file name; most are a",
+        "preset and little else. ../truth.json holds the counts they should give.",
+        "",
+    ]
+    for f in national_files(iod):
+        lines.append(f"{f.path:<46} {f.layout}")
+    lines += [
+        "",
+        "What a file holds:  eolneeds inspect inbox/deaths/pcmd_deaths_2023-04_2025-03.csv",
+        "Ingest it:          eolneeds ingest deaths "
+        "inbox/deaths/pcmd_deaths_2023-04_2025-03.csv --project . --mapping pcmd_deaths",
+        "Ingest everything:  eolneeds run --month 2026-10 --project .",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def national_sample_files(directory: Path, iod: str | None = None
+                          ) -> list[tuple[str, Path, str | None]]:
+    """(dataset, file, mapping) of a national-layout sample, in ingest order."""
+    root = Path(directory)
+    if iod is None:
+        iod = "2019" if any((root / "inbox" / "deprivation").glob("*IoD2019*")) else "2025"
+    return [(f.dataset, root / "inbox" / f.path, f.mapping) for f in national_files(iod)]
+

@@ -1,0 +1,122 @@
+-- scenario_inputs: what the what-if scenarios (eolneeds/scenarios.py) need beyond the
+-- indicator table, for one reporting period ($period), per Place and for the ICB.
+--
+-- Groups of deaths (a death is in 'all' and in each group it belongs to):
+--   all                 every death in scope
+--   need_identified     need deaths on a register before death
+--   need_unidentified   need deaths not on a register before death
+--   usual_residence     died at home, in a care home or a religious establishment (the
+--                       DiUPR numerator; external causes left out as diupr_pct does when
+--                       $exclude_external)
+--   hospital            died in hospital (external causes left out likewise)
+-- Per group: deaths; bed days in the last 90 days (sum, sum of squares: for a mean and
+-- its t interval); emergency admissions starting in the last 90 days, deaths with one or
+-- more, their bed days in the window and their cost (the spell's cost, else window bed
+-- days x $unit_cost_per_bed_day); and, for a cost per bed day from the data, the cost
+-- and whole-stay days of admissions in the window that carry a cost.
+-- Windows, emergency classification and bed days follow activity_last90.sql (the same
+-- definitions; INDICATORS.md "Last 90 days").
+-- Reads: deaths_in_scope, register, activity, assess_periods.
+
+WITH chosen AS (
+    SELECT d.death_id, d.person_id, d.date_of_death, d.place, d.pc_need, d.place_of_death,
+           d.external_cause
+    FROM deaths_in_scope AS d
+    JOIN assess_periods AS p
+      ON p.period = $period AND d.date_of_death BETWEEN p.period_start AND p.period_end
+),
+identified AS (
+    SELECT DISTINCT d.death_id
+    FROM chosen AS d
+    JOIN register AS r ON r.person_id = d.person_id AND r.date_added <= d.date_of_death
+),
+linked AS (
+    SELECT
+        d.death_id,
+        d.date_of_death,
+        d.date_of_death - 89 AS window_start,
+        a.start_date,
+        coalesce(a.end_date, d.date_of_death) AS end_date,
+        a.end_date AS recorded_end,
+        a.cost,
+        CASE WHEN a.admission_method IS NOT NULL
+             THEN list_contains($emergency_methods, a.admission_method)
+             ELSE a.activity_type = 'emergency_admission'
+        END AS is_emergency,
+        (a.activity_type IN ('emergency_admission', 'elective_admission')
+         OR a.admission_method IS NOT NULL) AS is_admission
+    FROM chosen AS d
+    JOIN activity AS a ON a.person_id = d.person_id
+    WHERE a.start_date <= d.date_of_death
+      AND coalesce(a.end_date, d.date_of_death) >= d.date_of_death - 89
+),
+measured AS (
+    SELECT
+        *,
+        start_date >= window_start AS starts_in_window,
+        CASE WHEN is_admission THEN greatest(
+            date_diff('day', greatest(start_date, window_start),
+                      least(end_date, date_of_death))
+            + CASE WHEN $bed_days_nights THEN 0 ELSE 1 END,
+            0)
+        ELSE 0 END AS window_bed_days
+    FROM linked
+),
+per_death AS (
+    SELECT
+        death_id,
+        sum(window_bed_days) AS bed_days,
+        count(*) FILTER (WHERE is_emergency AND starts_in_window) AS ea_admissions,
+        sum(window_bed_days) FILTER (WHERE is_emergency AND is_admission) AS ea_bed_days,
+        sum(CASE WHEN is_emergency AND starts_in_window
+                 THEN coalesce(cost, window_bed_days * CAST($unit_cost_per_bed_day AS DOUBLE))
+            END) AS ea_cost,
+        sum(cost) FILTER (WHERE is_admission AND starts_in_window AND cost IS NOT NULL)
+            AS costed_cost,
+        sum(date_diff('day', start_date, coalesce(recorded_end, date_of_death))
+            + CASE WHEN $bed_days_nights THEN 0 ELSE 1 END)
+            FILTER (WHERE is_admission AND starts_in_window AND cost IS NOT NULL)
+            AS costed_days
+    FROM measured
+    GROUP BY death_id
+),
+described AS (
+    SELECT
+        d.place,
+        coalesce(p.bed_days, 0) AS bed_days,
+        coalesce(p.ea_admissions, 0) AS ea_admissions,
+        coalesce(p.ea_bed_days, 0) AS ea_bed_days,
+        coalesce(p.ea_cost, 0) AS ea_cost,
+        coalesce(p.costed_cost, 0) AS costed_cost,
+        coalesce(p.costed_days, 0) AS costed_days,
+        list_concat(
+            ['all'],
+            CASE WHEN d.pc_need AND i.death_id IS NOT NULL THEN ['need_identified']
+                 WHEN d.pc_need THEN ['need_unidentified'] ELSE [] END,
+            CASE WHEN $exclude_external AND d.external_cause THEN []
+                 WHEN d.place_of_death IN ('home', 'care_home', 'religious')
+                     THEN ['usual_residence']
+                 WHEN d.place_of_death = 'hospital' THEN ['hospital'] ELSE [] END
+        ) AS groups
+    FROM chosen AS d
+    LEFT JOIN identified AS i USING (death_id)
+    LEFT JOIN per_death AS p USING (death_id)
+),
+spread AS (
+    SELECT *, unnest(groups) AS grp FROM described
+)
+SELECT
+    CASE WHEN grouping(place) = 1 THEN 'icb' ELSE 'place' END AS area_type,
+    place AS area_code,
+    grp,
+    count(*) AS deaths,
+    sum(bed_days) AS bed_days,
+    sum(bed_days * bed_days) AS bed_days_sumsq,
+    sum(ea_admissions) AS ea_admissions,
+    count(*) FILTER (WHERE ea_admissions > 0) AS ea_people,
+    sum(ea_bed_days) AS ea_bed_days,
+    sum(ea_cost) AS ea_cost,
+    sum(costed_cost) AS costed_cost,
+    sum(costed_days) AS costed_days
+FROM spread
+GROUP BY GROUPING SETS ((place, grp), (grp))

@@ -1,0 +1,253 @@
+"""No death lost to one bad field (issue 9.1), loud on failure (9.6), masked values
+(10.2): deaths with a failing NHS check digit or an impossible age still count in every
+death-based indicator, their fixes are listed in field_actions and shown by validate; a
+file mostly quarantined is refused whole with exit 3 and the fix."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from eolneeds.assess import compute_indicators
+from eolneeds.config import load_config
+from eolneeds.db import connect
+from eolneeds.errors import InputDataError
+from eolneeds.ingest import ingest_files
+from eolneeds.periods import financial_year
+from eolneeds.reporting import Reporter
+from eolneeds.validate import validate_project
+
+EOLNEEDS = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "eolneeds"
+TEST_KEY = "test-key-not-secret"
+CONFIG = """
+[project]
+icb_name = "Test ICB"
+icb_code = "QXX"
+
+[[places]]
+code = "P1"
+name = "Place One"
+"""
+BANDS = [f"{lo}-{lo + 4}" for lo in range(0, 90, 5)] + ["90+"]
+# Valid NHS numbers (modulus 11), worked out by hand: 943 476 591 -> weights 10..2 give
+# 9*10+4*9+3*8+4*7+7*6+6*5+5*4+9*3+1*2 = 299; 299 mod 11 = 2; 11 - 2 = 9.
+GOOD = ["9434765919", "4010232137"]
+BAD_CHECK = "9434765918"  # the same first nine digits, check digit 8 instead of 9
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+
+
+def project(root: Path, extra: str = "", mappings: dict[str, str] | None = None):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "eolneeds.toml").write_text(CONFIG + extra, encoding="utf-8")
+    (root / "mappings").mkdir(exist_ok=True)
+    for name, text in (mappings or {}).items():
+        (root / "mappings" / f"{name}.toml").write_text(text, encoding="utf-8")
+    return load_config(root)
+
+
+def write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def load_areas_and_population(config, tmp: Path) -> None:
+    areas = write(tmp / "areas.csv", ["lsoa_code,place,imd_decile",
+                                      "E01000001,P1,1", "E01000002,P1,10"])
+    population = write(tmp / "population.csv", ["lsoa_code,year,sex,age_band,population"] + [
+        f"{lsoa},2024,{sex},{band},100" for lsoa in ("E01000001", "E01000002")
+        for sex in ("male", "female") for band in BANDS])
+    ingest_files(config, "areas", [areas], reporter=Reporter())
+    ingest_files(config, "population", [population], reporter=Reporter())
+
+
+def pick(frame: pl.DataFrame, indicator: str, breakdown: str = "all", value: str = "all"):
+    rows = frame.filter(pl.col("indicator_id") == indicator, pl.col("area_code") == "QXX",
+                        pl.col("period") == "2024-25", pl.col("breakdown") == breakdown,
+                        pl.col("breakdown_value") == value)
+    assert rows.height == 1, (indicator, rows)
+    return rows.row(0, named=True)
+
+
+def test_deaths_with_a_bad_check_digit_or_age_999_count_everywhere(tmp_path):
+    config = project(tmp_path / "p", "\n[disclosure]\nmin_count = 0\n",
+                     {"deaths": 'dataset = "deaths"\nnhs_number = true\n'})
+    load_areas_and_population(config, tmp_path)
+    header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
+    deaths = write(tmp_path / "deaths.csv", [
+        header,
+        f"{GOOD[0]},05/06/2024,80,F,E01000001,C34.9,Hospital",          # row 2
+        f"{GOOD[1]},06/06/2024,70,M,E01000002,I25.1,Home",              # row 3
+        f"{BAD_CHECK},07/06/2024,85,F,E01000001,C50.9,Hospital",        # row 4: bad check
+        "4010232145,08/06/2024,999,M,E01000002,I64,Home",               # row 5: age 999
+        "0000000000,09/06/2024,60,M,E01000002,I64,Care home",           # row 6: placeholder
+    ])
+    [result] = ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (5, 5, 0)
+
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        actions = con.execute("SELECT row_number, column_name, value, action FROM "
+                              "field_actions ORDER BY 1").fetchall()
+        ids = con.execute("SELECT source_row, person_id, age FROM deaths ORDER BY 1"
+                          ).fetchall()
+    finally:
+        con.close()
+    # The identifier is never quoted: only its shape.
+    assert actions == [(4, "person_id", "##########", "unlinked"),
+                       (5, "age", "999", "blanked"),
+                       (6, "person_id", "##########", "unlinked")]
+    # Unlinked deaths have ids no pseudonym (32 hex characters) can equal, one each.
+    unlinked = [pid for row, pid, _ in ids if row in (4, 6)]
+    assert all(pid.startswith("u") and len(pid) == 33 for pid in unlinked)
+    assert len(set(unlinked)) == 2
+    assert [age for row, _, age in ids if row == 5] == [None]
+
+    con = connect(config.database_path)
+    try:
+        frame = compute_indicators(config, con, periods=[financial_year(2024)],
+                                   reporter=Reporter())
+    finally:
+        con.close()
+    # All five deaths count: 2 in hospital (rows 2, 4), 2 at home (3, 5), 1 care home.
+    assert pick(frame, "deaths")["numerator"] == 5
+    assert (pick(frame, "pod_hospital_pct")["numerator"],
+            pick(frame, "pod_hospital_pct")["denominator"]) == (2, 5)
+    assert pick(frame, "pod_home_pct")["numerator"] == 2
+    assert pick(frame, "pod_care_home_pct")["numerator"] == 1
+    # The age of 999 is unknown: in the age breakdown only as "unknown" (row 2's 80 is
+    # the one death aged 75-84).
+    assert pick(frame, "ae_last90_mean", "age_band", "unknown")["denominator"] == 1
+    assert pick(frame, "ae_last90_mean", "age_band", "75-84")["denominator"] == 1
+
+    report = validate_project(config, reporter=Reporter())
+    shown = report.table("field_actions_by_reason").frame
+    assert sorted(zip(shown["column_name"], shown["action"], shown["rows"], strict=True)) == [
+        ("age", "blanked", 1), ("person_id", "unlinked", 2)]
+    text = report.render_text()
+    assert "Fields blanked or set to unknown, by file and reason" in text
+    assert "3 field(s) blanked, set to unknown or left unlinked" in text
+    assert BAD_CHECK not in text and "0000000000" not in text
+
+    completed = subprocess.run([str(EOLNEEDS), "validate", "--project", str(config.root)],
+                               capture_output=True, text=True, timeout=120,
+                               env={"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"})
+    assert "age 999 is not between 0 and 120" not in completed.stdout  # values stripped
+    assert "age is not between 0 and 120" in completed.stdout
+    assert "person_id is not a valid NHS number" in completed.stdout
+
+
+def test_register_and_activity_rows_with_a_bad_identifier_stay_quarantined(tmp_path):
+    config = project(tmp_path / "p", mappings={
+        "register": 'dataset = "register"\nnhs_number = true\n'})
+    register = write(tmp_path / "register.csv", [
+        "person_id,date_added", f"{GOOD[0]},01/01/2024", f"{BAD_CHECK},01/01/2024"])
+    [result] = ingest_files(config, "register", [register], reporter=Reporter())
+    assert (result.rows_loaded, result.rows_rejected) == (1, 1)
+
+
+def test_a_file_with_every_row_quarantined_exits_3_and_keeps_nothing(tmp_path):
+    config = project(tmp_path / "p")
+    header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
+    # Dates written yyyy/mm/dd: not the default dd/mm/yyyy.
+    deaths = write(tmp_path / "deaths.csv", [header] + [
+        f"P{i},2024/06/{i:02d},80,F,E01000001,C34.9,Hospital" for i in range(1, 6)])
+    completed = subprocess.run(
+        [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root)],
+        capture_output=True, text=True, timeout=120,
+        env={"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"})
+    assert completed.returncode == 3
+    assert "Traceback" not in completed.stderr
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("Error")]
+    assert errors == [
+        "Error: deaths.csv: 5 of 5 rows would be quarantined (every row); the most common "
+        "reason is \"date_of_death is not a date (expected dd/mm/yyyy)\" (5 rows), so "
+        "nothing from the file was loaded — set date_format in a new mappings/deaths.toml "
+        "to the file's date format (e.g. date_format = \"%Y-%m-%d\")"]
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM ingest_log").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM rejects").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM deaths").fetchall() == [(0,)]
+    finally:
+        con.close()
+
+    # The advice, followed literally, loads the file; --replace (nothing to replace, as
+    # nothing was kept) too; each row once.
+    (config.root / "mappings" / "deaths.toml").write_text(
+        'dataset = "deaths"\ndate_format = "%Y/%m/%d"\n', encoding="utf-8")
+    completed = subprocess.run(
+        [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root),
+         "--replace"], capture_output=True, text=True, timeout=120,
+        env={"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"})
+    assert completed.returncode == 0, completed.stderr
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*), count(DISTINCT source_row) FROM deaths"
+                           ).fetchall() == [(5, 5)]
+    finally:
+        con.close()
+
+
+def test_more_than_the_share_quarantined_is_refused_and_the_share_is_configurable(tmp_path):
+    header = "lsoa_code,place,imd_decile"
+    rows = [header] + [f"E01{i:06d},P1,{11 if i <= 6 else 3}" for i in range(1, 11)]
+    config = project(tmp_path / "p")
+    areas = write(tmp_path / "areas.csv", rows)
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(config, "areas", [areas], reporter=Reporter())
+    assert str(caught.value) == (
+        "areas.csv: 6 of 10 rows would be quarantined (more than 50% of the rows, the "
+        "[ingest] max_rejected_share limit); the most common reason is \"imd_decile is not "
+        "between 1 and 10\" (6 rows), so nothing from the file was loaded — check the "
+        "[columns] mapping of imd_decile in a new mappings/areas.toml")
+    assert not _count(config, "SELECT count(*) FROM ingest_log")
+
+    config = project(tmp_path / "p", "\n[ingest]\nmax_rejected_share = 0.7\n")
+    [result] = ingest_files(config, "areas", [areas], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (10, 4, 6)
+
+
+def test_the_share_is_checked_in_config(tmp_path):
+    from eolneeds.errors import ConfigError
+    with pytest.raises(ConfigError) as caught:
+        project(tmp_path / "p", "\n[ingest]\nmax_rejected_share = 1.5\n")
+    assert "[ingest]: key 'max_rejected_share' must be between 0 and 1" in str(caught.value)
+
+
+def test_no_nhs_number_is_kept_in_rejects_from_a_shifted_row(tmp_path):
+    """A row shifted by one column puts the NHS number where a date should be: the
+    reason and value quote it masked. Another bad date keeps the row's reason."""
+    config = project(tmp_path / "p")
+    header = "lsoa_code,place,imd_decile,rural_urban"
+    areas = write(tmp_path / "areas.csv", [
+        header, "E01000001,P1,3,Urban", "E01000002,P1,943 476 5919,Urban",
+        "E01000003,P1,4,Rural", "E01000004,P1,9434765919,Urban"])
+    [result] = ingest_files(config, "areas", [areas], reporter=Reporter())
+    assert result.rows_rejected == 2
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        kept = con.execute("SELECT value, reason FROM rejects ORDER BY row_number").fetchall()
+    finally:
+        con.close()
+    assert kept == [
+        ("[10+ digits withheld]", "imd_decile '[10+ digits withheld]' is not a whole number"),
+        ("[10+ digits withheld]", "imd_decile '[10+ digits withheld]' is not between 1 and "
+                                  "10")]
+
+
+def _count(config, sql: str) -> int:
+    if not config.database_path.exists():
+        return 0
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        return int(con.execute(sql).fetchall()[0][0])
+    finally:
+        con.close()

@@ -1,0 +1,141 @@
+"""Key findings (eolneeds.findings): written from the data, so changing the data changes
+them; never built on a suppressed value; on the report's first screen."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from report_fixtures import make_bundle
+
+from eolneeds.findings import key_findings
+from eolneeds.report_html import build_context, render_html
+
+FIVE_QUESTIONS = ("hospital_deaths", "register_gap", "admissions", "cost", "need_growth")
+
+
+def _set(frame: pl.DataFrame, ind: str, area: str, **values: object) -> pl.DataFrame:
+    """Overwrite columns of the headline-period, all-breakdown row of one indicator."""
+    target = ((pl.col("indicator_id") == ind) & (pl.col("area_code") == area)
+              & (pl.col("period") == "2024-25") & (pl.col("breakdown") == "all"))
+    return frame.with_columns([
+        pl.when(target).then(pl.lit(v, dtype=frame.schema[k])).otherwise(pl.col(k)).alias(k)
+        for k, v in values.items()])
+
+
+def _findings(bundle):
+    return {f.key: f for f in key_findings(
+        bundle.indicators, icb_code=bundle.config.icb_code, places=bundle.places,
+        period=bundle.headline_period, place_name=bundle.config.place_name,
+        england=bundle.england())}
+
+
+def test_the_hospital_deaths_finding_follows_the_data() -> None:
+    bundle = make_bundle()
+    bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000002",
+                             value=71.5, lower_ci_95=69.0, upper_ci_95=74.0,
+                             comparison="higher")
+    found = _findings(bundle)["hospital_deaths"]
+    assert found.place == "E06000002"
+    assert found.headline == "Middleford: 71.5%"
+    assert "significantly higher than the ICB (worse)" in found.detail
+    # England as typed into eolneeds.toml [benchmarks] in the fixture.
+    assert "England 43.4%" in found.detail
+
+    # Change the data again: another Place now has the most hospital deaths.
+    bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000003",
+                             value=80.25, lower_ci_95=78.0, upper_ci_95=82.0)
+    found = _findings(bundle)["hospital_deaths"]
+    assert found.place == "E06000003"
+    assert found.headline == "Redcar Vale: 80.3%"
+    html = render_html(bundle)
+    assert "Redcar Vale: 80.3%" in html
+    assert 'href="#place-e06000003-place"' in html
+
+
+def test_a_suppressed_value_never_makes_a_finding() -> None:
+    bundle = make_bundle()
+    bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000002",
+                             value=71.5, lower_ci_95=69.0, upper_ci_95=74.0)
+    bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000002",
+                             value=None, lower_ci_95=None, upper_ci_95=None,
+                             numerator=None, suppressed=True)
+    found = _findings(bundle)["hospital_deaths"]
+    assert found.place != "E06000002"
+    assert "Middleford: " not in found.headline and "71.5" not in found.detail
+    # The unidentified-need count suppressed: the register finding falls back to the %.
+    bundle.indicators = _set(bundle.indicators, "unidentified_need", "QXX", value=None,
+                             suppressed=True)
+    gap = _findings(bundle)["register_gap"]
+    assert "not on a register" not in gap.headline
+    assert gap.headline.endswith("of people with needs identified")
+
+
+def test_need_growth_is_worked_from_the_projection_rows() -> None:
+    bundle = make_bundle()
+    frame = bundle.indicators.filter(~((pl.col("indicator_id") == "pc_need_projected")
+                                       & (pl.col("area_code") == "QXX")
+                                       & (pl.col("breakdown") == "all")))
+    template = bundle.indicators.filter(
+        (pl.col("indicator_id") == "pc_need_projected") & (pl.col("area_code") == "QXX")
+        & (pl.col("breakdown") == "all")).head(1)
+    # 2025: need 1,000 of 1,600 deaths; 2040: need 1,250 of 2,000 (+25% each).
+    rows = [template.with_columns(pl.lit(year).alias("period"),
+                                  pl.lit(need, dtype=pl.Float64).alias("numerator"),
+                                  pl.lit(deaths, dtype=pl.Float64).alias("denominator"),
+                                  pl.lit(False).alias("suppressed"))
+            for year, need, deaths in (("2025", 1000.0, 1600.0), ("2040", 1250.0, 2000.0))]
+    bundle.indicators = pl.concat([frame, *rows])
+    found = _findings(bundle)["need_growth"]
+    assert found.headline == "+25% need by 2040"
+    assert "from 1,000 a year in 2025 to 1,250 in 2040" in found.detail
+    assert "1,600 to 2,000 (+25%)" in found.detail
+
+
+def test_every_finding_links_to_an_element_of_the_report() -> None:
+    bundle = make_bundle()
+    context = build_context(bundle)
+    html = render_html(bundle)
+    assert [v.finding.key for v in context.findings][:5] == list(FIVE_QUESTIONS)
+    for view in context.findings:
+        assert view.href.startswith("#")
+        assert f'id="{view.href[1:]}"' in html, view.href
+
+
+@pytest.mark.browser
+def test_the_five_questions_are_answered_on_the_first_screen(tmp_path: Path) -> None:
+    """At 1366 x 768 each of the five findings a commissioner asks for first (hospital
+    deaths, the register gap, admissions, cost, need to 2040) ends, evidence link
+    included, above the fold."""
+    from browser import Browser, chromium_path
+
+    if chromium_path() is None or sys.platform == "win32":
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed: .ci/run must install the chromium package")
+        pytest.skip("needs Chromium and a POSIX system")
+    path = tmp_path / "report.html"
+    path.write_text(render_html(make_bundle(places=[
+        ("E06000001", "Hartside"), ("E06000002", "Middleford"), ("E06000003", "Redcar Vale"),
+        ("E06000004", "Northmoor"), ("E06000005", "St Albright & Coastal")])),
+        encoding="utf-8")
+    with Browser(width=1366, height=768) as browser:
+        browser.open(path)
+        bottoms = browser.evaluate(
+            "Object.fromEntries(Array.from(document.querySelectorAll('.finding')).map("
+            "e => [e.id, e.querySelector('.finding-link').getBoundingClientRect().bottom]))")
+        # Evidence inside a Place's closed details: following the link opens it.
+        target = browser.evaluate(
+            "document.querySelector('#finding-hospital-deaths a').getAttribute('href')")
+        opened_before = browser.evaluate(
+            f"document.querySelector('{target}').closest('details').open")
+        browser.evaluate("document.querySelector('#finding-hospital-deaths a').click()")
+        opened_after = browser.evaluate(
+            f"document.querySelector('{target}').closest('details').open")
+    assert (opened_before, opened_after) == (False, True)
+    for key in FIVE_QUESTIONS:
+        element = "finding-" + key.replace("_", "-")
+        assert element in bottoms, element
+        assert bottoms[element] <= 768, (element, bottoms[element])

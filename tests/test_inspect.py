@@ -1,0 +1,252 @@
+"""`eolneeds inspect`: what a file holds, the preset that reads it, a mapping that ingests.
+
+Run on every file of a national-layout sample (sample --layout national), whose layouts
+are the national ones as published; identifiers must never be shown."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eolneeds.cli import app
+from eolneeds.config import load_config
+from eolneeds.errors import InputDataError, UsageError
+from eolneeds.ingest import ingest_files
+from eolneeds.inspect import find_header_row, inspect_file, mapping_text
+from eolneeds.reporting import Reporter
+from eolneeds.sample_national import national_files, write_national_sample
+
+FILES = national_files("2025")
+
+
+@pytest.fixture(scope="module")
+def national(session_env: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("inspect") / "project"
+    write_national_sample(root, deaths=300, seed=11, reporter=Reporter())
+    return root
+
+
+def _fresh_project(national: Path, target: Path) -> Path:
+    """A copy of the national sample with no mappings: what a new user starts from."""
+    shutil.copytree(national, target)
+    shutil.rmtree(target / "mappings")
+    (target / "mappings").mkdir()
+    return target
+
+
+@pytest.mark.parametrize("f", FILES, ids=[Path(f.path).name for f in FILES])
+def test_inspect_names_the_preset_of_each_national_layout(national: Path, f) -> None:  # type: ignore[no-untyped-def]
+    found = inspect_file(national / "inbox" / f.path)
+    assert found.preset == f.preset
+    assert found.dataset == f.dataset
+    text = found.render_text()
+    if f.preset:
+        assert f'preset = "{f.preset}"' in text
+    # No NHS number from the file is ever printed.
+    raw = (national / "inbox" / f.path).read_bytes()
+    if not f.path.endswith(".xlsx"):
+        numbers = set(re.findall(rb"\b9\d{9}\b", raw))
+        assert not any(n.decode() in text for n in numbers)
+
+
+def test_what_inspect_finds_in_the_awkward_files(national: Path) -> None:
+    inbox = national / "inbox"
+    deaths = inspect_file(inbox / "deaths" / "pcmd_deaths_2023-04_2025-03.csv")
+    assert (deaths.encoding, deaths.delimiter) == ("cp1252", ",")
+    spells = inspect_file(inbox / "activity" / "hes_apc_spells.txt")
+    assert (spells.encoding, spells.delimiter) == ("utf-8-sig", "|")
+    assert spells.headers[1] == "NHS_NUMBER"  # the BOM is not part of the first header
+    discharge = next(c for c in spells.columns if c.name == "DISDATE")
+    assert 0 < discharge.filled < spells.rows  # blank for some who died in hospital
+    register = inspect_file(inbox / "register" / "register_epaccs.xlsx")
+    assert [s.name for s in register.sheets] == ["About", "Register"]
+    assert (register.sheet, register.header_row) == ("Register", 5)
+    added = next(c for c in register.columns if c.name == "Date Added")
+    assert added.excel_dates > 0 and added.text_dates.get("%d/%m/%Y", 0) > 0
+    nhs = next(c for c in register.columns if c.name == "NHS Number")
+    assert nhs.identifier and nhs.examples == [] and nhs.nhs_valid == register.rows - 1
+    population = inspect_file(inbox / "population" / "ons_population_mid-2025.xlsx")
+    assert population.sheet == "Mid-2025 LSOA 2021" and population.header_row == 4
+    old = inspect_file(inbox / "population" / "ons_population_mid-2023.xlsx")
+    assert old.header_row == 5
+    assert {"Mid-2023 Males", "Mid-2023 Females"} <= set(old.data_sheets)
+
+
+def test_a_column_of_nhs_numbers_is_hidden_whatever_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("ref,when\n9434765919,2025-01-01\n943 476 5870,2025-01-02\n",
+                    encoding="utf-8")
+    found = inspect_file(path)
+    assert found.columns[0].identifier
+    text = found.render_text()
+    assert "9434765919" not in text and "943 476 5870" not in text
+    assert "2 of 2 pass the NHS number check" in text
+
+
+def test_header_row_is_found_below_title_rows() -> None:
+    rows = [("Title",), (None, None), ("Produced by", None, None), ("a", "b", "c"),
+            (1, 2, 3)]
+    assert find_header_row(rows) == 4
+    assert find_header_row([(None,), ()]) is None
+    # A national layout's header wins over a wider table of notes above it.
+    notes = [("Note", "Text", "More", "Even more", "x", "y", "z")] * 2
+    assert find_header_row([*notes, ("LSOA21CD", "Place name"), ("E01000001", "A")]) == 3
+
+
+@pytest.mark.parametrize("f", FILES, ids=[Path(f.path).name for f in FILES])
+def test_the_mapping_inspect_writes_ingests(national: Path, tmp_path: Path, f) -> None:  # type: ignore[no-untyped-def]
+    project = _fresh_project(national, tmp_path / "p")
+    path = project / "inbox" / f.path
+    result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", "mine",
+                                      "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    mapping = (project / "mappings" / "mine.toml").read_text(encoding="utf-8")
+    if f.preset:
+        assert f'preset = "{f.preset}"' in mapping
+    if f.dataset not in ("lsoa_places", "deprivation"):
+        # Load the areas first, as a user would (deaths and activity are counted by them).
+        for g in FILES:
+            if g.dataset in ("lsoa_places", "deprivation"):
+                name = _write_preset_mapping(project, g)
+                ingest_files(load_config(project), g.dataset, [project / "inbox" / g.path],
+                             mapping=name, reporter=Reporter())
+    config = load_config(project)
+    [res] = ingest_files(config, f.dataset, [path], mapping="mine", reporter=Reporter())
+    assert res.rows_loaded > 0
+    assert res.rows_read == res.rows_loaded + res.rows_rejected
+    # Nothing is quarantined but the register's Total row: deaths whose NHS number fails
+    # its check, or aged 999, are loaded (test_national_acceptance.py counts them).
+    assert res.rows_rejected == (1 if f.dataset == "register" else 0)
+
+
+def _write_preset_mapping(project: Path, f) -> str | None:  # type: ignore[no-untyped-def]
+    if f.preset is None:
+        return None
+    name = f"preset_{f.preset}"
+    (project / "mappings" / f"{name}.toml").write_text(
+        f'dataset = "{f.dataset}"\npreset = "{f.preset}"\n', encoding="utf-8")
+    return name
+
+
+def test_register_mapping_is_filled_in_for_the_user(national: Path) -> None:
+    found = inspect_file(national / "inbox" / "register" / "register_epaccs.xlsx")
+    text = mapping_text(found)
+    for line in ('dataset = "register"', 'sheet = "Register"', "header_row = 5",
+                 "nhs_number = true", 'date_format = "%d/%m/%Y"', 'person_id = "NHS Number"',
+                 'date_added = "Date Added"', 'gp_practice = "Practice Code"',
+                 'preferred_place_of_death = "Preferred Place of Death"', 'dnacpr = "DNACPR"',
+                 'advance_care_plan = "ACP in Place"',
+                 '"Usual residence (own home)" = "home"'):
+        assert line in text, line
+
+
+def test_ingest_without_a_mapping_names_the_preset_and_the_advice_works(
+        national: Path, tmp_path: Path) -> None:
+    project = _fresh_project(national, tmp_path / "p")
+    path = project / "inbox" / "activity" / "hes_apc_spells.txt"
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(load_config(project), "activity", [path], reporter=Reporter())
+    message = str(caught.value)
+    assert 'preset = "hes_apc"' in message and "--mapping hes_apc" in message
+    # Follow it literally.
+    (project / "mappings" / "hes_apc.toml").write_text(
+        'dataset = "activity"\npreset = "hes_apc"\n', encoding="utf-8")
+    [res] = ingest_files(load_config(project), "activity", [path], mapping="hes_apc",
+                         reporter=Reporter())
+    assert res.rows_loaded == res.rows_read > 0
+
+
+def test_write_mapping_needs_a_project_and_never_overwrites(national: Path,
+                                                            tmp_path: Path) -> None:
+    path = national / "inbox" / "register" / "register_epaccs.xlsx"
+    runner = CliRunner()
+    outside = runner.invoke(app, ["inspect", str(path), "--write-mapping", "reg",
+                                  "--project", str(tmp_path)])
+    assert isinstance(outside.exception, UsageError)
+    assert "not an eolneeds project" in str(outside.exception)
+    project = _fresh_project(national, tmp_path / "p")
+    args = ["inspect", str(path), "--write-mapping", "reg", "--project", str(project)]
+    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(app, args)
+    assert isinstance(again.exception, UsageError)
+    assert "already exists" in str(again.exception)
+
+
+def test_inspect_of_a_missing_or_empty_file_is_a_clear_error(tmp_path: Path) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(app, ["inspect", str(tmp_path / "nope.csv")])
+    assert isinstance(missing.exception, UsageError)
+    (tmp_path / "empty.csv").write_bytes(b"")
+    empty = runner.invoke(app, ["inspect", str(tmp_path / "empty.csv")])
+    assert isinstance(empty.exception, InputDataError)
+    assert "empty" in str(empty.exception)
+
+
+def test_gzip_csv_with_title_lines_and_a_starter_mapping(tmp_path: Path) -> None:
+    import gzip
+
+    text = ("Hospice activity extract\r\nProduced 01/11/2026\r\n"
+            "NHS No;Contact date;Type of contact;Patient surname\r\n"
+            "943 476 5919;03/10/2026;Specialist palliative;Smith\r\n"
+            "943 476 5870;04/10/2026;Hospice inpatient;Jones\r\n")
+    path = tmp_path / "hospice.csv.gz"
+    path.write_bytes(gzip.compress(text.encode("cp1252")))
+    found = inspect_file(path)
+    assert (found.gzipped, found.delimiter, found.header_row) == (True, ";", 3)
+    assert found.rows == 2
+    shown = found.render_text()
+    assert "Smith" not in shown and "943 476" not in shown  # personal values hidden
+    mapping = mapping_text(found, dataset="activity")
+    assert "header_row = 3" in mapping and 'person_id = "NHS No"' in mapping
+    assert 'start_date = "Contact date"' in mapping and 'date_format = "%d/%m/%Y"' in mapping
+    assert 'activity_type = "Type of contact"' in mapping
+    assert '"Specialist palliative" = "specialist_palliative_contact"' in mapping
+    assert '"Hospice inpatient"' not in mapping  # a value ingest already knows
+    assert "end_date" not in mapping.split("[columns]")[1]  # optional and absent: left out
+    register = mapping_text(inspect_file(path), dataset="register")
+    assert '# date_added = "?"' in register  # required, not found: left to the user
+
+
+def test_iod2019_and_a_2011_lookup_are_recognised_and_ingest(session_env: Path,
+                                                             tmp_path: Path) -> None:
+    root = tmp_path / "p19"
+    write_national_sample(root, deaths=60, seed=2, reporter=Reporter(), iod="2019")
+    shutil.rmtree(root / "mappings")
+    (root / "mappings").mkdir()
+    for f in national_files("2019"):
+        if f.dataset not in ("lsoa_places", "deprivation"):
+            continue
+        path = root / "inbox" / f.path
+        found = inspect_file(path)
+        assert found.preset == f.preset
+        result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", f.dataset,
+                                          "--project", str(root)])
+        assert result.exit_code == 0, result.output
+        [res] = ingest_files(load_config(root), f.dataset, [path], mapping=f.dataset,
+                             reporter=Reporter())
+        assert res.rows_loaded == res.rows_read > 0
+
+
+@pytest.mark.parametrize("rel", ["population/ons_population_mid-2023.xlsx",
+                                 "population/ons_population_mid-2025.xlsx",
+                                 "deprivation/iod_file1_IoD2025.xlsx"])
+def test_a_national_workbook_without_its_preset_names_it_and_the_advice_works(
+        national: Path, tmp_path: Path, rel: str) -> None:
+    project = _fresh_project(national, tmp_path / "p")
+    path = project / "inbox" / rel
+    dataset = rel.split("/")[0]
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(load_config(project), dataset, [path], reporter=Reporter())
+    preset = inspect_file(path).preset
+    assert preset is not None
+    message = str(caught.value)
+    assert f'preset = "{preset}"' in message and f"--mapping {preset}" in message
+    (project / "mappings" / f"{preset}.toml").write_text(
+        f'dataset = "{dataset}"\npreset = "{preset}"\n', encoding="utf-8")
+    [res] = ingest_files(load_config(project), dataset, [path], mapping=preset,
+                         reporter=Reporter())
+    assert res.rows_loaded == res.rows_read > 0

@@ -1,0 +1,68 @@
+"""Practices and scenarios in the outputs (issue 13): the Excel pack's Practices and
+Scenarios sheets to the spreadsheet standard, and the report's per-Place tables, on the
+session's assessed sample."""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+from openpyxl import load_workbook
+
+
+def _table_cells(ws):
+    (name, ref), = ws.tables.items()
+    rows = list(ws[ref])
+    return name, [c.value for c in rows[0]], [[c.value for c in r] for r in rows[1:]]
+
+
+def test_pack_has_practices_and_scenarios_sheets(assessed_sample) -> None:
+    path = assessed_sample.out_dir / "pack-icb.xlsx"
+    wb = load_workbook(path)
+    try:
+        assert {"Practices", "Scenarios"} <= set(wb.sheetnames)
+        name, header, rows = _table_cells(wb["Practices"])
+        assert name == "Practices"
+        assert header[:5] == ["Practice code", "Practice name", "PCN code", "PCN name",
+                              "Place"]
+        # No blank cells: a hidden figure is [c], a missing one [x].
+        assert all(v is not None and v != "" for r in rows for v in r)
+        funnel = assessed_sample.bundle.practices
+        latest = funnel.filter(pl.col("period") == assessed_sample.headline_period)
+        assert len(rows) == latest.height
+        by_code = {r[0]: r for r in rows}
+        for rec in latest.filter(pl.col("suppressed")).iter_rows(named=True):
+            code = rec["practice_code"] if rec["practice_code"] != "unknown" else "Not recorded"
+            assert by_code[code][5] == "[c]" and by_code[code][7] == "[c]"
+        name, header, rows = _table_cells(wb["Scenarios"])
+        assert header[:7] == ["Scenario", "Area", "Measure", "Unit", "Modelled value", "Low",
+                              "High"]
+        assert all(v is not None and v != "" for r in rows for v in r)
+        assert any(str(r[7]).startswith("Modelled, not observed") for r in rows)
+    finally:
+        wb.close()
+    # A Place's pack lists only its own practices.
+    code = assessed_sample.config.places[0].code
+    place_pack = next(p for p in assessed_sample.outputs if p.name == f"pack-{code.lower()}.xlsx")
+    wb = load_workbook(place_pack)
+    try:
+        _, _, rows = _table_cells(wb["Practices"])
+        mine = latest.filter(pl.col("place") == code)
+        assert len(rows) == mine.height
+    finally:
+        wb.close()
+
+
+def test_report_names_practices_below_the_icb_per_place(assessed_sample) -> None:
+    report = (assessed_sample.out_dir / "report.html").read_text(encoding="utf-8")
+    funnel = assessed_sample.bundle.practices.filter(
+        pl.col("period") == assessed_sample.headline_period)
+    hidden = set(funnel.filter(pl.col("suppressed"))["practice_code"].to_list())
+    tables = re.findall(r"<caption[^>]*>Practices of (.*?) furthest below the ICB.*?</table>",
+                        report, flags=re.S)
+    assert tables, "no practice table in the report"
+    listed = set(re.findall(r"<th[^>]*scope=\"row\"[^>]*>\s*(Z\d{5})", "".join(
+        re.findall(r"furthest below the ICB.*?</table>", report, flags=re.S))))
+    assert listed and not listed & hidden
+    captions = re.findall(r"<caption[^>]*>\s*What if\? Modelled scenarios for", report)
+    assert len(captions) == len(assessed_sample.bundle.places)
