@@ -241,10 +241,12 @@ def _relations(keys: set[Key], period_months: dict[str, set[str]],
 
 
 def _secondary(values: dict[Key, float], hidden: set[Key],
-               relations: list[tuple[Key, ...]]) -> set[Key]:
+               relations: list[tuple[Key, ...]], icb_codes: frozenset[str] = frozenset(),
+               ) -> set[Key]:
     """Complementary suppression: until no sum has exactly one hidden count, hide in
     each such sum the count that costs least. Cost, in order: a non-zero count before a
-    zero (a zero known elsewhere protects nothing), then the count whose other sums
+    zero (a zero known elsewhere protects nothing), a Place's count before the ICB's
+    (the ICB's quintiles carry its inequality summaries), then the count whose other sums
     already hold a hidden count (so hidden counts pair up, as the corners of a
     rectangle, instead of cascading), then the smallest count, then the key order.
     Totals are chosen only where no part can be."""
@@ -271,7 +273,8 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
             if not candidates:
                 continue
             choice = min(candidates, key=lambda k: (
-                values.get(k, 0) <= 0, new_singletons(k, i), values.get(k, 0), k))
+                values.get(k, 0) <= 0, k[1] in icb_codes, new_singletons(k, i),
+                values.get(k, 0), k))
             hidden.add(choice)
             added.add(choice)
             for j in by_key[choice]:
@@ -338,7 +341,8 @@ def _determined(hidden: set[Key], relations: list[tuple[Key, ...]]) -> list[Key]
 
 
 def _protect(values: dict[Key, float], hidden: set[Key],
-             relations: list[tuple[Key, ...]]) -> None:
+             relations: list[tuple[Key, ...]], icb_codes: frozenset[str] = frozenset(),
+             ) -> None:
     """Secondary suppression until no hidden count can be worked out: the cheap pairing
     rule first (_secondary), then the exact check (_determined); each count it still
     finds exposed gets one more complementary count hidden, from a sum it is in, and the
@@ -348,7 +352,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
         for k in rel:
             by_key.setdefault(k, []).append(rel)
     for _ in range(30):
-        _secondary(values, hidden, relations)
+        _secondary(values, hidden, relations, icb_codes)
         exposed = _determined(hidden, relations)
         if not exposed:
             return
@@ -364,7 +368,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
                         k for k in rel[:1] if k not in hidden]
                     if published:
                         hidden.add(min(published, key=lambda k: (
-                            values.get(k, 0) <= 0, values.get(k, 0), k)))
+                            values.get(k, 0) <= 0, k[1] in icb_codes, values.get(k, 0), k)))
                         added = True
                 if added:
                     break
@@ -460,18 +464,17 @@ def apply_disclosure(
         modelled = {"projected", "projected_need", "projected_deaths"}
         primary = {k for k, v in values.items() if k[0] not in modelled and 0 < v < min_count}
         hidden = set(primary)
-        relations = _relations(
-            set(values), _period_months(out),
-            set(out.filter(pl.col("area_type") == "icb")["area_code"].to_list()),
-        ) if settings.secondary else []
-        _secondary(values, hidden, relations)
+        icb_codes = frozenset(out.filter(pl.col("area_type") == "icb")["area_code"].to_list())
+        relations = _relations(set(values), _period_months(out), set(icb_codes)) \
+            if settings.secondary else []
+        _secondary(values, hidden, relations, icb_codes)
         # Projections echo the count they are projected from: withheld where it is hidden
         # (then their own sums are protected in turn).
         withheld = {k for k in values if k[0] in modelled
                     and _projection_base(k, projection_base) in hidden}
         hidden |= withheld
         if relations:
-            _protect(values, hidden, relations)
+            _protect(values, hidden, relations, icb_codes)
         kind = []
         for nk, dk in keys:
             found = [k for k in (nk, dk) if k is not None and k in hidden]
