@@ -511,6 +511,9 @@ class PlaceSections:
                 # GP practices furthest below the ICB (report_practice.py).
                 practice_extra, bullets = report_practice.practice_tables(self.r, code)
                 extra += practice_extra
+                practice_chart = report_practice.practice_funnel_chart(self.r, code)
+                if practice_chart:
+                    chart_list.append(practice_chart)
             elif key == "hospital":
                 lead = self._lead_simple(code, name, "ea_last90_3plus_pct",
                                          "of people had three or more emergency admissions "
