@@ -4,8 +4,15 @@ Why matplotlib: it is already a dependency, renders entirely offline with no bro
 JavaScript or font download (unlike Plotly, Vega-Lite or Bokeh, which need a script in
 the page), writes vector SVG whose text stays text (`svg.fonttype = 'none'`: selectable,
 searchable, sharp when printed to PDF) and is the library public-health analysts already
-know, so they can read and extend these functions. Hand-built SVG would be shorter but
-would make us re-implement axes, ticks and legends, and get them subtly wrong.
+know, so they can read and extend these functions.
+
+The four chart types a report draws by the dozen (place of death, deprivation gradient,
+line and grouped bar charts) are written as SVG directly instead: their layouts are
+fixed (categories along one axis, a value axis from zero with 1-2-2.5-5 ticks), and
+matplotlib spent 0.1-0.25 s on each building ticks and laying out text, four fifths of
+the report's rendering at ICB scale. They keep the same look, text as text, ids
+prefixed with the chart's id, and the same accessible <svg>. The funnel and SPC charts,
+with control limits and special-cause markings, stay in matplotlib.
 
 Every chart function takes plain numbers (no bundle, no polars), returns one `<svg>`
 string ready to place in the page, and is deterministic: the SVG hash salt is fixed, the
@@ -217,7 +224,6 @@ def _shorten(label: str, limit: int = 28) -> str:
 # --- chart types ------------------------------------------------------------------------
 
 
-@_styled
 def place_of_death_chart(
     svg_id: str,
     title: str,
@@ -228,34 +234,58 @@ def place_of_death_chart(
 
     `rows` is [(area label, {pod indicator id: percentage or None}), ...] top to bottom.
     A suppressed or missing share is drawn as a gap (the table beside it shows '*').
-    """
-    fig = _figure(0.9 + 0.42 * len(rows))
-    ax = _new_axes(fig)
-    ax.grid(False)
+
+    Drawn as SVG directly, like line_chart (see there); the bars are clipped to the
+    plot area, as matplotlib clips them."""
+    width, height = WIDTH_IN * 72, (0.9 + 0.42 * len(rows)) * 72
     labels = [_shorten(label) for label, _ in rows]
-    y = np.arange(len(rows))[::-1]
-    left = np.zeros(len(rows))
-    for key, name, colour in POD_CATEGORIES:
-        widths = np.array([
-            float(shares.get(key)) if _finite(shares.get(key)) else 0.0  # type: ignore[arg-type]
-            for _, shares in rows
-        ])
-        bars = ax.barh(y, widths, left=left, color=colour, edgecolor="white", linewidth=1.0,
-                       height=0.66, label=name)
-        for bar, width in zip(bars, widths, strict=True):
-            if width >= 6:
-                ax.text(bar.get_x() + width / 2, bar.get_y() + bar.get_height() / 2,
-                        f"{width:.0f}%", ha="center", va="center", fontsize=8.5,
-                        color=_text_colour(colour))
-        left += widths
-    ax.set_yticks(y, labels)
-    ax.set_xlim(0, 100)
-    ax.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
-    ax.tick_params(axis="y", length=0)
-    ax.spines["left"].set_visible(False)
-    ax.legend(ncols=len(POD_CATEGORIES), loc="lower left", bbox_to_anchor=(0, 1.0),
-              handlelength=1.2, columnspacing=1.2)
-    return figure_to_svg(fig, svg_id, title, description)
+    x0 = min(12 + 5.6 * max((len(lbl) for lbl in labels), default=4), width * 0.4)
+    x1, y0, y1 = width - 12, 30.0, height - 24
+
+    def px(v: float) -> float:
+        return x0 + v / 100 * (x1 - x0)
+
+    out = [_svg_open(svg_id, title, description, width, height),
+           f'<defs><clipPath id="{_esc(svg_id)}-plot"><rect x="{x0:.1f}" y="{y0:.1f}" '
+           f'width="{x1 - x0:.1f}" height="{y1 - y0:.1f}"/></clipPath></defs>']
+    for tick in (0, 25, 50, 75, 100):
+        out.append(f'<text x="{px(tick):.1f}" y="{y1 + 14:.1f}" font-size="10" '
+                   f'text-anchor="middle" fill="{NHS_DARK_GREY}">{tick}%</text>')
+    out.append(f'<path d="M{x0:.1f} {y1:.1f}H{x1:.1f}" stroke="{NHS_MID_GREY}" '
+               'stroke-width="0.8"/>')
+    slot = (y1 - y0) / max(len(rows), 1)
+    out.append(f'<g clip-path="url(#{_esc(svg_id)}-plot)">')
+    texts = []
+    for r, (_, shares) in enumerate(rows):
+        top = y0 + (r + 0.17) * slot
+        bar_h = 0.66 * slot
+        left = 0.0
+        for key, _, colour in POD_CATEGORIES:
+            raw = shares.get(key)
+            share = float(raw) if raw is not None and _finite(raw) else 0.0
+            if share > 0:
+                out.append(f'<rect x="{px(left):.1f}" y="{top:.1f}" '
+                           f'width="{px(left + share) - px(left):.1f}" height="{bar_h:.1f}" '
+                           f'fill="{colour}" stroke="#FFFFFF" stroke-width="1"/>')
+            if share >= 6:
+                texts.append(f'<text x="{px(left + share / 2):.1f}" y="{top + bar_h / 2 + 3:.1f}" '
+                             f'font-size="8.5" text-anchor="middle" '
+                             f'fill="{_text_colour(colour)}">{share:.0f}%</text>')
+            left += share
+    out.append("</g>")
+    out += texts
+    for r, label in enumerate(labels):
+        out.append(f'<text x="{x0 - 6:.1f}" y="{y0 + (r + 0.5) * slot + 3.5:.1f}" '
+                   f'font-size="10" text-anchor="end" fill="{NHS_DARK_GREY}">{_esc(label)}'
+                   "</text>")
+    cursor = x0
+    for _, name, colour in POD_CATEGORIES:
+        out.append(f'<rect x="{cursor:.1f}" y="8" width="14" height="9" fill="{colour}"/>'
+                   f'<text x="{cursor + 18:.1f}" y="16" font-size="9" fill="{BLACK}">'
+                   f"{_esc(name)}</text>")
+        cursor += 32 + 5.2 * len(name)
+    out.append("</svg>")
+    return "".join(out) + "\n"
 
 
 @dataclass(frozen=True)
@@ -630,7 +660,6 @@ class Series:
     upper: Sequence[float | None] | None = None
 
 
-@_styled
 def line_chart(
     svg_id: str,
     title: str,
@@ -644,35 +673,138 @@ def line_chart(
 ) -> str:
     """Lines over time (projections to 2040, trends by financial year); each series
     has its own colour, marker and dash so the lines can be told apart in greyscale.
-    Intervals, where given, are drawn as error bars."""
-    fig = _figure(3.0, legend_rows=1)
-    ax = _new_axes(fig)
-    x = np.arange(len(x_labels))
-    for i, s in enumerate(series):
-        vals = _array(s.values)
-        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        offset = (i - (len(series) - 1) / 2) * 0.06 if s.lower is not None else 0.0
-        if s.lower is not None and s.upper is not None:
-            lo = _array(s.lower)
-            hi = _array(s.upper)
-            ok = ~(np.isnan(lo) | np.isnan(hi) | np.isnan(vals))
-            ax.errorbar(x[ok] + offset, vals[ok], yerr=[vals[ok] - lo[ok], hi[ok] - vals[ok]],
-                        fmt="none", ecolor=colour, elinewidth=1, capsize=3, alpha=0.8)
-        ax.plot(x + offset, vals, color=colour, marker=SERIES_MARKERS[i % len(SERIES_MARKERS)],
-                linestyle=SERIES_DASHES[i % len(SERIES_DASHES)], linewidth=1.8, markersize=5,
-                label=s.label)
+    Intervals, where given, are drawn as error bars.
+
+    Drawn as SVG directly, like gradient_chart and for the same reason (a dozen per
+    report, each a fifth of a second in matplotlib); the look follows the matplotlib
+    charts. A missing value breaks its line, as matplotlib draws a NaN."""
+    width, height = WIDTH_IN * 72, 3.0 * 72
+    legend_rows = math.ceil(len(series) / 4) if series else 0
+    x0, x1 = 0.8 * 72, width - 0.15 * 72
+    y0, y1 = (0.12 + 0.24 * max(legend_rows, 1)) * 72, height - 0.55 * 72
+    values = [float(v) for s in series
+              for seq in (s.values, s.lower or (), s.upper or ()) for v in seq
+              if v is not None and _finite(v)]
+    ticks = _axis_ticks(values, start_at_zero)
+    y_min, y_max = ticks[0], ticks[-1]
+    n = max(len(x_labels), 1)
+    span = max(n - 0.2, 0.2)  # xlim(-0.4, n - 0.6)
+
+    def px(i: float) -> float:
+        return x0 + (i + 0.4) / span * (x1 - x0)
+
+    def py(v: float) -> float:
+        return y1 - (v - y_min) / (y_max - y_min) * (y1 - y0)
+
+    out = [_svg_open(svg_id, title, description, width, height)]
+    for tick in ticks:
+        y = py(tick)
+        out.append(f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" '
+                   f'stroke="{NHS_PALE_GREY}" stroke-width="0.8"/>'
+                   f'<text x="{x0 - 5:.1f}" y="{y + 3.5:.1f}" font-size="10" '
+                   f'text-anchor="end" fill="{NHS_DARK_GREY}">{_esc(_tick_label(tick, unit))}'
+                   "</text>")
+    out.append(f'<path d="M{x0:.1f} {y0:.1f}V{y1:.1f}H{x1:.1f}" fill="none" '
+               f'stroke="{NHS_MID_GREY}" stroke-width="0.8"/>')
     step = max(1, math.ceil(len(x_labels) / 16))
-    ax.set_xticks(x[::step], [x_labels[i] for i in range(0, len(x_labels), step)])
-    ax.set_xlim(-0.4, len(x) - 0.6)
+    for i in range(0, len(x_labels), step):
+        out.append(f'<text x="{px(i):.1f}" y="{y1 + 14:.1f}" font-size="10" '
+                   f'text-anchor="middle" fill="{NHS_DARK_GREY}">{_esc(x_labels[i])}</text>')
     if y_label:
-        ax.set_ylabel(y_label)
-    if start_at_zero:
-        _y_from_zero(ax, unit)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=min(len(series), 4))
-    return figure_to_svg(fig, svg_id, title, description)
+        out.append(f'<text transform="translate(14 {(y0 + y1) / 2:.1f}) rotate(-90)" '
+                   f'font-size="10" text-anchor="middle" fill="{BLACK}">{_esc(y_label)}'
+                   "</text>")
+    for i, s in enumerate(series):
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        marker = SERIES_MARKERS[i % len(SERIES_MARKERS)]
+        dash = _DASHES[SERIES_DASHES[i % len(SERIES_DASHES)]]
+        offset = (i - (len(series) - 1) / 2) * 0.06 if s.lower is not None else 0.0
+        points = [(px(k + offset), py(float(v))) if v is not None and _finite(v) else None
+                  for k, v in enumerate(s.values)]
+        if s.lower is not None and s.upper is not None:
+            bars = []
+            for k, (v, lo, hi) in enumerate(zip(s.values, s.lower, s.upper, strict=True)):
+                if all(x is not None and _finite(x) for x in (v, lo, hi)):
+                    x, a, b = px(k + offset), py(float(lo)), py(float(hi))  # type: ignore[arg-type]
+                    bars.append(f"M{x:.1f} {a:.1f}V{b:.1f}M{x - 3:.1f} {a:.1f}H{x + 3:.1f}"
+                                f"M{x - 3:.1f} {b:.1f}H{x + 3:.1f}")
+            if bars:
+                out.append(f'<path d="{"".join(bars)}" stroke="{colour}" stroke-width="1" '
+                           'stroke-opacity="0.8" fill="none"/>')
+        path, pen = [], "M"
+        for point in points:
+            if point is None:
+                pen = "M"
+                continue
+            path.append(f"{pen}{point[0]:.1f} {point[1]:.1f}")
+            pen = "L"
+        if path:
+            out.append(f'<path d="{"".join(path)}" stroke="{colour}" stroke-width="1.8" '
+                       f'fill="none"{dash}/>')
+        out += [_marker(marker, x, y, colour, 5) for x, y in filter(None, points)]
+    # Legend above the axes, up to four entries a row (as ax.legend(ncols=4)).
+    cursor_x, row = x0, 0
+    for i, s in enumerate(series):
+        if i and i % 4 == 0:
+            cursor_x, row = x0, row + 1
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        y = 12 + 15 * row
+        dash = _DASHES[SERIES_DASHES[i % len(SERIES_DASHES)]]
+        out.append(f'<path d="M{cursor_x:.1f} {y:.1f}h20" stroke="{colour}" '
+                   f'stroke-width="1.8"{dash}/>'
+                   + _marker(SERIES_MARKERS[i % len(SERIES_MARKERS)], cursor_x + 10, y,
+                             colour, 5)
+                   + f'<text x="{cursor_x + 26:.1f}" y="{y + 3:.1f}" font-size="9" '
+                   f'fill="{BLACK}">{_esc(s.label)}</text>')
+        cursor_x += 40 + 5.2 * len(s.label)
+    out.append("</svg>")
+    return "".join(out) + "\n"
 
 
-@_styled
+_DASHES = {"-": "", "--": ' stroke-dasharray="6,3"', "-.": ' stroke-dasharray="6,2,1.5,2"',
+           ":": ' stroke-dasharray="1.5,2"'}
+
+
+def _marker(shape: str, x: float, y: float, colour: str, size: float) -> str:
+    """A matplotlib marker ('o', 's', '^', 'D', 'v', 'P', 'X') of `size` points."""
+    r = size / 2
+    if shape == "o":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.2f}" fill="{colour}"/>'
+    shapes = {
+        "s": [(-r, -r), (r, -r), (r, r), (-r, r)],
+        "^": [(0, -r), (r, r), (-r, r)],
+        "v": [(0, r), (r, -r), (-r, -r)],
+        "D": [(0, -r * 1.2), (r, 0), (0, r * 1.2), (-r, 0)],
+        "P": [(-r / 3, -r), (r / 3, -r), (r / 3, -r / 3), (r, -r / 3), (r, r / 3),
+              (r / 3, r / 3), (r / 3, r), (-r / 3, r), (-r / 3, r / 3), (-r, r / 3),
+              (-r, -r / 3), (-r / 3, -r / 3)],
+        "X": [(-r, -r * 0.6), (-r * 0.6, -r), (0, -r * 0.4), (r * 0.6, -r), (r, -r * 0.6),
+              (r * 0.4, 0), (r, r * 0.6), (r * 0.6, r), (0, r * 0.4), (-r * 0.6, r),
+              (-r, r * 0.6), (-r * 0.4, 0)],
+    }
+    corners = shapes.get(shape, shapes["s"])
+    points = " ".join(f"{x + dx:.1f},{y + dy:.1f}" for dx, dy in corners)
+    return f'<polygon points="{points}" fill="{colour}"/>'
+
+
+def _axis_ticks(values: Sequence[float], start_at_zero: bool) -> list[float]:
+    """Nice ticks covering the values: from zero for counts, rates and percentages
+    (honest lines), else from just below the smallest value."""
+    if not values:
+        return [0.0, 1.0]
+    high, low = max(values), min(values)
+    if start_at_zero and low >= 0:
+        return _nice_ticks(high * 1.05)
+    if high == low:
+        high, low = high + 1, low - 1
+    raw = (high - low) / 5
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step)
+    last = math.ceil(high / step)
+    return [k * step for k in range(first, last + 1)]
+
+
 def grouped_bar_chart(
     svg_id: str,
     title: str,
@@ -682,28 +814,77 @@ def grouped_bar_chart(
     unit: str,
 ) -> str:
     """Horizontal grouped bars (e.g. deaths by cause group, Place beside the ICB),
-    each bar labelled with its value so no reading depends on colour."""
-    height = 0.7 + 0.26 * len(categories) * max(len(series), 1)
-    fig = _figure(max(height, 2.2))
-    ax = _new_axes(fig)
-    ax.grid(axis="y", visible=False)
-    ax.grid(axis="x", color=NHS_PALE_GREY, linewidth=0.8)
-    band = 0.8 / max(len(series), 1)
-    y = np.arange(len(categories))[::-1]
+    each bar labelled with its value so no reading depends on colour; the second and
+    later series are hatched too.
+
+    Drawn as SVG directly, like line_chart (see there)."""
+    n_series = max(len(series), 1)
+    width = WIDTH_IN * 72
+    height = max(0.7 + 0.26 * len(categories) * n_series, 2.2) * 72
+    longest = max((len(c) for c in categories), default=4)
+    x0, x1 = min(10 + 5.6 * longest, width * 0.45), width - 12
+    y0, y1 = 30.0, height - 28
+    values = [float(v) for s in series for v in s.values if v is not None and _finite(v)]
+    ticks = _nice_ticks(max([*values, 0.0]) * 1.12) if values else [0.0, 1.0]
+    x_max = ticks[-1]
+
+    def px(v: float) -> float:
+        return x0 + v / x_max * (x1 - x0)
+
+    slot = (y1 - y0) / max(len(categories), 1)
+    band = 0.8 * slot / n_series
+    out = [_svg_open(svg_id, title, description, width, height), "<defs>"]
+    for i in range(1, min(len(series), 4)):
+        out.append(_hatch(f"{svg_id}-hatch-{i}", ("", "///", "...", "xx")[i]))
+    out.append("</defs>")
+    for tick in ticks:
+        x = px(tick)
+        out.append(f'<line x1="{x:.1f}" y1="{y0:.1f}" x2="{x:.1f}" y2="{y1:.1f}" '
+                   f'stroke="{NHS_PALE_GREY}" stroke-width="0.8"/>'
+                   f'<text x="{x:.1f}" y="{y1 + 14:.1f}" font-size="10" text-anchor="middle" '
+                   f'fill="{NHS_DARK_GREY}">{_esc(_tick_label(tick, unit))}</text>')
+    out.append(f'<path d="M{x0:.1f} {y0:.1f}V{y1:.1f}H{x1:.1f}" fill="none" '
+               f'stroke="{NHS_MID_GREY}" stroke-width="0.8"/>')
+    for c, category in enumerate(categories):
+        centre = y0 + (c + 0.5) * slot
+        out.append(f'<text x="{x0 - 5:.1f}" y="{centre + 3.5:.1f}" font-size="10" '
+                   f'text-anchor="end" fill="{NHS_DARK_GREY}">{_esc(category)}</text>')
+        for i, s in enumerate(series):
+            raw = s.values[c] if c < len(s.values) else None
+            value = float(raw) if raw is not None and _finite(raw) else 0.0
+            top = centre - 0.4 * slot + band * i
+            colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+            bar_w = px(value) - x0
+            out.append(f'<rect x="{x0:.1f}" y="{top + band * 0.04:.1f}" width="{bar_w:.1f}" '
+                       f'height="{band * 0.92:.1f}" fill="{colour}"/>')
+            if i % 4:
+                out.append(f'<rect x="{x0:.1f}" y="{top + band * 0.04:.1f}" '
+                           f'width="{bar_w:.1f}" height="{band * 0.92:.1f}" '
+                           f'fill="url(#{svg_id}-hatch-{i % 4})"/>')
+            text = fmt_value(raw, unit) if raw is not None and _finite(raw) else "*"
+            out.append(f'<text x="{px(value) + 3:.1f}" y="{top + band / 2 + 3:.1f}" '
+                       f'font-size="8" fill="{BLACK}">{_esc(text)}</text>')
+    cursor = x0
     for i, s in enumerate(series):
-        vals = np.nan_to_num(_array(s.values), nan=0.0)
-        pos = y + 0.4 - band * (i + 0.5)
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        hatch = (None, "///", "...", "xx")[i % 4]
-        ax.barh(pos, vals, height=band * 0.92, color=colour, label=s.label, hatch=hatch,
-                edgecolor="white", linewidth=0.5)
-        for yy, v, raw in zip(pos, vals, s.values, strict=True):
-            text = fmt_value(raw, unit) if _finite(raw) else "*"
-            ax.text(v, yy, " " + text, va="center", ha="left", fontsize=8, color=BLACK)
-    ax.set_yticks(y, list(categories))
-    ax.tick_params(axis="y", length=0)
-    _, high = ax.get_xlim()
-    ax.set_xlim(0, high * 1.12)
-    _tick_format(ax.xaxis, unit)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=len(series))
-    return figure_to_svg(fig, svg_id, title, description)
+        out.append(f'<rect x="{cursor:.1f}" y="8" width="16" height="9" fill="{colour}"/>')
+        if i % 4:
+            out.append(f'<rect x="{cursor:.1f}" y="8" width="16" height="9" '
+                       f'fill="url(#{svg_id}-hatch-{i % 4})"/>')
+        out.append(f'<text x="{cursor + 21:.1f}" y="16" font-size="9" fill="{BLACK}">'
+                   f"{_esc(s.label)}</text>")
+        cursor += 36 + 5.2 * len(s.label)
+    out.append("</svg>")
+    return "".join(out) + "\n"
+
+
+def _hatch(pattern_id: str, kind: str) -> str:
+    """A white hatch over a bar's colour, as matplotlib's '///', '...' and 'xx'."""
+    marks = {
+        "///": '<path d="M-1 7L7 -1M3 9L9 3M-3 3L3 -3" stroke="#FFFFFF" stroke-width="1"/>',
+        "...": '<circle cx="2" cy="2" r="0.9" fill="#FFFFFF"/>'
+               '<circle cx="6" cy="6" r="0.9" fill="#FFFFFF"/>',
+        "xx": '<path d="M0 0L8 8M8 0L0 8" stroke="#FFFFFF" stroke-width="0.8"/>',
+    }[kind]
+    return (f'<pattern id="{_esc(pattern_id)}" width="8" height="8" '
+            f'patternUnits="userSpaceOnUse">{marks}</pattern>')

@@ -39,7 +39,10 @@ def sweep_temp_folder(root: Path) -> None:
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path = Path(path)
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        # Nothing downloads at run time: a file that is another database (SQLite)
+        # would otherwise make DuckDB fetch an extension to read it.
+        con = duckdb.connect(str(path), read_only=read_only, config={
+            "autoinstall_known_extensions": False, "autoload_known_extensions": False})
     except duckdb.Error as exc:
         raise _open_error(path, exc) from None
     limit = os.environ.get("EOLNEEDS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
@@ -93,6 +96,8 @@ def _damaged(exc: BaseException) -> bool:
         "not a valid duckdb database" in lowered or "corrupt database" in lowered
         or "checksum" in lowered and "block" in lowered
         or "could not read enough bytes" in lowered
+        # another kind of database file (SQLite): DuckDB wants an extension for it
+        or "extension" in lowered and ("not found" in lowered or "download" in lowered)
         or isinstance(exc, duckdb.SerializationException))
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import polars as pl
 
@@ -50,7 +50,7 @@ def _versus(comparison: str | None, polarity: str, comparator: str) -> str:
     return f", significantly {direction} than {comparator}{meaning}"
 
 
-def _published(row: dict[str, Any] | None) -> bool:
+def _published(row: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     return row is not None and not row["suppressed"] and not is_missing(row["value"])
 
 
@@ -94,11 +94,11 @@ class FindingsBuilder:
 
     def ranked(self, ind: str) -> list[tuple[float, str, dict[str, Any]]]:
         """Places with a published value, highest first (ties by Place order)."""
-        out = []
+        out: list[tuple[float, int, str, dict[str, Any]]] = []
         for i, place in enumerate(self.places):
             row = self.get(ind, place)
             if _published(row):
-                out.append((float(row["value"]), -i, place, row))  # type: ignore[index]
+                out.append((float(row["value"]), -i, place, row))
         out.sort(reverse=True)
         return [(v, place, row) for v, _, place, row in out]
 
@@ -260,7 +260,7 @@ class FindingsBuilder:
         for ind, eng in self.england.items():
             row = self.get(ind, self.icb)
             if not _published(row) or is_missing(row["lower_ci_95"]) \
-                    or is_missing(row["upper_ci_95"]):  # type: ignore[index]
+                    or is_missing(row["upper_ci_95"]):
                 continue
             lo, hi = float(row["lower_ci_95"]), float(row["upper_ci_95"])  # type: ignore[index]
             comparison = ("higher" if eng.value < lo else "lower" if eng.value > hi

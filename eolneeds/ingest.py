@@ -48,6 +48,7 @@ from eolneeds.db import TEMP_FOLDER, connect
 from eolneeds.errors import (
     ConfigError,
     EolneedsError,
+    InputDataError,
     ProjectLockedError,
     UsageError,
     input_error,
@@ -114,7 +115,9 @@ LSOA_SHAPE = "[EW]01[0-9]{6}"
 NUMBER_JUNK = ("'£'", "','", "' '", "chr(9)", "chr(10)", "chr(11)", "chr(12)", "chr(13)")
 # A number with a comma is read as thousands-separated only when its commas group
 # digits in threes ("1,234.50"); anything else with a comma is a decimal comma.
-THOUSANDS = r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?"
+# (A partial match, cheaper than matching the whole value against a thousands pattern:
+# a comma not followed by exactly three digits, or a point before a comma.)
+NOT_THOUSANDS = r",([0-9]{0,2}|[0-9]{4,})([^0-9]|$)|\.[0-9]*,"
 DECIMAL_COMMA = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),[0-9]+"
 DECIMAL_COMMA_REASON = "uses a comma as the decimal mark"
 UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
@@ -197,7 +200,7 @@ class _Plan:
 def _number_sql(t: str, decimal: str) -> str:
     """SQL: the number in text `t` as DOUBLE, NULL when it is not one; '£', white space
     and thousands separators allowed. `decimal` is the mapping's decimal mark: "," reads
-    "1.234,56" as 1234.56; otherwise a comma must separate thousands (see THOUSANDS).
+    "1.234,56" as 1234.56; otherwise a comma must separate thousands (see NOT_THOUSANDS).
 
     Most values cast directly; only those that do not are searched for the characters
     to strip. Same result as stripping first: a value DuckDB casts holds no '£' or ','
@@ -211,7 +214,7 @@ def _number_sql(t: str, decimal: str) -> str:
                 f"replace(replace({bare}, '.', ''), ',', '.') AS DOUBLE) END))")
     strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
     return (f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN (CASE WHEN NOT "
-            f"contains({t}, ',') OR regexp_full_match({bare}, '{THOUSANDS}') THEN "
+            f"regexp_matches({t}, '{NOT_THOUSANDS}') THEN "
             f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END) END))")
 
 
@@ -240,6 +243,31 @@ def _mapping_file(config: ProjectConfig, mapping_name: str) -> str:
         return "no mapping (the canonical column names)"
     path = config.root / "mappings" / f"{mapping_name}.toml"
     return str(path) if path.is_file() else f"the [mappings.{mapping_name}] table"
+
+
+def preset_advice(national: str, file_name: str) -> str:
+    """The fix for a file in a national layout that the mapping in use does not name:
+    the preset is the whole of it (ARCHITECTURE.md, "Presets")."""
+    kind = get_preset(national).dataset
+    return (f"the file is in the national {national} layout: write mappings/{national}.toml "
+            f"holding dataset = \"{kind}\" and preset = \"{national}\" (eolneeds inspect "
+            f"{file_name} --write-mapping {national} does it), then run eolneeds ingest "
+            f"{kind} {file_name} --mapping {national}")
+
+
+def _national_sheet(path: Path) -> tuple[str, str] | None:
+    """(sheet, preset) of the first sheet of a workbook in a national layout, else None."""
+    if readers.detect_format(path)[0] != "xlsx":
+        return None
+    try:
+        sheets = readers.scan_workbook(path)
+    except InputDataError:  # only a hint: the error already found is the one to show
+        return None
+    for sheet in sheets:
+        national = recognise(sheet.headers) if sheet.headers else None
+        if national is not None:
+            return sheet.name, national
+    return None
 
 
 def _plan_columns(
@@ -289,13 +317,7 @@ def _plan_columns(
                      "the mapping if the headers are not on the first row; ")
         national = recognise(headers) if preset is None else None
         if national is not None:
-            # The file is in a national layout the mapping does not name: the preset is
-            # the whole fix (ARCHITECTURE.md, "Presets").
-            kind = get_preset(national).dataset
-            fix = (f"the file is in the national {national} layout: write "
-                   f"mappings/{national}.toml holding dataset = \"{kind}\" and preset = "
-                   f"\"{national}\" (eolneeds inspect {file_name} --write-mapping {national} "
-                   f"does it), then run eolneeds ingest {kind} {file_name} --mapping {national}")
+            fix = preset_advice(national, file_name)
         elif wanted == canonical:
             # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
             target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
@@ -1184,7 +1206,19 @@ def _ingest_one(
                 sheet=mapping.sheet, header_row=mapping.header_row,
                 workdir=config.database_path.parent / TEMP_FOLDER, choose=used_headers,
                 matches=readable, where=advice_file,
+                # IoD File 1 holds only text and numbers: the fast reader (33,755 rows)
+                plain_cells=preset is not None and preset.name == "iod_file1",
             )
+    except InputDataError as exc:
+        for table in (RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
+        # A workbook in a national layout read without its preset: name the preset.
+        found = _national_sheet(path) if preset is None else None
+        if found is None:
+            raise
+        raise input_error(path.name, f"the mapping in use reads no sheet of it, and sheet "
+                          f"{found[0]!r} is in the national {found[1]} layout",
+                          preset_advice(found[1], path.name)) from exc
     except BaseException:
         for table in (RAW_TABLE, ROW_MAP_TABLE):
             _quietly(con, f"DROP TABLE IF EXISTS {table}")
@@ -1379,10 +1413,12 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
             "M0..M90, or a sheet per sex with 0..89 and 90+); for another layout delete the "
             f"preset line in {where} and map its columns")
     selects: list[str] = []
+    described: list[str] = []
     for i, (sheet, layout, sex, year) in enumerate(chosen):
         table = f"{RAW_TABLE}_{i}"
         part = readers.read_into(con, path, table=table, file_format="xlsx",
-                                 sheet=sheet.name, header_row=sheet.header_row)
+                                 sheet=sheet.name, header_row=sheet.header_row,
+                                 plain_cells=True)
         lsoa = next(part.column(h) for h in part.headers
                     if any(presets.header_key(h) == presets.header_key(n)
                            for n in presets.ONS_LSOA_NAMES))
@@ -1401,10 +1437,11 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
                 f"SELECT {i} AS __part, __row AS __src_row, {band_no} AS __band, "
                 f"{nz.sql_literal(sheet.name)} AS __sheet, {lsoa} AS c0, '{year}' AS c1, "
                 f"'{band_sex}' AS c2, '{band}' AS c3, {population} AS c4 FROM {table}")
-        reporter.message(
-            f"{path.name}: ons_population: sheet {sheet.name!r} (header on row "
-            f"{sheet.header_row}), year {year}" + (f", {sex}s" if sex else "")
+        described.append(
+            f"sheet {sheet.name!r} (header on row {sheet.header_row}), year {year}"
+            + (f", {sex}s" if sex else "")
             + (", F0..F90 and M0..M90" if layout == "sexes" else ", 0..89 and 90+"))
+    reporter.message(f"{path.name}: ons_population: {'; '.join(described)}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER "
         f"(ORDER BY __part, __src_row, __band) AS __row, * FROM ({' UNION ALL '.join(selects)})")

@@ -11,8 +11,10 @@ Privacy: the file is read, never stored. Example values of identifier and other
 personal columns (NHS number, name, address, postcode, date of birth) are never shown,
 only how many there are and, for NHS numbers, how many pass the modulus 11 check.
 
-Completeness is counted over the first MAX_ROWS data rows (said so when the file is
-longer): enough to judge a column, and quick on a file of any size.
+Completeness is counted over the first MAX_ROWS data rows, fewer for a wide file (about
+MAX_CELLS cells; said so when the file is longer): enough to judge a column, and quick
+on a file of any size (the all-England ONS workbook, 35,000 rows by 187 columns, is
+profiled on its first 2,600 rows).
 """
 
 from __future__ import annotations
@@ -36,10 +38,18 @@ from eolneeds.normalise import (
     is_valid_nhs_number,
     nhs_digits,
 )
-from eolneeds.readers import DELIMITERS, cell_text, detect_encoding, detect_format
+from eolneeds.readers import (
+    DELIMITERS,
+    cell_text,
+    detect_encoding,
+    detect_format,
+    detect_header_row,
+)
 from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
 
-MAX_ROWS = 200_000  # data rows profiled
+MAX_ROWS = 200_000  # data rows profiled at most ...
+MAX_CELLS = 500_000  # ... and about this many cells (a wide sheet: fewer rows)
+MIN_ROWS = 1_000  # however wide the file
 EXAMPLES = 3  # example values shown per column
 HEAD_ROWS = 30  # rows searched for the header
 # Presets that find their own sheets and header rows in a workbook (a sheet per sex, a
@@ -96,7 +106,8 @@ class Inspection:
     data_sheets: list[str] = field(default_factory=list)  # every sheet in the layout
     header_row: int = 1
     rows: int = 0  # data rows profiled
-    truncated: bool = False  # more rows than MAX_ROWS
+    truncated: bool = False  # more rows than were profiled
+    row_limit: int = MAX_ROWS  # rows profiled at most (fewer for a wide file)
     columns: list[ColumnProfile] = field(default_factory=list)
     preset: str | None = None
     dataset: str | None = None  # the preset's dataset, else a guess from the headers
@@ -144,8 +155,10 @@ def _profile(headers: Sequence[str], rows: Iterable[Sequence[Any]], result: Insp
         c.identifier = bool(_IDENTIFIER.search(c.name))
         c.personal = bool(_PERSONAL.search(c.name)) and not _NOT_PERSONAL.search(c.name)
     count = 0
+    limit = min(MAX_ROWS, max(MIN_ROWS, MAX_CELLS // max(len(columns), 1)))
+    result.row_limit = limit
     for row in rows:
-        if count >= MAX_ROWS:
+        if count >= limit:
             result.truncated = True
             break
         cells = list(row)
@@ -173,12 +186,14 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         return
     text = text.strip()
     column.filled += 1
-    digits = nhs_digits(text)
-    if digits is not None:
-        column.ten_digits += 1
-        if is_valid_nhs_number(digits):
-            column.nhs_valid += 1
-    if not isinstance(value, datetime | date):
+    # Cheap tests first: most cells are neither NHS numbers nor dates.
+    if 10 <= len(text) <= 12 and text[0].isdigit():
+        digits = nhs_digits(text)
+        if digits is not None:
+            column.ten_digits += 1
+            if is_valid_nhs_number(digits):
+                column.nhs_valid += 1
+    if 8 <= len(text) <= 10 and text[0].isdigit() and not isinstance(value, datetime | date):
         shape = _date_shape(text)
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
@@ -206,18 +221,16 @@ def _date_shape(text: str) -> str | None:
     return None
 
 
+def _national(headers: list[str]) -> bool:
+    return presets.recognise(headers) is not None
+
+
 def find_header_row(rows: Sequence[Sequence[Any]]) -> int | None:
-    """1-based index of the header among the first rows: the first row as wide as the
-    table (at least 60% of the widest row's filled cells), below any title rows (one
-    filled cell) and blank rows. None when every row is blank."""
-    widths = [sum(1 for v in row if cell_text(v)) for row in rows]
-    if not widths or max(widths) == 0:
-        return None
-    widest = max(widths)
-    for i, width in enumerate(widths):
-        if width >= max(1, 0.6 * widest):
-            return i + 1
-    return None  # pragma: no cover - the widest row always qualifies
+    """1-based index of the header among the first rows, as ingest finds it
+    (readers.detect_header_row): a row in a national layout, else the first row as wide
+    as the table below title and blank rows. None when there is none."""
+    index, _matched = detect_header_row(rows, _national)
+    return None if index is None else index + 1
 
 
 def _header_names(row: Sequence[Any]) -> list[str]:
@@ -500,7 +513,8 @@ def render_text(ins: Inspection) -> str:
     titles = f" ({ins.header_row - 1} title rows above it)" if ins.header_row > 1 else ""
     where = f" of sheet {ins.sheet!r}" if ins.sheet else ""
     lines.append(f"  header     row {ins.header_row}{where}{titles}")
-    more = f" (profiled the first {MAX_ROWS:,}; the file has more)" if ins.truncated else ""
+    more = (f" (profiled the first {ins.row_limit:,}; the file has more)" if ins.truncated
+            else "")
     lines.append(f"  rows       {ins.rows:,} data rows{more}")
     if ins.preset:
         lines.append(f"  layout     national layout {ins.preset!r} (dataset {ins.dataset}): "

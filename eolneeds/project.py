@@ -257,11 +257,6 @@ preset = "lsoa_place_lookup"
 # England (LSOAs outside the ICB are expected).
 preset = "iod_file1"
 """),
-    "practices": _mapping_template("practices", """\
-# The GP practice to Primary Care Network lookup as NHS England publishes it (the ODS
-# ePCN workbook: practice code, PCN code, PCN name), read by its preset.
-preset = "ods_epcn"
-"""),
     "benchmarks": _mapping_template("benchmarks", """\
 # The OHID Fingertips data download (CSV) of the Palliative and End of Life Care
 # profile, as it comes; Fingertips indicator ids are mapped to eolneeds ids by the preset.

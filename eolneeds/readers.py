@@ -22,6 +22,7 @@ import csv
 import difflib
 import gzip
 import hashlib
+import html
 import io
 import os
 import re
@@ -186,8 +187,13 @@ def read_into(
     choose: ColumnChooser | None = None,
     matches: HeaderTest | None = None,
     where: str = "the mapping",
+    plain_cells: bool = False,
 ) -> RawTable:
     """Load `path` into the temporary table `table` as text.
+
+    `plain_cells`: the worksheet holds only text and numbers (no dates), as the ONS
+    population workbook does; its cells are then read by fast_sheet_rows, several
+    times faster than openpyxl.
 
     `choose` names the headers to load, once they are known. An extract often has far
     more columns than are mapped (a HES extract has hundreds): only the chosen ones are
@@ -203,13 +209,9 @@ def read_into(
     if fmt == "xlsx":
         try:
             return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row,
-                              matches=matches, where=where)
+                              matches=matches, where=where, plain_cells=plain_cells)
         except _DAMAGED_WORKBOOK as exc:
-            # The workbook opened, but a sheet's XML or its compression is damaged.
-            raise input_error(path.name, f"has a damaged worksheet ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})",
-                              "open it in Excel and save it again as .xlsx, or export "
-                              "CSV") from None
+            raise _damaged_sheet(path, exc) from None
     if fmt == "parquet":
         return _read_parquet(con, path, table=table, choose=choose)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
@@ -575,7 +577,7 @@ def _read_csv_as(
     )
 
 
-_EMPTY_LINE = re.compile(rb"\n\r?\n")
+_EMPTY_LINE = re.compile(rb"\n\r?\n|\r\r")  # LF, CR LF or old-Mac CR line ends
 _NEWLINES = b"\r\n"
 
 
@@ -814,6 +816,8 @@ def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLa
     workbook = _open_workbook(path)
     try:
         return [scan_sheet(ws, matches) for ws in workbook.worksheets]
+    except _DAMAGED_WORKBOOK as exc:
+        raise _damaged_sheet(path, exc) from None
     finally:
         workbook.close()
 
@@ -870,9 +874,21 @@ _DAMAGED_WORKBOOK: tuple[type[BaseException], ...] = (
     ParseError, zipfile.BadZipFile, zlib.error, EOFError)
 
 
+def _cells_text(cells: Sequence[Any]) -> list[str | None]:
+    return [cell_text(c) for c in cells]
+
+
+def _damaged_sheet(path: Path, exc: BaseException) -> Exception:
+    """The workbook opened, but a sheet's XML or its compression is damaged."""
+    return input_error(path.name, f"has a damaged worksheet ({type(exc).__name__}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})",
+                       "open it in Excel and save it again as .xlsx, or export CSV")
+
+
 def _read_xlsx(
     con: duckdb.DuckDBPyConnection, path: Path, *, table: str, sheet: str | None,
     header_row: int | None, matches: HeaderTest | None = None, where: str = "the mapping",
+    plain_cells: bool = False,
 ) -> RawTable:
     import pyarrow as pa
 
@@ -896,12 +912,19 @@ def _read_xlsx(
             close = difflib.get_close_matches(sheet, workbook.sheetnames, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise input_error(name, f"has no sheet {sheet!r} (sheets: {names})",
-                              f"{hint}set sheet in the mapping to one of these")
+                              f"{hint}set sheet in {where} to one of these")
         if header_row is None:
             # Title rows above the header: find it.
             header_row = scan_sheet(worksheet, matches).header_row or 1
-        rows: Iterator[tuple[Any, ...]] = worksheet.iter_rows(min_row=header_row,
-                                                              values_only=True)
+        rows: Iterator[Sequence[Any]] = worksheet.iter_rows(min_row=header_row,
+                                                            values_only=True)
+        as_text: Callable[[Sequence[Any]], list[str | None]] = _cells_text
+        if plain_cells:
+            try:
+                rows = fast_sheet_rows(path, worksheet.title, header_row)
+                as_text = list  # already text
+            except (KeyError, ValueError, IndexError, zipfile.BadZipFile):
+                pass  # an unusual workbook: openpyxl reads it
         header_cells = next(rows, None)
         if header_cells is None or all(cell_text(c) is None for c in header_cells):
             if header_row == 1 and header_cells is None:
@@ -909,7 +932,7 @@ def _read_xlsx(
                                   "check the sheet name and that the data was saved")
             raise input_error(name, f"sheet {worksheet.title!r} has no header on row "
                               f"{header_row}",
-                              "set header_row in the mapping to the row that holds the headers")
+                              f"set header_row in {where} to the row that holds the headers")
         headers = _header_cells(header_cells)
         check_headers(name, headers)
         width = len(headers)
@@ -934,7 +957,7 @@ def _read_xlsx(
         # iter_rows in read-only mode yields every row, empty ones included, so the
         # running count is Excel's own row number.
         for row_number, cells in enumerate(rows, start=header_row + 1):
-            texts = [cell_text(c) for c in cells]
+            texts = as_text(cells)
             if all(t is None for t in texts):
                 continue  # a blank row carries nothing to load or reject
             values = (texts + [None] * width)[:width]
@@ -952,6 +975,145 @@ def _read_xlsx(
         workbook.close()
     return RawTable(table=table, headers=headers, row_expr="__row", format="xlsx",
                     extra_columns=['"__extra"'], sheet=worksheet.title, header_row=header_row)
+
+
+_XML_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row>)", re.S)
+_XML_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_XML_REF = re.compile(rb'\br="([A-Z]*)(\d*)"')
+_XML_TYPE = re.compile(rb'\bt="(\w+)"')
+_XML_V = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
+_XML_T = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>(.*?)</(?:\w+:)?t>", re.S)
+_XML_SI = re.compile(rb"<(?:\w+:)?si\b[^>]*>(.*?)</(?:\w+:)?si>", re.S)
+_XML_RPH = re.compile(rb"<(?:\w+:)?rPh\b.*?</(?:\w+:)?rPh>", re.S)
+_XML_ENTRY = re.compile(r"<(?:\w+:)?(?:sheet|Relationship)\b([^>]*)/?>")
+_XML_ATTR = re.compile(r'([\w:]+)="([^"]*)"')
+
+
+def _xml_text(raw: bytes) -> str:
+    return html.unescape(raw.decode("utf-8"))
+
+
+def _column_index(letters: bytes) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1
+
+
+def fast_sheet_rows(path: Path, sheet: str, min_row: int = 1) -> Iterator[list[str | None]]:
+    """The rows of one worksheet from `min_row` on, every row number in turn (empty rows
+    as []), each cell as the text of its value: shared, inline and formula strings,
+    numbers as written, booleans as true/false. No styles are read, so a date is its
+    serial number: only for sheets without dates (the ONS population workbook, where
+    openpyxl's cell objects cost 95% of the time). Raises KeyError / ValueError before
+    the first row on a workbook it does not understand, for the caller to fall back to
+    openpyxl."""
+    with zipfile.ZipFile(path) as archive:
+        book = archive.read("xl/workbook.xml").decode("utf-8")
+        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+        targets = {}
+        for entry in _XML_ENTRY.finditer(rels):
+            attrs = dict(_XML_ATTR.findall(entry.group(1)))
+            if "Id" in attrs and "Target" in attrs:
+                targets[attrs["Id"]] = attrs["Target"]
+        member = None
+        for entry in _XML_ENTRY.finditer(book):
+            attrs = dict(_XML_ATTR.findall(entry.group(1)))
+            rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
+            if html.unescape(attrs.get("name", "")) == sheet and rid in targets:
+                target = targets[rid]
+                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if member is None or member not in archive.namelist():
+            raise KeyError(sheet)
+        shared: list[str] = []
+        if "xl/sharedStrings.xml" in archive.namelist():
+            strings = archive.read("xl/sharedStrings.xml")
+            shared = [_xml_text(b"".join(_XML_T.findall(_XML_RPH.sub(b"", si))))
+                      for si in _XML_SI.findall(strings)]
+    return _stream_rows(path, member, shared, min_row)
+
+
+def _stream_rows(path: Path, member: str, shared: list[str],
+                 min_row: int) -> Iterator[list[str | None]]:
+    expected = 1  # the next row number
+    with zipfile.ZipFile(path) as archive, archive.open(member) as fh:
+        pending = b""
+        while True:
+            chunk = fh.read(CHUNK * 4)
+            data = pending + chunk
+            if chunk:
+                end = data.rfind(b"</row>")
+                if end < 0:
+                    pending = data
+                    continue
+                end += len(b"</row>")
+            else:
+                end = len(data)
+            pending = data[end:]
+            for found in _XML_ROW.finditer(data, 0, end):
+                ref = _XML_REF.search(found.group(1))
+                number = int(ref.group(2)) if ref and ref.group(2) else expected
+                while expected < number:
+                    if expected >= min_row:
+                        yield []
+                    expected += 1
+                expected = number + 1
+                if number >= min_row:
+                    yield _row_cells(found.group(2) or b"", shared)
+            if not chunk:
+                break
+
+
+# The cells most writers write: a number, a shared or an inline string, attributes in
+# this order. A row with any other cell is read by _row_cells_any.
+_XML_PLAIN_CELL = re.compile(
+    rb'<c r="([A-Z]+)\d+"(?: s="\d+")?(?: t="(n|s|inlineStr)")?(?: s="\d+")?'
+    rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>)?</c>)')
+
+
+def _row_cells(body: bytes, shared: list[str]) -> list[str | None]:
+    plain = _XML_PLAIN_CELL.findall(body)
+    if len(plain) != body.count(b"<c "):
+        return _row_cells_any(body, shared)
+    cells: list[str | None] = []
+    for letters, kind, value, inline in plain:
+        position = _column_index(letters)
+        while len(cells) < position:
+            cells.append(None)
+        if kind == b"s" and value:
+            text: str | None = shared[int(value)]
+        elif kind == b"inlineStr":
+            text = _xml_text(inline)
+        else:
+            text = value.decode("ascii") if value else None
+        cells.append(text if text is None or text.strip() else None)
+    return cells
+
+
+def _row_cells_any(body: bytes, shared: list[str]) -> list[str | None]:
+    cells: list[str | None] = []
+    for cell in _XML_CELL.finditer(body):
+        attrs, inner = cell.group(1), cell.group(2) or b""
+        ref = _XML_REF.search(attrs)
+        position = _column_index(ref.group(1)) if ref and ref.group(1) else len(cells)
+        kind_match = _XML_TYPE.search(attrs)
+        kind = kind_match.group(1) if kind_match else b"n"
+        if kind == b"inlineStr":
+            value: str | None = _xml_text(b"".join(_XML_T.findall(inner)))
+        else:
+            v = _XML_V.search(inner)
+            if v is None:
+                value = None
+            elif kind == b"s":
+                value = shared[int(v.group(1))]
+            elif kind == b"b":
+                value = "true" if v.group(1).strip() == b"1" else "false"
+            else:
+                value = _xml_text(v.group(1))
+        while len(cells) < position:
+            cells.append(None)
+        cells.append(value if value is None or value.strip() else None)
+    return cells
 
 
 # ---------------------------------------------------------------------------------------
@@ -989,6 +1151,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, *, table: str,
         )
     except duckdb.Error as exc:  # the footer read, but a page is damaged
         first = str(exc).strip().splitlines()[0]
+        first = first.split(f'"{path}": ', 1)[-1]  # the cause, without our own path
         raise input_error(name, f"is not a readable Parquet file ({first})",
                           "re-export it, or export CSV instead") from None
     return RawTable(table=table, headers=headers, row_expr="(rowid + 1)" if clash else "__row",

@@ -1225,9 +1225,10 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
         ("method", "Method", None), ("comparison", "Compared with ICB", None),
         ("suppressed", "Suppressed", None), ("note", "Note", None),
     ]
+    numbers, left_out = _rows_that_fit(pack)
     rows = pack.shared.data_rows(pack, [name for name, _, _ in spec],
-                                 [measure for _, _, measure in spec], pack.row_numbers)
-    longest = pack.shared.longest(pack.row_numbers, len(spec))
+                                 [measure for _, _, measure in spec], numbers)
+    longest = pack.shared.longest(numbers, len(spec))
     # The note is the last column: it runs on unwrapped rather than making thousands of
     # rows tall (and measured row by row).
     columns = [Col(header, width=60 if name == "note" else None,
@@ -1242,15 +1243,43 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
                            "[z] not applicable (see the Cover sheet)."),
              ("Periods", "Financial years (April to March); months (YYYY-MM) are the monthly "
                          "series; four-digit years are projections.")]
+    if left_out:
+        lines.append(("Rows left out", left_out))
     return DataSheet(
         name="Indicator data", description="Every indicator row for these areas, ready to "
                                             "filter or pivot",
         title=f"Indicator data: {pack.area_label}", lines=lines, columns=columns, rows=rows,
-        table_name="Indicator_data", row_keys=pack.row_numbers,
+        table_name="Indicator_data", row_keys=numbers,
         # Nine in ten of the pack's cells, and no chart reads them. It is also the last
         # sheet built, so formats it first uses are numbered last either way.
         streamable=True, row_cache=pack.shared.row_xml,
     )
+
+
+EXCEL_MAX_ROWS = 1_048_576  # rows in an Excel worksheet
+_DATA_SHEET_HEADING = 8  # the Indicator data sheet's rows above its table, at most
+
+
+def _rows_that_fit(pack: _Pack) -> tuple[list[int], str]:
+    """The Indicator data rows that fit in one worksheet, and what was left out ("" if
+    nothing). GP practice and PCN rows go first (an England-wide practice breakdown runs
+    to hundreds of thousands of rows); the CSV and Parquet tables keep every row."""
+    limit = EXCEL_MAX_ROWS - _DATA_SHEET_HEADING - 1  # and the header row
+    numbers = pack.row_numbers
+    if len(numbers) <= limit:
+        return numbers, ""
+    records = pack.shared.records
+    kept = [i for i in numbers if records[i]["breakdown"] not in ("gp_practice", "pcn")]
+    text = (f"{len(numbers) - len(kept):,} GP practice and PCN rows are not on this sheet: "
+            f"a worksheet holds {EXCEL_MAX_ROWS:,} rows. indicators.csv and "
+            "indicators.parquet have every row.")
+    if len(kept) > limit:
+        text = (f"{len(numbers) - limit:,} rows (every GP practice and PCN row, then the "
+                f"last rows in table order) are not on this sheet: a worksheet holds "
+                f"{EXCEL_MAX_ROWS:,} rows. indicators.csv and indicators.parquet have "
+                "every row.")
+        kept = kept[:limit]
+    return kept, text
 
 
 class _RowCache(dict[int, str]):
@@ -2262,9 +2291,10 @@ def _data_sheets(pack: _Pack) -> list[DataSheet]:
     sheets = [_summary_sheet(pack)]
     sheets += [_theme_sheet(pack, key, name, desc) for key, name, desc in THEMES]
     sheets += [_inequalities_sheet(pack), _projections_sheet(pack)]
-    from eolneeds.practice_sheets import practices_sheet, scenarios_sheet
+    from eolneeds.practice_sheets import pcns_sheet, practices_sheet, scenarios_sheet
 
-    sheets += [s for s in (practices_sheet(pack), scenarios_sheet(pack)) if s is not None]
+    sheets += [s for s in (practices_sheet(pack), pcns_sheet(pack), scenarios_sheet(pack))
+               if s is not None]
     sheets += _data_quality_sheets(pack)
     sheets.append(_indicator_data_sheet(pack))
     return sheets

@@ -56,6 +56,7 @@ from eolneeds.sample import (
     BLOCK,
     ICB_CODE,
     LIVING_PER_DEATH,
+    MAPPINGS,
     PLACES,
     POPULATION_YEARS,
     Block,
@@ -138,6 +139,12 @@ def national_files(iod: str) -> tuple[NationalFile, ...]:
     )
 
 
+_REGISTER_WORKBOOK = """\
+# The EPaCCS register workbook: the table is on the sheet "Register" under three title
+# rows; dates are Excel dates, some typed as text dd/mm/yyyy.
+"""
+
+
 def national_mappings(iod: str) -> dict[str, str]:
     """The mappings of a national-layout sample: a preset and little else."""
     return {
@@ -160,27 +167,10 @@ person_id = "NHS_NUMBER"
 dataset = "activity"
 preset = "ecds_ae"
 """,
-        "register_epaccs": """\
-# The EPaCCS register workbook: the table is on the sheet "Register" under three title
-# rows; dates are Excel dates, some typed as text dd/mm/yyyy.
-dataset = "register"
-sheet = "Register"
-header_row = 5
-nhs_number = true
-date_format = "%d/%m/%Y"
-
-[columns]
-person_id = "NHS Number"
-date_added = "Date Added"
-gp_practice = "Practice Code"
-preferred_place_of_death = "Preferred Place of Death"
-dnacpr = "DNACPR"
-advance_care_plan = "ACP in Place"
-
-[recode.preferred_place_of_death]
-"Usual residence (own home)" = "home"
-"Hospice IPU" = "hospice"
-""",
+        # The same register as the standard sample's, exported as a workbook.
+        "register_epaccs": _REGISTER_WORKBOOK + MAPPINGS["register"].split("\n", 1)[1]
+        .replace('dataset = "register"\n',
+                 'dataset = "register"\nsheet = "Register"\nheader_row = 5\n'),
         "ons_population": """\
 # ONS mid-year population estimates by LSOA, either layout; the year comes from the
 # sheet name (Mid-2025 ...).
@@ -525,12 +515,22 @@ def _lad(place: int) -> tuple[str, str]:
     return _lad_code(place), PLACES[place].name
 
 
-def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
-    """Mid-2022 onwards: Cover, Contents, Notes, then the data sheet; header on row 4."""
+def _workbook() -> Any:
+    """A new workbook with no default sheet. Not openpyxl's write-only kind: that records
+    no sheet sizes, which Excel and the ONS files do (and a reader then scans the whole
+    sheet to find them)."""
     from openpyxl import Workbook
 
+    book = Workbook()
+    book.remove(book.active)
+    return book
+
+
+def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
+    """Mid-2022 onwards: Cover, Contents, Notes, then the data sheet; header on row 4."""
+
     lsoa, names, place, single = _population_rows(geo, nb, year)
-    book = Workbook(write_only=True)
+    book = _workbook()
     title = (f"Mid-{year} population estimates for Lower layer Super Output Areas "
              "(LSOAs) in England and Wales by single year of age and sex")
     cover = book.create_sheet("Cover")
@@ -560,10 +560,9 @@ def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year:
 
 def _write_population_old(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
     """Mid-2020 and before: a sheet per sex (and persons), header on row 5."""
-    from openpyxl import Workbook
 
     lsoa, names, place, single = _population_rows(geo, nb, year)
-    book = Workbook(write_only=True)
+    book = _workbook()
     contents = book.create_sheet("Contents")
     contents.append([f"Lower Layer Super Output Area population estimates, mid-{year}"])
     contents.append(["Synthetic: every code and number in this workbook is made up."])

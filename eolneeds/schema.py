@@ -237,9 +237,39 @@ QUALIFY row_number() OVER (PARTITION BY l.lsoa_code
 
 
 def create_schema(con) -> None:  # type: ignore[no-untyped-def]
-    """Create every table that does not exist yet (idempotent), and the areas view."""
+    """Create every table that does not exist yet (idempotent), and the areas view.
+
+    The view is replaced only when it differs from AREAS_VIEW_DDL: replacing it rewrites
+    the database file, and a refused input must leave the file bit-identical."""
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)
     for dataset in DATASETS:
         con.execute(canonical_ddl(dataset))
-    con.execute(AREAS_VIEW_DDL)
+    existing = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = $v AND NOT "
+                           "temporary", {"v": AREAS_VIEW}).fetchone()
+    if existing is None or existing[0] != _view_sql():
+        con.execute(AREAS_VIEW_DDL)
+
+
+_VIEW_SQL: list[str] = []
+
+
+def _view_sql() -> str:
+    """AREAS_VIEW_DDL as DuckDB stores it (normalised), from an in-memory database."""
+    if not _VIEW_SQL:
+        import duckdb
+
+        scratch = duckdb.connect()
+        try:
+            for ddl in BOOKKEEPING_DDL:
+                scratch.execute(ddl)
+            for dataset in DATASETS:
+                scratch.execute(canonical_ddl(dataset))
+            scratch.execute(AREAS_VIEW_DDL)
+            stored = scratch.execute("SELECT sql FROM duckdb_views() WHERE view_name = $v",
+                                     {"v": AREAS_VIEW}).fetchone()
+            assert stored is not None
+            _VIEW_SQL.append(str(stored[0]))
+        finally:
+            scratch.close()
+    return _VIEW_SQL[0]

@@ -313,6 +313,10 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                        sum(p.population) AS population
                 FROM {areas} a LEFT JOIN population p
                   ON p.lsoa_code = a.lsoa_code AND p.year = (SELECT y FROM latest)
+                -- an all-England lookup names every district: only ours, and any the
+                -- areas file itself names (a typo there is worth seeing)
+                WHERE list_contains($places, a.place)
+                   OR a.lsoa_code IN (SELECT lsoa_code FROM areas)
                 GROUP BY a.place ORDER BY a.place""", params),
         ))
     return report

@@ -5,7 +5,9 @@ the user sees one "Error: " line, exit code 3 and no traceback."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -14,8 +16,9 @@ import duckdb
 import pytest
 
 from eolneeds.config import load_config
-from eolneeds.errors import InputDataError
+from eolneeds.errors import EolneedsError
 from eolneeds.ingest import ingest_files
+from eolneeds.lock import ProjectLock
 from eolneeds.reporting import Reporter
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -34,6 +37,13 @@ UNLINKED = ("is not a valid NHS number (10 digits with a correct modulus 11 chec
             "the death counts but cannot be linked to register or activity rows")
 NOT_ICD = "is not an ICD-10 code (expected a letter and 2-4 digits, e.g. C34.9)"
 MISSING = "is missing (a value is required)"
+NOT_DECIMAL_COMMA = ("is not a number written with a decimal comma (the mapping sets decimal = "
+                     "\",\": e.g. 1234,5 or 1.234,56)")
+FORMAT_FIX = "set format to match the file, or remove the format key so it is detected"
+DELIMITER_FIX = ("use one character other than a quote or a line break (e.g. \";\" or \"|\"), "
+                 "\"tab\", or \"auto\" to detect it")
+DATE_FIX = ("write it with strftime codes, e.g. \"%d/%m/%Y\" for 31/01/2025 or \"%Y%m%d\" for "
+            "20250131")
 CLOSE_QUOTE = ('close the quote, or double a quote that is part of a value (""), then ingest '
                "the file again")
 ONE_ENCODING = ("re-export the whole file in one encoding (CSV UTF-8), or pass --encoding "
@@ -56,10 +66,13 @@ class Case:
     refused: str | None = None  # the exact message; {mappings} = the mapping file's path
     counts: tuple[int, int, int] | None = None  # read, loaded, rejected
     rejects: list[tuple[int, str | None, str]] = field(default_factory=list)
-    mapping: str | None = None  # mappings/<dataset>.toml
+    mapping: str | bytes | None = None  # mappings/<dataset>.toml
     encoding: str | None = None
     before: list[str] = field(default_factory=list)  # files ingested first
     loaded: tuple[str, list[tuple]] | None = None  # (SQL, expected rows) after loading
+    code: int = 3  # the exit code of a refusal: 2 configuration, 3 input data
+    config: bytes | None = None  # eolneeds.toml as it is when the case runs
+    database: bytes | None = None  # the project database file before the case runs
     # field_actions on rows that loaded: (row, column, action, reason); None = not checked
     actions: list[tuple[int, str, str, str | None]] | None = None
 
@@ -149,7 +162,7 @@ CASES = [
     Case("wrong sheet name", "deaths", "wrong_sheet.xlsx",
          mapping='dataset = "deaths"\nsheet = "Death"\n', refused=(
              "wrong_sheet.xlsx: has no sheet 'Death' (sheets: 'Deaths', 'Notes') — did you "
-             "mean 'Deaths'? set sheet in the mapping to one of these")),
+             "mean 'Deaths'? set sheet in {mappings} to one of these")),
     Case("empty sheet", "deaths", "empty_sheet.xlsx", refused=(
         "empty_sheet.xlsx: sheet 'Sheet1' is empty — check the sheet name and that the "
         "data was saved")),
@@ -209,6 +222,8 @@ CASES = [
                   (date(2023, 1, 8), 5)])),
     Case("old Mac line endings (CR only)", "deaths", "cr_only.csv", counts=(2, 2, 0),
          loaded=("SELECT source_row FROM deaths ORDER BY source_row", [(2,), (3,)])),
+    Case("old Mac line endings with an empty line and a short row", "deaths",
+         "cr_only_empty_line.csv", counts=(2, 1, 1), rejects=[(4, None, SHORT)]),
     Case("UTF-8 lines in a Windows-1252 file", "areas", "mixed_encoding.csv", refused=(
         "mixed_encoding.csv: mixes text encodings: line 3 holds UTF-8 text ('–') but the "
         "rest of the file is Windows-1252, so it would be stored garbled — " + ONE_ENCODING)),
@@ -216,6 +231,182 @@ CASES = [
          refused=("mixed_encoding_mostly_utf8.csv: mixes text encodings: line 2 holds UTF-8 "
                   "text ('–') but the rest of the file is Windows-1252, so it would be stored "
                   "garbled — " + ONE_ENCODING)),
+    Case("short rows in a semicolon file", "deaths", "short_rows_semicolons.csv",
+         counts=(4, 2, 2), rejects=[
+             (3, None, SHORT), (4, None, SHORT)]),
+    Case("a short row in a tab file: an optional column left out", "deaths",
+         "short_row_tabs.tsv", counts=(2, 1, 1),
+         rejects=[(3, None, SHORT.replace("7 columns", "8 columns"))]),
+    Case("a long row and a short row", "deaths", "short_and_long_rows.csv",
+         counts=(3, 1, 2), rejects=[(2, None, "row has more fields than the header (7 "
+                                              "columns); check the delimiter and quoting on "
+                                              "this row"),
+                                    (3, None, SHORT)]),
+    Case("a short row after empty lines keeps its row number", "deaths",
+         "short_row_after_empty_line.csv", counts=(2, 1, 1),
+         rejects=[(5, None, SHORT)]),
+    Case("a short row in UTF-16", "deaths", "short_row_utf16.csv", counts=(2, 1, 1),
+         rejects=[(3, None, SHORT)]),
+    Case("a short row under a header with empty cells after it", "deaths",
+         "short_row_trailing_header_commas.csv", counts=(2, 1, 1),
+         rejects=[(3, None, SHORT)]),
+    Case("an empty last field is not a short row", "deaths", "empty_last_field.csv",
+         counts=(2, 2, 0)),
+    Case("a stray quote inside a value is kept as it is", "deaths",
+         "stray_quote_in_value.csv", counts=(2, 2, 0),
+         loaded=("SELECT place_of_death FROM deaths ORDER BY source_row",
+                 [("unknown",), ("hospital",)])),
+    Case("quoted fields, CR LF and blank lines at the end", "deaths",
+         "quoted_fields_crlf_trailing_blank_lines.csv", counts=(2, 2, 0)),
+    Case("an unclosed quote in a gzip file", "deaths", "unclosed_quote.csv.gz", refused=(
+        "unclosed_quote.csv.gz row 3: a quote opened in column 'place_of_death' is not "
+        "closed where the value should end: it runs on over the next 2 lines, which look "
+        "like rows of their own — " + CLOSE_QUOTE)),
+    Case("an unclosed quote in a pipe file", "deaths", "unclosed_quote_pipes.txt", refused=(
+        "unclosed_quote_pipes.txt row 3: a quote opened in column 'date_of_death' is not "
+        "closed where the value should end: it runs on over the next line, which looks like "
+        "a row of its own — " + CLOSE_QUOTE)),
+    Case("a lone CR inside a quoted value", "deaths", "lone_cr_in_quoted_value.csv",
+         counts=(2, 2, 0)),
+    Case("an LF file with some CR LF lines", "deaths", "lf_file_with_crlf_lines.csv",
+         counts=(2, 2, 0),
+         loaded=("SELECT date_of_death, place_of_death FROM deaths ORDER BY source_row",
+                 [(date(2023, 1, 5), "hospital"), (date(2023, 1, 6), "hospital")])),
+    Case("Windows-1252 smart quotes are not mixed encodings", "areas",
+         "cp1252_smart_quotes.csv", counts=(1, 1, 0),
+         loaded=("SELECT rural_urban FROM areas", [("“Urban” – £5",)])),
+    Case("UTF-8 text that looks like mojibake is kept as written", "areas",
+         "utf8_only_mojibake_shape.csv", counts=(1, 1, 0),
+         loaded=("SELECT rural_urban FROM areas", [("CafÃ©",)])),
+    # -- decimal marks: read right or refused with the fix --------------------------------
+    Case("decimal commas refused with the fix", "activity", "decimal_comma.csv", refused=(
+        "decimal_comma.csv row 2: cost '12,50' uses a comma as the decimal mark — add "
+        "decimal = \",\" to mappings/activity.toml (dataset = \"activity\") if the file "
+        "writes numbers as 1.234,56, then ingest it again")),
+    Case("a decimal comma on the last row refuses the file", "activity",
+         "decimal_comma_late.csv", refused=(
+             "decimal_comma_late.csv row 7: cost '99,95' uses a comma as the decimal mark — "
+             "add decimal = \",\" to mappings/activity.toml (dataset = \"activity\") if the "
+             "file writes numbers as 1.234,56, then ingest it again")),
+    Case("decimal commas with the mapping's decimal = \",\"", "activity",
+         "decimal_comma.csv", mapping='dataset = "activity"\ndecimal = ","\n',
+         counts=(3, 3, 0),
+         loaded=("SELECT cost FROM activity ORDER BY source_row",
+                 [(12.5,), (1234.56,), (1.234,)])),
+    Case("decimal = \",\" refuses a number written 1,234.50", "activity",
+         "thousands_quoted.csv", mapping='dataset = "activity"\ndecimal = ","\n',
+         counts=(3, 3, 0), actions=[
+             (2, "cost", "blanked", "cost '1,234.50' " + NOT_DECIMAL_COMMA),
+             (4, "cost", "blanked", "cost '£ 15.75' " + NOT_DECIMAL_COMMA)],
+         # "£2,000" with a decimal comma is two pounds
+         loaded=("SELECT cost FROM activity ORDER BY source_row",
+                 [(None,), (2.0,), (None,)])),
+    Case("decimal = \".\" quarantines a decimal comma", "activity", "decimal_comma.csv",
+         mapping='dataset = "activity"\ndecimal = "."\n', counts=(3, 1, 2), rejects=[
+             (2, "cost", "cost '12,50' uses a comma as the decimal mark"),
+             (3, "cost", "cost '1.234,56' uses a comma as the decimal mark")],
+         loaded=("SELECT cost FROM activity ORDER BY source_row", [(1234.0,)])),
+    Case("quoted thousands separators and pounds", "activity", "thousands_quoted.csv",
+         counts=(3, 3, 0), loaded=("SELECT cost FROM activity ORDER BY source_row",
+                                   [(1234.5,), (2000.0,), (15.75,)])),
+    Case("thousands separators in a pipe file", "activity", "thousands_pipes.txt",
+         counts=(2, 2, 0), loaded=("SELECT cost FROM activity ORDER BY source_row",
+                                   [(1234.5,), (1345678.9,)])),
+    Case("commas that group digits wrongly", "activity", "thousands_bad_grouping.csv",
+         counts=(2, 2, 0),
+         actions=[(2, "cost", "blanked", "cost '1,23,456' is not a number")]),
+    Case("a decimal comma in a population", "population", "population_decimal_comma.csv",
+         refused=("population_decimal_comma.csv row 3: population '12,5' uses a comma as the "
+                  "decimal mark — add decimal = \",\" to mappings/population.toml (dataset = "
+                  "\"population\") if the file writes numbers as 1.234,56, then ingest it "
+                  "again")),
+    # -- workbooks and Parquet that cannot be read: exit 3 with the fix -------------------
+    Case("a damaged worksheet", "deaths", "damaged_sheet.xlsx", refused=(
+        "damaged_sheet.xlsx: has a damaged worksheet (ParseError: no element found: line 1, "
+        "column 603) — open it in Excel and save it again as .xlsx, or export CSV")),
+    Case("a worksheet that is not XML", "deaths", "sheet_not_xml.xlsx", refused=(
+        "sheet_not_xml.xlsx: is not a readable Excel workbook (unclosed token: line 1, "
+        "column 0) — open it in Excel and save it again as .xlsx, or export CSV")),
+    Case("a workbook with no worksheets", "deaths", "no_sheets.xlsx", refused=(
+        "no_sheets.xlsx: is a workbook with no worksheets — check that the right file was "
+        "exported, then save the data sheet from Excel as .xlsx or CSV")),
+    Case("damaged Parquet pages", "deaths", "damaged_pages.parquet", refused=(
+        "damaged_pages.parquet: is not a readable Parquet file (Snappy decompression "
+        "failure) — re-export it, or export CSV instead")),
+    Case("a Parquet column named like a reader option", "deaths",
+         "file_row_number_column.parquet", counts=(200, 200, 0),
+         loaded=("SELECT min(source_row), max(source_row) FROM deaths", [(1, 200)])),
+    Case("format = xlsx on a CSV", "deaths", "good.csv",
+         mapping='dataset = "deaths"\nformat = "xlsx"\n', refused=(
+             "good.csv: is not an Excel workbook (.xlsx) as the mapping's format = \"xlsx\" "
+             "says (it looks like a text (CSV) file) — " + FORMAT_FIX)),
+    Case("format = parquet on a CSV", "deaths", "good.csv",
+         mapping='dataset = "deaths"\nformat = "parquet"\n', refused=(
+             "good.csv: is not a Parquet file as the mapping's format = \"parquet\" says (it "
+             "looks like a text (CSV) file) — " + FORMAT_FIX)),
+    Case("format = csv on a workbook", "deaths", "good.xlsx",
+         mapping='dataset = "deaths"\nformat = "csv"\n', refused=(
+             "good.xlsx: is not a text (CSV) file as the mapping's format = \"csv\" says (it "
+             "looks like an Excel workbook (.xlsx)) — " + FORMAT_FIX)),
+    Case("format = xlsx on a Parquet file", "deaths", "good.parquet",
+         mapping='dataset = "deaths"\nformat = "xlsx"\n', refused=(
+             "good.parquet: is not an Excel workbook (.xlsx) as the mapping's format = "
+             "\"xlsx\" says (it looks like a Parquet file) — " + FORMAT_FIX)),
+    # -- configuration faults: exit 2 with the key and the fix -----------------------------
+    Case("an empty delimiter", "deaths", "good.csv", code=2,
+         mapping='dataset = "deaths"\ndelimiter = ""\n', refused=(
+             "{mappings}: key 'delimiter' is '' — " + DELIMITER_FIX)),
+    Case("a two-character delimiter", "deaths", "good.csv", code=2,
+         mapping='dataset = "deaths"\ndelimiter = ";;"\n', refused=(
+             "{mappings}: key 'delimiter' is ';;' — " + DELIMITER_FIX)),
+    Case("a quote as the delimiter", "deaths", "good.csv", code=2,
+         mapping='dataset = "deaths"\ndelimiter = "\\""\n', refused=(
+             "{mappings}: key 'delimiter' is '\"' — " + DELIMITER_FIX)),
+    Case("a line break as the delimiter", "deaths", "good.csv", code=2,
+         mapping='dataset = "deaths"\ndelimiter = "\\n"\n', refused=(
+             "{mappings}: key 'delimiter' is '\\n' — " + DELIMITER_FIX)),
+    Case("a date_format with an unknown code", "deaths", "good.csv", code=2,
+         mapping='dataset = "deaths"\ndate_format = "%d/%Q/%Y"\n', refused=(
+             "{mappings}: key 'date_format' is '%d/%Q/%Y': '%Q' is not a date code — "
+             + DATE_FIX)),
+    Case("a date_format written dd/mm/yyyy", "deaths", "good.csv", code=2,
+         mapping='dataset = "deaths"\ndate_format = "dd/mm/yyyy"\n', refused=(
+             "{mappings}: key 'date_format' is 'dd/mm/yyyy': it has no % codes — "
+             + DATE_FIX)),
+    Case("a date_format ending in %", "deaths", "good.csv", code=2,
+         mapping='dataset = "deaths"\ndate_format = "%d/%m/%"\n', refused=(
+             "{mappings}: key 'date_format' is '%d/%m/%': a '%' ends it — " + DATE_FIX)),
+    Case("an unknown decimal mark", "activity", "thousands_quoted.csv", code=2,
+         mapping='dataset = "activity"\ndecimal = "comma"\n', refused=(
+             "{mappings}: key 'decimal' is 'comma' — use \",\" (1.234,56), \".\" (1,234.56) "
+             "or \"auto\"")),
+    Case("one source column read as two columns", "deaths", "good.csv", code=2,
+         mapping='dataset = "deaths"\n[columns]\nperson_id = "lsoa_code"\n', refused=(
+             "{mappings}: column 'lsoa_code' of good.csv is read as both person_id and "
+             "lsoa_code — map each to its own column under [columns]")),
+    Case("one source column mapped twice", "deaths", "good.csv", code=2,
+         mapping=('dataset = "deaths"\n[columns]\ndate_of_death = "date_of_death"\n'
+                  'date_of_registration = "date_of_death"\n'), refused=(
+             "{mappings}: column 'date_of_death' of good.csv is read as both date_of_death "
+             "and date_of_registration — map each to its own column under [columns]")),
+    Case("eolneeds.toml saved as Windows-1252", "deaths", "good.csv", code=2,
+         config='[project]\nicb_name = "Test ICB – Café"\n'.encode("cp1252"), refused=(
+             "{root}/eolneeds.toml: is not UTF-8 text (byte 0x96 at offset 31) — save it as "
+             "UTF-8 (most editors offer it under Save As)")),
+    Case("a mapping saved as Windows-1252", "areas", "cp1252.csv", code=2,
+         mapping='dataset = "areas"\n[recode.rural_urban]\n"Café" = "urban"\n'
+         .encode("cp1252"), refused=(
+             "{mappings}: is not UTF-8 text (byte 0xe9 at offset 43) — save it as UTF-8 (most "
+             "editors offer it under Save As)")),
+    # -- the project database itself ---------------------------------------------------------
+    Case("an empty database file", "deaths", "good.csv", database=b"", refused=(
+        "{root}/eolneeds.duckdb: is not a readable DuckDB database (it is empty or damaged) — "
+        "restore it from a backup, or move it aside and ingest the extracts again")),
+    Case("a database file that is not DuckDB", "deaths", "good.csv",
+         database=b"SQLite format 3\x00" + b"\x00" * 4000, refused=(
+             "{root}/eolneeds.duckdb: is not a readable DuckDB database (it is empty or "
+             "damaged) — restore it from a backup, or move it aside and ingest the extracts "
+             "again")),
     # -- dates ----------------------------------------------------------------------------
     Case("dates in three formats", "deaths", "dates_three_formats.csv", counts=(4, 4, 0),
          loaded=("SELECT date_of_death FROM deaths ORDER BY source_row",
@@ -392,40 +583,76 @@ def _project(root: Path, case: Case):
     (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
     if case.mapping:
         (root / "mappings").mkdir()
-        (root / "mappings" / f"{case.dataset}.toml").write_text(case.mapping, encoding="utf-8")
+        (root / "mappings" / f"{case.dataset}.toml").write_bytes(_bytes(case.mapping))
     return load_config(root)
 
 
+def _bytes(text: str | bytes) -> bytes:
+    return text if isinstance(text, bytes) else text.encode("utf-8")
+
+
+def _digest(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
 def test_corpus_is_big_enough_and_covers_every_dataset():
-    assert len(CASES) >= 55
+    assert len(CASES) >= 100
+    assert len({c.name for c in CASES}) == len(CASES)
     assert {c.dataset for c in CASES} == {"deaths", "register", "activity", "population",
                                           "areas", "projections"}
     for case in CASES:
         assert (CORPUS / case.file).is_file(), case.file
+        assert case.code in (2, 3, 4)  # never 1: that is a bug
+
+
+def _prepare(tmp_path: Path, case: Case) -> Path:
+    """A project for a refused case: data loaded first (the refusal must leave it
+    bit-identical), then the case's mapping, eolneeds.toml or database file."""
+    root = tmp_path / "project"
+    root.mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    if case.database is not None:
+        (root / "eolneeds.duckdb").write_bytes(case.database)
+    else:  # loaded before the case's own mapping exists
+        ingest_files(load_config(root), "deaths", [CORPUS / "baseline.csv"],
+                     reporter=Reporter())
+    if case.mapping:
+        (root / "mappings").mkdir()
+        (root / "mappings" / f"{case.dataset}.toml").write_bytes(_bytes(case.mapping))
+    if case.config is not None:
+        (root / "eolneeds.toml").write_bytes(case.config)
+    return root
+
+
+def _refused(tmp_path: Path, case: Case) -> None:
+    """The case's file is refused with its exact message and exit code, and the database
+    is left bit-identical (a refusal changes nothing)."""
+    root = _prepare(tmp_path, case)
+    database = root / "eolneeds.duckdb"
+    before = _digest(database)
+    with pytest.raises(EolneedsError) as caught:
+        config = load_config(root)
+        for earlier in case.before:
+            ingest_files(config, case.dataset, [CORPUS / earlier], reporter=Reporter())
+            before = _digest(database)
+        ingest_files(config, case.dataset, [CORPUS / case.file], encoding=case.encoding,
+                     reporter=Reporter())
+    mappings = root / "mappings" / f"{case.dataset}.toml"
+    assert str(caught.value) == (case.refused or "").format(mappings=mappings, root=root)
+    assert caught.value.exit_code == case.code
+    assert "\n" not in str(caught.value)
+    assert _digest(database) == before  # bit-identical: nothing of the file was kept
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bad_input(tmp_path, monkeypatch, case: Case):
     monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+    if case.refused is not None:
+        _refused(tmp_path, case)
+        return
     config = _project(tmp_path / "project", case)
     for earlier in case.before:
         ingest_files(config, case.dataset, [CORPUS / earlier], reporter=Reporter())
-    if case.refused is not None:
-        with pytest.raises(InputDataError) as caught:
-            ingest_files(config, case.dataset, [CORPUS / case.file], encoding=case.encoding,
-                         reporter=Reporter())
-        mappings = config.root / "mappings" / f"{case.dataset}.toml"
-        assert str(caught.value) == case.refused.format(mappings=mappings)
-        assert "\n" not in str(caught.value)
-        if config.database_path.exists():  # nothing of the refused file was kept
-            con = duckdb.connect(str(config.database_path), read_only=True)
-            try:
-                logged = con.execute("SELECT count(*) FROM ingest_log WHERE file_name = $f",
-                                     {"f": case.file}).fetchall()
-            finally:
-                con.close()
-            assert logged == [(0,)]
-        return
     [result] = ingest_files(config, case.dataset, [CORPUS / case.file],
                             encoding=case.encoding, reporter=Reporter())
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == case.counts
@@ -454,26 +681,38 @@ def test_bad_input(tmp_path, monkeypatch, case: Case):
 
 
 CLI_CASES = ["empty file", "duplicated column", "unreadable encoding", "wrong sheet name",
-             "missing column"]
+             "missing column", "an unclosed quote closed a line later",
+             "UTF-8 lines in a Windows-1252 file", "decimal commas refused with the fix",
+             "a damaged worksheet", "a workbook with no worksheets", "damaged Parquet pages",
+             "format = xlsx on a CSV", "an empty delimiter", "a date_format with an unknown code",
+             "one source column read as two columns", "eolneeds.toml saved as Windows-1252",
+             "an empty database file", "a database file that is not DuckDB"]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(EOLNEEDS), *args], capture_output=True, text=True,
+                          env={"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"}, timeout=120)
+
+
+def _one_error_line(completed: subprocess.CompletedProcess[str]) -> str:
+    """The single 'Error: ' line (never a traceback, never 'Internal error')."""
+    assert "Traceback" not in completed.stderr + completed.stdout
+    assert "Internal error" not in completed.stderr
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("Error")]
+    assert errors == [completed.stderr.splitlines()[-1]]
+    return errors[0]
 
 
 @pytest.mark.parametrize("name", CLI_CASES)
-def test_cli_refuses_with_one_line_and_exit_code_3(tmp_path, name):
+def test_cli_refuses_with_one_line_and_its_exit_code(tmp_path, monkeypatch, name):
+    monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
     case = next(c for c in CASES if c.name == name)
-    config = _project(tmp_path / "project", case)
-    completed = subprocess.run(
-        [str(EOLNEEDS), "ingest", case.dataset, str(CORPUS / case.file),
-         "--project", str(config.root)],
-        capture_output=True, text=True, env={"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"},
-        timeout=120,
-    )
-    assert completed.returncode == 3
-    assert "Traceback" not in completed.stderr + completed.stdout
-    mappings = config.root / "mappings" / f"{case.dataset}.toml"
-    assert completed.stderr.splitlines()[-1] == "Error: " + (case.refused or "").format(
-        mappings=mappings)
-    assert [line for line in completed.stderr.splitlines() if line.startswith("Error")] == [
-        completed.stderr.splitlines()[-1]]
+    root = _prepare(tmp_path, case)
+    completed = _cli("ingest", case.dataset, str(CORPUS / case.file), "--project", str(root))
+    assert completed.returncode == case.code, completed.stderr
+    mappings = root / "mappings" / f"{case.dataset}.toml"
+    assert _one_error_line(completed) == "Error: " + (case.refused or "").format(
+        mappings=mappings, root=root)
 
 
 def test_cli_ingest_quarantines_and_exits_0(tmp_path):
@@ -487,3 +726,106 @@ def test_cli_ingest_quarantines_and_exits_0(tmp_path):
     )
     assert completed.returncode == 0, completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+# -- the project itself: locked, busy, read-only (exit 4 or 2, never 1) --------------------
+
+
+def _loaded_project(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    ingest_files(load_config(root), "deaths", [CORPUS / "baseline.csv"], reporter=Reporter())
+    return root
+
+
+def test_validate_during_a_run_exits_4_naming_the_holder(tmp_path, monkeypatch):
+    root = _loaded_project(tmp_path, monkeypatch)
+    with ProjectLock(root, command="eolneeds run --month 2026-10"):
+        completed = _cli("validate", "--project", str(root))
+    assert completed.returncode == 4, completed.stderr
+    line = _one_error_line(completed)
+    assert line.startswith(f"Error: project {root} is locked by another eolneeds run (pid ")
+    assert "command: eolneeds run --month 2026-10) — let it finish" in line
+    assert not (root / ".eolneeds.lock").exists()
+    assert _cli("validate", "--project", str(root)).returncode == 3  # free again: it runs
+
+
+def test_validate_while_another_process_writes_the_database_exits_4(tmp_path, monkeypatch):
+    """No lock file (a process outside eolneeds, or one that lost it), but DuckDB's own
+    file lock is held: validate says the project is busy instead of crashing."""
+    root = _loaded_project(tmp_path, monkeypatch)
+    database = root / "eolneeds.duckdb"
+    holder = subprocess.Popen(
+        [str(EOLNEEDS.parent / "python"), "-c",
+         "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); print('ready', "
+         "flush=True); time.sleep(60)", str(database)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        before = _digest(database)
+        completed = _cli("validate", "--project", str(root))
+        ingest = _cli("ingest", "deaths", str(CORPUS / "good.csv"), "--project", str(root))
+    finally:
+        holder.kill()
+        holder.wait()
+    for result in (completed, ingest):
+        assert result.returncode == 4, result.stderr
+        assert _one_error_line(result) == (
+            f"Error: {database} is in use by another eolneeds process — wait for it to "
+            "finish and try again")
+    assert _digest(database) == before
+    assert not (root / ".eolneeds.lock").exists()
+
+
+def _main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
+    """Run the CLI in this process (so the file system can be made to refuse writes:
+    the tests run as root, whom a read-only folder does not stop)."""
+    from eolneeds import cli
+
+    monkeypatch.setattr(sys, "argv", ["eolneeds", *args])
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    return int(ended.value.code or 0), capsys.readouterr().err
+
+
+def test_read_only_project_folder(tmp_path, monkeypatch, capsys):
+    root = _loaded_project(tmp_path, monkeypatch)
+
+    def refuse(path, content):  # what os.open does in a folder the user cannot write
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("eolneeds.lock._create_exclusive", refuse)
+    code, err = _main(monkeypatch, capsys, "ingest", "deaths", str(CORPUS / "good.csv"),
+                      "--project", str(root))
+    assert code == 2
+    assert err.splitlines() == [
+        f"Error: project folder {root} cannot be written (Permission denied), so its lock "
+        ".eolneeds.lock cannot be taken — run eolneeds as a user who can write to the "
+        "folder, or copy the project somewhere writable"]
+    code, err = _main(monkeypatch, capsys, "run", "--month", "2023-03", "--project", str(root))
+    assert code == 2 and err.startswith(f"Error: project folder {root} cannot be written")
+    # validate only reads: it runs without the lock (blocking faults: exit 3, not 1 or 2)
+    code, err = _main(monkeypatch, capsys, "validate", "--project", str(root))
+    assert code == 3, err
+
+
+@pytest.mark.parametrize("damage", ["blocks overwritten", "cut in half"])
+def test_a_damaged_database_is_exit_3_for_every_command(tmp_path, monkeypatch, damage):
+    """A database damaged after it was written (a disk fault, a copy cut short) is input
+    the user must restore, not a bug: exit 3 however far DuckDB gets before it notices."""
+    root = _loaded_project(tmp_path, monkeypatch)
+    database = root / "eolneeds.duckdb"
+    data = bytearray(database.read_bytes())
+    if damage == "cut in half":
+        data = data[:len(data) // 2]
+    else:  # everything after DuckDB's three file headers
+        data[12288:] = b"\x55" * (len(data) - 12288)
+    database.write_bytes(bytes(data))
+    for args in (["validate"], ["ingest", "deaths", str(CORPUS / "good.csv")], ["assess"]):
+        completed = _cli(*args, "--project", str(root))
+        assert completed.returncode == 3, (args, completed.stderr)
+        assert _one_error_line(completed).endswith(
+            "is not a readable DuckDB database (it is empty or damaged) — restore it from a "
+            "backup, or move it aside and ingest the extracts again"), args

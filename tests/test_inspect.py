@@ -92,6 +92,9 @@ def test_header_row_is_found_below_title_rows() -> None:
             (1, 2, 3)]
     assert find_header_row(rows) == 4
     assert find_header_row([(None,), ()]) is None
+    # A national layout's header wins over a wider table of notes above it.
+    notes = [("Note", "Text", "More", "Even more", "x", "y", "z")] * 2
+    assert find_header_row([*notes, ("LSOA21CD", "Place name"), ("E01000001", "A")]) == 3
 
 
 @pytest.mark.parametrize("f", FILES, ids=[Path(f.path).name for f in FILES])
@@ -226,3 +229,24 @@ def test_iod2019_and_a_2011_lookup_are_recognised_and_ingest(session_env: Path,
         [res] = ingest_files(load_config(root), f.dataset, [path], mapping=f.dataset,
                              reporter=Reporter())
         assert res.rows_loaded == res.rows_read > 0
+
+
+@pytest.mark.parametrize("rel", ["population/ons_population_mid-2023.xlsx",
+                                 "population/ons_population_mid-2025.xlsx",
+                                 "deprivation/iod_file1_IoD2025.xlsx"])
+def test_a_national_workbook_without_its_preset_names_it_and_the_advice_works(
+        national: Path, tmp_path: Path, rel: str) -> None:
+    project = _fresh_project(national, tmp_path / "p")
+    path = project / "inbox" / rel
+    dataset = rel.split("/")[0]
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(load_config(project), dataset, [path], reporter=Reporter())
+    preset = inspect_file(path).preset
+    assert preset is not None
+    message = str(caught.value)
+    assert f'preset = "{preset}"' in message and f"--mapping {preset}" in message
+    (project / "mappings" / f"{preset}.toml").write_text(
+        f'dataset = "{dataset}"\npreset = "{preset}"\n', encoding="utf-8")
+    [res] = ingest_files(load_config(project), dataset, [path], mapping=preset,
+                         reporter=Reporter())
+    assert res.rows_loaded == res.rows_read > 0

@@ -353,8 +353,12 @@ def test_ons_current_layout_banded_to_the_long_table(tmp_path):
 
 def test_ons_older_layout_one_sheet_per_sex(tmp_path):
     config = two_place_project(tmp_path / "p", {"population": 'preset = "ons_population"\n'})
+    reporter = RecordingReporter()
     [result] = ingest_files(config, "population", [_ons_old(tmp_path / "old.xlsx")],
-                            reporter=Reporter())
+                            reporter=reporter)
+    assert ("old.xlsx: ons_population: sheet 'Mid-2020 Males' (header on row 5), year 2020, "
+            "males, 0..89 and 90+; sheet 'Mid-2020 Females' (header on row 5), year 2020, "
+            "females, 0..89 and 90+") in _messages(reporter)
     assert (result.rows_read, result.rows_loaded) == (2 * 19, 2 * 19)
     assert query(config, "SELECT sex, sum(population), count(*), min(year) FROM population "
                  "GROUP BY sex ORDER BY sex") == [("female", 273.0, 19, 2020),
@@ -792,3 +796,50 @@ def test_fix_a_wrong_vintage(tmp_path):
     assert not [w for w in report.warnings if "LSOA" in w and "deaths" in w]
     assert query(config, "SELECT * FROM assessment_areas") == [
         ("E01077777", "P1", 1, None, "2011")]
+
+
+@pytest.mark.parametrize("write_only", [False, True])
+def test_fast_sheet_rows_read_what_openpyxl_reads(tmp_path, write_only):
+    # Shared strings (normal mode) and inline strings (write-only mode), entities, a
+    # gap column, an empty row, numbers, booleans, a formula string and white space.
+    book = openpyxl.Workbook(write_only=write_only)
+    if write_only:
+        book.create_sheet("Cover")
+    else:
+        book.active.title = "Cover"
+    sheet = book.create_sheet("Data & more <x>")
+    rows = [["Title row"], [], ["LSOA 2021 Code", "A & B <c>", None, "F0", "F1"],
+            ["E01000001", "Café 'x'", None, 12, 2.5], ["E01000002", "  ", True, 0, -3],
+            [None, None, None, None, 1e20]]
+    for row in rows:
+        sheet.append(row)
+    book.save(tmp_path / "w.xlsx")
+    expected = [[readers.cell_text(c) for c in row] for row in openpyxl.load_workbook(
+        tmp_path / "w.xlsx", read_only=True)["Data & more <x>"].iter_rows(values_only=True)]
+    fast = list(readers.fast_sheet_rows(tmp_path / "w.xlsx", "Data & more <x>"))
+
+    def trimmed(row):
+        row = list(row)
+        while row and row[-1] is None:
+            row.pop()
+        return row
+
+    assert [trimmed(r) for r in fast] == [trimmed(r) for r in expected]
+    assert [trimmed(r) for r in readers.fast_sheet_rows(tmp_path / "w.xlsx", "Data & more <x>",
+                                                        3)] == [trimmed(r) for r in expected[2:]]
+    with pytest.raises(KeyError):
+        readers.fast_sheet_rows(tmp_path / "w.xlsx", "Nope")
+
+
+def test_recode_and_defaults_add_to_a_preset(tmp_path):
+    config = make_project(tmp_path / "p", {"hes": 'dataset = "activity"\npreset = "hes_apc"\n'
+                                                  '[recode.treatment_function]\n'
+                                                  '"315" = "315 Palliative medicine"\n'
+                                                  '[defaults]\ncost = 250\n'})
+    path = write(tmp_path / "hes.csv", "PERSON_ID,ADMIDATE,ADMIMETH,TRETSPEF\n"
+                 "9434765919,20230101,21,315\n9434765919,20230201,11,300\n")
+    ingest_files(config, "activity", [path], mapping="hes", reporter=Reporter())
+    assert query(config, "SELECT activity_type, treatment_function, cost FROM activity "
+                 "ORDER BY source_row") == [
+        ("emergency_admission", "315 Palliative medicine", 250.0),
+        ("elective_admission", "300", 250.0)]

@@ -9,6 +9,9 @@ each was made, byte for byte (encodings, BOMs, NUL bytes, truncation, workbooks)
 from __future__ import annotations
 
 import gzip
+import io
+import re
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -51,6 +54,16 @@ def text(name: str, lines: list[str], encoding: str = "utf-8", end: str = "\n",
 
 def raw(name: str, data: bytes) -> None:
     (HERE / name).write_bytes(data)
+
+
+def rezip(data: bytes, member: str, change) -> bytes:  # type: ignore[no-untyped-def]
+    """A copy of the zip `data` with `member` changed by `change` (a workbook part)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            part = zin.read(item.filename)
+            zout.writestr(item, change(part) if item.filename == member else part)
+    return out.getvalue()
 
 
 def workbook(name: str, sheets: dict[str, list[list[object]]]) -> None:
@@ -142,11 +155,89 @@ def main() -> None:
                                    + n4 + ",08/01/2023,85,F,E01000001,C34.9,Home\r\n")
         .encode())
     raw("cr_only.csv", (D + "\r" + n1 + "," + OK + "\r" + n2 + "," + OK + "\r").encode())
+    raw("cr_only_empty_line.csv", (D + "\r" + n1 + "," + OK + "\r\r" + n2
+                                   + ",05/01/2023,85,F,E01000001,C34.9\r").encode())
     raw("mixed_encoding.csv", (AREAS + "\nE01000001,P1,3,Urban – café,2021\n").encode("cp1252")
         + "E01000002,P1,4,Rural – café,2021\n".encode())
     raw("mixed_encoding_mostly_utf8.csv",
         (AREAS + "\nE01000001,P1,3,Urban – café,2021\n").encode("utf-8")
         + "E01000002,P1,4,Rural – café,2021\n".encode("cp1252"))
+
+    semi = D.replace(",", ";")
+    text("short_rows_semicolons.csv", [semi, n1 + ";" + OK.replace(",", ";"),
+                                       n2 + ";05/01/2023;85;F", n3 + ";05/01/2023",
+                                       n4 + ";" + OK.replace(",", ";")])
+    text("short_row_tabs.tsv", [D.replace(",", "\t") + "\tethnicity",
+                                n1 + "\t" + OK.replace(",", "\t") + "\tA",
+                                n2 + "\t" + OK.replace(",", "\t")])
+    text("short_and_long_rows.csv", [D, n1 + "," + OK + ",extra", n2 + ",05/01/2023,85",
+                                     n3 + "," + OK])
+    text("short_row_after_empty_line.csv", [D, n1 + "," + OK, "", "",
+                                            n2 + ",05/01/2023,85,F,E01000001,C34.9"])
+    text("short_row_utf16.csv", [D, n1 + "," + OK, n2 + ",05/01/2023,85,F"], "utf-16")
+    text("short_row_trailing_header_commas.csv", [D + ",,", n1 + "," + OK + ",,",
+                                                  n2 + ",05/01/2023,85,F,E01000001"])
+    text("empty_last_field.csv", [D + ",ethnicity", n1 + "," + OK + ",",
+                                  n2 + "," + OK + ',""'])
+    text("stray_quote_in_value.csv", [D, n1 + ',05/01/2023,85,F,E01000001,C34.9,Home 5" hall',
+                                      n2 + "," + OK])
+    text("quoted_fields_crlf_trailing_blank_lines.csv",
+         [semi, n1 + ';05/01/2023;85;F;E01000001;C34.9;"Home"', n2 + ";" + OK.replace(",", ";"),
+          "", ""], end="\r\n")
+    raw("unclosed_quote.csv.gz", gzip.compress(
+        (D + "\n" + n1 + "," + OK + "\n" + n2 + ',05/01/2023,85,F,E01000001,C34.9,"Home\n'
+         + n3 + "," + OK + "\n" + n4 + "," + OK + "\n").encode(), mtime=0))
+    text("unclosed_quote_pipes.txt", [D.replace(",", "|"), n1 + "|" + OK.replace(",", "|"),
+                                      n2 + '|"05/01/2023|85|F|E01000001|C34.9|Home',
+                                      n3 + "|" + OK.replace(",", "|")])
+    raw("lone_cr_in_quoted_value.csv", (D + "\r\n" + n1 + ',05/01/2023,85,F,E01000001,C34.9,'
+                                        '"Home\rsweet"\r\n' + n2 + "," + OK + "\r\n").encode())
+    raw("lf_file_with_crlf_lines.csv", (D + "\n" + n1 + "," + OK + "\r\n" + n2 + ","
+                                        + OK.replace("05/01", "06/01") + "\n").encode())
+    text("cp1252_smart_quotes.csv", [AREAS, "E01000001,P1,3,“Urban” – £5,2021"], "cp1252")
+    text("utf8_only_mojibake_shape.csv", [AREAS, "E01000001,P1,3,CafÃ©,2021"])
+
+    # -- decimal marks ------------------------------------------------------------------
+    A_SEMI = A.replace(",", ";")
+    text("decimal_comma.csv", [A_SEMI, n1 + ";Emergency;2023-01-01;2023-01-03;21;12,50",
+                               n2 + ";Emergency;2023-01-01;2023-01-03;21;1.234,56",
+                               n3 + ";Emergency;2023-01-01;2023-01-03;21;1,234"])
+    text("decimal_comma_late.csv", [A_SEMI] + [
+        f"{nhs(20 + i)};Emergency;2023-01-01;2023-01-03;21;{100 + i}" for i in range(5)]
+        + [n1 + ";Emergency;2023-01-01;2023-01-03;21;99,95"])
+    text("thousands_quoted.csv", [A, n1 + ',Emergency,2023-01-01,2023-01-03,21,"1,234.50"',
+                                  n2 + ',Emergency,2023-01-01,2023-01-03,21,"£2,000"',
+                                  n3 + ",Emergency,2023-01-01,2023-01-03,21,£ 15.75"])
+    text("thousands_pipes.txt", [A.replace(",", "|"),
+                                 n1 + "|Emergency|2023-01-01|2023-01-03|21|1,234.50",
+                                 n2 + "|Emergency|2023-01-01|2023-01-03|21|1,345,678.9"])
+    text("thousands_bad_grouping.csv", [A, n1 + ',Emergency,2023-01-01,2023-01-03,21,"1,23,456"',
+                                        n2 + ",Emergency,2023-01-01,2023-01-03,21,10"])
+    text("population_decimal_comma.csv", [POP.replace(",", ";"), "E01000001;2023;F;85-89;120",
+                                          "E01000001;2023;M;85-89;12,5"])
+
+    # -- workbooks, Parquet and mapping faults (exit 2 or 3, never 1) ----------------------
+    workbook("good.xlsx", {"Deaths": [D.split(","), [n1, "05/01/2023", 85, "F", "E01000001",
+                                                     "C34.9", "Home"]]})
+    good = (HERE / "good.xlsx").read_bytes()
+    raw("damaged_sheet.xlsx", rezip(good, "xl/worksheets/sheet1.xml", lambda d: d[:len(d) // 2]))
+    raw("sheet_not_xml.xlsx", rezip(good, "xl/worksheets/sheet1.xml", lambda d: b"<not xml"))
+    raw("no_sheets.xlsx", rezip(good, "xl/workbook.xml",
+                                lambda d: re.sub(rb"<sheets>.*</sheets>", b"<sheets/>", d)))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    columns = D.split(",")
+    rows = [[nhs(40 + i), "05/01/2023", "85", "F", "E01000001", "C34.9", "Home"]
+            for i in range(200)]
+    table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+    pq.write_table(table, HERE / "good.parquet", use_dictionary=False, compression="snappy")
+    data = bytearray((HERE / "good.parquet").read_bytes())
+    data[200:1200] = b"\xab" * 1000  # the column pages; the footer stays readable
+    raw("damaged_pages.parquet", bytes(data))
+    pq.write_table(table.append_column("file_row_number", pa.array(
+        [f"record {i}" for i in range(200)])), HERE / "file_row_number_column.parquet")
+    text("good.csv", [D, n1 + "," + OK, n2 + "," + OK])
+    text("baseline.csv", [D, nhs(90) + "," + OK])  # loaded before each refusal
 
     # -- dates --------------------------------------------------------------------------
     text("dates_three_formats.csv", [D, "P1,05/01/2023,85,F,E01000001,C34.9,Home",
