@@ -1976,6 +1976,7 @@ class _RowsWriter(WorksheetWriter):
         self._serials: dict[Any, float] = {}  # date -> Excel serial number
         self._texts: dict[str, str] = {}  # cleaned text of the streamed block, as in fill
         self._fragments: dict[tuple[int, str], str] = {}  # (column, text) -> cell XML
+        self._number_attrs: dict[str, str] = {}  # number format -> ' s="id"' of its style
         self._block = _STREAMED.get(ws)
         if self._block is not None and (LXML or any(
                 self._block.first_row <= row <= self._block.last_row for row, _ in ws._cells)):
@@ -2088,9 +2089,10 @@ class _RowsWriter(WorksheetWriter):
                        values: Sequence[Any]) -> None:
         """One streamed row: the cells `_CellMaker.fill` would have made, formatted.
 
-        Text, numbers, blanks, dates and '*' are formatted here; each style is numbered
-        when first met, in the same order as openpyxl numbers cells' styles."""
+        Text, numbers, blanks, dates and shorthand marks are formatted here; each style
+        is numbered when first met, in the same order as openpyxl numbers cells' styles."""
         fragments = self._fragments
+        number_attrs = self._number_attrs
         attr = self._template_attr
         template = self._maker.template
         for (letter, index, number_format, style, text_style), value in zip(
@@ -2105,7 +2107,10 @@ class _RowsWriter(WorksheetWriter):
                     fragment = fragments[key] = self._text_fragment(text_style, value)
                 out.append(f'<c r="{letter}{row_idx}"{fragment}')
             elif kind is Num and value.value is not None and isfinite(value.value):
-                style_attr = attr(template("eol_number", value.number_format))
+                style_attr = number_attrs.get(value.number_format)
+                if style_attr is None:
+                    style_attr = number_attrs[value.number_format] = attr(
+                        template("eol_number", value.number_format))
                 out.append(f'<c r="{letter}{row_idx}"{style_attr} t="n">'
                            f"<v>{float(value.value):.16g}</v></c>")
             elif kind is float and isfinite(value):
