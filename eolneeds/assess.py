@@ -590,7 +590,7 @@ def compute_indicators(
     frame = scenarios.add_scenarios(config, con, frame, headline[-1].label, params)
     frame = sort_indicators(frame)
     store_indicators(con, frame)
-    practice.store_funnel(con, practice.funnel_table(frame, practice.practice_lookup(con)))
+    practice.store_funnels(con, frame)
     reporter.event("indicators_computed", rows=frame.height)
     return frame
 
@@ -746,6 +746,7 @@ def assess_project(
     try:
         # The practice funnel and the scenarios, stored by compute_indicators.
         practices = con.sql("SELECT * FROM practice_funnel").pl()
+        pcns = con.sql("SELECT * FROM pcn_funnel").pl()
         scenario_table = con.sql("SELECT * FROM scenario_results").pl()
         manifest = build_manifest(config, con, outputs=[*names, "manifest.json"], extra={
             "periods": sorted(frame["period"].unique().to_list()),
@@ -757,7 +758,7 @@ def assess_project(
         config=config, indicators=frame, data_quality=data_quality, manifest=manifest,
         generated_at=datetime.now(UTC), headline_period=headline_period,
         software_version=__version__, places=report_places, benchmarks=benchmarks,
-        practices=practices, scenarios=scenario_table,
+        practices=practices, pcns=pcns, scenarios=scenario_table,
     )
     with reporter.progress("Writing outputs", len(names) + 1) as step:
         if "csv" in formats:

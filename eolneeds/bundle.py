@@ -88,6 +88,8 @@ class ReportBundle:
     # GP practices: practice.FUNNEL_SCHEMA (identification against the ICB, funnel limits,
     # each practice's PCN and Place); None when not computed
     practices: pl.DataFrame | None = None
+    # Primary Care Networks: practice.PCN_FUNNEL_SCHEMA (the same per PCN)
+    pcns: pl.DataFrame | None = None
     # What-if scenarios: scenarios.SCENARIO_SCHEMA (modelled figures with their ranges and
     # assumptions); None when not computed
     scenarios: pl.DataFrame | None = None

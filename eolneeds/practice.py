@@ -47,6 +47,14 @@ FUNNEL_SCHEMA: dict[str, Any] = {
     "position": pl.String, "register_days_median": pl.Float64,
     "register_late_pct": pl.Float64, "acp_need_pct": pl.Float64, "suppressed": pl.Boolean,
 }
+PCN_FUNNEL_SCHEMA: dict[str, Any] = {
+    "period": pl.String, "pcn_code": pl.String, "pcn_name": pl.String,
+    "practices": pl.Int64, "need_deaths": pl.Float64, "identified": pl.Float64,
+    "value": pl.Float64, "icb_value": pl.Float64, "lower_95": pl.Float64,
+    "upper_95": pl.Float64, "lower_99_8": pl.Float64, "upper_99_8": pl.Float64,
+    "z": pl.Float64, "position": pl.String, "register_days_median": pl.Float64,
+    "register_late_pct": pl.Float64, "acp_need_pct": pl.Float64, "suppressed": pl.Boolean,
+}
 POSITIONS = {
     "below_99_8": "below the 99.8% limit",
     "below_95": "below the 95% limit",
@@ -260,31 +268,28 @@ def _position(value: np.ndarray, lo95: np.ndarray, hi95: np.ndarray, lo998: np.n
     return out
 
 
-def funnel_table(indicators: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
-    """One row per practice and period (months and projections have no practice rows):
-    the share of need deaths identified against the ICB's, funnel limits, position,
+def _funnel(indicators: pl.DataFrame, breakdown: str, code: str) -> pl.DataFrame | None:
+    """Per `breakdown` value (a practice or a PCN, in column `code`) and period: the
+    share of need deaths identified against the ICB's, funnel limits, position,
     standardised difference z = (p - p0) / sqrt(p0 (1 - p0) / n), and beside it the
-    practice's median days on the register, late identification and advance care
-    plans. Values come from the disclosed indicator table; a hidden practice keeps only
-    its code, names and Place."""
-    rows = indicators.filter((pl.col("area_type") == "icb") & (pl.col("breakdown") == PRACTICE))
+    median days on the register, late identification and advance care plans. From the
+    disclosed indicator table: a hidden row keeps no value, size or limits."""
+    rows = indicators.filter((pl.col("area_type") == "icb") & (pl.col("breakdown") == breakdown))
     base = rows.filter(pl.col("indicator_id") == FUNNEL_INDICATOR)
     if base.height == 0:
-        return pl.DataFrame(schema=FUNNEL_SCHEMA)
+        return None
     icb = indicators.filter((pl.col("area_type") == "icb") & (pl.col("breakdown") == "all")
                             & (pl.col("indicator_id") == FUNNEL_INDICATOR)).select(
         "period", pl.col("value").alias("icb_value"))
-    extra = {}
-    for ind in ("register_days_median", "register_late_pct", "acp_need_pct"):
-        extra[ind] = rows.filter(pl.col("indicator_id") == ind).select(
-            "period", pl.col("breakdown_value").alias("practice_code"), pl.col("value").alias(ind))
     frame = base.select(
-        "period", pl.col("breakdown_value").alias("practice_code"),
+        "period", pl.col("breakdown_value").alias(code),
         pl.col("denominator").alias("need_deaths"), pl.col("numerator").alias("identified"),
         "value", "suppressed",
     ).join(icb, on="period", how="left")
-    for part in extra.values():
-        frame = frame.join(part, on=["period", "practice_code"], how="left")
+    for ind in ("register_days_median", "register_late_pct", "acp_need_pct"):
+        frame = frame.join(rows.filter(pl.col("indicator_id") == ind).select(
+            "period", pl.col("breakdown_value").alias(code), pl.col("value").alias(ind)),
+            on=["period", code], how="left")
     p0 = frame["icb_value"].fill_null(np.nan).to_numpy() / 100
     n = frame["need_deaths"].fill_null(0).to_numpy().astype(float)
     limits = {}
@@ -302,25 +307,49 @@ def funnel_table(indicators: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame
     hidden = frame["suppressed"].to_numpy()
     position = _position(np.where(hidden, np.nan, value), limits["lower_95"],
                          limits["upper_95"], limits["lower_99_8"], limits["upper_99_8"])
-    frame = frame.with_columns(
+    return frame.with_columns(
         *(pl.Series(k, np.where(hidden, np.nan, v)) for k, v in limits.items()),
         pl.Series("z", np.where(hidden | (n <= 0), np.nan, z)),
         pl.Series("position", position, dtype=pl.String),
     ).with_columns(*(pl.col(c).fill_nan(None) for c in (
         "lower_95", "upper_95", "lower_99_8", "upper_99_8", "z")))
+
+
+def funnel_table(indicators: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
+    """FUNNEL_SCHEMA: one row per practice and period (months and projections have no
+    practice rows), with its names, PCN and Place from `lookup` (practice_lookup)."""
+    frame = _funnel(indicators, PRACTICE, "practice_code")
+    if frame is None:
+        return pl.DataFrame(schema=FUNNEL_SCHEMA)
     frame = frame.join(lookup, on="practice_code", how="left")
     return frame.select([pl.col(c).cast(t) for c, t in FUNNEL_SCHEMA.items()]).sort(
         ["period", "practice_code"])
 
 
-def store_funnel(con: Any, frame: pl.DataFrame) -> None:
-    """Replace table `practice_funnel` in the project database."""
-    con.register("practice_funnel_frame", frame.to_arrow())
-    try:
-        con.execute("CREATE OR REPLACE TABLE practice_funnel AS "
-                    "SELECT * FROM practice_funnel_frame")
-    finally:
-        con.unregister("practice_funnel_frame")
+def pcn_funnel_table(indicators: pl.DataFrame, lookup: pl.DataFrame) -> pl.DataFrame:
+    """PCN_FUNNEL_SCHEMA: the same per Primary Care Network, with its name and how many
+    of the ICB's practices (with deaths in scope) it holds."""
+    frame = _funnel(indicators, PCN, "pcn_code")
+    if frame is None:
+        return pl.DataFrame(schema=PCN_FUNNEL_SCHEMA)
+    pcns = lookup.group_by("pcn_code").agg(
+        pl.col("pcn_name").drop_nulls().first(), pl.len().alias("practices"))
+    frame = frame.join(pcns, on="pcn_code", how="left")
+    return frame.select([pl.col(c).cast(t) for c, t in PCN_FUNNEL_SCHEMA.items()]).sort(
+        ["period", "pcn_code"])
+
+
+def store_funnels(con: Any, indicators: pl.DataFrame) -> None:
+    """Tables `practice_funnel` and `pcn_funnel` of the project database, from the
+    disclosed indicator table (planning_deaths must exist on `con`)."""
+    lookup = practice_lookup(con)
+    for table, frame in (("practice_funnel", funnel_table(indicators, lookup)),
+                         ("pcn_funnel", pcn_funnel_table(indicators, lookup))):
+        con.register("funnel_frame", frame.to_arrow())
+        try:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM funnel_frame")
+        finally:
+            con.unregister("funnel_frame")
 
 
 def furthest_below(funnel: pl.DataFrame, period: str, place: str, limit: int = 5

@@ -106,6 +106,63 @@ def practices_sheet(pack: _Pack) -> DataSheet | None:
     )
 
 
+def pcns_sheet(pack: _Pack) -> DataSheet | None:
+    funnel = pack.bundle.pcns
+    if funnel is None or funnel.height == 0:
+        return None
+    period = pack.bundle.headline_period
+    frame = funnel.filter(pl.col("period") == period)
+    practices = pack.bundle.practices
+    if pack.place is not None and practices is not None:
+        mine = practices.filter((pl.col("period") == period)
+                                & (pl.col("place") == pack.place))["pcn_code"]
+        frame = frame.filter(pl.col("pcn_code").is_in(mine.unique().to_list()))
+    columns = [
+        Col("PCN code"), Col("PCN name"), Col("Practices (count)", COUNT),
+        Col("Need deaths (count)", COUNT), Col("Identified before death (count)", COUNT),
+        Col("Identified (%)", PERCENT), Col("ICB identified (%)", PERCENT),
+        Col("95% lower limit (%)", PERCENT), Col("95% upper limit (%)", PERCENT),
+        Col("99.8% lower limit (%)", PERCENT), Col("99.8% upper limit (%)", PERCENT),
+        Col("Position against the ICB"), Col("Median days on the register (days)", WHOLE),
+        Col("Identified late (%)", PERCENT), Col("Advance care plan recorded (%)", PERCENT),
+    ]
+    rows: list[list[Any]] = []
+    keys: list[Any] = []
+    for r in frame.iter_rows(named=True):
+        hidden = bool(r["suppressed"])
+        rows.append([
+            r["pcn_code"] if r["pcn_code"] != "unknown" else "Not known",
+            _text(r["pcn_name"]), _num(r["practices"], COUNT, False),
+            _num(r["need_deaths"], COUNT, hidden), _num(r["identified"], COUNT, hidden),
+            _num(r["value"], PERCENT, hidden), _num(r["icb_value"], PERCENT, False),
+            _num(r["lower_95"], PERCENT, hidden), _num(r["upper_95"], PERCENT, hidden),
+            _num(r["lower_99_8"], PERCENT, hidden), _num(r["upper_99_8"], PERCENT, hidden),
+            POSITIONS.get(r["position"], r["position"]),
+            _num(r["register_days_median"], WHOLE, True),
+            _num(r["register_late_pct"], PERCENT, True),
+            _num(r["acp_need_pct"], PERCENT, True),
+        ])
+        keys.append(r["pcn_code"])
+    if not rows:
+        return None
+    lines = _common_lines(
+        pack, units="counts of people and practices; % are percentages (0-100); days",
+        source="Death registrations linked to palliative care registers (EPaCCS) and the "
+               "ODS practice-to-PCN lookup")
+    lines.append(("Method", "As the Practices sheet, per Primary Care Network: its practices' "
+                  "deaths together (each practice in its current PCN). 'Not known': deaths "
+                  "with no practice, or a practice not in the PCN lookup."))
+    where = "the ICB" if pack.place is None else f"PCNs with practices in {pack.main.name}"
+    return DataSheet(
+        name="PCNs",
+        description="Primary Care Networks: identification before death against the ICB, "
+                    "funnel limits",
+        title=f"Primary Care Network variation in identification: {where}, {period}",
+        lines=lines, columns=columns, rows=rows, table_name=_table_name("PCNs"),
+        row_keys=keys, freeze_first_column=True,
+    )
+
+
 MEASURE_LABELS = {"people": "People affected", "bed_days": "Hospital bed days freed",
                   "cost": "Cost of the bed days freed"}
 MEASURE_FORMATS = {"people": ONE_DECIMAL, "bed_days": COUNT, "cost": MONEY}

@@ -577,7 +577,7 @@ def _read_csv_as(
     )
 
 
-_EMPTY_LINE = re.compile(rb"\n\r?\n")
+_EMPTY_LINE = re.compile(rb"\n\r?\n|\r\r")  # LF, CR LF or old-Mac CR line ends
 _NEWLINES = b"\r\n"
 
 

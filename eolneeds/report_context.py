@@ -389,14 +389,18 @@ class ReportData:
         return value.value if value is not None else None
 
     def indicator_table(self, caption: str, ind_ids: Iterable[str], area: str) -> Table | None:
-        """Place value, comparison with the ICB, interval, counts, ICB and England values.
-        The comparison comes straight after the value so a phone shows both without
-        scrolling; England carries its period under the value."""
+        """Place value, comparison with the ICB, interval, counts, ICB, England and region
+        values. The comparison comes straight after the value so a phone shows both
+        without scrolling; England and the region carry their period under the value."""
+        ind_ids = list(ind_ids)
         has_england = any(i in self.england for i in ind_ids)
+        has_region = any(i in self.regions for i in ind_ids)
         columns = ["Indicator", "Value", "Compared with ICB", "95% confidence interval",
                    "Numerator", "Denominator", "ICB"]
         if has_england:
             columns.append("England")
+        if has_region:
+            columns.append(self.region_name())
         rows = []
         for ind_id in ind_ids:
             if not self.data.has(ind_id):
@@ -414,24 +418,33 @@ class ReportData:
             ]
             if has_england:
                 cells.append(self.england_cell(ind_id))
+            if has_region:
+                cells.append(self.england_cell(ind_id, self.regions))
             rows.append(cells)
         if not rows:
             return None
-        note = self.england_note(ind_ids) if has_england else ""
+        note = self.england_note(ind_ids) if has_england or has_region else ""
+        numeric = {1, 3, 4, 5, 6} | set(range(7, len(columns)))
         return Table(caption=caption, columns=columns, rows=rows, note=note,
-                     numeric_columns=frozenset({1, 3, 4, 5, 6} | ({7} if has_england
-                                                                 else set())))
+                     numeric_columns=frozenset(numeric))
 
-    def england_cell(self, ind_id: str) -> Cell:
-        eng = self.england.get(ind_id)
-        if eng is None:
+    def region_name(self) -> str:
+        """The region's name as the download gives it ('' with no regional values)."""
+        return next(iter(self.regions.values())).area_name if self.regions else ""
+
+    def england_cell(self, ind_id: str,
+                     values: dict[str, BenchmarkValue] | None = None) -> Cell:
+        """England's value (or the region's, from `values`) with its period below it."""
+        found = (self.england if values is None else values).get(ind_id)
+        if found is None:
             return Cell(MISSING, numeric=True)
-        return Cell(fmt_value(eng.value, self.unit_of(ind_id)), numeric=True,
-                    detail=eng.period or "period not stated")
+        return Cell(fmt_value(found.value, self.unit_of(ind_id)), numeric=True,
+                    detail=found.period or "period not stated")
 
     def england_note(self, ind_ids: Iterable[str]) -> str:
-        sources = sorted({self.england[i].source for i in ind_ids if i in self.england})
-        return "England: " + "; ".join(sources) + "." if sources else ""
+        sources = sorted({v[i].source for i in ind_ids for v in (self.england, self.regions)
+                          if i in v})
+        return "England and region: " + "; ".join(sources) + "." if sources else ""
 
     def pod_chart(self, areas: Sequence[str], svg_id: str, title: str) -> Chart | None:
         pod_ids = [key for key, _, _ in charts.POD_CATEGORIES]
@@ -473,14 +486,15 @@ class ReportData:
             row = self.data.get(ind_id, area, self.period, breakdown, value)
             icb_row = self.data.get(ind_id, self.icb, self.period, breakdown, value)
             rows.append([Cell(humanise(value), header=True), Cell(_value(row), numeric=True),
+                         _comparison_cell(row, self.polarity(ind_id)),
                          Cell(_interval(row), numeric=True),
                          Cell(_count(row, "numerator"), numeric=True),
                          Cell(_count(row, "denominator"), numeric=True),
-                         Cell(_value(icb_row), numeric=True),
-                         _comparison_cell(row, self.polarity(ind_id))])
+                         Cell(_value(icb_row), numeric=True)])
+        # The comparison follows the value, as in the theme tables (visible on a phone).
         return Table(
             caption=f"{self.name_of(ind_id)} by {humanise(breakdown).lower()}, "
                     f"{self.place_name(area)}, {self.period}",
-            columns=[humanise(breakdown), "Value", "95% confidence interval", "Numerator",
-                     "Denominator", "ICB", "Compared with ICB"],
-            rows=rows, numeric_columns=frozenset({1, 2, 3, 4, 5}))
+            columns=[humanise(breakdown), "Value", "Compared with ICB",
+                     "95% confidence interval", "Numerator", "Denominator", "ICB"],
+            rows=rows, numeric_columns=frozenset({1, 3, 4, 5, 6}))

@@ -2262,9 +2262,10 @@ def _data_sheets(pack: _Pack) -> list[DataSheet]:
     sheets = [_summary_sheet(pack)]
     sheets += [_theme_sheet(pack, key, name, desc) for key, name, desc in THEMES]
     sheets += [_inequalities_sheet(pack), _projections_sheet(pack)]
-    from eolneeds.practice_sheets import practices_sheet, scenarios_sheet
+    from eolneeds.practice_sheets import pcns_sheet, practices_sheet, scenarios_sheet
 
-    sheets += [s for s in (practices_sheet(pack), scenarios_sheet(pack)) if s is not None]
+    sheets += [s for s in (practices_sheet(pack), pcns_sheet(pack), scenarios_sheet(pack))
+               if s is not None]
     sheets += _data_quality_sheets(pack)
     sheets.append(_indicator_data_sheet(pack))
     return sheets

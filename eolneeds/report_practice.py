@@ -14,7 +14,7 @@ from eolneeds.formatting import MISSING, fmt_count, fmt_interval, fmt_value
 from eolneeds.practice import POSITIONS, furthest_below
 
 if TYPE_CHECKING:
-    from eolneeds.report_context import ReportData, Table
+    from eolneeds.report_context import Chart, ReportData, Table
 
 #: Practices listed per Place.
 FURTHEST_BELOW = 5
@@ -91,6 +91,8 @@ def scenario_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
     mine = table.filter(pl.col("area_code") == code)
     if mine.height == 0:
         return [], []
+    icb = {(r["scenario_id"], r["measure"]): r for r in table.filter(
+        pl.col("area_type") == "icb").iter_rows(named=True)}
     name = builder.place_name(code) if code != builder.icb else builder.icb_label
     rows, bullets = [], []
     for scenario_id in dict.fromkeys(mine["scenario_id"]):
@@ -102,17 +104,70 @@ def scenario_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
             if r is None:
                 continue
             hidden = bool(r["suppressed"])
+            whole = icb.get((scenario_id, measure))
             rows.append([
                 Cell(first["scenario_name"], header=True), Cell(label),
                 Cell(fmt_value(r["value"], unit, suppressed=hidden), numeric=True),
                 Cell(fmt_interval(r["low"], r["high"], unit, suppressed=hidden),
                      numeric=True),
+                Cell(MISSING if whole is None else fmt_value(
+                    whole["value"], unit, suppressed=bool(whole["suppressed"])),
+                    numeric=True),
             ])
         bullets.append(f"{first['scenario_name']}: {first['assumptions']}")
     return [Table(
         caption=f"What if? Modelled scenarios for {name}, {builder.period}",
-        columns=["Scenario", "Measure", "Modelled value", "Range"], rows=rows,
-        numeric_columns=frozenset({2, 3}),
+        columns=["Scenario", "Measure", "Modelled value", "Range", "ICB"], rows=rows,
+        numeric_columns=frozenset({2, 3, 4}),
         note="Modelled, not observed: each figure follows from the assumptions listed "
              "below it. The range is the 95% confidence limits of the inputs. Set the "
              "scenarios in eolneeds.toml ([[scenarios]]).")], bullets
+
+
+def practice_funnel_chart(builder: ReportData, code: str) -> Chart | None:
+    """A Place's practices on a funnel plot of identification against the ICB (only
+    practices outside the 99.8% limits are labelled: there are dozens), with the data
+    table beside it. Hidden practices are not plotted."""
+    from markupsafe import Markup
+
+    from eolneeds import charts
+    from eolneeds.report_context import Cell, Chart, Table
+
+    funnel = builder.bundle.practices
+    if funnel is None or funnel.height == 0:
+        return None
+    mine = funnel.filter((pl.col("period") == builder.period) & (pl.col("place") == code)
+                         & ~pl.col("suppressed") & (pl.col("practice_code") != "unknown")
+                         & pl.col("need_deaths").is_not_null()
+                         & (pl.col("need_deaths") > 0)).sort("practice_code")
+    if mine.height == 0 or mine["icb_value"][0] is None:
+        return None
+    icb = float(mine["icb_value"][0])
+    outside = {"below_99_8", "above_99_8"}
+    points = [charts.FunnelPoint(r["practice_code"] if r["position"] in outside else "",
+                                 float(r["identified"]), float(r["need_deaths"]))
+              for r in mine.iter_rows(named=True)]
+    name = builder.place_name(code)
+    below = [r["practice_code"] for r in mine.iter_rows(named=True)
+             if r["position"] == "below_99_8"]
+    summary = (f"Funnel plot of the share of people with palliative care needs identified "
+               f"before death, for the {mine.height} practices of {name} shown, against "
+               f"their number of need deaths, with 95% and 99.8% limits around the ICB "
+               f"({fmt_value(icb, '%')}). ")
+    summary += (f"Below the 99.8% limit: {', '.join(below)}." if below
+                else "No practice is below the 99.8% limit.")
+    svg_id = builder.unique_id("practice-funnel", code)
+    title = f"Identification by GP practice, {name}: funnel plot, {builder.period}"
+    svg = charts.funnel_chart(svg_id, title, summary, points, icb,
+                              f"ICB {fmt_value(icb, '%')}", "higher_is_better")
+    rows = [[Cell(f"{r['practice_code']}{_named(r['practice_name'])}", header=True),
+             Cell(fmt_value(r["value"], "%"), numeric=True),
+             Cell(fmt_count(r["identified"]), numeric=True),
+             Cell(fmt_count(r["need_deaths"]), numeric=True),
+             Cell(POSITIONS.get(r["position"], r["position"]))]
+            for r in mine.iter_rows(named=True)]
+    table = Table(caption=f"Identification by GP practice, {name}, {builder.period}, with "
+                          "funnel-plot position",
+                  columns=["Practice", "Identified", "Numerator", "Denominator", "Position"],
+                  rows=rows, numeric_columns=frozenset({1, 2, 3}))
+    return Chart(svg_id, f"Identification by GP practice, {name}", Markup(svg), summary, table)

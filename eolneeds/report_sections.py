@@ -94,12 +94,17 @@ class OverviewSection:
         headline = [ind for ind in load_catalogue() if ind.headline and self.r.data.has(ind.id)]
         if not headline:
             return None
-        columns = ["Indicator", "ICB"] + [self.r.place_name(p) for p in self.r.places]
+        # England beside the ICB when a national value exists (period under the value).
+        has_england = any(ind.id in self.r.england for ind in headline)
+        columns = (["Indicator", "ICB"] + (["England"] if has_england else [])
+                   + [self.r.place_name(p) for p in self.r.places])
         rows = []
         for ind in headline:
             cells = [Cell(ind.name, header=True),
                      Cell(_value(self.r.data.get(ind.id, self.r.icb, self.r.period)),
                           numeric=True, css="value")]
+            if has_england:
+                cells.append(self.r.england_cell(ind.id))
             for place in self.r.places:
                 row = self.r.data.get(ind.id, place, self.r.period)
                 comparison = row["comparison"] if row else None
@@ -506,6 +511,9 @@ class PlaceSections:
                 # GP practices furthest below the ICB (report_practice.py).
                 practice_extra, bullets = report_practice.practice_tables(self.r, code)
                 extra += practice_extra
+                practice_chart = report_practice.practice_funnel_chart(self.r, code)
+                if practice_chart:
+                    chart_list.append(practice_chart)
             elif key == "hospital":
                 lead = self._lead_simple(code, name, "ea_last90_3plus_pct",
                                          "of people had three or more emergency admissions "
@@ -622,13 +630,13 @@ class PlaceSections:
                                        categories, series, "%")
         table = Table(
             caption=f"Deaths by cause group, {self.r.period} (per cent of deaths)",
-            columns=["Cause group", label, "95% confidence interval", "ICB",
-                     "Compared with ICB"],
+            columns=["Cause group", label, "Compared with ICB", "95% confidence interval",
+                     "ICB"],
             rows=[[Cell(c, header=True), Cell(_value(p), numeric=True),
-                   Cell(_interval(p), numeric=True), Cell(_value(i), numeric=True),
-                   _comparison_cell(p, "neutral")]
+                   _comparison_cell(p, "neutral"), Cell(_interval(p), numeric=True),
+                   Cell(_value(i), numeric=True)]
                   for c, p, i in zip(categories, place_rows, icb_rows, strict=True)],
-            numeric_columns=frozenset({1, 2, 3}),
+            numeric_columns=frozenset({1, 3, 4}),
         )
         return Chart(svg_id, f"Deaths by cause group, {label}", Markup(svg), summary, table)
 

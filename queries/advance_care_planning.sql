@@ -35,32 +35,33 @@ spread AS (
     ) AS b(breakdown, breakdown_value)
 ),
 counted AS (
-SELECT
-    CASE WHEN grouping(place) = 1 THEN 'icb' ELSE 'place' END AS area_type,
-    place AS area_code,
-    period,
-    breakdown,
-    breakdown_value,
-    count(*) AS deaths,
-    count(*) FILTER (WHERE pc_need) AS need_deaths,
-    count(*) FILTER (WHERE on_register) AS on_register,
-    count(*) FILTER (WHERE pc_need AND dnacpr) AS dnacpr_need,
-    count(*) FILTER (WHERE on_register AND dnacpr) AS dnacpr_register,
-    count(*) FILTER (WHERE pc_need AND acp) AS acp_need,
-    count(*) FILTER (WHERE on_register AND acp) AS acp_register,
-    count(*) FILTER (WHERE pc_need AND ppod) AS ppod_need,
-    count(*) FILTER (WHERE dnacpr) AS dnacpr_dated,
-    count(*) FILTER (WHERE acp) AS acp_dated,
-    count(*) FILTER (WHERE ppod) AS ppod_dated,
-    quantile_cont(dnacpr_days, 0.5) AS dnacpr_days_median,
-    quantile_cont(acp_days, 0.5) AS acp_days_median,
-    quantile_cont(ppod_days, 0.5) AS ppod_days_median
-FROM spread
-GROUP BY GROUPING SETS (
-    (period, breakdown, breakdown_value, place),
-    (period, breakdown, breakdown_value)
+    SELECT
+        CASE WHEN grouping(place) = 1 THEN 'icb' ELSE 'place' END AS area_type,
+        place AS area_code,
+        period,
+        breakdown,
+        breakdown_value,
+        count(*) AS deaths,
+        count(*) FILTER (WHERE pc_need) AS need_deaths,
+        count(*) FILTER (WHERE on_register) AS on_register,
+        count(*) FILTER (WHERE pc_need AND dnacpr) AS dnacpr_need,
+        count(*) FILTER (WHERE on_register AND dnacpr) AS dnacpr_register,
+        count(*) FILTER (WHERE pc_need AND acp) AS acp_need,
+        count(*) FILTER (WHERE on_register AND acp) AS acp_register,
+        count(*) FILTER (WHERE pc_need AND ppod) AS ppod_need,
+        count(*) FILTER (WHERE dnacpr) AS dnacpr_dated,
+        count(*) FILTER (WHERE acp) AS acp_dated,
+        count(*) FILTER (WHERE ppod) AS ppod_dated,
+        quantile_cont(dnacpr_days, 0.5) AS dnacpr_days_median,
+        quantile_cont(acp_days, 0.5) AS acp_days_median,
+        quantile_cont(ppod_days, 0.5) AS ppod_days_median
+    FROM spread
+    GROUP BY GROUPING SETS (
+        (period, breakdown, breakdown_value, place),
+        (period, breakdown, breakdown_value)
+    )
 )
-)
--- Practices and PCNs are ICB-wide rows: Place rows would only split a practice.
+-- Practices and PCNs are ICB-wide rows: Place rows would only split a practice (counting
+-- them and dropping them is simpler than a second grouping, and costs little).
 SELECT * FROM counted
 WHERE area_type = 'icb' OR breakdown IN ('all', 'imd_quintile')

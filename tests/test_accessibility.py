@@ -82,13 +82,37 @@ def test_no_axe_violations(report_path: Path, width: int) -> None:
     assert violations == [], json.dumps(violations, indent=1)
 
 
-def test_no_axe_violations_on_the_assessed_sample(assessed_sample) -> None:
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_axe_violations_on_the_assessed_sample(assessed_sample, width: int) -> None:
     """The report an assessment of the generated sample writes (real charts, real
-    suppression), at phone width."""
+    suppression, England from its Fingertips download), at both widths."""
     _need_tools()
     from browser import Browser
 
     html = next(p for p in assessed_sample.outputs if Path(p).suffix == ".html")
-    with Browser(width=390, height=844) as browser:
+    with Browser(width=width, height=844) as browser:
         violations = run_axe(browser, Path(html))
     assert violations == [], json.dumps(violations, indent=1)
+
+
+def test_on_a_phone_the_comparison_is_on_screen_and_charts_keep_their_size(
+        report_path: Path) -> None:
+    """At 390 px every Place table shows the comparison with the ICB without scrolling
+    (it follows the value), and charts keep a legible width (they scroll sideways
+    rather than shrink their text)."""
+    _need_tools()
+    from browser import Browser
+
+    with Browser(width=390, height=844) as browser:
+        browser.open(report_path)
+        browser.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        rights = browser.evaluate(
+            "Array.from(document.querySelectorAll('.place td.cmp'))"
+            ".map(td => td.getBoundingClientRect().right)")
+        widths = browser.evaluate(
+            "Array.from(document.querySelectorAll('svg.chart'))"
+            ".map(s => s.getBoundingClientRect().width)")
+        page_width = browser.evaluate("document.documentElement.scrollWidth")
+    assert rights and max(rights) <= 390, max(rights)
+    assert widths and min(widths) >= 540, min(widths)
+    assert page_width <= 390  # only the named regions scroll, never the page

@@ -222,6 +222,8 @@ CASES = [
                   (date(2023, 1, 8), 5)])),
     Case("old Mac line endings (CR only)", "deaths", "cr_only.csv", counts=(2, 2, 0),
          loaded=("SELECT source_row FROM deaths ORDER BY source_row", [(2,), (3,)])),
+    Case("old Mac line endings with an empty line and a short row", "deaths",
+         "cr_only_empty_line.csv", counts=(2, 1, 1), rejects=[(4, None, SHORT)]),
     Case("UTF-8 lines in a Windows-1252 file", "areas", "mixed_encoding.csv", refused=(
         "mixed_encoding.csv: mixes text encodings: line 3 holds UTF-8 text ('–') but the "
         "rest of the file is Windows-1252, so it would be stored garbled — " + ONE_ENCODING)),

@@ -126,6 +126,15 @@ def test_the_five_questions_are_answered_on_the_first_screen(tmp_path: Path) -> 
         bottoms = browser.evaluate(
             "Object.fromEntries(Array.from(document.querySelectorAll('.finding')).map("
             "e => [e.id, e.querySelector('.finding-link').getBoundingClientRect().bottom]))")
+        # Evidence inside a Place's closed details: following the link opens it.
+        target = browser.evaluate(
+            "document.querySelector('#finding-hospital-deaths a').getAttribute('href')")
+        opened_before = browser.evaluate(
+            f"document.querySelector('{target}').closest('details').open")
+        browser.evaluate("document.querySelector('#finding-hospital-deaths a').click()")
+        opened_after = browser.evaluate(
+            f"document.querySelector('{target}').closest('details').open")
+    assert (opened_before, opened_after) == (False, True)
     for key in FIVE_QUESTIONS:
         element = "finding-" + key.replace("_", "-")
         assert element in bottoms, element

@@ -68,8 +68,11 @@ def test_manifest_records_inputs_queries_and_rule_but_never_the_key(
     try:
         create_schema(con)
         con.execute(
-            "INSERT INTO ingest_log VALUES (1, 'deaths', 'deaths.csv', '/x/deaths.csv', 'abc',"
-            " 'deaths', 'utf-8', 10, 9, 1, TIMESTAMP '2026-01-01 10:00:00',"
+            # Columns named: ingest_log gains columns (mapping_hash) without breaking this.
+            "INSERT INTO ingest_log (file_id, dataset, file_name, file_path, content_hash,"
+            " mapping, encoding, rows_read, rows_loaded, rows_rejected, started_at,"
+            " finished_at, replaced_by) VALUES (1, 'deaths', 'deaths.csv', '/x/deaths.csv',"
+            " 'abc', 'deaths', 'utf-8', 10, 9, 1, TIMESTAMP '2026-01-01 10:00:00',"
             " TIMESTAMP '2026-01-01 10:00:01', NULL)"
         )
         manifest = build_manifest(config, con, outputs=["report.html", "indicators.csv"])

@@ -145,6 +145,31 @@ def test_practice_funnel_limits_and_outliers(open_tables) -> None:
     assert rows["A1"]["practice_name"] == "Alder Surgery"
 
 
+def test_pcn_funnel(tmp_path: Path) -> None:
+    config = handbuilt_config(tmp_path, disclosure=DisclosureConfig(min_count=0))
+    build_practice_db(config.database_path)
+    con = connect(config.database_path)
+    try:
+        compute_indicators(config, con)
+        rows = {r["pcn_code"]: r for r in con.sql("SELECT * FROM pcn_funnel").pl()
+                .iter_rows(named=True)}
+    finally:
+        con.close()
+    # North: 40 of 80 = the ICB's 50%: within. South: 25 of 40 = 62.5%, inside the 95%
+    # limits at n = 40 (the 95% upper limit by bisection, about 65.5%).
+    assert (rows["U00001"]["need_deaths"], rows["U00001"]["value"]) == (80, 50.0)
+    assert rows["U00001"]["position"] == "within"
+    assert rows["U00002"]["value"] == pytest.approx(62.5)
+    assert rows["U00002"]["upper_95"] == pytest.approx(
+        100 * _limit(0.5, 40, 1.959963984540054, "upper"), abs=1e-6)
+    assert rows["U00002"]["position"] == "within"
+    # Practices counted per PCN: A1, A2 in North; B1, B2 in South; C1 and the death with
+    # no practice in 'unknown'.
+    assert (rows["U00001"]["practices"], rows["U00002"]["practices"],
+            rows["unknown"]["practices"]) == (2, 2, 2)
+    assert rows["U00001"]["pcn_name"] == "North PCN"
+
+
 def test_advance_care_planning_known_answers(open_tables) -> None:
     frame, _ = open_tables
     # DNACPR: 20 of A1's need deaths, recorded on the first entry 100 days before.
@@ -192,8 +217,8 @@ def recoverable_counts(frame: pl.DataFrame, pcn_of: dict[str, str]) -> list[str]
     rows = frame.filter((pl.col("area_type") == "icb")
                         & pl.col("breakdown").is_in(["all", "gp_practice", "pcn"]))
     for r in rows.iter_rows(named=True):
-        ind = catalogue[r["indicator_id"]]
-        if not {"gp_practice", "pcn"} & set(ind.breakdowns):
+        ind = catalogue.get(r["indicator_id"])  # scenarios are not in the catalogue
+        if ind is None or not {"gp_practice", "pcn"} & set(ind.breakdowns):
             continue
         pairs = []
         if r["method"] in ("P", "C"):

@@ -20,7 +20,12 @@ def test_pack_has_practices_and_scenarios_sheets(assessed_sample) -> None:
     path = assessed_sample.out_dir / "pack-icb.xlsx"
     wb = load_workbook(path)
     try:
-        assert {"Practices", "Scenarios"} <= set(wb.sheetnames)
+        assert {"Practices", "PCNs", "Scenarios"} <= set(wb.sheetnames)
+        _, header, pcn_rows = _table_cells(wb["PCNs"])
+        assert header[:3] == ["PCN code", "PCN name", "Practices (count)"]
+        assert all(v is not None and v != "" for r in pcn_rows for v in r)
+        assert len(pcn_rows) == assessed_sample.bundle.pcns.filter(
+            pl.col("period") == assessed_sample.headline_period).height
         name, header, rows = _table_cells(wb["Practices"])
         assert name == "Practices"
         assert header[:5] == ["Practice code", "Practice name", "PCN code", "PCN name",
@@ -64,5 +69,25 @@ def test_report_names_practices_below_the_icb_per_place(assessed_sample) -> None
     listed = set(re.findall(r"<th[^>]*scope=\"row\"[^>]*>\s*(Z\d{5})", "".join(
         re.findall(r"furthest below the ICB.*?</table>", report, flags=re.S))))
     assert listed and not listed & hidden
+    # A funnel plot of each Place's practices, its data table naming no hidden practice.
+    charts = re.findall(r'<svg[^>]*id="chart-practice-funnel-[^"]*"', report)
+    assert len(charts) == len(assessed_sample.bundle.places)
+    plotted = "".join(re.findall(
+        r"<caption[^>]*>Identification by GP practice, .*?</table>", report, flags=re.S))
+    assert not set(re.findall(r"(Z\d{5})", plotted)) & hidden
     captions = re.findall(r"<caption[^>]*>\s*What if\? Modelled scenarios for", report)
     assert len(captions) == len(assessed_sample.bundle.places)
+
+
+def test_disclosure_attacks_find_nothing_in_the_sample_practice_tables(assessed_sample) -> None:
+    """The attacker's linear algebra of test_practice.py on a realistic table: every
+    practice, PCN and the ICB, every period and every count the practice rows publish."""
+    from tests.test_practice import recoverable_counts
+
+    funnel = assessed_sample.bundle.practices
+    pcn_of = dict(funnel.select("practice_code", "pcn_code").unique().iter_rows())
+    frame = assessed_sample.indicators
+    hidden = frame.filter(pl.col("breakdown").is_in(["gp_practice", "pcn"])
+                          & pl.col("suppressed"))
+    assert hidden.height > 0  # practices are small: there is something to protect
+    assert recoverable_counts(frame, pcn_of) == []

@@ -155,6 +155,8 @@ def main() -> None:
                                    + n4 + ",08/01/2023,85,F,E01000001,C34.9,Home\r\n")
         .encode())
     raw("cr_only.csv", (D + "\r" + n1 + "," + OK + "\r" + n2 + "," + OK + "\r").encode())
+    raw("cr_only_empty_line.csv", (D + "\r" + n1 + "," + OK + "\r\r" + n2
+                                   + ",05/01/2023,85,F,E01000001,C34.9\r").encode())
     raw("mixed_encoding.csv", (AREAS + "\nE01000001,P1,3,Urban – café,2021\n").encode("cp1252")
         + "E01000002,P1,4,Rural – café,2021\n".encode())
     raw("mixed_encoding_mostly_utf8.csv",
