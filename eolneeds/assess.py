@@ -16,14 +16,14 @@ import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, methods, practice, scenarios
+from eolneeds import __version__, methods, practice, scenarios, spc
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
@@ -342,9 +342,23 @@ def _empty_rows() -> pl.DataFrame:
 # Inequality summaries, comparison, projections
 
 
+#: The SII/RII needs at least this many deprivation quintiles with a published value.
+SII_MIN_QUINTILES = 3
+
+
 def _sii_rows(
-    frame: pl.DataFrame, catalogue: list[Indicator], kinds: dict[str, str]
+    frame: pl.DataFrame, catalogue: list[Indicator], kinds: dict[str, str], *,
+    disclosure: bool = True,
 ) -> pl.DataFrame:
+    """SII and RII from the quintiles that exist and are published.
+
+    Runs after disclosure control, on its output: a quintile whose value is hidden
+    (suppressed, or a rate not published under the ONS rules) takes no part, so the
+    summary cannot give back what disclosure hides; a quintile with no residents (no
+    population, or no deaths for a percentage of deaths) does not exist for the
+    summary. The relative ranks come from the populations of the quintiles used. With
+    at least SII_MIN_QUINTILES of 5 quintiles the summary is published, with a note
+    naming the quintiles left out; with fewer it is 'not calculated'."""
     parts = []
     month_periods = [p for p, k in kinds.items() if k == "month"]
     for ind in catalogue:
@@ -352,20 +366,52 @@ def _sii_rows(
             continue
         quintiles = frame.filter(
             (pl.col("indicator_id") == ind.id) & (pl.col("breakdown") == "imd_quintile")
+            & ~pl.col("breakdown_value").is_in(["SII", "RII"])
             & ~pl.col("period").is_in(month_periods)
         )
         if quintiles.height == 0:
             continue
         keys = ["area_type", "area_code", "period"]
         value_type = "rate" if ind.method in ("DSR", "R") else "proportion"
-        result = methods.sii_frame(
-            quintiles.select(*keys, pl.col("breakdown_value").alias("quantile"), "value",
-                             pl.col("denominator").alias("population"), "lower_ci_95",
-                             "upper_ci_95"),
-            keys, value_type=value_type, value_scale=100.0 if value_type == "proportion" else 1.0,
-            reps=SII_REPS_ASSESS,
+        usable = (~pl.col("suppressed") & pl.col("value").is_not_null()
+                  & pl.col("lower_ci_95").is_not_null() & (pl.col("denominator") > 0))
+        left_out = (
+            quintiles.filter(~usable).group_by(keys)
+            .agg(pl.col("breakdown_value").sort().str.join(", ").alias("_left_out"))
         )
-        for summary, unit in (("sii", ind.unit), ("rii", "index")):
+        used = quintiles.filter(usable)
+        groups = quintiles.select(keys).unique()
+        result = methods.sii_frame(
+            used.select(*keys, pl.col("breakdown_value").alias("quantile"), "value",
+                        pl.col("denominator").alias("population"), "lower_ci_95",
+                        "upper_ci_95"),
+            keys, value_type=value_type, value_scale=100.0 if value_type == "proportion" else 1.0,
+            reps=SII_REPS_ASSESS, min_quantiles=SII_MIN_QUINTILES,
+        ) if used.height else pl.DataFrame(schema={**{k: pl.String for k in keys},
+                                                   "sii": pl.Float64, "note": pl.String})
+        result = groups.join(result, on=keys, how="left").join(left_out, on=keys, how="left")
+        for column in ("sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper"):
+            if column not in result.columns:
+                result = result.with_columns(pl.lit(None, pl.Float64).alias(column))
+        result = result.with_columns(
+            pl.when(pl.col("sii").is_null() & pl.col("note").is_null())
+            .then(pl.lit(f"not calculated: fewer than {SII_MIN_QUINTILES} quintiles with a "
+                         "published value"))
+            .otherwise(pl.col("note")).alias("note"),
+        ).with_columns(
+            pl.when(pl.col("_left_out").is_not_null())
+            .then(pl.concat_str([
+                pl.col("note").fill_null(""),
+                pl.when(pl.col("note").fill_null("") != "").then(pl.lit("; "))
+                .otherwise(pl.lit("")),
+                pl.lit("quintile(s) "), pl.col("_left_out"),
+                pl.lit(" left out (suppressed, not published or no residents)"),
+            ]))
+            .otherwise(pl.col("note")).alias("note"),
+        )
+        # The SII of a percentage is a difference of percentages: percentage points.
+        sii_unit = "percentage points" if ind.unit == "%" else ind.unit
+        for summary, unit in (("sii", sii_unit), ("rii", "index")):
             parts.append(result.select(
                 *keys,
                 pl.lit(ind.id).alias("indicator_id"),
@@ -485,7 +531,10 @@ def compute_indicators(
     spc_months = [p for p in (periods or []) if p.kind == "month"]
     if periods is None or not spc_months:
         last = headline[-1]
-        spc_months = months_list(month_label(last.end), data_min or last.start)
+        # The series ends at the last complete month of data (a month the data reach
+        # into only part-way would read as a fall).
+        end = last_complete_month(data_max) if data_max is not None else month_label(last.end)
+        spc_months = months_list(end, data_min or last.start)
     all_periods = [*headline, *spc_months]
     kinds = {p.label: p.kind for p in all_periods}
     _load_periods(con, all_periods)
@@ -549,43 +598,56 @@ def compute_indicators(
     frame = frame.with_columns(
         *(pl.col(c).fill_nan(None) for c in ("value", *_CI_COLUMNS)),
     )
-    sii = _sii_rows(frame, catalogue, kinds)
-    if sii.height:
-        frame = pl.concat([frame, sii], how="diagonal_relaxed")
+    frame, quarters = _spc_aggregation(frame, catalogue, spc_months, config.disclosure)
+    all_periods = [*all_periods, *quarters]
+    kinds.update({q.label: q.kind for q in quarters})
     frame = _compare_to_icb(frame.with_columns(*(pl.col(c).fill_nan(None) for c in (
         "value", *_CI_COLUMNS))))
 
-    # Names, dates, the ICB's code, then the Place restriction and disclosure.
+    # Names, dates, the ICB's code; disclosure; the SII/RII from what disclosure
+    # published; then the Place restriction (after disclosure, so that the Places left
+    # out still take part in the sums it protects).
     names = {ind.id: ind.name for ind in catalogue}
     period_bounds = {p.label: (p.start, p.end) for p in all_periods}
     for p in projection_years(1900, PROJECTION_LAST_YEAR):
         period_bounds.setdefault(p.label, (p.start, p.end))
     place_names = {p.code: p.name for p in config.places}
-    frame = frame.with_columns(
-        pl.col("indicator_id").replace_strict(names, return_dtype=pl.String)
-        .alias("indicator_name"),
-        pl.when(pl.col("area_type") == "icb").then(pl.lit(config.icb_code))
-        .otherwise(pl.col("area_code")).alias("area_code"),
-        pl.when(pl.col("area_type") == "icb").then(pl.lit(config.icb_name))
-        .otherwise(pl.col("area_code").replace_strict(place_names, default=pl.col("area_code"),
-                                                      return_dtype=pl.String))
-        .alias("area_name"),
-        pl.col("period").replace_strict({k: v[0] for k, v in period_bounds.items()},
-                                        return_dtype=pl.Date).alias("period_start"),
-        pl.col("period").replace_strict({k: v[1] for k, v in period_bounds.items()},
-                                        return_dtype=pl.Date).alias("period_end"),
-        pl.lit(False).alias("suppressed"),
-        pl.col("note").fill_null(""),
-    )
-    if places is not None:
-        frame = frame.filter((pl.col("area_type") == "icb") | pl.col("area_code").is_in(places))
-    frame = frame.select(
-        [pl.col(c).cast(INDICATOR_SCHEMA[c]) for c in INDICATOR_COLUMNS]
-    )
-    frame = apply_disclosure(frame, config.disclosure, exempt_indicators=(PROJECTED_ID,))
+
+    def finish(rows: pl.DataFrame) -> pl.DataFrame:
+        rows = rows.with_columns(
+            pl.col("indicator_id").replace_strict(names, return_dtype=pl.String)
+            .alias("indicator_name"),
+            pl.when(pl.col("area_type") == "icb").then(pl.lit(config.icb_code))
+            .otherwise(pl.col("area_code")).alias("area_code"),
+            pl.when(pl.col("area_type") == "icb").then(pl.lit(config.icb_name))
+            .otherwise(pl.col("area_code").replace_strict(
+                place_names, default=pl.col("area_code"), return_dtype=pl.String))
+            .alias("area_name"),
+            pl.col("period").replace_strict({k: v[0] for k, v in period_bounds.items()},
+                                            return_dtype=pl.Date).alias("period_start"),
+            pl.col("period").replace_strict({k: v[1] for k, v in period_bounds.items()},
+                                            return_dtype=pl.Date).alias("period_end"),
+            pl.col("suppressed").fill_null(False) if "suppressed" in rows.columns
+            else pl.lit(False).alias("suppressed"),
+            pl.col("note").fill_null(""),
+        )
+        return rows.select([pl.col(c).cast(INDICATOR_SCHEMA[c]) for c in INDICATOR_COLUMNS])
+
+    frame = apply_disclosure(finish(frame), config.disclosure,
+                             exempt_indicators=(PROJECTED_ID,),
+                             projection_base=headline[-1].label)
     # Practices add up to their PCN: a hidden practice must not be left alone in it.
     frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
                                              config.disclosure)
+    sii = _sii_rows(frame, catalogue, kinds, disclosure=config.disclosure.enabled)
+    if sii.height:
+        sii = sii.with_columns(pl.lit("not_compared").alias("comparison"),
+                               pl.lit(False).alias("suppressed"),
+                               pl.when(pl.col("note") == "").then(None)
+                               .otherwise(pl.col("note")).alias("note"))
+        frame = pl.concat([frame, finish(sii)], how="vertical")
+    if places is not None:
+        frame = frame.filter((pl.col("area_type") == "icb") | pl.col("area_code").is_in(places))
     # What-if scenarios, modelled from the published rows (scenarios.py).
     frame = scenarios.add_scenarios(config, con, frame, headline[-1].label, params)
     frame = sort_indicators(frame)
@@ -593,6 +655,71 @@ def compute_indicators(
     practice.store_funnels(con, frame)
     reporter.event("indicators_computed", rows=frame.height)
     return frame
+
+
+def last_complete_month(data_max: date) -> str:
+    """The last month the data cover to its last day: the month of data_max when that
+    is the month's last day, else the month before."""
+    if (data_max + timedelta(days=1)).month != data_max.month:
+        return month_label(data_max)
+    return month_label(data_max.replace(day=1) - timedelta(days=1))
+
+
+def _spc_aggregation(
+    frame: pl.DataFrame, catalogue: list[Indicator], spc_months: list[Period],
+    disclosure: Any,
+) -> tuple[pl.DataFrame, list[Period]]:
+    """Per SPC series (indicator x area), keep the monthly rows, replace them by
+    financial-year quarters, or drop them, by the rule of eolneeds.spc."""
+    by_quarter: dict[str, list[Period]] = {}
+    for m in spc_months:
+        by_quarter.setdefault(spc.quarter_label(m.start.year, m.start.month), []).append(m)
+    quarters = [Period(label, ms[0].start, ms[-1].end, "quarter")
+                for label, ms in by_quarter.items() if len(ms) == 3]
+    month_of = {m.label: q.label for q in quarters
+                for m in by_quarter[q.label]}
+    month_labels = [m.label for m in spc_months]
+    is_month = pl.col("period").is_in(month_labels)
+    spc_ids = {ind.id: ind for ind in catalogue if ind.spc}
+    monthly = frame.filter(is_month & pl.col("indicator_id").is_in(list(spc_ids)))
+    if monthly.height == 0:
+        return frame, []
+    summed = (
+        monthly.filter(pl.col("period").is_in(list(month_of)))
+        .with_columns(pl.col("period").replace_strict(month_of).alias("period"))
+        .group_by("indicator_id", "area_type", "area_code", "period", "breakdown",
+                  "breakdown_value", "unit", "method")
+        .agg(pl.col("numerator").sum(), pl.col("denominator").sum(),
+             pl.len().alias("_months"))
+        .filter(pl.col("_months") == 3).drop("_months")
+    )
+    quarter_rows = pl.concat(
+        [_apply_method(summed.filter(pl.col("indicator_id") == i), spc_ids[i].method)
+         for i in spc_ids], how="diagonal_relaxed")
+    min_count = disclosure.min_count if disclosure.enabled else 0
+    keep_month, keep_quarter = set(), set()
+    for key, rows in monthly.group_by("indicator_id", "area_code"):
+        pairs = list(zip(rows["numerator"].to_list(), rows["denominator"].to_list(),
+                         strict=True))
+        q = quarter_rows.filter((pl.col("indicator_id") == key[0])
+                                & pl.col("area_code").eq_missing(key[1]))
+        q_pairs = list(zip(q["numerator"].to_list(), q["denominator"].to_list(), strict=True))
+        choice = spc.choose_aggregation(pairs, q_pairs, min_count)
+        if choice == "month":
+            keep_month.add(key)
+        elif choice == "quarter":
+            keep_quarter.add(key)
+    def chosen(rows: pl.DataFrame, keys: set[tuple[Any, ...]]) -> pl.DataFrame:
+        wanted = pl.DataFrame(list(keys), schema={"indicator_id": pl.String,
+                                                  "area_code": pl.String}, orient="row")
+        return rows.join(wanted, on=["indicator_id", "area_code"], how="semi",
+                         nulls_equal=True)
+
+    spc_month = is_month & pl.col("indicator_id").is_in(list(spc_ids))
+    frame = pl.concat([frame.filter(~spc_month), chosen(frame.filter(spc_month), keep_month)],
+                      how="diagonal_relaxed")
+    quarter_rows = chosen(quarter_rows, keep_quarter)
+    return pl.concat([frame, quarter_rows], how="diagonal_relaxed"), quarters
 
 
 def months_list(end_month: str, data_min: date) -> list[Period]:

@@ -1363,7 +1363,8 @@ def _refuse_decimal_commas(con: duckdb.DuckDBPyConnection, config: ProjectConfig
         return
     path = config.root / "mappings" / f"{mapping_name}.toml"
     where = str(path) if path.is_file() else f"mappings/{dataset}.toml (dataset = \"{dataset}\")"
-    raise input_error(file_name, found[1],
+    # The message is logged by scheduled runs: no NHS-number-like value in it.
+    raise input_error(file_name, nz.mask(found[1]),
                       f"add decimal = \",\" to {where} if the file writes numbers as "
                       "1.234,56, then ingest it again", row=found[0])
 
@@ -1512,8 +1513,6 @@ _LIKELY_FIXES = (
                                   "the identifier is not an NHS number"),
     ("is missing", "map {column} to the column that holds it under [columns] in {where}"),
     ("more fields than the header", "set delimiter (and check the quoting) in {where}"),
-    ("duplicate", "the rows are already loaded: use --replace to reload a corrected file "
-                  "of the same name"),
     ("not a known", "add [recode.{column}] entries to {where}"),
     ("not an age band", "add [recode.{column}] entries to {where}"),
     ("not yes or no", "add [recode.{column}] entries to {where}"),
@@ -1529,12 +1528,18 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
     be quarantined is refused whole (the transaction rolls back, nothing of it stays):
     such a file almost always needs a mapping fix, not row-by-row repair."""
     share = config.ingest.max_rejected_share
+    if not rows_rejected:
+        return
+    # Duplicates are no fault of the file or its mapping (a cumulative monthly extract
+    # repeats the deaths already loaded): they never count towards refusing it.
+    faulty = f"SELECT * FROM {STAGE_TABLE} WHERE NOT starts_with(__reason, 'duplicate ')"
+    rows_rejected = int(con.execute(f"SELECT count(*) FROM ({faulty})").fetchone()[0])  # type: ignore[index]
     if not rows_rejected or (rows_rejected < rows_read and rows_rejected <= share * rows_read):
         return
     # Reasons quote values between single quotes: group without them.
     top = con.execute(
         f"SELECT __column, regexp_replace(__reason, ' ''[^'']*''', '', 'g') AS why, "
-        f"count(*) AS n FROM {STAGE_TABLE} GROUP BY ALL ORDER BY n DESC, why LIMIT 1"
+        f"count(*) AS n FROM ({faulty}) GROUP BY ALL ORDER BY n DESC, why LIMIT 1"
     ).fetchone()
     column, why, count = top if top else (None, "unknown", rows_rejected)
     why = str(why).split("; ")[0]

@@ -267,4 +267,10 @@ preset = "fingertips"
 # [columns]
 # area_code = "Place"
 """),
+    "practices": _mapping_template("practices", """\
+# GP practice -> Primary Care Network: NHS England's ODS ePCN workbook (epcn.xlsx) as
+# published; the preset reads its "PCN Core Partner Details" sheet. Optional: without
+# it, practices are reported but their PCN is 'unknown'.
+preset = "ods_epcn"
+"""),
 }

@@ -207,6 +207,8 @@ def period_kind(period: str, start: date | None = None, end: date | None = None)
     year is a financial year."""
     if " to " in period:
         return "rolling"
+    if re.fullmatch(r"\d{4}-\d{2} Q[1-4]", period):
+        return "quarter"  # an SPC series by financial-year quarter (eolneeds.spc)
     if re.fullmatch(r"\d{4}", period):
         return "year"
     if start is not None and end is not None:

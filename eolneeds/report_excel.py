@@ -1225,9 +1225,10 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
         ("method", "Method", None), ("comparison", "Compared with ICB", None),
         ("suppressed", "Suppressed", None), ("note", "Note", None),
     ]
+    numbers, left_out = _rows_that_fit(pack)
     rows = pack.shared.data_rows(pack, [name for name, _, _ in spec],
-                                 [measure for _, _, measure in spec], pack.row_numbers)
-    longest = pack.shared.longest(pack.row_numbers, len(spec))
+                                 [measure for _, _, measure in spec], numbers)
+    longest = pack.shared.longest(numbers, len(spec))
     # The note is the last column: it runs on unwrapped rather than making thousands of
     # rows tall (and measured row by row).
     columns = [Col(header, width=60 if name == "note" else None,
@@ -1242,15 +1243,43 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
                            "[z] not applicable (see the Cover sheet)."),
              ("Periods", "Financial years (April to March); months (YYYY-MM) are the monthly "
                          "series; four-digit years are projections.")]
+    if left_out:
+        lines.append(("Rows left out", left_out))
     return DataSheet(
         name="Indicator data", description="Every indicator row for these areas, ready to "
                                             "filter or pivot",
         title=f"Indicator data: {pack.area_label}", lines=lines, columns=columns, rows=rows,
-        table_name="Indicator_data", row_keys=pack.row_numbers,
+        table_name="Indicator_data", row_keys=numbers,
         # Nine in ten of the pack's cells, and no chart reads them. It is also the last
         # sheet built, so formats it first uses are numbered last either way.
         streamable=True, row_cache=pack.shared.row_xml,
     )
+
+
+EXCEL_MAX_ROWS = 1_048_576  # rows in an Excel worksheet
+_DATA_SHEET_HEADING = 8  # the Indicator data sheet's rows above its table, at most
+
+
+def _rows_that_fit(pack: _Pack) -> tuple[list[int], str]:
+    """The Indicator data rows that fit in one worksheet, and what was left out ("" if
+    nothing). GP practice and PCN rows go first (an England-wide practice breakdown runs
+    to hundreds of thousands of rows); the CSV and Parquet tables keep every row."""
+    limit = EXCEL_MAX_ROWS - _DATA_SHEET_HEADING - 1  # and the header row
+    numbers = pack.row_numbers
+    if len(numbers) <= limit:
+        return numbers, ""
+    records = pack.shared.records
+    kept = [i for i in numbers if records[i]["breakdown"] not in ("gp_practice", "pcn")]
+    text = (f"{len(numbers) - len(kept):,} GP practice and PCN rows are not on this sheet: "
+            f"a worksheet holds {EXCEL_MAX_ROWS:,} rows. indicators.csv and "
+            "indicators.parquet have every row.")
+    if len(kept) > limit:
+        text = (f"{len(numbers) - limit:,} rows (every GP practice and PCN row, then the "
+                f"last rows in table order) are not on this sheet: a worksheet holds "
+                f"{EXCEL_MAX_ROWS:,} rows. indicators.csv and indicators.parquet have "
+                "every row.")
+        kept = kept[:limit]
+    return kept, text
 
 
 class _RowCache(dict[int, str]):
@@ -1947,6 +1976,7 @@ class _RowsWriter(WorksheetWriter):
         self._serials: dict[Any, float] = {}  # date -> Excel serial number
         self._texts: dict[str, str] = {}  # cleaned text of the streamed block, as in fill
         self._fragments: dict[tuple[int, str], str] = {}  # (column, text) -> cell XML
+        self._number_attrs: dict[str, str] = {}  # number format -> ' s="id"' of its style
         self._block = _STREAMED.get(ws)
         if self._block is not None and (LXML or any(
                 self._block.first_row <= row <= self._block.last_row for row, _ in ws._cells)):
@@ -2059,9 +2089,10 @@ class _RowsWriter(WorksheetWriter):
                        values: Sequence[Any]) -> None:
         """One streamed row: the cells `_CellMaker.fill` would have made, formatted.
 
-        Text, numbers, blanks, dates and '*' are formatted here; each style is numbered
-        when first met, in the same order as openpyxl numbers cells' styles."""
+        Text, numbers, blanks, dates and shorthand marks are formatted here; each style
+        is numbered when first met, in the same order as openpyxl numbers cells' styles."""
         fragments = self._fragments
+        number_attrs = self._number_attrs
         attr = self._template_attr
         template = self._maker.template
         for (letter, index, number_format, style, text_style), value in zip(
@@ -2076,7 +2107,10 @@ class _RowsWriter(WorksheetWriter):
                     fragment = fragments[key] = self._text_fragment(text_style, value)
                 out.append(f'<c r="{letter}{row_idx}"{fragment}')
             elif kind is Num and value.value is not None and isfinite(value.value):
-                style_attr = attr(template("eol_number", value.number_format))
+                style_attr = number_attrs.get(value.number_format)
+                if style_attr is None:
+                    style_attr = number_attrs[value.number_format] = attr(
+                        template("eol_number", value.number_format))
                 out.append(f'<c r="{letter}{row_idx}"{style_attr} t="n">'
                            f"<v>{float(value.value):.16g}</v></c>")
             elif kind is float and isfinite(value):

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup
 
-from eolneeds import charts, methods, report_practice
+from eolneeds import charts, methods, report_practice, spc
 from eolneeds.catalogue import THEMES, load_catalogue
 from eolneeds.findings import key_findings
 from eolneeds.formatting import (
@@ -728,14 +728,16 @@ class SpcSection:
         spc_ids += sorted({key[0] for key, row in self.r.data.rows.items()
                            if self.r.data.kinds.get(key[2]) == "month"} - set(spc_ids))
         for ind_id in spc_ids:
-            series = self.r.data.months(ind_id, self.r.icb)
-            values = [(p, v) for p, v in ((p, _number(r)) for p, r in series) if v is not None]
-            if len(values) < 2:
+            # The series and its limits come from eolneeds.spc: monthly or quarterly as
+            # the counts allow, never through suppressed points, limits within range.
+            icb_series = spc.spc_series(self.r.data.frame, ind_id, self.r.icb)
+            if icb_series.result is None:
                 continue
+            values = list(zip(icb_series.labels, icb_series.values, strict=True))
             polarity = self.r.polarity(ind_id)
             unit = self.r.unit_of(ind_id)
             name = self.r.name_of(ind_id)
-            result = methods.xmr([v for _, v in values])
+            result = icb_series.result
             labels = [p for p, _ in values]
             meaning = self.spc_meaning(result, polarity, self.r.benchmark(ind_id))
             summary = (f"XmR chart of monthly {name.lower()} for the ICB, {labels[0]} to "
@@ -757,17 +759,18 @@ class SpcSection:
             place_rows = []
             for area in [self.r.icb, *self.r.places]:
                 label = self.r.icb_label if area == self.r.icb else self.r.place_name(area)
-                pts = [(p, v) for p, v in ((p, _number(r))
-                                           for p, r in self.r.data.months(ind_id, area))
-                       if v is not None]
-                if len(pts) < 2:
-                    place_rows.append([Cell(label, header=True)] + [Cell(MISSING)] * 4)
+                series = spc.spc_series(self.r.data.frame, ind_id, area)
+                if series.result is None:
+                    place_rows.append([Cell(label, header=True)] + [Cell(MISSING)] * 3
+                                      + [Cell(series.reason[:1].upper() + series.reason[1:])])
                     continue
-                res = methods.xmr([v for _, v in pts])
+                res = series.result
+                pts = list(zip(series.labels, series.values, strict=True))
                 icon = methods.variation_icon(res, polarity)
+                every = "quarterly" if series.aggregation == "quarter" else "monthly"
                 place_rows.append([
                     Cell(label, header=True),
-                    Cell(f"{fmt_value(pts[-1][1], unit)} ({pts[-1][0]})", numeric=True),
+                    Cell(f"{fmt_value(pts[-1][1], unit)} ({pts[-1][0]}, {every})", numeric=True),
                     Cell(fmt_value(res.mean, unit), numeric=True),
                     Cell(f"{fmt_value(res.lower_limit, unit)} to "
                          f"{fmt_value(res.upper_limit, unit)}", numeric=True),
@@ -775,7 +778,7 @@ class SpcSection:
                 ])
             table = Table(
                 caption=f"{name}: latest month and variation, ICB and every Place",
-                columns=["Area", "Latest month", "Mean", "Process limits", "Variation"],
+                columns=["Area", "Latest point", "Mean", "Process limits", "Variation"],
                 rows=place_rows, numeric_columns=frozenset({1, 2, 3}))
             blocks.append(SpcBlock(name, chart, meaning, table))
         return blocks

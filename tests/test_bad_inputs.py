@@ -809,3 +809,23 @@ def test_read_only_project_folder(tmp_path, monkeypatch, capsys):
     # validate only reads: it runs without the lock (blocking faults: exit 3, not 1 or 2)
     code, err = _main(monkeypatch, capsys, "validate", "--project", str(root))
     assert code == 3, err
+
+
+@pytest.mark.parametrize("damage", ["blocks overwritten", "cut in half"])
+def test_a_damaged_database_is_exit_3_for_every_command(tmp_path, monkeypatch, damage):
+    """A database damaged after it was written (a disk fault, a copy cut short) is input
+    the user must restore, not a bug: exit 3 however far DuckDB gets before it notices."""
+    root = _loaded_project(tmp_path, monkeypatch)
+    database = root / "eolneeds.duckdb"
+    data = bytearray(database.read_bytes())
+    if damage == "cut in half":
+        data = data[:len(data) // 2]
+    else:  # everything after DuckDB's three file headers
+        data[12288:] = b"\x55" * (len(data) - 12288)
+    database.write_bytes(bytes(data))
+    for args in (["validate"], ["ingest", "deaths", str(CORPUS / "good.csv")], ["assess"]):
+        completed = _cli(*args, "--project", str(root))
+        assert completed.returncode == 3, (args, completed.stderr)
+        assert _one_error_line(completed).endswith(
+            "is not a readable DuckDB database (it is empty or damaged) — restore it from a "
+            "backup, or move it aside and ingest the extracts again"), args

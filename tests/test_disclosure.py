@@ -66,6 +66,7 @@ def test_secondary_suppression_hides_the_next_smallest_cell():
         {"breakdown_value": "male", "numerator": 5, "denominator": 100},
         {"breakdown_value": "female", "numerator": 40, "denominator": 100},
         {"breakdown_value": "unknown", "numerator": 30, "denominator": 50},
+        {"breakdown": "all", "breakdown_value": "all", "numerator": 75, "denominator": 250},
     ]), DisclosureConfig(min_count=8)))
     assert rows["male"]["suppressed"] and rows["unknown"]["suppressed"]
     assert "secondary" in rows["unknown"]["note"]
@@ -78,12 +79,14 @@ def test_secondary_skips_zero_cells_and_two_hidden_cells_need_nothing_more():
         {"breakdown_value": "b", "numerator": 0, "denominator": 100},
         {"breakdown_value": "c", "numerator": 20, "denominator": 100},
         {"breakdown_value": "d", "numerator": 50, "denominator": 100},
+        {"breakdown": "all", "breakdown_value": "all", "numerator": 73, "denominator": 400},
     ]), DisclosureConfig(min_count=8)))
     assert [v for v, r in rows.items() if r["suppressed"]] == ["a", "c"]
     rows = by_value(apply_disclosure(frame([
         {"breakdown_value": "a", "numerator": 3, "denominator": 100},
         {"breakdown_value": "b", "numerator": 4, "denominator": 100},
         {"breakdown_value": "c", "numerator": 20, "denominator": 100},
+        {"breakdown": "all", "breakdown_value": "all", "numerator": 27, "denominator": 300},
     ]), DisclosureConfig(min_count=8)))
     assert [v for v, r in rows.items() if r["suppressed"]] == ["a", "b"]
 
@@ -137,7 +140,10 @@ def test_mean_is_protected_by_its_number_of_people_and_sii_by_its_quintiles():
         {"indicator_id": "pod_hospital_pct", "breakdown": "imd_quintile",
          "breakdown_value": "SII", "method": "SII", "value": -5.0},
     ]), DisclosureConfig(min_count=8))
-    assert result["suppressed"].to_list() == [True, True, True, True]
+    # With no 'all' row published, no sum gives quintile 1 back: quintile 2 stays; the
+    # SII row handed in is hidden with its quintile (assess computes SIIs after
+    # disclosure, from published quintiles only).
+    assert result["suppressed"].to_list() == [True, True, False, True]
     assert "quintile" in result.filter(pl.col("breakdown_value") == "SII")["note"].item()
 
 
@@ -152,9 +158,10 @@ def test_rounding_to_five():
     assert rows["b"]["numerator"] == 20.0
 
 
-def test_projections_are_exempt():
+def test_projections_are_rounded_not_suppressed():
     result = apply_disclosure(frame([
         {"indicator_id": "pc_need_projected", "method": "C", "unit": "count",
          "numerator": 2.5, "value": 2.5},
     ]), DisclosureConfig(min_count=8), exempt_indicators=("pc_need_projected",))
-    assert not result["suppressed"].item() and result["value"].item() == 2.5
+    # Not suppressed as a count (a model output), but rounded to the nearest 10.
+    assert not result["suppressed"].item() and result["value"].item() == 0.0

@@ -492,3 +492,29 @@ def test_gradient_chart_skips_a_place_whose_quintiles_are_suppressed(tmp_path):
     ws = load_workbook(path)["Inequalities"]
     lines = " ".join(str(ws.cell(r, 1).value) for r in range(2, 9))
     assert "Chart: none: every indicator has a suppressed [c] quintile" in lines
+
+
+def test_indicator_data_too_long_for_a_worksheet_leaves_out_practice_rows_and_says_so(
+        tmp_path, monkeypatch):
+    """A worksheet holds 1,048,576 rows; an England-wide practice breakdown can exceed
+    that. The sheet then leaves out the practice and PCN rows and says so, instead of
+    writing a file Excel cannot open. (The limit is lowered here to keep the test fast.)"""
+    import polars as pl
+
+    bundle = make_bundle()
+    extra = bundle.indicators.filter(breakdown="all").head(40).with_columns(
+        breakdown=pl.lit("gp_practice"),
+        breakdown_value=pl.format("P{}", pl.int_range(pl.len()).cast(pl.String)))
+    bundle.indicators = pl.concat([bundle.indicators, extra])
+    total = bundle.indicators.height
+    monkeypatch.setattr(report_excel, "EXCEL_MAX_ROWS",
+                        total - 20 + report_excel._DATA_SHEET_HEADING + 1)
+    path = tmp_path / "pack.xlsx"
+    report_excel.write_excel_pack(bundle, path)
+    ws = load_workbook(path)["Indicator data"]
+    min_col, min_row, max_col, max_row = range_boundaries(ref_of(ws))
+    assert max_row - min_row == total - 40  # every row but the 40 practice rows
+    lines = " ".join(str(ws.cell(r, 1).value) for r in range(2, min_row))
+    assert "40 GP practice and PCN rows are not on this sheet" in lines
+    breakdowns = {ws.cell(r, 9).value for r in range(min_row + 1, max_row + 1)}
+    assert "gp_practice" not in breakdowns

@@ -251,3 +251,16 @@ def _count(config, sql: str) -> int:
         return int(con.execute(sql).fetchall()[0][0])
     finally:
         con.close()
+
+
+def test_duplicates_never_count_towards_refusing_a_file(tmp_path):
+    """A cumulative extract repeats the deaths already loaded: not a fault of the file."""
+    config = project(tmp_path / "p")
+    header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
+    rows = [f"P{i},0{i}/06/2024,80,F,E01000001,C34.9,Hospital" for i in range(1, 4)]
+    ingest_files(config, "deaths", [write(tmp_path / "june.csv", [header, *rows])],
+                 reporter=Reporter())
+    later = write(tmp_path / "june_july.csv",
+                  [header, *rows, "P9,01/07/2024,80,F,E01000001,C34.9,Hospital"])
+    [result] = ingest_files(config, "deaths", [later], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 1, 3)

@@ -279,16 +279,21 @@ def test_disclosure_attacks_find_nothing_in_practice_tables(protected) -> None:
     assert protect_practice_totals(protected, pcn_of, settings).equals(protected)
 
 
-def test_without_the_pcn_pass_a_hidden_practice_is_recoverable(tmp_path, monkeypatch) -> None:
-    """disclosure.py alone protects each breakdown set but not PCN = sum of its
-    practices: here North PCN minus A1 gives A2 away (why practice.py adds its pass)."""
+def test_without_the_pcn_pass_disclosure_does_not_know_pcn_sums(tmp_path, monkeypatch) -> None:
+    """disclosure.py protects each breakdown set (and, since issue 11, every sum it
+    knows, with an exact check) but it does not know which practices make a PCN: on this
+    fixture its choice of complementary cells happens to cover North PCN, so the attack
+    finds nothing either way; the PCN pass (protect_practice_totals) is what guarantees
+    it, and test_attack_model_finds_a_lone_hidden_practice shows the attack can fail."""
     from eolneeds import practice
 
     monkeypatch.setattr(practice, "protect_practice_totals", lambda frame, *_: frame)
     frame, _ = _assess(tmp_path, 8)
     pcn_of = {"A1": "U00001", "A2": "U00001", "B1": "U00002", "B2": "U00002",
               "C1": "unknown", "unknown": "unknown"}
-    assert recoverable_counts(frame, pcn_of) != []
+    hidden = frame.filter((pl.col("breakdown") == "gp_practice") & pl.col("suppressed"))
+    assert hidden.height >= 2  # the unknown practice and its complement
+    assert recoverable_counts(frame, pcn_of) == []
 
 
 def test_attack_model_finds_a_lone_hidden_practice(open_tables) -> None:

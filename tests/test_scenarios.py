@@ -111,8 +111,36 @@ SE = math.sqrt((10 / 14) / 15)
 HALF = stats.t.ppf(0.975, 14) * SE
 
 
-def test_identification_like_the_best_place(results) -> None:
-    _, table = results
+@pytest.fixture(scope="module")
+def open_results(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
+    """The same data with disclosure control off: the best Place, P2, identifies 15 of
+    its 20 need deaths, which with the default rule is hidden (75% of 20 would give its
+    5 unidentified deaths away: issue 11), so the arithmetic is checked here."""
+    from eolneeds.config import DisclosureConfig
+
+    root = tmp_path_factory.mktemp("scenarios_open")
+    config = handbuilt_config(root, scenarios=parse_scenarios(list(SCENARIOS), "test"),
+                              disclosure=DisclosureConfig(min_count=0))
+    _build(config.database_path)
+    con = connect(config.database_path)
+    try:
+        compute_indicators(config, con)
+        return con.sql("SELECT * FROM scenario_results").pl()
+    finally:
+        con.close()
+
+
+def test_identification_like_the_best_place_is_not_built_on_a_hidden_rate(results) -> None:
+    frame, table = results
+    best = frame.filter((pl.col("indicator_id") == "on_register_need_pct")
+                        & (pl.col("area_code") == "P2") & (pl.col("breakdown") == "all"))
+    assert best["suppressed"].all()
+    assert table.filter((pl.col("scenario_id") == "identify_like_best")
+                        & pl.col("value").is_not_null()).height == 0
+
+
+def test_identification_like_the_best_place(open_results) -> None:
+    table = open_results
     # Best Place: P2, 15 of 20 = 75%. P1 identifies 10 of 20: 20 x (0.75 - 0.5) = 5
     # more people; the ICB 40 x (0.75 - 0.625) = 5; P2 itself none.
     assert _get(table, "identify_like_best", "P1", "people")["value"] == pytest.approx(5)
