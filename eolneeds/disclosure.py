@@ -176,7 +176,11 @@ def _relations(keys: set[Key], period_months: dict[str, set[str]],
     """
     groups: dict[tuple, list[Key]] = {}
     sub_periods = {c for children in period_months.values() for c in children}
-    for key in keys:
+    # Sets iterate in an order that changes from one process to the next (string hashes
+    # are salted), and the order of the sums decides which complementary cells are
+    # chosen: everything here is walked in sorted order so that two runs on the same
+    # data hide the same cells (byte-identical outputs).
+    for key in sorted(keys):
         name, area, period, bd, value = key
         if bd == "cause_group_imd_quintile":
             q, _, g = value.partition(": ")
@@ -187,7 +191,7 @@ def _relations(keys: set[Key], period_months: dict[str, set[str]],
         if area not in icb_codes:
             groups.setdefault(("icb", name, period, bd, value), []).append(key)
         if bd == "all" and period in sub_periods:
-            for parent, months in period_months.items():
+            for parent, months in sorted(period_months.items()):
                 if period in months:
                     groups.setdefault(("months", name, area, parent), []).append(key)
     icb = next(iter(icb_codes)) if len(icb_codes) == 1 else None
@@ -208,7 +212,7 @@ def _relations(keys: set[Key], period_months: dict[str, set[str]],
             continue
         relations.append((total, *sorted(members)))
     cells = {(a, p, b, v) for _, a, p, b, v in keys}
-    for a, p, b, v in cells:
+    for a, p, b, v in sorted(cells):
         def present(name: str, cell: tuple = (a, p, b, v)) -> Key:
             return (name, *cell)  # type: ignore[return-value]
         relations.append((present("deaths"), *(present(n) for n in _POD_COUNTS)))
@@ -230,7 +234,7 @@ def _relations(keys: set[Key], period_months: dict[str, set[str]],
     # Projected cause groups add up to projected deaths (a breakdown of a total that is
     # carried as the denominator, so it has no 'all' key of its own name).
     proj: dict[tuple, list[Key]] = {}
-    for key in keys:
+    for key in sorted(keys):
         if key[0] == "projected" and key[3] == "cause_group":
             proj.setdefault(key[1:3], []).append(key)
     for (area, period), members in proj.items():
@@ -362,7 +366,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
             frontier, seen = {key}, {key}
             for _depth in range(4):
                 added = False
-                for rel in (r for f in frontier for r in by_key.get(f, [])):
+                for rel in (r for f in sorted(frontier) for r in by_key.get(f, [])):
                     # A part before the total, as in _secondary.
                     published = [k for k in rel[1:] if k not in hidden] or [
                         k for k in rel[:1] if k not in hidden]

@@ -57,3 +57,25 @@ def test_closed_console_pipe_does_not_stop_the_job_or_its_log(tmp_path) -> None:
     log.close()
     lines = (tmp_path / "run.log").read_text(encoding="utf-8").splitlines()
     assert [line.count('"event": "run_finished"') for line in lines].count(1) == 2
+
+
+def test_disclosure_hides_the_same_cells_whatever_the_hash_seed(assessed_sample, sample_project,
+                                                                  tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Bug: secondary suppression walked sets of cell keys, whose order follows Python's
+    # per-process string-hash salt, so two runs on the same data hid different
+    # complementary cells and indicators.csv differed between runs.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    first = (assessed_sample.out_dir / "indicators.csv").read_bytes()
+    out = tmp_path / "again"
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    eolneeds = Path(sys.executable).with_name("eolneeds")
+    done = subprocess.run(
+        [str(eolneeds), "--quiet", "assess", "--project", str(sample_project.root),
+         "--format", "csv", "--out", str(out)],
+        env=env, capture_output=True, text=True, encoding="utf-8", check=False)
+    assert done.returncode == 0, done.stderr
+    assert (out / "indicators.csv").read_bytes() == first
