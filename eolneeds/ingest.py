@@ -1364,7 +1364,7 @@ def _refuse_decimal_commas(con: duckdb.DuckDBPyConnection, config: ProjectConfig
     path = config.root / "mappings" / f"{mapping_name}.toml"
     where = str(path) if path.is_file() else f"mappings/{dataset}.toml (dataset = \"{dataset}\")"
     # The message is logged by scheduled runs: no NHS-number-like value in it.
-    raise input_error(file_name, nz.mask(found[1]),
+    raise input_error(file_name, nz.mask(str(found[1])) or "",
                       f"add decimal = \",\" to {where} if the file writes numbers as "
                       "1.234,56, then ingest it again", row=found[0])
 
