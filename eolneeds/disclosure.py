@@ -108,8 +108,8 @@ def _count_roles() -> dict[str, tuple[str | None, str | None]]:
 
     roles: dict[str, tuple[str | None, str | None]] = {}
     for ind in load_catalogue():
-        num = _COUNT_ALIASES.get(ind.numerator_column, ind.numerator_column)
-        den = ind.denominator_column or None
+        num: str | None = _COUNT_ALIASES.get(ind.numerator_column, ind.numerator_column)
+        den: str | None = ind.denominator_column or None
         den = _COUNT_ALIASES.get(den, den) if den else None
         if ind.method in ("R", "DSR"):
             den = None  # a population, not a count of people who died
@@ -328,11 +328,11 @@ def _determined(hidden: set[Key], relations: list[tuple[Key, ...]]) -> list[Key]
             # Beyond this size the dense check would cost minutes and gigabytes; such a
             # block keeps the pairing rule's protection only (see AUDIT_MAX_BLOCK).
             continue
-        position = {j: c for c, j in enumerate(cols)}
+        column_of = {j: c for c, j in enumerate(cols)}
         matrix = np.zeros((len(equations), len(cols)))
-        for r, coeffs in enumerate(equations):
-            for j, c in coeffs.items():
-                matrix[r, position[j]] = c
+        for r, equation in enumerate(equations):
+            for j, coeff in equation.items():
+                matrix[r, column_of[j]] = coeff
         # The null space of the sums is that of their Gram matrix (small integer
         # coefficients, so squaring the condition number costs no accuracy here), and
         # a symmetric eigen-decomposition is several times faster than an SVD.
@@ -544,10 +544,10 @@ def apply_disclosure(
                 .then(rounded("value")).otherwise(pl.col("value")).alias("value"),
             )
 
-    hidden = pl.col("suppressed")
+    is_hidden = pl.col("suppressed")
     return out.with_columns(
-        *(pl.when(hidden).then(None).otherwise(pl.col(c)).alias(c) for c in _VALUE_COLUMNS),
-        pl.when(hidden).then(pl.lit("not_compared")).otherwise(pl.col("comparison"))
+        *(pl.when(is_hidden).then(None).otherwise(pl.col(c)).alias(c) for c in _VALUE_COLUMNS),
+        pl.when(is_hidden).then(pl.lit("not_compared")).otherwise(pl.col("comparison"))
         .alias("comparison"),
         pl.when(pl.col("note") == "").then(None).otherwise(pl.col("note")).alias("note"),
     ).select(frame.columns)
