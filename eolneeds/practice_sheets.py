@@ -44,6 +44,35 @@ def _text(value: Any) -> Any:
     return str(value) if value not in (None, "") else NOT_AVAILABLE
 
 
+def _funnel_columns() -> list[Col]:
+    """The measure columns the Practices and PCNs sheets share, after their own."""
+    return [
+        Col("Need deaths (count)", COUNT), Col("Identified before death (count)", COUNT),
+        Col("Identified (%)", PERCENT), Col("ICB identified (%)", PERCENT),
+        Col("95% lower limit (%)", PERCENT), Col("95% upper limit (%)", PERCENT),
+        Col("99.8% lower limit (%)", PERCENT), Col("99.8% upper limit (%)", PERCENT),
+        Col("Position against the ICB"), Col("Median days on the register (days)", WHOLE),
+        Col("Identified late (%)", PERCENT), Col("Advance care plan recorded (%)", PERCENT),
+    ]
+
+
+def _funnel_cells(r: dict[str, Any]) -> list[Any]:
+    """A funnel row's cells for _funnel_columns: a missing count, share or limit is
+    [c] when the row is suppressed, else [x]; a missing register measure is always [c]
+    (the funnel leaves it empty only where it is suppressed)."""
+    hidden = bool(r["suppressed"])
+    return [
+        _num(r["need_deaths"], COUNT, hidden), _num(r["identified"], COUNT, hidden),
+        _num(r["value"], PERCENT, hidden), _num(r["icb_value"], PERCENT, False),
+        _num(r["lower_95"], PERCENT, hidden), _num(r["upper_95"], PERCENT, hidden),
+        _num(r["lower_99_8"], PERCENT, hidden), _num(r["upper_99_8"], PERCENT, hidden),
+        POSITIONS.get(r["position"], r["position"]),
+        _num(r["register_days_median"], WHOLE, True),
+        _num(r["register_late_pct"], PERCENT, True),
+        _num(r["acp_need_pct"], PERCENT, True),
+    ]
+
+
 def practices_sheet(pack: _Pack) -> DataSheet | None:
     funnel = pack.bundle.practices
     if funnel is None or funnel.height == 0:
@@ -55,32 +84,18 @@ def practices_sheet(pack: _Pack) -> DataSheet | None:
     rows_frame = rows_frame.sort(["place", "pcn_code", "practice_code"], nulls_last=True)
     columns = [
         Col("Practice code"), Col("Practice name"), Col("PCN code"), Col("PCN name"),
-        Col("Place"), Col("Need deaths (count)", COUNT),
-        Col("Identified before death (count)", COUNT), Col("Identified (%)", PERCENT),
-        Col("ICB identified (%)", PERCENT), Col("95% lower limit (%)", PERCENT),
-        Col("95% upper limit (%)", PERCENT), Col("99.8% lower limit (%)", PERCENT),
-        Col("99.8% upper limit (%)", PERCENT), Col("Position against the ICB"),
-        Col("Median days on the register (days)", WHOLE),
-        Col("Identified late (%)", PERCENT), Col("Advance care plan recorded (%)", PERCENT),
+        Col("Place"), *_funnel_columns(),
     ]
     place_names = {p.code: p.name for p in pack.config.places}
     rows: list[list[Any]] = []
     keys: list[Any] = []
     for r in rows_frame.iter_rows(named=True):
-        hidden = bool(r["suppressed"])
         rows.append([
             r["practice_code"] if r["practice_code"] != "unknown" else "Not recorded",
             _text(r["practice_name"]), _text(r["pcn_code"] if r["pcn_code"] != "unknown"
                                              else None),
             _text(r["pcn_name"]), _text(place_names.get(r["place"], r["place"])),
-            _num(r["need_deaths"], COUNT, hidden), _num(r["identified"], COUNT, hidden),
-            _num(r["value"], PERCENT, hidden), _num(r["icb_value"], PERCENT, False),
-            _num(r["lower_95"], PERCENT, hidden), _num(r["upper_95"], PERCENT, hidden),
-            _num(r["lower_99_8"], PERCENT, hidden), _num(r["upper_99_8"], PERCENT, hidden),
-            POSITIONS.get(r["position"], r["position"]),
-            _num(r["register_days_median"], WHOLE, True),
-            _num(r["register_late_pct"], PERCENT, True),
-            _num(r["acp_need_pct"], PERCENT, True),
+            *_funnel_cells(r),
         ])
         keys.append(r["practice_code"])
     if not rows:
@@ -119,28 +134,15 @@ def pcns_sheet(pack: _Pack) -> DataSheet | None:
         frame = frame.filter(pl.col("pcn_code").is_in(mine.unique().to_list()))
     columns = [
         Col("PCN code"), Col("PCN name"), Col("Practices (count)", COUNT),
-        Col("Need deaths (count)", COUNT), Col("Identified before death (count)", COUNT),
-        Col("Identified (%)", PERCENT), Col("ICB identified (%)", PERCENT),
-        Col("95% lower limit (%)", PERCENT), Col("95% upper limit (%)", PERCENT),
-        Col("99.8% lower limit (%)", PERCENT), Col("99.8% upper limit (%)", PERCENT),
-        Col("Position against the ICB"), Col("Median days on the register (days)", WHOLE),
-        Col("Identified late (%)", PERCENT), Col("Advance care plan recorded (%)", PERCENT),
+        *_funnel_columns(),
     ]
     rows: list[list[Any]] = []
     keys: list[Any] = []
     for r in frame.iter_rows(named=True):
-        hidden = bool(r["suppressed"])
         rows.append([
             r["pcn_code"] if r["pcn_code"] != "unknown" else "Not known",
             _text(r["pcn_name"]), _num(r["practices"], COUNT, False),
-            _num(r["need_deaths"], COUNT, hidden), _num(r["identified"], COUNT, hidden),
-            _num(r["value"], PERCENT, hidden), _num(r["icb_value"], PERCENT, False),
-            _num(r["lower_95"], PERCENT, hidden), _num(r["upper_95"], PERCENT, hidden),
-            _num(r["lower_99_8"], PERCENT, hidden), _num(r["upper_99_8"], PERCENT, hidden),
-            POSITIONS.get(r["position"], r["position"]),
-            _num(r["register_days_median"], WHOLE, True),
-            _num(r["register_late_pct"], PERCENT, True),
-            _num(r["acp_need_pct"], PERCENT, True),
+            *_funnel_cells(r),
         ])
         keys.append(r["pcn_code"])
     if not rows:
