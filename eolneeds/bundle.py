@@ -90,7 +90,7 @@ class ReportBundle:
     practices: pl.DataFrame | None = None
     # Primary Care Networks: practice.PCN_FUNNEL_SCHEMA (the same per PCN)
     pcns: pl.DataFrame | None = None
-    # What-if scenarios: scenarios.SCENARIO_SCHEMA (modelled figures with their ranges and
+    # What-if scenarios: scenarios.scenario_schema() (modelled figures with their ranges and
     # assumptions); None when not computed
     scenarios: pl.DataFrame | None = None
     # England (and region) values beside the ICB; see BenchmarkValue and assess.
