@@ -349,7 +349,7 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if state.debug:
             traceback.print_exc()
-        if type(exc).__module__.startswith(("duckdb", "_duckdb")):
+        if type(exc).__module__.startswith(("duckdb", "_duckdb")) or isinstance(exc, OSError):
             from eolneeds.db import explain
 
             known = explain(exc)

@@ -103,6 +103,22 @@ def blank_sql(column: str) -> str:
             f"AND trim({column}) = ''))")
 
 
+# Text that database and spreadsheet exports write for "no value": SQL Server Management
+# Studio writes NULL in every empty cell of any type, other clients (null) or null, and
+# Excel's failed look-ups #N/A. Read as a real value it would be, for example, one
+# identifier shared by every person whose number is missing (all "linked" as one).
+NO_VALUE_TEXTS = ("NULL", "null", "(null)", "#N/A")
+
+
+def value_sql(column: str) -> str:
+    """SQL: the cell's text with surrounding white space trimmed; NULL when nothing is
+    left or it is one of NO_VALUE_TEXTS."""
+    sql = f"nullif(trim({column}), '')"  # trimmed once: nullif only compares
+    for word in NO_VALUE_TEXTS:
+        sql = f"nullif({sql}, '{word}')"
+    return sql
+
+
 UNMAPPED_DATA = "__unmapped_data"
 SHORT_ROW = "__short_row"
 # The CSV reader's `nullstr`: text no extract holds, so that only the padding DuckDB
@@ -746,6 +762,7 @@ class SheetLayout:
     sample: list[list[str | None]]  # up to SAMPLE_ROWS rows after the header, as text
     matched: bool = False  # the header passed the test it was looked for with
     titles: list[str] = field(default_factory=list)  # text of the rows above the header
+    hidden: bool = False  # hidden in Excel (an old copy, a look-up list): not the data
 
 
 def _header_cells(cells: Sequence[Any]) -> list[str]:
@@ -802,12 +819,13 @@ def scan_sheet(worksheet: Any, matches: HeaderTest | None = None, *,
             if rows else (None, False)
     else:
         found, matched = detect_header_row(rows[:HEADER_SCAN_ROWS], matches)
+    hidden = getattr(worksheet, "sheet_state", "visible") != "visible"
     if found is None:
-        return SheetLayout(worksheet.title, None, [], [])
+        return SheetLayout(worksheet.title, None, [], [], hidden=hidden)
     sample = [[cell_text(c) for c in r] for r in rows[found + 1:found + 1 + SAMPLE_ROWS]]
     titles = [" ".join(t for t in (cell_text(c) for c in r) if t) for r in rows[:found]]
     return SheetLayout(worksheet.title, first + found, _header_cells(rows[found]), sample,
-                       matched, [t for t in titles if t])
+                       matched, [t for t in titles if t], hidden)
 
 
 def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLayout]:
@@ -832,6 +850,11 @@ def _open_workbook(path: Path) -> Any:
             *_DAMAGED_WORKBOOK) as exc:
         raise input_error(path.name, f"is not a readable Excel workbook ({exc})",
                           "open it in Excel and save it again as .xlsx, or export CSV") from None
+    for worksheet in workbook.worksheets:
+        # Read-only mode stops at the used range the writing program recorded
+        # (<dimension>), and some write a stale one (A1:G2 over thousands of rows): the
+        # rows beyond it were dropped without a word. Read to the real end instead.
+        worksheet.reset_dimensions()
     if not workbook.worksheets:
         workbook.close()
         raise input_error(path.name, "is a workbook with no worksheets",
@@ -854,6 +877,10 @@ def choose_sheet(file_name: str, sheets: Sequence[SheetLayout], *,
     """The one sheet whose header `matches` accepted (scan_workbook), else stop and list
     the sheets so the user can name one in the mapping."""
     matched = [s for s in sheets if s.matched]
+    if len(matched) > 1:
+        # A hidden sheet with the same columns is an old copy or a working sheet; the
+        # one the user sees in Excel is the data.
+        matched = [s for s in matched if not s.hidden] or matched
     if len(matched) == 1:
         return matched[0]
     if matched:
