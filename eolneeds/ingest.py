@@ -1085,8 +1085,14 @@ def ingest_files(
         _mapping_and_preset(config, dataset, mapping)  # a bad --mapping before any file
     paths = [Path(f) for f in files]
     for path in paths:
+        if path.is_dir():
+            raise input_error(str(path), "is a folder, not a file",
+                              "name the extract files inside it (e.g. folder/*.csv)")
         if not path.is_file():
-            raise input_error(str(path), "file not found", "check the path and the file name")
+            problem = "file not found"
+            if path.is_symlink():  # a link to nothing, or to itself through others
+                problem = "is a link that leads to no file (broken, or a loop)"
+            raise input_error(str(path), problem, "check the path and the file name")
     # Each file's mapping: --mapping, else chosen by its name as `run` chooses.
     chosen = {path: _mapping_and_preset(config, dataset, mapping if mapping is not None else
                                         config.mapping_name_for_file(dataset, path.name))

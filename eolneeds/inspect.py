@@ -44,6 +44,7 @@ from eolneeds.readers import (
     detect_encoding,
     detect_format,
     detect_header_row,
+    refuse_web_page,
 )
 from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
 
@@ -139,6 +140,7 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
     elif fmt == "parquet":
         result = _inspect_parquet(path)
     else:
+        refuse_web_page(path, gzipped)
         result = _inspect_csv(path, gzipped, encoding)
     result.preset = presets.recognise(result.headers)
     if result.preset is not None:

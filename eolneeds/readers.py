@@ -230,6 +230,7 @@ def read_into(
             raise _damaged_sheet(path, exc) from None
     if fmt == "parquet":
         return _read_parquet(con, path, table=table, choose=choose)
+    refuse_web_page(path, gzipped)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
                      delimiter=delimiter, header_row=header_row or 1, workdir=workdir,
                      choose=choose)
@@ -237,6 +238,34 @@ def read_into(
 
 # ---------------------------------------------------------------------------------------
 # CSV
+
+# What a download that failed saves under the extract's name: the server's error page.
+_WEB_PAGE = re.compile(rb"\s*(<!doctype html|<html|<\?xml|<!--)", re.I)
+
+
+def refuse_web_page(path: Path, gzipped: bool) -> None:
+    """Refuse a file saved from a failed download (an HTML error page) or an Excel XML
+    workbook given as CSV: read as CSV it is one column of markup."""
+    try:
+        with _open_bytes(path, gzipped) as fh:
+            head = fh.read(512)
+    except (OSError, EOFError):
+        return  # the reader reports it
+    for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if head.startswith(bom):
+            head = head[len(bom):]
+            if bom != codecs.BOM_UTF8:
+                head = head.replace(b"\x00", b"")
+            break
+    if _WEB_PAGE.match(head) and b"urn:schemas-microsoft-com:office:" in head:
+        raise input_error(  # Excel 2003 "XML Spreadsheet", or a workbook saved as HTML
+            path.name, "is an Excel XML or web-page workbook, not CSV or .xlsx",
+            "open it in Excel and save it as .xlsx (Excel Workbook) or CSV UTF-8")
+    if _WEB_PAGE.match(head):
+        raise input_error(
+            path.name, "is a web page (HTML or XML), not CSV: most likely an error page "
+            "saved when a download or export failed",
+            "open it in a browser to read what went wrong, then download the extract again")
 
 
 def _open_bytes(path: Path, gzipped: bool) -> IO[bytes]:

@@ -113,6 +113,13 @@ CASES = [
         "cp1252_forced_utf8.csv: is not valid utf-8 text (byte 0xe9 at offset 70) — pass "
         "the file's real encoding with --encoding (Excel exports are often cp1252), or "
         "re-export it as CSV UTF-8")),
+    Case("a download error page saved as .csv", "deaths", "download_error_page.csv",
+         refused=("download_error_page.csv: is a web page (HTML or XML), not CSV: most likely "
+                  "an error page saved when a download or export failed — open it in a "
+                  "browser to read what went wrong, then download the extract again")),
+    Case("an Excel 2003 XML workbook", "deaths", "xml_spreadsheet.xls", refused=(
+        "xml_spreadsheet.xls: is an Excel XML or web-page workbook, not CSV or .xlsx — open "
+        "it in Excel and save it as .xlsx (Excel Workbook) or CSV UTF-8")),
     Case("old .xls workbook", "deaths", "old_format.xls", refused=(
         "old_format.xls: is an old-format (.xls) or password-protected Excel workbook — "
         "save it from Excel as .xlsx without a password, or as CSV UTF-8")),
@@ -889,6 +896,23 @@ def test_read_only_project_folder(tmp_path, monkeypatch, capsys):
     # validate only reads: it runs without the lock (blocking faults: exit 3, not 1 or 2)
     code, err = _main(monkeypatch, capsys, "validate", "--project", str(root))
     assert code == 3, err
+
+
+def test_a_folder_or_a_link_loop_given_as_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+    config = _project(tmp_path / "project", CASES[0])
+    folder = tmp_path / "deaths.csv"
+    folder.mkdir()
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to(tmp_path / "loop2.csv")
+    (tmp_path / "loop2.csv").symlink_to(loop)
+    for path, problem in [(folder, "is a folder, not a file — name the extract files "
+                                   "inside it (e.g. folder/*.csv)"),
+                          (loop, "is a link that leads to no file (broken, or a loop) — "
+                                 "check the path and the file name")]:
+        with pytest.raises(EolneedsError) as caught:
+            ingest_files(config, "deaths", [path], reporter=Reporter())
+        assert (str(caught.value), caught.value.exit_code) == (f"{path}: {problem}", 3)
 
 
 @pytest.mark.parametrize("failure", ["DuckDB writing its log", "eolneeds writing a copy"])

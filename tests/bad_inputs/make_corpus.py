@@ -395,6 +395,12 @@ def exports() -> None:
         "A1B2C3D4E5F6,2023-01-05,2023-01-06,21,300,100",
         "B2C3D4E5F6A1,2023-01-05,2023-01-07,2A,300,200",
         "A1B2C3D4E5F6,2023-01-09,NULL,11,300,NULL"])
+    # A failed download saved under the extract's name, and Excel 2003's XML workbook.
+    text("download_error_page.csv", ["<!DOCTYPE html>", "<html><head><title>Error 404 - "
+                                     "Not Found</title></head><body>Not found</body></html>"])
+    text("xml_spreadsheet.xls", [
+        '<?xml version="1.0"?>', '<?mso-application progid="Excel.Sheet"?>',
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">', "</Workbook>"])
     # An extract carrying more than the analysis needs: names, postcode, date of birth.
     # None of it may stay (the date of birth only gives the age).
     text("personal_columns.csv", [
