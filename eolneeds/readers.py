@@ -538,8 +538,9 @@ def _read_csv_as(
         temporary = source = _transcode(path, gzipped, codec, workdir,
                                         mixed_check=codec == "cp1252" and auto_codec)
         duck_compression = "none"
-    # DuckDB drops empty lines, which would make every later row number one low: look
-    # for one (in a thread, while DuckDB reads) and renumber the rows if there is.
+    # DuckDB drops empty lines, which would make every later row number one low, and
+    # reads a quoted line break as part of its record: count the lines (in a thread,
+    # while DuckDB reads); only a file with fewer records than lines is looked at again.
     scan = ThreadPoolExecutor(max_workers=1)
     empty_line = scan.submit(_scan_lines, source, duck_compression == "gzip")
     scan.shutdown(wait=False)
@@ -574,7 +575,11 @@ def _read_csv_as(
         scanned = empty_line.result()
         text_codec = "utf-8-sig" if codec == "utf-8-sig" else "utf-8"
         gaps: list[int] = []
-        if scanned.empty_line:
+        records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+        # As many records as lines: no empty line was dropped and no record spans lines
+        # (either makes fewer records), so the file is not read again (the usual case).
+        fewer = records < scanned.data_lines(header_row)
+        if fewer and _scan_lines(source, duck_compression == "gzip", empty_lines=True).empty_line:
             gaps = _empty_line_positions(source, duck_compression == "gzip", text_codec,
                                          delim, header_row)
             if gaps:
@@ -583,8 +588,7 @@ def _read_csv_as(
         # A record spanning lines is a quoted line break -- or a quote left open that
         # swallows the rows after it. Only when the file has fewer records than lines
         # (and a quote) is it parsed again in Python to tell which.
-        if scanned.quotes and headers:
-            records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+        if scanned.quotes and headers and fewer:
             if records + len(gaps) < scanned.data_lines(header_row):
                 swallowed = _swallowing_quote(source, duck_compression == "gzip",
                                               text_codec, delim, header_row, width)
@@ -642,9 +646,11 @@ class _LineScan:
                 - header_row)
 
 
-def _scan_lines(path: Path, gzipped: bool) -> _LineScan:
-    """Counts line breaks and looks for an empty line (empty lines at the end shift no
-    row) and a quote. Streams the file in byte counts, about half a second per GB."""
+def _scan_lines(path: Path, gzipped: bool, *, empty_lines: bool = False) -> _LineScan:
+    """Counts line breaks and looks for a quote; with `empty_lines`, also for an empty
+    line (empty lines at the end shift no row). Streams the file with byte counts and
+    searches (a CR only where the block holds one), about 0.3 s per GB; the search for
+    an empty line costs several times that, so it is made only when the counts differ."""
     scan = _LineScan()
     pending = False  # an empty line seen, and nothing but line ends after it so far
     tail = b""
@@ -652,13 +658,14 @@ def _scan_lines(path: Path, gzipped: bool) -> _LineScan:
     try:
         with _open_bytes(path, gzipped) as fh:
             while chunk := fh.read(CHUNK):
-                block = tail + chunk
-                scan.line_breaks += (chunk.count(b"\n") + chunk.count(b"\r")
-                                     - chunk.count(b"\r\n")
-                                     - (tail[-1:] == b"\r" and chunk[:1] == b"\n"))
+                scan.line_breaks += chunk.count(b"\n")
+                if tail[-1:] == b"\r" or b"\r" in chunk:
+                    scan.line_breaks += (chunk.count(b"\r") - chunk.count(b"\r\n")
+                                         - (tail[-1:] == b"\r" and chunk[:1] == b"\n"))
                 scan.quotes = scan.quotes or b'"' in chunk
                 last = chunk
-                if not scan.empty_line:
+                if empty_lines and not scan.empty_line:
+                    block = tail + chunk
                     if pending and block.strip(_NEWLINES):
                         scan.empty_line = True
                     found = _EMPTY_LINE.search(block)
@@ -666,7 +673,7 @@ def _scan_lines(path: Path, gzipped: bool) -> _LineScan:
                         if block[found.end():].strip(_NEWLINES):
                             scan.empty_line = True
                         pending = True
-                tail = block[-2:]
+                tail = (tail + chunk[-2:])[-2:]
     except (OSError, EOFError):
         return _LineScan()  # DuckDB read the file: what it loaded stands
     end = last[len(last.rstrip(_NEWLINES)):]  # the run of line ends at the very end
