@@ -876,10 +876,37 @@ def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLa
         workbook.close()
 
 
+# A part of a workbook that would expand past this size, at least this many times its
+# compressed size, is a "zip bomb" (a tiny file that fills memory: openpyxl holds the
+# shared strings and each cell's text whole). Real extracts compress 5-30 times.
+BOMB_PART_BYTES = 256 * 1024 * 1024
+BOMB_RATIO = 100
+
+
+def refuse_zip_bomb(path: Path) -> None:
+    """Refuse a workbook one of whose parts would expand absurdly. The sizes are the zip
+    directory's; a part that lies about its size fails its CRC check when read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # openpyxl reports it
+    for part in parts:
+        if part.file_size > BOMB_PART_BYTES and \
+                part.file_size > BOMB_RATIO * max(part.compress_size, 1):
+            raise input_error(
+                path.name, f"part {part.filename} would expand from "
+                f"{part.compress_size / 1e6:,.1f} MB to {part.file_size / 1e6:,.0f} MB, "
+                f"more than {BOMB_RATIO} times: not a workbook a program saved, so it is "
+                "not opened",
+                "check where the file came from, then export the data again as .xlsx or CSV")
+
+
 def _open_workbook(path: Path) -> Any:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    refuse_zip_bomb(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException,

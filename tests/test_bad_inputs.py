@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from eolneeds.config import load_config
 from eolneeds.errors import EolneedsError
 from eolneeds.ingest import ingest_files
+from eolneeds.inspect import inspect_file
 from eolneeds.lock import ProjectLock
 from eolneeds.reporting import Reporter
 
@@ -896,6 +898,31 @@ def test_read_only_project_folder(tmp_path, monkeypatch, capsys):
     # validate only reads: it runs without the lock (blocking faults: exit 3, not 1 or 2)
     code, err = _main(monkeypatch, capsys, "validate", "--project", str(root))
     assert code == 3, err
+
+
+def test_a_zip_bomb_workbook_is_refused_before_it_fills_memory(tmp_path, monkeypatch):
+    """A 0.2 MB workbook whose shared strings expand to 200 MB took 290 MB more memory
+    to ingest (and 4 MB would take gigabytes). The test shrinks the limit instead of
+    writing hundreds of megabytes."""
+    monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+    monkeypatch.setattr("eolneeds.readers.BOMB_PART_BYTES", 2_000_000)
+    bomb = tmp_path / "deaths.xlsx"
+    with zipfile.ZipFile(CORPUS / "good.xlsx") as good, \
+            zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for part in good.infolist():
+            out.writestr(part, good.read(part.filename))
+        out.writestr("xl/sharedStrings.xml", b"<sst><si><t>" + b"a" * 3_000_000
+                     + b"</t></si></sst>")
+    config = _project(tmp_path / "project", CASES[0])
+    with pytest.raises(EolneedsError) as caught:
+        ingest_files(config, "deaths", [bomb], reporter=Reporter())
+    assert str(caught.value).startswith(
+        "deaths.xlsx: part xl/sharedStrings.xml would expand from 0.0 MB to 3 MB, more than "
+        "100 times: not a workbook a program saved, so it is not opened — check where the "
+        "file came from")
+    assert caught.value.exit_code == 3
+    with pytest.raises(EolneedsError):
+        inspect_file(bomb)
 
 
 def test_a_folder_or_a_link_loop_given_as_the_file(tmp_path, monkeypatch):
