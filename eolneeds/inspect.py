@@ -41,11 +41,11 @@ from eolneeds.normalise import (
 from eolneeds.readers import (
     DELIMITERS,
     cell_text,
+    check_workbook_archive,
     detect_encoding,
     detect_format,
     detect_header_row,
     refuse_web_page,
-    refuse_zip_bomb,
 )
 from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
 
@@ -285,7 +285,7 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
     from openpyxl import load_workbook
 
     result = Inspection(path, "xlsx")
-    refuse_zip_bomb(path)
+    check_workbook_archive(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file

@@ -298,6 +298,22 @@ def _check_decodes(path: Path, gzipped: bool, codec: str) -> tuple[int, int] | N
     return None
 
 
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' for UTF-16 text with no byte order mark (SQL Server's
+    `bcp -w` writes it): mostly ASCII, so nearly every other byte is NUL. A binary file
+    has NULs anywhere."""
+    pairs = len(head) // 2
+    if pairs < 8:
+        return None
+    odd_nul = head[1:2 * pairs:2].count(0) / pairs
+    even_nul = head[0:2 * pairs:2].count(0) / pairs
+    if odd_nul > 0.9 and even_nul == 0:
+        return "utf-16-le"
+    if even_nul > 0.9 and odd_nul == 0:
+        return "utf-16-be"
+    return None
+
+
 def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> str:
     """utf-8, utf-8-sig, utf-16 (by BOM) or cp1252 (Excel's 'CSV' on Windows).
 
@@ -329,6 +345,8 @@ def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> 
         candidates = ["utf-8-sig"]
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
+    elif (unmarked := _utf16_without_bom(head)) is not None:
+        candidates = [unmarked]
     else:
         if b"\x00" in head:
             raise input_error(
@@ -883,14 +901,32 @@ BOMB_PART_BYTES = 256 * 1024 * 1024
 BOMB_RATIO = 100
 
 
-def refuse_zip_bomb(path: Path) -> None:
-    """Refuse a workbook one of whose parts would expand absurdly. The sizes are the zip
-    directory's; a part that lies about its size fails its CRC check when read."""
+def check_workbook_archive(path: Path) -> None:
+    """Before openpyxl opens a zip file: refuse what is not an .xlsx workbook (a .zip
+    of extracts, an .ods or .xlsb) with what to do, and a workbook one of whose parts
+    would expand absurdly. The sizes are the zip directory's; a part that lies about
+    its size fails its CRC check when read."""
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError):
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in archive.namelist() \
+                else b""
+    except (zipfile.BadZipFile, OSError, KeyError, zlib.error):
         return  # openpyxl reports it
+    names = {p.filename for p in parts}
+    if b"opendocument" in mimetype:
+        raise input_error(path.name, "is an OpenDocument spreadsheet (.ods), not .xlsx",
+                          "save it as Excel 2007-365 (.xlsx) or CSV UTF-8 from LibreOffice "
+                          "or Excel")
+    if "xl/workbook.bin" in names:
+        raise input_error(path.name, "is an Excel binary workbook (.xlsb), not .xlsx",
+                          "open it in Excel and save it as Excel Workbook (.xlsx) or CSV UTF-8")
+    if "xl/workbook.xml" not in names and "[Content_Types].xml" not in names:
+        inside = sorted(n for n in names if not n.endswith("/"))
+        shown = ", ".join(inside[:3]) + (", ..." if len(inside) > 3 else "")
+        raise input_error(path.name, f"is a zip archive, not an Excel workbook (it holds "
+                          f"{shown or 'nothing'})",
+                          "unzip it and ingest the extract files inside")
     for part in parts:
         if part.file_size > BOMB_PART_BYTES and \
                 part.file_size > BOMB_RATIO * max(part.compress_size, 1):
@@ -906,7 +942,7 @@ def _open_workbook(path: Path) -> Any:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    refuse_zip_bomb(path)
+    check_workbook_archive(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException,

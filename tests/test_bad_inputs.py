@@ -122,6 +122,15 @@ CASES = [
     Case("an Excel 2003 XML workbook", "deaths", "xml_spreadsheet.xls", refused=(
         "xml_spreadsheet.xls: is an Excel XML or web-page workbook, not CSV or .xlsx — open "
         "it in Excel and save it as .xlsx (Excel Workbook) or CSV UTF-8")),
+    Case("a zip of extracts", "deaths", "zipped_extracts.zip", refused=(
+        "zipped_extracts.zip: is a zip archive, not an Excel workbook (it holds "
+        "deaths_2023.csv) — unzip it and ingest the extract files inside")),
+    Case("an OpenDocument spreadsheet", "deaths", "libreoffice.ods", refused=(
+        "libreoffice.ods: is an OpenDocument spreadsheet (.ods), not .xlsx — save it as "
+        "Excel 2007-365 (.xlsx) or CSV UTF-8 from LibreOffice or Excel")),
+    Case("an Excel binary workbook", "deaths", "binary_workbook.xlsb", refused=(
+        "binary_workbook.xlsb: is an Excel binary workbook (.xlsb), not .xlsx — open it in "
+        "Excel and save it as Excel Workbook (.xlsx) or CSV UTF-8")),
     Case("old .xls workbook", "deaths", "old_format.xls", refused=(
         "old_format.xls: is an old-format (.xls) or password-protected Excel workbook — "
         "save it from Excel as .xlsx without a password, or as CSV UTF-8")),
@@ -606,6 +615,9 @@ CASES = [
                   (date(2023, 1, 7), None, 70, "male", "E01000002", "J44", [], "other", True),
                   (date(2023, 1, 8), None, 71, "male", "E01000002", "J44", [], "other",
                    True)])),
+    Case("UTF-16 without a byte order mark (bcp -w)", "deaths", "bcp_utf16_no_bom.csv",
+         counts=(2, 2, 0), loaded=("SELECT place_of_death FROM deaths ORDER BY source_row",
+                                   [("hospital",), ("hospital",)])),
     Case("NULL identifiers are missing, not one person", "register", "register_null_ids.csv",
          counts=(4, 2, 2), rejects=[(3, "person_id", f"person_id {MISSING}"),
                                     (4, "person_id", f"person_id {MISSING}")],

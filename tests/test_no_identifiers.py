@@ -54,6 +54,8 @@ def _text_of(path: Path) -> str:
         return "\n".join(str(v) for column in table.columns for v in column.to_pylist())
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace")
+    if len(data) > 16 and data[1:64:2].count(0) > 28:  # UTF-16 LE without a BOM
+        return data.decode("utf-16-le", errors="replace")
     return data.decode("cp1252", errors="replace")
 
 

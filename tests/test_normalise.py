@@ -285,6 +285,9 @@ def test_sex_codes(con, raw, expected):
     ("Care_Home", "care_home"), ("care-home", "care_home"), ("Nursing Home", "care_home"),
     ("HOSPITAL", "hospital"), ("Own home", "home"), ("Elsewhere", "other"),
     ("Religious establishment", "religious"), ("Moon", None),
+    # Local systems' wording (red team): care homes by kind, "own residence".
+    ("Residential Care Home", "care_home"), ("Care home (with nursing)", "care_home"),
+    ("Own Residence", "home"),
 ])
 def test_place_of_death_words(con, raw, expected):
     assert nz.recode(raw, nz.PLACE_OF_DEATH_CODES) == expected

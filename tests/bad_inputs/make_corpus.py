@@ -401,6 +401,20 @@ def exports() -> None:
     text("xml_spreadsheet.xls", [
         '<?xml version="1.0"?>', '<?mso-application progid="Excel.Sheet"?>',
         '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">', "</Workbook>"])
+    # SQL Server's bcp -w: UTF-16 with no byte order mark (was "a binary file").
+    text("bcp_utf16_no_bom.csv", [D, f"{nhs(111)},{OK}", f"{nhs(112)},{OK}"],
+         "utf-16-le", end="\r\n")
+    # Zip files that are not .xlsx workbooks: a download of zipped extracts, LibreOffice's
+    # .ods, Excel's binary .xlsb (the parts that say what each is).
+    for name, members in [
+            ("zipped_extracts.zip", {"deaths_2023.csv": D + "\nP1," + OK + "\n"}),
+            ("libreoffice.ods", {"mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+                                 "content.xml": "<office:document-content/>"}),
+            ("binary_workbook.xlsb", {"[Content_Types].xml": "<Types/>",
+                                      "xl/workbook.bin": "\x00\x01"})]:
+        with zipfile.ZipFile(HERE / name, "w") as archive:
+            for member, body in members.items():
+                archive.writestr(zipfile.ZipInfo(member, (2025, 1, 1, 0, 0, 0)), body)
     # An extract carrying more than the analysis needs: names, postcode, date of birth.
     # None of it may stay (the date of birth only gives the age).
     text("personal_columns.csv", [
