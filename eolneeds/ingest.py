@@ -763,9 +763,12 @@ def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
         return nz.case_sql(key, nz.AGE_BAND_CODES), _when(
             unmapped, _say(f"{label} '", shown, "' is not an age band (use 0-4, 5-9, ..., "
                            f"85-89, 90+){fix}")), None
-    # dnacpr, advance_care_plan
+    # dnacpr, advance_care_plan. "Not known" is an answer a register records: the flag
+    # is unknown (NULL), the entry still counts.
+    not_known = " OR ".join(f"{key} = {nz.sql_literal(k)}" for k in nz.BOOLEAN_NOT_KNOWN)
     return f"CAST({nz.case_sql(key, nz.BOOLEAN_CODES)} AS BOOLEAN)", _when(
-        unmapped, _say(f"{label} '", shown, f"' is not yes or no{fix}")), None
+        f"{unmapped} AND NOT ({not_known})",
+        _say(f"{label} '", shown, f"' is not yes or no{fix}")), None
 
 
 RECODE_TARGETS: dict[str, tuple[str, ...]] = {

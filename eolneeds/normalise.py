@@ -389,6 +389,10 @@ ACTIVITY_TYPE_CODES: dict[str, str] = _with_canonical(ACTIVITY_TYPES, {
     "op": "outpatient", "outpatient attendance": "outpatient",
 })
 
+# Yes/no flags recorded as not known: no value, not a fault (code_key form).
+BOOLEAN_NOT_KNOWN = ("unknown", "not known", "not recorded", "not stated", "u", "n a",
+                     "not applicable", "not discussed", "not asked")
+
 BOOLEAN_CODES: dict[str, str] = {
     "y": "true", "yes": "true", "true": "true", "t": "true", "1": "true",
     "n": "false", "no": "false", "false": "false", "f": "false", "0": "false",

@@ -622,6 +622,12 @@ CASES = [
          "title_rows_crlf.csv", mapping='dataset = "deaths"\nheader_row = 3\n',
          counts=(2, 1, 1), rejects=[(6, None, SHORT)],
          loaded=("SELECT source_row FROM deaths", [(4,)])),
+    Case("register flags recorded as not known", "register",
+         "register_flags_not_known.csv", counts=(3, 2, 1), rejects=[
+             (4, "dnacpr", "dnacpr 'maybe' is not yes or no; add a [recode.dnacpr] entry to "
+                           "the mapping")],
+         loaded=("SELECT dnacpr, advance_care_plan FROM register ORDER BY source_row",
+                 [(None, None), (None, True)])),
     Case("Excel's sep=; line above the header", "deaths", "sep_line.csv",
          counts=(2, 1, 1), rejects=[(4, None, SHORT)],
          loaded=("SELECT source_row, place_of_death FROM deaths", [(3, "hospital")])),

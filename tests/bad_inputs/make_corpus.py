@@ -408,6 +408,10 @@ def exports() -> None:
     # skip miscounted CR LF and empty lines (the header was read as a data row).
     text("title_rows_crlf.csv", ["Deaths extract, March 2025", "", D, "P1," + OK, "",
                                  "P2," + OK[:-9]], end="\r\n")
+    # A register records "not known" for a flag: the entry still counts.
+    text("register_flags_not_known.csv", [R, "L1,2023-01-05,A81001,home,Unknown,N/A",
+                                          "L2,2023-01-06,A81001,home,Not known,Yes",
+                                          "L3,2023-01-07,A81001,home,maybe,No"])
     # European Excel's "sep=;" line above the header names the delimiter.
     text("sep_line.csv", ["sep=;", D.replace(",", ";"), "P1;" + OK.replace(",", ";"),
                           "P2;" + OK.replace(",", ";")[:-9]], "cp1252", end="\r\n")
