@@ -381,6 +381,20 @@ def load_config(root: Path) -> ProjectConfig:
         places.append(Place(code=str(entry["code"]), name=str(entry.get("name", entry["code"]))))
     if len({p.code for p in places}) != len(places):
         raise ConfigError(f"{where} [[places]]: Place codes must be unique")
+    # Each Place's pack is named from its code's letters and digits (assess.slug): two
+    # codes alike but for case or punctuation would write one file over the other.
+    files: dict[str, str] = {}
+    for place in places:
+        if not place.code.strip():
+            raise ConfigError(f"{where} [[places]]: a Place code is empty — give each Place "
+                              "its code (e.g. its local authority code)")
+        key = re.sub(r"[^A-Za-z0-9]+", "-", place.code).strip("-").lower() or "place"
+        if key in files:
+            raise ConfigError(
+                f"{where} [[places]]: Place codes {files[key]!r} and {place.code!r} differ "
+                f"only in case or punctuation, so both packs would be pack-{key}.xlsx — make "
+                "the codes differ in their letters or digits")
+        files[key] = place.code
 
     vintage = str(project.get("lsoa_vintage", "2021"))
     if vintage not in ("2011", "2021"):

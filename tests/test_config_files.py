@@ -57,3 +57,24 @@ def test_a_misspelt_key_is_named_with_the_key_it_most_likely_is(tmp_path, config
         load_config(tmp_path)
     assert str(caught.value) == f"{tmp_path}/{expected}"
     assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(("codes", "expected"), [
+    (("ASH", "ash"), "Place codes 'ASH' and 'ash' differ only in case or punctuation, so "
+                     "both packs would be pack-ash.xlsx — make the codes differ in their "
+                     "letters or digits"),
+    (("E06-1", "E06_1"), "Place codes 'E06-1' and 'E06_1' differ only in case or "
+                         "punctuation, so both packs would be pack-e06-1.xlsx — make the "
+                         "codes differ in their letters or digits"),
+    (("P1", " "), "a Place code is empty — give each Place its code (e.g. its local "
+                  "authority code)"),
+])
+def test_place_codes_that_would_share_a_pack_file_are_refused(tmp_path, codes, expected):
+    # Found by the red team: the second Place's pack silently replaced the first's.
+    places = "".join(f'[[places]]\ncode = "{c}"\nname = "Place {i}"\n\n'
+                     for i, c in enumerate(codes))
+    (tmp_path / "eolneeds.toml").write_text('[project]\nicb_name = "Test ICB"\n\n' + places,
+                                            encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value) == f"{tmp_path}/eolneeds.toml [[places]]: {expected}"
