@@ -30,6 +30,7 @@ never reach a persistent table.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import re
@@ -788,9 +789,11 @@ def _check_recode_targets(mapping: Any, where: str) -> None:
             continue
         for source_value, target in table.items():
             if target not in allowed:
+                close = difflib.get_close_matches(str(target).lower(), allowed, n=1)
+                hint = f" — did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(
                     f"{where}: [recode.{column}] maps {source_value!r} to {target!r}, which is "
-                    f"not one of {', '.join(allowed)}"
+                    f"not one of {', '.join(allowed)}{hint}"
                 )
 
 
