@@ -85,6 +85,9 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
                     "row for this area_code, year, sex and age_band"),
 }
 
+# The null dates of SUS / HES extracts, however the date is written (1800-01-01,
+# 18000101, 01/01/1800), with or without a time after it.
+NULL_DATES = r"(180[01]-?01-?01|01/01/180[01])([ T].*)?"
 DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_added",
                 "start_date", "end_date"}
 # canonical column -> (lowest, highest) whole number accepted
@@ -468,6 +471,12 @@ def _plan_columns(
             # Place names are resolved to the codes of [[places]] (codes win over
             # names); any other value is kept as given (a Place outside the ICB).
             text = f"coalesce({_place_code_sql(config, text)}, {text})"
+        if canonical in DATE_COLUMNS:
+            # SUS and HES write 1800-01-01 for a date not applicable or not known (a
+            # spell not yet ended) and 1801-01-01 for one recorded invalid: no date, so
+            # an optional date is empty and the spell still counts.
+            text = (f"(CASE WHEN regexp_full_match({text}, {nz.sql_literal(NULL_DATES)}) "
+                    f"THEN NULL ELSE {text} END)")
         plan.texts[canonical] = text
 
     # -- over-long values and rows wider than the header -------------------------------

@@ -622,6 +622,12 @@ CASES = [
          "title_rows_crlf.csv", mapping='dataset = "deaths"\nheader_row = 3\n',
          counts=(2, 1, 1), rejects=[(6, None, SHORT)],
          loaded=("SELECT source_row FROM deaths", [(4,)])),
+    # They were "not a date" and quarantined the spell (emergency admissions lost).
+    Case("SUS / HES null dates (1800-01-01, 1801-01-01)", "activity", "hes_null_dates.csv",
+         mapping='dataset = "activity"\npreset = "hes_apc"\n', counts=(4, 3, 1),
+         rejects=[(4, "start_date", f"start_date (ADMIDATE) {MISSING}")],
+         loaded=("SELECT source_row, end_date FROM activity ORDER BY source_row",
+                 [(2, None), (3, None), (5, date(2023, 1, 7))])),
     Case("register flags recorded as not known", "register",
          "register_flags_not_known.csv", counts=(3, 2, 1), rejects=[
              (4, "dnacpr", "dnacpr 'maybe' is not yes or no; add a [recode.dnacpr] entry to "

@@ -408,6 +408,11 @@ def exports() -> None:
     # skip miscounted CR LF and empty lines (the header was read as a data row).
     text("title_rows_crlf.csv", ["Deaths extract, March 2025", "", D, "P1," + OK, "",
                                  "P2," + OK[:-9]], end="\r\n")
+    # SUS / HES null dates: 1800-01-01 not applicable or not known, 1801-01-01 invalid.
+    text("hes_null_dates.csv", [HES, f"{nhs(113)},2023-01-05,1800-01-01,21,300,100",
+                                f"{nhs(114)},2023-01-05,18010101,21,300,100",
+                                f"{nhs(115)},1800-01-01,2023-01-07,21,300,100",
+                                f"{nhs(116)},2023-01-05,2023-01-07,21,300,100"])
     # A register records "not known" for a flag: the entry still counts.
     text("register_flags_not_known.csv", [R, "L1,2023-01-05,A81001,home,Unknown,N/A",
                                           "L2,2023-01-06,A81001,home,Not known,Yes",
