@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from eolneeds import __version__, methods, practice, scenarios, spc
-from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle
+from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle, suppression_tally
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
 from eolneeds.db import connect
@@ -1005,9 +1005,16 @@ def render_summary(result: AssessResult) -> str:
     for row in [header, ["-" * w for w in widths], *rows]:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+    units: dict[str, list[str]] = {}
+    for ind in headline:
+        units.setdefault(ind.unit, []).append(ind.id)
+    lines.append("Units: " + "; ".join(f"{', '.join(ids)}: {unit}"
+                                       for unit, ids in units.items()) + ".")
     lines.append("Compared with the ICB at 95%: higher / lower / similar, with (better) or "
                  "(worse) where the indicator has a better direction; * suppressed "
                  "(small numbers).")
+    lines.append(suppression_tally(result.indicators).sentence()
+                 + " The indicator table's note column names the rule of each.")
     if result.used_sample:
         lines.append("Synthetic sample data: not real people.")
     if result.outputs:

@@ -7,6 +7,7 @@ the file and the key, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import math
 import os
@@ -104,7 +105,10 @@ class Mapping:
     # the decimal mark of numbers: "auto" (and ".") read "1,234.50"; a comma that cannot
     # separate thousands refuses the file (auto) or the row ("."); "," reads "1.234,56"
     decimal: str = "auto"
-    nhs_number: bool = False  # person_id holds NHS numbers: check and pseudonymise
+    # person_id holds NHS numbers: check them (modulus 11) before pseudonymising. None:
+    # not said, so as the preset says (the national layouts hold NHS numbers), else no.
+    # false turns a preset's check off (identifiers pseudonymised before the extract).
+    nhs_number: bool | None = None
     columns: dict[str, str] = field(default_factory=dict)  # canonical -> source column
     recode: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical -> {src: canon}
     defaults: dict[str, Any] = field(default_factory=dict)  # canonical -> constant
@@ -213,8 +217,11 @@ def _reads(mapping_dataset: str, dataset: str) -> bool:
 def _check_keys(where: str, table: dict[str, Any], allowed: set[str]) -> None:
     for key in table:
         if key not in allowed:
+            close = difflib.get_close_matches(str(key).lower(), sorted(allowed), n=1,
+                                              cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(
-                f"{where}: unknown key {key!r} — allowed keys are "
+                f"{where}: unknown key {key!r} — {hint}allowed keys are "
                 f"{', '.join(sorted(allowed))}; check the spelling"
             )
 
@@ -231,8 +238,11 @@ def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> A
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
+        # Windows editors (Notepad before 2019, Excel's "Save as Unicode") start the
+        # file with a byte order mark, which TOML does not allow: it is not content.
+        text = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}) — fix the syntax") from None
     except UnicodeDecodeError as exc:
@@ -328,7 +338,8 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         header_row=header_row,
         date_format=date_format,
         decimal=decimal,
-        nhs_number=_typed(where, "nhs_number", raw.get("nhs_number", False), bool),
+        nhs_number=(None if "nhs_number" not in raw else
+                    _typed(where, "nhs_number", raw["nhs_number"], bool)),
         columns={k: v for k, v in columns.items()},
         recode={k: {str(a): str(b) for a, b in v.items()} for k, v in recode.items()},
         defaults=dict(defaults),

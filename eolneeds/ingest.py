@@ -446,7 +446,10 @@ def _plan_columns(
                               _say(f"contributory_causes ({header}) '", _shown(text_expr),
                                    "' is not an ICD-10 code (expected a letter and 2-4 "
                                    "digits, e.g. C34.9)")),
-                        "contributory_causes", text_expr, home=(plan.sources[header],)))
+                        "contributory_causes", text_expr, home=(plan.sources[header],),
+                        # A death counts whatever its other causes (README "What rejects
+                        # a row"): the junk code is left out of the list, the rest kept.
+                        action="code dropped" if dataset == "deaths" else None))
         else:
             text = "NULL"
             raw_text[canonical] = "NULL"
@@ -478,11 +481,15 @@ def _plan_columns(
             header, f'left("{name}", {MAX_VALUE_LENGTH})', source=name))
     if raw.extra_columns:
         any_extra = " OR ".join(f"{c} IS NOT NULL" for c in raw.extra_columns)
-        plan.checks.append(_Check(
-            _when("__extra_fields",
-                  nz.sql_literal(f"row has more fields than the header ({len(headers)} "
-                                 "columns); check the delimiter and quoting on this row")),
-            None, "NULL"))
+        # A worksheet has no delimiter: a value right of the last header is a column
+        # nobody named (or a note typed beside the table).
+        extra_reason = (f"row has a value right of the last header ({len(headers)} "
+                        "columns); give that column a header, or delete the value"
+                        if raw.format == "xlsx" else
+                        f"row has more fields than the header ({len(headers)} columns); "
+                        "check the delimiter and quoting on this row")
+        plan.checks.append(_Check(_when("__extra_fields", nz.sql_literal(extra_reason)),
+                                  None, "NULL"))
         plan.extra_fields = f"({any_extra})"
     if raw.short_row:
         plan.checks.append(_Check(
@@ -509,8 +516,9 @@ def _plan_columns(
         reject_value = "NULL" if canonical == "person_id" else raw_text[canonical]
         if raw_text[canonical] == "NULL":
             reject_value = t if canonical != "person_id" else "NULL"
-        if canonical == "person_id":
+        if canonical in ("person_id", "date_of_birth"):
             reject_value = nz.shape_sql(t)  # never the identifier: only its shape
+            shown = reject_value
         blank = "blanked" if keeps_row and canonical != "date_of_death" else None
         checks: list[tuple[str, str | None]] = []  # (reason SQL, action or None = reject)
         if canonical in required_cols:
@@ -530,7 +538,9 @@ def _plan_columns(
             # so the same person links across datasets however each extract wrote it.
             clear = f"(CASE WHEN {number} IS NOT NULL THEN {aux} ELSE {t} END)"
             plan.values[canonical] = nz.pseudonymise_sql(clear, inner_pad, outer_pad)
-            if mapping.nhs_number or (preset is not None and preset.nhs_number):
+            check_nhs = (mapping.nhs_number if mapping.nhs_number is not None
+                         else preset is not None and preset.nhs_number)
+            if check_nhs:
                 invalid = f"{t} IS NOT NULL AND NOT {nz.nhs_number_valid_sql(number)}"
                 if keeps_row:
                     # Still a death: no pseudonym of its own (it must link to nothing).
@@ -688,13 +698,22 @@ def _plan_columns(
         # Both blank the other date, never the date of death: the death counts.
         cross("date_of_registration", "date_of_death", "; a death is registered after it "
               "happens", action="blanked")
-        cross("date_of_death", "date_of_birth", "", action="blanked", shown_first=False)
+        if "date_of_birth" in plan.values:
+            # The date of birth is quoted by its shape only (see below).
+            plan.checks.append(_Check(
+                _when('"v_date_of_death" < "v_date_of_birth"',
+                      _say(f"{labels['date_of_birth']} is after {labels['date_of_death']} '",
+                           'CAST("v_date_of_death" AS VARCHAR)', "'")),
+                "date_of_birth", "NULL", action="blanked"))
         plan.finals["date_of_registration"] = (
             '(CASE WHEN "v_date_of_registration" >= "v_date_of_death" '
             'OR "v_date_of_death" IS NULL THEN "v_date_of_registration" END)')
         birth = ('(CASE WHEN "v_date_of_birth" <= "v_date_of_death" '
                  'OR "v_date_of_death" IS NULL THEN "v_date_of_birth" END)')
-        plan.finals["date_of_birth"] = birth
+        # A date of birth beside the date of death and the LSOA identifies a person
+        # almost surely, and nothing needs it once the age is known: it gives the age
+        # here and is never stored (README "Privacy").
+        plan.finals["date_of_birth"] = "CAST(NULL AS DATE)"
         plan.finals["age"] = (f'coalesce("v_age", CAST(date_sub(\'year\', {birth}, '
                               '"v_date_of_death") AS INTEGER))')
     if dataset == "activity":
@@ -885,7 +904,7 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         layers = [
             "SELECT " + ", ".join(
                 [f'{c} AS "{lk}_k{j}"' for j, c in enumerate(raw_cols)]
-                + [f"nullif(trim({c}), '') AS \"{name}\"" for c, name in zip(raw_cols, key,
+                + [f"{readers.value_sql(c)} AS \"{name}\"" for c, name in zip(raw_cols, key,
                                                                           strict=True)])
             + f" FROM (SELECT DISTINCT {', '.join(raw_cols)} FROM {raw.table})"
         ]
@@ -945,7 +964,7 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         blank = f"({blank}) AND NOT {raw.unmapped_data}"
     used_raw = list(dict.fromkeys(raw.column(header_of[n]) for key in hosted for n in key))
     src_cols = [f"{raw.row_expr} AS __row"] + used_raw + [
-        f"nullif(trim({raw.column(header_of[n])}), '') AS \"{n}\"" for n in row_sources]
+        f"{readers.value_sql(raw.column(header_of[n]))} AS \"{n}\"" for n in row_sources]
     if plan.extra_fields:
         src_cols.append(f"{plan.extra_fields} AS __extra_fields")
     if plan.short_fields:
@@ -1066,8 +1085,14 @@ def ingest_files(
         _mapping_and_preset(config, dataset, mapping)  # a bad --mapping before any file
     paths = [Path(f) for f in files]
     for path in paths:
+        if path.is_dir():
+            raise input_error(str(path), "is a folder, not a file",
+                              "name the extract files inside it (e.g. folder/*.csv)")
         if not path.is_file():
-            raise input_error(str(path), "file not found", "check the path and the file name")
+            problem = "file not found"
+            if path.is_symlink():  # a link to nothing, or to itself through others
+                problem = "is a link that leads to no file (broken, or a loop)"
+            raise input_error(str(path), problem, "check the path and the file name")
     # Each file's mapping: --mapping, else chosen by its name as `run` chooses.
     chosen = {path: _mapping_and_preset(config, dataset, mapping if mapping is not None else
                                         config.mapping_name_for_file(dataset, path.name))
@@ -1115,7 +1140,12 @@ def _mapping_and_preset(config: ProjectConfig, dataset: str, name: str | None
 
 def mapping_hash(mapping: Any) -> str:
     """A fingerprint of everything a mapping says (to notice that it changed)."""
-    text = json.dumps(dataclasses.asdict(mapping), sort_keys=True, default=str)
+    fields = dataclasses.asdict(mapping)
+    # nhs_number not said (None) was False before it could turn a preset's check off:
+    # the same fingerprint, so unchanged projects are not told their mappings changed.
+    if fields.get("nhs_number", False) is None:
+        fields["nhs_number"] = False
+    text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -1513,6 +1543,8 @@ _LIKELY_FIXES = (
                                   "the identifier is not an NHS number"),
     ("is missing", "map {column} to the column that holds it under [columns] in {where}"),
     ("more fields than the header", "set delimiter (and check the quoting) in {where}"),
+    ("right of the last header", "give the sheet's last column a header (then map it or "
+                                 "leave it), or delete the values right of the table"),
     ("not a known", "add [recode.{column}] entries to {where}"),
     ("not an age band", "add [recode.{column}] entries to {where}"),
     ("not yes or no", "add [recode.{column}] entries to {where}"),

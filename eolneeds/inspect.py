@@ -41,9 +41,11 @@ from eolneeds.normalise import (
 from eolneeds.readers import (
     DELIMITERS,
     cell_text,
+    check_workbook_archive,
     detect_encoding,
     detect_format,
     detect_header_row,
+    refuse_web_page,
 )
 from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
 
@@ -139,6 +141,7 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
     elif fmt == "parquet":
         result = _inspect_parquet(path)
     else:
+        refuse_web_page(path, gzipped)
         result = _inspect_csv(path, gzipped, encoding)
     result.preset = presets.recognise(result.headers)
     if result.preset is not None:
@@ -282,6 +285,7 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
     from openpyxl import load_workbook
 
     result = Inspection(path, "xlsx")
+    check_workbook_archive(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file

@@ -79,7 +79,13 @@ from openpyxl.writer.excel import ExcelWriter
 
 from eolneeds import catalogue
 from eolneeds import excel_theme as theme
-from eolneeds.bundle import ReportBundle
+from eolneeds.bundle import (
+    COST_INDICATOR,
+    ReportBundle,
+    cost_per_death,
+    projection_year_basis,
+    suppression_tally,
+)
 from eolneeds.errors import UsageError
 from eolneeds.formatting import judge
 from eolneeds.outputs import atomic_output, disclosure_rule_text
@@ -869,6 +875,13 @@ class _Pack:
         # '*', the packs as '[c]' (the spreadsheet guidance's shorthand).
         return text.replace("shown as *", f"shown as {CONFIDENTIAL.text}")
 
+    @property
+    def suppression_count(self) -> str:
+        """How many of this pack's values are hidden, by rule: counted from the rows of
+        its Indicator data sheet (bundle.suppression_tally), so the words match the table."""
+        return suppression_tally(self.frame).sentence(
+            shown_as=CONFIDENTIAL.text, where="this workbook's Indicator data sheet")
+
 
 def _catalogue_by_id() -> dict[str, catalogue.Indicator]:
     return {entry.id: entry for entry in catalogue.load_catalogue()}
@@ -1131,7 +1144,7 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
                  ("4", "Quintile 4"), ("5", "Quintile 5 (least deprived)")]
     columns = [Col("Indicator"), Col("Area"), Col("Unit")]
     columns += [Col(header) for _, header in quintiles]
-    columns += [Col("SII"), Col("SII lower 95% CI"), Col("SII upper 95% CI"),
+    columns += [Col("SII"), Col("SII lower 95% CI"), Col("SII upper 95% CI"), Col("SII unit"),
                 Col("RII (ratio)"), Col("RII lower 95% CI (ratio)"),
                 Col("RII upper 95% CI (ratio)"), Col("Notes")]
     rows: list[list[Any]] = []
@@ -1146,18 +1159,22 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
             unit = next((r["unit"] for r in recs if r is not None), "")
             row = [pack.name_of(ind_id), area.name, unit or NOT_AVAILABLE]
             row += [_measure(r) for r in recs]
-            for summary in (sii, rii):
+            for summary, with_unit in ((sii, True), (rii, False)):
                 # No summary row: the indicator has no inequality index (a count, say).
                 row += ([NOT_APPLICABLE] * 3 if summary is None else
                         [_measure(summary), _measure(summary, "lower_ci_95"),
                          _measure(summary, "upper_ci_95")])
+                if with_unit:  # a percentage's SII is in percentage points
+                    row.append(NOT_APPLICABLE if summary is None else summary["unit"])
             row.append(pack.notes_for(ind_id, *(["sii_rii"] if sii or rii else []),
                                       *_row_note_keys(row)))
             rows.append(row)
             keys.append((ind_id, area.code))
-    lines = _common_lines(pack, units="quintile values and SII in the Unit column; RII is a "
-                                      "ratio", source="Death registrations linked to the "
-                                      "Index of Multiple Deprivation of the area of residence")
+    lines = _common_lines(pack, units="quintile values in the Unit column, the SII in the "
+                                      "SII unit column (percentage points for a percentage, "
+                                      "per 100,000 for a rate); RII is a ratio",
+                          source="Death registrations linked to the Index of Multiple "
+                                 "Deprivation of the area of residence")
     marker = pack.note("sii_rii") if "sii_rii" in pack._note_numbers else ""
     lines.append(("Method", "SII and RII summarise the gradient across deprivation quintiles "
                             f"{marker}; [x] where not calculated.".replace(" ;", ";")))
@@ -1171,6 +1188,45 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
     sheet.lines.append(("Chart", ""))  # filled in by the chart
     sheet.charts.append(lambda placement: _gradient_chart(pack, placement))
     return sheet
+
+
+def _cost_sheet(pack: _Pack) -> DataSheet | None:
+    """Cost of hospital care in the last 90 days of life: the total and the cost per
+    death, per area and financial year, with where the pounds come from."""
+    frame = pack.frame.filter((pl.col("indicator_id") == COST_INDICATOR)
+                              & (pl.col("breakdown") == "all"))
+    if frame.height == 0:
+        return None
+    periods = sorted(set(frame["period"].to_list()))
+    money = theme.NUMBER_FORMATS["money"]
+    columns = [Col("Area"), Col("Period"),
+               Col("Cost of hospital care in the last 90 days of life (£)"),
+               Col("Deaths (people)"), Col("Cost per death (£)"), Col("Notes")]
+    rows: list[list[Any]] = []
+    keys: list[tuple[str, str]] = []
+    for area in pack.areas:
+        for period in periods:
+            rec = pack.row(COST_INDICATOR, area, period=period)
+            if rec is None:
+                continue
+            per_death = cost_per_death(rec)
+            rows.append([area.name, period, _measure(rec), _measure(rec, "denominator"),
+                         Num(published(per_death, money), money) if per_death is not None
+                         else (CONFIDENTIAL if rec["suppressed"] else NOT_AVAILABLE),
+                         pack.notes_for(COST_INDICATOR)])
+            keys.append((area.code, period))
+    lines = [_ONE_TABLE,
+             ("Units", "pounds (£) and people; cost per death = the total over the deaths"),
+             ("Source", f"Death registrations linked to hospital activity: "
+                        f"{pack.bundle.cost_source()}"),
+             ("Shorthand", f"[c] suppressed {pack.note('suppression')}, [x] not available "
+                           "(see the Cover sheet).")]
+    return DataSheet(
+        name="Cost per death", description="Cost of hospital care in the last 90 days of "
+                                           "life: the total and per death, with its source",
+        title=f"Cost of hospital care in the last 90 days of life: {pack.area_label}",
+        lines=lines, columns=columns, rows=rows, table_name="Cost_per_death", row_keys=keys,
+    )
 
 
 def _projections_sheet(pack: _Pack) -> DataSheet:
@@ -1201,6 +1257,7 @@ def _projections_sheet(pack: _Pack) -> DataSheet:
                         f"{pack.note('projections')}."),
              ("Caution", "Projections assume today's rates continue; read them as a scale of "
                          "change, not a forecast."),
+             ("Year basis", projection_year_basis(pack.bundle.headline_period)),
              ("Shorthand", "[x] not available (see the Cover sheet)."),
              ("Chart", "")]  # filled in by the chart
     sheet = DataSheet(
@@ -1911,7 +1968,7 @@ def _cover(wb: Workbook, pack: _Pack) -> None:
             "of its table. Definitions and methods are on the Notes sheet and cited as "
             "[note N]; sources, files and software versions are on the Metadata sheet."]),
         ("Shorthand used in the tables", shorthand),
-        ("Small numbers", [pack.suppression_rule]),
+        ("Small numbers", [pack.suppression_rule, pack.suppression_count]),
         ("Data protection", [
             "The workbook holds aggregate figures only: no record-level data and no "
             "identifiers."]),
@@ -1953,7 +2010,8 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
     config = pack.config
     summaries = {s.id: s for s in catalogue.load_summaries()}
     notes: list[tuple[str, str, str]] = [
-        ("suppression", "Suppression (small numbers)", pack.suppression_rule),
+        ("suppression", "Suppression (small numbers)",
+         f"{pack.suppression_rule} {pack.suppression_count}"),
         ("periods", "Periods", "Financial years run from 1 April to 31 March. Deaths are "
                                "counted by date of death, for residents of the ICB's Places."),
         *((f"method:{topic}", topic, text) for topic, text in METHOD_NOTES),
@@ -1981,11 +2039,15 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
          "Today's age- and sex-specific death rates applied to the projected population "
          "give projected deaths; today's share of deaths with palliative care need applied "
          "to those gives projected need. They assume today's rates continue: read them as "
-         "a scale of change, not a forecast."),
+         "a scale of change, not a forecast. "
+         + projection_year_basis(pack.bundle.headline_period)),
     ]
     for key in ("sii_rii", "disclosure", "data_quality", "spc"):
         if key in summaries:
-            notes.append((key, summaries[key].name, summaries[key].definition))
+            # The packs show a hidden value as [c], the report and CSV as '*'.
+            text = summaries[key].definition.replace("shown as *",
+                                                     f"shown as {CONFIDENTIAL.text}")
+            notes.append((key, summaries[key].name, text))
     england = pack.bundle.england()
     if england:
         sources = sorted({b.source for b in england.values()})
@@ -2499,6 +2561,8 @@ def save_workbook(wb: Workbook, path: Path) -> None:
 def _data_sheets(pack: _Pack) -> list[DataSheet]:
     sheets = [_summary_sheet(pack)]
     sheets += [_theme_sheet(pack, key, name, desc) for key, name, desc in THEMES]
+    cost = _cost_sheet(pack)
+    sheets += [cost] if cost is not None else []
     sheets += [_inequalities_sheet(pack), _projections_sheet(pack)]
     from eolneeds.practice_sheets import pcns_sheet, practices_sheet, scenarios_sheet
 

@@ -28,7 +28,7 @@ from report_fixtures import HOSTILE_STRINGS, make_bundle  # noqa: E402
 
 FRONT_SHEETS = ["Cover", "Contents", "Notes", "Metadata"]
 THEME_SHEETS = ["Summary", "Mortality and need", "Place of death", "Identification",
-                "Hospital use", "Inequalities", "Projections"]
+                "Hospital use", "Cost per death", "Inequalities", "Projections"]
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 BAD_SHEET_CHARS = set("[]:*?/\\")
 
