@@ -32,7 +32,7 @@ serialised per cell) took over a minute for the ICB and six Place packs. So cell
 pre-resolved style arrays (_CellMaker), save_workbook formats the rows as text
 (_RowsWriter), the Indicator data body goes from its values straight into the file
 (_StreamedRows), worked out column by column once for every pack of a bundle
-(_DataColumns: each distinct name, code or period formatted once, the rows joined in
+(_DataColumns: each distinct name, code or period formatted once, each row's cells joined in
 polars). Each gives the same file as openpyxl's own path; tests/test_report_excel.py
 compares them part by part.
 """
@@ -1398,7 +1398,7 @@ class _DataColumns:
                     else NOT_AVAILABLE if key is None or key == "" else key
                     for (key,) in keys]
         self.lengths = self._lengths()
-        self.xml: pl.Series | None = None  # each row's cells, once a writer has formatted them
+        self.xml: list[str] | None = None  # each row's cells, once a writer has formatted them
 
     def _measure(self, measure: str, values: list[Any], units: list[Any],
                  methods: list[Any], suppressed: list[Any]) -> None:
@@ -1454,7 +1454,7 @@ class _DataColumns:
         return found
 
     def row_xml(self, text_fragment: Callable[[int, str], str],
-                attr: Callable[[str, str | None], str], epoch: datetime) -> pl.Series:
+                attr: Callable[[str, str | None], str], epoch: datetime) -> list[str]:
         """Each row's cells as XML, with ROW_MARK for the row number. `text_fragment`
         and `attr` are the writer's: a text cell after its r=".." in a column, and
         ' s="id"' for a (style, number format) pair; `epoch` the workbook's."""
@@ -1463,7 +1463,8 @@ class _DataColumns:
         marks = {mark.text: f'{attr("eol_number", None)} t="inlineStr"><is><t>{mark.text}'
                             "</t></is></c>" for mark in MARKS}
         date_attr = attr("eol_number", theme.NUMBER_FORMATS["date"])
-        parts = []
+        # Per column: its cells' XML, and with codes, which of them each row has.
+        parts: list[tuple[pl.Series, pl.Series | None]] = []
         for index, (name, _, measure) in enumerate(_DATA_COLUMNS, start=1):
             start = f'<c r="{get_column_letter(index)}{ROW_MARK}"'
             if measure is not None:
@@ -1479,7 +1480,7 @@ class _DataColumns:
                         style = number_attrs[number_format] = attr("eol_number",
                                                                    number_format)
                     column.append(f'{start}{style} t="n"><v>{cell:.16g}</v></c>')
-                parts.append(pl.Series(column, dtype=pl.String))
+                parts.append((pl.Series(column, dtype=pl.String), None))
                 continue
             fragments = []
             for cell in self.cells[name]:
@@ -1495,10 +1496,22 @@ class _DataColumns:
                     fragments.append(f'{start}{date_attr} t="n"><v>{serial:.16g}</v></c>')
                 else:
                     raise _Unsupported(name)
-            parts.append(pl.Series(fragments, dtype=pl.String).gather(self.codes[name]))
-        self.xml = pl.DataFrame({str(i): part for i, part in enumerate(parts)}).select(
-            pl.concat_str(pl.all()))[:, 0]
-        return self.xml
+            parts.append((pl.Series(fragments, dtype=pl.String), self.codes[name]))
+        # Joined a slice of rows at a time: at England scale the whole table's XML is
+        # most of a gigabyte, and would be held twice (polars', Python's) if joined at once.
+        xml: list[str] = []
+        step = 50_000
+        for first in range(0, self.height, step):
+            rows = pl.DataFrame({
+                str(i): cells.slice(first, step) if codes is None
+                else cells.gather(codes.slice(first, step))
+                for i, (cells, codes) in enumerate(parts)})
+            xml += rows.select(pl.concat_str(pl.all()))[:, 0].to_list()
+        self.xml = xml
+        # Only the XML and the lengths are read from now on.
+        self.measures.clear()
+        self.formats.clear()
+        return xml
 
 
 def _factorise(frame: pl.DataFrame, columns: list[str]) -> tuple[list[tuple[Any, ...]],
@@ -2331,20 +2344,16 @@ class _RowsWriter(WorksheetWriter):
         return self._block_chunks(xml, block)
 
     @staticmethod
-    def _block_chunks(xml: pl.Series, block: _StreamedRows) -> Iterator[str]:
-        keys = pl.Series(block.keys, dtype=pl.UInt32)
+    def _block_chunks(xml: list[str], block: _StreamedRows) -> Iterator[str]:
+        keys = block.keys
         step = 20_000  # rows per chunk: a chunk of England's rows stays a few MB
         for start in range(0, len(keys), step):
-            chunk = keys.slice(start, step)
-            first = block.first_row + start
-            rows = pl.DataFrame({
-                "xml": xml.gather(chunk),
-                "r": pl.int_range(first, first + len(chunk), eager=True).cast(pl.String),
-            })
-            yield rows.select(pl.concat_str(
-                pl.lit('<row r="'), pl.col("r"), pl.lit('">'),
-                pl.col("xml").str.replace_all(ROW_MARK, pl.col("r"), literal=True),
-                pl.lit("</row>")).str.join(""))[0, 0]
+            rows = []
+            for row_idx, key in enumerate(keys[start:start + step],
+                                          start=block.first_row + start):
+                number = str(row_idx)
+                rows.append(f'<row r="{number}">{xml[key].replace(ROW_MARK, number)}</row>')
+            yield "".join(rows)
 
     @functools.cached_property
     def _cache_usable(self) -> bool:
