@@ -71,10 +71,20 @@ def _statements(sql: str) -> list[str]:
     return [part.strip() for part in re.split(r";\s*(?:\n|$)", body) if part.strip()]
 
 
+def _uses(sql: str) -> list[str]:
+    """The query files a query builds on, from its header line '-- Uses: a, b'."""
+    found = re.search(r"^--\s*Uses:\s*(.+)$", sql, flags=re.MULTILINE)
+    return [n.strip() for n in found.group(1).split(",") if n.strip()] if found else []
+
+
 def run_query(con: Any, name: str, params: dict[str, Any]) -> pl.DataFrame | None:
-    """Run queries/<name>.sql with the named parameters it uses; return the last result."""
+    """Run queries/<name>.sql with the named parameters it uses; return the last result.
+    A file it uses ('-- Uses: last90_activity': a shared macro or view) runs first."""
+    sql = read_query(name)
+    for used_file in _uses(sql):
+        run_query(con, used_file, params)
     result = None
-    for statement in _statements(read_query(name)):
+    for statement in _statements(sql):
         used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
         if statement.upper().startswith(("WITH", "SELECT")):
             result = con.sql(statement, params=used).pl()
