@@ -431,6 +431,12 @@ def exports() -> None:
         with zipfile.ZipFile(HERE / name, "w") as archive:
             for member, body in members.items():
                 archive.writestr(zipfile.ZipInfo(member, (2025, 1, 1, 0, 0, 0)), body)
+    # A local system's own identifiers, already pseudonymised, under a preset.
+    text("hes_local_ids.csv", [
+        "LOCAL_PATIENT_ID,ADMIDATE,DISDATE,ADMIMETH,TRETSPEF,SPELL_COST",
+        "A1B2C3D4E5F6,2023-01-05,2023-01-06,21,300,100",
+        "B2C3D4E5F6A1,2023-01-05,2023-01-07,2A,300,200",
+        "A1B2C3D4E5F6,2023-01-09,NULL,11,300,NULL"])
     # An extract carrying more than the analysis needs: names, postcode, date of birth.
     # None of it may stay (the date of birth only gives the age).
     text("personal_columns.csv", [
