@@ -417,6 +417,8 @@ def exports() -> None:
     text("register_flags_not_known.csv", [R, "L1,2023-01-05,A81001,home,Unknown,N/A",
                                           "L2,2023-01-06,A81001,home,Not known,Yes",
                                           "L3,2023-01-07,A81001,home,maybe,No"])
+    # An export that starts with empty lines ("the file is empty (no header row)").
+    text("leading_empty_lines.csv", ["", "", D, "P1," + OK, "P2," + OK[:-9]], end="\r\n")
     # European Excel's "sep=;" line above the header names the delimiter.
     text("sep_line.csv", ["sep=;", D.replace(",", ";"), "P1;" + OK.replace(",", ";"),
                           "P2;" + OK.replace(",", ";")[:-9]], "cp1252", end="\r\n")
