@@ -657,6 +657,11 @@ CASES = [
          rejects=[(5, "date_of_death", f"date_of_death '08-JAN-23' {NOT_A_DATE}")],
          loaded=("SELECT date_of_death FROM deaths ORDER BY source_row",
                  [(date(2023, 1, 5),), (date(2023, 1, 6),), (date(2023, 1, 7),)])),
+    # 44931 days after 1899-12-30 is 5 January 2023 (Excel's day 1 is 1 January 1900).
+    Case("Excel serial day numbers in a date column", "deaths", "dates_excel_serials.csv",
+         counts=(3, 2, 1), rejects=[(4, "date_of_death", f"date_of_death '4493' {NOT_A_DATE}")],
+         loaded=("SELECT date_of_death FROM deaths ORDER BY source_row",
+                 [(date(2023, 1, 5),), (date(2023, 1, 6),)])),
     Case("a hidden sheet with the same columns is not the data", "deaths",
          "hidden_sheet.xlsx", counts=(1, 1, 0),
          loaded=("SELECT date_of_death, source_row FROM deaths", [(date(2023, 1, 5), 2)])),

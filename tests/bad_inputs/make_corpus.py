@@ -372,6 +372,10 @@ def exports() -> None:
                                    "P2,6 Jan 2023,85,F,E01000001,C34.9,Hospital",
                                    "P3,07-January-2023 00:00:00,85,F,E01000001,C34.9,Hospital",
                                    "P4,08-JAN-23,85,F,E01000001,C34.9,Hospital"])
+    # A date column formatted as General in Excel, then saved as CSV: serial numbers.
+    text("dates_excel_serials.csv", [D, "P1,44931,85,F,E01000001,C34.9,Hospital",
+                                     "P2,44932.5,85,F,E01000001,C34.9,Hospital",
+                                     "P3,4493,85,F,E01000001,C34.9,Hospital"])
     # A workbook with an old hidden copy of the data sheet before the visible one.
     book = openpyxl.Workbook()
     book.remove(book.active)
