@@ -87,7 +87,8 @@ def icd10_sql(expr: str) -> str:
 
 # A time part after the date ("2023-01-05 00:00:00", "05/01/2023 00:00") is common in
 # database and Excel exports; it is dropped before the date is read.
-_TIME_SUFFIX = r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$"
+_TIME_SUFFIX = (r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+                r"( ?([AaPp][Mm]|Z|[+-][0-9]{2}:?[0-9]{2}))?$")
 _ISO_SHAPE = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
 _COMPACT_SHAPE = r"[0-9]{8}"
 # A month written as a word cannot be read the wrong way round, so these are always
@@ -387,6 +388,10 @@ ACTIVITY_TYPE_CODES: dict[str, str] = _with_canonical(ACTIVITY_TYPES, {
     "hospice": "hospice_inpatient", "hospice admission": "hospice_inpatient",
     "op": "outpatient", "outpatient attendance": "outpatient",
 })
+
+# Yes/no flags recorded as not known: no value, not a fault (code_key form).
+BOOLEAN_NOT_KNOWN = ("unknown", "not known", "not recorded", "not stated", "u", "n a",
+                     "not applicable", "not discussed", "not asked")
 
 BOOLEAN_CODES: dict[str, str] = {
     "y": "true", "yes": "true", "true": "true", "t": "true", "1": "true",

@@ -44,8 +44,10 @@ SourceSpec = str | tuple[str, ...] | list[str] | Derived
 
 
 def header_key(header: str) -> str:
-    """How headers are compared: case-insensitive, trimmed, runs of white space as one."""
-    return " ".join(str(header).split()).lower()
+    """How headers are compared: case-insensitive, trimmed, runs of white space and
+    underscores as one space ('NHS Number' is NHS_NUMBER, 'Date of death' is
+    date_of_death: the same column as a warehouse and a spreadsheet name it)."""
+    return " ".join(str(header).replace("_", " ").split()).lower()
 
 
 def find_header(wanted: str, headers: Sequence[str]) -> str | None:
@@ -157,7 +159,9 @@ def recognise(headers: Sequence[str]) -> str | None:
     required columns (such a file needs no preset). When several presets fit, the one
     reading the most columns wins.
     """
-    keys = {header_key(h) for h in headers}
+    # Spelt as the canonical names themselves (not merely alike: 'LSOA code' and 'Place'
+    # are the lookup's layout).
+    keys = {" ".join(str(h).split()).lower() for h in headers}
     for columns in CANONICAL_COLUMNS.values():
         if all(name in keys for name, _t, required in columns if required):
             return None

@@ -404,6 +404,22 @@ def exports() -> None:
     # SQL Server's bcp -w: UTF-16 with no byte order mark (was "a binary file").
     text("bcp_utf16_no_bom.csv", [D, f"{nhs(111)},{OK}", f"{nhs(112)},{OK}"],
          "utf-16-le", end="\r\n")
+    # Title rows, an empty line, then the header on row 3, Windows line ends: DuckDB's
+    # skip miscounted CR LF and empty lines (the header was read as a data row).
+    text("title_rows_crlf.csv", ["Deaths extract, March 2025", "", D, "P1," + OK, "",
+                                 "P2," + OK[:-9]], end="\r\n")
+    # SUS / HES null dates: 1800-01-01 not applicable or not known, 1801-01-01 invalid.
+    text("hes_null_dates.csv", [HES, f"{nhs(113)},2023-01-05,1800-01-01,21,300,100",
+                                f"{nhs(114)},2023-01-05,18010101,21,300,100",
+                                f"{nhs(115)},1800-01-01,2023-01-07,21,300,100",
+                                f"{nhs(116)},2023-01-05,2023-01-07,21,300,100"])
+    # A register records "not known" for a flag: the entry still counts.
+    text("register_flags_not_known.csv", [R, "L1,2023-01-05,A81001,home,Unknown,N/A",
+                                          "L2,2023-01-06,A81001,home,Not known,Yes",
+                                          "L3,2023-01-07,A81001,home,maybe,No"])
+    # European Excel's "sep=;" line above the header names the delimiter.
+    text("sep_line.csv", ["sep=;", D.replace(",", ";"), "P1;" + OK.replace(",", ";"),
+                          "P2;" + OK.replace(",", ";")[:-9]], "cp1252", end="\r\n")
     # Zip files that are not .xlsx workbooks: a download of zipped extracts, LibreOffice's
     # .ods, Excel's binary .xlsb (the parts that say what each is).
     for name, members in [
