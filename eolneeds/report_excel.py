@@ -47,10 +47,9 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from io import BytesIO
 from math import isfinite
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 from weakref import WeakKeyDictionary
 from xml.etree.ElementTree import tostring
 from zipfile import ZIP_DEFLATED, ZipFile
@@ -2224,7 +2223,7 @@ class _RowsWriter(WorksheetWriter):
     escaping); any other kind of cell (formulas, rich text, booleans, errors) is handed
     to openpyxl's writer. tests/test_report_excel.py compares the two."""
 
-    def __init__(self, ws: Worksheet, out: BytesIO | None = None) -> None:
+    def __init__(self, ws: Worksheet, out: IO[bytes] | None = None) -> None:
         super().__init__(ws, out)
         self._style_attrs: dict[bytes, str] = {}  # style array -> ' s="id"' ("" if none)
         self._template_attrs: dict[int, str] = {}  # id(template) -> ' s="id"'
@@ -2541,14 +2540,18 @@ class _PackExcelWriter(ExcelWriter):
         ws._drawing = _DescribedDrawing()
         ws._drawing.charts = ws._charts
         ws._drawing.images = ws._images
-        # In memory rather than openpyxl's temporary file: no write, read back and delete.
-        writer = _RowsWriter(ws, BytesIO())
-        try:
-            writer.write()
-        finally:
-            writer.close()  # also on failure: else the half-written stream closes at exit
+        # Straight into the zip entry rather than openpyxl's temporary file (written,
+        # read back and deleted) or memory: an England-scale Indicator data sheet is most
+        # of a gigabyte of XML, which held in memory and copied out doubled the peak.
+        block = _STREAMED.get(ws)
+        big = block is not None and len(block.rows) > 500_000  # may pass zip's 2 GiB
+        with self._archive.open(ws.path[1:], "w", force_zip64=big) as entry:
+            writer = _RowsWriter(ws, entry)
+            try:
+                writer.write()
+            finally:
+                writer.close()  # also on failure: else the half-written stream closes at exit
         ws._rels = writer._rels
-        self._archive.writestr(ws.path[1:], writer.read())
         self.manifest.append(ws)
 
 
