@@ -427,7 +427,7 @@ def guess_columns(dataset: str, headers: Sequence[str]) -> dict[str, str]:
 def guess_dataset(headers: Sequence[str]) -> str | None:
     """The dataset whose required columns the headers all name (the one reading the
     most of them when several do), else None."""
-    best: tuple[float, int, str] | None = None
+    best: tuple[int, float, str] | None = None
     for dataset in DATASETS:
         required = [n for n, _t, r in CANONICAL_COLUMNS[dataset] if r]
         found = guess_columns(dataset, headers)
