@@ -13,15 +13,17 @@ The "nothing lost" contract (DESIGN.md section 10):
   InputDataError with one line naming the file and the fix.
 
 The work is SQL over the whole file, never a Python loop per row, and costs little more
-than reading the file (the benchmark's target is 1.5x a bare DuckDB load):
+than reading the file (the benchmark's target is 1.5x the pseudonymised floor):
 
 1. the file is read as text into a temporary table (readers.read_into);
-2. one INSERT computes every row's typed values and whether it fails a check. What
+2. one query computes every row's typed values and whether it fails a check. What
    depends on one source column (cleaning, pseudonymising, parsing, recoding and the
    checks on it) is computed once per DISTINCT value and joined back, not once per
-   row; every row goes into the table, a failing one marked by a negative source_row;
+   row; every row goes into a temporary table, a failing one marked by a negative
+   source_row;
 3. the few marked rows are read again to spell out all their problems, and moved with
-   any duplicates to `rejects` (see _select_sql, _quarantine).
+   any duplicates to `rejects` (see _select_sql, _quarantine); the rest are inserted
+   into the dataset's table in one statement (ROWS_TABLE says why not straight away).
 
 Person identifiers are pseudonymised inside DuckDB (HMAC-SHA256), so clear identifiers
 never reach a persistent table.
@@ -30,6 +32,7 @@ never reach a persistent table.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import re
@@ -72,6 +75,12 @@ STAGE_TABLE = "__eolneeds_stage"  # the file's rejected rows and their reasons
 ACTIONS_TABLE = "__eolneeds_actions"  # the file's field-level actions
 BAD_RAW_TABLE = "__eolneeds_bad_raw"  # the raw text of the rows marked bad
 ROW_MAP_TABLE = "__eolneeds_row_map"  # a reshaped table's rows -> the file's rows
+# The file's typed rows before they go into the dataset's table. DuckDB writes a large
+# INSERT straight to the database file, but deleting any row the transaction inserted
+# makes its COMMIT write every row again (16 M activity rows: 8 s), and so does
+# inserting from a table the transaction deleted rows of: so the rows are marked here,
+# and those that load are inserted once, the rejected ones left out by a filter.
+ROWS_TABLE = "__eolneeds_rows"
 
 # Rows that must be unique per dataset: (key columns, what a duplicate is called).
 UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -84,6 +93,9 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
                     "row for this area_code, year, sex and age_band"),
 }
 
+# The null dates of SUS / HES extracts, however the date is written (1800-01-01,
+# 18000101, 01/01/1800), with or without a time after it.
+NULL_DATES = r"(180[01]-?01-?01|01/01/180[01])([ T].*)?"
 DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_added",
                 "start_date", "end_date"}
 # canonical column -> (lowest, highest) whole number accepted
@@ -467,6 +479,12 @@ def _plan_columns(
             # Place names are resolved to the codes of [[places]] (codes win over
             # names); any other value is kept as given (a Place outside the ICB).
             text = f"coalesce({_place_code_sql(config, text)}, {text})"
+        if canonical in DATE_COLUMNS:
+            # SUS and HES write 1800-01-01 for a date not applicable or not known (a
+            # spell not yet ended) and 1801-01-01 for one recorded invalid: no date, so
+            # an optional date is empty and the spell still counts.
+            text = (f"(CASE WHEN regexp_full_match({text}, {nz.sql_literal(NULL_DATES)}) "
+                    f"THEN NULL ELSE {text} END)")
         plan.texts[canonical] = text
 
     # -- over-long values and rows wider than the header -------------------------------
@@ -538,8 +556,11 @@ def _plan_columns(
             # so the same person links across datasets however each extract wrote it.
             clear = f"(CASE WHEN {number} IS NOT NULL THEN {aux} ELSE {t} END)"
             plan.values[canonical] = nz.pseudonymise_sql(clear, inner_pad, outer_pad)
+            source_header = specs[canonical][0]
             check_nhs = (mapping.nhs_number if mapping.nhs_number is not None
-                         else preset is not None and preset.nhs_number)
+                         else preset is not None and preset.nhs_number
+                         and not (isinstance(source_header, str)
+                                  and presets.already_pseudonymised(source_header)))
             if check_nhs:
                 invalid = f"{t} IS NOT NULL AND NOT {nz.nhs_number_valid_sql(number)}"
                 if keeps_row:
@@ -763,9 +784,12 @@ def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
         return nz.case_sql(key, nz.AGE_BAND_CODES), _when(
             unmapped, _say(f"{label} '", shown, "' is not an age band (use 0-4, 5-9, ..., "
                            f"85-89, 90+){fix}")), None
-    # dnacpr, advance_care_plan
+    # dnacpr, advance_care_plan. "Not known" is an answer a register records: the flag
+    # is unknown (NULL), the entry still counts.
+    not_known = " OR ".join(f"{key} = {nz.sql_literal(k)}" for k in nz.BOOLEAN_NOT_KNOWN)
     return f"CAST({nz.case_sql(key, nz.BOOLEAN_CODES)} AS BOOLEAN)", _when(
-        unmapped, _say(f"{label} '", shown, f"' is not yes or no{fix}")), None
+        f"{unmapped} AND NOT ({not_known})",
+        _say(f"{label} '", shown, f"' is not yes or no{fix}")), None
 
 
 RECODE_TARGETS: dict[str, tuple[str, ...]] = {
@@ -785,9 +809,11 @@ def _check_recode_targets(mapping: Any, where: str) -> None:
             continue
         for source_value, target in table.items():
             if target not in allowed:
+                close = difflib.get_close_matches(str(target).lower(), allowed, n=1)
+                hint = f" — did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(
                     f"{where}: [recode.{column}] maps {source_value!r} to {target!r}, which is "
-                    f"not one of {', '.join(allowed)}"
+                    f"not one of {', '.join(allowed)}{hint}"
                 )
 
 
@@ -1027,8 +1053,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
 
 
 def _duplicates_sql(dataset: str) -> str:
-    """Rows of this file ($file_id, already in `dataset`) whose key repeats a valid row
-    earlier in the file or one already loaded from another file: (__row, __reason).
+    """Rows of this file (in ROWS_TABLE) whose key repeats a valid row earlier in the
+    file or one already loaded into `dataset` from another file: (__row, __reason).
 
     Duplicates are found by aggregation (keys seen more than once), far cheaper than a
     window over the whole file; the first valid row wins. Keys are required columns, so
@@ -1048,7 +1074,7 @@ def _duplicates_sql(dataset: str) -> str:
               "CAST(r.first_row AS VARCHAR) || ' of this file'")
     against = (f"'{described}: already loaded from ' || e.first_file || ' row ' || "
                "CAST(e.first_row AS VARCHAR)")
-    this_file = f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id AND source_row > 0)"
+    this_file = f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)"
     return (
         f"WITH repeats AS (SELECT {key_cols}, min(source_row) AS first_row FROM {this_file} "
         "GROUP BY ALL HAVING count(*) > 1), "
@@ -1278,21 +1304,22 @@ def _ingest_one(
                     level="warning",
                 )
         columns = [c for c, _, _ in CANONICAL_COLUMNS[dataset]]
-        # One pass puts every row straight into the table; a row failing a check (or a
-        # totals row) is marked with a negative source_row. The few marked rows are then
-        # read again to assemble their reasons, and moved to rejects with any duplicates
-        # -- all in this transaction, so nobody ever sees a marked row.
+        # One pass types every row into ROWS_TABLE; a row failing a check (or a totals
+        # row) is marked with a negative source_row. The few marked rows are then read
+        # again to assemble their reasons, and taken out with any duplicates; the rest
+        # go into the dataset's table -- all in this transaction.
         select = _select_sql(dataset, raw, plan, full=False)
-        insert = (f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, source_row) "
-                  f"SELECT {', '.join(f'v_{c}' for c in columns)}, $file_id, "
-                  f"CASE WHEN __bad OR __fixed THEN -__row ELSE __row END FROM ({select})")
+        insert = (f"CREATE OR REPLACE TEMP TABLE {ROWS_TABLE} AS SELECT "
+                  + ", ".join(f'"v_{c}" AS "{c}"' for c in columns)
+                  + f", CASE WHEN __bad OR __fixed THEN -__row ELSE __row END AS source_row "
+                  f"FROM ({select})")
         # The lookups are small, and must be the hash tables the file's rows probe:
         # DuckDB's estimate for a DISTINCT is the whole input, so it may otherwise build
         # the hash table from the file itself (all its columns) instead.
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         try:
-            inserted = con.execute(insert, {**params.used_in(insert), "file_id": file_id})
-            rows_read = int(inserted.fetchone()[0])  # type: ignore[index]
+            con.execute(insert, params.used_in(insert))
+            rows_read = int(con.execute(f"SELECT count(*) FROM {ROWS_TABLE}").fetchone()[0])  # type: ignore[index]
             _quarantine(con, dataset, raw, plan, params, file_id)
         except BaseException:
             _quietly(con, "RESET disabled_optimizers")  # fails in an aborted transaction
@@ -1304,12 +1331,19 @@ def _ingest_one(
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
         _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read,
                                 rows_read - rows_loaded)
+        # The rows that load, in one INSERT; the rejected ones are left out by a filter
+        # (deleting them from ROWS_TABLE would make the COMMIT copy every row again). A
+        # reshaped table's rows are numbered as the sheet's rows.
+        numbered = "coalesce(m.__src_row, r.source_row)" if raw.row_map else "r.source_row"
+        mapped = f"LEFT JOIN {raw.row_map} m ON m.__row = r.source_row" if raw.row_map else ""
+        con.execute(f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, source_row) "
+                    f"SELECT {', '.join(f'r.{c}' for c in columns)}, $file_id, {numbered} "
+                    f"FROM {ROWS_TABLE} r {mapped} WHERE r.source_row > 0 AND r.source_row "
+                    f"NOT IN (SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT NULL)",
+                    {"file_id": file_id})
         # A shifted row can put an NHS number in any column: whatever looks like one is
         # masked in every value and reason kept.
         if rows_loaded < rows_read:
-            con.execute(
-                f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND (source_row < 0 "
-                f"OR source_row IN (SELECT __row FROM {STAGE_TABLE}))", {"file_id": file_id})
             if raw.row_map:
                 con.execute(
                     f"UPDATE {STAGE_TABLE} s SET __row = m.__src_row, __reason = 'sheet ' || "
@@ -1322,10 +1356,6 @@ def _ingest_one(
                 {"file_id": file_id, "name": path.name, "dataset": dataset},
             )
         if raw.row_map:
-            con.execute(
-                f"UPDATE {dataset} t SET source_row = m.__src_row FROM {raw.row_map} m "
-                "WHERE t.source_file_id = $file_id AND t.source_row = m.__row",
-                {"file_id": file_id})
             con.execute(
                 f"UPDATE {ACTIONS_TABLE} s SET __row = m.__src_row, __reason = 'sheet ' || "
                 f"m.__sheet || ': ' || s.__reason FROM {raw.row_map} m WHERE m.__row = s.__row")
@@ -1348,6 +1378,10 @@ def _ingest_one(
              "rejected": rows_read - rows_loaded, "started": started,
              "finished": datetime.now()},
         )
+        # Dropped before COMMIT: committing a temporary table that the transaction
+        # created and then deleted from copies every row of it again.
+        for table in (ROWS_TABLE, BAD_RAW_TABLE, STAGE_TABLE, ACTIONS_TABLE):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute("COMMIT")
     except BaseException:
         # Clean-up never masks the cause: what failed is what the user must see.
@@ -1355,7 +1389,8 @@ def _ingest_one(
         _quietly(con, "RESET disabled_optimizers")
         raise
     finally:
-        for table in (STAGE_TABLE, ACTIONS_TABLE, BAD_RAW_TABLE, RAW_TABLE, ROW_MAP_TABLE):
+        for table in (STAGE_TABLE, ACTIONS_TABLE, BAD_RAW_TABLE, RAW_TABLE, ROW_MAP_TABLE,
+                      ROWS_TABLE):
             _quietly(con, f"DROP TABLE IF EXISTS {table}")
     result = FileResult(path, dataset, file_id, rows_read, rows_loaded, rows_read - rows_loaded)
     if rows_read == 0:
@@ -1491,19 +1526,18 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
                 plan: _Plan, params: _Params, file_id: int) -> None:
     """Fill STAGE_TABLE with this file's rejected rows (__row, __column, __value,
     __reason) and ACTIONS_TABLE with the field-level actions on the rows that load: the
-    rows the insert marked, with every problem spelt out, then the duplicates of a
+    rows marked in ROWS_TABLE, with every problem spelt out, then the duplicates of a
     dataset with unique keys. Marked rows that only had a field fixed are unmarked."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} (__row BIGINT, __column VARCHAR, "
                 "__value VARCHAR, __reason VARCHAR)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {ACTIONS_TABLE} (__row BIGINT, "
                 "__column VARCHAR, __value VARCHAR, __action VARCHAR, __reason VARCHAR)")
-    marked = f"SELECT -source_row FROM {dataset} WHERE source_file_id = $file_id AND source_row < 0"
-    bad = con.execute(f"SELECT count(*) FROM ({marked})", {"file_id": file_id}).fetchone()
+    marked = f"SELECT -source_row FROM {ROWS_TABLE} WHERE source_row < 0"
+    bad = con.execute(f"SELECT count(*) FROM ({marked})").fetchone()
     if bad and bad[0]:
         numbered = "*" if raw.row_expr == "__row" else f"{raw.row_expr} AS __row, *"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {BAD_RAW_TABLE} AS SELECT {numbered} "
-                    f"FROM {raw.table} WHERE {raw.row_expr} IN ({marked})",
-                    {"file_id": file_id})
+                    f"FROM {raw.table} WHERE {raw.row_expr} IN ({marked})")
         rows = replace(raw, table=BAD_RAW_TABLE, row_expr="__row")
         full = _select_sql(dataset, rows, plan, full=True)
         spelt = "__eolneeds_spelt"
@@ -1523,9 +1557,8 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
             raise RuntimeError(f"ingest: {bad[0]} rows marked, reasons for {check}")
         # Rows that only had a field blanked load: unmark them (before the duplicate
         # check, which looks at loaded rows only).
-        con.execute(f"UPDATE {dataset} SET source_row = -source_row WHERE source_file_id = "
-                    f"$file_id AND source_row < 0 AND -source_row NOT IN "
-                    f"(SELECT __row FROM {STAGE_TABLE})", {"file_id": file_id})
+        con.execute(f"UPDATE {ROWS_TABLE} SET source_row = -source_row WHERE source_row < 0 "
+                    f"AND -source_row NOT IN (SELECT __row FROM {STAGE_TABLE})")
     if dataset in UNIQUE_KEYS:
         first_key = nz.sql_literal(UNIQUE_KEYS[dataset][0][0])
         con.execute(f"INSERT INTO {STAGE_TABLE} SELECT __row, {first_key}, NULL, __reason "
