@@ -556,8 +556,11 @@ def _plan_columns(
             # so the same person links across datasets however each extract wrote it.
             clear = f"(CASE WHEN {number} IS NOT NULL THEN {aux} ELSE {t} END)"
             plan.values[canonical] = nz.pseudonymise_sql(clear, inner_pad, outer_pad)
+            source_header = specs[canonical][0]
             check_nhs = (mapping.nhs_number if mapping.nhs_number is not None
-                         else preset is not None and preset.nhs_number)
+                         else preset is not None and preset.nhs_number
+                         and not (isinstance(source_header, str)
+                                  and presets.already_pseudonymised(source_header)))
             if check_nhs:
                 invalid = f"{t} IS NOT NULL AND NOT {nz.nhs_number_valid_sql(number)}"
                 if keeps_row:

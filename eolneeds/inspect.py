@@ -425,15 +425,17 @@ def guess_columns(dataset: str, headers: Sequence[str]) -> dict[str, str]:
 
 
 def guess_dataset(headers: Sequence[str]) -> str | None:
-    """The dataset whose required columns the headers all name (the one naming the
-    largest share of its columns when several do), else None."""
-    best: tuple[float, int, str] | None = None
+    """The dataset whose required columns the headers all name (the one reading the
+    most of them when several do), else None."""
+    best: tuple[int, float, str] | None = None
     for dataset in DATASETS:
         required = [n for n, _t, r in CANONICAL_COLUMNS[dataset] if r]
         found = guess_columns(dataset, headers)
         if not all(n in found for n in required):
             continue
-        score = (len(found) / len(CANONICAL_COLUMNS[dataset]), len(found), dataset)
+        # The dataset that reads the most of the file's columns: a deaths extract holds
+        # an LSOA and a place (of death) too, but is not an LSOA-to-Place lookup.
+        score = (len(found), len(found) / len(CANONICAL_COLUMNS[dataset]), dataset)
         if best is None or score[:2] > best[:2]:
             best = score
     return best[2] if best else None

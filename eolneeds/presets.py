@@ -101,7 +101,11 @@ class Resolution:
 
     def describe(self) -> str:
         """'lsoa_code from LSOA_OF_RESIDENCE_CODE, ...' for the columns with variants."""
-        return ", ".join(f"{c} from {h}" for c, h in self.chosen.items())
+        return ", ".join(
+            f"{c} from {h}" + (" (already pseudonymised, so not checked as an NHS number: it "
+                               "links only to files pseudonymised the same way)"
+                               if c == "person_id" and already_pseudonymised(h) else "")
+            for c, h in self.chosen.items())
 
 
 def resolve(preset: Preset, headers: Sequence[str],
@@ -269,7 +273,16 @@ def admission_type_sql(emergency: Sequence[str]) -> Callable[[Sequence[str]], st
 
 
 # Names national extracts give the same column (first = the usual one).
-NHS_NUMBER_NAMES = ("PERSON_ID", "NHS_NUMBER", "NHSNUMBER")
+# NHS England's data platforms (NCDR, UDAL) give the NHS number already pseudonymised:
+# read last, only when no clear identifier column is there, and never checked as an NHS
+# number (it is not one; ingest keys it like any other identifier).
+PSEUDONYMISED_ID_NAMES = ("Der_Pseudo_NHS_Number",)
+NHS_NUMBER_NAMES = ("PERSON_ID", "NHS_NUMBER", "NHSNUMBER", *PSEUDONYMISED_ID_NAMES)
+
+
+def already_pseudonymised(header: str) -> bool:
+    """Whether an identifier column's name says it holds pseudonyms, not NHS numbers."""
+    return "pseudo" in header_key(header)
 LSOA_NAMES = ("LSOA21CD", "LSOA11CD", "LSOA code", "LSOA_CODE", "LSOA", "LSOA 2021 Code",
               "LSOA 2011 Code")
 PLACE_NAMES = ("Place", "Place code", "Place_code", "Place name", "Place_name",
@@ -352,7 +365,8 @@ def get_preset(
             dataset="deaths",
             description="death registrations (PCMD / civil registration extract)",
             columns={
-                "person_id": ("DEC_NHS_NUMBER", "NHS_NUMBER", "NHSNUMBER", "PERSON_ID"),
+                "person_id": ("DEC_NHS_NUMBER", "NHS_NUMBER", "NHSNUMBER", "PERSON_ID",
+                              *PSEUDONYMISED_ID_NAMES),
                 "date_of_death": "REG_DATE_OF_DEATH",
                 "date_of_registration": "REG_DATE",
                 "age": "DEC_AGEC",

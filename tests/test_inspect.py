@@ -98,6 +98,17 @@ def test_phone_numbers_and_long_digit_runs_are_never_shown(tmp_path: Path) -> No
     assert "'A81001'" in text  # a practice code is not personal
 
 
+def test_a_deaths_file_is_guessed_as_deaths_not_as_a_lookup() -> None:
+    # It holds lsoa_code and place_of_death, which also fit lsoa_places (two of its three
+    # columns): the dataset reading the most columns wins.
+    from eolneeds.inspect import guess_dataset
+
+    headers = ["person_id", "date_of_death", "age", "sex", "lsoa_code", "underlying_cause",
+               "place_of_death"]
+    assert guess_dataset(headers) == "deaths"
+    assert guess_dataset(["lsoa_code", "place"]) == "lsoa_places"
+
+
 def test_header_row_is_found_below_title_rows() -> None:
     rows = [("Title",), (None, None), ("Produced by", None, None), ("a", "b", "c"),
             (1, 2, 3)]
