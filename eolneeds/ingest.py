@@ -32,6 +32,7 @@ never reach a persistent table.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import re
@@ -92,6 +93,9 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
                     "row for this area_code, year, sex and age_band"),
 }
 
+# The null dates of SUS / HES extracts, however the date is written (1800-01-01,
+# 18000101, 01/01/1800), with or without a time after it.
+NULL_DATES = r"(180[01]-?01-?01|01/01/180[01])([ T].*)?"
 DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_added",
                 "start_date", "end_date"}
 # canonical column -> (lowest, highest) whole number accepted
@@ -475,6 +479,12 @@ def _plan_columns(
             # Place names are resolved to the codes of [[places]] (codes win over
             # names); any other value is kept as given (a Place outside the ICB).
             text = f"coalesce({_place_code_sql(config, text)}, {text})"
+        if canonical in DATE_COLUMNS:
+            # SUS and HES write 1800-01-01 for a date not applicable or not known (a
+            # spell not yet ended) and 1801-01-01 for one recorded invalid: no date, so
+            # an optional date is empty and the spell still counts.
+            text = (f"(CASE WHEN regexp_full_match({text}, {nz.sql_literal(NULL_DATES)}) "
+                    f"THEN NULL ELSE {text} END)")
         plan.texts[canonical] = text
 
     # -- over-long values and rows wider than the header -------------------------------
@@ -546,8 +556,11 @@ def _plan_columns(
             # so the same person links across datasets however each extract wrote it.
             clear = f"(CASE WHEN {number} IS NOT NULL THEN {aux} ELSE {t} END)"
             plan.values[canonical] = nz.pseudonymise_sql(clear, inner_pad, outer_pad)
+            source_header = specs[canonical][0]
             check_nhs = (mapping.nhs_number if mapping.nhs_number is not None
-                         else preset is not None and preset.nhs_number)
+                         else preset is not None and preset.nhs_number
+                         and not (isinstance(source_header, str)
+                                  and presets.already_pseudonymised(source_header)))
             if check_nhs:
                 invalid = f"{t} IS NOT NULL AND NOT {nz.nhs_number_valid_sql(number)}"
                 if keeps_row:
@@ -771,9 +784,12 @@ def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
         return nz.case_sql(key, nz.AGE_BAND_CODES), _when(
             unmapped, _say(f"{label} '", shown, "' is not an age band (use 0-4, 5-9, ..., "
                            f"85-89, 90+){fix}")), None
-    # dnacpr, advance_care_plan
+    # dnacpr, advance_care_plan. "Not known" is an answer a register records: the flag
+    # is unknown (NULL), the entry still counts.
+    not_known = " OR ".join(f"{key} = {nz.sql_literal(k)}" for k in nz.BOOLEAN_NOT_KNOWN)
     return f"CAST({nz.case_sql(key, nz.BOOLEAN_CODES)} AS BOOLEAN)", _when(
-        unmapped, _say(f"{label} '", shown, f"' is not yes or no{fix}")), None
+        f"{unmapped} AND NOT ({not_known})",
+        _say(f"{label} '", shown, f"' is not yes or no{fix}")), None
 
 
 RECODE_TARGETS: dict[str, tuple[str, ...]] = {
@@ -793,9 +809,11 @@ def _check_recode_targets(mapping: Any, where: str) -> None:
             continue
         for source_value, target in table.items():
             if target not in allowed:
+                close = difflib.get_close_matches(str(target).lower(), allowed, n=1)
+                hint = f" — did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(
                     f"{where}: [recode.{column}] maps {source_value!r} to {target!r}, which is "
-                    f"not one of {', '.join(allowed)}"
+                    f"not one of {', '.join(allowed)}{hint}"
                 )
 
 

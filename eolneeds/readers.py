@@ -239,6 +239,8 @@ def read_into(
 # ---------------------------------------------------------------------------------------
 # CSV
 
+# Lines looked at above a CSV's header: a "sep=" line and empty lines before it.
+LEADING_LINES = 25
 # What a download that failed saves under the extract's name: the server's error page.
 _WEB_PAGE = re.compile(rb"\s*(<!doctype html|<html|<\?xml|<!--)", re.I)
 
@@ -513,9 +515,28 @@ def _read_csv_as(
 ) -> RawTable:
     name = path.name
     try:
-        lines = _head_lines(path, gzipped, codec, header_row)
+        lines = _head_lines(path, gzipped, codec, header_row + LEADING_LINES)
     except UnicodeDecodeError:
         raise _NotUtf8 from None
+    if header_row == 1:
+        # Excel's "sep=;" first line names the delimiter (European exports): it is not
+        # the header, and says what the delimiter is.
+        hint = re.fullmatch(r"\ufeff?sep=(.)\r?\n?", lines[0]) if lines else None
+        if hint:
+            header_row = 2
+            if delimiter == "auto":
+                delimiter = hint.group(1)
+        # Some exports start with empty lines: the header is the first line with text
+        # (it was "the file is empty").
+        header_row = next((i for i, line in enumerate(lines[header_row - 1:], header_row)
+                           if line.strip(" \t\r\n\ufeff")), header_row)
+    lines = lines[:header_row]
+    # DuckDB's `skip` miscounts CR LF line ends and empty lines (2.0: skip = 3 over
+    # "title CR LF, CR LF, header CR LF" left the header as a data row), so a header
+    # below row 1 is passed over as the records those lines make (empty lines make
+    # none) rather than as lines.
+    skip, offset = (1, 0) if header_row == 1 else \
+        (0, sum(1 for line in lines if line.strip("\r\n\ufeff")))
     if len(lines) < header_row or not lines[header_row - 1].strip(" \t\r\n\ufeff"):
         if not any(line.strip(" \t\r\n\ufeff") for line in lines):
             raise input_error(name, "the file is empty (no header row)",
@@ -571,8 +592,9 @@ def _read_csv_as(
                     "$path, header = false, skip = $skip, delim = $delim, quote = '\"', "
                     f"escape = '\"', columns = {columns}, null_padding = true, "
                     "strict_mode = false, auto_detect = false, compression = $compression, "
-                    "parallel = $parallel, nullstr = $padded, new_line = '\\n')",
-                    {"path": str(source), "skip": header_row, "delim": delim,
+                    "parallel = $parallel, nullstr = $padded, new_line = '\\n')"
+                    + (f" OFFSET {int(offset)}" if offset else ""),  # the usual file: none
+                    {"path": str(source), "skip": skip, "delim": delim,
                      "compression": duck_compression, "parallel": parallel,
                      "padded": _PADDED},
                 )

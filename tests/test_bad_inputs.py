@@ -618,6 +618,28 @@ CASES = [
     Case("UTF-16 without a byte order mark (bcp -w)", "deaths", "bcp_utf16_no_bom.csv",
          counts=(2, 2, 0), loaded=("SELECT place_of_death FROM deaths ORDER BY source_row",
                                    [("hospital",), ("hospital",)])),
+    Case("title rows and an empty line above the header, CR LF", "deaths",
+         "title_rows_crlf.csv", mapping='dataset = "deaths"\nheader_row = 3\n',
+         counts=(2, 1, 1), rejects=[(6, None, SHORT)],
+         loaded=("SELECT source_row FROM deaths", [(4,)])),
+    # They were "not a date" and quarantined the spell (emergency admissions lost).
+    Case("SUS / HES null dates (1800-01-01, 1801-01-01)", "activity", "hes_null_dates.csv",
+         mapping='dataset = "activity"\npreset = "hes_apc"\n', counts=(4, 3, 1),
+         rejects=[(4, "start_date", f"start_date (ADMIDATE) {MISSING}")],
+         loaded=("SELECT source_row, end_date FROM activity ORDER BY source_row",
+                 [(2, None), (3, None), (5, date(2023, 1, 7))])),
+    Case("register flags recorded as not known", "register",
+         "register_flags_not_known.csv", counts=(3, 2, 1), rejects=[
+             (4, "dnacpr", "dnacpr 'maybe' is not yes or no; add a [recode.dnacpr] entry to "
+                           "the mapping")],
+         loaded=("SELECT dnacpr, advance_care_plan FROM register ORDER BY source_row",
+                 [(None, None), (None, True)])),
+    Case("empty lines before the header", "deaths", "leading_empty_lines.csv",
+         counts=(2, 1, 1), rejects=[(5, None, SHORT)],
+         loaded=("SELECT source_row FROM deaths", [(4,)])),
+    Case("Excel's sep=; line above the header", "deaths", "sep_line.csv",
+         counts=(2, 1, 1), rejects=[(4, None, SHORT)],
+         loaded=("SELECT source_row, place_of_death FROM deaths", [(3, "hospital")])),
     Case("NULL identifiers are missing, not one person", "register", "register_null_ids.csv",
          counts=(4, 2, 2), rejects=[(3, "person_id", f"person_id {MISSING}"),
                                     (4, "person_id", f"person_id {MISSING}")],
@@ -635,6 +657,11 @@ CASES = [
          rejects=[(5, "date_of_death", f"date_of_death '08-JAN-23' {NOT_A_DATE}")],
          loaded=("SELECT date_of_death FROM deaths ORDER BY source_row",
                  [(date(2023, 1, 5),), (date(2023, 1, 6),), (date(2023, 1, 7),)])),
+    # 44931 days after 1899-12-30 is 5 January 2023 (Excel's day 1 is 1 January 1900).
+    Case("Excel serial day numbers in a date column", "deaths", "dates_excel_serials.csv",
+         counts=(3, 2, 1), rejects=[(4, "date_of_death", f"date_of_death '4493' {NOT_A_DATE}")],
+         loaded=("SELECT date_of_death FROM deaths ORDER BY source_row",
+                 [(date(2023, 1, 5),), (date(2023, 1, 6),)])),
     Case("a hidden sheet with the same columns is not the data", "deaths",
          "hidden_sheet.xlsx", counts=(1, 1, 0),
          loaded=("SELECT date_of_death, source_row FROM deaths", [(date(2023, 1, 5), 2)])),
@@ -642,22 +669,28 @@ CASES = [
          "register_float_nhs.csv", mapping='dataset = "register"\nnhs_number = true\n',
          counts=(3, 2, 1), rejects=[(4, "person_id", f"person_id {BAD_NHS}")],
          loaded=("SELECT count(DISTINCT person_id) FROM register", [(2,)])),
+    # NHS England's platforms give Der_Pseudo_NHS_Number: the presets read it when no
+    # clear identifier is there, without the NHS number check (it was every row refused).
+    Case("Der_Pseudo_NHS_Number under a preset", "activity", "hes_pseudonymised.csv",
+         mapping='dataset = "activity"\npreset = "hes_apc"\n', counts=(3, 3, 0),
+         loaded=("SELECT count(DISTINCT person_id), count(end_date), count(cost) "
+                 "FROM activity", [(2, 2, 2)])),
     # The advice on a file refused for its identifiers ("set nhs_number = false there")
     # did nothing under a preset, whose check always applied.
-    Case("pseudonymised identifiers under a preset refused with the fix", "activity",
-         "hes_pseudonymised.csv", mapping=(
+    Case("local identifiers under a preset refused with the fix", "activity",
+         "hes_local_ids.csv", mapping=(
              'dataset = "activity"\npreset = "hes_apc"\n[columns]\n'
-             'person_id = "Der_Pseudo_NHS_Number"\n'), refused=(
-             "hes_pseudonymised.csv: 3 of 3 rows would be quarantined (every row); the most "
-             "common reason is \"person_id (Der_Pseudo_NHS_Number) is not a valid NHS number "
+             'person_id = "LOCAL_PATIENT_ID"\n'), refused=(
+             "hes_local_ids.csv: 3 of 3 rows would be quarantined (every row); the most "
+             "common reason is \"person_id (LOCAL_PATIENT_ID) is not a valid NHS number "
              "(10 digits with a correct modulus 11 check digit)\" (3 rows), so nothing from "
              "the file was loaded — check that person_id is mapped to the NHS number column "
              "in {mappings}, or set nhs_number = false there if the identifier is not an NHS "
              "number")),
-    Case("pseudonymised identifiers under a preset with nhs_number = false", "activity",
-         "hes_pseudonymised.csv", mapping=(
+    Case("local identifiers under a preset with nhs_number = false", "activity",
+         "hes_local_ids.csv", mapping=(
              'dataset = "activity"\npreset = "hes_apc"\nnhs_number = false\n[columns]\n'
-             'person_id = "Der_Pseudo_NHS_Number"\n'), counts=(3, 3, 0),
+             'person_id = "LOCAL_PATIENT_ID"\n'), counts=(3, 3, 0),
          loaded=("SELECT count(DISTINCT person_id), count(end_date), count(cost) "
                  "FROM activity", [(2, 2, 2)])),
     # The date of birth gives the age and is not kept, nor quoted (only its shape).

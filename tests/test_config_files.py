@@ -57,3 +57,44 @@ def test_a_misspelt_key_is_named_with_the_key_it_most_likely_is(tmp_path, config
         load_config(tmp_path)
     assert str(caught.value) == f"{tmp_path}/{expected}"
     assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(("codes", "expected"), [
+    (("ASH", "ash"), "Place codes 'ASH' and 'ash' differ only in case or punctuation, so "
+                     "both packs would be pack-ash.xlsx — make the codes differ in their "
+                     "letters or digits"),
+    (("E06-1", "E06_1"), "Place codes 'E06-1' and 'E06_1' differ only in case or "
+                         "punctuation, so both packs would be pack-e06-1.xlsx — make the "
+                         "codes differ in their letters or digits"),
+    (("P1", " "), "a Place code is empty — give each Place its code (e.g. its local "
+                  "authority code)"),
+])
+def test_place_codes_that_would_share_a_pack_file_are_refused(tmp_path, codes, expected):
+    # Found by the red team: the second Place's pack silently replaced the first's.
+    places = "".join(f'[[places]]\ncode = "{c}"\nname = "Place {i}"\n\n'
+                     for i, c in enumerate(codes))
+    (tmp_path / "eolneeds.toml").write_text('[project]\nicb_name = "Test ICB"\n\n' + places,
+                                            encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value) == f"{tmp_path}/eolneeds.toml [[places]]: {expected}"
+
+
+@pytest.mark.parametrize(("mapping", "expected"), [
+    ('dataset = "death"\n', "key 'dataset' is 'death' — did you mean 'deaths'? use one of "
+     "deaths, register, activity, population, areas, projections, lsoa_places, deprivation, "
+     "practices, benchmarks"),
+    ('dataset = "deaths"\n[columns]\nperson_idd = "NHS No"\n',
+     "[columns] key 'person_idd' is not a column of deaths — did you mean 'person_id'? use "
+     "one of age, contributory_causes, date_of_birth, date_of_death, date_of_registration, "
+     "ethnicity, gp_practice, lsoa_code, person_id, place_of_death, sex, underlying_cause"),
+    ('dataset = "deaths"\nheader_row = "3"\n',
+     "key 'header_row' must be a whole number, not '3'"),
+])
+def test_a_mapping_mistake_names_what_was_most_likely_meant(tmp_path, mapping, expected):
+    (tmp_path / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "deaths.toml").write_text(mapping, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    assert str(caught.value) == f"{tmp_path}/mappings/deaths.toml: {expected}"

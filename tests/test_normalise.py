@@ -106,9 +106,20 @@ DATE_CASES = [
     ("05 january 2023", date(2023, 1, 5)),
     ("05/Jan/2023", date(2023, 1, 5)),
     ("31-MAR-2024 00:00:00", date(2024, 3, 31)),
+    ("2024-03-31T14:05:00Z", date(2024, 3, 31)),  # ISO 8601 with a time zone (APIs)
+    ("2024-03-31T14:05:00+01:00", date(2024, 3, 31)),
+    ("31/03/2024 2:05 PM", date(2024, 3, 31)),  # Excel's US-style time
+    ("2024-03-31 00:00:00,000", date(2024, 3, 31)),
     ("31-FEB-2024", None),
     ("31-MAR-24", None),  # 1924 or 2024?
     ("05-Foo-2023", None),
+    # Excel's serial day number (a date cell formatted as General): 45292 is 1 January
+    # 2024 (Excel's own value; day 1 = 1900-01-01, counted from 1899-12-30 because Excel
+    # keeps the non-existent 29 February 1900); 10000 is 18 May 1927.
+    ("45292", date(2024, 1, 1)),
+    ("10000", date(1927, 5, 18)),
+    ("1940", None),  # four digits: a year, not a day
+    ("45292.75", date(2024, 1, 1)),  # 6 pm on that day
     ("01/01/1850", None),  # before 1890: a typing error
     ("yesterday", None),
     ("", None),

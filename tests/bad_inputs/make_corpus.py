@@ -372,6 +372,10 @@ def exports() -> None:
                                    "P2,6 Jan 2023,85,F,E01000001,C34.9,Hospital",
                                    "P3,07-January-2023 00:00:00,85,F,E01000001,C34.9,Hospital",
                                    "P4,08-JAN-23,85,F,E01000001,C34.9,Hospital"])
+    # A date column formatted as General in Excel, then saved as CSV: serial numbers.
+    text("dates_excel_serials.csv", [D, "P1,44931,85,F,E01000001,C34.9,Hospital",
+                                     "P2,44932.5,85,F,E01000001,C34.9,Hospital",
+                                     "P3,4493,85,F,E01000001,C34.9,Hospital"])
     # A workbook with an old hidden copy of the data sheet before the visible one.
     book = openpyxl.Workbook()
     book.remove(book.active)
@@ -404,6 +408,24 @@ def exports() -> None:
     # SQL Server's bcp -w: UTF-16 with no byte order mark (was "a binary file").
     text("bcp_utf16_no_bom.csv", [D, f"{nhs(111)},{OK}", f"{nhs(112)},{OK}"],
          "utf-16-le", end="\r\n")
+    # Title rows, an empty line, then the header on row 3, Windows line ends: DuckDB's
+    # skip miscounted CR LF and empty lines (the header was read as a data row).
+    text("title_rows_crlf.csv", ["Deaths extract, March 2025", "", D, "P1," + OK, "",
+                                 "P2," + OK[:-9]], end="\r\n")
+    # SUS / HES null dates: 1800-01-01 not applicable or not known, 1801-01-01 invalid.
+    text("hes_null_dates.csv", [HES, f"{nhs(113)},2023-01-05,1800-01-01,21,300,100",
+                                f"{nhs(114)},2023-01-05,18010101,21,300,100",
+                                f"{nhs(115)},1800-01-01,2023-01-07,21,300,100",
+                                f"{nhs(116)},2023-01-05,2023-01-07,21,300,100"])
+    # A register records "not known" for a flag: the entry still counts.
+    text("register_flags_not_known.csv", [R, "L1,2023-01-05,A81001,home,Unknown,N/A",
+                                          "L2,2023-01-06,A81001,home,Not known,Yes",
+                                          "L3,2023-01-07,A81001,home,maybe,No"])
+    # An export that starts with empty lines ("the file is empty (no header row)").
+    text("leading_empty_lines.csv", ["", "", D, "P1," + OK, "P2," + OK[:-9]], end="\r\n")
+    # European Excel's "sep=;" line above the header names the delimiter.
+    text("sep_line.csv", ["sep=;", D.replace(",", ";"), "P1;" + OK.replace(",", ";"),
+                          "P2;" + OK.replace(",", ";")[:-9]], "cp1252", end="\r\n")
     # Zip files that are not .xlsx workbooks: a download of zipped extracts, LibreOffice's
     # .ods, Excel's binary .xlsb (the parts that say what each is).
     for name, members in [
@@ -415,6 +437,12 @@ def exports() -> None:
         with zipfile.ZipFile(HERE / name, "w") as archive:
             for member, body in members.items():
                 archive.writestr(zipfile.ZipInfo(member, (2025, 1, 1, 0, 0, 0)), body)
+    # A local system's own identifiers, already pseudonymised, under a preset.
+    text("hes_local_ids.csv", [
+        "LOCAL_PATIENT_ID,ADMIDATE,DISDATE,ADMIMETH,TRETSPEF,SPELL_COST",
+        "A1B2C3D4E5F6,2023-01-05,2023-01-06,21,300,100",
+        "B2C3D4E5F6A1,2023-01-05,2023-01-07,2A,300,200",
+        "A1B2C3D4E5F6,2023-01-09,NULL,11,300,NULL"])
     # An extract carrying more than the analysis needs: names, postcode, date of birth.
     # None of it may stay (the date of birth only gives the age).
     text("personal_columns.csv", [
