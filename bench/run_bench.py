@@ -249,7 +249,7 @@ print(f"{elapsed:.4f}")
 ICB_DEATHS = int(os.environ.get("BENCH_ICB_DEATHS", "51500"))  # about 1.5 M residents
 
 OUTPUTS_SCRIPT = """
-import json, sys, time
+import json, os, resource, sys, time
 from pathlib import Path
 from eolneeds.assess import AssessOptions, assess_command
 from eolneeds.report_excel import write_excel_packs
@@ -257,14 +257,16 @@ from eolneeds.report_html import write_html_report
 from eolneeds.reporting import Reporter
 
 project, out = Path(sys.argv[1]), Path(sys.argv[2])
-start = time.perf_counter()
+load = os.getloadavg()[0]
+start, cpu = time.perf_counter(), time.process_time()
 # The indicator table as `assess --format csv,parquet` makes it: compute, validate,
 # manifest, CSV and Parquet.
 result = assess_command(project, AssessOptions(formats=["csv", "parquet"], out=out),
                         reporter=Reporter())
-table = time.perf_counter() - start
+table, table_cpu = time.perf_counter() - start, time.process_time() - cpu
+table_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 bundle = result.bundle
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 write_html_report(bundle, out / "report.html")
 html = time.perf_counter() - start
 targets = [(out / "pack-icb.xlsx", None)] + [(out / f"pack-{c}.xlsx", c) for c in bundle.places]
@@ -278,12 +280,20 @@ def written(path):
 start = last
 write_excel_packs(bundle, targets, written=written)
 excel = time.perf_counter() - start
+rendering_cpu = time.process_time() - cpu
 print(json.dumps({
     "indicator_rows": bundle.indicators.height, "places": len(bundle.places),
     "indicator_table_seconds": round(table, 2), "html_seconds": round(html, 2),
     "excel_packs_seconds": round(excel, 2), "excel_seconds_per_pack": packs,
     "rendering_seconds": round(html + excel, 2),
     "rendering_over_table": round((html + excel) / table, 2),
+    # CPU seconds (all threads) and the load average: on a shared machine the wall
+    # seconds above stretch with the load; CPU seconds much less.
+    "indicator_table_cpu_seconds": round(table_cpu, 2),
+    "rendering_cpu_seconds": round(rendering_cpu, 2),
+    "load_average_at_start": round(load, 1), "load_average_at_end": round(os.getloadavg()[0], 1),
+    "peak_rss_mib_after_table": round(table_rss),
+    "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
 }))
 """
 

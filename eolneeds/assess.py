@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from eolneeds import __version__, methods, practice, scenarios, spc
-from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle
+from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle, suppression_tally
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
 from eolneeds.db import connect
@@ -71,10 +71,20 @@ def _statements(sql: str) -> list[str]:
     return [part.strip() for part in re.split(r";\s*(?:\n|$)", body) if part.strip()]
 
 
+def _uses(sql: str) -> list[str]:
+    """The query files a query builds on, from its header line '-- Uses: a, b'."""
+    found = re.search(r"^--\s*Uses:\s*(.+)$", sql, flags=re.MULTILINE)
+    return [n.strip() for n in found.group(1).split(",") if n.strip()] if found else []
+
+
 def run_query(con: Any, name: str, params: dict[str, Any]) -> pl.DataFrame | None:
-    """Run queries/<name>.sql with the named parameters it uses; return the last result."""
+    """Run queries/<name>.sql with the named parameters it uses; return the last result.
+    A file it uses ('-- Uses: last90_activity': a shared macro or view) runs first."""
+    sql = read_query(name)
+    for used_file in _uses(sql):
+        run_query(con, used_file, params)
     result = None
-    for statement in _statements(read_query(name)):
+    for statement in _statements(sql):
         used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", statement)}
         if statement.upper().startswith(("WITH", "SELECT")):
             result = con.sql(statement, params=used).pl()
@@ -1007,9 +1017,16 @@ def render_summary(result: AssessResult) -> str:
     for row in [header, ["-" * w for w in widths], *rows]:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+    units: dict[str, list[str]] = {}
+    for ind in headline:
+        units.setdefault(ind.unit, []).append(ind.id)
+    lines.append("Units: " + "; ".join(f"{', '.join(ids)}: {unit}"
+                                       for unit, ids in units.items()) + ".")
     lines.append("Compared with the ICB at 95%: higher / lower / similar, with (better) or "
                  "(worse) where the indicator has a better direction; * suppressed "
                  "(small numbers).")
+    lines.append(suppression_tally(result.indicators).sentence()
+                 + " The indicator table's note column names the rule of each.")
     if result.used_sample:
         lines.append("Synthetic sample data: not real people.")
     if result.outputs:

@@ -9,12 +9,22 @@ or percentiles", ..., "Time period Sortable", ...). The `fingertips` preset inge
 as it comes; every row is loaded, and `indicator_id` holds our catalogue id where the
 Fingertips indicator is one we also compute:
 
-* built in: the place-of-death percentages, recognised by their published names
-  ("Percentage of deaths that occur in hospital", "... in care homes", "... in
-  hospice", "... in 'other places'" as Fingertips lists them, and "... at home");
-* any other indicator by its id, in the mapping: `[recode.indicator_id]
-  "93474" = "pod_hospital_pct"` (the mapping's recode runs after the built-in names);
+* built in, by published name (FINGERTIPS_PATTERNS): the place-of-death percentages
+  ("Percentage of deaths that occur in hospital", "... at home", "... in care homes",
+  "... in hospice", "... in 'other places'"), deaths in usual place of residence, and
+  the percentage of deaths with 3 or more emergency admissions in the last 90 days of
+  life;
+* by Indicator ID: none built in. No public source we could check states the PEoLC
+  profile's Indicator IDs with their definitions (the ids in the sample's download are
+  placeholders, 90001-90005), so the preset does not guess them; a mapping adds any
+  id: `[recode.indicator_id] "<Indicator ID>" = "pod_hospital_pct"` (the mapping's
+  recode runs after the built-in names);
 * rows of indicators we do not compute keep the Fingertips id and are not shown.
+
+Only the rows that mean what our indicator means are used: Sex "Persons", Age "All
+ages" and no Category Type or Category (a download repeats each indicator by sex, age
+band and deprivation decile, and for every area type: England, regions, ICBs,
+sub-ICBs, counties and UAs).
 
 `load_benchmarks` picks, per indicator, the latest period's all-persons, all-ages,
 no-category value for England and for the ICB's region, and labels it with its period
@@ -25,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,17 +45,6 @@ from eolneeds.normalise import code_key, code_key_sql, sql_literal
 from eolneeds.presets import Derived, Preset
 
 ENGLAND_CODE = "E92000001"
-
-# Fingertips indicator names (as published, compared by normalise.code_key) of the
-# indicators both publish, with our catalogue id. The place-of-death names are those of
-# the PEoLC profile's place-of-death indicators as Fingertips lists them.
-FINGERTIPS_NAMES: dict[str, str] = {
-    "Percentage of deaths that occur in hospital": "pod_hospital_pct",
-    "Percentage of deaths that occur at home": "pod_home_pct",
-    "Percentage of deaths that occur in care homes": "pod_care_home_pct",
-    "Percentage of deaths that occur in hospice": "pod_hospice_pct",
-    "Percentage of deaths that occur in 'other places'": "pod_other_pct",
-}
 
 # The download's header, in order (OHID Fingertips "all data" CSV export).
 FINGERTIPS_COLUMNS: tuple[str, ...] = (
@@ -60,14 +60,44 @@ NUMBER_COLUMNS: tuple[str, ...] = ("value", "lower_ci_95", "upper_ci_95", "lower
                                    "upper_ci_99_8", "count", "denominator")
 
 
+# The shared indicators by published name: regular expressions on the name's
+# normalise.code_key (lower case, punctuation and quotes as single spaces), anchored, so
+# "Percentage of deaths that occur in care homes" matches but "... in care homes who
+# were temporary residents" does not. The wording follows the profile's statistical
+# commentary (GOV.UK, "Palliative and end of life care profile December 2023 update:
+# statistical commentary": "the percentage of deaths that occur in hospital, at home,
+# in a care home, in hospice, in other places"; "with 3 or more emergency admissions in
+# the last 90 days of life by age") and the names as Fingertips lists them.
+_DEATHS_THAT = r"^(?:percentage|proportion) of (?:all )?deaths (?:that )?(?:occur(?:ring)? )?"
+_ALL_AGES = r"(?: all ages)?$"
+FINGERTIPS_PATTERNS: tuple[tuple[str, str], ...] = (
+    (_DEATHS_THAT + r"in (?:a )?hospitals?" + _ALL_AGES, "pod_hospital_pct"),
+    (_DEATHS_THAT + r"(?:at|in (?:their )?own) home" + _ALL_AGES, "pod_home_pct"),
+    (_DEATHS_THAT + r"in (?:a )?care homes?" + _ALL_AGES, "pod_care_home_pct"),
+    (_DEATHS_THAT + r"in (?:a )?hospices?" + _ALL_AGES, "pod_hospice_pct"),
+    (_DEATHS_THAT + r"in other places" + _ALL_AGES, "pod_other_pct"),
+    (_DEATHS_THAT + r"in (?:the |their )?usual place of residence(?: diupr)?" + _ALL_AGES,
+     "diupr_pct"),
+    (r"(?:^|\s)(?:3|three) or more emergency admissions (?:to hospital )?in (?:the|their) "
+     r"last 90 days of life", "ea_last90_3plus_pct"),
+)
+
+
+def shared_indicator(name: str) -> str | None:
+    """Our catalogue id for a Fingertips indicator name, or None (FINGERTIPS_PATTERNS)."""
+    key = code_key(name)
+    return next((ours for pattern, ours in FINGERTIPS_PATTERNS if re.search(pattern, key)),
+                None)
+
+
 def _indicator_sql(sources: Sequence[str]) -> str:
     """Indicator ID, Indicator Name -> our id for a shared indicator by its published
     name, else the Fingertips id (the mapping's [recode.indicator_id] may map it)."""
     source_id, name = sources
     key = code_key_sql(name)
-    whens = " ".join(f"WHEN {sql_literal(code_key(n))} THEN {sql_literal(ours)}"
-                     for n, ours in FINGERTIPS_NAMES.items())
-    return f"coalesce((CASE {key} {whens} END), {source_id})"
+    whens = " ".join(f"WHEN regexp_matches({key}, {sql_literal(pattern)}) "
+                     f"THEN {sql_literal(ours)}" for pattern, ours in FINGERTIPS_PATTERNS)
+    return f"coalesce((CASE {whens} END), {source_id})"
 
 
 def fingertips_preset() -> Preset:
@@ -108,24 +138,26 @@ def fingertips_preset() -> Preset:
 
 _PICK_SQL = """
 -- One value per (indicator, area): the latest period's row for all persons, all ages,
--- with no category breakdown (Fingertips repeats each indicator by sex, age and
--- deprivation category in the same download).
+-- with no category breakdown. Fingertips repeats each indicator by sex, age band and
+-- deprivation category in the same download; only the total means what our indicator
+-- means, so the others are never used, not even when they are all there is (a later
+-- period published for one age band only must not stand in for all ages).
 WITH shared AS (
     SELECT b.*, l.file_name,
-           coalesce(TRY_CAST(b.period_sortable AS BIGINT), 0) AS sortable,
-           lower(coalesce(b.sex_label, '')) IN ('persons', 'all', '') AS all_sexes,
-           lower(coalesce(b.age_label, '')) IN ('all ages', '') AS all_ages
+           coalesce(TRY_CAST(b.period_sortable AS BIGINT), 0) AS sortable
     FROM benchmarks AS b
     JOIN ingest_log AS l ON l.file_id = b.source_file_id AND l.replaced_by IS NULL
     WHERE b.indicator_id IN (SELECT unnest($ids))
       AND b.value IS NOT NULL
-      AND coalesce(b.category_type, '') = ''
+      AND lower(trim(coalesce(b.sex_label, ''))) IN ('persons', 'all', 'all persons', '')
+      AND lower(trim(coalesce(b.age_label, ''))) IN ('all ages', '')
+      AND trim(coalesce(b.category_type, '')) = ''
+      AND trim(coalesce(b.category, '')) = ''
 )
 SELECT * FROM shared
 QUALIFY row_number() OVER (
     PARTITION BY indicator_id, area_code
-    ORDER BY all_sexes DESC, sortable DESC, period DESC, all_ages DESC, age_label,
-             source_file_id DESC) = 1
+    ORDER BY sortable DESC, period DESC, source_file_id DESC) = 1
 ORDER BY indicator_id, area_code
 """
 
@@ -264,10 +296,12 @@ def write_fingertips_sample(path: Path, *, icb_code: str, icb_name: str) -> int:
 
 FINGERTIPS_MAPPING = """\
 # OHID Fingertips data download (CSV, as downloaded): England and regional values shown
-# beside the ICB. The preset reads its columns and knows the place-of-death indicators by
-# name; map any other Fingertips indicator to ours by its id, e.g.
+# beside the ICB. The preset reads its columns and knows the shared indicators (place of
+# death, usual place of residence, 3+ emergency admissions in the last 90 days) by
+# their published names; map any other Fingertips indicator to ours by its Indicator
+# ID, e.g.
 #   [recode.indicator_id]
-#   "93474" = "pod_hospital_pct"
+#   "12345" = "pod_hospital_pct"
 dataset = "benchmarks"
 preset = "fingertips"
 """

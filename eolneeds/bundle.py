@@ -90,7 +90,7 @@ class ReportBundle:
     practices: pl.DataFrame | None = None
     # Primary Care Networks: practice.PCN_FUNNEL_SCHEMA (the same per PCN)
     pcns: pl.DataFrame | None = None
-    # What-if scenarios: scenarios.SCENARIO_SCHEMA (modelled figures with their ranges and
+    # What-if scenarios: scenarios.scenario_schema() (modelled figures with their ranges and
     # assumptions); None when not computed
     scenarios: pl.DataFrame | None = None
     # England (and region) values beside the ICB; see BenchmarkValue and assess.
@@ -106,9 +106,110 @@ class ReportBundle:
                 value=float(value), period="", source=MANUAL_BENCHMARK_SOURCE))
         return found
 
+    def cost_source(self) -> str:
+        """Where hospital_cost_last90's pounds come from, as the report and packs state it
+        beside the total and the cost per death (queries/activity_last90.sql)."""
+        return cost_source_text(self.config.methods.unit_cost_per_bed_day)
+
     def regions(self) -> dict[str, BenchmarkValue]:
         """indicator id -> the region's value, where the download holds one."""
         return {b.indicator_id: b for b in self.benchmarks if b.area_type == "region"}
 
 
 MANUAL_BENCHMARK_SOURCE = "eolneeds.toml [benchmarks] (typed in; period not stated)"
+
+#: The indicator whose value is a total cost and whose denominator is the deaths it is
+#: spread over: cost per death = value / denominator.
+COST_INDICATOR = "hospital_cost_last90"
+
+
+def cost_source_text(unit_cost_per_bed_day: float | None, *, short: bool = False) -> str:
+    """The source of the cost figures: the activity files' own costs, and the configured
+    unit cost where an admission carries none (`short`: a few words for a finding)."""
+    if short:
+        return ("recorded activity costs" if unit_cost_per_bed_day is None else
+                f"recorded activity costs, else £{unit_cost_per_bed_day:,.2f} per bed day")
+    recorded = ("the costs recorded on the activity files (admissions and A&E attendances "
+                "starting in the last 90 days of life")
+    if unit_cost_per_bed_day is None:
+        return (f"{recorded}; one with no recorded cost counts £0, as no unit cost is "
+                "configured in [methods] unit_cost_per_bed_day)")
+    return (f"{recorded}; an admission with no recorded cost counts its bed days in the "
+            f"window at the configured unit cost of £{unit_cost_per_bed_day:,.2f} per bed "
+            "day, [methods] unit_cost_per_bed_day)")
+
+
+def cost_per_death(row: dict[str, Any] | None) -> float | None:
+    """A published hospital_cost_last90 row's cost per death (value / deaths), else None."""
+    if row is None or row.get("suppressed"):
+        return None
+    total, deaths = row.get("value"), row.get("denominator")
+    if total is None or deaths is None or deaths != deaths or total != total or deaths <= 0:
+        return None
+    return float(total) / float(deaths)
+
+
+#: The notes that say why a value is hidden (disclosure.py writes them). Other notes
+#: ("unreliable: ...", "modelled estimate: ...") describe a value and may sit beside one
+#: of these; they are not reasons for hiding it.
+SUPPRESSION_NOTE_PREFIXES = ("suppressed:", "withheld:")
+
+
+@dataclass(frozen=True)
+class SuppressionTally:
+    """How many values of an indicator table are hidden, and why: what the report, the
+    packs and the CLI summary state, counted from the table itself so the words cannot
+    drift from the numbers. Each hidden value counts once, under the first reason its
+    note gives, so `by_rule` adds up to `suppressed`."""
+
+    values: int  # rows of the table
+    suppressed: int  # rows with suppressed = true
+    by_rule: tuple[tuple[str, int], ...]  # (reason, rows), most used first
+
+    def headline(self, *, shown_as: str = "*", where: str = "the indicator table") -> str:
+        """'3,789 of the 19,417 values in the indicator table are suppressed (shown as *)'"""
+        if self.suppressed == 0:
+            return f"None of the {self.values:,} values in {where} is suppressed"
+        verb = "is" if self.suppressed == 1 else "are"
+        return (f"{self.suppressed:,} of the {self.values:,} values in {where} {verb} "
+                f"suppressed (shown as {shown_as})")
+
+    def sentence(self, *, shown_as: str = "*", where: str = "the indicator table") -> str:
+        """The headline and each rule's count: '..., by rule: count of 1-7 (primary
+        suppression): 2,269; ...'."""
+        text = self.headline(shown_as=shown_as, where=where)
+        if self.by_rule:
+            text += ", by rule: " + "; ".join(f"{reason}: {n:,}" for reason, n in self.by_rule)
+        return text + "."
+
+
+def suppression_reason(note: str | None) -> str:
+    """The reason a suppressed row is hidden, from its note: the first part of the note
+    that is a disclosure rule ('suppressed: count of 1-7 ...' -> 'count of 1-7 ...';
+    'withheld: the count ...' -> 'withheld, the count ...')."""
+    for part in (note or "").split("; "):
+        if part.startswith(SUPPRESSION_NOTE_PREFIXES):
+            head, _, rest = part.partition(": ")
+            return rest if head == "suppressed" else f"{head}, {rest}"
+    return "other reasons"
+
+
+def suppression_tally(frame: pl.DataFrame) -> SuppressionTally:
+    """Count the suppressed rows of an indicator table (INDICATOR_SCHEMA) by reason."""
+    hidden = frame.filter(pl.col("suppressed").fill_null(False))
+    counts: dict[str, int] = {}
+    for note, n in hidden.group_by("note").len().iter_rows():
+        reason = suppression_reason(note)
+        counts[reason] = counts.get(reason, 0) + int(n)
+    by_rule = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return SuppressionTally(values=frame.height, suppressed=hidden.height, by_rule=by_rule)
+
+
+def projection_year_basis(period: str) -> str:
+    """What a projection year is, beside the counted period its rates come from: the
+    two cover different twelve months, which the report and packs say wherever they put
+    projections next to counts."""
+    return (f"Years are calendar years (January to December) of the population projection; "
+            f"the death rates and need proportions applied to them are those counted in "
+            f"{period}, a different twelve months, so compare the projected trend rather "
+            f"than the first projected year with {period}.")

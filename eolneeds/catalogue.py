@@ -50,6 +50,14 @@ class Indicator:
     denominator_column: str = ""  # ... and the denominator ('' for none)
 
     @property
+    def label(self) -> str:
+        """The name as tables and findings show it: a rate's unit is part of what it
+        means, so 'per 100,000' is added where the name does not already say it."""
+        if self.unit == "per 100,000" and "100,000" not in self.name:
+            return f"{self.name} (per 100,000)"
+        return self.name
+
+    @property
     def breakdown_list(self) -> tuple[str, ...]:
         """The breakdowns with 'all' expanded, in a fixed order (without the total)."""
         out: list[str] = []

@@ -1,25 +1,21 @@
-"""Charts for the HTML report, rendered offline by matplotlib to inline SVG strings.
+"""Charts for the HTML report, written as inline SVG strings directly.
 
-Why matplotlib: it is already a dependency, renders entirely offline with no browser,
-JavaScript or font download (unlike Plotly, Vega-Lite or Bokeh, which need a script in
-the page), writes vector SVG whose text stays text (`svg.fonttype = 'none'`: selectable,
-searchable, sharp when printed to PDF) and is the library public-health analysts already
-know, so they can read and extend these functions.
-
-The four chart types a report draws by the dozen (place of death, deprivation gradient,
-line and grouped bar charts) are written as SVG directly instead: their layouts are
-fixed (categories along one axis, a value axis from zero with 1-2-2.5-5 ticks), and
-matplotlib spent 0.1-0.25 s on each building ticks and laying out text, four fifths of
-the report's rendering at ICB scale. They keep the same look, text as text, ids
-prefixed with the chart's id, and the same accessible <svg>. The funnel and SPC charts,
-with control limits and special-cause markings, stay in matplotlib.
+Why SVG by hand: the report needs a few fixed kinds of chart (place of death,
+deprivation gradient, lines, grouped bars, funnel plots, XmR charts) whose layouts are
+simple (categories or numbers along one axis, a value axis with 1-2-2.5-5 ticks), and
+it must render offline with no browser, JavaScript or font download (unlike Plotly,
+Vega-Lite or Bokeh, which need a script in the page). Writing the SVG directly keeps
+text as text (selectable, searchable, sharp when printed to PDF) and costs a
+millisecond a chart; matplotlib, which drew them at first, spent 0.1-0.25 s on each
+laying out ticks and text, most of the report's rendering at ICB scale (issue 12.5).
+The charts keep the look matplotlib gave them (its fixed margins, palette, grid, dashes
+and markers; see _plot_frame and _marker).
 
 Every chart function takes plain numbers (no bundle, no polars), returns one `<svg>`
-string ready to place in the page, and is deterministic: the SVG hash salt is fixed, the
-metadata block (dates, creator) is dropped, and every id is prefixed with the chart's id,
-so the same numbers always give the same bytes and several charts can share a page
-without clashing ids. Each <svg> gets role="img" and aria-labelledby pointing at its own
-<title> and <desc>. The report places the numbers in a table beside each chart.
+string ready to place in the page, and is deterministic: the same numbers always give
+the same bytes, and every id is prefixed with the chart's id so several charts can
+share a page without clashing ids. Each <svg> gets role="img" and aria-labelledby
+pointing at its own <title> and <desc>. The report places the numbers in a table beside each chart.
 
 Colours: the Okabe-Ito palette (safe for the common colour-vision deficiencies) with
 NHS blue for the single-series case; wherever colour carries meaning, marker shape or a
@@ -28,20 +24,14 @@ text label carries it too.
 
 from __future__ import annotations
 
-import functools
 import html
-import io
 import math
 import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ParamSpec
 
-import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from eolneeds import methods
 from eolneeds.formatting import fmt_number, fmt_value, judge
@@ -87,27 +77,6 @@ SPC_STYLES: dict[str, tuple[str, str, str]] = {
 _FONT_STACK = ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"]
 WIDTH_IN = 8.0  # 576 pt wide; the page scales the SVG to its column
 
-_RC: Any = {  # Any: matplotlib's stubs want literal rcParams keys
-    "svg.fonttype": "none",  # text stays <text>: selectable, searchable, crisp in PDF
-    "svg.hashsalt": "eolneeds",  # fixed, so clip-path ids are reproducible
-    "text.parse_math": False,  # a '$' in a Place name must not become mathtext
-    "font.family": "sans-serif",
-    "font.sans-serif": _FONT_STACK,
-    "font.size": 10,
-    "axes.edgecolor": NHS_MID_GREY,
-    "axes.labelcolor": BLACK,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.titlesize": 11,
-    "xtick.color": NHS_DARK_GREY,
-    "ytick.color": NHS_DARK_GREY,
-    "legend.frameon": False,
-    "legend.fontsize": 9,
-    "path.simplify": False,
-}
-
-P = ParamSpec("P")
-
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
@@ -115,89 +84,6 @@ def chart_id(*parts: str) -> str:
     """A safe, readable HTML id from arbitrary parts ('spc', 'E06000001', 'deaths')."""
     text = "-".join(_ID_SAFE.sub("-", str(p)).strip("-").lower() for p in parts if p != "")
     return "chart-" + (text or "x")
-
-
-# --- SVG plumbing ---------------------------------------------------------------------
-
-_PROLOGUE = re.compile(r"^.*?(?=<svg\b)", re.S)
-_METADATA = re.compile(r"\s*<metadata>.*?</metadata>", re.S)
-_XMLNS = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
-_ID_ATTR = re.compile(r'\bid="([^"]+)"')
-_HREF = re.compile(r'(xlink:href|href)="#([^"]+)"')
-_URL_REF = re.compile(r"url\(#([^)]+)\)")
-_SIZE_ATTRS = re.compile(r'<svg\b[^>]*>')
-
-
-def figure_to_svg(fig: Figure, svg_id: str, title: str, description: str) -> str:
-    """Serialise a figure as an inline, accessible, reproducible <svg> element.
-
-    Only matplotlib's own output is rewritten: the XML prologue, DOCTYPE and metadata
-    are dropped (they carry URLs and a creator string), namespace declarations are
-    dropped (the HTML parser supplies them), ids are prefixed with `svg_id`, and a
-    <title>/<desc> pair is added for assistive technology.
-    """
-    buffer = io.StringIO()
-    with matplotlib.rc_context({**_RC, "svg.id": svg_id}):
-        # No bbox_inches="tight": constrained layout already fits the figure, and a
-        # tight bbox would draw everything a second time.
-        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    svg = _PROLOGUE.sub("", buffer.getvalue(), count=1)
-    svg = _METADATA.sub("", svg)
-    svg = _XMLNS.sub("", svg)
-    prefix = f"{svg_id}-"
-    svg = _ID_ATTR.sub(
-        lambda m: f'id="{m.group(1)}"' if m.group(1) == svg_id else f'id="{prefix}{m.group(1)}"',
-        svg,
-    )
-    svg = _HREF.sub(lambda m: f'{m.group(1)}="#{prefix}{m.group(2)}"', svg)
-    svg = _URL_REF.sub(lambda m: f"url(#{prefix}{m.group(1)})", svg)
-
-    def opening(match: re.Match[str]) -> str:
-        tag = match.group(0)
-        tag = re.sub(r'\s(width|height)="[^"]*"', "", tag)
-        return tag[:-1] + (
-            f' role="img" aria-labelledby="{svg_id}-title {svg_id}-desc"'
-            ' preserveAspectRatio="xMinYMin meet" class="chart">'
-            f'<title id="{svg_id}-title">{html.escape(title)}</title>'
-            f'<desc id="{svg_id}-desc">{html.escape(description)}</desc>'
-        )
-
-    svg = _SIZE_ATTRS.sub(opening, svg, count=1)
-    return svg.strip() + "\n"
-
-
-def _styled(func: Callable[P, str]) -> Callable[P, str]:
-    """Run a chart function inside the house style: matplotlib reads most rcParams when
-    an artist is created (fonts, spines, legends), not when it is saved."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> str:
-        with matplotlib.rc_context(_RC):
-            return func(*args, **kwargs)
-
-    return wrapper
-
-
-def _figure(height: float, *, legend_rows: int = 0) -> Figure:
-    """A figure of the report's width. Figure (not pyplot): no global registry, nothing
-    to close, thread-safe.
-
-    With legend_rows, fixed margins leave room for that many legend rows above the axes
-    and for numeric tick labels: much cheaper than constrained layout, which is kept for
-    charts whose category labels (Place names) vary in width."""
-    if not legend_rows:
-        return Figure(figsize=(WIDTH_IN, height), layout="constrained")
-    fig = Figure(figsize=(WIDTH_IN, height))
-    fig.subplots_adjust(left=0.8 / WIDTH_IN, right=1 - 0.15 / WIDTH_IN,
-                        bottom=0.55 / height, top=1 - (0.12 + 0.24 * legend_rows) / height)
-    return fig
-
-
-def _new_axes(fig: Figure):  # noqa: ANN202 - matplotlib Axes
-    ax = fig.add_subplot()
-    ax.grid(axis="y", color=NHS_PALE_GREY, linewidth=0.8)
-    ax.set_axisbelow(True)
-    return ax
 
 
 def _text_colour(hex_colour: str) -> str:
@@ -210,11 +96,6 @@ def _text_colour(hex_colour: str) -> str:
 
 def _finite(value: float | None) -> bool:
     return value is not None and not (isinstance(value, float) and math.isnan(value))
-
-
-def _array(values: Sequence[float | None], gap: float = np.nan) -> np.ndarray:
-    """Numbers as a float array, None (suppressed / missing) as `gap`."""
-    return np.array([gap if v is None else float(v) for v in values], dtype=float)
 
 
 def _shorten(label: str, limit: int = 28) -> str:
@@ -356,7 +237,7 @@ def _esc(text: object) -> str:
 
 
 def _svg_open(svg_id: str, title: str, description: str, width: float, height: float) -> str:
-    """The opening <svg> as figure_to_svg writes it: accessible name and description,
+    """The opening <svg>: accessible name and description,
     scaled by the page, text in the report's font."""
     return (f'<svg id="{_esc(svg_id)}" viewBox="0 0 {width:g} {height:g}" version="1.1" '
             f'role="img" aria-labelledby="{_esc(svg_id)}-title {_esc(svg_id)}-desc" '
@@ -378,7 +259,7 @@ def _nice_ticks(high: float, count: int = 5) -> list[float]:
 
 
 def _tick_label(value: float, unit: str) -> str:
-    """As _tick_format: only the decimals needed; '%' where a percent."""
+    """Only the decimals needed: 0, 2.5, 1,000; '%' where a percent."""
     text = fmt_number(value, 0 if float(value).is_integer() else 1)
     return f"{text}%" if unit == "%" else text
 
@@ -456,25 +337,6 @@ def _gradient_panel(panel: GradientPanel, x0: float, y0: float, w: float, h: flo
     return "".join(out)
 
 
-def _y_from_zero(ax, unit: str) -> None:  # noqa: ANN001
-    """Start value axes at zero for counts, rates and percentages (honest bars/lines)."""
-    low, high = ax.get_ylim()
-    if low > 0:
-        ax.set_ylim(0, high * 1.05)
-    _tick_format(ax.yaxis, unit)
-
-
-def _tick_format(axis, unit: str) -> None:  # noqa: ANN001
-    """Tick labels with only the decimals they need: 0, 2.5, 1,000; '%' where a percent."""
-
-    def label(value: float, _pos: int) -> str:
-        decimals = 0 if float(value).is_integer() else 1
-        text = fmt_number(value, decimals)
-        return f"{text}%" if unit == "%" else text
-
-    axis.set_major_formatter(label)
-
-
 @dataclass(frozen=True)
 class FunnelPoint:
     label: str
@@ -535,7 +397,90 @@ def funnel_marks(points: Sequence[FunnelPoint], benchmark_pct: float,
     return marks
 
 
-@_styled
+def _plot_frame(svg_id: str, title: str, description: str, height_in: float,
+                x_ticks: Sequence[tuple[float, str]], y_ticks: Sequence[float], unit: str,
+                x_range: tuple[float, float], *, x_size: float = 10,
+                x_label: str | None = None, y_label: str | None = None,
+                ) -> tuple[list[str], Callable[[float], float], Callable[[float], float]]:
+    """The opening of a chart with numeric axes and two legend rows above them, in the
+    margins matplotlib's fixed layout gave these charts (two legend rows): the <svg>, the
+    y grid with its tick labels, the axes, the x tick labels and the axis titles. Returns
+    the parts so far and the x and y scales (data to SVG units)."""
+    width, height = WIDTH_IN * 72, height_in * 72
+    x0, x1 = 0.8 * 72, width - 0.15 * 72
+    y0, y1 = (0.12 + 0.24 * 2) * 72, height - 0.55 * 72
+    y_min, y_max = y_ticks[0], y_ticks[-1]
+    x_min, x_max = x_range
+
+    def px(v: float) -> float:
+        return x0 + (v - x_min) / (x_max - x_min) * (x1 - x0)
+
+    def py(v: float) -> float:
+        return y1 - (v - y_min) / (y_max - y_min) * (y1 - y0)
+
+    out = [_svg_open(svg_id, title, description, width, height),
+           f'<defs><clipPath id="{_esc(svg_id)}-plot"><rect x="{x0:.1f}" y="{y0:.1f}" '
+           f'width="{x1 - x0:.1f}" height="{y1 - y0:.1f}"/></clipPath></defs>']
+    for tick in y_ticks:
+        y = py(tick)
+        out.append(f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" '
+                   f'stroke="{NHS_PALE_GREY}" stroke-width="0.8"/>'
+                   f'<text x="{x0 - 5:.1f}" y="{y + 3.5:.1f}" font-size="10" '
+                   f'text-anchor="end" fill="{NHS_DARK_GREY}">{_esc(_tick_label(tick, unit))}'
+                   "</text>")
+    out.append(f'<path d="M{x0:.1f} {y0:.1f}V{y1:.1f}H{x1:.1f}" fill="none" '
+               f'stroke="{NHS_MID_GREY}" stroke-width="0.8"/>')
+    for value, text in x_ticks:
+        out.append(f'<text x="{px(value):.1f}" y="{y1 + 14:.1f}" font-size="{x_size:g}" '
+                   f'text-anchor="middle" fill="{NHS_DARK_GREY}">{_esc(text)}</text>')
+    if x_label:
+        out.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{y1 + 30:.1f}" font-size="10" '
+                   f'text-anchor="middle" fill="{BLACK}">{_esc(x_label)}</text>')
+    if y_label:
+        out.append(f'<text transform="translate(14 {(y0 + y1) / 2:.1f}) rotate(-90)" '
+                   f'font-size="10" text-anchor="middle" fill="{BLACK}">{_esc(y_label)}'
+                   "</text>")
+    return out, px, py
+
+
+def _legend(entries: Sequence[str], columns: int = 3) -> list[str]:
+    """Legend entries (each a symbol drawn at 0,0 followed by its label, see _key) in
+    rows of `columns` above the axes, as ax.legend(ncols=3) placed them."""
+    out = []
+    left = 0.8 * 72
+    for i, entry in enumerate(entries):
+        row, col = divmod(i, columns)
+        out.append(f'<g transform="translate({left + col * 175:.1f} {12 + 15 * row})">'
+                   f"{entry}</g>")
+    return out
+
+
+def _key(symbol: str, label: str) -> str:
+    return f'{symbol}<text x="26" y="3" font-size="9" fill="{BLACK}">{_esc(label)}</text>'
+
+
+def _line_key(colour: str, width: float, dash: str = "-") -> str:
+    return (f'<path d="M0 0h20" stroke="{colour}" stroke-width="{width:g}"'
+            f'{_DASHES[dash]}/>')
+
+
+def _edged(marker: str) -> str:
+    """A marker with matplotlib's white edge (markeredgecolor="white")."""
+    return marker.replace("/>", ' stroke="#FFFFFF" stroke-width="0.8"/>')
+
+
+def _polyline(xs: Sequence[float], ys: Sequence[float]) -> str:
+    """A path through the finite points, broken at gaps (as matplotlib draws a NaN)."""
+    parts, pen = [], "M"
+    for x, y in zip(xs, ys, strict=True):
+        if not (math.isfinite(x) and math.isfinite(y)):
+            pen = "M"
+            continue
+        parts.append(f"{pen}{x:.1f} {y:.1f}")
+        pen = "L"
+    return "".join(parts)
+
+
 def funnel_chart(
     svg_id: str,
     title: str,
@@ -547,48 +492,67 @@ def funnel_chart(
 ) -> str:
     """Funnel plot of a proportion: each area's % against its denominator, with 95% and
     99.8% control limits around the benchmark (methods.funnel_limits_proportion); the
-    markers' colour follows the indicator's polarity (funnel_marks, formatting.judge)."""
-    fig = _figure(3.4, legend_rows=2)
-    ax = _new_axes(fig)
+    markers' colour follows the indicator's polarity (funnel_marks, formatting.judge).
+
+    Drawn as SVG directly, like line_chart: a report draws one per Place's practices
+    and one per funnel indicator, and matplotlib spent about a tenth of a second on each
+    (two thirds of the report's rendering once the other charts were direct). The look
+    follows the matplotlib chart it replaces: the same limits, markers, labels and
+    legend."""
     max_n = max((p.denominator for p in points), default=100.0) * 1.15
     n = np.linspace(max(min((p.denominator for p in points), default=10) * 0.5, 10),
                     max_n, 200)
     p0 = benchmark_pct / 100
     lo95, hi95 = methods.funnel_limits_proportion(p0, n, 0.95)
     lo998, hi998 = methods.funnel_limits_proportion(p0, n, 0.998)
-    ax.plot(n, 100 * lo95, color=NHS_DARK_GREY, linestyle="--", linewidth=1)
-    ax.plot(n, 100 * hi95, color=NHS_DARK_GREY, linestyle="--", linewidth=1)
-    ax.plot(n, 100 * lo998, color=NHS_DARK_GREY, linestyle=":", linewidth=1.2)
-    ax.plot(n, 100 * hi998, color=NHS_DARK_GREY, linestyle=":", linewidth=1.2)
-    ax.axhline(benchmark_pct, color=OI_ORANGE, linewidth=1.5)
     marks = funnel_marks(points, benchmark_pct, polarity)
+    curves = [100 * lo95, 100 * hi95, 100 * lo998, 100 * hi998]
+    values = [float(v) for curve in curves for v in curve if math.isfinite(v)]
+    values += [m.percent for m in marks if math.isfinite(m.percent)] + [benchmark_pct]
+    y_ticks = _axis_ticks(values, False)
+    x_ticks = [(t, _tick_label(t, "count")) for t in _nice_ticks(max_n) if t <= max_n]
+    out, px, py = _plot_frame(svg_id, title, description, 3.4, x_ticks, y_ticks, "%",
+                              (0.0, max_n), x_label="Number of deaths (denominator)",
+                              y_label="Per cent")
+    xs = [px(float(v)) for v in n]
+    out.append(f'<g clip-path="url(#{_esc(svg_id)}-plot)" fill="none">')
+    for curve, dash, width in ((curves[0], "--", 1), (curves[1], "--", 1),
+                               (curves[2], ":", 1.2), (curves[3], ":", 1.2)):
+        path = _polyline(xs, [py(float(v)) if math.isfinite(v) else math.nan for v in curve])
+        if path:
+            out.append(f'<path d="{path}" stroke="{NHS_DARK_GREY}" stroke-width="{width:g}"'
+                       f'{_DASHES[dash]}/>')
+    y = py(benchmark_pct)
+    out.append(f'<path d="M{px(0):.1f} {y:.1f}H{px(max_n):.1f}" stroke="{OI_ORANGE}" '
+               'stroke-width="1.5"/>')
     for mark in marks:
-        ax.plot(mark.denominator, mark.percent, marker=mark.marker, color=mark.colour,
-                markersize=8, markeredgecolor="white", linestyle="none")
+        if math.isfinite(mark.percent):
+            out.append(_edged(_marker(mark.marker, px(mark.denominator), py(mark.percent),
+                                      mark.colour, 8)))
+    out.append("</g>")
+    for mark in marks:
+        label = _shorten(mark.label, 22)
+        if not label or not math.isfinite(mark.percent):
+            continue
         # Labels near the right edge go to the left of their point, so none is clipped.
         right = mark.denominator > 0.75 * max_n
-        ax.annotate(_shorten(mark.label, 22), (mark.denominator, mark.percent),
-                    xytext=(-6, 4) if right else (6, 4), ha="right" if right else "left",
-                    textcoords="offset points", fontsize=8.5, color=BLACK)
-    handles = [
-        Line2D([], [], color=OI_ORANGE, linewidth=1.5, label=benchmark_label),
-        Line2D([], [], color=NHS_DARK_GREY, linestyle="--", label="95% limits"),
-        Line2D([], [], color=NHS_DARK_GREY, linestyle=":", label="99.8% limits"),
-    ]
+        x = px(mark.denominator) + (-6 if right else 6)
+        out.append(f'<text x="{x:.1f}" y="{py(mark.percent) - 4:.1f}" font-size="8.5" '
+                   f'text-anchor="{"end" if right else "start"}" fill="{BLACK}">'
+                   f"{_esc(label)}</text>")
+    entries = [_key(_line_key(OI_ORANGE, 1.5), benchmark_label),
+               _key(_line_key(NHS_DARK_GREY, 1, "--"), "95% limits"),
+               _key(_line_key(NHS_DARK_GREY, 1.2, ":"), "99.8% limits")]
     for direction, marker in (("above", "^"), ("below", "v")):
         verdict = judge(direction, polarity)
-        handles.append(Line2D([], [], marker=marker, color=verdict.colour, linestyle="none",
-                              label=f"{direction.capitalize()} 99.8% limit "
-                                    f"({verdict.label.lower()})"))
-    handles.append(Line2D([], [], marker="o", color=judge("similar", polarity).colour,
-                          linestyle="none", label="Within 99.8% limits (similar)"))
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3)
-    ax.set_xlabel("Number of deaths (denominator)")
-    ax.set_ylabel("Per cent")
-    ax.set_xlim(0, max_n)
-    _tick_format(ax.xaxis, "count")
-    _tick_format(ax.yaxis, "%")
-    return figure_to_svg(fig, svg_id, title, description)
+        entries.append(_key(_marker(marker, 10, 0, verdict.colour, 7),
+                            f"{direction.capitalize()} 99.8% limit "
+                            f"({verdict.label.lower()})"))
+    entries.append(_key(_marker("o", 10, 0, judge("similar", polarity).colour, 7),
+                        "Within 99.8% limits (similar)"))
+    out += _legend(entries)
+    out.append("</svg>")
+    return "".join(out) + "\n"
 
 
 def spc_point_classes(result: methods.XmRResult, polarity: str) -> list[str]:
@@ -607,7 +571,6 @@ def spc_point_classes(result: methods.XmRResult, polarity: str) -> list[str]:
     return classes
 
 
-@_styled
 def spc_chart(
     svg_id: str,
     title: str,
@@ -618,38 +581,46 @@ def spc_chart(
     unit: str,
 ) -> str:
     """XmR chart (Making Data Count): values, mean, process limits; special-cause points
-    coloured and shaped by whether they are an improvement, a concern or neither."""
-    fig = _figure(2.9, legend_rows=2)
-    ax = _new_axes(fig)
-    x = np.arange(len(result.values))
-    ax.plot(x, result.values, color=NHS_MID_GREY, linewidth=1.2, zorder=2)
-    ax.axhline(result.mean, color=BLACK, linewidth=1.2, zorder=1)
-    for limit in (result.upper_limit, result.lower_limit):
-        if np.isfinite(limit):
-            ax.axhline(limit, color=NHS_DARK_GREY, linestyle="--", linewidth=1, zorder=1)
+    coloured and shaped by whether they are an improvement, a concern or neither.
+
+    Drawn as SVG directly, like funnel_chart (see there)."""
+    values = [float(v) for v in result.values]
+    limits = [float(v) for v in (result.upper_limit, result.lower_limit) if math.isfinite(v)]
+    shown = [v for v in (*values, float(result.mean), *limits) if math.isfinite(v)]
+    y_ticks = _axis_ticks(shown, False)
+    if unit in ("%", "count") and y_ticks[0] < 0:  # no negative counts or percentages
+        y_ticks = [0.0, *(t for t in y_ticks if t > 0)]
+        if len(y_ticks) < 2:
+            y_ticks = [0.0, 1.0]
+    n = len(values)
+    step = max(1, math.ceil(len(labels) / 12))
+    x_ticks = [(float(i), labels[i]) for i in range(0, min(len(labels), n), step)]
+    out, px, py = _plot_frame(svg_id, title, description, 2.9, x_ticks, y_ticks, unit,
+                              (-0.5, max(n, 1) - 0.5), x_size=8.5)
+    x0, x1 = px(-0.5), px(max(n, 1) - 0.5)
+    out.append(f'<g clip-path="url(#{_esc(svg_id)}-plot)" fill="none">')
+    if math.isfinite(result.mean):
+        out.append(f'<path d="M{x0:.1f} {py(float(result.mean)):.1f}H{x1:.1f}" '
+                   f'stroke="{BLACK}" stroke-width="1.2"/>')
+    for limit in limits:
+        out.append(f'<path d="M{x0:.1f} {py(limit):.1f}H{x1:.1f}" stroke="{NHS_DARK_GREY}" '
+                   f'stroke-width="1"{_DASHES["--"]}/>')
+    path = _polyline([px(i) for i in range(n)],
+                     [py(v) if math.isfinite(v) else math.nan for v in values])
+    if path:
+        out.append(f'<path d="{path}" stroke="{NHS_MID_GREY}" stroke-width="1.2"/>')
     classes = spc_point_classes(result, polarity)
     used = []
     for key, (colour, marker, label) in SPC_STYLES.items():
-        idx = [i for i, c in enumerate(classes) if c == key]
+        idx = [i for i, c in enumerate(classes) if c == key and math.isfinite(values[i])]
         if idx:
-            ax.plot(x[idx], result.values[idx], marker=marker, color=colour, markersize=6.5,
-                    markeredgecolor="white", markeredgewidth=0.6, linestyle="none", zorder=3)
-            used.append(Line2D([], [], marker=marker, color=colour, linestyle="none",
-                               label=label))
-    handles = [
-        Line2D([], [], color=BLACK, linewidth=1.2, label="Mean"),
-        Line2D([], [], color=NHS_DARK_GREY, linestyle="--", label="Process limits"),
-        *used,
-    ]
-    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=3)
-    step = max(1, math.ceil(len(labels) / 12))
-    ax.set_xticks(x[::step], [labels[i] for i in range(0, len(labels), step)])
-    ax.tick_params(axis="x", labelsize=8.5)
-    ax.set_xlim(-0.5, len(x) - 0.5)
-    _tick_format(ax.yaxis, unit)
-    low, high = ax.get_ylim()
-    ax.set_ylim(max(low, 0) if unit in ("%", "count") else low, high)
-    return figure_to_svg(fig, svg_id, title, description)
+            out += [_edged(_marker(marker, px(i), py(values[i]), colour, 6.5)) for i in idx]
+            used.append(_key(_marker(marker, 10, 0, colour, 7), label))
+    out.append("</g>")
+    out += _legend([_key(_line_key(BLACK, 1.2), "Mean"),
+                    _key(_line_key(NHS_DARK_GREY, 1, "--"), "Process limits"), *used])
+    out.append("</svg>")
+    return "".join(out) + "\n"
 
 
 @dataclass(frozen=True)

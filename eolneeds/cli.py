@@ -333,6 +333,10 @@ def indicators(
     typer.echo(render_catalogue(format))
 
 
+# Typer's exit code for Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
+
+
 def main() -> None:
     """Entry point: run the app, turn our errors into one line and an exit code.
 
@@ -341,6 +345,13 @@ def main() -> None:
     """
     try:
         app()
+    except SystemExit as ended:
+        if ended.code == INTERRUPTED:  # Typer turns Ctrl-C into this exit, silently
+            sys.stderr.write(
+                "Error: interrupted (Ctrl-C) — nothing unfinished was kept (a file is loaded "
+                "whole or not at all, outputs are written whole or not at all); run the "
+                "command again\n")
+        raise
     except EolneedsError as err:
         if state.debug:
             traceback.print_exc()
@@ -349,7 +360,7 @@ def main() -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if state.debug:
             traceback.print_exc()
-        if type(exc).__module__.startswith(("duckdb", "_duckdb")):
+        if type(exc).__module__.startswith(("duckdb", "_duckdb")) or isinstance(exc, OSError):
             from eolneeds.db import explain
 
             known = explain(exc)

@@ -7,6 +7,7 @@ the file and the key, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import math
 import os
@@ -104,7 +105,10 @@ class Mapping:
     # the decimal mark of numbers: "auto" (and ".") read "1,234.50"; a comma that cannot
     # separate thousands refuses the file (auto) or the row ("."); "," reads "1.234,56"
     decimal: str = "auto"
-    nhs_number: bool = False  # person_id holds NHS numbers: check and pseudonymise
+    # person_id holds NHS numbers: check them (modulus 11) before pseudonymising. None:
+    # not said, so as the preset says (the national layouts hold NHS numbers), else no.
+    # false turns a preset's check off (identifiers pseudonymised before the extract).
+    nhs_number: bool | None = None
     columns: dict[str, str] = field(default_factory=dict)  # canonical -> source column
     recode: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical -> {src: canon}
     defaults: dict[str, Any] = field(default_factory=dict)  # canonical -> constant
@@ -213,10 +217,19 @@ def _reads(mapping_dataset: str, dataset: str) -> bool:
 def _check_keys(where: str, table: dict[str, Any], allowed: set[str]) -> None:
     for key in table:
         if key not in allowed:
+            close = difflib.get_close_matches(str(key).lower(), sorted(allowed), n=1,
+                                              cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             raise ConfigError(
-                f"{where}: unknown key {key!r} — allowed keys are "
+                f"{where}: unknown key {key!r} — {hint}allowed keys are "
                 f"{', '.join(sorted(allowed))}; check the spelling"
             )
+
+
+def _did_you_mean(value: Any, choices: Any) -> str:
+    """'did you mean 'x'? ' for the choice closest to a misspelt value, else ''."""
+    close = difflib.get_close_matches(str(value).lower(), sorted(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
@@ -224,15 +237,22 @@ def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> A
     if isinstance(value, bool) and kind in (int, float, (int, float)):
         raise ConfigError(f"{where}: key {key!r} must be a number, not {value!r}")
     if not isinstance(value, kind):
-        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"{where}: key {key!r} must be a {name}, not {value!r}")
+        words = {"str": "text", "int": "a whole number", "float": "a number",
+                 "bool": "true or false", "list": "a list", "dict": "a table"}
+        kinds = [kind] if isinstance(kind, type) else list(kind)
+        name = "a number" if set(kinds) == {int, float} else \
+            " or ".join(words.get(k.__name__, k.__name__) for k in kinds)
+        raise ConfigError(f"{where}: key {key!r} must be {name}, not {value!r}")
     return value
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
+        # Windows editors (Notepad before 2019, Excel's "Save as Unicode") start the
+        # file with a byte order mark, which TOML does not allow: it is not content.
+        text = raw.removeprefix(codecs.BOM_UTF8).decode("utf-8")
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}) — fix the syntax") from None
     except UnicodeDecodeError as exc:
@@ -280,7 +300,8 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
     dataset = raw.get("dataset", name)
     if dataset not in DATASETS:
         raise ConfigError(
-            f"{where}: key 'dataset' is {dataset!r} — use one of {', '.join(DATASETS)}"
+            f"{where}: key 'dataset' is {dataset!r} — {_did_you_mean(dataset, DATASETS)}use "
+            f"one of {', '.join(DATASETS)}"
         )
     canonical = {c for c, _, _ in CANONICAL_COLUMNS[dataset]}
     columns = _typed(where, "columns", raw.get("columns", {}), dict)
@@ -288,7 +309,7 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         if canon not in canonical:
             raise ConfigError(
                 f"{where}: [columns] key {canon!r} is not a column of {dataset} — "
-                f"use one of {', '.join(sorted(canonical))}"
+                f"{_did_you_mean(canon, canonical)}use one of {', '.join(sorted(canonical))}"
             )
         _typed(where, f"columns.{canon}", source, (str, list))
     recode = _typed(where, "recode", raw.get("recode", {}), dict)
@@ -296,13 +317,15 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         if canon not in canonical:
             raise ConfigError(
                 f"{where}: [recode.{canon}] is not a column of {dataset} — "
-                f"use one of {', '.join(sorted(canonical))}"
+                f"{_did_you_mean(canon, canonical)}use one of {', '.join(sorted(canonical))}"
             )
         _typed(where, f"recode.{canon}", table, dict)
     defaults = _typed(where, "defaults", raw.get("defaults", {}), dict)
     for canon in defaults:
         if canon not in canonical:
-            raise ConfigError(f"{where}: [defaults] key {canon!r} is not a column of {dataset}")
+            raise ConfigError(f"{where}: [defaults] key {canon!r} is not a column of {dataset} "
+                              f"— {_did_you_mean(canon, canonical)}use one of "
+                              f"{', '.join(sorted(canonical))}")
     fmt = raw.get("format", "auto")
     if fmt not in ("auto", "csv", "xlsx", "parquet"):
         raise ConfigError(f"{where}: key 'format' is {fmt!r} — use auto, csv, xlsx or parquet")
@@ -328,7 +351,8 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         header_row=header_row,
         date_format=date_format,
         decimal=decimal,
-        nhs_number=_typed(where, "nhs_number", raw.get("nhs_number", False), bool),
+        nhs_number=(None if "nhs_number" not in raw else
+                    _typed(where, "nhs_number", raw["nhs_number"], bool)),
         columns={k: v for k, v in columns.items()},
         recode={k: {str(a): str(b) for a, b in v.items()} for k, v in recode.items()},
         defaults=dict(defaults),
@@ -370,6 +394,20 @@ def load_config(root: Path) -> ProjectConfig:
         places.append(Place(code=str(entry["code"]), name=str(entry.get("name", entry["code"]))))
     if len({p.code for p in places}) != len(places):
         raise ConfigError(f"{where} [[places]]: Place codes must be unique")
+    # Each Place's pack is named from its code's letters and digits (assess.slug): two
+    # codes alike but for case or punctuation would write one file over the other.
+    files: dict[str, str] = {}
+    for place in places:
+        if not place.code.strip():
+            raise ConfigError(f"{where} [[places]]: a Place code is empty — give each Place "
+                              "its code (e.g. its local authority code)")
+        key = re.sub(r"[^A-Za-z0-9]+", "-", place.code).strip("-").lower() or "place"
+        if key in files:
+            raise ConfigError(
+                f"{where} [[places]]: Place codes {files[key]!r} and {place.code!r} differ "
+                f"only in case or punctuation, so both packs would be pack-{key}.xlsx — make "
+                "the codes differ in their letters or digits")
+        files[key] = place.code
 
     vintage = str(project.get("lsoa_vintage", "2021"))
     if vintage not in ("2011", "2021"):

@@ -7,7 +7,9 @@ database instead. EOLNEEDS_MEMORY_LIMIT (e.g. "2GB") overrides the cap.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -111,6 +113,33 @@ def damaged_database(path: Path | str | None) -> Exception:
 
 
 def explain(exc: BaseException) -> Exception | None:
-    """A user's error for a DuckDB error met mid-command that is not a bug in eolneeds
-    (a database damaged after it opened), else None."""
+    """A user's error for an error met mid-command that is not a bug in eolneeds (a
+    database damaged after it opened, a full disk), else None."""
+    if disk_full(exc):
+        return full_disk_error(exc)
     return damaged_database(None) if _damaged(exc) else None
+
+
+def disk_full(exc: BaseException) -> bool:
+    """The disk (or the user's quota) ran out while DuckDB or eolneeds wrote to it."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return True
+    lowered = str(exc).lower()
+    return isinstance(exc, duckdb.Error) and (
+        "no space left on device" in lowered or "disk quota exceeded" in lowered
+        or "not enough space on the disk" in lowered)  # Windows' wording
+
+
+def full_disk_error(exc: BaseException) -> Exception:
+    """Exit 2, as for a folder that cannot be written: the machine, not the data or
+    eolneeds, is at fault. A failed write rolls its transaction back, so the database
+    is as the last finished command left it."""
+    from eolneeds.errors import UsageError
+
+    found = re.search(r'"([^"]+)"', str(exc))
+    where = getattr(exc, "filename", None) or (found.group(1) if found else None)
+    writing = f" while writing {where}" if where else ""
+    return UsageError(
+        f"the disk is full{writing} — free some space on it (or move the project to a "
+        "disk with room), then run the command again; the database keeps what the last "
+        "finished command wrote")

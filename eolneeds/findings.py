@@ -21,7 +21,7 @@ from typing import Any, TypeGuard
 
 import polars as pl
 
-from eolneeds.bundle import BenchmarkValue
+from eolneeds.bundle import BenchmarkValue, cost_per_death, cost_source_text
 from eolneeds.catalogue import indicator_by_id
 from eolneeds.formatting import fmt_count, fmt_number, fmt_value, is_missing, judge
 
@@ -59,8 +59,10 @@ class FindingsBuilder:
 
     def __init__(self, indicators: pl.DataFrame, *, icb_code: str, places: list[str],
                  period: str, place_name: Callable[[str], str],
-                 england: dict[str, BenchmarkValue] | None = None) -> None:
+                 england: dict[str, BenchmarkValue] | None = None,
+                 unit_cost: float | None = None) -> None:
         self.icb = icb_code
+        self.unit_cost = unit_cost  # [methods] unit_cost_per_bed_day, for the cost's source
         self.places = places
         self.period = period
         self.place_name = place_name
@@ -83,7 +85,7 @@ class FindingsBuilder:
 
     def name(self, ind: str) -> str:
         entry = self.catalogue.get(ind)
-        return entry.name if entry else ind
+        return entry.label if entry else ind
 
     def polarity(self, ind: str) -> str:
         entry = self.catalogue.get(ind)
@@ -177,15 +179,14 @@ class FindingsBuilder:
 
     def cost(self) -> Finding | None:
         total = self.get("hospital_cost_last90", self.icb)
-        deaths = self.get("deaths", self.icb)
         if not _published(total):
             return None
         detail = "Hospital care in the last 90 days of life, across the ICB"
-        if _published(deaths) and float(deaths["value"]) > 0:  # type: ignore[index]
-            per_death = float(total["value"]) / float(deaths["value"])  # type: ignore[index]
+        per_death = cost_per_death(total)
+        if per_death is not None:
             detail += (f": about {fmt_value(per_death, '£')} for each of the "
-                       f"{fmt_count(deaths['value'])} people who died")  # type: ignore[index]
-        detail += "."
+                       f"{fmt_count(total['denominator'])} people who died")  # type: ignore[index]
+        detail += f" ({cost_source_text(self.unit_cost, short=True)})."
         ranked = self.ranked("hospital_cost_last90")
         place = None
         if ranked:
@@ -214,9 +215,12 @@ class FindingsBuilder:
         need_change = 100 * (n1 - n0) / n0
         deaths_change = 100 * (d1 - d0) / d0
         sign = "+" if need_change >= 0 else ""
-        detail = (f"Population change alone takes deaths with palliative care need from "
-                  f"{fmt_count(n0)} a year in {usable[0]} to {fmt_count(n1)} in {usable[-1]}; "
-                  f"all deaths from {fmt_count(d0)} to {fmt_count(d1)} "
+        # Both ends are projections (calendar years); the rates behind them are those of
+        # the reporting period (a financial year), which the text names.
+        detail = (f"At {self.period} rates, population change alone takes deaths with "
+                  f"palliative care need from {fmt_count(n0)} a year in {usable[0]} to "
+                  f"{fmt_count(n1)} in {usable[-1]} (projected calendar years); all deaths "
+                  f"from {fmt_count(d0)} to {fmt_count(d1)} "
                   f"({'+' if deaths_change >= 0 else ''}{fmt_number(deaths_change, 0)}%).")
         return Finding(key="need_growth", question="How does need grow?",
                        headline=f"{sign}{fmt_number(need_change, 0)}% need by {usable[-1]}",
@@ -334,7 +338,9 @@ class FindingsBuilder:
 
 def key_findings(indicators: pl.DataFrame, *, icb_code: str, places: list[str],
                  period: str, place_name: Callable[[str], str],
-                 england: dict[str, BenchmarkValue] | None = None) -> list[Finding]:
+                 england: dict[str, BenchmarkValue] | None = None,
+                 unit_cost: float | None = None) -> list[Finding]:
     """The key findings for the headline period, most asked first."""
     return FindingsBuilder(indicators, icb_code=icb_code, places=places, period=period,
-                           place_name=place_name, england=england).build()
+                           place_name=place_name, england=england,
+                           unit_cost=unit_cost).build()

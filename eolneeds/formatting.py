@@ -29,6 +29,7 @@ _UNIT_DECIMALS: dict[str, int] = {
     "per person": 1,
     "£": 0,
     "index": 2,
+    "percentage points": 1,
 }
 
 COMPARISON_WORDS: dict[str, str] = {
@@ -147,6 +148,8 @@ def fmt_value(value: Any, unit: str | None = None, *, suppressed: bool = False,
         return f"{text}%"
     if unit == "£":
         return f"\u2212£{text[1:]}" if text.startswith("\u2212") else f"£{text}"
+    if unit == "percentage points":  # the SII of a percentage: a difference, not a share
+        return f"{text} percentage points"
     return text
 
 

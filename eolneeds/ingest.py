@@ -13,15 +13,17 @@ The "nothing lost" contract (DESIGN.md section 10):
   InputDataError with one line naming the file and the fix.
 
 The work is SQL over the whole file, never a Python loop per row, and costs little more
-than reading the file (the benchmark's target is 1.5x a bare DuckDB load):
+than reading the file (the benchmark's target is 1.5x the pseudonymised floor):
 
 1. the file is read as text into a temporary table (readers.read_into);
-2. one INSERT computes every row's typed values and whether it fails a check. What
+2. one query computes every row's typed values and whether it fails a check. What
    depends on one source column (cleaning, pseudonymising, parsing, recoding and the
    checks on it) is computed once per DISTINCT value and joined back, not once per
-   row; every row goes into the table, a failing one marked by a negative source_row;
+   row; every row goes into a temporary table, a failing one marked by a negative
+   source_row;
 3. the few marked rows are read again to spell out all their problems, and moved with
-   any duplicates to `rejects` (see _select_sql, _quarantine).
+   any duplicates to `rejects` (see _select_sql, _quarantine); the rest are inserted
+   into the dataset's table in one statement (ROWS_TABLE says why not straight away).
 
 Person identifiers are pseudonymised inside DuckDB (HMAC-SHA256), so clear identifiers
 never reach a persistent table.
@@ -30,6 +32,7 @@ never reach a persistent table.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import re
@@ -72,6 +75,12 @@ STAGE_TABLE = "__eolneeds_stage"  # the file's rejected rows and their reasons
 ACTIONS_TABLE = "__eolneeds_actions"  # the file's field-level actions
 BAD_RAW_TABLE = "__eolneeds_bad_raw"  # the raw text of the rows marked bad
 ROW_MAP_TABLE = "__eolneeds_row_map"  # a reshaped table's rows -> the file's rows
+# The file's typed rows before they go into the dataset's table. DuckDB writes a large
+# INSERT straight to the database file, but deleting any row the transaction inserted
+# makes its COMMIT write every row again (16 M activity rows: 8 s), and so does
+# inserting from a table the transaction deleted rows of: so the rows are marked here,
+# and those that load are inserted once, the rejected ones left out by a filter.
+ROWS_TABLE = "__eolneeds_rows"
 
 # Rows that must be unique per dataset: (key columns, what a duplicate is called).
 UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -84,6 +93,9 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
                     "row for this area_code, year, sex and age_band"),
 }
 
+# The null dates of SUS / HES extracts, however the date is written (1800-01-01,
+# 18000101, 01/01/1800), with or without a time after it.
+NULL_DATES = r"(180[01]-?01-?01|01/01/180[01])([ T].*)?"
 DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_added",
                 "start_date", "end_date"}
 # canonical column -> (lowest, highest) whole number accepted
@@ -446,7 +458,10 @@ def _plan_columns(
                               _say(f"contributory_causes ({header}) '", _shown(text_expr),
                                    "' is not an ICD-10 code (expected a letter and 2-4 "
                                    "digits, e.g. C34.9)")),
-                        "contributory_causes", text_expr, home=(plan.sources[header],)))
+                        "contributory_causes", text_expr, home=(plan.sources[header],),
+                        # A death counts whatever its other causes (README "What rejects
+                        # a row"): the junk code is left out of the list, the rest kept.
+                        action="code dropped" if dataset == "deaths" else None))
         else:
             text = "NULL"
             raw_text[canonical] = "NULL"
@@ -464,6 +479,12 @@ def _plan_columns(
             # Place names are resolved to the codes of [[places]] (codes win over
             # names); any other value is kept as given (a Place outside the ICB).
             text = f"coalesce({_place_code_sql(config, text)}, {text})"
+        if canonical in DATE_COLUMNS:
+            # SUS and HES write 1800-01-01 for a date not applicable or not known (a
+            # spell not yet ended) and 1801-01-01 for one recorded invalid: no date, so
+            # an optional date is empty and the spell still counts.
+            text = (f"(CASE WHEN regexp_full_match({text}, {nz.sql_literal(NULL_DATES)}) "
+                    f"THEN NULL ELSE {text} END)")
         plan.texts[canonical] = text
 
     # -- over-long values and rows wider than the header -------------------------------
@@ -478,11 +499,15 @@ def _plan_columns(
             header, f'left("{name}", {MAX_VALUE_LENGTH})', source=name))
     if raw.extra_columns:
         any_extra = " OR ".join(f"{c} IS NOT NULL" for c in raw.extra_columns)
-        plan.checks.append(_Check(
-            _when("__extra_fields",
-                  nz.sql_literal(f"row has more fields than the header ({len(headers)} "
-                                 "columns); check the delimiter and quoting on this row")),
-            None, "NULL"))
+        # A worksheet has no delimiter: a value right of the last header is a column
+        # nobody named (or a note typed beside the table).
+        extra_reason = (f"row has a value right of the last header ({len(headers)} "
+                        "columns); give that column a header, or delete the value"
+                        if raw.format == "xlsx" else
+                        f"row has more fields than the header ({len(headers)} columns); "
+                        "check the delimiter and quoting on this row")
+        plan.checks.append(_Check(_when("__extra_fields", nz.sql_literal(extra_reason)),
+                                  None, "NULL"))
         plan.extra_fields = f"({any_extra})"
     if raw.short_row:
         plan.checks.append(_Check(
@@ -509,8 +534,9 @@ def _plan_columns(
         reject_value = "NULL" if canonical == "person_id" else raw_text[canonical]
         if raw_text[canonical] == "NULL":
             reject_value = t if canonical != "person_id" else "NULL"
-        if canonical == "person_id":
+        if canonical in ("person_id", "date_of_birth"):
             reject_value = nz.shape_sql(t)  # never the identifier: only its shape
+            shown = reject_value
         blank = "blanked" if keeps_row and canonical != "date_of_death" else None
         checks: list[tuple[str, str | None]] = []  # (reason SQL, action or None = reject)
         if canonical in required_cols:
@@ -530,7 +556,12 @@ def _plan_columns(
             # so the same person links across datasets however each extract wrote it.
             clear = f"(CASE WHEN {number} IS NOT NULL THEN {aux} ELSE {t} END)"
             plan.values[canonical] = nz.pseudonymise_sql(clear, inner_pad, outer_pad)
-            if mapping.nhs_number or (preset is not None and preset.nhs_number):
+            source_header = specs[canonical][0]
+            check_nhs = (mapping.nhs_number if mapping.nhs_number is not None
+                         else preset is not None and preset.nhs_number
+                         and not (isinstance(source_header, str)
+                                  and presets.already_pseudonymised(source_header)))
+            if check_nhs:
                 invalid = f"{t} IS NOT NULL AND NOT {nz.nhs_number_valid_sql(number)}"
                 if keeps_row:
                     # Still a death: no pseudonym of its own (it must link to nothing).
@@ -688,13 +719,22 @@ def _plan_columns(
         # Both blank the other date, never the date of death: the death counts.
         cross("date_of_registration", "date_of_death", "; a death is registered after it "
               "happens", action="blanked")
-        cross("date_of_death", "date_of_birth", "", action="blanked", shown_first=False)
+        if "date_of_birth" in plan.values:
+            # The date of birth is quoted by its shape only (see below).
+            plan.checks.append(_Check(
+                _when('"v_date_of_death" < "v_date_of_birth"',
+                      _say(f"{labels['date_of_birth']} is after {labels['date_of_death']} '",
+                           'CAST("v_date_of_death" AS VARCHAR)', "'")),
+                "date_of_birth", "NULL", action="blanked"))
         plan.finals["date_of_registration"] = (
             '(CASE WHEN "v_date_of_registration" >= "v_date_of_death" '
             'OR "v_date_of_death" IS NULL THEN "v_date_of_registration" END)')
         birth = ('(CASE WHEN "v_date_of_birth" <= "v_date_of_death" '
                  'OR "v_date_of_death" IS NULL THEN "v_date_of_birth" END)')
-        plan.finals["date_of_birth"] = birth
+        # A date of birth beside the date of death and the LSOA identifies a person
+        # almost surely, and nothing needs it once the age is known: it gives the age
+        # here and is never stored (README "Privacy").
+        plan.finals["date_of_birth"] = "CAST(NULL AS DATE)"
         plan.finals["age"] = (f'coalesce("v_age", CAST(date_sub(\'year\', {birth}, '
                               '"v_date_of_death") AS INTEGER))')
     if dataset == "activity":
@@ -744,9 +784,12 @@ def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
         return nz.case_sql(key, nz.AGE_BAND_CODES), _when(
             unmapped, _say(f"{label} '", shown, "' is not an age band (use 0-4, 5-9, ..., "
                            f"85-89, 90+){fix}")), None
-    # dnacpr, advance_care_plan
+    # dnacpr, advance_care_plan. "Not known" is an answer a register records: the flag
+    # is unknown (NULL), the entry still counts.
+    not_known = " OR ".join(f"{key} = {nz.sql_literal(k)}" for k in nz.BOOLEAN_NOT_KNOWN)
     return f"CAST({nz.case_sql(key, nz.BOOLEAN_CODES)} AS BOOLEAN)", _when(
-        unmapped, _say(f"{label} '", shown, f"' is not yes or no{fix}")), None
+        f"{unmapped} AND NOT ({not_known})",
+        _say(f"{label} '", shown, f"' is not yes or no{fix}")), None
 
 
 RECODE_TARGETS: dict[str, tuple[str, ...]] = {
@@ -766,9 +809,11 @@ def _check_recode_targets(mapping: Any, where: str) -> None:
             continue
         for source_value, target in table.items():
             if target not in allowed:
+                close = difflib.get_close_matches(str(target).lower(), allowed, n=1)
+                hint = f" — did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(
                     f"{where}: [recode.{column}] maps {source_value!r} to {target!r}, which is "
-                    f"not one of {', '.join(allowed)}"
+                    f"not one of {', '.join(allowed)}{hint}"
                 )
 
 
@@ -885,7 +930,7 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         layers = [
             "SELECT " + ", ".join(
                 [f'{c} AS "{lk}_k{j}"' for j, c in enumerate(raw_cols)]
-                + [f"nullif(trim({c}), '') AS \"{name}\"" for c, name in zip(raw_cols, key,
+                + [f"{readers.value_sql(c)} AS \"{name}\"" for c, name in zip(raw_cols, key,
                                                                           strict=True)])
             + f" FROM (SELECT DISTINCT {', '.join(raw_cols)} FROM {raw.table})"
         ]
@@ -945,7 +990,7 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         blank = f"({blank}) AND NOT {raw.unmapped_data}"
     used_raw = list(dict.fromkeys(raw.column(header_of[n]) for key in hosted for n in key))
     src_cols = [f"{raw.row_expr} AS __row"] + used_raw + [
-        f"nullif(trim({raw.column(header_of[n])}), '') AS \"{n}\"" for n in row_sources]
+        f"{readers.value_sql(raw.column(header_of[n]))} AS \"{n}\"" for n in row_sources]
     if plan.extra_fields:
         src_cols.append(f"{plan.extra_fields} AS __extra_fields")
     if plan.short_fields:
@@ -1008,8 +1053,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
 
 
 def _duplicates_sql(dataset: str) -> str:
-    """Rows of this file ($file_id, already in `dataset`) whose key repeats a valid row
-    earlier in the file or one already loaded from another file: (__row, __reason).
+    """Rows of this file (in ROWS_TABLE) whose key repeats a valid row earlier in the
+    file or one already loaded into `dataset` from another file: (__row, __reason).
 
     Duplicates are found by aggregation (keys seen more than once), far cheaper than a
     window over the whole file; the first valid row wins. Keys are required columns, so
@@ -1029,7 +1074,7 @@ def _duplicates_sql(dataset: str) -> str:
               "CAST(r.first_row AS VARCHAR) || ' of this file'")
     against = (f"'{described}: already loaded from ' || e.first_file || ' row ' || "
                "CAST(e.first_row AS VARCHAR)")
-    this_file = f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id AND source_row > 0)"
+    this_file = f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)"
     return (
         f"WITH repeats AS (SELECT {key_cols}, min(source_row) AS first_row FROM {this_file} "
         "GROUP BY ALL HAVING count(*) > 1), "
@@ -1066,8 +1111,14 @@ def ingest_files(
         _mapping_and_preset(config, dataset, mapping)  # a bad --mapping before any file
     paths = [Path(f) for f in files]
     for path in paths:
+        if path.is_dir():
+            raise input_error(str(path), "is a folder, not a file",
+                              "name the extract files inside it (e.g. folder/*.csv)")
         if not path.is_file():
-            raise input_error(str(path), "file not found", "check the path and the file name")
+            problem = "file not found"
+            if path.is_symlink():  # a link to nothing, or to itself through others
+                problem = "is a link that leads to no file (broken, or a loop)"
+            raise input_error(str(path), problem, "check the path and the file name")
     # Each file's mapping: --mapping, else chosen by its name as `run` chooses.
     chosen = {path: _mapping_and_preset(config, dataset, mapping if mapping is not None else
                                         config.mapping_name_for_file(dataset, path.name))
@@ -1115,7 +1166,12 @@ def _mapping_and_preset(config: ProjectConfig, dataset: str, name: str | None
 
 def mapping_hash(mapping: Any) -> str:
     """A fingerprint of everything a mapping says (to notice that it changed)."""
-    text = json.dumps(dataclasses.asdict(mapping), sort_keys=True, default=str)
+    fields = dataclasses.asdict(mapping)
+    # nhs_number not said (None) was False before it could turn a preset's check off:
+    # the same fingerprint, so unchanged projects are not told their mappings changed.
+    if fields.get("nhs_number", False) is None:
+        fields["nhs_number"] = False
+    text = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -1223,7 +1279,6 @@ def _ingest_one(
         for table in (RAW_TABLE, ROW_MAP_TABLE):
             _quietly(con, f"DROP TABLE IF EXISTS {table}")
         raise
-    con.execute("BEGIN TRANSACTION")
     try:
         params = _Params()
         inner, outer = nz.hmac_pads(key)
@@ -1233,10 +1288,7 @@ def _ingest_one(
         )
         if preset is not None and plan.preset_note:
             reporter.message(f"{path.name}: {preset.name}: {plan.preset_note}")
-        file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
-        if replace:
-            _replace_earlier(con, dataset, path.name, content_hash, file_id)
-        else:
+        if not replace:
             earlier = con.execute(
                 "SELECT count(*) FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
                 "AND replaced_by IS NULL", {"dataset": dataset, "name": path.name},
@@ -1248,38 +1300,56 @@ def _ingest_one(
                     level="warning",
                 )
         columns = [c for c, _, _ in CANONICAL_COLUMNS[dataset]]
-        # One pass puts every row straight into the table; a row failing a check (or a
-        # totals row) is marked with a negative source_row. The few marked rows are then
-        # read again to assemble their reasons, and moved to rejects with any duplicates
-        # -- all in this transaction, so nobody ever sees a marked row.
+        # One pass types every row into ROWS_TABLE; a row failing a check (or a totals
+        # row) is marked with a negative source_row. The few marked rows are then read
+        # again to assemble their reasons. All this is in temporary tables, before the
+        # transaction; in it, the duplicates are found, and the rows that load go into
+        # the dataset's table.
         select = _select_sql(dataset, raw, plan, full=False)
-        insert = (f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, source_row) "
-                  f"SELECT {', '.join(f'v_{c}' for c in columns)}, $file_id, "
-                  f"CASE WHEN __bad OR __fixed THEN -__row ELSE __row END FROM ({select})")
+        insert = (f"CREATE OR REPLACE TEMP TABLE {ROWS_TABLE} AS SELECT "
+                  + ", ".join(f'"v_{c}" AS "{c}"' for c in columns)
+                  + f", CASE WHEN __bad OR __fixed THEN -__row ELSE __row END AS source_row "
+                  f"FROM ({select})")
         # The lookups are small, and must be the hash tables the file's rows probe:
         # DuckDB's estimate for a DISTINCT is the whole input, so it may otherwise build
         # the hash table from the file itself (all its columns) instead.
         con.execute("SET disabled_optimizers = 'build_side_probe_side'")
         try:
-            inserted = con.execute(insert, {**params.used_in(insert), "file_id": file_id})
-            rows_read = int(inserted.fetchone()[0])  # type: ignore[index]
-            _quarantine(con, dataset, raw, plan, params, file_id)
+            con.execute(insert, params.used_in(insert))
+            rows_read = int(con.execute(f"SELECT count(*) FROM {ROWS_TABLE}").fetchone()[0])  # type: ignore[index]
+            _quarantine(con, dataset, raw, plan, params)
         except BaseException:
-            _quietly(con, "RESET disabled_optimizers")  # fails in an aborted transaction
+            _quietly(con, "RESET disabled_optimizers")
             raise
         con.execute("RESET disabled_optimizers")
+        # The file's text is no longer needed: dropped outside the transaction, its
+        # memory is free before the rows are written (else DuckDB spills to disk).
+        for table in (RAW_TABLE, BAD_RAW_TABLE):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         if mapping.decimal == "auto":
             _refuse_decimal_commas(con, config, dataset, path.name, mapping.name)
+        _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read)
+        con.execute("BEGIN TRANSACTION")
+        file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
+        if replace:
+            _replace_earlier(con, dataset, path.name, content_hash, file_id)
+        # After the earlier loads are replaced: their rows are no duplicates.
+        _quarantine_duplicates(con, dataset, file_id)
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
-        _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read,
-                                rows_read - rows_loaded)
+        # The rows that load, in one INSERT; the rejected ones are left out by a filter
+        # (deleting them from ROWS_TABLE would make the COMMIT copy every row again). A
+        # reshaped table's rows are numbered as the sheet's rows.
+        numbered = "coalesce(m.__src_row, r.source_row)" if raw.row_map else "r.source_row"
+        mapped = f"LEFT JOIN {raw.row_map} m ON m.__row = r.source_row" if raw.row_map else ""
+        con.execute(f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, source_row) "
+                    f"SELECT {', '.join(f'r.{c}' for c in columns)}, $file_id, {numbered} "
+                    f"FROM {ROWS_TABLE} r {mapped} WHERE r.source_row > 0 AND r.source_row "
+                    f"NOT IN (SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT NULL)",
+                    {"file_id": file_id})
         # A shifted row can put an NHS number in any column: whatever looks like one is
         # masked in every value and reason kept.
         if rows_loaded < rows_read:
-            con.execute(
-                f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND (source_row < 0 "
-                f"OR source_row IN (SELECT __row FROM {STAGE_TABLE}))", {"file_id": file_id})
             if raw.row_map:
                 con.execute(
                     f"UPDATE {STAGE_TABLE} s SET __row = m.__src_row, __reason = 'sheet ' || "
@@ -1292,10 +1362,6 @@ def _ingest_one(
                 {"file_id": file_id, "name": path.name, "dataset": dataset},
             )
         if raw.row_map:
-            con.execute(
-                f"UPDATE {dataset} t SET source_row = m.__src_row FROM {raw.row_map} m "
-                "WHERE t.source_file_id = $file_id AND t.source_row = m.__row",
-                {"file_id": file_id})
             con.execute(
                 f"UPDATE {ACTIONS_TABLE} s SET __row = m.__src_row, __reason = 'sheet ' || "
                 f"m.__sheet || ': ' || s.__reason FROM {raw.row_map} m WHERE m.__row = s.__row")
@@ -1318,6 +1384,10 @@ def _ingest_one(
              "rejected": rows_read - rows_loaded, "started": started,
              "finished": datetime.now()},
         )
+        # Dropped before COMMIT: committing a temporary table that the transaction
+        # created and then deleted from copies every row of it again.
+        for table in (ROWS_TABLE, BAD_RAW_TABLE, STAGE_TABLE, ACTIONS_TABLE):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute("COMMIT")
     except BaseException:
         # Clean-up never masks the cause: what failed is what the user must see.
@@ -1325,7 +1395,8 @@ def _ingest_one(
         _quietly(con, "RESET disabled_optimizers")
         raise
     finally:
-        for table in (STAGE_TABLE, ACTIONS_TABLE, BAD_RAW_TABLE, RAW_TABLE, ROW_MAP_TABLE):
+        for table in (STAGE_TABLE, ACTIONS_TABLE, BAD_RAW_TABLE, RAW_TABLE, ROW_MAP_TABLE,
+                      ROWS_TABLE):
             _quietly(con, f"DROP TABLE IF EXISTS {table}")
     result = FileResult(path, dataset, file_id, rows_read, rows_loaded, rows_read - rows_loaded)
     if rows_read == 0:
@@ -1458,22 +1529,21 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable,
-                plan: _Plan, params: _Params, file_id: int) -> None:
+                plan: _Plan, params: _Params) -> None:
     """Fill STAGE_TABLE with this file's rejected rows (__row, __column, __value,
     __reason) and ACTIONS_TABLE with the field-level actions on the rows that load: the
-    rows the insert marked, with every problem spelt out, then the duplicates of a
-    dataset with unique keys. Marked rows that only had a field fixed are unmarked."""
+    rows marked in ROWS_TABLE, with every problem spelt out (_quarantine_duplicates
+    adds the duplicates). Marked rows that only had a field fixed are unmarked."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} (__row BIGINT, __column VARCHAR, "
                 "__value VARCHAR, __reason VARCHAR)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {ACTIONS_TABLE} (__row BIGINT, "
                 "__column VARCHAR, __value VARCHAR, __action VARCHAR, __reason VARCHAR)")
-    marked = f"SELECT -source_row FROM {dataset} WHERE source_file_id = $file_id AND source_row < 0"
-    bad = con.execute(f"SELECT count(*) FROM ({marked})", {"file_id": file_id}).fetchone()
+    marked = f"SELECT -source_row FROM {ROWS_TABLE} WHERE source_row < 0"
+    bad = con.execute(f"SELECT count(*) FROM ({marked})").fetchone()
     if bad and bad[0]:
         numbered = "*" if raw.row_expr == "__row" else f"{raw.row_expr} AS __row, *"
         con.execute(f"CREATE OR REPLACE TEMP TABLE {BAD_RAW_TABLE} AS SELECT {numbered} "
-                    f"FROM {raw.table} WHERE {raw.row_expr} IN ({marked})",
-                    {"file_id": file_id})
+                    f"FROM {raw.table} WHERE {raw.row_expr} IN ({marked})")
         rows = replace(raw, table=BAD_RAW_TABLE, row_expr="__row")
         full = _select_sql(dataset, rows, plan, full=True)
         spelt = "__eolneeds_spelt"
@@ -1493,9 +1563,14 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
             raise RuntimeError(f"ingest: {bad[0]} rows marked, reasons for {check}")
         # Rows that only had a field blanked load: unmark them (before the duplicate
         # check, which looks at loaded rows only).
-        con.execute(f"UPDATE {dataset} SET source_row = -source_row WHERE source_file_id = "
-                    f"$file_id AND source_row < 0 AND -source_row NOT IN "
-                    f"(SELECT __row FROM {STAGE_TABLE})", {"file_id": file_id})
+        con.execute(f"UPDATE {ROWS_TABLE} SET source_row = -source_row WHERE source_row < 0 "
+                    f"AND -source_row NOT IN (SELECT __row FROM {STAGE_TABLE})")
+
+
+def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int
+                           ) -> None:
+    """Add the duplicates of a dataset with unique keys to STAGE_TABLE (see
+    _duplicates_sql); a duplicate row's field-level actions go with it."""
     if dataset in UNIQUE_KEYS:
         first_key = nz.sql_literal(UNIQUE_KEYS[dataset][0][0])
         con.execute(f"INSERT INTO {STAGE_TABLE} SELECT __row, {first_key}, NULL, __reason "
@@ -1513,6 +1588,8 @@ _LIKELY_FIXES = (
                                   "the identifier is not an NHS number"),
     ("is missing", "map {column} to the column that holds it under [columns] in {where}"),
     ("more fields than the header", "set delimiter (and check the quoting) in {where}"),
+    ("right of the last header", "give the sheet's last column a header (then map it or "
+                                 "leave it), or delete the values right of the table"),
     ("not a known", "add [recode.{column}] entries to {where}"),
     ("not an age band", "add [recode.{column}] entries to {where}"),
     ("not yes or no", "add [recode.{column}] entries to {where}"),
@@ -1522,16 +1599,14 @@ _LIKELY_FIXES = (
 
 
 def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
-                            dataset: str, name: str, mapping: Any, rows_read: int,
-                            rows_rejected: int) -> None:
+                            dataset: str, name: str, mapping: Any, rows_read: int) -> None:
     """A file whose every row, or more than [ingest] max_rejected_share of them, would
-    be quarantined is refused whole (the transaction rolls back, nothing of it stays):
+    be quarantined is refused whole (before its transaction: nothing of it is written):
     such a file almost always needs a mapping fix, not row-by-row repair."""
     share = config.ingest.max_rejected_share
-    if not rows_rejected:
-        return
     # Duplicates are no fault of the file or its mapping (a cumulative monthly extract
-    # repeats the deaths already loaded): they never count towards refusing it.
+    # repeats the deaths already loaded): they never count towards refusing it (and are
+    # found only afterwards).
     faulty = f"SELECT * FROM {STAGE_TABLE} WHERE NOT starts_with(__reason, 'duplicate ')"
     rows_rejected = int(con.execute(f"SELECT count(*) FROM ({faulty})").fetchone()[0])  # type: ignore[index]
     if not rows_rejected or (rows_rejected < rows_read and rows_rejected <= share * rows_read):

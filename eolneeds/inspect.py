@@ -32,6 +32,7 @@ from eolneeds import presets
 from eolneeds.errors import UsageError, input_error
 from eolneeds.normalise import (
     ACTIVITY_TYPE_CODES,
+    MASK,
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
     code_key,
@@ -41,9 +42,11 @@ from eolneeds.normalise import (
 from eolneeds.readers import (
     DELIMITERS,
     cell_text,
+    check_workbook_archive,
     detect_encoding,
     detect_format,
     detect_header_row,
+    refuse_web_page,
 )
 from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
 
@@ -58,8 +61,11 @@ WORKBOOK_PRESETS = ("ons_population", "iod_file1")
 
 _IDENTIFIER = re.compile(r"nhs.?(number|no\b|num\b)|^nhs$|person.?id|patient.?id|pseudo|"
                          r"\bmrn\b|hospital.?number", re.I)
-_PERSONAL = re.compile(r"name|address|post.?code|birth|\bdob\b|telephone|phone|e.?mail",
-                       re.I)
+_PERSONAL = re.compile(r"name|address|post.?code|birth|\bdob\b|telephone|phone|mobile|"
+                       r"\btel\b|e.?mail", re.I)
+# Ten or more digits, however grouped by spaces or dashes (NHS and phone numbers):
+# never shown as an example.
+_LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){9,}")
 # Columns whose values are names of places or areas, not of people.
 _NOT_PERSONAL = re.compile(r"lsoa|msoa|lad|local authority|district|\bla\b|area|place|"
                            r"practice|establishment|provider|icb|ccg|region|ward|site",
@@ -139,6 +145,7 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
     elif fmt == "parquet":
         result = _inspect_parquet(path)
     else:
+        refuse_web_page(path, gzipped)
         result = _inspect_csv(path, gzipped, encoding)
     result.preset = presets.recognise(result.headers)
     if result.preset is not None:
@@ -199,6 +206,9 @@ def _observe(column: ColumnProfile, value: Any) -> None:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
     if column.hidden:
         return
+    # A column not named as an identifier can still hold one (a shifted row, a phone
+    # number under an unexpected header): long runs of digits are never shown.
+    text = _LONG_NUMBER.sub(MASK, text)
     if len(column.examples) < EXAMPLES and text not in column.examples:
         column.examples.append(text)
     if text in column.distinct or len(column.distinct) < 50:
@@ -282,6 +292,7 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
     from openpyxl import load_workbook
 
     result = Inspection(path, "xlsx")
+    check_workbook_archive(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -414,15 +425,17 @@ def guess_columns(dataset: str, headers: Sequence[str]) -> dict[str, str]:
 
 
 def guess_dataset(headers: Sequence[str]) -> str | None:
-    """The dataset whose required columns the headers all name (the one naming the
-    largest share of its columns when several do), else None."""
-    best: tuple[float, int, str] | None = None
+    """The dataset whose required columns the headers all name (the one reading the
+    most of them when several do), else None."""
+    best: tuple[int, float, str] | None = None
     for dataset in DATASETS:
         required = [n for n, _t, r in CANONICAL_COLUMNS[dataset] if r]
         found = guess_columns(dataset, headers)
         if not all(n in found for n in required):
             continue
-        score = (len(found) / len(CANONICAL_COLUMNS[dataset]), len(found), dataset)
+        # The dataset that reads the most of the file's columns: a deaths extract holds
+        # an LSOA and a place (of death) too, but is not an LSOA-to-Place lookup.
+        score = (len(found), len(found) / len(CANONICAL_COLUMNS[dataset]), dataset)
         if best is None or score[:2] > best[:2]:
             best = score
     return best[2] if best else None

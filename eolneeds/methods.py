@@ -924,8 +924,8 @@ METHOD_DESCRIPTIONS: dict[str, str] = {
     "means higher values in more deprived areas; the SII of a percentage is in percentage "
     "points. 95% intervals by simulation (10,000 draws from each quintile's interval, on "
     "the log scale for rates and the logit scale for proportions; fixed seed), as in "
-    "PHEindicatormethods' phe_sii (whose default is 100,000 draws; 10,000 move the limits "
-    "by well under 1% of the interval's width). Computed from the quintiles whose value "
+    "PHEindicatormethods' phe_sii (whose default is ten times as many, which moves the "
+    "limits by well under 1% of the interval's width). Computed from the quintiles whose value "
     "is published and that have residents, at least 3 of 5; not calculated with fewer.",
     "RII": "Relative index of inequality: the modelled value at the least deprived end "
     "of the scale divided by that at the most deprived end (PHEindicatormethods phe_sii). "

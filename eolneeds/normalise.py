@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from eolneeds.schema import ACTIVITY_TYPES, AGE_BANDS_ESP, ETHNIC_GROUPS, PLACES_OF_DEATH, SEXES
@@ -87,9 +87,20 @@ def icd10_sql(expr: str) -> str:
 
 # A time part after the date ("2023-01-05 00:00:00", "05/01/2023 00:00") is common in
 # database and Excel exports; it is dropped before the date is read.
-_TIME_SUFFIX = r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$"
+_TIME_SUFFIX = (r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+                r"( ?([AaPp][Mm]|Z|[+-][0-9]{2}:?[0-9]{2}))?$")
 _ISO_SHAPE = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
 _COMPACT_SHAPE = r"[0-9]{8}"
+# A month written as a word cannot be read the wrong way round, so these are always
+# accepted too: Oracle's and SQL Server's "31-MAR-2024", "31 Mar 2024", "31 March 2024".
+# A two-digit year ("31-MAR-24") is not: it could be 1924 or 2024.
+_MONTH_NAME_SHAPE = r"[0-9]{1,2}[-/ ][A-Za-z]{3,9}[-/ ][0-9]{4}"
+_MONTH_NAME_FORMATS = ("%d-%b-%Y", "%d-%B-%Y")
+# A date cell formatted as General shows (and a CSV saved from it holds) Excel's serial
+# number: days since 1899-12-30. Five digits (1927-05-18 to 2173) has no other reading
+# in a date column; four could be a year.
+_EXCEL_SERIAL_SHAPE = r"([0-9]{5})(\.[0-9]+)?"  # a fraction is the time of day
+_EXCEL_EPOCH = date(1899, 12, 30)
 
 
 def describe_date_format(date_format: str) -> str:
@@ -100,7 +111,9 @@ def describe_date_format(date_format: str) -> str:
 
 
 def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
-    """Read a date: the mapping's format first, then yyyy-mm-dd, then yyyymmdd.
+    """Read a date: the mapping's format first, then yyyy-mm-dd, then yyyymmdd, then a
+    day, month name and four-digit year (31-MAR-2024, 31 March 2024), then an Excel
+    serial day number of five digits (45292 = 1 January 2024).
 
     Impossible dates (31/02/2023) and implausible ones (before 1890) are None + reason.
     """
@@ -112,6 +125,9 @@ def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
         candidates.append("%Y-%m-%d")
     if re.fullmatch(_COMPACT_SHAPE, text):
         candidates.append("%Y%m%d")
+    if re.fullmatch(_MONTH_NAME_SHAPE, text):
+        text = re.sub(r"[-/ ]", "-", text)
+        candidates.extend(_MONTH_NAME_FORMATS)
     for fmt in candidates:
         try:
             parsed = datetime.strptime(text, fmt).date()
@@ -119,6 +135,8 @@ def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
             continue
         if parsed >= EARLIEST_PLAUSIBLE_DATE:
             return Normalised(parsed, None)
+    if serial := re.fullmatch(_EXCEL_SERIAL_SHAPE, text):
+        return Normalised(_EXCEL_EPOCH + timedelta(days=int(serial.group(1))), None)
     return Normalised(
         None, f"{value.strip()!r} is not a date (expected {describe_date_format(date_format)})"
     )
@@ -144,13 +162,25 @@ def date_sql(expr: str, date_format_param: str) -> str:
         f"(CASE WHEN regexp_full_match({text}, {sql_literal(_COMPACT_SHAPE)}) "
         f"THEN CAST(try_strptime({text}, '%Y%m%d') AS DATE) END)"
     )
-    return f"coalesce({custom}, {iso}, {compact})"
+    dashed = f"regexp_replace({text}, '[-/ ]', '-', 'g')"
+    month_name = plausible(
+        f"(CASE WHEN regexp_full_match({text}, {sql_literal(_MONTH_NAME_SHAPE)}) "
+        f"THEN CAST(coalesce(" + ", ".join(f"try_strptime({dashed}, {sql_literal(f)})"
+                                          for f in _MONTH_NAME_FORMATS) + ") AS DATE) END)"
+    )
+    serial = (f"(CASE WHEN regexp_full_match({text}, {sql_literal(_EXCEL_SERIAL_SHAPE)}) "
+              f"THEN DATE {sql_literal(_EXCEL_EPOCH.isoformat())} + CAST(regexp_extract("
+              f"{text}, '^[0-9]+') AS INTEGER) END)")
+    return f"coalesce({custom}, {iso}, {compact}, {month_name}, {serial})"
 
 
 # ---------------------------------------------------------------------------------------
 # NHS numbers
 
-_NHS_SEPARATORS = r"[\s\-]"
+# Spaces and dashes as printed ("943 476 5919"), and a ".0" after the number, which a
+# tool that read the column as decimals writes (pandas does, when a value is missing):
+# the same ten digits either way. "9.43E+09" lost digits and stays invalid.
+_NHS_SEPARATORS = r"[\s\-]|\.0+$"
 
 
 def nhs_check_digit(first_nine: str) -> int | None:
@@ -317,6 +347,9 @@ PLACE_OF_DEATH_CODES: dict[str, str] = _with_canonical(PLACES_OF_DEATH, {
     "private home": "home", "house": "home", "residence": "home",
     "carehome": "care_home", "nursing home": "care_home", "residential home": "care_home",
     "care home nursing": "care_home", "care home residential": "care_home",
+    "residential care home": "care_home", "nursing care home": "care_home",
+    "care home with nursing": "care_home", "care home without nursing": "care_home",
+    "own residence": "home",
     "nhs hospital": "hospital", "acute hospital": "hospital",
     "community hospital": "hospital", "non nhs hospital": "hospital",
     "hospice inpatient": "hospice",
@@ -366,6 +399,10 @@ ACTIVITY_TYPE_CODES: dict[str, str] = _with_canonical(ACTIVITY_TYPES, {
     "hospice": "hospice_inpatient", "hospice admission": "hospice_inpatient",
     "op": "outpatient", "outpatient attendance": "outpatient",
 })
+
+# Yes/no flags recorded as not known: no value, not a fault (code_key form).
+BOOLEAN_NOT_KNOWN = ("unknown", "not known", "not recorded", "not stated", "u", "n a",
+                     "not applicable", "not discussed", "not asked")
 
 BOOLEAN_CODES: dict[str, str] = {
     "y": "true", "yes": "true", "true": "true", "t": "true", "1": "true",

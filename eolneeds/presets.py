@@ -44,8 +44,10 @@ SourceSpec = str | tuple[str, ...] | list[str] | Derived
 
 
 def header_key(header: str) -> str:
-    """How headers are compared: case-insensitive, trimmed, runs of white space as one."""
-    return " ".join(str(header).split()).lower()
+    """How headers are compared: case-insensitive, trimmed, runs of white space and
+    underscores as one space ('NHS Number' is NHS_NUMBER, 'Date of death' is
+    date_of_death: the same column as a warehouse and a spreadsheet name it)."""
+    return " ".join(str(header).replace("_", " ").split()).lower()
 
 
 def find_header(wanted: str, headers: Sequence[str]) -> str | None:
@@ -99,7 +101,11 @@ class Resolution:
 
     def describe(self) -> str:
         """'lsoa_code from LSOA_OF_RESIDENCE_CODE, ...' for the columns with variants."""
-        return ", ".join(f"{c} from {h}" for c, h in self.chosen.items())
+        return ", ".join(
+            f"{c} from {h}" + (" (already pseudonymised, so not checked as an NHS number: it "
+                               "links only to files pseudonymised the same way)"
+                               if c == "person_id" and already_pseudonymised(h) else "")
+            for c, h in self.chosen.items())
 
 
 def resolve(preset: Preset, headers: Sequence[str],
@@ -157,7 +163,9 @@ def recognise(headers: Sequence[str]) -> str | None:
     required columns (such a file needs no preset). When several presets fit, the one
     reading the most columns wins.
     """
-    keys = {header_key(h) for h in headers}
+    # Spelt as the canonical names themselves (not merely alike: 'LSOA code' and 'Place'
+    # are the lookup's layout).
+    keys = {" ".join(str(h).split()).lower() for h in headers}
     for columns in CANONICAL_COLUMNS.values():
         if all(name in keys for name, _t, required in columns if required):
             return None
@@ -265,7 +273,16 @@ def admission_type_sql(emergency: Sequence[str]) -> Callable[[Sequence[str]], st
 
 
 # Names national extracts give the same column (first = the usual one).
-NHS_NUMBER_NAMES = ("PERSON_ID", "NHS_NUMBER", "NHSNUMBER")
+# NHS England's data platforms (NCDR, UDAL) give the NHS number already pseudonymised:
+# read last, only when no clear identifier column is there, and never checked as an NHS
+# number (it is not one; ingest keys it like any other identifier).
+PSEUDONYMISED_ID_NAMES = ("Der_Pseudo_NHS_Number",)
+NHS_NUMBER_NAMES = ("PERSON_ID", "NHS_NUMBER", "NHSNUMBER", *PSEUDONYMISED_ID_NAMES)
+
+
+def already_pseudonymised(header: str) -> bool:
+    """Whether an identifier column's name says it holds pseudonyms, not NHS numbers."""
+    return "pseudo" in header_key(header)
 LSOA_NAMES = ("LSOA21CD", "LSOA11CD", "LSOA code", "LSOA_CODE", "LSOA", "LSOA 2021 Code",
               "LSOA 2011 Code")
 PLACE_NAMES = ("Place", "Place code", "Place_code", "Place name", "Place_name",
@@ -348,7 +365,8 @@ def get_preset(
             dataset="deaths",
             description="death registrations (PCMD / civil registration extract)",
             columns={
-                "person_id": ("DEC_NHS_NUMBER", "NHS_NUMBER", "NHSNUMBER", "PERSON_ID"),
+                "person_id": ("DEC_NHS_NUMBER", "NHS_NUMBER", "NHSNUMBER", "PERSON_ID",
+                              *PSEUDONYMISED_ID_NAMES),
                 "date_of_death": "REG_DATE_OF_DEATH",
                 "date_of_registration": "REG_DATE",
                 "age": "DEC_AGEC",

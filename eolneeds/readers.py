@@ -103,6 +103,22 @@ def blank_sql(column: str) -> str:
             f"AND trim({column}) = ''))")
 
 
+# Text that database and spreadsheet exports write for "no value": SQL Server Management
+# Studio writes NULL in every empty cell of any type, other clients (null) or null, and
+# Excel's failed look-ups #N/A. Read as a real value it would be, for example, one
+# identifier shared by every person whose number is missing (all "linked" as one).
+NO_VALUE_TEXTS = ("NULL", "null", "(null)", "#N/A")
+
+
+def value_sql(column: str) -> str:
+    """SQL: the cell's text with surrounding white space trimmed; NULL when nothing is
+    left or it is one of NO_VALUE_TEXTS."""
+    sql = f"nullif(trim({column}), '')"  # trimmed once: nullif only compares
+    for word in NO_VALUE_TEXTS:
+        sql = f"nullif({sql}, '{word}')"
+    return sql
+
+
 UNMAPPED_DATA = "__unmapped_data"
 SHORT_ROW = "__short_row"
 # The CSV reader's `nullstr`: text no extract holds, so that only the padding DuckDB
@@ -214,6 +230,7 @@ def read_into(
             raise _damaged_sheet(path, exc) from None
     if fmt == "parquet":
         return _read_parquet(con, path, table=table, choose=choose)
+    refuse_web_page(path, gzipped)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
                      delimiter=delimiter, header_row=header_row or 1, workdir=workdir,
                      choose=choose)
@@ -221,6 +238,36 @@ def read_into(
 
 # ---------------------------------------------------------------------------------------
 # CSV
+
+# Lines looked at above a CSV's header: a "sep=" line and empty lines before it.
+LEADING_LINES = 25
+# What a download that failed saves under the extract's name: the server's error page.
+_WEB_PAGE = re.compile(rb"\s*(<!doctype html|<html|<\?xml|<!--)", re.I)
+
+
+def refuse_web_page(path: Path, gzipped: bool) -> None:
+    """Refuse a file saved from a failed download (an HTML error page) or an Excel XML
+    workbook given as CSV: read as CSV it is one column of markup."""
+    try:
+        with _open_bytes(path, gzipped) as fh:
+            head = fh.read(512)
+    except (OSError, EOFError):
+        return  # the reader reports it
+    for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if head.startswith(bom):
+            head = head[len(bom):]
+            if bom != codecs.BOM_UTF8:
+                head = head.replace(b"\x00", b"")
+            break
+    if _WEB_PAGE.match(head) and b"urn:schemas-microsoft-com:office:" in head:
+        raise input_error(  # Excel 2003 "XML Spreadsheet", or a workbook saved as HTML
+            path.name, "is an Excel XML or web-page workbook, not CSV or .xlsx",
+            "open it in Excel and save it as .xlsx (Excel Workbook) or CSV UTF-8")
+    if _WEB_PAGE.match(head):
+        raise input_error(
+            path.name, "is a web page (HTML or XML), not CSV: most likely an error page "
+            "saved when a download or export failed",
+            "open it in a browser to read what went wrong, then download the extract again")
 
 
 def _open_bytes(path: Path, gzipped: bool) -> IO[bytes]:
@@ -250,6 +297,22 @@ def _check_decodes(path: Path, gzipped: bool, codec: str) -> tuple[int, int] | N
             path.name, f"cannot be read ({exc})",
             "check that the file is complete (a gzip file may be truncated)",
         ) from None
+    return None
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' / 'utf-16-be' for UTF-16 text with no byte order mark (SQL Server's
+    `bcp -w` writes it): mostly ASCII, so nearly every other byte is NUL. A binary file
+    has NULs anywhere."""
+    pairs = len(head) // 2
+    if pairs < 8:
+        return None
+    odd_nul = head[1:2 * pairs:2].count(0) / pairs
+    even_nul = head[0:2 * pairs:2].count(0) / pairs
+    if odd_nul > 0.9 and even_nul == 0:
+        return "utf-16-le"
+    if even_nul > 0.9 and odd_nul == 0:
+        return "utf-16-be"
     return None
 
 
@@ -284,6 +347,8 @@ def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> 
         candidates = ["utf-8-sig"]
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
+    elif (unmarked := _utf16_without_bom(head)) is not None:
+        candidates = [unmarked]
     else:
         if b"\x00" in head:
             raise input_error(
@@ -450,9 +515,28 @@ def _read_csv_as(
 ) -> RawTable:
     name = path.name
     try:
-        lines = _head_lines(path, gzipped, codec, header_row)
+        lines = _head_lines(path, gzipped, codec, header_row + LEADING_LINES)
     except UnicodeDecodeError:
         raise _NotUtf8 from None
+    if header_row == 1:
+        # Excel's "sep=;" first line names the delimiter (European exports): it is not
+        # the header, and says what the delimiter is.
+        hint = re.fullmatch(r"\ufeff?sep=(.)\r?\n?", lines[0]) if lines else None
+        if hint:
+            header_row = 2
+            if delimiter == "auto":
+                delimiter = hint.group(1)
+        # Some exports start with empty lines: the header is the first line with text
+        # (it was "the file is empty").
+        header_row = next((i for i, line in enumerate(lines[header_row - 1:], header_row)
+                           if line.strip(" \t\r\n\ufeff")), header_row)
+    lines = lines[:header_row]
+    # DuckDB's `skip` miscounts CR LF line ends and empty lines (2.0: skip = 3 over
+    # "title CR LF, CR LF, header CR LF" left the header as a data row), so a header
+    # below row 1 is passed over as the records those lines make (empty lines make
+    # none) rather than as lines.
+    skip, offset = (1, 0) if header_row == 1 else \
+        (0, sum(1 for line in lines if line.strip("\r\n\ufeff")))
     if len(lines) < header_row or not lines[header_row - 1].strip(" \t\r\n\ufeff"):
         if not any(line.strip(" \t\r\n\ufeff") for line in lines):
             raise input_error(name, "the file is empty (no header row)",
@@ -493,8 +577,9 @@ def _read_csv_as(
         temporary = source = _transcode(path, gzipped, codec, workdir,
                                         mixed_check=codec == "cp1252" and auto_codec)
         duck_compression = "none"
-    # DuckDB drops empty lines, which would make every later row number one low: look
-    # for one (in a thread, while DuckDB reads) and renumber the rows if there is.
+    # DuckDB drops empty lines, which would make every later row number one low, and
+    # reads a quoted line break as part of its record: count the lines (in a thread,
+    # while DuckDB reads); only a file with fewer records than lines is looked at again.
     scan = ThreadPoolExecutor(max_workers=1)
     empty_line = scan.submit(_scan_lines, source, duck_compression == "gzip")
     scan.shutdown(wait=False)
@@ -507,8 +592,9 @@ def _read_csv_as(
                     "$path, header = false, skip = $skip, delim = $delim, quote = '\"', "
                     f"escape = '\"', columns = {columns}, null_padding = true, "
                     "strict_mode = false, auto_detect = false, compression = $compression, "
-                    "parallel = $parallel, nullstr = $padded, new_line = '\\n')",
-                    {"path": str(source), "skip": header_row, "delim": delim,
+                    "parallel = $parallel, nullstr = $padded, new_line = '\\n')"
+                    + (f" OFFSET {int(offset)}" if offset else ""),  # the usual file: none
+                    {"path": str(source), "skip": skip, "delim": delim,
                      "compression": duck_compression, "parallel": parallel,
                      "padded": _PADDED},
                 )
@@ -529,7 +615,11 @@ def _read_csv_as(
         scanned = empty_line.result()
         text_codec = "utf-8-sig" if codec == "utf-8-sig" else "utf-8"
         gaps: list[int] = []
-        if scanned.empty_line:
+        records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+        # As many records as lines: no empty line was dropped and no record spans lines
+        # (either makes fewer records), so the file is not read again (the usual case).
+        fewer = records < scanned.data_lines(header_row)
+        if fewer and _scan_lines(source, duck_compression == "gzip", empty_lines=True).empty_line:
             gaps = _empty_line_positions(source, duck_compression == "gzip", text_codec,
                                          delim, header_row)
             if gaps:
@@ -538,8 +628,7 @@ def _read_csv_as(
         # A record spanning lines is a quoted line break -- or a quote left open that
         # swallows the rows after it. Only when the file has fewer records than lines
         # (and a quote) is it parsed again in Python to tell which.
-        if scanned.quotes and headers:
-            records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+        if scanned.quotes and headers and fewer:
             if records + len(gaps) < scanned.data_lines(header_row):
                 swallowed = _swallowing_quote(source, duck_compression == "gzip",
                                               text_codec, delim, header_row, width)
@@ -597,9 +686,11 @@ class _LineScan:
                 - header_row)
 
 
-def _scan_lines(path: Path, gzipped: bool) -> _LineScan:
-    """Counts line breaks and looks for an empty line (empty lines at the end shift no
-    row) and a quote. Streams the file in byte counts, about half a second per GB."""
+def _scan_lines(path: Path, gzipped: bool, *, empty_lines: bool = False) -> _LineScan:
+    """Counts line breaks and looks for a quote; with `empty_lines`, also for an empty
+    line (empty lines at the end shift no row). Streams the file with byte counts and
+    searches (a CR only where the block holds one), about 0.3 s per GB; the search for
+    an empty line costs several times that, so it is made only when the counts differ."""
     scan = _LineScan()
     pending = False  # an empty line seen, and nothing but line ends after it so far
     tail = b""
@@ -607,13 +698,14 @@ def _scan_lines(path: Path, gzipped: bool) -> _LineScan:
     try:
         with _open_bytes(path, gzipped) as fh:
             while chunk := fh.read(CHUNK):
-                block = tail + chunk
-                scan.line_breaks += (chunk.count(b"\n") + chunk.count(b"\r")
-                                     - chunk.count(b"\r\n")
-                                     - (tail[-1:] == b"\r" and chunk[:1] == b"\n"))
+                scan.line_breaks += chunk.count(b"\n")
+                if tail[-1:] == b"\r" or b"\r" in chunk:
+                    scan.line_breaks += (chunk.count(b"\r") - chunk.count(b"\r\n")
+                                         - (tail[-1:] == b"\r" and chunk[:1] == b"\n"))
                 scan.quotes = scan.quotes or b'"' in chunk
                 last = chunk
-                if not scan.empty_line:
+                if empty_lines and not scan.empty_line:
+                    block = tail + chunk
                     if pending and block.strip(_NEWLINES):
                         scan.empty_line = True
                     found = _EMPTY_LINE.search(block)
@@ -621,7 +713,7 @@ def _scan_lines(path: Path, gzipped: bool) -> _LineScan:
                         if block[found.end():].strip(_NEWLINES):
                             scan.empty_line = True
                         pending = True
-                tail = block[-2:]
+                tail = (tail + chunk[-2:])[-2:]
     except (OSError, EOFError):
         return _LineScan()  # DuckDB read the file: what it loaded stands
     end = last[len(last.rstrip(_NEWLINES)):]  # the run of line ends at the very end
@@ -746,6 +838,7 @@ class SheetLayout:
     sample: list[list[str | None]]  # up to SAMPLE_ROWS rows after the header, as text
     matched: bool = False  # the header passed the test it was looked for with
     titles: list[str] = field(default_factory=list)  # text of the rows above the header
+    hidden: bool = False  # hidden in Excel (an old copy, a look-up list): not the data
 
 
 def _header_cells(cells: Sequence[Any]) -> list[str]:
@@ -802,12 +895,13 @@ def scan_sheet(worksheet: Any, matches: HeaderTest | None = None, *,
             if rows else (None, False)
     else:
         found, matched = detect_header_row(rows[:HEADER_SCAN_ROWS], matches)
+    hidden = getattr(worksheet, "sheet_state", "visible") != "visible"
     if found is None:
-        return SheetLayout(worksheet.title, None, [], [])
+        return SheetLayout(worksheet.title, None, [], [], hidden=hidden)
     sample = [[cell_text(c) for c in r] for r in rows[found + 1:found + 1 + SAMPLE_ROWS]]
     titles = [" ".join(t for t in (cell_text(c) for c in r) if t) for r in rows[:found]]
     return SheetLayout(worksheet.title, first + found, _header_cells(rows[found]), sample,
-                       matched, [t for t in titles if t])
+                       matched, [t for t in titles if t], hidden)
 
 
 def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLayout]:
@@ -822,16 +916,66 @@ def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLa
         workbook.close()
 
 
+# A part of a workbook that would expand past this size, at least this many times its
+# compressed size, is a "zip bomb" (a tiny file that fills memory: openpyxl holds the
+# shared strings and each cell's text whole). Real extracts compress 5-30 times.
+BOMB_PART_BYTES = 256 * 1024 * 1024
+BOMB_RATIO = 100
+
+
+def check_workbook_archive(path: Path) -> None:
+    """Before openpyxl opens a zip file: refuse what is not an .xlsx workbook (a .zip
+    of extracts, an .ods or .xlsb) with what to do, and a workbook one of whose parts
+    would expand absurdly. The sizes are the zip directory's; a part that lies about
+    its size fails its CRC check when read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in archive.namelist() \
+                else b""
+    except (zipfile.BadZipFile, OSError, KeyError, zlib.error):
+        return  # openpyxl reports it
+    names = {p.filename for p in parts}
+    if b"opendocument" in mimetype:
+        raise input_error(path.name, "is an OpenDocument spreadsheet (.ods), not .xlsx",
+                          "save it as Excel 2007-365 (.xlsx) or CSV UTF-8 from LibreOffice "
+                          "or Excel")
+    if "xl/workbook.bin" in names:
+        raise input_error(path.name, "is an Excel binary workbook (.xlsb), not .xlsx",
+                          "open it in Excel and save it as Excel Workbook (.xlsx) or CSV UTF-8")
+    if "xl/workbook.xml" not in names and "[Content_Types].xml" not in names:
+        inside = sorted(n for n in names if not n.endswith("/"))
+        shown = ", ".join(inside[:3]) + (", ..." if len(inside) > 3 else "")
+        raise input_error(path.name, f"is a zip archive, not an Excel workbook (it holds "
+                          f"{shown or 'nothing'})",
+                          "unzip it and ingest the extract files inside")
+    for part in parts:
+        if part.file_size > BOMB_PART_BYTES and \
+                part.file_size > BOMB_RATIO * max(part.compress_size, 1):
+            raise input_error(
+                path.name, f"part {part.filename} would expand from "
+                f"{part.compress_size / 1e6:,.1f} MB to {part.file_size / 1e6:,.0f} MB, "
+                f"more than {BOMB_RATIO} times: not a workbook a program saved, so it is "
+                "not opened",
+                "check where the file came from, then export the data again as .xlsx or CSV")
+
+
 def _open_workbook(path: Path) -> Any:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    check_workbook_archive(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException,
             *_DAMAGED_WORKBOOK) as exc:
         raise input_error(path.name, f"is not a readable Excel workbook ({exc})",
                           "open it in Excel and save it again as .xlsx, or export CSV") from None
+    for worksheet in workbook.worksheets:
+        # Read-only mode stops at the used range the writing program recorded
+        # (<dimension>), and some write a stale one (A1:G2 over thousands of rows): the
+        # rows beyond it were dropped without a word. Read to the real end instead.
+        worksheet.reset_dimensions()
     if not workbook.worksheets:
         workbook.close()
         raise input_error(path.name, "is a workbook with no worksheets",
@@ -854,6 +998,10 @@ def choose_sheet(file_name: str, sheets: Sequence[SheetLayout], *,
     """The one sheet whose header `matches` accepted (scan_workbook), else stop and list
     the sheets so the user can name one in the mapping."""
     matched = [s for s in sheets if s.matched]
+    if len(matched) > 1:
+        # A hidden sheet with the same columns is an old copy or a working sheet; the
+        # one the user sees in Excel is the data.
+        matched = [s for s in matched if not s.hidden] or matched
     if len(matched) == 1:
         return matched[0]
     if matched:

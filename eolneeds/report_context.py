@@ -20,7 +20,7 @@ import polars as pl
 from markupsafe import Markup
 
 from eolneeds import charts
-from eolneeds.bundle import BenchmarkValue, ReportBundle
+from eolneeds.bundle import COST_INDICATOR, BenchmarkValue, ReportBundle, cost_per_death
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.findings import Finding
 from eolneeds.formatting import (
@@ -168,6 +168,9 @@ class ReportContext:
     software_version: str
     contact: str
     disclosure_rule: str
+    # bundle.suppression_tally of the indicator table: the total sentence, then one
+    # 'reason: n values' line per rule (they add up to the total)
+    disclosure_total: str
     disclosure_notes: list[str]
     findings: list[FindingView]
     overview_table: Table | None
@@ -258,17 +261,6 @@ class Indicators:
                 out.append((period, row))
         return out
 
-    def suppressed_notes(self) -> list[tuple[str, int]]:
-        """(rule, number of suppressed values it applied to), most used first. A value
-        hidden for two reasons carries both, joined by "; ": each is counted."""
-        counts: dict[str, int] = {}
-        for row in self.rows.values():
-            if row["suppressed"]:
-                for note in (row["note"] or "suppressed").split("; "):
-                    counts[note] = counts.get(note, 0) + 1
-        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
 def _value(row: dict[str, Any] | None) -> str:
     if row is None:
         return MISSING
@@ -345,9 +337,12 @@ class ReportData:
     def ind(self, ind_id: str) -> Indicator | None:
         return self.catalogue.get(ind_id)
 
-    def name_of(self, ind_id: str) -> str:
+    def name_of(self, ind_id: str, *, with_unit: bool = True) -> str:
+        """The indicator's name; with_unit adds 'per 100,000' to a rate's (Indicator.label)."""
         ind = self.ind(ind_id)
-        return ind.name if ind else self.data.names.get(ind_id, ind_id)
+        if ind is None:
+            return self.data.names.get(ind_id, ind_id)
+        return ind.label if with_unit else ind.name
 
     def polarity(self, ind_id: str) -> str:
         ind = self.ind(ind_id)
@@ -423,12 +418,36 @@ class ReportData:
             if has_region:
                 cells.append(self.england_cell(ind_id, self.regions))
             rows.append(cells)
+            if ind_id == COST_INDICATOR:
+                rows.append(self.cost_per_death_cells(row, icb_row, len(columns)))
         if not rows:
             return None
         note = self.england_note(ind_ids) if has_england or has_region else ""
+        if COST_INDICATOR in ind_ids and self.data.has(COST_INDICATOR):
+            note = (f"{note} " if note else "") + (
+                f"Cost: {self.bundle.cost_source()}; per death = the total over the "
+                "deaths (the denominator).")
         numeric = {1, 3, 4, 5, 6} | set(range(7, len(columns)))
         return Table(caption=caption, columns=columns, rows=rows, note=note,
                      numeric_columns=frozenset(numeric))
+
+    @staticmethod
+    def cost_per_death_cells(row: dict[str, Any] | None, icb_row: dict[str, Any] | None,
+                             width: int) -> list[Cell]:
+        """The cost row's companion: the same total spread over the deaths."""
+        def per_death(r: dict[str, Any] | None) -> str:
+            if r is not None and r["suppressed"]:
+                return SUPPRESSED
+            return fmt_value(cost_per_death(r), "£")
+
+        cells = [Cell("Cost per death of hospital care in the last 90 days of life",
+                      header=True),
+                 Cell(per_death(row), numeric=True, css="value"),
+                 _comparison_cell(row, "neutral"),
+                 Cell(MISSING, numeric=True), Cell(_value(row), numeric=True),
+                 Cell(_count(row, "denominator"), numeric=True),
+                 Cell(per_death(icb_row), numeric=True)]
+        return cells + [Cell(MISSING, numeric=True)] * (width - len(cells))
 
     def region_name(self) -> str:
         """The region's name as the download gives it ('' with no regional values)."""

@@ -31,8 +31,10 @@ and openpyxl's per-cell paths (named styles looked up per cell, an ElementTree e
 serialised per cell) took over a minute for the ICB and six Place packs. So cells copy
 pre-resolved style arrays (_CellMaker), save_workbook formats the rows as text
 (_RowsWriter), the Indicator data body goes from its values straight into the file
-(_StreamedRows). Each gives the same file as
-openpyxl's own path; tests/test_report_excel.py compares them part by part.
+(_StreamedRows), worked out column by column once for every pack of a bundle
+(_DataColumns: each distinct name, code or period formatted once, each row's cells joined in
+polars). Each gives the same file as openpyxl's own path; tests/test_report_excel.py
+compares them part by part.
 """
 
 from __future__ import annotations
@@ -42,13 +44,12 @@ import functools
 import math
 import re
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from io import BytesIO
 from math import isfinite
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 from weakref import WeakKeyDictionary
 from xml.etree.ElementTree import tostring
 from zipfile import ZIP_DEFLATED, ZipFile
@@ -77,7 +78,13 @@ from openpyxl.writer.excel import ExcelWriter
 
 from eolneeds import catalogue
 from eolneeds import excel_theme as theme
-from eolneeds.bundle import ReportBundle
+from eolneeds.bundle import (
+    COST_INDICATOR,
+    ReportBundle,
+    cost_per_death,
+    projection_year_basis,
+    suppression_tally,
+)
 from eolneeds.errors import UsageError
 from eolneeds.formatting import judge
 from eolneeds.outputs import atomic_output, disclosure_rule_text
@@ -242,7 +249,7 @@ class DataSheet:
     title: str
     lines: list[tuple[str, str]]  # (label, text) stacked above the table
     columns: list[Col]
-    rows: list[list[Any]]
+    rows: Sequence[list[Any]]  # a list, or rows made when read (_LazyRows)
     table_name: str
     row_keys: list[Any] = field(default_factory=list)
     legend: bool = False
@@ -253,8 +260,8 @@ class DataSheet:
     # Written from its values at save time rather than as cells (see _StreamedRows):
     # for a big table that no chart reads back.
     streamable: bool = False
-    # With streamable: each row's XML, kept by its key in row_keys, shared by every
-    # pack written from the same bundle (_Shared.row_xml).
+    # With streamable: the rows' XML, worked out column by column for every row of the
+    # bundle (row_keys index them) and shared by its packs (_Shared.row_xml).
     row_cache: _RowCache | None = None
 
 
@@ -646,12 +653,13 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet, *, stream: bool = Fa
     headers = _unique_headers(c.header for c in sheet.columns)
     columns = [dataclasses.replace(c, header=h)
                for h, c in zip(headers, sheet.columns, strict=True)]
+    rows: Sequence[list[Any]]
     if not sheet.rows:
         rows = [[_NO_DATA] + [NOT_APPLICABLE] * (len(columns) - 1)]
     elif sheet.row_cache is not None:  # built by _Shared, which leaves no blanks
         rows = sheet.rows
     else:
-        rows = _without_blanks(sheet.rows, columns)
+        rows = _without_blanks(list(sheet.rows), columns)
     maker = _maker(ws)
     for index, col in enumerate(columns, start=1):
         maker.put(ws, top, index, col.header, style="eol_header")
@@ -865,6 +873,13 @@ class _Pack:
         # The rule is written once for every output; the HTML shows a hidden value as
         # '*', the packs as '[c]' (the spreadsheet guidance's shorthand).
         return text.replace("shown as *", f"shown as {CONFIDENTIAL.text}")
+
+    @property
+    def suppression_count(self) -> str:
+        """How many of this pack's values are hidden, by rule: counted from the rows of
+        its Indicator data sheet (bundle.suppression_tally), so the words match the table."""
+        return suppression_tally(self.frame).sentence(
+            shown_as=CONFIDENTIAL.text, where="this workbook's Indicator data sheet")
 
 
 def _catalogue_by_id() -> dict[str, catalogue.Indicator]:
@@ -1128,7 +1143,7 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
                  ("4", "Quintile 4"), ("5", "Quintile 5 (least deprived)")]
     columns = [Col("Indicator"), Col("Area"), Col("Unit")]
     columns += [Col(header) for _, header in quintiles]
-    columns += [Col("SII"), Col("SII lower 95% CI"), Col("SII upper 95% CI"),
+    columns += [Col("SII"), Col("SII lower 95% CI"), Col("SII upper 95% CI"), Col("SII unit"),
                 Col("RII (ratio)"), Col("RII lower 95% CI (ratio)"),
                 Col("RII upper 95% CI (ratio)"), Col("Notes")]
     rows: list[list[Any]] = []
@@ -1143,18 +1158,22 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
             unit = next((r["unit"] for r in recs if r is not None), "")
             row = [pack.name_of(ind_id), area.name, unit or NOT_AVAILABLE]
             row += [_measure(r) for r in recs]
-            for summary in (sii, rii):
+            for summary, with_unit in ((sii, True), (rii, False)):
                 # No summary row: the indicator has no inequality index (a count, say).
                 row += ([NOT_APPLICABLE] * 3 if summary is None else
                         [_measure(summary), _measure(summary, "lower_ci_95"),
                          _measure(summary, "upper_ci_95")])
+                if with_unit:  # a percentage's SII is in percentage points
+                    row.append(NOT_APPLICABLE if summary is None else summary["unit"])
             row.append(pack.notes_for(ind_id, *(["sii_rii"] if sii or rii else []),
                                       *_row_note_keys(row)))
             rows.append(row)
             keys.append((ind_id, area.code))
-    lines = _common_lines(pack, units="quintile values and SII in the Unit column; RII is a "
-                                      "ratio", source="Death registrations linked to the "
-                                      "Index of Multiple Deprivation of the area of residence")
+    lines = _common_lines(pack, units="quintile values in the Unit column, the SII in the "
+                                      "SII unit column (percentage points for a percentage, "
+                                      "per 100,000 for a rate); RII is a ratio",
+                          source="Death registrations linked to the Index of Multiple "
+                                 "Deprivation of the area of residence")
     marker = pack.note("sii_rii") if "sii_rii" in pack._note_numbers else ""
     lines.append(("Method", "SII and RII summarise the gradient across deprivation quintiles "
                             f"{marker}; [x] where not calculated.".replace(" ;", ";")))
@@ -1168,6 +1187,45 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
     sheet.lines.append(("Chart", ""))  # filled in by the chart
     sheet.charts.append(lambda placement: _gradient_chart(pack, placement))
     return sheet
+
+
+def _cost_sheet(pack: _Pack) -> DataSheet | None:
+    """Cost of hospital care in the last 90 days of life: the total and the cost per
+    death, per area and financial year, with where the pounds come from."""
+    frame = pack.frame.filter((pl.col("indicator_id") == COST_INDICATOR)
+                              & (pl.col("breakdown") == "all"))
+    if frame.height == 0:
+        return None
+    periods = sorted(set(frame["period"].to_list()))
+    money = theme.NUMBER_FORMATS["money"]
+    columns = [Col("Area"), Col("Period"),
+               Col("Cost of hospital care in the last 90 days of life (£)"),
+               Col("Deaths (people)"), Col("Cost per death (£)"), Col("Notes")]
+    rows: list[list[Any]] = []
+    keys: list[tuple[str, str]] = []
+    for area in pack.areas:
+        for period in periods:
+            rec = pack.row(COST_INDICATOR, area, period=period)
+            if rec is None:
+                continue
+            per_death = cost_per_death(rec)
+            rows.append([area.name, period, _measure(rec), _measure(rec, "denominator"),
+                         Num(published(per_death, money), money) if per_death is not None
+                         else (CONFIDENTIAL if rec["suppressed"] else NOT_AVAILABLE),
+                         pack.notes_for(COST_INDICATOR)])
+            keys.append((area.code, period))
+    lines = [_ONE_TABLE,
+             ("Units", "pounds (£) and people; cost per death = the total over the deaths"),
+             ("Source", f"Death registrations linked to hospital activity: "
+                        f"{pack.bundle.cost_source()}"),
+             ("Shorthand", f"[c] suppressed {pack.note('suppression')}, [x] not available "
+                           "(see the Cover sheet).")]
+    return DataSheet(
+        name="Cost per death", description="Cost of hospital care in the last 90 days of "
+                                           "life: the total and per death, with its source",
+        title=f"Cost of hospital care in the last 90 days of life: {pack.area_label}",
+        lines=lines, columns=columns, rows=rows, table_name="Cost_per_death", row_keys=keys,
+    )
 
 
 def _projections_sheet(pack: _Pack) -> DataSheet:
@@ -1198,6 +1256,7 @@ def _projections_sheet(pack: _Pack) -> DataSheet:
                         f"{pack.note('projections')}."),
              ("Caution", "Projections assume today's rates continue; read them as a scale of "
                          "change, not a forecast."),
+             ("Year basis", projection_year_basis(pack.bundle.headline_period)),
              ("Shorthand", "[x] not available (see the Cover sheet)."),
              ("Chart", "")]  # filled in by the chart
     sheet = DataSheet(
@@ -1211,20 +1270,7 @@ def _projections_sheet(pack: _Pack) -> DataSheet:
 
 
 def _indicator_data_sheet(pack: _Pack) -> DataSheet:
-    spec: list[tuple[str, str, str | None]] = [
-        ("indicator_id", "Indicator ID", None), ("indicator_name", "Indicator", None),
-        ("area_type", "Area type", None), ("area_code", "Area code", None),
-        ("area_name", "Area", None), ("period", "Period", None),
-        ("period_start", "Period start", None), ("period_end", "Period end", None),
-        ("breakdown", "Breakdown", None), ("breakdown_value", "Group", None),
-        ("numerator", "Numerator", "numerator"), ("denominator", "Denominator", "denominator"),
-        ("value", "Value", "value"), ("lower_ci_95", "Lower 95% CI", "lower_ci_95"),
-        ("upper_ci_95", "Upper 95% CI", "upper_ci_95"),
-        ("lower_ci_99_8", "Lower 99.8% CI", "lower_ci_99_8"),
-        ("upper_ci_99_8", "Upper 99.8% CI", "upper_ci_99_8"), ("unit", "Unit", None),
-        ("method", "Method", None), ("comparison", "Compared with ICB", None),
-        ("suppressed", "Suppressed", None), ("note", "Note", None),
-    ]
+    spec = _DATA_COLUMNS
     numbers, left_out = _rows_that_fit(pack)
     rows = pack.shared.data_rows(pack, [name for name, _, _ in spec],
                                  [measure for _, _, measure in spec], numbers)
@@ -1282,85 +1328,290 @@ def _rows_that_fit(pack: _Pack) -> tuple[list[int], str]:
     return kept, text
 
 
-class _RowCache(dict[int, str]):
-    """Row XML by row number in bundle.indicators, with the row number left as
-    ROW_MARK; valid only in workbooks whose style numbering starts as `styles` does."""
+ROW_MARK = "\x00"  # never in cell text: clean_text removes control characters
+
+# The Indicator data sheet's columns: (field of the indicator table, header, the measure
+# when the column holds one).
+_DATA_COLUMNS: tuple[tuple[str, str, str | None], ...] = (
+    ("indicator_id", "Indicator ID", None), ("indicator_name", "Indicator", None),
+    ("area_type", "Area type", None), ("area_code", "Area code", None),
+    ("area_name", "Area", None), ("period", "Period", None),
+    ("period_start", "Period start", None), ("period_end", "Period end", None),
+    ("breakdown", "Breakdown", None), ("breakdown_value", "Group", None),
+    ("numerator", "Numerator", "numerator"), ("denominator", "Denominator", "denominator"),
+    ("value", "Value", "value"), ("lower_ci_95", "Lower 95% CI", "lower_ci_95"),
+    ("upper_ci_95", "Upper 95% CI", "upper_ci_95"),
+    ("lower_ci_99_8", "Lower 99.8% CI", "lower_ci_99_8"),
+    ("upper_ci_99_8", "Upper 99.8% CI", "upper_ci_99_8"), ("unit", "Unit", None),
+    ("method", "Method", None), ("comparison", "Compared with ICB", None),
+    ("suppressed", "Suppressed", None), ("note", "Note", None),
+)
+
+
+class _Unsupported(Exception):
+    """A value the column-wise writer does not format (the row-by-row path does)."""
+
+
+class _DataColumns:
+    """The Indicator data sheet for every row of one bundle, worked out column by
+    column rather than cell by cell: a pack holds up to hundreds of thousands of its
+    rows, and the ICB's rows are in every pack.
+
+    A column that is not a measure holds few distinct cells (names, codes, periods,
+    comparison words), so each distinct cell is made, measured and formatted once and
+    the rows only carry its number (`codes`). A measure is stored at its published
+    precision, or as the shorthand saying why it has none, one Python step per value.
+    The cells are the ones _Shared.data_rows makes row by row; the XML is the one
+    _RowsWriter._block_row_xml writes for them (tests/test_report_excel.py compares
+    the pack with the one openpyxl writes cell by cell)."""
+
+    def __init__(self, frame: pl.DataFrame) -> None:
+        self.height = frame.height
+        # Per non-measure column: its distinct cells, and each row's index into them.
+        self.cells: dict[str, list[Any]] = {}
+        self.codes: dict[str, pl.Series] = {}
+        # Per measure: each row's published value, or the Mark that stands for it.
+        self.measures: dict[str, list[Any]] = {}
+        self.formats: dict[str, list[str | None]] = {}
+        units = frame["unit"].to_list()
+        methods = frame["method"].to_list()
+        suppressed = frame["suppressed"].to_list()
+        entries = _catalogue_by_id()  # each indicator's polarity, as _Pack.polarity_key
+        polarity = {ind_id: entries[ind_id].polarity if ind_id in entries else "neutral"
+                    for ind_id in frame["indicator_id"].unique().to_list()}
+        for name, _, measure in _DATA_COLUMNS:
+            if measure is not None:
+                self._measure(measure, frame[name].to_list(), units, methods, suppressed)
+            elif name == "comparison":
+                keys, codes = _factorise(frame, ["area_type", "comparison", "indicator_id"])
+                self.codes[name] = codes
+                self.cells[name] = [
+                    NOT_APPLICABLE if area_type == "icb"
+                    else judge_words(comparison, polarity.get(ind_id))[1]
+                    for area_type, comparison, ind_id in keys]
+            else:
+                keys, codes = _factorise(frame, [name])
+                self.codes[name] = codes
+                self.cells[name] = [
+                    (key or NOT_APPLICABLE) if name == "note"
+                    else NOT_AVAILABLE if key is None or key == "" else key
+                    for (key,) in keys]
+        self.lengths = self._lengths()
+        self.xml: list[str] | None = None  # each row's cells, once a writer has formatted them
+
+    def _measure(self, measure: str, values: list[Any], units: list[Any],
+                 methods: list[Any], suppressed: list[Any]) -> None:
+        cells: list[Any] = []
+        formats: list[str | None] = []
+        for value, unit, method, hidden in zip(values, units, methods, suppressed,
+                                               strict=True):
+            if value is None or not isfinite(value):
+                cells.append(_missing(measure, method, hidden))
+                formats.append(None)
+            else:
+                number_format = _measure_format(measure, unit, method)
+                cells.append(published(value, number_format))
+                formats.append(number_format)
+        self.measures[measure] = cells
+        self.formats[measure] = formats
+
+    def _lengths(self) -> pl.DataFrame:
+        """Per column, each row's display length (as _display_length measures its cell);
+        for a measure, the shorthand's length where it has one, and its published value
+        (None where a shorthand stands) to find the longest number from."""
+        columns: dict[str, pl.Series] = {}
+        for name, _, measure in _DATA_COLUMNS:
+            if measure is None:
+                sizes = pl.Series([_display_length(cell) for cell in self.cells[name]],
+                                  dtype=pl.Int64)
+                columns[name] = sizes.gather(self.codes[name])
+            else:
+                cells = self.measures[measure]
+                columns[name] = pl.Series([len(c.text) if type(c) is Mark else 0
+                                           for c in cells], dtype=pl.Int64)
+                columns[f"{name}/value"] = pl.Series(
+                    [None if type(c) is Mark else c for c in cells], dtype=pl.Float64)
+        return pl.DataFrame(columns)
+
+    def longest(self, numbers: list[int]) -> list[int]:
+        """Per column, the longest display length among these rows (as _longest)."""
+        if not numbers:
+            return [0] * len(_DATA_COLUMNS)
+        rows = self.lengths.select(pl.all().gather(pl.Series(numbers, dtype=pl.UInt32)))
+        found = []
+        for name, _, measure in _DATA_COLUMNS:
+            longest = int(rows[name].max() or 0)  # type: ignore[arg-type]
+            if measure is not None:
+                # The formatted length of a number only grows with its size: measure the
+                # largest and the most negative (published values carry no -0.0).
+                values = rows[f"{name}/value"]
+                for number in (values.filter(values >= 0).max(),
+                               values.filter(values < 0).min()):
+                    if number is not None:
+                        longest = max(longest, len(f"{float(number):,.2f}"))  # type: ignore[arg-type]
+            found.append(longest)
+        return found
+
+    def row_xml(self, text_fragment: Callable[[int, str], str],
+                attr: Callable[[str, str | None], str], epoch: datetime) -> list[str]:
+        """Each row's cells as XML, with ROW_MARK for the row number. `text_fragment`
+        and `attr` are the writer's: a text cell after its r=".." in a column, and
+        ' s="id"' for a (style, number format) pair; `epoch` the workbook's."""
+        if self.xml is not None:
+            return self.xml
+        marks = {mark.text: f'{attr("eol_number", None)} t="inlineStr"><is><t>{mark.text}'
+                            "</t></is></c>" for mark in MARKS}
+        date_attr = attr("eol_number", theme.NUMBER_FORMATS["date"])
+        # Per column: its cells' XML, and with codes, which of them each row has.
+        parts: list[tuple[pl.Series, pl.Series | None]] = []
+        for index, (name, _, measure) in enumerate(_DATA_COLUMNS, start=1):
+            start = f'<c r="{get_column_letter(index)}{ROW_MARK}"'
+            if measure is not None:
+                number_attrs: dict[str | None, str] = {}
+                column = []
+                for cell, number_format in zip(self.measures[measure],
+                                               self.formats[measure], strict=True):
+                    if number_format is None:
+                        column.append(start + marks[cell.text])
+                        continue
+                    style = number_attrs.get(number_format)
+                    if style is None:
+                        style = number_attrs[number_format] = attr("eol_number",
+                                                                   number_format)
+                    column.append(f'{start}{style} t="n"><v>{cell:.16g}</v></c>')
+                parts.append((pl.Series(column, dtype=pl.String), None))
+                continue
+            fragments = []
+            for cell in self.cells[name]:
+                kind = type(cell)
+                if kind is bool:  # as content() has it: Yes / No text
+                    cell, kind = "Yes" if cell else "No", str
+                if kind is str:
+                    fragments.append(start + text_fragment(index, cell))
+                elif kind is Mark:
+                    fragments.append(start + marks[cell.text])
+                elif kind is date:
+                    serial = to_excel(cell, epoch)
+                    fragments.append(f'{start}{date_attr} t="n"><v>{serial:.16g}</v></c>')
+                else:
+                    raise _Unsupported(name)
+            parts.append((pl.Series(fragments, dtype=pl.String), self.codes[name]))
+        # Joined a slice of rows at a time: at England scale the whole table's XML is
+        # most of a gigabyte, and would be held twice (polars', Python's) if joined at once.
+        xml: list[str] = []
+        step = 50_000
+        for first in range(0, self.height, step):
+            rows = pl.DataFrame({
+                str(i): cells.slice(first, step) if codes is None
+                else cells.gather(codes.slice(first, step))
+                for i, (cells, codes) in enumerate(parts)})
+            xml += rows.select(pl.concat_str(pl.all()))[:, 0].to_list()
+        self.xml = xml
+        # Only the XML and the lengths are read from now on.
+        self.measures.clear()
+        self.formats.clear()
+        return xml
+
+
+def _factorise(frame: pl.DataFrame, columns: list[str]) -> tuple[list[tuple[Any, ...]],
+                                                                  pl.Series]:
+    """The distinct values of `columns` (nulls included) and, per row, the index of its
+    own among them."""
+    groups = (frame.select(columns).with_row_index("__row")
+              .group_by(columns, maintain_order=True).agg(pl.col("__row")))
+    codes = (groups.with_row_index("__code").select("__code", "__row").explode("__row")
+             .sort("__row")["__code"])
+    return groups.select(columns).rows(), codes
+
+
+class _RowCache:
+    """The Indicator data rows of one bundle as XML, shared by its packs; valid only in
+    workbooks whose style numbering starts as `styles` does."""
 
     styles: tuple[bytes, ...] | None = None
 
-
-ROW_MARK = "\x00"  # never in cell text: clean_text removes control characters
-
-
-class _Lengths(dict[tuple[type, Any], int]):
-    """_display_length, remembered for the texts and marks that repeat down a column;
-    numbers are measured as _display_length measures them."""
-
-    def __call__(self, value: Any) -> int:
-        if type(value) is Num:
-            return len(f"{value.value:,.2f}")  # _Shared makes Num only of finite values
-        key = (type(value), value)  # True and 1 are equal keys; their lengths are not
-        try:
-            return self[key]
-        except KeyError:
-            found = self[key] = _display_length(value)
-            return found
-        except TypeError:  # unhashable
-            return _display_length(value)
+    def __init__(self, shared: _Shared) -> None:
+        self.shared = shared
 
 
 class _Shared:
     """What every pack of one bundle has in common, worked out once when assess writes
-    the ICB pack and each Place's: the indicator rows as dicts, the Indicator data
-    sheet's cells per row and, once written, each row's XML. The ICB's rows (nearly
-    half the table) are in every pack, so each is built and formatted once, not seven
-    times."""
+    the ICB pack and each Place's: the indicator rows as dicts, and the Indicator data
+    sheet, column by column (_DataColumns) and, once written, as XML. The ICB's rows
+    (nearly half the table) are in every pack, so each is built and formatted once,
+    not seven times."""
 
     def __init__(self, bundle: ReportBundle) -> None:
+        self.frame = bundle.indicators
         self.records: list[dict[str, Any]] = bundle.indicators.to_dicts()
         self._cells: dict[int, list[Any]] = {}
-        self._lengths: dict[int, tuple[int, ...]] = {}  # each cell's _display_length
-        self.row_xml = _RowCache()
+        self._columns: _DataColumns | None = None
+        self.row_xml = _RowCache(self)
+
+    @property
+    def columns(self) -> _DataColumns:
+        if self._columns is None:
+            self._columns = _DataColumns(self.frame)
+        return self._columns
 
     def longest(self, numbers: list[int], width: int) -> list[int]:
         """Per column, the longest display length among these rows (as _longest)."""
-        lengths = self._lengths
-        return [max(column, default=0) for column in
-                zip(*(lengths[i] for i in numbers), strict=True)] if numbers else [0] * width
+        found = self.columns.longest(numbers)
+        assert len(found) == width
+        return found
 
     def data_rows(self, pack: _Pack, names: list[str], measures: list[str | None],
-                  numbers: list[int]) -> list[list[Any]]:
-        """The Indicator data sheet's cells for these rows: _measure and _comparison for
-        every cell, inlined (this sheet is nine in ten of a pack's cells)."""
+                  numbers: list[int]) -> Sequence[list[Any]]:
+        """The Indicator data sheet's cells for these rows, made when first read (the
+        column-wise XML needs none of them; openpyxl's own writer reads them all)."""
+        return _LazyRows(self, pack, names, measures, numbers)
+
+    def row_cells(self, pack: _Pack, names: list[str], measures: list[str | None],
+                  i: int) -> list[Any]:
+        """One row's cells: _measure and _comparison for every cell, inlined."""
         cells = self._cells
-        missing = [i for i in numbers if i not in cells]
-        if missing:
-            polarity = {ind_id: pack.polarity_key(ind_id) for ind_id in pack.order}
-            spec = list(zip(names, measures, strict=True))
-            length = _Lengths()
-            for i in missing:
-                rec = self.records[i]
-                row: list[Any] = []
-                unit, method = rec.get("unit"), rec.get("method")
-                suppressed = rec.get("suppressed")
-                for name, measure in spec:
-                    if measure is not None:
-                        value = rec.get(measure)
-                        if value is None or not isfinite(value):
-                            row.append(_missing(measure, method, suppressed))
-                        else:
-                            number_format = _measure_format(measure, unit, method)
-                            row.append(Num(published(value, number_format), number_format))
-                    elif name == "comparison":
-                        row.append(_comparison(rec, polarity.get(rec["indicator_id"])))
-                    elif name == "note":
-                        row.append(rec["note"] or NOT_APPLICABLE)
-                    else:
-                        value = rec[name]
-                        row.append(NOT_AVAILABLE if value is None or value == "" else value)
-                cells[i] = row
-                self._lengths[i] = tuple(map(length, row))
-        return [cells[i] for i in numbers]
+        row = cells.get(i)
+        if row is not None:
+            return row
+        rec = self.records[i]
+        row = []
+        unit, method = rec.get("unit"), rec.get("method")
+        suppressed = rec.get("suppressed")
+        for name, measure in zip(names, measures, strict=True):
+            if measure is not None:
+                value = rec.get(measure)
+                if value is None or not isfinite(value):
+                    row.append(_missing(measure, method, suppressed))
+                else:
+                    number_format = _measure_format(measure, unit, method)
+                    row.append(Num(published(value, number_format), number_format))
+            elif name == "comparison":
+                row.append(_comparison(rec, pack.polarity_key(rec["indicator_id"])))
+            elif name == "note":
+                row.append(rec["note"] or NOT_APPLICABLE)
+            else:
+                value = rec[name]
+                row.append(NOT_AVAILABLE if value is None or value == "" else value)
+        cells[i] = row
+        return row
+
+
+class _LazyRows(Sequence[list[Any]]):
+    """The Indicator data rows of one pack, each made on first read."""
+
+    def __init__(self, shared: _Shared, pack: _Pack, names: list[str],
+                 measures: list[str | None], numbers: list[int]) -> None:
+        self._args = (pack, names, measures)
+        self._shared = shared
+        self._numbers = numbers
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self._shared.row_cells(*self._args, self._numbers[index])
 
 
 def _data_quality_sheets(pack: _Pack) -> list[DataSheet]:
@@ -1729,7 +1980,7 @@ def _cover(wb: Workbook, pack: _Pack) -> None:
             "of its table. Definitions and methods are on the Notes sheet and cited as "
             "[note N]; sources, files and software versions are on the Metadata sheet."]),
         ("Shorthand used in the tables", shorthand),
-        ("Small numbers", [pack.suppression_rule]),
+        ("Small numbers", [pack.suppression_rule, pack.suppression_count]),
         ("Data protection", [
             "The workbook holds aggregate figures only: no record-level data and no "
             "identifiers."]),
@@ -1771,7 +2022,8 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
     config = pack.config
     summaries = {s.id: s for s in catalogue.load_summaries()}
     notes: list[tuple[str, str, str]] = [
-        ("suppression", "Suppression (small numbers)", pack.suppression_rule),
+        ("suppression", "Suppression (small numbers)",
+         f"{pack.suppression_rule} {pack.suppression_count}"),
         ("periods", "Periods", "Financial years run from 1 April to 31 March. Deaths are "
                                "counted by date of death, for residents of the ICB's Places."),
         *((f"method:{topic}", topic, text) for topic, text in METHOD_NOTES),
@@ -1799,11 +2051,15 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
          "Today's age- and sex-specific death rates applied to the projected population "
          "give projected deaths; today's share of deaths with palliative care need applied "
          "to those gives projected need. They assume today's rates continue: read them as "
-         "a scale of change, not a forecast."),
+         "a scale of change, not a forecast. "
+         + projection_year_basis(pack.bundle.headline_period)),
     ]
     for key in ("sii_rii", "disclosure", "data_quality", "spc"):
         if key in summaries:
-            notes.append((key, summaries[key].name, summaries[key].definition))
+            # The packs show a hidden value as [c], the report and CSV as '*'.
+            text = summaries[key].definition.replace("shown as *",
+                                                     f"shown as {CONFIDENTIAL.text}")
+            notes.append((key, summaries[key].name, text))
     england = pack.bundle.england()
     if england:
         sources = sorted({b.source for b in england.values()})
@@ -1967,7 +2223,7 @@ class _RowsWriter(WorksheetWriter):
     escaping); any other kind of cell (formulas, rich text, booleans, errors) is handed
     to openpyxl's writer. tests/test_report_excel.py compares the two."""
 
-    def __init__(self, ws: Worksheet, out: BytesIO | None = None) -> None:
+    def __init__(self, ws: Worksheet, out: IO[bytes] | None = None) -> None:
         super().__init__(ws, out)
         self._style_attrs: dict[bytes, str] = {}  # style array -> ' s="id"' ("" if none)
         self._template_attrs: dict[int, str] = {}  # id(template) -> ' s="id"'
@@ -2029,13 +2285,23 @@ class _RowsWriter(WorksheetWriter):
             by_row.setdefault(key[0], []).append(key)
         row_numbers = set(by_row) | set(ws.row_dimensions.keys())
         block = self._block
-        if block is not None:
-            row_numbers.update(range(block.first_row, block.last_row + 1))
+        whole_block = self._block_xml()
+        first, last = (block.first_row, block.last_row) if block is not None else (0, -1)
+        if whole_block is not None:  # written in one go where the block starts
+            row_numbers.add(first)
+        else:
+            row_numbers.update(range(first, last + 1))
         out: list[str] = []
         for row_idx in sorted(row_numbers):
+            if whole_block is not None and row_idx == first:
+                yield "".join(out)
+                out.clear()
+                yield from whole_block
+                continue
             out.append(self._row_start(row_idx))
-            if block is not None and block.first_row <= row_idx <= block.last_row:
-                self._block_row(out, row_idx, row_idx - block.first_row)
+            if first <= row_idx <= last:
+                assert block is not None
+                self._block_row_xml(out, row_idx, block.rows[row_idx - first])
             else:
                 for key in by_row.get(row_idx, ()):
                     self._cell_xml(out, cells[key], row_idx)
@@ -2052,26 +2318,41 @@ class _RowsWriter(WorksheetWriter):
         attrs.update(self.ws.row_dimensions.get(row_idx, {}))
         return "<row" + "".join(f' {k}="{_escape_attribute(v)}"' for k, v in attrs.items()) + ">"
 
-    def _block_row(self, out: list[str], row_idx: int, offset: int) -> None:
-        """One streamed row, from the shared cache when another pack of the same bundle
-        has written it already (its XML with the row number as ROW_MARK)."""
+    def _block_xml(self) -> Iterator[str] | None:
+        """The streamed block's rows as XML chunks, from the bundle's column-wise cells
+        (_DataColumns) when the block has them; else None (then row by row)."""
         block = self._block
-        assert block is not None
-        cache = block.cache if self._cache_usable else None
-        if cache is None:
-            self._block_row_xml(out, row_idx, block.rows[offset])
-            return
-        key = block.keys[offset]
-        text = cache.get(key)
-        if text is None:
-            parts: list[str] = []
-            try:
-                self._block_row_xml(parts, ROW_MARK, block.rows[offset])
-            except _Uncacheable:
-                self._block_row_xml(out, row_idx, block.rows[offset])
-                return
-            text = cache[key] = "".join(parts)
-        out.append(text.replace(ROW_MARK, str(row_idx)))
+        if block is None or block.cache is None or not self._cache_usable:
+            return None
+        wb = self.ws.parent
+        if wb.iso_dates or any(number_format is not None for number_format, _ in block.plan):
+            return None
+        dimensions = self.ws.row_dimensions
+        if any(block.first_row <= row <= block.last_row for row in dimensions):
+            return None  # a row with a height: row by row, as _row_start writes it
+        columns = self._columns
+        template = self._maker.template
+        try:
+            xml = block.cache.shared.columns.row_xml(
+                lambda index, text: self._text_fragment(columns[index - 1][4], text),
+                lambda style, number_format: self._template_attr(
+                    template(style, number_format)),
+                wb.epoch)
+        except _Unsupported:
+            return None
+        return self._block_chunks(xml, block)
+
+    @staticmethod
+    def _block_chunks(xml: list[str], block: _StreamedRows) -> Iterator[str]:
+        keys = block.keys
+        step = 20_000  # rows per chunk: a chunk of England's rows stays a few MB
+        for start in range(0, len(keys), step):
+            rows = []
+            for row_idx, key in enumerate(keys[start:start + step],
+                                          start=block.first_row + start):
+                number = str(row_idx)
+                rows.append(f'<row r="{number}">{xml[key].replace(ROW_MARK, number)}</row>')
+            yield "".join(rows)
 
     @functools.cached_property
     def _cache_usable(self) -> bool:
@@ -2085,8 +2366,7 @@ class _RowsWriter(WorksheetWriter):
             block.cache.styles = styles[:len(_FIXED_STYLES) + 1]
         return styles[:len(block.cache.styles)] == block.cache.styles
 
-    def _block_row_xml(self, out: list[str], row_idx: int | str,
-                       values: Sequence[Any]) -> None:
+    def _block_row_xml(self, out: list[str], row_idx: int, values: Sequence[Any]) -> None:
         """One streamed row: the cells `_CellMaker.fill` would have made, formatted.
 
         Text, numbers, blanks, dates and shorthand marks are formatted here; each style
@@ -2130,8 +2410,6 @@ class _RowsWriter(WorksheetWriter):
                 style_attr = attr(template("eol_number", theme.NUMBER_FORMATS["date"]))
                 out.append(f'<c r="{letter}{row_idx}"{style_attr} t="n"><v>{serial:.16g}</v></c>')
             else:
-                if not isinstance(row_idx, int):  # a cached row: its cells must be plain
-                    raise _Uncacheable
                 self._other_cell_xml(out, row_idx, index, value, number_format, style)
 
     def _other_cell_xml(self, out: list[str], row_idx: int, index: int, value: Any,
@@ -2254,10 +2532,6 @@ class _DescribedDrawing(SpreadsheetDrawing):
         return frame
 
 
-class _Uncacheable(Exception):
-    """A streamed row holds a cell that needs its real row number."""
-
-
 class _PackExcelWriter(ExcelWriter):
     """openpyxl's ExcelWriter with the faster rows and charts' alt text (everything else
     is openpyxl's)."""
@@ -2266,14 +2540,18 @@ class _PackExcelWriter(ExcelWriter):
         ws._drawing = _DescribedDrawing()
         ws._drawing.charts = ws._charts
         ws._drawing.images = ws._images
-        # In memory rather than openpyxl's temporary file: no write, read back and delete.
-        writer = _RowsWriter(ws, BytesIO())
-        try:
-            writer.write()
-        finally:
-            writer.close()  # also on failure: else the half-written stream closes at exit
+        # Straight into the zip entry rather than openpyxl's temporary file (written,
+        # read back and deleted) or memory: an England-scale Indicator data sheet is most
+        # of a gigabyte of XML, which held in memory and copied out doubled the peak.
+        block = _STREAMED.get(ws)
+        big = block is not None and len(block.rows) > 500_000  # may pass zip's 2 GiB
+        with self._archive.open(ws.path[1:], "w", force_zip64=big) as entry:
+            writer = _RowsWriter(ws, entry)
+            try:
+                writer.write()
+            finally:
+                writer.close()  # also on failure: else the half-written stream closes at exit
         ws._rels = writer._rels
-        self._archive.writestr(ws.path[1:], writer.read())
         self.manifest.append(ws)
 
 
@@ -2295,6 +2573,8 @@ def save_workbook(wb: Workbook, path: Path) -> None:
 def _data_sheets(pack: _Pack) -> list[DataSheet]:
     sheets = [_summary_sheet(pack)]
     sheets += [_theme_sheet(pack, key, name, desc) for key, name, desc in THEMES]
+    cost = _cost_sheet(pack)
+    sheets += [cost] if cost is not None else []
     sheets += [_inequalities_sheet(pack), _projections_sheet(pack)]
     from eolneeds.practice_sheets import pcns_sheet, practices_sheet, scenarios_sheet
 

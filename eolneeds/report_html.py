@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from eolneeds.bundle import ReportBundle
+from eolneeds.bundle import ReportBundle, suppression_tally
 from eolneeds.catalogue import load_summaries
 from eolneeds.formatting import FILTERS
 from eolneeds.report_context import (
@@ -72,6 +72,7 @@ def build_context(bundle: ReportBundle) -> ReportContext:
     dq_tables, dq_descriptions = QualitySection(r).data_quality_tables()
     provenance = ProvenanceSection(r)
     sources, software, queries, coverage = provenance.manifest_tables()
+    tally = suppression_tally(bundle.indicators)
     generated = bundle.generated_at.strftime("%d %B %Y, %H:%M").lstrip("0")
     return ReportContext(
         title=f"Palliative and end-of-life care needs assessment: {r.icb_label}",
@@ -79,8 +80,9 @@ def build_context(bundle: ReportBundle) -> ReportContext:
         generated=generated, software_version=bundle.software_version,
         contact=r.config.contact,
         disclosure_rule=provenance.disclosure_rule(),
-        disclosure_notes=[f"{note}: {n:,} value{'s' if n != 1 else ''}" for note, n in
-                          r.data.suppressed_notes()],
+        disclosure_total=tally.headline(where="the indicator table behind this report"),
+        disclosure_notes=[f"{reason}: {n:,} value{'s' if n != 1 else ''}"
+                          for reason, n in tally.by_rule],
         findings=findings,
         overview_table=overview.overview(), overview_charts=overview_charts,
         england_table=england_table, england_sources=england_sources,

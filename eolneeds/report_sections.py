@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from markupsafe import Markup
 
 from eolneeds import charts, methods, report_practice, spc
+from eolneeds.bundle import projection_year_basis
 from eolneeds.catalogue import THEMES, load_catalogue
 from eolneeds.findings import key_findings
 from eolneeds.formatting import (
@@ -71,7 +72,8 @@ class FindingsSection:
     def findings(self) -> list[FindingView]:
         found = key_findings(self.r.bundle.indicators, icb_code=self.r.icb, places=self.r.places,
                              period=self.r.period, place_name=self.r.place_name,
-                             england=self.r.england)
+                             england=self.r.england,
+                             unit_cost=self.r.config.methods.unit_cost_per_bed_day)
         views = []
         for f in found:
             if f.section == "place" and f.place:
@@ -100,7 +102,7 @@ class OverviewSection:
                    + [self.r.place_name(p) for p in self.r.places])
         rows = []
         for ind in headline:
-            cells = [Cell(ind.name, header=True),
+            cells = [Cell(ind.label, header=True),
                      Cell(_value(self.r.data.get(ind.id, self.r.icb, self.r.period)),
                           numeric=True, css="value")]
             if has_england:
@@ -246,9 +248,8 @@ class InequalitySection:
         """(SII text, RII text, meaning in words) for one indicator and area."""
         sii = self.r.data.get(ind_id, area, self.r.period, "imd_quintile", "SII")
         rii = self.r.data.get(ind_id, area, self.r.period, "imd_quintile", "RII")
-        unit = self.r.unit_of(ind_id)
         sii_text = (MISSING if sii is None or is_missing(sii["value"])
-                    else f"{fmt_value(sii['value'], unit)} ({_interval(sii)})")
+                    else f"{fmt_value(sii['value'], sii['unit'])} ({_interval(sii)})")
         rii_text = (MISSING if rii is None or is_missing(rii["value"])
                     else f"{fmt_number(rii['value'], 2)} ({_interval(rii)})")
         meaning = "Not calculated"
@@ -369,7 +370,7 @@ class InequalitySection:
                 if rii is not None and not is_missing(rii["value"]):
                     detail = f"RII {fmt_number(rii['value'], 2)} · {detail}"
                 sii_text = (MISSING if sii is None or is_missing(sii["value"])
-                            else fmt_value(sii["value"], self.r.unit_of(ind_id)))
+                            else fmt_value(sii["value"], sii["unit"]))
                 cells.append(Cell(sii_text, numeric=True, detail=detail,
                                   css=f"cmp {COMPARISON_CLASSES.get(verdict, 'cmp-none')}"))
             rows.append(cells)
@@ -465,7 +466,8 @@ class ProjectionSection:
         table = Table(caption="Projected annual deaths and deaths with palliative care need, "
                               "by Place",
                       columns=columns, rows=rows,
-                      numeric_columns=frozenset(range(1, len(columns))))
+                      numeric_columns=frozenset(range(1, len(columns))),
+                      note=projection_year_basis(self.r.period))
         return chart, table
 
 
@@ -565,7 +567,7 @@ class PlaceSections:
             else:
                 word = ""
             facts.append(KeyFact(
-                label=ind.name, value=_value(row), context=f"ICB {_value(icb_row)}",
+                label=ind.label, value=_value(row), context=f"ICB {_value(icb_row)}",
                 comparison=word, css=COMPARISON_CLASSES.get(verdict, "cmp-none"),
             ))
         return facts
@@ -586,7 +588,7 @@ class PlaceSections:
             ))
             table_rows.append([Cell(name, header=True)] + [
                 Cell(f"{_value(r)} ({_interval(r)})", numeric=True) for r in rows])
-        ind_name = self.r.name_of(ind_id)
+        ind_name = self.r.name_of(ind_id, with_unit=False)  # the unit follows in brackets
         unit = self.r.unit_of(ind_id)
         first, last = series[0].values[0], series[0].values[-1]
         summary = f"{ind_name} ({unit}) for {label} and the ICB, {periods[0]} to {periods[-1]}"
@@ -667,9 +669,10 @@ class PlaceSections:
         years, deaths, need = self.projections.projection_series(code)
         if years and need and need[0] and need[-1]:
             change = 100 * (need[-1] - need[0]) / need[0]
-            text += (f" If today's age- and sex-specific rates hold, need rises to about "
-                     f"{fmt_count(need[-1])} a year by {years[-1]} "
-                     f"({fmt_number(change, 1)}% more than {years[0]}).")
+            text += (f" If the age- and sex-specific rates of {self.r.period} hold, need "
+                     f"rises to about {fmt_count(need[-1])} a year by {years[-1]} "
+                     f"({fmt_number(change, 1)}% more than projected for {years[0]}; "
+                     "projections are calendar years).")
         return text
 
     def _lead_place(self, code: str, name: str) -> str:

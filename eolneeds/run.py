@@ -172,10 +172,15 @@ def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str,
     for dataset in INGEST_ORDER:
         folder = inbox / dataset
         if folder.is_dir():
-            found.extend(
-                (dataset, p) for p in sorted(folder.iterdir(), key=lambda p: p.name)
-                if _is_input_file(p)
-            )
+            for p in sorted(folder.iterdir(), key=lambda p: p.name):
+                if _is_input_file(p):
+                    found.append((dataset, p))
+                elif (p.is_dir() or p.is_symlink() and not p.exists()) and \
+                        not p.name.startswith("."):
+                    # Neither read nor archived: say so, or it waits there unseen.
+                    what = "a folder" if p.is_dir() else "a link that leads to no file"
+                    reporter.message(f"{p} is {what}, not an extract, and was left alone",
+                                     level="warning")
     for entry in sorted(inbox.iterdir(), key=lambda p: p.name):
         if entry.name.startswith(".") or entry.name.upper().startswith("README"):
             continue  # hidden files and the inbox's own README are not inputs

@@ -36,14 +36,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import polars as pl
-from scipy import stats
-
-from eolneeds import methods
 from eolneeds.errors import ConfigError
+
+# config.py parses [[scenarios]] for every command, `ingest` too: numpy, polars and
+# scipy (half a second to import) are imported only by the functions that compute.
+if TYPE_CHECKING:
+    import polars as pl
 
 KINDS = ("identification", "emergency_admissions", "usual_place_of_death")
 METHOD = "modelled"
@@ -55,13 +55,19 @@ _KEYS = {
     "emergency_admissions": {"id", "kind", "name", "reduction_pct"},
     "usual_place_of_death": {"id", "kind", "name", "target_pct"},
 }
-SCENARIO_SCHEMA: dict[str, Any] = {
-    "scenario_id": pl.String, "scenario_name": pl.String, "kind": pl.String,
-    "area_type": pl.String, "area_code": pl.String, "area_name": pl.String,
-    "period": pl.String, "measure": pl.String, "unit": pl.String, "value": pl.Float64,
-    "low": pl.Float64, "high": pl.Float64, "assumptions": pl.String,
-    "suppressed": pl.Boolean,
-}
+
+
+def scenario_schema() -> dict[str, Any]:
+    """The columns of table scenario_results (and ReportBundle.scenarios)."""
+    import polars as pl
+
+    return {
+        "scenario_id": pl.String, "scenario_name": pl.String, "kind": pl.String,
+        "area_type": pl.String, "area_code": pl.String, "area_name": pl.String,
+        "period": pl.String, "measure": pl.String, "unit": pl.String, "value": pl.Float64,
+        "low": pl.Float64, "high": pl.Float64, "assumptions": pl.String,
+        "suppressed": pl.Boolean,
+    }
 
 
 @dataclass(frozen=True)
@@ -169,6 +175,10 @@ class _Difference:
 
 
 def _difference(inputs: pl.DataFrame, a: str, b: str) -> _Difference | None:
+    import numpy as np
+    import polars as pl
+    from scipy import stats
+
     rows = {r["grp"]: r for r in inputs.filter(pl.col("area_type") == "icb")
             .iter_rows(named=True)}
     if a not in rows or b not in rows:
@@ -196,6 +206,8 @@ def _difference(inputs: pl.DataFrame, a: str, b: str) -> _Difference | None:
 def cost_per_bed_day(inputs: pl.DataFrame, configured: float | None) -> tuple[float | None, str]:
     """(cost per bed day, where it came from): the data's costed admissions, else the
     configured unit cost, else None."""
+    import polars as pl
+
     icb = inputs.filter((pl.col("area_type") == "icb") & (pl.col("grp") == "all"))
     if icb.height:
         cost = float(icb["costed_cost"][0] or 0)
@@ -210,6 +222,8 @@ def cost_per_bed_day(inputs: pl.DataFrame, configured: float | None) -> tuple[fl
 
 
 def _published(frame: pl.DataFrame, indicator: str, period: str) -> dict[tuple[str, str], dict]:
+    import polars as pl
+
     rows = frame.filter((pl.col("indicator_id") == indicator) & (pl.col("period") == period)
                         & (pl.col("breakdown") == "all"))
     return {(r["area_type"], r["area_code"]): r for r in rows.iter_rows(named=True)}
@@ -237,9 +251,14 @@ def compute_scenarios(
     scenarios: tuple[Scenario, ...], frame: pl.DataFrame, inputs: pl.DataFrame, period: str,
     *, unit_cost: float | None, icb_code: str,
 ) -> pl.DataFrame:
-    """SCENARIO_SCHEMA rows: every scenario x area (ICB and each Place) x measure.
+    """scenario_schema() rows: every scenario x area (ICB and each Place) x measure.
     `frame` is the disclosed indicator table; `inputs` the result of
     queries/scenario_inputs.sql for `period` (area_code NULL for the ICB)."""
+    import numpy as np
+    import polars as pl
+
+    from eolneeds import methods
+
     rows: list[dict[str, Any]] = []
     per_day, cost_source = cost_per_bed_day(inputs, unit_cost)
     names = {(r["area_type"], r["area_code"]): r["area_name"] for r in frame.select(
@@ -356,7 +375,7 @@ def compute_scenarios(
                 if money > 0:
                     values["cost"] = (money, money * f_lo, money * f_hi)
                 emit(s, area, values, text)
-    frame_out = pl.DataFrame(rows, schema=SCENARIO_SCHEMA)
+    frame_out = pl.DataFrame(rows, schema=scenario_schema())
     return frame_out.with_columns(
         pl.when(pl.col("area_type") == "icb").then(pl.lit(icb_code))
         .otherwise(pl.col("area_code")).alias("area_code"))
@@ -366,6 +385,8 @@ def indicator_rows(table: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
     """The scenarios as rows of the indicator table (its schema): indicator
     `scenario_<id>_<measure>`, method 'modelled', the range in the 95% columns, the
     assumptions in `note`; no numerator or denominator."""
+    import polars as pl
+
     if table.height == 0:
         return frame.clear()
     bounds = frame.select("period", "period_start", "period_end").unique(subset="period")
@@ -409,9 +430,11 @@ def add_scenarios(config: Any, con: Any, frame: pl.DataFrame, period: str,
     """Compute config.scenarios for `period`, store table scenario_results, and return
     the indicator table with the scenario rows added (deaths_in_scope, assess_periods
     must exist on `con`)."""
+    import polars as pl
+
     from eolneeds.assess import run_query
 
-    table = pl.DataFrame(schema=SCENARIO_SCHEMA)
+    table = pl.DataFrame(schema=scenario_schema())
     if config.scenarios:
         inputs = run_query(con, "scenario_inputs", {**params, "period": period})
         assert inputs is not None

@@ -301,6 +301,10 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                "CAST(min(year) AS VARCHAR), CAST(max(year) AS VARCHAR), "
                "count(DISTINCT year) FROM population"),
     ))
+    practice_table, practice_warnings = _practice_checks(con, counts)
+    if practice_table is not None:
+        tables.append(practice_table)
+        report.warnings += practice_warnings
     if area_rows:
         tables.append(DataQualityTable(
             "areas_by_place", "Areas and population by Place",
@@ -356,6 +360,102 @@ def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
             "different LSOA vintage (2011 vs 2021): use a lookup and deprivation file of the "
             "deaths' vintage")
     return out
+
+
+#: The shape of an ODS GP practice code: a letter and five digits (A81001). Anything
+#: else on a death or register entry is not a practice the lookup can know.
+PRACTICE_CODE_SHAPE = "[A-Z][0-9]{5}"
+
+# Each check: (name, SQL giving the practice code of every row it finds, the fix). Rows
+# are deaths or register entries (or, for the lookup's own checks, practices); the
+# table gives their number, the practices involved and a few of their codes (ODS codes
+# of organisations, not of people).
+_PRACTICE_CHECKS: tuple[tuple[str, str, str], ...] = (
+    ("deaths with no GP practice (on the death or any register entry)", """
+        SELECT NULL AS code FROM deaths AS d
+        WHERE d.gp_practice IS NULL
+          AND NOT EXISTS (SELECT 1 FROM register AS r
+                          WHERE r.person_id = d.person_id AND r.gp_practice IS NOT NULL)""",
+     "they count under practice 'unknown'; map the extract's registered-practice column "
+     "(GP_PRACTICE_CODE) if it has one"),
+    ("deaths whose practice code is not an ODS practice code (a letter and 5 digits)", f"""
+        SELECT gp_practice AS code FROM deaths
+        WHERE gp_practice IS NOT NULL
+          AND NOT regexp_full_match(gp_practice, '{PRACTICE_CODE_SHAPE}')""",
+     "check that the mapped column holds the practice's ODS code, not its name"),
+    ("register entries whose practice code is not an ODS practice code", f"""
+        SELECT gp_practice AS code FROM register
+        WHERE gp_practice IS NOT NULL
+          AND NOT regexp_full_match(gp_practice, '{PRACTICE_CODE_SHAPE}')""",
+     "check that the mapped column holds the practice's ODS code, not its name"),
+    ("deaths whose practice is not in the practices file", """
+        SELECT gp_practice AS code FROM deaths
+        WHERE gp_practice IS NOT NULL
+          AND gp_practice NOT IN (SELECT practice_code FROM practices)""",
+     "they count under PCN 'unknown'; load the current ePCN file (eolneeds ingest "
+     "practices FILE)"),
+    ("register entries whose practice is not in the practices file", """
+        SELECT gp_practice AS code FROM register
+        WHERE gp_practice IS NOT NULL
+          AND gp_practice NOT IN (SELECT practice_code FROM practices)""",
+     "their deaths count under PCN 'unknown'; load the current ePCN file"),
+    ("deaths after their practice's last PCN membership ended (closed or merged?)", """
+        WITH lookup AS (
+            SELECT practice_code, max(end_date) AS last_end
+            FROM practices GROUP BY practice_code
+            HAVING count(*) FILTER (WHERE end_date IS NULL) = 0)
+        SELECT d.gp_practice AS code FROM deaths AS d
+        JOIN lookup AS l ON l.practice_code = d.gp_practice
+        WHERE d.date_of_death > l.last_end""",
+     "a closed or merged practice's deaths stay under its old PCN; record the successor "
+     "practice on the deaths, or load an ePCN file that has it"),
+    ("practices in the practices file with no current PCN", """
+        SELECT practice_code AS code FROM practices GROUP BY practice_code
+        HAVING count(*) FILTER (WHERE end_date IS NULL) = 0""",
+     "every membership has an end date: the last one is used; check the file is current"),
+    ("practices in more than one current PCN", """
+        SELECT practice_code AS code FROM practices WHERE end_date IS NULL
+        GROUP BY practice_code HAVING count(DISTINCT pcn_code) > 1""",
+     "one is used (the latest start); end the others' memberships in the lookup"),
+)
+
+
+def _practice_checks(con: duckdb.DuckDBPyConnection, counts: dict[str, int]
+                     ) -> tuple[DataQualityTable | None, list[str]]:
+    """GP practice data quality (issue 13): codes on deaths and register entries against
+    the practice-to-PCN lookup, and the lookup itself. None when no practice data."""
+    with_codes = _count(con, "SELECT (SELECT count(gp_practice) FROM deaths) "
+                             "+ (SELECT count(gp_practice) FROM register)")
+    if not with_codes and not counts["practices"]:
+        return None, []
+    rows, warnings = [], []
+    for name, sql, fix in _PRACTICE_CHECKS:
+        uses_lookup = "practices" in sql
+        if uses_lookup and not counts["practices"]:
+            continue  # no lookup loaded: the funnel has no PCNs, not a fault per row
+        found = con.execute(
+            f"SELECT count(*), count(DISTINCT code), "
+            f"list_sort(list(DISTINCT code) FILTER (WHERE code IS NOT NULL))[1:5] "
+            f"FROM ({sql})").fetchall()[0]
+        n, practices, examples = int(found[0]), int(found[1]), found[2] or []
+        # Words rather than blanks where nothing was found (a blank reads as missing).
+        rows.append({"check_name": name, "rows": n, "practices": practices,
+                     "examples": ", ".join(examples) or "none",
+                     "fix": fix if n else "nothing to fix"})
+        if n:
+            shown = f", e.g. {', '.join(examples)}" if examples else ""
+            warnings.append(f"{n} {name}{shown} — {fix}")
+    if not counts["practices"]:
+        warnings.append("no practices file loaded: practices are not grouped into PCNs — "
+                        "ingest the ODS ePCN workbook (eolneeds ingest practices FILE)")
+    frame = pl.DataFrame(rows, schema={"check_name": pl.String, "rows": pl.Int64,
+                                       "practices": pl.Int64, "examples": pl.String,
+                                       "fix": pl.String})
+    return DataQualityTable(
+        "practices", "GP practices and PCNs",
+        "Practice codes on deaths and register entries checked against the practice-to-PCN "
+        "lookup (the ODS ePCN file), and the lookup itself. Rows: deaths, register entries "
+        "or practices found; examples are practice codes.", frame), warnings
 
 
 def _completeness(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> pl.DataFrame:

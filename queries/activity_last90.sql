@@ -1,13 +1,9 @@
 -- activity_last90: hospital and community care at the end of life.
 --
--- Window: the 90 days ending on the date of death, inclusive (date of death - 89 ..
--- date of death); specialist palliative care uses the last year (365 days).
--- Emergency admission: admission_method in $emergency_methods where the method is
--- recorded, else activity_type = 'emergency_admission'. Admissions count when they start
--- in the window. Bed days: every admitted stay overlapping the window, clipped to it;
--- inclusive days (min(discharge, death) - max(admission, window start) + 1), or nights
--- (the same without + 1) when $bed_days_nights; a stay with no discharge date runs to
--- the date of death.
+-- Window, emergency classification and bed days: last90_activity.sql (shared with
+-- scenario_inputs.sql). The window is the 90 days ending on the date of death,
+-- inclusive; specialist palliative care uses the last year (365 days). Admissions
+-- count when they start in the window; bed days are each admitted stay clipped to it.
 -- Indicators (denominator: all deaths = `deaths`):
 --   ea_last90_any_pct     ea_any (1+ emergency admissions)
 --   ea_last90_3plus_pct   ea_3plus (3+ emergency admissions)
@@ -19,13 +15,12 @@
 --   hospital_cost_last90  hospital_cost: cost of admissions and A&E attendances starting
 --                         in the window; an admission with no cost counts its bed days in
 --                         the window x $unit_cost_per_bed_day (when configured).
+-- Uses: last90_activity
 -- Reads: deaths_in_scope, activity, assess_periods.
--- Speed: only deaths in a reporting period are matched to activity (a hash join on
--- person_id, the window applied to its output in whole days), and each activity row's
--- type is classified once, before the join. Each death's measures are summed once;
--- deaths are then counted per period and cell (cell_id: one per combination of
--- breakdown values, deaths_in_scope.sql) and only the cells are spread over the
--- breakdowns. Sums and sums of squares of whole numbers and of pennies are exact, so the
+-- Speed: the matching of deaths to activity is last90_activity's. Each death's
+-- measures are summed once; deaths are then counted per period and cell (cell_id: one
+-- per combination of breakdown values, deaths_in_scope.sql) and only the cells are
+-- spread over the breakdowns. Sums and sums of squares of whole numbers and of pennies are exact, so the
 -- result is the same as summing every death in every breakdown.
 
 WITH period_days AS (
@@ -34,63 +29,8 @@ WITH period_days AS (
     JOIN assess_periods AS p
       ON d.date_of_death BETWEEN p.period_start AND p.period_end
 ),
-in_periods AS (
-    SELECT d.death_id, d.person_id, d.date_of_death, d.cell_id
-    FROM deaths_in_scope AS d
-    SEMI JOIN (SELECT DISTINCT date_of_death FROM period_days) AS p USING (date_of_death)
-),
-classified AS (
-    SELECT
-        person_id,
-        start_date,
-        end_date,
-        cost,
-        CASE WHEN admission_method IS NOT NULL
-             THEN list_contains($emergency_methods, admission_method)
-             ELSE activity_type = 'emergency_admission'
-        END AS is_emergency,
-        (activity_type IN ('emergency_admission', 'elective_admission')
-         OR admission_method IS NOT NULL) AS is_admission,
-        activity_type = 'ae_attendance' AS is_ae,
-        activity_type = 'community_contact' AS is_community,
-        (activity_type IN ('specialist_palliative_contact', 'hospice_inpatient')
-         OR treatment_function = '315') AS is_palliative
-    FROM activity
-),
-linked AS (
-    SELECT
-        d.death_id,
-        d.cell_id,
-        d.date_of_death,
-        -- DATE - INTEGER is a DATE: the window's first day.
-        d.date_of_death - 89 AS window_start,
-        a.start_date,
-        coalesce(a.end_date, d.date_of_death) AS end_date,
-        a.cost,
-        a.is_emergency,
-        a.is_admission,
-        a.is_ae,
-        a.is_community,
-        a.is_palliative
-    FROM in_periods AS d
-    JOIN classified AS a ON a.person_id = d.person_id
-    -- Started on or before the date of death, and could touch the last year: started in
-    -- it, or a stay still running. Written as differences in days so that they filter
-    -- the join's output rather than being checked inside the join (which costs more).
-    WHERE d.date_of_death - a.start_date >= 0
-      AND d.date_of_death - greatest(a.start_date, coalesce(a.end_date, a.start_date)) <= 364
-),
 measured AS (
-    SELECT
-        *,
-        start_date >= window_start AS starts_in_window,
-        CASE WHEN is_admission AND end_date >= window_start THEN greatest(
-            date_diff('day', greatest(start_date, window_start),
-                      least(end_date, date_of_death))
-            + CASE WHEN $bed_days_nights THEN 0 ELSE 1 END,
-            0)
-        ELSE 0 END AS window_bed_days
-    FROM linked
+    SELECT * FROM last90_activity($emergency_methods, $bed_days_nights, NULL)
 ),
 per_death AS (
     -- Deaths with activity only; the others count with zeros (cells below).

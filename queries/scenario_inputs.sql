@@ -14,8 +14,9 @@
 -- more, their bed days in the window and their cost (the spell's cost, else window bed
 -- days x $unit_cost_per_bed_day); and, for a cost per bed day from the data, the cost
 -- and whole-stay days of admissions in the window that carry a cost.
--- Windows, emergency classification and bed days follow activity_last90.sql (the same
--- definitions; INDICATORS.md "Last 90 days").
+-- Windows, emergency classification and bed days: last90_activity.sql, the rows
+-- activity_last90.sql counts too (INDICATORS.md "Last 90 days").
+-- Uses: last90_activity
 -- Reads: deaths_in_scope, register, activity, assess_periods.
 
 WITH chosen AS (
@@ -30,37 +31,11 @@ identified AS (
     FROM chosen AS d
     JOIN register AS r ON r.person_id = d.person_id AND r.date_added <= d.date_of_death
 ),
-linked AS (
-    SELECT
-        d.death_id,
-        d.date_of_death,
-        d.date_of_death - 89 AS window_start,
-        a.start_date,
-        coalesce(a.end_date, d.date_of_death) AS end_date,
-        a.end_date AS recorded_end,
-        a.cost,
-        CASE WHEN a.admission_method IS NOT NULL
-             THEN list_contains($emergency_methods, a.admission_method)
-             ELSE a.activity_type = 'emergency_admission'
-        END AS is_emergency,
-        (a.activity_type IN ('emergency_admission', 'elective_admission')
-         OR a.admission_method IS NOT NULL) AS is_admission
-    FROM chosen AS d
-    JOIN activity AS a ON a.person_id = d.person_id
-    WHERE a.start_date <= d.date_of_death
-      AND coalesce(a.end_date, d.date_of_death) >= d.date_of_death - 89
-),
 measured AS (
-    SELECT
-        *,
-        start_date >= window_start AS starts_in_window,
-        CASE WHEN is_admission THEN greatest(
-            date_diff('day', greatest(start_date, window_start),
-                      least(end_date, date_of_death))
-            + CASE WHEN $bed_days_nights THEN 0 ELSE 1 END,
-            0)
-        ELSE 0 END AS window_bed_days
-    FROM linked
+    -- Only rows that touch the 90-day window count here (the macro's rows also reach
+    -- back a year, for specialist palliative care).
+    SELECT * FROM last90_activity($emergency_methods, $bed_days_nights, $period)
+    WHERE end_date >= window_start
 ),
 per_death AS (
     SELECT
@@ -68,10 +43,13 @@ per_death AS (
         sum(window_bed_days) AS bed_days,
         count(*) FILTER (WHERE is_emergency AND starts_in_window) AS ea_admissions,
         sum(window_bed_days) FILTER (WHERE is_emergency AND is_admission) AS ea_bed_days,
-        sum(CASE WHEN is_emergency AND starts_in_window
+        -- DECIMAL (to the penny), as in activity_last90.sql: a sum of doubles taken in
+        -- parallel differs in its last bits from run to run; pennies add up exactly.
+        sum(CAST(CASE WHEN is_emergency AND starts_in_window
                  THEN coalesce(cost, window_bed_days * CAST($unit_cost_per_bed_day AS DOUBLE))
-            END) AS ea_cost,
-        sum(cost) FILTER (WHERE is_admission AND starts_in_window AND cost IS NOT NULL)
+            END AS DECIMAL(18, 2))) AS ea_cost,
+        sum(CAST(cost AS DECIMAL(18, 2)))
+            FILTER (WHERE is_admission AND starts_in_window AND cost IS NOT NULL)
             AS costed_cost,
         sum(date_diff('day', start_date, coalesce(recorded_end, date_of_death))
             + CASE WHEN $bed_days_nights THEN 0 ELSE 1 END)

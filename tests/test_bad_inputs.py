@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from eolneeds.config import load_config
 from eolneeds.errors import EolneedsError
 from eolneeds.ingest import ingest_files
+from eolneeds.inspect import inspect_file
 from eolneeds.lock import ProjectLock
 from eolneeds.reporting import Reporter
 
@@ -113,6 +115,22 @@ CASES = [
         "cp1252_forced_utf8.csv: is not valid utf-8 text (byte 0xe9 at offset 70) — pass "
         "the file's real encoding with --encoding (Excel exports are often cp1252), or "
         "re-export it as CSV UTF-8")),
+    Case("a download error page saved as .csv", "deaths", "download_error_page.csv",
+         refused=("download_error_page.csv: is a web page (HTML or XML), not CSV: most likely "
+                  "an error page saved when a download or export failed — open it in a "
+                  "browser to read what went wrong, then download the extract again")),
+    Case("an Excel 2003 XML workbook", "deaths", "xml_spreadsheet.xls", refused=(
+        "xml_spreadsheet.xls: is an Excel XML or web-page workbook, not CSV or .xlsx — open "
+        "it in Excel and save it as .xlsx (Excel Workbook) or CSV UTF-8")),
+    Case("a zip of extracts", "deaths", "zipped_extracts.zip", refused=(
+        "zipped_extracts.zip: is a zip archive, not an Excel workbook (it holds "
+        "deaths_2023.csv) — unzip it and ingest the extract files inside")),
+    Case("an OpenDocument spreadsheet", "deaths", "libreoffice.ods", refused=(
+        "libreoffice.ods: is an OpenDocument spreadsheet (.ods), not .xlsx — save it as "
+        "Excel 2007-365 (.xlsx) or CSV UTF-8 from LibreOffice or Excel")),
+    Case("an Excel binary workbook", "deaths", "binary_workbook.xlsb", refused=(
+        "binary_workbook.xlsb: is an Excel binary workbook (.xlsb), not .xlsx — open it in "
+        "Excel and save it as Excel Workbook (.xlsx) or CSV UTF-8")),
     Case("old .xls workbook", "deaths", "old_format.xls", refused=(
         "old_format.xls: is an old-format (.xls) or password-protected Excel workbook — "
         "save it from Excel as .xlsx without a password, or as CSV UTF-8")),
@@ -429,8 +447,8 @@ CASES = [
                                      "date_of_death '2023-01-05'; a death is registered "
                                      "after it happens")]),
     Case("born after death; age from date of birth", "deaths", "birth_after_death.csv",
-         counts=(2, 2, 0), actions=[(2, "date_of_birth", "blanked", "date_of_death "
-                                     "'2023-01-05' is before date_of_birth '2023-01-06'")],
+         counts=(2, 2, 0), actions=[(2, "date_of_birth", "blanked", "date_of_birth is "
+                                     "after date_of_death '2023-01-05'")],
          # 06/01/1940 to 05/01/2023: the 83rd birthday is the day after death -> 82. The
          # death born after it keeps no date of birth, so no age.
          loaded=("SELECT age FROM deaths ORDER BY source_row", [(None,), (82,)])),
@@ -575,6 +593,122 @@ CASES = [
              (5, "area_code", "duplicate row for this area_code, year, sex and age_band "
                               "(area_code 'P1' year '2030' sex 'female' age_band '90+'): "
                               "first seen on row 2 of this file")]),
+    # -- exports as database clients and spreadsheets write them ---------------------------
+    # SQL Server Management Studio: NULL for every missing value, datetimes with
+    # milliseconds, char(n) padding, saved as Unicode text (UTF-16, tabs, CR LF). NULL was
+    # read as a value: every row quarantined ("'NULL' is not an ICD-10 code").
+    Case("SQL Server export: NULL, padded values, datetimes, UTF-16 tabs", "deaths",
+         "ssms_null_utf16.txt", mapping='dataset = "deaths"\npreset = "pcmd_deaths"\n',
+         counts=(4, 4, 0), actions=[
+             (3, "sex", "set to unknown", "sex (DEC_SEX) is missing; the death still counts"),
+             (4, "person_id", "unlinked",
+              "person_id (DEC_NHS_NUMBER) is missing; the death still counts"),
+             (5, "person_id", "unlinked",
+              "person_id (DEC_NHS_NUMBER) is missing; the death still counts")],
+         # Two deaths without an identifier are two deaths, not one person's duplicate.
+         loaded=("SELECT date_of_death, date_of_registration, age, sex, lsoa_code, "
+                 "underlying_cause, contributory_causes, place_of_death, "
+                 "person_id LIKE 'u%' FROM deaths ORDER BY source_row",
+                 [(date(2023, 1, 5), date(2023, 1, 9), 85, "female", "E01000001", "C349",
+                   ["C349", "I251"], "home", False),
+                  (date(2023, 1, 6), None, None, "unknown", None, None, [], "hospital", False),
+                  (date(2023, 1, 7), None, 70, "male", "E01000002", "J44", [], "other", True),
+                  (date(2023, 1, 8), None, 71, "male", "E01000002", "J44", [], "other",
+                   True)])),
+    Case("UTF-16 without a byte order mark (bcp -w)", "deaths", "bcp_utf16_no_bom.csv",
+         counts=(2, 2, 0), loaded=("SELECT place_of_death FROM deaths ORDER BY source_row",
+                                   [("hospital",), ("hospital",)])),
+    Case("title rows and an empty line above the header, CR LF", "deaths",
+         "title_rows_crlf.csv", mapping='dataset = "deaths"\nheader_row = 3\n',
+         counts=(2, 1, 1), rejects=[(6, None, SHORT)],
+         loaded=("SELECT source_row FROM deaths", [(4,)])),
+    # They were "not a date" and quarantined the spell (emergency admissions lost).
+    Case("SUS / HES null dates (1800-01-01, 1801-01-01)", "activity", "hes_null_dates.csv",
+         mapping='dataset = "activity"\npreset = "hes_apc"\n', counts=(4, 3, 1),
+         rejects=[(4, "start_date", f"start_date (ADMIDATE) {MISSING}")],
+         loaded=("SELECT source_row, end_date FROM activity ORDER BY source_row",
+                 [(2, None), (3, None), (5, date(2023, 1, 7))])),
+    Case("register flags recorded as not known", "register",
+         "register_flags_not_known.csv", counts=(3, 2, 1), rejects=[
+             (4, "dnacpr", "dnacpr 'maybe' is not yes or no; add a [recode.dnacpr] entry to "
+                           "the mapping")],
+         loaded=("SELECT dnacpr, advance_care_plan FROM register ORDER BY source_row",
+                 [(None, None), (None, True)])),
+    Case("empty lines before the header", "deaths", "leading_empty_lines.csv",
+         counts=(2, 1, 1), rejects=[(5, None, SHORT)],
+         loaded=("SELECT source_row FROM deaths", [(4,)])),
+    Case("Excel's sep=; line above the header", "deaths", "sep_line.csv",
+         counts=(2, 1, 1), rejects=[(4, None, SHORT)],
+         loaded=("SELECT source_row, place_of_death FROM deaths", [(3, "hospital")])),
+    Case("NULL identifiers are missing, not one person", "register", "register_null_ids.csv",
+         counts=(4, 2, 2), rejects=[(3, "person_id", f"person_id {MISSING}"),
+                                    (4, "person_id", f"person_id {MISSING}")],
+         loaded=("SELECT gp_practice, preferred_place_of_death, dnacpr FROM register "
+                 "ORDER BY source_row", [("A81001", "home", True), (None, None, None)])),
+    Case("a junk code in an S_COD_CODE column drops the code, not the death", "deaths",
+         "pcmd_junk_contributory.csv", mapping='dataset = "deaths"\npreset = "pcmd_deaths"\n',
+         counts=(2, 2, 0), actions=[
+             (2, "contributory_causes", "code dropped",
+              "contributory_causes (S_COD_CODE_2) 'junk' " + NOT_ICD)],
+         loaded=("SELECT contributory_causes FROM deaths ORDER BY source_row",
+                 [(["C349"],), (["I219", "I25"],)])),
+    Case("month names: DD-MON-YYYY (Oracle), 6 Jan 2023; not a two-digit year", "deaths",
+         "dates_month_names.csv", counts=(4, 3, 1),
+         rejects=[(5, "date_of_death", f"date_of_death '08-JAN-23' {NOT_A_DATE}")],
+         loaded=("SELECT date_of_death FROM deaths ORDER BY source_row",
+                 [(date(2023, 1, 5),), (date(2023, 1, 6),), (date(2023, 1, 7),)])),
+    # 44931 days after 1899-12-30 is 5 January 2023 (Excel's day 1 is 1 January 1900).
+    Case("Excel serial day numbers in a date column", "deaths", "dates_excel_serials.csv",
+         counts=(3, 2, 1), rejects=[(4, "date_of_death", f"date_of_death '4493' {NOT_A_DATE}")],
+         loaded=("SELECT date_of_death FROM deaths ORDER BY source_row",
+                 [(date(2023, 1, 5),), (date(2023, 1, 6),)])),
+    Case("a hidden sheet with the same columns is not the data", "deaths",
+         "hidden_sheet.xlsx", counts=(1, 1, 0),
+         loaded=("SELECT date_of_death, source_row FROM deaths", [(date(2023, 1, 5), 2)])),
+    Case("NHS numbers written as decimals; one that lost its digits", "register",
+         "register_float_nhs.csv", mapping='dataset = "register"\nnhs_number = true\n',
+         counts=(3, 2, 1), rejects=[(4, "person_id", f"person_id {BAD_NHS}")],
+         loaded=("SELECT count(DISTINCT person_id) FROM register", [(2,)])),
+    # NHS England's platforms give Der_Pseudo_NHS_Number: the presets read it when no
+    # clear identifier is there, without the NHS number check (it was every row refused).
+    Case("Der_Pseudo_NHS_Number under a preset", "activity", "hes_pseudonymised.csv",
+         mapping='dataset = "activity"\npreset = "hes_apc"\n', counts=(3, 3, 0),
+         loaded=("SELECT count(DISTINCT person_id), count(end_date), count(cost) "
+                 "FROM activity", [(2, 2, 2)])),
+    # The advice on a file refused for its identifiers ("set nhs_number = false there")
+    # did nothing under a preset, whose check always applied.
+    Case("local identifiers under a preset refused with the fix", "activity",
+         "hes_local_ids.csv", mapping=(
+             'dataset = "activity"\npreset = "hes_apc"\n[columns]\n'
+             'person_id = "LOCAL_PATIENT_ID"\n'), refused=(
+             "hes_local_ids.csv: 3 of 3 rows would be quarantined (every row); the most "
+             "common reason is \"person_id (LOCAL_PATIENT_ID) is not a valid NHS number "
+             "(10 digits with a correct modulus 11 check digit)\" (3 rows), so nothing from "
+             "the file was loaded — check that person_id is mapped to the NHS number column "
+             "in {mappings}, or set nhs_number = false there if the identifier is not an NHS "
+             "number")),
+    Case("local identifiers under a preset with nhs_number = false", "activity",
+         "hes_local_ids.csv", mapping=(
+             'dataset = "activity"\npreset = "hes_apc"\nnhs_number = false\n[columns]\n'
+             'person_id = "LOCAL_PATIENT_ID"\n'), counts=(3, 3, 0),
+         loaded=("SELECT count(DISTINCT person_id), count(end_date), count(cost) "
+                 "FROM activity", [(2, 2, 2)])),
+    # The date of birth gives the age and is not kept, nor quoted (only its shape).
+    Case("names, postcode and date of birth in the extract", "deaths",
+         "personal_columns.csv", mapping='dataset = "deaths"\nnhs_number = true\n',
+         counts=(4, 4, 0), actions=[
+             (4, "date_of_birth", "blanked",
+              f"date_of_birth '##/##/####' {NOT_A_DATE}"),
+             (5, "date_of_birth", "blanked", "date_of_birth is after date_of_death "
+                                             "'2023-01-07'")],
+         loaded=("SELECT age, date_of_birth FROM deaths ORDER BY source_row",
+                 [(107, None), (110, None), (None, None), (70, None)])),
+    Case("a workbook whose recorded used range is stale is read to its end", "deaths",
+         "stale_dimension.xlsx", counts=(5, 4, 1), rejects=[
+             (4, None, "row has a value right of the last header (7 columns); give that "
+                       "column a header, or delete the value")],
+         loaded=("SELECT source_row FROM deaths ORDER BY source_row",
+                 [(2,), (3,), (5,), (6,)])),
 ]
 
 
@@ -809,6 +943,81 @@ def test_read_only_project_folder(tmp_path, monkeypatch, capsys):
     # validate only reads: it runs without the lock (blocking faults: exit 3, not 1 or 2)
     code, err = _main(monkeypatch, capsys, "validate", "--project", str(root))
     assert code == 3, err
+
+
+def test_a_zip_bomb_workbook_is_refused_before_it_fills_memory(tmp_path, monkeypatch):
+    """A 0.2 MB workbook whose shared strings expand to 200 MB took 290 MB more memory
+    to ingest (and 4 MB would take gigabytes). The test shrinks the limit instead of
+    writing hundreds of megabytes."""
+    monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+    monkeypatch.setattr("eolneeds.readers.BOMB_PART_BYTES", 2_000_000)
+    bomb = tmp_path / "deaths.xlsx"
+    with zipfile.ZipFile(CORPUS / "good.xlsx") as good, \
+            zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for part in good.infolist():
+            out.writestr(part, good.read(part.filename))
+        out.writestr("xl/sharedStrings.xml", b"<sst><si><t>" + b"a" * 3_000_000
+                     + b"</t></si></sst>")
+    config = _project(tmp_path / "project", CASES[0])
+    with pytest.raises(EolneedsError) as caught:
+        ingest_files(config, "deaths", [bomb], reporter=Reporter())
+    assert str(caught.value).startswith(
+        "deaths.xlsx: part xl/sharedStrings.xml would expand from 0.0 MB to 3 MB, more than "
+        "100 times: not a workbook a program saved, so it is not opened — check where the "
+        "file came from")
+    assert caught.value.exit_code == 3
+    with pytest.raises(EolneedsError):
+        inspect_file(bomb)
+
+
+def test_a_folder_or_a_link_loop_given_as_the_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+    config = _project(tmp_path / "project", CASES[0])
+    folder = tmp_path / "deaths.csv"
+    folder.mkdir()
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to(tmp_path / "loop2.csv")
+    (tmp_path / "loop2.csv").symlink_to(loop)
+    for path, problem in [(folder, "is a folder, not a file — name the extract files "
+                                   "inside it (e.g. folder/*.csv)"),
+                          (loop, "is a link that leads to no file (broken, or a loop) — "
+                                 "check the path and the file name")]:
+        with pytest.raises(EolneedsError) as caught:
+            ingest_files(config, "deaths", [path], reporter=Reporter())
+        assert (str(caught.value), caught.value.exit_code) == (f"{path}: {problem}", 3)
+
+
+@pytest.mark.parametrize("failure", ["DuckDB writing its log", "eolneeds writing a copy"])
+def test_a_full_disk_is_exit_2_with_the_fix_and_leaves_the_database(tmp_path, monkeypatch,
+                                                                   capsys, failure):
+    """Found on a 1.5 MB tmpfs: the commit failed with "No space left on device" and the
+    CLI called it a bug (exit 1). A full disk is the machine's fault, like a folder that
+    cannot be written (exit 2), and the failed file's transaction leaves nothing."""
+    import errno
+
+    root = _loaded_project(tmp_path, monkeypatch)
+    before = _digest(root / "eolneeds.duckdb")
+    wal = root / "eolneeds.duckdb.wal"
+    if failure.startswith("DuckDB"):
+        exc: Exception = duckdb.IOException(
+            f'TransactionContext Error: Failed to commit: Could not write file "{wal}": No '
+            "space left on device")
+        where = wal
+    else:
+        where = root / ".eolneeds-tmp" / "eolneeds-x.csv"
+        exc = OSError(errno.ENOSPC, "No space left on device", str(where))
+
+    def fail(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr("eolneeds.readers.read_into", fail)
+    code, err = _main(monkeypatch, capsys, "ingest", "deaths", str(CORPUS / "good.csv"),
+                      "--project", str(root))
+    assert (code, err.splitlines()[-1:]) == (2, [
+        f"Error: the disk is full while writing {where} — free some space on it (or move "
+        "the project to a disk with room), then run the command again; the database keeps "
+        "what the last finished command wrote"])
+    assert _digest(root / "eolneeds.duckdb") == before
 
 
 @pytest.mark.parametrize("damage", ["blocks overwritten", "cut in half"])

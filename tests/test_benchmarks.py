@@ -208,3 +208,111 @@ def test_england_with_period_and_source_in_the_report_and_the_packs(assessed_sam
         assert "England period" in cells, pack.name
         assert "2023" in cells, pack.name
         assert any("OHID Fingertips download, fingertips_peolc.csv" in c for c in cells)
+
+
+# The download exactly as Fingertips writes it (every column, in order, with the
+# comparison column named after the parent area type), and the area types and
+# breakdowns a real PEoLC download holds.
+REAL_COLUMNS = (
+    "Indicator ID", "Indicator Name", "Parent Code", "Parent Name", "Area Code", "Area Name",
+    "Area Type", "Sex", "Age", "Category Type", "Category", "Time period", "Value",
+    "Lower CI 95.0 limit", "Upper CI 95.0 limit", "Lower CI 99.8 limit",
+    "Upper CI 99.8 limit", "Count", "Denominator", "Value note", "Recent Trend",
+    "Compared to England value or percentiles", "Compared to ICB/region value or percentiles",
+    "Time period Sortable", "New data", "Compared to goal", "Time period range",
+)
+SHARED_NAMES = {
+    "pod_hospital_pct": "Percentage of deaths that occur in hospital",
+    "pod_home_pct": "Percentage of deaths that occur at home",
+    "pod_care_home_pct": "Percentage of deaths that occur in care homes",
+    "pod_hospice_pct": "Percentage of deaths that occur in hospice",
+    "pod_other_pct": "Percentage of deaths that occur in 'other places'",
+    "diupr_pct": "Percentage of deaths in usual place of residence (DiUPR)",
+    "ea_last90_3plus_pct": "Percentage of deaths with 3 or more emergency admissions in "
+                           "the last 90 days of life",
+}
+
+
+def _real_rows() -> tuple[list[dict[str, str]], dict[tuple[str, str], float]]:
+    """Rows of every kind, and the values that must be picked: (ours, 'england' |
+    'region') -> value. The wanted total of each indicator is 10 + its position (England)
+    and 20 + it (the ICB's region); every other row carries a value that would show if
+    it were taken (90+)."""
+    rows: list[dict[str, str]] = []
+    wanted: dict[tuple[str, str], float] = {}
+    areas = (  # (parent code, code, name, type)
+        ("", "E92000001", "England", "England"),
+        ("E92000001", "E40000006", "South West", "Region"),
+        ("E92000001", "E40000003", "London", "Region"),
+        ("E40000006", "E54000999", "Test ICB", "ICB"),
+        ("E54000999", "E38000999", "NHS Test ICB - 11X", "Sub-ICB"),
+        ("E40000006", "E06000052", "Cornwall", "Counties & UAs (from Apr 2023)"),
+    )
+
+    def add(i: int, name: str, area: tuple[str, str, str, str], value: float, *,
+            sex: str = "Persons", age: str = "All ages", category_type: str = "",
+            category: str = "", period: str = "2023", sortable: str = "20230000",
+            ind_id: str = "") -> None:
+        parent, code, area_name, area_type = area
+        rows.append(dict.fromkeys(REAL_COLUMNS, "") | {
+            "Indicator ID": ind_id or str(80000 + i), "Indicator Name": name,
+            "Parent Code": parent, "Area Code": code, "Area Name": area_name,
+            "Area Type": area_type, "Sex": sex, "Age": age, "Category Type": category_type,
+            "Category": category, "Time period": period, "Value": f"{value}",
+            "Count": "100", "Denominator": "1000", "Time period Sortable": sortable,
+            "Recent Trend": "Cannot be calculated", "Time period range": "1y"})
+
+    for i, (ours, name) in enumerate(SHARED_NAMES.items()):
+        for area in areas:
+            total = {"England": 10.0 + i, "South West": 20.0 + i}.get(area[2], 30.0 + i)
+            add(i, name, area, total)
+            if area[2] == "England":
+                wanted[(ours, "england")] = total
+            elif area[2] == "South West":
+                wanted[(ours, "region")] = total
+            # Breakdowns of the same period and area: never the total.
+            add(i, name, area, 91.0, sex="Male")
+            add(i, name, area, 92.0, sex="Female")
+            add(i, name, area, 93.0, age="85+ yrs")
+            add(i, name, area, 94.0, category_type="LSOA11 deprivation deciles in England "
+                "(IMD2019)", category="Most deprived decile (IMD2019)")
+            # A later period published only for an age band and a category.
+            add(i, name, area, 95.0, age="<75 yrs", period="2024", sortable="20240000")
+            add(i, name, area, 96.0, category_type="Ethnic groups", category="White",
+                period="2024", sortable="20240000")
+            # An earlier total: older than the one wanted.
+            add(i, name, area, 97.0, period="2022", sortable="20220000")
+    # Names that must not be taken for ours: a different population or definition.
+    add(20, "Percentage of deaths that occur in care homes who were temporary residents",
+        areas[0], 98.0)
+    add(21, "Percentage of deaths in usual place of residence among people aged 65 years "
+        "and over", areas[0], 99.0)
+    return rows, wanted
+
+
+def test_a_real_layout_download_uses_only_the_totals(tmp_path: Path) -> None:
+    """Every column of the real download, five area types, sex, age-band and category
+    rows, a later period for a subgroup only: the preset loads every row, and England
+    and the ICB's region come from the Persons / All ages / no-category rows of the
+    latest period for each shared indicator, recognised by its published name."""
+    config = _project(tmp_path / "p")
+    rows, wanted = _real_rows()
+    path = tmp_path / "fingertips-peolc.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:  # as downloaded
+        writer = csv.DictWriter(handle, fieldnames=REAL_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    [result] = ingest_files(config, "benchmarks", [path], mapping="fingertips",
+                            reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (
+        len(rows), len(rows), 0)
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        found = load_benchmarks(con, indicator_ids=sorted(SHARED_NAMES),
+                                icb_code=config.icb_code, icb_name=config.icb_name)
+    finally:
+        con.close()
+    got = {(b.indicator_id, b.area_type): b.value for b in found}
+    assert got == wanted
+    assert {b.period for b in found} == {"2023"}
+    assert {b.area_name for b in found if b.area_type == "region"} == {"South West"}

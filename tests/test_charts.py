@@ -143,3 +143,35 @@ def test_other_chart_types_render() -> None:
     texts = [t.text for t in _parse(outputs[0]).iter(f"{SVG_NS}text")]
     assert "*" in texts  # the suppressed quintile is marked, not silently dropped
     assert any(t and t.startswith("SII") for t in texts)
+
+
+def test_funnel_chart_draws_each_point_its_limits_and_a_legend_in_words() -> None:
+    """The funnel plot (drawn as SVG directly): one marker per point, shaped and
+    coloured by its position (funnel_marks), its label beside it, the four limit curves
+    and the benchmark, and a legend that says what each mark means."""
+    points = [charts.FunnelPoint("Low", 300, 1000),  # 30% against 45%: below 99.8%
+              charts.FunnelPoint("Mid", 450, 1000), charts.FunnelPoint("", 470, 1000)]
+    svg = charts.funnel_chart("chart-f", "Funnel", "d", points, 45.0, "ICB 45.0%",
+                              "higher_is_better")
+    root = _parse(svg)
+    texts = [t.text for t in root.iter(f"{SVG_NS}text")]
+    assert "Low" in texts and "Mid" in texts  # an empty label writes nothing
+    for words in ("ICB 45.0%", "95% limits", "99.8% limits", "Below 99.8% limit (worse)",
+                  "Above 99.8% limit (better)", "Within 99.8% limits (similar)"):
+        assert words in texts
+    marks = charts.funnel_marks(points, 45.0, "higher_is_better")
+    assert [m.position for m in marks] == ["below_998", "within", "within"]
+    plot = next(g for g in root.iter(f"{SVG_NS}g") if g.get("clip-path"))
+    drawn = [e for e in plot if e.tag in (f"{SVG_NS}circle", f"{SVG_NS}polygon")]
+    assert len(drawn) == 3  # one marker per point, the 'v' of the low one a polygon
+    assert drawn[0].tag == f"{SVG_NS}polygon" and drawn[0].get("fill") == marks[0].colour
+    curves = [e for e in plot if e.tag == f"{SVG_NS}path"]
+    assert len(curves) == 5  # 95% and 99.8% limits either side, and the benchmark
+
+
+def test_spc_chart_keeps_counts_off_negative_values() -> None:
+    result = methods.xmr([1, 0, 2, 0, 1, 0, 3, 0, 1, 0])  # limits reach below zero
+    svg = charts.spc_chart("chart-s", "Deaths", "d", [str(i) for i in range(10)], result,
+                           "neutral", "count")
+    texts = [t.text for t in _parse(svg).iter(f"{SVG_NS}text")]
+    assert "0" in texts and not any(t and t.startswith(("-", "\u2212")) for t in texts)

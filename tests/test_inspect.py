@@ -87,6 +87,28 @@ def test_a_column_of_nhs_numbers_is_hidden_whatever_its_name(tmp_path: Path) -> 
     assert "2 of 2 pass the NHS number check" in text
 
 
+def test_phone_numbers_and_long_digit_runs_are_never_shown(tmp_path: Path) -> None:
+    # Found by the red team: a 'Mobile' column was shown as '07700900123'.
+    path = tmp_path / "x.csv"
+    path.write_text("Mobile,Contact,Tel,GP\n07700900123,020 7946 0958 ext 12,01632960001,"
+                    "A81001\n", encoding="utf-8")
+    text = inspect_file(path).render_text()
+    assert "07700900123" not in text and "7946 0958" not in text
+    assert "01632960001" not in text
+    assert "'A81001'" in text  # a practice code is not personal
+
+
+def test_a_deaths_file_is_guessed_as_deaths_not_as_a_lookup() -> None:
+    # It holds lsoa_code and place_of_death, which also fit lsoa_places (two of its three
+    # columns): the dataset reading the most columns wins.
+    from eolneeds.inspect import guess_dataset
+
+    headers = ["person_id", "date_of_death", "age", "sex", "lsoa_code", "underlying_cause",
+               "place_of_death"]
+    assert guess_dataset(headers) == "deaths"
+    assert guess_dataset(["lsoa_code", "place"]) == "lsoa_places"
+
+
 def test_header_row_is_found_below_title_rows() -> None:
     rows = [("Title",), (None, None), ("Produced by", None, None), ("a", "b", "c"),
             (1, 2, 3)]

@@ -54,6 +54,8 @@ def _text_of(path: Path) -> str:
         return "\n".join(str(v) for column in table.columns for v in column.to_pylist())
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace")
+    if len(data) > 16 and data[1:64:2].count(0) > 28:  # UTF-16 LE without a BOM
+        return data.decode("utf-16-le", errors="replace")
     return data.decode("cp1252", errors="replace")
 
 
@@ -86,7 +88,8 @@ def leaks(root: Path, numbers: set[str]) -> list[str]:
                 hits = con.execute(
                     f'SELECT DISTINCT u.needle FROM "{table}" AS t, unnest($numbers) AS '
                     f"u(needle) WHERE contains(regexp_replace(CAST(t.\"{column}\" AS VARCHAR), "
-                    "'[ -]', '', 'g'), u.needle)", {"numbers": sorted(numbers)}).fetchall()
+                    "'[ -]', '', 'g'), regexp_replace(u.needle, '[ -]', '', 'g'))",
+                    {"numbers": sorted(numbers)}).fetchall()
                 found += [f"{table}.{column}: {n}" for (n,) in hits]
         finally:
             con.close()
@@ -115,6 +118,21 @@ def test_no_input_nhs_number_is_kept_anywhere_in_the_project(tmp_path, monkeypat
         except EolneedsError:
             pass  # refused: the point is what it left behind
     assert leaks(config.root, numbers_in(case)) == []
+
+
+# What personal_columns.csv carries besides NHS numbers: names, postcodes, dates of
+# birth (in the forms a database could hold them).
+PERSONAL = {"Lovelace", "Turing", "Hopper", "Seacole", "SW1A 1AA", "CB2 1TN", "N1 9GU",
+            "E1 6AN", "10/12/1915", "1915-12-10", "23/06/1912", "1912-06-23", "31/02/1906",
+            "08/01/2023", "2023-01-08"}
+
+
+def test_no_name_postcode_or_date_of_birth_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+    [case] = [c for c in CASES if c.file == "personal_columns.csv"]
+    config = _project(tmp_path / "project", case)
+    ingest_files(config, case.dataset, [CORPUS / case.file], reporter=Reporter())
+    assert leaks(config.root, PERSONAL | numbers_in(case)) == []
 
 
 def test_a_killed_ingests_transcoded_copy_is_swept_by_the_next_command(tmp_path):

@@ -100,6 +100,26 @@ DATE_CASES = [
     ("29/02/2023", None),  # not a leap year
     ("2023-13-01", None),
     ("05/01/23", None),  # two-digit year would be the year 23
+    # Month names cannot be misread: Oracle / SQL Server exports, any case.
+    ("31-MAR-2024", date(2024, 3, 31)),
+    ("5 Jan 2023", date(2023, 1, 5)),
+    ("05 january 2023", date(2023, 1, 5)),
+    ("05/Jan/2023", date(2023, 1, 5)),
+    ("31-MAR-2024 00:00:00", date(2024, 3, 31)),
+    ("2024-03-31T14:05:00Z", date(2024, 3, 31)),  # ISO 8601 with a time zone (APIs)
+    ("2024-03-31T14:05:00+01:00", date(2024, 3, 31)),
+    ("31/03/2024 2:05 PM", date(2024, 3, 31)),  # Excel's US-style time
+    ("2024-03-31 00:00:00,000", date(2024, 3, 31)),
+    ("31-FEB-2024", None),
+    ("31-MAR-24", None),  # 1924 or 2024?
+    ("05-Foo-2023", None),
+    # Excel's serial day number (a date cell formatted as General): 45292 is 1 January
+    # 2024 (Excel's own value; day 1 = 1900-01-01, counted from 1899-12-30 because Excel
+    # keeps the non-existent 29 February 1900); 10000 is 18 May 1927.
+    ("45292", date(2024, 1, 1)),
+    ("10000", date(1927, 5, 18)),
+    ("1940", None),  # four digits: a year, not a day
+    ("45292.75", date(2024, 1, 1)),  # 6 pm on that day
     ("01/01/1850", None),  # before 1890: a typing error
     ("yesterday", None),
     ("", None),
@@ -170,6 +190,11 @@ NHS_CASES = [
     ("943 476 5919", True),  # spaces as printed on letters
     ("943-476-5919", True),
     (" 943 476 5919 ", True),
+    ("9434765919.0", True),  # written by a tool that read the column as decimals
+    ("9434765919.00", True),
+    ("9434765919.5", False),
+    ("9.43E+09", False),  # Excel's display, digits lost: never linked
+    ("9.434765919E+09", False),
     ("4010232137", True),
     ("9434765918", False),  # wrong check digit
     ("9434765910", False),
@@ -179,6 +204,12 @@ NHS_CASES = [
     ("1000000010", False),  # check digit would be 10: never issued
     ("", False),
 ]
+
+
+def test_an_nhs_number_written_as_a_decimal_is_the_same_ten_digits(con):
+    # ... so it hashes to the same pseudonym and links across datasets.
+    assert nz.nhs_digits("9434765919.0") == nz.nhs_digits("943 476 5919") == "9434765919"
+    assert sql_value(con, nz.nhs_digits_sql("$v"), v="9434765919.0") == "9434765919"
 
 
 @pytest.mark.parametrize(("raw", "valid"), NHS_CASES)
@@ -265,6 +296,9 @@ def test_sex_codes(con, raw, expected):
     ("Care_Home", "care_home"), ("care-home", "care_home"), ("Nursing Home", "care_home"),
     ("HOSPITAL", "hospital"), ("Own home", "home"), ("Elsewhere", "other"),
     ("Religious establishment", "religious"), ("Moon", None),
+    # Local systems' wording (red team): care homes by kind, "own residence".
+    ("Residential Care Home", "care_home"), ("Care home (with nursing)", "care_home"),
+    ("Own Residence", "home"),
 ])
 def test_place_of_death_words(con, raw, expected):
     assert nz.recode(raw, nz.PLACE_OF_DEATH_CODES) == expected

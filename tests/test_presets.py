@@ -80,6 +80,17 @@ def test_resolve_names_the_variant_used_and_leaves_overridden_columns_alone():
     assert presets.resolve(preset, headers, overridden={"lsoa_code"}).missing == []
 
 
+def test_underscores_and_spaces_name_the_same_column():
+    # A spreadsheet's "NHS Number" is a warehouse's NHS_NUMBER (red team: an A&E
+    # extract with "NHS Number" and "Arrival Date" was refused under ecds_ae).
+    assert presets.find_header("NHS_NUMBER", ["Arrival Date", "NHS  Number"]) == "NHS  Number"
+    assert presets.find_header("date_of_death", ["Date of Death"]) == "Date of Death"
+    assert presets.find_header("NHS_NUMBER", ["NHS-Number"]) is None
+    found = presets.resolve(presets.get_preset("ecds_ae"), ["NHS Number", "Arrival Date"])
+    assert (found.missing, found.columns["person_id"], found.columns["start_date"]) == (
+        [], "NHS Number", "Arrival Date")
+
+
 def test_iod_vintage_follows_the_lsoa_header():
     preset = presets.get_preset("iod_file1")
     assert presets.resolve(preset, IOD_2019).defaults == {"lsoa_vintage": "2011"}

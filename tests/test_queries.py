@@ -321,3 +321,48 @@ def test_cell_counts_equal_counting_every_death(sample_project):
     assert register["on_register"].to_list() == reference["on_register"].to_list()
     assert register["register_days_median"].to_list() == (
         reference["register_days_median"].to_list())
+
+
+def test_scenario_inputs_and_activity_last90_count_the_same_activity(db_path):
+    """scenario_inputs.sql builds on last90_activity.sql, as activity_last90.sql does:
+    on the hand-built database the scenarios' 'all' group has the indicators' deaths,
+    bed days and people with an emergency admission, area by area."""
+    indicators = count(db_path, "activity_last90")
+    scenario = count(db_path, "scenario_inputs", period=FY.label)
+    for area in (None, "P1", "P2"):
+        ours = row(indicators, area=area)
+        theirs = scenario.filter((pl.col("area_code").is_null() if area is None
+                                  else pl.col("area_code") == area)
+                                 & (pl.col("grp") == "all")).row(0, named=True)
+        assert (theirs["deaths"], theirs["bed_days"], theirs["bed_days_sumsq"],
+                theirs["ea_people"]) == (ours["deaths"], ours["bed_days"],
+                                         ours["bed_days_sumsq"], ours["ea_any"]), area
+    icb = scenario.filter(pl.col("area_code").is_null() & (pl.col("grp") == "all")).row(
+        0, named=True)
+    # Worked out from the hand-built rows: A's emergency admissions in the window are
+    # 04-02 (1 day, £1000), 06-01..06-10 (10 days, £2000) and 06-20 (1 day, no cost);
+    # B's three day cases (no cost). Admissions 6; their bed days 1 + 10 + 1 + 3 = 15;
+    # their cost £3000; costed admissions in the window: £3000 over 1 + 10 = 11 days.
+    assert (icb["ea_admissions"], icb["ea_bed_days"], icb["ea_cost"]) == (6, 15, 3000)
+    assert (icb["costed_cost"], icb["costed_days"]) == (3000, 11)
+
+
+def test_an_open_admission_runs_to_the_date_of_death_in_both_queries(tmp_path):
+    """An admission with no discharge date that started more than a year before death
+    still runs to the date of death (INDICATORS.md): 90 bed days in the window, counted
+    alike by the indicators and the scenarios (activity_last90 used to skip it)."""
+    path = build_handbuilt_db(tmp_path / "open.duckdb")
+    con = connect(path)
+    try:
+        con.execute("INSERT INTO activity (person_id, activity_type, start_date, end_date, "
+                    "admission_method, source_file_id, source_row) VALUES "
+                    "('C', 'elective_admission', DATE '2023-01-10', NULL, '11', 3, 99)")
+    finally:
+        con.close()
+    p2 = row(count(path, "activity_last90"), area="P2")
+    scenario = count(path, "scenario_inputs", period=FY.label)
+    p2_all = scenario.filter((pl.col("area_code") == "P2") & (pl.col("grp") == "all"))
+    # P2 had no bed days (C and D have no admissions); C's open stay adds the 90 days of
+    # its window (2024-09-03 .. 2024-12-01).
+    assert p2["bed_days"] == 90
+    assert p2_all["bed_days"].item() == 90

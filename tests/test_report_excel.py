@@ -28,7 +28,7 @@ from report_fixtures import HOSTILE_STRINGS, make_bundle  # noqa: E402
 
 FRONT_SHEETS = ["Cover", "Contents", "Notes", "Metadata"]
 THEME_SHEETS = ["Summary", "Mortality and need", "Place of death", "Identification",
-                "Hospital use", "Inequalities", "Projections"]
+                "Hospital use", "Cost per death", "Inequalities", "Projections"]
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 BAD_SHEET_CHARS = set("[]:*?/\\")
 
@@ -463,9 +463,19 @@ def test_fast_row_writer_writes_what_openpyxl_writes(tmp_path):
     assert '<c r="A1"' in expected["xl/worksheets/sheet1.xml"]
 
 
-def test_streamed_pack_equals_the_pack_openpyxl_writes_cell_by_cell(tmp_path, bundle):
-    """write_excel_pack (Indicator data streamed, fast rows) against build_workbook
-    (every cell made) saved by openpyxl's own Workbook.save: the same file."""
+@pytest.mark.parametrize("hostile", [False, True], ids=["plain", "hostile"])
+def test_streamed_pack_equals_the_pack_openpyxl_writes_cell_by_cell(tmp_path, bundle,
+                                                                    hostile, monkeypatch):
+    """write_excel_pack (Indicator data written column by column, fast rows) against
+    build_workbook (every cell made, row by row) saved by openpyxl's own Workbook.save:
+    the same file, also for hostile text (formula payloads, control characters, XML
+    metacharacters, leading and trailing spaces)."""
+    if hostile:
+        bundle = make_bundle(hostile=True)
+    formatted = []  # the column-wise path must be the one taken
+    row_xml = report_excel._DataColumns.row_xml
+    monkeypatch.setattr(report_excel._DataColumns, "row_xml",
+                        lambda self, *a: formatted.append(self) or row_xml(self, *a))
     for place in (None, bundle.places[0]):
         ours, theirs = tmp_path / "ours.xlsx", tmp_path / "theirs.xlsx"
         report_excel.write_excel_pack(bundle, ours, place=place)
@@ -478,6 +488,7 @@ def test_streamed_pack_equals_the_pack_openpyxl_writes_cell_by_cell(tmp_path, bu
                 assert 'descr="' in got[name] and 'descr="' not in expected[name]
                 got[name] = re.sub(r' (descr|title)="[^"]*"', "", got[name])
             assert got[name] == expected[name], (place, name)
+    assert len(formatted) == 2
 
 
 def test_cell_maker_matches_setting_style_and_format_on_each_cell(bundle):

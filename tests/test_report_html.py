@@ -208,7 +208,7 @@ def test_suppression_rule_is_explained_and_suppressed_values_show_a_star(
     assert html.count("Counts from 1 to 7 are suppressed and shown as *") == 1
     # The fixture suppresses small cause groups; such cells read '*', never a number.
     assert re.search(r'<td class="num">\*</td>', html)
-    assert "suppressed: count of 1 to 7" in html  # the note column names the rule
+    assert "count of 1 to 7: " in html  # the tally names the rule and its count
 
 
 def test_comparisons_are_words_not_colour_alone(report: tuple[Path, str]) -> None:
@@ -358,12 +358,19 @@ def test_renders_in_headless_chromium_offline(report: tuple[Path, str], tmp_path
 
 
 def test_suppression_rules_are_counted_one_by_one():
-    """A value hidden by two rules carries both notes ("a; b"): the report counts each
-    rule, so no rule is listed twice."""
+    """Each hidden value counts once, under the first disclosure rule its note names
+    ("suppressed: ..." or "withheld: ..."); notes that only describe a value
+    ("unreliable: ...") are not rules, and the rules add up to the hidden values."""
+    from eolneeds.bundle import suppression_tally
+
     bundle = make_bundle()
     frame = bundle.indicators
-    notes = ["rule a; rule b", "rule a", None]
+    notes = ["unreliable: few; suppressed: rule a", "suppressed: rule a; withheld: b",
+             "withheld: b", "unreliable: few", None]
     rows = frame.head(len(notes)).with_columns(
-        pl.Series("suppressed", [True, True, False]), pl.Series("note", notes))
-    data = report_html.Indicators(rows)
-    assert data.suppressed_notes() == [("rule a", 2), ("rule b", 1)]
+        pl.Series("suppressed", [True, True, True, False, False]), pl.Series("note", notes))
+    tally = suppression_tally(rows)
+    assert (tally.values, tally.suppressed) == (5, 3)
+    assert tally.by_rule == (("rule a", 2), ("withheld, b", 1))
+    assert tally.sentence() == ("3 of the 5 values in the indicator table are suppressed "
+                                "(shown as *), by rule: rule a: 2; withheld, b: 1.")

@@ -150,3 +150,80 @@ def test_nothing_in_scope_and_missing_datasets_block(tmp_path):
         "check the areas file's place codes and LSOA vintage",
         "Place P1 (Place One) has no population — load population for its LSOAs",
         "Place P2 (Place Two) has no population — load population for its LSOAs"]
+
+
+def test_practice_checks_against_the_pcn_lookup(tmp_path):
+    """GP practice data quality, each count worked out by hand from the rows below."""
+    config = project(tmp_path)
+    load(config, tmp_path, "areas", ["lsoa_code,place,imd_decile,lsoa_vintage",
+                                     "E01000001,P1,1,2021", "E01000003,P2,9,2021"])
+    load(config, tmp_path, "population", ["lsoa_code,year,sex,age_band,population",
+                                          "E01000001,2023,F,85-89,100",
+                                          "E01000003,2023,M,90+,50"])
+    load(config, tmp_path, "practices", [
+        "practice_code,pcn_code,start_date,end_date",
+        "A81001,U00001,01/07/2019,",            # current
+        "A81002,U00001,01/07/2019,31/03/2023",  # closed 31/03/2023: no current PCN
+        "A81003,U00001,01/07/2019,",            # in two current PCNs
+        "A81003,U00002,01/04/2022,",
+        "A81004,U00002,01/07/2019,31/03/2021",  # moved: ended, then a current one
+        "A81004,U00001,01/04/2021,"])
+    load(config, tmp_path, "deaths", [
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death,"
+        "gp_practice",
+        "A,05/01/2023,85,F,E01000001,C34.9,Hospital,A81001",
+        "B,06/05/2023,85,F,E01000001,C34.9,Home,A81002",   # after A81002 closed
+        "C,07/01/2023,85,F,E01000003,C34.9,Home,A81002",   # before it closed
+        "D,08/01/2023,85,F,E01000003,C34.9,Home,B99999",   # not in the lookup
+        "E,09/01/2023,85,F,E01000003,C34.9,Home,Dr Smith", # a name, not a code
+        "F,10/01/2023,85,F,E01000003,C34.9,Home,",         # none; register has one
+        "G,11/01/2023,85,F,E01000003,C34.9,Home,"])        # none anywhere
+    load(config, tmp_path, "register", [
+        "person_id,date_added,gp_practice", "F,01/12/2022,A81001",
+        "G,01/12/2022,", "H,01/11/2022,C12345"])          # C12345: not in the lookup
+    report = validate_project(config, reporter=Reporter())
+    found = {r[0]: r[1:4] for r in rows(report, "practices")}
+    assert found == {
+        "deaths with no GP practice (on the death or any register entry)": (1, 0, "none"),
+        "deaths whose practice code is not an ODS practice code (a letter and 5 digits)":
+            (1, 1, "DR SMITH"),  # codes are upper-cased at ingest
+        "register entries whose practice code is not an ODS practice code": (0, 0, "none"),
+        "deaths whose practice is not in the practices file": (2, 2, "B99999, DR SMITH"),
+        "register entries whose practice is not in the practices file": (1, 1, "C12345"),
+        "deaths after their practice's last PCN membership ended (closed or merged?)":
+            (1, 1, "A81002"),
+        "practices in the practices file with no current PCN": (1, 1, "A81002"),
+        "practices in more than one current PCN": (1, 1, "A81003"),
+    }
+    practice_warnings = [w for w in report.warnings if "practice" in w]
+    assert len(practice_warnings) == 7  # one per check that found something
+    assert any(w.startswith("2 deaths whose practice is not in the practices file, e.g. "
+                            "B99999, DR SMITH — ") and "ePCN" in w for w in practice_warnings)
+    assert "GP practices and PCNs" in report.render_text()
+
+
+def test_practice_codes_without_a_lookup_say_so(tmp_path):
+    config = project(tmp_path)
+    load(config, tmp_path, "areas", ["lsoa_code,place,imd_decile", "E01000001,P1,1"])
+    load(config, tmp_path, "deaths", [
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death,"
+        "gp_practice", "A,05/01/2023,85,F,E01000001,C34.9,Hospital,A81001"])
+    report = validate_project(config, reporter=Reporter())
+    # Checks against the lookup are not run; the ones on the codes themselves are.
+    assert [r[0] for r in rows(report, "practices")] == [
+        "deaths with no GP practice (on the death or any register entry)",
+        "deaths whose practice code is not an ODS practice code (a letter and 5 digits)",
+        "register entries whose practice code is not an ODS practice code"]
+    assert any(w.startswith("no practices file loaded") for w in report.warnings)
+
+
+def test_no_practice_data_no_practice_table(tmp_path):
+    config = project(tmp_path)
+    load(config, tmp_path, "areas", ["lsoa_code,place,imd_decile", "E01000001,P1,1"])
+    load(config, tmp_path, "deaths", [
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death",
+        "A,05/01/2023,85,F,E01000001,C34.9,Hospital"])
+    report = validate_project(config, reporter=Reporter())
+    with pytest.raises(KeyError):
+        report.table("practices")
+    assert not any("practice" in w for w in report.warnings)

@@ -337,6 +337,130 @@ def main() -> None:
         ["P4", "31/02/2023", 70, "M", "E01000001", "J44", "Care home"],
         ["Total", None, 310],
     ]})
+    exports()
+
+
+def exports() -> None:
+    """Files as database clients and spreadsheets write them (SQL Server Management
+    Studio, Oracle, Excel), found by trying real-shaped exports."""
+    # SSMS "Save results as": NULL for every missing value, datetimes with a time,
+    # char(n) columns padded with spaces; as Excel's "Unicode Text" (UTF-16, tabs).
+    def ssms(values: list[str]) -> str:
+        return "\t".join("NULL" if v == "" else v.ljust(12) for v in values)
+    pcmd = PCMD.split(",") + ["S_COD_CODE_2"]
+    text("ssms_null_utf16.txt", [ssms(pcmd)] + [ssms(r) for r in [
+        [nhs(101), "2023-01-05 00:00:00.000", "2023-01-09 00:00:00.000", "85", "2",
+         "E01000001", "C349", "C349", "H", "", "", "I251"],
+        [nhs(102), "2023-01-06 00:00:00.000", "", "", "", "", "", "", "CE1", "1", "01", ""],
+        ["", "2023-01-07 00:00:00.000", "", "70", "1", "E01000002", "J44", "", "E", "", "",
+         ""],
+        ["", "2023-01-08 00:00:00.000", "", "71", "1", "E01000002", "J44", "", "E", "", "",
+         ""]]], "utf-16", end="\r\n")
+    # Identifiers of a local system that already pseudonymised them, with NULL for none:
+    # NULL is no one, not one person with four registrations.
+    text("register_null_ids.csv", [R, "L001,2023-01-05,A81001,home,Y,N",
+                                   "NULL,2023-01-06,A81001,home,Y,N",
+                                   "NULL,2023-01-07,A81001,home,Y,N",
+                                   "L002,2023-01-08,NULL,NULL,NULL,NULL"])
+    # A junk code in one of the S_COD_CODE_n columns drops that code, not the death.
+    text("pcmd_junk_contributory.csv", [
+        PCMD + ",S_COD_CODE_2",
+        f"{nhs(103)},20230105,20230109,85,2,E01000001,C349,c34.9x,H,,,junk",
+        f"{nhs(104)},20230106,20230109,80,1,E01000001,I219,I21.9,H,,,I25-"])
+    # Oracle's DD-MON-YYYY and month names: unambiguous, always read.
+    text("dates_month_names.csv", [D, "P1,05-JAN-2023,85,F,E01000001,C34.9,Hospital",
+                                   "P2,6 Jan 2023,85,F,E01000001,C34.9,Hospital",
+                                   "P3,07-January-2023 00:00:00,85,F,E01000001,C34.9,Hospital",
+                                   "P4,08-JAN-23,85,F,E01000001,C34.9,Hospital"])
+    # A date column formatted as General in Excel, then saved as CSV: serial numbers.
+    text("dates_excel_serials.csv", [D, "P1,44931,85,F,E01000001,C34.9,Hospital",
+                                     "P2,44932.5,85,F,E01000001,C34.9,Hospital",
+                                     "P3,4493,85,F,E01000001,C34.9,Hospital"])
+    # A workbook with an old hidden copy of the data sheet before the visible one.
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    old = book.create_sheet("Old extract")
+    old.append(D.split(","))
+    old.append(["P0", "05/01/2020", 85, "F", "E01000001", "C34.9", "Home"])
+    old.sheet_state = "hidden"
+    sheet = book.create_sheet("Deaths")
+    sheet.append(D.split(","))
+    sheet.append(["P1", date(2023, 1, 5), 85, "F", "E01000001", "C34.9", "Home"])
+    book.save(HERE / "hidden_sheet.xlsx")
+    # NHS numbers as a tool that read them as decimals writes them (pandas: "….0"), and
+    # as Excel shows a number too wide for its column (digits lost: never to be linked).
+    text("register_float_nhs.csv", [R, f"{nhs(109)}.0,2023-01-05,A81001,home,Y,N",
+                                    f"{nhs(110)},2023-01-06,A81001,home,Y,N",
+                                    "9.43E+09,2023-01-07,A81001,home,Y,N"])
+    # Spells from a warehouse that pseudonymised the NHS number before the extract
+    # (SUS+ Der_Pseudo_NHS_Number): no modulus 11 check can pass.
+    text("hes_pseudonymised.csv", [
+        "Der_Pseudo_NHS_Number,ADMIDATE,DISDATE,ADMIMETH,TRETSPEF,SPELL_COST",
+        "A1B2C3D4E5F6,2023-01-05,2023-01-06,21,300,100",
+        "B2C3D4E5F6A1,2023-01-05,2023-01-07,2A,300,200",
+        "A1B2C3D4E5F6,2023-01-09,NULL,11,300,NULL"])
+    # A failed download saved under the extract's name, and Excel 2003's XML workbook.
+    text("download_error_page.csv", ["<!DOCTYPE html>", "<html><head><title>Error 404 - "
+                                     "Not Found</title></head><body>Not found</body></html>"])
+    text("xml_spreadsheet.xls", [
+        '<?xml version="1.0"?>', '<?mso-application progid="Excel.Sheet"?>',
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">', "</Workbook>"])
+    # SQL Server's bcp -w: UTF-16 with no byte order mark (was "a binary file").
+    text("bcp_utf16_no_bom.csv", [D, f"{nhs(111)},{OK}", f"{nhs(112)},{OK}"],
+         "utf-16-le", end="\r\n")
+    # Title rows, an empty line, then the header on row 3, Windows line ends: DuckDB's
+    # skip miscounted CR LF and empty lines (the header was read as a data row).
+    text("title_rows_crlf.csv", ["Deaths extract, March 2025", "", D, "P1," + OK, "",
+                                 "P2," + OK[:-9]], end="\r\n")
+    # SUS / HES null dates: 1800-01-01 not applicable or not known, 1801-01-01 invalid.
+    text("hes_null_dates.csv", [HES, f"{nhs(113)},2023-01-05,1800-01-01,21,300,100",
+                                f"{nhs(114)},2023-01-05,18010101,21,300,100",
+                                f"{nhs(115)},1800-01-01,2023-01-07,21,300,100",
+                                f"{nhs(116)},2023-01-05,2023-01-07,21,300,100"])
+    # A register records "not known" for a flag: the entry still counts.
+    text("register_flags_not_known.csv", [R, "L1,2023-01-05,A81001,home,Unknown,N/A",
+                                          "L2,2023-01-06,A81001,home,Not known,Yes",
+                                          "L3,2023-01-07,A81001,home,maybe,No"])
+    # An export that starts with empty lines ("the file is empty (no header row)").
+    text("leading_empty_lines.csv", ["", "", D, "P1," + OK, "P2," + OK[:-9]], end="\r\n")
+    # European Excel's "sep=;" line above the header names the delimiter.
+    text("sep_line.csv", ["sep=;", D.replace(",", ";"), "P1;" + OK.replace(",", ";"),
+                          "P2;" + OK.replace(",", ";")[:-9]], "cp1252", end="\r\n")
+    # Zip files that are not .xlsx workbooks: a download of zipped extracts, LibreOffice's
+    # .ods, Excel's binary .xlsb (the parts that say what each is).
+    for name, members in [
+            ("zipped_extracts.zip", {"deaths_2023.csv": D + "\nP1," + OK + "\n"}),
+            ("libreoffice.ods", {"mimetype": "application/vnd.oasis.opendocument.spreadsheet",
+                                 "content.xml": "<office:document-content/>"}),
+            ("binary_workbook.xlsb", {"[Content_Types].xml": "<Types/>",
+                                      "xl/workbook.bin": "\x00\x01"})]:
+        with zipfile.ZipFile(HERE / name, "w") as archive:
+            for member, body in members.items():
+                archive.writestr(zipfile.ZipInfo(member, (2025, 1, 1, 0, 0, 0)), body)
+    # A local system's own identifiers, already pseudonymised, under a preset.
+    text("hes_local_ids.csv", [
+        "LOCAL_PATIENT_ID,ADMIDATE,DISDATE,ADMIMETH,TRETSPEF,SPELL_COST",
+        "A1B2C3D4E5F6,2023-01-05,2023-01-06,21,300,100",
+        "B2C3D4E5F6A1,2023-01-05,2023-01-07,2A,300,200",
+        "A1B2C3D4E5F6,2023-01-09,NULL,11,300,NULL"])
+    # An extract carrying more than the analysis needs: names, postcode, date of birth.
+    # None of it may stay (the date of birth only gives the age).
+    text("personal_columns.csv", [
+        "person_id,forename,surname,postcode,date_of_birth,date_of_death,age,sex,lsoa_code,"
+        "underlying_cause,place_of_death",
+        f"{nhs(105)},Ada,Lovelace,SW1A 1AA,10/12/1915,05/01/2023,,F,E01000001,C34.9,Hospital",
+        f"{nhs(106)},Alan,Turing,CB2 1TN,23/06/1912,06/01/2023,,M,E01000001,C34.9,Home",
+        f"{nhs(107)},Grace,Hopper,N1 9GU,31/02/1906,07/01/2023,,F,E01000001,C34.9,Home",
+        f"{nhs(108)},Mary,Seacole,E1 6AN,08/01/2023,07/01/2023,70,F,E01000001,C34.9,Home"])
+    # A writer that records a stale used range (<dimension ref="A1:G2"/>) over a sheet of
+    # five deaths, one with a note typed right of the table: openpyxl's read-only mode
+    # stopped at row 2 and column G, so four deaths were silently lost.
+    workbook("stale_dimension.xlsx", {"Deaths": [D.split(",")] + [
+        [f"P{i}", f"0{i}/01/2023", 85, "F", "E01000001", "C34.9", "Home"]
+        + (["see note"] if i == 3 else []) for i in range(1, 6)]})
+    raw("stale_dimension.xlsx", rezip(
+        (HERE / "stale_dimension.xlsx").read_bytes(), "xl/worksheets/sheet1.xml",
+        lambda d: re.sub(rb'<dimension ref="[^"]*" ?/>', b'<dimension ref="A1:G2"/>', d)))
 
 
 if __name__ == "__main__":
