@@ -539,10 +539,10 @@ def _read_csv_as(
         (0, sum(1 for line in lines if line.strip("\r\n\ufeff")))
     # A quote left open in a title line would run on into the data (read as one value,
     # every row lost without a word).
-    for number, line in enumerate(lines[:header_row - 1], start=1):
-        opens = line.lstrip("\ufeff ").startswith('"') or any(d + '"' in line
-                                                              for d in DELIMITERS)
-        if line.count('"') % 2 and opens:  # (a quote inside a value is only a character)
+    for number, title in enumerate(lines[:header_row - 1], start=1):
+        opens = title.lstrip("\ufeff ").startswith('"') or any(d + '"' in title
+                                                               for d in DELIMITERS)
+        if title.count('"') % 2 and opens:  # (a quote inside a value is only a character)
             raise input_error(
                 name, "a title line above the header holds a quote that is not closed, so "
                 "the rows below it cannot be told apart",
