@@ -424,6 +424,8 @@ def exports() -> None:
     # A title line opening a quote it never closes: the data would be one value.
     text("title_open_quote.csv", ['"Deaths extract, March 2025', "", D, "P1," + OK,
                                   "P2," + OK], end="\r\n")
+    # Two monthly exports pasted together: the header again mid-file.
+    text("header_repeated.csv", [D, "P1," + OK, D, "P2," + OK])
     # An export that starts with empty lines ("the file is empty (no header row)").
     text("leading_empty_lines.csv", ["", "", D, "P1," + OK, "P2," + OK[:-9]], end="\r\n")
     # European Excel's "sep=;" line above the header names the delimiter.
