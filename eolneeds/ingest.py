@@ -1294,7 +1294,6 @@ def _ingest_one(
         for table in (RAW_TABLE, ROW_MAP_TABLE):
             _quietly(con, f"DROP TABLE IF EXISTS {table}")
         raise
-    con.execute("BEGIN TRANSACTION")
     try:
         params = _Params()
         inner, outer = nz.hmac_pads(key)
@@ -1304,10 +1303,7 @@ def _ingest_one(
         )
         if preset is not None and plan.preset_note:
             reporter.message(f"{path.name}: {preset.name}: {plan.preset_note}")
-        file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
-        if replace:
-            _replace_earlier(con, dataset, path.name, content_hash, file_id)
-        else:
+        if not replace:
             earlier = con.execute(
                 "SELECT count(*) FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
                 "AND replaced_by IS NULL", {"dataset": dataset, "name": path.name},
@@ -1321,8 +1317,9 @@ def _ingest_one(
         columns = [c for c, _, _ in CANONICAL_COLUMNS[dataset]]
         # One pass types every row into ROWS_TABLE; a row failing a check (or a totals
         # row) is marked with a negative source_row. The few marked rows are then read
-        # again to assemble their reasons, and taken out with any duplicates; the rest
-        # go into the dataset's table -- all in this transaction.
+        # again to assemble their reasons. All this is in temporary tables, before the
+        # transaction; in it, the duplicates are found, and the rows that load go into
+        # the dataset's table.
         select = _select_sql(dataset, raw, plan, full=False)
         insert = (f"CREATE OR REPLACE TEMP TABLE {ROWS_TABLE} AS SELECT "
                   + ", ".join(f'"v_{c}" AS "{c}"' for c in columns)
@@ -1335,17 +1332,26 @@ def _ingest_one(
         try:
             con.execute(insert, params.used_in(insert))
             rows_read = int(con.execute(f"SELECT count(*) FROM {ROWS_TABLE}").fetchone()[0])  # type: ignore[index]
-            _quarantine(con, dataset, raw, plan, params, file_id)
+            _quarantine(con, dataset, raw, plan, params)
         except BaseException:
-            _quietly(con, "RESET disabled_optimizers")  # fails in an aborted transaction
+            _quietly(con, "RESET disabled_optimizers")
             raise
         con.execute("RESET disabled_optimizers")
+        # The file's text is no longer needed: dropped outside the transaction, its
+        # memory is free before the rows are written (else DuckDB spills to disk).
+        for table in (RAW_TABLE, BAD_RAW_TABLE):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
         if mapping.decimal == "auto":
             _refuse_decimal_commas(con, config, dataset, path.name, mapping.name)
+        _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read)
+        con.execute("BEGIN TRANSACTION")
+        file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
+        if replace:
+            _replace_earlier(con, dataset, path.name, content_hash, file_id)
+        # After the earlier loads are replaced: their rows are no duplicates.
+        _quarantine_duplicates(con, dataset, file_id)
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
-        _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read,
-                                rows_read - rows_loaded)
         # The rows that load, in one INSERT; the rejected ones are left out by a filter
         # (deleting them from ROWS_TABLE would make the COMMIT copy every row again). A
         # reshaped table's rows are numbered as the sheet's rows.
@@ -1538,11 +1544,11 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable,
-                plan: _Plan, params: _Params, file_id: int) -> None:
+                plan: _Plan, params: _Params) -> None:
     """Fill STAGE_TABLE with this file's rejected rows (__row, __column, __value,
     __reason) and ACTIONS_TABLE with the field-level actions on the rows that load: the
-    rows marked in ROWS_TABLE, with every problem spelt out, then the duplicates of a
-    dataset with unique keys. Marked rows that only had a field fixed are unmarked."""
+    rows marked in ROWS_TABLE, with every problem spelt out (_quarantine_duplicates
+    adds the duplicates). Marked rows that only had a field fixed are unmarked."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE_TABLE} (__row BIGINT, __column VARCHAR, "
                 "__value VARCHAR, __reason VARCHAR)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {ACTIONS_TABLE} (__row BIGINT, "
@@ -1574,6 +1580,12 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
         # check, which looks at loaded rows only).
         con.execute(f"UPDATE {ROWS_TABLE} SET source_row = -source_row WHERE source_row < 0 "
                     f"AND -source_row NOT IN (SELECT __row FROM {STAGE_TABLE})")
+
+
+def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int
+                           ) -> None:
+    """Add the duplicates of a dataset with unique keys to STAGE_TABLE (see
+    _duplicates_sql); a duplicate row's field-level actions go with it."""
     if dataset in UNIQUE_KEYS:
         first_key = nz.sql_literal(UNIQUE_KEYS[dataset][0][0])
         con.execute(f"INSERT INTO {STAGE_TABLE} SELECT __row, {first_key}, NULL, __reason "
@@ -1602,16 +1614,14 @@ _LIKELY_FIXES = (
 
 
 def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
-                            dataset: str, name: str, mapping: Any, rows_read: int,
-                            rows_rejected: int) -> None:
+                            dataset: str, name: str, mapping: Any, rows_read: int) -> None:
     """A file whose every row, or more than [ingest] max_rejected_share of them, would
-    be quarantined is refused whole (the transaction rolls back, nothing of it stays):
+    be quarantined is refused whole (before its transaction: nothing of it is written):
     such a file almost always needs a mapping fix, not row-by-row repair."""
     share = config.ingest.max_rejected_share
-    if not rows_rejected:
-        return
     # Duplicates are no fault of the file or its mapping (a cumulative monthly extract
-    # repeats the deaths already loaded): they never count towards refusing it.
+    # repeats the deaths already loaded): they never count towards refusing it (and are
+    # found only afterwards).
     faulty = f"SELECT * FROM {STAGE_TABLE} WHERE NOT starts_with(__reason, 'duplicate ')"
     rows_rejected = int(con.execute(f"SELECT count(*) FROM ({faulty})").fetchone()[0])  # type: ignore[index]
     if not rows_rejected or (rows_rejected < rows_read and rows_rejected <= share * rows_read):

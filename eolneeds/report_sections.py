@@ -669,9 +669,10 @@ class PlaceSections:
         years, deaths, need = self.projections.projection_series(code)
         if years and need and need[0] and need[-1]:
             change = 100 * (need[-1] - need[0]) / need[0]
-            text += (f" If today's age- and sex-specific rates hold, need rises to about "
-                     f"{fmt_count(need[-1])} a year by {years[-1]} "
-                     f"({fmt_number(change, 1)}% more than {years[0]}).")
+            text += (f" If the age- and sex-specific rates of {self.r.period} hold, need "
+                     f"rises to about {fmt_count(need[-1])} a year by {years[-1]} "
+                     f"({fmt_number(change, 1)}% more than projected for {years[0]}; "
+                     "projections are calendar years).")
         return text
 
     def _lead_place(self, code: str, name: str) -> str:
