@@ -210,7 +210,14 @@ def test_sigkill_at_random_moments_leaves_a_consistent_project(
             published = root / "output" / month
             while proc.poll() is None and not published.exists():
                 time.sleep(0.002)
-        time.sleep(delay)
+        started = time.monotonic()
+        while proc.poll() is None and time.monotonic() - started < delay:
+            time.sleep(0.005)
+        finished_after = time.monotonic() - started
+        if proc.poll() is not None and trial % 4 != 2:
+            # It finished before its kill: the machine got faster than when the run was
+            # timed (it is shared). Later trials aim within what this run really took.
+            templates["timing"][kind] = (min(locked_at, 0.5 * finished_after), finished_after)
         proc.send_signal(signal.SIGKILL)
         code = proc.wait()
         outcomes.append(code)
