@@ -323,12 +323,10 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
     """Complementary suppression: until no sum has exactly one hidden count, hide in
     each such sum the count that costs least. Cost, in order: a non-zero count before a
     zero (a zero known elsewhere protects nothing), a Place's count before the ICB's
-    (the ICB's quintiles carry its inequality summaries), a count outside the deprivation
-    quintiles before one in them (the SII stands on them), then the count whose other sums
+    (the ICB's quintiles carry its inequality summaries), then the count whose other sums
     already hold a hidden count (so hidden counts pair up, as the corners of a
     rectangle, instead of cascading), then the smallest count, then the key order.
-    Totals are chosen only where no part can be, or where the sum has one part besides
-    the hidden one. A `free` count (a latent count that
+    Totals are chosen only where no part can be. A `free` count (a latent count that
     needs no protection: never published, but not small) is hidden without needing a
     partner; it still takes part in the sums."""
     by_key: dict[Key, list[int]] = {}
@@ -352,16 +350,11 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
             rel = relations[i]
             candidates = [k for k in rel[1:] if k not in hidden] or (
                 [rel[0]] if rel[0] not in hidden else [])
-            if len(rel) == 3 and rel[2] in hidden and rel[0] not in hidden:
-                # (whole, part, hidden): hiding the whole protects as well as the part,
-                # and is sometimes cheaper (the register count rather than the need count
-                # an inequality summary stands on).
-                candidates.append(rel[0])
             if not candidates:
                 continue
             choice = min(candidates, key=lambda k: (
-                values.get(k, 0) <= 0, k[1] in icb_codes, k[3] == "imd_quintile",
-                new_singletons(k, i), values.get(k, 0), k))
+                values.get(k, 0) <= 0, k[1] in icb_codes, new_singletons(k, i),
+                values.get(k, 0), k))
             hidden.add(choice)
             added.add(choice)
             for j in by_key[choice]:
@@ -530,8 +523,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
                              for k in rel if k not in hidden}
                 if published:
                     choice = min(published, key=lambda k: (
-                        values.get(k, 0) <= 0, k[1] in icb_codes, k[3] == "imd_quintile",
-                        values.get(k, 0), k))
+                        values.get(k, 0) <= 0, k[1] in icb_codes, values.get(k, 0), k))
                     hidden.add(choice)
                     near.update(k for rel in by_key.get(choice, []) for k in rel)
                     break
