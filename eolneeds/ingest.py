@@ -199,6 +199,7 @@ class _Plan:
     list_sources: dict[str, list[str]] = field(default_factory=dict)
     extra_fields: str | None = None  # SQL over the raw table: row wider than the header
     short_fields: str | None = None  # SQL over the raw table: row narrower than the header
+    header_again: str | None = None  # SQL over the raw table: the row repeats the header
     texts: dict[str, str] = field(default_factory=dict)  # canonical -> text SQL (over sN)
     values: dict[str, str] = field(default_factory=dict)  # canonical -> typed SQL (over t_)
     checks: list[_Check] = field(default_factory=list)
@@ -516,6 +517,17 @@ def _plan_columns(
                                  "columns); check the delimiter and quoting on this row")),
             None, "NULL"))
         plan.short_fields = raw.short_row
+    # Two exports joined together repeat the header mid-file: say so, rather than only
+    # that 'date_of_death' is not a date. Two columns tell it (a value equal to its own
+    # column's name in both is no death); comparing more would cost every row more.
+    named = [h for h in plan.sources if h.strip()][:2]
+    if len(named) == 2:
+        plan.header_again = " AND ".join(
+            f"trim({raw.column(h)}) = {params.add(h.strip())}" for h in named)
+        plan.checks.append(_Check(
+            _when("__header_again", nz.sql_literal(
+                "row repeats the header (two exports joined together?); delete it")),
+            None, "NULL"))
 
     # -- typed values and value checks --------------------------------------------------
     # Checks refer to the typed column "v_x" and to helper columns computed once in the
@@ -919,7 +931,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
     list_elements = {name for sources in plan.list_sources.values() for name in sources}
     ctes = []
     joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + (
-        ["src.__short_fields"] if plan.short_fields else []) + [
+        ["src.__short_fields"] if plan.short_fields else []) + (
+        ["src.__header_again"] if plan.header_again else []) + [
         f'src."{n}"' for n in row_sources]
     joins = []
     bad_flags = []
@@ -995,6 +1008,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         src_cols.append(f"{plan.extra_fields} AS __extra_fields")
     if plan.short_fields:
         src_cols.append(f"{plan.short_fields} AS __short_fields")
+    if plan.header_again:
+        src_cols.append(f"coalesce({plan.header_again}, false) AS __header_again")
     ctes.append(f"src AS (SELECT {', '.join(src_cols)} FROM {raw.table} WHERE NOT ({blank}))")
     ctes.append(f"j AS (SELECT {', '.join(joined)} FROM src {' '.join(joins)})")
 

@@ -98,6 +98,7 @@ class SheetInfo:
     columns: int
     preset: str | None
     filled_rows: int = 0  # rows with a value among the first HEAD_ROWS
+    hidden: bool = False  # hidden in Excel: an old copy or a working sheet, not the data
 
 
 @dataclass
@@ -307,8 +308,9 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
             found = presets.recognise(headers) if headers else None
             heads[ws.title] = headers
             filled = sum(1 for r in rows if any(cell_text(v) for v in r))
-            result.sheets.append(SheetInfo(ws.title, ws.max_row, header_row, len(headers),
-                                           found, filled))
+            result.sheets.append(SheetInfo(
+                ws.title, ws.max_row, header_row, len(headers), found, filled,
+                hidden=getattr(ws, "sheet_state", "visible") != "visible"))
         if sheet is not None and sheet not in heads:
             names = ", ".join(repr(s.name) for s in result.sheets)
             raise UsageError(f"{path.name} has no sheet {sheet!r} (sheets: {names})")
@@ -337,11 +339,12 @@ def _data_sheet(sheets: list[SheetInfo]) -> str:
     with the most rows (cover, contents and notes sheets are a column or two of text;
     a workbook written in streaming mode records no sizes, so rows are counted in the
     first HEAD_ROWS rows)."""
-    for s in sheets:
+    shown = [s for s in sheets if not s.hidden] or sheets  # as ingest chooses
+    for s in shown:
         if s.preset is not None:
             return s.name
-    return max(sheets, key=lambda s: (s.columns * s.filled_rows, s.rows or 0,
-                                      -sheets.index(s))).name
+    return max(shown, key=lambda s: (s.columns * s.filled_rows, s.rows or 0,
+                                     -shown.index(s))).name
 
 
 def _inspect_parquet(path: Path) -> Inspection:
@@ -520,7 +523,8 @@ def render_text(ins: Inspection) -> str:
     if ins.sheets:
         lines.append("  sheets")
         for s in ins.sheets:
-            mark = "  <- data" if s.name in ins.data_sheets else ""
+            mark = "  <- data" if s.name in ins.data_sheets else (
+                "  (hidden)" if s.hidden else "")
             size = f"{s.rows:,} rows" if s.rows is not None else "size not recorded"
             lines.append(f"    {s.name!r:<32} {size}, {s.columns} columns{mark}")
     titles = f" ({ins.header_row - 1} title rows above it)" if ins.header_row > 1 else ""

@@ -24,7 +24,7 @@ from eolneeds.config import CONFIG_FILE, ProjectConfig
 from eolneeds.resources import queries_dir
 
 _VERSIONED_PACKAGES = (
-    "duckdb", "polars", "pyarrow", "numpy", "scipy", "openpyxl", "jinja2", "matplotlib",
+    "duckdb", "polars", "pyarrow", "numpy", "scipy", "openpyxl", "jinja2",
     "typer", "rich",
 )
 

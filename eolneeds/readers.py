@@ -537,6 +537,17 @@ def _read_csv_as(
     # none) rather than as lines.
     skip, offset = (1, 0) if header_row == 1 else \
         (0, sum(1 for line in lines if line.strip("\r\n\ufeff")))
+    # A quote left open in a title line would run on into the data (read as one value,
+    # every row lost without a word).
+    for number, title in enumerate(lines[:header_row - 1], start=1):
+        opens = title.lstrip("\ufeff ").startswith('"') or any(d + '"' in title
+                                                               for d in DELIMITERS)
+        if title.count('"') % 2 and opens:  # (a quote inside a value is only a character)
+            raise input_error(
+                name, "a title line above the header holds a quote that is not closed, so "
+                "the rows below it cannot be told apart",
+                "delete the title lines (or close the quote), then ingest the file again",
+                row=number)
     if len(lines) < header_row or not lines[header_row - 1].strip(" \t\r\n\ufeff"):
         if not any(line.strip(" \t\r\n\ufeff") for line in lines):
             raise input_error(name, "the file is empty (no header row)",

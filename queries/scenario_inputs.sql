@@ -43,10 +43,13 @@ per_death AS (
         sum(window_bed_days) AS bed_days,
         count(*) FILTER (WHERE is_emergency AND starts_in_window) AS ea_admissions,
         sum(window_bed_days) FILTER (WHERE is_emergency AND is_admission) AS ea_bed_days,
-        sum(CASE WHEN is_emergency AND starts_in_window
+        -- DECIMAL (to the penny), as in activity_last90.sql: a sum of doubles taken in
+        -- parallel differs in its last bits from run to run; pennies add up exactly.
+        sum(CAST(CASE WHEN is_emergency AND starts_in_window
                  THEN coalesce(cost, window_bed_days * CAST($unit_cost_per_bed_day AS DOUBLE))
-            END) AS ea_cost,
-        sum(cost) FILTER (WHERE is_admission AND starts_in_window AND cost IS NOT NULL)
+            END AS DECIMAL(18, 2))) AS ea_cost,
+        sum(CAST(cost AS DECIMAL(18, 2)))
+            FILTER (WHERE is_admission AND starts_in_window AND cost IS NOT NULL)
             AS costed_cost,
         sum(date_diff('day', start_date, coalesce(recorded_end, date_of_death))
             + CASE WHEN $bed_days_nights THEN 0 ELSE 1 END)

@@ -634,6 +634,17 @@ CASES = [
                            "the mapping")],
          loaded=("SELECT dnacpr, advance_care_plan FROM register ORDER BY source_row",
                  [(None, None), (None, True)])),
+    # Read as one value running to the end: 0 rows read and exit 0, every death lost.
+    Case("a title line opening a quote it never closes", "deaths", "title_open_quote.csv",
+         mapping='dataset = "deaths"\nheader_row = 3\n', refused=(
+             "title_open_quote.csv row 1: a title line above the header holds a quote that "
+             "is not closed, so the rows below it cannot be told apart — delete the title "
+             "lines (or close the quote), then ingest the file again")),
+    # It said only "date_of_death 'date_of_death' is not a date".
+    Case("the header repeated mid-file (exports joined)", "deaths", "header_repeated.csv",
+         counts=(3, 2, 1), rejects=[
+             (3, None, "row repeats the header (two exports joined together?); delete it; "
+                       f"date_of_death 'date_of_death' {NOT_A_DATE}")]),
     Case("empty lines before the header", "deaths", "leading_empty_lines.csv",
          counts=(2, 1, 1), rejects=[(5, None, SHORT)],
          loaded=("SELECT source_row FROM deaths", [(4,)])),

@@ -109,6 +109,13 @@ def test_a_deaths_file_is_guessed_as_deaths_not_as_a_lookup() -> None:
     assert guess_dataset(["lsoa_code", "place"]) == "lsoa_places"
 
 
+def test_a_hidden_sheet_is_not_taken_for_the_data() -> None:
+    # Red team: inspect chose the hidden old copy (and would write sheet = "Old extract").
+    found = inspect_file(Path(__file__).parent / "bad_inputs" / "hidden_sheet.xlsx")
+    assert found.sheet == "Deaths"
+    assert "'Old extract'                    2 rows, 7 columns  (hidden)" in found.render_text()
+
+
 def test_header_row_is_found_below_title_rows() -> None:
     rows = [("Title",), (None, None), ("Produced by", None, None), ("a", "b", "c"),
             (1, 2, 3)]

@@ -421,6 +421,11 @@ def exports() -> None:
     text("register_flags_not_known.csv", [R, "L1,2023-01-05,A81001,home,Unknown,N/A",
                                           "L2,2023-01-06,A81001,home,Not known,Yes",
                                           "L3,2023-01-07,A81001,home,maybe,No"])
+    # A title line opening a quote it never closes: the data would be one value.
+    text("title_open_quote.csv", ['"Deaths extract, March 2025', "", D, "P1," + OK,
+                                  "P2," + OK], end="\r\n")
+    # Two monthly exports pasted together: the header again mid-file.
+    text("header_repeated.csv", [D, "P1," + OK, D, "P2," + OK])
     # An export that starts with empty lines ("the file is empty (no header row)").
     text("leading_empty_lines.csv", ["", "", D, "P1," + OK, "P2," + OK[:-9]], end="\r\n")
     # European Excel's "sep=;" line above the header names the delimiter.
