@@ -403,6 +403,8 @@ def _sii_rows(
         for column in ("sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper"):
             if column not in result.columns:
                 result = result.with_columns(pl.lit(None, pl.Float64).alias(column))
+            # 'not calculated' is no value (null), not NaN (which reads as a number).
+            result = result.with_columns(pl.col(column).fill_nan(None))
         result = result.with_columns(
             pl.when(pl.col("sii").is_null() & pl.col("note").is_null())
             .then(pl.lit(f"not calculated: fewer than {SII_MIN_QUINTILES} quintiles with a "
