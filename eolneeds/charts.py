@@ -258,6 +258,20 @@ def _nice_ticks(high: float, count: int = 5) -> list[float]:
     return [i * step for i in range(math.ceil(high / step - 1e-9) + 1)]
 
 
+def _value_grid(ys: list[float], ticks: list[float], unit: str, x0: float, x1: float,
+                y0: float, y1: float) -> list[str]:
+    """The value axis both the funnel and the SPC chart draw: a pale grid line and a
+    label per tick (at pixel heights ys), then the left and bottom axis lines."""
+    out = [f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" '
+           f'stroke="{NHS_PALE_GREY}" stroke-width="0.8"/>'
+           f'<text x="{x0 - 5:.1f}" y="{y + 3.5:.1f}" font-size="10" '
+           f'text-anchor="end" fill="{NHS_DARK_GREY}">{_esc(_tick_label(tick, unit))}</text>'
+           for y, tick in zip(ys, ticks, strict=True)]
+    out.append(f'<path d="M{x0:.1f} {y0:.1f}V{y1:.1f}H{x1:.1f}" fill="none" '
+               f'stroke="{NHS_MID_GREY}" stroke-width="0.8"/>')
+    return out
+
+
 def _tick_label(value: float, unit: str) -> str:
     """Only the decimals needed: 0, 2.5, 1,000; '%' where a percent."""
     text = fmt_number(value, 0 if float(value).is_integer() else 1)
@@ -421,15 +435,7 @@ def _plot_frame(svg_id: str, title: str, description: str, height_in: float,
     out = [_svg_open(svg_id, title, description, width, height),
            f'<defs><clipPath id="{_esc(svg_id)}-plot"><rect x="{x0:.1f}" y="{y0:.1f}" '
            f'width="{x1 - x0:.1f}" height="{y1 - y0:.1f}"/></clipPath></defs>']
-    for tick in y_ticks:
-        y = py(tick)
-        out.append(f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" '
-                   f'stroke="{NHS_PALE_GREY}" stroke-width="0.8"/>'
-                   f'<text x="{x0 - 5:.1f}" y="{y + 3.5:.1f}" font-size="10" '
-                   f'text-anchor="end" fill="{NHS_DARK_GREY}">{_esc(_tick_label(tick, unit))}'
-                   "</text>")
-    out.append(f'<path d="M{x0:.1f} {y0:.1f}V{y1:.1f}H{x1:.1f}" fill="none" '
-               f'stroke="{NHS_MID_GREY}" stroke-width="0.8"/>')
+    out.extend(_value_grid([py(t) for t in y_ticks], y_ticks, unit, x0, x1, y0, y1))
     for value, text in x_ticks:
         out.append(f'<text x="{px(value):.1f}" y="{y1 + 14:.1f}" font-size="{x_size:g}" '
                    f'text-anchor="middle" fill="{NHS_DARK_GREY}">{_esc(text)}</text>')
@@ -668,15 +674,7 @@ def line_chart(
         return y1 - (v - y_min) / (y_max - y_min) * (y1 - y0)
 
     out = [_svg_open(svg_id, title, description, width, height)]
-    for tick in ticks:
-        y = py(tick)
-        out.append(f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" '
-                   f'stroke="{NHS_PALE_GREY}" stroke-width="0.8"/>'
-                   f'<text x="{x0 - 5:.1f}" y="{y + 3.5:.1f}" font-size="10" '
-                   f'text-anchor="end" fill="{NHS_DARK_GREY}">{_esc(_tick_label(tick, unit))}'
-                   "</text>")
-    out.append(f'<path d="M{x0:.1f} {y0:.1f}V{y1:.1f}H{x1:.1f}" fill="none" '
-               f'stroke="{NHS_MID_GREY}" stroke-width="0.8"/>')
+    out.extend(_value_grid([py(t) for t in ticks], ticks, unit, x0, x1, y0, y1))
     step = max(1, math.ceil(len(x_labels) / 16))
     for i in range(0, len(x_labels), step):
         out.append(f'<text x="{px(i):.1f}" y="{y1 + 14:.1f}" font-size="10" '
