@@ -258,7 +258,7 @@ def _nice_ticks(high: float, count: int = 5) -> list[float]:
     return [i * step for i in range(math.ceil(high / step - 1e-9) + 1)]
 
 
-def _value_grid(ys: list[float], ticks: list[float], unit: str, x0: float, x1: float,
+def _value_grid(ys: Sequence[float], ticks: Sequence[float], unit: str, x0: float, x1: float,
                 y0: float, y1: float) -> list[str]:
     """The value axis both the funnel and the SPC chart draw: a pale grid line and a
     label per tick (at pixel heights ys), then the left and bottom axis lines."""
