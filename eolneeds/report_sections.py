@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup
 
-from eolneeds import charts, methods, report_practice, spc
+from eolneeds import categories, charts, methods, report_practice, spc
 from eolneeds.bundle import projection_year_basis
 from eolneeds.catalogue import THEMES, load_catalogue
 from eolneeds.findings import key_findings
@@ -929,8 +929,7 @@ _METHOD_TITLES = {
     "SII": "Slope index of inequality", "RII": "Relative index of inequality",
     "funnel": "Funnel plots", "SPC": "Statistical process control charts",
 }
-_CAUSE_ORDER = ("cancer", "organ_failure", "stroke", "dementia_frailty", "neurodegenerative",
-                "hiv", "other")
+_CAUSE_ORDER = tuple(categories.published_values("cause_group"))
 
 
 def _cause_order(value: str) -> tuple[int, str]:
