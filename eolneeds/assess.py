@@ -668,9 +668,10 @@ def compute_indicators(
                                              config.disclosure)
     # Rows of merged categories name what they hold; quintiles an area has no LSOA in
     # are published as 'no residents' (after disclosure: they carry no count).
-    frame = categories.with_merge_notes(frame)
+    frame = categories.mark_empty(categories.with_merge_notes(frame))
     frame = pl.concat([frame, categories.no_residents_rows(
-        frame, _empty_quintiles(con, all_places))], how="vertical")
+        frame, _empty_quintiles(con, all_places)), categories.nobody_rows(frame)],
+        how="vertical")
     sii = _sii_rows(frame, catalogue, kinds, disclosure=config.disclosure.enabled)
     if sii.height:
         sii = sii.with_columns(pl.lit("not_compared").alias("comparison"),

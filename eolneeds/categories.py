@@ -15,7 +15,9 @@ its rows for that quintile are published as structurally empty (no value, note
 NO_RESIDENTS_NOTE; '[z]' in the packs, 'no residents' in the report), not left out and
 not hidden. They are added after disclosure control and carry no count, so they are
 never a complementary cell nor an unknown of its arithmetic, and the SII/RII treat the
-quintile as absent (it has no value), not as withheld.
+quintile as absent (it has no value), not as withheld. Likewise a group with nobody in
+it: a percentage, mean or median with denominator 0 (mark_empty), and the published
+cause and ethnic groups an area has nobody in (nobody_rows), say NOBODY_NOTE.
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ if TYPE_CHECKING:  # polars is imported where it is used: formatting (and the CL
 NO_RESIDENTS = "no residents"
 NO_RESIDENTS_NOTE = ("no residents: the area has no LSOA in this deprivation quintile "
                      "(structurally empty, not suppressed)")
+NOBODY_NOTE = ("no residents: nobody in this group in the area and period (structurally "
+               "empty, not suppressed)")
+#: Breakdowns whose published categories are fixed (published_categories.csv): each
+#: area gets a row for every category of the indicators measured on its own people.
+CATEGORY_BREAKDOWNS = ("cause_group", "ethnic_group")
 QUINTILES = ("1", "2", "3", "4", "5")
 
 
@@ -189,3 +196,60 @@ def no_residents_rows(frame: pl.DataFrame, empty_quintiles: set[tuple[str | None
         pl.lit(NO_RESIDENTS_NOTE).alias("note"),
     )
     return rows.select([pl.col(c).cast(frame.schema[c]) for c in frame.columns])
+
+
+def nobody_rows(frame: pl.DataFrame) -> pl.DataFrame:
+    """Rows for the published cause and ethnic groups that have nobody in them in an
+    area and period, for the percentages, means and medians of the group's own people
+    (method P, M, Q; not a share of all deaths such as cause_group_pct, whose empty
+    group is a real 0%): no value, NOBODY_NOTE, not suppressed. The query has no row
+    for a group with nobody in it; this says so instead of leaving it out. A count of
+    a group with nobody in it is a real 0 and stays as the query gives it."""
+    import polars as pl
+
+    from eolneeds.catalogue import indicator_by_id
+
+    entries = indicator_by_id()
+    own_people = [i for i, e in entries.items() if e.method in ("P", "M", "Q")
+                  and e.denominator_column not in ("cause_denominator", "")]
+    rows = frame.filter(pl.col("breakdown").is_in(list(CATEGORY_BREAKDOWNS))
+                        & pl.col("indicator_id").is_in(own_people))
+    if rows.height == 0:
+        return frame.clear()
+    areas = frame.select("area_type", "area_code", "area_name").unique()
+    base = rows.unique(["indicator_id", "period", "breakdown"], keep="first").drop(
+        "area_type", "area_code", "area_name", "breakdown_value")
+    values = pl.DataFrame(
+        [(bd, v) for bd in CATEGORY_BREAKDOWNS for v in published_values(bd)],
+        schema={"breakdown": pl.String, "breakdown_value": pl.String}, orient="row")
+    grid = base.join(areas, how="cross").join(values, on="breakdown")
+    grid = grid.join(rows.select("indicator_id", "area_code", "period", "breakdown",
+                                 "breakdown_value"),
+                     on=["indicator_id", "area_code", "period", "breakdown",
+                         "breakdown_value"], how="anti", nulls_equal=True)
+    figures = ("numerator", "denominator", "value", "lower_ci_95", "upper_ci_95",
+               "lower_ci_99_8", "upper_ci_99_8")
+    grid = grid.with_columns(
+        *(pl.lit(None, frame.schema[c]).alias(c) for c in figures if c in frame.columns),
+        pl.lit("not_compared").alias("comparison"),
+        pl.lit(False).alias("suppressed"),
+        pl.lit(NOBODY_NOTE).alias("note"),
+    )
+    return grid.select([pl.col(c).cast(frame.schema[c]) for c in frame.columns])
+
+
+def mark_empty(frame: pl.DataFrame) -> pl.DataFrame:
+    """A published percentage, mean or median whose denominator is 0 (nobody in the
+    group: need deaths in the 'other' cause group, people with a DNACPR decision in a
+    quintile) has no value: it says 'no residents' (NOBODY_NOTE) instead of looking
+    like a gap. Hidden rows keep their own note."""
+    import polars as pl
+
+    empty = (pl.col("method").is_in(["P", "M", "Q"]) & (pl.col("denominator") == 0)
+             & pl.col("value").is_null() & ~pl.col("suppressed").fill_null(False))
+    note = pl.col("note").fill_null("")
+    return frame.with_columns(
+        pl.when(empty & (note == "")).then(pl.lit(NOBODY_NOTE))
+        .when(empty & ~note.str.starts_with(NO_RESIDENTS))
+        .then(pl.lit(NOBODY_NOTE + "; ") + note)
+        .otherwise(pl.col("note")).alias("note"))

@@ -192,7 +192,7 @@ CONFIDENTIAL = Mark("[c]", "confidential: suppressed to protect confidentiality 
 NOT_AVAILABLE = Mark("[x]", "not available: no data for this cell")
 NOT_APPLICABLE = Mark("[z]", "not applicable: the figure does not exist for this row "
                              "(for example a confidence interval for a count, or a "
-                             "deprivation quintile with no residents)")
+                             "quintile or group with no residents)")
 MARKS = (CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE)
 SUPPRESSED = CONFIDENTIAL
 SUPPRESSED_MARK = CONFIDENTIAL.text

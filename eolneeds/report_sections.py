@@ -295,7 +295,8 @@ class InequalitySection:
             points.append(charts.IntervalPoint(
                 QUINTILE_LABELS[q], _number(row),
                 None if row is None or row["suppressed"] else row["lower_ci_95"],
-                None if row is None or row["suppressed"] else row["upper_ci_95"]))
+                None if row is None or row["suppressed"] else row["upper_ci_95"],
+                "–" if categories.is_no_residents(row) else "*"))
             cells.append([Cell(title, header=True), Cell(q), Cell(_value(row), numeric=True),
                           Cell(_interval(row), numeric=True)])
         if all(p.value is None for p in points):

@@ -167,9 +167,9 @@ def test_no_residents_rows_in_the_table_csv_excel_and_html(default_rule):
         row = _row(frame, ind, "P2", "imd_quintile", "2")
         assert row["value"] is None and row["numerator"] is None
         assert row["suppressed"] is False
-        assert row["note"].startswith("no residents")
+        assert row["note"] == categories.NO_RESIDENTS_NOTE
     # P1 has LSOAs in every quintile: no such row; nor has the ICB (P1 covers them all).
-    assert frame.filter(pl.col("note").fill_null("").str.starts_with("no residents")
+    assert frame.filter((pl.col("note") == categories.NO_RESIDENTS_NOTE)
                         & (pl.col("area_code") != "P2")).height == 0
 
     out = default_rule.out_dir
@@ -218,3 +218,36 @@ def test_no_residents_rows_take_no_part_in_disclosure_or_the_sii(no_rule):
     sii = _row(frame, "pod_hospital_pct", "P2", "imd_quintile", "SII")
     assert sii["value"] is not None, sii
     assert "quintile(s) 2" not in (sii["note"] or "")
+
+
+def test_the_gradient_chart_marks_a_quintile_with_no_residents_apart_from_a_hidden_one():
+    from eolneeds import charts
+
+    points = [charts.IntervalPoint("1", 10.0, 8.0, 12.0),
+              charts.IntervalPoint("2", None, None, None),  # suppressed
+              charts.IntervalPoint("3", None, None, None, "–"),  # no residents
+              charts.IntervalPoint("4", 12.0, 10.0, 14.0),
+              charts.IntervalPoint("5", 13.0, 11.0, 15.0)]
+    svg = charts.gradient_chart("g", "t", "s", [charts.GradientPanel(
+        title="x", unit="%", points=points, reference=11.0, annotation=None)])
+    assert svg.count(">*</text>") == 1 and svg.count(">–</text>") == 1
+
+
+def test_a_group_with_nobody_in_it_is_published_as_no_residents(default_rule):
+    frame = default_rule.indicators
+    # P2's deaths are all white: its share of deaths at home among the Mixed or other
+    # group has nobody behind it. P1 has 9 such deaths: a real row (hidden here: fewer
+    # than 8 of them died at home).
+    empty = _row(frame, "pod_home_pct", "P2", "ethnic_group", "mixed_other")
+    assert empty["value"] is None and empty["suppressed"] is False
+    assert empty["note"].startswith("no residents: nobody")
+    real = _row(frame, "pod_home_pct", "P1", "ethnic_group", "mixed_other")
+    assert real["suppressed"] is True and not real["note"].startswith("no residents")
+    # Every area has a row for every published category of such an indicator.
+    for area in ("P1", "P2", "QXX"):
+        for value in categories.published_values("ethnic_group"):
+            _row(frame, "pod_home_pct", area, "ethnic_group", value)
+    # A share of all deaths is not 'nobody' when the group is empty: no row is invented.
+    assert frame.filter((pl.col("indicator_id") == "cause_group_pct")
+                        & pl.col("note").fill_null("").str.starts_with("no residents")
+                        ).height == 0
