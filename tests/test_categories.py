@@ -201,11 +201,15 @@ def test_no_residents_rows_in_the_table_csv_excel_and_html(default_rule):
     texts = [str(c) for ws in book.worksheets for r in ws.iter_rows(values_only=True)
              for c in r if c]
     assert any("[z]" in t and "no residents" in t for t in texts)
+    # The Notes sheet carries the merge and its reasons.
+    notes = [str(c) for r in book["Notes"].iter_rows(values_only=True) for c in r if c]
+    assert any("neurodegenerative_hiv" in n and "mixed_other" in n for n in notes)
     book.close()
 
     html = next(p for p in default_rule.outputs if p.suffix == ".html").read_text(
         encoding="utf-8")
     assert "no residents" in html
+    assert "Merged categories and no residents" in html and "neurodegenerative_hiv" in html
 
 
 def test_no_residents_rows_take_no_part_in_disclosure_or_the_sii(no_rule):
@@ -251,3 +255,26 @@ def test_a_group_with_nobody_in_it_is_published_as_no_residents(default_rule):
     assert frame.filter((pl.col("indicator_id") == "cause_group_pct")
                         & pl.col("note").fill_null("").str.starts_with("no residents")
                         ).height == 0
+
+
+def test_disclosure_never_picks_a_no_residents_row_as_a_complement():
+    """Quintile 1 (5 deaths at home) is hidden; the other quintiles and the total would
+    give it back, so one more quintile must go. Quintile 5 has no residents: no count,
+    so it can be neither the complement nor an unknown; the smallest published quintile
+    with people in it (3: 30) is chosen, and quintile 5 keeps its 'no residents' row."""
+    from test_disclosure import by_value, frame
+
+    from eolneeds.disclosure import apply_disclosure
+
+    rows = by_value(apply_disclosure(frame([
+        {"breakdown": "imd_quintile", "breakdown_value": "1", "numerator": 5, "denominator": 50},
+        {"breakdown": "imd_quintile", "breakdown_value": "2", "numerator": 40, "denominator": 90},
+        {"breakdown": "imd_quintile", "breakdown_value": "3", "numerator": 30, "denominator": 80},
+        {"breakdown": "imd_quintile", "breakdown_value": "4", "numerator": 60, "denominator": 99},
+        {"breakdown": "imd_quintile", "breakdown_value": "5", "note": categories.NO_RESIDENTS_NOTE,
+         "comparison": "not_compared"},
+        {"breakdown": "all", "breakdown_value": "all", "numerator": 135, "denominator": 319},
+    ]), DisclosureConfig(min_count=8)))
+    assert rows["1"]["suppressed"] and rows["3"]["suppressed"]
+    assert not rows["2"]["suppressed"] and not rows["4"]["suppressed"]
+    assert rows["5"]["suppressed"] is False and rows["5"]["note"] == categories.NO_RESIDENTS_NOTE
