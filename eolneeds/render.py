@@ -202,7 +202,8 @@ class PackWorker:
         self.process = context.Process(
             target=_work, args=(bundle_in, results_out, self.counter),
             name="eolneeds-packs", daemon=True)
-        self.process.start()
+        with _ctrl_c_ignored():
+            self.process.start()
         # Only the worker holds these ends now: the pipes report its exit as end of file.
         bundle_in.close()
         results_out.close()
@@ -256,6 +257,24 @@ class PackWorker:
         self._bundle_out.close()
         self._results.close()
         self.process.close()
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """Ctrl-C reaches every process of the terminal's group. The worker inherits an
+    ignored SIGINT (kept across exec, and Python then installs no KeyboardInterrupt
+    handler), so it prints no traceback: this process handles the interrupt and stops
+    the worker on its way out."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can be set only from the main thread
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def _send(connection: Connection, payload: object) -> None:

@@ -127,6 +127,28 @@ def test_a_worker_never_sent_a_bundle_is_stopped():
     assert multiprocessing.active_children() == []
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT is POSIX")
+def test_ctrl_c_is_left_to_the_parent(tmp_path, bundle, capfd):
+    """Ctrl-C reaches the whole process group. The worker ignores it, during its
+    start-up and while it writes packs (no traceback of its own, every pack written):
+    this process gets the KeyboardInterrupt and stops the worker on its way out."""
+    import os
+    import signal
+    import time
+
+    targets = _targets(tmp_path, bundle)
+    with render.PackWorker() as worker:
+        worker.send(bundle, targets)
+        for _ in range(10):
+            time.sleep(0.15)
+            os.kill(worker.process.pid, signal.SIGINT)
+        results = dict(worker.results())
+    assert sorted(results) == list(range(len(targets)))
+    assert None not in results.values()
+    assert "KeyboardInterrupt" not in capfd.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_the_worker_is_used_only_where_it_pays(bundle, monkeypatch):
     monkeypatch.setattr(render, "_cores", lambda: 2)
     assert bundle.indicators.height < render.WORKER_MIN_ROWS  # the hand-made bundle
