@@ -291,6 +291,8 @@ def _work(bundle_in: Connection, results_out: Connection,
     error), and when the parent has gone (killed: write nothing more)."""
     import multiprocessing
 
+    # Everything a pack needs is imported now, while the parent computes the table.
+    from eolneeds import practice_sheets  # noqa: F401 - imported by report_excel when used
     from eolneeds.report_excel import _Shared, write_excel_pack
 
     parent = multiprocessing.parent_process()

@@ -119,6 +119,23 @@ def test_a_bundle_too_big_for_a_second_copy_is_not_sent(tmp_path, bundle, monkey
     assert not any(w.worker for w in rendered)
 
 
+def test_writing_a_pack_does_not_import_scipy(tmp_path, bundle):
+    """The worker imports only what the packs need (scipy, which the report's methods
+    bring in, would add most of a second to its start-up)."""
+    import subprocess
+
+    script = ("import sys, pickle; from pathlib import Path; "
+              "from eolneeds.render import _work; from eolneeds import report_excel; "
+              "bundle = pickle.loads(sys.stdin.buffer.read()); "
+              "report_excel.write_excel_pack(bundle, Path(sys.argv[1]), "
+              "place=bundle.places[0]); print('scipy' in sys.modules)")
+    import pickle
+
+    found = subprocess.run([sys.executable, "-c", script, str(tmp_path / "p.xlsx")],
+                           input=pickle.dumps(bundle), capture_output=True, check=True)
+    assert found.stdout.decode().strip() == "False"
+
+
 def test_a_worker_never_sent_a_bundle_is_stopped():
     """assess starts the worker before the table; if no bundle follows (the table
     failed), leaving the block stops it."""
