@@ -387,7 +387,13 @@ def _plan_columns(
             if spec is None and required and default is None:
                 raise missing(canonical, canonical)
         if isinstance(spec, list) and canonical != "contributory_causes":
-            raise ConfigError(f"{where}: [columns] {canonical} must name one column, not a list")
+            # Suggest the listed column the file has (a preset-like list of alternatives).
+            held = [h for h in (_find_header(str(n), headers) for n in spec) if h is not None]
+            pick = held[0] if held else next((str(n) for n in spec), "your column")
+            raise ConfigError(
+                f"{where}: [columns] {canonical} must name one column, not a list — replace "
+                f"the list with {canonical} = {json.dumps(pick, ensure_ascii=False)} (the column "
+                "that holds it)")
         if isinstance(spec, str):
             header = _find_header(spec, headers)
             if header is None:
