@@ -454,6 +454,24 @@ def _solve_block(n: int, equations_in: list[dict[int, float]]) -> list[int]:
     random values and solving back yields a random vector of the null space: an
     unknown that some null vector moves, a random one moves (with probability 1; two
     draws with a fixed seed, so runs agree); one the sums determine stays at zero."""
+    pivots, solved = _eliminate(n, equations_in)
+    rng = np.random.default_rng(20240401)
+    moves = np.zeros(n, dtype=bool)
+    for _ in range(2):
+        x = np.zeros(n)
+        x[~solved] = rng.uniform(0.5, 1.5, int((~solved).sum()))
+        for j, row in reversed(pivots):
+            x[j] = -sum(c * x[k] for k, c in row.items() if k != j) / row[j]
+        scale = max(1.0, float(np.max(np.abs(x)))) if n else 1.0
+        moves |= np.abs(x) > 1e-7 * scale
+    return [j for j in range(n) if not moves[j]]
+
+
+def _eliminate(n: int, equations_in: list[dict[int, float]],
+               ) -> tuple[list[tuple[int, dict[int, float]]], np.ndarray]:
+    """Sparse Gaussian elimination of homogeneous sums over unknowns 0..n-1 (see
+    _solve_block): the pivots, in order, each (unknown, the sum it is solved from), and
+    which unknowns are solved (the others are free)."""
     equations = dict(enumerate(dict(e) for e in equations_in))
     eqs_of: list[set[int]] = [set() for _ in range(n)]
     for e, coeffs in equations.items():
@@ -496,19 +514,110 @@ def _solve_block(n: int, equations_in: list[dict[int, float]]) -> list[int]:
         for k in touched:
             if not done[k]:
                 heapq.heappush(heap, (len(eqs_of[k]), k))
-    rng = np.random.default_rng(20240401)
     solved = np.zeros(n, dtype=bool)
     for j, _row in pivots:
         solved[j] = True
-    moves = np.zeros(n, dtype=bool)
-    for _ in range(2):
-        x = np.zeros(n)
-        x[~solved] = rng.uniform(0.5, 1.5, int((~solved).sum()))
+    return pivots, solved
+
+
+def _blocks(hidden: set[Key], relations: list[tuple[Key, ...]],
+            ) -> list[tuple[list[Key], list[dict[int, float]]]]:
+    """The hidden counts in blocks joined by sums: each block's counts and its sums
+    (coefficients over the block's positions; published counts are constants and drop
+    out of the homogeneous system)."""
+    unknown = sorted(hidden)
+    index = {k: i for i, k in enumerate(unknown)}
+    equations: list[dict[int, float]] = []
+    for rel in relations:
+        coeffs: dict[int, float] = {}
+        for position, key in enumerate(rel):
+            j = index.get(key)
+            if j is not None:
+                coeffs[j] = coeffs.get(j, 0.0) + (-1.0 if position == 0 else 1.0)
+        coeffs = {j: c for j, c in coeffs.items() if c != 0}
+        if coeffs:
+            equations.append(coeffs)
+    parent = list(range(len(unknown)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for coeffs in equations:
+        first, *rest = coeffs
+        for j in rest:
+            parent[find(j)] = find(first)
+    members: dict[int, list[int]] = {}
+    for j in range(len(unknown)):
+        members.setdefault(find(j), []).append(j)
+    sums: dict[int, list[dict[int, float]]] = {}
+    for coeffs in equations:
+        sums.setdefault(find(next(iter(coeffs))), []).append(coeffs)
+    out = []
+    for root, cols in members.items():
+        local = {j: c for c, j in enumerate(cols)}
+        out.append(([unknown[j] for j in cols],
+                    [{local[j]: v for j, v in coeffs.items()} for coeffs in sums.get(root, [])]))
+    return out
+
+
+def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key],
+             candidates: list[Key]) -> list[Key]:
+    """Publish again complementary counts the table does not need hidden, most useful
+    first (`candidates` in order): greedy cascades often hide more than the exact check
+    asks for. A count is released where publishing it determines no count of `needs`.
+
+    Per block, a basis Z of the null space of the sums (rows: hidden counts): a count is
+    determined where its row of Z is zero. Publishing count k fixes z_k = 0; count j is
+    then determined exactly where its row is parallel to k's (Z_j in span(Z_k)). After a
+    release, Z is projected onto the orthogonal complement of Z_k (the new null space),
+    and only the rows of needed counts and candidates are kept. Returns the counts
+    released (removed from `hidden`)."""
+    wanted = set(candidates)
+    released: list[Key] = []
+    for keys, equations in _blocks(hidden, relations):
+        in_block = [k for k in keys if k in wanted]
+        if not in_block:
+            continue
+        n = len(keys)
+        pivots, solved = _eliminate(n, equations)
+        free_cols = np.flatnonzero(~solved)
+        basis = np.zeros((n, len(free_cols)))
+        basis[free_cols, np.arange(len(free_cols))] = 1.0
         for j, row in reversed(pivots):
-            x[j] = -sum(c * x[k] for k, c in row.items() if k != j) / row[j]
-        scale = max(1.0, float(np.max(np.abs(x)))) if n else 1.0
-        moves |= np.abs(x) > 1e-7 * scale
-    return [j for j in range(n) if not moves[j]]
+            others = [(k, c) for k, c in row.items() if k != j]
+            if others:
+                basis[j] = -sum(c * basis[k] for k, c in others) / row[j]
+        position = {k: i for i, k in enumerate(keys)}
+        guarded = [position[k] for k in keys if k in needs]
+        tried = [position[k] for k in in_block]
+        rows = sorted(set(guarded) | set(tried))
+        at = {r: i for i, r in enumerate(rows)}
+        z = basis[rows]
+        guard = np.array([at[g] for g in guarded], dtype=int)
+        norms = np.einsum("ij,ij->i", z, z)
+        scale = np.maximum(norms, 1.0)
+        order = {k: i for i, k in enumerate(candidates)}
+        for k in sorted(in_block, key=order.__getitem__):
+            v = z[at[position[k]]].copy()
+            vv = float(v @ v)
+            if vv <= 1e-18 * scale[at[position[k]]]:
+                # Determined already by what is published: publishing it adds nothing.
+                hidden.discard(k)
+                released.append(k)
+                continue
+            w = z[guard] @ v
+            left = norms[guard] - w * w / vv
+            if guard.size and np.any(left <= 1e-9 * scale[guard]):
+                continue  # it would give a needed count away
+            hidden.discard(k)
+            released.append(k)
+            zw = z @ v
+            z -= np.outer(zw, v / vv)
+            norms = np.einsum("ij,ij->i", z, z)
+    return released
 
 
 def _protect(values: dict[Key, float], hidden: set[Key],
@@ -566,7 +675,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
 
 #: What a complementary count costs for each sum it leaves with one hidden count (that
 #: sum will need another count hidden: a cascade).
-CASCADE_COST = 6.0
+CASCADE_COST = 12.0
 #: Weights of the rows a complementary count hides (see _row_cost).
 HEADLINE_WEIGHT = 20.0
 QUINTILE_WEIGHT = 6.0
@@ -577,14 +686,15 @@ SII_QUINTILES = 3
 
 
 def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
-              hidden: set[Key]) -> Callable[[Key], float]:
+              hidden: set[Key]) -> tuple[Callable[[Key], float], dict[Key, float]]:
     """The cost of hiding a count: the weight of the published rows it would hide (those
     not hidden already by their other count), read against `hidden` as it grows. A row
     weighs 1; a headline row (breakdown 'all') HEADLINE_WEIGHT; a deprivation quintile of
     an indicator with an inequality summary QUINTILE_WEIGHT while its summary stands,
     SII_LOSS_WEIGHT where it is the quintile that would take the summary below
     SII_QUINTILES, 1 once the summary is lost anyway; an ICB row ICB_WEIGHT times as much.
-    A latent count carries no row and costs nothing."""
+    A latent count carries no row and costs nothing. Also returns what each count's
+    rows weigh in all, hidden or not (the order in which _release tries them)."""
     from eolneeds.catalogue import load_catalogue
 
     unequal = {i.id for i in load_catalogue() if i.inequality_summary}
@@ -629,7 +739,10 @@ def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
                 SII_LOSS_WEIGHT if shown == SII_QUINTILES else 1.0)
             total += w * weight[r]
         return total
-    return cost
+
+    worth = {k: sum(weight[r] * (1.0 if group[r] is None else QUINTILE_WEIGHT) for r in rows)
+             for k, rows in rows_of.items()}
+    return cost, worth
 
 
 def _period_parts(frame: pl.DataFrame) -> dict[str, dict[str, set[str]]]:
@@ -729,7 +842,7 @@ def apply_disclosure(
                 if k[0].split("~")[0] in modelled or not 0 < abs(v) < min_count}
         hidden |= set(latent)
         values = {**values, **latent}
-        cost = _row_cost(out, keys, hidden)
+        cost, worth = _row_cost(out, keys, hidden)
         _secondary(values, hidden, relations, icb_codes, free, cost)
         # Projections echo the count they are projected from: withheld where it is hidden
         # (then their own sums are protected in turn).
@@ -740,6 +853,17 @@ def apply_disclosure(
             needs = {k for k in hidden if k not in free and k[0] not in modelled
                      and 0 < abs(values.get(k, 0.0)) < min_count}
             _protect(values, hidden, relations, icb_codes, free, needs, cost)
+            # The greedy choices above hide more than the sums need: publish again every
+            # complementary count that gives nothing away, the most useful first; then
+            # the exact check once more, over everything (fail closed).
+            spare = sorted((k for k in hidden if k in worth and k not in needs
+                            and k not in primary and k[0] not in modelled),
+                           key=lambda k: (-worth[k], k))
+            _release(hidden, relations, needs, spare)
+            exposed = _determined(hidden, relations, hidden - needs)
+            if exposed:
+                raise AssertionError(f"disclosure control could not protect {len(exposed)} "
+                                     f"counts, e.g. {exposed[:3]}")
         kind = []
         for nk, dk in keys:
             found = [k for k in (nk, dk) if k is not None and k in hidden]
