@@ -16,9 +16,13 @@ Applied last, to the whole long table, by `apply_disclosure`:
    age; of external causes; religious establishments within the usual place of
    residence; the 3 people outside 98.5% of 200) is a count too: a latent count, never
    published, protected like a hidden cell where it is 1-7. A cheap pairing rule hides
-   complementary counts first; an exact check (sparse elimination over every sum, no
-   size limit) finds what is still determined, one more count is hidden for each, and
-   the two repeat; a table the check cannot make safe is not written (fail closed).
+   complementary counts first, each the one whose rows are worth least (_row_cost:
+   headline and SII-quintile rows weigh most, a latent count nothing, a count that
+   would start a cascade pays for it); an exact check (sparse elimination over every
+   sum, no size limit) finds what is still determined, one more count is hidden for
+   each, and the two repeat. Then _release publishes again every complementary count
+   that gives nothing away, and the exact check runs once more: a table it cannot make
+   safe is not written (fail closed).
 4. SII/RII rows built on a hidden quintile are hidden.
 5. Optional rounding of the remaining counts to the nearest 5 or 10.
 

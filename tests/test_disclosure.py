@@ -220,3 +220,54 @@ def test_a_pooled_period_less_the_published_years_is_protected():
          "numerator": n} for p, s, e, n in years]), DisclosureConfig(min_count=8))
     hidden = result.filter(pl.col("suppressed"))["period"].to_list()
     assert "2023-24" in hidden and len(hidden) == 2
+
+
+def test_external_cause_deaths_left_out_of_the_diupr_are_protected():
+    # 100 deaths, of which 95 are in the DiUPR's denominator: the 5 deaths from external
+    # causes are 100 - 95. One of the two counts must go; the DiUPR's denominator carries
+    # one row, the deaths count is the headline count of the Place (and carries the same
+    # weight here), so the smaller count, the DiUPR's, is hidden and deaths stay.
+    rows = [
+        {"indicator_id": "deaths", "method": "C", "unit": "count", "breakdown": "all",
+         "breakdown_value": "all", "numerator": 100},
+        {"indicator_id": "diupr_pct", "breakdown": "all", "breakdown_value": "all",
+         "numerator": 40, "denominator": 95},
+    ]
+    result = {r["indicator_id"]: r for r in apply_disclosure(
+        frame(rows), DisclosureConfig(min_count=8)).iter_rows(named=True)}
+    assert result["diupr_pct"]["suppressed"] and result["diupr_pct"]["value"] is None
+    assert "secondary" in result["diupr_pct"]["note"]
+    assert not result["deaths"]["suppressed"] and result["deaths"]["numerator"] == 100
+    # With 20 deaths from external causes there is nothing to protect.
+    rows[1]["denominator"] = 80
+    assert not apply_disclosure(frame(rows), DisclosureConfig(min_count=8))["suppressed"].any()
+
+
+def test_a_breakdown_cell_is_hidden_rather_than_the_headline_total():
+    # 100 deaths: 52 male, 45 female; the 3 of unknown sex (a remainder) need one more
+    # count hidden in the sum. The total is the headline row: a sex cell goes, the
+    # smaller one, and the total stays.
+    result = apply_disclosure(frame(_count_rows(
+        "deaths", {("all", "all"): (100, None), ("sex", "male"): (52, None),
+                   ("sex", "female"): (45, None)}, method="C", unit="count")),
+        DisclosureConfig(min_count=8))
+    rows = by_value(result)
+    assert rows["female"]["suppressed"] and not rows["male"]["suppressed"]
+    assert not rows["all"]["suppressed"] and rows["all"]["numerator"] == 100
+
+
+def test_release_publishes_the_complements_the_sums_do_not_need():
+    from eolneeds.disclosure import _release
+
+    # T = a + b + c with a small (needed) and b, c hidden as complements: one of them is
+    # enough. b is tried first and published; c must stay, or a = T - b - c is known.
+    t, a, b, c = (("n", "P1", "p", "bd", v) for v in ("all", "a", "b", "c"))
+    hidden = {a, b, c}
+    assert _release(hidden, [(t, a, b, c)], {a}, [b, c]) == [b]
+    assert hidden == {a, c}
+    # A complement another sum determines already (S = c alone) is published: it adds
+    # nothing the reader cannot work out. Then b must stay.
+    s = ("m", "P1", "p", "all", "all")
+    hidden = {a, b, c}
+    assert _release(hidden, [(t, a, b, c), (s, c)], {a}, [c, b]) == [c]
+    assert hidden == {a, b}
