@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, methods, practice, scenarios, spc
+from eolneeds import __version__, categories, methods, practice, scenarios, spc
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle, suppression_tally
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
@@ -117,6 +117,18 @@ def _load_reference_tables(con: Any) -> None:
         "(code VARCHAR PRIMARY KEY, cause_group VARCHAR, condition VARCHAR)"
     )
     con.executemany("INSERT INTO ref_pc_need_codes VALUES (?, ?, ?)", need_code_table())
+    categories.load_reference_table(con)
+
+
+def _empty_quintiles(con: Any, places: list[str]) -> set[tuple[str | None, str]]:
+    """(Place, quintile) for each deprivation quintile a Place has no LSOA in, and
+    (None, quintile) for one the whole ICB has none in (categories.no_residents_rows)."""
+    found = run_query(con, "quintile_areas", {"places": places})
+    have = set() if found is None else {(p, q) for p, q, n in found.iter_rows() if n}
+    empty: set[tuple[str | None, str]] = {
+        (p, q) for p in places for q in categories.QUINTILES if (p, q) not in have}
+    empty |= {(None, q) for q in categories.QUINTILES if all((p, q) in empty for p in places)}
+    return empty
 
 
 def _load_periods(con: Any, periods: Sequence[Period]) -> None:
@@ -378,6 +390,9 @@ def _sii_rows(
             (pl.col("indicator_id") == ind.id) & (pl.col("breakdown") == "imd_quintile")
             & ~pl.col("breakdown_value").is_in(["SII", "RII"])
             & ~pl.col("period").is_in(month_periods)
+            # A quintile with no residents does not exist for the summary: absent, not
+            # withheld (its row says 'no residents'; categories.py).
+            & ~pl.col("note").fill_null("").str.starts_with(categories.NO_RESIDENTS)
         )
         if quintiles.height == 0:
             continue
@@ -651,6 +666,12 @@ def compute_indicators(
     # Practices add up to their PCN: a hidden practice must not be left alone in it.
     frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
                                              config.disclosure)
+    # Rows of merged categories name what they hold; quintiles an area has no LSOA in
+    # are published as 'no residents' (after disclosure: they carry no count).
+    frame = categories.mark_empty(categories.with_merge_notes(frame))
+    frame = pl.concat([frame, categories.no_residents_rows(
+        frame, _empty_quintiles(con, all_places)), categories.nobody_rows(frame)],
+        how="vertical")
     sii = _sii_rows(frame, catalogue, kinds, disclosure=config.disclosure.enabled)
     if sii.height:
         sii = sii.with_columns(pl.lit("not_compared").alias("comparison"),

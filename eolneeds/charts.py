@@ -175,6 +175,7 @@ class IntervalPoint:
     value: float | None
     lower: float | None
     upper: float | None
+    mark: str = "*"  # drawn where there is no value: '*' suppressed, '–' no residents
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def gradient_chart(
     """Values by IMD quintile (1 = most deprived, on the left) with 95% intervals, as
     small multiples (up to three panels a row). A dashed line shows each panel's overall
     value; the SII and RII are written on the panel so the slope is stated, not just
-    drawn. A suppressed quintile is marked '*'.
+    drawn. A suppressed quintile is marked '*', one with no residents '–' (its mark).
 
     Drawn as SVG directly rather than through matplotlib: its layout is fixed (five
     categories a panel, a value axis from zero), and matplotlib spent a quarter of a
@@ -326,7 +327,7 @@ def _gradient_panel(panel: GradientPanel, x0: float, y0: float, w: float, h: flo
     for i, point in enumerate(points):
         if not _finite(point.value):
             out.append(f'<text x="{px(i):.1f}" y="{py(0) - 2:.1f}" font-size="12" '
-                       f'text-anchor="middle" fill="{NHS_DARK_GREY}">*</text>')
+                       f'text-anchor="middle" fill="{NHS_DARK_GREY}">{_esc(point.mark)}</text>')
         elif _finite(point.lower) and _finite(point.upper):
             x, lo, hi = px(i), py(float(point.lower)), py(float(point.upper))  # type: ignore[arg-type]
             out.append(f'<path d="M{x:.1f} {lo:.1f}V{hi:.1f}M{x - 4:.1f} {lo:.1f}H{x + 4:.1f}'

@@ -17,7 +17,7 @@ import typer
 from eolneeds import __version__
 from eolneeds.config import find_project
 from eolneeds.console import ConsoleReporter
-from eolneeds.errors import EolneedsError, ExitCode, UsageError
+from eolneeds.errors import INTERRUPTED_MESSAGE, EolneedsError, ExitCode, UsageError
 from eolneeds.lock import ProjectLock, ReadOnlyProjectError, project_lock
 from eolneeds.schema import DATASETS
 
@@ -333,10 +333,6 @@ def indicators(
     typer.echo(render_catalogue(format))
 
 
-# Typer's exit code for Ctrl-C (128 + SIGINT, as shells report it).
-INTERRUPTED = 130
-
-
 def main() -> None:
     """Entry point: run the app, turn our errors into one line and an exit code.
 
@@ -346,12 +342,12 @@ def main() -> None:
     try:
         app()
     except SystemExit as ended:
-        if ended.code == INTERRUPTED:  # Typer turns Ctrl-C into this exit, silently
-            sys.stderr.write(
-                "Error: interrupted (Ctrl-C) — nothing unfinished was kept (a file is loaded "
-                "whole or not at all, outputs are written whole or not at all); run the "
-                "command again\n")
+        if ended.code == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C into this, silently
+            sys.stderr.write(INTERRUPTED_MESSAGE + "\n")
         raise
+    except KeyboardInterrupt:  # Ctrl-C outside Typer's own handling
+        sys.stderr.write(INTERRUPTED_MESSAGE + "\n")
+        sys.exit(int(ExitCode.INTERRUPTED))
     except EolneedsError as err:
         if state.debug:
             traceback.print_exc()

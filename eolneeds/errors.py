@@ -16,6 +16,15 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad command line or bad eolneeds.toml
     INPUT_DATA = 3  # input data invalid or failing validation
     LOCKED = 4  # another run holds the project lock
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+
+
+# Said on Ctrl-C, whenever it comes: during start-up (eolneeds/__main__.py) or mid-command
+# (cli.main). True at any moment because a file is loaded whole or not at all and outputs
+# are written whole or not at all.
+INTERRUPTED_MESSAGE = (
+    "Error: interrupted (Ctrl-C) — nothing unfinished was kept (a file is loaded whole or "
+    "not at all, outputs are written whole or not at all); run the command again")
 
 
 class EolneedsError(Exception):

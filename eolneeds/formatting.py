@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from eolneeds import categories
+
 SUPPRESSED = "*"
 MISSING = "\u2013"  # en dash, the GSS convention for "not available"
 
@@ -218,6 +220,9 @@ def humanise(code: Any) -> str:
     raw = str(code).strip()
     if raw.endswith("_pct"):
         return humanise(raw[:-4]) + " (%)"
+    merged = categories.labels()  # a merged category's documented label
+    if raw in merged:
+        return merged[raw]
     text = raw.replace("_", " ")
     special = {"75 plus": "75 and over", "hiv": "HIV", "imd quintile": "IMD quintile",
                "dementia frailty": "Dementia and frailty", "sii": "SII", "rii": "RII",

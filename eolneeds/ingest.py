@@ -1557,8 +1557,14 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
     bad = con.execute(f"SELECT count(*) FROM ({marked})").fetchone()
     if bad and bad[0]:
         numbered = "*" if raw.row_expr == "__row" else f"{raw.row_expr} AS __row, *"
+        # Rows numbered from their rowid are fetched by rowid: DuckDB reads only those
+        # rows (a filter on the row number reads every column of every row: 1.2 CPU s
+        # for 16.6 M rows, against 0.01 s).
+        by_rowid = re.fullmatch(r"\(rowid \+ ([0-9]+)\)", raw.row_expr)
+        wanted = (f"rowid IN (SELECT -source_row - {by_rowid.group(1)} FROM {ROWS_TABLE} "
+                  "WHERE source_row < 0)" if by_rowid else f"{raw.row_expr} IN ({marked})")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {BAD_RAW_TABLE} AS SELECT {numbered} "
-                    f"FROM {raw.table} WHERE {raw.row_expr} IN ({marked})")
+                    f"FROM {raw.table} WHERE {wanted}")
         rows = replace(raw, table=BAD_RAW_TABLE, row_expr="__row")
         full = _select_sql(dataset, rows, plan, full=True)
         spelt = "__eolneeds_spelt"

@@ -350,7 +350,10 @@ def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> 
     elif (unmarked := _utf16_without_bom(head)) is not None:
         candidates = [unmarked]
     else:
-        if b"\x00" in head:
+        # A stray NUL in a text export (a corrupted free-text field) is a bad value in
+        # one row, checked field by field like any other; a binary file (an .xlsx or
+        # .parquet named .csv, a database dump) is full of them.
+        if head.count(0) > max(2, len(head) // 100):
             raise input_error(
                 name, "looks like a binary file, not CSV text (it contains NUL bytes)",
                 "export the data as CSV UTF-8, XLSX or Parquet",

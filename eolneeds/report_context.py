@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 from markupsafe import Markup
 
-from eolneeds import charts
+from eolneeds import categories, charts
 from eolneeds.bundle import COST_INDICATOR, BenchmarkValue, ReportBundle, cost_per_death
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.findings import Finding
@@ -264,12 +264,14 @@ class Indicators:
 def _value(row: dict[str, Any] | None) -> str:
     if row is None:
         return MISSING
+    if categories.is_no_residents(row):
+        return categories.NO_RESIDENTS  # structurally empty, not suppressed
     return fmt_value(row["value"], row["unit"], suppressed=bool(row["suppressed"]),
                      method=row["method"])
 
 
 def _interval(row: dict[str, Any] | None) -> str:
-    if row is None:
+    if row is None or categories.is_no_residents(row):
         return MISSING
     return fmt_interval(row["lower_ci_95"], row["upper_ci_95"], row["unit"],
                         suppressed=bool(row["suppressed"]), method=row["method"])
@@ -278,6 +280,8 @@ def _interval(row: dict[str, Any] | None) -> str:
 def _count(row: dict[str, Any] | None, column: str) -> str:
     if row is None:
         return MISSING
+    if categories.is_no_residents(row):
+        return categories.NO_RESIDENTS
     value = row[column]
     if is_missing(value) and row["suppressed"] and column == "numerator":
         return SUPPRESSED

@@ -76,7 +76,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from eolneeds import catalogue
+from eolneeds import catalogue, categories
 from eolneeds import excel_theme as theme
 from eolneeds.bundle import (
     COST_INDICATOR,
@@ -133,6 +133,7 @@ VALUE_LABELS = {
     "all": "All people", "under_75": "Under 75", "75_plus": "75 and over",
     "organ_failure": "Organ failure", "dementia_frailty": "Dementia and frailty",
     "hiv": "HIV", "not_known": "Not known", "care_home": "Care home",
+    **categories.labels(),  # merged categories: 'Neurodegenerative disease or HIV'...
     "1": "1 (most deprived)", "5": "5 (least deprived)",
 }
 POLARITY_LABELS = {
@@ -190,7 +191,8 @@ CONFIDENTIAL = Mark("[c]", "confidential: suppressed to protect confidentiality 
                            "numbers, or a figure that would reveal one)")
 NOT_AVAILABLE = Mark("[x]", "not available: no data for this cell")
 NOT_APPLICABLE = Mark("[z]", "not applicable: the figure does not exist for this row "
-                             "(for example a confidence interval for a count)")
+                             "(for example a confidence interval for a count, or a "
+                             "quintile or group with no residents)")
 MARKS = (CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE)
 SUPPRESSED = CONFIDENTIAL
 SUPPRESSED_MARK = CONFIDENTIAL.text
@@ -894,7 +896,7 @@ def _measure(rec: dict[str, Any] | None, column: str = "value") -> Any:
     value = rec.get(column)
     method = rec.get("method")
     if value is None or not math.isfinite(value):
-        return _missing(column, method, rec.get("suppressed"))
+        return _missing(column, method, rec.get("suppressed"), categories.is_no_residents(rec))
     number_format = _measure_format(column, rec.get("unit"), method)
     return Num(published(value, number_format), number_format)
 
@@ -910,9 +912,11 @@ _NOT_APPLICABLE = {
 }
 
 
-def _missing(column: str, method: str | None, suppressed: bool | None) -> Mark:
-    """Why a measure cell holds no number: not applicable, suppressed, or missing."""
-    if (column, method) in _NOT_APPLICABLE:
+def _missing(column: str, method: str | None, suppressed: bool | None,
+             no_residents: bool = False) -> Mark:
+    """Why a measure cell holds no number: not applicable (or a group with no residents:
+    structurally empty), suppressed, or missing."""
+    if no_residents or (column, method) in _NOT_APPLICABLE:
         return NOT_APPLICABLE
     return CONFIDENTIAL if suppressed else NOT_AVAILABLE
 
@@ -1376,12 +1380,13 @@ class _DataColumns:
         units = frame["unit"].to_list()
         methods = frame["method"].to_list()
         suppressed = frame["suppressed"].to_list()
+        empty = frame["note"].fill_null("").str.starts_with(categories.NO_RESIDENTS).to_list()
         entries = _catalogue_by_id()  # each indicator's polarity, as _Pack.polarity_key
         polarity = {ind_id: entries[ind_id].polarity if ind_id in entries else "neutral"
                     for ind_id in frame["indicator_id"].unique().to_list()}
         for name, _, measure in _DATA_COLUMNS:
             if measure is not None:
-                self._measure(measure, frame[name].to_list(), units, methods, suppressed)
+                self._measure(measure, frame[name].to_list(), units, methods, suppressed, empty)
             elif name == "comparison":
                 keys, codes = _factorise(frame, ["area_type", "comparison", "indicator_id"])
                 self.codes[name] = codes
@@ -1400,13 +1405,13 @@ class _DataColumns:
         self.xml: list[str] | None = None  # each row's cells, once a writer has formatted them
 
     def _measure(self, measure: str, values: list[Any], units: list[Any],
-                 methods: list[Any], suppressed: list[Any]) -> None:
+                 methods: list[Any], suppressed: list[Any], empty: list[bool]) -> None:
         cells: list[Any] = []
         formats: list[str | None] = []
-        for value, unit, method, hidden in zip(values, units, methods, suppressed,
-                                               strict=True):
+        for value, unit, method, hidden, no_one in zip(values, units, methods, suppressed,
+                                                       empty, strict=True):
             if value is None or not isfinite(value):
-                cells.append(_missing(measure, method, hidden))
+                cells.append(_missing(measure, method, hidden, no_one))
                 formats.append(None)
             else:
                 number_format = _measure_format(measure, unit, method)
@@ -2046,7 +2051,8 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
         ("need", "Palliative care need",
          "Estimated from the underlying cause of death with the list of Etkind et al. 2017 "
          "(BMC Medicine 15:102): cancer, organ failure, stroke, dementia and frailty, "
-         "neurodegenerative disease and HIV."),
+         "neurodegenerative disease and HIV (the last two published as one group: "
+         "HIV deaths are too few to publish alone)."),
         ("projections", "Projections",
          "Today's age- and sex-specific death rates applied to the projected population "
          "give projected deaths; today's share of deaths with palliative care need applied "
@@ -2054,7 +2060,7 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
          "a scale of change, not a forecast. "
          + projection_year_basis(pack.bundle.headline_period)),
     ]
-    for key in ("sii_rii", "disclosure", "data_quality", "spc"):
+    for key in ("sii_rii", "disclosure", "categories", "data_quality", "spc"):
         if key in summaries:
             # The packs show a hidden value as [c], the report and CSV as '*'.
             text = summaries[key].definition.replace("shown as *",

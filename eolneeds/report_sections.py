@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup
 
-from eolneeds import charts, methods, report_practice, spc
+from eolneeds import categories, charts, methods, report_practice, spc
 from eolneeds.bundle import projection_year_basis
 from eolneeds.catalogue import THEMES, load_catalogue
 from eolneeds.findings import key_findings
@@ -295,7 +295,8 @@ class InequalitySection:
             points.append(charts.IntervalPoint(
                 QUINTILE_LABELS[q], _number(row),
                 None if row is None or row["suppressed"] else row["lower_ci_95"],
-                None if row is None or row["suppressed"] else row["upper_ci_95"]))
+                None if row is None or row["suppressed"] else row["upper_ci_95"],
+                "–" if categories.is_no_residents(row) else "*"))
             cells.append([Cell(title, header=True), Cell(q), Cell(_value(row), numeric=True),
                           Cell(_interval(row), numeric=True)])
         if all(p.value is None for p in points):
@@ -929,8 +930,7 @@ _METHOD_TITLES = {
     "SII": "Slope index of inequality", "RII": "Relative index of inequality",
     "funnel": "Funnel plots", "SPC": "Statistical process control charts",
 }
-_CAUSE_ORDER = ("cancer", "organ_failure", "stroke", "dementia_frailty", "neurodegenerative",
-                "hiv", "other")
+_CAUSE_ORDER = tuple(categories.published_values("cause_group"))
 
 
 def _cause_order(value: str) -> tuple[int, str]:

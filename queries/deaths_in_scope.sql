@@ -5,7 +5,11 @@
 -- $data_start and $data_end (the span of all reporting periods). Deaths with no LSOA or
 -- an LSOA outside the ICB are left out here; validate counts them in data quality.
 -- Reads: deaths, assessment_areas (the view of areas + lsoa_places + deprivation), ref_pc_need_codes (loaded by assess from
--- eolneeds/reference/pc_need_codes.csv, ranges expanded to single codes).
+-- eolneeds/reference/pc_need_codes.csv, ranges expanded to single codes),
+-- ref_published_categories (eolneeds/reference/published_categories.csv, loaded by
+-- categories.load_reference_table): the category each recorded ethnic group and cause
+-- group is published in. Rare ones are merged into a wider category here, before any
+-- count, so every query breaks down into the same published categories (categories.py).
 -- Adds: IMD quintile = ceil(decile / 2) (1 = most deprived), reporting age band, ESP2013
 -- five-year band, age group (under_75 / 75_plus), broad ethnic group, cause group and the
 -- palliative care need flag (underlying cause on the list: the minimal estimate; an
@@ -32,7 +36,8 @@ WITH resident AS (
         -- Age as given, else from date of birth (complete years at death).
         coalesce(d.age, date_sub('year', d.date_of_birth, d.date_of_death)) AS age,
         d.sex,
-        coalesce(d.ethnicity, 'not_known') AS ethnic_group,
+        -- Published category (mixed and other are published together, categories.py).
+        coalesce(pe.published, d.ethnicity, 'not_known') AS ethnic_group,
         d.underlying_cause,
         d.contributory_causes,
         d.place_of_death,
@@ -44,6 +49,8 @@ WITH resident AS (
     JOIN assessment_areas AS a ON a.lsoa_code = d.lsoa_code
     LEFT JOIN ref_pc_need_codes AS n3 ON n3.code = left(d.underlying_cause, 3)
     LEFT JOIN ref_pc_need_codes AS n4 ON n4.code = left(d.underlying_cause, 4)
+    LEFT JOIN ref_published_categories AS pe
+      ON pe.breakdown = 'ethnic_group' AND pe.recorded = coalesce(d.ethnicity, 'not_known')
     WHERE d.date_of_death BETWEEN $data_start AND $data_end
       AND list_contains($places, a.place)
 ),
@@ -89,8 +96,9 @@ described AS (
         r.sex,
         r.ethnic_group,
         r.underlying_cause,
-        -- Deaths with no recorded cause are in 'other': not on the need list.
-        coalesce(r.need_cause_group, 'other') AS cause_group,
+        -- Deaths with no recorded cause are in 'other': not on the need list. The
+        -- published group: HIV is published with neurodegenerative disease (categories.py).
+        coalesce(pc.published, r.need_cause_group, 'other') AS cause_group,
         r.need_cause_group IS NOT NULL AS pc_need,
         (r.need_cause_group IS NOT NULL OR coalesce(c.any_need, false)) AS pc_need_upper,
         coalesce(
@@ -101,6 +109,8 @@ described AS (
         r.place_of_death
     FROM resident AS r
     LEFT JOIN contributory_need AS c USING (death_id)
+    LEFT JOIN ref_published_categories AS pc
+      ON pc.breakdown = 'cause_group' AND pc.recorded = r.need_cause_group
 )
 -- The cell is named by a 64-bit hash of its seven values (no sort or join of every
 -- death needed); death_cells below checks that no two combinations share a hash.

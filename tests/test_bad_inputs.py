@@ -107,6 +107,11 @@ CASES = [
     Case("binary file", "deaths", "binary.csv", refused=(
         "binary.csv: looks like a binary file, not CSV text (it contains NUL bytes) — "
         "export the data as CSV UTF-8, XLSX or Parquet")),
+    # A stray NUL in one value of a text export is a bad value in that row, not a binary
+    # file: the file loads and the field is blanked like any malformed LSOA.
+    Case("a stray NUL byte in one value", "deaths", "stray_nul.csv", counts=(3, 3, 0),
+         loaded=("SELECT lsoa_code FROM deaths ORDER BY source_row",
+                 [("E01000001",), (None,), ("E01000001",)])),
     Case("unreadable encoding", "deaths", "undecodable.csv", refused=(
         "undecodable.csv: is not readable text in UTF-8 or Windows-1252 (byte 0x81 at "
         "offset 113) — re-export it as CSV UTF-8, or pass the right encoding with "

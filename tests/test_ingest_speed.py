@@ -71,3 +71,64 @@ def test_line_scan_counts_match_the_whole_text(tmp_path, monkeypatch, data, chun
     assert (fast.line_breaks, fast.quotes, fast.empty_line) == (breaks, quote, False)
     full = readers._scan_lines(path, False, empty_lines=True)
     assert (full.line_breaks, full.quotes, full.empty_line) == (breaks, quote, empty)
+
+
+def test_rejected_rows_fetched_by_rowid_match_the_row_number_path(tmp_path, monkeypatch):
+    """A CSV's marked rows are fetched again by rowid (ingest._quarantine); a workbook's
+    by their row number. The same rows under a title line give the same rejects, field
+    actions and loaded rows either way, on the rows worked out by hand."""
+    import duckdb
+    import openpyxl
+
+    from eolneeds.config import load_config
+    from eolneeds.ingest import ingest_files
+    from eolneeds.reporting import Reporter
+
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    rows = [
+        ["Deaths extract (title line)"],
+        ["person_id", "date_of_death", "age", "sex", "lsoa_code", "underlying_cause",
+         "place_of_death"],
+        ["9434765919", "05/06/2024", "80", "F", "E01000001", "C34.9", "Hospital"],  # 3
+        ["4010232137", "31/02/2024", "70", "M", "E01000002", "I25.1", "Home"],      # 4: date
+        ["9434765918", "07/06/2024", "85", "F", "E01000001", "C50.9", "Hospital"],  # 5: check
+        ["4010232145", "08/06/2024", "999", "M", "E01000002", "I64", "Home"],       # 6: age
+        ["4010232153", "09/06/2024", "60", "M", "E01000002", "I64", "Care home"],   # 7
+    ]
+    csv_path = tmp_path / "deaths.csv"
+    csv_path.write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    xlsx_path = tmp_path / "deaths.xlsx"
+    book = openpyxl.Workbook()
+    for r in rows:
+        book.active.append(r)
+    book.save(xlsx_path)
+
+    seen = []
+    for name, path in (("csv", csv_path), ("xlsx", xlsx_path)):
+        root = tmp_path / name
+        (root / "mappings").mkdir(parents=True)
+        (root / "eolneeds.toml").write_text(
+            '[project]\nicb_name = "T"\nicb_code = "QXX"\n\n[[places]]\ncode = "P1"\n'
+            'name = "One"\n', encoding="utf-8")
+        (root / "mappings" / "deaths.toml").write_text(
+            'dataset = "deaths"\nnhs_number = true\nheader_row = 2\n', encoding="utf-8")
+        config = load_config(root)
+        [result] = ingest_files(config, "deaths", [path], reporter=Reporter())
+        con = duckdb.connect(str(config.database_path), read_only=True)
+        try:
+            seen.append((
+                (result.rows_read, result.rows_loaded, result.rows_rejected),
+                con.execute("SELECT row_number, column_name, reason FROM rejects "
+                            "ORDER BY 1").fetchall(),
+                con.execute("SELECT row_number, column_name, action FROM field_actions "
+                            "ORDER BY 1, 2").fetchall(),
+                con.execute("SELECT source_row FROM deaths ORDER BY 1").fetchall()))
+        finally:
+            con.close()
+    csv_seen, xlsx_seen = seen
+    assert csv_seen == xlsx_seen
+    counts, rejects, actions, loaded = csv_seen
+    assert counts == (5, 4, 1)
+    assert [(r, c) for r, c, _ in rejects] == [(4, "date_of_death")]
+    assert [r for r, _, _ in actions] == [5, 6]
+    assert loaded == [(3,), (5,), (6,), (7,)]

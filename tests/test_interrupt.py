@@ -80,3 +80,43 @@ def test_a_folder_or_broken_link_in_the_inbox_is_named_not_skipped_silently(tmp_
         ("warning", f"{folder / 'gone.csv'} is a link that leads to no file, not an extract, "
                     "and was left alone"),
         ("warning", f"{folder / 'march.csv'} is a folder, not an extract, and was left alone")]
+
+
+# Raises KeyboardInterrupt when eolneeds.cli is imported, as a Ctrl-C in the first
+# few hundred milliseconds of start-up (while typer, rich and duckdb load) would.
+_CTRL_C_WHILE_IMPORTING = """
+import sys
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "eolneeds.cli":
+            raise KeyboardInterrupt
+        return None
+sys.meta_path.insert(0, CtrlC())
+from eolneeds.__main__ import main
+main()
+"""
+
+
+def test_ctrl_c_while_the_command_is_still_starting_gives_the_one_line_not_a_traceback():
+    ended = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_IMPORTING, "--version"],
+                           capture_output=True, text=True, timeout=60)
+    assert ended.returncode == 130
+    assert "Traceback" not in ended.stderr
+    assert ended.stderr.splitlines() == [
+        "Error: interrupted (Ctrl-C) — nothing unfinished was kept (a file is loaded whole "
+        "or not at all, outputs are written whole or not at all); run the command again"]
+
+
+def test_the_installed_command_starts_through_the_guarded_entry_point():
+    """The guard only helps if `eolneeds` (the console script) and `python -m eolneeds`
+    go through it."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads(
+        (Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["scripts"]["eolneeds"] == "eolneeds.__main__:main"
+    ended = subprocess.run([sys.executable, "-m", "eolneeds", "--version"],
+                           capture_output=True, text=True, timeout=60)
+    assert ended.returncode == 0, ended.stderr
+    assert ended.stdout.strip()
