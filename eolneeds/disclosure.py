@@ -591,36 +591,40 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key]
         basis = np.zeros((n, len(free_cols)))
         basis[free_cols, np.arange(len(free_cols))] = 1.0
         for j, row in reversed(pivots):
-            others = [(k, c) for k, c in row.items() if k != j]
+            others = [k for k in row if k != j]
             if others:
-                basis[j] = -sum(c * basis[k] for k, c in others) / row[j]
+                coeffs = np.array([row[k] for k in others])
+                basis[j] = -(coeffs @ basis[others]) / row[j]
         position = {k: i for i, k in enumerate(keys)}
+        # Rows kept: the needed counts first (a slice, not a copy, in the loop), then
+        # the candidates that are not needed.
         guarded = [position[k] for k in keys if k in needs]
-        tried = [position[k] for k in in_block]
-        rows = sorted(set(guarded) | set(tried))
+        rows = guarded + [position[k] for k in in_block if k not in needs]
         at = {r: i for i, r in enumerate(rows)}
         z = basis[rows]
-        guard = np.array([at[g] for g in guarded], dtype=int)
+        g = len(guarded)
         norms = np.einsum("ij,ij->i", z, z)
         scale = np.maximum(norms, 1.0)
         order = {k: i for i, k in enumerate(candidates)}
         for k in sorted(in_block, key=order.__getitem__):
-            v = z[at[position[k]]].copy()
+            i = at[position[k]]
+            v = z[i].copy()
             vv = float(v @ v)
-            if vv <= 1e-18 * scale[at[position[k]]]:
+            if vv <= 1e-18 * scale[i]:
                 # Determined already by what is published: publishing it adds nothing.
                 hidden.discard(k)
                 released.append(k)
                 continue
-            w = z[guard] @ v
-            left = norms[guard] - w * w / vv
-            if guard.size and np.any(left <= 1e-9 * scale[guard]):
+            w = z[:g] @ v
+            if g and np.any(norms[:g] - w * w / vv <= 1e-9 * scale[:g]):
                 continue  # it would give a needed count away
             hidden.discard(k)
             released.append(k)
+            # The new null space: z projected onto the complement of v (an orthogonal
+            # projection, so each row's squared norm drops by its component along v).
             zw = z @ v
             z -= np.outer(zw, v / vv)
-            norms = np.einsum("ij,ij->i", z, z)
+            norms = np.maximum(norms - zw * zw / vv, 0.0)
     return released
 
 
@@ -860,9 +864,13 @@ def apply_disclosure(
             # The greedy choices above hide more than the sums need: publish again every
             # complementary count that gives nothing away, the most useful first; then
             # the exact check once more, over everything (fail closed).
-            spare = sorted((k for k in hidden if k in worth and k not in needs
-                            and k not in primary and k[0] not in modelled),
-                           key=lambda k: (-worth[k], k))
+            spare_set = {k for k in hidden if k in worth and k not in needs
+                         and k not in primary and k[0] not in modelled}
+            # Only a count that would show a row again is worth trying: one whose row's
+            # other count is published, or could be released too.
+            useful = {k for pair in keys for k, o in (pair, pair[::-1])
+                      if k in spare_set and (o is None or o not in hidden or o in spare_set)}
+            spare = sorted(useful, key=lambda k: (-worth[k], k))
             _release(hidden, relations, needs, spare)
             exposed = _determined(hidden, relations, hidden - needs)
             if exposed:
