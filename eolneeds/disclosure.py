@@ -352,6 +352,17 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
     def new_singletons(key: Key, rel_index: int) -> int:
         return sum(1 for j in by_key[key] if j != rel_index and hidden_in[j] == 0)
 
+    def cascade(key: Key, rel_index: int) -> float:
+        """What hiding `key` will cost in its other sums that it leaves with a single
+        hidden count: in each, CASCADE_COST and the cheapest count left to hide there."""
+        assert cost is not None
+        total = 0.0
+        for j in by_key[key]:
+            if j != rel_index and hidden_in[j] == 0:
+                rest = [cost(k) for k in relations[j] if k != key and k not in hidden]
+                total += CASCADE_COST + (min(rest) if rest else 0.0)
+        return total
+
     for _ in range(50):
         pending = [i for i, h in enumerate(hidden_in) if h == 1 and guarded[i] == 1]
         if not pending:
@@ -380,8 +391,7 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
                     new_singletons(k, i), values.get(k, 0), k))
             else:
                 choice = min(candidates, key=lambda k: (
-                    values.get(k, 0) <= 0,
-                    cost(k) + CASCADE_COST * new_singletons(k, i), values.get(k, 0), k))
+                    values.get(k, 0) <= 0, cost(k) + cascade(k, i), values.get(k, 0), k))
             hidden.add(choice)
             added.add(choice)
             for j in by_key[choice]:
@@ -524,6 +534,37 @@ def _eliminate(n: int, equations_in: list[dict[int, float]],
     return pivots, solved
 
 
+def _null_basis(n: int, pivots: list[tuple[int, dict[int, float]]],
+                solved: np.ndarray) -> np.ndarray:
+    """A basis of the null space of eliminated sums (_eliminate): one column per free
+    unknown (1 there, 0 at the other free ones), the solved unknowns from their sums.
+    Each pivot's sum holds it and unknowns solved after it or free, so the solved part
+    is a triangular system M x = -F, solved at once (sparse LU) for every column."""
+    from scipy import sparse
+    from scipy.sparse.linalg import splu
+
+    free_cols = np.flatnonzero(~solved)
+    basis = np.zeros((n, len(free_cols)))
+    basis[free_cols, np.arange(len(free_cols))] = 1.0
+    if not pivots or not len(free_cols):
+        return basis
+    at = {j: i for i, (j, _row) in enumerate(pivots)}
+    free_at = {int(j): i for i, j in enumerate(free_cols)}
+    m_rows, m_cols, m_vals, f_rows, f_cols, f_vals = [], [], [], [], [], []
+    for i, (_j, row) in enumerate(pivots):
+        for k, c in row.items():
+            if k in at:
+                m_rows.append(i), m_cols.append(at[k]), m_vals.append(c)
+            else:
+                f_rows.append(i), f_cols.append(free_at[k]), f_vals.append(c)
+    size = len(pivots)
+    m = sparse.csc_matrix((m_vals, (m_rows, m_cols)), shape=(size, size))
+    f = sparse.csc_matrix((f_vals, (f_rows, f_cols)), shape=(size, len(free_cols)))
+    solved_part = splu(m).solve(-f.toarray())
+    basis[[j for j, _row in pivots]] = solved_part
+    return basis
+
+
 def _blocks(hidden: set[Key], relations: list[tuple[Key, ...]],
             ) -> list[tuple[list[Key], list[dict[int, float]]]]:
     """The hidden counts in blocks joined by sums: each block's counts and its sums
@@ -587,14 +628,7 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key]
             continue
         n = len(keys)
         pivots, solved = _eliminate(n, equations)
-        free_cols = np.flatnonzero(~solved)
-        basis = np.zeros((n, len(free_cols)))
-        basis[free_cols, np.arange(len(free_cols))] = 1.0
-        for j, row in reversed(pivots):
-            others = [k for k in row if k != j]
-            if others:
-                coeffs = np.array([row[k] for k in others])
-                basis[j] = -(coeffs @ basis[others]) / row[j]
+        basis = _null_basis(n, pivots, solved)
         position = {k: i for i, k in enumerate(keys)}
         # Rows kept: the needed counts first (a slice, not a copy, in the loop), then
         # the candidates that are not needed.
@@ -605,6 +639,17 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key]
         g = len(guarded)
         norms = np.einsum("ij,ij->i", z, z)
         scale = np.maximum(norms, 1.0)
+        # Two rows are parallel only if their unit vectors have the same |projection| on
+        # a fixed random direction: a sorted signature of the needed rows finds the few
+        # that could be parallel to a candidate, which are then checked exactly.
+        direction = np.random.default_rng(20240401).standard_normal(z.shape[1])
+
+        def signatures() -> tuple[np.ndarray, np.ndarray]:
+            sig = np.abs(z[:g] @ direction) / np.sqrt(np.maximum(norms[:g], 1e-300))
+            sort = np.argsort(sig, kind="stable")
+            return sig[sort], sort
+
+        sig, sort = signatures()
         order = {k: i for i, k in enumerate(candidates)}
         for k in sorted(in_block, key=order.__getitem__):
             i = at[position[k]]
@@ -615,9 +660,13 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key]
                 hidden.discard(k)
                 released.append(k)
                 continue
-            w = z[:g] @ v
-            if g and np.any(norms[:g] - w * w / vv <= 1e-9 * scale[:g]):
-                continue  # it would give a needed count away
+            if g:
+                mine = abs(float(v @ direction)) / np.sqrt(vv)
+                lo, hi = np.searchsorted(sig, [mine - 1e-6, mine + 1e-6])
+                near = sort[lo:hi]
+                w = z[near] @ v
+                if np.any(norms[near] - w * w / vv <= 1e-9 * scale[near]):
+                    continue  # it would give a needed count away
             hidden.discard(k)
             released.append(k)
             # The new null space: z projected onto the complement of v (an orthogonal
@@ -625,6 +674,7 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key]
             zw = z @ v
             z -= np.outer(zw, v / vv)
             norms = np.maximum(norms - zw * zw / vv, 0.0)
+            sig, sort = signatures()
     return released
 
 
@@ -683,7 +733,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
 
 #: What a complementary count costs for each sum it leaves with one hidden count (that
 #: sum will need another count hidden: a cascade).
-CASCADE_COST = 12.0
+CASCADE_COST = 6.0
 #: Weights of the rows a complementary count hides (see _row_cost).
 HEADLINE_WEIGHT = 20.0
 QUINTILE_WEIGHT = 6.0
