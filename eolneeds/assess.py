@@ -41,6 +41,7 @@ from eolneeds.periods import (
     projection_years,
     rolling,
 )
+from eolneeds.render import PackWorker, worker_for, write_outputs
 from eolneeds.reporting import Reporter
 from eolneeds.resources import read_query, reference_file
 from eolneeds.safety import neutralise
@@ -865,6 +866,18 @@ def assess_project(
     config: ProjectConfig, options: AssessOptions, *, reporter: Reporter
 ) -> AssessResult:
     """Compute the indicator table and write the requested outputs into options.out."""
+    # The process that shares the Excel packs starts now: its start-up runs on the other
+    # core while the table is computed (eolneeds/render.py).
+    formats = _formats(config, options.formats)
+    per_place = config.outputs.per_place if options.per_place is None else options.per_place
+    packs = 1 + (len(options.places or config.places) if per_place else 0)
+    outputs = ("html" in formats) + (packs if "xlsx" in formats else 0)
+    with worker_for(outputs) as worker:
+        return _assess_project(config, options, reporter=reporter, worker=worker)
+
+
+def _assess_project(config: ProjectConfig, options: AssessOptions, *, reporter: Reporter,
+                    worker: PackWorker | None) -> AssessResult:
     from eolneeds.outputs import atomic_output, atomic_write_bytes, build_manifest, write_manifest
 
     places = resolve_places(config, options.places)
@@ -932,28 +945,20 @@ def assess_project(
                 frame.write_parquet(tmp)
             written.append(path)
             step(1)
-        if "html" in formats:
-            from eolneeds.report_html import write_html_report
-
-            path = out_dir / "report.html"
-            with atomic_output(path) as tmp:
-                write_html_report(bundle, tmp)
-            written.append(path)
-            step(1)
+        targets: list[tuple[Path, str | None]] = []
         if "xlsx" in formats:
-            from eolneeds.report_excel import write_excel_packs
-
-            targets: list[tuple[Path, str | None]] = [(out_dir / "pack-icb.xlsx", None)]
+            targets.append((out_dir / "pack-icb.xlsx", None))
             if per_place:
                 targets += [(out_dir / f"pack-{slug(c)}.xlsx", c) for c in report_places]
-
-            def pack_written(path: Path) -> None:
-                written.append(path)
-                step(1)
-
-            # One call for every pack: the rows they share are built once (each pack is
-            # written atomically).
-            write_excel_packs(bundle, targets, written=pack_written)
+        if "html" in formats or targets:
+            # One call for the report and every pack: the rows the packs share are built
+            # once per process, and the worker writes packs alongside this process.
+            # Each file is written atomically.
+            rendered = write_outputs(
+                bundle, html=out_dir / "report.html" if "html" in formats else None,
+                packs=targets, written=lambda _path: step(1),
+                worker=worker if worker is not None else False)
+            written += [output.path for output in rendered]
         path = out_dir / "manifest.json"
         write_manifest(path, manifest)
         written.append(path)

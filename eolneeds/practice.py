@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds import methods
 from eolneeds.config import DisclosureConfig
 from eolneeds.disclosure import SECONDARY_NOTE
 
@@ -274,6 +273,10 @@ def _funnel(indicators: pl.DataFrame, breakdown: str, code: str) -> pl.DataFrame
     standardised difference z = (p - p0) / sqrt(p0 (1 - p0) / n), and beside it the
     median days on the register, late identification and advance care plans. From the
     disclosed indicator table: a hidden row keeps no value, size or limits."""
+    # Here, not at the top: the Excel packs' worker process imports this module for
+    # POSITIONS only, and methods brings in scipy (0.7 s of start-up it does not need).
+    from eolneeds.methods import funnel_limits_proportion
+
     rows = indicators.filter((pl.col("area_type") == "icb") & (pl.col("breakdown") == breakdown))
     base = rows.filter(pl.col("indicator_id") == FUNNEL_INDICATOR)
     if base.height == 0:
@@ -298,7 +301,7 @@ def _funnel(indicators: pl.DataFrame, breakdown: str, code: str) -> pl.DataFrame
         hi = np.full(frame.height, np.nan)
         for p in np.unique(p0[~np.isnan(p0)]):
             sel = p0 == p
-            lo[sel], hi[sel] = methods.funnel_limits_proportion(float(p), n[sel], level)
+            lo[sel], hi[sel] = funnel_limits_proportion(float(p), n[sel], level)
         limits[f"lower_{suffix}"] = np.where(n > 0, lo * 100, np.nan)
         limits[f"upper_{suffix}"] = np.where(n > 0, hi * 100, np.nan)
     value = frame["value"].fill_null(np.nan).to_numpy()

@@ -902,6 +902,11 @@ class ProvenanceSection:
         if rule.rounding:
             text += f" Other counts are rounded to the nearest {rule.rounding}."
         text += f" A dash ({MISSING}) means no value exists (no data, or not calculable)."
+        text += (" 'no residents' marks a deprivation quintile or group with nobody in it: "
+                 "structurally empty, not suppressed. Rare groups are published merged "
+                 "into a wider one, the same for every area: "
+                 + "; ".join(f"{m.label} ({' + '.join(m.members)})"
+                             for m in categories.merges()) + " (see Definitions).")
         return text
 
 
