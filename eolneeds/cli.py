@@ -198,7 +198,7 @@ def inspect_command(
     Example values of NHS numbers and other personal columns are never shown.
     """
     from eolneeds.config import CONFIG_FILE, load_config
-    from eolneeds.errors import ConfigError
+    from eolneeds.errors import ConfigError, shell_arg
     from eolneeds.inspect import inspect_file
     from eolneeds.inspect import write_mapping as save_mapping
 
@@ -218,8 +218,9 @@ def inspect_command(
     except ConfigError:
         path.unlink()
         raise
-    typer.echo(f"Wrote {path}: check it, then "
-               f"eolneeds ingest {dataset or found.dataset} {file} --mapping {write_mapping}")
+    # The command runs as written from anywhere: the file as given, the project named.
+    typer.echo(f"Wrote {path}: check it, then eolneeds ingest {dataset or found.dataset} "
+               f"{shell_arg(file)} --mapping {write_mapping} --project {shell_arg(root)}")
 
 
 @app.command()

@@ -7,7 +7,10 @@ fix it. Exit codes are part of the user-facing contract (README, "Exit codes").
 
 from __future__ import annotations
 
+import os
+import re
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -74,3 +77,16 @@ def input_error(
         where += "," if row is not None else ""
         where += f" column {column}"
     return InputDataError(f"{where}: {problem} — {fix}")
+
+
+def shell_arg(value: str | Path) -> str:
+    """`value` as one argument of a command a message tells the user to run: unchanged
+    when it holds only characters no shell treats specially, else quoted -- in single
+    quotes for POSIX shells, double quotes for Windows' (whose paths hold no '"')."""
+    text = str(value)
+    plain = r"[\w@%+=:,./\\-]+" if os.name == "nt" else r"[\w@%+=:,./-]+"
+    if re.fullmatch(plain, text):
+        return text
+    if os.name == "nt":
+        return f'"{text}"'
+    return "'" + text.replace("'", "'\"'\"'") + "'"

@@ -55,6 +55,7 @@ from eolneeds.errors import (
     ProjectLockedError,
     UsageError,
     input_error,
+    shell_arg,
 )
 from eolneeds.presets import Derived, Preset, get_preset, recognise
 from eolneeds.reporting import Reporter
@@ -258,14 +259,18 @@ def _mapping_file(config: ProjectConfig, mapping_name: str) -> str:
     return str(path) if path.is_file() else f"the [mappings.{mapping_name}] table"
 
 
-def preset_advice(national: str, file_name: str) -> str:
+def preset_advice(national: str, path: Path, root: Path) -> str:
     """The fix for a file in a national layout that the mapping in use does not name:
-    the preset is the whole of it (ARCHITECTURE.md, "Presets")."""
+    the preset is the whole of it (ARCHITECTURE.md, "Presets"). The commands name the
+    file as the user gave it and the project, so they run as written from where the
+    user is."""
     kind = get_preset(national).dataset
-    return (f"the file is in the national {national} layout: write mappings/{national}.toml "
-            f"holding dataset = \"{kind}\" and preset = \"{national}\" (eolneeds inspect "
-            f"{file_name} --write-mapping {national} does it), then run eolneeds ingest "
-            f"{kind} {file_name} --mapping {national}")
+    file, project = shell_arg(path), shell_arg(root)
+    return (f"the file is in the national {national} layout: write "
+            f"{root / 'mappings' / national}.toml holding dataset = \"{kind}\" and preset = "
+            f"\"{national}\" (eolneeds inspect {file} --write-mapping {national} --project "
+            f"{project} does it), then run eolneeds ingest {kind} {file} --mapping {national} "
+            f"--project {project}")
 
 
 def _national_sheet(path: Path) -> tuple[str, str] | None:
@@ -295,6 +300,7 @@ def _plan_columns(
     inner_pad: str,
     outer_pad: str,
     today: str,
+    given: Path | None = None,  # the file as the user named it, for commands in advice
 ) -> _Plan:
     plan = _Plan()
     headers = raw.headers
@@ -330,7 +336,7 @@ def _plan_columns(
                      "the mapping if the headers are not on the first row; ")
         national = recognise(headers) if preset is None else None
         if national is not None:
-            fix = preset_advice(national, file_name)
+            fix = preset_advice(national, given or Path(file_name), config.root)
         elif wanted == canonical:
             # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
             target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
@@ -381,7 +387,13 @@ def _plan_columns(
             if spec is None and required and default is None:
                 raise missing(canonical, canonical)
         if isinstance(spec, list) and canonical != "contributory_causes":
-            raise ConfigError(f"{where}: [columns] {canonical} must name one column, not a list")
+            # Suggest the listed column the file has (a preset-like list of alternatives).
+            held = [h for h in (_find_header(str(n), headers) for n in spec) if h is not None]
+            pick = held[0] if held else next((str(n) for n in spec), "your column")
+            raise ConfigError(
+                f"{where}: [columns] {canonical} must name one column, not a list — replace "
+                f"the list with {canonical} = {json.dumps(pick, ensure_ascii=False)} (the column "
+                "that holds it)")
         if isinstance(spec, str):
             header = _find_header(spec, headers)
             if header is None:
@@ -1251,7 +1263,8 @@ def _ingest_one(
         provisional = readers.RawTable(table=RAW_TABLE, headers=headers, row_expr="NULL",
                                        format="csv")
         return _plan_columns(config, dataset, provisional, mapping, preset, path.name,
-                             _Params(), mapping.date_format, "NULL", "NULL", "NULL").sources
+                             _Params(), mapping.date_format, "NULL", "NULL", "NULL",
+                             given=path).sources
 
     # Where advice tells the user to add a key: the mapping in use, else the mapping
     # file ingest would read by default.
@@ -1289,7 +1302,7 @@ def _ingest_one(
             raise
         raise input_error(path.name, f"the mapping in use reads no sheet of it, and sheet "
                           f"{found[0]!r} is in the national {found[1]} layout",
-                          preset_advice(found[1], path.name)) from exc
+                          preset_advice(found[1], path, config.root)) from exc
     except BaseException:
         for table in (RAW_TABLE, ROW_MAP_TABLE):
             _quietly(con, f"DROP TABLE IF EXISTS {table}")
@@ -1299,7 +1312,7 @@ def _ingest_one(
         inner, outer = nz.hmac_pads(key)
         plan = _plan_columns(
             config, dataset, raw, mapping, preset, path.name, params, mapping.date_format,
-            params.add(inner), params.add(outer), params.add(date.today()),
+            params.add(inner), params.add(outer), params.add(date.today()), given=path,
         )
         if preset is not None and plan.preset_note:
             reporter.message(f"{path.name}: {preset.name}: {plan.preset_note}")

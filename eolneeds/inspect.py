@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from eolneeds import presets
-from eolneeds.errors import UsageError, input_error
+from eolneeds.errors import UsageError, input_error, shell_arg
 from eolneeds.normalise import (
     ACTIVITY_TYPE_CODES,
     MASK,
@@ -548,8 +548,8 @@ def render_text(ins: Inspection) -> str:
     for c in ins.columns:
         lines.append(f"    {c.name:<{width}} {_completeness(c, ins.rows):>5}  {_note(c)}")
     lines.append("")
-    lines.append(f"Next: eolneeds inspect {ins.path.name} --write-mapping NAME --project DIR "
-                 "writes mappings/NAME.toml from this")
+    lines.append(f"Next: eolneeds inspect {shell_arg(ins.path)} --write-mapping NAME "
+                 "--project DIR writes mappings/NAME.toml from this")
     return "\n".join(lines)
 
 

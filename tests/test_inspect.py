@@ -6,9 +6,13 @@ are the national ones as published; identifiers must never be shown."""
 from __future__ import annotations
 
 import re
+import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -173,20 +177,52 @@ def test_register_mapping_is_filled_in_for_the_user(national: Path) -> None:
         assert line in text, line
 
 
+def _advised_commands(message: str) -> tuple[list[str], list[str]]:
+    """The arguments of the two commands the "use the preset" advice gives: the inspect
+    that writes the mapping, then the ingest."""
+    write = re.search(r"\(eolneeds (inspect .+?) does it\)", message)
+    ingest = re.search(r"then run eolneeds (ingest .+)$", message)
+    assert write and ingest, message
+    return shlex.split(write[1]), shlex.split(ingest[1])
+
+
+def _eolneeds(cwd: Path, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """The installed command, run as a user would from `cwd`."""
+    command = Path(sys.executable).with_name("eolneeds")
+    return subprocess.run([str(command), *args], cwd=cwd, capture_output=True, text=True,
+                          encoding="utf-8", check=False)
+
+
+@pytest.mark.parametrize("name", ["activity/hes_apc_spells.txt",  # its columns say
+                                  "deprivation/iod_file1_IoD2025.xlsx"])  # its sheet says
 def test_ingest_without_a_mapping_names_the_preset_and_the_advice_works(
-        national: Path, tmp_path: Path) -> None:
-    project = _fresh_project(national, tmp_path / "p")
-    path = project / "inbox" / "activity" / "hes_apc_spells.txt"
-    with pytest.raises(InputDataError) as caught:
-        ingest_files(load_config(project), "activity", [path], reporter=Reporter())
-    message = str(caught.value)
-    assert 'preset = "hes_apc"' in message and "--mapping hes_apc" in message
-    # Follow it literally.
-    (project / "mappings" / "hes_apc.toml").write_text(
-        'dataset = "activity"\npreset = "hes_apc"\n', encoding="utf-8")
-    [res] = ingest_files(load_config(project), "activity", [path], mapping="hes_apc",
-                         reporter=Reporter())
-    assert res.rows_loaded == res.rows_read > 0
+        national: Path, tmp_path: Path, name: str) -> None:
+    # A project folder with a space in its name, and a user in another folder who names
+    # the file relative to where they are: the advice must run as printed.
+    project = _fresh_project(national, tmp_path / "my project")
+    here = tmp_path / "elsewhere"
+    here.mkdir()
+    given = f"../my project/inbox/{name}"
+    dataset = name.split("/")[0]
+    failed = _eolneeds(here, ["ingest", dataset, given, "--project", str(project)])
+    assert failed.returncode == 3, failed.stderr
+    [message] = [line for line in failed.stderr.splitlines() if line.startswith("Error:")]
+    national_name = re.search(r"national (\w+) layout", message)[1]  # type: ignore[index]
+    assert f'preset = "{national_name}"' in message
+    write, ingest = _advised_commands(message)
+    # Follow it literally, from the same folder.
+    wrote = _eolneeds(here, write)
+    assert wrote.returncode == 0, wrote.stderr
+    assert (project / "mappings" / f"{national_name}.toml").is_file()
+    # inspect --write-mapping prints the same ingest command.
+    printed = re.search(r"check it, then eolneeds (ingest .+)$", wrote.stdout.strip())
+    assert printed and shlex.split(printed[1]) == ingest, wrote.stdout
+    done = _eolneeds(here, ingest)
+    assert done.returncode == 0, done.stderr
+    [(read, loaded)] = duckdb.connect(str(load_config(project).database_path), read_only=True
+                                      ).execute("SELECT rows_read, rows_loaded FROM ingest_log"
+                                                ).fetchall()
+    assert loaded == read > 0
 
 
 def test_write_mapping_needs_a_project_and_never_overwrites(national: Path,
@@ -274,8 +310,12 @@ def test_a_national_workbook_without_its_preset_names_it_and_the_advice_works(
     assert preset is not None
     message = str(caught.value)
     assert f'preset = "{preset}"' in message and f"--mapping {preset}" in message
-    (project / "mappings" / f"{preset}.toml").write_text(
-        f'dataset = "{dataset}"\npreset = "{preset}"\n', encoding="utf-8")
-    [res] = ingest_files(load_config(project), dataset, [path], mapping=preset,
-                         reporter=Reporter())
-    assert res.rows_loaded == res.rows_read > 0
+    # Follow the advice as written.
+    write, ingest = _advised_commands(message)
+    runner = CliRunner()
+    assert runner.invoke(app, write).exit_code == 0
+    assert runner.invoke(app, ingest).exit_code == 0
+    [(read, loaded)] = duckdb.connect(str(load_config(project).database_path), read_only=True
+                                      ).execute("SELECT rows_read, rows_loaded FROM ingest_log"
+                                                ).fetchall()
+    assert loaded == read > 0

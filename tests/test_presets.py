@@ -4,6 +4,8 @@ and header-row detection."""
 
 from __future__ import annotations
 
+import re
+
 import openpyxl
 import pytest
 
@@ -650,6 +652,28 @@ def test_fix_map_a_misnamed_canonical_column(tmp_path):
         '[columns]\ndate_of_death = "date_of_deaths"\n', encoding="utf-8")
     assert ingest_files(load_config(root), "deaths", [path], reporter=Reporter())[0] \
         .rows_loaded == 1
+
+
+def test_fix_a_list_where_one_column_belongs(tmp_path):
+    # Presets list alternative names; a mapping's [columns] names the one column.
+    root = tmp_path / "p"
+    mapping = root / "mappings" / "hes.toml"
+    listed = 'person_id = ["PATIENT_ID", "NHS_NUMBER"]'
+    config = make_project(root, {"hes": f'dataset = "activity"\npreset = "hes_apc"\n'
+                                        f"[columns]\n{listed}\n"})
+    path = write(tmp_path / "hes.txt", "NHS_NUMBER|ADMIDATE|DISDATE|ADMIMETH|TRETSPEF|COST\n"
+                 "9434765919|2023-01-01|2023-01-03|21|300|10\n")
+    message = _refused(config, "activity", path, mapping="hes")
+    assert message.startswith(f"{mapping}: [columns] person_id must name one column, not a "
+                              "list")
+    # The advice names the listed column the file has, as a line to put in the list's place.
+    advice = re.search(r"replace the list with (person_id = \"[^\"]*\")", message)
+    assert advice and advice[1] == 'person_id = "NHS_NUMBER"', message
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace(listed, advice[1]),
+                       encoding="utf-8")
+    [result] = ingest_files(load_config(root), "activity", [path], mapping="hes",
+                            reporter=Reporter())
+    assert result.rows_loaded == result.rows_read == 1
 
 
 def test_fix_correct_a_mapped_column_name(tmp_path):
