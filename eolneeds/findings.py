@@ -3,10 +3,10 @@
 Each finding answers one question a commissioner asks ("which Place has the most
 hospital deaths?", "who is missing from the register?", "where are admissions high?",
 "what does it cost?", "how does need grow?"), then the wider picture (Places that differ
-from the ICB, the ICB against England, the steepest inequality gradient). Every number
-comes from the indicator table as published: a suppressed or missing value is never
-used, so a finding cannot reveal what disclosure control hid. A finding whose evidence
-is missing is left out rather than guessed.
+from the ICB, the ICB and each Place against England, the steepest inequality
+gradients). Every number comes from the indicator table as published: a suppressed or
+missing value is never used, so a finding cannot reveal what disclosure control hid. A
+finding whose evidence is missing is left out rather than guessed.
 
 The findings are plain data (the `Finding` dataclass) so the HTML report and the Excel
 packs can show the same sentences; `evidence` names the section and Place that hold
@@ -23,7 +23,14 @@ import polars as pl
 
 from eolneeds.bundle import BenchmarkValue, cost_per_death, cost_source_text
 from eolneeds.catalogue import indicator_by_id
-from eolneeds.formatting import fmt_count, fmt_number, fmt_value, is_missing, judge
+from eolneeds.formatting import (
+    fmt_count,
+    fmt_number,
+    fmt_value,
+    is_missing,
+    judge,
+    unit_decimals,
+)
 
 PROJECTION_ID = "pc_need_projected"
 
@@ -52,6 +59,17 @@ def _versus(comparison: str | None, polarity: str, comparator: str) -> str:
 
 def _published(row: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     return row is not None and not row["suppressed"] and not is_missing(row["value"])
+
+
+def versus_benchmark(row: dict[str, Any] | None, benchmark: float) -> str | None:
+    """'higher', 'lower' or 'similar': an area's published value against a national
+    value (England's interval is far narrower than an ICB's or a Place's, so it is
+    taken as fixed); None when the area has no published interval to compare."""
+    if not _published(row) or is_missing(row["lower_ci_95"]) \
+            or is_missing(row["upper_ci_95"]):
+        return None
+    lo, hi = float(row["lower_ci_95"]), float(row["upper_ci_95"])
+    return "higher" if benchmark < lo else "lower" if benchmark > hi else "similar"
 
 
 class FindingsBuilder:
@@ -118,7 +136,7 @@ class FindingsBuilder:
         return f", {eng.area_name} {fmt_value(eng.value, unit)}{period}"
 
     def highest(self, ind: str, key: str, question: str, what: str,
-                question_key: str) -> Finding | None:
+                question_key: str, evidence: str) -> Finding | None:
         """The Place with the highest published value, against the ICB and England."""
         ranked = self.ranked(ind)
         icb = self.get(ind, self.icb)
@@ -135,13 +153,13 @@ class FindingsBuilder:
                        headline=f"{name}: {self.value(row)}",
                        detail=detail, section="place", place=place,
                        question_key=question_key,
-                       evidence=f"{self.name(ind)} in {name}")
+                       evidence=f"{evidence} in {name}")
 
     # --- the findings ----------------------------------------------------------------
     def hospital_deaths(self) -> Finding | None:
         return self.highest("pod_hospital_pct", "hospital_deaths",
                             "Which Place has the most hospital deaths?",
-                            "of deaths were in hospital in", "place")
+                            "of deaths were in hospital in", "place", "Deaths in hospital")
 
     def register_gap(self) -> Finding | None:
         unidentified = self.get("unidentified_need", self.icb)
@@ -150,19 +168,19 @@ class FindingsBuilder:
             return None
         parts = []
         if _published(unidentified):
-            headline = (f"{fmt_count(unidentified['value'])} people with palliative care "  # type: ignore[index]
-                        "needs not on a register")
+            headline = (f"{fmt_count(unidentified['value'])} people with needs not on a "  # type: ignore[index]
+                        "register")
         else:
             headline = f"{self.value(identified)} of people with needs identified"  # type: ignore[arg-type]
         if _published(identified):
             parts.append(f"{self.value(identified)} of people who died with palliative "  # type: ignore[arg-type]
-                         f"care needs were on a register before death"
+                         f"care needs were on a register"
                          f"{self.england_text('on_register_need_pct')}.")
         ranked = self.ranked("on_register_need_pct")
         place = None
         if ranked:
             _, place, row = ranked[-1]
-            parts.append(f"Lowest identification: {self.place_name(place)}, "
+            parts.append(f"Lowest: {self.place_name(place)}, "
                          f"{self.value(row)}{self.versus_icb('on_register_need_pct', row)}.")
         return Finding(key="register_gap", question="Who is missing from the register?",
                        headline=headline, detail=" ".join(parts),
@@ -175,7 +193,7 @@ class FindingsBuilder:
         return self.highest("ea_last90_3plus_pct", "admissions",
                             "Where are emergency admissions high?",
                             "had three or more emergency admissions in their last 90 "
-                            "days of life in", "hospital")
+                            "days of life in", "hospital", "Emergency admissions")
 
     def cost(self) -> Finding | None:
         total = self.get("hospital_cost_last90", self.icb)
@@ -259,37 +277,54 @@ class FindingsBuilder:
                        detail=detail, section="overview",
                        evidence="Headline indicators, every Place")
 
-    def versus_england(self) -> Finding | None:
-        compared = []
+    def england_differences(self, area: str) -> list[tuple[str, str, dict[str, Any]]]:
+        """(indicator, 'higher'|'lower', row) where the area differs significantly from
+        England (95% interval against the national value), in catalogue order."""
+        found = []
         for ind, eng in self.england.items():
-            row = self.get(ind, self.icb)
-            if not _published(row) or is_missing(row["lower_ci_95"]) \
-                    or is_missing(row["upper_ci_95"]):
-                continue
-            lo, hi = float(row["lower_ci_95"]), float(row["upper_ci_95"])  # type: ignore[index]
-            comparison = ("higher" if eng.value < lo else "lower" if eng.value > hi
-                          else "similar")
-            if comparison == "similar":
-                continue
-            verdict = judge(comparison, self.polarity(ind))
-            meaning = f" ({verdict.key})" if verdict.key in ("better", "worse") else ""
-            compared.append(f"{self.name(ind).lower()} {comparison}{meaning}: "
-                            f"{self.value(row)} against {fmt_value(eng.value, row['unit'])}")  # type: ignore[index]
+            row = self.get(ind, area)
+            comparison = versus_benchmark(row, eng.value)
+            if comparison in ("higher", "lower"):
+                found.append((ind, comparison, row))  # type: ignore[arg-type]
+        return found
+
+    def _difference_text(self, ind: str, comparison: str) -> str:
+        verdict = judge(comparison, self.polarity(ind))
+        meaning = f" ({verdict.key})" if verdict.key in ("better", "worse") else ""
+        return f"{self.name(ind).lower()} {comparison}{meaning}"
+
+    def versus_england(self) -> Finding | None:
+        """The ICB and each Place against England, wherever a national value and the
+        area's interval allow."""
         if not self.england:
             return None
-        if compared:
-            detail = ("Significantly different from England: " + "; ".join(compared) + ".")
-        else:
-            detail = ("The ICB does not differ significantly from England on the "
-                      f"{len(self.england)} indicators with a national value.")
-        return Finding(key="versus_england", question="How does the ICB compare with England?",
-                       headline=(f"{len(compared)} of {len(self.england)} differ from "
-                                 "England"),
+        icb = [f"{self._difference_text(ind, cmp)}: {self.value(row)} against "
+               f"{fmt_value(self.england[ind].value, row['unit'])}"
+               for ind, cmp, row in self.england_differences(self.icb)]
+        places = []
+        for place in self.places:
+            diffs = self.england_differences(place)
+            if diffs:
+                words = self._difference_text(*diffs[0][:2])
+                more = f" and {len(diffs) - 1} more" if len(diffs) > 1 else ""
+                places.append(f"{self.place_name(place)}: {words}{more}")
+        n = len(self.england)
+        detail = (f"ICB: {'; '.join(icb)}." if icb else
+                  f"The ICB does not differ significantly from England on the {n} "
+                  "indicators with a national value.")
+        detail += (f" Places: {'; '.join(places)}." if places else
+                   " No Place differs significantly from England.")
+        return Finding(key="versus_england",
+                       question="How do the ICB and its Places compare with England?",
+                       headline=(f"ICB differs on {len(icb)} of {n}; "
+                                 f"{len(places)} of {len(self.places)} Places differ"),
                        detail=detail, section="england",
                        evidence="England alongside")
 
-    def inequality(self) -> Finding | None:
-        best: tuple[float, str, dict[str, Any], dict[str, Any] | None] | None = None
+    def inequality(self, top: int = 3) -> Finding | None:
+        """The `top` steepest gradients by deprivation across the ICB among those whose
+        slope index (SII) is significant at 95% (its interval excludes zero)."""
+        steepest: list[tuple[float, str, dict[str, Any], dict[str, Any] | None]] = []
         for (ind, area, breakdown, value), row in self.rows.items():
             if area != self.icb or breakdown != "imd_quintile" or value != "SII":
                 continue
@@ -297,7 +332,7 @@ class FindingsBuilder:
                     or is_missing(row["upper_ci_95"]):
                 continue
             if row["lower_ci_95"] <= 0 <= row["upper_ci_95"]:
-                continue  # no clear gradient
+                continue  # not significant: no clear gradient
             rii = self.get(ind, self.icb, "imd_quintile", "RII")
             # RII is unit-free, so gradients of different indicators compare on it; |SII|
             # relative to the ICB value stands in when RII is missing.
@@ -308,24 +343,33 @@ class FindingsBuilder:
                 steep = abs(float(row["value"]) / float(icb_row["value"]))  # type: ignore[index]
             else:
                 continue
-            if best is None or steep > best[0]:
-                best = (steep, ind, row, rii if _published(rii) else None)
-        if best is None:
+            steepest.append((steep, ind, row, rii if _published(rii) else None))
+        if not steepest:
             return None
-        _, ind, sii, rii = best
-        # Quintile 1 (most deprived) sits at the left of the regression: a negative SII
-        # means the indicator is higher where people are more deprived.
-        direction = "higher" if sii["value"] < 0 else "lower"
-        verdict = judge(direction, self.polarity(ind))
-        meaning = {"worse": " (more deprived areas fare worse)",
-                   "better": " (more deprived areas fare better)"}.get(verdict.key, "")
-        detail = (f"{self.name(ind)} is {direction} in more deprived areas{meaning}: slope "
-                  f"index of inequality {fmt_value(sii['value'], sii['unit'])}")
-        if rii is not None:
-            detail += f", relative index {fmt_number(rii['value'], 2)}"
-        detail += " across the ICB."
+        steepest.sort(key=lambda t: (-t[0], t[1]))
+        parts = []
+        for _, ind, sii, rii in steepest[:top]:
+            # Quintile 1 (most deprived) sits at the left of the regression: a negative
+            # SII means the indicator is higher where people are more deprived.
+            direction = "higher" if sii["value"] < 0 else "lower"
+            verdict = judge(direction, self.polarity(ind))
+            meaning = {"worse": " (worse)", "better": " (better)"}.get(verdict.key, "")
+            unit = sii["unit"]
+            text = (f"{self.name(ind)} {direction} in more deprived areas{meaning}: SII "
+                    f"{fmt_value(sii['value'], unit)} (95% CI "
+                    f"{fmt_number(sii['lower_ci_95'], unit_decimals(unit))} to "
+                    f"{fmt_number(sii['upper_ci_95'], unit_decimals(unit))})")
+            if rii is not None:
+                text += f", RII {fmt_number(rii['value'], 2)}"
+            parts.append(text)
+        shown = len(parts)
+        detail = ("; ".join(parts) + ". Each is significant at 95% (the interval of the "
+                  "slope index excludes zero)")
+        detail += (f"; {len(steepest)} indicators in all have a significant gradient "
+                   "across the ICB." if len(steepest) > shown else " across the ICB.")
         return Finding(key="inequality", question="Who is missing out?",
-                       headline="Steepest gradient by deprivation",
+                       headline=("Steepest gradient by deprivation" if shown == 1 else
+                                 f"The {shown} steepest gradients by deprivation"),
                        detail=detail, section="inequalities",
                        evidence="Inequalities by deprivation")
 

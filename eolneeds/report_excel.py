@@ -1758,28 +1758,37 @@ def _place_of_death_chart(pack: _Pack, placement: Placement) -> str:
 
 def _gradient_chart(pack: _Pack, placement: Placement) -> str:
     """One indicator's gradient by deprivation quintile for the pack's own area (the
-    Place in a Place pack) and its comparators: the first preferred indicator whose
-    five quintiles are all published for that area. A [c] cell would plot as zero and
-    mislead, so only complete rows are charted."""
+    Place in a Place pack) and its comparators: the first preferred indicator the area
+    has a chartable row for. A [c] or [x] cell would plot as zero and mislead, so a row
+    with one is not charted; a [z] quintile (no residents: the area has no LSOA in it)
+    has no value to hide, so it is a gap in the chart, said in the alt text. A gradient
+    needs at least two quintiles with a value."""
     ws = placement.sheet
     first_q = placement.column_index("Quintile 1 (most deprived)")
     last_q = first_q + 4
-    complete: dict[str, dict[str, int]] = {}  # indicator -> area code -> row
+    chartable: dict[str, dict[str, int]] = {}  # indicator -> area code -> row
+    gaps: dict[int, list[int]] = {}  # row -> its [z] quintiles
+    why_not: dict[str, set[str]] = {}  # indicator -> why the main area's row is not charted
+    main = pack.main.code
     for offset, (ind_id, code) in enumerate(placement.row_keys):
         row = placement.first_row + offset
-        if all(_is_number(ws, row, c) for c in range(first_q, last_q + 1)):
-            complete.setdefault(ind_id, {})[code] = row
-    main = pack.main.code
-    candidates = [i for i in complete if main in complete[i]]
+        values = [ws.cell(row=row, column=c).value for c in range(first_q, last_q + 1)]
+        numbers = [isinstance(v, int | float) for v in values]
+        absent = [q for q, v in enumerate(values, 1) if str(v) == NOT_APPLICABLE.text]
+        if sum(numbers) >= 2 and sum(numbers) + len(absent) == 5:
+            chartable.setdefault(ind_id, {})[code] = row
+            gaps[row] = absent
+        elif code == main:
+            why_not[ind_id] = {str(v) for v, n in zip(values, numbers, strict=True) if not n}
+    candidates = [i for i in chartable if main in chartable[i]]
     if not candidates:
-        return (f"none: every indicator has a suppressed [c] quintile for {pack.main.name}, "
-                "so no gradient can be drawn without misleading.")
+        return "none: " + _no_gradient_reason(pack.main.name, why_not)
     chosen = next((i for i in GRADIENT_CHART_PREFERENCE if i in candidates), candidates[0])
     # The pack's own area first, then the others in table order.
-    areas = [a for a in pack.areas if a.code in complete[chosen]]
+    areas = [a for a in pack.areas if a.code in chartable[chosen]]
     areas = [a for a in areas if a.code == main] + [a for a in areas if a.code != main]
     areas = areas[: len(theme.SERIES_COLOURS)]
-    rows = [complete[chosen][a.code] for a in areas]
+    rows = [chartable[chosen][a.code] for a in areas]
     unit = ws.cell(row=rows[0], column=placement.column_index("Unit")).value or ""
     period = pack.bundle.headline_period
     chart = BarChart()
@@ -1801,13 +1810,35 @@ def _gradient_chart(pack: _Pack, placement: Placement) -> str:
     chart.height = 9
     chart.width = 22
     names = _names([a.name for a in areas])
+    gap_text = "".join(
+        f" {a.name} has no residents in quintile{'s' if len(gaps[r]) > 1 else ''} "
+        f"{_names([str(q) for q in gaps[r]])} ([z]), so no column there."
+        for a, r in zip(areas, rows, strict=True) if gaps[r])
     _add_chart(placement, chart, title,
                f"Column chart: {pack.name_of(chosen)} ({unit}) in {period} by deprivation "
-               f"quintile, from 1 (most deprived) to 5 (least deprived), for {names}. The "
-               "figures, with the slope and relative indices of inequality, are in the "
-               "table on this sheet.")
+               f"quintile, from 1 (most deprived) to 5 (least deprived), for {names}."
+               f"{gap_text} The figures, with the slope and relative indices of "
+               "inequality, are in the table on this sheet.")
     return (f"a column chart of {pack.name_of(chosen)} by deprivation quintile for {names} "
             "is to the right of the table; it reads the table's cells.")
+
+
+def _no_gradient_reason(name: str, why_not: dict[str, set[str]]) -> str:
+    """Why no indicator's gradient can be drawn for an area, from what its quintile
+    cells hold instead of values."""
+    if not why_not:
+        return f"no indicator has figures by deprivation quintile for {name}."
+    marks = set().union(*why_not.values())
+    reasons = []
+    if CONFIDENTIAL.text in marks:
+        reasons.append("a suppressed [c] quintile would plot as zero and mislead")
+    if NOT_AVAILABLE.text in marks:
+        reasons.append("a quintile not available [x] would plot as zero and mislead")
+    if not reasons:
+        reasons.append("fewer than two quintiles have residents ([z] for the others)")
+    every = ("every indicator" if len(why_not) > 1 else "the only indicator")
+    return (f"no gradient is drawn for {name}: for {every} by quintile, "
+            f"{'; or '.join(reasons)}.")
 
 
 def _projection_chart(pack: _Pack, placement: Placement, has_deaths: bool) -> str:

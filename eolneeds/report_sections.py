@@ -26,7 +26,7 @@ from markupsafe import Markup
 from eolneeds import categories, charts, methods, report_practice, spc
 from eolneeds.bundle import projection_year_basis
 from eolneeds.catalogue import THEMES, load_catalogue
-from eolneeds.findings import key_findings
+from eolneeds.findings import key_findings, versus_benchmark
 from eolneeds.formatting import (
     MISSING,
     fmt_cell,
@@ -197,12 +197,7 @@ class EnglandSection:
             eng = self.r.england.get(ind_id)
             row = self.r.data.get(ind_id, self.r.icb, self.r.period)
             unit = self.r.unit_of(ind_id)
-            comparison = None
-            if eng is not None and row is not None and not row["suppressed"] \
-                    and not is_missing(row["lower_ci_95"]) \
-                    and not is_missing(row["upper_ci_95"]):
-                comparison = ("higher" if eng.value < row["lower_ci_95"] else "lower"
-                              if eng.value > row["upper_ci_95"] else "similar")
+            comparison = None if eng is None else versus_benchmark(row, eng.value)
             cmp_cell = _comparison_cell({"comparison": comparison} if comparison else None,
                                         self.r.polarity(ind_id))
             if comparison is None:

@@ -16,11 +16,12 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import polars as pl
 import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import range_boundaries
 
-from eolneeds import report_excel
+from eolneeds import categories, report_excel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report_fixtures import make_bundle  # noqa: E402
@@ -38,10 +39,31 @@ NS = {
 }
 
 
+def with_no_residents(built, place: str, quintile: str):
+    """The bundle with `place` having no LSOA in deprivation `quintile`: its rows for
+    that quintile published as "no residents" (no value, not suppressed), as
+    categories.no_residents_rows writes them."""
+    hit = ((pl.col("area_code") == place) & (pl.col("breakdown") == "imd_quintile")
+           & (pl.col("breakdown_value") == quintile))
+    measures = ["numerator", "denominator", "value", "lower_ci_95", "upper_ci_95",
+                "lower_ci_99_8", "upper_ci_99_8"]
+    built.indicators = built.indicators.with_columns(
+        *[pl.when(hit).then(None).otherwise(pl.col(c)).alias(c) for c in measures],
+        pl.when(hit).then(False).otherwise(pl.col("suppressed")).alias("suppressed"),
+        pl.when(hit).then(pl.lit(categories.NO_RESIDENTS_NOTE)).otherwise(pl.col("note"))
+        .alias("note"))
+    return built
+
+
+#: The fixture Place with no residents in a quintile (a Place with no LSOA in the most
+#: deprived fifth of England, say): its pack must still chart its own gradient.
+NO_RESIDENTS_PLACE, NO_RESIDENTS_QUINTILE = "E06000003", "1"
+
+
 @pytest.fixture(scope="module")
 def bundle():
     # A scheduled next update, as [project] next_update in eolneeds.toml gives it.
-    built = make_bundle()
+    built = with_no_residents(make_bundle(), NO_RESIDENTS_PLACE, NO_RESIDENTS_QUINTILE)
     built.config = dataclasses.replace(built.config, next_update="1 June 2025 (monthly)")
     return built
 
@@ -231,8 +253,13 @@ def test_shorthand_says_why_a_value_is_missing(books, bundle):
         value, lower = row[col["Value"]].value, row[col["Lower 95% CI"]].value
         if method in ("C", "Q"):  # counts and medians have no confidence interval
             assert lower == "[z]"
+        no_residents = (row[col["Area code"]].value == NO_RESIDENTS_PLACE
+                        and row[col["Group"]].value == NO_RESIDENTS_QUINTILE
+                        and row[col["Breakdown"]].value == "imd_quintile")
         if suppressed == "Yes":
             assert value == "[c]"
+        elif no_residents:  # structurally empty: not applicable, not suppressed
+            assert value == "[z]" and lower == "[z]"
         elif method not in ("SII", "RII"):
             assert isinstance(value, float | int)
         if row[col["Area type"]].value == "icb":
@@ -441,7 +468,8 @@ def test_each_place_pack_charts_show_that_place(packs, books, bundle):
         charts = {c["sheet"]: c for c in charts_in(packs[place])}
         assert all(name in c["descr"] for c in charts.values())
 
-        # Inequalities: a series titled with the Place holds its five quintile values.
+        # Inequalities: a series titled with the Place holds its five quintile values;
+        # a quintile it has no residents in is [z], a gap, and the alt text says so.
         chart = charts["Inequalities"]
         titles = [_cells(wb, s["tx"])[1][0].value for s in chart["series"]]
         assert titles[0] == name  # the pack's own Place first
@@ -451,7 +479,11 @@ def test_each_place_pack_charts_show_that_place(packs, books, bundle):
         for quintile, cell in zip("12345", values, strict=True):
             expected = frame.filter(indicator_id=ind_id, area_code=place, period="2024-25",
                                     breakdown="imd_quintile", breakdown_value=quintile)
-            assert cell.value == round(expected["value"][0], 1)
+            if (place, quintile) == (NO_RESIDENTS_PLACE, NO_RESIDENTS_QUINTILE):
+                assert expected["value"][0] is None and cell.value == "[z]"
+                assert f"{name} has no residents in quintile 1 ([z])" in chart["descr"]
+            else:
+                assert cell.value == round(expected["value"][0], 1)
 
         # Place of death: the Place is a bar; its cells hold its own figures.
         chart = charts["Place of death"]
@@ -479,8 +511,6 @@ def test_gradient_chart_skips_a_place_whose_quintiles_are_suppressed(tmp_path):
     Place, and the line above the table says why."""
     bundle = make_bundle()
     place = bundle.places[0]
-    import polars as pl
-
     bundle.indicators = bundle.indicators.with_columns(
         pl.when((pl.col("area_code") == place) & (pl.col("breakdown_value") == "3"))
         .then(None).otherwise(pl.col("value")).alias("value"),
@@ -491,7 +521,25 @@ def test_gradient_chart_skips_a_place_whose_quintiles_are_suppressed(tmp_path):
     assert "Inequalities" not in {c["sheet"] for c in charts_in(path)}
     ws = load_workbook(path)["Inequalities"]
     lines = " ".join(str(ws.cell(r, 1).value) for r in range(2, 9))
-    assert "Chart: none: every indicator has a suppressed [c] quintile" in lines
+    assert "Chart: none: no gradient is drawn for" in lines
+    assert "a suppressed [c] quintile would plot as zero" in lines
+
+
+def test_gradient_chart_says_why_when_a_place_has_too_few_quintiles_with_residents(
+        tmp_path):
+    """A Place with residents in one quintile only has no gradient to draw: the line
+    above the table says that, not that a quintile is suppressed."""
+    bundle = make_bundle()
+    place = bundle.places[0]
+    for quintile in "2345":
+        bundle = with_no_residents(bundle, place, quintile)
+    path = tmp_path / "pack.xlsx"
+    report_excel.write_excel_pack(bundle, path, place=place)
+    assert "Inequalities" not in {c["sheet"] for c in charts_in(path)}
+    ws = load_workbook(path)["Inequalities"]
+    lines = " ".join(str(ws.cell(r, 1).value) for r in range(2, 9))
+    assert "fewer than two quintiles have residents" in lines
+    assert "[c]" not in lines.split("Chart: ")[1]
 
 
 def test_indicator_data_too_long_for_a_worksheet_leaves_out_practice_rows_and_says_so(
@@ -518,3 +566,40 @@ def test_indicator_data_too_long_for_a_worksheet_leaves_out_practice_rows_and_sa
     assert "40 GP practice and PCN rows are not on this sheet" in lines
     breakdowns = {ws.cell(r, 9).value for r in range(min_row + 1, max_row + 1)}
     assert "gp_practice" not in breakdowns
+
+
+def test_every_place_pack_of_the_assessed_sample_charts_its_own_gradient(assessed_sample):
+    """On the real sample (Places with no LSOA in some quintiles, small numbers
+    suppressed) each Place pack charts its own gradient whenever one of its rows can be
+    drawn (no [c] or [x] quintile, at least two values, [z] a gap), and otherwise says
+    truly why not."""
+    bundle = assessed_sample.bundle
+    packs = [Path(p) for p in assessed_sample.outputs if Path(p).suffix == ".xlsx"]
+    charted_with_gap = 0
+    for path in packs:
+        wb = load_workbook(path)
+        ws = wb["Inequalities"]
+        headers, rows = _table_cells(ws, range_boundaries(ref_of(ws)))
+        area, first_q = headers.index("Area"), headers.index("Quintile 1 (most deprived)")
+        name = rows[0][area].value  # the pack's own area comes first
+        if name == bundle.config.icb_name:
+            continue
+        own = [[c.value for c in r[first_q:first_q + 5]] for r in rows
+               if r[area].value == name]
+        drawable = [q for q in own if sum(isinstance(v, int | float) for v in q) >= 2
+                    and all(isinstance(v, int | float) or v == "[z]" for v in q)]
+        chart = next((c for c in charts_in(path) if c["sheet"] == "Inequalities"), None)
+        lines = " ".join(str(ws.cell(r, 1).value) for r in range(2, 9))
+        if drawable:
+            assert chart is not None, (name, lines)
+            assert _cells(wb, chart["series"][0]["tx"])[1][0].value == name
+            _, values = _cells(wb, chart["series"][0]["val"])
+            charted = [c.value for c in values]
+            assert charted in drawable
+            charted_with_gap += "[z]" in charted
+        else:
+            assert chart is None
+            assert f"no gradient is drawn for {name}" in lines
+            has_c = any("[c]" in q for q in own)
+            assert ("[c] quintile" in lines) == has_c, lines
+    assert charted_with_gap >= 1  # the sample exercises a Place with no-residents quintiles

@@ -6,13 +6,14 @@ file mostly quarantined is refused whole with exit 3 and the fix."""
 from __future__ import annotations
 
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from eolneeds.assess import compute_indicators
+from eolneeds.assess import AssessOptions, assess_project, compute_indicators
 from eolneeds.config import load_config
 from eolneeds.db import connect
 from eolneeds.errors import InputDataError
@@ -264,3 +265,130 @@ def test_duplicates_never_count_towards_refusing_a_file(tmp_path):
                   [header, *rows, "P9,01/07/2024,80,F,E01000001,C34.9,Hospital"])
     [result] = ingest_files(config, "deaths", [later], reporter=Reporter())
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 1, 3)
+
+
+def test_an_impossible_age_is_derived_from_the_date_of_birth_else_unknown(tmp_path):
+    config = project(tmp_path / "p", "\n[disclosure]\nmin_count = 0\n",
+                     {"deaths": 'dataset = "deaths"\nnhs_number = true\n'})
+    load_areas_and_population(config, tmp_path)
+    header = ("person_id,date_of_death,date_of_birth,age,sex,lsoa_code,underlying_cause,"
+              "place_of_death")
+    deaths = write(tmp_path / "deaths.csv", [
+        header,
+        # row 2: age 999, born 10/06/1941, died 08/06/2024: 82 (83rd birthday two days on)
+        f"{GOOD[0]},08/06/2024,10/06/1941,999,F,E01000001,C34.9,Hospital",
+        f"{GOOD[1]},09/06/2024,,999,M,E01000002,I25.1,Home",  # row 3: age 999, no birth
+        "4010232145,10/06/2024,,70,M,E01000002,I64,Home",      # row 4: age 70
+    ])
+    [result] = ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 3, 0)
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        ages = con.execute("SELECT source_row, age FROM deaths ORDER BY 1").fetchall()
+        actions = con.execute("SELECT row_number, column_name, value, action FROM "
+                              "field_actions ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert ages == [(2, 82), (3, None), (4, 70)]
+    assert [(row, column, value) for row, column, value, _ in actions] == [
+        (2, "age", "999"), (3, "age", "999")]
+
+    con = connect(config.database_path)
+    try:
+        frame = compute_indicators(config, con, periods=[financial_year(2024)],
+                                   reporter=Reporter())
+    finally:
+        con.close()
+    # All three count in the all-ages figures; by age, 82 is 75-84, 70 is 65-74 and the
+    # death with no age is in "unknown" only.
+    assert pick(frame, "deaths")["numerator"] == 3
+    assert pick(frame, "pod_home_pct")["numerator"] == 2
+    assert [pick(frame, "ae_last90_mean", "age_band", band)["denominator"]
+            for band in ("75-84", "65-74", "unknown")] == [1, 1, 1]
+    assert frame.filter(pl.col("indicator_id") == "ae_last90_mean",
+                        pl.col("area_code") == "QXX", pl.col("period") == "2024-25",
+                        pl.col("breakdown") == "age_band")["denominator"].sum() == 3
+
+
+class _SectionTables(HTMLParser):
+    """The tables inside one <section id=...> of the report: caption -> rows of cell text
+    (header row first)."""
+
+    def __init__(self, section: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.section, self.depth = section, 0  # depth > 0: inside the section
+        self.tables: dict[str, list[list[str]]] = {}
+        self._caption: str | None = None
+        self._rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+        self._in_caption = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.depth:
+            self.depth += tag == "section"
+        elif tag == "section" and dict(attrs).get("id") == self.section:
+            self.depth = 1
+        if not self.depth:
+            return
+        if tag == "table":
+            self._caption, self._rows = "", []
+        elif tag == "caption":
+            self._in_caption = True
+        elif tag == "tr":
+            self._rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.depth:
+            return
+        if tag == "section":
+            self.depth -= 1
+        elif tag == "caption":
+            self._in_caption = False
+        elif tag in ("td", "th") and self._cell is not None:
+            self._rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table" and self._caption is not None:
+            self.tables[self._caption.strip()] = self._rows
+            self._caption = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in_caption and self._caption is not None:
+            self._caption += data
+        elif self._cell is not None:
+            self._cell.append(data)
+
+
+def test_the_report_shows_the_field_actions_by_reason_in_data_quality(tmp_path):
+    config = project(tmp_path / "p", "", {"deaths": 'dataset = "deaths"\nnhs_number = true\n'})
+    load_areas_and_population(config, tmp_path)
+    header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
+    deaths = write(tmp_path / "deaths.csv", [
+        header,
+        f"{GOOD[0]},05/06/2024,999,F,E01000001,C34.9,Hospital",        # row 2: age 999
+        f"{GOOD[1]},06/06/2024,-1,M,E01000002,I25.1,Home",             # row 3: age -1
+        f"{BAD_CHECK},07/06/2024,85,F,E01000001,C50.9,Caravan park",   # row 4: two faults
+        "4010232145,08/06/2024,70,M,E01000002,I64,Home",               # row 5: clean
+    ])
+    ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    result = assess_project(config, AssessOptions(formats=["html"], out=tmp_path / "out"),
+                            reporter=Reporter())
+    [html] = [p for p in result.outputs if p.suffix == ".html"]
+    parser = _SectionTables("data-quality")
+    parser.feed(html.read_text(encoding="utf-8"))
+    table = parser.tables["Fields blanked or set to unknown, by file and reason"]
+    heads = [h.lower() for h in table[0]]
+    rows = [dict(zip(heads, row, strict=True)) for row in table[1:]]
+    # One line per file, column, action and reason, with its count and first row.
+    assert sorted((r["column name"], r["action"], r["rows"], r["first row"])
+                  for r in rows) == [("age", "blanked", "2", "2"),
+                                     ("person_id", "unlinked", "1", "4"),
+                                     ("place_of_death", "set to unknown", "1", "4")]
+    assert {r["file name"] for r in rows} == {"deaths.csv"}
+    reasons = {r["column name"]: r["reason"] for r in rows}
+    assert "not between 0 and 120" in reasons["age"]
+    assert "not a valid NHS number" in reasons["person_id"]
+    # Values are not quoted in the report: no identifier, no raw value.
+    page = html.read_text(encoding="utf-8")
+    assert BAD_CHECK not in page and "Caravan park" not in page
