@@ -9,10 +9,20 @@ Applied last, to the whole long table, by `apply_disclosure`:
 2. Publication rules (ONS mortality practice, applied whatever min_count is because
    they are about reliability): directly standardised rates are not published below 10
    events, crude rates below 3; rates on fewer than 20 events are noted as unreliable.
-3. Secondary suppression: a single hidden cell could be recovered by subtracting the
-   others from the total. Within each breakdown set (indicator x area x period x
-   breakdown) and within each set of Places (which add up to the ICB), if exactly one
-   cell is hidden the next-smallest cell is hidden too. Repeated until nothing changes.
+3. Secondary suppression: a hidden count must not come back from any combination of the
+   sums the table publishes (_relations: breakdowns, Places to the ICB, shorter periods
+   to longer ones, places of death, need, projections, a percentage's numerator within
+   its denominator). What a sum leaves over (deaths of unknown place of death, sex or
+   age; of external causes; religious establishments within the usual place of
+   residence; the 3 people outside 98.5% of 200) is a count too: a latent count, never
+   published, protected like a hidden cell where it is 1-7. A cheap pairing rule hides
+   complementary counts first, each the one whose rows are worth least (_row_cost:
+   headline and SII-quintile rows weigh most, a latent count nothing, a count that
+   would start a cascade pays for it); an exact check (sparse elimination over every
+   sum, no size limit) finds what is still determined, one more count is hidden for
+   each, and the two repeat. Then _release publishes again every complementary count
+   that gives nothing away, and the exact check runs once more: a table it cannot make
+   safe is not written (fail closed).
 4. SII/RII rows built on a hidden quintile are hidden.
 5. Optional rounding of the remaining counts to the nearest 5 or 10.
 
@@ -23,8 +33,9 @@ nobody). `min_count = 0` (or 1) turns 1, 3 and 5 off; modelled projections are e
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
+import heapq
+from collections.abc import Callable, Iterable
+from datetime import timedelta
 
 import numpy as np
 import polars as pl
@@ -50,10 +61,6 @@ DSR_NOTE = f"not published: fewer than {DSR_MIN_EVENTS} events for a standardise
 CRUDE_NOTE = f"not published: fewer than {CRUDE_RATE_MIN_EVENTS} events for a crude rate (ONS)"
 UNRELIABLE_NOTE = f"unreliable: fewer than {RELIABLE_MIN_EVENTS} events"
 SII_NOTE = "suppressed: a deprivation quintile is suppressed"
-#: Largest block of linked hidden counts the exact check works on (a dense matrix of
-#: this many columns: 4,000 is about 130 MB and seconds). Generated projects up to 20,000
-#: deaths stay far below it; a larger block is left to the pairing rule alone.
-AUDIT_MAX_BLOCK = 4000
 PROJECTION_NOTE = ("withheld: the count of the base period it is projected from is "
                    "suppressed")
 #: Projected counts are rounded to the nearest PROJECTION_ROUNDING.
@@ -156,81 +163,122 @@ def _row_keys(frame: pl.DataFrame, projected: set[str]) -> list[tuple[Key | None
     return out
 
 
-_MONTH = re.compile(r"^\d{4}-\d{2}$")
-_QUARTER = re.compile(r"^\d{4}-\d{2} Q[1-4]$")
+#: Counts of a subset of the people of another count (part, whole), beyond the
+#: numerator and denominator of a percentage (those are tied in apply_disclosure): the
+#: difference is a count of people too (admitted once or twice; on the register without
+#: a need cause; dated but not on the register), and can be small.
+_SUBSETS = (
+    ("need_on_register", "on_register"), ("ea_3plus", "ea_any"),
+    ("dnacpr_register", "dnacpr_dated"), ("dnacpr_need", "dnacpr_dated"),
+    ("acp_register", "acp_dated"), ("acp_need", "acp_dated"), ("ppod_need", "ppod_dated"),
+)
+#: Counts that are model outputs: their residuals are not counts of people.
+_MODELLED = frozenset({"projected", "projected_need", "projected_deaths"})
+Relation = tuple[Key, ...]
 
 
-def _relations(keys: set[Key], period_months: dict[str, set[str]],
-               icb_codes: set[str]) -> list[tuple[Key, ...]]:
-    """Every published sum: (total, member, member, ...). A hidden count is safe only
-    where no sum has it as its only hidden part.
+def _residual_name(total: Key, tag: str) -> str:
+    """The name of the count a sum leaves over (its total less its published parts)."""
+    return f"{total[0]}~{tag}"
+
+
+def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[str]]],
+               icb_codes: set[str], pairs: Iterable[tuple[Key, Key]] = (),
+               ) -> tuple[list[Relation], dict[Key, float]]:
+    """Every sum the table publishes, (total, part, part, ...), and the counts they leave
+    over. A hidden count is safe only where no combination of the sums gives it back.
 
     * breakdowns: the values of a breakdown add up to the 'all' row (cause group within
       quintile adds up both ways);
     * Places add up to the ICB;
-    * months (and quarters) add up to a reporting period they tile;
-    * across indicators: the five places of death add up to all deaths; need deaths on
-      a register plus those not identified are the need deaths; need deaths plus the
-      'other' cause group are all deaths; projected cause groups add up to projected
-      deaths, and projected need plus projected 'other' is projected deaths.
-    """
+    * shorter periods (months, quarters, years) add up to a period they lie in;
+    * across indicators: the places of death add up to all deaths; deaths in the usual
+      place of residence are home + care home + religious establishments, whose deaths
+      are part of 'other places'; the deaths of a standardised rate are the deaths of
+      known age; the deaths of the DiUPR denominator are those not of external causes;
+      need deaths on a register plus those not identified are the need deaths; need
+      deaths plus the 'other' cause group are all deaths; projected cause groups add up
+      to projected deaths, and projected need plus projected 'other' is projected deaths;
+    * a percentage's numerator is part of its denominator (`pairs`), and _SUBSETS.
+
+    Where a sum's parts do not add up to its total (deaths of unknown place, sex or age;
+    of external causes; people not counted in a percentage's numerator; months the
+    table does not show), what is left over is a count too: it is returned with its
+    value as a latent count, part of the sum, never published, and protected like a
+    hidden cell where it is small. A residual of zero adds nothing (the attacker may
+    assume it)."""
+    keys = set(values)
     groups: dict[tuple, list[Key]] = {}
-    sub_periods = {c for children in period_months.values() for c in children}
     # Sets iterate in an order that changes from one process to the next (string hashes
     # are salted), and the order of the sums decides which complementary cells are
     # chosen: everything here is walked in sorted order so that two runs on the same
     # data hide the same cells (byte-identical outputs).
+    child_of: dict[str, list[tuple[str, str]]] = {}
+    for parent, families in sorted(period_parts.items()):
+        for family, children in sorted(families.items()):
+            for child in sorted(children):
+                child_of.setdefault(child, []).append((parent, family))
     for key in sorted(keys):
         name, area, period, bd, value = key
         if bd == "cause_group_imd_quintile":
             q, _, g = value.partition(": ")
-            groups.setdefault(("bd", name, area, period, "imd_quintile", q), []).append(key)
-            groups.setdefault(("bd", name, area, period, "cause_group", g), []).append(key)
+            groups.setdefault(("bd", name, area, period, "imd_quintile", q, "cgq"),
+                              []).append(key)
+            groups.setdefault(("bd", name, area, period, "cause_group", g, "cgq"),
+                              []).append(key)
         elif bd != "all":
             groups.setdefault(("bd", name, area, period, "all", "all", bd), []).append(key)
         if area not in icb_codes:
             groups.setdefault(("icb", name, period, bd, value), []).append(key)
-        if bd == "all" and period in sub_periods:
-            for parent, months in sorted(period_months.items()):
-                if period in months:
-                    groups.setdefault(("months", name, area, parent), []).append(key)
+        for parent, family in child_of.get(period, ()):
+            groups.setdefault(("parts", name, area, parent, bd, value, family), []).append(key)
     icb = next(iter(icb_codes)) if len(icb_codes) == 1 else None
-    relations: list[tuple[Key, ...]] = []
+    tagged: list[tuple[str, Key, list[Key]]] = []
     for gkey, members in groups.items():
         if gkey[0] == "bd":
-            _, name, area, period, bd, value = gkey[:6]
+            _, name, area, period, bd, value, tag = gkey
             total: Key | None = (name, area, period, bd, value)
+            tag = f"bd:{tag}"
         elif gkey[0] == "icb":
             _, name, period, bd, value = gkey
-            total = (name, icb, period, bd, value) if icb else None
+            total, tag = ((name, icb, period, bd, value) if icb else None), "places"
         else:
-            _, name, area, parent = gkey
-            if len(members) != len(period_months[parent]):
-                continue  # the months shown do not tile the period: no sum to use
-            total = (name, area, parent.split("|")[0], "all", "all")
+            _, name, area, parent, bd, value, family = gkey
+            total, tag = (name, area, parent, bd, value), f"parts:{family}"
         if total is None or total in members:
             continue
-        relations.append((total, *sorted(members)))
+        tagged.append((tag, total, sorted(members)))
     cells = {(a, p, b, v) for _, a, p, b, v in keys}
     for a, p, b, v in sorted(cells):
         def present(name: str, cell: tuple = (a, p, b, v)) -> Key:
             return (name, *cell)  # type: ignore[return-value]
-        relations.append((present("deaths"), *(present(n) for n in _POD_COUNTS)))
-        relations.append((present("need_deaths"), present("need_on_register"),
-                          present("need_unidentified")))
-        relations.append((present("projected_deaths", (a, p, "all", "all")),
-                          present("projected_need"), present("projected", (a, p, "cause_group",
-                                                                        "other"))))
+        tagged.append(("pod", present("deaths"), [present(n) for n in _POD_COUNTS]))
+        tagged.append(("need", present("need_deaths"),
+                       [present("need_on_register"), present("need_unidentified")]))
+        tagged.append(("proj", present("projected_deaths", (a, p, "all", "all")),
+                       [present("projected_need"),
+                        present("projected", (a, p, "cause_group", "other"))]))
         if b == "all":
-            relations.append((present("deaths"), present("need_deaths"),
-                              present("deaths", (a, p, "cause_group", "other"))))
+            tagged.append(("need_other", present("deaths"),
+                           [present("need_deaths"),
+                            present("deaths", (a, p, "cause_group", "other"))]))
         if b == "imd_quintile":
-            relations.append((present("deaths"), present("need_deaths"),
-                              present("deaths", (a, p, "cause_group_imd_quintile",
-                                                 f"{v}: other"))))
-        # A standardised rate's deaths are the cell's deaths (less any of unknown age):
-        # hidden together.
-        relations.append((present("deaths"), present("dsr_deaths")))
+            tagged.append(("need_other", present("deaths"),
+                           [present("need_deaths"),
+                            present("deaths", (a, p, "cause_group_imd_quintile",
+                                               f"{v}: other"))]))
+        tagged.append(("age", present("deaths"), [present("dsr_deaths")]))
+        tagged.append(("external", present("deaths"), [present("diupr_deaths")]))
+        tagged.append(("usual", present("diupr"),
+                       [present("pod_home"), present("pod_care_home")]))
+        for part, whole in _SUBSETS:
+            tagged.append((f"part:{part}", present(whole), [present(part)]))
+    for den, num in sorted(set(pairs)):
+        if num != den:
+            # Named by the part's breakdown too: a quintile's deaths are the
+            # denominator of each of its cause groups, and each leaves its own remainder.
+            where = "" if num[3:] == den[3:] else f"@{num[3]}={num[4]}"
+            tagged.append((f"part:{num[0]}{where}", den, [num]))
     # Projected cause groups add up to projected deaths (a breakdown of a total that is
     # carried as the denominator, so it has no 'all' key of its own name).
     proj: dict[tuple, list[Key]] = {}
@@ -238,71 +286,143 @@ def _relations(keys: set[Key], period_months: dict[str, set[str]],
         if key[0] == "projected" and key[3] == "cause_group":
             proj.setdefault(key[1:3], []).append(key)
     for (area, period), members in proj.items():
-        relations.append((("projected_deaths", area, period, "all", "all"), *sorted(members)))
-    # A relation is usable only where all its counts are in the table; where a part is
-    # not published at all, its sum gives nothing away on its own.
-    return [r for r in relations if all(k in keys for k in r)]
+        tagged.append(("proj_groups", ("projected_deaths", area, period, "all", "all"),
+                       sorted(members)))
+    # A sum is usable only where all its counts are in the table; where a part is not
+    # published at all, its sum gives nothing away on its own.
+    relations: list[Relation] = []
+    latent: dict[Key, float] = {}
+    def has_value(key: Key) -> bool:
+        return key in values or key in latent
+
+    def value_of(key: Key) -> float:
+        return values[key] if key in values else latent[key]
+
+    done: set[tuple] = set()
+    for tag, total, parts in tagged:
+        if not has_value(total) or not all(has_value(k) for k in parts) \
+                or (tag, total, *parts) in done:
+            continue
+        done.add((tag, total, *parts))
+        rest = value_of(total) - sum(value_of(k) for k in parts)
+        if abs(rest) > 1e-6 * max(1.0, abs(value_of(total))):
+            leftover: Key = (_residual_name(total, tag), *total[1:])  # type: ignore[assignment]
+            if leftover in latent:  # two sums may never share a remainder by accident
+                raise AssertionError(f"disclosure: two sums leave the same remainder {leftover}")
+            latent[leftover] = rest
+            parts = [*parts, leftover]
+            if tag == "usual":
+                # What is left of deaths in the usual place of residence is religious
+                # establishments (less external causes where those are left out): part
+                # of 'other places', whose remainder is a count too.
+                other: Key = ("pod_other", *total[1:])  # type: ignore[assignment]
+                tagged.append(("usual_other", other, [leftover]))
+        relations.append((total, *parts))
+    return relations, latent
 
 
 def _secondary(values: dict[Key, float], hidden: set[Key],
                relations: list[tuple[Key, ...]], icb_codes: frozenset[str] = frozenset(),
-               ) -> set[Key]:
+               free: frozenset[Key] | set[Key] = frozenset(),
+               cost: Callable[[Key], float] | None = None) -> set[Key]:
     """Complementary suppression: until no sum has exactly one hidden count, hide in
-    each such sum the count that costs least. Cost, in order: a non-zero count before a
-    zero (a zero known elsewhere protects nothing), a Place's count before the ICB's
-    (the ICB's quintiles carry its inequality summaries), then the count whose other sums
-    already hold a hidden count (so hidden counts pair up, as the corners of a
-    rectangle, instead of cascading), then the smallest count, then the key order.
-    Totals are chosen only where no part can be."""
+    each such sum the count that costs least.
+
+    With `cost` (apply_disclosure passes _row_cost): a non-zero count before a zero (a
+    zero known elsewhere protects nothing), then the least of: what the count's rows are
+    worth (_row_cost: headline and inequality-summary rows weigh most, a latent count
+    nothing) plus CASCADE_COST for each of its other sums it would leave with a single
+    hidden count (each will need one more: a cascade, across Places or periods); then
+    the smallest count, then the key order. Parts and the total compete.
+
+    Without `cost` (the order before issue 11.2, kept for direct callers): a Place's
+    count before the ICB's, a count outside the deprivation quintiles before one in
+    them, the count whose other sums already hold a hidden count, then the smallest;
+    totals only where no part can be, or where the sum has one part besides the hidden
+    one. A `free` count (a latent count that needs no protection: never published, but
+    not small) is hidden without needing a partner; it still takes part in the sums."""
     by_key: dict[Key, list[int]] = {}
     for i, rel in enumerate(relations):
         for k in rel:
             by_key.setdefault(k, []).append(i)
     hidden_in = [sum(1 for k in rel if k in hidden) for rel in relations]
+    guarded = [sum(1 for k in rel if k in hidden and k not in free) for rel in relations]
     added: set[Key] = set()
 
     def new_singletons(key: Key, rel_index: int) -> int:
         return sum(1 for j in by_key[key] if j != rel_index and hidden_in[j] == 0)
 
+    def cascade(key: Key, rel_index: int) -> float:
+        """What hiding `key` will cost in its other sums that it leaves with a single
+        hidden count: in each, CASCADE_COST and the cheapest count left to hide there."""
+        assert cost is not None
+        total = 0.0
+        for j in by_key[key]:
+            if j != rel_index and hidden_in[j] == 0:
+                rest = [cost(k) for k in relations[j] if k != key and k not in hidden]
+                total += CASCADE_COST + (min(rest) if rest else 0.0)
+        return total
+
     for _ in range(50):
-        pending = [i for i, h in enumerate(hidden_in) if h == 1]
+        pending = [i for i, h in enumerate(hidden_in) if h == 1 and guarded[i] == 1]
         if not pending:
             break
         for i in pending:
-            if hidden_in[i] != 1:
+            if hidden_in[i] != 1 or guarded[i] != 1:
                 continue
             rel = relations[i]
             candidates = [k for k in rel[1:] if k not in hidden] or (
                 [rel[0]] if rel[0] not in hidden else [])
+            if cost is not None and rel[0] not in hidden and candidates[-1:] != [rel[0]]:
+                # With costs, the total competes too: the ICB's quintile for a Place's
+                # (which pairs with every Place's), a register count for the need count
+                # an inequality summary stands on; a headline total costs most.
+                candidates.append(rel[0])
+            elif len(rel) == 3 and rel[2] in hidden and rel[0] not in hidden:
+                # (whole, part, hidden): hiding the whole protects as well as the part,
+                # and is sometimes cheaper (the register count rather than the need count
+                # an inequality summary stands on).
+                candidates.append(rel[0])
             if not candidates:
                 continue
-            choice = min(candidates, key=lambda k: (
-                values.get(k, 0) <= 0, k[1] in icb_codes, new_singletons(k, i),
-                values.get(k, 0), k))
+            if cost is None:
+                choice = min(candidates, key=lambda k: (
+                    values.get(k, 0) <= 0, k[1] in icb_codes, k[3] == "imd_quintile",
+                    new_singletons(k, i), values.get(k, 0), k))
+            else:
+                choice = min(candidates, key=lambda k: (
+                    values.get(k, 0) <= 0, cost(k) + cascade(k, i), values.get(k, 0), k))
             hidden.add(choice)
             added.add(choice)
             for j in by_key[choice]:
                 hidden_in[j] += 1
+                guarded[j] += 1
     return added
 
 
-def _determined(hidden: set[Key], relations: list[tuple[Key, ...]]) -> list[Key]:
-    """The hidden counts that the published ones determine exactly, by any combination
-    of the sums (linear algebra): a hidden count is safe only where some vector of the
-    null space of the sums, restricted to the hidden counts, moves it. Worked block by
-    block (hidden counts joined by a sum), so the matrices stay small."""
+def _determined(hidden: set[Key], relations: list[tuple[Key, ...]],
+                free: frozenset[Key] | set[Key] = frozenset(),
+                cache: dict[frozenset[Key], frozenset[Key]] | None = None) -> list[Key]:
+    """The hidden counts (other than `free` ones) that the published ones determine
+    exactly, by any combination of the sums (linear algebra): a hidden count is safe
+    only where the sums, with the published counts put in, still let it move.
+
+    The hidden counts fall into blocks joined by sums; a block with nothing to protect
+    is skipped, and a block met before (the same hidden counts: then the same sums) is
+    taken from `cache` (the rounds of _protect change few blocks). Each block is solved
+    by sparse Gaussian elimination (_solve_block), whatever its size."""
     unknown = sorted(hidden)
     index = {k: i for i, k in enumerate(unknown)}
-    rows: list[dict[int, float]] = []
+    equations: list[dict[int, float]] = []
     for rel in relations:
         coeffs: dict[int, float] = {}
         for position, key in enumerate(rel):
-            if key in index:
-                coeffs[index[key]] = coeffs.get(index[key], 0.0) + (-1.0 if position == 0
-                                                                     else 1.0)
+            j = index.get(key)
+            if j is not None:
+                coeffs[j] = coeffs.get(j, 0.0) + (-1.0 if position == 0 else 1.0)
         coeffs = {j: c for j, c in coeffs.items() if c != 0}
         if coeffs:
-            rows.append(coeffs)
+            equations.append(coeffs)
     parent = list(range(len(unknown)))
 
     def find(a: int) -> int:
@@ -311,42 +431,258 @@ def _determined(hidden: set[Key], relations: list[tuple[Key, ...]]) -> list[Key]
             a = parent[a]
         return a
 
-    for coeffs in rows:
+    for coeffs in equations:
         first, *rest = coeffs
         for j in rest:
             parent[find(j)] = find(first)
     blocks: dict[int, list[int]] = {}
     for j in range(len(unknown)):
         blocks.setdefault(find(j), []).append(j)
-    block_rows: dict[int, list[dict[int, float]]] = {}
-    for coeffs in rows:
-        block_rows.setdefault(find(next(iter(coeffs))), []).append(coeffs)
+    block_equations: dict[int, list[dict[int, float]]] = {}
+    for coeffs in equations:
+        block_equations.setdefault(find(next(iter(coeffs))), []).append(coeffs)
     found: list[Key] = []
     for root, cols in blocks.items():
-        equations = block_rows.get(root, [])
-        if not equations or len(cols) > AUDIT_MAX_BLOCK:
-            # Beyond this size the dense check would cost minutes and gigabytes; such a
-            # block keeps the pairing rule's protection only (see AUDIT_MAX_BLOCK).
+        if all(unknown[j] in free for j in cols):
             continue
-        column_of = {j: c for c, j in enumerate(cols)}
-        matrix = np.zeros((len(equations), len(cols)))
-        for r, equation in enumerate(equations):
-            for j, coeff in equation.items():
-                matrix[r, column_of[j]] = coeff
-        # The null space of the sums is that of their Gram matrix (small integer
-        # coefficients, so squaring the condition number costs no accuracy here), and
-        # a symmetric eigen-decomposition is several times faster than an SVD.
-        eigenvalues, vectors = np.linalg.eigh(matrix.T @ matrix)
-        null = vectors[:, eigenvalues < 1e-10 * max(1.0, float(eigenvalues[-1]))]
-        for c, j in enumerate(cols):
-            if null.shape[1] == 0 or np.max(np.abs(null[c])) < 1e-6:
-                found.append(unknown[j])
-    return found
+        members = frozenset(unknown[j] for j in cols)
+        if cache is not None and members in cache:
+            determined = cache[members]
+        else:
+            local = {j: c for c, j in enumerate(cols)}
+            rows = [{local[j]: v for j, v in coeffs.items()}
+                    for coeffs in block_equations.get(root, [])]
+            determined = frozenset(unknown[cols[c]] for c in _solve_block(len(cols), rows))
+            if cache is not None:
+                cache[members] = determined
+        found.extend(k for k in determined if k not in free)
+    return sorted(found)
+
+
+def _solve_block(n: int, equations_in: list[dict[int, float]]) -> list[int]:
+    """The unknowns (0..n-1) that the homogeneous sums `equations_in` fix at zero.
+
+    Sparse Gaussian elimination: the unknowns are taken one at a time, fewest sums
+    first; each is solved from its shortest sum and put into the others (one in a single
+    sum just leaves with it). What is left in no sum is unconstrained. Giving those
+    random values and solving back yields a random vector of the null space: an
+    unknown that some null vector moves, a random one moves (with probability 1; two
+    draws with a fixed seed, so runs agree); one the sums determine stays at zero."""
+    pivots, solved = _eliminate(n, equations_in)
+    rng = np.random.default_rng(20240401)
+    moves = np.zeros(n, dtype=bool)
+    for _ in range(2):
+        x = np.zeros(n)
+        x[~solved] = rng.uniform(0.5, 1.5, int((~solved).sum()))
+        for j, row in reversed(pivots):
+            x[j] = -sum(c * x[k] for k, c in row.items() if k != j) / row[j]
+        scale = max(1.0, float(np.max(np.abs(x)))) if n else 1.0
+        moves |= np.abs(x) > 1e-7 * scale
+    return [j for j in range(n) if not moves[j]]
+
+
+def _eliminate(n: int, equations_in: list[dict[int, float]],
+               ) -> tuple[list[tuple[int, dict[int, float]]], np.ndarray]:
+    """Sparse Gaussian elimination of homogeneous sums over unknowns 0..n-1 (see
+    _solve_block): the pivots, in order, each (unknown, the sum it is solved from), and
+    which unknowns are solved (the others are free)."""
+    equations = dict(enumerate(dict(e) for e in equations_in))
+    eqs_of: list[set[int]] = [set() for _ in range(n)]
+    for e, coeffs in equations.items():
+        for j in coeffs:
+            eqs_of[j].add(e)
+    heap = [(len(eqs_of[j]), j) for j in range(n)]
+    heapq.heapify(heap)
+    done = [False] * n
+    pivots: list[tuple[int, dict[int, float]]] = []  # (unknown, the sum it is solved from)
+    while heap:
+        degree, j = heapq.heappop(heap)
+        if done[j] or degree != len(eqs_of[j]):
+            continue
+        done[j] = True
+        if degree == 0:
+            continue  # in no sum left: unconstrained
+        pivot = min(eqs_of[j], key=lambda e: (len(equations[e]), e))
+        row = equations.pop(pivot)
+        for k in row:
+            eqs_of[k].discard(pivot)
+        pivots.append((j, row))
+        touched = set(row)
+        for e in sorted(eqs_of[j]):
+            target = equations[e]
+            factor = target[j] / row[j]
+            for k, c in row.items():
+                v = target.get(k, 0.0) - factor * c
+                if abs(v) < 1e-12:
+                    if k in target:
+                        del target[k]
+                        eqs_of[k].discard(e)
+                else:
+                    if k not in target:
+                        eqs_of[k].add(e)
+                    target[k] = v
+            touched.update(target)
+            if not target:
+                del equations[e]
+        eqs_of[j].clear()
+        for k in touched:
+            if not done[k]:
+                heapq.heappush(heap, (len(eqs_of[k]), k))
+    solved = np.zeros(n, dtype=bool)
+    for j, _row in pivots:
+        solved[j] = True
+    return pivots, solved
+
+
+def _null_basis(n: int, pivots: list[tuple[int, dict[int, float]]],
+                solved: np.ndarray) -> np.ndarray:
+    """A basis of the null space of eliminated sums (_eliminate): one column per free
+    unknown (1 there, 0 at the other free ones), the solved unknowns from their sums.
+    Each pivot's sum holds it and unknowns solved after it or free, so the solved part
+    is a triangular system M x = -F, solved at once (sparse LU) for every column."""
+    from scipy import sparse
+    from scipy.sparse.linalg import splu
+
+    free_cols = np.flatnonzero(~solved)
+    basis = np.zeros((n, len(free_cols)))
+    basis[free_cols, np.arange(len(free_cols))] = 1.0
+    if not pivots or not len(free_cols):
+        return basis
+    at = {j: i for i, (j, _row) in enumerate(pivots)}
+    free_at = {int(j): i for i, j in enumerate(free_cols)}
+    m_rows, m_cols, m_vals, f_rows, f_cols, f_vals = [], [], [], [], [], []
+    for i, (_j, row) in enumerate(pivots):
+        for k, c in row.items():
+            if k in at:
+                m_rows.append(i), m_cols.append(at[k]), m_vals.append(c)
+            else:
+                f_rows.append(i), f_cols.append(free_at[k]), f_vals.append(c)
+    size = len(pivots)
+    m = sparse.csc_matrix((m_vals, (m_rows, m_cols)), shape=(size, size))
+    f = sparse.csc_matrix((f_vals, (f_rows, f_cols)), shape=(size, len(free_cols)))
+    solved_part = splu(m).solve(-f.toarray())
+    basis[[j for j, _row in pivots]] = solved_part
+    return basis
+
+
+def _blocks(hidden: set[Key], relations: list[tuple[Key, ...]],
+            ) -> list[tuple[list[Key], list[dict[int, float]]]]:
+    """The hidden counts in blocks joined by sums: each block's counts and its sums
+    (coefficients over the block's positions; published counts are constants and drop
+    out of the homogeneous system)."""
+    unknown = sorted(hidden)
+    index = {k: i for i, k in enumerate(unknown)}
+    equations: list[dict[int, float]] = []
+    for rel in relations:
+        coeffs: dict[int, float] = {}
+        for position, key in enumerate(rel):
+            j = index.get(key)
+            if j is not None:
+                coeffs[j] = coeffs.get(j, 0.0) + (-1.0 if position == 0 else 1.0)
+        coeffs = {j: c for j, c in coeffs.items() if c != 0}
+        if coeffs:
+            equations.append(coeffs)
+    parent = list(range(len(unknown)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for coeffs in equations:
+        first, *rest = coeffs
+        for j in rest:
+            parent[find(j)] = find(first)
+    members: dict[int, list[int]] = {}
+    for j in range(len(unknown)):
+        members.setdefault(find(j), []).append(j)
+    sums: dict[int, list[dict[int, float]]] = {}
+    for coeffs in equations:
+        sums.setdefault(find(next(iter(coeffs))), []).append(coeffs)
+    out = []
+    for root, cols in members.items():
+        local = {j: c for c, j in enumerate(cols)}
+        out.append(([unknown[j] for j in cols],
+                    [{local[j]: v for j, v in coeffs.items()} for coeffs in sums.get(root, [])]))
+    return out
+
+
+def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key],
+             candidates: list[Key]) -> list[Key]:
+    """Publish again complementary counts the table does not need hidden, most useful
+    first (`candidates` in order): greedy cascades often hide more than the exact check
+    asks for. A count is released where publishing it determines no count of `needs`.
+
+    Per block, a basis Z of the null space of the sums (rows: hidden counts): a count is
+    determined where its row of Z is zero. Publishing count k fixes z_k = 0; count j is
+    then determined exactly where its row is parallel to k's (Z_j in span(Z_k)). After a
+    release, Z is projected onto the orthogonal complement of Z_k (the new null space),
+    and only the rows of needed counts and candidates are kept. Returns the counts
+    released (removed from `hidden`)."""
+    wanted = set(candidates)
+    released: list[Key] = []
+    for keys, equations in _blocks(hidden, relations):
+        in_block = [k for k in keys if k in wanted]
+        if not in_block:
+            continue
+        n = len(keys)
+        pivots, solved = _eliminate(n, equations)
+        basis = _null_basis(n, pivots, solved)
+        position = {k: i for i, k in enumerate(keys)}
+        # Rows kept: the needed counts first (a slice, not a copy, in the loop), then
+        # the candidates that are not needed.
+        guarded = [position[k] for k in keys if k in needs]
+        rows = guarded + [position[k] for k in in_block if k not in needs]
+        at = {r: i for i, r in enumerate(rows)}
+        z = basis[rows]
+        g = len(guarded)
+        norms = np.einsum("ij,ij->i", z, z)
+        scale = np.maximum(norms, 1.0)
+        # Two rows are parallel only if their unit vectors have the same |projection| on
+        # a fixed random direction: a sorted signature of the needed rows finds the few
+        # that could be parallel to a candidate, which are then checked exactly.
+        direction = np.random.default_rng(20240401).standard_normal(z.shape[1])
+
+        def signatures() -> tuple[np.ndarray, np.ndarray]:
+            sig = np.abs(z[:g] @ direction) / np.sqrt(np.maximum(norms[:g], 1e-300))
+            sort = np.argsort(sig, kind="stable")
+            return sig[sort], sort
+
+        sig, sort = signatures()
+        order = {k: i for i, k in enumerate(candidates)}
+        for k in sorted(in_block, key=order.__getitem__):
+            i = at[position[k]]
+            v = z[i].copy()
+            vv = float(v @ v)
+            if vv <= 1e-18 * scale[i]:
+                # Determined already by what is published: publishing it adds nothing.
+                hidden.discard(k)
+                released.append(k)
+                continue
+            if g:
+                mine = abs(float(v @ direction)) / np.sqrt(vv)
+                lo, hi = np.searchsorted(sig, [mine - 1e-6, mine + 1e-6])
+                near = sort[lo:hi]
+                w = z[near] @ v
+                if np.any(norms[near] - w * w / vv <= 1e-9 * scale[near]):
+                    continue  # it would give a needed count away
+            hidden.discard(k)
+            released.append(k)
+            # The new null space: z projected onto the complement of v (an orthogonal
+            # projection, so each row's squared norm drops by its component along v).
+            zw = z @ v
+            z -= np.outer(zw, v / vv)
+            norms = np.maximum(norms - zw * zw / vv, 0.0)
+            sig, sort = signatures()
+    return released
 
 
 def _protect(values: dict[Key, float], hidden: set[Key],
              relations: list[tuple[Key, ...]], icb_codes: frozenset[str] = frozenset(),
-             ) -> None:
+             free: frozenset[Key] | set[Key] = frozenset(),
+             needs: set[Key] | None = None,
+             cost: Callable[[Key], float] | None = None) -> None:
     """Secondary suppression until no hidden count can be worked out: the cheap pairing
     rule first (_secondary), then the exact check (_determined); each count it still
     finds exposed gets one more complementary count hidden, from a sum it is in, and the
@@ -355,58 +691,139 @@ def _protect(values: dict[Key, float], hidden: set[Key],
     for rel in relations:
         for k in rel:
             by_key.setdefault(k, []).append(rel)
-    for _ in range(30):
-        _secondary(values, hidden, relations, icb_codes)
-        exposed = _determined(hidden, relations)
+    cache: dict[frozenset[Key], frozenset[Key]] = {}
+    for _ in range(200):
+        _secondary(values, hidden, relations, icb_codes, free, cost)
+        # Only a count that needs protection (a small one) is a disclosure when it can
+        # be worked out; a complementary count may be, as long as those stay hidden.
+        exposed = _determined(hidden, relations,
+                              free if needs is None else hidden - needs, cache)
         if not exposed:
             return
+        near: set[Key] = set()
         for key in exposed:
-            # In every sum with the exposed count, hide its cheapest published count
-            # (one sum further out where those are all hidden already).
+            # Hide the cheapest published count of the sums with the exposed count (one
+            # sum further out where those are all hidden already); one at a time, as a
+            # count hidden for one exposed count often covers the next (a count that
+            # shares a sum with one just hidden waits for the next round's check).
+            if key in near:
+                continue
             frontier, seen = {key}, {key}
             for _depth in range(4):
-                added = False
-                for rel in (r for f in sorted(frontier) for r in by_key.get(f, [])):
-                    # A part before the total, as in _secondary.
-                    published = [k for k in rel[1:] if k not in hidden] or [
-                        k for k in rel[:1] if k not in hidden]
-                    if published:
-                        hidden.add(min(published, key=lambda k: (
-                            values.get(k, 0) <= 0, k[1] in icb_codes, values.get(k, 0), k)))
-                        added = True
-                if added:
+                published = {k for f in frontier for rel in by_key.get(f, [])
+                             for k in rel if k not in hidden}
+                if published:
+                    choice = min(published, key=lambda k: (
+                        values.get(k, 0) <= 0, k[1] in icb_codes, k[3] == "imd_quintile",
+                        values.get(k, 0), k) if cost is None else (
+                        values.get(k, 0) <= 0, cost(k), values.get(k, 0), k))
+                    hidden.add(choice)
+                    near.update(k for rel in by_key.get(choice, []) for k in rel)
                     break
                 options = {k for f in frontier for rel in by_key.get(f, []) for k in rel}
                 frontier = options - seen
                 seen |= options
+    exposed = _determined(hidden, relations, free if needs is None else hidden - needs,
+                          cache)
+    if exposed:
+        # Fail closed: a table that gives back a hidden count is not written.
+        raise AssertionError(f"disclosure control could not protect {len(exposed)} counts, "
+                             f"e.g. {exposed[:3]}")
 
 
-def _period_months(frame: pl.DataFrame) -> dict[str, set[str]]:
-    """Each (reporting period, family) -> the months, or the quarters, that tile it
-    (from the table's dates); a period they cover only in part gets a placeholder so
-    that no sum is formed. Keys are 'period|month' and 'period|quarter'."""
-    bounds = frame.select("period", "period_start", "period_end").unique()
-    parts: dict[str, dict[str, tuple]] = {"month": {}, "quarter": {}}
-    for p, s, e in bounds.iter_rows():
-        if s is None or e is None:
-            continue
-        # '2024-12' (a month) and '2024-25' (a financial year) look alike: the dates decide.
-        if _MONTH.match(str(p)) and (e - s).days < 32:
-            parts["month"][p] = (s, e)
-        elif _QUARTER.match(str(p)):
-            parts["quarter"][p] = (s, e)
-    out: dict[str, set[str]] = {}
-    for period, start, end in bounds.iter_rows():
-        if start is None or end is None or period in parts["month"] \
-                or period in parts["quarter"]:
-            continue
-        span = (end.year - start.year) * 12 + end.month - start.month + 1
-        for family, size in (("month", 1), ("quarter", 3)):
-            inside = {m for m, (ms, me) in parts[family].items() if ms >= start and me <= end}
-            if not inside:
+#: What a complementary count costs for each sum it leaves with one hidden count (that
+#: sum will need another count hidden: a cascade).
+CASCADE_COST = 6.0
+#: Weights of the rows a complementary count hides (see _row_cost).
+HEADLINE_WEIGHT = 20.0
+QUINTILE_WEIGHT = 6.0
+ICB_WEIGHT = 3.0
+SII_LOSS_WEIGHT = 15.0
+#: An inequality summary needs this many published quintiles (assess.SII_MIN_QUINTILES).
+SII_QUINTILES = 3
+
+
+def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
+              hidden: set[Key]) -> tuple[Callable[[Key], float], dict[Key, float]]:
+    """The cost of hiding a count: the weight of the published rows it would hide (those
+    not hidden already by their other count), read against `hidden` as it grows. A row
+    weighs 1; a headline row (breakdown 'all') HEADLINE_WEIGHT; a deprivation quintile of
+    an indicator with an inequality summary QUINTILE_WEIGHT while its summary stands,
+    SII_LOSS_WEIGHT where it is the quintile that would take the summary below
+    SII_QUINTILES, 1 once the summary is lost anyway; an ICB row ICB_WEIGHT times as much.
+    A latent count carries no row and costs nothing. Also returns what each count's
+    rows weigh in all, hidden or not (the order in which _release tries them)."""
+    from eolneeds.catalogue import load_catalogue
+
+    unequal = {i.id for i in load_catalogue() if i.inequality_summary}
+    rows_of: dict[Key, list[int]] = {}
+    other: list[tuple[Key | None, Key | None]] = []
+    weight: list[float] = []
+    group: list[int | None] = []
+    groups: dict[tuple, int] = {}
+    members: list[list[int]] = []
+    for r, ((nk, dk), ind, area_type, area, period, bd, bv) in enumerate(zip(
+            keys, frame["indicator_id"].to_list(), frame["area_type"].to_list(),
+            frame["area_code"].to_list(), frame["period"].to_list(),
+            frame["breakdown"].to_list(), frame["breakdown_value"].to_list(), strict=True)):
+        scale = ICB_WEIGHT if area_type == "icb" else 1.0
+        weight.append((HEADLINE_WEIGHT if bd == "all" else 1.0) * scale)
+        other.append((nk, dk))
+        g = None
+        if bd == "imd_quintile" and ind in unequal and bv not in SUMMARY_VALUES:
+            g = groups.setdefault((ind, area, period), len(groups))
+            if g == len(members):
+                members.append([])
+            members[g].append(r)
+        group.append(g)
+        for k in {nk, dk}:
+            if k is not None:
+                rows_of.setdefault(k, []).append(r)
+
+    def row_hidden(r: int, but: Key | None = None) -> bool:
+        return any(o is not None and o != but and o in hidden for o in other[r])
+
+    def cost(key: Key) -> float:
+        total = 0.0
+        for r in rows_of.get(key, ()):
+            if row_hidden(r, key):
                 continue
-            missing = span // size - len(inside)
-            out[f"{period}|{family}"] = inside | {f"missing:{i}" for i in range(max(missing, 0))}
+            g = group[r]
+            if g is None:
+                total += weight[r]
+                continue
+            shown = sum(1 for m in members[g] if not row_hidden(m))
+            w = QUINTILE_WEIGHT if shown > SII_QUINTILES else (
+                SII_LOSS_WEIGHT if shown == SII_QUINTILES else 1.0)
+            total += w * weight[r]
+        return total
+
+    worth = {k: sum(weight[r] * (1.0 if group[r] is None else QUINTILE_WEIGHT) for r in rows)
+             for k, rows in rows_of.items()}
+    return cost, worth
+
+
+def _period_parts(frame: pl.DataFrame) -> dict[str, dict[str, set[str]]]:
+    """Each reporting period -> family (length in months) -> the shorter periods of the
+    table that lie inside it: months and quarters in a financial year, single years in a
+    pooled period, a financial year in a longer span. A family whose periods overlap
+    forms no sum; one that covers the period only in part forms a sum with a remainder
+    (the months it does not show), which _relations carries as a latent count."""
+    spans: dict[str, tuple] = {}
+    for p, s, e in frame.select("period", "period_start", "period_end").unique().iter_rows():
+        if s is None or e is None or s.day != 1 or (e + timedelta(days=1)).day != 1:
+            continue  # not whole months: no sum of months to form
+        spans[str(p)] = (s, e, (e.year - s.year) * 12 + e.month - s.month + 1)
+    out: dict[str, dict[str, set[str]]] = {}
+    for parent, (ps, pe, length) in sorted(spans.items()):
+        families: dict[int, list[tuple]] = {}
+        for child, (cs, ce, clen) in spans.items():
+            if child != parent and clen < length and cs >= ps and ce <= pe:
+                families.setdefault(clen, []).append((cs, ce, child))
+        for clen, members in sorted(families.items()):
+            members.sort()
+            if all(b[0] > a[1] for a, b in zip(members, members[1:], strict=False)):
+                out.setdefault(parent, {})[f"{clen}m"] = {m[2] for m in members}
     return out
 
 
@@ -465,20 +882,50 @@ def apply_disclosure(
             for key, v in ((nk, num), (dk, den)):
                 if key is not None and v is not None:
                     values[key] = max(values.get(key, 0.0), float(v))
-        modelled = {"projected", "projected_need", "projected_deaths"}
+        modelled = _MODELLED
         primary = {k for k, v in values.items() if k[0] not in modelled and 0 < v < min_count}
         hidden = set(primary)
         icb_codes = frozenset(out.filter(pl.col("area_type") == "icb")["area_code"].to_list())
-        relations = _relations(set(values), _period_months(out), set(icb_codes)) \
-            if settings.secondary else []
-        _secondary(values, hidden, relations, icb_codes)
+        # A percentage's numerator is part of its denominator: the people left out of it
+        # are a count too (98.5% of 200 is 3 people who were not).
+        pairs = [(dk, nk) for (nk, dk), method, unit in zip(
+            keys, out["method"].to_list(), out["unit"].to_list(), strict=True)
+            if method == "P" and unit != "£" and nk is not None and dk is not None]
+        relations, latent = (_relations(values, _period_parts(out), set(icb_codes), pairs)
+                             if settings.secondary else ([], {}))
+        # Latent counts (what a sum leaves over) are never published: unknown to a
+        # reader, and protected like a hidden cell where they are small; the others are
+        # `free` (unknown, but nothing to protect).
+        free = {k for k, v in latent.items()
+                if k[0].split("~")[0] in modelled or not 0 < abs(v) < min_count}
+        hidden |= set(latent)
+        values = {**values, **latent}
+        cost, worth = _row_cost(out, keys, hidden)
+        _secondary(values, hidden, relations, icb_codes, free, cost)
         # Projections echo the count they are projected from: withheld where it is hidden
         # (then their own sums are protected in turn).
         withheld = {k for k in values if k[0] in modelled
                     and _projection_base(k, projection_base) in hidden}
         hidden |= withheld
         if relations:
-            _protect(values, hidden, relations, icb_codes)
+            needs = {k for k in hidden if k not in free and k[0] not in modelled
+                     and 0 < abs(values.get(k, 0.0)) < min_count}
+            _protect(values, hidden, relations, icb_codes, free, needs, cost)
+            # The greedy choices above hide more than the sums need: publish again every
+            # complementary count that gives nothing away, the most useful first; then
+            # the exact check once more, over everything (fail closed).
+            spare_set = {k for k in hidden if k in worth and k not in needs
+                         and k not in primary and k[0] not in modelled}
+            # Only a count that would show a row again is worth trying: one whose row's
+            # other count is published, or could be released too.
+            useful = {k for pair in keys for k, o in (pair, pair[::-1])
+                      if k in spare_set and (o is None or o not in hidden or o in spare_set)}
+            spare = sorted(useful, key=lambda k: (-worth[k], k))
+            _release(hidden, relations, needs, spare)
+            exposed = _determined(hidden, relations, hidden - needs)
+            if exposed:
+                raise AssertionError(f"disclosure control could not protect {len(exposed)} "
+                                     f"counts, e.g. {exposed[:3]}")
         kind = []
         for nk, dk in keys:
             found = [k for k in (nk, dk) if k is not None and k in hidden]

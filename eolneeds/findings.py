@@ -316,7 +316,7 @@ class FindingsBuilder:
                    " No Place differs significantly from England.")
         return Finding(key="versus_england",
                        question="How do the ICB and its Places compare with England?",
-                       headline=(f"ICB: {len(icb)} of {n} differ; "
+                       headline=(f"ICB differs on {len(icb)} of {n}; "
                                  f"{len(places)} of {len(self.places)} Places differ"),
                        detail=detail, section="england",
                        evidence="England alongside")

@@ -165,3 +165,109 @@ def test_projections_are_rounded_not_suppressed():
     ]), DisclosureConfig(min_count=8), exempt_indicators=("pc_need_projected",))
     # Not suppressed as a count (a model output), but rounded to the nearest 10.
     assert not result["suppressed"].item() and result["value"].item() == 0.0
+
+
+def _count_rows(indicator: str, cells: dict[tuple[str, str], tuple[float, float | None]],
+                **extra) -> list[dict]:
+    return [{"indicator_id": indicator, "breakdown": b, "breakdown_value": v,
+             "numerator": num, "denominator": den, **extra}
+            for (b, v), (num, den) in cells.items()]
+
+
+def test_a_place_of_death_left_over_is_protected():
+    # 40 deaths: 20 home, 10 care home, 8 hospital, 0 hospice, 0 other: 2 of unknown place
+    # would be 40 - 38. Each row is big enough on its own; one more must go.
+    rows = []
+    for ind, num in (("pod_home_pct", 20), ("pod_care_home_pct", 10),
+                     ("pod_hospital_pct", 8), ("pod_hospice_pct", 0), ("pod_other_pct", 0)):
+        rows += _count_rows(ind, {("all", "all"): (num, 40)})
+    result = apply_disclosure(frame(rows), DisclosureConfig(min_count=8))
+    shown = result.filter(~pl.col("suppressed"))
+    assert shown.height < result.height
+    assert "secondary" in result.filter(pl.col("suppressed"))["note"][0]
+
+
+def test_the_complement_of_a_percentage_is_protected():
+    # 197 of 200 publishes that 3 did not: the row (or its count) is withheld.
+    result = apply_disclosure(frame(_count_rows(
+        "ppod_achieved_pct", {("all", "all"): (197, 200)})), DisclosureConfig(min_count=8))
+    assert result["suppressed"].item()
+    # 150 of 200 leaves 50: nothing to protect.
+    result = apply_disclosure(frame(_count_rows(
+        "ppod_achieved_pct", {("all", "all"): (150, 200)})), DisclosureConfig(min_count=8))
+    assert not result["suppressed"].item()
+
+
+def test_unknown_sex_left_over_from_the_total_is_protected():
+    # 50 deaths: 25 male, 22 female; the 3 of unknown sex are 50 - 47.
+    result = apply_disclosure(frame(_count_rows(
+        "deaths", {("all", "all"): (50, None), ("sex", "male"): (25, None),
+                   ("sex", "female"): (22, None)}, method="C", unit="count")),
+        DisclosureConfig(min_count=8))
+    assert result["suppressed"].sum() >= 1
+
+
+def test_a_pooled_period_less_the_published_years_is_protected():
+    # Three financial years and the pooled three years: the middle year's 5 deaths are
+    # hidden, and would come back as pooled - the other two.
+    years = [("2022-23", date(2022, 4, 1), date(2023, 3, 31), 30),
+             ("2023-24", date(2023, 4, 1), date(2024, 3, 31), 5),
+             ("2024-25", date(2024, 4, 1), date(2025, 3, 31), 40),
+             ("2022-25", date(2022, 4, 1), date(2025, 3, 31), 75)]
+    result = apply_disclosure(frame([
+        {"indicator_id": "deaths", "method": "C", "unit": "count", "breakdown": "all",
+         "breakdown_value": "all", "period": p, "period_start": s, "period_end": e,
+         "numerator": n} for p, s, e, n in years]), DisclosureConfig(min_count=8))
+    hidden = result.filter(pl.col("suppressed"))["period"].to_list()
+    assert "2023-24" in hidden and len(hidden) == 2
+
+
+def test_external_cause_deaths_left_out_of_the_diupr_are_protected():
+    # 100 deaths, of which 95 are in the DiUPR's denominator: the 5 deaths from external
+    # causes are 100 - 95. One of the two counts must go; the DiUPR's denominator carries
+    # one row, the deaths count is the headline count of the Place (and carries the same
+    # weight here), so the smaller count, the DiUPR's, is hidden and deaths stay.
+    rows = [
+        {"indicator_id": "deaths", "method": "C", "unit": "count", "breakdown": "all",
+         "breakdown_value": "all", "numerator": 100},
+        {"indicator_id": "diupr_pct", "breakdown": "all", "breakdown_value": "all",
+         "numerator": 40, "denominator": 95},
+    ]
+    result = {r["indicator_id"]: r for r in apply_disclosure(
+        frame(rows), DisclosureConfig(min_count=8)).iter_rows(named=True)}
+    assert result["diupr_pct"]["suppressed"] and result["diupr_pct"]["value"] is None
+    assert "secondary" in result["diupr_pct"]["note"]
+    assert not result["deaths"]["suppressed"] and result["deaths"]["numerator"] == 100
+    # With 20 deaths from external causes there is nothing to protect.
+    rows[1]["denominator"] = 80
+    assert not apply_disclosure(frame(rows), DisclosureConfig(min_count=8))["suppressed"].any()
+
+
+def test_a_breakdown_cell_is_hidden_rather_than_the_headline_total():
+    # 100 deaths: 52 male, 45 female; the 3 of unknown sex (a remainder) need one more
+    # count hidden in the sum. The total is the headline row: a sex cell goes, the
+    # smaller one, and the total stays.
+    result = apply_disclosure(frame(_count_rows(
+        "deaths", {("all", "all"): (100, None), ("sex", "male"): (52, None),
+                   ("sex", "female"): (45, None)}, method="C", unit="count")),
+        DisclosureConfig(min_count=8))
+    rows = by_value(result)
+    assert rows["female"]["suppressed"] and not rows["male"]["suppressed"]
+    assert not rows["all"]["suppressed"] and rows["all"]["numerator"] == 100
+
+
+def test_release_publishes_the_complements_the_sums_do_not_need():
+    from eolneeds.disclosure import _release
+
+    # T = a + b + c with a small (needed) and b, c hidden as complements: one of them is
+    # enough. b is tried first and published; c must stay, or a = T - b - c is known.
+    t, a, b, c = (("n", "P1", "p", "bd", v) for v in ("all", "a", "b", "c"))
+    hidden = {a, b, c}
+    assert _release(hidden, [(t, a, b, c)], {a}, [b, c]) == [b]
+    assert hidden == {a, c}
+    # A complement another sum determines already (S = c alone) is published: it adds
+    # nothing the reader cannot work out. Then b must stay.
+    s = ("m", "P1", "p", "all", "all")
+    hidden = {a, b, c}
+    assert _release(hidden, [(t, a, b, c), (s, c)], {a}, [c, b]) == [c]
+    assert hidden == {a, b}

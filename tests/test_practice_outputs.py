@@ -69,9 +69,14 @@ def test_report_names_practices_below_the_icb_per_place(assessed_sample) -> None
     listed = set(re.findall(r"<th[^>]*scope=\"row\"[^>]*>\s*(Z\d{5})", "".join(
         re.findall(r"furthest below the ICB.*?</table>", report, flags=re.S))))
     assert listed and not listed & hidden
-    # A funnel plot of each Place's practices, its data table naming no hidden practice.
+    # A funnel plot of each Place's practices where any is published, its data table
+    # naming no hidden practice. (On this 3,000-death sample most Places' register
+    # counts leave small remainders -- register deaths without a need cause -- so their
+    # practice rows are hidden and they get no funnel; on a 20,000-death project all do.)
     charts = re.findall(r'<svg[^>]*id="chart-practice-funnel-[^"]*"', report)
-    assert len(charts) == len(assessed_sample.bundle.places)
+    shown = funnel.filter(~pl.col("suppressed") & (pl.col("practice_code") != "unknown")
+                          & (pl.col("need_deaths") > 0) & pl.col("icb_value").is_not_null())
+    assert 1 <= len(charts) == shown["place"].n_unique()
     plotted = "".join(re.findall(
         r"<caption[^>]*>Identification by GP practice, .*?</table>", report, flags=re.S))
     assert not set(re.findall(r"(Z\d{5})", plotted)) & hidden

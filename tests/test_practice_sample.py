@@ -76,6 +76,14 @@ def larger_sample(session_env, tmp_path_factory: pytest.TempPathFactory) -> pl.D
     for dataset, path, mapping in sample_files(root):
         if dataset in ("areas", "practices", "population", "deaths", "register"):
             ingest_files(config, dataset, [Path(path)], mapping=mapping, reporter=Reporter())
+    # The generator's outliers are checked on the unsuppressed funnel: which practices
+    # disclosure control hides (test_practice.py) depends on every small remainder of
+    # the table (issue 11), and is not what this test is about.
+    import dataclasses
+
+    from eolneeds.config import DisclosureConfig
+
+    config = dataclasses.replace(config, disclosure=DisclosureConfig(min_count=0))
     con = connect(config.database_path)
     try:
         compute_indicators(config, con)
