@@ -271,3 +271,27 @@ def test_release_publishes_the_complements_the_sums_do_not_need():
     hidden = {a, b, c}
     assert _release(hidden, [(t, a, b, c), (s, c)], {a}, [c, b]) == [c]
     assert hidden == {a, b}
+
+
+def test_a_count_left_exposed_is_protected_by_hiding_more_never_by_stopping_the_run():
+    """The last resort (_hide_until_safe): a scheduled assess must still write its month,
+    so where the cheaper steps leave a count exposed the sums around it are hidden,
+    ring by ring, instead of the run ending in an error."""
+    from eolneeds.disclosure import _determined, _hide_until_safe
+
+    # T = a + b and U = b + c; a (small) hidden alone: a = T - (U - c).
+    t, u, a, b, c = (("n", "P1", "p", "bd", v) for v in ("T", "U", "a", "b", "c"))
+    relations = [(t, a, b), (u, b, c)]
+    hidden = {a}
+    needs = {a}
+    assert _determined(hidden, relations, hidden - needs) == [a]
+    _hide_until_safe(hidden, relations, None,
+                     lambda: _determined(hidden, relations, hidden - needs))
+    assert hidden == {t, a, b}  # the first ring is enough: U and c stay published
+    assert _determined(hidden, relations, hidden - needs) == []
+    # A structure that fixes a count whatever is published (T = a and T = a + b: b = 0)
+    # ends with everything linked hidden, not in an endless loop.
+    hidden = {b}
+    _hide_until_safe(hidden, [(t, a, b), (t, a)], None,
+                     lambda: _determined(hidden, [(t, a, b), (t, a)], set()))
+    assert hidden == {t, a, b}
