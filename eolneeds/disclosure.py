@@ -612,6 +612,11 @@ def _blocks(hidden: set[Key], relations: list[tuple[Key, ...]],
     return out
 
 
+#: The largest null-space basis (hidden counts x degrees of freedom, float64 cells)
+#: _release builds for one block: 25 M cells = 200 MB, and each release updates it whole.
+RELEASE_MAX_CELLS = 25_000_000
+
+
 def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key],
              candidates: list[Key]) -> list[Key]:
     """Publish again complementary counts the table does not need hidden, most useful
@@ -632,6 +637,12 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key]
             continue
         n = len(keys)
         pivots, solved = _eliminate(n, equations)
+        if n * (n - len(pivots)) > RELEASE_MAX_CELLS:
+            # The dense null-space basis of a block this size would not fit in memory
+            # (all of England as one project: 151,950 x 53,014 = 60 GiB) nor finish:
+            # leave its complementary counts hidden. Releasing only gives back counts
+            # that were safe to show, so skipping it is safe, merely less useful.
+            continue
         basis = _null_basis(n, pivots, solved)
         position = {k: i for i, k in enumerate(keys)}
         # Rows kept: the needed counts first (a slice, not a copy, in the loop), then

@@ -295,3 +295,19 @@ def test_a_count_left_exposed_is_protected_by_hiding_more_never_by_stopping_the_
     _hide_until_safe(hidden, [(t, a, b), (t, a)], None,
                      lambda: _determined(hidden, [(t, a, b), (t, a)], set()))
     assert hidden == {t, a, b}
+
+
+def test_release_leaves_a_block_too_large_for_its_basis_hidden(monkeypatch):
+    """All of England as one project gave _release a 151,950 x 53,014 null-space basis
+    (60 GiB): assess died with MemoryError. Past RELEASE_MAX_CELLS the block's
+    complementary counts simply stay hidden (safe; releasing is only for usefulness)."""
+    from eolneeds import disclosure
+
+    t, a, b, c = (("n", "P1", "p", "bd", v) for v in ("all", "a", "b", "c"))
+    hidden = {a, b, c}
+    # The same block as above, where b is released: 3 hidden counts x 2 free = 6 cells.
+    monkeypatch.setattr(disclosure, "RELEASE_MAX_CELLS", 5)
+    assert disclosure._release(hidden, [(t, a, b, c)], {a}, [b, c]) == []
+    assert hidden == {a, b, c}
+    monkeypatch.setattr(disclosure, "RELEASE_MAX_CELLS", 6)
+    assert disclosure._release(hidden, [(t, a, b, c)], {a}, [b, c]) == [b]
