@@ -10,9 +10,10 @@ Applied last, to the whole long table, by `apply_disclosure`:
    they are about reliability): directly standardised rates are not published below 10
    events, crude rates below 3; rates on fewer than 20 events are noted as unreliable.
 3. Secondary suppression: a hidden count must not come back from any combination of the
-   sums the table publishes (_relations: breakdowns, Places to the ICB, shorter periods
-   to longer ones, places of death, need, projections, a percentage's numerator within
-   its denominator). What a sum leaves over (deaths of unknown place of death, sex or
+   sums the table publishes (_relations: breakdowns, breakdowns nested in another,
+   Places to the ICB, shorter periods to longer ones, places of death, need,
+   projections, a percentage's numerator within its denominator). Two names for the
+   same people are one count (_COUNT_ALIASES by definition, _same_counts by the data). What a sum leaves over (deaths of unknown place of death, sex or
    age; of external causes; religious establishments within the usual place of
    residence; the 3 people outside 98.5% of 200) is a count too: a latent count, never
    published, protected like a hidden cell where it is 1-7. A cheap pairing rule hides
