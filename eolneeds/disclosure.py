@@ -13,8 +13,9 @@ Applied last, to the whole long table, by `apply_disclosure`:
    sums the table publishes (_relations: breakdowns, breakdowns nested in another,
    Places to the ICB, shorter periods to longer ones, places of death, need,
    projections, a percentage's numerator within its denominator). Two names for the
-   same people are one count (_COUNT_ALIASES by definition, _same_counts by the data). What a sum leaves over (deaths of unknown place of death, sex or
-   age; of external causes; religious establishments within the usual place of
+   same people are one count (_COUNT_ALIASES by definition, _same_counts by the data).
+   What a sum leaves over (deaths of unknown place of death, sex or age; of external
+   causes; religious establishments within the usual place of
    residence; the 3 people outside 98.5% of 200) is a count too: a latent count, never
    published, protected like a hidden cell where it is 1-7. A cheap pairing rule hides
    complementary counts first, each the one whose rows are worth least (_row_cost:
@@ -671,9 +672,13 @@ def _null_basis(n: int, pivots: list[tuple[int, dict[int, float]]],
     for i, (_j, row) in enumerate(pivots):
         for k, c in row.items():
             if k in at:
-                m_rows.append(i), m_cols.append(at[k]), m_vals.append(c)
+                m_rows.append(i)
+                m_cols.append(at[k])
+                m_vals.append(c)
             else:
-                f_rows.append(i), f_cols.append(free_at[k]), f_vals.append(c)
+                f_rows.append(i)
+                f_cols.append(free_at[k])
+                f_vals.append(c)
     size = len(pivots)
     m = sparse.csc_matrix((m_vals, (m_rows, m_cols)), shape=(size, size))
     f = sparse.csc_matrix((f_vals, (f_rows, f_cols)), shape=(size, len(free_cols)))
@@ -759,14 +764,9 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key]
         # Two rows are parallel only if their unit vectors have the same |projection| on
         # a fixed random direction: a sorted signature of the needed rows finds the few
         # that could be parallel to a candidate, which are then checked exactly.
-        direction = np.random.default_rng(20240401).standard_normal(z.shape[1])
+        direction = np.asarray(np.random.default_rng(20240401).standard_normal(z.shape[1]))
 
-        def signatures() -> tuple[np.ndarray, np.ndarray]:
-            sig = np.abs(z[:g] @ direction) / np.sqrt(np.maximum(norms[:g], 1e-300))
-            sort = np.argsort(sig, kind="stable")
-            return sig[sort], sort
-
-        sig, sort = signatures()
+        sig, sort = _signatures(z[:g], norms[:g], direction)
         order = {k: i for i, k in enumerate(candidates)}
         for k in sorted(in_block, key=order.__getitem__):
             i = at[position[k]]
@@ -791,8 +791,17 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key]
             zw = z @ v
             z -= np.outer(zw, v / vv)
             norms = np.maximum(norms - zw * zw / vv, 0.0)
-            sig, sort = signatures()
+            sig, sort = _signatures(z[:g], norms[:g], direction)
     return released
+
+
+def _signatures(rows: np.ndarray, norms: np.ndarray,
+                direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """_release's sorted signatures of the needed rows: |projection of each unit row on
+    `direction`|, sorted, with the sort order (rows parallel to a candidate share it)."""
+    sig = np.abs(rows @ direction) / np.sqrt(np.maximum(norms, 1e-300))
+    sort = np.argsort(sig, kind="stable")
+    return sig[sort], sort
 
 
 def _protect(values: dict[Key, float], hidden: set[Key],
@@ -840,12 +849,34 @@ def _protect(values: dict[Key, float], hidden: set[Key],
                 options = {k for f in frontier for rel in by_key.get(f, []) for k in rel}
                 frontier = options - seen
                 seen |= options
-    exposed = _determined(hidden, relations, free if needs is None else hidden - needs,
-                          cache)
-    if exposed:
-        # Fail closed: a table that gives back a hidden count is not written.
-        raise AssertionError(f"disclosure control could not protect {len(exposed)} counts, "
-                             f"e.g. {exposed[:3]}")
+    _hide_until_safe(hidden, relations, by_key, lambda: _determined(
+        hidden, relations, free if needs is None else hidden - needs, cache))
+
+
+def _hide_until_safe(hidden: set[Key], relations: list[tuple[Key, ...]],
+                     by_key: dict[Key, list[tuple[Key, ...]]] | None,
+                     exposed_now: Callable[[], list[Key]]) -> None:
+    """The last resort when the cheaper steps leave a count exposed: hide every published
+    count of the sums around the exposed ones, one ring further out each round, until
+    nothing can be worked out (at worst the whole linked block is hidden).
+
+    Fails closed without failing the run: a scheduled monthly assess must still write
+    its outputs, and hiding more is always safe, whereas stopping with an error would
+    leave the month with nothing."""
+    if by_key is None:
+        by_key = {}
+        for rel in relations:
+            for k in rel:
+                by_key.setdefault(k, []).append(rel)
+    exposed = exposed_now()
+    frontier = set(exposed)
+    while exposed:
+        around = {k for f in frontier for rel in by_key.get(f, []) for k in rel}
+        if not around - frontier:
+            return  # all linked counts hidden: none is published to work anything out
+        hidden |= around
+        frontier |= around
+        exposed = exposed_now()
 
 
 #: What a complementary count costs for each sum it leaves with one hidden count (that
@@ -1051,10 +1082,8 @@ def apply_disclosure(
                       if k in spare_set and (o is None or o not in hidden or o in spare_set)}
             spare = sorted(useful, key=lambda k: (-worth[k], k))
             _release(hidden, relations, needs, spare)
-            exposed = _determined(hidden, relations, hidden - needs)
-            if exposed:
-                raise AssertionError(f"disclosure control could not protect {len(exposed)} "
-                                     f"counts, e.g. {exposed[:3]}")
+            _hide_until_safe(hidden, relations, None,
+                             lambda: _determined(hidden, relations, hidden - needs))
         kind = []
         for nk, dk in keys:
             found = [k for k in (nk, dk) if k is not None and k in hidden]

@@ -284,8 +284,8 @@ class FindingsBuilder:
         for ind, eng in self.england.items():
             row = self.get(ind, area)
             comparison = versus_benchmark(row, eng.value)
-            if comparison in ("higher", "lower"):
-                found.append((ind, comparison, row))  # type: ignore[arg-type]
+            if comparison in ("higher", "lower") and row is not None:
+                found.append((ind, comparison, row))
         return found
 
     def _difference_text(self, ind: str, comparison: str) -> str:

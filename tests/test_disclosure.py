@@ -320,3 +320,27 @@ def test_age_bands_add_up_to_their_age_group():
     assert loose["under_75"] - loose["65-74"] == 3
     safe = shown(apply_disclosure(frame(rows), DisclosureConfig(min_count=8), nesting=nesting))
     assert "0-64" not in safe and not ("under_75" in safe and "65-74" in safe)
+
+
+def test_a_count_left_exposed_is_protected_by_hiding_more_never_by_stopping_the_run():
+    """The last resort (_hide_until_safe): a scheduled assess must still write its month,
+    so where the cheaper steps leave a count exposed the sums around it are hidden,
+    ring by ring, instead of the run ending in an error."""
+    from eolneeds.disclosure import _determined, _hide_until_safe
+
+    # T = a + b and U = b + c; a (small) hidden alone: a = T - (U - c).
+    t, u, a, b, c = (("n", "P1", "p", "bd", v) for v in ("T", "U", "a", "b", "c"))
+    relations = [(t, a, b), (u, b, c)]
+    hidden = {a}
+    needs = {a}
+    assert _determined(hidden, relations, hidden - needs) == [a]
+    _hide_until_safe(hidden, relations, None,
+                     lambda: _determined(hidden, relations, hidden - needs))
+    assert hidden == {t, a, b}  # the first ring is enough: U and c stay published
+    assert _determined(hidden, relations, hidden - needs) == []
+    # A structure that fixes a count whatever is published (T = a and T = a + b: b = 0)
+    # ends with everything linked hidden, not in an endless loop.
+    hidden = {b}
+    _hide_until_safe(hidden, [(t, a, b), (t, a)], None,
+                     lambda: _determined(hidden, [(t, a, b), (t, a)], set()))
+    assert hidden == {t, a, b}
