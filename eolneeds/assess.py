@@ -28,7 +28,7 @@ from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle, s
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
 from eolneeds.db import connect
-from eolneeds.disclosure import apply_disclosure
+from eolneeds.disclosure import apply_disclosure, nested_breakdowns
 from eolneeds.errors import UsageError
 from eolneeds.formatting import judge
 from eolneeds.periods import (
@@ -661,9 +661,12 @@ def compute_indicators(
         )
         return rows.select([pl.col(c).cast(INDICATOR_SCHEMA[c]) for c in INDICATOR_COLUMNS])
 
+    # Breakdowns nested in another (age bands in age groups, practices in PCNs) add up.
+    nesting = nested_breakdowns(con.sql("SELECT * EXCLUDE (cell_id, place) FROM death_cells").pl())
+    nesting[("gp_practice", "pcn")] = practice.practice_pcns(con)
     frame = apply_disclosure(finish(frame), config.disclosure,
                              exempt_indicators=(PROJECTED_ID,),
-                             projection_base=headline[-1].label)
+                             projection_base=headline[-1].label, nesting=nesting)
     # Practices add up to their PCN: a hidden practice must not be left alone in it.
     frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
                                              config.disclosure)

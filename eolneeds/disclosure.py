@@ -10,10 +10,12 @@ Applied last, to the whole long table, by `apply_disclosure`:
    they are about reliability): directly standardised rates are not published below 10
    events, crude rates below 3; rates on fewer than 20 events are noted as unreliable.
 3. Secondary suppression: a hidden count must not come back from any combination of the
-   sums the table publishes (_relations: breakdowns, Places to the ICB, shorter periods
-   to longer ones, places of death, need, projections, a percentage's numerator within
-   its denominator). What a sum leaves over (deaths of unknown place of death, sex or
-   age; of external causes; religious establishments within the usual place of
+   sums the table publishes (_relations: breakdowns, breakdowns nested in another,
+   Places to the ICB, shorter periods to longer ones, places of death, need,
+   projections, a percentage's numerator within its denominator). Two names for the
+   same people are one count (_COUNT_ALIASES by definition, _same_counts by the data).
+   What a sum leaves over (deaths of unknown place of death, sex or age; of external
+   causes; religious establishments within the usual place of
    residence; the 3 people outside 98.5% of 200) is a count too: a latent count, never
    published, protected like a hidden cell where it is 1-7. A cheap pairing rule hides
    complementary counts first, each the one whose rows are worth least (_row_cost:
@@ -100,8 +102,14 @@ def _disclosive_count(min_count: int) -> pl.Expr:
 # rows: a count is named (what it counts, area, period, breakdown, value), hidden once,
 # and every row that carries it is hidden. Then no row can give back what another hides.
 
-#: Query columns that count the same people as another column.
-_COUNT_ALIASES = {"cause_deaths": "deaths", "cause_denominator": "deaths"}
+#: Query columns that count the same people as another column. By definition: a death
+#: with a DNACPR decision, an advance care plan or a preferred place recorded on an entry
+#: dated on or before death (planning_deaths.sql: the 'dated' counts behind the medians)
+#: is on a register before death (register.sql, advance_care_planning.sql), so those are
+#: the register counts. Names the data show to be one count are merged too (_same_counts).
+_COUNT_ALIASES = {"cause_deaths": "deaths", "cause_denominator": "deaths",
+                  "dnacpr_dated": "dnacpr_register", "acp_dated": "acp_register",
+                  "ppod_dated": "ppod_recorded"}
 #: Place of death categories: together they are all deaths (DESIGN.md section 5).
 _POD_COUNTS = ("pod_home", "pod_care_home", "pod_hospital", "pod_hospice", "pod_other")
 Key = tuple[str, str, str, str, str]  # count name, area_code, period, breakdown, value
@@ -169,12 +177,38 @@ def _row_keys(frame: pl.DataFrame, projected: set[str]) -> list[tuple[Key | None
 #: a need cause; dated but not on the register), and can be small.
 _SUBSETS = (
     ("need_on_register", "on_register"), ("ea_3plus", "ea_any"),
-    ("dnacpr_register", "dnacpr_dated"), ("dnacpr_need", "dnacpr_dated"),
-    ("acp_register", "acp_dated"), ("acp_need", "acp_dated"), ("ppod_need", "ppod_dated"),
+    ("dnacpr_need", "dnacpr_register"), ("acp_need", "acp_register"),
+    ("ppod_need", "ppod_recorded"),
+    # A need death with a DNACPR decision (a plan, a preference) recorded before death is
+    # a need death on a register.
+    ("dnacpr_need", "need_on_register"), ("acp_need", "need_on_register"),
+    ("ppod_need", "need_on_register"),
 )
 #: Counts that are model outputs: their residuals are not counts of people.
 _MODELLED = frozenset({"projected", "projected_need", "projected_deaths"})
 Relation = tuple[Key, ...]
+#: (breakdown, breakdown it nests in) -> category -> the category it lies in.
+Nesting = dict[tuple[str, str], dict[str, str]]
+
+
+def nested_breakdowns(combinations: pl.DataFrame) -> Nesting:
+    """Breakdowns whose categories each lie in one category of another breakdown, found
+    in the combinations of breakdown values the deaths have (one column per breakdown,
+    e.g. death_cells): every age band lies in one age group (0-64 and 65-74 in under 75),
+    so the bands of an age group add up to it, a sum the table publishes too. A
+    breakdown nests in another that has fewer categories (two or more) where each of
+    its categories meets only one of the other's."""
+    columns = [c for c in combinations.columns if combinations[c].n_unique() >= 2]
+    out: Nesting = {}
+    for child in columns:
+        for parent in columns:
+            if child == parent or combinations[child].n_unique() <= combinations[parent].n_unique():
+                continue
+            pairs = combinations.select(child, parent).unique().drop_nulls()
+            if pairs[child].is_duplicated().any():
+                continue
+            out[(child, parent)] = {str(c): str(p) for c, p in pairs.iter_rows()}
+    return out
 
 
 def _residual_name(total: Key, tag: str) -> str:
@@ -184,12 +218,14 @@ def _residual_name(total: Key, tag: str) -> str:
 
 def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[str]]],
                icb_codes: set[str], pairs: Iterable[tuple[Key, Key]] = (),
+               nesting: Nesting | None = None,
                ) -> tuple[list[Relation], dict[Key, float]]:
     """Every sum the table publishes, (total, part, part, ...), and the counts they leave
     over. A hidden count is safe only where no combination of the sums gives it back.
 
     * breakdowns: the values of a breakdown add up to the 'all' row (cause group within
-      quintile adds up both ways);
+      quintile adds up both ways); a breakdown nested in another (`nesting`: age bands
+      in age groups, practices in PCNs) adds up to each of its categories;
     * Places add up to the ICB;
     * shorter periods (months, quarters, years) add up to a period they lie in;
     * across indicators: the places of death add up to all deaths; deaths in the usual
@@ -218,8 +254,15 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
         for family, children in sorted(families.items()):
             for child in sorted(children):
                 child_of.setdefault(child, []).append((parent, family))
+    nest_of: dict[str, list[tuple[str, dict[str, str]]]] = {}
+    for (child_bd, parent_bd), parent_of in sorted((nesting or {}).items()):
+        nest_of.setdefault(child_bd, []).append((parent_bd, parent_of))
     for key in sorted(keys):
         name, area, period, bd, value = key
+        for parent_bd, parent_of in nest_of.get(bd, ()):
+            if value in parent_of:
+                groups.setdefault(("bd", name, area, period, parent_bd, parent_of[value], bd),
+                                  []).append(key)
         if bd == "cause_group_imd_quintile":
             q, _, g = value.partition(": ")
             groups.setdefault(("bd", name, area, period, "imd_quintile", q, "cgq"),
@@ -319,6 +362,81 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
                 tagged.append(("usual_other", other, [leftover]))
         relations.append((total, *parts))
     return relations, latent
+
+
+def _same_counts(values: dict[Key, float], min_count: int,
+                 skip: Iterable[str] = ()) -> dict[Key, Key]:
+    """Counts that an attacker takes to be one count under two names, found in the data
+    (the catalogue's own, by definition, are _COUNT_ALIASES): two count names are alike
+    where their values agree in every cell (area, period, breakdown, value) where both
+    are counted and neither is a small count of 1 to min_count - 1 (those are hidden, so
+    the attacker cannot see them differ), in at least one cell that is not zero. Lined up
+    cell by cell, the published numbers agree everywhere, and a count hidden under one
+    name is read off the other. Alike names are one count in every cell where their
+    values are equal (a key -> the key it is merged into: the first name in sorted
+    order); where they differ they stay apart (an attacker assuming them equal there is
+    wrong). `skip`: names left alone (model outputs)."""
+    skipped = set(skip)
+    names = sorted({k[0] for k in values if k[0] not in skipped})
+    if len(names) < 2:
+        return {}
+    at = {n: i for i, n in enumerate(names)}
+    cells = sorted({k[1:] for k in values if k[0] in at})
+    where = {c: j for j, c in enumerate(cells)}
+    table = np.full((len(names), len(cells)), np.nan)
+    for k, v in values.items():
+        if k[0] in at:
+            table[at[k[0]], where[k[1:]]] = v
+    present = ~np.isnan(table)
+    small = present & (table > 0) & (table < min_count)
+    parent = list(range(len(names)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            both = present[i] & present[j]
+            if not both.any():
+                continue
+            seen = both & ~small[i] & ~small[j]
+            equal = table[i] == table[j]
+            if np.all(equal[seen]) and np.any(equal[both] & (table[i][both] != 0)):
+                a, b = find(i), find(j)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    classes: dict[int, list[int]] = {}
+    for i in range(len(names)):
+        classes.setdefault(find(i), []).append(i)
+    merged: dict[Key, Key] = {}
+    for members in classes.values():
+        if len(members) < 2:
+            continue
+        for j, cell in enumerate(cells):
+            first: dict[float, str] = {}
+            for i in members:  # in name order: the first name with a value keeps it
+                v = table[i, j]
+                if np.isnan(v):
+                    continue
+                if v in first:
+                    merged[(names[i], *cell)] = (first[v], *cell)  # type: ignore[assignment]
+                else:
+                    first[v] = names[i]
+    return merged
+
+
+def _merge_counts(merged: dict[Key, Key], relations: list[Relation]) -> list[Relation]:
+    """The sums with merged keys (_same_counts) put in: a sum whose total is now one of
+    its parts says only that its other parts are zero (they are: the two are equal), and
+    is dropped."""
+    out = []
+    for rel in relations:
+        mapped = tuple(merged.get(k, k) for k in rel)
+        if mapped[0] not in mapped[1:]:
+            out.append(mapped)
+    return out
 
 
 def _secondary(values: dict[Key, float], hidden: set[Key],
@@ -886,8 +1004,10 @@ def apply_disclosure(
     *,
     exempt_indicators: Iterable[str] = (),
     projection_base: str | None = None,
+    nesting: Nesting | None = None,
 ) -> pl.DataFrame:
-    """Suppress, note and round an indicator table (INDICATOR_SCHEMA in, same out)."""
+    """Suppress, note and round an indicator table (INDICATOR_SCHEMA in, same out).
+    `nesting`: breakdowns whose categories lie in another's (nested_breakdowns)."""
     exempt = pl.col("indicator_id").is_in(list(exempt_indicators))
     summary = pl.col("breakdown_value").is_in(list(SUMMARY_VALUES))
     min_count = settings.min_count
@@ -932,8 +1052,18 @@ def apply_disclosure(
         pairs = [(dk, nk) for (nk, dk), method, unit in zip(
             keys, out["method"].to_list(), out["unit"].to_list(), strict=True)
             if method == "P" and unit != "£" and nk is not None and dk is not None]
-        relations, latent = (_relations(values, _period_parts(out), set(icb_codes), pairs)
+        relations, latent = (_relations(values, _period_parts(out), set(icb_codes), pairs,
+                                        nesting)
                              if settings.secondary else ([], {}))
+        # One count under two names (equal wherever both are counted) is one count.
+        merged = _same_counts(values, min_count, modelled)
+        if merged:
+            relations = _merge_counts(merged, relations)
+            keys = [(None if nk is None else merged.get(nk, nk),
+                     None if dk is None else merged.get(dk, dk)) for nk, dk in keys]
+            values = {merged.get(k, k): v for k, v in values.items()}
+            primary = {merged.get(k, k) for k in primary}
+            hidden = {merged.get(k, k) for k in hidden}
         # Latent counts (what a sum leaves over) are never published: unknown to a
         # reader, and protected like a hidden cell where they are small; the others are
         # `free` (unknown, but nothing to protect).

@@ -19,6 +19,14 @@ recovered exactly:
   people outside a percentage's numerator (98.5% of 200 leaves 3), admitted once or
   twice (any admission less 3+), and a year of a pooled period (the pooled count less
   the other years); each is an unknown of its own where the truth does not add up;
+* one count under two names: the attacker lines up every pair of count names (the
+  numerators and denominators of all indicators) and treats as one count the names
+  whose values agree in every cell both are published in (an independent auditor's
+  method: preference recorded is the count behind ppod_recorded_pct and behind
+  ppod_days_median, whatever the catalogue calls them);
+* nested breakdowns: an age group is the sum of the age bands it spans (under 75 =
+  0-64 + 65-74), a PCN the sum of its practices (the public ePCN lookup's current
+  relationships);
 * from a rate or percentage times its published denominator (implied numerators are
   added to what the attacker knows);
 * a mean, median or cost times its count (test_a_mean_median_or_cost_...);
@@ -54,6 +62,25 @@ from eolneeds.db import connect
 MONTH = re.compile(r"^\d{4}-\d{2}$")
 QUARTER = re.compile(r"^\d{4}-\d{2} Q[1-4]$")
 POD = ["pod_home", "pod_care_home", "pod_hospital", "pod_hospice", "pod_other"]
+
+
+#: Age groups by the age bands they span (INDICATORS.md: under 75 / 75+; bands 0-64,
+#: 65-74, 75-84, 85+).
+AGE_GROUP_OF = {"0-64": "under_75", "65-74": "under_75", "75-84": "75_plus", "85+": "75_plus",
+                "unknown": "unknown"}
+
+
+@pytest.fixture(scope="module")
+def pcn_of(sample_project) -> dict[str, str]:
+    """practice -> PCN, from the ingested ePCN lookup (the relationships with no end
+    date), as an attacker would read the public file."""
+    con = connect(sample_project.database_path)
+    try:
+        rows = con.execute("SELECT practice_code, pcn_code FROM practices "
+                           "WHERE end_date IS NULL").fetchall()
+    finally:
+        con.close()
+    return {str(p): str(c) for p, c in rows}
 
 
 @pytest.fixture(scope="module")
@@ -137,10 +164,12 @@ def _known(published: pl.DataFrame) -> dict[tuple, float]:
 SUBSETS = [("need_on_register", "on_register"), ("ea_3plus", "ea_any"),
            ("dnacpr_register", "dnacpr_dated"), ("dnacpr_need", "dnacpr_dated"),
            ("acp_register", "acp_dated"), ("acp_need", "acp_dated"),
-           ("ppod_need", "ppod_dated")]
+           ("ppod_need", "ppod_dated"), ("dnacpr_need", "need_on_register"),
+           ("acp_need", "need_on_register"), ("ppod_need", "need_on_register")]
 
 
-def _sums(names: set[tuple], truth: pl.DataFrame) -> list[tuple[str, tuple, list[tuple]]]:
+def _sums(names: set[tuple], truth: pl.DataFrame, pcn_of: dict[str, str] | None = None,
+          ) -> list[tuple[str, tuple, list[tuple]]]:
     """Every sum the attacker can write down, as (tag, total, parts)."""
     icb = truth.filter(pl.col("area_type") == "icb")["area_code"][0]
     bounds = {p: (s, e) for p, s, e in truth.select("period", "period_start", "period_end")
@@ -170,6 +199,13 @@ def _sums(names: set[tuple], truth: pl.DataFrame) -> list[tuple[str, tuple, list
             groups[("to", "places", (name, icb, period, bd, value))].append(n)
         for parent, size in inside.get(period, []):
             groups[("to", f"in{size}", (name, area, parent, bd, value))].append(n)
+        # Nested breakdowns: an age group is the sum of its age bands; a PCN of its
+        # practices.
+        if bd == "age_band" and value in AGE_GROUP_OF:
+            groups[("to", "bands", (name, area, period, "age_group", AGE_GROUP_OF[value]))
+                   ].append(n)
+        if bd == "gp_practice" and pcn_of and value in pcn_of:
+            groups[("to", "practices", (name, area, period, "pcn", pcn_of[value]))].append(n)
     sums = [(tag, total, members) for (_, tag, total), members in groups.items()]
     cells = {n[1:] for n in names}
     for cell in cells:
@@ -209,12 +245,39 @@ def _complements(frame: pl.DataFrame) -> list[tuple[str, tuple, list[tuple]]]:
     return out
 
 
-def _system(truth: pl.DataFrame, published: pl.DataFrame):
+def _same_counts(values: dict[tuple, float], known: dict[tuple, float]) -> dict[str, str]:
+    """Count names that are one count to the attacker: their published values agree in
+    every cell where both are published (at least 10 such cells, more than 3 distinct
+    values, so that the agreement is not chance). name -> the name it is taken as."""
+    cells: dict[str, dict[tuple, float]] = defaultdict(dict)
+    for n, v in known.items():
+        if n in values and not str(n[0]).startswith("projected"):
+            cells[n[0]][n[1:]] = v
+    names = sorted(cells)
+    parent = {n: n for n in names}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            common = [c for c in cells[a] if c in cells[b]]
+            if len(common) >= 10 and len({cells[a][c] for c in common}) > 3 \
+                    and all(cells[a][c] == cells[b][c] for c in common):
+                ra, rb = find(a), find(b)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+    return {n: find(n) for n in names if find(n) != n}
+
+
+def _system(truth: pl.DataFrame, published: pl.DataFrame, pcn_of: dict[str, str] | None = None):
     """The attacker's unknowns (counts not published, and what each sum leaves over)
     and sums; the truth of every unknown."""
     values = _truth_values(truth)
     known = _known(published)
-    sums = _sums(set(values), truth) + _complements(truth)
+    sums = _sums(set(values), truth, pcn_of) + _complements(truth)
     # What a sum leaves over (deaths of unknown place, sex or age, of external causes,
     # people outside a percentage's numerator, religious establishments) is a count
     # the attacker can aim at: an unknown of its own where the truth does not add up.
@@ -231,12 +294,23 @@ def _system(truth: pl.DataFrame, published: pl.DataFrame):
             values[leftover] = rest
             members.append(leftover)
         rows.append((total, members))
-    return values, known, rows
+    # One count under two names: one unknown (the sums of both names then tie it).
+    same = _same_counts(values, known)
+    if same:
+        def one(n: tuple) -> tuple:
+            return (same[n[0]], *n[1:]) if n[0] in same else n
+
+        values = {one(n): v for n, v in values.items()}
+        known = {one(n): v for n, v in known.items()}
+        rows = [(one(total), [one(m) for m in members]) for total, members in rows]
+    return values, known, rows, same
 
 
-def test_no_hidden_count_can_be_recovered(tables) -> None:
+def test_no_hidden_count_can_be_recovered(tables, pcn_of) -> None:
     truth, published = tables
-    values, known, sums = _system(truth, published)
+    values, known, sums, same = _system(truth, published, pcn_of)
+    # The catalogue's 'dated' counts are its register counts: the attacker finds them.
+    assert same.get("ppod_recorded") == "ppod_dated", same
     # Every published count is the true count (or the table lies).
     wrong = [n for n, v in known.items() if n in values and abs(values[n] - v) > 0.01
              and not n[0].startswith("projected")]
