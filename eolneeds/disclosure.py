@@ -520,7 +520,8 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
 
 def _determined(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
                 free: frozenset[Key] | set[Key] = frozenset(),
-                cache: dict[bytes, frozenset[Key]] | None = None) -> list[Key]:
+                cache: dict[bytes, frozenset[Key]] | None = None,
+                among: Iterable[Key] | None = None) -> list[Key]:
     """The hidden counts (other than `free` ones) that the published ones determine
     exactly, by any combination of the sums (linear algebra): a hidden count is safe
     only where the sums, with the published counts put in, still let it move.
@@ -529,9 +530,16 @@ def _determined(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
     nothing to protect is skipped, and a block met before (the same hidden counts: then
     the same sums) is taken from `cache` without building its sums (the rounds of
     _protect change few blocks). Each block is solved by sparse Gaussian elimination
-    (_solve_block), whatever its size."""
+    (_solve_block), whatever its size.
+
+    `among`: where only these counts can be determined, only their blocks are solved.
+    Hiding more never fixes a count that could move (a null vector of the sums, with 0
+    for the counts hidden since, is still one), so between two checks with more hidden
+    only the counts found the first time need looking at again."""
     sums = _Sums.of(relations)
     protect = ~sums.mask(free, "free")
+    if among is not None:
+        protect &= sums.mask(among)
     found: list[Key] = []
     for members, equations in sums.blocks(hidden, protect, cache):
         if equations is None:  # in the cache
@@ -921,11 +929,14 @@ def _protect(values: dict[Key, float], hidden: set[Key],
         return (k for r in sums.by_key.get(key, ()) for k in sums.relations[r])
 
     cache: dict[bytes, frozenset[Key]] = {}
+    exposed: list[Key] | None = None
     for _ in range(200):
         _secondary(values, hidden, sums, icb_codes, free, cost)
         # Only a count that needs protection (a small one) is a disclosure when it can
         # be worked out; a complementary count may be, as long as those stay hidden.
-        exposed = _determined(hidden, sums, free if needs is None else hidden - needs, cache)
+        # Hidden only grows here: only the counts exposed last round can be again.
+        exposed = _determined(hidden, sums, free if needs is None else hidden - needs, cache,
+                              exposed)
         if not exposed:
             return
         near: set[Key] = set()
@@ -951,7 +962,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
                 frontier = options - seen
                 seen |= options
     _hide_until_safe(hidden, sums, lambda: _determined(
-        hidden, sums, free if needs is None else hidden - needs, cache))
+        hidden, sums, free if needs is None else hidden - needs, cache, exposed))
 
 
 def _hide_until_safe(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
