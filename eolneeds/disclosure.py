@@ -1128,9 +1128,12 @@ def apply_disclosure(
     exempt_indicators: Iterable[str] = (),
     projection_base: str | None = None,
     nesting: Nesting | None = None,
+    pools: dict[tuple[str, str, str], list[str]] | None = None,
 ) -> pl.DataFrame:
     """Suppress, note and round an indicator table (INDICATOR_SCHEMA in, same out).
-    `nesting`: breakdowns whose categories lie in another's (nested_breakdowns)."""
+    `nesting`: breakdowns whose categories lie in another's (nested_breakdowns).
+    `pools`, where given, is filled with the pooled deprivation groups inequality
+    summaries may be computed from without giving anything away (_summary_pools)."""
     exempt = pl.col("indicator_id").is_in(list(exempt_indicators))
     summary = pl.col("breakdown_value").is_in(list(SUMMARY_VALUES))
     min_count = settings.min_count
@@ -1219,6 +1222,9 @@ def apply_disclosure(
             spare = sorted(useful, key=lambda k: (-worth[k], k))
             _release(hidden, sums, needs, spare)
             _hide_until_safe(hidden, sums, lambda: _determined(hidden, sums, hidden - needs))
+            if pools is not None:
+                pools.update(_summary_pools(out, keys, values, hidden, relations, needs,
+                                            min_count))
         kind = []
         for nk, dk in keys:
             found = [k for k in (nk, dk) if k is not None and k in hidden]
@@ -1291,3 +1297,186 @@ def apply_disclosure(
         .alias("comparison"),
         pl.when(pl.col("note") == "").then(None).otherwise(pl.col("note")).alias("note"),
     ).select(frame.columns)
+
+
+# ---------------------------------------------------------------------------------------
+# Inequality summaries over pooled quintiles
+#
+# An SII/RII is computed from the quintiles that are published (assess._sii_rows). Where
+# fewer than SII_QUINTILES are, a run of adjacent quintiles (1+2, 4+5, 2+3+4, ...) that
+# holds the hidden or unpublished ones can stand as one deprivation group, so that the
+# summary needs no hidden input. The summary is one or two linear combinations of its
+# groups' values (and its intervals echo them), so a pooled group's value is as good as
+# published: its numerator and denominator are published sums of the quintiles' counts.
+# A pooling is used only where that gives nothing away, checked with the same exact
+# machinery as the rest of the table.
+
+#: The label of a pooled group: its quintiles joined by '+' ('1+2').
+POOL_JOIN = "+"
+
+
+def pool_label(run: Iterable[str]) -> str:
+    return POOL_JOIN.join(run)
+
+
+def _quintile_order(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return float("inf")  # a label that is no quintile number sorts last
+
+
+def _runs(quintiles: list[str]) -> list[list[tuple[str, ...]]]:
+    """Every way to cut the ordered quintiles into runs of adjacent ones."""
+    out: list[list[tuple[str, ...]]] = []
+    n = len(quintiles)
+    for cuts in range(1 << max(n - 1, 0)):
+        groups, start = [], 0
+        for i in range(1, n):
+            if cuts >> (i - 1) & 1:
+                groups.append(tuple(quintiles[start:i]))
+                start = i
+        groups.append(tuple(quintiles[start:]))
+        out.append(groups)
+    return out
+
+
+def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
+                   values: dict[Key, float], hidden: set[Key], relations: list[Relation],
+                   needs: set[Key], min_count: int) -> dict[tuple[str, str, str], list[str]]:
+    """(indicator_id, area_code, period) -> the deprivation groups (pool_label) its
+    SII/RII is to be computed from, for the summaries that have fewer than SII_QUINTILES
+    usable quintiles (hidden, or a rate not published) and can be saved by pooling.
+
+    A candidate grouping has at least SII_QUINTILES groups; a group of one quintile is a
+    published one; a pooled group holds an unusable quintile (pooling published ones
+    only would lose a group). The most groups win, then the fewest quintiles pooled.
+    A grouping is safe where (1) each pooled group's numerator and denominator counts
+    are 0 or at least min_count (a standardised rate's events DSR_MIN_EVENTS, a crude
+    rate's CRUDE_RATE_MIN_EVENTS) and (2) with those pooled counts published as sums of
+    the quintiles' counts, the exact check (_determined) finds no hidden count that
+    needs protection, and no pooled sum of any other count of those quintiles (what a
+    pooled group leaves over: its people outside the numerator, its external-cause
+    deaths, ...) that is 1 to min_count - 1, can be worked out. Groupings accepted stay
+    published for the next ones (checked together)."""
+    from eolneeds.catalogue import load_catalogue
+
+    methods = {i.id: i.method for i in load_catalogue() if i.inequality_summary}
+    events_min = {"DSR": DSR_MIN_EVENTS, "R": CRUDE_RATE_MIN_EVENTS}
+    groups: dict[tuple[str, str, str], list[tuple[str, int, bool]]] = {}
+    for r, (ind, area, period, bd, bv, den, value, low) in enumerate(out.select(
+            "indicator_id", "area_code", "period", "breakdown", "breakdown_value",
+            "denominator", "value", "lower_ci_95").iter_rows()):
+        if ind not in methods or bd != "imd_quintile" or bv in SUMMARY_VALUES:
+            continue
+        if den is None or not den > 0:
+            continue  # no residents (or no deaths): not a group of the summary
+        usable = value is not None and low is not None and not any(
+            k is not None and k in hidden for k in keys[r])
+        groups.setdefault((ind, area, period), []).append((str(bv), r, usable))
+    names_of: dict[tuple[str, str, str], set[str]] = {}
+    for name, area, period, bd, bv in values:
+        if bd == "imd_quintile":
+            names_of.setdefault((area, period, bv), set()).add(name)
+    by_key: dict[Key, list[int]] = {}
+    rels = list(relations)
+    for i, rel in enumerate(rels):
+        for k in rel:
+            by_key.setdefault(k, []).append(i)
+    hidden = set(hidden)
+    needs = set(needs)
+    known: set[Key] = set()  # pooled sums published by a grouping accepted before
+
+    def exposed(start: set[Key]) -> bool:
+        # The hidden counts joined to `start` by sums, and those sums: the only block
+        # a new sum can change.
+        seen, frontier, rel_ids = set(start), list(start), set()
+        while frontier:
+            k = frontier.pop()
+            for i in by_key.get(k, ()):
+                if i in rel_ids:
+                    continue
+                rel_ids.add(i)
+                for o in rels[i]:
+                    if o in hidden and o not in seen:
+                        seen.add(o)
+                        frontier.append(o)
+        block = [rels[i] for i in sorted(rel_ids)]
+        return bool(_determined(seen, block, seen - needs))
+
+    pools: dict[tuple[str, str, str], list[str]] = {}
+    for (ind, area, period), members in sorted(groups.items()):
+        if sum(u for _, _, u in members) >= SII_QUINTILES or len(members) < SII_QUINTILES:
+            continue
+        members.sort(key=lambda m: _quintile_order(m[0]))
+        labels = [m[0] for m in members]
+        row_of = {m[0]: m[1] for m in members}
+        published = {m[0] for m in members if m[2]}
+        options = []
+        for runs in _runs(labels):
+            if len(runs) < SII_QUINTILES or any(len(g) == 1 and g[0] not in published
+                                                for g in runs):
+                continue
+            if any(len(g) > 1 and set(g) <= published for g in runs):
+                continue
+            options.append((-len(runs), sum(len(g) for g in runs if len(g) > 1), runs))
+        for _, _, runs in sorted(options):
+            new_rels: list[Relation] = []
+            new_hidden: set[Key] = set()
+            new_needs: set[Key] = set()
+            new_known: set[Key] = set()
+            ok = True
+            for g in (g for g in runs if len(g) > 1):
+                label = pool_label(g)
+                published_names = {k[0] for q in g for k in keys[row_of[q]] if k is not None}
+                for slot, k0 in enumerate(keys[row_of[g[0]]]):
+                    if k0 is None:
+                        continue
+                    total = sum(values.get((k0[0], area, period, "imd_quintile", q), 0.0)
+                                for q in g)
+                    floor = events_min.get(methods[ind], min_count) if slot == 0 else min_count
+                    if 0 < total < max(floor, min_count) or (slot == 0 and total < floor):
+                        ok = False
+                # Every count of the pooled quintiles (a count a quintile does not have
+                # is 0 there: its sums hold without it).
+                names = set().union(*(names_of.get((area, period, q), set()) for q in g))
+                for name in sorted(names):
+                    parts = [k for k in ((name, area, period, "imd_quintile", q) for q in g)
+                             if k in values]
+                    pooled: Key = (name, area, period, "imd_quintile", label)
+                    if pooled in known or (len(parts) < 2 and name not in published_names):
+                        continue
+                    new_rels.append((pooled, *parts))
+                    if name in published_names:
+                        new_known.add(pooled)
+                    else:
+                        new_hidden.add(pooled)
+                        total = sum(values.get(p, 0.0) for p in parts)
+                        if 0 < abs(total) < min_count:
+                            new_needs.add(pooled)
+            if not ok:
+                continue
+            start = {k for rel in new_rels for k in rel[1:] if k in hidden} | new_hidden
+            for i, rel in enumerate(new_rels, start=len(rels)):
+                for k in rel:
+                    by_key.setdefault(k, []).append(i)
+            rels.extend(new_rels)
+            was_hidden = hidden & new_known
+            hidden |= new_hidden
+            hidden -= new_known
+            needs |= new_needs
+            if exposed(start):
+                # Undo: this grouping would give a count back.
+                del rels[len(rels) - len(new_rels):]
+                for rel in new_rels:
+                    for k in rel:
+                        while by_key[k] and by_key[k][-1] >= len(rels):
+                            by_key[k].pop()
+                hidden -= new_hidden
+                hidden |= was_hidden
+                needs -= new_needs
+                continue
+            known |= new_known
+            pools[(ind, area, period)] = [pool_label(g) for g in runs]
+            break
+    return pools
