@@ -765,7 +765,8 @@ class _Sums:
         """The hidden counts that are in some sum, in blocks joined by sums: each block's
         counts (numbers, ascending) and a function that builds its sums (coefficients
         over the block's positions; published counts are constants and drop out of the
-        homogeneous system), or None where `skip_solved` and the block is in `solved`. Only blocks with a count in `wanted` (a mask) are given."""
+        homogeneous system), or None where `skip_solved` and the block is in
+        `solved`. Only blocks with a count in `wanted` (a mask) are given."""
         from scipy import sparse
         from scipy.sparse.csgraph import connected_components
 
