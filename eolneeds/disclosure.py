@@ -211,6 +211,19 @@ def nested_breakdowns(combinations: pl.DataFrame) -> Nesting:
     return out
 
 
+def _sorted_keys(keys: Iterable[tuple], flat: bool = False) -> list:
+    """Keys (tuples of strings of one length; `flat`: pairs of such keys) in the order
+    sorted() gives them, faster: each compared as one string joined with NUL, which
+    sorts below every other character (so a prefix sorts first, as in tuple order)."""
+    items = list(keys)
+    try:
+        if flat:
+            return sorted(items, key=lambda pair: "\x00".join(pair[0] + pair[1]))
+        return sorted(items, key="\x00".join)
+    except TypeError:  # not all strings
+        return sorted(items)
+
+
 def _residual_name(total: Key, tag: str) -> str:
     """The name of the count a sum leaves over (its total less its published parts)."""
     return f"{total[0]}~{tag}"
@@ -257,7 +270,8 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
     nest_of: dict[str, list[tuple[str, dict[str, str]]]] = {}
     for (child_bd, parent_bd), parent_of in sorted((nesting or {}).items()):
         nest_of.setdefault(child_bd, []).append((parent_bd, parent_of))
-    for key in sorted(keys):
+    ordered = _sorted_keys(keys)
+    for key in ordered:
         name, area, period, bd, value = key
         for parent_bd, parent_of in nest_of.get(bd, ()):
             if value in parent_of:
@@ -292,31 +306,40 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
             continue
         tagged.append((tag, total, sorted(members)))
     cells = {(a, p, b, v) for _, a, p, b, v in keys}
-    for a, p, b, v in sorted(cells):
+    for a, p, b, v in _sorted_keys(cells):
         def present(name: str, cell: tuple = (a, p, b, v)) -> Key:
             return (name, *cell)  # type: ignore[return-value]
-        tagged.append(("pod", present("deaths"), [present(n) for n in _POD_COUNTS]))
-        tagged.append(("need", present("need_deaths"),
-                       [present("need_on_register"), present("need_unidentified")]))
-        tagged.append(("proj", present("projected_deaths", (a, p, "all", "all")),
-                       [present("projected_need"),
-                        present("projected", (a, p, "cause_group", "other"))]))
-        if b == "all":
-            tagged.append(("need_other", present("deaths"),
-                           [present("need_deaths"),
-                            present("deaths", (a, p, "cause_group", "other"))]))
-        if b == "imd_quintile":
-            tagged.append(("need_other", present("deaths"),
-                           [present("need_deaths"),
-                            present("deaths", (a, p, "cause_group_imd_quintile",
-                                               f"{v}: other"))]))
-        tagged.append(("age", present("deaths"), [present("dsr_deaths")]))
-        tagged.append(("external", present("deaths"), [present("diupr_deaths")]))
-        tagged.append(("usual", present("diupr"),
-                       [present("pod_home"), present("pod_care_home")]))
+        # Only sums whose total is counted here can be used (checked below as well;
+        # most cells have few of these counts, and this loop runs over every cell).
+        deaths = present("deaths")
+        if deaths in values:
+            tagged.append(("pod", deaths, [present(n) for n in _POD_COUNTS]))
+        if present("need_deaths") in values:
+            tagged.append(("need", present("need_deaths"),
+                           [present("need_on_register"), present("need_unidentified")]))
+        if present("projected_deaths", (a, p, "all", "all")) in values:
+            tagged.append(("proj", present("projected_deaths", (a, p, "all", "all")),
+                           [present("projected_need"),
+                            present("projected", (a, p, "cause_group", "other"))]))
+        if deaths in values:
+            if b == "all":
+                tagged.append(("need_other", deaths,
+                               [present("need_deaths"),
+                                present("deaths", (a, p, "cause_group", "other"))]))
+            if b == "imd_quintile":
+                tagged.append(("need_other", deaths,
+                               [present("need_deaths"),
+                                present("deaths", (a, p, "cause_group_imd_quintile",
+                                                   f"{v}: other"))]))
+            tagged.append(("age", deaths, [present("dsr_deaths")]))
+            tagged.append(("external", deaths, [present("diupr_deaths")]))
+        if present("diupr") in values:
+            tagged.append(("usual", present("diupr"),
+                           [present("pod_home"), present("pod_care_home")]))
         for part, whole in _SUBSETS:
-            tagged.append((f"part:{part}", present(whole), [present(part)]))
-    for den, num in sorted(set(pairs)):
+            if present(whole) in values:
+                tagged.append((f"part:{part}", present(whole), [present(part)]))
+    for den, num in _sorted_keys(set(pairs), flat=True):
         if num != den:
             # Named by the part's breakdown too: a quintile's deaths are the
             # denominator of each of its cause groups, and each leaves its own remainder.
@@ -325,7 +348,7 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
     # Projected cause groups add up to projected deaths (a breakdown of a total that is
     # carried as the denominator, so it has no 'all' key of its own name).
     proj: dict[tuple, list[Key]] = {}
-    for key in sorted(keys):
+    for key in ordered:
         if key[0] == "projected" and key[3] == "cause_group":
             proj.setdefault(key[1:3], []).append(key)
     for (area, period), members in proj.items():
@@ -461,21 +484,21 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
     one. A `free` count (a latent count that needs no protection: never published, but
     not small) is hidden without needing a partner; it still takes part in the sums."""
     sums = _Sums.of(relations)
-    relations, by_key = sums.relations, sums.by_key
+    relations, by_key = sums.relations, sums.sums_of
     is_hidden = sums.mask(hidden, "hidden")
     hidden_in = sums.hidden_in(is_hidden).tolist()
     guarded = sums.hidden_in(is_hidden & ~sums.mask(free, "secondary free")).tolist()
     added: set[Key] = set()
 
     def new_singletons(key: Key, rel_index: int) -> int:
-        return sum(1 for j in by_key[key] if j != rel_index and hidden_in[j] == 0)
+        return sum(1 for j in by_key(key) if j != rel_index and hidden_in[j] == 0)
 
     def cascade(key: Key, rel_index: int) -> float:
         """What hiding `key` will cost in its other sums that it leaves with a single
         hidden count: in each, CASCADE_COST and the cheapest count left to hide there."""
         assert cost is not None
         total = 0.0
-        for j in by_key[key]:
+        for j in by_key(key):
             if j != rel_index and hidden_in[j] == 0:
                 rest = [cost(k) for k in relations[j] if k != key and k not in hidden]
                 total += CASCADE_COST + (min(rest) if rest else 0.0)
@@ -512,7 +535,7 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
                     values.get(k, 0) <= 0, cost(k) + cascade(k, i), values.get(k, 0), k))
             hidden.add(choice)
             added.add(choice)
-            for j in by_key[choice]:
+            for j in by_key(choice):
                 hidden_in[j] += 1
                 guarded[j] += 1
     return added
@@ -520,7 +543,6 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
 
 def _determined(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
                 free: frozenset[Key] | set[Key] = frozenset(),
-                cache: dict[bytes, frozenset[Key]] | None = None,
                 among: Iterable[Key] | None = None) -> list[Key]:
     """The hidden counts (other than `free` ones) that the published ones determine
     exactly, by any combination of the sums (linear algebra): a hidden count is safe
@@ -528,9 +550,10 @@ def _determined(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
 
     The hidden counts fall into blocks joined by sums (_Sums.blocks); a block with
     nothing to protect is skipped, and a block met before (the same hidden counts: then
-    the same sums) is taken from `cache` without building its sums (the rounds of
-    _protect change few blocks). Each block is solved by sparse Gaussian elimination
-    (_solve_block), whatever its size.
+    the same sums) is taken from _Sums.solved without building its sums (the rounds of
+    _protect change few blocks, and the last check after _release meets most blocks
+    again). Each block is solved by sparse Gaussian elimination (_solve_block),
+    whatever its size.
 
     `among`: where only these counts can be determined, only their blocks are solved.
     Hiding more never fixes a count that could move (a null vector of the sums, with 0
@@ -541,21 +564,20 @@ def _determined(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
     if among is not None:
         protect &= sums.mask(among)
     found: list[Key] = []
-    for members, equations in sums.blocks(hidden, protect, cache):
-        if equations is None:  # in the cache
-            assert cache is not None
-            determined = cache[members.tobytes()]
+    for members, equations in sums.blocks(hidden, protect, skip_solved=True):
+        if equations is None:
+            determined = sums.solved[members.tobytes()][0]
         else:
-            determined = frozenset(sums.keys[members[c]]
-                                   for c in _solve_block(len(members), equations()))
-            if cache is not None:
-                cache[members.tobytes()] = determined
+            fixed, dof = _solve_block(len(members), equations())
+            determined = frozenset(sums.keys[members[c]] for c in fixed)
+            sums.solved[members.tobytes()] = (determined, dof)
         found.extend(k for k in determined if k not in free)
     return sorted(found)
 
 
-def _solve_block(n: int, equations_in: list[dict[int, float]]) -> list[int]:
-    """The unknowns (0..n-1) that the homogeneous sums `equations_in` fix at zero.
+def _solve_block(n: int, equations_in: list[dict[int, float]]) -> tuple[list[int], int]:
+    """The unknowns (0..n-1) that the homogeneous sums `equations_in` fix at zero, and
+    the degrees of freedom of the sums (the dimension of their null space).
 
     Sparse Gaussian elimination: the unknowns are taken one at a time, fewest sums
     first; each is solved from its shortest sum and put into the others (one in a single
@@ -573,7 +595,7 @@ def _solve_block(n: int, equations_in: list[dict[int, float]]) -> list[int]:
             x[j] = -sum(c * x[k] for k, c in row.items() if k != j) / row[j]
         scale = max(1.0, float(np.max(np.abs(x)))) if n else 1.0
         moves |= np.abs(x) > 1e-7 * scale
-    return [j for j in range(n) if not moves[j]]
+    return [j for j in range(n) if not moves[j]], n - len(pivots)
 
 
 def _eliminate(n: int, equations_in: list[dict[int, float]],
@@ -676,34 +698,39 @@ class _Sums:
 
     def __init__(self, relations: list[tuple[Key, ...]]):
         self.relations = relations
-        self.keys = sorted({k for rel in relations for k in rel})
+        self.keys = _sorted_keys({k for rel in relations for k in rel})
         self.index = {k: i for i, k in enumerate(self.keys)}
-        #: relations each count is in (a count twice in a sum is listed twice).
-        self.by_key: dict[Key, list[int]] = {}
-        occ_rows: list[int] = []
-        occ_cols: list[int] = []
-        rows: list[int] = []
-        cols: list[int] = []
-        data: list[float] = []
-        for r, rel in enumerate(relations):
-            coeffs: dict[int, float] = {}
-            for position, key in enumerate(rel):
-                j = self.index[key]
-                self.by_key.setdefault(key, []).append(r)
-                occ_rows.append(r)
-                occ_cols.append(j)
-                coeffs[j] = coeffs.get(j, 0.0) + (-1.0 if position == 0 else 1.0)
-            for j, c in coeffs.items():
-                if c != 0:
-                    rows.append(r)
-                    cols.append(j)
-                    data.append(c)
-        self.occ_rows = np.asarray(occ_rows, dtype=np.int64)
-        self.occ_cols = np.asarray(occ_cols, dtype=np.int64)
-        self.rows = np.asarray(rows, dtype=np.int64)
-        self.cols = np.asarray(cols, dtype=np.int64)
-        self.data = np.asarray(data, dtype=float)
+        n = len(self.keys)
+        lengths = np.fromiter((len(rel) for rel in relations), dtype=np.int64,
+                              count=len(relations))
+        #: Every term of every sum: its sum and its count (a count twice, twice).
+        self.occ_rows = np.repeat(np.arange(len(relations), dtype=np.int64), lengths)
+        self.occ_cols = np.fromiter((self.index[k] for rel in relations for k in rel),
+                                    dtype=np.int64, count=int(lengths.sum()))
+        sign = np.ones(len(self.occ_cols))
+        sign[np.cumsum(lengths) - lengths] = -1.0  # the total
+        # A count's terms in one sum added up, in the order it first appears there.
+        code = self.occ_rows * max(n, 1) + self.occ_cols
+        unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        summed = np.bincount(inverse.ravel(), weights=sign, minlength=len(unique))
+        order = np.argsort(first, kind="stable")
+        order = order[summed[order] != 0]
+        self.rows, self.cols = unique[order] // max(n, 1), unique[order] % max(n, 1)
+        self.data = summed[order]
+        # The sums each count is in, by count number (for sums_of).
+        self._by_col = np.argsort(self.occ_cols, kind="stable")
+        self._col_start = np.searchsorted(self.occ_cols[self._by_col], np.arange(n + 1))
         self._masks: dict[str, tuple[set[Key], np.ndarray]] = {}
+        #: Blocks solved (the bytes of their numbers) -> (the counts their sums
+        #: determine, degrees of freedom): the same counts have the same sums.
+        self.solved: dict[bytes, tuple[frozenset[Key], int]] = {}
+
+    def sums_of(self, key: Key) -> list[int]:
+        """The sums `key` is in, in order (a sum twice where the count is in it twice)."""
+        j = self.index.get(key)
+        if j is None:
+            return []
+        return self.occ_rows[self._by_col[self._col_start[j]:self._col_start[j + 1]]].tolist()
 
     @staticmethod
     def of(relations: list[tuple[Key, ...]] | _Sums) -> _Sums:
@@ -733,13 +760,13 @@ class _Sums:
                            minlength=len(self.relations)).astype(np.int64)
 
     def blocks(self, hidden: Iterable[Key], wanted: np.ndarray | None = None,
-               cache: dict[bytes, frozenset[Key]] | None = None,
+               skip_solved: bool = False,
                ) -> Iterable[tuple[np.ndarray, Callable[[], list[dict[int, float]]] | None]]:
         """The hidden counts that are in some sum, in blocks joined by sums: each block's
         counts (numbers, ascending) and a function that builds its sums (coefficients
         over the block's positions; published counts are constants and drop out of the
-        homogeneous system), or None where the block is in `cache` (keyed by the bytes
-        of its numbers). Only blocks with a count in `wanted` (a mask) are given."""
+        homogeneous system), or None where `skip_solved` and the block is in
+        `solved`. Only blocks with a count in `wanted` (a mask) are given."""
         from scipy import sparse
         from scipy.sparse.csgraph import connected_components
 
@@ -770,7 +797,7 @@ class _Sums:
             start = member_bounds[b]
             end = start + np.searchsorted(member_label[by_block][start:], block, side="right")
             block_members = members[by_block[start:end]]
-            if cache is not None and block_members.tobytes() in cache:
+            if skip_solved and block_members.tobytes() in self.solved:
                 yield block_members, None
                 continue
             lo, hi = np.searchsorted(sorted_labels, [block, block + 1])
@@ -839,9 +866,11 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums, needs: 
         assert build is not None
         keys = [sums.keys[j] for j in members]
         in_block = [k for k in keys if k in wanted]
-        equations = build()
         n = len(keys)
-        pivots, solved = _eliminate(n, equations)
+        known = sums.solved.get(members.tobytes())
+        if known is not None and n * known[1] > RELEASE_MAX_CELLS:
+            continue  # as below, without eliminating a large block again
+        pivots, solved = _eliminate(n, build())
         dof = n - len(pivots)
         if n * dof > RELEASE_MAX_CELLS:
             # The dense null-space basis of a block this size would not fit in memory
@@ -926,16 +955,15 @@ def _protect(values: dict[Key, float], hidden: set[Key],
 
     def around(key: Key) -> Iterable[Key]:
         """The counts of the sums `key` is in."""
-        return (k for r in sums.by_key.get(key, ()) for k in sums.relations[r])
+        return (k for r in sums.sums_of(key) for k in sums.relations[r])
 
-    cache: dict[bytes, frozenset[Key]] = {}
     exposed: list[Key] | None = None
     for _ in range(200):
         _secondary(values, hidden, sums, icb_codes, free, cost)
         # Only a count that needs protection (a small one) is a disclosure when it can
         # be worked out; a complementary count may be, as long as those stay hidden.
         # Hidden only grows here: only the counts exposed last round can be again.
-        exposed = _determined(hidden, sums, free if needs is None else hidden - needs, cache,
+        exposed = _determined(hidden, sums, free if needs is None else hidden - needs,
                               exposed)
         if not exposed:
             return
@@ -962,7 +990,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
                 frontier = options - seen
                 seen |= options
     _hide_until_safe(hidden, sums, lambda: _determined(
-        hidden, sums, free if needs is None else hidden - needs, cache, exposed))
+        hidden, sums, free if needs is None else hidden - needs, exposed))
 
 
 def _hide_until_safe(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
@@ -978,8 +1006,7 @@ def _hide_until_safe(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
     exposed = exposed_now()
     frontier = set(exposed)
     while exposed:
-        around = {k for f in frontier for r in sums.by_key.get(f, ())
-                  for k in sums.relations[r]}
+        around = {k for f in frontier for r in sums.sums_of(f) for k in sums.relations[r]}
         if not around - frontier:
             return  # all linked counts hidden: none is published to work anything out
         hidden |= around

@@ -383,7 +383,7 @@ def _dense_determined(hidden: set, relations: list[tuple]) -> set:
 
 
 def test_the_exact_check_and_the_release_agree_with_a_dense_reference(monkeypatch):
-    """_determined (blocks of _Sums, sparse elimination, a cache across rounds) and
+    """_determined (blocks of _Sums, sparse elimination, blocks kept across rounds) and
     _release (a projected null-space basis, candidates in chunks) against the
     straightforward dense computation on random overlapping sums: the same counts
     determined, the same counts released in the same greedy order."""
@@ -398,9 +398,9 @@ def test_the_exact_check_and_the_release_agree_with_a_dense_reference(monkeypatc
         relations = [tuple(rng.choice(keys) for _ in range(rng.randint(2, 6)))
                      for _ in range(rng.randint(1, 14))]
         hidden = set(rng.sample(keys, rng.randint(1, len(keys))))
-        cache: dict = {}
-        for _round in range(3):  # the cache must not hand back a stale block
-            assert disclosure._determined(hidden, relations, set(), cache) == sorted(
+        sums = disclosure._Sums(relations)
+        for _round in range(3):  # what it keeps of a block must not be stale
+            assert disclosure._determined(hidden, sums, set()) == sorted(
                 _dense_determined(hidden, relations))
             hidden.add(rng.choice(keys))
         exposed = _dense_determined(hidden, relations)

@@ -82,3 +82,12 @@ def test_a_pool_that_would_publish_a_small_count_is_not_used():
     # 17 of 20 and 28 of 30 leave 3 + 2 = 5 people not in hospital in the pooled group.
     pools, sii, _ = _summaries({"1": (17, 20), "2": (28, 30), "3": (40, 90), "4": (12, 60)})
     assert pools == {}
+
+
+def test_the_report_names_the_pooled_quintiles_from_the_note():
+    # The report and the packs read the pooled groups from the SII row's note.
+    from eolneeds.report_sections import pooled_groups
+
+    assert pooled_groups({"note": f"{POOLED_NOTE}: 1+2, 4+5"}) == "1+2, 4+5"
+    assert pooled_groups({"note": "quintile(s) 1 left out (suppressed)"}) == ""
+    assert pooled_groups({"note": None}) == ""
