@@ -76,6 +76,14 @@ def _timed_run(root: Path, month: str) -> tuple[float, float]:
     return locked_at, total
 
 
+def _latest_names(root: Path, month: str) -> bool:
+    """output/LATEST exists and names `month` (the run has published it)."""
+    try:
+        return (root / "output" / "LATEST").read_text(encoding="utf-8").strip() == month
+    except FileNotFoundError:
+        return False
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -222,15 +230,7 @@ def test_sigkill_at_random_moments_leaves_a_consistent_project(
             # between the two. The next run repairs that (_tidy_outputs); timed kills
             # can still land there.
             delay = rng.uniform(0.0, 0.05)
-            latest = root / "output" / "LATEST"
-
-            def published() -> bool:
-                try:
-                    return latest.read_text(encoding="utf-8").strip() == month
-                except FileNotFoundError:
-                    return False
-
-            while proc.poll() is None and not published():
+            while proc.poll() is None and not _latest_names(root, month):
                 time.sleep(0.002)
         started = time.monotonic()
         while proc.poll() is None and time.monotonic() - started < delay:
