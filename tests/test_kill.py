@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sample_settings import primary_suppression_only
 
 from eolneeds.reporting import Reporter
 
@@ -173,16 +174,12 @@ def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     # writes into the hidden temp folder), and the Excel packs would make each trial slow.
     with (pristine / "eolneeds.toml").open("a", encoding="utf-8") as fh:
         fh.write('\n[outputs]\nformats = ["csv", "parquet"]\nper_place = false\n')
-    # Primary suppression only. Secondary suppression is pure computation in memory
-    # (nothing on disk changes while it runs, so a kill there is like a kill anywhere in
-    # assess), yet on a 200-death sample it took about 3/4 of each run: most timed kills
-    # landed in it, and 40 runs of it made this the suite's slowest file (4 min).
-    # Without it the kills spread over ingest, the writers and publishing, where the
-    # files change. test_disclosure*.py test secondary suppression itself.
-    toml = pristine / "eolneeds.toml"
-    text = toml.read_text(encoding="utf-8")
-    assert "secondary = true" in text  # the sample's default; fail loudly if it moves
-    toml.write_text(text.replace("secondary = true", "secondary = false"), encoding="utf-8")
+    # Primary suppression only (tests/sample_settings.py): a kill during secondary
+    # suppression, pure computation in memory, is like a kill anywhere in assess, and it
+    # was 3/4 of each run, so most timed kills landed in it and 22 runs of it made this
+    # the suite's slowest file (4 min). Without it the kills spread over ingest, the
+    # writers and publishing, where files change.
+    primary_suppression_only(pristine)
     month = str(sample.LAST_DAY.strftime("%Y-%m"))
     done = base / "done"
     shutil.copytree(pristine, done, symlinks=True)
