@@ -14,7 +14,7 @@ import csv
 import io
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -28,7 +28,7 @@ from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle, s
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
 from eolneeds.db import connect
-from eolneeds.disclosure import apply_disclosure, nested_breakdowns
+from eolneeds.disclosure import POOL_JOIN, apply_disclosure, nested_breakdowns
 from eolneeds.errors import UsageError
 from eolneeds.formatting import judge
 from eolneeds.periods import (
@@ -365,13 +365,74 @@ def _empty_rows() -> pl.DataFrame:
 # Inequality summaries, comparison, projections
 
 
-#: The SII/RII needs at least this many deprivation quintiles with a published value.
+#: The SII/RII needs at least this many deprivation groups with a published value
+#: (quintiles, or adjacent quintiles pooled: disclosure._summary_pools).
 SII_MIN_QUINTILES = 3
+#: The note of a summary computed over pooled quintiles (the pooled groups follow).
+POOLED_NOTE = ("over pooled deprivation groups (adjacent quintiles pooled where one is "
+               "suppressed or its rate not published)")
+
+
+def _pooled_groups(ind: Indicator, raw: pl.DataFrame, counts: _Counts | None,
+                   pop_map: pl.DataFrame | None,
+                   pools: dict[tuple[str, str, str], list[str]]) -> pl.DataFrame:
+    """The pooled deprivation groups of `ind` that `pools` asks for (disclosure.
+    _summary_pools), as quintile rows: breakdown_value the pooled label ('1+2'),
+    numerator and denominator the quintiles' sums, value and 95% limits by the
+    indicator's method (a percentage from the pooled counts; a standardised rate from the
+    pooled deaths and population of each age band). `raw` is the table before disclosure."""
+    keys = ["area_type", "area_code", "period"]
+    wanted = [(area, period, label) for (i, area, period), groups in sorted(pools.items())
+              if i == ind.id for label in groups if POOL_JOIN in label]
+    if not wanted:
+        return pl.DataFrame()
+    members = pl.DataFrame(
+        [(a, p, label, q) for a, p, label in wanted for q in label.split(POOL_JOIN)],
+        schema={"area_code": pl.String, "period": pl.String, "_label": pl.String,
+                "breakdown_value": pl.String}, orient="row")
+    quintiles = raw.filter((pl.col("indicator_id") == ind.id)
+                           & (pl.col("breakdown") == "imd_quintile"))
+    pooled = (quintiles.join(members, on=["area_code", "period", "breakdown_value"])
+              .group_by([*keys, "_label"])
+              .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
+              .rename({"_label": "breakdown_value"}).sort([*keys, "breakdown_value"]))
+    if ind.method == "P":
+        return _proportion(pooled)
+    if ind.method == "R":
+        return _rate(pooled)
+    if ind.method != "DSR" or counts is None or pop_map is None:
+        raise ValueError(f"no pooled groups for method {ind.method} ({ind.id})")
+    # The age-band counts name the ICB by a null code (the table by the ICB's code).
+    icb_codes = pooled.filter(pl.col("area_type") == "icb")["area_code"].unique().to_list()
+    members = members.with_columns(
+        pl.when(pl.col("area_code").is_in(icb_codes)).then(None)
+        .otherwise(pl.col("area_code")).alias("_code"))
+    by_age = counts.frames["mortality_by_age"].filter(pl.col("breakdown") == "imd_quintile")
+    deaths = (by_age.join(members.select("_code", "period", "_label", "breakdown_value"),
+                          left_on=["area_code", "period", "breakdown_value"],
+                          right_on=["_code", "period", "breakdown_value"], nulls_equal=True)
+              .group_by("area_type", "area_code", "period", "_label", "esp_band")
+              .agg(pl.col("deaths").sum()))
+    population = (counts.population.filter(pl.col("breakdown") == "imd_quintile")
+                  .join(members.select("_code", "_label", "breakdown_value").unique(),
+                        left_on=["area_code", "breakdown_value"],
+                        right_on=["_code", "breakdown_value"], nulls_equal=True)
+                  .group_by("year", "area_type", "area_code", "_label", "esp_band")
+                  .agg(pl.col("population").sum()))
+    deaths, population = (f.rename({"_label": "breakdown_value"}).with_columns(
+        pl.lit("imd_quintile").alias("breakdown")) for f in (deaths, population))
+    rows = _dsr_rows(ind, _Counts(frames={"mortality_by_age": deaths}, population=population,
+                                  population_years=counts.population_years), pop_map)
+    return rows.with_columns(
+        pl.when(pl.col("area_type") == "icb").then(pl.lit(icb_codes[0] if icb_codes else None))
+        .otherwise(pl.col("area_code")).alias("area_code"))
 
 
 def _sii_rows(
     frame: pl.DataFrame, catalogue: list[Indicator], kinds: dict[str, str], *,
     disclosure: bool = True,
+    pooled: Callable[[Indicator], pl.DataFrame] | None = None,
+    pools: dict[tuple[str, str, str], list[str]] | None = None,
 ) -> pl.DataFrame:
     """SII and RII from the quintiles that exist and are published.
 
@@ -407,15 +468,43 @@ def _sii_rows(
         )
         used = quintiles.filter(usable)
         groups = quintiles.select(keys).unique()
+        mine = {k[1:]: v for k, v in (pools or {}).items() if k[0] == ind.id}
+        if mine and pooled is not None:
+            # Summaries over pooled groups: the published quintiles of the grouping and
+            # the pooled groups (disclosure._summary_pools found them safe).
+            chosen = pl.DataFrame(
+                [(a, p, label) for (a, p), labels in mine.items() for label in labels],
+                schema={"area_code": pl.String, "period": pl.String,
+                        "breakdown_value": pl.String}, orient="row")
+            pooled_keys = chosen.select("area_code", "period").unique()
+            used = used.select(*keys, "breakdown_value", "value", "denominator",
+                               "lower_ci_95", "upper_ci_95")
+            used = pl.concat([
+                used.join(pooled_keys, on=["area_code", "period"], how="anti"),
+                used.join(chosen, on=["area_code", "period", "breakdown_value"]),
+                pooled(ind).select(used.columns),
+            ], how="diagonal_relaxed")
+            left_out = left_out.join(pooled_keys, on=["area_code", "period"], how="anti")
+            pool_note = (chosen.filter(pl.col("breakdown_value").str.contains(POOL_JOIN,
+                                                                               literal=True))
+                         .group_by("area_code", "period")
+                         .agg(pl.col("breakdown_value").sort().str.join(", ")
+                              .alias("_pooled")))
+        else:
+            pool_note = pl.DataFrame(schema={"area_code": pl.String, "period": pl.String,
+                                             "_pooled": pl.String})
         result = methods.sii_frame(
-            used.select(*keys, pl.col("breakdown_value").alias("quantile"), "value",
+            # A pooled group ranks by its first quintile ('1+2' is 1).
+            used.select(*keys, pl.col("breakdown_value").str.split(POOL_JOIN).list.first()
+                        .cast(pl.Float64).alias("quantile"), "value",
                         pl.col("denominator").alias("population"), "lower_ci_95",
                         "upper_ci_95"),
             keys, value_type=value_type, value_scale=100.0 if value_type == "proportion" else 1.0,
             reps=SII_REPS_ASSESS, min_quantiles=SII_MIN_QUINTILES,
         ) if used.height else pl.DataFrame(schema={**{k: pl.String for k in keys},
                                                    "sii": pl.Float64, "note": pl.String})
-        result = groups.join(result, on=keys, how="left").join(left_out, on=keys, how="left")
+        result = (groups.join(result, on=keys, how="left").join(left_out, on=keys, how="left")
+                  .join(pool_note, on=["area_code", "period"], how="left"))
         for column in ("sii", "sii_lower", "sii_upper", "rii", "rii_lower", "rii_upper"):
             if column not in result.columns:
                 result = result.with_columns(pl.lit(None, pl.Float64).alias(column))
@@ -434,6 +523,15 @@ def _sii_rows(
                 .otherwise(pl.lit("")),
                 pl.lit("quintile(s) "), pl.col("_left_out"),
                 pl.lit(" left out (suppressed, not published or no residents)"),
+            ]))
+            .otherwise(pl.col("note")).alias("note"),
+        ).with_columns(
+            pl.when(pl.col("_pooled").is_not_null() & pl.col("sii").is_not_null())
+            .then(pl.concat_str([
+                pl.col("note").fill_null(""),
+                pl.when(pl.col("note").fill_null("") != "").then(pl.lit("; "))
+                .otherwise(pl.lit("")),
+                pl.lit(f"{POOLED_NOTE}: "), pl.col("_pooled"),
             ]))
             .otherwise(pl.col("note")).alias("note"),
         )
@@ -664,9 +762,11 @@ def compute_indicators(
     # Breakdowns nested in another (age bands in age groups, practices in PCNs) add up.
     nesting = nested_breakdowns(con.sql("SELECT * EXCLUDE (cell_id, place) FROM death_cells").pl())
     nesting[("gp_practice", "pcn")] = practice.practice_pcns(con)
-    frame = apply_disclosure(finish(frame), config.disclosure,
+    raw = finish(frame)
+    pools: dict[tuple[str, str, str], list[str]] = {}
+    frame = apply_disclosure(raw, config.disclosure,
                              exempt_indicators=(PROJECTED_ID,),
-                             projection_base=headline[-1].label, nesting=nesting)
+                             projection_base=headline[-1].label, nesting=nesting, pools=pools)
     # Practices add up to their PCN: a hidden practice must not be left alone in it.
     frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
                                              config.disclosure)
@@ -676,7 +776,8 @@ def compute_indicators(
     frame = pl.concat([frame, categories.no_residents_rows(
         frame, _empty_quintiles(con, all_places)), categories.nobody_rows(frame)],
         how="vertical")
-    sii = _sii_rows(frame, catalogue, kinds, disclosure=config.disclosure.enabled)
+    sii = _sii_rows(frame, catalogue, kinds, disclosure=config.disclosure.enabled, pools=pools,
+                    pooled=lambda ind: _pooled_groups(ind, raw, counts, pop_map, pools))
     if sii.height:
         sii = sii.with_columns(pl.lit("not_compared").alias("comparison"),
                                pl.lit(False).alias("suppressed"),

@@ -211,6 +211,19 @@ def nested_breakdowns(combinations: pl.DataFrame) -> Nesting:
     return out
 
 
+def _sorted_keys(keys: Iterable[tuple], flat: bool = False) -> list:
+    """Keys (tuples of strings of one length; `flat`: pairs of such keys) in the order
+    sorted() gives them, faster: each compared as one string joined with NUL, which
+    sorts below every other character (so a prefix sorts first, as in tuple order)."""
+    items = list(keys)
+    try:
+        if flat:
+            return sorted(items, key=lambda pair: "\x00".join(pair[0] + pair[1]))
+        return sorted(items, key="\x00".join)
+    except TypeError:  # not all strings
+        return sorted(items)
+
+
 def _residual_name(total: Key, tag: str) -> str:
     """The name of the count a sum leaves over (its total less its published parts)."""
     return f"{total[0]}~{tag}"
@@ -257,7 +270,8 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
     nest_of: dict[str, list[tuple[str, dict[str, str]]]] = {}
     for (child_bd, parent_bd), parent_of in sorted((nesting or {}).items()):
         nest_of.setdefault(child_bd, []).append((parent_bd, parent_of))
-    for key in sorted(keys):
+    ordered = _sorted_keys(keys)
+    for key in ordered:
         name, area, period, bd, value = key
         for parent_bd, parent_of in nest_of.get(bd, ()):
             if value in parent_of:
@@ -292,31 +306,40 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
             continue
         tagged.append((tag, total, sorted(members)))
     cells = {(a, p, b, v) for _, a, p, b, v in keys}
-    for a, p, b, v in sorted(cells):
+    for a, p, b, v in _sorted_keys(cells):
         def present(name: str, cell: tuple = (a, p, b, v)) -> Key:
             return (name, *cell)  # type: ignore[return-value]
-        tagged.append(("pod", present("deaths"), [present(n) for n in _POD_COUNTS]))
-        tagged.append(("need", present("need_deaths"),
-                       [present("need_on_register"), present("need_unidentified")]))
-        tagged.append(("proj", present("projected_deaths", (a, p, "all", "all")),
-                       [present("projected_need"),
-                        present("projected", (a, p, "cause_group", "other"))]))
-        if b == "all":
-            tagged.append(("need_other", present("deaths"),
-                           [present("need_deaths"),
-                            present("deaths", (a, p, "cause_group", "other"))]))
-        if b == "imd_quintile":
-            tagged.append(("need_other", present("deaths"),
-                           [present("need_deaths"),
-                            present("deaths", (a, p, "cause_group_imd_quintile",
-                                               f"{v}: other"))]))
-        tagged.append(("age", present("deaths"), [present("dsr_deaths")]))
-        tagged.append(("external", present("deaths"), [present("diupr_deaths")]))
-        tagged.append(("usual", present("diupr"),
-                       [present("pod_home"), present("pod_care_home")]))
+        # Only sums whose total is counted here can be used (checked below as well;
+        # most cells have few of these counts, and this loop runs over every cell).
+        deaths = present("deaths")
+        if deaths in values:
+            tagged.append(("pod", deaths, [present(n) for n in _POD_COUNTS]))
+        if present("need_deaths") in values:
+            tagged.append(("need", present("need_deaths"),
+                           [present("need_on_register"), present("need_unidentified")]))
+        if present("projected_deaths", (a, p, "all", "all")) in values:
+            tagged.append(("proj", present("projected_deaths", (a, p, "all", "all")),
+                           [present("projected_need"),
+                            present("projected", (a, p, "cause_group", "other"))]))
+        if deaths in values:
+            if b == "all":
+                tagged.append(("need_other", deaths,
+                               [present("need_deaths"),
+                                present("deaths", (a, p, "cause_group", "other"))]))
+            if b == "imd_quintile":
+                tagged.append(("need_other", deaths,
+                               [present("need_deaths"),
+                                present("deaths", (a, p, "cause_group_imd_quintile",
+                                                   f"{v}: other"))]))
+            tagged.append(("age", deaths, [present("dsr_deaths")]))
+            tagged.append(("external", deaths, [present("diupr_deaths")]))
+        if present("diupr") in values:
+            tagged.append(("usual", present("diupr"),
+                           [present("pod_home"), present("pod_care_home")]))
         for part, whole in _SUBSETS:
-            tagged.append((f"part:{part}", present(whole), [present(part)]))
-    for den, num in sorted(set(pairs)):
+            if present(whole) in values:
+                tagged.append((f"part:{part}", present(whole), [present(part)]))
+    for den, num in _sorted_keys(set(pairs), flat=True):
         if num != den:
             # Named by the part's breakdown too: a quintile's deaths are the
             # denominator of each of its cause groups, and each leaves its own remainder.
@@ -325,7 +348,7 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
     # Projected cause groups add up to projected deaths (a breakdown of a total that is
     # carried as the denominator, so it has no 'all' key of its own name).
     proj: dict[tuple, list[Key]] = {}
-    for key in sorted(keys):
+    for key in ordered:
         if key[0] == "projected" and key[3] == "cause_group":
             proj.setdefault(key[1:3], []).append(key)
     for (area, period), members in proj.items():
@@ -440,7 +463,8 @@ def _merge_counts(merged: dict[Key, Key], relations: list[Relation]) -> list[Rel
 
 
 def _secondary(values: dict[Key, float], hidden: set[Key],
-               relations: list[tuple[Key, ...]], icb_codes: frozenset[str] = frozenset(),
+               relations: list[tuple[Key, ...]] | _Sums,
+               icb_codes: frozenset[str] = frozenset(),
                free: frozenset[Key] | set[Key] = frozenset(),
                cost: Callable[[Key], float] | None = None) -> set[Key]:
     """Complementary suppression: until no sum has exactly one hidden count, hide in
@@ -459,23 +483,22 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
     totals only where no part can be, or where the sum has one part besides the hidden
     one. A `free` count (a latent count that needs no protection: never published, but
     not small) is hidden without needing a partner; it still takes part in the sums."""
-    by_key: dict[Key, list[int]] = {}
-    for i, rel in enumerate(relations):
-        for k in rel:
-            by_key.setdefault(k, []).append(i)
-    hidden_in = [sum(1 for k in rel if k in hidden) for rel in relations]
-    guarded = [sum(1 for k in rel if k in hidden and k not in free) for rel in relations]
+    sums = _Sums.of(relations)
+    relations, by_key = sums.relations, sums.sums_of
+    is_hidden = sums.mask(hidden, "hidden")
+    hidden_in = sums.hidden_in(is_hidden).tolist()
+    guarded = sums.hidden_in(is_hidden & ~sums.mask(free, "secondary free")).tolist()
     added: set[Key] = set()
 
     def new_singletons(key: Key, rel_index: int) -> int:
-        return sum(1 for j in by_key[key] if j != rel_index and hidden_in[j] == 0)
+        return sum(1 for j in by_key(key) if j != rel_index and hidden_in[j] == 0)
 
     def cascade(key: Key, rel_index: int) -> float:
         """What hiding `key` will cost in its other sums that it leaves with a single
         hidden count: in each, CASCADE_COST and the cheapest count left to hide there."""
         assert cost is not None
         total = 0.0
-        for j in by_key[key]:
+        for j in by_key(key):
             if j != rel_index and hidden_in[j] == 0:
                 rest = [cost(k) for k in relations[j] if k != key and k not in hidden]
                 total += CASCADE_COST + (min(rest) if rest else 0.0)
@@ -512,73 +535,49 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
                     values.get(k, 0) <= 0, cost(k) + cascade(k, i), values.get(k, 0), k))
             hidden.add(choice)
             added.add(choice)
-            for j in by_key[choice]:
+            for j in by_key(choice):
                 hidden_in[j] += 1
                 guarded[j] += 1
     return added
 
 
-def _determined(hidden: set[Key], relations: list[tuple[Key, ...]],
+def _determined(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
                 free: frozenset[Key] | set[Key] = frozenset(),
-                cache: dict[frozenset[Key], frozenset[Key]] | None = None) -> list[Key]:
+                among: Iterable[Key] | None = None) -> list[Key]:
     """The hidden counts (other than `free` ones) that the published ones determine
     exactly, by any combination of the sums (linear algebra): a hidden count is safe
     only where the sums, with the published counts put in, still let it move.
 
-    The hidden counts fall into blocks joined by sums; a block with nothing to protect
-    is skipped, and a block met before (the same hidden counts: then the same sums) is
-    taken from `cache` (the rounds of _protect change few blocks). Each block is solved
-    by sparse Gaussian elimination (_solve_block), whatever its size."""
-    unknown = sorted(hidden)
-    index = {k: i for i, k in enumerate(unknown)}
-    equations: list[dict[int, float]] = []
-    for rel in relations:
-        coeffs: dict[int, float] = {}
-        for position, key in enumerate(rel):
-            j = index.get(key)
-            if j is not None:
-                coeffs[j] = coeffs.get(j, 0.0) + (-1.0 if position == 0 else 1.0)
-        coeffs = {j: c for j, c in coeffs.items() if c != 0}
-        if coeffs:
-            equations.append(coeffs)
-    parent = list(range(len(unknown)))
+    The hidden counts fall into blocks joined by sums (_Sums.blocks); a block with
+    nothing to protect is skipped, and a block met before (the same hidden counts: then
+    the same sums) is taken from _Sums.solved without building its sums (the rounds of
+    _protect change few blocks, and the last check after _release meets most blocks
+    again). Each block is solved by sparse Gaussian elimination (_solve_block),
+    whatever its size.
 
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for coeffs in equations:
-        first, *rest = coeffs
-        for j in rest:
-            parent[find(j)] = find(first)
-    blocks: dict[int, list[int]] = {}
-    for j in range(len(unknown)):
-        blocks.setdefault(find(j), []).append(j)
-    block_equations: dict[int, list[dict[int, float]]] = {}
-    for coeffs in equations:
-        block_equations.setdefault(find(next(iter(coeffs))), []).append(coeffs)
+    `among`: where only these counts can be determined, only their blocks are solved.
+    Hiding more never fixes a count that could move (a null vector of the sums, with 0
+    for the counts hidden since, is still one), so between two checks with more hidden
+    only the counts found the first time need looking at again."""
+    sums = _Sums.of(relations)
+    protect = ~sums.mask(free, "free")
+    if among is not None:
+        protect &= sums.mask(among)
     found: list[Key] = []
-    for root, cols in blocks.items():
-        if all(unknown[j] in free for j in cols):
-            continue
-        members = frozenset(unknown[j] for j in cols)
-        if cache is not None and members in cache:
-            determined = cache[members]
+    for members, equations in sums.blocks(hidden, protect, skip_solved=True):
+        if equations is None:
+            determined = sums.solved[members.tobytes()][0]
         else:
-            local = {j: c for c, j in enumerate(cols)}
-            rows = [{local[j]: v for j, v in coeffs.items()}
-                    for coeffs in block_equations.get(root, [])]
-            determined = frozenset(unknown[cols[c]] for c in _solve_block(len(cols), rows))
-            if cache is not None:
-                cache[members] = determined
+            fixed, dof = _solve_block(len(members), equations())
+            determined = frozenset(sums.keys[members[c]] for c in fixed)
+            sums.solved[members.tobytes()] = (determined, dof)
         found.extend(k for k in determined if k not in free)
     return sorted(found)
 
 
-def _solve_block(n: int, equations_in: list[dict[int, float]]) -> list[int]:
-    """The unknowns (0..n-1) that the homogeneous sums `equations_in` fix at zero.
+def _solve_block(n: int, equations_in: list[dict[int, float]]) -> tuple[list[int], int]:
+    """The unknowns (0..n-1) that the homogeneous sums `equations_in` fix at zero, and
+    the degrees of freedom of the sums (the dimension of their null space).
 
     Sparse Gaussian elimination: the unknowns are taken one at a time, fewest sums
     first; each is solved from its shortest sum and put into the others (one in a single
@@ -596,7 +595,7 @@ def _solve_block(n: int, equations_in: list[dict[int, float]]) -> list[int]:
             x[j] = -sum(c * x[k] for k, c in row.items() if k != j) / row[j]
         scale = max(1.0, float(np.max(np.abs(x)))) if n else 1.0
         moves |= np.abs(x) > 1e-7 * scale
-    return [j for j in range(n) if not moves[j]]
+    return [j for j in range(n) if not moves[j]], n - len(pivots)
 
 
 def _eliminate(n: int, equations_in: list[dict[int, float]],
@@ -682,60 +681,165 @@ def _null_basis(n: int, pivots: list[tuple[int, dict[int, float]]],
     size = len(pivots)
     m = sparse.csc_matrix((m_vals, (m_rows, m_cols)), shape=(size, size))
     f = sparse.csc_matrix((f_vals, (f_rows, f_cols)), shape=(size, len(free_cols)))
-    solved_part = splu(m).solve(-f.toarray())
+    # M is upper triangular in pivot order: kept in that order (no column permutation,
+    # the diagonal as pivot) its LU factors are I and M itself, with no fill-in.
+    solved_part = splu(m, permc_spec="NATURAL", diag_pivot_thresh=0.0).solve(-f.toarray())
     basis[[j for j, _row in pivots]] = solved_part
     return basis
 
 
-def _blocks(hidden: set[Key], relations: list[tuple[Key, ...]],
+class _Sums:
+    """The sums (relations) numbered once, for the rounds that read them against a
+    growing set of hidden counts: counts are numbered in sorted key order, and each sum
+    is a row of coefficients (-1 for its total, +1 for each part, a count's terms added
+    up, zeros dropped, in the order the count first appears in the sum). Built once per
+    apply_disclosure rather than once per round (the rounds of _protect rebuilt every
+    sum in Python)."""
+
+    def __init__(self, relations: list[tuple[Key, ...]]):
+        self.relations = relations
+        self.keys = _sorted_keys({k for rel in relations for k in rel})
+        self.index = {k: i for i, k in enumerate(self.keys)}
+        n = len(self.keys)
+        lengths = np.fromiter((len(rel) for rel in relations), dtype=np.int64,
+                              count=len(relations))
+        #: Every term of every sum: its sum and its count (a count twice, twice).
+        self.occ_rows = np.repeat(np.arange(len(relations), dtype=np.int64), lengths)
+        self.occ_cols = np.fromiter((self.index[k] for rel in relations for k in rel),
+                                    dtype=np.int64, count=int(lengths.sum()))
+        sign = np.ones(len(self.occ_cols))
+        sign[np.cumsum(lengths) - lengths] = -1.0  # the total
+        # A count's terms in one sum added up, in the order it first appears there.
+        code = self.occ_rows * max(n, 1) + self.occ_cols
+        unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        summed = np.bincount(inverse.ravel(), weights=sign, minlength=len(unique))
+        order = np.argsort(first, kind="stable")
+        order = order[summed[order] != 0]
+        self.rows, self.cols = unique[order] // max(n, 1), unique[order] % max(n, 1)
+        self.data = summed[order]
+        # The sums each count is in, by count number (for sums_of).
+        self._by_col = np.argsort(self.occ_cols, kind="stable")
+        self._col_start = np.searchsorted(self.occ_cols[self._by_col], np.arange(n + 1))
+        self._masks: dict[str, tuple[set[Key], np.ndarray]] = {}
+        #: Blocks solved (the bytes of their numbers) -> (the counts their sums
+        #: determine, degrees of freedom): the same counts have the same sums.
+        self.solved: dict[bytes, tuple[frozenset[Key], int]] = {}
+
+    def sums_of(self, key: Key) -> list[int]:
+        """The sums `key` is in, in order (a sum twice where the count is in it twice)."""
+        j = self.index.get(key)
+        if j is None:
+            return []
+        return self.occ_rows[self._by_col[self._col_start[j]:self._col_start[j + 1]]].tolist()
+
+    @staticmethod
+    def of(relations: list[tuple[Key, ...]] | _Sums) -> _Sums:
+        return relations if isinstance(relations, _Sums) else _Sums(relations)
+
+    def mask(self, keys: Iterable[Key], slot: str | None = None) -> np.ndarray:
+        """The counts of `keys` (those in some sum) as a mask over the numbered counts.
+        With a `slot`, `keys` is a set that changes little from one call to the next
+        (the hidden counts, round after round): only what changed since the last call
+        with that slot is looked up (a set difference does not hash the keys again)."""
+        if slot is not None and slot in self._masks and isinstance(keys, set):
+            before, out = self._masks[slot]
+            added, removed = keys - before, before - keys
+            out = out.copy()
+            out[[self.index[k] for k in removed if k in self.index]] = False
+            out[[self.index[k] for k in added if k in self.index]] = True
+        else:
+            out = np.zeros(len(self.keys), dtype=bool)
+            out[[self.index[k] for k in keys if k in self.index]] = True
+        if slot is not None and isinstance(keys, set):
+            self._masks[slot] = (set(keys), out)
+        return out
+
+    def hidden_in(self, hidden: np.ndarray) -> np.ndarray:
+        """How many counts of each sum are in the mask `hidden` (a count twice, twice)."""
+        return np.bincount(self.occ_rows, weights=hidden[self.occ_cols],
+                           minlength=len(self.relations)).astype(np.int64)
+
+    def blocks(self, hidden: Iterable[Key], wanted: np.ndarray | None = None,
+               skip_solved: bool = False,
+               ) -> Iterable[tuple[np.ndarray, Callable[[], list[dict[int, float]]] | None]]:
+        """The hidden counts that are in some sum, in blocks joined by sums: each block's
+        counts (numbers, ascending) and a function that builds its sums (coefficients
+        over the block's positions; published counts are constants and drop out of the
+        homogeneous system), or None where `skip_solved` and the block is in
+        `solved`. Only blocks with a count in `wanted` (a mask) are given."""
+        from scipy import sparse
+        from scipy.sparse.csgraph import connected_components
+
+        n = len(self.keys)
+        mask = self.mask(hidden, "hidden")
+        keep = mask[self.cols]
+        rows, cols, data = self.rows[keep], self.cols[keep], self.data[keep]
+        # Each term is joined to the first hidden term of its sum.
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else rows
+        first = np.repeat(cols[starts], np.diff(np.r_[starts, len(rows)]))
+        graph = sparse.coo_matrix((np.ones(len(cols)), (first, cols)), shape=(n, n))
+        _, label = connected_components(graph, directed=False)
+        members = np.flatnonzero(mask)
+        if wanted is not None:
+            blocks_wanted = np.unique(label[members[wanted[members]]])
+        else:
+            blocks_wanted = np.unique(label[members])
+        member_label = label[members]
+        by_block = np.argsort(member_label, kind="stable")
+        member_bounds = np.searchsorted(member_label[by_block], blocks_wanted)
+        term_label = label[cols]
+        terms = np.argsort(term_label, kind="stable")
+        sorted_labels = term_label[terms]
+        # Blocks in the order of their first count (as the sorted keys run).
+        order = np.argsort(members[by_block][member_bounds], kind="stable")
+        for b in order:
+            block = blocks_wanted[b]
+            start = member_bounds[b]
+            end = start + np.searchsorted(member_label[by_block][start:], block, side="right")
+            block_members = members[by_block[start:end]]
+            if skip_solved and block_members.tobytes() in self.solved:
+                yield block_members, None
+                continue
+            lo, hi = np.searchsorted(sorted_labels, [block, block + 1])
+            own = terms[lo:hi]
+
+            def equations(own: np.ndarray = own, block_members: np.ndarray = block_members
+                          ) -> list[dict[int, float]]:
+                local = np.searchsorted(block_members, cols[own]).tolist()
+                out: list[dict[int, float]] = []
+                previous = -1
+                for r, j, c in zip(rows[own].tolist(), local, data[own].tolist(), strict=True):
+                    if r != previous:
+                        out.append({})
+                        previous = r
+                    out[-1][j] = c
+                return out
+
+            yield block_members, equations
+
+
+def _blocks(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
             ) -> list[tuple[list[Key], list[dict[int, float]]]]:
     """The hidden counts in blocks joined by sums: each block's counts and its sums
     (coefficients over the block's positions; published counts are constants and drop
-    out of the homogeneous system)."""
-    unknown = sorted(hidden)
-    index = {k: i for i, k in enumerate(unknown)}
-    equations: list[dict[int, float]] = []
-    for rel in relations:
-        coeffs: dict[int, float] = {}
-        for position, key in enumerate(rel):
-            j = index.get(key)
-            if j is not None:
-                coeffs[j] = coeffs.get(j, 0.0) + (-1.0 if position == 0 else 1.0)
-        coeffs = {j: c for j, c in coeffs.items() if c != 0}
-        if coeffs:
-            equations.append(coeffs)
-    parent = list(range(len(unknown)))
-
-    def find(a: int) -> int:
-        while parent[a] != a:
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        return a
-
-    for coeffs in equations:
-        first, *rest = coeffs
-        for j in rest:
-            parent[find(j)] = find(first)
-    members: dict[int, list[int]] = {}
-    for j in range(len(unknown)):
-        members.setdefault(find(j), []).append(j)
-    sums: dict[int, list[dict[int, float]]] = {}
-    for coeffs in equations:
-        sums.setdefault(find(next(iter(coeffs))), []).append(coeffs)
-    out = []
-    for root, cols in members.items():
-        local = {j: c for c, j in enumerate(cols)}
-        out.append(([unknown[j] for j in cols],
-                    [{local[j]: v for j, v in coeffs.items()} for coeffs in sums.get(root, [])]))
+    out of the homogeneous system). A hidden count in no sum is a block of its own."""
+    sums = _Sums.of(relations)
+    out: list[tuple[list[Key], list[dict[int, float]]]] = []
+    for members, equations in sums.blocks(hidden):
+        assert equations is not None
+        out.append(([sums.keys[j] for j in members], equations()))
+    out.extend(([k], []) for k in sorted(hidden) if k not in sums.index)
     return out
 
 
 #: The largest null-space basis (hidden counts x degrees of freedom, float64 cells)
 #: _release builds for one block: 25 M cells = 200 MB, and each release updates it whole.
 RELEASE_MAX_CELLS = 25_000_000
+#: Candidates _release projects together (one matrix product against what is released).
+RELEASE_CHUNK = 64
 
 
-def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key],
+def _release(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums, needs: set[Key],
              candidates: list[Key]) -> list[Key]:
     """Publish again complementary counts the table does not need hidden, most useful
     first (`candidates` in order): greedy cascades often hide more than the exact check
@@ -743,19 +847,32 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key]
 
     Per block, a basis Z of the null space of the sums (rows: hidden counts): a count is
     determined where its row of Z is zero. Publishing count k fixes z_k = 0; count j is
-    then determined exactly where its row is parallel to k's (Z_j in span(Z_k)). After a
-    release, Z is projected onto the orthogonal complement of Z_k (the new null space),
-    and only the rows of needed counts and candidates are kept. Returns the counts
-    released (removed from `hidden`)."""
+    then determined exactly where its row is parallel to k's (Z_j in span(Z_k)). After
+    releases, the null space is Z P, P the projection onto the orthogonal complement of
+    the released rows. Z is never updated (a release would rewrite it whole, and a block
+    has thousands of rows): a candidate's row is projected when it is tried, against the
+    orthonormal directions released so far, and the needed rows keep only what the
+    check reads (squared norm, component along a fixed direction), updated from one
+    product per release. Returns the counts released (removed from `hidden`)."""
     wanted = set(candidates)
+    order = {k: i for i, k in enumerate(candidates)}
     released: list[Key] = []
-    for keys, equations in _blocks(hidden, relations):
+    sums = _Sums.of(relations)
+    # A candidate in no sum is tied to nothing: publishing it gives nothing away.
+    loose = sorted(k for k in wanted if k in hidden and k not in sums.index)
+    hidden.difference_update(loose)
+    released.extend(loose)
+    for members, build in sums.blocks(hidden, sums.mask(wanted)):
+        assert build is not None
+        keys = [sums.keys[j] for j in members]
         in_block = [k for k in keys if k in wanted]
-        if not in_block:
-            continue
         n = len(keys)
-        pivots, solved = _eliminate(n, equations)
-        if n * (n - len(pivots)) > RELEASE_MAX_CELLS:
+        known = sums.solved.get(members.tobytes())
+        if known is not None and n * known[1] > RELEASE_MAX_CELLS:
+            continue  # as below, without eliminating a large block again
+        pivots, solved = _eliminate(n, build())
+        dof = n - len(pivots)
+        if n * dof > RELEASE_MAX_CELLS:
             # The dense null-space basis of a block this size would not fit in memory
             # (all of England as one project: 151,950 x 53,014 = 60 GiB) nor finish:
             # leave its complementary counts hidden. Releasing only gives back counts
@@ -763,60 +880,70 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]], needs: set[Key]
             continue
         basis = _null_basis(n, pivots, solved)
         position = {k: i for i, k in enumerate(keys)}
-        # Rows kept: the needed counts first (a slice, not a copy, in the loop), then
-        # the candidates that are not needed.
-        guarded = [position[k] for k in keys if k in needs]
-        rows = guarded + [position[k] for k in in_block if k not in needs]
-        at = {r: i for i, r in enumerate(rows)}
-        z = basis[rows]
-        g = len(guarded)
-        norms = np.einsum("ij,ij->i", z, z)
+        needed = basis[[position[k] for k in keys if k in needs]]
+        g = len(needed)
+        norms = np.einsum("ij,ij->i", needed, needed)
         scale = np.maximum(norms, 1.0)
         # Two rows are parallel only if their unit vectors have the same |projection| on
         # a fixed random direction: a sorted signature of the needed rows finds the few
         # that could be parallel to a candidate, which are then checked exactly.
-        direction = np.asarray(np.random.default_rng(20240401).standard_normal(z.shape[1]))
-
-        sig, sort = _signatures(z[:g], norms[:g], direction)
-        order = {k: i for i, k in enumerate(candidates)}
-        for k in sorted(in_block, key=order.__getitem__):
-            i = at[position[k]]
-            v = z[i].copy()
-            vv = float(v @ v)
-            if vv <= 1e-18 * scale[i]:
-                # Determined already by what is published: publishing it adds nothing.
+        direction = np.asarray(np.random.default_rng(20240401).standard_normal(dof))
+        along = needed @ direction
+        sig, sort = _signatures(along, norms)
+        done = np.zeros((min(len(in_block), dof), dof))  # released directions, orthonormal
+        m = 0
+        tried = sorted(in_block, key=order.__getitem__)
+        for first in range(0, len(tried), RELEASE_CHUNK):
+            chunk = tried[first:first + RELEASE_CHUNK]
+            # The chunk's rows projected at once against the directions released before
+            # it (a matrix product, fast), then each against those released within it.
+            # Each projection is done twice, so that the directions stay orthogonal.
+            rows = basis[[position[k] for k in chunk]]
+            projected = rows.copy()
+            for _ in range(2):
+                projected -= (projected @ done[:m].T) @ done[:m]
+            since = m
+            for k, row, v in zip(chunk, rows, projected, strict=True):
+                for _ in range(2):
+                    v -= (done[since:m] @ v) @ done[since:m]
+                vv = float(v @ v)
+                if vv <= 1e-18 * max(float(row @ row), 1.0):
+                    # Determined already by what is published: publishing it adds nothing.
+                    hidden.discard(k)
+                    released.append(k)
+                    continue
+                if g:
+                    mine = abs(float(v @ direction)) / np.sqrt(vv)
+                    lo, hi = np.searchsorted(sig, [mine - 1e-6, mine + 1e-6])
+                    near = sort[lo:hi]
+                    w = needed[near] @ v  # = their projected rows . v (v is in the complement)
+                    if np.any(norms[near] - w * w / vv <= 1e-9 * scale[near]):
+                        continue  # it would give a needed count away
                 hidden.discard(k)
                 released.append(k)
-                continue
-            if g:
-                mine = abs(float(v @ direction)) / np.sqrt(vv)
-                lo, hi = np.searchsorted(sig, [mine - 1e-6, mine + 1e-6])
-                near = sort[lo:hi]
-                w = z[near] @ v
-                if np.any(norms[near] - w * w / vv <= 1e-9 * scale[near]):
-                    continue  # it would give a needed count away
-            hidden.discard(k)
-            released.append(k)
-            # The new null space: z projected onto the complement of v (an orthogonal
-            # projection, so each row's squared norm drops by its component along v).
-            zw = z @ v
-            z -= np.outer(zw, v / vv)
-            norms = np.maximum(norms - zw * zw / vv, 0.0)
-            sig, sort = _signatures(z[:g], norms[:g], direction)
+                unit = v / np.sqrt(vv)
+                done[m] = unit
+                m += 1
+                if g:
+                    w = needed @ unit
+                    norms = np.maximum(norms - w * w, 0.0)
+                    along -= w * float(unit @ direction)
+                    sig, sort = _signatures(along, norms)
     return released
 
 
-def _signatures(rows: np.ndarray, norms: np.ndarray,
-                direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _signatures(along: np.ndarray, norms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """_release's sorted signatures of the needed rows: |projection of each unit row on
-    `direction`|, sorted, with the sort order (rows parallel to a candidate share it)."""
-    sig = np.abs(rows @ direction) / np.sqrt(np.maximum(norms, 1e-300))
+    the direction| (`along`: the row's component along it), sorted, with the sort order
+    (rows parallel to a candidate share it)."""
+    sig = np.abs(along) / np.sqrt(np.maximum(norms, 1e-300))
     sort = np.argsort(sig, kind="stable")
     return sig[sort], sort
 
 
 def _protect(values: dict[Key, float], hidden: set[Key],
-             relations: list[tuple[Key, ...]], icb_codes: frozenset[str] = frozenset(),
+             relations: list[tuple[Key, ...]] | _Sums,
+             icb_codes: frozenset[str] = frozenset(),
              free: frozenset[Key] | set[Key] = frozenset(),
              needs: set[Key] | None = None,
              cost: Callable[[Key], float] | None = None) -> None:
@@ -824,17 +951,20 @@ def _protect(values: dict[Key, float], hidden: set[Key],
     rule first (_secondary), then the exact check (_determined); each count it still
     finds exposed gets one more complementary count hidden, from a sum it is in, and the
     two steps repeat."""
-    by_key: dict[Key, list[tuple[Key, ...]]] = {}
-    for rel in relations:
-        for k in rel:
-            by_key.setdefault(k, []).append(rel)
-    cache: dict[frozenset[Key], frozenset[Key]] = {}
+    sums = _Sums.of(relations)
+
+    def around(key: Key) -> Iterable[Key]:
+        """The counts of the sums `key` is in."""
+        return (k for r in sums.sums_of(key) for k in sums.relations[r])
+
+    exposed: list[Key] | None = None
     for _ in range(200):
-        _secondary(values, hidden, relations, icb_codes, free, cost)
+        _secondary(values, hidden, sums, icb_codes, free, cost)
         # Only a count that needs protection (a small one) is a disclosure when it can
         # be worked out; a complementary count may be, as long as those stay hidden.
-        exposed = _determined(hidden, relations,
-                              free if needs is None else hidden - needs, cache)
+        # Hidden only grows here: only the counts exposed last round can be again.
+        exposed = _determined(hidden, sums, free if needs is None else hidden - needs,
+                              exposed)
         if not exposed:
             return
         near: set[Key] = set()
@@ -847,25 +977,23 @@ def _protect(values: dict[Key, float], hidden: set[Key],
                 continue
             frontier, seen = {key}, {key}
             for _depth in range(4):
-                published = {k for f in frontier for rel in by_key.get(f, [])
-                             for k in rel if k not in hidden}
+                published = {k for f in frontier for k in around(f) if k not in hidden}
                 if published:
                     choice = min(published, key=lambda k: (
                         values.get(k, 0) <= 0, k[1] in icb_codes, k[3] == "imd_quintile",
                         values.get(k, 0), k) if cost is None else (
                         values.get(k, 0) <= 0, cost(k), values.get(k, 0), k))
                     hidden.add(choice)
-                    near.update(k for rel in by_key.get(choice, []) for k in rel)
+                    near.update(around(choice))
                     break
-                options = {k for f in frontier for rel in by_key.get(f, []) for k in rel}
+                options = {k for f in frontier for k in around(f)}
                 frontier = options - seen
                 seen |= options
-    _hide_until_safe(hidden, relations, by_key, lambda: _determined(
-        hidden, relations, free if needs is None else hidden - needs, cache))
+    _hide_until_safe(hidden, sums, lambda: _determined(
+        hidden, sums, free if needs is None else hidden - needs, exposed))
 
 
-def _hide_until_safe(hidden: set[Key], relations: list[tuple[Key, ...]],
-                     by_key: dict[Key, list[tuple[Key, ...]]] | None,
+def _hide_until_safe(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
                      exposed_now: Callable[[], list[Key]]) -> None:
     """The last resort when the cheaper steps leave a count exposed: hide every published
     count of the sums around the exposed ones, one ring further out each round, until
@@ -874,15 +1002,11 @@ def _hide_until_safe(hidden: set[Key], relations: list[tuple[Key, ...]],
     Fails closed without failing the run: a scheduled monthly assess must still write
     its outputs, and hiding more is always safe, whereas stopping with an error would
     leave the month with nothing."""
-    if by_key is None:
-        by_key = {}
-        for rel in relations:
-            for k in rel:
-                by_key.setdefault(k, []).append(rel)
+    sums = _Sums.of(relations)
     exposed = exposed_now()
     frontier = set(exposed)
     while exposed:
-        around = {k for f in frontier for rel in by_key.get(f, []) for k in rel}
+        around = {k for f in frontier for r in sums.sums_of(f) for k in sums.relations[r]}
         if not around - frontier:
             return  # all linked counts hidden: none is published to work anything out
         hidden |= around
@@ -1005,9 +1129,12 @@ def apply_disclosure(
     exempt_indicators: Iterable[str] = (),
     projection_base: str | None = None,
     nesting: Nesting | None = None,
+    pools: dict[tuple[str, str, str], list[str]] | None = None,
 ) -> pl.DataFrame:
     """Suppress, note and round an indicator table (INDICATOR_SCHEMA in, same out).
-    `nesting`: breakdowns whose categories lie in another's (nested_breakdowns)."""
+    `nesting`: breakdowns whose categories lie in another's (nested_breakdowns).
+    `pools`, where given, is filled with the pooled deprivation groups inequality
+    summaries may be computed from without giving anything away (_summary_pools)."""
     exempt = pl.col("indicator_id").is_in(list(exempt_indicators))
     summary = pl.col("breakdown_value").is_in(list(SUMMARY_VALUES))
     min_count = settings.min_count
@@ -1072,7 +1199,9 @@ def apply_disclosure(
         hidden |= set(latent)
         values = {**values, **latent}
         cost, worth = _row_cost(out, keys, hidden)
-        _secondary(values, hidden, relations, icb_codes, free, cost)
+        # The sums numbered once for every round below.
+        sums = _Sums(relations)
+        _secondary(values, hidden, sums, icb_codes, free, cost)
         # Projections echo the count they are projected from: withheld where it is hidden
         # (then their own sums are protected in turn).
         withheld = {k for k in values if k[0] in modelled
@@ -1081,7 +1210,7 @@ def apply_disclosure(
         if relations:
             needs = {k for k in hidden if k not in free and k[0] not in modelled
                      and 0 < abs(values.get(k, 0.0)) < min_count}
-            _protect(values, hidden, relations, icb_codes, free, needs, cost)
+            _protect(values, hidden, sums, icb_codes, free, needs, cost)
             # The greedy choices above hide more than the sums need: publish again every
             # complementary count that gives nothing away, the most useful first; then
             # the exact check once more, over everything (fail closed).
@@ -1092,9 +1221,11 @@ def apply_disclosure(
             useful = {k for pair in keys for k, o in (pair, pair[::-1])
                       if k in spare_set and (o is None or o not in hidden or o in spare_set)}
             spare = sorted(useful, key=lambda k: (-worth[k], k))
-            _release(hidden, relations, needs, spare)
-            _hide_until_safe(hidden, relations, None,
-                             lambda: _determined(hidden, relations, hidden - needs))
+            _release(hidden, sums, needs, spare)
+            _hide_until_safe(hidden, sums, lambda: _determined(hidden, sums, hidden - needs))
+            if pools is not None:
+                pools.update(_summary_pools(out, keys, values, hidden, relations, needs,
+                                            min_count))
         kind = []
         for nk, dk in keys:
             found = [k for k in (nk, dk) if k is not None and k in hidden]
@@ -1167,3 +1298,186 @@ def apply_disclosure(
         .alias("comparison"),
         pl.when(pl.col("note") == "").then(None).otherwise(pl.col("note")).alias("note"),
     ).select(frame.columns)
+
+
+# ---------------------------------------------------------------------------------------
+# Inequality summaries over pooled quintiles
+#
+# An SII/RII is computed from the quintiles that are published (assess._sii_rows). Where
+# fewer than SII_QUINTILES are, a run of adjacent quintiles (1+2, 4+5, 2+3+4, ...) that
+# holds the hidden or unpublished ones can stand as one deprivation group, so that the
+# summary needs no hidden input. The summary is one or two linear combinations of its
+# groups' values (and its intervals echo them), so a pooled group's value is as good as
+# published: its numerator and denominator are published sums of the quintiles' counts.
+# A pooling is used only where that gives nothing away, checked with the same exact
+# machinery as the rest of the table.
+
+#: The label of a pooled group: its quintiles joined by '+' ('1+2').
+POOL_JOIN = "+"
+
+
+def pool_label(run: Iterable[str]) -> str:
+    return POOL_JOIN.join(run)
+
+
+def _quintile_order(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return float("inf")  # a label that is no quintile number sorts last
+
+
+def _runs(quintiles: list[str]) -> list[list[tuple[str, ...]]]:
+    """Every way to cut the ordered quintiles into runs of adjacent ones."""
+    out: list[list[tuple[str, ...]]] = []
+    n = len(quintiles)
+    for cuts in range(1 << max(n - 1, 0)):
+        groups, start = [], 0
+        for i in range(1, n):
+            if cuts >> (i - 1) & 1:
+                groups.append(tuple(quintiles[start:i]))
+                start = i
+        groups.append(tuple(quintiles[start:]))
+        out.append(groups)
+    return out
+
+
+def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
+                   values: dict[Key, float], hidden: set[Key], relations: list[Relation],
+                   needs: set[Key], min_count: int) -> dict[tuple[str, str, str], list[str]]:
+    """(indicator_id, area_code, period) -> the deprivation groups (pool_label) its
+    SII/RII is to be computed from, for the summaries that have fewer than SII_QUINTILES
+    usable quintiles (hidden, or a rate not published) and can be saved by pooling.
+
+    A candidate grouping has at least SII_QUINTILES groups; a group of one quintile is a
+    published one; a pooled group holds an unusable quintile (pooling published ones
+    only would lose a group). The most groups win, then the fewest quintiles pooled.
+    A grouping is safe where (1) each pooled group's numerator and denominator counts
+    are 0 or at least min_count (a standardised rate's events DSR_MIN_EVENTS, a crude
+    rate's CRUDE_RATE_MIN_EVENTS) and (2) with those pooled counts published as sums of
+    the quintiles' counts, the exact check (_determined) finds no hidden count that
+    needs protection, and no pooled sum of any other count of those quintiles (what a
+    pooled group leaves over: its people outside the numerator, its external-cause
+    deaths, ...) that is 1 to min_count - 1, can be worked out. Groupings accepted stay
+    published for the next ones (checked together)."""
+    from eolneeds.catalogue import load_catalogue
+
+    methods = {i.id: i.method for i in load_catalogue() if i.inequality_summary}
+    events_min = {"DSR": DSR_MIN_EVENTS, "R": CRUDE_RATE_MIN_EVENTS}
+    groups: dict[tuple[str, str, str], list[tuple[str, int, bool]]] = {}
+    for r, (ind, area, period, bd, bv, den, value, low) in enumerate(out.select(
+            "indicator_id", "area_code", "period", "breakdown", "breakdown_value",
+            "denominator", "value", "lower_ci_95").iter_rows()):
+        if ind not in methods or bd != "imd_quintile" or bv in SUMMARY_VALUES:
+            continue
+        if den is None or not den > 0:
+            continue  # no residents (or no deaths): not a group of the summary
+        usable = value is not None and low is not None and not any(
+            k is not None and k in hidden for k in keys[r])
+        groups.setdefault((ind, area, period), []).append((str(bv), r, usable))
+    names_of: dict[tuple[str, str, str], set[str]] = {}
+    for name, area, period, bd, bv in values:
+        if bd == "imd_quintile":
+            names_of.setdefault((area, period, bv), set()).add(name)
+    by_key: dict[Key, list[int]] = {}
+    rels = list(relations)
+    for i, rel in enumerate(rels):
+        for k in rel:
+            by_key.setdefault(k, []).append(i)
+    hidden = set(hidden)
+    needs = set(needs)
+    known: set[Key] = set()  # pooled sums published by a grouping accepted before
+
+    def exposed(start: set[Key]) -> bool:
+        # The hidden counts joined to `start` by sums, and those sums: the only block
+        # a new sum can change.
+        seen, frontier, rel_ids = set(start), list(start), set()
+        while frontier:
+            k = frontier.pop()
+            for i in by_key.get(k, ()):
+                if i in rel_ids:
+                    continue
+                rel_ids.add(i)
+                for o in rels[i]:
+                    if o in hidden and o not in seen:
+                        seen.add(o)
+                        frontier.append(o)
+        block = [rels[i] for i in sorted(rel_ids)]
+        return bool(_determined(seen, block, seen - needs))
+
+    pools: dict[tuple[str, str, str], list[str]] = {}
+    for (ind, area, period), members in sorted(groups.items()):
+        if sum(u for _, _, u in members) >= SII_QUINTILES or len(members) < SII_QUINTILES:
+            continue
+        members.sort(key=lambda m: _quintile_order(m[0]))
+        labels = [m[0] for m in members]
+        row_of = {m[0]: m[1] for m in members}
+        published = {m[0] for m in members if m[2]}
+        options = []
+        for runs in _runs(labels):
+            if len(runs) < SII_QUINTILES or any(len(g) == 1 and g[0] not in published
+                                                for g in runs):
+                continue
+            if any(len(g) > 1 and set(g) <= published for g in runs):
+                continue
+            options.append((-len(runs), sum(len(g) for g in runs if len(g) > 1), runs))
+        for _, _, runs in sorted(options):
+            new_rels: list[Relation] = []
+            new_hidden: set[Key] = set()
+            new_needs: set[Key] = set()
+            new_known: set[Key] = set()
+            ok = True
+            for g in (g for g in runs if len(g) > 1):
+                label = pool_label(g)
+                published_names = {k[0] for q in g for k in keys[row_of[q]] if k is not None}
+                for slot, k0 in enumerate(keys[row_of[g[0]]]):
+                    if k0 is None:
+                        continue
+                    total = sum(values.get((k0[0], area, period, "imd_quintile", q), 0.0)
+                                for q in g)
+                    floor = events_min.get(methods[ind], min_count) if slot == 0 else min_count
+                    if 0 < total < max(floor, min_count) or (slot == 0 and total < floor):
+                        ok = False
+                # Every count of the pooled quintiles (a count a quintile does not have
+                # is 0 there: its sums hold without it).
+                names = set().union(*(names_of.get((area, period, q), set()) for q in g))
+                for name in sorted(names):
+                    parts = [k for k in ((name, area, period, "imd_quintile", q) for q in g)
+                             if k in values]
+                    pooled: Key = (name, area, period, "imd_quintile", label)
+                    if pooled in known or (len(parts) < 2 and name not in published_names):
+                        continue
+                    new_rels.append((pooled, *parts))
+                    if name in published_names:
+                        new_known.add(pooled)
+                    else:
+                        new_hidden.add(pooled)
+                        total = sum(values.get(p, 0.0) for p in parts)
+                        if 0 < abs(total) < min_count:
+                            new_needs.add(pooled)
+            if not ok:
+                continue
+            start = {k for rel in new_rels for k in rel[1:] if k in hidden} | new_hidden
+            for i, rel in enumerate(new_rels, start=len(rels)):
+                for k in rel:
+                    by_key.setdefault(k, []).append(i)
+            rels.extend(new_rels)
+            was_hidden = hidden & new_known
+            hidden |= new_hidden
+            hidden -= new_known
+            needs |= new_needs
+            if exposed(start):
+                # Undo: this grouping would give a count back.
+                del rels[len(rels) - len(new_rels):]
+                for rel in new_rels:
+                    for k in rel:
+                        while by_key[k] and by_key[k][-1] >= len(rels):
+                            by_key[k].pop()
+                hidden -= new_hidden
+                hidden |= was_hidden
+                needs -= new_needs
+                continue
+            known |= new_known
+            pools[(ind, area, period)] = [pool_label(g) for g in runs]
+            break
+    return pools

@@ -25,6 +25,7 @@ from eolneeds.bundle import BenchmarkValue, cost_per_death, cost_source_text
 from eolneeds.catalogue import indicator_by_id
 from eolneeds.formatting import (
     fmt_count,
+    fmt_money_rounded,
     fmt_number,
     fmt_value,
     is_missing,
@@ -55,6 +56,20 @@ def _versus(comparison: str | None, polarity: str, comparator: str) -> str:
     direction = str(comparison)
     meaning = f" ({verdict.key})" if verdict.key in ("better", "worse") else ""
     return f", significantly {direction} than {comparator}{meaning}"
+
+
+SHOWN_PLACES = 2  # a finding card names this many Places; the evidence lists them all
+
+
+def _most_first(places: list[tuple[int, str]], where: str) -> str:
+    """'A: ...; B: ...; and 3 more Places (see where).' The Places with the most
+    differences first (ties in Place order), so a card stays a few lines long."""
+    ranked = [text for _, text in sorted(places, key=lambda p: -p[0])]
+    shown = "; ".join(ranked[:SHOWN_PLACES])
+    rest = len(ranked) - SHOWN_PLACES
+    if rest > 0:
+        return f"{shown}; and {rest} more Place{'s' if rest > 1 else ''} (see {where})."
+    return f"{shown}."
 
 
 def _published(row: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
@@ -209,9 +224,10 @@ class FindingsBuilder:
         place = None
         if ranked:
             _, place, row = ranked[0]
-            detail += f" Largest total: {self.place_name(place)}, {self.value(row)}."
+            detail += (f" Largest total: {self.place_name(place)}, "
+                       f"{fmt_money_rounded(row['value'])}.")
         return Finding(key="cost", question="What does it cost?",
-                       headline=f"{fmt_value(total['value'], '£')} in {self.period}",  # type: ignore[index]
+                       headline=f"{fmt_money_rounded(total['value'])} in {self.period}",  # type: ignore[index]
                        detail=detail, section="place" if place else "overview",
                        place=place, question_key="hospital",
                        evidence=(f"Hospital care in {self.place_name(place)}" if place
@@ -247,7 +263,7 @@ class FindingsBuilder:
 
     def places_differ(self) -> Finding | None:
         headline_ids = [i.id for i in self.catalogue.values() if i.headline]
-        differ: list[str] = []
+        differ: list[tuple[int, str]] = []
         for place in self.places:
             judged, neutral = [], []
             for ind in headline_ids:
@@ -263,13 +279,14 @@ class FindingsBuilder:
             words = (judged + neutral)[:1]
             more = len(judged) + len(neutral) - len(words)
             if words:
-                differ.append(f"{self.place_name(place)}: {', '.join(words)}"
-                              + (f" and {more} more" if more else ""))
+                differ.append((len(judged) + len(neutral),
+                               f"{self.place_name(place)}: {', '.join(words)}"
+                               + (f" and {more} more" if more else "")))
         if not differ:
             detail = ("No Place differs significantly from the ICB on the headline "
                       "indicators (95% confidence).")
         else:
-            detail = "; ".join(differ) + "."
+            detail = _most_first(differ, "the table of headline indicators")
         return Finding(key="places_differ",
                        question="Where does a Place differ from the ICB?",
                        headline=(f"{len(differ)} of {len(self.places)} Places differ"
@@ -301,18 +318,18 @@ class FindingsBuilder:
         icb = [f"{self._difference_text(ind, cmp)}: {self.value(row)} against "
                f"{fmt_value(self.england[ind].value, row['unit'])}"
                for ind, cmp, row in self.england_differences(self.icb)]
-        places = []
+        places: list[tuple[int, str]] = []
         for place in self.places:
             diffs = self.england_differences(place)
             if diffs:
                 words = self._difference_text(*diffs[0][:2])
                 more = f" and {len(diffs) - 1} more" if len(diffs) > 1 else ""
-                places.append(f"{self.place_name(place)}: {words}{more}")
+                places.append((len(diffs), f"{self.place_name(place)}: {words}{more}"))
         n = len(self.england)
         detail = (f"ICB: {'; '.join(icb)}." if icb else
                   f"The ICB does not differ significantly from England on the {n} "
                   "indicators with a national value.")
-        detail += (f" Places: {'; '.join(places)}." if places else
+        detail += (f" Places: {_most_first(places, 'the England section')}" if places else
                    " No Place differs significantly from England.")
         return Finding(key="versus_england",
                        question="How do the ICB and its Places compare with England?",

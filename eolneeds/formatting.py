@@ -155,6 +155,23 @@ def fmt_value(value: Any, unit: str | None = None, *, suppressed: bool = False,
     return text
 
 
+def fmt_money_rounded(value: Any) -> str:
+    """Money rounded for a sentence, as GOV.UK writes it: 21433216 -> '£21.4 million',
+    951234 -> '£951,000', 3092 -> '£3,092'. Tables keep the exact pounds; a headline of
+    eight digits is read, not compared."""
+    if is_missing(value):
+        return MISSING
+    number = float(value)
+    size = abs(number)
+    if size >= 999_500:  # what rounds to £1,000,000 or more reads as millions
+        text = f"{fmt_number(number / 1_000_000, 1)} million"
+    elif size >= 10_000:  # three significant figures
+        text = fmt_number(_round_half_away(number, -3 if size >= 100_000 else -2), 0)
+    else:
+        text = fmt_number(number, 0)
+    return f"\u2212£{text[1:]}" if text.startswith("\u2212") else f"£{text}"
+
+
 def fmt_percent(value: Any, *, suppressed: bool = False) -> str:
     """A percentage already on the 0-100 scale, 1 decimal place: 43.41 -> '43.4%'."""
     return fmt_value(value, "%", suppressed=suppressed)

@@ -926,7 +926,9 @@ METHOD_DESCRIPTIONS: dict[str, str] = {
     "the log scale for rates and the logit scale for proportions; fixed seed), as in "
     "PHEindicatormethods' phe_sii (whose default is ten times as many, which moves the "
     "limits by well under 1% of the interval's width). Computed from the quintiles whose value "
-    "is published and that have residents, at least 3 of 5; not calculated with fewer.",
+    "is published and that have residents, at least 3 of 5; where fewer are published, "
+    "over at least 3 groups of adjacent quintiles pooled (the note names them, e.g. 1+2), "
+    "where the pooled groups give no suppressed count away; not calculated with fewer.",
     "RII": "Relative index of inequality: the modelled value at the least deprived end "
     "of the scale divided by that at the most deprived end (PHEindicatormethods phe_sii). "
     "1 means no gradient; below 1, higher values in more deprived areas. Intervals by the "

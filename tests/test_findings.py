@@ -110,12 +110,17 @@ def test_each_place_is_compared_with_england_where_a_national_value_allows() -> 
     95% interval lies above it differs (higher, worse); one whose interval holds it
     does not."""
     bundle = make_bundle()
+    # Every other Place's interval holds England's values, so Middleford is named alone.
+    for place in bundle.places:
+        for ind in ("pod_hospital_pct", "ea_last90_3plus_pct"):
+            bundle.indicators = _set(bundle.indicators, ind, place, lower_ci_95=0.0,
+                                     upper_ci_95=100.0)
     bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000002",
                              value=71.5, lower_ci_95=69.0, upper_ci_95=74.0)
     found = _findings(bundle)["versus_england"]
     places = found.detail.split("Places: ")[1]
-    assert "Middleford: deaths in hospital higher (worse)" in places
-    assert "Places differ" in found.headline
+    assert places == "Middleford: deaths in hospital higher (worse)."
+    assert found.headline.endswith("1 of 3 Places differ")
 
     bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000002",
                              value=44.0, lower_ci_95=40.0, upper_ci_95=47.0)
@@ -130,6 +135,27 @@ def test_each_place_is_compared_with_england_where_a_national_value_allows() -> 
     found = _findings(bundle)["versus_england"]
     assert "No Place differs significantly from England." in found.detail
     assert found.headline.endswith("0 of 3 Places differ")
+
+
+def test_a_card_names_the_two_places_with_most_differences_and_counts_the_rest() -> None:
+    """All three Places differ from England on deaths in hospital; Redcar Vale on
+    emergency admissions as well. The card names Redcar Vale first (two differences),
+    then Hartside (first of the others in Place order), and counts Middleford, so the
+    card stays short; the headline still counts all three."""
+    bundle = make_bundle()
+    for place in bundle.places:
+        bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", place,
+                                 value=71.5, lower_ci_95=69.0, upper_ci_95=74.0)
+        bundle.indicators = _set(bundle.indicators, "ea_last90_3plus_pct", place,
+                                 lower_ci_95=0.0, upper_ci_95=100.0)
+    bundle.indicators = _set(bundle.indicators, "ea_last90_3plus_pct", "E06000003",
+                             value=99.0, lower_ci_95=98.0, upper_ci_95=99.5)
+    found = _findings(bundle)["versus_england"]
+    places = found.detail.split("Places: ")[1]
+    assert places == ("Redcar Vale: deaths in hospital higher (worse) and 1 more; "
+                      "Hartside: deaths in hospital higher (worse); "
+                      "and 1 more Place (see the England section).")
+    assert found.headline.endswith("3 of 3 Places differ")
 
 
 def test_the_steepest_gradients_are_several_each_with_its_interval() -> None:

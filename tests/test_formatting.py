@@ -14,6 +14,7 @@ from eolneeds.formatting import (
     fmt_comparison,
     fmt_count,
     fmt_interval,
+    fmt_money_rounded,
     fmt_number,
     fmt_percent,
     fmt_signed,
@@ -72,6 +73,21 @@ def test_suppressed_values_show_a_star_even_when_a_value_is_present() -> None:
 )
 def test_fmt_value_by_unit(value: float, unit: str, method: str, expected: str) -> None:
     assert fmt_value(value, unit, method=method) == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    (21_433_216, "£21.4 million"),     # 21.433 m to one decimal
+    (4_750_000, "£4.8 million"),       # half away from zero
+    (999_600, "£1.0 million"),         # rounds to a million, so it reads as one
+    (951_234, "£951,000"),             # three significant figures
+    (95_150, "£95,200"),
+    (12_345, "£12,300"),
+    (3_092.4, "£3,092"),               # small sums stay exact to the pound
+    (-2_500_000, "\u2212£2.5 million"),
+    (None, MISSING),
+])
+def test_money_in_a_sentence_is_rounded_as_govuk_writes_it(value: object, expected: str) -> None:
+    assert fmt_money_rounded(value) == expected
 
 
 def test_percent_and_count_shortcuts() -> None:
