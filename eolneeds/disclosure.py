@@ -358,20 +358,26 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
     # published at all, its sum gives nothing away on its own.
     relations: list[Relation] = []
     latent: dict[Key, float] = {}
-    def has_value(key: Key) -> bool:
-        return key in values or key in latent
-
-    def value_of(key: Key) -> float:
-        return values[key] if key in values else latent[key]
-
     done: set[tuple] = set()
     for tag, total, parts in tagged:
-        if not has_value(total) or not all(has_value(k) for k in parts) \
-                or (tag, total, *parts) in done:
+        # The values of the sum's counts, published or latent (None where one is not
+        # counted); looked up inline: this loop runs over every sum of the table.
+        total_value = values.get(total)
+        if total_value is None:
+            total_value = latent.get(total)
+        if total_value is None:
+            continue
+        part_values = [values.get(k) for k in parts]
+        if None in part_values:
+            part_values = [latent.get(k) if v is None else v
+                           for k, v in zip(parts, part_values, strict=True)]
+            if None in part_values:
+                continue
+        if (tag, total, *parts) in done:
             continue
         done.add((tag, total, *parts))
-        rest = value_of(total) - sum(value_of(k) for k in parts)
-        if abs(rest) > 1e-6 * max(1.0, abs(value_of(total))):
+        rest = total_value - sum(v for v in part_values if v is not None)
+        if abs(rest) > 1e-6 * max(1.0, abs(total_value)):
             leftover: Key = (_residual_name(total, tag), *total[1:])  # type: ignore[assignment]
             if leftover in latent:  # two sums may never share a remainder by accident
                 raise AssertionError(f"disclosure: two sums leave the same remainder {leftover}")
@@ -456,7 +462,7 @@ def _merge_counts(merged: dict[Key, Key], relations: list[Relation]) -> list[Rel
     is dropped."""
     out = []
     for rel in relations:
-        mapped = tuple(merged.get(k, k) for k in rel)
+        mapped = tuple(map(merged.get, rel, rel))  # a key not merged is itself
         if mapped[0] not in mapped[1:]:
             out.append(mapped)
     return out
