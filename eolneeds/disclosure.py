@@ -35,15 +35,19 @@ nobody). `min_count = 0` (or 1) turns 1, 3 and 5 off; modelled projections are e
 
 from __future__ import annotations
 
+import functools
+import gc
 import heapq
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from typing import ParamSpec
 
 import numpy as np
 import polars as pl
 
 from eolneeds.config import DisclosureConfig
 
+_P = ParamSpec("_P")
 DSR_MIN_EVENTS = 10
 CRUDE_RATE_MIN_EVENTS = 3
 RELIABLE_MIN_EVENTS = 20
@@ -778,9 +782,17 @@ class _Sums:
         With a `slot`, `keys` is a set that changes little from one call to the next
         (the hidden counts, round after round): only what changed since the last call
         with that slot is looked up (a set difference does not hash the keys again)."""
-        if slot is not None and slot in self._masks and isinstance(keys, set):
-            before, out = self._masks[slot]
-            added, removed = keys - before, before - keys
+        nearest = None
+        if slot is not None and isinstance(keys, set):
+            # From the mask of the stored set closest to this one (the hidden counts
+            # less those to protect are close to the hidden counts).
+            for before, mask in self._masks.values():
+                added, removed = keys - before, before - keys
+                if len(added) + len(removed) < len(keys) and (
+                        nearest is None or len(added) + len(removed) < nearest[0]):
+                    nearest = (len(added) + len(removed), mask, added, removed)
+        if nearest is not None:
+            _, out, added, removed = nearest
             out = out.copy()
             out[[self.index[k] for k in removed if k in self.index]] = False
             out[[self.index[k] for k in added if k in self.index]] = True
@@ -1159,6 +1171,25 @@ def _projection_base(key: Key, base_period: str | None) -> Key | None:
     return ("deaths", area, base_period, "all", "all")
 
 
+def _without_cycle_collection(function: Callable[_P, pl.DataFrame]
+                              ) -> Callable[_P, pl.DataFrame]:
+    """Run `function` with Python's cycle collector paused. Disclosure control makes
+    millions of small tuples, dicts and sets (England: 950,000 counts in 600,000 sums),
+    none of them in reference cycles, and each burst of allocation set off collections
+    that walked every live object again (12% of the ICB's time, more at England's)."""
+    @functools.wraps(function)
+    def paused(*args: _P.args, **kwargs: _P.kwargs) -> pl.DataFrame:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+    return paused
+
+
+@_without_cycle_collection
 def apply_disclosure(
     frame: pl.DataFrame,
     settings: DisclosureConfig,
