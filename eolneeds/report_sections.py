@@ -19,7 +19,9 @@ report because they all draw them from the one ReportData).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Any
 
 from markupsafe import Markup
 
@@ -61,6 +63,15 @@ from eolneeds.report_context import (
     assessment,
     slug,
 )
+
+#: A pooled deprivation group in an SII row's note ('1+2'; assess.POOLED_NOTE).
+_POOLED_LABEL = re.compile(r"\b\d(?:\+\d)+\b")
+
+
+def pooled_groups(sii: dict[str, Any]) -> str:
+    """The pooled quintiles an SII/RII was computed over ('1+2, 4+5'), or ''."""
+    note = str(sii.get("note") or "")
+    return ", ".join(_POOLED_LABEL.findall(note)) if "pooled" in note else ""
 
 
 class FindingsSection:
@@ -264,6 +275,9 @@ class InequalitySection:
                 direction, fare = "no clear gradient (interval includes zero)", {}
             extra = fare.get(self.r.polarity(ind_id))
             meaning = direction[:1].upper() + direction[1:] + (f": {extra}" if extra else "")
+            pooled = pooled_groups(sii)
+            if pooled:
+                meaning += f" (over pooled quintiles {pooled}, as one is suppressed)"
         return sii_text, rii_text, meaning
 
     def sii_verdict(self, ind_id: str, area: str) -> str:
@@ -365,6 +379,8 @@ class InequalitySection:
                 detail = _SII_SHORT[verdict]
                 if rii is not None and not is_missing(rii["value"]):
                     detail = f"RII {fmt_number(rii['value'], 2)} · {detail}"
+                if sii is not None and pooled_groups(sii):
+                    detail = f"{detail} · quintiles {pooled_groups(sii)} pooled"
                 sii_text = (MISSING if sii is None or is_missing(sii["value"])
                             else fmt_value(sii["value"], sii["unit"]))
                 cells.append(Cell(sii_text, numeric=True, detail=detail,

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from sample_settings import primary_suppression_only
+
 from eolneeds.reporting import Reporter
 
 KEY = "concurrency-test-key"
@@ -29,6 +31,7 @@ def _small_project(tmp_path: Path) -> tuple[Path, str]:
                         key_file=tmp_path / "sample.key")
     with (root / "eolneeds.toml").open("a", encoding="utf-8") as fh:
         fh.write('\n[outputs]\nformats = ["csv"]\nper_place = false\n')
+    primary_suppression_only(root)  # these tests are about the lock (sample_settings.py)
     return root, str(sample.LAST_DAY.strftime("%Y-%m"))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sample_settings import primary_suppression_only
 
 from eolneeds import run as run_mod
 from eolneeds.config import load_config
@@ -378,6 +379,7 @@ def _make_sample(root: Path, *, deaths: int, seed: int, formats: list[str]) -> s
                         key_file=root.parent / "sample.key")
     with (root / "eolneeds.toml").open("a", encoding="utf-8") as fh:
         fh.write(f"\n[outputs]\nformats = {json.dumps(formats)}\nper_place = false\n")
+    primary_suppression_only(root)  # nor does secondary suppression (sample_settings.py)
     return str(sample.LAST_DAY.strftime("%Y-%m"))
 
 

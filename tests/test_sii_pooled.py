@@ -82,3 +82,60 @@ def test_a_pool_that_would_publish_a_small_count_is_not_used():
     # 17 of 20 and 28 of 30 leave 3 + 2 = 5 people not in hospital in the pooled group.
     pools, sii, _ = _summaries({"1": (17, 20), "2": (28, 30), "3": (40, 90), "4": (12, 60)})
     assert pools == {}
+
+
+def test_the_report_names_the_pooled_quintiles_from_the_note():
+    # The report and the packs read the pooled groups from the SII row's note.
+    from eolneeds.report_sections import pooled_groups
+
+    assert pooled_groups({"note": f"{POOLED_NOTE}: 1+2, 4+5"}) == "1+2, 4+5"
+    assert pooled_groups({"note": "quintile(s) 1 left out (suppressed)"}) == ""
+    assert pooled_groups({"note": None}) == ""
+
+
+def test_a_pooled_standardised_rate_pools_each_age_band():
+    """A DSR over quintiles 1+2 standardises the pooled deaths over the pooled population
+    of each age band (not an average of the two rates); for a Place and for the ICB,
+    whose age-band counts carry no area code."""
+    from eolneeds.assess import _Counts
+    from eolneeds.methods import esp2013
+
+    bands = [b for b, _ in esp2013()]
+    young, old = bands[10], bands[17]
+    cells = {  # quintile -> (deaths, population) in the two bands
+        "1": ((4, 1000), (30, 400)), "2": ((2, 3000), (15, 200)), "3": ((9, 2500), (40, 600)),
+    }
+    deaths, population, raw = [], [], []
+    for area_type, code in (("place", "P1"), ("icb", None)):
+        for q, ((dy, ny), (do, no)) in cells.items():
+            for band, d, n in ((young, dy, ny), (old, do, no)):
+                deaths.append((area_type, code, "2024-25", "imd_quintile", q, band, d))
+                population.append((2024, area_type, code, "imd_quintile", q, band, float(n)))
+            raw.append({"indicator_id": "dsr_all_cause", "method": "DSR", "unit": "per 100,000",
+                        "area_type": area_type, "area_code": code or "ICB1",
+                        "breakdown": "imd_quintile", "breakdown_value": q,
+                        "numerator": dy + do, "denominator": ny + no, "value": 1.0,
+                        "lower_ci_95": 0.5, "upper_ci_95": 1.5})
+    keys = ["area_type", "area_code", "period", "breakdown", "breakdown_value"]
+    counts = _Counts(
+        frames={"mortality_by_age": pl.DataFrame(deaths, schema=[*keys, "esp_band", "deaths"],
+                                                 orient="row")},
+        population=pl.DataFrame(population, schema=["year", "area_type", "area_code",
+                                                    "breakdown", "breakdown_value", "esp_band",
+                                                    "population"], orient="row"),
+        population_years=[2024])
+    pop_map = pl.DataFrame({"period": ["2024-25"], "year": [2024], "person_years": [1.0]},
+                           schema={"period": pl.String, "year": pl.Int64,
+                                   "person_years": pl.Float64})
+    pools = {("dsr_all_cause", "P1", "2024-25"): ["1+2", "3"],
+             ("dsr_all_cause", "ICB1", "2024-25"): ["1+2", "3"]}
+    ind = next(i for i in load_catalogue() if i.id == "dsr_all_cause")
+    rows = _pooled_groups(ind, frame(raw), counts, pop_map, pools)
+    weight = dict(esp2013())
+    expected = (weight[young] * (4 + 2) / (1000 + 3000)
+                + weight[old] * (30 + 15) / (400 + 200)) / sum(weight.values()) * 100_000
+    assert sorted(rows["area_code"].to_list()) == ["ICB1", "P1"]
+    assert rows["breakdown_value"].to_list() == ["1+2", "1+2"]
+    for r in rows.iter_rows(named=True):
+        assert abs(r["value"] - expected) < 1e-9 * expected
+        assert r["numerator"] == 51 and r["lower_ci_95"] < r["value"] < r["upper_ci_95"]
