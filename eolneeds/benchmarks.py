@@ -38,11 +38,15 @@ import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eolneeds.bundle import BenchmarkValue
 from eolneeds.normalise import code_key, code_key_sql, sql_literal
 from eolneeds.presets import Derived, Preset
+
+if TYPE_CHECKING:
+    # eolneeds.bundle imports polars (0.3 s), which `ingest` of the Fingertips download
+    # (it needs this module's preset) never uses.
+    from eolneeds.bundle import BenchmarkValue
 
 ENGLAND_CODE = "E92000001"
 
@@ -191,6 +195,8 @@ def load_benchmarks(con: Any, *, indicator_ids: Sequence[str], icb_code: str = "
                or code_key(r["area_name"] or "") in ours}
     regions = {r["area_code"] for r in rows if _is_region(r)}
     wanted_region = (parents & regions) or (regions if len(regions) == 1 else set())
+    from eolneeds.bundle import BenchmarkValue
+
     out = []
     for row in rows:
         if _is_england(row):

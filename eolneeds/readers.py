@@ -27,6 +27,7 @@ import io
 import os
 import re
 import tempfile
+import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -156,6 +157,32 @@ def file_sha256(path: Path) -> str:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class BackgroundSha256:
+    """file_sha256 of `path`, computed in a thread while the caller reads the file (the
+    hash releases the GIL). A daemon thread: an interrupted or failed ingest exits
+    without waiting for it."""
+
+    def __init__(self, path: Path) -> None:
+        self._digest: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(path,), daemon=True,
+                                        name="eolneeds-sha256")
+        self._thread.start()
+
+    def _run(self, path: Path) -> None:
+        try:
+            self._digest = file_sha256(path)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._digest is not None
+        return self._digest
 
 
 def detect_format(path: Path, declared: str = "auto") -> tuple[str, bool]:

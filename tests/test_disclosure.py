@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+import pytest
 
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA
 from eolneeds.config import DisclosureConfig
@@ -382,9 +383,11 @@ def _dense_determined(hidden: set, relations: list[tuple]) -> set:
     return {k for k, i in at.items() if np.linalg.norm(basis[i]) < 1e-9}
 
 
-def test_the_exact_check_and_the_release_agree_with_a_dense_reference(monkeypatch):
+@pytest.mark.parametrize("sparse_basis_max", [2_000_000, 0])
+def test_the_exact_check_and_the_release_agree_with_a_dense_reference(monkeypatch,
+                                                                      sparse_basis_max):
     """_determined (blocks of _Sums, sparse elimination, blocks kept across rounds) and
-    _release (a projected null-space basis, candidates in chunks) against the
+    _release (a projected null-space basis, sparse or dense, candidates in chunks) against the
     straightforward dense computation on random overlapping sums: the same counts
     determined, the same counts released in the same greedy order."""
     import random
@@ -392,6 +395,8 @@ def test_the_exact_check_and_the_release_agree_with_a_dense_reference(monkeypatc
     from eolneeds import disclosure
 
     monkeypatch.setattr(disclosure, "RELEASE_CHUNK", 3)  # chunk edges are exercised
+    # The null-space basis worked out sparse, and dense (_dense_null_basis) from the start.
+    monkeypatch.setattr(disclosure, "SPARSE_BASIS_MAX", sparse_basis_max)
     for seed in range(40):
         rng = random.Random(seed)
         keys = [("n", "P1", "p", "bd", f"{i:02d}") for i in range(rng.randint(6, 30))]

@@ -16,16 +16,19 @@ from eolneeds import readers
 HEAVY = ("polars", "scipy", "numpy", "matplotlib", "openpyxl", "jinja2", "pyarrow")
 
 
-def test_csv_ingest_imports_no_heavy_library(tmp_path):
+@pytest.mark.parametrize("dataset", ["areas", "benchmarks"])
+def test_csv_ingest_imports_no_heavy_library(tmp_path, dataset):
+    """Nor does the Fingertips download (its preset lives beside the report's code)."""
     from eolneeds.reporting import Reporter
     from eolneeds.sample import write_sample
 
     write_sample(tmp_path / "p", deaths=200, seed=3, reporter=Reporter())
-    areas = next((tmp_path / "p" / "inbox" / "areas").iterdir())
+    [areas] = [p for p in (tmp_path / "p" / "inbox" / dataset).iterdir()
+               if p.suffix == ".csv"]
     code = (
         "import sys\n"
         "from eolneeds.cli import main\n"
-        f"sys.argv = ['eolneeds', '--quiet', 'ingest', 'areas', {str(areas)!r}, "
+        f"sys.argv = ['eolneeds', '--quiet', 'ingest', {dataset!r}, {str(areas)!r}, "
         f"'--project', {str(tmp_path / 'p')!r}]\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))\n")
@@ -132,3 +135,77 @@ def test_rejected_rows_fetched_by_rowid_match_the_row_number_path(tmp_path, monk
     assert [(r, c) for r, c, _ in rejects] == [(4, "date_of_death")]
     assert [r for r, _, _ in actions] == [5, 6]
     assert loaded == [(3,), (5,), (6,), (7,)]
+
+
+@pytest.mark.parametrize("empty_line", [False, True])
+def test_direct_load_matches_the_rows_table_path(tmp_path, monkeypatch, empty_line):
+    """Activity rows go straight into the dataset's table, the rows left out found by
+    counting rows per block of row numbers (ingest._mark_left_out); the other way types
+    them into a temporary table first. Both give the same rows read, rejects, field
+    actions and loaded rows, on rows worked out by hand -- with blocks of 4 rows, so
+    that several blocks differ, and with an empty line that shifts the row numbers."""
+    import duckdb
+
+    from eolneeds import ingest
+    from eolneeds.config import load_config
+    from eolneeds.reporting import Reporter
+
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    monkeypatch.setattr(ingest, "ROW_BLOCK", 4)
+    lines = [
+        "person_id,activity_type,start_date,end_date,admission_method,treatment_function,cost",
+        "9434765919,community_contact,2024-06-01,2024-06-01,,,10",      # 2
+        "4010232137,community_contact,2024-06-02,2024-06-02,,,20",      # 3
+        "9434765918,community_contact,2024-06-03,2024-06-03,,,30",      # 4: check digit
+        "4010232145,community_contact,2024-06-04,2024-06-04,,,-5",      # 5: cost blanked
+        ",,,,,,",                                                        # 6: blank
+        "4010232153,community_contact,2024-06-05,2024-06-01,,,40",      # 7: ends first
+        "Total,,,,,,100",                                                # 8: totals
+        "9434765919,community_contact,2024-06-06,2024-06-06,,,50",      # 9
+        "4010232137,community_contact,2024-06-07,2024-06-07,,,abc",     # 10: cost blanked
+        "4010232145,visit,2024-06-08,2024-06-08,,,60",                  # 11: type
+        "4010232153,community_contact,2024-06-09,2024-06-09,,,70",      # 12
+    ]
+    shift = 0
+    if empty_line:  # an empty line after row 3: every later row is one further down
+        lines.insert(3, "")
+        shift = 1
+    seen = []
+    for direct in (True, False):
+        monkeypatch.setattr(ingest, "DIRECT_LOAD", direct)
+        root = tmp_path / f"direct-{direct}"
+        (root / "mappings").mkdir(parents=True)
+        (root / "eolneeds.toml").write_text(
+            '[project]\nicb_name = "T"\nicb_code = "QXX"\n\n[[places]]\ncode = "P1"\n'
+            'name = "One"\n', encoding="utf-8")
+        (root / "mappings" / "activity.toml").write_text(
+            'dataset = "activity"\nnhs_number = true\n', encoding="utf-8")
+        path = root / "activity.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        config = load_config(root)
+        [result] = ingest.ingest_files(config, "activity", [path], reporter=Reporter())
+        con = duckdb.connect(str(config.database_path), read_only=True)
+        try:
+            seen.append((
+                (result.rows_read, result.rows_loaded, result.rows_rejected),
+                con.execute("SELECT row_number, column_name, reason FROM rejects "
+                            "ORDER BY 1").fetchall(),
+                con.execute("SELECT row_number, column_name, action, reason FROM "
+                            "field_actions ORDER BY 1, 2").fetchall(),
+                con.execute("SELECT source_row, person_id, start_date, cost FROM activity "
+                            "ORDER BY 1").fetchall()))
+        finally:
+            con.close()
+    assert seen[0] == seen[1]
+    counts, rejects, actions, loaded = seen[0]
+    assert counts == (10, 6, 4)
+
+    def at(row: int) -> int:
+        return row + shift if row > 3 else row
+
+    assert [(r, c) for r, c, _ in rejects] == [
+        (at(4), "person_id"), (at(7), "end_date"), (at(8), None), (at(11), "activity_type")]
+    assert [(r, c, a) for r, c, a, _ in actions] == [
+        (at(5), "cost", "blanked"), (at(10), "cost", "blanked")]
+    assert [r for r, _, _, _ in loaded] == [at(r) for r in (2, 3, 5, 9, 10, 12)]
+    assert [c for _, _, _, c in loaded] == [10, 20, None, 50, None, 70]
