@@ -903,6 +903,8 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums, needs: 
     orthonormal directions released so far, and the needed rows keep only what the
     check reads (squared norm, component along a fixed direction), updated from one
     product per release. Returns the counts released (removed from `hidden`)."""
+    from scipy import sparse
+
     wanted = set(candidates)
     order = {k: i for i, k in enumerate(candidates)}
     released: list[Key] = []
@@ -929,9 +931,11 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums, needs: 
             continue
         basis = _null_basis(n, pivots, solved)
         position = {k: i for i, k in enumerate(keys)}
-        needed = basis[[position[k] for k in keys if k in needs]]
-        g = len(needed)
-        norms = np.einsum("ij,ij->i", needed, needed)
+        # The needed rows of the basis as a sparse matrix: a basis is mostly zeros, and
+        # every release multiplies all of them by the direction released.
+        needed = sparse.csr_matrix(basis[[position[k] for k in keys if k in needs]])
+        g = needed.shape[0]
+        norms = np.asarray(needed.multiply(needed).sum(axis=1)).ravel()
         scale = np.maximum(norms, 1.0)
         # Two rows are parallel only if their unit vectors have the same |projection| on
         # a fixed random direction: a sorted signature of the needed rows finds the few
