@@ -903,6 +903,8 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums, needs: 
     orthonormal directions released so far, and the needed rows keep only what the
     check reads (squared norm, component along a fixed direction), updated from one
     product per release. Returns the counts released (removed from `hidden`)."""
+    from scipy import sparse
+
     wanted = set(candidates)
     order = {k: i for i, k in enumerate(candidates)}
     released: list[Key] = []
@@ -929,9 +931,11 @@ def _release(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums, needs: 
             continue
         basis = _null_basis(n, pivots, solved)
         position = {k: i for i, k in enumerate(keys)}
-        needed = basis[[position[k] for k in keys if k in needs]]
-        g = len(needed)
-        norms = np.einsum("ij,ij->i", needed, needed)
+        # The needed rows of the basis as a sparse matrix: a basis is mostly zeros, and
+        # every release multiplies all of them by the direction released.
+        needed = sparse.csr_matrix(basis[[position[k] for k in keys if k in needs]])
+        g = needed.shape[0]
+        norms = np.asarray(needed.multiply(needed).sum(axis=1)).ravel()
         scale = np.maximum(norms, 1.0)
         # Two rows are parallel only if their unit vectors have the same |projection| on
         # a fixed random direction: a sorted signature of the needed rows finds the few
@@ -1040,6 +1044,72 @@ def _protect(values: dict[Key, float], hidden: set[Key],
                 seen |= options
     _hide_until_safe(hidden, sums, lambda: _determined(
         hidden, sums, free if needs is None else hidden - needs, exposed))
+
+
+#: The remainder that is not a count of people, so may be below 0 (see _relations).
+SIGNED_REMAINDER = "~usual"
+#: Rounds of publishing hidden zeros that a zero total gives away and protecting again.
+ZERO_ROUNDS = 5
+
+
+def _forced_zero(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
+                 values: dict[Key, float]) -> set[Key]:
+    """The hidden counts a reader knows are 0 without any algebra: the parts of a sum
+    whose total is published as 0 (counts are never negative, so parts of nothing are
+    nothing), and in turn the parts of such a part. Linear algebra alone does not see
+    this (0 = a + b leaves a free), yet a hidden 0 there protects nothing: an auditor
+    recovered 2 care-home deaths from deaths - home - hospital - hospice - other where
+    'other' was a hidden 0 of a Place under an ICB total published as 0. The exact
+    check treats these counts as published. Not where a part of the sum may be negative
+    (SIGNED_REMAINDER)."""
+    sums = _Sums.of(relations)
+    n = len(sums.keys)
+    is_hidden = sums.mask(hidden, "hidden")
+    value = np.fromiter((values.get(k, np.nan) for k in sums.keys), dtype=float, count=n)
+    known_zero = ~is_hidden & (value == 0)
+    first = np.r_[True, sums.occ_rows[1:] != sums.occ_rows[:-1]]  # each sum's total
+    total_of_term = sums.occ_cols[first][np.cumsum(first) - 1]
+    parts = ~first
+    # A part that may be negative (the remainder of deaths in the usual place of
+    # residence: religious establishments less the external-cause deaths at home and in
+    # care homes) can offset another: a zero total then fixes none of its sum's parts.
+    signed = np.fromiter((k[0].endswith(SIGNED_REMAINDER) for k in sums.keys), dtype=bool,
+                         count=n) | (value < 0)
+    has_signed = np.bincount(sums.occ_rows[parts & signed[sums.occ_cols]],
+                             minlength=len(sums.relations)) > 0
+    parts &= ~has_signed[sums.occ_rows]
+    forced = np.zeros(n, dtype=bool)
+    while True:  # a forced part may be the total of another sum: until nothing changes
+        reached = parts & known_zero[total_of_term]
+        new = np.zeros(n, dtype=bool)
+        new[sums.occ_cols[reached]] = True
+        new &= is_hidden & ~forced
+        if not new.any():
+            return {sums.keys[j] for j in np.flatnonzero(forced)}
+        forced |= new
+        known_zero |= new
+
+
+def _publish_forced_zeros(values: dict[Key, float], hidden: set[Key], sums: _Sums,
+                          icb_codes: frozenset[str], free: set[Key], needs: set[Key],
+                          cost: Callable[[Key], float] | None) -> None:
+    """A hidden 0 under a total published as 0 protects nothing (a reader knows it is
+    0): publish it, and protect again with real complements. Rarely more than one round;
+    what is still exposed after ZERO_ROUNDS the last resort (_hide_until_safe) hides."""
+    for _ in range(ZERO_ROUNDS):
+        forced = _forced_zero(hidden, sums, values)
+        if not forced:
+            return
+        hidden -= forced
+        _protect(values, hidden, sums, icb_codes, free, needs, cost)
+
+
+def _exposed(hidden: set[Key], sums: _Sums, needs: set[Key],
+             values: dict[Key, float]) -> list[Key]:
+    """The counts to protect that the published ones give back: by linear algebra, with
+    the hidden counts that a zero total forces to 0 counted as published."""
+    unknown = hidden - _forced_zero(hidden, sums, values)
+    return _determined(unknown, sums, unknown - needs)
 
 
 def _hide_until_safe(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
@@ -1279,6 +1349,7 @@ def apply_disclosure(
             needs = {k for k in hidden if k not in free and k[0] not in modelled
                      and 0 < abs(values.get(k, 0.0)) < min_count}
             _protect(values, hidden, sums, icb_codes, free, needs, cost)
+            _publish_forced_zeros(values, hidden, sums, icb_codes, free, needs, cost)
             # The greedy choices above hide more than the sums need: publish again every
             # complementary count that gives nothing away, the most useful first; then
             # the exact check once more, over everything (fail closed).
@@ -1290,7 +1361,8 @@ def apply_disclosure(
                       if k in spare_set and (o is None or o not in hidden or o in spare_set)}
             spare = sorted(useful, key=lambda k: (-worth[k], k))
             _release(hidden, sums, needs, spare)
-            _hide_until_safe(hidden, sums, lambda: _determined(hidden, sums, hidden - needs))
+            _publish_forced_zeros(values, hidden, sums, icb_codes, free, needs, cost)
+            _hide_until_safe(hidden, sums, lambda: _exposed(hidden, sums, needs, values))
             if pools is not None:
                 pools.update(_summary_pools(out, keys, values, hidden, relations, needs,
                                             min_count))

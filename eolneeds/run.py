@@ -12,7 +12,10 @@ One run, under the project lock (lock.py):
 4. move the processed inputs to archive/MONTH/<dataset>/.
 
 Kill-safety: every visible name changes by one atomic rename, so a run killed at any
-moment leaves either the old state or the new one. Leftovers (hidden temp folders, an
+moment leaves either the old state or the new one. (On a project's first run the
+month's folder lands a moment before output/LATEST is first written: a kill between
+the two leaves LATEST absent, so a reader of it still sees the old state, no output,
+and the next run points it.) Leftovers (hidden temp folders, an
 aside copy of an earlier output) are tidied by the next run before it starts. The
 database is protected by ingest's one-transaction-per-file.
 

@@ -347,6 +347,48 @@ def test_a_count_left_exposed_is_protected_by_hiding_more_never_by_stopping_the_
     assert hidden == {t, a, b}
 
 
+def test_a_hidden_zero_under_a_total_published_as_zero_protects_nothing():
+    """An auditor's find: the ICB's 'other places' deaths of a group were published as 0,
+    so each Place's hidden 'other places' count is 0 (counts are never negative), and a
+    Place's hidden 2 care-home deaths came back as deaths - home - hospital - other.
+    Linear algebra alone lets the hidden 0s move (0 = a + b); the exact check must not."""
+    from eolneeds.disclosure import _determined, _exposed, _forced_zero, _hide_until_safe
+
+    def key(name, area):
+        return (name, area, "2024-25", "ethnic_group", "asian")
+
+    icb_other, a_other, b_other = key("pod_other", "QXX"), key("pod_other", "A"), \
+        key("pod_other", "B")
+    a_deaths, a_home, a_care = key("deaths", "A"), key("pod_home", "A"), \
+        key("pod_care_home", "A")
+    relations = [(icb_other, a_other, b_other), (a_deaths, a_home, a_care, a_other)]
+    values = {icb_other: 0.0, a_other: 0.0, b_other: 0.0, a_deaths: 10.0, a_home: 8.0,
+              a_care: 2.0}
+    needs = {a_care}
+    hidden = {a_care, a_other, b_other}
+    assert _determined(hidden, relations, hidden - needs) == []  # algebra: a_care moves
+    assert _forced_zero(hidden, relations, values) == {a_other, b_other}
+    assert _exposed(hidden, _sums(relations), needs, values) == [a_care]
+    # A total that is not 0 forces nothing; nor does a hidden total of 0.
+    assert _forced_zero(hidden, relations, {**values, icb_other: 1.0}) == set()
+    assert _forced_zero(hidden | {icb_other}, relations, values) == set()
+    # Forced in turn: a part of a forced part (the Place's months under its year).
+    month = ("pod_other", "A", "2024-06", "ethnic_group", "asian")
+    assert month in _forced_zero(hidden | {month}, relations + [(a_other, month)],
+                                 {**values, month: 0.0})
+    # The last resort hides until nothing is given back, counting the zeros as known.
+    sums = _sums(relations)
+    _hide_until_safe(hidden, sums, lambda: _exposed(hidden, sums, needs, values))
+    assert _exposed(hidden, sums, needs, values) == []
+    assert {a_deaths, a_home} & hidden or icb_other in hidden
+
+
+def _sums(relations):
+    from eolneeds.disclosure import _Sums
+
+    return _Sums(relations)
+
+
 def test_release_leaves_a_block_too_large_for_its_basis_hidden(monkeypatch):
     """All of England as one project gave _release a 151,950 x 53,014 null-space basis
     (60 GiB): assess died with MemoryError. Past RELEASE_MAX_CELLS the block's
