@@ -476,7 +476,8 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
                relations: list[tuple[Key, ...]] | _Sums,
                icb_codes: frozenset[str] = frozenset(),
                free: frozenset[Key] | set[Key] = frozenset(),
-               cost: Callable[[Key], float] | None = None) -> set[Key]:
+               cost: Callable[[Key], float] | None = None,
+               pinned: frozenset[Key] | set[Key] = frozenset()) -> set[Key]:
     """Complementary suppression: until no sum has exactly one hidden count, hide in
     each such sum the count that costs least.
 
@@ -522,14 +523,16 @@ def _secondary(values: dict[Key, float], hidden: set[Key],
             if hidden_in[i] != 1 or guarded[i] != 1:
                 continue
             rel = relations[i]
-            candidates = [k for k in rel[1:] if k not in hidden] or (
-                [rel[0]] if rel[0] not in hidden else [])
-            if cost is not None and rel[0] not in hidden and candidates[-1:] != [rel[0]]:
+            candidates = [k for k in rel[1:] if k not in hidden and k not in pinned] or (
+                [rel[0]] if rel[0] not in hidden and rel[0] not in pinned else [])
+            if cost is not None and rel[0] not in hidden and rel[0] not in pinned \
+                    and candidates[-1:] != [rel[0]]:
                 # With costs, the total competes too: the ICB's quintile for a Place's
                 # (which pairs with every Place's), a register count for the need count
                 # an inequality summary stands on; a headline total costs most.
                 candidates.append(rel[0])
-            elif len(rel) == 3 and rel[2] in hidden and rel[0] not in hidden:
+            elif len(rel) == 3 and rel[2] in hidden and rel[0] not in hidden \
+                    and rel[0] not in pinned:
                 # (whole, part, hidden): hiding the whole protects as well as the part,
                 # and is sometimes cheaper (the register count rather than the need count
                 # an inequality summary stands on).
@@ -999,11 +1002,13 @@ def _protect(values: dict[Key, float], hidden: set[Key],
              icb_codes: frozenset[str] = frozenset(),
              free: frozenset[Key] | set[Key] = frozenset(),
              needs: set[Key] | None = None,
-             cost: Callable[[Key], float] | None = None) -> None:
+             cost: Callable[[Key], float] | None = None,
+             pinned: frozenset[Key] | set[Key] = frozenset()) -> None:
     """Secondary suppression until no hidden count can be worked out: the cheap pairing
     rule first (_secondary), then the exact check (_determined); each count it still
     finds exposed gets one more complementary count hidden, from a sum it is in, and the
-    two steps repeat."""
+    two steps repeat. A `pinned` count (a 0 a reader knows, _forced_zero) is never a
+    complementary count: hiding it would protect nothing."""
     sums = _Sums.of(relations)
 
     def around(key: Key) -> Iterable[Key]:
@@ -1012,7 +1017,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
 
     exposed: list[Key] | None = None
     for _ in range(200):
-        _secondary(values, hidden, sums, icb_codes, free, cost)
+        _secondary(values, hidden, sums, icb_codes, free, cost, pinned)
         # Only a count that needs protection (a small one) is a disclosure when it can
         # be worked out; a complementary count may be, as long as those stay hidden.
         # Hidden only grows here: only the counts exposed last round can be again.
@@ -1030,7 +1035,8 @@ def _protect(values: dict[Key, float], hidden: set[Key],
                 continue
             frontier, seen = {key}, {key}
             for _depth in range(4):
-                published = {k for f in frontier for k in around(f) if k not in hidden}
+                published = {k for f in frontier for k in around(f)
+                             if k not in hidden and k not in pinned}
                 if published:
                     choice = min(published, key=lambda k: (
                         values.get(k, 0) <= 0, k[1] in icb_codes, k[3] == "imd_quintile",
@@ -1096,12 +1102,14 @@ def _publish_forced_zeros(values: dict[Key, float], hidden: set[Key], sums: _Sum
     """A hidden 0 under a total published as 0 protects nothing (a reader knows it is
     0): publish it, and protect again with real complements. Rarely more than one round;
     what is still exposed after ZERO_ROUNDS the last resort (_hide_until_safe) hides."""
+    pinned: set[Key] = set()
     for _ in range(ZERO_ROUNDS):
         forced = _forced_zero(hidden, sums, values)
         if not forced:
             return
         hidden -= forced
-        _protect(values, hidden, sums, icb_codes, free, needs, cost)
+        pinned |= forced
+        _protect(values, hidden, sums, icb_codes, free, needs, cost, pinned)
 
 
 def _exposed(hidden: set[Key], sums: _Sums, needs: set[Key],
