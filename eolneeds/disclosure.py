@@ -768,6 +768,10 @@ class _Sums:
         #: Blocks solved (the bytes of their numbers) -> (the counts their sums
         #: determine, degrees of freedom): the same counts have the same sums.
         self.solved: dict[bytes, tuple[frozenset[Key], int]] = {}
+        #: For _forced_zero, built on its first call (the values do not change within
+        #: a run): which counts are 0, and which terms are parts of a sum with no part
+        #: that may be negative, with the total of each term.
+        self.zero_terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def sums_of(self, key: Key) -> list[int]:
         """The sums `key` is in, in order (a sum twice where the count is in it twice)."""
@@ -1070,20 +1074,25 @@ def _forced_zero(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
     (SIGNED_REMAINDER)."""
     sums = _Sums.of(relations)
     n = len(sums.keys)
+    if sums.zero_terms is None:
+        value = np.fromiter((values.get(k, np.nan) for k in sums.keys), dtype=float,
+                            count=n)
+        first = np.r_[True, sums.occ_rows[1:] != sums.occ_rows[:-1]]  # each sum's total
+        total_of_term = sums.occ_cols[first][np.cumsum(first) - 1]
+        parts = ~first
+        # A part that may be negative (the remainder of deaths in the usual place of
+        # residence: religious establishments less the external-cause deaths at home
+        # and in care homes) can offset another: a zero total then fixes none of its
+        # sum's parts.
+        signed = np.fromiter((k[0].endswith(SIGNED_REMAINDER) for k in sums.keys),
+                             dtype=bool, count=n) | (value < 0)
+        has_signed = np.bincount(sums.occ_rows[parts & signed[sums.occ_cols]],
+                                 minlength=len(sums.relations)) > 0
+        parts &= ~has_signed[sums.occ_rows]
+        sums.zero_terms = (value == 0, parts, total_of_term)
+    is_zero, parts, total_of_term = sums.zero_terms
     is_hidden = sums.mask(hidden, "hidden")
-    value = np.fromiter((values.get(k, np.nan) for k in sums.keys), dtype=float, count=n)
-    known_zero = ~is_hidden & (value == 0)
-    first = np.r_[True, sums.occ_rows[1:] != sums.occ_rows[:-1]]  # each sum's total
-    total_of_term = sums.occ_cols[first][np.cumsum(first) - 1]
-    parts = ~first
-    # A part that may be negative (the remainder of deaths in the usual place of
-    # residence: religious establishments less the external-cause deaths at home and in
-    # care homes) can offset another: a zero total then fixes none of its sum's parts.
-    signed = np.fromiter((k[0].endswith(SIGNED_REMAINDER) for k in sums.keys), dtype=bool,
-                         count=n) | (value < 0)
-    has_signed = np.bincount(sums.occ_rows[parts & signed[sums.occ_cols]],
-                             minlength=len(sums.relations)) > 0
-    parts &= ~has_signed[sums.occ_rows]
+    known_zero = ~is_hidden & is_zero
     forced = np.zeros(n, dtype=bool)
     while True:  # a forced part may be the total of another sum: until nothing changes
         reached = parts & known_zero[total_of_term]
