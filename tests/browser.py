@@ -43,6 +43,19 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
+def require_chromium() -> None:
+    """Skip a browser test where Chromium cannot run (no browser, or Windows: DevTools
+    over a pipe needs POSIX); in CI, which installs it (.ci/run), fail instead."""
+    import sys
+
+    import pytest
+
+    if chromium_path() is None or sys.platform == "win32":
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is not installed: .ci/run must install the chromium package")
+        pytest.skip("needs Chromium and a POSIX system (DevTools over a pipe)")
+
+
 class BrowserError(RuntimeError):
     pass
 

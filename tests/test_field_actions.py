@@ -77,6 +77,16 @@ def pick(frame: pl.DataFrame, indicator: str, breakdown: str = "all", value: str
     return rows.row(0, named=True)
 
 
+
+def _indicators_2024_25(config):
+    """The indicator table of financial year 2024-25 for the project."""
+    con = connect(config.database_path)
+    try:
+        return compute_indicators(config, con, periods=[financial_year(2024)],
+                                  reporter=Reporter())
+    finally:
+        con.close()
+
 def test_deaths_with_a_bad_check_digit_or_age_999_count_everywhere(tmp_path):
     config = project(tmp_path / "p", "\n[disclosure]\nmin_count = 0\n",
                      {"deaths": 'dataset = "deaths"\nnhs_number = true\n'})
@@ -111,12 +121,7 @@ def test_deaths_with_a_bad_check_digit_or_age_999_count_everywhere(tmp_path):
     assert len(set(unlinked)) == 2
     assert [age for row, _, age in ids if row == 5] == [None]
 
-    con = connect(config.database_path)
-    try:
-        frame = compute_indicators(config, con, periods=[financial_year(2024)],
-                                   reporter=Reporter())
-    finally:
-        con.close()
+    frame = _indicators_2024_25(config)
     # All five deaths count: 2 in hospital (rows 2, 4), 2 at home (3, 5), 1 care home.
     assert pick(frame, "deaths")["numerator"] == 5
     assert (pick(frame, "pod_hospital_pct")["numerator"],
@@ -293,12 +298,7 @@ def test_an_impossible_age_is_derived_from_the_date_of_birth_else_unknown(tmp_pa
     assert [(row, column, value) for row, column, value, _ in actions] == [
         (2, "age", "999"), (3, "age", "999")]
 
-    con = connect(config.database_path)
-    try:
-        frame = compute_indicators(config, con, periods=[financial_year(2024)],
-                                   reporter=Reporter())
-    finally:
-        con.close()
+    frame = _indicators_2024_25(config)
     # All three count in the all-ages figures; by age, 82 is 75-84, 70 is 65-74 and the
     # death with no age is in "unknown" only.
     assert pick(frame, "deaths")["numerator"] == 3

@@ -3,8 +3,6 @@ them; never built on a suppressed value; on the report's first screen."""
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import polars as pl
@@ -195,17 +193,20 @@ def test_every_finding_links_to_an_element_of_the_report() -> None:
         assert f'id="{view.href[1:]}"' in html, view.href
 
 
+#: Each finding card's id -> the bottom of its evidence link, in px from the page's top.
+FINDING_BOTTOMS = (
+    "Object.fromEntries(Array.from(document.querySelectorAll('.finding')).map("
+    "e => [e.id, e.querySelector('.finding-link').getBoundingClientRect().bottom]))")
+
+
 @pytest.mark.browser
 def test_the_five_questions_are_answered_on_the_first_screen(tmp_path: Path) -> None:
     """At 1366 x 768 each of the five findings a commissioner asks for first (hospital
     deaths, the register gap, admissions, cost, need to 2040) ends, evidence link
     included, above the fold."""
-    from browser import Browser, chromium_path
+    from browser import Browser, require_chromium
 
-    if chromium_path() is None or sys.platform == "win32":
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed: .ci/run must install the chromium package")
-        pytest.skip("needs Chromium and a POSIX system")
+    require_chromium()
     path = tmp_path / "report.html"
     path.write_text(render_html(make_bundle(places=[
         ("E06000001", "Hartside"), ("E06000002", "Middleford"), ("E06000003", "Redcar Vale"),
@@ -213,9 +214,7 @@ def test_the_five_questions_are_answered_on_the_first_screen(tmp_path: Path) -> 
         encoding="utf-8")
     with Browser(width=1366, height=768) as browser:
         browser.open(path)
-        bottoms = browser.evaluate(
-            "Object.fromEntries(Array.from(document.querySelectorAll('.finding')).map("
-            "e => [e.id, e.querySelector('.finding-link').getBoundingClientRect().bottom]))")
+        bottoms = browser.evaluate(FINDING_BOTTOMS)
         # Evidence inside a Place's closed details: following the link opens it.
         target = browser.evaluate(
             "document.querySelector('#finding-hospital-deaths a').getAttribute('href')")
@@ -244,18 +243,13 @@ def test_the_real_sample_report_answers_the_five_questions_on_one_screen_and_sta
     """On the report `assess` writes for the sample project (real Place names, real
     findings text) each of the five findings ends, evidence link included, within the
     first 1366 x 768 screen; and the whole report, as it opens, stays short."""
-    from browser import Browser, chromium_path
+    from browser import Browser, require_chromium
 
-    if chromium_path() is None or sys.platform == "win32":
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed: .ci/run must install the chromium package")
-        pytest.skip("needs Chromium and a POSIX system")
+    require_chromium()
     html = next(Path(p) for p in assessed_sample.outputs if Path(p).suffix == ".html")
     with Browser(width=1366, height=768) as browser:
         browser.open(html)
-        bottoms = browser.evaluate(
-            "Object.fromEntries(Array.from(document.querySelectorAll('.finding')).map("
-            "e => [e.id, e.querySelector('.finding-link').getBoundingClientRect().bottom]))")
+        bottoms = browser.evaluate(FINDING_BOTTOMS)
         place_details = browser.evaluate(
             "Array.from(document.querySelectorAll('details.place-details')).map(d => d.open)")
         height = browser.evaluate("document.documentElement.scrollHeight")

@@ -76,16 +76,41 @@ def test_line_scan_counts_match_the_whole_text(tmp_path, monkeypatch, data, chun
     assert (full.line_breaks, full.quotes, full.empty_line) == (breaks, quote, empty)
 
 
+def _ingest_one(root, dataset: str, path, mapping: str, actions_sql: str,
+                loaded_sql: str) -> tuple:
+    """Ingest `path` into a fresh one-Place project at `root` with the mapping lines
+    given; (rows read, loaded, rejected), the rejects, the field actions and the loaded
+    rows, as the two queries select them."""
+    import duckdb
+
+    from eolneeds import ingest
+    from eolneeds.config import load_config
+    from eolneeds.reporting import Reporter
+
+    (root / "mappings").mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(
+        '[project]\nicb_name = "T"\nicb_code = "QXX"\n\n[[places]]\ncode = "P1"\n'
+        'name = "One"\n', encoding="utf-8")
+    (root / "mappings" / f"{dataset}.toml").write_text(
+        f'dataset = "{dataset}"\n{mapping}', encoding="utf-8")
+    config = load_config(root)
+    [result] = ingest.ingest_files(config, dataset, [path], reporter=Reporter())
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        return ((result.rows_read, result.rows_loaded, result.rows_rejected),
+                con.execute("SELECT row_number, column_name, reason FROM rejects "
+                            "ORDER BY 1").fetchall(),
+                con.execute(actions_sql).fetchall(),
+                con.execute(loaded_sql).fetchall())
+    finally:
+        con.close()
+
+
 def test_rejected_rows_fetched_by_rowid_match_the_row_number_path(tmp_path, monkeypatch):
     """A CSV's marked rows are fetched again by rowid (ingest._quarantine); a workbook's
     by their row number. The same rows under a title line give the same rejects, field
     actions and loaded rows either way, on the rows worked out by hand."""
-    import duckdb
     import openpyxl
-
-    from eolneeds.config import load_config
-    from eolneeds.ingest import ingest_files
-    from eolneeds.reporting import Reporter
 
     monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
     rows = [
@@ -108,26 +133,10 @@ def test_rejected_rows_fetched_by_rowid_match_the_row_number_path(tmp_path, monk
 
     seen = []
     for name, path in (("csv", csv_path), ("xlsx", xlsx_path)):
-        root = tmp_path / name
-        (root / "mappings").mkdir(parents=True)
-        (root / "eolneeds.toml").write_text(
-            '[project]\nicb_name = "T"\nicb_code = "QXX"\n\n[[places]]\ncode = "P1"\n'
-            'name = "One"\n', encoding="utf-8")
-        (root / "mappings" / "deaths.toml").write_text(
-            'dataset = "deaths"\nnhs_number = true\nheader_row = 2\n', encoding="utf-8")
-        config = load_config(root)
-        [result] = ingest_files(config, "deaths", [path], reporter=Reporter())
-        con = duckdb.connect(str(config.database_path), read_only=True)
-        try:
-            seen.append((
-                (result.rows_read, result.rows_loaded, result.rows_rejected),
-                con.execute("SELECT row_number, column_name, reason FROM rejects "
-                            "ORDER BY 1").fetchall(),
-                con.execute("SELECT row_number, column_name, action FROM field_actions "
-                            "ORDER BY 1, 2").fetchall(),
-                con.execute("SELECT source_row FROM deaths ORDER BY 1").fetchall()))
-        finally:
-            con.close()
+        seen.append(_ingest_one(
+            tmp_path / name, "deaths", path, 'nhs_number = true\nheader_row = 2\n',
+            "SELECT row_number, column_name, action FROM field_actions ORDER BY 1, 2",
+            "SELECT source_row FROM deaths ORDER BY 1"))
     csv_seen, xlsx_seen = seen
     assert csv_seen == xlsx_seen
     counts, rejects, actions, loaded = csv_seen
@@ -144,11 +153,7 @@ def test_direct_load_matches_the_rows_table_path(tmp_path, monkeypatch, empty_li
     them into a temporary table first. Both give the same rows read, rejects, field
     actions and loaded rows, on rows worked out by hand -- with blocks of 4 rows, so
     that several blocks differ, and with an empty line that shifts the row numbers."""
-    import duckdb
-
     from eolneeds import ingest
-    from eolneeds.config import load_config
-    from eolneeds.reporting import Reporter
 
     monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
     monkeypatch.setattr(ingest, "ROW_BLOCK", 4)
@@ -173,29 +178,12 @@ def test_direct_load_matches_the_rows_table_path(tmp_path, monkeypatch, empty_li
     seen = []
     for direct in (True, False):
         monkeypatch.setattr(ingest, "DIRECT_LOAD", direct)
-        root = tmp_path / f"direct-{direct}"
-        (root / "mappings").mkdir(parents=True)
-        (root / "eolneeds.toml").write_text(
-            '[project]\nicb_name = "T"\nicb_code = "QXX"\n\n[[places]]\ncode = "P1"\n'
-            'name = "One"\n', encoding="utf-8")
-        (root / "mappings" / "activity.toml").write_text(
-            'dataset = "activity"\nnhs_number = true\n', encoding="utf-8")
-        path = root / "activity.csv"
+        path = tmp_path / f"activity-{direct}.csv"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        config = load_config(root)
-        [result] = ingest.ingest_files(config, "activity", [path], reporter=Reporter())
-        con = duckdb.connect(str(config.database_path), read_only=True)
-        try:
-            seen.append((
-                (result.rows_read, result.rows_loaded, result.rows_rejected),
-                con.execute("SELECT row_number, column_name, reason FROM rejects "
-                            "ORDER BY 1").fetchall(),
-                con.execute("SELECT row_number, column_name, action, reason FROM "
-                            "field_actions ORDER BY 1, 2").fetchall(),
-                con.execute("SELECT source_row, person_id, start_date, cost FROM activity "
-                            "ORDER BY 1").fetchall()))
-        finally:
-            con.close()
+        seen.append(_ingest_one(
+            tmp_path / f"direct-{direct}", "activity", path, "nhs_number = true\n",
+            "SELECT row_number, column_name, action, reason FROM field_actions ORDER BY 1, 2",
+            "SELECT source_row, person_id, start_date, cost FROM activity ORDER BY 1"))
     assert seen[0] == seen[1]
     counts, rejects, actions, loaded = seen[0]
     assert counts == (10, 6, 4)

@@ -3,7 +3,6 @@ renders in a real browser with no console errors and no network requests."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -324,15 +323,9 @@ def test_assessment_words() -> None:
 
 @pytest.mark.browser
 def test_renders_in_headless_chromium_offline(report: tuple[Path, str], tmp_path: Path) -> None:
-    import sys
+    from browser import Browser, require_chromium
 
-    from browser import Browser, chromium_path
-
-    if chromium_path() is None or sys.platform == "win32":
-        # CI installs Chromium (.ci/run): there a missing browser is a failure, not a skip.
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is not installed: .ci/run must install the chromium package")
-        pytest.skip("needs Chromium and a POSIX system (DevTools over a pipe)")
+    require_chromium()
     path = report[0]
     with Browser(width=1280, height=900) as browser:
         page = browser.open(path)
