@@ -173,7 +173,7 @@ class FindingsBuilder:
     # --- the findings ----------------------------------------------------------------
     def hospital_deaths(self) -> Finding | None:
         return self.highest("pod_hospital_pct", "hospital_deaths",
-                            "Which Place has the most hospital deaths?",
+                            "Where is the share of hospital deaths highest?",
                             "of deaths were in hospital in", "place", "Deaths in hospital")
 
     def register_gap(self) -> Finding | None:

@@ -623,7 +623,7 @@ def _plan_columns(
             plan.prep[canonical] = nz.date_sql(t, params.add(date_format))
             plan.values[canonical] = aux if not blank else f"(CASE WHEN {aux} <= {today} " \
                                                            f"THEN {aux} END)"
-            expected = nz.describe_date_format(date_format)
+            expected = nz.expected_dates(date_format)
             checks.append((_when(f"{t} IS NOT NULL AND {aux} IS NULL",
                                  _say(f"{label} '", shown, f"' is not a date (expected "
                                       f"{expected})")), blank))
@@ -1339,8 +1339,8 @@ def _ingest_one(
         found = _national_sheet(path) if preset is None else None
         if found is None:
             raise
-        raise input_error(path.name, f"the mapping in use reads no sheet of it, and sheet "
-                          f"{found[0]!r} is in the national {found[1]} layout",
+        raise input_error(path.name, f"the mapping in use reads no sheet of it (the data "
+                          f"are on sheet {found[0]!r})",
                           preset_advice(found[1], path, config.root)) from exc
     except BaseException:
         for table in (RAW_TABLE, ROW_MAP_TABLE):
@@ -1747,8 +1747,7 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
 
 # The fix a mostly-quarantined file most likely needs, by its most common reason.
 _LIKELY_FIXES = (
-    ("is not a date", "set date_format in {where} to the file's date format (e.g. "
-                      "date_format = \"%Y-%m-%d\")"),
+    ("is not a date", "set date_format in {where} to the file's date format ({example})"),
     ("is not a valid NHS number", "check that person_id is mapped to the NHS number "
                                   "column in {where}, or set nhs_number = false there if "
                                   "the identifier is not an NHS number"),
@@ -1789,7 +1788,17 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
         where = f"a new mappings/{dataset}.toml"
     fix = next((f for key, f in _LIKELY_FIXES if key in why),
                "check the [columns] mapping of {column} in {where}")
-    fix = fix.format(where=where, column=column or "the column")
+    example = 'e.g. date_format = "%Y-%m-%d"'
+    if "is not a date" in why:
+        # The shape of a value the mapping could not read names the format it needs.
+        value = con.execute(
+            f"SELECT regexp_extract(__reason, ' ''([^'']*)'' is not a date', 1) FROM "
+            f"({faulty}) WHERE __reason LIKE '%is not a date%' ORDER BY __row LIMIT 1"
+        ).fetchone()
+        shape = nz.date_shape(value[0]) if value and value[0] else None
+        if shape is not None:
+            example = f'date_format = "{shape}", as in \'{value[0]}\''  # type: ignore[index]
+    fix = fix.format(where=where, column=column or "the column", example=example)
     limit = ("every row" if rows_rejected == rows_read else
              f"more than {share:.0%} of the rows, the [ingest] max_rejected_share limit")
     raise input_error(

@@ -36,6 +36,7 @@ from eolneeds.normalise import (
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
     code_key,
+    date_shape,
     is_valid_nhs_number,
     nhs_digits,
 )
@@ -202,7 +203,7 @@ def _observe(column: ColumnProfile, value: Any) -> None:
             if is_valid_nhs_number(digits):
                 column.nhs_valid += 1
     if 8 <= len(text) <= 10 and text[0].isdigit() and not isinstance(value, datetime | date):
-        shape = _date_shape(text)
+        shape = date_shape(text)
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
     if column.hidden:
@@ -214,22 +215,6 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         column.examples.append(text)
     if text in column.distinct or len(column.distinct) < 50:
         column.distinct[text] = column.distinct.get(text, 0) + 1
-
-
-_DATE_SHAPES = (
-    (re.compile(r"\d{1,2}/\d{1,2}/\d{4}"), "%d/%m/%Y"),
-    (re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d"),
-    (re.compile(r"(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"), "%Y%m%d"),
-    (re.compile(r"\d{1,2}-\d{1,2}-\d{4}"), "%d-%m-%Y"),
-    (re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}"), "%d.%m.%Y"),
-)
-
-
-def _date_shape(text: str) -> str | None:
-    for pattern, fmt in _DATE_SHAPES:
-        if pattern.fullmatch(text):
-            return fmt
-    return None
 
 
 def _national(headers: list[str]) -> bool:

@@ -110,6 +110,32 @@ def describe_date_format(date_format: str) -> str:
     return re.sub(r"%[a-zA-Z]", lambda m: words.get(m.group(0), m.group(0)), date_format)
 
 
+def expected_dates(date_format: str) -> str:
+    """What a date column accepts, for messages: the mapping's format and, always, ISO
+    (parse_date reads yyyy-mm-dd whatever the format): 'dd/mm/yyyy or yyyy-mm-dd'. Naming
+    only the mapping's format misled on an ISO file's impossible date ('2026-02-30')."""
+    mine = describe_date_format(date_format)
+    return mine if date_format == "%Y-%m-%d" else f"{mine} or yyyy-mm-dd"
+
+
+#: The common shapes of a date as text and the date_format that reads each.
+DATE_SHAPES = (
+    (re.compile(r"\d{1,2}/\d{1,2}/\d{4}"), "%d/%m/%Y"),
+    (re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d"),
+    (re.compile(r"(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"), "%Y%m%d"),
+    (re.compile(r"\d{1,2}-\d{1,2}-\d{4}"), "%d-%m-%Y"),
+    (re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}"), "%d.%m.%Y"),
+)
+
+
+def date_shape(text: str) -> str | None:
+    """The date_format whose shape `text` has ('31.03.2024' -> '%d.%m.%Y'), else None."""
+    for pattern, fmt in DATE_SHAPES:
+        if pattern.fullmatch(text):
+            return fmt
+    return None
+
+
 def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
     """Read a date: the mapping's format first, then yyyy-mm-dd, then yyyymmdd, then a
     day, month name and four-digit year (31-MAR-2024, 31 March 2024), then an Excel
@@ -138,7 +164,7 @@ def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
     if serial := re.fullmatch(_EXCEL_SERIAL_SHAPE, text):
         return Normalised(_EXCEL_EPOCH + timedelta(days=int(serial.group(1))), None)
     return Normalised(
-        None, f"{value.strip()!r} is not a date (expected {describe_date_format(date_format)})"
+        None, f"{value.strip()!r} is not a date (expected {expected_dates(date_format)})"
     )
 
 

@@ -32,7 +32,7 @@ TEST_KEY = "test-key-not-secret"
 CONFIG = ('[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "Place One"\n'
           '\n[ingest]\nmax_rejected_share = 1.0\n')
 
-NOT_A_DATE = "is not a date (expected dd/mm/yyyy)"
+NOT_A_DATE = "is not a date (expected dd/mm/yyyy or yyyy-mm-dd)"
 BAD_NHS = ("is not a valid NHS number (10 digits with a correct modulus 11 check digit); "
            "the value is withheld because it identifies a person")
 UNLINKED = ("is not a valid NHS number (10 digits with a correct modulus 11 check digit); "

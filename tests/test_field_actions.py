@@ -159,6 +159,31 @@ def test_register_and_activity_rows_with_a_bad_identifier_stay_quarantined(tmp_p
     assert (result.rows_loaded, result.rows_rejected) == (1, 1)
 
 
+def test_the_date_format_advice_names_the_format_the_file_is_in(tmp_path):
+    """Dates written 31.05.2024: the advice gives that format (not a generic example),
+    and followed literally it loads every row."""
+    config = project(tmp_path / "p")
+    header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
+    deaths = write(tmp_path / "deaths.csv", [header] + [
+        f"P{i},{i:02d}.05.2024,80,F,E01000001,C34.9,Hospital" for i in range(1, 6)])
+    command = [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root)]
+    env = {"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"}
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert completed.returncode == 3
+    assert completed.stderr.rstrip().endswith(
+        "set date_format in a new mappings/deaths.toml to the file's date format "
+        "(date_format = \"%d.%m.%Y\", as in '01.05.2024')"), completed.stderr
+    (config.root / "mappings" / "deaths.toml").write_text(
+        'dataset = "deaths"\ndate_format = "%d.%m.%Y"\n', encoding="utf-8")
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert completed.returncode == 0, completed.stderr
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM deaths").fetchall() == [(5,)]
+    finally:
+        con.close()
+
+
 def test_a_file_with_every_row_quarantined_exits_3_and_keeps_nothing(tmp_path):
     config = project(tmp_path / "p")
     header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
@@ -174,9 +199,9 @@ def test_a_file_with_every_row_quarantined_exits_3_and_keeps_nothing(tmp_path):
     errors = [line for line in completed.stderr.splitlines() if line.startswith("Error")]
     assert errors == [
         "Error: deaths.csv: 5 of 5 rows would be quarantined (every row); the most common "
-        "reason is \"date_of_death is not a date (expected dd/mm/yyyy)\" (5 rows), so "
-        "nothing from the file was loaded — set date_format in a new mappings/deaths.toml "
-        "to the file's date format (e.g. date_format = \"%Y-%m-%d\")"]
+        "reason is \"date_of_death is not a date (expected dd/mm/yyyy or yyyy-mm-dd)\" "
+        "(5 rows), so nothing from the file was loaded — set date_format in a new "
+        "mappings/deaths.toml to the file's date format (e.g. date_format = \"%Y-%m-%d\")"]
     con = duckdb.connect(str(config.database_path), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM ingest_log").fetchall() == [(0,)]

@@ -43,7 +43,7 @@ def test_the_hospital_deaths_finding_follows_the_data() -> None:
     # England as typed into eolneeds.toml [benchmarks] in the fixture.
     assert "England 43.4%" in found.detail
 
-    # Change the data again: another Place now has the most hospital deaths.
+    # Change the data again: another Place now has the highest share of hospital deaths.
     bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000003",
                              value=80.25, lower_ci_95=78.0, upper_ci_95=82.0)
     found = _findings(bundle)["hospital_deaths"]

@@ -86,7 +86,7 @@ def test_csv_loads_pseudonymised_and_counts_add_up(tmp_path):
     ]
     assert query(config, "SELECT row_number, column_name, value, reason FROM rejects") == [
         (4, "date_of_death", "31/02/2023",
-         "date_of_death '31/02/2023' is not a date (expected dd/mm/yyyy)"),
+         "date_of_death '31/02/2023' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)"),
     ]
     ingested = [f for name, f in reporter.events if name == "file_ingested"]
     assert ingested == [{"file": str(csv), "dataset": "deaths", "file_id": result.file_id,
@@ -462,15 +462,15 @@ def test_repeated_values_are_judged_once_but_every_row_counts(tmp_path):
     assert query(config, "SELECT row_number, column_name, value, reason FROM rejects "
                  "ORDER BY 1") == [
         (8, "start_date", "2023-02-30", "start_date '2023-02-30' is not a date "
-                                        "(expected dd/mm/yyyy)"),
+                                        "(expected dd/mm/yyyy or yyyy-mm-dd)"),
         (9, "start_date", "2023-02-30", "start_date '2023-02-30' is not a date "
-                                        "(expected dd/mm/yyyy)"),
+                                        "(expected dd/mm/yyyy or yyyy-mm-dd)"),
         (10, "activity_type", "teleport",
          "activity_type 'teleport' is not a known activity type (use one of "
          "emergency_admission, elective_admission, ae_attendance, community_contact, "
          "specialist_palliative_contact, hospice_inpatient, outpatient, other); add a "
          "[recode.activity_type] entry to the mapping; start_date '2023-02-30' is not a "
-         "date (expected dd/mm/yyyy)")]
+         "date (expected dd/mm/yyyy or yyyy-mm-dd)")]
     key = TEST_KEY.encode()
     assert query(config, "SELECT person_id, cost, source_row FROM activity "
                  "ORDER BY source_row") == [

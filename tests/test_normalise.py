@@ -143,7 +143,7 @@ def test_custom_date_format_first(con):
 
 def test_date_reason_says_expected_format():
     assert nz.parse_date("31/02/2023").reason == (
-        "'31/02/2023' is not a date (expected dd/mm/yyyy)"
+        "'31/02/2023' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)"
     )
 
 
