@@ -103,6 +103,12 @@ _EXCEL_SERIAL_SHAPE = r"([0-9]{5})(\.[0-9]+)?"  # a fraction is the time of day
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
+# SUS and HES write 1800-01-01 for a date not applicable or not known (a spell not yet
+# ended) and 1801-01-01 for one recorded invalid, however the date is written
+# (1800-01-01, 18000101, 01/01/1800), with or without a time after it: no date.
+NULL_DATES = r"(180[01]-?01-?01|01/01/180[01])([ T].*)?"
+
+
 def describe_date_format(date_format: str) -> str:
     """'%d/%m/%Y' -> 'dd/mm/yyyy', for messages."""
     words = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%b": "mon", "%B": "month",
