@@ -490,7 +490,7 @@ def _preset_reads(ins: Inspection) -> str:
         if isinstance(spec, str):
             parts.append(f"{canonical} <- {spec}")
         elif isinstance(spec, presets.Derived):
-            parts.append(f"{canonical} <- {' + '.join(spec.sources)}")
+            parts.append(f"{canonical} <- {' + '.join(spec.names())}")
         else:
             parts.append(f"{canonical} <- {len(spec)} columns")
     return ", ".join(parts)

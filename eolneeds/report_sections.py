@@ -28,7 +28,7 @@ from markupsafe import Markup
 from eolneeds import categories, charts, methods, report_practice, spc
 from eolneeds.bundle import projection_year_basis
 from eolneeds.catalogue import THEMES, load_catalogue
-from eolneeds.findings import key_findings, versus_benchmark
+from eolneeds.findings import benchmark_period, key_findings, versus_benchmark
 from eolneeds.formatting import (
     MISSING,
     fmt_cell,
@@ -213,6 +213,9 @@ class EnglandSection:
                                         self.r.polarity(ind_id))
             if comparison is None:
                 cmp_cell = Cell("Not compared (no interval)", css="cmp cmp-none")
+            elif eng is not None:  # the verdict says which England it is against
+                cmp_cell = Cell(cmp_cell.text, css=cmp_cell.css,
+                                detail=f"against England {benchmark_period(eng, self.r.period)}")
             cells = [Cell(self.r.name_of(ind_id), header=True),
                      Cell(_value(row), numeric=True, css="value"),
                      Cell(_interval(row), numeric=True),
@@ -226,7 +229,8 @@ class EnglandSection:
             if eng is not None:
                 source = eng.source + (f" (indicator {eng.source_indicator})"
                                        if eng.source_indicator else "")
-            cells += [Cell(eng.period or "not stated" if eng else MISSING), Cell(source)]
+            cells += [Cell(benchmark_period(eng, self.r.period) if eng else MISSING),
+                      Cell(source)]
             rows.append(cells)
         if not rows:
             return None, []
@@ -754,7 +758,9 @@ class SpcSection:
             name = self.r.name_of(ind_id)
             result = icb_series.result
             labels = [p for p, _ in values]
-            meaning = self.spc_meaning(result, polarity, self.r.benchmark(ind_id))
+            eng = self.r.england.get(ind_id)
+            meaning = self.spc_meaning(result, polarity, self.r.benchmark(ind_id),
+                                       benchmark_period(eng, self.r.period) if eng else "")
             summary = (f"XmR chart of monthly {name.lower()} for the ICB, {labels[0]} to "
                        f"{labels[-1]}: mean {fmt_value(result.mean, unit)}, process limits "
                        f"{fmt_value(result.lower_limit, unit)} to "
@@ -799,13 +805,16 @@ class SpcSection:
         return blocks
 
     @staticmethod
-    def spc_meaning(result: methods.XmRResult, polarity: str, target: float | None) -> str:
+    def spc_meaning(result: methods.XmRResult, polarity: str, target: float | None,
+                    target_period: str = "") -> str:
         icon = methods.variation_icon(result, polarity)
         text = methods.VARIATION_DESCRIPTIONS[icon]
         assurance = methods.assurance_icon(result, target, polarity)
         if assurance is not None:
             words = methods.ASSURANCE_DESCRIPTIONS[assurance]
-            text += " Against the England value as a target: " + words[:1].lower() + words[1:]
+            period = f" ({target_period})" if target_period else ""
+            text += (f" Against the England value{period} as a target: "
+                     + words[:1].lower() + words[1:])
         return text
 
 
@@ -916,7 +925,7 @@ class ProvenanceSection:
         text += (" 'no residents' marks a deprivation quintile or group with nobody in it: "
                  "structurally empty, not suppressed. Rare groups are published merged "
                  "into a wider one, the same for every area: "
-                 + "; ".join(f"{m.label} ({' + '.join(m.members)})"
+                 + "; ".join(f"{m.label} ({m.holds})"
                              for m in categories.merges()) + " (see Definitions).")
         return text
 
