@@ -1248,6 +1248,9 @@ def _ingest_one(
     started = datetime.now()
     fingerprint = mapping_hash(mapping)
     where = _mapping_file(config, mapping.name)
+    # The name and path kept (ingest_log, rejects, field_actions, and so the manifest and
+    # packs): an NHS number in a file's name is masked like one in a value.
+    stored_name = nz.mask_nhs_numbers(path.name)
 
     def skipped(content_hash: str) -> FileResult | None:
         """The result when these bytes are already loaded (and not --replace)."""
@@ -1281,7 +1284,7 @@ def _ingest_one(
     # likely, and are skipped before anything is read.
     named_before = con.execute(
         "SELECT count(*) FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
-        "AND replaced_by IS NULL", {"dataset": dataset, "name": path.name}).fetchone()
+        "AND replaced_by IS NULL", {"dataset": dataset, "name": stored_name}).fetchone()
     hashing: readers.BackgroundSha256 | None = None
     if named_before and named_before[0]:
         content_hash = readers.file_sha256(path)
@@ -1374,7 +1377,7 @@ def _ingest_one(
         if not replace:
             earlier = con.execute(
                 "SELECT count(*) FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
-                "AND replaced_by IS NULL", {"dataset": dataset, "name": path.name},
+                "AND replaced_by IS NULL", {"dataset": dataset, "name": stored_name},
             ).fetchone()
             if earlier and earlier[0]:
                 reporter.message(
@@ -1400,7 +1403,7 @@ def _ingest_one(
                 con.execute("BEGIN TRANSACTION")
                 file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
                 if replace:
-                    _replace_earlier(con, dataset, path.name, content_hash, file_id)
+                    _replace_earlier(con, dataset, stored_name, content_hash, file_id)
                 insert = (f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, "
                           "source_row) SELECT " + ", ".join(f'"v_{c}"' for c in columns)
                           + ", $file_id, CASE WHEN __fixed THEN -__row ELSE __row END "
@@ -1452,7 +1455,7 @@ def _ingest_one(
             con.execute("BEGIN TRANSACTION")
             file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
             if replace:
-                _replace_earlier(con, dataset, path.name, content_hash, file_id)
+                _replace_earlier(con, dataset, stored_name, content_hash, file_id)
         # After the earlier loads are replaced: their rows are no duplicates.
         _quarantine_duplicates(con, dataset, file_id)
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
@@ -1483,7 +1486,7 @@ def _ingest_one(
                 "INSERT INTO rejects SELECT $file_id, $name, $dataset, __row, __column, "
                 f"{nz.mask_sql('__value')}, {nz.mask_sql('__reason')} FROM {STAGE_TABLE} "
                 "ORDER BY __row",
-                {"file_id": file_id, "name": path.name, "dataset": dataset},
+                {"file_id": file_id, "name": stored_name, "dataset": dataset},
             )
         if raw.row_map:
             con.execute(
@@ -1494,7 +1497,7 @@ def _ingest_one(
             "INSERT INTO field_actions SELECT $file_id, $name, $dataset, __row, __column, "
             f"{nz.mask_sql('__value')}, __action, {nz.mask_sql('__reason')} "
             f"FROM {ACTIONS_TABLE} ORDER BY __row, __column",
-            {"file_id": file_id, "name": path.name, "dataset": dataset},
+            {"file_id": file_id, "name": stored_name, "dataset": dataset},
         )
         con.execute(
             "INSERT INTO ingest_log (file_id, dataset, file_name, file_path, content_hash, "
@@ -1502,8 +1505,9 @@ def _ingest_one(
             "finished_at, replaced_by, mapping_hash) VALUES ($file_id, $dataset, $name, $path, "
             "$hash, $mapping, $encoding, $read, $loaded, $rejected, $started, $finished, NULL, "
             "$mapping_hash)",
-            {"file_id": file_id, "dataset": dataset, "name": path.name,
-             "path": str(path.resolve()), "hash": content_hash, "mapping": mapping.name,
+            {"file_id": file_id, "dataset": dataset, "name": stored_name,
+             "path": nz.mask_nhs_numbers(str(path.resolve())), "hash": content_hash,
+             "mapping": mapping.name,
              "mapping_hash": fingerprint,
              "encoding": raw.encoding, "read": rows_read, "loaded": rows_loaded,
              "rejected": rows_read - rows_loaded, "started": started,

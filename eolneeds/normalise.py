@@ -292,6 +292,19 @@ def mask(text: str | None) -> str | None:
     return None if text is None else re.sub(_NHS_LIKE, MASK, text)
 
 
+# A name is not a value: a file's name, a column's header, a message. Dates and
+# timestamps there (deaths_20241001123456.csv) must survive, so only what is an NHS number
+# -- ten digits with a correct check digit, not part of a longer number -- is masked.
+_NHS_IN_NAME = re.compile(r"(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])")
+
+
+def mask_nhs_numbers(text: str) -> str:
+    """`text` with every valid NHS number in it replaced by MASK (for names and messages,
+    which are kept in the database, logs and outputs, and printed)."""
+    return _NHS_IN_NAME.sub(
+        lambda m: MASK if is_valid_nhs_number(m.group()) else m.group(), text)
+
+
 def mask_sql(expr: str) -> str:
     """SQL: mask(expr)."""
     return f"regexp_replace({expr}, {sql_literal(_NHS_LIKE)}, {sql_literal(MASK)}, 'g')"
