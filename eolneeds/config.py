@@ -30,6 +30,8 @@ OUTPUT_FORMATS = ("html", "xlsx", "csv", "parquet")
 # ADMIMETH codes counted as emergency admissions (REFERENCE.md). 2B and 2C are in by
 # default; whether they belong is not settled nationally, so it is an option.
 DEFAULT_EMERGENCY_ADMIMETH = ("21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28")
+# The largest cost per bed day accepted: the ceiling ingest puts on one activity's cost.
+MAX_UNIT_COST = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -417,7 +419,8 @@ def load_config(root: Path) -> ProjectConfig:
 
     privacy = _typed(where, "privacy", raw.get("privacy", {}), dict)
     _check_keys(f"{where} [privacy]", privacy, {"key_file"})
-    key_file = Path(privacy["key_file"]).expanduser() if "key_file" in privacy else None
+    key_file = (Path(_typed(f"{where} [privacy]", "key_file", privacy["key_file"], str))
+                .expanduser() if "key_file" in privacy else None)
 
     disc_raw = _typed(where, "disclosure", raw.get("disclosure", {}), dict)
     dwhere = f"{where} [disclosure]"
@@ -471,6 +474,11 @@ def load_config(root: Path) -> ProjectConfig:
             if cost is not None else None
         ),
     )
+    # A cost that is not a finite amount of 0 or more would print 'nan' or a negative
+    # cost in the packs; the ceiling is the one ingest applies to an activity's cost.
+    if cost is not None and not 0 <= float(cost) <= MAX_UNIT_COST:
+        raise ConfigError(f"{mwhere}: key 'unit_cost_per_bed_day' must be a number from 0 "
+                          f"to {MAX_UNIT_COST} (pounds per bed day), not {float(cost)!r}")
     if methods.bed_days not in ("inclusive_days", "nights"):
         raise ConfigError(f"{mwhere}: key 'bed_days' must be 'inclusive_days' or 'nights'")
 

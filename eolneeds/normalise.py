@@ -103,6 +103,12 @@ _EXCEL_SERIAL_SHAPE = r"([0-9]{5})(\.[0-9]+)?"  # a fraction is the time of day
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
+# SUS and HES write 1800-01-01 for a date not applicable or not known (a spell not yet
+# ended) and 1801-01-01 for one recorded invalid, however the date is written
+# (1800-01-01, 18000101, 01/01/1800), with or without a time after it: no date.
+NULL_DATES = r"(180[01]-?01-?01|01/01/180[01])([ T].*)?"
+
+
 def describe_date_format(date_format: str) -> str:
     """'%d/%m/%Y' -> 'dd/mm/yyyy', for messages."""
     words = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%b": "mon", "%B": "month",
@@ -284,6 +290,19 @@ MASK = "[10+ digits withheld]"
 def mask(text: str | None) -> str | None:
     """`text` with whatever could be an NHS number replaced by MASK."""
     return None if text is None else re.sub(_NHS_LIKE, MASK, text)
+
+
+# A name is not a value: a file's name, a column's header, a message. Dates and
+# timestamps there (deaths_20241001123456.csv) must survive, so only what is an NHS number
+# -- ten digits with a correct check digit, not part of a longer number -- is masked.
+_NHS_IN_NAME = re.compile(r"(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])")
+
+
+def mask_nhs_numbers(text: str) -> str:
+    """`text` with every valid NHS number in it replaced by MASK (for names and messages,
+    which are kept in the database, logs and outputs, and printed)."""
+    return _NHS_IN_NAME.sub(
+        lambda m: MASK if is_valid_nhs_number(m.group()) else m.group(), text)
 
 
 def mask_sql(expr: str) -> str:
