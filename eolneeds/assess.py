@@ -787,10 +787,10 @@ def compute_indicators(
     pools: dict[tuple[str, str, str], list[str]] = {}
     frame = apply_disclosure(raw, config.disclosure,
                              exempt_indicators=(PROJECTED_ID,),
-                             projection_base=headline[-1].label, nesting=nesting, pools=pools)
-    # Practices add up to their PCN: a hidden practice must not be left alone in it.
-    frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
-                                             config.disclosure)
+                             projection_base=headline[-1].label, nesting=nesting, pools=pools,
+                             weights=practice.DISCLOSURE_WEIGHTS)
+    # Why each hidden practice (PCN) of the funnel is hidden, in its note (practice.py).
+    frame = practice.note_reasons(frame, raw, config.disclosure.min_count)
     # Rows of merged categories name what they hold; quintiles an area has no LSOA in
     # are published as 'no residents' (after disclosure: they carry no count).
     frame = categories.mark_empty(categories.with_merge_notes(frame))
