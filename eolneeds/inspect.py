@@ -137,7 +137,11 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
     """Look at one extract; raise InputDataError when it cannot be read."""
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"{path}: no such file — check the path")
+        what = ("is a folder, not a file — name an extract file inside it" if path.is_dir()
+                else "is not a regular file (a pipe, socket or device) — copy the extract to "
+                "a file and inspect that" if path.exists()
+                else "no such file — check the path")
+        raise UsageError(f"{path}: {what}")
     if path.stat().st_size == 0:
         raise input_error(path.name, "the file is empty (0 bytes)",
                           "re-export the extract; an empty file has nothing to load")

@@ -40,7 +40,7 @@ from xml.etree.ElementTree import ParseError
 
 import duckdb
 
-from eolneeds.config import DELIMITER_WORDS
+from eolneeds.config import DELIMITER_WORDS, text_encoding
 from eolneeds.errors import input_error
 
 CHUNK = 1 << 20  # 1 MiB: streaming reads for hashing, encoding checks and transcoding
@@ -359,6 +359,7 @@ def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> 
     if forced != "auto":
         try:
             codec = codecs.lookup(forced).name
+            text_encoding(codec)
         except LookupError:
             raise input_error(name, f"encoding {forced!r} is not known",
                               "use utf-8, utf-8-sig or cp1252") from None

@@ -4,13 +4,15 @@ and the fix, exit 3: never a DuckDB out-of-memory error or 'CSV Error on Line: 2
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from eolneeds.config import load_config
-from eolneeds.errors import InputDataError
+from eolneeds.errors import InputDataError, UsageError
 from eolneeds.ingest import ingest_files
+from eolneeds.inspect import inspect_file
 from eolneeds.readers import MAX_COLUMNS
 from eolneeds.reporting import Reporter
 
@@ -81,3 +83,33 @@ def test_inspect_refuses_a_row_of_ten_million_characters_in_one_line(tmp_path):
         "Error: deaths_long.csv row 3: cannot be read as CSV (field larger than field limit "
         "(131072)) — check the quoting and the delimiter (a quote opened and never closed "
         "runs on to the end of the file), or re-export the file\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_given_as_the_file_is_named_as_one_not_as_missing(config, tmp_path):
+    pipe = tmp_path / "deaths.csv"
+    os.mkfifo(pipe)  # opening it to read would wait for a writer for ever
+    with pytest.raises(InputDataError) as refused:
+        ingest_files(config, "deaths", [pipe], reporter=Reporter())
+    assert str(refused.value) == (f"{pipe}: is not a regular file (a pipe, socket or device) "
+                                  "— check the path and the file name")
+    with pytest.raises(UsageError) as refused_too:
+        inspect_file(pipe)
+    assert str(refused_too.value) == (
+        f"{pipe}: is not a regular file (a pipe, socket or device) — copy the extract to a "
+        "file and inspect that")
+    with pytest.raises(UsageError) as folder:
+        inspect_file(tmp_path)
+    assert str(folder.value) == f"{tmp_path}: is a folder, not a file — name an extract file " \
+                                "inside it"
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "base64"])
+def test_an_encoding_option_that_is_not_a_text_encoding_is_refused(config, tmp_path,
+                                                                   encoding):
+    extract = tmp_path / "deaths.csv"
+    extract.write_text(f"{HEADER}\n{ROW}\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as refused:
+        ingest_files(config, "deaths", [extract], encoding=encoding, reporter=Reporter())
+    assert str(refused.value) == (f"deaths.csv: encoding {encoding!r} is not known — use "
+                                  "utf-8, utf-8-sig or cp1252")
