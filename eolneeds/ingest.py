@@ -431,6 +431,11 @@ def _plan_columns(
                                      for n in presets.spec_names(preset.columns["place"]))
                          if h is not None]
         place_columns = list(dict.fromkeys(place_columns))
+        if len(place_columns) > 1 and config.places:
+            # Say that all are read (a lookup with LAD and sub-ICB columns), not one.
+            plan.preset_note = plan.preset_note.replace(
+                f"place from {place_columns[0]}", "place from whichever of "
+                f"{', '.join(place_columns)} names a Place of eolneeds.toml")
 
     # -- canonical text ---------------------------------------------------------------
     labels: dict[str, str] = {}

@@ -378,7 +378,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "underlying_cause": ("underlying cause icd 10", "cause of death", "icd10", "icd 10"),
     "place_of_death": ("pod",),
     "ethnicity": ("ethnic group", "ethnic category", "ethnic origin"),
-    "gp_practice": ("practice code", "practice", "gp practice code", "gp code", "ods code"),
+    # GP systems' exports: EMIS "Usual GP's Organisation Code", "Organisation code"
+    "gp_practice": ("practice code", "practice", "gp practice code", "gp code", "ods code",
+                    "organisation code", "org code", "registered practice",
+                    "registered practice code", "usual gp s organisation code"),
     "date_added": ("date added to register", "date entered", "entry date", "added on",
                    "date of entry", "date identified"),
     "preferred_place_of_death": ("ppd", "ppod", "preferred place", "preferred place of care"),
