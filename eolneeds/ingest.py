@@ -431,6 +431,11 @@ def _plan_columns(
                                      for n in presets.spec_names(preset.columns["place"]))
                          if h is not None]
         place_columns = list(dict.fromkeys(place_columns))
+        if len(place_columns) > 1 and config.places:
+            # Say that all are read (a lookup with LAD and sub-ICB columns), not one.
+            plan.preset_note = plan.preset_note.replace(
+                f"place from {place_columns[0]}", "place from whichever of "
+                f"{', '.join(place_columns)} names a Place of eolneeds.toml")
 
     # -- canonical text ---------------------------------------------------------------
     labels: dict[str, str] = {}
@@ -1160,7 +1165,9 @@ def ingest_files(
                               "name the extract files inside it (e.g. folder/*.csv)")
         if not path.is_file():
             problem = "file not found"
-            if path.is_symlink():  # a link to nothing, or to itself through others
+            if path.exists():  # a named pipe, a socket, a device: reading could hang
+                problem = "is not a regular file (a pipe, socket or device)"
+            elif path.is_symlink():  # a link to nothing, or to itself through others
                 problem = "is a link that leads to no file (broken, or a loop)"
             raise input_error(str(path), problem, "check the path and the file name")
     # Each file's mapping: --mapping, else chosen by its name as `run` chooses.
