@@ -234,6 +234,16 @@ def _did_you_mean(value: Any, choices: Any) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
+def text_encoding(codec: str) -> None:
+    """Raise LookupError unless `codec` decodes bytes to text: rot13, hex and base64 are
+    codecs too, but bytes to bytes (bytes.decode refuses them; an empty input would skip
+    the check)."""
+    try:
+        b"abcd".decode(codec)
+    except UnicodeError:
+        pass  # a text encoding these four bytes are not valid in
+
+
 def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
     # bool is an int in Python: do not accept true where a number is wanted.
     if isinstance(value, bool) and kind in (int, float, (int, float)):
@@ -328,6 +338,14 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
             raise ConfigError(f"{where}: [defaults] key {canon!r} is not a column of {dataset} "
                               f"— {_did_you_mean(canon, canonical)}use one of "
                               f"{', '.join(sorted(canonical))}")
+    encoding = _typed(where, "encoding", raw.get("encoding", "auto"), str)
+    if encoding != "auto":
+        try:
+            text_encoding(encoding)
+        except LookupError:
+            raise ConfigError(f"{where}: key 'encoding' is {encoding!r}, not a text encoding "
+                              "— use utf-8, utf-8-sig, cp1252 or utf-16, or \"auto\" to detect "
+                              "it") from None
     fmt = raw.get("format", "auto")
     if fmt not in ("auto", "csv", "xlsx", "parquet"):
         raise ConfigError(f"{where}: key 'format' is {fmt!r} — use auto, csv, xlsx or parquet")
@@ -347,7 +365,7 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         dataset=dataset,
         preset=raw.get("preset"),
         format=fmt,
-        encoding=_typed(where, "encoding", raw.get("encoding", "auto"), str),
+        encoding=encoding,
         delimiter=delimiter,
         sheet=raw.get("sheet"),
         header_row=header_row,

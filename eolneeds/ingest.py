@@ -1161,7 +1161,9 @@ def ingest_files(
                               "name the extract files inside it (e.g. folder/*.csv)")
         if not path.is_file():
             problem = "file not found"
-            if path.is_symlink():  # a link to nothing, or to itself through others
+            if path.exists():  # a named pipe, a socket, a device: reading could hang
+                problem = "is not a regular file (a pipe, socket or device)"
+            elif path.is_symlink():  # a link to nothing, or to itself through others
                 problem = "is a link that leads to no file (broken, or a loop)"
             raise input_error(str(path), problem, "check the path and the file name")
     # Each file's mapping: --mapping, else chosen by its name as `run` chooses.
