@@ -76,6 +76,9 @@ SPC_STYLES: dict[str, tuple[str, str, str]] = {
 
 _FONT_STACK = ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"]
 WIDTH_IN = 8.0  # 576 pt wide; the page scales the SVG to its column
+#: Average advance of a character of the charts' sans-serif fonts, in ems (Arial's
+#: digits are 0.556, its minus sign 0.584): enough to size a box that holds the text.
+_CHAR_EM = 0.6
 
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -120,8 +123,10 @@ def place_of_death_chart(
     plot area, as matplotlib clips them."""
     width, height = WIDTH_IN * 72, (0.9 + 0.42 * len(rows)) * 72
     labels = [_shorten(label) for label, _ in rows]
-    x0 = min(12 + 5.6 * max((len(lbl) for lbl in labels), default=4), width * 0.4)
-    x1, y0, y1 = width - 12, 30.0, height - 24
+    # Room for the longest label at 10 pt (0.6 em a character) and, on the right, for
+    # half of the '100%' under the axis's end.
+    x0 = min(14 + _CHAR_EM * 10 * max((len(lbl) for lbl in labels), default=4), width * 0.4)
+    x1, y0, y1 = width - 18, 30.0, height - 24
 
     def px(v: float) -> float:
         return x0 + v / 100 * (x1 - x0)
@@ -280,11 +285,6 @@ def _tick_label(value: float, unit: str) -> str:
     """Only the decimals needed: 0, 2.5, 1,000; '%' where a percent."""
     text = fmt_number(value, 0 if float(value).is_integer() else 1)
     return f"{text}%" if unit == "%" else text
-
-
-#: Average advance of a character of the charts' sans-serif fonts, in ems (Arial's
-#: digits are 0.556, its minus sign 0.584): enough to size a box that holds the text.
-_CHAR_EM = 0.6
 
 
 def _annotation_box(lines: Sequence[str], w: float) -> tuple[float, float, float]:
@@ -531,6 +531,23 @@ def _polyline(xs: Sequence[float], ys: Sequence[float]) -> str:
     return "".join(parts)
 
 
+def _free_label_y(placed: list[tuple[float, float, float, float]], x: float, y: float,
+                  width: float, right: bool, height: float = 10.0) -> float:
+    """The baseline nearest y at which a label (anchored at x, to its left when
+    `right`) overlaps none already placed; the box taken is added to `placed`. Places
+    of similar size and value would otherwise print their names over each other."""
+    left = x - width if right else x
+    for step in range(0, 12):
+        for candidate in ((y,) if step == 0 else (y - step * height, y + step * height)):
+            box = (left, candidate - height + 2, width, height)
+            if not any(box[0] < b[0] + b[2] and b[0] < box[0] + box[2]
+                       and box[1] < b[1] + b[3] and b[1] < box[1] + box[3] for b in placed):
+                placed.append(box)
+                return candidate
+    placed.append((left, y - height + 2, width, height))
+    return y
+
+
 def funnel_chart(
     svg_id: str,
     title: str,
@@ -580,14 +597,17 @@ def funnel_chart(
             out.append(_edged(_marker(mark.marker, px(mark.denominator), py(mark.percent),
                                       mark.colour, 8)))
     out.append("</g>")
-    for mark in marks:
+    placed: list[tuple[float, float, float, float]] = []  # label boxes drawn so far
+    for mark in sorted(marks, key=lambda m: -m.percent if math.isfinite(m.percent) else 0):
         label = _shorten(mark.label, 22)
         if not label or not math.isfinite(mark.percent):
             continue
         # Labels near the right edge go to the left of their point, so none is clipped.
         right = mark.denominator > 0.75 * max_n
         x = px(mark.denominator) + (-6 if right else 6)
-        out.append(f'<text x="{x:.1f}" y="{py(mark.percent) - 4:.1f}" font-size="8.5" '
+        y = _free_label_y(placed, x, py(mark.percent) - 4, _CHAR_EM * 8.5 * len(label),
+                          right)
+        out.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="8.5" '
                    f'text-anchor="{"end" if right else "start"}" fill="{BLACK}">'
                    f"{_esc(label)}</text>")
     entries = [_key(_line_key(OI_ORANGE, 1.5), benchmark_label),

@@ -1647,10 +1647,10 @@ def _read_ons_population_csv(con: duckdb.DuckDBPyConnection, path: Path, fmt: st
             "F0..F90 and M0..M90, or 0..89 and 90+)",
             f"ingest the ONS workbook as published, or delete the preset line in {where} to "
             "read a long table (lsoa_code, year, sex, age_band, population)")
-    year = mapping.year or presets.ons_year(path.name)
+    year = mapping.year or presets.ons_file_year(path.name)
     if year is None:
         raise input_error(path.name, "does not say the estimates' year (a CSV has no sheet "
-                          "name or title; no 'mid-YYYY' in the file name)",
+                          "name or title, and the file name holds no one year)",
                           f"add year = YYYY (the estimates' year) to {where}")
     sex = presets.ons_sheet_sex(path.stem) if layout == "ages" else None
     if layout == "ages" and sex is None:

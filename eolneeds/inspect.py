@@ -578,6 +578,9 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
                          f"{'  # title rows above the header' if ins.header_row > 1 else ''}")
     elif ins.file_format == "csv" and ins.header_row != 1:
         lines.append(f"header_row = {ins.header_row}")
+    if preset == "ons_population" and ins.file_format == "csv" \
+            and presets.ons_file_year(ins.path.name) is None:
+        lines.append("# year = 2022  # a CSV does not say its year: set the estimates' year")
     if preset:
         return "\n".join(lines) + "\n"
 

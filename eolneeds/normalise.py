@@ -87,14 +87,17 @@ def icd10_sql(expr: str) -> str:
 
 # A time part after the date ("2023-01-05 00:00:00", "05/01/2023 00:00") is common in
 # database and Excel exports; it is dropped before the date is read.
-_TIME_SUFFIX = (r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+_TIME_SUFFIX = (r"[ T:][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
                 r"( ?([AaPp][Mm]|Z|[+-][0-9]{2}:?[0-9]{2}))?$")
 _ISO_SHAPE = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
 _COMPACT_SHAPE = r"[0-9]{8}"
 # A month written as a word cannot be read the wrong way round, so these are always
 # accepted too: Oracle's and SQL Server's "31-MAR-2024", "31 Mar 2024", "31 March 2024".
 # A two-digit year ("31-MAR-24") is not: it could be 1924 or 2024.
-_MONTH_NAME_SHAPE = r"[0-9]{1,2}[-/ ][A-Za-z]{3,9}[-/ ][0-9]{4}"
+_MONTH_NAME_SHAPE = r"[0-9]{1,2}[-/ ]?[A-Za-z]{3,9}[-/ ]?[0-9]{4}"
+# Its parts, to join with dashes: SAS's DATE9 writes no separators ("01MAY2024", and
+# DATETIME "01MAY2024:13:45:00", whose time the ':' before it marks).
+_MONTH_NAME_PARTS = r"^([0-9]{1,2})[-/ ]?([A-Za-z]{3,9})[-/ ]?([0-9]{4})$"
 _MONTH_NAME_FORMATS = ("%d-%b-%Y", "%d-%B-%Y")
 # A date cell formatted as General shows (and a CSV saved from it holds) Excel's serial
 # number: days since 1899-12-30. Five digits (1927-05-18 to 2173) has no other reading
@@ -158,7 +161,7 @@ def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
     if re.fullmatch(_COMPACT_SHAPE, text):
         candidates.append("%Y%m%d")
     if re.fullmatch(_MONTH_NAME_SHAPE, text):
-        text = re.sub(r"[-/ ]", "-", text)
+        text = re.sub(_MONTH_NAME_PARTS, r"\1-\2-\3", text)
         candidates.extend(_MONTH_NAME_FORMATS)
     for fmt in candidates:
         try:
@@ -194,7 +197,7 @@ def date_sql(expr: str, date_format_param: str) -> str:
         f"(CASE WHEN regexp_full_match({text}, {sql_literal(_COMPACT_SHAPE)}) "
         f"THEN CAST(try_strptime({text}, '%Y%m%d') AS DATE) END)"
     )
-    dashed = f"regexp_replace({text}, '[-/ ]', '-', 'g')"
+    dashed = f"regexp_replace({text}, {sql_literal(_MONTH_NAME_PARTS)}, '\\1-\\2-\\3')"
     month_name = plausible(
         f"(CASE WHEN regexp_full_match({text}, {sql_literal(_MONTH_NAME_SHAPE)}) "
         f"THEN CAST(coalesce(" + ", ".join(f"try_strptime({dashed}, {sql_literal(f)})"

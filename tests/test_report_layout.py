@@ -98,7 +98,7 @@ LAYOUT = r"""
 (() => {
   document.querySelectorAll('details').forEach(d => d.open = true);
   const out = {page: document.documentElement.scrollWidth - window.innerWidth,
-               captions: [], cells: [], boxes: [], headers: []};
+               captions: [], cells: [], boxes: [], headers: [], labels: []};
   for (const cap of document.querySelectorAll('.table-wrap caption')) {
     const wrap = cap.closest('.table-wrap').getBoundingClientRect();
     const range = document.createRange(); range.selectNodeContents(cap);
@@ -124,7 +124,18 @@ LAYOUT = r"""
     }
   }
   for (const svg of document.querySelectorAll('svg.chart')) {
+    // Every label of every chart inside the chart, none printed over another.
     const s = svg.getBoundingClientRect();
+    const texts = Array.from(svg.querySelectorAll('text'))
+      .map(t => [t.textContent, t.getBoundingClientRect()]).filter(x => x[1].width);
+    texts.forEach(([words, a], i) => {
+      if (a.left < s.left - 1 || a.right > s.right + 1 || a.top < s.top - 1
+          || a.bottom > s.bottom + 1) out.labels.push([svg.id, words, 'outside']);
+      texts.slice(i + 1).forEach(([other, b]) => {
+        if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1
+            && b.top < a.bottom - 1) out.labels.push([svg.id, words, other]);
+      });
+    });
     const rects = Array.from(svg.querySelectorAll('rect.note')).map(e => e.getBoundingClientRect());
     rects.forEach((a, i) => {
       if (a.left < s.left - 1 || a.right > s.right + 1) out.boxes.push([svg.id, 'outside']);
@@ -156,6 +167,7 @@ def test_nothing_is_clipped_on_a_phone_or_a_desktop(assessed_sample, width: int)
     assert found["cells"] == []
     assert found["headers"] == []
     assert found["boxes"] == []
+    assert found["labels"] == []
 
 
 def test_the_css_gives_scrolling_tables_and_charts_a_visible_cue() -> None:
@@ -167,3 +179,30 @@ def test_the_css_gives_scrolling_tables_and_charts_a_visible_cue() -> None:
     wrap = wrap[:wrap.index("}")]
     assert "background-attachment: local, local, scroll, scroll" in wrap
     assert re.search(r"\.chart-svg::after \{ content: \"Scroll sideways", css)
+
+
+def test_funnel_labels_of_neighbouring_places_do_not_print_over_each_other() -> None:
+    """Two Places of nearly the same size and value (as Brackenford and Dunmere in the
+    demo): their names are drawn at least a line apart."""
+    points = [charts.FunnelPoint("Brackenford", 488, 1100),
+              charts.FunnelPoint("Dunmere", 480, 1095),
+              charts.FunnelPoint("Castlemoor", 410, 1030)]
+    root = _parse(charts.funnel_chart("chart-f", "Funnel", "d", points, 44.4, "ICB 44.4%"))
+    ys = {t.text: float(t.get("y", "0")) for t in root.iter(f"{SVG_NS}text")
+          if t.text in ("Brackenford", "Dunmere", "Castlemoor")}
+    assert len(ys) == 3
+    assert abs(ys["Brackenford"] - ys["Dunmere"]) >= 10, ys
+
+
+def test_place_of_death_labels_and_axis_fit_the_chart() -> None:
+    """The longest area label (right-aligned before the bars) starts inside the chart,
+    and the '100%' under the axis's end ends inside it (10 pt, 0.6 em a character)."""
+    rows = [(name, {"pod_home_pct": 30.0, "pod_hospital_pct": 45.0})
+            for name in ("ICB", "Dunmere", "St Albright & Coastal Vale")]
+    root = _parse(charts.place_of_death_chart("chart-p", "Place of death", "d", rows))
+    width = float(root.get("viewBox", "").split()[2])
+    for t in root.iter(f"{SVG_NS}text"):
+        size, x = float(t.get("font-size", "0")), float(t.get("x", "0"))
+        span = 0.6 * size * len(t.text or "")
+        start = {"end": x - span, "middle": x - span / 2}.get(t.get("text-anchor", ""), x)
+        assert start >= 0 and start + span <= width, (t.text, start, span, width)
