@@ -581,6 +581,27 @@ def _compare_to_icb(frame: pl.DataFrame) -> pl.DataFrame:
     ).drop("_icb_value")
 
 
+def _withhold_comparisons_with_hidden_icb(frame: pl.DataFrame) -> pl.DataFrame:
+    """A Place row compared with an ICB value that is not published (suppressed, or
+    with no value) says 'not_compared': 'similar', 'higher' or 'lower' against a hidden
+    value is itself information about it (it bounds the value by the Place's interval).
+    Run after disclosure control, which decides what is hidden; the same key (indicator,
+    period, breakdown and its value) pairs a Place's group with the ICB's group."""
+    key = ["indicator_id", "period", "breakdown", "breakdown_value"]
+    hidden = frame.filter(
+        (pl.col("area_type") == "icb")
+        & (pl.col("suppressed").fill_null(False) | pl.col("value").is_null())
+    ).select(*key).unique().with_columns(pl.lit(True).alias("_icb_hidden"))
+    if hidden.height == 0:
+        return frame
+    joined = frame.join(hidden, on=key, how="left", nulls_equal=True)
+    withhold = (pl.col("area_type") == "place") & pl.col("_icb_hidden").fill_null(False)
+    return joined.with_columns(
+        pl.when(withhold).then(pl.lit("not_compared")).otherwise(pl.col("comparison"))
+        .alias("comparison")
+    ).select(frame.columns)
+
+
 def _projection_rows(
     con: Any, config: ProjectConfig, base: Period, available: list[int], places: list[str],
     reporter: Reporter,
@@ -766,16 +787,18 @@ def compute_indicators(
     pools: dict[tuple[str, str, str], list[str]] = {}
     frame = apply_disclosure(raw, config.disclosure,
                              exempt_indicators=(PROJECTED_ID,),
-                             projection_base=headline[-1].label, nesting=nesting, pools=pools)
-    # Practices add up to their PCN: a hidden practice must not be left alone in it.
-    frame = practice.protect_practice_totals(frame, practice.practice_pcns(con),
-                                             config.disclosure)
+                             projection_base=headline[-1].label, nesting=nesting, pools=pools,
+                             weights=practice.DISCLOSURE_WEIGHTS)
+    # Why each hidden practice (PCN) of the funnel is hidden, in its note (practice.py).
+    frame = practice.note_reasons(frame, raw, config.disclosure.min_count)
     # Rows of merged categories name what they hold; quintiles an area has no LSOA in
     # are published as 'no residents' (after disclosure: they carry no count).
     frame = categories.mark_empty(categories.with_merge_notes(frame))
     frame = pl.concat([frame, categories.no_residents_rows(
         frame, _empty_quintiles(con, all_places)), categories.nobody_rows(frame)],
         how="vertical")
+    # No verdict against an ICB value disclosure control hid.
+    frame = _withhold_comparisons_with_hidden_icb(frame)
     sii = _sii_rows(frame, catalogue, kinds, disclosure=config.disclosure.enabled, pools=pools,
                     pooled=lambda ind: _pooled_groups(ind, raw, counts, pop_map, pools))
     if sii.height:
@@ -988,6 +1011,9 @@ def _assess_project(config: ProjectConfig, options: AssessOptions, *, reporter: 
     formats = _formats(config, options.formats)
     per_place = config.outputs.per_place if options.per_place is None else options.per_place
     out_dir = Path(options.out) if options.out is not None else Path.cwd() / DEFAULT_OUT
+    if out_dir.exists() and not out_dir.is_dir():  # refused before the work, not after
+        raise UsageError(f"--out {out_dir} is a file — name a folder for the outputs (it is "
+                         "created if it does not exist)")
     con = connect(config.database_path)
     try:
         frame = compute_indicators(config, con, period_end=options.period_end,

@@ -50,6 +50,8 @@ class Category:
     recorded: str  # the category as the data record it (canonical value)
     published: str  # the category it is published in
     label: str  # the published category's label
+    member_label: str  # the recorded category as a reader names it inside a merged one
+    #                    ('neurodegenerative disease', 'HIV'); '' where not merged
     why: str  # why it is merged ('' where it is published as recorded)
 
 
@@ -85,14 +87,21 @@ class Merge:
     breakdown: str
     published: str
     label: str
-    members: tuple[str, ...]
+    members: tuple[str, ...]  # the recorded categories (codes, as in the data)
     why: str
+    member_labels: tuple[str, ...] = ()  # the same as readers name them
+
+    @property
+    def holds(self) -> str:
+        """What it holds in the words of the outputs: 'neurodegenerative disease + HIV',
+        'mixed + other ethnic groups' (never the codes 'neurodegenerative + hiv')."""
+        return " + ".join(self.member_labels or self.members)
 
     @property
     def note(self) -> str:
         """What the indicator table says on each row of the merged category."""
-        return (f"merged category: {self.label} = "
-                + " + ".join(self.members) + " (rare categories published together)")
+        return (f"merged category: {self.label} = {self.holds} "
+                "(rare categories published together)")
 
 
 def merges() -> list[Merge]:
@@ -101,15 +110,18 @@ def merges() -> list[Merge]:
     for c in load_categories():
         if any(m.published == c.published and m.breakdown == c.breakdown for m in out):
             continue
-        inside = members(c.breakdown, c.published)
+        inside = [m for m in load_categories()
+                  if m.breakdown == c.breakdown and m.published == c.published]
         if len(inside) > 1:
-            out.append(Merge(c.breakdown, c.published, c.label, tuple(inside), c.why))
+            out.append(Merge(c.breakdown, c.published, c.label,
+                             tuple(m.recorded for m in inside), c.why,
+                             tuple(m.member_label or m.recorded for m in inside)))
     return out
 
 
 def merge_text() -> str:
     """One paragraph for the catalogue, the report's and the packs' notes and the docs."""
-    parts = [f"{m.breakdown} '{m.published}' ({m.label}) = {' + '.join(m.members)}: {m.why}"
+    parts = [f"{m.breakdown} '{m.published}' ({m.label}) = {m.holds}: {m.why}"
              for m in merges()]
     return ("Rare categories are published merged into a wider one, the same for every "
             "Place, the ICB and every run (a fixed list, not chosen from the data, so tables "

@@ -19,6 +19,7 @@ from eolneeds.config import find_project
 from eolneeds.console import ConsoleReporter
 from eolneeds.errors import INTERRUPTED_MESSAGE, EolneedsError, ExitCode, UsageError
 from eolneeds.lock import ProjectLock, ReadOnlyProjectError, project_lock
+from eolneeds.normalise import mask_nhs_numbers
 from eolneeds.schema import DATASETS
 
 app = typer.Typer(
@@ -205,7 +206,7 @@ def inspect_command(
     if dataset is not None and dataset not in DATASET_CHOICES:
         raise UsageError(f"--dataset {dataset!r}: use one of {', '.join(DATASET_CHOICES)}")
     found = inspect_file(file, encoding=encoding or "auto", sheet=sheet)
-    typer.echo(found.render_text())
+    _say(found.render_text())
     if write_mapping is None:
         return
     root = (project or Path.cwd()).resolve()
@@ -219,7 +220,7 @@ def inspect_command(
         path.unlink()
         raise
     # The command runs as written from anywhere: the file as given, the project named.
-    typer.echo(f"Wrote {path}: check it, then eolneeds ingest {dataset or found.dataset} "
+    _say(f"Wrote {path}: check it, then eolneeds ingest {dataset or found.dataset} "
                f"{shell_arg(file)} --mapping {write_mapping} --project {shell_arg(root)}")
 
 
@@ -245,7 +246,7 @@ def validate(*, project: ProjectOpt = None) -> None:
         report = validate_project(config, reporter=state.reporter)
     finally:
         lock.release()
-    typer.echo(report.render_text())
+    _say(report.render_text())
     if report.blocking:
         raise typer.Exit(int(ExitCode.INPUT_DATA))
 
@@ -334,6 +335,12 @@ def indicators(
     typer.echo(render_catalogue(format))
 
 
+def _say(text: str) -> None:
+    """Print a result to stdout. A file or column named with an NHS number is masked in
+    it, as in every message (README, Privacy)."""
+    typer.echo(mask_nhs_numbers(text))
+
+
 def main() -> None:
     """Entry point: run the app, turn our errors into one line and an exit code.
 
@@ -352,7 +359,7 @@ def main() -> None:
     except EolneedsError as err:
         if state.debug:
             traceback.print_exc()
-        sys.stderr.write(f"Error: {err}\n")
+        sys.stderr.write(f"Error: {mask_nhs_numbers(str(err))}\n")
         sys.exit(int(err.exit_code))
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if state.debug:
@@ -362,10 +369,11 @@ def main() -> None:
 
             known = explain(exc)
             if isinstance(known, EolneedsError):
-                sys.stderr.write(f"Error: {known}\n")
+                sys.stderr.write(f"Error: {mask_nhs_numbers(str(known))}\n")
                 sys.exit(int(known.exit_code))
         sys.stderr.write(
-            f"Internal error: {type(exc).__name__}: {exc} — this is a bug in eolneeds; "
+            f"Internal error: {type(exc).__name__}: {mask_nhs_numbers(str(exc))} — this is a "
+            "bug in eolneeds; "
             "rerun with --debug for the traceback and report it\n"
         )
         sys.exit(int(ExitCode.INTERNAL))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from eolneeds.errors import ConfigError, UsageError
+from eolneeds.periods import MAX_MONTHS
 from eolneeds.scenarios import Scenario, parse_scenarios
 from eolneeds.schema import CANONICAL_COLUMNS, DATASETS
 
@@ -30,6 +31,8 @@ OUTPUT_FORMATS = ("html", "xlsx", "csv", "parquet")
 # ADMIMETH codes counted as emergency admissions (REFERENCE.md). 2B and 2C are in by
 # default; whether they belong is not settled nationally, so it is an option.
 DEFAULT_EMERGENCY_ADMIMETH = ("21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28")
+# The largest cost per bed day accepted: the ceiling ingest puts on one activity's cost.
+MAX_UNIT_COST = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -232,6 +235,16 @@ def _did_you_mean(value: Any, choices: Any) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
+def text_encoding(codec: str) -> None:
+    """Raise LookupError unless `codec` decodes bytes to text: rot13, hex and base64 are
+    codecs too, but bytes to bytes (bytes.decode refuses them; an empty input would skip
+    the check)."""
+    try:
+        b"abcd".decode(codec)
+    except UnicodeError:
+        pass  # a text encoding these four bytes are not valid in
+
+
 def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
     # bool is an int in Python: do not accept true where a number is wanted.
     if isinstance(value, bool) and kind in (int, float, (int, float)):
@@ -326,6 +339,14 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
             raise ConfigError(f"{where}: [defaults] key {canon!r} is not a column of {dataset} "
                               f"— {_did_you_mean(canon, canonical)}use one of "
                               f"{', '.join(sorted(canonical))}")
+    encoding = _typed(where, "encoding", raw.get("encoding", "auto"), str)
+    if encoding != "auto":
+        try:
+            text_encoding(encoding)
+        except LookupError:
+            raise ConfigError(f"{where}: key 'encoding' is {encoding!r}, not a text encoding "
+                              "— use utf-8, utf-8-sig, cp1252 or utf-16, or \"auto\" to detect "
+                              "it") from None
     fmt = raw.get("format", "auto")
     if fmt not in ("auto", "csv", "xlsx", "parquet"):
         raise ConfigError(f"{where}: key 'format' is {fmt!r} — use auto, csv, xlsx or parquet")
@@ -345,7 +366,7 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         dataset=dataset,
         preset=raw.get("preset"),
         format=fmt,
-        encoding=_typed(where, "encoding", raw.get("encoding", "auto"), str),
+        encoding=encoding,
         delimiter=delimiter,
         sheet=raw.get("sheet"),
         header_row=header_row,
@@ -417,7 +438,8 @@ def load_config(root: Path) -> ProjectConfig:
 
     privacy = _typed(where, "privacy", raw.get("privacy", {}), dict)
     _check_keys(f"{where} [privacy]", privacy, {"key_file"})
-    key_file = Path(privacy["key_file"]).expanduser() if "key_file" in privacy else None
+    key_file = (Path(_typed(f"{where} [privacy]", "key_file", privacy["key_file"], str))
+                .expanduser() if "key_file" in privacy else None)
 
     disc_raw = _typed(where, "disclosure", raw.get("disclosure", {}), dict)
     dwhere = f"{where} [disclosure]"
@@ -442,8 +464,8 @@ def load_config(root: Path) -> ProjectConfig:
     )
     if periods.default not in ("financial_year", "rolling"):
         raise ConfigError(f"{pwhere}: key 'default' must be 'financial_year' or 'rolling'")
-    if not 1 <= periods.months <= 120:
-        raise ConfigError(f"{pwhere}: key 'months' must be between 1 and 120")
+    if not 1 <= periods.months <= MAX_MONTHS:
+        raise ConfigError(f"{pwhere}: key 'months' must be between 1 and {MAX_MONTHS}")
     if not 1 <= periods.years <= 50:
         raise ConfigError(f"{pwhere}: key 'years' must be between 1 and 50 (the number of "
                           "financial years to report)")
@@ -471,6 +493,11 @@ def load_config(root: Path) -> ProjectConfig:
             if cost is not None else None
         ),
     )
+    # A cost that is not a finite amount of 0 or more would print 'nan' or a negative
+    # cost in the packs; the ceiling is the one ingest applies to an activity's cost.
+    if cost is not None and not 0 <= float(cost) <= MAX_UNIT_COST:
+        raise ConfigError(f"{mwhere}: key 'unit_cost_per_bed_day' must be a number from 0 "
+                          f"to {MAX_UNIT_COST} (pounds per bed day), not {float(cost)!r}")
     if methods.bed_days not in ("inclusive_days", "nights"):
         raise ConfigError(f"{mwhere}: key 'bed_days' must be 'inclusive_days' or 'nights'")
 

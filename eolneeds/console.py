@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from eolneeds.normalise import mask_nhs_numbers
 from eolneeds.reporting import Reporter, event_json, no_progress
 
 
@@ -35,7 +36,7 @@ class ConsoleReporter(Reporter):
         if self.stream_lost:
             return
         try:
-            self.stream.write(text)
+            self.stream.write(mask_nhs_numbers(text))
             self.stream.flush()
         except (BrokenPipeError, ValueError, OSError):
             self.stream_lost = True

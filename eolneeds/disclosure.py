@@ -1160,13 +1160,18 @@ ICB_WEIGHT = 3.0
 SII_LOSS_WEIGHT = 15.0
 #: An inequality summary needs this many published quintiles (assess.SII_MIN_QUINTILES).
 SII_QUINTILES = 3
+#: (indicator id, breakdown) -> the weight of such a row in _row_cost, in place of 1.
+RowWeights = dict[tuple[str, str], float]
 
 
 def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
-              hidden: set[Key]) -> tuple[Callable[[Key], float], dict[Key, float]]:
+              hidden: set[Key], weights: RowWeights | None = None
+              ) -> tuple[Callable[[Key], float], dict[Key, float]]:
     """The cost of hiding a count: the weight of the published rows it would hide (those
     not hidden already by their other count), read against `hidden` as it grows. A row
-    weighs 1; a headline row (breakdown 'all') HEADLINE_WEIGHT; a deprivation quintile of
+    weighs 1 (or what `weights` gives its (indicator, breakdown): the caller's hook for
+    rows a table exists for, such as the practice funnel's); a headline row (breakdown
+    'all') HEADLINE_WEIGHT; a deprivation quintile of
     an indicator with an inequality summary QUINTILE_WEIGHT while its summary stands,
     SII_LOSS_WEIGHT where it is the quintile that would take the summary below
     SII_QUINTILES, 1 once the summary is lost anyway; an ICB row ICB_WEIGHT times as much.
@@ -1175,6 +1180,7 @@ def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
     from eolneeds.catalogue import load_catalogue
 
     unequal = {i.id for i in load_catalogue() if i.inequality_summary}
+    row_weight = weights or {}
     rows_of: dict[Key, list[int]] = {}
     other: list[tuple[Key | None, Key | None]] = []
     weight: list[float] = []
@@ -1186,7 +1192,8 @@ def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
             frame["area_code"].to_list(), frame["period"].to_list(),
             frame["breakdown"].to_list(), frame["breakdown_value"].to_list(), strict=True)):
         scale = ICB_WEIGHT if area_type == "icb" else 1.0
-        weight.append((HEADLINE_WEIGHT if bd == "all" else 1.0) * scale)
+        weight.append((HEADLINE_WEIGHT if bd == "all" else row_weight.get((ind, bd), 1.0))
+                      * scale)
         other.append((nk, dk))
         g = None
         if bd == "imd_quintile" and ind in unequal and bv not in SUMMARY_VALUES:
@@ -1285,8 +1292,11 @@ def apply_disclosure(
     projection_base: str | None = None,
     nesting: Nesting | None = None,
     pools: dict[tuple[str, str, str], list[str]] | None = None,
+    weights: RowWeights | None = None,
 ) -> pl.DataFrame:
     """Suppress, note and round an indicator table (INDICATOR_SCHEMA in, same out).
+    `weights`: rows worth more than a breakdown row's 1 when complementary counts are
+    chosen, by (indicator, breakdown) (_row_cost; practice.DISCLOSURE_WEIGHTS).
     `nesting`: breakdowns whose categories lie in another's (nested_breakdowns).
     `pools`, where given, is filled with the pooled deprivation groups inequality
     summaries may be computed from without giving anything away (_summary_pools)."""
@@ -1353,7 +1363,7 @@ def apply_disclosure(
                 if k[0].split("~")[0] in modelled or not 0 < abs(v) < min_count}
         hidden |= set(latent)
         values = {**values, **latent}
-        cost, worth = _row_cost(out, keys, hidden)
+        cost, worth = _row_cost(out, keys, hidden, weights)
         # The sums numbered once for every round below.
         sums = _Sums(relations)
         _secondary(values, hidden, sums, icb_codes, free, cost)

@@ -76,6 +76,26 @@ def _published(row: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     return row is not None and not row["suppressed"] and not is_missing(row["value"])
 
 
+def _period_key(period: str) -> str:
+    """'2022/23' and '2022-23' name the same financial year; case and spaces aside."""
+    return " ".join(period.replace("/", "-").lower().split())
+
+
+def benchmark_period(benchmark: BenchmarkValue, local_period: str) -> str:
+    """The words beside a national (or regional) value wherever it is compared with a
+    local one: its period, and whether that differs from the local value's, so that an
+    England 2023 value is never read as if it were this report's 2025-26.
+
+    '2025-26' (the same period), '2023, not 2025-26' (a different one), or
+    'period not stated' (typed into [benchmarks], or a download without a period)."""
+    period = (benchmark.period or "").strip()
+    if not period:
+        return "period not stated"
+    if _period_key(period) == _period_key(local_period):
+        return period
+    return f"{period}, not {local_period}"
+
+
 def versus_benchmark(row: dict[str, Any] | None, benchmark: float) -> str | None:
     """'higher', 'lower' or 'similar': an area's published value against a national
     value (England's interval is far narrower than an ICB's or a Place's, so it is
@@ -142,13 +162,14 @@ class FindingsBuilder:
         return _versus(row["comparison"], self.polarity(ind), "the ICB")
 
     def england_text(self, ind: str) -> str:
-        """', England 43.4% (2023)' where a national value exists."""
+        """', England 43.4% (2023, not 2025-26)' where a national value exists: its
+        period always beside it ('period not stated' where unknown)."""
         eng = self.england.get(ind)
         if eng is None:
             return ""
         unit = self.catalogue[ind].unit if ind in self.catalogue else ""
-        period = f" ({eng.period})" if eng.period else ""
-        return f", {eng.area_name} {fmt_value(eng.value, unit)}{period}"
+        return (f", {eng.area_name} {fmt_value(eng.value, unit)} "
+                f"({benchmark_period(eng, self.period)})")
 
     def highest(self, ind: str, key: str, question: str, what: str,
                 question_key: str, evidence: str) -> Finding | None:
@@ -305,6 +326,18 @@ class FindingsBuilder:
                 found.append((ind, comparison, row))
         return found
 
+    def england_periods(self) -> str:
+        """One sentence on the periods of the national values compared with, as the
+        local values are this report's period: 'England values: 2023, not 2025-26 (3
+        indicators); period not stated (2).'"""
+        counts: dict[str, int] = {}
+        for eng in self.england.values():
+            words = benchmark_period(eng, self.period)
+            counts[words] = counts.get(words, 0) + 1
+        parts = [f"{words} ({n} indicator{'s' if n > 1 else ''})" if len(counts) > 1
+                 else words for words, n in counts.items()]
+        return f"England values: {'; '.join(parts)}."
+
     def _difference_text(self, ind: str, comparison: str) -> str:
         verdict = judge(comparison, self.polarity(ind))
         meaning = f" ({verdict.key})" if verdict.key in ("better", "worse") else ""
@@ -316,7 +349,8 @@ class FindingsBuilder:
         if not self.england:
             return None
         icb = [f"{self._difference_text(ind, cmp)}: {self.value(row)} against "
-               f"{fmt_value(self.england[ind].value, row['unit'])}"
+               f"{fmt_value(self.england[ind].value, row['unit'])} "
+               f"({benchmark_period(self.england[ind], self.period)})"
                for ind, cmp, row in self.england_differences(self.icb)]
         places: list[tuple[int, str]] = []
         for place in self.places:
@@ -329,6 +363,8 @@ class FindingsBuilder:
         detail = (f"ICB: {'; '.join(icb)}." if icb else
                   f"The ICB does not differ significantly from England on the {n} "
                   "indicators with a national value.")
+        # The periods before the Places, so the card says them even when cut short.
+        detail += " " + self.england_periods()
         detail += (f" Places: {_most_first(places, 'the England section')}" if places else
                    " No Place differs significantly from England.")
         return Finding(key="versus_england",

@@ -9,9 +9,25 @@ Where the rows live: practices and PCNs are breakdowns of the ICB (`area_type = 
 `breakdown = 'gp_practice' | 'pcn'`, `breakdown_value` the ODS code, 'unknown' for
 deaths with no practice or a practice missing from the PCN lookup). Every death has one
 practice and every practice one PCN, so three sets of rows add up: the practices to the
-ICB, the PCNs to the ICB, and each PCN's practices to the PCN. disclosure.py protects the
-first two (a breakdown set); `protect_practice_totals` adds the third and repeats all
-three until no set has exactly one hidden cell.
+ICB, the PCNs to the ICB, and each PCN's practices to the PCN. disclosure.py protects all
+three with the rest of the table (assess passes the practice-to-PCN lookup as a nested
+breakdown), exact check included: a hidden count of 1-7, or a small remainder such as
+need deaths not identified, cannot be worked out from any combination of them.
+
+Which counts are hidden with a small one (DISCLOSURE_WEIGHTS): at a practice almost
+every small count is a remainder inside need deaths on a register (registered deaths
+without a need cause; need deaths on a register without a DNACPR decision, a plan or a
+preference). Left to the smallest row cost, disclosure control hid need deaths on the
+register, which protects them all at once and blanks the funnel (98 of 112 practices of
+the bundled sample in 2025-26, on main 2773d6c). The funnel's rows weigh as a headline
+row, so the complement falls on the planning and register counts instead and the funnel
+is published wherever its own counts allow (110 of 112; BENCHMARKS.md). The price: the
+median days on the register and late identification, which stand on all deaths on a
+register, are published for fewer practices.
+
+Why each hidden practice is hidden (`hidden_reason`), in the same words in the funnel
+table, the report and the pack: its own count is 1-7, the number of need deaths not
+identified is 1-7, or it is hidden so that a small count elsewhere cannot be worked out.
 
 The funnel: each practice's share of need deaths identified before death against the
 ICB's, with control limits from methods.funnel_limits_proportion (95% and 99.8%); a
@@ -26,16 +42,22 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds.config import DisclosureConfig
-from eolneeds.disclosure import SECONDARY_NOTE
+from eolneeds.disclosure import HEADLINE_WEIGHT
 
 PRACTICE = "gp_practice"
 PCN = "pcn"
 UNKNOWN = "unknown"
 #: The indicator of the practice funnel (INDICATORS.md: identified among need deaths).
 FUNNEL_INDICATOR = "on_register_need_pct"
-_VALUE_COLUMNS = ("numerator", "denominator", "value", "lower_ci_95", "upper_ci_95",
-                  "lower_ci_99_8", "upper_ci_99_8")
+#: What the funnel's rows weigh when disclosure control chooses complementary counts
+#: (disclosure._row_cost; any other breakdown row weighs 1): as much as a headline row,
+#: so that the small remainders around need deaths on a register are protected by
+#: hiding a planning or register count rather than the funnel's (module docstring).
+DISCLOSURE_WEIGHTS = {(FUNNEL_INDICATOR, PRACTICE): HEADLINE_WEIGHT,
+                      (FUNNEL_INDICATOR, PCN): HEADLINE_WEIGHT}
+#: The note part that says why a funnel row is hidden ('reason: fewer than 8 need
+#: deaths'), after the rule's own part (which bundle.suppression_tally counts by).
+REASON_PREFIX = "reason: "
 
 FUNNEL_SCHEMA: dict[str, Any] = {
     "period": pl.String, "practice_code": pl.String, "practice_name": pl.String,
@@ -45,6 +67,7 @@ FUNNEL_SCHEMA: dict[str, Any] = {
     "lower_99_8": pl.Float64, "upper_99_8": pl.Float64, "z": pl.Float64,
     "position": pl.String, "register_days_median": pl.Float64,
     "register_late_pct": pl.Float64, "acp_need_pct": pl.Float64, "suppressed": pl.Boolean,
+    "reason": pl.String,
 }
 PCN_FUNNEL_SCHEMA: dict[str, Any] = {
     "period": pl.String, "pcn_code": pl.String, "pcn_name": pl.String,
@@ -53,6 +76,7 @@ PCN_FUNNEL_SCHEMA: dict[str, Any] = {
     "upper_95": pl.Float64, "lower_99_8": pl.Float64, "upper_99_8": pl.Float64,
     "z": pl.Float64, "position": pl.String, "register_days_median": pl.Float64,
     "register_late_pct": pl.Float64, "acp_need_pct": pl.Float64, "suppressed": pl.Boolean,
+    "reason": pl.String,
 }
 POSITIONS = {
     "below_99_8": "below the 99.8% limit",
@@ -60,8 +84,67 @@ POSITIONS = {
     "within": "within the limits",
     "above_95": "above the 95% limit",
     "above_99_8": "above the 99.8% limit",
+    "not_compared": "not compared: the ICB's figure is not published",
     "suppressed": "not shown (small numbers)",
 }
+
+
+def hidden_reason(need_deaths: float | None, identified: float | None, min_count: int
+                  ) -> str:
+    """Why a practice's (a PCN's) identification is hidden, from its true counts: the
+    rule (counts 1 to min_count - 1 are hidden) applied to the need deaths, to those
+    identified, or to those not identified (98% of 50 would say that 1 was not); else
+    it was hidden with a small count elsewhere, as its complement."""
+    def small(v: float | None) -> bool:
+        return v is not None and 0 < v < min_count
+
+    not_identified = (None if need_deaths is None or identified is None
+                      else need_deaths - identified)
+    if small(need_deaths):
+        return f"fewer than {min_count} need deaths"
+    if small(identified):
+        return f"fewer than {min_count} identified before death"
+    if small(not_identified):
+        return f"fewer than {min_count} not identified before death"
+    return "hidden so that a small count elsewhere cannot be worked out"
+
+
+def note_reasons(frame: pl.DataFrame, raw: pl.DataFrame, min_count: int) -> pl.DataFrame:
+    """The disclosed indicator table with each hidden funnel row's note saying why
+    (hidden_reason, from `raw`: the same table before disclosure). The disclosure part
+    of the note becomes the rule that applies: 'count of 1-7' where the practice's own
+    count, or what its percentage leaves out, is small (disclosure control protects a
+    remainder as a complement of the row, so it had said 'secondary'); else secondary
+    suppression. Then 'reason: ...', which the report and the packs read."""
+    from eolneeds.bundle import SUPPRESSION_NOTE_PREFIXES
+    from eolneeds.disclosure import SECONDARY_NOTE, primary_note
+
+    keys = ["indicator_id", "area_type", "period", "breakdown", "breakdown_value"]
+    funnel = ((pl.col("indicator_id") == FUNNEL_INDICATOR) & (pl.col("area_type") == "icb")
+              & pl.col("breakdown").is_in([PRACTICE, PCN]))
+    hidden = frame.with_row_index("_row").filter(funnel & pl.col("suppressed"))
+    if hidden.height == 0:
+        return frame
+    truth = raw.filter(funnel).select(*keys, pl.col("numerator").alias("_k"),
+                                      pl.col("denominator").alias("_n"))
+    hidden = hidden.join(truth, on=keys, how="left")
+    complement = hidden_reason(None, None, min_count)
+    notes = frame["note"].to_list()
+    for row, note, k, n in hidden.select("_row", "note", "_k", "_n").iter_rows():
+        reason = hidden_reason(n, k, min_count)
+        rule = SECONDARY_NOTE if reason == complement else primary_note(min_count)
+        kept = [part for part in (note or "").split("; ")
+                if part and not part.startswith((*SUPPRESSION_NOTE_PREFIXES, REASON_PREFIX))]
+        notes[row] = "; ".join([*kept, rule, REASON_PREFIX + reason])
+    return frame.with_columns(pl.Series("note", notes, dtype=pl.String))
+
+
+def reason_of(note: str | None) -> str | None:
+    """The reason a funnel row is hidden, from its note (note_reasons)."""
+    for part in (note or "").split("; "):
+        if part.startswith(REASON_PREFIX):
+            return part[len(REASON_PREFIX):]
+    return None
 
 
 def count_planning(con: Any, params: dict[str, Any]) -> dict[str, pl.DataFrame]:
@@ -82,129 +165,6 @@ def practice_pcns(con: Any) -> dict[str, str]:
     """practice code -> PCN code, as planning_deaths assigned them."""
     rows = con.execute("SELECT DISTINCT gp_practice, pcn FROM planning_deaths").fetchall()
     return {str(p): str(c) for p, c in rows}
-
-
-# ---------------------------------------------------------------------------------------
-# Disclosure: practices add up to their PCN
-
-
-#: Count columns that are the same number under two names: a death with a DNACPR
-#: decision (an ACP, a preference) recorded on an entry before death is on a register.
-COUNT_ALIASES = {"dnacpr_dated": "dnacpr_register", "acp_dated": "acp_register",
-                 "ppod_dated": "ppod_recorded"}
-
-
-def count_carriers(frame: pl.DataFrame) -> dict[str, dict[tuple[str, str, str], list[int]]]:
-    """For the ICB's total, practice and PCN rows: count column -> (period, breakdown,
-    value) -> the rows that publish that count (as numerator of a proportion or count,
-    or as the denominator of a proportion, mean or median). Counts shared by several
-    indicators (need deaths are the denominator of four) are one count: it is known as
-    soon as any row shows it."""
-    from eolneeds.catalogue import indicator_by_id
-
-    catalogue = indicator_by_id()
-    rows = frame.with_row_index("_row").filter(
-        (pl.col("area_type") == "icb") & pl.col("breakdown").is_in(["all", PRACTICE, PCN])
-    ).select("_row", "indicator_id", "method", "period", "breakdown", "breakdown_value")
-    out: dict[str, dict[tuple[str, str, str], list[int]]] = {}
-    for row, ind_id, method, period, breakdown, value in rows.iter_rows():
-        ind = catalogue.get(ind_id)
-        if ind is None or not {PRACTICE, PCN} & set(ind.breakdowns):
-            continue
-        columns = []
-        if method in ("P", "C"):
-            columns.append(ind.numerator_column)
-        if method in ("P", "M", "Q") and ind.denominator_column:
-            columns.append(ind.denominator_column)
-        for column in columns:
-            name = COUNT_ALIASES.get(column, column)
-            out.setdefault(name, {}).setdefault((period, breakdown, value), []).append(row)
-    return out
-
-
-def relations(keys: set[tuple[str, str, str]], pcns: dict[str, str]
-              ) -> list[tuple[tuple[str, str, str], list[tuple[str, str, str]]]]:
-    """(total, parts) of every additive relation among one count's cells: per period,
-    the ICB total = the sum of its practices = the sum of its PCNs, and each PCN = the
-    sum of its practices (every death has a practice and every practice one PCN)."""
-    out = []
-    for period in sorted({k[0] for k in keys}):
-        total = (period, "all", "all")
-        practices = sorted(k for k in keys if k[0] == period and k[1] == PRACTICE)
-        pcn_cells = sorted(k for k in keys if k[0] == period and k[1] == PCN)
-        if total in keys:
-            if practices:
-                out.append((total, practices))
-            if pcn_cells:
-                out.append((total, pcn_cells))
-        by_pcn: dict[str, list[tuple[str, str, str]]] = {}
-        for key in practices:
-            by_pcn.setdefault(pcns.get(key[2], UNKNOWN), []).append(key)
-        for pcn, parts in by_pcn.items():
-            if (period, PCN, pcn) in keys:
-                out.append(((period, PCN, pcn), parts))
-    return out
-
-
-def _size(rows: list[int], key: tuple[str, str, str], numerator: np.ndarray,
-          denominator: np.ndarray) -> tuple[float, str]:
-    """Sort key choosing the complementary cell: the smallest count first; zeros last
-    (hiding a zero protects nothing); ties by code, so the choice is reproducible."""
-    value = float(max(numerator[rows].max(), denominator[rows].max()))
-    return (value if value > 0 else float("inf"), key[2])
-
-
-def protect_practice_totals(
-    frame: pl.DataFrame, pcns: dict[str, str], settings: DisclosureConfig
-) -> pl.DataFrame:
-    """Secondary suppression over the practice/PCN hierarchy, count by count (module
-    docstring). A count is hidden at a practice when every row publishing it there is
-    hidden. While a relation of a count has exactly one hidden cell, the smallest
-    visible non-zero part of that relation is hidden in every row that publishes it.
-    Repeated over all counts until nothing changes; totals are never hidden here."""
-    if not settings.enabled or not settings.secondary or not pcns:
-        return frame
-    carriers = count_carriers(frame)
-    if not carriers:
-        return frame
-    hidden = frame["suppressed"].fill_null(False).to_numpy().copy()
-    numerator = frame["numerator"].fill_null(0).to_numpy()
-    denominator = frame["denominator"].fill_null(0).to_numpy()
-    plan = [(cells, relations(set(cells), pcns)) for cells in carriers.values()]
-    added: set[int] = set()
-    for _ in range(100):
-        changed = False
-        for cells, rels in plan:
-            for total, parts in rels:
-                unknown = [k for k in (total, *parts) if hidden[cells[k]].all()]
-                if len(unknown) != 1:
-                    continue
-                visible = [k for k in parts if not hidden[cells[k]].all()]
-                if not visible:
-                    continue
-                sizes = {k: _size(cells[k], k, numerator, denominator) for k in visible}
-                choice = min(visible, key=sizes.__getitem__)
-                for row in cells[choice]:
-                    if not hidden[row]:
-                        hidden[row] = True
-                        added.add(row)
-                changed = True
-        if not changed:
-            break
-    if not added:
-        return frame
-    mark = pl.Series("_mark", np.isin(np.arange(frame.height), list(added)))
-    note = pl.col("note").fill_null("")
-    return frame.with_columns(mark).with_columns(
-        *(pl.when(pl.col("_mark")).then(None).otherwise(pl.col(c)).alias(c)
-          for c in _VALUE_COLUMNS),
-        (pl.col("suppressed") | pl.col("_mark")).alias("suppressed"),
-        pl.when(pl.col("_mark")).then(pl.lit("not_compared")).otherwise(pl.col("comparison"))
-        .alias("comparison"),
-        pl.when(pl.col("_mark") & (note == "")).then(pl.lit(SECONDARY_NOTE))
-        .when(pl.col("_mark")).then(note + pl.lit("; " + SECONDARY_NOTE))
-        .otherwise(pl.col("note")).alias("note"),
-    ).drop("_mark")
 
 
 # ---------------------------------------------------------------------------------------
@@ -252,8 +212,10 @@ def _position(value: np.ndarray, lo95: np.ndarray, hi95: np.ndarray, lo998: np.n
               hi998: np.ndarray) -> list[str]:
     out = []
     for v, a, b, c, d in zip(value, lo95, hi95, lo998, hi998, strict=True):
-        if np.isnan(v) or np.isnan(a):
+        if np.isnan(v):
             out.append("suppressed")
+        elif np.isnan(a):
+            out.append("not_compared")  # no ICB figure (hidden) to draw limits around
         elif v < c:
             out.append("below_99_8")
         elif v > d:
@@ -288,6 +250,8 @@ def _funnel(indicators: pl.DataFrame, breakdown: str, code: str) -> pl.DataFrame
         "period", pl.col("breakdown_value").alias(code),
         pl.col("denominator").alias("need_deaths"), pl.col("numerator").alias("identified"),
         "value", "suppressed",
+        pl.when(pl.col("suppressed")).then(pl.col("note").str.extract(
+            "(?:^|; )" + REASON_PREFIX + "([^;]*)")).alias("reason"),
     ).join(icb, on="period", how="left")
     for ind in ("register_days_median", "register_late_pct", "acp_need_pct"):
         frame = frame.join(rows.filter(pl.col("indicator_id") == ind).select(

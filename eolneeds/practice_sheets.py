@@ -56,6 +56,32 @@ def _funnel_columns() -> list[Col]:
     ]
 
 
+def _not_shown_line(pack: _Pack) -> tuple[str, str]:
+    """Why a row's identification is [c], in the words of its Position column."""
+    settings = pack.config.disclosure
+    if not settings.enabled:
+        return ("Not shown", "Disclosure control is off for this pack: nothing is suppressed.")
+    small = f"1-{settings.min_count - 1}"
+    return ("Not shown", f"Counts of {small} are suppressed ([c]): a row whose need deaths, "
+            "those identified or those not identified are that few says so in its Position "
+            "column. A row that says 'hidden so that a small count elsewhere cannot be "
+            "worked out' is hidden with a small count in another row (another practice's, "
+            "or another figure of the same practice), which its counts and the PCN's or "
+            "the ICB's totals would otherwise give back. Median days on the register and "
+            "late identification count every death on a register, with or without a "
+            "palliative care need; beside the identified need deaths they would give away "
+            "the few registered deaths without a need cause, so at most practices they "
+            "are [c] where the identification is shown.")
+
+
+def position(r: dict[str, Any]) -> str:
+    """Where a funnel row falls; for a hidden row, why it is not shown (the reason of
+    the indicator table's note, practice.hidden_reason)."""
+    if r["suppressed"] and r.get("reason"):
+        return f"not shown: {r['reason']}"
+    return POSITIONS.get(r["position"], r["position"])
+
+
 def _funnel_cells(r: dict[str, Any]) -> list[Any]:
     """A funnel row's cells for _funnel_columns: a missing count, share or limit is
     [c] when the row is suppressed, else [x]; a missing register measure is always [c]
@@ -66,7 +92,7 @@ def _funnel_cells(r: dict[str, Any]) -> list[Any]:
         _num(r["value"], PERCENT, hidden), _num(r["icb_value"], PERCENT, False),
         _num(r["lower_95"], PERCENT, hidden), _num(r["upper_95"], PERCENT, hidden),
         _num(r["lower_99_8"], PERCENT, hidden), _num(r["upper_99_8"], PERCENT, hidden),
-        POSITIONS.get(r["position"], r["position"]),
+        position(r),
         _num(r["register_days_median"], WHOLE, True),
         _num(r["register_late_pct"], PERCENT, True),
         _num(r["acp_need_pct"], PERCENT, True),
@@ -109,6 +135,7 @@ def practices_sheet(pack: _Pack) -> DataSheet | None:
                   "control limits (95% and 99.8%) for a practice of its size. A practice "
                   "outside the 99.8% limits is unlikely to differ by chance alone. A death's "
                   "practice is its registered practice, else its register entry's."))
+    lines.append(_not_shown_line(pack))
     where = "the ICB" if pack.place is None else f"{pack.main.name} (practices whose deaths " \
                                                  "mostly lived here)"
     return DataSheet(
@@ -154,6 +181,7 @@ def pcns_sheet(pack: _Pack) -> DataSheet | None:
     lines.append(("Method", "As the Practices sheet, per Primary Care Network: its practices' "
                   "deaths together (each practice in its current PCN). 'Not known': deaths "
                   "with no practice, or a practice not in the PCN lookup."))
+    lines.append(_not_shown_line(pack))
     where = "the ICB" if pack.place is None else f"PCNs with practices in {pack.main.name}"
     return DataSheet(
         name="PCNs",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from eolneeds.config import DEFAULT_EMERGENCY_ADMIMETH
 from eolneeds.errors import ConfigError
-from eolneeds.normalise import sql_literal
+from eolneeds.normalise import NULL_DATES, sql_literal
 from eolneeds.schema import CANONICAL_COLUMNS
 
 PRESETS: tuple[str, ...] = (
@@ -29,12 +29,18 @@ class Derived:
     """A canonical column computed from several source columns by a SQL expression.
 
     `build` receives the SQL of each source (trimmed text, NULL when empty or absent)
-    and returns SQL giving text that the column's ordinary parser then checks.
+    and returns SQL giving text that the column's ordinary parser then checks. A source
+    may be a tuple of the names national extracts give it (the first found is read);
+    resolve() hands ingest a Derived naming the headers found.
     """
 
-    sources: tuple[str, ...]
+    sources: tuple[str | tuple[str, ...], ...]
     build: Callable[[Sequence[str]], str]
-    optional: tuple[str, ...] = ()  # sources that may be absent from the file
+    optional: tuple[str | tuple[str, ...], ...] = ()  # sources that may be absent
+
+    def names(self) -> tuple[str, ...]:
+        """Every header name any source may have."""
+        return tuple(n for s in self.sources for n in ((s,) if isinstance(s, str) else s))
 
 
 # canonical column -> its source column: one name, a tuple of the names national
@@ -61,10 +67,19 @@ def find_header(wanted: str, headers: Sequence[str]) -> str | None:
     return None
 
 
+def find_any(names: str | Sequence[str], headers: Sequence[str]) -> str | None:
+    """The header of `headers` that is the first of `names` found (see find_header)."""
+    for name in (names,) if isinstance(names, str) else names:
+        header = find_header(name, headers)
+        if header is not None:
+            return header
+    return None
+
+
 def spec_names(spec: SourceSpec) -> tuple[str, ...]:
     """Every source column name a spec may read."""
     if isinstance(spec, Derived):
-        return spec.sources
+        return spec.names()
     if isinstance(spec, str):
         return (spec,)
     return tuple(spec)
@@ -95,7 +110,8 @@ class Resolution:
 
     columns: dict[str, SourceSpec]  # canonical -> the header(s) found, or Derived
     defaults: dict[str, str]
-    # canonical -> the header read, for columns with several known names
+    # canonical -> the header read, for the identifier and for columns read under
+    # another of their known names than the usual (first) one
     chosen: dict[str, str]
     missing: list[tuple[str, tuple[str, ...]]]  # (canonical, names looked for)
 
@@ -122,12 +138,23 @@ def resolve(preset: Preset, headers: Sequence[str],
             continue
         required = canonical in preset.required
         if isinstance(spec, Derived):
-            absent = tuple(s for s in spec.sources
-                           if s not in spec.optional and find_header(s, headers) is None)
+            found_sources = [find_any(s, headers) for s in spec.sources]
+            absent = tuple(s if isinstance(s, str) else s[0]
+                           for s, h in zip(spec.sources, found_sources, strict=True)
+                           if h is None and s not in spec.optional)
             if absent and required:
                 missing.append((canonical, absent))
             elif not absent:
-                columns[canonical] = spec
+                # The headers this file has (an absent optional source keeps its first
+                # name, which ingest reads as NULL).
+                columns[canonical] = Derived(
+                    tuple(h if h is not None else (s if isinstance(s, str) else s[0])
+                          for s, h in zip(spec.sources, found_sources, strict=True)),
+                    spec.build)
+                for s, h in zip(spec.sources, found_sources, strict=True):
+                    if (not isinstance(s, str) and h is not None and canonical not in chosen
+                            and header_key(h) != header_key(s[0])):
+                        chosen[canonical] = h
             continue
         if isinstance(spec, list):
             found = [h for h in (find_header(s, headers) for s in spec) if h is not None]
@@ -144,7 +171,10 @@ def resolve(preset: Preset, headers: Sequence[str],
                 missing.append((canonical, names))
             continue
         columns[canonical] = header
-        if len(names) > 1:
+        # Said when the file names a column otherwise than usual, and always for the
+        # identifier (which decides what links).
+        if len(names) > 1 and (canonical == "person_id"
+                               or header_key(header) != header_key(names[0])):
             chosen[canonical] = header
     for canonical, (column, table) in preset.from_variant.items():
         if canonical in overridden or canonical in defaults:
@@ -257,14 +287,23 @@ def place_of_death(pod_code: str | None, nhs_flag: str | None, est_type: str | N
     return "unknown"
 
 
+def later_episode_sql(episode_order: str) -> str:
+    """SQL: the row is a later episode of a spell (HES APC EPIORDER 2..98; 99 is 'not
+    known' and a blank or absent order is a spell): its admission is on episode 1."""
+    return f"coalesce(TRY_CAST({episode_order} AS INTEGER) BETWEEN 2 AND 98, false)"
+
+
 def admission_type_sql(emergency: Sequence[str]) -> Callable[[Sequence[str]], str]:
-    """ADMIMETH -> activity type: emergency list (configurable), 11-13 elective, else other."""
+    """ADMIMETH -> activity type: emergency list (configurable), 11-13 elective, else
+    other. Sources: ADMIMETH and, optionally, EPIORDER (a later episode is 'other')."""
 
     def build(sources: Sequence[str]) -> str:
         method = f"upper({sources[0]})"
         codes = ", ".join(sql_literal(c.upper()) for c in emergency)
+        later = later_episode_sql(sources[1]) if len(sources) > 1 else "false"
         return (
-            f"(CASE WHEN {method} IN ({codes}) THEN 'emergency_admission' "
+            f"(CASE WHEN {later} THEN 'other' "
+            f"WHEN {method} IN ({codes}) THEN 'emergency_admission' "
             f"WHEN {method} IN ('11', '12', '13') THEN 'elective_admission' "
             "ELSE 'other' END)"
         )
@@ -272,12 +311,60 @@ def admission_type_sql(emergency: Sequence[str]) -> Callable[[Sequence[str]], st
     return build
 
 
+def admission_method_sql(sources: Sequence[str]) -> str:
+    """ADMIMETH, EPIORDER -> the admission method of a spell's first episode only: a
+    later episode (same ADMIMETH, copied to every episode of HES APC) is no admission."""
+    return f"(CASE WHEN NOT {later_episode_sql(sources[1])} THEN {sources[0]} END)"
+
+
+def spell_end_sql(sources: Sequence[str]) -> str:
+    """DISDATE, EPIEND -> the end of the stay a row records. HES APC writes DISDATE
+    only on a spell's last episode; any other episode ends on its EPIEND (so the first
+    episode of a longer spell counts the bed days of that episode, not the spell's)."""
+    disdate, epiend = sources
+    blank = f"({disdate} IS NULL OR regexp_full_match({disdate}, {sql_literal(NULL_DATES)}))"
+    return f"(CASE WHEN {blank} THEN {epiend} ELSE {disdate} END)"
+
+
+# Ages under one year in death registrations: DEC_AGEC counts DEC_AGECUNIT units.
+AGE_UNIT_YEARS = ("1", "01", "y", "yr", "yrs", "year", "years")
+AGE_UNIT_UNDER_ONE = ("2", "3", "4", "5", "02", "03", "04", "05", "m", "mth", "mths",
+                      "month", "months", "w", "wk", "wks", "week", "weeks", "d", "day",
+                      "days", "h", "hr", "hrs", "hour", "hours")
+
+
+def age_in_years_sql(sources: Sequence[str]) -> str:
+    """DEC_AGEC, DEC_AGECUNIT -> age in completed years. The unit is 1 (years) for
+    almost every death; an infant's age is given in months, weeks, days or hours
+    (codes 2-5 or the words), which is age 0, never 6 for six months. An unknown unit
+    keeps the value with it ('6 (unit Z)'), so the age is blanked and recorded as a
+    field action rather than read in the wrong unit; no unit column: years."""
+    age, unit = sources
+    key = f"lower(trim({unit}))"
+    years = ", ".join(sql_literal(u) for u in AGE_UNIT_YEARS)
+    under_one = ", ".join(sql_literal(u) for u in AGE_UNIT_UNDER_ONE)
+    return (f"(CASE WHEN {age} IS NULL OR {unit} IS NULL OR {key} IN ({years}) THEN {age} "
+            f"WHEN {key} IN ({under_one}) AND TRY_CAST({age} AS DOUBLE) >= 0 THEN '0' "
+            f"ELSE {age} || ' (unit ' || {unit} || ')' END)")
+
+
 # Names national extracts give the same column (first = the usual one).
 # NHS England's data platforms (NCDR, UDAL) give the NHS number already pseudonymised:
 # read last, only when no clear identifier column is there, and never checked as an NHS
 # number (it is not one; ingest keys it like any other identifier).
-PSEUDONYMISED_ID_NAMES = ("Der_Pseudo_NHS_Number",)
-NHS_NUMBER_NAMES = ("PERSON_ID", "NHS_NUMBER", "NHSNUMBER", *PSEUDONYMISED_ID_NAMES)
+PSEUDONYMISED_ID_NAMES = ("Der_Pseudo_NHS_Number", "Derived_Pseudo_NHS", "Pseudo_NHS_Number")
+# HES's own name is NEWNHSNO; 'NHS Number' and 'NHSNumber' are the same key as the
+# names below (header_key).
+NHS_NUMBER_NAMES = ("PERSON_ID", "NHS_NUMBER", "NHSNUMBER", "NEWNHSNO", "NHS_NO",
+                    *PSEUDONYMISED_ID_NAMES)
+# Hospital spells: HES APC (DARS extracts) names first, then the SUS / NCDR names.
+ADMISSION_DATE_NAMES = ("ADMIDATE", "Admission_Date", "ADMISSION_DATE_HOSPITAL_PROVIDER_SPELL",
+                        "Start_Date_Hospital_Provider_Spell")
+DISCHARGE_DATE_NAMES = ("DISDATE", "Discharge_Date", "DISCHARGE_DATE_HOSPITAL_PROVIDER_SPELL")
+ADMISSION_METHOD_NAMES = ("ADMIMETH", "Admission_Method", "Admission_Method_Code",
+                          "ADMISSION_METHOD_HOSPITAL_PROVIDER_SPELL")
+EPISODE_ORDER_NAMES = ("EPIORDER", "Episode_Number", "Episode_Order")
+EPISODE_END_NAMES = ("EPIEND", "Episode_End_Date")
 
 
 def already_pseudonymised(header: str) -> bool:
@@ -285,9 +372,16 @@ def already_pseudonymised(header: str) -> bool:
     return "pseudo" in header_key(header)
 LSOA_NAMES = ("LSOA21CD", "LSOA11CD", "LSOA code", "LSOA_CODE", "LSOA", "LSOA 2021 Code",
               "LSOA 2011 Code")
+# A Place is a local authority or a sub-ICB location (a former CCG): the ONS / ODS
+# lookups (LSOA21_SICBL24_ICB24_LAD24 and the like) carry both, each as an ONS code
+# (SICBL24CD), an ODS code (SICBL24CDH, '00K') and a name. Every column found is tried
+# for a Place of eolneeds.toml (ingest), so the order only decides the value kept when
+# none is one.
+_YEARS = ("25", "24", "23", "22", "21", "20", "19")
 PLACE_NAMES = ("Place", "Place code", "Place_code", "Place name", "Place_name",
-               "LAD24CD", "LAD23CD", "LAD22CD", "LAD21CD", "LAD24NM", "LAD23NM", "LAD22NM",
-               "LAD21NM", "LAD code", "LAD name")
+               *(f"LAD{y}{k}" for k in ("CD", "NM") for y in _YEARS), "LAD code", "LAD name",
+               *(f"{area}{y}{k}" for area in ("SICBL", "CCG", "UTLA", "LTLA")
+                 for k in ("CD", "CDH", "NM") for y in _YEARS))
 IOD_LSOA = {"LSOA code (2011)": "2011", "LSOA code (2021)": "2021"}
 IMD_RANK_NAMES = ("Index of Multiple Deprivation (IMD) Rank",
                   "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)")
@@ -296,8 +390,11 @@ IMD_DECILE_NAMES = (
     "Index of Multiple Deprivation (IMD) Decile (where 1 is most deprived 10% of LSOAs)")
 LOOKUP_VINTAGE = {"LSOA21CD": "2021", "LSOA11CD": "2011", "LSOA 2021 Code": "2021",
                   "LSOA 2011 Code": "2011"}
-# ONS mid-year estimates by LSOA: the LSOA column of each layout
-ONS_LSOA_NAMES = ("LSOA 2021 Code", "LSOA 2011 Code", "LSOA Code", "LSOA21CD", "LSOA11CD")
+# ONS mid-year estimates by LSOA: the LSOA column of each layout ('Area Codes': mid-2019
+# and before, whose 'LSOA' column holds the names and whose local authority rows are
+# quarantined as not LSOA codes)
+ONS_LSOA_NAMES = ("LSOA 2021 Code", "LSOA 2011 Code", "LSOA Code", "LSOA21CD", "LSOA11CD",
+                  "Area Codes")
 
 
 def ons_wide_layout(headers: Sequence[str]) -> str | None:
@@ -326,6 +423,18 @@ def ons_year(*texts: str) -> int | None:
         if found:
             return int(found.group(1))
     return None
+
+
+def ons_file_year(name: str) -> int | None:
+    """The year of a CSV of ONS estimates from its file name: 'mid-2022', else the one
+    four-digit year in it ('sapelsoasyoa2022.csv'); None when there is none or several
+    ('sapelsoasyoa20192022.csv' spans years)."""
+    found = ons_year(name)
+    if found is not None:
+        return found
+    runs = re.findall(r"\d+", name)
+    years = [int(r) for r in runs if len(r) == 4 and r[:2] in ("19", "20")]
+    return years[0] if len(years) == 1 and all(len(r) <= 4 for r in runs) else None
 
 
 def ons_sheet_sex(name: str) -> str | None:
@@ -366,20 +475,32 @@ def get_preset(
             description="death registrations (PCMD / civil registration extract)",
             columns={
                 "person_id": ("DEC_NHS_NUMBER", "NHS_NUMBER", "NHSNUMBER", "PERSON_ID",
-                              *PSEUDONYMISED_ID_NAMES),
-                "date_of_death": "REG_DATE_OF_DEATH",
-                "date_of_registration": "REG_DATE",
-                "age": "DEC_AGEC",
-                "sex": "DEC_SEX",
-                "lsoa_code": ("DEC_LSOA", "LSOA_OF_RESIDENCE_CODE", "LSOA11", "LSOA21CD"),
-                "underlying_cause": "S_UNDERLYING_COD_ICD10",
-                "contributory_causes": [f"S_COD_CODE_{i}" for i in range(1, 16)],
+                              "NHS_NO", *PSEUDONYMISED_ID_NAMES),
+                # Civil Registration - Deaths and PCMD: REG_DATE_OF_DEATH; ONS and
+                # local warehouse extracts: DOD, DATE_OF_DEATH
+                "date_of_death": ("REG_DATE_OF_DEATH", "DATE_OF_DEATH", "DOD",
+                                  "DEC_DATE_OF_DEATH", "DEATH_DATE"),
+                "date_of_registration": ("REG_DATE", "DATE_OF_REGISTRATION", "DOR",
+                                         "REGISTRATION_DATE"),
+                "age": Derived((("DEC_AGEC", "AGEC", "AGE_AT_DEATH"),
+                                ("DEC_AGECUNIT", "AGECUNIT")),
+                               age_in_years_sql, optional=(("DEC_AGECUNIT", "AGECUNIT"),)),
+                "date_of_birth": ("DEC_DATE_OF_BIRTH", "DATE_OF_BIRTH", "DOB"),
+                "sex": ("DEC_SEX", "SEX"),
+                "lsoa_code": ("DEC_LSOA", "LSOA_OF_RESIDENCE_CODE", "LSOA_OF_RESIDENCE",
+                              "DEC_LSOA21", "DEC_LSOA11", "LSOA21", "LSOA11", "LSOA21CD",
+                              "LSOA11CD", "LSOA_CODE"),
+                "underlying_cause": ("S_UNDERLYING_COD_ICD10", "UNDERLYING_COD_ICD10",
+                                     "S_UNDERLYING_COD", "FIC10UND"),
+                "contributory_causes": [f"S_COD_CODE_{i}" for i in range(1, 16)]
+                + [f"FIC10MEN{i}" for i in range(1, 16)],
                 "place_of_death": Derived(
                     ("POD_CODE", "POD_NHS_ESTABLISHMENT", "POD_ESTABLISHMENT_TYPE"),
                     place_of_death_sql,
                 ),
                 "ethnicity": "ETHNIC_GROUP",
-                "gp_practice": "GP_PRACTICE_CODE",
+                "gp_practice": ("GP_PRACTICE_CODE", "DEC_GP_PRACTICE_CODE", "PRACTICE_CODE",
+                                "GP_PRACTICE", "GPPRAC"),
             },
             required=("person_id", "date_of_death", "age", "sex", "lsoa_code",
                       "underlying_cause", "place_of_death"),
@@ -391,12 +512,22 @@ def get_preset(
             description="admitted patient care spells (SUS / HES APC)",
             columns={
                 "person_id": NHS_NUMBER_NAMES,
-                "start_date": "ADMIDATE",
-                "end_date": "DISDATE",
-                "admission_method": "ADMIMETH",
-                "activity_type": Derived(("ADMIMETH",), admission_type_sql(emergency_methods)),
-                "treatment_function": ("TRETSPEF", "TREATMENT_FUNCTION_CODE"),
-                "cost": ("SPELL_COST", "COST"),
+                "start_date": ADMISSION_DATE_NAMES,
+                # An episode-level extract (EPIORDER) counts each spell once: its first
+                # episode is the admission, later ones load as 'other' (README).
+                "end_date": Derived((DISCHARGE_DATE_NAMES, EPISODE_END_NAMES), spell_end_sql,
+                                    optional=(EPISODE_END_NAMES,)),
+                "admission_method": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES),
+                                            admission_method_sql,
+                                            optional=(EPISODE_ORDER_NAMES,)),
+                "activity_type": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES),
+                                         admission_type_sql(emergency_methods),
+                                         optional=(EPISODE_ORDER_NAMES,)),
+                # MAINSPEF (the consultant's main specialty, 315 palliative medicine too)
+                # only where the treatment function is not given.
+                "treatment_function": ("TRETSPEF", "TREATMENT_FUNCTION_CODE",
+                                       "Der_Admit_Treatment_Function_Code", "MAINSPEF"),
+                "cost": ("SPELL_COST", "COST", "Tariff_Total_Payment", "SPELL_TARIFF"),
             },
             required=("person_id", "start_date", "admission_method", "activity_type"),
         )
@@ -406,7 +537,9 @@ def get_preset(
             dataset="activity",
             description="A&E attendances (ECDS)",
             columns={"person_id": NHS_NUMBER_NAMES,
-                     "start_date": ("ARRIVAL_DATE", "ARRIVALDATE"), "cost": "COST"},
+                     "start_date": ("ARRIVAL_DATE", "ARRIVALDATE", "EC_ARRIVAL_DATE",
+                                    "Arrival_Date_Time"),
+                     "cost": ("COST", "Tariff_Total_Payment")},
             required=("person_id", "start_date"),
             defaults={"activity_type": "ae_attendance"},
         )

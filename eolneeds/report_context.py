@@ -22,7 +22,7 @@ from markupsafe import Markup
 from eolneeds import categories, charts
 from eolneeds.bundle import COST_INDICATOR, BenchmarkValue, ReportBundle, cost_per_death
 from eolneeds.catalogue import Indicator, load_catalogue
-from eolneeds.findings import Finding
+from eolneeds.findings import Finding, benchmark_period
 from eolneeds.formatting import (
     MISSING,
     SUPPRESSED,
@@ -459,12 +459,13 @@ class ReportData:
 
     def england_cell(self, ind_id: str,
                      values: dict[str, BenchmarkValue] | None = None) -> Cell:
-        """England's value (or the region's, from `values`) with its period below it."""
+        """England's value (or the region's, from `values`) with its period below it,
+        saying when that is not this report's period (findings.benchmark_period)."""
         found = (self.england if values is None else values).get(ind_id)
         if found is None:
             return Cell(MISSING, numeric=True)
         return Cell(fmt_value(found.value, self.unit_of(ind_id)), numeric=True,
-                    detail=found.period or "period not stated")
+                    detail=benchmark_period(found, self.period))
 
     def england_note(self, ind_ids: Iterable[str]) -> str:
         sources = sorted({v[i].source for i in ind_ids for v in (self.england, self.regions)

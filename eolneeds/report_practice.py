@@ -46,10 +46,7 @@ def practice_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
         else:
             bullets.append(f"No practice of {name} is below the ICB beyond the 99.8% funnel "
                            "limits.")
-        hidden = int(mine["suppressed"].sum())
-        if hidden:
-            bullets.append(f"{hidden} practice{'s' if hidden != 1 else ''} not shown: too "
-                           "few deaths to publish (disclosure control).")
+        bullets.extend(hidden_bullets(mine))
     if below.height == 0:
         return [], bullets
     rows = []
@@ -74,6 +71,25 @@ def practice_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
              "first (standardised difference). Every practice is in the Excel pack's "
              "Practices sheet.")
     return [table], bullets
+
+
+def hidden_bullets(mine: pl.DataFrame) -> list[str]:
+    """One sentence on the practices of `mine` (funnel rows) that are not shown, by the
+    reason each is hidden (practice.hidden_reason, read from the indicator table's
+    note), the most common first: '2 practices not shown (disclosure control): 1 with
+    fewer than 8 need deaths; 1 hidden so that a small count elsewhere cannot be worked
+    out.'"""
+    hidden = mine.filter(pl.col("suppressed"))
+    if hidden.height == 0:
+        return []
+    counts = hidden.group_by(pl.col("reason").fill_null("small numbers")).len()
+    parts = []
+    for reason, n in sorted(counts.iter_rows(), key=lambda r: (-r[1], r[0])):
+        parts.append(f"{n} {reason}" if reason.startswith("hidden") else
+                     f"{n} with {reason}")
+    total = hidden.height
+    return [f"{total} practice{'s' if total != 1 else ''} not shown (disclosure control): "
+            f"{'; '.join(parts)}."]
 
 
 def _named(name: str | None) -> str:

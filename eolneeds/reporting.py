@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eolneeds.normalise import mask_nhs_numbers
+
 
 def event_json(name: str, fields: dict[str, Any]) -> str:
     """One event as one JSON line (no newline): what `--log-format json` prints and
@@ -30,7 +32,8 @@ def event_json(name: str, fields: dict[str, Any]) -> str:
         elif isinstance(value, datetime):
             value = value.isoformat()
         record[key] = value
-    return json.dumps(record, ensure_ascii=False, default=str)
+    # A file or column named with an NHS number must not reach a log (README, Privacy).
+    return mask_nhs_numbers(json.dumps(record, ensure_ascii=False, default=str))
 
 
 def no_progress(advance: int = 1) -> None:

@@ -124,13 +124,21 @@ def test_the_merge_is_fixed_documented_and_keeps_need_sums():
         for where in (text, (root / "README.md").read_text(encoding="utf-8"),
                       (root / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")):
             assert m.published in where and all(x in where for x in m.members)
+        # ... and readers see the merge in words, never as codes (the catalogue's note
+        # is shown in the report's definitions and the packs' Notes sheet).
+        assert m.holds in text, m
+        assert " + ".join(m.members) not in text.replace(m.holds, ""), m
+    assert {m.published: m.holds for m in categories.merges()} == {
+        "neurodegenerative_hiv": "neurodegenerative disease + HIV",
+        "mixed_other": "mixed + other ethnic groups"}
 
 
 def test_a_rare_category_is_published_merged_with_the_right_count(default_rule):
     frame = default_rule.indicators
     p1 = _row(frame, "deaths", "P1", "cause_group", "neurodegenerative_hiv")
     assert (p1["numerator"], p1["suppressed"]) == (9.0, False)
-    assert "neurodegenerative + hiv" in p1["note"]
+    assert "neurodegenerative disease + HIV" in p1["note"]
+    assert "neurodegenerative + hiv" not in p1["note"]
     share = _row(frame, "cause_group_pct", "P1", "cause_group", "neurodegenerative_hiv")
     assert share["suppressed"] is False
     assert share["value"] == pytest.approx(100 * 9 / 49)
@@ -139,7 +147,8 @@ def test_a_rare_category_is_published_merged_with_the_right_count(default_rule):
         "numerator"] == 17
     eth = _row(frame, "deaths", "P1", "ethnic_group", "mixed_other")
     assert (eth["numerator"], eth["suppressed"]) == (9.0, False)
-    assert "mixed + other" in eth["note"]
+    assert "mixed + other ethnic groups" in eth["note"]
+    assert "(mixed + other)" not in eth["note"]
     # No recorded rare category is published anywhere, in any breakdown.
     for value in ("hiv", "neurodegenerative", "mixed", "other"):
         bd = "ethnic_group" if value in ("mixed", "other") else "cause_group"
@@ -210,6 +219,11 @@ def test_no_residents_rows_in_the_table_csv_excel_and_html(default_rule):
         encoding="utf-8")
     assert "no residents" in html
     assert "Merged categories and no residents" in html and "neurodegenerative_hiv" in html
+    # Every note a reader sees names the merged groups in words, not codes.
+    assert "neurodegenerative disease + HIV" in html
+    assert "mixed + other ethnic groups" in html
+    for code_words in ("neurodegenerative + hiv", "(mixed + other)"):
+        assert code_words not in html and code_words not in " ".join(notes), code_words
 
 
 def test_no_residents_rows_take_no_part_in_disclosure_or_the_sii(no_rule):

@@ -66,20 +66,16 @@ def test_report_names_practices_below_the_icb_per_place(assessed_sample) -> None
     tables = re.findall(r"<caption[^>]*>Practices of (.*?) furthest below the ICB.*?</table>",
                         report, flags=re.S)
     # A table for each Place with a published practice below the ICB, and only those.
-    # (On this 3,000-death sample disclosure control leaves one or two: the register
-    # counts of most practices leave small remainders.)
     below = funnel.filter(~pl.col("suppressed") & (pl.col("z") < 0)
                           & (pl.col("practice_code") != "unknown"))
     assert len(tables) == below["place"].n_unique()
     listed = set(re.findall(r"<th[^>]*scope=\"row\"[^>]*>\s*(Z\d{5})", "".join(
-        re.findall(r"furthest below the ICB.*?</table>", report, flags=re.S))))
+        re.findall(r"<caption[^>]*>Practices of .*? furthest below the ICB.*?</table>",
+                   report, flags=re.S))))
     assert listed <= set(below["practice_code"].to_list()) and not listed & hidden
     assert bool(listed) == (below.height > 0)
     # A funnel plot of each Place's practices where any is published, its data table
-    # naming no hidden practice. (On this 3,000-death sample most Places' register
-    # counts leave small remainders -- register deaths without a need cause, need deaths
-    # on a register without a DNACPR decision -- so their practice rows are hidden and
-    # they get no funnel, in the latest year none does; on a 20,000-death project all do.)
+    # naming no hidden practice.
     charts = re.findall(r'<svg[^>]*id="chart-practice-funnel-[^"]*"', report)
     shown = funnel.filter(~pl.col("suppressed") & (pl.col("practice_code") != "unknown")
                           & (pl.col("need_deaths") > 0) & pl.col("icb_value").is_not_null())
@@ -91,15 +87,42 @@ def test_report_names_practices_below_the_icb_per_place(assessed_sample) -> None
     assert len(captions) == len(assessed_sample.bundle.places)
 
 
-def test_disclosure_attacks_find_nothing_in_the_sample_practice_tables(assessed_sample) -> None:
-    """The attacker's linear algebra of test_practice.py on a realistic table: every
-    practice, PCN and the ICB, every period and every count the practice rows publish."""
-    from tests.test_practice import recoverable_counts
+def test_hidden_practices_say_why_the_same_in_table_report_and_pack(assessed_sample) -> None:
+    """A hidden practice's reason (practice.hidden_reason) is the one its row of the
+    indicator table gives in its note, and the report and the pack repeat it: the pack's
+    Position column says 'not shown: <reason>', each Place's report section counts its
+    hidden practices by reason. Never the old blanket 'too few deaths to publish'."""
+    import html
 
-    funnel = assessed_sample.bundle.practices
-    pcn_of = dict(funnel.select("practice_code", "pcn_code").unique().iter_rows())
-    frame = assessed_sample.indicators
-    hidden = frame.filter(pl.col("breakdown").is_in(["gp_practice", "pcn"])
-                          & pl.col("suppressed"))
-    assert hidden.height > 0  # practices are small: there is something to protect
-    assert recoverable_counts(frame, pcn_of) == []
+    from eolneeds.practice import FUNNEL_INDICATOR, reason_of
+    from eolneeds.report_practice import hidden_bullets
+
+    period = assessed_sample.headline_period
+    funnel = assessed_sample.bundle.practices.filter(pl.col("period") == period)
+    hidden = funnel.filter(pl.col("suppressed"))
+    assert hidden.height > 0  # a 3,000-death sample has small practices
+    notes = {r["breakdown_value"]: r["note"] for r in assessed_sample.indicators.filter(
+        (pl.col("indicator_id") == FUNNEL_INDICATOR) & (pl.col("breakdown") == "gp_practice")
+        & (pl.col("period") == period) & pl.col("suppressed")).iter_rows(named=True)}
+    assert set(notes) == set(hidden["practice_code"].to_list())
+    allowed = {"fewer than 8 need deaths", "fewer than 8 identified before death",
+               "fewer than 8 not identified before death",
+               "hidden so that a small count elsewhere cannot be worked out"}
+    for r in hidden.iter_rows(named=True):
+        assert r["reason"] in allowed and r["reason"] == reason_of(notes[r["practice_code"]])
+    wb = load_workbook(assessed_sample.out_dir / "pack-icb.xlsx")
+    try:
+        _, header, rows = _table_cells(wb["Practices"])
+    finally:
+        wb.close()
+    where = header.index("Position against the ICB")
+    by_code = {r[0]: r for r in rows}
+    for r in hidden.iter_rows(named=True):
+        code = r["practice_code"] if r["practice_code"] != "unknown" else "Not recorded"
+        assert by_code[code][where] == f"not shown: {r['reason']}"
+    report = (assessed_sample.out_dir / "report.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", report)
+    assert "too few deaths to publish" not in text
+    for place in hidden["place"].unique().to_list():
+        (sentence,) = hidden_bullets(funnel.filter(pl.col("place") == place))
+        assert html.escape(sentence, quote=False) in text, sentence

@@ -13,6 +13,7 @@ from eolneeds import presets, readers
 from eolneeds.config import load_config
 from eolneeds.errors import InputDataError
 from eolneeds.ingest import ingest_files
+from eolneeds.inspect import inspect_file, mapping_text
 from eolneeds.reporting import RecordingReporter, Reporter
 from tests.test_ingest import make_project, query, write
 
@@ -202,18 +203,18 @@ def test_override_replaces_a_preset_column_the_file_lacks(tmp_path):
 def test_preset_missing_column_advice_works_when_followed(tmp_path):
     root = tmp_path / "p"
     config = make_project(root, {"deaths": 'preset = "pcmd_deaths"\n'})
-    header = ",".join(h.replace("DEC_LSOA", "LSOA of residence") for h in PCMD)
+    header = ",".join(h.replace("DEC_LSOA", "LSOA of usual residence") for h in PCMD)
     path = write(tmp_path / "pcmd.csv", header + "\n"
                  + "9434765919,20230105,20230110,85,2,E01000001,C349,I251,H,,\n")
     with pytest.raises(InputDataError) as caught:
         ingest_files(config, "deaths", [path], reporter=Reporter())
     message = str(caught.value)
     assert message.startswith("pcmd.csv: required column lsoa_code as one of 'DEC_LSOA', ")
-    advice = f'add lsoa_code = "LSOA of residence" under [columns] in {root / "mappings"}'
+    advice = f'add lsoa_code = "LSOA of usual residence" under [columns] in {root / "mappings"}'
     assert advice in message
     # Follow it literally.
     with (root / "mappings" / "deaths.toml").open("a", encoding="utf-8") as fh:
-        fh.write('[columns]\nlsoa_code = "LSOA of residence"\n')
+        fh.write('[columns]\nlsoa_code = "LSOA of usual residence"\n')
     [result] = ingest_files(load_config(root), "deaths", [path], reporter=Reporter())
     assert result.rows_loaded == 1
 
@@ -624,6 +625,43 @@ def test_lookup_with_code_and_name_columns_uses_whichever_names_a_place(tmp_path
         ("E01000004", "E06000099")]
 
 
+def test_ons_lookup_with_sub_icb_locations_finds_places_named_by_either(tmp_path):
+    # The ONS LSOA21_SICBL24_ICB24_LAD24 lookup as downloaded (BOM, CRLF). One Place is
+    # a sub-ICB location (its ODS code '00K'), the other a local authority: each LSOA
+    # takes whichever column names a Place. Read by LAD24CD alone, the first LSOA was
+    # put in E06000001, a Place outside the ICB, and its deaths left out of every Place.
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(
+        '[project]\nicb_name = "T"\nicb_code = "QHM"\n[[places]]\ncode = "00K"\nname = '
+        '"Hartlepool and Stockton"\n[[places]]\ncode = "E06000047"\nname = "County Durham"\n',
+        encoding="utf-8")
+    (root / "mappings").mkdir()
+    (root / "mappings" / "lsoa_places.toml").write_text('preset = "lsoa_place_lookup"\n',
+                                                         encoding="utf-8")
+    config = load_config(root)
+    path = write(tmp_path / "LSOA21_SICBL24_ICB24_LAD24_EN_LU.csv", "\ufeff" + "\r\n".join([
+        "LSOA21CD,LSOA21NM,SICBL24CD,SICBL24CDH,SICBL24NM,ICB24CD,ICB24CDH,ICB24NM,LAD24CD,"
+        "LAD24NM,ObjectId",
+        "E01011949,Hartlepool 009A,E38000247,00K,NHS North East and North Cumbria ICB - 00K,"
+        "E54000050,QHM,NHS North East and North Cumbria Integrated Care Board,E06000001,"
+        "Hartlepool,1",
+        "E01020478,County Durham 001A,E38000234,84H,NHS North East and North Cumbria ICB - "
+        "84H,E54000050,QHM,NHS North East and North Cumbria Integrated Care Board,E06000047,"
+        "County Durham,2",
+        "E01000001,City of London 001A,E38000244,72Q,NHS South East London ICB - 72Q,"
+        "E54000030,QKK,NHS South East London Integrated Care Board,E09000001,City of London,3",
+    ]) + "\r\n")
+    assert inspect_file(path).preset == "lsoa_place_lookup"
+    reporter = RecordingReporter()
+    ingest_files(config, "lsoa_places", [path], reporter=reporter)
+    assert query(config, "SELECT lsoa_code, place, lsoa_vintage FROM lsoa_places ORDER BY 1"
+                 ) == [("E01000001", "E09000001", "2021"), ("E01011949", "00K", "2021"),
+                       ("E01020478", "E06000047", "2021")]
+    assert any("place from whichever of LAD24CD, LAD24NM, SICBL24CD, SICBL24CDH, SICBL24NM "
+               "names a Place of eolneeds.toml" in m for m in _messages(reporter))
+
+
 # ---------------------------------------------------------------------------------------
 # Every message that suggests a fix: the fix, applied as written, makes the ingest work.
 
@@ -794,9 +832,10 @@ def test_fix_a_long_population_table_read_with_the_ons_preset(tmp_path):
     message = _refused(config, "population", path)
     mapping = root / "mappings" / "population.toml"
     assert message == (
-        "pop.csv: is not an Excel workbook, and the ons_population preset reads the ONS "
-        f"workbook as published — ingest the .xlsx workbook, or delete the preset line in "
-        f"{mapping} to read a long table (lsoa_code, year, sex, age_band, population)")
+        "pop.csv: is not an ONS population table by LSOA (an LSOA code column with F0..F90 "
+        "and M0..M90, or 0..89 and 90+) — ingest the ONS workbook as published, or delete the "
+        f"preset line in {mapping} to read a long table (lsoa_code, year, sex, age_band, "
+        "population)")
     mapping.write_text("", encoding="utf-8")
     assert ingest_files(load_config(root), "population", [path],
                         reporter=Reporter())[0].rows_loaded == 1
@@ -878,3 +917,84 @@ def test_recode_and_defaults_add_to_a_preset(tmp_path):
                  "ORDER BY source_row") == [
         ("emergency_admission", "315 Palliative medicine", 250.0),
         ("elective_admission", "300", 250.0)]
+
+
+def test_ons_current_layout_as_csv_takes_its_year_from_the_mapping(tmp_path):
+    # The data sheet saved as CSV (UTF-8 with a BOM, counts with thousands separators):
+    # no sheet name or title to give the year, so the advice asks for it, and works.
+    root = tmp_path / "p"
+    config = two_place_project(root, {"population": 'preset = "ons_population"\n'})
+    path = write(tmp_path / "sapelsoasyoa.csv", "\ufeff" + "\r\n".join([
+        ",".join(ONS_2022),
+        ",".join(["E06000001", "Hartlepool", "E01000001", "Hartlepool 001A", '"1,820"']
+                 + ["10"] * 90 + ['"1,000"'] + ["10"] * 91)]) + "\r\n")
+    assert "# year = 2022  # a CSV does not say its year" in mapping_text(inspect_file(path))
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(config, "population", [path], reporter=Reporter())
+    assert f"add year = YYYY (the estimates' year) to {root / 'mappings'}" in str(caught.value)
+    with (root / "mappings" / "population.toml").open("a", encoding="utf-8") as fh:
+        fh.write("year = 2022\n")
+    [result] = ingest_files(load_config(root), "population", [path], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (38, 38)
+    # Females 90+ is the one cell of 1,000; every other single year is 10.
+    assert query(config, "SELECT sex, age_band, population, year, source_row FROM population "
+                 "WHERE age_band IN ('0-4', '90+') ORDER BY sex, age_band") == [
+        ("female", "0-4", 50.0, 2022, 2), ("female", "90+", 1000.0, 2022, 2),
+        ("male", "0-4", 50.0, 2022, 2), ("male", "90+", 10.0, 2022, 2)]
+    # Named as ONS names it, the file says its year: inspect's mapping, the preset
+    # alone, ingests it.
+    named = tmp_path / "sapelsoasyoa2023.csv"
+    named.write_bytes(path.read_bytes().replace(b"E01000001", b"E01000002"))
+    assert inspect_file(named).preset == "ons_population"
+    (root / "mappings" / "population.toml").write_text(mapping_text(inspect_file(named)),
+                                                      encoding="utf-8")
+    [result] = ingest_files(load_config(root), "population", [named], reporter=Reporter())
+    assert result.rows_loaded == 38
+    assert query(config, "SELECT DISTINCT year FROM population WHERE lsoa_code = "
+                 "'E01000002'") == [(2023,)]
+
+
+def test_ons_mid_2019_layout_with_area_codes_and_authority_rows(tmp_path):
+    # Mid-2019 and before: 'Area Codes', a names column 'LSOA', and a row per local
+    # authority above its LSOAs, which is quarantined (not an LSOA), never summed in.
+    header = ["Area Codes", "LA (2019 boundaries)", "LSOA", "All Ages"] + [
+        str(a) for a in range(90)] + ["90+"]
+    book = openpyxl.Workbook()
+    book.active.title = "Contents"
+    for label, count in (("Persons", 5), ("Males", 2), ("Females", 3)):
+        sheet = book.create_sheet(f"Mid-2019 {label}")
+        sheet.append(["Mid-2019 Population Estimates for Lower Layer Super Output Areas"])
+        sheet.append([])
+        sheet.append(header)
+        sheet.append(["E06000001", "Hartlepool", None, 91 * count * 10] + [count * 10] * 91)
+        sheet.append(["E01011949", None, "Hartlepool 009A", 91 * count] + [count] * 91)
+    path = tmp_path / "SAPE22DT2-mid-2019-lsoa-syoa-estimates.xlsx"
+    book.save(path)
+    config = two_place_project(tmp_path / "p", {"population": 'preset = "ons_population"\n'})
+    [result] = ingest_files(config, "population", [path], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (76, 38, 38)
+    assert query(config, "SELECT sex, sum(population), min(year), min(lsoa_code) FROM "
+                 "population GROUP BY sex ORDER BY sex") == [
+        ("female", 273.0, 2019, "E01011949"), ("male", 182.0, 2019, "E01011949")]
+    assert query(config, "SELECT DISTINCT row_number, value FROM rejects") == [(4, "E06000001")]
+
+
+def test_ons_older_layout_csv_takes_its_sex_from_the_file_name_as_advised(tmp_path):
+    root = tmp_path / "p"
+    config = two_place_project(root, {"population": 'preset = "ons_population"\n'})
+    text = "\n".join([",".join(ONS_2020), ",".join(
+        ["E01000003", "Adur 001A", "E07000223", "Adur", "E07000223", "Adur", "182"]
+        + ["2"] * 91)]) + "\n"
+    path = write(tmp_path / "sape-mid-2020.csv", text)
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(config, "population", [path], reporter=Reporter())
+    assert str(caught.value) == (
+        "sape-mid-2020.csv: has one age per column (0..89, 90+) but not which sex (the "
+        "workbook has a sheet per sex) — ingest the ONS workbook as published, or name the "
+        "file for the sex it holds (e.g. mid-2020-males.csv)")
+    renamed = path.rename(tmp_path / "sape-mid-2020-males.csv")
+    [result] = ingest_files(config, "population", [renamed], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (19, 19)
+    assert query(config, "SELECT DISTINCT sex, year FROM population") == [("male", 2020)]
+    assert query(config, "SELECT population FROM population WHERE age_band IN ('0-4', '90+') "
+                 "ORDER BY age_band") == [(10.0,), (2.0,)]

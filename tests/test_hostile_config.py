@@ -1,0 +1,66 @@
+"""Red team: eolneeds.toml that is valid TOML but wrong: each is refused with exit 2 and
+one line naming the key, never a traceback (exit 1) or a number that is not a number in
+the packs ('nan' as a cost per bed day)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eolneeds.config import load_config
+from eolneeds.errors import ConfigError
+
+CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
+BASE = '[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "Place One"\n'
+
+CASES = {
+    "key file a number": ('[privacy]\nkey_file = 5\n',
+                          "[privacy]: key 'key_file' must be text, not 5"),
+    "key file a list": ('[privacy]\nkey_file = ["a"]\n',
+                        "[privacy]: key 'key_file' must be text, not ['a']"),
+    "cost nan": ('[methods]\nunit_cost_per_bed_day = nan\n',
+                 "[methods]: key 'unit_cost_per_bed_day' must be a number from 0 to 10000000 "
+                 "(pounds per bed day), not nan"),
+    "cost inf": ('[methods]\nunit_cost_per_bed_day = inf\n',
+                 "[methods]: key 'unit_cost_per_bed_day' must be a number from 0 to 10000000 "
+                 "(pounds per bed day), not inf"),
+    "cost negative": ('[methods]\nunit_cost_per_bed_day = -450\n',
+                      "[methods]: key 'unit_cost_per_bed_day' must be a number from 0 to "
+                      "10000000 (pounds per bed day), not -450.0"),
+}
+
+
+@pytest.mark.parametrize("text, message", CASES.values(), ids=list(CASES))
+def test_a_wrong_typed_setting_is_refused_naming_the_key(tmp_path, text, message):
+    (tmp_path / "eolneeds.toml").write_text(BASE + text, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(tmp_path)
+    assert str(refused.value) == f"{tmp_path / 'eolneeds.toml'} {message}"
+
+
+def test_a_number_as_the_key_file_is_exit_2_not_an_internal_error(tmp_path: Path):
+    (tmp_path / "eolneeds.toml").write_text(BASE + '[privacy]\nkey_file = 5\n',
+                                            encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "EOLNEEDS_KEY"}
+    done = subprocess.run([*CLI, "validate", "--project", str(tmp_path)], capture_output=True,
+                          text=True, encoding="utf-8", env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("Error: ") and "key 'key_file'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "base64", "no-such-codec"])
+def test_a_mapping_encoding_that_is_not_a_text_encoding_is_refused(tmp_path, encoding):
+    (tmp_path / "eolneeds.toml").write_text(BASE, encoding="utf-8")
+    (tmp_path / "mappings").mkdir()
+    mapping = tmp_path / "mappings" / "deaths.toml"
+    mapping.write_text(f'dataset = "deaths"\nencoding = "{encoding}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(tmp_path)
+    assert str(refused.value) == (
+        f"{mapping}: key 'encoding' is {encoding!r}, not a text encoding — use utf-8, "
+        "utf-8-sig, cp1252 or utf-16, or \"auto\" to detect it")

@@ -1,0 +1,98 @@
+"""Red team: a clear NHS number where no value is expected -- in a file's name, as a
+column's name -- must not be kept in the database, the run log or an output, nor be
+printed in a message. Values were already masked (test_no_identifiers.py); these are the
+names around them. Real files, a real DuckDB database, the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from test_no_identifiers import leaks
+
+from eolneeds.normalise import MASK, mask_nhs_numbers
+
+KEY = "test-key-not-secret"
+CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
+NHS = "9434765919"  # a valid check digit: a real-shaped NHS number
+CONFIG = ('[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "Place One"\n'
+          '\n[ingest]\nmax_rejected_share = 1.0\n')
+HEADER = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
+ROWS = "".join(f"{n},2024-0{m}-1{m},8{m},F,E01000001,C34.9,home\n"
+               for m, n in enumerate(["4010232137", "4505577104", "4839298429"], start=1))
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, encoding="utf-8",
+                          env={**os.environ, "EOLNEEDS_KEY": KEY}, timeout=600, cwd=cwd)
+
+
+def _project(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    return root
+
+
+def _inputs(root: Path) -> set[Path]:
+    return {p for p in root.rglob("*") if NHS in p.name or p.parent.name == "deaths"}
+
+
+def test_masking_names_keeps_dates_and_longer_numbers():
+    # Worked out by hand: 943 476 591 -> 9*10+4*9+3*8+4*7+7*6+6*5+5*4+9*3+1*2 = 299;
+    # 299 mod 11 = 2; 11 - 2 = 9, the tenth digit. 9434765918 fails its check.
+    assert mask_nhs_numbers(f"deaths_{NHS}.csv") == f"deaths_{MASK}.csv"
+    assert mask_nhs_numbers("file 943 476 5919 and 943-476-5919") == f"file {MASK} and {MASK}"
+    assert mask_nhs_numbers("deaths_9434765918.csv") == "deaths_9434765918.csv"
+    assert mask_nhs_numbers("PCMD_20241001123456.csv") == "PCMD_20241001123456.csv"
+    assert mask_nhs_numbers("deaths_2024-10.csv") == "deaths_2024-10.csv"
+
+
+def test_an_nhs_number_in_the_file_name_is_kept_nowhere(tmp_path):
+    root = _project(tmp_path / "project")
+    extract = tmp_path / f"deaths_{NHS}.csv"
+    extract.write_text(f"{HEADER}\n{ROWS}", encoding="utf-8")
+    areas = tmp_path / "areas.csv"
+    areas.write_text("lsoa_code,place,imd_decile\nE01000001,P1,3\n", encoding="utf-8")
+    assert _cli("ingest", "areas", str(areas), "--project", str(root), cwd=root).returncode == 0
+    ingested = _cli("ingest", "deaths", str(extract), "--project", str(root), cwd=root)
+    assert ingested.returncode == 0, ingested.stderr
+    assert f"deaths_{MASK}.csv: 3 rows read, 3 loaded" in ingested.stderr
+    # The same bytes again are known by their content, whatever the name says.
+    again = _cli("ingest", "deaths", str(extract), "--project", str(root), cwd=root)
+    assert again.returncode == 0 and "already loaded" in again.stderr, again.stderr
+    assessed = _cli("assess", "--project", str(root), "--out", str(root / "out"),
+                    "--format", "html,xlsx,csv,parquet", cwd=root)
+    assert assessed.returncode == 0, assessed.stderr
+    said = ingested.stdout + ingested.stderr + again.stderr + assessed.stdout + assessed.stderr
+    assert NHS not in said
+    assert leaks(root, {NHS}) == []
+
+
+def test_an_nhs_number_as_a_column_name_is_not_printed_or_logged(tmp_path):
+    root = _project(tmp_path / "project")
+    inbox = root / "inbox" / "deaths"
+    inbox.mkdir(parents=True)
+    # The sex column's header is an NHS number (a shifted export): the refusal lists the
+    # columns found, and the scheduled run logs it.
+    (inbox / "deaths_2024.csv").write_text(f"{HEADER.replace('sex', NHS)}\n{ROWS}",
+                                           encoding="utf-8")
+    ran = _cli("--log-format", "json", "run", "--month", "2024-03", "--project", str(root),
+               cwd=root)
+    assert ran.returncode == 3, ran.stderr
+    assert "Traceback" not in ran.stderr
+    assert f"'{MASK}'" in ran.stderr and "column 'sex' is missing" in ran.stderr
+    assert NHS not in ran.stdout + ran.stderr
+    assert leaks(root, {NHS}) == [f"inbox/deaths/deaths_2024.csv: {NHS}"]
+
+
+def test_inspect_does_not_print_an_nhs_number_in_a_name(tmp_path):
+    root = _project(tmp_path / "project")
+    extract = tmp_path / f"deaths_{NHS}.csv"
+    extract.write_text(f"{HEADER},{NHS}\n" + ROWS.replace("\n", ",x\n"), encoding="utf-8")
+    found = _cli("inspect", str(extract), "--project", str(root), "--dataset", "deaths",
+                 cwd=root)
+    assert found.returncode == 0, found.stderr
+    assert NHS not in found.stdout + found.stderr
+    assert MASK in found.stdout

@@ -1,0 +1,201 @@
+"""National extracts as they are actually exported, beyond the sample's own layouts:
+the names and value shapes of Civil Registration - Deaths / PCMD, HES APC episodes (DARS),
+SUS spells and ECDS, each written here as the system writes it (cp1252 with CRLF, pipe
+with a BOM), then inspected, and ingested with the mapping `inspect` writes and with a
+mapping of only `preset = "..."`. Expected values are read off the rows below by hand.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eolneeds.cli import app
+from eolneeds.config import load_config
+from eolneeds.ingest import ingest_files
+from eolneeds.inspect import inspect_file
+from eolneeds.reporting import RecordingReporter, Reporter
+from tests.test_ingest import make_project, query, write
+
+# Valid NHS numbers (modulus 11): 943476500 + check digit, and so on.
+N = ["9434765005", "9434765013", "9434765021", "9434765048", "9434765056"]
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+
+
+def _onboard(tmp_path: Path, dataset: str, path: Path) -> tuple[str, object]:
+    """inspect FILE names a preset; inspect --write-mapping writes a mapping; ingest
+    with it. Returns (preset, result)."""
+    root = tmp_path / "p"
+    config = make_project(root)
+    preset = inspect_file(path).preset
+    result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", "mine",
+                                      "--project", str(root)])
+    assert result.exit_code == 0, result.output
+    written = (root / "mappings" / "mine.toml").read_text(encoding="utf-8")
+    assert f'preset = "{preset}"' in written
+    [res] = ingest_files(load_config(root), dataset, [path], mapping="mine",
+                         reporter=Reporter())
+    assert res.rows_read == res.rows_loaded + res.rows_rejected
+    del config
+    return str(preset), res
+
+
+# --- Civil Registration - Deaths / PCMD -----------------------------------------------
+
+DEATHS_HEADER = (["DEC_NHS_NUMBER", "REG_DATE_OF_DEATH", "REG_DATE", "DEC_AGEC",
+                  "DEC_AGECUNIT", "DEC_SEX", "LSOA_OF_RESIDENCE_CODE", "S_UNDERLYING_COD_ICD10"]
+                 + [f"S_COD_CODE_{i}" for i in range(1, 16)]
+                 + ["POD_CODE", "POD_NHS_ESTABLISHMENT", "POD_ESTABLISHMENT_TYPE",
+                    "GP_PRACTICE_CODE"])
+
+
+def _death(nhs, dod, reg, age, unit, sex, lsoa, cause, cod1, pod, nhs_flag, est, gp):  # type: ignore[no-untyped-def]
+    return [nhs, dod, reg, age, unit, sex, lsoa, cause, cod1] + [""] * 14 + [
+        pod, nhs_flag, est, gp]
+
+
+DEATH_ROWS = [
+    # a baby of six months: DEC_AGEC counts months (unit 2), so the age is 0
+    _death(N[0], "2024-05-01 00:00:00.000", "2024-05-03 00:00:00.000", "6", "2", "2",
+           "E01000001", "P07.3", "P07.3", "H", "", "", "A81001"),
+    _death(N[1], "20240502", "20240506", "85", "1", "1", "E01000001", "c349", "I251", "",
+           "1", "01", "A81001"),
+    # no unit: years; dagger and filler X on the codes; sex 9 not specified
+    _death(N[2], "01-MAY-2024", "03-MAY-2024", "90", "", "9", "E01000002", "C34X",
+           "J44.1\u2020", "", "2", "83", "A81002"),
+    # three days old (unit 4)
+    _death(N[3], "01/05/2024", "03/05/2024", "3", "4", "M", "E01000002", "I21.9*", "", "",
+           "1", "1", "A81002"),
+    # a unit that is no unit: the age is not read in the wrong unit but blanked
+    _death(N[4], "2024-05-04", "2024-05-07", "40", "Z", "2", "E01000002", "C50.9", "", "",
+           "2", "3", "A81002"),
+]
+DEATHS_EXPECTED = [
+    (date(2024, 5, 1), 0, "female", "P073", "home"),
+    (date(2024, 5, 2), 85, "male", "C349", "hospital"),
+    (date(2024, 5, 1), 90, "unknown", "C34", "hospice"),
+    (date(2024, 5, 1), 0, "male", "I219", "hospital"),
+    (date(2024, 5, 4), None, "female", "C509", "care_home"),
+]
+
+
+@pytest.mark.parametrize(("date_column", "lsoa_column", "practice_column"), [
+    ("REG_DATE_OF_DEATH", "LSOA_OF_RESIDENCE_CODE", "GP_PRACTICE_CODE"),
+    ("DOD", "LSOA21CD", "PRACTICE_CODE"),
+    ("DATE_OF_DEATH", "DEC_LSOA", "GP_PRACTICE_CODE"),
+])
+def test_death_registrations_as_exported_need_only_the_preset(
+        tmp_path, date_column, lsoa_column, practice_column):  # type: ignore[no-untyped-def]
+    header = [h.replace("REG_DATE_OF_DEATH", date_column)
+              .replace("LSOA_OF_RESIDENCE_CODE", lsoa_column)
+              .replace("GP_PRACTICE_CODE", practice_column) for h in DEATHS_HEADER]
+    text = "\r\n".join(",".join(r) for r in [header, *DEATH_ROWS]) + "\r\n"
+    path = write(tmp_path / "civreg_deaths.csv", text, encoding="cp1252")
+    config = make_project(tmp_path / "p", {"deaths": 'preset = "pcmd_deaths"\n'})
+    reporter = RecordingReporter()
+    [res] = ingest_files(config, "deaths", [path], reporter=reporter)
+    assert (res.rows_read, res.rows_loaded, res.rows_rejected) == (5, 5, 0)
+    assert query(config, "SELECT date_of_death, age, sex, underlying_cause, place_of_death "
+                 "FROM deaths ORDER BY source_row") == DEATHS_EXPECTED
+    assert query(config, "SELECT lsoa_code, gp_practice, contributory_causes FROM deaths "
+                 "WHERE source_row = 4") == [("E01000002", "A81002", ["J441"])]
+    said = [f["text"] for name, f in reporter.events if name == "message"]
+    # Which names it read, where they are not the usual ones.
+    [note] = [m for m in said if "pcmd_deaths:" in m]
+    assert (f"date_of_death from {date_column}" in note) == (date_column != "REG_DATE_OF_DEATH")
+    assert (f"lsoa_code from {lsoa_column}" in note) == (lsoa_column != "DEC_LSOA")
+    # The unreadable unit is a field-level action, with the row and the value shown.
+    assert query(config, "SELECT row_number, column_name, value, action FROM field_actions "
+                 "WHERE column_name = 'age'") == [(6, "age", "40 (unit Z)", "blanked")]
+
+
+def test_inspect_names_pcmd_and_its_mapping_ingests(tmp_path):  # type: ignore[no-untyped-def]
+    header = [h.replace("REG_DATE_OF_DEATH", "DOD") for h in DEATHS_HEADER]
+    text = "\r\n".join(",".join(r) for r in [header, *DEATH_ROWS]) + "\r\n"
+    path = write(tmp_path / "deaths.csv", text, encoding="cp1252")
+    preset, res = _onboard(tmp_path, "deaths", path)
+    assert preset == "pcmd_deaths"
+    assert (res.rows_loaded, res.rows_rejected) == (5, 0)  # type: ignore[attr-defined]
+
+
+# --- HES APC episodes, SUS spells -------------------------------------------------------
+
+HES_HEADER = ["NEWNHSNO", "ADMIDATE", "DISDATE", "ADMIMETH", "MAINSPEF", "TRETSPEF",
+              "DISMETH", "EPIORDER", "EPISTART", "EPIEND", "SUSSPELLID"]
+HES_ROWS = [
+    # one spell of one episode, not yet ended (1800-01-01 = no date)
+    [N[0], "2024-04-01", "1800-01-01", "21", "300", "300", "8", "01", "2024-04-01", "", "1"],
+    # one spell of three episodes: DISDATE only on the last; admitted once (2B)
+    [N[0], "2024-04-10", "", "2B", "300", "300", "", "01", "2024-04-10", "2024-04-12", "2"],
+    [N[0], "2024-04-10", "", "2B", "300", "315", "", "02", "2024-04-12", "2024-04-15", "2"],
+    [N[0], "2024-04-10", "2024-04-20", "2B", "315", "315", "4", "03", "2024-04-15",
+     "2024-04-20", "2"],
+    # a day case: elective, one episode
+    [N[1], "2024-04-01", "2024-04-01", "11", "", "", "1", "1", "2024-04-01", "2024-04-01",
+     "3"],
+]
+
+
+def test_hes_apc_episodes_count_each_spell_once(tmp_path):  # type: ignore[no-untyped-def]
+    path = write(tmp_path / "hes_apc.txt", "\ufeff" + "\n".join(
+        "|".join(r) for r in [HES_HEADER, *HES_ROWS]) + "\n")
+    preset, res = _onboard(tmp_path, "activity", path)
+    assert preset == "hes_apc"
+    assert (res.rows_read, res.rows_loaded, res.rows_rejected) == (5, 5, 0)  # type: ignore[attr-defined]
+    config = load_config(tmp_path / "p")
+    assert query(config, "SELECT activity_type, admission_method, start_date, end_date, "
+                 "treatment_function FROM activity ORDER BY source_row") == [
+        ("emergency_admission", "21", date(2024, 4, 1), None, "300"),
+        # the spell's admission; its own episode ends on EPIEND
+        ("emergency_admission", "2B", date(2024, 4, 10), date(2024, 4, 12), "300"),
+        # later episodes: no second admission, still palliative medicine (315)
+        ("other", None, date(2024, 4, 10), date(2024, 4, 15), "315"),
+        ("other", None, date(2024, 4, 10), date(2024, 4, 20), "315"),
+        ("elective_admission", "11", date(2024, 4, 1), date(2024, 4, 1), None),
+    ]
+    # Two emergency admissions in all, as the extract has two emergency spells.
+    assert query(config, "SELECT count(*) FROM activity WHERE activity_type = "
+                 "'emergency_admission'") == [(2,)]
+
+
+def test_sus_spells_with_their_names_and_costs(tmp_path):  # type: ignore[no-untyped-def]
+    header = ["NHSNumber", "Admission_Date", "Discharge_Date", "Admission_Method",
+              "Treatment_Function_Code", "Discharge_Method", "Spell_Cost"]
+    rows = [[N[0], "01/04/2024", "03/04/2024", "21", "300", "4", '"\u00a31,234.50"'],
+            [N[1], "01/04/2024 00:00", "", "2A", "315", "", "\u00a399"]]
+    path = write(tmp_path / "sus_apcs.csv", "\r\n".join(
+        ",".join(r) for r in [header, *rows]) + "\r\n", encoding="cp1252")
+    preset, res = _onboard(tmp_path, "activity", path)
+    assert preset == "hes_apc"
+    assert (res.rows_loaded, res.rows_rejected) == (2, 0)  # type: ignore[attr-defined]
+    assert query(load_config(tmp_path / "p"), "SELECT activity_type, start_date, end_date, "
+                 "treatment_function, cost FROM activity ORDER BY source_row") == [
+        ("emergency_admission", date(2024, 4, 1), date(2024, 4, 3), "300", 1234.5),
+        ("emergency_admission", date(2024, 4, 1), None, "315", 99.0)]
+
+
+# --- ECDS ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("id_column", "arrival_column"), [
+    ("NHS_NUMBER", "EC_ARRIVAL_DATE"), ("NHSNumber", "Arrival_Date"),
+    ("Der_Pseudo_NHS_Number", "EC_Arrival_Date")])
+def test_ecds_as_exported(tmp_path, id_column, arrival_column):  # type: ignore[no-untyped-def]
+    ids = N[:2] if "Pseudo" not in id_column else ["ab12cd34", "ab12cd35"]
+    header = [id_column, arrival_column, "EC_Department_Type", "EC_Discharge_Status_SNOMED_CT"]
+    rows = [[ids[0], "2024-04-01", "01", "1066331000000109"],
+            [ids[1], "2024-04-02 13:45:00", "03", ""]]
+    path = write(tmp_path / "ecds.csv", "\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    preset, res = _onboard(tmp_path, "activity", path)
+    assert preset == "ecds_ae"
+    assert (res.rows_loaded, res.rows_rejected) == (2, 0)  # type: ignore[attr-defined]
+    assert query(load_config(tmp_path / "p"), "SELECT activity_type, start_date FROM activity "
+                 "ORDER BY source_row") == [("ae_attendance", date(2024, 4, 1)),
+                                             ("ae_attendance", date(2024, 4, 2))]

@@ -1,0 +1,185 @@
+"""What every comparison in the report says about its comparator.
+
+* England: a national value is shown with its period, and says when that period is not
+  the report's ("2023, not 2024-25") or unknown ("period not stated"), in the key
+  findings, the England section, the theme tables and the SPC text.
+* The ICB: a Place (or a Place's group) is never judged against an ICB value that
+  disclosure control hid: "similar", "higher" or "lower" would bound the hidden value
+  by the Place's interval. Fixed where the comparison is made (assess), so the HTML, the
+  packs and the CLI summary, which all read the table's `comparison`, agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import polars as pl
+from report_fixtures import HEADLINE_PERIOD, make_bundle
+
+from eolneeds.assess import _withhold_comparisons_with_hidden_icb
+from eolneeds.bundle import BenchmarkValue
+from eolneeds.findings import benchmark_period, key_findings
+from eolneeds.formatting import humanise
+from eolneeds.report_html import build_context, render_html
+
+
+def _england(value: float, period: str) -> BenchmarkValue:
+    return BenchmarkValue(indicator_id="pod_hospital_pct", area_type="england",
+                          area_code="E92000001", area_name="England", value=value,
+                          period=period, source="OHID Fingertips download, test.csv")
+
+
+def _findings(bundle):
+    return {f.key: f for f in key_findings(
+        bundle.indicators, icb_code=bundle.config.icb_code, places=bundle.places,
+        period=bundle.headline_period, place_name=bundle.config.place_name,
+        england=bundle.england())}
+
+
+def test_the_benchmark_period_is_said_beside_the_value() -> None:
+    assert HEADLINE_PERIOD == "2024-25"
+    assert benchmark_period(_england(43.0, "2023"), "2024-25") == "2023, not 2024-25"
+    # The same financial year written the Fingertips way is the same period.
+    assert benchmark_period(_england(43.0, "2024/25"), "2024-25") == "2024/25"
+    assert benchmark_period(_england(43.0, ""), "2024-25") == "period not stated"
+
+
+def test_key_findings_say_which_england_they_compare_with() -> None:
+    bundle = make_bundle()  # [benchmarks] typed in: no period
+    found = _findings(bundle)
+    assert "England 43.4% (period not stated)" in found["hospital_deaths"].detail
+    assert "England values: period not stated." in found["versus_england"].detail
+
+    # A download's 2023 value against the report's 2024-25: said on the card.
+    bundle.benchmarks = [_england(43.0, "2023")]
+    found = _findings(bundle)
+    assert "England 43.0% (2023, not 2024-25)" in found["hospital_deaths"].detail
+    assert ("England values: 2023, not 2024-25 (1 indicator); period not stated "
+            "(1 indicator).") in found["versus_england"].detail
+    # An ICB that differs is listed with the national value's period beside it.
+    bundle.indicators = bundle.indicators.with_columns(
+        pl.when((pl.col("indicator_id") == "pod_hospital_pct")
+                & (pl.col("area_type") == "icb") & (pl.col("breakdown") == "all")
+                & (pl.col("period") == HEADLINE_PERIOD))
+        .then(pl.lit(60.0)).otherwise(pl.col(c)).alias(c)
+        for c in ("lower_ci_95",))
+    bundle.indicators = bundle.indicators.with_columns(
+        pl.when((pl.col("indicator_id") == "pod_hospital_pct")
+                & (pl.col("area_type") == "icb") & (pl.col("breakdown") == "all")
+                & (pl.col("period") == HEADLINE_PERIOD))
+        .then(pl.lit(70.0)).otherwise(pl.col(c)).alias(c)
+        for c in ("value", "upper_ci_95"))
+    detail = _findings(bundle)["versus_england"].detail
+    assert "deaths in hospital higher (worse): 70.0% against 43.0% (2023, not 2024-25)" \
+        in detail, detail
+
+
+def test_every_england_value_in_the_report_carries_its_period() -> None:
+    bundle = make_bundle()
+    bundle.benchmarks = [_england(43.0, "2023")]
+    context = build_context(bundle)
+    # England section: the period column and the verdict say which England.
+    table = context.england_table
+    assert table is not None
+    period_col = table.columns.index("England")
+    cmp_col = table.columns.index("ICB compared with England")
+    rows = {r[0].text: r for r in table.rows}
+    hospital = rows["Deaths in hospital"]
+    assert hospital[period_col].text == "43.0%"
+    assert hospital[period_col].detail == "2023, not 2024-25"
+    # The verdict sits beside England's value and the period under it.
+    assert cmp_col == period_col + 1
+    typed = [r for name, r in rows.items() if name != "Deaths in hospital"]
+    assert typed and all(r[period_col].detail == "period not stated" for r in typed)
+    # The overview and each Place's theme tables: the period under England's value.
+    england_cells = [c for t in [context.overview_table] + [
+        q.table for p in context.places for q in p.questions if q.table is not None]
+        if t is not None and "England" in t.columns
+        for c in (row[t.columns.index("England")] for row in t.rows) if c.text != "–"]
+    assert england_cells
+    assert all(c.detail in ("2023, not 2024-25", "period not stated")
+               for c in england_cells), {c.detail for c in england_cells}
+    assert "2023, not 2024-25" in render_html(bundle)
+
+
+def _row(area_type: str, area: str, value: float | None, *, lo: float | None = None,
+         hi: float | None = None, suppressed: bool = False, comparison: str = "similar",
+         breakdown_value: str = "black") -> dict:
+    return {"indicator_id": "pod_home_pct", "area_type": area_type, "area_code": area,
+            "period": "2025-26", "period_start": date(2025, 4, 1),
+            "period_end": date(2026, 3, 31), "breakdown": "ethnic_group",
+            "breakdown_value": breakdown_value, "value": value, "lower_ci_95": lo,
+            "upper_ci_95": hi, "suppressed": suppressed, "comparison": comparison}
+
+
+def test_a_place_is_not_compared_with_a_hidden_icb_value() -> None:
+    """Known answer: the ICB's Black group is suppressed, so Place A's 'similar' (and
+    Place B's 'higher') would say where the hidden value lies: both become
+    'not_compared'. The White group's ICB value is published: verdicts kept."""
+    frame = pl.DataFrame([
+        _row("icb", "QXX", None, suppressed=True, comparison="not_compared"),
+        _row("place", "A", 30.0, lo=20.0, hi=40.0, comparison="similar"),
+        _row("place", "B", 50.0, lo=45.0, hi=55.0, comparison="higher"),
+        _row("icb", "QXX", 28.0, lo=27.0, hi=29.0, comparison="not_compared",
+             breakdown_value="white"),
+        _row("place", "A", 35.0, lo=31.0, hi=39.0, comparison="higher",
+             breakdown_value="white"),
+        _row("place", "B", 28.0, lo=25.0, hi=31.0, comparison="similar",
+             breakdown_value="white"),
+    ])
+    out = _withhold_comparisons_with_hidden_icb(frame)
+    assert out.columns == frame.columns and out.height == frame.height
+    assert out["comparison"].to_list() == ["not_compared", "not_compared", "not_compared",
+                                           "not_compared", "higher", "similar"]
+    # An ICB row with no value (nothing published to compare with) counts as hidden.
+    empty = frame.with_columns(pl.lit(False).alias("suppressed"))
+    assert _withhold_comparisons_with_hidden_icb(empty)["comparison"].to_list()[:3] == [
+        "not_compared"] * 3
+
+
+def test_no_published_verdict_rests_on_a_hidden_icb_value(assessed_sample) -> None:
+    """In the assessed sample's table (which the report, the packs and the CLI summary
+    read), every Place row whose ICB comparator is hidden says not_compared; and the
+    sample has such rows, so the check is not empty."""
+    frame = assessed_sample.indicators
+    key = ["indicator_id", "period", "breakdown", "breakdown_value"]
+    icb = frame.filter(pl.col("area_type") == "icb").select(
+        *key, pl.col("suppressed").alias("icb_hidden"), pl.col("value").alias("icb_value"))
+    places = frame.filter(pl.col("area_type") == "place").join(icb, on=key,
+                                                                nulls_equal=True)
+    against_hidden = places.filter(pl.col("icb_hidden") | pl.col("icb_value").is_null())
+    published = against_hidden.filter(~pl.col("suppressed") & pl.col("value").is_not_null()
+                                      & pl.col("method").is_in(["P", "R", "DSR", "M"]))
+    assert published.height > 0  # Place values published beside a hidden ICB value
+    assert set(against_hidden["comparison"].to_list()) == {"not_compared"}
+
+
+def test_the_report_shows_not_compared_against_a_hidden_icb_value() -> None:
+    """The HTML reads the table's comparison: a breakdown table row whose ICB value is
+    suppressed says 'Not compared', never 'Similar'."""
+    bundle = make_bundle()
+    frame = bundle.indicators
+    target = ((pl.col("indicator_id") == "ea_last90_3plus_pct")
+              & (pl.col("breakdown") == "age_group") & (pl.col("period") == HEADLINE_PERIOD))
+    rows = frame.filter(target)
+    assert rows.height > 0
+    value = rows["breakdown_value"][0]
+    hidden_icb = target & (pl.col("breakdown_value") == value) & (pl.col("area_type") == "icb")
+    frame = frame.with_columns(
+        pl.when(hidden_icb).then(pl.lit(True)).otherwise(pl.col("suppressed"))
+        .alias("suppressed"),
+        *(pl.when(hidden_icb).then(None).otherwise(pl.col(c)).alias(c)
+          for c in ("value", "numerator", "lower_ci_95", "upper_ci_95")),
+        pl.when(target & (pl.col("area_type") == "place")).then(pl.lit("similar"))
+        .otherwise(pl.col("comparison")).alias("comparison"))
+    frame = _withhold_comparisons_with_hidden_icb(frame)
+    bundle = dataclasses.replace(bundle, indicators=frame)
+    context = build_context(bundle)
+    tables = [t for p in context.places for q in p.questions for t in q.extra_tables
+              if t.caption.startswith("Three or more emergency admissions")
+              and "age group" in t.caption.lower()]
+    assert tables
+    for table in tables:
+        row = next(r for r in table.rows if r[0].text == humanise(value))
+        assert row[2].text == "Not compared", [c.text for c in row]
