@@ -476,6 +476,12 @@ def check_headers(name: str, headers: list[str]) -> None:
     seen: dict[str, int] = {}
     for position, header in enumerate(headers, start=1):
         key = header.strip().lower()
+        if key in seen and not key:  # blank header cells, then a named one further right
+            raise input_error(
+                name, f"columns {seen[key]} and {position} of the header are empty, and a "
+                "column to their right has a name",
+                "give every column a header, or delete the empty columns (and any stray "
+                "value right of the data), then ingest the file again")
         if key in seen:
             raise input_error(
                 name,
