@@ -76,6 +76,9 @@ SPC_STYLES: dict[str, tuple[str, str, str]] = {
 
 _FONT_STACK = ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"]
 WIDTH_IN = 8.0  # 576 pt wide; the page scales the SVG to its column
+#: Average advance of a character of the charts' sans-serif fonts, in ems (Arial's
+#: digits are 0.556, its minus sign 0.584): enough to size a box that holds the text.
+_CHAR_EM = 0.6
 
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -120,8 +123,10 @@ def place_of_death_chart(
     plot area, as matplotlib clips them."""
     width, height = WIDTH_IN * 72, (0.9 + 0.42 * len(rows)) * 72
     labels = [_shorten(label) for label, _ in rows]
-    x0 = min(12 + 5.6 * max((len(lbl) for lbl in labels), default=4), width * 0.4)
-    x1, y0, y1 = width - 12, 30.0, height - 24
+    # Room for the longest label at 10 pt (0.6 em a character) and, on the right, for
+    # half of the '100%' under the axis's end.
+    x0 = min(14 + _CHAR_EM * 10 * max((len(lbl) for lbl in labels), default=4), width * 0.4)
+    x1, y0, y1 = width - 18, 30.0, height - 24
 
     def px(v: float) -> float:
         return x0 + v / 100 * (x1 - x0)
@@ -186,7 +191,10 @@ class GradientPanel:
     unit: str
     points: Sequence[IntervalPoint]  # quintile 1 (most deprived) first
     reference: float | None = None  # the area's overall value, drawn dashed
-    annotation: str | None = None  # the SII and RII in words
+    annotation: str | None = None  # the SII and RII in words, one line each ('\n')
+    # Why the panel has no gradient (every quintile hidden or empty): written in the
+    # panel instead of axes, so an area is never silently missing from the chart.
+    reason: str | None = None
 
 
 def gradient_chart(
@@ -279,8 +287,38 @@ def _tick_label(value: float, unit: str) -> str:
     return f"{text}%" if unit == "%" else text
 
 
+def _annotation_box(lines: Sequence[str], w: float) -> tuple[float, float, float]:
+    """(font size, box width, box height) for the SII / RII lines inside a panel w
+    wide: at most 7.5 pt, smaller where a long line would not fit, never wider than
+    the panel (so boxes of neighbouring panels never meet)."""
+    longest = max((len(line) for line in lines), default=1) or 1
+    size = math.floor(100 * min(7.5, (0.96 * w - 8) / (_CHAR_EM * longest))) / 100
+    return size, _CHAR_EM * size * longest + 8, 1.25 * size * len(lines) + 5
+
+
+def _gradient_reason(panel: GradientPanel, x0: float, y0: float, w: float, h: float) -> str:
+    """A panel with nothing to draw: its title and, where the axes would be, why."""
+    out = ['<g class="panel panel-empty">']
+    lines = textwrap.wrap(_shorten(panel.title, 66), 33) or [""]
+    for k, line in enumerate(lines[:2]):
+        out.append(f'<text x="{x0:.1f}" y="{y0 - 6 - 11 * (len(lines[:2]) - 1 - k):.1f}" '
+                   f'font-size="9" fill="{BLACK}">{_esc(line)}</text>')
+    out.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{w:.1f}" height="{h:.1f}" '
+               f'fill="{NHS_PALE_GREY}" fill-opacity="0.45"/>')
+    width = max(int(w / (_CHAR_EM * 8.5)), 12)
+    wrapped = textwrap.wrap(str(panel.reason), width)[:6]
+    top = y0 + h / 2 - 5.5 * (len(wrapped) - 1)
+    for k, line in enumerate(wrapped):
+        out.append(f'<text x="{x0 + w / 2:.1f}" y="{top + 11 * k:.1f}" font-size="8.5" '
+                   f'text-anchor="middle" fill="{NHS_DARK_GREY}">{_esc(line)}</text>')
+    out.append("</g>")
+    return "".join(out)
+
+
 def _gradient_panel(panel: GradientPanel, x0: float, y0: float, w: float, h: float) -> str:
     points = list(panel.points)
+    if panel.reason and not any(_finite(p.value) for p in points):
+        return _gradient_reason(panel, x0, y0, w, h)
     values = [float(v) for p in points for v in (p.value, p.lower, p.upper)
               if v is not None and _finite(v)]
     if _finite(panel.reference):
@@ -289,8 +327,11 @@ def _gradient_panel(panel: GradientPanel, x0: float, y0: float, w: float, h: flo
     ticks = _nice_ticks(max([*values, 0.0]) * 1.05 - low) if values else [0.0, 1.0]
     ticks = [low + t for t in ticks] if low < 0 else ticks
     y_min, y_max = ticks[0], ticks[-1]
-    if panel.annotation:  # room at the top for the SII / RII box, so it covers no point
-        y_max += (y_max - y_min) * 0.32
+    note_lines = panel.annotation.split("\n") if panel.annotation else []
+    font, box_w, box_h = _annotation_box(note_lines, w)
+    if note_lines:  # room at the top for the SII / RII box, so it covers no point:
+        share = min((box_h + 6) / h, 0.6)  # the top `share` of the panel holds no value
+        y_max = (y_max - share * y_min) / (1 - share)
     n = max(len(points), 1)
 
     def px(i: float) -> float:  # category i at the centre of its slot, as xlim(-0.5, n-0.5)
@@ -340,14 +381,16 @@ def _gradient_panel(panel: GradientPanel, x0: float, y0: float, w: float, h: flo
                    'stroke-opacity="0.5" fill="none"/>')
     out += [f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="3.25" fill="{NHS_BLUE}"/>'
             for i, v in drawn]
-    if panel.annotation:
-        text = _esc(panel.annotation)
-        box_w = 4.3 * len(panel.annotation) + 8
-        bx = x0 + w * 0.98 - box_w
-        out.append(f'<rect x="{bx:.1f}" y="{y0 + 3:.1f}" width="{box_w:.1f}" height="15" '
-                   f'rx="3" fill="#FFFFFF" stroke="{NHS_MID_GREY}" stroke-width="0.6"/>'
-                   f'<text x="{x0 + w * 0.98 - 4:.1f}" y="{y0 + 13.5:.1f}" font-size="7.5" '
-                   f'text-anchor="end" fill="{BLACK}">{text}</text>')
+    if note_lines:
+        # One line each for the SII and the RII, inside the panel's own width.
+        right = x0 + w * 0.98
+        out.append(f'<rect class="note" x="{right - box_w:.1f}" y="{y0 + 3:.1f}" '
+                   f'width="{box_w:.1f}" height="{box_h:.1f}" rx="3" fill="#FFFFFF" '
+                   f'stroke="{NHS_MID_GREY}" stroke-width="0.6"/>')
+        for k, line in enumerate(note_lines):
+            out.append(f'<text x="{right - 4:.1f}" y="{y0 + 3 + 1.25 * font * (k + 1):.1f}" '
+                       f'font-size="{font:.2f}" text-anchor="end" fill="{BLACK}">'
+                       f'{_esc(line)}</text>')
     out.append("</g>")
     return "".join(out)
 
@@ -488,6 +531,23 @@ def _polyline(xs: Sequence[float], ys: Sequence[float]) -> str:
     return "".join(parts)
 
 
+def _free_label_y(placed: list[tuple[float, float, float, float]], x: float, y: float,
+                  width: float, right: bool, height: float = 10.0) -> float:
+    """The baseline nearest y at which a label (anchored at x, to its left when
+    `right`) overlaps none already placed; the box taken is added to `placed`. Places
+    of similar size and value would otherwise print their names over each other."""
+    left = x - width if right else x
+    for step in range(0, 12):
+        for candidate in ((y,) if step == 0 else (y - step * height, y + step * height)):
+            box = (left, candidate - height + 2, width, height)
+            if not any(box[0] < b[0] + b[2] and b[0] < box[0] + box[2]
+                       and box[1] < b[1] + b[3] and b[1] < box[1] + box[3] for b in placed):
+                placed.append(box)
+                return candidate
+    placed.append((left, y - height + 2, width, height))
+    return y
+
+
 def funnel_chart(
     svg_id: str,
     title: str,
@@ -537,14 +597,17 @@ def funnel_chart(
             out.append(_edged(_marker(mark.marker, px(mark.denominator), py(mark.percent),
                                       mark.colour, 8)))
     out.append("</g>")
-    for mark in marks:
+    placed: list[tuple[float, float, float, float]] = []  # label boxes drawn so far
+    for mark in sorted(marks, key=lambda m: -m.percent if math.isfinite(m.percent) else 0):
         label = _shorten(mark.label, 22)
         if not label or not math.isfinite(mark.percent):
             continue
         # Labels near the right edge go to the left of their point, so none is clipped.
         right = mark.denominator > 0.75 * max_n
         x = px(mark.denominator) + (-6 if right else 6)
-        out.append(f'<text x="{x:.1f}" y="{py(mark.percent) - 4:.1f}" font-size="8.5" '
+        y = _free_label_y(placed, x, py(mark.percent) - 4, _CHAR_EM * 8.5 * len(label),
+                          right)
+        out.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="8.5" '
                    f'text-anchor="{"end" if right else "start"}" fill="{BLACK}">'
                    f"{_esc(label)}</text>")
     entries = [_key(_line_key(OI_ORANGE, 1.5), benchmark_label),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from eolneeds.errors import ConfigError, UsageError
+from eolneeds.periods import MAX_MONTHS
 from eolneeds.scenarios import Scenario, parse_scenarios
 from eolneeds.schema import CANONICAL_COLUMNS, DATASETS
 
@@ -234,6 +235,16 @@ def _did_you_mean(value: Any, choices: Any) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
+def text_encoding(codec: str) -> None:
+    """Raise LookupError unless `codec` decodes bytes to text: rot13, hex and base64 are
+    codecs too, but bytes to bytes (bytes.decode refuses them; an empty input would skip
+    the check)."""
+    try:
+        b"abcd".decode(codec)
+    except UnicodeError:
+        pass  # a text encoding these four bytes are not valid in
+
+
 def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
     # bool is an int in Python: do not accept true where a number is wanted.
     if isinstance(value, bool) and kind in (int, float, (int, float)):
@@ -328,6 +339,14 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
             raise ConfigError(f"{where}: [defaults] key {canon!r} is not a column of {dataset} "
                               f"— {_did_you_mean(canon, canonical)}use one of "
                               f"{', '.join(sorted(canonical))}")
+    encoding = _typed(where, "encoding", raw.get("encoding", "auto"), str)
+    if encoding != "auto":
+        try:
+            text_encoding(encoding)
+        except LookupError:
+            raise ConfigError(f"{where}: key 'encoding' is {encoding!r}, not a text encoding "
+                              "— use utf-8, utf-8-sig, cp1252 or utf-16, or \"auto\" to detect "
+                              "it") from None
     fmt = raw.get("format", "auto")
     if fmt not in ("auto", "csv", "xlsx", "parquet"):
         raise ConfigError(f"{where}: key 'format' is {fmt!r} — use auto, csv, xlsx or parquet")
@@ -347,7 +366,7 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         dataset=dataset,
         preset=raw.get("preset"),
         format=fmt,
-        encoding=_typed(where, "encoding", raw.get("encoding", "auto"), str),
+        encoding=encoding,
         delimiter=delimiter,
         sheet=raw.get("sheet"),
         header_row=header_row,
@@ -445,8 +464,8 @@ def load_config(root: Path) -> ProjectConfig:
     )
     if periods.default not in ("financial_year", "rolling"):
         raise ConfigError(f"{pwhere}: key 'default' must be 'financial_year' or 'rolling'")
-    if not 1 <= periods.months <= 120:
-        raise ConfigError(f"{pwhere}: key 'months' must be between 1 and 120")
+    if not 1 <= periods.months <= MAX_MONTHS:
+        raise ConfigError(f"{pwhere}: key 'months' must be between 1 and {MAX_MONTHS}")
     if not 1 <= periods.years <= 50:
         raise ConfigError(f"{pwhere}: key 'years' must be between 1 and 50 (the number of "
                           "financial years to report)")

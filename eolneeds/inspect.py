@@ -38,6 +38,7 @@ from eolneeds.normalise import (
     code_key,
     date_shape,
     is_valid_nhs_number,
+    mask,
     nhs_digits,
 )
 from eolneeds.readers import (
@@ -137,7 +138,11 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
     """Look at one extract; raise InputDataError when it cannot be read."""
     path = Path(path)
     if not path.is_file():
-        raise UsageError(f"{path}: no such file — check the path")
+        what = ("is a folder, not a file — name an extract file inside it" if path.is_dir()
+                else "is not a regular file (a pipe, socket or device) — copy the extract to "
+                "a file and inspect that" if path.exists()
+                else "no such file — check the path")
+        raise UsageError(f"{path}: {what}")
     if path.stat().st_size == 0:
         raise input_error(path.name, "the file is empty (0 bytes)",
                           "re-export the extract; an empty file has nothing to load")
@@ -210,7 +215,7 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         return
     # A column not named as an identifier can still hold one (a shifted row, a phone
     # number under an unexpected header): long runs of digits are never shown.
-    text = _LONG_NUMBER.sub(MASK, text)
+    text = _LONG_NUMBER.sub(MASK, mask(text) or "")  # (dots, slashes, brackets too)
     if len(column.examples) < EXAMPLES and text not in column.examples:
         column.examples.append(text)
     if text in column.distinct or len(column.distinct) < 50:
@@ -244,17 +249,27 @@ def _inspect_csv(path: Path, gzipped: bool, encoding: str) -> Inspection:
     head = [line for line in head if line]
     if not head:
         raise input_error(path.name, "holds no text lines", "re-export the extract")
-    delimiter = _choose_delimiter(head)
-    parsed = list(csv.reader(io.StringIO("".join(head)), delimiter=delimiter))
-    header_row = find_header_row(parsed) or 1
-    result.delimiter = delimiter
-    result.header_row = header_row
-    with _text(path, gzipped, codec) as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
-        for _ in range(header_row - 1):
-            next(reader, None)
-        headers = _header_names([h.lstrip("\ufeff") for h in next(reader, [])])
-        _profile(headers, reader, result)
+    reader: Any = None
+    try:
+        delimiter = _choose_delimiter(head)
+        reader = csv.reader(io.StringIO("".join(head)), delimiter=delimiter)
+        parsed = list(reader)
+        header_row = find_header_row(parsed) or 1
+        result.delimiter = delimiter
+        result.header_row = header_row
+        with _text(path, gzipped, codec) as fh:
+            reader = csv.reader(fh, delimiter=delimiter)
+            for _ in range(header_row - 1):
+                next(reader, None)
+            headers = _header_names([h.lstrip("\ufeff") for h in next(reader, [])])
+            _profile(headers, reader, result)
+    except csv.Error as exc:  # a value of millions of characters, a quote never closed
+        row = reader.line_num if reader is not None else next(
+            (n for n, line in enumerate(head, 1) if len(line) > csv.field_size_limit()), None)
+        raise input_error(path.name, f"cannot be read as CSV ({exc})",
+                          "check the quoting and the delimiter (a quote opened and never "
+                          "closed runs on to the end of the file), or re-export the file",
+                          row=row) from None
     return result
 
 
@@ -364,7 +379,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "underlying_cause": ("underlying cause icd 10", "cause of death", "icd10", "icd 10"),
     "place_of_death": ("pod",),
     "ethnicity": ("ethnic group", "ethnic category", "ethnic origin"),
-    "gp_practice": ("practice code", "practice", "gp practice code", "gp code", "ods code"),
+    # GP systems' exports: EMIS "Usual GP's Organisation Code", "Organisation code"
+    "gp_practice": ("practice code", "practice", "gp practice code", "gp code", "ods code",
+                    "organisation code", "org code", "registered practice",
+                    "registered practice code", "usual gp s organisation code"),
     "date_added": ("date added to register", "date entered", "entry date", "added on",
                    "date of entry", "date identified"),
     "preferred_place_of_death": ("ppd", "ppod", "preferred place", "preferred place of care"),
@@ -561,6 +579,9 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
                          f"{'  # title rows above the header' if ins.header_row > 1 else ''}")
     elif ins.file_format == "csv" and ins.header_row != 1:
         lines.append(f"header_row = {ins.header_row}")
+    if preset == "ons_population" and ins.file_format == "csv" \
+            and presets.ons_file_year(ins.path.name) is None:
+        lines.append("# year = 2022  # a CSV does not say its year: set the estimates' year")
     if preset:
         return "\n".join(lines) + "\n"
 

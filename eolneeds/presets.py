@@ -372,9 +372,16 @@ def already_pseudonymised(header: str) -> bool:
     return "pseudo" in header_key(header)
 LSOA_NAMES = ("LSOA21CD", "LSOA11CD", "LSOA code", "LSOA_CODE", "LSOA", "LSOA 2021 Code",
               "LSOA 2011 Code")
+# A Place is a local authority or a sub-ICB location (a former CCG): the ONS / ODS
+# lookups (LSOA21_SICBL24_ICB24_LAD24 and the like) carry both, each as an ONS code
+# (SICBL24CD), an ODS code (SICBL24CDH, '00K') and a name. Every column found is tried
+# for a Place of eolneeds.toml (ingest), so the order only decides the value kept when
+# none is one.
+_YEARS = ("25", "24", "23", "22", "21", "20", "19")
 PLACE_NAMES = ("Place", "Place code", "Place_code", "Place name", "Place_name",
-               "LAD24CD", "LAD23CD", "LAD22CD", "LAD21CD", "LAD24NM", "LAD23NM", "LAD22NM",
-               "LAD21NM", "LAD code", "LAD name")
+               *(f"LAD{y}{k}" for k in ("CD", "NM") for y in _YEARS), "LAD code", "LAD name",
+               *(f"{area}{y}{k}" for area in ("SICBL", "CCG", "UTLA", "LTLA")
+                 for k in ("CD", "CDH", "NM") for y in _YEARS))
 IOD_LSOA = {"LSOA code (2011)": "2011", "LSOA code (2021)": "2021"}
 IMD_RANK_NAMES = ("Index of Multiple Deprivation (IMD) Rank",
                   "Index of Multiple Deprivation (IMD) Rank (where 1 is most deprived)")
@@ -416,6 +423,18 @@ def ons_year(*texts: str) -> int | None:
         if found:
             return int(found.group(1))
     return None
+
+
+def ons_file_year(name: str) -> int | None:
+    """The year of a CSV of ONS estimates from its file name: 'mid-2022', else the one
+    four-digit year in it ('sapelsoasyoa2022.csv'); None when there is none or several
+    ('sapelsoasyoa20192022.csv' spans years)."""
+    found = ons_year(name)
+    if found is not None:
+        return found
+    runs = re.findall(r"\d+", name)
+    years = [int(r) for r in runs if len(r) == 4 and r[:2] in ("19", "20")]
+    return years[0] if len(years) == 1 and all(len(r) <= 4 for r in runs) else None
 
 
 def ons_sheet_sex(name: str) -> str | None:

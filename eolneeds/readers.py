@@ -40,7 +40,7 @@ from xml.etree.ElementTree import ParseError
 
 import duckdb
 
-from eolneeds.config import DELIMITER_WORDS
+from eolneeds.config import DELIMITER_WORDS, text_encoding
 from eolneeds.errors import input_error
 
 CHUNK = 1 << 20  # 1 MiB: streaming reads for hashing, encoding checks and transcoding
@@ -359,6 +359,7 @@ def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> 
     if forced != "auto":
         try:
             codec = codecs.lookup(forced).name
+            text_encoding(codec)
         except LookupError:
             raise input_error(name, f"encoding {forced!r} is not known",
                               "use utf-8, utf-8-sig or cp1252") from None
@@ -459,10 +460,28 @@ def detect_delimiter(header_line: str) -> str:
     return best if counts[best] > 0 else ","
 
 
+# Excel's last column is XFD: no real extract is wider. A wider header (a file of
+# delimiters, a binary file read as text) would have DuckDB build a table that fills
+# memory before a single row is looked at.
+MAX_COLUMNS = 16_384
+
+
 def check_headers(name: str, headers: list[str]) -> None:
+    if len(headers) > MAX_COLUMNS:
+        raise input_error(
+            name, f"the header has {len(headers)} columns, more than the {MAX_COLUMNS} a "
+            "spreadsheet can hold",
+            "check the delimiter, or export only the columns the mapping reads, then ingest "
+            "the file again")
     seen: dict[str, int] = {}
     for position, header in enumerate(headers, start=1):
         key = header.strip().lower()
+        if key in seen and not key:  # blank header cells, then a named one further right
+            raise input_error(
+                name, f"columns {seen[key]} and {position} of the header are empty, and a "
+                "column to their right has a name",
+                "give every column a header, or delete the empty columns (and any stray "
+                "value right of the data), then ingest the file again")
         if key in seen:
             raise input_error(
                 name,
@@ -650,6 +669,14 @@ def _read_csv_as(
         if "invalid unicode" in str(exc).lower():
             raise _NotUtf8 from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        too_long = re.search(r"CSV Error on Line: (\d+)[\s\S]*Maximum line size of (\d+) "
+                             r"bytes exceeded", str(exc))
+        if too_long:  # (the error quotes the row itself: only its number is kept)
+            raise input_error(
+                name, f"the row is longer than the {too_long.group(2)} bytes a row may be (a "
+                "value of millions of characters, or a quote opened and never closed)",
+                "remove or shorten that value (or close the quote), then ingest the file again",
+                row=int(too_long.group(1))) from None
         raise input_error(name, f"cannot be read as CSV ({first})",
                           "check the quoting and the delimiter, or re-export the file") from None
     else:

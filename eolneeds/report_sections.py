@@ -38,6 +38,7 @@ from eolneeds.formatting import (
     fmt_value,
     humanise,
     is_missing,
+    unit_decimals,
 )
 from eolneeds.report_context import (
     COMPARISON_CLASSES,
@@ -200,37 +201,29 @@ class EnglandSection:
                    "ICB compared with England"]
         if has_region:
             columns.append(region_name)
-        columns += ["Period (England)", "Source"]
+        columns += ["Source"]  # England's period is under its value (england_cell)
         rows = []
         ids = [i.id for i in load_catalogue()
                if i.id in self.r.england or i.id in self.r.regions]
         for ind_id in ids:
             eng = self.r.england.get(ind_id)
             row = self.r.data.get(ind_id, self.r.icb, self.r.period)
-            unit = self.r.unit_of(ind_id)
             comparison = None if eng is None else versus_benchmark(row, eng.value)
             cmp_cell = _comparison_cell({"comparison": comparison} if comparison else None,
                                         self.r.polarity(ind_id))
             if comparison is None:
                 cmp_cell = Cell("Not compared (no interval)", css="cmp cmp-none")
-            elif eng is not None:  # the verdict says which England it is against
-                cmp_cell = Cell(cmp_cell.text, css=cmp_cell.css,
-                                detail=f"against England {benchmark_period(eng, self.r.period)}")
             cells = [Cell(self.r.name_of(ind_id), header=True),
                      Cell(_value(row), numeric=True, css="value"),
                      Cell(_interval(row), numeric=True),
-                     Cell(fmt_value(eng.value, unit) if eng else MISSING, numeric=True),
-                     cmp_cell]
+                     self.r.england_cell(ind_id), cmp_cell]
             if has_region:
-                reg = self.r.regions.get(ind_id)
-                cells.append(Cell(fmt_value(reg.value, unit) if reg else MISSING,
-                                  numeric=True))
+                cells.append(self.r.england_cell(ind_id, self.r.regions))
             source = MISSING
             if eng is not None:
                 source = eng.source + (f" (indicator {eng.source_indicator})"
                                        if eng.source_indicator else "")
-            cells += [Cell(benchmark_period(eng, self.r.period) if eng else MISSING),
-                      Cell(source)]
+            cells.append(Cell(source))
             rows.append(cells)
         if not rows:
             return None, []
@@ -312,17 +305,45 @@ class InequalitySection:
                 "–" if categories.is_no_residents(row) else "*"))
             cells.append([Cell(title, header=True), Cell(q), Cell(_value(row), numeric=True),
                           Cell(_interval(row), numeric=True)])
+        rows = [self.r.data.get(ind_id, area, self.r.period, "imd_quintile", q)
+                for q in QUINTILE_LABELS]
+        if all(row is None for row in rows):
+            return None  # the indicator has no deprivation breakdown here at all
+        reason = None
         if all(p.value is None for p in points):
-            return None
-        sii_text, rii_text, _ = self.sii_words(ind_id, area)
+            # Still a panel, saying why: an area missing from small multiples reads as
+            # an oversight (or as no difference).
+            hidden = any(row is not None and row["suppressed"] for row in rows)
+            reason = ("No gradient: every quintile value is suppressed (small numbers)"
+                      if hidden else "No gradient: no quintile value is published")
+        sii = self.r.data.get(ind_id, area, self.r.period, "imd_quintile", "SII")
+        rii = self.r.data.get(ind_id, area, self.r.period, "imd_quintile", "RII")
         annotation = None
-        if sii_text != MISSING:
-            annotation = f"SII {sii_text}\nRII {rii_text}"
+        if sii is not None and not is_missing(sii["value"]):
+            # Numbers only (the SII is in the axis's unit, percentage points for a
+            # percentage): the unit words would shrink the box's text past reading.
+            decimals = unit_decimals(sii["unit"])
+            annotation = f"SII {fmt_number(sii['value'], decimals)} ({_interval(sii)})"
+            if rii is not None and not is_missing(rii["value"]):
+                annotation += f"\nRII {fmt_number(rii['value'], 2)} ({_interval(rii)})"
+        elif reason is None:
+            annotation = self.sii_missing_reason(ind_id, area, points)
         panel = charts.GradientPanel(
             title=title, unit=unit, points=points,
             reference=_number(self.r.data.get(ind_id, area, self.r.period)),
-            annotation=annotation)
+            annotation=annotation, reason=reason)
         return panel, cells
+
+    def sii_missing_reason(self, ind_id: str, area: str,
+                           points: Sequence[charts.IntervalPoint]) -> str:
+        """Why a panel with values has no SII / RII, in two short lines."""
+        sii = self.r.data.get(ind_id, area, self.r.period, "imd_quintile", "SII")
+        if sii is not None and sii["suppressed"]:
+            return "SII, RII withheld:\na quintile is suppressed"
+        published = sum(p.value is not None for p in points)
+        if published < 3:
+            return f"SII, RII not calculated:\n{published} of 5 quintiles published"
+        return "SII, RII not calculated"
 
     def gradient_chart(self, svg_id: str, title: str, summary: str,
                        panels: Sequence[tuple[charts.GradientPanel, list[list[Cell]]]],
@@ -368,6 +389,10 @@ class InequalitySection:
             summary = (f"{name} by deprivation quintile for the ICB and each Place, "
                        f"{self.r.period}, with 95% intervals. Across the ICB: "
                        f"{meaning[:1].lower() + meaning[1:]}.")
+            empty = [f"{p.title}: {str(p.reason).removeprefix('No gradient: ')}"
+                     for p, _ in panels if p.reason]
+            if empty:
+                summary += f" No gradient drawn for {'; '.join(empty)}."
             svg_id = self.r.unique_id("inequality", ind_id)
             chart_list.append(self.gradient_chart(
                 svg_id, f"{name} by deprivation quintile", summary, panels,

@@ -11,7 +11,10 @@ so that onboarding real files can be rehearsed and tested end to end:
   residents of a neighbouring area (loaded, outside the ICB);
 * hospital spells (SUS/HES APC): pipe-delimited UTF-8 with a BOM, `NHS_NUMBER`,
   `TREATMENT_FUNCTION_CODE`, quoted thousands-separated costs ("1,234.50"), a blank
-  discharge date for some who died in hospital;
+  discharge date for some who died in hospital; every third spell instead in a HES APC
+  episode extract as DARS sends it (comma CSV, `NEWNHSNO`, `EPIORDER`, `EPISTART` /
+  `EPIEND`, `DISDATE` on a spell's last episode only, `1800-01-01` for no date), some
+  spells split into two or three episodes: each spell must count once;
 * A&E (ECDS): `NHSNUMBER`, `ARRIVALDATE`;
 * a palliative care register workbook: the data on the second sheet, title rows above
   the header, Excel dates with some typed as text, a Total row;
@@ -134,6 +137,8 @@ def national_files(iod: str) -> tuple[NationalFile, ...]:
                      "EPaCCS workbook: second sheet, title rows, text dates, Total row"),
         NationalFile("activity", "activity/hes_apc_spells.txt", "hes_apc", "hes_apc",
                      "SUS/HES APC spells: pipe, UTF-8 BOM, quoted costs \"1,234.50\""),
+        NationalFile("activity", "activity/hes_episodes_dars.csv", "hes_episodes", "hes_apc",
+                     "HES APC episodes (DARS): NEWNHSNO, EPIORDER, DISDATE on the last"),
         NationalFile("activity", "activity/ecds_ae_attendances.csv", "ecds_ae", "ecds_ae",
                      "ECDS A&E attendances: NHSNUMBER, ARRIVALDATE"),
     )
@@ -161,6 +166,11 @@ preset = "hes_apc"
 
 [columns]
 person_id = "NHS_NUMBER"
+""",
+        "hes_episodes": """\
+# HES APC episodes as DARS sends them: the preset counts each spell once (EPIORDER).
+dataset = "activity"
+preset = "hes_apc"
 """,
         "ecds_ae": """\
 # A&E attendances (ECDS).
@@ -253,7 +263,8 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
     projections_frame(geo).write_csv(inbox / "projections/projections_place.csv")
     fresh = [str(x) for x in numbers[used:used + 2]]
     _write_deaths(inbox / "deaths", data.deaths, noise, neighbours, fresh)
-    blank_disdate = _write_hes(inbox / "activity/hes_apc_spells.txt", data, rng)
+    blank_disdate, split = _write_hes(inbox / "activity/hes_apc_spells.txt",
+                                      inbox / "activity/hes_episodes_dars.csv", data, rng)
     _write_ecds(inbox / "activity/ecds_ae_attendances.csv", data.ecds)
     text_dates = _write_register(inbox / "register/register_epaccs.xlsx", data.register)
     (inbox / "README.txt").write_text(_inbox_readme(iod), encoding="utf-8")
@@ -269,6 +280,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
             "deaths_age_999": len(noise.age_999),
             "deaths_outside_icb": len(fresh),
             "spells_blank_discharge_in_hospital_death": blank_disdate,
+            "spells_in_several_episodes": split,
             "register_text_dates": text_dates,
         },
         "rows": truth_rows(data, noise),
@@ -633,12 +645,17 @@ def _write_deaths(folder: Path, deaths: pl.DataFrame, noise: _Noise,
         (folder / name).write_bytes(out.getvalue().encode("cp1252"))
 
 
-def _write_hes(path: Path, data: _Data, rng: np.random.Generator) -> int:
+def _write_hes(path: Path, episodes_path: Path, data: _Data, rng: np.random.Generator
+               ) -> tuple[int, int]:
     """SUS/HES APC spells: pipe, UTF-8 with BOM, quoted costs with thousands commas; the
     spell that ends in death has DISMETH 4, and about a third of those no DISDATE yet.
-    Returns how many discharge dates were left blank."""
+    Every third spell goes to the HES APC episode extract instead (_write_episodes).
+    Returns how many discharge dates were left blank in the spells file, and how many
+    spells the episode extract splits into several episodes."""
     deaths = data.facts.select(PERSON_ID=pl.col("nhs").cast(pl.Utf8), death=pl.col("death"))
     spells = data.hes.with_row_index("spell").join(deaths, on="PERSON_ID", how="left")
+    as_episodes = spells.filter(pl.col("spell") % 3 == 2)
+    spells = spells.filter(pl.col("spell") % 3 != 2)
     ends_in_death = (spells["DISDATE"].cast(pl.Int32) == spells["death"]).fill_null(False)
     blank = ends_in_death & pl.Series(rng.random(spells.height) < 0.35)
     spells = spells.with_columns(
@@ -658,7 +675,39 @@ def _write_hes(path: Path, data: _Data, rng: np.random.Generator) -> int:
         lines.append("|".join([*("" if v is None else str(v) for v in text),
                                f'"{cost:,.2f}"']))
     path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
-    return int(blank.sum())
+    return int(blank.sum()), _write_episodes(episodes_path, as_episodes, rng)
+
+
+def _write_episodes(path: Path, spells: pl.DataFrame, rng: np.random.Generator) -> int:
+    """HES APC as DARS sends it: one row per consultant episode. A spell of a day or more
+    is split into one (60%), two (30%) or three (10%) episodes of about equal length;
+    every episode repeats ADMIDATE and ADMIMETH, EPIORDER numbers them 01, 02, ..., and
+    only the last has DISDATE (the others 1800-01-01, HES's 'no date'). The treatment
+    function stays the spell's. Returns how many spells have several episodes."""
+    parts = rng.choice([1, 2, 3], size=spells.height, p=[0.6, 0.3, 0.1])
+    lines = [",".join(["NEWNHSNO", "PROCODE3", "ADMIDATE", "DISDATE", "ADMIMETH", "DISMETH",
+                       "EPIORDER", "EPISTART", "EPIEND", "MAINSPEF", "TRETSPEF"])]
+    split = 0
+    epoch = date(1970, 1, 1).toordinal()
+    for row, k in zip(spells.select("PERSON_ID", "ADMIDATE", "DISDATE", "ADMIMETH",
+                                    "TRETSPEF", "death").iter_rows(), parts, strict=True):
+        person, admitted, discharged, method, tretspef, death = row
+        end = discharged or admitted
+        length = (end - admitted).days
+        k = int(min(k, length)) if length > 0 else 1
+        split += k > 1
+        bounds = [admitted + (end - admitted) * i // k for i in range(k + 1)]
+        died = discharged is not None and discharged.toordinal() - epoch == death
+        for i in range(k):
+            last = i == k - 1
+            lines.append(",".join([
+                str(person), "RZZ", admitted.isoformat(),
+                discharged.isoformat() if last and discharged else "1800-01-01", str(method),
+                ("4" if died else "1") if last else "8", f"{i + 1:02d}", bounds[i].isoformat(),
+                bounds[i + 1].isoformat() if discharged or not last else "",
+                str(tretspef), str(tretspef)]))
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    return split
 
 
 def _write_ecds(path: Path, ecds: pl.DataFrame) -> None:

@@ -51,3 +51,16 @@ def test_a_number_as_the_key_file_is_exit_2_not_an_internal_error(tmp_path: Path
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("Error: ") and "key 'key_file'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "hex", "base64", "no-such-codec"])
+def test_a_mapping_encoding_that_is_not_a_text_encoding_is_refused(tmp_path, encoding):
+    (tmp_path / "eolneeds.toml").write_text(BASE, encoding="utf-8")
+    (tmp_path / "mappings").mkdir()
+    mapping = tmp_path / "mappings" / "deaths.toml"
+    mapping.write_text(f'dataset = "deaths"\nencoding = "{encoding}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(tmp_path)
+    assert str(refused.value) == (
+        f"{mapping}: key 'encoding' is {encoding!r}, not a text encoding — use utf-8, "
+        "utf-8-sig, cp1252 or utf-16, or \"auto\" to detect it")

@@ -319,3 +319,45 @@ def test_a_national_workbook_without_its_preset_names_it_and_the_advice_works(
                                       ).execute("SELECT rows_read, rows_loaded FROM ingest_log"
                                                 ).fetchall()
     assert loaded == read > 0
+
+
+def test_a_gp_system_register_export_is_mapped_and_ingests(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A clinical system's search exported as CSV (cp1252, CRLF): title lines, NHS numbers
+    # printed in groups, dates in three shapes, the practice as "Organisation code".
+    project = tmp_path / "p"
+    project.mkdir()
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    (project / "eolneeds.toml").write_text(
+        '[project]\nicb_name = "T"\nicb_code = "QXX"\n[[places]]\ncode = "P1"\nname = "One"\n',
+        encoding="utf-8")
+    (project / "mappings").mkdir()
+    path = tmp_path / "palliative_register.csv"
+    path.write_bytes("\r\n".join([
+        '"Palliative Care Register"', '"Run date: 01-Dec-2026 09:15"', '"Population count: 3"',
+        "",
+        '"NHS Number","Date added to register","Organisation code","Preferred place of death",'
+        '"DNACPR decision","Advance care plan"',
+        '"943 476 5005","01-Mar-2024","A81001","Home","Yes","Y"',
+        '"943 476 5013","15/03/2024","A81001","Care home (nursing)","No","N"',
+        '"943 476 5021","2024-04-02","A81002","Hospice","Not known",""',
+    ]).encode("cp1252") + b"\r\n")
+    result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", "register",
+                                      "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    written = (project / "mappings" / "register.toml").read_text(encoding="utf-8")
+    assert 'gp_practice = "Organisation code"' in written
+    [res] = ingest_files(load_config(project), "register", [path], mapping="register",
+                         reporter=Reporter())
+    assert (res.rows_read, res.rows_loaded, res.rows_rejected) == (3, 3, 0)
+    config = load_config(project)
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        assert con.execute(
+            "SELECT CAST(date_added AS VARCHAR), gp_practice, preferred_place_of_death, dnacpr, "
+            "advance_care_plan FROM register ORDER BY source_row").fetchall() == [
+            ("2024-03-01", "A81001", "home", True, True),
+            ("2024-03-15", "A81001", "care_home", False, False),
+            ("2024-04-02", "A81002", "hospice", None, None)]
+    finally:
+        con.close()

@@ -13,6 +13,7 @@ from eolneeds import presets, readers
 from eolneeds.config import load_config
 from eolneeds.errors import InputDataError
 from eolneeds.ingest import ingest_files
+from eolneeds.inspect import inspect_file, mapping_text
 from eolneeds.reporting import RecordingReporter, Reporter
 from tests.test_ingest import make_project, query, write
 
@@ -624,6 +625,43 @@ def test_lookup_with_code_and_name_columns_uses_whichever_names_a_place(tmp_path
         ("E01000004", "E06000099")]
 
 
+def test_ons_lookup_with_sub_icb_locations_finds_places_named_by_either(tmp_path):
+    # The ONS LSOA21_SICBL24_ICB24_LAD24 lookup as downloaded (BOM, CRLF). One Place is
+    # a sub-ICB location (its ODS code '00K'), the other a local authority: each LSOA
+    # takes whichever column names a Place. Read by LAD24CD alone, the first LSOA was
+    # put in E06000001, a Place outside the ICB, and its deaths left out of every Place.
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(
+        '[project]\nicb_name = "T"\nicb_code = "QHM"\n[[places]]\ncode = "00K"\nname = '
+        '"Hartlepool and Stockton"\n[[places]]\ncode = "E06000047"\nname = "County Durham"\n',
+        encoding="utf-8")
+    (root / "mappings").mkdir()
+    (root / "mappings" / "lsoa_places.toml").write_text('preset = "lsoa_place_lookup"\n',
+                                                         encoding="utf-8")
+    config = load_config(root)
+    path = write(tmp_path / "LSOA21_SICBL24_ICB24_LAD24_EN_LU.csv", "\ufeff" + "\r\n".join([
+        "LSOA21CD,LSOA21NM,SICBL24CD,SICBL24CDH,SICBL24NM,ICB24CD,ICB24CDH,ICB24NM,LAD24CD,"
+        "LAD24NM,ObjectId",
+        "E01011949,Hartlepool 009A,E38000247,00K,NHS North East and North Cumbria ICB - 00K,"
+        "E54000050,QHM,NHS North East and North Cumbria Integrated Care Board,E06000001,"
+        "Hartlepool,1",
+        "E01020478,County Durham 001A,E38000234,84H,NHS North East and North Cumbria ICB - "
+        "84H,E54000050,QHM,NHS North East and North Cumbria Integrated Care Board,E06000047,"
+        "County Durham,2",
+        "E01000001,City of London 001A,E38000244,72Q,NHS South East London ICB - 72Q,"
+        "E54000030,QKK,NHS South East London Integrated Care Board,E09000001,City of London,3",
+    ]) + "\r\n")
+    assert inspect_file(path).preset == "lsoa_place_lookup"
+    reporter = RecordingReporter()
+    ingest_files(config, "lsoa_places", [path], reporter=reporter)
+    assert query(config, "SELECT lsoa_code, place, lsoa_vintage FROM lsoa_places ORDER BY 1"
+                 ) == [("E01000001", "E09000001", "2021"), ("E01011949", "00K", "2021"),
+                       ("E01020478", "E06000047", "2021")]
+    assert any("place from whichever of LAD24CD, LAD24NM, SICBL24CD, SICBL24CDH, SICBL24NM "
+               "names a Place of eolneeds.toml" in m for m in _messages(reporter))
+
+
 # ---------------------------------------------------------------------------------------
 # Every message that suggests a fix: the fix, applied as written, makes the ingest work.
 
@@ -886,10 +924,11 @@ def test_ons_current_layout_as_csv_takes_its_year_from_the_mapping(tmp_path):
     # no sheet name or title to give the year, so the advice asks for it, and works.
     root = tmp_path / "p"
     config = two_place_project(root, {"population": 'preset = "ons_population"\n'})
-    path = write(tmp_path / "sapelsoasyoa2022.csv", "\ufeff" + "\r\n".join([
+    path = write(tmp_path / "sapelsoasyoa.csv", "\ufeff" + "\r\n".join([
         ",".join(ONS_2022),
         ",".join(["E06000001", "Hartlepool", "E01000001", "Hartlepool 001A", '"1,820"']
                  + ["10"] * 90 + ['"1,000"'] + ["10"] * 91)]) + "\r\n")
+    assert "# year = 2022  # a CSV does not say its year" in mapping_text(inspect_file(path))
     with pytest.raises(InputDataError) as caught:
         ingest_files(config, "population", [path], reporter=Reporter())
     assert f"add year = YYYY (the estimates' year) to {root / 'mappings'}" in str(caught.value)
@@ -902,6 +941,17 @@ def test_ons_current_layout_as_csv_takes_its_year_from_the_mapping(tmp_path):
                  "WHERE age_band IN ('0-4', '90+') ORDER BY sex, age_band") == [
         ("female", "0-4", 50.0, 2022, 2), ("female", "90+", 1000.0, 2022, 2),
         ("male", "0-4", 50.0, 2022, 2), ("male", "90+", 10.0, 2022, 2)]
+    # Named as ONS names it, the file says its year: inspect's mapping, the preset
+    # alone, ingests it.
+    named = tmp_path / "sapelsoasyoa2023.csv"
+    named.write_bytes(path.read_bytes().replace(b"E01000001", b"E01000002"))
+    assert inspect_file(named).preset == "ons_population"
+    (root / "mappings" / "population.toml").write_text(mapping_text(inspect_file(named)),
+                                                      encoding="utf-8")
+    [result] = ingest_files(load_config(root), "population", [named], reporter=Reporter())
+    assert result.rows_loaded == 38
+    assert query(config, "SELECT DISTINCT year FROM population WHERE lsoa_code = "
+                 "'E01000002'") == [(2023,)]
 
 
 def test_ons_mid_2019_layout_with_area_codes_and_authority_rows(tmp_path):
@@ -927,3 +977,24 @@ def test_ons_mid_2019_layout_with_area_codes_and_authority_rows(tmp_path):
                  "population GROUP BY sex ORDER BY sex") == [
         ("female", 273.0, 2019, "E01011949"), ("male", 182.0, 2019, "E01011949")]
     assert query(config, "SELECT DISTINCT row_number, value FROM rejects") == [(4, "E06000001")]
+
+
+def test_ons_older_layout_csv_takes_its_sex_from_the_file_name_as_advised(tmp_path):
+    root = tmp_path / "p"
+    config = two_place_project(root, {"population": 'preset = "ons_population"\n'})
+    text = "\n".join([",".join(ONS_2020), ",".join(
+        ["E01000003", "Adur 001A", "E07000223", "Adur", "E07000223", "Adur", "182"]
+        + ["2"] * 91)]) + "\n"
+    path = write(tmp_path / "sape-mid-2020.csv", text)
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(config, "population", [path], reporter=Reporter())
+    assert str(caught.value) == (
+        "sape-mid-2020.csv: has one age per column (0..89, 90+) but not which sex (the "
+        "workbook has a sheet per sex) — ingest the ONS workbook as published, or name the "
+        "file for the sex it holds (e.g. mid-2020-males.csv)")
+    renamed = path.rename(tmp_path / "sape-mid-2020-males.csv")
+    [result] = ingest_files(config, "population", [renamed], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (19, 19)
+    assert query(config, "SELECT DISTINCT sex, year FROM population") == [("male", 2020)]
+    assert query(config, "SELECT population FROM population WHERE age_band IN ('0-4', '90+') "
+                 "ORDER BY age_band") == [(10.0,), (2.0,)]

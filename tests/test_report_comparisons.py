@@ -82,16 +82,16 @@ def test_every_england_value_in_the_report_carries_its_period() -> None:
     # England section: the period column and the verdict say which England.
     table = context.england_table
     assert table is not None
-    period_col = table.columns.index("Period (England)")
+    period_col = table.columns.index("England")
     cmp_col = table.columns.index("ICB compared with England")
     rows = {r[0].text: r for r in table.rows}
     hospital = rows["Deaths in hospital"]
-    assert hospital[period_col].text == "2023, not 2024-25"
-    assert hospital[cmp_col].detail in ("", "against England 2023, not 2024-25")
-    if hospital[cmp_col].text != "Not compared (no interval)":
-        assert hospital[cmp_col].detail == "against England 2023, not 2024-25"
+    assert hospital[period_col].text == "43.0%"
+    assert hospital[period_col].detail == "2023, not 2024-25"
+    # The verdict sits beside England's value and the period under it.
+    assert cmp_col == period_col + 1
     typed = [r for name, r in rows.items() if name != "Deaths in hospital"]
-    assert typed and all(r[period_col].text == "period not stated" for r in typed)
+    assert typed and all(r[period_col].detail == "period not stated" for r in typed)
     # The overview and each Place's theme tables: the period under England's value.
     england_cells = [c for t in [context.overview_table] + [
         q.table for p in context.places for q in p.questions if q.table is not None]

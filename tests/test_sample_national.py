@@ -177,3 +177,21 @@ def test_same_seed_same_files(tmp_path: Path) -> None:
             (tmp_path / "b" / "inbox" / f.path).read_bytes(), f.path
     assert (tmp_path / "a" / TRUTH_FILE).read_text("utf-8") == \
         (tmp_path / "b" / TRUTH_FILE).read_text("utf-8")
+
+
+def test_hes_episode_extract_splits_some_spells_and_dates_only_the_last(national: Path) -> None:
+    rows = _csv_rows(national / "inbox" / "activity" / "hes_episodes_dars.csv", "utf-8")
+    assert list(rows[0])[:3] == ["NEWNHSNO", "PROCODE3", "ADMIDATE"]
+    spells: list[list[dict[str, str]]] = []
+    for r in rows:  # a spell's episodes are consecutive, numbered from 01
+        if r["EPIORDER"] == "01":
+            spells.append([])
+        spells[-1].append(r)
+    several = [eps for eps in spells if len(eps) > 1]
+    truth = json.loads((national / TRUTH_FILE).read_text(encoding="utf-8"))
+    assert len(several) == truth["noise"]["spells_in_several_episodes"] > 0
+    for eps in several:
+        assert [e["EPIORDER"] for e in eps] == [f"{i:02d}" for i in range(1, len(eps) + 1)]
+        assert all(e["DISDATE"] == "1800-01-01" for e in eps[:-1]) and eps[-1]["DISDATE"] != \
+            "1800-01-01"
+        assert len({(e["NEWNHSNO"], e["ADMIDATE"], e["ADMIMETH"]) for e in eps}) == 1
