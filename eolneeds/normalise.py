@@ -290,42 +290,41 @@ def nhs_valid_sql(digits_expr: str) -> str:
 # grouped 3-3-4 however typed -- spaces (a no-break space is Excel's grouping), tabs,
 # dashes, dots, slashes, underscores, up to two at a time, the first group bracketed --
 # or written a digit at a time ('9 4 3 ...'), and any longer run of digits (a 17-digit
-# identifier in a cost column). Full-width digits are read as digits first. Dates and
+# identifier in a cost column), in ASCII or full-width digits. Dates and
 # times (4-2-2) and ordinary counts do not have this shape. (Literal characters, not
 # escapes, so Python's re and DuckDB's RE2 read the same pattern.)
 _GAP = "[ \t\u00a0\u2009\u202f./_-]{0,2}"
-_NHS_LIKE = ("\\(?[0-9]{3}\\)?" + _GAP + "[0-9]{3}" + _GAP + "[0-9]{4}[0-9]*"
-             "|[0-9](?:[ \t\u00a0][0-9]){9}")
-_FULL_WIDTH = "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19"
-_FULL_WIDTH_TO_ASCII = str.maketrans(_FULL_WIDTH, "0123456789")
+_D = "[0-9\uff10-\uff19]"  # full-width digits too, matched as they are (never rewritten)
+_NHS_LIKE = ("\\(?" + _D + "{3}\\)?" + _GAP + _D + "{3}" + _GAP + _D + "{4}" + _D + "*"
+             "|" + _D + "(?:[ \t\u00a0]" + _D + "){9}")
+_FULL_WIDTH_TO_ASCII = str.maketrans("\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"
+                                     "\uff19", "0123456789")
 MASK = "[10+ digits withheld]"
 
 
 def mask(text: str | None) -> str | None:
     """`text` with whatever could be an NHS number replaced by MASK."""
-    return None if text is None else re.sub(_NHS_LIKE, MASK,
-                                            text.translate(_FULL_WIDTH_TO_ASCII))
+    return None if text is None else re.sub(_NHS_LIKE, MASK, text)
 
 
 # A name is not a value: a file's name, a column's header, a message. Dates and
 # timestamps there (deaths_20241001123456.csv) must survive, so only what is an NHS number
 # -- ten digits with a correct check digit, not part of a longer number -- is masked.
-_NHS_IN_NAME = re.compile("(?<![0-9])\\(?[0-9]{3}\\)?" + _GAP + "[0-9]{3}" + _GAP
-                          + "[0-9]{4}(?![0-9])")
+_NHS_IN_NAME = re.compile("(?<!" + _D + ")\\(?" + _D + "{3}\\)?" + _GAP + _D + "{3}" + _GAP
+                          + _D + "{4}(?!" + _D + ")")
 
 
 def mask_nhs_numbers(text: str) -> str:
     """`text` with every valid NHS number in it replaced by MASK (for names and messages,
     which are kept in the database, logs and outputs, and printed)."""
     return _NHS_IN_NAME.sub(
-        lambda m: MASK if is_valid_nhs_number(re.sub("[^0-9]", "", m.group())) else m.group(),
-        text.translate(_FULL_WIDTH_TO_ASCII))
+        lambda m: MASK if is_valid_nhs_number(re.sub(
+            "[^0-9]", "", m.group().translate(_FULL_WIDTH_TO_ASCII))) else m.group(), text)
 
 
 def mask_sql(expr: str) -> str:
     """SQL: mask(expr)."""
-    return (f"regexp_replace(translate({expr}, {sql_literal(_FULL_WIDTH)}, '0123456789'), "
-            f"{sql_literal(_NHS_LIKE)}, {sql_literal(MASK)}, 'g')")
+    return f"regexp_replace({expr}, {sql_literal(_NHS_LIKE)}, {sql_literal(MASK)}, 'g')"
 
 
 def shape(text: str | None) -> str | None:

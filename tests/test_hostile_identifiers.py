@@ -182,3 +182,11 @@ def test_a_valid_nhs_number_grouped_with_no_break_spaces_or_dots_links(tmp_path,
         assert con.execute("SELECT count(*) FROM field_actions").fetchone() == (0,)
     finally:
         con.close()
+
+
+def test_masking_rewrites_nothing_but_the_number():
+    from eolneeds.normalise import mask
+
+    fw = "\uff19\uff14\uff13\uff14\uff17\uff16\uff15\uff19\uff11\uff19"
+    assert mask(f"cost '\uff11\uff12' or {fw}") == f"cost '\uff11\uff12' or {MASK}"
+    assert mask_nhs_numbers(f"sheet \uff11\uff12 of {fw}") == f"sheet \uff11\uff12 of {MASK}"
