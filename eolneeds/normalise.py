@@ -215,7 +215,10 @@ def date_sql(expr: str, date_format_param: str) -> str:
 # Spaces and dashes as printed ("943 476 5919"), and a ".0" after the number, which a
 # tool that read the column as decimals writes (pandas does, when a value is missing):
 # the same ten digits either way. "9.43E+09" lost digits and stays invalid.
-_NHS_SEPARATORS = r"[\s\-]|\.0+$"
+# Also a no-break or thin space (pasted from a web page or a document) and dots
+# (943.476.5919); the ".0" is tried first so that 9434765919.0 keeps ten digits. (The
+# characters themselves, not escapes: DuckDB's RE2 \s is ASCII only.)
+_NHS_SEPARATORS = "\\.0+$|[\\s\u00a0\u2009\u202f.\\-]"
 
 
 def nhs_check_digit(first_nine: str) -> int | None:

@@ -373,6 +373,8 @@ def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> 
         return codec
     if head.startswith(codecs.BOM_UTF8):
         candidates = ["utf-8-sig"]
+    elif head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        candidates = ["utf-32"]  # before UTF-16: UTF-32 LE's mark starts with UTF-16 LE's
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
     elif (unmarked := _utf16_without_bom(head)) is not None:

@@ -130,3 +130,12 @@ def test_blank_header_cells_before_a_stray_name_far_right_are_named_as_such(conf
         "deaths.xlsx: columns 8 and 9 of the header are empty, and a column to their right "
         "has a name — give every column a header, or delete the empty columns (and any "
         "stray value right of the data), then ingest the file again")
+
+
+def test_a_utf32_file_with_its_byte_order_mark_is_read(config, tmp_path):
+    # UTF-32 LE's mark (FF FE 00 00) starts with UTF-16 LE's: it was read as UTF-16, every
+    # header a run of NULs ('\x00D\x00E...'), and refused as missing its columns.
+    extract = tmp_path / "deaths.csv"
+    extract.write_bytes(f"{HEADER}\n{ROW}\n".encode("utf-32"))
+    [result] = ingest_files(config, "deaths", [extract], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (1, 1)

@@ -152,3 +152,33 @@ def test_inspect_shows_no_nhs_number_written_any_way_as_an_example(tmp_path):
     digits = "".join(c for c in found.stdout.translate(full_width) if c.isdigit())
     assert NHS not in digits
     assert MASK in found.stdout
+
+
+def test_a_valid_nhs_number_grouped_with_no_break_spaces_or_dots_links(tmp_path, monkeypatch):
+    """Pasted from a web page or a letter, 943 476 5919 comes with no-break or thin spaces,
+    or dots: the same person, not an invalid number that loses the register row."""
+    import duckdb
+
+    from eolneeds.config import load_config
+    from eolneeds.ingest import ingest_files
+    from eolneeds.reporting import Reporter
+
+    monkeypatch.setenv("EOLNEEDS_KEY", KEY)
+    root = _project(tmp_path / "project")
+    (root / "mappings").mkdir()
+    (root / "mappings" / "register.toml").write_text('dataset = "register"\nnhs_number = true\n',
+                                                     encoding="utf-8")
+    forms = ["943\u00a0476\u00a05919", "943\u2009476\u20095919", "943\u202f476\u202f5919",
+             "943.476.5919", "9434765919.0", "943 476 5919"]
+    extract = tmp_path / "register.csv"
+    extract.write_text("person_id,date_added,gp_practice\n"
+                       + "".join(f"{f},2024-01-0{i + 1},Z10002\n" for i, f in enumerate(forms)),
+                       encoding="utf-8")
+    [result] = ingest_files(load_config(root), "register", [extract], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (6, 6)
+    con = duckdb.connect(str(root / "eolneeds.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(DISTINCT person_id) FROM register").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM field_actions").fetchone() == (0,)
+    finally:
+        con.close()
