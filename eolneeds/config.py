@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from eolneeds.errors import ConfigError, UsageError
+from eolneeds.periods import MAX_MONTHS
 from eolneeds.scenarios import Scenario, parse_scenarios
 from eolneeds.schema import CANONICAL_COLUMNS, DATASETS
 
@@ -463,8 +464,8 @@ def load_config(root: Path) -> ProjectConfig:
     )
     if periods.default not in ("financial_year", "rolling"):
         raise ConfigError(f"{pwhere}: key 'default' must be 'financial_year' or 'rolling'")
-    if not 1 <= periods.months <= 120:
-        raise ConfigError(f"{pwhere}: key 'months' must be between 1 and 120")
+    if not 1 <= periods.months <= MAX_MONTHS:
+        raise ConfigError(f"{pwhere}: key 'months' must be between 1 and {MAX_MONTHS}")
     if not 1 <= periods.years <= 50:
         raise ConfigError(f"{pwhere}: key 'years' must be between 1 and 50 (the number of "
                           "financial years to report)")

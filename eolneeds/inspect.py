@@ -38,6 +38,7 @@ from eolneeds.normalise import (
     code_key,
     date_shape,
     is_valid_nhs_number,
+    mask,
     nhs_digits,
 )
 from eolneeds.readers import (
@@ -214,7 +215,7 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         return
     # A column not named as an identifier can still hold one (a shifted row, a phone
     # number under an unexpected header): long runs of digits are never shown.
-    text = _LONG_NUMBER.sub(MASK, text)
+    text = _LONG_NUMBER.sub(MASK, mask(text) or "")  # (dots, slashes, brackets too)
     if len(column.examples) < EXAMPLES and text not in column.examples:
         column.examples.append(text)
     if text in column.distinct or len(column.distinct) < 50:
@@ -578,6 +579,9 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
                          f"{'  # title rows above the header' if ins.header_row > 1 else ''}")
     elif ins.file_format == "csv" and ins.header_row != 1:
         lines.append(f"header_row = {ins.header_row}")
+    if preset == "ons_population" and ins.file_format == "csv" \
+            and presets.ons_file_year(ins.path.name) is None:
+        lines.append("# year = 2022  # a CSV does not say its year: set the estimates' year")
     if preset:
         return "\n".join(lines) + "\n"
 

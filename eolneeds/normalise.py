@@ -87,14 +87,17 @@ def icd10_sql(expr: str) -> str:
 
 # A time part after the date ("2023-01-05 00:00:00", "05/01/2023 00:00") is common in
 # database and Excel exports; it is dropped before the date is read.
-_TIME_SUFFIX = (r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+_TIME_SUFFIX = (r"[ T:][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
                 r"( ?([AaPp][Mm]|Z|[+-][0-9]{2}:?[0-9]{2}))?$")
 _ISO_SHAPE = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
 _COMPACT_SHAPE = r"[0-9]{8}"
 # A month written as a word cannot be read the wrong way round, so these are always
 # accepted too: Oracle's and SQL Server's "31-MAR-2024", "31 Mar 2024", "31 March 2024".
 # A two-digit year ("31-MAR-24") is not: it could be 1924 or 2024.
-_MONTH_NAME_SHAPE = r"[0-9]{1,2}[-/ ][A-Za-z]{3,9}[-/ ][0-9]{4}"
+_MONTH_NAME_SHAPE = r"[0-9]{1,2}[-/ ]?[A-Za-z]{3,9}[-/ ]?[0-9]{4}"
+# Its parts, to join with dashes: SAS's DATE9 writes no separators ("01MAY2024", and
+# DATETIME "01MAY2024:13:45:00", whose time the ':' before it marks).
+_MONTH_NAME_PARTS = r"^([0-9]{1,2})[-/ ]?([A-Za-z]{3,9})[-/ ]?([0-9]{4})$"
 _MONTH_NAME_FORMATS = ("%d-%b-%Y", "%d-%B-%Y")
 # A date cell formatted as General shows (and a CSV saved from it holds) Excel's serial
 # number: days since 1899-12-30. Five digits (1927-05-18 to 2173) has no other reading
@@ -158,7 +161,7 @@ def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
     if re.fullmatch(_COMPACT_SHAPE, text):
         candidates.append("%Y%m%d")
     if re.fullmatch(_MONTH_NAME_SHAPE, text):
-        text = re.sub(r"[-/ ]", "-", text)
+        text = re.sub(_MONTH_NAME_PARTS, r"\1-\2-\3", text)
         candidates.extend(_MONTH_NAME_FORMATS)
     for fmt in candidates:
         try:
@@ -194,7 +197,7 @@ def date_sql(expr: str, date_format_param: str) -> str:
         f"(CASE WHEN regexp_full_match({text}, {sql_literal(_COMPACT_SHAPE)}) "
         f"THEN CAST(try_strptime({text}, '%Y%m%d') AS DATE) END)"
     )
-    dashed = f"regexp_replace({text}, '[-/ ]', '-', 'g')"
+    dashed = f"regexp_replace({text}, {sql_literal(_MONTH_NAME_PARTS)}, '\\1-\\2-\\3')"
     month_name = plausible(
         f"(CASE WHEN regexp_full_match({text}, {sql_literal(_MONTH_NAME_SHAPE)}) "
         f"THEN CAST(coalesce(" + ", ".join(f"try_strptime({dashed}, {sql_literal(f)})"
@@ -212,7 +215,10 @@ def date_sql(expr: str, date_format_param: str) -> str:
 # Spaces and dashes as printed ("943 476 5919"), and a ".0" after the number, which a
 # tool that read the column as decimals writes (pandas does, when a value is missing):
 # the same ten digits either way. "9.43E+09" lost digits and stays invalid.
-_NHS_SEPARATORS = r"[\s\-]|\.0+$"
+# Also a no-break or thin space (pasted from a web page or a document) and dots
+# (943.476.5919); the ".0" is tried first so that 9434765919.0 keeps ten digits. (The
+# characters themselves, not escapes: DuckDB's RE2 \s is ASCII only.)
+_NHS_SEPARATORS = "\\.0+$|[\\s\u00a0\u2009\u202f.\\-]"
 
 
 def nhs_check_digit(first_nine: str) -> int | None:
@@ -281,33 +287,45 @@ def nhs_valid_sql(digits_expr: str) -> str:
 
 
 # What could be an NHS number wherever a value or reason is kept: ten digits, plain or
-# grouped 3-3-4 with spaces or dashes, and any longer run of digits (a 17-digit
-# identifier in a cost column). Dates and ordinary counts have fewer digits.
-_NHS_LIKE = r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}[0-9]*"
+# grouped 3-3-4 however typed -- spaces (a no-break space is Excel's grouping), tabs,
+# dashes, dots, slashes, underscores, up to two at a time, the first group bracketed --
+# or written a digit at a time ('9 4 3 ...'), and any longer run of digits (a 17-digit
+# identifier in a cost column). Full-width digits are read as digits first. Dates and
+# times (4-2-2) and ordinary counts do not have this shape. (Literal characters, not
+# escapes, so Python's re and DuckDB's RE2 read the same pattern.)
+_GAP = "[ \t\u00a0\u2009\u202f./_-]{0,2}"
+_NHS_LIKE = ("\\(?[0-9]{3}\\)?" + _GAP + "[0-9]{3}" + _GAP + "[0-9]{4}[0-9]*"
+             "|[0-9](?:[ \t\u00a0][0-9]){9}")
+_FULL_WIDTH = "\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19"
+_FULL_WIDTH_TO_ASCII = str.maketrans(_FULL_WIDTH, "0123456789")
 MASK = "[10+ digits withheld]"
 
 
 def mask(text: str | None) -> str | None:
     """`text` with whatever could be an NHS number replaced by MASK."""
-    return None if text is None else re.sub(_NHS_LIKE, MASK, text)
+    return None if text is None else re.sub(_NHS_LIKE, MASK,
+                                            text.translate(_FULL_WIDTH_TO_ASCII))
 
 
 # A name is not a value: a file's name, a column's header, a message. Dates and
 # timestamps there (deaths_20241001123456.csv) must survive, so only what is an NHS number
 # -- ten digits with a correct check digit, not part of a longer number -- is masked.
-_NHS_IN_NAME = re.compile(r"(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])")
+_NHS_IN_NAME = re.compile("(?<![0-9])\\(?[0-9]{3}\\)?" + _GAP + "[0-9]{3}" + _GAP
+                          + "[0-9]{4}(?![0-9])")
 
 
 def mask_nhs_numbers(text: str) -> str:
     """`text` with every valid NHS number in it replaced by MASK (for names and messages,
     which are kept in the database, logs and outputs, and printed)."""
     return _NHS_IN_NAME.sub(
-        lambda m: MASK if is_valid_nhs_number(m.group()) else m.group(), text)
+        lambda m: MASK if is_valid_nhs_number(re.sub("[^0-9]", "", m.group())) else m.group(),
+        text.translate(_FULL_WIDTH_TO_ASCII))
 
 
 def mask_sql(expr: str) -> str:
     """SQL: mask(expr)."""
-    return f"regexp_replace({expr}, {sql_literal(_NHS_LIKE)}, {sql_literal(MASK)}, 'g')"
+    return (f"regexp_replace(translate({expr}, {sql_literal(_FULL_WIDTH)}, '0123456789'), "
+            f"{sql_literal(_NHS_LIKE)}, {sql_literal(MASK)}, 'g')")
 
 
 def shape(text: str | None) -> str | None:

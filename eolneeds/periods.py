@@ -48,6 +48,9 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month + 1, 1) - timedelta(days=1)
 
 
+MAX_MONTHS = 120  # the longest rolling period: --months and [periods] months
+
+
 def _add_months(year: int, month: int, delta: int) -> tuple[int, int]:
     index = year * 12 + (month - 1) + delta
     return index // 12, index % 12 + 1
@@ -100,9 +103,11 @@ def financial_years(data_min: date, data_max: date, n: int) -> list[Period]:
 
 def rolling(end_month: str, months: int, *, option: str = "--period-end") -> Period:
     """The `months` months ending with end_month ('YYYY-MM'), label '2024-11 to 2025-10'."""
-    if months < 1:
+    # The bounds of [periods] months: a longer window would run back past year 1.
+    if not 1 <= months <= MAX_MONTHS:
         raise UsageError(
-            f"--months {months}: give a number of months of 1 or more, e.g. --months 12"
+            f"--months {months}: give a number of months from 1 to {MAX_MONTHS}, e.g. "
+            "--months 12"
         )
     year, month = parse_month(end_month, option=option)
     start_year, start_month = _add_months(year, month, -(months - 1))
@@ -154,6 +159,8 @@ def preceding_windows(current: Period, count: int, data_min: date) -> list[Perio
     length = current.months
     while len(out) < count:
         y, m = _add_months(out[-1].start.year, out[-1].start.month, -1)
+        if (y, m) < (data_min.year, data_min.month):
+            break  # it would end before the data start (or before 1900: not a month)
         earlier = rolling(f"{y:04d}-{m:02d}", length)
         if earlier.start < date(data_min.year, data_min.month, 1):
             break

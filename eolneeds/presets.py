@@ -425,6 +425,18 @@ def ons_year(*texts: str) -> int | None:
     return None
 
 
+def ons_file_year(name: str) -> int | None:
+    """The year of a CSV of ONS estimates from its file name: 'mid-2022', else the one
+    four-digit year in it ('sapelsoasyoa2022.csv'); None when there is none or several
+    ('sapelsoasyoa20192022.csv' spans years)."""
+    found = ons_year(name)
+    if found is not None:
+        return found
+    runs = re.findall(r"\d+", name)
+    years = [int(r) for r in runs if len(r) == 4 and r[:2] in ("19", "20")]
+    return years[0] if len(years) == 1 and all(len(r) <= 4 for r in runs) else None
+
+
 def ons_sheet_sex(name: str) -> str | None:
     """'male' / 'female' for an older-layout sheet ('Mid-2020 Males'); None for persons
     or anything else."""

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import os
 import re
 import secrets
@@ -356,6 +357,10 @@ def run_month(
     """The scheduled job for one month. Raises ProjectLockedError (exit 4) if another
     run holds the project, InputDataError (exit 3) on input faults."""
     month = check_month(month)
+    # nan would make the lock's deadline never pass: the job would wait for ever.
+    if not 0 <= wait < math.inf:
+        raise UsageError(f"--wait {wait:g}: give the seconds to wait for another run's lock, "
+                         "0 or more, e.g. --wait 600")
     started = time.monotonic()
     root = config.root
     log_file = root / LOGS_DIR / f"eolneeds-{month}.log"

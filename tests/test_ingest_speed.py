@@ -200,12 +200,13 @@ def test_direct_load_matches_the_rows_table_path(tmp_path, monkeypatch, empty_li
 
 
 def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch):
-    """Deaths (a dataset whose key must be unique) go straight into the dataset's table
-    too; their duplicates are then looked for among the rows inserted (after a cheap
-    test that there are none, which the first file passes) and deleted. Both ways give
-    the same rows read, rejects, field actions and loaded rows, worked out by hand: a
-    repeat of a death loaded from an earlier file, a repeat within the file (whose own
-    field action goes with it), and a rejected row, which is no first sighting."""
+    """Deaths (a dataset whose key must be unique) go straight into an empty dataset
+    table too; their duplicates are then looked for among the rows inserted (after a
+    cheap test that there are none) and deleted. Into a table that holds rows they go
+    through ROWS_TABLE. Both ways give the same rows read, rejects, field actions and
+    loaded rows, worked out by hand: a repeat within the first file (whose own field
+    action goes with it), then a repeat of a death loaded from the earlier file, a
+    repeat within the second file, and a rejected row, which is no first sighting."""
     import duckdb
 
     from eolneeds import ingest
@@ -214,7 +215,12 @@ def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch)
 
     monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
     header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
-    earlier = [header, "9434765919,05/06/2024,80,F,E01000001,C34.9,Hospital"]
+    earlier = [
+        header,
+        "9434765919,05/06/2024,80,F,E01000001,C34.9,Hospital",   # 2
+        "9434765919,06/06/2024,999,F,E01000001,C34.9,Hospital",  # 3: repeats row 2
+        "4010232161,04/06/2024,75,F,E01000001,C34.9,Hospital",   # 4
+    ]
     lines = [
         header,
         "4010232137,01/06/2024,70,M,E01000002,I25.1,Home",        # 2
@@ -224,6 +230,14 @@ def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch)
         "4010232145,08/06/2024,60,M,E01000002,I64,Home",         # 6: row 5 was rejected
         "4010232153,09/06/2024,999,M,E01000002,I64,Care home",   # 7: age blanked
     ]
+    chosen = []
+    real = ingest._loads_direct
+
+    def spy(*args):
+        chosen.append(real(*args))
+        return chosen[-1]
+
+    monkeypatch.setattr(ingest, "_loads_direct", spy)
     seen = []
     for direct in (True, False):
         monkeypatch.setattr(ingest, "DIRECT_LOAD", direct)
@@ -244,25 +258,29 @@ def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch)
         try:
             seen.append((
                 [(r.rows_read, r.rows_loaded, r.rows_rejected) for r in results],
-                con.execute("SELECT file_name, row_number, column_name, reason FROM rejects "
+                con.execute("SELECT file_id, row_number, column_name, reason FROM rejects "
                             "ORDER BY 1, 2").fetchall(),
-                con.execute("SELECT file_name, row_number, column_name, action "
+                con.execute("SELECT file_id, row_number, column_name, action "
                             "FROM field_actions ORDER BY 1, 2").fetchall(),
                 con.execute("SELECT source_file_id, source_row, age, date_of_death "
                             "FROM deaths ORDER BY 1, 2").fetchall()))
         finally:
             con.close()
+    assert chosen == [True, False, False, False]  # direct only into the empty table
     assert seen[0] == seen[1]
     counts, rejects, actions, loaded = seen[0]
-    assert counts == [(1, 1, 0), (6, 3, 3)]
-    assert [(r, c) for _, r, c, _ in rejects] == [
-        (3, "person_id"), (4, "person_id"), (5, "date_of_death")]
-    assert rejects[0][3] == ("duplicate death for this person: already loaded from "
+    assert counts == [(3, 2, 1), (6, 3, 3)]
+    assert [(f, r, c) for f, r, c, _ in rejects] == [
+        (1, 3, "person_id"), (2, 3, "person_id"), (2, 4, "person_id"),
+        (2, 5, "date_of_death")]
+    within = "duplicate death for this person: first seen on row 2 of this file"
+    assert rejects[0][3] == within
+    assert rejects[1][3] == ("duplicate death for this person: already loaded from "
                              "deaths.csv row 2")
-    assert rejects[1][3] == "duplicate death for this person: first seen on row 2 of this file"
-    assert [(r, c, a) for _, r, c, a in actions] == [(7, "age", "blanked")]
-    assert [(f, r, a) for f, r, a, _ in loaded] == [(1, 2, 80), (2, 2, 70), (2, 6, 60),
-                                                   (2, 7, None)]
+    assert rejects[2][3] == within
+    assert [(f, r, c, a) for f, r, c, a in actions] == [(2, 7, "age", "blanked")]
+    assert [(f, r, a) for f, r, a, _ in loaded] == [
+        (1, 2, 80), (1, 4, 75), (2, 2, 70), (2, 6, 60), (2, 7, None)]
 
 
 def test_repeated_header_found_with_padding_and_only_when_equal(tmp_path, monkeypatch):

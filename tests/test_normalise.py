@@ -113,6 +113,12 @@ DATE_CASES = [
     ("31-FEB-2024", None),
     ("31-MAR-24", None),  # 1924 or 2024?
     ("05-Foo-2023", None),
+    # SAS's DATE9 and DATETIME formats (HES and deaths extracts passed through SAS).
+    ("01MAY2024", date(2024, 5, 1)),
+    ("1may2024", date(2024, 5, 1)),
+    ("01MAY2024:13:45:00", date(2024, 5, 1)),
+    ("31FEB2024", None),
+    ("01MAY24", None),  # 1924 or 2024?
     # Excel's serial day number (a date cell formatted as General): 45292 is 1 January
     # 2024 (Excel's own value; day 1 = 1900-01-01, counted from 1899-12-30 because Excel
     # keeps the non-existent 29 February 1900); 10000 is 18 May 1927.

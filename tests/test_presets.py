@@ -13,7 +13,7 @@ from eolneeds import presets, readers
 from eolneeds.config import load_config
 from eolneeds.errors import InputDataError
 from eolneeds.ingest import ingest_files
-from eolneeds.inspect import inspect_file
+from eolneeds.inspect import inspect_file, mapping_text
 from eolneeds.reporting import RecordingReporter, Reporter
 from tests.test_ingest import make_project, query, write
 
@@ -924,10 +924,11 @@ def test_ons_current_layout_as_csv_takes_its_year_from_the_mapping(tmp_path):
     # no sheet name or title to give the year, so the advice asks for it, and works.
     root = tmp_path / "p"
     config = two_place_project(root, {"population": 'preset = "ons_population"\n'})
-    path = write(tmp_path / "sapelsoasyoa2022.csv", "\ufeff" + "\r\n".join([
+    path = write(tmp_path / "sapelsoasyoa.csv", "\ufeff" + "\r\n".join([
         ",".join(ONS_2022),
         ",".join(["E06000001", "Hartlepool", "E01000001", "Hartlepool 001A", '"1,820"']
                  + ["10"] * 90 + ['"1,000"'] + ["10"] * 91)]) + "\r\n")
+    assert "# year = 2022  # a CSV does not say its year" in mapping_text(inspect_file(path))
     with pytest.raises(InputDataError) as caught:
         ingest_files(config, "population", [path], reporter=Reporter())
     assert f"add year = YYYY (the estimates' year) to {root / 'mappings'}" in str(caught.value)
@@ -940,6 +941,17 @@ def test_ons_current_layout_as_csv_takes_its_year_from_the_mapping(tmp_path):
                  "WHERE age_band IN ('0-4', '90+') ORDER BY sex, age_band") == [
         ("female", "0-4", 50.0, 2022, 2), ("female", "90+", 1000.0, 2022, 2),
         ("male", "0-4", 50.0, 2022, 2), ("male", "90+", 10.0, 2022, 2)]
+    # Named as ONS names it, the file says its year: inspect's mapping, the preset
+    # alone, ingests it.
+    named = tmp_path / "sapelsoasyoa2023.csv"
+    named.write_bytes(path.read_bytes().replace(b"E01000001", b"E01000002"))
+    assert inspect_file(named).preset == "ons_population"
+    (root / "mappings" / "population.toml").write_text(mapping_text(inspect_file(named)),
+                                                      encoding="utf-8")
+    [result] = ingest_files(load_config(root), "population", [named], reporter=Reporter())
+    assert result.rows_loaded == 38
+    assert query(config, "SELECT DISTINCT year FROM population WHERE lsoa_code = "
+                 "'E01000002'") == [(2023,)]
 
 
 def test_ons_mid_2019_layout_with_area_codes_and_authority_rows(tmp_path):
