@@ -1418,7 +1418,10 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
              ("Shorthand", f"[c] suppressed {pack.note('suppression')}, [x] not available, "
                            "[z] not applicable (see the Cover sheet)."),
              ("Periods", "Financial years (April to March); months (YYYY-MM) are the monthly "
-                         "series; four-digit years are projections.")]
+                         "series; four-digit years are projections."),
+             # Printed legibly, every row of a whole ICB runs to hundreds of pages.
+             ("Printing", "filter to the rows you need first: Excel prints only the rows "
+                          "shown, and the whole table runs to many A4 pages.")]
     if left_out:
         lines.append(("Rows left out", left_out))
     return DataSheet(
