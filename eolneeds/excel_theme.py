@@ -75,3 +75,14 @@ SERIES_COLOURS: tuple[str, ...] = (
 MIN_COLUMN_WIDTH = 9
 MAX_COLUMN_WIDTH = 60
 WIDE_TEXT_WIDTH = 90  # note and definition text wraps at this width
+
+# Printing (A4; see report_excel._page_setup). Text never prints smaller than
+# PRINT_MIN_SCALE per cent of its size (6.5 pt for the 10 pt body): a table that fits the
+# page width at that scale or larger is fitted to it; a wider one prints at that scale
+# across several pages, its key columns and header row repeated on each.
+PRINT_MIN_SCALE = 65
+PRINT_MARGINS_INCHES = {"left": 0.4, "right": 0.4, "top": 0.7, "bottom": 0.7,
+                        "header": 0.3, "footer": 0.3}
+# Numbers sit one indent in from the right edge of their cell, so a number never prints
+# flush against the text of the column to its right ("43.0" beside "2023").
+NUMBER_INDENT = 1

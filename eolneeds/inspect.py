@@ -38,6 +38,7 @@ from eolneeds.normalise import (
     code_key,
     date_shape,
     is_valid_nhs_number,
+    mask,
     nhs_digits,
 )
 from eolneeds.readers import (
@@ -214,7 +215,7 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         return
     # A column not named as an identifier can still hold one (a shifted row, a phone
     # number under an unexpected header): long runs of digits are never shown.
-    text = _LONG_NUMBER.sub(MASK, text)
+    text = _LONG_NUMBER.sub(MASK, mask(text) or "")  # (dots, slashes, brackets too)
     if len(column.examples) < EXAMPLES and text not in column.examples:
         column.examples.append(text)
     if text in column.distinct or len(column.distinct) < 50:

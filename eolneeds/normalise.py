@@ -215,7 +215,10 @@ def date_sql(expr: str, date_format_param: str) -> str:
 # Spaces and dashes as printed ("943 476 5919"), and a ".0" after the number, which a
 # tool that read the column as decimals writes (pandas does, when a value is missing):
 # the same ten digits either way. "9.43E+09" lost digits and stays invalid.
-_NHS_SEPARATORS = r"[\s\-]|\.0+$"
+# Also a no-break or thin space (pasted from a web page or a document) and dots
+# (943.476.5919); the ".0" is tried first so that 9434765919.0 keeps ten digits. (The
+# characters themselves, not escapes: DuckDB's RE2 \s is ASCII only.)
+_NHS_SEPARATORS = "\\.0+$|[\\s\u00a0\u2009\u202f.\\-]"
 
 
 def nhs_check_digit(first_nine: str) -> int | None:
@@ -284,9 +287,18 @@ def nhs_valid_sql(digits_expr: str) -> str:
 
 
 # What could be an NHS number wherever a value or reason is kept: ten digits, plain or
-# grouped 3-3-4 with spaces or dashes, and any longer run of digits (a 17-digit
-# identifier in a cost column). Dates and ordinary counts have fewer digits.
-_NHS_LIKE = r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}[0-9]*"
+# grouped 3-3-4 however typed -- spaces (a no-break space is Excel's grouping), tabs,
+# dashes, dots, slashes, underscores, up to two at a time, the first group bracketed --
+# or written a digit at a time ('9 4 3 ...'), and any longer run of digits (a 17-digit
+# identifier in a cost column), in ASCII or full-width digits. Dates and
+# times (4-2-2) and ordinary counts do not have this shape. (Literal characters, not
+# escapes, so Python's re and DuckDB's RE2 read the same pattern.)
+_GAP = "[ \t\u00a0\u2009\u202f./_-]{0,2}"
+_D = "[0-9\uff10-\uff19]"  # full-width digits too, matched as they are (never rewritten)
+_NHS_LIKE = ("\\(?" + _D + "{3}\\)?" + _GAP + _D + "{3}" + _GAP + _D + "{4}" + _D + "*"
+             "|" + _D + "(?:[ \t\u00a0]" + _D + "){9}")
+_FULL_WIDTH_TO_ASCII = str.maketrans("\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"
+                                     "\uff19", "0123456789")
 MASK = "[10+ digits withheld]"
 
 
@@ -298,14 +310,16 @@ def mask(text: str | None) -> str | None:
 # A name is not a value: a file's name, a column's header, a message. Dates and
 # timestamps there (deaths_20241001123456.csv) must survive, so only what is an NHS number
 # -- ten digits with a correct check digit, not part of a longer number -- is masked.
-_NHS_IN_NAME = re.compile(r"(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])")
+_NHS_IN_NAME = re.compile("(?<!" + _D + ")\\(?" + _D + "{3}\\)?" + _GAP + _D + "{3}" + _GAP
+                          + _D + "{4}(?!" + _D + ")")
 
 
 def mask_nhs_numbers(text: str) -> str:
     """`text` with every valid NHS number in it replaced by MASK (for names and messages,
     which are kept in the database, logs and outputs, and printed)."""
     return _NHS_IN_NAME.sub(
-        lambda m: MASK if is_valid_nhs_number(m.group()) else m.group(), text)
+        lambda m: MASK if is_valid_nhs_number(re.sub(
+            "[^0-9]", "", m.group().translate(_FULL_WIDTH_TO_ASCII))) else m.group(), text)
 
 
 def mask_sql(expr: str) -> str:

@@ -103,9 +103,9 @@ def hidden_reason(need_deaths: float | None, identified: float | None, min_count
     if small(need_deaths):
         return f"fewer than {min_count} need deaths"
     if small(identified):
-        return f"fewer than {min_count} identified before death"
+        return f"fewer than {min_count} need deaths identified before death"
     if small(not_identified):
-        return f"fewer than {min_count} not identified before death"
+        return f"fewer than {min_count} need deaths not identified before death"
     return "hidden so that a small count elsewhere cannot be worked out"
 
 

@@ -373,6 +373,8 @@ def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> 
         return codec
     if head.startswith(codecs.BOM_UTF8):
         candidates = ["utf-8-sig"]
+    elif head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        candidates = ["utf-32"]  # before UTF-16: UTF-32 LE's mark starts with UTF-16 LE's
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
     elif (unmarked := _utf16_without_bom(head)) is not None:
@@ -476,6 +478,12 @@ def check_headers(name: str, headers: list[str]) -> None:
     seen: dict[str, int] = {}
     for position, header in enumerate(headers, start=1):
         key = header.strip().lower()
+        if key in seen and not key:  # blank header cells, then a named one further right
+            raise input_error(
+                name, f"columns {seen[key]} and {position} of the header are empty, and a "
+                "column to their right has a name",
+                "give every column a header, or delete the empty columns (and any stray "
+                "value right of the data), then ingest the file again")
         if key in seen:
             raise input_error(
                 name,

@@ -16,6 +16,12 @@ They follow the Government Analysis Function's "Releasing statistics in spreadsh
 * Tab names that make sense within 31 characters (_sheet_name cuts between words).
 * Native charts beside their tables, reading only the table's published cells, with
   alt text (_DescribedDrawing); a Place pack's charts show that Place.
+* Printing (print_plan, _page_setup): A4, text never below 65% of its size, the header
+  row (and key columns) repeated on every page, numbers indented from the cell edge so
+  neighbouring columns never print run together. The page header and footer repeat
+  only what the sheet already says (pack title, sheet name) and the page number: the
+  accessibility checklist's "no headers and footers" is about content found nowhere
+  else, which a screen reader would miss.
 
 Each sheet has its own builder (_cover, _contents_sheet, _notes_sheet, _summary_sheet,
 _theme_sheet, _inequalities_sheet, _projections_sheet, _data_quality_sheets,
@@ -72,6 +78,7 @@ from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
@@ -256,6 +263,9 @@ class DataSheet:
     row_keys: list[Any] = field(default_factory=list)
     legend: bool = False
     freeze_first_column: bool = False
+    # Leading columns that say what a row is (indicator, breakdown, group): repeated on
+    # every printed page when the table prints across pages.
+    print_keys: int = 1
     # Each draws its chart beside the table and returns the "Chart" line that describes
     # it (or why there is none); the builder reserves that line in `lines`.
     charts: list[Callable[[Placement], str]] = field(default_factory=list)
@@ -336,6 +346,9 @@ def label(value: str | None, labels: dict[str, str] | None = None) -> str:
 # Styles, registered once per workbook from the theme
 
 
+_TITLE_SIZE = 16  # points: each sheet's title in A1 (the Headline 1 style)
+
+
 def _register_styles(wb: Workbook) -> None:
     def font(**kw: Any) -> Font:
         return Font(name=theme.FONT_NAME, size=kw.pop("size", theme.BODY_SIZE),
@@ -344,7 +357,7 @@ def _register_styles(wb: Workbook) -> None:
     thin = Side(style="thin", color="768692")
     styles = [
         # builtinId makes Excel and screen readers treat these as real headings.
-        NamedStyle(name="Headline 1", builtinId=16, font=font(size=16, bold=True,
+        NamedStyle(name="Headline 1", builtinId=16, font=font(size=_TITLE_SIZE, bold=True,
                                                                color=theme.HEADING_COLOUR)),
         NamedStyle(name="Headline 2", builtinId=17, font=font(size=12, bold=True,
                                                                color=theme.HEADING_COLOUR)),
@@ -362,8 +375,11 @@ def _register_styles(wb: Workbook) -> None:
         NamedStyle(name="eol_cell", font=font(), alignment=Alignment(vertical="top")),
         NamedStyle(name="eol_word", font=font(),
                    alignment=Alignment(horizontal="center", vertical="top")),
+        # Indented from the cell's right edge, so a number never prints run into the
+        # column to its right (Excel honours it; LibreOffice not in a top-aligned cell).
         NamedStyle(name="eol_number", font=font(),
-                   alignment=Alignment(horizontal="right", vertical="top")),
+                   alignment=Alignment(horizontal="right", vertical="top",
+                                       indent=theme.NUMBER_INDENT)),
         NamedStyle(name="eol_link", font=font(color=theme.LINK_COLOUR, underline="single")),
     ]
     for fill in theme.COMPARISON_FILLS:
@@ -605,6 +621,9 @@ def _sheet_heading(ws: Worksheet, sheet: DataSheet) -> None:
     is merged and nothing sits beside the table: a long line runs on over the empty
     cells to its right, as the spreadsheet guidance recommends, rather than wrapping."""
     _put(ws, 1, 1, sheet.title, style="Headline 1")
+    # Tall enough for the title's larger font: neither Excel nor LibreOffice re-measures
+    # a row when the file opens, and a default-height row clips the title's top.
+    ws.row_dimensions[1].height = round(_TITLE_SIZE * 1.35, 1)
     for row, line in enumerate(_heading_lines(sheet), start=2):
         _put(ws, row, 1, line, style="eol_note")
 
@@ -646,7 +665,9 @@ def _column_widths(ws: Worksheet, columns: Sequence[Col], rows: Sequence[Sequenc
                        _longest(r[index - 1] for r in rows))
             # Headers wrap, so a long header needs only about half its length.
             header = max(len(col.header) * 0.55, min(len(col.header), 14))
-            width = max(longest + 2, header + 2, theme.MIN_COLUMN_WIDTH)
+            # +2 for the cell's padding, and the numbers' indent from the right edge.
+            width = max(longest + 2 + theme.NUMBER_INDENT, header + 2,
+                        theme.MIN_COLUMN_WIDTH)
             width = min(width, theme.WIDE_TEXT_WIDTH if col.wrap else theme.MAX_COLUMN_WIDTH)
         ws.column_dimensions[get_column_letter(index)].width = round(width, 1)
 
@@ -706,8 +727,10 @@ def _row_heights(ws: Worksheet, top: int, columns: Sequence[Col],
                  rows: Sequence[Sequence[Any]]) -> None:
     wrapped = [(i, ws.column_dimensions[get_column_letter(i + 1)].width or 9)
                for i, col in enumerate(columns) if col.wrap]
-    header_heights = [_text_height(col.header, ws.column_dimensions[get_column_letter(i)].width
-                                   or 9) for i, col in enumerate(columns, start=1)]
+    # Headers are bold, wider than the body text _text_height measures (and wider
+    # still where a stand-in font replaces Arial): room for an extra line is cheap.
+    header_heights = [_text_height(col.header, 0.8 * (ws.column_dimensions[
+        get_column_letter(i)].width or 9)) for i, col in enumerate(columns, start=1)]
     tallest_header = max((h for h in header_heights if h), default=None)
     if tallest_header:
         ws.row_dimensions[top].height = tallest_header
@@ -721,14 +744,113 @@ def _row_heights(ws: Worksheet, top: int, columns: Sequence[Col],
             ws.row_dimensions[r].height = tallest
 
 
-def _page_setup(ws: Worksheet, header_row: int | None) -> None:
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+# A4 in points, and an Excel column's printed width: a width of w characters is about
+# 7w + 5 pixels of the default font, at 0.75 pt a pixel.
+_A4_POINTS = (595.3, 841.9)  # portrait width, height
+_GAP_COLUMN = 8.43  # Excel's default column width (the empty columns right of a table)
+_CM = 72 / 2.54
+# Average width of a character of running text, in points per point of font size
+# (Arial's is about 0.47; LibreOffice's stand-in, DejaVu Sans, is wider): the notes
+# above a table run on over the empty cells to its right, and should print too.
+_TEXT_EM = 0.53
+
+
+def _column_points(width: float | None) -> float:
+    return (7 * (width if width is not None else _GAP_COLUMN) + 5) * 0.75
+
+
+def _usable_width(orientation: str) -> float:
+    margins = theme.PRINT_MARGINS_INCHES
+    side = (margins["left"] + margins["right"]) * 72
+    return (_A4_POINTS[0] if orientation == "portrait" else _A4_POINTS[1]) - side
+
+
+@dataclass(frozen=True)
+class PrintPlan:
+    """How a sheet prints on A4 (tests/test_excel_print.py checks the PDF)."""
+
+    orientation: str  # portrait | landscape
+    scale: int  # per cent, as printed
+    fit_to_width: bool  # True: one page wide (scale is then the fitted scale)
+    key_columns: int  # leading columns repeated on every page across
+
+
+def print_plan(content_points: float, key_points: Sequence[float]) -> PrintPlan:
+    """Portrait when the content fits a portrait page at full size; else landscape, fitted
+    to the page width if that keeps text at PRINT_MIN_SCALE or larger; else at that scale
+    across pages, with as many of the key columns repeated as take at most 60% of a page."""
+    portrait, landscape = _usable_width("portrait"), _usable_width("landscape")
+    if content_points <= portrait:
+        return PrintPlan("portrait", 100, False, 0)
+    if content_points <= landscape:
+        return PrintPlan("landscape", 100, False, 0)
+    fitted = math.floor(100 * landscape / content_points)
+    if fitted >= theme.PRINT_MIN_SCALE:
+        return PrintPlan("landscape", fitted, True, 0)
+    scale = theme.PRINT_MIN_SCALE
+    keys, used = 0, 0.0
+    for points in key_points:
+        if (used + points) * scale / 100 > landscape * 0.6:
+            break
+        keys, used = keys + 1, used + points
+    return PrintPlan("landscape", scale, False, keys)
+
+
+def _page_setup(ws: Worksheet, header_row: int | None, *, columns: int = 1,
+                last_row: int | None = None, key_columns: int = 0,
+                texts: Sequence[tuple[str, float]] = ()) -> PrintPlan:
+    """A4 print setup a commissioner can read (print_plan), for the sheet's table, any
+    chart beside it and its notes above: margins, the header row repeated on every page,
+    and pages ordered across then down, so the pages of one block of rows lie side by
+    side.
+
+    The print area is set, so it is the same in Excel and LibreOffice (LibreOffice would
+    otherwise print text running past the table on pages of its own): it spans the table,
+    the chart, and the notes' longest line as far as a page at the smallest scale holds
+    it; a longer line is cut at the page edge in print (it is whole on screen)."""
+    def width(first: int, last: int) -> float:
+        return sum(_column_points(ws.column_dimensions[get_column_letter(i)].width)
+                   for i in range(first, last + 1))
+
+    content = width(1, columns)
+    rows = last_row or ws.max_row
+    for chart in ws._charts:  # anchored one empty column right of the table
+        content = max(content, width(1, columns + 1) + chart.width * _CM)
+        rows = max(rows, (header_row or 1) + math.ceil(chart.height * _CM / 15))
+    longest = max((len(text) * size * _TEXT_EM for text, size in texts), default=0.0)
+    content = max(content, min(longest, _usable_width("landscape") * 100
+                               / theme.PRINT_MIN_SCALE))
+    plan = print_plan(content, [width(i, i) for i in range(1, min(key_columns, columns) + 1)])
+    last_column = columns
+    while width(1, last_column) < content - 1:
+        last_column += 1
+    setup = ws.page_setup
+    setup.paperSize = ws.PAPERSIZE_A4
+    setup.orientation = plan.orientation
+    setup.pageOrder = "overThenDown"
+    if plan.fit_to_width:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        setup.fitToWidth, setup.fitToHeight = 1, 0
+    else:
+        ws.sheet_properties.pageSetUpPr.fitToPage = False
+        setup.scale = plan.scale
+    ws.page_margins = PageMargins(**theme.PRINT_MARGINS_INCHES)
+    ws.print_area = f"A1:{get_column_letter(last_column)}{rows}"
     if header_row is not None:
         ws.print_title_rows = f"{header_row}:{header_row}"
+    if plan.key_columns:
+        ws.print_title_cols = f"A:{get_column_letter(plan.key_columns)}"
+    return plan
+
+
+def _print_headers(wb: Workbook, title: str) -> None:
+    """Every printed page says what it is: the pack's title and the sheet name at the
+    top, the page number at the bottom ('&' is the header codes' escape)."""
+    title = _shorten(" ".join(clean_text(title).split()), 120).replace("&", "&&")
+    for ws in wb.worksheets:
+        ws.oddHeader.left.text = title
+        ws.oddHeader.right.text = "&A"
+        ws.oddFooter.right.text = "Page &P of &N"
 
 
 def _write_data_sheet(wb: Workbook, sheet: DataSheet, *, stream: bool = False) -> Placement:
@@ -744,7 +866,10 @@ def _write_data_sheet(wb: Workbook, sheet: DataSheet, *, stream: bool = False) -
     _sheet_heading(ws, sheet)
     ws.freeze_panes = f"{'B' if sheet.freeze_first_column else 'A'}{placement.first_row}"
     _comparison_rules(ws, placement)
-    _page_setup(ws, placement.header_row)
+    _page_setup(ws, placement.header_row, columns=len(placement.columns),
+                last_row=placement.last_row, key_columns=sheet.print_keys,
+                texts=[(sheet.title, _TITLE_SIZE)]
+                + [(line, theme.BODY_SIZE) for line in _heading_lines(sheet)])
     return placement
 
 
@@ -1114,7 +1239,7 @@ def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> Da
         name=name, description=description,
         title=f"{name}: {pack.area_label}, {pack.bundle.headline_period}",
         lines=lines, columns=columns, rows=rows, table_name=_table_name(name),
-        row_keys=keys, legend=True, freeze_first_column=True,
+        row_keys=keys, legend=True, freeze_first_column=True, print_keys=3,
     )
     if theme_key == "place_of_death":
         sheet.lines.append(("Chart", ""))  # filled in by the chart
@@ -1186,7 +1311,7 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
                                           "and relative indices of inequality (SII, RII)",
         title=f"Inequalities by deprivation: {pack.area_label}, {period}", lines=lines,
         columns=columns, rows=rows, table_name="Inequalities", row_keys=keys,
-        freeze_first_column=True,
+        freeze_first_column=True, print_keys=2,
     )
     sheet.lines.append(("Chart", ""))  # filled in by the chart
     sheet.charts.append(lambda placement: _gradient_chart(pack, placement))
@@ -1229,6 +1354,7 @@ def _cost_sheet(pack: _Pack) -> DataSheet | None:
                                            "life: the total and per death, with its source",
         title=f"Cost of hospital care in the last 90 days of life: {pack.area_label}",
         lines=lines, columns=columns, rows=rows, table_name="Cost_per_death", row_keys=keys,
+        print_keys=2,
     )
 
 
@@ -1292,7 +1418,10 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
              ("Shorthand", f"[c] suppressed {pack.note('suppression')}, [x] not available, "
                            "[z] not applicable (see the Cover sheet)."),
              ("Periods", "Financial years (April to March); months (YYYY-MM) are the monthly "
-                         "series; four-digit years are projections.")]
+                         "series; four-digit years are projections."),
+             # Printed legibly, every row of a whole ICB runs to hundreds of pages.
+             ("Printing", "filter to the rows you need first: Excel prints only the rows "
+                          "shown, and the whole table runs to many A4 pages.")]
     if left_out:
         lines.append(("Rows left out", left_out))
     return DataSheet(
@@ -1988,8 +2117,13 @@ def _cover(wb: Workbook, pack: _Pack) -> None:
     ws = wb.active
     ws.title = "Cover"
     ws.column_dimensions["A"].width = 100
-    _put(ws, 1, 1, f"Palliative and end-of-life care needs assessment: {pack.area_label}",
-         style="Headline 1")
+    title = f"Palliative and end-of-life care needs assessment: {pack.area_label}"
+    _put(ws, 1, 1, title, style="Headline 1")
+    # Wrapped within column A, so the title prints on the page rather than off its edge.
+    ws["A1"].alignment = Alignment(wrap_text=True, vertical="top")
+    lines = math.ceil(len(title) * _TITLE_SIZE * _TEXT_EM / _column_points(100))
+    if lines > 1:
+        ws.row_dimensions[1].height = lines * _TITLE_SIZE * 1.3 + 2
     _cover_paragraph(ws, 2, "This workbook is the population needs assessment for palliative "
                             "and end-of-life care"
                      + (" for the ICB, with every Place side by side."
@@ -2030,7 +2164,6 @@ def _cover(wb: Workbook, pack: _Pack) -> None:
             row += 1
     _put(ws, row, 1, Link("Go to the Contents sheet", "Contents"))
     _page_setup(ws, None)
-    ws.page_setup.orientation = "portrait"
 
 
 def _cover_paragraph(ws: Worksheet, row: int, text: str) -> None:
@@ -2664,6 +2797,7 @@ def _build(bundle: ReportBundle, place: str | None, *, stream: bool,
     later = [(s.name, s.description) for s in (notes, metadata, *data)]
     for sheet in (_contents_sheet(pack, later), notes, metadata, *data):
         _write_data_sheet(wb, sheet, stream=stream)
+    _print_headers(wb, wb.properties.title)
     return wb
 
 

@@ -113,3 +113,29 @@ def test_an_encoding_option_that_is_not_a_text_encoding_is_refused(config, tmp_p
         ingest_files(config, "deaths", [extract], encoding=encoding, reporter=Reporter())
     assert str(refused.value) == (f"deaths.csv: encoding {encoding!r} is not known — use "
                                   "utf-8, utf-8-sig or cp1252")
+
+
+def test_blank_header_cells_before_a_stray_name_far_right_are_named_as_such(config,
+                                                                             tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER.split(","))
+    sheet.append(ROW.split(","))
+    sheet.cell(row=1, column=16_384, value="stray")  # column XFD, the last there is
+    path = tmp_path / "deaths.xlsx"
+    book.save(path)
+    assert _refusal(config, path) == (
+        "deaths.xlsx: columns 8 and 9 of the header are empty, and a column to their right "
+        "has a name — give every column a header, or delete the empty columns (and any "
+        "stray value right of the data), then ingest the file again")
+
+
+def test_a_utf32_file_with_its_byte_order_mark_is_read(config, tmp_path):
+    # UTF-32 LE's mark (FF FE 00 00) starts with UTF-16 LE's: it was read as UTF-16, every
+    # header a run of NULs ('\x00D\x00E...'), and refused as missing its columns.
+    extract = tmp_path / "deaths.csv"
+    extract.write_bytes(f"{HEADER}\n{ROW}\n".encode("utf-32"))
+    [result] = ingest_files(config, "deaths", [extract], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (1, 1)

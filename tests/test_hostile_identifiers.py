@@ -44,6 +44,8 @@ def test_masking_names_keeps_dates_and_longer_numbers():
     # 299 mod 11 = 2; 11 - 2 = 9, the tenth digit. 9434765918 fails its check.
     assert mask_nhs_numbers(f"deaths_{NHS}.csv") == f"deaths_{MASK}.csv"
     assert mask_nhs_numbers("file 943 476 5919 and 943-476-5919") == f"file {MASK} and {MASK}"
+    assert mask_nhs_numbers("deaths_943.476.5919.csv") == f"deaths_{MASK}.csv"
+    assert mask_nhs_numbers("(943) 476\u00a05919") == MASK
     assert mask_nhs_numbers("deaths_9434765918.csv") == "deaths_9434765918.csv"
     assert mask_nhs_numbers("PCMD_20241001123456.csv") == "PCMD_20241001123456.csv"
     assert mask_nhs_numbers("deaths_2024-10.csv") == "deaths_2024-10.csv"
@@ -96,3 +98,95 @@ def test_inspect_does_not_print_an_nhs_number_in_a_name(tmp_path):
     assert found.returncode == 0, found.stderr
     assert NHS not in found.stdout + found.stderr
     assert MASK in found.stdout
+
+
+# The same NHS number as exporters and typists write it: dots, slashes, underscores, a
+# no-break space (Excel's grouping), tabs, doubled spaces, one digit at a time, a bracketed
+# first group, full-width digits (a Japanese-locale or copy-pasted export).
+WRITTEN = ["943.476.5919", "943\u00a0476\u00a05919", "943/476/5919", "943_476_5919",
+           "943\t476\t5919", "943  476  5919", "9 4 3 4 7 6 5 9 1 9", "(943) 476-5919",
+           "\uff19\uff14\uff13\uff14\uff17\uff16\uff15\uff19\uff11\uff19"]
+
+
+def test_an_nhs_number_written_any_way_in_any_column_is_masked(tmp_path):
+    """Each form lands where a value is kept (field_actions: an LSOA, a sex, a cause that
+    is not one); none may be kept readable, whatever separates its digits."""
+    import duckdb
+
+    root = _project(tmp_path / "project")
+    rows = "".join(f"{n},2024-01-{10 + i},80,{w},{w},{w},home\n" for i, (n, w) in enumerate(
+        zip(["4010232137", "4505577104", "4839298429"] * 3, WRITTEN, strict=True)))
+    extract = tmp_path / "deaths.csv"
+    extract.write_text(f"{HEADER}\n{rows}", encoding="utf-8")
+    done = _cli("ingest", "deaths", str(extract), "--project", str(root), cwd=root)
+    assert done.returncode == 0, done.stderr
+    checked = _cli("validate", "--project", str(root), cwd=root)
+    con = duckdb.connect(str(root / "eolneeds.duckdb"), read_only=True)
+    try:
+        kept = con.execute("SELECT value, reason FROM field_actions").fetchall()
+        columns = con.execute("SELECT table_name, column_name FROM duckdb_columns() WHERE "
+                              "NOT internal AND data_type = 'VARCHAR'").fetchall()
+        values = [v for table, column in columns
+                  for (v,) in con.execute(f'SELECT DISTINCT "{column}" FROM "{table}"')
+                  .fetchall() if v is not None]
+    finally:
+        con.close()
+    assert len(kept) >= len(WRITTEN)  # each form is kept at least once (so checked)
+    full_width = str.maketrans("\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19",
+                               "0123456789")
+    for text in [*values, checked.stdout, checked.stderr, done.stderr]:
+        digits = "".join(c for c in text.translate(full_width) if c.isdigit())
+        assert NHS not in digits, text
+
+
+def test_inspect_shows_no_nhs_number_written_any_way_as_an_example(tmp_path):
+    root = _project(tmp_path / "project")
+    extract = tmp_path / "notes.csv"
+    extract.write_text("ref,notes\n" + "".join(f"{i},{w}\n" for i, w in enumerate(WRITTEN)),
+                       encoding="utf-8")
+    found = _cli("inspect", str(extract), "--project", str(root), "--dataset", "deaths",
+                 cwd=root)
+    assert found.returncode == 0, found.stderr
+    full_width = str.maketrans("\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18\uff19",
+                               "0123456789")
+    digits = "".join(c for c in found.stdout.translate(full_width) if c.isdigit())
+    assert NHS not in digits
+    assert MASK in found.stdout
+
+
+def test_a_valid_nhs_number_grouped_with_no_break_spaces_or_dots_links(tmp_path, monkeypatch):
+    """Pasted from a web page or a letter, 943 476 5919 comes with no-break or thin spaces,
+    or dots: the same person, not an invalid number that loses the register row."""
+    import duckdb
+
+    from eolneeds.config import load_config
+    from eolneeds.ingest import ingest_files
+    from eolneeds.reporting import Reporter
+
+    monkeypatch.setenv("EOLNEEDS_KEY", KEY)
+    root = _project(tmp_path / "project")
+    (root / "mappings").mkdir()
+    (root / "mappings" / "register.toml").write_text('dataset = "register"\nnhs_number = true\n',
+                                                     encoding="utf-8")
+    forms = ["943\u00a0476\u00a05919", "943\u2009476\u20095919", "943\u202f476\u202f5919",
+             "943.476.5919", "9434765919.0", "943 476 5919"]
+    extract = tmp_path / "register.csv"
+    extract.write_text("person_id,date_added,gp_practice\n"
+                       + "".join(f"{f},2024-01-0{i + 1},Z10002\n" for i, f in enumerate(forms)),
+                       encoding="utf-8")
+    [result] = ingest_files(load_config(root), "register", [extract], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (6, 6)
+    con = duckdb.connect(str(root / "eolneeds.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT count(DISTINCT person_id) FROM register").fetchone() == (1,)
+        assert con.execute("SELECT count(*) FROM field_actions").fetchone() == (0,)
+    finally:
+        con.close()
+
+
+def test_masking_rewrites_nothing_but_the_number():
+    from eolneeds.normalise import mask
+
+    fw = "\uff19\uff14\uff13\uff14\uff17\uff16\uff15\uff19\uff11\uff19"
+    assert mask(f"cost '\uff11\uff12' or {fw}") == f"cost '\uff11\uff12' or {MASK}"
+    assert mask_nhs_numbers(f"sheet \uff11\uff12 of {fw}") == f"sheet \uff11\uff12 of {MASK}"

@@ -284,7 +284,7 @@ def test_hidden_practices_say_why(protected) -> None:
         (pl.col("indicator_id") == "on_register_need_pct")
         & (pl.col("breakdown") == "gp_practice") & pl.col("suppressed")).iter_rows(named=True)}
     assert notes["unknown"].endswith("; reason: fewer than 8 need deaths")
-    assert notes["B1"].endswith("; reason: fewer than 8 not identified before death")
+    assert notes["B1"].endswith("; reason: fewer than 8 need deaths not identified before death")
     assert notes["unknown"].startswith("suppressed: count of 1-7")
     assert notes["B1"].startswith("suppressed: count of 1-7")
     for code in set(notes) - {"unknown", "B1"}:

@@ -116,8 +116,8 @@ def test_the_small_remainder_cannot_be_worked_out() -> None:
 
 @pytest.mark.parametrize(("need", "identified", "reason"), [
     (5, 2, "fewer than 8 need deaths"),
-    (30, 4, "fewer than 8 identified before death"),
-    (30, 25, "fewer than 8 not identified before death"),
+    (30, 4, "fewer than 8 need deaths identified before death"),
+    (30, 25, "fewer than 8 need deaths not identified before death"),
     (30, 30, "hidden so that a small count elsewhere cannot be worked out"),
     (30, 0, "hidden so that a small count elsewhere cannot be worked out"),
     (40, 20, "hidden so that a small count elsewhere cannot be worked out"),
@@ -145,7 +145,8 @@ def test_notes_say_why_each_hidden_practice_is_hidden() -> None:
         (pl.col("indicator_id") == FUNNEL_INDICATOR) & pl.col("suppressed")).iter_rows(
         named=True)}
     assert notes["P5"] == f"{primary_note(8)}; reason: fewer than 8 need deaths"
-    assert notes["P6"] == f"{primary_note(8)}; reason: fewer than 8 not identified before death"
+    assert notes["P6"] == (f"{primary_note(8)}; reason: fewer than 8 need deaths not "
+                           "identified before death")
     for code, note in notes.items():
         if code not in ("P5", "P6"):
             assert note == (f"{SECONDARY_NOTE}; reason: hidden so that a small count "

@@ -101,6 +101,10 @@ def test_every_england_value_in_the_report_carries_its_period() -> None:
     assert all(c.detail in ("2023, not 2024-25", "period not stated")
                for c in england_cells), {c.detail for c in england_cells}
     assert "2023, not 2024-25" in render_html(bundle)
+    # SPC: where England's value is the target, its period is said with it.
+    targets = [b.meaning for b in context.spc_blocks if "England value" in b.meaning]
+    assert targets and all("England value (2023, not 2024-25)" in m or
+               "England value (period not stated)" in m for m in targets), targets
 
 
 def _row(area_type: str, area: str, value: float | None, *, lo: float | None = None,

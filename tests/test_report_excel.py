@@ -7,6 +7,7 @@ hand-made bundle in tests/report_fixtures.py.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -357,22 +358,38 @@ def test_clean_text_strips_control_characters_and_neutralises():
 # LibreOffice round trip (the nearest thing to "opens in Excel without repair" we can run)
 
 
-@pytest.mark.libreoffice
-# CI installs LibreOffice (.ci/run): there a missing soffice fails the test instead.
-@pytest.mark.skipif(shutil.which("soffice") is None and not os.environ.get("CI"),
-                    reason="LibreOffice not installed")
-def test_libreoffice_converts_the_packs(packs, tmp_path):
-    out = tmp_path / "converted"
-    profile = tmp_path / "lo_profile"
+# CI installs LibreOffice and poppler-utils (.ci/run): there a missing tool fails the
+# test instead.
+needs_libreoffice = pytest.mark.skipif(
+    shutil.which("soffice") is None and not os.environ.get("CI"),
+    reason="LibreOffice not installed")
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftotext") is None and not os.environ.get("CI"),
+    reason="poppler-utils (pdftotext) not installed")
+
+
+@pytest.fixture(scope="module")
+def pdfs(packs, tmp_path_factory):
+    """Both packs printed to PDF by LibreOffice, once for every test that reads them."""
+    out = tmp_path_factory.mktemp("converted")
+    profile = tmp_path_factory.mktemp("lo_profile")
     result = subprocess.run(
         ["soffice", f"-env:UserInstallation={profile.as_uri()}", "--headless",
          "--convert-to", "pdf", "--outdir", str(out), str(packs["icb"]), str(packs["place"])],
         capture_output=True, text=True, timeout=180, check=False,
     )
     assert result.returncode == 0, result.stderr
-    for name in ("icb.pdf", "place.pdf"):
-        pdf = out / name
-        assert pdf.is_file(), result.stdout + result.stderr
+    return {"icb": out / "icb.pdf", "place": out / "place.pdf", "log": result.stdout
+            + result.stderr, "profile": profile}
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+def test_libreoffice_converts_the_packs(packs, pdfs, tmp_path):
+    profile = pdfs["profile"]
+    for name in ("icb", "place"):
+        pdf = pdfs[name]
+        assert pdf.is_file(), pdfs["log"]
         data = pdf.read_bytes()
         assert data.startswith(b"%PDF") and len(data) > 20_000
         # Every sheet prints at least one page.
@@ -395,6 +412,136 @@ def test_libreoffice_converts_the_packs(packs, tmp_path):
     import zipfile
     with zipfile.ZipFile(again / "place.xlsx") as z:
         assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 3
+
+
+# ---------------------------------------------------------------------------------------
+# Printing: A4, legible, every page labelled (checked on LibreOffice's PDF of the packs)
+
+_WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" '
+                   r'yMax="([\d.]+)">([^<]*)</word>')
+
+
+# A figure as the packs print one: a number, a period such as 2023 or 2024-25, a date,
+# or a shorthand mark.
+_NUMBER = re.compile(r"^(-?£?\d+(,\d{3})*(\.\d+)?%?|\d{4}(-\d\d){1,2}|\[[cxz]\])$")
+
+
+def _pdf_words(pdf: Path) -> list[list[tuple[float, float, float, float, str]]]:
+    """Each page's words with their boxes (points), from pdftotext -bbox."""
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return [[(float(a), float(b), float(c), float(d), t) for a, b, c, d, t in
+             _WORD.findall(page)] for page in html.split("<page ")[1:]]
+
+
+def _pdf_pages_text(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return text.split("\f")[:-1]
+
+
+def test_print_plan_known_answers():
+    """A4 is 595 x 842 pt; with 0.4 in side margins 538 pt (portrait) or 784 pt
+    (landscape) are usable. Worked by hand from those widths."""
+    plan = report_excel.print_plan
+    assert plan(500, []) == report_excel.PrintPlan("portrait", 100, False, 0)
+    assert plan(700, []) == report_excel.PrintPlan("landscape", 100, False, 0)
+    # 980 pt: 784.3 / 980 = 80% of full size, legible: fitted to one page wide.
+    assert plan(980, []) == report_excel.PrintPlan("landscape", 80, True, 0)
+    # 3,000 pt would print at 26%: across pages at 65% instead, repeating key columns
+    # while they take at most 60% of the page (470.6 pt): 300 + 80 + 180 = 560 pt is
+    # 364 pt at 65%, so all three; 600 + 300 = 900 pt is 585 pt, so only the first.
+    assert plan(3000, [300, 80, 180]) == report_excel.PrintPlan("landscape", 65, False, 3)
+    assert plan(3000, [600, 300]) == report_excel.PrintPlan("landscape", 65, False, 1)
+    assert plan(3000, [800]) == report_excel.PrintPlan("landscape", 65, False, 0)
+
+
+def test_every_sheet_has_an_a4_print_setup(packs):
+    """A4; portrait, landscape or fitted to the width only at 65% or more, else at 65%
+    across pages with the table's header row (and key columns) repeated; margins; the
+    pack's title, the sheet name and 'Page N of M' in the header and footer."""
+    for path in packs.values():
+        wb = load_workbook(path)
+        for ws in wb.worksheets:
+            setup = ws.page_setup
+            assert int(setup.paperSize) == 9, ws.title  # A4
+            assert setup.orientation in ("portrait", "landscape"), ws.title
+            assert setup.pageOrder == "overThenDown", ws.title
+            assert ws.page_margins.left == 0.4 and ws.page_margins.top == 0.7, ws.title
+            assert ws.oddHeader.right.text == "&A" and "&P of &N" in ws.oddFooter.right.text
+            assert ws.oddHeader.left.text.startswith("Palliative and end-of-life care")
+            assert ws.print_area, ws.title
+            if ws.sheet_properties.pageSetUpPr.fitToPage:
+                assert (setup.orientation, setup.fitToWidth, setup.fitToHeight) == \
+                    ("landscape", 1, 0), ws.title
+            else:
+                assert int(setup.scale or 100) >= 65, ws.title
+            if ws.tables:
+                ref = next(iter(ws.tables.values())).ref
+                header_row = range_boundaries(ref)[1]
+                assert ws.print_title_rows == f"${header_row}:${header_row}", ws.title
+        # The theme tables are too wide for one page: they print across pages at 65%,
+        # indicator, breakdown and group repeated at the left of each.
+        for name in ("Mortality and need", "Place of death", "Hospital use"):
+            ws = wb[name]
+            assert not ws.sheet_properties.pageSetUpPr.fitToPage, name
+            assert (ws.page_setup.orientation, int(ws.page_setup.scale)) == ("landscape", 65)
+            assert ws.print_title_cols == "$A:$C", name
+        assert wb["Cover"].page_setup.orientation == "portrait"
+
+
+def test_numbers_stand_off_the_cell_to_their_right(packs):
+    """A right-aligned number is indented from its cell's right edge, and its column is
+    widened for it, so "43.0" never prints flush against "2023" in the next column."""
+    ws = load_workbook(packs["icb"])["Summary"]
+    numbers = [c for row in ws.iter_rows() for c in row
+               if isinstance(c.value, int | float) or c.value in ("[c]", "[x]", "[z]")]
+    assert numbers and all(c.alignment.horizontal == "right" and c.alignment.indent >= 1
+                           for c in numbers)
+
+
+@pytest.mark.libreoffice
+@needs_libreoffice
+@needs_poppler
+def test_printed_packs_are_legible_and_labelled(packs, pdfs):
+    """The PDF LibreOffice prints: no word smaller than about 6 pt (the old fit-everything
+    -to-one-page-wide setup printed theme tables at 3 pt); no two figures run together
+    (it printed "43.0" and "2023" as "43.02023"); every page carries its sheet's
+    name and 'Page N of M'; and the page count stays bounded. Two figures side by side
+    (two cells) stand at least 3 pt apart: a space of the smallest printed text is 2 pt."""
+    for name in ("icb", "place"):
+        words = _pdf_words(pdfs[name])
+        heights = [w[3] - w[1] for page in words for w in page]
+        # A word's box is about 1.2 x its font size: 7.5 pt is about 6 pt text.
+        assert min(heights) >= 7.5, (name, min(heights))
+        for number, page in enumerate(words, start=1):
+            lines: dict[float, list[tuple[float, float, float, float, str]]] = {}
+            for word in page:
+                lines.setdefault(round(word[3]), []).append(word)
+            for line in lines.values():
+                line.sort()
+                for before, after in zip(line, line[1:], strict=False):
+                    if _NUMBER.match(before[4]) and _NUMBER.match(after[4]):
+                        assert after[0] - before[2] >= 3.0, (name, number, before, after)
+        pages = _pdf_pages_text(pdfs[name])
+        sheets = load_workbook(packs[name]).sheetnames
+        per_sheet: dict[str, int] = {}
+        for number, text in enumerate(pages, start=1):
+            assert f"Page {number} of {len(pages)}" in text, (name, number)
+            # The page header: the pack's title, then the sheet name at the right.
+            head = [line.rstrip() for line in text.splitlines() if line.strip()][:2]
+            sheet = next((s for s in sorted(sheets, key=len, reverse=True)
+                          if any(line.endswith(s) for line in head)), None)
+            assert sheet is not None, (name, number, head)
+            per_sheet[sheet] = per_sheet.get(sheet, 0) + 1
+        assert set(per_sheet) == set(sheets), name
+        # Short sheets print on a page or three, the notes on a few more; the long
+        # Indicator data table on about 40 rows a page, up to 4 pages across.
+        wb = load_workbook(packs[name])
+        for sheet, count in per_sheet.items():
+            limit = (math.ceil(wb[sheet].max_row / 40) * 4 if sheet == "Indicator data"
+                     else 8 if sheet == "Notes" else 4)
+            assert count <= limit, (name, sheet, count)
 
 
 # ---------------------------------------------------------------------------------------
