@@ -789,8 +789,6 @@ def compute_indicators(
                              exempt_indicators=(PROJECTED_ID,),
                              projection_base=headline[-1].label, nesting=nesting, pools=pools,
                              weights=practice.DISCLOSURE_WEIGHTS)
-    # Why each hidden practice (PCN) of the funnel is hidden, in its note (practice.py).
-    frame = practice.note_reasons(frame, raw, config.disclosure.min_count)
     # Rows of merged categories name what they hold; quintiles an area has no LSOA in
     # are published as 'no residents' (after disclosure: they carry no count).
     frame = categories.mark_empty(categories.with_merge_notes(frame))

@@ -175,8 +175,8 @@ class SuppressionTally:
                 f"suppressed (shown as {shown_as})")
 
     def sentence(self, *, shown_as: str = "*", where: str = "the indicator table") -> str:
-        """The headline and each rule's count: '..., by rule: count of 1-7 (primary
-        suppression): 2,269; ...'."""
+        """The headline and each rule's count: '..., by rule: a count of 1-7, or a count
+        that would let one be worked out (disclosure control): 2,269; ...'."""
         text = self.headline(shown_as=shown_as, where=where)
         if self.by_rule:
             text += ", by rule: " + "; ".join(f"{reason}: {n:,}" for reason, n in self.by_rule)

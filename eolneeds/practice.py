@@ -25,9 +25,9 @@ is published wherever its own counts allow (110 of 112; BENCHMARKS.md). The pric
 median days on the register and late identification, which stand on all deaths on a
 register, are published for fewer practices.
 
-Why each hidden practice is hidden (`hidden_reason`), in the same words in the funnel
-table, the report and the pack: its own count is 1-7, the number of need deaths not
-identified is 1-7, or it is hidden so that a small count elsewhere cannot be worked out.
+A hidden practice says why in the same words in the funnel table, the report and the
+pack: the rule of its note (bundle.suppression_reason), never which step of disclosure
+control hid it (a count of 1-7 or its complement: disclosure.suppressed_note says why).
 
 The funnel: each practice's share of need deaths identified before death against the
 ICB's, with control limits from methods.funnel_limits_proportion (95% and 99.8%); a
@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from eolneeds.bundle import suppression_reason
 from eolneeds.disclosure import HEADLINE_WEIGHT
 
 PRACTICE = "gp_practice"
@@ -55,9 +56,6 @@ FUNNEL_INDICATOR = "on_register_need_pct"
 #: hiding a planning or register count rather than the funnel's (module docstring).
 DISCLOSURE_WEIGHTS = {(FUNNEL_INDICATOR, PRACTICE): HEADLINE_WEIGHT,
                       (FUNNEL_INDICATOR, PCN): HEADLINE_WEIGHT}
-#: The note part that says why a funnel row is hidden ('reason: fewer than 8 need
-#: deaths'), after the rule's own part (which bundle.suppression_tally counts by).
-REASON_PREFIX = "reason: "
 
 FUNNEL_SCHEMA: dict[str, Any] = {
     "period": pl.String, "practice_code": pl.String, "practice_name": pl.String,
@@ -87,64 +85,6 @@ POSITIONS = {
     "not_compared": "not compared: the ICB's figure is not published",
     "suppressed": "not shown (small numbers)",
 }
-
-
-def hidden_reason(need_deaths: float | None, identified: float | None, min_count: int
-                  ) -> str:
-    """Why a practice's (a PCN's) identification is hidden, from its true counts: the
-    rule (counts 1 to min_count - 1 are hidden) applied to the need deaths, to those
-    identified, or to those not identified (98% of 50 would say that 1 was not); else
-    it was hidden with a small count elsewhere, as its complement."""
-    def small(v: float | None) -> bool:
-        return v is not None and 0 < v < min_count
-
-    not_identified = (None if need_deaths is None or identified is None
-                      else need_deaths - identified)
-    if small(need_deaths):
-        return f"fewer than {min_count} need deaths"
-    if small(identified):
-        return f"fewer than {min_count} need deaths identified before death"
-    if small(not_identified):
-        return f"fewer than {min_count} need deaths not identified before death"
-    return "hidden so that a small count elsewhere cannot be worked out"
-
-
-def note_reasons(frame: pl.DataFrame, raw: pl.DataFrame, min_count: int) -> pl.DataFrame:
-    """The disclosed indicator table with each hidden funnel row's note saying why
-    (hidden_reason, from `raw`: the same table before disclosure). The disclosure part
-    of the note becomes the rule that applies: 'count of 1-7' where the practice's own
-    count, or what its percentage leaves out, is small (disclosure control protects a
-    remainder as a complement of the row, so it had said 'secondary'); else secondary
-    suppression. Then 'reason: ...', which the report and the packs read."""
-    from eolneeds.bundle import SUPPRESSION_NOTE_PREFIXES
-    from eolneeds.disclosure import SECONDARY_NOTE, primary_note
-
-    keys = ["indicator_id", "area_type", "period", "breakdown", "breakdown_value"]
-    funnel = ((pl.col("indicator_id") == FUNNEL_INDICATOR) & (pl.col("area_type") == "icb")
-              & pl.col("breakdown").is_in([PRACTICE, PCN]))
-    hidden = frame.with_row_index("_row").filter(funnel & pl.col("suppressed"))
-    if hidden.height == 0:
-        return frame
-    truth = raw.filter(funnel).select(*keys, pl.col("numerator").alias("_k"),
-                                      pl.col("denominator").alias("_n"))
-    hidden = hidden.join(truth, on=keys, how="left")
-    complement = hidden_reason(None, None, min_count)
-    notes = frame["note"].to_list()
-    for row, note, k, n in hidden.select("_row", "note", "_k", "_n").iter_rows():
-        reason = hidden_reason(n, k, min_count)
-        rule = SECONDARY_NOTE if reason == complement else primary_note(min_count)
-        kept = [part for part in (note or "").split("; ")
-                if part and not part.startswith((*SUPPRESSION_NOTE_PREFIXES, REASON_PREFIX))]
-        notes[row] = "; ".join([*kept, rule, REASON_PREFIX + reason])
-    return frame.with_columns(pl.Series("note", notes, dtype=pl.String))
-
-
-def reason_of(note: str | None) -> str | None:
-    """The reason a funnel row is hidden, from its note (note_reasons)."""
-    for part in (note or "").split("; "):
-        if part.startswith(REASON_PREFIX):
-            return part[len(REASON_PREFIX):]
-    return None
 
 
 def count_planning(con: Any, params: dict[str, Any]) -> dict[str, pl.DataFrame]:
@@ -250,8 +190,8 @@ def _funnel(indicators: pl.DataFrame, breakdown: str, code: str) -> pl.DataFrame
         "period", pl.col("breakdown_value").alias(code),
         pl.col("denominator").alias("need_deaths"), pl.col("numerator").alias("identified"),
         "value", "suppressed",
-        pl.when(pl.col("suppressed")).then(pl.col("note").str.extract(
-            "(?:^|; )" + REASON_PREFIX + "([^;]*)")).alias("reason"),
+        pl.when(pl.col("suppressed")).then(pl.col("note").map_elements(
+            suppression_reason, return_dtype=pl.String)).alias("reason"),
     ).join(icb, on="period", how="left")
     for ind in ("register_days_median", "register_late_pct", "acp_need_pct"):
         frame = frame.join(rows.filter(pl.col("indicator_id") == ind).select(

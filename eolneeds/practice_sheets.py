@@ -62,21 +62,19 @@ def _not_shown_line(pack: _Pack) -> tuple[str, str]:
     if not settings.enabled:
         return ("Not shown", "Disclosure control is off for this pack: nothing is suppressed.")
     small = f"1-{settings.min_count - 1}"
-    return ("Not shown", f"Counts of {small} are suppressed ([c]): a row whose need deaths, "
-            "those identified or those not identified are that few says so in its Position "
-            "column. A row that says 'hidden so that a small count elsewhere cannot be "
-            "worked out' is hidden with a small count in another row (another practice's, "
-            "or another figure of the same practice), which its counts and the PCN's or "
-            "the ICB's totals would otherwise give back. Median days on the register and "
-            "late identification count every death on a register, with or without a "
-            "palliative care need; beside the identified need deaths they would give away "
-            "the few registered deaths without a need cause, so at most practices they "
-            "are [c] where the identification is shown.")
+    return ("Not shown", f"Counts of {small} are suppressed ([c]), and so is a count that "
+            "would let one be worked out (with the PCN's or the ICB's totals, or another "
+            "figure of the same practice). Every hidden row says the same, whichever of the "
+            "two it is: telling them apart would tell a reader which hidden count is small. "
+            "Median days on the register and late identification count every death on a "
+            "register, with or without a palliative care need; beside the identified need "
+            "deaths they would give away the few registered deaths without a need cause, so "
+            "at most practices they are [c] where the identification is shown.")
 
 
 def position(r: dict[str, Any]) -> str:
-    """Where a funnel row falls; for a hidden row, why it is not shown (the reason of
-    the indicator table's note, practice.hidden_reason)."""
+    """Where a funnel row falls; for a hidden row, why it is not shown (the rule of the
+    indicator table's note, bundle.suppression_reason)."""
     if r["suppressed"] and r.get("reason"):
         return f"not shown: {r['reason']}"
     return POSITIONS.get(r["position"], r["position"])

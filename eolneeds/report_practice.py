@@ -75,21 +75,22 @@ def practice_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
 
 def hidden_bullets(mine: pl.DataFrame) -> list[str]:
     """One sentence on the practices of `mine` (funnel rows) that are not shown, by the
-    reason each is hidden (practice.hidden_reason, read from the indicator table's
-    note), the most common first: '2 practices not shown (disclosure control): 1 with
-    fewer than 8 need deaths; 1 hidden so that a small count elsewhere cannot be worked
-    out.'"""
+    rule their notes give (bundle.suppression_reason), the most common first: '2
+    practices not shown (disclosure control): a count of 1-7, or a count that would let
+    one be worked out.' Never which step hid a practice: that would tell a reader which
+    hidden count is small (disclosure.suppressed_note)."""
     hidden = mine.filter(pl.col("suppressed"))
     if hidden.height == 0:
         return []
     counts = hidden.group_by(pl.col("reason").fill_null("small numbers")).len()
-    parts = []
-    for reason, n in sorted(counts.iter_rows(), key=lambda r: (-r[1], r[0])):
-        parts.append(f"{n} {reason}" if reason.startswith("hidden") else
-                     f"{n} with {reason}")
+    ranked = sorted(counts.iter_rows(), key=lambda r: (-r[1], r[0]))
     total = hidden.height
+    if len(ranked) == 1:
+        why = ranked[0][0]
+    else:
+        why = "; ".join(f"{n}: {reason}" for reason, n in ranked)
     return [f"{total} practice{'s' if total != 1 else ''} not shown (disclosure control): "
-            f"{'; '.join(parts)}."]
+            f"{why}."]
 
 
 def _named(name: str | None) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA
 from eolneeds.config import DisclosureConfig
-from eolneeds.disclosure import apply_disclosure
+from eolneeds.disclosure import apply_disclosure, suppressed_note
 
 
 def frame(rows: list[dict]) -> pl.DataFrame:
@@ -46,7 +46,7 @@ def test_primary_suppression_hides_value_intervals_and_counts():
     assert all(male[c] is None for c in ("numerator", "denominator", "value", "lower_ci_95",
                                          "upper_ci_95", "lower_ci_99_8", "upper_ci_99_8"))
     assert male["comparison"] == "not_compared"
-    assert "1-7" in male["note"] and "primary" in male["note"]
+    assert male["note"] == suppressed_note(8)
     assert rows["female"]["suppressed"] is False and rows["female"]["numerator"] == 40
 
 
@@ -70,7 +70,7 @@ def test_secondary_suppression_hides_the_next_smallest_cell():
         {"breakdown": "all", "breakdown_value": "all", "numerator": 75, "denominator": 250},
     ]), DisclosureConfig(min_count=8)))
     assert rows["male"]["suppressed"] and rows["unknown"]["suppressed"]
-    assert "secondary" in rows["unknown"]["note"]
+    assert rows["unknown"]["note"] == rows["male"]["note"] == suppressed_note(8)
     assert not rows["female"]["suppressed"]
 
 
@@ -185,7 +185,7 @@ def test_a_place_of_death_left_over_is_protected():
     result = apply_disclosure(frame(rows), DisclosureConfig(min_count=8))
     shown = result.filter(~pl.col("suppressed"))
     assert shown.height < result.height
-    assert "secondary" in result.filter(pl.col("suppressed"))["note"][0]
+    assert result.filter(pl.col("suppressed"))["note"][0] == suppressed_note(8)
 
 
 def test_the_complement_of_a_percentage_is_protected():
@@ -237,7 +237,7 @@ def test_external_cause_deaths_left_out_of_the_diupr_are_protected():
     result = {r["indicator_id"]: r for r in apply_disclosure(
         frame(rows), DisclosureConfig(min_count=8)).iter_rows(named=True)}
     assert result["diupr_pct"]["suppressed"] and result["diupr_pct"]["value"] is None
-    assert "secondary" in result["diupr_pct"]["note"]
+    assert suppressed_note(8) in result["diupr_pct"]["note"]
     assert not result["deaths"]["suppressed"] and result["deaths"]["numerator"] == 100
     # With 20 deaths from external causes there is nothing to protect.
     rows[1]["denominator"] = 80

@@ -425,6 +425,31 @@ def test_no_hidden_count_can_be_recovered(tables, pcn_of) -> None:
     assert not recovered, f"{len(recovered)} hidden counts recoverable, e.g. {recovered[:5]}"
 
 
+def test_notes_do_not_tell_a_small_hidden_count_from_its_complement(tables) -> None:
+    """An auditor's attack: notes that said 'count of 1-7 (primary)' or '(secondary)'
+    told a reader that the first row's hidden count is at least 1 and the second's 0 or
+    at least 8; with the published sums that pinned 50 hidden counts of a 3,000-death
+    project exactly. Rows hidden for a small count of their own and rows hidden with one
+    must carry the same disclosure wording."""
+    from eolneeds.bundle import suppression_reason
+
+    truth, published = tables
+    keys = ["indicator_id", "area_type", "area_code", "period", "breakdown", "breakdown_value"]
+    hidden = published.filter(pl.col("suppressed")).select(*keys, "note").join(
+        truth.select(*keys, pl.col("numerator").alias("_k"), pl.col("denominator").alias("_n")),
+        on=keys, how="inner")
+    small = ((pl.col("_k").is_between(1, 7)) | (pl.col("_n").is_between(1, 7))
+             | ((pl.col("_n") - pl.col("_k")).is_between(1, 7)))
+    rules = {True: set(), False: set()}
+    for is_small, note in hidden.select(small.fill_null(False).alias("s"), "note").iter_rows():
+        rules[is_small].add(suppression_reason(note))
+    assert rules[True] and rules[False]  # the sample has both kinds
+    disclosure_rule = "a count of 1-7, or a count that would let one be worked out " \
+                      "(disclosure control)"
+    assert disclosure_rule in rules[True] and disclosure_rule in rules[False]
+    assert not any("primary" in r or "secondary" in r for r in rules[True] | rules[False])
+
+
 @pytest.fixture(scope="module")
 def second_project(tmp_path_factory):
     """Another generated project (3,000 deaths, seed 2): the auditor's hidden 0 under an

@@ -88,13 +88,15 @@ def test_report_names_practices_below_the_icb_per_place(assessed_sample) -> None
 
 
 def test_hidden_practices_say_why_the_same_in_table_report_and_pack(assessed_sample) -> None:
-    """A hidden practice's reason (practice.hidden_reason) is the one its row of the
-    indicator table gives in its note, and the report and the pack repeat it: the pack's
-    Position column says 'not shown: <reason>', each Place's report section counts its
-    hidden practices by reason. Never the old blanket 'too few deaths to publish'."""
+    """A hidden practice's reason is the rule its row of the indicator table gives in
+    its note (bundle.suppression_reason), the same for every hidden practice, and the
+    report and the pack repeat it: the pack's Position column says 'not shown:
+    <reason>', each Place's report section counts its hidden practices. Never the old
+    blanket 'too few deaths to publish'."""
     import html
 
-    from eolneeds.practice import FUNNEL_INDICATOR, reason_of
+    from eolneeds.bundle import suppression_reason
+    from eolneeds.practice import FUNNEL_INDICATOR
     from eolneeds.report_practice import hidden_bullets
 
     period = assessed_sample.headline_period
@@ -105,11 +107,9 @@ def test_hidden_practices_say_why_the_same_in_table_report_and_pack(assessed_sam
         (pl.col("indicator_id") == FUNNEL_INDICATOR) & (pl.col("breakdown") == "gp_practice")
         & (pl.col("period") == period) & pl.col("suppressed")).iter_rows(named=True)}
     assert set(notes) == set(hidden["practice_code"].to_list())
-    allowed = {"fewer than 8 need deaths", "fewer than 8 need deaths identified before death",
-               "fewer than 8 need deaths not identified before death",
-               "hidden so that a small count elsewhere cannot be worked out"}
+    rule = "a count of 1-7, or a count that would let one be worked out (disclosure control)"
     for r in hidden.iter_rows(named=True):
-        assert r["reason"] in allowed and r["reason"] == reason_of(notes[r["practice_code"]])
+        assert r["reason"] == rule == suppression_reason(notes[r["practice_code"]])
     wb = load_workbook(assessed_sample.out_dir / "pack-icb.xlsx")
     try:
         _, header, rows = _table_cells(wb["Practices"])
