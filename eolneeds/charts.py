@@ -556,6 +556,7 @@ def funnel_chart(
     benchmark_pct: float,
     benchmark_label: str,
     polarity: str = "neutral",
+    x_label: str = "Number of deaths (denominator)",
 ) -> str:
     """Funnel plot of a proportion: each area's % against its denominator, with 95% and
     99.8% control limits around the benchmark (methods.funnel_limits_proportion); the
@@ -579,7 +580,7 @@ def funnel_chart(
     y_ticks = _axis_ticks(values, False)
     x_ticks = [(t, _tick_label(t, "count")) for t in _nice_ticks(max_n) if t <= max_n]
     out, px, py = _plot_frame(svg_id, title, description, 3.4, x_ticks, y_ticks, "%",
-                              (0.0, max_n), x_label="Number of deaths (denominator)",
+                              (0.0, max_n), x_label=x_label,
                               y_label="Per cent")
     xs = [px(float(v)) for v in n]
     out.append(f'<g clip-path="url(#{_esc(svg_id)}-plot)" fill="none">')

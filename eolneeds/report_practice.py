@@ -176,7 +176,8 @@ def practice_funnel_chart(builder: ReportData, code: str) -> Chart | None:
     svg_id = builder.unique_id("practice-funnel", code)
     title = f"Identification by GP practice, {name}: funnel plot, {builder.period}"
     svg = charts.funnel_chart(svg_id, title, summary, points, icb,
-                              f"ICB {fmt_value(icb, '%')}", "higher_is_better")
+                              f"ICB {fmt_value(icb, '%')}", "higher_is_better",
+                              x_label="Need deaths (denominator)")
     rows = [[Cell(f"{r['practice_code']}{_named(r['practice_name'])}", header=True),
              Cell(fmt_value(r["value"], "%"), numeric=True),
              Cell(fmt_count(r["identified"]), numeric=True),

@@ -175,9 +175,14 @@ class OverviewSection:
         summary += (f"Outside the 99.8% limits: {', '.join(outside)}." if outside
                     else "Every Place is within the 99.8% limits.")
         svg_id = self.r.unique_id("funnel", ind_id)
+        ind = self.r.ind(ind_id)
+        # The x axis is the indicator's own denominator (need deaths, deaths, people on
+        # a register), not always deaths.
+        denominator = ind.denominator.split(" (")[0] if ind and ind.denominator != "—" \
+            else "Number of deaths"
         svg = charts.funnel_chart(svg_id, f"{name}: funnel plot, {self.r.period}", summary,
                                   points, benchmark, f"ICB {fmt_value(benchmark, '%')}",
-                                  polarity)
+                                  polarity, x_label=f"{denominator} (denominator)")
         table = Table(caption=f"{name} by Place, {self.r.period}, with funnel-plot position",
                       columns=["Place", "Value", "Numerator", "Denominator", "Position"],
                       rows=table_rows, numeric_columns=frozenset({1, 2, 3}))

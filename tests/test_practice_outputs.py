@@ -126,3 +126,17 @@ def test_hidden_practices_say_why_the_same_in_table_report_and_pack(assessed_sam
     for place in hidden["place"].unique().to_list():
         (sentence,) = hidden_bullets(funnel.filter(pl.col("place") == place))
         assert html.escape(sentence, quote=False) in text, sentence
+
+
+def test_funnels_label_their_x_axis_with_their_own_denominator(assessed_sample) -> None:
+    """A practice funnel plots need deaths, not deaths: its x axis says so; a Place
+    funnel's axis names its indicator's denominator (the catalogue's words)."""
+    report = (assessed_sample.out_dir / "report.html").read_text(encoding="utf-8")
+    svgs = re.findall(r"<svg\b.*?</svg>", report, re.S)
+    practice_svgs = [s for s in svgs if 'id="chart-practice-funnel' in s]
+    assert practice_svgs
+    for svg in practice_svgs:
+        assert "Need deaths (denominator)" in svg and "Number of deaths" not in svg
+    place_svgs = [s for s in svgs if 'id="chart-funnel-' in s]
+    assert place_svgs
+    assert all("(denominator)" in svg for svg in place_svgs)
