@@ -93,6 +93,7 @@ from eolneeds.bundle import (
     suppression_tally,
 )
 from eolneeds.errors import UsageError
+from eolneeds.findings import benchmark_period
 from eolneeds.formatting import judge
 from eolneeds.outputs import atomic_output, disclosure_rule_text
 from eolneeds.safety import neutralise
@@ -1142,7 +1143,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
             row += [_comparison(r, polarity) for r in recs[1:]]
             if benchmarks:
                 row += [_benchmark(benchmarks, ind_id, breakdown, unit),
-                        _benchmark_period(england, ind_id, breakdown)]
+                        _benchmark_period(england, ind_id, breakdown,
+                                          pack.bundle.headline_period)]
             row.append(pack.notes_for(ind_id, *_row_note_keys(row)))
             rows.append(row)
     else:
@@ -1165,7 +1167,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
                    _measure(rec, "numerator"), _measure(rec, "denominator")]
             if benchmarks:
                 row += [_benchmark(benchmarks, ind_id, breakdown, unit),
-                        _benchmark_period(england, ind_id, breakdown)]
+                        _benchmark_period(england, ind_id, breakdown,
+                                          pack.bundle.headline_period)]
             markers = pack.notes_for(ind_id, *_row_note_keys(row))
             note = (rec or {}).get("note")
             row.append(f"{markers} {note}" if note else markers)
@@ -1189,10 +1192,13 @@ def _benchmark(benchmarks: dict[str, float], ind_id: str, breakdown: str, unit: 
 _ONE_TABLE = ("", "This worksheet contains one table.")
 
 
-def _benchmark_period(england: dict[str, Any], ind_id: str, breakdown: str) -> Any:
+def _benchmark_period(england: dict[str, Any], ind_id: str, breakdown: str,
+                      local_period: str) -> Any:
+    """England's period in the report's words (findings.benchmark_period): '2023, not
+    2025-26' where it differs from the pack's, 'period not stated' where unknown."""
     if breakdown != "all" or ind_id not in england:
         return NOT_AVAILABLE
-    return england[ind_id].period or "not stated"
+    return benchmark_period(england[ind_id], local_period)
 
 
 def _common_lines(pack: _Pack, *, units: str, source: str) -> list[tuple[str, str]]:

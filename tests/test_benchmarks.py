@@ -209,7 +209,9 @@ def test_england_with_period_and_source_in_the_report_and_the_packs(assessed_sam
         finally:
             workbook.close()
         assert "England period" in cells, pack.name
-        assert "2023" in cells, pack.name
+        # The pack says what the report says: England's period against its own.
+        assert f"2023, not {assessed_sample.headline_period}" in cells, pack.name
+        assert "period not stated" in cells, pack.name
         assert any("OHID Fingertips download, fingertips_peolc.csv" in c for c in cells)
 
 
