@@ -153,19 +153,35 @@ class ProjectConfig:
                 return place.name
         return code
 
+    def _mapping_name(self, given: str) -> str:
+        """A mapping named as its file (`mappings/pcmd_deaths.toml`, `pcmd_deaths.toml`,
+        or a path to it from anywhere) is the mapping of that name: it is what a user
+        types after seeing the folder, and the mapping read is the same file."""
+        path = Path(given)
+        if path.suffix.lower() != ".toml":
+            return given
+        folder = (self.root / "mappings").resolve()
+        if path.stem in self.mappings and any(
+                candidate.resolve() == folder / path.name
+                for candidate in (path, self.root / path, folder / path)):
+            return path.stem
+        return given
+
     def mapping_for(self, dataset: str, name: str | None = None) -> Mapping:
         """The named mapping, else mappings/<dataset>.toml, else the identity mapping.
 
         A mapping for `lsoa_places` or `deprivation` also reads files given as `areas`
         (they are the parts of the areas)."""
         if name is not None:
+            name = self._mapping_name(name)
             if name not in self.mappings:
                 known = ", ".join(sorted(self.mappings)) or "none"
                 close = difflib.get_close_matches(name, list(self.mappings), n=1)
                 hint = f"did you mean --mapping {close[0]}? " if close else ""
                 raise UsageError(
                     f"no mapping named {name!r} in {self.root / 'mappings'} (known: {known})"
-                    f" — {hint}add {self.root / 'mappings' / name}.toml, or drop --mapping"
+                    f" — {hint}add {self.root / 'mappings' / Path(name).stem}.toml, or drop "
+                    "--mapping"
                 )
             mapping = self.mappings[name]
             if not _reads(mapping.dataset, dataset):

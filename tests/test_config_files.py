@@ -98,3 +98,28 @@ def test_a_mapping_mistake_names_what_was_most_likely_meant(tmp_path, mapping, e
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path)
     assert str(caught.value) == f"{tmp_path}/mappings/deaths.toml: {expected}"
+
+
+def test_a_mapping_named_as_its_file_is_that_mapping(tmp_path, monkeypatch):
+    """`--mapping mappings/pcmd_deaths.toml` (what a user types after listing the folder)
+    reads the mapping of that name, from the project folder or from anywhere; a file of
+    the same name elsewhere is not taken for it, and the advice names the file to add
+    once (it said 'pcmd_deaths.toml.toml')."""
+    from eolneeds.errors import UsageError
+
+    (tmp_path / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "pcmd_deaths.toml").write_text(
+        'dataset = "deaths"\npreset = "pcmd_deaths"\n', encoding="utf-8")
+    config = load_config(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    for given in ("mappings/pcmd_deaths.toml", "pcmd_deaths.toml",
+                  str(tmp_path / "mappings" / "pcmd_deaths.toml")):
+        assert config.mapping_for("deaths", given).name == "pcmd_deaths", given
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    (elsewhere / "pcmd_deaths.toml").write_text('dataset = "deaths"\n', encoding="utf-8")
+    with pytest.raises(UsageError) as refused:
+        config.mapping_for("deaths", str(elsewhere / "pcmd_deaths.toml"))
+    assert ".toml.toml" not in str(refused.value)
+    assert str(tmp_path / "mappings" / "pcmd_deaths.toml") in str(refused.value)
