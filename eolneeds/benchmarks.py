@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,13 +84,6 @@ FINGERTIPS_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"(?:^|\s)(?:3|three) or more emergency admissions (?:to hospital )?in (?:the|their) "
      r"last 90 days of life", "ea_last90_3plus_pct"),
 )
-
-
-def shared_indicator(name: str) -> str | None:
-    """Our catalogue id for a Fingertips indicator name, or None (FINGERTIPS_PATTERNS)."""
-    key = code_key(name)
-    return next((ours for pattern, ours in FINGERTIPS_PATTERNS if re.search(pattern, key)),
-                None)
 
 
 def _indicator_sql(sources: Sequence[str]) -> str:

@@ -119,16 +119,6 @@ def merges() -> list[Merge]:
     return out
 
 
-def merge_text() -> str:
-    """One paragraph for the catalogue, the report's and the packs' notes and the docs."""
-    parts = [f"{m.breakdown} '{m.published}' ({m.label}) = {m.holds}: {m.why}"
-             for m in merges()]
-    return ("Rare categories are published merged into a wider one, the same for every "
-            "Place, the ICB and every run (a fixed list, not chosen from the data, so tables "
-            "stay comparable and no difference between them gives a rare count back): "
-            + " ".join(parts))
-
-
 def load_reference_table(con: Any) -> None:
     """ref_published_categories(breakdown, recorded, published) for deaths_in_scope.sql."""
     con.execute("CREATE OR REPLACE TEMP TABLE ref_published_categories "

@@ -87,22 +87,6 @@ def _join_note(existing: pl.Expr, addition: str) -> pl.Expr:
     )
 
 
-def _small(column: str, min_count: int) -> pl.Expr:
-    col = pl.col(column)
-    return col.is_not_null() & (col > 0) & (col < min_count)
-
-
-def _disclosive_count(min_count: int) -> pl.Expr:
-    """True where the row reveals a count of 1 .. min_count - 1 (see module docstring)."""
-    method = pl.col("method")
-    money = pl.col("unit") == "£"
-    by_numerator = method.is_in(["C", "P", "R", "DSR"]) & ~money
-    by_denominator = method.is_in(["P", "M", "Q"]) | money
-    return (by_numerator & _small("numerator", min_count)) | (
-        by_denominator & _small("denominator", min_count)
-    )
-
-
 # ---------------------------------------------------------------------------------------
 # The counts behind the table, and the sums that tie them together
 #
@@ -888,20 +872,6 @@ class _Sums:
                 return out
 
             yield block_members, equations
-
-
-def _blocks(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
-            ) -> list[tuple[list[Key], list[dict[int, float]]]]:
-    """The hidden counts in blocks joined by sums: each block's counts and its sums
-    (coefficients over the block's positions; published counts are constants and drop
-    out of the homogeneous system). A hidden count in no sum is a block of its own."""
-    sums = _Sums.of(relations)
-    out: list[tuple[list[Key], list[dict[int, float]]]] = []
-    for members, equations in sums.blocks(hidden):
-        assert equations is not None
-        out.append(([sums.keys[j] for j in members], equations()))
-    out.extend(([k], []) for k in sorted(hidden) if k not in sums.index)
-    return out
 
 
 #: The largest null-space basis (hidden counts x degrees of freedom, float64 cells)

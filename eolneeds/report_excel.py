@@ -1826,10 +1826,6 @@ def _style_series(series: Series, index: int, *, line: bool = False) -> None:
         series.graphicalProperties.line.solidFill = colour
 
 
-def _is_number(ws: Worksheet, row: int, col: int) -> bool:
-    return isinstance(ws.cell(row=row, column=col).value, int | float)
-
-
 def _add_chart(placement: Placement, chart: Any, chart_title: str, alt_text: str) -> None:
     """Place a chart beside its table, level with the header row, with its alt text
     (written into the drawing by _DescribedDrawing). Beside rather than below: a long
