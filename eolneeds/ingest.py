@@ -38,6 +38,7 @@ import difflib
 import functools
 import hashlib
 import json
+import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -320,7 +321,8 @@ def _plan_columns(
         return f'"{plan.sources[header]}"'
 
     # What the preset reads from this file (the mapping's own [columns] win).
-    resolution = (presets.resolve(preset, headers, overridden=mapping.columns.keys())
+    resolution = (presets.resolve(preset, headers, overridden=mapping.columns.keys(),
+                                  defaulted=mapping.defaults.keys())
                   if preset is not None else None)
     if resolution is not None:
         plan.preset_note = resolution.describe()
@@ -862,6 +864,92 @@ def _check_recode_targets(mapping: Any, where: str) -> None:
                 )
 
 
+# What a coded column's [defaults] value may be, for messages: the canonical words, then
+# the national codes read as them.
+_CODE_EXAMPLES: dict[str, str] = {
+    "sex": "male, female, unknown (or a code read as one: 1, 2, 9, 0, M, F)",
+    "place_of_death": f"{', '.join(PLACES_OF_DEATH)} (or a name read as one: 'Care "
+                      "home', 'Elsewhere')",
+    "preferred_place_of_death": f"{', '.join(PLACES_OF_DEATH)}",
+    "ethnicity": f"{', '.join(ETHNIC_GROUPS)} (or an NHS ethnic category letter, A-Z)",
+    "activity_type": ", ".join(ACTIVITY_TYPES),
+    "age_band": "0-4, 5-9, ..., 85-89, 90+",
+    "dnacpr": "yes, no (or Y, N, true, false, 1, 0)",
+    "advance_care_plan": "yes, no (or Y, N, true, false, 1, 0)",
+}
+
+
+def _default_problem(dataset: str, column: str, value: Any, mapping: Any) -> str | None:
+    """Why a [defaults] value cannot be read as its column, else None. A default stands
+    for a value in every row that lacks one, so it is read as such a value would be
+    (the mapping's [recode] first); one that no row could hold is a slip in the
+    mapping, not in the data -- caught before any file is read."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text:
+        return f"is not a {column}"
+    user = mapping.recode.get(column) or {}
+    if nz.code_key(text) in {nz.code_key(k) for k in user}:
+        return None
+    tables = {"sex": nz.SEX_CODES, "place_of_death": nz.PLACE_OF_DEATH_CODES,
+              "preferred_place_of_death": nz.PLACE_OF_DEATH_CODES,
+              "activity_type": nz.ACTIVITY_TYPE_CODES, "age_band": nz.AGE_BAND_CODES}
+    if column in tables:
+        found = nz.recode(text, tables[column])
+        if column == "sex" and dataset in ("population", "projections") and found == "unknown":
+            found = None
+        return None if found else f"is not a code of {column}"
+    if column == "ethnicity":
+        known = nz.recode(text, nz.ETHNICITY_CODES)
+        key = nz.code_key(text)
+        if known or re.fullmatch(r"[a-z][a-z0-9]?", key) and key[0] in nz.ETHNIC_LETTER_CODES:
+            return None
+        return "is not a code of ethnicity"
+    if column in ("dnacpr", "advance_care_plan"):
+        key = nz.code_key(text)
+        return None if key in nz.BOOLEAN_CODES or key in nz.BOOLEAN_NOT_KNOWN else \
+            "is not yes or no"
+    if column in DATE_COLUMNS:
+        parsed = nz.parse_date(text, mapping.date_format)
+        return None if parsed.value is not None else \
+            f"is not a date (write it as {nz.expected_dates(mapping.date_format)})"
+    if column in WHOLE_NUMBER_RANGES or column in NUMBER_COLUMNS:
+        try:
+            number = float(text.replace(",", "").replace("\u00a3", ""))
+        except ValueError:
+            return "is not a number"
+        lo, hi = WHOLE_NUMBER_RANGES.get(column, (0, None))
+        if not math.isfinite(number) or number < lo or (hi is not None and number > hi) \
+                or (column in WHOLE_NUMBER_RANGES and number != round(number)):
+            return (f"is not a whole number from {lo} to {hi}" if hi is not None
+                    else "is not a number of 0 or more")
+        return None
+    if column == "lsoa_vintage":
+        return None if text in ("2011", "2021") else "is not an LSOA vintage (2011 or 2021)"
+    return None
+
+
+def _check_defaults(dataset: str, mapping: Any, where: str) -> None:
+    for column, value in mapping.defaults.items():
+        problem = _default_problem(dataset, column, value, mapping)
+        if problem is None:
+            continue
+        if column in _CODE_EXAMPLES:
+            close = difflib.get_close_matches(nz.code_key(str(value)).replace(" ", "_"),
+                                              RECODE_TARGETS.get(column, ()), n=1,
+                                              cutoff=0.8)
+            fix = (f"did you mean {column} = {json.dumps(close[0])}? " if close else "") + \
+                f"use one of {_CODE_EXAMPLES[column]}"
+            if column in RECODE_TARGETS:
+                fix += (f", or add the value under [recode.{column}] with the code it "
+                        "stands for")
+        elif column in DATE_COLUMNS:
+            fix = "write a date the mapping reads"
+        else:
+            fix = "correct the value, or delete the line to leave the column empty"
+        raise ConfigError(f"{where}: [defaults] {column} = "
+                          f"{json.dumps(value, ensure_ascii=False)} {problem} — {fix}")
+
+
 def _looks_total(s: str) -> str:
     """SQL: `s` starts with 'total' or 'grand total', in any case.
 
@@ -1202,6 +1290,7 @@ def _mapping_and_preset(config: ProjectConfig, dataset: str, name: str | None
     chosen = config.mapping_for(dataset, name)
     where = _mapping_file(config, chosen.name)
     _check_recode_targets(chosen, where)
+    _check_defaults(chosen.dataset, chosen, where)
     # The lookup and the deprivation file are parts of the areas: accepted as `ingest
     # areas`, loaded into their own tables (schema.AREAS_VIEW).
     target = chosen.dataset if dataset == "areas" and chosen.dataset in AREA_PARTS else dataset

@@ -137,10 +137,13 @@ def _first_name(source: str | tuple[str, ...]) -> str:
 
 
 def resolve(preset: Preset, headers: Sequence[str],
-            overridden: Collection[str] = ()) -> Resolution:
+            overridden: Collection[str] = (), defaulted: Collection[str] = ()
+            ) -> Resolution:
     """Which header feeds each of the preset's canonical columns in a file with
     `headers`. Columns in `overridden` (the mapping's own [columns]) are left out: the
-    mapping's choice wins and the preset neither reads nor requires them."""
+    mapping's choice wins and the preset neither reads nor requires them. Columns in
+    `defaulted` (the mapping's [defaults]) are read where the file has them, and not
+    required where it has not (the default is their value)."""
     columns: dict[str, SourceSpec] = {}
     chosen: dict[str, str] = {}
     missing: list[tuple[str, tuple[str, ...]]] = []
@@ -148,7 +151,7 @@ def resolve(preset: Preset, headers: Sequence[str],
     for canonical, spec in preset.columns.items():
         if canonical in overridden:
             continue
-        required = canonical in preset.required
+        required = canonical in preset.required and canonical not in defaulted
         if isinstance(spec, Derived):
             found_sources = [find_any(s, headers) for s in spec.sources]
             absent = tuple(s if isinstance(s, str) else s[0]
