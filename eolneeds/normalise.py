@@ -419,6 +419,18 @@ PLACE_OF_DEATH_CODES: dict[str, str] = _with_canonical(PLACES_OF_DEATH, {
     "elsewhere": "other", "other communal establishment": "other",
     "public place": "other", "other place": "other",
     "not known": "unknown", "not stated": "unknown",
+    # ONS's place-of-death categories as its tables and extracts name them (psychiatric
+    # hospitals are 'other' in the PHE classification, REFERENCE.md).
+    "home usual residence": "home", "usual place of residence": "home", "at home": "home",
+    "hospital acute or community not psychiatric": "hospital",
+    "nhs hospital acute or community": "hospital", "hospital acute": "hospital",
+    "care home nursing or residential": "care_home", "nursing residential home": "care_home",
+    "care home nhs": "care_home", "care home non nhs": "care_home",
+    "hospice nhs": "hospice", "hospice non nhs": "hospice", "nhs hospice": "hospice",
+    "non nhs hospice": "hospice",
+    "psychiatric hospital": "other", "communal establishment": "other",
+    "other communal establishments": "other", "elsewhere other": "other",
+    "religious establishments": "religious",
 })
 
 # NHS ethnic category (Data Dictionary): the letter codes' five broad groups.

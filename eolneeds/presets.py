@@ -41,6 +41,10 @@ class Derived:
     build: Callable[..., str]
     optional: tuple[str | tuple[str, ...], ...] = ()  # sources that may be absent
     reads_dates: bool = False
+    # Alternative sets of sources (their positions), one of which a file must have all
+    # of (place of death: the three coded fields, or a column of place names); with
+    # this, every source may be absent otherwise.
+    one_of: tuple[tuple[int, ...], ...] = ()
 
     def names(self) -> tuple[str, ...]:
         """Every header name any source may have."""
@@ -128,6 +132,10 @@ class Resolution:
             for c, h in self.chosen.items())
 
 
+def _first_name(source: str | tuple[str, ...]) -> str:
+    return source if isinstance(source, str) else source[0]
+
+
 def resolve(preset: Preset, headers: Sequence[str],
             overridden: Collection[str] = ()) -> Resolution:
     """Which header feeds each of the preset's canonical columns in a file with
@@ -146,6 +154,12 @@ def resolve(preset: Preset, headers: Sequence[str],
             absent = tuple(s if isinstance(s, str) else s[0]
                            for s, h in zip(spec.sources, found_sources, strict=True)
                            if h is None and s not in spec.optional)
+            if spec.one_of:
+                whole = [g for g in spec.one_of
+                         if all(found_sources[i] is not None for i in g)]
+                first = spec.one_of[0]
+                absent = () if whole else tuple(
+                    _first_name(spec.sources[i]) for i in first if found_sources[i] is None)
             if absent and required:
                 missing.append((canonical, absent))
             elif not absent:
@@ -223,14 +237,19 @@ def _in(expr: str, codes: Sequence[int]) -> str:
 
 
 def place_of_death_sql(sources: Sequence[str]) -> str:
-    """POD_CODE, POD_NHS_ESTABLISHMENT, POD_ESTABLISHMENT_TYPE -> place of death.
+    """POD_CODE, POD_NHS_ESTABLISHMENT, POD_ESTABLISHMENT_TYPE (and, optionally, a
+    column of place names) -> place of death.
 
     PHE 2019 classification (REFERENCE.md), rules applied in order. Establishment type
     is read as a number so '1' and '01' are the same. Non-NHS types 52 and 64 are
     religious establishments (as in the national indicator code), which the table's
-    'other' range would otherwise swallow, so they are tested first.
+    'other' range would otherwise swallow, so they are tested first. Where the coded
+    fields give no category (absent, or no rule fits) and the file names the place
+    ('Hospital', 'Care home', 'Elsewhere'), the name is read as a place of death like
+    any other (normalise.PLACE_OF_DEATH_CODES; an unknown name is set to unknown and
+    recorded).
     """
-    pod_code, nhs_flag, est_type = sources
+    pod_code, nhs_flag, est_type = sources[:3]
     code = f"upper({pod_code})"
     nhs = f"TRY_CAST({nhs_flag} AS INTEGER)"
     kind = f"TRY_CAST({est_type} AS INTEGER)"
@@ -238,7 +257,7 @@ def place_of_death_sql(sources: Sequence[str]) -> str:
         f"({_in(kind, (5, 8, 9))} OR {kind} BETWEEN 11 AND 13 OR {kind} BETWEEN 15 AND 17 "
         f"OR {kind} BETWEEN 23 AND 31 OR {kind} BETWEEN 34 AND 82)"
     )
-    return (
+    coded = (
         "(CASE "
         f"WHEN {code} = 'H' THEN 'home' "
         f"WHEN {code} = 'E' THEN 'other' "
@@ -253,10 +272,22 @@ def place_of_death_sql(sources: Sequence[str]) -> str:
         f"WHEN {nhs} = 2 AND {other_non_nhs} THEN 'other' "
         "ELSE 'unknown' END)"
     )
+    if len(sources) < 4:
+        return coded
+    name = sources[3]
+    return f"(CASE WHEN {coded} = 'unknown' AND {name} IS NOT NULL THEN {name} ELSE {coded} END)"
 
 
-def place_of_death(pod_code: str | None, nhs_flag: str | None, est_type: str | None) -> str:
-    """Python reference of place_of_death_sql (for tests)."""
+def place_of_death(pod_code: str | None, nhs_flag: str | None, est_type: str | None,
+                   name: str | None = None) -> str:
+    """Python reference of place_of_death_sql (for tests); `name` is returned as it is
+    where the coded fields give no category (ingest then reads it as a code)."""
+    coded = _place_of_death_coded(pod_code, nhs_flag, est_type)
+    return name.strip() if coded == "unknown" and name and name.strip() else coded
+
+
+def _place_of_death_coded(pod_code: str | None, nhs_flag: str | None,
+                          est_type: str | None) -> str:
     code = (pod_code or "").strip().upper()
     try:
         nhs: int | None = int((nhs_flag or "").strip())
@@ -390,6 +421,17 @@ EPISODE_END_NAMES = ("EPIEND", "Episode_End_Date")
 SPELL_DURATION_NAMES = ("SPELDUR", "Spell_Duration", "Der_Spell_LoS")
 
 
+# Place of death in death registrations: PCMD / Civil Registration - Deaths names first,
+# then the ONS (Public Health Mortality File) ones.
+POD_CODE_NAMES = ("POD_CODE", "CESTRSS", "PLACE_OF_DEATH_CODE")
+POD_NHS_NAMES = ("POD_NHS_ESTABLISHMENT", "NHSIND", "NHS_IND", "POD_NHS_IND")
+POD_TYPE_NAMES = ("POD_ESTABLISHMENT_TYPE", "ESTTYPED", "ESTTYPE", "ESTABLISHMENT_TYPE")
+# A category name ('Hospital', 'Care home', 'Home', 'Hospice', 'Elsewhere'), never an
+# establishment's own name (POD_ESTABLISHMENT_NAME says which hospital, not what it is).
+POD_NAME_NAMES = ("PLACE_OF_DEATH", "PLACE_OF_DEATH_TYPE", "PLACE_OF_DEATH_CATEGORY",
+                  "POD_TYPE", "POD_CATEGORY", "POD_DESCRIPTION")
+
+
 def already_pseudonymised(header: str) -> bool:
     """Whether an identifier column's name says it holds pseudonyms, not NHS numbers."""
     return "pseudo" in header_key(header)
@@ -498,7 +540,7 @@ def get_preset(
             description="death registrations (PCMD / civil registration extract)",
             columns={
                 "person_id": ("DEC_NHS_NUMBER", "NHS_NUMBER", "NHSNUMBER", "PERSON_ID",
-                              "NHS_NO", *PSEUDONYMISED_ID_NAMES),
+                              "NHS_NO", "NHSNO", *PSEUDONYMISED_ID_NAMES),
                 # Civil Registration - Deaths and PCMD: REG_DATE_OF_DEATH; ONS and
                 # local warehouse extracts: DOD, DATE_OF_DEATH
                 "date_of_death": ("REG_DATE_OF_DEATH", "DATE_OF_DEATH", "DOD",
@@ -512,14 +554,20 @@ def get_preset(
                 "sex": ("DEC_SEX", "SEX"),
                 "lsoa_code": ("DEC_LSOA", "LSOA_OF_RESIDENCE_CODE", "LSOA_OF_RESIDENCE",
                               "DEC_LSOA21", "DEC_LSOA11", "LSOA21", "LSOA11", "LSOA21CD",
-                              "LSOA11CD", "LSOA_CODE"),
+                              "LSOA11CD", "LSOA_CODE", "LSOAR"),
                 "underlying_cause": ("S_UNDERLYING_COD_ICD10", "UNDERLYING_COD_ICD10",
                                      "S_UNDERLYING_COD", "FIC10UND"),
                 "contributory_causes": [f"S_COD_CODE_{i}" for i in range(1, 16)]
                 + [f"FIC10MEN{i}" for i in range(1, 16)],
+                # The three coded fields (PCMD / Civil Registration names, then the
+                # ONS ones: CESTRSS 'H' home / 'E' elsewhere / an establishment,
+                # NHSIND 1 NHS / 2 non-NHS, ESTTYPED the establishment type), or a
+                # column of place names, or both (the names fill what the codes leave).
                 "place_of_death": Derived(
-                    ("POD_CODE", "POD_NHS_ESTABLISHMENT", "POD_ESTABLISHMENT_TYPE"),
+                    (POD_CODE_NAMES, POD_NHS_NAMES, POD_TYPE_NAMES, POD_NAME_NAMES),
                     place_of_death_sql,
+                    optional=(POD_CODE_NAMES, POD_NHS_NAMES, POD_TYPE_NAMES, POD_NAME_NAMES),
+                    one_of=((0, 1, 2), (3,)),
                 ),
                 "ethnicity": "ETHNIC_GROUP",
                 "gp_practice": ("GP_PRACTICE_CODE", "DEC_GP_PRACTICE_CODE", "PRACTICE_CODE",

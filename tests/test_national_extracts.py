@@ -125,6 +125,110 @@ def test_inspect_names_pcmd_and_its_mapping_ingests(tmp_path):  # type: ignore[n
     assert (res.rows_loaded, res.rows_rejected) == (5, 0)  # type: ignore[attr-defined]
 
 
+# --- ONS death registrations (Public Health Mortality File names) ----------------------
+
+# (CESTRSS, NHSIND, ESTTYPED) -> the place of death REFERENCE.md gives, one row per code
+# family: worked out from its table, not from the code.
+ONS_POD = [
+    ("H", "", "", "home"),
+    ("E", "", "", "other"),  # elsewhere
+    ("12345", "1", "83", "hospice"),  # NHS hospice
+    ("12346", "2", "83", "hospice"),  # non-NHS hospice
+    ("12347", "1", "01", "hospital"),
+    ("12348", "1", "3", "hospital"),  # '3' is '03'
+    ("12349", "1", "18", "hospital"),
+    ("12350", "1", "99", "hospital"),
+    ("12351", "2", "01", "hospital"),
+    ("12352", "2", "19", "hospital"),
+    ("12353", "1", "02", "care_home"),
+    ("12354", "1", "21", "care_home"),
+    ("12355", "2", "03", "care_home"),
+    ("12356", "2", "20", "care_home"),
+    ("12357", "2", "22", "care_home"),
+    ("12358", "2", "32", "care_home"),
+    ("12359", "2", "99", "care_home"),
+    ("12360", "2", "52", "religious"),
+    ("12361", "2", "64", "religious"),
+    ("12362", "1", "05", "other"),  # NHS psychiatric hospital
+    ("12363", "2", "24", "other"),
+    ("12364", "2", "82", "other"),
+    ("12365", "1", "52", "unknown"),  # no rule: shown as unknown, never folded in
+]
+def _nhs(k: int) -> str:
+    """The k-th valid NHS number of a run (modulus 11 check digit)."""
+    from eolneeds.normalise import nhs_check_digit
+
+    found = []
+    base = 400000000
+    while len(found) <= k:
+        digit = nhs_check_digit(str(base))
+        if digit is not None:
+            found.append(f"{base}{digit}")
+        base += 1
+    return found[k]
+
+
+ONS_HEADER = ["NHSNO", "DOD", "DOR", "AGEC", "AGECUNIT", "SEX", "LSOAR", "FIC10UND",
+              "FIC10MEN1", "CESTRSS", "NHSIND", "ESTTYPED"]
+
+
+def _ons_deaths(rows: list[list[str]], header: list[str] = ONS_HEADER) -> str:
+    def cell(v: str) -> str:
+        return f'"{v}"' if "," in v else v
+    return "\r\n".join(",".join(map(cell, r)) for r in [header, *rows]) + "\r\n"
+
+
+def test_ons_death_extract_places_of_death_by_nhsind_and_esttyped(tmp_path):  # type: ignore[no-untyped-def]
+    rows = [[_nhs(k), f"202405{k + 1:02d}", f"202405{k + 3:02d}", "80", "1", "2",
+             "E01000001", "C349", "", code, nhs, kind]
+            for k, (code, nhs, kind, _want) in enumerate(ONS_POD)]
+    path = write(tmp_path / "ons_deaths.csv", _ons_deaths(rows), encoding="cp1252")
+    assert inspect_file(path).preset == "pcmd_deaths"
+    config = make_project(tmp_path / "p", {"deaths": 'preset = "pcmd_deaths"\n'})
+    [res] = ingest_files(config, "deaths", [path], reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (len(ONS_POD), 0)
+    got = [p for (p,) in query(config, "SELECT place_of_death FROM deaths ORDER BY source_row")]
+    assert got == [want for *_codes, want in ONS_POD]
+    # The rest of the ONS layout is read too: NHSNO, DOD, AGEC, LSOAR, FIC10UND.
+    assert query(config, "SELECT count(DISTINCT person_id), min(date_of_death), min(age), "
+                 "min(lsoa_code), min(underlying_cause) FROM deaths") == [
+        (len(ONS_POD), date(2024, 5, 1), 80, "E01000001", "C349")]
+
+
+@pytest.mark.parametrize("column", ["PLACE_OF_DEATH", "Place of death", "POD_TYPE"])
+def test_death_extract_with_place_of_death_as_names(tmp_path, column):  # type: ignore[no-untyped-def]
+    header = [h for h in ONS_HEADER if h not in ("CESTRSS", "NHSIND", "ESTTYPED")] + [column]
+    names = [("Home", "home"), ("Hospital (acute or community, not psychiatric)", "hospital"),
+             ("Care home (nursing or residential)", "care_home"), ("Hospice", "hospice"),
+             ("Other communal establishment", "other"), ("Elsewhere", "other"),
+             ("Religious establishment", "religious"), ("Psychiatric hospital", "other"),
+             ("Moon base", "unknown")]
+    rows = [[_nhs(k), f"202405{k + 1:02d}", "", "70", "", "1", "E01000001", "I219", "",
+             name] for k, (name, _want) in enumerate(names)]
+    path = write(tmp_path / "deaths_by_name.csv", _ons_deaths(rows, header))
+    config = make_project(tmp_path / "p", {"deaths": 'preset = "pcmd_deaths"\n'})
+    [res] = ingest_files(config, "deaths", [path], reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (len(names), 0)
+    assert [p for (p,) in query(config, "SELECT place_of_death FROM deaths ORDER BY "
+                                "source_row")] == [want for _name, want in names]
+    # The name no rule knows is set to unknown and recorded, not lost.
+    assert query(config, "SELECT row_number, value, action FROM field_actions WHERE "
+                 "column_name = 'place_of_death'") == [(10, "Moon base", "set to unknown")]
+
+
+def test_names_fill_what_the_codes_leave_unknown(tmp_path):  # type: ignore[no-untyped-def]
+    header = [*ONS_HEADER, "PLACE_OF_DEATH"]
+    rows = [[N[0], "20240501", "", "70", "", "1", "E01000001", "I219", "", "H", "", "",
+             "Hospital"],  # the code decides
+            [N[1], "20240502", "", "70", "", "1", "E01000001", "I219", "", "12345", "",
+             "", "Care home"]]  # no code rule fits: the name
+    path = write(tmp_path / "deaths_both.csv", _ons_deaths(rows, header))
+    config = make_project(tmp_path / "p", {"deaths": 'preset = "pcmd_deaths"\n'})
+    ingest_files(config, "deaths", [path], reporter=Reporter())
+    assert query(config, "SELECT place_of_death FROM deaths ORDER BY source_row") == [
+        ("home",), ("care_home",)]
+
+
 # --- HES APC episodes, SUS spells -------------------------------------------------------
 
 HES_HEADER = ["NEWNHSNO", "ADMIDATE", "DISDATE", "ADMIMETH", "MAINSPEF", "TRETSPEF",

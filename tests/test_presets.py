@@ -731,15 +731,16 @@ def test_fix_correct_a_mapped_column_name(tmp_path):
 def test_fix_map_the_place_of_death_a_preset_cannot_derive(tmp_path):
     root = tmp_path / "p"
     config = make_project(root, {"deaths": 'preset = "pcmd_deaths"\n'})
-    header = [h for h in PCMD if not h.startswith("POD_")] + ["Place of death"]
+    # (A column named as the preset's place names, 'Place of death', it reads itself.)
+    header = [h for h in PCMD if not h.startswith("POD_")] + ["Place of death (category)"]
     path = write(tmp_path / "pcmd.csv", ",".join(header) + "\n"
                  + "9434765919,20230105,20230110,85,2,E01000001,C349,I251,home\n")
     message = _refused(config, "deaths", path)
     mapping = root / "mappings" / "deaths.toml"
-    assert message.endswith(f'add place_of_death = "Place of death" under [columns] in '
-                            f"{mapping}")
+    assert message.endswith(f'add place_of_death = "Place of death (category)" under '
+                            f"[columns] in {mapping}")
     with mapping.open("a", encoding="utf-8") as fh:
-        fh.write('[columns]\nplace_of_death = "Place of death"\n')
+        fh.write('[columns]\nplace_of_death = "Place of death (category)"\n')
     ingest_files(load_config(root), "deaths", [path], reporter=Reporter())
     assert query(config, "SELECT place_of_death FROM deaths") == [("home",)]
 
