@@ -207,7 +207,7 @@ def _observe(column: ColumnProfile, value: Any) -> None:
             column.ten_digits += 1
             if is_valid_nhs_number(digits):
                 column.nhs_valid += 1
-    if 8 <= len(text) <= 10 and text[0].isdigit() and not isinstance(value, datetime | date):
+    if 6 <= len(text) <= 11 and text[0].isdigit() and not isinstance(value, datetime | date):
         shape = date_shape(text)
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1

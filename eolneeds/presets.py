@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from eolneeds.config import DEFAULT_EMERGENCY_ADMIMETH
 from eolneeds.errors import ConfigError
-from eolneeds.normalise import NULL_DATES, sql_literal
+from eolneeds.normalise import NULL_DATES, code_key_sql, sql_literal
 from eolneeds.schema import CANONICAL_COLUMNS
 
 PRESETS: tuple[str, ...] = (
@@ -394,7 +394,7 @@ def age_in_years_sql(sources: Sequence[str]) -> str:
     keeps the value with it ('6 (unit Z)'), so the age is blanked and recorded as a
     field action rather than read in the wrong unit; no unit column: years."""
     age, unit = sources
-    key = f"lower(trim({unit}))"
+    key = code_key_sql(unit)  # '1', '1.0', 'Years' alike
     years = ", ".join(sql_literal(u) for u in AGE_UNIT_YEARS)
     under_one = ", ".join(sql_literal(u) for u in AGE_UNIT_UNDER_ONE)
     return (f"(CASE WHEN {age} IS NULL OR {unit} IS NULL OR {key} IN ({years}) THEN {age} "

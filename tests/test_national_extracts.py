@@ -229,6 +229,50 @@ def test_names_fill_what_the_codes_leave_unknown(tmp_path):  # type: ignore[no-u
         ("home",), ("care_home",)]
 
 
+@pytest.mark.parametrize(("written", "fmt", "day"), [
+    ("01-MAY-24", "%d-%b-%y", "2024-05-01"),  # Oracle's default DD-MON-RR
+    ("1/5/24", "%d/%m/%y", "2024-05-01"),  # Excel's short date saved as CSV
+])
+def test_fix_a_file_of_two_digit_years(tmp_path, written, fmt, day):  # type: ignore[no-untyped-def]
+    """Two-digit years are not read unasked; the refusal names the format that reads
+    them, and setting it as said loads every death."""
+    from eolneeds.errors import InputDataError
+
+    rows = [[_nhs(k), written, "", "80", "", "1", "E01000001", "C349", "", "H", "", ""]
+            for k in range(3)]
+    path = write(tmp_path / "deaths_oracle.csv", _ons_deaths(rows))
+    root = tmp_path / "p"
+    make_project(root, {"deaths": 'preset = "pcmd_deaths"\n'})
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(load_config(root), "deaths", [path], reporter=Reporter())
+    mapping = root / "mappings" / "deaths.toml"
+    assert str(caught.value).endswith(
+        f"set date_format in {mapping} to the file's date format (date_format = \"{fmt}\", "
+        f"as in '{written}')")
+    with mapping.open("a", encoding="utf-8") as fh:
+        fh.write(f'date_format = "{fmt}"\n')
+    [res] = ingest_files(load_config(root), "deaths", [path], reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (3, 0)
+    assert query(load_config(root), "SELECT DISTINCT CAST(date_of_death AS VARCHAR) FROM "
+                 "deaths") == [(day,)]
+
+
+def test_codes_written_as_decimals_are_the_same_codes(tmp_path):  # type: ignore[no-untyped-def]
+    """A column a tool read as numbers ('1.0', '83.0', as pandas writes one with a gap):
+    sex 1.0 is male, ESTTYPED 83.0 a hospice, ethnicity and the NHS flag alike."""
+    header = [*ONS_HEADER, "ETHNIC_GROUP"]
+    rows = [[_nhs(0), "20240501", "", "80.0", "1.0", "1.0", "E01000001", "C349", "", "X1",
+             "1.0", "83.0", "A"],
+            [_nhs(1), "20240502", "", "80", "1", "2.0", "E01000001", "C349", "", "X2", "2.0",
+             "3.00", ""]]
+    path = write(tmp_path / "deaths_pandas.csv", _ons_deaths(rows, header))
+    config = make_project(tmp_path / "p", {"deaths": 'preset = "pcmd_deaths"\n'})
+    ingest_files(config, "deaths", [path], reporter=Reporter())
+    assert query(config, "SELECT age, sex, place_of_death FROM deaths ORDER BY source_row") == [
+        (80, "male", "hospice"), (80, "female", "care_home")]
+    assert query(config, "SELECT count(*) FROM field_actions") == [(0,)]
+
+
 # --- HES APC episodes, SUS spells -------------------------------------------------------
 
 HES_HEADER = ["NEWNHSNO", "ADMIDATE", "DISDATE", "ADMIMETH", "MAINSPEF", "TRETSPEF",
