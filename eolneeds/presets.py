@@ -324,10 +324,13 @@ def _place_of_death_coded(pod_code: str | None, nhs_flag: str | None,
     return "unknown"
 
 
-def later_episode_sql(episode_order: str) -> str:
+def later_episode_sql(episode_order: str, first_admission: str = "NULL") -> str:
     """SQL: the row is a later episode of a spell (HES APC EPIORDER 2..98; 99 is 'not
-    known' and a blank or absent order is a spell): its admission is on episode 1."""
-    return f"coalesce(TRY_CAST({episode_order} AS INTEGER) BETWEEN 2 AND 98, false)"
+    known' and a blank or absent order is a spell): its admission is on episode 1.
+    Without EPIORDER, HES's FAE flag (1: the spell's first, admission episode; 0: any
+    other) tells it."""
+    return (f"coalesce(TRY_CAST({episode_order} AS INTEGER) BETWEEN 2 AND 98, "
+            f"{episode_order} IS NULL AND TRY_CAST({first_admission} AS INTEGER) = 0, false)")
 
 
 def admission_type_sql(emergency: Sequence[str]) -> Callable[[Sequence[str]], str]:
@@ -337,7 +340,7 @@ def admission_type_sql(emergency: Sequence[str]) -> Callable[[Sequence[str]], st
     def build(sources: Sequence[str]) -> str:
         method = f"upper({sources[0]})"
         codes = ", ".join(sql_literal(c.upper()) for c in emergency)
-        later = later_episode_sql(sources[1]) if len(sources) > 1 else "false"
+        later = later_episode_sql(*sources[1:3]) if len(sources) > 1 else "false"
         return (
             f"(CASE WHEN {later} THEN 'other' "
             f"WHEN {method} IN ({codes}) THEN 'emergency_admission' "
@@ -351,7 +354,7 @@ def admission_type_sql(emergency: Sequence[str]) -> Callable[[Sequence[str]], st
 def admission_method_sql(sources: Sequence[str]) -> str:
     """ADMIMETH, EPIORDER -> the admission method of a spell's first episode only: a
     later episode (same ADMIMETH, copied to every episode of HES APC) is no admission."""
-    return f"(CASE WHEN NOT {later_episode_sql(sources[1])} THEN {sources[0]} END)"
+    return f"(CASE WHEN NOT {later_episode_sql(*sources[1:3])} THEN {sources[0]} END)"
 
 
 def spell_end_sql(sources: Sequence[str], as_date: Callable[[str], str]) -> str:
@@ -376,7 +379,9 @@ def episode_extract(preset: Preset, headers: Sequence[str],
     """Whether a file read with `preset` is an episode-level HES APC extract whose spells
     the preset admits once (EPIORDER found, admission method and end date the preset's
     own): ingest then gives each spell's admission the end of the whole spell."""
-    return (preset.name == "hes_apc" and find_any(EPISODE_ORDER_NAMES, headers) is not None
+    return (preset.name == "hes_apc"
+            and (find_any(EPISODE_ORDER_NAMES, headers) is not None
+                 or find_any(FIRST_EPISODE_NAMES, headers) is not None)
             and not {"admission_method", "end_date"} & set(overridden))
 
 
@@ -419,6 +424,8 @@ ADMISSION_METHOD_NAMES = ("ADMIMETH", "Admission_Method", "Admission_Method_Code
                           "ADMISSION_METHOD_HOSPITAL_PROVIDER_SPELL")
 EPISODE_ORDER_NAMES = ("EPIORDER", "Episode_Number", "Episode_Order")
 EPISODE_END_NAMES = ("EPIEND", "Episode_End_Date")
+# HES's finished admission episode flag: 1 on a spell's first episode, 0 on the others.
+FIRST_EPISODE_NAMES = ("FAE",)
 # HES APC's spell duration in days (ADMIDATE to DISDATE), on a spell's last episode or
 # on every episode of it, depending on the extract.
 SPELL_DURATION_NAMES = ("SPELDUR", "Spell_Duration", "Der_Spell_LoS")
@@ -594,17 +601,25 @@ def get_preset(
                                     spell_end_sql, reads_dates=True,
                                     optional=(EPISODE_END_NAMES, ADMISSION_DATE_NAMES,
                                               SPELL_DURATION_NAMES)),
-                "admission_method": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES),
+                "admission_method": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES,
+                                             FIRST_EPISODE_NAMES),
                                             admission_method_sql,
-                                            optional=(EPISODE_ORDER_NAMES,)),
-                "activity_type": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES),
+                                            optional=(EPISODE_ORDER_NAMES,
+                                                      FIRST_EPISODE_NAMES)),
+                "activity_type": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES,
+                                          FIRST_EPISODE_NAMES),
                                          admission_type_sql(emergency_methods),
-                                         optional=(EPISODE_ORDER_NAMES,)),
+                                         optional=(EPISODE_ORDER_NAMES,
+                                                   FIRST_EPISODE_NAMES)),
                 # MAINSPEF (the consultant's main specialty, 315 palliative medicine too)
                 # only where the treatment function is not given.
+                # (NCDR's SUS spells: the treatment function at admission, else at
+                # discharge; the payment with the market forces factor.)
                 "treatment_function": ("TRETSPEF", "TREATMENT_FUNCTION_CODE",
-                                       "Der_Admit_Treatment_Function_Code", "MAINSPEF"),
-                "cost": ("SPELL_COST", "COST", "Tariff_Total_Payment", "SPELL_TARIFF"),
+                                       "Der_Admit_Treatment_Function_Code",
+                                       "Der_Dischg_Treatment_Function_Code", "MAINSPEF"),
+                "cost": ("SPELL_COST", "COST", "Tariff_Total_Payment", "SPELL_TARIFF",
+                         "Grand_Total_Payment_MFF", "Total_Cost"),
             },
             required=("person_id", "start_date", "admission_method", "activity_type"),
         )
@@ -615,8 +630,9 @@ def get_preset(
             description="A&E attendances (ECDS)",
             columns={"person_id": NHS_NUMBER_NAMES,
                      "start_date": ("ARRIVAL_DATE", "ARRIVALDATE", "EC_ARRIVAL_DATE",
-                                    "Arrival_Date_Time"),
-                     "cost": ("COST", "Tariff_Total_Payment")},
+                                    "Arrival_Date_Time", "Der_EC_Arrival_Date_Time",
+                                    "EC_Arrival_Date_Time"),
+                     "cost": ("COST", "Tariff_Total_Payment", "Grand_Total_Payment_MFF")},
             required=("person_id", "start_date"),
             defaults={"activity_type": "ae_attendance"},
         )

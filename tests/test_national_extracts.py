@@ -359,12 +359,48 @@ def test_sus_spells_with_their_names_and_costs(tmp_path):  # type: ignore[no-unt
         ("emergency_admission", date(2024, 4, 1), None, "315", 99.0)]
 
 
+def test_sus_spells_from_ncdr_with_their_derived_names(tmp_path):  # type: ignore[no-untyped-def]
+    """NHS England's NCDR / UDAL SUS spells: the pseudonymised identifier, the spell's
+    length of stay, the treatment function at discharge, the payment with the market
+    forces factor."""
+    header = ["APCS_Ident", "Der_Pseudo_NHS_Number", "Admission_Date", "Discharge_Date",
+              "Admission_Method", "Der_Spell_LoS", "Der_Dischg_Treatment_Function_Code",
+              "Grand_Total_Payment_MFF"]
+    rows = [["1", "AB12", "2024-04-01", "", "21", "4", "315", "1234.5"],
+            ["2", "AB13", "2024-04-01", "", "2A", "", "300", ""]]
+    path = write(tmp_path / "apcs.csv", "\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    preset, res = _onboard(tmp_path, "activity", path)
+    assert preset == "hes_apc"
+    assert (res.rows_loaded, res.rows_rejected) == (2, 0)  # type: ignore[attr-defined]
+    assert query(load_config(tmp_path / "p"), "SELECT activity_type, end_date, "
+                 "treatment_function, cost FROM activity ORDER BY source_row") == [
+        # no discharge date, but 4 days' stay: it ended on 5 April
+        ("emergency_admission", date(2024, 4, 5), "315", 1234.5),
+        ("emergency_admission", None, "300", None)]
+
+
+def test_hes_episodes_flagged_by_fae_alone_count_each_spell_once(tmp_path):  # type: ignore[no-untyped-def]
+    header = ["EPIKEY", "NEWNHSNO", "ADMIDATE", "DISDATE", "ADMIMETH", "FAE", "EPISTART",
+              "EPIEND", "TRETSPEF"]
+    rows = [["1", N[0], "2024-04-01", "", "21", "1", "2024-04-01", "2024-04-03", "300"],
+            ["2", N[0], "2024-04-01", "2024-04-09", "21", "0", "2024-04-03", "2024-04-09",
+             "315"]]
+    path = write(tmp_path / "hes_fae.csv", "\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    preset, res = _onboard(tmp_path, "activity", path)
+    assert preset == "hes_apc"
+    assert query(load_config(tmp_path / "p"), "SELECT activity_type, start_date, end_date "
+                 "FROM activity ORDER BY source_row") == [
+        ("emergency_admission", date(2024, 4, 1), date(2024, 4, 9)),
+        ("other", date(2024, 4, 1), date(2024, 4, 9))]
+
+
 # --- ECDS ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("id_column", "arrival_column"), [
     ("NHS_NUMBER", "EC_ARRIVAL_DATE"), ("NHSNumber", "Arrival_Date"),
-    ("Der_Pseudo_NHS_Number", "EC_Arrival_Date")])
+    ("Der_Pseudo_NHS_Number", "EC_Arrival_Date"),
+    ("Der_Pseudo_NHS_Number", "Der_EC_Arrival_Date_Time")])
 def test_ecds_as_exported(tmp_path, id_column, arrival_column):  # type: ignore[no-untyped-def]
     ids = N[:2] if "Pseudo" not in id_column else ["ab12cd34", "ab12cd35"]
     header = [id_column, arrival_column, "EC_Department_Type", "EC_Discharge_Status_SNOMED_CT"]
