@@ -345,16 +345,17 @@ def _plan_columns(
             hint += ("only one column was found: check the delimiter, or set header_row in "
                      "the mapping if the headers are not on the first row; ")
         national = recognise(headers) if preset is None else None
-        if national is not None:
+        if wanted != canonical and close:
+            # A column the mapping names, misspelt: the spelling is the fix.
+            fix = (f"did you mean {close!r}? set {canonical} = \"{close}\" under [columns] "
+                   f"in {where}")
+        elif national is not None:
             fix = preset_advice(national, given or Path(file_name), config.root)
         elif wanted == canonical:
             # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
             target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
             fix = (f"{hint}rename the column, or map it with {canonical} = "
                    f"\"{close or 'Your column'}\" under [columns] in {target}")
-        elif close:
-            fix = (f"did you mean {close!r}? set {canonical} = \"{close}\" under [columns] "
-                   f"in {where}")
         else:
             fix = (f"set {canonical} under [columns] in {where} to one of the columns found, "
                    "or check that this is the file the mapping is for")

@@ -382,7 +382,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     # GP systems' exports: EMIS "Usual GP's Organisation Code", "Organisation code"
     "gp_practice": ("practice code", "practice", "gp practice code", "gp code", "ods code",
                     "organisation code", "org code", "registered practice",
-                    "registered practice code", "usual gp s organisation code"),
+                    "registered practice code", "usual gp s organisation code",
+                    "usual gp practice", "usual gp", "gp practice", "registered gp practice",
+                    "registered gp", "practice ods code", "gp practice ods code"),
     "date_added": ("date added to register", "date entered", "entry date", "added on",
                    "date of entry", "date identified"),
     "preferred_place_of_death": ("ppd", "ppod", "preferred place", "preferred place of care"),

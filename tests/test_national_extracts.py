@@ -229,6 +229,22 @@ def test_names_fill_what_the_codes_leave_unknown(tmp_path):  # type: ignore[no-u
         ("home",), ("care_home",)]
 
 
+def test_ncdr_mortality_names_need_only_the_preset(tmp_path):  # type: ignore[no-untyped-def]
+    """Death registrations as NHS England's NCDR / UDAL give them: pseudonymised
+    identifier, the derived age and the LSOA derived from the postcode."""
+    header = ["Der_Pseudo_NHS_Number", "REG_DATE_OF_DEATH", "REG_DATE", "Der_Age_At_Death",
+              "DEC_SEX", "Der_Postcode_LSOA_2021_Code", "S_UNDERLYING_COD_ICD10",
+              "S_COD_CODE_1", "POD_CODE", "POD_NHS_ESTABLISHMENT", "POD_ESTABLISHMENT_TYPE"]
+    rows = [["AB12CD", "2024-05-01", "2024-05-03", "84", "2", "E01000001", "C349", "J449",
+             "", "1", "01"]]
+    path = write(tmp_path / "mortality_ncdr.csv", _ons_deaths(rows, header))
+    preset, res = _onboard(tmp_path, "deaths", path)
+    assert preset == "pcmd_deaths"
+    assert (res.rows_loaded, res.rows_rejected) == (1, 0)  # type: ignore[attr-defined]
+    assert query(load_config(tmp_path / "p"), "SELECT age, sex, lsoa_code, place_of_death "
+                 "FROM deaths") == [(84, "female", "E01000001", "hospital")]
+
+
 @pytest.mark.parametrize(("written", "fmt", "day"), [
     ("01-MAY-24", "%d-%b-%y", "2024-05-01"),  # Oracle's default DD-MON-RR
     ("1/5/24", "%d/%m/%y", "2024-05-01"),  # Excel's short date saved as CSV
