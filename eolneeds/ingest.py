@@ -1926,21 +1926,21 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     file's rows are in the dataset's table already, and its duplicates are deleted.
 
     The common case is no duplicates at all, so that is asked first, cheaply: no rows
-    from other files, and as many distinct hashes of the key as rows (one 64-bit value
-    per row, where the GROUP BY over the key columns costs 2.4 CPU s on 7.9 M population
-    rows). Distinct hashes prove distinct keys; a repeated hash (a repeated key, or,
-    very rarely, two keys with one hash) only sends the file to the full search."""
+    from other files, and every row's 64-bit hash of the key different (where the GROUP
+    BY over the key columns costs 2.4 CPU s on 7.9 M population rows). Distinct hashes
+    prove distinct keys; a repeated hash (a repeated key, or, very rarely, two keys with
+    one hash) only sends the file to the full search (_hashes_distinct says how)."""
     if dataset not in UNIQUE_KEYS:
         return
     keys = UNIQUE_KEYS[dataset][0]
     this_file = (f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id)" if direct
                  else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
     hashed = ", ".join(f'"{k}"' for k in keys)
-    unique = con.execute(
-        f"SELECT (SELECT count(*) = count(DISTINCT hash({hashed})) FROM {this_file}) "
-        f"AND NOT EXISTS (SELECT 1 FROM {dataset} WHERE source_file_id <> $file_id)",
-        {"file_id": file_id}).fetchone()
-    if unique == (True,):
+    others = con.execute(f"SELECT EXISTS (SELECT 1 FROM {dataset} WHERE source_file_id "
+                         "<> $file_id)", {"file_id": file_id}).fetchone()
+    if others == (False,) and _hashes_distinct(
+            con, f"SELECT hash({hashed}) AS h FROM {this_file}",
+            {"file_id": file_id} if direct else {}):
         return
     first_key = nz.sql_literal(keys[0])
     found = con.execute(
@@ -1956,6 +1956,31 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
         # rejected for other reasons were never inserted.
         con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND source_row "
                     f"IN (SELECT __row FROM {STAGE_TABLE})", {"file_id": file_id})
+
+
+# From this many rows the hashes are compared in numpy (_hashes_distinct): below it,
+# importing numpy (0.06 CPU s) costs more than DuckDB's count(DISTINCT) saves.
+SORTED_HASHES_FROM = 500_000
+
+
+def _hashes_distinct(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]
+                     ) -> bool:
+    """Whether the 64-bit values `sql` gives (one column, h) are all different.
+
+    Many rows: fetched into numpy, sorted, and each compared with the next (7.9 M
+    population rows: 0.2 CPU s, where DuckDB's count(DISTINCT) builds a hash table of
+    them all for 1.1). Fewer than SORTED_HASHES_FROM: count(DISTINCT) in DuckDB.
+    tests/test_ingest_speed.py checks that both ways find the same duplicates."""
+    rows = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
+    if rows is None or rows[0] < SORTED_HASHES_FROM:
+        same = con.execute(f"SELECT count(*) = count(DISTINCT h) FROM ({sql})",
+                           params).fetchone()
+        return same == (True,)
+    import numpy as np  # (only here: a CSV ingest otherwise never loads numpy)
+
+    hashes = np.asarray(con.execute(sql, params).fetchnumpy()["h"])
+    hashes.sort()  # in place: one copy of 8 bytes a row
+    return not bool(np.any(hashes[1:] == hashes[:-1]))
 
 
 # The fix a mostly-quarantined file most likely needs, by its most common reason.
