@@ -87,13 +87,17 @@ def benchmark_period(benchmark: BenchmarkValue, local_period: str) -> str:
     England 2023 value is never read as if it were this report's 2025-26.
 
     '2025-26' (the same period), '2023, not 2025-26' (a different one), or
-    'period not stated' (typed into [benchmarks], or a download without a period)."""
+    'period not stated' (typed into [benchmarks], or a download without a period);
+    then, where the definitions may differ (DiUPR), how: '2023, not 2025-26; England
+    leaves out external causes; counted here' (BenchmarkValue.definition)."""
     period = (benchmark.period or "").strip()
     if not period:
-        return "period not stated"
-    if _period_key(period) == _period_key(local_period):
-        return period
-    return f"{period}, not {local_period}"
+        words = "period not stated"
+    elif _period_key(period) == _period_key(local_period):
+        words = period
+    else:
+        words = f"{period}, not {local_period}"
+    return f"{words}; {benchmark.definition}" if benchmark.definition else words
 
 
 def versus_benchmark(row: dict[str, Any] | None, benchmark: float) -> str | None:

@@ -2266,9 +2266,13 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
         ("place_of_death", "Place of death",
          "From death-registration codes by the national (PHE 2019) classification. Deaths "
          "in usual place of residence are home, care home and religious establishment"
-         + (", excluding deaths from external causes (V01-Y89, U50.9)."
+         + (", excluding deaths from external causes (V01-Y89, U50.9), as the national "
+            "indicator does ([methods] diupr_exclude_external_causes = true)."
             if config.methods.diupr_exclude_external_causes else
-            "; deaths from external causes are included (configured).")),
+            "; deaths from external causes (V01-Y89, U50.9) are included, the default: "
+            "the national indicator, and England's value, leave them out, and with that "
+            "exclusion disclosure control would withhold most Place deprivation "
+            "gradients.")),
         ("emergency", "Emergency admissions",
          "Admission methods counted as emergency: "
          + ", ".join(config.methods.emergency_admission_methods)

@@ -6,7 +6,10 @@ so that onboarding real files can be rehearsed and tested end to end:
 
 * deaths: two death registration (PCMD) extracts, cp1252 with CRLF line ends, one with
   `DEC_NHS_NUMBER`, `LSOA_OF_RESIDENCE_CODE` and yyyymmdd dates, the other with
-  `NHS_NUMBER`, `LSOA21CD` and dd/mm/yyyy dates; a few deaths with an NHS number whose
+  `NHS_NUMBER`, `LSOA21CD` and dd/mm/yyyy dates, then the last months from ONS
+  (tab-delimited, the Public Health Mortality File's names: `NHSNO`, `DOD`, `AGEC` with
+  `AGECUNIT`, `LSOAR`, `FIC10UND`, place of death as `CESTRSS` / `NHSIND` /
+  `ESTTYPED`); a few deaths with an NHS number whose
   check digit fails and a few with age 999 (both must still count), and two deaths of
   residents of a neighbouring area (loaded, outside the ICB);
 * hospital spells (SUS/HES APC): pipe-delimited UTF-8 with a BOM, `NHS_NUMBER`,
@@ -14,7 +17,9 @@ so that onboarding real files can be rehearsed and tested end to end:
   discharge date for some who died in hospital; every third spell instead in a HES APC
   episode extract as DARS sends it (comma CSV, `NEWNHSNO`, `EPIORDER`, `EPISTART` /
   `EPIEND`, `DISDATE` on a spell's last episode only, `1800-01-01` for no date), some
-  spells split into two or three episodes: each spell must count once;
+  spells split into two or three episodes: each spell must count once, with the bed
+  days of the whole spell; some deaths in hospital with no discharge date on the last
+  episode;
 * A&E (ECDS): `NHSNUMBER`, `ARRIVALDATE`;
 * a palliative care register workbook: the data on the second sheet, title rows above
   the header, Excel dates with some typed as text, a Total row;
@@ -30,11 +35,11 @@ Ground truth. truth.json is counted here from what the generator decided (who di
 when, where, of what; which emergency admissions and register entries each person has),
 never from the files or from ingest: per Place and financial year, deaths, deaths by
 place, deaths with 3+ emergency admissions in the last 90 days, deaths on a register
-before death, and deaths whose underlying cause is on the palliative care need list;
-the population per Place, year, sex and five-year band; each LSOA's Place and IMD
-decile. A
-death whose NHS number fails its check cannot be linked, so it counts as a death but
-never as on a register or admitted.
+before death, deaths whose underlying cause is on the palliative care need list, and
+hospital bed days in the last 90 days (each spell, admission to discharge, clipped to
+the window); the population per Place, year, sex and five-year band; each LSOA's Place
+and IMD decile. A death whose NHS number fails its check cannot be linked, so it
+counts as a death but never as on a register or admitted.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ IOD_VINTAGES = ("2019", "2025")
 # current one. One year per layout at least, so both are onboarded in every project.
 OLD_LAYOUT_YEARS = (2023, 2024)
 DEATHS_SPLIT = date(2025, 4, 1)  # deaths before this day in the first extract
+ONS_DEATHS_FROM = date(2026, 4, 1)  # deaths from this day in the ONS-layout extract
 NEIGHBOUR_LSOAS = 40  # LSOAs of a neighbouring area in the all-England files
 ENGLAND_LSOAS = {"2019": 32_844, "2025": 33_755}  # LSOAs ranked by each IoD
 _STREAM_NOISE = 4
@@ -95,6 +101,7 @@ TRUTH_INDICATORS: dict[str, str] = {
     "ea_last90_3plus": "ea_last90_3plus_pct",
     "on_register": "on_register_pct",
     "need_deaths": "pc_need_pct",
+    "bed_days": "bed_days_last90_mean",
 }
 
 
@@ -131,8 +138,10 @@ def national_files(iod: str) -> tuple[NationalFile, ...]:
                      "projected population, canonical columns"),
         NationalFile("deaths", "deaths/pcmd_deaths_2023-04_2025-03.csv", "pcmd_deaths",
                      "pcmd_deaths", "PCMD, cp1252 CRLF, LSOA_OF_RESIDENCE_CODE, yyyymmdd"),
-        NationalFile("deaths", "deaths/pcmd_deaths_2025-04_2026-10.csv", "pcmd_deaths",
+        NationalFile("deaths", "deaths/pcmd_deaths_2025-04_2026-03.csv", "pcmd_deaths",
                      "pcmd_deaths", "PCMD, cp1252 CRLF, NHS_NUMBER, LSOA21CD, dd/mm/yyyy"),
+        NationalFile("deaths", "deaths/ons_deaths_2026-04_2026-10.txt", "ons_deaths",
+                     "pcmd_deaths", "ONS deaths (PHMF names), tab, CESTRSS/NHSIND/ESTTYPED"),
         NationalFile("register", "register/register_epaccs.xlsx", "register_epaccs", None,
                      "EPaCCS workbook: second sheet, title rows, text dates, Total row"),
         NationalFile("activity", "activity/hes_apc_spells.txt", "hes_apc", "hes_apc",
@@ -156,6 +165,12 @@ def national_mappings(iod: str) -> dict[str, str]:
         "pcmd_deaths": """\
 # Death registrations (PCMD): the preset finds DEC_NHS_NUMBER / NHS_NUMBER,
 # DEC_LSOA / LSOA_OF_RESIDENCE_CODE / LSOA21CD and reads yyyymmdd or dd/mm/yyyy dates.
+dataset = "deaths"
+preset = "pcmd_deaths"
+""",
+        "ons_deaths": """\
+# Death registrations from ONS (Public Health Mortality File names: NHSNO, DOD, AGEC,
+# LSOAR, FIC10UND, CESTRSS / NHSIND / ESTTYPED): the same preset reads them.
 dataset = "deaths"
 preset = "pcmd_deaths"
 """,
@@ -263,7 +278,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
     projections_frame(geo).write_csv(inbox / "projections/projections_place.csv")
     fresh = [str(x) for x in numbers[used:used + 2]]
     _write_deaths(inbox / "deaths", data.deaths, noise, neighbours, fresh)
-    blank_disdate, split = _write_hes(inbox / "activity/hes_apc_spells.txt",
+    blank_disdate, split, episode_blank = _write_hes(inbox / "activity/hes_apc_spells.txt",
                                       inbox / "activity/hes_episodes_dars.csv", data, rng)
     _write_ecds(inbox / "activity/ecds_ae_attendances.csv", data.ecds)
     text_dates = _write_register(inbox / "register/register_epaccs.xlsx", data.register)
@@ -281,6 +296,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
             "deaths_outside_icb": len(fresh),
             "spells_blank_discharge_in_hospital_death": blank_disdate,
             "spells_in_several_episodes": split,
+            "episode_spells_blank_discharge_in_hospital_death": episode_blank,
             "register_text_dates": text_dates,
         },
         "rows": truth_rows(data, noise),
@@ -356,6 +372,23 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
           .filter((pl.col("start") <= pl.col("death"))
                   & (pl.col("start") >= pl.col("death") - 89))
           .group_by("i").agg(ea=pl.len()))
+    # Bed days in the last 90 days: each admitted spell (admission to discharge, however
+    # the files split it into episodes or leave a death's discharge date blank) clipped
+    # to the window, inclusive days (REFERENCE.md).
+    stays = data.hes.select(
+        nhs=pl.col("PERSON_ID").cast(pl.Int64),
+        start=pl.col("ADMIDATE").cast(pl.Int32),
+        end=pl.col("DISDATE").cast(pl.Int32),
+    )
+    window = pl.col("death") - 89
+    bed = (facts.filter("linked").select("i", "nhs", "death")
+           .join(stays, on="nhs")
+           .filter(pl.col("start") <= pl.col("death"))
+           .with_columns(end=pl.min_horizontal(pl.col("end").fill_null(pl.col("death")),
+                                               pl.col("death")))
+           .filter(pl.col("end") >= window)
+           .group_by("i")
+           .agg(bed=(pl.col("end") - pl.max_horizontal(pl.col("start"), window) + 1).sum()))
     register = data.register.select(
         nhs=pl.col("NHS Number").str.replace_all(" ", "").cast(pl.Int64),
         added=pl.col("Date Added").str.strptime(pl.Date, "%d/%m/%Y").cast(pl.Int32),
@@ -365,6 +398,7 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
                    .filter(pl.col("added") <= pl.col("death"))
                    .select("i").unique().with_columns(reg=pl.lit(True)))
     per_death = (facts.join(ea, on="i", how="left").join(on_register, on="i", how="left")
+                 .join(bed, on="i", how="left")
                  .with_columns(
                      period=financial_year(pl.col("death")),
                      area=pl.col("place").replace_strict(
@@ -378,6 +412,7 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
         (pl.col("ea").fill_null(0) >= 3).sum().alias("ea_last90_3plus"),
         pl.col("reg").fill_null(False).sum().alias("on_register"),
         pl.col("need").sum().alias("need_deaths"),
+        pl.col("bed").fill_null(0).sum().alias("bed_days"),
     ]
     by_place = per_death.group_by("area", "period").agg(measures)
     icb = per_death.group_by("period").agg(measures).with_columns(area=pl.lit(ICB_CODE))
@@ -606,7 +641,8 @@ _ESTABLISHMENTS = {
 
 def _write_deaths(folder: Path, deaths: pl.DataFrame, noise: _Noise,
                   neighbours: _Neighbours, fresh: list[str]) -> None:
-    """Two PCMD extracts split by date of death, cp1252 with CRLF, header variants."""
+    """Two PCMD extracts split by date of death, cp1252 with CRLF, header variants; the
+    last months' deaths from ONS instead, tab-delimited with the ONS names."""
     frame = deaths
     number = frame["DEC_NHS_NUMBER"].to_list()
     for i in noise.bad_nhs.tolist():  # a wrong check digit: the death still counts
@@ -630,13 +666,15 @@ def _write_deaths(folder: Path, deaths: pl.DataFrame, noise: _Noise,
     died = pl.col("REG_DATE_OF_DEATH").str.strptime(pl.Date, "%Y%m%d")
     first = frame.filter(died < DEATHS_SPLIT).rename(
         {"DEC_LSOA": "LSOA_OF_RESIDENCE_CODE"})
-    second = frame.filter(died >= DEATHS_SPLIT).rename(
+    second = frame.filter((died >= DEATHS_SPLIT) & (died < ONS_DEATHS_FROM)).rename(
         {"DEC_NHS_NUMBER": "NHS_NUMBER", "DEC_LSOA": "LSOA21CD"})
+    _write_ons_deaths(folder / "ons_deaths_2026-04_2026-10.txt",
+                      frame.filter(died >= ONS_DEATHS_FROM))
     uk = {c: pl.col(c).str.strptime(pl.Date, "%Y%m%d").dt.strftime("%d/%m/%Y")
           for c in ("REG_DATE_OF_DEATH", "REG_DATE")}
     second = second.with_columns(**uk)
     for part, name in ((first, "pcmd_deaths_2023-04_2025-03.csv"),
-                       (second, "pcmd_deaths_2025-04_2026-10.csv")):
+                       (second, "pcmd_deaths_2025-04_2026-03.csv")):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(part.columns)
@@ -645,13 +683,36 @@ def _write_deaths(folder: Path, deaths: pl.DataFrame, noise: _Noise,
         (folder / name).write_bytes(out.getvalue().encode("cp1252"))
 
 
+# PCMD name -> the ONS Public Health Mortality File's name for the same field.
+ONS_DEATH_NAMES = {
+    "DEC_NHS_NUMBER": "NHSNO", "REG_DATE_OF_DEATH": "DOD", "REG_DATE": "DOR",
+    "DEC_AGEC": "AGEC", "DEC_SEX": "SEX", "DEC_LSOA": "LSOAR",
+    "S_UNDERLYING_COD_ICD10": "FIC10UND",
+    **{f"S_COD_CODE_{k}": f"FIC10MEN{k}" for k in range(1, 16)},
+    "POD_CODE": "CESTRSS", "POD_NHS_ESTABLISHMENT": "NHSIND",
+    "POD_ESTABLISHMENT_TYPE": "ESTTYPED", "GP_PRACTICE_CODE": "GPPRAC",
+}
+
+
+def _write_ons_deaths(path: Path, frame: pl.DataFrame) -> None:
+    """Deaths as ONS supplies them: tab-delimited UTF-8, LF line ends, yyyymmdd, the
+    PHMF names, the age unit beside the age (1 = years), place of death as CESTRSS
+    ('H', 'E' or the establishment), NHSIND and ESTTYPED; no ethnic group."""
+    ons = frame.select(list(ONS_DEATH_NAMES)).rename(ONS_DEATH_NAMES).with_columns(
+        AGECUNIT=pl.lit("1"))
+    lines = ["\t".join(ons.columns)]
+    lines += ["\t".join("" if v is None else str(v) for v in row) for row in ons.iter_rows()]
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
+
+
 def _write_hes(path: Path, episodes_path: Path, data: _Data, rng: np.random.Generator
-               ) -> tuple[int, int]:
+               ) -> tuple[int, int, int]:
     """SUS/HES APC spells: pipe, UTF-8 with BOM, quoted costs with thousands commas; the
     spell that ends in death has DISMETH 4, and about a third of those no DISDATE yet.
     Every third spell goes to the HES APC episode extract instead (_write_episodes).
-    Returns how many discharge dates were left blank in the spells file, and how many
-    spells the episode extract splits into several episodes."""
+    Returns how many discharge dates were left blank in the spells file, how many
+    spells the episode extract splits into several episodes, and how many discharge
+    dates of a death in hospital it leaves blank."""
     deaths = data.facts.select(PERSON_ID=pl.col("nhs").cast(pl.Utf8), death=pl.col("death"))
     spells = data.hes.with_row_index("spell").join(deaths, on="PERSON_ID", how="left")
     as_episodes = spells.filter(pl.col("spell") % 3 == 2)
@@ -675,22 +736,28 @@ def _write_hes(path: Path, episodes_path: Path, data: _Data, rng: np.random.Gene
         lines.append("|".join([*("" if v is None else str(v) for v in text),
                                f'"{cost:,.2f}"']))
     path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
-    return int(blank.sum()), _write_episodes(episodes_path, as_episodes, rng)
+    return int(blank.sum()), *_write_episodes(episodes_path, as_episodes, rng)
 
 
-def _write_episodes(path: Path, spells: pl.DataFrame, rng: np.random.Generator) -> int:
+def _write_episodes(path: Path, spells: pl.DataFrame, rng: np.random.Generator
+                    ) -> tuple[int, int]:
     """HES APC as DARS sends it: one row per consultant episode. A spell of a day or more
     is split into one (60%), two (30%) or three (10%) episodes of about equal length;
     every episode repeats ADMIDATE and ADMIMETH, EPIORDER numbers them 01, 02, ..., and
-    only the last has DISDATE (the others 1800-01-01, HES's 'no date'). The treatment
-    function stays the spell's. Returns how many spells have several episodes."""
+    only the last has DISDATE (the others 1800-01-01, HES's 'no date'); about a third of
+    the spells that end in death have neither DISDATE nor EPIEND on their last episode
+    (the spell then runs to the date of death). The treatment function stays the
+    spell's. Returns how many spells have several episodes, and how many deaths in
+    hospital have no discharge date."""
     parts = rng.choice([1, 2, 3], size=spells.height, p=[0.6, 0.3, 0.1])
+    blank = rng.random(spells.height) < 0.35
     lines = [",".join(["NEWNHSNO", "PROCODE3", "ADMIDATE", "DISDATE", "ADMIMETH", "DISMETH",
                        "EPIORDER", "EPISTART", "EPIEND", "MAINSPEF", "TRETSPEF"])]
-    split = 0
+    split = unrecorded_deaths = 0
     epoch = date(1970, 1, 1).toordinal()
-    for row, k in zip(spells.select("PERSON_ID", "ADMIDATE", "DISDATE", "ADMIMETH",
-                                    "TRETSPEF", "death").iter_rows(), parts, strict=True):
+    for row, k, unrecorded in zip(spells.select("PERSON_ID", "ADMIDATE", "DISDATE",
+                                                "ADMIMETH", "TRETSPEF", "death").iter_rows(),
+                                  parts, blank, strict=True):
         person, admitted, discharged, method, tretspef, death = row
         end = discharged or admitted
         length = (end - admitted).days
@@ -698,16 +765,20 @@ def _write_episodes(path: Path, spells: pl.DataFrame, rng: np.random.Generator) 
         split += k > 1
         bounds = [admitted + (end - admitted) * i // k for i in range(k + 1)]
         died = discharged is not None and discharged.toordinal() - epoch == death
+        # A death in hospital whose discharge was never recorded: the spell ended on the
+        # date of death, so the truth (DISDATE = death) is unchanged.
+        recorded = discharged is not None and not (died and unrecorded)
+        unrecorded_deaths += died and not recorded
         for i in range(k):
             last = i == k - 1
             lines.append(",".join([
                 str(person), "RZZ", admitted.isoformat(),
-                discharged.isoformat() if last and discharged else "1800-01-01", str(method),
+                discharged.isoformat() if last and recorded else "1800-01-01", str(method),
                 ("4" if died else "1") if last else "8", f"{i + 1:02d}", bounds[i].isoformat(),
-                bounds[i + 1].isoformat() if discharged or not last else "",
+                bounds[i + 1].isoformat() if recorded or not last else "",
                 str(tretspef), str(tretspef)]))
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
-    return split
+    return split, unrecorded_deaths
 
 
 def _write_ecds(path: Path, ecds: pl.DataFrame) -> None:

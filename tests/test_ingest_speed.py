@@ -58,6 +58,7 @@ CASES = [
     b'a,b\n1,"x\r\ny"\n2,z\n',
     b"a,b\n1,2\r\n3,4\r5,6\n\r\n7,8",
     b"\n\na,b\n1,2",
+    b"a,b\r\r\n1,2\n\r3,4\r\n\r",
 ]
 
 
@@ -199,14 +200,18 @@ def test_direct_load_matches_the_rows_table_path(tmp_path, monkeypatch, empty_li
     assert [c for _, _, _, c in loaded] == [10, 20, None, 50, None, 70]
 
 
-def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sorted_from", [0, 10**9])
+def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch,
+                                                          sorted_from):
     """Deaths (a dataset whose key must be unique) go straight into an empty dataset
     table too; their duplicates are then looked for among the rows inserted (after a
     cheap test that there are none) and deleted. Into a table that holds rows they go
     through ROWS_TABLE. Both ways give the same rows read, rejects, field actions and
     loaded rows, worked out by hand: a repeat within the first file (whose own field
     action goes with it), then a repeat of a death loaded from the earlier file, a
-    repeat within the second file, and a rejected row, which is no first sighting."""
+    repeat within the second file, and a rejected row, which is no first sighting.
+    The same whichever way the hashes of the keys are compared (ingest._hashes_distinct:
+    sorted in numpy from `sorted_from` rows, else count(DISTINCT) in DuckDB)."""
     import duckdb
 
     from eolneeds import ingest
@@ -214,6 +219,7 @@ def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch)
     from eolneeds.reporting import Reporter
 
     monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    monkeypatch.setattr(ingest, "SORTED_HASHES_FROM", sorted_from)
     header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
     earlier = [
         header,
@@ -281,6 +287,29 @@ def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch)
     assert [(f, r, c, a) for f, r, c, a in actions] == [(2, 7, "age", "blanked")]
     assert [(f, r, a) for f, r, a, _ in loaded] == [
         (1, 2, 80), (1, 4, 75), (2, 2, 70), (2, 6, 60), (2, 7, None)]
+
+
+@pytest.mark.parametrize("sorted_from", [0, 10**9])
+def test_hashes_distinct_both_ways(monkeypatch, sorted_from):
+    """ingest._hashes_distinct, worked out by hand: all different (including none and
+    one), a repeat anywhere (first and last, neighbours, the largest 64-bit values), the
+    same answer from numpy's sort and DuckDB's count(DISTINCT)."""
+    import duckdb
+
+    from eolneeds import ingest
+
+    monkeypatch.setattr(ingest, "SORTED_HASHES_FROM", sorted_from)
+    con = duckdb.connect()
+    top = 2**64 - 1
+    cases = [([], True), ([7], True), ([3, 1, 2], True), ([5, 1, 5], False),
+             ([1, 2, 2, 3], False), ([top, 0, top - 1], True), ([top, 1, top], False),
+             (list(range(1000)) + [999], False), (list(range(1000, 0, -1)), True)]
+    for values, expected in cases:
+        con.execute("CREATE OR REPLACE TABLE v (h UBIGINT)")
+        if values:
+            con.executemany("INSERT INTO v VALUES (?)", [[x] for x in values])
+        assert ingest._hashes_distinct(con, "SELECT h FROM v WHERE h >= $low",
+                                       {"low": 0}) is expected, values
 
 
 def test_repeated_header_found_with_padding_and_only_when_equal(tmp_path, monkeypatch):
