@@ -124,3 +124,24 @@ def test_a_places_first_screen_says_what_is_hidden_and_why(gappy):
                 "value is not published.") in first[code]
         if code != hidden_place:
             assert "Not shown" not in first[code]
+
+
+def test_the_first_screen_names_the_significant_gradients():
+    """On the hand-built bundle: the Place's first-screen 'Who is missing out' names an
+    indicator exactly when its SII interval excludes zero in the table."""
+    bundle = make_bundle()
+    page = render_html(bundle)
+    table = bundle.indicators.filter(
+        (pl.col("period") == HEADLINE_PERIOD) & (pl.col("breakdown_value") == "SII")
+        & ~pl.col("suppressed") & pl.col("lower_ci_95").is_not_null())
+    named = 0
+    for code in bundle.places:
+        section = page.split(f'id="place-{code.lower()}"', 1)[1]
+        section = section.split('<details class="place-details">', 1)[0]
+        text = _text(re.search(r'<p class="missing-out">(.*?)</p>', section, re.S).group(1))
+        for r in table.filter(pl.col("area_code") == code).iter_rows(named=True):
+            significant = not r["lower_ci_95"] <= 0 <= r["upper_ci_95"]
+            name = r["indicator_name"]
+            assert (f"{name}" in text) == significant, (code, name, text)
+            named += significant
+    assert named >= 1
