@@ -333,28 +333,45 @@ def later_episode_sql(episode_order: str, first_admission: str = "NULL") -> str:
             f"{episode_order} IS NULL AND TRY_CAST({first_admission} AS INTEGER) = 0, false)")
 
 
+def admission_code_sql(method: str) -> str:
+    """SQL: the ADMIMETH code a value starts with ('21', '2A'; also '21 - Emergency: A&E'
+    or '21.0', as reporting tools export it), else NULL."""
+    # Nearly every value is the two characters alone: the regular expression (costly
+    # on tens of millions of rows) only reads the others.
+    return (f"(CASE WHEN strlen({method}) = 2 THEN upper({method}) ELSE "
+            f"nullif(regexp_extract(upper({method}), '^([0-9][0-9A-Z])([^0-9A-Z]|$)', 1), "
+            "'') END)")
+
+
 def admission_type_sql(emergency: Sequence[str]) -> Callable[[Sequence[str]], str]:
-    """ADMIMETH -> activity type: emergency list (configurable), 11-13 elective, else
-    other. Sources: ADMIMETH and, optionally, EPIORDER (a later episode is 'other')."""
+    """ADMIMETH -> activity type: emergency list (configurable), 11-13 elective, any
+    other code 'other'. Sources: ADMIMETH and, optionally, EPIORDER and FAE (a later
+    episode is 'other'). A method written in words only ('Emergency', 'Non-elective') is
+    read as an activity type (normalise.ACTIVITY_TYPE_CODES), so that words no rule
+    knows are quarantined with their advice rather than counted as no admission."""
 
     def build(sources: Sequence[str]) -> str:
-        method = f"upper({sources[0]})"
+        method = sources[0]
+        code = admission_code_sql(method)
         codes = ", ".join(sql_literal(c.upper()) for c in emergency)
         later = later_episode_sql(*sources[1:3]) if len(sources) > 1 else "false"
         return (
             f"(CASE WHEN {later} THEN 'other' "
-            f"WHEN {method} IN ({codes}) THEN 'emergency_admission' "
-            f"WHEN {method} IN ('11', '12', '13') THEN 'elective_admission' "
-            "ELSE 'other' END)"
+            f"WHEN {code} IN ({codes}) THEN 'emergency_admission' "
+            f"WHEN {code} IN ('11', '12', '13') THEN 'elective_admission' "
+            f"WHEN {code} IS NOT NULL OR {method} IS NULL THEN 'other' "
+            f"ELSE {method} END)"
         )
 
     return build
 
 
 def admission_method_sql(sources: Sequence[str]) -> str:
-    """ADMIMETH, EPIORDER -> the admission method of a spell's first episode only: a
-    later episode (same ADMIMETH, copied to every episode of HES APC) is no admission."""
-    return f"(CASE WHEN NOT {later_episode_sql(*sources[1:3])} THEN {sources[0]} END)"
+    """ADMIMETH, EPIORDER, FAE -> the admission method code of a spell's first episode
+    only: a later episode (same ADMIMETH, copied to every episode of HES APC) is no
+    admission. A method in words has no code (its activity type says what it was)."""
+    return (f"(CASE WHEN NOT {later_episode_sql(*sources[1:3])} THEN "
+            f"{admission_code_sql(sources[0])} END)")
 
 
 def spell_end_sql(sources: Sequence[str], as_date: Callable[[str], str]) -> str:

@@ -395,6 +395,36 @@ def test_sus_spells_from_ncdr_with_their_derived_names(tmp_path):  # type: ignor
         ("emergency_admission", None, "300", None)]
 
 
+def test_admission_methods_exported_with_their_descriptions(tmp_path):  # type: ignore[no-untyped-def]
+    """A reporting tool's export writes the code with its meaning, or the meaning alone:
+    the code is read where it leads; words are read as an activity type, and words no
+    rule knows are quarantined with the advice (never counted silently as no admission)."""
+    header = ["NHS_NUMBER", "Admission_Date", "Discharge_Date", "Admission_Method"]
+    methods = [("21 - Emergency: Accident and Emergency", "emergency_admission", "21"),
+               ("2A: Emergency - A&E of another provider", "emergency_admission", "2A"),
+               ("11 Elective - Waiting list", "elective_admission", "11"),
+               ("31.0", "other", "31"),
+               ("Non-elective", "emergency_admission", None),
+               ("Elective", "elective_admission", None)]
+    rows = [[_nhs(k), "01/04/2024", "03/04/2024", m] for k, (m, _t, _c) in enumerate(methods)]
+    rows.append([_nhs(9), "01/04/2024", "03/04/2024", "Maternity ante-partum"])
+    path = write(tmp_path / "sus_export.csv", _ons_deaths(rows, header))
+    config = make_project(tmp_path / "p", {"sus": 'dataset = "activity"\npreset = "hes_apc"\n'})
+    [res] = ingest_files(config, "activity", [path], mapping="sus", reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (len(methods), 1)
+    assert query(config, "SELECT activity_type, admission_method FROM activity ORDER BY "
+                 "source_row") == [(t, c) for _m, t, c in methods]
+    [(why,)] = query(config, "SELECT reason FROM rejects")
+    assert "'Maternity ante-partum' is not a known activity type" in why
+    assert "add a [recode.activity_type] entry" in why
+    # Followed: the row loads.
+    with (tmp_path / "p" / "mappings" / "sus.toml").open("a", encoding="utf-8") as fh:
+        fh.write('[recode.activity_type]\n"Maternity ante-partum" = "other"\n')
+    [res] = ingest_files(load_config(tmp_path / "p"), "activity", [path], mapping="sus",
+                         replace=True, reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (len(methods) + 1, 0)
+
+
 def test_hes_episodes_flagged_by_fae_alone_count_each_spell_once(tmp_path):  # type: ignore[no-untyped-def]
     header = ["EPIKEY", "NEWNHSNO", "ADMIDATE", "DISDATE", "ADMIMETH", "FAE", "EPISTART",
               "EPIEND", "TRETSPEF"]
