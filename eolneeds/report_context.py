@@ -503,7 +503,7 @@ class ReportData:
             summary += (f" For {who}, the most common place of death is {top_name} "
                         f"({fmt_value(first[1][top], '%')}).")
         svg = charts.place_of_death_chart(svg_id, title, summary, rows)
-        table = Table(caption=f"{title} (per cent of deaths)",
+        table = Table(caption=f"{title}, {self.period} (per cent of deaths)",
                       columns=["Area"] + [n for _, n, _ in charts.POD_CATEGORIES],
                       rows=table_rows, numeric_columns=frozenset(range(1, 6)))
         return Chart(svg_id, title, Markup(svg), summary, table)

@@ -673,8 +673,11 @@ def _column_widths(ws: Worksheet, columns: Sequence[Col], rows: Sequence[Sequenc
         else:
             longest = (col.longest if col.longest is not None and rows else
                        _longest(r[index - 1] for r in rows))
-            # Headers wrap, so a long header needs only about half its length.
-            header = max(len(col.header) * 0.55, min(len(col.header), 14))
+            # Headers wrap, so a long header needs only about half its length; but a
+            # word cannot wrap, and bold text is wider (LibreOffice printed "Numerato" /
+            # "r" in a column sized by the header's length alone).
+            word = max((len(w) for w in col.header.split()), default=0)
+            header = max(len(col.header) * 0.55, min(len(col.header), 14), word * 1.2)
             # +2 for the cell's padding, and the figures' space at the right edge.
             width = max(longest + 2 + theme.NUMBER_PAD_WIDTH, header + 2,
                         theme.MIN_COLUMN_WIDTH)

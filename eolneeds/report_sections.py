@@ -534,7 +534,8 @@ class ProjectionSection:
              charts.Series("Projected deaths with palliative care need", need)],
             "count", y_label="Deaths per year")
         table = Table(
-            caption=f"Projected deaths and palliative care need per year, {label}",
+            caption=f"Projected deaths and palliative care need per year, {label}, "
+                    f"{years[0]} to {years[-1]}",
             columns=["Year", "Projected deaths", "With palliative care need"],
             rows=[[Cell(y, header=True), Cell(fmt_count(d), numeric=True),
                    Cell(fmt_count(n), numeric=True)]
@@ -573,7 +574,7 @@ class ProjectionSection:
         columns = (["Area", f"Deaths {first_year}", f"Deaths {last_year}", "Change in deaths"]
                    + [f"Need {y}" for y in shown] + ["Change in need"])
         table = Table(caption="Projected annual deaths and deaths with palliative care need, "
-                              "by Place",
+                              f"by Place, {first_year} to {last_year}",
                       columns=columns, rows=rows,
                       numeric_columns=frozenset(range(1, len(columns))),
                       note=projection_year_basis(self.r.period))
@@ -772,7 +773,8 @@ class PlaceSections:
         svg_id = self.r.unique_id("trend", area, ind_id)
         svg = charts.line_chart(svg_id, f"{ind_name}, {label} and ICB", summary, periods,
                                 series, unit, y_label=unit)
-        table = Table(caption=f"{ind_name} ({unit}) by period, with 95% confidence intervals",
+        table = Table(caption=f"{ind_name} ({unit}), {label} and the ICB, {periods[0]} to "
+                              f"{periods[-1]}, with 95% confidence intervals",
                       columns=["Area", *periods], rows=table_rows,
                       numeric_columns=frozenset(range(1, len(periods) + 1)))
         return Chart(svg_id, f"{ind_name}: trend, {label}", Markup(svg), summary, table)
@@ -803,7 +805,8 @@ class PlaceSections:
         svg = charts.grouped_bar_chart(svg_id, f"Deaths by cause group, {label}", summary,
                                        categories, series, "%")
         table = Table(
-            caption=f"Deaths by cause group, {self.r.period} (per cent of deaths)",
+            caption=f"Deaths by cause group, {label} and the ICB, {self.r.period} (per cent "
+                    "of deaths)",
             columns=["Cause group", label, "Compared with ICB", "95% confidence interval",
                      "ICB"],
             rows=[[Cell(c, header=True), Cell(_value(p), numeric=True),
@@ -926,7 +929,8 @@ class SpcSection:
                                    polarity, unit)
             classes = charts.spc_point_classes(result, polarity)
             data_table = Table(
-                caption=f"{name}, monthly values for the ICB, with special-cause flags",
+                caption=f"{name}, monthly values for the ICB, {labels[0]} to {labels[-1]}, "
+                        "with special-cause flags",
                 columns=["Month", "Value", "Signal"],
                 rows=[[Cell(p, header=True), Cell(fmt_value(v, unit), numeric=True),
                        Cell(charts.SPC_STYLES[c][2])]

@@ -156,3 +156,21 @@ def test_printed_figures_stand_apart_from_the_next_column(printed):
                     checked += 1
                     assert after[0] - before[2] >= 3.0, (number, before, after)
     assert checked > 200
+
+
+def test_printed_column_headers_keep_their_words_whole(place_pack, printed):
+    """Every word of every table header prints whole: a header wraps between words,
+    never inside one ('Numerato' / 'r' printed under a column too narrow for the bold
+    word)."""
+    wb = load_workbook(place_pack, read_only=False)
+    pages = _pages(printed)
+    for name in ("Summary", "Place of death", "Identification", "Hospital use"):
+        ws = wb[name]
+        table = next(iter(ws.tables.values()))
+        first_col, header_row, last_col, _ = range_boundaries(table.ref)
+        words = {w.strip("()") for c in range(first_col, last_col + 1)
+                 for w in str(ws.cell(header_row, c).value).split()}
+        printed_words = {w.strip("()") for p in pages if _sheet_of(p, wb.sheetnames) == name
+                         for w in p.split()}
+        broken = sorted(w for w in words if len(w) > 3 and w not in printed_words)
+        assert not broken, (name, broken)

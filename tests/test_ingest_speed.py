@@ -337,3 +337,33 @@ def test_repeated_header_found_with_padding_and_only_when_equal(tmp_path, monkey
     assert "repeats the header" not in rejects[1][2]
     assert rejects[1][2].startswith("date_of_death 'date_of_death x' is not a date")
     assert loaded == [(2,), (5,), (6,)]
+
+
+def test_trim_skipped_only_where_it_would_change_nothing():
+    """readers.trimmed_sql gives what trim() gives on every value -- each Unicode space
+    separator (trim's own set) at either end and inside, tabs, control and non-ASCII
+    characters, empty and NULL -- and on random strings of those characters."""
+    import random
+
+    import duckdb
+
+    spaces = [" ", "\u00a0", "\u1680", *map(chr, range(0x2000, 0x200B)), "\u202f",
+              "\u205f", "\u3000"]
+    others = ["a", "Z", "1", "!", "~", "\t", "\n", "\x7f", "\x01", "é", "ß", "€", "\u200b",
+              "\ufeff", "'", ","]
+    values: list[str | None] = [None, ""]
+    for sp in spaces:
+        values += [sp, sp + "x", "x" + sp, sp + "x" + sp, "x" + sp + "y", sp * 3]
+    values += others + [o + "x" + o for o in others]
+    rng = random.Random(11)
+    alphabet = spaces + others
+    values += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6)))
+               for _ in range(3000)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (c VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?)", [[v] for v in values])
+    differ = con.execute(
+        f"SELECT c FROM v WHERE trim(c) IS DISTINCT FROM {readers.trimmed_sql('c')}").fetchall()
+    assert differ == []
+    assert con.execute(f"SELECT {readers.trimmed_sql('c')} FROM (SELECT ' a\u00a0' AS c)"
+                       ).fetchone() == ("a",)

@@ -101,3 +101,20 @@ def test_who_is_missing_out_is_on_the_first_screen(assessed_sample):
             assert "no indicator has a significant gradient" in text
     assert seen >= 1  # SII rows were there to check (tests/test_report_funnel_gaps.py
     # checks the same on a hand-built bundle with significant gradients)
+
+
+def test_every_table_in_a_place_section_names_the_place_and_the_period(assessed_sample):
+    """A table copied out of a Place's section still says whose figures and which period
+    they are (a 'Deaths by cause group, 2025-26' caption stood in every section)."""
+    page = (assessed_sample.out_dir / "report.html").read_text(encoding="utf-8")
+    checked = 0
+    for code in assessed_sample.bundle.places:
+        name = assessed_sample.bundle.config.place_name(code)
+        section = page.split(f'id="place-{slug(code)}"', 1)[1]
+        section = section.split('<p class="back">', 1)[0]
+        for caption in re.findall(r"<caption>(.*?)</caption>", section, re.S):
+            text = " ".join(html.unescape(re.sub(r"<[^>]+>", "", caption)).split())
+            assert name in text, (code, text)
+            assert re.search(r"\b20\d\d\b", text), (code, text)
+            checked += 1
+    assert checked >= 6 * len(assessed_sample.bundle.places)
