@@ -370,6 +370,32 @@ def _plan_columns(
         close = next((c for c in (readers.closest_header(n, free)
                                   for n in (*names, canonical)) if c), None)
         source = close or "<your column>"
+        if isinstance(preset.columns.get(canonical), Derived):
+            # Sources the preset derives the column from (POD_* -> place_of_death): a
+            # source is read under its own name, so the fix is the header's name.
+            pairs = [(n, c) for n, c in ((n, readers.closest_header(n, free)) for n in names)
+                     if c]
+            quoted = [repr(n) for n in names]
+            wanted = (quoted[0] if len(quoted) == 1 else
+                      ", ".join(quoted[:-1]) + " and " + quoted[-1])
+            rename = "; ".join(f"rename the file's column {c!r} to {n}" for n, c in pairs)
+            itself = readers.closest_header(canonical, free)
+            if pairs and len(pairs) == len(names):
+                # Renames only when they are the whole fix (each missing one is there
+                # under a name like it).
+                fix = (f"{rename} (the preset reads it by that name), or set {canonical} "
+                       f"under [columns] in {where} to a column that holds {canonical} "
+                       "itself")
+            elif itself:
+                fix = (f"did you mean {itself!r}? add {canonical} = \"{itself}\" under "
+                       f"[columns] in {where}")
+            else:
+                fix = (f"check that the file is in that layout, or set {canonical} under "
+                       f"[columns] in {where} to a column that holds {canonical} itself")
+            return input_error(
+                file_name, f"required column{'s' if len(names) > 1 else ''} {wanted} "
+                f"(the {preset.name} preset derives {canonical} from "
+                f"{'them' if len(names) > 1 else 'it'}) missing (found: {listed()})", fix)
         looked = (f"{names[0]!r}" if len(names) == 1 else
                   f"{canonical} as one of {', '.join(repr(n) for n in names)}")
         hint = f"did you mean {close!r}? " if close else ""

@@ -574,8 +574,9 @@ def get_preset(
                                   "DEC_DATE_OF_DEATH", "DEATH_DATE"),
                 "date_of_registration": ("REG_DATE", "DATE_OF_REGISTRATION", "DOR",
                                          "REGISTRATION_DATE"),
-                "age": Derived((("DEC_AGEC", "AGEC", "AGE_AT_DEATH", "Der_Age_At_Death",
-                                 "AGE"),
+                # (Never the canonical names themselves, 'age', 'underlying_cause': a
+                # file of canonical names with one misnamed is no national layout.)
+                "age": Derived((("DEC_AGEC", "AGEC", "AGE_AT_DEATH", "Der_Age_At_Death"),
                                 ("DEC_AGECUNIT", "AGECUNIT")),
                                age_in_years_sql, optional=(("DEC_AGECUNIT", "AGECUNIT"),)),
                 "date_of_birth": ("DEC_DATE_OF_BIRTH", "DATE_OF_BIRTH", "DOB"),
@@ -588,7 +589,7 @@ def get_preset(
                               "Der_Postcode_LSOA_2011_Code"),
                 "underlying_cause": ("S_UNDERLYING_COD_ICD10", "UNDERLYING_COD_ICD10",
                                      "S_UNDERLYING_COD", "FIC10UND", "ICD10U",
-                                     "UNDERLYING_CAUSE", "UNDERLYING_CAUSE_OF_DEATH"),
+                                     "UNDERLYING_CAUSE_OF_DEATH"),
                 "contributory_causes": [f"S_COD_CODE_{i}" for i in range(1, 16)]
                 + [f"FIC10MEN{i}" for i in range(1, 16)],
                 # The three coded fields (PCMD / Civil Registration names, then the

@@ -1098,3 +1098,23 @@ def test_population_default_sex_must_be_male_or_female(tmp_path):  # type: ignor
                  "E01000001,2024,0-4,10\n")
     assert '[defaults] sex = "unknown" is not a code of sex' in _ingest_error(
         root, "population", path, "pop")
+
+
+def test_fix_a_misnamed_column_a_preset_derives_from(tmp_path):  # type: ignore[no-untyped-def]
+    """POD_NHS_EST for POD_NHS_ESTABLISHMENT: mapping place_of_death to it would read
+    NHS flags as places (every death 'unknown'); the advice is the header's name."""
+    root = tmp_path / "p"
+    config = make_project(root, {"deaths": 'preset = "pcmd_deaths"\n'})
+    header = ",".join(PCMD).replace("POD_NHS_ESTABLISHMENT", "POD_NHS_EST")
+    row = "9434765919,20230105,20230110,85,2,E01000001,C349,I251,X,1,01\n"
+    path = write(tmp_path / "pcmd.csv", header + "\n" + row)
+    message = _refused(config, "deaths", path)
+    assert "required column 'POD_NHS_ESTABLISHMENT' (the pcmd_deaths preset derives " \
+           "place_of_death from it) missing" in message
+    assert message.endswith("rename the file's column 'POD_NHS_EST' to POD_NHS_ESTABLISHMENT "
+                            "(the preset reads it by that name), or set place_of_death under "
+                            f"[columns] in {root / 'mappings' / 'deaths.toml'} to a column "
+                            "that holds place_of_death itself")
+    path.write_text(",".join(PCMD) + "\n" + row, encoding="utf-8")  # renamed, as advised
+    ingest_files(load_config(root), "deaths", [path], reporter=Reporter())
+    assert query(config, "SELECT place_of_death FROM deaths") == [("hospital",)]
