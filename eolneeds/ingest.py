@@ -15,7 +15,11 @@ The "nothing lost" contract (DESIGN.md section 10):
 The work is SQL over the whole file, never a Python loop per row, and costs little more
 than reading the file (the benchmark's target is 1.5x the pseudonymised floor):
 
-1. the file is read as text into a temporary table (readers.read_into);
+1. the file is read as text into a temporary table (readers.read_into). The lookups'
+   DISTINCT scans, the typing pass and the count of rows read all read it again;
+   streaming the file twice instead (its lookups' values in one GROUPING SETS pass,
+   then the typing pass over `read_csv(...) WITH ORDINALITY`) measured no cheaper on
+   the 16.6 M-row England community file (BENCHMARKS.md, 2026-12-01 19:27-21:00);
 2. one query computes every row's typed values and whether it fails a check. What
    depends on one source column (cleaning, pseudonymising, parsing, recoding and the
    checks on it) is computed once per DISTINCT value and joined back, not once per
