@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import json
 import re
@@ -465,7 +466,11 @@ def _plan_columns(
             plan.keys[canonical] = tuple(dict.fromkeys(
                 plan.sources[h] for h in (_find_header(n, headers) for n in spec.names())
                 if h is not None))
-            text = spec.build(parts)
+            if spec.reads_dates:
+                text = spec.build(parts, functools.partial(
+                    nz.date_sql, date_format_param=params.add(date_format)))
+            else:
+                text = spec.build(parts)
             labels[canonical] = f"{canonical} ({', '.join(spec.names())})"
             raw_text[canonical] = "NULL"
         elif isinstance(spec, list):
@@ -1479,6 +1484,9 @@ def _ingest_one(
                 f"FROM {ROWS_TABLE} r {mapped} WHERE r.source_row > 0 AND r.source_row "
                 f"NOT IN (SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT NULL)",
                 {"file_id": file_id})
+        if preset is not None and presets.episode_extract(preset, raw.headers,
+                                                          mapping.columns.keys()):
+            _spell_ends(con, file_id)
         # A shifted row can put an NHS number in any column: whatever looks like one is
         # masked in every value and reason kept.
         if rows_loaded < rows_read:
@@ -1547,6 +1555,28 @@ def _ingest_one(
         + f"; read with {_mapping_file(config, mapping.name)}"
     )
     return result
+
+
+def _spell_ends(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
+    """An episode-level HES APC file: each spell's admission (its first episode, the one
+    row with an admission method) ends when the spell does -- the latest end of the
+    spell's episodes in the file, or no end when an episode of it has none (the last,
+    not yet discharged, or blank for a death in hospital: it runs to the date of death).
+    A spell is a person's rows with one admission date; one that holds several
+    admissions (two spells started the same day) is left as it is. Bed days are a
+    spell's, admission to discharge (REFERENCE.md)."""
+    con.execute(
+        "UPDATE activity AS a SET end_date = s.spell_end FROM ("
+        "  SELECT person_id, start_date,"
+        "    CASE WHEN bool_or(end_date IS NULL AND admission_method IS NULL) THEN NULL"
+        "         ELSE max(end_date) END AS spell_end,"
+        "    count(admission_method) AS admissions, count(*) AS episodes"
+        "  FROM activity WHERE source_file_id = $file_id GROUP BY ALL"
+        ") AS s "
+        "WHERE a.source_file_id = $file_id AND a.person_id = s.person_id "
+        "AND a.start_date = s.start_date AND a.admission_method IS NOT NULL "
+        "AND s.admissions = 1 AND s.episodes > 1 "
+        "AND a.end_date IS DISTINCT FROM s.spell_end", {"file_id": file_id})
 
 
 def _quietly(con: duckdb.DuckDBPyConnection, sql: str) -> None:

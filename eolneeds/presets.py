@@ -8,6 +8,7 @@ user's mapping can still override any column, recode values and set defaults.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Callable, Collection, Sequence
@@ -31,12 +32,15 @@ class Derived:
     `build` receives the SQL of each source (trimmed text, NULL when empty or absent)
     and returns SQL giving text that the column's ordinary parser then checks. A source
     may be a tuple of the names national extracts give it (the first found is read);
-    resolve() hands ingest a Derived naming the headers found.
+    resolve() hands ingest a Derived naming the headers found. With `reads_dates`,
+    build also receives a function turning a source's SQL into a DATE read as the
+    mapping reads dates (its date_format, ISO, yyyymmdd ...): build(sources, as_date).
     """
 
     sources: tuple[str | tuple[str, ...], ...]
-    build: Callable[[Sequence[str]], str]
+    build: Callable[..., str]
     optional: tuple[str | tuple[str, ...], ...] = ()  # sources that may be absent
+    reads_dates: bool = False
 
     def names(self) -> tuple[str, ...]:
         """Every header name any source may have."""
@@ -147,10 +151,9 @@ def resolve(preset: Preset, headers: Sequence[str],
             elif not absent:
                 # The headers this file has (an absent optional source keeps its first
                 # name, which ingest reads as NULL).
-                columns[canonical] = Derived(
-                    tuple(h if h is not None else (s if isinstance(s, str) else s[0])
-                          for s, h in zip(spec.sources, found_sources, strict=True)),
-                    spec.build)
+                columns[canonical] = dataclasses.replace(spec, sources=tuple(
+                    h if h is not None else (s if isinstance(s, str) else s[0])
+                    for s, h in zip(spec.sources, found_sources, strict=True)))
                 for s, h in zip(spec.sources, found_sources, strict=True):
                     if (not isinstance(s, str) and h is not None and canonical not in chosen
                             and header_key(h) != header_key(s[0])):
@@ -317,13 +320,30 @@ def admission_method_sql(sources: Sequence[str]) -> str:
     return f"(CASE WHEN NOT {later_episode_sql(sources[1])} THEN {sources[0]} END)"
 
 
-def spell_end_sql(sources: Sequence[str]) -> str:
-    """DISDATE, EPIEND -> the end of the stay a row records. HES APC writes DISDATE
-    only on a spell's last episode; any other episode ends on its EPIEND (so the first
-    episode of a longer spell counts the bed days of that episode, not the spell's)."""
-    disdate, epiend = sources
+def spell_end_sql(sources: Sequence[str], as_date: Callable[[str], str]) -> str:
+    """DISDATE, EPIEND, ADMIDATE, SPELDUR -> the end of the spell a row belongs to, as
+    far as the row itself tells it: its DISDATE; else, where the extract gives the spell
+    duration (SPELDUR, days), ADMIDATE + SPELDUR; else the episode's own EPIEND. HES APC
+    writes DISDATE (and often SPELDUR) only on a spell's last episode, so ingest then
+    gives the spell's first episode -- the admission -- the end of its spell's last
+    episode (ingest._spell_ends): a spell's bed days run from its admission to its
+    discharge, not to the end of its first consultant episode."""
+    disdate, epiend, admidate, speldur = sources
     blank = f"({disdate} IS NULL OR regexp_full_match({disdate}, {sql_literal(NULL_DATES)}))"
-    return f"(CASE WHEN {blank} THEN {epiend} ELSE {disdate} END)"
+    days = f"TRY_CAST({speldur} AS INTEGER)"
+    by_duration = (f"strftime({as_date(admidate)} + {days}, '%Y-%m-%d')")
+    return (f"(CASE WHEN NOT {blank} THEN {disdate} "
+            f"WHEN {days} BETWEEN 0 AND 36600 AND {as_date(admidate)} IS NOT NULL "
+            f"THEN {by_duration} ELSE {epiend} END)")
+
+
+def episode_extract(preset: Preset, headers: Sequence[str],
+                    overridden: Collection[str] = ()) -> bool:
+    """Whether a file read with `preset` is an episode-level HES APC extract whose spells
+    the preset admits once (EPIORDER found, admission method and end date the preset's
+    own): ingest then gives each spell's admission the end of the whole spell."""
+    return (preset.name == "hes_apc" and find_any(EPISODE_ORDER_NAMES, headers) is not None
+            and not {"admission_method", "end_date"} & set(overridden))
 
 
 # Ages under one year in death registrations: DEC_AGEC counts DEC_AGECUNIT units.
@@ -365,6 +385,9 @@ ADMISSION_METHOD_NAMES = ("ADMIMETH", "Admission_Method", "Admission_Method_Code
                           "ADMISSION_METHOD_HOSPITAL_PROVIDER_SPELL")
 EPISODE_ORDER_NAMES = ("EPIORDER", "Episode_Number", "Episode_Order")
 EPISODE_END_NAMES = ("EPIEND", "Episode_End_Date")
+# HES APC's spell duration in days (ADMIDATE to DISDATE), on a spell's last episode or
+# on every episode of it, depending on the extract.
+SPELL_DURATION_NAMES = ("SPELDUR", "Spell_Duration", "Der_Spell_LoS")
 
 
 def already_pseudonymised(header: str) -> bool:
@@ -515,8 +538,11 @@ def get_preset(
                 "start_date": ADMISSION_DATE_NAMES,
                 # An episode-level extract (EPIORDER) counts each spell once: its first
                 # episode is the admission, later ones load as 'other' (README).
-                "end_date": Derived((DISCHARGE_DATE_NAMES, EPISODE_END_NAMES), spell_end_sql,
-                                    optional=(EPISODE_END_NAMES,)),
+                "end_date": Derived((DISCHARGE_DATE_NAMES, EPISODE_END_NAMES,
+                                     ADMISSION_DATE_NAMES, SPELL_DURATION_NAMES),
+                                    spell_end_sql, reads_dates=True,
+                                    optional=(EPISODE_END_NAMES, ADMISSION_DATE_NAMES,
+                                              SPELL_DURATION_NAMES)),
                 "admission_method": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES),
                                             admission_method_sql,
                                             optional=(EPISODE_ORDER_NAMES,)),

@@ -14,7 +14,9 @@ so that onboarding real files can be rehearsed and tested end to end:
   discharge date for some who died in hospital; every third spell instead in a HES APC
   episode extract as DARS sends it (comma CSV, `NEWNHSNO`, `EPIORDER`, `EPISTART` /
   `EPIEND`, `DISDATE` on a spell's last episode only, `1800-01-01` for no date), some
-  spells split into two or three episodes: each spell must count once;
+  spells split into two or three episodes: each spell must count once, with the bed
+  days of the whole spell; some deaths in hospital with no discharge date on the last
+  episode;
 * A&E (ECDS): `NHSNUMBER`, `ARRIVALDATE`;
 * a palliative care register workbook: the data on the second sheet, title rows above
   the header, Excel dates with some typed as text, a Total row;
@@ -30,11 +32,11 @@ Ground truth. truth.json is counted here from what the generator decided (who di
 when, where, of what; which emergency admissions and register entries each person has),
 never from the files or from ingest: per Place and financial year, deaths, deaths by
 place, deaths with 3+ emergency admissions in the last 90 days, deaths on a register
-before death, and deaths whose underlying cause is on the palliative care need list;
-the population per Place, year, sex and five-year band; each LSOA's Place and IMD
-decile. A
-death whose NHS number fails its check cannot be linked, so it counts as a death but
-never as on a register or admitted.
+before death, deaths whose underlying cause is on the palliative care need list, and
+hospital bed days in the last 90 days (each spell, admission to discharge, clipped to
+the window); the population per Place, year, sex and five-year band; each LSOA's Place
+and IMD decile. A death whose NHS number fails its check cannot be linked, so it
+counts as a death but never as on a register or admitted.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ TRUTH_INDICATORS: dict[str, str] = {
     "ea_last90_3plus": "ea_last90_3plus_pct",
     "on_register": "on_register_pct",
     "need_deaths": "pc_need_pct",
+    "bed_days": "bed_days_last90_mean",
 }
 
 
@@ -263,7 +266,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
     projections_frame(geo).write_csv(inbox / "projections/projections_place.csv")
     fresh = [str(x) for x in numbers[used:used + 2]]
     _write_deaths(inbox / "deaths", data.deaths, noise, neighbours, fresh)
-    blank_disdate, split = _write_hes(inbox / "activity/hes_apc_spells.txt",
+    blank_disdate, split, episode_blank = _write_hes(inbox / "activity/hes_apc_spells.txt",
                                       inbox / "activity/hes_episodes_dars.csv", data, rng)
     _write_ecds(inbox / "activity/ecds_ae_attendances.csv", data.ecds)
     text_dates = _write_register(inbox / "register/register_epaccs.xlsx", data.register)
@@ -281,6 +284,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
             "deaths_outside_icb": len(fresh),
             "spells_blank_discharge_in_hospital_death": blank_disdate,
             "spells_in_several_episodes": split,
+            "episode_spells_blank_discharge_in_hospital_death": episode_blank,
             "register_text_dates": text_dates,
         },
         "rows": truth_rows(data, noise),
@@ -356,6 +360,23 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
           .filter((pl.col("start") <= pl.col("death"))
                   & (pl.col("start") >= pl.col("death") - 89))
           .group_by("i").agg(ea=pl.len()))
+    # Bed days in the last 90 days: each admitted spell (admission to discharge, however
+    # the files split it into episodes or leave a death's discharge date blank) clipped
+    # to the window, inclusive days (REFERENCE.md).
+    stays = data.hes.select(
+        nhs=pl.col("PERSON_ID").cast(pl.Int64),
+        start=pl.col("ADMIDATE").cast(pl.Int32),
+        end=pl.col("DISDATE").cast(pl.Int32),
+    )
+    window = pl.col("death") - 89
+    bed = (facts.filter("linked").select("i", "nhs", "death")
+           .join(stays, on="nhs")
+           .filter(pl.col("start") <= pl.col("death"))
+           .with_columns(end=pl.min_horizontal(pl.col("end").fill_null(pl.col("death")),
+                                               pl.col("death")))
+           .filter(pl.col("end") >= window)
+           .group_by("i")
+           .agg(bed=(pl.col("end") - pl.max_horizontal(pl.col("start"), window) + 1).sum()))
     register = data.register.select(
         nhs=pl.col("NHS Number").str.replace_all(" ", "").cast(pl.Int64),
         added=pl.col("Date Added").str.strptime(pl.Date, "%d/%m/%Y").cast(pl.Int32),
@@ -365,6 +386,7 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
                    .filter(pl.col("added") <= pl.col("death"))
                    .select("i").unique().with_columns(reg=pl.lit(True)))
     per_death = (facts.join(ea, on="i", how="left").join(on_register, on="i", how="left")
+                 .join(bed, on="i", how="left")
                  .with_columns(
                      period=financial_year(pl.col("death")),
                      area=pl.col("place").replace_strict(
@@ -378,6 +400,7 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
         (pl.col("ea").fill_null(0) >= 3).sum().alias("ea_last90_3plus"),
         pl.col("reg").fill_null(False).sum().alias("on_register"),
         pl.col("need").sum().alias("need_deaths"),
+        pl.col("bed").fill_null(0).sum().alias("bed_days"),
     ]
     by_place = per_death.group_by("area", "period").agg(measures)
     icb = per_death.group_by("period").agg(measures).with_columns(area=pl.lit(ICB_CODE))
@@ -646,12 +669,13 @@ def _write_deaths(folder: Path, deaths: pl.DataFrame, noise: _Noise,
 
 
 def _write_hes(path: Path, episodes_path: Path, data: _Data, rng: np.random.Generator
-               ) -> tuple[int, int]:
+               ) -> tuple[int, int, int]:
     """SUS/HES APC spells: pipe, UTF-8 with BOM, quoted costs with thousands commas; the
     spell that ends in death has DISMETH 4, and about a third of those no DISDATE yet.
     Every third spell goes to the HES APC episode extract instead (_write_episodes).
-    Returns how many discharge dates were left blank in the spells file, and how many
-    spells the episode extract splits into several episodes."""
+    Returns how many discharge dates were left blank in the spells file, how many
+    spells the episode extract splits into several episodes, and how many discharge
+    dates of a death in hospital it leaves blank."""
     deaths = data.facts.select(PERSON_ID=pl.col("nhs").cast(pl.Utf8), death=pl.col("death"))
     spells = data.hes.with_row_index("spell").join(deaths, on="PERSON_ID", how="left")
     as_episodes = spells.filter(pl.col("spell") % 3 == 2)
@@ -675,22 +699,28 @@ def _write_hes(path: Path, episodes_path: Path, data: _Data, rng: np.random.Gene
         lines.append("|".join([*("" if v is None else str(v) for v in text),
                                f'"{cost:,.2f}"']))
     path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
-    return int(blank.sum()), _write_episodes(episodes_path, as_episodes, rng)
+    return int(blank.sum()), *_write_episodes(episodes_path, as_episodes, rng)
 
 
-def _write_episodes(path: Path, spells: pl.DataFrame, rng: np.random.Generator) -> int:
+def _write_episodes(path: Path, spells: pl.DataFrame, rng: np.random.Generator
+                    ) -> tuple[int, int]:
     """HES APC as DARS sends it: one row per consultant episode. A spell of a day or more
     is split into one (60%), two (30%) or three (10%) episodes of about equal length;
     every episode repeats ADMIDATE and ADMIMETH, EPIORDER numbers them 01, 02, ..., and
-    only the last has DISDATE (the others 1800-01-01, HES's 'no date'). The treatment
-    function stays the spell's. Returns how many spells have several episodes."""
+    only the last has DISDATE (the others 1800-01-01, HES's 'no date'); about a third of
+    the spells that end in death have neither DISDATE nor EPIEND on their last episode
+    (the spell then runs to the date of death). The treatment function stays the
+    spell's. Returns how many spells have several episodes, and how many deaths in
+    hospital have no discharge date."""
     parts = rng.choice([1, 2, 3], size=spells.height, p=[0.6, 0.3, 0.1])
+    blank = rng.random(spells.height) < 0.35
     lines = [",".join(["NEWNHSNO", "PROCODE3", "ADMIDATE", "DISDATE", "ADMIMETH", "DISMETH",
                        "EPIORDER", "EPISTART", "EPIEND", "MAINSPEF", "TRETSPEF"])]
-    split = 0
+    split = unrecorded_deaths = 0
     epoch = date(1970, 1, 1).toordinal()
-    for row, k in zip(spells.select("PERSON_ID", "ADMIDATE", "DISDATE", "ADMIMETH",
-                                    "TRETSPEF", "death").iter_rows(), parts, strict=True):
+    for row, k, unrecorded in zip(spells.select("PERSON_ID", "ADMIDATE", "DISDATE",
+                                                "ADMIMETH", "TRETSPEF", "death").iter_rows(),
+                                  parts, blank, strict=True):
         person, admitted, discharged, method, tretspef, death = row
         end = discharged or admitted
         length = (end - admitted).days
@@ -698,16 +728,20 @@ def _write_episodes(path: Path, spells: pl.DataFrame, rng: np.random.Generator) 
         split += k > 1
         bounds = [admitted + (end - admitted) * i // k for i in range(k + 1)]
         died = discharged is not None and discharged.toordinal() - epoch == death
+        # A death in hospital whose discharge was never recorded: the spell ended on the
+        # date of death, so the truth (DISDATE = death) is unchanged.
+        recorded = discharged is not None and not (died and unrecorded)
+        unrecorded_deaths += died and not recorded
         for i in range(k):
             last = i == k - 1
             lines.append(",".join([
                 str(person), "RZZ", admitted.isoformat(),
-                discharged.isoformat() if last and discharged else "1800-01-01", str(method),
+                discharged.isoformat() if last and recorded else "1800-01-01", str(method),
                 ("4" if died else "1") if last else "8", f"{i + 1:02d}", bounds[i].isoformat(),
-                bounds[i + 1].isoformat() if discharged or not last else "",
+                bounds[i + 1].isoformat() if recorded or not last else "",
                 str(tretspef), str(tretspef)]))
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
-    return split
+    return split, unrecorded_deaths
 
 
 def _write_ecds(path: Path, ecds: pl.DataFrame) -> None:

@@ -153,8 +153,9 @@ def test_hes_apc_episodes_count_each_spell_once(tmp_path):  # type: ignore[no-un
     assert query(config, "SELECT activity_type, admission_method, start_date, end_date, "
                  "treatment_function FROM activity ORDER BY source_row") == [
         ("emergency_admission", "21", date(2024, 4, 1), None, "300"),
-        # the spell's admission; its own episode ends on EPIEND
-        ("emergency_admission", "2B", date(2024, 4, 10), date(2024, 4, 12), "300"),
+        # the spell's admission, ending when the spell does (the last episode's
+        # DISDATE), not when its own first episode did (EPIEND 2024-04-12)
+        ("emergency_admission", "2B", date(2024, 4, 10), date(2024, 4, 20), "300"),
         # later episodes: no second admission, still palliative medicine (315)
         ("other", None, date(2024, 4, 10), date(2024, 4, 15), "315"),
         ("other", None, date(2024, 4, 10), date(2024, 4, 20), "315"),
@@ -163,6 +164,35 @@ def test_hes_apc_episodes_count_each_spell_once(tmp_path):  # type: ignore[no-un
     # Two emergency admissions in all, as the extract has two emergency spells.
     assert query(config, "SELECT count(*) FROM activity WHERE activity_type = "
                  "'emergency_admission'") == [(2,)]
+
+
+def test_a_spells_bed_days_run_from_admission_to_its_discharge(tmp_path):  # type: ignore[no-untyped-def]
+    """Bed days of an episode-level extract are the spell's: the admission row ends on
+    the last episode's DISDATE, on ADMIDATE + SPELDUR where only the duration is given,
+    and runs to the date of death when the last episode has no discharge date (a death
+    in hospital exported blank)."""
+    header = ["NEWNHSNO", "ADMIDATE", "DISDATE", "ADMIMETH", "DISMETH", "EPIORDER",
+              "EPISTART", "EPIEND", "SPELDUR"]
+    rows = [
+        # died in hospital, the last of two episodes exported with no dates
+        [N[2], "20240501", "", "21", "", "01", "20240501", "20240505", ""],
+        [N[2], "20240501", "", "21", "4", "02", "20240505", "", ""],
+        # first episodes only (an extract of admissions): the duration gives the end
+        [N[3], "20240510", "", "22", "", "01", "20240510", "20240512", "9"],
+        # three episodes, DISDATE and SPELDUR on the last only
+        [N[4], "20240601", "18000101", "21", "", "01", "20240601", "20240602", ""],
+        [N[4], "20240601", "18000101", "21", "", "02", "20240602", "20240604", ""],
+        [N[4], "20240601", "20240611", "21", "1", "03", "20240604", "20240611", "10"],
+    ]
+    path = write(tmp_path / "hes_episodes.csv", "\r\n".join(
+        ",".join(r) for r in [header, *rows]) + "\r\n")
+    config = make_project(tmp_path / "p", {"hes": 'dataset = "activity"\npreset = "hes_apc"\n'})
+    [res] = ingest_files(config, "activity", [path], mapping="hes", reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (6, 0)
+    assert query(config, "SELECT start_date, end_date FROM activity WHERE activity_type = "
+                 "'emergency_admission' ORDER BY source_row") == [
+        (date(2024, 5, 1), None), (date(2024, 5, 10), date(2024, 5, 19)),
+        (date(2024, 6, 1), date(2024, 6, 11))]
 
 
 def test_sus_spells_with_their_names_and_costs(tmp_path):  # type: ignore[no-untyped-def]

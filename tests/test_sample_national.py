@@ -192,6 +192,12 @@ def test_hes_episode_extract_splits_some_spells_and_dates_only_the_last(national
     assert len(several) == truth["noise"]["spells_in_several_episodes"] > 0
     for eps in several:
         assert [e["EPIORDER"] for e in eps] == [f"{i:02d}" for i in range(1, len(eps) + 1)]
-        assert all(e["DISDATE"] == "1800-01-01" for e in eps[:-1]) and eps[-1]["DISDATE"] != \
-            "1800-01-01"
+        assert all(e["DISDATE"] == "1800-01-01" for e in eps[:-1])
+        # The last episode has the discharge date, unless it is a death in hospital
+        # exported with none (then no episode end either: the spell runs to the death).
+        assert eps[-1]["DISDATE"] != "1800-01-01" or (eps[-1]["DISMETH"] == "4"
+                                                       and eps[-1]["EPIEND"] == "")
         assert len({(e["NEWNHSNO"], e["ADMIDATE"], e["ADMIMETH"]) for e in eps}) == 1
+    blank = [eps for eps in spells if eps[-1]["DISMETH"] == "4"
+             and eps[-1]["DISDATE"] == "1800-01-01"]
+    assert len(blank) == truth["noise"]["episode_spells_blank_discharge_in_hospital_death"] > 0
