@@ -6,7 +6,7 @@ documented dataclass (the datasette habit) lets tests build one by hand.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +73,21 @@ class BenchmarkValue:
     denominator: float | None = None
     # the source's own indicator, e.g. '93474 Percentage of deaths that occur in hospital'
     source_indicator: str = ""
+    # How its definition stands to ours where they may differ, said beside its period
+    # wherever it is compared (findings.benchmark_period); set by ReportBundle.england.
+    definition: str = ""
+
+
+def benchmark_definition(indicator_id: str, area_name: str, config: ProjectConfig) -> str:
+    """Words on a national value's definition against this assessment's, where they
+    differ by a setting: DiUPR counts all deaths by default, while the published
+    indicator leaves out external causes (README, "Deaths in usual place of residence
+    (DiUPR): all deaths by default")."""
+    if indicator_id != "diupr_pct":
+        return ""
+    if config.methods.diupr_exclude_external_causes:
+        return "both leave out external causes"
+    return f"{area_name or 'England'} leaves out external causes; counted here"
 
 
 @dataclass
@@ -104,7 +119,12 @@ class ReportBundle:
             found.setdefault(ind_id, BenchmarkValue(
                 indicator_id=ind_id, area_type="england", area_code="", area_name="England",
                 value=float(value), period="", source=MANUAL_BENCHMARK_SOURCE))
-        return found
+        return self._defined(found)
+
+    def _defined(self, values: dict[str, BenchmarkValue]) -> dict[str, BenchmarkValue]:
+        return {ind_id: replace(b, definition=benchmark_definition(ind_id, b.area_name,
+                                                                    self.config))
+                for ind_id, b in values.items()}
 
     def cost_source(self) -> str:
         """Where hospital_cost_last90's pounds come from, as the report and packs state it
@@ -113,7 +133,8 @@ class ReportBundle:
 
     def regions(self) -> dict[str, BenchmarkValue]:
         """indicator id -> the region's value, where the download holds one."""
-        return {b.indicator_id: b for b in self.benchmarks if b.area_type == "region"}
+        return self._defined({b.indicator_id: b for b in self.benchmarks
+                              if b.area_type == "region"})
 
 
 MANUAL_BENCHMARK_SOURCE = "eolneeds.toml [benchmarks] (typed in; period not stated)"

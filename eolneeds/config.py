@@ -69,8 +69,12 @@ class PeriodsConfig:
 @dataclass(frozen=True)
 class MethodsConfig:
     emergency_admission_methods: tuple[str, ...] = DEFAULT_EMERGENCY_ADMIMETH
-    # The national DiUPR indicator excludes external causes (V01-Y89, U50.9).
-    diupr_exclude_external_causes: bool = True
+    # DiUPR counts all deaths by default; the national indicator leaves out external
+    # causes (V01-Y89, U50.9), and `true` does the same. Why not by default: with the
+    # exclusion, the external-cause deaths of every breakdown cell are the difference of
+    # two published denominators, and protecting those 1-7s withholds whole quintiles
+    # (README, "Deaths in usual place of residence (DiUPR): all deaths by default").
+    diupr_exclude_external_causes: bool = False
     # "inclusive_days" (REFERENCE.md default) or "nights" (day cases count 0).
     bed_days: str = "inclusive_days"
     # Used for hospital_cost_last90 where activity rows carry no cost.
@@ -539,7 +543,7 @@ def load_config(root: Path) -> ProjectConfig:
         ),
         diupr_exclude_external_causes=_typed(
             mwhere, "diupr_exclude_external_causes",
-            meth_raw.get("diupr_exclude_external_causes", True), bool),
+            meth_raw.get("diupr_exclude_external_causes", False), bool),
         bed_days=_typed(mwhere, "bed_days", meth_raw.get("bed_days", "inclusive_days"), str),
         unit_cost_per_bed_day=(
             float(_typed(mwhere, "unit_cost_per_bed_day", cost, (int, float)))

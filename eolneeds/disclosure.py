@@ -238,7 +238,8 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
     * across indicators: the places of death add up to all deaths; deaths in the usual
       place of residence are home + care home + religious establishments, whose deaths
       are part of 'other places'; the deaths of a standardised rate are the deaths of
-      known age; the deaths of the DiUPR denominator are those not of external causes;
+      known age; the deaths of the DiUPR denominator are all deaths, or those not of
+      external causes where [methods] diupr_exclude_external_causes leaves those out;
       need deaths on a register plus those not identified are the need deaths; need
       deaths plus the 'other' cause group are all deaths; projected cause groups add up
       to projected deaths, and projected need plus projected 'other' is projected deaths;

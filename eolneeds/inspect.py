@@ -208,7 +208,7 @@ def _observe(column: ColumnProfile, value: Any) -> None:
             column.ten_digits += 1
             if is_valid_nhs_number(digits):
                 column.nhs_valid += 1
-    if 8 <= len(text) <= 10 and text[0].isdigit() and not isinstance(value, datetime | date):
+    if 6 <= len(text) <= 11 and text[0].isdigit() and not isinstance(value, datetime | date):
         shape = date_shape(text)
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
@@ -387,7 +387,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     # GP systems' exports: EMIS "Usual GP's Organisation Code", "Organisation code"
     "gp_practice": ("practice code", "practice", "gp practice code", "gp code", "ods code",
                     "organisation code", "org code", "registered practice",
-                    "registered practice code", "usual gp s organisation code"),
+                    "registered practice code", "usual gp s organisation code",
+                    "usual gp practice", "usual gp", "gp practice", "registered gp practice",
+                    "registered gp", "practice ods code", "gp practice ods code"),
     "date_added": ("date added to register", "date entered", "entry date", "added on",
                    "date of entry", "date identified"),
     "preferred_place_of_death": ("ppd", "ppod", "preferred place", "preferred place of care"),

@@ -133,7 +133,9 @@ years = 3                    # financial years reported (trends need 3 or more)
 [methods]
 # ADMIMETH codes counted as emergency admissions (2B and 2C are not settled nationally).
 emergency_admission_methods = ["21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28"]
-diupr_exclude_external_causes = true   # the national DiUPR indicator excludes V01-Y89, U50.9
+# DiUPR counts all deaths; true leaves out external causes (V01-Y89, U50.9) as the
+# national indicator does, at the price of withholding many Place deprivation gradients.
+diupr_exclude_external_causes = false
 bed_days = "inclusive_days"            # or "nights" (day cases count 0)
 # unit_cost_per_bed_day = 350.0        # used when activity rows carry no cost (default: none)
 

@@ -5,7 +5,8 @@
 -- (pod_hospice), pod_other_pct (pod_other: other places and religious establishments);
 -- diupr_pct: home + care home + religious establishment (diupr) over `diupr_deaths`,
 -- which leaves out deaths from external causes when $exclude_external is true (the
--- national indicator's choice; [methods] diupr_exclude_external_causes).
+-- national indicator's choice; [methods] diupr_exclude_external_causes, default false:
+-- all deaths, README "Deaths in usual place of residence (DiUPR)").
 -- Unknown place of death stays in the denominators (pod_unknown, for data quality).
 -- Reads: deaths_in_scope, assess_periods.
 -- Speed: as in mortality.sql, deaths are counted per period and cell first and only the

@@ -453,7 +453,10 @@ def test_notes_do_not_tell_a_small_hidden_count_from_its_complement(tables) -> N
 @pytest.fixture(scope="module")
 def second_project(tmp_path_factory):
     """Another generated project (3,000 deaths, seed 2): the auditor's hidden 0 under an
-    ICB total of 0 turned up here, not in the shared sample."""
+    ICB total of 0 turned up here, not in the shared sample. Assessed with the national
+    DiUPR definition (external causes left out), so the external-cause remainders (all
+    deaths less the DiUPR denominator) are attacked too: the shared sample counts all
+    deaths, the default, where that remainder is 0."""
     from eolneeds.config import load_config
     from eolneeds.reporting import Reporter
     from eolneeds.sample import ingest_sample, write_sample
@@ -461,6 +464,8 @@ def second_project(tmp_path_factory):
     root = tmp_path_factory.mktemp("second") / "project"
     write_sample(root, deaths=3000, seed=2, reporter=Reporter())
     config = load_config(root)
+    config = dataclasses.replace(config, methods=dataclasses.replace(
+        config.methods, diupr_exclude_external_causes=True))
     ingest_sample(config, reporter=Reporter())
     open_config = dataclasses.replace(config, disclosure=DisclosureConfig(min_count=0))
     con = connect(config.database_path)

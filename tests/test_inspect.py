@@ -361,3 +361,13 @@ def test_a_gp_system_register_export_is_mapped_and_ingests(
             ("2024-04-02", "A81002", "hospice", None, None)]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("header", ["Usual GP practice", "Registered GP Practice", "GP Practice",
+                                    "Practice ODS code"])
+def test_the_practice_of_a_register_export_is_guessed_by_its_usual_names(header: str) -> None:
+    from eolneeds.inspect import guess_columns
+
+    found = guess_columns("register", ["NHS Number", "Date Added", header,
+                                       "Preferred Place of Death"])
+    assert found["gp_practice"] == header

@@ -187,3 +187,30 @@ def test_the_report_shows_not_compared_against_a_hidden_icb_value() -> None:
     for table in tables:
         row = next(r for r in table.rows if r[0].text == humanise(value))
         assert row[2].text == "Not compared", [c.text for c in row]
+
+
+def test_a_diupr_compared_with_england_says_which_deaths_each_counts() -> None:
+    # England's published DiUPR leaves out external causes; this assessment counts them
+    # by default (README, "Deaths in usual place of residence (DiUPR)"). Wherever the
+    # two stand side by side, the words under England's value say so.
+    bundle = make_bundle()
+    diupr = dataclasses.replace(_england(44.0, "2023"), indicator_id="diupr_pct")
+    bundle.benchmarks = [_england(43.0, "2023"), diupr]
+    counted = "2023, not 2024-25; England leaves out external causes; counted here"
+    assert benchmark_period(bundle.england()["diupr_pct"], "2024-25") == counted
+    # Other indicators share the definition: the period alone.
+    assert benchmark_period(bundle.england()["pod_hospital_pct"], "2024-25") \
+        == "2023, not 2024-25"
+    context = build_context(bundle)
+    table = context.england_table
+    assert table is not None
+    rows = {r[0].text: r for r in table.rows}
+    cell = rows["Deaths in usual place of residence"][table.columns.index("England")]
+    assert cell.text == "44.0%" and cell.detail == counted
+    assert counted in render_html(bundle)
+    assert "counted here" in _findings(bundle)["versus_england"].detail
+    # With the national definition configured, both leave them out.
+    bundle.config = dataclasses.replace(bundle.config, methods=dataclasses.replace(
+        bundle.config.methods, diupr_exclude_external_causes=True))
+    assert benchmark_period(bundle.england()["diupr_pct"], "2024-25") \
+        == "2023, not 2024-25; both leave out external causes"

@@ -271,8 +271,9 @@ def test_a_scenario_changed_in_eolneeds_toml_changes_the_report(
     from eolneeds.sample import ingest_sample, write_sample
 
     root = tmp_path / "project"
-    # 6,000 deaths: with 2,500 every Place's deaths from external causes (left out of the
-    # DiUPR) are few enough to hide its DiUPR (issue 11), and the report has no figure.
+    # 6,000 deaths: with 2,500 and the national DiUPR definition every Place's deaths
+    # from external causes (left out of the DiUPR) were few enough to hide its DiUPR
+    # (issue 11), and the report had no figure.
     write_sample(root, deaths=6000, seed=3, reporter=Reporter())
     # What a scenario does to the report is not about disclosure control: without
     # secondary suppression the two assessments take seconds, not a minute (the
