@@ -395,7 +395,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "preferred_place_of_death": ("ppd", "ppod", "preferred place", "preferred place of care"),
     "dnacpr": ("dnar", "dnacpr in place", "dnacpr status", "resus status"),
     "advance_care_plan": ("acp", "acp in place", "advance care plan in place"),
-    "activity_type": ("type", "contact type", "activity"),
+    # Community and hospice extracts (CSDS and local systems) say what a contact was by
+    # the team or service that made it.
+    "activity_type": ("type", "contact type", "activity", "team type", "service type",
+                      "team", "service", "activity type description"),
     "start_date": ("admission date", "admidate", "contact date", "arrival date", "date"),
     "end_date": ("discharge date", "disdate"),
     "admission_method": ("admimeth",),
