@@ -384,6 +384,8 @@ def spell_end_sql(sources: Sequence[str], as_date: Callable[[str], str]) -> str:
     discharge, not to the end of its first consultant episode."""
     disdate, epiend, admidate, speldur = sources
     blank = f"({disdate} IS NULL OR regexp_full_match({disdate}, {sql_literal(NULL_DATES)}))"
+    if speldur == "NULL":  # no duration column (SUS spells): no date to compute per row
+        return f"(CASE WHEN NOT {blank} THEN {disdate} ELSE {epiend} END)"
     days = f"TRY_CAST({speldur} AS INTEGER)"
     by_duration = (f"strftime({as_date(admidate)} + {days}, '%Y-%m-%d')")
     return (f"(CASE WHEN NOT {blank} THEN {disdate} "
