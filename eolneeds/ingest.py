@@ -767,7 +767,13 @@ def _plan_columns(
             checks.append((_when(f"{t} IS NOT NULL AND {v} IS NULL",
                                  _say(f"{label} '", shown, "' is not 2011 or 2021")), None))
         else:
-            plan.values[canonical] = f"upper({t})" if canonical in UPPER_CASE_CODES else t
+            # Text stored as it comes (a practice code or name, ADMIMETH, a Fingertips
+            # label): a shifted row or a careless export can put an NHS number there,
+            # which is masked like one in a reason (README "Privacy"). Under ten bytes a
+            # value cannot hold one: the usual short code skips the pattern.
+            kept = f"upper({t})" if canonical in UPPER_CASE_CODES else t
+            plan.values[canonical] = (f"(CASE WHEN strlen({t}) < 10 THEN {kept} "
+                                      f"ELSE {nz.mask_sql(kept)} END)")
             if canonical == "lsoa_code" and (dataset in ("population", "areas", *AREA_PARTS)
                                              or keeps_row):
                 if keeps_row:
@@ -1377,6 +1383,7 @@ def _ingest_one(
     reporter: Reporter,
 ) -> FileResult:
     started = datetime.now()
+    state = readers.file_state(path)  # compared once the file is read: was it still being written?
     fingerprint = mapping_hash(mapping)
     where = _mapping_file(config, mapping.name)
     # The name and path kept (ingest_log, rejects, field_actions, and so the manifest and
@@ -1496,6 +1503,14 @@ def _ingest_one(
             for table in (RAW_TABLE, ROW_MAP_TABLE):
                 con.execute(f"DROP TABLE IF EXISTS {table}")
             return done
+    if readers.file_state(path) != state:
+        # Read while a copy or an export was still writing it: the rows read, the hash
+        # and the file as it ends up would not agree. Nothing of it is kept.
+        for table in (RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
+        raise input_error(path.name, "changed while it was being read (it was still being "
+                          "written or copied)", "wait until it is complete, then ingest it "
+                          "again (nothing of it was kept)")
     try:
         params = _Params()
         inner, outer = nz.hmac_pads(key)

@@ -45,6 +45,7 @@ from eolneeds.readers import (
     DELIMITERS,
     cell_text,
     check_workbook_archive,
+    checked_rows,
     detect_encoding,
     detect_format,
     detect_header_row,
@@ -302,7 +303,8 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
     try:
         heads: dict[str, list[str]] = {}
         for ws in book.worksheets:
-            rows = [tuple(r) for r in ws.iter_rows(max_row=HEAD_ROWS, values_only=True)]
+            rows = [tuple(r) for r in checked_rows(
+                path.name, ws.title, ws.iter_rows(max_row=HEAD_ROWS, values_only=True))]
             header_row = find_header_row(rows)
             headers = _header_names(rows[header_row - 1]) if header_row else []
             found = presets.recognise(headers) if headers else None
@@ -327,7 +329,10 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
         result.sheet = chosen
         result.header_row = info.header_row or 1
         ws = book[chosen]
-        rows_after = ws.iter_rows(min_row=result.header_row + 1, values_only=True)
+        # inspect profiles about 500,000 cells: a tenth of this is plenty for them.
+        rows_after = checked_rows(
+            path.name, chosen, ws.iter_rows(min_row=result.header_row + 1, values_only=True),
+            first_row=result.header_row + 1, limit=100_000_000)
         _profile(heads[chosen], rows_after, result)
     finally:
         book.close()

@@ -1330,7 +1330,7 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
     columns += [Col(header) for _, header in quintiles]
     columns += [Col("SII"), Col("SII lower 95% CI"), Col("SII upper 95% CI"), Col("SII unit"),
                 Col("RII (ratio)"), Col("RII lower 95% CI (ratio)"),
-                Col("RII upper 95% CI (ratio)"), Col("Notes")]
+                Col("RII upper 95% CI (ratio)"), Col("Gradient (in words)"), Col("Notes")]
     rows: list[list[Any]] = []
     keys: list[tuple[str, str]] = []
     for ind_id in ids:
@@ -1350,6 +1350,7 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
                          _measure(summary, "upper_ci_95")])
                 if with_unit:  # a percentage's SII is in percentage points
                     row.append(NOT_APPLICABLE if summary is None else summary["unit"])
+            row.append(_gradient_words(sii, pack.polarity_key(ind_id)))
             row.append(pack.notes_for(ind_id, *(["sii_rii"] if sii or rii else []),
                                       *_row_note_keys(row)))
             rows.append(row)
@@ -1372,6 +1373,25 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
     sheet.lines.append(("Chart", ""))  # filled in by the chart
     sheet.charts.append(lambda placement: _gradient_chart(pack, placement))
     return sheet
+
+
+def _gradient_words(sii: dict[str, Any] | None, polarity: str) -> Any:
+    """What a slope index says, in words, for a reader who does not know its sign
+    convention (quintile 1, the most deprived, at the left: a negative SII is higher in
+    more deprived areas); which way is worse comes from the indicator's polarity."""
+    if sii is None:
+        return NOT_APPLICABLE
+    low, high = _finite(sii["lower_ci_95"]), _finite(sii["upper_ci_95"])
+    if sii["suppressed"] or low is None or high is None:
+        return NOT_AVAILABLE
+    if low <= 0 <= high:
+        return "No clear gradient (the interval includes zero)"
+    higher = high < 0
+    words = f"{'Higher' if higher else 'Lower'} in more deprived areas"
+    fare = {("higher_is_better", True): "better", ("higher_is_better", False): "worse",
+            ("lower_is_better", True): "worse", ("lower_is_better", False): "better"}
+    verdict = fare.get((polarity, higher))
+    return f"{words}: they fare {verdict}" if verdict else words
 
 
 def _cost_sheet(pack: _Pack) -> DataSheet | None:

@@ -145,3 +145,38 @@ def test_the_first_screen_names_the_significant_gradients():
             assert (f"{name}" in text) == significant, (code, name, text)
             named += significant
     assert named >= 1
+
+
+def test_the_packs_inequalities_sheet_says_what_each_gradient_means(tmp_path):
+    """The SII's sign convention in words beside it, with which way is worse from the
+    indicator's polarity, worked out here from the table's own limits."""
+    bundle = make_bundle()
+    path = tmp_path / "icb.xlsx"
+    report_excel.write_excel_pack(bundle, path)
+    ws = load_workbook(path, read_only=True)["Inequalities"]
+    rows = list(ws.iter_rows(values_only=True))
+    header_at = next(i for i, r in enumerate(rows) if r[0] == "Indicator")
+    header = list(rows[header_at])
+    col = {h: header.index(h) for h in ("Indicator", "SII lower 95% CI", "SII upper 95% CI",
+                                         "Gradient (in words)")}
+    polarity = {ind.name: ind.polarity for ind in __import__(
+        "eolneeds.catalogue", fromlist=["load_catalogue"]).load_catalogue()}
+    significant = 0
+    for r in rows[header_at + 1:]:
+        low, high, words = (r[col["SII lower 95% CI"]], r[col["SII upper 95% CI"]],
+                            r[col["Gradient (in words)"]])
+        if not isinstance(low, float | int) or not isinstance(high, float | int):
+            assert words in ("[x]", "[z]"), r
+            continue
+        if low <= 0 <= high:
+            assert words == "No clear gradient (the interval includes zero)", r
+            continue
+        significant += 1
+        higher = high < 0  # quintile 1 (most deprived) at the left of the slope
+        assert words.startswith("Higher in more deprived areas" if higher
+                                else "Lower in more deprived areas"), r
+        worse = {"lower_is_better": higher, "higher_is_better": not higher}.get(
+            polarity[r[col["Indicator"]]])
+        if worse is not None:
+            assert words.endswith("they fare worse" if worse else "they fare better"), r
+    assert significant >= 1
