@@ -1496,6 +1496,14 @@ def _runs(quintiles: list[str]) -> list[list[tuple[str, ...]]]:
     return out
 
 
+def _transformable(method: str, value: float, low: float, high: float | None) -> bool:
+    """Whether methods.sii_rii can take a group's value and limits: the logit of a
+    percentage needs 0 < p < 100, the log of a rate > 0."""
+    if method == "P":
+        return 0 < low and 0 < value < 100 and (high is None or high < 100)
+    return value > 0 and low > 0
+
+
 def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
                    values: dict[Key, float], hidden: set[Key], relations: list[Relation],
                    needs: set[Key], min_count: int) -> dict[tuple[str, str, str], list[str]]:
@@ -1505,7 +1513,10 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
 
     A candidate grouping has at least SII_QUINTILES groups; a group of one quintile is a
     published one; a pooled group holds an unusable quintile (pooling published ones
-    only would lose a group). The most groups win, then the fewest quintiles pooled.
+    only would lose a group). A published quintile the SII cannot take (0 or 100%:
+    _transformable) is unusable too, and a summary with one is pooled even with
+    SII_QUINTILES usable quintiles left (without it, it is not calculated at all); a
+    pooled percentage must itself be above 0 and below 100%. The most groups win, then the fewest quintiles pooled.
     A grouping is safe where (1) each pooled group's numerator and denominator counts
     are 0 or at least min_count (a standardised rate's events DSR_MIN_EVENTS, a crude
     rate's CRUDE_RATE_MIN_EVENTS) and (2) with those pooled counts published as sums of
@@ -1519,15 +1530,22 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
     methods = {i.id: i.method for i in load_catalogue() if i.inequality_summary}
     events_min = {"DSR": DSR_MIN_EVENTS, "R": CRUDE_RATE_MIN_EVENTS}
     groups: dict[tuple[str, str, str], list[tuple[str, int, bool]]] = {}
-    for r, (ind, area, period, bd, bv, den, value, low) in enumerate(out.select(
+    # Summaries with a published quintile the SII cannot take (methods.sii_rii: a
+    # percentage of 0 or 100, a rate of 0, whose log / logit is infinite): with it the
+    # summary is not calculated, so it is pooled with a neighbour like a hidden one.
+    degenerate: set[tuple[str, str, str]] = set()
+    for r, (ind, area, period, bd, bv, den, value, low, high) in enumerate(out.select(
             "indicator_id", "area_code", "period", "breakdown", "breakdown_value",
-            "denominator", "value", "lower_ci_95").iter_rows()):
+            "denominator", "value", "lower_ci_95", "upper_ci_95").iter_rows()):
         if ind not in methods or bd != "imd_quintile" or bv in SUMMARY_VALUES:
             continue
         if den is None or not den > 0:
             continue  # no residents (or no deaths): not a group of the summary
         usable = value is not None and low is not None and not any(
             k is not None and k in hidden for k in keys[r])
+        if usable and not _transformable(methods[ind], value, low, high):
+            usable = False
+            degenerate.add((ind, area, period))
         groups.setdefault((ind, area, period), []).append((str(bv), r, usable))
     names_of: dict[tuple[str, str, str], set[str]] = {}
     for name, area, period, bd, bv in values:
@@ -1561,7 +1579,9 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
 
     pools: dict[tuple[str, str, str], list[str]] = {}
     for (ind, area, period), members in sorted(groups.items()):
-        if sum(u for _, _, u in members) >= SII_QUINTILES or len(members) < SII_QUINTILES:
+        if len(members) < SII_QUINTILES or (
+                sum(u for _, _, u in members) >= SII_QUINTILES
+                and (ind, area, period) not in degenerate):
             continue
         members.sort(key=lambda m: _quintile_order(m[0]))
         labels = [m[0] for m in members]
@@ -1584,6 +1604,7 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
             for g in (g for g in runs if len(g) > 1):
                 label = pool_label(g)
                 published_names = {k[0] for q in g for k in keys[row_of[q]] if k is not None}
+                numerator = 0.0
                 for slot, k0 in enumerate(keys[row_of[g[0]]]):
                     if k0 is None:
                         continue
@@ -1592,6 +1613,10 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
                     floor = events_min.get(methods[ind], min_count) if slot == 0 else min_count
                     if 0 < total < max(floor, min_count) or (slot == 0 and total < floor):
                         ok = False
+                    if slot == 0:
+                        numerator = total
+                    elif methods[ind] == "P" and not 0 < numerator < total:
+                        ok = False  # a pooled 0 or 100%: no more usable than its parts
                 # Every count of the pooled quintiles (a count a quintile does not have
                 # is 0 there: its sums hold without it).
                 names = set().union(*(names_of.get((area, period, q), set()) for q in g))
