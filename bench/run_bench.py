@@ -371,7 +371,7 @@ def icb_project(env: dict[str, str]) -> Path:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    env.setdefault("EOLNEEDS_KEY", "benchmark-key")
+    env.setdefault("EOLNEEDS_KEY", "benchmark-key-not-secret")
     results: dict[str, object] = {"machine": machine(), "deaths": DEATHS, "seed": SEED}
     if os.environ.get("BENCH_ONLY") == "outputs":
         # Only the output-rendering steps (`BENCH_ONLY=outputs make bench`), on the ICB

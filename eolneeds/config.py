@@ -279,6 +279,31 @@ def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> A
     return value
 
 
+# Characters that are invisible yet change what text does: C0 and C1 controls (a NUL or
+# a bell in a Place name made its Excel pack a file Excel cannot open, since XML cannot
+# hold them), and the bidirectional overrides and isolates that make text display in an
+# order other than the one it is stored in. Tab and line breaks are XML; they are
+# refused only where one line is needed (Place names and codes).
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
+MAX_PLACE_CODE = 64
+
+
+def _check_text(where: str, value: Any, key: str = "") -> None:
+    """Refuse a control or direction-override character in any text of the file, naming
+    the key and the character (it cannot be seen in an editor)."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            _check_text(where, item, f"{key}.{name}" if key else str(name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value, start=1):
+            _check_text(where, item, f"{key} entry {i}")
+    elif isinstance(value, str) and (bad := _INVISIBLE.search(value)):
+        raise ConfigError(
+            f"{where}: key {key!r} holds the invisible character U+{ord(bad.group()):04X} at "
+            f"position {bad.start() + 1} — retype the value without it")
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
@@ -412,6 +437,7 @@ def load_config(root: Path) -> ProjectConfig:
         )
     raw = _read_toml(path)
     where = str(path)
+    _check_text(where, raw)
     _check_keys(
         where,
         raw,
@@ -432,7 +458,18 @@ def load_config(root: Path) -> ProjectConfig:
         _check_keys(pwhere, entry, {"code", "name"})
         if "code" not in entry:
             raise ConfigError(f"{pwhere}: key 'code' is missing — give the Place's code")
-        places.append(Place(code=str(entry["code"]), name=str(entry.get("name", entry["code"]))))
+        place = Place(code=str(entry["code"]), name=str(entry.get("name", entry["code"])))
+        for key, text in (("code", place.code), ("name", place.name)):
+            if _LINE_BREAKS.search(text):
+                raise ConfigError(f"{pwhere}: key {key!r} holds a tab or line break — write the "
+                                  f"Place's {key} on one line")
+        # The code names the Place's pack (pack-CODE.xlsx): a file name has at most 255
+        # bytes, and no real area code is near this long.
+        if len(place.code) > MAX_PLACE_CODE:
+            raise ConfigError(f"{pwhere}: key 'code' is {len(place.code)} characters long — a "
+                              f"Place code has at most {MAX_PLACE_CODE} (use its area code, "
+                              "e.g. E06000001, and put the words in 'name')")
+        places.append(place)
     if len({p.code for p in places}) != len(places):
         raise ConfigError(f"{where} [[places]]: Place codes must be unique")
     # Each Place's pack is named from its code's letters and digits (assess.slug): two
@@ -586,6 +623,37 @@ def load_config(root: Path) -> ProjectConfig:
     )
 
 
+# A key anyone could guess lets the holder of the database re-identify every person:
+# there are only about a billion valid NHS numbers to hash and compare. `eolneeds init`
+# writes 64 random hex digits; a typed passphrase must be at least this long.
+MIN_KEY_LENGTH = 16
+MAX_KEY_FILE_BYTES = 64 * 1024
+
+
+def _strong_key(key: bytes, source: str) -> bytes:
+    """Refuse a key that is blank, short, or not text (a UTF-16 copy of the key file
+    would silently be another key, so new data would not link to old)."""
+    stripped = key.strip()
+    if not stripped:
+        raise UsageError(f"pseudonymisation key from {source} is blank — restore the key "
+                         "`eolneeds init` wrote (without the same key, new data will not "
+                         "link to old)")
+    try:
+        text = stripped.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if not text or _INVISIBLE.search(text) or _LINE_BREAKS.search(text):
+        raise UsageError(
+            f"pseudonymisation key from {source} is not one line of UTF-8 text (saved as "
+            "UTF-16, or binary?) — restore the key as `eolneeds init` wrote it")
+    if len(text) < MIN_KEY_LENGTH:
+        raise UsageError(
+            f"pseudonymisation key from {source} is {len(text)} characters long — a key "
+            f"needs at least {MIN_KEY_LENGTH} (a short key can be guessed, and every "
+            "pseudonym reversed); use the key `eolneeds init` writes")
+    return key
+
+
 def resolve_key(config: ProjectConfig) -> bytes:
     """The pseudonymisation key: $EOLNEEDS_KEY, else [privacy] key_file.
 
@@ -594,17 +662,25 @@ def resolve_key(config: ProjectConfig) -> bytes:
     """
     env = os.environ.get(KEY_ENV_VAR)
     if env:
-        return env.encode("utf-8")
+        # The variable's own bytes: a value that is not UTF-8 (set from a file in another
+        # encoding) reaches Python with surrogate escapes, which .encode("utf-8") refuses.
+        return _strong_key(os.fsencode(env), f"${KEY_ENV_VAR}")
     if config.key_file is not None:
+        key_file = config.key_file
         try:
-            key = config.key_file.read_bytes().strip()
+            # A device, pipe or folder named as the key (/dev/zero) would be read forever.
+            if not key_file.is_file() or key_file.stat().st_size > MAX_KEY_FILE_BYTES:
+                raise UsageError(
+                    f"pseudonymisation key file {key_file} is not a key file (a folder, "
+                    f"device or pipe, or over {MAX_KEY_FILE_BYTES // 1024} KB) — point "
+                    "[privacy] key_file at the key `eolneeds init` wrote")
+            key = key_file.read_bytes().strip()
         except OSError:
             raise UsageError(
-                f"pseudonymisation key file {config.key_file} cannot be read — restore it, "
+                f"pseudonymisation key file {key_file} cannot be read — restore it, "
                 f"or set {KEY_ENV_VAR}; without the same key, new data will not link to old"
             ) from None
-        if key:
-            return key
+        return _strong_key(key, f"key file {key_file}")
     raise UsageError(
         f"no pseudonymisation key — set {KEY_ENV_VAR} or [privacy] key_file in "
         f"{config.root / CONFIG_FILE} (`eolneeds init` creates one)"

@@ -83,6 +83,20 @@ WIDE_TEXT_WIDTH = 90  # note and definition text wraps at this width
 PRINT_MIN_SCALE = 65
 PRINT_MARGINS_INCHES = {"left": 0.4, "right": 0.4, "top": 0.7, "bottom": 0.7,
                         "header": 0.3, "footer": 0.3}
-# Numbers sit one indent in from the right edge of their cell, so a number never prints
-# flush against the text of the column to its right ("43.0" beside "2023").
-NUMBER_INDENT = 1
+# A figure stands off the right edge of its cell by a space the width of a digit, so it
+# never prints flush against the text of the column to its right ("28.3" beside "2023,
+# not 2025-26"). It is part of the number format ('_0': a space as wide as "0"), which
+# Excel and LibreOffice both honour; LibreOffice ignored the alignment indent used before
+# in some rows (the figures of one column printed ragged, some touching their neighbour).
+# Text in a figure's cell ([c], [x], [z]) gets the same space through the text format.
+NUMBER_PADDING = "_0"
+NUMBER_PAD_WIDTH = 1  # characters added to a figure column's width for it
+
+
+def padded(number_format: str | None) -> str:
+    """The format a figure's cell carries: `number_format` (text: '@') with the padding
+    after every section ('0.0' -> '0.0_0'; 'General' has no place for it in LibreOffice,
+    so a cell with no format takes the text format, which is what its marks are)."""
+    if number_format is None or number_format == "General":
+        return "@" + NUMBER_PADDING
+    return ";".join(section + NUMBER_PADDING for section in number_format.split(";"))

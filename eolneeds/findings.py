@@ -25,6 +25,7 @@ from eolneeds.bundle import BenchmarkValue, cost_per_death, cost_source_text
 from eolneeds.catalogue import indicator_by_id
 from eolneeds.formatting import (
     fmt_count,
+    fmt_interval,
     fmt_money_rounded,
     fmt_number,
     fmt_value,
@@ -151,6 +152,15 @@ class FindingsBuilder:
     def value(self, row: dict[str, Any]) -> str:
         return fmt_value(row["value"], row["unit"], method=row["method"])
 
+    def interval(self, row: dict[str, Any]) -> str:
+        """' (95% CI 47.3 to 52.8)' beside a Place's value, so a reader sees how sure
+        the verdict beside it is; '' where the row has no interval."""
+        if is_missing(row["lower_ci_95"]) or is_missing(row["upper_ci_95"]):
+            return ""
+        limits = fmt_interval(row["lower_ci_95"], row["upper_ci_95"], row["unit"],
+                              method=row["method"])
+        return f" (95% CI {limits})"
+
     def ranked(self, ind: str) -> list[tuple[float, str, dict[str, Any]]]:
         """Places with a published value, highest first (ties by Place order)."""
         out: list[tuple[float, int, str, dict[str, Any]]] = []
@@ -184,7 +194,8 @@ class FindingsBuilder:
             return None
         value, place, row = ranked[0]
         name = self.place_name(place)
-        detail = (f"{self.value(row)} {what} {name}{self.versus_icb(ind, row)}: "
+        detail = (f"{self.value(row)} {what} {name}{self.interval(row)}"
+                  f"{self.versus_icb(ind, row)}: "
                   f"ICB {self.value(icb)}{self.england_text(ind)}.")  # type: ignore[arg-type]
         if len(ranked) > 1:
             low_value, low_place, low_row = ranked[-1]
@@ -220,8 +231,9 @@ class FindingsBuilder:
         place = None
         if ranked:
             _, place, row = ranked[-1]
-            parts.append(f"Lowest: {self.place_name(place)}, "
-                         f"{self.value(row)}{self.versus_icb('on_register_need_pct', row)}.")
+            parts.append(f"Lowest: {self.place_name(place)}, {self.value(row)}"
+                         f"{self.interval(row)}"
+                         f"{self.versus_icb('on_register_need_pct', row)}.")
         return Finding(key="register_gap", question="Who is missing from the register?",
                        headline=headline, detail=" ".join(parts),
                        section="place" if place else "overview", place=place,

@@ -15,7 +15,11 @@ The "nothing lost" contract (DESIGN.md section 10):
 The work is SQL over the whole file, never a Python loop per row, and costs little more
 than reading the file (the benchmark's target is 1.5x the pseudonymised floor):
 
-1. the file is read as text into a temporary table (readers.read_into);
+1. the file is read as text into a temporary table (readers.read_into). The lookups'
+   DISTINCT scans, the typing pass and the count of rows read all read it again;
+   streaming the file twice instead (its lookups' values in one GROUPING SETS pass,
+   then the typing pass over `read_csv(...) WITH ORDINALITY`) measured no cheaper on
+   the 16.6 M-row England community file (BENCHMARKS.md, 2026-12-01 19:27-21:00);
 2. one query computes every row's typed values and whether it fails a check. What
    depends on one source column (cleaning, pseudonymising, parsing, recoding and the
    checks on it) is computed once per DISTINCT value and joined back, not once per
@@ -38,6 +42,7 @@ import difflib
 import functools
 import hashlib
 import json
+import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
@@ -320,7 +325,8 @@ def _plan_columns(
         return f'"{plan.sources[header]}"'
 
     # What the preset reads from this file (the mapping's own [columns] win).
-    resolution = (presets.resolve(preset, headers, overridden=mapping.columns.keys())
+    resolution = (presets.resolve(preset, headers, overridden=mapping.columns.keys(),
+                                  defaulted=mapping.defaults.keys())
                   if preset is not None else None)
     if resolution is not None:
         plan.preset_note = resolution.describe()
@@ -343,16 +349,17 @@ def _plan_columns(
             hint += ("only one column was found: check the delimiter, or set header_row in "
                      "the mapping if the headers are not on the first row; ")
         national = recognise(headers) if preset is None else None
-        if national is not None:
+        if wanted != canonical and close:
+            # A column the mapping names, misspelt: the spelling is the fix.
+            fix = (f"did you mean {close!r}? set {canonical} = \"{close}\" under [columns] "
+                   f"in {where}")
+        elif national is not None:
             fix = preset_advice(national, given or Path(file_name), config.root)
         elif wanted == canonical:
             # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
             target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
             fix = (f"{hint}rename the column, or map it with {canonical} = "
                    f"\"{close or 'Your column'}\" under [columns] in {target}")
-        elif close:
-            fix = (f"did you mean {close!r}? set {canonical} = \"{close}\" under [columns] "
-                   f"in {where}")
         else:
             fix = (f"set {canonical} under [columns] in {where} to one of the columns found, "
                    "or check that this is the file the mapping is for")
@@ -367,6 +374,32 @@ def _plan_columns(
         close = next((c for c in (readers.closest_header(n, free)
                                   for n in (*names, canonical)) if c), None)
         source = close or "<your column>"
+        if isinstance(preset.columns.get(canonical), Derived):
+            # Sources the preset derives the column from (POD_* -> place_of_death): a
+            # source is read under its own name, so the fix is the header's name.
+            pairs = [(n, c) for n, c in ((n, readers.closest_header(n, free)) for n in names)
+                     if c]
+            quoted = [repr(n) for n in names]
+            wanted = (quoted[0] if len(quoted) == 1 else
+                      ", ".join(quoted[:-1]) + " and " + quoted[-1])
+            rename = "; ".join(f"rename the file's column {c!r} to {n}" for n, c in pairs)
+            itself = readers.closest_header(canonical, free)
+            if pairs and len(pairs) == len(names):
+                # Renames only when they are the whole fix (each missing one is there
+                # under a name like it).
+                fix = (f"{rename} (the preset reads it by that name), or set {canonical} "
+                       f"under [columns] in {where} to a column that holds {canonical} "
+                       "itself")
+            elif itself:
+                fix = (f"did you mean {itself!r}? add {canonical} = \"{itself}\" under "
+                       f"[columns] in {where}")
+            else:
+                fix = (f"check that the file is in that layout, or set {canonical} under "
+                       f"[columns] in {where} to a column that holds {canonical} itself")
+            return input_error(
+                file_name, f"required column{'s' if len(names) > 1 else ''} {wanted} "
+                f"(the {preset.name} preset derives {canonical} from "
+                f"{'them' if len(names) > 1 else 'it'}) missing (found: {listed()})", fix)
         looked = (f"{names[0]!r}" if len(names) == 1 else
                   f"{canonical} as one of {', '.join(repr(n) for n in names)}")
         hint = f"did you mean {close!r}? " if close else ""
@@ -734,7 +767,13 @@ def _plan_columns(
             checks.append((_when(f"{t} IS NOT NULL AND {v} IS NULL",
                                  _say(f"{label} '", shown, "' is not 2011 or 2021")), None))
         else:
-            plan.values[canonical] = f"upper({t})" if canonical in UPPER_CASE_CODES else t
+            # Text stored as it comes (a practice code or name, ADMIMETH, a Fingertips
+            # label): a shifted row or a careless export can put an NHS number there,
+            # which is masked like one in a reason (README "Privacy"). Under ten bytes a
+            # value cannot hold one: the usual short code skips the pattern.
+            kept = f"upper({t})" if canonical in UPPER_CASE_CODES else t
+            plan.values[canonical] = (f"(CASE WHEN strlen({t}) < 10 THEN {kept} "
+                                      f"ELSE {nz.mask_sql(kept)} END)")
             if canonical == "lsoa_code" and (dataset in ("population", "areas", *AREA_PARTS)
                                              or keeps_row):
                 if keeps_row:
@@ -860,6 +899,92 @@ def _check_recode_targets(mapping: Any, where: str) -> None:
                     f"{where}: [recode.{column}] maps {source_value!r} to {target!r}, which is "
                     f"not one of {', '.join(allowed)}{hint}"
                 )
+
+
+# What a coded column's [defaults] value may be, for messages: the canonical words, then
+# the national codes read as them.
+_CODE_EXAMPLES: dict[str, str] = {
+    "sex": "male, female, unknown (or a code read as one: 1, 2, 9, 0, M, F)",
+    "place_of_death": f"{', '.join(PLACES_OF_DEATH)} (or a name read as one: 'Care "
+                      "home', 'Elsewhere')",
+    "preferred_place_of_death": f"{', '.join(PLACES_OF_DEATH)}",
+    "ethnicity": f"{', '.join(ETHNIC_GROUPS)} (or an NHS ethnic category letter, A-Z)",
+    "activity_type": ", ".join(ACTIVITY_TYPES),
+    "age_band": "0-4, 5-9, ..., 85-89, 90+",
+    "dnacpr": "yes, no (or Y, N, true, false, 1, 0)",
+    "advance_care_plan": "yes, no (or Y, N, true, false, 1, 0)",
+}
+
+
+def _default_problem(dataset: str, column: str, value: Any, mapping: Any) -> str | None:
+    """Why a [defaults] value cannot be read as its column, else None. A default stands
+    for a value in every row that lacks one, so it is read as such a value would be
+    (the mapping's [recode] first); one that no row could hold is a slip in the
+    mapping, not in the data -- caught before any file is read."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text:
+        return f"is not a {column}"
+    user = mapping.recode.get(column) or {}
+    if nz.code_key(text) in {nz.code_key(k) for k in user}:
+        return None
+    tables = {"sex": nz.SEX_CODES, "place_of_death": nz.PLACE_OF_DEATH_CODES,
+              "preferred_place_of_death": nz.PLACE_OF_DEATH_CODES,
+              "activity_type": nz.ACTIVITY_TYPE_CODES, "age_band": nz.AGE_BAND_CODES}
+    if column in tables:
+        found = nz.recode(text, tables[column])
+        if column == "sex" and dataset in ("population", "projections") and found == "unknown":
+            found = None
+        return None if found else f"is not a code of {column}"
+    if column == "ethnicity":
+        known = nz.recode(text, nz.ETHNICITY_CODES)
+        key = nz.code_key(text)
+        if known or re.fullmatch(r"[a-z][a-z0-9]?", key) and key[0] in nz.ETHNIC_LETTER_CODES:
+            return None
+        return "is not a code of ethnicity"
+    if column in ("dnacpr", "advance_care_plan"):
+        key = nz.code_key(text)
+        return None if key in nz.BOOLEAN_CODES or key in nz.BOOLEAN_NOT_KNOWN else \
+            "is not yes or no"
+    if column in DATE_COLUMNS:
+        parsed = nz.parse_date(text, mapping.date_format)
+        return None if parsed.value is not None else \
+            f"is not a date (write it as {nz.expected_dates(mapping.date_format)})"
+    if column in WHOLE_NUMBER_RANGES or column in NUMBER_COLUMNS:
+        try:
+            number = float(text.replace(",", "").replace("\u00a3", ""))
+        except ValueError:
+            return "is not a number"
+        lo, hi = WHOLE_NUMBER_RANGES.get(column, (0, None))
+        if not math.isfinite(number) or number < lo or (hi is not None and number > hi) \
+                or (column in WHOLE_NUMBER_RANGES and number != round(number)):
+            return (f"is not a whole number from {lo} to {hi}" if hi is not None
+                    else "is not a number of 0 or more")
+        return None
+    if column == "lsoa_vintage":
+        return None if text in ("2011", "2021") else "is not an LSOA vintage (2011 or 2021)"
+    return None
+
+
+def _check_defaults(dataset: str, mapping: Any, where: str) -> None:
+    for column, value in mapping.defaults.items():
+        problem = _default_problem(dataset, column, value, mapping)
+        if problem is None:
+            continue
+        if column in _CODE_EXAMPLES:
+            close = difflib.get_close_matches(nz.code_key(str(value)).replace(" ", "_"),
+                                              RECODE_TARGETS.get(column, ()), n=1,
+                                              cutoff=0.8)
+            fix = (f"did you mean {column} = {json.dumps(close[0])}? " if close else "") + \
+                f"use one of {_CODE_EXAMPLES[column]}"
+            if column in RECODE_TARGETS:
+                fix += (f", or add the value under [recode.{column}] with the code it "
+                        "stands for")
+        elif column in DATE_COLUMNS:
+            fix = "write a date the mapping reads"
+        else:
+            fix = "correct the value, or delete the line to leave the column empty"
+        raise ConfigError(f"{where}: [defaults] {column} = "
+                          f"{json.dumps(value, ensure_ascii=False)} {problem} — {fix}")
 
 
 def _looks_total(s: str) -> str:
@@ -1202,6 +1327,7 @@ def _mapping_and_preset(config: ProjectConfig, dataset: str, name: str | None
     chosen = config.mapping_for(dataset, name)
     where = _mapping_file(config, chosen.name)
     _check_recode_targets(chosen, where)
+    _check_defaults(chosen.dataset, chosen, where)
     # The lookup and the deprivation file are parts of the areas: accepted as `ingest
     # areas`, loaded into their own tables (schema.AREAS_VIEW).
     target = chosen.dataset if dataset == "areas" and chosen.dataset in AREA_PARTS else dataset
@@ -1257,6 +1383,7 @@ def _ingest_one(
     reporter: Reporter,
 ) -> FileResult:
     started = datetime.now()
+    state = readers.file_state(path)  # compared once the file is read: was it still being written?
     fingerprint = mapping_hash(mapping)
     where = _mapping_file(config, mapping.name)
     # The name and path kept (ingest_log, rejects, field_actions, and so the manifest and
@@ -1376,6 +1503,14 @@ def _ingest_one(
             for table in (RAW_TABLE, ROW_MAP_TABLE):
                 con.execute(f"DROP TABLE IF EXISTS {table}")
             return done
+    if readers.file_state(path) != state:
+        # Read while a copy or an export was still writing it: the rows read, the hash
+        # and the file as it ends up would not agree. Nothing of it is kept.
+        for table in (RAW_TABLE, ROW_MAP_TABLE):
+            _quietly(con, f"DROP TABLE IF EXISTS {table}")
+        raise input_error(path.name, "changed while it was being read (it was still being "
+                          "written or copied)", "wait until it is complete, then ingest it "
+                          "again (nothing of it was kept)")
     try:
         params = _Params()
         inner, outer = nz.hmac_pads(key)
@@ -1836,21 +1971,21 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     file's rows are in the dataset's table already, and its duplicates are deleted.
 
     The common case is no duplicates at all, so that is asked first, cheaply: no rows
-    from other files, and as many distinct hashes of the key as rows (one 64-bit value
-    per row, where the GROUP BY over the key columns costs 2.4 CPU s on 7.9 M population
-    rows). Distinct hashes prove distinct keys; a repeated hash (a repeated key, or,
-    very rarely, two keys with one hash) only sends the file to the full search."""
+    from other files, and every row's 64-bit hash of the key different (where the GROUP
+    BY over the key columns costs 2.4 CPU s on 7.9 M population rows). Distinct hashes
+    prove distinct keys; a repeated hash (a repeated key, or, very rarely, two keys with
+    one hash) only sends the file to the full search (_hashes_distinct says how)."""
     if dataset not in UNIQUE_KEYS:
         return
     keys = UNIQUE_KEYS[dataset][0]
     this_file = (f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id)" if direct
                  else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
     hashed = ", ".join(f'"{k}"' for k in keys)
-    unique = con.execute(
-        f"SELECT (SELECT count(*) = count(DISTINCT hash({hashed})) FROM {this_file}) "
-        f"AND NOT EXISTS (SELECT 1 FROM {dataset} WHERE source_file_id <> $file_id)",
-        {"file_id": file_id}).fetchone()
-    if unique == (True,):
+    others = con.execute(f"SELECT EXISTS (SELECT 1 FROM {dataset} WHERE source_file_id "
+                         "<> $file_id)", {"file_id": file_id}).fetchone()
+    if others == (False,) and _hashes_distinct(
+            con, f"SELECT hash({hashed}) AS h FROM {this_file}",
+            {"file_id": file_id} if direct else {}):
         return
     first_key = nz.sql_literal(keys[0])
     found = con.execute(
@@ -1866,6 +2001,31 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
         # rejected for other reasons were never inserted.
         con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND source_row "
                     f"IN (SELECT __row FROM {STAGE_TABLE})", {"file_id": file_id})
+
+
+# From this many rows the hashes are compared in numpy (_hashes_distinct): below it,
+# importing numpy (0.06 CPU s) costs more than DuckDB's count(DISTINCT) saves.
+SORTED_HASHES_FROM = 500_000
+
+
+def _hashes_distinct(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]
+                     ) -> bool:
+    """Whether the 64-bit values `sql` gives (one column, h) are all different.
+
+    Many rows: fetched into numpy, sorted, and each compared with the next (7.9 M
+    population rows: 0.2 CPU s, where DuckDB's count(DISTINCT) builds a hash table of
+    them all for 1.1). Fewer than SORTED_HASHES_FROM: count(DISTINCT) in DuckDB.
+    tests/test_ingest_speed.py checks that both ways find the same duplicates."""
+    rows = con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
+    if rows is None or rows[0] < SORTED_HASHES_FROM:
+        same = con.execute(f"SELECT count(*) = count(DISTINCT h) FROM ({sql})",
+                           params).fetchone()
+        return same == (True,)
+    import numpy as np  # (only here: a CSV ingest otherwise never loads numpy)
+
+    hashes = np.asarray(con.execute(sql, params).fetchnumpy()["h"])
+    hashes.sort()  # in place: one copy of 8 bytes a row
+    return not bool(np.any(hashes[1:] == hashes[:-1]))
 
 
 # The fix a mostly-quarantined file most likely needs, by its most common reason.

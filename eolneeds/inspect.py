@@ -45,6 +45,7 @@ from eolneeds.readers import (
     DELIMITERS,
     cell_text,
     check_workbook_archive,
+    checked_rows,
     detect_encoding,
     detect_format,
     detect_header_row,
@@ -207,7 +208,7 @@ def _observe(column: ColumnProfile, value: Any) -> None:
             column.ten_digits += 1
             if is_valid_nhs_number(digits):
                 column.nhs_valid += 1
-    if 8 <= len(text) <= 10 and text[0].isdigit() and not isinstance(value, datetime | date):
+    if 6 <= len(text) <= 11 and text[0].isdigit() and not isinstance(value, datetime | date):
         shape = date_shape(text)
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
@@ -302,7 +303,8 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
     try:
         heads: dict[str, list[str]] = {}
         for ws in book.worksheets:
-            rows = [tuple(r) for r in ws.iter_rows(max_row=HEAD_ROWS, values_only=True)]
+            rows = [tuple(r) for r in checked_rows(
+                path.name, ws.title, ws.iter_rows(max_row=HEAD_ROWS, values_only=True))]
             header_row = find_header_row(rows)
             headers = _header_names(rows[header_row - 1]) if header_row else []
             found = presets.recognise(headers) if headers else None
@@ -327,7 +329,10 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
         result.sheet = chosen
         result.header_row = info.header_row or 1
         ws = book[chosen]
-        rows_after = ws.iter_rows(min_row=result.header_row + 1, values_only=True)
+        # inspect profiles about 500,000 cells: a tenth of this is plenty for them.
+        rows_after = checked_rows(
+            path.name, chosen, ws.iter_rows(min_row=result.header_row + 1, values_only=True),
+            first_row=result.header_row + 1, limit=100_000_000)
         _profile(heads[chosen], rows_after, result)
     finally:
         book.close()
@@ -382,13 +387,18 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     # GP systems' exports: EMIS "Usual GP's Organisation Code", "Organisation code"
     "gp_practice": ("practice code", "practice", "gp practice code", "gp code", "ods code",
                     "organisation code", "org code", "registered practice",
-                    "registered practice code", "usual gp s organisation code"),
+                    "registered practice code", "usual gp s organisation code",
+                    "usual gp practice", "usual gp", "gp practice", "registered gp practice",
+                    "registered gp", "practice ods code", "gp practice ods code"),
     "date_added": ("date added to register", "date entered", "entry date", "added on",
                    "date of entry", "date identified"),
     "preferred_place_of_death": ("ppd", "ppod", "preferred place", "preferred place of care"),
     "dnacpr": ("dnar", "dnacpr in place", "dnacpr status", "resus status"),
     "advance_care_plan": ("acp", "acp in place", "advance care plan in place"),
-    "activity_type": ("type", "contact type", "activity"),
+    # Community and hospice extracts (CSDS and local systems) say what a contact was by
+    # the team or service that made it.
+    "activity_type": ("type", "contact type", "activity", "team type", "service type",
+                      "team", "service", "activity type description"),
     "start_date": ("admission date", "admidate", "contact date", "arrival date", "date"),
     "end_date": ("discharge date", "disdate"),
     "admission_method": ("admimeth",),

@@ -134,6 +134,12 @@ DATE_SHAPES = (
     (re.compile(r"(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])"), "%Y%m%d"),
     (re.compile(r"\d{1,2}-\d{1,2}-\d{4}"), "%d-%m-%Y"),
     (re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}"), "%d.%m.%Y"),
+    # Two-digit years are never read unasked (1924 or 2024?), but a file of them is
+    # common -- Oracle's default DD-MON-RR ('01-MAY-24'), Excel's dd/mm/yy -- and the
+    # format that reads them is what a user must be told to set.
+    (re.compile(r"\d{1,2}-[A-Za-z]{3}-\d{2}"), "%d-%b-%y"),
+    (re.compile(r"\d{1,2} [A-Za-z]{3} \d{2}"), "%d %b %y"),
+    (re.compile(r"\d{1,2}/\d{1,2}/\d{2}"), "%d/%m/%y"),
 )
 
 
@@ -379,14 +385,21 @@ def pseudonymise_sql(expr: str, inner_param: str, outer_param: str) -> str:
 # are the same key.
 
 _KEY_JUNK = r"[^a-z0-9&+]+"
+# A whole-number code written as a decimal ('1.0', '83.00'): what a tool that read the
+# column as numbers writes (pandas does whenever a value is missing). The same code.
+_DECIMAL_ZEROS = r"^\s*([0-9]+)\.0+\s*$"
 
 
 def code_key(value: str) -> str:
-    return re.sub(_KEY_JUNK, " ", value.lower()).strip()
+    return re.sub(_KEY_JUNK, " ", re.sub(_DECIMAL_ZEROS, r"\1", value).lower()).strip()
 
 
 def code_key_sql(expr: str) -> str:
-    return f"trim(regexp_replace(lower({expr}), {sql_literal(_KEY_JUNK)}, ' ', 'g'))"
+    # The decimal is looked for only where there is a dot (a byte search): most values
+    # have none, and a regular expression on every row of a large file costs.
+    unzeroed = (f"(CASE WHEN contains({expr}, '.') THEN regexp_replace({expr}, "
+                f"{sql_literal(_DECIMAL_ZEROS)}, '\\1') ELSE {expr} END)")
+    return f"trim(regexp_replace(lower({unzeroed}), {sql_literal(_KEY_JUNK)}, ' ', 'g'))"
 
 
 def _with_canonical(words: Iterable[str], aliases: Mapping[str, str]) -> dict[str, str]:

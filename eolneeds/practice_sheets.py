@@ -134,6 +134,11 @@ def practices_sheet(pack: _Pack) -> DataSheet | None:
                   "outside the 99.8% limits is unlikely to differ by chance alone. A death's "
                   "practice is its registered practice, else its register entry's."))
     lines.append(_not_shown_line(pack))
+    if rows_frame["icb_value"].is_null().all():
+        # The report says the same where the practices' funnel plot would be.
+        lines.append(("No funnel", "no practice is placed against the ICB: the ICB's figure "
+                      "is not published (disclosure control), so there are no funnel limits "
+                      "and every Position says 'not compared'."))
     where = "the ICB" if pack.place is None else f"{pack.main.name} (practices whose deaths " \
                                                  "mostly lived here)"
     return DataSheet(

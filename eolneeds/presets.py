@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from eolneeds.config import DEFAULT_EMERGENCY_ADMIMETH
 from eolneeds.errors import ConfigError
-from eolneeds.normalise import NULL_DATES, sql_literal
+from eolneeds.normalise import NULL_DATES, code_key_sql, sql_literal
 from eolneeds.schema import CANONICAL_COLUMNS
 
 PRESETS: tuple[str, ...] = (
@@ -137,10 +137,13 @@ def _first_name(source: str | tuple[str, ...]) -> str:
 
 
 def resolve(preset: Preset, headers: Sequence[str],
-            overridden: Collection[str] = ()) -> Resolution:
+            overridden: Collection[str] = (), defaulted: Collection[str] = ()
+            ) -> Resolution:
     """Which header feeds each of the preset's canonical columns in a file with
     `headers`. Columns in `overridden` (the mapping's own [columns]) are left out: the
-    mapping's choice wins and the preset neither reads nor requires them."""
+    mapping's choice wins and the preset neither reads nor requires them. Columns in
+    `defaulted` (the mapping's [defaults]) are read where the file has them, and not
+    required where it has not (the default is their value)."""
     columns: dict[str, SourceSpec] = {}
     chosen: dict[str, str] = {}
     missing: list[tuple[str, tuple[str, ...]]] = []
@@ -148,7 +151,7 @@ def resolve(preset: Preset, headers: Sequence[str],
     for canonical, spec in preset.columns.items():
         if canonical in overridden:
             continue
-        required = canonical in preset.required
+        required = canonical in preset.required and canonical not in defaulted
         if isinstance(spec, Derived):
             found_sources = [find_any(s, headers) for s in spec.sources]
             absent = tuple(s if isinstance(s, str) else s[0]
@@ -321,34 +324,54 @@ def _place_of_death_coded(pod_code: str | None, nhs_flag: str | None,
     return "unknown"
 
 
-def later_episode_sql(episode_order: str) -> str:
+def later_episode_sql(episode_order: str, first_admission: str = "NULL") -> str:
     """SQL: the row is a later episode of a spell (HES APC EPIORDER 2..98; 99 is 'not
-    known' and a blank or absent order is a spell): its admission is on episode 1."""
-    return f"coalesce(TRY_CAST({episode_order} AS INTEGER) BETWEEN 2 AND 98, false)"
+    known' and a blank or absent order is a spell): its admission is on episode 1.
+    Without EPIORDER, HES's FAE flag (1: the spell's first, admission episode; 0: any
+    other) tells it."""
+    return (f"coalesce(TRY_CAST({episode_order} AS INTEGER) BETWEEN 2 AND 98, "
+            f"{episode_order} IS NULL AND TRY_CAST({first_admission} AS INTEGER) = 0, false)")
+
+
+def admission_code_sql(method: str) -> str:
+    """SQL: the ADMIMETH code a value starts with ('21', '2A'; also '21 - Emergency: A&E'
+    or '21.0', as reporting tools export it), else NULL."""
+    # Nearly every value is the two characters alone: the regular expression (costly
+    # on tens of millions of rows) only reads the others.
+    return (f"(CASE WHEN strlen({method}) = 2 THEN upper({method}) ELSE "
+            f"nullif(regexp_extract(upper({method}), '^([0-9][0-9A-Z])([^0-9A-Z]|$)', 1), "
+            "'') END)")
 
 
 def admission_type_sql(emergency: Sequence[str]) -> Callable[[Sequence[str]], str]:
-    """ADMIMETH -> activity type: emergency list (configurable), 11-13 elective, else
-    other. Sources: ADMIMETH and, optionally, EPIORDER (a later episode is 'other')."""
+    """ADMIMETH -> activity type: emergency list (configurable), 11-13 elective, any
+    other code 'other'. Sources: ADMIMETH and, optionally, EPIORDER and FAE (a later
+    episode is 'other'). A method written in words only ('Emergency', 'Non-elective') is
+    read as an activity type (normalise.ACTIVITY_TYPE_CODES), so that words no rule
+    knows are quarantined with their advice rather than counted as no admission."""
 
     def build(sources: Sequence[str]) -> str:
-        method = f"upper({sources[0]})"
+        method = sources[0]
+        code = admission_code_sql(method)
         codes = ", ".join(sql_literal(c.upper()) for c in emergency)
-        later = later_episode_sql(sources[1]) if len(sources) > 1 else "false"
+        later = later_episode_sql(*sources[1:3]) if len(sources) > 1 else "false"
         return (
             f"(CASE WHEN {later} THEN 'other' "
-            f"WHEN {method} IN ({codes}) THEN 'emergency_admission' "
-            f"WHEN {method} IN ('11', '12', '13') THEN 'elective_admission' "
-            "ELSE 'other' END)"
+            f"WHEN {code} IN ({codes}) THEN 'emergency_admission' "
+            f"WHEN {code} IN ('11', '12', '13') THEN 'elective_admission' "
+            f"WHEN {code} IS NOT NULL OR {method} IS NULL THEN 'other' "
+            f"ELSE {method} END)"
         )
 
     return build
 
 
 def admission_method_sql(sources: Sequence[str]) -> str:
-    """ADMIMETH, EPIORDER -> the admission method of a spell's first episode only: a
-    later episode (same ADMIMETH, copied to every episode of HES APC) is no admission."""
-    return f"(CASE WHEN NOT {later_episode_sql(sources[1])} THEN {sources[0]} END)"
+    """ADMIMETH, EPIORDER, FAE -> the admission method code of a spell's first episode
+    only: a later episode (same ADMIMETH, copied to every episode of HES APC) is no
+    admission. A method in words has no code (its activity type says what it was)."""
+    return (f"(CASE WHEN NOT {later_episode_sql(*sources[1:3])} THEN "
+            f"{admission_code_sql(sources[0])} END)")
 
 
 def spell_end_sql(sources: Sequence[str], as_date: Callable[[str], str]) -> str:
@@ -361,6 +384,8 @@ def spell_end_sql(sources: Sequence[str], as_date: Callable[[str], str]) -> str:
     discharge, not to the end of its first consultant episode."""
     disdate, epiend, admidate, speldur = sources
     blank = f"({disdate} IS NULL OR regexp_full_match({disdate}, {sql_literal(NULL_DATES)}))"
+    if speldur == "NULL":  # no duration column (SUS spells): no date to compute per row
+        return f"(CASE WHEN NOT {blank} THEN {disdate} ELSE {epiend} END)"
     days = f"TRY_CAST({speldur} AS INTEGER)"
     by_duration = (f"strftime({as_date(admidate)} + {days}, '%Y-%m-%d')")
     return (f"(CASE WHEN NOT {blank} THEN {disdate} "
@@ -373,7 +398,9 @@ def episode_extract(preset: Preset, headers: Sequence[str],
     """Whether a file read with `preset` is an episode-level HES APC extract whose spells
     the preset admits once (EPIORDER found, admission method and end date the preset's
     own): ingest then gives each spell's admission the end of the whole spell."""
-    return (preset.name == "hes_apc" and find_any(EPISODE_ORDER_NAMES, headers) is not None
+    return (preset.name == "hes_apc"
+            and (find_any(EPISODE_ORDER_NAMES, headers) is not None
+                 or find_any(FIRST_EPISODE_NAMES, headers) is not None)
             and not {"admission_method", "end_date"} & set(overridden))
 
 
@@ -391,7 +418,7 @@ def age_in_years_sql(sources: Sequence[str]) -> str:
     keeps the value with it ('6 (unit Z)'), so the age is blanked and recorded as a
     field action rather than read in the wrong unit; no unit column: years."""
     age, unit = sources
-    key = f"lower(trim({unit}))"
+    key = code_key_sql(unit)  # '1', '1.0', 'Years' alike
     years = ", ".join(sql_literal(u) for u in AGE_UNIT_YEARS)
     under_one = ", ".join(sql_literal(u) for u in AGE_UNIT_UNDER_ONE)
     return (f"(CASE WHEN {age} IS NULL OR {unit} IS NULL OR {key} IN ({years}) THEN {age} "
@@ -416,6 +443,8 @@ ADMISSION_METHOD_NAMES = ("ADMIMETH", "Admission_Method", "Admission_Method_Code
                           "ADMISSION_METHOD_HOSPITAL_PROVIDER_SPELL")
 EPISODE_ORDER_NAMES = ("EPIORDER", "Episode_Number", "Episode_Order")
 EPISODE_END_NAMES = ("EPIEND", "Episode_End_Date")
+# HES's finished admission episode flag: 1 on a spell's first episode, 0 on the others.
+FIRST_EPISODE_NAMES = ("FAE",)
 # HES APC's spell duration in days (ADMIDATE to DISDATE), on a spell's last episode or
 # on every episode of it, depending on the extract.
 SPELL_DURATION_NAMES = ("SPELDUR", "Spell_Duration", "Der_Spell_LoS")
@@ -547,16 +576,22 @@ def get_preset(
                                   "DEC_DATE_OF_DEATH", "DEATH_DATE"),
                 "date_of_registration": ("REG_DATE", "DATE_OF_REGISTRATION", "DOR",
                                          "REGISTRATION_DATE"),
-                "age": Derived((("DEC_AGEC", "AGEC", "AGE_AT_DEATH"),
+                # (Never the canonical names themselves, 'age', 'underlying_cause': a
+                # file of canonical names with one misnamed is no national layout.)
+                "age": Derived((("DEC_AGEC", "AGEC", "AGE_AT_DEATH", "Der_Age_At_Death"),
                                 ("DEC_AGECUNIT", "AGECUNIT")),
                                age_in_years_sql, optional=(("DEC_AGECUNIT", "AGECUNIT"),)),
                 "date_of_birth": ("DEC_DATE_OF_BIRTH", "DATE_OF_BIRTH", "DOB"),
-                "sex": ("DEC_SEX", "SEX"),
+                "sex": ("DEC_SEX", "SEX", "GENDER"),
                 "lsoa_code": ("DEC_LSOA", "LSOA_OF_RESIDENCE_CODE", "LSOA_OF_RESIDENCE",
                               "DEC_LSOA21", "DEC_LSOA11", "LSOA21", "LSOA11", "LSOA21CD",
-                              "LSOA11CD", "LSOA_CODE", "LSOAR"),
+                              "LSOA11CD", "LSOA_CODE", "LSOAR", "DEC_LSOA_CODE",
+                              # NHS England's NCDR / UDAL derive it from the postcode
+                              "Der_Postcode_LSOA_2021_Code", "Der_Postcode_LSOA_Code",
+                              "Der_Postcode_LSOA_2011_Code"),
                 "underlying_cause": ("S_UNDERLYING_COD_ICD10", "UNDERLYING_COD_ICD10",
-                                     "S_UNDERLYING_COD", "FIC10UND"),
+                                     "S_UNDERLYING_COD", "FIC10UND", "ICD10U",
+                                     "UNDERLYING_CAUSE_OF_DEATH"),
                 "contributory_causes": [f"S_COD_CODE_{i}" for i in range(1, 16)]
                 + [f"FIC10MEN{i}" for i in range(1, 16)],
                 # The three coded fields (PCMD / Civil Registration names, then the
@@ -591,17 +626,25 @@ def get_preset(
                                     spell_end_sql, reads_dates=True,
                                     optional=(EPISODE_END_NAMES, ADMISSION_DATE_NAMES,
                                               SPELL_DURATION_NAMES)),
-                "admission_method": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES),
+                "admission_method": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES,
+                                             FIRST_EPISODE_NAMES),
                                             admission_method_sql,
-                                            optional=(EPISODE_ORDER_NAMES,)),
-                "activity_type": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES),
+                                            optional=(EPISODE_ORDER_NAMES,
+                                                      FIRST_EPISODE_NAMES)),
+                "activity_type": Derived((ADMISSION_METHOD_NAMES, EPISODE_ORDER_NAMES,
+                                          FIRST_EPISODE_NAMES),
                                          admission_type_sql(emergency_methods),
-                                         optional=(EPISODE_ORDER_NAMES,)),
+                                         optional=(EPISODE_ORDER_NAMES,
+                                                   FIRST_EPISODE_NAMES)),
                 # MAINSPEF (the consultant's main specialty, 315 palliative medicine too)
                 # only where the treatment function is not given.
+                # (NCDR's SUS spells: the treatment function at admission, else at
+                # discharge; the payment with the market forces factor.)
                 "treatment_function": ("TRETSPEF", "TREATMENT_FUNCTION_CODE",
-                                       "Der_Admit_Treatment_Function_Code", "MAINSPEF"),
-                "cost": ("SPELL_COST", "COST", "Tariff_Total_Payment", "SPELL_TARIFF"),
+                                       "Der_Admit_Treatment_Function_Code",
+                                       "Der_Dischg_Treatment_Function_Code", "MAINSPEF"),
+                "cost": ("SPELL_COST", "COST", "Tariff_Total_Payment", "SPELL_TARIFF",
+                         "Grand_Total_Payment_MFF", "Total_Cost"),
             },
             required=("person_id", "start_date", "admission_method", "activity_type"),
         )
@@ -612,8 +655,9 @@ def get_preset(
             description="A&E attendances (ECDS)",
             columns={"person_id": NHS_NUMBER_NAMES,
                      "start_date": ("ARRIVAL_DATE", "ARRIVALDATE", "EC_ARRIVAL_DATE",
-                                    "Arrival_Date_Time"),
-                     "cost": ("COST", "Tariff_Total_Payment")},
+                                    "Arrival_Date_Time", "Der_EC_Arrival_Date_Time",
+                                    "EC_Arrival_Date_Time"),
+                     "cost": ("COST", "Tariff_Total_Payment", "Grand_Total_Payment_MFF")},
             required=("person_id", "start_date"),
             defaults={"activity_type": "ae_attendance"},
         )

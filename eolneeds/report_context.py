@@ -103,9 +103,10 @@ class Chart:
 class KeyFact:
     label: str
     value: str
-    context: str  # "ICB 43.4%"
+    context: str  # "ICB 43.4% · England 43.0% (2023, not 2025-26)"
     comparison: str  # 'Higher' | 'Similar' | ...
     css: str
+    detail: str = ""  # "5.7 percentage points above the ICB; 95% CI 47.3 to 52.8"
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,10 @@ class PlaceSection:
     anchor: str
     key_facts: list[KeyFact]
     questions: list[Question]
+    # First-screen sentences beside the key facts: who is missing out (significant
+    # gradients by deprivation) and what is hidden among the headline figures, and why.
+    missing_out: str = ""
+    hidden: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,8 @@ class ReportContext:
     findings: list[FindingView]
     overview_table: Table | None
     overview_charts: list[Chart]
+    # Why a funnel plot the overview would draw is not there (the ICB value hidden...)
+    overview_notes: list[str]
     england_table: Table | None
     england_sources: list[str]
     places: list[PlaceSection]
@@ -496,7 +503,7 @@ class ReportData:
             summary += (f" For {who}, the most common place of death is {top_name} "
                         f"({fmt_value(first[1][top], '%')}).")
         svg = charts.place_of_death_chart(svg_id, title, summary, rows)
-        table = Table(caption=f"{title} (per cent of deaths)",
+        table = Table(caption=f"{title}, {self.period} (per cent of deaths)",
                       columns=["Area"] + [n for _, n, _ in charts.POD_CATEGORIES],
                       rows=table_rows, numeric_columns=frozenset(range(1, 6)))
         return Chart(svg_id, title, Markup(svg), summary, table)

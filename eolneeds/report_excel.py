@@ -17,11 +17,12 @@ They follow the Government Analysis Function's "Releasing statistics in spreadsh
 * Native charts beside their tables, reading only the table's published cells, with
   alt text (_DescribedDrawing); a Place pack's charts show that Place.
 * Printing (print_plan, _page_setup): A4, text never below 65% of its size, the header
-  row (and key columns) repeated on every page, numbers indented from the cell edge so
-  neighbouring columns never print run together. The page header and footer repeat
-  only what the sheet already says (pack title, sheet name) and the page number: the
-  accessibility checklist's "no headers and footers" is about content found nowhere
-  else, which a screen reader would miss.
+  row (and key columns) repeated on every page, figures kept off the cell edge by their
+  number format (theme.padded) so neighbouring columns never print run together; the
+  Indicator data sheet prints only its notes unless rows are chosen (print_rows). The
+  page header and footer repeat only what the sheet already says (pack title, sheet
+  name) and the page number: the accessibility checklist's "no headers and footers" is
+  about content found nowhere else, which a screen reader would miss.
 
 Each sheet has its own builder (_cover, _contents_sheet, _notes_sheet, _summary_sheet,
 _theme_sheet, _inequalities_sheet, _projections_sheet, _data_quality_sheets,
@@ -276,6 +277,10 @@ class DataSheet:
     # With streamable: the rows' XML, worked out column by column for every row of the
     # bundle (row_keys index them) and shared by its packs (_Shared.row_xml).
     row_cache: _RowCache | None = None
+    # False: the print area stops at the table's header row, so printing the workbook
+    # prints the notes saying how to print the rows one needs, not every row (the
+    # Indicator data sheet of one Place ran to over 500 A4 pages).
+    print_rows: bool = True
 
 
 def clean_text(value: object) -> str:
@@ -376,12 +381,14 @@ def _register_styles(wb: Workbook) -> None:
         NamedStyle(name="eol_cell", font=font(), alignment=Alignment(vertical="top")),
         NamedStyle(name="eol_word", font=font(),
                    alignment=Alignment(horizontal="center", vertical="top")),
-        # Indented from the cell's right edge, so a number never prints run into the
-        # column to its right (Excel honours it; LibreOffice not in a top-aligned cell).
+        # Right-aligned; the space that keeps a figure off the column to its right is
+        # in its number format (theme.padded, applied by _CellMaker.template).
         NamedStyle(name="eol_number", font=font(),
-                   alignment=Alignment(horizontal="right", vertical="top",
-                                       indent=theme.NUMBER_INDENT)),
-        NamedStyle(name="eol_link", font=font(color=theme.LINK_COLOUR, underline="single")),
+                   alignment=Alignment(horizontal="right", vertical="top")),
+        # Top-aligned like the text beside it, so a link sits on the first line of a
+        # description that wraps rather than below it.
+        NamedStyle(name="eol_link", font=font(color=theme.LINK_COLOUR, underline="single"),
+                   alignment=Alignment(vertical="top")),
     ]
     for fill in theme.COMPARISON_FILLS:
         styles.append(NamedStyle(
@@ -412,6 +419,8 @@ class _CellMaker:
             scratch = self._scratch
             scratch._style = StyleArray()
             scratch.style = style
+            if style == "eol_number":
+                number_format = theme.padded(number_format)
             if number_format is not None:
                 scratch.number_format = number_format
             found = self._templates[key] = scratch._style
@@ -664,10 +673,13 @@ def _column_widths(ws: Worksheet, columns: Sequence[Col], rows: Sequence[Sequenc
         else:
             longest = (col.longest if col.longest is not None and rows else
                        _longest(r[index - 1] for r in rows))
-            # Headers wrap, so a long header needs only about half its length.
-            header = max(len(col.header) * 0.55, min(len(col.header), 14))
-            # +2 for the cell's padding, and the numbers' indent from the right edge.
-            width = max(longest + 2 + theme.NUMBER_INDENT, header + 2,
+            # Headers wrap, so a long header needs only about half its length; but a
+            # word cannot wrap, and bold text is wider (LibreOffice printed "Numerato" /
+            # "r" in a column sized by the header's length alone).
+            word = max((len(w) for w in col.header.split()), default=0)
+            header = max(len(col.header) * 0.55, min(len(col.header), 14), word * 1.2)
+            # +2 for the cell's padding, and the figures' space at the right edge.
+            width = max(longest + 2 + theme.NUMBER_PAD_WIDTH, header + 2,
                         theme.MIN_COLUMN_WIDTH)
             width = min(width, theme.WIDE_TEXT_WIDTH if col.wrap else theme.MAX_COLUMN_WIDTH)
         ws.column_dimensions[get_column_letter(index)].width = round(width, 1)
@@ -844,6 +856,9 @@ def _page_setup(ws: Worksheet, header_row: int | None, *, columns: int = 1,
     return plan
 
 
+_HEADER_SIZE = 8  # points: a portrait page's header (the pack title and the sheet name)
+
+
 def _print_headers(wb: Workbook, title: str) -> None:
     """Every printed page says what it is: the pack's title and the sheet name at the
     top, the page number at the bottom ('&' is the header codes' escape)."""
@@ -851,6 +866,12 @@ def _print_headers(wb: Workbook, title: str) -> None:
     for ws in wb.worksheets:
         ws.oddHeader.left.text = title
         ws.oddHeader.right.text = "&A"
+        # 8 pt on a portrait page: at 10 pt LibreOffice wrapped the title and the sheet
+        # name over three lines ("DQ10" / "(synthetic)" / "Areas and population"). A
+        # landscape page is wide enough at 10 pt, and scales its header with the sheet
+        # (8 pt at 65% would print at 5 pt).
+        if ws.page_setup.orientation == "portrait":
+            ws.oddHeader.left.size = ws.oddHeader.right.size = _HEADER_SIZE
         ws.oddFooter.right.text = "Page &P of &N"
 
 
@@ -867,10 +888,17 @@ def _write_data_sheet(wb: Workbook, sheet: DataSheet, *, stream: bool = False) -
     _sheet_heading(ws, sheet)
     ws.freeze_panes = f"{'B' if sheet.freeze_first_column else 'A'}{placement.first_row}"
     _comparison_rules(ws, placement)
-    _page_setup(ws, placement.header_row, columns=len(placement.columns),
-                last_row=placement.last_row, key_columns=sheet.print_keys,
+    _page_setup(ws, placement.header_row, columns=len(placement.columns) if sheet.print_rows
+                else 1, last_row=placement.last_row if sheet.print_rows
+                else placement.header_row - 1, key_columns=sheet.print_keys,
                 texts=[(sheet.title, _TITLE_SIZE)]
                 + [(line, theme.BODY_SIZE) for line in _heading_lines(sheet)])
+    if not sheet.print_rows:
+        # Only the notes print: on one page, whatever the widths of the table's columns
+        # under them (the print area ends at the first column past the longest note).
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
     return placement
 
 
@@ -1253,6 +1281,25 @@ def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> Da
     return sheet
 
 
+def _hidden_icb_line(pack: _Pack, ids: Iterable[str]) -> tuple[str, str] | None:
+    """The line naming the indicators whose ICB value is not published, so that no
+    Place is compared with it (the report says the same where a funnel plot is
+    missing): a reader otherwise sees 'Not compared' and no reason."""
+    icb = next(a for a in pack.areas if a.area_type == "icb")
+    names = []
+    for ind_id in dict.fromkeys(ids):
+        rec = pack.row(ind_id, icb)
+        if rec is not None and (rec["suppressed"] or _finite(rec["value"]) is None) \
+                and (pack.catalogue.get(ind_id) is None
+                     or pack.catalogue[ind_id].method not in ("C", "Q")):
+            names.append(pack.name_of(ind_id))
+    if not names:
+        return None
+    who = f"{pack.main.name} is not" if pack.place is not None else "no Place is"
+    return ("Not compared", f"{'; '.join(names)}: the ICB value is not published (suppressed "
+            f"or not available), so {who} compared with it.")
+
+
 def _summary_sheet(pack: _Pack) -> DataSheet:
     keys = _table_rows_for(pack, pack.headline_ids(), breakdowns=False)
     columns, rows = _comparison_table(pack, keys)
@@ -1260,6 +1307,9 @@ def _summary_sheet(pack: _Pack) -> DataSheet:
                           source="Death registrations, palliative care registers and hospital "
                                  "activity (local extracts)")
     lines.append(_comparator_line(pack))
+    hidden = _hidden_icb_line(pack, [key[0] for key in keys])
+    if hidden:
+        lines.append(hidden)
     return DataSheet(
         name="Summary", description="The headline indicators for every area, with comparison "
                                      "flags against the ICB",
@@ -1280,7 +1330,7 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
     columns += [Col(header) for _, header in quintiles]
     columns += [Col("SII"), Col("SII lower 95% CI"), Col("SII upper 95% CI"), Col("SII unit"),
                 Col("RII (ratio)"), Col("RII lower 95% CI (ratio)"),
-                Col("RII upper 95% CI (ratio)"), Col("Notes")]
+                Col("RII upper 95% CI (ratio)"), Col("Gradient (in words)"), Col("Notes")]
     rows: list[list[Any]] = []
     keys: list[tuple[str, str]] = []
     for ind_id in ids:
@@ -1300,6 +1350,7 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
                          _measure(summary, "upper_ci_95")])
                 if with_unit:  # a percentage's SII is in percentage points
                     row.append(NOT_APPLICABLE if summary is None else summary["unit"])
+            row.append(_gradient_words(sii, pack.polarity_key(ind_id)))
             row.append(pack.notes_for(ind_id, *(["sii_rii"] if sii or rii else []),
                                       *_row_note_keys(row)))
             rows.append(row)
@@ -1322,6 +1373,25 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
     sheet.lines.append(("Chart", ""))  # filled in by the chart
     sheet.charts.append(lambda placement: _gradient_chart(pack, placement))
     return sheet
+
+
+def _gradient_words(sii: dict[str, Any] | None, polarity: str) -> Any:
+    """What a slope index says, in words, for a reader who does not know its sign
+    convention (quintile 1, the most deprived, at the left: a negative SII is higher in
+    more deprived areas); which way is worse comes from the indicator's polarity."""
+    if sii is None:
+        return NOT_APPLICABLE
+    low, high = _finite(sii["lower_ci_95"]), _finite(sii["upper_ci_95"])
+    if sii["suppressed"] or low is None or high is None:
+        return NOT_AVAILABLE
+    if low <= 0 <= high:
+        return "No clear gradient (the interval includes zero)"
+    higher = high < 0
+    words = f"{'Higher' if higher else 'Lower'} in more deprived areas"
+    fare = {("higher_is_better", True): "better", ("higher_is_better", False): "worse",
+            ("lower_is_better", True): "worse", ("lower_is_better", False): "better"}
+    verdict = fare.get((polarity, higher))
+    return f"{words}: they fare {verdict}" if verdict else words
 
 
 def _cost_sheet(pack: _Pack) -> DataSheet | None:
@@ -1425,9 +1495,15 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
                            "[z] not applicable (see the Cover sheet)."),
              ("Periods", "Financial years (April to March); months (YYYY-MM) are the monthly "
                          "series; four-digit years are projections."),
-             # Printed legibly, every row of a whole ICB runs to hundreds of pages.
-             ("Printing", "filter to the rows you need first: Excel prints only the rows "
-                          "shown, and the whole table runs to many A4 pages.")]
+             # Printed legibly, every row runs to hundreds of A4 pages: the print area
+             # is these notes and the header row (DataSheet.print_rows), so printing the
+             # whole workbook does not print the table.
+             ("Printing", f"printing the workbook prints only these notes of this sheet: "
+                          f"its {len(rows):,} rows would fill about "
+                          f"{_pages_estimate(len(rows)):,} A4 pages."),
+             ("To print rows", "filter the table to the rows you need, select them and "
+                               "print the selection (Excel: Print Selection; LibreOffice: "
+                               "Selected cells).")]
     if left_out:
         lines.append(("Rows left out", left_out))
     return DataSheet(
@@ -1437,12 +1513,19 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
         table_name="Indicator_data", row_keys=numbers,
         # Nine in ten of the pack's cells, and no chart reads them. It is also the last
         # sheet built, so formats it first uses are numbered last either way.
-        streamable=True, row_cache=pack.shared.row_xml,
+        streamable=True, row_cache=pack.shared.row_xml, print_rows=False,
     )
 
 
+def _pages_estimate(rows: int) -> int:
+    """About how many A4 pages the whole Indicator data table prints on: LibreOffice
+    printed the sample's Place pack's 8,941 rows on 537 pages, about 50 rows a page and
+    3 pages across for its columns at 65%."""
+    return max(1, math.ceil(rows / 50) * 3)
+
+
 EXCEL_MAX_ROWS = 1_048_576  # rows in an Excel worksheet
-_DATA_SHEET_HEADING = 8  # the Indicator data sheet's rows above its table, at most
+_DATA_SHEET_HEADING = 9  # the Indicator data sheet's rows above its table, at most
 
 
 def _rows_that_fit(pack: _Pack) -> tuple[list[int], str]:
@@ -2182,7 +2265,12 @@ def _contents_sheet(pack: _Pack, later: list[tuple[str, str]]) -> DataSheet:
         lines=[("", "This worksheet contains one table: a link to every sheet and what it "
                     "holds."),
                ("Area", pack.area_label)],
-        columns=[Col("Sheet name", width=24), Col("Description", wrap=True, width=90)],
+        # Wide enough for the longest sheet name to print whole: a link cannot run on
+        # over the description beside it (LibreOffice cut "DQ10 Areas and population"
+        # at a width of 24). Names are up to 31 characters; 1.15 allows for capitals.
+        columns=[Col("Sheet name", width=max(16, round(_longest(
+                     name for name, _ in later) * 1.15 + 2))),
+                 Col("Description", wrap=True, width=90)],
         rows=rows, table_name="Contents",
     )
 

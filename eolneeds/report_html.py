@@ -60,11 +60,16 @@ def build_context(bundle: ReportBundle) -> ReportContext:
                       "Place of death, ICB and Places")
     if pod:
         overview_charts.append(pod)
+    overview_notes: list[str] = []
     for ind_id in FUNNEL_INDICATORS:
         if r.data.has(ind_id):
             chart = overview.funnel(ind_id)
             if chart:
                 overview_charts.append(chart)
+            else:
+                missing = overview.funnel_missing(ind_id)
+                if missing:
+                    overview_notes.append(missing)
     places = [PlaceSections(r).place_section(code) for code in r.places]
     england_table, england_sources = EnglandSection(r).england_section()
     inequality_charts, inequality_table = InequalitySection(r).inequality_section()
@@ -85,6 +90,7 @@ def build_context(bundle: ReportBundle) -> ReportContext:
                           for reason, n in tally.by_rule],
         findings=findings,
         overview_table=overview.overview(), overview_charts=overview_charts,
+        overview_notes=overview_notes,
         england_table=england_table, england_sources=england_sources,
         places=places, inequality_charts=inequality_charts,
         inequality_table=inequality_table, projection_chart=projection_chart,

@@ -35,8 +35,14 @@ def practice_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
     mine = funnel.filter((pl.col("period") == builder.period) & (pl.col("place") == code))
     bullets = []
     outside = mine.filter(pl.col("position") == "below_99_8")
+    icb_hidden = mine.height > 0 and mine["icb_value"].is_null().all()
     if mine.height:
-        if outside.height:
+        if icb_hidden:
+            # No funnel plot can be drawn: say so where it would have been.
+            bullets.append(f"No funnel plot of the practices of {name}: the ICB's figure "
+                           "they would be compared with is not published (disclosure "
+                           "control), so no practice is placed against it.")
+        elif outside.height:
             listed = "; ".join(f"{r['practice_code']}{_named(r['practice_name'])} "
                                f"(PCN {r['pcn_code']}{_named(r['pcn_name'])}): "
                                f"{fmt_value(r['value'], '%')}"
@@ -91,6 +97,25 @@ def hidden_bullets(mine: pl.DataFrame) -> list[str]:
         why = "; ".join(f"{n}: {reason}" for reason, n in ranked)
     return [f"{total} practice{'s' if total != 1 else ''} not shown (disclosure control): "
             f"{why}."]
+
+
+def _not_plotted(every: pl.DataFrame) -> str:
+    """The sentence saying which of a Place's practice rows the funnel plot leaves out,
+    and why ('' when none): a reader counting the points is told the rest."""
+    hidden = every.filter(pl.col("suppressed")).height
+    unknown = every.filter(~pl.col("suppressed") & (pl.col("practice_code") == "unknown"))
+    empty = every.filter(~pl.col("suppressed") & (pl.col("practice_code") != "unknown")
+                         & (pl.col("need_deaths").is_null() | (pl.col("need_deaths") <= 0)))
+    parts = []
+    if hidden:
+        parts.append(f"{hidden} practice{'s' if hidden != 1 else ''} whose figures are "
+                     "suppressed (disclosure control)")
+    if empty.height:
+        parts.append(f"{empty.height} practice{'s' if empty.height != 1 else ''} with no "
+                     "need deaths")
+    if unknown.height:
+        parts.append("deaths with no known practice")
+    return f"Not plotted: {'; '.join(parts)}." if parts else ""
 
 
 def _named(name: str | None) -> str:
@@ -153,10 +178,10 @@ def practice_funnel_chart(builder: ReportData, code: str) -> Chart | None:
     funnel = builder.bundle.practices
     if funnel is None or funnel.height == 0:
         return None
-    mine = funnel.filter((pl.col("period") == builder.period) & (pl.col("place") == code)
-                         & ~pl.col("suppressed") & (pl.col("practice_code") != "unknown")
-                         & pl.col("need_deaths").is_not_null()
-                         & (pl.col("need_deaths") > 0)).sort("practice_code")
+    every = funnel.filter((pl.col("period") == builder.period) & (pl.col("place") == code))
+    mine = every.filter(~pl.col("suppressed") & (pl.col("practice_code") != "unknown")
+                        & pl.col("need_deaths").is_not_null()
+                        & (pl.col("need_deaths") > 0)).sort("practice_code")
     if mine.height == 0 or mine["icb_value"][0] is None:
         return None
     icb = float(mine["icb_value"][0])
@@ -173,6 +198,9 @@ def practice_funnel_chart(builder: ReportData, code: str) -> Chart | None:
                f"({fmt_value(icb, '%')}). ")
     summary += (f"Below the 99.8% limit: {', '.join(below)}." if below
                 else "No practice is below the 99.8% limit.")
+    left_out = _not_plotted(every)
+    if left_out:
+        summary += " " + left_out
     svg_id = builder.unique_id("practice-funnel", code)
     title = f"Identification by GP practice, {name}: funnel plot, {builder.period}"
     svg = charts.funnel_chart(svg_id, title, summary, points, icb,

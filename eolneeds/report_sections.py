@@ -31,6 +31,7 @@ from eolneeds.catalogue import THEMES, load_catalogue
 from eolneeds.findings import benchmark_period, key_findings, versus_benchmark
 from eolneeds.formatting import (
     MISSING,
+    SUPPRESSED,
     fmt_cell,
     fmt_comparison,
     fmt_count,
@@ -142,24 +143,26 @@ class OverviewSection:
         icb_row = self.r.data.get(ind_id, self.r.icb, self.r.period)
         benchmark = _number(icb_row)
         polarity = self.r.polarity(ind_id)
-        points, plotted = [], []
+        points, plotted, left_out = [], [], []
         for place in self.r.places:
             row = self.r.data.get(ind_id, place, self.r.period)
-            if (row is not None and not row["suppressed"]
-                    and not is_missing(row["numerator"]) and not is_missing(row["denominator"])
-                    and row["denominator"] > 0):
+            why = _not_plotted(row)
+            if why is None and row is not None:
                 points.append(charts.FunnelPoint(self.r.place_name(place),
                                                  float(row["numerator"]),
                                                  float(row["denominator"])))
                 plotted.append(place)
+            else:
+                left_out.append((place, why or "no data for the period"))
         # Position and colour by polarity come from the chart's own data (charts.funnel_marks).
         marks = dict(zip(plotted, charts.funnel_marks(points, benchmark or 0.0, polarity),
                          strict=True))
+        reasons = dict(left_out)
         table_rows = []
         for place in self.r.places:
             row = self.r.data.get(ind_id, place, self.r.period)
             mark = marks.get(place)
-            position = mark.words if mark else "Not plotted (suppressed or missing)"
+            position = mark.words if mark else f"Not plotted: {reasons[place]}"
             table_rows.append([Cell(self.r.place_name(place), header=True),
                                Cell(_value(row), numeric=True),
                                Cell(_count(row, "numerator"), numeric=True),
@@ -173,7 +176,11 @@ class OverviewSection:
                    f"with 95% and 99.8% control limits around the ICB value "
                    f"({fmt_value(benchmark, '%')}). ")
         summary += (f"Outside the 99.8% limits: {', '.join(outside)}." if outside
+                    else "Every Place plotted is within the 99.8% limits." if left_out
                     else "Every Place is within the 99.8% limits.")
+        # A reader who counts fewer Places than the ICB has is told which and why.
+        if left_out:
+            summary += " " + self._left_out_sentence(left_out)
         svg_id = self.r.unique_id("funnel", ind_id)
         ind = self.r.ind(ind_id)
         # The x axis is the indicator's own denominator (need deaths, deaths, people on
@@ -187,6 +194,62 @@ class OverviewSection:
                       columns=["Place", "Value", "Numerator", "Denominator", "Position"],
                       rows=table_rows, numeric_columns=frozenset({1, 2, 3}))
         return Chart(svg_id, f"{name}: funnel plot", Markup(svg), summary, table)
+
+    def funnel_missing(self, ind_id: str) -> str | None:
+        """Why a funnel plot the overview draws for `ind_id` is not there, in a sentence
+        (None when it is drawn, or the indicator was not computed): without it a reader
+        sees one funnel fewer and no reason."""
+        if not self.r.data.has(ind_id):
+            return None
+        name = self.r.name_of(ind_id)
+        icb_row = self.r.data.get(ind_id, self.r.icb, self.r.period)
+        if _number(icb_row) is None:
+            why = ("is suppressed (disclosure control)" if icb_row is not None
+                   and icb_row["suppressed"] else "has no value for this period")
+            return (f"No funnel plot of {name.lower()}: the ICB value the Places would be "
+                    f"compared with {why}, so none of the {len(self.r.places)} Places is "
+                    "plotted. Each Place's value is in its own section.")
+        if all(_not_plotted(self.r.data.get(ind_id, p, self.r.period)) is not None
+               for p in self.r.places):
+            return (f"No funnel plot of {name.lower()}: no Place has a published value for "
+                    f"{self.r.period} (suppressed, or no deaths in its denominator).")
+        return None
+
+    def _left_out_sentence(self, left_out: list[tuple[str, str]]) -> str:
+        by_reason: dict[str, list[str]] = {}
+        for place, why in left_out:
+            by_reason.setdefault(why, []).append(self.r.place_name(place))
+        parts = [f"{', '.join(names)} ({why})" for why, names in by_reason.items()]
+        count = len(left_out)
+        return (f"{count} of the {len(self.r.places)} Places {'is' if count == 1 else 'are'} "
+                f"not plotted: {'; '.join(parts)}.")
+
+
+def _gap(row: dict[str, Any] | None, icb_row: dict[str, Any] | None) -> str:
+    """'5.7 percentage points above' / '201.4 per 100,000 below': a Place's published
+    value against the ICB's, worked out from the figures as shown (one decimal place),
+    so the words agree with the numbers beside them ('' when either is hidden)."""
+    place, icb = _number(row), _number(icb_row)
+    if row is None or place is None or icb is None or row["method"] in ("C", "Q"):
+        return ""
+    gap = round(round(place, 1) - round(icb, 1), 1)
+    if gap == 0:
+        return ""
+    unit = str(row["unit"])
+    size = fmt_number(abs(gap), 1) + (" percentage points" if unit == "%" else f" {unit}")
+    return f"{size} {'above' if gap > 0 else 'below'}"
+
+
+def _not_plotted(row: dict[str, Any] | None) -> str | None:
+    """Why a Place is left off a funnel plot, or None when it is plotted."""
+    if row is None:
+        return "no data for the period"
+    if row["suppressed"]:
+        return "its value is suppressed, disclosure control"
+    if is_missing(row["numerator"]) or is_missing(row["denominator"]) \
+            or row["denominator"] <= 0:
+        return "no deaths in its denominator"
+    return None
 
 
 class EnglandSection:
@@ -471,7 +534,8 @@ class ProjectionSection:
              charts.Series("Projected deaths with palliative care need", need)],
             "count", y_label="Deaths per year")
         table = Table(
-            caption=f"Projected deaths and palliative care need per year, {label}",
+            caption=f"Projected deaths and palliative care need per year, {label}, "
+                    f"{years[0]} to {years[-1]}",
             columns=["Year", "Projected deaths", "With palliative care need"],
             rows=[[Cell(y, header=True), Cell(fmt_count(d), numeric=True),
                    Cell(fmt_count(n), numeric=True)]
@@ -510,7 +574,7 @@ class ProjectionSection:
         columns = (["Area", f"Deaths {first_year}", f"Deaths {last_year}", "Change in deaths"]
                    + [f"Need {y}" for y in shown] + ["Change in need"])
         table = Table(caption="Projected annual deaths and deaths with palliative care need, "
-                              "by Place",
+                              f"by Place, {first_year} to {last_year}",
                       columns=columns, rows=rows,
                       numeric_columns=frozenset(range(1, len(columns))),
                       note=projection_year_basis(self.r.period))
@@ -592,7 +656,53 @@ class PlaceSections:
             questions.append(Question(key, number, title, lead, table, chart_list, bullets,
                                       extra))
         return PlaceSection(code=code, name=name, anchor=f"place-{slug(code)}",
-                            key_facts=self.key_facts(code), questions=questions)
+                            key_facts=self.key_facts(code), questions=questions,
+                            missing_out=self.missing_out(code, name),
+                            hidden=self.hidden_headlines(code))
+
+    def missing_out(self, code: str, name: str) -> str:
+        """Who is missing out, for the first screen: the indicators whose gradient by
+        deprivation is significant in this Place (the SII's 95% interval excludes zero),
+        with the slope index, its interval and what it means; else that none is."""
+        parts = []
+        for ind_id in self.inequalities.inequality_ids():
+            sii = self.r.data.get(ind_id, code, self.r.period, "imd_quintile", "SII")
+            if sii is None or sii["suppressed"] or is_missing(sii["value"]) \
+                    or is_missing(sii["lower_ci_95"]) or is_missing(sii["upper_ci_95"]) \
+                    or sii["lower_ci_95"] <= 0 <= sii["upper_ci_95"]:
+                continue
+            sii_text, _, meaning = self.inequalities.sii_words(ind_id, code)
+            parts.append(f"{self.r.name_of(ind_id)}: "
+                         f"{meaning[:1].lower()}{meaning[1:]}, SII {sii_text}")
+        if not parts:
+            return (f"Who is missing out: no indicator has a significant gradient by "
+                    f"deprivation in {name} in {self.r.period} (see question 6).")
+        return (f"Who is missing out, by deprivation ({self.r.period}; slope index of "
+                f"inequality, most to least deprived, with its 95% interval): "
+                + "; ".join(parts) + ".")
+
+    def hidden_headlines(self, code: str) -> str:
+        """Which headline figures of the Place are not shown, and why, for the first
+        screen (a '*' with no reason reads as a fault)."""
+        hidden, unjudged = [], []
+        for ind in load_catalogue():
+            if not ind.headline or not self.r.data.has(ind.id):
+                continue
+            row = self.r.data.get(ind.id, code, self.r.period)
+            if row is not None and row["suppressed"]:
+                hidden.append(ind.label)
+            elif row is not None and ind.method not in ("C", "Q") \
+                    and _number(row) is not None \
+                    and _number(self.r.data.get(ind.id, self.r.icb, self.r.period)) is None:
+                unjudged.append(ind.label)
+        text = []
+        if hidden:
+            text.append(f"Not shown ({SUPPRESSED}): {'; '.join(hidden)}: suppressed by "
+                        "disclosure control (see About this report).")
+        if unjudged:
+            text.append(f"Not compared with the ICB: {'; '.join(unjudged)}: the ICB value "
+                        "is not published.")
+        return " ".join(text)
 
     def key_facts(self, area: str) -> list[KeyFact]:
         facts = []
@@ -612,9 +722,26 @@ class PlaceSections:
                 word = f"{word} than the ICB"
             else:
                 word = ""
+            # By how much, and how sure: the gap to the ICB in the indicator's unit and
+            # the Place's 95% interval, beside the verdict; England with its period.
+            context = f"ICB {_value(icb_row)}"
+            england = self.r.england.get(ind.id)
+            if england is not None and area != self.r.icb:
+                context += (f" · England {fmt_value(england.value, ind.unit)} "
+                            f"({benchmark_period(england, self.r.period)})")
+            detail = ""
+            if verdict in ("better", "worse", "higher", "lower"):
+                gap = _gap(row, icb_row)
+                detail = f"{gap} the ICB; " if gap else ""
+            if row is not None and row["suppressed"]:
+                detail = "suppressed (disclosure control)"
+            elif row is not None and _number(row) is not None \
+                    and not is_missing(row["lower_ci_95"]):
+                detail += f"95% CI {_interval(row)}"
             facts.append(KeyFact(
-                label=ind.label, value=_value(row), context=f"ICB {_value(icb_row)}",
+                label=ind.label, value=_value(row), context=context,
                 comparison=word, css=COMPARISON_CLASSES.get(verdict, "cmp-none"),
+                detail=detail,
             ))
         return facts
 
@@ -646,7 +773,8 @@ class PlaceSections:
         svg_id = self.r.unique_id("trend", area, ind_id)
         svg = charts.line_chart(svg_id, f"{ind_name}, {label} and ICB", summary, periods,
                                 series, unit, y_label=unit)
-        table = Table(caption=f"{ind_name} ({unit}) by period, with 95% confidence intervals",
+        table = Table(caption=f"{ind_name} ({unit}), {label} and the ICB, {periods[0]} to "
+                              f"{periods[-1]}, with 95% confidence intervals",
                       columns=["Area", *periods], rows=table_rows,
                       numeric_columns=frozenset(range(1, len(periods) + 1)))
         return Chart(svg_id, f"{ind_name}: trend, {label}", Markup(svg), summary, table)
@@ -677,7 +805,8 @@ class PlaceSections:
         svg = charts.grouped_bar_chart(svg_id, f"Deaths by cause group, {label}", summary,
                                        categories, series, "%")
         table = Table(
-            caption=f"Deaths by cause group, {self.r.period} (per cent of deaths)",
+            caption=f"Deaths by cause group, {label} and the ICB, {self.r.period} (per cent "
+                    "of deaths)",
             columns=["Cause group", label, "Compared with ICB", "95% confidence interval",
                      "ICB"],
             rows=[[Cell(c, header=True), Cell(_value(p), numeric=True),
@@ -800,7 +929,8 @@ class SpcSection:
                                    polarity, unit)
             classes = charts.spc_point_classes(result, polarity)
             data_table = Table(
-                caption=f"{name}, monthly values for the ICB, with special-cause flags",
+                caption=f"{name}, monthly values for the ICB, {labels[0]} to {labels[-1]}, "
+                        "with special-cause flags",
                 columns=["Month", "Value", "Signal"],
                 rows=[[Cell(p, header=True), Cell(fmt_value(v, unit), numeric=True),
                        Cell(charts.SPC_STYLES[c][2])]

@@ -129,6 +129,15 @@ def _ingest(
     return ingest_files(config, dataset, files, mapping=mapping, reporter=reporter)
 
 
+def _replace(
+    config: ProjectConfig, dataset: str, path: Path, *, mapping: str | None,
+    reporter: Reporter,
+) -> None:
+    from eolneeds.ingest import ingest_files
+
+    ingest_files(config, dataset, [path], mapping=mapping, replace=True, reporter=reporter)
+
+
 def _validate(config: ProjectConfig, *, reporter: Reporter) -> list[str]:
     from eolneeds.validate import validate_project
 
@@ -418,12 +427,27 @@ def _run_locked(
         groups.setdefault((dataset, mapping_for_file(config, dataset, path.name)), []).append(
             path
         )
+    from eolneeds.readers import file_state
+
     for (dataset, mapping), files in groups.items():
+        states = {path: file_state(path) for path in files}
         results = _ingest(config, dataset, files, mapping=mapping, reporter=reporter)
         for path, res in zip(files, results, strict=False):
             (skipped if getattr(res, "skipped", False) else ingested).append(
                 f"{dataset}/{path.name}"
             )
+        # Ingest refuses a file that changes while it reads it; one that a copy went on
+        # writing after the read (the copy paused) would be archived whole yet loaded in
+        # part, and its next version loaded beside it. Load it again as it now is.
+        for path in [p for p in files if file_state(p) != states[p]]:
+            reporter.message(f"{path.name} changed after it was read (still being copied?): "
+                             "loading it again as it is now", level="warning")
+            before = file_state(path)
+            _replace(config, dataset, path, mapping=mapping, reporter=reporter)
+            if file_state(path) != before:
+                raise InputDataError(
+                    f"{path.name}: is still changing (being written or copied) — wait "
+                    "until it is complete, then run again")
     new_data = bool(ingested)
     if not new_data:
         reporter.event("no_new_data", month=month, files_already_loaded=len(skipped))

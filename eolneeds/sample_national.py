@@ -6,7 +6,10 @@ so that onboarding real files can be rehearsed and tested end to end:
 
 * deaths: two death registration (PCMD) extracts, cp1252 with CRLF line ends, one with
   `DEC_NHS_NUMBER`, `LSOA_OF_RESIDENCE_CODE` and yyyymmdd dates, the other with
-  `NHS_NUMBER`, `LSOA21CD` and dd/mm/yyyy dates; a few deaths with an NHS number whose
+  `NHS_NUMBER`, `LSOA21CD` and dd/mm/yyyy dates, then the last months from ONS
+  (tab-delimited, the Public Health Mortality File's names: `NHSNO`, `DOD`, `AGEC` with
+  `AGECUNIT`, `LSOAR`, `FIC10UND`, place of death as `CESTRSS` / `NHSIND` /
+  `ESTTYPED`); a few deaths with an NHS number whose
   check digit fails and a few with age 999 (both must still count), and two deaths of
   residents of a neighbouring area (loaded, outside the ICB);
 * hospital spells (SUS/HES APC): pipe-delimited UTF-8 with a BOM, `NHS_NUMBER`,
@@ -81,6 +84,7 @@ IOD_VINTAGES = ("2019", "2025")
 # current one. One year per layout at least, so both are onboarded in every project.
 OLD_LAYOUT_YEARS = (2023, 2024)
 DEATHS_SPLIT = date(2025, 4, 1)  # deaths before this day in the first extract
+ONS_DEATHS_FROM = date(2026, 4, 1)  # deaths from this day in the ONS-layout extract
 NEIGHBOUR_LSOAS = 40  # LSOAs of a neighbouring area in the all-England files
 ENGLAND_LSOAS = {"2019": 32_844, "2025": 33_755}  # LSOAs ranked by each IoD
 _STREAM_NOISE = 4
@@ -134,8 +138,10 @@ def national_files(iod: str) -> tuple[NationalFile, ...]:
                      "projected population, canonical columns"),
         NationalFile("deaths", "deaths/pcmd_deaths_2023-04_2025-03.csv", "pcmd_deaths",
                      "pcmd_deaths", "PCMD, cp1252 CRLF, LSOA_OF_RESIDENCE_CODE, yyyymmdd"),
-        NationalFile("deaths", "deaths/pcmd_deaths_2025-04_2026-10.csv", "pcmd_deaths",
+        NationalFile("deaths", "deaths/pcmd_deaths_2025-04_2026-03.csv", "pcmd_deaths",
                      "pcmd_deaths", "PCMD, cp1252 CRLF, NHS_NUMBER, LSOA21CD, dd/mm/yyyy"),
+        NationalFile("deaths", "deaths/ons_deaths_2026-04_2026-10.txt", "ons_deaths",
+                     "pcmd_deaths", "ONS deaths (PHMF names), tab, CESTRSS/NHSIND/ESTTYPED"),
         NationalFile("register", "register/register_epaccs.xlsx", "register_epaccs", None,
                      "EPaCCS workbook: second sheet, title rows, text dates, Total row"),
         NationalFile("activity", "activity/hes_apc_spells.txt", "hes_apc", "hes_apc",
@@ -159,6 +165,12 @@ def national_mappings(iod: str) -> dict[str, str]:
         "pcmd_deaths": """\
 # Death registrations (PCMD): the preset finds DEC_NHS_NUMBER / NHS_NUMBER,
 # DEC_LSOA / LSOA_OF_RESIDENCE_CODE / LSOA21CD and reads yyyymmdd or dd/mm/yyyy dates.
+dataset = "deaths"
+preset = "pcmd_deaths"
+""",
+        "ons_deaths": """\
+# Death registrations from ONS (Public Health Mortality File names: NHSNO, DOD, AGEC,
+# LSOAR, FIC10UND, CESTRSS / NHSIND / ESTTYPED): the same preset reads them.
 dataset = "deaths"
 preset = "pcmd_deaths"
 """,
@@ -629,7 +641,8 @@ _ESTABLISHMENTS = {
 
 def _write_deaths(folder: Path, deaths: pl.DataFrame, noise: _Noise,
                   neighbours: _Neighbours, fresh: list[str]) -> None:
-    """Two PCMD extracts split by date of death, cp1252 with CRLF, header variants."""
+    """Two PCMD extracts split by date of death, cp1252 with CRLF, header variants; the
+    last months' deaths from ONS instead, tab-delimited with the ONS names."""
     frame = deaths
     number = frame["DEC_NHS_NUMBER"].to_list()
     for i in noise.bad_nhs.tolist():  # a wrong check digit: the death still counts
@@ -653,19 +666,43 @@ def _write_deaths(folder: Path, deaths: pl.DataFrame, noise: _Noise,
     died = pl.col("REG_DATE_OF_DEATH").str.strptime(pl.Date, "%Y%m%d")
     first = frame.filter(died < DEATHS_SPLIT).rename(
         {"DEC_LSOA": "LSOA_OF_RESIDENCE_CODE"})
-    second = frame.filter(died >= DEATHS_SPLIT).rename(
+    second = frame.filter((died >= DEATHS_SPLIT) & (died < ONS_DEATHS_FROM)).rename(
         {"DEC_NHS_NUMBER": "NHS_NUMBER", "DEC_LSOA": "LSOA21CD"})
+    _write_ons_deaths(folder / "ons_deaths_2026-04_2026-10.txt",
+                      frame.filter(died >= ONS_DEATHS_FROM))
     uk = {c: pl.col(c).str.strptime(pl.Date, "%Y%m%d").dt.strftime("%d/%m/%Y")
           for c in ("REG_DATE_OF_DEATH", "REG_DATE")}
     second = second.with_columns(**uk)
     for part, name in ((first, "pcmd_deaths_2023-04_2025-03.csv"),
-                       (second, "pcmd_deaths_2025-04_2026-10.csv")):
+                       (second, "pcmd_deaths_2025-04_2026-03.csv")):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(part.columns)
         for row in part.iter_rows():
             writer.writerow(["" if v is None else v for v in row])
         (folder / name).write_bytes(out.getvalue().encode("cp1252"))
+
+
+# PCMD name -> the ONS Public Health Mortality File's name for the same field.
+ONS_DEATH_NAMES = {
+    "DEC_NHS_NUMBER": "NHSNO", "REG_DATE_OF_DEATH": "DOD", "REG_DATE": "DOR",
+    "DEC_AGEC": "AGEC", "DEC_SEX": "SEX", "DEC_LSOA": "LSOAR",
+    "S_UNDERLYING_COD_ICD10": "FIC10UND",
+    **{f"S_COD_CODE_{k}": f"FIC10MEN{k}" for k in range(1, 16)},
+    "POD_CODE": "CESTRSS", "POD_NHS_ESTABLISHMENT": "NHSIND",
+    "POD_ESTABLISHMENT_TYPE": "ESTTYPED", "GP_PRACTICE_CODE": "GPPRAC",
+}
+
+
+def _write_ons_deaths(path: Path, frame: pl.DataFrame) -> None:
+    """Deaths as ONS supplies them: tab-delimited UTF-8, LF line ends, yyyymmdd, the
+    PHMF names, the age unit beside the age (1 = years), place of death as CESTRSS
+    ('H', 'E' or the establishment), NHSIND and ESTTYPED; no ethnic group."""
+    ons = frame.select(list(ONS_DEATH_NAMES)).rename(ONS_DEATH_NAMES).with_columns(
+        AGECUNIT=pl.lit("1"))
+    lines = ["\t".join(ons.columns)]
+    lines += ["\t".join("" if v is None else str(v) for v in row) for row in ons.iter_rows()]
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8"))
 
 
 def _write_hes(path: Path, episodes_path: Path, data: _Data, rng: np.random.Generator

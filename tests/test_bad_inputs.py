@@ -153,12 +153,13 @@ CASES = [
         "extract March 2025') — " + ONE_COLUMN + MAP_IT.format(col="person_id", ds="deaths"))),
     Case("preset column missing", "deaths", "pcmd_missing_pod.csv",
          mapping='dataset = "deaths"\npreset = "pcmd_deaths"\n', refused=(
-             "pcmd_missing_pod.csv: required column 'POD_CODE' is missing (found: "
+             "pcmd_missing_pod.csv: required column 'POD_CODE' (the pcmd_deaths preset "
+             "derives place_of_death from it) missing (found: "
              "'DEC_NHS_NUMBER', 'REG_DATE_OF_DEATH', 'REG_DATE', 'DEC_AGEC', 'DEC_SEX', "
              "'DEC_LSOA', 'S_UNDERLYING_COD_ICD10', 'S_COD_CODE_1', 'POD_NHS_ESTABLISHMENT', "
-             "'POD_ESTABLISHMENT_TYPE') — the pcmd_deaths preset needs this column: check "
-             "that the file is in that layout, or add place_of_death = \"<your column>\" "
-             "under [columns] in {mappings}")),
+             "'POD_ESTABLISHMENT_TYPE') — check that the file is in that layout, or set "
+             "place_of_death under [columns] in {mappings} to a column that holds "
+             "place_of_death itself")),
     Case("register without date_added", "register", "register_missing_date_added.csv",
          refused=("register_missing_date_added.csv: required column 'date_added' is missing "
                   "(found: 'person_id', 'gp_practice') — "

@@ -325,7 +325,9 @@ def test_comparison_words_carry_the_meaning_colour_is_second(books, bundle):
 
 
 def test_values_are_stored_at_the_precision_they_are_shown(books):
-    decimals = {"0.0": 1, "#,##0.0": 1, "#,##0": 0, "£#,##0": 0, "0.00": 2, "0": 0}
+    # Each figure's format ends in the space that keeps it off the next column ('_0').
+    decimals = {f"{fmt}_0": places for fmt, places in
+                {"0.0": 1, "#,##0.0": 1, "#,##0": 0, "£#,##0": 0, "0.00": 2, "0": 0}.items()}
     counted = 0
     for wb in books.values():
         for ws, _, bounds in _tables(wb):

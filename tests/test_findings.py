@@ -40,6 +40,8 @@ def test_the_hospital_deaths_finding_follows_the_data() -> None:
     assert found.place == "E06000002"
     assert found.headline == "Middleford: 71.5%"
     assert "significantly higher than the ICB (worse)" in found.detail
+    # How sure: the Place's interval beside its value, before the verdict.
+    assert "Middleford (95% CI 69.0 to 74.0), significantly higher" in found.detail
     # England as typed into eolneeds.toml [benchmarks] in the fixture.
     assert "England 43.4%" in found.detail
 

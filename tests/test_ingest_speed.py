@@ -58,6 +58,7 @@ CASES = [
     b'a,b\n1,"x\r\ny"\n2,z\n',
     b"a,b\n1,2\r\n3,4\r5,6\n\r\n7,8",
     b"\n\na,b\n1,2",
+    b"a,b\r\r\n1,2\n\r3,4\r\n\r",
 ]
 
 
@@ -199,14 +200,18 @@ def test_direct_load_matches_the_rows_table_path(tmp_path, monkeypatch, empty_li
     assert [c for _, _, _, c in loaded] == [10, 20, None, 50, None, 70]
 
 
-def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sorted_from", [0, 10**9])
+def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch,
+                                                          sorted_from):
     """Deaths (a dataset whose key must be unique) go straight into an empty dataset
     table too; their duplicates are then looked for among the rows inserted (after a
     cheap test that there are none) and deleted. Into a table that holds rows they go
     through ROWS_TABLE. Both ways give the same rows read, rejects, field actions and
     loaded rows, worked out by hand: a repeat within the first file (whose own field
     action goes with it), then a repeat of a death loaded from the earlier file, a
-    repeat within the second file, and a rejected row, which is no first sighting."""
+    repeat within the second file, and a rejected row, which is no first sighting.
+    The same whichever way the hashes of the keys are compared (ingest._hashes_distinct:
+    sorted in numpy from `sorted_from` rows, else count(DISTINCT) in DuckDB)."""
     import duckdb
 
     from eolneeds import ingest
@@ -214,6 +219,7 @@ def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch)
     from eolneeds.reporting import Reporter
 
     monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    monkeypatch.setattr(ingest, "SORTED_HASHES_FROM", sorted_from)
     header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
     earlier = [
         header,
@@ -283,6 +289,29 @@ def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch)
         (1, 2, 80), (1, 4, 75), (2, 2, 70), (2, 6, 60), (2, 7, None)]
 
 
+@pytest.mark.parametrize("sorted_from", [0, 10**9])
+def test_hashes_distinct_both_ways(monkeypatch, sorted_from):
+    """ingest._hashes_distinct, worked out by hand: all different (including none and
+    one), a repeat anywhere (first and last, neighbours, the largest 64-bit values), the
+    same answer from numpy's sort and DuckDB's count(DISTINCT)."""
+    import duckdb
+
+    from eolneeds import ingest
+
+    monkeypatch.setattr(ingest, "SORTED_HASHES_FROM", sorted_from)
+    con = duckdb.connect()
+    top = 2**64 - 1
+    cases = [([], True), ([7], True), ([3, 1, 2], True), ([5, 1, 5], False),
+             ([1, 2, 2, 3], False), ([top, 0, top - 1], True), ([top, 1, top], False),
+             (list(range(1000)) + [999], False), (list(range(1000, 0, -1)), True)]
+    for values, expected in cases:
+        con.execute("CREATE OR REPLACE TABLE v (h UBIGINT)")
+        if values:
+            con.executemany("INSERT INTO v VALUES (?)", [[x] for x in values])
+        assert ingest._hashes_distinct(con, "SELECT h FROM v WHERE h >= $low",
+                                       {"low": 0}) is expected, values
+
+
 def test_repeated_header_found_with_padding_and_only_when_equal(tmp_path, monkeypatch):
     """The repeated-header test trims only values that contain both column names
     (ingest._plan_columns): a padded repeat is still one; a value that merely contains a
@@ -308,3 +337,33 @@ def test_repeated_header_found_with_padding_and_only_when_equal(tmp_path, monkey
     assert "repeats the header" not in rejects[1][2]
     assert rejects[1][2].startswith("date_of_death 'date_of_death x' is not a date")
     assert loaded == [(2,), (5,), (6,)]
+
+
+def test_trim_skipped_only_where_it_would_change_nothing():
+    """readers.trimmed_sql gives what trim() gives on every value -- each Unicode space
+    separator (trim's own set) at either end and inside, tabs, control and non-ASCII
+    characters, empty and NULL -- and on random strings of those characters."""
+    import random
+
+    import duckdb
+
+    spaces = [" ", "\u00a0", "\u1680", *map(chr, range(0x2000, 0x200B)), "\u202f",
+              "\u205f", "\u3000"]
+    others = ["a", "Z", "1", "!", "~", "\t", "\n", "\x7f", "\x01", "é", "ß", "€", "\u200b",
+              "\ufeff", "'", ","]
+    values: list[str | None] = [None, ""]
+    for sp in spaces:
+        values += [sp, sp + "x", "x" + sp, sp + "x" + sp, "x" + sp + "y", sp * 3]
+    values += others + [o + "x" + o for o in others]
+    rng = random.Random(11)
+    alphabet = spaces + others
+    values += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6)))
+               for _ in range(3000)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (c VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?)", [[v] for v in values])
+    differ = con.execute(
+        f"SELECT c FROM v WHERE trim(c) IS DISTINCT FROM {readers.trimmed_sql('c')}").fetchall()
+    assert differ == []
+    assert con.execute(f"SELECT {readers.trimmed_sql('c')} FROM (SELECT ' a\u00a0' AS c)"
+                       ).fetchone() == ("a",)

@@ -361,3 +361,45 @@ def test_a_gp_system_register_export_is_mapped_and_ingests(
             ("2024-04-02", "A81002", "hospice", None, None)]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize("header", ["Usual GP practice", "Registered GP Practice", "GP Practice",
+                                    "Practice ODS code"])
+def test_the_practice_of_a_register_export_is_guessed_by_its_usual_names(header: str) -> None:
+    from eolneeds.inspect import guess_columns
+
+    found = guess_columns("register", ["NHS Number", "Date Added", header,
+                                       "Preferred Place of Death"])
+    assert found["gp_practice"] == header
+
+
+def test_a_community_contacts_extract_is_mapped_by_its_team_type(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A community services extract (CSDS-like) says what each contact was by the team
+    that made it: inspect maps it as the activity type, recoding the words it can."""
+    project = tmp_path / "p"
+    project.mkdir()
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    (project / "eolneeds.toml").write_text(
+        '[project]\nicb_name = "T"\nicb_code = "QXX"\n[[places]]\ncode = "P1"\nname = "One"\n',
+        encoding="utf-8")
+    (project / "mappings").mkdir()
+    path = tmp_path / "csds_contacts.csv"
+    path.write_bytes(b"Person_ID,Contact_Date,Team_Type,Care_Contact_Duration\r\n"
+                     b"9434765005,2024-04-01,District nursing,30\r\n"
+                     b"9434765013,02/04/2024,Specialist palliative care,45\r\n")
+    result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", "csds",
+                                      "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    written = (project / "mappings" / "csds.toml").read_text(encoding="utf-8")
+    assert 'dataset = "activity"' in written and 'activity_type = "Team_Type"' in written
+    [res] = ingest_files(load_config(project), "activity", [path], mapping="csds",
+                         reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (2, 0)
+    con = duckdb.connect(str(load_config(project).database_path), read_only=True)
+    try:
+        assert con.execute("SELECT activity_type FROM activity ORDER BY source_row"
+                           ).fetchall() == [("community_contact",),
+                                            ("specialist_palliative_contact",)]
+    finally:
+        con.close()

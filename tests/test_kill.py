@@ -43,7 +43,7 @@ pytestmark = [
     pytest.mark.slow,
 ]
 
-KEY = "kill-test-key"
+KEY = "kill-test-key-not-secret"
 CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
 TRIALS = 20
 SEED = 20251101

@@ -229,6 +229,66 @@ def test_names_fill_what_the_codes_leave_unknown(tmp_path):  # type: ignore[no-u
         ("home",), ("care_home",)]
 
 
+def test_ncdr_mortality_names_need_only_the_preset(tmp_path):  # type: ignore[no-untyped-def]
+    """Death registrations as NHS England's NCDR / UDAL give them: pseudonymised
+    identifier, the derived age and the LSOA derived from the postcode."""
+    header = ["Der_Pseudo_NHS_Number", "REG_DATE_OF_DEATH", "REG_DATE", "Der_Age_At_Death",
+              "DEC_SEX", "Der_Postcode_LSOA_2021_Code", "S_UNDERLYING_COD_ICD10",
+              "S_COD_CODE_1", "POD_CODE", "POD_NHS_ESTABLISHMENT", "POD_ESTABLISHMENT_TYPE"]
+    rows = [["AB12CD", "2024-05-01", "2024-05-03", "84", "2", "E01000001", "C349", "J449",
+             "", "1", "01"]]
+    path = write(tmp_path / "mortality_ncdr.csv", _ons_deaths(rows, header))
+    preset, res = _onboard(tmp_path, "deaths", path)
+    assert preset == "pcmd_deaths"
+    assert (res.rows_loaded, res.rows_rejected) == (1, 0)  # type: ignore[attr-defined]
+    assert query(load_config(tmp_path / "p"), "SELECT age, sex, lsoa_code, place_of_death "
+                 "FROM deaths") == [(84, "female", "E01000001", "hospital")]
+
+
+@pytest.mark.parametrize(("written", "fmt", "day"), [
+    ("01-MAY-24", "%d-%b-%y", "2024-05-01"),  # Oracle's default DD-MON-RR
+    ("1/5/24", "%d/%m/%y", "2024-05-01"),  # Excel's short date saved as CSV
+])
+def test_fix_a_file_of_two_digit_years(tmp_path, written, fmt, day):  # type: ignore[no-untyped-def]
+    """Two-digit years are not read unasked; the refusal names the format that reads
+    them, and setting it as said loads every death."""
+    from eolneeds.errors import InputDataError
+
+    rows = [[_nhs(k), written, "", "80", "", "1", "E01000001", "C349", "", "H", "", ""]
+            for k in range(3)]
+    path = write(tmp_path / "deaths_oracle.csv", _ons_deaths(rows))
+    root = tmp_path / "p"
+    make_project(root, {"deaths": 'preset = "pcmd_deaths"\n'})
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(load_config(root), "deaths", [path], reporter=Reporter())
+    mapping = root / "mappings" / "deaths.toml"
+    assert str(caught.value).endswith(
+        f"set date_format in {mapping} to the file's date format (date_format = \"{fmt}\", "
+        f"as in '{written}')")
+    with mapping.open("a", encoding="utf-8") as fh:
+        fh.write(f'date_format = "{fmt}"\n')
+    [res] = ingest_files(load_config(root), "deaths", [path], reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (3, 0)
+    assert query(load_config(root), "SELECT DISTINCT CAST(date_of_death AS VARCHAR) FROM "
+                 "deaths") == [(day,)]
+
+
+def test_codes_written_as_decimals_are_the_same_codes(tmp_path):  # type: ignore[no-untyped-def]
+    """A column a tool read as numbers ('1.0', '83.0', as pandas writes one with a gap):
+    sex 1.0 is male, ESTTYPED 83.0 a hospice, ethnicity and the NHS flag alike."""
+    header = [*ONS_HEADER, "ETHNIC_GROUP"]
+    rows = [[_nhs(0), "20240501", "", "80.0", "1.0", "1.0", "E01000001", "C349", "", "X1",
+             "1.0", "83.0", "A"],
+            [_nhs(1), "20240502", "", "80", "1", "2.0", "E01000001", "C349", "", "X2", "2.0",
+             "3.00", ""]]
+    path = write(tmp_path / "deaths_pandas.csv", _ons_deaths(rows, header))
+    config = make_project(tmp_path / "p", {"deaths": 'preset = "pcmd_deaths"\n'})
+    ingest_files(config, "deaths", [path], reporter=Reporter())
+    assert query(config, "SELECT age, sex, place_of_death FROM deaths ORDER BY source_row") == [
+        (80, "male", "hospice"), (80, "female", "care_home")]
+    assert query(config, "SELECT count(*) FROM field_actions") == [(0,)]
+
+
 # --- HES APC episodes, SUS spells -------------------------------------------------------
 
 HES_HEADER = ["NEWNHSNO", "ADMIDATE", "DISDATE", "ADMIMETH", "MAINSPEF", "TRETSPEF",
@@ -315,12 +375,78 @@ def test_sus_spells_with_their_names_and_costs(tmp_path):  # type: ignore[no-unt
         ("emergency_admission", date(2024, 4, 1), None, "315", 99.0)]
 
 
+def test_sus_spells_from_ncdr_with_their_derived_names(tmp_path):  # type: ignore[no-untyped-def]
+    """NHS England's NCDR / UDAL SUS spells: the pseudonymised identifier, the spell's
+    length of stay, the treatment function at discharge, the payment with the market
+    forces factor."""
+    header = ["APCS_Ident", "Der_Pseudo_NHS_Number", "Admission_Date", "Discharge_Date",
+              "Admission_Method", "Der_Spell_LoS", "Der_Dischg_Treatment_Function_Code",
+              "Grand_Total_Payment_MFF"]
+    rows = [["1", "AB12", "2024-04-01", "", "21", "4", "315", "1234.5"],
+            ["2", "AB13", "2024-04-01", "", "2A", "", "300", ""]]
+    path = write(tmp_path / "apcs.csv", "\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    preset, res = _onboard(tmp_path, "activity", path)
+    assert preset == "hes_apc"
+    assert (res.rows_loaded, res.rows_rejected) == (2, 0)  # type: ignore[attr-defined]
+    assert query(load_config(tmp_path / "p"), "SELECT activity_type, end_date, "
+                 "treatment_function, cost FROM activity ORDER BY source_row") == [
+        # no discharge date, but 4 days' stay: it ended on 5 April
+        ("emergency_admission", date(2024, 4, 5), "315", 1234.5),
+        ("emergency_admission", None, "300", None)]
+
+
+def test_admission_methods_exported_with_their_descriptions(tmp_path):  # type: ignore[no-untyped-def]
+    """A reporting tool's export writes the code with its meaning, or the meaning alone:
+    the code is read where it leads; words are read as an activity type, and words no
+    rule knows are quarantined with the advice (never counted silently as no admission)."""
+    header = ["NHS_NUMBER", "Admission_Date", "Discharge_Date", "Admission_Method"]
+    methods = [("21 - Emergency: Accident and Emergency", "emergency_admission", "21"),
+               ("2A: Emergency - A&E of another provider", "emergency_admission", "2A"),
+               ("11 Elective - Waiting list", "elective_admission", "11"),
+               ("31.0", "other", "31"),
+               ("Non-elective", "emergency_admission", None),
+               ("Elective", "elective_admission", None)]
+    rows = [[_nhs(k), "01/04/2024", "03/04/2024", m] for k, (m, _t, _c) in enumerate(methods)]
+    rows.append([_nhs(9), "01/04/2024", "03/04/2024", "Maternity ante-partum"])
+    path = write(tmp_path / "sus_export.csv", _ons_deaths(rows, header))
+    config = make_project(tmp_path / "p", {"sus": 'dataset = "activity"\npreset = "hes_apc"\n'})
+    [res] = ingest_files(config, "activity", [path], mapping="sus", reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (len(methods), 1)
+    assert query(config, "SELECT activity_type, admission_method FROM activity ORDER BY "
+                 "source_row") == [(t, c) for _m, t, c in methods]
+    [(why,)] = query(config, "SELECT reason FROM rejects")
+    assert "'Maternity ante-partum' is not a known activity type" in why
+    assert "add a [recode.activity_type] entry" in why
+    # Followed: the row loads.
+    with (tmp_path / "p" / "mappings" / "sus.toml").open("a", encoding="utf-8") as fh:
+        fh.write('[recode.activity_type]\n"Maternity ante-partum" = "other"\n')
+    [res] = ingest_files(load_config(tmp_path / "p"), "activity", [path], mapping="sus",
+                         replace=True, reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (len(methods) + 1, 0)
+
+
+def test_hes_episodes_flagged_by_fae_alone_count_each_spell_once(tmp_path):  # type: ignore[no-untyped-def]
+    header = ["EPIKEY", "NEWNHSNO", "ADMIDATE", "DISDATE", "ADMIMETH", "FAE", "EPISTART",
+              "EPIEND", "TRETSPEF"]
+    rows = [["1", N[0], "2024-04-01", "", "21", "1", "2024-04-01", "2024-04-03", "300"],
+            ["2", N[0], "2024-04-01", "2024-04-09", "21", "0", "2024-04-03", "2024-04-09",
+             "315"]]
+    path = write(tmp_path / "hes_fae.csv", "\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    preset, res = _onboard(tmp_path, "activity", path)
+    assert preset == "hes_apc"
+    assert query(load_config(tmp_path / "p"), "SELECT activity_type, start_date, end_date "
+                 "FROM activity ORDER BY source_row") == [
+        ("emergency_admission", date(2024, 4, 1), date(2024, 4, 9)),
+        ("other", date(2024, 4, 1), date(2024, 4, 9))]
+
+
 # --- ECDS ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("id_column", "arrival_column"), [
     ("NHS_NUMBER", "EC_ARRIVAL_DATE"), ("NHSNumber", "Arrival_Date"),
-    ("Der_Pseudo_NHS_Number", "EC_Arrival_Date")])
+    ("Der_Pseudo_NHS_Number", "EC_Arrival_Date"),
+    ("Der_Pseudo_NHS_Number", "Der_EC_Arrival_Date_Time")])
 def test_ecds_as_exported(tmp_path, id_column, arrival_column):  # type: ignore[no-untyped-def]
     ids = N[:2] if "Pseudo" not in id_column else ["ab12cd34", "ab12cd35"]
     header = [id_column, arrival_column, "EC_Department_Type", "EC_Discharge_Status_SNOMED_CT"]

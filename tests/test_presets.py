@@ -999,3 +999,122 @@ def test_ons_older_layout_csv_takes_its_sex_from_the_file_name_as_advised(tmp_pa
     assert query(config, "SELECT DISTINCT sex, year FROM population") == [("male", 2020)]
     assert query(config, "SELECT population FROM population WHERE age_band IN ('0-4', '90+') "
                  "ORDER BY age_band") == [(10.0,), (2.0,)]
+
+
+# ---------------------------------------------------------------------------------------
+# [defaults] must be values the column reads: a slip there is the mapping's, exit 2
+
+
+def _ingest_error(root, dataset, path, mapping):  # type: ignore[no-untyped-def]
+    """The one-line ConfigError (exit 2) ingest raises, before reading the file."""
+    from eolneeds.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        ingest_files(load_config(root), dataset, [path], mapping=mapping, reporter=Reporter())
+    assert caught.value.exit_code == 2
+    assert "\n" not in str(caught.value)
+    return str(caught.value)
+
+
+def _ingest(root, dataset, path, mapping):  # type: ignore[no-untyped-def]
+    [res] = ingest_files(load_config(root), dataset, [path], mapping=mapping,
+                         reporter=Reporter())
+    return res
+
+
+PCMD_NO_SEX = [h for h in PCMD if h != "DEC_SEX"]
+PCMD_NO_SEX_ROW = "9434765919,20230105,20230110,85,E01000001,C349,I251,H,,\n"
+
+
+@pytest.mark.parametrize(("default", "fix", "want"), [
+    # The advice's two ways out, each followed literally.
+    ('sex = "Femme"', '[defaults]\nsex = "female"\n', "female"),
+    ('sex = "Femme"', '[defaults]\nsex = "Femme"\n[recode.sex]\n"Femme" = "female"\n',
+     "female"),
+    ('sex = "femal"', '[defaults]\nsex = "female"\n', "female"),
+])
+def test_fix_a_default_that_is_no_code(tmp_path, default, fix, want):  # type: ignore[no-untyped-def]
+    root = tmp_path / "p"
+    make_project(root, {"pcmd": f'dataset = "deaths"\npreset = "pcmd_deaths"\n'
+                                f'[defaults]\n{default}\n'})
+    path = write(tmp_path / "pcmd.csv", ",".join(PCMD_NO_SEX) + "\n" + PCMD_NO_SEX_ROW)
+    line = _ingest_error(root, "deaths", path, "pcmd")
+    mapping = root / "mappings" / "pcmd.toml"
+    value = default.split(" = ")[1]
+    assert line.startswith(f"{mapping}: [defaults] sex = {value} is not a code of sex — ")
+    assert "use one of male, female, unknown (or a code read as one: 1, 2, 9, 0, M, F)" in line
+    if value == '"femal"':
+        assert 'did you mean sex = "female"?' in line
+    # Nothing was read, nothing loaded.
+    mapping.write_text('dataset = "deaths"\npreset = "pcmd_deaths"\n' + fix, encoding="utf-8")
+    assert _ingest(root, "deaths", path, "pcmd").rows_loaded == 1
+    assert query(load_config(root), "SELECT sex FROM deaths") == [(want,)]
+
+
+def test_a_default_is_read_as_the_columns_values_are(tmp_path):  # type: ignore[no-untyped-def]
+    # 'F' and 'Female' are what sex columns hold, so they are good defaults.
+    root = tmp_path / "p"
+    config = make_project(root, {"pcmd": 'dataset = "deaths"\npreset = "pcmd_deaths"\n'
+                                         '[defaults]\nsex = "Female"\n'})
+    path = write(tmp_path / "pcmd.csv", ",".join(PCMD_NO_SEX) + "\n" + PCMD_NO_SEX_ROW)
+    ingest_files(config, "deaths", [path], mapping="pcmd", reporter=Reporter())
+    assert query(config, "SELECT sex FROM deaths") == [("female",)]
+
+
+@pytest.mark.parametrize(("mapping_text", "said", "fixed"), [
+    ('dataset = "deaths"\n[defaults]\nplace_of_death = "nowhere"\n',
+     '[defaults] place_of_death = "nowhere" is not a code of place_of_death — use one of '
+     "home, care_home, hospital, hospice, religious, other, unknown",
+     'dataset = "deaths"\n[defaults]\nplace_of_death = "unknown"\n'),
+    ('dataset = "deaths"\n[defaults]\nplace_of_death = "care-homes"\n',
+     '[defaults] place_of_death = "care-homes" is not a code of place_of_death — did you '
+     'mean place_of_death = "care_home"?',
+     'dataset = "deaths"\n[defaults]\nplace_of_death = "care_home"\n'),
+    ('dataset = "deaths"\n[defaults]\ndate_of_registration = "31/02/2024"\n',
+     '[defaults] date_of_registration = "31/02/2024" is not a date (write it as dd/mm/yyyy '
+     'or yyyy-mm-dd) — write a date the mapping reads',
+     'dataset = "deaths"\n[defaults]\ndate_of_registration = "29/02/2024"\n'),
+    ('dataset = "deaths"\n[defaults]\nage = 999\n',
+     "[defaults] age = 999 is not a whole number from 0 to 120 — correct the value, or delete "
+     "the line to leave the column empty",
+     'dataset = "deaths"\n'),
+])
+def test_fix_defaults_of_other_columns(tmp_path, mapping_text, said, fixed):  # type: ignore[no-untyped-def]
+    root = tmp_path / "p"
+    make_project(root, {"mine": mapping_text})
+    header = "person_id,date_of_death,sex,place_of_death\n"
+    path = write(tmp_path / "deaths.csv", header + "9434765919,2024-03-01,1,\n")
+    line = _ingest_error(root, "deaths", path, "mine")
+    assert line.startswith(f"{root / 'mappings' / 'mine.toml'}: {said}"), line
+    (root / "mappings" / "mine.toml").write_text(fixed, encoding="utf-8")
+    assert _ingest(root, "deaths", path, "mine").rows_loaded == 1
+    assert query(load_config(root), "SELECT count(*) FROM deaths") == [(1,)]
+
+
+def test_population_default_sex_must_be_male_or_female(tmp_path):  # type: ignore[no-untyped-def]
+    root = tmp_path / "p"
+    make_project(root, {"pop": 'dataset = "population"\n[defaults]\nsex = "unknown"\n'})
+    path = write(tmp_path / "pop.csv", "lsoa_code,year,age_band,population\n"
+                 "E01000001,2024,0-4,10\n")
+    assert '[defaults] sex = "unknown" is not a code of sex' in _ingest_error(
+        root, "population", path, "pop")
+
+
+def test_fix_a_misnamed_column_a_preset_derives_from(tmp_path):  # type: ignore[no-untyped-def]
+    """POD_NHS_EST for POD_NHS_ESTABLISHMENT: mapping place_of_death to it would read
+    NHS flags as places (every death 'unknown'); the advice is the header's name."""
+    root = tmp_path / "p"
+    config = make_project(root, {"deaths": 'preset = "pcmd_deaths"\n'})
+    header = ",".join(PCMD).replace("POD_NHS_ESTABLISHMENT", "POD_NHS_EST")
+    row = "9434765919,20230105,20230110,85,2,E01000001,C349,I251,X,1,01\n"
+    path = write(tmp_path / "pcmd.csv", header + "\n" + row)
+    message = _refused(config, "deaths", path)
+    assert "required column 'POD_NHS_ESTABLISHMENT' (the pcmd_deaths preset derives " \
+           "place_of_death from it) missing" in message
+    assert message.endswith("rename the file's column 'POD_NHS_EST' to POD_NHS_ESTABLISHMENT "
+                            "(the preset reads it by that name), or set place_of_death under "
+                            f"[columns] in {root / 'mappings' / 'deaths.toml'} to a column "
+                            "that holds place_of_death itself")
+    path.write_text(",".join(PCMD) + "\n" + row, encoding="utf-8")  # renamed, as advised
+    ingest_files(load_config(root), "deaths", [path], reporter=Reporter())
+    assert query(config, "SELECT place_of_death FROM deaths") == [("hospital",)]

@@ -367,7 +367,7 @@ def test_render_summary_mentions_no_new_data(tmp_path: Path, parts: FakeParts) -
 # ---------------------------------------------------------------------------------------
 # End to end, on a small generated project, through the real ingest/validate/assess
 
-KEY = "run-test-key"
+KEY = "run-test-key-not-secret"
 CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
 
 

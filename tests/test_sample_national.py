@@ -49,7 +49,7 @@ def test_every_listed_file_and_mapping_is_written(national: Path) -> None:
 
 
 def test_deaths_are_cp1252_with_crlf_and_two_header_variants(national: Path) -> None:
-    first, second = sorted((national / "inbox" / "deaths").iterdir())
+    ons, first, second = sorted((national / "inbox" / "deaths").iterdir())
     for path in (first, second):
         raw = path.read_bytes()
         with pytest.raises(UnicodeDecodeError):
@@ -61,8 +61,19 @@ def test_deaths_are_cp1252_with_crlf_and_two_header_variants(national: Path) -> 
     assert "NHS_NUMBER" in rows2[0] and "LSOA21CD" in rows2[0]
     assert all(len(r["REG_DATE_OF_DEATH"]) == 8 for r in rows1)  # yyyymmdd
     assert all(r["REG_DATE_OF_DEATH"][2] == "/" for r in rows2)  # dd/mm/yyyy
-    numbers = [r["DEC_NHS_NUMBER"] for r in rows1] + [r["NHS_NUMBER"] for r in rows2]
-    ages = [r["DEC_AGEC"] for r in rows1 + rows2]
+    # The last months from ONS: tab-delimited UTF-8 with LF, the ONS names.
+    assert ons.name.startswith("ons_deaths")
+    assert b"\r" not in ons.read_bytes()
+    rows3 = list(csv.DictReader(io.StringIO(ons.read_text(encoding="utf-8")),
+                                delimiter="\t"))
+    assert rows3 and {"NHSNO", "DOD", "AGEC", "AGECUNIT", "LSOAR", "FIC10UND", "CESTRSS",
+                      "NHSIND", "ESTTYPED"} <= set(rows3[0])
+    assert min(r["DOD"] for r in rows3) >= "20260401" > max(
+        r["REG_DATE_OF_DEATH"][6:] + r["REG_DATE_OF_DEATH"][3:5] + r["REG_DATE_OF_DEATH"][:2]
+        for r in rows2)
+    numbers = ([r["DEC_NHS_NUMBER"] for r in rows1] + [r["NHS_NUMBER"] for r in rows2]
+               + [r["NHSNO"] for r in rows3])
+    ages = [r["DEC_AGEC"] for r in rows1 + rows2] + [r["AGEC"] for r in rows3]
     truth = json.loads((national / TRUTH_FILE).read_text(encoding="utf-8"))
     assert sum(not is_valid_nhs_number(n) for n in numbers) == \
         truth["noise"]["deaths_failing_nhs_check"] >= 3
