@@ -1304,7 +1304,7 @@ def ingest_files(
     chosen = {path: _mapping_and_preset(config, dataset, mapping if mapping is not None else
                                         config.mapping_name_for_file(dataset, path.name))
               for path in paths}
-    key = resolve_key(config)
+    key = resolve_key(config, on_weak=lambda text: reporter.message(text, level="warning"))
     con = _open(config)
     results: list[FileResult] = []
     try:
