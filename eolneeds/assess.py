@@ -1027,9 +1027,12 @@ def _assess_project(config: ProjectConfig, options: AssessOptions, *, reporter: 
         con.close()
     headline_period = _headline_period(frame)
 
-    from eolneeds.validate import validate_project
+    from eolneeds.validate import protect_quality_tables, validate_project
 
     data_quality = validate_project(config, reporter=reporter).tables
+    if config.disclosure.enabled:
+        # Published outputs: a small count of records is withheld there too.
+        data_quality = protect_quality_tables(data_quality, config.disclosure.min_count)
     report_places = places if places is not None else [p.code for p in config.places]
     written: list[Path] = []
     names: list[str] = []

@@ -51,6 +51,10 @@ class DataQualityTable:
     title: str
     description: str
     frame: pl.DataFrame
+    # Cells (row index, column) withheld by disclosure control in a published output
+    # (validate.protect_quality_tables): their value is null, shown as the confidential
+    # mark. `validate` itself shows every count.
+    confidential: frozenset[tuple[int, str]] = frozenset()
 
 
 @dataclass(frozen=True)

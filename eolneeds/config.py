@@ -13,6 +13,7 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -630,9 +631,15 @@ MIN_KEY_LENGTH = 16
 MAX_KEY_FILE_BYTES = 64 * 1024
 
 
-def _strong_key(key: bytes, source: str) -> bytes:
+def _strong_key(key: bytes, source: str, existing: Path | None = None,
+                on_weak: Callable[[str], None] | None = None) -> bytes:
     """Refuse a key that is blank, short, or not text (a UTF-16 copy of the key file
-    would silently be another key, so new data would not link to old)."""
+    would silently be another key, so new data would not link to old).
+
+    A short key of a project whose database already exists (`existing`) is taken with a
+    warning (`on_weak`): its data are pseudonymised with that key, and refusing it would
+    stop the project's monthly run for good (a new key cannot link new data to old); the
+    warning says how to move to a strong key. A new project never starts with one."""
     stripped = key.strip()
     if not stripped:
         raise UsageError(f"pseudonymisation key from {source} is blank — restore the key "
@@ -646,6 +653,15 @@ def _strong_key(key: bytes, source: str) -> bytes:
         raise UsageError(
             f"pseudonymisation key from {source} is not one line of UTF-8 text (saved as "
             "UTF-16, or binary?) — restore the key as `eolneeds init` wrote it")
+    if len(text) < MIN_KEY_LENGTH and existing is not None and existing.exists():
+        if on_weak is not None:
+            on_weak(f"the pseudonymisation key from {source} is {len(text)} characters long "
+                    f"(a key needs at least {MIN_KEY_LENGTH}: a short key can be guessed, "
+                    "and every pseudonym reversed); it is used because this project's "
+                    f"database {existing.name} was written with it. Move to a strong key "
+                    "(`eolneeds init` writes one) and ingest every file again into a new "
+                    "project")
+        return key
     if len(text) < MIN_KEY_LENGTH:
         raise UsageError(
             f"pseudonymisation key from {source} is {len(text)} characters long — a key "
@@ -654,17 +670,19 @@ def _strong_key(key: bytes, source: str) -> bytes:
     return key
 
 
-def resolve_key(config: ProjectConfig) -> bytes:
+def resolve_key(config: ProjectConfig, on_weak: Callable[[str], None] | None = None) -> bytes:
     """The pseudonymisation key: $EOLNEEDS_KEY, else [privacy] key_file.
 
     The key lives outside the project folder so that the database and outputs can be
-    shared without it; it is never written into either.
+    shared without it; it is never written into either. `on_weak` receives the warning
+    for a short key an existing project was written with (_strong_key).
     """
+    existing = config.database_path
     env = os.environ.get(KEY_ENV_VAR)
     if env:
         # The variable's own bytes: a value that is not UTF-8 (set from a file in another
         # encoding) reaches Python with surrogate escapes, which .encode("utf-8") refuses.
-        return _strong_key(os.fsencode(env), f"${KEY_ENV_VAR}")
+        return _strong_key(os.fsencode(env), f"${KEY_ENV_VAR}", existing, on_weak)
     if config.key_file is not None:
         key_file = config.key_file
         try:
@@ -680,7 +698,7 @@ def resolve_key(config: ProjectConfig) -> bytes:
                 f"pseudonymisation key file {key_file} cannot be read — restore it, "
                 f"or set {KEY_ENV_VAR}; without the same key, new data will not link to old"
             ) from None
-        return _strong_key(key, f"key file {key_file}")
+        return _strong_key(key, f"key file {key_file}", existing, on_weak)
     raise UsageError(
         f"no pseudonymisation key — set {KEY_ENV_VAR} or [privacy] key_file in "
         f"{config.root / CONFIG_FILE} (`eolneeds init` creates one)"

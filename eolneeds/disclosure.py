@@ -40,7 +40,7 @@ import gc
 import heapq
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import ParamSpec
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 import polars as pl
@@ -1144,7 +1144,8 @@ CASCADE_COST = 6.0
 HEADLINE_WEIGHT = 20.0
 QUINTILE_WEIGHT = 6.0
 ICB_WEIGHT = 3.0
-SII_LOSS_WEIGHT = 15.0
+SII_LOSS_WEIGHT = 20.0
+POOL_WEIGHT = 8.0
 #: An inequality summary needs this many published quintiles (assess.SII_MIN_QUINTILES).
 SII_QUINTILES = 3
 #: (indicator id, breakdown) -> the weight of such a row in _row_cost, in place of 1.
@@ -1159,9 +1160,13 @@ def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
     weighs 1 (or what `weights` gives its (indicator, breakdown): the caller's hook for
     rows a table exists for, such as the practice funnel's); a headline row (breakdown
     'all') HEADLINE_WEIGHT; a deprivation quintile of
-    an indicator with an inequality summary QUINTILE_WEIGHT while its summary stands,
-    SII_LOSS_WEIGHT where it is the quintile that would take the summary below
-    SII_QUINTILES, 1 once the summary is lost anyway; an ICB row ICB_WEIGHT times as much.
+    an indicator with an inequality summary QUINTILE_WEIGHT while more than
+    SII_QUINTILES of its quintiles are shown; where hiding it leaves fewer, POOL_WEIGHT
+    if every hidden quintile can still be pooled with an adjacent one (the summary may
+    stand over pooled groups: _summary_pools) and SII_LOSS_WEIGHT if not, 1 once the
+    summary is lost anyway; an ICB row ICB_WEIGHT times as much. So the complement of a
+    hidden quintile is its neighbour where that keeps the summary (issue 11.2: on
+    generated 20,000-death ICBs more summaries stand, BENCHMARKS.md).
     A latent count carries no row and costs nothing. Also returns what each count's
     rows weigh in all, hidden or not (the order in which _release tries them)."""
     from eolneeds.catalogue import load_catalogue
@@ -1174,20 +1179,26 @@ def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
     group: list[int | None] = []
     groups: dict[tuple, int] = {}
     members: list[list[int]] = []
-    for r, ((nk, dk), ind, area_type, area, period, bd, bv) in enumerate(zip(
+    order_of: dict[int, float] = {}
+    for r, ((nk, dk), ind, area_type, area, period, bd, bv, den) in enumerate(zip(
             keys, frame["indicator_id"].to_list(), frame["area_type"].to_list(),
             frame["area_code"].to_list(), frame["period"].to_list(),
-            frame["breakdown"].to_list(), frame["breakdown_value"].to_list(), strict=True)):
+            frame["breakdown"].to_list(), frame["breakdown_value"].to_list(),
+            frame["denominator"].to_list(), strict=True)):
         scale = ICB_WEIGHT if area_type == "icb" else 1.0
         weight.append((HEADLINE_WEIGHT if bd == "all" else row_weight.get((ind, bd), 1.0))
                       * scale)
         other.append((nk, dk))
         g = None
-        if bd == "imd_quintile" and ind in unequal and bv not in SUMMARY_VALUES:
+        # A quintile with no residents (no denominator) is no group of the summary
+        # (_summary_pools, assess._sii_rows): not counted as shown, nor pooled with.
+        if bd == "imd_quintile" and ind in unequal and bv not in SUMMARY_VALUES \
+                and den is not None and den > 0:
             g = groups.setdefault((ind, area, period), len(groups))
             if g == len(members):
                 members.append([])
             members[g].append(r)
+            order_of[r] = _quintile_order(str(bv))
         group.append(g)
         for k in {nk, dk}:
             if k is not None:
@@ -1195,6 +1206,23 @@ def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
 
     def row_hidden(r: int, but: Key | None = None) -> bool:
         return any(o is not None and o != but and o in hidden for o in other[r])
+
+    for g_rows in members:
+        g_rows.sort(key=order_of.__getitem__)
+    poolable_cache: dict[tuple[int, ...], bool] = {}
+
+    def poolable(shut: tuple[int, ...]) -> bool:
+        """(number of quintiles, positions of the hidden ones...): whether they can still
+        be cut into SII_QUINTILES runs of adjacent quintiles with no hidden one alone
+        (_summary_pools then checks that the pooled counts give nothing away)."""
+        if shut not in poolable_cache:
+            n = shut[0]
+            closed = set(shut[1:])
+            poolable_cache[shut] = any(
+                len(runs) >= SII_QUINTILES and not any(
+                    len(run) == 1 and run[0] in closed for run in runs)
+                for runs in _runs(list(range(n))))
+        return poolable_cache[shut]
 
     def cost(key: Key) -> float:
         total = 0.0
@@ -1205,9 +1233,22 @@ def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
             if g is None:
                 total += weight[r]
                 continue
-            shown = sum(1 for m in members[g] if not row_hidden(m))
-            w = QUINTILE_WEIGHT if shown > SII_QUINTILES else (
-                SII_LOSS_WEIGHT if shown == SII_QUINTILES else 1.0)
+            shut = [m != r and row_hidden(m) for m in members[g]]
+            shown = len(shut) - sum(shut)
+            if shown > SII_QUINTILES:
+                w = QUINTILE_WEIGHT
+            else:
+                # Below SII_QUINTILES the summary can still stand over pooled groups
+                # where each hidden quintile has an adjacent one to pool with: hiding
+                # this one costs POOL_WEIGHT where that stays possible, SII_LOSS_WEIGHT
+                # where it ends it, and 1 where the summary is lost already.
+                before = poolable((len(shut), *(i for i, s in enumerate(shut) if s)))
+                if shown < SII_QUINTILES and not before:
+                    w = 1.0
+                else:
+                    shut[members[g].index(r)] = True
+                    after = poolable((len(shut), *(i for i, s in enumerate(shut) if s)))
+                    w = POOL_WEIGHT if after else SII_LOSS_WEIGHT
             total += w * weight[r]
         return total
 
@@ -1379,7 +1420,7 @@ def apply_disclosure(
             _hide_until_safe(hidden, sums, lambda: _exposed(hidden, sums, needs, values))
             if pools is not None:
                 pools.update(_summary_pools(out, keys, values, hidden, relations, needs,
-                                            min_count))
+                                            min_count, sums))
         kind = []
         for nk, dk in keys:
             found = [k for k in (nk, dk) if k is not None and k in hidden]
@@ -1481,9 +1522,12 @@ def _quintile_order(value: str) -> float:
         return float("inf")  # a label that is no quintile number sorts last
 
 
-def _runs(quintiles: list[str]) -> list[list[tuple[str, ...]]]:
+_Q = TypeVar("_Q")
+
+
+def _runs(quintiles: list[_Q]) -> list[list[tuple[_Q, ...]]]:
     """Every way to cut the ordered quintiles into runs of adjacent ones."""
-    out: list[list[tuple[str, ...]]] = []
+    out: list[list[tuple[_Q, ...]]] = []
     n = len(quintiles)
     for cuts in range(1 << max(n - 1, 0)):
         groups, start = [], 0
@@ -1496,16 +1540,29 @@ def _runs(quintiles: list[str]) -> list[list[tuple[str, ...]]]:
     return out
 
 
+def _transformable(method: str, value: float, low: float, high: float | None) -> bool:
+    """Whether methods.sii_rii can take a group's value and limits: the logit of a
+    percentage needs 0 < p < 100, the log of a rate > 0."""
+    if method == "P":
+        return 0 < low and 0 < value < 100 and (high is None or high < 100)
+    return value > 0 and low > 0
+
+
 def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
                    values: dict[Key, float], hidden: set[Key], relations: list[Relation],
-                   needs: set[Key], min_count: int) -> dict[tuple[str, str, str], list[str]]:
+                   needs: set[Key], min_count: int, base_sums: _Sums | None = None,
+                   ) -> dict[tuple[str, str, str], list[str]]:
     """(indicator_id, area_code, period) -> the deprivation groups (pool_label) its
     SII/RII is to be computed from, for the summaries that have fewer than SII_QUINTILES
     usable quintiles (hidden, or a rate not published) and can be saved by pooling.
 
     A candidate grouping has at least SII_QUINTILES groups; a group of one quintile is a
     published one; a pooled group holds an unusable quintile (pooling published ones
-    only would lose a group). The most groups win, then the fewest quintiles pooled.
+    only would lose a group). A published quintile the SII cannot take (0 or 100%:
+    _transformable) is unusable too, and a summary with one is pooled even with
+    SII_QUINTILES usable quintiles left (without it, it is not calculated at all); a
+    pooled percentage must itself be above 0 and below 100%. The most groups win, then
+    the fewest quintiles pooled.
     A grouping is safe where (1) each pooled group's numerator and denominator counts
     are 0 or at least min_count (a standardised rate's events DSR_MIN_EVENTS, a crude
     rate's CRUDE_RATE_MIN_EVENTS) and (2) with those pooled counts published as sums of
@@ -1519,15 +1576,22 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
     methods = {i.id: i.method for i in load_catalogue() if i.inequality_summary}
     events_min = {"DSR": DSR_MIN_EVENTS, "R": CRUDE_RATE_MIN_EVENTS}
     groups: dict[tuple[str, str, str], list[tuple[str, int, bool]]] = {}
-    for r, (ind, area, period, bd, bv, den, value, low) in enumerate(out.select(
+    # Summaries with a published quintile the SII cannot take (methods.sii_rii: a
+    # percentage of 0 or 100, a rate of 0, whose log / logit is infinite): with it the
+    # summary is not calculated, so it is pooled with a neighbour like a hidden one.
+    degenerate: set[tuple[str, str, str]] = set()
+    for r, (ind, area, period, bd, bv, den, value, low, high) in enumerate(out.select(
             "indicator_id", "area_code", "period", "breakdown", "breakdown_value",
-            "denominator", "value", "lower_ci_95").iter_rows()):
+            "denominator", "value", "lower_ci_95", "upper_ci_95").iter_rows()):
         if ind not in methods or bd != "imd_quintile" or bv in SUMMARY_VALUES:
             continue
         if den is None or not den > 0:
             continue  # no residents (or no deaths): not a group of the summary
         usable = value is not None and low is not None and not any(
             k is not None and k in hidden for k in keys[r])
+        if usable and not _transformable(methods[ind], value, low, high):
+            usable = False
+            degenerate.add((ind, area, period))
         groups.setdefault((ind, area, period), []).append((str(bv), r, usable))
     names_of: dict[tuple[str, str, str], set[str]] = {}
     for name, area, period, bd, bv in values:
@@ -1559,9 +1623,13 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
         block = [rels[i] for i in sorted(rel_ids)]
         return bool(_determined(seen, block, seen - needs))
 
+    basis = _PoolBasis(base_sums, set(hidden), needs) if base_sums is not None else None
+
     pools: dict[tuple[str, str, str], list[str]] = {}
     for (ind, area, period), members in sorted(groups.items()):
-        if sum(u for _, _, u in members) >= SII_QUINTILES or len(members) < SII_QUINTILES:
+        if len(members) < SII_QUINTILES or (
+                sum(u for _, _, u in members) >= SII_QUINTILES
+                and (ind, area, period) not in degenerate):
             continue
         members.sort(key=lambda m: _quintile_order(m[0]))
         labels = [m[0] for m in members]
@@ -1584,6 +1652,7 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
             for g in (g for g in runs if len(g) > 1):
                 label = pool_label(g)
                 published_names = {k[0] for q in g for k in keys[row_of[q]] if k is not None}
+                numerator = 0.0
                 for slot, k0 in enumerate(keys[row_of[g[0]]]):
                     if k0 is None:
                         continue
@@ -1592,6 +1661,10 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
                     floor = events_min.get(methods[ind], min_count) if slot == 0 else min_count
                     if 0 < total < max(floor, min_count) or (slot == 0 and total < floor):
                         ok = False
+                    if slot == 0:
+                        numerator = total
+                    elif methods[ind] == "P" and not 0 < numerator < total:
+                        ok = False  # a pooled 0 or 100%: no more usable than its parts
                 # Every count of the pooled quintiles (a count a quintile does not have
                 # is 0 there: its sums hold without it).
                 names = set().union(*(names_of.get((area, period, q), set()) for q in g))
@@ -1611,6 +1684,24 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
                             new_needs.add(pooled)
             if not ok:
                 continue
+            if basis is not None:
+                verdict = basis.try_pool(new_rels, new_known, new_needs)
+                if verdict is False:
+                    continue  # this grouping would give a count back
+                if verdict is True:
+                    for i, rel in enumerate(new_rels, start=len(rels)):
+                        for k in rel:
+                            by_key.setdefault(k, []).append(i)
+                    rels.extend(new_rels)
+                    hidden |= new_hidden
+                    hidden -= new_known
+                    needs |= new_needs
+                    known |= new_known
+                    pools[(ind, area, period)] = [pool_label(g) for g in runs]
+                    break
+                # A block too large for a basis: from here on, eliminate (the basis
+                # would not hold what the eliminations accept).
+                basis = None
             start = {k for rel in new_rels for k in rel[1:] if k in hidden} | new_hidden
             for i, rel in enumerate(new_rels, start=len(rels)):
                 for k in rel:
@@ -1635,3 +1726,152 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
             pools[(ind, area, period)] = [pool_label(g) for g in runs]
             break
     return pools
+
+
+class _PoolBasis:
+    """_summary_pools' exact check without eliminating a block again per grouping: the
+    null space of the sums over the hidden counts (a basis Z per block, _null_basis, as
+    _release uses) is worked out once, and a grouping's pooled sums are put in as what
+    they are, linear functions of the quintiles' counts: a published pooled sum fixes
+    the sum of its hidden parts' rows of Z, a hidden one is that sum. A count is
+    determined where its row lies in the span of the fixed directions (nothing is left
+    after projecting it on them). Accepted groupings add their fixed directions
+    (orthonormal, kept per block). Where a block's basis would be too large
+    (RELEASE_MAX_CELLS) it answers None, and the caller eliminates as before."""
+
+    def __init__(self, sums: _Sums, hidden: set[Key], needs: set[Key]):
+        self.sums = sums
+        self.hidden = hidden  # the base hidden counts (pooled sums are not among them)
+        self.needs = needs
+        self.z: dict[int, np.ndarray] = {}  # group -> basis (rows: its counts)
+        self.done: dict[int, np.ndarray] = {}  # group -> fixed directions, orthonormal
+        self.row: dict[Key, tuple[int, int]] = {}  # hidden count -> (group, row)
+        self.need_at: dict[int, list[int]] = {}  # group -> rows of counts to protect
+        self.pooled_needs: dict[int, list[np.ndarray]] = {}  # group -> pooled ones' rows
+        self.next_group = 0
+        self.block_of: dict[int, tuple[np.ndarray, Callable[[], list[dict[int, float]]]]] \
+            | None = None
+        self.big: set[int] = set()  # first counts of blocks too large for a basis
+
+    def _blocks(self) -> dict[int, tuple[np.ndarray, Callable[[], list[dict[int, float]]]]]:
+        """Every block of the hidden counts (numbered once), by each count's number."""
+        if self.block_of is None:
+            self.block_of = {}
+            for members, build in self.sums.blocks(self.hidden):
+                assert build is not None
+                for m in members.tolist():
+                    self.block_of[m] = (members, build)
+        return self.block_of
+
+    def _new_group(self, z: np.ndarray, keys: list[Key]) -> int:
+        g = self.next_group
+        self.next_group += 1
+        self.z[g] = z
+        self.done[g] = np.zeros((0, z.shape[1]))
+        for i, k in enumerate(keys):
+            self.row[k] = (g, i)
+        self.need_at[g] = [i for i, k in enumerate(keys) if k in self.needs]
+        self.pooled_needs[g] = []
+        return g
+
+    def _group_of(self, key: Key) -> int | None:
+        """The group of a hidden count, its block's basis built on first use; None where
+        the basis would be too large."""
+        if key in self.row:
+            return self.row[key][0]
+        s = self.sums
+        j = s.index.get(key)
+        if j is None:
+            return self._new_group(np.ones((1, 1)), [key])  # in no sum: free alone
+        members, build = self._blocks()[j]
+        first = int(members[0])
+        if first in self.big:
+            return None
+        n = len(members)
+        pivots, solved = _eliminate(n, build())
+        if n * (n - len(pivots)) > RELEASE_MAX_CELLS:
+            self.big.add(first)
+            return None
+        return self._new_group(_null_basis(n, pivots, solved), [s.keys[m] for m in members])
+
+    def _merge(self, groups: set[int]) -> int:
+        """One group of several (block-diagonal: their sums are apart so far)."""
+        order = sorted(groups)
+        target = order[0]
+        if len(order) == 1:
+            return target
+        heights = [self.z[g].shape[0] for g in order]
+        widths = [self.z[g].shape[1] for g in order]
+        merged = np.zeros((sum(heights), sum(widths)))
+        done_rows = sum(self.done[g].shape[0] for g in order)
+        done = np.zeros((done_rows, sum(widths)))
+        need_at: list[int] = []
+        pooled: list[np.ndarray] = []
+        offset: dict[int, tuple[int, int]] = {}
+        r0 = c0 = d0 = 0
+        for g, h, w in zip(order, heights, widths, strict=True):
+            merged[r0:r0 + h, c0:c0 + w] = self.z[g]
+            d = self.done[g].shape[0]
+            done[d0:d0 + d, c0:c0 + w] = self.done[g]
+            need_at += [r0 + i for i in self.need_at[g]]
+            for v in self.pooled_needs[g]:
+                wide = np.zeros(merged.shape[1])
+                wide[c0:c0 + w] = v
+                pooled.append(wide)
+            offset[g] = (r0, c0)
+            r0, c0, d0 = r0 + h, c0 + w, d0 + d
+        for key, (g, i) in list(self.row.items()):
+            if g in offset:
+                self.row[key] = (target, offset[g][0] + i)
+        for g in order[1:]:
+            del self.z[g], self.done[g], self.need_at[g], self.pooled_needs[g]
+        self.z[target], self.done[target] = merged, done
+        self.need_at[target], self.pooled_needs[target] = need_at, pooled
+        return target
+
+    def try_pool(self, new_rels: list[Relation], new_known: set[Key],
+                 new_needs: set[Key]) -> bool | None:
+        """Whether a grouping's pooled sums leave every count to protect undetermined
+        (True: accepted, its fixed directions kept), give one back (False), or None (a
+        block too large: the caller checks by elimination)."""
+        involved: set[int] = set()
+        for rel in new_rels:
+            for k in rel[1:]:
+                if k in self.hidden:
+                    g = self._group_of(k)
+                    if g is None:
+                        return None
+                    involved.add(g)
+        if not involved:
+            return not new_needs  # a pooled sum of published counts is known
+        g = self._merge(involved)
+        z, done = self.z[g], self.done[g]
+
+        def vector(parts: tuple[Key, ...]) -> np.ndarray:
+            at = [self.row[k][1] for k in parts if k in self.hidden]
+            return z[at].sum(axis=0) if at else np.zeros(z.shape[1])
+
+        fixed = [vector(rel[1:]) for rel in new_rels if rel[0] in new_known]
+        added = [vector(rel[1:]) for rel in new_rels if rel[0] in new_needs]
+        if z.shape[1] == 0:
+            return not added  # every count of the block is known: so is a pooled one
+        directions = done
+        if fixed:
+            c = np.vstack(fixed)
+            for _ in range(2):  # orthogonal to what is fixed already (twice, for accuracy)
+                c = c - (c @ done.T) @ done
+            _u, s, vt = np.linalg.svd(c, full_matrices=False)
+            scale = max(float(np.abs(np.vstack(fixed)).max()), 1.0)
+            rank = int(np.sum(s > 1e-9 * scale))
+            directions = np.vstack([done, vt[:rank]])
+        rows = np.vstack([z[self.need_at[g]], *self.pooled_needs[g], *added]) \
+            if self.need_at[g] or self.pooled_needs[g] or added \
+            else np.zeros((0, z.shape[1]))
+        norms = np.einsum("ij,ij->i", rows, rows)
+        along = rows @ directions.T
+        left = norms - np.einsum("ij,ij->i", along, along)
+        if np.any(left <= 1e-9 * np.maximum(norms, 1.0)):
+            return False
+        self.done[g] = directions
+        self.pooled_needs[g] = self.pooled_needs[g] + added
+        return True

@@ -673,8 +673,15 @@ def _plan_columns(
             checks.append((_when(f"{t} IS NOT NULL AND {aux} IS NULL",
                                  _say(f"{label} '", shown, f"' is not a date (expected "
                                       f"{expected})")), blank))
-            checks.append((_when(f"{aux} > {today}",
-                                 _say(f"{label} '", shown, "' is in the future")), blank))
+            if canonical == "date_of_birth" and TWO_DIGIT_YEAR in date_format:
+                # A two-digit year of birth: strptime reads 00-68 as 2000-2068, but no
+                # one is born in the future ('01-MAY-45' is 1945). The century is settled
+                # against the date of death below (_BIRTH_CENTURY).
+                plan.values[canonical] = (f"(CASE WHEN {aux} > {today} THEN CAST({aux} - "
+                                          f"INTERVAL 100 YEAR AS DATE) ELSE {aux} END)")
+            else:
+                checks.append((_when(f"{aux} > {today}",
+                                     _say(f"{label} '", shown, "' is in the future")), blank))
         elif canonical in WHOLE_NUMBER_RANGES:
             lo, hi = WHOLE_NUMBER_RANGES[canonical]
             plan.prep[canonical] = f"TRY_CAST(replace({t}, ',', '') AS DOUBLE)"
@@ -803,7 +810,8 @@ def _plan_columns(
         # Both blank the other date, never the date of death: the death counts.
         cross("date_of_registration", "date_of_death", "; a death is registered after it "
               "happens", action="blanked")
-        if "date_of_birth" in plan.values:
+        two_digit = "date_of_birth" in plan.values and TWO_DIGIT_YEAR in date_format
+        if "date_of_birth" in plan.values and not two_digit:
             # The date of birth is quoted by its shape only (see below).
             plan.checks.append(_Check(
                 _when('"v_date_of_death" < "v_date_of_birth"',
@@ -815,15 +823,37 @@ def _plan_columns(
             'OR "v_date_of_death" IS NULL THEN "v_date_of_registration" END)')
         birth = ('(CASE WHEN "v_date_of_birth" <= "v_date_of_death" '
                  'OR "v_date_of_death" IS NULL THEN "v_date_of_birth" END)')
+        from_birth = f'CAST(date_sub(\'year\', {birth}, "v_date_of_death") AS INTEGER)'
+        if two_digit:
+            # Born before the death: '01-MAY-24' of a death in March 2024 is 1924. Where
+            # both centuries give a possible age (a child or a centenarian: 2 or 102),
+            # the age column decides; without one the age is not guessed.
+            birth = _BIRTH_CENTURY
+            from_birth = f'CAST(date_sub(\'year\', {birth}, "v_date_of_death") AS INTEGER)'
+            either = f"{from_birth} + 100 <= {WHOLE_NUMBER_RANGES['age'][1]}"
+            plan.checks.append(_Check(
+                _when(f'"v_age" IS NULL AND {either}',
+                      _say(f"{labels['date_of_birth']} has a two-digit year, so the age at "
+                           "death could be ", f"CAST({from_birth} AS VARCHAR)", " or ",
+                           f"CAST({from_birth} + 100 AS VARCHAR)",
+                           "; map the file's age column, or export years of four digits")),
+                "age", "NULL", action="blanked"))
+            from_birth = f"(CASE WHEN NOT ({either}) THEN {from_birth} END)"
         # A date of birth beside the date of death and the LSOA identifies a person
         # almost surely, and nothing needs it once the age is known: it gives the age
         # here and is never stored (README "Privacy").
         plan.finals["date_of_birth"] = "CAST(NULL AS DATE)"
-        plan.finals["age"] = (f'coalesce("v_age", CAST(date_sub(\'year\', {birth}, '
-                              '"v_date_of_death") AS INTEGER))')
+        plan.finals["age"] = f'coalesce("v_age", {from_birth})'
     if dataset == "activity":
         cross("end_date", "start_date", "")
     return plan
+
+
+#: The strptime code of a two-digit year ('24'), which reads 00-68 as 2000-2068.
+TWO_DIGIT_YEAR = "%y"
+#: A two-digit year of birth in the century before the death's where it would fall after it.
+_BIRTH_CENTURY = ('(CASE WHEN "v_date_of_birth" > "v_date_of_death" THEN CAST('
+                  '"v_date_of_birth" - INTERVAL 100 YEAR AS DATE) ELSE "v_date_of_birth" END)')
 
 
 def _place_code_sql(config: ProjectConfig, text: str) -> str:
@@ -1304,7 +1334,7 @@ def ingest_files(
     chosen = {path: _mapping_and_preset(config, dataset, mapping if mapping is not None else
                                         config.mapping_name_for_file(dataset, path.name))
               for path in paths}
-    key = resolve_key(config)
+    key = resolve_key(config, on_weak=lambda text: reporter.message(text, level="warning"))
     con = _open(config)
     results: list[FileResult] = []
     try:

@@ -1845,15 +1845,24 @@ def _data_quality_sheets(pack: _Pack) -> list[DataSheet]:
         frame = dq.frame
         columns = [Col(_dq_header(c), number_format=_dq_format(c, frame.schema[c]))
                    for c in frame.columns]
-        rows = [list(r) for r in frame.iter_rows()]
+        # A count withheld by disclosure control (validate.protect_quality_tables) is [c].
+        rows = [[CONFIDENTIAL if (r, c) in dq.confidential else v
+                 for c, v in zip(frame.columns, values, strict=True)]
+                for r, values in enumerate(frame.iter_rows())]
         if not columns:
             columns = [Col("Result")]
+        shorthand = "[x] not available (see the Cover sheet)."
+        if dq.confidential:
+            small = f"1-{pack.config.disclosure.min_count - 1}"
+            shorthand = (f"{CONFIDENTIAL.text} a count of {small}, or one that would give such a "
+                         "count away, withheld as in the indicators (`eolneeds validate` "
+                         f"shows every count to the analyst); {shorthand}")
         sheets.append(DataSheet(
             name=name, description=f"Data quality: {dq.title}",
             title=f"Data quality: {dq.title}",
             lines=[_ONE_TABLE, ("About", dq.description),
                    ("Area", f"{pack.config.icb_name}, all Places"),
-                   ("Shorthand", "[x] not available (see the Cover sheet)."),
+                   ("Shorthand", shorthand),
                    ("Read with care", "Data quality affects every indicator: check these "
                                       "tables before drawing conclusions.")],
             columns=columns, rows=rows, table_name=f"Data_quality_{i}",

@@ -990,9 +990,16 @@ class QualitySection:
             frame = dq.frame
             columns = [humanise(c) for c in frame.columns]
             numeric = frozenset(i for i, dtype in enumerate(frame.dtypes) if dtype.is_numeric())
-            rows = [[Cell(fmt_cell(v), numeric=i in numeric, header=i == 0)
-                     for i, v in enumerate(row)] for row in frame.iter_rows()]
+            # A count withheld by disclosure control (validate.protect_quality_tables).
+            rows = [[Cell(SUPPRESSED if (r, frame.columns[i]) in dq.confidential
+                          else fmt_cell(v), numeric=i in numeric, header=i == 0)
+                     for i, v in enumerate(row)] for r, row in enumerate(frame.iter_rows())]
             note = "" if rows else "None found."
+            if dq.confidential:
+                small = f"1-{self.r.config.disclosure.min_count - 1}"
+                note = (f"{SUPPRESSED} a count of {small}, or one that would give such a count "
+                        "away: withheld as in the indicators (eolneeds validate shows every "
+                        "count to the analyst).")
             tables.append(Table(caption=dq.title, columns=columns, rows=rows,
                                 numeric_columns=numeric, note=note))
             descriptions.append(dq.description)

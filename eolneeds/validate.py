@@ -9,7 +9,7 @@ query is a plain SELECT returning the rows to show (the dbt data-test habit).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import polars as pl
@@ -475,3 +475,75 @@ def _completeness(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> pl.
                                     "required": pl.Boolean, "rows": pl.Int64,
                                     "filled": pl.Int64, "percent_filled": pl.Float64})
     return _frame(con, " UNION ALL ".join(parts))
+
+
+# ---------------------------------------------------------------------------------------
+# The data-quality tables as published (report and packs)
+#
+# A data-quality count can be the very count the indicator table protects: deaths with
+# the place of death unknown are the deaths less the sum of the places of death, deaths
+# with sex unknown the deaths less men and women, fields left empty the rows less the
+# filled ones. So in a published output, a count of records of 1 to min_count - 1 is
+# withheld like any other small count, with the cells it can be worked out from: the
+# complement within its row (filled against rows, loaded against read) and a file's
+# total of rejected rows where one of its reasons is withheld. `validate` shows them all
+# to the analyst, who needs them to fix the data.
+
+#: Per table: the count columns, and (count, its whole) pairs whose difference is a count too.
+_QUALITY_COUNTS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] = {
+    "files": (("rows_rejected",), (("rows_loaded", "rows_read"),)),
+    "rejects_by_reason": (("rows",), ()),
+    "field_actions_by_reason": (("rows",), ()),
+    "completeness": (("filled",), (("filled", "rows"),)),
+    "deaths_quality": (("deaths",), ()),
+    "linkage": (("deaths",), ()),
+    "duplicates": (("extra_rows",), ()),
+    "date_coverage": (("rows",), ()),
+    "practices": (("rows",), ()),
+}
+#: A percentage that shows its row's count (withheld with it).
+_QUALITY_SHARES = {"deaths": "percent", "filled": "percent_filled"}
+
+
+def protect_quality_tables(tables: list[DataQualityTable],
+                           min_count: int) -> list[DataQualityTable]:
+    """The tables with every small count of records (1 to min_count - 1), and what would
+    give it back, withheld (DataQualityTable.confidential); other tables unchanged."""
+    def small(value: object) -> bool:
+        return value is not None and 0 < float(value) < min_count  # type: ignore[arg-type]
+
+    out: list[DataQualityTable] = []
+    withheld_files: set[str] = set()
+    for table in tables:  # rejects_by_reason comes after files: settle it first
+        if table.key == "rejects_by_reason" and not table.frame.is_empty():
+            withheld_files |= {f for f, n in zip(table.frame["file_name"],
+                                                  table.frame["rows"], strict=True) if small(n)}
+    for table in tables:
+        counts, pairs = _QUALITY_COUNTS.get(table.key, ((), ()))
+        frame = table.frame
+        hidden: set[tuple[int, str]] = set()
+        for r, row in enumerate(frame.iter_rows(named=True)):
+            for column in counts:
+                if column in row and small(row[column]):
+                    hidden.add((r, column))
+            for part, whole in pairs:
+                if part in row and whole in row and row[part] is not None \
+                        and row[whole] is not None and small(row[whole] - row[part]):
+                    hidden.add((r, part))
+            if table.key == "files" and row.get("file_name") in withheld_files:
+                hidden |= {(r, "rows_rejected"), (r, "rows_loaded")}
+        for r, column in list(hidden):
+            if (share := _QUALITY_SHARES.get(column)) in frame.columns:
+                hidden.add((r, share))
+        if not hidden:
+            out.append(table)
+            continue
+        columns = {}
+        for column in {c for _, c in hidden}:
+            rows = {r for r, c in hidden if c == column}
+            columns[column] = pl.Series(column, [None if r in rows else v for r, v in
+                                                 enumerate(frame[column].to_list())],
+                                        dtype=frame.schema[column])
+        out.append(replace(table, frame=frame.with_columns(*columns.values()),
+                           confidential=frozenset(hidden)))
+    return out

@@ -105,3 +105,20 @@ def test_the_key_init_writes_and_a_long_passphrase_are_taken(tmp_path):
     done = _ingest(root2, {**_env_without_key(),
                            b"EOLNEEDS_KEY": "a passphrase of ünïcode words".encode()})
     assert done.returncode == 0, done.stderr.decode("utf-8")
+
+
+def test_a_short_key_an_existing_project_was_written_with_still_works_and_warns(tmp_path):
+    """A project whose database was written with a short key (before keys had a minimum
+    length) keeps working, with a warning that says how to move to a strong key:
+    refusing it would stop its monthly run for good, since a new key cannot link new
+    data to old. A new project is still refused (above)."""
+    root = _project(tmp_path)
+    short = {**_env_without_key(), b"EOLNEEDS_KEY": b"secret"}
+    # The database as an earlier version left it, written with the short key.
+    import duckdb
+    duckdb.connect(str(root / "eolneeds.duckdb")).close()
+    done = _ingest(root, short)
+    stderr = done.stderr.decode("utf-8")
+    assert done.returncode == 0, stderr
+    assert "6 characters long" in stderr and "ingest every file again" in stderr, stderr
+    assert "Traceback" not in stderr

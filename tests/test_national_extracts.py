@@ -459,3 +459,31 @@ def test_ecds_as_exported(tmp_path, id_column, arrival_column):  # type: ignore[
     assert query(load_config(tmp_path / "p"), "SELECT activity_type, start_date FROM activity "
                  "ORDER BY source_row") == [("ae_attendance", date(2024, 4, 1)),
                                              ("ae_attendance", date(2024, 4, 2))]
+
+
+@pytest.mark.parametrize("with_age", [False, True])
+def test_two_digit_years_of_birth_take_the_century_before_the_death(tmp_path, with_age):  # type: ignore[no-untyped-def]
+    """strptime reads a two-digit year 00-68 as 2000-2068, so '01-MAY-45' would be a
+    birth in 2045 (blanked as after the death) and '01-JUN-24' of a death in March 2024
+    a birth three months later. Born before the death, they are 1945 and 1924. Where both
+    centuries give a possible age (2 or 102) the age column decides, and without one the
+    age is left unknown and recorded, never guessed."""
+    header = ["person_id", "date_of_death", "date_of_birth", *(["age"] if with_age else []),
+              "sex", "lsoa_code", "underlying_cause", "place_of_death"]
+    births = [("15-MAR-25", "01-MAY-45", "79"), ("15-MAR-24", "01-JUN-24", "99"),
+              ("15-MAR-25", "01-MAY-30", "94"), ("15-MAR-25", "01-JAN-23", "102")]
+    rows = [[_nhs(k), dod, dob, *([age] if with_age else []), "2", "E01000001", "C349",
+             "home"] for k, (dod, dob, age) in enumerate(births)]
+    path = write(tmp_path / "deaths_dob.csv", _ons_deaths(rows, header))
+    config = make_project(tmp_path / "p", {"deaths": 'date_format = "%d-%b-%y"\n'})
+    [res] = ingest_files(config, "deaths", [path], reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (4, 0)
+    ages = [a for (a,) in query(config, "SELECT age FROM deaths ORDER BY source_row")]
+    assert ages == ([79, 99, 94, 102] if with_age else [79, 99, 94, None])
+    actions = query(config, "SELECT column_name, action, reason FROM field_actions")
+    if with_age:
+        assert actions == []
+    else:
+        [(column, action, reason)] = actions
+        assert (column, action) == ("age", "blanked")
+        assert "two-digit year" in reason and "2 or 102" in reason, reason

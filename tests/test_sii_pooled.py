@@ -139,3 +139,42 @@ def test_a_pooled_standardised_rate_pools_each_age_band():
     for r in rows.iter_rows(named=True):
         assert abs(r["value"] - expected) < 1e-9 * expected
         assert r["numerator"] == 51 and r["lower_ci_95"] < r["value"] < r["upper_ci_95"]
+
+
+def test_a_quintile_at_0_percent_is_pooled_with_its_neighbour():
+    # Quintile 1 published at 0 of 20: the SII's logit cannot take 0% (phe_sii's rule),
+    # so over the five quintiles as they are the summary is not calculated. Pooled with
+    # quintile 2 (0 + 12 of 20 + 30, both published: the pooled counts are their sums
+    # and give nothing new) it stands over 1+2, 3 and 4.
+    pools, sii, _ = _summaries({"1": (0, 20), "2": (12, 30), "3": (40, 90), "4": (12, 60)})
+    assert pools == {(IND, "P1", "2024-25"): ["1+2", "3", "4"]}
+    value = np.array([12 / 50, 40 / 90, 12 / 60]) * 100
+    share = np.array([50.0, 90.0, 60.0]) / 200
+    rank = np.cumsum(share) - share / 2
+    w = np.sqrt(share)
+    (b0, b1), *_ = np.linalg.lstsq(np.column_stack([w, rank * w]), value * w, rcond=None)
+    assert abs(sii["value"] - b1) < 1e-9
+    assert sii["note"].endswith(f"{POOLED_NOTE}: 1+2"), sii["note"]
+    # 100% likewise (20 of 20 in quintile 4, pooled with 3: 52 of 110).
+    pools, sii, _ = _summaries({"1": (9, 20), "2": (12, 30), "3": (32, 90), "4": (20, 20)})
+    assert pools == {(IND, "P1", "2024-25"): ["1", "2", "3+4"]}
+    assert sii["value"] is not None
+    # A pool that stays at 0% is no better: not used, and the summary not calculated.
+    pools, sii, _ = _summaries({"1": (0, 20), "2": (0, 30), "3": (40, 90), "4": (12, 60)})
+    assert pools == {} and sii["value"] is None
+
+
+def test_the_complement_of_a_hidden_quintile_is_its_neighbour_where_that_saves_the_summary():
+    # 5 of 20 deaths in hospital in quintile 1 are hidden, and the Place's total needs a
+    # second quintile hidden with it. Any of 2, 3 and 4 protects it, and each leaves two
+    # quintiles published; only quintile 2, adjacent to 1, leaves a summary: over 1+2
+    # pooled (35 of 80: the total less 3 and 4 gives it anyway), 3 and 4. So the
+    # complement is quintile 2, though quintile 4's count is the smallest
+    # (disclosure._row_cost: POOL_WEIGHT against SII_LOSS_WEIGHT).
+    pools, sii, _ = _summaries({"1": (5, 20), "2": (30, 60), "3": (40, 90), "4": (12, 50)})
+    assert pools == {(IND, "P1", "2024-25"): ["1+2", "3", "4"]}
+    assert sii["value"] is not None and sii["note"].endswith(f"{POOLED_NOTE}: 1+2")
+    # Quintile 2 with no residents: 1 and 3 are adjacent (Fernholt's case).
+    pools, sii, _ = _summaries({"1": (5, 20), "3": (30, 60), "4": (40, 90), "5": (12, 50)})
+    assert pools == {(IND, "P1", "2024-25"): ["1+3", "4", "5"]}
+    assert sii["value"] is not None
