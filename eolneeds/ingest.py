@@ -821,15 +821,15 @@ def _plan_columns(
         plan.finals["date_of_registration"] = (
             '(CASE WHEN "v_date_of_registration" >= "v_date_of_death" '
             'OR "v_date_of_death" IS NULL THEN "v_date_of_registration" END)')
-        birth = ('(CASE WHEN "v_date_of_birth" <= "v_date_of_death" '
-                 'OR "v_date_of_death" IS NULL THEN "v_date_of_birth" END)')
+        # Born before the death: with a two-digit year, '01-MAY-24' of a death in March
+        # 2024 is 1924 (_BIRTH_CENTURY).
+        birth = _BIRTH_CENTURY if two_digit else (
+            '(CASE WHEN "v_date_of_birth" <= "v_date_of_death" '
+            'OR "v_date_of_death" IS NULL THEN "v_date_of_birth" END)')
         from_birth = f'CAST(date_sub(\'year\', {birth}, "v_date_of_death") AS INTEGER)'
         if two_digit:
-            # Born before the death: '01-MAY-24' of a death in March 2024 is 1924. Where
-            # both centuries give a possible age (a child or a centenarian: 2 or 102),
-            # the age column decides; without one the age is not guessed.
-            birth = _BIRTH_CENTURY
-            from_birth = f'CAST(date_sub(\'year\', {birth}, "v_date_of_death") AS INTEGER)'
+            # Where both centuries give a possible age (a child or a centenarian: 2 or
+            # 102), the age column decides; without one the age is not guessed.
             either = f"{from_birth} + 100 <= {WHOLE_NUMBER_RANGES['age'][1]}"
             plan.checks.append(_Check(
                 _when(f'"v_age" IS NULL AND {either}',
