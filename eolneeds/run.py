@@ -227,10 +227,16 @@ def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str,
             for p in sorted(folder.iterdir(), key=lambda p: p.name):
                 if _is_input_file(p):
                     found.append((dataset, p))
-                elif (p.is_dir() or p.is_symlink() and not p.exists()) and \
-                        not p.name.startswith("."):
+                elif not p.name.startswith(".") and not p.is_file():
                     # Neither read nor archived: say so, or it waits there unseen.
-                    what = "a folder" if p.is_dir() else "a link that leads to no file"
+                    if p.is_dir():
+                        what = "a folder"
+                    elif not p.exists():
+                        if not p.is_symlink():
+                            continue  # gone since the folder was listed
+                        what = "a link that leads to no file"
+                    else:  # a named pipe (reading it would wait for ever), socket, device
+                        what = "a pipe, socket or device"
                     reporter.message(f"{p} is {what}, not an extract, and was left alone",
                                      level="warning")
     for entry in sorted(inbox.iterdir(), key=lambda p: p.name):

@@ -105,3 +105,24 @@ def test_run_json_names_no_nhs_number(root):
     assert json.loads(record)["files_ingested"] == [f"deaths/deaths_{MASK}.csv"]
     assert NHS not in record
     assert NHS not in (root / "logs" / "eolneeds-2024-06.log").read_text(encoding="utf-8")
+
+
+class _Said(Reporter):
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def message(self, text: str, *, level: str = "info") -> None:
+        self.said.append(f"{level}: {text}")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_in_the_inbox_is_named_not_silently_left(root):
+    # It was neither read (reading it would wait for a writer for ever) nor mentioned, so
+    # the extract someone meant to deliver through it waited there unseen.
+    pipe = root / "inbox" / "deaths" / "deaths_2024.csv"
+    os.mkfifo(pipe)
+    said = _Said()
+    files = run_mod.inbox_files(load_config(root), reporter=said)
+    assert [p.name for _, p in files] == [f"deaths_{NHS}.csv"]
+    assert said.said == [f"warning: {pipe} is a pipe, socket or device, not an extract, and "
+                         "was left alone"]
