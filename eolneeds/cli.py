@@ -16,7 +16,7 @@ import typer
 
 from eolneeds import __version__
 from eolneeds.config import find_project
-from eolneeds.console import ConsoleReporter
+from eolneeds.console import ConsoleReporter, visible
 from eolneeds.errors import INTERRUPTED_MESSAGE, EolneedsError, ExitCode, UsageError
 from eolneeds.lock import ProjectLock, ReadOnlyProjectError, project_lock
 from eolneeds.normalise import mask_nhs_numbers
@@ -266,7 +266,7 @@ def assess(
         str | None, typer.Option("--format", help="Comma list of html,xlsx,csv,parquet.")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (default ./eolneeds-output).")
+        str | None, typer.Option(help="Output folder (default ./eolneeds-output).")
     ] = None,
     per_place: Annotated[
         bool | None,
@@ -280,12 +280,16 @@ def assess(
     from eolneeds.assess import AssessOptions, assess_command
 
     formats = [f.strip() for f in format.split(",") if f.strip()] if format else None
+    if out is not None and not out.strip():
+        # An unset variable in a script (--out "$DIR"): not the current folder.
+        raise UsageError(f"--out {out!r} is empty — name a folder for the outputs, e.g. "
+                         "--out reports")
     options = AssessOptions(
         period_end=period_end,
         months=months,
         places=list(place or []),
         formats=formats,
-        out=out,
+        out=Path(out) if out is not None else None,
         per_place=per_place,
     )
     root = find_project(project)
@@ -338,7 +342,7 @@ def indicators(
 def _say(text: str) -> None:
     """Print a result to stdout. A file or column named with an NHS number is masked in
     it, as in every message (README, Privacy)."""
-    typer.echo(mask_nhs_numbers(text))
+    typer.echo(visible(mask_nhs_numbers(text)))
 
 
 def main() -> None:
@@ -359,7 +363,7 @@ def main() -> None:
     except EolneedsError as err:
         if state.debug:
             traceback.print_exc()
-        sys.stderr.write(f"Error: {mask_nhs_numbers(str(err))}\n")
+        sys.stderr.write(f"Error: {visible(mask_nhs_numbers(str(err)), one_line=True)}\n")
         sys.exit(int(err.exit_code))
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if state.debug:
@@ -369,10 +373,11 @@ def main() -> None:
 
             known = explain(exc)
             if isinstance(known, EolneedsError):
-                sys.stderr.write(f"Error: {mask_nhs_numbers(str(known))}\n")
+                sys.stderr.write(f"Error: {visible(mask_nhs_numbers(str(known)), one_line=True)}\n")
                 sys.exit(int(known.exit_code))
         sys.stderr.write(
-            f"Internal error: {type(exc).__name__}: {mask_nhs_numbers(str(exc))} — this is a "
+            f"Internal error: {type(exc).__name__}: "
+            f"{visible(mask_nhs_numbers(str(exc)), one_line=True)} — this is a "
             "bug in eolneeds; "
             "rerun with --debug for the traceback and report it\n"
         )

@@ -314,6 +314,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}) — fix the syntax") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise ConfigError(f"{path}: nests arrays or tables hundreds of levels deep, more than "
+                          "any setting needs — fix the syntax (close each bracket where its "
+                          "value ends)") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "

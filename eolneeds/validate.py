@@ -485,8 +485,10 @@ def _completeness(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> pl.
 # with sex unknown the deaths less men and women, fields left empty the rows less the
 # filled ones. So in a published output, a count of records of 1 to min_count - 1 is
 # withheld like any other small count, with the cells it can be worked out from: the
-# complement within its row (filled against rows, loaded against read) and a file's
-# total of rejected rows where one of its reasons is withheld. `validate` shows them all
+# complement within its row (filled against rows, loaded against read), a count of
+# deaths whose complement in all the deaths loaded is small, and a file's total of
+# rejected rows where one of its reasons is withheld. A table without a rule here fails
+# closed (every whole-number column a count). `validate` shows them all
 # to the analyst, who needs them to fix the data.
 
 #: Per table: the count columns, and (count, its whole) pairs whose difference is a count too.
@@ -500,7 +502,13 @@ _QUALITY_COUNTS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] 
     "duplicates": (("extra_rows",), ()),
     "date_coverage": (("rows",), ()),
     "practices": (("rows",), ()),
+    # LSOAs and population per Place: no counts of people's records (ONS publishes the
+    # population).
+    "areas_by_place": ((), ()),
 }
+#: Tables whose counts are of deaths, each a part of all the deaths loaded (which the
+#: completeness table publishes): a count whose complement is small gives that back.
+_QUALITY_PARTS_OF_DEATHS = {"deaths_quality", "linkage"}
 #: A percentage that shows its row's count (withheld with it).
 _QUALITY_SHARES = {"deaths": "percent", "filled": "percent_filled"}
 
@@ -514,13 +522,19 @@ def protect_quality_tables(tables: list[DataQualityTable],
 
     out: list[DataQualityTable] = []
     withheld_files: set[str] = set()
+    deaths_loaded: int | None = None
     for table in tables:  # rejects_by_reason comes after files: settle it first
         if table.key == "rejects_by_reason" and not table.frame.is_empty():
             withheld_files |= {f for f, n in zip(table.frame["file_name"],
                                                   table.frame["rows"], strict=True) if small(n)}
+        if table.key == "completeness" and {"dataset", "rows"} <= set(table.frame.columns):
+            loaded = table.frame.filter(pl.col("dataset") == "deaths")["rows"]
+            deaths_loaded = int(loaded.max()) if len(loaded) else None  # type: ignore[arg-type]
     for table in tables:
-        counts, pairs = _QUALITY_COUNTS.get(table.key, ((), ()))
         frame = table.frame
+        # A table not listed fails closed: every whole-number column is taken as a count.
+        counts, pairs = _QUALITY_COUNTS.get(table.key, (tuple(
+            c for c, t in frame.schema.items() if t.is_integer()), ()))
         hidden: set[tuple[int, str]] = set()
         for r, row in enumerate(frame.iter_rows(named=True)):
             for column in counts:
@@ -530,6 +544,9 @@ def protect_quality_tables(tables: list[DataQualityTable],
                 if part in row and whole in row and row[part] is not None \
                         and row[whole] is not None and small(row[whole] - row[part]):
                     hidden.add((r, part))
+            if table.key in _QUALITY_PARTS_OF_DEATHS and deaths_loaded is not None \
+                    and row.get("deaths") is not None and small(deaths_loaded - row["deaths"]):
+                hidden.add((r, "deaths"))
             if table.key == "files" and row.get("file_name") in withheld_files:
                 hidden |= {(r, "rows_rejected"), (r, "rows_loaded")}
         for r, column in list(hidden):

@@ -64,3 +64,25 @@ def test_a_mapping_encoding_that_is_not_a_text_encoding_is_refused(tmp_path, enc
     assert str(refused.value) == (
         f"{mapping}: key 'encoding' is {encoding!r}, not a text encoding — use utf-8, "
         "utf-8-sig, cp1252 or utf-16, or \"auto\" to detect it")
+
+
+@pytest.mark.parametrize("nested", ["a = " + "[" * 600 + "1" + "]" * 600,
+                                    "a = " + "{b = " * 600 + "1" + "}" * 600])
+@pytest.mark.parametrize("where", ["eolneeds.toml", "mappings/deaths.toml"])
+def test_arrays_or_tables_nested_hundreds_deep_are_refused_not_a_crash(tmp_path, nested,
+                                                                        where):
+    # tomllib parses nesting by recursion: 600 levels was a RecursionError, exit 1.
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "eolneeds.toml").write_text(BASE, encoding="utf-8")
+    if where == "eolneeds.toml":  # a top-level key, before the first table
+        (tmp_path / where).write_text(f"{nested}\n{BASE}", encoding="utf-8")
+    else:
+        (tmp_path / where).write_text(f'dataset = "deaths"\n{nested}\n', encoding="utf-8")
+    env = {**os.environ, "EOLNEEDS_KEY": "test-key-not-secret"}
+    done = subprocess.run([*CLI, "validate", "--project", str(tmp_path)], capture_output=True,
+                          text=True, encoding="utf-8", env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"Error: {tmp_path / where}: nests arrays or tables hundreds of levels deep, more "
+        "than any setting needs — fix the syntax (close each bracket where its value "
+        "ends)\n")
