@@ -1009,9 +1009,9 @@ def _assess_project(config: ProjectConfig, options: AssessOptions, *, reporter: 
     formats = _formats(config, options.formats)
     per_place = config.outputs.per_place if options.per_place is None else options.per_place
     out_dir = Path(options.out) if options.out is not None else Path.cwd() / DEFAULT_OUT
-    if out_dir.exists() and not out_dir.is_dir():  # refused before the work, not after
-        raise UsageError(f"--out {out_dir} is a file — name a folder for the outputs (it is "
-                         "created if it does not exist)")
+    from eolneeds.project import check_output_folder
+
+    check_output_folder(out_dir, config.root)  # refused before the work, not after
     con = connect(config.database_path)
     try:
         frame = compute_indicators(config, con, period_end=options.period_end,

@@ -6,6 +6,7 @@ tests/test_cli_help.py walks every command to keep it that way.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from contextlib import nullcontext
@@ -16,7 +17,7 @@ import typer
 
 from eolneeds import __version__
 from eolneeds.config import find_project
-from eolneeds.console import ConsoleReporter
+from eolneeds.console import ConsoleReporter, visible
 from eolneeds.errors import INTERRUPTED_MESSAGE, EolneedsError, ExitCode, UsageError
 from eolneeds.lock import ProjectLock, ReadOnlyProjectError, project_lock
 from eolneeds.normalise import mask_nhs_numbers
@@ -84,9 +85,24 @@ def main_options(
     state.reporter = ConsoleReporter(log_format=log_format, quiet=quiet, verbose=verbose)
 
 
+def _new_project_folder(text: str) -> Path:
+    """DIR of init and sample: never '' (an unset variable in a script, "$DIR", which
+    would make the current folder a project), never a file or a path through one."""
+    if not text.strip():
+        raise UsageError(f"DIR {text!r} is empty — name the folder for the project, e.g. "
+                         "eol-2026")
+    folder = Path(text)
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if os.path.lexists(existing) and not existing.is_dir():
+        raise UsageError(f"{existing} is a file, not a folder — choose a folder for the project")
+    return folder
+
+
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder to create the project in.")],
+    directory: Annotated[str, typer.Argument(help="Folder to create the project in.")],
 ) -> None:
     """Scaffold a project: eolneeds.toml, mappings/, inbox/ and a pseudonymisation key.
 
@@ -94,12 +110,12 @@ def init(
     """
     from eolneeds.project import init_project
 
-    init_project(directory, reporter=state.reporter)
+    init_project(_new_project_folder(directory), reporter=state.reporter)
 
 
 @app.command()
 def sample(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the synthetic project to.")],
+    directory: Annotated[str, typer.Argument(help="Folder to write the synthetic project to.")],
     *,
     deaths: Annotated[int, typer.Option(help="Approximate number of deaths to generate.")] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 1,
@@ -122,17 +138,18 @@ def sample(
     """
     if deaths < 1:
         raise UsageError("--deaths must be at least 1")
+    folder = _new_project_folder(directory)
     if layout == "national":
         from eolneeds.sample_national import write_national_sample
 
-        write_national_sample(directory, deaths=deaths, seed=seed, iod=iod,
+        write_national_sample(folder, deaths=deaths, seed=seed, iod=iod,
                               reporter=state.reporter)
         return
     if layout != "standard":
         raise UsageError(f"--layout {layout!r}: use standard or national")
     from eolneeds.sample import write_sample
 
-    write_sample(directory, deaths=deaths, seed=seed, reporter=state.reporter)
+    write_sample(folder, deaths=deaths, seed=seed, reporter=state.reporter)
 
 
 @app.command()
@@ -266,7 +283,7 @@ def assess(
         str | None, typer.Option("--format", help="Comma list of html,xlsx,csv,parquet.")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (default ./eolneeds-output).")
+        str | None, typer.Option(help="Output folder (default ./eolneeds-output).")
     ] = None,
     per_place: Annotated[
         bool | None,
@@ -280,12 +297,16 @@ def assess(
     from eolneeds.assess import AssessOptions, assess_command
 
     formats = [f.strip() for f in format.split(",") if f.strip()] if format else None
+    if out is not None and not out.strip():
+        # An unset variable in a script (--out "$DIR"): not the current folder.
+        raise UsageError(f"--out {out!r} is empty — name a folder for the outputs, e.g. "
+                         "--out reports")
     options = AssessOptions(
         period_end=period_end,
         months=months,
         places=list(place or []),
         formats=formats,
-        out=out,
+        out=Path(out) if out is not None else None,
         per_place=per_place,
     )
     root = find_project(project)
@@ -338,7 +359,7 @@ def indicators(
 def _say(text: str) -> None:
     """Print a result to stdout. A file or column named with an NHS number is masked in
     it, as in every message (README, Privacy)."""
-    typer.echo(mask_nhs_numbers(text))
+    typer.echo(visible(mask_nhs_numbers(text)))
 
 
 def main() -> None:
@@ -359,7 +380,7 @@ def main() -> None:
     except EolneedsError as err:
         if state.debug:
             traceback.print_exc()
-        sys.stderr.write(f"Error: {mask_nhs_numbers(str(err))}\n")
+        sys.stderr.write(f"Error: {visible(mask_nhs_numbers(str(err)), one_line=True)}\n")
         sys.exit(int(err.exit_code))
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if state.debug:
@@ -369,10 +390,11 @@ def main() -> None:
 
             known = explain(exc)
             if isinstance(known, EolneedsError):
-                sys.stderr.write(f"Error: {mask_nhs_numbers(str(known))}\n")
+                sys.stderr.write(f"Error: {visible(mask_nhs_numbers(str(known)), one_line=True)}\n")
                 sys.exit(int(known.exit_code))
         sys.stderr.write(
-            f"Internal error: {type(exc).__name__}: {mask_nhs_numbers(str(exc))} — this is a "
+            f"Internal error: {type(exc).__name__}: "
+            f"{visible(mask_nhs_numbers(str(exc)), one_line=True)} — this is a "
             "bug in eolneeds; "
             "rerun with --debug for the traceback and report it\n"
         )

@@ -276,3 +276,38 @@ preset = "fingertips"
 preset = "ods_epcn"
 """),
 }
+
+
+def check_output_folder(out: Path, root: Path | None) -> None:
+    """Refuse an output folder before any work, rather than fail (or do harm) after it:
+    a path through a file, a folder that cannot be written, or a place in the project
+    that eolneeds itself reads or empties (inbox/: the next `run` would ingest the report
+    and indicator table as extracts and stop; the temporary folder: emptied by the next
+    command)."""
+    from eolneeds.db import TEMP_FOLDER
+
+    where = Path(out)
+    existing = where
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        what = "is a file" if existing == where else f"is inside {existing}, which is a file"
+        raise UsageError(f"--out {out} {what} — name a folder for the outputs (it is "
+                         "created if it does not exist)")
+    if root is not None:
+        resolved = where.resolve()
+        for folder, why in ((Path(root) / "inbox", "the next `eolneeds run` would read the "
+                             "outputs as extracts"),
+                            (Path(root) / TEMP_FOLDER, "every command empties it")):
+            if resolved.is_relative_to(folder.resolve()):
+                raise UsageError(
+                    f"--out {out} is inside the project's {folder.name} folder ({why}) — name "
+                    f"a folder outside it, e.g. --out {Path(root) / 'reports'}")
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        probe = where / f".eolneeds-write-test-{os.getpid()}-{secrets.token_hex(4)}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror}) — name a folder "
+                         "you can write to") from None

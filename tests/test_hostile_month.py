@@ -105,3 +105,49 @@ def test_run_json_names_no_nhs_number(root):
     assert json.loads(record)["files_ingested"] == [f"deaths/deaths_{MASK}.csv"]
     assert NHS not in record
     assert NHS not in (root / "logs" / "eolneeds-2024-06.log").read_text(encoding="utf-8")
+
+
+class _Said(Reporter):
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def message(self, text: str, *, level: str = "info") -> None:
+        self.said.append(f"{level}: {text}")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_in_the_inbox_is_named_not_silently_left(root):
+    # It was neither read (reading it would wait for a writer for ever) nor mentioned, so
+    # the extract someone meant to deliver through it waited there unseen.
+    pipe = root / "inbox" / "deaths" / "deaths_2024.csv"
+    os.mkfifo(pipe)
+    said = _Said()
+    files = run_mod.inbox_files(load_config(root), reporter=said)
+    assert [p.name for _, p in files] == [f"deaths_{NHS}.csv"]
+    assert said.said == [f"warning: {pipe} is a pipe, socket or device, not an extract, and "
+                         "was left alone"]
+
+
+@pytest.mark.parametrize("path, kind", [
+    ("output", "file"), ("output/2024-06", "file"), ("logs", "file"),
+    ("archive/2024-06/deaths", "file"), ("output/LATEST", "folder"),
+    ("logs/eolneeds-2024-06.log", "folder")])
+def test_a_run_folder_in_the_way_is_refused_before_any_work(root, path, kind):
+    # Each was exit 1 ('a bug in eolneeds') part way through: output/LATEST as a folder
+    # after the month was published, so the inputs were never archived, every month.
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    if kind == "file":
+        (root / path).write_text("x", encoding="utf-8")
+    else:
+        (root / path).mkdir()
+    with pytest.raises(UsageError) as refused:
+        run_mod.run_month(load_config(root), "2024-06", reporter=Reporter())
+    assert str(refused.value) == (
+        f"{root / path} is a file (or a broken link), where the run keeps a folder — move it "
+        "aside, then run again; nothing was changed" if kind == "file" else
+        f"{root / path} is a folder, where the run writes a file — move it aside, then run "
+        "again; nothing was changed")
+    assert not (root / "eolneeds.duckdb").exists()  # nothing ingested
+    (root / path).unlink() if kind == "file" else (root / path).rmdir()
+    run_mod.run_month(load_config(root), "2024-06", reporter=Reporter())  # moved: it runs
+    assert (root / "output" / "LATEST").read_text(encoding="utf-8") == "2024-06\n"
