@@ -95,7 +95,7 @@ from eolneeds.bundle import (
 )
 from eolneeds.errors import UsageError
 from eolneeds.findings import benchmark_period, versus_benchmark
-from eolneeds.formatting import judge
+from eolneeds.formatting import column_header, judge
 from eolneeds.outputs import atomic_output, disclosure_rule_text
 from eolneeds.safety import neutralise
 
@@ -1972,15 +1972,8 @@ _DQ_TAB_NAMES = {
 }
 
 
-_ACRONYMS = {"lsoa": "LSOA", "lsoas": "LSOAs", "gp": "GP", "pcn": "PCN", "pcns": "PCNs",
-             "nhs": "NHS", "icb": "ICB", "icd": "ICD", "id": "id"}
-
-
 def _dq_header(column: str) -> str:
-    """'lsoa_vintage' -> 'LSOA vintage', 'percent_filled' -> 'Percent filled'."""
-    words = column.replace("_pct", " %").replace("_", " ").split()
-    text = " ".join(_ACRONYMS.get(w.lower(), w) for w in words)
-    return text[:1].upper() + text[1:]
+    return column_header(column)  # 'lsoa_vintage' -> 'LSOA vintage', as the report
 
 
 def _numbers_as_numbers(frame: pl.DataFrame) -> pl.DataFrame:
