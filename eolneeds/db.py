@@ -19,6 +19,8 @@ DEFAULT_MEMORY_LIMIT = "3GB"
 # Beside the database: DuckDB's spill files and ingest's transcoded (UTF-8) copies of
 # cp1252 / UTF-16 extracts. Only a command holding the project lock writes here.
 TEMP_FOLDER = ".eolneeds-tmp"
+# The names written there: readers._transcode's copies, DuckDB's spill files.
+OWN_TEMP_PREFIXES = ("eolneeds-", "duckdb_temp")
 
 
 def sweep_temp_folder(root: Path) -> None:
@@ -29,6 +31,11 @@ def sweep_temp_folder(root: Path) -> None:
     if not folder.is_dir():
         return
     for entry in folder.iterdir():
+        # Only what eolneeds and DuckDB write there: the folder may be a link to a scratch
+        # disk others use too (`ln -s /scratch .eolneeds-tmp`), whose files, and all of /
+        # for a link to it, were deleted by every command.
+        if not entry.name.startswith(OWN_TEMP_PREFIXES):
+            continue
         try:
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)

@@ -41,3 +41,24 @@ def test_a_lock_that_is_not_a_file_is_refused_at_once(tmp_path, kind, made, wait
         f"Error: {lock} is {kind}, not a lock file eolneeds writes — delete it (no eolneeds "
         "run is using it), then run the command again")
 
+
+
+def test_taking_the_lock_sweeps_only_eolneeds_files_from_a_linked_temp_folder(tmp_path):
+    # `ln -s /scratch PROJECT/.eolneeds-tmp` (spill to a bigger disk): every command
+    # deleted every file and folder on /scratch, and with a link to / everything.
+    from eolneeds.db import TEMP_FOLDER
+    from eolneeds.lock import project_lock
+
+    scratch = tmp_path / "scratch"
+    (scratch / "someone's work").mkdir(parents=True)
+    (scratch / "someone's work" / "thesis.docx").write_text("years", encoding="utf-8")
+    (scratch / "results.csv").write_text("1,2\n", encoding="utf-8")
+    (scratch / "eolneeds-killed.csv").write_text("a killed ingest's copy", encoding="utf-8")
+    (scratch / "duckdb_temp_1_0_storage_S32K-0.tmp").write_bytes(b"spill")
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / TEMP_FOLDER).symlink_to(scratch, target_is_directory=True)
+    with project_lock(root, command="test"):
+        pass
+    assert sorted(p.name for p in scratch.iterdir()) == ["results.csv", "someone's work"]
+    assert (scratch / "someone's work" / "thesis.docx").read_text(encoding="utf-8") == "years"
