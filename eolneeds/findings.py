@@ -232,9 +232,21 @@ class FindingsBuilder:
         place = None
         if ranked:
             _, place, row = ranked[-1]
+            missing = self.get("unidentified_need", place)
+            there = (f"; {fmt_count(missing['value'])} people with needs there were not on "  # type: ignore[index]
+                     "a register" if _published(missing) else "")
             parts.append(f"Lowest: {self.place_name(place)}, {self.value(row)}"
                          f"{self.interval(row)}"
-                         f"{self.versus_icb('on_register_need_pct', row)}.")
+                         f"{self.versus_icb('on_register_need_pct', row)}{there}.")
+        # Where most people are missed: a large Place can miss the most people without
+        # the lowest share (published counts only).
+        counts = [(float(r["value"]), p) for p in self.places
+                  if _published(r := self.get("unidentified_need", p))]  # type: ignore[index]
+        if counts:
+            most, where = max(counts, key=lambda t: (t[0], t[1]))
+            if where != place:
+                parts.append(f"Most people not identified: {self.place_name(where)}, "
+                             f"{fmt_count(most)}.")
         return Finding(key="register_gap", question="Who is missing from the register?",
                        headline=headline, detail=" ".join(parts),
                        section="place" if place else "overview", place=place,

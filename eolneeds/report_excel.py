@@ -479,7 +479,8 @@ class _CellMaker:
             return (template("eol_number", fmt),
                     value if isinstance(value, int) else published(number, fmt), "n")
         if isinstance(value, datetime | date):
-            return template("eol_number", theme.NUMBER_FORMATS["date"]), value, "d"
+            return (template("eol_number", number_format or theme.NUMBER_FORMATS["date"]),
+                    value, "d")
         if isinstance(value, Link):
             return None
         if value is None:
@@ -575,6 +576,8 @@ def _display_length(value: Any) -> int:
         return len(f"{number:,.2f}") if number is not None else 0
     if isinstance(value, float):
         return len(f"{value:,.2f}")
+    if isinstance(value, datetime):
+        return 16  # yyyy-mm-dd hh:mm
     if isinstance(value, date):
         return 10
     if isinstance(value, Link):
@@ -1982,7 +1985,24 @@ def _numbers_as_numbers(frame: pl.DataFrame) -> pl.DataFrame:
     ('3720' in a Rows column); a whole Decimal becomes an integer, any other a float."""
     casts = [pl.col(name).cast(pl.Int64 if dtype.scale == 0 else pl.Float64)  # type: ignore[attr-defined]
              for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
+    # Times as times: validate gives a file's load time as text with microseconds
+    # ('2026-12-01 22:33:28.383415'); a column whose every value is such a timestamp is
+    # written as a date-time, to the minute. (Date columns that also hold a year, such as
+    # the date coverage table's, stay text.)
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        text = frame[name].drop_nulls()
+        if text.len() == 0 or not text.str.contains(_TIMESTAMP.pattern).all():
+            continue
+        casts.append(pl.col(name).str.to_datetime(strict=False).dt.truncate("1m"))
     return frame.with_columns(casts) if casts else frame
+
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
 def _dq_format(column: str, values: pl.Series) -> str | None:
@@ -1991,6 +2011,8 @@ def _dq_format(column: str, values: pl.Series) -> str | None:
     if column.endswith("pct") or column.startswith("percent"):
         return theme.NUMBER_FORMATS["percent"]
     dtype = values.dtype
+    if dtype == pl.Datetime:
+        return DATETIME_FORMAT
     if dtype.is_integer():
         return theme.NUMBER_FORMATS["count"]
     if dtype.is_float():

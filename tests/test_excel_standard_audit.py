@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def _with_duckdb_numbers(bundle):
             "extra_rows": pl.Series([Decimal(3720), Decimal(0)], dtype=pl.Decimal(38, 0)),
             "population": [157142.0, 118520.0],
             "percent": [99.5, 100.0],
+            # validate gives a file's load time as text, to the microsecond
+            "loaded_at": ["2026-12-01 22:33:28.383415", "2026-12-01 22:35:02.1"],
         }))]
     return bundle
 
@@ -139,13 +142,17 @@ def test_data_quality_counts_from_duckdb_are_whole_numbers(books):
     ws = _sheet(books[None], "DQ5")
     headers, rows = _table(ws)
     assert headers == ["Place", "LSOAs", "LSOA vintage", "Extra rows", "Population",
-                       "Percent"]
+                       "Percent", "Loaded at"]
     extra, population, percent = rows[0][3], rows[0][4], rows[0][5]
     assert extra.value == 3720 and isinstance(extra.value, int)
     assert extra.number_format == "#,##0_0"
     # A population is a count of people: no decimal place.
     assert population.value == 157142 and population.number_format == "#,##0_0"
     assert percent.value == 99.5 and percent.number_format == "0.0_0"
+    # A time is stored as a date-time, shown to the minute.
+    loaded = rows[0][6]
+    assert loaded.value == datetime(2026, 12, 1, 22, 33)
+    assert loaded.number_format == "yyyy-mm-dd hh:mm_0"  # padded like every figure
 
 
 def test_a_count_of_people_is_never_formatted_as_money(books):

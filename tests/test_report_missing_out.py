@@ -93,3 +93,50 @@ def test_the_gap_is_said_without_a_sign_and_the_places_are_named():
     part = next(p for p in detail.split("; ")
                 if p.startswith("Deaths in usual place of residence"))
     assert "not significant in any Place on its own" in part
+
+
+def _headline(frame: pl.DataFrame, ind: str, area: str, **values) -> pl.DataFrame:
+    target = ((pl.col("indicator_id") == ind) & (pl.col("area_code") == area)
+              & (pl.col("period") == PERIOD) & (pl.col("breakdown") == "all"))
+    assert frame.filter(target).height == 1, (ind, area)
+    return frame.with_columns([
+        pl.when(target).then(pl.lit(v, dtype=frame.schema[k])).otherwise(pl.col(k)).alias(k)
+        for k, v in values.items()])
+
+
+def test_who_is_missing_from_the_register_says_how_many_and_where():
+    """The lowest share is named with the number of people it misses; where another
+    Place misses more people (a larger Place with a better share), it is named too."""
+    bundle = make_bundle()
+    hartside, middleford, redcar = bundle.places
+    frame = bundle.indicators
+    frame = _headline(frame, "on_register_need_pct", hartside, value=30.0, lower_ci_95=27.0,
+                      upper_ci_95=33.0, comparison="lower", suppressed=False)
+    frame = _headline(frame, "on_register_need_pct", middleford, value=45.0,
+                      lower_ci_95=43.0, upper_ci_95=47.0, suppressed=False)
+    frame = _headline(frame, "on_register_need_pct", redcar, value=46.0, lower_ci_95=44.0,
+                      upper_ci_95=48.0, suppressed=False)
+    frame = _headline(frame, "unidentified_need", hartside, value=412.0, numerator=412.0,
+                      suppressed=False)
+    frame = _headline(frame, "unidentified_need", middleford, value=650.0, numerator=650.0,
+                      suppressed=False)
+    frame = _headline(frame, "unidentified_need", redcar, value=1210.0, numerator=1210.0,
+                      suppressed=False)
+    bundle.indicators = frame
+    found = {f.key: f for f in key_findings(
+        bundle.indicators, icb_code=bundle.config.icb_code, places=bundle.places,
+        period=bundle.headline_period, place_name=bundle.config.place_name,
+        england=bundle.england())}["register_gap"]
+    assert ("Lowest: Hartside, 30.0% (95% CI 27.0 to 33.0), significantly lower than the "
+            "ICB (worse); 412 people with needs there were not on a register.") in found.detail
+    assert "Most people not identified: Redcar Vale, 1,210." in found.detail
+
+    # Hartside's count suppressed: its share is still named, its count is not.
+    bundle.indicators = _headline(frame, "unidentified_need", hartside, value=None,
+                                  numerator=None, suppressed=True)
+    found = {f.key: f for f in key_findings(
+        bundle.indicators, icb_code=bundle.config.icb_code, places=bundle.places,
+        period=bundle.headline_period, place_name=bundle.config.place_name,
+        england=bundle.england())}["register_gap"]
+    assert "Lowest: Hartside, 30.0%" in found.detail
+    assert "people with needs there" not in found.detail
