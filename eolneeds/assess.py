@@ -28,7 +28,7 @@ from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle, s
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
 from eolneeds.db import connect
-from eolneeds.disclosure import POOL_JOIN, apply_disclosure, nested_breakdowns
+from eolneeds.disclosure import POOL_JOIN, UNKNOWN_QUINTILE, apply_disclosure, nested_breakdowns
 from eolneeds.errors import InputDataError, UsageError
 from eolneeds.formatting import judge
 from eolneeds.periods import (
@@ -450,7 +450,7 @@ def _sii_rows(
             continue
         quintiles = frame.filter(
             (pl.col("indicator_id") == ind.id) & (pl.col("breakdown") == "imd_quintile")
-            & ~pl.col("breakdown_value").is_in(["SII", "RII"])
+            & ~pl.col("breakdown_value").is_in(["SII", "RII", UNKNOWN_QUINTILE])
             & ~pl.col("period").is_in(month_periods)
             # A quintile with no residents does not exist for the summary: absent, not
             # withheld (its row says 'no residents'; categories.py).

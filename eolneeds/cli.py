@@ -6,6 +6,7 @@ tests/test_cli_help.py walks every command to keep it that way.
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from contextlib import nullcontext
@@ -84,9 +85,24 @@ def main_options(
     state.reporter = ConsoleReporter(log_format=log_format, quiet=quiet, verbose=verbose)
 
 
+def _new_project_folder(text: str) -> Path:
+    """DIR of init and sample: never '' (an unset variable in a script, "$DIR", which
+    would make the current folder a project), never a file or a path through one."""
+    if not text.strip():
+        raise UsageError(f"DIR {text!r} is empty — name the folder for the project, e.g. "
+                         "eol-2026")
+    folder = Path(text)
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if os.path.lexists(existing) and not existing.is_dir():
+        raise UsageError(f"{existing} is a file, not a folder — choose a folder for the project")
+    return folder
+
+
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder to create the project in.")],
+    directory: Annotated[str, typer.Argument(help="Folder to create the project in.")],
 ) -> None:
     """Scaffold a project: eolneeds.toml, mappings/, inbox/ and a pseudonymisation key.
 
@@ -94,12 +110,12 @@ def init(
     """
     from eolneeds.project import init_project
 
-    init_project(directory, reporter=state.reporter)
+    init_project(_new_project_folder(directory), reporter=state.reporter)
 
 
 @app.command()
 def sample(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the synthetic project to.")],
+    directory: Annotated[str, typer.Argument(help="Folder to write the synthetic project to.")],
     *,
     deaths: Annotated[int, typer.Option(help="Approximate number of deaths to generate.")] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 1,
@@ -122,17 +138,18 @@ def sample(
     """
     if deaths < 1:
         raise UsageError("--deaths must be at least 1")
+    folder = _new_project_folder(directory)
     if layout == "national":
         from eolneeds.sample_national import write_national_sample
 
-        write_national_sample(directory, deaths=deaths, seed=seed, iod=iod,
+        write_national_sample(folder, deaths=deaths, seed=seed, iod=iod,
                               reporter=state.reporter)
         return
     if layout != "standard":
         raise UsageError(f"--layout {layout!r}: use standard or national")
     from eolneeds.sample import write_sample
 
-    write_sample(directory, deaths=deaths, seed=seed, reporter=state.reporter)
+    write_sample(folder, deaths=deaths, seed=seed, reporter=state.reporter)
 
 
 @app.command()

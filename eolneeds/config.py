@@ -12,6 +12,7 @@ import difflib
 import math
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -305,8 +306,23 @@ def _check_text(where: str, value: Any, key: str = "") -> None:
             f"position {bad.start() + 1} — retype the value without it")
 
 
+# Far above any real configuration (a recode table of 100,000 entries is 3 MB), far below
+# what would fill memory: a file past it is not a configuration.
+MAX_TOML_BYTES = 64 * 1024 * 1024
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
+        # A named pipe (or a link to /dev/zero) among mappings/*.toml made every command,
+        # the scheduled run included, wait or read for ever: only regular files are read.
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):  # (a folder: below)
+            raise ConfigError(f"{path}: is not a regular file (a pipe, socket or device) — "
+                              "move it out of the project, or replace it with the TOML file")
+        if info.st_size > MAX_TOML_BYTES:
+            raise ConfigError(f"{path}: is {info.st_size:,} bytes, more than the "
+                              f"{MAX_TOML_BYTES:,} a configuration file may be — check that "
+                              "it is the right file")
         raw = path.read_bytes()
         # Windows editors (Notepad before 2019, Excel's "Save as Unicode") start the
         # file with a byte order mark, which TOML does not allow: it is not content.

@@ -1419,6 +1419,7 @@ def _ingest_one(
     # The name and path kept (ingest_log, rejects, field_actions, and so the manifest and
     # packs): an NHS number in a file's name is masked like one in a value.
     stored_name = nz.mask_nhs_numbers(path.name)
+    stored_mapping = nz.mask_nhs_numbers(mapping.name)  # a mapping is named by its file too
 
     def skipped(content_hash: str) -> FileResult | None:
         """The result when these bytes are already loaded (and not --replace)."""
@@ -1432,14 +1433,14 @@ def _ingest_one(
             return None
         # The same bytes again: nothing to do -- unless the mapping changed since, which
         # only --replace acts on (a reload is a choice, not a side effect).
-        changed = same[4] != mapping.name or (same[5] is not None and same[5] != fingerprint)
+        changed = same[4] != stored_mapping or (same[5] is not None and same[5] != fingerprint)
         reporter.event("file_skipped", file=str(path), dataset=dataset, file_id=same[0],
                        reason="the same content was already loaded",
                        mapping_changed=changed)
         if changed:
             reporter.message(
                 f"{path.name}: already loaded (file {same[0]}) with "
-                + (f"mapping {same[4]!r}" if same[4] != mapping.name else "an earlier "
+                + (f"mapping {same[4]!r}" if same[4] != stored_mapping else "an earlier "
                    "version of the mapping")
                 + f"; {where} is different now — add --replace to reload it with {where}",
                 level="warning")
@@ -1686,7 +1687,7 @@ def _ingest_one(
             "$mapping_hash)",
             {"file_id": file_id, "dataset": dataset, "name": stored_name,
              "path": nz.mask_nhs_numbers(str(path.resolve())), "hash": content_hash,
-             "mapping": mapping.name,
+             "mapping": stored_mapping,
              "mapping_hash": fingerprint,
              "encoding": raw.encoding, "read": rows_read, "loaded": rows_loaded,
              "rejected": rows_read - rows_loaded, "started": started,

@@ -405,6 +405,25 @@ def check_month(month: str) -> str:
     return month
 
 
+def check_layout(root: Path, month: str) -> None:
+    """Refuse, before any work, a project whose run folders are in the way: a file where
+    the run makes a folder (output/, output/MONTH, logs/, archive/MONTH/<dataset>), or a
+    folder where it writes a file (output/LATEST, the month's log). Each failed half-way,
+    exit 1: after publishing (LATEST), the inputs were never archived, every month."""
+    folders = [root / OUTPUT_DIR, root / OUTPUT_DIR / month, root / LOGS_DIR,
+               root / ARCHIVE_DIR, root / ARCHIVE_DIR / month,
+               *(root / ARCHIVE_DIR / month / dataset for dataset in INGEST_ORDER)]
+    files = [root / OUTPUT_DIR / LATEST_FILE, root / LOGS_DIR / f"eolneeds-{month}.log"]
+    for folder in folders:
+        if os.path.lexists(folder) and not folder.is_dir():
+            raise UsageError(f"{folder} is a file (or a broken link), where the run keeps a "
+                             "folder — move it aside, then run again; nothing was changed")
+    for file in files:
+        if file.is_dir():
+            raise UsageError(f"{file} is a folder, where the run writes a file — move it "
+                             "aside, then run again; nothing was changed")
+
+
 def _hold_for_tests(reporter: Reporter) -> None:
     raw = os.environ.get(HOLD_LOCK_ENV, "").strip()
     if not raw:
@@ -430,6 +449,7 @@ def run_month(
                          "0 or more, e.g. --wait 600")
     started = time.monotonic()
     root = config.root
+    check_layout(root, month)
     log_file = root / LOGS_DIR / f"eolneeds-{month}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("a", encoding="utf-8", newline="\n") as sink:

@@ -154,6 +154,8 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
             )
     if counts["deaths"] and counts["deprivation"]:
         report.warnings += _neighbours_and_vintage(con, areas, params)
+    if counts["deaths"] and area_rows:
+        report.warnings += _unranked(con, areas, params, counts["deprivation"] > 0)
     if area_rows:
         for code in place_codes:
             people = con.execute(
@@ -408,6 +410,32 @@ def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
             "different LSOA vintage (2011 vs 2021): use a lookup and deprivation file of the "
             "deaths' vintage")
     return out
+
+
+def _unranked(con: duckdb.DuckDBPyConnection, areas: str, params: dict,
+              deprivation_file: bool) -> list[str]:
+    """Deaths in a Place whose LSOA has no deprivation decile: they count in every total
+    and fall in the deprivation quintile 'unknown' (left out of SII/RII)."""
+    found = con.execute(f"""
+        SELECT count(*), count(DISTINCT d.lsoa_code),
+               list(DISTINCT d.lsoa_code ORDER BY d.lsoa_code)[:5]
+        FROM deaths d JOIN {areas} a ON a.lsoa_code = d.lsoa_code
+        WHERE list_contains($places, a.place) AND a.imd_decile IS NULL""", params).fetchone()
+    deaths, lsoas, examples = int(found[0]), int(found[1]), found[2] or []  # type: ignore[index]
+    if not deaths:
+        return []
+    vintages = [r[0] for r in con.execute(
+        "SELECT DISTINCT lsoa_vintage FROM deprivation WHERE lsoa_vintage IS NOT NULL "
+        "ORDER BY 1").fetchall()] if deprivation_file else []
+    why = (f"the deprivation file is of LSOA vintage {', '.join(vintages)}: use the "
+           "Indices of Deprivation of the lookup's LSOA vintage (IoD2025 ranks 2021 LSOAs, "
+           "IoD2019 2011 LSOAs)" if vintages else
+           "add the English Indices of Deprivation File 1 of the lookup's LSOA vintage "
+           "(eolneeds ingest deprivation FILE)")
+    return [f"{deaths} deaths in {lsoas} LSOAs of the Places have no deprivation decile, "
+            f"e.g. {', '.join(examples)}: they count in every total and are shown in the "
+            f"deprivation quintile 'unknown', left out of the inequality summaries (SII/RII) "
+            f"— {why}"]
 
 
 #: The shape of an ODS GP practice code: a letter and five digits (A81001). Anything

@@ -191,7 +191,7 @@ def test_no_residents_rows_in_the_table_csv_excel_and_html(default_rule):
 
     pack = next(p for p in default_rule.outputs if p.suffix == ".xlsx")
     book = load_workbook(pack, read_only=True)
-    data = book["Indicator data"]
+    data = book["Indicator_data"]
     header = None
     found = 0
     for cells in data.iter_rows(values_only=True):

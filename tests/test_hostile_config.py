@@ -86,3 +86,38 @@ def test_arrays_or_tables_nested_hundreds_deep_are_refused_not_a_crash(tmp_path,
         f"Error: {tmp_path / where}: nests arrays or tables hundreds of levels deep, more "
         "than any setting needs — fix the syntax (close each bracket where its value "
         "ends)\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo") or not Path("/dev/zero").exists(),
+                    reason="named pipes and /dev/zero are POSIX")
+@pytest.mark.parametrize("kind", ["pipe", "link to /dev/zero"])
+def test_a_mapping_that_is_not_a_regular_file_is_refused_not_read_for_ever(tmp_path, kind):
+    # Every command reads mappings/*.toml: a named pipe there made each one (the monthly
+    # run included) wait for a writer for ever, a link to /dev/zero read until memory ran
+    # out.
+    (tmp_path / "eolneeds.toml").write_text(BASE, encoding="utf-8")
+    (tmp_path / "mappings").mkdir()
+    odd = tmp_path / "mappings" / "deaths.toml"
+    if kind == "pipe":
+        os.mkfifo(odd)
+    else:
+        odd.symlink_to("/dev/zero")
+    env = {**os.environ, "EOLNEEDS_KEY": "test-key-not-secret"}
+    done = subprocess.run([*CLI, "validate", "--project", str(tmp_path)], capture_output=True,
+                          text=True, encoding="utf-8", env=env, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"Error: {odd}: is not a regular file (a pipe, socket or device) — "
+                           "move it out of the project, or replace it with the TOML file\n")
+
+
+def test_a_configuration_file_larger_than_any_is_refused_unread(tmp_path, monkeypatch):
+    import eolneeds.config as config_module
+
+    monkeypatch.setattr(config_module, "MAX_TOML_BYTES", 1000)  # not 64 MB on disk
+    text = BASE + "# " + "x" * 2000 + "\n"  # ASCII: one byte a character
+    (tmp_path / "eolneeds.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(tmp_path)
+    assert str(refused.value) == (f"{tmp_path / 'eolneeds.toml'}: is {len(text):,} bytes, more "
+                                  "than the 1,000 a configuration file may be — check that it is "
+                                  "the right file")

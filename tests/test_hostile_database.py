@@ -76,3 +76,49 @@ def test_an_extra_column_is_left_alone(root, tmp_path):
     assert done.returncode == 0, done.stderr
     with duckdb.connect(str(root / "eolneeds.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM deaths").fetchone() == (4,)
+
+
+def _special(path: Path, kind: str) -> None:
+    if kind == "pipe":
+        os.mkfifo(path)
+    elif kind == "link to /dev/zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "link nowhere":
+        path.symlink_to(path.parent / "not-mounted" / "eolneeds.duckdb")
+    else:  # a loop of links
+        path.symlink_to(path.name)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX pipes, links and devices")
+@pytest.mark.parametrize("kind, code, says", [
+    ("pipe", 3, "is a pipe, socket or device, not a database file — move it aside; the next "
+                "ingest makes a new database (then ingest the extracts again)"),
+    ("link to /dev/zero", 3, "is a pipe, socket or device, not a database file — move it "
+                             "aside; the next ingest makes a new database (then ingest the "
+                             "extracts again)"),
+    ("folder", 3, "is a folder, not a database file — move it aside; the next ingest makes a "
+                  "new database (then ingest the extracts again)"),
+    ("link nowhere", 2, "is a link to {target}, in a folder that does not exist — mount or "
+                        "create that folder, or remove the link (the database is then made in "
+                        "the project)"),
+    ("loop", 2, "cannot be opened (Too many levels of symbolic links) — remove the link, or "
+                "point it at the database file"),
+])
+def test_a_database_path_that_is_not_a_file_is_named_not_waited_on(tmp_path, kind, code,
+                                                                    says):
+    # A named pipe made ingest and assess wait for ever; the others were DuckDB's IO
+    # error, exit 1 ('a bug in eolneeds').
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "deaths.csv").write_text(HEADER + ROWS, encoding="utf-8")
+    database = root / "eolneeds.duckdb"
+    _special(database, kind)
+    says = says.format(target=root / "not-mounted" / "eolneeds.duckdb")
+    for args in (["ingest", "deaths", str(tmp_path / "deaths.csv")],
+                 ["assess", "--out", str(tmp_path / "out"), "--format", "csv"]):
+        done = _cli(root, *args)  # (its timeout fails the test rather than wait for ever)
+        assert done.returncode == code, done.stderr
+        assert done.stderr.splitlines()[-1] == f"Error: {database}: {says}"

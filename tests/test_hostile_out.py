@@ -82,3 +82,26 @@ def test_out_where_nothing_can_be_written_is_a_usage_error(root):
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("Error: --out /proc/self: cannot write there (")
     assert done.stderr.endswith(") — name a folder you can write to\n")
+
+
+@pytest.mark.parametrize("command", ["init", "sample"])
+def test_an_empty_project_folder_is_refused_not_the_current_folder(tmp_path, command):
+    # `eolneeds init "$DIR"` with DIR unset made the current folder a project.
+    done = subprocess.run([*CLI, command, ""], capture_output=True, text=True,
+                          encoding="utf-8", timeout=120, cwd=tmp_path,
+                          env={**os.environ, "EOLNEEDS_KEY_DIR": str(tmp_path / "keys")})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ("Error: DIR '' is empty — name the folder for the project, e.g. "
+                           "eol-2026\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["init", "sample"])
+def test_a_project_folder_through_a_file_is_a_usage_error(root, command):
+    # `sample eolneeds.toml` was exit 1 (FileExistsError).
+    for target in (root / "eolneeds.toml", root / "eolneeds.toml" / "demo"):
+        done = subprocess.run([*CLI, command, str(target)], capture_output=True, text=True,
+                              encoding="utf-8", timeout=120, cwd=root)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == (f"Error: {root / 'eolneeds.toml'} is a file, not a folder — "
+                               "choose a folder for the project\n")

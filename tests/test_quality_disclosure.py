@@ -140,7 +140,7 @@ def test_report_and_packs_withhold_three_deaths_of_unknown_place(
     row = row[:row.index("</tr>")]
     assert "<td" in row and ">3<" not in row and "*" in row, row
     workbook = load_workbook(result.out_dir / "pack-icb.xlsx", read_only=True)
-    sheet = next(ws for ws in workbook.worksheets if "Deaths data checks" in ws.title)
+    sheet = next(ws for ws in workbook.worksheets if "Deaths_data_checks" in ws.title)
     found = [list(r) for r in sheet.iter_rows(values_only=True)
              if r and "place of death unknown" in r]
     assert found and found[0][1:3] == ["[c]", "[c]"], found
