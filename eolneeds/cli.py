@@ -7,6 +7,7 @@ tests/test_cli_help.py walks every command to keep it that way.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import traceback
 from contextlib import nullcontext
@@ -166,12 +167,21 @@ def ingest(
         str | None, typer.Option(help="Force the text encoding, e.g. cp1252 (default: detect).")
     ] = None,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Replace an earlier version of the same file name.")
+        bool, typer.Option("--replace", help="Replace the earlier load of the same file name "
+                           "(or the same bytes), e.g. after a mapping change.")
     ] = False,
+    replace_file: Annotated[
+        str | None, typer.Option("--replace-file", metavar="OLDNAME",
+                                 help="Replace the earlier file OLDNAME with the one FILE "
+                                 "given (a corrected extract sent under a new name).")
+    ] = None,
 ) -> None:
     """Load extracts into the project database; every row is loaded or quarantined.
 
     Example: eolneeds ingest deaths inbox/deaths/deaths_2025.csv --project ~/eol-2026
+
+    A corrected file under a new name: eolneeds ingest deaths deaths_2025_v2.csv
+    --replace-file deaths_2025.csv
     """
     from eolneeds.ingest import ingest_files
     from eolneeds.project import require_project
@@ -183,7 +193,7 @@ def ingest(
     with project_lock(config.root, command="ingest"):
         ingest_files(
             config, dataset, files, mapping=mapping, encoding=encoding, replace=replace,
-            reporter=state.reporter,
+            replace_file=replace_file, reporter=state.reporter,
         )
 
 
@@ -217,13 +227,13 @@ def inspect_command(
     """
     from eolneeds.config import CONFIG_FILE, load_config
     from eolneeds.errors import ConfigError, shell_arg
-    from eolneeds.inspect import inspect_file
+    from eolneeds.inspect import inspect_file, run_choice_text
     from eolneeds.inspect import write_mapping as save_mapping
 
     if dataset is not None and dataset not in DATASET_CHOICES:
         raise UsageError(f"--dataset {dataset!r}: use one of {', '.join(DATASET_CHOICES)}")
     found = inspect_file(file, encoding=encoding or "auto", sheet=sheet)
-    _say(found.render_text())
+    _say(found.render_text(next_step=write_mapping is None))
     if write_mapping is None:
         return
     root = (project or Path.cwd()).resolve()
@@ -232,13 +242,15 @@ def inspect_command(
                          "--project DIR, or run inspect in the project folder")
     path = save_mapping(found, write_mapping, root, dataset=dataset)
     try:
-        load_config(root)
+        config = load_config(root)
     except ConfigError:
         path.unlink()
         raise
+    kind = dataset or found.dataset or ""
     # The command runs as written from anywhere: the file as given, the project named.
-    _say(f"Wrote {path}: check it, then eolneeds ingest {dataset or found.dataset} "
-               f"{shell_arg(file)} --mapping {write_mapping} --project {shell_arg(root)}")
+    _say(f"Wrote {path}: check it, then eolneeds ingest {kind} "
+         f"{shell_arg(file)} --mapping {write_mapping} --project {shell_arg(root)}")
+    _say(run_choice_text(config, kind, file, write_mapping))
 
 
 @app.command()
@@ -362,12 +374,46 @@ def _say(text: str) -> None:
     typer.echo(visible(mask_nhs_numbers(text)))
 
 
+# eolneeds' own options (main_options): before the command, never after it.
+_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose", "--debug")
+
+
+def misplaced_global_option(argv: list[str]) -> str | None:
+    """The error for a global option written after the command (`eolneeds ingest -q
+    ...`, which Typer answers with only 'No such option'), naming the command line that
+    works; None when there is none."""
+    command = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return None
+        if command is None:
+            if arg == "--log-format":
+                i += 1  # its value
+            elif not arg.startswith("-"):
+                command = i
+        elif arg in _GLOBAL_FLAGS or arg == "--log-format" or arg.startswith("--log-format="):
+            moved = [arg] + ([argv[i + 1]] if arg == "--log-format" and i + 1 < len(argv)
+                             else [])
+            rest = argv[:i] + argv[i + len(moved):]
+            fixed = rest[:command] + moved + rest[command:]
+            return (f"{arg} is an option of eolneeds itself, not of `{argv[command]}`: put "
+                    f"it before the command — eolneeds {shlex.join(fixed)}")
+        i += 1
+    return None
+
+
 def main() -> None:
     """Entry point: run the app, turn our errors into one line and an exit code.
 
     Typer's standalone mode handles bad usage itself (exit 2) and SystemExit passes
     through; everything else is ours to translate.
     """
+    misplaced = misplaced_global_option(sys.argv[1:])
+    if misplaced is not None:
+        sys.stderr.write(f"Error: {visible(mask_nhs_numbers(misplaced), one_line=True)}\n")
+        sys.exit(int(ExitCode.USAGE))
     try:
         app()
     except SystemExit as ended:

@@ -153,6 +153,12 @@ def date_shape(text: str) -> str | None:
     return None
 
 
+def strip_time(text: str) -> str:
+    """`text` without a time after its date ('2024-12-15 00:00:00.000' -> '2024-12-15'),
+    as parse_date reads it."""
+    return re.sub(_TIME_SUFFIX, "", text)
+
+
 def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
     """Read a date: the mapping's format first, then yyyy-mm-dd, then yyyymmdd, then a
     day, month name and four-digit year (31-MAR-2024, 31 March 2024), then an Excel

@@ -168,7 +168,11 @@ METHOD_NOTES = (
      "ICB value lies outside the Place's 95% confidence interval, otherwise 'Similar'. "
      "Where the indicator has a better direction (its polarity) the words say so, as "
      "'Higher (worse)' or 'Lower (better)'; otherwise '(not judged)'. The cell colour "
-     "repeats the words for readers who scan by colour; it never carries meaning alone."),
+     "repeats the words for readers who scan by colour; it never carries meaning alone. "
+     "'Compared with England' applies the same test to England's value (taken as fixed: "
+     "its interval is far narrower), whatever England's period, which is given beside it. "
+     "'Difference from ICB' (Place packs) is the Place's value minus the ICB's as shown, in "
+     "the row's unit: percentage points for a percentage. A suppressed value has neither."),
     ("Deprivation",
      "Deprivation quintiles come from the Index of Multiple Deprivation decile of the "
      "area (LSOA) where the person lived: quintile 1 is the most deprived fifth."),

@@ -209,10 +209,12 @@ def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter)
 # Inbox: which files, which mapping
 
 
-def mapping_for_file(config: ProjectConfig, dataset: str, file_name: str) -> str | None:
+def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> str | None:
     """The mapping a file in inbox/<dataset>/ is read with: the same choice as `ingest`
-    without --mapping (config.ProjectConfig.mapping_name_for_file)."""
-    return config.mapping_name_for_file(dataset, file_name)
+    without --mapping (inspect.mapping_for_file)."""
+    from eolneeds.inspect import mapping_for_file as choose
+
+    return choose(config, dataset, file)
 
 
 def _is_input_file(path: Path) -> bool:
@@ -502,7 +504,7 @@ def _run_locked(
     skipped: list[str] = []
     groups: dict[tuple[str, str | None], list[Path]] = {}
     for dataset, path in pending:
-        groups.setdefault((dataset, mapping_for_file(config, dataset, path.name)), []).append(
+        groups.setdefault((dataset, mapping_for_file(config, dataset, path)), []).append(
             path
         )
     from eolneeds.readers import file_state

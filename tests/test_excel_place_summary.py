@@ -148,3 +148,14 @@ def test_icb_pack_summary_compares_the_icb_with_england(tmp_path, bundle):
     # ICB 44.4 (43.5-45.2) against England 43.4: England below the interval.
     assert words["Deaths in hospital"] == "Higher (worse)"
     assert words["Number of deaths"] == "[x]"
+
+
+def test_the_comparison_note_defines_the_difference_and_the_england_test(tmp_path, bundle):
+    path = tmp_path / "place.xlsx"
+    report_excel.write_excel_pack(bundle, path, place=bundle.places[0])
+    notes = load_workbook(path)["Notes"]
+    text = {row[1]: row[2] for row in notes.iter_rows(min_row=4, values_only=True)}
+    note = text["Comparison with the ICB"]
+    assert "'Compared with England' applies the same test to England's value" in note
+    assert "'Difference from ICB' (Place packs) is the Place's value minus the ICB's" in note
+    assert "percentage points for a percentage" in note
