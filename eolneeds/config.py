@@ -8,6 +8,7 @@ the file and the key, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import difflib
 import math
 import os
@@ -376,6 +377,15 @@ DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pi
 DATE_CODES = set("aAwdbBhmyYHIpMSfgnzZjUWcxX%")
 
 
+def _sheet(where: str, sheet: Any) -> str | None:
+    """The sheet's name: `sheet = 2` (a number, as if an index) was an internal error."""
+    if sheet is None or isinstance(sheet, str):
+        return sheet
+    raise ConfigError(f"{where}: key 'sheet' must be the sheet's name as text, not {sheet!r} "
+                      "— write it in quotes as its tab shows it, e.g. sheet = \"EPaCCS\" "
+                      "(`eolneeds inspect FILE` lists the sheets)")
+
+
 def _check_delimiter(where: str, delimiter: str) -> None:
     if delimiter == "auto" or delimiter in DELIMITER_WORDS:
         return
@@ -427,6 +437,10 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
             )
         _typed(where, f"recode.{canon}", table, dict)
     defaults = _typed(where, "defaults", raw.get("defaults", {}), dict)
+    # A TOML date (date_of_registration = 2024-01-01, unquoted) is text to every check
+    # after this one: as a date object it was an internal error (not JSON).
+    defaults = {k: v.isoformat() if isinstance(v, dt.date | dt.time) else v
+                for k, v in defaults.items()}
     for canon in defaults:
         if canon not in canonical:
             raise ConfigError(f"{where}: [defaults] key {canon!r} is not a column of {dataset} "
@@ -461,7 +475,7 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         format=fmt,
         encoding=encoding,
         delimiter=delimiter,
-        sheet=raw.get("sheet"),
+        sheet=_sheet(where, raw.get("sheet")),
         header_row=header_row,
         date_format=date_format,
         decimal=decimal,
@@ -528,6 +542,11 @@ def load_config(root: Path) -> ProjectConfig:
             raise ConfigError(f"{where} [[places]]: a Place code is empty — give each Place "
                               "its code (e.g. its local authority code)")
         key = re.sub(r"[^A-Za-z0-9]+", "-", place.code).strip("-").lower() or "place"
+        if key == "icb":
+            raise ConfigError(
+                f"{where} [[places]]: Place code {place.code!r} would name its pack "
+                "pack-icb.xlsx, the ICB's own pack, and one would be written over the other "
+                "— give the Place another code (e.g. its local authority code)")
         if key in files:
             raise ConfigError(
                 f"{where} [[places]]: Place codes {files[key]!r} and {place.code!r} differ "

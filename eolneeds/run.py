@@ -181,6 +181,16 @@ def _check_month_has_deaths(config: ProjectConfig, month: str) -> None:
             f"--month {month}: the {config.periods.months} months to {month} hold none of "
             f"the deaths loaded (they run from {first:%Y-%m} to {last:%Y-%m}) — give the "
             f"month the run is for, e.g. --month {last:%Y-%m}; nothing was published")
+    # A month after the deaths end (the month's extract is late): its 12 months would
+    # hold fewer months of deaths and be published as a whole year. Refused, not warned:
+    # a scheduled run has no one to read a warning before the pack goes out.
+    if (last.year, last.month) < (window.end.year, window.end.month):
+        raise InputDataError(
+            f"--month {month}: the deaths loaded end {last:%Y-%m-%d}, before the end of "
+            f"{month}: the {config.periods.months} months to {month} would count the "
+            f"deaths of only part of them as the whole — put the deaths extract to "
+            f"{window.end:%Y-%m-%d} in {config.inbox / 'deaths'} and run again, or run "
+            f"--month {last:%Y-%m}; nothing was published")
 
 
 def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter) -> None:

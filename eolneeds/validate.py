@@ -18,13 +18,15 @@ from eolneeds.bundle import DataQualityTable
 from eolneeds.config import ProjectConfig
 from eolneeds.db import connect
 from eolneeds.reporting import Reporter
-from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS
+from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS, check_columns
 
 # Without these nothing can be assessed; the others only limit which indicators exist.
 ESSENTIAL_DATASETS = ("deaths", "population", "areas")
 OPTIONAL_DATASETS = {
-    "register": "register indicators (identified before death) cannot be computed",
-    "activity": "hospital activity indicators (last 90 days) cannot be computed",
+    "register": "register indicators (identified before death) are published as not "
+                "available [x]",
+    "activity": "hospital activity indicators (last 90 days) are published as not "
+                "available [x]",
     "projections": "need projections to future years cannot be computed",
 }
 DATE_COVERAGE = {
@@ -93,6 +95,7 @@ def validate_project(config: ProjectConfig, *, reporter: Reporter) -> Validation
         return report
     con = connect(config.database_path, read_only=True)
     try:
+        check_columns(con, absent_tables_ok=True)  # another version's tables: exit 3
         report = quality_report(con, config)
     finally:
         con.close()
@@ -303,6 +306,17 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                "CAST(min(year) AS VARCHAR), CAST(max(year) AS VARCHAR), "
                "count(DISTINCT year) FROM population"),
     ))
+    no_age = _count(con, "SELECT count(*) FROM deaths WHERE age IS NULL") if counts["deaths"] else 0
+    if no_age:
+        report.warnings.append(
+            f"{no_age} death(s) of unknown age (an age such as DEC_AGEC 999 is blanked): they "
+            "count in the number of deaths but not in the age-standardised rate, and where "
+            f"1 to {config.disclosure.min_count - 1} fall in an area and period the rate is "
+            "withheld there (its count against the deaths would give them away) — correct "
+            "their age in the deaths extract (the field_actions table has their rows)")
+    coverage_table, coverage_warnings = _source_coverage(con, config, counts)
+    tables.append(coverage_table)
+    report.warnings += coverage_warnings
     practice_table, practice_warnings = _practice_checks(con, counts)
     if practice_table is not None:
         tables.append(practice_table)
@@ -326,6 +340,41 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                 GROUP BY a.place ORDER BY a.place""", params),
         ))
     return report
+
+
+def _source_coverage(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                     counts: dict[str, int]) -> tuple[DataQualityTable, list[str]]:
+    """Dates covered per kind of data and file (activity split by kind: a current A&E
+    extract must not hide a stale APC one), and a warning for each indicator and
+    reporting period a needed source does not cover (eolneeds.coverage): assess
+    publishes those as not available."""
+    from eolneeds import coverage
+    from eolneeds.assess import choose_periods, run_query
+    from eolneeds.catalogue import load_catalogue
+
+    files = run_query(con, "coverage", {})
+    assert files is not None
+    table = DataQualityTable(
+        "source_coverage", "Date coverage by kind of data and file",
+        "The first and last date of each kind of data in each file (date of death, date "
+        "added, activity start). An indicator whose period, with the look-back before "
+        "each death (90 days; a year for specialist palliative care), is not covered by "
+        "every kind of data it counts is published as not available [x], with the reason.",
+        files.select(
+            pl.col("source").replace_strict(coverage.SOURCE_NAMES, default=pl.col("source"))
+            .alias("data"), "file_name", "rows",
+            pl.col("first_date").cast(pl.String), pl.col("last_date").cast(pl.String)),
+    )
+    spans = coverage.source_spans(con)
+    deaths = spans.get("deaths")
+    if deaths is None:
+        return table, []
+    absent = [*(("register",) if not counts["register"] else ()),
+              *(coverage.ACTIVITY_SOURCES if not counts["activity"] else ()),
+              *(("population",) if not counts["population"] else ())]
+    periods = choose_periods(config, deaths.first_date, deaths.last_date)
+    gaps = coverage.indicator_gaps(load_catalogue(), periods, spans, ignore=absent)
+    return table, coverage.warnings(gaps, periods)
 
 
 def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
@@ -529,6 +578,9 @@ _QUALITY_COUNTS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] 
     "linkage": (("deaths",), ()),
     "duplicates": (("extra_rows",), ()),
     "date_coverage": (("rows",), ()),
+    "source_coverage": (("rows",), ()),
+    # Indicator ids, periods and reasons (coverage.not_available_table): no counts.
+    "not_available": ((), ()),
     "practices": (("rows",), ()),
     # LSOAs and population per Place: no counts of people's records (ONS publishes the
     # population).
