@@ -526,6 +526,11 @@ CASES = [
          actions=[(4, "person_id", "unlinked", f"person_id (DEC_NHS_NUMBER) {UNLINKED}"),
                   # 9999999999 passes modulus 11 but is a placeholder
                   (5, "person_id", "unlinked", f"person_id (DEC_NHS_NUMBER) {UNLINKED}"),
+                  # NHS flag 7 fits no PHE rule: unknown, and recorded
+                  (5, "place_of_death", "set to unknown",
+                   "place_of_death (POD_CODE, POD_NHS_ESTABLISHMENT, POD_ESTABLISHMENT_TYPE, "
+                   "PLACE_OF_DEATH) 'no PHE rule for NHS establishment 7, type 7' is not a "
+                   "known code; add a [recode.place_of_death] entry to the mapping"),
                   (5, "sex", "set to unknown", "sex (DEC_SEX) '3' is not a known code; add "
                                                "a [recode.sex] entry to the mapping")],
          loaded=("SELECT sex, place_of_death, contributory_causes FROM deaths "
