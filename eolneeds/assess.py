@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, categories, methods, practice, scenarios, spc
+from eolneeds import __version__, categories, coverage, methods, practice, scenarios, spc
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle, suppression_tally
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
 from eolneeds.db import connect
-from eolneeds.disclosure import POOL_JOIN, apply_disclosure, nested_breakdowns
-from eolneeds.errors import UsageError
+from eolneeds.disclosure import POOL_JOIN, UNKNOWN_QUINTILE, apply_disclosure, nested_breakdowns
+from eolneeds.errors import InputDataError, UsageError
 from eolneeds.formatting import judge
 from eolneeds.periods import (
     Period,
@@ -450,7 +450,7 @@ def _sii_rows(
             continue
         quintiles = frame.filter(
             (pl.col("indicator_id") == ind.id) & (pl.col("breakdown") == "imd_quintile")
-            & ~pl.col("breakdown_value").is_in(["SII", "RII"])
+            & ~pl.col("breakdown_value").is_in(["SII", "RII", UNKNOWN_QUINTILE])
             & ~pl.col("period").is_in(month_periods)
             # A quintile with no residents does not exist for the summary: absent, not
             # withheld (its row says 'no residents'; categories.py).
@@ -675,6 +675,16 @@ def compute_indicators(
                                   months_=months)
     else:
         headline = [p for p in periods if p.kind != "month"]
+    if periods is None and data_min is not None:
+        # A period the deaths do not reach the end of would publish a part as the whole
+        # (a late extract: 9 months of deaths as a 12-month year).
+        deaths_span = coverage.Span(data_min, data_max)
+        for period in headline:
+            if why := coverage.deaths_gap(period, {"deaths": deaths_span}):
+                raise InputDataError(
+                    f"{why}: its deaths, and every indicator built on them, would be "
+                    f"too few — ingest the deaths to {period.end}, or report a period "
+                    f"ending by {month_label(deaths_span.end)}; nothing was published")
     spc_months = [p for p in (periods or []) if p.kind == "month"]
     if periods is None or not spc_months:
         last = headline[-1]
@@ -745,6 +755,14 @@ def compute_indicators(
     frame = frame.with_columns(
         *(pl.col(c).fill_nan(None) for c in ("value", *_CI_COLUMNS)),
     )
+    # Indicators a needed source does not cover (coverage.py): months of the SPC series
+    # are left out (the series ends where the data do); a reporting period's rows are
+    # held back from disclosure control and published without a value, the reason in
+    # their note, after it.
+    gaps = coverage.indicator_gaps(catalogue, all_periods, coverage.source_spans(con))
+    for line in coverage.warnings(gaps, all_periods):
+        reporter.message(line, level="warning")
+    frame, held = _hold_back(frame, gaps, kinds)
     frame, quarters = _spc_aggregation(frame, catalogue, spc_months, config.disclosure)
     all_periods = [*all_periods, *quarters]
     kinds.update({q.label: q.kind for q in quarters})
@@ -789,9 +807,16 @@ def compute_indicators(
                              exempt_indicators=(PROJECTED_ID,),
                              projection_base=headline[-1].label, nesting=nesting, pools=pools,
                              weights=practice.DISCLOSURE_WEIGHTS)
+    frame = _unknown_age_notes(frame, raw, config.disclosure)
     # Rows of merged categories name what they hold; quintiles an area has no LSOA in
     # are published as 'no residents' (after disclosure: they carry no count).
     frame = categories.mark_empty(categories.with_merge_notes(frame))
+    if held.height:
+        # The held-back rows (not available), before the 'no residents' rows: a quintile
+        # or group with nobody in it is that, whatever the data cover.
+        frame = pl.concat([frame, finish(held.with_columns(
+            pl.lit("not_compared").alias("comparison"), pl.lit(False).alias("suppressed")))],
+            how="vertical")
     frame = pl.concat([frame, categories.no_residents_rows(
         frame, _empty_quintiles(con, all_places)), categories.nobody_rows(frame)],
         how="vertical")
@@ -805,6 +830,7 @@ def compute_indicators(
                                pl.when(pl.col("note") == "").then(None)
                                .otherwise(pl.col("note")).alias("note"))
         frame = pl.concat([frame, finish(sii)], how="vertical")
+    frame = _not_available(frame, gaps)
     if places is not None:
         frame = frame.filter((pl.col("area_type") == "icb") | pl.col("area_code").is_in(places))
     # What-if scenarios, modelled from the published rows (scenarios.py).
@@ -814,6 +840,90 @@ def compute_indicators(
     practice.store_funnels(con, frame)
     reporter.event("indicators_computed", rows=frame.height)
     return frame
+
+
+#: Added to the note of an age-standardised rate withheld because of deaths of unknown
+#: age (the newcomer's finding 6: two deaths with DEC_AGEC 999 hid the ICB's rate).
+UNKNOWN_AGE_NOTE = (
+    "deaths of unknown age (fewer than {n}) are left out of this rate, and its count set "
+    "against the number of deaths would give them away: correct their age in the deaths "
+    "extract to publish it (eolneeds validate counts them)")
+
+
+def _unknown_age_notes(frame: pl.DataFrame, raw: pl.DataFrame, disclosure: Any) -> pl.DataFrame:
+    """Say why a withheld dsr_all_cause row is withheld when the cause is a few deaths of
+    unknown age. A DSR counts deaths by age band, so a death with no age is in `deaths`
+    but not in the DSR's count; when 1 to min_count - 1 such deaths fall in an area and
+    period, the two published counts would give that small number back, and disclosure
+    control withholds the rate. The standard treatment (ONS, OHID: deaths of unknown age
+    are excluded from the standardised rate) is kept; the note names the cause and the
+    fix, without the number (a count of records the data-quality tables withhold too)."""
+    if not disclosure.enabled:
+        return frame
+    small = disclosure.min_count
+    keys = ["area_type", "area_code", "period", "breakdown", "breakdown_value"]
+    known = raw.filter(pl.col("indicator_id") == "dsr_all_cause").select(
+        *keys, pl.col("numerator").alias("_known"))
+    every = raw.filter(pl.col("indicator_id") == "deaths").select(
+        *keys, pl.col("numerator").alias("_all"))
+    short = known.join(every, on=keys, nulls_equal=True).filter(
+        (pl.col("_known") >= small) & (pl.col("_all") - pl.col("_known")).is_between(1, small - 1)
+    ).select(*keys).with_columns(pl.lit(True).alias("_short"))
+    if short.height == 0:
+        return frame
+    joined = frame.join(short, on=keys, how="left", nulls_equal=True)
+    hit = ((pl.col("indicator_id") == "dsr_all_cause") & pl.col("suppressed").fill_null(False)
+           & pl.col("_short").fill_null(False))
+    text = UNKNOWN_AGE_NOTE.format(n=small)
+    return joined.with_columns(
+        pl.when(hit & (pl.col("note").fill_null("") != ""))
+        .then(pl.col("note") + pl.lit("; " + text))
+        .when(hit).then(pl.lit(text)).otherwise(pl.col("note")).alias("note")
+    ).select(frame.columns)
+
+
+def _gap_frame(gaps: dict[tuple[str, str], str]) -> pl.DataFrame:
+    return pl.DataFrame([(i, p, why) for (i, p), why in gaps.items()],
+                        schema={"indicator_id": pl.String, "period": pl.String,
+                                "_gap": pl.String}, orient="row")
+
+
+def _hold_back(frame: pl.DataFrame, gaps: dict[tuple[str, str], str],
+               kinds: dict[str, str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split off the rows of indicators and periods the data do not cover: month rows
+    are dropped; the others come back as rows with no value (numbers null) and the
+    reason as their note, to be published after disclosure control. Disclosure never
+    sees them: they publish no count, and every area and breakdown of an indicator and
+    period goes together, so no sum is left part-published."""
+    if not gaps:
+        return frame, frame.clear().with_columns(pl.lit("").alias("note"))
+    joined = frame.join(_gap_frame(gaps), on=["indicator_id", "period"], how="left")
+    month = pl.col("period").replace_strict(kinds, default="") == "month"
+    held = joined.filter(pl.col("_gap").is_not_null() & ~month).with_columns(
+        *(pl.lit(None, pl.Float64).alias(c) for c in (
+            "numerator", "denominator", "value", *_CI_COLUMNS)),
+        pl.col("_gap").alias("note"),
+    ).drop("_gap")
+    return joined.filter(pl.col("_gap").is_null()).drop("_gap"), held
+
+
+def _not_available(frame: pl.DataFrame, gaps: dict[tuple[str, str], str]) -> pl.DataFrame:
+    """Every row of an indicator and period the data do not cover (the held-back rows
+    and the SII/RII computed from them) says why and carries no value."""
+    if not gaps:
+        return frame
+    joined = frame.join(_gap_frame(gaps), on=["indicator_id", "period"], how="left")
+    # A group with nobody in it says so (categories.py), whatever the data cover.
+    gap = (pl.col("_gap").is_not_null()
+           & ~pl.col("note").fill_null("").str.starts_with(categories.NO_RESIDENTS))
+    return joined.with_columns(
+        *(pl.when(gap).then(None).otherwise(pl.col(c)).alias(c) for c in (
+            "numerator", "denominator", "value", *_CI_COLUMNS)),
+        pl.when(gap).then(pl.lit("not_compared")).otherwise(pl.col("comparison"))
+        .alias("comparison"),
+        pl.when(gap).then(False).otherwise(pl.col("suppressed")).alias("suppressed"),
+        pl.when(gap).then(pl.col("_gap")).otherwise(pl.col("note")).alias("note"),
+    ).select(frame.columns)
 
 
 def last_complete_month(data_max: date) -> str:
@@ -1009,9 +1119,9 @@ def _assess_project(config: ProjectConfig, options: AssessOptions, *, reporter: 
     formats = _formats(config, options.formats)
     per_place = config.outputs.per_place if options.per_place is None else options.per_place
     out_dir = Path(options.out) if options.out is not None else Path.cwd() / DEFAULT_OUT
-    if out_dir.exists() and not out_dir.is_dir():  # refused before the work, not after
-        raise UsageError(f"--out {out_dir} is a file — name a folder for the outputs (it is "
-                         "created if it does not exist)")
+    from eolneeds.project import check_output_folder
+
+    check_output_folder(out_dir, config.root)  # refused before the work, not after
     con = connect(config.database_path)
     try:
         frame = compute_indicators(config, con, period_end=options.period_end,
@@ -1030,6 +1140,10 @@ def _assess_project(config: ProjectConfig, options: AssessOptions, *, reporter: 
     from eolneeds.validate import protect_quality_tables, validate_project
 
     data_quality = validate_project(config, reporter=reporter).tables
+    # The theme tables show [x]; this table says why (coverage.py).
+    not_available = coverage.not_available_table(frame)
+    if not_available is not None:
+        data_quality = [*data_quality, not_available]
     if config.disclosure.enabled:
         # Published outputs: a small count of records is withheld there too.
         data_quality = protect_quality_tables(data_quality, config.disclosure.min_count)

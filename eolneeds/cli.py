@@ -6,6 +6,8 @@ tests/test_cli_help.py walks every command to keep it that way.
 
 from __future__ import annotations
 
+import os
+import shlex
 import sys
 import traceback
 from contextlib import nullcontext
@@ -16,7 +18,7 @@ import typer
 
 from eolneeds import __version__
 from eolneeds.config import find_project
-from eolneeds.console import ConsoleReporter
+from eolneeds.console import ConsoleReporter, visible
 from eolneeds.errors import INTERRUPTED_MESSAGE, EolneedsError, ExitCode, UsageError
 from eolneeds.lock import ProjectLock, ReadOnlyProjectError, project_lock
 from eolneeds.normalise import mask_nhs_numbers
@@ -84,9 +86,24 @@ def main_options(
     state.reporter = ConsoleReporter(log_format=log_format, quiet=quiet, verbose=verbose)
 
 
+def _new_project_folder(text: str) -> Path:
+    """DIR of init and sample: never '' (an unset variable in a script, "$DIR", which
+    would make the current folder a project), never a file or a path through one."""
+    if not text.strip():
+        raise UsageError(f"DIR {text!r} is empty — name the folder for the project, e.g. "
+                         "eol-2026")
+    folder = Path(text)
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if os.path.lexists(existing) and not existing.is_dir():
+        raise UsageError(f"{existing} is a file, not a folder — choose a folder for the project")
+    return folder
+
+
 @app.command()
 def init(
-    directory: Annotated[Path, typer.Argument(help="Folder to create the project in.")],
+    directory: Annotated[str, typer.Argument(help="Folder to create the project in.")],
 ) -> None:
     """Scaffold a project: eolneeds.toml, mappings/, inbox/ and a pseudonymisation key.
 
@@ -94,12 +111,12 @@ def init(
     """
     from eolneeds.project import init_project
 
-    init_project(directory, reporter=state.reporter)
+    init_project(_new_project_folder(directory), reporter=state.reporter)
 
 
 @app.command()
 def sample(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the synthetic project to.")],
+    directory: Annotated[str, typer.Argument(help="Folder to write the synthetic project to.")],
     *,
     deaths: Annotated[int, typer.Option(help="Approximate number of deaths to generate.")] = 20000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")] = 1,
@@ -122,17 +139,18 @@ def sample(
     """
     if deaths < 1:
         raise UsageError("--deaths must be at least 1")
+    folder = _new_project_folder(directory)
     if layout == "national":
         from eolneeds.sample_national import write_national_sample
 
-        write_national_sample(directory, deaths=deaths, seed=seed, iod=iod,
+        write_national_sample(folder, deaths=deaths, seed=seed, iod=iod,
                               reporter=state.reporter)
         return
     if layout != "standard":
         raise UsageError(f"--layout {layout!r}: use standard or national")
     from eolneeds.sample import write_sample
 
-    write_sample(directory, deaths=deaths, seed=seed, reporter=state.reporter)
+    write_sample(folder, deaths=deaths, seed=seed, reporter=state.reporter)
 
 
 @app.command()
@@ -149,12 +167,21 @@ def ingest(
         str | None, typer.Option(help="Force the text encoding, e.g. cp1252 (default: detect).")
     ] = None,
     replace: Annotated[
-        bool, typer.Option("--replace", help="Replace an earlier version of the same file name.")
+        bool, typer.Option("--replace", help="Replace the earlier load of the same file name "
+                           "(or the same bytes), e.g. after a mapping change.")
     ] = False,
+    replace_file: Annotated[
+        str | None, typer.Option("--replace-file", metavar="OLDNAME",
+                                 help="Replace the earlier file OLDNAME with the one FILE "
+                                 "given (a corrected extract sent under a new name).")
+    ] = None,
 ) -> None:
     """Load extracts into the project database; every row is loaded or quarantined.
 
     Example: eolneeds ingest deaths inbox/deaths/deaths_2025.csv --project ~/eol-2026
+
+    A corrected file under a new name: eolneeds ingest deaths deaths_2025_v2.csv
+    --replace-file deaths_2025.csv
     """
     from eolneeds.ingest import ingest_files
     from eolneeds.project import require_project
@@ -166,7 +193,7 @@ def ingest(
     with project_lock(config.root, command="ingest"):
         ingest_files(
             config, dataset, files, mapping=mapping, encoding=encoding, replace=replace,
-            reporter=state.reporter,
+            replace_file=replace_file, reporter=state.reporter,
         )
 
 
@@ -200,13 +227,13 @@ def inspect_command(
     """
     from eolneeds.config import CONFIG_FILE, load_config
     from eolneeds.errors import ConfigError, shell_arg
-    from eolneeds.inspect import inspect_file
+    from eolneeds.inspect import inspect_file, run_choice_text
     from eolneeds.inspect import write_mapping as save_mapping
 
     if dataset is not None and dataset not in DATASET_CHOICES:
         raise UsageError(f"--dataset {dataset!r}: use one of {', '.join(DATASET_CHOICES)}")
     found = inspect_file(file, encoding=encoding or "auto", sheet=sheet)
-    _say(found.render_text())
+    _say(found.render_text(next_step=write_mapping is None))
     if write_mapping is None:
         return
     root = (project or Path.cwd()).resolve()
@@ -215,13 +242,15 @@ def inspect_command(
                          "--project DIR, or run inspect in the project folder")
     path = save_mapping(found, write_mapping, root, dataset=dataset)
     try:
-        load_config(root)
+        config = load_config(root)
     except ConfigError:
         path.unlink()
         raise
+    kind = dataset or found.dataset or ""
     # The command runs as written from anywhere: the file as given, the project named.
-    _say(f"Wrote {path}: check it, then eolneeds ingest {dataset or found.dataset} "
-               f"{shell_arg(file)} --mapping {write_mapping} --project {shell_arg(root)}")
+    _say(f"Wrote {path}: check it, then eolneeds ingest {kind} "
+         f"{shell_arg(file)} --mapping {write_mapping} --project {shell_arg(root)}")
+    _say(run_choice_text(config, kind, file, write_mapping))
 
 
 @app.command()
@@ -266,7 +295,7 @@ def assess(
         str | None, typer.Option("--format", help="Comma list of html,xlsx,csv,parquet.")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Output folder (default ./eolneeds-output).")
+        str | None, typer.Option(help="Output folder (default ./eolneeds-output).")
     ] = None,
     per_place: Annotated[
         bool | None,
@@ -280,12 +309,16 @@ def assess(
     from eolneeds.assess import AssessOptions, assess_command
 
     formats = [f.strip() for f in format.split(",") if f.strip()] if format else None
+    if out is not None and not out.strip():
+        # An unset variable in a script (--out "$DIR"): not the current folder.
+        raise UsageError(f"--out {out!r} is empty — name a folder for the outputs, e.g. "
+                         "--out reports")
     options = AssessOptions(
         period_end=period_end,
         months=months,
         places=list(place or []),
         formats=formats,
-        out=out,
+        out=Path(out) if out is not None else None,
         per_place=per_place,
     )
     root = find_project(project)
@@ -338,7 +371,37 @@ def indicators(
 def _say(text: str) -> None:
     """Print a result to stdout. A file or column named with an NHS number is masked in
     it, as in every message (README, Privacy)."""
-    typer.echo(mask_nhs_numbers(text))
+    typer.echo(visible(mask_nhs_numbers(text)))
+
+
+# eolneeds' own options (main_options): before the command, never after it.
+_GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose", "--debug")
+
+
+def misplaced_global_option(argv: list[str]) -> str | None:
+    """The error for a global option written after the command (`eolneeds ingest -q
+    ...`, which Typer answers with only 'No such option'), naming the command line that
+    works; None when there is none."""
+    command = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return None
+        if command is None:
+            if arg == "--log-format":
+                i += 1  # its value
+            elif not arg.startswith("-"):
+                command = i
+        elif arg in _GLOBAL_FLAGS or arg == "--log-format" or arg.startswith("--log-format="):
+            moved = [arg] + ([argv[i + 1]] if arg == "--log-format" and i + 1 < len(argv)
+                             else [])
+            rest = argv[:i] + argv[i + len(moved):]
+            fixed = rest[:command] + moved + rest[command:]
+            return (f"{arg} is an option of eolneeds itself, not of `{argv[command]}`: put "
+                    f"it before the command — eolneeds {shlex.join(fixed)}")
+        i += 1
+    return None
 
 
 def main() -> None:
@@ -347,6 +410,10 @@ def main() -> None:
     Typer's standalone mode handles bad usage itself (exit 2) and SystemExit passes
     through; everything else is ours to translate.
     """
+    misplaced = misplaced_global_option(sys.argv[1:])
+    if misplaced is not None:
+        sys.stderr.write(f"Error: {visible(mask_nhs_numbers(misplaced), one_line=True)}\n")
+        sys.exit(int(ExitCode.USAGE))
     try:
         app()
     except SystemExit as ended:
@@ -359,7 +426,7 @@ def main() -> None:
     except EolneedsError as err:
         if state.debug:
             traceback.print_exc()
-        sys.stderr.write(f"Error: {mask_nhs_numbers(str(err))}\n")
+        sys.stderr.write(f"Error: {visible(mask_nhs_numbers(str(err)), one_line=True)}\n")
         sys.exit(int(err.exit_code))
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if state.debug:
@@ -369,10 +436,11 @@ def main() -> None:
 
             known = explain(exc)
             if isinstance(known, EolneedsError):
-                sys.stderr.write(f"Error: {mask_nhs_numbers(str(known))}\n")
+                sys.stderr.write(f"Error: {visible(mask_nhs_numbers(str(known)), one_line=True)}\n")
                 sys.exit(int(known.exit_code))
         sys.stderr.write(
-            f"Internal error: {type(exc).__name__}: {mask_nhs_numbers(str(exc))} — this is a "
+            f"Internal error: {type(exc).__name__}: "
+            f"{visible(mask_nhs_numbers(str(exc)), one_line=True)} — this is a "
             "bug in eolneeds; "
             "rerun with --debug for the traceback and report it\n"
         )

@@ -8,17 +8,19 @@ the file and the key, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import difflib
 import math
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eolneeds.errors import ConfigError, UsageError
+from eolneeds.errors import ConfigError, UsageError, shell_arg
 from eolneeds.periods import MAX_MONTHS
 from eolneeds.scenarios import Scenario, parse_scenarios
 from eolneeds.schema import CANONICAL_COLUMNS, DATASETS
@@ -183,10 +185,20 @@ class ProjectConfig:
                 known = ", ".join(sorted(self.mappings)) or "none"
                 close = difflib.get_close_matches(name, list(self.mappings), n=1)
                 hint = f"did you mean --mapping {close[0]}? " if close else ""
+                from eolneeds.presets import PRESETS, get_preset  # (it imports this module)
+
+                target = self.root / "mappings" / f"{Path(name).stem}.toml"
+                if name in PRESETS:  # a preset's name, as README's table of presets shows
+                    kind = get_preset(name).dataset
+                    raise UsageError(
+                        f"no mapping named {name!r} in {self.root / 'mappings'} (known: "
+                        f"{known}) — {name} is a preset: add {target} holding two lines, "
+                        f"dataset = \"{kind}\" and preset = \"{name}\" (eolneeds inspect FILE "
+                        f"--write-mapping {name} --project {shell_arg(self.root)} writes it), "
+                        "then run the command again")
                 raise UsageError(
                     f"no mapping named {name!r} in {self.root / 'mappings'} (known: {known})"
-                    f" — {hint}add {self.root / 'mappings' / Path(name).stem}.toml, or drop "
-                    "--mapping"
+                    f" — {hint}add {target}, or drop --mapping"
                 )
             mapping = self.mappings[name]
             if not _reads(mapping.dataset, dataset):
@@ -204,22 +216,39 @@ class ProjectConfig:
             return self.mappings[dataset]
         return Mapping(name=CANONICAL_MAPPING, dataset=dataset)
 
-    def mapping_name_for_file(self, dataset: str, file_name: str) -> str | None:
+    def mapping_name_for_file(self, dataset: str, file_name: str,
+                              layout: Callable[[], str | None] | None = None) -> str | None:
         """The mapping a file of `dataset` is read with when none is named (`ingest`
         without --mapping, and `run` for its inbox alike).
 
-        A mapping of that dataset whose name starts the file name wins (the longest such
-        name, case-insensitively): mappings/deaths_pcmd.toml reads
-        deaths_pcmd_2025-10.csv. Otherwise mappings/<dataset>.toml, else the canonical
-        column names (None)."""
+        1. A mapping of that dataset whose name starts the file name (the longest such
+           name, case-insensitively): mappings/deaths_pcmd.toml reads
+           deaths_pcmd_2025-10.csv.
+        2. A file in a national layout (`layout()` names its preset): the mapping of that
+           dataset with that preset -- what `inspect --write-mapping` wrote, whatever it
+           was called. Of several, the one named as the preset, else the one named as
+           the dataset; else the choice is the user's (UsageError).
+        3. mappings/<dataset>.toml, else the canonical column names (None)."""
         lowered = file_name.lower()
-        candidates = [
-            m.name
-            for m in self.mappings.values()
-            if _reads(m.dataset, dataset) and lowered.startswith(m.name.lower())
-        ]
+        readers = [m for m in self.mappings.values() if _reads(m.dataset, dataset)]
+        candidates = [m.name for m in readers if lowered.startswith(m.name.lower())]
         if candidates:
             return max(candidates, key=lambda n: (len(n), n))
+        national = layout() if layout is not None and any(m.preset for m in readers) else None
+        if national is not None:
+            fitting = sorted(m.name for m in readers if m.preset == national)
+            for preferred in (national, dataset):
+                if preferred in fitting:
+                    return preferred
+            if len(fitting) == 1:
+                return fitting[0]
+            if fitting:
+                folder = self.root / "mappings"
+                raise UsageError(
+                    f"{file_name}: the mappings {', '.join(fitting)} all read its national "
+                    f"{national} layout — rename the one to use to {folder / national}.toml "
+                    f"(or name it so that the file's name starts with its name), or give "
+                    f"it: eolneeds ingest {dataset} FILE --mapping NAME")
         if dataset in self.mappings and self.mappings[dataset].dataset == dataset:
             return dataset
         return None
@@ -305,8 +334,23 @@ def _check_text(where: str, value: Any, key: str = "") -> None:
             f"position {bad.start() + 1} — retype the value without it")
 
 
+# Far above any real configuration (a recode table of 100,000 entries is 3 MB), far below
+# what would fill memory: a file past it is not a configuration.
+MAX_TOML_BYTES = 64 * 1024 * 1024
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
+        # A named pipe (or a link to /dev/zero) among mappings/*.toml made every command,
+        # the scheduled run included, wait or read for ever: only regular files are read.
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):  # (a folder: below)
+            raise ConfigError(f"{path}: is not a regular file (a pipe, socket or device) — "
+                              "move it out of the project, or replace it with the TOML file")
+        if info.st_size > MAX_TOML_BYTES:
+            raise ConfigError(f"{path}: is {info.st_size:,} bytes, more than the "
+                              f"{MAX_TOML_BYTES:,} a configuration file may be — check that "
+                              "it is the right file")
         raw = path.read_bytes()
         # Windows editors (Notepad before 2019, Excel's "Save as Unicode") start the
         # file with a byte order mark, which TOML does not allow: it is not content.
@@ -314,6 +358,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc}) — fix the syntax") from None
+    except RecursionError:  # tomllib recurses once per level of nested arrays or tables
+        raise ConfigError(f"{path}: nests arrays or tables hundreds of levels deep, more than "
+                          "any setting needs — fix the syntax (close each bracket where its "
+                          "value ends)") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
@@ -327,6 +375,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
 DELIMITER_WORDS = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 # strftime codes DuckDB's strptime knows (a leading '-' drops padding: %-d).
 DATE_CODES = set("aAwdbBhmyYHIpMSfgnzZjUWcxX%")
+
+
+def _sheet(where: str, sheet: Any) -> str | None:
+    """The sheet's name: `sheet = 2` (a number, as if an index) was an internal error."""
+    if sheet is None or isinstance(sheet, str):
+        return sheet
+    raise ConfigError(f"{where}: key 'sheet' must be the sheet's name as text, not {sheet!r} "
+                      "— write it in quotes as its tab shows it, e.g. sheet = \"EPaCCS\" "
+                      "(`eolneeds inspect FILE` lists the sheets)")
 
 
 def _check_delimiter(where: str, delimiter: str) -> None:
@@ -380,6 +437,10 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
             )
         _typed(where, f"recode.{canon}", table, dict)
     defaults = _typed(where, "defaults", raw.get("defaults", {}), dict)
+    # A TOML date (date_of_registration = 2024-01-01, unquoted) is text to every check
+    # after this one: as a date object it was an internal error (not JSON).
+    defaults = {k: v.isoformat() if isinstance(v, dt.date | dt.time) else v
+                for k, v in defaults.items()}
     for canon in defaults:
         if canon not in canonical:
             raise ConfigError(f"{where}: [defaults] key {canon!r} is not a column of {dataset} "
@@ -414,7 +475,7 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         format=fmt,
         encoding=encoding,
         delimiter=delimiter,
-        sheet=raw.get("sheet"),
+        sheet=_sheet(where, raw.get("sheet")),
         header_row=header_row,
         date_format=date_format,
         decimal=decimal,
@@ -481,6 +542,11 @@ def load_config(root: Path) -> ProjectConfig:
             raise ConfigError(f"{where} [[places]]: a Place code is empty — give each Place "
                               "its code (e.g. its local authority code)")
         key = re.sub(r"[^A-Za-z0-9]+", "-", place.code).strip("-").lower() or "place"
+        if key == "icb":
+            raise ConfigError(
+                f"{where} [[places]]: Place code {place.code!r} would name its pack "
+                "pack-icb.xlsx, the ICB's own pack, and one would be written over the other "
+                "— give the Place another code (e.g. its local authority code)")
         if key in files:
             raise ConfigError(
                 f"{where} [[places]]: Place codes {files[key]!r} and {place.code!r} differ "

@@ -3,6 +3,7 @@ object per event with --log-format json. Only the CLI imports this module."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -10,6 +11,19 @@ from typing import Any, TextIO
 
 from eolneeds.normalise import mask_nhs_numbers
 from eolneeds.reporting import Reporter, event_json, no_progress
+
+# Control characters in what is printed come from names (a file, a sheet, a column) that
+# an attacker or an accident chose: an escape sequence rewrites the terminal, a carriage
+# return overwrites the line, a line break forges another line of the log. Shown escaped.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROLS_AND_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def visible(text: str, *, one_line: bool = False) -> str:
+    """`text` with its control characters escaped ('\\x1b', '\\r'); with `one_line`,
+    line breaks and tabs too (an error is one line)."""
+    pattern = _CONTROLS_AND_BREAKS if one_line else _CONTROLS
+    return pattern.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class ConsoleReporter(Reporter):
@@ -36,7 +50,9 @@ class ConsoleReporter(Reporter):
         if self.stream_lost:
             return
         try:
-            self.stream.write(mask_nhs_numbers(text))
+            # The line's own ending is kept; one inside it is shown escaped.
+            body, end = (text[:-1], "\n") if text.endswith("\n") else (text, "")
+            self.stream.write(visible(mask_nhs_numbers(body)) + end)
             self.stream.flush()
         except (BrokenPipeError, ValueError, OSError):
             self.stream_lost = True

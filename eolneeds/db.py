@@ -11,6 +11,7 @@ import errno
 import os
 import re
 import shutil
+import stat
 from pathlib import Path
 
 import duckdb
@@ -19,6 +20,8 @@ DEFAULT_MEMORY_LIMIT = "3GB"
 # Beside the database: DuckDB's spill files and ingest's transcoded (UTF-8) copies of
 # cp1252 / UTF-16 extracts. Only a command holding the project lock writes here.
 TEMP_FOLDER = ".eolneeds-tmp"
+# The names written there: readers._transcode's copies, DuckDB's spill files.
+OWN_TEMP_PREFIXES = ("eolneeds-", "duckdb_temp")
 
 
 def sweep_temp_folder(root: Path) -> None:
@@ -29,6 +32,11 @@ def sweep_temp_folder(root: Path) -> None:
     if not folder.is_dir():
         return
     for entry in folder.iterdir():
+        # Only what eolneeds and DuckDB write there: the folder may be a link to a scratch
+        # disk others use too (`ln -s /scratch .eolneeds-tmp`), whose files, and all of /
+        # for a link to it, were deleted by every command.
+        if not entry.name.startswith(OWN_TEMP_PREFIXES):
+            continue
         try:
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
@@ -40,6 +48,7 @@ def sweep_temp_folder(root: Path) -> None:
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path = Path(path)
+    _check_database_file(path)
     try:
         # Nothing downloads at run time: a file that is another database (SQLite)
         # would otherwise make DuckDB fetch an extension to read it.
@@ -55,6 +64,32 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     # DuckDB draws its own progress bar on long statements; ours (or none) is enough.
     con.execute("SET enable_progress_bar = false")
     return con
+
+
+def _check_database_file(path: Path) -> None:
+    """Refuse what is not a database file before DuckDB opens it: a named pipe there made
+    every command wait for ever, and a folder, a device or a link leading nowhere was
+    DuckDB's IO error, exit 1. (A link to a file not yet made is fine: DuckDB makes it.)"""
+    from eolneeds.errors import InputDataError, UsageError
+
+    if not os.path.lexists(path):
+        return
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if Path(os.path.realpath(path)).parent.is_dir():
+            return
+        raise UsageError(f"{path}: is a link to {os.readlink(path)}, in a folder that does "
+                         "not exist — mount or create that folder, or remove the link (the "
+                         "database is then made in the project)") from None
+    except OSError as exc:  # a loop of links
+        raise UsageError(f"{path}: cannot be opened ({exc.strerror}) — remove the link, "
+                         "or point it at the database file") from None
+    if stat.S_ISREG(mode):
+        return
+    kind = "a folder" if stat.S_ISDIR(mode) else "a pipe, socket or device"
+    raise InputDataError(f"{path}: is {kind}, not a database file — move it aside; the next "
+                         "ingest makes a new database (then ingest the extracts again)")
 
 
 def _checked_limit(limit: str) -> str:

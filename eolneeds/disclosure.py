@@ -52,6 +52,10 @@ DSR_MIN_EVENTS = 10
 CRUDE_RATE_MIN_EVENTS = 3
 RELIABLE_MIN_EVENTS = 20
 SUMMARY_VALUES = ("SII", "RII")
+#: The deprivation 'quintile' of deaths in LSOAs the deprivation file does not rank (an
+#: LSOA of another vintage): a part of every total like any quintile, but no group of an
+#: inequality summary (neither counted, pooled nor, when hidden, hiding the summary).
+UNKNOWN_QUINTILE = "unknown"
 _VALUE_COLUMNS = (
     "numerator", "denominator", "value", "lower_ci_95", "upper_ci_95",
     "lower_ci_99_8", "upper_ci_99_8",
@@ -1193,7 +1197,7 @@ def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
         # A quintile with no residents (no denominator) is no group of the summary
         # (_summary_pools, assess._sii_rows): not counted as shown, nor pooled with.
         if bd == "imd_quintile" and ind in unequal and bv not in SUMMARY_VALUES \
-                and den is not None and den > 0:
+                and bv != UNKNOWN_QUINTILE and den is not None and den > 0:
             g = groups.setdefault((ind, area, period), len(groups))
             if g == len(members):
                 members.append([])
@@ -1454,7 +1458,8 @@ def apply_disclosure(
             )
         # 4. Summaries built on a hidden quintile.
         hidden_quintiles = (
-            out.filter(pl.col("suppressed") & (pl.col("breakdown") == "imd_quintile") & ~summary)
+            out.filter(pl.col("suppressed") & (pl.col("breakdown") == "imd_quintile") & ~summary
+                       & (pl.col("breakdown_value") != UNKNOWN_QUINTILE))
             .select("indicator_id", "area_code", "period").unique()
             .with_columns(pl.lit(True).alias("_quintile_hidden"))
         )
@@ -1583,7 +1588,8 @@ def _summary_pools(out: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
     for r, (ind, area, period, bd, bv, den, value, low, high) in enumerate(out.select(
             "indicator_id", "area_code", "period", "breakdown", "breakdown_value",
             "denominator", "value", "lower_ci_95", "upper_ci_95").iter_rows()):
-        if ind not in methods or bd != "imd_quintile" or bv in SUMMARY_VALUES:
+        if ind not in methods or bd != "imd_quintile" or bv in SUMMARY_VALUES \
+                or bv == UNKNOWN_QUINTILE:
             continue
         if den is None or not den > 0:
             continue  # no residents (or no deaths): not a group of the summary

@@ -15,6 +15,7 @@ the numbers behind each one, and each writer turns that into its own link.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -231,9 +232,21 @@ class FindingsBuilder:
         place = None
         if ranked:
             _, place, row = ranked[-1]
+            missing = self.get("unidentified_need", place)
+            there = (f"; {fmt_count(missing['value'])} people with needs there were not on "  # type: ignore[index]
+                     "a register" if _published(missing) else "")
             parts.append(f"Lowest: {self.place_name(place)}, {self.value(row)}"
                          f"{self.interval(row)}"
-                         f"{self.versus_icb('on_register_need_pct', row)}.")
+                         f"{self.versus_icb('on_register_need_pct', row)}{there}.")
+        # Where most people are missed: a large Place can miss the most people without
+        # the lowest share (published counts only).
+        counts = [(float(r["value"]), p) for p in self.places
+                  if _published(r := self.get("unidentified_need", p))]  # type: ignore[index]
+        if counts:
+            most, where = max(counts, key=lambda t: (t[0], t[1]))
+            if where != place:
+                parts.append(f"Most people not identified: {self.place_name(where)}, "
+                             f"{fmt_count(most)}.")
         return Finding(key="register_gap", question="Who is missing from the register?",
                        headline=headline, detail=" ".join(parts),
                        section="place" if place else "overview", place=place,
@@ -406,8 +419,10 @@ class FindingsBuilder:
             # RII is unit-free, so gradients of different indicators compare on it; |SII|
             # relative to the ICB value stands in when RII is missing.
             icb_row = self.get(ind, self.icb)
-            if _published(rii):
-                steep = abs(float(rii["value"]) - 1)  # type: ignore[index]
+            if _published(rii) and float(rii["value"]) > 0:  # type: ignore[index]
+                # On the log scale, so that a ratio of 0.5 is as steep as one of 2 (|RII - 1|
+                # ranked 1.6 above 0.5, a gradient half as steep).
+                steep = abs(math.log(float(rii["value"])))  # type: ignore[index]
             elif _published(icb_row) and float(icb_row["value"]) != 0:  # type: ignore[index]
                 steep = abs(float(row["value"]) / float(icb_row["value"]))  # type: ignore[index]
             else:
@@ -430,6 +445,14 @@ class FindingsBuilder:
                     f"{fmt_number(sii['upper_ci_95'], unit_decimals(unit))})")
             if rii is not None:
                 text += f", RII {fmt_number(rii['value'], 2)}"
+            # By how much, in words a commissioner reads without the sign convention, and
+            # where: the Places whose own gradient is significant the same way.
+            gap_unit = "percentage points" if unit == "%" else unit  # a gap of percentages
+            gap = fmt_value(abs(sii["value"]), gap_unit)
+            if gap_unit and gap_unit not in gap:
+                gap += f" {gap_unit}"  # '465.9 per 100,000': the unit is said, not implied
+            text += (f", a modelled gap of {gap} between the "
+                     f"most and the least deprived, {self._gradient_places(ind, sii)}")
             parts.append(text)
         shown = len(parts)
         detail = ("; ".join(parts) + ". Each is significant at 95% (the interval of the "
@@ -441,6 +464,23 @@ class FindingsBuilder:
                                  f"The {shown} steepest gradients by deprivation"),
                        detail=detail, section="inequalities",
                        evidence="Inequalities by deprivation")
+
+    def _gradient_places(self, ind: str, icb_sii: dict[str, Any]) -> str:
+        """'significant in Ashbourne Vale and Fernholt' (the Places whose SII interval
+        excludes zero on the ICB's side), or 'not significant in any Place on its own'."""
+        negative = icb_sii["value"] < 0
+        places = []
+        for place in self.places:
+            sii = self.get(ind, place, "imd_quintile", "SII")
+            if not _published(sii) or is_missing(sii["lower_ci_95"]) \
+                    or is_missing(sii["upper_ci_95"]):
+                continue
+            if (sii["upper_ci_95"] < 0) if negative else (sii["lower_ci_95"] > 0):
+                places.append(self.place_name(place))
+        if not places:
+            return "not significant in any Place on its own"
+        listed = ", ".join(places[:-1]) + f" and {places[-1]}" if len(places) > 1 else places[0]
+        return f"significant in {listed}"
 
     def build(self) -> list[Finding]:
         makers = (self.hospital_deaths, self.register_gap, self.admissions, self.cost,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from eolneeds import categories
@@ -223,11 +224,25 @@ def fmt_cell(value: Any) -> str:
         return value.strftime("%Y-%m-%d %H:%M")  # seconds and microseconds are noise here
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Decimal):  # DuckDB's sum of integers (a 128-bit integer)
+        value = int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, int):
         return fmt_number(value, 0)
     if isinstance(value, float):
         return fmt_number(value, 0 if value.is_integer() else 1)
     return str(value)
+
+
+_ACRONYMS = {"lsoa": "LSOA", "lsoas": "LSOAs", "gp": "GP", "pcn": "PCN", "pcns": "PCNs",
+             "nhs": "NHS", "icb": "ICB", "icd": "ICD"}
+
+
+def column_header(column: str) -> str:
+    """A data-quality table's column as a header: 'lsoa_vintage' -> 'LSOA vintage',
+    'complete_pct' -> 'Complete %' (the report and the packs alike)."""
+    words = column.replace("_pct", " %").replace("_", " ").split()
+    text = " ".join(_ACRONYMS.get(w.lower(), w) for w in words)
+    return text[:1].upper() + text[1:]
 
 
 def humanise(code: Any) -> str:

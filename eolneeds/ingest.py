@@ -65,6 +65,7 @@ from eolneeds.errors import (
     input_error,
     shell_arg,
 )
+from eolneeds.inspect import mapping_for_file
 from eolneeds.presets import Derived, Preset, get_preset, recognise
 from eolneeds.reporting import Reporter
 from eolneeds.schema import (
@@ -272,18 +273,29 @@ def _mapping_file(config: ProjectConfig, mapping_name: str) -> str:
     return str(path) if path.is_file() else f"the [mappings.{mapping_name}] table"
 
 
-def preset_advice(national: str, path: Path, root: Path) -> str:
+def preset_advice(national: str, path: Path, config: ProjectConfig) -> str:
     """The fix for a file in a national layout that the mapping in use does not name:
     the preset is the whole of it (ARCHITECTURE.md, "Presets"). The commands name the
     file as the user gave it and the project, so they run as written from where the
-    user is."""
+    user is; a mapping that already reads the layout is named rather than written again
+    (`run` and `ingest` without --mapping choose it: inspect.mapping_for_file)."""
+    root = config.root
     kind = get_preset(national).dataset
     file, project = shell_arg(path), shell_arg(root)
+    ingest = f"eolneeds ingest {kind} {file} --mapping {{}} --project {project}"
+    have = sorted(m.name for m in config.mappings.values()
+                  if m.preset == national and m.dataset == kind)
+    if have:
+        return (f"the file is in the national {national} layout, which mapping {have[0]!r} "
+                f"reads: run {ingest.format(have[0])}")
+    target = root / "mappings" / f"{national}.toml"
+    if national in config.mappings or target.exists():
+        return (f"the file is in the national {national} layout: set dataset = \"{kind}\" "
+                f"and preset = \"{national}\" in {target}, then run {ingest.format(national)}")
     return (f"the file is in the national {national} layout: write "
-            f"{root / 'mappings' / national}.toml holding dataset = \"{kind}\" and preset = "
+            f"{target} holding dataset = \"{kind}\" and preset = "
             f"\"{national}\" (eolneeds inspect {file} --write-mapping {national} --project "
-            f"{project} does it), then run eolneeds ingest {kind} {file} --mapping {national} "
-            f"--project {project}")
+            f"{project} does it), then run {ingest.format(national)}")
 
 
 def _national_sheet(path: Path) -> tuple[str, str] | None:
@@ -354,7 +366,7 @@ def _plan_columns(
             fix = (f"did you mean {close!r}? set {canonical} = \"{close}\" under [columns] "
                    f"in {where}")
         elif national is not None:
-            fix = preset_advice(national, given or Path(file_name), config.root)
+            fix = preset_advice(national, given or Path(file_name), config)
         elif wanted == canonical:
             # No mapping in use: mappings/<dataset>.toml is the one ingest would read.
             target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
@@ -1311,9 +1323,13 @@ def ingest_files(
     mapping: str | None = None,
     encoding: str | None = None,
     replace: bool = False,
+    replace_file: str | None = None,
     reporter: Reporter,
 ) -> list[FileResult]:
-    """Load `files` into `dataset`, one transaction per file. See the module docstring."""
+    """Load `files` into `dataset`, one transaction per file. See the module docstring.
+
+    `replace_file`: the name of a file loaded earlier that the one file given replaces
+    (a corrected extract sent under a new name); implies `replace`."""
     if dataset not in DATASETS:
         raise UsageError(f"unknown dataset {dataset!r} — use one of {', '.join(DATASETS)}")
     if mapping is not None:
@@ -1332,23 +1348,64 @@ def ingest_files(
             raise input_error(str(path), problem, "check the path and the file name")
     # Each file's mapping: --mapping, else chosen by its name as `run` chooses.
     chosen = {path: _mapping_and_preset(config, dataset, mapping if mapping is not None else
-                                        config.mapping_name_for_file(dataset, path.name))
+                                        mapping_for_file(config, dataset, path))
               for path in paths}
+    if replace_file is not None and len(paths) != 1:
+        raise UsageError(f"--replace-file {replace_file}: give the one file that replaces it "
+                         f"(not {len(paths)})")
     key = resolve_key(config, on_weak=lambda text: reporter.message(text, level="warning"))
     con = _open(config)
     results: list[FileResult] = []
     try:
         create_schema(con)
+        if replace or replace_file is not None:
+            for path in paths:
+                _check_replace_target(con, chosen[path][2], path, replace_file)
         with reporter.progress(f"Ingesting {dataset}", total=len(paths)) as step:
             for path in paths:
                 used, preset, target = chosen[path]
                 results.append(_ingest_one(con, config, target, path, used, preset,
-                                           key=key, encoding=encoding, replace=replace,
-                                           reporter=reporter))
+                                           key=key, encoding=encoding,
+                                           replace=replace or replace_file is not None,
+                                           replace_name=replace_file, reporter=reporter))
                 step(1)
     finally:
         con.close()
     return results
+
+
+def _check_replace_target(con: duckdb.DuckDBPyConnection, dataset: str, path: Path,
+                          replace_file: str | None) -> None:
+    """Refuse a replacement that would replace nothing (UsageError, before anything is
+    read): --replace-file naming no file loaded, or --replace for a file whose name and
+    bytes match no earlier load while others are loaded -- a corrected file under a new
+    name would otherwise load beside the old one, its rows quarantined as duplicates."""
+    live = [row[0] for row in con.execute(
+        "SELECT file_name FROM ingest_log WHERE dataset = $dataset AND replaced_by IS NULL "
+        "ORDER BY file_id", {"dataset": dataset}).fetchall()]
+    shown = ", ".join(live[-10:]) + (" ..." if len(live) > 10 else "")
+    if replace_file is not None:
+        wanted = nz.mask_nhs_numbers(Path(replace_file).name)
+        if wanted not in live:
+            raise UsageError(
+                f"--replace-file {replace_file}: no file of that name is loaded into "
+                f"{dataset} (" + (f"loaded: {shown}" if live else "none is loaded") + ") — "
+                "give the name of the file to replace as ingest_log shows it")
+        return
+    name = nz.mask_nhs_numbers(path.name)
+    if not live or name in live:
+        return
+    if path.is_file():
+        same = con.execute("SELECT 1 FROM ingest_log WHERE dataset = $dataset AND "
+                           "replaced_by IS NULL AND content_hash = $hash",
+                           {"dataset": dataset, "hash": readers.file_sha256(path)}).fetchone()
+        if same:
+            return
+    raise UsageError(
+        f"{path.name}: --replace matches no file loaded into {dataset} (by name or by "
+        f"content; loaded: {shown}) — to put it in place of one loaded under another name, "
+        f"give that name: --replace-file {shell_arg(live[-1])} (instead of --replace); to load it "
+        "beside them, drop --replace")
 
 
 def _mapping_and_preset(config: ProjectConfig, dataset: str, name: str | None
@@ -1410,6 +1467,7 @@ def _ingest_one(
     key: bytes,
     encoding: str | None,
     replace: bool,
+    replace_name: str | None = None,
     reporter: Reporter,
 ) -> FileResult:
     started = datetime.now()
@@ -1419,6 +1477,10 @@ def _ingest_one(
     # The name and path kept (ingest_log, rejects, field_actions, and so the manifest and
     # packs): an NHS number in a file's name is masked like one in a value.
     stored_name = nz.mask_nhs_numbers(path.name)
+    # The earlier file a --replace takes out: of this name, or the one --replace-file names.
+    replaced = stored_name if replace_name is None else nz.mask_nhs_numbers(
+        Path(replace_name).name)
+    stored_mapping = nz.mask_nhs_numbers(mapping.name)  # a mapping is named by its file too
 
     def skipped(content_hash: str) -> FileResult | None:
         """The result when these bytes are already loaded (and not --replace)."""
@@ -1432,14 +1494,19 @@ def _ingest_one(
             return None
         # The same bytes again: nothing to do -- unless the mapping changed since, which
         # only --replace acts on (a reload is a choice, not a side effect).
-        changed = same[4] != mapping.name or (same[5] is not None and same[5] != fingerprint)
+        changed = same[4] != stored_mapping or (same[5] is not None and same[5] != fingerprint)
         reporter.event("file_skipped", file=str(path), dataset=dataset, file_id=same[0],
                        reason="the same content was already loaded",
                        mapping_changed=changed)
-        if changed:
+        if changed and mapping.name == CANONICAL_MAPPING:
+            # Loaded with a mapping named then; none fits its name or layout now. Never
+            # advise reloading with no mapping: the load it had stands.
+            reporter.message(f"{path.name}: already loaded (file {same[0]}) with mapping "
+                             f"{same[4]!r}, skipped")
+        elif changed:
             reporter.message(
                 f"{path.name}: already loaded (file {same[0]}) with "
-                + (f"mapping {same[4]!r}" if same[4] != mapping.name else "an earlier "
+                + (f"mapping {same[4]!r}" if same[4] != stored_mapping else "an earlier "
                    "version of the mapping")
                 + f"; {where} is different now — add --replace to reload it with {where}",
                 level="warning")
@@ -1516,7 +1583,7 @@ def _ingest_one(
             raise
         raise input_error(path.name, f"the mapping in use reads no sheet of it (the data "
                           f"are on sheet {found[0]!r})",
-                          preset_advice(found[1], path, config.root)) from exc
+                          preset_advice(found[1], path, config)) from exc
     except BaseException:
         for table in (RAW_TABLE, ROW_MAP_TABLE):
             _quietly(con, f"DROP TABLE IF EXISTS {table}")
@@ -1579,7 +1646,7 @@ def _ingest_one(
                 con.execute("BEGIN TRANSACTION")
                 file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
                 if replace:
-                    _replace_earlier(con, dataset, stored_name, content_hash, file_id)
+                    _replace_earlier(con, dataset, replaced, content_hash, file_id)
                 insert = (f"INSERT INTO {dataset} ({', '.join(columns)}, source_file_id, "
                           "source_row) SELECT " + ", ".join(f'"v_{c}"' for c in columns)
                           + ", $file_id, CASE WHEN __fixed THEN -__row ELSE __row END "
@@ -1631,9 +1698,10 @@ def _ingest_one(
             con.execute("BEGIN TRANSACTION")
             file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
             if replace:
-                _replace_earlier(con, dataset, stored_name, content_hash, file_id)
+                _replace_earlier(con, dataset, replaced, content_hash, file_id)
         # After the earlier loads are replaced: their rows are no duplicates.
-        _quarantine_duplicates(con, dataset, file_id, direct=direct)
+        repeats, corrections, repeated_from = _quarantine_duplicates(con, dataset, file_id,
+                                                                     direct=direct)
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
         if not direct:
@@ -1686,7 +1754,7 @@ def _ingest_one(
             "$mapping_hash)",
             {"file_id": file_id, "dataset": dataset, "name": stored_name,
              "path": nz.mask_nhs_numbers(str(path.resolve())), "hash": content_hash,
-             "mapping": mapping.name,
+             "mapping": stored_mapping,
              "mapping_hash": fingerprint,
              "encoding": raw.encoding, "read": rows_read, "loaded": rows_loaded,
              "rejected": rows_read - rows_loaded, "started": started,
@@ -1719,7 +1787,44 @@ def _ingest_one(
         f"{quarantined} quarantined" + (" (see `eolneeds validate`)" if quarantined else "")
         + f"; read with {_mapping_file(config, mapping.name)}"
     )
+    _say_repeats(path, dataset, mapping.name, rows_read, repeats, corrections, repeated_from,
+                 reporter)
     return result
+
+
+def _say_repeats(path: Path, dataset: str, mapping_name: str, rows_read: int, repeats: int,
+                 corrections: int, earlier: list[tuple[str, int, int]], reporter: Reporter
+                 ) -> None:
+    """Rows already loaded from another file are quarantined as duplicates, and a file of
+    nothing else is no fault (a cumulative re-supply): but say so loudly, and louder for
+    repeats whose values differ, which the earlier load's values win over. The way to
+    apply a correction is to replace the earlier file whole, which only a file holding
+    every row of it can do (an amendments-only file would drop the rest)."""
+    if not repeats:
+        return
+    what = UNIQUE_KEYS[dataset][1].split(" for ")[0] + "s"
+    name, from_it, its_rows = earlier[0]
+    named = "" if mapping_name == CANONICAL_MAPPING else f" --mapping {mapping_name}"
+    if len(earlier) == 1 and from_it >= its_rows:
+        fix = (f"if this file is a corrected {name}, put it in its place: eolneeds ingest "
+               f"{dataset} {shell_arg(path)}{named} --replace-file {shell_arg(name)}")
+    else:
+        files = ", ".join(f"{f} ({n} of its {r})" for f, n, r in earlier[:3])
+        target = shell_arg(name) if len(earlier) == 1 else "EARLIER_NAME"
+        fix = (f"it repeats only part of the earlier files ({files}), so replacing one "
+               "would drop the rest: apply the corrections to a copy of the earlier file "
+               "(or ask for a whole corrected extract) and load that in its place with "
+               f"eolneeds ingest {dataset} CORRECTED_FILE{named} --replace-file {target}")
+    if corrections:
+        reporter.message(
+            f"{path.name}: {corrections} rows repeat {what} already loaded from another "
+            "file with DIFFERENT values (corrections?): they were quarantined and the "
+            f"earlier values kept — {fix}", level="warning")
+    if repeats == rows_read:
+        reporter.message(
+            f"{path.name}: every row repeats {what} already loaded from another file, so "
+            "nothing new was loaded (a re-supply of data already in is no fault)"
+            + ("" if corrections else f"; {fix}"), level="warning")
 
 
 def _spell_ends(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
@@ -1995,7 +2100,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
 
 
 def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int,
-                           *, direct: bool) -> None:
+                           *, direct: bool) -> tuple[int, int, list[tuple[str, int, int]]]:
     """Add the duplicates of a dataset with unique keys to STAGE_TABLE (see
     _duplicates_sql); a duplicate row's field-level actions go with it. `direct`: the
     file's rows are in the dataset's table already, and its duplicates are deleted.
@@ -2004,9 +2109,14 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     from other files, and every row's 64-bit hash of the key different (where the GROUP
     BY over the key columns costs 2.4 CPU s on 7.9 M population rows). Distinct hashes
     prove distinct keys; a repeated hash (a repeated key, or, very rarely, two keys with
-    one hash) only sends the file to the full search (_hashes_distinct says how)."""
+    one hash) only sends the file to the full search (_hashes_distinct says how).
+
+    Returns (rows repeating a row loaded from another file; how many of those differ
+    from it in some value: a correction, such as an ONS amendment, that is not applied;
+    for each earlier file repeated, (its name, rows of it repeated, rows it has loaded)).
+    """
     if dataset not in UNIQUE_KEYS:
-        return
+        return 0, 0, []
     keys = UNIQUE_KEYS[dataset][0]
     this_file = (f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id)" if direct
                  else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
@@ -2016,13 +2126,27 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     if others == (False,) and _hashes_distinct(
             con, f"SELECT hash({hashed}) AS h FROM {this_file}",
             {"file_id": file_id} if direct else {}):
-        return
+        return 0, 0, []
     first_key = nz.sql_literal(keys[0])
     found = con.execute(
         f"INSERT INTO {STAGE_TABLE} SELECT __row, {first_key}, NULL, __reason "
         f"FROM ({_duplicates_sql(dataset, this_file)})", {"file_id": file_id}).fetchone()
     if not found or not found[0]:
-        return
+        return 0, 0, []
+    # Repeats of rows loaded from other files, and those with a value of their own.
+    join = " AND ".join(f'e."{k}" = s."{k}"' for k in keys)
+    differs = " OR ".join(f's."{c}" IS DISTINCT FROM e."{c}"'
+                          for c, _t, _r in CANONICAL_COLUMNS[dataset] if c not in keys)
+    by_file = con.execute(
+        f"WITH r AS (SELECT e.source_file_id AS f, count(*) AS n, "
+        f"count(*) FILTER (WHERE {differs or 'false'}) AS d FROM {this_file} s "
+        f"JOIN {dataset} e ON {join} AND e.source_file_id <> $file_id "
+        f"WHERE s.source_row IN (SELECT __row FROM {STAGE_TABLE} WHERE "
+        "starts_with(__reason, 'duplicate ')) GROUP BY ALL) "
+        "SELECT l.file_name, r.n, r.d, l.rows_loaded FROM r JOIN ingest_log l "
+        "ON l.file_id = r.f ORDER BY r.n DESC, l.file_id", {"file_id": file_id}).fetchall()
+    earlier = [(str(name), int(n), int(rows)) for name, n, _d, rows in by_file]
+    repeated = (sum(n for _f, n, _d, _r in by_file), sum(d for _f, _n, d, _r in by_file))
     con.execute(f"DELETE FROM {ACTIONS_TABLE} WHERE __row IN (SELECT __row FROM "
                 f"{STAGE_TABLE})")
     if direct:
@@ -2031,6 +2155,7 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
         # rejected for other reasons were never inserted.
         con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND source_row "
                     f"IN (SELECT __row FROM {STAGE_TABLE})", {"file_id": file_id})
+    return int(repeated[0]), int(repeated[1]), earlier
 
 
 # From this many rows the hashes are compared in numpy (_hashes_distinct): below it,

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from eolneeds import presets
-from eolneeds.errors import UsageError, input_error, shell_arg
+from eolneeds.config import ProjectConfig
+from eolneeds.errors import EolneedsError, UsageError, input_error, shell_arg
 from eolneeds.normalise import (
     ACTIVITY_TYPE_CODES,
     MASK,
@@ -40,9 +41,11 @@ from eolneeds.normalise import (
     is_valid_nhs_number,
     mask,
     nhs_digits,
+    strip_time,
 )
 from eolneeds.readers import (
     DELIMITERS,
+    NO_VALUE_TEXTS,
     cell_text,
     check_workbook_archive,
     checked_rows,
@@ -50,6 +53,7 @@ from eolneeds.readers import (
     detect_format,
     detect_header_row,
     refuse_web_page,
+    scan_workbook,
 )
 from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
 
@@ -67,8 +71,27 @@ _IDENTIFIER = re.compile(r"nhs.?(number|no\b|num\b)|^nhs$|person.?id|patient.?id
 _PERSONAL = re.compile(r"name|address|post.?code|birth|\bdob\b|telephone|phone|mobile|"
                        r"\btel\b|e.?mail", re.I)
 # Ten or more digits, however grouped by spaces or dashes (NHS and phone numbers):
-# never shown as an example.
+# never shown as an example ...
 _LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){9,}")
+# ... except a date, or a date and time, as databases export them ('2024-12-15
+# 00:00:00.000' from SQL Server, '15/12/2024 00:00'): a real calendar date, so digits
+# starting 19 or 20 -- which no NHS number in England does (they start 4, 6, 7, 8 or 9)
+# -- and the time after it colon-separated. The date is kept whole; the rest of the value
+# is masked as ever.
+_DATE_TIME = re.compile(
+    r"(?:(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"|(?:0?[1-9]|[12]\d|3[01])/(?:0?[1-9]|1[0-2])/(?:19|20)\d\d)"
+    r"(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d{1,7})?)?)?")
+
+
+def _mask_example(text: str) -> str:
+    """An example value as inspect shows it: NHS-number shapes and long digit runs
+    masked; a value that is a date, or a date and time (_DATE_TIME), whole, shown."""
+    if _DATE_TIME.fullmatch(text):
+        return text
+    return _LONG_NUMBER.sub(MASK, mask(text) or "")
+
+
 # Columns whose values are names of places or areas, not of people.
 _NOT_PERSONAL = re.compile(r"lsoa|msoa|lad|local authority|district|\bla\b|area|place|"
                            r"practice|establishment|provider|icb|ccg|region|ward|site",
@@ -126,8 +149,8 @@ class Inspection:
     def headers(self) -> list[str]:
         return [c.name for c in self.columns]
 
-    def render_text(self) -> str:
-        return render_text(self)
+    def render_text(self, *, next_step: bool = True) -> str:
+        return render_text(self, next_step=next_step)
 
 
 # ---------------------------------------------------------------------------------------
@@ -161,6 +184,63 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
     else:
         result.dataset = guess_dataset(result.headers)
     return result
+
+
+def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> str | None:
+    """The mapping a file is read with when none is named: `ingest` without --mapping and
+    `run` for its inbox alike (ProjectConfig.mapping_name_for_file). Given a path, the
+    national layout of the file counts too; given a name, only the name."""
+    path = Path(file)
+    layout = (lambda: recognise_file(path)) if isinstance(file, Path) else None
+    return config.mapping_name_for_file(dataset, path.name, layout)
+
+
+def run_choice_text(config: ProjectConfig, dataset: str, file: Path, written: str) -> str:
+    """Whether `run` (and `ingest` without --mapping) will read files like `file` with the
+    mapping just written, and if not the rename that makes it so."""
+    try:
+        chosen = mapping_for_file(config, dataset, Path(file))
+    except UsageError as exc:  # several mappings read its layout
+        return str(exc)
+    if chosen == written:
+        return (f"`eolneeds run` reads {Path(file).name} in inbox/{dataset}/ with it too "
+                "(and `ingest` without --mapping)")
+    other = "no mapping (the canonical column names)" if chosen is None else \
+        f"mapping {chosen!r}"
+    folder = config.root / "mappings"
+    fix = (f"rename it to {folder / dataset}.toml (read for files of {dataset} that no "
+           "other mapping's name or preset fits)" if dataset not in config.mappings
+           else "rename it to a name that the file's name starts with (a mapping whose "
+           "name starts a file's name reads that file)")
+    return (f"Note: `eolneeds run` (and `ingest` without --mapping) would read "
+            f"{Path(file).name} with {other}, not {written!r} — for them to use it, {fix}")
+
+
+def recognise_file(path: Path) -> str | None:
+    """The national layout (preset name) of a file, from its first rows only, or None.
+
+    Used to choose a mapping for a file no mapping's name fits (ProjectConfig.
+    mapping_name_for_file): cheap, and silent on a file it cannot read -- the ingest that
+    follows names that fault properly."""
+    try:
+        fmt, gzipped = detect_format(Path(path))
+        if fmt == "xlsx":
+            return next((found for sheet in scan_workbook(Path(path)) if sheet.headers
+                         and (found := presets.recognise(sheet.headers)) is not None), None)
+        if fmt != "csv":
+            return None
+        codec = detect_encoding(Path(path), gzipped)
+        with _text(Path(path), gzipped, codec) as fh:
+            head = [line for line in (fh.readline() for _ in range(HEAD_ROWS)) if line]
+        if not head:
+            return None
+        parsed = list(csv.reader(io.StringIO("".join(head)), delimiter=_choose_delimiter(head)))
+        row = find_header_row(parsed)
+        if row is None:
+            return None
+        return presets.recognise(_header_names([h.lstrip("\ufeff") for h in parsed[row - 1]]))
+    except (EolneedsError, OSError, UnicodeError, csv.Error, ValueError):
+        return None
 
 
 def _profile(headers: Sequence[str], rows: Iterable[Sequence[Any]], result: Inspection
@@ -200,6 +280,8 @@ def _observe(column: ColumnProfile, value: Any) -> None:
     if text is None:
         return
     text = text.strip()
+    if not text or text in NO_VALUE_TEXTS:
+        return  # ingest reads SSMS's NULL, (null) and #N/A as no value: so does inspect
     column.filled += 1
     # Cheap tests first: most cells are neither NHS numbers nor dates.
     if 10 <= len(text) <= 12 and text[0].isdigit():
@@ -208,15 +290,17 @@ def _observe(column: ColumnProfile, value: Any) -> None:
             column.ten_digits += 1
             if is_valid_nhs_number(digits):
                 column.nhs_valid += 1
-    if 6 <= len(text) <= 11 and text[0].isdigit() and not isinstance(value, datetime | date):
-        shape = date_shape(text)
+    if 6 <= len(text) <= 30 and text[0].isdigit() and not isinstance(value, datetime | date):
+        # A time after the date (SQL Server's '2024-12-15 00:00:00.000') is read past by
+        # ingest: the date's shape is the format.
+        shape = date_shape(strip_time(text))
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
     if column.hidden:
         return
     # A column not named as an identifier can still hold one (a shifted row, a phone
     # number under an unexpected header): long runs of digits are never shown.
-    text = _LONG_NUMBER.sub(MASK, mask(text) or "")  # (dots, slashes, brackets too)
+    text = _mask_example(text)  # (dots, slashes, brackets too)
     if len(column.examples) < EXAMPLES and text not in column.examples:
         column.examples.append(text)
     if text in column.distinct or len(column.distinct) < 50:
@@ -440,6 +524,20 @@ def guess_columns(dataset: str, headers: Sequence[str]) -> dict[str, str]:
     return found
 
 
+def _guess_dates(dataset: str, found: dict[str, str], columns: Sequence[ColumnProfile]
+                 ) -> dict[str, str]:
+    """A required date column no name matched ('Care Contact Date' for start_date): the
+    first column not yet mapped whose values are (nine in ten or more) dates."""
+    free = [c for c in columns if c.name not in found.values() and c.filled
+            and not c.identifier and not c.personal
+            and c.excel_dates + sum(c.text_dates.values()) >= 0.9 * c.filled]
+    guessed: dict[str, str] = {}
+    for name, _t, required in CANONICAL_COLUMNS[dataset]:
+        if required and "date" in name and name not in found and free:
+            guessed[name] = free.pop(0).name
+    return guessed
+
+
 def guess_dataset(headers: Sequence[str]) -> str | None:
     """The dataset whose required columns the headers all name (the one reading the
     most of them when several do), else None."""
@@ -518,13 +616,16 @@ def _preset_reads(ins: Inspection) -> str:
         if isinstance(spec, str):
             parts.append(f"{canonical} <- {spec}")
         elif isinstance(spec, presets.Derived):
-            parts.append(f"{canonical} <- {' + '.join(spec.names())}")
+            # Only the sources the file has: a Derived names its optional ones too.
+            found = [h for h in (presets.find_header(n, ins.headers) for n in spec.names())
+                     if h is not None]
+            parts.append(f"{canonical} <- {' + '.join(dict.fromkeys(found)) or '(none found)'}")
         else:
             parts.append(f"{canonical} <- {len(spec)} columns")
     return ", ".join(parts)
 
 
-def render_text(ins: Inspection) -> str:
+def render_text(ins: Inspection, *, next_step: bool = True) -> str:
     lines = [f"{ins.path.name}"]
     if ins.file_format == "csv":
         delim = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(
@@ -560,9 +661,10 @@ def render_text(ins: Inspection) -> str:
     width = min(max((len(c.name) for c in ins.columns), default=10), 40)
     for c in ins.columns:
         lines.append(f"    {c.name:<{width}} {_completeness(c, ins.rows):>5}  {_note(c)}")
-    lines.append("")
-    lines.append(f"Next: eolneeds inspect {shell_arg(ins.path)} --write-mapping NAME "
-                 "--project DIR writes mappings/NAME.toml from this")
+    if next_step:  # not when the mapping is being written: the next step is then to check it
+        lines.append("")
+        lines.append(f"Next: eolneeds inspect {shell_arg(ins.path)} --write-mapping NAME "
+                     "--project DIR writes mappings/NAME.toml from this")
     return "\n".join(lines)
 
 
@@ -597,6 +699,8 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
 
     found = guess_columns(dataset, ins.headers)
     profiles = {c.name: c for c in ins.columns}
+    guessed = _guess_dates(dataset, found, ins.columns)
+    found.update(guessed)
     person = found.get("person_id")
     if person and profiles[person].ten_digits >= 0.5 * max(profiles[person].filled, 1):
         lines.append("nhs_number = true  # person_id holds NHS numbers: checked, then "
@@ -612,7 +716,10 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
     lines.append("")
     lines.append("[columns]  # canonical = \"column in your file\"")
     for name, _t, required in CANONICAL_COLUMNS[dataset]:
-        if name in found:
+        if name in guessed:
+            lines.append(f"{name} = {_toml(found[name])}  # guessed: its values are dates; "
+                         "check it is the right one")
+        elif name in found:
             lines.append(f"{name} = {_toml(found[name])}")
         elif required:
             lines.append(f"# {name} = \"?\"   # required: name the column that holds it "

@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import socket
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ UNREADABLE_LOCK_GRACE_S = 2.0
 # The breaker is held for a few file operations only; one older than this is stale.
 BREAKER_STALE_S = 10.0
 POLL_INTERVAL_S = 0.2
+MAX_LOCK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ def lock_path(root: Path) -> Path:
 def read_holder(path: Path) -> LockHolder | None:
     """The holder recorded in a lock file, or None if absent or unreadable."""
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        with Path(path).open("rb") as fh:  # a lock is ~200 bytes: never read a huge one
+            raw = json.loads(fh.read(MAX_LOCK_BYTES).decode("utf-8"))
         return LockHolder(
             pid=int(raw["pid"]),
             hostname=str(raw["hostname"]),
@@ -186,6 +189,7 @@ class ProjectLock:
                 # left in its temporary folder (a transcoded extract is a full copy).
                 sweep_temp_folder(self.root)
                 return self
+            self._check_regular()
             holder = read_holder(self.path)
             if holder is None:
                 age = _age_s(self.path)
@@ -199,6 +203,21 @@ class ProjectLock:
             if remaining <= 0:
                 raise ProjectLockedError(self._locked_message(holder, wait))
             time.sleep(min(poll, remaining))
+
+    def _check_regular(self) -> None:
+        """Refuse a lock that eolneeds never writes: a link (one leading nowhere made
+        every command spin for ever), a named pipe (reading it waited for ever), a
+        device, a folder. Neither live nor stale, it is never taken over: say so."""
+        try:
+            mode = os.lstat(self.path).st_mode
+        except FileNotFoundError:
+            return  # released between our two looks: the loop tries again
+        if stat.S_ISREG(mode):
+            return
+        kind = ("a link" if stat.S_ISLNK(mode) else "a folder" if stat.S_ISDIR(mode)
+                else "a pipe, socket or device")
+        raise UsageError(f"{self.path} is {kind}, not a lock file eolneeds writes — delete it "
+                         "(no eolneeds run is using it), then run the command again")
 
     def _break(self, expected: LockHolder | None) -> bool:
         """Remove the lock file if it is still `expected` (None: still unreadable).

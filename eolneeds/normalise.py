@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import sys
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -149,6 +151,12 @@ def date_shape(text: str) -> str | None:
         if pattern.fullmatch(text):
             return fmt
     return None
+
+
+def strip_time(text: str) -> str:
+    """`text` without a time after its date ('2024-12-15 00:00:00.000' -> '2024-12-15'),
+    as parse_date reads it."""
+    return re.sub(_TIME_SUFFIX, "", text)
 
 
 def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
@@ -296,15 +304,25 @@ def nhs_valid_sql(digits_expr: str) -> str:
 # grouped 3-3-4 however typed -- spaces (a no-break space is Excel's grouping), tabs,
 # dashes, dots, slashes, underscores, up to two at a time, the first group bracketed --
 # or written a digit at a time ('9 4 3 ...'), and any longer run of digits (a 17-digit
-# identifier in a cost column), in ASCII or full-width digits. Dates and
+# identifier in a cost column), in the digits of any script. Dates and
 # times (4-2-2) and ordinary counts do not have this shape. (Literal characters, not
 # escapes, so Python's re and DuckDB's RE2 read the same pattern.)
 _GAP = "[ \t\u00a0\u2009\u202f./_-]{0,2}"
-_D = "[0-9\uff10-\uff19]"  # full-width digits too, matched as they are (never rewritten)
+
+
+def _any_digit_class() -> str:
+    """A character class of every decimal digit Unicode knows (category Nd: ASCII,
+    full-width, Arabic-Indic, Devanagari, mathematical bold ...). An NHS number typed or
+    exported in any of them is read as easily as in ASCII, so each is masked as it is
+    (never rewritten). Each script's digits are ten consecutive code points, 0 to 9."""
+    zeros = [cp for cp in range(sys.maxunicode + 1)
+             if unicodedata.category(chr(cp)) == "Nd" and unicodedata.decimal(chr(cp)) == 0]
+    return "[0-9" + "".join(f"{chr(z)}-{chr(z + 9)}" for z in zeros if z != ord("0")) + "]"
+
+
+_D = _any_digit_class()
 _NHS_LIKE = ("\\(?" + _D + "{3}\\)?" + _GAP + _D + "{3}" + _GAP + _D + "{4}" + _D + "*"
              "|" + _D + "(?:[ \t\u00a0]" + _D + "){9}")
-_FULL_WIDTH_TO_ASCII = str.maketrans("\uff10\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"
-                                     "\uff19", "0123456789")
 MASK = "[10+ digits withheld]"
 
 
@@ -324,8 +342,12 @@ def mask_nhs_numbers(text: str) -> str:
     """`text` with every valid NHS number in it replaced by MASK (for names and messages,
     which are kept in the database, logs and outputs, and printed)."""
     return _NHS_IN_NAME.sub(
-        lambda m: MASK if is_valid_nhs_number(re.sub(
-            "[^0-9]", "", m.group().translate(_FULL_WIDTH_TO_ASCII))) else m.group(), text)
+        lambda m: MASK if is_valid_nhs_number(_ascii_digits(m.group())) else m.group(), text)
+
+
+def _ascii_digits(text: str) -> str:
+    """The digits of `text`, whatever their script, as ASCII ('٩٤٣' -> '943')."""
+    return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())
 
 
 def mask_sql(expr: str) -> str:
@@ -334,16 +356,17 @@ def mask_sql(expr: str) -> str:
 
 
 def shape(text: str | None) -> str | None:
-    """An identifier's shape, never its value: digits as #, letters as A ('### ### ####')."""
+    """An identifier's shape, never its value: digits as #, letters as A ('### ### ####'),
+    in any script (an NHS number in Arabic-Indic digits is as readable as in ASCII)."""
     if text is None:
         return None
-    return re.sub(r"[A-Za-z]", "A", re.sub(r"[0-9]", "#", text))[:20]
+    return re.sub(r"[^\W\d_]", "A", re.sub(_D, "#", text))[:20]
 
 
 def shape_sql(expr: str) -> str:
-    """SQL: shape(expr)."""
-    return (f"left(regexp_replace(regexp_replace({expr}, '[0-9]', '#', 'g'), '[A-Za-z]', "
-            "'A', 'g'), 20)")
+    """SQL: shape(expr). RE2's \\pL is every letter, as Python's [^\\W\\d_] is."""
+    return (f"left(regexp_replace(regexp_replace({expr}, {sql_literal(_D)}, '#', 'g'), "
+            "'\\pL', 'A', 'g'), 20)")
 
 
 # ---------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from eolneeds.errors import UsageError
 
 KINDS = ("financial_year", "rolling", "month", "projection_year")
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")  # ASCII: \d is any script's digits
 
 
 @dataclass(frozen=True, order=True)

@@ -158,16 +158,20 @@ per_place = true      # one Excel pack per Place as well as the ICB pack
 # target = "best_place"
 
 # Column mappings: one file per local extract in mappings/NAME.toml (see the
-# *.toml.example templates there). The mapping for dataset X is mappings/X.toml unless
-# `--mapping NAME` is given; `eolneeds run` picks the mapping whose name starts the
-# file name (mappings/hes_apc.toml reads inbox/activity/hes_apc_2025-10.csv).
+# *.toml.example templates there). Without `--mapping NAME`, `ingest` and `eolneeds run`
+# read a file of dataset X with the mapping whose name starts the file name
+# (mappings/hes_apc.toml reads inbox/activity/hes_apc_2025-10.csv), else for a file in a
+# national layout the mapping with its preset, else mappings/X.toml.
 """
 
 
-def _mapping_template(dataset: str, body: str) -> str:
+def _mapping_template(dataset: str, body: str, name: str | None = None) -> str:
     return f"""\
-# Mapping for the {dataset} dataset. Rename this file to mappings/{dataset}.toml (or any
-# NAME.toml, used with --mapping NAME) and edit it to describe your extract.
+# Mapping for the {dataset} dataset. Rename this file to mappings/{name or dataset}.toml (or
+# any NAME.toml) and edit it to describe your extract. A file without --mapping (and
+# every file `eolneeds run` takes from inbox/{dataset}/) is read with the mapping whose
+# name starts its file name, else for a national layout the mapping with its preset,
+# else mappings/{dataset}.toml.
 # Keys: dataset, preset, format (auto|csv|xlsx|parquet), encoding (auto|utf-8|cp1252),
 # delimiter (auto|comma|tab|semicolon|pipe), sheet, header_row (Excel's row number),
 # date_format (default "%d/%m/%Y"; yyyy-mm-dd is always accepted), nhs_number,
@@ -224,10 +228,10 @@ nhs_number = true
 # [defaults]
 # activity_type = "community_contact"
 """),
-    "hes_apc": _mapping_template("activity", """\
+    "hes_apc": _mapping_template("activity", name="hes_apc", body="""\
 preset = "hes_apc"
 """),
-    "ecds_ae": _mapping_template("activity", """\
+    "ecds_ae": _mapping_template("activity", name="ecds_ae", body="""\
 preset = "ecds_ae"
 """),
     "population": _mapping_template("population", """\
@@ -276,3 +280,38 @@ preset = "fingertips"
 preset = "ods_epcn"
 """),
 }
+
+
+def check_output_folder(out: Path, root: Path | None) -> None:
+    """Refuse an output folder before any work, rather than fail (or do harm) after it:
+    a path through a file, a folder that cannot be written, or a place in the project
+    that eolneeds itself reads or empties (inbox/: the next `run` would ingest the report
+    and indicator table as extracts and stop; the temporary folder: emptied by the next
+    command)."""
+    from eolneeds.db import TEMP_FOLDER
+
+    where = Path(out)
+    existing = where
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        what = "is a file" if existing == where else f"is inside {existing}, which is a file"
+        raise UsageError(f"--out {out} {what} — name a folder for the outputs (it is "
+                         "created if it does not exist)")
+    if root is not None:
+        resolved = where.resolve()
+        for folder, why in ((Path(root) / "inbox", "the next `eolneeds run` would read the "
+                             "outputs as extracts"),
+                            (Path(root) / TEMP_FOLDER, "every command empties it")):
+            if resolved.is_relative_to(folder.resolve()):
+                raise UsageError(
+                    f"--out {out} is inside the project's {folder.name} folder ({why}) — name "
+                    f"a folder outside it, e.g. --out {Path(root) / 'reports'}")
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        probe = where / f".eolneeds-write-test-{os.getpid()}-{secrets.token_hex(4)}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write there ({exc.strerror}) — name a folder "
+                         "you can write to") from None

@@ -94,12 +94,12 @@ from eolneeds.bundle import (
     suppression_tally,
 )
 from eolneeds.errors import UsageError
-from eolneeds.findings import benchmark_period
-from eolneeds.formatting import judge
+from eolneeds.findings import benchmark_period, versus_benchmark
+from eolneeds.formatting import column_header, judge
 from eolneeds.outputs import atomic_output, disclosure_rule_text
 from eolneeds.safety import neutralise
 
-__all__ = ["write_excel_pack", "write_excel_packs", "pack_sheet_names"]
+__all__ = ["write_excel_pack", "write_excel_packs", "pack_sheet_names", "sheet_title"]
 
 # ---------------------------------------------------------------------------------------
 # Vocabulary
@@ -168,7 +168,11 @@ METHOD_NOTES = (
      "ICB value lies outside the Place's 95% confidence interval, otherwise 'Similar'. "
      "Where the indicator has a better direction (its polarity) the words say so, as "
      "'Higher (worse)' or 'Lower (better)'; otherwise '(not judged)'. The cell colour "
-     "repeats the words for readers who scan by colour; it never carries meaning alone."),
+     "repeats the words for readers who scan by colour; it never carries meaning alone. "
+     "'Compared with England' applies the same test to England's value (taken as fixed: "
+     "its interval is far narrower), whatever England's period, which is given beside it. "
+     "'Difference from ICB' (Place packs) is the Place's value minus the ICB's as shown, in "
+     "the row's unit: percentage points for a percentage. A suppressed value has neither."),
     ("Deprivation",
      "Deprivation quintiles come from the Index of Multiple Deprivation decile of the "
      "area (LSOA) where the person lived: quintile 1 is the most deprived fifth."),
@@ -203,6 +207,16 @@ NOT_APPLICABLE = Mark("[z]", "not applicable: the figure does not exist for this
                              "(for example a confidence interval for a count, or a "
                              "quintile or group with no residents)")
 MARKS = (CONFIDENTIAL, NOT_AVAILABLE, NOT_APPLICABLE)
+# Low reliability: the figure is shown, so the mark goes in the row's note, never in
+# place of the number ("unreliable: fewer than 20 events" from disclosure control).
+LOW_RELIABILITY = ("[u]", "low reliability: a rate on fewer than 20 events is shown but "
+                          "should be read with care; the row's note says so")
+
+
+def note_text(note: str) -> str:
+    """An indicator row's note as a pack shows it: the unreliable-rate flag carries the
+    [u] shorthand ('low reliability [u]: fewer than 20 events')."""
+    return note.replace("unreliable:", f"low reliability {LOW_RELIABILITY[0]}:")
 SUPPRESSED = CONFIDENTIAL
 SUPPRESSED_MARK = CONFIDENTIAL.text
 
@@ -281,6 +295,19 @@ class DataSheet:
     # prints the notes saying how to print the rows one needs, not every row (the
     # Indicator data sheet of one Place ran to over 500 A4 pages).
     print_rows: bool = True
+
+    def __post_init__(self) -> None:
+        self.name = sheet_title(self.name)
+
+
+def sheet_title(text: str) -> str:
+    """A tab name as "Releasing statistics in spreadsheets" asks: no spaces or special
+    characters (screen readers, formulas and other software trip on them), words joined
+    by underscores: 'Place of death' -> 'Place_of_death'."""
+    return "_".join(_NOT_NAME_CHARACTERS.sub(" ", text).split())
+
+
+_NOT_NAME_CHARACTERS = re.compile(r"[^A-Za-z0-9]+")
 
 
 def clean_text(value: object) -> str:
@@ -456,7 +483,8 @@ class _CellMaker:
             return (template("eol_number", fmt),
                     value if isinstance(value, int) else published(number, fmt), "n")
         if isinstance(value, datetime | date):
-            return template("eol_number", theme.NUMBER_FORMATS["date"]), value, "d"
+            return (template("eol_number", number_format or theme.NUMBER_FORMATS["date"]),
+                    value, "d")
         if isinstance(value, Link):
             return None
         if value is None:
@@ -552,6 +580,8 @@ def _display_length(value: Any) -> int:
         return len(f"{number:,.2f}") if number is not None else 0
     if isinstance(value, float):
         return len(f"{value:,.2f}")
+    if isinstance(value, datetime):
+        return 16  # yyyy-mm-dd hh:mm
     if isinstance(value, date):
         return 10
     if isinstance(value, Link):
@@ -1035,7 +1065,7 @@ class _Pack:
         """How many of this pack's values are hidden, by rule: counted from the rows of
         its Indicator data sheet (bundle.suppression_tally), so the words match the table."""
         return suppression_tally(self.frame).sentence(
-            shown_as=CONFIDENTIAL.text, where="this workbook's Indicator data sheet")
+            shown_as=CONFIDENTIAL.text, where="this workbook's Indicator_data sheet")
 
 
 def _catalogue_by_id() -> dict[str, catalogue.Indicator]:
@@ -1080,7 +1110,9 @@ def _measure_format(column: str, unit: str | None, method: str | None) -> str:
     if column in ("numerator", "denominator"):
         if method == "M" and column == "numerator":
             return theme.NUMBER_FORMATS["rate"]
-        return theme.NUMBER_FORMATS["money" if unit == "£" else "count"]
+        # A denominator counts people (the deaths a cost is shared over), never pounds.
+        money = unit == "£" and column == "numerator"
+        return theme.NUMBER_FORMATS["money" if money else "count"]
     if method == "Q" and column == "value":
         return theme.NUMBER_FORMATS["whole"]  # medians of days: whole days
     return unit_format(unit)
@@ -1158,7 +1190,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
         columns += [Col("ICB lower 95% CI"), Col("ICB upper 95% CI")]
         columns += [Col(f"{a.header} compared with ICB", role="comparison") for a in places]
         if benchmarks:
-            columns += [Col("England"), Col("England period")]
+            columns += [Col("England"), Col("England period"),
+                        Col("ICB compared with England", role="comparison")]
         columns.append(Col("Notes"))
         for ind_id, breakdown, value in keys:
             recs = [pack.row(ind_id, a, breakdown, value) for a in pack.areas]
@@ -1172,36 +1205,81 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
             if benchmarks:
                 row += [_benchmark(benchmarks, ind_id, breakdown, unit),
                         _benchmark_period(england, ind_id, breakdown,
-                                          pack.bundle.headline_period)]
+                                          pack.bundle.headline_period),
+                        _versus_england(recs[0], benchmarks, ind_id, breakdown, polarity)]
             row.append(pack.notes_for(ind_id, *_row_note_keys(row)))
             rows.append(row)
     else:
         main, icb = pack.areas
-        columns = lead + [Col(main.header), Col("ICB"),
+        # What a commissioner reads first comes first: the Place against the ICB, its
+        # interval, then England; the counts behind the value last.
+        columns = lead + [Col(main.header), Col("ICB"), Col(DIFFERENCE_HEADER),
                           Col("Compared with ICB", role="comparison"),
-                          Col(f"{main.header} lower 95% CI"), Col(f"{main.header} upper 95% CI"),
-                          Col("Numerator"), Col("Denominator")]
+                          Col(f"{main.header} lower 95% CI"), Col(f"{main.header} upper 95% CI")]
         if benchmarks:
-            columns += [Col("England"), Col("England period")]
-        columns.append(Col("Notes", wrap=True, width=40))
+            columns += [Col("England"), Col("England period"),
+                        Col("Compared with England", role="comparison")]
+        columns += [Col("Numerator"), Col("Denominator"), Col("Notes", wrap=True, width=40)]
         for ind_id, breakdown, value in keys:
             rec, icb_rec = pack.row(ind_id, main, breakdown, value), pack.row(ind_id, icb,
                                                                                  breakdown, value)
             unit = (rec or icb_rec or {}).get("unit") or ""
+            polarity = pack.polarity_key(ind_id)
             row = [pack.name_of(ind_id), label(breakdown, BREAKDOWN_LABELS), label(value),
                    unit or NOT_AVAILABLE, pack.polarity(ind_id), _measure(rec),
-                   _measure(icb_rec), _comparison(rec, pack.polarity_key(ind_id)),
-                   _measure(rec, "lower_ci_95"), _measure(rec, "upper_ci_95"),
-                   _measure(rec, "numerator"), _measure(rec, "denominator")]
+                   _measure(icb_rec), _difference(rec, icb_rec),
+                   _comparison(rec, polarity),
+                   _measure(rec, "lower_ci_95"), _measure(rec, "upper_ci_95")]
             if benchmarks:
                 row += [_benchmark(benchmarks, ind_id, breakdown, unit),
                         _benchmark_period(england, ind_id, breakdown,
-                                          pack.bundle.headline_period)]
+                                          pack.bundle.headline_period),
+                        _versus_england(rec, benchmarks, ind_id, breakdown, polarity)]
+            row += [_measure(rec, "numerator"), _measure(rec, "denominator")]
             markers = pack.notes_for(ind_id, *_row_note_keys(row))
-            note = (rec or {}).get("note")
+            note = note_text((rec or {}).get("note") or "")
             row.append(f"{markers} {note}" if note else markers)
             rows.append(row)
     return columns, rows
+
+
+DIFFERENCE_HEADER = "Difference from ICB"
+
+
+def _signed(number_format: str) -> str:
+    """'0.0' -> '+0.0;-0.0;0.0': a difference shows its sign, so '+5.7' reads as above
+    the ICB without a reader working out which way round the subtraction went."""
+    return f"+{number_format};-{number_format};{number_format}"
+
+
+def _difference(rec: dict[str, Any] | None, icb_rec: dict[str, Any] | None) -> Any:
+    """The Place's value minus the ICB's, in the row's unit (percentage points for a
+    percentage): the two published figures subtracted, so it tells a reader nothing the
+    row does not already show. No difference where either value is not published
+    ([c] when one is suppressed: a suppressed value has no comparison), and none for a
+    count ([z]: a Place's count is part of the ICB's, not a figure to set beside it)."""
+    if rec is None or icb_rec is None:
+        return NOT_AVAILABLE
+    if rec.get("method") == "C":
+        return NOT_APPLICABLE
+    own, icb = _measure(rec), _measure(icb_rec)
+    if not isinstance(own, Num) or not isinstance(icb, Num):
+        marks = [m for m in (own, icb) if isinstance(m, Mark)]
+        return CONFIDENTIAL if CONFIDENTIAL in marks else marks[0]
+    number_format = _signed(unit_format(rec.get("unit")))
+    return Num(published(own.value - icb.value, number_format), number_format)
+
+
+def _versus_england(rec: dict[str, Any] | None, benchmarks: dict[str, float], ind_id: str,
+                    breakdown: str, polarity: str) -> Any:
+    """An area against England in words, from findings.versus_benchmark (the report's
+    own test: England's value outside the area's 95% interval): 'Higher (worse)',
+    'Similar', ...; 'Not compared' where the area's value or interval is not published
+    (suppressed, or a count); [x] where England has no value for the row."""
+    if breakdown != "all" or ind_id not in benchmarks:
+        return NOT_AVAILABLE
+    comparison = versus_benchmark(rec, benchmarks[ind_id])
+    return judge_words(comparison or "not_compared", polarity)[1]
 
 
 def _row_note_keys(row: Sequence[Any]) -> list[str]:
@@ -1239,15 +1317,25 @@ def _common_lines(pack: _Pack, *, units: str, source: str) -> list[tuple[str, st
     ]
 
 
-def _comparator_line(pack: _Pack) -> tuple[str, str]:
+def _comparator_lines(pack: _Pack) -> list[tuple[str, str]]:
+    """How to read the comparison columns, in lines short enough to print within the
+    table's width (a longer one runs on over the next printed page's cells)."""
     marker = pack.note("method:Comparison with the ICB")
+    england = bool(pack.bundle.england())
     if pack.place is None:
-        return ("Comparison", "the ICB and every Place side by side; each Place is "
-                f"compared with the ICB at 95% confidence {marker}. The words say better or "
-                "worse where the indicator has a better direction; colour repeats them.")
-    return ("Comparison", f"{pack.main.name} beside the ICB; 'Compared with ICB' uses the "
-            f"Place's 95% confidence interval {marker}. The words say better or worse where "
-            "the indicator has a better direction; colour repeats them.")
+        also = "; the ICB with England the same way" if england else ""
+        return [("Comparison", "the ICB and every Place side by side; each Place is "
+                 f"compared with the ICB at 95% confidence {marker}{also}."),
+                ("Significance", "'Higher' or 'Lower' = significantly different, 'Similar' = "
+                 "not; (better) or (worse) follows the Polarity column (whether higher is "
+                 "better).")]
+    return [("Comparison", f"{DIFFERENCE_HEADER} = {pack.main.name} minus the ICB, in the "
+             "row's unit (percentage points for %); a suppressed value [c] has no "
+             "difference and is not compared."),
+            ("Significance", "'Higher' or 'Lower' = significantly different at 95% (the "
+             f"ICB{' or England' if england else ''} lies outside the 95% confidence "
+             f"interval) {marker}; 'Similar' = not; (better) or (worse) follows the "
+             "Polarity column (whether higher is better).")]
 
 
 _SOURCES = {
@@ -1265,10 +1353,10 @@ def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> Da
     lines = _common_lines(
         pack, units="as in the Unit column: % are percentages (0-100), rates are per "
                     "100,000 people, counts are numbers of people", source=_SOURCES[theme_key])
-    lines.append(_comparator_line(pack))
+    lines += _comparator_lines(pack)
     lines.append(("Notes", "Definitions and methods are on the Notes sheet; every period, "
                            "breakdown (including by GP practice and PCN) and confidence "
-                           "interval is on the Indicator data sheet."))
+                           "interval is on the Indicator_data sheet."))
     sheet = DataSheet(
         name=name, description=description,
         title=f"{name}: {pack.area_label}, {pack.bundle.headline_period}",
@@ -1306,13 +1394,16 @@ def _summary_sheet(pack: _Pack) -> DataSheet:
     lines = _common_lines(pack, units="as in the Unit column",
                           source="Death registrations, palliative care registers and hospital "
                                  "activity (local extracts)")
-    lines.append(_comparator_line(pack))
+    lines += _comparator_lines(pack)
     hidden = _hidden_icb_line(pack, [key[0] for key in keys])
     if hidden:
         lines.append(hidden)
     return DataSheet(
-        name="Summary", description="The headline indicators for every area, with comparison "
-                                     "flags against the ICB",
+        name="Summary", description=(
+            "The headline indicators for every area, each Place compared with the ICB"
+            if pack.place is None else
+            "Headline indicators against the ICB and England: the difference and its "
+            "significance"),
         title=f"Headline indicators: {pack.area_label}, {pack.bundle.headline_period}", lines=lines,
         columns=columns, rows=rows, table_name="Summary", row_keys=keys, legend=True,
         freeze_first_column=True,
@@ -1351,8 +1442,16 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
                 if with_unit:  # a percentage's SII is in percentage points
                     row.append(NOT_APPLICABLE if summary is None else summary["unit"])
             row.append(_gradient_words(sii, pack.polarity_key(ind_id)))
-            row.append(pack.notes_for(ind_id, *(["sii_rii"] if sii or rii else []),
-                                      *_row_note_keys(row)))
+            notes = pack.notes_for(ind_id, *(["sii_rii"] if sii or rii else []),
+                                   *_row_note_keys(row))
+            # A quintile's rate shown on fewer than 20 events: the [u] mark in the notes.
+            weak = [q for (q, _), r in zip(quintiles, recs, strict=True)
+                    if r is not None and "unreliable:" in (r.get("note") or "")
+                    and _finite(r.get("value")) is not None]
+            if weak:
+                notes += (f" low reliability {LOW_RELIABILITY[0]}: quintile "
+                          f"{', '.join(weak)} (a rate on fewer than 20 events)")
+            row.append(notes)
             rows.append(row)
             keys.append((ind_id, area.code))
     lines = _common_lines(pack, units="quintile values in the Unit column, the SII in the "
@@ -1616,7 +1715,7 @@ class _DataColumns:
                 keys, codes = _factorise(frame, [name])
                 self.codes[name] = codes
                 self.cells[name] = [
-                    (key or NOT_APPLICABLE) if name == "note"
+                    (note_text(key) if key else NOT_APPLICABLE) if name == "note"
                     else NOT_AVAILABLE if key is None or key == "" else key
                     for (key,) in keys]
         self.lengths = self._lengths()
@@ -1811,7 +1910,7 @@ class _Shared:
             elif name == "comparison":
                 row.append(_comparison(rec, pack.polarity_key(rec["indicator_id"])))
             elif name == "note":
-                row.append(rec["note"] or NOT_APPLICABLE)
+                row.append(note_text(rec["note"]) if rec["note"] else NOT_APPLICABLE)
             else:
                 value = rec[name]
                 row.append(NOT_AVAILABLE if value is None or value == "" else value)
@@ -1842,8 +1941,8 @@ def _data_quality_sheets(pack: _Pack) -> list[DataSheet]:
     used: set[str] = set()
     for i, dq in enumerate(pack.bundle.data_quality, start=1):
         name = _sheet_name(f"DQ{i} {_DQ_TAB_NAMES.get(dq.key, dq.title)}", used)
-        frame = dq.frame
-        columns = [Col(_dq_header(c), number_format=_dq_format(c, frame.schema[c]))
+        frame = _numbers_as_numbers(dq.frame)
+        columns = [Col(_dq_header(c), number_format=_dq_format(c, frame[c]))
                    for c in frame.columns]
         # A count withheld by disclosure control (validate.protect_quality_tables) is [c].
         rows = [[CONFIDENTIAL if (r, c) in dq.confidential else v
@@ -1877,21 +1976,54 @@ _DQ_TAB_NAMES = {
     "completeness": "Field completeness", "deaths_quality": "Deaths data checks",
     "linkage": "Linkage of deaths", "duplicates": "Possible duplicates",
     "date_coverage": "Date coverage", "areas_by_place": "Areas and population",
+    "source_coverage": "Coverage by kind and file",
 }
 
 
 def _dq_header(column: str) -> str:
-    text = column.replace("_pct", " %").replace("_", " ").strip()
-    return text[:1].upper() + text[1:]
+    return column_header(column)  # 'lsoa_vintage' -> 'LSOA vintage', as the report
 
 
-def _dq_format(column: str, dtype: Any) -> str | None:
-    if column.endswith("pct"):
+def _numbers_as_numbers(frame: pl.DataFrame) -> pl.DataFrame:
+    """A data-quality table with its numbers as numbers: DuckDB's sum of integers is a
+    128-bit integer that arrives as a Decimal, which openpyxl would write as text
+    ('3720' in a Rows column); a whole Decimal becomes an integer, any other a float."""
+    casts = [pl.col(name).cast(pl.Int64 if dtype.scale == 0 else pl.Float64)  # type: ignore[attr-defined]
+             for name, dtype in frame.schema.items() if isinstance(dtype, pl.Decimal)]
+    # Times as times: validate gives a file's load time as text with microseconds
+    # ('2026-12-01 22:33:28.383415'); a column whose every value is such a timestamp is
+    # written as a date-time, to the minute. (Date columns that also hold a year, such as
+    # the date coverage table's, stay text.)
+    for name, dtype in frame.schema.items():
+        if dtype != pl.String:
+            continue
+        text = frame[name].drop_nulls()
+        if text.len() == 0 or not text.str.contains(_TIMESTAMP.pattern).all():
+            continue
+        casts.append(pl.col(name).str.to_datetime(strict=False).dt.truncate("1m"))
+    return frame.with_columns(casts) if casts else frame
+
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+
+
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+def _dq_format(column: str, values: pl.Series) -> str | None:
+    """A count shows no decimals, a percentage one; a float column of whole numbers (a
+    population summed from a DOUBLE column) is a count too, not '157,142.0'."""
+    if column.endswith("pct") or column.startswith("percent"):
         return theme.NUMBER_FORMATS["percent"]
+    dtype = values.dtype
+    if dtype == pl.Datetime:
+        return DATETIME_FORMAT
     if dtype.is_integer():
         return theme.NUMBER_FORMATS["count"]
     if dtype.is_float():
-        return theme.NUMBER_FORMATS["rate"]
+        finite = values.drop_nulls().drop_nans()
+        whole = finite.len() > 0 and bool((finite == finite.round(0)).all())
+        return theme.NUMBER_FORMATS["count" if whole else "rate"]
     return None
 
 
@@ -2117,7 +2249,6 @@ def _unique_lookup(header: str, headers: list[str]) -> str:
 # ---------------------------------------------------------------------------------------
 # Front matter: Cover, Contents, Notes, Metadata
 
-_SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
 # Words a shortened tab name must not end on: "Deaths by" reads as cut off.
@@ -2141,15 +2272,14 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def _sheet_name(text: str, used: set[str]) -> str:
-    """A valid, unique sheet name: <= 31 characters cut between words, none of
-    []:*?/\\, no edge quotes; a repeat gets ' (2)'."""
-    base = _SHEET_NAME_BAD.sub(" ", ILLEGAL_CHARACTERS_RE.sub(" ", text))
-    base = " ".join(base.split()).strip("'")
-    name = _shorten(base, 31) or "Sheet"
+    """A valid, unique sheet name: letters, digits and underscores (sheet_title), at
+    most 31 characters cut between words; a repeat gets '_2'."""
+    base = " ".join(_NOT_NAME_CHARACTERS.sub(" ", text).split())
+    name = sheet_title(_shorten(base, 31)) or "Sheet"
     n = 2
     while name.casefold() in used:
-        suffix = f" ({n})"
-        name = (_shorten(base, 31 - len(suffix)) or "Sheet") + suffix
+        suffix = f"_{n}"
+        name = (sheet_title(_shorten(base, 31 - len(suffix))) or "Sheet") + suffix
         n += 1
     used.add(name.casefold())
     return name
@@ -2186,7 +2316,7 @@ def _cover_facts(pack: _Pack) -> list[tuple[str, str]]:
     earlier = sorted({p for p in pack.frame.filter(pl.col("breakdown") != "all")["period"]
                       .unique().to_list() if p and not p.isdigit()} - {bundle.headline_period})
     covered = (f"{bundle.headline_period}, the latest period; earlier periods "
-               f"({', '.join(earlier)}) and the monthly series are on the Indicator data sheet"
+               f"({', '.join(earlier)}) and the monthly series are on the Indicator_data sheet"
                if earlier else bundle.headline_period)
     next_update = config.next_update or (
         "Not scheduled: the pack is refreshed whenever the assessment is run again "
@@ -2228,6 +2358,7 @@ def _cover(wb: Workbook, pack: _Pack) -> None:
         _cover_paragraph(ws, row, f"{head}: {text}")
         row += 1
     shorthand = [f"{mark.text} {mark.meaning}" for mark in MARKS] + [
+        " ".join(LOW_RELIABILITY),
         "[note N] see that note on the Notes sheet",
         "Higher (worse), Lower (better), Similar, Higher (not judged): how a Place compares "
         "with the ICB at 95% confidence; the cell colour repeats the words, it never "
@@ -2892,6 +3023,12 @@ def _build(bundle: ReportBundle, place: str | None, *, stream: bool,
     wb.properties.created = bundle.generated_at
     wb.properties.modified = bundle.generated_at
     wb.properties.language = "en-GB"
+    # Document information, as the accessibility checklist asks: what, and about what.
+    wb.properties.subject = ("Palliative and end-of-life care: deaths, place of death, "
+                             "identification, hospital use and inequalities, "
+                             f"{bundle.headline_period}")
+    wb.properties.keywords = ("palliative care, end of life, needs assessment, place of "
+                              "death, deprivation, ICB, Place")
 
     _cover(wb, pack)
     notes = _notes_sheet(pack)

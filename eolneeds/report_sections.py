@@ -32,6 +32,7 @@ from eolneeds.findings import benchmark_period, key_findings, versus_benchmark
 from eolneeds.formatting import (
     MISSING,
     SUPPRESSED,
+    column_header,
     fmt_cell,
     fmt_comparison,
     fmt_count,
@@ -988,7 +989,7 @@ class QualitySection:
         tables, descriptions = [], []
         for dq in self.r.bundle.data_quality:
             frame = dq.frame
-            columns = [humanise(c) for c in frame.columns]
+            columns = [column_header(c) for c in frame.columns]
             numeric = frozenset(i for i, dtype in enumerate(frame.dtypes) if dtype.is_numeric())
             # A count withheld by disclosure control (validate.protect_quality_tables).
             rows = [[Cell(SUPPRESSED if (r, frame.columns[i]) in dq.confidential

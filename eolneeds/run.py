@@ -48,6 +48,7 @@ from typing import Any, TextIO
 from eolneeds.config import ProjectConfig
 from eolneeds.errors import EolneedsError, InputDataError, UsageError
 from eolneeds.lock import project_lock
+from eolneeds.normalise import mask_nhs_numbers
 from eolneeds.outputs import atomic_write_text, sha256_file
 from eolneeds.reporting import Reporter, event_json
 
@@ -58,7 +59,9 @@ LOGS_DIR = "logs"
 LATEST_FILE = "LATEST"
 LATEST_LINK = "latest"
 RUN_RECORD = "run.json"
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# ASCII digits only: Python's \d is any script's, and a month typed "２０２６-10" sorted
+# after every real month and took output/LATEST for good.
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 # Reference data first, so that person-level data meets its areas on the same run (the
 # areas may come as one file, or as an LSOA-to-Place lookup and a deprivation file).
 INGEST_ORDER = ("areas", "lsoa_places", "deprivation", "practices", "population",
@@ -144,6 +147,52 @@ def _validate(config: ProjectConfig, *, reporter: Reporter) -> list[str]:
     return list(validate_project(config, reporter=reporter).blocking)
 
 
+def _deaths_span(config: ProjectConfig) -> tuple[Any, Any] | None:
+    """The first and last date of death loaded, or None (no database or no deaths)."""
+    from eolneeds.db import connect
+
+    if not config.database_path.is_file():
+        return None
+    con = connect(config.database_path, read_only=True)
+    try:
+        if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'deaths' "
+                           "AND schema_name = 'main'").fetchone():
+            return None
+        span = con.execute("SELECT min(date_of_death), max(date_of_death) "
+                           "FROM deaths").fetchone()
+    finally:
+        con.close()
+    return None if span is None or span[0] is None else (span[0], span[1])
+
+
+def _check_month_has_deaths(config: ProjectConfig, month: str) -> None:
+    """A month whose reporting window holds none of the deaths loaded is a mistyped month
+    (9999-12 for 2025-12): its reports would be empty, and a month after every real one
+    would take output/LATEST from them for good."""
+    from eolneeds import periods
+
+    span = _deaths_span(config)
+    if span is None:
+        return
+    window = periods.rolling(month, config.periods.months, option="--month")
+    first, last = span
+    if window.start > last or window.end < first:
+        raise UsageError(
+            f"--month {month}: the {config.periods.months} months to {month} hold none of "
+            f"the deaths loaded (they run from {first:%Y-%m} to {last:%Y-%m}) — give the "
+            f"month the run is for, e.g. --month {last:%Y-%m}; nothing was published")
+    # A month after the deaths end (the month's extract is late): its 12 months would
+    # hold fewer months of deaths and be published as a whole year. Refused, not warned:
+    # a scheduled run has no one to read a warning before the pack goes out.
+    if (last.year, last.month) < (window.end.year, window.end.month):
+        raise InputDataError(
+            f"--month {month}: the deaths loaded end {last:%Y-%m-%d}, before the end of "
+            f"{month}: the {config.periods.months} months to {month} would count the "
+            f"deaths of only part of them as the whole — put the deaths extract to "
+            f"{window.end:%Y-%m-%d} in {config.inbox / 'deaths'} and run again, or run "
+            f"--month {last:%Y-%m}; nothing was published")
+
+
 def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter) -> None:
     from eolneeds import periods
     from eolneeds.assess import AssessOptions, assess_project
@@ -160,10 +209,12 @@ def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter)
 # Inbox: which files, which mapping
 
 
-def mapping_for_file(config: ProjectConfig, dataset: str, file_name: str) -> str | None:
+def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> str | None:
     """The mapping a file in inbox/<dataset>/ is read with: the same choice as `ingest`
-    without --mapping (config.ProjectConfig.mapping_name_for_file)."""
-    return config.mapping_name_for_file(dataset, file_name)
+    without --mapping (inspect.mapping_for_file)."""
+    from eolneeds.inspect import mapping_for_file as choose
+
+    return choose(config, dataset, file)
 
 
 def _is_input_file(path: Path) -> bool:
@@ -188,10 +239,16 @@ def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str,
             for p in sorted(folder.iterdir(), key=lambda p: p.name):
                 if _is_input_file(p):
                     found.append((dataset, p))
-                elif (p.is_dir() or p.is_symlink() and not p.exists()) and \
-                        not p.name.startswith("."):
+                elif not p.name.startswith(".") and not p.is_file():
                     # Neither read nor archived: say so, or it waits there unseen.
-                    what = "a folder" if p.is_dir() else "a link that leads to no file"
+                    if p.is_dir():
+                        what = "a folder"
+                    elif not p.exists():
+                        if not p.is_symlink():
+                            continue  # gone since the folder was listed
+                        what = "a link that leads to no file"
+                    else:  # a named pipe (reading it would wait for ever), socket, device
+                        what = "a pipe, socket or device"
                     reporter.message(f"{p} is {what}, not an extract, and was left alone",
                                      level="warning")
     for entry in sorted(inbox.iterdir(), key=lambda p: p.name):
@@ -344,7 +401,29 @@ def check_month(month: str) -> str:
     month = month.strip()
     if not _MONTH.match(month):
         raise UsageError(f"--month {month!r} is not a month — use YYYY-MM, e.g. 2025-10")
+    from eolneeds.periods import parse_month
+
+    parse_month(month, option="--month")  # the periods' own bounds, before any work
     return month
+
+
+def check_layout(root: Path, month: str) -> None:
+    """Refuse, before any work, a project whose run folders are in the way: a file where
+    the run makes a folder (output/, output/MONTH, logs/, archive/MONTH/<dataset>), or a
+    folder where it writes a file (output/LATEST, the month's log). Each failed half-way,
+    exit 1: after publishing (LATEST), the inputs were never archived, every month."""
+    folders = [root / OUTPUT_DIR, root / OUTPUT_DIR / month, root / LOGS_DIR,
+               root / ARCHIVE_DIR, root / ARCHIVE_DIR / month,
+               *(root / ARCHIVE_DIR / month / dataset for dataset in INGEST_ORDER)]
+    files = [root / OUTPUT_DIR / LATEST_FILE, root / LOGS_DIR / f"eolneeds-{month}.log"]
+    for folder in folders:
+        if os.path.lexists(folder) and not folder.is_dir():
+            raise UsageError(f"{folder} is a file (or a broken link), where the run keeps a "
+                             "folder — move it aside, then run again; nothing was changed")
+    for file in files:
+        if file.is_dir():
+            raise UsageError(f"{file} is a folder, where the run writes a file — move it "
+                             "aside, then run again; nothing was changed")
 
 
 def _hold_for_tests(reporter: Reporter) -> None:
@@ -372,6 +451,7 @@ def run_month(
                          "0 or more, e.g. --wait 600")
     started = time.monotonic()
     root = config.root
+    check_layout(root, month)
     log_file = root / LOGS_DIR / f"eolneeds-{month}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("a", encoding="utf-8", newline="\n") as sink:
@@ -424,7 +504,7 @@ def _run_locked(
     skipped: list[str] = []
     groups: dict[tuple[str, str | None], list[Path]] = {}
     for dataset, path in pending:
-        groups.setdefault((dataset, mapping_for_file(config, dataset, path.name)), []).append(
+        groups.setdefault((dataset, mapping_for_file(config, dataset, path)), []).append(
             path
         )
     from eolneeds.readers import file_state
@@ -466,6 +546,8 @@ def _run_locked(
             f"again; the outputs in {output_root} were left untouched"
         )
 
+    _check_month_has_deaths(config, month)
+
     # 3. Assess into a hidden folder, then publish it whole.
     output_root.mkdir(parents=True, exist_ok=True)
     built = output_root / f".tmp-{month}-{os.getpid()}-{secrets.token_hex(4)}"
@@ -479,8 +561,9 @@ def _run_locked(
             "month": month,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "new_data": new_data,
-            "files_ingested": ingested,
-            "files_already_loaded": skipped,
+            # Published beside the outputs: a name is masked as in every message.
+            "files_ingested": [mask_nhs_numbers(name) for name in ingested],
+            "files_already_loaded": [mask_nhs_numbers(name) for name in skipped],
             # The complete list, so anyone can check that a month folder is whole.
             "outputs": {name: sha256_file(built / name) for name in outputs},
         }

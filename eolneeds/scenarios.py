@@ -229,6 +229,15 @@ def _published(frame: pl.DataFrame, indicator: str, period: str) -> dict[tuple[s
     return {(r["area_type"], r["area_code"]): r for r in rows.iter_rows(named=True)}
 
 
+def _not_available(frame: pl.DataFrame, indicator: str, period: str) -> bool:
+    """Whether the ICB's row of `indicator` for `period` is not available (a source it
+    needs does not cover the period: eolneeds.coverage)."""
+    from eolneeds.coverage import NOT_AVAILABLE
+
+    return any(str(r.get("note") or "").startswith(NOT_AVAILABLE)
+               for k, r in _published(frame, indicator, period).items() if k[0] == "icb")
+
+
 def _clip(x: float) -> float:
     return max(x, 0.0)
 
@@ -296,6 +305,8 @@ def compute_scenarios(
                 diff = _difference(inputs, "need_unidentified", "need_identified")
             else:
                 diff = _difference(inputs, "hospital", "usual_residence")
+            if _not_available(frame, "bed_days_last90_mean", period):
+                diff = None  # the admitted care data do not cover the period (coverage.py)
             target_text = ""
             if s.kind == "identification" and s.target is None:
                 places = [r for k, r in published.items() if k[0] == "place"

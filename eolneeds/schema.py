@@ -245,13 +245,59 @@ def create_schema(con) -> None:  # type: ignore[no-untyped-def]
         con.execute(ddl)
     for dataset in DATASETS:
         con.execute(canonical_ddl(dataset))
+    _check_columns(con)
     existing = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = $v AND NOT "
                            "temporary", {"v": AREAS_VIEW}).fetchone()
     if existing is None or existing[0] != _view_sql():
         con.execute(AREAS_VIEW_DDL)
 
 
+_COLUMNS_SQL = ("SELECT table_name, column_name, data_type FROM duckdb_columns() "
+                "WHERE schema_name = 'main' AND NOT internal")
+
+
+def _check_columns(con) -> None:  # type: ignore[no-untyped-def]
+    """Refuse a database whose tables lack a column this version writes, or hold it as
+    another type (written by another version of eolneeds, or changed by hand): every
+    query would otherwise fail half-way with a binder error, exit 1. Extra columns are
+    left alone."""
+    found = {(t, c): d for t, c, d in con.execute(_COLUMNS_SQL).fetchall()}
+    for (table, column), expected in _expected_columns().items():
+        actual = found.get((table, column))
+        if actual == expected:
+            continue
+        from eolneeds.errors import InputDataError
+
+        where = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                            "current_database()").fetchone()
+        has = "has no such column" if actual is None else f"holds it as {actual}"
+        raise InputDataError(
+            f"{where[0] if where else 'the project database'}: table {table} {has}, where "
+            f"this version of eolneeds writes column {column} {expected} — the database was "
+            "written by another version of eolneeds (or changed by hand): use that version, "
+            "or move the database aside and ingest the extracts again")
+
+
 _VIEW_SQL: list[str] = []
+_EXPECTED: list[dict[tuple[str, str], str]] = []
+
+
+def _expected_columns() -> dict[tuple[str, str], str]:
+    """(table, column) -> type of every table this version creates, as DuckDB names it."""
+    if not _EXPECTED:
+        import duckdb
+
+        scratch = duckdb.connect()
+        try:
+            for ddl in BOOKKEEPING_DDL:
+                scratch.execute(ddl)
+            for dataset in DATASETS:
+                scratch.execute(canonical_ddl(dataset))
+            _EXPECTED.append({(t, c): d for t, c, d in
+                              scratch.execute(_COLUMNS_SQL).fetchall()})
+        finally:
+            scratch.close()
+    return _EXPECTED[0]
 
 
 def _view_sql() -> str:

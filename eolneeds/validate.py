@@ -23,8 +23,10 @@ from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS
 # Without these nothing can be assessed; the others only limit which indicators exist.
 ESSENTIAL_DATASETS = ("deaths", "population", "areas")
 OPTIONAL_DATASETS = {
-    "register": "register indicators (identified before death) cannot be computed",
-    "activity": "hospital activity indicators (last 90 days) cannot be computed",
+    "register": "register indicators (identified before death) are published as not "
+                "available [x]",
+    "activity": "hospital activity indicators (last 90 days) are published as not "
+                "available [x]",
     "projections": "need projections to future years cannot be computed",
 }
 DATE_COVERAGE = {
@@ -152,6 +154,8 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
             )
     if counts["deaths"] and counts["deprivation"]:
         report.warnings += _neighbours_and_vintage(con, areas, params)
+    if counts["deaths"] and area_rows:
+        report.warnings += _unranked(con, areas, params, counts["deprivation"] > 0)
     if area_rows:
         for code in place_codes:
             people = con.execute(
@@ -301,6 +305,17 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                "CAST(min(year) AS VARCHAR), CAST(max(year) AS VARCHAR), "
                "count(DISTINCT year) FROM population"),
     ))
+    no_age = _count(con, "SELECT count(*) FROM deaths WHERE age IS NULL") if counts["deaths"] else 0
+    if no_age:
+        report.warnings.append(
+            f"{no_age} death(s) of unknown age (an age such as DEC_AGEC 999 is blanked): they "
+            "count in the number of deaths but not in the age-standardised rate, and where "
+            f"1 to {config.disclosure.min_count - 1} fall in an area and period the rate is "
+            "withheld there (its count against the deaths would give them away) — correct "
+            "their age in the deaths extract (the field_actions table has their rows)")
+    coverage_table, coverage_warnings = _source_coverage(con, config, counts)
+    tables.append(coverage_table)
+    report.warnings += coverage_warnings
     practice_table, practice_warnings = _practice_checks(con, counts)
     if practice_table is not None:
         tables.append(practice_table)
@@ -324,6 +339,41 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                 GROUP BY a.place ORDER BY a.place""", params),
         ))
     return report
+
+
+def _source_coverage(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                     counts: dict[str, int]) -> tuple[DataQualityTable, list[str]]:
+    """Dates covered per kind of data and file (activity split by kind: a current A&E
+    extract must not hide a stale APC one), and a warning for each indicator and
+    reporting period a needed source does not cover (eolneeds.coverage): assess
+    publishes those as not available."""
+    from eolneeds import coverage
+    from eolneeds.assess import choose_periods, run_query
+    from eolneeds.catalogue import load_catalogue
+
+    files = run_query(con, "coverage", {})
+    assert files is not None
+    table = DataQualityTable(
+        "source_coverage", "Date coverage by kind of data and file",
+        "The first and last date of each kind of data in each file (date of death, date "
+        "added, activity start). An indicator whose period, with the look-back before "
+        "each death (90 days; a year for specialist palliative care), is not covered by "
+        "every kind of data it counts is published as not available [x], with the reason.",
+        files.select(
+            pl.col("source").replace_strict(coverage.SOURCE_NAMES, default=pl.col("source"))
+            .alias("data"), "file_name", "rows",
+            pl.col("first_date").cast(pl.String), pl.col("last_date").cast(pl.String)),
+    )
+    spans = coverage.source_spans(con)
+    deaths = spans.get("deaths")
+    if deaths is None:
+        return table, []
+    absent = [*(("register",) if not counts["register"] else ()),
+              *(coverage.ACTIVITY_SOURCES if not counts["activity"] else ()),
+              *(("population",) if not counts["population"] else ())]
+    periods = choose_periods(config, deaths.first_date, deaths.last_date)
+    gaps = coverage.indicator_gaps(load_catalogue(), periods, spans, ignore=absent)
+    return table, coverage.warnings(gaps, periods)
 
 
 def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
@@ -360,6 +410,32 @@ def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
             "different LSOA vintage (2011 vs 2021): use a lookup and deprivation file of the "
             "deaths' vintage")
     return out
+
+
+def _unranked(con: duckdb.DuckDBPyConnection, areas: str, params: dict,
+              deprivation_file: bool) -> list[str]:
+    """Deaths in a Place whose LSOA has no deprivation decile: they count in every total
+    and fall in the deprivation quintile 'unknown' (left out of SII/RII)."""
+    found = con.execute(f"""
+        SELECT count(*), count(DISTINCT d.lsoa_code),
+               list(DISTINCT d.lsoa_code ORDER BY d.lsoa_code)[:5]
+        FROM deaths d JOIN {areas} a ON a.lsoa_code = d.lsoa_code
+        WHERE list_contains($places, a.place) AND a.imd_decile IS NULL""", params).fetchone()
+    deaths, lsoas, examples = int(found[0]), int(found[1]), found[2] or []  # type: ignore[index]
+    if not deaths:
+        return []
+    vintages = [r[0] for r in con.execute(
+        "SELECT DISTINCT lsoa_vintage FROM deprivation WHERE lsoa_vintage IS NOT NULL "
+        "ORDER BY 1").fetchall()] if deprivation_file else []
+    why = (f"the deprivation file is of LSOA vintage {', '.join(vintages)}: use the "
+           "Indices of Deprivation of the lookup's LSOA vintage (IoD2025 ranks 2021 LSOAs, "
+           "IoD2019 2011 LSOAs)" if vintages else
+           "add the English Indices of Deprivation File 1 of the lookup's LSOA vintage "
+           "(eolneeds ingest deprivation FILE)")
+    return [f"{deaths} deaths in {lsoas} LSOAs of the Places have no deprivation decile, "
+            f"e.g. {', '.join(examples)}: they count in every total and are shown in the "
+            f"deprivation quintile 'unknown', left out of the inequality summaries (SII/RII) "
+            f"— {why}"]
 
 
 #: The shape of an ODS GP practice code: a letter and five digits (A81001). Anything
@@ -485,8 +561,10 @@ def _completeness(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> pl.
 # with sex unknown the deaths less men and women, fields left empty the rows less the
 # filled ones. So in a published output, a count of records of 1 to min_count - 1 is
 # withheld like any other small count, with the cells it can be worked out from: the
-# complement within its row (filled against rows, loaded against read) and a file's
-# total of rejected rows where one of its reasons is withheld. `validate` shows them all
+# complement within its row (filled against rows, loaded against read), a count of
+# deaths whose complement in all the deaths loaded is small, and a file's total of
+# rejected rows where one of its reasons is withheld. A table without a rule here fails
+# closed (every whole-number column a count). `validate` shows them all
 # to the analyst, who needs them to fix the data.
 
 #: Per table: the count columns, and (count, its whole) pairs whose difference is a count too.
@@ -499,8 +577,17 @@ _QUALITY_COUNTS: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]] 
     "linkage": (("deaths",), ()),
     "duplicates": (("extra_rows",), ()),
     "date_coverage": (("rows",), ()),
+    "source_coverage": (("rows",), ()),
+    # Indicator ids, periods and reasons (coverage.not_available_table): no counts.
+    "not_available": ((), ()),
     "practices": (("rows",), ()),
+    # LSOAs and population per Place: no counts of people's records (ONS publishes the
+    # population).
+    "areas_by_place": ((), ()),
 }
+#: Tables whose counts are of deaths, each a part of all the deaths loaded (which the
+#: completeness table publishes): a count whose complement is small gives that back.
+_QUALITY_PARTS_OF_DEATHS = {"deaths_quality", "linkage"}
 #: A percentage that shows its row's count (withheld with it).
 _QUALITY_SHARES = {"deaths": "percent", "filled": "percent_filled"}
 
@@ -514,13 +601,19 @@ def protect_quality_tables(tables: list[DataQualityTable],
 
     out: list[DataQualityTable] = []
     withheld_files: set[str] = set()
+    deaths_loaded: int | None = None
     for table in tables:  # rejects_by_reason comes after files: settle it first
         if table.key == "rejects_by_reason" and not table.frame.is_empty():
             withheld_files |= {f for f, n in zip(table.frame["file_name"],
                                                   table.frame["rows"], strict=True) if small(n)}
+        if table.key == "completeness" and {"dataset", "rows"} <= set(table.frame.columns):
+            loaded = table.frame.filter(pl.col("dataset") == "deaths")["rows"]
+            deaths_loaded = int(loaded.max()) if len(loaded) else None  # type: ignore[arg-type]
     for table in tables:
-        counts, pairs = _QUALITY_COUNTS.get(table.key, ((), ()))
         frame = table.frame
+        # A table not listed fails closed: every whole-number column is taken as a count.
+        counts, pairs = _QUALITY_COUNTS.get(table.key, (tuple(
+            c for c, t in frame.schema.items() if t.is_integer()), ()))
         hidden: set[tuple[int, str]] = set()
         for r, row in enumerate(frame.iter_rows(named=True)):
             for column in counts:
@@ -530,6 +623,9 @@ def protect_quality_tables(tables: list[DataQualityTable],
                 if part in row and whole in row and row[part] is not None \
                         and row[whole] is not None and small(row[whole] - row[part]):
                     hidden.add((r, part))
+            if table.key in _QUALITY_PARTS_OF_DEATHS and deaths_loaded is not None \
+                    and row.get("deaths") is not None and small(deaths_loaded - row["deaths"]):
+                hidden.add((r, "deaths"))
             if table.key == "files" and row.get("file_name") in withheld_files:
                 hidden |= {(r, "rows_rejected"), (r, "rows_loaded")}
         for r, column in list(hidden):

@@ -74,7 +74,10 @@ described AS (
         r.person_id,
         r.date_of_death,
         r.place,
-        CAST(r.imd_quintile_number AS VARCHAR) AS imd_quintile,
+        -- A death in an LSOA the deprivation file does not rank (an LSOA of another
+        -- vintage, a gap in the file) is in the quintile 'unknown': counted in every
+        -- total, published like the unknown age band, and left out of SII/RII.
+        coalesce(CAST(r.imd_quintile_number AS VARCHAR), 'unknown') AS imd_quintile,
         r.age,
         CASE
             WHEN r.age IS NULL THEN 'unknown'

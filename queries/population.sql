@@ -13,7 +13,9 @@ WITH resident AS (
         p.year,
         a.place,
         p.sex,
-        CAST(CAST(ceil(a.imd_decile / 2) AS INTEGER) AS VARCHAR) AS imd_quintile,
+        -- LSOAs the deprivation file does not rank: quintile 'unknown', as their deaths.
+        coalesce(CAST(CAST(ceil(a.imd_decile / 2) AS INTEGER) AS VARCHAR), 'unknown')
+            AS imd_quintile,
         p.age_band AS esp_band,
         sum(p.population) AS population
     FROM population AS p

@@ -23,6 +23,7 @@ D  died 2025-03-31, 50, unknown sex, L3, F03 dementia, religious establishment.
    Register entry 2025-03-01 with no preference: 30 days before death (late).
 E  died 2024-05-01 in LSOA LXX (not in areas): excluded.   F  no LSOA: excluded.
 G  died 2023-05-01 (previous financial year), L1, I64 stroke, hospital.
+Z  did not die: two community contacts on the activity extract's first and last days.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ ACTIVITY = [
     ("B", "emergency_admission", D(2024, 9, 1), D(2024, 9, 1), None, None, None),
     ("B", "community_contact", D(2024, 9, 1), None, None, None, None),
     ("B", "specialist_palliative_contact", D(2023, 9, 10), None, None, None, None),
+    # Z (no death): the activity extract's first and last days, so that it covers both
+    # financial years with their look-back (eolneeds.coverage); linked to no death.
+    ("Z", "community_contact", D(2022, 4, 1), None, None, None, None),
+    ("Z", "community_contact", D(2025, 3, 31), None, None, None, None),
 ]
 AREAS = [("L1", "P1", 1), ("L2", "P1", 10), ("L3", "P2", 5)]
 

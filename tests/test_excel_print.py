@@ -100,17 +100,17 @@ def test_the_default_print_is_what_a_reader_needs(place_pack, printed, assessed_
         assert sheet is not None, page[:300]
         per_sheet[sheet] = per_sheet.get(sheet, 0) + 1
     assert set(per_sheet) == set(wb.sheetnames)  # every sheet prints
-    assert per_sheet["Indicator data"] == 1, per_sheet
-    data_page = next(p for p in pages if _sheet_of(p, wb.sheetnames) == "Indicator data")
+    assert per_sheet["Indicator_data"] == 1, per_sheet
+    data_page = next(p for p in pages if _sheet_of(p, wb.sheetnames) == "Indicator_data")
     assert "To print rows: filter the table" in " ".join(data_page.split())
     assert total <= 100, per_sheet
     # The theme sheets print whole: every indicator of Place of death is on paper.
     place_of_death = " ".join(" ".join(p.split()) for p in pages
-                              if _sheet_of(p, wb.sheetnames) == "Place of death")
+                              if _sheet_of(p, wb.sheetnames) == "Place_of_death")
     for name in ("Deaths at home", "Deaths in hospital", "Deaths in usual place of residence"):
         assert name in place_of_death, name
     # The sheet is still complete: one table row per indicator row of the Place.
-    ws = wb["Indicator data"]
+    ws = wb["Indicator_data"]
     table = next(iter(ws.tables.values()))
     _, first, _, last = range_boundaries(table.ref)
     place = place_pack.stem.removeprefix("pack-")
@@ -139,7 +139,7 @@ def test_contents_sheet_names_print_whole(place_pack, printed):
             assert line[len(parts)][0] - line[len(parts) - 1][2] >= 3.0, (name, texts)
             break
     assert found == len(names), (found, names)
-    assert "DQ10 Areas and population" in names
+    assert "DQ10_Areas_and_population" in names
 
 
 def test_printed_figures_stand_apart_from_the_next_column(printed):
@@ -164,7 +164,7 @@ def test_printed_column_headers_keep_their_words_whole(place_pack, printed):
     word)."""
     wb = load_workbook(place_pack, read_only=False)
     pages = _pages(printed)
-    for name in ("Summary", "Place of death", "Identification", "Hospital use"):
+    for name in ("Summary", "Place_of_death", "Identification", "Hospital_use"):
         ws = wb[name]
         table = next(iter(ws.tables.values()))
         first_col, header_row, last_col, _ = range_boundaries(table.ref)

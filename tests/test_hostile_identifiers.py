@@ -190,3 +190,29 @@ def test_masking_rewrites_nothing_but_the_number():
     fw = "\uff19\uff14\uff13\uff14\uff17\uff16\uff15\uff19\uff11\uff19"
     assert mask(f"cost '\uff11\uff12' or {fw}") == f"cost '\uff11\uff12' or {MASK}"
     assert mask_nhs_numbers(f"sheet \uff11\uff12 of {fw}") == f"sheet \uff11\uff12 of {MASK}"
+
+
+def test_an_nhs_number_in_a_mapping_name_is_kept_nowhere(tmp_path):
+    # The mapping's name (its file's name) was kept in ingest_log in clear, and from
+    # there went into every manifest.json.
+    root = _project(tmp_path / "project")
+    (root / "mappings").mkdir()
+    (root / "mappings" / f"deaths_{NHS}.toml").write_text('dataset = "deaths"\n',
+                                                          encoding="utf-8")
+    extract = tmp_path / "deaths.csv"
+    extract.write_text(f"{HEADER}\n{ROWS}", encoding="utf-8")
+    areas = tmp_path / "areas.csv"
+    areas.write_text("lsoa_code,place,imd_decile\nE01000001,P1,3\n", encoding="utf-8")
+    assert _cli("ingest", "areas", str(areas), "--project", str(root), cwd=root).returncode == 0
+    said = ""
+    for _ in range(2):  # the second time: skipped, with no word of a changed mapping
+        ingested = _cli("ingest", "deaths", str(extract), "--project", str(root), "--mapping",
+                        f"deaths_{NHS}", cwd=root)
+        assert ingested.returncode == 0, ingested.stderr
+        said += ingested.stdout + ingested.stderr
+    assert "already loaded (file 2), skipped" in said and "Warning" not in said
+    assessed = _cli("assess", "--project", str(root), "--out", str(root / "out"), "--format",
+                    "csv", cwd=root)
+    assert assessed.returncode == 0, assessed.stderr
+    assert NHS not in said + assessed.stdout + assessed.stderr
+    assert leaks(root, {NHS}) == []

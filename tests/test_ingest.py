@@ -162,11 +162,11 @@ def test_cp1252_bom_and_delimiters(tmp_path):
         "pipe.txt": write(tmp_path / "pipe.txt", body.format(d="|"), "utf-8"),
     }
     for name, path in files.items():
-        [result] = ingest_files(config, "areas", [path], replace=True, reporter=Reporter())
+        [result] = ingest_files(config, "areas", [path], reporter=Reporter())
         assert (result.rows_read, result.rows_loaded) == (1, 1), name
         assert query(config, "SELECT rural_urban FROM areas WHERE source_file_id = $f",
                      {"f": result.file_id}) == [("Urban – café",)], name
-        # replace=True on a new name: every file's rows stay; remove them to keep lsoa unique
+        # Each file loads beside the others: remove their rows to keep lsoa_code unique
         con = duckdb.connect(str(config.database_path))
         con.execute("DELETE FROM areas")
         con.close()

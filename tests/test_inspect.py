@@ -215,7 +215,7 @@ def test_ingest_without_a_mapping_names_the_preset_and_the_advice_works(
     assert wrote.returncode == 0, wrote.stderr
     assert (project / "mappings" / f"{national_name}.toml").is_file()
     # inspect --write-mapping prints the same ingest command.
-    printed = re.search(r"check it, then eolneeds (ingest .+)$", wrote.stdout.strip())
+    printed = re.search(r"check it, then eolneeds (ingest .+)$", wrote.stdout.strip(), re.M)
     assert printed and shlex.split(printed[1]) == ingest, wrote.stdout
     done = _eolneeds(here, ingest)
     assert done.returncode == 0, done.stderr

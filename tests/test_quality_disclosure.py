@@ -57,6 +57,61 @@ def test_small_counts_and_what_gives_them_back_are_withheld() -> None:
         [_table("deaths_quality", deaths=[3], percent=[0.3])], min_count=3))
 
 
+def test_a_count_of_deaths_whose_complement_is_small_is_withheld() -> None:
+    # The completeness table publishes the deaths loaded (1,000); 995 deaths on a register
+    # then gives back the 5 who were not, and 996 with no LSOA the 4 who had one.
+    tables = protect_quality_tables([
+        _table("completeness", dataset=["deaths", "deaths"], column_name=["sex", "age"],
+               rows=[1000, 1000], filled=[1000, 1000], percent_filled=[100.0, 100.0]),
+        _table("linkage", linked_to=["any register entry", "any activity"],
+               deaths=[995, 990], percent=[99.5, 99.0]),
+        _table("deaths_quality", check_name=["no LSOA", "no age"], deaths=[996, 20],
+               percent=[99.6, 2.0]),
+    ], min_count=8)
+    hidden = {t.key: t.confidential for t in tables}
+    assert hidden["linkage"] == {(0, "deaths"), (0, "percent")}
+    assert hidden["deaths_quality"] == {(0, "deaths"), (0, "percent")}
+    assert hidden["completeness"] == frozenset()
+
+
+def test_a_table_the_rules_do_not_list_fails_closed() -> None:
+    # A data-quality table added later without a rule: every whole-number column is a
+    # count, and its small values are withheld.
+    [table] = protect_quality_tables(
+        [_table("a_new_check", check=["a", "b"], people=[3, 50], share=[1.5, 25.0])],
+        min_count=8)
+    assert table.confidential == {(0, "people")}
+    assert table.frame["people"].to_list() == [None, 50]
+
+
+#: Whole-number columns of the published data-quality tables that are not counts of
+#: people's records (identifiers, row numbers, totals the table's own pairs cover,
+#: numbers of months, practices or LSOAs). A new column must be put here or under a rule.
+NOT_COUNTS = {
+    "files": {"file_id", "rows_read"},
+    "rejects_by_reason": {"first_row"},
+    "field_actions_by_reason": {"first_row"},
+    "completeness": {"rows"},
+    "date_coverage": {"months_with_data"},
+    "practices": {"practices"},
+    "areas_by_place": {"lsoas", "population"},
+}
+
+
+def test_every_count_column_of_every_data_quality_table_is_under_a_rule(
+        sample_project: ProjectConfig) -> None:
+    from eolneeds.validate import _QUALITY_COUNTS
+    tables = validate_project(sample_project, reporter=Reporter()).tables
+    assert {t.key for t in tables} >= {"files", "completeness", "deaths_quality", "linkage"}
+    for table in tables:
+        assert table.key in _QUALITY_COUNTS, f"{table.key}: no disclosure rule"
+        counts, pairs = _QUALITY_COUNTS[table.key]
+        ruled = set(counts) | {c for pair in pairs for c in pair}
+        whole_numbers = {c for c, t in table.frame.schema.items() if t.is_integer()}
+        assert whole_numbers <= ruled | NOT_COUNTS.get(table.key, set()), (
+            table.key, whole_numbers - ruled - NOT_COUNTS.get(table.key, set()))
+
+
 def test_report_and_packs_withhold_three_deaths_of_unknown_place(
         sample_project: ProjectConfig, tmp_path: Path) -> None:
     root = tmp_path / "project"
@@ -85,7 +140,7 @@ def test_report_and_packs_withhold_three_deaths_of_unknown_place(
     row = row[:row.index("</tr>")]
     assert "<td" in row and ">3<" not in row and "*" in row, row
     workbook = load_workbook(result.out_dir / "pack-icb.xlsx", read_only=True)
-    sheet = next(ws for ws in workbook.worksheets if "Deaths data checks" in ws.title)
+    sheet = next(ws for ws in workbook.worksheets if "Deaths_data_checks" in ws.title)
     found = [list(r) for r in sheet.iter_rows(values_only=True)
              if r and "place of death unknown" in r]
     assert found and found[0][1:3] == ["[c]", "[c]"], found

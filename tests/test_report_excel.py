@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from report_fixtures import HOSTILE_STRINGS, make_bundle  # noqa: E402
 
 FRONT_SHEETS = ["Cover", "Contents", "Notes", "Metadata"]
-THEME_SHEETS = ["Summary", "Mortality and need", "Place of death", "Identification",
-                "Hospital use", "Cost per death", "Inequalities", "Projections"]
+THEME_SHEETS = ["Summary", "Mortality_and_need", "Place_of_death", "Identification",
+                "Hospital_use", "Cost_per_death", "Inequalities", "Projections"]
 TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
 BAD_SHEET_CHARS = set("[]:*?/\\")
 
@@ -82,7 +82,7 @@ def test_sheet_order_is_cover_contents_notes_metadata_then_themes(packs, which):
     assert names[4:4 + len(THEME_SHEETS)] == THEME_SHEETS
     dq = [n for n in names if n.startswith("DQ")]
     assert len(dq) == 4  # one per bundle.data_quality table
-    assert names[-1] == "Indicator data"
+    assert names[-1] == "Indicator_data"
     for name in names:
         assert len(name) <= 31 and not (set(name) & BAD_SHEET_CHARS)
 
@@ -121,7 +121,7 @@ def test_every_data_sheet_has_a_valid_table_matching_its_data(packs, which):
 
 def test_value_columns_carry_number_formats(packs):
     wb = load_workbook(packs["icb"])
-    ws = wb["Place of death"]
+    ws = wb["Place_of_death"]
     ref = _only_table_ref(ws)
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     headers = {ws.cell(min_row, c).value: c for c in range(min_col, max_col + 1)}
@@ -136,7 +136,7 @@ def test_value_columns_carry_number_formats(packs):
     units = {ws.cell(r, headers["Unit"]).value for r in range(min_row + 1, max_row + 1)}
     assert units == {"%"}
 
-    mortality = wb["Mortality and need"]
+    mortality = wb["Mortality_and_need"]
     ref = _only_table_ref(mortality)
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     col = {mortality.cell(min_row, c).value: c for c in range(min_col, max_col + 1)}
@@ -152,7 +152,7 @@ def test_value_columns_carry_number_formats(packs):
 
 
 def test_icb_pack_shows_places_side_by_side_with_comparison_words(packs, bundle):
-    ws = load_workbook(packs["icb"])["Place of death"]
+    ws = load_workbook(packs["icb"])["Place_of_death"]
     ref = _only_table_ref(ws)
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     headers = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
@@ -184,9 +184,10 @@ def test_place_pack_shows_the_place_with_the_icb_as_comparator(packs, bundle):
     ref = _only_table_ref(ws)
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     headers = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
-    assert headers[3:6] == ["Middleford", "ICB", "Compared with ICB"]  # no Breakdown, Group
+    assert headers[3:7] == ["Middleford", "ICB", "Difference from ICB",
+                            "Compared with ICB"]  # no Breakdown, Group
     assert "Hartside" not in headers
-    data = wb["Indicator data"]
+    data = wb["Indicator_data"]
     ref = _only_table_ref(data)
     _, dmin, _, dmax = range_boundaries(ref)
     area_codes = {data.cell(r, 4).value for r in range(dmin + 1, dmax + 1)}
@@ -196,7 +197,7 @@ def test_place_pack_shows_the_place_with_the_icb_as_comparator(packs, bundle):
 
 def test_suppressed_values_show_c_and_the_rule_is_stated(packs, bundle):
     wb = load_workbook(packs["icb"])
-    ws = wb["Indicator data"]
+    ws = wb["Indicator_data"]
     ref = _only_table_ref(ws)
     _, min_row, _, max_row = range_boundaries(ref)
     suppressed_rows = [r for r in range(min_row + 1, max_row + 1)
@@ -236,9 +237,9 @@ def test_pack_has_native_charts(packs):
         wb = report_excel.build_workbook(make_bundle(),
                                          place=None if which == "icb" else "E06000001")
         charts = {ws.title: ws._charts for ws in wb.worksheets if ws._charts}
-        assert set(charts) == {"Place of death", "Inequalities", "Projections"}
-        assert isinstance(charts["Place of death"][0], BarChart)
-        assert charts["Place of death"][0].grouping == "stacked"
+        assert set(charts) == {"Place_of_death", "Inequalities", "Projections"}
+        assert isinstance(charts["Place_of_death"][0], BarChart)
+        assert charts["Place_of_death"][0].grouping == "stacked"
         assert isinstance(charts["Projections"][0], LineChart)
     # And they survive into the file (openpyxl does not read charts back; the zip does).
     import zipfile
@@ -263,7 +264,7 @@ def test_notes_and_metadata_come_from_catalogue_and_manifest(packs, bundle):
 
 def test_data_quality_sheets_hold_the_bundle_tables(packs, bundle):
     wb = load_workbook(packs["icb"])
-    completeness = wb["DQ1 Field completeness"]
+    completeness = wb["DQ1_Field_completeness"]
     ref = _only_table_ref(completeness)
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     assert max_row - min_row == bundle.data_quality[0].frame.height
@@ -271,7 +272,7 @@ def test_data_quality_sheets_hold_the_bundle_tables(packs, bundle):
     assert headers == ["Dataset", "Field", "Rows", "Complete", "Complete %"]
     assert completeness.cell(min_row + 1, 3).number_format == "#,##0_0"
     # An empty data-quality table still gets a valid table with a 'No data' row.
-    empty = wb["DQ4 Duplicate deaths"]
+    empty = wb["DQ4_Duplicate_deaths"]
     ref = _only_table_ref(empty)
     _, min_row, _, max_row = range_boundaries(ref)
     assert max_row == min_row + 1 and empty.cell(max_row, 1).value == "No data"
@@ -336,7 +337,7 @@ def test_hostile_strings_are_inert_text_everywhere(hostile_packs):
 
 def test_hostile_place_names_become_quoted_headers(hostile_packs):
     wb = load_workbook(hostile_packs[0])
-    ws = wb["Place of death"]
+    ws = wb["Place_of_death"]
     ref = _only_table_ref(ws)
     min_col, min_row, max_col, _ = range_boundaries(ref)
     headers = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
@@ -405,7 +406,7 @@ def test_libreoffice_converts_the_packs(packs, pdfs, tmp_path):
     assert result.returncode == 0, result.stderr
     original, converted = load_workbook(packs["place"]), load_workbook(again / "place.xlsx")
     assert converted.sheetnames == original.sheetnames
-    for name in ("Summary", "Place of death", "Inequalities"):
+    for name in ("Summary", "Place_of_death", "Inequalities"):
         assert [[c.value for c in row] for row in converted[name].iter_rows()] == \
                [[c.value for c in row] for row in original[name].iter_rows()], name
     assert not any(ws.merged_cells.ranges for ws in converted.worksheets)
@@ -482,7 +483,7 @@ def test_every_sheet_has_an_a4_print_setup(packs):
                 assert ws.print_title_rows == f"${header_row}:${header_row}", ws.title
         # The theme tables are too wide for one page: they print across pages at 65%,
         # indicator, breakdown and group repeated at the left of each.
-        for name in ("Mortality and need", "Place of death", "Hospital use"):
+        for name in ("Mortality_and_need", "Place_of_death", "Hospital_use"):
             ws = wb[name]
             assert not ws.sheet_properties.pageSetUpPr.fitToPage, name
             assert (ws.page_setup.orientation, int(ws.page_setup.scale)) == ("landscape", 65)
@@ -542,7 +543,7 @@ def test_printed_packs_are_legible_and_labelled(packs, pdfs):
         # Short sheets print on a page or three, the notes on a few more; the Indicator
         # data sheet only its notes and header row (tests/test_excel_print.py).
         for sheet, count in per_sheet.items():
-            limit = 1 if sheet == "Indicator data" else 8 if sheet == "Notes" else 4
+            limit = 1 if sheet == "Indicator_data" else 8 if sheet == "Notes" else 4
             assert count <= limit, (name, sheet, count)
 
 
@@ -705,7 +706,7 @@ def test_without_the_fast_rows_the_streamed_body_is_still_written(tmp_path, bund
     plain = tmp_path / "plain.xlsx"
     report_excel.write_excel_pack(bundle, plain, place=bundle.places[0])
     assert _canonical_parts(plain) == _canonical_parts(fast)
-    data = load_workbook(plain)["Indicator data"]
+    data = load_workbook(plain)["Indicator_data"]
     assert data.max_row > 100 and data.cell(data.max_row, 1).value
 
 

@@ -68,6 +68,14 @@ def _build(path: Path) -> None:
                         " admission_method, cost, source_file_id, source_row) "
                         "VALUES (?, 'emergency_admission', ?, ?, '21', ?, 3, ?)",
                         [pid, DOD - timedelta(days=length - 1), DOD, 200.0 * length, row])
+        # Z (no death): the register's and the activity extract's first and last days,
+        # so that they cover the period with its look-back (eolneeds.coverage).
+        con.execute("INSERT INTO register (person_id, date_added, source_file_id, "
+                    "source_row) VALUES ('Z', ?, 2, ?)", [DOD, row])
+        for day in (date(2022, 11, 1), DOD):
+            con.execute("INSERT INTO activity (person_id, activity_type, start_date, "
+                        "end_date, admission_method, source_file_id, source_row) VALUES "
+                        "('Z', 'emergency_admission', ?, ?, '21', 3, ?)", [day, day, row])
         for i, (lsoa, place, decile) in enumerate((("L1", "P1", 3), ("L3", "P2", 8)), start=2):
             con.execute("INSERT INTO areas (lsoa_code, place, imd_decile, source_file_id, "
                         "source_row) VALUES (?, ?, ?, 4, ?)", [lsoa, place, decile, i])

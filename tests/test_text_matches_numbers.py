@@ -137,7 +137,7 @@ def test_pack_suppression_tally_equals_its_indicator_data(assessed_sample) -> No
         wb = openpyxl.load_workbook(path, read_only=True)
         try:
             cover = " ".join(str(r[0]) for r in _sheet_rows(wb["Cover"]) if r and r[0])
-            header, body = _table(wb["Indicator data"], "Indicator ID")
+            header, body = _table(wb["Indicator_data"], "Indicator ID")
             notes_header, notes = _table(wb["Notes"], "Note number")
         finally:
             wb.close()
@@ -190,7 +190,7 @@ def test_rates_say_per_100000_everywhere(assessed_sample) -> None:
     # Excel: the Unit column of every rate row.
     wb = openpyxl.load_workbook(assessed_sample.out_dir / "pack-icb.xlsx", read_only=True)
     try:
-        for sheet in ("Summary", "Mortality and need"):
+        for sheet in ("Summary", "Mortality_and_need"):
             header, body = _table(wb[sheet], "Indicator")
             unit = header.index("Unit")
             rate_rows = [r for r in body if r[0] in rates.values()]
@@ -270,7 +270,7 @@ def test_cost_per_death_in_the_report_and_every_pack(assessed_sample) -> None:
     for path in sorted(assessed_sample.out_dir.glob("pack-*.xlsx")):
         wb = openpyxl.load_workbook(path, read_only=True)
         try:
-            ws = wb["Cost per death"]
+            ws = wb["Cost_per_death"]
             lines = " ".join(str(r[0]) for r in _sheet_rows(ws)[:8] if r and r[0])
             header, body = _table(ws, "Area")
         finally:

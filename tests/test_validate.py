@@ -84,11 +84,25 @@ def test_quality_tables_and_blocking_faults(tmp_path):
     assert report.blocking == ["Place P2 (Place Two) has no population — load population "
                                "for its LSOAs"]
     assert report.warnings == [
-        "no activity loaded: hospital activity indicators (last 90 days) cannot be computed",
+        "no activity loaded: hospital activity indicators (last 90 days) are published as "
+        "not available [x]",
         "no projections loaded: need projections to future years cannot be computed",
         "areas name Places not in eolneeds.toml (ignored): P9",
         "1 field(s) blanked, set to unknown or left unlinked in rows that still count (see "
-        "the field_actions table)"]
+        "the field_actions table)",
+        "1 death(s) of unknown age (an age such as DEC_AGEC 999 is blanked): they count in "
+        "the number of deaths but not in the age-standardised rate, and where 1 to 7 fall in "
+        "an area and period the rate is withheld there (its count against the deaths would "
+        "give them away) — correct their age in the deaths extract (the field_actions table "
+        "has their rows)",
+        # The register stops two months before the last death (eolneeds.coverage).
+        "palliative care register data end 2022-12-01, before the end of 2022-03 to 2023-02 "
+        "(2023-02-28): acp_days_median, acp_need_pct, acp_register_pct, dnacpr_days_median, "
+        "dnacpr_need_pct, dnacpr_register_pct, on_register_need_pct, on_register_pct, "
+        "ppod_achieved_pct, ppod_days_median, ppod_need_pct, ppod_recorded_pct, "
+        "register_days_median, register_late_pct, unidentified_need not available "
+        "(published as [x], not as a number) — load data covering the period, or report an "
+        "earlier one"]
     assert reporter.names() == ["validated"]
     # C's place "Moon" is no known code: set to unknown, and listed (the value stripped).
     assert rows(report, "field_actions_by_reason") == [

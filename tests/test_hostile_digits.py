@@ -1,0 +1,79 @@
+"""Red team: an NHS number written in another script's digits. Python and DuckDB read
+Arabic-Indic '٩٤٣٤٧٦٥٩١٩' as easily as '9434765919', but the masks knew only ASCII and
+full-width digits: such a number in a free-text column (a practice code, a place of
+death, a cause) was kept in clear in the table and in field_actions, and a person_id in
+them was kept in clear in rejects and field_actions under the reason 'the value is
+withheld because it identifies a person'. Now every decimal digit Unicode knows is
+masked as a digit, and an identifier's shape hides letters of any script too. Real
+files, a real DuckDB database."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+from test_no_identifiers import leaks
+
+from eolneeds.config import load_config
+from eolneeds.ingest import ingest_files
+from eolneeds.normalise import MASK, mask, mask_nhs_numbers, shape
+from eolneeds.reporting import Reporter
+
+CONFIG = ('[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "Place One"\n'
+          '\n[ingest]\nmax_rejected_share = 1.0\n')
+# Zero of each script: ASCII, Arabic-Indic, Extended Arabic-Indic (Persian), Devanagari,
+# Bengali, full-width, mathematical bold.
+ZEROS = {"arabic": 0x660, "persian": 0x6F0, "devanagari": 0x966, "bengali": 0x9E6,
+         "fullwidth": 0xFF10, "math": 0x1D7CE}
+NUMBERS = ["9434765919", "4010232137", "4505577104", "4902316927", "4055677006"]
+
+
+def written(number: str, script: str) -> str:
+    return "".join(chr(ZEROS[script] + int(d)) for d in number)
+
+
+def test_masks_read_the_digits_of_any_script():
+    # 9434765919 has a correct check digit (test_hostile_identifiers works it out);
+    # 9434765918 does not, so in a name (where dates must survive) it is kept.
+    for script in ZEROS:
+        number = written("9434765919", script)
+        assert mask(f"GP {number}") == f"GP {MASK}", script
+        assert mask_nhs_numbers(f"deaths_{number}.csv") == f"deaths_{MASK}.csv", script
+        assert mask_nhs_numbers(written("9434765918", script)) == written("9434765918",
+                                                                          script)
+        assert shape(number) == "#" * 10, script
+    assert mask("deaths_2024-10.csv") == "deaths_2024-10.csv"
+    assert shape("Ж1-ab") == "A#-AA"
+
+
+@pytest.mark.parametrize("script", [s for s in ZEROS if s != "fullwidth"])
+def test_an_nhs_number_in_another_script_is_kept_nowhere(tmp_path, monkeypatch, script):
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    root = tmp_path / "project"
+    (root / "mappings").mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    for dataset in ("deaths", "register"):
+        (root / "mappings" / f"{dataset}.toml").write_text(
+            f'dataset = "{dataset}"\nnhs_number = true\n', encoding="utf-8")
+    planted = {written(n, script) for n in NUMBERS}
+    one, two, three, four, five = (written(n, script) for n in NUMBERS)
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text(
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death,"
+        "gp_practice\n"
+        f"{one},2024-01-15,80,F,E01000001,C34.9,home,{two}\n"
+        f"9434765919,2024-02-15,81,M,{three},{four},{five},A12345\n", encoding="utf-8")
+    register = tmp_path / "register.csv"
+    register.write_text("person_id,date_added,gp_practice\n"
+                        f"{one},2023-01-01,{two}\n4010232137,2023-02-01,{three}\n",
+                        encoding="utf-8")
+    config = load_config(root)
+    [died] = ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    [added] = ingest_files(config, "register", [register], reporter=Reporter())
+    # Every row counts or is quarantined (the one death is unlinked, not lost).
+    assert (died.rows_read, died.rows_loaded, died.rows_rejected) == (2, 2, 0)
+    assert (added.rows_read, added.rows_loaded + added.rows_rejected) == (2, 2)
+    with duckdb.connect(str(config.database_path), read_only=True) as con:
+        withheld = con.execute("SELECT count(*) FROM field_actions WHERE value = $m "
+                               "OR value = '##########'", {"m": MASK}).fetchone()[0]
+    assert withheld >= 4  # the unlinked person_id and the three coded fields, masked
+    assert leaks(root, planted) == []
