@@ -92,14 +92,26 @@ def _check_database_file(path: Path) -> None:
                          "ingest makes a new database (then ingest the extracts again)")
 
 
+# Below this DuckDB cannot hold one block of a query: every command ran out of memory,
+# an internal error, whatever the data.
+MIN_MEMORY_MB = 100
+
+
 def _checked_limit(limit: str) -> str:
     cleaned = limit.strip().upper().replace(" ", "")
-    if not cleaned[:-2].replace(".", "").isdigit() or cleaned[-2:] not in ("MB", "GB"):
-        from eolneeds.errors import UsageError
+    # ASCII digits, one decimal point at most ('1.5.5GB' was DuckDB's parser error).
+    size = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(MB|GB)", cleaned)
+    from eolneeds.errors import UsageError
 
+    if not size:
         raise UsageError(
             f"EOLNEEDS_MEMORY_LIMIT={limit!r} is not a size — use a value like 2GB or 1500MB"
         )
+    megabytes = float(size.group(1)) * (1024 if size.group(2) == "GB" else 1)
+    if megabytes < MIN_MEMORY_MB:
+        raise UsageError(
+            f"EOLNEEDS_MEMORY_LIMIT={limit!r} is less than the {MIN_MEMORY_MB}MB eolneeds "
+            "needs to run at all — use a value like 2GB or 1500MB, or unset it (3GB)")
     return cleaned
 
 
@@ -152,6 +164,15 @@ def explain(exc: BaseException) -> Exception | None:
     database damaged after it opened, a full disk), else None."""
     if disk_full(exc):
         return full_disk_error(exc)
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        from eolneeds.errors import UsageError
+
+        limit = os.environ.get("EOLNEEDS_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+        return UsageError(
+            f"the database ran out of the memory it may use ({limit}, from "
+            "EOLNEEDS_MEMORY_LIMIT or the 3GB default) — set EOLNEEDS_MEMORY_LIMIT higher "
+            "(e.g. 6GB) if the machine has it free, or close other programs, then run the "
+            "command again; the database keeps what the last finished command wrote")
     return damaged_database(None) if _damaged(exc) else None
 
 

@@ -273,12 +273,18 @@ def place_of_death_sql(sources: Sequence[str]) -> str:
         f"WHEN {nhs} = 2 AND {_in(kind, (52, 64))} THEN 'religious' "
         f"WHEN {nhs} = 1 AND {_in(kind, (5, 6, 8, 9, 11))} THEN 'other' "
         f"WHEN {nhs} = 2 AND {other_non_nhs} THEN 'other' "
+        # Codes given that no rule places: said as they are, so that ingest sets the
+        # place to unknown and records it (field_actions), as for any unknown code.
+        f"WHEN {nhs_flag} IS NOT NULL OR {est_type} IS NOT NULL THEN concat('no PHE rule "
+        f"for NHS establishment ', coalesce({nhs_flag}, '-'), ', type ', "
+        f"coalesce({est_type}, '-')) "
         "ELSE 'unknown' END)"
     )
     if len(sources) < 4:
         return coded
     name = sources[3]
-    return f"(CASE WHEN {coded} = 'unknown' AND {name} IS NOT NULL THEN {name} ELSE {coded} END)"
+    return (f"(CASE WHEN ({coded} = 'unknown' OR starts_with({coded}, 'no PHE rule')) AND "
+            f"{name} IS NOT NULL THEN {name} ELSE {coded} END)")
 
 
 def place_of_death(pod_code: str | None, nhs_flag: str | None, est_type: str | None,
@@ -286,7 +292,8 @@ def place_of_death(pod_code: str | None, nhs_flag: str | None, est_type: str | N
     """Python reference of place_of_death_sql (for tests); `name` is returned as it is
     where the coded fields give no category (ingest then reads it as a code)."""
     coded = _place_of_death_coded(pod_code, nhs_flag, est_type)
-    return name.strip() if coded == "unknown" and name and name.strip() else coded
+    fits_none = coded == "unknown" or coded.startswith("no PHE rule")
+    return name.strip() if fits_none and name and name.strip() else coded
 
 
 def _place_of_death_coded(pod_code: str | None, nhs_flag: str | None,
@@ -321,6 +328,9 @@ def _place_of_death_coded(pod_code: str | None, nhs_flag: str | None,
         or 34 <= kind <= 82
     ):
         return "other"
+    flag, typed = (nhs_flag or "").strip() or None, (est_type or "").strip() or None
+    if flag is not None or typed is not None:
+        return f"no PHE rule for NHS establishment {flag or '-'}, type {typed or '-'}"
     return "unknown"
 
 

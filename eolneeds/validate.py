@@ -18,7 +18,7 @@ from eolneeds.bundle import DataQualityTable
 from eolneeds.config import ProjectConfig
 from eolneeds.db import connect
 from eolneeds.reporting import Reporter
-from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS
+from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS, check_columns
 
 # Without these nothing can be assessed; the others only limit which indicators exist.
 ESSENTIAL_DATASETS = ("deaths", "population", "areas")
@@ -95,6 +95,7 @@ def validate_project(config: ProjectConfig, *, reporter: Reporter) -> Validation
         return report
     con = connect(config.database_path, read_only=True)
     try:
+        check_columns(con, absent_tables_ok=True)  # another version's tables: exit 3
         report = quality_report(con, config)
     finally:
         con.close()

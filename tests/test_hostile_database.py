@@ -58,7 +58,7 @@ def test_a_table_of_another_version_is_exit_3_naming_table_and_column(root, tmp_
     _alter(root, sql)
     before = (root / "eolneeds.duckdb").read_bytes()
     (tmp_path / "more.csv").write_text(HEADER + MORE, encoding="utf-8")
-    for args in (["ingest", "deaths", str(tmp_path / "more.csv")],
+    for args in (["ingest", "deaths", str(tmp_path / "more.csv")], ["validate"],
                  ["assess", "--out", str(tmp_path / "out"), "--format", "csv"]):
         done = _cli(root, *args)
         assert done.returncode == 3, done.stderr
@@ -67,6 +67,14 @@ def test_a_table_of_another_version_is_exit_3_naming_table_and_column(root, tmp_
             "another version of eolneeds (or changed by hand): use that version, or move the "
             "database aside and ingest the extracts again")
     assert (root / "eolneeds.duckdb").read_bytes() == before
+
+
+def test_validate_reads_a_database_from_before_a_table_existed(root):
+    # validate opens read-only and creates nothing: a table an older version did not
+    # make is not there to check (ingest and assess create it).
+    _alter(root, "DROP TABLE field_actions")
+    done = _cli(root, "validate")
+    assert "Error" not in done.stderr and "Internal" not in done.stderr, done.stderr
 
 
 def test_an_extra_column_is_left_alone(root, tmp_path):
@@ -122,3 +130,41 @@ def test_a_database_path_that_is_not_a_file_is_named_not_waited_on(tmp_path, kin
         done = _cli(root, *args)  # (its timeout fails the test rather than wait for ever)
         assert done.returncode == code, done.stderr
         assert done.stderr.splitlines()[-1] == f"Error: {database}: {says}"
+
+
+@pytest.mark.parametrize("limit, says", [
+    ("0GB", "is less than the 100MB eolneeds needs to run at all — use a value like 2GB or "
+            "1500MB, or unset it (3GB)"),
+    ("1MB", "is less than the 100MB eolneeds needs to run at all — use a value like 2GB or "
+            "1500MB, or unset it (3GB)"),
+    ("1.5.5GB", "is not a size — use a value like 2GB or 1500MB"),
+    ("٢GB", "is not a size — use a value like 2GB or 1500MB"),
+])
+def test_a_memory_limit_no_command_can_run_in_is_exit_2(tmp_path, limit, says):
+    # 0GB and 1MB made every command run out of memory, '1.5.5GB' was DuckDB's parser
+    # error: exit 1 'a bug in eolneeds', from a setting in the scheduler's environment.
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "deaths.csv").write_text(HEADER + ROWS, encoding="utf-8")
+    done = subprocess.run([*CLI, "ingest", "deaths", str(tmp_path / "deaths.csv"),
+                           "--project", str(root)], capture_output=True, text=True,
+                          encoding="utf-8", timeout=300, cwd=root,
+                          env={**os.environ, "EOLNEEDS_KEY": "test-key-not-secret",
+                               "EOLNEEDS_MEMORY_LIMIT": limit})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1] == f"Error: EOLNEEDS_MEMORY_LIMIT={limit!r} {says}"
+
+
+def test_running_out_of_the_memory_limit_is_a_users_error_not_a_bug(monkeypatch):
+    from eolneeds.db import explain
+    from eolneeds.errors import UsageError
+
+    monkeypatch.setenv("EOLNEEDS_MEMORY_LIMIT", "200MB")
+    known = explain(duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate"))
+    assert isinstance(known, UsageError)
+    assert str(known) == (
+        "the database ran out of the memory it may use (200MB, from EOLNEEDS_MEMORY_LIMIT or "
+        "the 3GB default) — set EOLNEEDS_MEMORY_LIMIT higher (e.g. 6GB) if the machine has it "
+        "free, or close other programs, then run the command again; the database keeps what "
+        "the last finished command wrote")

@@ -137,3 +137,30 @@ def test_the_national_templates_name_the_mapping_they_become() -> None:
     assert "Rename this file to mappings/hes_apc.toml" in MAPPING_TEMPLATES["hes_apc"]
     assert "Rename this file to mappings/ecds_ae.toml" in MAPPING_TEMPLATES["ecds_ae"]
     assert "Rename this file to mappings/deaths.toml" in MAPPING_TEMPLATES["deaths"]
+
+
+def test_pod_codes_no_rule_places_are_recorded_and_the_advice_works(tmp_path: Path) -> None:
+    """NHS establishment type 77 fits no PHE 2019 rule: the death's place is unknown, and
+    that is recorded in field_actions like any code ingest cannot place (newcomer 08b);
+    the recode the reason advises, followed literally, places it."""
+    from tests.test_presets import PCMD
+
+    rows = ("9434765919,20230105,20230110,85,2,E01000001,C349,I251,X123,1,77\n"
+            "9434765005,20230105,20230110,85,2,E01000001,C349,I251,X123,1,01\n")
+    path = write(tmp_path / "d.csv", ",".join(PCMD) + "\n" + rows)
+    preset = 'dataset = "deaths"\npreset = "pcmd_deaths"\n'
+    config = make_project(tmp_path / "p", {"pcmd_deaths": preset})
+    ingest_files(config, "deaths", [path], reporter=Reporter())
+    assert query(config, "SELECT place_of_death FROM deaths ORDER BY source_row") == [
+        ("unknown",), ("hospital",)]
+    [(row, value, action, reason)] = query(
+        config, "SELECT row_number, value, action, reason FROM field_actions")
+    assert (row, action) == (2, "set to unknown")
+    assert value == "no PHE rule for NHS establishment 1, type 77"
+    assert "add a [recode.place_of_death] entry to the mapping" in reason
+    fixed = make_project(tmp_path / "q", {"pcmd_deaths": preset + (
+        f'[recode.place_of_death]\n"{value}" = "hospital"\n')})
+    ingest_files(fixed, "deaths", [path], reporter=Reporter())
+    assert query(fixed, "SELECT place_of_death FROM deaths ORDER BY source_row") == [
+        ("hospital",), ("hospital",)]
+    assert query(fixed, "SELECT count(*) FROM field_actions") == [(0,)]

@@ -358,8 +358,10 @@ POD_CASES = [
     ("X", "2", "64", "religious"),
     ("X", "1", "05", "other"),
     ("X", "2", "40", "other"),
-    ("X", "1", "40", "unknown"),
-    ("X", "3", "01", "unknown"),
+    # Codes no rule places: said as they are, so that ingest records the unknown.
+    ("X", "1", "40", "no PHE rule for NHS establishment 1, type 40"),
+    ("X", "3", "01", "no PHE rule for NHS establishment 3, type 01"),
+    ("X", "", "", "unknown"),
     ("", "", "", "unknown"),
 ]
 
