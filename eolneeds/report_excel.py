@@ -1976,7 +1976,7 @@ _DQ_TAB_NAMES = {
     "completeness": "Field completeness", "deaths_quality": "Deaths data checks",
     "linkage": "Linkage of deaths", "duplicates": "Possible duplicates",
     "date_coverage": "Date coverage", "areas_by_place": "Areas and population",
-    "source_coverage": "Coverage by kind and file",
+    "source_coverage": "Coverage by kind",
 }
 
 

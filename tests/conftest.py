@@ -1,5 +1,9 @@
-"""Shared fixtures. Expensive ones are built once per session; every DuckDB connection a
-fixture opens is closed before it yields (Windows file locks)."""
+"""Shared fixtures. Expensive ones are built once per session (once per xdist worker);
+every DuckDB connection a fixture opens is closed before it yields (Windows file locks).
+
+The suite runs in parallel (pytest-xdist, `-n auto --dist loadgroup` in pyproject.toml):
+every test must work in any worker and any order, so no fixed paths outside tmp_path,
+no ports, no os.chdir or os.environ changes except through monkeypatch."""
 
 from __future__ import annotations
 
@@ -15,6 +19,40 @@ from eolneeds.reporting import Reporter
 SAMPLE_DEATHS = 3000
 SAMPLE_SEED = 7
 SESSION_KEY = "test-session-pseudonymisation-key"
+
+
+_WIDER_SCOPES = ("module", "class", "package")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the xdist_group marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order and group the tests for a parallel run.
+
+    * Modules holding a test marked `slow` run first, each module still in one piece
+      (a module split in two would build its module fixtures twice): the long tests then
+      start while the many short ones fill the workers' time around them, instead of one
+      long test starting last and running alone.
+    * Under xdist (`--dist loadgroup`), the tests of a module that use one of its
+      module- or class-scoped fixtures go to one worker (an xdist_group named after the
+      module), so that fixture is built once; every other test is scheduled on its own.
+    """
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    slow_first = sorted(modules.values(),
+                        key=lambda group: not any(i.get_closest_marker("slow") for i in group))
+    items[:] = [item for group in slow_first for item in group]
+    if not config.pluginmanager.hasplugin("xdist"):
+        return  # `-p no:xdist`: the xdist_group mark is not even registered
+    for module, group in modules.items():
+        for item in group:
+            fixtureinfo = getattr(item, "_fixtureinfo", None)
+            if fixtureinfo is not None and any(
+                fixturedef.scope in _WIDER_SCOPES
+                for fixturedefs in fixtureinfo.name2fixturedefs.values()
+                for fixturedef in fixturedefs
+            ):
+                item.add_marker(pytest.mark.xdist_group(module))
 
 
 @pytest.fixture(scope="session")

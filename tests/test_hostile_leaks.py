@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import openpyxl
+import pytest
 
 CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
 
@@ -85,6 +86,7 @@ def _plant(root: Path) -> list[str]:
     return planted
 
 
+@pytest.mark.slow
 def test_an_nhs_number_in_any_stored_text_is_kept_nowhere(tmp_path):
     root = tmp_path / "p"
     env = {k: v for k, v in os.environ.items() if k != "EOLNEEDS_KEY"}

@@ -109,6 +109,7 @@ def _hostile_project(root: Path) -> None:
             csv.writer(fh).writerows(rows)
 
 
+@pytest.mark.slow
 def test_hostile_place_names_and_codes_reach_no_output_as_code(tmp_path):
     root = tmp_path / "p"
     env = {**os.environ}

@@ -69,6 +69,7 @@ def test_html_escapes_the_script(hostile_outputs: Path) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+@pytest.mark.slow
 def test_no_workbook_cell_is_a_formula(hostile_outputs: Path) -> None:
     packs = sorted(hostile_outputs.glob("*.xlsx"))
     assert len(packs) >= 2

@@ -110,6 +110,7 @@ def _output_files(root: Path) -> list[Path]:
     return files
 
 
+@pytest.mark.slow
 def test_no_nhs_number_or_person_id_in_any_output(ran_project: tuple[Path, str]) -> None:
     root, _ = ran_project
     nhs = _input_nhs_numbers(root)
