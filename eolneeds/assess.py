@@ -807,7 +807,11 @@ def compute_indicators(
                              exempt_indicators=(PROJECTED_ID,),
                              projection_base=headline[-1].label, nesting=nesting, pools=pools,
                              weights=practice.DISCLOSURE_WEIGHTS)
-    frame = _unknown_age_notes(frame, raw, config.disclosure)
+    withheld = _unknown_age_withheld(frame, raw, config.disclosure)
+    if withheld:
+        shown = ", ".join(withheld[:6]) + (f" and {len(withheld) - 6} more"
+                                           if len(withheld) > 6 else "")
+        reporter.message(UNKNOWN_AGE_WARNING.format(where=shown), level="warning")
     # Rows of merged categories name what they hold; quintiles an area has no LSOA in
     # are published as 'no residents' (after disclosure: they carry no count).
     frame = categories.mark_empty(categories.with_merge_notes(frame))
@@ -842,24 +846,29 @@ def compute_indicators(
     return frame
 
 
-#: Added to the note of an age-standardised rate withheld because of deaths of unknown
-#: age (the newcomer's finding 6: two deaths with DEC_AGEC 999 hid the ICB's rate).
-UNKNOWN_AGE_NOTE = (
-    "deaths of unknown age (fewer than {n}) are left out of this rate, and its count set "
-    "against the number of deaths would give them away: correct their age in the deaths "
-    "extract to publish it (eolneeds validate counts them)")
+#: Said to the analyst (a warning, never in a published note) where an age-standardised
+#: rate is withheld because of deaths of unknown age (the newcomer's finding 6: two deaths
+#: with DEC_AGEC 999 hid the ICB's rate).
+UNKNOWN_AGE_WARNING = (
+    "dsr_all_cause is withheld for {where}: deaths of unknown age there are left out of "
+    "the age-standardised rate, and its count set against the number of deaths would give "
+    "them away — correct their age in the deaths extract to publish it (eolneeds validate "
+    "counts them; the field_actions table has their rows)")
 
 
-def _unknown_age_notes(frame: pl.DataFrame, raw: pl.DataFrame, disclosure: Any) -> pl.DataFrame:
-    """Say why a withheld dsr_all_cause row is withheld when the cause is a few deaths of
-    unknown age. A DSR counts deaths by age band, so a death with no age is in `deaths`
-    but not in the DSR's count; when 1 to min_count - 1 such deaths fall in an area and
-    period, the two published counts would give that small number back, and disclosure
-    control withholds the rate. The standard treatment (ONS, OHID: deaths of unknown age
-    are excluded from the standardised rate) is kept; the note names the cause and the
-    fix, without the number (a count of records the data-quality tables withhold too)."""
+def _unknown_age_withheld(frame: pl.DataFrame, raw: pl.DataFrame,
+                          disclosure: Any) -> list[str]:
+    """Where a withheld dsr_all_cause row is withheld because of a few deaths of unknown
+    age ('Place, period'). A DSR counts deaths by age band, so a death with no age is in
+    `deaths` but not in the DSR's count; when 1 to min_count - 1 such deaths fall in an
+    area and period, the two published counts would give that small number back, and
+    disclosure control withholds the rate. The standard treatment (ONS, OHID: deaths of
+    unknown age are excluded from the standardised rate) is kept. The cause goes to the
+    analyst only: a published note saying so would tell that 1 to min_count - 1 such
+    deaths exist there, the kind of hint the independent audit used to pin hidden counts
+    (a withheld row's note must not tell one reason from another)."""
     if not disclosure.enabled:
-        return frame
+        return []
     small = disclosure.min_count
     keys = ["area_type", "area_code", "period", "breakdown", "breakdown_value"]
     known = raw.filter(pl.col("indicator_id") == "dsr_all_cause").select(
@@ -868,18 +877,15 @@ def _unknown_age_notes(frame: pl.DataFrame, raw: pl.DataFrame, disclosure: Any) 
         *keys, pl.col("numerator").alias("_all"))
     short = known.join(every, on=keys, nulls_equal=True).filter(
         (pl.col("_known") >= small) & (pl.col("_all") - pl.col("_known")).is_between(1, small - 1)
-    ).select(*keys).with_columns(pl.lit(True).alias("_short"))
+    ).select(*keys)
     if short.height == 0:
-        return frame
-    joined = frame.join(short, on=keys, how="left", nulls_equal=True)
-    hit = ((pl.col("indicator_id") == "dsr_all_cause") & pl.col("suppressed").fill_null(False)
-           & pl.col("_short").fill_null(False))
-    text = UNKNOWN_AGE_NOTE.format(n=small)
-    return joined.with_columns(
-        pl.when(hit & (pl.col("note").fill_null("") != ""))
-        .then(pl.col("note") + pl.lit("; " + text))
-        .when(hit).then(pl.lit(text)).otherwise(pl.col("note")).alias("note")
-    ).select(frame.columns)
+        return []
+    hit = frame.join(short, on=keys, how="semi", nulls_equal=True).filter(
+        (pl.col("indicator_id") == "dsr_all_cause") & pl.col("suppressed").fill_null(False))
+    return sorted({f"{name or code} {period}" + ("" if bd == "all" else f" ({bd} {value})")
+                   for code, name, period, bd, value in hit.select(
+                       "area_code", "area_name", "period", "breakdown",
+                       "breakdown_value").iter_rows()})
 
 
 def _gap_frame(gaps: dict[tuple[str, str], str]) -> pl.DataFrame:

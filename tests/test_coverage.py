@@ -237,7 +237,7 @@ def test_assess_period_end_after_the_deaths_is_refused(apc_short, tmp_path):
 def test_two_deaths_of_unknown_age_name_why_the_rate_is_withheld(apc_short, tmp_path):
     import shutil
 
-    from eolneeds.assess import UNKNOWN_AGE_NOTE
+    from eolneeds.assess import UNKNOWN_AGE_WARNING
     from eolneeds.validate import validate_project
 
     root = tmp_path / "project"
@@ -260,12 +260,25 @@ def test_two_deaths_of_unknown_age_name_why_the_rate_is_withheld(apc_short, tmp_
                 ORDER BY d.rowid LIMIT 2)""", {"place": place})
     finally:
         con.close()
-    table = _assess(root, tmp_path / "out")
+    reporter = RecordingReporter()
+    table = _assess(root, tmp_path / "out", reporter)
     row = table.filter((pl.col("indicator_id") == "dsr_all_cause") & (pl.col("area_code") == place)
                        & (pl.col("period") == "2024-25") & (pl.col("breakdown") == "all"))
     assert row.height == 1
     assert row["suppressed"][0] == "true" and row["value"][0] is None
-    assert row["note"][0].endswith(UNKNOWN_AGE_NOTE.format(n=8))
+    # The published note is the one every withheld count has: saying 'deaths of unknown
+    # age' there would tell that 1-7 of them exist in this area and period.
+    generic = table.filter((pl.col("suppressed") == "true")
+                           & (pl.col("indicator_id") != "dsr_all_cause"))["note"]
+    assert row["note"][0] in set(generic.to_list()), row["note"][0]
+    assert not table["note"].fill_null("").str.contains("unknown age").any()
+    # The analyst is told where and why.
+    said = [f["text"] for name, f in reporter.events
+            if name == "message" and f.get("level") == "warning"
+            and f["text"].startswith("dsr_all_cause is withheld for")]
+    name = config.places[0].name
+    assert said and f"{name} 2024-25" in said[0], said
+    assert said[0].endswith(UNKNOWN_AGE_WARNING.split("{where}")[1])
     # The year before is untouched: published, no such note.
     before = table.filter((pl.col("indicator_id") == "dsr_all_cause")
                           & (pl.col("area_code") == place) & (pl.col("period") == "2023-24")
