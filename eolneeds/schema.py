@@ -19,6 +19,8 @@ This DDL is the contract between ingest, validate, the queries and analysts' own
 
 from __future__ import annotations
 
+import functools
+
 DATASETS: tuple[str, ...] = ("deaths", "register", "activity", "population", "areas",
                              "projections", "lsoa_places", "deprivation", "practices",
                              "benchmarks")
@@ -280,44 +282,33 @@ def check_columns(con, *, absent_tables_ok: bool = False) -> None:  # type: igno
             "or move the database aside and ingest the extracts again")
 
 
-_VIEW_SQL: list[str] = []
-_EXPECTED: list[dict[tuple[str, str], str]] = []
+@functools.cache
+def _this_version() -> tuple[dict[tuple[str, str], str], str]:
+    """What this version creates, as DuckDB stores it, from one in-memory database: the
+    type of every (table, column), and AREAS_VIEW_DDL normalised."""
+    import duckdb
+
+    scratch = duckdb.connect()
+    try:
+        for ddl in BOOKKEEPING_DDL:
+            scratch.execute(ddl)
+        for dataset in DATASETS:
+            scratch.execute(canonical_ddl(dataset))
+        columns = {(t, c): d for t, c, d in scratch.execute(_COLUMNS_SQL).fetchall()}
+        scratch.execute(AREAS_VIEW_DDL)  # after: its columns are no table's
+        stored = scratch.execute("SELECT sql FROM duckdb_views() WHERE view_name = $v",
+                                 {"v": AREAS_VIEW}).fetchone()
+        assert stored is not None
+        return columns, str(stored[0])
+    finally:
+        scratch.close()
 
 
 def _expected_columns() -> dict[tuple[str, str], str]:
     """(table, column) -> type of every table this version creates, as DuckDB names it."""
-    if not _EXPECTED:
-        import duckdb
-
-        scratch = duckdb.connect()
-        try:
-            for ddl in BOOKKEEPING_DDL:
-                scratch.execute(ddl)
-            for dataset in DATASETS:
-                scratch.execute(canonical_ddl(dataset))
-            _EXPECTED.append({(t, c): d for t, c, d in
-                              scratch.execute(_COLUMNS_SQL).fetchall()})
-        finally:
-            scratch.close()
-    return _EXPECTED[0]
+    return _this_version()[0]
 
 
 def _view_sql() -> str:
     """AREAS_VIEW_DDL as DuckDB stores it (normalised), from an in-memory database."""
-    if not _VIEW_SQL:
-        import duckdb
-
-        scratch = duckdb.connect()
-        try:
-            for ddl in BOOKKEEPING_DDL:
-                scratch.execute(ddl)
-            for dataset in DATASETS:
-                scratch.execute(canonical_ddl(dataset))
-            scratch.execute(AREAS_VIEW_DDL)
-            stored = scratch.execute("SELECT sql FROM duckdb_views() WHERE view_name = $v",
-                                     {"v": AREAS_VIEW}).fetchone()
-            assert stored is not None
-            _VIEW_SQL.append(str(stored[0]))
-        finally:
-            scratch.close()
-    return _VIEW_SQL[0]
+    return _this_version()[1]
