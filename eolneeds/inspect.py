@@ -44,14 +44,18 @@ from eolneeds.normalise import (
     strip_time,
 )
 from eolneeds.readers import (
+    DAMAGED_WORKBOOK,
     DELIMITERS,
+    MAX_LINE_CHARS,
     NO_VALUE_TEXTS,
     cell_text,
     check_workbook_archive,
     checked_rows,
+    damaged_sheet,
     detect_encoding,
     detect_format,
     detect_header_row,
+    line_too_long,
     refuse_web_page,
     scan_workbook,
 )
@@ -157,6 +161,9 @@ class Inspection:
 # Reading
 
 
+_UNREADABLE_SHEET: tuple[type[BaseException], ...] = (*DAMAGED_WORKBOOK, ValueError)
+
+
 def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
                  ) -> Inspection:
     """Look at one extract; raise InputDataError when it cannot be read."""
@@ -172,7 +179,12 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
                           "re-export the extract; an empty file has nothing to load")
     fmt, gzipped = detect_format(path)
     if fmt == "xlsx":
-        result = _inspect_xlsx(path, sheet)
+        try:
+            result = _inspect_xlsx(path, sheet)
+        except _UNREADABLE_SHEET as exc:
+            # A sheet's XML damaged, entities that expand without bound ("billion
+            # laughs"), a cell past column ZZZ: exit 3 as ingest says it, not exit 1.
+            raise damaged_sheet(path, exc) from None
     elif fmt == "parquet":
         result = _inspect_parquet(path)
     else:
@@ -231,9 +243,11 @@ def recognise_file(path: Path) -> str | None:
             return None
         codec = detect_encoding(Path(path), gzipped)
         with _text(Path(path), gzipped, codec) as fh:
-            head = [line for line in (fh.readline() for _ in range(HEAD_ROWS)) if line]
-        if not head:
-            return None
+            # Bounded: a file of one 1 GB line was read whole into memory here.
+            head = [line for line in (fh.readline(MAX_LINE_CHARS + 1) for _ in range(HEAD_ROWS))
+                    if line]
+        if not head or any(len(line) > MAX_LINE_CHARS for line in head):
+            return None  # ingest names the fault
         parsed = list(csv.reader(io.StringIO("".join(head)), delimiter=_choose_delimiter(head)))
         row = find_header_row(parsed)
         if row is None:
@@ -330,8 +344,12 @@ def _inspect_csv(path: Path, gzipped: bool, encoding: str) -> Inspection:
     codec = detect_encoding(path, gzipped, encoding)
     result = Inspection(path, "csv", gzipped=gzipped, encoding=codec)
     with _text(path, gzipped, codec) as fh:
-        head = [fh.readline() for _ in range(HEAD_ROWS)]
+        # Bounded: a file of one 1 GB line took 6 GB of memory to be refused.
+        head = [fh.readline(MAX_LINE_CHARS + 1) for _ in range(HEAD_ROWS)]
     head = [line for line in head if line]
+    too_long = next((n for n, line in enumerate(head, 1) if len(line) > MAX_LINE_CHARS), None)
+    if too_long is not None:
+        raise line_too_long(path.name, too_long)
     if not head:
         raise input_error(path.name, "holds no text lines", "re-export the extract")
     reader: Any = None

@@ -275,8 +275,8 @@ def read_into(
         try:
             return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row,
                               matches=matches, where=where, plain_cells=plain_cells)
-        except _DAMAGED_WORKBOOK as exc:
-            raise _damaged_sheet(path, exc) from None
+        except DAMAGED_WORKBOOK as exc:
+            raise damaged_sheet(path, exc) from None
     if fmt == "parquet":
         return _read_parquet(con, path, table=table, choose=choose)
     refuse_web_page(path, gzipped)
@@ -467,16 +467,37 @@ def _transcode(path: Path, gzipped: bool, codec: str, workdir: Path | None,
 
 
 def _head_lines(path: Path, gzipped: bool, codec: str, count: int) -> list[str]:
-    """The first `count` physical lines, decoded (for the header and delimiter)."""
+    """The first `count` physical lines, decoded (for the header and delimiter); a line
+    longer than a row may be raises LineTooLong (a file of one 1 GB line was read whole
+    into memory, then Python's csv module failed on it: exit 1)."""
     raw = _open_bytes(path, gzipped)
     with io.TextIOWrapper(raw, encoding=codec, newline="") as text:
         lines = []
-        for _ in range(count):
-            line = text.readline()
+        for number in range(1, count + 1):
+            line = text.readline(MAX_LINE_CHARS + 1)
             if not line:
                 break
+            if len(line) > MAX_LINE_CHARS:
+                raise LineTooLong(number)
             lines.append(line)
         return lines
+
+
+# DuckDB's max_line_size (its default): a longer row is refused naming it.
+MAX_LINE_BYTES = 2_000_000
+MAX_LINE_CHARS = MAX_LINE_BYTES  # (a character is at least one byte)
+
+
+class LineTooLong(Exception):
+    """Line `args[0]` of a text file is longer than a row may be."""
+
+
+def line_too_long(name: str, row: int, limit: int = MAX_LINE_BYTES) -> Exception:
+    return input_error(
+        name, f"the row is longer than the {limit} bytes a row may be (a value of millions "
+        "of characters, or a quote opened and never closed)",
+        "remove or shorten that value (or close the quote), then ingest the file again",
+        row=row)
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -594,6 +615,8 @@ def _read_csv_as(
         lines = _head_lines(path, gzipped, codec, header_row + LEADING_LINES)
     except UnicodeDecodeError:
         raise _NotUtf8 from None
+    except LineTooLong as exc:
+        raise line_too_long(name, exc.args[0]) from None
     if header_row == 1:
         # Excel's "sep=;" first line names the delimiter (European exports): it is not
         # the header, and says what the delimiter is.
@@ -699,11 +722,7 @@ def _read_csv_as(
         too_long = re.search(r"CSV Error on Line: (\d+)[\s\S]*Maximum line size of (\d+) "
                              r"bytes exceeded", str(exc))
         if too_long:  # (the error quotes the row itself: only its number is kept)
-            raise input_error(
-                name, f"the row is longer than the {too_long.group(2)} bytes a row may be (a "
-                "value of millions of characters, or a quote opened and never closed)",
-                "remove or shorten that value (or close the quote), then ingest the file again",
-                row=int(too_long.group(1))) from None
+            raise line_too_long(name, int(too_long.group(1)), int(too_long.group(2))) from None
         raise input_error(name, f"cannot be read as CSV ({first})",
                           "check the quoting and the delimiter, or re-export the file") from None
     else:
@@ -983,8 +1002,11 @@ def scan_sheet(worksheet: Any, matches: HeaderTest | None = None, *,
     """The header row of an openpyxl worksheet (given, or found in its first rows)."""
     first = header_row or 1
     last = first + SAMPLE_ROWS if header_row else HEADER_SCAN_ROWS + SAMPLE_ROWS
-    rows = [tuple(r) for r in worksheet.iter_rows(min_row=first, max_row=last,
-                                                  values_only=True)]
+    try:
+        rows = [tuple(r) for r in worksheet.iter_rows(min_row=first, max_row=last,
+                                                      values_only=True)]
+    except ValueError as exc:  # openpyxl: "'ZZZZZ' is not a valid column name"
+        raise UnreadableCell(str(exc)) from None
     if header_row:
         found, matched = (0, bool(matches and rows and matches(_header_cells(rows[0])))) \
             if rows else (None, False)
@@ -1005,8 +1027,8 @@ def scan_workbook(path: Path, matches: HeaderTest | None = None) -> list[SheetLa
     workbook = _open_workbook(path)
     try:
         return [scan_sheet(ws, matches) for ws in workbook.worksheets]
-    except _DAMAGED_WORKBOOK as exc:
-        raise _damaged_sheet(path, exc) from None
+    except DAMAGED_WORKBOOK as exc:
+        raise damaged_sheet(path, exc) from None
     finally:
         workbook.close()
 
@@ -1063,7 +1085,7 @@ def _open_workbook(path: Path) -> Any:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, InvalidFileException,
-            *_DAMAGED_WORKBOOK) as exc:
+            *DAMAGED_WORKBOOK) as exc:
         raise input_error(path.name, f"is not a readable Excel workbook ({exc})",
                           "open it in Excel and save it again as .xlsx, or export CSV") from None
     for worksheet in workbook.worksheets:
@@ -1111,19 +1133,26 @@ def choose_sheet(file_name: str, sheets: Sequence[SheetLayout], *,
         "[columns]")
 
 
+class UnreadableCell(ValueError):
+    """openpyxl's ValueError on a cell it cannot place (a reference past column ZZZ),
+    met while a sheet's first rows are scanned."""
+
+
 # What reading a damaged worksheet raises (its XML cut short or not XML, its
-# compressed part corrupt): the workbook, not eolneeds, is at fault.
-_DAMAGED_WORKBOOK: tuple[type[BaseException], ...] = (
-    ParseError, zipfile.BadZipFile, zlib.error, EOFError)
+# compressed part corrupt, a cell openpyxl cannot place): the workbook, not eolneeds,
+# is at fault.
+DAMAGED_WORKBOOK: tuple[type[BaseException], ...] = (
+    ParseError, zipfile.BadZipFile, zlib.error, EOFError, UnreadableCell)
 
 
 def _cells_text(cells: Sequence[Any]) -> list[str | None]:
     return [cell_text(c) for c in cells]
 
 
-def _damaged_sheet(path: Path, exc: BaseException) -> Exception:
+def damaged_sheet(path: Path, exc: BaseException) -> Exception:
     """The workbook opened, but a sheet's XML or its compression is damaged."""
-    return input_error(path.name, f"has a damaged worksheet ({type(exc).__name__}: "
+    kind = "ValueError" if isinstance(exc, UnreadableCell) else type(exc).__name__
+    return input_error(path.name, f"has a damaged worksheet ({kind}: "
                        f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})",
                        "open it in Excel and save it again as .xlsx, or export CSV")
 
@@ -1206,6 +1235,8 @@ def _read_xlsx(
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise input_error(name, f"has no sheet {sheet!r} (sheets: {names})",
                               f"{hint}set sheet in {where} to one of these")
+        found = sheet_xml(path, worksheet.title)
+        _refuse_beyond_grid(path, found, worksheet.title)
         if header_row is None:
             # Title rows above the header: find it.
             header_row = scan_sheet(worksheet, matches).header_row or 1
@@ -1228,7 +1259,7 @@ def _read_xlsx(
                               f"set header_row in {where} to the row that holds the headers")
         headers = _header_cells(header_cells)
         check_headers(name, headers)
-        _refuse_uncalculated(path, worksheet.title, header_row, headers)
+        _refuse_uncalculated(path, found, worksheet.title, header_row, headers)
         width = len(headers)
         column_names = [f"c{i}" for i in range(width)]
         schema = pa.schema([("__row", pa.int64())] + [(n, pa.string()) for n in column_names]
@@ -1281,14 +1312,27 @@ def _read_xlsx(
                     extra_columns=['"__extra"'], sheet=worksheet.title, header_row=header_row)
 
 
-def _refuse_uncalculated(path: Path, sheet: str, header_row: int,
+def _refuse_beyond_grid(path: Path, found: SheetXml, sheet: str) -> None:
+    if found.beyond is None:
+        return
+    letters, row = found.beyond
+    where = f"{letters}{row}" if letters and row else f"row {row}" if row else \
+        f"column {letters}"
+    raise input_error(
+        path.name, f"sheet {sheet!r} has a cell at {where}, beyond the last row "
+        f"({MAX_SHEET_ROWS:,}) or column (XFD) a worksheet can have: not a workbook Excel "
+        "saved, so it is not read",
+        "check where the file came from, then export the data again as .xlsx or CSV")
+
+
+def _refuse_uncalculated(path: Path, found: SheetXml, sheet: str, header_row: int,
                          headers: Sequence[str]) -> None:
     """Refuse a sheet holding a formula whose result was never saved (see
     _XML_UNCALCULATED): its value would be read as blank."""
-    found = uncalculated_formula(path, sheet, header_row)
-    if found is None:
+    below = [(letters, row) for letters, row in found.uncalculated if row >= header_row]
+    if not below:
         return
-    letters, row = found
+    letters, row = below[0]
     from openpyxl.utils import column_index_from_string
 
     index = column_index_from_string(letters) - 1
@@ -1379,10 +1423,33 @@ _XML_UNCALCULATED = re.compile(
 _FORMULA_OVERLAP = 65_536
 
 
-def uncalculated_formula(path: Path, sheet: str, min_row: int = 1) -> tuple[str, int] | None:
-    """The first cell (column letters, row) at or below `min_row` of the sheet holding a
-    formula whose result was never saved, else None. Streams the sheet's XML; a chunk
-    with no formula in it costs one search for `<f`."""
+# Excel's grid: a row or column past it is no workbook Excel saved. openpyxl (and
+# _stream_rows) yield every row up to a row's number, so one cell at row 900,000,000 of a
+# 5 KB file kept the monthly run busy for hours, and a column past ZZZ was openpyxl's
+# ValueError (exit 1).
+MAX_SHEET_ROWS = 1_048_576
+MAX_SHEET_COLUMNS = 16_384
+# A cell or row reference with a row of 7 digits or more, or a column of 3 letters or
+# more: the only ones that can be past the grid (found by its literal start).
+_XML_FAR_REF = re.compile(rb'r="([A-Z]{3,}|[A-Z]*(?=\d{7,}))(\d*)"')
+_FORMULAS_KEPT = 100  # uncalculated formula cells remembered (title rows may hold some)
+
+
+@dataclass
+class SheetXml:
+    """What one pass over a worksheet's XML found (sheet_xml)."""
+
+    uncalculated: list[tuple[str, int]]  # formula cells with no saved result
+    beyond: tuple[str, int] | None = None  # the first cell or row past Excel's grid
+
+
+def sheet_xml(path: Path, sheet: str) -> SheetXml:
+    """One streamed pass over the sheet's XML: formula cells whose result was never
+    saved (see _XML_UNCALCULATED; the first _FORMULAS_KEPT), and the first reference past
+    Excel's grid (the pass stops there). A chunk with neither costs a search for `<f`
+    and one for a far reference's literal start. A workbook laid out otherwise finds
+    nothing: openpyxl reads (or refuses) it."""
+    found = SheetXml([])
     try:
         with zipfile.ZipFile(path) as archive:
             member = _sheet_member(archive, sheet)
@@ -1390,19 +1457,34 @@ def uncalculated_formula(path: Path, sheet: str, min_row: int = 1) -> tuple[str,
                 tail = b""
                 while chunk := fh.read(CHUNK * 4):
                     data = tail + chunk
-                    if b"<f" in data or b":f" in data:
-                        for found in _XML_UNCALCULATED.finditer(data):
-                            ref = _XML_REF.search(found.group(1))
+                    for far in _XML_FAR_REF.finditer(data):
+                        letters, digits = far.group(1).decode("ascii"), far.group(2)
+                        row = int(digits) if digits else 0
+                        if row > MAX_SHEET_ROWS or letters and \
+                                _column_index(far.group(1)) >= MAX_SHEET_COLUMNS:
+                            found.beyond = (letters, row)
+                            return found
+                    if (b"<f" in data or b":f" in data) and \
+                            len(found.uncalculated) < _FORMULAS_KEPT:
+                        for cell in _XML_UNCALCULATED.finditer(data):
+                            ref = _XML_REF.search(cell.group(1))
                             if ref is None or not ref.group(2) or \
-                                    b't="str"' in found.group(1) and b"<v" in found.group(0):
+                                    b't="str"' in cell.group(1) and b"<v" in cell.group(0):
                                 continue  # no position, or a saved empty text result
-                            row = int(ref.group(2))
-                            if row >= min_row:
-                                return ref.group(1).decode("ascii"), row
+                            spot = (ref.group(1).decode("ascii"), int(ref.group(2)))
+                            if spot not in found.uncalculated:  # seen again in the overlap
+                                found.uncalculated.append(spot)
                     tail = data[-_FORMULA_OVERLAP:]
     except (KeyError, zipfile.BadZipFile, OSError, zlib.error, EOFError):
-        return None  # a workbook laid out otherwise: openpyxl reads (or refuses) it
-    return None
+        pass
+    return found
+
+
+def uncalculated_formula(path: Path, sheet: str, min_row: int = 1) -> tuple[str, int] | None:
+    """The first cell (column letters, row) at or below `min_row` of the sheet holding a
+    formula whose result was never saved, else None."""
+    return next(((letters, row) for letters, row in sheet_xml(path, sheet).uncalculated
+                 if row >= min_row), None)
 
 
 def _stream_rows(path: Path, member: str, shared: list[str],

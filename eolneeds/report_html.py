@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
@@ -45,6 +46,7 @@ from eolneeds.report_sections import (
     _method_descriptions,
 )
 from eolneeds.resources import templates_dir
+from eolneeds.safety import shown_plainly
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -121,11 +123,20 @@ def _load_template(name: str) -> str:
     return resource.read_text(encoding="utf-8")
 
 
+def _shown_plainly(value: Any) -> Any:
+    """Every value a template prints, with control and text-direction characters from
+    the input data replaced (safety.shown_plainly); markup stays markup."""
+    if isinstance(value, Markup):
+        return Markup(shown_plainly(str(value)))
+    return shown_plainly(value) if isinstance(value, str) else value
+
+
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_load_template),
         autoescape=True,  # every value from the input data is escaped
+        finalize=_shown_plainly,
         undefined=jinja2.StrictUndefined,  # a typo in a template fails loudly in tests
         trim_blocks=True,
         lstrip_blocks=True,
