@@ -326,9 +326,20 @@ _NHS_LIKE = ("\\(?" + _D + "{3}\\)?" + _GAP + _D + "{3}" + _GAP + _D + "{4}" + _
 MASK = "[10+ digits withheld]"
 
 
+# A UK postcode (SW1A 1AA, M1 1AE, cb2 1tn), wherever a value or reason is kept: one
+# given where an LSOA (or a code, a date) was expected was kept verbatim in field_actions
+# and rejects, beside the row's number -- and the loaded row keeps the age and date of
+# death, enough with the postcode to find the person. LSOA, practice and ICD-10 codes and
+# dates do not have this shape. (Python's re and DuckDB's RE2 read it alike.)
+_POSTCODE = "(?i)\\b[A-Z]{1,2}[0-9][A-Z0-9]?[ \t\u00a0]{0,2}[0-9][A-Z]{2}\\b"
+POSTCODE_MASK = "[postcode withheld]"
+
+
 def mask(text: str | None) -> str | None:
-    """`text` with whatever could be an NHS number replaced by MASK."""
-    return None if text is None else re.sub(_NHS_LIKE, MASK, text)
+    """`text` with whatever could be an NHS number replaced by MASK, and any UK postcode
+    by POSTCODE_MASK."""
+    return None if text is None else re.sub(_POSTCODE, POSTCODE_MASK,
+                                            re.sub(_NHS_LIKE, MASK, text))
 
 
 # A name is not a value: a file's name, a column's header, a message. Dates and
@@ -352,7 +363,9 @@ def _ascii_digits(text: str) -> str:
 
 def mask_sql(expr: str) -> str:
     """SQL: mask(expr)."""
-    return f"regexp_replace({expr}, {sql_literal(_NHS_LIKE)}, {sql_literal(MASK)}, 'g')"
+    numbers = f"regexp_replace({expr}, {sql_literal(_NHS_LIKE)}, {sql_literal(MASK)}, 'g')"
+    return (f"regexp_replace({numbers}, {sql_literal(_POSTCODE)}, "
+            f"{sql_literal(POSTCODE_MASK)}, 'g')")
 
 
 def shape(text: str | None) -> str | None:

@@ -79,10 +79,11 @@ def test_inspect_refuses_a_row_of_ten_million_characters_in_one_line(tmp_path):
                            "inspect", str(long)], capture_output=True, text=True,
                           encoding="utf-8", timeout=300)
     assert done.returncode == 3, done.stderr
+    # As ingest says it (a line over a row's limit is no longer read whole: hostile4).
     assert done.stderr == (
-        "Error: deaths_long.csv row 3: cannot be read as CSV (field larger than field limit "
-        "(131072)) — check the quoting and the delimiter (a quote opened and never closed "
-        "runs on to the end of the file), or re-export the file\n")
+        "Error: deaths_long.csv row 3: the row is longer than the 2000000 bytes a row may be "
+        "(a value of millions of characters, or a quote opened and never closed) — remove or "
+        "shorten that value (or close the quote), then ingest the file again\n")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
