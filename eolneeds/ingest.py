@@ -2288,14 +2288,17 @@ def _refuse_swapped_dates(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
         read, proven = counts if counts else (0, 0)
         if not read or proven:
             continue
+        where = (_mapping_file(config, mapping.name) if mapping.name in config.mappings
+                 else f"a new mappings/{dataset}.toml")
+        mine = nz.describe_date_format(mapping.date_format)
         raise input_error(
             name,
-            f"{len(values)} dates in {column} cannot be read as "
-            f"{nz.describe_date_format(mapping.date_format)} (the mapping's date_format) "
-            f"but are {nz.describe_date_format(other)} (such as '{values[0]}'), and none "
-            f"of the {read} others has a day above 12, so those would load with day and "
+            f"{len(values)} date{'s' if len(values) != 1 else ''} in {column} cannot be "
+            f"read as {mine} (the mapping's date_format) but read as "
+            f"{nz.describe_date_format(other)} (such as '{values[0]}'), and none of the "
+            f"{read} read as {mine} has a day above 12, so those would load with day and "
             "month swapped; nothing from the file was loaded",
-            f'set date_format = "{other}" in {_mapping_file(config, mapping.name)} '
+            f'set date_format = "{other}" in {where} '
             "(or correct those dates in the file if they are typing errors)")
 
 
