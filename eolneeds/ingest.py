@@ -1822,7 +1822,36 @@ def _ingest_one(
             f"{file_id}", level="warning")
     _say_repeats(path, dataset, mapping.name, rows_read, repeats, corrections, repeated_from,
                  reporter)
+    if rows_loaded < rows_read:
+        _warn_month_first(con, file_id, path, mapping, where, reporter)
     return result
+
+
+def _warn_month_first(con: duckdb.DuckDBPyConnection, file_id: int, path: Path,
+                      mapping: Any, where: str, reporter: Reporter) -> None:
+    """Dates quarantined because they can only be month first ('2/16/2024': a file
+    re-saved by Excel with US settings) while the mapping reads day first: the column's
+    dates that loaded (day 12 or less) were then read with day and month swapped. Said
+    in a warning with the fix (the file is loaded; the quarantined rows are few enough
+    not to refuse it)."""
+    fmt = mapping.date_format
+    if "%d" not in fmt or "%m" not in fmt or fmt.index("%d") > fmt.index("%m"):
+        return
+    found = con.execute(
+        "SELECT column_name, count(*), min(value) FROM rejects WHERE file_id = $file_id "
+        "AND reason LIKE '%is not a date%' AND regexp_full_match(trim(value), "
+        "'(0?[1-9]|1[0-2])[/.-](1[3-9]|2[0-9]|3[01])[/.-][0-9]{2}([0-9]{2})?"
+        "( [0-9:.]*)?') GROUP BY ALL ORDER BY 2 DESC LIMIT 1",
+        {"file_id": file_id}).fetchone()
+    if not found:
+        return
+    column, count, example = found
+    reporter.message(
+        f"{path.name}: {count} values of {column} can only be month first (as in "
+        f"'{example}') and were quarantined, so the file's dates are probably month first: "
+        f"its other {column} values were read day first ({fmt}) and may have day and month "
+        f"swapped — set date_format = \"{nz.month_first(fmt)}\" in {where} and load the "
+        f"file again with --replace", level="warning")
 
 
 def _say_repeats(path: Path, dataset: str, mapping_name: str, rows_read: int, repeats: int,

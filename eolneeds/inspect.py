@@ -37,10 +37,12 @@ from eolneeds.normalise import (
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
     code_key,
+    date_order,
     date_shape,
     is_valid_nhs_number,
     mask,
     nhs_digits,
+    settle_date_formats,
     strip_time,
 )
 from eolneeds.readers import (
@@ -109,11 +111,19 @@ class ColumnProfile:
     ten_digits: int = 0  # values that are ten digits (spaces or dashes allowed)
     excel_dates: int = 0
     text_dates: dict[str, int] = field(default_factory=dict)  # date format -> count
+    day_first: int = 0  # text dates that can only be day first ('16/2/2024')
     distinct: dict[str, int] = field(default_factory=dict)  # up to 50 values, counted
 
     @property
     def hidden(self) -> bool:
         return self.identifier or self.personal
+
+    @property
+    def date_formats(self) -> dict[str, int]:
+        """text_dates with the dates that could be day or month first ('2/3/2024') read
+        as the column's order: month first where some can only be ('2/16/2024', Excel's
+        US short date) and none only day first."""
+        return settle_date_formats(self.text_dates, self.day_first)
 
 
 @dataclass
@@ -296,6 +306,8 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         shape = date_shape(strip_time(text))
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
+            if date_order(strip_time(text)) == "dmy":
+                column.day_first += 1
     if column.hidden:
         return
     # A column not named as an identifier can still hold one (a shifted row, a phone
@@ -599,7 +611,7 @@ def _note(c: ColumnProfile) -> str:
     parts = []
     if c.excel_dates:
         parts.append(f"{c.excel_dates:,} Excel dates")
-    for fmt, n in sorted(c.text_dates.items(), key=lambda kv: -kv[1]):
+    for fmt, n in sorted(c.date_formats.items(), key=lambda kv: -kv[1]):
         parts.append(f"{n:,} text dates {fmt}")
     examples = ", ".join(repr(e) for e in c.examples)
     return "; ".join([examples, *parts] if examples else parts)
@@ -708,7 +720,7 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
     text_formats: dict[str, int] = {}
     for canonical, header in found.items():
         if "date" in canonical:
-            for fmt, n in profiles[header].text_dates.items():
+            for fmt, n in profiles[header].date_formats.items():
                 text_formats[fmt] = text_formats.get(fmt, 0) + n
     usual = max(text_formats, key=lambda f: text_formats[f]) if text_formats else None
     if usual and usual not in ("%Y-%m-%d",):
