@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -64,6 +64,7 @@ MAX_CELLS = 500_000  # ... and about this many cells (a wide sheet: fewer rows)
 MIN_ROWS = 1_000  # however wide the file
 EXAMPLES = 3  # example values shown per column
 HEAD_ROWS = 30  # rows searched for the header
+HEAD_BYTES = 1 << 16  # bytes of a CSV read for its header (csv_header_row)
 # Presets that find their own sheets and header rows in a workbook (a sheet per sex, a
 # sheet named after the year): a mapping must not pin them to one sheet.
 WORKBOOK_PRESETS = ("ons_population", "iod_file1")
@@ -368,6 +369,59 @@ def _inspect_csv(path: Path, gzipped: bool, encoding: str) -> Inspection:
                           "closed runs on to the end of the file), or re-export the file",
                           row=row) from None
     return result
+
+
+def csv_header_row(path: Path, *, encoding: str, delimiter: str, declared: str,
+                   matches: Callable[[list[str]], bool]) -> tuple[int, bool] | None:
+    """(the row, 1-based as header_row counts, of the first of a text file's first
+    HEAD_ROWS lines whose cells `matches` accepts as a header (a mapping that can read
+    them); whether a line above it has text other than Excel's sep= line), else None:
+    a CSV export whose title block above the header grew or shrank by a line (EMIS
+    searches) is found as a workbook's header is. None too for a file that is not text
+    or cannot be read here: the reader's own errors say more."""
+    import codecs
+    import gzip
+
+    try:
+        file_format, gzipped = detect_format(path, declared)
+        if file_format != "csv":
+            return None
+        # Only the first bytes are decoded (detect_encoding checks the whole file, which
+        # the reader does anyway): a header mis-decoded here is simply not found.
+        with (gzip.open(path, "rb") if gzipped else path.open("rb")) as raw:
+            data = raw.read(HEAD_BYTES)
+    except (EolneedsError, OSError, EOFError):
+        return None
+    if encoding != "auto":
+        codec = encoding
+    elif data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        codec = "utf-32"
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        codec = "utf-16"
+    else:
+        codec = "utf-8-sig"  # (or cp1252, whose header names are ASCII alike)
+    try:
+        text = data.decode(codec, errors="replace")
+    except LookupError:
+        return None
+    head = text.splitlines(keepends=True)[:HEAD_ROWS]
+    if len(data) == HEAD_BYTES and len(head) == len(text.splitlines()):
+        head = head[:-1]  # the last line may be cut short
+    if not head:
+        return None
+    try:
+        chosen = _choose_delimiter(head) if delimiter == "auto" else delimiter
+        rows = list(csv.reader(io.StringIO("".join(head)), delimiter=chosen))
+    except csv.Error:
+        return None
+    index, matched = detect_header_row(rows, matches)
+    if not matched or index is None:
+        return None
+    # Above the header, only what the reader passes over itself (empty lines, Excel's
+    # sep= line): row 1 as far as a mapping without header_row is concerned.
+    titled = any(any(c.strip() for c in row) and not "".join(row).lower().startswith("sep=")
+                 for row in rows[:index])
+    return index + 1, titled
 
 
 def _text(path: Path, gzipped: bool, codec: str) -> IO[str]:

@@ -1,0 +1,99 @@
+"""A CSV export with title lines above its header (EMIS Web searches: search name, run
+date, counts) whose block grows or shrinks by a line from one month to the next still
+loads (newcomer2 finding 08): the header the mapping reads is found among the first
+lines, as a workbook's is, whatever header_row the mapping pinned, and ingest says
+where it found it. Row numbers stay the file's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from eolneeds.config import load_config
+from eolneeds.ingest import ingest_files
+from eolneeds.reporting import RecordingReporter
+
+CONFIG = """
+[project]
+icb_name = "Test ICB"
+icb_code = "QXX"
+
+[[places]]
+code = "P1"
+name = "Place One"
+"""
+
+HEADER = "NHS Number,Date Added to Register,Usual GP's Organisation Code,Preferred Place of Death"
+ROWS = ["9434765919,16-Feb-2024,C83010,Home",
+        "4010232137,03-Mar-2024,C83010,Hospice",
+        "4010232145,not known,C83010,Home",  # quarantined: no date added
+        "4010232153,21-Jan-2025,C83011,Care home"]
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret-at-all")
+
+
+def export(path: Path, titles: list[str]) -> Path:
+    path.write_text("\r\n".join([*titles, HEADER, *ROWS]) + "\r\n", encoding="utf-8")
+    return path
+
+
+APRIL = ["Palliative Care Register (incl. deceased) - EOL audit search",
+         "Run date: 01/04/2026", "Population count: 4", ""]
+MAY = APRIL[:2] + ["Search criteria: on register, any status"] + APRIL[2:]  # header row 6
+JUNE = APRIL[:3]  # no blank line: header on row 4
+
+
+def project(root: Path, header_row: int | None) -> Path:
+    (root / "mappings").mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    pinned = f"header_row = {header_row}\n" if header_row else ""
+    (root / "mappings" / "emis.toml").write_text(
+        f'dataset = "register"\n{pinned}nhs_number = true\n[columns]\n'
+        'person_id = "NHS Number"\ndate_added = "Date Added to Register"\n'
+        "gp_practice = \"Usual GP's Organisation Code\"\n"
+        'preferred_place_of_death = "Preferred Place of Death"\n', encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("header_row", [5, None])
+def test_title_block_of_another_length_still_loads(tmp_path, header_row):
+    root = project(tmp_path / "p", header_row)
+    config = load_config(root)
+    for month, titles in (("04", APRIL), ("05", MAY), ("06", JUNE)):
+        path = export(tmp_path / f"EMIS_PalCareRegister_2026{month}.csv", titles)
+        reporter = RecordingReporter()
+        [result] = ingest_files(config, "register", [path], mapping="emis", reporter=reporter)
+        assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 3, 1)
+        header_at = len(titles) + 1
+        said = [f["text"] for name, f in reporter.events if name == "message"
+                and "the header the mapping reads is on row" in f["text"]]
+        if header_at == (header_row or 1):
+            assert said == []
+        else:
+            assert said == [f"{path.name}: the header the mapping reads is on row "
+                            f"{header_at}" + (f", not row {header_row} as header_row says"
+                                              if header_row else "")
+                            + f": read from row {header_at}"]
+        con = duckdb.connect(str(root / "eolneeds.duckdb"), read_only=True)
+        try:
+            [(row,)] = con.execute("SELECT row_number FROM rejects WHERE file_id = $f",
+                                   {"f": result.file_id}).fetchall()
+        finally:
+            con.close()
+        assert row == header_at + 3  # the file's own line of the 'not known' date
+
+
+def test_empty_lines_above_a_header_need_no_header_row_and_say_nothing(tmp_path):
+    root = project(tmp_path / "p", None)
+    path = export(tmp_path / "emis.csv", ["", ""])
+    reporter = RecordingReporter()
+    [result] = ingest_files(load_config(root), "register", [path], mapping="emis",
+                            reporter=reporter)
+    assert (result.rows_read, result.rows_loaded) == (4, 3)
+    assert not any("the header the mapping reads" in f.get("text", "")
+                   for _n, f in reporter.events)
