@@ -97,3 +97,32 @@ def test_empty_lines_above_a_header_need_no_header_row_and_say_nothing(tmp_path)
     assert (result.rows_read, result.rows_loaded) == (4, 3)
     assert not any("the header the mapping reads" in f.get("text", "")
                    for _n, f in reporter.events)
+
+
+def test_a_renamed_local_export_is_read_with_the_mapping_whose_columns_it_has(tmp_path):
+    """newcomer2 finding 04: the practice saved its EMIS search under a new name. No
+    mapping's name starts the file's, no preset reads it, and there is no
+    mappings/register.toml; the one register mapping whose every column the file has
+    reads it (ingest without --mapping and `run` alike), and says so. With two such
+    mappings the choice is not guessed."""
+    from eolneeds.inspect import mapping_for_file
+
+    root = project(tmp_path / "p", 5)
+    (root / "mappings" / "emis.toml").rename(root / "mappings" / "EMIS_PalCareRegister.toml")
+    (root / "mappings" / "community.toml").write_text(
+        'dataset = "activity"\n[columns]\nperson_id = "NHS Number"\n'
+        'start_date = "Contact Date"\n[defaults]\nactivity_type = "community_contact"\n',
+        encoding="utf-8")
+    config = load_config(root)
+    path = export(tmp_path / "PalliativeCareRegister_Apr2026.csv", MAY)
+    assert mapping_for_file(config, "register", path) == "EMIS_PalCareRegister"
+    assert mapping_for_file(config, "activity", path) is None  # its columns are not there
+    reporter = RecordingReporter()
+    [result] = ingest_files(config, "register", [path], reporter=reporter)
+    assert (result.rows_read, result.rows_loaded) == (4, 3)
+    assert any("read with " in f.get("text", "") and "EMIS_PalCareRegister.toml" in f["text"]
+               for _n, f in reporter.events)
+    (root / "mappings" / "EMIS_copy.toml").write_text(
+        (root / "mappings" / "EMIS_PalCareRegister.toml").read_text(encoding="utf-8"),
+        encoding="utf-8")
+    assert mapping_for_file(load_config(root), "register", path) is None
