@@ -604,6 +604,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+# A header naming an NHS number anywhere in it ('Patient NHS number', 'NHS No. of patient').
+_NHS_NUMBER_WORDS = re.compile(r"\bnhs ?(number|no|num)\b")
+
+
 def _key(text: str) -> str:
     return code_key(text.replace("_", " "))
 
@@ -625,7 +629,9 @@ def guess_columns(dataset: str, headers: Sequence[str]) -> dict[str, str]:
                 if header in taken:
                     continue
                 hit = (key in wanted if rule != "prefix"
-                       else any(key.startswith(w + " ") for w in wanted if len(w) > 3))
+                       else any(key.startswith(w + " ") for w in wanted if len(w) > 3)
+                       # SystmOne reports name it freely: 'Patient NHS number'
+                       or name == "person_id" and _NHS_NUMBER_WORDS.search(key) is not None)
                 if hit:
                     found[name] = header
                     taken.add(header)
