@@ -120,6 +120,13 @@ REPEAT_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
                  "activity row for this person, activity_type and start_date"),
     "register": (("person_id", "date_added"), "register row for this person and date_added"),
 }
+# The datasets whose cumulative re-supplies replace the earlier loads they repeat whole
+# (_superseded_loads), by these keys: a monthly PCMD / DARS death extract holds every
+# registration again, amendments applied (a cause or place corrected after an inquest).
+SUPERSEDE_KEYS: dict[str, tuple[str, ...]] = {
+    "deaths": UNIQUE_KEYS["deaths"][0],
+    **{dataset: keys for dataset, (keys, _what) in REPEAT_KEYS.items()},
+}
 
 # What a death with no identifier is recognised by when it is sent again (its unlinked
 # id): facts an ONS amendment does not change (a cause or place of death may be).
@@ -1719,7 +1726,7 @@ def _ingest_one(
         _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read)
         superseded: list[tuple[int, str]] = []
         if not direct:
-            if dataset in REPEAT_KEYS and not replace:
+            if dataset in SUPERSEDE_KEYS and not replace:
                 superseded = _superseded_loads(con, dataset, stored_mapping)
             con.execute("BEGIN TRANSACTION")
             file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
@@ -2437,14 +2444,15 @@ def _take_out(con: duckdb.DuckDBPyConnection, dataset: str, old: int, file_id: i
 def _superseded_loads(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str
                       ) -> list[tuple[int, str]]:
     """The earlier loads of this feed (dataset and mapping) that the file's typed rows in
-    ROWS_TABLE (those not rejected: STAGE_TABLE) repeat whole: a cumulative re-supply,
+    ROWS_TABLE (those not rejected: STAGE_TABLE) repeat whole (SUPERSEDE_KEYS: deaths by
+    person, activity and register as REPEAT_KEYS): a cumulative re-supply,
     which takes their place as `--replace-file` would, so that its values (a discharge
     date filled in, a corrected cost) stand. Every key of those loads together, counted
     as a multiset (REPEAT_KEYS), must be among the file's rows: replacing them then loses
     no event. [(file_id, file_name)]; none when no earlier load of the feed is held."""
     if not _feed_loaded(con, dataset, mapping):
         return []
-    keys = REPEAT_KEYS[dataset][0]
+    keys = SUPERSEDE_KEYS[dataset]
     cols = ", ".join(f'"{k}"' for k in keys)
     on = " AND ".join(f'e."{k}" = f."{k}"' for k in keys)
     new_rows = (f"(SELECT {cols}, count(*) AS __n FROM {ROWS_TABLE} WHERE source_row > 0 "

@@ -474,6 +474,8 @@ CASES = [
                                    "of this file"),
                   (5, "person_id", "duplicate death for this person: first seen on row 2 "
                                    "of this file")]),
+    # The first file's P6 is not in the second, so the second does not replace it whole
+    # (a cumulative re-supply would: test_cumulative_resupply.py).
     Case("duplicate death across files", "deaths", "duplicate_deaths_second.csv",
          before=["duplicate_deaths_first.csv"], counts=(2, 1, 1),
          rejects=[(3, "person_id", "duplicate death for this person: already loaded from "

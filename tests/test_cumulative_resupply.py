@@ -300,20 +300,35 @@ def test_a_death_with_no_nhs_number_counts_once_across_cumulative_resupplies(tmp
     mar = write(tmp_path / "in" / "PCMD_Deaths_202603.txt", [
         PCMD_HEADER, *rows[:2], rows[2].replace("I219", "I251"),  # an amended cause
         f"{B}\t20250301\t20250303\t90\t2\tE01012112\tF03\tCare home"])
+    # April's DARS file no longer holds A's death (a rolling window): it replaces nothing,
+    # and its repeats, the two deaths with no number among them, are duplicates.
     apr = write(tmp_path / "in" / "NIC123456_DEATHS_20260430.txt", [
         PCMD_HEADER, f"{B}\t20250301\t20250303\t90\t2\tE01012112\tF03\tCare home",
-        *reversed(rows)])
+        *reversed(rows[1:])])
     [first] = ingest_files(config, "deaths", [feb], mapping="pcmd_deaths",
                            reporter=RecordingReporter())
     assert (first.rows_loaded, first.rows_rejected) == (3, 0)
+    # March repeats every death of February (the two with no number recognised by their
+    # facts, one with its cause amended): it replaces February's load.
     [second] = ingest_files(config, "deaths", [mar], mapping="pcmd_deaths",
                             reporter=RecordingReporter())
-    assert (second.rows_read, second.rows_loaded, second.rows_rejected) == (4, 1, 3)
+    assert (second.rows_read, second.rows_loaded, second.rows_rejected) == (4, 4, 0)
+    assert query(root, "SELECT count(*) FROM ingest_log WHERE replaced_by = "
+                       f"{second.file_id}") == [(1,)]
     [third] = ingest_files(config, "deaths", [apr], mapping="pcmd_deaths",
                            reporter=RecordingReporter())
-    assert (third.rows_read, third.rows_loaded, third.rows_rejected) == (4, 0, 4)
+    assert (third.rows_read, third.rows_loaded, third.rows_rejected) == (3, 0, 3)
     assert query(root, "SELECT count(*), count(*) FILTER (WHERE person_id LIKE 'u%'), "
                        "count(DISTINCT person_id) FROM deaths") == [(4, 2, 4)]
+    # March's amended cause stands (April's repeat of it, with the old cause, is a
+    # duplicate: the cause is not among the facts that recognise it).
     assert query(root, "SELECT lsoa_code, underlying_cause FROM deaths WHERE person_id "
                        "LIKE 'u%' ORDER BY 1") == [("E01012112", "I219"),
-                                                  ("E01012113", "I219")]
+                                                  ("E01012113", "I251")]
+    assert query(root, "SELECT row_number, reason FROM rejects ORDER BY 1") == [
+        (2, "duplicate death for this person: already loaded from PCMD_Deaths_202603.txt "
+            "row 5"),
+        (3, "duplicate death for this person: already loaded from PCMD_Deaths_202603.txt "
+            "row 4"),
+        (4, "duplicate death for this person: already loaded from PCMD_Deaths_202603.txt "
+            "row 3")]
