@@ -34,6 +34,7 @@ from eolneeds.errors import EolneedsError, UsageError, input_error, shell_arg
 from eolneeds.normalise import (
     ACTIVITY_TYPE_CODES,
     MASK,
+    MONTH_FIRST,
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
     code_key,
@@ -42,7 +43,6 @@ from eolneeds.normalise import (
     is_valid_nhs_number,
     mask,
     nhs_digits,
-    settle_date_formats,
     strip_time,
 )
 from eolneeds.readers import (
@@ -112,19 +112,13 @@ class ColumnProfile:
     ten_digits: int = 0  # values that are ten digits (spaces or dashes allowed)
     excel_dates: int = 0
     text_dates: dict[str, int] = field(default_factory=dict)  # date format -> count
-    day_first: int = 0  # text dates that can only be day first ('16/2/2024')
+    # Of text_dates' day-first counts, the dates month first reads too ('3/4/2024')
+    either_way: dict[str, int] = field(default_factory=dict)
     distinct: dict[str, int] = field(default_factory=dict)  # up to 50 values, counted
 
     @property
     def hidden(self) -> bool:
         return self.identifier or self.personal
-
-    @property
-    def date_formats(self) -> dict[str, int]:
-        """text_dates with the dates that could be day or month first ('2/3/2024') read
-        as the column's order: month first where some can only be ('2/16/2024', Excel's
-        US short date) and none only day first."""
-        return settle_date_formats(self.text_dates, self.day_first)
 
 
 @dataclass
@@ -339,6 +333,7 @@ def _profile(headers: Sequence[str], rows: Iterable[Sequence[Any]], result: Insp
             _observe(column, value)
     # A column that is mostly ten-digit numbers is NHS numbers whatever its name.
     for c in columns:
+        _settle_date_order(c)
         if c.filled and c.ten_digits >= 0.8 * c.filled:
             c.identifier = True
         if c.hidden:
@@ -346,6 +341,18 @@ def _profile(headers: Sequence[str], rows: Iterable[Sequence[Any]], result: Insp
             c.distinct = {}
     result.columns = columns
     result.rows = count
+
+
+def _settle_date_order(column: ColumnProfile) -> None:
+    """Dates that read either way round ('3/4/2024') take the order of the column's
+    others: a column of m/d/yyyy dates (some '2/16/2024', none '16/2/2024') is all
+    %m/%d/%Y, else its days up to 12 would be read as months (finding: an Excel re-save
+    on a US-English PC was called %d/%m/%Y)."""
+    for day_first, month_first in MONTH_FIRST.items():
+        either = column.either_way.get(day_first, 0)
+        if (month_first in column.text_dates and either
+                and column.text_dates.get(day_first, 0) == either):
+            column.text_dates[month_first] += column.text_dates.pop(day_first)
 
 
 def _observe(column: ColumnProfile, value: Any) -> None:
@@ -371,8 +378,8 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         shape = date_shape(strip_time(text))
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
-            if date_order(strip_time(text)) == "dmy":
-                column.day_first += 1
+            if shape in MONTH_FIRST and date_order(strip_time(text)) is None:
+                column.either_way[shape] = column.either_way.get(shape, 0) + 1
     if column.hidden:
         return
     # A column not named as an identifier can still hold one (a shifted row, a phone
@@ -714,7 +721,7 @@ def _note(c: ColumnProfile) -> str:
     parts = []
     if c.excel_dates:
         parts.append(f"{c.excel_dates:,} Excel dates")
-    for fmt, n in sorted(c.date_formats.items(), key=lambda kv: -kv[1]):
+    for fmt, n in sorted(c.text_dates.items(), key=lambda kv: -kv[1]):
         parts.append(f"{n:,} text dates {fmt}")
     examples = ", ".join(repr(e) for e in c.examples)
     return "; ".join([examples, *parts] if examples else parts)
@@ -823,7 +830,7 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
     text_formats: dict[str, int] = {}
     for canonical, header in found.items():
         if "date" in canonical:
-            for fmt, n in profiles[header].date_formats.items():
+            for fmt, n in profiles[header].text_dates.items():
                 text_formats[fmt] = text_formats.get(fmt, 0) + n
     usual = max(text_formats, key=lambda f: text_formats[f]) if text_formats else None
     if usual and usual not in ("%Y-%m-%d",):

@@ -145,54 +145,46 @@ DATE_SHAPES = (
 )
 
 
-# Day and month in numbers ('2/16/2024'): which comes first.
-_NUMERIC_DAY_MONTH = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-]\d{2}(?:\d{2})?")
-
-
-def date_order(text: str) -> str | None:
-    """'mdy' when `text` (numbers: '2/16/2024') can only be month first (the second
-    number above 12: Excel's US short date), 'dmy' when only day first ('16/2/2024'),
-    None when either could be ('2/3/2024') or it is no such date."""
-    found = _NUMERIC_DAY_MONTH.fullmatch(text)
-    if not found:
-        return None
-    first, second = int(found.group(1)), int(found.group(2))
-    if first <= 12 < second <= 31:
-        return "mdy"
-    if second <= 12 < first <= 31:
-        return "dmy"
-    return None
-
-
-def month_first(date_format: str) -> str:
-    """The month-first twin of a day-first format ('%d/%m/%Y' -> '%m/%d/%Y')."""
-    return date_format.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+#: Each day-first numeric format and its month-first twin. Excel re-saves a CSV in the
+#: computer's regional short date: on a PC set to US English that is m/d/yyyy
+#: ('2/16/2024'), which has the same shape as dd/mm/yyyy.
+MONTH_FIRST = {"%d/%m/%Y": "%m/%d/%Y", "%d-%m-%Y": "%m-%d-%Y", "%d.%m.%Y": "%m.%d.%Y",
+               "%d/%m/%y": "%m/%d/%y"}
+_DAY_FIRST = {month: day for day, month in MONTH_FIRST.items()}
 
 
 def date_shape(text: str) -> str | None:
     """The date_format whose shape `text` has ('31.03.2024' -> '%d.%m.%Y'), else None.
-    Numbers that can only be month first ('2/16/2024') give the month-first format
-    ('%m/%d/%Y'); numbers that could be either, the day-first one (the UK's)."""
+
+    Numbers both ways round are day first (the UK's order), unless only month first
+    can read them ('2/16/2024' -> '%m/%d/%Y'); date_order says which they are."""
     for pattern, fmt in DATE_SHAPES:
         if pattern.fullmatch(text):
-            return month_first(fmt) if date_order(text) == "mdy" and "%d" in fmt else fmt
+            if fmt in MONTH_FIRST and date_order(text) == "month":
+                return MONTH_FIRST[fmt]
+            return fmt
     return None
 
 
-def settle_date_formats(counts: dict[str, int], day_first: int) -> dict[str, int]:
-    """Date formats counted over a column's values (date_shape), with the values that
-    could be either read as the column's order: where some values can only be month
-    first and none only day first (`day_first` = 0), the day-first count joins the
-    month-first format (ambiguous values of a US-dated column)."""
-    settled = dict(counts)
-    if day_first:
-        return settled
-    for fmt in list(settled):
-        twin = month_first(fmt)
-        if (twin != fmt and twin in settled and "%m" in fmt
-                and fmt.index("%d") < fmt.index("%m")):
-            settled[twin] += settled.pop(fmt)
-    return settled
+def date_order(text: str) -> str | None:
+    """Of a date written as numbers with the year last ('16/2/2024', '2/16/2024',
+    '3/4/2024'): 'day' when only day first reads it (its first number is above 12),
+    'month' when only month first does (its second is), None when either could (or
+    neither, or it is no such date)."""
+    parts = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}", text)
+    if parts is None:
+        return None
+    first, second = int(parts.group(1)), int(parts.group(2))
+    if first > 12 >= second:
+        return "day"
+    if second > 12 >= first:
+        return "month"
+    return None
+
+
+def other_order(date_format: str) -> str | None:
+    """The same numeric format the other way round ('%d/%m/%Y' <-> '%m/%d/%Y'), else None."""
+    return MONTH_FIRST.get(date_format) or _DAY_FIRST.get(date_format)
 
 
 def strip_time(text: str) -> str:
