@@ -218,13 +218,21 @@ def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> s
     return choose(config, dataset, file)
 
 
+# Files an operating system writes into folders it shows (Windows Explorer on a shared
+# drive: desktop.ini, Thumbs.db; a Mac: .DS_Store, hidden anyway), compared lower-case.
+SYSTEM_FILES = frozenset({"desktop.ini", "thumbs.db", "ehthumbs.db", "ehthumbs_vista.db",
+                          "icon\r"})
+
+
 def _is_input_file(path: Path) -> bool:
-    # Hidden files, Excel's "~$book.xlsx" owner files and partial downloads are not data.
+    # Hidden files, Excel's "~$book.xlsx" owner files, partial downloads and the
+    # system's own files (desktop.ini, Thumbs.db) are not data: left where they are.
     name = path.name
     return (
         path.is_file()
         and not name.startswith((".", "~$"))
         and not name.endswith((".part", ".crdownload", ".tmp"))
+        and name.lower() not in SYSTEM_FILES
     )
 
 
@@ -253,8 +261,9 @@ def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str,
                     reporter.message(f"{p} is {what}, not an extract, and was left alone",
                                      level="warning")
     for entry in sorted(inbox.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or entry.name.upper().startswith("README"):
-            continue  # hidden files and the inbox's own README are not inputs
+        if (entry.name.startswith(".") or entry.name.upper().startswith("README")
+                or entry.name.lower() in SYSTEM_FILES):
+            continue  # hidden and system files and the inbox's own README are not inputs
         if entry.is_file() or (entry.is_dir() and entry.name not in INGEST_ORDER):
             reporter.message(
                 f"{entry} is not in a dataset folder and was left alone — move it to "
