@@ -84,33 +84,6 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-# A register or activity file of at least this many rows none of whose people is among
-# the deaths is not a file of another population: its identifiers cannot match.
-UNLINKED_FILE_ROWS = 50
-
-
-def _unlinked_files(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """Warnings for register and activity files none of whose rows links to a death
-    loaded (newcomer2 finding 10): deaths by NHS number beside NCDR spells by its own
-    pseudonym link to nothing, and the indicators counting from them read as 0."""
-    found = con.execute("""
-        SELECT l.dataset, l.file_name, count(*) AS n
-        FROM (SELECT 'register' AS dataset, person_id, source_file_id FROM register
-              UNION ALL SELECT 'activity', person_id, source_file_id FROM activity) r
-        JOIN ingest_log l ON l.file_id = r.source_file_id
-        GROUP BY ALL
-        HAVING count(*) >= $least
-           AND count(*) FILTER (WHERE r.person_id IN (SELECT person_id FROM deaths)) = 0
-        ORDER BY l.dataset, l.file_name""", {"least": UNLINKED_FILE_ROWS}).fetchall()
-    return [
-        f"{name} ({dataset}, {n:,} rows): none of its people is among the deaths loaded, so "
-        "its identifiers do not match theirs and the indicators counting from it read as "
-        "0 — load it with NHS numbers (pseudonymised here with this project's key, as the "
-        "deaths are), or all sources with a pseudonym made by one key (a "
-        "Der_Pseudo_NHS_Number from NCDR links only to files pseudonymised the same way)"
-        for dataset, name, n in found]
-
-
 def validate_project(config: ProjectConfig, *, reporter: Reporter) -> ValidationReport:
     """Build the data-quality report of a project (read-only)."""
     if not config.database_path.is_file():
@@ -306,7 +279,6 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                 FROM linked UNPIVOT (deaths FOR linked_to IN ("any register entry",
                                                              "any activity"))"""),
         ))
-        report.warnings.extend(_unlinked_files(con))
     tables.append(DataQualityTable(
         "duplicates", "Possible duplicates",
         "Rows that repeat the same person and date (duplicate deaths are quarantined at "
