@@ -709,7 +709,10 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
             lines.append(f"header_row = {ins.header_row}"
                          f"{'  # title rows above the header' if ins.header_row > 1 else ''}")
     elif ins.file_format == "csv" and ins.header_row != 1:
-        lines.append(f"header_row = {ins.header_row}")
+        # Not pinned: ingest finds the header below the title lines itself, and a search
+        # export's title block gains or loses a line when the search is edited.
+        lines.append(f"# header_row = {ins.header_row}  # found below the title lines by "
+                     "itself, however many a later export has")
     if preset == "ons_population" and ins.file_format == "csv" \
             and presets.ons_file_year(ins.path.name) is None:
         lines.append("# year = 2022  # a CSV does not say its year: set the estimates' year")
