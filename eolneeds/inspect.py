@@ -34,9 +34,11 @@ from eolneeds.errors import EolneedsError, UsageError, input_error, shell_arg
 from eolneeds.normalise import (
     ACTIVITY_TYPE_CODES,
     MASK,
+    MONTH_FIRST,
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
     code_key,
+    date_order,
     date_shape,
     is_valid_nhs_number,
     mask,
@@ -109,6 +111,8 @@ class ColumnProfile:
     ten_digits: int = 0  # values that are ten digits (spaces or dashes allowed)
     excel_dates: int = 0
     text_dates: dict[str, int] = field(default_factory=dict)  # date format -> count
+    # Of text_dates' day-first counts, the dates month first reads too ('3/4/2024')
+    either_way: dict[str, int] = field(default_factory=dict)
     distinct: dict[str, int] = field(default_factory=dict)  # up to 50 values, counted
 
     @property
@@ -264,6 +268,7 @@ def _profile(headers: Sequence[str], rows: Iterable[Sequence[Any]], result: Insp
             _observe(column, value)
     # A column that is mostly ten-digit numbers is NHS numbers whatever its name.
     for c in columns:
+        _settle_date_order(c)
         if c.filled and c.ten_digits >= 0.8 * c.filled:
             c.identifier = True
         if c.hidden:
@@ -271,6 +276,18 @@ def _profile(headers: Sequence[str], rows: Iterable[Sequence[Any]], result: Insp
             c.distinct = {}
     result.columns = columns
     result.rows = count
+
+
+def _settle_date_order(column: ColumnProfile) -> None:
+    """Dates that read either way round ('3/4/2024') take the order of the column's
+    others: a column of m/d/yyyy dates (some '2/16/2024', none '16/2/2024') is all
+    %m/%d/%Y, else its days up to 12 would be read as months (finding: an Excel re-save
+    on a US-English PC was called %d/%m/%Y)."""
+    for day_first, month_first in MONTH_FIRST.items():
+        either = column.either_way.get(day_first, 0)
+        if (month_first in column.text_dates and either
+                and column.text_dates.get(day_first, 0) == either):
+            column.text_dates[month_first] += column.text_dates.pop(day_first)
 
 
 def _observe(column: ColumnProfile, value: Any) -> None:
@@ -296,6 +313,8 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         shape = date_shape(strip_time(text))
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
+            if shape in MONTH_FIRST and date_order(strip_time(text)) is None:
+                column.either_way[shape] = column.either_way.get(shape, 0) + 1
     if column.hidden:
         return
     # A column not named as an identifier can still hold one (a shifted row, a phone

@@ -201,8 +201,18 @@ CASES = [
          actions=[(3, "age", "blanked", "age '-1' is not between 0 and 120")]),
     Case("tabs", "deaths", "tabs.tsv", counts=(1, 1, 0)),
     Case("pipes", "deaths", "pipes.txt", counts=(1, 1, 0)),
-    Case("CRLF line ends and a US date", "deaths", "crlf.csv", counts=(2, 1, 1),
+    # A slip among day-first dates (row 4's day above 12 proves the order): that row only.
+    Case("CRLF line ends and a US date", "deaths", "crlf.csv", counts=(3, 2, 1),
          rejects=[(3, "date_of_death", f"date_of_death '05/13/2023' {NOT_A_DATE}")]),
+    # No date proves day first: the other dates would load swapped (finding 09).
+    Case("dates month first", "deaths", "month_first.csv", refused=(
+        "month_first.csv: 1 date in date_of_death cannot be read as dd/mm/yyyy (the "
+        "mapping's date_format) but read as mm/dd/yyyy (such as '05/13/2023'), and none of "
+        "the 1 read as dd/mm/yyyy has a day above 12, so those would load with day and "
+        "month swapped; "
+        "nothing from the file was loaded — set date_format = \"%m/%d/%Y\" in a new "
+        "mappings/deaths.toml (or correct those dates in the file if they are typing "
+        "errors)")),
     Case("mixed delimiters", "deaths", "mixed_delimiters.csv", counts=(2, 1, 1),
          rejects=[(3, None, f"{SHORT}; date_of_death {MISSING}")]),
     Case("quoted newline and comma", "deaths", "quoted_newline.csv", counts=(2, 2, 0),
@@ -928,9 +938,10 @@ def test_validate_while_another_process_writes_the_database_exits_4(tmp_path, mo
         holder.wait()
     for result in (completed, ingest):
         assert result.returncode == 4, result.stderr
-        assert _one_error_line(result) == (
-            f"Error: {database} is in use by another eolneeds process — wait for it to "
-            "finish and try again")
+        assert _one_error_line(result).startswith(
+            f"Error: {database} is open in another program (python")
+        assert f"pid {holder.pid}): another eolneeds command, or a DuckDB session" in \
+            _one_error_line(result)
     assert _digest(database) == before
     assert not (root / ".eolneeds.lock").exists()
 
