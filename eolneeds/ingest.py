@@ -44,7 +44,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -65,7 +65,7 @@ from eolneeds.errors import (
     input_error,
     shell_arg,
 )
-from eolneeds.inspect import csv_header_row, mapping_for_file
+from eolneeds.inspect import mapping_for_file
 from eolneeds.presets import Derived, Preset, get_preset, recognise
 from eolneeds.reporting import Reporter
 from eolneeds.schema import (
@@ -1581,9 +1581,6 @@ def _ingest_one(
             return False
         return True
 
-    header_row = mapping.header_row
-    if preset is None or preset.name != "ons_population":
-        header_row = _csv_header_row(path, mapping, encoding, readable, reporter)
     try:
         if preset is not None and preset.name == "ons_population":
             raw = _read_ons_population(con, path, mapping, where, reporter)
@@ -1591,7 +1588,7 @@ def _ingest_one(
             raw = readers.read_into(
                 con, path, table=RAW_TABLE, file_format=mapping.format,
                 encoding=encoding or mapping.encoding, delimiter=mapping.delimiter,
-                sheet=mapping.sheet, header_row=header_row,
+                sheet=mapping.sheet, header_row=mapping.header_row,
                 workdir=config.database_path.parent / TEMP_FOLDER, choose=used_headers,
                 matches=readable, where=advice_file,
                 # IoD File 1 holds only text and numbers: the fast reader (33,755 rows)
@@ -1836,27 +1833,6 @@ def _ingest_one(
     _say_repeats(path, dataset, mapping.name, rows_read, repeats, corrections, repeated_from,
                  reporter)
     return result
-
-
-def _csv_header_row(path: Path, mapping: Any, encoding: str | None,
-                    readable: Callable[[list[str]], bool], reporter: Reporter) -> int | None:
-    """The header row to read a CSV from: the mapping's header_row (else row 1), unless
-    that row is not a header the mapping reads and a line below it among the first is
-    (inspect.csv_header_row): an export whose title block grew or shrank by a line (EMIS
-    searches: a criteria line added, a blank line gone) then loads as before, and says
-    where its header was found."""
-    given = mapping.header_row
-    found = csv_header_row(path, encoding=encoding or mapping.encoding,
-                           delimiter=mapping.delimiter, declared=mapping.format,
-                           matches=readable)
-    if found is None or found[0] == (given or 1) or (given is None and not found[1]):
-        return given  # (empty lines and a sep= line above the header: the reader's)
-    row = found[0]
-    reporter.message(
-        f"{path.name}: the header the mapping reads is on row {row}"
-        + (f", not row {given} as header_row says" if given else "")
-        + f": read from row {row}", level="warning" if given else "info")
-    return row
 
 
 def _say_repeats(path: Path, dataset: str, mapping_name: str, rows_read: int, repeats: int,
