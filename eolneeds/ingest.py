@@ -2275,8 +2275,8 @@ def _other_mapping_reads(config: ProjectConfig, dataset: str, mapping: Any, path
     """Another mapping of `dataset` that reads these headers, when the one in use does
     not: an export saved under a new name (a practice's search renamed) is read with
     the canonical names, since a mapping is chosen by the start of the file's name."""
-    if not headers:
-        return None
+    if not headers or presets.recognise(headers) is not None:
+        return None  # a national layout: its preset is named instead (preset_advice)
     for name in sorted(config.mappings):
         other = config.mappings[name]
         if name == mapping.name or other.dataset != dataset:

@@ -218,13 +218,24 @@ def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> s
     return choose(config, dataset, file)
 
 
+# What Windows Explorer (and a Mac's Finder, on a shared drive) writes into the folders
+# it shows: folder settings and thumbnail caches, recreated whenever they are deleted.
+_HOUSEKEEPING = {"desktop.ini", "thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "icon\r"}
+
+
+def _is_housekeeping(path: Path) -> bool:
+    return path.name.lower() in _HOUSEKEEPING
+
+
 def _is_input_file(path: Path) -> bool:
-    # Hidden files, Excel's "~$book.xlsx" owner files and partial downloads are not data.
+    # Hidden files, Excel's "~$book.xlsx" owner files, partial downloads and the
+    # operating system's folder files are not data.
     name = path.name
     return (
         path.is_file()
         and not name.startswith((".", "~$"))
         and not name.endswith((".part", ".crdownload", ".tmp"))
+        and not _is_housekeeping(path)
     )
 
 
@@ -253,8 +264,9 @@ def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str,
                     reporter.message(f"{p} is {what}, not an extract, and was left alone",
                                      level="warning")
     for entry in sorted(inbox.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or entry.name.upper().startswith("README"):
-            continue  # hidden files and the inbox's own README are not inputs
+        if entry.name.startswith(".") or entry.name.upper().startswith("README") \
+                or _is_housekeeping(entry):
+            continue  # hidden files, folder files and the inbox's own README are not inputs
         if entry.is_file() or (entry.is_dir() and entry.name not in INGEST_ORDER):
             reporter.message(
                 f"{entry} is not in a dataset folder and was left alone — move it to "
