@@ -6,9 +6,10 @@ One run, under the project lock (lock.py):
    content hash, so a re-run duplicates nothing);
 2. validate; blocking faults stop the run with exit 3 before any output is touched;
 3. assess the rolling 12 months ending with MONTH (protected against the previous
-   month's publication, see publication()) into a hidden temporary folder output/.tmp-MONTH-..., then rename it into place as
-   output/MONTH/ (swapping out an earlier run of the same month) and point output/LATEST
-   (and the symlink output/latest, where the OS allows) at the newest month;
+   month's publication, see publication()) into a hidden temporary folder
+   output/.tmp-MONTH-..., then rename it into place as output/MONTH/ (swapping out an
+   earlier run of the same month) and point output/LATEST (and the symlink
+   output/latest, where the OS allows) at the newest month;
 4. move the processed inputs to archive/MONTH/<dataset>/.
 
 Kill-safety: every visible name changes by one atomic rename, so a run killed at any

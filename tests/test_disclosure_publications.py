@@ -63,9 +63,10 @@ def test_the_month_that_leaves_a_rolling_window_is_protected_through_the_months_
     # Last month: 12 months 60, year to date 30. This month: 12 months 65, year to date
     # 40. (60 - 30) - (65 - 40) = 5 deaths in October 2025, the month that left the
     # window. The two remainders (November to March) are the same months: one count.
-    rows = (_deaths(WINDOW_BEFORE, {("all", "all"): 60}) + _deaths(FYTD_BEFORE, {("all", "all"): 30})
-            + _deaths(SHARED, {("all", "all"): 55}) + _deaths(WINDOW_NOW, {("all", "all"): 65})
-            + _deaths(FYTD_NOW, {("all", "all"): 40}))
+    total = ("all", "all")
+    rows = (_deaths(WINDOW_BEFORE, {total: 60}) + _deaths(FYTD_BEFORE, {total: 30})
+            + _deaths(SHARED, {total: 55}) + _deaths(WINDOW_NOW, {total: 65})
+            + _deaths(FYTD_NOW, {total: 40}))
     result = apply_disclosure(_table(rows), DisclosureConfig(min_count=8),
                               earlier_periods=[WINDOW_BEFORE[0], FYTD_BEFORE[0]],
                               linking_periods=[SHARED[0]])
