@@ -126,9 +126,7 @@ def _open_error(path: Path, exc: duckdb.Error) -> Exception:
 
     lowered = str(exc).lower()
     if "lock" in lowered and "conflicting" in lowered or "could not set lock" in lowered:
-        return ProjectLockedError(
-            f"{path} is in use by another eolneeds process — wait for it to finish and "
-            "try again")
+        return ProjectLockedError(f"{path} is {_lock_holder(str(exc))}")
     if "permission denied" in lowered or "read-only file system" in lowered:
         return UsageError(
             f"{path}: cannot be opened for writing (permission denied) — run eolneeds as a "
@@ -137,6 +135,19 @@ def _open_error(path: Path, exc: duckdb.Error) -> Exception:
     if _damaged(exc):
         return damaged_database(path)
     return exc
+
+
+def _lock_holder(error: str) -> str:
+    """Who holds DuckDB's lock on the database, as DuckDB names it ("Conflicting lock is
+    held in /usr/bin/python3 (PID 4242)"), and what to do. An analyst's session (DBeaver,
+    the duckdb shell, a notebook, even opened read-only) holds it as firmly as another
+    eolneeds command, and "wait for it to finish" sent the user after a run that was
+    not there while the monthly job failed every month."""
+    found = re.search(r"lock is held in (.+?) \(PID (\d+)\)", error)
+    who = f" ({Path(found.group(1)).name}, pid {found.group(2)})" if found else ""
+    return (f"open in another program{who}: another eolneeds command, or a DuckDB session "
+            "(a notebook, DBeaver, the duckdb shell) that has it open, even read-only — "
+            "close the database there, or let the command finish, and try again")
 
 
 def _damaged(exc: BaseException) -> bool:
@@ -184,6 +195,19 @@ def disk_full(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.Error) and (
         "no space left on device" in lowered or "disk quota exceeded" in lowered
         or "not enough space on the disk" in lowered)  # Windows' wording
+
+
+def naming_the_file(exc: BaseException, path: Path | str) -> BaseException:
+    """A full disk met writing `path`, with `path` named when the error names no file: a
+    writer's own buffers (zipfile's, openpyxl's, a file object's) fail with none, and
+    "the disk is full" alone did not say which disk, when the outputs or the temporary
+    folder are often on another one than the project. Anything else is returned as it
+    is."""
+    if isinstance(exc, OSError) and not exc.filename and disk_full(exc):
+        named = OSError(exc.errno, exc.strerror, str(path))
+        named.__cause__ = exc
+        return named
+    return exc
 
 
 def full_disk_error(exc: BaseException) -> Exception:

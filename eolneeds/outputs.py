@@ -21,6 +21,7 @@ from typing import Any
 
 from eolneeds import __version__
 from eolneeds.config import CONFIG_FILE, ProjectConfig
+from eolneeds.db import naming_the_file
 from eolneeds.resources import queries_dir
 
 _VERSIONED_PACKAGES = (
@@ -63,11 +64,14 @@ def atomic_output(path: Path) -> Iterator[Path]:
         yield tmp
         _fsync_file(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             tmp.unlink()
         except FileNotFoundError:
             pass
+        named = naming_the_file(exc, path)
+        if named is not exc:
+            raise named from exc
         raise
 
 

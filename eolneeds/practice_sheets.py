@@ -147,7 +147,7 @@ def practices_sheet(pack: _Pack) -> DataSheet | None:
                     "limits, PCN",
         title=f"GP practice variation in identification: {where}, {period}",
         lines=lines, columns=columns, rows=rows, table_name=_table_name("Practices"),
-        row_keys=keys, freeze_first_column=True, print_keys=2,
+        row_keys=keys, print_keys=2,
     )
 
 
@@ -192,7 +192,7 @@ def pcns_sheet(pack: _Pack) -> DataSheet | None:
                     "funnel limits",
         title=f"Primary Care Network variation in identification: {where}, {period}",
         lines=lines, columns=columns, rows=rows, table_name=_table_name("PCNs"),
-        row_keys=keys, freeze_first_column=True, print_keys=2,
+        row_keys=keys, print_keys=2,
     )
 
 
@@ -248,5 +248,5 @@ def scenarios_sheet(pack: _Pack) -> DataSheet | None:
         title=f"What-if scenarios (modelled): {pack.area_label}, "
               f"{pack.bundle.headline_period}",
         lines=lines, columns=columns, rows=rows, table_name=_table_name("Scenarios"),
-        row_keys=keys, freeze_first_column=True, print_keys=2,
+        row_keys=keys, print_keys=2,
     )

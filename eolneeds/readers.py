@@ -41,6 +41,7 @@ from xml.etree.ElementTree import ParseError
 import duckdb
 
 from eolneeds.config import DELIMITER_WORDS, text_encoding
+from eolneeds.db import naming_the_file
 from eolneeds.errors import input_error
 
 CHUNK = 1 << 20  # 1 MiB: streaming reads for hashing, encoding checks and transcoding
@@ -456,8 +457,11 @@ def _transcode(path: Path, gzipped: bool, codec: str, workdir: Path | None,
                 lines += chunk.count(b"\n")
                 out.write(decoder.decode(chunk).encode("utf-8"))
             out.write(decoder.decode(b"", final=True).encode("utf-8"))
-    except BaseException:
+    except BaseException as exc:
         Path(name).unlink(missing_ok=True)
+        named = naming_the_file(exc, name)
+        if named is not exc:
+            raise named from exc
         raise
     return Path(name)
 
@@ -1224,6 +1228,7 @@ def _read_xlsx(
                               f"set header_row in {where} to the row that holds the headers")
         headers = _header_cells(header_cells)
         check_headers(name, headers)
+        _refuse_uncalculated(path, worksheet.title, header_row, headers)
         width = len(headers)
         column_names = [f"c{i}" for i in range(width)]
         schema = pa.schema([("__row", pa.int64())] + [(n, pa.string()) for n in column_names]
@@ -1276,6 +1281,27 @@ def _read_xlsx(
                     extra_columns=['"__extra"'], sheet=worksheet.title, header_row=header_row)
 
 
+def _refuse_uncalculated(path: Path, sheet: str, header_row: int,
+                         headers: Sequence[str]) -> None:
+    """Refuse a sheet holding a formula whose result was never saved (see
+    _XML_UNCALCULATED): its value would be read as blank."""
+    found = uncalculated_formula(path, sheet, header_row)
+    if found is None:
+        return
+    letters, row = found
+    from openpyxl.utils import column_index_from_string
+
+    index = column_index_from_string(letters) - 1
+    column = headers[index] if index < len(headers) and headers[index] else None
+    raise input_error(
+        path.name, f"cell {letters}{row} of sheet {sheet!r} holds a formula whose result "
+        "was never saved (the program that wrote the file did not calculate it), so its "
+        "value would be read as blank",
+        "open the file in Excel or LibreOffice and save it (that calculates and saves "
+        "every formula's result), or paste the values as values, then ingest it again",
+        row=row, column=column)
+
+
 _XML_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row>)", re.S)
 _XML_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _XML_REF = re.compile(rb'\br="([A-Z]*)(\d*)"')
@@ -1308,28 +1334,75 @@ def fast_sheet_rows(path: Path, sheet: str, min_row: int = 1) -> Iterator[list[s
     the first row on a workbook it does not understand, for the caller to fall back to
     openpyxl."""
     with zipfile.ZipFile(path) as archive:
-        book = archive.read("xl/workbook.xml").decode("utf-8")
-        rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-        targets = {}
-        for entry in _XML_ENTRY.finditer(rels):
-            attrs = dict(_XML_ATTR.findall(entry.group(1)))
-            if "Id" in attrs and "Target" in attrs:
-                targets[attrs["Id"]] = attrs["Target"]
-        member = None
-        for entry in _XML_ENTRY.finditer(book):
-            attrs = dict(_XML_ATTR.findall(entry.group(1)))
-            rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
-            if html.unescape(attrs.get("name", "")) == sheet and rid in targets:
-                target = targets[rid]
-                member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        if member is None or member not in archive.namelist():
-            raise KeyError(sheet)
+        member = _sheet_member(archive, sheet)
         shared: list[str] = []
         if "xl/sharedStrings.xml" in archive.namelist():
             strings = archive.read("xl/sharedStrings.xml")
             shared = [_xml_text(b"".join(_XML_T.findall(_XML_RPH.sub(b"", si))))
                       for si in _XML_SI.findall(strings)]
     return _stream_rows(path, member, shared, min_row)
+
+
+def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str:
+    """The zip member holding the worksheet named `sheet` (KeyError if none)."""
+    book = archive.read("xl/workbook.xml").decode("utf-8")
+    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
+    targets = {}
+    for entry in _XML_ENTRY.finditer(rels):
+        attrs = dict(_XML_ATTR.findall(entry.group(1)))
+        if "Id" in attrs and "Target" in attrs:
+            targets[attrs["Id"]] = attrs["Target"]
+    member = None
+    for entry in _XML_ENTRY.finditer(book):
+        attrs = dict(_XML_ATTR.findall(entry.group(1)))
+        rid = next((v for k, v in attrs.items() if k.endswith(":id")), None)
+        if html.unescape(attrs.get("name", "")) == sheet and rid in targets:
+            target = targets[rid]
+            member = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    if member is None or member not in archive.namelist():
+        raise KeyError(sheet)
+    return member
+
+
+# A formula cell with no saved result: <c r="C2"><f>B2*2</f></c>, or a shared formula's
+# <c r="C3"><f t="shared" si="0"/></c>, with no <v> or an empty one (openpyxl writes
+# <v />). Excel and LibreOffice save each formula's result beside it (an empty text
+# result as <v></v> in a t="str" cell); a file a script wrote (openpyxl, pandas, a
+# reporting tool) may hold only the formulas, and reading its values gives blanks: the
+# column's values were lost without a word, and a row of only formulas was skipped as
+# empty.
+_XML_UNCALCULATED = re.compile(
+    rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
+    rb"(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>")
+# Kept from one chunk to the next so that a cell cut by a chunk's end is seen whole: a
+# formula is at most 8,192 characters.
+_FORMULA_OVERLAP = 65_536
+
+
+def uncalculated_formula(path: Path, sheet: str, min_row: int = 1) -> tuple[str, int] | None:
+    """The first cell (column letters, row) at or below `min_row` of the sheet holding a
+    formula whose result was never saved, else None. Streams the sheet's XML; a chunk
+    with no formula in it costs one search for `<f`."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_member(archive, sheet)
+            with archive.open(member) as fh:
+                tail = b""
+                while chunk := fh.read(CHUNK * 4):
+                    data = tail + chunk
+                    if b"<f" in data or b":f" in data:
+                        for found in _XML_UNCALCULATED.finditer(data):
+                            ref = _XML_REF.search(found.group(1))
+                            if ref is None or not ref.group(2) or \
+                                    b't="str"' in found.group(1) and b"<v" in found.group(0):
+                                continue  # no position, or a saved empty text result
+                            row = int(ref.group(2))
+                            if row >= min_row:
+                                return ref.group(1).decode("ascii"), row
+                    tail = data[-_FORMULA_OVERLAP:]
+    except (KeyError, zipfile.BadZipFile, OSError, zlib.error, EOFError):
+        return None  # a workbook laid out otherwise: openpyxl reads (or refuses) it
+    return None
 
 
 def _stream_rows(path: Path, member: str, shared: list[str],

@@ -8,7 +8,10 @@ They follow the Government Analysis Function's "Releasing statistics in spreadsh
   of [note N] that other tables cite), Metadata, then one sheet per theme.
 * One table per sheet: the title in A1 (a heading style), notes stacked in column A
   above it, nothing merged, nothing beside or below it; each a real Excel table
-  (unique name, string headers, filters), frozen header, number formats per column.
+  (a name from its sheet's words, string headers, filters), number formats per column;
+  no frozen panes (the checklist's "avoid freeze panes": the rows above a table froze
+  with its header, 100-180 pt, the whole window of a reader zoomed to 200%; an Excel
+  table shows its headers in place of the column letters while scrolled).
 * No blank cell inside a table: [c] suppressed, [x] not available, [z] not
   applicable (Mark). Units in the headers or a Unit column. Values stored at the
   precision they are shown (published). Comparisons in words that carry the meaning
@@ -278,7 +281,6 @@ class DataSheet:
     table_name: str
     row_keys: list[Any] = field(default_factory=list)
     legend: bool = False
-    freeze_first_column: bool = False
     # Leading columns that say what a row is (indicator, breakdown, group): repeated on
     # every printed page when the table prints across pages.
     print_keys: int = 1
@@ -726,6 +728,8 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet, *, stream: bool = Fa
         rows = sheet.rows
     else:
         rows = _without_blanks(list(sheet.rows), columns)
+    if sheet.row_cache is None:
+        columns = _wrap_long_text(columns, rows)
     maker = _maker(ws)
     for index, col in enumerate(columns, start=1):
         maker.put(ws, top, index, col.header, style="eol_header")
@@ -752,6 +756,26 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet, *, stream: bool = Fa
     _column_widths(ws, columns, rows)
     _row_heights(ws, top, columns, rows)
     return Placement(ws, top, top + 1, last, columns, sheet.row_keys if sheet.rows else [])
+
+
+def _wrap_long_text(columns: list[Col], rows: Sequence[Sequence[Any]]) -> list[Col]:
+    """'Wrap text within cells' (the accessibility checklist, essential): a column whose
+    longest text is wider than a column may be (theme.MAX_COLUMN_WIDTH) wraps at that
+    width, its rows made tall enough (_row_heights), rather than being cut off by the
+    next column's cell (an indicator name of 71 characters, a data-quality check's name,
+    a practice's position against the ICB). A column of figures never needs it."""
+    wrapped = []
+    for index, col in enumerate(columns):
+        if col.wrap or col.width is not None or col.role != "data":
+            wrapped.append(col)
+            continue
+        longest = col.longest if col.longest is not None else _longest(
+            row[index] for row in rows)
+        if longest + 2 + theme.NUMBER_PAD_WIDTH > theme.MAX_COLUMN_WIDTH:
+            col = dataclasses.replace(col, wrap=True, width=theme.MAX_COLUMN_WIDTH,
+                                      longest=longest)
+        wrapped.append(col)
+    return wrapped
 
 
 def _without_blanks(rows: list[list[Any]], columns: Sequence[Col]) -> list[list[Any]]:
@@ -905,8 +929,48 @@ def _print_headers(wb: Workbook, title: str) -> None:
         ws.oddFooter.right.text = "Page &P of &N"
 
 
+def _explain_shorthand(sheet: DataSheet) -> None:
+    """Name each shorthand the table uses in the Shorthand line above it, with its
+    meaning in a word or two: builders write the line for the marks they expect, and a
+    mark put in by another path ([z] in an empty table's row, a metadata table's [z],
+    [u] in a row's note) was used with no word above it. The Indicator data sheet
+    (rows made as written) states every mark in its own line."""
+    if sheet.row_cache is not None:
+        return
+    marks = {mark.text: mark for mark in MARKS}
+    blanks = [col.blank or NOT_AVAILABLE for col in sheet.columns]  # as _without_blanks
+    used: dict[str, str] = {}
+    for row in sheet.rows or [[NOT_APPLICABLE]]:  # an empty table gets a row of [z]
+        for i, value in enumerate(row):
+            if value is None or value == "" or (type(value) is float and not isfinite(value)):
+                value = blanks[i]
+            text = value.text if type(value) is Mark else value
+            if type(text) is not str:
+                continue
+            if text in marks:
+                used[text] = marks[text].meaning.split(":")[0]
+            elif LOW_RELIABILITY[0] in text:
+                used[LOW_RELIABILITY[0]] = LOW_RELIABILITY[1].split(":")[0]
+    if not used:
+        return
+    index = next((i for i, (head, _) in enumerate(sheet.lines) if head == "Shorthand"), None)
+    if index is None:  # after the line saying what the sheet holds
+        index = min(1, len(sheet.lines))
+        sheet.lines.insert(index, ("Shorthand", "(see the Cover sheet)."))
+    text = sheet.lines[index][1]
+    missing = [f"{mark} {meaning}" for mark, meaning in sorted(used.items())
+               if mark not in text]
+    if missing:
+        cover = " (see the Cover sheet)."
+        stem = text[:-len(cover)] if text.endswith(cover) else text.rstrip(".")
+        stem = stem.strip().removeprefix("(see the Cover sheet")
+        sheet.lines[index] = ("Shorthand", ", ".join([stem, *missing] if stem else missing)
+                              + cover)
+
+
 def _write_data_sheet(wb: Workbook, sheet: DataSheet, *, stream: bool = False) -> Placement:
     ws = wb.create_sheet(sheet.name)
+    _explain_shorthand(sheet)
     # The table first: its column widths decide how the notes above it wrap.
     placement = _write_table(ws, _heading_rows(sheet) + 1, sheet,
                              stream=stream and sheet.streamable and not sheet.charts)
@@ -916,7 +980,6 @@ def _write_data_sheet(wb: Workbook, sheet: DataSheet, *, stream: bool = False) -
     sheet.lines = [(head, next(chart_lines)) if head == "Chart" else (head, text)
                    for head, text in sheet.lines]
     _sheet_heading(ws, sheet)
-    ws.freeze_panes = f"{'B' if sheet.freeze_first_column else 'A'}{placement.first_row}"
     _comparison_rules(ws, placement)
     _page_setup(ws, placement.header_row, columns=len(placement.columns) if sheet.print_rows
                 else 1, last_row=placement.last_row if sheet.print_rows
@@ -1361,7 +1424,7 @@ def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> Da
         name=name, description=description,
         title=f"{name}: {pack.area_label}, {pack.bundle.headline_period}",
         lines=lines, columns=columns, rows=rows, table_name=_table_name(name),
-        row_keys=keys, legend=True, freeze_first_column=True, print_keys=3,
+        row_keys=keys, legend=True, print_keys=3,
     )
     if theme_key == "place_of_death":
         sheet.lines.append(("Chart", ""))  # filled in by the chart
@@ -1406,7 +1469,6 @@ def _summary_sheet(pack: _Pack) -> DataSheet:
             "significance"),
         title=f"Headline indicators: {pack.area_label}, {pack.bundle.headline_period}", lines=lines,
         columns=columns, rows=rows, table_name="Summary", row_keys=keys, legend=True,
-        freeze_first_column=True,
     )
 
 
@@ -1467,7 +1529,7 @@ def _inequalities_sheet(pack: _Pack) -> DataSheet:
                                           "and relative indices of inequality (SII, RII)",
         title=f"Inequalities by deprivation: {pack.area_label}, {period}", lines=lines,
         columns=columns, rows=rows, table_name="Inequalities", row_keys=keys,
-        freeze_first_column=True, print_keys=2,
+        print_keys=2,
     )
     sheet.lines.append(("Chart", ""))  # filled in by the chart
     sheet.charts.append(lambda placement: _gradient_chart(pack, placement))
@@ -1582,7 +1644,10 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
     longest = pack.shared.longest(numbers, len(spec))
     # The note is the last column: it runs on unwrapped rather than making thousands of
     # rows tall (and measured row by row).
-    columns = [Col(header, width=60 if name == "note" else None,
+    # The indicator's name is as wide as the longest (a name wider than the column was
+    # cut off by the next): wrapping it would make thousands of rows tall.
+    columns = [Col(header, width=60 if name == "note" else min(
+                       size + 3, theme.WIDE_TEXT_WIDTH) if name == "indicator_name" else None,
                    role="comparison" if name == "comparison" else "data", longest=size)
                for (name, header, _), size in zip(spec, longest, strict=True)]
     lines = [_ONE_TABLE,
@@ -1591,7 +1656,8 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
              ("Units", "as in the Unit column; the confidence limits are in the same unit "
                        "as the value."),
              ("Shorthand", f"[c] suppressed {pack.note('suppression')}, [x] not available, "
-                           "[z] not applicable (see the Cover sheet)."),
+                           "[z] not applicable, [u] low reliability (in the Note column; see "
+                           "the Cover sheet)."),
              ("Periods", "Financial years (April to March); months (YYYY-MM) are the monthly "
                          "series; four-digit years are projections."),
              # Printed legibly, every row runs to hundreds of A4 pages: the print area
@@ -1964,7 +2030,10 @@ def _data_quality_sheets(pack: _Pack) -> list[DataSheet]:
                    ("Shorthand", shorthand),
                    ("Read with care", "Data quality affects every indicator: check these "
                                       "tables before drawing conclusions.")],
-            columns=columns, rows=rows, table_name=f"Data_quality_{i}",
+            # Named from its tab's words, not its number ('give tables meaningful
+            # names'): DQ1_Files_loaded holds Data_quality_Files_loaded.
+            columns=columns, rows=rows,
+            table_name=_table_name("Data_quality_" + name.split("_", 1)[-1]),
         ))
     return sheets
 

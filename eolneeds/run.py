@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from eolneeds.config import ProjectConfig
+from eolneeds.db import explain
 from eolneeds.errors import EolneedsError, InputDataError, UsageError
 from eolneeds.lock import project_lock
 from eolneeds.normalise import mask_nhs_numbers
@@ -500,7 +501,10 @@ def run_month(
             error = str(exc)
             raise
         except BaseException as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            # A full disk or a damaged database is logged as the user is told it (the
+            # scheduler's reader sees the log, not the terminal), a bug as itself.
+            known = explain(exc) if isinstance(exc, Exception) else None
+            error = str(known) if known is not None else f"{type(exc).__name__}: {exc}"
             raise
         finally:
             duration = round(time.monotonic() - started, 3)

@@ -928,9 +928,10 @@ def test_validate_while_another_process_writes_the_database_exits_4(tmp_path, mo
         holder.wait()
     for result in (completed, ingest):
         assert result.returncode == 4, result.stderr
-        assert _one_error_line(result) == (
-            f"Error: {database} is in use by another eolneeds process — wait for it to "
-            "finish and try again")
+        assert _one_error_line(result).startswith(
+            f"Error: {database} is open in another program (python")
+        assert f"pid {holder.pid}): another eolneeds command, or a DuckDB session" in \
+            _one_error_line(result)
     assert _digest(database) == before
     assert not (root / ".eolneeds.lock").exists()
 

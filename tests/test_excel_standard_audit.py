@@ -11,6 +11,7 @@ shown with a decimal place, sheet names with spaces, no subject or keywords.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import sys
 from datetime import datetime
@@ -302,3 +303,85 @@ def test_low_reliability_is_marked_u_and_explained_on_the_cover(books, bundle):
                  and r[headers.index("Indicator ID")].value == "crude_death_rate"
                  and r[headers.index("Period")].value == "2024-25"]
         assert sum(n == mark for n in notes) == 2, notes
+
+
+# ---------------------------------------------------------------------------------------
+# The checklist's points found unmet by opening the packs of a real run (session 10)
+
+MARK_TEXTS = {mark.text for mark in report_excel.MARKS}
+
+
+def _lines_above(ws) -> str:
+    """The title and note lines above the sheet's table."""
+    (_, ref), = ws.tables.items()
+    _, header_row, _, _ = range_boundaries(ref)
+    return [str(ws.cell(r, 1).value or "") for r in range(1, header_row)]
+
+
+def test_no_sheet_freezes_panes(books):
+    """'Avoid adding filters and freeze panes': the packs froze every row above each
+    table's first data row (the title and 5-10 note lines, 100-180 pt) and, on the theme
+    sheets, the Indicator column (up to 60 characters): at 200% zoom on a laptop the
+    frozen part is the whole window and the table cannot be scrolled into view. An Excel
+    table shows its column headers in place of the column letters while scrolling."""
+    for wb in books.values():
+        for ws in wb.worksheets:
+            assert ws.freeze_panes is None, (ws.title, ws.freeze_panes)
+
+
+def test_every_shorthand_in_a_table_is_explained_above_it(books):
+    """Shorthand is explained where it is used: each of [c], [x], [z] standing in a cell
+    and [u] in a note is named, with its meaning, in the Shorthand line above it (the
+    data-quality tables showed [z] under a line naming only [x]; Metadata's [z] had no
+    line at all; [u] was explained on the Cover only)."""
+    for wb in books.values():
+        for ws in wb.worksheets:
+            if not ws.tables or ws.title == "Notes":  # the notes define the shorthand
+                continue
+            headers, rows = _table(ws)
+            used = {cell.value for row in rows for cell in row if cell.value in MARK_TEXTS}
+            if any(isinstance(cell.value, str) and "[u]" in cell.value
+                   for row in rows for cell in row):
+                used.add("[u]")
+            line = next((text for text in _lines_above(ws) if text.startswith(
+                "Shorthand: ")), "")
+            for mark in used:
+                assert mark in line, (ws.title, mark, line)
+
+
+def test_tables_have_meaningful_names(books):
+    """'Give tables meaningful names': a table is named from its sheet's words (the
+    data-quality tables were Data_quality_1 ... Data_quality_11)."""
+    for wb in books.values():
+        for ws in wb.worksheets:
+            for name in ws.tables:
+                words = {w.casefold() for w in ws.title.split("_") if not re.fullmatch(
+                    r"DQ\d+", w)}
+                assert words <= {w.casefold() for w in name.split("_")}, (ws.title, name)
+                assert not re.search(r"_\d+$", name) or re.search(r"_\d+$", ws.title), name
+
+
+def test_text_longer_than_its_column_wraps(books):
+    """'Wrap text within cells' (E): text wider than its column is wrapped (the row made
+    tall enough), else the next column's cell cuts it off on screen and in print (an
+    indicator name of 71 characters in a column of 60, a practice's position against the
+    ICB, a data-quality check's name). The last column may run on into the empty cells
+    to its right."""
+    for wb in books.values():
+        for ws in wb.worksheets:
+            if not ws.tables:
+                continue
+            headers, rows = _table(ws)
+            for row in rows:
+                for cell in row[:-1]:
+                    if not isinstance(cell.value, str):
+                        continue
+                    width = ws.column_dimensions[cell.column_letter].width
+                    longest = max(len(part) for part in cell.value.split("\n"))
+                    if longest > width - 3:  # the cell's padding
+                        assert cell.alignment.wrap_text, (ws.title, cell.coordinate,
+                                                           width, cell.value)
+                    if longest > width * 1.1:  # more than one line even of narrow text
+                        height = ws.row_dimensions[cell.row].height
+                        assert height and height >= 13 * math.ceil(longest / width / 1.1), (
+                            ws.title, cell.coordinate, height)
