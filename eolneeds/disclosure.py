@@ -1562,6 +1562,7 @@ def apply_disclosure(
             def rounded(column: str) -> pl.Expr:
                 return (pl.col(column) / base).round(0) * base
 
+            exact = out["numerator"].to_numpy().astype(float)
             out = out.with_columns(
                 pl.when(countable & pl.col("method").is_in(["C", "P", "R", "DSR"]))
                 .then(rounded("numerator")).otherwise(pl.col("numerator")).alias("numerator"),
@@ -1571,6 +1572,7 @@ def apply_disclosure(
                 pl.when(countable & (pl.col("method") == "C"))
                 .then(rounded("value")).otherwise(pl.col("value")).alias("value"),
             )
+            out = _from_rounded_counts(out, exact, out.select(countable).to_series())
 
     is_hidden = pl.col("suppressed")
     return out.with_columns(
@@ -1579,6 +1581,58 @@ def apply_disclosure(
         .alias("comparison"),
         pl.when(pl.col("note") == "").then(None).otherwise(pl.col("note")).alias("note"),
     ).select(frame.columns)
+
+
+def _from_rounded_counts(out: pl.DataFrame, exact: np.ndarray,
+                         countable: pl.Series) -> pl.DataFrame:
+    """Values and intervals of the rows whose counts were rounded, from the rounded
+    counts: a percentage, a rate and their intervals computed from the exact counts give
+    them back (26.436781...% of a published 85 is 23 of 87 and nothing else; a DSR's
+    Dobson interval, (U - DSR) / (DSR - L) = (O_U - O) / (O - O_L), is a function of its
+    count alone). A percentage and a crude rate are recomputed from the rounded counts
+    (Wilson; exact/Byar's over the population); a DSR keeps its value and has its
+    interval rescaled to the rounded count (Dobson's, with the variance it implies); a
+    mean's total (bed days over its published value gives its number of people) is not
+    published."""
+    from eolneeds import methods
+
+    method = out["method"].to_numpy()
+    ok = countable.to_numpy() & out["numerator"].is_not_null().to_numpy()
+    x = out["numerator"].fill_null(np.nan).to_numpy().astype(float)
+    n = out["denominator"].fill_null(np.nan).to_numpy().astype(float)
+    columns = {c: out[c].fill_null(np.nan).to_numpy().astype(float).copy()
+               for c in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8",
+                         "upper_ci_99_8")}
+    levels = ((0.95, "lower_ci_95", "upper_ci_95"), (0.998, "lower_ci_99_8", "upper_ci_99_8"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows = ok & (method == "P") & (n > 0)
+        if rows.any():
+            xs, ns = np.minimum(x[rows], n[rows]), n[rows]
+            for confidence, lo, hi in levels:
+                value, low, high = methods.wilson(xs, ns, confidence)
+                columns["value"][rows] = value * 100
+                columns[lo][rows], columns[hi][rows] = low * 100, high * 100
+        rows = ok & (method == "R") & (n > 0)
+        if rows.any():
+            for confidence, lo, hi in levels:
+                value, low, high = methods.crude_rate(x[rows], n[rows], confidence)
+                columns["value"][rows] = value
+                columns[lo][rows], columns[hi][rows] = low, high
+        rows = ok & (method == "DSR") & (exact > 0) & (x > 0)
+        if rows.any():
+            o, r, dsr = exact[rows], x[rows], columns["value"][rows]
+            for confidence, lo, hi in levels:
+                o_lo, o_hi = methods.poisson_limits(o, confidence)
+                # sqrt(var / O) from the exact interval, then for the rounded count.
+                k = (columns[hi][rows] - dsr) / (o_hi - o) * np.sqrt(o / r)
+                r_lo, r_hi = methods.poisson_limits(r, confidence)
+                columns[lo][rows] = dsr + k * (r_lo - r)
+                columns[hi][rows] = dsr + k * (r_hi - r)
+    mean_total = pl.lit(pl.Series(countable.to_numpy() & (method == "M")))
+    return out.with_columns(
+        *(pl.Series(c, v).fill_nan(None) for c, v in columns.items()),
+    ).with_columns(
+        pl.when(mean_total).then(None).otherwise(pl.col("numerator")).alias("numerator"))
 
 
 # ---------------------------------------------------------------------------------------
