@@ -1693,6 +1693,9 @@ def _ingest_one(
         # A refusal in the transaction (direct) rolls back what was inserted.
         if mapping.decimal == "auto":
             _refuse_decimal_commas(con, config, dataset, path.name, mapping.name)
+        _refuse_swapped_dates(con, config, dataset, path.name, mapping,
+                              f"(SELECT * FROM {dataset} WHERE source_file_id = {file_id})"
+                              if direct else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
         _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read)
         if not direct:
             con.execute("BEGIN TRANSACTION")
@@ -2227,6 +2230,7 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
     fix = next((f for key, f in _LIKELY_FIXES if key in why),
                "check the [columns] mapping of {column} in {where}")
     example = 'e.g. date_format = "%Y-%m-%d"'
+    impossible = ""
     if "is not a date" in why:
         # The shape of a value the mapping could not read names the format it needs.
         value = con.execute(
@@ -2234,9 +2238,15 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
             f"({faulty}) WHERE __reason LIKE '%is not a date%' ORDER BY __row LIMIT 1"
         ).fetchone()
         shape = nz.date_shape(value[0]) if value and value[0] else None
-        if shape is not None:
+        if shape is not None and shape == mapping.date_format:
+            # Written as the mapping says, yet no date ('31/02/2024'): another
+            # date_format would not read it (and advising the same one loops).
+            impossible = (f"correct the dates in the file: they are written as date_format says "
+                   f"({nz.describe_date_format(shape)}) but are not real dates, such as "
+                   f"'{value[0]}'")  # type: ignore[index]
+        elif shape is not None:
             example = f'date_format = "{shape}", as in \'{value[0]}\''  # type: ignore[index]
-    fix = fix.format(where=where, column=column or "the column", example=example)
+    fix = impossible or fix.format(where=where, column=column or "the column", example=example)
     limit = ("every row" if rows_rejected == rows_read else
              f"more than {share:.0%} of the rows, the [ingest] max_rejected_share limit")
     raise input_error(
@@ -2246,6 +2256,50 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
         "loaded",
         fix,
     )
+
+
+def _refuse_swapped_dates(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                          dataset: str, name: str, mapping: Any, loaded: str) -> None:
+    """Refuse a file whose dates are the other way round from its mapping's date_format:
+    some fail because only the other order reads them ('2/16/2024' under dd/mm/yyyy)
+    and none of those loaded proves the mapping's order (a day above 12). Its other
+    dates ('11/9/2024') would load with day and month swapped, whatever share of the
+    file is quarantined -- an Excel re-save on a US-English PC writes m/d/yyyy.
+    `loaded` is a query of the rows about to load. Cheap: only rejected dates are looked
+    at, and the loaded rows only when one of them is the other way round."""
+    other = nz.other_order(mapping.date_format)
+    if other is None:
+        return
+    parts = con.execute(
+        "SELECT part FROM (SELECT unnest(string_split(__reason, '; ')) AS part FROM "
+        f"(SELECT __reason FROM {STAGE_TABLE} UNION ALL SELECT __reason FROM "
+        f"{ACTIONS_TABLE}) WHERE contains(__reason, 'is not a date')) "
+        "WHERE contains(part, 'is not a date') LIMIT 100000").fetchall()
+    swapped: dict[str, list[str]] = {}
+    for (part,) in parts:
+        found = re.match(r"(\w+)\b.*? '([^']*)' is not a date", part)
+        if found and found.group(1) in DATE_COLUMNS and \
+                nz.date_shape(nz.strip_time(found.group(2))) == other:
+            swapped.setdefault(found.group(1), []).append(found.group(2))
+    for column, values in sorted(swapped.items()):
+        counts = con.execute(
+            f'SELECT count("{column}"), count(*) FILTER (WHERE day("{column}") > 12) '
+            f"FROM {loaded}").fetchone()
+        read, proven = counts if counts else (0, 0)
+        if not read or proven:
+            continue
+        where = (_mapping_file(config, mapping.name) if mapping.name in config.mappings
+                 else f"a new mappings/{dataset}.toml")
+        mine = nz.describe_date_format(mapping.date_format)
+        raise input_error(
+            name,
+            f"{len(values)} date{'s' if len(values) != 1 else ''} in {column} cannot be "
+            f"read as {mine} (the mapping's date_format) but read as "
+            f"{nz.describe_date_format(other)} (such as '{values[0]}'), and none of the "
+            f"{read} read as {mine} has a day above 12, so those would load with day and "
+            "month swapped; nothing from the file was loaded",
+            f'set date_format = "{other}" in {where} '
+            "(or correct those dates in the file if they are typing errors)")
 
 
 def _replace_earlier(con: duckdb.DuckDBPyConnection, dataset: str, name: str,

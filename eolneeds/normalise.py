@@ -145,12 +145,46 @@ DATE_SHAPES = (
 )
 
 
+#: Each day-first numeric format and its month-first twin. Excel re-saves a CSV in the
+#: computer's regional short date: on a PC set to US English that is m/d/yyyy
+#: ('2/16/2024'), which has the same shape as dd/mm/yyyy.
+MONTH_FIRST = {"%d/%m/%Y": "%m/%d/%Y", "%d-%m-%Y": "%m-%d-%Y", "%d.%m.%Y": "%m.%d.%Y",
+               "%d/%m/%y": "%m/%d/%y"}
+_DAY_FIRST = {month: day for day, month in MONTH_FIRST.items()}
+
+
 def date_shape(text: str) -> str | None:
-    """The date_format whose shape `text` has ('31.03.2024' -> '%d.%m.%Y'), else None."""
+    """The date_format whose shape `text` has ('31.03.2024' -> '%d.%m.%Y'), else None.
+
+    Numbers both ways round are day first (the UK's order), unless only month first
+    can read them ('2/16/2024' -> '%m/%d/%Y'); date_order says which they are."""
     for pattern, fmt in DATE_SHAPES:
         if pattern.fullmatch(text):
+            if fmt in MONTH_FIRST and date_order(text) == "month":
+                return MONTH_FIRST[fmt]
             return fmt
     return None
+
+
+def date_order(text: str) -> str | None:
+    """Of a date written as numbers with the year last ('16/2/2024', '2/16/2024',
+    '3/4/2024'): 'day' when only day first reads it (its first number is above 12),
+    'month' when only month first does (its second is), None when either could (or
+    neither, or it is no such date)."""
+    parts = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}", text)
+    if parts is None:
+        return None
+    first, second = int(parts.group(1)), int(parts.group(2))
+    if first > 12 >= second:
+        return "day"
+    if second > 12 >= first:
+        return "month"
+    return None
+
+
+def other_order(date_format: str) -> str | None:
+    """The same numeric format the other way round ('%d/%m/%Y' <-> '%m/%d/%Y'), else None."""
+    return MONTH_FIRST.get(date_format) or _DAY_FIRST.get(date_format)
 
 
 def strip_time(text: str) -> str:

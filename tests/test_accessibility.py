@@ -2,7 +2,7 @@
 with no violations, on a desktop (1366 px) and a phone (390 px), in real Chromium.
 
 axe-core comes from the npm registry, its version pinned in tests/a11y/package.json and
-package-lock.json (`npm ci --prefix tests/a11y` in .ci/run). The test injects
+package-lock.json (`python3 tests/a11y/install.py` in .ci/run). The test injects
 axe.min.js into the page over the DevTools pipe (tests/browser.py): no Playwright, no
 browser download, no network.
 """
@@ -39,7 +39,7 @@ def _need_tools() -> None:
     if chromium_path() is None or sys.platform == "win32":
         missing.append("Chromium on a POSIX system")
     if not AXE.exists():
-        missing.append(f"axe-core ({AXE}; run `npm ci --prefix tests/a11y`)")
+        missing.append(f"axe-core ({AXE}; run `python3 tests/a11y/install.py`)")
     if missing:
         # CI installs both (.ci/run): there a missing tool is a failure, not a skip.
         if os.environ.get("CI"):

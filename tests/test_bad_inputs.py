@@ -148,9 +148,9 @@ CASES = [
              "'person_id;date_of_death;age;sex;lsoa_code;underlying_cause;place_of_death') — "
              + ONE_COLUMN + MAP_IT.replace("mappings/{ds}.toml", "{{mappings}}").format(
                  col="person_id"))),
-    Case("title rows without header_row", "deaths", "title_rows_unmapped.csv", refused=(
-        "title_rows_unmapped.csv: required column 'person_id' is missing (found: 'Deaths "
-        "extract March 2025') — " + ONE_COLUMN + MAP_IT.format(col="person_id", ds="deaths"))),
+    # Found below the title line, as in a workbook (newcomer2 finding 08)
+    Case("title rows without header_row", "deaths", "title_rows_unmapped.csv",
+         counts=(1, 1, 0)),
     Case("preset column missing", "deaths", "pcmd_missing_pod.csv",
          mapping='dataset = "deaths"\npreset = "pcmd_deaths"\n', refused=(
              "pcmd_missing_pod.csv: required column 'POD_CODE' (the pcmd_deaths preset "
@@ -201,8 +201,18 @@ CASES = [
          actions=[(3, "age", "blanked", "age '-1' is not between 0 and 120")]),
     Case("tabs", "deaths", "tabs.tsv", counts=(1, 1, 0)),
     Case("pipes", "deaths", "pipes.txt", counts=(1, 1, 0)),
-    Case("CRLF line ends and a US date", "deaths", "crlf.csv", counts=(2, 1, 1),
+    # A slip among day-first dates (row 4's day above 12 proves the order): that row only.
+    Case("CRLF line ends and a US date", "deaths", "crlf.csv", counts=(3, 2, 1),
          rejects=[(3, "date_of_death", f"date_of_death '05/13/2023' {NOT_A_DATE}")]),
+    # No date proves day first: the other dates would load swapped (finding 09).
+    Case("dates month first", "deaths", "month_first.csv", refused=(
+        "month_first.csv: 1 date in date_of_death cannot be read as dd/mm/yyyy (the "
+        "mapping's date_format) but read as mm/dd/yyyy (such as '05/13/2023'), and none of "
+        "the 1 read as dd/mm/yyyy has a day above 12, so those would load with day and "
+        "month swapped; "
+        "nothing from the file was loaded — set date_format = \"%m/%d/%Y\" in a new "
+        "mappings/deaths.toml (or correct those dates in the file if they are typing "
+        "errors)")),
     Case("mixed delimiters", "deaths", "mixed_delimiters.csv", counts=(2, 1, 1),
          rejects=[(3, None, f"{SHORT}; date_of_death {MISSING}")]),
     Case("quoted newline and comma", "deaths", "quoted_newline.csv", counts=(2, 2, 0),
