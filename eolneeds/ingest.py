@@ -1559,8 +1559,11 @@ def _ingest_one(
     # The file is read into a temporary table before the transaction starts: temporary
     # tables never reach the database file, and rows inserted outside a transaction get
     # row ids 0, 1, 2 ... in file order, which give the row numbers.
+    seen_headers: list[str] = []  # the file's headers, for advice if they do not fit
+
     def used_headers(headers: list[str]) -> Collection[str]:
         """The headers the mapping reads: the only columns worth keeping."""
+        seen_headers[:] = headers
         provisional = readers.RawTable(table=RAW_TABLE, headers=headers, row_expr="NULL",
                                        format="csv")
         return _plan_columns(config, dataset, provisional, mapping, preset, path.name,
@@ -1604,6 +1607,15 @@ def _ingest_one(
             done = None  # the read's own error says more
         if done is not None:
             return done
+        other = _other_mapping_reads(config, dataset, mapping, path, seen_headers) \
+            if "is missing" in str(exc) else None
+        if other is not None:
+            missing = re.search(r"required column '[^']*' is missing", str(exc))
+            raise input_error(
+                path.name, f"read with {where}, which cannot read it"
+                + (f" ({missing.group(0)})" if missing else "")
+                + f"; {_mapping_file(config, other)} reads its columns",
+                _choose_mapping_advice(config, dataset, path, other)) from None
         # A workbook in a national layout read without its preset: name the preset.
         found = _national_sheet(path) if preset is None else None
         if found is None:
@@ -2375,6 +2387,41 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
         "loaded",
         fix,
     )
+
+
+def _other_mapping_reads(config: ProjectConfig, dataset: str, mapping: Any, path: Path,
+                         headers: list[str]) -> str | None:
+    """Another mapping of `dataset` that reads these headers, when the one in use does
+    not: an export saved under a new name (a practice's search renamed) is read with
+    the canonical names, since a mapping is chosen by the start of the file's name."""
+    if not headers or presets.recognise(headers) is not None:
+        return None  # a national layout: its preset is named instead (preset_advice)
+    for name in sorted(config.mappings):
+        other = config.mappings[name]
+        if name == mapping.name or other.dataset != dataset:
+            continue
+        try:
+            used, preset, _target = _mapping_and_preset(config, dataset, name)
+            provisional = readers.RawTable(table=RAW_TABLE, headers=headers,
+                                           row_expr="NULL", format="csv")
+            _plan_columns(config, dataset, provisional, used, preset, path.name, _Params(),
+                          used.date_format, "NULL", "NULL", "NULL", given=path)
+        except EolneedsError:
+            continue
+        return name
+    return None
+
+
+def _choose_mapping_advice(config: ProjectConfig, dataset: str, path: Path,
+                           mapping_name: str) -> str:
+    """How to have `mapping_name` read the file `path`, from `ingest` and from `run`."""
+    stem = re.split(r"[_\-\s.]|\d", path.name)[0] or path.stem
+    folder = config.root / "mappings"
+    return (f"a mapping is chosen by the start of the file's name: rename the file to "
+            f"start with {mapping_name}, or copy {folder / mapping_name}.toml to "
+            f"{folder / stem}.toml (then `run` reads every file named {stem}... with it), "
+            f"or give it: eolneeds ingest {dataset} {shell_arg(path)} --mapping "
+            f"{mapping_name} --project {shell_arg(config.root)}")
 
 
 def _refuse_swapped_dates(con: duckdb.DuckDBPyConnection, config: ProjectConfig,

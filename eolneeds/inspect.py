@@ -64,7 +64,6 @@ MAX_CELLS = 500_000  # ... and about this many cells (a wide sheet: fewer rows)
 MIN_ROWS = 1_000  # however wide the file
 EXAMPLES = 3  # example values shown per column
 HEAD_ROWS = 30  # rows searched for the header
-HEAD_BYTES = 1 << 16  # bytes of a CSV read for its header (_head_lines)
 # Presets that find their own sheets and header rows in a workbook (a sheet per sex, a
 # sheet named after the year): a mapping must not pin them to one sheet.
 WORKBOOK_PRESETS = ("ons_population", "iod_file1")
@@ -197,71 +196,7 @@ def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> s
     national layout of the file counts too; given a name, only the name."""
     path = Path(file)
     layout = (lambda: recognise_file(path)) if isinstance(file, Path) else None
-    chosen = config.mapping_name_for_file(dataset, path.name, layout)
-    if chosen is None and isinstance(file, Path):
-        return fitting_local_mapping(config, dataset, path)
-    return chosen
-
-
-def fitting_local_mapping(config: ProjectConfig, dataset: str, path: Path) -> str | None:
-    """The one mapping of `dataset` with no preset (a local layout: an EMIS or SystmOne
-    register search, a community extract) whose every [columns] source column is a
-    header of the file, among its first rows: a renamed export (the search saved under
-    another name) is read with the mapping written for it, not with none. None when no
-    mapping, or more than one, fits (or the file cannot be read here)."""
-    local = [m for m in config.mappings.values()
-             if m.dataset == dataset and not m.preset and m.columns]
-    if not local:
-        return None
-    rows = _head_rows(path)
-    if not rows:
-        return None
-    keys = [{presets.header_key(c) for c in row if c} for row in rows]
-    fits = [m.name for m in local
-            if any({presets.header_key(c) for c in m.columns.values()} <= row for row in keys)]
-    return fits[0] if len(fits) == 1 else None
-
-
-def _head_rows(path: Path) -> list[list[str]]:
-    """The cells of a file's first rows (a CSV's first lines; each sheet's header row of
-    a workbook), as text; [] when it cannot be read (the ingest that follows says why)."""
-    try:
-        fmt, gzipped = detect_format(path)
-        if fmt == "xlsx":
-            return [list(sheet.headers) for sheet in scan_workbook(path) if sheet.headers]
-        if fmt != "csv":
-            return []
-        head = _head_lines(path, gzipped, "auto")
-        return [list(row) for row in csv.reader(io.StringIO("".join(head)),
-                                                delimiter=_choose_delimiter(head))] \
-            if head else []
-    except (EolneedsError, OSError, UnicodeError, LookupError, csv.Error, ValueError,
-            EOFError):
-        return []
-
-
-def _head_lines(path: Path, gzipped: bool, encoding: str) -> list[str]:
-    """A text file's first HEAD_ROWS lines, from its first HEAD_BYTES only (never the
-    whole file, as detect_encoding checks it): for finding a header, where a name
-    mis-decoded is simply not found. Raises OSError, EOFError, LookupError."""
-    import codecs
-    import gzip
-
-    with (gzip.open(path, "rb") if gzipped else path.open("rb")) as raw:
-        data = raw.read(HEAD_BYTES)
-    if encoding != "auto":
-        codec = encoding
-    elif data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        codec = "utf-32"
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        codec = "utf-16"
-    else:
-        codec = "utf-8-sig"  # (or cp1252, whose header names are ASCII alike)
-    text = data.decode(codec, errors="replace")
-    head = text.splitlines(keepends=True)[:HEAD_ROWS]
-    if len(data) == HEAD_BYTES and len(head) == len(text.splitlines()):
-        head = head[:-1]  # the last line may be cut short
-    return head
+    return config.mapping_name_for_file(dataset, path.name, layout)
 
 
 def run_choice_text(config: ProjectConfig, dataset: str, file: Path, written: str) -> str:

@@ -42,7 +42,7 @@ import duckdb
 
 from eolneeds.config import DELIMITER_WORDS, text_encoding
 from eolneeds.db import naming_the_file
-from eolneeds.errors import input_error
+from eolneeds.errors import InputDataError, input_error
 
 CHUNK = 1 << 20  # 1 MiB: streaming reads for hashing, encoding checks and transcoding
 XLSX_BATCH = 50_000  # rows per Arrow batch when loading a worksheet
@@ -605,11 +605,15 @@ def _check_given_header(name: str, lines: list[str], given: int, delimiter: str,
                   if i != given and _header_cells(cells) and matches(_header_cells(cells))),
                  None)
     if other is not None:
-        raise input_error(
-            name, f"the headers the mapping reads are on row {other}, not on row {given} "
-                  f"(header_row in {where})",
-            f"remove header_row from {where}: the header is then found below any title "
-            f"rows, however many the export has (or set header_row = {other})")
+        raise _header_moved(name, given, other, where)
+
+
+def _header_moved(name: str, given: int, other: int, where: str) -> InputDataError:
+    return input_error(
+        name, f"the headers the mapping reads are on row {other}, not on row {given} "
+              f"(header_row in {where})",
+        f"remove header_row from {where}: the header is then found below any title "
+        f"rows, however many the export has (or set header_row = {other})")
 
 
 class _NotUtf8(Exception):
@@ -1253,6 +1257,7 @@ def _read_xlsx(
     import pyarrow as pa
 
     name = path.name
+    given = header_row
     workbook = _open_workbook(path)
     try:
         if sheet is None:
@@ -1276,6 +1281,13 @@ def _read_xlsx(
         if header_row is None:
             # Title rows above the header: find it.
             header_row = scan_sheet(worksheet, matches).header_row or 1
+        elif given is not None and matches is not None and \
+                not scan_sheet(worksheet, matches, header_row=given).matched:
+            # The mapping's header_row no longer holds its headers (a title row added to
+            # the report): name the row that does, as for a CSV.
+            found = scan_sheet(worksheet, matches)
+            if found.matched and found.header_row not in (None, given):
+                raise _header_moved(name, given, found.header_row, where)  # type: ignore[arg-type]
         rows: Iterator[Sequence[Any]] = worksheet.iter_rows(min_row=header_row,
                                                             values_only=True)
         as_text: Callable[[Sequence[Any]], list[str | None]] = _cells_text

@@ -106,3 +106,29 @@ def test_inspect_leaves_a_csv_header_row_unpinned(tmp_path: Path) -> None:
     lines = mapping_text(found, dataset="register").splitlines()
     assert not any(line.startswith("header_row") for line in lines)
     assert any(line.startswith("# header_row = 5") for line in lines)
+
+
+def test_a_workbook_whose_header_moved_names_the_row_it_is_on(tmp_path: Path) -> None:
+    """The same in a workbook: a title row added above a header_row the mapping pins."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Palliative Care Register - EOL audit search"])
+    sheet.append(["Run date: 31-May-2026"])
+    sheet.append(["Search criteria: register, all dates"])  # the new line
+    sheet.append(["NHS Number", "Usual GP's Organisation Code", "Date Added to Register"])
+    for number in NUMBERS:
+        sheet.append([number, "C83010", "16-Feb-2024"])
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    config = make_project(tmp_path / "p", {"emis": MAPPING.replace(
+        "nhs_number", "header_row = 3\nnhs_number")})
+    with pytest.raises(InputDataError) as refused:
+        ingest_files(config, "register", [path], mapping="emis", reporter=Reporter())
+    message = str(refused.value)
+    assert "on row 4, not on row 3" in message and "header_row = 4" in message
+    (config.root / "mappings" / "emis.toml").write_text(MAPPING, encoding="utf-8")
+    [result] = ingest_files(make_project(tmp_path / "p"), "register", [path], mapping="emis",
+                            reporter=Reporter())
+    assert result.rows_loaded == 4

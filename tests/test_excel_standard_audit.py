@@ -454,3 +454,41 @@ def test_every_note_is_cited_by_a_table_and_says_something(books):
         assert set(defined) <= cited, sorted(set(defined) - cited)
         for marker, text in defined.items():
             assert "See the Indicator data sheet" not in text, (marker, text)
+
+
+def test_page_header_and_footer_repeat_only_what_the_sheet_says(books):
+    """'Do not use headers and footers' (E) is about content a screen reader would miss:
+    the printed header and footer carry only the pack's title (the Cover's A1), the
+    sheet's name (its tab) and the page number."""
+    for wb in books.values():
+        title = wb["Cover"]["A1"].value
+        for ws in wb.worksheets:
+            for part in (ws.oddHeader, ws.oddFooter):
+                for side in (part.left, part.center, part.right):
+                    assert side.text in (None, title, "&A", "Page &P of &N"), (
+                        ws.title, side.text)
+
+
+def _luminance(hex_rgb: str) -> float:
+    channels = [int(hex_rgb[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_on_every_colour_has_aa_contrast():
+    """'When using colour for emphasis check the contrast' (E): WCAG AA, 4.5:1, for the
+    comparison fills' text, the header row, links and headings (known answers: black
+    on white 21:1, white on white 1:1)."""
+    from eolneeds import excel_theme as theme
+    assert round(_contrast("000000", "FFFFFF"), 1) == 21.0
+    assert _contrast("FFFFFF", "FFFFFF") == 1.0
+    pairs = [(f.font, f.fill) for f in theme.COMPARISON_FILLS] + [
+        (theme.TEXT_COLOUR, theme.HEADER_FILL), (theme.LINK_COLOUR, "FFFFFF"),
+        (theme.HEADING_COLOUR, "FFFFFF"), (theme.MUTED_COLOUR, "FFFFFF")]
+    for text, background in pairs:
+        assert _contrast(text, background) >= 4.5, (text, background)
