@@ -18,9 +18,12 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+# One pip run for the package and its test tools (not the package, then again with
+# [test]: each builds the editable wheel in its own isolated environment). It covers
+# .installed too.
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
-	touch $@
+	touch $(VENV)/.installed $@
 
 ## make demo: install eolneeds and assess the bundled sample into ./eolneeds-output/
 demo: $(VENV)/.installed

@@ -148,6 +148,44 @@ def _load_periods(con: Any, periods: Sequence[Period]) -> None:
 # Periods
 
 
+EARLIER_PREFIX = "earlier publication: "
+LINKING_PREFIX = "months shared with an earlier publication: "
+
+
+def _shadow_periods(published: list[Period], earlier: list[Period]
+                    ) -> tuple[list[Period], list[Period]]:
+    """The periods disclosure control counts beside the published ones so that nothing
+    published can be worked out against an earlier publication (a monthly run's
+    previous month: its 12 months and year to date; the two years to date differ by
+    one month, the two windows by the month in and the month out).
+
+    Returns (earlier, linking): the earlier publication's periods whose span no
+    published period has (relabelled: 'earlier publication: 2026-27 to date' is
+    another span than this run's '2026-27 to date'), and the months each published
+    period shares with an earlier one that neither holds whole (the 11 months two
+    consecutive 12-month windows share): with them the month in and the month out are
+    counts of the table's sums, and protected where small."""
+    spans = {(p.start, p.end) for p in published}
+    early: list[Period] = []
+    for p in earlier:
+        if p.kind == "month" or (p.start, p.end) in spans:
+            continue
+        spans.add((p.start, p.end))
+        early.append(Period(f"{EARLIER_PREFIX}{p.label}", p.start, p.end, p.kind))
+    linking: list[Period] = []
+    for p in published:
+        if p.kind == "month":
+            continue
+        for e in early:
+            start, end = max(p.start, e.start), min(p.end, e.end)
+            if start > end or (start, end) in spans:
+                continue
+            spans.add((start, end))
+            label = f"{month_label(start)} to {month_label(end)}"
+            linking.append(Period(f"{LINKING_PREFIX}{label}", start, end, "rolling"))
+    return early, linking
+
+
 def choose_periods(
     config: ProjectConfig,
     data_min: date,
@@ -645,12 +683,16 @@ def compute_indicators(
     periods: list[Period] | None = None,
     places: list[str] | None = None,
     reporter: Reporter | None = None,
+    earlier: list[Period] | None = None,
 ) -> pl.DataFrame:
     """Every indicator of the catalogue, per Place and ICB, period and breakdown, with
     methods, SII/RII, comparison and disclosure applied (bundle.INDICATOR_SCHEMA).
 
     `periods` overrides the choice of reporting periods; `places` (Place codes) limits
     the Place rows (the ICB is always the whole ICB). Also stored as table `indicators`.
+    `earlier`: the periods of an earlier publication readers hold (a monthly run's
+    previous month): disclosure control protects this table against them
+    (_shadow_periods); they are not published again.
     """
     reporter = reporter or Reporter()
     catalogue = load_catalogue()
@@ -685,6 +727,11 @@ def compute_indicators(
                     f"{why}: its deaths, and every indicator built on them, would be "
                     f"too few — ingest the deaths to {period.end}, or report a period "
                     f"ending by {month_label(deaths_span.end)}; nothing was published")
+    shown_periods = list(headline)
+    earlier_periods, linking_periods = _shadow_periods(headline, earlier or [])
+    shadow = {p.label for p in (*earlier_periods, *linking_periods)}
+    # Before the published periods: headline[-1] stays the latest published period.
+    headline = [*earlier_periods, *linking_periods, *headline]
     spc_months = [p for p in (periods or []) if p.kind == "month"]
     if periods is None or not spc_months:
         last = headline[-1]
@@ -695,7 +742,7 @@ def compute_indicators(
     all_periods = [*headline, *spc_months]
     kinds = {p.label: p.kind for p in all_periods}
     _load_periods(con, all_periods)
-    reporter.event("assess_periods", periods=[p.label for p in headline],
+    reporter.event("assess_periods", periods=[p.label for p in shown_periods],
                    months=len(spc_months))
 
     params = {
@@ -760,7 +807,7 @@ def compute_indicators(
     # held back from disclosure control and published without a value, the reason in
     # their note, after it.
     gaps = coverage.indicator_gaps(catalogue, all_periods, coverage.source_spans(con))
-    for line in coverage.warnings(gaps, all_periods):
+    for line in coverage.warnings(gaps, [p for p in all_periods if p.label not in shadow]):
         reporter.message(line, level="warning")
     frame, held = _hold_back(frame, gaps, kinds)
     frame, quarters = _spc_aggregation(frame, catalogue, spc_months, config.disclosure)
@@ -806,7 +853,14 @@ def compute_indicators(
     frame = apply_disclosure(raw, config.disclosure,
                              exempt_indicators=(PROJECTED_ID,),
                              projection_base=headline[-1].label, nesting=nesting, pools=pools,
-                             weights=practice.DISCLOSURE_WEIGHTS)
+                             weights=practice.DISCLOSURE_WEIGHTS,
+                             earlier_periods=[p.label for p in earlier_periods],
+                             linking_periods=[p.label for p in linking_periods])
+    if shadow:  # counted only to be protected against: not published again
+        not_shadow = ~pl.col("period").is_in(sorted(shadow))
+        frame, raw, held = frame.filter(not_shadow), raw.filter(not_shadow), held.filter(
+            not_shadow)
+        pools = {k: v for k, v in pools.items() if k[2] not in shadow}
     withheld = _unknown_age_withheld(frame, raw, config.disclosure)
     if withheld:
         shown = ", ".join(withheld[:6]) + (f" and {len(withheld) - 6} more"
@@ -1035,6 +1089,8 @@ class AssessOptions:
     out: Path | None = None
     per_place: bool | None = None
     periods: list[Period] | None = None
+    # The periods of an earlier publication readers hold (compute_indicators).
+    earlier: list[Period] | None = None
 
 
 @dataclass
@@ -1132,7 +1188,7 @@ def _assess_project(config: ProjectConfig, options: AssessOptions, *, reporter: 
     try:
         frame = compute_indicators(config, con, period_end=options.period_end,
                                    months=options.months, periods=options.periods,
-                                   places=places, reporter=reporter)
+                                   places=places, reporter=reporter, earlier=options.earlier)
         # England (and the region) beside the ICB, from an ingested Fingertips download.
         from eolneeds.benchmarks import load_benchmarks
 

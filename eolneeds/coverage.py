@@ -64,12 +64,29 @@ ACTIVITY_NEEDS: dict[str, tuple[tuple[str, int], ...]] = {
 REGISTER_QUERIES = ("register", "advance_care_planning", "practice_variation")
 
 
+#: Deaths with a linkable identifier below which a source linking to none of them is
+#: taken as chance, not as identifiers of another system (with 30 deaths, none in a
+#: register or a hospital extract that truly links is a chance well under 1 in 10,000).
+MIN_LINKABLE_DEATHS = 30
+
+
 @dataclass(frozen=True)
 class Span:
-    """The dates a source covers, in whole months, and its first and last date."""
+    """The dates a source covers, in whole months, and its first and last date; and for
+    a source linked to the deaths by person_id, how many deaths could link (`linkable`)
+    and how many do (`linked`), or None for the deaths and the population."""
 
     first_date: date
     last_date: date
+    linkable: int | None = None
+    linked: int | None = None
+
+    @property
+    def links_to_none(self) -> bool:
+        """No death links to this source though enough could: its identifiers are not
+        the deaths' (pseudonymised by another system or key, or the wrong column)."""
+        return (self.linked == 0 and self.linkable is not None
+                and self.linkable >= MIN_LINKABLE_DEATHS)
 
     @property
     def start(self) -> date:
@@ -99,12 +116,22 @@ def source_spans(con: Any) -> dict[str, Span]:
     from eolneeds.assess import run_query  # the one runner of query files
 
     files = run_query(con, "coverage", {})
+    links = run_query(con, "source_linkage", {})
+    linkable = con.execute("SELECT count(*) FROM (SELECT 1 FROM deaths WHERE NOT "
+                           "starts_with(person_id, 'u') LIMIT 1000)").fetchall()[0][0]
+    # A source the sample of deaths finds in no row of it is absent from the result.
+    linkage: dict[str, tuple[int, int]] = {}
+    if links is not None:
+        linkage = {r["source"]: (r["linkable"], r["linked"]) for r in links.iter_rows(named=True)}
     spans: dict[str, Span] = {}
     if files is not None:
         for row in files.group_by("source").agg(
                 pl.col("file_first").min().alias("first_date"),
                 pl.col("file_last").max().alias("last_date")).iter_rows(named=True):
-            spans[row["source"]] = Span(row["first_date"], row["last_date"])
+            source = row["source"]
+            spans[source] = Span(row["first_date"], row["last_date"],
+                                 *(linkage.get(source, (linkable, 0)) if source != "deaths"
+                                   else (None, None)))
     years = con.execute("SELECT min(year), max(year) FROM population").fetchall()[0]
     if years[0] is not None:
         spans["population"] = Span(date(int(years[0]), 1, 1), date(int(years[1]), 12, 31))
@@ -126,6 +153,8 @@ def gap(source: str, look_back: int | None, period: Period,
         return f"{NOT_AVAILABLE}: no {name} loaded"
     if source == "population":
         return None
+    if span.links_to_none:
+        return f"{NOT_AVAILABLE}: {UNLINKED_REASON.format(name=name)}"
     end = span.end
     if source == "register":
         # Entries come before death: a register of the people who died (the usual
@@ -142,6 +171,17 @@ def gap(source: str, look_back: int | None, period: Period,
                 f"{period.label} need them from {_fmt(reach)} ({look_back + 1} days "
                 "before death)")
     return None
+
+
+#: Why a source no death links to is not available (the source's name); warnings()
+#: gives its fix. No count: the reason is published, and the deaths that could link are
+#: all deaths but the unlinked ones, a data-quality count that may be small.
+UNLINKED_REASON = "no death links to the {name} (no person_id of it is a death's)"
+UNLINKED_FIX = ("its identifiers are not the deaths': load it with the same identifier as "
+                "the deaths (NHS numbers, which eolneeds pseudonymises with this project's "
+                "key; an extract already pseudonymised by another system, such as NCDR's "
+                "Der_Pseudo_NHS_Number, links only to files pseudonymised the same way), "
+                "or check which column the mapping reads as person_id")
 
 
 #: The activity kinds (all from dataset activity).
@@ -184,11 +224,13 @@ def warnings(gaps: dict[tuple[str, str], str], periods: Sequence[Period]) -> lis
         if period in labels:
             by_reason.setdefault(reason, []).append(ind)
     lines = []
+    unlinked = UNLINKED_REASON.split("{name}")[0]
     for reason, ids in sorted(by_reason.items()):
         text = reason.removeprefix(f"{NOT_AVAILABLE}: ")
+        fix = (UNLINKED_FIX if text.startswith(unlinked) else
+               "load data covering the period, or report an earlier one")
         lines.append(f"{text}: {', '.join(sorted(set(ids)))} not available (published as "
-                     "[x], not as a number) — load data covering the period, or report an "
-                     "earlier one")
+                     f"[x], not as a number) — {fix}")
     return lines
 
 

@@ -39,7 +39,7 @@ import functools
 import gc
 import heapq
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import ParamSpec, TypeVar
 
 import numpy as np
@@ -227,9 +227,30 @@ def _residual_name(total: Key, tag: str) -> str:
     return f"{total[0]}~{tag}"
 
 
+def _month_index(d: date) -> int:
+    return d.year * 12 + d.month - 1
+
+
+def _months_left(spans: dict[str, tuple[date, date]], whole: str,
+                 parts: Iterable[str]) -> str | None:
+    """The months of period `whole` that none of the periods `parts` covers, as a label
+    ('months 2025-11, 2026-10'; None where a period is not whole months)."""
+    if whole not in spans:
+        return None
+    start, end = spans[whole]
+    left = set(range(_month_index(start), _month_index(end) + 1))
+    for part in parts:
+        if part not in spans:
+            return None
+        s, e = spans[part]
+        left -= set(range(_month_index(s), _month_index(e) + 1))
+    return "months " + ", ".join(f"{m // 12:04d}-{m % 12 + 1:02d}" for m in sorted(left))
+
+
 def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[str]]],
                icb_codes: set[str], pairs: Iterable[tuple[Key, Key]] = (),
                nesting: Nesting | None = None,
+               spans: dict[str, tuple[date, date]] | None = None,
                ) -> tuple[list[Relation], dict[Key, float]]:
     """Every sum the table publishes, (total, part, part, ...), and the counts they leave
     over. A hidden count is safe only where no combination of the sums gives it back.
@@ -254,7 +275,14 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
     table does not show), what is left over is a count too: it is returned with its
     value as a latent count, part of the sum, never published, and protected like a
     hidden cell where it is small. A residual of zero adds nothing (the attacker may
-    assume it)."""
+    assume it).
+
+    The months a period leaves over (`spans`: each period's first and last day) are
+    named by those months, not by the period they are left over from: the same months
+    left over from two periods are one count, as they are to a reader (a year to date
+    less the year to date a month earlier is that month, and so is a 12-month window
+    less the 11 months it shares with the previous one). Named by their period, they
+    would be two unknowns, and the check would miss what the two sums give together."""
     keys = set(values)
     groups: dict[tuple, list[Key]] = {}
     # Sets iterate in an order that changes from one process to the next (string hashes
@@ -378,7 +406,17 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
         rest = total_value - sum(v for v in part_values if v is not None)
         if abs(rest) > 1e-6 * max(1.0, abs(total_value)):
             leftover: Key = (_residual_name(total, tag), *total[1:])  # type: ignore[assignment]
-            if leftover in latent:  # two sums may never share a remainder by accident
+            months = (_months_left(spans, total[2], [k[2] for k in parts])
+                      if spans is not None and tag.startswith("parts:") else None)
+            if months is not None:
+                # The same months of the same count, whichever period they are left
+                # over from (the sums agree on its value, being of the same data).
+                named: Key = (f"{total[0]}~months", total[1], months, *total[3:])  # type: ignore[assignment]
+                if named not in latent or abs(latent[named] - rest) <= 1e-6 * max(
+                        1.0, abs(rest)):
+                    leftover = named
+            if leftover in latent and leftover[0] != f"{total[0]}~months":
+                # two sums may never share a remainder by accident
                 raise AssertionError(f"disclosure: two sums leave the same remainder {leftover}")
             latent[leftover] = rest
             parts = [*parts, leftover]
@@ -998,13 +1036,16 @@ def _protect(values: dict[Key, float], hidden: set[Key],
              free: frozenset[Key] | set[Key] = frozenset(),
              needs: set[Key] | None = None,
              cost: Callable[[Key], float] | None = None,
-             pinned: frozenset[Key] | set[Key] = frozenset()) -> None:
+             pinned: frozenset[Key] | set[Key] = frozenset(),
+             known: frozenset[Key] | set[Key] = frozenset()) -> None:
     """Secondary suppression until no hidden count can be worked out: the cheap pairing
     rule first (_secondary), then the exact check (_determined); each count it still
     finds exposed gets one more complementary count hidden, from a sum it is in, and the
     two steps repeat. A `pinned` count (a 0 a reader knows, _forced_zero) is never a
-    complementary count: hiding it would protect nothing."""
+    complementary count: hiding it would protect nothing; nor is a `known` count (an
+    earlier publication's), which is never hidden at all."""
     sums = _Sums.of(relations)
+    pinned = set(pinned) | set(known)
 
     def around(key: Key) -> Iterable[Key]:
         """The counts of the sums `key` is in."""
@@ -1044,7 +1085,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
                 frontier = options - seen
                 seen |= options
     _hide_until_safe(hidden, sums, lambda: _determined(
-        hidden, sums, free if needs is None else hidden - needs, exposed))
+        hidden, sums, free if needs is None else hidden - needs, exposed), known)
 
 
 #: The remainder that is not a count of people, so may be below 0 (see _relations).
@@ -1098,7 +1139,8 @@ def _forced_zero(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
 
 def _publish_forced_zeros(values: dict[Key, float], hidden: set[Key], sums: _Sums,
                           icb_codes: frozenset[str], free: set[Key], needs: set[Key],
-                          cost: Callable[[Key], float] | None) -> None:
+                          cost: Callable[[Key], float] | None,
+                          known: set[Key] | frozenset[Key] = frozenset()) -> None:
     """A hidden 0 under a total published as 0 protects nothing (a reader knows it is
     0): publish it, and protect again with real complements. Rarely more than one round;
     what is still exposed after ZERO_ROUNDS the last resort (_hide_until_safe) hides."""
@@ -1109,7 +1151,7 @@ def _publish_forced_zeros(values: dict[Key, float], hidden: set[Key], sums: _Sum
             return
         hidden -= forced
         pinned |= forced
-        _protect(values, hidden, sums, icb_codes, free, needs, cost, pinned)
+        _protect(values, hidden, sums, icb_codes, free, needs, cost, pinned, known)
 
 
 def _exposed(hidden: set[Key], sums: _Sums, needs: set[Key],
@@ -1121,19 +1163,23 @@ def _exposed(hidden: set[Key], sums: _Sums, needs: set[Key],
 
 
 def _hide_until_safe(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
-                     exposed_now: Callable[[], list[Key]]) -> None:
+                     exposed_now: Callable[[], list[Key]],
+                     keep: set[Key] | frozenset[Key] = frozenset()) -> None:
     """The last resort when the cheaper steps leave a count exposed: hide every published
     count of the sums around the exposed ones, one ring further out each round, until
     nothing can be worked out (at worst the whole linked block is hidden).
 
     Fails closed without failing the run: a scheduled monthly assess must still write
     its outputs, and hiding more is always safe, whereas stopping with an error would
-    leave the month with nothing."""
+    leave the month with nothing. `keep`: counts a reader has whatever is hidden here
+    (a zero a zero total gives away, an earlier publication's): never hidden, as hiding
+    them would only make the check believe they are unknown."""
     sums = _Sums.of(relations)
     exposed = exposed_now()
     frontier = set(exposed)
     while exposed:
-        around = {k for f in frontier for r in sums.sums_of(f) for k in sums.relations[r]}
+        around = {k for f in frontier for r in sums.sums_of(f) for k in sums.relations[r]
+                  } - set(keep)
         if not around - frontier:
             return  # all linked counts hidden: none is published to work anything out
         hidden |= around
@@ -1261,6 +1307,14 @@ def _row_cost(frame: pl.DataFrame, keys: list[tuple[Key | None, Key | None]],
     return cost, worth
 
 
+def _period_spans(frame: pl.DataFrame) -> dict[str, tuple[date, date]]:
+    """Each period of whole months -> its first and last day."""
+    return {str(p): (s, e) for p, s, e in
+            frame.select("period", "period_start", "period_end").unique().iter_rows()
+            if s is not None and e is not None and s.day == 1
+            and (e + timedelta(days=1)).day == 1}
+
+
 def _period_parts(frame: pl.DataFrame) -> dict[str, dict[str, set[str]]]:
     """Each reporting period -> family (length in months) -> the shorter periods of the
     table that lie inside it: months and quarters in a financial year, single years in a
@@ -1325,13 +1379,23 @@ def apply_disclosure(
     nesting: Nesting | None = None,
     pools: dict[tuple[str, str, str], list[str]] | None = None,
     weights: RowWeights | None = None,
+    earlier_periods: Iterable[str] = (),
+    linking_periods: Iterable[str] = (),
 ) -> pl.DataFrame:
     """Suppress, note and round an indicator table (INDICATOR_SCHEMA in, same out).
     `weights`: rows worth more than a breakdown row's 1 when complementary counts are
     chosen, by (indicator, breakdown) (_row_cost; practice.DISCLOSURE_WEIGHTS).
     `nesting`: breakdowns whose categories lie in another's (nested_breakdowns).
     `pools`, where given, is filled with the pooled deprivation groups inequality
-    summaries may be computed from without giving anything away (_summary_pools)."""
+    summaries may be computed from without giving anything away (_summary_pools).
+
+    `earlier_periods`: periods an earlier publication gave readers (the previous month's
+    rolling window and year to date, for a monthly run): their rows take part in the
+    sums and count as published, every count of them (fail closed: whatever that
+    publication hid), so that nothing here can be worked out against them, and they are
+    never hidden. `linking_periods`: periods computed only to join this publication's
+    periods to the earlier ones (the months two windows share): never published, their
+    counts protected like a latent count. The caller drops the rows of both."""
     exempt = pl.col("indicator_id").is_in(list(exempt_indicators))
     summary = pl.col("breakdown_value").is_in(list(SUMMARY_VALUES))
     min_count = settings.min_count
@@ -1368,7 +1432,10 @@ def apply_disclosure(
                 if key is not None and v is not None:
                     values[key] = max(values.get(key, 0.0), float(v))
         modelled = _MODELLED
-        primary = {k for k, v in values.items() if k[0] not in modelled and 0 < v < min_count}
+        earlier, linking = set(earlier_periods), set(linking_periods)
+        shadow = earlier | linking
+        primary = {k for k, v in values.items() if k[0] not in modelled and 0 < v < min_count
+                   and k[2] not in shadow}
         hidden = set(primary)
         icb_codes = frozenset(out.filter(pl.col("area_type") == "icb")["area_code"].to_list())
         # A percentage's numerator is part of its denominator: the people left out of it
@@ -1377,7 +1444,7 @@ def apply_disclosure(
             keys, out["method"].to_list(), out["unit"].to_list(), strict=True)
             if method == "P" and unit != "£" and nk is not None and dk is not None]
         relations, latent = (_relations(values, _period_parts(out), set(icb_codes), pairs,
-                                        nesting)
+                                        nesting, _period_spans(out))
                              if settings.secondary else ([], {}))
         # One count under two names (equal wherever both are counted) is one count.
         merged = _same_counts(values, min_count, modelled)
@@ -1394,11 +1461,17 @@ def apply_disclosure(
         free = {k for k, v in latent.items()
                 if k[0].split("~")[0] in modelled or not 0 < abs(v) < min_count}
         hidden |= set(latent)
+        # Counts an earlier publication gave (known: never hidden, never chosen), and
+        # the linking periods' counts (never published: unknown, like a latent count).
+        known = {k for k in values if k[2] in earlier}
+        linked = {k for k in values if k[2] in linking}
+        free |= {k for k in linked if k[0] in modelled or not 0 < abs(values[k]) < min_count}
+        hidden |= linked
         values = {**values, **latent}
         cost, worth = _row_cost(out, keys, hidden, weights)
         # The sums numbered once for every round below.
         sums = _Sums(relations)
-        _secondary(values, hidden, sums, icb_codes, free, cost)
+        _secondary(values, hidden, sums, icb_codes, free, cost, known)
         # Projections echo the count they are projected from: withheld where it is hidden
         # (then their own sums are protected in turn).
         withheld = {k for k in values if k[0] in modelled
@@ -1407,21 +1480,29 @@ def apply_disclosure(
         if relations:
             needs = {k for k in hidden if k not in free and k[0] not in modelled
                      and 0 < abs(values.get(k, 0.0)) < min_count}
-            _protect(values, hidden, sums, icb_codes, free, needs, cost)
-            _publish_forced_zeros(values, hidden, sums, icb_codes, free, needs, cost)
+            if known:
+                # What the earlier publication's counts give on their own (what is left
+                # of its window beyond its year to date) was for that publication to
+                # protect: nothing hidden here could, and it is not this one's to.
+                rest = set(sums.keys) - known
+                needs -= set(_determined(rest, sums, rest - needs))
+            _protect(values, hidden, sums, icb_codes, free, needs, cost, known=known)
+            _publish_forced_zeros(values, hidden, sums, icb_codes, free, needs, cost, known)
             # The greedy choices above hide more than the sums need: publish again every
             # complementary count that gives nothing away, the most useful first; then
             # the exact check once more, over everything (fail closed).
             spare_set = {k for k in hidden if k in worth and k not in needs
-                         and k not in primary and k[0] not in modelled}
+                         and k not in primary and k[0] not in modelled
+                         and k[2] not in shadow}
             # Only a count that would show a row again is worth trying: one whose row's
             # other count is published, or could be released too.
             useful = {k for pair in keys for k, o in (pair, pair[::-1])
                       if k in spare_set and (o is None or o not in hidden or o in spare_set)}
             spare = sorted(useful, key=lambda k: (-worth[k], k))
             _release(hidden, sums, needs, spare)
-            _publish_forced_zeros(values, hidden, sums, icb_codes, free, needs, cost)
-            _hide_until_safe(hidden, sums, lambda: _exposed(hidden, sums, needs, values))
+            _publish_forced_zeros(values, hidden, sums, icb_codes, free, needs, cost, known)
+            _hide_until_safe(hidden, sums, lambda: _exposed(hidden, sums, needs, values),
+                             known)
             if pools is not None:
                 pools.update(_summary_pools(out, keys, values, hidden, relations, needs,
                                             min_count, sums))
@@ -1481,6 +1562,7 @@ def apply_disclosure(
             def rounded(column: str) -> pl.Expr:
                 return (pl.col(column) / base).round(0) * base
 
+            exact = out["numerator"].to_numpy().astype(float)
             out = out.with_columns(
                 pl.when(countable & pl.col("method").is_in(["C", "P", "R", "DSR"]))
                 .then(rounded("numerator")).otherwise(pl.col("numerator")).alias("numerator"),
@@ -1490,6 +1572,7 @@ def apply_disclosure(
                 pl.when(countable & (pl.col("method") == "C"))
                 .then(rounded("value")).otherwise(pl.col("value")).alias("value"),
             )
+            out = _from_rounded_counts(out, exact, out.select(countable).to_series())
 
     is_hidden = pl.col("suppressed")
     return out.with_columns(
@@ -1498,6 +1581,58 @@ def apply_disclosure(
         .alias("comparison"),
         pl.when(pl.col("note") == "").then(None).otherwise(pl.col("note")).alias("note"),
     ).select(frame.columns)
+
+
+def _from_rounded_counts(out: pl.DataFrame, exact: np.ndarray,
+                         countable: pl.Series) -> pl.DataFrame:
+    """Values and intervals of the rows whose counts were rounded, from the rounded
+    counts: a percentage, a rate and their intervals computed from the exact counts give
+    them back (26.436781...% of a published 85 is 23 of 87 and nothing else; a DSR's
+    Dobson interval, (U - DSR) / (DSR - L) = (O_U - O) / (O - O_L), is a function of its
+    count alone). A percentage and a crude rate are recomputed from the rounded counts
+    (Wilson; exact/Byar's over the population); a DSR keeps its value and has its
+    interval rescaled to the rounded count (Dobson's, with the variance it implies); a
+    mean's total (bed days over its published value gives its number of people) is not
+    published."""
+    from eolneeds import methods
+
+    method = out["method"].to_numpy()
+    ok = countable.to_numpy() & out["numerator"].is_not_null().to_numpy()
+    x = out["numerator"].fill_null(np.nan).to_numpy().astype(float)
+    n = out["denominator"].fill_null(np.nan).to_numpy().astype(float)
+    columns = {c: out[c].fill_null(np.nan).to_numpy().astype(float).copy()
+               for c in ("value", "lower_ci_95", "upper_ci_95", "lower_ci_99_8",
+                         "upper_ci_99_8")}
+    levels = ((0.95, "lower_ci_95", "upper_ci_95"), (0.998, "lower_ci_99_8", "upper_ci_99_8"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows = ok & (method == "P") & (n > 0)
+        if rows.any():
+            xs, ns = np.minimum(x[rows], n[rows]), n[rows]
+            for confidence, lo, hi in levels:
+                value, low, high = methods.wilson(xs, ns, confidence)
+                columns["value"][rows] = value * 100
+                columns[lo][rows], columns[hi][rows] = low * 100, high * 100
+        rows = ok & (method == "R") & (n > 0)
+        if rows.any():
+            for confidence, lo, hi in levels:
+                value, low, high = methods.crude_rate(x[rows], n[rows], confidence)
+                columns["value"][rows] = value
+                columns[lo][rows], columns[hi][rows] = low, high
+        rows = ok & (method == "DSR") & (exact > 0) & (x > 0)
+        if rows.any():
+            o, r, dsr = exact[rows], x[rows], columns["value"][rows]
+            for confidence, lo, hi in levels:
+                o_lo, o_hi = methods.poisson_limits(o, confidence)
+                # sqrt(var / O) from the exact interval, then for the rounded count.
+                k = (columns[hi][rows] - dsr) / (o_hi - o) * np.sqrt(o / r)
+                r_lo, r_hi = methods.poisson_limits(r, confidence)
+                columns[lo][rows] = dsr + k * (r_lo - r)
+                columns[hi][rows] = dsr + k * (r_hi - r)
+    mean_total = pl.lit(pl.Series(countable.to_numpy() & (method == "M")))
+    return out.with_columns(
+        *(pl.Series(c, v).fill_nan(None) for c, v in columns.items()),
+    ).with_columns(
+        pl.when(mean_total).then(None).otherwise(pl.col("numerator")).alias("numerator"))
 
 
 # ---------------------------------------------------------------------------------------

@@ -108,6 +108,30 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "projections": (("area_code", "year", "sex", "age_band"),
                     "row for this area_code, year, sex and age_band"),
 }
+# Datasets whose rows may repeat within a file (two A&E attendances in a day, the later
+# episodes of one spell), but a row repeating one loaded from an earlier file of the same
+# feed (read with the same mapping) is the same event sent again: a cumulative
+# (year-to-date) SUS / HES / ECDS re-supply, a register snapshot repeating every entry.
+# Such repeats are quarantined as duplicates, counted as a multiset: the k-th row of a key
+# in this file repeats the k-th earlier row of it, so an event new to this file loads even
+# when an earlier file holds another of the same key. (key columns, what a row is called)
+REPEAT_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "activity": (("person_id", "activity_type", "start_date"),
+                 "activity row for this person, activity_type and start_date"),
+    "register": (("person_id", "date_added"), "register row for this person and date_added"),
+}
+# The datasets whose cumulative re-supplies replace the earlier loads they repeat whole
+# (_superseded_loads), by these keys: a monthly PCMD / DARS death extract holds every
+# registration again, amendments applied (a cause or place corrected after an inquest).
+SUPERSEDE_KEYS: dict[str, tuple[str, ...]] = {
+    "deaths": UNIQUE_KEYS["deaths"][0],
+    **{dataset: keys for dataset, (keys, _what) in REPEAT_KEYS.items()},
+}
+
+# What a death with no identifier is recognised by when it is sent again (its unlinked
+# id): facts an ONS amendment does not change (a cause or place of death may be).
+UNLINKED_DEATH_FACTS = ("date_of_death", "date_of_registration", "date_of_birth", "age",
+                        "sex", "lsoa_code")
 
 # The null dates of SUS / HES extracts (normalise.NULL_DATES).
 NULL_DATES = nz.NULL_DATES
@@ -669,11 +693,14 @@ def _plan_columns(
             if keeps_row:
                 # An unlinked death gets an id no pseudonym can equal ('u' + 32 hex
                 # characters; pseudonyms are 32): a keyed hash of the invalid identifier
-                # and the date of death (the same death sent again is still a
-                # duplicate), or of the file and row when there is no identifier.
-                unlinked_of = (f"concat(coalesce({t}, concat('row ', __row, ' of ', "
-                               f"{params.add(file_name)})), '|', "
-                               'CAST("v_date_of_death" AS VARCHAR))')
+                # and the date of death, or, when there is no identifier, of the facts
+                # of the death that an amendment does not change (dates of death,
+                # registration and birth, age, sex, LSOA). Either way the same death sent
+                # again (a cumulative re-supply) is a duplicate, not a second death.
+                facts = ", '|', ".join(f'coalesce(CAST("v_{c}" AS VARCHAR), \'\')'
+                                       for c in UNLINKED_DEATH_FACTS)
+                unlinked_of = (f"concat(coalesce({t}, concat('no identifier|', {facts})), "
+                               """'|', CAST("v_date_of_death" AS VARCHAR))""")
                 plan.finals[canonical] = (
                     f'coalesce("v_person_id", \'u\' || '
                     f'{nz.pseudonymise_sql(unlinked_of, inner_pad, outer_pad)})')
@@ -1532,8 +1559,11 @@ def _ingest_one(
     # The file is read into a temporary table before the transaction starts: temporary
     # tables never reach the database file, and rows inserted outside a transaction get
     # row ids 0, 1, 2 ... in file order, which give the row numbers.
+    seen_headers: list[str] = []  # the file's headers, for advice if they do not fit
+
     def used_headers(headers: list[str]) -> Collection[str]:
         """The headers the mapping reads: the only columns worth keeping."""
+        seen_headers[:] = headers
         provisional = readers.RawTable(table=RAW_TABLE, headers=headers, row_expr="NULL",
                                        format="csv")
         return _plan_columns(config, dataset, provisional, mapping, preset, path.name,
@@ -1577,6 +1607,15 @@ def _ingest_one(
             done = None  # the read's own error says more
         if done is not None:
             return done
+        other = _other_mapping_reads(config, dataset, mapping, path, seen_headers) \
+            if "is missing" in str(exc) else None
+        if other is not None:
+            missing = re.search(r"required column '[^']*' is missing", str(exc))
+            raise input_error(
+                path.name, f"read with {where}, which cannot read it"
+                + (f" ({missing.group(0)})" if missing else "")
+                + f"; {_mapping_file(config, other)} reads its columns",
+                _choose_mapping_advice(config, dataset, path, other)) from None
         # A workbook in a national layout read without its preset: name the preset.
         found = _national_sheet(path) if preset is None else None
         if found is None:
@@ -1636,7 +1675,7 @@ def _ingest_one(
         # (_loads_direct); otherwise into ROWS_TABLE before it, the duplicates found
         # there, and the rows that load inserted from it.
         select = _select_sql(dataset, raw, plan, full=False)
-        direct = _loads_direct(con, dataset, raw)
+        direct = _loads_direct(con, dataset, raw, stored_mapping)
         # The lookups are small, and must be the hash tables the file's rows probe:
         # DuckDB's estimate for a DISTINCT is the whole input, so it may otherwise build
         # the hash table from the file itself (all its columns) instead.
@@ -1697,14 +1736,19 @@ def _ingest_one(
                               f"(SELECT * FROM {dataset} WHERE source_file_id = {file_id})"
                               if direct else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
         _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read)
+        superseded: list[tuple[int, str]] = []
         if not direct:
+            if dataset in SUPERSEDE_KEYS and not replace:
+                superseded = _superseded_loads(con, dataset, stored_mapping)
             con.execute("BEGIN TRANSACTION")
             file_id = int(con.execute("SELECT nextval('ingest_file_id')").fetchone()[0])  # type: ignore[index]
             if replace:
                 _replace_earlier(con, dataset, replaced, content_hash, file_id)
+            for old_id, _old_name in superseded:
+                _take_out(con, dataset, old_id, file_id)
         # After the earlier loads are replaced: their rows are no duplicates.
-        repeats, corrections, repeated_from = _quarantine_duplicates(con, dataset, file_id,
-                                                                     direct=direct)
+        repeats, corrections, repeated_from = _quarantine_duplicates(
+            con, dataset, file_id, direct=direct, mapping=stored_mapping)
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
         if not direct:
@@ -1790,6 +1834,14 @@ def _ingest_one(
         f"{quarantined} quarantined" + (" (see `eolneeds validate`)" if quarantined else "")
         + f"; read with {_mapping_file(config, mapping.name)}"
     )
+    for old_id, old_name in superseded:
+        reporter.event("file_superseded", file=str(path), dataset=dataset, file_id=file_id,
+                       replaced_file_id=old_id, replaced_file=old_name)
+        reporter.message(
+            f"{path.name}: repeats every row of {old_name} (file {old_id}), read with the same "
+            f"mapping: a cumulative re-supply, so it replaced that load (its values stand "
+            f"where they differ); `eolneeds validate` lists {old_name} as replaced by file "
+            f"{file_id}", level="warning")
     _say_repeats(path, dataset, mapping.name, rows_read, repeats, corrections, repeated_from,
                  reporter)
     return result
@@ -1805,7 +1857,7 @@ def _say_repeats(path: Path, dataset: str, mapping_name: str, rows_read: int, re
     every row of it can do (an amendments-only file would drop the rest)."""
     if not repeats:
         return
-    what = UNIQUE_KEYS[dataset][1].split(" for ")[0] + "s"
+    what = {**UNIQUE_KEYS, **REPEAT_KEYS}[dataset][1].split(" for ")[0] + "s"
     name, from_it, its_rows = earlier[0]
     named = "" if mapping_name == CANONICAL_MAPPING else f" --mapping {mapping_name}"
     if len(earlier) == 1 and from_it >= its_rows:
@@ -2009,8 +2061,8 @@ def _ons_long_table(con: duckdb.DuckDBPyConnection,
                             row_expr="__row", format="xlsx", row_map=ROW_MAP_TABLE)
 
 
-def _loads_direct(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable
-                  ) -> bool:
+def _loads_direct(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable,
+                  mapping: str) -> bool:
     """Whether the typed rows go straight into the dataset's table (no ROWS_TABLE).
 
     Writing 16.6 M activity rows once instead of twice saves about 4 of 27 CPU seconds.
@@ -2019,13 +2071,26 @@ def _loads_direct(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.Raw
     _quarantine_duplicates), where a cumulative extract after the first repeats most
     rows, whose deletion would make the COMMIT write the file again. Not for a reshaped
     table (its rows are renumbered). tests/test_ingest_speed.py checks that both ways
-    give the same rows, rejects and field actions."""
+    give the same rows, rejects and field actions. Likewise a dataset of REPEAT_KEYS
+    loads directly only when no earlier file of this feed (`mapping`) is loaded."""
     if not DIRECT_LOAD or raw.row_map is not None:
         return False
     if dataset in UNIQUE_KEYS:
         empty = con.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {dataset})").fetchone()
         return empty == (True,)
+    if dataset in REPEAT_KEYS:
+        return not _feed_loaded(con, dataset, mapping)
     return True
+
+
+def _feed_loaded(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str,
+                 file_id: int | None = None) -> bool:
+    """Whether rows of `dataset` from another file read with `mapping` are loaded."""
+    found = con.execute(
+        "SELECT EXISTS (SELECT 1 FROM ingest_log WHERE dataset = $dataset AND mapping = "
+        "$mapping AND replaced_by IS NULL AND rows_loaded > 0 AND file_id IS DISTINCT FROM "
+        "$file_id)", {"dataset": dataset, "mapping": mapping, "file_id": file_id}).fetchone()
+    return found == (True,)
 
 
 DIRECT_LOAD = True  # False: every dataset through ROWS_TABLE (the tests compare the two)
@@ -2103,7 +2168,8 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
 
 
 def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int,
-                           *, direct: bool) -> tuple[int, int, list[tuple[str, int, int]]]:
+                           *, direct: bool, mapping: str
+                           ) -> tuple[int, int, list[tuple[str, int, int]]]:
     """Add the duplicates of a dataset with unique keys to STAGE_TABLE (see
     _duplicates_sql); a duplicate row's field-level actions go with it. `direct`: the
     file's rows are in the dataset's table already, and its duplicates are deleted.
@@ -2117,7 +2183,11 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     Returns (rows repeating a row loaded from another file; how many of those differ
     from it in some value: a correction, such as an ONS amendment, that is not applied;
     for each earlier file repeated, (its name, rows of it repeated, rows it has loaded)).
+    A dataset of REPEAT_KEYS: the same, for its rows repeating those of earlier files of
+    the same feed (`mapping`; _quarantine_repeats).
     """
+    if dataset in REPEAT_KEYS:
+        return _quarantine_repeats(con, dataset, file_id, direct=direct, mapping=mapping)
     if dataset not in UNIQUE_KEYS:
         return 0, 0, []
     keys = UNIQUE_KEYS[dataset][0]
@@ -2159,6 +2229,67 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
         con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND source_row "
                     f"IN (SELECT __row FROM {STAGE_TABLE})", {"file_id": file_id})
     return int(repeated[0]), int(repeated[1]), earlier
+
+
+def _quarantine_repeats(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int,
+                        *, direct: bool, mapping: str
+                        ) -> tuple[int, int, list[tuple[str, int, int]]]:
+    """Add to STAGE_TABLE this file's rows that repeat rows loaded from earlier files read
+    with the same mapping (REPEAT_KEYS: a cumulative re-supply); see
+    _quarantine_duplicates for what it returns. Nothing is searched when no earlier file
+    of the feed is loaded (a first load, or a feed of monthly files that never overlap
+    pays one look at ingest_log)."""
+    if not _feed_loaded(con, dataset, mapping, file_id):
+        return 0, 0, []
+    keys, what = REPEAT_KEYS[dataset]
+    cols = ", ".join(f'"{k}"' for k in keys)
+    this_file = (f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id)" if direct
+                 else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
+    join = " AND ".join(f's."{k}" = e."{k}"' for k in keys)
+    x_join = " AND ".join(f'x."{k}" = d."{k}"' for k in keys)
+    d_cols = ", ".join(f'd."{k}"' for k in keys)
+    differs = " OR ".join(f's."{c}" IS DISTINCT FROM e."{c}"'
+                          for c, _t, _r in CANONICAL_COLUMNS[dataset] if c not in keys)
+    pairs = "__eolneeds_repeats"
+    # The k-th row of a key in this file repeats the k-th loaded earlier (file, then row
+    # order); the earlier rows are only those of keys this file has.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {pairs} AS "
+        f"WITH s AS (SELECT *, row_number() OVER (PARTITION BY {cols} ORDER BY source_row) "
+        f"AS __k FROM {this_file}), "
+        f"e AS (SELECT d.*, row_number() OVER (PARTITION BY {d_cols} "
+        "ORDER BY d.source_file_id, d.source_row) AS __k FROM "
+        f"{dataset} d JOIN ingest_log l ON l.file_id = d.source_file_id "
+        "WHERE l.dataset = $dataset AND l.mapping = $mapping AND l.replaced_by IS NULL "
+        f"AND d.source_file_id <> $file_id AND EXISTS (SELECT 1 FROM {this_file} x "
+        f"WHERE {x_join})) "
+        "SELECT s.source_row AS __row, e.source_file_id AS __from, e.source_row AS __from_row, "
+        f"({differs or 'false'}) AS __differs FROM s JOIN e ON {join} AND s.__k = e.__k",
+        {"file_id": file_id, "dataset": dataset, "mapping": mapping})
+    try:
+        by_file = con.execute(
+            f"SELECT l.file_name, count(*) AS n, count(*) FILTER (WHERE p.__differs), "
+            f"l.rows_loaded FROM {pairs} p JOIN ingest_log l ON l.file_id = p.__from "
+            "GROUP BY l.file_id, l.file_name, l.rows_loaded ORDER BY n DESC, l.file_id"
+        ).fetchall()
+        if not by_file:
+            return 0, 0, []
+        first = nz.sql_literal(keys[0])
+        described = nz.sql_literal(f"duplicate {what}: already loaded from ")
+        con.execute(
+            f"INSERT INTO {STAGE_TABLE} SELECT p.__row, {first}, NULL, {described} || "
+            f"l.file_name || ' row ' || CAST(p.__from_row AS VARCHAR) FROM {pairs} p "
+            "JOIN ingest_log l ON l.file_id = p.__from")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {pairs}")
+    con.execute(f"DELETE FROM {ACTIONS_TABLE} WHERE __row IN (SELECT __row FROM "
+                f"{STAGE_TABLE})")
+    if direct:
+        con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $file_id AND source_row "
+                    f"IN (SELECT __row FROM {STAGE_TABLE})", {"file_id": file_id})
+    earlier = [(str(name), int(n), int(rows)) for name, n, _d, rows in by_file]
+    return (sum(int(n) for _f, n, _d, _r in by_file),
+            sum(int(d) for _f, _n, d, _r in by_file), earlier)
 
 
 # From this many rows the hashes are compared in numpy (_hashes_distinct): below it,
@@ -2258,6 +2389,41 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
     )
 
 
+def _other_mapping_reads(config: ProjectConfig, dataset: str, mapping: Any, path: Path,
+                         headers: list[str]) -> str | None:
+    """Another mapping of `dataset` that reads these headers, when the one in use does
+    not: an export saved under a new name (a practice's search renamed) is read with
+    the canonical names, since a mapping is chosen by the start of the file's name."""
+    if not headers or presets.recognise(headers) is not None:
+        return None  # a national layout: its preset is named instead (preset_advice)
+    for name in sorted(config.mappings):
+        other = config.mappings[name]
+        if name == mapping.name or other.dataset != dataset:
+            continue
+        try:
+            used, preset, _target = _mapping_and_preset(config, dataset, name)
+            provisional = readers.RawTable(table=RAW_TABLE, headers=headers,
+                                           row_expr="NULL", format="csv")
+            _plan_columns(config, dataset, provisional, used, preset, path.name, _Params(),
+                          used.date_format, "NULL", "NULL", "NULL", given=path)
+        except EolneedsError:
+            continue
+        return name
+    return None
+
+
+def _choose_mapping_advice(config: ProjectConfig, dataset: str, path: Path,
+                           mapping_name: str) -> str:
+    """How to have `mapping_name` read the file `path`, from `ingest` and from `run`."""
+    stem = re.split(r"[_\-\s.]|\d", path.name)[0] or path.stem
+    folder = config.root / "mappings"
+    return (f"a mapping is chosen by the start of the file's name: rename the file to "
+            f"start with {mapping_name}, or copy {folder / mapping_name}.toml to "
+            f"{folder / stem}.toml (then `run` reads every file named {stem}... with it), "
+            f"or give it: eolneeds ingest {dataset} {shell_arg(path)} --mapping "
+            f"{mapping_name} --project {shell_arg(config.root)}")
+
+
 def _refuse_swapped_dates(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
                           dataset: str, name: str, mapping: Any, loaded: str) -> None:
     """Refuse a file whose dates are the other way round from its mapping's date_format:
@@ -2311,8 +2477,56 @@ def _replace_earlier(con: duckdb.DuckDBPyConnection, dataset: str, name: str,
         "OR content_hash = $hash) AND replaced_by IS NULL",
         {"dataset": dataset, "name": name, "hash": content_hash}).fetchall()]
     for old in earlier:
-        con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $old", {"old": old})
-        con.execute("DELETE FROM rejects WHERE file_id = $old", {"old": old})
-        con.execute("DELETE FROM field_actions WHERE file_id = $old", {"old": old})
-        con.execute("UPDATE ingest_log SET replaced_by = $new WHERE file_id = $old",
-                    {"new": file_id, "old": old})
+        _take_out(con, dataset, old, file_id)
+
+
+def _take_out(con: duckdb.DuckDBPyConnection, dataset: str, old: int, file_id: int) -> None:
+    """Remove an earlier load's rows, rejects and field actions; mark it replaced."""
+    con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $old", {"old": old})
+    con.execute("DELETE FROM rejects WHERE file_id = $old", {"old": old})
+    con.execute("DELETE FROM field_actions WHERE file_id = $old", {"old": old})
+    con.execute("UPDATE ingest_log SET replaced_by = $new WHERE file_id = $old",
+                {"new": file_id, "old": old})
+
+
+def _superseded_loads(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str
+                      ) -> list[tuple[int, str]]:
+    """The earlier loads of this feed (dataset and mapping) that the file's typed rows in
+    ROWS_TABLE (those not rejected: STAGE_TABLE) repeat whole (SUPERSEDE_KEYS: deaths by
+    person, activity and register as REPEAT_KEYS): a cumulative re-supply,
+    which takes their place as `--replace-file` would, so that its values (a discharge
+    date filled in, a corrected cost) stand. Every key of those loads together, counted
+    as a multiset (REPEAT_KEYS), must be among the file's rows: replacing them then loses
+    no event. [(file_id, file_name)]; none when no earlier load of the feed is held."""
+    if not _feed_loaded(con, dataset, mapping):
+        return []
+    keys = SUPERSEDE_KEYS[dataset]
+    cols = ", ".join(f'"{k}"' for k in keys)
+    on = " AND ".join(f'e."{k}" = f."{k}"' for k in keys)
+    new_rows = (f"(SELECT {cols}, count(*) AS __n FROM {ROWS_TABLE} WHERE source_row > 0 "
+                f"AND source_row NOT IN (SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT "
+                "NULL) GROUP BY ALL)")
+    loads = ("SELECT file_id, file_name FROM ingest_log WHERE dataset = $dataset AND "
+             "mapping = $mapping AND replaced_by IS NULL AND rows_loaded > 0")
+    params = {"dataset": dataset, "mapping": mapping}
+    d_cols = ", ".join(f'd."{k}"' for k in keys)
+    earlier_rows = (f"SELECT d.source_file_id AS __file, {d_cols} "
+                    f"FROM {dataset} d WHERE d.source_file_id IN (SELECT file_id FROM ({loads}))")
+    whole = con.execute(
+        f"SELECT e.__file FROM (SELECT __file, {cols}, count(*) AS __n FROM ({earlier_rows}) "
+        f"GROUP BY ALL) e LEFT JOIN {new_rows} f ON {on} GROUP BY e.__file "
+        "HAVING bool_and(coalesce(f.__n, 0) >= e.__n)", params).fetchall()
+    if not whole:
+        return []
+    chosen = [int(row[0]) for row in whole]
+    # Together too (two loads may each hold one of the same key the file holds once).
+    short = con.execute(
+        f"SELECT count(*) FROM (SELECT {cols}, count(*) AS __n FROM ({earlier_rows}) "
+        f"WHERE __file IN (SELECT unnest($chosen)) GROUP BY ALL) e "
+        f"LEFT JOIN {new_rows} f ON {on} WHERE coalesce(f.__n, 0) < e.__n",
+        {**params, "chosen": chosen}).fetchone()
+    if short != (0,):
+        return []
+    return [(int(i), str(n)) for i, n in con.execute(
+        f"SELECT file_id, file_name FROM ({loads}) WHERE file_id IN (SELECT unnest($chosen)) "
+        "ORDER BY file_id", {**params, "chosen": chosen}).fetchall()]

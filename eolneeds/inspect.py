@@ -198,7 +198,7 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
     if result.preset is not None:
         result.dataset = presets.get_preset(result.preset).dataset
     else:
-        result.dataset = guess_dataset(result.headers)
+        result.dataset = guess_dataset(result.headers, result.columns)
     return result
 
 
@@ -494,7 +494,10 @@ def _inspect_parquet(path: Path) -> Inspection:
 # Other names an analyst's extract gives each canonical column (compared by code_key).
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "person_id": ("nhs number", "nhs no", "nhsnumber", "nhs num", "nhs", "person id",
-                  "patient id", "nhs number patient"),
+                  "patient id", "nhs number patient",
+                  # SystmOne reports' free-text headers
+                  "patient nhs number", "patient nhs no", "patients nhs number",
+                  "nhs number of patient"),
     "date_of_death": ("date of death", "dod", "death date", "died"),
     "date_of_registration": ("date registered", "registration date", "date of registration"),
     "age": ("age at death", "age years"),
@@ -512,7 +515,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                     "usual gp practice", "usual gp", "gp practice", "registered gp practice",
                     "registered gp", "practice ods code", "gp practice ods code"),
     "date_added": ("date added to register", "date entered", "entry date", "added on",
-                   "date of entry", "date identified"),
+                   "date of entry", "date identified",
+                   # (a prefix too: 'Date added to palliative care register')
+                   "date added"),
     "preferred_place_of_death": ("ppd", "ppod", "preferred place", "preferred place of care"),
     "dnacpr": ("dnar", "dnacpr in place", "dnacpr status", "resus status"),
     "advance_care_plan": ("acp", "acp in place", "advance care plan in place"),
@@ -530,6 +535,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "rural_urban": ("rural urban classification", "ruc"),
     "area_code": ("area", "code"),
 }
+
+
+# A header naming an NHS number anywhere in it ('Patient NHS number', 'NHS No. of patient').
+_NHS_NUMBER_WORDS = re.compile(r"\bnhs ?(number|no|num)\b")
 
 
 def _key(text: str) -> str:
@@ -553,7 +562,9 @@ def guess_columns(dataset: str, headers: Sequence[str]) -> dict[str, str]:
                 if header in taken:
                     continue
                 hit = (key in wanted if rule != "prefix"
-                       else any(key.startswith(w + " ") for w in wanted if len(w) > 3))
+                       else any(key.startswith(w + " ") for w in wanted if len(w) > 3)
+                       # SystmOne reports name it freely: 'Patient NHS number'
+                       or name == "person_id" and _NHS_NUMBER_WORDS.search(key) is not None)
                 if hit:
                     found[name] = header
                     taken.add(header)
@@ -575,13 +586,29 @@ def _guess_dates(dataset: str, found: dict[str, str], columns: Sequence[ColumnPr
     return guessed
 
 
-def guess_dataset(headers: Sequence[str]) -> str | None:
+def _guess_person(dataset: str, found: dict[str, str], columns: Sequence[ColumnProfile]
+                  ) -> dict[str, str]:
+    """person_id no name matched ('Patient NHS number', a report's free-text header):
+    the one column not yet mapped whose values (nine in ten or more) pass the NHS
+    number check, as inspect itself reports them."""
+    if "person_id" in found or not any(n == "person_id" for n, _t, _r in
+                                       CANONICAL_COLUMNS[dataset]):
+        return {}
+    numbers = [c.name for c in columns if c.name not in found.values() and c.filled
+               and c.nhs_valid >= 0.9 * c.filled]
+    return {"person_id": numbers[0]} if len(numbers) == 1 else {}
+
+
+def guess_dataset(headers: Sequence[str], columns: Sequence[ColumnProfile] = ()
+                  ) -> str | None:
     """The dataset whose required columns the headers all name (the one reading the
-    most of them when several do), else None."""
+    most of them when several do), else None. `columns` (the profiles) may name
+    person_id by its values (_guess_person)."""
     best: tuple[int, float, str] | None = None
     for dataset in DATASETS:
         required = [n for n, _t, r in CANONICAL_COLUMNS[dataset] if r]
         found = guess_columns(dataset, headers)
+        found.update(_guess_person(dataset, found, columns))
         if not all(n in found for n in required):
             continue
         # The dataset that reads the most of the file's columns: a deaths extract holds
@@ -727,7 +754,10 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
             lines.append(f"header_row = {ins.header_row}"
                          f"{'  # title rows above the header' if ins.header_row > 1 else ''}")
     elif ins.file_format == "csv" and ins.header_row != 1:
-        lines.append(f"header_row = {ins.header_row}")
+        # Not pinned: ingest finds the header below the title lines itself, and a search
+        # export's title block gains or loses a line when the search is edited.
+        lines.append(f"# header_row = {ins.header_row}  # found below the title lines by "
+                     "itself, however many a later export has")
     if preset == "ons_population" and ins.file_format == "csv" \
             and presets.ons_file_year(ins.path.name) is None:
         lines.append("# year = 2022  # a CSV does not say its year: set the estimates' year")
@@ -738,6 +768,8 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
     profiles = {c.name: c for c in ins.columns}
     guessed = _guess_dates(dataset, found, ins.columns)
     found.update(guessed)
+    numbers = _guess_person(dataset, found, ins.columns)
+    found.update(numbers)
     person = found.get("person_id")
     if person and profiles[person].ten_digits >= 0.5 * max(profiles[person].filled, 1):
         lines.append("nhs_number = true  # person_id holds NHS numbers: checked, then "
@@ -756,6 +788,9 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
         if name in guessed:
             lines.append(f"{name} = {_toml(found[name])}  # guessed: its values are dates; "
                          "check it is the right one")
+        elif name in numbers:
+            lines.append(f"{name} = {_toml(found[name])}  # guessed: its values pass the "
+                         "NHS number check")
         elif name in found:
             lines.append(f"{name} = {_toml(found[name])}")
         elif required:

@@ -242,6 +242,11 @@ def scenarios_sheet(pack: _Pack) -> DataSheet | None:
                   "alone could move the figure (the 95% confidence limits of the inputs), "
                   "not the uncertainty of the assumptions. Scenarios are set in "
                   "eolneeds.toml ([[scenarios]])."))
+    cited = pack.cite(*(f"indicator:{i}" for i in dict.fromkeys(
+        f"scenario_{key[0]}_{key[2]}" for key in keys)))
+    if cited:
+        lines.append(("Notes", f"each scenario's measures are defined on the Notes sheet "
+                               f"{cited}."))
     return DataSheet(
         name="Scenarios",
         description="What-if scenarios: people affected, bed days and cost freed (modelled)",

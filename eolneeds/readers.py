@@ -42,7 +42,7 @@ import duckdb
 
 from eolneeds.config import DELIMITER_WORDS, text_encoding
 from eolneeds.db import naming_the_file
-from eolneeds.errors import input_error
+from eolneeds.errors import InputDataError, input_error
 
 CHUNK = 1 << 20  # 1 MiB: streaming reads for hashing, encoding checks and transcoding
 XLSX_BATCH = 50_000  # rows per Arrow batch when loading a worksheet
@@ -264,9 +264,10 @@ def read_into(
     more columns than are mapped (a HES extract has hundreds): only the chosen ones are
     kept, which makes staging several times cheaper. XLSX loads every column.
 
-    `header_row` None: row 1 of a CSV; in a workbook, the row found below any title rows
-    (detect_header_row). `sheet` None in a workbook of several sheets: the sheet whose
-    header `matches` accepts (choose_sheet; `where` names the mapping in its advice)."""
+    `header_row` None: the row found below any title rows (detect_header_row; in a
+    CSV only when its first line is not a header the mapping reads: _csv_header_row).
+    `sheet` None in a workbook of several sheets: the sheet whose header `matches`
+    accepts (choose_sheet; `where` names the mapping in its advice)."""
     fmt, gzipped = detect_format(path, file_format)
     if path.stat().st_size == 0:
         raise input_error(path.name, "the file is empty (0 bytes)",
@@ -281,8 +282,8 @@ def read_into(
         return _read_parquet(con, path, table=table, choose=choose)
     refuse_web_page(path, gzipped)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
-                     delimiter=delimiter, header_row=header_row or 1, workdir=workdir,
-                     choose=choose)
+                     delimiter=delimiter, header_row=header_row, workdir=workdir,
+                     choose=choose, matches=matches, where=where)
 
 
 # ---------------------------------------------------------------------------------------
@@ -548,9 +549,11 @@ def _read_csv(
     gzipped: bool,
     encoding: str,
     delimiter: str,
-    header_row: int,
+    header_row: int | None,
     workdir: Path | None,
     choose: ColumnChooser | None = None,
+    matches: HeaderTest | None = None,
+    where: str = "the mapping",
 ) -> RawTable:
     # Most extracts are UTF-8. DuckDB checks every byte as it reads, so a file whose
     # start is UTF-8 is read straight away and only scanned in Python (to find a
@@ -561,18 +564,77 @@ def _read_csv(
         try:
             return _read_csv_as(con, path, table=table, gzipped=gzipped, codec=guess,
                                 delimiter=delimiter, header_row=header_row, workdir=workdir,
-                                choose=choose)
+                                choose=choose, matches=matches, where=where)
         except _NotUtf8:
             pass
     codec = detect_encoding(path, gzipped, encoding)
     try:
         return _read_csv_as(con, path, table=table, gzipped=gzipped, codec=codec,
                             delimiter=delimiter, header_row=header_row, workdir=workdir,
-                            choose=choose, auto_codec=encoding == "auto")
+                            choose=choose, auto_codec=encoding == "auto", matches=matches,
+                            where=where)
     except _NotUtf8:  # detect_encoding read the whole file: DuckDB should agree
         raise input_error(path.name, "is not valid UTF-8 text",
                           "re-export it as CSV UTF-8, or pass the right encoding with "
                           "--encoding") from None
+
+
+def _line_cells(line: str, delimiter: str) -> list[str]:
+    """One physical line of a CSV as cells (for finding the header: a quoted line break
+    in a title line only makes that title look like two)."""
+    text = line.lstrip("\ufeff").rstrip("\r\n")
+    delim = detect_delimiter(text) if delimiter == "auto" else \
+        DELIMITER_WORDS.get(delimiter, delimiter)
+    try:
+        return next(csv.reader([text], delimiter=delim), [])
+    except csv.Error:
+        return [text]
+
+
+def _csv_header_row(lines: list[str], first: int, delimiter: str,
+                    matches: HeaderTest | None) -> int:
+    """The header's line number when a mapping gives no header_row: `first` (the first
+    line with text) when the mapping reads it; else the first line below that it reads
+    (a search export's title block is a different height month to month); else, when
+    `first` does not look like a header (one cell: a title), the first line that does
+    (detect_header_row), so that a message quotes the headers, never a title."""
+    rows = [_line_cells(line, delimiter) for line in lines[first - 1:first - 1 + HEADER_SCAN_ROWS]]
+    if not rows or (matches is not None and matches(_header_cells(rows[0]))):
+        return first
+    if matches is not None:
+        below = next((i for i, cells in enumerate(rows[1:], 1)
+                      if _header_cells(cells) and matches(_header_cells(cells))), None)
+        if below is not None:
+            return first + below
+    if sum(1 for c in rows[0] if c.strip()) >= 2:
+        return first  # a header the mapping cannot read: its message names the columns
+    found, _matched = detect_header_row(rows)
+    return first + found if found else first
+
+
+def _check_given_header(name: str, lines: list[str], given: int, delimiter: str,
+                        matches: HeaderTest | None, where: str) -> None:
+    """A header_row that no longer holds the mapping's headers while another line near
+    the top does (a title line added to or dropped from an export): name that line,
+    rather than read a title, a blank line or a data row as the header."""
+    if matches is None:
+        return
+    rows = [_line_cells(line, delimiter) for line in lines[:given + HEADER_SCAN_ROWS]]
+    if len(rows) >= given and matches(_header_cells(rows[given - 1])):
+        return
+    other = next((i for i, cells in enumerate(rows, 1)
+                  if i != given and _header_cells(cells) and matches(_header_cells(cells))),
+                 None)
+    if other is not None:
+        raise _header_moved(name, given, other, where)
+
+
+def _header_moved(name: str, given: int, other: int, where: str) -> InputDataError:
+    return input_error(
+        name, f"the headers the mapping reads are on row {other}, not on row {given} "
+              f"(header_row in {where})",
+        f"remove header_row from {where}: the header is then found below any title "
+        f"rows, however many the export has (or set header_row = {other})")
 
 
 class _NotUtf8(Exception):
@@ -605,18 +667,25 @@ def _read_csv_as(
     gzipped: bool,
     codec: str,
     delimiter: str,
-    header_row: int,
+    header_row: int | None,
     workdir: Path | None,
     choose: ColumnChooser | None = None,
     auto_codec: bool = True,
+    matches: HeaderTest | None = None,
+    where: str = "the mapping",
 ) -> RawTable:
     name = path.name
+    given = header_row
+    header_row = header_row or 1
     try:
-        lines = _head_lines(path, gzipped, codec, header_row + LEADING_LINES)
+        lines = _head_lines(path, gzipped, codec,
+                            header_row + max(LEADING_LINES, HEADER_SCAN_ROWS))
     except UnicodeDecodeError:
         raise _NotUtf8 from None
     except LineTooLong as exc:
         raise line_too_long(name, exc.args[0]) from None
+    if given is not None:
+        _check_given_header(name, lines, given, delimiter, matches, where)
     if header_row == 1:
         # Excel's "sep=;" first line names the delimiter (European exports): it is not
         # the header, and says what the delimiter is.
@@ -629,6 +698,8 @@ def _read_csv_as(
         # (it was "the file is empty").
         header_row = next((i for i, line in enumerate(lines[header_row - 1:], header_row)
                            if line.strip(" \t\r\n\ufeff")), header_row)
+        if given is None:
+            header_row = _csv_header_row(lines, header_row, delimiter, matches)
     lines = lines[:header_row]
     # DuckDB's `skip` miscounts CR LF line ends and empty lines (2.0: skip = 3 over
     # "title CR LF, CR LF, header CR LF" left the header as a data row), so a header
@@ -1215,6 +1286,7 @@ def _read_xlsx(
     import pyarrow as pa
 
     name = path.name
+    given = header_row
     workbook = _open_workbook(path)
     try:
         if sheet is None:
@@ -1240,6 +1312,13 @@ def _read_xlsx(
         if header_row is None:
             # Title rows above the header: find it.
             header_row = scan_sheet(worksheet, matches).header_row or 1
+        elif given is not None and matches is not None and \
+                not scan_sheet(worksheet, matches, header_row=given).matched:
+            # The mapping's header_row no longer holds its headers (a title row added to
+            # the report): name the row that does, as for a CSV.
+            found = scan_sheet(worksheet, matches)
+            if found.matched and found.header_row not in (None, given):
+                raise _header_moved(name, given, found.header_row, where)  # type: ignore[arg-type]
         rows: Iterator[Sequence[Any]] = worksheet.iter_rows(min_row=header_row,
                                                             values_only=True)
         as_text: Callable[[Sequence[Any]], list[str | None]] = _cells_text

@@ -8,7 +8,8 @@ They follow the Government Analysis Function's "Releasing statistics in spreadsh
   of [note N] that other tables cite), Metadata, then one sheet per theme.
 * One table per sheet: the title in A1 (a heading style), notes stacked in column A
   above it, nothing merged, nothing beside or below it; each a real Excel table
-  (a name from its sheet's words, string headers, filters), number formats per column;
+  (a name from its sheet's words, string headers; filter buttons only on the Indicator
+  data sheet, DataSheet.filters), number formats per column;
   no frozen panes (the checklist's "avoid freeze panes": the rows above a table froze
   with its header, 100-180 pt, the whole window of a reader zoomed to 200%; an Excel
   table shows its headers in place of the column letters while scrolled).
@@ -77,7 +78,7 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.styleable import StyleableObject
-from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils import get_column_letter, quote_sheetname, range_boundaries
 from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.dimensions import SheetDimension
@@ -86,6 +87,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
+from openpyxl.xml.functions import Element, SubElement
 
 from eolneeds import catalogue, categories
 from eolneeds import excel_theme as theme
@@ -180,6 +182,14 @@ METHOD_NOTES = (
      "Deprivation quintiles come from the Index of Multiple Deprivation decile of the "
      "area (LSOA) where the person lived: quintile 1 is the most deprived fifth."),
 )
+
+# A catalogue method ('P') -> its note's topic ('Proportions (P)').
+_METHOD_TOPICS = {topic.rsplit("(", 1)[1].rstrip(")"): topic
+                  for topic, _ in METHOD_NOTES if topic.endswith(")")}
+# The notes a theme sheet's table cites above it, besides periods, disclosure control,
+# merged categories, deprivation and England, which every theme sheet's rows touch.
+_THEME_NOTES = {"mortality_need": ("need",), "place_of_death": ("place_of_death",),
+                "identification": ("need",), "hospital_use": ("emergency", "bed_days")}
 
 _NO_DATA = "No data"
 
@@ -297,6 +307,10 @@ class DataSheet:
     # prints the notes saying how to print the rows one needs, not every row (the
     # Indicator data sheet of one Place ran to over 500 A4 pages).
     print_rows: bool = True
+    # Filter buttons on the header row: only where filtering is how the table is read
+    # (the Indicator data sheet). The checklist says avoid filters: elsewhere the buttons
+    # cover the end of each header and a reader may leave rows filtered out unawares.
+    filters: bool = False
 
     def __post_init__(self) -> None:
         self.name = sheet_title(self.name)
@@ -747,6 +761,8 @@ def _write_table(ws: Worksheet, top: int, sheet: DataSheet, *, stream: bool = Fa
     # Named from the header cells now: left to the save, openpyxl reads the table's whole
     # range back from the sheet just to find its first row.
     table._initialise_columns()
+    if not sheet.filters:
+        table.autoFilter = None  # _initialise_columns adds one to every table
     for table_column, col in zip(table.tableColumns, columns, strict=True):
         table_column.name = clean_text(col.header)
     table.tableStyleInfo = TableStyleInfo(name=theme.TABLE_STYLE, showRowStripes=True,
@@ -956,16 +972,15 @@ def _explain_shorthand(sheet: DataSheet) -> None:
     index = next((i for i, (head, _) in enumerate(sheet.lines) if head == "Shorthand"), None)
     if index is None:  # after the line saying what the sheet holds
         index = min(1, len(sheet.lines))
-        sheet.lines.insert(index, ("Shorthand", "(see the Cover sheet)."))
+        sheet.lines.insert(index, ("Shorthand", ""))
     text = sheet.lines[index][1]
     missing = [f"{mark} {meaning}" for mark, meaning in sorted(used.items())
                if mark not in text]
     if missing:
-        cover = " (see the Cover sheet)."
-        stem = text[:-len(cover)] if text.endswith(cover) else text.rstrip(".")
-        stem = stem.strip().removeprefix("(see the Cover sheet")
-        sheet.lines[index] = ("Shorthand", ", ".join([stem, *missing] if stem else missing)
-                              + cover)
+        cover = "(see the Cover sheet)."
+        stem = text.removesuffix(cover).strip().rstrip(",;.").strip()
+        sheet.lines[index] = ("Shorthand", ", ".join([*([stem] if stem else []), *missing])
+                              + " " + cover)
 
 
 def _write_data_sheet(wb: Workbook, sheet: DataSheet, *, stream: bool = False) -> Placement:
@@ -1078,9 +1093,15 @@ class _Pack:
         return f"[note {self._note_numbers[key]}]"
 
     def notes_for(self, ind_id: str, *keys: str) -> str:
-        """The markers a table row cites: the indicator's definition, then `keys`."""
-        wanted = [f"indicator:{ind_id}", *keys]
-        return " ".join(self.note(k) for k in wanted if k in self._note_numbers)
+        """The markers a table row cites: the indicator's definition, its method's note
+        (Wilson, Byar, Dobson ...), then `keys`."""
+        entry = self.catalogue.get(ind_id)
+        method = _METHOD_TOPICS.get(entry.method, "") if entry is not None else ""
+        return self.cite(f"indicator:{ind_id}", f"method:{method}", *keys)
+
+    def cite(self, *keys: str) -> str:
+        """The markers of those of `keys` the pack has a note for, in order."""
+        return " ".join(self.note(k) for k in keys if k in self._note_numbers)
 
     def theme_of(self, ind_id: str) -> str | None:
         entry = self.catalogue.get(ind_id)
@@ -1417,9 +1438,12 @@ def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> Da
         pack, units="as in the Unit column: % are percentages (0-100), rates are per "
                     "100,000 people, counts are numbers of people", source=_SOURCES[theme_key])
     lines += _comparator_lines(pack)
-    lines.append(("Notes", "Definitions and methods are on the Notes sheet; every period, "
-                           "breakdown (including by GP practice and PCN) and confidence "
-                           "interval is on the Indicator_data sheet."))
+    topics = pack.cite("periods", *_THEME_NOTES.get(theme_key, ()), "disclosure",
+                       "categories", "method:Deprivation", "england")
+    lines.append(("Notes", f"Definitions and methods are on the Notes sheet {topics}, each "
+                           "row's own in its Notes column; every period, breakdown "
+                           "(including by GP practice and PCN) and confidence interval is "
+                           "on the Indicator_data sheet."))
     sheet = DataSheet(
         name=name, description=description,
         title=f"{name}: {pack.area_label}, {pack.bundle.headline_period}",
@@ -1620,7 +1644,7 @@ def _projections_sheet(pack: _Pack) -> DataSheet:
              ("Method", "today's age- and sex-specific death rates applied to the projected "
                         "population give projected deaths; today's share of deaths with "
                         "palliative care need applied to those gives projected need "
-                        f"{pack.note('projections')}."),
+                        f"{pack.cite('projections', f'indicator:{PROJECTION_INDICATOR}')}."),
              ("Caution", "Projections assume today's rates continue; read them as a scale of "
                          "change, not a forecast."),
              ("Year basis", projection_year_basis(pack.bundle.headline_period)),
@@ -1656,10 +1680,11 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
              ("Units", "as in the Unit column; the confidence limits are in the same unit "
                        "as the value."),
              ("Shorthand", f"[c] suppressed {pack.note('suppression')}, [x] not available, "
-                           "[z] not applicable, [u] low reliability (in the Note column; see "
-                           "the Cover sheet)."),
-             ("Periods", "Financial years (April to March); months (YYYY-MM) are the monthly "
-                         "series; four-digit years are projections."),
+                           "[z] not applicable, [u] low reliability, in the Note column "
+                           "(see the Cover sheet)."),
+             ("Periods", f"Financial years (April to March) {pack.cite('periods')}; months "
+                         f"(YYYY-MM) are the monthly series {pack.cite('spc')}; four-digit "
+                         f"years are projections {pack.cite('projections')}."),
              # Printed legibly, every row runs to hundreds of A4 pages: the print area
              # is these notes and the header row (DataSheet.print_rows), so printing the
              # whole workbook does not print the table.
@@ -1678,7 +1703,7 @@ def _indicator_data_sheet(pack: _Pack) -> DataSheet:
         table_name="Indicator_data", row_keys=numbers,
         # Nine in ten of the pack's cells, and no chart reads them. It is also the last
         # sheet built, so formats it first uses are numbered last either way.
-        streamable=True, row_cache=pack.shared.row_xml, print_rows=False,
+        streamable=True, row_cache=pack.shared.row_xml, print_rows=False, filters=True,
     )
 
 
@@ -2028,7 +2053,8 @@ def _data_quality_sheets(pack: _Pack) -> list[DataSheet]:
             lines=[_ONE_TABLE, ("About", dq.description),
                    ("Area", f"{pack.config.icb_name}, all Places"),
                    ("Shorthand", shorthand),
-                   ("Read with care", "Data quality affects every indicator: check these "
+                   ("Read with care", f"{pack.cite('data_quality')} Data quality affects "
+                                      "every indicator: check these "
                                       "tables before drawing conclusions.")],
             # Named from its tab's words, not its number ('give tables meaningful
             # names'): DQ1_Files_loaded holds Data_quality_Files_loaded.
@@ -2542,10 +2568,11 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
     present = set(pack.frame["indicator_id"].unique().to_list())
     for ind_id in sorted(pack.order, key=lambda i: pack.order[i]):
         entry = pack.catalogue.get(ind_id)
+        if ind_id not in present:
+            continue  # no table has a row of it to cite its note
         if entry is None:
-            if ind_id in present:
-                notes.append((f"indicator:{ind_id}", f"{pack.name_of(ind_id)} ({ind_id})",
-                              "See the Indicator data sheet."))
+            notes.append((f"indicator:{ind_id}", f"{pack.name_of(ind_id)} ({ind_id})",
+                          _uncatalogued_note(pack, ind_id)))
             continue
         breakdowns = ", ".join(label(b, BREAKDOWN_LABELS) for b in entry.breakdowns)
         text = (f"{entry.definition} Numerator: {entry.numerator}. Denominator: "
@@ -2554,6 +2581,16 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
                 f"{POLARITY_LABELS.get(entry.polarity, 'No judgement')}.")
         notes.append((f"indicator:{ind_id}", f"{entry.name} ({entry.id})", text))
     return notes
+
+
+def _uncatalogued_note(pack: _Pack, ind_id: str) -> str:
+    """The note of a row not in the catalogue (a what-if scenario's measure, named in
+    eolneeds.toml): what it is and, from the ICB's row, the assumptions it follows from.
+    It said only 'See the Indicator data sheet.'"""
+    rows = pack.frame.filter((pl.col("indicator_id") == ind_id)
+                             & (pl.col("area_type") == "icb"))["note"].drop_nulls()
+    text = "A modelled what-if figure, not an observation (the Scenarios sheet)."
+    return f"{text} {note_text(rows[0])}" if rows.len() else text
 
 
 def _notes_sheet(pack: _Pack) -> DataSheet:
@@ -2729,6 +2766,26 @@ class _RowsWriter(WorksheetWriter):
         ref = (f"{get_column_letter(min(columns))}{min(rows)}:"
                f"{get_column_letter(max(columns))}{max(rows)}")
         self.xf.send(SheetDimension(ref).to_tree())
+
+    def write_breaks(self) -> None:
+        """The page breaks, then (next in the schema's order) <ignoredErrors>: codes and
+        labels that read as numbers are text on purpose ('1' the most deprived quintile,
+        '2030' a projection year beside '2025-26', '2021' an LSOA vintage), and Excel
+        would flag each in a table with a green triangle offering to make it a number
+        (which would break the Group and Period columns). Every figure is stored as a
+        number; openpyxl writes no <ignoredErrors> of its own."""
+        super().write_breaks()
+        bodies = []
+        for table in self.ws.tables.values():
+            first_col, first_row, last_col, last_row = range_boundaries(table.ref)
+            if last_row > first_row:
+                bodies.append(f"{get_column_letter(first_col)}{first_row + 1}:"
+                              f"{get_column_letter(last_col)}{last_row}")
+        if bodies:
+            ignored = Element("ignoredErrors")
+            SubElement(ignored, "ignoredError", sqref=" ".join(bodies),
+                       numberStoredAsText="1")
+            self.xf.send(ignored)
 
     def write_rows(self) -> None:
         if LXML:  # lxml's stream takes no raw text; openpyxl is quick with lxml anyway

@@ -5,10 +5,11 @@ One run, under the project lock (lock.py):
 1. ingest every file under inbox/<dataset>/ (files already loaded are skipped by their
    content hash, so a re-run duplicates nothing);
 2. validate; blocking faults stop the run with exit 3 before any output is touched;
-3. assess the rolling 12 months ending with MONTH and the financial year to date into
-   a hidden temporary folder output/.tmp-MONTH-..., then rename it into place as
-   output/MONTH/ (swapping out an earlier run of the same month) and point output/LATEST
-   (and the symlink output/latest, where the OS allows) at the newest month;
+3. assess the rolling 12 months ending with MONTH (protected against the previous
+   month's publication, see publication()) into a hidden temporary folder
+   output/.tmp-MONTH-..., then rename it into place as output/MONTH/ (swapping out an
+   earlier run of the same month) and point output/LATEST (and the symlink
+   output/latest, where the OS allows) at the newest month;
 4. move the processed inputs to archive/MONTH/<dataset>/.
 
 Kill-safety: every visible name changes by one atomic rename, so a run killed at any
@@ -43,7 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from eolneeds.config import ProjectConfig
 from eolneeds.db import explain
@@ -52,6 +53,9 @@ from eolneeds.lock import project_lock
 from eolneeds.normalise import mask_nhs_numbers
 from eolneeds.outputs import atomic_write_text, sha256_file
 from eolneeds.reporting import Reporter, event_json
+
+if TYPE_CHECKING:
+    from eolneeds.periods import Period
 
 HOLD_LOCK_ENV = "EOLNEEDS_TEST_HOLD_LOCK_SECONDS"
 OUTPUT_DIR = "output"
@@ -194,14 +198,39 @@ def _check_month_has_deaths(config: ProjectConfig, month: str) -> None:
             f"--month {last:%Y-%m}; nothing was published")
 
 
-def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter) -> None:
+def publication(month: str, months: int) -> list[Period]:
+    """The periods `run --month` publishes: the `months` months ending with the month.
+    Not the financial year to date as well: the year to date of one month less that of
+    the month before is that month alone, in every cell, a table of small counts no
+    suppression of either publication can protect (an audit recovered 291 counts of
+    1-7 from two consecutive runs of a 3,000-death ICB; protecting them hid every
+    headline figure of both periods)."""
     from eolneeds import periods
+
+    return [periods.rolling(month, months, option="--month")]
+
+
+def previous_publication(month: str, months: int) -> list[Period]:
+    """The periods `run --month` published for the month before `month`."""
+    from eolneeds import periods
+
+    year, mon = periods.parse_month(month, option="--month")
+    before = f"{year - (mon == 1):04d}-{12 if mon == 1 else mon - 1:02d}"
+    try:
+        return publication(before, months)
+    except UsageError:  # a month before year 1: there was no earlier publication
+        return []
+
+
+def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter) -> None:
     from eolneeds.assess import AssessOptions, assess_project
 
     options = AssessOptions(
-        periods=[periods.rolling(month, config.periods.months, option="--month"),
-                 periods.fy_to_date(month, option="--month")],
+        periods=publication(month, config.periods.months),
         out=out,
+        # Last month's run published its own window: the two differ by the month in and
+        # the month out, counts that disclosure control protects here too.
+        earlier=previous_publication(month, config.periods.months),
     )
     assess_project(config, options, reporter=reporter)
 
@@ -218,13 +247,24 @@ def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> s
     return choose(config, dataset, file)
 
 
+# What Windows Explorer (and a Mac's Finder, on a shared drive) writes into the folders
+# it shows: folder settings and thumbnail caches, recreated whenever they are deleted.
+_HOUSEKEEPING = {"desktop.ini", "thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "icon\r"}
+
+
+def _is_housekeeping(path: Path) -> bool:
+    return path.name.lower() in _HOUSEKEEPING
+
+
 def _is_input_file(path: Path) -> bool:
-    # Hidden files, Excel's "~$book.xlsx" owner files and partial downloads are not data.
+    # Hidden files, Excel's "~$book.xlsx" owner files, partial downloads and the
+    # operating system's folder files are not data.
     name = path.name
     return (
         path.is_file()
         and not name.startswith((".", "~$"))
         and not name.endswith((".part", ".crdownload", ".tmp"))
+        and not _is_housekeeping(path)
     )
 
 
@@ -253,8 +293,9 @@ def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str,
                     reporter.message(f"{p} is {what}, not an extract, and was left alone",
                                      level="warning")
     for entry in sorted(inbox.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or entry.name.upper().startswith("README"):
-            continue  # hidden files and the inbox's own README are not inputs
+        if entry.name.startswith(".") or entry.name.upper().startswith("README") \
+                or _is_housekeeping(entry):
+            continue  # hidden files, folder files and the inbox's own README are not inputs
         if entry.is_file() or (entry.is_dir() and entry.name not in INGEST_ORDER):
             reporter.message(
                 f"{entry} is not in a dataset folder and was left alone — move it to "

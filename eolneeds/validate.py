@@ -428,9 +428,10 @@ def _unranked(con: duckdb.DuckDBPyConnection, areas: str, params: dict,
     vintages = [r[0] for r in con.execute(
         "SELECT DISTINCT lsoa_vintage FROM deprivation WHERE lsoa_vintage IS NOT NULL "
         "ORDER BY 1").fetchall()] if deprivation_file else []
-    why = (f"the deprivation file is of LSOA vintage {', '.join(vintages)}: use the "
-           "Indices of Deprivation of the lookup's LSOA vintage (IoD2025 ranks 2021 LSOAs, "
-           "IoD2019 2011 LSOAs)" if vintages else
+    why = (f"the deprivation file is of LSOA vintage {', '.join(vintages)} and lacks "
+           "these codes (LSOAs whose boundary changed get a new code): use the Indices of "
+           "Deprivation of the lookup's LSOA vintage (IoD2025 ranks 2021 LSOAs, IoD2019 "
+           "2011 LSOAs)" if vintages else
            "add the English Indices of Deprivation File 1 of the lookup's LSOA vintage "
            "(eolneeds ingest deprivation FILE)")
     return [f"{deaths} deaths in {lsoas} LSOAs of the Places have no deprivation decile, "

@@ -286,3 +286,77 @@ def test_two_deaths_of_unknown_age_name_why_the_rate_is_withheld(apc_short, tmp_
     assert before["value"][0] is not None and "unknown age" not in (before["note"][0] or "")
     report = validate_project(load_config(root), reporter=Reporter())
     assert any(w.startswith(f"{unknown + 2} death(s) of unknown age") for w in report.warnings)
+
+
+# ---------------------------------------------------------------------------------------
+# A source no death links to (the second newcomer's finding 10)
+
+def test_spells_keyed_by_another_systems_pseudonym_are_not_available_never_zero(
+        apc_short, tmp_path):
+    """Deaths keyed by NHS number, hospital spells from NCDR keyed by its own pseudonym
+    (`Der_Pseudo_NHS_Number`): no death can link, so every admitted-care indicator is not
+    available with the reason (it read 0.0%), validate warns with the fix, and the
+    indicators of the sources that do link still publish."""
+    import hashlib
+    import shutil
+
+    from eolneeds.ingest import ingest_files
+    from eolneeds.validate import validate_project
+
+    root = tmp_path / "project"
+    shutil.copytree(apc_short, root)
+    con = connect(root / "eolneeds.duckdb")
+    try:  # the APC extract goes; another system's extract of the same spells comes in
+        con.execute("DELETE FROM activity WHERE source_file_id IN (SELECT file_id FROM "
+                    "ingest_log WHERE file_name = 'hes_apc_spells.csv')")
+    finally:
+        con.close()
+    spells = pl.read_csv(root / "inbox" / "activity" / "hes_apc_spells.csv",
+                         infer_schema=False)
+    ncdr = spells.with_columns(pl.col("PERSON_ID").map_elements(
+        lambda v: hashlib.sha256(f"ncdr-{v}".encode()).hexdigest().upper(),
+        return_dtype=pl.String)).rename({"PERSON_ID": "Der_Pseudo_NHS_Number"})
+    path = tmp_path / "NCDR_APC_Spells.csv"
+    ncdr.write_csv(path)
+    (root / "mappings" / "ncdr_apc.toml").write_text(
+        'dataset = "activity"\npreset = "hes_apc"\n', encoding="utf-8")
+    [loaded] = ingest_files(load_config(root), "activity", [path], mapping="ncdr_apc",
+                            reporter=Reporter())
+    assert loaded.rows_loaded == spells.height
+
+    reporter = RecordingReporter()
+    table = _assess(root, tmp_path / "out", reporter)
+    why = f"not available: no death links to the {APC} (no person_id of it is a death's)"
+    for ind in ("bed_days_last90_mean", "ea_last90_3plus_pct", "ea_last90_any_pct"):
+        rows = table.filter((pl.col("indicator_id") == ind)
+                            & ~pl.col("note").fill_null("").str.starts_with("no residents"))
+        assert rows.height > 10
+        assert set(rows["note"]) == {why}, ind
+        assert rows["value"].null_count() == rows["numerator"].null_count() == rows.height
+    # A&E and community data link as before: published.
+    for ind in ("ae_last90_mean", "community_last90_pct", "on_register_pct"):
+        icb = table.filter((pl.col("indicator_id") == ind) & (pl.col("period") == "2024-25")
+                           & (pl.col("area_type") == "icb") & (pl.col("breakdown") == "all"))
+        assert icb["value"].null_count() == 0 and float(icb["value"][0]) > 0, ind
+    warned = [f["text"] for n, f in reporter.events if n == "message"
+              and f.get("level") == "warning"]
+    assert any(w.startswith(f"no death links to the {APC}") and "ea_last90_any_pct" in w
+               and "Der_Pseudo_NHS_Number" in w for w in warned), warned
+    report = validate_project(load_config(root), reporter=Reporter())
+    assert any(w.startswith(f"no death links to the {APC}") for w in report.warnings)
+
+
+def test_a_source_linking_to_no_death_is_not_available_only_past_chance():
+    """Known answers by hand: 0 linked of 30 deaths that could link is not chance (the
+    source is not available); of 29 it may be, and the source's dates decide alone."""
+    full = (date(2022, 1, 5), date(2026, 3, 20))
+    catalogue = load_catalogue()
+
+    def gaps(linkable: int, linked: int) -> dict[tuple[str, str], str]:
+        have = spans(deaths=full, population=full, ae=full, community=full,
+                     palliative=full, register=full)
+        have["admitted"] = coverage.Span(*full, linkable=linkable, linked=linked)
+        return coverage.indicator_gaps(catalogue, [FY25], have)
+
+    assert set(gaps(30, 0)) == {(i, "2025-26") for i in EA_IDS}
+    assert gaps(29, 0) == {} and gaps(30, 1) == {} and gaps(5000, 3) == {}

@@ -8,6 +8,7 @@ Measured on the bundled demo (6 Places, 3 years): the Place pack printed on 618 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -57,12 +58,24 @@ def printed(place_pack, tmp_path_factory) -> Path:
     return pdf
 
 
+@pytest.fixture(scope="module")
+def place_book(place_pack):
+    """The Place pack as openpyxl loads it (styles and tables), once for the tests that
+    only read it: a load of the sample's Place pack is a few CPU seconds."""
+    wb = load_workbook(place_pack, read_only=False)
+    yield wb
+    wb.close()
+
+
+# pdftotext's reading of a PDF, once per file: several tests read the same printout.
+@functools.cache
 def _pages(pdf: Path) -> list[str]:
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
     return text.split("\f")[:-1]
 
 
+@functools.cache
 def _words(pdf: Path) -> list[list[Word]]:
     html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
@@ -84,7 +97,8 @@ def _sheet_of(page: str, sheets: list[str]) -> str | None:
                  if any(line.endswith(s) for line in head)), None)
 
 
-def test_the_default_print_is_what_a_reader_needs(place_pack, printed, assessed_sample):
+def test_the_default_print_is_what_a_reader_needs(place_pack, place_book, printed,
+                                                  assessed_sample):
     """Printing the whole workbook prints every theme sheet and only the notes of the
     Indicator data sheet (it printed every row: 537 of the demo pack's 618 pages), and
     the sheet itself still holds every row of the Place's table."""
@@ -93,7 +107,7 @@ def test_the_default_print_is_what_a_reader_needs(place_pack, printed, assessed_
     total = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
     pages = _pages(printed)
     assert len(pages) == total
-    wb = load_workbook(place_pack, read_only=False)
+    wb = place_book
     per_sheet: dict[str, int] = {}
     for page in pages:
         sheet = _sheet_of(page, wb.sheetnames)
@@ -160,11 +174,11 @@ def test_printed_figures_stand_apart_from_the_next_column(printed):
     assert checked > 200
 
 
-def test_printed_column_headers_keep_their_words_whole(place_pack, printed):
+def test_printed_column_headers_keep_their_words_whole(place_book, printed):
     """Every word of every table header prints whole: a header wraps between words,
     never inside one ('Numerato' / 'r' printed under a column too narrow for the bold
     word)."""
-    wb = load_workbook(place_pack, read_only=False)
+    wb = place_book
     pages = _pages(printed)
     for name in ("Summary", "Place_of_death", "Identification", "Hospital_use"):
         ws = wb[name]

@@ -14,6 +14,7 @@ import dataclasses
 import math
 import re
 import sys
+import zipfile
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from openpyxl import load_workbook
-from openpyxl.utils import range_boundaries
+from openpyxl.utils import get_column_letter, range_boundaries
 
 from eolneeds import report_excel
 from eolneeds.bundle import DataQualityTable
@@ -329,6 +330,21 @@ def test_no_sheet_freezes_panes(books):
             assert ws.freeze_panes is None, (ws.title, ws.freeze_panes)
 
 
+def test_filter_buttons_only_on_the_indicator_data_table(books):
+    """'Avoid adding filters': a table's filter buttons cover the end of its headers
+    and a reader can leave rows filtered out unawares; the Indicator data sheet keeps
+    them, as filtering is how it is read (its notes say so)."""
+    for wb in books.values():
+        for ws in wb.worksheets:
+            for name in ws.tables:
+                table = ws.tables[name]
+                if ws.title == "Indicator_data":
+                    assert table.autoFilter is not None
+                    assert "filter" in " ".join(_lines_above(ws))
+                else:
+                    assert table.autoFilter is None, (ws.title, name)
+
+
 def test_every_shorthand_in_a_table_is_explained_above_it(books):
     """Shorthand is explained where it is used: each of [c], [x], [z] standing in a cell
     and [u] in a note is named, with its meaning, in the Shorthand line above it (the
@@ -347,6 +363,9 @@ def test_every_shorthand_in_a_table_is_explained_above_it(books):
                 "Shorthand: ")), "")
             for mark in used:
                 assert mark in line, (ws.title, mark, line)
+            if line:  # marks and their meanings, then where to read more
+                assert re.match(r"Shorthand: \[[a-z]\] \w", line), (ws.title, line)
+                assert line.endswith("(see the Cover sheet)."), (ws.title, line)
 
 
 def test_tables_have_meaningful_names(books):
@@ -385,3 +404,91 @@ def test_text_longer_than_its_column_wraps(books):
                         height = ws.row_dimensions[cell.row].height
                         assert height and height >= 13 * math.ceil(longest / width / 1.1), (
                             ws.title, cell.coordinate, height)
+
+
+def test_labels_that_read_as_numbers_raise_no_number_stored_as_text_flag(packs, books):
+    """A quintile '1', a projection year '2030' beside '2025-26' and an LSOA vintage
+    '2021' are text on purpose; Excel flagged every such cell with a green triangle
+    offering to convert it (breaking the Group and Period columns). Each table's body
+    is exempt from that check (<ignoredErrors>, in the schema's place: after the page
+    header and footer, before the drawing and the tables)."""
+    for place, path in packs.items():
+        wb = books[place]
+        with zipfile.ZipFile(path) as z:
+            names = dict(zip(wb.sheetnames, sorted(
+                (n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)),
+                key=lambda n: int(re.sub(r"\D", "", n))), strict=True))
+            for ws in wb.worksheets:
+                if not ws.tables:
+                    continue
+                xml = z.read(names[ws.title]).decode()
+                match = re.search(r'<ignoredError sqref="([^"]+)" numberStoredAsText="1"',
+                                  xml)
+                assert match, ws.title
+                (_, ref), = ws.tables.items()
+                c1, r1, c2, r2 = range_boundaries(ref)
+                body = f"{get_column_letter(c1)}{r1 + 1}:{get_column_letter(c2)}{r2}"
+                assert match.group(1).split() == [body], (ws.title, match.group(1))
+                at = xml.index("<ignoredErrors")
+                assert xml.index("<headerFooter") < at < xml.index("<tableParts"), ws.title
+                if "<drawing" in xml:
+                    assert at < xml.index("<drawing"), ws.title
+
+
+def test_every_note_is_cited_by_a_table_and_says_something(books):
+    """Notes are 'referenced as [note N]' by the tables they apply to: 27 of the 65
+    notes of a real run were cited nowhere (the methods, periods, place of death,
+    emergency admissions, bed days, need, disclosure control, merged categories, data
+    quality, the monthly series, England), so no reader of a table was sent to them, and
+    each scenario measure's note said only 'See the Indicator data sheet.'"""
+    for wb in books.values():
+        headers, rows = _table(wb["Notes"])
+        defined = {row[0].value: row[2].value for row in rows}
+        cited: set[str] = set()
+        for ws in wb.worksheets:
+            if ws.title == "Notes":
+                continue
+            for row in ws.iter_rows(values_only=True):
+                for value in row:
+                    cited.update(re.findall(r"\[note \d+\]", str(value or "")))
+        assert set(defined) <= cited, sorted(set(defined) - cited)
+        for marker, text in defined.items():
+            assert "See the Indicator data sheet" not in text, (marker, text)
+
+
+def test_page_header_and_footer_repeat_only_what_the_sheet_says(books):
+    """'Do not use headers and footers' (E) is about content a screen reader would miss:
+    the printed header and footer carry only the pack's title (the Cover's A1), the
+    sheet's name (its tab) and the page number."""
+    for wb in books.values():
+        title = wb["Cover"]["A1"].value
+        for ws in wb.worksheets:
+            for part in (ws.oddHeader, ws.oddFooter):
+                for side in (part.left, part.center, part.right):
+                    assert side.text in (None, title, "&A", "Page &P of &N"), (
+                        ws.title, side.text)
+
+
+def _luminance(hex_rgb: str) -> float:
+    channels = [int(hex_rgb[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_text_on_every_colour_has_aa_contrast():
+    """'When using colour for emphasis check the contrast' (E): WCAG AA, 4.5:1, for the
+    comparison fills' text, the header row, links and headings (known answers: black
+    on white 21:1, white on white 1:1)."""
+    from eolneeds import excel_theme as theme
+    assert round(_contrast("000000", "FFFFFF"), 1) == 21.0
+    assert _contrast("FFFFFF", "FFFFFF") == 1.0
+    pairs = [(f.font, f.fill) for f in theme.COMPARISON_FILLS] + [
+        (theme.TEXT_COLOUR, theme.HEADER_FILL), (theme.LINK_COLOUR, "FFFFFF"),
+        (theme.HEADING_COLOUR, "FFFFFF"), (theme.MUTED_COLOUR, "FFFFFF")]
+    for text, background in pairs:
+        assert _contrast(text, background) >= 4.5, (text, background)

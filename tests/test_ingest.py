@@ -134,8 +134,11 @@ def test_replace_swaps_out_the_earlier_file(tmp_path):
 def test_without_replace_a_second_version_quarantines_duplicate_deaths(tmp_path):
     config = make_project(tmp_path / "p")
     (tmp_path / "a").mkdir()
+    # P5 is not in the second version: it does not repeat the first whole, so it does not
+    # replace it (test_cumulative_resupply.py), and its repeat of P1 is a duplicate.
     write(tmp_path / "a" / "deaths.csv",
-          DEATHS_HEADER + "\nP1,05/01/2023,85,F,E01000001,C34.9,Hospital\n")
+          DEATHS_HEADER + "\nP1,05/01/2023,85,F,E01000001,C34.9,Hospital\n"
+          + "P5,04/01/2023,80,M,E01000001,I21.9,Home\n")
     ingest_files(config, "deaths", [tmp_path / "a" / "deaths.csv"], reporter=Reporter())
     newer = write(tmp_path / "deaths.csv", DEATHS_HEADER
                   + "\nP1,05/01/2023,85,F,E01000001,C34.9,Hospital\n"

@@ -113,12 +113,37 @@ def test_amendments_with_different_values_are_said_loudly(loaded, tmp_path):  # 
     assert "every row repeats deaths already loaded" in said
 
 
-def test_a_resupply_of_the_same_rows_is_no_fault_but_is_said(loaded, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_resupply_of_the_same_rows_replaces_the_earlier_load(loaded, tmp_path):  # type: ignore[no-untyped-def]
+    """A cumulative re-supply (every death of the earlier file again, read with the same
+    mapping) takes the earlier load's place, as --replace-file would (newcomer2 finding
+    07): its values stand, nothing is quarantined, and ingest says so."""
+    _root, config = loaded
+    corrected = dict(ROWS, **{"9434765005": ROWS["9434765005"].replace("I251,H", "C349,E")})
+    again = _file(tmp_path / "PCMD_2023_resupply.csv", corrected)
+    reporter = RecordingReporter()
+    [res] = ingest_files(config, "deaths", [again], reporter=reporter)
+    assert (res.rows_read, res.rows_loaded, res.rows_rejected) == (3, 3, 0)
+    said = _messages(reporter)
+    assert "repeats every row of PCMD_2023.csv" in said and "DIFFERENT" not in said
+    assert query(config, "SELECT file_name, replaced_by IS NULL FROM ingest_log "
+                         "ORDER BY file_id") == [("PCMD_2023.csv", False),
+                                                 ("PCMD_2023_resupply.csv", True)]
+    # The corrected place of death ('E', elsewhere, for 'H', home) stands.
+    assert query(config, "SELECT count(*), count(*) FILTER (WHERE place_of_death = "
+                         "'home') FROM deaths") == [(3, 2)]
+    assert query(config, "SELECT count(*) FROM rejects") == [(0,)]
+
+
+def test_a_resupply_through_another_mapping_is_quarantined_and_said(loaded, tmp_path):  # type: ignore[no-untyped-def]
+    """The same rows read with another mapping are another feed: not a replacement, so
+    every row is a duplicate, said with the --replace-file that puts it in place."""
     root, config = loaded
+    (root / "mappings" / "other_pcmd.toml").write_text(PRESET, encoding="utf-8")
+    config = load_config(root)
     again = _file(tmp_path / "PCMD_2023_resupply.csv", {**ROWS})
     write(again, again.read_text("utf-8") + "\n")  # other bytes, the same rows
     reporter = RecordingReporter()
-    [res] = ingest_files(config, "deaths", [again], reporter=reporter)
+    [res] = ingest_files(config, "deaths", [again], mapping="other_pcmd", reporter=reporter)
     assert res.rows_loaded == 0 and res.rows_rejected == 3
     said = _messages(reporter)
     assert "DIFFERENT" not in said

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import polars as pl
+import pytest
 from openpyxl import load_workbook
 
 
@@ -16,36 +17,41 @@ def _table_cells(ws):
     return name, [c.value for c in rows[0]], [[c.value for c in r] for r in rows[1:]]
 
 
-def test_pack_has_practices_and_scenarios_sheets(assessed_sample) -> None:
-    path = assessed_sample.out_dir / "pack-icb.xlsx"
-    wb = load_workbook(path)
-    try:
-        assert {"Practices", "PCNs", "Scenarios"} <= set(wb.sheetnames)
-        _, header, pcn_rows = _table_cells(wb["PCNs"])
-        assert header[:3] == ["PCN code", "PCN name", "Practices (count)"]
-        assert all(v is not None and v != "" for r in pcn_rows for v in r)
-        assert len(pcn_rows) == assessed_sample.bundle.pcns.filter(
-            pl.col("period") == assessed_sample.headline_period).height
-        name, header, rows = _table_cells(wb["Practices"])
-        assert name == "Practices"
-        assert header[:5] == ["Practice code", "Practice name", "PCN code", "PCN name",
-                              "Place"]
-        # No blank cells: a hidden figure is [c], a missing one [x].
-        assert all(v is not None and v != "" for r in rows for v in r)
-        funnel = assessed_sample.bundle.practices
-        latest = funnel.filter(pl.col("period") == assessed_sample.headline_period)
-        assert len(rows) == latest.height
-        by_code = {r[0]: r for r in rows}
-        for rec in latest.filter(pl.col("suppressed")).iter_rows(named=True):
-            code = rec["practice_code"] if rec["practice_code"] != "unknown" else "Not recorded"
-            assert by_code[code][5] == "[c]" and by_code[code][7] == "[c]"
-        name, header, rows = _table_cells(wb["Scenarios"])
-        assert header[:7] == ["Scenario", "Area", "Measure", "Unit", "Modelled value", "Low",
-                              "High"]
-        assert all(v is not None and v != "" for r in rows for v in r)
-        assert any(str(r[7]).startswith("Modelled, not observed") for r in rows)
-    finally:
-        wb.close()
+@pytest.fixture(scope="module")
+def icb_pack(assessed_sample):
+    """The session sample's ICB pack, loaded once for the tests that only read it (a
+    load of its 300,000 cells with their styles is about 5 CPU s)."""
+    wb = load_workbook(assessed_sample.out_dir / "pack-icb.xlsx")
+    yield wb
+    wb.close()
+
+
+def test_pack_has_practices_and_scenarios_sheets(assessed_sample, icb_pack) -> None:
+    wb = icb_pack
+    assert {"Practices", "PCNs", "Scenarios"} <= set(wb.sheetnames)
+    _, header, pcn_rows = _table_cells(wb["PCNs"])
+    assert header[:3] == ["PCN code", "PCN name", "Practices (count)"]
+    assert all(v is not None and v != "" for r in pcn_rows for v in r)
+    assert len(pcn_rows) == assessed_sample.bundle.pcns.filter(
+        pl.col("period") == assessed_sample.headline_period).height
+    name, header, rows = _table_cells(wb["Practices"])
+    assert name == "Practices"
+    assert header[:5] == ["Practice code", "Practice name", "PCN code", "PCN name",
+                          "Place"]
+    # No blank cells: a hidden figure is [c], a missing one [x].
+    assert all(v is not None and v != "" for r in rows for v in r)
+    funnel = assessed_sample.bundle.practices
+    latest = funnel.filter(pl.col("period") == assessed_sample.headline_period)
+    assert len(rows) == latest.height
+    by_code = {r[0]: r for r in rows}
+    for rec in latest.filter(pl.col("suppressed")).iter_rows(named=True):
+        code = rec["practice_code"] if rec["practice_code"] != "unknown" else "Not recorded"
+        assert by_code[code][5] == "[c]" and by_code[code][7] == "[c]"
+    name, header, rows = _table_cells(wb["Scenarios"])
+    assert header[:7] == ["Scenario", "Area", "Measure", "Unit", "Modelled value", "Low",
+                          "High"]
+    assert all(v is not None and v != "" for r in rows for v in r)
+    assert any(str(r[7]).startswith("Modelled, not observed") for r in rows)
     # A Place's pack lists only its own practices.
     code = assessed_sample.config.places[0].code
     place_pack = next(p for p in assessed_sample.outputs if p.name == f"pack-{code.lower()}.xlsx")
@@ -87,7 +93,8 @@ def test_report_names_practices_below_the_icb_per_place(assessed_sample) -> None
     assert len(captions) == len(assessed_sample.bundle.places)
 
 
-def test_hidden_practices_say_why_the_same_in_table_report_and_pack(assessed_sample) -> None:
+def test_hidden_practices_say_why_the_same_in_table_report_and_pack(assessed_sample,
+                                                                   icb_pack) -> None:
     """A hidden practice's reason is the rule its row of the indicator table gives in
     its note (bundle.suppression_reason), the same for every hidden practice, and the
     report and the pack repeat it: the pack's Position column says 'not shown:
@@ -110,11 +117,7 @@ def test_hidden_practices_say_why_the_same_in_table_report_and_pack(assessed_sam
     rule = "a count of 1-7, or a count that would let one be worked out (disclosure control)"
     for r in hidden.iter_rows(named=True):
         assert r["reason"] == rule == suppression_reason(notes[r["practice_code"]])
-    wb = load_workbook(assessed_sample.out_dir / "pack-icb.xlsx")
-    try:
-        _, header, rows = _table_cells(wb["Practices"])
-    finally:
-        wb.close()
+    _, header, rows = _table_cells(icb_pack["Practices"])
     where = header.index("Position against the ICB")
     by_code = {r[0]: r for r in rows}
     for r in hidden.iter_rows(named=True):

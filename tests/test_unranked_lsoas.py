@@ -89,3 +89,61 @@ def test_deaths_in_unranked_lsoas_are_quintile_unknown_and_leave_the_summaries_a
         if sii.height and not quintiles["suppressed"].any():
             assert not sii["suppressed"][0], (ind, period)
     assert (result.out_dir / "report.html").exists()
+
+
+def test_iod2019_beside_a_2021_lookup_ranks_the_lsoas_whose_code_did_not_change(
+        sample_project: ProjectConfig, tmp_path: Path) -> None:
+    """The second newcomer's finding 5: IoD2019 File 1 (2011 LSOAs) beside an ONS
+    lookup of 2021 LSOAs. Most codes are the same in both vintages (a GSS code is never
+    reused for a changed boundary), so those LSOAs keep their decile; only the LSOAs
+    whose code is not in the IoD file (changed in 2021) are quintile 'unknown', and
+    validate names those alone. Before, every death lost its quintile."""
+    from eolneeds.ingest import ingest_files
+
+    root = tmp_path / "project"
+    shutil.copytree(sample_project.root, root)
+    config = load_config(root)
+    con = duckdb.connect(str(config.database_path))
+    try:
+        areas = con.execute("SELECT lsoa_code, place, imd_decile FROM areas "
+                            "ORDER BY lsoa_code").fetchall()
+        # The three LSOAs of Brackenford with the most deaths 'changed in 2021'.
+        changed = [r[0] for r in con.execute("""
+            SELECT d.lsoa_code FROM deaths d JOIN areas a USING (lsoa_code)
+            WHERE a.place = 'BRK' GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3""").fetchall()]
+        deaths_changed = con.execute(
+            "SELECT count(*) FROM deaths WHERE list_contains($l, lsoa_code)",
+            {"l": changed}).fetchone()[0]
+        con.execute("DELETE FROM areas")  # the areas come from the two national files
+    finally:
+        con.close()
+    lookup = tmp_path / "LSOA21_to_Place.csv"
+    lookup.write_text("LSOA21CD,Place\n" + "".join(f"{c},{p}\n" for c, p, _ in areas),
+                      encoding="utf-8")
+    iod = tmp_path / "File_1_IoD2019_Index_of_Multiple_Deprivation.csv"
+    iod.write_text(
+        "LSOA code (2011),Index of Multiple Deprivation (IMD) Decile\n"
+        + "".join(f"{c},{d}\n" for c, _, d in areas if c not in changed)
+        + "E01999991,1\nE01999992,10\n",  # elsewhere in England
+        encoding="utf-8")
+    for name, preset, path in (("lookup", "lsoa_place_lookup", lookup),
+                               ("iod", "iod_file1", iod)):
+        (root / "mappings" / f"{name}.toml").write_text(
+            f'dataset = "areas"\npreset = "{preset}"\n', encoding="utf-8")
+        ingest_files(load_config(root), "areas", [path], mapping=name, reporter=Reporter())
+
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        got = dict(con.execute("SELECT lsoa_code, imd_decile FROM assessment_areas"
+                               ).fetchall())
+        vintages = dict(con.execute("SELECT lsoa_vintage, count(*) FROM deprivation "
+                                    "GROUP BY 1").fetchall())
+    finally:
+        con.close()
+    assert vintages == {"2011": len(areas) - 3 + 2}
+    assert got == {c: (None if c in changed else d) for c, _, d in areas}
+
+    warnings = validate_project(config, reporter=Reporter()).warnings
+    said = [w for w in warnings if "no deprivation decile" in w]
+    assert len(said) == 1 and said[0].startswith(f"{deaths_changed} deaths in 3 LSOAs"), said
+    assert all(c in said[0] for c in changed)
