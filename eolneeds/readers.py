@@ -1307,8 +1307,8 @@ def _read_xlsx(
             hint = f"did you mean {close[0]!r}? " if close else ""
             raise input_error(name, f"has no sheet {sheet!r} (sheets: {names})",
                               f"{hint}set sheet in {where} to one of these")
-        found = sheet_xml(path, worksheet.title)
-        _refuse_beyond_grid(path, found, worksheet.title)
+        xml = sheet_xml(path, worksheet.title)
+        _refuse_beyond_grid(path, xml, worksheet.title)
         if header_row is None:
             # Title rows above the header: find it.
             header_row = scan_sheet(worksheet, matches).header_row or 1
@@ -1338,7 +1338,7 @@ def _read_xlsx(
                               f"set header_row in {where} to the row that holds the headers")
         headers = _header_cells(header_cells)
         check_headers(name, headers)
-        _refuse_uncalculated(path, found, worksheet.title, header_row, headers)
+        _refuse_uncalculated(path, xml, worksheet.title, header_row, headers)
         width = len(headers)
         column_names = [f"c{i}" for i in range(width)]
         schema = pa.schema([("__row", pa.int64())] + [(n, pa.string()) for n in column_names]
