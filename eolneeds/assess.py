@@ -44,7 +44,7 @@ from eolneeds.periods import (
 from eolneeds.render import PackWorker, worker_for, write_outputs
 from eolneeds.reporting import Reporter
 from eolneeds.resources import read_query, reference_file
-from eolneeds.safety import neutralise
+from eolneeds.safety import neutralise, shown_plainly
 from eolneeds.schema import create_schema
 
 #: Months of the SPC series (NHS Making Data Count asks for at least 20 points).
@@ -1145,18 +1145,24 @@ def slug(text: str) -> str:
 def _csv_bytes(frame: pl.DataFrame) -> bytes:
     """indicators.csv: UTF-8, text neutralised against formula injection, floats rounded
     to 6 decimals so that float noise cannot change the bytes between runs."""
+    exprs = [pl.col(name).round(6) if dtype == pl.Float64 else pl.col(name)
+             for name, dtype in frame.schema.items()]
+    text = _texts(frame, neutralise).select(exprs).write_csv(line_terminator="\n",
+                                                             date_format="%Y-%m-%d")
+    return text.encode("utf-8")
+
+
+def _texts(frame: pl.DataFrame, fix: Callable[[str], str]) -> pl.DataFrame:
+    """`frame` with `fix` applied to every text value (once per distinct value)."""
     exprs = []
     for name, dtype in frame.schema.items():
         if dtype == pl.String:
             values = [v for v in frame[name].unique().to_list() if v is not None]
-            changed = {v: neutralise(v) for v in values if neutralise(v) != v}
+            changed = {v: fix(v) for v in values if fix(v) != v}
             exprs.append(pl.col(name).replace(changed) if changed else pl.col(name))
-        elif dtype == pl.Float64:
-            exprs.append(pl.col(name).round(6))
         else:
             exprs.append(pl.col(name))
-    text = frame.select(exprs).write_csv(line_terminator="\n", date_format="%Y-%m-%d")
-    return text.encode("utf-8")
+    return frame.select(exprs)
 
 
 def assess_project(
@@ -1249,7 +1255,9 @@ def _assess_project(config: ProjectConfig, options: AssessOptions, *, reporter: 
         if "parquet" in formats:
             path = out_dir / "indicators.parquet"
             with atomic_output(path) as tmp:
-                frame.write_parquet(tmp)
+                # Typed: no formula guard, but a control or text-direction character
+                # from an input (a practice code) shows as U+FFFD, as in every output.
+                _texts(frame, shown_plainly).write_parquet(tmp)
             written.append(path)
             step(1)
         targets: list[tuple[Path, str | None]] = []

@@ -173,6 +173,21 @@ DECIMAL_COMMA = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),[0-9]+"
 DECIMAL_COMMA_REASON = "uses a comma as the decimal mark"
 UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
                     "pcn_code"}
+# Datasets of people: a value there may be a person's name in the wrong column.
+PERSON_DATASETS = {"deaths", "register", "activity"}
+# Each coded column's vocabulary (normalise.is_free_text): words its codes are made of.
+COLUMN_WORDS: dict[str, tuple[str, ...]] = {
+    "sex": nz.code_words(nz.SEX_CODES),
+    "place_of_death": nz.code_words(nz.PLACE_OF_DEATH_CODES),
+    "preferred_place_of_death": nz.code_words(nz.PLACE_OF_DEATH_CODES),
+    "ethnicity": nz.code_words(nz.ETHNICITY_CODES),
+    "activity_type": nz.code_words(nz.ACTIVITY_TYPE_CODES),
+    "dnacpr": nz.code_words(nz.BOOLEAN_CODES, nz.BOOLEAN_NOT_KNOWN),
+    "advance_care_plan": nz.code_words(nz.BOOLEAN_CODES, nz.BOOLEAN_NOT_KNOWN),
+}
+# Text kept as it comes in a dataset of people (and published: a practice is a
+# breakdown of the indicator table): words there are blanked, not loaded.
+KEPT_CODES = ("gp_practice", "admission_method", "treatment_function")
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
 # rather than through a lookup of distinct values.
 ONE_ROW_PER_PERSON = {"deaths", "register"}
@@ -376,7 +391,15 @@ def _plan_columns(
             taken |= {n.lower() for n in presets.spec_names(preset_spec)}
 
     def listed() -> str:
-        return ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
+        found = ", ".join(repr(h) for h in headers[:20]) + (" ..." if len(headers) > 20 else "")
+        if raw.merged_header:
+            # One merged cell over several columns leaves the others without a header
+            # (and a header split over two merged rows is read as blanks).
+            cells = ", ".join(raw.merged_header[:5])
+            found += (f"; the header row has merged cells ({cells}) — unmerge them in "
+                      "Excel (Home > Merge & Center > Unmerge Cells) and give each column "
+                      "its own header on one row, then ingest again")
+        return found
 
     def missing(wanted: str, canonical: str) -> Exception:
         close = readers.closest_header(wanted, [h for h in headers if h.lower() not in taken])
@@ -552,12 +575,13 @@ def _plan_columns(
                 for header in found:
                     text_expr = source(header)
                     code = f'"icd_{plan.sources[header]}"'
+                    kept = nz.withhold_sql(text_expr)  # a code, or no words at all
                     plan.checks.append(_Check(
                         _when(f"{text_expr} IS NOT NULL AND {code} IS NULL",
-                              _say(f"contributory_causes ({header}) '", _shown(text_expr),
+                              _say(f"contributory_causes ({header}) '", _shown(kept),
                                    "' is not an ICD-10 code (expected a letter and 2-4 "
                                    "digits, e.g. C34.9)")),
-                        "contributory_causes", text_expr, home=(plan.sources[header],),
+                        "contributory_causes", kept, home=(plan.sources[header],),
                         # A death counts whatever its other causes (README "What rejects
                         # a row"): the junk code is left out of the list, the rest kept.
                         action="code dropped" if dataset == "deaths" else None))
@@ -651,6 +675,14 @@ def _plan_columns(
         if canonical in ("person_id", "date_of_birth"):
             reject_value = nz.shape_sql(t)  # never the identifier: only its shape
             shown = reject_value
+        elif dataset in PERSON_DATASETS:
+            # A value is kept (as the rejected value, and quoted in the reason) only
+            # when it is a code: words -- a name in the wrong column -- are withheld
+            # (normalise.WITHHELD; README "Privacy").
+            words = COLUMN_WORDS.get(canonical, ())
+            shown = _shown(nz.withhold_sql(t, words))
+            if reject_value != "NULL":
+                reject_value = nz.withhold_sql(reject_value, words)
         blank = "blanked" if keeps_row and canonical != "date_of_death" else None
         checks: list[tuple[str, str | None]] = []  # (reason SQL, action or None = reject)
         if canonical in required_cols:
@@ -820,6 +852,16 @@ def _plan_columns(
             kept = f"upper({t})" if canonical in UPPER_CASE_CODES else t
             plan.values[canonical] = (f"(CASE WHEN strlen({t}) < 10 THEN {kept} "
                                       f"ELSE {nz.mask_sql(kept)} END)")
+            if dataset in PERSON_DATASETS and canonical in KEPT_CODES:
+                # A name where a practice code is expected would be loaded, and
+                # published as a breakdown of the indicator table: words are no code.
+                free = (f"{t} IS NOT NULL AND {nz.withhold_sql(t)} = "
+                        f"{nz.sql_literal(nz.WITHHELD)}")
+                plan.values[canonical] = (f"(CASE WHEN NOT ({free}) THEN "
+                                          f"{plan.values[canonical]} END)")
+                checks.append((_when(free, _say(
+                    f"{label} '{nz.WITHHELD}' is words, not a code (a name in the wrong "
+                    "column?); the value was left out")), "blanked"))
             if canonical == "lsoa_code" and (dataset in ("population", "areas", *AREA_PARTS)
                                              or keeps_row):
                 if keeps_row:

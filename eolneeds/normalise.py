@@ -285,10 +285,13 @@ def nhs_check_digit(first_nine: str) -> int | None:
 
 
 def nhs_digits(value: str | None) -> str | None:
-    """The ten digits of an NHS number written with spaces or dashes, else None."""
+    """The ten digits of an NHS number written with spaces or dashes, else None. Digits
+    of another script (full-width, Arabic-Indic: a form filled in on a phone, a
+    spreadsheet in another locale) are the same number: read as ASCII (_NATIVE_DIGITS),
+    so the person links as when written in ASCII."""
     if value is None:
         return None
-    digits = re.sub(_NHS_SEPARATORS, "", value)
+    digits = re.sub(_NHS_SEPARATORS, "", value.translate(_TO_ASCII))
     return digits if re.fullmatch(r"[0-9]{10}", digits) else None
 
 
@@ -302,8 +305,13 @@ def is_valid_nhs_number(value: str | None) -> bool:
 
 
 def nhs_digits_sql(expr: str) -> str:
-    """SQL: `expr` without spaces and dashes (not yet checked to be ten digits)."""
-    return f"regexp_replace({expr}, {sql_literal(_NHS_SEPARATORS)}, '', 'g')"
+    """SQL: `expr` without spaces and dashes, digits of any script as ASCII (not yet
+    checked to be ten digits). Only a value beyond ASCII (more bytes than characters)
+    is translated: the usual identifier pays one length comparison."""
+    ascii_ = (f"(CASE WHEN strlen({expr}) = length({expr}) THEN {expr} ELSE "
+              f"translate({expr}, {sql_literal(_NATIVE_DIGITS)}, "
+              f"{sql_literal(_ASCII_FOR_NATIVE)}) END)")
+    return f"regexp_replace({ascii_}, {sql_literal(_NHS_SEPARATORS)}, '', 'g')"
 
 
 def nhs_number_sql(digits_expr: str) -> str:
@@ -355,6 +363,11 @@ def _any_digit_class() -> str:
 
 
 _D = _any_digit_class()
+# Every non-ASCII decimal digit, and the ASCII digit each stands for (nhs_digits).
+_NATIVE_DIGITS = "".join(chr(cp) for cp in range(128, sys.maxunicode + 1)
+                         if unicodedata.category(chr(cp)) == "Nd")
+_ASCII_FOR_NATIVE = "".join(str(unicodedata.decimal(c)) for c in _NATIVE_DIGITS)
+_TO_ASCII = str.maketrans(_NATIVE_DIGITS, _ASCII_FOR_NATIVE)
 _NHS_LIKE = ("\\(?" + _D + "{3}\\)?" + _GAP + _D + "{3}" + _GAP + _D + "{4}" + _D + "*"
              "|" + _D + "(?:[ \t\u00a0]" + _D + "){9}")
 MASK = "[10+ digits withheld]"
@@ -400,6 +413,62 @@ def mask_sql(expr: str) -> str:
     numbers = f"regexp_replace({expr}, {sql_literal(_NHS_LIKE)}, {sql_literal(MASK)}, 'g')"
     return (f"regexp_replace({numbers}, {sql_literal(_POSTCODE)}, "
             f"{sql_literal(POSTCODE_MASK)}, 'g')")
+
+
+# What a value of a coded column may be when it is kept word for word (in rejects,
+# field_actions and their reasons): a code. A person's name in the wrong column ('Mrs
+# Joan Smith' as a cause or a place of death) was kept verbatim beside the row's number,
+# and the loaded row keeps the age, date of death and LSOA: enough to find the person.
+# The rule, one for every column that expects a code, a date or a number:
+#   * a token holding a digit (C34.9, E01000001, 31/02/2025, 1e308, POD9) is a code;
+#   * a word of the column's own vocabulary (its code table's words: 'care', 'home',
+#     'nursing' for a place of death; month names; 'unknown', 'null', 'nan') is a code;
+#   * what is left may be one short word of up to three letters (NK, HSP, X) -- an
+#     abbreviation a recode needs; a longer word, two words of three letters or more, or
+#     a title (Mr, Mrs, Dr ...) anywhere is free text, kept only as WITHHELD.
+# Free text is not recognisably a name, so it is never kept at all; the row number
+# says where to look in the file. (Python's re and DuckDB's RE2 read the patterns alike.)
+WITHHELD = "[words withheld]"
+_TITLES = ("mr", "mrs", "ms", "miss", "mx", "dr", "rev", "revd", "sir", "dame", "lady",
+           "lord", "prof", "master")
+_COMMON_WORDS = (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
+    "sep", "sept", "oct", "nov", "dec", "unknown", "not", "known", "stated", "recorded",
+    "specified", "applicable", "null", "none", "nan", "inf", "infinity", "missing", "blank",
+    "true", "false", "yes", "no", "and", "or", "other", "any")
+_TITLE_RE = "(?i)\\b(?:" + "|".join(_TITLES) + ")\\b"
+_CODE_TOKEN = "[\\pL\\pN]*\\pN[\\pL\\pN]*"
+
+
+def code_words(*tables: Iterable[str]) -> tuple[str, ...]:
+    """The words (two letters or more) of code tables' keys: a coded column's vocabulary."""
+    words = {w for table in tables for key in table for w in re.findall(r"[a-z]{2,}", key)}
+    return tuple(sorted(words | set(_COMMON_WORDS)))
+
+
+def _vocabulary_re(words: Iterable[str]) -> str:
+    return "(?i)\\b(?:" + "|".join(sorted(set(words) | set(_COMMON_WORDS))) + ")\\b"
+
+
+def is_free_text(text: str, words: Iterable[str] = ()) -> bool:
+    """True when `text`, found in a coded column, is words rather than a code (see
+    WITHHELD): it is then kept nowhere."""
+    if re.search(_TITLE_RE, text):
+        return True
+    rest = re.sub(r"[^\W_]*\d[^\W_]*", " ", re.sub(_vocabulary_re(words), " ", text))
+    letters = re.findall(r"[^\W\d_]+", rest)
+    return any(len(w) >= 4 for w in letters) or sum(len(w) >= 3 for w in letters) >= 2
+
+
+def withhold_sql(expr: str, words: Iterable[str] = ()) -> str:
+    """SQL: `expr`, or WITHHELD when it is free text (is_free_text) rather than a code."""
+    rest = (f"regexp_replace(regexp_replace({expr}, {sql_literal(_vocabulary_re(words))}, "
+            f"' ', 'g'), {sql_literal(_CODE_TOKEN)}, ' ', 'g')")
+    free = (f"(regexp_matches({expr}, {sql_literal(_TITLE_RE)}) "
+            f"OR regexp_matches({rest}, '\\pL{{4}}') "
+            f"OR len(regexp_extract_all({rest}, '\\pL{{3,}}')) >= 2)")
+    return f"(CASE WHEN {free} THEN {sql_literal(WITHHELD)} ELSE {expr} END)"
 
 
 def shape(text: str | None) -> str | None:

@@ -75,6 +75,8 @@ class RawTable:
     short_row: str | None = None
     sheet: str | None = None  # the worksheet read (XLSX)
     header_row: int | None = None  # the header's row number as the user sees it
+    # Merged cells that take in the header row (XLSX): named when a column is missing.
+    merged_header: list[str] = field(default_factory=list)
     # A table reshaped from the file (ONS wide population) numbers its rows itself:
     # `row_map` is a TEMP table (__row, __src_row, __sheet) giving each row's place in
     # the file, for rejects and source_row.
@@ -1388,7 +1390,8 @@ def _read_xlsx(
     finally:
         workbook.close()
     return RawTable(table=table, headers=headers, row_expr="__row", format="xlsx",
-                    extra_columns=['"__extra"'], sheet=worksheet.title, header_row=header_row)
+                    extra_columns=['"__extra"'], sheet=worksheet.title, header_row=header_row,
+                    merged_header=xml.merged_on(header_row))
 
 
 def _refuse_beyond_grid(path: Path, found: SheetXml, sheet: str) -> None:
@@ -1520,6 +1523,18 @@ class SheetXml:
 
     uncalculated: list[tuple[str, int]]  # formula cells with no saved result
     beyond: tuple[str, int] | None = None  # the first cell or row past Excel's grid
+    # Merged ranges ('C1:D1', first rows, last rows), the first _MERGES_KEPT.
+    merged: list[tuple[str, int, int]] = field(default_factory=list)
+
+    def merged_on(self, row: int) -> list[str]:
+        """The merged ranges that take in `row` (a header row: its columns under one
+        merged cell have no header of their own)."""
+        return [ref for ref, first, last in self.merged if first <= row <= last]
+
+
+# <mergeCell ref="C1:D1"/> (after the sheet's data): the merged ranges of a sheet.
+_XML_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s[^>]*?\bref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_MERGES_KEPT = 1000
 
 
 def sheet_xml(path: Path, sheet: str) -> SheetXml:
@@ -1543,6 +1558,12 @@ def sheet_xml(path: Path, sheet: str) -> SheetXml:
                                 _column_index(far.group(1)) >= MAX_SHEET_COLUMNS:
                             found.beyond = (letters, row)
                             return found
+                    if b"mergeCell" in data and len(found.merged) < _MERGES_KEPT:
+                        for merge in _XML_MERGE.finditer(data):
+                            a, r1, b, r2 = (g.decode("ascii") for g in merge.groups())
+                            merged = (f"{a}{r1}:{b}{r2}", int(r1), int(r2))
+                            if merged not in found.merged:  # seen again in the overlap
+                                found.merged.append(merged)
                     if (b"<f" in data or b":f" in data) and \
                             len(found.uncalculated) < _FORMULAS_KEPT:
                         for cell in _XML_UNCALCULATED.finditer(data):

@@ -23,9 +23,10 @@ database is protected by ingest's one-transaction-per-file.
 Every event is appended as one JSON line to DIR/logs/eolneeds-MONTH.log, whatever the
 console's log format, so a scheduler's runs can be audited afterwards.
 
-Test hook: EOLNEEDS_TEST_HOLD_LOCK_SECONDS=N makes the run sleep N seconds just after
-taking the lock, so tests can make two runs overlap deterministically. It is read only
-here and does nothing when unset.
+Test hooks: EOLNEEDS_TEST_HOLD_LOCK_SECONDS=N makes the run sleep N seconds just after
+taking the lock, so tests can make two runs overlap deterministically;
+EOLNEEDS_TEST_HOLD_ARCHIVE_SECONDS=N sleeps after the first input is archived, so a test
+can kill a run in its archive step. They are read only here and do nothing when unset.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from eolneeds.periods import Period
 
 HOLD_LOCK_ENV = "EOLNEEDS_TEST_HOLD_LOCK_SECONDS"
+HOLD_ARCHIVE_ENV = "EOLNEEDS_TEST_HOLD_ARCHIVE_SECONDS"
 OUTPUT_DIR = "output"
 ARCHIVE_DIR = "archive"
 LOGS_DIR = "logs"
@@ -276,18 +278,32 @@ def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str,
     found: list[tuple[str, Path]] = []
     for dataset in INGEST_ORDER:
         folder = inbox / dataset
+        if folder.is_symlink():
+            # A link in the inbox is never followed (see below), a dataset folder either.
+            reporter.message(f"{folder} is a link, not a folder, and was left alone — "
+                             "make it a folder and copy the extracts into it",
+                             level="warning")
+            continue
         if folder.is_dir():
             for p in sorted(folder.iterdir(), key=lambda p: p.name):
-                if _is_input_file(p):
+                if p.is_symlink():
+                    # Whoever can write to the inbox could make a link to any file the
+                    # scheduled job can read (/etc/passwd, another project's extract):
+                    # it would be read (its first line printed as headers), loaded and
+                    # archived. An extract is copied into the inbox, never linked.
+                    if not p.name.startswith("."):
+                        reporter.message(f"{p} is a link, not a file, and was left alone "
+                                         "(a link in the inbox is never followed) — copy "
+                                         "the extract itself into the folder",
+                                         level="warning")
+                elif _is_input_file(p):
                     found.append((dataset, p))
                 elif not p.name.startswith(".") and not p.is_file():
                     # Neither read nor archived: say so, or it waits there unseen.
                     if p.is_dir():
                         what = "a folder"
                     elif not p.exists():
-                        if not p.is_symlink():
-                            continue  # gone since the folder was listed
-                        what = "a link that leads to no file"
+                        continue  # gone since the folder was listed
                     else:  # a named pipe (reading it would wait for ever), socket, device
                         what = "a pipe, socket or device"
                     reporter.message(f"{p} is {what}, not an extract, and was left alone",
@@ -409,12 +425,15 @@ def _free_name(folder: Path, name: str) -> Path:
         n += 1
 
 
-def archive_inputs(root: Path, month: str, files: list[tuple[str, Path]]) -> list[Path]:
+def archive_inputs(root: Path, month: str, files: list[tuple[str, Path]], *,
+                   reporter: Reporter | None = None) -> list[Path]:
     """Move processed inputs to archive/MONTH/<dataset>/. A file already archived with
     the same content (a re-run after a kill) is simply removed from the inbox; a
     different file with the same name is kept beside it as 'name (2).csv'."""
     archived: list[Path] = []
     for dataset, path in files:
+        if archived and reporter is not None:
+            _hold_for_tests(reporter, HOLD_ARCHIVE_ENV)
         if not path.exists():
             continue
         folder = root / ARCHIVE_DIR / month / dataset
@@ -429,8 +448,14 @@ def archive_inputs(root: Path, month: str, files: list[tuple[str, Path]]) -> lis
         try:
             os.replace(path, target)
         except OSError:
-            # Another volume (a mounted inbox): copy, then remove the original.
-            shutil.move(str(path), str(target))
+            # Another volume (a mounted inbox): copy under a hidden name, rename, then
+            # remove the original. A kill mid-copy leaves no partial file under the
+            # extract's name (the next run would keep it, and the whole one as
+            # 'name (2)'): only the hidden copy, which the next run writes over.
+            partial = folder / f".{path.name}.archiving"
+            shutil.copy2(path, partial)
+            os.replace(partial, target)
+            path.unlink()
         archived.append(target)
     return archived
 
@@ -468,8 +493,8 @@ def check_layout(root: Path, month: str) -> None:
                              "aside, then run again; nothing was changed")
 
 
-def _hold_for_tests(reporter: Reporter) -> None:
-    raw = os.environ.get(HOLD_LOCK_ENV, "").strip()
+def _hold_for_tests(reporter: Reporter, variable: str = HOLD_LOCK_ENV) -> None:
+    raw = os.environ.get(variable, "").strip()
     if not raw:
         return
     try:
@@ -477,7 +502,8 @@ def _hold_for_tests(reporter: Reporter) -> None:
     except ValueError:
         return
     if seconds > 0:
-        reporter.event("test_hold_lock", seconds=seconds)
+        reporter.event("test_hold_lock" if variable == HOLD_LOCK_ENV else "test_hold_archive",
+                       seconds=seconds)
         time.sleep(seconds)
 
 
@@ -629,7 +655,7 @@ def _run_locked(
     reporter.event("output_written", path=final, files=len(outputs) + 1)
 
     # 4. Archive the inputs only now that the outputs that used them are in place.
-    archived = archive_inputs(root, month, pending)
+    archived = archive_inputs(root, month, pending, reporter=reporter)
     if archived:
         reporter.event("inputs_archived", folder=root / ARCHIVE_DIR / month, files=len(archived))
 

@@ -6,7 +6,8 @@ Fingertips label -- went into indicators.csv and the HTML report as they came: a
 sequence (ESC [31m) recoloured the terminal of whoever printed the CSV, a vertical tab
 (invalid in HTML) reached the report, and a right-to-left override displays a practice's
 name or code reversed ("Trojan source" text). The Excel packs already dropped the
-control characters (openpyxl refuses them). Now every output shows U+FFFD in their place.
+control characters (openpyxl refuses them). Now every output shows U+FFFD in their place,
+indicators.parquet included (round 5).
 
 Real pipeline: a generated project, ingested, with practice codes made hostile in the
 database, assessed to CSV and HTML.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import re
 
+import polars as pl
 import pytest
 from markupsafe import Markup
 from sample_settings import primary_suppression_only
@@ -65,10 +67,17 @@ def test_hostile_practice_codes_reach_no_output_hidden(tmp_path, session_env):
     finally:
         con.close()
     out = tmp_path / "out"
-    assess_project(config, AssessOptions(formats=["csv", "html"], out=out, per_place=False),
+    assess_project(config, AssessOptions(formats=["csv", "html", "parquet"], out=out,
+                                         per_place=False),
                    reporter=Reporter())
     csv_text = (out / "indicators.csv").read_text(encoding="utf-8")
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Z1\ufffd[31m2" in csv_text and "\ufffdZ9\ufffd8" in csv_text
     assert HIDDEN.findall(csv_text) == []
     assert HIDDEN.findall(html) == []
+    # Parquet too (round 5: the control characters reached it as they came).
+    table = pl.read_parquet(out / "indicators.parquet")
+    texts = [v for name, dtype in table.schema.items() if dtype == pl.String
+             for v in table[name].drop_nulls().to_list()]
+    assert "Z1\ufffd[31m2" in texts and "\ufffdZ9\ufffd8" in texts
+    assert [v for v in texts if HIDDEN.search(v)] == []

@@ -123,3 +123,61 @@ def test_long_cells_within_the_bounds_are_read_and_quarantined_as_too_long(confi
     assert str(refused.value).startswith("register.xlsx: 20 of 20 rows would be "
                                          "quarantined (every row)")
     assert "is 32767 characters long (the limit is 255)" in str(refused.value)
+
+
+def _merged_header_workbook(path: Path, *, merged: bool) -> Path:
+    """A register workbook whose header row has 'Flags' merged over the two flag
+    columns (as a report laid out for reading is), or, unmerged, a header per column."""
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Register"
+    if merged:
+        sheet.append([*HEADERS[:4], "Flags", None])
+        sheet.merge_cells("E1:F1")
+    else:
+        sheet.append(HEADERS)
+    sheet.append(["943 476 5919", "2024-01-15", "A81001", "home", "Y", "N"])
+    workbook.save(path)
+    return path
+
+
+def test_merged_header_cells_are_named_and_unmerging_them_reads_the_file(tmp_path,
+                                                                        monkeypatch):
+    """Round 5: the message listed the headers ('Flags', '') without a word about the
+    merged cell that made the second one blank."""
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    root = tmp_path / "project"
+    (root / "mappings").mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    # Both flags named: 'Flags' stands for dnacpr, the merged-over column for nothing.
+    (root / "mappings" / "register.toml").write_text(
+        'dataset = "register"\n[columns]\ndnacpr = "Flags"\n'
+        'advance_care_plan = "advance_care_plan"\n', encoding="utf-8")
+    config = load_config(root)
+    book = _merged_header_workbook(tmp_path / "register.xlsx", merged=True)
+    with pytest.raises(InputDataError) as caught:
+        ingest_files(config, "register", [book], reporter=Reporter())
+    message = str(caught.value)
+    assert "the header row has merged cells (E1:F1)" in message
+    assert "Unmerge Cells" in message and "its own header" in message
+    # The fix, literally: unmerged, each column with its own header.
+    (root / "mappings" / "register.toml").write_text('dataset = "register"\n',
+                                                     encoding="utf-8")
+    fixed = _merged_header_workbook(tmp_path / "register.xlsx", merged=False)
+    [result] = ingest_files(load_config(root), "register", [fixed], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (1, 1)
+
+
+def test_merged_title_cells_above_the_header_are_not_mentioned(tmp_path):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Palliative care register, March 2024"])
+    sheet.merge_cells("A1:F1")
+    sheet.append(HEADERS)
+    workbook.save(tmp_path / "titled.xlsx")
+    assert readers.sheet_xml(tmp_path / "titled.xlsx", sheet.title).merged_on(2) == []
+    assert readers.sheet_xml(tmp_path / "titled.xlsx", sheet.title).merged_on(1) == ["A1:F1"]

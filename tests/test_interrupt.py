@@ -77,8 +77,9 @@ def test_a_folder_or_broken_link_in_the_inbox_is_named_not_skipped_silently(tmp_
     reporter = _Messages()
     assert inbox_files(config, reporter=reporter) == [("deaths", folder / "deaths.csv")]
     assert reporter.said == [
-        ("warning", f"{folder / 'gone.csv'} is a link that leads to no file, not an extract, "
-                    "and was left alone"),
+        ("warning", f"{folder / 'gone.csv'} is a link, not a file, and was left alone (a "
+                    "link in the inbox is never followed) — copy the extract itself into the "
+                    "folder"),
         ("warning", f"{folder / 'march.csv'} is a folder, not an extract, and was left alone")]
 
 

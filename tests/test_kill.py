@@ -275,3 +275,59 @@ def test_sigkill_at_random_moments_leaves_a_consistent_project(
     assert sum(code == -signal.SIGKILL for code in outcomes) >= TRIALS // 2, outcomes
     # ... and at different stages (before ingest, before publishing, after), not all alike.
     assert len({state for state in reached if state[0] == "pristine"}) >= 2, reached
+
+
+def test_sigkill_while_archiving_leaves_a_consistent_project_and_the_next_run_succeeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stage-specific: the run is killed in its archive step, some inputs moved to
+    archive/ and the rest still in the inbox (EOLNEEDS_TEST_HOLD_ARCHIVE_SECONDS holds it
+    after the first). The outputs are published and whole, the database agrees with its
+    log, no input is lost or doubled; the next run archives the rest (the files it
+    already loaded are no new data) and its indicators are the killed run's."""
+    import eolneeds.sample as sample
+    from eolneeds.config import load_config
+    from eolneeds.run import HOLD_ARCHIVE_ENV, run_month
+
+    monkeypatch.setenv("EOLNEEDS_KEY", KEY)
+    root = tmp_path / "project"
+    sample.write_sample(root, deaths=DEATHS, seed=7, reporter=Reporter(),
+                        key_file=tmp_path / "sample.key")
+    with (root / "eolneeds.toml").open("a", encoding="utf-8") as fh:
+        fh.write('\n[outputs]\nformats = ["csv"]\nper_place = false\n')
+    primary_suppression_only(root)
+    month = str(sample.LAST_DAY.strftime("%Y-%m"))
+    inputs = _input_names(root)
+    assert len(inputs) >= 2, inputs  # one archived before the kill, one after
+    proc = subprocess.Popen(_run_cmd(root, month), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, encoding="utf-8",
+                            env={**_env(), HOLD_ARCHIVE_ENV: "600"})
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if '"test_hold_archive"' in line:
+            break
+    else:
+        raise AssertionError(f"the run never reached its archive step: exit {proc.wait()}")
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    proc.stderr.close()
+
+    out = root / "output" / month
+    expected = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    killed_indicators = (out / "indicators.csv").read_bytes()
+    assert {"indicators.csv", "manifest.json", "run.json"} <= expected
+    _check_database(root)
+    _check_outputs(root, expected)
+    assert _latest_names(root, month)
+    assert _input_names(root) == inputs
+    waiting = list((root / "inbox").glob("*/*"))
+    assert 0 < len(waiting) < len(inputs)  # killed half-way through archiving
+
+    result = run_month(load_config(root), month, reporter=Reporter())
+    assert result.new_data is False  # the inputs left behind were loaded before the kill
+    assert (out / "indicators.csv").read_bytes() == killed_indicators
+    _check_database(root)
+    _check_outputs(root, expected)
+    assert not any((root / "inbox").glob("*/*"))
+    assert _input_names(root) == inputs  # each once: no 'name (2).csv'
+    assert not (root / ".eolneeds.lock").exists()
