@@ -679,7 +679,9 @@ def _plan_columns(
             # A value is kept (as the rejected value, and quoted in the reason) only
             # when it is a code: words -- a name in the wrong column -- are withheld
             # (normalise.WITHHELD; README "Privacy").
-            words = COLUMN_WORDS.get(canonical, ())
+            # (The column's own names are words of it too: a repeated header row.)
+            words = (*COLUMN_WORDS.get(canonical, ()),
+                     *re.findall(r"[a-z]{2,}", labels[canonical].lower()))
             shown = _shown(nz.withhold_sql(t, words))
             if reject_value != "NULL":
                 reject_value = nz.withhold_sql(reject_value, words)
@@ -737,7 +739,9 @@ def _plan_columns(
                     f'coalesce("v_person_id", \'u\' || '
                     f'{nz.pseudonymise_sql(unlinked_of, inner_pad, outer_pad)})')
         elif canonical in DATE_COLUMNS:
-            plan.prep[canonical] = nz.date_sql(t, params.add(date_format))
+            # Digits of any script are read as ASCII ones (an NHS number's are too).
+            plan.prep[canonical] = nz.date_sql(nz.ascii_digits_sql(t),
+                                               params.add(date_format))
             plan.values[canonical] = aux if not blank else f"(CASE WHEN {aux} <= {today} " \
                                                            f"THEN {aux} END)"
             expected = nz.expected_dates(date_format)
@@ -755,7 +759,8 @@ def _plan_columns(
                                      _say(f"{label} '", shown, "' is in the future")), blank))
         elif canonical in WHOLE_NUMBER_RANGES:
             lo, hi = WHOLE_NUMBER_RANGES[canonical]
-            plan.prep[canonical] = f"TRY_CAST(replace({t}, ',', '') AS DOUBLE)"
+            plan.prep[canonical] = (f"TRY_CAST(replace({nz.ascii_digits_sql(t)}, ',', '') "
+                                    "AS DOUBLE)")
             whole = f"({aux} = round({aux}) AND isfinite({aux}))"
             plan.values[canonical] = (f"(CASE WHEN {whole} AND {aux} BETWEEN {lo} AND {hi} "
                                       f"THEN CAST({aux} AS INTEGER) END)")

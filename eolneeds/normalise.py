@@ -308,10 +308,17 @@ def nhs_digits_sql(expr: str) -> str:
     """SQL: `expr` without spaces and dashes, digits of any script as ASCII (not yet
     checked to be ten digits). Only a value beyond ASCII (more bytes than characters)
     is translated: the usual identifier pays one length comparison."""
-    ascii_ = (f"(CASE WHEN strlen({expr}) = length({expr}) THEN {expr} ELSE "
-              f"translate({expr}, {sql_literal(_NATIVE_DIGITS)}, "
-              f"{sql_literal(_ASCII_FOR_NATIVE)}) END)")
-    return f"regexp_replace({ascii_}, {sql_literal(_NHS_SEPARATORS)}, '', 'g')"
+    separators = sql_literal(_NHS_SEPARATORS)
+    return f"regexp_replace({ascii_digits_sql(expr)}, {separators}, '', 'g')"
+
+
+def ascii_digits_sql(expr: str) -> str:
+    """SQL: `expr` with the digits of any script as ASCII ('٨١' -> '81'): a number, a date
+    or an NHS number typed in full-width or Arabic-Indic digits is the same value. Only
+    a value beyond ASCII (more bytes than characters) is translated."""
+    return (f"(CASE WHEN strlen({expr}) = length({expr}) THEN {expr} ELSE "
+            f"translate({expr}, {sql_literal(_NATIVE_DIGITS)}, "
+            f"{sql_literal(_ASCII_FOR_NATIVE)}) END)")
 
 
 def nhs_number_sql(digits_expr: str) -> str:

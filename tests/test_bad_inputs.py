@@ -473,7 +473,7 @@ CASES = [
         (2, "age", "blanked", "age '-3' is not between 0 and 120"),
         (3, "age", "blanked", "age '121' is not between 0 and 120"),
         (4, "age", "blanked", "age '85.5' is not a whole number"),
-        (5, "age", "blanked", "age 'eighty' is not a whole number")]),
+        (5, "age", "blanked", "age '[words withheld]' is not a whole number")]),
     Case("NHS numbers with spaces and bad check digits", "deaths", "nhs_numbers.csv",
          mapping='dataset = "deaths"\nnhs_number = true\n', counts=(5, 5, 0), actions=[
              (3, "person_id", "unlinked", f"person_id {UNLINKED}"),
@@ -558,8 +558,8 @@ CASES = [
                   (date(2023, 1, 7), 70, "female", 7)])),
     # -- the other datasets ----------------------------------------------------------------
     Case("register values", "register", "register_bad.csv", counts=(4, 2, 2), rejects=[
-        (3, "dnacpr", "dnacpr 'maybe' is not yes or no; add a [recode.dnacpr] entry to the "
-                      "mapping"),
+        (3, "dnacpr", "dnacpr '[words withheld]' is not yes or no; add a [recode.dnacpr] "
+                      "entry to the mapping"),
         (4, "date_added", f"date_added '32/01/2023' {NOT_A_DATE}")],
         loaded=("SELECT gp_practice, preferred_place_of_death, dnacpr, advance_care_plan "
                 "FROM register ORDER BY source_row",
@@ -568,7 +568,7 @@ CASES = [
          mapping='dataset = "register"\nnhs_number = true\n', counts=(2, 1, 1),
          rejects=[(3, "person_id", f"person_id {BAD_NHS}")]),
     Case("activity values", "activity", "activity_bad.csv", counts=(5, 3, 2), rejects=[
-        (3, "activity_type", "activity_type 'teleportation' is not a known activity type "
+        (3, "activity_type", "activity_type '[words withheld]' is not a known activity type "
                              "(use one of emergency_admission, elective_admission, "
                              "ae_attendance, community_contact, "
                              "specialist_palliative_contact, hospice_inpatient, outpatient, "
@@ -653,8 +653,8 @@ CASES = [
                  [(2, None), (3, None), (5, date(2023, 1, 7))])),
     Case("register flags recorded as not known", "register",
          "register_flags_not_known.csv", counts=(3, 2, 1), rejects=[
-             (4, "dnacpr", "dnacpr 'maybe' is not yes or no; add a [recode.dnacpr] entry to "
-                           "the mapping")],
+             (4, "dnacpr", "dnacpr '[words withheld]' is not yes or no; add a "
+                           "[recode.dnacpr] entry to the mapping")],
          loaded=("SELECT dnacpr, advance_care_plan FROM register ORDER BY source_row",
                  [(None, None), (None, True)])),
     # Read as one value running to the end: 0 rows read and exit 0, every death lost.

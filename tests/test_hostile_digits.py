@@ -85,3 +85,28 @@ def test_an_nhs_number_in_another_script_is_kept_nowhere(tmp_path, monkeypatch, 
     # so the death links to its register entry (it was masked but never linked).
     assert (linked, unlinked) == (1, 0)
     assert leaks(root, planted) == []
+
+
+@pytest.mark.parametrize("script", ["arabic", "fullwidth"])
+def test_ages_and_dates_in_another_script_are_read_as_their_digits(tmp_path, monkeypatch,
+                                                                   script):
+    """Round 5: '٨١' was 'not a whole number' and '٢٠٢٤-٠١-١٥' 'not a date' (the death
+    quarantined), though both read as plainly as in ASCII, as an NHS number now does."""
+    from datetime import date
+
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text(
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death\n"
+        f"P1,{written('2024', script)}-01-{written('15', script)},{written('81', script)},F,"
+        "E01000001,C34.9,home\n", encoding="utf-8")
+    config = load_config(root)
+    [died] = ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    assert (died.rows_read, died.rows_loaded) == (1, 1)
+    with duckdb.connect(str(config.database_path), read_only=True) as con:
+        assert con.execute("SELECT date_of_death, age FROM deaths").fetchall() == [
+            (date(2024, 1, 15), 81)]
+        assert con.execute("SELECT count(*) FROM field_actions").fetchone() == (0,)

@@ -414,8 +414,11 @@ def test_admission_methods_exported_with_their_descriptions(tmp_path):  # type: 
     assert (res.rows_loaded, res.rows_rejected) == (len(methods), 1)
     assert query(config, "SELECT activity_type, admission_method FROM activity ORDER BY "
                  "source_row") == [(t, c) for _m, t, c in methods]
-    [(why,)] = query(config, "SELECT reason FROM rejects")
-    assert "'Maternity ante-partum' is not a known activity type" in why
+    [(row, why)] = query(config, "SELECT row_number, reason FROM rejects")
+    # Words, not a code, are kept nowhere (a name could be there): the row says where
+    # to read the value in the file (test_hostile_words).
+    assert row == len(rows) + 1
+    assert "'[words withheld]' is not a known activity type" in why
     assert "add a [recode.activity_type] entry" in why
     # Followed: the row loads.
     with (tmp_path / "p" / "mappings" / "sus.toml").open("a", encoding="utf-8") as fh:
