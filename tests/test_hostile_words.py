@@ -15,21 +15,14 @@ Real file, a real DuckDB database, the real CLI.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import duckdb
 import pytest
+from test_hostile_postcodes import CONFIG, _cli
 
 from eolneeds import normalise as nz
 from eolneeds.ingest import COLUMN_WORDS
 from eolneeds.normalise import WITHHELD
 
-KEY = "test-key-not-secret-hostile-words"
-CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
-CONFIG = ('[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "Place One"\n'
-          '\n[ingest]\nmax_rejected_share = 1.0\n')
 NAMES = ("Joan", "Smith", "Kaur", "Lee")
 EXTRACT = (
     "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death,gp_practice\n"
@@ -67,11 +60,6 @@ def test_codes_dates_and_numbers_are_kept(value):
         assert con.execute(f"SELECT {sql}").fetchone() == (value,)
     finally:
         con.close()
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, encoding="utf-8",
-                          env={**os.environ, "EOLNEEDS_KEY": KEY}, timeout=300)
 
 
 def test_a_name_in_a_coded_column_is_kept_nowhere(tmp_path):
