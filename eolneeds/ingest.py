@@ -186,7 +186,7 @@ COLUMN_WORDS: dict[str, tuple[str, ...]] = {
     "advance_care_plan": nz.code_words(nz.BOOLEAN_CODES, nz.BOOLEAN_NOT_KNOWN),
 }
 # Text kept as it comes in a dataset of people (and published: a practice is a
-# breakdown of the indicator table): words there are blanked, not loaded.
+# breakdown of the indicator table): words with no digit there are blanked, not loaded.
 KEPT_CODES = ("gp_practice", "admission_method", "treatment_function")
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
 # rather than through a lookup of distinct values.
@@ -860,8 +860,10 @@ def _plan_columns(
             if dataset in PERSON_DATASETS and canonical in KEPT_CODES:
                 # A name where a practice code is expected would be loaded, and
                 # published as a breakdown of the indicator table: words are no code.
-                free = (f"{t} IS NOT NULL AND {nz.withhold_sql(t)} = "
-                        f"{nz.sql_literal(nz.WITHHELD)}")
+                # Every such code has a digit (A81001, 2A, 300); a value with one is
+                # kept ('300 - General Medicine' is a code with its description).
+                free = (f"{t} IS NOT NULL AND NOT regexp_matches({t}, '\\pN') AND "
+                        f"{nz.withhold_sql(t)} = {nz.sql_literal(nz.WITHHELD)}")
                 plan.values[canonical] = (f"(CASE WHEN NOT ({free}) THEN "
                                           f"{plan.values[canonical]} END)")
                 checks.append((_when(free, _say(
