@@ -407,3 +407,46 @@ def test_a_community_contacts_extract_is_mapped_by_its_team_type(
                                             ("specialist_palliative_contact",)]
     finally:
         con.close()
+
+
+def test_a_usual_gp_column_of_clinicians_names_is_not_mapped_as_the_practice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An EMIS Web search export's 'Usual GP' is the clinician ('Dr Smith, Jane'), not the
+    practice: mapped as gp_practice (newcomer3's first try), every register entry loaded
+    with a doctor's name as its practice, published as one and matching no practice of
+    the ODS lookup. The mapping leaves it out and says why; a column of ODS codes under
+    the same header is still mapped."""
+    project = tmp_path / "p"
+    project.mkdir()
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    (project / "eolneeds.toml").write_text(
+        '[project]\nicb_name = "T"\nicb_code = "QXX"\n[[places]]\ncode = "P1"\nname = "One"\n',
+        encoding="utf-8")
+    (project / "mappings").mkdir()
+    for name, gps in (("emis_register", ("Dr Smith, Jane", "Dr Patel, Ravi")),
+                      ("codes_register", ("A81001", "a81002"))):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(
+            '"Palliative care register"\r\n"Search run on 01-Dec-2026"\r\n\r\n'
+            '"NHS Number","Usual GP","Date Added"\r\n'
+            f'"943 476 5919","{gps[0]}","01/05/2024"\r\n'
+            f'"401 023 2137","{gps[1]}","02/05/2024"\r\n', encoding="utf-8")
+        result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", name,
+                                          "--dataset", "register", "--project", str(project)])
+        assert result.exit_code == 0, result.output
+    written = (project / "mappings" / "emis_register.toml").read_text(encoding="utf-8")
+    assert '\ngp_practice = ' not in written
+    assert '# gp_practice = "Usual GP"  # not mapped: its values are not ODS practice codes' \
+        in written
+    # Literally as written, the mapping ingests: the entries load, with no practice.
+    config = load_config(project)
+    [res] = ingest_files(config, "register", [tmp_path / "emis_register.csv"],
+                         mapping="emis_register", reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (2, 0)
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        assert con.execute("SELECT DISTINCT gp_practice FROM register").fetchall() == [(None,)]
+    finally:
+        con.close()
+    codes = (project / "mappings" / "codes_register.toml").read_text(encoding="utf-8")
+    assert '\ngp_practice = "Usual GP"\n' in codes
