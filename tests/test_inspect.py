@@ -325,10 +325,9 @@ def test_a_national_workbook_without_its_preset_names_it_and_the_advice_works(
     assert loaded == read > 0
 
 
-def test_a_gp_system_register_export_is_mapped_and_ingests(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A clinical system's search exported as CSV (cp1252, CRLF): title lines, NHS numbers
-    # printed in groups, dates in three shapes, the practice as "Organisation code".
+
+def _one_place_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project of one Place, its key in the environment."""
     project = tmp_path / "p"
     project.mkdir()
     monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
@@ -336,6 +335,13 @@ def test_a_gp_system_register_export_is_mapped_and_ingests(
         '[project]\nicb_name = "T"\nicb_code = "QXX"\n[[places]]\ncode = "P1"\nname = "One"\n',
         encoding="utf-8")
     (project / "mappings").mkdir()
+    return project
+
+def test_a_gp_system_register_export_is_mapped_and_ingests(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A clinical system's search exported as CSV (cp1252, CRLF): title lines, NHS numbers
+    # printed in groups, dates in three shapes, the practice as "Organisation code".
+    project = _one_place_project(tmp_path, monkeypatch)
     path = tmp_path / "palliative_register.csv"
     path.write_bytes("\r\n".join([
         '"Palliative Care Register"', '"Run date: 01-Dec-2026 09:15"', '"Population count: 3"',
@@ -381,13 +387,7 @@ def test_a_community_contacts_extract_is_mapped_by_its_team_type(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A community services extract (CSDS-like) says what each contact was by the team
     that made it: inspect maps it as the activity type, recoding the words it can."""
-    project = tmp_path / "p"
-    project.mkdir()
-    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
-    (project / "eolneeds.toml").write_text(
-        '[project]\nicb_name = "T"\nicb_code = "QXX"\n[[places]]\ncode = "P1"\nname = "One"\n',
-        encoding="utf-8")
-    (project / "mappings").mkdir()
+    project = _one_place_project(tmp_path, monkeypatch)
     path = tmp_path / "csds_contacts.csv"
     path.write_bytes(b"Person_ID,Contact_Date,Team_Type,Care_Contact_Duration\r\n"
                      b"9434765005,2024-04-01,District nursing,30\r\n"
@@ -416,13 +416,7 @@ def test_a_usual_gp_column_of_clinicians_names_is_not_mapped_as_the_practice(
     with a doctor's name as its practice, published as one and matching no practice of
     the ODS lookup. The mapping leaves it out and says why; a column of ODS codes under
     the same header is still mapped."""
-    project = tmp_path / "p"
-    project.mkdir()
-    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
-    (project / "eolneeds.toml").write_text(
-        '[project]\nicb_name = "T"\nicb_code = "QXX"\n[[places]]\ncode = "P1"\nname = "One"\n',
-        encoding="utf-8")
-    (project / "mappings").mkdir()
+    project = _one_place_project(tmp_path, monkeypatch)
     for name, gps in (("emis_register", ("Dr Smith, Jane", "Dr Patel, Ravi")),
                       ("codes_register", ("A81001", "a81002"))):
         path = tmp_path / f"{name}.csv"
