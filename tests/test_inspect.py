@@ -444,3 +444,34 @@ def test_a_usual_gp_column_of_clinicians_names_is_not_mapped_as_the_practice(
         con.close()
     codes = (project / "mappings" / "codes_register.toml").read_text(encoding="utf-8")
     assert '\ngp_practice = "Usual GP"\n' in codes
+
+
+def test_a_date_column_mostly_yyyymmdd_gets_no_date_format_that_would_lose_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dates in several formats in one column (two systems' exports pasted together):
+    three yyyymmdd, one dd/mm/yyyy. inspect wrote the most common, date_format =
+    "%Y%m%d", under which '15/05/2024' is no date: the register entry was quarantined,
+    a death then 'not on a register' (newcomer3). yyyymmdd and ISO are read whatever
+    the format, so the mapping names the most common format that is not (here
+    dd/mm/yyyy). Also a register export with no practice column
+    at all (the practice check must not assume one)."""
+    project = _one_place_project(tmp_path, monkeypatch)
+    path = tmp_path / "register_mixed.csv"
+    path.write_text("NHS Number,Date Added\r\n943 476 5919,20240501\r\n"
+                    "401 023 2137,20240502\r\n987 654 3210,20240503\r\n"
+                    "450 557 7104,15/05/2024\r\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", "register_mixed",
+                                      "--dataset", "register", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    written = (project / "mappings" / "register_mixed.toml").read_text(encoding="utf-8")
+    assert 'date_format = "%d/%m/%Y"' in written and "%Y%m%d" not in written
+    config = load_config(project)
+    [res] = ingest_files(config, "register", [path], mapping="register_mixed",
+                         reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (4, 0)
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        assert con.execute("SELECT CAST(max(date_added) AS VARCHAR) FROM register"
+                           ).fetchall() == [("2024-05-15",)]
+    finally:
+        con.close()
