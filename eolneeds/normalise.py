@@ -467,14 +467,17 @@ def is_free_text(text: str, words: Iterable[str] = ()) -> bool:
     WITHHELD): it is then kept nowhere."""
     if re.search(_TITLE_RE, text):
         return True
-    rest = re.sub(r"[^\W_]*\d[^\W_]*", " ", re.sub(_vocabulary_re(words), " ", text))
+    # '_' joins words ('date_of_death', a repeated header) but is a word character to \b.
+    rest = re.sub(r"[^\W_]*\d[^\W_]*", " ",
+                  re.sub(_vocabulary_re(words), " ", text.replace("_", " ")))
     letters = re.findall(r"[^\W\d_]+", rest)
     return any(len(w) >= 4 for w in letters) or sum(len(w) >= 3 for w in letters) >= 2
 
 
 def withhold_sql(expr: str, words: Iterable[str] = ()) -> str:
     """SQL: `expr`, or WITHHELD when it is free text (is_free_text) rather than a code."""
-    rest = (f"regexp_replace(regexp_replace({expr}, {sql_literal(_vocabulary_re(words))}, "
+    rest = (f"regexp_replace(regexp_replace(replace({expr}, '_', ' '), "
+            f"{sql_literal(_vocabulary_re(words))}, "
             f"' ', 'g'), {sql_literal(_CODE_TOKEN)}, ' ', 'g')")
     free = (f"(regexp_matches({expr}, {sql_literal(_TITLE_RE)}) "
             f"OR regexp_matches({rest}, '\\pL{{4}}') "
