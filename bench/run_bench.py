@@ -49,6 +49,15 @@ OUT = HERE / "out"
 def run_child(args: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
               ) -> tuple[float, float]:
     """Run a command; return (wall seconds, peak RSS in MiB)."""
+    elapsed, rss, _ = run_child_cpu(args, cwd=cwd, env=env)
+    return elapsed, rss
+
+
+def run_child_cpu(args: list[str], *, cwd: Path | None = None,
+                  env: dict[str, str] | None = None) -> tuple[float, float, float]:
+    """Run a command; return (wall seconds, peak RSS in MiB, CPU seconds: user + system
+    of all its threads). On a shared machine wall seconds stretch with the load; CPU
+    seconds much less."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, cwd=cwd, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -57,7 +66,7 @@ def run_child(args: list[str], *, cwd: Path | None = None, env: dict[str, str] |
     if code != 0:
         raise SystemExit(f"benchmark step failed (exit {code}): {' '.join(args)}")
     # ru_maxrss is KiB on Linux.
-    return elapsed, usage.ru_maxrss / 1024
+    return elapsed, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def machine() -> dict[str, object]:
@@ -409,7 +418,7 @@ def main() -> None:
     script = OUT / "bare_load.py"
     script.write_text(bare_load_script([f for _, f, _ in files], bare_db), encoding="utf-8")
     print("Bare DuckDB read_csv load ...", flush=True)
-    bare_secs, bare_rss = run_child([sys.executable, str(script)], env=env)
+    bare_secs, bare_rss, bare_cpu = run_child_cpu([sys.executable, str(script)], env=env)
     bare_db.unlink(missing_ok=True)
 
     # The floor: the bare load plus pseudonymising the identifier, nothing else.
@@ -420,23 +429,26 @@ def main() -> None:
                                                 identifier_columns(DATA), floor_db),
                       encoding="utf-8")
     print("Bare load + pseudonymised identifier ...", flush=True)
-    floor_secs, floor_rss = run_child([sys.executable, str(script)], env=env)
+    floor_secs, floor_rss, floor_cpu = run_child_cpu([sys.executable, str(script)], env=env)
     floor_db.unlink(missing_ok=True)
 
     # eolneeds ingest of the same files, into a fresh database.
     (DATA / "eolneeds.duckdb").unlink(missing_ok=True)
     (DATA / "eolneeds.duckdb.wal").unlink(missing_ok=True)
     print("eolneeds ingest ...", flush=True)
-    ingest_secs = 0.0
+    ingest_secs = ingest_cpu = 0.0
     per_file: dict[str, float] = {}
+    per_file_cpu: dict[str, float] = {}
     ingest_rss = 0.0
     for dataset, path, mapping in files:
         args = [EOLNEEDS, "--quiet", "ingest", dataset, str(path), "--project", str(DATA)]
         if mapping:
             args += ["--mapping", mapping]
-        secs, rss = run_child(args, env=env)
+        secs, rss, cpu = run_child_cpu(args, env=env)
         per_file[path.name] = round(secs, 2)
+        per_file_cpu[path.name] = round(cpu, 2)
         ingest_secs += secs
+        ingest_cpu += cpu
         ingest_rss = max(ingest_rss, rss)
     results["ingest"] = {
         "bare_duckdb_seconds": round(bare_secs, 1),
@@ -449,6 +461,11 @@ def main() -> None:
         "bare_pseudonymised_ratio": round(floor_secs / bare_secs, 2),
         "ratio_to_bare_pseudonymised": round(ingest_secs / floor_secs, 2),
         "eolneeds_seconds_per_file": per_file,
+        "cpu_seconds": {"bare": round(bare_cpu, 1), "floor": round(floor_cpu, 1),
+                        "eolneeds": round(ingest_cpu, 1),
+                        "ratio_to_bare_pseudonymised": round(ingest_cpu / floor_cpu, 2)},
+        "eolneeds_cpu_seconds_per_file": per_file_cpu,
+        "load_average_at_end": round(os.getloadavg()[0], 1),
         "target_ratio": 1.5,
         "target_peak_rss_mib": 4096,
     }
