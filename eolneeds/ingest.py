@@ -532,14 +532,19 @@ def _plan_columns(
             for needed in spec.names():  # the headers resolve() found
                 header = _find_header(needed, headers)
                 parts.append(source(header) if header is not None else "NULL")
-            plan.keys[canonical] = tuple(dict.fromkeys(
-                plan.sources[h] for h in (_find_header(n, headers) for n in spec.names())
-                if h is not None))
             if spec.reads_dates:
                 text = spec.build(parts, functools.partial(
                     nz.date_sql, date_format_param=params.add(date_format)))
             else:
                 text = spec.build(parts)
+            # The lookup is keyed by the source columns the expression reads, not every
+            # one the spec names: SUS spells' end date (no SPELDUR) reads DISDATE alone,
+            # and keyed by (DISDATE, ADMIDATE) its lookup held 27 times the values and its
+            # two-column join cost three times one column's (HES-shaped file, EXPLAIN
+            # ANALYZE).
+            plan.keys[canonical] = tuple(dict.fromkeys(
+                plan.sources[h] for h in (_find_header(n, headers) for n in spec.names())
+                if h is not None and f'"{plan.sources[h]}"' in text))
             labels[canonical] = f"{canonical} ({', '.join(spec.names())})"
             raw_text[canonical] = "NULL"
         elif isinstance(spec, list):
