@@ -187,6 +187,9 @@ class ReportContext:
     places: list[PlaceSection]
     inequality_charts: list[Chart]
     inequality_table: Table | None
+    # The evidence of the key finding "Who is missing out?" (Finding.more): every
+    # significant gradient across the ICB with its SII, interval and RII, steepest first
+    inequality_gradients: list[str]
     projection_chart: Chart | None
     projection_table: Table | None
     spc_blocks: list[SpcBlock]

@@ -94,6 +94,8 @@ class FindingsSection:
                 href = f"#place-{slug(f.place)}-{f.question_key}"
             elif f.section == "england":
                 href = "#england"
+            elif f.section == "inequalities" and f.more:
+                href = "#inequalities-steepest"  # its evidence, under the section's lead
             else:
                 href = f"#{f.section}"
             views.append(FindingView(f, href))

@@ -158,31 +158,33 @@ def test_a_card_names_the_two_places_with_most_differences_and_counts_the_rest()
     assert found.headline.endswith("3 of 3 Places differ")
 
 
-def test_the_steepest_gradients_are_several_each_with_its_interval() -> None:
-    """The inequality finding names the steepest significant gradients (by RII), each
-    with its SII and 95% interval; a gradient whose interval crosses zero drops out."""
+def test_the_steepest_gradients_go_to_the_inequalities_section_each_with_its_interval(
+        ) -> None:
+    """The inequality finding's evidence (Finding.more, shown in the Inequalities
+    section) lists every significant gradient, steepest (by RII) first, each with its
+    SII and 95% interval; a gradient whose interval crosses zero drops out. The card
+    itself carries none of them."""
     bundle = make_bundle()
     frame = bundle.indicators
-    # Known answer: RII 0.30 (|RII - 1| = 0.70) is steeper than any in the fixture
-    # (at most 0.45 * 1.2 = 0.54), so diupr_pct leads; its SII and interval as given.
+    # Known answer: RII 0.30 (|log 0.30| = 1.20) is steeper than any in the fixture
+    # (at most |log 0.51| = 0.67), so diupr_pct leads; its SII and interval as given.
     frame = _set_summary(frame, "diupr_pct", "RII", value=0.30)
     frame = _set_summary(frame, "diupr_pct", "SII", value=-30.0, lower_ci_95=-40.0,
                          upper_ci_95=-20.0)
     bundle.indicators = frame
     found = _findings(bundle)["inequality"]
-    assert found.headline == "The 3 steepest gradients by deprivation"
-    parts = found.detail.split("; ")
-    assert parts[0].startswith("Deaths in usual place of residence higher in more deprived")
-    assert "(95% CI −40.0 to −20.0), RII 0.30" in parts[0]
-    assert sum("95% CI" in p for p in parts) == 3
-    assert "significant at 95%" in found.detail
+    assert found.more[0].startswith(
+        "Deaths in usual place of residence higher in more deprived")
+    assert "(95% CI −40.0 to −20.0), RII 0.30" in found.more[0]
+    assert all("95% CI" in p for p in found.more) and len(found.more) == 6
+    assert not any(word in found.headline + found.detail for word in ("SII", "RII", "CI"))
 
-    # Its interval now crosses zero: not significant, so it is not a finding.
+    # Its interval now crosses zero: not significant, so it is not in the evidence.
     bundle.indicators = _set_summary(frame, "diupr_pct", "SII", lower_ci_95=-40.0,
                                      upper_ci_95=5.0)
     found = _findings(bundle)["inequality"]
-    assert "Deaths in usual place of residence" not in found.detail
-    assert sum("95% CI" in p for p in found.detail.split("; ")) == 3
+    assert not any("Deaths in usual place of residence" in p for p in found.more)
+    assert len(found.more) == 5
 
 
 def test_every_finding_links_to_an_element_of_the_report() -> None:
