@@ -132,6 +132,9 @@ class PlaceSection:
     # gradients by deprivation) and what is hidden among the headline figures, and why.
     missing_out: str = ""
     hidden: str = ""
+    # The Place's opening sentence: the headline measures on which it differs
+    # significantly from the ICB (worse, better) and from England
+    stands_out: str = ""
 
 
 @dataclass(frozen=True)
