@@ -6,7 +6,7 @@ Known answers on the hand-made bundle, with summary rows set here."""
 from __future__ import annotations
 
 import polars as pl
-from report_fixtures import make_bundle
+from report_fixtures import make_bundle, set_headline_row
 
 from eolneeds.findings import key_findings
 
@@ -93,13 +93,7 @@ def test_the_gap_is_said_without_a_sign_and_the_places_are_named():
     assert "not significant in any Place on its own" in part
 
 
-def _headline(frame: pl.DataFrame, ind: str, area: str, **values) -> pl.DataFrame:
-    target = ((pl.col("indicator_id") == ind) & (pl.col("area_code") == area)
-              & (pl.col("period") == PERIOD) & (pl.col("breakdown") == "all"))
-    assert frame.filter(target).height == 1, (ind, area)
-    return frame.with_columns([
-        pl.when(target).then(pl.lit(v, dtype=frame.schema[k])).otherwise(pl.col(k)).alias(k)
-        for k, v in values.items()])
+_headline = set_headline_row
 
 
 def test_who_is_missing_from_the_register_says_how_many_and_where():

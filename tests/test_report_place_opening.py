@@ -10,20 +10,11 @@ import html
 import re
 
 import polars as pl
-from report_fixtures import make_bundle
+from report_fixtures import make_bundle, set_headline_row
 
 from eolneeds.report_html import build_context, render_html
 
-PERIOD = "2024-25"
-
-
-def _set(frame: pl.DataFrame, ind: str, area: str, **values: object) -> pl.DataFrame:
-    target = ((pl.col("indicator_id") == ind) & (pl.col("area_code") == area)
-              & (pl.col("period") == PERIOD) & (pl.col("breakdown") == "all"))
-    assert frame.filter(target).height == 1, (ind, area)
-    return frame.with_columns([
-        pl.when(target).then(pl.lit(v, dtype=frame.schema[k])).otherwise(pl.col(k)).alias(k)
-        for k, v in values.items()])
+_set = set_headline_row
 
 
 def _opening(bundle, code: str) -> str:
