@@ -359,37 +359,49 @@ class FindingsBuilder:
                        evidence="Projections to 2040")
 
     def places_differ(self) -> Finding | None:
+        """Where a Place differs from the ICB, as a commissioner acts on it: the Place
+        significantly worse on the most headline measures (ties in Place order), then the
+        other Places worse on any, then those better. Its link opens that Place, whose
+        section begins with what stands out there."""
         headline_ids = [i.id for i in self.catalogue.values() if i.headline]
-        differ: list[tuple[int, str]] = []
+        # (Place, measures worse, measures better, measures compared), in Place order
+        tally: list[tuple[str, int, int, int]] = []
         for place in self.places:
-            judged, neutral = [], []
-            for ind in headline_ids:
-                row = self.get(ind, place)
-                if not _published(row):
-                    continue
-                verdict = judge(row["comparison"], self.polarity(ind))  # type: ignore[index]
-                text = f"{self.name(ind).lower()} {row['comparison']}"  # type: ignore[index]
-                if verdict.key in ("better", "worse"):
-                    judged.append(f"{text} ({verdict.key})")
-                elif verdict.key == "not_judged":
-                    neutral.append(text)
-            words = (judged + neutral)[:1]
-            more = len(judged) + len(neutral) - len(words)
-            if words:
-                differ.append((len(judged) + len(neutral),
-                               f"{self.place_name(place)}: {', '.join(words)}"
-                               + (f" and {more} more" if more else "")))
-        if not differ:
-            detail = ("No Place differs significantly from the ICB on the headline "
-                      "indicators (95% confidence).")
-        else:
-            detail = _most_first(differ, "the table of headline indicators")
-        return Finding(key="places_differ",
-                       question="Where does a Place differ from the ICB?",
-                       headline=(f"{len(differ)} of {len(self.places)} Places differ"
-                                 if differ else "No significant differences"),
-                       detail=detail, section="overview",
-                       evidence="Headline indicators, every Place")
+            verdicts = [judge(row["comparison"], self.polarity(ind)).key
+                        for ind in headline_ids if _published(row := self.get(ind, place))]
+            compared = sum(v != "not_compared" for v in verdicts)
+            tally.append((place, verdicts.count("worse"), verdicts.count("better"),
+                          compared))
+        worst = sorted((t for t in tally if t[1]), key=lambda t: -t[1])  # stable: Place order
+        best = sorted((t for t in tally if t[2]), key=lambda t: -t[2])
+
+        def named(items: list[tuple[str, int, int, int]], column: int) -> str:
+            shown = [f"{self.place_name(t[0])} ({t[column]} of {t[3]})"
+                     for t in items[:SHOWN_PLACES]]
+            rest = len(items) - SHOWN_PLACES
+            return ", ".join(shown) + (f" and {rest} more" if rest > 0 else "")
+
+        question = "Where does a Place differ from the ICB?"
+        if not worst and not best:
+            return Finding(key="places_differ", question=question,
+                           headline="No Place differs significantly from the ICB",
+                           detail=("No Place is significantly better or worse than the ICB "
+                                   "on the headline measures (95% confidence)."),
+                           section="overview", evidence="Headline indicators, every Place")
+        lead, column, word = (worst[0], 1, "worse") if worst else (best[0], 2, "better")
+        name = self.place_name(lead[0])
+        detail = []
+        if len(worst if worst else best) > 1:
+            detail.append(f"Also {word}: {named((worst if worst else best)[1:], column)}.")
+        if worst and best:
+            detail.append(f"Better than the ICB: {named(best, 2)}.")
+        detail.append("Measures counted where the difference is significant (unlikely to be "
+                      "chance, 95% confidence).")
+        return Finding(key="places_differ", question=question,
+                       headline=(f"{name}: {word} than the ICB on {lead[column]} of "
+                                 f"{lead[3]} headline measures"),
+                       detail=" ".join(detail), section="place", place=lead[0],
+                       evidence=f"What stands out in {name}")
 
     def england_differences(self, area: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(indicator, 'higher'|'lower', row) where the area differs significantly from

@@ -91,7 +91,9 @@ class FindingsSection:
         views = []
         for f in found:
             if f.section == "place" and f.place:
-                href = f"#place-{slug(f.place)}-{f.question_key}"
+                # A question inside the Place, or the Place's opening when none is named
+                href = (f"#place-{slug(f.place)}-{f.question_key}" if f.question_key
+                        else f"#place-{slug(f.place)}")
             elif f.section == "england":
                 href = "#england"
             elif f.section == "inequalities" and f.more:

@@ -265,3 +265,46 @@ def test_the_real_sample_report_answers_the_five_questions_on_one_screen_and_sta
         assert bottoms[element] <= 768 - FOLD_MARGIN, (element, bottoms[element])
     assert place_details == [False] * len(assessed_sample.bundle.places)
     assert height <= MAX_SCREENS * 768, (height, height / 768)
+
+
+def test_the_place_differing_most_leads_its_card_and_its_link_opens_that_place() -> None:
+    """Known answer: Middleford worse than the ICB on 2 of the 6 compared headline
+    measures (deaths in hospital, 3+ emergency admissions higher: lower is better),
+    Redcar Vale on 1 (deaths in usual place of residence lower: higher is better),
+    Hartside better on 1 (mortality lower). The count of deaths is never compared."""
+    bundle = make_bundle()
+    hartside, middleford, redcar = bundle.places
+    compared = ("dsr_all_cause", "pc_need_pct", "pod_hospital_pct", "diupr_pct",
+                "on_register_need_pct", "ea_last90_3plus_pct")
+    for place in bundle.places:
+        for ind in compared:
+            bundle.indicators = _set(bundle.indicators, ind, place, comparison="similar")
+    for ind, place, comparison in (("pod_hospital_pct", middleford, "higher"),
+                                   ("ea_last90_3plus_pct", middleford, "higher"),
+                                   ("diupr_pct", redcar, "lower"),
+                                   ("dsr_all_cause", hartside, "lower")):
+        bundle.indicators = _set(bundle.indicators, ind, place, comparison=comparison)
+    found = _findings(bundle)["places_differ"]
+    assert found.headline == "Middleford: worse than the ICB on 2 of 6 headline measures"
+    assert found.detail == ("Also worse: Redcar Vale (1 of 6). Better than the ICB: "
+                            "Hartside (1 of 6). Measures counted where the difference is "
+                            "significant (unlikely to be chance, 95% confidence).")
+    view = next(v for v in build_context(bundle).findings if v.finding.key == "places_differ")
+    assert view.href == "#place-e06000002"
+    assert 'id="place-e06000002"' in render_html(bundle)
+
+    # Middleford's hospital deaths suppressed: never counted; Middleford and Redcar Vale
+    # tie at 1, and the tie goes to Place order.
+    bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", middleford, value=None,
+                             lower_ci_95=None, upper_ci_95=None, numerator=None,
+                             suppressed=True)
+    found = _findings(bundle)["places_differ"]
+    assert found.headline == "Middleford: worse than the ICB on 1 of 5 headline measures"
+    assert found.detail.startswith("Also worse: Redcar Vale (1 of 6).")
+
+    # Nobody differs: said so.
+    for place in bundle.places:
+        for ind in compared:
+            bundle.indicators = _set(bundle.indicators, ind, place, comparison="similar")
+    assert _findings(bundle)["places_differ"].headline == \
+        "No Place differs significantly from the ICB"
