@@ -64,8 +64,14 @@ from eolneeds.readers import (
     refuse_web_page,
     scan_workbook,
 )
-from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
-from eolneeds.validate import PRACTICE_CODE_SHAPE
+from eolneeds.schema import (
+    ACTIVITY_TYPES,
+    CANONICAL_COLUMNS,
+    DATASETS,
+    PLACES_OF_DEATH,
+    PRACTICE_CODE_SHAPE,
+    SEXES,
+)
 
 MAX_ROWS = 200_000  # data rows profiled at most ...
 MAX_CELLS = 500_000  # ... and about this many cells (a wide sheet: fewer rows)

@@ -29,6 +29,11 @@ PLACES_OF_DEATH: tuple[str, ...] = (
     "home", "care_home", "hospital", "hospice", "religious", "other", "unknown",
 )
 SEXES: tuple[str, ...] = ("male", "female", "unknown")
+
+#: The shape of an ODS GP practice code: a letter and five digits (A81001). Anything
+#: else on a death or register entry is not a practice the lookup can know. (Here, not
+#: in validate, which imports polars: inspect, and so every `eolneeds ingest`, reads it.)
+PRACTICE_CODE_SHAPE = "[A-Z][0-9]{5}"
 ETHNIC_GROUPS: tuple[str, ...] = ("white", "mixed", "asian", "black", "other", "not_known")
 ACTIVITY_TYPES: tuple[str, ...] = (
     "emergency_admission",

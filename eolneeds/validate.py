@@ -18,7 +18,7 @@ from eolneeds.bundle import DataQualityTable
 from eolneeds.config import ProjectConfig
 from eolneeds.db import connect
 from eolneeds.reporting import Reporter
-from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS, check_columns
+from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS, PRACTICE_CODE_SHAPE, check_columns
 
 # Without these nothing can be assessed; the others only limit which indicators exist.
 ESSENTIAL_DATASETS = ("deaths", "population", "areas")
@@ -440,9 +440,6 @@ def _unranked(con: duckdb.DuckDBPyConnection, areas: str, params: dict,
             f"— {why}"]
 
 
-#: The shape of an ODS GP practice code: a letter and five digits (A81001). Anything
-#: else on a death or register entry is not a practice the lookup can know.
-PRACTICE_CODE_SHAPE = "[A-Z][0-9]{5}"
 
 # Each check: (name, SQL giving the practice code of every row it finds, the fix). Rows
 # are deaths or register entries (or, for the lookup's own checks, practices); the
