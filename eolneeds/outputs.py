@@ -112,7 +112,18 @@ def query_hashes() -> dict[str, str]:
     return hashes
 
 
-def _inputs(con: Any) -> list[dict[str, Any]]:
+#: Datasets whose rows are people's records: a file's rows of them are counts of people.
+PEOPLE_DATASETS = ("deaths", "register", "activity")
+#: A file's counts of records withheld in the manifest (the GSS shorthand for confidential).
+WITHHELD = "[c]"
+FILE_COUNTS = ("rows_read", "rows_loaded", "rows_rejected")
+
+
+def _inputs(con: Any, min_count: int = 0) -> list[dict[str, Any]]:
+    """The files loaded, with their counts of rows; with disclosure control on
+    (`min_count`), a file of people's records with 1 to min_count - 1 rows read, loaded or
+    quarantined has all three withheld ([c]): a file of late registrations with 1 row
+    read said that one death was registered late, its dates in the coverage table when."""
     try:
         rows = con.execute(
             """
@@ -133,6 +144,9 @@ def _inputs(con: Any) -> list[dict[str, Any]]:
         record["ingested_at"] = (
             record["ingested_at"].isoformat() if record["ingested_at"] is not None else None
         )
+        if record["dataset"] in PEOPLE_DATASETS and any(
+                record[c] is not None and 0 < record[c] < min_count for c in FILE_COUNTS):
+            record.update(dict.fromkeys(FILE_COUNTS, WITHHELD))
         out.append(record)
     return out
 
@@ -192,7 +206,7 @@ def build_manifest(
             "bed_days": config.methods.bed_days,
             "unit_cost_per_bed_day": config.methods.unit_cost_per_bed_day,
         },
-        "inputs": _inputs(con),
+        "inputs": _inputs(con, config.disclosure.min_count if config.disclosure.enabled else 0),
         "data_coverage": _data_coverage(con),
         "queries": query_hashes(),
         "outputs": sorted(outputs or []),
