@@ -150,7 +150,7 @@ def _inputs(con: Any, min_count: int = 0) -> list[dict[str, Any]]:
         # records, a small count read or loaded with all three.
         small = {c for c in FILE_COUNTS
                  if record[c] is not None and 0 < record[c] < min_count}
-        if record["dataset"] in PEOPLE_DATASETS and small:
+        if record["dataset"] in PEOPLE_DATASETS and small & {"rows_read", "rows_loaded"}:
             record.update(dict.fromkeys(FILE_COUNTS, WITHHELD))
         elif "rows_rejected" in small:
             record.update(dict.fromkeys(("rows_loaded", "rows_rejected"), WITHHELD))

@@ -631,10 +631,10 @@ def protect_quality_tables(tables: list[DataQualityTable],
                 hidden.add((r, "deaths"))
             if table.key == "files" and row.get("file_name") in withheld_files:
                 hidden |= {(r, "rows_rejected"), (r, "rows_loaded")}
-            # A file of people's records with a small count of rows read, loaded or
-            # quarantined: all three (read = loaded + quarantined), as in the manifest.
+            # A file of people's records with a small count of rows read or loaded: all
+            # three (read = loaded + quarantined), as in the manifest.
             if table.key == "files" and row.get("dataset") in PEOPLE_DATASETS and any(
-                    small(row.get(c)) for c in FILE_COUNTS):
+                    small(row.get(c)) for c in ("rows_read", "rows_loaded")):
                 hidden |= {(r, c) for c in FILE_COUNTS if c in row}
             # The first and last date of a withheld count of records are those records'
             # dates: one death's date of death where the count is 1.
