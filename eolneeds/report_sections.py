@@ -42,6 +42,7 @@ from eolneeds.formatting import (
     is_missing,
     unit_decimals,
 )
+from eolneeds.outputs import WITHHELD
 from eolneeds.report_context import (
     COMPARISON_CLASSES,
     PROJECTION_ID,
@@ -1106,9 +1107,9 @@ class ProvenanceSection:
                          "Ingested", "SHA-256"],
                 rows=[[Cell(str(i.get("dataset", "")), header=True),
                        Cell(str(i.get("file_name", ""))),
-                       Cell(fmt_cell(i.get("rows_read")), numeric=True),
-                       Cell(fmt_cell(i.get("rows_loaded")), numeric=True),
-                       Cell(fmt_cell(i.get("rows_rejected")), numeric=True),
+                       *(Cell(SUPPRESSED if i.get(c) == WITHHELD else fmt_cell(i.get(c)),
+                              numeric=True)
+                         for c in ("rows_read", "rows_loaded", "rows_rejected")),
                        Cell(str(i.get("ingested_at") or MISSING)),
                        Cell(str(i.get("content_hash") or MISSING), css="hash")]
                       for i in inputs],
