@@ -17,6 +17,7 @@ import polars as pl
 from eolneeds.bundle import DataQualityTable
 from eolneeds.config import ProjectConfig
 from eolneeds.db import connect
+from eolneeds.formatting import plural
 from eolneeds.reporting import Reporter
 from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS, check_columns
 
@@ -72,7 +73,7 @@ def _text_table(frame: pl.DataFrame, limit: int = 50) -> list[str]:
     for row in cells:
         out.append("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
     if frame.height > limit:
-        out.append(f"  ... {frame.height - limit} more rows")
+        out.append(f"  ... {frame.height - limit} more {plural(frame.height - limit, 'row')}")
     return out
 
 
@@ -228,7 +229,8 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
         fixed = _count(con, "SELECT count(*) FROM field_actions")
         if fixed:
             report.warnings.append(
-                f"{fixed} field(s) blanked, set to unknown or left unlinked in rows that "
+                f"{fixed} {plural(fixed, 'field')} blanked, set to unknown or left unlinked "
+                "in rows that "
                 "still count (see the field_actions table)")
     tables.append(DataQualityTable(
         "completeness", "Completeness of each field",
@@ -309,7 +311,8 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
     no_age = _count(con, "SELECT count(*) FROM deaths WHERE age IS NULL") if counts["deaths"] else 0
     if no_age:
         report.warnings.append(
-            f"{no_age} death(s) of unknown age (an age such as DEC_AGEC 999 is blanked): they "
+            f"{no_age} {plural(no_age, 'death')} of unknown age (an age such as DEC_AGEC 999 "
+            "is blanked): they "
             "count in the number of deaths but not in the age-standardised rate, and where "
             f"1 to {config.disclosure.min_count - 1} fall in an area and period the rate is "
             "withheld there (its count against the deaths would give them away) — correct "
@@ -398,7 +401,8 @@ def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
     if neighbours:
         count = sum(1 for _, known in rows if known)
         out.append(
-            f"{count} deaths have an LSOA that is in the deprivation file but in no Place of "
+            f"{count} {plural(count, 'death has', 'deaths have')} an LSOA that is in the "
+            "deprivation file but in no Place of "
             f"the lookup (a neighbouring area's residents, not counted), e.g. "
             f"{', '.join(neighbours[:5])} — if they are your residents, add these LSOAs to "
             "the lookup with their Place")
@@ -406,7 +410,8 @@ def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
     if strangers:
         count = sum(1 for _, known in rows if not known)
         out.append(
-            f"{count} deaths have an LSOA in neither the lookup nor the deprivation file "
+            f"{count} {plural(count, 'death has', 'deaths have')} an LSOA in neither the "
+            "lookup nor the deprivation file "
             f"(LSOA vintage {vintages}), e.g. {', '.join(strangers[:5])} — most likely a "
             "different LSOA vintage (2011 vs 2021): use a lookup and deprivation file of the "
             "deaths' vintage")
@@ -434,7 +439,8 @@ def _unranked(con: duckdb.DuckDBPyConnection, areas: str, params: dict,
            "2011 LSOAs)" if vintages else
            "add the English Indices of Deprivation File 1 of the lookup's LSOA vintage "
            "(eolneeds ingest deprivation FILE)")
-    return [f"{deaths} deaths in {lsoas} LSOAs of the Places have no deprivation decile, "
+    return [f"{deaths} {plural(deaths, 'death')} in {lsoas} {plural(lsoas, 'LSOA')} of the "
+            f"Places {plural(deaths, 'has', 'have')} no deprivation decile, "
             f"e.g. {', '.join(examples)}: they count in every total and are shown in the "
             f"deprivation quintile 'unknown', left out of the inequality summaries (SII/RII) "
             f"— {why}"]
