@@ -1742,6 +1742,7 @@ def _ingest_one(
                               if direct else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
         _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read)
         superseded: list[tuple[int, str]] = []
+        revised: list[tuple[int, int, list[str]]] = []
         if not direct:
             if dataset in SUPERSEDE_KEYS and not replace:
                 superseded = _superseded_loads(con, dataset, stored_mapping)
@@ -1751,6 +1752,8 @@ def _ingest_one(
                 _replace_earlier(con, dataset, replaced, content_hash, file_id)
             for old_id, _old_name in superseded:
                 _take_out(con, dataset, old_id, file_id)
+            if dataset == "population":
+                revised = _replace_revised_years(con, file_id, stored_name)
         # After the earlier loads are replaced: their rows are no duplicates.
         repeats, corrections, repeated_from = _quarantine_duplicates(
             con, dataset, file_id, direct=direct, mapping=stored_mapping)
@@ -1848,9 +1851,71 @@ def _ingest_one(
             f"mapping: a cumulative re-supply, so it replaced that load (its values stand "
             f"where they differ); `eolneeds validate` lists {old_name} as replaced by file "
             f"{file_id}", level="warning")
+    for year, rows, names in revised:
+        reporter.event("population_revised", file=str(path), file_id=file_id, year=year,
+                       rows_replaced=rows, replaced_files=names)
+        reporter.message(
+            f"{path.name}: re-states the population of {year} loaded from "
+            f"{', '.join(names)} ({rows} {plural(rows, 'row')}) for every LSOA, sex and age "
+            f"band it had: revised estimates, so they replaced the earlier ones; "
+            "`eolneeds validate` lists what was replaced", level="warning")
     _say_repeats(path, dataset, mapping.name, rows_read, repeats, corrections, repeated_from,
                  reporter)
     return result
+
+
+def _replace_revised_years(con: duckdb.DuckDBPyConnection, file_id: int, name: str
+                           ) -> list[tuple[int, int, list[str]]]:
+    """A population year this file (its valid rows in ROWS_TABLE) holds for every LSOA,
+    sex and age band that earlier loads hold it for is a re-supply of that year: ONS
+    revises last year's estimates in next year's workbook. As activity's cumulative
+    re-supply does, it replaces them: an earlier load holding only revised years is taken
+    out (replaced_by, as --replace-file would); one holding other years too keeps them,
+    and its rows of the revised year move to `rejects`, their reason naming this file,
+    so that rows read = loaded + rejected still holds for it. A year re-stated only in
+    part (some LSOAs) replaces nothing: its repeats are quarantined as duplicates and
+    the earlier estimates stand (_say_repeats says how to replace them).
+    Returns [(year, rows replaced, earlier file names)]."""
+    new_rows = (f"SELECT DISTINCT year, lsoa_code, sex, age_band FROM {ROWS_TABLE} "
+                f"WHERE source_row > 0 AND source_row NOT IN "
+                f"(SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT NULL)")
+    years = [int(y) for (y,) in con.execute(
+        f"WITH f AS ({new_rows}) SELECT e.year FROM population e "
+        "LEFT JOIN f USING (year, lsoa_code, sex, age_band) "
+        "WHERE e.source_file_id <> $file_id AND e.year IN (SELECT year FROM f) "
+        "GROUP BY e.year HAVING bool_and(f.year IS NOT NULL) ORDER BY e.year",
+        {"file_id": file_id}).fetchall()]
+    if not years:
+        return []
+    params = {"file_id": file_id, "years": years}
+    by_file = con.execute(
+        "SELECT p.source_file_id, l.file_name, count(*) FILTER (WHERE list_contains("
+        "$years, p.year)) AS revised, count(*) AS loaded FROM population p "
+        "JOIN ingest_log l ON l.file_id = p.source_file_id "
+        "WHERE p.source_file_id <> $file_id GROUP BY ALL HAVING revised > 0 "
+        "ORDER BY p.source_file_id", params).fetchall()
+    replaced = {int(y): (int(n), list(names)) for y, n, names in con.execute(
+        "SELECT p.year, count(*), list(DISTINCT l.file_name ORDER BY l.file_name) "
+        "FROM population p JOIN ingest_log l ON l.file_id = p.source_file_id "
+        "WHERE p.source_file_id <> $file_id AND list_contains($years, p.year) "
+        "GROUP BY p.year", params).fetchall()}
+    for old, _old_name, revised, loaded in by_file:
+        if revised == loaded:
+            _take_out(con, "population", int(old), file_id)
+            continue
+        con.execute(
+            "INSERT INTO rejects SELECT p.source_file_id, l.file_name, 'population', "
+            "p.source_row, 'year', CAST(p.year AS VARCHAR), 'population of ' || "
+            "CAST(p.year AS VARCHAR) || ' replaced by the revised estimates in ' || $name "
+            "|| ' (file ' || CAST($file_id AS VARCHAR) || ')' FROM population p "
+            "JOIN ingest_log l ON l.file_id = p.source_file_id "
+            "WHERE p.source_file_id = $old AND list_contains($years, p.year)",
+            {**params, "old": old, "name": name})
+        con.execute("DELETE FROM population WHERE source_file_id = $old AND "
+                    "list_contains($years, year)", {"old": old, "years": years})
+        con.execute("UPDATE ingest_log SET rows_loaded = rows_loaded - $n, rows_rejected = "
+                    "rows_rejected + $n WHERE file_id = $old", {"n": revised, "old": old})
+    return [(year, *replaced[year]) for year in years]
 
 
 def _say_repeats(path: Path, dataset: str, mapping_name: str, rows_read: int, repeats: int,
