@@ -21,8 +21,10 @@ from eolneeds.formatting import plural
 from eolneeds.reporting import Reporter
 from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS, check_columns
 
-# Without these nothing can be assessed; the others only limit which indicators exist.
-ESSENTIAL_DATASETS = ("deaths", "population", "areas")
+# Without these nothing can be assessed; the others only limit which indicators exist
+# (without population, the rates per population are published as not available [x]:
+# _population_warnings).
+ESSENTIAL_DATASETS = ("deaths", "areas")
 OPTIONAL_DATASETS = {
     "register": "register indicators (identified before death) are published as not "
                 "available [x]",
@@ -160,21 +162,16 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
         report.warnings += _unranked(con, areas, params, counts["deprivation"] > 0)
     if area_rows:
         for code in place_codes:
-            people = con.execute(
-                "SELECT count(DISTINCT a.lsoa_code), coalesce(sum(p.population), 0) "
-                f"FROM {areas} a LEFT JOIN population p ON p.lsoa_code = a.lsoa_code "
-                "WHERE a.place = $code", {"code": code},
-            ).fetchall()[0]
-            if people[0] == 0:
+            lsoas = _count(con, f"SELECT count(*) FROM {areas} WHERE place = $code",
+                           {"code": code})
+            if lsoas == 0:
                 report.blocking.append(
                     f"Place {code} ({config.place_name(code)}) has no areas — add its LSOAs "
                     "to the areas file, or correct the code in eolneeds.toml"
                 )
-            elif not people[1]:
-                report.blocking.append(
-                    f"Place {code} ({config.place_name(code)}) has no population — load "
-                    "population for its LSOAs"
-                )
+    report.warnings += _population_warnings(con, config, areas if area_rows else None,
+                                            counts["population"])
+    if area_rows:
         strays = [r[0] for r in con.execute(
             f"SELECT DISTINCT place FROM {areas} WHERE NOT list_contains($places, place) "
             "ORDER BY place", params).fetchall()]
@@ -378,6 +375,27 @@ def _source_coverage(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
     periods = choose_periods(config, deaths.first_date, deaths.last_date)
     gaps = coverage.indicator_gaps(load_catalogue(), periods, spans, ignore=absent)
     return table, coverage.warnings(gaps, periods)
+
+
+def _population_warnings(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                         areas: str | None, population_rows: int) -> list[str]:
+    """Missing population does not stop an assessment: what needs it is published as not
+    available [x] (assess, coverage.places_without_population), and this says which."""
+    from eolneeds import coverage
+    from eolneeds.catalogue import load_catalogue
+
+    ids = ", ".join(coverage.population_indicators(load_catalogue()))
+    if not population_rows:
+        return [f"no population loaded: {ids} are published as not available [x] for every "
+                "area — run `eolneeds ingest population FILE` (the ONS mid-year estimates "
+                "by LSOA)"]
+    if areas is None:
+        return []
+    missing = coverage.places_without_population(con, areas, [p.code for p in config.places])
+    return [f"Place {code} ({config.place_name(code)}) has no population: {ids} are "
+            "published as not available [x] for it, and for the ICB (whose rate would "
+            "count its deaths without its people) — load population for its LSOAs "
+            "(`eolneeds ingest population FILE`)" for code in missing]
 
 
 def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
