@@ -116,8 +116,12 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 # Such repeats are quarantined as duplicates, counted as a multiset: the k-th row of a key
 # in this file repeats the k-th earlier row of it, so an event new to this file loads even
 # when an earlier file holds another of the same key. (key columns, what a row is called)
+# Where the extract gives a spell identifier (spell_id: SUS APCS_IDENT, SPELL_ID), it is
+# part of the key, so a second spell of a person on one day is a new admission, not a
+# repeat of the first; keys are compared NULL-safe (IS NOT DISTINCT FROM), so a feed
+# without one compares as before.
 REPEAT_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
-    "activity": (("person_id", "activity_type", "start_date"),
+    "activity": (("person_id", "activity_type", "start_date", "spell_id"),
                  "activity row for this person, activity_type and start_date"),
     "register": (("person_id", "date_added"), "register row for this person and date_added"),
 }
@@ -178,7 +182,7 @@ UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_co
 # rather than through a lookup of distinct values.
 ONE_ROW_PER_PERSON = {"deaths", "register"}
 # Columns with about as many distinct values as rows (and a cheap parse): per row too.
-PER_ROW_COLUMNS = {"cost"}
+PER_ROW_COLUMNS = {"cost", "spell_id"}
 
 
 @dataclass(frozen=True)
@@ -813,6 +817,9 @@ def _plan_columns(
                 dataset, canonical, t, aux, v, label, shown, keeps_row)
             if check:
                 checks.append((check, action))
+        elif canonical == "spell_id":
+            # A record key of SUS / HES: pseudonymised like person_id, never kept clear.
+            plan.values[canonical] = nz.pseudonymise_sql(f"trim({t})", inner_pad, outer_pad)
         elif canonical == "lsoa_vintage":
             plan.values[canonical] = f"(CASE WHEN {t} IN ('2011', '2021') THEN {t} END)"
             checks.append((_when(f"{t} IS NOT NULL AND {v} IS NULL",
@@ -1959,19 +1966,21 @@ def _spell_ends(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     row with an admission method) ends when the spell does -- the latest end of the
     spell's episodes in the file, or no end when an episode of it has none (the last,
     not yet discharged, or blank for a death in hospital: it runs to the date of death).
-    A spell is a person's rows with one admission date; one that holds several
-    admissions (two spells started the same day) is left as it is. Bed days are a
-    spell's, admission to discharge (REFERENCE.md)."""
+    A spell is a person's rows with one admission date and, where the extract gives
+    it, one spell identifier (two spells started the same day are then two); rows that
+    still hold several admissions (no spell identifier) are left as they are. Bed days
+    are a spell's, admission to discharge (REFERENCE.md)."""
     con.execute(
         "UPDATE activity AS a SET end_date = s.spell_end FROM ("
-        "  SELECT person_id, start_date,"
+        "  SELECT person_id, start_date, spell_id,"
         "    CASE WHEN bool_or(end_date IS NULL AND admission_method IS NULL) THEN NULL"
         "         ELSE max(end_date) END AS spell_end,"
         "    count(admission_method) AS admissions, count(*) AS episodes"
         "  FROM activity WHERE source_file_id = $file_id GROUP BY ALL"
         ") AS s "
         "WHERE a.source_file_id = $file_id AND a.person_id = s.person_id "
-        "AND a.start_date = s.start_date AND a.admission_method IS NOT NULL "
+        "AND a.start_date = s.start_date AND a.spell_id IS NOT DISTINCT FROM s.spell_id "
+        "AND a.admission_method IS NOT NULL "
         "AND s.admissions = 1 AND s.episodes > 1 "
         "AND a.end_date IS DISTINCT FROM s.spell_end", {"file_id": file_id})
 
@@ -2258,6 +2267,8 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     A dataset of REPEAT_KEYS: the same, for its rows repeating those of earlier files of
     the same feed (`mapping`; _quarantine_repeats).
     """
+    if dataset == "activity":
+        _quarantine_same_spell(con, file_id, direct=direct)
     if dataset in REPEAT_KEYS:
         return _quarantine_repeats(con, dataset, file_id, direct=direct, mapping=mapping)
     if dataset not in UNIQUE_KEYS:
@@ -2303,6 +2314,39 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     return int(repeated[0]), int(repeated[1]), earlier
 
 
+def _quarantine_same_spell(con: duckdb.DuckDBPyConnection, file_id: int, *,
+                           direct: bool) -> None:
+    """An admission whose spell identifier (spell_id) an earlier row of this file already
+    admitted is the same spell sent twice: quarantined as a duplicate, so it counts once.
+    Rows of the same person and day with other spell identifiers are other spells, and
+    rows without one are all kept, as before (a later episode of a spell is no admission
+    and never a duplicate here). Few files have any: one cheap look first."""
+    this_file = (f"(SELECT * FROM activity WHERE source_file_id = {int(file_id)})" if direct
+                 else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
+    admissions = (f"(SELECT source_row, person_id, activity_type, start_date, spell_id, "
+                  f"row_number() OVER (PARTITION BY person_id, activity_type, start_date, "
+                  f"spell_id ORDER BY source_row) AS __k, min(source_row) OVER (PARTITION "
+                  f"BY person_id, activity_type, start_date, spell_id) AS __first "
+                  f"FROM {this_file} WHERE spell_id IS NOT NULL "
+                  "AND admission_method IS NOT NULL)")
+    found = con.execute(f"SELECT count(*) FROM {admissions} WHERE __k > 1").fetchone()
+    if found == (0,):
+        return
+    con.execute(
+        f"INSERT INTO {STAGE_TABLE} SELECT source_row, 'spell_id', NULL, "
+        "'duplicate admission: the same spell (spell_id) as row ' || CAST(__first AS "
+        f"VARCHAR) || ' of this file' FROM {admissions} WHERE __k > 1")
+    staged = f"(SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT NULL)"
+    con.execute(f"DELETE FROM {ACTIONS_TABLE} WHERE __row IN {staged}")
+    if direct:
+        con.execute(f"DELETE FROM activity WHERE source_file_id = $file_id AND source_row "
+                    f"IN {staged}", {"file_id": file_id})
+    else:
+        # Left out of the repeats compared with earlier files, like any rejected row.
+        con.execute(f"UPDATE {ROWS_TABLE} SET source_row = -source_row WHERE source_row > 0 "
+                    f"AND source_row IN {staged}")
+
+
 def _quarantine_repeats(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int,
                         *, direct: bool, mapping: str
                         ) -> tuple[int, int, list[tuple[str, int, int]]]:
@@ -2317,8 +2361,8 @@ def _quarantine_repeats(con: duckdb.DuckDBPyConnection, dataset: str, file_id: i
     cols = ", ".join(f'"{k}"' for k in keys)
     this_file = (f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id)" if direct
                  else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
-    join = " AND ".join(f's."{k}" = e."{k}"' for k in keys)
-    x_join = " AND ".join(f'x."{k}" = d."{k}"' for k in keys)
+    join = " AND ".join(f's."{k}" IS NOT DISTINCT FROM e."{k}"' for k in keys)
+    x_join = " AND ".join(f'x."{k}" IS NOT DISTINCT FROM d."{k}"' for k in keys)
     d_cols = ", ".join(f'd."{k}"' for k in keys)
     differs = " OR ".join(f's."{c}" IS DISTINCT FROM e."{c}"'
                           for c, _t, _r in CANONICAL_COLUMNS[dataset] if c not in keys)
@@ -2575,7 +2619,7 @@ def _superseded_loads(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str
         return []
     keys = SUPERSEDE_KEYS[dataset]
     cols = ", ".join(f'"{k}"' for k in keys)
-    on = " AND ".join(f'e."{k}" = f."{k}"' for k in keys)
+    on = " AND ".join(f'e."{k}" IS NOT DISTINCT FROM f."{k}"' for k in keys)
     new_rows = (f"(SELECT {cols}, count(*) AS __n FROM {ROWS_TABLE} WHERE source_row > 0 "
                 f"AND source_row NOT IN (SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT "
                 "NULL) GROUP BY ALL)")
