@@ -661,6 +661,13 @@ def _plan_columns(
             reject_value = nz.shape_sql(t)  # never the identifier: only its shape
             shown = reject_value
         blank = "blanked" if keeps_row and canonical != "date_of_death" else None
+        if dataset == "activity" and canonical == "end_date":
+            # An admission, attendance or contact counts by its start: a discharge date
+            # exported as '-', 'N/A' or 'Not discharged' (a death in hospital, a spell
+            # still open) is no end date, not a lost admission, which would undercount
+            # every 'admissions in the last 90 days' indicator. The end is blanked and
+            # recorded in field_actions; a stay with no end runs to the date of death.
+            blank = "blanked"
         checks: list[tuple[str, str | None]] = []  # (reason SQL, action or None = reject)
         if canonical in required_cols:
             missing_action = {"person_id": "unlinked", "sex": "set to unknown",

@@ -34,6 +34,7 @@ from eolneeds.errors import EolneedsError, UsageError, input_error, shell_arg
 from eolneeds.formatting import plural
 from eolneeds.normalise import (
     ACTIVITY_TYPE_CODES,
+    ALWAYS_READ_FORMATS,
     MASK,
     MONTH_FIRST,
     PLACE_OF_DEATH_CODES,
@@ -63,6 +64,7 @@ from eolneeds.readers import (
     scan_workbook,
 )
 from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
+from eolneeds.validate import PRACTICE_CODE_SHAPE
 
 MAX_ROWS = 200_000  # data rows profiled at most ...
 MAX_CELLS = 500_000  # ... and about this many cells (a wide sheet: fewer rows)
@@ -587,6 +589,15 @@ def _guess_dates(dataset: str, found: dict[str, str], columns: Sequence[ColumnPr
     return guessed
 
 
+def _holds_practice_codes(column: ColumnProfile) -> bool:
+    """Whether at least half the values seen in `column` are ODS practice codes (no
+    values seen, as in a hidden column: no evidence against it)."""
+    seen = sum(column.distinct.values())
+    codes = sum(n for value, n in column.distinct.items()
+                if re.fullmatch(PRACTICE_CODE_SHAPE, value.upper()))
+    return not seen or codes >= 0.5 * seen
+
+
 def _guess_person(dataset: str, found: dict[str, str], columns: Sequence[ColumnProfile]
                   ) -> dict[str, str]:
     """person_id no name matched ('Patient NHS number', a report's free-text header):
@@ -783,8 +794,12 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
         if "date" in canonical:
             for fmt, n in profiles[header].text_dates.items():
                 text_formats[fmt] = text_formats.get(fmt, 0) + n
-    usual = max(text_formats, key=lambda f: text_formats[f]) if text_formats else None
-    if usual and usual not in ("%Y-%m-%d",):
+    # ISO and yyyymmdd dates are read whatever date_format says, so naming one of them
+    # would only stop the column's other dates being read: '15/05/2024' among a
+    # majority of '20240501' would be quarantined under date_format = "%Y%m%d".
+    others = {f: n for f, n in text_formats.items() if f not in ALWAYS_READ_FORMATS}
+    usual = max(others, key=lambda f: others[f]) if others else None
+    if usual:
         lines.append(f'date_format = "{usual}"')
     lines.append("")
     lines.append("[columns]  # canonical = \"column in your file\"")
@@ -795,6 +810,13 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
         elif name in numbers:
             lines.append(f"{name} = {_toml(found[name])}  # guessed: its values pass the "
                          "NHS number check")
+        elif name == "gp_practice" and name in found and not _holds_practice_codes(
+                profiles[found[name]]):
+            # EMIS's 'Usual GP' is the clinician's name ('Dr Smith, Jane'): mapped, it
+            # would be published as a practice and never match the practice lookup.
+            lines.append(f"# {name} = {_toml(found[name])}  # not mapped: its values are "
+                         "not ODS practice codes (a letter and 5 digits, e.g. A81001); "
+                         "map the column that holds them")
         elif name in found:
             lines.append(f"{name} = {_toml(found[name])}")
         elif required:

@@ -194,6 +194,10 @@ def strip_time(text: str) -> str:
     return re.sub(_TIME_SUFFIX, "", text)
 
 
+#: The date formats read whatever a mapping's date_format is (parse_date, date_sql).
+ALWAYS_READ_FORMATS = ("%Y-%m-%d", "%Y%m%d")
+
+
 def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
     """Read a date: the mapping's format first, then yyyy-mm-dd, then yyyymmdd, then a
     day, month name and four-digit year (31-MAR-2024, 31 March 2024), then an Excel

@@ -446,3 +446,45 @@ def test_the_report_shows_the_field_actions_by_reason_in_data_quality(tmp_path):
     # Values are not quoted in the report: no identifier, no raw value.
     page = html.read_text(encoding="utf-8")
     assert BAD_CHECK not in page and "Caravan park" not in page
+
+
+def test_an_admission_whose_discharge_date_is_dash_or_n_a_still_counts(tmp_path):
+    """SUS / warehouse exports write a spell with no discharge (a death in hospital) as
+    '-' or 'N/A' as often as blank or NULL. The admission still happened: losing it
+    undercounted 3+ emergency admissions in the last 90 days (newcomer3's real-shaped
+    SUS spells: 68 of 603 spells quarantined, two Places' counts one short). The end
+    date is blanked and recorded; the stay runs to the date of death."""
+    config = project(tmp_path / "p", "\n[disclosure]\nmin_count = 0\n", {
+        "deaths": 'dataset = "deaths"\nnhs_number = true\n',
+        "sus_apcs": 'dataset = "activity"\npreset = "hes_apc"\n'})
+    load_areas_and_population(config, tmp_path)
+    deaths = write(tmp_path / "deaths.csv", [
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death",
+        f"{GOOD[0]},05/06/2024,80,F,E01000001,C34.9,Hospital",
+        f"{GOOD[1]},06/06/2024,70,M,E01000002,I25.1,Hospital",
+    ])
+    ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    # 9876543210 (alive): weights 10..2 give 330, 330 mod 11 = 0, check digit 0. Its
+    # elective stays make the APC data cover 2024-25 and the 90 days before it.
+    spells = write(tmp_path / "sus_apcs_2024.csv", [
+        "NHS_Number,Admission_Date,Discharge_Date,Admission_Method",
+        "9876543210,2024-01-02,2024-01-03,11",
+        f"{GOOD[0]},2024-04-10,2024-04-12,21",    # row 3: 3 days
+        f"{GOOD[0]},2024-05-10,2024-05-11,2A",    # row 4: 2 days
+        f"{GOOD[0]},2024-06-01,-,22",             # row 5: died in hospital, 5 days
+        f"{GOOD[1]},2024-06-01,N/A,21",           # row 6: died in hospital, 6 days
+        "9876543210,2025-03-30,2025-03-31,12",
+    ])
+    [result] = ingest_files(config, "activity", [spells], mapping="sus_apcs",
+                            reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (6, 6, 0)
+    assert _count(config, "SELECT list(row_number || ' ' || column_name || ' ' || value || "
+                          "' ' || action ORDER BY row_number) = ['5 end_date - blanked', "
+                          "'6 end_date N/A blanked'] FROM field_actions")
+
+    frame = _indicators_2024_25(config)
+    assert (pick(frame, "ea_last90_any_pct")["numerator"],
+            pick(frame, "ea_last90_any_pct")["denominator"]) == (2, 2)
+    assert pick(frame, "ea_last90_3plus_pct")["numerator"] == 1
+    # (3 + 2 + 5 + 6) bed days over 2 deaths, worked out by hand.
+    assert pick(frame, "bed_days_last90_mean")["value"] == pytest.approx(8.0)

@@ -325,10 +325,9 @@ def test_a_national_workbook_without_its_preset_names_it_and_the_advice_works(
     assert loaded == read > 0
 
 
-def test_a_gp_system_register_export_is_mapped_and_ingests(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A clinical system's search exported as CSV (cp1252, CRLF): title lines, NHS numbers
-    # printed in groups, dates in three shapes, the practice as "Organisation code".
+
+def _one_place_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project of one Place, its key in the environment."""
     project = tmp_path / "p"
     project.mkdir()
     monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
@@ -336,6 +335,13 @@ def test_a_gp_system_register_export_is_mapped_and_ingests(
         '[project]\nicb_name = "T"\nicb_code = "QXX"\n[[places]]\ncode = "P1"\nname = "One"\n',
         encoding="utf-8")
     (project / "mappings").mkdir()
+    return project
+
+def test_a_gp_system_register_export_is_mapped_and_ingests(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A clinical system's search exported as CSV (cp1252, CRLF): title lines, NHS numbers
+    # printed in groups, dates in three shapes, the practice as "Organisation code".
+    project = _one_place_project(tmp_path, monkeypatch)
     path = tmp_path / "palliative_register.csv"
     path.write_bytes("\r\n".join([
         '"Palliative Care Register"', '"Run date: 01-Dec-2026 09:15"', '"Population count: 3"',
@@ -381,13 +387,7 @@ def test_a_community_contacts_extract_is_mapped_by_its_team_type(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A community services extract (CSDS-like) says what each contact was by the team
     that made it: inspect maps it as the activity type, recoding the words it can."""
-    project = tmp_path / "p"
-    project.mkdir()
-    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
-    (project / "eolneeds.toml").write_text(
-        '[project]\nicb_name = "T"\nicb_code = "QXX"\n[[places]]\ncode = "P1"\nname = "One"\n',
-        encoding="utf-8")
-    (project / "mappings").mkdir()
+    project = _one_place_project(tmp_path, monkeypatch)
     path = tmp_path / "csds_contacts.csv"
     path.write_bytes(b"Person_ID,Contact_Date,Team_Type,Care_Contact_Duration\r\n"
                      b"9434765005,2024-04-01,District nursing,30\r\n"
@@ -405,5 +405,73 @@ def test_a_community_contacts_extract_is_mapped_by_its_team_type(
         assert con.execute("SELECT activity_type FROM activity ORDER BY source_row"
                            ).fetchall() == [("community_contact",),
                                             ("specialist_palliative_contact",)]
+    finally:
+        con.close()
+
+
+def test_a_usual_gp_column_of_clinicians_names_is_not_mapped_as_the_practice(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An EMIS Web search export's 'Usual GP' is the clinician ('Dr Smith, Jane'), not the
+    practice: mapped as gp_practice (newcomer3's first try), every register entry loaded
+    with a doctor's name as its practice, published as one and matching no practice of
+    the ODS lookup. The mapping leaves it out and says why; a column of ODS codes under
+    the same header is still mapped."""
+    project = _one_place_project(tmp_path, monkeypatch)
+    for name, gps in (("emis_register", ("Dr Smith, Jane", "Dr Patel, Ravi")),
+                      ("codes_register", ("A81001", "a81002"))):
+        path = tmp_path / f"{name}.csv"
+        path.write_text(
+            '"Palliative care register"\r\n"Search run on 01-Dec-2026"\r\n\r\n'
+            '"NHS Number","Usual GP","Date Added"\r\n'
+            f'"943 476 5919","{gps[0]}","01/05/2024"\r\n'
+            f'"401 023 2137","{gps[1]}","02/05/2024"\r\n', encoding="utf-8")
+        result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", name,
+                                          "--dataset", "register", "--project", str(project)])
+        assert result.exit_code == 0, result.output
+    written = (project / "mappings" / "emis_register.toml").read_text(encoding="utf-8")
+    assert '\ngp_practice = ' not in written
+    assert '# gp_practice = "Usual GP"  # not mapped: its values are not ODS practice codes' \
+        in written
+    # Literally as written, the mapping ingests: the entries load, with no practice.
+    config = load_config(project)
+    [res] = ingest_files(config, "register", [tmp_path / "emis_register.csv"],
+                         mapping="emis_register", reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (2, 0)
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        assert con.execute("SELECT DISTINCT gp_practice FROM register").fetchall() == [(None,)]
+    finally:
+        con.close()
+    codes = (project / "mappings" / "codes_register.toml").read_text(encoding="utf-8")
+    assert '\ngp_practice = "Usual GP"\n' in codes
+
+
+def test_a_date_column_mostly_yyyymmdd_gets_no_date_format_that_would_lose_the_rest(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dates in several formats in one column (two systems' exports pasted together):
+    three yyyymmdd, one dd/mm/yyyy. inspect wrote the most common, date_format =
+    "%Y%m%d", under which '15/05/2024' is no date: the register entry was quarantined,
+    a death then 'not on a register' (newcomer3). yyyymmdd and ISO are read whatever
+    the format, so the mapping names the most common format that is not (here
+    dd/mm/yyyy). Also a register export with no practice column
+    at all (the practice check must not assume one)."""
+    project = _one_place_project(tmp_path, monkeypatch)
+    path = tmp_path / "register_mixed.csv"
+    path.write_text("NHS Number,Date Added\r\n943 476 5919,20240501\r\n"
+                    "401 023 2137,20240502\r\n987 654 3210,20240503\r\n"
+                    "450 557 7104,15/05/2024\r\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", "register_mixed",
+                                      "--dataset", "register", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    written = (project / "mappings" / "register_mixed.toml").read_text(encoding="utf-8")
+    assert 'date_format = "%d/%m/%Y"' in written and "%Y%m%d" not in written
+    config = load_config(project)
+    [res] = ingest_files(config, "register", [path], mapping="register_mixed",
+                         reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (4, 0)
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        assert con.execute("SELECT CAST(max(date_added) AS VARCHAR) FROM register"
+                           ).fetchall() == [("2024-05-15",)]
     finally:
         con.close()
