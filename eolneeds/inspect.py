@@ -37,6 +37,7 @@ from eolneeds.normalise import (
     ALWAYS_READ_FORMATS,
     MASK,
     MONTH_FIRST,
+    MONTH_NAME_FORMAT,
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
     code_key,
@@ -44,6 +45,7 @@ from eolneeds.normalise import (
     date_shape,
     is_valid_nhs_number,
     mask,
+    month_name_date,
     nhs_digits,
     strip_time,
 )
@@ -328,6 +330,10 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         # A time after the date (SQL Server's '2024-12-15 00:00:00.000') is read past by
         # ingest: the date's shape is the format.
         shape = date_shape(strip_time(text))
+        if shape is None and month_name_date(strip_time(text)):
+            # '20-Jun-2023' (EMIS): a date, read whatever the date_format (never the
+            # mapping's format: see mapping_text), counted so the column is known as one
+            shape = MONTH_NAME_FORMAT
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
             if shape in MONTH_FIRST and date_order(strip_time(text)) is None:

@@ -194,8 +194,18 @@ def strip_time(text: str) -> str:
     return re.sub(_TIME_SUFFIX, "", text)
 
 
+#: A date with its month as a word and a four-digit year (31-MAR-2024, 31 Mar 2024, 31
+#: March 2024: EMIS and SystmOne exports, Oracle), as inspect names its shape.
+MONTH_NAME_FORMAT = "%d-%b-%Y"
 #: The date formats read whatever a mapping's date_format is (parse_date, date_sql).
-ALWAYS_READ_FORMATS = ("%Y-%m-%d", "%Y%m%d")
+ALWAYS_READ_FORMATS = ("%Y-%m-%d", "%Y%m%d", MONTH_NAME_FORMAT)
+
+
+def month_name_date(text: str) -> bool:
+    """Whether `text` is a real date with its month as a word and a four-digit year
+    ('20-Jun-2023'), which parse_date reads whatever the date_format."""
+    return (re.fullmatch(_MONTH_NAME_SHAPE, text) is not None
+            and parse_date(text, MONTH_NAME_FORMAT).value is not None)
 
 
 def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:

@@ -95,7 +95,10 @@ def build_context(bundle: ReportBundle) -> ReportContext:
         overview_notes=overview_notes,
         england_table=england_table, england_sources=england_sources,
         places=places, inequality_charts=inequality_charts,
-        inequality_table=inequality_table, projection_chart=projection_chart,
+        inequality_table=inequality_table,
+        inequality_gradients=next((list(v.finding.more) for v in findings
+                                   if v.finding.key == "inequality"), []),
+        projection_chart=projection_chart,
         projection_table=projection_table, spc_blocks=SpcSection(r).spc_blocks(),
         data_quality=dq_tables, data_quality_descriptions=dq_descriptions,
         definitions=DefinitionsSection(r).definitions(), methods=_method_descriptions(),

@@ -18,6 +18,7 @@ from eolneeds.bundle import DataQualityTable
 from eolneeds.config import ProjectConfig
 from eolneeds.db import connect
 from eolneeds.formatting import plural
+from eolneeds.outputs import FILE_COUNTS, PEOPLE_DATASETS
 from eolneeds.reporting import Reporter
 from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS, check_columns
 
@@ -654,6 +655,15 @@ def protect_quality_tables(tables: list[DataQualityTable],
                 hidden.add((r, "deaths"))
             if table.key == "files" and row.get("file_name") in withheld_files:
                 hidden |= {(r, "rows_rejected"), (r, "rows_loaded")}
+            # A file of people's records with a small count of rows read or loaded: all
+            # three (read = loaded + quarantined), as in the manifest.
+            if table.key == "files" and row.get("dataset") in PEOPLE_DATASETS and any(
+                    small(row.get(c)) for c in ("rows_read", "rows_loaded")):
+                hidden |= {(r, c) for c in FILE_COUNTS if c in row}
+            # The first and last date of a withheld count of records are those records'
+            # dates: one death's date of death where the count is 1.
+            if any(h == r for h, _ in hidden):
+                hidden |= {(r, c) for c in ("first_date", "last_date") if c in row}
         for r, column in list(hidden):
             if (share := _QUALITY_SHARES.get(column)) in frame.columns:
                 hidden.add((r, share))
