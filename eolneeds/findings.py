@@ -32,6 +32,7 @@ from eolneeds.formatting import (
     fmt_value,
     is_missing,
     judge,
+    plural,
     unit_decimals,
 )
 
@@ -117,7 +118,7 @@ def _most_first(places: list[tuple[int, str]], where: str) -> str:
     shown = "; ".join(ranked[:SHOWN_PLACES])
     rest = len(ranked) - SHOWN_PLACES
     if rest > 0:
-        return f"{shown}; and {rest} more Place{'s' if rest > 1 else ''} (see {where})."
+        return f"{shown}; and {rest} more {plural(rest, 'Place')} (see {where})."
     return f"{shown}."
 
 
@@ -422,7 +423,7 @@ class FindingsBuilder:
         for eng in self.england.values():
             words = benchmark_period(eng, self.period)
             counts[words] = counts.get(words, 0) + 1
-        parts = [f"{words} ({n} indicator{'s' if n > 1 else ''})" if len(counts) > 1
+        parts = [f"{words} ({n} {plural(n, 'indicator')})" if len(counts) > 1
                  else words for words, n in counts.items()]
         return f"England values: {'; '.join(parts)}."
 

@@ -31,6 +31,7 @@ from typing import IO, Any
 from eolneeds import presets
 from eolneeds.config import ProjectConfig
 from eolneeds.errors import EolneedsError, UsageError, input_error, shell_arg
+from eolneeds.formatting import plural
 from eolneeds.normalise import (
     ACTIVITY_TYPE_CODES,
     ALWAYS_READ_FORMATS,
@@ -726,9 +727,12 @@ def render_text(ins: Inspection, *, next_step: bool = True) -> str:
         for s in ins.sheets:
             mark = "  <- data" if s.name in ins.data_sheets else (
                 "  (hidden)" if s.hidden else "")
-            size = f"{s.rows:,} rows" if s.rows is not None else "size not recorded"
-            lines.append(f"    {s.name!r:<32} {size}, {s.columns} columns{mark}")
-    titles = f" ({ins.header_row - 1} title rows above it)" if ins.header_row > 1 else ""
+            size = (f"{s.rows:,} {plural(s.rows, 'row')}" if s.rows is not None
+                    else "size not recorded")
+            lines.append(f"    {s.name!r:<32} {size}, {s.columns} "
+                         f"{plural(s.columns, 'column')}{mark}")
+    titles = (f" ({ins.header_row - 1} title {plural(ins.header_row - 1, 'row')} above it)"
+              if ins.header_row > 1 else "")
     where = f" of sheet {ins.sheet!r}" if ins.sheet else ""
     lines.append(f"  header     row {ins.header_row}{where}{titles}")
     more = (f" (profiled the first {ins.row_limit:,}; the file has more)" if ins.truncated

@@ -15,6 +15,7 @@ the module's own code lists, never values from input files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -623,6 +624,21 @@ def _age_band_codes() -> dict[str, str]:
 AGE_BAND_CODES: dict[str, str] = _age_band_codes()
 
 
+def user_recode(user: Mapping[str, str]) -> dict[str, str]:
+    """A mapping's [recode.X] table by code_key: what ingest looks values up in. Where
+    two entries have one key ('Own home' and 'own-home') the first wins. Cached: a
+    large table (100,000 old-to-new codes) is keyed once, not at every use."""
+    return _user_recode(tuple(user.items()))
+
+
+@functools.lru_cache(maxsize=32)
+def _user_recode(items: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    keyed: dict[str, str] = {}
+    for source, target in items:
+        keyed.setdefault(code_key(source), target)
+    return keyed
+
+
 def recode(value: str | None, table: Mapping[str, str], *, fallback: str | None = None,
            user: Mapping[str, str] | None = None) -> str | None:
     """Python reference of recode_sql: the user's [recode] table first (by key), then
@@ -631,7 +647,7 @@ def recode(value: str | None, table: Mapping[str, str], *, fallback: str | None 
         return None
     key = code_key(value)
     if user:
-        user_keys = {code_key(k): v for k, v in user.items()}
+        user_keys = user_recode(user)
         if key in user_keys:
             return user_keys[key]
     return table.get(key, fallback)

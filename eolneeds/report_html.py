@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from eolneeds.bundle import ReportBundle, suppression_tally
 from eolneeds.catalogue import load_summaries
-from eolneeds.formatting import FILTERS
+from eolneeds.formatting import FILTERS, plural
 from eolneeds.report_context import (
     FUNNEL_INDICATORS,
     Chart,
@@ -88,7 +88,7 @@ def build_context(bundle: ReportBundle) -> ReportContext:
         contact=r.config.contact,
         disclosure_rule=provenance.disclosure_rule(),
         disclosure_total=tally.headline(where="the indicator table behind this report"),
-        disclosure_notes=[f"{reason}: {n:,} value{'s' if n != 1 else ''}"
+        disclosure_notes=[f"{reason}: {n:,} {plural(n, 'value')}"
                           for reason, n in tally.by_rule],
         findings=findings,
         overview_table=overview.overview(), overview_charts=overview_charts,

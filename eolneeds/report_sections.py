@@ -40,6 +40,7 @@ from eolneeds.formatting import (
     fmt_value,
     humanise,
     is_missing,
+    plural,
     unit_decimals,
 )
 from eolneeds.outputs import WITHHELD
@@ -944,7 +945,8 @@ class PlaceSections:
                         and not row["suppressed"]})
         bullets = []
         if suppressed:
-            bullets.append(f"{suppressed} values for {name} in {self.r.period} are suppressed "
+            bullets.append(f"{suppressed} {plural(suppressed, 'value')} for {name} in "
+                           f"{self.r.period} {plural(suppressed, 'is', 'are')} suppressed "
                            "(shown as *) to protect confidentiality.")
         for note in notes[:8]:
             bullets.append(f"Note on some values: {note}")
