@@ -45,7 +45,7 @@ from eolneeds.render import PackWorker, worker_for, write_outputs
 from eolneeds.reporting import Reporter
 from eolneeds.resources import read_query, reference_file
 from eolneeds.safety import neutralise, shown_plainly
-from eolneeds.schema import create_schema
+from eolneeds.schema import AREAS_VIEW, create_schema
 
 #: Months of the SPC series (NHS Making Data Count asks for at least 20 points).
 SPC_MONTHS = 36
@@ -889,6 +889,7 @@ def compute_indicators(
                                .otherwise(pl.col("note")).alias("note"))
         frame = pl.concat([frame, finish(sii)], how="vertical")
     frame = _not_available(frame, gaps)
+    frame = _without_population(frame, con, config, catalogue, reporter)
     if places is not None:
         frame = frame.filter((pl.col("area_type") == "icb") | pl.col("area_code").is_in(places))
     # What-if scenarios, modelled from the published rows (scenarios.py).
@@ -984,6 +985,43 @@ def _not_available(frame: pl.DataFrame, gaps: dict[tuple[str, str], str]) -> pl.
         pl.when(gap).then(False).otherwise(pl.col("suppressed")).alias("suppressed"),
         pl.when(gap).then(pl.col("_gap")).otherwise(pl.col("note")).alias("note"),
     ).select(frame.columns)
+
+
+def _without_population(frame: pl.DataFrame, con: Any,
+                        config: ProjectConfig, catalogue: list[Indicator],
+                        reporter: Reporter) -> pl.DataFrame:
+    """A Place with no population (coverage.places_without_population, which validate
+    warns of): its population-based indicators are published as not available [x], and
+    the ICB's too, whose rate would count the Place's deaths without its people; no
+    value of those indicators is compared with the ICB's. (With no population at all,
+    coverage's gaps already publish them as not available everywhere.) Only hides more
+    after disclosure control: nothing it leaves shows a count it hid."""
+    if con.execute("SELECT NOT EXISTS (SELECT 1 FROM population)").fetchone() == (True,):
+        return frame
+    missing = coverage.places_without_population(con, AREAS_VIEW,
+                                                 [p.code for p in config.places])
+    if not missing:
+        return frame
+    ids = coverage.population_indicators(catalogue)
+    named = ", ".join(f"{config.place_name(code)} ({code})" for code in missing)
+    reporter.message(
+        f"no population loaded for {named}: {', '.join(ids)} are published as not "
+        "available [x] there and for the ICB — load population for its LSOAs "
+        "(eolneeds ingest population FILE)", level="warning")
+    of_them = pl.col("indicator_id").is_in(ids)
+    hit = (of_them & (pl.col("area_code").is_in(missing) | (pl.col("area_type") == "icb"))
+           & ~pl.col("note").fill_null("").str.starts_with(categories.NO_RESIDENTS))
+    note = (pl.when(pl.col("area_type") == "icb")
+            .then(pl.lit(coverage.NO_POPULATION_ICB.format(places=named)))
+            .otherwise(pl.lit(coverage.NO_POPULATION_PLACE)))
+    return frame.with_columns(
+        *(pl.when(hit).then(None).otherwise(pl.col(c)).alias(c) for c in (
+            "numerator", "denominator", "value", *_CI_COLUMNS)),
+        pl.when(of_them).then(pl.lit("not_compared")).otherwise(pl.col("comparison"))
+        .alias("comparison"),
+        pl.when(hit).then(False).otherwise(pl.col("suppressed")).alias("suppressed"),
+        pl.when(hit).then(note).otherwise(pl.col("note")).alias("note"),
+    )
 
 
 def last_complete_month(data_max: date) -> str:

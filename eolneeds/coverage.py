@@ -110,6 +110,30 @@ def needs(ind: Indicator) -> tuple[tuple[str, int | None], ...]:
     return ()
 
 
+def population_indicators(catalogue: Iterable[Indicator]) -> list[str]:
+    """The indicators whose denominator is the population (crude rates, DSRs)."""
+    return sorted(ind.id for ind in catalogue if ("population", None) in needs(ind))
+
+
+def places_without_population(con: Any, areas: str, places: Sequence[str]) -> list[str]:
+    """The Places of `places` that have LSOAs in `areas` but no population in any year
+    for them. Validate and assess agree on it (README "Missing population"): validate
+    warns, and assess publishes the population-based indicators (population_indicators)
+    of such a Place as not available [x], and the ICB's too (its rate would count the
+    Place's deaths without its people)."""
+    rows = con.execute(
+        f"SELECT a.place FROM {areas} a LEFT JOIN population p ON p.lsoa_code = a.lsoa_code "
+        "WHERE list_contains($places, a.place) GROUP BY a.place "
+        "HAVING coalesce(sum(p.population), 0) = 0 ORDER BY a.place",
+        {"places": list(places)}).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+#: The note of a population-based indicator where population is missing (assess).
+NO_POPULATION_PLACE = f"{NOT_AVAILABLE}: no population loaded for this Place's LSOAs"
+NO_POPULATION_ICB = f"{NOT_AVAILABLE}: no population loaded for {{places}}"
+
+
 def source_spans(con: Any) -> dict[str, Span]:
     """Each source's span over all its files (queries/coverage.sql), and population's
     (its years, as whole calendar years)."""

@@ -32,6 +32,7 @@ from eolneeds.formatting import (
     fmt_value,
     is_missing,
     judge,
+    plural,
     unit_decimals,
 )
 
@@ -49,6 +50,53 @@ class Finding:
     place: str | None = None  # the Place code, when the evidence is in a Place section
     question_key: str = ""  # the Place question ('place', 'identification', 'hospital')
     evidence: str = ""  # link text: what the reader will find there
+    # The full evidence (intervals, indices), shown in the section the finding links
+    # to rather than on its card
+    more: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Gradient:
+    """A significant gradient by deprivation across the ICB (FindingsBuilder.gradients)."""
+
+    ind: str
+    steep: float  # |log RII|, or |SII| / ICB value where there is no RII
+    sii: dict[str, Any]
+    rii: dict[str, Any] | None
+    direction: str  # 'higher' | 'lower' in more deprived areas
+    verdict: str  # judge(direction, polarity).key: how more deprived areas fare
+
+
+#: A percentage indicator with a gradient by deprivation, said of people: (the short
+#: words for a card's headline, the full words, whom the percentage is of). One not
+#: listed is named by its catalogue name.
+PEOPLE_WORDS: dict[str, tuple[str, str, str]] = {
+    "spc_last_year_pct": ("had specialist palliative care",
+                          "had specialist palliative care in their last year of life",
+                          "people who died"),
+    "ea_last90_3plus_pct": ("had 3+ emergency admissions before death",
+                            "had three or more emergency admissions in their last 90 "
+                            "days of life", "people who died"),
+    "pod_hospital_pct": ("died in hospital", "were in hospital", "deaths"),
+    "diupr_pct": ("died where they usually lived",
+                  "were in the person's usual place of residence (home, care home or "
+                  "religious establishment)", "deaths"),
+    "on_register_need_pct": ("were identified for palliative care",
+                             "were on a palliative care register before death",
+                             "people who died with palliative care needs"),
+}
+
+
+def _about(people: float) -> int:
+    """A modelled number of people, rounded as it is said ('about 200', 'about 65'):
+    to the nearest 10 from 100, else to the nearest 5."""
+    step = 10 if people >= 100 else 5
+    return int(math.floor(people / step + 0.5) * step)
+
+
+def _listed(names: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
 
 
 def _versus(comparison: str | None, polarity: str, comparator: str) -> str:
@@ -70,7 +118,7 @@ def _most_first(places: list[tuple[int, str]], where: str) -> str:
     shown = "; ".join(ranked[:SHOWN_PLACES])
     rest = len(ranked) - SHOWN_PLACES
     if rest > 0:
-        return f"{shown}; and {rest} more Place{'s' if rest > 1 else ''} (see {where})."
+        return f"{shown}; and {rest} more {plural(rest, 'Place')} (see {where})."
     return f"{shown}."
 
 
@@ -312,37 +360,49 @@ class FindingsBuilder:
                        evidence="Projections to 2040")
 
     def places_differ(self) -> Finding | None:
+        """Where a Place differs from the ICB, as a commissioner acts on it: the Place
+        significantly worse on the most headline measures (ties in Place order), then the
+        other Places worse on any, then those better. Its link opens that Place, whose
+        section begins with what stands out there."""
         headline_ids = [i.id for i in self.catalogue.values() if i.headline]
-        differ: list[tuple[int, str]] = []
+        # (Place, measures worse, measures better, measures compared), in Place order
+        tally: list[tuple[str, int, int, int]] = []
         for place in self.places:
-            judged, neutral = [], []
-            for ind in headline_ids:
-                row = self.get(ind, place)
-                if not _published(row):
-                    continue
-                verdict = judge(row["comparison"], self.polarity(ind))  # type: ignore[index]
-                text = f"{self.name(ind).lower()} {row['comparison']}"  # type: ignore[index]
-                if verdict.key in ("better", "worse"):
-                    judged.append(f"{text} ({verdict.key})")
-                elif verdict.key == "not_judged":
-                    neutral.append(text)
-            words = (judged + neutral)[:1]
-            more = len(judged) + len(neutral) - len(words)
-            if words:
-                differ.append((len(judged) + len(neutral),
-                               f"{self.place_name(place)}: {', '.join(words)}"
-                               + (f" and {more} more" if more else "")))
-        if not differ:
-            detail = ("No Place differs significantly from the ICB on the headline "
-                      "indicators (95% confidence).")
-        else:
-            detail = _most_first(differ, "the table of headline indicators")
-        return Finding(key="places_differ",
-                       question="Where does a Place differ from the ICB?",
-                       headline=(f"{len(differ)} of {len(self.places)} Places differ"
-                                 if differ else "No significant differences"),
-                       detail=detail, section="overview",
-                       evidence="Headline indicators, every Place")
+            verdicts = [judge(row["comparison"], self.polarity(ind)).key
+                        for ind in headline_ids if _published(row := self.get(ind, place))]
+            compared = sum(v != "not_compared" for v in verdicts)
+            tally.append((place, verdicts.count("worse"), verdicts.count("better"),
+                          compared))
+        worst = sorted((t for t in tally if t[1]), key=lambda t: -t[1])  # stable: Place order
+        best = sorted((t for t in tally if t[2]), key=lambda t: -t[2])
+
+        def named(items: list[tuple[str, int, int, int]], column: int) -> str:
+            shown = [f"{self.place_name(t[0])} ({t[column]} of {t[3]})"
+                     for t in items[:SHOWN_PLACES]]
+            rest = len(items) - SHOWN_PLACES
+            return ", ".join(shown) + (f" and {rest} more" if rest > 0 else "")
+
+        question = "Where does a Place differ from the ICB?"
+        if not worst and not best:
+            return Finding(key="places_differ", question=question,
+                           headline="No Place differs significantly from the ICB",
+                           detail=("No Place is significantly better or worse than the ICB "
+                                   "on the headline measures (95% confidence)."),
+                           section="overview", evidence="Headline indicators, every Place")
+        lead, column, word = (worst[0], 1, "worse") if worst else (best[0], 2, "better")
+        name = self.place_name(lead[0])
+        detail = []
+        if len(worst if worst else best) > 1:
+            detail.append(f"Also {word}: {named((worst if worst else best)[1:], column)}.")
+        if worst and best:
+            detail.append(f"Better than the ICB: {named(best, 2)}.")
+        detail.append("Measures counted where the difference is significant (unlikely to be "
+                      "chance, 95% confidence).")
+        return Finding(key="places_differ", question=question,
+                       headline=(f"{name}: {word} than the ICB on {lead[column]} of "
+                                 f"{lead[3]} headline measures"),
+                       detail=" ".join(detail), section="place", place=lead[0],
+                       evidence=f"What stands out in {name}")
 
     def england_differences(self, area: str) -> list[tuple[str, str, dict[str, Any]]]:
         """(indicator, 'higher'|'lower', row) where the area differs significantly from
@@ -363,7 +423,7 @@ class FindingsBuilder:
         for eng in self.england.values():
             words = benchmark_period(eng, self.period)
             counts[words] = counts.get(words, 0) + 1
-        parts = [f"{words} ({n} indicator{'s' if n > 1 else ''})" if len(counts) > 1
+        parts = [f"{words} ({n} {plural(n, 'indicator')})" if len(counts) > 1
                  else words for words, n in counts.items()]
         return f"England values: {'; '.join(parts)}."
 
@@ -403,84 +463,145 @@ class FindingsBuilder:
                        detail=detail, section="england",
                        evidence="England alongside")
 
-    def inequality(self, top: int = 3) -> Finding | None:
-        """The `top` steepest gradients by deprivation across the ICB among those whose
-        slope index (SII) is significant at 95% (its interval excludes zero)."""
-        steepest: list[tuple[float, str, dict[str, Any], dict[str, Any] | None]] = []
+    def gradients(self) -> list[Gradient]:
+        """The ICB's significant gradients by deprivation (the slope index's 95% interval
+        excludes zero), steepest first: by |log RII| (unit-free, so gradients of
+        different indicators compare; a ratio of 0.5 is as steep as one of 2), with
+        |SII| relative to the ICB value standing in where the RII is missing."""
+        found: list[Gradient] = []
         for (ind, area, breakdown, value), row in self.rows.items():
             if area != self.icb or breakdown != "imd_quintile" or value != "SII":
                 continue
-            if row["suppressed"] or is_missing(row["lower_ci_95"]) \
-                    or is_missing(row["upper_ci_95"]):
+            if row["suppressed"] or is_missing(row["value"]) \
+                    or is_missing(row["lower_ci_95"]) or is_missing(row["upper_ci_95"]):
                 continue
             if row["lower_ci_95"] <= 0 <= row["upper_ci_95"]:
                 continue  # not significant: no clear gradient
             rii = self.get(ind, self.icb, "imd_quintile", "RII")
-            # RII is unit-free, so gradients of different indicators compare on it; |SII|
-            # relative to the ICB value stands in when RII is missing.
             icb_row = self.get(ind, self.icb)
-            if _published(rii) and float(rii["value"]) > 0:  # type: ignore[index]
-                # On the log scale, so that a ratio of 0.5 is as steep as one of 2 (|RII - 1|
-                # ranked 1.6 above 0.5, a gradient half as steep).
-                steep = abs(math.log(float(rii["value"])))  # type: ignore[index]
-            elif _published(icb_row) and float(icb_row["value"]) != 0:  # type: ignore[index]
-                steep = abs(float(row["value"]) / float(icb_row["value"]))  # type: ignore[index]
+            if _published(rii) and float(rii["value"]) > 0:
+                steep = abs(math.log(float(rii["value"])))
+            elif _published(icb_row) and float(icb_row["value"]) != 0:
+                steep = abs(float(row["value"]) / float(icb_row["value"]))
             else:
                 continue
-            steepest.append((steep, ind, row, rii if _published(rii) else None))
-        if not steepest:
-            return None
-        steepest.sort(key=lambda t: (-t[0], t[1]))
-        parts = []
-        for _, ind, sii, rii in steepest[:top]:
             # Quintile 1 (most deprived) sits at the left of the regression: a negative
             # SII means the indicator is higher where people are more deprived.
-            direction = "higher" if sii["value"] < 0 else "lower"
-            verdict = judge(direction, self.polarity(ind))
-            meaning = {"worse": " (worse)", "better": " (better)"}.get(verdict.key, "")
-            unit = sii["unit"]
-            text = (f"{self.name(ind)} {direction} in more deprived areas{meaning}: SII "
-                    f"{fmt_value(sii['value'], unit)} (95% CI "
-                    f"{fmt_number(sii['lower_ci_95'], unit_decimals(unit))} to "
-                    f"{fmt_number(sii['upper_ci_95'], unit_decimals(unit))})")
-            if rii is not None:
-                text += f", RII {fmt_number(rii['value'], 2)}"
-            # By how much, in words a commissioner reads without the sign convention, and
-            # where: the Places whose own gradient is significant the same way.
-            gap_unit = "percentage points" if unit == "%" else unit  # a gap of percentages
-            gap = fmt_value(abs(sii["value"]), gap_unit)
-            if gap_unit and gap_unit not in gap:
-                gap += f" {gap_unit}"  # '465.9 per 100,000': the unit is said, not implied
-            text += (f", a modelled gap of {gap} between the "
-                     f"most and the least deprived, {self._gradient_places(ind, sii)}")
-            parts.append(text)
-        shown = len(parts)
-        detail = ("; ".join(parts) + ". Each is significant at 95% (the interval of the "
-                  "slope index excludes zero)")
-        detail += (f"; {len(steepest)} indicators in all have a significant gradient "
-                   "across the ICB." if len(steepest) > shown else " across the ICB.")
-        return Finding(key="inequality", question="Who is missing out?",
-                       headline=("Steepest gradient by deprivation" if shown == 1 else
-                                 f"The {shown} steepest gradients by deprivation"),
-                       detail=detail, section="inequalities",
-                       evidence="Inequalities by deprivation")
+            direction = "higher" if row["value"] < 0 else "lower"
+            found.append(Gradient(ind, steep, row, rii if _published(rii) else None,
+                                  direction, judge(direction, self.polarity(ind)).key))
+        found.sort(key=lambda g: (-g.steep, g.ind))
+        return found
 
-    def _gradient_places(self, ind: str, icb_sii: dict[str, Any]) -> str:
-        """'significant in Ashbourne Vale and Fernholt' (the Places whose SII interval
-        excludes zero on the ICB's side), or 'not significant in any Place on its own'."""
-        negative = icb_sii["value"] < 0
+    def gradient_text(self, g: Gradient) -> str:
+        """The full evidence of one gradient, for the Inequalities section: its slope
+        index with the 95% interval, the relative index, the modelled gap in words that
+        need no sign convention, and the Places where it is significant on its own."""
+        sii, unit = g.sii, g.sii["unit"]
+        meaning = {"worse": " (worse)", "better": " (better)"}.get(g.verdict, "")
+        text = (f"{self.name(g.ind)} {g.direction} in more deprived areas{meaning}: SII "
+                f"{fmt_value(sii['value'], unit)} (95% CI "
+                f"{fmt_number(sii['lower_ci_95'], unit_decimals(unit))} to "
+                f"{fmt_number(sii['upper_ci_95'], unit_decimals(unit))})")
+        if g.rii is not None:
+            text += f", RII {fmt_number(g.rii['value'], 2)}"
+        gap_unit = "percentage points" if unit == "%" else unit  # a gap of percentages
+        gap = fmt_value(abs(sii["value"]), gap_unit)
+        if gap_unit and gap_unit not in gap:
+            gap += f" {gap_unit}"  # '465.9 per 100,000': the unit is said, not implied
+        places = self.gradient_places(g)
+        where = (f"significant in {_listed(places)}" if places
+                 else "not significant in any Place on its own")
+        return (f"{text}, a modelled gap of {gap} between the most and the least "
+                f"deprived, {where}.")
+
+    def deprived_gap(self, g: Gradient) -> tuple[dict[str, Any], dict[str, Any], int] | None:
+        """(most deprived fifth's row, least deprived fifth's row, people): for a
+        percentage, how many more (or fewer) people of the most deprived fifth had the
+        outcome than at the least deprived fifth's rate, from published values only
+        (both quintiles and the denominator), rounded; None where a value is hidden,
+        the two fifths disagree with the slope index's direction, or the number rounds
+        below 10 (a difference that small is not a headline)."""
+        most = self.get(g.ind, self.icb, "imd_quintile", "1")
+        least = self.get(g.ind, self.icb, "imd_quintile", "5")
+        if not _published(most) or not _published(least) or most["unit"] != "%" \
+                or is_missing(most["denominator"]):
+            return None
+        difference = float(most["value"]) - float(least["value"])
+        if (difference > 0) != (g.direction == "higher") or difference == 0:
+            return None  # the ends disagree with the modelled slope: no count to give
+        people = _about(abs(difference) / 100 * float(most["denominator"]))
+        return (most, least, people) if people >= 10 else None
+
+    def gradient_places(self, g: Gradient) -> list[str]:
+        """The Places whose own slope index is significant on the ICB's side."""
+        negative = g.sii["value"] < 0
         places = []
         for place in self.places:
-            sii = self.get(ind, place, "imd_quintile", "SII")
+            sii = self.get(g.ind, place, "imd_quintile", "SII")
             if not _published(sii) or is_missing(sii["lower_ci_95"]) \
                     or is_missing(sii["upper_ci_95"]):
                 continue
             if (sii["upper_ci_95"] < 0) if negative else (sii["lower_ci_95"] > 0):
                 places.append(self.place_name(place))
-        if not places:
-            return "not significant in any Place on its own"
-        listed = ", ".join(places[:-1]) + f" and {places[-1]}" if len(places) > 1 else places[0]
-        return f"significant in {listed}"
+        return places
+
+    def inequality(self) -> Finding | None:
+        """Who is missing out, as a commissioner acts on it: the gradient by deprivation
+        that costs the most deprived fifth of neighbourhoods the most people (who, how
+        many), the Places where it is significant (where), and the other measures worse
+        for them. The slope and relative indices with their intervals, for every
+        significant gradient, go to the Inequalities section (`more`)."""
+        found = self.gradients()
+        if not found:
+            return None
+        more = tuple(self.gradient_text(g) for g in found)
+        worse = [g for g in found if g.verdict == "worse"]
+        if not worse:
+            n = len(found)
+            return Finding(
+                key="inequality", question="Who is missing out?",
+                headline="No measure is significantly worse in more deprived areas",
+                detail=(f"{n} measure{'s' if n > 1 else ''} differ{'' if n > 1 else 's'} "
+                        "by deprivation across the ICB, none to the disadvantage of "
+                        "more deprived areas."),
+                section="inequalities", evidence="Inequalities by deprivation", more=more)
+        counted = [(gap[2], -i, g, gap) for i, g in enumerate(worse)
+                   if (gap := self.deprived_gap(g)) is not None]
+        if counted:
+            people, _, lead, (most, least, _) = max(counted, key=lambda t: (t[0], t[1]))
+            short, full, who = PEOPLE_WORDS.get(
+                lead.ind, (f"with {self.name(lead.ind).lower()}",) * 2 + ("people",))
+            than = "more" if lead.direction == "higher" else "fewer"
+            headline = f"Most deprived areas: about {fmt_count(people)} {than} people {short}"
+            detail = (f"In the most deprived fifth of neighbourhoods, {self.value(most)} "
+                      f"of the {fmt_count(most['denominator'])} {who} {full}, against "
+                      f"{self.value(least)} in the least deprived fifth: about "
+                      f"{fmt_count(people)} {than} people than at that rate.")
+        else:
+            lead = worse[0]
+            headline = f"Most deprived areas fare worse: {self.name(lead.ind).lower()}"
+            detail = (f"{self.name(lead.ind)} is {lead.direction} in more deprived "
+                      "neighbourhoods, to their disadvantage.")
+        places = self.gradient_places(lead)
+        if places:
+            rest = len(places) - SHOWN_PLACES
+            named = (", ".join(places[:SHOWN_PLACES])
+                     + f" and {rest} more Place{'s' if rest > 1 else ''}" if rest > 0
+                     else _listed(places))
+            detail += f" The gap is significant (unlikely to be chance) in {named}."
+        else:
+            detail += (" The gap is significant across the ICB, not in any Place on its "
+                       "own.")
+        others = [self.name(g.ind).lower() for g in worse if g is not lead]
+        if others:
+            rest = len(others) - 1
+            detail += (f" Also worse for them: {others[0]}"
+                       + (f" and {rest} more measure{'s' if rest > 1 else ''}." if rest
+                          else "."))
+        return Finding(key="inequality", question="Who is missing out?",
+                       headline=headline, detail=detail, section="inequalities",
+                       evidence="Inequalities by deprivation", more=more)
 
     def build(self) -> list[Finding]:
         makers = (self.hospital_deaths, self.register_gap, self.admissions, self.cost,

@@ -183,6 +183,14 @@ def fmt_count(value: Any, *, suppressed: bool = False) -> str:
     return fmt_number(value, 0, suppressed=suppressed)
 
 
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """The word for `count` of something: plural(1, 'row') is 'row', plural(2, 'row')
+    'rows' (`many` for any other plural: plural(n, 'entry', 'entries'), or a verb:
+    plural(n, 'has', 'have')). The one rule for every count printed in words, in
+    messages and reports alike: '1 row', never '1 rows' or '1 row(s)'."""
+    return noun if count == 1 else (many if many is not None else noun + "s")
+
+
 def fmt_interval(lower: Any, upper: Any, unit: str | None = None, *,
                  suppressed: bool = False, method: str | None = None) -> str:
     """A confidence interval: '41.2 to 45.6' (no unit symbol: the column header has it).

@@ -65,6 +65,7 @@ from eolneeds.errors import (
     input_error,
     shell_arg,
 )
+from eolneeds.formatting import plural
 from eolneeds.inspect import mapping_for_file
 from eolneeds.presets import Derived, Preset, get_preset, recognise
 from eolneeds.reporting import Reporter
@@ -115,8 +116,12 @@ UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
 # Such repeats are quarantined as duplicates, counted as a multiset: the k-th row of a key
 # in this file repeats the k-th earlier row of it, so an event new to this file loads even
 # when an earlier file holds another of the same key. (key columns, what a row is called)
+# Where the extract gives a spell identifier (spell_id: SUS APCS_IDENT, SPELL_ID), it is
+# part of the key, so a second spell of a person on one day is a new admission, not a
+# repeat of the first; keys are compared NULL-safe (IS NOT DISTINCT FROM), so a feed
+# without one compares as before.
 REPEAT_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
-    "activity": (("person_id", "activity_type", "start_date"),
+    "activity": (("person_id", "activity_type", "start_date", "spell_id"),
                  "activity row for this person, activity_type and start_date"),
     "register": (("person_id", "date_added"), "register row for this person and date_added"),
 }
@@ -178,7 +183,10 @@ PERSON_DATASETS = {"deaths", "register", "activity"}
 # Each coded column's vocabulary (normalise.is_free_text): words its codes are made of.
 COLUMN_WORDS: dict[str, tuple[str, ...]] = {
     "sex": nz.code_words(nz.SEX_CODES),
-    "place_of_death": nz.code_words(nz.PLACE_OF_DEATH_CODES),
+    # With the words of the pcmd_deaths preset's own description of a code pair no PHE
+    # rule fits (presets.py): it is the product's wording, not the file's.
+    "place_of_death": nz.code_words(nz.PLACE_OF_DEATH_CODES,
+                                    ("no phe rule for nhs establishment type",)),
     "preferred_place_of_death": nz.code_words(nz.PLACE_OF_DEATH_CODES),
     "ethnicity": nz.code_words(nz.ETHNICITY_CODES),
     "activity_type": nz.code_words(nz.ACTIVITY_TYPE_CODES),
@@ -192,7 +200,7 @@ KEPT_CODES = ("gp_practice", "admission_method", "treatment_function")
 # rather than through a lookup of distinct values.
 ONE_ROW_PER_PERSON = {"deaths", "register"}
 # Columns with about as many distinct values as rows (and a cheap parse): per row too.
-PER_ROW_COLUMNS = {"cost"}
+PER_ROW_COLUMNS = {"cost", "spell_id"}
 
 
 @dataclass(frozen=True)
@@ -555,14 +563,19 @@ def _plan_columns(
             for needed in spec.names():  # the headers resolve() found
                 header = _find_header(needed, headers)
                 parts.append(source(header) if header is not None else "NULL")
-            plan.keys[canonical] = tuple(dict.fromkeys(
-                plan.sources[h] for h in (_find_header(n, headers) for n in spec.names())
-                if h is not None))
             if spec.reads_dates:
                 text = spec.build(parts, functools.partial(
                     nz.date_sql, date_format_param=params.add(date_format)))
             else:
                 text = spec.build(parts)
+            # The lookup is keyed by the source columns the expression reads, not every
+            # one the spec names: SUS spells' end date (no SPELDUR) reads DISDATE alone,
+            # and keyed by (DISDATE, ADMIDATE) its lookup held 27 times the values and its
+            # two-column join cost three times one column's (HES-shaped file, EXPLAIN
+            # ANALYZE).
+            plan.keys[canonical] = tuple(dict.fromkeys(
+                plan.sources[h] for h in (_find_header(n, headers) for n in spec.names())
+                if h is not None and f'"{plan.sources[h]}"' in text))
             labels[canonical] = f"{canonical} ({', '.join(spec.names())})"
             raw_text[canonical] = "NULL"
         elif isinstance(spec, list):
@@ -594,10 +607,14 @@ def _plan_columns(
                 raw_text[canonical] = text
         user = mapping.recode.get(canonical)
         if user and not isinstance(spec, list):
-            whens = " ".join(
-                f"WHEN {params.add(nz.code_key(k))} THEN {params.add(v)}" for k, v in user.items()
-            )
-            text = f"coalesce((CASE {nz.code_key_sql(text)} {whens} END), {text})"
+            # Looked up in the table passed as two list parameters (a join DuckDB plans
+            # as a hash join), not spelt out as CASE WHEN ...: a 100,000-entry table of
+            # old-to-new codes took 95 s to plan as a CASE, and takes under a second so.
+            keyed = nz.user_recode(user)
+            table = (f"(SELECT unnest({params.add(list(keyed))}) AS __k, "
+                     f"unnest({params.add(list(keyed.values()))}) AS __v)")
+            text = (f"coalesce((SELECT __v FROM {table} WHERE __k = {nz.code_key_sql(text)}),"
+                    f" {text})")
         if canonical == "place" and config.places:
             # Place names are resolved to the codes of [[places]] (codes win over
             # names); any other value is kept as given (a Place outside the ICB).
@@ -852,6 +869,9 @@ def _plan_columns(
                 dataset, canonical, t, aux, v, label, shown, keeps_row)
             if check:
                 checks.append((check, action))
+        elif canonical == "spell_id":
+            # A record key of SUS / HES: pseudonymised like person_id, never kept clear.
+            plan.values[canonical] = nz.pseudonymise_sql(f"trim({t})", inner_pad, outer_pad)
         elif canonical == "lsoa_vintage":
             plan.values[canonical] = f"(CASE WHEN {t} IN ('2011', '2021') THEN {t} END)"
             checks.append((_when(f"{t} IS NOT NULL AND {v} IS NULL",
@@ -1050,7 +1070,7 @@ def _default_problem(dataset: str, column: str, value: Any, mapping: Any) -> str
     if isinstance(value, bool) or not text:
         return f"is not a {column}"
     user = mapping.recode.get(column) or {}
-    if nz.code_key(text) in {nz.code_key(k) for k in user}:
+    if nz.code_key(text) in nz.user_recode(user):
         return None
     tables = {"sex": nz.SEX_CODES, "place_of_death": nz.PLACE_OF_DEATH_CODES,
               "preferred_place_of_death": nz.PLACE_OF_DEATH_CODES,
@@ -1793,6 +1813,7 @@ def _ingest_one(
                               if direct else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
         _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read)
         superseded: list[tuple[int, str]] = []
+        revised: list[tuple[int, int, list[str]]] = []
         if not direct:
             if dataset in SUPERSEDE_KEYS and not replace:
                 superseded = _superseded_loads(con, dataset, stored_mapping)
@@ -1802,6 +1823,8 @@ def _ingest_one(
                 _replace_earlier(con, dataset, replaced, content_hash, file_id)
             for old_id, _old_name in superseded:
                 _take_out(con, dataset, old_id, file_id)
+            if dataset == "population":
+                revised = _replace_revised_years(con, file_id, stored_name)
         # After the earlier loads are replaced: their rows are no duplicates.
         repeats, corrections, repeated_from = _quarantine_duplicates(
             con, dataset, file_id, direct=direct, mapping=stored_mapping)
@@ -1886,7 +1909,8 @@ def _ingest_one(
                    rows_rejected=rows_read - rows_loaded)
     quarantined = rows_read - rows_loaded
     reporter.message(
-        f"{path.name}: {rows_read} rows read, {rows_loaded} loaded into {dataset}, "
+        f"{path.name}: {rows_read} {plural(rows_read, 'row')} read, {rows_loaded} loaded "
+        f"into {dataset}, "
         f"{quarantined} quarantined" + (" (see `eolneeds validate`)" if quarantined else "")
         + f"; read with {_mapping_file(config, mapping.name)}"
     )
@@ -1898,9 +1922,71 @@ def _ingest_one(
             f"mapping: a cumulative re-supply, so it replaced that load (its values stand "
             f"where they differ); `eolneeds validate` lists {old_name} as replaced by file "
             f"{file_id}", level="warning")
+    for year, rows, names in revised:
+        reporter.event("population_revised", file=str(path), file_id=file_id, year=year,
+                       rows_replaced=rows, replaced_files=names)
+        reporter.message(
+            f"{path.name}: re-states the population of {year} loaded from "
+            f"{', '.join(names)} ({rows} {plural(rows, 'row')}) for every LSOA, sex and age "
+            f"band it had: revised estimates, so they replaced the earlier ones; "
+            "`eolneeds validate` lists what was replaced", level="warning")
     _say_repeats(path, dataset, mapping.name, rows_read, repeats, corrections, repeated_from,
                  reporter)
     return result
+
+
+def _replace_revised_years(con: duckdb.DuckDBPyConnection, file_id: int, name: str
+                           ) -> list[tuple[int, int, list[str]]]:
+    """A population year this file (its valid rows in ROWS_TABLE) holds for every LSOA,
+    sex and age band that earlier loads hold it for is a re-supply of that year: ONS
+    revises last year's estimates in next year's workbook. As activity's cumulative
+    re-supply does, it replaces them: an earlier load holding only revised years is taken
+    out (replaced_by, as --replace-file would); one holding other years too keeps them,
+    and its rows of the revised year move to `rejects`, their reason naming this file,
+    so that rows read = loaded + rejected still holds for it. A year re-stated only in
+    part (some LSOAs) replaces nothing: its repeats are quarantined as duplicates and
+    the earlier estimates stand (_say_repeats says how to replace them).
+    Returns [(year, rows replaced, earlier file names)]."""
+    new_rows = (f"SELECT DISTINCT year, lsoa_code, sex, age_band FROM {ROWS_TABLE} "
+                f"WHERE source_row > 0 AND source_row NOT IN "
+                f"(SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT NULL)")
+    years = [int(y) for (y,) in con.execute(
+        f"WITH f AS ({new_rows}) SELECT e.year FROM population e "
+        "LEFT JOIN f USING (year, lsoa_code, sex, age_band) "
+        "WHERE e.source_file_id <> $file_id AND e.year IN (SELECT year FROM f) "
+        "GROUP BY e.year HAVING bool_and(f.year IS NOT NULL) ORDER BY e.year",
+        {"file_id": file_id}).fetchall()]
+    if not years:
+        return []
+    params = {"file_id": file_id, "years": years}
+    by_file = con.execute(
+        "SELECT p.source_file_id, l.file_name, count(*) FILTER (WHERE list_contains("
+        "$years, p.year)) AS revised, count(*) AS loaded FROM population p "
+        "JOIN ingest_log l ON l.file_id = p.source_file_id "
+        "WHERE p.source_file_id <> $file_id GROUP BY ALL HAVING revised > 0 "
+        "ORDER BY p.source_file_id", params).fetchall()
+    replaced = {int(y): (int(n), list(names)) for y, n, names in con.execute(
+        "SELECT p.year, count(*), list(DISTINCT l.file_name ORDER BY l.file_name) "
+        "FROM population p JOIN ingest_log l ON l.file_id = p.source_file_id "
+        "WHERE p.source_file_id <> $file_id AND list_contains($years, p.year) "
+        "GROUP BY p.year", params).fetchall()}
+    for old, _old_name, revised, loaded in by_file:
+        if revised == loaded:
+            _take_out(con, "population", int(old), file_id)
+            continue
+        con.execute(
+            "INSERT INTO rejects SELECT p.source_file_id, l.file_name, 'population', "
+            "p.source_row, 'year', CAST(p.year AS VARCHAR), 'population of ' || "
+            "CAST(p.year AS VARCHAR) || ' replaced by the revised estimates in ' || $name "
+            "|| ' (file ' || CAST($file_id AS VARCHAR) || ')' FROM population p "
+            "JOIN ingest_log l ON l.file_id = p.source_file_id "
+            "WHERE p.source_file_id = $old AND list_contains($years, p.year)",
+            {**params, "old": old, "name": name})
+        con.execute("DELETE FROM population WHERE source_file_id = $old AND "
+                    "list_contains($years, year)", {"old": old, "years": years})
+        con.execute("UPDATE ingest_log SET rows_loaded = rows_loaded - $n, rows_rejected = "
+                    "rows_rejected + $n WHERE file_id = $old", {"n": revised, "old": old})
+    return [(year, *replaced[year]) for year in years]
 
 
 def _say_repeats(path: Path, dataset: str, mapping_name: str, rows_read: int, repeats: int,
@@ -1928,7 +2014,8 @@ def _say_repeats(path: Path, dataset: str, mapping_name: str, rows_read: int, re
                f"eolneeds ingest {dataset} CORRECTED_FILE{named} --replace-file {target}")
     if corrections:
         reporter.message(
-            f"{path.name}: {corrections} rows repeat {what} already loaded from another "
+            f"{path.name}: {corrections} {plural(corrections, 'row repeats', 'rows repeat')} "
+            f"{what} already loaded from another "
             "file with DIFFERENT values (corrections?): they were quarantined and the "
             f"earlier values kept — {fix}", level="warning")
     if repeats == rows_read:
@@ -1943,19 +2030,21 @@ def _spell_ends(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     row with an admission method) ends when the spell does -- the latest end of the
     spell's episodes in the file, or no end when an episode of it has none (the last,
     not yet discharged, or blank for a death in hospital: it runs to the date of death).
-    A spell is a person's rows with one admission date; one that holds several
-    admissions (two spells started the same day) is left as it is. Bed days are a
-    spell's, admission to discharge (REFERENCE.md)."""
+    A spell is a person's rows with one admission date and, where the extract gives
+    it, one spell identifier (two spells started the same day are then two); rows that
+    still hold several admissions (no spell identifier) are left as they are. Bed days
+    are a spell's, admission to discharge (REFERENCE.md)."""
     con.execute(
         "UPDATE activity AS a SET end_date = s.spell_end FROM ("
-        "  SELECT person_id, start_date,"
+        "  SELECT person_id, start_date, spell_id,"
         "    CASE WHEN bool_or(end_date IS NULL AND admission_method IS NULL) THEN NULL"
         "         ELSE max(end_date) END AS spell_end,"
         "    count(admission_method) AS admissions, count(*) AS episodes"
         "  FROM activity WHERE source_file_id = $file_id GROUP BY ALL"
         ") AS s "
         "WHERE a.source_file_id = $file_id AND a.person_id = s.person_id "
-        "AND a.start_date = s.start_date AND a.admission_method IS NOT NULL "
+        "AND a.start_date = s.start_date AND a.spell_id IS NOT DISTINCT FROM s.spell_id "
+        "AND a.admission_method IS NOT NULL "
         "AND s.admissions = 1 AND s.episodes > 1 "
         "AND a.end_date IS DISTINCT FROM s.spell_end", {"file_id": file_id})
 
@@ -2242,6 +2331,8 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     A dataset of REPEAT_KEYS: the same, for its rows repeating those of earlier files of
     the same feed (`mapping`; _quarantine_repeats).
     """
+    if dataset == "activity":
+        _quarantine_same_spell(con, file_id, direct=direct)
     if dataset in REPEAT_KEYS:
         return _quarantine_repeats(con, dataset, file_id, direct=direct, mapping=mapping)
     if dataset not in UNIQUE_KEYS:
@@ -2287,6 +2378,39 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     return int(repeated[0]), int(repeated[1]), earlier
 
 
+def _quarantine_same_spell(con: duckdb.DuckDBPyConnection, file_id: int, *,
+                           direct: bool) -> None:
+    """An admission whose spell identifier (spell_id) an earlier row of this file already
+    admitted is the same spell sent twice: quarantined as a duplicate, so it counts once.
+    Rows of the same person and day with other spell identifiers are other spells, and
+    rows without one are all kept, as before (a later episode of a spell is no admission
+    and never a duplicate here). Few files have any: one cheap look first."""
+    this_file = (f"(SELECT * FROM activity WHERE source_file_id = {int(file_id)})" if direct
+                 else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
+    admissions = (f"(SELECT source_row, person_id, activity_type, start_date, spell_id, "
+                  f"row_number() OVER (PARTITION BY person_id, activity_type, start_date, "
+                  f"spell_id ORDER BY source_row) AS __k, min(source_row) OVER (PARTITION "
+                  f"BY person_id, activity_type, start_date, spell_id) AS __first "
+                  f"FROM {this_file} WHERE spell_id IS NOT NULL "
+                  "AND admission_method IS NOT NULL)")
+    found = con.execute(f"SELECT count(*) FROM {admissions} WHERE __k > 1").fetchone()
+    if found == (0,):
+        return
+    con.execute(
+        f"INSERT INTO {STAGE_TABLE} SELECT source_row, 'spell_id', NULL, "
+        "'duplicate admission: the same spell (spell_id) as row ' || CAST(__first AS "
+        f"VARCHAR) || ' of this file' FROM {admissions} WHERE __k > 1")
+    staged = f"(SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT NULL)"
+    con.execute(f"DELETE FROM {ACTIONS_TABLE} WHERE __row IN {staged}")
+    if direct:
+        con.execute(f"DELETE FROM activity WHERE source_file_id = $file_id AND source_row "
+                    f"IN {staged}", {"file_id": file_id})
+    else:
+        # Left out of the repeats compared with earlier files, like any rejected row.
+        con.execute(f"UPDATE {ROWS_TABLE} SET source_row = -source_row WHERE source_row > 0 "
+                    f"AND source_row IN {staged}")
+
+
 def _quarantine_repeats(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int,
                         *, direct: bool, mapping: str
                         ) -> tuple[int, int, list[tuple[str, int, int]]]:
@@ -2301,8 +2425,8 @@ def _quarantine_repeats(con: duckdb.DuckDBPyConnection, dataset: str, file_id: i
     cols = ", ".join(f'"{k}"' for k in keys)
     this_file = (f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id)" if direct
                  else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
-    join = " AND ".join(f's."{k}" = e."{k}"' for k in keys)
-    x_join = " AND ".join(f'x."{k}" = d."{k}"' for k in keys)
+    join = " AND ".join(f's."{k}" IS NOT DISTINCT FROM e."{k}"' for k in keys)
+    x_join = " AND ".join(f'x."{k}" IS NOT DISTINCT FROM d."{k}"' for k in keys)
     d_cols = ", ".join(f'd."{k}"' for k in keys)
     differs = " OR ".join(f's."{c}" IS DISTINCT FROM e."{c}"'
                           for c, _t, _r in CANONICAL_COLUMNS[dataset] if c not in keys)
@@ -2438,8 +2562,9 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
              f"more than {share:.0%} of the rows, the [ingest] max_rejected_share limit")
     raise input_error(
         name,
-        f"{rows_rejected} of {rows_read} rows would be quarantined ({limit}); the most "
-        f"common reason is \"{nz.mask(why)}\" ({count} rows), so nothing from the file was "
+        f"{rows_rejected} of {rows_read} {plural(rows_read, 'row')} would be quarantined "
+        f"({limit}); the most common reason is \"{nz.mask(why)}\" ({count} "
+        f"{plural(count, 'row')}), so nothing from the file was "
         "loaded",
         fix,
     )
@@ -2515,7 +2640,7 @@ def _refuse_swapped_dates(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
         mine = nz.describe_date_format(mapping.date_format)
         raise input_error(
             name,
-            f"{len(values)} date{'s' if len(values) != 1 else ''} in {column} cannot be "
+            f"{len(values)} {plural(len(values), 'date')} in {column} cannot be "
             f"read as {mine} (the mapping's date_format) but read as "
             f"{nz.describe_date_format(other)} (such as '{values[0]}'), and none of the "
             f"{read} read as {mine} has a day above 12, so those would load with day and "
@@ -2558,7 +2683,7 @@ def _superseded_loads(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str
         return []
     keys = SUPERSEDE_KEYS[dataset]
     cols = ", ".join(f'"{k}"' for k in keys)
-    on = " AND ".join(f'e."{k}" = f."{k}"' for k in keys)
+    on = " AND ".join(f'e."{k}" IS NOT DISTINCT FROM f."{k}"' for k in keys)
     new_rows = (f"(SELECT {cols}, count(*) AS __n FROM {ROWS_TABLE} WHERE source_row > 0 "
                 f"AND source_row NOT IN (SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT "
                 "NULL) GROUP BY ALL)")

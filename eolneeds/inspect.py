@@ -31,11 +31,13 @@ from typing import IO, Any
 from eolneeds import presets
 from eolneeds.config import ProjectConfig
 from eolneeds.errors import EolneedsError, UsageError, input_error, shell_arg
+from eolneeds.formatting import plural
 from eolneeds.normalise import (
     ACTIVITY_TYPE_CODES,
     ALWAYS_READ_FORMATS,
     MASK,
     MONTH_FIRST,
+    MONTH_NAME_FORMAT,
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
     code_key,
@@ -43,6 +45,7 @@ from eolneeds.normalise import (
     date_shape,
     is_valid_nhs_number,
     mask,
+    month_name_date,
     nhs_digits,
     strip_time,
 )
@@ -62,8 +65,14 @@ from eolneeds.readers import (
     refuse_web_page,
     scan_workbook,
 )
-from eolneeds.schema import ACTIVITY_TYPES, CANONICAL_COLUMNS, DATASETS, PLACES_OF_DEATH, SEXES
-from eolneeds.validate import PRACTICE_CODE_SHAPE
+from eolneeds.schema import (
+    ACTIVITY_TYPES,
+    CANONICAL_COLUMNS,
+    DATASETS,
+    PLACES_OF_DEATH,
+    PRACTICE_CODE_SHAPE,
+    SEXES,
+)
 
 MAX_ROWS = 200_000  # data rows profiled at most ...
 MAX_CELLS = 500_000  # ... and about this many cells (a wide sheet: fewer rows)
@@ -327,6 +336,10 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         # A time after the date (SQL Server's '2024-12-15 00:00:00.000') is read past by
         # ingest: the date's shape is the format.
         shape = date_shape(strip_time(text))
+        if shape is None and month_name_date(strip_time(text)):
+            # '20-Jun-2023' (EMIS): a date, read whatever the date_format (never the
+            # mapping's format: see mapping_text), counted so the column is known as one
+            shape = MONTH_NAME_FORMAT
         if shape:
             column.text_dates[shape] = column.text_dates.get(shape, 0) + 1
             if shape in MONTH_FIRST and date_order(strip_time(text)) is None:
@@ -714,9 +727,12 @@ def render_text(ins: Inspection, *, next_step: bool = True) -> str:
         for s in ins.sheets:
             mark = "  <- data" if s.name in ins.data_sheets else (
                 "  (hidden)" if s.hidden else "")
-            size = f"{s.rows:,} rows" if s.rows is not None else "size not recorded"
-            lines.append(f"    {s.name!r:<32} {size}, {s.columns} columns{mark}")
-    titles = f" ({ins.header_row - 1} title rows above it)" if ins.header_row > 1 else ""
+            size = (f"{s.rows:,} {plural(s.rows, 'row')}" if s.rows is not None
+                    else "size not recorded")
+            lines.append(f"    {s.name!r:<32} {size}, {s.columns} "
+                         f"{plural(s.columns, 'column')}{mark}")
+    titles = (f" ({ins.header_row - 1} title {plural(ins.header_row - 1, 'row')} above it)"
+              if ins.header_row > 1 else "")
     where = f" of sheet {ins.sheet!r}" if ins.sheet else ""
     lines.append(f"  header     row {ins.header_row}{where}{titles}")
     more = (f" (profiled the first {ins.row_limit:,}; the file has more)" if ins.truncated

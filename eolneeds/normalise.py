@@ -15,6 +15,7 @@ the module's own code lists, never values from input files.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -193,8 +194,18 @@ def strip_time(text: str) -> str:
     return re.sub(_TIME_SUFFIX, "", text)
 
 
+#: A date with its month as a word and a four-digit year (31-MAR-2024, 31 Mar 2024, 31
+#: March 2024: EMIS and SystmOne exports, Oracle), as inspect names its shape.
+MONTH_NAME_FORMAT = "%d-%b-%Y"
 #: The date formats read whatever a mapping's date_format is (parse_date, date_sql).
-ALWAYS_READ_FORMATS = ("%Y-%m-%d", "%Y%m%d")
+ALWAYS_READ_FORMATS = ("%Y-%m-%d", "%Y%m%d", MONTH_NAME_FORMAT)
+
+
+def month_name_date(text: str) -> bool:
+    """Whether `text` is a real date with its month as a word and a four-digit year
+    ('20-Jun-2023'), which parse_date reads whatever the date_format."""
+    return (re.fullmatch(_MONTH_NAME_SHAPE, text) is not None
+            and parse_date(text, MONTH_NAME_FORMAT).value is not None)
 
 
 def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
@@ -363,14 +374,37 @@ def nhs_valid_sql(digits_expr: str) -> str:
 _GAP = "[ \t\u00a0\u2009\u202f./_-]{0,2}"
 
 
+# The zero of every script's decimal digits (category Nd) in Unicode 14.0, the
+# database of Python 3.11 (`_digit_zeros` finds them; a test checks the two agree).
+# Scanning all 1.1 M code points costs 0.1-0.3 CPU s, in every process that imports
+# this module: each `eolneeds ingest` of a monthly run paid it.
+_DIGIT_ZEROS_UNICODE_14 = (
+    0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6,
+    0xD66, 0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0,
+    0x1A80, 0x1A90, 0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0,
+    0xA9F0, 0xAA50, 0xABF0, 0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0,
+    0x112F0, 0x11450, 0x114D0, 0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50,
+    0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC,
+    0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0)
+
+
+def _digit_zeros() -> tuple[int, ...]:
+    """The code point of the zero of every script's decimal digits (category Nd), from
+    the running Python's Unicode database (the table above when it is Unicode 14.0;
+    another version, with scripts added, is scanned)."""
+    if unicodedata.unidata_version == "14.0.0":
+        return _DIGIT_ZEROS_UNICODE_14
+    return tuple(cp for cp in range(sys.maxunicode + 1)
+                 if unicodedata.category(chr(cp)) == "Nd" and unicodedata.decimal(chr(cp)) == 0)
+
+
 def _any_digit_class() -> str:
     """A character class of every decimal digit Unicode knows (category Nd: ASCII,
     full-width, Arabic-Indic, Devanagari, mathematical bold ...). An NHS number typed or
     exported in any of them is read as easily as in ASCII, so each is masked as it is
     (never rewritten). Each script's digits are ten consecutive code points, 0 to 9."""
-    zeros = [cp for cp in range(sys.maxunicode + 1)
-             if unicodedata.category(chr(cp)) == "Nd" and unicodedata.decimal(chr(cp)) == 0]
-    return "[0-9" + "".join(f"{chr(z)}-{chr(z + 9)}" for z in zeros if z != ord("0")) + "]"
+    return "[0-9" + "".join(f"{chr(z)}-{chr(z + 9)}" for z in _digit_zeros()
+                            if z != ord("0")) + "]"
 
 
 _D = _any_digit_class()
@@ -669,6 +703,21 @@ def _age_band_codes() -> dict[str, str]:
 AGE_BAND_CODES: dict[str, str] = _age_band_codes()
 
 
+def user_recode(user: Mapping[str, str]) -> dict[str, str]:
+    """A mapping's [recode.X] table by code_key: what ingest looks values up in. Where
+    two entries have one key ('Own home' and 'own-home') the first wins. Cached: a
+    large table (100,000 old-to-new codes) is keyed once, not at every use."""
+    return _user_recode(tuple(user.items()))
+
+
+@functools.lru_cache(maxsize=32)
+def _user_recode(items: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    keyed: dict[str, str] = {}
+    for source, target in items:
+        keyed.setdefault(code_key(source), target)
+    return keyed
+
+
 def recode(value: str | None, table: Mapping[str, str], *, fallback: str | None = None,
            user: Mapping[str, str] | None = None) -> str | None:
     """Python reference of recode_sql: the user's [recode] table first (by key), then
@@ -677,7 +726,7 @@ def recode(value: str | None, table: Mapping[str, str], *, fallback: str | None 
         return None
     key = code_key(value)
     if user:
-        user_keys = {code_key(k): v for k, v in user.items()}
+        user_keys = user_recode(user)
         if key in user_keys:
             return user_keys[key]
     return table.get(key, fallback)

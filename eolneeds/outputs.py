@@ -112,7 +112,19 @@ def query_hashes() -> dict[str, str]:
     return hashes
 
 
-def _inputs(con: Any) -> list[dict[str, Any]]:
+#: Datasets whose rows are people's records: a file's rows of them are counts of people.
+PEOPLE_DATASETS = ("deaths", "register", "activity")
+#: A file's counts of records withheld in the manifest (the GSS shorthand for confidential).
+WITHHELD = "[c]"
+FILE_COUNTS = ("rows_read", "rows_loaded", "rows_rejected")
+
+
+def _inputs(con: Any, min_count: int = 0) -> list[dict[str, Any]]:
+    """The files loaded, with their counts of rows; with disclosure control on
+    (`min_count`), the counts of 1 to min_count - 1 are withheld ([c]) as the published
+    files table withholds them, and a file of people's records with a small count read,
+    loaded or quarantined has all three withheld: a file of late registrations with 1 row
+    read said that one death was registered late, its dates in the coverage table when."""
     try:
         rows = con.execute(
             """
@@ -133,6 +145,15 @@ def _inputs(con: Any) -> list[dict[str, Any]]:
         record["ingested_at"] = (
             record["ingested_at"].isoformat() if record["ingested_at"] is not None else None
         )
+        # As the published files table (validate.protect_quality_tables): a small count
+        # quarantined with the loaded rows that give it back; for a file of people's
+        # records, a small count read or loaded with all three.
+        small = {c for c in FILE_COUNTS
+                 if record[c] is not None and 0 < record[c] < min_count}
+        if record["dataset"] in PEOPLE_DATASETS and small & {"rows_read", "rows_loaded"}:
+            record.update(dict.fromkeys(FILE_COUNTS, WITHHELD))
+        elif "rows_rejected" in small:
+            record.update(dict.fromkeys(("rows_loaded", "rows_rejected"), WITHHELD))
         out.append(record)
     return out
 
@@ -192,7 +213,7 @@ def build_manifest(
             "bed_days": config.methods.bed_days,
             "unit_cost_per_bed_day": config.methods.unit_cost_per_bed_day,
         },
-        "inputs": _inputs(con),
+        "inputs": _inputs(con, config.disclosure.min_count if config.disclosure.enabled else 0),
         "data_coverage": _data_coverage(con),
         "queries": query_hashes(),
         "outputs": sorted(outputs or []),

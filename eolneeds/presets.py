@@ -458,6 +458,10 @@ FIRST_EPISODE_NAMES = ("FAE",)
 # HES APC's spell duration in days (ADMIDATE to DISDATE), on a spell's last episode or
 # on every episode of it, depending on the extract.
 SPELL_DURATION_NAMES = ("SPELDUR", "Spell_Duration", "Der_Spell_LoS")
+# A hospital spell's identifier: SUS / NCDR APCS_IDENT (APCS_Ident), HES's SPELL_ID /
+# HES_SPELL_ID, a provider spell number. (EPIKEY identifies an episode, not a spell.)
+SPELL_ID_NAMES = ("APCS_IDENT", "APCS_Ident", "SPELL_ID", "HES_SPELL_ID", "SUSSPELLID",
+                  "Spell_Identifier", "Hospital_Provider_Spell_Number", "PROVSPNOPS")
 
 
 # Place of death in death registrations: PCMD / Civil Registration - Deaths names first,
@@ -655,6 +659,9 @@ def get_preset(
                                        "Der_Dischg_Treatment_Function_Code", "MAINSPEF"),
                 "cost": ("SPELL_COST", "COST", "Tariff_Total_Payment", "SPELL_TARIFF",
                          "Grand_Total_Payment_MFF", "Total_Cost"),
+                # The spell's identifier, on every episode of it (never EPIKEY, which
+                # is the episode's): two spells of a person on one day are two.
+                "spell_id": SPELL_ID_NAMES,
             },
             required=("person_id", "start_date", "admission_method", "activity_type"),
         )

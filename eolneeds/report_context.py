@@ -132,6 +132,9 @@ class PlaceSection:
     # gradients by deprivation) and what is hidden among the headline figures, and why.
     missing_out: str = ""
     hidden: str = ""
+    # The Place's opening sentence: the headline measures on which it differs
+    # significantly from the ICB (worse, better) and from England
+    stands_out: str = ""
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,9 @@ class ReportContext:
     places: list[PlaceSection]
     inequality_charts: list[Chart]
     inequality_table: Table | None
+    # The evidence of the key finding "Who is missing out?" (Finding.more): every
+    # significant gradient across the ICB with its SII, interval and RII, steepest first
+    inequality_gradients: list[str]
     projection_chart: Chart | None
     projection_table: Table | None
     spc_blocks: list[SpcBlock]

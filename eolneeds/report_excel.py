@@ -100,7 +100,7 @@ from eolneeds.bundle import (
 )
 from eolneeds.errors import UsageError
 from eolneeds.findings import benchmark_period, versus_benchmark
-from eolneeds.formatting import column_header, judge
+from eolneeds.formatting import column_header, judge, plural
 from eolneeds.outputs import atomic_output, disclosure_rule_text
 from eolneeds.safety import neutralise
 
@@ -2261,7 +2261,7 @@ def _gradient_chart(pack: _Pack, placement: Placement) -> str:
     chart.width = 22
     names = _names([a.name for a in areas])
     gap_text = "".join(
-        f" {a.name} has no residents in quintile{'s' if len(gaps[r]) > 1 else ''} "
+        f" {a.name} has no residents in {plural(len(gaps[r]), 'quintile')} "
         f"{_names([str(q) for q in gaps[r]])} ([z]), so no column there."
         for a, r in zip(areas, rows, strict=True) if gaps[r])
     _add_chart(placement, chart, title,
@@ -2633,7 +2633,8 @@ def _metadata_sheet(pack: _Pack) -> DataSheet:
         span = span or {}
         add("Extract dates", dataset, f"{span.get('first') or '?'} to {span.get('last') or '?'}")
     for entry in manifest.get("inputs") or []:
-        detail = (f"{entry.get('dataset')}: {_count(entry.get('rows_read'))} rows read, "
+        read = entry.get("rows_read")
+        detail = (f"{entry.get('dataset')}: {_count(read)} {plural(read, 'row')} read, "
                   f"{_count(entry.get('rows_loaded'))} loaded, "
                   f"{_count(entry.get('rows_rejected'))} quarantined; "
                   f"mapping {entry.get('mapping')}; ingested {entry.get('ingested_at')}")

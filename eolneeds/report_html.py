@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from eolneeds.bundle import ReportBundle, suppression_tally
 from eolneeds.catalogue import load_summaries
-from eolneeds.formatting import FILTERS
+from eolneeds.formatting import FILTERS, plural
 from eolneeds.report_context import (
     FUNNEL_INDICATORS,
     Chart,
@@ -88,14 +88,17 @@ def build_context(bundle: ReportBundle) -> ReportContext:
         contact=r.config.contact,
         disclosure_rule=provenance.disclosure_rule(),
         disclosure_total=tally.headline(where="the indicator table behind this report"),
-        disclosure_notes=[f"{reason}: {n:,} value{'s' if n != 1 else ''}"
+        disclosure_notes=[f"{reason}: {n:,} {plural(n, 'value')}"
                           for reason, n in tally.by_rule],
         findings=findings,
         overview_table=overview.overview(), overview_charts=overview_charts,
         overview_notes=overview_notes,
         england_table=england_table, england_sources=england_sources,
         places=places, inequality_charts=inequality_charts,
-        inequality_table=inequality_table, projection_chart=projection_chart,
+        inequality_table=inequality_table,
+        inequality_gradients=next((list(v.finding.more) for v in findings
+                                   if v.finding.key == "inequality"), []),
+        projection_chart=projection_chart,
         projection_table=projection_table, spc_blocks=SpcSection(r).spc_blocks(),
         data_quality=dq_tables, data_quality_descriptions=dq_descriptions,
         definitions=DefinitionsSection(r).definitions(), methods=_method_descriptions(),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from eolneeds.formatting import MISSING, fmt_count, fmt_interval, fmt_value
+from eolneeds.formatting import MISSING, fmt_count, fmt_interval, fmt_value, plural
 from eolneeds.practice import POSITIONS, furthest_below
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def hidden_bullets(mine: pl.DataFrame) -> list[str]:
         why = ranked[0][0]
     else:
         why = "; ".join(f"{n}: {reason}" for reason, n in ranked)
-    return [f"{total} practice{'s' if total != 1 else ''} not shown (disclosure control): "
+    return [f"{total} {plural(total, 'practice')} not shown (disclosure control): "
             f"{why}."]
 
 
@@ -108,10 +108,10 @@ def _not_plotted(every: pl.DataFrame) -> str:
                          & (pl.col("need_deaths").is_null() | (pl.col("need_deaths") <= 0)))
     parts = []
     if hidden:
-        parts.append(f"{hidden} practice{'s' if hidden != 1 else ''} whose figures are "
+        parts.append(f"{hidden} {plural(hidden, 'practice')} whose figures are "
                      "suppressed (disclosure control)")
     if empty.height:
-        parts.append(f"{empty.height} practice{'s' if empty.height != 1 else ''} with no "
+        parts.append(f"{empty.height} {plural(empty.height, 'practice')} with no "
                      "need deaths")
     if unknown.height:
         parts.append("deaths with no known practice")

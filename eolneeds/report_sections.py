@@ -40,8 +40,10 @@ from eolneeds.formatting import (
     fmt_value,
     humanise,
     is_missing,
+    plural,
     unit_decimals,
 )
+from eolneeds.outputs import WITHHELD
 from eolneeds.report_context import (
     COMPARISON_CLASSES,
     PROJECTION_ID,
@@ -91,9 +93,13 @@ class FindingsSection:
         views = []
         for f in found:
             if f.section == "place" and f.place:
-                href = f"#place-{slug(f.place)}-{f.question_key}"
+                # A question inside the Place, or the Place's opening when none is named
+                href = (f"#place-{slug(f.place)}-{f.question_key}" if f.question_key
+                        else f"#place-{slug(f.place)}")
             elif f.section == "england":
                 href = "#england"
+            elif f.section == "inequalities" and f.more:
+                href = "#inequalities-steepest"  # its evidence, under the section's lead
             else:
                 href = f"#{f.section}"
             views.append(FindingView(f, href))
@@ -659,28 +665,85 @@ class PlaceSections:
         return PlaceSection(code=code, name=name, anchor=f"place-{slug(code)}",
                             key_facts=self.key_facts(code), questions=questions,
                             missing_out=self.missing_out(code, name),
-                            hidden=self.hidden_headlines(code))
+                            hidden=self.hidden_headlines(code),
+                            stands_out=self.stands_out(code, name))
+
+    def stands_out(self, code: str, name: str) -> str:
+        """The Place's opening sentence, what a commissioner looks for first: the headline
+        measures on which it is significantly worse or better than the ICB (95%), those
+        that differ with no better direction, and those that differ from England (its
+        value taken as fixed, findings.versus_benchmark). Published values only."""
+        worse, better, differ, england = [], [], [], []
+        compared = 0
+        for ind in load_catalogue():
+            if not ind.headline or not self.r.data.has(ind.id):
+                continue
+            row = self.r.data.get(ind.id, code, self.r.period)
+            if row is None or row["suppressed"] or _number(row) is None:
+                continue
+            verdict = assessment(row["comparison"], ind.polarity)
+            label = ind.label[:1].lower() + ind.label[1:]
+            if verdict != "not_compared":
+                compared += 1
+            if verdict == "worse":
+                worse.append(label)
+            elif verdict == "better":
+                better.append(label)
+            elif verdict in ("higher", "lower"):
+                differ.append(f"{label} ({verdict})")
+            benchmark = self.r.england.get(ind.id)
+            versus = versus_benchmark(row, benchmark.value) if benchmark else None
+            if versus in ("higher", "lower"):
+                meaning = assessment(versus, ind.polarity)
+                england.append(f"{label} {versus}"
+                               + (f" ({meaning})" if meaning in ("worse", "better") else ""))
+        if not compared:
+            return ""
+        text = f"What stands out in {name}, {self.r.period}: "
+        if worse:
+            text += (f"significantly worse than the ICB on {len(worse)} of {compared} "
+                     f"headline measures: {'; '.join(worse)}.")
+            text += f" Better on {'; '.join(better)}." if better else ""
+        elif better:
+            text += (f"significantly better than the ICB on {len(better)} of {compared} "
+                     f"headline measures: {'; '.join(better)}.")
+        else:
+            text += (f"no significant difference from the ICB on the {compared} headline "
+                     "measures compared.")
+        if differ:
+            text += f" Different, with no better direction: {'; '.join(differ)}."
+        if england:
+            text += f" Against England: {'; '.join(england)}."
+        return text + " (Significant: unlikely to be chance, at 95% confidence.)"
 
     def missing_out(self, code: str, name: str) -> str:
-        """Who is missing out, for the first screen: the indicators whose gradient by
-        deprivation is significant in this Place (the SII's 95% interval excludes zero),
-        with the slope index, its interval and what it means; else that none is."""
-        parts = []
+        """Who is missing out, for the first screen, in plain words: the indicators whose
+        gradient by deprivation is significant in this Place (the SII's 95% interval
+        excludes zero), grouped by how more deprived neighbourhoods fare; the slope
+        indices with their intervals are in question 6, not here."""
+        fare: dict[str, list[str]] = {"worse": [], "better": [], "neither": []}
         for ind_id in self.inequalities.inequality_ids():
             sii = self.r.data.get(ind_id, code, self.r.period, "imd_quintile", "SII")
             if sii is None or sii["suppressed"] or is_missing(sii["value"]) \
                     or is_missing(sii["lower_ci_95"]) or is_missing(sii["upper_ci_95"]) \
                     or sii["lower_ci_95"] <= 0 <= sii["upper_ci_95"]:
                 continue
-            sii_text, _, meaning = self.inequalities.sii_words(ind_id, code)
-            parts.append(f"{self.r.name_of(ind_id)}: "
-                         f"{meaning[:1].lower()}{meaning[1:]}, SII {sii_text}")
-        if not parts:
+            # Quintile 1 (most deprived) is at the left: a negative SII = higher there.
+            there = "higher there" if sii["value"] < 0 else "lower there"
+            verdict = self.inequalities.sii_verdict(ind_id, code)
+            group = verdict if verdict in ("worse", "better") else "neither"
+            label = self.r.name_of(ind_id)
+            fare[group].append(f"{label[:1].lower()}{label[1:]} ({there})")
+        if not any(fare.values()):
             return (f"Who is missing out: no indicator has a significant gradient by "
                     f"deprivation in {name} in {self.r.period} (see question 6).")
-        return (f"Who is missing out, by deprivation ({self.r.period}; slope index of "
-                f"inequality, most to least deprived, with its 95% interval): "
-                + "; ".join(parts) + ".")
+        words = {"worse": "fare worse on", "better": "fare better on",
+                 "neither": "differ, with no better direction, on"}
+        parts = [f"{words[k]} {'; '.join(v)}" for k, v in fare.items() if v]
+        return (f"Who is missing out in {name} ({self.r.period}): more deprived "
+                f"neighbourhoods {'; they '.join(parts)}. Each gradient is significant "
+                "(unlikely to be chance); the slope indices and their intervals are in "
+                "question 6.")
 
     def hidden_headlines(self, code: str) -> str:
         """Which headline figures of the Place are not shown, and why, for the first
@@ -882,7 +945,8 @@ class PlaceSections:
                         and not row["suppressed"]})
         bullets = []
         if suppressed:
-            bullets.append(f"{suppressed} values for {name} in {self.r.period} are suppressed "
+            bullets.append(f"{suppressed} {plural(suppressed, 'value')} for {name} in "
+                           f"{self.r.period} {plural(suppressed, 'is', 'are')} suppressed "
                            "(shown as *) to protect confidentiality.")
         for note in notes[:8]:
             bullets.append(f"Note on some values: {note}")
@@ -1045,9 +1109,9 @@ class ProvenanceSection:
                          "Ingested", "SHA-256"],
                 rows=[[Cell(str(i.get("dataset", "")), header=True),
                        Cell(str(i.get("file_name", ""))),
-                       Cell(fmt_cell(i.get("rows_read")), numeric=True),
-                       Cell(fmt_cell(i.get("rows_loaded")), numeric=True),
-                       Cell(fmt_cell(i.get("rows_rejected")), numeric=True),
+                       *(Cell(SUPPRESSED if i.get(c) == WITHHELD else fmt_cell(i.get(c)),
+                              numeric=True)
+                         for c in ("rows_read", "rows_loaded", "rows_rejected")),
                        Cell(str(i.get("ingested_at") or MISSING)),
                        Cell(str(i.get("content_hash") or MISSING), css="hash")]
                       for i in inputs],

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from eolneeds.config import ProjectConfig
 from eolneeds.db import explain
 from eolneeds.errors import EolneedsError, InputDataError, UsageError
+from eolneeds.formatting import plural
 from eolneeds.lock import project_lock
 from eolneeds.normalise import mask_nhs_numbers
 from eolneeds.outputs import atomic_write_text, sha256_file
@@ -89,7 +90,8 @@ class RunResult:
 
     def render_summary(self) -> str:
         data = (
-            f"{len(self.files_ingested)} new file(s) ingested"
+            f"{len(self.files_ingested)} new {plural(len(self.files_ingested), 'file')} "
+            "ingested"
             if self.new_data
             else "no new data (reports rebuilt from the data already loaded)"
         )
@@ -97,8 +99,10 @@ class RunResult:
             data += f", {len(self.files_skipped)} already loaded"
         return (
             f"Run {self.month} finished in {self.duration_s:.1f} s: {data}; "
-            f"{len(self.outputs)} output file(s) in {self.output_dir}"
-            + (f"; {len(self.files_archived)} input(s) archived" if self.files_archived else "")
+            f"{len(self.outputs)} output {plural(len(self.outputs), 'file')} in "
+            f"{self.output_dir}"
+            + (f"; {len(self.files_archived)} {plural(len(self.files_archived), 'input')} "
+               "archived" if self.files_archived else "")
         )
 
 
@@ -611,7 +615,8 @@ def _run_locked(
     blocking = _validate(config, reporter=reporter)
     if blocking:
         raise InputDataError(
-            f"validation found {len(blocking)} blocking fault(s): {'; '.join(blocking)} — "
+            f"validation found {len(blocking)} blocking {plural(len(blocking), 'fault')}: "
+            f"{'; '.join(blocking)} — "
             f"see `eolneeds validate --project {root}`, fix the data (a corrected file of "
             "the same name goes in with `eolneeds ingest DATASET FILE --replace`) and run "
             f"again; the outputs in {output_root} were left untouched"

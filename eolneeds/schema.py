@@ -29,6 +29,11 @@ PLACES_OF_DEATH: tuple[str, ...] = (
     "home", "care_home", "hospital", "hospice", "religious", "other", "unknown",
 )
 SEXES: tuple[str, ...] = ("male", "female", "unknown")
+
+#: The shape of an ODS GP practice code: a letter and five digits (A81001). Anything
+#: else on a death or register entry is not a practice the lookup can know. (Here, not
+#: in validate, which imports polars: inspect, and so every `eolneeds ingest`, reads it.)
+PRACTICE_CODE_SHAPE = "[A-Z][0-9]{5}"
 ETHNIC_GROUPS: tuple[str, ...] = ("white", "mixed", "asian", "black", "other", "not_known")
 ACTIVITY_TYPES: tuple[str, ...] = (
     "emergency_admission",
@@ -77,6 +82,10 @@ CANONICAL_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("admission_method", "VARCHAR", False),  # raw ADMIMETH where known, e.g. '21', '2B'
         ("treatment_function", "VARCHAR", False),
         ("cost", "DOUBLE", False),
+        # The hospital spell's own identifier (SUS APCS_IDENT, SPELL_ID, HES_SPELL_ID),
+        # pseudonymised like person_id: two spells of one person on one day are two
+        # admissions, and the same spell sent twice is one (ingest.REPEAT_KEYS).
+        ("spell_id", "VARCHAR", False),
     ],
     "population": [
         ("lsoa_code", "VARCHAR", True),
@@ -157,6 +166,10 @@ PROVENANCE_COLUMNS: list[tuple[str, str]] = [
     ("source_file_id", "INTEGER"),
     ("source_row", "BIGINT"),
 ]
+
+
+# Canonical columns added since databases were first written: create_schema adds them.
+ADDED_COLUMNS: list[tuple[str, str, str]] = [("activity", "spell_id", "VARCHAR")]
 
 
 def canonical_ddl(dataset: str) -> str:
@@ -252,6 +265,12 @@ def create_schema(con) -> None:  # type: ignore[no-untyped-def]
         con.execute(ddl)
     for dataset in DATASETS:
         con.execute(canonical_ddl(dataset))
+    for table, column, dtype in ADDED_COLUMNS:
+        # A database made before the column existed gains it (read as NULL: not given).
+        if con.execute("SELECT NOT EXISTS (SELECT 1 FROM duckdb_columns() WHERE table_name "
+                       "= $t AND column_name = $c AND schema_name = 'main')",
+                       {"t": table, "c": column}).fetchone() == (True,):
+            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {dtype}")
     check_columns(con)
     existing = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = $v AND NOT "
                            "temporary", {"v": AREAS_VIEW}).fetchone()

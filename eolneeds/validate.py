@@ -17,11 +17,15 @@ import polars as pl
 from eolneeds.bundle import DataQualityTable
 from eolneeds.config import ProjectConfig
 from eolneeds.db import connect
+from eolneeds.formatting import plural
+from eolneeds.outputs import FILE_COUNTS, PEOPLE_DATASETS
 from eolneeds.reporting import Reporter
-from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS, check_columns
+from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS, PRACTICE_CODE_SHAPE, check_columns
 
-# Without these nothing can be assessed; the others only limit which indicators exist.
-ESSENTIAL_DATASETS = ("deaths", "population", "areas")
+# Without these nothing can be assessed; the others only limit which indicators exist
+# (without population, the rates per population are published as not available [x]:
+# _population_warnings).
+ESSENTIAL_DATASETS = ("deaths", "areas")
 OPTIONAL_DATASETS = {
     "register": "register indicators (identified before death) are published as not "
                 "available [x]",
@@ -72,7 +76,7 @@ def _text_table(frame: pl.DataFrame, limit: int = 50) -> list[str]:
     for row in cells:
         out.append("  " + "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
     if frame.height > limit:
-        out.append(f"  ... {frame.height - limit} more rows")
+        out.append(f"  ... {frame.height - limit} more {plural(frame.height - limit, 'row')}")
     return out
 
 
@@ -159,21 +163,16 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
         report.warnings += _unranked(con, areas, params, counts["deprivation"] > 0)
     if area_rows:
         for code in place_codes:
-            people = con.execute(
-                "SELECT count(DISTINCT a.lsoa_code), coalesce(sum(p.population), 0) "
-                f"FROM {areas} a LEFT JOIN population p ON p.lsoa_code = a.lsoa_code "
-                "WHERE a.place = $code", {"code": code},
-            ).fetchall()[0]
-            if people[0] == 0:
+            lsoas = _count(con, f"SELECT count(*) FROM {areas} WHERE place = $code",
+                           {"code": code})
+            if lsoas == 0:
                 report.blocking.append(
                     f"Place {code} ({config.place_name(code)}) has no areas — add its LSOAs "
                     "to the areas file, or correct the code in eolneeds.toml"
                 )
-            elif not people[1]:
-                report.blocking.append(
-                    f"Place {code} ({config.place_name(code)}) has no population — load "
-                    "population for its LSOAs"
-                )
+    report.warnings += _population_warnings(con, config, areas if area_rows else None,
+                                            counts["population"])
+    if area_rows:
         strays = [r[0] for r in con.execute(
             f"SELECT DISTINCT place FROM {areas} WHERE NOT list_contains($places, place) "
             "ORDER BY place", params).fetchall()]
@@ -228,7 +227,8 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
         fixed = _count(con, "SELECT count(*) FROM field_actions")
         if fixed:
             report.warnings.append(
-                f"{fixed} field(s) blanked, set to unknown or left unlinked in rows that "
+                f"{fixed} {plural(fixed, 'field')} blanked, set to unknown or left unlinked "
+                "in rows that "
                 "still count (see the field_actions table)")
     tables.append(DataQualityTable(
         "completeness", "Completeness of each field",
@@ -309,7 +309,8 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
     no_age = _count(con, "SELECT count(*) FROM deaths WHERE age IS NULL") if counts["deaths"] else 0
     if no_age:
         report.warnings.append(
-            f"{no_age} death(s) of unknown age (an age such as DEC_AGEC 999 is blanked): they "
+            f"{no_age} {plural(no_age, 'death')} of unknown age (an age such as DEC_AGEC 999 "
+            "is blanked): they "
             "count in the number of deaths but not in the age-standardised rate, and where "
             f"1 to {config.disclosure.min_count - 1} fall in an area and period the rate is "
             "withheld there (its count against the deaths would give them away) — correct "
@@ -377,6 +378,27 @@ def _source_coverage(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
     return table, coverage.warnings(gaps, periods)
 
 
+def _population_warnings(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                         areas: str | None, population_rows: int) -> list[str]:
+    """Missing population does not stop an assessment: what needs it is published as not
+    available [x] (assess, coverage.places_without_population), and this says which."""
+    from eolneeds import coverage
+    from eolneeds.catalogue import load_catalogue
+
+    ids = ", ".join(coverage.population_indicators(load_catalogue()))
+    if not population_rows:
+        return [f"no population loaded: {ids} are published as not available [x] for every "
+                "area — run `eolneeds ingest population FILE` (the ONS mid-year estimates "
+                "by LSOA)"]
+    if areas is None:
+        return []
+    missing = coverage.places_without_population(con, areas, [p.code for p in config.places])
+    return [f"Place {code} ({config.place_name(code)}) has no population: {ids} are "
+            "published as not available [x] for it, and for the ICB (whose rate would "
+            "count its deaths without its people) — load population for its LSOAs "
+            "(`eolneeds ingest population FILE`)" for code in missing]
+
+
 def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
                             params: dict) -> list[str]:
     """Deaths whose LSOA is in no Place of the ICB, told apart by the deprivation file
@@ -398,7 +420,8 @@ def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
     if neighbours:
         count = sum(1 for _, known in rows if known)
         out.append(
-            f"{count} deaths have an LSOA that is in the deprivation file but in no Place of "
+            f"{count} {plural(count, 'death has', 'deaths have')} an LSOA that is in the "
+            "deprivation file but in no Place of "
             f"the lookup (a neighbouring area's residents, not counted), e.g. "
             f"{', '.join(neighbours[:5])} — if they are your residents, add these LSOAs to "
             "the lookup with their Place")
@@ -406,7 +429,8 @@ def _neighbours_and_vintage(con: duckdb.DuckDBPyConnection, areas: str,
     if strangers:
         count = sum(1 for _, known in rows if not known)
         out.append(
-            f"{count} deaths have an LSOA in neither the lookup nor the deprivation file "
+            f"{count} {plural(count, 'death has', 'deaths have')} an LSOA in neither the "
+            "lookup nor the deprivation file "
             f"(LSOA vintage {vintages}), e.g. {', '.join(strangers[:5])} — most likely a "
             "different LSOA vintage (2011 vs 2021): use a lookup and deprivation file of the "
             "deaths' vintage")
@@ -434,15 +458,13 @@ def _unranked(con: duckdb.DuckDBPyConnection, areas: str, params: dict,
            "2011 LSOAs)" if vintages else
            "add the English Indices of Deprivation File 1 of the lookup's LSOA vintage "
            "(eolneeds ingest deprivation FILE)")
-    return [f"{deaths} deaths in {lsoas} LSOAs of the Places have no deprivation decile, "
+    return [f"{deaths} {plural(deaths, 'death')} in {lsoas} {plural(lsoas, 'LSOA')} of the "
+            f"Places {plural(deaths, 'has', 'have')} no deprivation decile, "
             f"e.g. {', '.join(examples)}: they count in every total and are shown in the "
             f"deprivation quintile 'unknown', left out of the inequality summaries (SII/RII) "
             f"— {why}"]
 
 
-#: The shape of an ODS GP practice code: a letter and five digits (A81001). Anything
-#: else on a death or register entry is not a practice the lookup can know.
-PRACTICE_CODE_SHAPE = "[A-Z][0-9]{5}"
 
 # Each check: (name, SQL giving the practice code of every row it finds, the fix). Rows
 # are deaths or register entries (or, for the lookup's own checks, practices); the
@@ -630,6 +652,15 @@ def protect_quality_tables(tables: list[DataQualityTable],
                 hidden.add((r, "deaths"))
             if table.key == "files" and row.get("file_name") in withheld_files:
                 hidden |= {(r, "rows_rejected"), (r, "rows_loaded")}
+            # A file of people's records with a small count of rows read or loaded: all
+            # three (read = loaded + quarantined), as in the manifest.
+            if table.key == "files" and row.get("dataset") in PEOPLE_DATASETS and any(
+                    small(row.get(c)) for c in ("rows_read", "rows_loaded")):
+                hidden |= {(r, c) for c in FILE_COUNTS if c in row}
+            # The first and last date of a withheld count of records are those records'
+            # dates: one death's date of death where the count is 1.
+            if any(h == r for h, _ in hidden):
+                hidden |= {(r, c) for c in ("first_date", "last_date") if c in row}
         for r, column in list(hidden):
             if (share := _QUALITY_SHARES.get(column)) in frame.columns:
                 hidden.add((r, share))

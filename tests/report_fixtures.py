@@ -461,3 +461,14 @@ def make_bundle(
         software_version="0.1.0",
         places=[c for c, _ in chosen],
     )
+
+
+def set_headline_row(frame: pl.DataFrame, ind: str, area: str, **values: object) -> pl.DataFrame:
+    """Overwrite columns of one indicator's headline-period, all-people row for one area
+    (the row must exist once), so a test sets the known answer it checks."""
+    target = ((pl.col("indicator_id") == ind) & (pl.col("area_code") == area)
+              & (pl.col("period") == HEADLINE_PERIOD) & (pl.col("breakdown") == "all"))
+    assert frame.filter(target).height == 1, (ind, area)
+    return frame.with_columns([
+        pl.when(target).then(pl.lit(v, dtype=frame.schema[k])).otherwise(pl.col(k)).alias(k)
+        for k, v in values.items()])

@@ -493,7 +493,7 @@ CASES = [
     Case("ICD-10 oddities", "deaths", "icd10_oddities.csv", counts=(11, 11, 0), actions=[
         (8, "underlying_cause", "blanked", f"underlying_cause 'C3' {NOT_ICD}"),
         (9, "underlying_cause", "blanked", f"underlying_cause '34.9' {NOT_ICD}"),
-        (10, "underlying_cause", "blanked", f"underlying_cause 'cancer' {NOT_ICD}"),
+        (10, "underlying_cause", "blanked", f"underlying_cause '[words withheld]' {NOT_ICD}"),
         # Two dots: not a longer code (it was read as C3491).
         (11, "underlying_cause", "blanked", f"underlying_cause 'C34.9.1' {NOT_ICD}")],
         loaded=("SELECT underlying_cause FROM deaths ORDER BY source_row",
@@ -529,7 +529,7 @@ CASES = [
     Case("contributory causes in one column", "deaths", "contributory_list.csv",
          counts=(3, 3, 0), actions=[
              (3, "contributory_causes", "code dropped",
-              "contributory_causes 'C34.9;nonsense' holds a value that is not an ICD-10 "
+              "contributory_causes '[words withheld]' holds a value that is not an ICD-10 "
               "code (expected codes like C34.9 separated by ;)")],
          loaded=("SELECT contributory_causes FROM deaths ORDER BY source_row",
                  [(["C349", "I251"],), (["C349"],), ([],)])),
@@ -683,7 +683,7 @@ CASES = [
          "pcmd_junk_contributory.csv", mapping='dataset = "deaths"\npreset = "pcmd_deaths"\n',
          counts=(2, 2, 0), actions=[
              (2, "contributory_causes", "code dropped",
-              "contributory_causes (S_COD_CODE_2) 'junk' " + NOT_ICD)],
+              "contributory_causes (S_COD_CODE_2) '[words withheld]' " + NOT_ICD)],
          loaded=("SELECT contributory_causes FROM deaths ORDER BY source_row",
                  [(["C349"],), (["I219", "I25"],)])),
     Case("month names: DD-MON-YYYY (Oracle), 6 Jan 2023; not a two-digit year", "deaths",

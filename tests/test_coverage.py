@@ -285,7 +285,7 @@ def test_two_deaths_of_unknown_age_name_why_the_rate_is_withheld(apc_short, tmp_
                           & (pl.col("breakdown") == "all"))
     assert before["value"][0] is not None and "unknown age" not in (before["note"][0] or "")
     report = validate_project(load_config(root), reporter=Reporter())
-    assert any(w.startswith(f"{unknown + 2} death(s) of unknown age") for w in report.warnings)
+    assert any(w.startswith(f"{unknown + 2} deaths of unknown age") for w in report.warnings)
 
 
 # ---------------------------------------------------------------------------------------

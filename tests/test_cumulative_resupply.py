@@ -164,7 +164,7 @@ def test_rolling_window_resupply_quarantines_the_repeated_rows(tmp_path, monkeyp
     assert reasons(root) == [(2, repeat(4)), (3, repeat(2)), (4, repeat(3))]
     assert query(root, "SELECT count(*) FROM ingest_log WHERE replaced_by IS NOT NULL") == [
         (0,)]
-    assert any("1 rows repeat activity rows already loaded from another file with "
+    assert any("1 row repeats activity rows already loaded from another file with "
                "DIFFERENT values" in m for m in warnings_of(reporter))
 
 

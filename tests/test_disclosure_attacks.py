@@ -647,3 +647,34 @@ def test_practice_algebra_recovers_no_small_count(tables, pcn_of) -> None:
         if any(0 < v < 8 for v in values):
             small.append((found, sorted(values)))
     assert not small, small[:5]
+
+
+@pytest.fixture(scope="module")
+def run_window_tables(sample_project, assessed_sample):
+    """What `run --month 2026-03` publishes (its rolling 12 months, disclosure-controlled
+    against last month's window) and the truth of the same window. A reader who holds
+    this publication only, not last month's, must get no small count back from it
+    (disclosure6: six counts of 1-7 came back from the window alone, e.g. 2 hospice
+    deaths of cancer in one Place)."""
+    from eolneeds.run import previous_publication, publication
+
+    periods = publication("2026-03", 12)
+    earlier = previous_publication("2026-03", 12)
+    window = [p.label for p in periods]
+    open_config = dataclasses.replace(sample_project, disclosure=DisclosureConfig(min_count=0))
+    con = connect(sample_project.database_path)
+    try:
+        published = compute_indicators(sample_project, con, periods=periods, earlier=earlier)
+        truth = compute_indicators(open_config, con, periods=periods)
+        store_indicators(con, assessed_sample.indicators)  # as the other tests found it
+    finally:
+        con.close()
+    return (truth.filter(pl.col("period").is_in(window)),
+            published.filter(pl.col("period").is_in(window)))
+
+
+def test_a_monthly_run_alone_gives_back_no_hidden_count(run_window_tables, pcn_of) -> None:
+    truth, published = run_window_tables
+    assert published["period"].unique().to_list() == ["2025-04 to 2026-03"]
+    recovered = _recoverable(truth, published, pcn_of)
+    assert not recovered, f"{len(recovered)} hidden counts recoverable, e.g. {recovered[:6]}"

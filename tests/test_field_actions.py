@@ -140,7 +140,7 @@ def test_deaths_with_a_bad_check_digit_or_age_999_count_everywhere(tmp_path):
         ("age", "blanked", 1), ("person_id", "unlinked", 2)]
     text = report.render_text()
     assert "Fields blanked or set to unknown, by file and reason" in text
-    assert "3 field(s) blanked, set to unknown or left unlinked" in text
+    assert "3 fields blanked, set to unknown or left unlinked" in text
     assert BAD_CHECK not in text and "0000000000" not in text
 
     completed = subprocess.run([str(EOLNEEDS), "validate", "--project", str(config.root)],
@@ -183,6 +183,23 @@ def test_the_date_format_advice_names_the_format_the_file_is_in(tmp_path):
         assert con.execute("SELECT count(*) FROM deaths").fetchall() == [(5,)]
     finally:
         con.close()
+
+
+def test_the_refusal_of_a_one_row_file_says_1_row(tmp_path):
+    # Counts are printed with the noun that fits them (formatting.plural): "(1 row)",
+    # never "(1 rows)".
+    config = project(tmp_path / "p")
+    header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
+    deaths = write(tmp_path / "deaths.csv", [header, "P1,2024/06/01,80,F,E01000001,C34.9,Hospital"])
+    completed = subprocess.run(
+        [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root)],
+        capture_output=True, text=True, timeout=120,
+        env={"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"})
+    assert completed.returncode == 3
+    [error] = [line for line in completed.stderr.splitlines() if line.startswith("Error")]
+    assert error.startswith("Error: deaths.csv: 1 of 1 row would be quarantined (every row); ")
+    assert "(1 row), so nothing from the file was loaded" in error
+    assert " rows" not in error
 
 
 def test_a_file_with_every_row_quarantined_exits_3_and_keeps_nothing(tmp_path):

@@ -158,31 +158,33 @@ def test_a_card_names_the_two_places_with_most_differences_and_counts_the_rest()
     assert found.headline.endswith("3 of 3 Places differ")
 
 
-def test_the_steepest_gradients_are_several_each_with_its_interval() -> None:
-    """The inequality finding names the steepest significant gradients (by RII), each
-    with its SII and 95% interval; a gradient whose interval crosses zero drops out."""
+def test_the_steepest_gradients_go_to_the_inequalities_section_each_with_its_interval(
+        ) -> None:
+    """The inequality finding's evidence (Finding.more, shown in the Inequalities
+    section) lists every significant gradient, steepest (by RII) first, each with its
+    SII and 95% interval; a gradient whose interval crosses zero drops out. The card
+    itself carries none of them."""
     bundle = make_bundle()
     frame = bundle.indicators
-    # Known answer: RII 0.30 (|RII - 1| = 0.70) is steeper than any in the fixture
-    # (at most 0.45 * 1.2 = 0.54), so diupr_pct leads; its SII and interval as given.
+    # Known answer: RII 0.30 (|log 0.30| = 1.20) is steeper than any in the fixture
+    # (at most |log 0.51| = 0.67), so diupr_pct leads; its SII and interval as given.
     frame = _set_summary(frame, "diupr_pct", "RII", value=0.30)
     frame = _set_summary(frame, "diupr_pct", "SII", value=-30.0, lower_ci_95=-40.0,
                          upper_ci_95=-20.0)
     bundle.indicators = frame
     found = _findings(bundle)["inequality"]
-    assert found.headline == "The 3 steepest gradients by deprivation"
-    parts = found.detail.split("; ")
-    assert parts[0].startswith("Deaths in usual place of residence higher in more deprived")
-    assert "(95% CI −40.0 to −20.0), RII 0.30" in parts[0]
-    assert sum("95% CI" in p for p in parts) == 3
-    assert "significant at 95%" in found.detail
+    assert found.more[0].startswith(
+        "Deaths in usual place of residence higher in more deprived")
+    assert "(95% CI −40.0 to −20.0), RII 0.30" in found.more[0]
+    assert all("95% CI" in p for p in found.more) and len(found.more) == 6
+    assert not any(word in found.headline + found.detail for word in ("SII", "RII", "CI"))
 
-    # Its interval now crosses zero: not significant, so it is not a finding.
+    # Its interval now crosses zero: not significant, so it is not in the evidence.
     bundle.indicators = _set_summary(frame, "diupr_pct", "SII", lower_ci_95=-40.0,
                                      upper_ci_95=5.0)
     found = _findings(bundle)["inequality"]
-    assert "Deaths in usual place of residence" not in found.detail
-    assert sum("95% CI" in p for p in found.detail.split("; ")) == 3
+    assert not any("Deaths in usual place of residence" in p for p in found.more)
+    assert len(found.more) == 5
 
 
 def test_every_finding_links_to_an_element_of_the_report() -> None:
@@ -263,3 +265,46 @@ def test_the_real_sample_report_answers_the_five_questions_on_one_screen_and_sta
         assert bottoms[element] <= 768 - FOLD_MARGIN, (element, bottoms[element])
     assert place_details == [False] * len(assessed_sample.bundle.places)
     assert height <= MAX_SCREENS * 768, (height, height / 768)
+
+
+def test_the_place_differing_most_leads_its_card_and_its_link_opens_that_place() -> None:
+    """Known answer: Middleford worse than the ICB on 2 of the 6 compared headline
+    measures (deaths in hospital, 3+ emergency admissions higher: lower is better),
+    Redcar Vale on 1 (deaths in usual place of residence lower: higher is better),
+    Hartside better on 1 (mortality lower). The count of deaths is never compared."""
+    bundle = make_bundle()
+    hartside, middleford, redcar = bundle.places
+    compared = ("dsr_all_cause", "pc_need_pct", "pod_hospital_pct", "diupr_pct",
+                "on_register_need_pct", "ea_last90_3plus_pct")
+    for place in bundle.places:
+        for ind in compared:
+            bundle.indicators = _set(bundle.indicators, ind, place, comparison="similar")
+    for ind, place, comparison in (("pod_hospital_pct", middleford, "higher"),
+                                   ("ea_last90_3plus_pct", middleford, "higher"),
+                                   ("diupr_pct", redcar, "lower"),
+                                   ("dsr_all_cause", hartside, "lower")):
+        bundle.indicators = _set(bundle.indicators, ind, place, comparison=comparison)
+    found = _findings(bundle)["places_differ"]
+    assert found.headline == "Middleford: worse than the ICB on 2 of 6 headline measures"
+    assert found.detail == ("Also worse: Redcar Vale (1 of 6). Better than the ICB: "
+                            "Hartside (1 of 6). Measures counted where the difference is "
+                            "significant (unlikely to be chance, 95% confidence).")
+    view = next(v for v in build_context(bundle).findings if v.finding.key == "places_differ")
+    assert view.href == "#place-e06000002"
+    assert 'id="place-e06000002"' in render_html(bundle)
+
+    # Middleford's hospital deaths suppressed: never counted; Middleford and Redcar Vale
+    # tie at 1, and the tie goes to Place order.
+    bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", middleford, value=None,
+                             lower_ci_95=None, upper_ci_95=None, numerator=None,
+                             suppressed=True)
+    found = _findings(bundle)["places_differ"]
+    assert found.headline == "Middleford: worse than the ICB on 1 of 5 headline measures"
+    assert found.detail.startswith("Also worse: Redcar Vale (1 of 6).")
+
+    # Nobody differs: said so.
+    for place in bundle.places:
+        for ind in compared:
+            bundle.indicators = _set(bundle.indicators, ind, place, comparison="similar")
+    assert _findings(bundle)["places_differ"].headline == \
+        "No Place differs significantly from the ICB"

@@ -20,6 +20,7 @@ from eolneeds.formatting import (
     fmt_signed,
     fmt_value,
     humanise,
+    plural,
 )
 
 MINUS = "\u2212"
@@ -131,3 +132,16 @@ def test_humanise_codes() -> None:
     assert humanise("dementia_frailty") == "Dementia and frailty"
     assert humanise("complete_pct") == "Complete (%)"
     assert humanise("hiv") == "HIV"
+
+
+@pytest.mark.parametrize(("count", "expected"), [(0, "0 rows"), (1, "1 row"), (2, "2 rows"),
+                                                  (1_500, "1500 rows")])
+def test_plural_fits_the_noun_to_the_count(count: int, expected: str) -> None:
+    assert f"{count} {plural(count, 'row')}" == expected
+
+
+def test_plural_takes_an_irregular_plural_or_a_verb() -> None:
+    assert plural(1, "entry", "entries") == "entry"
+    assert plural(3, "entry", "entries") == "entries"
+    assert plural(1, "death has", "deaths have") == "death has"
+    assert plural(2, "death has", "deaths have") == "deaths have"

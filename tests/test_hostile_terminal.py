@@ -50,5 +50,5 @@ def test_messages_about_a_loaded_file_show_its_escape_sequences_escaped(root):
     done = _cli(root, "ingest", "deaths", str(extract))
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stderr + done.stdout and "\r" not in done.stderr
-    assert ("deaths_\\x1b]8;;https:example.invalid\\x1b\\\\r.csv: 1 rows read, 1 loaded"
+    assert ("deaths_\\x1b]8;;https:example.invalid\\x1b\\\\r.csv: 1 row read, 1 loaded"
             in done.stderr)

@@ -475,3 +475,29 @@ def test_a_date_column_mostly_yyyymmdd_gets_no_date_format_that_would_lose_the_r
                            ).fetchall() == [("2024-05-15",)]
     finally:
         con.close()
+
+
+def test_an_emis_date_column_with_month_names_is_known_as_dates(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """EMIS Web exports write dates as '20-Jun-2023', among dd/mm/yyyy ones typed in.
+    inspect counted only the dd/mm/yyyy ones as dates (half the column), so it did not
+    see the register's 'Date' column as its date added and the mapping it wrote could
+    not ingest (newcomer3). A month name is read whatever the date_format, so it counts
+    as a date and is never made the mapping's format (which would lose the others)."""
+    project = _one_place_project(tmp_path, monkeypatch)
+    path = tmp_path / "emis_pal_register.csv"
+    path.write_text('"Palliative care register"\r\n"Search run on 01-Dec-2026"\r\n\r\n'
+                    '"NHS Number","Date of Birth","Date","Code Term"\r\n'
+                    '"943 476 5919","01-Jan-1940","20-Jun-2023","Palliative care"\r\n'
+                    '"401 023 2137","02-Feb-1941","21-Jun-2023","Palliative care"\r\n'
+                    '"987 654 3210","03-Mar-1942","13/08/2024","Palliative care"\r\n',
+                    encoding="utf-8")
+    result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", "emis_pal",
+                                      "--dataset", "register", "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    assert "2 text dates %d-%b-%Y" in result.output
+    written = (project / "mappings" / "emis_pal.toml").read_text(encoding="utf-8")
+    assert 'date_added = "Date"' in written and "%d-%b-%Y" not in written
+    config = load_config(project)
+    [res] = ingest_files(config, "register", [path], mapping="emis_pal", reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (3, 0)

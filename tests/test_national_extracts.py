@@ -113,7 +113,7 @@ def test_death_registrations_as_exported_need_only_the_preset(
     assert (f"lsoa_code from {lsoa_column}" in note) == (lsoa_column != "DEC_LSOA")
     # The unreadable unit is a field-level action, with the row and the value shown.
     assert query(config, "SELECT row_number, column_name, value, action FROM field_actions "
-                 "WHERE column_name = 'age'") == [(6, "age", "40 (unit Z)", "blanked")]
+                 "WHERE column_name = 'age'") == [(6, "age", "[words withheld]", "blanked")]
 
 
 def test_inspect_names_pcmd_and_its_mapping_ingests(tmp_path):  # type: ignore[no-untyped-def]
@@ -213,7 +213,7 @@ def test_death_extract_with_place_of_death_as_names(tmp_path, column):  # type: 
                                 "source_row")] == [want for _name, want in names]
     # The name no rule knows is set to unknown and recorded, not lost.
     assert query(config, "SELECT row_number, value, action FROM field_actions WHERE "
-                 "column_name = 'place_of_death'") == [(10, "Moon base", "set to unknown")]
+                 "column_name = 'place_of_death'") == [(10, "[words withheld]", "set to unknown")]
 
 
 def test_names_fill_what_the_codes_leave_unknown(tmp_path):  # type: ignore[no-untyped-def]
@@ -373,6 +373,39 @@ def test_sus_spells_with_their_names_and_costs(tmp_path):  # type: ignore[no-unt
                  "treatment_function, cost FROM activity ORDER BY source_row") == [
         ("emergency_admission", date(2024, 4, 1), date(2024, 4, 3), "300", 1234.5),
         ("emergency_admission", date(2024, 4, 1), None, "315", 99.0)]
+
+
+def test_sus_spells_end_on_their_own_discharge_date_whatever_the_admission(tmp_path):  # type: ignore[no-untyped-def]
+    """SUS spells have no SPELDUR, so a spell's end date is its Discharge_Date alone (the
+    end date is worked out once per discharge date, not per pair of dates). Spells that
+    share a discharge date and differ in admission date each keep it; a blank one is no
+    end (a death in hospital); one before its admission is rejected on its own row, and
+    one that is no date is blanked there (the admission still counts). Read off the rows
+    by hand."""
+    header = ["NHSNumber", "Admission_Date", "Discharge_Date", "Admission_Method",
+              "Treatment_Function_Code", "Discharge_Method"]
+    rows = [[N[0], "01/04/2024", "03/04/2024", "21", "300", "1"],   # row 2
+            [N[1], "02/04/2024", "03/04/2024", "21", "300", "1"],   # row 3: same end
+            [N[2], "05/04/2024", "03/04/2024", "21", "300", "1"],   # row 4: ends first
+            [N[3], "01/04/2024", "", "21", "300", "4"],             # row 5: died, blank
+            [N[4], "01/04/2024", "31/02/2024", "21", "300", "1"],   # row 6: no such day
+            [N[0], "03/04/2024", "03/04/2024", "21", "300", "1"]]   # row 7: a day case
+    path = write(tmp_path / "sus_apcs.csv", "\r\n".join(
+        ",".join(r) for r in [header, *rows]) + "\r\n")
+    config = make_project(tmp_path / "p", {"sus": 'dataset = "activity"\npreset = "hes_apc"\n'})
+    [res] = ingest_files(config, "activity", [path], mapping="sus", reporter=Reporter())
+    assert (res.rows_read, res.rows_loaded, res.rows_rejected) == (6, 5, 1)
+    assert query(config, "SELECT source_row, start_date, end_date FROM activity "
+                 "ORDER BY source_row") == [
+        (2, date(2024, 4, 1), date(2024, 4, 3)), (3, date(2024, 4, 2), date(2024, 4, 3)),
+        (5, date(2024, 4, 1), None), (6, date(2024, 4, 1), None),
+        (7, date(2024, 4, 3), date(2024, 4, 3))]
+    rejected = query(config, "SELECT row_number, reason FROM rejects ORDER BY row_number")
+    assert [r for r, _ in rejected] == [4]
+    assert "'2024-04-03' is before" in rejected[0][1] and "'2024-04-05'" in rejected[0][1]
+    actions = query(config, "SELECT row_number, action, value FROM field_actions "
+                    "ORDER BY row_number")
+    assert actions == [(6, "blanked", "31/02/2024")]
 
 
 def test_sus_spells_from_ncdr_with_their_derived_names(tmp_path):  # type: ignore[no-untyped-def]

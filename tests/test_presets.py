@@ -488,7 +488,7 @@ def test_validate_tells_neighbours_from_a_wrong_vintage(tmp_path):
     ]) + "\n")
     ingest_files(config, "deaths", [deaths], reporter=Reporter())
     warnings = validate_project(config, reporter=Reporter()).warnings
-    assert ("1 deaths have an LSOA that is in the deprivation file but in no Place of the "
+    assert ("1 death has an LSOA that is in the deprivation file but in no Place of the "
             "lookup (a neighbouring area's residents, not counted), e.g. E01099999 — if they "
             "are your residents, add these LSOAs to the lookup with their Place") in warnings
     assert ("2 deaths have an LSOA in neither the lookup nor the deprivation file (LSOA "
@@ -603,7 +603,7 @@ def test_every_summary_names_the_mapping_in_use(tmp_path):
     reporter = RecordingReporter()
     ingest_files(config, "deaths", [path], reporter=reporter)
     assert _messages(reporter)[-1] == (
-        f"pcmd.csv: 1 rows read, 1 loaded into deaths, 0 quarantined; read with "
+        f"pcmd.csv: 1 row read, 1 loaded into deaths, 0 quarantined; read with "
         f"{root / 'mappings' / 'deaths.toml'}")
 
 

@@ -50,6 +50,14 @@ def packs(tmp_path_factory, bundle):
 
 
 @pytest.fixture(scope="module")
+def books(packs):
+    """Each pack opened once (about a CPU second each) for the module's read-only checks.
+    Reading a cell with ws.cell() creates it in memory, so a test comparing whole sheets
+    opens its own copy."""
+    return {name: load_workbook(path) for name, path in packs.items()}
+
+
+@pytest.fixture(scope="module")
 def hostile_packs(tmp_path_factory):
     hostile = make_bundle(hostile=True)
     out = tmp_path_factory.mktemp("hostile")
@@ -59,6 +67,11 @@ def hostile_packs(tmp_path_factory):
     paths.append(out / "place.xlsx")
     report_excel.write_excel_pack(hostile, paths[-1], place=hostile.places[0])
     return paths
+
+
+@pytest.fixture(scope="module")
+def hostile_books(hostile_packs):
+    return [(path, load_workbook(path)) for path in hostile_packs]
 
 
 def _only_table_ref(ws) -> str:
@@ -75,8 +88,8 @@ def _data_sheets(wb):
 
 
 @pytest.mark.parametrize("which", ["icb", "place"])
-def test_sheet_order_is_cover_contents_notes_metadata_then_themes(packs, which):
-    wb = load_workbook(packs[which])
+def test_sheet_order_is_cover_contents_notes_metadata_then_themes(books, which):
+    wb = books[which]
     names = wb.sheetnames
     assert names[:4] == FRONT_SHEETS
     assert names[4:4 + len(THEME_SHEETS)] == THEME_SHEETS
@@ -88,8 +101,8 @@ def test_sheet_order_is_cover_contents_notes_metadata_then_themes(packs, which):
 
 
 @pytest.mark.parametrize("which", ["icb", "place"])
-def test_every_data_sheet_has_a_valid_table_matching_its_data(packs, which):
-    wb = load_workbook(packs[which])
+def test_every_data_sheet_has_a_valid_table_matching_its_data(books, which):
+    wb = books[which]
     seen: set[str] = set()
     for ws in _data_sheets(wb):
         assert len(ws.tables) >= 1, ws.title
@@ -118,8 +131,8 @@ def test_every_data_sheet_has_a_valid_table_matching_its_data(packs, which):
         assert ws["A1"].style == "Headline 1" and ws["A1"].value
 
 
-def test_value_columns_carry_number_formats(packs):
-    wb = load_workbook(packs["icb"])
+def test_value_columns_carry_number_formats(books):
+    wb = books["icb"]
     ws = wb["Place_of_death"]
     ref = _only_table_ref(ws)
     min_col, min_row, max_col, max_row = range_boundaries(ref)
@@ -150,8 +163,8 @@ def test_value_columns_carry_number_formats(packs):
     assert formats["%"] == {"0.0_0"}
 
 
-def test_icb_pack_shows_places_side_by_side_with_comparison_words(packs, bundle):
-    ws = load_workbook(packs["icb"])["Place_of_death"]
+def test_icb_pack_shows_places_side_by_side_with_comparison_words(books, bundle):
+    ws = books["icb"]["Place_of_death"]
     ref = _only_table_ref(ws)
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     headers = [ws.cell(min_row, c).value for c in range(min_col, max_col + 1)]
@@ -177,8 +190,8 @@ def test_icb_pack_shows_places_side_by_side_with_comparison_words(packs, bundle)
     assert f"{letter}{min_row + 1}:{letter}{max_row}" in ranges
 
 
-def test_place_pack_shows_the_place_with_the_icb_as_comparator(packs, bundle):
-    wb = load_workbook(packs["place"])
+def test_place_pack_shows_the_place_with_the_icb_as_comparator(books, bundle):
+    wb = books["place"]
     ws = wb["Summary"]
     ref = _only_table_ref(ws)
     min_col, min_row, max_col, max_row = range_boundaries(ref)
@@ -194,8 +207,8 @@ def test_place_pack_shows_the_place_with_the_icb_as_comparator(packs, bundle):
     assert "Middleford" in wb["Cover"]["A1"].value
 
 
-def test_suppressed_values_show_c_and_the_rule_is_stated(packs, bundle):
-    wb = load_workbook(packs["icb"])
+def test_suppressed_values_show_c_and_the_rule_is_stated(books, bundle):
+    wb = books["icb"]
     ws = wb["Indicator_data"]
     ref = _only_table_ref(ws)
     _, min_row, _, max_row = range_boundaries(ref)
@@ -211,8 +224,8 @@ def test_suppressed_values_show_c_and_the_rule_is_stated(packs, bundle):
     assert "suppressed and shown as [c]" in notes["C4"].value
 
 
-def test_contents_links_every_sheet_internally(packs):
-    wb = load_workbook(packs["icb"])
+def test_contents_links_every_sheet_internally(books):
+    wb = books["icb"]
     ws = wb["Contents"]
     linked = []
     for row in ws.iter_rows():
@@ -246,8 +259,8 @@ def test_pack_has_native_charts(packs):
         assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 3
 
 
-def test_notes_and_metadata_come_from_catalogue_and_manifest(packs, bundle):
-    wb = load_workbook(packs["icb"])
+def test_notes_and_metadata_come_from_catalogue_and_manifest(books, bundle):
+    wb = books["icb"]
     notes = " ".join(str(c.value) for row in wb["Notes"].iter_rows() for c in row if c.value)
     assert "Wilson" in notes and "European Standard Population" in notes
     assert "Deaths in usual place of residence (diupr_pct)" in notes
@@ -261,8 +274,8 @@ def test_notes_and_metadata_come_from_catalogue_and_manifest(packs, bundle):
     assert "eolneeds" in flat and "0.1.0" in flat
 
 
-def test_data_quality_sheets_hold_the_bundle_tables(packs, bundle):
-    wb = load_workbook(packs["icb"])
+def test_data_quality_sheets_hold_the_bundle_tables(books, bundle):
+    wb = books["icb"]
     completeness = wb["DQ1_Field_completeness"]
     ref = _only_table_ref(completeness)
     min_col, min_row, max_col, max_row = range_boundaries(ref)
@@ -314,11 +327,10 @@ def test_write_is_atomic_existing_file_kept_on_failure(tmp_path, bundle, monkeyp
 # Formula injection
 
 
-def test_hostile_strings_are_inert_text_everywhere(hostile_packs):
+def test_hostile_strings_are_inert_text_everywhere(hostile_books):
     payloads = HOSTILE_STRINGS
     found = 0
-    for path in hostile_packs:
-        wb = load_workbook(path)
+    for path, wb in hostile_books:
         for ws in wb.worksheets:
             for row in ws.iter_rows():
                 for cell in row:
@@ -334,8 +346,8 @@ def test_hostile_strings_are_inert_text_everywhere(hostile_packs):
     assert found > 50
 
 
-def test_hostile_place_names_become_quoted_headers(hostile_packs):
-    wb = load_workbook(hostile_packs[0])
+def test_hostile_place_names_become_quoted_headers(hostile_books):
+    wb = hostile_books[0][1]
     ws = wb["Place_of_death"]
     ref = _only_table_ref(ws)
     min_col, min_row, max_col, _ = range_boundaries(ref)
@@ -456,12 +468,11 @@ def test_print_plan_known_answers():
     assert plan(3000, [800]) == report_excel.PrintPlan("landscape", 65, False, 0)
 
 
-def test_every_sheet_has_an_a4_print_setup(packs):
+def test_every_sheet_has_an_a4_print_setup(books):
     """A4; portrait, landscape or fitted to the width only at 65% or more, else at 65%
     across pages with the table's header row (and key columns) repeated; margins; the
     pack's title, the sheet name and 'Page N of M' in the header and footer."""
-    for path in packs.values():
-        wb = load_workbook(path)
+    for wb in books.values():
         for ws in wb.worksheets:
             setup = ws.page_setup
             assert int(setup.paperSize) == 9, ws.title  # A4
@@ -490,13 +501,13 @@ def test_every_sheet_has_an_a4_print_setup(packs):
         assert wb["Cover"].page_setup.orientation == "portrait"
 
 
-def test_numbers_stand_off_the_cell_to_their_right(packs):
+def test_numbers_stand_off_the_cell_to_their_right(books):
     """A right-aligned figure keeps a digit's width of space at its cell's right edge,
     in its number format ('_0', which Excel and LibreOffice both honour; LibreOffice
     ignored the alignment indent used before in some rows), and its column is widened
     for it, so "28.3" never prints flush against "2023" in the next column
     (tests/test_excel_print.py checks LibreOffice's PDF)."""
-    ws = load_workbook(packs["icb"])["Summary"]
+    ws = books["icb"]["Summary"]
     numbers = [c for row in ws.iter_rows() for c in row
                if isinstance(c.value, int | float) or c.value in ("[c]", "[x]", "[z]")]
     assert numbers and all(c.alignment.horizontal == "right" for c in numbers)
@@ -507,7 +518,7 @@ def test_numbers_stand_off_the_cell_to_their_right(packs):
 @pytest.mark.libreoffice
 @needs_libreoffice
 @needs_poppler
-def test_printed_packs_are_legible_and_labelled(packs, pdfs):
+def test_printed_packs_are_legible_and_labelled(books, pdfs):
     """The PDF LibreOffice prints: no word smaller than about 6 pt (the old fit-everything
     -to-one-page-wide setup printed theme tables at 3 pt); no two figures run together
     (it printed "43.0" and "2023" as "43.02023"); every page carries its sheet's
@@ -528,7 +539,7 @@ def test_printed_packs_are_legible_and_labelled(packs, pdfs):
                     if _NUMBER.match(before[4]) and _NUMBER.match(after[4]):
                         assert after[0] - before[2] >= 3.0, (name, number, before, after)
         pages = _pdf_pages_text(pdfs[name])
-        sheets = load_workbook(packs[name]).sheetnames
+        sheets = books[name].sheetnames
         per_sheet: dict[str, int] = {}
         for number, text in enumerate(pages, start=1):
             assert f"Page {number} of {len(pages)}" in text, (name, number)

@@ -95,7 +95,9 @@ def test_who_is_missing_out_is_on_the_first_screen(assessed_sample):
         significant = {r["indicator_id"] for r in mine.iter_rows(named=True)
                        if not r["lower_ci_95"] <= 0 <= r["upper_ci_95"]}
         for ind_id in set(mine["indicator_id"]):
-            assert (f"{names[ind_id]}:" in text) == (ind_id in significant), (code, ind_id)
+            # Named in plain words, with the direction: 'deaths in hospital (higher there)'
+            assert (f"{names[ind_id].lower()} (" in text.lower()) == (ind_id in significant), \
+                (code, ind_id)
         seen += mine.height
         if not significant:
             assert "no indicator has a significant gradient" in text

@@ -80,17 +80,22 @@ def test_quality_tables_and_blocking_faults(tmp_path):
     reporter = RecordingReporter()
     report = validate_project(config, reporter=reporter)
 
-    # P2 has an area but no population; P9 is not a Place of the project.
-    assert report.blocking == ["Place P2 (Place Two) has no population — load population "
-                               "for its LSOAs"]
+    # P2 has an area but no population: not blocking, its rates are published as not
+    # available [x] (assess agrees: test_missing_population.py); P9 is not a Place of
+    # the project.
+    assert report.blocking == []
     assert report.warnings == [
         "no activity loaded: hospital activity indicators (last 90 days) are published as "
         "not available [x]",
         "no projections loaded: need projections to future years cannot be computed",
+        "Place P2 (Place Two) has no population: crude_death_rate, dsr_all_cause, "
+        "pc_need_rate are published as not available [x] for it, and for the ICB (whose "
+        "rate would count its deaths without its people) — load population for its LSOAs "
+        "(`eolneeds ingest population FILE`)",
         "areas name Places not in eolneeds.toml (ignored): P9",
-        "1 field(s) blanked, set to unknown or left unlinked in rows that still count (see "
+        "1 field blanked, set to unknown or left unlinked in rows that still count (see "
         "the field_actions table)",
-        "1 death(s) of unknown age (an age such as DEC_AGEC 999 is blanked): they count in "
+        "1 death of unknown age (an age such as DEC_AGEC 999 is blanked): they count in "
         "the number of deaths but not in the age-standardised rate, and where 1 to 7 fall in "
         "an area and period the rate is withheld there (its count against the deaths would "
         "give them away) — correct their age in the deaths extract (the field_actions table "
@@ -159,11 +164,12 @@ def test_nothing_in_scope_and_missing_datasets_block(tmp_path):
         "A,05/01/2023,F,E01000099,Home"])
     report = validate_project(config, reporter=Reporter())
     assert report.blocking == [
-        "no population loaded — run `eolneeds ingest population FILE`",
         "no deaths in scope: no death's LSOA is in an area of a Place in eolneeds.toml — "
-        "check the areas file's place codes and LSOA vintage",
-        "Place P1 (Place One) has no population — load population for its LSOAs",
-        "Place P2 (Place Two) has no population — load population for its LSOAs"]
+        "check the areas file's place codes and LSOA vintage"]
+    # No population: a warning saying what will be not available, as assess publishes.
+    assert ("no population loaded: crude_death_rate, dsr_all_cause, pc_need_rate are "
+            "published as not available [x] for every area — run `eolneeds ingest "
+            "population FILE` (the ONS mid-year estimates by LSOA)") in report.warnings
 
 
 def test_practice_checks_against_the_pcn_lookup(tmp_path):
