@@ -996,7 +996,9 @@ def _without_population(frame: pl.DataFrame, con: Any,
     value of those indicators is compared with the ICB's. (With no population at all,
     coverage's gaps already publish them as not available everywhere.) Only hides more
     after disclosure control: nothing it leaves shows a count it hid."""
-    if con.execute("SELECT NOT EXISTS (SELECT 1 FROM population)").fetchone() == (True,):
+    # fetchall, not fetchone: an unfinished result makes the next con.register() fail
+    # (store_scenarios registers a frame next; DuckDB 2.0).
+    if con.execute("SELECT NOT EXISTS (SELECT 1 FROM population)").fetchall() == [(True,)]:
         return frame
     missing = coverage.places_without_population(con, AREAS_VIEW,
                                                  [p.code for p in config.places])

@@ -195,7 +195,7 @@ def test_practice_checks_against_the_pcn_lookup(tmp_path):
         "B,06/05/2023,85,F,E01000001,C34.9,Home,A81002",   # after A81002 closed
         "C,07/01/2023,85,F,E01000003,C34.9,Home,A81002",   # before it closed
         "D,08/01/2023,85,F,E01000003,C34.9,Home,B99999",   # not in the lookup
-        "E,09/01/2023,85,F,E01000003,C34.9,Home,Dr Smith", # a name, not a code
+        "E,09/01/2023,85,F,E01000003,C34.9,Home,gp12",     # not an ODS code
         "F,10/01/2023,85,F,E01000003,C34.9,Home,",         # none; register has one
         "G,11/01/2023,85,F,E01000003,C34.9,Home,"])        # none anywhere
     load(config, tmp_path, "register", [
@@ -206,9 +206,9 @@ def test_practice_checks_against_the_pcn_lookup(tmp_path):
     assert found == {
         "deaths with no GP practice (on the death or any register entry)": (1, 0, "none"),
         "deaths whose practice code is not an ODS practice code (a letter and 5 digits)":
-            (1, 1, "DR SMITH"),  # codes are upper-cased at ingest
+            (1, 1, "GP12"),  # codes are upper-cased at ingest
         "register entries whose practice code is not an ODS practice code": (0, 0, "none"),
-        "deaths whose practice is not in the practices file": (2, 2, "B99999, DR SMITH"),
+        "deaths whose practice is not in the practices file": (2, 2, "B99999, GP12"),
         "register entries whose practice is not in the practices file": (1, 1, "C12345"),
         "deaths after their practice's last PCN membership ended (closed or merged?)":
             (1, 1, "A81002"),
@@ -218,7 +218,7 @@ def test_practice_checks_against_the_pcn_lookup(tmp_path):
     practice_warnings = [w for w in report.warnings if "practice" in w]
     assert len(practice_warnings) == 7  # one per check that found something
     assert any(w.startswith("2 deaths whose practice is not in the practices file, e.g. "
-                            "B99999, DR SMITH — ") and "ePCN" in w for w in practice_warnings)
+                            "B99999, GP12 — ") and "ePCN" in w for w in practice_warnings)
     assert "GP practices and PCNs" in report.render_text()
 
 
