@@ -705,8 +705,9 @@ def _plan_columns(
         blank = "blanked" if keeps_row and canonical != "date_of_death" else None
         if dataset == "activity" and canonical == "end_date":
             # An admission, attendance or contact counts by its start: a discharge date
-            # exported as '-', 'N/A' or 'Not discharged' (a death in hospital, a spell
-            # still open) is no end date, not a lost admission, which would undercount
+            # exported as 'Not discharged' (a death in hospital, a spell still open; '-'
+            # and 'N/A' are no value at all, readers.NO_VALUE_TEXTS) is no end date, not
+            # a lost admission, which would undercount
             # every 'admissions in the last 90 days' indicator. The end is blanked and
             # recorded in field_actions; a stay with no end runs to the date of death.
             blank = "blanked"
@@ -964,6 +965,9 @@ def _plan_columns(
     return plan
 
 
+#: The reason a CSDS contact that did not take place is quarantined with (not a fault of
+#: the file: such rows never count towards refusing it).
+NOT_ATTENDED_REASON = "contact not attended"
 #: The strptime code of a two-digit year ('24'), which reads 00-68 as 2000-2068.
 TWO_DIGIT_YEAR = "%y"
 #: A two-digit year of birth in the century before the death's where it would fall after it.
@@ -1006,9 +1010,18 @@ def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
                             _say(f"{label} '", shown, f"' is not a known code{fix}")), \
             "set to unknown"
     if column == "activity_type":
-        return nz.case_sql(key, nz.ACTIVITY_TYPE_CODES), _when(
-            unmapped, _say(f"{label} '", shown, "' is not a known activity type (use one of "
-                           f"{', '.join(ACTIVITY_TYPES)}){fix}")), None
+        # A CSDS contact that did not take place (presets.attended_contact_sql): its own
+        # reason, with the recode that counts such contacts after all (quoting the text
+        # the preset made, a code, never the file's value).
+        not_attended = f"starts_with({t}, {nz.sql_literal(presets.NOT_ATTENDED)})"
+        code = f"substr({t}, {len(presets.NOT_ATTENDED) + 1})"
+        return nz.case_sql(key, nz.ACTIVITY_TYPE_CODES), _when(unmapped, (
+            f"(CASE WHEN {not_attended} THEN "
+            + _say(f"{NOT_ATTENDED_REASON} (attendance status ", code, "): only attended "
+                   "contacts (5, 6) count; to count these too, add \"", t, "\" = "
+                   "\"community_contact\" under [recode.activity_type] in the mapping")
+            + " ELSE " + _say(f"{label} '", shown, "' is not a known activity type (use one "
+                              f"of {', '.join(ACTIVITY_TYPES)}){fix}") + " END)")), None
     if column == "age_band":
         return nz.case_sql(key, nz.AGE_BAND_CODES), _when(
             unmapped, _say(f"{label} '", shown, "' is not an age band (use 0-4, 5-9, ..., "
@@ -1663,6 +1676,8 @@ def _ingest_one(
     try:
         if preset is not None and preset.name == "ons_population":
             raw = _read_ons_population(con, path, mapping, where, reporter)
+        elif preset is not None and preset.name == "ons_projections":
+            raw = _read_ons_projections(con, config, path, mapping, where, reporter)
         else:
             raw = readers.read_into(
                 con, path, table=RAW_TABLE, file_format=mapping.format,
@@ -2206,6 +2221,143 @@ def _ons_long_table(con: duckdb.DuckDBPyConnection,
                             row_expr="__row", format="xlsx", row_map=ROW_MAP_TABLE)
 
 
+def _read_ons_projections(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                          path: Path, mapping: Any, where: str, reporter: Reporter
+                          ) -> readers.RawTable:
+    """ONS subnational population projections as published, as the canonical long table.
+
+    One row per area, sex and single year of age (or five-year group), one column per
+    projection year (presets.projection_layout): the 2018-based CSVs ('2018 SNPP
+    Population males.csv', the sex from a SEX column or the file name) and the 2022-based
+    workbook (cover and notes sheets, a sheet per sex under title rows; the persons sheet
+    is not read) alike. Each area x sex x five-year band x year is the sum of its single
+    years; 'All ages' and persons rows, and rows of another COMPONENT than population
+    (births, deaths, migration of table 5), are totals or not population and are left
+    out, said in the message. An area is a Place where its code or its name is one of
+    eolneeds.toml (an LA named 'Castlemoor' is Place CAS), else its code as published
+    (areas outside the ICB are loaded and not used). A population cell that is not a
+    number is kept as its text ('2031 age 7: x') for the population check to quarantine,
+    naming its sheet and row."""
+    fmt, _gz = readers.detect_format(path, mapping.format)
+    chosen: list[tuple[str | None, int | None, str | None]] = []  # sheet, header row, sex
+    if fmt == "xlsx":
+        sheets = readers.scan_workbook(path, lambda h: presets.projection_layout(h) is not None)
+        if mapping.sheet is not None:
+            sheets = [s for s in sheets if s.name == mapping.sheet]
+        for sheet in sheets:
+            layout = presets.projection_layout(sheet.headers) if sheet.matched else None
+            if layout is None:
+                continue
+            sex = None
+            if layout.sex is None:
+                sex = presets.ons_sheet_sex(sheet.name) or presets.ons_sheet_sex(
+                    " ".join(sheet.titles[:1]))
+                if sex is None:
+                    continue  # the persons sheet: males + females again
+            chosen.append((sheet.name, sheet.header_row, sex))
+        if not chosen:
+            names = ", ".join(repr(s.name) for s in readers.scan_workbook(path))
+            raise input_error(
+                path.name, f"no sheet is an ONS projections table (sheets: {names})",
+                "check that this is the ONS subnational population projections table (an "
+                "area code, a sex and an age column, and a column per year); for another "
+                f"layout delete the preset line in {where} and map its columns")
+    else:
+        chosen.append((None, mapping.header_row, None))
+    parts: list[tuple[readers.RawTable, str | None, presets.ProjectionLayout, str | None]] = []
+    for i, (sheet_name, header_row, sex) in enumerate(chosen):
+        part = readers.read_into(
+            con, path, table=f"{RAW_TABLE}_{i}", file_format=fmt, encoding=mapping.encoding,
+            delimiter=mapping.delimiter, sheet=sheet_name, header_row=header_row,
+            plain_cells=fmt == "xlsx", where=where,
+            matches=lambda h: presets.projection_layout(h) is not None)
+        layout = presets.projection_layout(part.headers)
+        if layout is None:
+            raise input_error(
+                path.name, "is not an ONS projections table (an area code column such as "
+                "AREA_CODE, an age column such as AGE_GROUP, and a column per year)",
+                f"ingest the ONS table as published, or delete the preset line in {where} to "
+                "read a long table (area_code, year, sex, age_band, population)")
+        if layout.sex is None and sex is None:
+            sex = presets.ons_sheet_sex(path.stem)
+            if sex is None:
+                raise input_error(
+                    path.name, "has no sex column and its name does not say males or "
+                    "females (a persons table counts both sexes together)",
+                    "ingest the males and the females files as published (e.g. '2018 SNPP "
+                    "Population males.csv')")
+        parts.append((part, sheet_name, layout, sex))
+    selects: list[str] = []
+    left_out = 0
+    totals = ", ".join(nz.sql_literal(t) for t in presets.SNPP_ALL_AGES)
+    persons = ", ".join(nz.sql_literal(t) for t in presets.SNPP_PERSONS)
+    for i, (part, sheet_name, layout, sex) in enumerate(parts):
+        # Each cell's text cleaned once, into a table of plain names: the expressions
+        # below then read short columns (the cleaning written into each of them made
+        # DuckDB plan for a minute).
+        cleaned = f"{RAW_TABLE}_clean_{i}"
+        sex_text = (readers.value_sql(part.column(layout.sex)) if layout.sex
+                    else nz.sql_literal(sex or ""))
+        component = (nz.code_key_sql(part.column(layout.component)) if layout.component
+                     else "NULL")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {cleaned} AS SELECT {part.row_expr} AS src_row, "
+            f"{readers.value_sql(part.column(layout.area))} AS area, "
+            + (f"{readers.value_sql(part.column(layout.name))}" if layout.name else "NULL")
+            + f" AS name, {readers.value_sql(part.column(layout.age))} AS age, "
+            f"{sex_text} AS sex, {component} AS component, "
+            + ", ".join(f"{part.column(h)} AS y{year}" for h, year in layout.years.items())
+            + f" FROM {part.table}")
+        con.execute(f"DROP TABLE IF EXISTS {part.table}")
+        place = (f"coalesce({_place_code_sql(config, 'area')}, "
+                 f"{_place_code_sql(config, 'name')}, area)" if config.places else "area")
+        sex_sql = (f"(CASE {nz.code_key_sql('sex')} WHEN 'males' THEN 'male' "
+                   "WHEN 'females' THEN 'female' ELSE sex END)")
+        keep = (f"coalesce({nz.code_key_sql('age')}, '') NOT IN ({totals}) "
+                f"AND coalesce({nz.code_key_sql('sex')}, '') NOT IN ({persons}) "
+                "AND coalesce(component, 'population') = 'population'")
+        counted = con.execute(f"SELECT count(*) FILTER (WHERE NOT ({keep})) FROM {cleaned}")
+        left_out += counted.fetchone()[0]  # type: ignore[index]
+        sheet_sql = nz.sql_literal(sheet_name) if sheet_name is not None else "NULL"
+        rows = (f"SELECT src_row, {place} AS area, {sex_sql} AS sex, "
+                f"{presets.projection_age_band_sql('age')} AS band, age, "
+                + ", ".join(f"y{year}" for year in layout.years.values())
+                + f" FROM {cleaned} WHERE {keep}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {cleaned} AS {rows}")
+        for year in layout.years.values():
+            selects.append(
+                f"SELECT {i} AS __part, src_row AS __src_row, {sheet_sql} AS __sheet, area, "
+                f"{year} AS year, sex, band, age, TRY_CAST(replace(trim(y{year}), ',', '') "
+                f"AS DOUBLE) AS n, y{year} AS cell FROM {cleaned}")
+    # One row per area, year, sex and band; its row in the sheet is its first age's.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER (ORDER BY "
+        "__part, __src_row, c1, c2, c3) AS __row, * FROM (SELECT __part, min(__src_row) AS "
+        "__src_row, __sheet, area AS c0, CAST(year AS VARCHAR) AS c1, sex AS c2, band AS c3, "
+        "CASE WHEN count(*) FILTER (WHERE n IS NULL) = 0 THEN CAST(sum(n) AS VARCHAR) ELSE "
+        "min(year || ' age ' || coalesce(age, 'blank') || ': ' || coalesce(cell, 'blank')) "
+        "FILTER (WHERE n IS NULL) END AS c4 "
+        f"FROM ({' UNION ALL '.join(selects)}) GROUP BY __part, __sheet, area, year, sex, band)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROW_MAP_TABLE} AS SELECT __row, __src_row, "
+                "__sheet FROM __eolneeds_long")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT __row, c0, c1, c2, c3, c4 "
+                "FROM __eolneeds_long ORDER BY __row")
+    for i in range(len(parts)):
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}_clean_{i}")
+    con.execute("DROP TABLE __eolneeds_long")
+    years = sorted({y for _p, _s, layout, _x in parts for y in layout.years.values()})
+    where_read = "; ".join(
+        (f"sheet {s!r}" if s is not None else "the file") + (f" ({x}s)" if x else "")
+        for _p, s, _l, x in parts)
+    reporter.message(
+        f"{path.name}: ons_projections: {where_read}, years {years[0]}-{years[-1]}, summed "
+        f"into five-year bands" + (f"; {left_out:,} rows of totals (all ages, persons) or "
+                                   "other components left out" if left_out else ""))
+    return readers.RawTable(table=RAW_TABLE, headers=["area_code", "year", "sex", "age_band",
+                                                      "population"],
+                            row_expr="__row", format=fmt, row_map=ROW_MAP_TABLE)
+
+
 def _loads_direct(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable,
                   mapping: str) -> bool:
     """Whether the typed rows go straight into the dataset's table (no ROWS_TABLE).
@@ -2524,7 +2676,9 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
     # Duplicates are no fault of the file or its mapping (a cumulative monthly extract
     # repeats the deaths already loaded): they never count towards refusing it (and are
     # found only afterwards).
-    faulty = f"SELECT * FROM {STAGE_TABLE} WHERE NOT starts_with(__reason, 'duplicate ')"
+    # Nor do CSDS contacts that did not take place (a clinic's DNAs are its data).
+    faulty = (f"SELECT * FROM {STAGE_TABLE} WHERE NOT starts_with(__reason, 'duplicate ') "
+              f"AND NOT starts_with(__reason, '{NOT_ATTENDED_REASON}')")
     rows_rejected = int(con.execute(f"SELECT count(*) FROM ({faulty})").fetchone()[0])  # type: ignore[index]
     if not rows_rejected or (rows_rejected < rows_read and rows_rejected <= share * rows_read):
         return
