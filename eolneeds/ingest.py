@@ -1828,7 +1828,7 @@ def _ingest_one(
                               if direct else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
         _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read)
         superseded: list[tuple[int, str]] = []
-        revised: list[tuple[int, int, list[str]]] = []
+        revised: list[tuple[int, int, list[str], bool]] = []
         if not direct:
             if dataset in SUPERSEDE_KEYS and not replace:
                 superseded = _superseded_loads(con, dataset, stored_mapping)
@@ -1838,8 +1838,8 @@ def _ingest_one(
                 _replace_earlier(con, dataset, replaced, content_hash, file_id)
             for old_id, _old_name in superseded:
                 _take_out(con, dataset, old_id, file_id)
-            if dataset == "population":
-                revised = _replace_revised_years(con, file_id, stored_name)
+            if dataset in REVISED_BY_YEAR:
+                revised = _replace_revised_years(con, dataset, file_id, stored_name)
         # After the earlier loads are replaced: their rows are no duplicates.
         repeats, corrections, repeated_from = _quarantine_duplicates(
             con, dataset, file_id, direct=direct, mapping=stored_mapping)
@@ -1937,71 +1937,101 @@ def _ingest_one(
             f"mapping: a cumulative re-supply, so it replaced that load (its values stand "
             f"where they differ); `eolneeds validate` lists {old_name} as replaced by file "
             f"{file_id}", level="warning")
-    for year, rows, names in revised:
-        reporter.event("population_revised", file=str(path), file_id=file_id, year=year,
+    for year, rows, names, other_vintage in revised:
+        reporter.event(f"{dataset}_revised", file=str(path), file_id=file_id, year=year,
                        rows_replaced=rows, replaced_files=names)
+        areas = "LSOA" if dataset == "population" else "area"
+        cells = (f"in other {areas}s (another vintage: {areas}s the earlier rows do not have, "
+                 f"and at least {OTHER_VINTAGE_SHARE:.0%} of the {areas}, sex and age band "
+                 "cells they had)" if other_vintage else
+                 f"for every {areas}, sex and age band it had")
         reporter.message(
-            f"{path.name}: re-states the population of {year} loaded from "
-            f"{', '.join(names)} ({rows} {plural(rows, 'row')}) for every LSOA, sex and age "
-            f"band it had: revised estimates, so they replaced the earlier ones; "
+            f"{path.name}: re-states the {dataset} of {year} loaded from "
+            f"{', '.join(names)} ({rows} {plural(rows, 'row')}) {cells}: "
+            f"{REVISED_BY_YEAR[dataset][1]}, so they replaced the earlier ones; "
             "`eolneeds validate` lists what was replaced", level="warning")
     _say_repeats(path, dataset, mapping.name, rows_read, repeats, corrections, repeated_from,
                  reporter)
     return result
 
 
-def _replace_revised_years(con: duckdb.DuckDBPyConnection, file_id: int, name: str
-                           ) -> list[tuple[int, int, list[str]]]:
-    """A population year this file (its valid rows in ROWS_TABLE) holds for every LSOA,
-    sex and age band that earlier loads hold it for is a re-supply of that year: ONS
-    revises last year's estimates in next year's workbook. As activity's cumulative
-    re-supply does, it replaces them: an earlier load holding only revised years is taken
-    out (replaced_by, as --replace-file would); one holding other years too keeps them,
-    and its rows of the revised year move to `rejects`, their reason naming this file,
-    so that rows read = loaded + rejected still holds for it. A year re-stated only in
-    part (some LSOAs) replaces nothing: its repeats are quarantined as duplicates and
-    the earlier estimates stand (_say_repeats says how to replace them).
-    Returns [(year, rows replaced, earlier file names)]."""
-    new_rows = (f"SELECT DISTINCT year, lsoa_code, sex, age_band FROM {ROWS_TABLE} "
+# Datasets a file re-states by the year (_replace_revised_years): the area column of
+# their key, and what the earlier rows are called in the reason they are moved with.
+REVISED_BY_YEAR: dict[str, tuple[str, str]] = {
+    "population": ("lsoa_code", "revised estimates"),
+    "projections": ("area_code", "re-based projections"),
+}
+# A year re-stated with areas the earlier loads do not have for it (another LSOA vintage:
+# 2021 LSOAs for 2011 ones; projections on new local authority boundaries) replaces the
+# earlier year when it also holds at least this share of its (area, sex, band) cells: a
+# whole new table, not a part of one (about 95% of 2021 LSOAs kept their 2011 code).
+OTHER_VINTAGE_SHARE = 0.8
+
+
+def _replace_revised_years(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int,
+                           name: str) -> list[tuple[int, int, list[str], bool]]:
+    """A population (or projections) year this file (its valid rows in ROWS_TABLE) holds
+    for every area, sex and age band that earlier loads hold it for is a re-supply of that
+    year: ONS revises last year's estimates in next year's workbook, and a re-based
+    projection re-states every year. So is a year the file holds in another vintage of
+    areas (areas the earlier loads do not have for that year, and at least
+    OTHER_VINTAGE_SHARE of their cells): 2021 LSOAs after 2011 ones would otherwise stand
+    beside them, the shared codes' new rows quarantined as duplicates. As activity's
+    cumulative re-supply does, it replaces them: an earlier load holding only revised
+    years is taken out (replaced_by, as --replace-file would); one holding other years too
+    keeps them, and its rows of the revised year move to `rejects`, their reason naming
+    this file, so that rows read = loaded + rejected still holds for it. A year re-stated
+    only in part (some areas, none new) replaces nothing: its repeats are quarantined as
+    duplicates and the earlier rows stand (_say_repeats says how to replace them).
+    Returns [(year, rows replaced, earlier file names, whether in another vintage)]."""
+    area, called = REVISED_BY_YEAR[dataset]
+    key = f"year, {area}, sex, age_band"
+    new_rows = (f"SELECT DISTINCT {key} FROM {ROWS_TABLE} "
                 f"WHERE source_row > 0 AND source_row NOT IN "
                 f"(SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT NULL)")
-    years = [int(y) for (y,) in con.execute(
-        f"WITH f AS ({new_rows}) SELECT e.year FROM population e "
-        "LEFT JOIN f USING (year, lsoa_code, sex, age_band) "
-        "WHERE e.source_file_id <> $file_id AND e.year IN (SELECT year FROM f) "
-        "GROUP BY e.year HAVING bool_and(f.year IS NOT NULL) ORDER BY e.year",
-        {"file_id": file_id}).fetchall()]
-    if not years:
+    found = con.execute(
+        f"WITH f AS ({new_rows}), e AS (SELECT {key} FROM {dataset} WHERE source_file_id "
+        "<> $file_id AND year IN (SELECT year FROM f)), "
+        f"cover AS (SELECT e.year, count(*) AS earlier, count(f.year) AS covered FROM e "
+        f"LEFT JOIN f USING ({key}) GROUP BY e.year), "
+        f"fresh AS (SELECT DISTINCT year FROM (SELECT year, {area} FROM f ANTI JOIN "
+        f"(SELECT DISTINCT year, {area} FROM e) USING (year, {area}))) "
+        "SELECT year, covered < earlier FROM cover WHERE covered = earlier OR (year IN "
+        f"(SELECT year FROM fresh) AND covered >= {OTHER_VINTAGE_SHARE} * earlier) "
+        "ORDER BY year", {"file_id": file_id}).fetchall()
+    if not found:
         return []
+    years = [int(y) for y, _other in found]
+    other_vintage = {int(y): bool(other) for y, other in found}
     params = {"file_id": file_id, "years": years}
     by_file = con.execute(
         "SELECT p.source_file_id, l.file_name, count(*) FILTER (WHERE list_contains("
-        "$years, p.year)) AS revised, count(*) AS loaded FROM population p "
+        f"$years, p.year)) AS revised, count(*) AS loaded FROM {dataset} p "
         "JOIN ingest_log l ON l.file_id = p.source_file_id "
         "WHERE p.source_file_id <> $file_id GROUP BY ALL HAVING revised > 0 "
         "ORDER BY p.source_file_id", params).fetchall()
     replaced = {int(y): (int(n), list(names)) for y, n, names in con.execute(
         "SELECT p.year, count(*), list(DISTINCT l.file_name ORDER BY l.file_name) "
-        "FROM population p JOIN ingest_log l ON l.file_id = p.source_file_id "
+        f"FROM {dataset} p JOIN ingest_log l ON l.file_id = p.source_file_id "
         "WHERE p.source_file_id <> $file_id AND list_contains($years, p.year) "
         "GROUP BY p.year", params).fetchall()}
     for old, _old_name, revised, loaded in by_file:
         if revised == loaded:
-            _take_out(con, "population", int(old), file_id)
+            _take_out(con, dataset, int(old), file_id)
             continue
         con.execute(
-            "INSERT INTO rejects SELECT p.source_file_id, l.file_name, 'population', "
-            "p.source_row, 'year', CAST(p.year AS VARCHAR), 'population of ' || "
-            "CAST(p.year AS VARCHAR) || ' replaced by the revised estimates in ' || $name "
-            "|| ' (file ' || CAST($file_id AS VARCHAR) || ')' FROM population p "
+            f"INSERT INTO rejects SELECT p.source_file_id, l.file_name, '{dataset}', "
+            f"p.source_row, 'year', CAST(p.year AS VARCHAR), '{dataset} of ' || "
+            f"CAST(p.year AS VARCHAR) || ' replaced by the {called} in ' || $name "
+            f"|| ' (file ' || CAST($file_id AS VARCHAR) || ')' FROM {dataset} p "
             "JOIN ingest_log l ON l.file_id = p.source_file_id "
             "WHERE p.source_file_id = $old AND list_contains($years, p.year)",
             {**params, "old": old, "name": name})
-        con.execute("DELETE FROM population WHERE source_file_id = $old AND "
+        con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $old AND "
                     "list_contains($years, year)", {"old": old, "years": years})
         con.execute("UPDATE ingest_log SET rows_loaded = rows_loaded - $n, rows_rejected = "
                     "rows_rejected + $n WHERE file_id = $old", {"n": revised, "old": old})
-    return [(year, *replaced[year]) for year in years]
+    return [(year, *replaced[year], other_vintage[year]) for year in years]
 
 
 def _say_repeats(path: Path, dataset: str, mapping_name: str, rows_read: int, repeats: int,
@@ -2127,12 +2157,9 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
                               f"add year = YYYY (the estimates' year) to {where}")
         chosen.append((sheet, layout, sex, year))
     if not chosen:
-        names = ", ".join(repr(s.name) for s in readers.scan_workbook(path))
-        raise input_error(
-            path.name, f"no sheet is an ONS population table by LSOA (sheets: {names})",
-            "check that this is the ONS mid-year estimates workbook by LSOA (F0..F90 and "
-            "M0..M90, or a sheet per sex with 0..89 and 90+); for another layout delete the "
-            f"preset line in {where} and map its columns")
+        raise _no_ons_sheet(path, "an ONS population table by LSOA", "the ONS mid-year "
+                            "estimates workbook by LSOA (F0..F90 and M0..M90, or a sheet per "
+                            "sex with 0..89 and 90+)", where)
     parts: list[tuple[readers.RawTable, str | None, str, str | None, int]] = []
     described: list[str] = []
     for i, (sheet, layout, sex, year) in enumerate(chosen):
@@ -2146,6 +2173,15 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
             + (", F0..F90 and M0..M90" if layout == "sexes" else ", 0..89 and 90+"))
     reporter.message(f"{path.name}: ons_population: {'; '.join(described)}")
     return _ons_long_table(con, parts)
+
+
+def _no_ons_sheet(path: Path, table: str, workbook: str, where: str) -> InputDataError:
+    """No sheet of a workbook read with an ONS preset is in its layout: the sheets, and
+    the way out."""
+    names = ", ".join(repr(s.name) for s in readers.scan_workbook(path))
+    return input_error(path.name, f"no sheet is {table} (sheets: {names})",
+                       f"check that this is {workbook}; for another layout delete the preset "
+                       f"line in {where} and map its columns")
 
 
 def _read_ons_population_csv(con: duckdb.DuckDBPyConnection, path: Path, fmt: str,
@@ -2256,12 +2292,9 @@ def _read_ons_projections(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
                     continue  # the persons sheet: males + females again
             chosen.append((sheet.name, sheet.header_row, sex))
         if not chosen:
-            names = ", ".join(repr(s.name) for s in readers.scan_workbook(path))
-            raise input_error(
-                path.name, f"no sheet is an ONS projections table (sheets: {names})",
-                "check that this is the ONS subnational population projections table (an "
-                "area code, a sex and an age column, and a column per year); for another "
-                f"layout delete the preset line in {where} and map its columns")
+            raise _no_ons_sheet(path, "an ONS projections table", "the ONS subnational "
+                                "population projections table (an area code, a sex and an "
+                                "age column, and a column per year)", where)
     else:
         chosen.append((None, mapping.header_row, None))
     parts: list[tuple[readers.RawTable, str | None, presets.ProjectionLayout, str | None]] = []

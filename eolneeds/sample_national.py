@@ -634,25 +634,34 @@ def _workbook() -> Any:
     return book
 
 
-def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
-    """Mid-2022 onwards: Cover, Contents, Notes, then the data sheet; header on row 4."""
-
-    lsoa, names, place, single = _population_rows(geo, nb, year)
+def _ons_workbook(cover_name: str, title: str, sheets: list[str], note: str) -> Any:
+    """A new ONS-style workbook with its front sheets: cover, contents (listing
+    `sheets`), notes (one note). The data sheets are the caller's."""
     book = _workbook()
-    title = (f"Mid-{year} population estimates for Lower layer Super Output Areas "
-             "(LSOAs) in England and Wales by single year of age and sex")
-    cover = book.create_sheet("Cover")
+    cover = book.create_sheet(cover_name)
     for line in (title, "Synthetic: every code and number in this workbook is made up.",
                  "Source: Office for National Statistics (layout only)"):
         cover.append([line])
     contents = book.create_sheet("Contents")
     contents.append(["Contents"])
     contents.append(["Worksheet name", "Worksheet title"])
-    contents.append([f"Mid-{year} LSOA 2021", title])
+    for name in sheets:
+        contents.append([name, title if len(sheets) == 1 else f"{title}: {name.lower()}"])
     notes = book.create_sheet("Notes")
     notes.append(["Notes"])
     notes.append(["Note number", "Note text"])
-    notes.append(["Note 1", "Age 90 includes everyone aged 90 and over."])
+    notes.append(["Note 1", note])
+    return book
+
+
+def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
+    """Mid-2022 onwards: Cover, Contents, Notes, then the data sheet; header on row 4."""
+
+    lsoa, names, place, single = _population_rows(geo, nb, year)
+    title = (f"Mid-{year} population estimates for Lower layer Super Output Areas "
+             "(LSOAs) in England and Wales by single year of age and sex")
+    book = _ons_workbook("Cover", title, [f"Mid-{year} LSOA 2021"],
+                         "Age 90 includes everyone aged 90 and over.")
     data = book.create_sheet(f"Mid-{year} LSOA 2021")
     data.append([title])
     data.append(["This worksheet contains one table."])
@@ -702,22 +711,10 @@ def _write_projections(path: Path, geo: Geography) -> None:
     singles = {year: _single_years(_projected_bands(geo, year)) for year in SNPP_YEARS}
     neighbour = {year: np.rint(singles[year].sum(axis=0) * 0.4).astype(np.int64)
                  for year in SNPP_YEARS}
-    book = _workbook()
     title = ("Population projections for local authorities by single year of age and sex, "
              "England, 2022-based")
-    cover = book.create_sheet("Cover_sheet")
-    for line in (title, "Synthetic: every code and number in this workbook is made up.",
-                 "Source: Office for National Statistics (layout only)"):
-        cover.append([line])
-    contents = book.create_sheet("Contents")
-    contents.append(["Contents"])
-    contents.append(["Worksheet name", "Worksheet title"])
-    for label in ("Males", "Females", "Persons"):
-        contents.append([label, f"{title}: {label.lower()}"])
-    notes = book.create_sheet("Notes")
-    notes.append(["Notes"])
-    notes.append(["Note number", "Note text"])
-    notes.append(["Note 1", "Age 90+ includes everyone aged 90 and over."])
+    book = _ons_workbook("Cover_sheet", title, ["Males", "Females", "Persons"],
+                         "Age 90+ includes everyone aged 90 and over.")
     # area code, name, {year: (2, 91) single years by sex}
     areas: list[tuple[str, str, dict[int, np.ndarray]]] = [
         (_lad_code(i), p.name, {y: singles[y][i] for y in SNPP_YEARS})
