@@ -2607,30 +2607,51 @@ def _quarantine_repeats(con: duckdb.DuckDBPyConnection, dataset: str, file_id: i
     if not _feed_loaded(con, dataset, mapping, file_id):
         return 0, 0, []
     keys, what = REPEAT_KEYS[dataset]
-    cols = ", ".join(f'"{k}"' for k in keys)
     this_file = (f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id)" if direct
                  else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
-    join = " AND ".join(f's."{k}" IS NOT DISTINCT FROM e."{k}"' for k in keys)
-    x_join = " AND ".join(f'x."{k}" IS NOT DISTINCT FROM d."{k}"' for k in keys)
-    d_cols = ", ".join(f'd."{k}"' for k in keys)
     differs = " OR ".join(f's."{c}" IS DISTINCT FROM e."{c}"'
                           for c, _t, _r in CANONICAL_COLUMNS[dataset] if c not in keys)
     pairs = "__eolneeds_repeats"
-    # The k-th row of a key in this file repeats the k-th loaded earlier (file, then row
-    # order); the earlier rows are only those of keys this file has.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {pairs} AS "
-        f"WITH s AS (SELECT *, row_number() OVER (PARTITION BY {cols} ORDER BY source_row) "
-        f"AS __k FROM {this_file}), "
-        f"e AS (SELECT d.*, row_number() OVER (PARTITION BY {d_cols} "
-        "ORDER BY d.source_file_id, d.source_row) AS __k FROM "
-        f"{dataset} d JOIN ingest_log l ON l.file_id = d.source_file_id "
-        "WHERE l.dataset = $dataset AND l.mapping = $mapping AND l.replaced_by IS NULL "
-        f"AND d.source_file_id <> $file_id AND EXISTS (SELECT 1 FROM {this_file} x "
-        f"WHERE {x_join})) "
-        "SELECT s.source_row AS __row, e.source_file_id AS __from, e.source_row AS __from_row, "
-        f"({differs or 'false'}) AS __differs FROM s JOIN e ON {join} AND s.__k = e.__k",
-        {"file_id": file_id, "dataset": dataset, "mapping": mapping})
+    params = {"file_id": file_id, "dataset": dataset, "mapping": mapping}
+    # Earlier loads that give the spell identifier as this file does (both or neither)
+    # are compared by it; the others (a feed that began sending spell ids mid-way, or
+    # stopped) without it, or none of their rows would ever repeat this file's.
+    spelled = "spell_id" in keys
+    if spelled:
+        mine = con.execute(f"SELECT EXISTS (SELECT 1 FROM {this_file} WHERE spell_id IS NOT "
+                           "NULL)", {"file_id": file_id} if direct else {}
+                           ).fetchone()[0]  # type: ignore[index]
+        passes = [(keys, "= $mine"), (tuple(k for k in keys if k != "spell_id"), "<> $mine")]
+        params["mine"] = bool(mine)
+        params["spelled"] = _loads_with_spell_ids(con, dataset, mapping)
+    else:
+        passes = [(keys, "")]
+    for number, (compared, same_ids) in enumerate(passes):
+        cols = ", ".join(f'"{k}"' for k in compared)
+        join = " AND ".join(f's."{k}" IS NOT DISTINCT FROM e."{k}"' for k in compared)
+        x_join = " AND ".join(f'x."{k}" IS NOT DISTINCT FROM d."{k}"' for k in compared)
+        d_cols = ", ".join(f'd."{k}"' for k in compared)
+        loads = (f" AND list_contains($spelled, d.source_file_id) {same_ids}" if same_ids
+                 else "")
+        # (A row paired by the first pass is no repeat of a second earlier row.)
+        unpaired = f" WHERE source_row NOT IN (SELECT __row FROM {pairs})" if number else ""
+        # The k-th row of a key in this file repeats the k-th loaded earlier (file, then
+        # row order); the earlier rows are only those of keys this file has.
+        con.execute(
+            (f"CREATE OR REPLACE TEMP TABLE {pairs} AS " if not number
+             else f"INSERT INTO {pairs} ")
+            + f"WITH s AS (SELECT *, row_number() OVER (PARTITION BY {cols} ORDER BY "
+            f"source_row) AS __k FROM {this_file}{unpaired}), "
+            f"e AS (SELECT d.*, row_number() OVER (PARTITION BY {d_cols} "
+            "ORDER BY d.source_file_id, d.source_row) AS __k FROM "
+            f"{dataset} d JOIN ingest_log l ON l.file_id = d.source_file_id "
+            "WHERE l.dataset = $dataset AND l.mapping = $mapping AND l.replaced_by IS NULL "
+            f"AND d.source_file_id <> $file_id{loads} AND EXISTS (SELECT 1 FROM {this_file} x "
+            f"WHERE {x_join})) "
+            "SELECT s.source_row AS __row, e.source_file_id AS __from, e.source_row AS "
+            f"__from_row, ({differs or 'false'}) AS __differs FROM s JOIN e ON {join} AND "
+            "s.__k = e.__k", {k: v for k, v in params.items()
+                               if k not in ("mine", "spelled") or same_ids})
     try:
         by_file = con.execute(
             f"SELECT l.file_name, count(*) AS n, count(*) FILTER (WHERE p.__differs), "
@@ -2857,6 +2878,16 @@ def _take_out(con: duckdb.DuckDBPyConnection, dataset: str, old: int, file_id: i
                 {"new": file_id, "old": old})
 
 
+def _loads_with_spell_ids(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str
+                          ) -> list[int]:
+    """The current loads of a feed (dataset and mapping) that give a spell identifier."""
+    return [int(f) for (f,) in con.execute(
+        f"SELECT DISTINCT source_file_id FROM {dataset} WHERE spell_id IS NOT NULL AND "
+        "source_file_id IN (SELECT file_id FROM ingest_log WHERE dataset = $dataset AND "
+        "mapping = $mapping AND replaced_by IS NULL) ORDER BY 1",
+        {"dataset": dataset, "mapping": mapping}).fetchall()]
+
+
 def _superseded_loads(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str
                       ) -> list[tuple[int, str]]:
     """The earlier loads of this feed (dataset and mapping) that the file's typed rows in
@@ -2871,13 +2902,34 @@ def _superseded_loads(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str
     keys = SUPERSEDE_KEYS[dataset]
     cols = ", ".join(f'"{k}"' for k in keys)
     on = " AND ".join(f'e."{k}" IS NOT DISTINCT FROM f."{k}"' for k in keys)
-    new_rows = (f"(SELECT {cols}, count(*) AS __n FROM {ROWS_TABLE} WHERE source_row > 0 "
-                f"AND source_row NOT IN (SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT "
-                "NULL) GROUP BY ALL)")
+    valid = (f"FROM {ROWS_TABLE} WHERE source_row > 0 AND source_row NOT IN (SELECT __row "
+             f"FROM {STAGE_TABLE} WHERE __row IS NOT NULL)")
     loads = ("SELECT file_id, file_name FROM ingest_log WHERE dataset = $dataset AND "
              "mapping = $mapping AND replaced_by IS NULL AND rows_loaded > 0")
     params = {"dataset": dataset, "mapping": mapping}
     d_cols = ", ".join(f'd."{k}"' for k in keys)
+    if "spell_id" in keys:
+        # An earlier load and this file that do not both give spell ids (or both not)
+        # are compared without them (as _quarantine_repeats): the spell id is blanked on
+        # both sides of that comparison.
+        mine = con.execute(f"SELECT EXISTS (SELECT 1 {valid} AND spell_id IS NOT NULL)"
+                           ).fetchone()[0]  # type: ignore[index]
+        spelled = _loads_with_spell_ids(con, dataset, mapping)
+        # (File ids, whole numbers: written into the SQL, not passed, as some of the
+        # queries below take no other parameter of theirs.)
+        same = (f"(list_contains([{', '.join(map(str, spelled))}]::INTEGER[], "
+                f"d.source_file_id) = {'true' if mine else 'false'})")
+        d_cols = d_cols.replace('d."spell_id"', f'CASE WHEN {same} THEN d."spell_id" END '
+                                                'AS "spell_id"')
+        bare = ", ".join(f'"{k}"' if k != "spell_id" else 'NULL AS "spell_id"' for k in keys)
+        new_rows = (f"(SELECT {cols}, true AS __same, count(*) AS __n {valid} GROUP BY ALL "
+                    f"UNION ALL SELECT {cols}, false, sum(__n) FROM (SELECT {bare}, count(*) AS "
+                    f"__n {valid} GROUP BY ALL) GROUP BY ALL)")
+        d_cols += f", {same} AS __same"
+        on += " AND e.__same = f.__same"
+        cols += ", __same"
+    else:
+        new_rows = f"(SELECT {cols}, count(*) AS __n {valid} GROUP BY ALL)"
     earlier_rows = (f"SELECT d.source_file_id AS __file, {d_cols} "
                     f"FROM {dataset} d WHERE d.source_file_id IN (SELECT file_id FROM ({loads}))")
     whole = con.execute(
