@@ -237,7 +237,7 @@ class _Params:
 
 @dataclass
 class _Check:
-    reason: str  # SQL: the reason text, NULL when the value is fine
+    reason: _When  # the condition under which the check fails, and the reason it gives
     column: str | None  # canonical column it concerns (None: the whole row)
     value: str  # SQL: the value shown in rejects.value
     # Where the check can be evaluated: the source columns ("sN") it depends on, () when
@@ -305,8 +305,28 @@ def _say(*parts: str) -> str:
     return "concat(" + ", ".join(pieces) + ")"
 
 
-def _when(condition: str, message: str) -> str:
-    return f"(CASE WHEN {condition} THEN {message} END)"
+@dataclass(frozen=True)
+class _When:
+    """A check: `message` (SQL text) when `condition` (SQL) holds."""
+
+    condition: str
+    message: str
+
+    def reason(self) -> str:
+        """SQL: the reason text, NULL when the value is fine."""
+        return f"(CASE WHEN {self.condition} THEN {self.message} END)"
+
+    def flag(self) -> str:
+        """SQL: TRUE where `reason` is not NULL, else NULL. The typing pass only asks
+        whether a check fails; the reason's text (values quoted, words withheld: dozens
+        of regular expressions per column) is built only for the rows marked. DuckDB
+        binds and compiles every expression of a statement however few rows reach it:
+        the reasons made the deaths typing pass cost 2 CPU s more, whatever the rows."""
+        return f"(CASE WHEN {self.condition} THEN true END)"
+
+
+def _when(condition: str, message: str) -> _When:
+    return _When(condition, message)
 
 
 _find_header = presets.find_header
@@ -710,7 +730,7 @@ def _plan_columns(
             # every 'admissions in the last 90 days' indicator. The end is blanked and
             # recorded in field_actions; a stay with no end runs to the date of death.
             blank = "blanked"
-        checks: list[tuple[str, str | None]] = []  # (reason SQL, action or None = reject)
+        checks: list[tuple[_When, str | None]] = []  # (check, action or None = reject)
         if canonical in required_cols:
             missing_action = {"person_id": "unlinked", "sex": "set to unknown",
                               "place_of_death": "set to unknown"}.get(canonical)
@@ -979,8 +999,8 @@ def _place_code_sql(config: ProjectConfig, text: str) -> str:
 
 
 def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
-              shown: str, keeps_row: bool) -> tuple[str, str, str | None]:
-    """(value SQL, check SQL or '', action) for a coded column; `key` is its code_key
+              shown: str, keeps_row: bool) -> tuple[str, _When, str | None]:
+    """(value SQL, check, action) for a coded column; `key` is its code_key
     column. action None: a failing check quarantines the row."""
     fix = f"; add a [recode.{column}] entry to the mapping"
     unmapped = f"{t} IS NOT NULL AND {v} IS NULL"
@@ -1231,6 +1251,10 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
                 for item in (f"r{i} AS fa{i}_r",
                              f"CAST({plan.checks[i].value} AS VARCHAR) AS fa{i}_v")]
 
+    def reason(check: _Check) -> str:
+        """SQL: the check's reason text (full), or only whether it fails (_When.flag)."""
+        return check.reason.reason() if full else check.reason.flag()
+
     list_elements = {name for sources in plan.list_sources.values() for name in sources}
     ctes = []
     joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + (
@@ -1261,7 +1285,7 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
                    for n in key if n in list_elements]
         if values:
             layers.append(", ".join(values))
-        own = [f"{c.reason} AS r{i}" for i, (c, home) in enumerate(
+        own = [f"{reason(c)} AS r{i}" for i, (c, home) in enumerate(
             zip(plan.checks, homes, strict=True)) if home == key]
         totals = [n for n in key if n in plan.totals_sources]
         own += [f'(CASE WHEN {_looks_total(chr(34) + n + chr(34))} THEN "{n}" END) '
@@ -1320,7 +1344,7 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
               ", ".join(f'{plan.prep[c]} AS "x_{c}"' for c in per_row if c in plan.prep),
               ", ".join(f'{plan.prep2[c]} AS "y_{c}"' for c in per_row if c in plan.prep2),
               ", ".join(f'{plan.values[c]} AS "v_{c}"' for c in per_row),
-              ", ".join(f"{c.reason} AS r{i}" for i, (c, home) in enumerate(
+              ", ".join(f"{reason(c)} AS r{i}" for i, (c, home) in enumerate(
                   zip(plan.checks, homes, strict=True)) if home == ())]
     if full:
         totals_cell = ("coalesce(" + ", ".join(f'"tot_{n}"' for n in plan.totals_sources)
