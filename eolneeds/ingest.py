@@ -269,6 +269,12 @@ class _Plan:
     prep2: dict[str, str] = field(default_factory=dict)  # canonical -> helper SQL (over x_)
     finals: dict[str, str] = field(default_factory=dict)  # canonical -> final SQL (over v_)
     totals_sources: list[str] = field(default_factory=list)  # "sN" names
+    # A value quoted in a reason is withheld when it is words (normalise.withhold_sql:
+    # six regular expressions, which DuckDB compiles however few rows it reads), so it
+    # is computed once per column, and only in the pass over the marked rows:
+    # helper name -> SQL, "w_<canonical>" and "wr_<canonical>" (its rejected value) over
+    # the column's text, "ws_<sN>" over one source column.
+    withheld: dict[str, str] = field(default_factory=dict)
     preset_note: str = ""  # which of their known names the preset's columns were read as
 
 
@@ -608,7 +614,8 @@ def _plan_columns(
                 for header in found:
                     text_expr = source(header)
                     code = f'"icd_{plan.sources[header]}"'
-                    kept = nz.withhold_sql(text_expr)  # a code, or no words at all
+                    kept = f'"ws_{plan.sources[header]}"'  # a code, or no words at all
+                    plan.withheld[kept.strip('"')] = nz.withhold_sql(text_expr)
                     plan.checks.append(_Check(
                         _when(f"{text_expr} IS NOT NULL AND {code} IS NULL",
                               _say(f"contributory_causes ({header}) '", _shown(kept),
@@ -719,9 +726,13 @@ def _plan_columns(
             # (The column's own names are words of it too: a repeated header row.)
             words = (*COLUMN_WORDS.get(canonical, ()),
                      *re.findall(r"[a-z]{2,}", labels[canonical].lower()))
-            shown = _shown(nz.withhold_sql(t, words))
-            if reject_value != "NULL":
-                reject_value = nz.withhold_sql(reject_value, words)
+            plan.withheld[f"w_{canonical}"] = nz.withhold_sql(t, words)
+            shown = _shown(f'"w_{canonical}"')
+            if reject_value == t:
+                reject_value = f'"w_{canonical}"'
+            elif reject_value != "NULL":
+                plan.withheld[f"wr_{canonical}"] = nz.withhold_sql(reject_value, words)
+                reject_value = f'"wr_{canonical}"'
         blank = "blanked" if keeps_row and canonical != "date_of_death" else None
         if dataset == "activity" and canonical == "end_date":
             # An admission, attendance or contact counts by its start: a discharge date
@@ -1255,6 +1266,14 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         """SQL: the check's reason text (full), or only whether it fails (_When.flag)."""
         return check.reason.reason() if full else check.reason.flag()
 
+    def withheld(columns: list[str], sources: Sequence[str]) -> str:
+        """SQL select items: the reasons' withheld values (_Plan.withheld) of these
+        canonical and source columns; none in the typing pass, which quotes nothing."""
+        names = [f"{p}_{c}" for c in columns for p in ("w", "wr")] + [
+            f"ws_{n}" for n in sources]
+        return ", ".join(f'{plan.withheld[n]} AS "{n}"' for n in names
+                         if full and n in plan.withheld)
+
     list_elements = {name for sources in plan.list_sources.values() for name in sources}
     ctes = []
     joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + (
@@ -1285,6 +1304,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
                    for n in key if n in list_elements]
         if values:
             layers.append(", ".join(values))
+        if withheld(hosted_columns, key):
+            layers.append(withheld(hosted_columns, key))
         own = [f"{reason(c)} AS r{i}" for i, (c, home) in enumerate(
             zip(plan.checks, homes, strict=True)) if home == key]
         totals = [n for n in key if n in plan.totals_sources]
@@ -1344,6 +1365,7 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
               ", ".join(f'{plan.prep[c]} AS "x_{c}"' for c in per_row if c in plan.prep),
               ", ".join(f'{plan.prep2[c]} AS "y_{c}"' for c in per_row if c in plan.prep2),
               ", ".join(f'{plan.values[c]} AS "v_{c}"' for c in per_row),
+              withheld([c for c in per_row if c not in plan.list_sources], row_sources),
               ", ".join(f"{reason(c)} AS r{i}" for i, (c, home) in enumerate(
                   zip(plan.checks, homes, strict=True)) if home == ())]
     if full:
