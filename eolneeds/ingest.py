@@ -98,6 +98,8 @@ MARKED_TABLE = "__eolneeds_marked"
 READ_BLOCKS_TABLE = "__eolneeds_blocks"  # rows per block of row numbers (_mark_left_out)
 # Row numbers are counted in blocks of this many to find the rows left out.
 ROW_BLOCK = 65_536
+# Up to this many marked rows are spelt out on one thread (_quarantine).
+FEW_MARKED_ROWS = 10_000
 
 # Rows that must be unique per dataset: (key columns, what a duplicate is called).
 UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -2342,8 +2344,17 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
         rows = replace(raw, table=BAD_RAW_TABLE, row_expr="__row")
         full = _select_sql(dataset, rows, plan, full=True)
         spelt = "__eolneeds_spelt"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {spelt} AS SELECT __row, __column, "
-                    f"__value, __reason, __actions FROM ({full})", params.used_in(full))
+        # A few rows are spelt out on one thread: the statement then costs its binding
+        # and each thread's set-up (its regular expressions compiled again), not rows.
+        few = bad[0] <= FEW_MARKED_ROWS
+        if few:
+            con.execute("SET threads = 1")
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {spelt} AS SELECT __row, __column, "
+                        f"__value, __reason, __actions FROM ({full})", params.used_in(full))
+        finally:
+            if few:
+                con.execute("RESET threads")
         try:
             con.execute(f"INSERT INTO {STAGE_TABLE} SELECT __row, __column, __value, __reason "
                         f"FROM {spelt} WHERE __reason <> ''")
