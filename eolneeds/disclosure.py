@@ -262,10 +262,10 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
     * across indicators: the places of death add up to all deaths; deaths in the usual
       place of residence are home + care home (religious establishments are published
       within care homes, place_of_death.sql: nothing is left over but the external-cause
-      deaths there, where those are left out); the deaths of a standardised rate are the
-      deaths of known age; the deaths of the DiUPR denominator are all deaths, or those
-      not of external causes where [methods] diupr_exclude_external_causes leaves those
-      out;
+      deaths there, where those are left out, and 'other places' with those is a count
+      too); the deaths of a standardised rate are the deaths of known age; the deaths
+      of the DiUPR denominator are all deaths, or those not of external causes where
+      [methods] diupr_exclude_external_causes leaves those out;
       need deaths on a register plus those not identified are the need deaths; need
       deaths plus the 'other' cause group are all deaths; projected cause groups add up
       to projected deaths, and projected need plus projected 'other' is projected deaths;
@@ -421,6 +421,14 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
                 raise AssertionError(f"disclosure: two sums leave the same remainder {leftover}")
             latent[leftover] = rest
             parts = [*parts, leftover]
+            if tag == "usual":
+                # What is left of deaths in the usual place of residence (minus the
+                # external-cause deaths at home and in care homes, where those are left
+                # out; religious establishments are within care homes) taken from
+                # 'other places' is a count of people too: deaths elsewhere plus those
+                # external-cause deaths (all deaths less hospital, hospice and DiUPR).
+                other: Key = ("pod_other", *total[1:])  # type: ignore[assignment]
+                tagged.append(("usual_other", other, [leftover]))
         relations.append((total, *parts))
     return relations, latent
 

@@ -15,8 +15,9 @@ recovered exactly:
   (all deaths less the five places), of unknown sex, age band or Place (a total less
   its parts), of unknown age (all deaths less a standardised rate's deaths), of
   external causes (all deaths less the DiUPR denominator), DiUPR less home and care
-  home (religious establishments are published within care homes, so only external
-  causes there, where the DiUPR leaves them out) and 'other places' less that, the
+  home (religious establishments are published within care homes: minus the
+  external-cause deaths there, where the DiUPR leaves them out) and 'other places' less
+  that (deaths elsewhere plus those external-cause deaths), the
   people outside a percentage's numerator (98.5% of 200 leaves 3), admitted once or
   twice (any admission less 3+), and a year of a pooled period (the pooled count less
   the other years); each is an unknown of its own where the truth does not add up;
