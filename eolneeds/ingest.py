@@ -37,6 +37,7 @@ never reach a persistent table.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import difflib
 import functools
@@ -371,6 +372,36 @@ def preset_advice(national: str, path: Path, config: ProjectConfig) -> str:
             f"{target} holding dataset = \"{kind}\" and preset = "
             f"\"{national}\" (eolneeds inspect {file} --write-mapping {national} --project "
             f"{project} does it), then run {ingest.format(national)}")
+
+
+def _starts_like_epraccur(path: Path) -> bool:
+    """Whether a plain CSV's first line is a row of ODS's epraccur (presets.epraccur_row):
+    looked at only when the file could not be read, to say what it is."""
+    try:
+        if readers.detect_format(path)[0] != "csv" or readers.detect_format(path)[1]:
+            return False
+        with path.open("rb") as fh:
+            first = fh.read(4096).decode("latin-1").splitlines()[:1]
+    except (OSError, EolneedsError):
+        return False
+    return bool(first) and presets.epraccur_row(next(csv.reader(first)))
+
+
+def _epraccur_error(file_name: str, config: ProjectConfig) -> Exception:
+    """ODS's epraccur practice list given as a file to ingest: what it is, and the file
+    that gives what the practices dataset needs (each practice's PCN)."""
+    project = shell_arg(config.root)
+    have = sorted(m.name for m in config.mappings.values()
+                  if m.preset == "ods_epcn" and m.dataset == "practices")
+    ingest = f"eolneeds ingest practices epcn.xlsx --mapping {{}} --project {project}"
+    run = (f"run {ingest.format(have[0])}" if have else
+           f"write {config.root / 'mappings' / 'ods_epcn.toml'} holding dataset = "
+           f"\"practices\" and preset = \"ods_epcn\", then run {ingest.format('ods_epcn')}")
+    return input_error(
+        file_name, "is NHS ODS's epraccur practice list: it has no header row (its first "
+        "line is a practice) and no PCN, which the practices dataset maps each practice to",
+        "ingest NHS England's ePCN workbook instead (epcn.xlsx from the ODS downloads, which "
+        f"lists each practice's PCN): {run}")
 
 
 def _national_sheet(path: Path) -> tuple[str, str] | None:
@@ -1746,6 +1777,8 @@ def _ingest_one(
             done = None  # the read's own error says more
         if done is not None:
             return done
+        if _starts_like_epraccur(path):  # (its first line, a practice, read as headers)
+            raise _epraccur_error(path.name, config) from None
         other = _other_mapping_reads(config, dataset, mapping, path, seen_headers) \
             if "is missing" in str(exc) else None
         if other is not None:

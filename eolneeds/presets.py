@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from eolneeds.config import DEFAULT_EMERGENCY_ADMIMETH
 from eolneeds.errors import ConfigError
 from eolneeds.normalise import AGE_BAND_CODES, NULL_DATES, case_sql, code_key_sql, sql_literal
-from eolneeds.schema import CANONICAL_COLUMNS
+from eolneeds.schema import CANONICAL_COLUMNS, PRACTICE_CODE_SHAPE
 
 PRESETS: tuple[str, ...] = (
     "pcmd_deaths", "hes_apc", "ecds_ae", "csds_contacts", "ons_population", "ons_projections",
@@ -673,6 +673,20 @@ def projection_age_band_sql(age: str) -> str:
 # message), as the persons sheet of the ONS estimates is.
 SNPP_ALL_AGES = ("all ages", "all", "total", "all persons")
 SNPP_PERSONS = ("persons", "person", "all persons", "all", "total", "p", "3")
+
+
+# NHS ODS's GP practice list, epraccur (epraccur.csv; also the ODS Data Search and Export
+# report of that name): 27 columns and no header row, the practice's ODS code first and
+# its open date (yyyymmdd) eleventh. It names no Primary Care Network, which the
+# practices dataset maps each practice to: recognised only to say so (ingest, inspect).
+EPRACCUR_OPEN_DATE = re.compile(r"(19|20)[0-9]{6}")
+
+
+def epraccur_row(cells: Sequence[str]) -> bool:
+    """Whether a file's first line (read as headers) is a row of epraccur."""
+    return (len(cells) >= 12
+            and re.fullmatch(PRACTICE_CODE_SHAPE, str(cells[0]).strip()) is not None
+            and EPRACCUR_OPEN_DATE.fullmatch(str(cells[10]).strip()) is not None)
 
 
 def get_preset(
