@@ -1488,14 +1488,14 @@ def _check_replace_target(con: duckdb.DuckDBPyConnection, dataset: str, path: Pa
         "ORDER BY file_id", {"dataset": dataset}).fetchall()]
     shown = ", ".join(live[-10:]) + (" ..." if len(live) > 10 else "")
     if replace_file is not None:
-        wanted = nz.mask_nhs_numbers(Path(replace_file).name)
+        wanted = nz.shown_name(Path(replace_file).name)
         if wanted not in live:
             raise UsageError(
                 f"--replace-file {replace_file}: no file of that name is loaded into "
                 f"{dataset} (" + (f"loaded: {shown}" if live else "none is loaded") + ") — "
                 "give the name of the file to replace as ingest_log shows it")
         return
-    name = nz.mask_nhs_numbers(path.name)
+    name = nz.shown_name(path.name)
     if not live or name in live:
         return
     if path.is_file():
@@ -1578,12 +1578,13 @@ def _ingest_one(
     fingerprint = mapping_hash(mapping)
     where = _mapping_file(config, mapping.name)
     # The name and path kept (ingest_log, rejects, field_actions, and so the manifest and
-    # packs): an NHS number in a file's name is masked like one in a value.
-    stored_name = nz.mask_nhs_numbers(path.name)
+    # packs): an NHS number in a file's name is masked like one in a value, and a line
+    # break or text-direction mark in it is escaped (nz.shown_name, the one rule).
+    stored_name = nz.shown_name(path.name)
     # The earlier file a --replace takes out: of this name, or the one --replace-file names.
-    replaced = stored_name if replace_name is None else nz.mask_nhs_numbers(
+    replaced = stored_name if replace_name is None else nz.shown_name(
         Path(replace_name).name)
-    stored_mapping = nz.mask_nhs_numbers(mapping.name)  # a mapping is named by its file too
+    stored_mapping = nz.shown_name(mapping.name)  # a mapping is named by its file too
 
     def skipped(content_hash: str) -> FileResult | None:
         """The result when these bytes are already loaded (and not --replace)."""
@@ -1879,7 +1880,7 @@ def _ingest_one(
             "$hash, $mapping, $encoding, $read, $loaded, $rejected, $started, $finished, NULL, "
             "$mapping_hash)",
             {"file_id": file_id, "dataset": dataset, "name": stored_name,
-             "path": nz.mask_nhs_numbers(str(path.resolve())), "hash": content_hash,
+             "path": nz.shown_name(str(path.resolve())), "hash": content_hash,
              "mapping": stored_mapping,
              "mapping_hash": fingerprint,
              "encoding": raw.encoding, "read": rows_read, "loaded": rows_loaded,

@@ -448,6 +448,31 @@ def mask_nhs_numbers(text: str) -> str:
         lambda m: MASK if is_valid_nhs_number(_ascii_digits(m.group())) else m.group(), text)
 
 
+# How a name (a file's, a mapping's, a sheet's) is shown, everywhere it is kept or printed:
+# the run log, messages, ingest_log and so the manifest, run.json, report and packs. A
+# line break in a file's name forged a second line of the run's log ("INFO all fine"); a
+# right-to-left override (U+202E) showed "deaths\u202egpj.csv" as "deathscsv.jpg"; other
+# control characters rewrite a terminal or are not allowed in XML. Each is shown as its
+# Python escape ('\n', '\x1b', '\u202e'): visible, one line, and the same in every
+# output. C0 and C1 controls, DEL, the line and paragraph separators and every Unicode
+# mark that changes the direction of text around it.
+UNSHOWN = ("\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+           "\u2066-\u2069")
+_UNSHOWN = re.compile(f"[{UNSHOWN}]")
+
+
+def escape_unshown(text: str, *, keep: str = "") -> str:
+    """`text` with the characters of UNSHOWN (but those in `keep`) as Python escapes."""
+    return _UNSHOWN.sub(lambda m: m.group() if m.group() in keep else
+                        repr(m.group())[1:-1], text)
+
+
+def shown_name(name: str) -> str:
+    """A file's (or mapping's, or sheet's) name as eolneeds keeps and shows it: NHS
+    numbers masked, hidden and line-breaking characters escaped (the one rule)."""
+    return escape_unshown(mask_nhs_numbers(name))
+
+
 def _ascii_digits(text: str) -> str:
     """The digits of `text`, whatever their script, as ASCII ('٩٤٣' -> '943')."""
     return "".join(str(unicodedata.decimal(c)) for c in text if c.isdecimal())

@@ -52,7 +52,7 @@ from eolneeds.db import explain
 from eolneeds.errors import EolneedsError, InputDataError, UsageError
 from eolneeds.formatting import plural
 from eolneeds.lock import project_lock
-from eolneeds.normalise import mask_nhs_numbers
+from eolneeds.normalise import shown_name
 from eolneeds.outputs import atomic_write_text, sha256_file
 from eolneeds.reporting import Reporter, event_json
 
@@ -637,9 +637,9 @@ def _run_locked(
             "month": month,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "new_data": new_data,
-            # Published beside the outputs: a name is masked as in every message.
-            "files_ingested": [mask_nhs_numbers(name) for name in ingested],
-            "files_already_loaded": [mask_nhs_numbers(name) for name in skipped],
+            # Published beside the outputs: a name is shown as in every message (shown_name).
+            "files_ingested": [shown_name(name) for name in ingested],
+            "files_already_loaded": [shown_name(name) for name in skipped],
             # The complete list, so anyone can check that a month folder is whole.
             "outputs": {name: sha256_file(built / name) for name in outputs},
         }
