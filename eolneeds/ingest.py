@@ -783,7 +783,7 @@ def _plan_columns(
                                      _say(f"{label} '", shown, "' is in the future")), blank))
         elif canonical in WHOLE_NUMBER_RANGES:
             lo, hi = WHOLE_NUMBER_RANGES[canonical]
-            plan.prep[canonical] = (f"TRY_CAST(replace({nz.ascii_digits_sql(t)}, ',', '') "
+            plan.prep[canonical] = (f"TRY_CAST(replace({nz.ascii_number_sql(t)}, ',', '') "
                                     "AS DOUBLE)")
             whole = f"({aux} = round({aux}) AND isfinite({aux}))"
             plan.values[canonical] = (f"(CASE WHEN {whole} AND {aux} BETWEEN {lo} AND {hi} "
@@ -798,7 +798,11 @@ def _plan_columns(
             # characters to strip. Same result as stripping first: a value DuckDB casts
             # holds no '£' or ',' and at most surrounding white space, which its cast
             # ignores anyway -- and the direct cast is 4x cheaper than the searches.
-            plan.prep[canonical] = _number_sql(t, mapping.decimal)
+            # Digits and number marks of any script are read as ASCII ones, as an age's
+            # and a date's are ('١٢٣٤٫٥' is 1234.5): the text in x_, the number in y_.
+            plan.prep[canonical] = nz.ascii_number_sql(t)
+            plan.prep2[canonical] = _number_sql(aux, mapping.decimal)
+            ascii_text, aux = aux, f'"y_{canonical}"'
             top, whole_only = NUMBER_BOUNDS[(dataset, canonical)]
             # Only a cost can go while its row still counts (an admission without a cost).
             action = ("blanked" if canonical == "cost" or dataset in SIGNED_NUMBER_DATASETS
@@ -817,7 +821,7 @@ def _plan_columns(
             else:
                 # A comma that cannot separate thousands ("12,50", "1.234,56") is a
                 # decimal comma: never read as 1250 or 1.23456.
-                comma = (f"regexp_full_match(regexp_replace({t}, '[£\\s]', '', 'g'), "
+                comma = (f"regexp_full_match(regexp_replace({ascii_text}, '[£\\s]', '', 'g'), "
                          f"'{DECIMAL_COMMA}')")
                 # Never blanked: the file is refused (its other numbers are misread).
                 checks.append((_when(f"{not_number} AND {comma}", _say(

@@ -336,6 +336,22 @@ def ascii_digits_sql(expr: str) -> str:
             f"{sql_literal(_ASCII_FOR_NATIVE)}) END)")
 
 
+# A number's marks as other scripts write them, read as ASCII with its digits (round 5:
+# a cost of '١٢٣٤٫٥٠' or '１２３４．５０' was 'not a number' though an age or a date in
+# the same digits was read): the Arabic decimal and thousands separators, the full-width
+# point, comma, minus and plus an IME types, and the minus sign of typeset text.
+_NATIVE_NUMBER_MARKS = "\u066b\u066c\uff0e\uff0c\uff0d\uff0b\u2212"
+_ASCII_NUMBER_MARKS = ".,.,-+-"
+
+
+def ascii_number_sql(expr: str) -> str:
+    """SQL: `expr` with the digits and number marks of any script as ASCII ('١٬٢٣٤٫٥'
+    -> '1,234.5'): ascii_digits_sql for numbers. Only a value beyond ASCII is translated."""
+    return (f"(CASE WHEN strlen({expr}) = length({expr}) THEN {expr} ELSE "
+            f"translate({expr}, {sql_literal(_NATIVE_DIGITS + _NATIVE_NUMBER_MARKS)}, "
+            f"{sql_literal(_ASCII_FOR_NATIVE + _ASCII_NUMBER_MARKS)}) END)")
+
+
 def nhs_number_sql(digits_expr: str) -> str:
     """SQL: `digits_expr` (see nhs_digits_sql) as a BIGINT when it is ten digits, else
     NULL. Computed once, it serves both the check and the choice of what to hash."""
