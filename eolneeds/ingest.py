@@ -2554,12 +2554,14 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
             f"({faulty}) WHERE __reason LIKE '%is not a date%' ORDER BY __row LIMIT 1"
         ).fetchone()
         shape = nz.date_shape(value[0]) if value and value[0] else None
-        if shape is not None and shape == mapping.date_format:
-            # Written as the mapping says, yet no date ('31/02/2024'): another
-            # date_format would not read it (and advising the same one loops).
-            impossible = (f"correct the dates in the file: they are written as date_format says "
-                   f"({nz.describe_date_format(shape)}) but are not real dates, such as "
-                   f"'{value[0]}'")  # type: ignore[index]
+        if shape is not None and nz.reads_shape(mapping.date_format, shape):
+            # Written as the mapping reads dates, yet no date ('31/02/2024', '0001-01-01'
+            # under the default dd/mm/yyyy, which reads ISO too): another date_format
+            # would not read it (and advising the one in use loops).
+            impossible = (f"correct the dates in the file: they are written as the mapping "
+                          f"reads dates ({nz.describe_date_format(shape)}) but are not real "
+                          f"dates, or are before {nz.EARLIEST_PLAUSIBLE_DATE.year}, such as "
+                          f"'{value[0]}'")  # type: ignore[index]
         elif shape is not None:
             example = f'date_format = "{shape}", as in \'{value[0]}\''  # type: ignore[index]
     fix = impossible or fix.format(where=where, column=column or "the column", example=example)

@@ -62,6 +62,7 @@ from eolneeds.readers import (
     detect_format,
     detect_header_row,
     line_too_long,
+    open_bytes,
     refuse_web_page,
     scan_workbook,
 )
@@ -411,10 +412,7 @@ def _inspect_csv(path: Path, gzipped: bool, encoding: str) -> Inspection:
 
 
 def _text(path: Path, gzipped: bool, codec: str) -> IO[str]:
-    import gzip
-
-    raw = gzip.open(path, "rb") if gzipped else path.open("rb")
-    return io.TextIOWrapper(raw, encoding=codec, newline="")
+    return io.TextIOWrapper(open_bytes(path, gzipped), encoding=codec, newline="")
 
 
 def _choose_delimiter(lines: list[str]) -> str:

@@ -1,0 +1,149 @@
+"""Red team, round 6: damaged compressed files, and dates and numbers at the edges.
+
+* A .csv (or .csv.gz) that starts as gzip does (its two magic bytes) and then holds
+  garbage -- a download cut off and padded, a file damaged on a share -- was exit 1,
+  'a bug in eolneeds' (zlib's error is no OSError, which every reader caught), in
+  ingest, inspect and the monthly run. Now it is exit 3 naming the file, and the fix
+  (a complete copy) goes in.
+* A deaths file of ISO dates before 1890 ('0001-01-01', '0000-00-00', a default date
+  exported as such) with no mapping: ingest refused it and advised `date_format =
+  "%Y-%m-%d"` -- the format it already reads (ISO is read by every mapping), so the
+  advice looped. Now it says to correct the dates, and doing so goes in.
+* The other edges keep their behaviour, checked here: each impossible or implausible
+  date quarantines its death, naming the value; 1e308, NaN, inf and 0x10 as a cost blank
+  it ('not a number' or 'above'), -0 is 0.
+
+Real files, a real DuckDB database, the real CLI where the exit code is the point.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from eolneeds.config import load_config
+from eolneeds.errors import InputDataError
+from eolneeds.ingest import ingest_files
+from eolneeds.inspect import inspect_file
+from eolneeds.reporting import Reporter
+
+CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
+CONFIG = '[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "Place One"\n'
+HEADER = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death\n"
+ROWS = ("9434765919,2024-01-15,80,F,E01000001,C34.9,home\n"
+        "4010232137,2024-02-15,81,M,E01000001,I21,hospital\n")
+# gzip's magic, its deflate method and flags, then bytes no inflater reads: the stored
+# block's length and its complement disagree (zlib: 'invalid stored block lengths').
+DAMAGED = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\x00\x05\x00\x05\x00hello" * 40
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    root = tmp_path / "project"
+    (root / "inbox" / "deaths").mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    return root
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, encoding="utf-8",
+                          timeout=300, cwd=root,
+                          env={**os.environ, "EOLNEEDS_KEY": "test-key-not-secret"})
+
+
+@pytest.mark.parametrize("name", ["deaths.csv", "deaths.csv.gz"])
+def test_damaged_gzip_data_is_exit_3_naming_the_file_and_a_complete_copy_goes_in(root, name):
+    damaged = root / name
+    damaged.write_bytes(DAMAGED)
+    for args in (["ingest", "deaths", str(damaged), "--project", str(root)],
+                 ["inspect", str(damaged)]):
+        done = _cli(root, *args)
+        assert done.returncode == 3, done.stderr
+        assert done.stderr.splitlines()[-1] == (
+            f"Error: {name}: cannot be read (its compressed data is damaged: Error -3 while "
+            "decompressing data: invalid stored block lengths) — check that the file is "
+            "complete and not corrupted")
+    # The fix: a complete copy of the extract.
+    damaged.write_bytes(gzip.compress((HEADER + ROWS).encode("utf-8")))
+    done = _cli(root, "ingest", "deaths", str(damaged), "--project", str(root))
+    assert done.returncode == 0, done.stderr
+    assert f"{name}: 2 rows read, 2 loaded into deaths" in done.stderr
+
+
+def test_the_monthly_run_stops_on_a_damaged_gzip_with_exit_3(root):
+    (root / "inbox" / "deaths" / "deaths.csv").write_bytes(DAMAGED)
+    done = _cli(root, "run", "--month", "2024-03", "--project", str(root))
+    assert done.returncode == 3, done.stderr
+    assert "deaths.csv: cannot be read (its compressed data is damaged" in done.stderr
+    assert "Internal error" not in done.stderr
+
+
+def test_inspect_reads_a_damaged_gzip_as_a_refusal_not_a_crash(tmp_path):
+    damaged = tmp_path / "x.csv"
+    damaged.write_bytes(DAMAGED)
+    with pytest.raises(InputDataError, match="compressed data is damaged"):
+        inspect_file(damaged)
+
+
+@pytest.mark.parametrize("ancient", ["0001-01-01", "0000-00-00", "1850-06-01"])
+def test_ancient_iso_dates_are_not_answered_with_the_format_they_have(root, ancient):
+    extract = root / "deaths.csv"
+    extract.write_text(HEADER + f"9434765919,{ancient},80,F,E01000001,C34.9,home\n"
+                       f"4010232137,{ancient},81,M,E01000001,I21,hospital\n"
+                       "4505577104,2024-03-01,82,M,E01000001,I21,hospital\n",
+                       encoding="utf-8")
+    config = load_config(root)
+    with pytest.raises(InputDataError) as refused:
+        ingest_files(config, "deaths", [extract], reporter=Reporter())
+    message = str(refused.value)
+    assert "date_format" not in message.split(" — ")[1]
+    assert message.endswith(
+        "— correct the dates in the file: they are written as the mapping reads dates "
+        f"(yyyy-mm-dd) but are not real dates, or are before 1890, such as '{ancient}'")
+    # The fix, literally: correct the dates.
+    extract.write_text(extract.read_text(encoding="utf-8").replace(ancient, "2024-02-20"),
+                       encoding="utf-8")
+    [result] = ingest_files(config, "deaths", [extract], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (3, 3)
+
+
+def test_dates_and_numbers_at_the_edges(root):
+    (root / "eolneeds.toml").write_text(CONFIG + "\n[ingest]\nmax_rejected_share = 1.0\n",
+                                        encoding="utf-8")
+    deaths = root / "deaths.csv"
+    edges = ["0000-00-00", "31/02/2025", "0", "1900-02-29", "-1", "9999-12-31"]
+    numbers = ["9434765919", "4010232137", "4505577104", "4839298429", "4902316927",
+               "4055677006"]
+    deaths.write_text(HEADER + "".join(
+        f"{n},{d},80,F,E01000001,C34.9,home\n" for n, d in zip(numbers, edges, strict=True))
+        + "4010232145,2024-01-15,80,F,E01000001,C34.9,home\n", encoding="utf-8")
+    activity = root / "activity.csv"
+    costs = ["1e308", "NaN", "inf", "-inf", "0x10", "-0", "12.5"]
+    activity.write_text("person_id,activity_type,start_date,cost\n" + "".join(
+        f"P{i},emergency_admission,2024-01-0{i + 1},{c}\n" for i, c in enumerate(costs)),
+        encoding="utf-8")
+    config = load_config(root)
+    [died] = ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    [spells] = ingest_files(config, "activity", [activity], reporter=Reporter())
+    assert (died.rows_loaded, died.rows_rejected, spells.rows_loaded) == (1, 6, 7)
+    with duckdb.connect(str(config.database_path), read_only=True) as con:
+        rejected = con.execute("SELECT row_number, reason FROM rejects ORDER BY 1").fetchall()
+        costs_read = con.execute("SELECT cost FROM activity ORDER BY source_row").fetchall()
+        blanked = con.execute("SELECT row_number, reason FROM field_actions ORDER BY 1"
+                              ).fetchall()
+    expected = "is not a date (expected dd/mm/yyyy or yyyy-mm-dd)"
+    assert rejected == [(2 + i, f"date_of_death '{d}' {expected}")
+                        for i, d in enumerate(edges[:5])] + [
+        (7, "date_of_death '9999-12-31' is in the future")]
+    assert [c for (c,) in costs_read] == [None, None, None, None, None, 0.0, 12.5]
+    assert blanked == [
+        (2, "cost '1e308' is above 10,000,000, the most a cost can plausibly be"),
+        (3, "cost 'NaN' is not a number"), (4, "cost 'inf' is not a number"),
+        (5, "cost '-inf' is not a number"), (6, "cost '0x10' is not a number")]
