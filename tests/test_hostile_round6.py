@@ -9,6 +9,10 @@
   exported as such) with no mapping: ingest refused it and advised `date_format =
   "%Y-%m-%d"` -- the format it already reads (ISO is read by every mapping), so the
   advice looped. Now it says to correct the dates, and doing so goes in.
+* The monthly run on a project it cannot write (a read-only share or mount) was exit 1,
+  'a bug in eolneeds', making logs/ -- before the lock, whose refusal (exit 2, "copy the
+  project somewhere writable") ingest and assess already gave. The run now says the same,
+  and the copy runs.
 * The other edges keep their behaviour, checked here: each impossible or implausible
   date quarantines its death, naming the value; 1e308, NaN, inf and 0x10 as a cost blank
   it ('not a number' or 'above'), -0 is 0.
@@ -20,13 +24,17 @@ from __future__ import annotations
 
 import gzip
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from eolneeds import run as run_mod
 from eolneeds.config import load_config
 from eolneeds.errors import InputDataError
 from eolneeds.ingest import ingest_files
@@ -147,3 +155,42 @@ def test_dates_and_numbers_at_the_edges(root):
         (2, "cost '1e308' is above 10,000,000, the most a cost can plausibly be"),
         (3, "cost 'NaN' is not a number"), (4, "cost 'inf' is not a number"),
         (5, "cost '-inf' is not a number"), (6, "cost '0x10' is not a number")]
+
+
+@contextmanager
+def read_only(folder: Path) -> Iterator[Path]:
+    """`folder` seen through a read-only bind mount (as root, the suite's and CI's user,
+    a mode bit does not stop a write)."""
+    view = folder.parent / f"{folder.name}-read-only"
+    view.mkdir()
+    done = subprocess.run(["mount", "--bind", str(folder), str(view)], capture_output=True,
+                          text=True)
+    if done.returncode != 0:  # not root, or a container without CAP_SYS_ADMIN
+        pytest.skip(f"cannot bind-mount here: {done.stderr.strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True)
+        yield view
+    finally:
+        subprocess.run(["umount", "-l", str(view)], check=True)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="bind mounts are Linux's")
+def test_the_monthly_run_on_a_read_only_project_is_exit_2_and_its_fix_runs(root,
+                                                                           monkeypatch):
+    (root / "inbox" / "deaths" / "deaths.csv").write_text(HEADER + ROWS, encoding="utf-8")
+    with read_only(root) as view:
+        done = _cli(root, "run", "--month", "2024-02", "--project", str(view))
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.splitlines() == [
+            f"Error: {view}/logs cannot be written (Read-only file system), so the run "
+            "cannot keep its log — run eolneeds as a user who can write to the project "
+            "folder, or copy the project somewhere writable"]
+        # The fix, literally: a copy somewhere writable runs (its assessment stood in:
+        # not what is tested here).
+        copy = root.parent / "copy"
+        shutil.copytree(view, copy)
+    monkeypatch.setattr(run_mod, "_validate", lambda config, *, reporter: [])
+    monkeypatch.setattr(run_mod, "_assess", lambda config, month, out, *, reporter:
+                        (out / "indicators.csv").write_text("x\n", encoding="utf-8"))
+    result = run_mod.run_month(load_config(copy), "2024-02", reporter=Reporter())
+    assert result.files_ingested and (copy / "output" / "2024-02" / "run.json").is_file()
