@@ -1149,6 +1149,10 @@ BOMB_PART_BYTES = 256 * 1024 * 1024
 BOMB_RATIO = 100
 
 
+#: The endings openpyxl opens a workbook under.
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+
+
 def check_workbook_archive(path: Path) -> None:
     """Before openpyxl opens a zip file: refuse what is not an .xlsx workbook (a .zip
     of extracts, an .ods or .xlsb) with what to do, and a workbook one of whose parts
@@ -1175,6 +1179,11 @@ def check_workbook_archive(path: Path) -> None:
         raise input_error(path.name, f"is a zip archive, not an Excel workbook (it holds "
                           f"{shown or 'nothing'})",
                           "unzip it and ingest the extract files inside")
+    if path.suffix.lower() not in WORKBOOK_SUFFIXES:
+        # openpyxl opens a workbook by its name's ending only, and said "openpyxl does
+        # not support .csv file format" of a workbook a portal saved as deaths.csv.
+        raise input_error(path.name, f"is an Excel workbook saved under a {path.suffix or 'plain'} "
+                          "name", f"rename it to {path.stem}.xlsx and ingest that")
     for part in parts:
         if part.file_size > BOMB_PART_BYTES and \
                 part.file_size > BOMB_RATIO * max(part.compress_size, 1):

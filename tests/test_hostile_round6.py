@@ -13,6 +13,9 @@
   'a bug in eolneeds', making logs/ -- before the lock, whose refusal (exit 2, "copy the
   project somewhere writable") ingest and assess already gave. The run now says the same,
   and the copy runs.
+* An .xlsx workbook saved as deaths.csv (portals name downloads so) was refused with
+  openpyxl's words, "openpyxl does not support .csv file format, please check you can
+  open it with Excel first": it now says what the file is and to rename it.
 * The other edges keep their behaviour, checked here: each impossible or implausible
   date quarantines its death, naming the value; 1e308, NaN, inf and 0x10 as a cost blank
   it ('not a number' or 'above'), -0 is 0.
@@ -194,3 +197,25 @@ def test_the_monthly_run_on_a_read_only_project_is_exit_2_and_its_fix_runs(root,
                         (out / "indicators.csv").write_text("x\n", encoding="utf-8"))
     result = run_mod.run_month(load_config(copy), "2024-02", reporter=Reporter())
     assert result.files_ingested and (copy / "output" / "2024-02" / "run.json").is_file()
+
+
+def test_a_workbook_named_csv_says_so_and_renaming_it_reads_it(root):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    for row in (HEADER + ROWS).splitlines():
+        book.active.append(row.split(","))
+    named = root / "deaths.csv"
+    book.save(named)
+    config = load_config(root)
+    said = ("deaths.csv: is an Excel workbook saved under a .csv name — rename it to "
+            "deaths.xlsx and ingest that")
+    with pytest.raises(InputDataError) as refused:
+        ingest_files(config, "deaths", [named], reporter=Reporter())
+    assert str(refused.value) == said
+    with pytest.raises(InputDataError) as refused:
+        inspect_file(named)
+    assert str(refused.value) == said
+    [result] = ingest_files(config, "deaths", [named.rename(root / "deaths.xlsx")],
+                            reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (2, 2)
