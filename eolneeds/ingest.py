@@ -54,7 +54,7 @@ import duckdb
 
 from eolneeds import normalise as nz
 from eolneeds import presets, readers
-from eolneeds.config import AREA_PARTS, CANONICAL_MAPPING, ProjectConfig, resolve_key
+from eolneeds.config import AREA_PARTS, CANONICAL_MAPPING, YEAR_RANGE, ProjectConfig, resolve_key
 from eolneeds.db import TEMP_FOLDER, connect
 from eolneeds.errors import (
     ConfigError,
@@ -143,7 +143,7 @@ NULL_DATES = nz.NULL_DATES
 DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_added",
                 "start_date", "end_date"}
 # canonical column -> (lowest, highest) whole number accepted
-WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10),
+WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": YEAR_RANGE, "imd_decile": (1, 10),
                        "imd_rank": (1, 1_000_000)}
 NUMBER_COLUMNS = {"cost", "population",
                   # benchmarks (the Fingertips download): values, limits, count, denominator

@@ -219,3 +219,25 @@ def test_a_workbook_named_csv_says_so_and_renaming_it_reads_it(root):
     [result] = ingest_files(config, "deaths", [named.rename(root / "deaths.xlsx")],
                             reporter=Reporter())
     assert (result.rows_read, result.rows_loaded) == (2, 2)
+
+
+def test_a_population_year_out_of_range_is_a_mapping_error_and_a_year_reads_the_file(root):
+    """Round 6: `year = 99999` quarantined every row with the advice to check a [columns]
+    mapping of year there was none of (test_hostile_config has the message); the advice
+    given now, a year such as 2022, reads the file."""
+    from eolneeds.errors import ConfigError
+
+    (root / "mappings").mkdir()
+    mapping = root / "mappings" / "population.toml"
+    estimates = root / "population.csv"
+    estimates.write_text("LSOA 2021 Code," + ",".join(
+        [f"F{a}" for a in range(91)] + [f"M{a}" for a in range(91)]) + "\n"
+        + "E01000001," + ",".join(["1"] * 182) + "\n", encoding="utf-8")
+    mapping.write_text('dataset = "population"\npreset = "ons_population"\nyear = 99999\n',
+                       encoding="utf-8")
+    with pytest.raises(ConfigError, match="key 'year' is 99999"):
+        ingest_files(load_config(root), "population", [estimates], reporter=Reporter())
+    mapping.write_text(mapping.read_text(encoding="utf-8").replace("99999", "2022"),
+                       encoding="utf-8")
+    [result] = ingest_files(load_config(root), "population", [estimates], reporter=Reporter())
+    assert result.rows_loaded == result.rows_read == 38  # 19 bands x 2 sexes
