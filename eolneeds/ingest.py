@@ -270,6 +270,7 @@ class _Plan:
     finals: dict[str, str] = field(default_factory=dict)  # canonical -> final SQL (over v_)
     totals_sources: list[str] = field(default_factory=list)  # "sN" names
     preset_note: str = ""  # which of their known names the preset's columns were read as
+    unread: list[str] = field(default_factory=list)  # optional columns under a slip of name
 
 
 def _number_sql(t: str, decimal: str) -> str:
@@ -511,6 +512,22 @@ def _plan_columns(
             else:
                 spec = header
         specs[canonical] = (spec, default)
+
+    # An optional column the file has under a slip of its name ('agee', 'Ethnicty', a
+    # NUL inside 'age') was read as absent: every row lost it without a word (validate
+    # then advised correcting ages field_actions had no rows of). Said, with both fixes.
+    spoken = {s for s, _ in specs.values() if isinstance(s, str)}
+    free = {h.lower(): h for h in headers if h not in spoken and h.lower() not in taken}
+    target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
+    for canonical, (spec, default) in specs.items():
+        close = difflib.get_close_matches(canonical, list(free), n=1, cutoff=0.8) \
+            if spec is None and default is None else []
+        if close:
+            header = free.pop(close[0])
+            plan.unread.append(
+                f"column {header!r} is not read, so no row has {canonical} — if it holds "
+                f"{canonical}, rename it {canonical} in the file, or add {canonical} = "
+                f"{json.dumps(header)} under [columns] in {target}")
 
     # One source column read as two canonical columns (person_id = "lsoa_code" beside
     # the file's own lsoa_code) is a slip in [columns]; say which, rather than fail.
@@ -1737,6 +1754,8 @@ def _ingest_one(
         )
         if preset is not None and plan.preset_note:
             reporter.message(f"{path.name}: {preset.name}: {plan.preset_note}")
+        for note in plan.unread:
+            reporter.message(f"{path.name}: {note}", level="warning")
         if not replace:
             earlier = con.execute(
                 "SELECT count(*) FROM ingest_log WHERE dataset = $dataset AND file_name = $name "

@@ -16,6 +16,10 @@
 * An .xlsx workbook saved as deaths.csv (portals name downloads so) was refused with
   openpyxl's words, "openpyxl does not support .csv file format, please check you can
   open it with Excel first": it now says what the file is and to rename it.
+* An optional column under a slip of its name ('agee', or 'age' with a NUL inside it) was
+  read as absent: every death lost its age without a word (validate then advised
+  correcting ages that field_actions had no rows of). Ingest now warns, naming the column
+  and both fixes, each of which reads it.
 * The other edges keep their behaviour, checked here: each impossible or implausible
   date quarantines its death, naming the value; 1e308, NaN, inf and 0x10 as a cost blank
   it ('not a number' or 'above'), -0 is 0.
@@ -26,6 +30,7 @@ Real files, a real DuckDB database, the real CLI where the exit code is the poin
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import subprocess
@@ -241,3 +246,48 @@ def test_a_population_year_out_of_range_is_a_mapping_error_and_a_year_reads_the_
                        encoding="utf-8")
     [result] = ingest_files(load_config(root), "population", [estimates], reporter=Reporter())
     assert result.rows_loaded == result.rows_read == 38  # 19 bands x 2 sexes
+
+
+class _Said(Reporter):
+    def __init__(self) -> None:
+        self.said: list[str] = []
+
+    def message(self, text: str, *, level: str = "info") -> None:
+        self.said.append(f"{level}: {text}")
+
+
+@pytest.mark.parametrize("header, fix", [("agee", "map"), ("a\x00ge", "rename")])
+def test_an_optional_column_under_a_slip_of_its_name_is_said_and_either_fix_reads_it(
+        root, header, fix):
+    extract = root / "deaths.csv"
+    extract.write_text(HEADER.replace(",age,", f",{header},") + ROWS, encoding="utf-8")
+    config = load_config(root)
+    reporter = _Said()
+    [result] = ingest_files(config, "deaths", [extract], reporter=reporter)
+    assert result.rows_loaded == 2
+    shown = repr(header)
+    assert (f"warning: deaths.csv: column {shown} is not read, so no row has age — if it "
+            f"holds age, rename it age in the file, or add age = {json.dumps(header)} under "
+            "[columns] in mappings/deaths.toml") in reporter.said
+    if fix == "map":
+        (root / "mappings").mkdir()
+        (root / "mappings" / "deaths.toml").write_text(
+            f"[columns]\nage = {json.dumps(header)}\n", encoding="utf-8")
+    else:
+        extract.write_text(HEADER + ROWS, encoding="utf-8")
+    config = load_config(root)
+    reporter = _Said()
+    [again] = ingest_files(config, "deaths", [extract], replace=True, reporter=reporter)
+    assert not [s for s in reporter.said if "is not read" in s]
+    with duckdb.connect(str(config.database_path), read_only=True) as con:
+        assert con.execute("SELECT age FROM deaths ORDER BY source_row").fetchall() == [
+            (80,), (81,)]
+
+
+def test_extra_columns_unlike_any_are_not_mentioned(root):
+    extract = root / "deaths.csv"
+    extract.write_text(HEADER.replace("\n", ",note,ward\n")
+                       + ROWS.replace("\n", ",x,y\n"), encoding="utf-8")
+    reporter = _Said()
+    ingest_files(load_config(root), "deaths", [extract], reporter=reporter)
+    assert not [s for s in reporter.said if "is not read" in s]
