@@ -545,13 +545,13 @@ def _plan_columns(
     # NUL inside 'age') was read as absent: every row lost it without a word (validate
     # then advised correcting ages field_actions had no rows of). Said, with both fixes.
     spoken = {s for s, _ in specs.values() if isinstance(s, str)}
-    free = {h.lower(): h for h in headers if h not in spoken and h.lower() not in taken}
+    unread = {h.lower(): h for h in headers if h not in spoken and h.lower() not in taken}
     target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
     for canonical, (spec, default) in specs.items():
-        close = difflib.get_close_matches(canonical, list(free), n=1, cutoff=0.8) \
+        close = difflib.get_close_matches(canonical, list(unread), n=1, cutoff=0.8) \
             if spec is None and default is None else []
         if close:
-            header = free.pop(close[0])
+            header = unread.pop(close[0])
             plan.unread.append(
                 f"column {header!r} is not read, so no row has {canonical} — if it holds "
                 f"{canonical}, rename it {canonical} in the file, or add {canonical} = "
