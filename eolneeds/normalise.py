@@ -167,14 +167,10 @@ def date_shape(text: str) -> str | None:
     return None
 
 
-#: The date formats every mapping reads, whatever its date_format (parse_date, date_sql).
-ALWAYS_READ_DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d")
-
-
 def reads_shape(date_format: str, shape: str) -> bool:
     """Whether a mapping of `date_format` reads dates of `shape` (date_shape's format):
     then a date of that shape it did not read is no date, or before 1890."""
-    return shape == date_format or shape in ALWAYS_READ_DATE_FORMATS
+    return shape == date_format or shape in ALWAYS_READ_FORMATS
 
 
 def date_order(text: str) -> str | None:

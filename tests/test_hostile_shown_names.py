@@ -11,6 +11,11 @@ its NHS numbers masked and each control, line-breaking or text-direction charact
 its Python escape ('\\n', '\\x1b', '\\u202e'): visible, one line, the same everywhere.
 (Names are POSIX file names here: Windows forbids most of these characters in them.)
 
+`inspect` printed the name as it came (its first line split in two), and `--write-mapping`
+wrote it into the mapping's first comment: a name holding '\ndataset = "register"\n#'
+wrote its own keys into the mapping (refused as a duplicate key by luck; a key the
+mapping lacked, such as a preset, would have been taken).
+
 Real ingest, a real DuckDB file and the run's real log; validation and assessment are
 stood in (the manifest's inputs are read from ingest_log by outputs._inputs, which the
 report and packs show).
@@ -99,3 +104,25 @@ def test_a_hostile_file_name_is_one_escaped_line_in_every_record_of_the_run(root
     for text in (printed.getvalue(), log, json.dumps(record, ensure_ascii=False), path):
         assert not any(c in text for c in "\x1b\u202e"), text
         assert "5919" not in text
+
+
+def test_inspect_shows_the_name_on_one_line_and_writes_no_key_of_it(tmp_path):
+    from eolneeds.config import load_config as load
+    from eolneeds.inspect import inspect_file, write_mapping
+
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    name = 'deaths\npreset = "hes_apc"\n#\u202e.csv'
+    extract = tmp_path / name
+    extract.write_text(HEADER + ROWS, encoding="utf-8")
+    found = inspect_file(extract)
+    assert found.render_text().splitlines()[0] == (
+        'deaths\\npreset = "hes_apc"\\n#\\u202e.csv')
+    written = write_mapping(found, "mine", root)
+    text = written.read_text(encoding="utf-8")
+    assert text.splitlines()[0].startswith(
+        '# Written by `eolneeds inspect deaths\\npreset = "hes_apc"\\n#\\u202e.csv`')
+    assert "\u202e" not in text and "\npreset" not in text
+    mapping = load(root).mappings["mine"]
+    assert (mapping.dataset, mapping.preset) == ("deaths", None)
