@@ -41,6 +41,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from small_project import CONFIG, HEADER, small_project, stand_in_validation_and_assessment
 
 from eolneeds import run as run_mod
 from eolneeds.config import load_config
@@ -50,8 +51,6 @@ from eolneeds.inspect import inspect_file
 from eolneeds.reporting import Reporter
 
 CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
-CONFIG = '[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "Place One"\n'
-HEADER = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death\n"
 ROWS = ("9434765919,2024-01-15,80,F,E01000001,C34.9,home\n"
         "4010232137,2024-02-15,81,M,E01000001,I21,hospital\n")
 # gzip's magic, its deflate method and flags, then bytes no inflater reads: the stored
@@ -61,11 +60,7 @@ DAMAGED = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\x00\x05\x00\x05\x00he
 
 @pytest.fixture
 def root(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
-    root = tmp_path / "project"
-    (root / "inbox" / "deaths").mkdir(parents=True)
-    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
-    return root
+    return small_project(tmp_path, monkeypatch)
 
 
 def _cli(root: Path, *args: str) -> subprocess.CompletedProcess:
@@ -197,9 +192,7 @@ def test_the_monthly_run_on_a_read_only_project_is_exit_2_and_its_fix_runs(root,
         # not what is tested here).
         copy = root.parent / "copy"
         shutil.copytree(view, copy)
-    monkeypatch.setattr(run_mod, "_validate", lambda config, *, reporter: [])
-    monkeypatch.setattr(run_mod, "_assess", lambda config, month, out, *, reporter:
-                        (out / "indicators.csv").write_text("x\n", encoding="utf-8"))
+    stand_in_validation_and_assessment(monkeypatch)
     result = run_mod.run_month(load_config(copy), "2024-02", reporter=Reporter())
     assert result.files_ingested and (copy / "output" / "2024-02" / "run.json").is_file()
 

@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from small_project import CONFIG, HEADER, small_project, stand_in_validation_and_assessment
 
 from eolneeds import run as run_mod
 from eolneeds.config import load_config
@@ -39,8 +40,6 @@ from eolneeds.outputs import _inputs
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file names")
 
-CONFIG = '[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "Place One"\n'
-HEADER = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death\n"
 ROWS = "".join(f"{n},2024-0{m}-1{m},8{m},F,E01000001,C34.9,home\n"
                for m, n in enumerate(["4010232137", "4505577104", "4839298429"], start=1))
 NAME = "deaths\nINFO all fine \u202egpj\x1b[2J 943 476 5919.csv"
@@ -65,14 +64,9 @@ def test_a_name_is_shown_escaped_and_masked_by_one_rule():
 
 @pytest.fixture
 def root(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
-    root = tmp_path / "project"
-    (root / "inbox" / "deaths").mkdir(parents=True)
-    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    root = small_project(tmp_path, monkeypatch)
     (root / "inbox" / "deaths" / NAME).write_text(HEADER + ROWS, encoding="utf-8")
-    monkeypatch.setattr(run_mod, "_validate", lambda config, *, reporter: [])
-    monkeypatch.setattr(run_mod, "_assess", lambda config, month, out, *, reporter:
-                        (out / "indicators.csv").write_text("x\n", encoding="utf-8"))
+    stand_in_validation_and_assessment(monkeypatch)
     return root
 
 
