@@ -27,8 +27,11 @@ from typing import NamedTuple
 
 from eolneeds.schema import ACTIVITY_TYPES, AGE_BANDS_ESP, ETHNIC_GROUPS, PLACES_OF_DEATH, SEXES
 
-# Dates before this are typing errors ("05/01/23" read as the year 23), not history.
-EARLIEST_PLAUSIBLE_DATE = date(1890, 1, 1)
+# Dates before this are typing errors ("05/01/23" read as the year 23), not history, or
+# Excel's day 0 (1899-12-30: an empty date cell of a workbook, its serial 0, which
+# loaded a death and made the deaths' coverage start in 1899; round 6). 1900 is also the
+# first year a --month or a population year may be.
+EARLIEST_PLAUSIBLE_DATE = date(1900, 1, 1)
 # HMAC-SHA256 truncated to 128 bits: ample against collisions at England scale
 # (tens of millions of people) and short enough to read in a table.
 PSEUDONYM_LENGTH = 32
@@ -169,7 +172,7 @@ def date_shape(text: str) -> str | None:
 
 def reads_shape(date_format: str, shape: str) -> bool:
     """Whether a mapping of `date_format` reads dates of `shape` (date_shape's format):
-    then a date of that shape it did not read is no date, or before 1890."""
+    then a date of that shape it did not read is no date, or before 1900."""
     return shape == date_format or shape in ALWAYS_READ_FORMATS
 
 
@@ -219,7 +222,7 @@ def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
     day, month name and four-digit year (31-MAR-2024, 31 March 2024), then an Excel
     serial day number of five digits (45292 = 1 January 2024).
 
-    Impossible dates (31/02/2023) and implausible ones (before 1890) are None + reason.
+    Impossible dates (31/02/2023) and implausible ones (before 1900) are None + reason.
     """
     if value is None or not value.strip():
         return Normalised(None, None)

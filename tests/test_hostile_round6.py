@@ -5,7 +5,7 @@
   'a bug in eolneeds' (zlib's error is no OSError, which every reader caught), in
   ingest, inspect and the monthly run. Now it is exit 3 naming the file, and the fix
   (a complete copy) goes in.
-* A deaths file of ISO dates before 1890 ('0001-01-01', '0000-00-00', a default date
+* A deaths file of ISO dates before 1900 ('0001-01-01', '0000-00-00', a default date
   exported as such) with no mapping: ingest refused it and advised `date_format =
   "%Y-%m-%d"` -- the format it already reads (ISO is read by every mapping), so the
   advice looped. Now it says to correct the dates, and doing so goes in.
@@ -13,6 +13,10 @@
   'a bug in eolneeds', making logs/ -- before the lock, whose refusal (exit 2, "copy the
   project somewhere writable") ingest and assess already gave. The run now says the same,
   and the copy runs.
+* The zero date of Excel, Access and SQL Server exports ('30/12/1899', an empty date
+  written out) loaded a death of 1899, and the report's coverage tables said the deaths
+  ran from 1899-12-30. Dates before 1900 are now no dates (as a month or a population
+  year before 1900 already were): the death is quarantined naming the value.
 * An .xlsx workbook saved as deaths.csv (portals name downloads so) was refused with
   openpyxl's words, "openpyxl does not support .csv file format, please check you can
   open it with Excel first": it now says what the file is and to rename it.
@@ -37,6 +41,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -117,7 +122,7 @@ def test_ancient_iso_dates_are_not_answered_with_the_format_they_have(root, anci
     assert "date_format" not in message.split(" — ")[1]
     assert message.endswith(
         "— correct the dates in the file: they are written as the mapping reads dates "
-        f"(yyyy-mm-dd) but are not real dates, or are before 1890, such as '{ancient}'")
+        f"(yyyy-mm-dd) but are not real dates, or are before 1900, such as '{ancient}'")
     # The fix, literally: correct the dates.
     extract.write_text(extract.read_text(encoding="utf-8").replace(ancient, "2024-02-20"),
                        encoding="utf-8")
@@ -284,3 +289,20 @@ def test_extra_columns_unlike_any_are_not_mentioned(root):
     reporter = _Said()
     ingest_files(load_config(root), "deaths", [extract], reporter=reporter)
     assert not [s for s in reporter.said if "is not read" in s]
+
+
+@pytest.mark.parametrize("zero", ["30/12/1899", "1899-12-30", "31/12/1899"])
+def test_the_zero_date_of_excel_and_access_is_no_date_of_death(root, zero):
+    extract = root / "deaths.csv"
+    extract.write_text(HEADER + ROWS + f"4505577104,{zero},82,M,E01000001,I21,hospital\n",
+                       encoding="utf-8")
+    (root / "eolneeds.toml").write_text(CONFIG + "\n[ingest]\nmax_rejected_share = 1.0\n",
+                                        encoding="utf-8")
+    config = load_config(root)
+    [result] = ingest_files(config, "deaths", [extract], reporter=Reporter())
+    assert (result.rows_loaded, result.rows_rejected) == (2, 1)
+    with duckdb.connect(str(config.database_path), read_only=True) as con:
+        assert con.execute("SELECT min(date_of_death) FROM deaths").fetchone()[0] == \
+            date(2024, 1, 15)
+        assert con.execute("SELECT row_number, reason FROM rejects").fetchall() == [
+            (4, f"date_of_death '{zero}' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)")]
