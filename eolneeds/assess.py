@@ -23,12 +23,18 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, categories, coverage, methods, practice, scenarios, spc
+from eolneeds import __version__, categories, coverage, ledger, methods, practice, scenarios, spc
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle, suppression_tally
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
 from eolneeds.db import connect
-from eolneeds.disclosure import POOL_JOIN, UNKNOWN_QUINTILE, apply_disclosure, nested_breakdowns
+from eolneeds.disclosure import (
+    POOL_JOIN,
+    UNKNOWN_QUINTILE,
+    Key,
+    apply_disclosure,
+    nested_breakdowns,
+)
 from eolneeds.errors import InputDataError, UsageError
 from eolneeds.formatting import judge
 from eolneeds.periods import (
@@ -850,12 +856,20 @@ def compute_indicators(
     nesting[("gp_practice", "pcn")] = practice.practice_pcns(con)
     raw = finish(frame)
     pools: dict[tuple[str, str, str], list[str]] = {}
+    # What earlier publications of these spans gave: this one agrees with them, and
+    # what changed since is protected (eolneeds.ledger); then what this one gives.
+    spans = {p.label: (p.start, p.end) for p in all_periods}
+    before = ledger.published_before(con, spans) if config.disclosure.enabled else {}
+    published_counts: list[tuple[Key, float, bool]] = []
     frame = apply_disclosure(raw, config.disclosure,
                              exempt_indicators=(PROJECTED_ID,),
                              projection_base=headline[-1].label, nesting=nesting, pools=pools,
                              weights=practice.DISCLOSURE_WEIGHTS,
                              earlier_periods=[p.label for p in earlier_periods],
-                             linking_periods=[p.label for p in linking_periods])
+                             linking_periods=[p.label for p in linking_periods],
+                             before=before, record=published_counts)
+    if config.disclosure.enabled:
+        ledger.record(con, published_counts, spans, datetime.now(UTC))
     if shadow:  # counted only to be protected against: not published again
         not_shadow = ~pl.col("period").is_in(sorted(shadow))
         frame, raw, held = frame.filter(not_shadow), raw.filter(not_shadow), held.filter(
