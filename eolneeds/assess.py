@@ -192,6 +192,22 @@ def _shadow_periods(published: list[Period], earlier: list[Period]
     return early, linking
 
 
+def _as_on_record(earlier: list[Period], linking: list[Period],
+                  on_record: set[tuple[date, date]] | None
+                  ) -> tuple[list[Period], list[Period]]:
+    """The earlier publication's periods as the publication ledger has them: one it has
+    no record of was not published (a month never run), so its counts, recounted from
+    today's data, are no reader's (and with late registrations since, treating them as
+    known would have them give the late deaths away as 'the earlier publication's
+    doing'). Counted, never known: moved to the linking periods. Without a ledger (a
+    project's first publication, a database older than the ledger) fail closed: every
+    earlier period counts as published."""
+    if on_record is None:
+        return earlier, linking
+    unpublished = [p for p in earlier if (p.start, p.end) not in on_record]
+    return ([p for p in earlier if p not in unpublished], [*unpublished, *linking])
+
+
 def choose_periods(
     config: ProjectConfig,
     data_min: date,
@@ -735,6 +751,9 @@ def compute_indicators(
                     f"ending by {month_label(deaths_span.end)}; nothing was published")
     shown_periods = list(headline)
     earlier_periods, linking_periods = _shadow_periods(headline, earlier or [])
+    if config.disclosure.enabled:
+        earlier_periods, linking_periods = _as_on_record(
+            earlier_periods, linking_periods, ledger.spans_on_record(con))
     shadow = {p.label for p in (*earlier_periods, *linking_periods)}
     # Before the published periods: headline[-1] stays the latest published period.
     headline = [*earlier_periods, *linking_periods, *headline]

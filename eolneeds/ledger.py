@@ -44,12 +44,24 @@ _KEY = ["count_name", "area_code", "period_start", "period_end", "breakdown",
         "breakdown_value"]
 
 
+def _exists(con: Any) -> bool:
+    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = $t AND NOT "
+                            "temporary", {"t": TABLE}).fetchall())
+
+
+def spans_on_record(con: Any) -> set[tuple[date, date]] | None:
+    """The spans the ledger holds a publication of; None where there is no ledger yet
+    (a project's first publication, or a database older than the ledger)."""
+    if not _exists(con):
+        return None
+    return {(s, e) for s, e in con.execute(
+        f"SELECT DISTINCT period_start, period_end FROM {TABLE}").fetchall()}
+
+
 def published_before(con: Any, spans: dict[str, tuple[date, date]]) -> Published:
     """What earlier publications gave of the periods `spans` (label -> first and last
     day), keyed by this table's count keys (the period as its label here)."""
-    found = con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = $t AND NOT "
-                        "temporary", {"t": TABLE}).fetchall()
-    if not found or not spans:
+    if not spans or not _exists(con):
         return {}
     labels = pl.DataFrame({"period": list(spans),
                            "period_start": [s for s, _ in spans.values()],

@@ -9,7 +9,7 @@ from datetime import date, datetime
 import polars as pl
 
 from eolneeds import ledger
-from eolneeds.assess import EARLIER_PREFIX, LINKING_PREFIX, _shadow_periods
+from eolneeds.assess import EARLIER_PREFIX, LINKING_PREFIX, _as_on_record, _shadow_periods
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA
 from eolneeds.config import DisclosureConfig
 from eolneeds.db import connect
@@ -182,3 +182,16 @@ def test_a_span_published_again_after_a_late_registration_hides_the_difference(t
     # A third publication with nothing new agrees with the second, cell for cell.
     third = _cells(_publish(database, _by_sex(FY, (4, 13), (25, 23)), [FY]), FY[0])
     assert third == again
+
+
+def test_an_earlier_window_the_ledger_has_no_record_of_is_counted_not_known():
+    # A month re-run after a late registration, the month before never run: its window,
+    # recounted today, holds the late death; counted as published it made the late
+    # death's month 'the earlier publication's doing' and the re-run showed 139 cells one
+    # up. The ledger says it was never published.
+    now, before = rolling("2026-03", 12), rolling("2026-02", 12)
+    earlier, linking = _shadow_periods([now], [before])
+    assert _as_on_record(earlier, linking, None) == (earlier, linking)  # no ledger yet
+    assert _as_on_record(earlier, linking, {(now.start, now.end)}) == ([], [*earlier, *linking])
+    on_record = {(before.start, before.end)}
+    assert _as_on_record(earlier, linking, on_record) == (earlier, linking)
