@@ -1074,7 +1074,8 @@ def _protect(values: dict[Key, float], hidden: set[Key],
             # was all hidden then and still is (hidden does not change until a choice),
             # and a large sum (the ICB's, of every practice) reached from each of its
             # counts was read once per count (the re-run of test_extremes: 83 M reads).
-            frontier, seen, read = {key}, {key}, set()
+            frontier, seen = {key}, {key}
+            read: set[int] = set()
             for _depth in range(4):
                 reach = {r for f in frontier for r in sums.sums_of(f)} - read
                 read |= reach
