@@ -678,3 +678,21 @@ def test_a_monthly_run_alone_gives_back_no_hidden_count(run_window_tables, pcn_o
     assert published["period"].unique().to_list() == ["2025-04 to 2026-03"]
     recovered = _recoverable(truth, published, pcn_of)
     assert not recovered, f"{len(recovered)} hidden counts recoverable, e.g. {recovered[:6]}"
+
+
+def test_one_span_in_two_publications_gives_back_no_hidden_count(tables, run_window_tables,
+                                                                  pcn_of) -> None:
+    """A reader holds the assess of the financial year 2025-26 and the run of March 2026:
+    the same 12 months under two names ('2025-26', '2025-04 to 2026-03'), each safe on
+    its own. Where their suppression patterns differed, a cell hidden in one was shown
+    in the other and the sums gave back 118 hidden counts of 1-7 on this sample (audit 5,
+    finding 05). The run is protected against the publication ledger's record of the
+    year: the attacker, holding both tables as one, gets nothing back."""
+    truth, assessed = tables
+    _, window = run_window_tables
+    assert "2025-26" in assessed["period"].unique().to_list()
+    # The run's window is the year by another name: its cells are the year's cells.
+    both = pl.concat([assessed, window.filter(~pl.col("breakdown_value").is_in(["SII", "RII"]))
+                      .with_columns(pl.lit("2025-26").alias("period"))])
+    recovered = _recoverable(truth, both, pcn_of)
+    assert not recovered, f"{len(recovered)} hidden counts recoverable, e.g. {recovered[:6]}"
