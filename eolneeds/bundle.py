@@ -84,14 +84,20 @@ class BenchmarkValue:
 
 def benchmark_definition(indicator_id: str, area_name: str, config: ProjectConfig) -> str:
     """Words on a national value's definition against this assessment's, where they
-    differ by a setting: DiUPR counts all deaths by default, while the published
-    indicator leaves out external causes (README, "Deaths in usual place of residence
-    (DiUPR): all deaths by default")."""
+    differ: DiUPR counts all deaths by default, while the published indicator leaves out
+    external causes (README, "Deaths in usual place of residence (DiUPR): all deaths by
+    default"); religious establishments are published within care homes, where the
+    national classification has them in 'other places' (place_of_death.sql)."""
+    england = area_name or "England"
+    if indicator_id == "pod_care_home_pct":
+        return f"{england} leaves out religious establishments; counted here"
+    if indicator_id == "pod_other_pct":
+        return f"{england} includes religious establishments; here with care homes"
     if indicator_id != "diupr_pct":
         return ""
     if config.methods.diupr_exclude_external_causes:
         return "both leave out external causes"
-    return f"{area_name or 'England'} leaves out external causes; counted here"
+    return f"{england} leaves out external causes; counted here"
 
 
 @dataclass

@@ -15,8 +15,7 @@ Applied last, to the whole long table, by `apply_disclosure`:
    projections, a percentage's numerator within its denominator). Two names for the
    same people are one count (_COUNT_ALIASES by definition, _same_counts by the data).
    What a sum leaves over (deaths of unknown place of death, sex or age; of external
-   causes; religious establishments within the usual place of
-   residence; the 3 people outside 98.5% of 200) is a count too: a latent count, never
+   causes; the 3 people outside 98.5% of 200) is a count too: a latent count, never
    published, protected like a hidden cell where it is 1-7. A cheap pairing rule hides
    complementary counts first, each the one whose rows are worth least (_row_cost:
    headline and SII-quintile rows weigh most, a latent count nothing, a count that
@@ -261,10 +260,12 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
     * Places add up to the ICB;
     * shorter periods (months, quarters, years) add up to a period they lie in;
     * across indicators: the places of death add up to all deaths; deaths in the usual
-      place of residence are home + care home + religious establishments, whose deaths
-      are part of 'other places'; the deaths of a standardised rate are the deaths of
-      known age; the deaths of the DiUPR denominator are all deaths, or those not of
-      external causes where [methods] diupr_exclude_external_causes leaves those out;
+      place of residence are home + care home (religious establishments are published
+      within care homes, place_of_death.sql: nothing is left over but the external-cause
+      deaths there, where those are left out, and 'other places' with those is a count
+      too); the deaths of a standardised rate are the deaths of known age; the deaths
+      of the DiUPR denominator are all deaths, or those not of external causes where
+      [methods] diupr_exclude_external_causes leaves those out;
       need deaths on a register plus those not identified are the need deaths; need
       deaths plus the 'other' cause group are all deaths; projected cause groups add up
       to projected deaths, and projected need plus projected 'other' is projected deaths;
@@ -421,9 +422,11 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
             latent[leftover] = rest
             parts = [*parts, leftover]
             if tag == "usual":
-                # What is left of deaths in the usual place of residence is religious
-                # establishments (less external causes where those are left out): part
-                # of 'other places', whose remainder is a count too.
+                # What is left of deaths in the usual place of residence (minus the
+                # external-cause deaths at home and in care homes, where those are left
+                # out; religious establishments are within care homes) taken from
+                # 'other places' is a count of people too: deaths elsewhere plus those
+                # external-cause deaths (all deaths less hospital, hospice and DiUPR).
                 other: Key = ("pod_other", *total[1:])  # type: ignore[assignment]
                 tagged.append(("usual_other", other, [leftover]))
         relations.append((total, *parts))
@@ -1102,7 +1105,9 @@ def _protect(values: dict[Key, float], hidden: set[Key],
         hidden, sums, free if needs is None else hidden - needs, exposed), known)
 
 
-#: The remainder that is not a count of people, so may be below 0 (see _relations).
+#: The remainder that is not a count of people, so may be below 0 (see _relations): DiUPR
+#: less home and care home, minus the external-cause deaths there where DiUPR leaves
+#: those out.
 SIGNED_REMAINDER = "~usual"
 #: Rounds of publishing hidden zeros that a zero total gives away and protecting again.
 ZERO_ROUNDS = 5
@@ -1127,8 +1132,8 @@ def _forced_zero(hidden: set[Key], relations: list[tuple[Key, ...]] | _Sums,
         total_of_term = sums.occ_cols[first][np.cumsum(first) - 1]
         parts = ~first
         # A part that may be negative (the remainder of deaths in the usual place of
-        # residence: religious establishments less the external-cause deaths at home
-        # and in care homes) can offset another: a zero total then fixes none of its
+        # residence: less the external-cause deaths at home and in care homes where
+        # those are left out) can offset another: a zero total then fixes none of its
         # sum's parts.
         signed = np.fromiter((k[0].endswith(SIGNED_REMAINDER) for k in sums.keys),
                              dtype=bool, count=n) | (value < 0)

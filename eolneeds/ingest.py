@@ -98,6 +98,8 @@ MARKED_TABLE = "__eolneeds_marked"
 READ_BLOCKS_TABLE = "__eolneeds_blocks"  # rows per block of row numbers (_mark_left_out)
 # Row numbers are counted in blocks of this many to find the rows left out.
 ROW_BLOCK = 65_536
+# Up to this many marked rows are spelt out on one thread (_quarantine).
+FEW_MARKED_ROWS = 10_000
 
 # Rows that must be unique per dataset: (key columns, what a duplicate is called).
 UNIQUE_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -237,7 +239,7 @@ class _Params:
 
 @dataclass
 class _Check:
-    reason: str  # SQL: the reason text, NULL when the value is fine
+    reason: _When  # the condition under which the check fails, and the reason it gives
     column: str | None  # canonical column it concerns (None: the whole row)
     value: str  # SQL: the value shown in rejects.value
     # Where the check can be evaluated: the source columns ("sN") it depends on, () when
@@ -269,6 +271,12 @@ class _Plan:
     prep2: dict[str, str] = field(default_factory=dict)  # canonical -> helper SQL (over x_)
     finals: dict[str, str] = field(default_factory=dict)  # canonical -> final SQL (over v_)
     totals_sources: list[str] = field(default_factory=list)  # "sN" names
+    # A value quoted in a reason is withheld when it is words (normalise.withhold_sql:
+    # six regular expressions, which DuckDB compiles however few rows it reads), so it
+    # is computed once per column, and only in the pass over the marked rows:
+    # helper name -> SQL, "w_<canonical>" and "wr_<canonical>" (its rejected value) over
+    # the column's text, "ws_<sN>" over one source column.
+    withheld: dict[str, str] = field(default_factory=dict)
     preset_note: str = ""  # which of their known names the preset's columns were read as
 
 
@@ -305,8 +313,28 @@ def _say(*parts: str) -> str:
     return "concat(" + ", ".join(pieces) + ")"
 
 
-def _when(condition: str, message: str) -> str:
-    return f"(CASE WHEN {condition} THEN {message} END)"
+@dataclass(frozen=True)
+class _When:
+    """A check: `message` (SQL text) when `condition` (SQL) holds."""
+
+    condition: str
+    message: str
+
+    def reason(self) -> str:
+        """SQL: the reason text, NULL when the value is fine."""
+        return f"(CASE WHEN {self.condition} THEN {self.message} END)"
+
+    def flag(self) -> str:
+        """SQL: TRUE where `reason` is not NULL, else NULL. The typing pass only asks
+        whether a check fails; the reason's text (values quoted, words withheld: dozens
+        of regular expressions per column) is built only for the rows marked. DuckDB
+        binds and compiles every expression of a statement however few rows reach it:
+        the reasons made the deaths typing pass cost 2 CPU s more, whatever the rows."""
+        return f"(CASE WHEN {self.condition} THEN true END)"
+
+
+def _when(condition: str, message: str) -> _When:
+    return _When(condition, message)
 
 
 _find_header = presets.find_header
@@ -588,7 +616,8 @@ def _plan_columns(
                 for header in found:
                     text_expr = source(header)
                     code = f'"icd_{plan.sources[header]}"'
-                    kept = nz.withhold_sql(text_expr)  # a code, or no words at all
+                    kept = f'"ws_{plan.sources[header]}"'  # a code, or no words at all
+                    plan.withheld[kept.strip('"')] = nz.withhold_sql(text_expr)
                     plan.checks.append(_Check(
                         _when(f"{text_expr} IS NOT NULL AND {code} IS NULL",
                               _say(f"contributory_causes ({header}) '", _shown(kept),
@@ -699,9 +728,13 @@ def _plan_columns(
             # (The column's own names are words of it too: a repeated header row.)
             words = (*COLUMN_WORDS.get(canonical, ()),
                      *re.findall(r"[a-z]{2,}", labels[canonical].lower()))
-            shown = _shown(nz.withhold_sql(t, words))
-            if reject_value != "NULL":
-                reject_value = nz.withhold_sql(reject_value, words)
+            plan.withheld[f"w_{canonical}"] = nz.withhold_sql(t, words)
+            shown = _shown(f'"w_{canonical}"')
+            if reject_value == t:
+                reject_value = f'"w_{canonical}"'
+            elif reject_value != "NULL":
+                plan.withheld[f"wr_{canonical}"] = nz.withhold_sql(reject_value, words)
+                reject_value = f'"wr_{canonical}"'
         blank = "blanked" if keeps_row and canonical != "date_of_death" else None
         if dataset == "activity" and canonical == "end_date":
             # An admission, attendance or contact counts by its start: a discharge date
@@ -710,7 +743,7 @@ def _plan_columns(
             # every 'admissions in the last 90 days' indicator. The end is blanked and
             # recorded in field_actions; a stay with no end runs to the date of death.
             blank = "blanked"
-        checks: list[tuple[str, str | None]] = []  # (reason SQL, action or None = reject)
+        checks: list[tuple[_When, str | None]] = []  # (check, action or None = reject)
         if canonical in required_cols:
             missing_action = {"person_id": "unlinked", "sex": "set to unknown",
                               "place_of_death": "set to unknown"}.get(canonical)
@@ -979,8 +1012,8 @@ def _place_code_sql(config: ProjectConfig, text: str) -> str:
 
 
 def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
-              shown: str, keeps_row: bool) -> tuple[str, str, str | None]:
-    """(value SQL, check SQL or '', action) for a coded column; `key` is its code_key
+              shown: str, keeps_row: bool) -> tuple[str, _When, str | None]:
+    """(value SQL, check, action) for a coded column; `key` is its code_key
     column. action None: a failing check quarantines the row."""
     fix = f"; add a [recode.{column}] entry to the mapping"
     unmapped = f"{t} IS NOT NULL AND {v} IS NULL"
@@ -1231,6 +1264,18 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
                 for item in (f"r{i} AS fa{i}_r",
                              f"CAST({plan.checks[i].value} AS VARCHAR) AS fa{i}_v")]
 
+    def reason(check: _Check) -> str:
+        """SQL: the check's reason text (full), or only whether it fails (_When.flag)."""
+        return check.reason.reason() if full else check.reason.flag()
+
+    def withheld(columns: list[str], sources: Sequence[str]) -> str:
+        """SQL select items: the reasons' withheld values (_Plan.withheld) of these
+        canonical and source columns; none in the typing pass, which quotes nothing."""
+        names = [f"{p}_{c}" for c in columns for p in ("w", "wr")] + [
+            f"ws_{n}" for n in sources]
+        return ", ".join(f'{plan.withheld[n]} AS "{n}"' for n in names
+                         if full and n in plan.withheld)
+
     list_elements = {name for sources in plan.list_sources.values() for name in sources}
     ctes = []
     joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + (
@@ -1261,7 +1306,9 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
                    for n in key if n in list_elements]
         if values:
             layers.append(", ".join(values))
-        own = [f"{c.reason} AS r{i}" for i, (c, home) in enumerate(
+        if withheld(hosted_columns, key):
+            layers.append(withheld(hosted_columns, key))
+        own = [f"{reason(c)} AS r{i}" for i, (c, home) in enumerate(
             zip(plan.checks, homes, strict=True)) if home == key]
         totals = [n for n in key if n in plan.totals_sources]
         own += [f'(CASE WHEN {_looks_total(chr(34) + n + chr(34))} THEN "{n}" END) '
@@ -1320,7 +1367,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
               ", ".join(f'{plan.prep[c]} AS "x_{c}"' for c in per_row if c in plan.prep),
               ", ".join(f'{plan.prep2[c]} AS "y_{c}"' for c in per_row if c in plan.prep2),
               ", ".join(f'{plan.values[c]} AS "v_{c}"' for c in per_row),
-              ", ".join(f"{c.reason} AS r{i}" for i, (c, home) in enumerate(
+              withheld([c for c in per_row if c not in plan.list_sources], row_sources),
+              ", ".join(f"{reason(c)} AS r{i}" for i, (c, home) in enumerate(
                   zip(plan.checks, homes, strict=True)) if home == ())]
     if full:
         totals_cell = ("coalesce(" + ", ".join(f'"tot_{n}"' for n in plan.totals_sources)
@@ -2296,8 +2344,17 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
         rows = replace(raw, table=BAD_RAW_TABLE, row_expr="__row")
         full = _select_sql(dataset, rows, plan, full=True)
         spelt = "__eolneeds_spelt"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {spelt} AS SELECT __row, __column, "
-                    f"__value, __reason, __actions FROM ({full})", params.used_in(full))
+        # A few rows are spelt out on one thread: the statement then costs its binding
+        # and each thread's set-up (its regular expressions compiled again), not rows.
+        few = bad[0] <= FEW_MARKED_ROWS
+        if few:
+            con.execute("SET threads = 1")
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {spelt} AS SELECT __row, __column, "
+                        f"__value, __reason, __actions FROM ({full})", params.used_in(full))
+        finally:
+            if few:
+                con.execute("RESET threads")
         try:
             con.execute(f"INSERT INTO {STAGE_TABLE} SELECT __row, __column, __value, __reason "
                         f"FROM {spelt} WHERE __reason <> ''")

@@ -2522,8 +2522,15 @@ def pack_notes(pack: _Pack) -> list[tuple[str, str, str]]:
                                "counted by date of death, for residents of the ICB's Places."),
         *((f"method:{topic}", topic, text) for topic, text in METHOD_NOTES),
         ("place_of_death", "Place of death",
-         "From death-registration codes by the national (PHE 2019) classification. Deaths "
-         "in usual place of residence are home, care home and religious establishment"
+         "From death-registration codes by the national (PHE 2019) classification, with "
+         "one difference, the same for every area and period: deaths in religious "
+         "establishments (about 0.1% of deaths) are counted with care homes, not in other "
+         "places, so England's care-home value leaves them out and its other-places value "
+         "includes them (about 0.1 percentage points). In other places they would be a "
+         "small count that deaths in usual place of residence less home and care home "
+         "give back, and protecting it would hide the care-home figure of most Places. "
+         "Deaths in usual place of residence are home, care home and religious "
+         "establishment (home plus care home as published here)"
          + (", excluding deaths from external causes (V01-Y89, U50.9), as the national "
             "indicator does ([methods] diupr_exclude_external_causes = true)."
             if config.methods.diupr_exclude_external_causes else

@@ -53,6 +53,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 for fixturedef in fixturedefs
             ):
                 item.add_marker(pytest.mark.xdist_group(module))
+                _name_group_in_node_id(config, item, module)
+
+
+def _name_group_in_node_id(config: pytest.Config, item: pytest.Item, group: str) -> None:
+    """Give the node id the "@group" suffix xdist's loadgroup scheduler groups by.
+
+    pytest-xdist 3.8 appends it by setting item._nodeid, which pytest 9 no longer reads
+    (the id lives in item._id, a NodeId): the suffix never appeared, every test was a
+    group of its own, and each module fixture was built in every worker, and again
+    whenever a worker came back to the module (test_suite_grouping.py catches that).
+    Only in a worker of a loadgroup run, and only where xdist's own suffix is missing."""
+    if not getattr(config.option, "loadgroup", False) or item.nodeid.endswith(f"@{group}"):
+        return
+    node_id = getattr(item, "_id", None)
+    if node_id is not None and hasattr(node_id, "parse"):
+        item._id = type(node_id).parse(f"{item.nodeid}@{group}")
 
 
 @pytest.fixture(scope="session")

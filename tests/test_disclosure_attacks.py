@@ -14,8 +14,10 @@ recovered exactly:
 * what a sum leaves over is a count the attacker aims at too: deaths of unknown place
   (all deaths less the five places), of unknown sex, age band or Place (a total less
   its parts), of unknown age (all deaths less a standardised rate's deaths), of
-  external causes (all deaths less the DiUPR denominator), in religious establishments
-  (DiUPR less home and care home) and other places (those less 'other places'), the
+  external causes (all deaths less the DiUPR denominator), DiUPR less home and care
+  home (religious establishments are published within care homes: minus the
+  external-cause deaths there, where the DiUPR leaves them out) and 'other places' less
+  that (deaths elsewhere plus those external-cause deaths), the
   people outside a percentage's numerator (98.5% of 200 leaves 3), admitted once or
   twice (any admission less 3+), and a year of a pooled period (the pooled count less
   the other years); each is an unknown of its own where the truth does not add up;
@@ -696,3 +698,82 @@ def test_one_span_in_two_publications_gives_back_no_hidden_count(tables, run_win
                       .with_columns(pl.lit("2025-26").alias("period"))])
     recovered = _recoverable(truth, both, pcn_of)
     assert not recovered, f"{len(recovered)} hidden counts recoverable, e.g. {recovered[:6]}"
+
+
+@pytest.fixture(scope="module")
+def religious_tables(tmp_path_factory):
+    """A generated ICB large enough that every Place's headline places of death are 8 or
+    more (`eolneeds sample --deaths 30000`: 19-28 deaths 'elsewhere' per Place in 2025-26;
+    the shared sample's Places have 2-6, hidden for their own sake, and take a neighbour
+    with them), where every Place has 1-3 deaths in a religious
+    establishment in every financial year (1, 2, 3, 1, ... by Place), as most Places of a
+    real ICB have: they are about 0.1% of deaths. The truth and the published table."""
+    from eolneeds.config import load_config
+    from eolneeds.reporting import Reporter
+    from eolneeds.sample import ingest_sample, write_sample
+
+    root = tmp_path_factory.mktemp("religious") / "project"
+    write_sample(root, deaths=30000, seed=1, reporter=Reporter())
+    config = load_config(root)
+    ingest_sample(config, reporter=Reporter())
+    con = connect(config.database_path)
+    try:
+        con.execute("UPDATE deaths SET place_of_death = 'care_home' "
+                    "WHERE place_of_death = 'religious'")
+        con.execute("""
+            UPDATE deaths SET place_of_death = 'religious'
+            FROM (
+                SELECT d.source_file_id, d.source_row,
+                       row_number() OVER (PARTITION BY a.place,
+                                          year(d.date_of_death - INTERVAL 3 MONTH)
+                                          ORDER BY d.date_of_death, d.source_row) AS n,
+                       1 + (dense_rank() OVER (ORDER BY a.place) - 1) % 3 AS k
+                FROM deaths AS d JOIN assessment_areas AS a USING (lsoa_code)
+                WHERE d.place_of_death = 'care_home'
+            ) AS picked
+            WHERE deaths.source_file_id = picked.source_file_id
+              AND deaths.source_row = picked.source_row AND picked.n <= picked.k""")
+        published = compute_indicators(config, con)
+        open_config = dataclasses.replace(config, disclosure=DisclosureConfig(min_count=0))
+        truth = compute_indicators(open_config, con)
+        religious = con.execute("""
+            SELECT a.place, year(d.date_of_death - INTERVAL 3 MONTH) AS fy, count(*)
+            FROM deaths AS d JOIN assessment_areas AS a USING (lsoa_code)
+            WHERE d.place_of_death = 'religious' GROUP BY ALL""").fetchall()
+        practices = con.execute("SELECT practice_code, pcn_code FROM practices "
+                                "WHERE end_date IS NULL").fetchall()
+    finally:
+        con.close()
+    return truth, published, religious, {str(p): str(c) for p, c in practices}
+
+
+def test_rare_religious_deaths_hide_no_headline_place_of_death(religious_tables) -> None:
+    """The lead's find on the bundled sample: 1-3 deaths in a religious establishment in
+    4 of 6 Places hid the headline care-home and 'other places' figures of those Places
+    and the ICB (DiUPR - home - care home gave the religious count back, and protecting
+    it took care home, then other places, then the ICB's). Religious establishments are
+    published within care homes (place_of_death.sql): every area's headline place of
+    death is published, and nothing hidden can be worked out."""
+    from eolneeds.assess import _headline_period
+
+    truth, published, religious, pcn_of = religious_tables
+    period = _headline_period(published)
+    year = int(period[:4])
+    places = sorted(published.filter(pl.col("area_type") == "place")["area_code"].unique())
+    per_place = {p: n for p, fy, n in religious if fy == year}
+    assert sorted(per_place) == places and set(per_place.values()) == {1, 2, 3}, per_place
+    headline = published.filter((pl.col("period") == period) & (pl.col("breakdown") == "all"))
+    for ind in ("pod_home_pct", "pod_care_home_pct", "pod_hospital_pct", "pod_other_pct",
+                "diupr_pct"):
+        rows = headline.filter(pl.col("indicator_id") == ind)
+        assert rows.height == len(places) + 1, ind  # every Place and the ICB
+        hidden = rows.filter(pl.col("suppressed") | pl.col("numerator").is_null())
+        assert hidden.is_empty(), (ind, hidden["area_code"].to_list())
+    # As published, DiUPR = home + care home in every area: no remainder to protect.
+    for area in [*places, headline.filter(pl.col("area_type") == "icb")["area_code"][0]]:
+        def count(ind: str, area: str = area) -> float:
+            return headline.filter((pl.col("indicator_id") == ind)
+                                   & (pl.col("area_code") == area))["numerator"][0]
+        assert count("diupr_pct") == count("pod_home_pct") + count("pod_care_home_pct")
+    recovered = _recoverable(truth, published, pcn_of)
+    assert not recovered, f"{len(recovered)} hidden counts recoverable, e.g. {recovered[:5]}"

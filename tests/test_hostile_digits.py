@@ -130,4 +130,8 @@ def test_the_table_of_digit_scripts_is_every_script_unicode_knows():
         assert normalise._DIGIT_ZEROS_UNICODE_14 == scanned
     digits = [chr(cp) for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)) == "Nd"]
     assert all(re.fullmatch(normalise._D, d) for d in digits)
+    # nhs_digits reads each non-ASCII digit as the ASCII digit it stands for.
+    native = [d for d in digits if ord(d) >= 128]
+    assert normalise._NATIVE_DIGITS == "".join(native)
+    assert normalise._ASCII_FOR_NATIVE == "".join(str(unicodedata.decimal(d)) for d in native)
     assert not re.fullmatch(normalise._D, "a") and not re.fullmatch(normalise._D, "\u00bd")

@@ -137,12 +137,16 @@ def test_mortality_counts_per_place_and_icb(db_path):
 def test_place_of_death_and_diupr_external_cause_option(db_path):
     frame = count(db_path, "place_of_death")
     icb = row(frame)
+    # A hospital, B home, C care home, D religious: published with care homes, not in
+    # other places (place_of_death.sql), so that DiUPR = home + care home leaves nothing.
     assert (icb["pod_hospital"], icb["pod_home"], icb["pod_care_home"], icb["pod_other"]) == (
-        1, 1, 1, 1)  # A hospital, B home, C care home, D religious (counted as other)
+        1, 1, 2, 0)
+    assert icb["diupr"] + 1 == icb["pod_home"] + icb["pod_care_home"]  # less C, below
     # DiUPR = home + care home + religious = B, C, D; C (X59) is external and excluded.
     assert (icb["diupr"], icb["diupr_deaths"]) == (2, 3)
     kept = row(count(db_path, "place_of_death", exclude_external=False))
     assert (kept["diupr"], kept["diupr_deaths"]) == (3, 4)
+    assert kept["diupr"] == kept["pod_home"] + kept["pod_care_home"]
 
 
 def test_register_identification_and_preferences(db_path):

@@ -214,3 +214,22 @@ def test_a_diupr_compared_with_england_says_which_deaths_each_counts() -> None:
         bundle.config.methods, diupr_exclude_external_causes=True))
     assert benchmark_period(bundle.england()["diupr_pct"], "2024-25") \
         == "2023, not 2024-25; both leave out external causes"
+
+
+def test_care_homes_and_other_places_beside_england_say_where_religious_deaths_are() -> None:
+    # Religious establishments are published within care homes (place_of_death.sql);
+    # England's care-home value leaves them out and its 'other places' value holds them.
+    bundle = make_bundle()
+    care, other = (dataclasses.replace(_england(v, "2023"), indicator_id=i)
+                   for i, v in (("pod_care_home_pct", 20.5), ("pod_other_pct", 2.6)))
+    bundle.benchmarks = [_england(43.0, "2023"), care, other]
+    england = bundle.england()
+    assert benchmark_period(england["pod_care_home_pct"], "2024-25") == (
+        "2023, not 2024-25; England leaves out religious establishments; counted here")
+    assert benchmark_period(england["pod_other_pct"], "2024-25") == (
+        "2023, not 2024-25; England includes religious establishments; here with care homes")
+    table = build_context(bundle).england_table
+    assert table is not None
+    rows = {r[0].text: r for r in table.rows}
+    cell = rows["Deaths in a care home"][table.columns.index("England")]
+    assert cell.text == "20.5%" and "religious establishments" in cell.detail
