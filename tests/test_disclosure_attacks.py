@@ -687,9 +687,10 @@ def test_one_span_in_two_publications_gives_back_no_hidden_count(tables, run_win
     """A reader holds the assess of the financial year 2025-26 and the run of March 2026:
     the same 12 months under two names ('2025-26', '2025-04 to 2026-03'), each safe on
     its own. Where their suppression patterns differed, a cell hidden in one was shown
-    in the other and the sums gave back 118 hidden counts of 1-7 on this sample (audit 5,
-    finding 05). The run is protected against the publication ledger's record of the
-    year: the attacker, holding both tables as one, gets nothing back."""
+    in the other and the sums gave back hidden counts of 1-7 on this sample (audit 5,
+    finding 05; this test on main e5099b7, before the ledger: 104, e.g. BRK's 2 cancer
+    deaths in quintile 1). The run is protected against the publication ledger's record
+    of the year: the attacker, holding both tables as one, gets nothing back."""
     truth, assessed = tables
     _, window = run_window_tables
     assert "2025-26" in assessed["period"].unique().to_list()
