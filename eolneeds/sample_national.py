@@ -31,15 +31,16 @@ so that onboarding real files can be rehearsed and tested end to end:
   outside the ICB included;
 * an LSOA-to-Place lookup holding Place names (resolved to codes at ingest).
 
-Ground truth. truth.json is counted here from what the generator decided (who died
-when, where, of what; which emergency admissions and register entries each person has),
-never from the files or from ingest: per Place and financial year, deaths, deaths by
-place, deaths with 3+ emergency admissions in the last 90 days, deaths on a register
-before death, deaths whose underlying cause is on the palliative care need list, and
-hospital bed days in the last 90 days (each spell, admission to discharge, clipped to
-the window); the population per Place, year, sex and five-year band; each LSOA's Place
-and IMD decile. A death whose NHS number fails its check cannot be linked, so it
-counts as a death but never as on a register or admitted.
+Ground truth. truth.json is counted here from what the generator decided (who died when,
+where, of what; which emergency admissions and register entries each person has), never
+from the files or from ingest: per Place and financial year, deaths, deaths by place
+(religious establishments with care homes, as published), deaths with 3+ emergency
+admissions in the last 90 days, deaths on a register before death, deaths whose
+underlying cause is on the palliative care need list, and hospital bed days in the last
+90 days (each spell, admission to discharge, clipped to the window); the population per
+Place, year, sex and five-year band; each LSOA's Place and IMD decile. A death whose NHS
+number fails its check cannot be linked, so it counts as a death but never as on a
+register or admitted.
 """
 
 from __future__ import annotations
@@ -403,8 +404,10 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
                      period=financial_year(pl.col("death")),
                      area=pl.col("place").replace_strict(
                          list(range(len(PLACES))), [p.code for p in PLACES]),
-                     pod_name=pl.col("pod").replace_strict(list(range(len(_POD))),
-                                                           list(_POD)),
+                     # Published with care homes, not 'other' places (place_of_death.sql).
+                     pod_name=pl.when(pl.col("religious")).then(pl.lit("care_home"))
+                     .otherwise(pl.col("pod").replace_strict(list(range(len(_POD))),
+                                                             list(_POD))),
                  ))
     measures = [
         pl.len().alias("deaths"),

@@ -62,12 +62,16 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("numpy_from", [0, readers.NUMPY_COUNT_FROM])
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1 << 20])
 @pytest.mark.parametrize("data", CASES)
-def test_line_scan_counts_match_the_whole_text(tmp_path, monkeypatch, data, chunk):
+def test_line_scan_counts_match_the_whole_text(tmp_path, monkeypatch, data, chunk,
+                                               numpy_from):
     """Read in chunks of any size (a CR LF split across two), the scan counts what the
-    whole text holds; the empty-line search is made only when asked for."""
+    whole text holds; the empty-line search is made only when asked for. Line ends
+    counted by numpy (a big file) or by bytes.count (a small one) alike."""
     monkeypatch.setattr(readers, "CHUNK", chunk)
+    monkeypatch.setattr(readers, "NUMPY_COUNT_FROM", numpy_from)
     path = tmp_path / "f.csv"
     path.write_bytes(data)
     breaks, quote, empty = _reference(data)
