@@ -311,7 +311,8 @@ class Block:
     community: pl.DataFrame
     # What the generator decided for each death, before any file layout: the ground
     # truth `sample --layout national` counts from (number, day of death as days since
-    # 1970, Place index, place of death index into _POD, cause on the need list).
+    # 1970, Place index, place of death index into _POD, whether that 'other' place is a
+    # religious establishment, cause on the need list).
     facts: pl.DataFrame
 
 
@@ -454,6 +455,8 @@ def make_block(geo: Geography, seed: int, block: int, n: int, first_person: int,
                                           dementia, external, person_number)
     facts = pl.DataFrame({
         "nhs": person_number, "death": death, "place": place, "pod": pod, "need": need,
+        # the generator's religious establishments (non-NHS type 52 among 'other' places)
+        "religious": (pod == _POD.index("other")) & (nhs_flag == "2") & (est_type == "52"),
     })
     return Block(deaths_df, register_df, hes, ecds, community, facts)
 
