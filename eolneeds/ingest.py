@@ -738,8 +738,9 @@ def _plan_columns(
         blank = "blanked" if keeps_row and canonical != "date_of_death" else None
         if dataset == "activity" and canonical == "end_date":
             # An admission, attendance or contact counts by its start: a discharge date
-            # exported as '-', 'N/A' or 'Not discharged' (a death in hospital, a spell
-            # still open) is no end date, not a lost admission, which would undercount
+            # exported as 'Not discharged' (a death in hospital, a spell still open; '-'
+            # and 'N/A' are no value at all, readers.NO_VALUE_TEXTS) is no end date, not
+            # a lost admission, which would undercount
             # every 'admissions in the last 90 days' indicator. The end is blanked and
             # recorded in field_actions; a stay with no end runs to the date of death.
             blank = "blanked"
@@ -997,6 +998,9 @@ def _plan_columns(
     return plan
 
 
+#: The reason a CSDS contact that did not take place is quarantined with (not a fault of
+#: the file: such rows never count towards refusing it).
+NOT_ATTENDED_REASON = "contact not attended"
 #: The strptime code of a two-digit year ('24'), which reads 00-68 as 2000-2068.
 TWO_DIGIT_YEAR = "%y"
 #: A two-digit year of birth in the century before the death's where it would fall after it.
@@ -1039,9 +1043,18 @@ def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
                             _say(f"{label} '", shown, f"' is not a known code{fix}")), \
             "set to unknown"
     if column == "activity_type":
-        return nz.case_sql(key, nz.ACTIVITY_TYPE_CODES), _when(
-            unmapped, _say(f"{label} '", shown, "' is not a known activity type (use one of "
-                           f"{', '.join(ACTIVITY_TYPES)}){fix}")), None
+        # A CSDS contact that did not take place (presets.attended_contact_sql): its own
+        # reason, with the recode that counts such contacts after all (quoting the text
+        # the preset made, a code, never the file's value).
+        not_attended = f"starts_with({t}, {nz.sql_literal(presets.NOT_ATTENDED)})"
+        code = f"substr({t}, {len(presets.NOT_ATTENDED) + 1})"
+        return nz.case_sql(key, nz.ACTIVITY_TYPE_CODES), _when(unmapped, (
+            f"(CASE WHEN {not_attended} THEN "
+            + _say(f"{NOT_ATTENDED_REASON} (attendance status ", code, "): only attended "
+                   "contacts (5, 6) count; to count these too, add \"", t, "\" = "
+                   "\"community_contact\" under [recode.activity_type] in the mapping")
+            + " ELSE " + _say(f"{label} '", shown, "' is not a known activity type (use one "
+                              f"of {', '.join(ACTIVITY_TYPES)}){fix}") + " END)")), None
     if column == "age_band":
         return nz.case_sql(key, nz.AGE_BAND_CODES), _when(
             unmapped, _say(f"{label} '", shown, "' is not an age band (use 0-4, 5-9, ..., "
@@ -1711,6 +1724,8 @@ def _ingest_one(
     try:
         if preset is not None and preset.name == "ons_population":
             raw = _read_ons_population(con, path, mapping, where, reporter)
+        elif preset is not None and preset.name == "ons_projections":
+            raw = _read_ons_projections(con, config, path, mapping, where, reporter)
         else:
             raw = readers.read_into(
                 con, path, table=RAW_TABLE, file_format=mapping.format,
@@ -1861,7 +1876,7 @@ def _ingest_one(
                               if direct else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
         _refuse_mostly_rejected(con, config, dataset, path.name, mapping, rows_read)
         superseded: list[tuple[int, str]] = []
-        revised: list[tuple[int, int, list[str]]] = []
+        revised: list[tuple[int, int, list[str], bool]] = []
         if not direct:
             if dataset in SUPERSEDE_KEYS and not replace:
                 superseded = _superseded_loads(con, dataset, stored_mapping)
@@ -1871,8 +1886,8 @@ def _ingest_one(
                 _replace_earlier(con, dataset, replaced, content_hash, file_id)
             for old_id, _old_name in superseded:
                 _take_out(con, dataset, old_id, file_id)
-            if dataset == "population":
-                revised = _replace_revised_years(con, file_id, stored_name)
+            if dataset in REVISED_BY_YEAR:
+                revised = _replace_revised_years(con, dataset, file_id, stored_name)
         # After the earlier loads are replaced: their rows are no duplicates.
         repeats, corrections, repeated_from = _quarantine_duplicates(
             con, dataset, file_id, direct=direct, mapping=stored_mapping)
@@ -1970,71 +1985,101 @@ def _ingest_one(
             f"mapping: a cumulative re-supply, so it replaced that load (its values stand "
             f"where they differ); `eolneeds validate` lists {old_name} as replaced by file "
             f"{file_id}", level="warning")
-    for year, rows, names in revised:
-        reporter.event("population_revised", file=str(path), file_id=file_id, year=year,
+    for year, rows, names, other_vintage in revised:
+        reporter.event(f"{dataset}_revised", file=str(path), file_id=file_id, year=year,
                        rows_replaced=rows, replaced_files=names)
+        areas = "LSOA" if dataset == "population" else "area"
+        cells = (f"in other {areas}s (another vintage: {areas}s the earlier rows do not have, "
+                 f"and at least {OTHER_VINTAGE_SHARE:.0%} of the {areas}, sex and age band "
+                 "cells they had)" if other_vintage else
+                 f"for every {areas}, sex and age band it had")
         reporter.message(
-            f"{path.name}: re-states the population of {year} loaded from "
-            f"{', '.join(names)} ({rows} {plural(rows, 'row')}) for every LSOA, sex and age "
-            f"band it had: revised estimates, so they replaced the earlier ones; "
+            f"{path.name}: re-states the {dataset} of {year} loaded from "
+            f"{', '.join(names)} ({rows} {plural(rows, 'row')}) {cells}: "
+            f"{REVISED_BY_YEAR[dataset][1]}, so they replaced the earlier ones; "
             "`eolneeds validate` lists what was replaced", level="warning")
     _say_repeats(path, dataset, mapping.name, rows_read, repeats, corrections, repeated_from,
                  reporter)
     return result
 
 
-def _replace_revised_years(con: duckdb.DuckDBPyConnection, file_id: int, name: str
-                           ) -> list[tuple[int, int, list[str]]]:
-    """A population year this file (its valid rows in ROWS_TABLE) holds for every LSOA,
-    sex and age band that earlier loads hold it for is a re-supply of that year: ONS
-    revises last year's estimates in next year's workbook. As activity's cumulative
-    re-supply does, it replaces them: an earlier load holding only revised years is taken
-    out (replaced_by, as --replace-file would); one holding other years too keeps them,
-    and its rows of the revised year move to `rejects`, their reason naming this file,
-    so that rows read = loaded + rejected still holds for it. A year re-stated only in
-    part (some LSOAs) replaces nothing: its repeats are quarantined as duplicates and
-    the earlier estimates stand (_say_repeats says how to replace them).
-    Returns [(year, rows replaced, earlier file names)]."""
-    new_rows = (f"SELECT DISTINCT year, lsoa_code, sex, age_band FROM {ROWS_TABLE} "
+# Datasets a file re-states by the year (_replace_revised_years): the area column of
+# their key, and what the earlier rows are called in the reason they are moved with.
+REVISED_BY_YEAR: dict[str, tuple[str, str]] = {
+    "population": ("lsoa_code", "revised estimates"),
+    "projections": ("area_code", "re-based projections"),
+}
+# A year re-stated with areas the earlier loads do not have for it (another LSOA vintage:
+# 2021 LSOAs for 2011 ones; projections on new local authority boundaries) replaces the
+# earlier year when it also holds at least this share of its (area, sex, band) cells: a
+# whole new table, not a part of one (about 95% of 2021 LSOAs kept their 2011 code).
+OTHER_VINTAGE_SHARE = 0.8
+
+
+def _replace_revised_years(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int,
+                           name: str) -> list[tuple[int, int, list[str], bool]]:
+    """A population (or projections) year this file (its valid rows in ROWS_TABLE) holds
+    for every area, sex and age band that earlier loads hold it for is a re-supply of that
+    year: ONS revises last year's estimates in next year's workbook, and a re-based
+    projection re-states every year. So is a year the file holds in another vintage of
+    areas (areas the earlier loads do not have for that year, and at least
+    OTHER_VINTAGE_SHARE of their cells): 2021 LSOAs after 2011 ones would otherwise stand
+    beside them, the shared codes' new rows quarantined as duplicates. As activity's
+    cumulative re-supply does, it replaces them: an earlier load holding only revised
+    years is taken out (replaced_by, as --replace-file would); one holding other years too
+    keeps them, and its rows of the revised year move to `rejects`, their reason naming
+    this file, so that rows read = loaded + rejected still holds for it. A year re-stated
+    only in part (some areas, none new) replaces nothing: its repeats are quarantined as
+    duplicates and the earlier rows stand (_say_repeats says how to replace them).
+    Returns [(year, rows replaced, earlier file names, whether in another vintage)]."""
+    area, called = REVISED_BY_YEAR[dataset]
+    key = f"year, {area}, sex, age_band"
+    new_rows = (f"SELECT DISTINCT {key} FROM {ROWS_TABLE} "
                 f"WHERE source_row > 0 AND source_row NOT IN "
                 f"(SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT NULL)")
-    years = [int(y) for (y,) in con.execute(
-        f"WITH f AS ({new_rows}) SELECT e.year FROM population e "
-        "LEFT JOIN f USING (year, lsoa_code, sex, age_band) "
-        "WHERE e.source_file_id <> $file_id AND e.year IN (SELECT year FROM f) "
-        "GROUP BY e.year HAVING bool_and(f.year IS NOT NULL) ORDER BY e.year",
-        {"file_id": file_id}).fetchall()]
-    if not years:
+    found = con.execute(
+        f"WITH f AS ({new_rows}), e AS (SELECT {key} FROM {dataset} WHERE source_file_id "
+        "<> $file_id AND year IN (SELECT year FROM f)), "
+        f"cover AS (SELECT e.year, count(*) AS earlier, count(f.year) AS covered FROM e "
+        f"LEFT JOIN f USING ({key}) GROUP BY e.year), "
+        f"fresh AS (SELECT DISTINCT year FROM (SELECT year, {area} FROM f ANTI JOIN "
+        f"(SELECT DISTINCT year, {area} FROM e) USING (year, {area}))) "
+        "SELECT year, covered < earlier FROM cover WHERE covered = earlier OR (year IN "
+        f"(SELECT year FROM fresh) AND covered >= {OTHER_VINTAGE_SHARE} * earlier) "
+        "ORDER BY year", {"file_id": file_id}).fetchall()
+    if not found:
         return []
+    years = [int(y) for y, _other in found]
+    other_vintage = {int(y): bool(other) for y, other in found}
     params = {"file_id": file_id, "years": years}
     by_file = con.execute(
         "SELECT p.source_file_id, l.file_name, count(*) FILTER (WHERE list_contains("
-        "$years, p.year)) AS revised, count(*) AS loaded FROM population p "
+        f"$years, p.year)) AS revised, count(*) AS loaded FROM {dataset} p "
         "JOIN ingest_log l ON l.file_id = p.source_file_id "
         "WHERE p.source_file_id <> $file_id GROUP BY ALL HAVING revised > 0 "
         "ORDER BY p.source_file_id", params).fetchall()
     replaced = {int(y): (int(n), list(names)) for y, n, names in con.execute(
         "SELECT p.year, count(*), list(DISTINCT l.file_name ORDER BY l.file_name) "
-        "FROM population p JOIN ingest_log l ON l.file_id = p.source_file_id "
+        f"FROM {dataset} p JOIN ingest_log l ON l.file_id = p.source_file_id "
         "WHERE p.source_file_id <> $file_id AND list_contains($years, p.year) "
         "GROUP BY p.year", params).fetchall()}
     for old, _old_name, revised, loaded in by_file:
         if revised == loaded:
-            _take_out(con, "population", int(old), file_id)
+            _take_out(con, dataset, int(old), file_id)
             continue
         con.execute(
-            "INSERT INTO rejects SELECT p.source_file_id, l.file_name, 'population', "
-            "p.source_row, 'year', CAST(p.year AS VARCHAR), 'population of ' || "
-            "CAST(p.year AS VARCHAR) || ' replaced by the revised estimates in ' || $name "
-            "|| ' (file ' || CAST($file_id AS VARCHAR) || ')' FROM population p "
+            f"INSERT INTO rejects SELECT p.source_file_id, l.file_name, '{dataset}', "
+            f"p.source_row, 'year', CAST(p.year AS VARCHAR), '{dataset} of ' || "
+            f"CAST(p.year AS VARCHAR) || ' replaced by the {called} in ' || $name "
+            f"|| ' (file ' || CAST($file_id AS VARCHAR) || ')' FROM {dataset} p "
             "JOIN ingest_log l ON l.file_id = p.source_file_id "
             "WHERE p.source_file_id = $old AND list_contains($years, p.year)",
             {**params, "old": old, "name": name})
-        con.execute("DELETE FROM population WHERE source_file_id = $old AND "
+        con.execute(f"DELETE FROM {dataset} WHERE source_file_id = $old AND "
                     "list_contains($years, year)", {"old": old, "years": years})
         con.execute("UPDATE ingest_log SET rows_loaded = rows_loaded - $n, rows_rejected = "
                     "rows_rejected + $n WHERE file_id = $old", {"n": revised, "old": old})
-    return [(year, *replaced[year]) for year in years]
+    return [(year, *replaced[year], other_vintage[year]) for year in years]
 
 
 def _say_repeats(path: Path, dataset: str, mapping_name: str, rows_read: int, repeats: int,
@@ -2160,12 +2205,9 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
                               f"add year = YYYY (the estimates' year) to {where}")
         chosen.append((sheet, layout, sex, year))
     if not chosen:
-        names = ", ".join(repr(s.name) for s in readers.scan_workbook(path))
-        raise input_error(
-            path.name, f"no sheet is an ONS population table by LSOA (sheets: {names})",
-            "check that this is the ONS mid-year estimates workbook by LSOA (F0..F90 and "
-            "M0..M90, or a sheet per sex with 0..89 and 90+); for another layout delete the "
-            f"preset line in {where} and map its columns")
+        raise _no_ons_sheet(path, "an ONS population table by LSOA", "the ONS mid-year "
+                            "estimates workbook by LSOA (F0..F90 and M0..M90, or a sheet per "
+                            "sex with 0..89 and 90+)", where)
     parts: list[tuple[readers.RawTable, str | None, str, str | None, int]] = []
     described: list[str] = []
     for i, (sheet, layout, sex, year) in enumerate(chosen):
@@ -2179,6 +2221,15 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
             + (", F0..F90 and M0..M90" if layout == "sexes" else ", 0..89 and 90+"))
     reporter.message(f"{path.name}: ons_population: {'; '.join(described)}")
     return _ons_long_table(con, parts)
+
+
+def _no_ons_sheet(path: Path, table: str, workbook: str, where: str) -> InputDataError:
+    """No sheet of a workbook read with an ONS preset is in its layout: the sheets, and
+    the way out."""
+    names = ", ".join(repr(s.name) for s in readers.scan_workbook(path))
+    return input_error(path.name, f"no sheet is {table} (sheets: {names})",
+                       f"check that this is {workbook}; for another layout delete the preset "
+                       f"line in {where} and map its columns")
 
 
 def _read_ons_population_csv(con: duckdb.DuckDBPyConnection, path: Path, fmt: str,
@@ -2252,6 +2303,140 @@ def _ons_long_table(con: duckdb.DuckDBPyConnection,
     return readers.RawTable(table=RAW_TABLE, headers=["lsoa_code", "year", "sex", "age_band",
                                                       "population"],
                             row_expr="__row", format="xlsx", row_map=ROW_MAP_TABLE)
+
+
+def _read_ons_projections(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
+                          path: Path, mapping: Any, where: str, reporter: Reporter
+                          ) -> readers.RawTable:
+    """ONS subnational population projections as published, as the canonical long table.
+
+    One row per area, sex and single year of age (or five-year group), one column per
+    projection year (presets.projection_layout): the 2018-based CSVs ('2018 SNPP
+    Population males.csv', the sex from a SEX column or the file name) and the 2022-based
+    workbook (cover and notes sheets, a sheet per sex under title rows; the persons sheet
+    is not read) alike. Each area x sex x five-year band x year is the sum of its single
+    years; 'All ages' and persons rows, and rows of another COMPONENT than population
+    (births, deaths, migration of table 5), are totals or not population and are left
+    out, said in the message. An area is a Place where its code or its name is one of
+    eolneeds.toml (an LA named 'Castlemoor' is Place CAS), else its code as published
+    (areas outside the ICB are loaded and not used). A population cell that is not a
+    number is kept as its text ('2031 age 7: x') for the population check to quarantine,
+    naming its sheet and row."""
+    fmt, _gz = readers.detect_format(path, mapping.format)
+    chosen: list[tuple[str | None, int | None, str | None]] = []  # sheet, header row, sex
+    if fmt == "xlsx":
+        sheets = readers.scan_workbook(path, lambda h: presets.projection_layout(h) is not None)
+        if mapping.sheet is not None:
+            sheets = [s for s in sheets if s.name == mapping.sheet]
+        for sheet in sheets:
+            layout = presets.projection_layout(sheet.headers) if sheet.matched else None
+            if layout is None:
+                continue
+            sex = None
+            if layout.sex is None:
+                sex = presets.ons_sheet_sex(sheet.name) or presets.ons_sheet_sex(
+                    " ".join(sheet.titles[:1]))
+                if sex is None:
+                    continue  # the persons sheet: males + females again
+            chosen.append((sheet.name, sheet.header_row, sex))
+        if not chosen:
+            raise _no_ons_sheet(path, "an ONS projections table", "the ONS subnational "
+                                "population projections table (an area code, a sex and an "
+                                "age column, and a column per year)", where)
+    else:
+        chosen.append((None, mapping.header_row, None))
+    parts: list[tuple[readers.RawTable, str | None, presets.ProjectionLayout, str | None]] = []
+    for i, (sheet_name, header_row, sex) in enumerate(chosen):
+        part = readers.read_into(
+            con, path, table=f"{RAW_TABLE}_{i}", file_format=fmt, encoding=mapping.encoding,
+            delimiter=mapping.delimiter, sheet=sheet_name, header_row=header_row,
+            plain_cells=fmt == "xlsx", where=where,
+            matches=lambda h: presets.projection_layout(h) is not None)
+        layout = presets.projection_layout(part.headers)
+        if layout is None:
+            raise input_error(
+                path.name, "is not an ONS projections table (an area code column such as "
+                "AREA_CODE, an age column such as AGE_GROUP, and a column per year)",
+                f"ingest the ONS table as published, or delete the preset line in {where} to "
+                "read a long table (area_code, year, sex, age_band, population)")
+        if layout.sex is None and sex is None:
+            sex = presets.ons_sheet_sex(path.stem)
+            if sex is None:
+                raise input_error(
+                    path.name, "has no sex column and its name does not say males or "
+                    "females (a persons table counts both sexes together)",
+                    "ingest the males and the females files as published (e.g. '2018 SNPP "
+                    "Population males.csv')")
+        parts.append((part, sheet_name, layout, sex))
+    selects: list[str] = []
+    left_out = 0
+    totals = ", ".join(nz.sql_literal(t) for t in presets.SNPP_ALL_AGES)
+    persons = ", ".join(nz.sql_literal(t) for t in presets.SNPP_PERSONS)
+    for i, (part, sheet_name, layout, sex) in enumerate(parts):
+        # Each cell's text cleaned once, into a table of plain names: the expressions
+        # below then read short columns (the cleaning written into each of them made
+        # DuckDB plan for a minute).
+        cleaned = f"{RAW_TABLE}_clean_{i}"
+        sex_text = (readers.value_sql(part.column(layout.sex)) if layout.sex
+                    else nz.sql_literal(sex or ""))
+        component = (nz.code_key_sql(part.column(layout.component)) if layout.component
+                     else "NULL")
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {cleaned} AS SELECT {part.row_expr} AS src_row, "
+            f"{readers.value_sql(part.column(layout.area))} AS area, "
+            + (f"{readers.value_sql(part.column(layout.name))}" if layout.name else "NULL")
+            + f" AS name, {readers.value_sql(part.column(layout.age))} AS age, "
+            f"{sex_text} AS sex, {component} AS component, "
+            + ", ".join(f"{part.column(h)} AS y{year}" for h, year in layout.years.items())
+            + f" FROM {part.table}")
+        con.execute(f"DROP TABLE IF EXISTS {part.table}")
+        place = (f"coalesce({_place_code_sql(config, 'area')}, "
+                 f"{_place_code_sql(config, 'name')}, area)" if config.places else "area")
+        sex_sql = (f"(CASE {nz.code_key_sql('sex')} WHEN 'males' THEN 'male' "
+                   "WHEN 'females' THEN 'female' ELSE sex END)")
+        keep = (f"coalesce({nz.code_key_sql('age')}, '') NOT IN ({totals}) "
+                f"AND coalesce({nz.code_key_sql('sex')}, '') NOT IN ({persons}) "
+                "AND coalesce(component, 'population') = 'population'")
+        counted = con.execute(f"SELECT count(*) FILTER (WHERE NOT ({keep})) FROM {cleaned}")
+        left_out += counted.fetchone()[0]  # type: ignore[index]
+        sheet_sql = nz.sql_literal(sheet_name) if sheet_name is not None else "NULL"
+        rows = (f"SELECT src_row, {place} AS area, {sex_sql} AS sex, "
+                f"{presets.projection_age_band_sql('age')} AS band, age, "
+                + ", ".join(f"y{year}" for year in layout.years.values())
+                + f" FROM {cleaned} WHERE {keep}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {cleaned} AS {rows}")
+        for year in layout.years.values():
+            selects.append(
+                f"SELECT {i} AS __part, src_row AS __src_row, {sheet_sql} AS __sheet, area, "
+                f"{year} AS year, sex, band, age, TRY_CAST(replace(trim(y{year}), ',', '') "
+                f"AS DOUBLE) AS n, y{year} AS cell FROM {cleaned}")
+    # One row per area, year, sex and band; its row in the sheet is its first age's.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER (ORDER BY "
+        "__part, __src_row, c1, c2, c3) AS __row, * FROM (SELECT __part, min(__src_row) AS "
+        "__src_row, __sheet, area AS c0, CAST(year AS VARCHAR) AS c1, sex AS c2, band AS c3, "
+        "CASE WHEN count(*) FILTER (WHERE n IS NULL) = 0 THEN CAST(sum(n) AS VARCHAR) ELSE "
+        "min(year || ' age ' || coalesce(age, 'blank') || ': ' || coalesce(cell, 'blank')) "
+        "FILTER (WHERE n IS NULL) END AS c4 "
+        f"FROM ({' UNION ALL '.join(selects)}) GROUP BY __part, __sheet, area, year, sex, band)")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ROW_MAP_TABLE} AS SELECT __row, __src_row, "
+                "__sheet FROM __eolneeds_long")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS SELECT __row, c0, c1, c2, c3, c4 "
+                "FROM __eolneeds_long ORDER BY __row")
+    for i in range(len(parts)):
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}_clean_{i}")
+    con.execute("DROP TABLE __eolneeds_long")
+    years = sorted({y for _p, _s, layout, _x in parts for y in layout.years.values()})
+    where_read = "; ".join(
+        (f"sheet {s!r}" if s is not None else "the file") + (f" ({x}s)" if x else "")
+        for _p, s, _l, x in parts)
+    reporter.message(
+        f"{path.name}: ons_projections: {where_read}, years {years[0]}-{years[-1]}, summed "
+        f"into five-year bands" + (f"; {left_out:,} rows of totals (all ages, persons) or "
+                                   "other components left out" if left_out else ""))
+    return readers.RawTable(table=RAW_TABLE, headers=["area_code", "year", "sex", "age_band",
+                                                      "population"],
+                            row_expr="__row", format=fmt, row_map=ROW_MAP_TABLE)
 
 
 def _loads_direct(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTable,
@@ -2479,30 +2664,51 @@ def _quarantine_repeats(con: duckdb.DuckDBPyConnection, dataset: str, file_id: i
     if not _feed_loaded(con, dataset, mapping, file_id):
         return 0, 0, []
     keys, what = REPEAT_KEYS[dataset]
-    cols = ", ".join(f'"{k}"' for k in keys)
     this_file = (f"(SELECT * FROM {dataset} WHERE source_file_id = $file_id)" if direct
                  else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
-    join = " AND ".join(f's."{k}" IS NOT DISTINCT FROM e."{k}"' for k in keys)
-    x_join = " AND ".join(f'x."{k}" IS NOT DISTINCT FROM d."{k}"' for k in keys)
-    d_cols = ", ".join(f'd."{k}"' for k in keys)
     differs = " OR ".join(f's."{c}" IS DISTINCT FROM e."{c}"'
                           for c, _t, _r in CANONICAL_COLUMNS[dataset] if c not in keys)
     pairs = "__eolneeds_repeats"
-    # The k-th row of a key in this file repeats the k-th loaded earlier (file, then row
-    # order); the earlier rows are only those of keys this file has.
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {pairs} AS "
-        f"WITH s AS (SELECT *, row_number() OVER (PARTITION BY {cols} ORDER BY source_row) "
-        f"AS __k FROM {this_file}), "
-        f"e AS (SELECT d.*, row_number() OVER (PARTITION BY {d_cols} "
-        "ORDER BY d.source_file_id, d.source_row) AS __k FROM "
-        f"{dataset} d JOIN ingest_log l ON l.file_id = d.source_file_id "
-        "WHERE l.dataset = $dataset AND l.mapping = $mapping AND l.replaced_by IS NULL "
-        f"AND d.source_file_id <> $file_id AND EXISTS (SELECT 1 FROM {this_file} x "
-        f"WHERE {x_join})) "
-        "SELECT s.source_row AS __row, e.source_file_id AS __from, e.source_row AS __from_row, "
-        f"({differs or 'false'}) AS __differs FROM s JOIN e ON {join} AND s.__k = e.__k",
-        {"file_id": file_id, "dataset": dataset, "mapping": mapping})
+    params = {"file_id": file_id, "dataset": dataset, "mapping": mapping}
+    # Earlier loads that give the spell identifier as this file does (both or neither)
+    # are compared by it; the others (a feed that began sending spell ids mid-way, or
+    # stopped) without it, or none of their rows would ever repeat this file's.
+    spelled = "spell_id" in keys
+    if spelled:
+        mine = con.execute(f"SELECT EXISTS (SELECT 1 FROM {this_file} WHERE spell_id IS NOT "
+                           "NULL)", {"file_id": file_id} if direct else {}
+                           ).fetchone()[0]  # type: ignore[index]
+        passes = [(keys, "= $mine"), (tuple(k for k in keys if k != "spell_id"), "<> $mine")]
+        params["mine"] = bool(mine)
+        params["spelled"] = _loads_with_spell_ids(con, dataset, mapping)
+    else:
+        passes = [(keys, "")]
+    for number, (compared, same_ids) in enumerate(passes):
+        cols = ", ".join(f'"{k}"' for k in compared)
+        join = " AND ".join(f's."{k}" IS NOT DISTINCT FROM e."{k}"' for k in compared)
+        x_join = " AND ".join(f'x."{k}" IS NOT DISTINCT FROM d."{k}"' for k in compared)
+        d_cols = ", ".join(f'd."{k}"' for k in compared)
+        loads = (f" AND list_contains($spelled, d.source_file_id) {same_ids}" if same_ids
+                 else "")
+        # (A row paired by the first pass is no repeat of a second earlier row.)
+        unpaired = f" WHERE source_row NOT IN (SELECT __row FROM {pairs})" if number else ""
+        # The k-th row of a key in this file repeats the k-th loaded earlier (file, then
+        # row order); the earlier rows are only those of keys this file has.
+        con.execute(
+            (f"CREATE OR REPLACE TEMP TABLE {pairs} AS " if not number
+             else f"INSERT INTO {pairs} ")
+            + f"WITH s AS (SELECT *, row_number() OVER (PARTITION BY {cols} ORDER BY "
+            f"source_row) AS __k FROM {this_file}{unpaired}), "
+            f"e AS (SELECT d.*, row_number() OVER (PARTITION BY {d_cols} "
+            "ORDER BY d.source_file_id, d.source_row) AS __k FROM "
+            f"{dataset} d JOIN ingest_log l ON l.file_id = d.source_file_id "
+            "WHERE l.dataset = $dataset AND l.mapping = $mapping AND l.replaced_by IS NULL "
+            f"AND d.source_file_id <> $file_id{loads} AND EXISTS (SELECT 1 FROM {this_file} x "
+            f"WHERE {x_join})) "
+            "SELECT s.source_row AS __row, e.source_file_id AS __from, e.source_row AS "
+            f"__from_row, ({differs or 'false'}) AS __differs FROM s JOIN e ON {join} AND "
+            "s.__k = e.__k", {k: v for k, v in params.items()
+                               if k not in ("mine", "spelled") or same_ids})
     try:
         by_file = con.execute(
             f"SELECT l.file_name, count(*) AS n, count(*) FILTER (WHERE p.__differs), "
@@ -2581,7 +2787,9 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
     # Duplicates are no fault of the file or its mapping (a cumulative monthly extract
     # repeats the deaths already loaded): they never count towards refusing it (and are
     # found only afterwards).
-    faulty = f"SELECT * FROM {STAGE_TABLE} WHERE NOT starts_with(__reason, 'duplicate ')"
+    # Nor do CSDS contacts that did not take place (a clinic's DNAs are its data).
+    faulty = (f"SELECT * FROM {STAGE_TABLE} WHERE NOT starts_with(__reason, 'duplicate ') "
+              f"AND NOT starts_with(__reason, '{NOT_ATTENDED_REASON}')")
     rows_rejected = int(con.execute(f"SELECT count(*) FROM ({faulty})").fetchone()[0])  # type: ignore[index]
     if not rows_rejected or (rows_rejected < rows_read and rows_rejected <= share * rows_read):
         return
@@ -2727,6 +2935,16 @@ def _take_out(con: duckdb.DuckDBPyConnection, dataset: str, old: int, file_id: i
                 {"new": file_id, "old": old})
 
 
+def _loads_with_spell_ids(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str
+                          ) -> list[int]:
+    """The current loads of a feed (dataset and mapping) that give a spell identifier."""
+    return [int(f) for (f,) in con.execute(
+        f"SELECT DISTINCT source_file_id FROM {dataset} WHERE spell_id IS NOT NULL AND "
+        "source_file_id IN (SELECT file_id FROM ingest_log WHERE dataset = $dataset AND "
+        "mapping = $mapping AND replaced_by IS NULL) ORDER BY 1",
+        {"dataset": dataset, "mapping": mapping}).fetchall()]
+
+
 def _superseded_loads(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str
                       ) -> list[tuple[int, str]]:
     """The earlier loads of this feed (dataset and mapping) that the file's typed rows in
@@ -2741,13 +2959,34 @@ def _superseded_loads(con: duckdb.DuckDBPyConnection, dataset: str, mapping: str
     keys = SUPERSEDE_KEYS[dataset]
     cols = ", ".join(f'"{k}"' for k in keys)
     on = " AND ".join(f'e."{k}" IS NOT DISTINCT FROM f."{k}"' for k in keys)
-    new_rows = (f"(SELECT {cols}, count(*) AS __n FROM {ROWS_TABLE} WHERE source_row > 0 "
-                f"AND source_row NOT IN (SELECT __row FROM {STAGE_TABLE} WHERE __row IS NOT "
-                "NULL) GROUP BY ALL)")
+    valid = (f"FROM {ROWS_TABLE} WHERE source_row > 0 AND source_row NOT IN (SELECT __row "
+             f"FROM {STAGE_TABLE} WHERE __row IS NOT NULL)")
     loads = ("SELECT file_id, file_name FROM ingest_log WHERE dataset = $dataset AND "
              "mapping = $mapping AND replaced_by IS NULL AND rows_loaded > 0")
     params = {"dataset": dataset, "mapping": mapping}
     d_cols = ", ".join(f'd."{k}"' for k in keys)
+    if "spell_id" in keys:
+        # An earlier load and this file that do not both give spell ids (or both not)
+        # are compared without them (as _quarantine_repeats): the spell id is blanked on
+        # both sides of that comparison.
+        mine = con.execute(f"SELECT EXISTS (SELECT 1 {valid} AND spell_id IS NOT NULL)"
+                           ).fetchone()[0]  # type: ignore[index]
+        spelled = _loads_with_spell_ids(con, dataset, mapping)
+        # (File ids, whole numbers: written into the SQL, not passed, as some of the
+        # queries below take no other parameter of theirs.)
+        same = (f"(list_contains([{', '.join(map(str, spelled))}]::INTEGER[], "
+                f"d.source_file_id) = {'true' if mine else 'false'})")
+        d_cols = d_cols.replace('d."spell_id"', f'CASE WHEN {same} THEN d."spell_id" END '
+                                                'AS "spell_id"')
+        bare = ", ".join(f'"{k}"' if k != "spell_id" else 'NULL AS "spell_id"' for k in keys)
+        new_rows = (f"(SELECT {cols}, true AS __same, count(*) AS __n {valid} GROUP BY ALL "
+                    f"UNION ALL SELECT {cols}, false, sum(__n) FROM (SELECT {bare}, count(*) AS "
+                    f"__n {valid} GROUP BY ALL) GROUP BY ALL)")
+        d_cols += f", {same} AS __same"
+        on += " AND e.__same = f.__same"
+        cols += ", __same"
+    else:
+        new_rows = f"(SELECT {cols}, count(*) AS __n {valid} GROUP BY ALL)"
     earlier_rows = (f"SELECT d.source_file_id AS __file, {d_cols} "
                     f"FROM {dataset} d WHERE d.source_file_id IN (SELECT file_id FROM ({loads}))")
     whole = con.execute(

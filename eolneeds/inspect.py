@@ -53,7 +53,6 @@ from eolneeds.readers import (
     DAMAGED_WORKBOOK,
     DELIMITERS,
     MAX_LINE_CHARS,
-    NO_VALUE_TEXTS,
     cell_text,
     check_workbook_archive,
     checked_rows,
@@ -61,6 +60,7 @@ from eolneeds.readers import (
     detect_encoding,
     detect_format,
     detect_header_row,
+    is_no_value,
     line_too_long,
     refuse_web_page,
     scan_workbook,
@@ -81,7 +81,7 @@ EXAMPLES = 3  # example values shown per column
 HEAD_ROWS = 30  # rows searched for the header
 # Presets that find their own sheets and header rows in a workbook (a sheet per sex, a
 # sheet named after the year): a mapping must not pin them to one sheet.
-WORKBOOK_PRESETS = ("ons_population", "iod_file1")
+WORKBOOK_PRESETS = ("ons_population", "ons_projections", "iod_file1")
 
 _IDENTIFIER = re.compile(r"nhs.?(number|no\b|num\b)|^nhs$|person.?id|patient.?id|pseudo|"
                          r"\bmrn\b|hospital.?number", re.I)
@@ -321,9 +321,9 @@ def _observe(column: ColumnProfile, value: Any) -> None:
     text = cell_text(value)
     if text is None:
         return
+    if is_no_value(text):
+        return  # ingest reads NULL, N/A, '-', Not known ... as no value: so does inspect
     text = text.strip()
-    if not text or text in NO_VALUE_TEXTS:
-        return  # ingest reads SSMS's NULL, (null) and #N/A as no value: so does inspect
     column.filled += 1
     # Cheap tests first: most cells are neither NHS numbers nor dates.
     if 10 <= len(text) <= 12 and text[0].isdigit():
@@ -457,8 +457,9 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
         result.data_sheets = ([s.name for s in result.sheets if s.preset == found_preset]
                               if found_preset else [chosen])
         by_sex = [n for n in result.data_sheets if "male" in n.lower()]
-        if found_preset == "ons_population" and by_sex:
-            # The older ONS layout: a sheet per sex is read; the Persons sheet is not.
+        if found_preset in ("ons_population", "ons_projections") and by_sex:
+            # A sheet per sex (the older ONS estimates, the 2022-based projections) is
+            # read; the Persons sheet is not.
             result.data_sheets = by_sex
             chosen = sheet or by_sex[0]
         info = next(s for s in result.sheets if s.name == chosen)

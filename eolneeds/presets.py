@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 from eolneeds.config import DEFAULT_EMERGENCY_ADMIMETH
 from eolneeds.errors import ConfigError
-from eolneeds.normalise import NULL_DATES, code_key_sql, sql_literal
+from eolneeds.normalise import AGE_BAND_CODES, NULL_DATES, case_sql, code_key_sql, sql_literal
 from eolneeds.schema import CANONICAL_COLUMNS
 
 PRESETS: tuple[str, ...] = (
-    "pcmd_deaths", "hes_apc", "ecds_ae", "ons_population", "iod_file1", "lsoa_place_lookup",
-    "ods_epcn", "fingertips",
+    "pcmd_deaths", "hes_apc", "ecds_ae", "csds_contacts", "ons_population", "ons_projections",
+    "iod_file1", "lsoa_place_lookup", "ods_epcn", "fingertips",
 )
 
 
@@ -464,6 +464,38 @@ SPELL_ID_NAMES = ("APCS_IDENT", "APCS_Ident", "SPELL_ID", "HES_SPELL_ID", "SUSSP
                   "Spell_Identifier", "Hospital_Provider_Spell_Number", "PROVSPNOPS")
 
 
+# Community Services Data Set care contacts (CYP201 Care Contact, and NCDR / UDAL
+# extracts of it). ATTENDED OR DID NOT ATTEND (NHS Data Dictionary): 5 attended on time
+# or, if late, before the care professional was ready; 6 arrived late but was seen; 7
+# arrived late and could not be seen; 2 cancelled by, or on behalf of, the patient; 3
+# did not attend, no advance warning; 4 cancelled or postponed by the provider; 0 not
+# applicable (the appointment is in the future). Only 5 and 6 are contacts that took
+# place, as NHS England's community services statistics count them.
+CSDS_ATTENDANCE_NAMES = ("Attendance_Status", "AttendOrDNACode", "Attend_Or_DNA_Code",
+                         "Attended_Or_Did_Not_Attend", "Attended_Or_DNA", "ATTENDED_DNA")
+CSDS_CONTACT_DATE_NAMES = ("Contact_Date", "Care_Contact_Date", "CareContDate",
+                           "Der_Contact_Date", "Care_Contact_Date_Time")
+CSDS_ATTENDED = (5, 6)
+CSDS_NOT_ATTENDED = (0, 2, 3, 4, 7)
+# The activity type of a contact that did not take place: ingest quarantines it with its
+# own reason (ingest._code_sql), which names the [recode.activity_type] key that counts it.
+NOT_ATTENDED = "not attended: "
+
+
+def attended_contact_sql(sources: Sequence[str]) -> str:
+    """Attendance status -> 'community_contact' for an attended contact (5, 6), else
+    'not attended: N' (N the code, or 'not recorded'); a value that is no code at all is
+    returned as it is (quarantined as an unknown activity type, with its recode advice).
+    '05' and '5.0' are 5."""
+    status = sources[0]
+    code = f"TRY_CAST(TRY_CAST({status} AS DOUBLE) AS INTEGER)"
+    attended = ", ".join(map(str, CSDS_ATTENDED))
+    not_attended = ", ".join(map(str, CSDS_NOT_ATTENDED))
+    return (f"(CASE WHEN {code} IN ({attended}) THEN 'community_contact' "
+            f"WHEN {code} IN ({not_attended}) THEN '{NOT_ATTENDED}' || CAST({code} AS VARCHAR) "
+            f"WHEN {status} IS NULL THEN '{NOT_ATTENDED}not recorded' ELSE {status} END)")
+
+
 # Place of death in death registrations: PCMD / Civil Registration - Deaths names first,
 # then the ONS (Public Health Mortality File) ones.
 POD_CODE_NAMES = ("POD_CODE", "CESTRSS", "PLACE_OF_DEATH_CODE")
@@ -572,6 +604,77 @@ def ons_band_columns(layout: str, headers: Sequence[str],
     return out
 
 
+# ONS subnational population projections (SNPP) by local authority, as published: one
+# row per area, sex (or a sheet / file per sex) and single year of age, one column per
+# projection year. The 2018-based CSVs ('2018 SNPP Population males.csv': AREA_CODE,
+# AREA_NAME, COMPONENT, SEX, AGE_GROUP, 2018 ... 2043) and the 2022-based workbook (cover
+# and notes sheets, then a sheet per sex under title rows, 2022 ... 2047) alike.
+SNPP_AREA_NAMES = ("AREA_CODE", "Area code", "Area Codes", "Code", "Local authority code",
+                   "LA code", "LAD code", *(f"LAD{y}CD" for y in _YEARS),
+                   *(f"{k}{y}CD" for k in ("UTLA", "LTLA", "SICBL", "ICB") for y in _YEARS))
+SNPP_NAME_NAMES = ("AREA_NAME", "Area name", "Area Names", "Name", "Local authority name",
+                   "LA name", "LAD name", *(f"LAD{y}NM" for y in _YEARS),
+                   *(f"{k}{y}NM" for k in ("UTLA", "LTLA", "SICBL", "ICB") for y in _YEARS))
+SNPP_AGE_NAMES = ("AGE_GROUP", "Age group", "Age", "Age band")
+SNPP_SEX_NAMES = ("SEX", "Sex", "Gender")
+# Components of change share the layout (table 5: births, deaths, migration): only the
+# population rows are read where a COMPONENT column says which is which.
+SNPP_COMPONENT_NAMES = ("COMPONENT", "Component")
+_PROJECTION_YEAR = re.compile(r"(?:mid[- ]?)?((?:19|20)\d\d)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ProjectionLayout:
+    """The columns of an ONS projections table (see projection_layout)."""
+
+    area: str
+    name: str | None
+    age: str
+    sex: str | None
+    component: str | None
+    years: dict[str, int]  # header -> projection year
+
+
+def projection_year(header: str) -> int | None:
+    """2030 for a year column ('2030', 'Mid-2030', 2030.0 written as '2030'), else None."""
+    found = _PROJECTION_YEAR.fullmatch(str(header).strip())
+    return int(found.group(1)) if found else None
+
+
+def projection_layout(headers: Sequence[str]) -> ProjectionLayout | None:
+    """The ONS projections layout of `headers` (an area code column, an age column and at
+    least two year columns), or None."""
+    area = find_any(SNPP_AREA_NAMES, headers)
+    age = find_any(SNPP_AGE_NAMES, headers)
+    years: dict[str, int] = {}
+    for header in headers:
+        year = projection_year(header)
+        if year is not None and year not in years.values():  # the first column of a year
+            years[header] = year
+    if area is None or age is None or len(years) < 2:
+        return None
+    return ProjectionLayout(area, find_any(SNPP_NAME_NAMES, headers), age,
+                            find_any(SNPP_SEX_NAMES, headers),
+                            find_any(SNPP_COMPONENT_NAMES, headers), years)
+
+
+def projection_age_band_sql(age: str) -> str:
+    """SQL: the ESP2013 band of an SNPP age ('0' ... '89' single years, '90 and over',
+    '90+'; or a five-year group '0-4', '85-89'), else the text as it is (quarantined by
+    the age band check). 'All ages' rows are left out before this (not a band)."""
+    years = f"TRY_CAST({age} AS INTEGER)"
+    single = (f"(CASE WHEN {years} >= 90 THEN '90+' WHEN {years} >= 0 THEN "
+              f"CAST({years} // 5 * 5 AS VARCHAR) || '-' || CAST({years} // 5 * 5 + 4 "
+              "AS VARCHAR) END)")
+    return f"coalesce({single}, {case_sql(code_key_sql(age), AGE_BAND_CODES)}, {age})"
+
+
+# Rows of an SNPP table that are totals, not a sex or an age: left out (said in ingest's
+# message), as the persons sheet of the ONS estimates is.
+SNPP_ALL_AGES = ("all ages", "all", "total", "all persons")
+SNPP_PERSONS = ("persons", "person", "all persons", "all", "total", "p", "3")
+
+
 def get_preset(
     name: str, *, emergency_methods: Sequence[str] = DEFAULT_EMERGENCY_ADMIMETH,
     where: str = "mapping",
@@ -678,6 +781,18 @@ def get_preset(
             required=("person_id", "start_date"),
             defaults={"activity_type": "ae_attendance"},
         )
+    if name == "csds_contacts":
+        return Preset(
+            name=name,
+            dataset="activity",
+            description="community care contacts (CSDS)",
+            columns={"person_id": NHS_NUMBER_NAMES,
+                     "start_date": CSDS_CONTACT_DATE_NAMES,
+                     # Attended contacts only (5, 6): README "Built-in presets".
+                     "activity_type": Derived((CSDS_ATTENDANCE_NAMES,), attended_contact_sql),
+                     "cost": ("COST", "Contact_Cost")},
+            required=("person_id", "start_date", "activity_type"),
+        )
     if name == "ons_population":
         # The workbook is turned into the canonical long table before mapping (see
         # ons_long_sql): these are the long table's columns.
@@ -689,6 +804,19 @@ def get_preset(
             required=("lsoa_code", "sex", "age_band", "population"),
             nhs_number=False,
             layout_test=lambda headers: ons_wide_layout(headers) is not None,
+        )
+    if name == "ons_projections":
+        # Reshaped to the canonical long table before mapping (ingest.
+        # _read_ons_projections): these are the long table's columns.
+        return Preset(
+            name=name,
+            dataset="projections",
+            description="ONS subnational population projections by local authority "
+                        "(2018- or 2022-based, CSV or workbook)",
+            columns={c: c for c in ("area_code", "year", "sex", "age_band", "population")},
+            required=("area_code", "year", "sex", "age_band", "population"),
+            nhs_number=False,
+            layout_test=lambda headers: projection_layout(headers) is not None,
         )
     if name == "iod_file1":
         return Preset(

@@ -21,6 +21,9 @@ so that onboarding real files can be rehearsed and tested end to end:
   days of the whole spell; some deaths in hospital with no discharge date on the last
   episode;
 * A&E (ECDS): `NHSNUMBER`, `ARRIVALDATE`;
+* community care contacts (CSDS): `NHS_Number`, `Contact_Date`, `Attendance_Status`:
+  every community contact (5, or 6), plus appointments cancelled or missed (2, 3, 4,
+  7, blank), some for people with no contact in their last 90 days;
 * a palliative care register workbook: the data on the second sheet, title rows above
   the header, Excel dates with some typed as text, a Total row;
 * ONS mid-year population estimates by LSOA: the current layout (cover, contents and
@@ -29,6 +32,11 @@ so that onboarding real files can be rehearsed and tested end to end:
   with LSOAs outside the ICB as in the all-England file;
 * English Indices of Deprivation File 1 (IoD2025, or IoD2019 with --iod 2019), LSOAs
   outside the ICB included;
+* ONS 2022-based subnational population projections (SNPP) as the workbook is laid out:
+  cover, contents and notes sheets, then a sheet per sex (and persons) under title rows,
+  one row per local authority and single year of age (90+ in one row, an All ages row),
+  a column per year 2022 ... 2047; the Places are local authorities named as in
+  eolneeds.toml, with a neighbouring authority and England beside them;
 * an LSOA-to-Place lookup holding Place names (resolved to codes at ingest).
 
 Ground truth. truth.json is counted here from what the generator decided (who died when,
@@ -36,11 +44,12 @@ where, of what; which emergency admissions and register entries each person has)
 from the files or from ingest: per Place and financial year, deaths, deaths by place
 (religious establishments with care homes, as published), deaths with 3+ emergency
 admissions in the last 90 days, deaths on a register before death, deaths whose
-underlying cause is on the palliative care need list, and hospital bed days in the last
-90 days (each spell, admission to discharge, clipped to the window); the population per
-Place, year, sex and five-year band; each LSOA's Place and IMD decile. A death whose NHS
-number fails its check cannot be linked, so it counts as a death but never as on a
-register or admitted.
+underlying cause is on the palliative care need list, hospital bed days in the last 90
+days (each spell, admission to discharge, clipped to the window), and deaths with an
+attended community contact in the last 90 days; the population and the projected
+population per Place, year, sex and five-year band; each LSOA's Place and IMD decile. A
+death whose NHS number fails its check cannot be linked, so it counts as a death but
+never as on a register or admitted.
 """
 
 from __future__ import annotations
@@ -61,6 +70,7 @@ from eolneeds.errors import UsageError
 from eolneeds.project import create_key_file
 from eolneeds.reporting import Reporter
 from eolneeds.sample import (
+    _GROWTH,
     _POD,
     BLOCK,
     ICB_CODE,
@@ -75,7 +85,6 @@ from eolneeds.sample import (
     make_block,
     make_geography,
     nhs_numbers,
-    projections_frame,
     sample_config_text,
 )
 from eolneeds.schema import AGE_BANDS_ESP, DATASETS
@@ -90,6 +99,7 @@ NEIGHBOUR_LSOAS = 40  # LSOAs of a neighbouring area in the all-England files
 ENGLAND_LSOAS = {"2019": 32_844, "2025": 33_755}  # LSOAs ranked by each IoD
 _STREAM_NOISE = 4
 TRUTH_FILE = "truth.json"
+SNPP_YEARS = tuple(range(2022, 2048))  # the 2022-based projections' years, as published
 
 # Truth measures, and the indicator whose numerator each one is.
 TRUTH_INDICATORS: dict[str, str] = {
@@ -103,6 +113,7 @@ TRUTH_INDICATORS: dict[str, str] = {
     "on_register": "on_register_pct",
     "need_deaths": "pc_need_pct",
     "bed_days": "bed_days_last90_mean",
+    "community_last90": "community_last90_pct",
 }
 
 
@@ -135,8 +146,9 @@ def national_files(iod: str) -> tuple[NationalFile, ...]:
                      "iod_file1",
                      f"English Indices of Deprivation File 1 ({iod_name}), all England"),
         *old, *new,
-        NationalFile("projections", "projections/projections_place.csv", None, None,
-                     "projected population, canonical columns"),
+        NationalFile("projections", "projections/ons_projections_2022-based.xlsx",
+                     "ons_projections", "ons_projections",
+                     "ONS 2022-based SNPP: a sheet per sex, single years, 2022..2047"),
         NationalFile("deaths", "deaths/pcmd_deaths_2023-04_2025-03.csv", "pcmd_deaths",
                      "pcmd_deaths", "PCMD, cp1252 CRLF, LSOA_OF_RESIDENCE_CODE, yyyymmdd"),
         NationalFile("deaths", "deaths/pcmd_deaths_2025-04_2026-03.csv", "pcmd_deaths",
@@ -151,6 +163,8 @@ def national_files(iod: str) -> tuple[NationalFile, ...]:
                      "HES APC episodes (DARS): NEWNHSNO, EPIORDER, DISDATE on the last"),
         NationalFile("activity", "activity/ecds_ae_attendances.csv", "ecds_ae", "ecds_ae",
                      "ECDS A&E attendances: NHSNUMBER, ARRIVALDATE"),
+        NationalFile("activity", "activity/csds_contacts_2022-2026.csv", "csds_contacts",
+                     "csds_contacts", "CSDS care contacts: Attendance_Status, DNAs included"),
     )
 
 
@@ -193,6 +207,12 @@ preset = "hes_apc"
 dataset = "activity"
 preset = "ecds_ae"
 """,
+        "csds_contacts": """\
+# Community care contacts (CSDS): attended contacts only (Attendance_Status 5, 6); the
+# others are quarantined, each with the recode that would count it.
+dataset = "activity"
+preset = "csds_contacts"
+""",
         # The same register as the standard sample's, exported as a workbook.
         "register_epaccs": _REGISTER_WORKBOOK + MAPPINGS["register"].split("\n", 1)[1]
         .replace('dataset = "register"\n',
@@ -207,6 +227,12 @@ preset = "ons_population"
 # English Indices of Deprivation File 1 (IoD{iod}): IMD decile per LSOA, all England.
 dataset = "deprivation"
 preset = "iod_file1"
+""",
+        "ons_projections": """\
+# ONS subnational population projections (2022- or 2018-based) as published: a column
+# per year, summed into five-year bands; local authorities named as Places are Places.
+dataset = "projections"
+preset = "ons_projections"
 """,
         "lsoa_place_lookup": """\
 # The local LSOA-to-Place lookup; Place names are resolved to the codes in eolneeds.toml.
@@ -259,6 +285,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
         register=pl.concat([b.register for b in blocks]),
         hes=pl.concat([b.hes for b in blocks]),
         ecds=pl.concat([b.ecds for b in blocks]),
+        community=pl.concat([b.community for b in blocks]),
         facts=pl.concat([b.facts for b in blocks]),
     )
     rng = _stream(seed, _STREAM_NOISE)
@@ -276,12 +303,13 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
             _write_population_old(path, geo, neighbours, year)
         else:
             _write_population_current(path, geo, neighbours, year)
-    projections_frame(geo).write_csv(inbox / "projections/projections_place.csv")
+    _write_projections(inbox / "projections/ons_projections_2022-based.xlsx", geo)
     fresh = [str(x) for x in numbers[used:used + 2]]
     _write_deaths(inbox / "deaths", data.deaths, noise, neighbours, fresh)
     blank_disdate, split, episode_blank = _write_hes(inbox / "activity/hes_apc_spells.txt",
                                       inbox / "activity/hes_episodes_dars.csv", data, rng)
     _write_ecds(inbox / "activity/ecds_ae_attendances.csv", data.ecds)
+    not_attended = _write_csds(inbox / "activity/csds_contacts_2022-2026.csv", data, rng)
     text_dates = _write_register(inbox / "register/register_epaccs.xlsx", data.register)
     (inbox / "README.txt").write_text(_inbox_readme(iod), encoding="utf-8")
 
@@ -296,6 +324,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
             "deaths_age_999": len(noise.age_999),
             "deaths_outside_icb": len(fresh),
             "spells_blank_discharge_in_hospital_death": blank_disdate,
+            "csds_contacts_not_attended": not_attended,
             "spells_in_several_episodes": split,
             "episode_spells_blank_discharge_in_hospital_death": episode_blank,
             "register_text_dates": text_dates,
@@ -303,6 +332,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
         "rows": truth_rows(data, noise),
         "deaths_by_month": deaths_by_month(data.facts),
         "population": population_truth(geo),
+        "projections": projections_truth(geo),
         "areas": [{"lsoa_code": str(code), "place": PLACES[int(i)].code, "imd_decile": int(d)}
                   for code, i, d in zip(geo.lsoa, geo.place, geo.decile, strict=True)],
     }
@@ -329,6 +359,7 @@ class _Data:
     register: pl.DataFrame
     hes: pl.DataFrame
     ecds: pl.DataFrame
+    community: pl.DataFrame  # canonical: community, specialist palliative, hospice rows
     facts: pl.DataFrame
 
 
@@ -398,8 +429,17 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
                    .join(register, on="nhs")
                    .filter(pl.col("added") <= pl.col("death"))
                    .select("i").unique().with_columns(reg=pl.lit(True)))
+    # Community contacts that took place (the CSDS file adds cancelled and missed ones,
+    # which must not count), started in the 90 days ending on the date of death.
+    contacts = data.community.filter(pl.col("activity_type") == "community_contact").select(
+        nhs=pl.col("person_id").cast(pl.Int64), start=pl.col("start_date").cast(pl.Int32))
+    community = (facts.filter("linked").select("i", "nhs", "death")
+                 .join(contacts, on="nhs")
+                 .filter((pl.col("start") <= pl.col("death"))
+                         & (pl.col("start") >= pl.col("death") - 89))
+                 .select("i").unique().with_columns(comm=pl.lit(True)))
     per_death = (facts.join(ea, on="i", how="left").join(on_register, on="i", how="left")
-                 .join(bed, on="i", how="left")
+                 .join(bed, on="i", how="left").join(community, on="i", how="left")
                  .with_columns(
                      period=financial_year(pl.col("death")),
                      area=pl.col("place").replace_strict(
@@ -416,6 +456,7 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
         pl.col("reg").fill_null(False).sum().alias("on_register"),
         pl.col("need").sum().alias("need_deaths"),
         pl.col("bed").fill_null(0).sum().alias("bed_days"),
+        pl.col("comm").fill_null(False).sum().alias("community_last90"),
     ]
     by_place = per_death.group_by("area", "period").agg(measures)
     icb = per_death.group_by("period").agg(measures).with_columns(area=pl.lit(ICB_CODE))
@@ -443,6 +484,26 @@ def population_truth(geo: Geography) -> list[dict[str, Any]]:
                 for b, band in enumerate(AGE_BANDS_ESP):
                     out.append({"area": place.code, "year": year, "sex": sex,
                                 "age_band": band, "population": int(mine[:, s, b].sum())})
+    return out
+
+
+def _projected_bands(geo: Geography, year: int) -> np.ndarray:
+    """(Places, 2, 19): each Place's 2024 population grown by band to `year` (as the
+    ordinary sample's projections, over the SNPP's years)."""
+    bands = np.stack([geo.population[geo.place == i].sum(axis=0) for i in range(len(PLACES))])
+    return np.rint(bands * _GROWTH ** (year - 2024)).astype(np.int64)
+
+
+def projections_truth(geo: Geography) -> list[dict[str, Any]]:
+    """Per Place, year and sex: the projected population of the 19 five-year bands, in
+    AGE_BANDS_ESP order (the SNPP workbook's single years must band back to them)."""
+    out = []
+    for year in SNPP_YEARS:
+        pop = _projected_bands(geo, year)
+        for i, place in enumerate(PLACES):
+            for s, sex in enumerate(("male", "female")):
+                out.append({"area": place.code, "year": year, "sex": sex,
+                            "bands": [int(v) for v in pop[i, s]]})
     return out
 
 
@@ -576,25 +637,34 @@ def _workbook() -> Any:
     return book
 
 
-def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
-    """Mid-2022 onwards: Cover, Contents, Notes, then the data sheet; header on row 4."""
-
-    lsoa, names, place, single = _population_rows(geo, nb, year)
+def _ons_workbook(cover_name: str, title: str, sheets: list[str], note: str) -> Any:
+    """A new ONS-style workbook with its front sheets: cover, contents (listing
+    `sheets`), notes (one note). The data sheets are the caller's."""
     book = _workbook()
-    title = (f"Mid-{year} population estimates for Lower layer Super Output Areas "
-             "(LSOAs) in England and Wales by single year of age and sex")
-    cover = book.create_sheet("Cover")
+    cover = book.create_sheet(cover_name)
     for line in (title, "Synthetic: every code and number in this workbook is made up.",
                  "Source: Office for National Statistics (layout only)"):
         cover.append([line])
     contents = book.create_sheet("Contents")
     contents.append(["Contents"])
     contents.append(["Worksheet name", "Worksheet title"])
-    contents.append([f"Mid-{year} LSOA 2021", title])
+    for name in sheets:
+        contents.append([name, title if len(sheets) == 1 else f"{title}: {name.lower()}"])
     notes = book.create_sheet("Notes")
     notes.append(["Notes"])
     notes.append(["Note number", "Note text"])
-    notes.append(["Note 1", "Age 90 includes everyone aged 90 and over."])
+    notes.append(["Note 1", note])
+    return book
+
+
+def _write_population_current(path: Path, geo: Geography, nb: _Neighbours, year: int) -> None:
+    """Mid-2022 onwards: Cover, Contents, Notes, then the data sheet; header on row 4."""
+
+    lsoa, names, place, single = _population_rows(geo, nb, year)
+    title = (f"Mid-{year} population estimates for Lower layer Super Output Areas "
+             "(LSOAs) in England and Wales by single year of age and sex")
+    book = _ons_workbook("Cover", title, [f"Mid-{year} LSOA 2021"],
+                         "Age 90 includes everyone aged 90 and over.")
     data = book.create_sheet(f"Mid-{year} LSOA 2021")
     data.append([title])
     data.append(["This worksheet contains one table."])
@@ -632,6 +702,41 @@ def _write_population_old(path: Path, geo: Geography, nb: _Neighbours, year: int
             row = values[i]
             sheet.append([lsoa[i], names[i], lad, lad_name, lad, lad_name, int(row.sum()),
                           *[int(v) for v in row]])
+    book.save(path)
+
+
+def _write_projections(path: Path, geo: Geography) -> None:
+    """The 2022-based SNPP table 2 as laid out: Cover, Contents, Notes, then Males,
+    Females and Persons, each under title rows, one row per area and single year of age
+    ('90+' one row, an 'All ages' row first), a column per year. The Places are local
+    authorities (their code made up, their name as in eolneeds.toml); a neighbouring
+    authority and England are in the table too, as in the all-England file."""
+    singles = {year: _single_years(_projected_bands(geo, year)) for year in SNPP_YEARS}
+    neighbour = {year: np.rint(singles[year].sum(axis=0) * 0.4).astype(np.int64)
+                 for year in SNPP_YEARS}
+    title = ("Population projections for local authorities by single year of age and sex, "
+             "England, 2022-based")
+    book = _ons_workbook("Cover_sheet", title, ["Males", "Females", "Persons"],
+                         "Age 90+ includes everyone aged 90 and over.")
+    # area code, name, {year: (2, 91) single years by sex}
+    areas: list[tuple[str, str, dict[int, np.ndarray]]] = [
+        (_lad_code(i), p.name, {y: singles[y][i] for y in SNPP_YEARS})
+        for i, p in enumerate(PLACES)]
+    areas.append(("E06999099", "Neighbourshire", neighbour))
+    areas.append(("E92000001", "England",
+                  {y: singles[y].sum(axis=0) + neighbour[y] for y in SNPP_YEARS}))
+    for label, sexes in (("Males", [0]), ("Females", [1]), ("Persons", [0, 1])):
+        sheet = book.create_sheet(label)
+        sheet.append([f"{title}: {label.lower()}"])
+        sheet.append(["This worksheet contains one table. Five-year migration variant."])
+        sheet.append(["Source: Office for National Statistics"])
+        sheet.append(["Area code", "Area name", "Age", *SNPP_YEARS])
+        for code, name, by_year in areas:
+            counts = {y: by_year[y][sexes].sum(axis=0) for y in SNPP_YEARS}  # (91,)
+            sheet.append([code, name, "All ages", *[int(counts[y].sum()) for y in SNPP_YEARS]])
+            for age in range(91):
+                sheet.append([code, name, age if age < 90 else "90+",
+                              *[int(counts[y][age]) for y in SNPP_YEARS]])
     book.save(path)
 
 
@@ -792,6 +897,41 @@ def _write_ecds(path: Path, ecds: pl.DataFrame) -> None:
         EC_DEPARTMENT_TYPE=pl.lit("01"),
         COST=pl.col("COST"),
     ).write_csv(path)
+
+
+def _write_csds(path: Path, data: _Data, rng: np.random.Generator) -> int:
+    """A CSDS care contacts extract (NCDR-style names): every community contact the
+    generator made, attended (Attendance_Status 5, or 6 for one in ten), and appointments
+    that did not take place (2, 3, 4, 7, or no status): beside attended contacts, and for
+    people with no contact in their last 90 days, so that counting them would raise
+    community_last90_pct. Returns how many rows did not take place."""
+    attended = data.community.filter(pl.col("activity_type") == "community_contact")
+    rows = attended.select(NHS_Number=pl.col("person_id"), Contact_Date=pl.col("start_date"))
+    rows = rows.with_columns(Attendance_Status=pl.Series(
+        np.where(rng.random(rows.height) < 0.9, "5", "6")))
+    beside = rows[rng.integers(0, max(rows.height, 1), max(3, rows.height // 8))] \
+        if rows.height else rows
+    beside = beside.with_columns(Attendance_Status=pl.Series(
+        rng.choice(["2", "3", "4", "7"], beside.height)))
+    who = rng.choice(data.facts.height, min(data.facts.height, max(3, data.facts.height // 10)),
+                     replace=False)
+    deaths = data.facts[who]
+    missed = pl.DataFrame({
+        "NHS_Number": deaths["nhs"].cast(pl.Utf8),
+        "Contact_Date": pl.Series(deaths["death"].to_numpy() - rng.integers(0, 80, len(who)))
+        .cast(pl.Int32).cast(pl.Date),
+        "Attendance_Status": rng.choice(["2", "3", "4", "7", ""], len(who)),
+    })
+    out = pl.concat([rows, beside, missed]).sort("Contact_Date", "NHS_Number")
+    out.with_row_index("k").select(
+        Care_Contact_ID=pl.format("CC{}", (pl.col("k") + 7_000_001).cast(pl.Utf8)),
+        NHS_Number=pl.col("NHS_Number"),
+        Contact_Date=pl.col("Contact_Date").dt.strftime("%Y-%m-%d"),
+        Attendance_Status=pl.col("Attendance_Status"),
+        Team_Type_Code=pl.lit("A03"),
+        Consultation_Mechanism=pl.lit("01"),
+    ).write_csv(path)
+    return beside.height + missed.height
 
 
 def _write_register(path: Path, register: pl.DataFrame) -> int:

@@ -26,6 +26,7 @@ from eolneeds.ingest import ingest_files
 from eolneeds.reporting import Reporter
 from eolneeds.sample import ICB_CODE
 from eolneeds.sample_national import TRUTH_FILE, national_sample_files, write_national_sample
+from eolneeds.schema import AGE_BANDS_ESP
 from eolneeds.validate import validate_project
 
 DEATHS = 900
@@ -166,3 +167,23 @@ def test_the_monthly_run_takes_the_national_inbox_as_it_is(session_env: Path,
     want = sum(truth["deaths_by_month"].get(m, 0) for m in months)
     got = dict(zip(deaths["period"], deaths["numerator"], strict=True))
     assert float(got["2025-11 to 2026-10"]) == want > 0
+
+
+def test_projections_from_the_snpp_workbook_band_to_the_truth(onboarded) -> None:  # type: ignore[no-untyped-def]
+    """The 2022-based SNPP workbook (a sheet per sex, single years, a column per year)
+    banded to the generator's own per-Place bands; its local authorities are the Places
+    by name, the neighbouring authority and England are loaded under their own codes."""
+    root, truth, _results = onboarded
+    config = load_config(root)
+    con = duckdb.connect(str(config.database_path), read_only=True)
+    try:
+        rows = con.execute("SELECT area_code, year, sex, age_band, population "
+                           "FROM projections").fetchall()
+    finally:
+        con.close()
+    got = {(a, y, s, b): v for a, y, s, b, v in rows}
+    want = {(r["area"], r["year"], r["sex"], band): value for r in truth["projections"]
+            for band, value in zip(AGE_BANDS_ESP, r["bands"], strict=True)}
+    assert {k: v for k, v in got.items() if k[0] in {p for p, *_ in want}} == want
+    assert {a for a, *_ in got} - {a for a, *_ in want} == {"E06999099", "E92000001"}
+    assert min(y for _a, y, *_ in got) == 2022 and max(y for _a, y, *_ in got) == 2047

@@ -113,3 +113,63 @@ def test_episodes_of_two_spells_on_one_day_each_get_their_spells_bed_days(
     assert [r[:2] for r in _admissions(root)] == [("2025-01-10", "2025-01-11"),
                                                   ("2025-01-10", "2025-01-20")]
     assert query(root, "SELECT count(*) FROM activity WHERE activity_type = 'other'") == [(1,)]
+
+
+def test_a_feed_that_starts_sending_spell_ids_matches_its_earlier_rows(tmp_path: Path) -> None:
+    """January's SUS extract had no spell identifier; February's cumulative re-supply
+    adds APCS_IDENT. Before, no row of February repeated one of January (the keys differed
+    by the spell id: NULL against a value), so every admission of January was loaded
+    twice. Now an earlier load without spell ids is compared without them: a whole
+    re-supply replaces it, and a rolling window's repeats are duplicates."""
+    root = project(tmp_path / "p")
+    january = write(tmp_path / "apc_2025-01.csv", [
+        "NHS_NUMBER,ADMIDATE,DISDATE,ADMIMETH,SPELL_COST",
+        f"{X},20250110,20250112,21,500",
+        f"{Y},20250120,20250125,21,900",
+    ])
+    assert _ingest(root, january) == (2, 2, 0)
+    # February repeats both (with their spell ids now) and adds one: a cumulative
+    # re-supply, which replaces January.
+    february = write(tmp_path / "apc_2025-02.csv", [
+        HEADER,
+        f"S1,{X},20250110,20250112,21,500",
+        f"S2,{Y},20250120,20250125,21,900",
+        f"S3,{Y},20250205,20250206,21,300",
+    ])
+    assert _ingest(root, february) == (3, 3, 0)
+    assert _admissions(root) == [("2025-01-10", "2025-01-12", 500.0),
+                                 ("2025-01-20", "2025-01-25", 900.0),
+                                 ("2025-02-05", "2025-02-06", 300.0)]
+    assert query(root, "SELECT file_name, replaced_by FROM ingest_log ORDER BY file_id") == [
+        ("apc_2025-01.csv", 2), ("apc_2025-02.csv", None)]
+
+
+def test_a_rolling_window_with_spell_ids_repeats_rows_sent_without_them(
+        tmp_path: Path) -> None:
+    root = project(tmp_path / "p")
+    january = write(tmp_path / "apc_2025-01.csv", [
+        "NHS_NUMBER,ADMIDATE,DISDATE,ADMIMETH,SPELL_COST",
+        f"{X},20250110,20250112,21,500",
+        f"{Y},20250120,20250125,21,900",
+    ])
+    assert _ingest(root, january) == (2, 2, 0)
+    # The window moved on (X's January spell gone): Y's spell repeats, X has a new one.
+    february = write(tmp_path / "apc_2025-02.csv", [
+        HEADER,
+        f"S2,{Y},20250120,20250125,21,900",
+        f"S4,{X},20250210,20250211,21,200",
+    ])
+    assert _ingest(root, february) == (2, 1, 1)
+    assert _admissions(root) == [("2025-01-10", "2025-01-12", 500.0),
+                                 ("2025-01-20", "2025-01-25", 900.0),
+                                 ("2025-02-10", "2025-02-11", 200.0)]
+    # A third file with spell ids is compared with February by them: S5 is a second
+    # spell of Y on 20 January, new; S2 again is a repeat.
+    march = write(tmp_path / "apc_2025-03.csv", [
+        HEADER,
+        f"S2,{Y},20250120,20250125,21,900",
+        f"S5,{Y},20250120,20250120,21,100",
+    ])
+    assert _ingest(root, march) == (2, 1, 1)
+    assert query(root, "SELECT count(*) FROM activity WHERE admission_method IS NOT NULL") \
+        == [(4,)]
