@@ -23,12 +23,18 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from eolneeds import __version__, categories, coverage, methods, practice, scenarios, spc
+from eolneeds import __version__, categories, coverage, ledger, methods, practice, scenarios, spc
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA, ReportBundle, suppression_tally
 from eolneeds.catalogue import Indicator, load_catalogue
 from eolneeds.config import OUTPUT_FORMATS, ProjectConfig, find_project, load_config
 from eolneeds.db import connect
-from eolneeds.disclosure import POOL_JOIN, UNKNOWN_QUINTILE, apply_disclosure, nested_breakdowns
+from eolneeds.disclosure import (
+    POOL_JOIN,
+    UNKNOWN_QUINTILE,
+    Key,
+    apply_disclosure,
+    nested_breakdowns,
+)
 from eolneeds.errors import InputDataError, UsageError
 from eolneeds.formatting import judge
 from eolneeds.periods import (
@@ -184,6 +190,22 @@ def _shadow_periods(published: list[Period], earlier: list[Period]
             label = f"{month_label(start)} to {month_label(end)}"
             linking.append(Period(f"{LINKING_PREFIX}{label}", start, end, "rolling"))
     return early, linking
+
+
+def _as_on_record(earlier: list[Period], linking: list[Period],
+                  on_record: set[tuple[date, date]] | None
+                  ) -> tuple[list[Period], list[Period]]:
+    """The earlier publication's periods as the publication ledger has them: one it has
+    no record of was not published (a month never run), so its counts, recounted from
+    today's data, are no reader's (and with late registrations since, treating them as
+    known would have them give the late deaths away as 'the earlier publication's
+    doing'). Counted, never known: moved to the linking periods. Without a ledger (a
+    project's first publication, a database older than the ledger) fail closed: every
+    earlier period counts as published."""
+    if on_record is None:
+        return earlier, linking
+    unpublished = [p for p in earlier if (p.start, p.end) not in on_record]
+    return ([p for p in earlier if p not in unpublished], [*unpublished, *linking])
 
 
 def choose_periods(
@@ -729,6 +751,9 @@ def compute_indicators(
                     f"ending by {month_label(deaths_span.end)}; nothing was published")
     shown_periods = list(headline)
     earlier_periods, linking_periods = _shadow_periods(headline, earlier or [])
+    if config.disclosure.enabled:
+        earlier_periods, linking_periods = _as_on_record(
+            earlier_periods, linking_periods, ledger.spans_on_record(con))
     shadow = {p.label for p in (*earlier_periods, *linking_periods)}
     # Before the published periods: headline[-1] stays the latest published period.
     headline = [*earlier_periods, *linking_periods, *headline]
@@ -850,12 +875,20 @@ def compute_indicators(
     nesting[("gp_practice", "pcn")] = practice.practice_pcns(con)
     raw = finish(frame)
     pools: dict[tuple[str, str, str], list[str]] = {}
+    # What earlier publications of these spans gave: this one agrees with them, and
+    # what changed since is protected (eolneeds.ledger); then what this one gives.
+    spans = {p.label: (p.start, p.end) for p in all_periods}
+    before = ledger.published_before(con, spans) if config.disclosure.enabled else {}
+    published_counts: list[tuple[Key, float, bool]] = []
     frame = apply_disclosure(raw, config.disclosure,
                              exempt_indicators=(PROJECTED_ID,),
                              projection_base=headline[-1].label, nesting=nesting, pools=pools,
                              weights=practice.DISCLOSURE_WEIGHTS,
                              earlier_periods=[p.label for p in earlier_periods],
-                             linking_periods=[p.label for p in linking_periods])
+                             linking_periods=[p.label for p in linking_periods],
+                             before=before, record=published_counts)
+    if config.disclosure.enabled:
+        ledger.record(con, published_counts, spans, datetime.now(UTC))
     if shadow:  # counted only to be protected against: not published again
         not_shadow = ~pl.col("period").is_in(sorted(shadow))
         frame, raw, held = frame.filter(not_shadow), raw.filter(not_shadow), held.filter(

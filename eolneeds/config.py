@@ -484,8 +484,24 @@ def parse_mapping(name: str, raw: dict[str, Any], where: str) -> Mapping:
         columns={k: v for k, v in columns.items()},
         recode={k: {str(a): str(b) for a, b in v.items()} for k, v in recode.items()},
         defaults=dict(defaults),
-        year=_typed(where, "year", raw["year"], int) if "year" in raw else None,
+        year=_year(where, raw["year"]) if "year" in raw else None,
     )
+
+
+#: The years a population or projection row may be of (ingest.WHOLE_NUMBER_RANGES).
+YEAR_RANGE = (1900, 2100)
+
+
+def _year(where: str, value: Any) -> int:
+    """A mapping's `year` (the estimates' year of a population workbook). One outside
+    YEAR_RANGE quarantined every row with the advice to check a [columns] mapping of year
+    the mapping did not have, and `year = 0` was read as no year at all."""
+    year = _typed(where, "year", value, int)
+    low, high = YEAR_RANGE
+    if not low <= year <= high:
+        raise ConfigError(f"{where}: key 'year' is {year}: give the year the estimates are "
+                          f"for, between {low} and {high} (e.g. year = 2022)")
+    return int(year)
 
 
 def load_config(root: Path) -> ProjectConfig:

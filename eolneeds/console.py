@@ -3,27 +3,23 @@ object per event with --log-format json. Only the CLI imports this module."""
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from eolneeds.normalise import mask_nhs_numbers
+from eolneeds.normalise import escape_unshown, mask_nhs_numbers
 from eolneeds.reporting import Reporter, event_json, no_progress
-
-# Control characters in what is printed come from names (a file, a sheet, a column) that
-# an attacker or an accident chose: an escape sequence rewrites the terminal, a carriage
-# return overwrites the line, a line break forges another line of the log. Shown escaped.
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_CONTROLS_AND_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def visible(text: str, *, one_line: bool = False) -> str:
-    """`text` with its control characters escaped ('\\x1b', '\\r'); with `one_line`,
-    line breaks and tabs too (an error is one line)."""
-    pattern = _CONTROLS_AND_BREAKS if one_line else _CONTROLS
-    return pattern.sub(lambda m: repr(m.group())[1:-1], text)
+    """`text` with its control and text-direction characters escaped ('\\x1b', '\\r',
+    '\\u202e'; normalise.escape_unshown, the rule names are kept and shown by); with
+    `one_line`, line breaks and tabs too (an error is one line). Such characters in what
+    is printed come from names (a file, a sheet, a column) an attacker or an accident
+    chose: an escape sequence rewrites the terminal, a carriage return overwrites the line,
+    a line break forges another line of the log."""
+    return escape_unshown(text, keep="" if one_line else "\n\t")
 
 
 class ConsoleReporter(Reporter):
@@ -73,7 +69,9 @@ class ConsoleReporter(Reporter):
             if self.quiet and level == "info":
                 return
             prefix = {"warning": "Warning: ", "error": "Error: "}.get(level, "")
-            self._write(f"{prefix}{fields.get('text', '')}\n")
+            # A message is one line (Reporter.message): a break inside it came from a name.
+            text = visible(str(fields.get("text", "")), one_line=True)
+            self._write(f"{prefix}{text}\n")
         elif self.verbose:
             detail = ", ".join(f"{k}={v}" for k, v in fields.items())
             self._write(f"{name}: {detail}\n")

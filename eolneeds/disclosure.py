@@ -1056,6 +1056,7 @@ def _protect(values: dict[Key, float], hidden: set[Key],
 
     exposed: list[Key] | None = None
     for _ in range(200):
+        hidden_before = len(hidden)
         _secondary(values, hidden, sums, icb_codes, free, cost, pinned)
         # Only a count that needs protection (a small one) is a disclosure when it can
         # be worked out; a complementary count may be, as long as those stay hidden.
@@ -1072,10 +1073,17 @@ def _protect(values: dict[Key, float], hidden: set[Key],
             # shares a sum with one just hidden waits for the next round's check).
             if key in near:
                 continue
+            # Each sum is read once per search: a sum met again one ring further out
+            # was all hidden then and still is (hidden does not change until a choice),
+            # and a large sum (the ICB's, of every practice) reached from each of its
+            # counts was read once per count (the re-run of test_extremes: 83 M reads).
             frontier, seen = {key}, {key}
+            read: set[int] = set()
             for _depth in range(4):
-                published = {k for f in frontier for k in around(f)
-                             if k not in hidden and k not in pinned}
+                reach = {r for f in frontier for r in sums.sums_of(f)} - read
+                read |= reach
+                options = {k for r in reach for k in sums.relations[r]}
+                published = {k for k in options if k not in hidden and k not in pinned}
                 if published:
                     choice = min(published, key=lambda k: (
                         values.get(k, 0) <= 0, k[1] in icb_codes, k[3] == "imd_quintile",
@@ -1084,9 +1092,15 @@ def _protect(values: dict[Key, float], hidden: set[Key],
                     hidden.add(choice)
                     near.update(around(choice))
                     break
-                options = {k for f in frontier for k in around(f)}
                 frontier = options - seen
                 seen |= options
+        if len(hidden) == hidden_before:
+            # Nothing could be hidden for the counts still exposed (every sum within
+            # reach is hidden, or holds only counts a reader has: an earlier
+            # publication's, zeros a zero total gives away). Another round would meet
+            # the same counts and hide nothing again (a re-run after wide data changes,
+            # tests/test_extremes, spent 199 such rounds: minutes): the last resort.
+            break
     _hide_until_safe(hidden, sums, lambda: _determined(
         hidden, sums, free if needs is None else hidden - needs, exposed), known)
 
@@ -1374,6 +1388,76 @@ def _without_cycle_collection(function: Callable[_P, pl.DataFrame]
     return paused
 
 
+#: An earlier publication's counts, by count key: (the value it published or hid, hidden).
+Published = dict[Key, tuple[float, bool]]
+#: Periods of the counts an earlier publication of the same span gave, where a count has
+#: changed since (its value then), and of the change (now less then, or then less now).
+BEFORE_PREFIX = "published before: "
+CHANGE_PREFIX = "changed since published: "
+
+
+def _against_before(values: dict[Key, float], latent: dict[Key, float],
+                    relations: list[Relation], before: Published, min_count: int,
+                    modelled: frozenset[str], primary: set[Key],
+                    ) -> tuple[list[Relation], set[Key], set[Key], set[Key]]:
+    """Tie this table to an earlier publication of the same spans (audit 5, findings
+    03 and 05: a month published again after one late registration showed 179 cells
+    one up, the late death's Place, quintile, sex, age and cause; a financial year and
+    the 12-month run of the same span, each safe alone, gave back 18 hidden counts
+    where their patterns differed).
+
+    An unchanged count is the same count: published then, a reader has it (returned in
+    `same`, to be known); hidden then, it stays hidden (`pinned`) so that the two
+    patterns are one. A changed count is its value then plus the change: the value then
+    is a count of its own (`published before: ...`, known or pinned like an unchanged
+    one), the change a latent count (`changed since published: ...`, protected where it
+    is 1-7), and every sum of the table holds for the values then as well (the earlier
+    table added up), so a second copy of each sum that holds a changed count is added
+    over the values then. `values` gains the counts of both. Returns (the sums added,
+    same, pinned, the changed counts)."""
+    same: set[Key] = set()
+    pinned: set[Key] = set()
+    old: dict[Key, Key] = {}  # changed count -> its value then
+    added: list[Relation] = []
+    for key, (then, was_hidden) in before.items():
+        now = values.get(key)
+        if now is None or key in latent or key[0] in modelled:
+            continue
+        if now == then:
+            if was_hidden:
+                pinned.add(key)
+            elif key not in primary:  # published under another rule: it is out
+                same.add(key)
+            continue
+        then_key = (key[0], key[1], BEFORE_PREFIX + key[2], key[3], key[4])
+        change = (key[0], key[1], CHANGE_PREFIX + key[2], key[3], key[4])
+        values[then_key], values[change] = then, abs(now - then)
+        (pinned if was_hidden else same).add(then_key)
+        old[key] = then_key
+        # Counts are never negative: the larger of the two is the sum.
+        added.append((key, then_key, change) if now > then else (then_key, key, change))
+    if not old:
+        return added, same, pinned, set()
+    for relation in relations:
+        if not any(k in old for k in relation):
+            continue
+        left = [k for k in relation if k in latent]
+        if len(left) > 1:
+            continue  # not written by _relations: one remainder a sum
+        copy = [old.get(k, k) for k in relation]
+        if left:
+            # What the sum left over then: its total less its parts, at their values then.
+            i = relation.index(left[0])
+            parts = [values[k] for j, k in enumerate(copy) if j and j != i]
+            then = (values[copy[0]] - sum(parts)) if i else sum(parts)
+            if then != latent[left[0]]:
+                copy[i] = (left[0][0], left[0][1], BEFORE_PREFIX + left[0][2], left[0][3],
+                           left[0][4])
+                values[copy[i]] = then
+        added.append(tuple(copy))
+    return added, same, pinned, set(old)
+
+
 @_without_cycle_collection
 def apply_disclosure(
     frame: pl.DataFrame,
@@ -1386,6 +1470,8 @@ def apply_disclosure(
     weights: RowWeights | None = None,
     earlier_periods: Iterable[str] = (),
     linking_periods: Iterable[str] = (),
+    before: Published | None = None,
+    record: list[tuple[Key, float, bool]] | None = None,
 ) -> pl.DataFrame:
     """Suppress, note and round an indicator table (INDICATOR_SCHEMA in, same out).
     `weights`: rows worth more than a breakdown row's 1 when complementary counts are
@@ -1400,7 +1486,16 @@ def apply_disclosure(
     publication hid), so that nothing here can be worked out against them, and they are
     never hidden. `linking_periods`: periods computed only to join this publication's
     periods to the earlier ones (the months two windows share): never published, their
-    counts protected like a latent count. The caller drops the rows of both."""
+    counts protected like a latent count. The caller drops the rows of both.
+
+    `before`: what earlier publications of the same spans published (the publication
+    ledger, eolneeds.ledger), by this table's count keys: each count's value then and
+    whether it was hidden. An unchanged count keeps its earlier pattern (published:
+    known, never hidden; hidden: hidden again, never released); a changed one (late
+    registrations, a corrected file) is tied to its earlier value through the change,
+    a count protected where it is 1-7 (_against_before). `record`, where given, is
+    filled with every count of the published periods, its value and whether it was
+    hidden (what the ledger keeps)."""
     exempt = pl.col("indicator_id").is_in(list(exempt_indicators))
     summary = pl.col("breakdown_value").is_in(list(SUMMARY_VALUES))
     min_count = settings.min_count
@@ -1451,6 +1546,7 @@ def apply_disclosure(
         relations, latent = (_relations(values, _period_parts(out), set(icb_codes), pairs,
                                         nesting, _period_spans(out))
                              if settings.secondary else ([], {}))
+        row_keys, raw_values = keys, dict(values)  # before merging: what the ledger keeps
         # One count under two names (equal wherever both are counted) is one count.
         merged = _same_counts(values, min_count, modelled)
         if merged:
@@ -1473,6 +1569,22 @@ def apply_disclosure(
         free |= {k for k in linked if k[0] in modelled or not 0 < abs(values[k]) < min_count}
         hidden |= linked
         values = {**values, **latent}
+        pinned: set[Key] = set()  # hidden by an earlier publication: hidden for good
+        if before:
+            merged_before: Published = {}
+            for k0, entry in before.items():
+                merged_before.setdefault(merged.get(k0, k0), entry)
+            added, same, pinned, changed = _against_before(
+                values, latent, relations, merged_before, min_count, modelled, primary)
+            relations = [*relations, *added]
+            # A count recounted for an earlier publication's period that differs from
+            # what it published is not what readers hold: unknown, like a latent count.
+            recounted = changed & known
+            known = (known - recounted) | same
+            unknown = recounted | {k for k in values if k[2].startswith(
+                (BEFORE_PREFIX, CHANGE_PREFIX)) and k not in known}
+            hidden |= pinned | unknown
+            free |= {k for k in unknown if not 0 < abs(values[k]) < min_count}
         cost, worth = _row_cost(out, keys, hidden, weights)
         # The sums numbered once for every round below.
         sums = _Sums(relations)
@@ -1499,7 +1611,7 @@ def apply_disclosure(
             # the exact check once more, over everything (fail closed).
             spare_set = {k for k in hidden if k in worth and k not in needs
                          and k not in primary and k[0] not in modelled
-                         and k[2] not in shadow}
+                         and k[2] not in shadow and k not in pinned}
             # Only a count that would show a row again is worth trying: one whose row's
             # other count is published, or could be released too.
             useful = {k for pair in keys for k, o in (pair, pair[::-1])
@@ -1520,6 +1632,13 @@ def apply_disclosure(
             if pools is not None:
                 pools.update(_summary_pools(out, keys, values, hidden, relations, needs,
                                             min_count, sums))
+        if record is not None:
+            for pair in row_keys:
+                for counted in pair:
+                    if counted is not None and counted[0] not in modelled \
+                            and counted[2] not in shadow and counted in raw_values:
+                        record.append((counted, raw_values[counted],
+                                       merged.get(counted, counted) in hidden))
         kind = []
         for nk, dk in keys:
             found = [k for k in (nk, dk) if k is not None and k in hidden]

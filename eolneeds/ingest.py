@@ -54,7 +54,7 @@ import duckdb
 
 from eolneeds import normalise as nz
 from eolneeds import presets, readers
-from eolneeds.config import AREA_PARTS, CANONICAL_MAPPING, ProjectConfig, resolve_key
+from eolneeds.config import AREA_PARTS, CANONICAL_MAPPING, YEAR_RANGE, ProjectConfig, resolve_key
 from eolneeds.db import TEMP_FOLDER, connect
 from eolneeds.errors import (
     ConfigError,
@@ -145,7 +145,7 @@ NULL_DATES = nz.NULL_DATES
 DATE_COLUMNS = {"date_of_death", "date_of_registration", "date_of_birth", "date_added",
                 "start_date", "end_date"}
 # canonical column -> (lowest, highest) whole number accepted
-WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": (1900, 2100), "imd_decile": (1, 10),
+WHOLE_NUMBER_RANGES = {"age": (0, 120), "year": YEAR_RANGE, "imd_decile": (1, 10),
                        "imd_rank": (1, 1_000_000)}
 NUMBER_COLUMNS = {"cost", "population",
                   # benchmarks (the Fingertips download): values, limits, count, denominator
@@ -278,6 +278,7 @@ class _Plan:
     # the column's text, "ws_<sN>" over one source column.
     withheld: dict[str, str] = field(default_factory=dict)
     preset_note: str = ""  # which of their known names the preset's columns were read as
+    unread: list[str] = field(default_factory=list)  # optional columns under a slip of name
 
 
 def _number_sql(t: str, decimal: str) -> str:
@@ -539,6 +540,22 @@ def _plan_columns(
             else:
                 spec = header
         specs[canonical] = (spec, default)
+
+    # An optional column the file has under a slip of its name ('agee', 'Ethnicty', a
+    # NUL inside 'age') was read as absent: every row lost it without a word (validate
+    # then advised correcting ages field_actions had no rows of). Said, with both fixes.
+    spoken = {s for s, _ in specs.values() if isinstance(s, str)}
+    unread = {h.lower(): h for h in headers if h not in spoken and h.lower() not in taken}
+    target = where if mapping.name != CANONICAL_MAPPING else f"mappings/{dataset}.toml"
+    for canonical, (spec, default) in specs.items():
+        close = difflib.get_close_matches(canonical, list(unread), n=1, cutoff=0.8) \
+            if spec is None and default is None else []
+        if close:
+            header = unread.pop(close[0])
+            plan.unread.append(
+                f"column {header!r} is not read, so no row has {canonical} — if it holds "
+                f"{canonical}, rename it {canonical} in the file, or add {canonical} = "
+                f"{json.dumps(header)} under [columns] in {target}")
 
     # One source column read as two canonical columns (person_id = "lsoa_code" beside
     # the file's own lsoa_code) is a slip in [columns]; say which, rather than fail.
@@ -817,7 +834,7 @@ def _plan_columns(
                                      _say(f"{label} '", shown, "' is in the future")), blank))
         elif canonical in WHOLE_NUMBER_RANGES:
             lo, hi = WHOLE_NUMBER_RANGES[canonical]
-            plan.prep[canonical] = (f"TRY_CAST(replace({nz.ascii_digits_sql(t)}, ',', '') "
+            plan.prep[canonical] = (f"TRY_CAST(replace({nz.ascii_number_sql(t)}, ',', '') "
                                     "AS DOUBLE)")
             whole = f"({aux} = round({aux}) AND isfinite({aux}))"
             plan.values[canonical] = (f"(CASE WHEN {whole} AND {aux} BETWEEN {lo} AND {hi} "
@@ -832,7 +849,11 @@ def _plan_columns(
             # characters to strip. Same result as stripping first: a value DuckDB casts
             # holds no '£' or ',' and at most surrounding white space, which its cast
             # ignores anyway -- and the direct cast is 4x cheaper than the searches.
-            plan.prep[canonical] = _number_sql(t, mapping.decimal)
+            # Digits and number marks of any script are read as ASCII ones, as an age's
+            # and a date's are ('١٢٣٤٫٥' is 1234.5): the text in x_, the number in y_.
+            plan.prep[canonical] = nz.ascii_number_sql(t)
+            plan.prep2[canonical] = _number_sql(aux, mapping.decimal)
+            ascii_text, aux = aux, f'"y_{canonical}"'
             top, whole_only = NUMBER_BOUNDS[(dataset, canonical)]
             # Only a cost can go while its row still counts (an admission without a cost).
             action = ("blanked" if canonical == "cost" or dataset in SIGNED_NUMBER_DATASETS
@@ -851,7 +872,7 @@ def _plan_columns(
             else:
                 # A comma that cannot separate thousands ("12,50", "1.234,56") is a
                 # decimal comma: never read as 1250 or 1.23456.
-                comma = (f"regexp_full_match(regexp_replace({t}, '[£\\s]', '', 'g'), "
+                comma = (f"regexp_full_match(regexp_replace({ascii_text}, '[£\\s]', '', 'g'), "
                          f"'{DECIMAL_COMMA}')")
                 # Never blanked: the file is refused (its other numbers are misread).
                 checks.append((_when(f"{not_number} AND {comma}", _say(
@@ -1549,14 +1570,14 @@ def _check_replace_target(con: duckdb.DuckDBPyConnection, dataset: str, path: Pa
         "ORDER BY file_id", {"dataset": dataset}).fetchall()]
     shown = ", ".join(live[-10:]) + (" ..." if len(live) > 10 else "")
     if replace_file is not None:
-        wanted = nz.mask_nhs_numbers(Path(replace_file).name)
+        wanted = nz.shown_name(Path(replace_file).name)
         if wanted not in live:
             raise UsageError(
                 f"--replace-file {replace_file}: no file of that name is loaded into "
                 f"{dataset} (" + (f"loaded: {shown}" if live else "none is loaded") + ") — "
                 "give the name of the file to replace as ingest_log shows it")
         return
-    name = nz.mask_nhs_numbers(path.name)
+    name = nz.shown_name(path.name)
     if not live or name in live:
         return
     if path.is_file():
@@ -1639,12 +1660,13 @@ def _ingest_one(
     fingerprint = mapping_hash(mapping)
     where = _mapping_file(config, mapping.name)
     # The name and path kept (ingest_log, rejects, field_actions, and so the manifest and
-    # packs): an NHS number in a file's name is masked like one in a value.
-    stored_name = nz.mask_nhs_numbers(path.name)
+    # packs): an NHS number in a file's name is masked like one in a value, and a line
+    # break or text-direction mark in it is escaped (nz.shown_name, the one rule).
+    stored_name = nz.shown_name(path.name)
     # The earlier file a --replace takes out: of this name, or the one --replace-file names.
-    replaced = stored_name if replace_name is None else nz.mask_nhs_numbers(
+    replaced = stored_name if replace_name is None else nz.shown_name(
         Path(replace_name).name)
-    stored_mapping = nz.mask_nhs_numbers(mapping.name)  # a mapping is named by its file too
+    stored_mapping = nz.shown_name(mapping.name)  # a mapping is named by its file too
 
     def skipped(content_hash: str) -> FileResult | None:
         """The result when these bytes are already loaded (and not --replace)."""
@@ -1795,6 +1817,8 @@ def _ingest_one(
         )
         if preset is not None and plan.preset_note:
             reporter.message(f"{path.name}: {preset.name}: {plan.preset_note}")
+        for note in plan.unread:
+            reporter.message(f"{path.name}: {note}", level="warning")
         if not replace:
             earlier = con.execute(
                 "SELECT count(*) FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
@@ -1942,7 +1966,7 @@ def _ingest_one(
             "$hash, $mapping, $encoding, $read, $loaded, $rejected, $started, $finished, NULL, "
             "$mapping_hash)",
             {"file_id": file_id, "dataset": dataset, "name": stored_name,
-             "path": nz.mask_nhs_numbers(str(path.resolve())), "hash": content_hash,
+             "path": nz.shown_name(str(path.resolve())), "hash": content_hash,
              "mapping": stored_mapping,
              "mapping_hash": fingerprint,
              "encoding": raw.encoding, "read": rows_read, "loaded": rows_loaded,
@@ -2814,12 +2838,14 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
             f"({faulty}) WHERE __reason LIKE '%is not a date%' ORDER BY __row LIMIT 1"
         ).fetchone()
         shape = nz.date_shape(value[0]) if value and value[0] else None
-        if shape is not None and shape == mapping.date_format:
-            # Written as the mapping says, yet no date ('31/02/2024'): another
-            # date_format would not read it (and advising the same one loops).
-            impossible = (f"correct the dates in the file: they are written as date_format says "
-                   f"({nz.describe_date_format(shape)}) but are not real dates, such as "
-                   f"'{value[0]}'")  # type: ignore[index]
+        if shape is not None and nz.reads_shape(mapping.date_format, shape):
+            # Written as the mapping reads dates, yet no date ('31/02/2024', '0001-01-01'
+            # under the default dd/mm/yyyy, which reads ISO too): another date_format
+            # would not read it (and advising the one in use loops).
+            impossible = (f"correct the dates in the file: they are written as the mapping "
+                          f"reads dates ({nz.describe_date_format(shape)}) but are not real "
+                          f"dates, or are before {nz.EARLIEST_PLAUSIBLE_DATE.year}, such as "
+                          f"'{value[0]}'")  # type: ignore[index]
         elif shape is not None:
             example = f'date_format = "{shape}", as in \'{value[0]}\''  # type: ignore[index]
     fix = impossible or fix.format(where=where, column=column or "the column", example=example)

@@ -47,6 +47,7 @@ from eolneeds.normalise import (
     mask,
     month_name_date,
     nhs_digits,
+    shown_name,
     strip_time,
 )
 from eolneeds.readers import (
@@ -62,6 +63,7 @@ from eolneeds.readers import (
     detect_header_row,
     is_no_value,
     line_too_long,
+    open_bytes,
     refuse_web_page,
     scan_workbook,
 )
@@ -411,10 +413,7 @@ def _inspect_csv(path: Path, gzipped: bool, encoding: str) -> Inspection:
 
 
 def _text(path: Path, gzipped: bool, codec: str) -> IO[str]:
-    import gzip
-
-    raw = gzip.open(path, "rb") if gzipped else path.open("rb")
-    return io.TextIOWrapper(raw, encoding=codec, newline="")
+    return io.TextIOWrapper(open_bytes(path, gzipped), encoding=codec, newline="")
 
 
 def _choose_delimiter(lines: list[str]) -> str:
@@ -715,7 +714,7 @@ def _preset_reads(ins: Inspection) -> str:
 
 
 def render_text(ins: Inspection, *, next_step: bool = True) -> str:
-    lines = [f"{ins.path.name}"]
+    lines = [shown_name(ins.path.name)]  # one line, as every name is shown
     if ins.file_format == "csv":
         delim = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(
             ins.delimiter or ",", repr(ins.delimiter))
@@ -750,9 +749,10 @@ def render_text(ins: Inspection, *, next_step: bool = True) -> str:
     else:
         lines.append("  layout     no national layout recognised")
     lines.append("  columns    (filled, examples)")
-    width = min(max((len(c.name) for c in ins.columns), default=10), 40)
+    width = min(max((len(shown_name(c.name)) for c in ins.columns), default=10), 40)
     for c in ins.columns:
-        lines.append(f"    {c.name:<{width}} {_completeness(c, ins.rows):>5}  {_note(c)}")
+        lines.append(f"    {shown_name(c.name):<{width}} {_completeness(c, ins.rows):>5}  "
+                     f"{_note(c)}")
     if next_step:  # not when the mapping is being written: the next step is then to check it
         lines.append("")
         lines.append(f"Next: eolneeds inspect {shell_arg(ins.path)} --write-mapping NAME "
@@ -765,9 +765,12 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
     dataset = dataset or ins.dataset
     if dataset is None or dataset not in DATASETS:
         raise UsageError(
-            f"{ins.path.name}: cannot tell which dataset this is — pass --dataset "
+            f"{shown_name(ins.path.name)}: cannot tell which dataset this is — pass --dataset "
             f"({' | '.join(DATASETS)})")
-    lines = [f"# Written by `eolneeds inspect {ins.path.name}`: check it, then ingest with "
+    # The file's name shown escaped: a line break in it wrote its own lines (keys) into
+    # the mapping below this comment.
+    lines = [f"# Written by `eolneeds inspect {shown_name(ins.path.name)}`: check it, then "
+             "ingest with "
              "--mapping and this file's name."]
     lines.append(f'dataset = "{dataset}"')
     preset = ins.preset if ins.preset and presets.get_preset(ins.preset).dataset == dataset \

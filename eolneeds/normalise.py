@@ -27,8 +27,11 @@ from typing import NamedTuple
 
 from eolneeds.schema import ACTIVITY_TYPES, AGE_BANDS_ESP, ETHNIC_GROUPS, PLACES_OF_DEATH, SEXES
 
-# Dates before this are typing errors ("05/01/23" read as the year 23), not history.
-EARLIEST_PLAUSIBLE_DATE = date(1890, 1, 1)
+# Dates before this are typing errors ("05/01/23" read as the year 23), not history, or
+# Excel's day 0 (1899-12-30: an empty date cell of a workbook, its serial 0, which
+# loaded a death and made the deaths' coverage start in 1899; round 6). 1900 is also the
+# first year a --month or a population year may be.
+EARLIEST_PLAUSIBLE_DATE = date(1900, 1, 1)
 # HMAC-SHA256 truncated to 128 bits: ample against collisions at England scale
 # (tens of millions of people) and short enough to read in a table.
 PSEUDONYM_LENGTH = 32
@@ -167,6 +170,12 @@ def date_shape(text: str) -> str | None:
     return None
 
 
+def reads_shape(date_format: str, shape: str) -> bool:
+    """Whether a mapping of `date_format` reads dates of `shape` (date_shape's format):
+    then a date of that shape it did not read is no date, or before 1900."""
+    return shape == date_format or shape in ALWAYS_READ_FORMATS
+
+
 def date_order(text: str) -> str | None:
     """Of a date written as numbers with the year last ('16/2/2024', '2/16/2024',
     '3/4/2024'): 'day' when only day first reads it (its first number is above 12),
@@ -213,7 +222,7 @@ def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
     day, month name and four-digit year (31-MAR-2024, 31 March 2024), then an Excel
     serial day number of five digits (45292 = 1 January 2024).
 
-    Impossible dates (31/02/2023) and implausible ones (before 1890) are None + reason.
+    Impossible dates (31/02/2023) and implausible ones (before 1900) are None + reason.
     """
     if value is None or not value.strip():
         return Normalised(None, None)
@@ -336,6 +345,22 @@ def ascii_digits_sql(expr: str) -> str:
             f"{sql_literal(_ASCII_FOR_NATIVE)}) END)")
 
 
+# A number's marks as other scripts write them, read as ASCII with its digits (round 5:
+# a cost of '١٢٣٤٫٥٠' or '１２３４．５０' was 'not a number' though an age or a date in
+# the same digits was read): the Arabic decimal and thousands separators, the full-width
+# point, comma, minus and plus an IME types, and the minus sign of typeset text.
+_NATIVE_NUMBER_MARKS = "\u066b\u066c\uff0e\uff0c\uff0d\uff0b\u2212"
+_ASCII_NUMBER_MARKS = ".,.,-+-"
+
+
+def ascii_number_sql(expr: str) -> str:
+    """SQL: `expr` with the digits and number marks of any script as ASCII ('١٬٢٣٤٫٥'
+    -> '1,234.5'): ascii_digits_sql for numbers. Only a value beyond ASCII is translated."""
+    return (f"(CASE WHEN strlen({expr}) = length({expr}) THEN {expr} ELSE "
+            f"translate({expr}, {sql_literal(_NATIVE_DIGITS + _NATIVE_NUMBER_MARKS)}, "
+            f"{sql_literal(_ASCII_FOR_NATIVE + _ASCII_NUMBER_MARKS)}) END)")
+
+
 def nhs_number_sql(digits_expr: str) -> str:
     """SQL: `digits_expr` (see nhs_digits_sql) as a BIGINT when it is ten digits, else
     NULL. Computed once, it serves both the check and the choice of what to hash."""
@@ -448,6 +473,31 @@ def mask_nhs_numbers(text: str) -> str:
     which are kept in the database, logs and outputs, and printed)."""
     return _NHS_IN_NAME.sub(
         lambda m: MASK if is_valid_nhs_number(_ascii_digits(m.group())) else m.group(), text)
+
+
+# How a name (a file's, a mapping's, a sheet's) is shown, everywhere it is kept or printed:
+# the run log, messages, ingest_log and so the manifest, run.json, report and packs. A
+# line break in a file's name forged a second line of the run's log ("INFO all fine"); a
+# right-to-left override (U+202E) showed "deaths\u202egpj.csv" as "deathscsv.jpg"; other
+# control characters rewrite a terminal or are not allowed in XML. Each is shown as its
+# Python escape ('\n', '\x1b', '\u202e'): visible, one line, and the same in every
+# output. C0 and C1 controls, DEL, the line and paragraph separators and every Unicode
+# mark that changes the direction of text around it.
+UNSHOWN = ("\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+           "\u2066-\u2069")
+_UNSHOWN = re.compile(f"[{UNSHOWN}]")
+
+
+def escape_unshown(text: str, *, keep: str = "") -> str:
+    """`text` with the characters of UNSHOWN (but those in `keep`) as Python escapes."""
+    return _UNSHOWN.sub(lambda m: m.group() if m.group() in keep else
+                        repr(m.group())[1:-1], text)
+
+
+def shown_name(name: str) -> str:
+    """A file's (or mapping's, or sheet's) name as eolneeds keeps and shows it: NHS
+    numbers masked, hidden and line-breaking characters escaped (the one rule)."""
+    return escape_unshown(mask_nhs_numbers(name))
 
 
 def _ascii_digits(text: str) -> str:

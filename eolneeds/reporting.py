@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eolneeds.normalise import mask_nhs_numbers
+from eolneeds.normalise import escape_unshown, mask_nhs_numbers
 
 
 def event_json(name: str, fields: dict[str, Any]) -> str:
@@ -31,7 +31,9 @@ def event_json(name: str, fields: dict[str, Any]) -> str:
             value = str(value)
         elif isinstance(value, datetime):
             value = value.isoformat()
-        record[key] = value
+        # Names in the text are shown as everywhere else (normalise.escape_unshown): JSON
+        # would escape a line break but keep a right-to-left override or U+2028 as it is.
+        record[key] = escape_unshown(value) if isinstance(value, str) else value
     # A file or column named with an NHS number must not reach a log (README, Privacy).
     return mask_nhs_numbers(json.dumps(record, ensure_ascii=False, default=str))
 

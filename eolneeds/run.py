@@ -48,11 +48,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from eolneeds.config import ProjectConfig
-from eolneeds.db import explain
+from eolneeds.db import disk_full, explain
 from eolneeds.errors import EolneedsError, InputDataError, UsageError
 from eolneeds.formatting import plural
-from eolneeds.lock import project_lock
-from eolneeds.normalise import mask_nhs_numbers
+from eolneeds.lock import ReadOnlyProjectError, project_lock
+from eolneeds.normalise import shown_name
 from eolneeds.outputs import atomic_write_text, sha256_file
 from eolneeds.reporting import Reporter, event_json
 
@@ -511,6 +511,23 @@ def _hold_for_tests(reporter: Reporter, variable: str = HOLD_LOCK_ENV) -> None:
         time.sleep(seconds)
 
 
+def _open_log(log_file: Path) -> TextIO:
+    """The month's log, opened to append. A project the job cannot write (a read-only
+    share or mount, logs/ owned by another account) was exit 1, 'a bug in eolneeds', on
+    the first folder the run made: it is the lock's case (exit 2, lock.ReadOnlyProjectError),
+    met first. A full disk is named as everywhere (db.explain)."""
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        return log_file.open("a", encoding="utf-8", newline="\n")
+    except OSError as exc:
+        if disk_full(exc):
+            raise
+        raise ReadOnlyProjectError(
+            f"{log_file.parent} cannot be written ({exc.strerror or exc}), so the run "
+            "cannot keep its log — run eolneeds as a user who can write to the project "
+            "folder, or copy the project somewhere writable") from None
+
+
 def run_month(
     config: ProjectConfig, month: str, *, wait: float = 0.0, reporter: Reporter
 ) -> RunResult:
@@ -525,8 +542,7 @@ def run_month(
     root = config.root
     check_layout(root, month)
     log_file = root / LOGS_DIR / f"eolneeds-{month}.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    with log_file.open("a", encoding="utf-8", newline="\n") as sink:
+    with _open_log(log_file) as sink:
         log = _LoggingReporter(reporter, sink)
         log.event("run_started", month=month, project=root, pid=os.getpid(), wait=wait)
         status = "failed"
@@ -637,9 +653,9 @@ def _run_locked(
             "month": month,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "new_data": new_data,
-            # Published beside the outputs: a name is masked as in every message.
-            "files_ingested": [mask_nhs_numbers(name) for name in ingested],
-            "files_already_loaded": [mask_nhs_numbers(name) for name in skipped],
+            # Published beside the outputs: a name is shown as in every message (shown_name).
+            "files_ingested": [shown_name(name) for name in ingested],
+            "files_already_loaded": [shown_name(name) for name in skipped],
             # The complete list, so anyone can check that a month folder is whole.
             "outputs": {name: sha256_file(built / name) for name in outputs},
         }

@@ -682,6 +682,69 @@ def test_a_monthly_run_alone_gives_back_no_hidden_count(run_window_tables, pcn_o
     assert not recovered, f"{len(recovered)} hidden counts recoverable, e.g. {recovered[:6]}"
 
 
+def test_one_span_in_two_publications_gives_back_no_hidden_count(tables, run_window_tables,
+                                                                  pcn_of) -> None:
+    """A reader holds the assess of the financial year 2025-26 and the run of March 2026:
+    the same 12 months under two names ('2025-26', '2025-04 to 2026-03'), each safe on
+    its own. Where their suppression patterns differed, a cell hidden in one was shown
+    in the other and the sums gave back hidden counts of 1-7 on this sample (audit 5,
+    finding 05; this test on main e5099b7, before the ledger: 104, e.g. BRK's 2 cancer
+    deaths in quintile 1). The run is protected against the publication ledger's record
+    of the year: the attacker, holding both tables as one, gets nothing back."""
+    truth, assessed = tables
+    _, window = run_window_tables
+    assert "2025-26" in assessed["period"].unique().to_list()
+    # The run's window is the year by another name: its cells are the year's cells.
+    both = pl.concat([assessed, window.filter(~pl.col("breakdown_value").is_in(["SII", "RII"]))
+                      .with_columns(pl.lit("2025-26").alias("period"))])
+    recovered = _recoverable(truth, both, pcn_of)
+    assert not recovered, f"{len(recovered)} hidden counts recoverable, e.g. {recovered[:6]}"
+
+
+def test_a_month_published_again_after_a_late_registration_changes_no_shown_count(
+        sample_project, run_window_tables, tmp_path) -> None:
+    """The run of March 2026 published again after one more death of its window was
+    registered (a copy of the project database, the publication ledger in it). Before
+    the ledger the two publications differed by 1 in the late death's cells, his Place,
+    quintile, sex, age and cause (on main e5099b7, through the CLI: 38 numerators and 99
+    denominators shown in both differed by 1-7). Each count shown in both is the same."""
+    import shutil
+
+    from eolneeds.config import DATABASE_FILE
+    from eolneeds.run import previous_publication, publication
+
+    _, first = run_window_tables
+    for suffix in ("", ".wal"):  # a write-ahead log, if one was left
+        source = sample_project.database_path.with_name(DATABASE_FILE + suffix)
+        if source.exists():
+            shutil.copy(source, tmp_path / (DATABASE_FILE + suffix))
+    config = dataclasses.replace(sample_project, root=tmp_path)
+    con = connect(config.database_path)
+    try:
+        con.execute("CREATE TEMP TABLE late AS SELECT * FROM deaths WHERE date_of_death "
+                    "BETWEEN DATE '2025-06-01' AND DATE '2025-06-30' ORDER BY person_id "
+                    "LIMIT 1")
+        con.execute("UPDATE late SET person_id = person_id || '-late'")
+        con.execute("INSERT INTO deaths SELECT * FROM late")
+        [(place,)] = con.execute("SELECT a.place FROM late JOIN assessment_areas AS a "
+                                 "USING (lsoa_code)").fetchall()
+        again = compute_indicators(config, con, periods=publication("2026-03", 12),
+                                   earlier=previous_publication("2026-03", 12))
+    finally:
+        con.close()
+    key = ["indicator_id", "area_code", "breakdown", "breakdown_value"]
+    both = first.join(again.filter(pl.col("period") == "2025-04 to 2026-03"), on=key,
+                      suffix="_again")
+    for column in ("numerator", "denominator"):
+        was, now = pl.col(column), pl.col(column + "_again")
+        changed = both.filter(was.is_not_null(), now.is_not_null(),
+                              (now - was).abs().is_between(1, 7))
+        assert changed.is_empty(), changed.select(*key, column, column + "_again").head(8)
+    # The late death is counted: cells of his Place shown the first time are one up
+    # now, so hidden in the second publication.
+    hidden_now = both.filter(~pl.col("suppressed"), pl.col("suppressed_again"))
+    assert place in hidden_now["area_code"].to_list()
+
 @pytest.fixture(scope="module")
 def religious_tables(tmp_path_factory):
     """A generated ICB large enough that every Place's headline places of death are 8 or

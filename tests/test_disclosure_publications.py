@@ -4,13 +4,15 @@ back 291 counts of 1-7 of the month in, and 570 cells of the month out)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import polars as pl
 
-from eolneeds.assess import EARLIER_PREFIX, LINKING_PREFIX, _shadow_periods
+from eolneeds import ledger
+from eolneeds.assess import EARLIER_PREFIX, LINKING_PREFIX, _as_on_record, _shadow_periods
 from eolneeds.bundle import INDICATOR_COLUMNS, INDICATOR_SCHEMA
 from eolneeds.config import DisclosureConfig
+from eolneeds.db import connect
 from eolneeds.disclosure import apply_disclosure
 from eolneeds.periods import Period, fy_to_date, rolling
 from eolneeds.run import previous_publication, publication
@@ -91,3 +93,105 @@ def test_the_monthly_run_publishes_its_window_only_and_is_protected_against_last
                                                  date(2026, 10, 31), "rolling")]
     assert previous_publication("2026-01", 12) == [rolling("2025-12", 12)]
     assert previous_publication("1900-01", 12) == []
+
+
+# ---------------------------------------------------------------------------------------
+# The same span published twice (audit 5, findings 03 and 05): the publication ledger.
+
+FY = ("2025-26", date(2025, 4, 1), date(2026, 3, 31))
+WINDOW = ("2025-04 to 2026-03", date(2025, 4, 1), date(2026, 3, 31))  # the same months
+Q4 = ("2025-26 Q4", date(2026, 1, 1), date(2026, 3, 31))
+
+
+def _by_sex(period: tuple[str, date, date], males: tuple[int, int], females: tuple[int, int]
+            ) -> list[dict]:
+    """Deaths by sex in two Places (P1, P2) and the ICB."""
+    label, start, end = period
+    counts = {("P1", "all", "all"): males[0] + females[0], ("P1", "sex", "male"): males[0],
+              ("P1", "sex", "female"): females[0],
+              ("P2", "all", "all"): males[1] + females[1], ("P2", "sex", "male"): males[1],
+              ("P2", "sex", "female"): females[1],
+              ("ICB", "all", "all"): sum(males) + sum(females),
+              ("ICB", "sex", "male"): sum(males), ("ICB", "sex", "female"): sum(females)}
+    rows = []
+    for (area, b, v), n in counts.items():
+        row = _deaths(period, {(b, v): n})[0]
+        rows.append({**row, "area_code": area, "area_name": area,
+                     "area_type": "icb" if area == "ICB" else "place"})
+    return rows
+
+
+def _cells(result: pl.DataFrame, period: str) -> dict[tuple[str, str], float | None]:
+    """(area, breakdown value) -> the published count, None where hidden."""
+    return {(r["area_code"], r["breakdown_value"]): None if r["suppressed"] else r["numerator"]
+            for r in result.filter(pl.col("period") == period).iter_rows(named=True)}
+
+
+def _publish(database, rows: list[dict], periods: list[tuple[str, date, date]]
+             ) -> pl.DataFrame:
+    """Publish a table as assess does: against the ledger of the project database (a
+    DuckDB file), then into it."""
+    spans = {label: (start, end) for label, start, end in periods}
+    con = connect(database)
+    try:
+        counts: list = []
+        result = apply_disclosure(_table(rows), DisclosureConfig(min_count=8),
+                                  before=ledger.published_before(con, spans), record=counts)
+        ledger.record(con, counts, spans, datetime(2026, 4, 5, 6, 30))
+    finally:
+        con.close()
+    return result
+
+
+def test_a_span_published_again_in_another_table_keeps_its_suppression_pattern(tmp_path):
+    # A financial year and the 12-month window of the same months, each safe alone. The
+    # window's table also holds a quarter (as the run's SPC series does), and on its own
+    # that tips the choice of complementary cells to the ICB: published beside the year,
+    # the ICB's 16 men less P2's 13 were P1's 3.
+    year = ((3, 13), (25, 23))
+    quarter = ((0, 9), (3, 10))
+    alone = [apply_disclosure(_table(_by_sex(FY, *year)), DisclosureConfig(min_count=8)),
+             apply_disclosure(_table(_by_sex(WINDOW, *year) + _by_sex(Q4, *quarter)),
+                              DisclosureConfig(min_count=8))]
+    first, second = _cells(alone[0], FY[0]), _cells(alone[1], WINDOW[0])
+    assert first[("ICB", "male")] == 16 and second[("P2", "male")] == 13  # the attack
+    assert first[("P1", "male")] is None and second[("P1", "male")] is None
+
+    database = tmp_path / "project.duckdb"
+    fy = _publish(database, _by_sex(FY, *year), [FY])
+    window = _publish(database, _by_sex(WINDOW, *year) + _by_sex(Q4, *quarter), [WINDOW, Q4])
+    # One pattern: what either shows, the other shows too (or hides nothing more).
+    assert _cells(window, WINDOW[0]) == _cells(fy, FY[0]) == first
+
+
+def test_a_span_published_again_after_a_late_registration_hides_the_difference(tmp_path):
+    # Published: P1 3 men and 25 women, P2 13 and 23. Then one more man of P1 is
+    # registered late and the same months are published again: every count the late
+    # death is in is one up (P1's deaths, the ICB's, the ICB's men). Shown twice, each
+    # would give him away; so each of them is hidden in one of the two (here the second:
+    # the first is out), and the sums cannot give the change back.
+    database = tmp_path / "project.duckdb"
+    before = _cells(_publish(database, _by_sex(FY, (3, 13), (25, 23)), [FY]), FY[0])
+    again = _cells(_publish(database, _by_sex(FY, (4, 13), (25, 23)), [FY]), FY[0])
+    for cell, count in again.items():
+        if count is not None and before[cell] is not None:
+            assert count == before[cell], (cell, before[cell], count)
+    # The unchanged Place keeps its headline figure.
+    assert again[("P2", "all")] == before[("P2", "all")] == 36
+    assert again[("P1", "all")] is None and again[("ICB", "all")] is None
+    # A third publication with nothing new agrees with the second, cell for cell.
+    third = _cells(_publish(database, _by_sex(FY, (4, 13), (25, 23)), [FY]), FY[0])
+    assert third == again
+
+
+def test_an_earlier_window_the_ledger_has_no_record_of_is_counted_not_known():
+    # A month re-run after a late registration, the month before never run: its window,
+    # recounted today, holds the late death; counted as published it made the late
+    # death's month 'the earlier publication's doing' and the re-run showed 139 cells one
+    # up. The ledger says it was never published.
+    now, before = rolling("2026-03", 12), rolling("2026-02", 12)
+    earlier, linking = _shadow_periods([now], [before])
+    assert _as_on_record(earlier, linking, None) == (earlier, linking)  # no ledger yet
+    assert _as_on_record(earlier, linking, {(now.start, now.end)}) == ([], [*earlier, *linking])
+    on_record = {(before.start, before.end)}
+    assert _as_on_record(earlier, linking, on_record) == (earlier, linking)

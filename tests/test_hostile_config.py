@@ -137,6 +137,13 @@ MAPPING_CASES = {
                                "of male, female, unknown (or a code read as one: 1, 2, 9, 0, "
                                "M, F), or add the value under [recode.sex] with the code it "
                                "stands for"),
+    # Round 6: a population workbook's year out of range quarantined every row with the
+    # advice to check a [columns] mapping of year there was none of; `year = 0` was no
+    # year ("add year = YYYY" to a mapping that had it).
+    "a year far out": ('year = 99999\n', "key 'year' is 99999: give the year the estimates "
+                       "are for, between 1900 and 2100 (e.g. year = 2022)"),
+    "a year of 0": ('year = 0\n', "key 'year' is 0: give the year the estimates are for, "
+                    "between 1900 and 2100 (e.g. year = 2022)"),
 }
 
 

@@ -135,3 +135,45 @@ def test_the_table_of_digit_scripts_is_every_script_unicode_knows():
     assert normalise._NATIVE_DIGITS == "".join(native)
     assert normalise._ASCII_FOR_NATIVE == "".join(str(unicodedata.decimal(d)) for d in native)
     assert not re.fullmatch(normalise._D, "a") and not re.fullmatch(normalise._D, "\u00bd")
+
+
+# The marks of a number as each script writes it: (decimal point, thousands separator).
+MARKS = {"arabic": ("\u066b", "\u066c"), "fullwidth": ("\uff0e", "\uff0c"),
+         "devanagari": (".", ",")}
+
+
+@pytest.mark.parametrize("script", list(MARKS))
+def test_costs_and_populations_in_another_script_are_read_as_their_digits(tmp_path,
+                                                                          monkeypatch,
+                                                                          script):
+    """Round 5: a cost of '١٬٢٣٤٫٥٠' or a population of '٣٤٥' was 'not a number' (the
+    cost blanked, the population row quarantined), though an age or a date in the same
+    digits was read. The digits are read as ASCII, and the script's decimal point and
+    thousands separator as '.' and ','."""
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    point, thousands = MARKS[script]
+    activity = tmp_path / "activity.csv"
+    activity.write_text(
+        "person_id,activity_type,start_date,cost\n"
+        f"P1,emergency_admission,2024-01-01,\"{written('1', script)}{thousands}"
+        f"{written('234', script)}{point}{written('50', script)}\"\n"
+        f"P2,emergency_admission,2024-01-02,£{written('345', script)}\n"
+        f"P3,emergency_admission,2024-01-03,-{written('5', script)}\n", encoding="utf-8")
+    population = tmp_path / "population.csv"
+    population.write_text("lsoa_code,year,sex,age_band,population\n"
+                          f"E01000001,2024,female,85-89,{written('345', script)}\n",
+                          encoding="utf-8")
+    config = load_config(root)
+    [spells] = ingest_files(config, "activity", [activity], reporter=Reporter())
+    [people] = ingest_files(config, "population", [population], reporter=Reporter())
+    assert (spells.rows_loaded, people.rows_loaded) == (3, 1)
+    with duckdb.connect(str(config.database_path), read_only=True) as con:
+        assert con.execute("SELECT cost FROM activity ORDER BY source_row").fetchall() == [
+            (1234.5,), (345.0,), (None,)]
+        assert con.execute("SELECT population FROM population").fetchall() == [(345,)]
+        # Only the negative cost is blanked, and it says so in its own digits.
+        assert con.execute("SELECT row_number, reason FROM field_actions").fetchall() == [
+            (4, f"cost '-{written('5', script)}' is negative")]

@@ -1,0 +1,29 @@
+"""A one-Place project for the red-team tests of ingest and the monthly run, and the
+stand-ins for validation and assessment where those are not what a test is about (their
+outputs are tested elsewhere)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from eolneeds import run as run_mod
+
+CONFIG = '[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "Place One"\n'
+HEADER = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death\n"
+
+
+def small_project(tmp_path: Path, monkeypatch: Any) -> Path:
+    """tmp_path/project with eolneeds.toml and inbox/deaths/, and the key set."""
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    root = tmp_path / "project"
+    (root / "inbox" / "deaths").mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    return root
+
+
+def stand_in_validation_and_assessment(monkeypatch: Any) -> None:
+    """`run` validates nothing and its assessment writes one file."""
+    monkeypatch.setattr(run_mod, "_validate", lambda config, *, reporter: [])
+    monkeypatch.setattr(run_mod, "_assess", lambda config, month, out, *, reporter:
+                        (out / "indicators.csv").write_text("x\n", encoding="utf-8"))
