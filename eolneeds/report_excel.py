@@ -262,6 +262,13 @@ class Col:
     longest: int | None = None  # the longest value's display length, if known already
 
 
+#: The England period column wraps: a period and, where the national definition differs,
+#: a few words on how ("2023, not 2025-26; England leaves out religious establishments;
+#: counted here"). Sized to its content it was 60 wide and the Place pack printed on 105
+#: pages, not 100 (tests/test_excel_print.py).
+ENGLAND_PERIOD_WIDTH = 24
+
+
 @dataclass
 class Placement:
     """Where a table landed, for charts and conditional formats that read from it."""
@@ -1274,7 +1281,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
         columns += [Col("ICB lower 95% CI"), Col("ICB upper 95% CI")]
         columns += [Col(f"{a.header} compared with ICB", role="comparison") for a in places]
         if benchmarks:
-            columns += [Col("England"), Col("England period"),
+            columns += [Col("England"),
+                        Col("England period", wrap=True, width=ENGLAND_PERIOD_WIDTH),
                         Col("ICB compared with England", role="comparison")]
         columns.append(Col("Notes"))
         for ind_id, breakdown, value in keys:
@@ -1301,7 +1309,8 @@ def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], 
                           Col("Compared with ICB", role="comparison"),
                           Col(f"{main.header} lower 95% CI"), Col(f"{main.header} upper 95% CI")]
         if benchmarks:
-            columns += [Col("England"), Col("England period"),
+            columns += [Col("England"),
+                        Col("England period", wrap=True, width=ENGLAND_PERIOD_WIDTH),
                         Col("Compared with England", role="comparison")]
         columns += [Col("Numerator"), Col("Denominator"), Col("Notes", wrap=True, width=40)]
         for ind_id, breakdown, value in keys:
