@@ -277,6 +277,17 @@ def _ctrl_c_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, before)
 
 
+def _keep_ctrl_c_ignored() -> None:
+    """Polars (2.x) installs its own SIGINT handler when it is imported, in place of the
+    ignored SIGINT this worker inherited (_ctrl_c_ignored): Ctrl-C then raised
+    KeyboardInterrupt inside the worker's next query, with a traceback, and the parent
+    wrote every pack again. Python still records the inherited 'ignore'; set it again."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _send(connection: Connection, payload: object) -> None:
     try:
         connection.send(payload)
@@ -295,6 +306,7 @@ def _work(bundle_in: Connection, results_out: Connection,
     from eolneeds import practice_sheets  # noqa: F401 - imported by report_excel when used
     from eolneeds.report_excel import _Shared, write_excel_pack
 
+    _keep_ctrl_c_ignored()
     parent = multiprocessing.parent_process()
     try:
         bundle, packs = bundle_in.recv()
