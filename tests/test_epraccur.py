@@ -16,7 +16,6 @@ import shlex
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -31,6 +30,7 @@ from eolneeds.inspect import inspect_file
 from eolneeds.reporting import Reporter
 from eolneeds.validate import validate_project
 from tests.handbuilt_db import build_practice_db, handbuilt_config
+from tests.test_ingest import query
 
 CONFIG = """
 [project]
@@ -85,11 +85,7 @@ def _project(root: Path, mapping: str | None = None) -> Path:
 
 
 def _query(root: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
-    con = duckdb.connect(str(load_config(root).database_path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return query(load_config(root), sql)
 
 
 def test_gp_practices_load_and_the_rest_say_why(tmp_path: Path) -> None:
