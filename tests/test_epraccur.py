@@ -113,7 +113,9 @@ def test_inspect_names_the_preset_and_its_mapping_ingests(tmp_path: Path) -> Non
     path = _epraccur(tmp_path / "epraccur.csv")
     found = inspect_file(path)
     assert (found.preset, found.dataset) == ("ods_epraccur", "practices")
-    assert "no header row" in found.render_text()
+    text = found.render_text()
+    assert "no header row" in text and "header     none (the first line is a row)" in text
+    assert "rows       7 data rows" in text  # the first line counted too
     result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", "epraccur",
                                       "--project", str(root)])
     assert result.exit_code == 0, result.output
