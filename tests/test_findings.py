@@ -91,7 +91,7 @@ def test_need_growth_is_worked_from_the_projection_rows() -> None:
             for year, need, deaths in (("2025", 1000.0, 1600.0), ("2040", 1250.0, 2000.0))]
     bundle.indicators = pl.concat([frame, *rows])
     found = _findings(bundle)["need_growth"]
-    assert found.headline == "+25% need by 2040"
+    assert found.headline == "Need up 25% by 2040"
     assert "from 1,000 a year in 2025 to 1,250 in 2040" in found.detail
     assert "1,600 to 2,000 (+25%)" in found.detail
 
