@@ -2537,8 +2537,10 @@ def _cover(wb: Workbook, pack: _Pack) -> None:
             "died, where they died, whether they were identified before death, how much "
             "unplanned hospital care they had, and who is missing out by deprivation."]),
         ("How to use it", [
-            "The Contents sheet links to every sheet. Each sheet holds one table, starting "
-            "below its title and notes in column A, with filters; any chart is to the right "
+            "Start with the Key_findings sheet: the findings in words, each linking to "
+            "the sheet with its figures. The Contents sheet links to every sheet. Each "
+            "sheet holds one table, starting below its title and notes in column A (filter "
+            "buttons only on the Indicator_data table); any chart is to the right "
             "of its table. Definitions and methods are on the Notes sheet and cited as "
             "[note N]; sources, files and software versions are on the Metadata sheet."]),
         ("Shorthand used in the tables", shorthand),

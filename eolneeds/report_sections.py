@@ -293,8 +293,10 @@ class EnglandSection:
                 cells.append(self.r.england_cell(ind_id, self.r.regions))
             source = MISSING
             if eng is not None:
-                source = eng.source + (f" (indicator {eng.source_indicator})"
-                                       if eng.source_indicator else "")
+                # The download's file is in the Sources line under the table: said on
+                # every row too, it made each row six lines tall at 1366 px.
+                source = (f"Indicator {eng.source_indicator}" if eng.source_indicator
+                          else eng.source)
             cells.append(Cell(source))
             rows.append(cells)
         if not rows:

@@ -314,3 +314,20 @@ def test_the_place_of_death_chart_table_and_pack_name_religious_establishments()
     labels = {c.value for c in wb["Place_of_death"]["A"] if isinstance(c.value, str)}
     assert "Deaths in a care home or religious establishment" in labels
     assert "Deaths in a care home" not in labels
+
+
+def test_the_england_table_names_each_source_indicator_and_the_file_once() -> None:
+    bundle = make_bundle()
+    bundle.benchmarks = [dataclasses.replace(
+        _england(43.0, "2023"),
+        source_indicator="90001 Percentage of deaths that occur in hospital")]
+    context = build_context(bundle)
+    table = context.england_table
+    assert table is not None
+    rows = {r[0].text: r for r in table.rows}
+    source = rows["Deaths in hospital"][table.columns.index("Source")].text
+    assert source == "Indicator 90001 Percentage of deaths that occur in hospital"
+    # The file, once, in the line under the table (and typed-in values as such).
+    assert context.england_sources[0] == "OHID Fingertips download, test.csv"
+    typed = rows["Three or more emergency admissions in the last 90 days of life"]
+    assert typed[table.columns.index("Source")].text.startswith("eolneeds.toml [benchmarks]")

@@ -800,3 +800,11 @@ def test_the_key_findings_sheet_never_says_a_suppressed_value(tmp_path):
         after = " ".join(str(c.value) for r in _key_findings(load_workbook(path))
                          for c in r.values())
         assert "71.5" not in after and "Middleford: " not in after
+
+
+def test_the_cover_points_to_the_key_findings_and_says_where_filters_are(books):
+    for wb in books.values():
+        cover = " ".join(str(c.value) for c in wb["Cover"]["A"] if c.value)
+        assert "Start with the Key_findings sheet" in cover
+        assert "with filters;" not in cover  # filter buttons are on Indicator_data only
+        assert "filter buttons only on the Indicator_data table" in cover
