@@ -480,7 +480,8 @@ class FindingsBuilder:
             diffs = self.england_differences(place)
             if diffs:
                 words = self._difference_text(*diffs[0][:2])
-                more = f" and {len(diffs) - 1} more" if len(diffs) > 1 else ""
+                rest = len(diffs) - 1
+                more = f" and {rest} more {plural(rest, 'measure')}" if rest else ""
                 places.append((len(diffs), f"{self.place_name(place)}: {words}{more}"))
         detail += (f" Places that differ ({len(places)} of {len(self.places)}): "
                    f"{_most_first(places, 'the England section')}" if places else

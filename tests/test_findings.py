@@ -151,7 +151,7 @@ def test_a_card_names_the_two_places_with_most_differences_and_counts_the_rest()
                              value=99.0, lower_ci_95=98.0, upper_ci_95=99.5)
     found = _findings(bundle)["versus_england"]
     places = found.detail.split("Places that differ (3 of 3): ")[1]
-    assert places == ("Redcar Vale: deaths in hospital higher (worse) and 1 more; "
+    assert places == ("Redcar Vale: deaths in hospital higher (worse) and 1 more measure; "
                       "Hartside: deaths in hospital higher (worse); "
                       "and 1 more Place (see the England section).")
 
