@@ -225,17 +225,21 @@ def read_back(folder: Path) -> Publication | None:
 
 
 def recover(database: Path, output_root: Path, *, rounded: bool) -> list[str]:
-    """Where the ledger holds nothing (a database rebuilt, or older than the ledger),
-    read back what the month folders under `output_root` published (`run`'s outputs),
-    each at the time its run finished. Returns the months whose counts it cannot read
-    (no indicator table among the formats; rounded counts, which are not the counts),
-    for the caller to warn of."""
+    """Read back what the month folders under `output_root` published (`run`'s outputs)
+    that the ledger has no record of, each at the time its run finished: every folder
+    where the ledger holds nothing (a database rebuilt, or older than the ledger); else
+    a folder published after the ledger's latest record whose window is not on record
+    (a run stopped between publishing its folder and keeping it). Returns the months
+    whose counts it cannot read where the ledger holds nothing (no indicator table
+    among the formats; rounded counts, which are not the counts), for the caller to
+    warn of."""
     import json
 
     con = connect(database)
     try:
-        if spans_on_record(con):
-            return []
+        on_record = spans_on_record(con)
+        latest = (con.execute(f"SELECT max(published_at) FROM {TABLE}").fetchall()[0][0]
+                  if on_record else None)
     finally:
         con.close()
     months = sorted(p for p in output_root.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]")
@@ -245,7 +249,8 @@ def recover(database: Path, output_root: Path, *, rounded: bool) -> list[str]:
     for folder in months:
         publication = None if rounded else read_back(folder)
         if publication is None:
-            unread.append(folder.name)
+            if not on_record:
+                unread.append(folder.name)
             continue
         try:
             record_ = json.loads((folder / "run.json").read_text(encoding="utf-8"))
@@ -255,6 +260,11 @@ def recover(database: Path, output_root: Path, *, rounded: bool) -> list[str]:
                                           if (folder / _TABLE_FILES[0]).exists() else
                                           (folder / _TABLE_FILES[1]).stat().st_mtime)
         when = when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+        if on_record:
+            # Its reporting periods (those with breakdowns; not its SPC months).
+            own = {publication.spans[k[2]] for k, _, _ in publication.counts if k[3] != "all"}
+            if latest is None or when <= latest or own <= on_record:
+                continue
         if last is not None and when <= last:  # one time per publication (the key)
             when = last + timedelta(microseconds=1)
         keep(database, publication, when)

@@ -365,3 +365,31 @@ def test_months_published_before_the_ledger_are_read_back_from_their_folders(tmp
     # Rounded counts are not the counts: not read back, said.
     assert ledger.recover(tmp_path / "other.duckdb", output, rounded=True) == [
         "2026-02", "2026-03"]
+
+
+def test_a_month_published_but_not_kept_is_read_back_by_the_next_run(tmp_path):
+    # run keeps a month in the ledger just after publishing its folder: a run stopped
+    # between the two (killed, the disk full) left a month readers hold that the ledger
+    # has no record of, though it holds others. The next run reads back a folder
+    # published after the ledger's latest record whose window is not on record.
+    from eolneeds.assess import _csv_bytes
+
+    database = tmp_path / "project.duckdb"
+    _publish(database, _by_sex(Q4, (0, 9), (3, 10)), [Q4])  # on record, 2026-04-05
+    year = _publish(tmp_path / "elsewhere.duckdb", _by_sex(FY, (3, 13), (25, 23)), [FY])
+    output = tmp_path / "output"
+    (output / "2026-03").mkdir(parents=True)
+    (output / "2026-03" / "indicators.csv").write_bytes(_csv_bytes(year))
+    (output / "2026-03" / "run.json").write_text(
+        '{"month": "2026-03", "finished_at": "2026-05-01T00:00:00+00:00"}', encoding="utf-8")
+    assert ledger.recover(database, output, rounded=False) == []
+    con = connect(database)
+    try:
+        assert (FY[1], FY[2]) in ledger.spans_on_record(con)
+    finally:
+        con.close()
+    again = _cells(_publish(database, _by_sex(FY, (4, 13), (25, 23)), [FY]), FY[0])
+    before = _cells(year, FY[0])
+    for cell, count in again.items():
+        if count is not None and before[cell] is not None:
+            assert count == before[cell], (cell, before[cell], count)
