@@ -195,23 +195,26 @@ def read_back(folder: Path) -> Publication | None:
         path = folder / name
         if not path.is_file():
             continue
+        # An output folder is ours, but a month's run must not fail on what someone left
+        # there: a file that is not a table of ours is no table.
         try:
             frame = (pl.read_parquet(path) if path.suffix == ".parquet" else
                      pl.read_csv(path, schema_overrides=INDICATOR_SCHEMA, encoding="utf8"))
             frame = frame.select([pl.col(c).cast(t) for c, t in INDICATOR_SCHEMA.items()])
-        except (pl.exceptions.PolarsError, OSError):
-            continue  # not a table of ours: try the next, else nothing to read
+            spans = {str(p): (s, e) for p, s, e in frame.select(
+                "period", "period_start", "period_end").unique().iter_rows()
+                if s is not None and e is not None}
+            rows = list(zip(_row_keys(frame, set()), frame["numerator"].to_list(),
+                            frame["denominator"].to_list(), frame["suppressed"].to_list(),
+                            strict=True))
+        except (pl.exceptions.PolarsError, OSError, ValueError, TypeError):
+            continue  # try the next, else nothing to read
         break
     else:
         return None
-    spans = {str(p): (s, e) for p, s, e in frame.select(
-        "period", "period_start", "period_end").unique().iter_rows()
-        if s is not None and e is not None}
     shown: dict[Key, float] = {}
     hidden: set[Key] = set()
-    for (num, den), n, d, suppressed in zip(
-            _row_keys(frame, set()), frame["numerator"].to_list(),
-            frame["denominator"].to_list(), frame["suppressed"].to_list(), strict=True):
+    for (num, den), n, d, suppressed in rows:
         for key, value in ((num, n), (den, d)):
             if key is None or key[0] in _MODELLED or key[2] not in spans:
                 continue

@@ -695,9 +695,19 @@ def _run_locked(
         raise
     # Published: readers hold it from now (a run that failed before published nothing).
     if publication is not None:
+        import duckdb
+
         from eolneeds import ledger
 
-        ledger.keep(config.database_path, publication, datetime.now(UTC))
+        try:
+            ledger.keep(config.database_path, publication, datetime.now(UTC))
+        except (duckdb.Error, OSError, EolneedsError) as exc:
+            # The month is out: failing the run now would not take it back. The next
+            # run reads it back from its folder (ledger.recover).
+            reporter.message(
+                f"the {month} outputs are published, but the publication ledger could not "
+                f"keep them ({type(exc).__name__}); the next run reads them back from "
+                f"{final}", level="warning")
     point_latest(output_root)
     reporter.event("output_written", path=final, files=len(outputs) + 1)
 
