@@ -393,3 +393,41 @@ def test_a_month_published_but_not_kept_is_read_back_by_the_next_run(tmp_path):
     for cell, count in again.items():
         if count is not None and before[cell] is not None:
             assert count == before[cell], (cell, before[cell], count)
+
+
+def test_a_month_published_whose_ledger_write_fails_finishes_with_a_warning(
+        tmp_path, monkeypatch):
+    # The ledger keeps a month once its folder is in place; a failure there (the disk
+    # full; here the write made to fail) came after the outputs were out, and exited
+    # the run with an error for a month readers hold. It finishes, says so, and the
+    # next run reads the month back (test_a_month_published_but_not_kept_...).
+    import duckdb
+    from small_project import HEADER, small_project
+
+    from eolneeds import run as run_mod
+    from eolneeds.config import load_config
+    from eolneeds.reporting import RecordingReporter
+
+    root = small_project(tmp_path, monkeypatch)
+    (root / "inbox" / "deaths" / "deaths.csv").write_text(
+        HEADER + "4010232137,2024-01-11,81,F,E01000001,C34.9,home\n", encoding="utf-8")
+    monkeypatch.setattr(run_mod, "_validate", lambda config, *, reporter: [])
+
+    def assessed(config, month, out, *, reporter):
+        (out / "indicators.csv").write_text("x\n", encoding="utf-8")
+        return ledger.Publication(
+            counts=[(("deaths", "P1", FY[0], "all", "all"), 64.0, False)],
+            spans={FY[0]: (FY[1], FY[2])})
+
+    def full(database, publication, when):
+        raise duckdb.IOException("No space left on device")
+
+    monkeypatch.setattr(run_mod, "_assess", assessed)
+    monkeypatch.setattr(ledger, "keep", full)
+    reporter = RecordingReporter()
+    result = run_mod.run_month(load_config(root), "2024-01", reporter=reporter)
+    assert (result.output_dir / "indicators.csv").exists()
+    warnings = [f["text"] for name, f in reporter.events
+                if name == "message" and f.get("level") == "warning"]
+    assert any("could not keep them (IOException); the next run reads them back" in w
+               for w in warnings), warnings
