@@ -40,9 +40,11 @@ from eolneeds.normalise import (
     MONTH_NAME_FORMAT,
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
+    WITHHELD,
     code_key,
     date_order,
     date_shape,
+    is_free_text,
     is_valid_nhs_number,
     mask,
     month_name_date,
@@ -66,6 +68,7 @@ from eolneeds.readers import (
     open_bytes,
     refuse_web_page,
     scan_workbook,
+    sheet_xml,
 )
 from eolneeds.schema import (
     ACTIVITY_TYPES,
@@ -81,6 +84,7 @@ MAX_CELLS = 500_000  # ... and about this many cells (a wide sheet: fewer rows)
 MIN_ROWS = 1_000  # however wide the file
 EXAMPLES = 3  # example values shown per column
 HEAD_ROWS = 30  # rows searched for the header
+SHEETS_LISTED = 20  # sheets of a workbook listed by name (the data sheets always)
 # Presets that find their own sheets and header rows in a workbook (a sheet per sex, a
 # sheet named after the year): a mapping must not pin them to one sheet.
 WORKBOOK_PRESETS = ("ons_population", "ons_projections", "iod_file1")
@@ -212,7 +216,29 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
         result.dataset = presets.get_preset(result.preset).dataset
     else:
         result.dataset = guess_dataset(result.headers, result.columns)
+    _withhold_words(result)
     return result
+
+
+def _withhold_words(result: Inspection) -> None:
+    """In a file of people's records, an example (and a value offered for a recode) that
+    is words rather than a code -- a name or an address in the wrong column, a free-text
+    note -- is shown only as WITHHELD, as ingest keeps it (normalise.is_free_text, with
+    the vocabulary of the column it is guessed to be). Printed to a console that may be
+    logged, it was a clear identifier kept outside the project."""
+    from eolneeds.ingest import COLUMN_WORDS, PERSON_DATASETS  # (ingest imports this)
+
+    if result.dataset not in PERSON_DATASETS:
+        return  # Place and area names are words, and name no one
+    canonical = {header: name for name, header in
+                 guess_columns(result.dataset, result.headers).items()}
+    for column in result.columns:
+        words = (*COLUMN_WORDS.get(canonical.get(column.name, ""), ()),
+                 *re.findall(r"[a-z]{2,}", column.name.lower()))
+        kept = [WITHHELD if is_free_text(e, words) else e for e in column.examples]
+        column.examples = list(dict.fromkeys(kept))
+        column.distinct = {v: n for v, n in column.distinct.items()
+                           if not is_free_text(v, words)}
 
 
 def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> str | None:
@@ -465,9 +491,14 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
         result.sheet = chosen
         result.header_row = info.header_row or 1
         ws = book[chosen]
+        # As ingest reads it: to the last row with a value, whatever the sheet's recorded
+        # size says (a stale one hid rows; formatted empty rows cost seconds each 100,000).
+        ws.reset_dimensions()
+        last_row = sheet_xml(path, chosen).last_row
         # inspect profiles about 500,000 cells: a tenth of this is plenty for them.
         rows_after = checked_rows(
-            path.name, chosen, ws.iter_rows(min_row=result.header_row + 1, values_only=True),
+            path.name, chosen, ws.iter_rows(min_row=result.header_row + 1, max_row=last_row,
+                                            values_only=True),
             first_row=result.header_row + 1, limit=100_000_000)
         _profile(heads[chosen], rows_after, result)
     finally:
@@ -484,8 +515,9 @@ def _data_sheet(sheets: list[SheetInfo]) -> str:
     for s in shown:
         if s.preset is not None:
             return s.name
-    return max(shown, key=lambda s: (s.columns * s.filled_rows, s.rows or 0,
-                                     -shown.index(s))).name
+    # (the first of equals: the index counted, not looked up, for thousands of sheets)
+    return max(enumerate(shown), key=lambda e: (e[1].columns * e[1].filled_rows,
+                                                e[1].rows or 0, -e[0]))[1].name
 
 
 def _inspect_parquet(path: Path) -> Inspection:
@@ -724,13 +756,21 @@ def render_text(ins: Inspection, *, next_step: bool = True) -> str:
         lines.append(f"  format     {ins.file_format.upper()}")
     if ins.sheets:
         lines.append("  sheets")
-        for s in ins.sheets:
+        # A workbook of thousands of sheets (a report split per practice, or one built to
+        # flood a logged console) lists the first few and the data, and counts the rest.
+        listed = [s for i, s in enumerate(ins.sheets)
+                  if i < SHEETS_LISTED or s.name in ins.data_sheets or s.name == ins.sheet]
+        for s in listed:
             mark = "  <- data" if s.name in ins.data_sheets else (
                 "  (hidden)" if s.hidden else "")
             size = (f"{s.rows:,} {plural(s.rows, 'row')}" if s.rows is not None
                     else "size not recorded")
             lines.append(f"    {s.name!r:<32} {size}, {s.columns} "
                          f"{plural(s.columns, 'column')}{mark}")
+        if len(listed) < len(ins.sheets):
+            rest = len(ins.sheets) - len(listed)
+            lines.append(f"    ... and {rest:,} more {plural(rest, 'sheet')}, not listed "
+                         "(--sheet NAME profiles any one)")
     titles = (f" ({ins.header_row - 1} title {plural(ins.header_row - 1, 'row')} above it)"
               if ins.header_row > 1 else "")
     where = f" of sheet {ins.sheet!r}" if ins.sheet else ""

@@ -361,6 +361,16 @@ def ascii_number_sql(expr: str) -> str:
             f"{sql_literal(_ASCII_FOR_NATIVE + _ASCII_NUMBER_MARKS)}) END)")
 
 
+def number_sql(expr: str) -> str:
+    """SQL: the number `expr` (text, thousands separated by commas or not) as DOUBLE,
+    NULL when it is not one. DuckDB's cast, like Python's int(), reads '_' as a digit
+    separator ('1_000' is 1000, '1_0.5' is 10.5): no national export writes one, so a
+    value holding it is a damaged or hand-made cell, not a number. (contains() is a byte
+    search: the cheapest test there is, on every value.)"""
+    return (f"(CASE WHEN NOT contains({expr}, '_') THEN "
+            f"TRY_CAST(replace(trim({expr}), ',', '') AS DOUBLE) END)")
+
+
 def nhs_number_sql(digits_expr: str) -> str:
     """SQL: `digits_expr` (see nhs_digits_sql) as a BIGINT when it is ten digits, else
     NULL. Computed once, it serves both the check and the choice of what to hash."""
@@ -475,6 +485,22 @@ def mask_nhs_numbers(text: str) -> str:
         lambda m: MASK if is_valid_nhs_number(_ascii_digits(m.group())) else m.group(), text)
 
 
+# A postcode in a name: 'smith_M1_1AE.csv', 'deaths-SW1A1AA.csv' (a file saved per person
+# by a caseworker). _POSTCODE's word boundaries do not end at '_', and its space may be
+# '_', '-' or '.' here. LSOA, practice and ICD-10 codes, dates and versions ('v2',
+# 'Q4_2024') do not have this shape.
+_POSTCODE_IN_NAME = re.compile(
+    "(?i)(?<![A-Z0-9])[A-Z]{1,2}[0-9][A-Z0-9]?[ _.\\-\u00a0]{0,2}[0-9][A-Z]{2}(?![A-Z0-9])")
+
+
+def mask_identifiers(text: str) -> str:
+    """A name or a message as it is kept and shown: NHS numbers (mask_nhs_numbers) and
+    UK postcodes masked. These two are identifiers by their shape alone. A date of birth
+    beside a name is not masked: no shape tells it from the extract date a file's name
+    carries (deaths_20241001.csv), and a person's name has no shape at all."""
+    return _POSTCODE_IN_NAME.sub(POSTCODE_MASK, mask_nhs_numbers(text))
+
+
 # How a name (a file's, a mapping's, a sheet's) is shown, everywhere it is kept or printed:
 # the run log, messages, ingest_log and so the manifest, run.json, report and packs. A
 # line break in a file's name forged a second line of the run's log ("INFO all fine"); a
@@ -496,8 +522,9 @@ def escape_unshown(text: str, *, keep: str = "") -> str:
 
 def shown_name(name: str) -> str:
     """A file's (or mapping's, or sheet's) name as eolneeds keeps and shows it: NHS
-    numbers masked, hidden and line-breaking characters escaped (the one rule)."""
-    return escape_unshown(mask_nhs_numbers(name))
+    numbers and postcodes masked (mask_identifiers), hidden and line-breaking characters
+    escaped (the one rule)."""
+    return escape_unshown(mask_identifiers(name))
 
 
 def _ascii_digits(text: str) -> str:
