@@ -511,7 +511,7 @@ def load_config(root: Path) -> ProjectConfig:
     if not path.is_file():
         raise UsageError(
             f"{root} is not an eolneeds project (no {CONFIG_FILE}) — "
-            f"run `eolneeds init {root}` or pass --project DIR"
+            f"run `eolneeds init {shell_arg(root)}` or pass --project DIR"
         )
     raw = _read_toml(path)
     where = str(path)

@@ -181,6 +181,11 @@ DECIMAL_COMMA = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),[0-9]+"
 DECIMAL_COMMA_REASON = "uses a comma as the decimal mark"
 UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
                     "pcn_code"}
+# An extract exported without its header row (normalise.data_as_header).
+NO_HEADER_ROW = ("its header row holds an NHS number or a postcode, not column names: the "
+                 "extract was exported without its header row (so its columns are not "
+                 "listed here)")
+NO_HEADER_FIX = "export it again with the column names as its first row, then {} it again"
 # Datasets of people: a value there may be a person's name in the wrong column.
 PERSON_DATASETS = {"deaths", "register", "activity"}
 # Each coded column's vocabulary (normalise.is_free_text): words its codes are made of.
@@ -473,6 +478,10 @@ def _plan_columns(
         return found
 
     def missing(wanted: str, canonical: str) -> Exception:
+        if nz.data_as_header(headers):
+            # A row of a person's data read as the header: never listed (it is printed
+            # and logged), and no column to rename.
+            return input_error(file_name, NO_HEADER_ROW, NO_HEADER_FIX.format("ingest"))
         close = readers.closest_header(wanted, [h for h in headers if h.lower() not in taken])
         hint = f"did you mean {close!r}? " if close else ""
         if len(headers) == 1:

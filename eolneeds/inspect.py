@@ -42,6 +42,7 @@ from eolneeds.normalise import (
     SEX_CODES,
     WITHHELD,
     code_key,
+    data_as_header,
     date_order,
     date_shape,
     is_free_text,
@@ -211,6 +212,12 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
     else:
         refuse_web_page(path, gzipped)
         result = _inspect_csv(path, gzipped, encoding)
+    if data_as_header(result.headers) and not presets.epraccur_row(result.headers):
+        # (ODS's epraccur has no header row either, and is said to be so: render_text.)
+        from eolneeds.ingest import NO_HEADER_FIX, NO_HEADER_ROW  # (ingest imports this)
+
+        raise input_error(path.name, NO_HEADER_ROW, NO_HEADER_FIX.format("inspect"),
+                          row=result.header_row)
     result.preset = presets.recognise(result.headers)
     if result.preset is not None:
         result.dataset = presets.get_preset(result.preset).dataset
@@ -523,15 +530,24 @@ def _data_sheet(sheets: list[SheetInfo]) -> str:
 def _inspect_parquet(path: Path) -> Inspection:
     import pyarrow.parquet as pq
 
+    import pyarrow as pa
+
     result = Inspection(path, "parquet")
-    parquet = pq.ParquetFile(path)
-    headers = list(parquet.schema_arrow.names)
+    try:
+        parquet = pq.ParquetFile(path)
+        headers = list(parquet.schema_arrow.names)
 
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for batch in parquet.iter_batches(batch_size=50_000):
-            yield from zip(*(col.to_pylist() for col in batch.columns), strict=True)
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for batch in parquet.iter_batches(batch_size=50_000):
+                yield from zip(*(col.to_pylist() for col in batch.columns), strict=True)
 
-    _profile(headers, rows(), result)
+        _profile(headers, rows(), result)
+    except (pa.ArrowException, OSError) as exc:
+        # Cut short in a copy or a download, or damaged: as ingest says it (exit 3), not
+        # 'a bug in eolneeds'.
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise input_error(path.name, f"is not a readable Parquet file ({first})",
+                          "re-export it, or export CSV instead") from None
     return result
 
 

@@ -514,6 +514,14 @@ UNSHOWN = ("\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
 _UNSHOWN = re.compile(f"[{UNSHOWN}]")
 
 
+def data_as_header(headers: Iterable[str]) -> bool:
+    """Whether a header row holds a person's data where column names should be: an NHS
+    number or a postcode (mask_identifiers would mask it). An extract exported without
+    its header row gives its first row as the header, and the names of its columns were
+    shown, logged and written into a mapping (person_id = "9434765919")."""
+    return any(mask_identifiers(str(h)) != str(h) for h in headers)
+
+
 def escape_unshown(text: str, *, keep: str = "") -> str:
     """`text` with the characters of UNSHOWN (but those in `keep`) as Python escapes."""
     return _UNSHOWN.sub(lambda m: m.group() if m.group() in keep else

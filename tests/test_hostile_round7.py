@@ -34,13 +34,32 @@
   age for any death is named, with the fix that works (export the ages, ingest again
   with --replace), applied here.
 
+Round 7's own:
+* A project in a folder whose path has a space (every Windows analyst's 'OneDrive - NHS'
+  folder): the monthly run's refusal advised `eolneeds validate --project /x/NHS Data`,
+  which a shell reads as two arguments; `eolneeds init` was advised so too. Both paths
+  are now quoted for the shell (errors.shell_arg), and the command runs as written.
+* `inspect` of a Parquet file cut short (a copy or download stopped half-way) or damaged
+  inside was exit 1, 'Internal error: ArrowInvalid ... a bug in eolneeds'; ingest
+  already refused it. inspect now says what ingest says (exit 3).
+* An extract exported without its header row: its first row of data was taken as the
+  column names. `inspect --write-mapping` wrote them into the mapping (person_id =
+  "9434765919", "# not mapped: SW1A 1AA, Mrs Joan Smith"): a clear identifier kept in
+  the project's mappings folder; inspect printed 'Mrs Joan Smith' as a column; ingest's
+  refusal listed the 'columns found' (a name, printed and logged by the monthly run)
+  and advised renaming a column. A header row holding an NHS number or a postcode
+  (normalise.data_as_header) is now said to be a row of data, nothing of it is listed,
+  and the fix (export with the header) is applied here.
+
 Real files, a real DuckDB database, the real CLI where the exit code is the point.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import shlex
 import subprocess
 import sys
 import zipfile
@@ -387,3 +406,97 @@ def test_deaths_from_a_file_without_ages_get_the_advice_that_adds_them(tmp_path,
                 if "unknown age" in w]
     assert [w.split(":")[0] for w in warnings] == [
         "1 death of unknown age (an age such as DEC_AGEC 999 is blanked)"]
+
+
+CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX shell quoting")
+def test_the_commands_advised_for_a_project_whose_path_has_spaces_run_as_written(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    root = tmp_path / "OneDrive - NHS" / "EoL needs é"
+    (root / "inbox" / "deaths").mkdir(parents=True)
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    (root / "inbox" / "deaths" / "deaths.csv").write_text(HEADER + DEATHS, encoding="utf-8")
+    done = subprocess.run([*CLI, "run", "--month", "2024-01", "--project", str(root)],
+                          capture_output=True, text=True, encoding="utf-8")
+    assert done.returncode == 3
+    advised = re.search(r"see `(eolneeds validate [^`]*)`", done.stderr)
+    assert advised is not None, done.stderr
+    # As a POSIX shell reads the command: one argument for the project.
+    command = shlex.split(advised.group(1))
+    assert command[1:] == ["validate", "--project", str(root)]
+    checked = subprocess.run([*CLI, *command[1:]], capture_output=True, text=True,
+                             encoding="utf-8")
+    assert "no areas loaded" in checked.stdout + checked.stderr
+    # Not a project yet: the init advised makes one there.
+    elsewhere = tmp_path / "My Projects" / "new one"
+    elsewhere.mkdir(parents=True)
+    done = subprocess.run([*CLI, "validate", "--project", str(elsewhere)],
+                          capture_output=True, text=True, encoding="utf-8")
+    advised = re.search(r"run `(eolneeds init [^`]*)`", done.stderr)
+    assert advised is not None, done.stderr
+    command = shlex.split(advised.group(1))
+    assert command[1:] == ["init", str(elsewhere)]
+    made = subprocess.run([*CLI, *command[1:]], capture_output=True, text=True,
+                          encoding="utf-8", env={**os.environ,
+                                                 "HOME": str(tmp_path)})
+    assert made.returncode == 0, made.stderr
+    assert (elsewhere / "eolneeds.toml").is_file()
+
+
+@pytest.mark.parametrize("damage", ["cut in half", "damaged inside"])
+def test_inspect_of_a_damaged_parquet_file_is_exit_3_as_ingest_says_it(tmp_path, damage):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    whole = tmp_path / "whole.parquet"
+    pq.write_table(pa.table({"person_id": [f"P{i}" for i in range(20_000)],
+                             "date_of_death": ["2024-01-15"] * 20_000}), whole,
+                   row_group_size=5_000)
+    data = bytearray(whole.read_bytes())
+    if damage == "cut in half":
+        data = data[:len(data) // 2]
+    else:
+        data[len(data) // 3:len(data) // 3 + 2_000] = b"U" * 2_000
+    extract = tmp_path / "deaths.parquet"
+    extract.write_bytes(bytes(data))
+    done = subprocess.run([*CLI, "inspect", str(extract)], capture_output=True, text=True,
+                          encoding="utf-8")
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.startswith("Error: deaths.parquet: is not a readable Parquet file (")
+    assert done.stderr.rstrip().endswith("— re-export it, or export CSV instead")
+    assert "Traceback" not in done.stderr and "bug" not in done.stderr
+
+
+def test_an_extract_without_its_header_row_is_said_to_be_so_and_nothing_of_it_kept(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    rows = ("9434765919,2024-01-15,80,F,SW1A 1AA,Mrs Joan Smith,home\n"
+            "4010232137,2024-01-16,81,M,E01000001,I21,hospital\n")
+    extract = tmp_path / "deaths.csv"
+    extract.write_text(rows, encoding="utf-8")
+    for command in (["inspect", str(extract), "--write-mapping", "mine", "--dataset",
+                     "deaths", "--project", str(root)],
+                    ["ingest", "deaths", str(extract), "--project", str(root)]):
+        done = subprocess.run([*CLI, *command], capture_output=True, text=True,
+                              encoding="utf-8")
+        assert done.returncode == 3, done.stderr
+        assert "its header row holds an NHS number or a postcode, not column names" in \
+            done.stderr
+        assert f"then {command[0]} it again" in done.stderr
+        for clear in ("Smith", "SW1A", "5919"):
+            assert clear not in done.stdout + done.stderr
+    assert not (root / "mappings" / "mine.toml").exists()
+    # The fix: the extract exported with its header row goes in.
+    extract.write_text(HEADER + rows, encoding="utf-8")
+    for command in (["inspect", str(extract)],
+                    ["ingest", "deaths", str(extract), "--project", str(root)]):
+        done = subprocess.run([*CLI, *command], capture_output=True, text=True,
+                              encoding="utf-8")
+        assert done.returncode == 0, done.stderr
+    assert "2 rows read, 2 loaded into deaths" in done.stdout + done.stderr
