@@ -528,9 +528,8 @@ def _data_sheet(sheets: list[SheetInfo]) -> str:
 
 
 def _inspect_parquet(path: Path) -> Inspection:
-    import pyarrow.parquet as pq
-
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     result = Inspection(path, "parquet")
     try:
