@@ -633,8 +633,9 @@ def _run_locked(
         raise InputDataError(
             f"validation found {len(blocking)} blocking {plural(len(blocking), 'fault')}: "
             f"{'; '.join(blocking)} — "
-            f"see `eolneeds validate --project {shell_arg(root)}`, fix the data (a corrected file of "
-            "the same name goes in with `eolneeds ingest DATASET FILE --replace`) and run "
+            f"see `eolneeds validate --project {shell_arg(root)}`, fix the data (a "
+            "corrected file of the same name goes in with `eolneeds ingest DATASET FILE "
+            "--replace`) and run "
             f"again; the outputs in {output_root} were left untouched"
         )
 
