@@ -228,17 +228,20 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
 
 
 def _withhold_words(result: Inspection) -> None:
-    """In a file of people's records, an example (and a value offered for a recode) that
+    """In a file of people's records (a people's dataset, or a column of NHS numbers or
+    another identifier), an example (and a value offered for a recode) that
     is words rather than a code -- a name or an address in the wrong column, a free-text
     note -- is shown only as WITHHELD, as ingest keeps it (normalise.is_free_text, with
     the vocabulary of the column it is guessed to be). Printed to a console that may be
     logged, it was a clear identifier kept outside the project."""
     from eolneeds.ingest import COLUMN_WORDS, PERSON_DATASETS  # (ingest imports this)
 
-    if result.dataset not in PERSON_DATASETS:
+    people = result.dataset in PERSON_DATASETS or any(c.identifier for c in result.columns)
+    if not people:
         return  # Place and area names are words, and name no one
-    canonical = {header: name for name, header in
-                 guess_columns(result.dataset, result.headers).items()}
+    canonical = ({header: name for name, header in
+                  guess_columns(result.dataset, result.headers).items()}
+                 if result.dataset in PERSON_DATASETS else {})
     for column in result.columns:
         words = (*COLUMN_WORDS.get(canonical.get(column.name, ""), ()),
                  *re.findall(r"[a-z]{2,}", column.name.lower()))

@@ -325,6 +325,12 @@ def test_words_in_a_file_of_peoples_records_are_not_shown_as_examples(tmp_path):
     assert examples["Notes"] == ["[words withheld]", "ok"]
     # Nor offered as a recode in the mapping written from it.
     assert "Smith" not in inspect_mod.mapping_text(found)
+    # A file of people no dataset fits: its column of NHS numbers says whose it is.
+    unknown = tmp_path / "list.csv"
+    unknown.write_text("NHS Number,Carer\n9434765919,Mrs Joan Smith\n4010232137,John "
+                       "Smith\n", encoding="utf-8")
+    assert inspect_file(unknown).dataset is None
+    assert "Smith" not in inspect_file(unknown).render_text()
     # A reference file's names are words that name no one: shown.
     lookup = tmp_path / "lookup.csv"
     lookup.write_text("lsoa_code,place\nE01000001,North Somerset Place\n", encoding="utf-8")
