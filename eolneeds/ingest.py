@@ -477,11 +477,16 @@ def _plan_columns(
                       "its own header on one row, then ingest again")
         return found
 
-    def missing(wanted: str, canonical: str) -> Exception:
+    def no_header() -> Exception | None:
+        """A row of a person's data read as the header: never listed (it is printed and
+        logged), and no column to rename."""
         if nz.data_as_header(headers):
-            # A row of a person's data read as the header: never listed (it is printed
-            # and logged), and no column to rename.
             return input_error(file_name, NO_HEADER_ROW, NO_HEADER_FIX.format("ingest"))
+        return None
+
+    def missing(wanted: str, canonical: str) -> Exception:
+        if (refused := no_header()) is not None:
+            return refused
         close = readers.closest_header(wanted, [h for h in headers if h.lower() not in taken])
         hint = f"did you mean {close!r}? " if close else ""
         if len(headers) == 1:
@@ -507,6 +512,8 @@ def _plan_columns(
 
     def preset_missing(canonical: str, names: tuple[str, ...]) -> Exception:
         assert preset is not None
+        if (refused := no_header()) is not None:
+            return refused
         free = [h for h in headers if h.lower() not in taken]
         # A column like one of the preset's names, or like the canonical name itself
         # ("Place of death" for place_of_death).

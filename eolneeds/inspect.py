@@ -40,6 +40,7 @@ from eolneeds.normalise import (
     MONTH_NAME_FORMAT,
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
+    TITLE_RE,
     WITHHELD,
     code_key,
     data_as_header,
@@ -229,11 +230,15 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
 
 def _withhold_words(result: Inspection) -> None:
     """In a file of people's records (a people's dataset, or a column of NHS numbers or
-    another identifier), an example (and a value offered for a recode) that
-    is words rather than a code -- a name or an address in the wrong column, a free-text
-    note -- is shown only as WITHHELD, as ingest keeps it (normalise.is_free_text, with
-    the vocabulary of the column it is guessed to be). Printed to a console that may be
-    logged, it was a clear identifier kept outside the project."""
+    another identifier), an example that is words rather than a code -- a name or an
+    address in the wrong column, a free-text note -- is shown only as WITHHELD, as
+    ingest keeps it (normalise.is_free_text, with the vocabulary of the column it is
+    guessed to be). Printed to a console that may be logged, it was a clear identifier
+    kept outside the project. A column recoded from local words (a team type, a place
+    of death written out) keeps them, since the mapping's recodes are written from
+    them, unless they name a person (a title: Mrs) or look like an address (a number
+    and words). Withheld values are counted under WITHHELD: still evidence that a
+    column holds no codes."""
     from eolneeds.ingest import COLUMN_WORDS, PERSON_DATASETS  # (ingest imports this)
 
     people = result.dataset in PERSON_DATASETS or any(c.identifier for c in result.columns)
@@ -243,12 +248,28 @@ def _withhold_words(result: Inspection) -> None:
                   guess_columns(result.dataset, result.headers).items()}
                  if result.dataset in PERSON_DATASETS else {})
     for column in result.columns:
+        recoded = canonical.get(column.name, "") in COLUMN_WORDS
         words = (*COLUMN_WORDS.get(canonical.get(column.name, ""), ()),
                  *re.findall(r"[a-z]{2,}", column.name.lower()))
-        kept = [WITHHELD if is_free_text(e, words) else e for e in column.examples]
-        column.examples = list(dict.fromkeys(kept))
-        column.distinct = {v: n for v, n in column.distinct.items()
-                           if not is_free_text(v, words)}
+
+        def hidden(text: str, recoded: bool = recoded,
+                   words: tuple[str, ...] = words) -> bool:
+            if recoded:
+                return bool(_PERSON_WORDS.search(text))
+            return is_free_text(text, words)
+
+        column.examples = list(dict.fromkeys(WITHHELD if hidden(e) else e
+                                             for e in column.examples))
+        kept: dict[str, int] = {}
+        for value, n in column.distinct.items():
+            key = WITHHELD if hidden(value) else value
+            kept[key] = kept.get(key, 0) + n
+        column.distinct = kept
+
+
+# Words that name a person or an address even among a column's local codes: a title
+# (Mr, Mrs, Dr ...), or a number beside a word (12 Acacia Avenue, Flat 3).
+_PERSON_WORDS = re.compile(f"{TITLE_RE}|\\d\\w*\\s+[^\\W\\d_]{{3,}}|[^\\W\\d_]{{3,}}\\s+\\d")
 
 
 def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> str | None:
@@ -912,7 +933,8 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
         column = found.get(canonical)
         if column is None:
             continue
-        unknown = [v for v in profiles[column].distinct if code_key(v) not in table]
+        unknown = [v for v in profiles[column].distinct
+                   if code_key(v) not in table and v != WITHHELD]
         if not unknown:
             continue
         lines.append("")

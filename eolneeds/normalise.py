@@ -514,12 +514,23 @@ UNSHOWN = ("\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
 _UNSHOWN = re.compile(f"[{UNSHOWN}]")
 
 
+# A cell as data has it, not as a header names a column: a number, a date, a code of a
+# few letters and digits (80, 1,234.50, 15/01/2024, E01000001, C34.9, A81001). Headers
+# hold words (S_COD_CODE_1, LSOA11CD are neither).
+_DATA_CELL = re.compile(r"[A-Za-z]{0,3}\d[\d.,/:\- ]*")
+
+
 def data_as_header(headers: Iterable[str]) -> bool:
-    """Whether a header row holds a person's data where column names should be: an NHS
-    number or a postcode (mask_identifiers would mask it). An extract exported without
-    its header row gives its first row as the header, and the names of its columns were
-    shown, logged and written into a mapping (person_id = "9434765919")."""
-    return any(mask_identifiers(str(h)) != str(h) for h in headers)
+    """Whether a header row is a row of a person's data: it holds an NHS number or a
+    postcode (mask_identifiers would mask it), and at least half its cells are such
+    values, numbers, dates or codes. An extract exported without its header row gives
+    its first row as the header, and the names of its columns were shown, logged and
+    written into a mapping (person_id = "9434765919"). (One such cell among names is a
+    shifted header: its columns are listed, masked.)"""
+    cells = [str(h).strip() for h in headers if str(h).strip()]
+    marked = [mask_identifiers(c) != c for c in cells]
+    data = sum(m or bool(_DATA_CELL.fullmatch(c)) for m, c in zip(marked, cells, strict=True))
+    return any(marked) and 2 * data >= len(cells)
 
 
 def escape_unshown(text: str, *, keep: str = "") -> str:
@@ -569,7 +580,7 @@ _COMMON_WORDS = (
     "sep", "sept", "oct", "nov", "dec", "unknown", "not", "known", "stated", "recorded",
     "specified", "applicable", "null", "none", "nan", "inf", "infinity", "missing", "blank",
     "true", "false", "yes", "no", "and", "or", "other", "any")
-_TITLE_RE = "(?i)\\b(?:" + "|".join(_TITLES) + ")\\b"
+TITLE_RE = "(?i)\\b(?:" + "|".join(_TITLES) + ")\\b"
 _CODE_TOKEN = "[\\pL\\pN]*\\pN[\\pL\\pN]*"
 
 
@@ -586,7 +597,7 @@ def _vocabulary_re(words: Iterable[str]) -> str:
 def is_free_text(text: str, words: Iterable[str] = ()) -> bool:
     """True when `text`, found in a coded column, is words rather than a code (see
     WITHHELD): it is then kept nowhere."""
-    if re.search(_TITLE_RE, text):
+    if re.search(TITLE_RE, text):
         return True
     # '_' joins words ('date_of_death', a repeated header) but is a word character to \b.
     rest = re.sub(r"[^\W_]*\d[^\W_]*", " ",
@@ -603,7 +614,7 @@ def withhold_sql(expr: str, words: Iterable[str] = ()) -> str:
     # (A run of four letters is found with regexp_extract_all: regexp_matches with a
     # letter class costs DuckDB about 5 ms to bind, per use and again per thread, and
     # an ingest statement holds dozens of these.)
-    free = (f"(regexp_matches({expr}, {sql_literal(_TITLE_RE)}) "
+    free = (f"(regexp_matches({expr}, {sql_literal(TITLE_RE)}) "
             f"OR len(regexp_extract_all({rest}, '\\pL{{4,}}')) > 0 "
             f"OR len(regexp_extract_all({rest}, '\\pL{{3,}}')) >= 2)")
     return f"(CASE WHEN {free} THEN {sql_literal(WITHHELD)} ELSE {expr} END)"

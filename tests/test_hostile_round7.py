@@ -50,6 +50,10 @@ Round 7's own:
   and advised renaming a column. A header row holding an NHS number or a postcode
   (normalise.data_as_header) is now said to be a row of data, nothing of it is listed,
   and the fix (export with the header) is applied here.
+* A mapping's `encoding = "punycode"` ended ingest in an internal error (exit 1: the
+  codec's UnicodeError is no UnicodeDecodeError); "idna", "unicode_escape" and
+  "undefined" were taken as a file's encoding too. They are no character set a file is
+  written in: a mapping error naming the key, whose advice (utf-8) reads the file.
 
 Real files, a real DuckDB database, the real CLI where the exit code is the point.
 """
@@ -498,6 +502,16 @@ def test_an_extract_without_its_header_row_is_said_to_be_so_and_nothing_of_it_ke
         for clear in ("Smith", "SW1A", "5919"):
             assert clear not in done.stdout + done.stderr
     assert not (root / "mappings" / "mine.toml").exists()
+    # Nor with a preset that does not find its columns.
+    (root / "mappings").mkdir()
+    (root / "mappings" / "pcmd.toml").write_text('dataset = "deaths"\npreset = '
+                                                 '"pcmd_deaths"\n', encoding="utf-8")
+    done = subprocess.run([*CLI, "ingest", "deaths", str(extract), "--mapping", "pcmd",
+                           "--project", str(root)], capture_output=True, text=True,
+                          encoding="utf-8")
+    assert done.returncode == 3 and "exported without its header row" in done.stderr
+    assert "Smith" not in done.stderr
+    (root / "mappings" / "pcmd.toml").unlink()
     # The fix: the extract exported with its header row goes in.
     extract.write_text(HEADER + rows, encoding="utf-8")
     for command in (["inspect", str(extract)],
@@ -506,3 +520,24 @@ def test_an_extract_without_its_header_row_is_said_to_be_so_and_nothing_of_it_ke
                               encoding="utf-8")
         assert done.returncode == 0, done.stderr
     assert "2 rows read, 2 loaded into deaths" in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("codec", ["punycode", "idna", "unicode_escape", "undefined"])
+def test_an_encoding_no_file_is_written_in_is_a_mapping_error_naming_the_key(
+        tmp_path, monkeypatch, codec):
+    root = small_project(tmp_path, monkeypatch)
+    (root / "mappings").mkdir()
+    mapping = root / "mappings" / "deaths.toml"
+    mapping.write_text(f'dataset = "deaths"\nencoding = "{codec}"\n', encoding="utf-8")
+    extract = tmp_path / "deaths.csv"
+    extract.write_text(HEADER + DEATHS, encoding="utf-8")
+    done = subprocess.run([*CLI, "ingest", "deaths", str(extract), "--project", str(root)],
+                          capture_output=True, text=True, encoding="utf-8")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"Error: {mapping}: key 'encoding' is '{codec}', not a text "
+                           "encoding — use utf-8, utf-8-sig, cp1252 or utf-16, or \"auto\" "
+                           "to detect it\n")
+    mapping.write_text('dataset = "deaths"\nencoding = "utf-8"\n', encoding="utf-8")
+    done = subprocess.run([*CLI, "ingest", "deaths", str(extract), "--project", str(root)],
+                          capture_output=True, text=True, encoding="utf-8")
+    assert done.returncode == 0, done.stderr
