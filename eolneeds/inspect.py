@@ -823,11 +823,9 @@ def render_text(ins: Inspection, *, next_step: bool = True) -> str:
         reads = _preset_reads(ins)
         if reads:
             lines.append(f"  reads      {reads}")
-    elif presets.epraccur_row(ins.headers):
-        lines.append("  layout     NHS ODS epraccur practice list: no header row (the 'header' "
-                     "shown is its first practice) and no PCN; eolneeds does not read it: for "
-                     "practices, ingest the ePCN workbook (epcn.xlsx) with preset = "
-                     "\"ods_epcn\"")
+        if presets.get_preset(ins.preset).positional:
+            lines.append("  note       the file has no header row: the 'header' shown is its "
+                         "first row; the preset reads the columns by position")
     elif ins.dataset:
         lines.append(f"  layout     no national layout; the columns look like {ins.dataset}")
     else:
