@@ -46,7 +46,6 @@ from eolneeds.normalise import (
     data_as_header,
     date_order,
     date_shape,
-    is_free_text,
     is_valid_nhs_number,
     mask,
     month_name_date,
@@ -230,39 +229,25 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
 
 def _withhold_words(result: Inspection) -> None:
     """In a file of people's records (a people's dataset, or a column of NHS numbers or
-    another identifier), an example that is words rather than a code -- a name or an
-    address in the wrong column, a free-text note -- is shown only as WITHHELD, as
-    ingest keeps it (normalise.is_free_text, with the vocabulary of the column it is
-    guessed to be). Printed to a console that may be logged, it was a clear identifier
-    kept outside the project. A column recoded from local words (a team type, a place
-    of death written out) keeps them, since the mapping's recodes are written from
-    them, unless they name a person (a title: Mrs) or look like an address (a number
-    and words). Withheld values are counted under WITHHELD: still evidence that a
-    column holds no codes."""
-    from eolneeds.ingest import COLUMN_WORDS, PERSON_DATASETS  # (ingest imports this)
+    another identifier), an example that names a person (a title: 'Mrs Joan Smith') or
+    looks like an address (a number beside words: '12 Acacia Avenue') is shown only as
+    WITHHELD (and offered as no recode). Printed to a console that may be logged, it was
+    a clear identifier kept outside the project. Other words are shown: the mapping's
+    recodes are written from a column's local words (a team type, a place of death
+    written out), and which column is recoded is often decided only later (--dataset,
+    a date or team column found by its values). Withheld values are counted under
+    WITHHELD: still evidence that a column holds no codes."""
+    from eolneeds.ingest import PERSON_DATASETS  # (ingest imports this module)
 
-    people = result.dataset in PERSON_DATASETS or any(c.identifier for c in result.columns)
-    if not people:
+    if result.dataset not in PERSON_DATASETS and not any(c.identifier
+                                                         for c in result.columns):
         return  # Place and area names are words, and name no one
-    canonical = ({header: name for name, header in
-                  guess_columns(result.dataset, result.headers).items()}
-                 if result.dataset in PERSON_DATASETS else {})
     for column in result.columns:
-        recoded = canonical.get(column.name, "") in COLUMN_WORDS
-        words = (*COLUMN_WORDS.get(canonical.get(column.name, ""), ()),
-                 *re.findall(r"[a-z]{2,}", column.name.lower()))
-
-        def hidden(text: str, recoded: bool = recoded,
-                   words: tuple[str, ...] = words) -> bool:
-            if recoded:
-                return bool(_PERSON_WORDS.search(text))
-            return is_free_text(text, words)
-
-        column.examples = list(dict.fromkeys(WITHHELD if hidden(e) else e
-                                             for e in column.examples))
+        column.examples = list(dict.fromkeys(
+            WITHHELD if _PERSON_WORDS.search(e) else e for e in column.examples))
         kept: dict[str, int] = {}
         for value, n in column.distinct.items():
-            key = WITHHELD if hidden(value) else value
+            key = WITHHELD if _PERSON_WORDS.search(value) else value
             kept[key] = kept.get(key, 0) + n
         column.distinct = kept
 

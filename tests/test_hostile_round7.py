@@ -21,11 +21,12 @@
   manifest, report and packs. Postcodes are masked by the same rule
   (normalise.mask_identifiers, in shown_name and in every message printed or logged).
   A date of birth beside a name is not: no shape tells it from a file's extract date.
-* inspect printed words in a file of people's records as example values ('Mrs Joan
-  Smith' as a preferred place of death, an address in a notes column): never stored,
-  but printed to a console that may be logged, and offered as recodes. They are shown
-  as '[words withheld]', by ingest's rule (normalise.is_free_text, with the guessed
-  column's vocabulary); Place and area names in reference files are shown as before.
+* inspect printed names and addresses in a file of people's records as example values
+  ('Mrs Joan Smith' as a preferred place of death, an address in a notes column): never
+  stored, but printed to a console that may be logged, and offered as recodes. A value
+  with a title or a number beside words is shown as '[words withheld]'; other words are
+  shown, since recodes are written from them (ingest's stricter rule withheld team types
+  and places written out, which the mapping needs). Names without a title are shown.
 * A cost, age or population of '1_000' was read as 1000 (DuckDB's cast, like Python's
   int(), takes '_' as a digit separator; '1_0.5' was 10.5). No national export writes
   one: it is not a number, blanked or quarantined with the reason.
@@ -310,19 +311,20 @@ def test_a_postcode_in_a_file_name_is_in_no_record_of_the_run(tmp_path, monkeypa
         assert "1AE" not in text.upper(), text
 
 
-def test_words_in_a_file_of_peoples_records_are_not_shown_as_examples(tmp_path):
+def test_names_and_addresses_in_a_file_of_peoples_records_are_not_shown(tmp_path):
     extract = tmp_path / "register.csv"
     extract.write_text(
         "NHS Number,Date Added,Practice Code,Preferred Place of Death,Notes\n"
         "9434765919,15/01/2024,A81001,Usual residence (own home),"
         "Lives with daughter at 12 Acacia Avenue\n"
         "4010232137,15/02/2024,A81001,Mrs Joan Smith,\n"
-        "9434765870,15/03/2024,Old Vicarage Surgery,Hospice,ok\n", encoding="utf-8")
+        "9434765870,15/03/2024,Dr Patel,Hospice,ok\n", encoding="utf-8")
     found = inspect_file(extract)
     text = found.render_text()
-    for words in ("Smith", "Acacia", "Vicarage", "daughter"):
+    for words in ("Smith", "Acacia", "Patel", "daughter"):
         assert words not in text
     examples = {c.name: c.examples for c in found.columns}
+    # A place of death written out is the recode's key: shown.
     assert examples["Preferred Place of Death"] == [
         "Usual residence (own home)", "[words withheld]", "Hospice"]
     assert examples["Practice Code"] == ["A81001", "[words withheld]"]
@@ -331,10 +333,12 @@ def test_words_in_a_file_of_peoples_records_are_not_shown_as_examples(tmp_path):
     assert "Smith" not in inspect_mod.mapping_text(found)
     # A file of people no dataset fits: its column of NHS numbers says whose it is.
     unknown = tmp_path / "list.csv"
-    unknown.write_text("NHS Number,Carer\n9434765919,Mrs Joan Smith\n4010232137,John "
-                       "Smith\n", encoding="utf-8")
+    unknown.write_text("NHS Number,Carer,Team\n9434765919,Mrs Joan Smith,District nursing\n"
+                       "4010232137,12 Acacia Avenue,Hospice\n", encoding="utf-8")
     assert inspect_file(unknown).dataset is None
-    assert "Smith" not in inspect_file(unknown).render_text()
+    shown = inspect_file(unknown).render_text()
+    assert "Smith" not in shown and "Acacia" not in shown
+    assert "'District nursing', 'Hospice'" in shown  # a team recoded from its words
     # A reference file's names are words that name no one: shown.
     lookup = tmp_path / "lookup.csv"
     lookup.write_text("lsoa_code,place\nE01000001,North Somerset Place\n", encoding="utf-8")
