@@ -990,6 +990,13 @@ def _plan_columns(
             # which is masked like one in a reason (README "Privacy"). Under ten bytes a
             # value cannot hold one: the usual short code skips the pattern.
             kept = f"upper({t})" if canonical in UPPER_CASE_CODES else t
+            if canonical == "treatment_function":
+                # Reporting tools export the code with its description ('315 -
+                # Palliative Medicine', '315: ...') or as a number ('315.0'): the code
+                # is what the queries test (315, specialist palliative care).
+                kept = (f"(CASE WHEN strlen({t}) = 3 THEN {t} ELSE coalesce(nullif("
+                        f"regexp_extract({t}, '^([0-9]{{3}})(\\.0+)?([^0-9.]|$)', 1), ''), "
+                        f"{t}) END)")
             plan.values[canonical] = (f"(CASE WHEN strlen({t}) < 10 THEN {kept} "
                                       f"ELSE {nz.mask_sql(kept)} END)")
             if dataset in PERSON_DATASETS and canonical in KEPT_CODES:

@@ -113,7 +113,9 @@ def test_inspect_names_the_preset_and_its_mapping_ingests(tmp_path: Path) -> Non
     path = _epraccur(tmp_path / "epraccur.csv")
     found = inspect_file(path)
     assert (found.preset, found.dataset) == ("ods_epraccur", "practices")
-    assert "no header row" in found.render_text()
+    text = found.render_text()
+    assert "no header row" in text and "header     none (the first line is a row)" in text
+    assert "rows       7 data rows" in text  # the first line counted too
     result = CliRunner().invoke(app, ["inspect", str(path), "--write-mapping", "epraccur",
                                       "--project", str(root)])
     assert result.exit_code == 0, result.output
@@ -239,3 +241,55 @@ def test_validate_counts_deaths_at_practices_in_no_pcn_and_closed(tmp_path: Path
     assert rows["deaths after their practice closed (ODS's practice list)"] == (1, 1, "A81002")
     assert rows["deaths whose practice is not in the practices file"] == (1, 1, "Y02345")
     assert rows["practices in the practices file with no current PCN"] == (0, 0, "none")
+
+
+def test_with_an_epraccur_mapping_in_place_the_message_names_it_and_it_ingests(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingested with the ePCN mapping named (--mapping practices) while a mapping for
+    epraccur exists: the message names the command with that mapping, which ingests.
+    (With no --mapping, ingest already takes the mapping that reads the file.)"""
+    root = _project(tmp_path / "p", "epraccur")
+    (root / "mappings" / "practices.toml").write_text(
+        'dataset = "practices"\npreset = "ods_epcn"\n', encoding="utf-8")
+    path = _epraccur(tmp_path / "gp_list_2024-10.csv")
+    with pytest.raises(InputDataError) as refused:
+        ingest_files(load_config(root), "practices", [path], mapping="practices",
+                     reporter=Reporter())
+    command = shlex.split(str(refused.value).split(" — run ", 1)[1])
+    assert command[:6] == ["eolneeds", "ingest", "practices", str(path), "--mapping",
+                           "epraccur"]
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, command[1:])
+    assert result.exit_code == 0, result.output
+    assert _query(root, "SELECT count(*) FROM practices") == [(3,)]
+
+
+def test_the_epcn_file_the_no_pcn_check_advises_gives_the_practice_its_pcn(
+        tmp_path: Path) -> None:
+    """validate's advice for deaths at a practice in no PCN, followed: load the ePCN
+    file that holds it; the practice then has its PCN and the check finds the other."""
+    root = _project(tmp_path / "p", "epraccur")
+    ingest_files(load_config(root), "practices", [_epraccur(tmp_path / "epraccur.csv")],
+                 mapping="epraccur", reporter=Reporter())
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text(
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death,"
+        "gp_practice\n"
+        "A,05/01/2023,85,F,E01000001,C34.9,Hospital,A81001\n"
+        "B,06/01/2023,85,F,E01000001,C34.9,Hospital,A81003\n", encoding="utf-8")
+    ingest_files(load_config(root), "deaths", [deaths], reporter=Reporter())
+    check = "deaths whose practice is in no PCN (listed only by ODS's practice list)"
+
+    def found() -> tuple:  # type: ignore[type-arg]
+        report = validate_project(load_config(root), reporter=Reporter())
+        return {r[0]: r[1:4] for r in report.table("practices").frame.iter_rows()}[check]
+
+    assert found() == (2, 2, "A81001, A81003")
+    (root / "mappings" / "ods_epcn.toml").write_text(
+        'dataset = "practices"\npreset = "ods_epcn"\n', encoding="utf-8")
+    epcn = tmp_path / "epcn.csv"
+    epcn.write_text("Partner Organisation Code,Partner Name,PCN Code,PCN Name\n"
+                    "A81001,THE DENSHAM SURGERY,U12345,STOCKTON PCN\n", encoding="utf-8")
+    ingest_files(load_config(root), "practices", [epcn], mapping="ods_epcn",
+                 reporter=Reporter())
+    assert found() == (1, 1, "A81003")
