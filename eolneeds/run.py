@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from eolneeds.config import ProjectConfig
 from eolneeds.db import disk_full, explain
-from eolneeds.errors import EolneedsError, InputDataError, UsageError
+from eolneeds.errors import EolneedsError, InputDataError, UsageError, shell_arg
 from eolneeds.formatting import plural
 from eolneeds.lock import ReadOnlyProjectError, project_lock
 from eolneeds.normalise import shown_name
@@ -638,8 +638,9 @@ def _run_locked(
         raise InputDataError(
             f"validation found {len(blocking)} blocking {plural(len(blocking), 'fault')}: "
             f"{'; '.join(blocking)} — "
-            f"see `eolneeds validate --project {root}`, fix the data (a corrected file of "
-            "the same name goes in with `eolneeds ingest DATASET FILE --replace`) and run "
+            f"see `eolneeds validate --project {shell_arg(root)}`, fix the data (a "
+            "corrected file of the same name goes in with `eolneeds ingest DATASET FILE "
+            "--replace`) and run "
             f"again; the outputs in {output_root} were left untouched"
         )
 
