@@ -480,18 +480,35 @@ CSDS_NOT_ATTENDED = (0, 2, 3, 4, 7)
 # The activity type of a contact that did not take place: ingest quarantines it with its
 # own reason (ingest._code_sql), which names the [recode.activity_type] key that counts it.
 NOT_ATTENDED = "not attended: "
+# SERVICE OR TEAM TYPE DELIVERING CARE (COMMUNITY CARE), CSDS v1.6 (NHS Data Model and
+# Dictionary): 47 is a specialist palliative care service, so its attended contacts are
+# the specialist palliative contacts spc_last_year_pct counts. 14 (end of life care
+# service) is not: it is the generalist community team (district nurses' end-of-life
+# visits), counted as a community contact like the rest. Extracts give the code, or its
+# words where a warehouse has decoded it.
+CSDS_TEAM_TYPE_NAMES = ("Team_Type_Code", "Team_Type", "TeamType", "TeamTypeCode",
+                        "Service_Team_Type", "Service_Or_Team_Type",
+                        "Service_Or_Team_Type_Code", "ServTeamTypeCommCare",
+                        "ServTeamTypeRefToCommServ")
+CSDS_SPECIALIST_PALLIATIVE = 47
 
 
 def attended_contact_sql(sources: Sequence[str]) -> str:
-    """Attendance status -> 'community_contact' for an attended contact (5, 6), else
-    'not attended: N' (N the code, or 'not recorded'); a value that is no code at all is
-    returned as it is (quarantined as an unknown activity type, with its recode advice).
-    '05' and '5.0' are 5."""
-    status = sources[0]
+    """Attendance status (and team type, when the file has it) -> 'community_contact'
+    for an attended contact (5, 6), 'specialist_palliative_contact' for one by a
+    specialist palliative care team (team type 47, or its words), else 'not attended: N'
+    (N the code, or 'not recorded'); a value that is no code at all is returned as it
+    is (quarantined as an unknown activity type, with its recode advice). '05' and '5.0'
+    are 5; '047' is 47."""
+    status, team = sources  # (team: NULL when the file has no team type)
     code = f"TRY_CAST(TRY_CAST({status} AS DOUBLE) AS INTEGER)"
     attended = ", ".join(map(str, CSDS_ATTENDED))
     not_attended = ", ".join(map(str, CSDS_NOT_ATTENDED))
-    return (f"(CASE WHEN {code} IN ({attended}) THEN 'community_contact' "
+    specialist = (
+        f"WHEN {code} IN ({attended}) AND (TRY_CAST(TRY_CAST({team} AS DOUBLE) AS INTEGER) "
+        f"= {CSDS_SPECIALIST_PALLIATIVE} OR lower({team}) LIKE '%specialist palliative%') "
+        "THEN 'specialist_palliative_contact' ")
+    return (f"(CASE {specialist}WHEN {code} IN ({attended}) THEN 'community_contact' "
             f"WHEN {code} IN ({not_attended}) THEN '{NOT_ATTENDED}' || CAST({code} AS VARCHAR) "
             f"WHEN {status} IS NULL THEN '{NOT_ATTENDED}not recorded' ELSE {status} END)")
 
@@ -803,7 +820,10 @@ def get_preset(
             columns={"person_id": NHS_NUMBER_NAMES,
                      "start_date": CSDS_CONTACT_DATE_NAMES,
                      # Attended contacts only (5, 6): README "Built-in presets".
-                     "activity_type": Derived((CSDS_ATTENDANCE_NAMES,), attended_contact_sql),
+                     # Specialist palliative care teams' contacts by team type.
+                     "activity_type": Derived((CSDS_ATTENDANCE_NAMES, CSDS_TEAM_TYPE_NAMES),
+                                              attended_contact_sql,
+                                              optional=(CSDS_TEAM_TYPE_NAMES,)),
                      "cost": ("COST", "Contact_Cost")},
             required=("person_id", "start_date", "activity_type"),
         )

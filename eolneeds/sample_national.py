@@ -21,9 +21,11 @@ so that onboarding real files can be rehearsed and tested end to end:
   days of the whole spell; some deaths in hospital with no discharge date on the last
   episode;
 * A&E (ECDS): `NHSNUMBER`, `ARRIVALDATE`;
-* community care contacts (CSDS): `NHS_Number`, `Contact_Date`, `Attendance_Status`:
-  every community contact (5, or 6), plus appointments cancelled or missed (2, 3, 4,
-  7, blank), some for people with no contact in their last 90 days;
+* community care contacts (CSDS): `NHS_Number`, `Contact_Date`, `Attendance_Status`,
+  `Team_Type_Code`: every community contact (5, or 6; district nursing, team type 12),
+  plus appointments cancelled or missed (2, 3, 4, 7, blank), some for people with no
+  contact in their last 90 days, and the specialist palliative care team's contacts
+  (team type 47);
 * a palliative care register workbook: the data on the second sheet, title rows above
   the header, Excel dates with some typed as text, a Total row;
 * ONS mid-year population estimates by LSOA: the current layout (cover, contents and
@@ -45,11 +47,12 @@ from the files or from ingest: per Place and financial year, deaths, deaths by p
 (religious establishments with care homes, as published), deaths with 3+ emergency
 admissions in the last 90 days, deaths on a register before death, deaths whose
 underlying cause is on the palliative care need list, hospital bed days in the last 90
-days (each spell, admission to discharge, clipped to the window), and deaths with an
-attended community contact in the last 90 days; the population and the projected
-population per Place, year, sex and five-year band; each LSOA's Place and IMD decile. A
-death whose NHS number fails its check cannot be linked, so it counts as a death but
-never as on a register or admitted.
+days (each spell, admission to discharge, clipped to the window), deaths with an
+attended community contact in the last 90 days, and deaths with specialist palliative
+care in the last year (a team type 47 contact, or a treatment function 315 spell); the
+population and the projected population per Place, year, sex and five-year band; each
+LSOA's Place and IMD decile. A death whose NHS number fails its check cannot be linked,
+so it counts as a death but never as on a register or admitted.
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ TRUTH_INDICATORS: dict[str, str] = {
     "need_deaths": "pc_need_pct",
     "bed_days": "bed_days_last90_mean",
     "community_last90": "community_last90_pct",
+    "spc_last_year": "spc_last_year_pct",
 }
 
 
@@ -438,8 +442,27 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
                  .filter((pl.col("start") <= pl.col("death"))
                          & (pl.col("start") >= pl.col("death") - 89))
                  .select("i").unique().with_columns(comm=pl.lit(True)))
+    # Specialist palliative care in the last year (365 days ending on the date of
+    # death): a CSDS contact by a specialist palliative care team (team type 47), or a
+    # hospital spell under treatment function 315 (palliative medicine) that started on
+    # or before the death and ran into that year (a blank discharge runs to the death).
+    # Hospice stays are in no national file the sample writes.
+    spc_contacts = data.community.filter(
+        pl.col("activity_type") == "specialist_palliative_contact").select(
+        nhs=pl.col("person_id").cast(pl.Int64), start=pl.col("start_date").cast(pl.Int32),
+        end=pl.col("start_date").cast(pl.Int32))
+    spc_spells = data.hes.filter(pl.col("TRETSPEF") == "315").select(
+        nhs=pl.col("PERSON_ID").cast(pl.Int64), start=pl.col("ADMIDATE").cast(pl.Int32),
+        end=pl.col("DISDATE").cast(pl.Int32))
+    spc = (facts.filter("linked").select("i", "nhs", "death")
+           .join(pl.concat([spc_contacts, spc_spells]), on="nhs")
+           .filter((pl.col("start") <= pl.col("death"))
+                   & (pl.col("death") - pl.max_horizontal(
+                       pl.col("start"), pl.col("end").fill_null(pl.col("death"))) <= 364))
+           .select("i").unique().with_columns(spc=pl.lit(True)))
     per_death = (facts.join(ea, on="i", how="left").join(on_register, on="i", how="left")
                  .join(bed, on="i", how="left").join(community, on="i", how="left")
+                 .join(spc, on="i", how="left")
                  .with_columns(
                      period=financial_year(pl.col("death")),
                      area=pl.col("place").replace_strict(
@@ -457,6 +480,7 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
         pl.col("need").sum().alias("need_deaths"),
         pl.col("bed").fill_null(0).sum().alias("bed_days"),
         pl.col("comm").fill_null(False).sum().alias("community_last90"),
+        pl.col("spc").fill_null(False).sum().alias("spc_last_year"),
     ]
     by_place = per_death.group_by("area", "period").agg(measures)
     icb = per_death.group_by("period").agg(measures).with_columns(area=pl.lit(ICB_CODE))
@@ -922,13 +946,23 @@ def _write_csds(path: Path, data: _Data, rng: np.random.Generator) -> int:
         .cast(pl.Int32).cast(pl.Date),
         "Attendance_Status": rng.choice(["2", "3", "4", "7", ""], len(who)),
     })
-    out = pl.concat([rows, beside, missed]).sort("Contact_Date", "NHS_Number")
+    # Specialist palliative care teams' contacts (team type 47), attended: drawn after
+    # the others so that the rest of the sample is as before.
+    palliative = data.community.filter(
+        pl.col("activity_type") == "specialist_palliative_contact").select(
+        NHS_Number=pl.col("person_id"), Contact_Date=pl.col("start_date"),
+        Attendance_Status=pl.lit("5"), Team_Type_Code=pl.lit("47"))
+    team = pl.lit("12")  # district nursing service
+    out = pl.concat([rows.with_columns(Team_Type_Code=team),
+                     beside.with_columns(Team_Type_Code=team),
+                     missed.with_columns(Team_Type_Code=team), palliative]
+                    ).sort("Contact_Date", "NHS_Number")
     out.with_row_index("k").select(
         Care_Contact_ID=pl.format("CC{}", (pl.col("k") + 7_000_001).cast(pl.Utf8)),
         NHS_Number=pl.col("NHS_Number"),
         Contact_Date=pl.col("Contact_Date").dt.strftime("%Y-%m-%d"),
         Attendance_Status=pl.col("Attendance_Status"),
-        Team_Type_Code=pl.lit("A03"),
+        Team_Type_Code=pl.col("Team_Type_Code"),
         Consultation_Mechanism=pl.lit("01"),
     ).write_csv(path)
     return beside.height + missed.height
