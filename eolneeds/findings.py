@@ -22,7 +22,7 @@ from typing import Any, TypeGuard
 
 import polars as pl
 
-from eolneeds.bundle import BenchmarkValue, cost_per_death, cost_source_text
+from eolneeds.bundle import BenchmarkValue, ReportBundle, cost_per_death, cost_source_text
 from eolneeds.catalogue import indicator_by_id
 from eolneeds.formatting import (
     fmt_count,
@@ -340,7 +340,6 @@ class FindingsBuilder:
             return None
         need_change = 100 * (n1 - n0) / n0
         deaths_change = 100 * (d1 - d0) / d0
-        sign = "+" if need_change >= 0 else ""
         # Both ends are projections (calendar years); the rates behind them are those of
         # the reporting period (a financial year), which the text names.
         detail = (f"At {self.period} rates, population change alone takes deaths with "
@@ -349,7 +348,10 @@ class FindingsBuilder:
                   f"from {fmt_count(d0)} to {fmt_count(d1)} "
                   f"({'+' if deaths_change >= 0 else ''}{fmt_number(deaths_change, 0)}%).")
         return Finding(key="need_growth", question="How does need grow?",
-                       headline=f"{sign}{fmt_number(need_change, 0)}% need by {usable[-1]}",
+                       # In words, not '+38%': plainer, and a cell of the packs' Key
+                       # findings sheet may not begin with '+' (safety.neutralise).
+                       headline=(f"Need {'up' if need_change >= 0 else 'down'} "
+                                 f"{fmt_number(abs(need_change), 0)}% by {usable[-1]}"),
                        detail=detail, section="projections",
                        evidence="Projections to 2040")
 
@@ -478,7 +480,8 @@ class FindingsBuilder:
             diffs = self.england_differences(place)
             if diffs:
                 words = self._difference_text(*diffs[0][:2])
-                more = f" and {len(diffs) - 1} more" if len(diffs) > 1 else ""
+                rest = len(diffs) - 1
+                more = f" and {rest} more {plural(rest, 'measure')}" if rest else ""
                 places.append((len(diffs), f"{self.place_name(place)}: {words}{more}"))
         detail += (f" Places that differ ({len(places)} of {len(self.places)}): "
                    f"{_most_first(places, 'the England section')}" if places else
@@ -643,3 +646,13 @@ def key_findings(indicators: pl.DataFrame, *, icb_code: str, places: list[str],
     return FindingsBuilder(indicators, icb_code=icb_code, places=places, period=period,
                            place_name=place_name, england=england,
                            unit_cost=unit_cost).build()
+
+
+def bundle_findings(bundle: ReportBundle, place_name: Callable[[str], str]) -> list[Finding]:
+    """The key findings of one assessment, as the report and every pack show them."""
+    config = bundle.config
+    return key_findings(bundle.indicators, icb_code=config.icb_code,
+                        places=list(bundle.places) or [p.code for p in config.places],
+                        period=bundle.headline_period, place_name=place_name,
+                        england=bundle.england(),
+                        unit_cost=config.methods.unit_cost_per_bed_day)

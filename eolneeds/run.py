@@ -57,6 +57,7 @@ from eolneeds.outputs import atomic_write_text, sha256_file
 from eolneeds.reporting import Reporter, event_json
 
 if TYPE_CHECKING:
+    from eolneeds import ledger
     from eolneeds.periods import Period
 
 HOLD_LOCK_ENV = "EOLNEEDS_TEST_HOLD_LOCK_SECONDS"
@@ -229,7 +230,10 @@ def previous_publication(month: str, months: int) -> list[Period]:
         return []
 
 
-def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter) -> None:
+def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter
+            ) -> ledger.Publication | None:
+    """Assess the month into `out`; returns what it gives, for the ledger (kept by the
+    caller once the folder is published)."""
     from eolneeds.assess import AssessOptions, assess_project
 
     options = AssessOptions(
@@ -238,8 +242,9 @@ def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter)
         # Last month's run published its own window: the two differ by the month in and
         # the month out, counts that disclosure control protects here too.
         earlier=previous_publication(month, config.periods.months),
+        keep=False,
     )
-    assess_project(config, options, reporter=reporter)
+    return assess_project(config, options, reporter=reporter).publication
 
 
 # ---------------------------------------------------------------------------------------
@@ -664,12 +669,28 @@ def _run_locked(
 
     _check_month_has_deaths(config, month)
 
+    if config.disclosure.enabled:
+        # Months published before the ledger held anything (a database rebuilt, or
+        # older than the ledger) are read back from their folders: readers hold them.
+        from eolneeds import ledger
+
+        unread = ledger.recover(config.database_path, output_root,
+                                rounded=bool(config.disclosure.rounding))
+        if unread:
+            reporter.message(
+                f"the publication ledger has no record of the {len(unread)} "
+                f"{plural(len(unread), 'month')} published in {output_root} "
+                f"({', '.join(unread)}), and their counts cannot be read back (no "
+                "indicators.csv or .parquet among them, or rounded counts): this month is "
+                "protected against last month's window only, not against what they showed",
+                level="warning")
+
     # 3. Assess into a hidden folder, then publish it whole.
     output_root.mkdir(parents=True, exist_ok=True)
     built = output_root / f".tmp-{month}-{os.getpid()}-{secrets.token_hex(4)}"
     built.mkdir()
     try:
-        _assess(config, month, built, reporter=reporter)
+        publication = _assess(config, month, built, reporter=reporter)
         outputs = sorted(
             p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file()
         )
@@ -696,6 +717,11 @@ def _run_locked(
     except BaseException:
         shutil.rmtree(built, ignore_errors=True)
         raise
+    # Published: readers hold it from now (a run that failed before published nothing).
+    if publication is not None:
+        from eolneeds import ledger
+
+        ledger.keep(config.database_path, publication, datetime.now(UTC))
     point_latest(output_root)
     reporter.event("output_written", path=final, files=len(outputs) + 1)
 

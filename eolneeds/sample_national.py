@@ -26,6 +26,9 @@ so that onboarding real files can be rehearsed and tested end to end:
   plus appointments cancelled or missed (2, 3, 4, 7, blank), some for people with no
   contact in their last 90 days, and the specialist palliative care team's contacts
   (team type 47);
+* ODS's GP practice list epraccur: no header row, 27 columns, CRLF; the sample's
+  practices (prescribing setting 4), one closed in 2015, and a walk-in centre, an
+  out-of-hours service, a hospice and a prison (other settings, not read);
 * a palliative care register workbook: the data on the second sheet, title rows above
   the header, Excel dates with some typed as text, a Total row;
 * ONS mid-year population estimates by LSOA: the current layout (cover, contents and
@@ -153,6 +156,8 @@ def national_files(iod: str) -> tuple[NationalFile, ...]:
         NationalFile("projections", "projections/ons_projections_2022-based.xlsx",
                      "ons_projections", "ons_projections",
                      "ONS 2022-based SNPP: a sheet per sex, single years, 2022..2047"),
+        NationalFile("practices", "practices/epraccur.csv", "epraccur", "ods_epraccur",
+                     "ODS epraccur: no header row, 27 columns, walk-in, OOH, prison rows"),
         NationalFile("deaths", "deaths/pcmd_deaths_2023-04_2025-03.csv", "pcmd_deaths",
                      "pcmd_deaths", "PCMD, cp1252 CRLF, LSOA_OF_RESIDENCE_CODE, yyyymmdd"),
         NationalFile("deaths", "deaths/pcmd_deaths_2025-04_2026-03.csv", "pcmd_deaths",
@@ -238,6 +243,12 @@ preset = "iod_file1"
 dataset = "projections"
 preset = "ons_projections"
 """,
+        "epraccur": """\
+# ODS's GP practice list as published (epraccur.csv, no header row): GP practices only
+# (prescribing setting 4), with no PCN; load the ePCN workbook too to give them PCNs.
+dataset = "practices"
+preset = "ods_epraccur"
+""",
         "lsoa_place_lookup": """\
 # The local LSOA-to-Place lookup; Place names are resolved to the codes in eolneeds.toml.
 dataset = "lsoa_places"
@@ -308,6 +319,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
         else:
             _write_population_current(path, geo, neighbours, year)
     _write_projections(inbox / "projections/ons_projections_2022-based.xlsx", geo)
+    practices, not_practices = _write_epraccur(inbox / "practices/epraccur.csv", geo)
     fresh = [str(x) for x in numbers[used:used + 2]]
     _write_deaths(inbox / "deaths", data.deaths, noise, neighbours, fresh)
     blank_disdate, split, episode_blank = _write_hes(inbox / "activity/hes_apc_spells.txt",
@@ -332,7 +344,11 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
             "spells_in_several_episodes": split,
             "episode_spells_blank_discharge_in_hospital_death": episode_blank,
             "register_text_dates": text_dates,
+            "epraccur_not_gp_practices": not_practices,
         },
+        # The GP practices epraccur lists: the sample's (every death's practice, open
+        # throughout) and one that closed in 2015.
+        "practices": practices,
         "rows": truth_rows(data, noise),
         "deaths_by_month": deaths_by_month(data.facts),
         "population": population_truth(geo),
@@ -911,6 +927,31 @@ def _write_episodes(path: Path, spells: pl.DataFrame, rng: np.random.Generator
                 str(tretspef), str(tretspef)]))
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
     return split, unrecorded_deaths
+
+
+def _write_epraccur(path: Path, geo: Geography) -> tuple[list[str], int]:
+    """ODS's epraccur as published: no header row, 27 columns (code, name, national
+    grouping, high level health geography, five address lines, postcode, open date,
+    close date, status, sub-type, commissioner, join / left parent dates, telephone,
+    nulls, amended flag, prescribing setting 26th), quoted text, CRLF. Every practice
+    of the sample (setting 4, active), a practice closed in 2015, and organisations of
+    other prescribing settings (walk-in centre 1, out of hours 2, hospice 13, prison 25)
+    in code order among them. Returns the GP practice codes and the count of others."""
+    def line(code: str, name: str, opened: str, closed: str, status: str,
+             setting: int) -> str:
+        return (f'{code},"{name}","Y63","QHM","THE HEALTH CENTRE","1 HIGH STREET",'
+                f'"TOWN","","",ZZ1 1ZZ,{opened},{closed},{status},B,"00X",20220701,,'
+                f'01234 567890,,,,0,,,,{setting},')
+
+    practices = sorted(set(geo.practice.tolist()))
+    rows = {code: line(code, f"SURGERY {code}", "19740401", "", "A", 4) for code in practices}
+    rows["Z00001"] = line("Z00001", "OLD SURGERY", "19740401", "20150331", "C", 4)
+    others = {"Y00001": ("TOWN WALK-IN CENTRE", 1), "Y00002": ("OUT OF HOURS SERVICE", 2),
+              "Y00003": ("TOWN HOSPICE", 13), "Y00004": ("HMP TOWN", 25)}
+    for code, (name, setting) in others.items():
+        rows[code] = line(code, name, "20100401", "", "A", setting)
+    path.write_bytes(("\r\n".join(rows[c] for c in sorted(rows)) + "\r\n").encode("utf-8"))
+    return sorted([*practices, "Z00001"]), len(others)
 
 
 def _write_ecds(path: Path, ecds: pl.DataFrame) -> None:

@@ -91,7 +91,7 @@ def test_need_growth_is_worked_from_the_projection_rows() -> None:
             for year, need, deaths in (("2025", 1000.0, 1600.0), ("2040", 1250.0, 2000.0))]
     bundle.indicators = pl.concat([frame, *rows])
     found = _findings(bundle)["need_growth"]
-    assert found.headline == "+25% need by 2040"
+    assert found.headline == "Need up 25% by 2040"
     assert "from 1,000 a year in 2025 to 1,250 in 2040" in found.detail
     assert "1,600 to 2,000 (+25%)" in found.detail
 
@@ -151,7 +151,7 @@ def test_a_card_names_the_two_places_with_most_differences_and_counts_the_rest()
                              value=99.0, lower_ci_95=98.0, upper_ci_95=99.5)
     found = _findings(bundle)["versus_england"]
     places = found.detail.split("Places that differ (3 of 3): ")[1]
-    assert places == ("Redcar Vale: deaths in hospital higher (worse) and 1 more; "
+    assert places == ("Redcar Vale: deaths in hospital higher (worse) and 1 more measure; "
                       "Hartside: deaths in hospital higher (worse); "
                       "and 1 more Place (see the England section).")
 

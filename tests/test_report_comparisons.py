@@ -233,7 +233,7 @@ def test_care_homes_and_other_places_beside_england_say_where_religious_deaths_a
     table = build_context(bundle).england_table
     assert table is not None
     rows = {r[0].text: r for r in table.rows}
-    cell = rows["Deaths in a care home"][table.columns.index("England")]
+    cell = rows["Deaths in a care home or religious establishment"][table.columns.index("England")]
     assert cell.text == "20.5%" and "religious establishments" in cell.detail
 
 
@@ -254,7 +254,7 @@ def test_the_england_card_says_each_definition_difference_once_and_groups_period
     religious = ("Deaths in religious establishments are counted here with care homes; "
                  "England's figures have them in other places.")
     assert found.detail.count(religious) == 1
-    assert found.detail.count("religious") == 1
+    assert "; here with care homes" not in found.detail  # nor its per-value words
     assert found.detail.count("external causes") == 1
     assert "; counted here" not in found.detail  # the per-value words stay in the tables
     # The national DiUPR definition configured: no difference left to say.
@@ -294,3 +294,40 @@ def test_the_england_card_headline_says_plainly_how_the_icb_compares() -> None:
     found = _findings(bundle)["versus_england"]
     assert found.headline == "The ICB is similar to England on all 2 measures compared"
     assert found.detail.startswith("The ICB does not differ significantly from England")
+
+
+def test_the_place_of_death_chart_table_and_pack_name_religious_establishments() -> None:
+    """Care homes hold religious establishments as published: the report's chart (its
+    text alternative and table) and the pack's place-of-death table, whose row labels the
+    pack's chart series read, name them alike."""
+    from eolneeds import report_excel
+
+    bundle = make_bundle()
+    context = build_context(bundle)
+    pod = next(c for c in context.overview_charts if c.id.startswith("chart-pod"))
+    assert "in a care home or religious establishment," in pod.summary
+    assert pod.table is not None
+    assert "Care home or religious establishment" in pod.table.columns
+    assert "Care home" not in pod.table.columns
+    assert "Care home or religious establishment" in pod.svg
+    wb = report_excel.build_workbook(bundle, place=bundle.places[0])
+    labels = {c.value for c in wb["Place_of_death"]["A"] if isinstance(c.value, str)}
+    assert "Deaths in a care home or religious establishment" in labels
+    assert "Deaths in a care home" not in labels
+
+
+def test_the_england_table_names_each_source_indicator_and_the_file_once() -> None:
+    bundle = make_bundle()
+    bundle.benchmarks = [dataclasses.replace(
+        _england(43.0, "2023"),
+        source_indicator="90001 Percentage of deaths that occur in hospital")]
+    context = build_context(bundle)
+    table = context.england_table
+    assert table is not None
+    rows = {r[0].text: r for r in table.rows}
+    source = rows["Deaths in hospital"][table.columns.index("Source")].text
+    assert source == "Indicator 90001 Percentage of deaths that occur in hospital"
+    # The file, once, in the line under the table (and typed-in values as such).
+    assert context.england_sources[0] == "OHID Fingertips download, test.csv"
+    typed = rows["Three or more emergency admissions in the last 90 days of life"]
+    assert typed[table.columns.index("Source")].text.startswith("eolneeds.toml [benchmarks]")
