@@ -44,7 +44,7 @@ class FakeParts:
         self.fail_assess = False
 
     def ingest(self, config: Any, dataset: str, files: list[Path], *, mapping: str | None,
-               reporter: Reporter, con: Any = None) -> list[FakeResult]:
+               reporter: Reporter) -> list[FakeResult]:
         out = []
         for f in files:
             digest = hashlib.sha256(f.read_bytes()).hexdigest()
