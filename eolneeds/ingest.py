@@ -1562,14 +1562,11 @@ def ingest_files(
     replace: bool = False,
     replace_file: str | None = None,
     reporter: Reporter,
-    con: duckdb.DuckDBPyConnection | None = None,
 ) -> list[FileResult]:
     """Load `files` into `dataset`, one transaction per file. See the module docstring.
 
     `replace_file`: the name of a file loaded earlier that the one file given replaces
-    (a corrected extract sent under a new name); implies `replace`. `con`: the project
-    database as open_database opened it, for several calls in one process (run's
-    inbox); else the database is opened and closed here."""
+    (a corrected extract sent under a new name); implies `replace`."""
     if dataset not in DATASETS:
         raise UsageError(f"unknown dataset {dataset!r} — use one of {', '.join(DATASETS)}")
     if mapping is not None:
@@ -1594,11 +1591,10 @@ def ingest_files(
         raise UsageError(f"--replace-file {replace_file}: give the one file that replaces it "
                          f"(not {len(paths)})")
     key = resolve_key(config, on_weak=lambda text: reporter.message(text, level="warning"))
-    own = con is None
-    if con is None:
-        con = open_database(config)
+    con = _open(config)
     results: list[FileResult] = []
     try:
+        create_schema(con)
         if replace or replace_file is not None:
             for path in paths:
                 _check_replace_target(con, chosen[path][2], path, replace_file)
@@ -1611,8 +1607,7 @@ def ingest_files(
                                            replace_name=replace_file, reporter=reporter))
                 step(1)
     finally:
-        if own:
-            con.close()
+        con.close()
     return results
 
 
@@ -1686,10 +1681,9 @@ def mapping_hash(mapping: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def open_database(config: ProjectConfig) -> duckdb.DuckDBPyConnection:
-    """The project database, its tables created (or checked) for ingest_files."""
+def _open(config: ProjectConfig) -> duckdb.DuckDBPyConnection:
     try:
-        con = connect(config.database_path)
+        return connect(config.database_path)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise ProjectLockedError(
@@ -1697,12 +1691,6 @@ def open_database(config: ProjectConfig) -> duckdb.DuckDBPyConnection:
                 "it to finish and try again"
             ) from None
         raise
-    try:
-        create_schema(con)
-    except BaseException:
-        con.close()
-        raise
-    return con
 
 
 def _ingest_one(

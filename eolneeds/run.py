@@ -137,21 +137,20 @@ class _LoggingReporter(Reporter):
 
 def _ingest(
     config: ProjectConfig, dataset: str, files: list[Path], *, mapping: str | None,
-    reporter: Reporter, con: Any = None,
+    reporter: Reporter,
 ) -> list[Any]:
     from eolneeds.ingest import ingest_files
 
-    return ingest_files(config, dataset, files, mapping=mapping, reporter=reporter, con=con)
+    return ingest_files(config, dataset, files, mapping=mapping, reporter=reporter)
 
 
 def _replace(
     config: ProjectConfig, dataset: str, path: Path, *, mapping: str | None,
-    reporter: Reporter, con: Any = None,
+    reporter: Reporter,
 ) -> None:
     from eolneeds.ingest import ingest_files
 
-    ingest_files(config, dataset, [path], mapping=mapping, replace=True, reporter=reporter,
-                 con=con)
+    ingest_files(config, dataset, [path], mapping=mapping, replace=True, reporter=reporter)
 
 
 def _validate(config: ProjectConfig, *, reporter: Reporter) -> list[str]:
@@ -347,38 +346,27 @@ def ingest_inbox(config: ProjectConfig, *, dataset: str | None = None,
     groups: dict[tuple[str, str | None], list[Path]] = {}
     for found, path in pending:
         groups.setdefault((found, mapping_for_file(config, found, path)), []).append(path)
-    if not groups:
-        return pending, ingested, skipped
-    from eolneeds.ingest import open_database
     from eolneeds.readers import file_state
 
-    # One connection for every group: opening the database, checking its tables and
-    # closing it (a checkpoint) once, not once per group.
-    con = open_database(config)
-    try:
-        for (found, mapping), files in groups.items():
-            states = {path: file_state(path) for path in files}
-            results = _ingest(config, found, files, mapping=mapping, reporter=reporter,
-                              con=con)
-            for path, res in zip(files, results, strict=False):
-                (skipped if getattr(res, "skipped", False) else ingested).append(
-                    f"{found}/{path.name}"
-                )
-            # Ingest refuses a file that changes while it reads it; one that a copy went
-            # on writing after the read (the copy paused) would be archived whole yet
-            # loaded in part, and its next version loaded beside it. Load it again as it
-            # now is.
-            for path in [p for p in files if file_state(p) != states[p]]:
-                reporter.message(f"{path.name} changed after it was read (still being "
-                                 "copied?): loading it again as it is now", level="warning")
-                before = file_state(path)
-                _replace(config, found, path, mapping=mapping, reporter=reporter, con=con)
-                if file_state(path) != before:
-                    raise InputDataError(
-                        f"{path.name}: is still changing (being written or copied) — wait "
-                        "until it is complete, then run again")
-    finally:
-        con.close()
+    for (found, mapping), files in groups.items():
+        states = {path: file_state(path) for path in files}
+        results = _ingest(config, found, files, mapping=mapping, reporter=reporter)
+        for path, res in zip(files, results, strict=False):
+            (skipped if getattr(res, "skipped", False) else ingested).append(
+                f"{found}/{path.name}"
+            )
+        # Ingest refuses a file that changes while it reads it; one that a copy went on
+        # writing after the read (the copy paused) would be archived whole yet loaded in
+        # part, and its next version loaded beside it. Load it again as it now is.
+        for path in [p for p in files if file_state(p) != states[p]]:
+            reporter.message(f"{path.name} changed after it was read (still being copied?): "
+                             "loading it again as it is now", level="warning")
+            before = file_state(path)
+            _replace(config, found, path, mapping=mapping, reporter=reporter)
+            if file_state(path) != before:
+                raise InputDataError(
+                    f"{path.name}: is still changing (being written or copied) — wait "
+                    "until it is complete, then run again")
     return pending, ingested, skipped
 
 

@@ -93,9 +93,8 @@ def test_a_file_finished_after_the_run_read_it_is_loaded_whole_and_once(root,
     real_ingest = run_mod._ingest
     calls = []
 
-    def ingest_then_the_copy_finishes(config, dataset, files, *, mapping, reporter, con):
-        results = real_ingest(config, dataset, files, mapping=mapping, reporter=reporter,
-                              con=con)
+    def ingest_then_the_copy_finishes(config, dataset, files, *, mapping, reporter):
+        results = real_ingest(config, dataset, files, mapping=mapping, reporter=reporter)
         calls.append([f.name for f in files])
         if len(calls) == 1:  # the copy paused during the read, then wrote the rest
             with path.open("a", encoding="utf-8") as fh:
