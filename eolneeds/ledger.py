@@ -195,23 +195,26 @@ def read_back(folder: Path) -> Publication | None:
         path = folder / name
         if not path.is_file():
             continue
+        # An output folder is ours, but a month's run must not fail on what someone left
+        # there: a file that is not a table of ours is no table.
         try:
             frame = (pl.read_parquet(path) if path.suffix == ".parquet" else
                      pl.read_csv(path, schema_overrides=INDICATOR_SCHEMA, encoding="utf8"))
             frame = frame.select([pl.col(c).cast(t) for c, t in INDICATOR_SCHEMA.items()])
-        except (pl.exceptions.PolarsError, OSError):
-            continue  # not a table of ours: try the next, else nothing to read
+            spans = {str(p): (s, e) for p, s, e in frame.select(
+                "period", "period_start", "period_end").unique().iter_rows()
+                if s is not None and e is not None}
+            rows = list(zip(_row_keys(frame, set()), frame["numerator"].to_list(),
+                            frame["denominator"].to_list(), frame["suppressed"].to_list(),
+                            strict=True))
+        except (pl.exceptions.PolarsError, OSError, ValueError, TypeError):
+            continue  # try the next, else nothing to read
         break
     else:
         return None
-    spans = {str(p): (s, e) for p, s, e in frame.select(
-        "period", "period_start", "period_end").unique().iter_rows()
-        if s is not None and e is not None}
     shown: dict[Key, float] = {}
     hidden: set[Key] = set()
-    for (num, den), n, d, suppressed in zip(
-            _row_keys(frame, set()), frame["numerator"].to_list(),
-            frame["denominator"].to_list(), frame["suppressed"].to_list(), strict=True):
+    for (num, den), n, d, suppressed in rows:
         for key, value in ((num, n), (den, d)):
             if key is None or key[0] in _MODELLED or key[2] not in spans:
                 continue
@@ -225,17 +228,21 @@ def read_back(folder: Path) -> Publication | None:
 
 
 def recover(database: Path, output_root: Path, *, rounded: bool) -> list[str]:
-    """Where the ledger holds nothing (a database rebuilt, or older than the ledger),
-    read back what the month folders under `output_root` published (`run`'s outputs),
-    each at the time its run finished. Returns the months whose counts it cannot read
-    (no indicator table among the formats; rounded counts, which are not the counts),
-    for the caller to warn of."""
+    """Read back what the month folders under `output_root` published (`run`'s outputs)
+    that the ledger has no record of, each at the time its run finished: every folder
+    where the ledger holds nothing (a database rebuilt, or older than the ledger); else
+    a folder published after the ledger's latest record whose window is not on record
+    (a run stopped between publishing its folder and keeping it). Returns the months
+    whose counts it cannot read where the ledger holds nothing (no indicator table
+    among the formats; rounded counts, which are not the counts), for the caller to
+    warn of."""
     import json
 
     con = connect(database)
     try:
-        if spans_on_record(con):
-            return []
+        on_record = spans_on_record(con)
+        latest = (con.execute(f"SELECT max(published_at) FROM {TABLE}").fetchall()[0][0]
+                  if on_record else None)
     finally:
         con.close()
     months = sorted(p for p in output_root.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]")
@@ -245,7 +252,8 @@ def recover(database: Path, output_root: Path, *, rounded: bool) -> list[str]:
     for folder in months:
         publication = None if rounded else read_back(folder)
         if publication is None:
-            unread.append(folder.name)
+            if not on_record:
+                unread.append(folder.name)
             continue
         try:
             record_ = json.loads((folder / "run.json").read_text(encoding="utf-8"))
@@ -255,6 +263,11 @@ def recover(database: Path, output_root: Path, *, rounded: bool) -> list[str]:
                                           if (folder / _TABLE_FILES[0]).exists() else
                                           (folder / _TABLE_FILES[1]).stat().st_mtime)
         when = when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo else when
+        if on_record:
+            # Its reporting periods (those with breakdowns; not its SPC months).
+            own = {publication.spans[k[2]] for k, _, _ in publication.counts if k[3] != "all"}
+            if latest is None or when <= latest or own <= on_record:
+                continue
         if last is not None and when <= last:  # one time per publication (the key)
             when = last + timedelta(microseconds=1)
         keep(database, publication, when)

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from eolneeds.config import ProjectConfig
 from eolneeds.db import disk_full, explain
-from eolneeds.errors import EolneedsError, InputDataError, UsageError
+from eolneeds.errors import EolneedsError, InputDataError, UsageError, shell_arg
 from eolneeds.formatting import plural
 from eolneeds.lock import ReadOnlyProjectError, project_lock
 from eolneeds.normalise import shown_name
@@ -650,8 +650,9 @@ def _run_locked(
         raise InputDataError(
             f"validation found {len(blocking)} blocking {plural(len(blocking), 'fault')}: "
             f"{'; '.join(blocking)} — "
-            f"see `eolneeds validate --project {root}`, fix the data (a corrected file of "
-            "the same name goes in with `eolneeds ingest DATASET FILE --replace`) and run "
+            f"see `eolneeds validate --project {shell_arg(root)}`, fix the data (a "
+            "corrected file of the same name goes in with `eolneeds ingest DATASET FILE "
+            "--replace`) and run "
             f"again; the outputs in {output_root} were left untouched"
         )
 
@@ -707,9 +708,19 @@ def _run_locked(
         raise
     # Published: readers hold it from now (a run that failed before published nothing).
     if publication is not None:
+        import duckdb
+
         from eolneeds import ledger
 
-        ledger.keep(config.database_path, publication, datetime.now(UTC))
+        try:
+            ledger.keep(config.database_path, publication, datetime.now(UTC))
+        except (duckdb.Error, OSError, EolneedsError) as exc:
+            # The month is out: failing the run now would not take it back. The next
+            # run reads it back from its folder (ledger.recover).
+            reporter.message(
+                f"the {month} outputs are published, but the publication ledger could not "
+                f"keep them ({type(exc).__name__}); the next run reads them back from "
+                f"{final}", level="warning")
     point_latest(output_root)
     reporter.event("output_written", path=final, files=len(outputs) + 1)
 

@@ -365,3 +365,69 @@ def test_months_published_before_the_ledger_are_read_back_from_their_folders(tmp
     # Rounded counts are not the counts: not read back, said.
     assert ledger.recover(tmp_path / "other.duckdb", output, rounded=True) == [
         "2026-02", "2026-03"]
+
+
+def test_a_month_published_but_not_kept_is_read_back_by_the_next_run(tmp_path):
+    # run keeps a month in the ledger just after publishing its folder: a run stopped
+    # between the two (killed, the disk full) left a month readers hold that the ledger
+    # has no record of, though it holds others. The next run reads back a folder
+    # published after the ledger's latest record whose window is not on record.
+    from eolneeds.assess import _csv_bytes
+
+    database = tmp_path / "project.duckdb"
+    _publish(database, _by_sex(Q4, (0, 9), (3, 10)), [Q4])  # on record, 2026-04-05
+    year = _publish(tmp_path / "elsewhere.duckdb", _by_sex(FY, (3, 13), (25, 23)), [FY])
+    output = tmp_path / "output"
+    (output / "2026-03").mkdir(parents=True)
+    (output / "2026-03" / "indicators.csv").write_bytes(_csv_bytes(year))
+    (output / "2026-03" / "run.json").write_text(
+        '{"month": "2026-03", "finished_at": "2026-05-01T00:00:00+00:00"}', encoding="utf-8")
+    assert ledger.recover(database, output, rounded=False) == []
+    con = connect(database)
+    try:
+        assert (FY[1], FY[2]) in ledger.spans_on_record(con)
+    finally:
+        con.close()
+    again = _cells(_publish(database, _by_sex(FY, (4, 13), (25, 23)), [FY]), FY[0])
+    before = _cells(year, FY[0])
+    for cell, count in again.items():
+        if count is not None and before[cell] is not None:
+            assert count == before[cell], (cell, before[cell], count)
+
+
+def test_a_month_published_whose_ledger_write_fails_finishes_with_a_warning(
+        tmp_path, monkeypatch):
+    # The ledger keeps a month once its folder is in place; a failure there (the disk
+    # full; here the write made to fail) came after the outputs were out, and exited
+    # the run with an error for a month readers hold. It finishes, says so, and the
+    # next run reads the month back (test_a_month_published_but_not_kept_...).
+    import duckdb
+    from small_project import HEADER, small_project
+
+    from eolneeds import run as run_mod
+    from eolneeds.config import load_config
+    from eolneeds.reporting import RecordingReporter
+
+    root = small_project(tmp_path, monkeypatch)
+    (root / "inbox" / "deaths" / "deaths.csv").write_text(
+        HEADER + "4010232137,2024-01-11,81,F,E01000001,C34.9,home\n", encoding="utf-8")
+    monkeypatch.setattr(run_mod, "_validate", lambda config, *, reporter: [])
+
+    def assessed(config, month, out, *, reporter):
+        (out / "indicators.csv").write_text("x\n", encoding="utf-8")
+        return ledger.Publication(
+            counts=[(("deaths", "P1", FY[0], "all", "all"), 64.0, False)],
+            spans={FY[0]: (FY[1], FY[2])})
+
+    def full(database, publication, when):
+        raise duckdb.IOException("No space left on device")
+
+    monkeypatch.setattr(run_mod, "_assess", assessed)
+    monkeypatch.setattr(ledger, "keep", full)
+    reporter = RecordingReporter()
+    result = run_mod.run_month(load_config(root), "2024-01", reporter=reporter)
+    assert (result.output_dir / "indicators.csv").exists()
+    warnings = [f["text"] for name, f in reporter.events
+                if name == "message" and f.get("level") == "warning"]
+    assert any("could not keep them (IOException); the next run reads them back" in w
+               for w in warnings), warnings
