@@ -204,6 +204,38 @@ def test_direct_load_matches_the_rows_table_path(tmp_path, monkeypatch, empty_li
     assert [c for _, _, _, c in loaded] == [10, 20, None, 50, None, 70]
 
 
+def test_costs_looked_up_once_per_value_match_costs_read_per_row(tmp_path, monkeypatch):
+    """A cost is cleaned and checked once per distinct value in a lookup (it was read
+    per row: ingest.PER_ROW_COLUMNS). Costs of every kind -- currency and thousands
+    marks, Arabic-Indic digits and decimal mark, white space, a "no value" word, text,
+    a negative and an implausible amount, repeats of each -- give the same rows,
+    rejects and field actions both ways, and the costs worked out by hand."""
+    from eolneeds import ingest
+
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    costs = ["10", "£1,234.50", "\u0661\u0662\u0663\u066b\u0665", " 12 ", "N/A", "abc",
+             "-5", "20000000", "", "10", "abc", "£1,234.50"]
+    lines = ["person_id,activity_type,start_date,end_date,cost"] + [
+        f"9434765919,community_contact,2024-06-{day:02d},2024-06-{day:02d},\"{cost}\""
+        for day, cost in enumerate(costs, start=1)]
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seen = []
+    for per_row in ({"spell_id"}, {"cost", "spell_id"}):
+        monkeypatch.setattr(ingest, "PER_ROW_COLUMNS", per_row)
+        seen.append(_ingest_one(
+            tmp_path / "-".join(sorted(per_row)), "activity", path, "nhs_number = true\n",
+            "SELECT row_number, column_name, value, action, reason FROM field_actions "
+            "ORDER BY 1, 2", "SELECT source_row, cost FROM activity ORDER BY 1"))
+    assert seen[0] == seen[1]
+    counts, rejects, actions, loaded = seen[0]
+    assert counts == (12, 12, 0) and rejects == []
+    assert [c for _, c in loaded] == [10.0, 1234.5, 123.5, 12.0, None, None, None, None,
+                                      None, 10.0, None, 1234.5]
+    assert [(r, c, a) for r, c, _, a, _ in actions] == [
+        (r, "cost", "blanked") for r in (7, 8, 9, 12)]
+
+
 @pytest.mark.parametrize("sorted_from", [0, 10**9])
 def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch,
                                                           sorted_from):
