@@ -2636,11 +2636,11 @@ def _spelt_plan(con: duckdb.DuckDBPyConnection, plan: _Plan, rows: readers.RawTa
     if not own:
         return plan
     names = sorted({plan.checks[i].home[0] for i in own})
-    values = ", ".join(f'{readers.value_sql(rows.column(header_of[n]))} AS "{n}"'
-                       for n in names)
+    texts = ", ".join(f'{readers.value_sql(rows.column(header_of[n]))} AS "{n}"'
+                      for n in names)
     codes = ", ".join(f'{nz.icd10_sql(chr(34) + n + chr(34))} AS "icd_{n}"' for n in names)
     failed = ", ".join(f"bool_or({plan.checks[i].reason.condition})" for i in own)
-    found = con.execute(f"SELECT {failed} FROM (SELECT *, {codes} FROM (SELECT {values} "
+    found = con.execute(f"SELECT {failed} FROM (SELECT *, {codes} FROM (SELECT {texts} "
                         f"FROM {rows.table}))").fetchone()
     quiet = {i for i, hit in zip(own, found or (), strict=True) if not hit}
     if not quiet:
