@@ -80,6 +80,9 @@ class BenchmarkValue:
     # How its definition stands to ours where they may differ, said beside its period
     # wherever it is compared (findings.benchmark_period); set by ReportBundle.england.
     definition: str = ""
+    # The same difference as one sentence, which a summary of several values says once
+    # (the key findings' England card): '' where the definitions agree.
+    difference: str = ""
 
 
 def benchmark_definition(indicator_id: str, area_name: str, config: ProjectConfig) -> str:
@@ -98,6 +101,20 @@ def benchmark_definition(indicator_id: str, area_name: str, config: ProjectConfi
     if config.methods.diupr_exclude_external_causes:
         return "both leave out external causes"
     return f"{england} leaves out external causes; counted here"
+
+
+def benchmark_difference(indicator_id: str, area_name: str, config: ProjectConfig) -> str:
+    """benchmark_definition as one sentence, the same for every indicator it touches
+    (care homes and other places differ by the same religious establishments), so a
+    summary of the national values says each difference once."""
+    england = area_name or "England"
+    if indicator_id in ("pod_care_home_pct", "pod_other_pct"):
+        return (f"Deaths in religious establishments are counted here with care homes; "
+                f"{england}'s figures have them in other places.")
+    if indicator_id == "diupr_pct" and not config.methods.diupr_exclude_external_causes:
+        return (f"Deaths in usual place of residence count deaths from external causes "
+                f"here; {england}'s figure leaves them out.")
+    return ""
 
 
 @dataclass
@@ -133,7 +150,9 @@ class ReportBundle:
 
     def _defined(self, values: dict[str, BenchmarkValue]) -> dict[str, BenchmarkValue]:
         return {ind_id: replace(b, definition=benchmark_definition(ind_id, b.area_name,
-                                                                    self.config))
+                                                                    self.config),
+                                difference=benchmark_difference(ind_id, b.area_name,
+                                                                self.config))
                 for ind_id, b in values.items()}
 
     def cost_source(self) -> str:

@@ -56,9 +56,11 @@ SERIES_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 SERIES_DASHES = ("-", "--", "-.", ":", "-", "--", "-.")
 
 # Place of death categories in reading order (home first, as the national profile).
+# Religious establishments are published within care homes (place_of_death.sql): the
+# label says so, as the indicator's name does in every table and pack.
 POD_CATEGORIES: tuple[tuple[str, str, str], ...] = (
     ("pod_home_pct", "Home", OI_BLUE),
-    ("pod_care_home_pct", "Care home", OI_SKY),
+    ("pod_care_home_pct", "Care home or religious establishment", OI_SKY),
     ("pod_hospital_pct", "Hospital", OI_VERMILLION),
     ("pod_hospice_pct", "Hospice", OI_GREEN),
     ("pod_other_pct", "Elsewhere", OI_PURPLE),
@@ -121,12 +123,24 @@ def place_of_death_chart(
 
     Drawn as SVG directly, like line_chart (see there); the bars are clipped to the
     plot area, as matplotlib clips them."""
-    width, height = WIDTH_IN * 72, (0.9 + 0.42 * len(rows)) * 72
+    width = WIDTH_IN * 72
     labels = [_shorten(label) for label, _ in rows]
     # Room for the longest label at 10 pt (0.6 em a character) and, on the right, for
     # half of the '100%' under the axis's end.
     x0 = min(14 + _CHAR_EM * 10 * max((len(lbl) for lbl in labels), default=4), width * 0.4)
-    x1, y0, y1 = width - 18, 30.0, height - 24
+    # The legend from the plot's left edge, onto a new line where the next key would
+    # pass the chart's right edge (at 9 pt, 0.6 em a character).
+    keys: list[tuple[float, float, str, str]] = []  # x, y, name, colour
+    cursor, line = x0, 0
+    for _, name, colour in POD_CATEGORIES:
+        needed = 18 + _CHAR_EM * 9 * len(name)
+        if cursor > x0 and cursor + needed > width - 4:
+            cursor, line = x0, line + 1
+        keys.append((cursor, 8 + 14 * line, name, colour))
+        cursor += needed + 14
+    legend_h = 14 * line
+    height = (0.9 + 0.42 * len(rows)) * 72 + legend_h
+    x1, y0, y1 = width - 18, 30.0 + legend_h, height - 24
 
     def px(v: float) -> float:
         return x0 + v / 100 * (x1 - x0)
@@ -164,12 +178,10 @@ def place_of_death_chart(
         out.append(f'<text x="{x0 - 6:.1f}" y="{y0 + (r + 0.5) * slot + 3.5:.1f}" '
                    f'font-size="10" text-anchor="end" fill="{NHS_DARK_GREY}">{_esc(label)}'
                    "</text>")
-    cursor = x0
-    for _, name, colour in POD_CATEGORIES:
-        out.append(f'<rect x="{cursor:.1f}" y="8" width="14" height="9" fill="{colour}"/>'
-                   f'<text x="{cursor + 18:.1f}" y="16" font-size="9" fill="{BLACK}">'
+    for x, y, name, colour in keys:
+        out.append(f'<rect x="{x:.1f}" y="{y}" width="14" height="9" fill="{colour}"/>'
+                   f'<text x="{x + 18:.1f}" y="{y + 8}" font-size="9" fill="{BLACK}">'
                    f"{_esc(name)}</text>")
-        cursor += 32 + 5.2 * len(name)
     out.append("</svg>")
     return "".join(out) + "\n"
 

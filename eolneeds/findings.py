@@ -22,11 +22,10 @@ from typing import Any, TypeGuard
 
 import polars as pl
 
-from eolneeds.bundle import BenchmarkValue, cost_per_death, cost_source_text
+from eolneeds.bundle import BenchmarkValue, ReportBundle, cost_per_death, cost_source_text
 from eolneeds.catalogue import indicator_by_id
 from eolneeds.formatting import (
     fmt_count,
-    fmt_interval,
     fmt_money_rounded,
     fmt_number,
     fmt_value,
@@ -140,14 +139,18 @@ def benchmark_period(benchmark: BenchmarkValue, local_period: str) -> str:
     'period not stated' (typed into [benchmarks], or a download without a period);
     then, where the definitions may differ (DiUPR), how: '2023, not 2025-26; England
     leaves out external causes; counted here' (BenchmarkValue.definition)."""
+    words = period_words(benchmark, local_period)
+    return f"{words}; {benchmark.definition}" if benchmark.definition else words
+
+
+def period_words(benchmark: BenchmarkValue, local_period: str) -> str:
+    """benchmark_period without the definition: the period alone."""
     period = (benchmark.period or "").strip()
     if not period:
-        words = "period not stated"
-    elif _period_key(period) == _period_key(local_period):
-        words = period
-    else:
-        words = f"{period}, not {local_period}"
-    return f"{words}; {benchmark.definition}" if benchmark.definition else words
+        return "period not stated"
+    if _period_key(period) == _period_key(local_period):
+        return period
+    return f"{period}, not {local_period}"
 
 
 def versus_benchmark(row: dict[str, Any] | None, benchmark: float) -> str | None:
@@ -201,15 +204,6 @@ class FindingsBuilder:
     def value(self, row: dict[str, Any]) -> str:
         return fmt_value(row["value"], row["unit"], method=row["method"])
 
-    def interval(self, row: dict[str, Any]) -> str:
-        """' (95% CI 47.3 to 52.8)' beside a Place's value, so a reader sees how sure
-        the verdict beside it is; '' where the row has no interval."""
-        if is_missing(row["lower_ci_95"]) or is_missing(row["upper_ci_95"]):
-            return ""
-        limits = fmt_interval(row["lower_ci_95"], row["upper_ci_95"], row["unit"],
-                              method=row["method"])
-        return f" (95% CI {limits})"
-
     def ranked(self, ind: str) -> list[tuple[float, str, dict[str, Any]]]:
         """Places with a published value, highest first (ties by Place order)."""
         out: list[tuple[float, int, str, dict[str, Any]]] = []
@@ -243,8 +237,9 @@ class FindingsBuilder:
             return None
         value, place, row = ranked[0]
         name = self.place_name(place)
-        detail = (f"{self.value(row)} {what} {name}{self.interval(row)}"
-                  f"{self.versus_icb(ind, row)}: "
+        # In words: 'significantly higher' says how sure; the interval is in the
+        # tables the card links to, not in a commissioner's sentence.
+        detail = (f"{self.value(row)} {what} {name}{self.versus_icb(ind, row)}: "
                   f"ICB {self.value(icb)}{self.england_text(ind)}.")  # type: ignore[arg-type]
         if len(ranked) > 1:
             low_value, low_place, low_row = ranked[-1]
@@ -284,7 +279,6 @@ class FindingsBuilder:
             there = (f"; {fmt_count(missing['value'])} people with needs there were not on "  # type: ignore[index]
                      "a register" if _published(missing) else "")
             parts.append(f"Lowest: {self.place_name(place)}, {self.value(row)}"
-                         f"{self.interval(row)}"
                          f"{self.versus_icb('on_register_need_pct', row)}{there}.")
         # Where most people are missed: a large Place can miss the most people without
         # the lowest share (published counts only).
@@ -346,7 +340,6 @@ class FindingsBuilder:
             return None
         need_change = 100 * (n1 - n0) / n0
         deaths_change = 100 * (d1 - d0) / d0
-        sign = "+" if need_change >= 0 else ""
         # Both ends are projections (calendar years); the rates behind them are those of
         # the reporting period (a financial year), which the text names.
         detail = (f"At {self.period} rates, population change alone takes deaths with "
@@ -355,7 +348,10 @@ class FindingsBuilder:
                   f"from {fmt_count(d0)} to {fmt_count(d1)} "
                   f"({'+' if deaths_change >= 0 else ''}{fmt_number(deaths_change, 0)}%).")
         return Finding(key="need_growth", question="How does need grow?",
-                       headline=f"{sign}{fmt_number(need_change, 0)}% need by {usable[-1]}",
+                       # In words, not '+38%': plainer, and a cell of the packs' Key
+                       # findings sheet may not begin with '+' (safety.neutralise).
+                       headline=(f"Need {'up' if need_change >= 0 else 'down'} "
+                                 f"{fmt_number(abs(need_change), 0)}% by {usable[-1]}"),
                        detail=detail, section="projections",
                        evidence="Projections to 2040")
 
@@ -417,15 +413,22 @@ class FindingsBuilder:
 
     def england_periods(self) -> str:
         """One sentence on the periods of the national values compared with, as the
-        local values are this report's period: 'England values: 2023, not 2025-26 (3
-        indicators); period not stated (2).'"""
+        local values are this report's period, grouped by period alone (a definition
+        that differs is said once, england_differences_said): 'England values: 2023,
+        not 2025-26 (3 measures); period not stated (2 measures).'"""
         counts: dict[str, int] = {}
         for eng in self.england.values():
-            words = benchmark_period(eng, self.period)
+            words = period_words(eng, self.period)
             counts[words] = counts.get(words, 0) + 1
-        parts = [f"{words} ({n} {plural(n, 'indicator')})" if len(counts) > 1
+        parts = [f"{words} ({n} {plural(n, 'measure')})" if len(counts) > 1
                  else words for words, n in counts.items()]
         return f"England values: {'; '.join(parts)}."
+
+    def england_differences_said(self) -> str:
+        """Each way a national definition differs from this assessment's, once (care
+        homes and other places differ by the same religious establishments)."""
+        return " ".join(dict.fromkeys(e.difference for e in self.england.values()
+                                      if e.difference))
 
     def _difference_text(self, ind: str, comparison: str) -> str:
         verdict = judge(comparison, self.polarity(ind))
@@ -434,33 +437,58 @@ class FindingsBuilder:
 
     def versus_england(self) -> Finding | None:
         """The ICB and each Place against England, wherever a national value and the
-        area's interval allow."""
+        area's interval allow. The headline says plainly how the ICB compares (worse
+        on so many measures, better on so many); the detail names them, worse first,
+        then the periods of England's values and any definition that differs, once,
+        then the Places."""
         if not self.england:
             return None
-        icb = [f"{self._difference_text(ind, cmp)}: {self.value(row)} against "
-               f"{fmt_value(self.england[ind].value, row['unit'])} "
-               f"({benchmark_period(self.england[ind], self.period)})"
-               for ind, cmp, row in self.england_differences(self.icb)]
+        compared = sum(versus_benchmark(self.get(ind, self.icb), eng.value) is not None
+                       for ind, eng in self.england.items())
+        by_verdict: dict[str, list[str]] = {"worse": [], "better": [], "other": []}
+        for ind, cmp, row in self.england_differences(self.icb):
+            verdict = judge(cmp, self.polarity(ind)).key
+            meaning = f", {verdict}" if verdict in ("worse", "better") else ""
+            by_verdict[verdict if verdict in ("worse", "better") else "other"].append(
+                f"{self.name(ind).lower()} {self.value(row)} against "
+                f"{fmt_value(self.england[ind].value, row['unit'])} ({cmp}{meaning})")
+        worse, better, other = by_verdict["worse"], by_verdict["better"], by_verdict["other"]
+        of = f"of {compared} {plural(compared, 'measure')}"
+        if worse or better:
+            said = ([f"worse than England on {len(worse)} {of}"] if worse else []) + (
+                [f"better on {len(better)}" if worse else
+                 f"better than England on {len(better)} {of}"] if better else [])
+            headline = "The ICB is " + " and ".join(said)
+        elif other:
+            headline = f"The ICB differs from England on {len(other)} {of}"
+        elif compared:
+            headline = (f"The ICB is similar to England on all {compared} measures compared"
+                        if compared > 1 else "The ICB is similar to England")
+        else:
+            headline = "The ICB could not be compared with England"
+        differing = worse + better + other
+        detail = (f"ICB against England: {'; '.join(differing)}." if differing else
+                  "The ICB does not differ significantly from England on any measure "
+                  "with a national value." if compared else
+                  "The ICB's values have no published interval to compare.")
+        # The periods before the Places, so the card says them even when cut short.
+        detail += " " + self.england_periods()
+        if said_once := self.england_differences_said():
+            detail += " " + said_once
         places: list[tuple[int, str]] = []
         for place in self.places:
             diffs = self.england_differences(place)
             if diffs:
                 words = self._difference_text(*diffs[0][:2])
-                more = f" and {len(diffs) - 1} more" if len(diffs) > 1 else ""
+                rest = len(diffs) - 1
+                more = f" and {rest} more {plural(rest, 'measure')}" if rest else ""
                 places.append((len(diffs), f"{self.place_name(place)}: {words}{more}"))
-        n = len(self.england)
-        detail = (f"ICB: {'; '.join(icb)}." if icb else
-                  f"The ICB does not differ significantly from England on the {n} "
-                  "indicators with a national value.")
-        # The periods before the Places, so the card says them even when cut short.
-        detail += " " + self.england_periods()
-        detail += (f" Places: {_most_first(places, 'the England section')}" if places else
+        detail += (f" Places that differ ({len(places)} of {len(self.places)}): "
+                   f"{_most_first(places, 'the England section')}" if places else
                    " No Place differs significantly from England.")
         return Finding(key="versus_england",
                        question="How do the ICB and its Places compare with England?",
-                       headline=(f"ICB differs on {len(icb)} of {n}; "
-                                 f"{len(places)} of {len(self.places)} Places differ"),
-                       detail=detail, section="england",
+                       headline=headline, detail=detail, section="england",
                        evidence="England alongside")
 
     def gradients(self) -> list[Gradient]:
@@ -618,3 +646,13 @@ def key_findings(indicators: pl.DataFrame, *, icb_code: str, places: list[str],
     return FindingsBuilder(indicators, icb_code=icb_code, places=places, period=period,
                            place_name=place_name, england=england,
                            unit_cost=unit_cost).build()
+
+
+def bundle_findings(bundle: ReportBundle, place_name: Callable[[str], str]) -> list[Finding]:
+    """The key findings of one assessment, as the report and every pack show them."""
+    config = bundle.config
+    return key_findings(bundle.indicators, icb_code=config.icb_code,
+                        places=list(bundle.places) or [p.code for p in config.places],
+                        period=bundle.headline_period, place_name=place_name,
+                        england=bundle.england(),
+                        unit_cost=config.methods.unit_cost_per_bed_day)

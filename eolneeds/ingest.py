@@ -394,21 +394,22 @@ def _starts_like_epraccur(path: Path) -> bool:
     return bool(first) and presets.epraccur_row(next(csv.reader(first)))
 
 
-def _epraccur_error(file_name: str, config: ProjectConfig) -> Exception:
-    """ODS's epraccur practice list given as a file to ingest: what it is, and the file
-    that gives what the practices dataset needs (each practice's PCN)."""
-    project = shell_arg(config.root)
+def _epraccur_error(path: Path, config: ProjectConfig) -> Exception:
+    """ODS's epraccur practice list read with a mapping that expects a header row: what
+    it is, and the mapping that reads it (preset ods_epraccur, by position)."""
+    file, project = shell_arg(path), shell_arg(config.root)
     have = sorted(m.name for m in config.mappings.values()
-                  if m.preset == "ods_epcn" and m.dataset == "practices")
-    ingest = f"eolneeds ingest practices epcn.xlsx --mapping {{}} --project {project}"
+                  if m.preset == "ods_epraccur" and m.dataset == "practices")
+    ingest = f"eolneeds ingest practices {file} --mapping {{}} --project {project}"
+    # Named 'epraccur', the mapping is also the one `run` takes for epraccur.csv.
     run = (f"run {ingest.format(have[0])}" if have else
-           f"write {config.root / 'mappings' / 'ods_epcn.toml'} holding dataset = "
-           f"\"practices\" and preset = \"ods_epcn\", then run {ingest.format('ods_epcn')}")
+           f"write {config.root / 'mappings' / 'epraccur.toml'} holding dataset = "
+           f"\"practices\" and preset = \"ods_epraccur\", then run "
+           f"{ingest.format('epraccur')}")
     return input_error(
-        file_name, "is NHS ODS's epraccur practice list: it has no header row (its first "
-        "line is a practice) and no PCN, which the practices dataset maps each practice to",
-        "ingest NHS England's ePCN workbook instead (epcn.xlsx from the ODS downloads, which "
-        f"lists each practice's PCN): {run}")
+        path.name, "is NHS ODS's epraccur practice list: it has no header row (its first "
+        "line is a practice), so only preset ods_epraccur, which reads its columns by "
+        "position, reads it", run)
 
 
 def _national_sheet(path: Path) -> tuple[str, str] | None:
@@ -974,6 +975,13 @@ def _plan_columns(
             # which is masked like one in a reason (README "Privacy"). Under ten bytes a
             # value cannot hold one: the usual short code skips the pattern.
             kept = f"upper({t})" if canonical in UPPER_CASE_CODES else t
+            if canonical == "treatment_function":
+                # Reporting tools export the code with its description ('315 -
+                # Palliative Medicine', '315: ...') or as a number ('315.0'): the code
+                # is what the queries test (315, specialist palliative care).
+                kept = (f"(CASE WHEN strlen({t}) = 3 THEN {t} ELSE coalesce(nullif("
+                        f"regexp_extract({t}, '^([0-9]{{3}})(\\.0+)?([^0-9.]|$)', 1), ''), "
+                        f"{t}) END)")
             plan.values[canonical] = (f"(CASE WHEN strlen({t}) < 10 THEN {kept} "
                                       f"ELSE {nz.mask_sql(kept)} END)")
             if dataset in PERSON_DATASETS and canonical in KEPT_CODES:
@@ -988,6 +996,16 @@ def _plan_columns(
                 checks.append((_when(free, _say(
                     f"{label} '{nz.WITHHELD}' is words, not a code (a name in the wrong "
                     "column?); the value was left out")), "blanked"))
+            if dataset == "practices" and canonical == "practice_code":
+                # epraccur lists every prescribing organisation: only GP practices are
+                # read (presets.gp_practice_sql); the rest say so, and never count
+                # towards refusing the file.
+                other = f"starts_with({t}, {nz.sql_literal(presets.NOT_GP_PRACTICE)})"
+                checks.append((_when(other, _say(
+                    f"{NOT_GP_PRACTICE_REASON} (prescribing setting ",
+                    f"substr({t}, {len(presets.NOT_GP_PRACTICE) + 1})",
+                    f"): ODS's practice list names every prescribing organisation; only GP "
+                    f"practices (setting {presets.EPRACCUR_GP_PRACTICE}) are read")), None))
             if canonical == "lsoa_code" and (dataset in ("population", "areas", *AREA_PARTS)
                                              or keeps_row):
                 if keeps_row:
@@ -1059,6 +1077,9 @@ def _plan_columns(
 #: The reason a CSDS contact that did not take place is quarantined with (not a fault of
 #: the file: such rows never count towards refusing it).
 NOT_ATTENDED_REASON = "contact not attended"
+#: The reason a row of ODS's practice list that is no GP practice is quarantined with
+#: (nor is that a fault of the file).
+NOT_GP_PRACTICE_REASON = "not a GP practice"
 #: The strptime code of a two-digit year ('24'), which reads 00-68 as 2000-2068.
 TWO_DIGIT_YEAR = "%y"
 #: A two-digit year of birth in the century before the death's where it would fall after it.
@@ -1794,6 +1815,7 @@ def _ingest_one(
                 matches=readable, where=advice_file,
                 # IoD File 1 holds only text and numbers: the fast reader (33,755 rows)
                 plain_cells=preset is not None and preset.name == "iod_file1",
+                names=preset.positional if preset is not None else (),
             )
     except InputDataError as exc:
         for table in (RAW_TABLE, ROW_MAP_TABLE):
@@ -1805,8 +1827,9 @@ def _ingest_one(
             done = None  # the read's own error says more
         if done is not None:
             return done
-        if _starts_like_epraccur(path):  # (its first line, a practice, read as headers)
-            raise _epraccur_error(path.name, config) from None
+        # (its first line, a practice, read as headers)
+        if (preset is None or not preset.positional) and _starts_like_epraccur(path):
+            raise _epraccur_error(path, config) from None
         other = _other_mapping_reads(config, dataset, mapping, path, seen_headers) \
             if "is missing" in str(exc) else None
         if other is not None:
@@ -2898,7 +2921,8 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
     # found only afterwards).
     # Nor do CSDS contacts that did not take place (a clinic's DNAs are its data).
     faulty = (f"SELECT * FROM {STAGE_TABLE} WHERE NOT starts_with(__reason, 'duplicate ') "
-              f"AND NOT starts_with(__reason, '{NOT_ATTENDED_REASON}')")
+              f"AND NOT starts_with(__reason, '{NOT_ATTENDED_REASON}') "
+              f"AND NOT starts_with(__reason, '{NOT_GP_PRACTICE_REASON}')")
     rows_rejected = int(con.execute(f"SELECT count(*) FROM ({faulty})").fetchone()[0])  # type: ignore[index]
     if not rows_rejected or (rows_rejected < rows_read and rows_rejected <= share * rows_read):
         return

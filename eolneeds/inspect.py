@@ -734,21 +734,23 @@ def render_text(ins: Inspection, *, next_step: bool = True) -> str:
     titles = (f" ({ins.header_row - 1} title {plural(ins.header_row - 1, 'row')} above it)"
               if ins.header_row > 1 else "")
     where = f" of sheet {ins.sheet!r}" if ins.sheet else ""
-    lines.append(f"  header     row {ins.header_row}{where}{titles}")
+    # A layout with no header row (epraccur): its first line is a row too.
+    headerless = bool(ins.preset and presets.get_preset(ins.preset).positional)
+    lines.append("  header     none (the first line is a row)" if headerless else
+                 f"  header     row {ins.header_row}{where}{titles}")
     more = (f" (profiled the first {ins.row_limit:,}; the file has more)" if ins.truncated
             else "")
-    lines.append(f"  rows       {ins.rows:,} data rows{more}")
+    lines.append(f"  rows       {ins.rows + headerless:,} data rows{more}")
     if ins.preset:
         lines.append(f"  layout     national layout {ins.preset!r} (dataset {ins.dataset}): "
                      f"a mapping with preset = \"{ins.preset}\" reads it")
         reads = _preset_reads(ins)
         if reads:
             lines.append(f"  reads      {reads}")
-    elif presets.epraccur_row(ins.headers):
-        lines.append("  layout     NHS ODS epraccur practice list: no header row (the 'header' "
-                     "shown is its first practice) and no PCN; eolneeds does not read it: for "
-                     "practices, ingest the ePCN workbook (epcn.xlsx) with preset = "
-                     "\"ods_epcn\"")
+        if headerless:
+            lines.append("  note       the file has no header row: the column names shown "
+                         "are its first row's values; the preset reads the columns by "
+                         "position")
     elif ins.dataset:
         lines.append(f"  layout     no national layout; the columns look like {ins.dataset}")
     else:

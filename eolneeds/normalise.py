@@ -54,10 +54,13 @@ def sql_literal(text: str) -> str:
 
 # After cleaning: a chapter letter, two digits, then up to two more digits (the UK
 # 5th character). "X" after the third character is the filler of a 3-character code.
+# The dagger and asterisk marks come as symbols ('A17.0†', 'G01*') or, in NHS (SUS /
+# HES) six-character diagnosis fields, as a letter after the code: D dagger, A asterisk
+# ('A170D', 'G01XA'); either way the mark is dropped and the code kept.
 _ICD10_STRIP = r"[\s.\-*+†]"
-# Group 1 is the code; trailing X's are filler. One regular expression (not a chain of
-# replacements) keeps the SQL fast over millions of rows.
-_ICD10_SHAPE = r"([A-Z][0-9]{2}(?:[0-9]{2}|[0-9]?))X*"
+# Group 1 is the code; trailing X's are filler, then the letter mark. One regular
+# expression (not a chain of replacements) keeps the SQL fast over millions of rows.
+_ICD10_SHAPE = r"([A-Z][0-9]{2}(?:[0-9]{2}|[0-9]?))X*[AD]?"
 
 
 def normalise_icd10(value: str | None) -> Normalised:
@@ -662,9 +665,11 @@ def _with_canonical(words: Iterable[str], aliases: Mapping[str, str]) -> dict[st
 SEX_CODES: dict[str, str] = _with_canonical(SEXES, {
     # NHS Data Dictionary person stated gender: 1 male, 2 female, 9 not specified,
     # 0 not known.
-    "1": "male", "m": "male", "man": "male",
-    "2": "female", "f": "female", "woman": "female",
-    "0": "unknown", "9": "unknown", "u": "unknown", "x": "unknown", "i": "unknown",
+    # (Written with a leading zero too, as a two-character code field exports them.)
+    "1": "male", "01": "male", "m": "male", "man": "male",
+    "2": "female", "02": "female", "f": "female", "woman": "female",
+    "0": "unknown", "00": "unknown", "9": "unknown", "09": "unknown", "u": "unknown",
+    "x": "unknown", "i": "unknown",
     "not known": "unknown", "not specified": "unknown", "indeterminate": "unknown",
 })
 

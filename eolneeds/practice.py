@@ -7,7 +7,8 @@ funnel table the report and the Excel pack show.
 
 Where the rows live: practices and PCNs are breakdowns of the ICB (`area_type = 'icb'`,
 `breakdown = 'gp_practice' | 'pcn'`, `breakdown_value` the ODS code, 'unknown' for
-deaths with no practice or a practice missing from the PCN lookup). Every death has one
+deaths with no practice or a practice missing from the PCN lookup, and PCN 'no_pcn'
+("No PCN") for practices that ODS's practice list names but no PCN holds). Every death has one
 practice and every practice one PCN, so three sets of rows add up: the practices to the
 ICB, the PCNs to the ICB, and each PCN's practices to the PCN. disclosure.py protects all
 three with the rest of the table (assess passes the practice-to-PCN lookup as a nested
@@ -48,6 +49,15 @@ from eolneeds.disclosure import HEADLINE_WEIGHT
 PRACTICE = "gp_practice"
 PCN = "pcn"
 UNKNOWN = "unknown"
+#: The PCN of a practice in no Primary Care Network (planning_deaths.sql).
+NO_PCN = "no_pcn"
+NO_PCN_NAME = "No PCN"
+
+
+def shown_pcn(code: str | None, unknown: str | None) -> str | None:
+    """A PCN code as tables show it: 'No PCN' for a practice in none, `unknown` for a
+    practice the lookup does not know."""
+    return {UNKNOWN: unknown, NO_PCN: NO_PCN_NAME}.get(str(code), code)
 #: The indicator of the practice funnel (INDICATORS.md: identified among need deaths).
 FUNNEL_INDICATOR = "on_register_need_pct"
 #: What the funnel's rows weigh when disclosure control chooses complementary counts
@@ -136,7 +146,7 @@ def practice_lookup(con: Any) -> pl.DataFrame:
         pcn_names AS (
             SELECT pcn_code, arg_max(pcn_name, coalesce(end_date, DATE '9999-12-31'))
                 AS pcn_name
-            FROM practices GROUP BY pcn_code
+            FROM practices WHERE pcn_code IS NOT NULL GROUP BY pcn_code
         )
         SELECT h.gp_practice AS practice_code, n.practice_name, c.pcn AS pcn_code,
                pn.pcn_name, h.place

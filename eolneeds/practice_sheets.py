@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from eolneeds import excel_theme as theme
-from eolneeds.practice import POSITIONS
+from eolneeds.practice import POSITIONS, shown_pcn
 from eolneeds.report_excel import (
     CONFIDENTIAL,
     NOT_AVAILABLE,
@@ -116,8 +116,7 @@ def practices_sheet(pack: _Pack) -> DataSheet | None:
     for r in rows_frame.iter_rows(named=True):
         rows.append([
             r["practice_code"] if r["practice_code"] != "unknown" else "Not recorded",
-            _text(r["practice_name"]), _text(r["pcn_code"] if r["pcn_code"] != "unknown"
-                                             else None),
+            _text(r["practice_name"]), _text(shown_pcn(r["pcn_code"], None)),
             _text(r["pcn_name"]), _text(place_names.get(r["place"], r["place"])),
             *_funnel_cells(r),
         ])
@@ -170,7 +169,7 @@ def pcns_sheet(pack: _Pack) -> DataSheet | None:
     keys: list[Any] = []
     for r in frame.iter_rows(named=True):
         rows.append([
-            r["pcn_code"] if r["pcn_code"] != "unknown" else "Not known",
+            shown_pcn(r["pcn_code"], "Not known"),
             _text(r["pcn_name"]), _num(r["practices"], COUNT, False),
             *_funnel_cells(r),
         ])

@@ -21,7 +21,7 @@ from eolneeds.schema import CANONICAL_COLUMNS, PRACTICE_CODE_SHAPE
 
 PRESETS: tuple[str, ...] = (
     "pcmd_deaths", "hes_apc", "ecds_ae", "csds_contacts", "ons_population", "ons_projections",
-    "iod_file1", "lsoa_place_lookup", "ods_epcn", "fingertips",
+    "iod_file1", "lsoa_place_lookup", "ods_epcn", "ods_epraccur", "fingertips",
 )
 
 
@@ -110,6 +110,9 @@ class Preset:
     # for layouts that are not one row per canonical row (ONS wide population tables):
     # whether a sheet's headers are this layout; resolve() is then not the test
     layout_test: Callable[[Sequence[str]], bool] | None = None
+    # A layout published with no header row (ODS's epraccur): its columns' names by
+    # position, which `columns` and a mapping's [columns] use; every line is a row.
+    positional: tuple[str, ...] = ()
 
 
 @dataclass
@@ -480,18 +483,35 @@ CSDS_NOT_ATTENDED = (0, 2, 3, 4, 7)
 # The activity type of a contact that did not take place: ingest quarantines it with its
 # own reason (ingest._code_sql), which names the [recode.activity_type] key that counts it.
 NOT_ATTENDED = "not attended: "
+# SERVICE OR TEAM TYPE DELIVERING CARE (COMMUNITY CARE), CSDS v1.6 (NHS Data Model and
+# Dictionary): 47 is a specialist palliative care service, so its attended contacts are
+# the specialist palliative contacts spc_last_year_pct counts. 14 (end of life care
+# service) is not: it is the generalist community team (district nurses' end-of-life
+# visits), counted as a community contact like the rest. Extracts give the code, or its
+# words where a warehouse has decoded it.
+CSDS_TEAM_TYPE_NAMES = ("Team_Type_Code", "Team_Type", "TeamType", "TeamTypeCode",
+                        "Service_Team_Type", "Service_Or_Team_Type",
+                        "Service_Or_Team_Type_Code", "ServTeamTypeCommCare",
+                        "ServTeamTypeRefToCommServ")
+CSDS_SPECIALIST_PALLIATIVE = 47
 
 
 def attended_contact_sql(sources: Sequence[str]) -> str:
-    """Attendance status -> 'community_contact' for an attended contact (5, 6), else
-    'not attended: N' (N the code, or 'not recorded'); a value that is no code at all is
-    returned as it is (quarantined as an unknown activity type, with its recode advice).
-    '05' and '5.0' are 5."""
-    status = sources[0]
+    """Attendance status (and team type, when the file has it) -> 'community_contact'
+    for an attended contact (5, 6), 'specialist_palliative_contact' for one by a
+    specialist palliative care team (team type 47, or its words), else 'not attended: N'
+    (N the code, or 'not recorded'); a value that is no code at all is returned as it
+    is (quarantined as an unknown activity type, with its recode advice). '05' and '5.0'
+    are 5; '047' is 47."""
+    status, team = sources  # (team: NULL when the file has no team type)
     code = f"TRY_CAST(TRY_CAST({status} AS DOUBLE) AS INTEGER)"
     attended = ", ".join(map(str, CSDS_ATTENDED))
     not_attended = ", ".join(map(str, CSDS_NOT_ATTENDED))
-    return (f"(CASE WHEN {code} IN ({attended}) THEN 'community_contact' "
+    specialist = (
+        f"WHEN {code} IN ({attended}) AND (TRY_CAST(TRY_CAST({team} AS DOUBLE) AS INTEGER) "
+        f"= {CSDS_SPECIALIST_PALLIATIVE} OR lower({team}) LIKE '%specialist palliative%') "
+        "THEN 'specialist_palliative_contact' ")
+    return (f"(CASE {specialist}WHEN {code} IN ({attended}) THEN 'community_contact' "
             f"WHEN {code} IN ({not_attended}) THEN '{NOT_ATTENDED}' || CAST({code} AS VARCHAR) "
             f"WHEN {status} IS NULL THEN '{NOT_ATTENDED}not recorded' ELSE {status} END)")
 
@@ -677,9 +697,24 @@ SNPP_PERSONS = ("persons", "person", "all persons", "all", "total", "p", "3")
 
 # NHS ODS's GP practice list, epraccur (epraccur.csv; also the ODS Data Search and Export
 # report of that name): 27 columns and no header row, the practice's ODS code first and
-# its open date (yyyymmdd) eleventh. It names no Primary Care Network, which the
-# practices dataset maps each practice to: recognised only to say so (ingest, inspect).
+# its open date (yyyymmdd) eleventh. Read by position (preset ods_epraccur): the names
+# are ODS's for each field ("Null" fields numbered to keep them apart).
 EPRACCUR_OPEN_DATE = re.compile(r"(19|20)[0-9]{6}")
+EPRACCUR_COLUMNS = (
+    "Organisation Code", "Name", "National Grouping", "High Level Health Geography",
+    "Address Line 1", "Address Line 2", "Address Line 3", "Address Line 4",
+    "Address Line 5", "Postcode", "Open Date", "Close Date", "Status Code",
+    "Organisation Sub-Type Code", "Commissioner", "Join Provider/Purchaser Date",
+    "Left Provider/Purchaser Date", "Contact Telephone Number", "Null 19", "Null 20",
+    "Null 21", "Amended Record Indicator", "Null 23", "Null 24", "Null 25",
+    "Prescribing Setting", "Null 27",
+)
+# PRESCRIBING SETTING 4 is a GP practice; epraccur also lists walk-in centres (1),
+# out-of-hours services (2), prisons, hospices, care homes and others (0, 8-25), which
+# are no practice a death or register entry belongs to. Their rows are quarantined
+# with ingest.NOT_GP_PRACTICE_REASON, which never counts towards refusing the file.
+EPRACCUR_GP_PRACTICE = 4
+NOT_GP_PRACTICE = "not a GP practice: "
 
 
 def epraccur_row(cells: Sequence[str]) -> bool:
@@ -687,6 +722,38 @@ def epraccur_row(cells: Sequence[str]) -> bool:
     return (len(cells) >= 12
             and re.fullmatch(PRACTICE_CODE_SHAPE, str(cells[0]).strip()) is not None
             and EPRACCUR_OPEN_DATE.fullmatch(str(cells[10]).strip()) is not None)
+
+
+def gp_practice_sql(sources: Sequence[str]) -> str:
+    """Organisation code, prescribing setting -> the code of a GP practice (setting 4,
+    or no setting given), else 'not a GP practice: N' (quarantined with its reason)."""
+    code, setting = sources
+    number = f"TRY_CAST(TRY_CAST({setting} AS DOUBLE) AS INTEGER)"
+    return (f"(CASE WHEN {setting} IS NULL OR {number} = {EPRACCUR_GP_PRACTICE} "
+            f"THEN {code} ELSE '{NOT_GP_PRACTICE}' || {setting} END)")
+
+
+def ods_epraccur_preset() -> Preset:
+    """ODS's epraccur GP practice list, read by position: the practices a death or a
+    register entry may name, with their open and close dates and no PCN (the ePCN
+    workbook, preset ods_epcn, gives PCNs). A practice only here is published at
+    practice level and under 'no PCN' in PCN tables (planning_deaths.sql)."""
+    return Preset(
+        name="ods_epraccur",
+        dataset="practices",
+        description="GP practices (ODS epraccur, no header row)",
+        columns={
+            "practice_code": Derived(("Organisation Code", "Prescribing Setting"),
+                                     gp_practice_sql, optional=("Prescribing Setting",)),
+            "practice_name": "Name",
+            "start_date": "Open Date",
+            "end_date": "Close Date",
+        },
+        required=("practice_code",),
+        nhs_number=False,
+        layout_test=epraccur_row,
+        positional=EPRACCUR_COLUMNS,
+    )
 
 
 def get_preset(
@@ -803,7 +870,10 @@ def get_preset(
             columns={"person_id": NHS_NUMBER_NAMES,
                      "start_date": CSDS_CONTACT_DATE_NAMES,
                      # Attended contacts only (5, 6): README "Built-in presets".
-                     "activity_type": Derived((CSDS_ATTENDANCE_NAMES,), attended_contact_sql),
+                     # Specialist palliative care teams' contacts by team type.
+                     "activity_type": Derived((CSDS_ATTENDANCE_NAMES, CSDS_TEAM_TYPE_NAMES),
+                                              attended_contact_sql,
+                                              optional=(CSDS_TEAM_TYPE_NAMES,)),
                      "cost": ("COST", "Contact_Cost")},
             required=("person_id", "start_date", "activity_type"),
         )
@@ -855,6 +925,8 @@ def get_preset(
         )
     if name == "ods_epcn":
         return ods_epcn_preset()
+    if name == "ods_epraccur":
+        return ods_epraccur_preset()
     if name == "fingertips":
         from eolneeds.benchmarks import fingertips_preset  # it imports this module
 

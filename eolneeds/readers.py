@@ -274,8 +274,12 @@ def read_into(
     matches: HeaderTest | None = None,
     where: str = "the mapping",
     plain_cells: bool = False,
+    names: Sequence[str] = (),
 ) -> RawTable:
     """Load `path` into the temporary table `table` as text.
+
+    `names`: the file has no header row (ODS's epraccur): its columns by position, and
+    every line is a row (CSV only).
 
     `plain_cells`: the worksheet holds only text and numbers (no dates), as the ONS
     population workbook does; its cells are then read by fast_sheet_rows, several
@@ -304,7 +308,7 @@ def read_into(
     refuse_web_page(path, gzipped)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
                      delimiter=delimiter, header_row=header_row, workdir=workdir,
-                     choose=choose, matches=matches, where=where)
+                     choose=choose, matches=matches, where=where, names=names)
 
 
 # ---------------------------------------------------------------------------------------
@@ -610,6 +614,7 @@ def _read_csv(
     choose: ColumnChooser | None = None,
     matches: HeaderTest | None = None,
     where: str = "the mapping",
+    names: Sequence[str] = (),
 ) -> RawTable:
     # Most extracts are UTF-8. DuckDB checks every byte as it reads, so a file whose
     # start is UTF-8 is read straight away and only scanned in Python (to find a
@@ -620,7 +625,7 @@ def _read_csv(
         try:
             return _read_csv_as(con, path, table=table, gzipped=gzipped, codec=guess,
                                 delimiter=delimiter, header_row=header_row, workdir=workdir,
-                                choose=choose, matches=matches, where=where)
+                                choose=choose, matches=matches, where=where, names=names)
         except _NotUtf8:
             pass
     codec = detect_encoding(path, gzipped, encoding)
@@ -628,7 +633,7 @@ def _read_csv(
         return _read_csv_as(con, path, table=table, gzipped=gzipped, codec=codec,
                             delimiter=delimiter, header_row=header_row, workdir=workdir,
                             choose=choose, auto_codec=encoding == "auto", matches=matches,
-                            where=where)
+                            where=where, names=names)
     except _NotUtf8:  # detect_encoding read the whole file: DuckDB should agree
         raise input_error(path.name, "is not valid UTF-8 text",
                           "re-export it as CSV UTF-8, or pass the right encoding with "
@@ -729,10 +734,15 @@ def _read_csv_as(
     auto_codec: bool = True,
     matches: HeaderTest | None = None,
     where: str = "the mapping",
+    names: Sequence[str] = (),
 ) -> RawTable:
     name = path.name
     given = header_row
     header_row = header_row or 1
+    if names:
+        # No header row: every line is a row, the columns named by position. (A header
+        # row "0": the row numbering and the line scans below take it as it is.)
+        given, header_row = None, 0
     try:
         lines = _head_lines(path, gzipped, codec,
                             header_row + max(LEADING_LINES, HEADER_SCAN_ROWS))
@@ -742,6 +752,11 @@ def _read_csv_as(
         raise line_too_long(name, exc.args[0]) from None
     if given is not None:
         _check_given_header(name, lines, given, delimiter, matches, where)
+    # The line that gives the delimiter and the width of a file with no header row.
+    first_row = next((line for line in lines if line.strip(" \t\r\n\ufeff")), "")
+    if names and not first_row:
+        raise input_error(name, "the file is empty (no rows)",
+                          "re-export the file; an empty file has nothing to load")
     if header_row == 1:
         # Excel's "sep=;" first line names the delimiter (European exports): it is not
         # the header, and says what the delimiter is.
@@ -774,13 +789,14 @@ def _read_csv_as(
                 "the rows below it cannot be told apart",
                 "delete the title lines (or close the quote), then ingest the file again",
                 row=number)
-    if len(lines) < header_row or not lines[header_row - 1].strip(" \t\r\n\ufeff"):
+    if not names and (len(lines) < header_row
+                      or not lines[header_row - 1].strip(" \t\r\n\ufeff")):
         if not any(line.strip(" \t\r\n\ufeff") for line in lines):
             raise input_error(name, "the file is empty (no header row)",
                               "re-export the extract with its column headers")
         raise input_error(name, f"has no header on row {header_row}",
                           "set header_row in the mapping to the row that holds the headers")
-    header_line = lines[header_row - 1].lstrip("\ufeff")
+    header_line = (first_row if names else lines[header_row - 1]).lstrip("\ufeff")
     if delimiter == "auto":
         delim = detect_delimiter(header_line)
     else:
@@ -789,14 +805,16 @@ def _read_csv_as(
     # Excel leaves empty header cells after the last column ("a,b,,"): ignore them.
     while headers and headers[-1] == "":
         headers.pop()
+    if names:
+        headers = list(names)
     check_headers(name, headers)
 
     source = path
     temporary: Path | None = None
     duck_compression = "gzip" if gzipped else "none"
-    width = _csv_width(header_line, delim)
-    names = [f"c{i}" for i in range(width)]
-    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names + ["__extra"]) + "}"
+    width = max(_csv_width(header_line, delim), len(headers) if names else 0)
+    cells = [f"c{i}" for i in range(width)]
+    columns = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in cells + ["__extra"]) + "}"
     loaded, unmapped = _choose_columns(headers, choose, lambda i: f'"c{i}"',
                                        empty_is_text=True)
     # DuckDB pads a row with too few fields with nulls, and would read an empty field

@@ -501,8 +501,9 @@ class ReportData:
         first = rows[0]
         top = max((k for k in pod_ids if first[1].get(k) is not None),
                   key=lambda k: first[1][k] or 0, default=None)
-        summary = (f"Stacked bars of the share of deaths at home, in a care home, in "
-                   f"hospital, in a hospice and elsewhere, {self.period}.")
+        summary = (f"Stacked bars of the share of deaths at home, in a care home or "
+                   f"religious establishment, in hospital, in a hospice and elsewhere, "
+                   f"{self.period}.")
         if top is not None:
             top_name = dict((k, n) for k, n, _ in charts.POD_CATEGORIES)[top].lower()
             who = "the ICB" if areas[0] == self.icb else first[0]

@@ -99,7 +99,7 @@ from eolneeds.bundle import (
     suppression_tally,
 )
 from eolneeds.errors import UsageError
-from eolneeds.findings import benchmark_period, versus_benchmark
+from eolneeds.findings import Finding, benchmark_period, bundle_findings, versus_benchmark
 from eolneeds.formatting import column_header, judge, plural
 from eolneeds.outputs import atomic_output, disclosure_rule_text
 from eolneeds.safety import neutralise
@@ -261,6 +261,13 @@ class Col:
     blank: Mark | None = None  # stands in an empty cell ([x] not available by default)
     longest: int | None = None  # the longest value's display length, if known already
 
+
+#: The theme tables' Indicator column wraps at this width (the longest name of the Place
+#: of death sheet, 'Deaths in usual place of residence', fits on one line): it is a key
+#: column, repeated on every page of a table printed across pages, and sized to 'Deaths
+#: in a care home or religious establishment' it added 6 pages to the Place of death
+#: sheet of the sample's Place pack (tests/test_excel_print.py: at most 100 in all).
+INDICATOR_WIDTH = 36
 
 #: The England period column wraps: a period and, where the national definition differs,
 #: a few words on how ("2023, not 2025-26; England leaves out religious establishments;
@@ -1269,7 +1276,7 @@ def _comparison_table(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[
 
 
 def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[list[Any]]]:
-    lead = [Col("Indicator"), Col("Breakdown"), Col("Group"),
+    lead = [Col("Indicator", wrap=True, width=INDICATOR_WIDTH), Col("Breakdown"), Col("Group"),
             Col("Unit"), Col("Polarity", role="polarity")]
     # England: the Fingertips download, else eolneeds.toml [benchmarks] (bundle.england).
     england = pack.bundle.england()
@@ -1502,6 +1509,62 @@ def _summary_sheet(pack: _Pack) -> DataSheet:
             "significance"),
         title=f"Headline indicators: {pack.area_label}, {pack.bundle.headline_period}", lines=lines,
         columns=columns, rows=rows, table_name="Summary", row_keys=keys, legend=True,
+    )
+
+
+#: The sheet holding a key finding's figures, by the report section it links to (and,
+#: within a Place, the question: Finding.question_key).
+_FINDING_SHEETS = {"place": "Place_of_death", "identification": "Identification",
+                   "hospital": "Hospital_use", "overview": "Summary", "england": "Summary",
+                   "projections": "Projections", "inequalities": "Inequalities"}
+
+
+def _finding_sheet(finding: Finding, sheets: set[str]) -> str:
+    if finding.key == "cost" and "Cost_per_death" in sheets:
+        return "Cost_per_death"
+    name = _FINDING_SHEETS.get(finding.question_key or finding.section, "Summary")
+    return name if name in sheets else "Summary"
+
+
+def _key_findings_sheet(pack: _Pack, sheets: set[str]) -> DataSheet | None:
+    """The report's key findings, word for word (findings.bundle_findings): written
+    from published figures only, so none says or lets a reader work out a hidden [c]
+    count. Each links to the sheet holding its figures for this pack's areas."""
+    config = pack.config
+    names = _Pack._area_names(pack.bundle.indicators)
+
+    def place_name(code: str) -> str:  # as the report names a Place (ReportData)
+        name = config.place_name(code)
+        return names.get(code, name) if name == code else name
+
+    found = bundle_findings(pack.bundle, place_name)
+    if not found:
+        return None
+    rows = [[f.question, f.headline, f.detail, f.evidence,
+             Link(target := _finding_sheet(f, sheets), target)] for f in found]
+    where = ("every Place's figures are on the sheet each finding links to"
+             if pack.place is None else
+             f"the sheet each finding links to has {pack.main.name}'s and the ICB's "
+             "figures; another Place's are in the ICB's pack and the report")
+    return DataSheet(
+        name="Key findings",
+        description="The report's key findings for the ICB and its Places, in words",
+        title=f"Key findings: {config.icb_name}, {pack.bundle.headline_period}",
+        lines=[_ONE_TABLE,
+               ("About", "The same findings as the HTML report, for the whole ICB, "
+                         "written from the published figures only: a suppressed [c] "
+                         f"figure is never used {pack.note('suppression')}."),
+               ("Evidence", f"The 'Evidence in the report' column names the report's "
+                            f"section; in this workbook, {where}."),
+               ("Significance", "'Significantly' higher or lower = unlikely to be chance "
+                                "(95% confidence) "
+                                f"{pack.cite('method:Comparison with the ICB', 'england')}; "
+                                "the confidence intervals are in the tables.")],
+        columns=[Col("Question", wrap=True, width=26), Col("Finding", wrap=True, width=30),
+                 Col("Detail", wrap=True, width=70),
+                 Col("Evidence in the report", wrap=True, width=24),
+                 Col("Sheet in this workbook", width=24)],
+        rows=rows, table_name="Key_findings",
     )
 
 
@@ -2474,8 +2537,10 @@ def _cover(wb: Workbook, pack: _Pack) -> None:
             "died, where they died, whether they were identified before death, how much "
             "unplanned hospital care they had, and who is missing out by deprivation."]),
         ("How to use it", [
-            "The Contents sheet links to every sheet. Each sheet holds one table, starting "
-            "below its title and notes in column A, with filters; any chart is to the right "
+            "Start with the Key_findings sheet: the findings in words, each linking to "
+            "the sheet with its figures. The Contents sheet links to every sheet. Each "
+            "sheet holds one table, starting below its title and notes in column A (filter "
+            "buttons only on the Indicator_data table); any chart is to the right "
             "of its table. Definitions and methods are on the Notes sheet and cited as "
             "[note N]; sources, files and software versions are on the Metadata sheet."]),
         ("Shorthand used in the tables", shorthand),
@@ -3129,7 +3194,9 @@ def _data_sheets(pack: _Pack) -> list[DataSheet]:
                if s is not None]
     sheets += _data_quality_sheets(pack)
     sheets.append(_indicator_data_sheet(pack))
-    return sheets
+    # First of the data sheets: what a commissioner reads first, as in the report.
+    findings = _key_findings_sheet(pack, {s.name for s in sheets})
+    return ([findings] if findings is not None else []) + sheets
 
 
 def pack_sheet_names(bundle: ReportBundle, place: str | None = None) -> list[str]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from eolneeds.formatting import MISSING, fmt_count, fmt_interval, fmt_value, plural
-from eolneeds.practice import POSITIONS, furthest_below
+from eolneeds.practice import POSITIONS, furthest_below, shown_pcn
 
 if TYPE_CHECKING:
     from eolneeds.report_context import Chart, ReportData, Table
@@ -59,7 +59,7 @@ def practice_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
     for r in below.iter_rows(named=True):
         rows.append([
             Cell(f"{r['practice_code']}{_named(r['practice_name'])}", header=True),
-            Cell(r["pcn_code"] if r["pcn_code"] != "unknown" else MISSING),
+            Cell(shown_pcn(r["pcn_code"], MISSING) or MISSING),
             Cell(fmt_value(r["value"], "%"), numeric=True),
             Cell(fmt_count(r["identified"]) + " of " + fmt_count(r["need_deaths"]),
                  numeric=True),

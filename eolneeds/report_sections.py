@@ -28,7 +28,7 @@ from markupsafe import Markup
 from eolneeds import categories, charts, methods, report_practice, spc
 from eolneeds.bundle import projection_year_basis
 from eolneeds.catalogue import THEMES, load_catalogue
-from eolneeds.findings import benchmark_period, key_findings, versus_benchmark
+from eolneeds.findings import benchmark_period, bundle_findings, versus_benchmark
 from eolneeds.formatting import (
     MISSING,
     SUPPRESSED,
@@ -86,10 +86,7 @@ class FindingsSection:
         self.r = r  # the report's shared look-ups
 
     def findings(self) -> list[FindingView]:
-        found = key_findings(self.r.bundle.indicators, icb_code=self.r.icb, places=self.r.places,
-                             period=self.r.period, place_name=self.r.place_name,
-                             england=self.r.england,
-                             unit_cost=self.r.config.methods.unit_cost_per_bed_day)
+        found = bundle_findings(self.r.bundle, self.r.place_name)
         views = []
         for f in found:
             if f.section == "place" and f.place:
@@ -296,8 +293,10 @@ class EnglandSection:
                 cells.append(self.r.england_cell(ind_id, self.r.regions))
             source = MISSING
             if eng is not None:
-                source = eng.source + (f" (indicator {eng.source_indicator})"
-                                       if eng.source_indicator else "")
+                # The download's file is in the Sources line under the table: said on
+                # every row too, it made each row six lines tall at 1366 px.
+                source = (f"Indicator {eng.source_indicator}" if eng.source_indicator
+                          else eng.source)
             cells.append(Cell(source))
             rows.append(cells)
         if not rows:

@@ -21,9 +21,14 @@ so that onboarding real files can be rehearsed and tested end to end:
   days of the whole spell; some deaths in hospital with no discharge date on the last
   episode;
 * A&E (ECDS): `NHSNUMBER`, `ARRIVALDATE`;
-* community care contacts (CSDS): `NHS_Number`, `Contact_Date`, `Attendance_Status`:
-  every community contact (5, or 6), plus appointments cancelled or missed (2, 3, 4,
-  7, blank), some for people with no contact in their last 90 days;
+* community care contacts (CSDS): `NHS_Number`, `Contact_Date`, `Attendance_Status`,
+  `Team_Type_Code`: every community contact (5, or 6; district nursing, team type 12),
+  plus appointments cancelled or missed (2, 3, 4, 7, blank), some for people with no
+  contact in their last 90 days, and the specialist palliative care team's contacts
+  (team type 47);
+* ODS's GP practice list epraccur: no header row, 27 columns, CRLF; the sample's
+  practices (prescribing setting 4), one closed in 2015, and a walk-in centre, an
+  out-of-hours service, a hospice and a prison (other settings, not read);
 * a palliative care register workbook: the data on the second sheet, title rows above
   the header, Excel dates with some typed as text, a Total row;
 * ONS mid-year population estimates by LSOA: the current layout (cover, contents and
@@ -45,11 +50,12 @@ from the files or from ingest: per Place and financial year, deaths, deaths by p
 (religious establishments with care homes, as published), deaths with 3+ emergency
 admissions in the last 90 days, deaths on a register before death, deaths whose
 underlying cause is on the palliative care need list, hospital bed days in the last 90
-days (each spell, admission to discharge, clipped to the window), and deaths with an
-attended community contact in the last 90 days; the population and the projected
-population per Place, year, sex and five-year band; each LSOA's Place and IMD decile. A
-death whose NHS number fails its check cannot be linked, so it counts as a death but
-never as on a register or admitted.
+days (each spell, admission to discharge, clipped to the window), deaths with an
+attended community contact in the last 90 days, and deaths with specialist palliative
+care in the last year (a team type 47 contact, or a treatment function 315 spell); the
+population and the projected population per Place, year, sex and five-year band; each
+LSOA's Place and IMD decile. A death whose NHS number fails its check cannot be linked,
+so it counts as a death but never as on a register or admitted.
 """
 
 from __future__ import annotations
@@ -114,6 +120,7 @@ TRUTH_INDICATORS: dict[str, str] = {
     "need_deaths": "pc_need_pct",
     "bed_days": "bed_days_last90_mean",
     "community_last90": "community_last90_pct",
+    "spc_last_year": "spc_last_year_pct",
 }
 
 
@@ -149,6 +156,8 @@ def national_files(iod: str) -> tuple[NationalFile, ...]:
         NationalFile("projections", "projections/ons_projections_2022-based.xlsx",
                      "ons_projections", "ons_projections",
                      "ONS 2022-based SNPP: a sheet per sex, single years, 2022..2047"),
+        NationalFile("practices", "practices/epraccur.csv", "epraccur", "ods_epraccur",
+                     "ODS epraccur: no header row, 27 columns, walk-in, OOH, prison rows"),
         NationalFile("deaths", "deaths/pcmd_deaths_2023-04_2025-03.csv", "pcmd_deaths",
                      "pcmd_deaths", "PCMD, cp1252 CRLF, LSOA_OF_RESIDENCE_CODE, yyyymmdd"),
         NationalFile("deaths", "deaths/pcmd_deaths_2025-04_2026-03.csv", "pcmd_deaths",
@@ -234,6 +243,12 @@ preset = "iod_file1"
 dataset = "projections"
 preset = "ons_projections"
 """,
+        "epraccur": """\
+# ODS's GP practice list as published (epraccur.csv, no header row): GP practices only
+# (prescribing setting 4), with no PCN; load the ePCN workbook too to give them PCNs.
+dataset = "practices"
+preset = "ods_epraccur"
+""",
         "lsoa_place_lookup": """\
 # The local LSOA-to-Place lookup; Place names are resolved to the codes in eolneeds.toml.
 dataset = "lsoa_places"
@@ -304,6 +319,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
         else:
             _write_population_current(path, geo, neighbours, year)
     _write_projections(inbox / "projections/ons_projections_2022-based.xlsx", geo)
+    practices, not_practices = _write_epraccur(inbox / "practices/epraccur.csv", geo)
     fresh = [str(x) for x in numbers[used:used + 2]]
     _write_deaths(inbox / "deaths", data.deaths, noise, neighbours, fresh)
     blank_disdate, split, episode_blank = _write_hes(inbox / "activity/hes_apc_spells.txt",
@@ -328,7 +344,11 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
             "spells_in_several_episodes": split,
             "episode_spells_blank_discharge_in_hospital_death": episode_blank,
             "register_text_dates": text_dates,
+            "epraccur_not_gp_practices": not_practices,
         },
+        # The GP practices epraccur lists: the sample's (every death's practice, open
+        # throughout) and one that closed in 2015.
+        "practices": practices,
         "rows": truth_rows(data, noise),
         "deaths_by_month": deaths_by_month(data.facts),
         "population": population_truth(geo),
@@ -438,8 +458,27 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
                  .filter((pl.col("start") <= pl.col("death"))
                          & (pl.col("start") >= pl.col("death") - 89))
                  .select("i").unique().with_columns(comm=pl.lit(True)))
+    # Specialist palliative care in the last year (365 days ending on the date of
+    # death): a CSDS contact by a specialist palliative care team (team type 47), or a
+    # hospital spell under treatment function 315 (palliative medicine) that started on
+    # or before the death and ran into that year (a blank discharge runs to the death).
+    # Hospice stays are in no national file the sample writes.
+    spc_contacts = data.community.filter(
+        pl.col("activity_type") == "specialist_palliative_contact").select(
+        nhs=pl.col("person_id").cast(pl.Int64), start=pl.col("start_date").cast(pl.Int32),
+        end=pl.col("start_date").cast(pl.Int32))
+    spc_spells = data.hes.filter(pl.col("TRETSPEF") == "315").select(
+        nhs=pl.col("PERSON_ID").cast(pl.Int64), start=pl.col("ADMIDATE").cast(pl.Int32),
+        end=pl.col("DISDATE").cast(pl.Int32))
+    spc = (facts.filter("linked").select("i", "nhs", "death")
+           .join(pl.concat([spc_contacts, spc_spells]), on="nhs")
+           .filter((pl.col("start") <= pl.col("death"))
+                   & (pl.col("death") - pl.max_horizontal(
+                       pl.col("start"), pl.col("end").fill_null(pl.col("death"))) <= 364))
+           .select("i").unique().with_columns(spc=pl.lit(True)))
     per_death = (facts.join(ea, on="i", how="left").join(on_register, on="i", how="left")
                  .join(bed, on="i", how="left").join(community, on="i", how="left")
+                 .join(spc, on="i", how="left")
                  .with_columns(
                      period=financial_year(pl.col("death")),
                      area=pl.col("place").replace_strict(
@@ -457,6 +496,7 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
         pl.col("need").sum().alias("need_deaths"),
         pl.col("bed").fill_null(0).sum().alias("bed_days"),
         pl.col("comm").fill_null(False).sum().alias("community_last90"),
+        pl.col("spc").fill_null(False).sum().alias("spc_last_year"),
     ]
     by_place = per_death.group_by("area", "period").agg(measures)
     icb = per_death.group_by("period").agg(measures).with_columns(area=pl.lit(ICB_CODE))
@@ -889,6 +929,31 @@ def _write_episodes(path: Path, spells: pl.DataFrame, rng: np.random.Generator
     return split, unrecorded_deaths
 
 
+def _write_epraccur(path: Path, geo: Geography) -> tuple[list[str], int]:
+    """ODS's epraccur as published: no header row, 27 columns (code, name, national
+    grouping, high level health geography, five address lines, postcode, open date,
+    close date, status, sub-type, commissioner, join / left parent dates, telephone,
+    nulls, amended flag, prescribing setting 26th), quoted text, CRLF. Every practice
+    of the sample (setting 4, active), a practice closed in 2015, and organisations of
+    other prescribing settings (walk-in centre 1, out of hours 2, hospice 13, prison 25)
+    in code order among them. Returns the GP practice codes and the count of others."""
+    def line(code: str, name: str, opened: str, closed: str, status: str,
+             setting: int) -> str:
+        return (f'{code},"{name}","Y63","QHM","THE HEALTH CENTRE","1 HIGH STREET",'
+                f'"TOWN","","",ZZ1 1ZZ,{opened},{closed},{status},B,"00X",20220701,,'
+                f'01234 567890,,,,0,,,,{setting},')
+
+    practices = sorted(set(geo.practice.tolist()))
+    rows = {code: line(code, f"SURGERY {code}", "19740401", "", "A", 4) for code in practices}
+    rows["Z00001"] = line("Z00001", "OLD SURGERY", "19740401", "20150331", "C", 4)
+    others = {"Y00001": ("TOWN WALK-IN CENTRE", 1), "Y00002": ("OUT OF HOURS SERVICE", 2),
+              "Y00003": ("TOWN HOSPICE", 13), "Y00004": ("HMP TOWN", 25)}
+    for code, (name, setting) in others.items():
+        rows[code] = line(code, name, "20100401", "", "A", setting)
+    path.write_bytes(("\r\n".join(rows[c] for c in sorted(rows)) + "\r\n").encode("utf-8"))
+    return sorted([*practices, "Z00001"]), len(others)
+
+
 def _write_ecds(path: Path, ecds: pl.DataFrame) -> None:
     ecds.with_row_index("k").select(
         EC_IDENT=pl.format("EC{}", (pl.col("k") + 5_000_001).cast(pl.Utf8)),
@@ -922,13 +987,23 @@ def _write_csds(path: Path, data: _Data, rng: np.random.Generator) -> int:
         .cast(pl.Int32).cast(pl.Date),
         "Attendance_Status": rng.choice(["2", "3", "4", "7", ""], len(who)),
     })
-    out = pl.concat([rows, beside, missed]).sort("Contact_Date", "NHS_Number")
+    # Specialist palliative care teams' contacts (team type 47), attended: drawn after
+    # the others so that the rest of the sample is as before.
+    palliative = data.community.filter(
+        pl.col("activity_type") == "specialist_palliative_contact").select(
+        NHS_Number=pl.col("person_id"), Contact_Date=pl.col("start_date"),
+        Attendance_Status=pl.lit("5"), Team_Type_Code=pl.lit("47"))
+    team = pl.lit("12")  # district nursing service
+    out = pl.concat([rows.with_columns(Team_Type_Code=team),
+                     beside.with_columns(Team_Type_Code=team),
+                     missed.with_columns(Team_Type_Code=team), palliative]
+                    ).sort("Contact_Date", "NHS_Number")
     out.with_row_index("k").select(
         Care_Contact_ID=pl.format("CC{}", (pl.col("k") + 7_000_001).cast(pl.Utf8)),
         NHS_Number=pl.col("NHS_Number"),
         Contact_Date=pl.col("Contact_Date").dt.strftime("%Y-%m-%d"),
         Attendance_Status=pl.col("Attendance_Status"),
-        Team_Type_Code=pl.lit("A03"),
+        Team_Type_Code=pl.col("Team_Type_Code"),
         Consultation_Mechanism=pl.lit("01"),
     ).write_csv(path)
     return beside.height + missed.height

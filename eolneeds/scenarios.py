@@ -177,7 +177,8 @@ class _Difference:
 def _difference(inputs: pl.DataFrame, a: str, b: str) -> _Difference | None:
     import numpy as np
     import polars as pl
-    from scipy import stats
+
+    from eolneeds.methods import t_quantile
 
     rows = {r["grp"]: r for r in inputs.filter(pl.col("area_type") == "icb")
             .iter_rows(named=True)}
@@ -199,7 +200,7 @@ def _difference(inputs: pl.DataFrame, a: str, b: str) -> _Difference | None:
     if se2 <= 0:
         return _Difference(diff, diff, diff)
     df = se2**2 / ((va / na) ** 2 / (na - 1) + (vb / nb) ** 2 / (nb - 1)) if va or vb else 1e9
-    half = float(stats.t.ppf(0.975, df)) * float(np.sqrt(se2))
+    half = float(t_quantile(0.975, df)) * float(np.sqrt(se2))
     return _Difference(diff, diff - half, diff + half)
 
 

@@ -125,10 +125,12 @@ CANONICAL_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
     # GP practice -> Primary Care Network, as NHS England's ODS publishes it (the ePCN
     # workbook, preset ods_epcn): one row per practice-to-PCN relationship; a practice
     # that moved has an ended row and a current one (end_date empty).
+    # ODS's practice list (epraccur, preset ods_epraccur) adds practices with no PCN:
+    # pcn_code empty, start_date / end_date the practice's open and close dates.
     "practices": [
         ("practice_code", "VARCHAR", True),
         ("practice_name", "VARCHAR", False),
-        ("pcn_code", "VARCHAR", True),
+        ("pcn_code", "VARCHAR", False),
         ("pcn_name", "VARCHAR", False),
         ("start_date", "DATE", False),
         ("end_date", "DATE", False),

@@ -466,6 +466,20 @@ def _unranked(con: duckdb.DuckDBPyConnection, areas: str, params: dict,
 
 
 
+def _deaths_after_last_end(rows: str) -> str:
+    """SQL: the practice code of each death dated after its practice ended, by the rows
+    of `practices` that `rows` selects (all of them ended): its PCN memberships, or its
+    own opening and closing in ODS's practice list."""
+    return f"""
+        WITH ended AS (
+            SELECT practice_code, max(end_date) AS last_end
+            FROM practices WHERE {rows} GROUP BY practice_code
+            HAVING count(*) FILTER (WHERE end_date IS NULL) = 0)
+        SELECT d.gp_practice AS code FROM deaths AS d
+        JOIN ended AS l ON l.practice_code = d.gp_practice
+        WHERE d.date_of_death > l.last_end"""
+
+
 # Each check: (name, SQL giving the practice code of every row it finds, the fix). Rows
 # are deaths or register entries (or, for the lookup's own checks, practices); the
 # table gives their number, the practices involved and a few of their codes (ODS codes
@@ -492,29 +506,36 @@ _PRACTICE_CHECKS: tuple[tuple[str, str, str], ...] = (
         SELECT gp_practice AS code FROM deaths
         WHERE gp_practice IS NOT NULL
           AND gp_practice NOT IN (SELECT practice_code FROM practices)""",
-     "they count under PCN 'unknown'; load the current ePCN file (eolneeds ingest "
-     "practices FILE)"),
+     "they count under PCN 'unknown'; load the current ePCN file, or ODS's practice list "
+     "epraccur.csv (eolneeds ingest practices FILE)"),
     ("register entries whose practice is not in the practices file", """
         SELECT gp_practice AS code FROM register
         WHERE gp_practice IS NOT NULL
           AND gp_practice NOT IN (SELECT practice_code FROM practices)""",
      "their deaths count under PCN 'unknown'; load the current ePCN file"),
-    ("deaths after their practice's last PCN membership ended (closed or merged?)", """
-        WITH lookup AS (
-            SELECT practice_code, max(end_date) AS last_end
-            FROM practices GROUP BY practice_code
-            HAVING count(*) FILTER (WHERE end_date IS NULL) = 0)
-        SELECT d.gp_practice AS code FROM deaths AS d
-        JOIN lookup AS l ON l.practice_code = d.gp_practice
-        WHERE d.date_of_death > l.last_end""",
+    ("deaths whose practice is in no PCN (listed only by ODS's practice list)", """
+        SELECT gp_practice AS code FROM deaths
+        WHERE gp_practice IN (SELECT practice_code FROM practices WHERE pcn_code IS NULL)
+          AND gp_practice NOT IN (SELECT practice_code FROM practices
+                                  WHERE pcn_code IS NOT NULL)""",
+     "they count under 'No PCN' in PCN tables (each practice is still shown); if the "
+     "practice is in a PCN, load the current ePCN file too"),
+    ("deaths after their practice closed (ODS's practice list)",
+     _deaths_after_last_end("pcn_code IS NULL"),
+     "a closed practice's deaths count under it still; record the practice the person "
+     "was registered with at death"),
+    ("deaths after their practice's last PCN membership ended (closed or merged?)",
+     _deaths_after_last_end("pcn_code IS NOT NULL"),
      "a closed or merged practice's deaths stay under its old PCN; record the successor "
      "practice on the deaths, or load an ePCN file that has it"),
     ("practices in the practices file with no current PCN", """
-        SELECT practice_code AS code FROM practices GROUP BY practice_code
+        SELECT practice_code AS code FROM practices WHERE pcn_code IS NOT NULL
+        GROUP BY practice_code
         HAVING count(*) FILTER (WHERE end_date IS NULL) = 0""",
      "every membership has an end date: the last one is used; check the file is current"),
     ("practices in more than one current PCN", """
-        SELECT practice_code AS code FROM practices WHERE end_date IS NULL
+        SELECT practice_code AS code FROM practices
+        WHERE end_date IS NULL AND pcn_code IS NOT NULL
         GROUP BY practice_code HAVING count(DISTINCT pcn_code) > 1""",
      "one is used (the latest start); end the others' memberships in the lookup"),
 )
@@ -554,8 +575,9 @@ def _practice_checks(con: duckdb.DuckDBPyConnection, counts: dict[str, int]
     return DataQualityTable(
         "practices", "GP practices and PCNs",
         "Practice codes on deaths and register entries checked against the practice-to-PCN "
-        "lookup (the ODS ePCN file), and the lookup itself. Rows: deaths, register entries "
-        "or practices found; examples are practice codes.", frame), warnings
+        "lookup (the ODS ePCN file, and ODS's practice list epraccur), and the lookup "
+        "itself. Rows: deaths, register entries or practices found; examples are practice "
+        "codes.", frame), warnings
 
 
 def _completeness(con: duckdb.DuckDBPyConnection, counts: dict[str, int]) -> pl.DataFrame:

@@ -6,8 +6,12 @@
 -- the person's latest register entry on or before death, else of their earliest entry
 -- after it; 'unknown' when none. PCN: the practice's current PCN in `practices` (the
 -- relationship with no end date, else the one that ended last; ties by the later
--- start) -- one PCN per practice, so practices add up exactly to their PCN; 'unknown'
--- when the practice is not in the lookup or no lookup was ingested.
+-- start) -- one PCN per practice, so practices add up exactly to their PCN; 'no_pcn'
+-- for a practice listed without a PCN (ODS's epraccur: practices rows with no pcn_code,
+-- their dates the practice's opening and closing) that was open at some time in the
+-- assessment's periods -- published at practice level, and as "no PCN" in PCN tables,
+-- never dropped;
+-- 'unknown' when the practice is in neither or no lookup was ingested.
 -- Register (entries dated on or before the date of death; later entries do not count):
 --   register_days   days from the first entry to death
 --   dnacpr_days     days from the first entry recording a DNACPR decision to death
@@ -66,12 +70,28 @@ current_pcn AS (
                                       started := coalesce(start_date, DATE '1900-01-01'),
                                       pcn := pcn_code)) AS pcn_code
     FROM practices
+    WHERE pcn_code IS NOT NULL
     GROUP BY practice_code
+),
+span AS (
+    SELECT min(period_start) AS first_day, max(period_end) AS last_day
+    FROM assess_periods WHERE kind <> 'month'
+),
+listed AS (
+    -- Practices listed without a PCN, open at some time in the assessment's span. One
+    -- answer per practice whatever the period: the PCN tables nest practices in PCNs
+    -- (disclosure control relies on it), so a practice is never in two.
+    SELECT DISTINCT l.practice_code
+    FROM practices AS l, span AS s
+    WHERE l.pcn_code IS NULL
+      AND coalesce(l.start_date, DATE '1900-01-01') <= s.last_day
+      AND coalesce(l.end_date, DATE '9999-12-31') >= s.first_day
 )
 SELECT
     d.period, d.death_id, d.place, d.imd_quintile, d.pc_need, d.place_of_death,
     coalesce(src.gp_practice, e.practice_before, e.practice_after, 'unknown') AS gp_practice,
-    coalesce(c.pcn_code, 'unknown') AS pcn,
+    coalesce(c.pcn_code, CASE WHEN l.practice_code IS NOT NULL THEN 'no_pcn' END,
+             'unknown') AS pcn,
     date_diff('day', e.first_added, d.date_of_death) AS register_days,
     date_diff('day', e.first_dnacpr, d.date_of_death) AS dnacpr_days,
     date_diff('day', e.first_acp, d.date_of_death) AS acp_days,
@@ -81,4 +101,6 @@ FROM in_periods AS d
 JOIN deaths AS src ON src.rowid = d.death_id
 LEFT JOIN entries AS e USING (death_id)
 LEFT JOIN current_pcn AS c
-  ON c.practice_code = coalesce(src.gp_practice, e.practice_before, e.practice_after);
+  ON c.practice_code = coalesce(src.gp_practice, e.practice_before, e.practice_after)
+LEFT JOIN listed AS l
+  ON l.practice_code = coalesce(src.gp_practice, e.practice_before, e.practice_after);

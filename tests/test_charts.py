@@ -175,3 +175,29 @@ def test_spc_chart_keeps_counts_off_negative_values() -> None:
                            "neutral", "count")
     texts = [t.text for t in _parse(svg).iter(f"{SVG_NS}text")]
     assert "0" in texts and not any(t and t.startswith(("-", "\u2212")) for t in texts)
+
+
+def test_the_care_home_segment_says_religious_establishments_are_in_it() -> None:
+    """Religious establishments are published within care homes (place_of_death.sql):
+    the legend says so, its keys neither overlap each other nor the bars, and no key
+    reads 'Care home' alone."""
+    rows = [(name, {"pod_home_pct": 30.0, "pod_care_home_pct": 20.0,
+                    "pod_hospital_pct": 45.0, "pod_hospice_pct": 3.0, "pod_other_pct": 2.0})
+            for name in ("ICB", "St Albright & Coastal Vale")]
+    root = _parse(charts.place_of_death_chart("chart-p", "Place of death", "d", rows))
+    texts = [t for t in root.iter(f"{SVG_NS}text")
+             if t.text in [name for _, name, _ in charts.POD_CATEGORIES]]
+    names = [t.text for t in texts]
+    assert "Care home or religious establishment" in names and "Care home" not in names
+    assert len(names) == 5
+    colours = {colour for _, _, colour in charts.POD_CATEGORIES}
+    bars_top = min(float(r.get("y", "0")) for r in root.iter(f"{SVG_NS}rect")
+                   if r.get("fill") in colours and r.get("height") != "9")
+    spans = []
+    for t in texts:
+        x, y = float(t.get("x", "0")), float(t.get("y", "0"))
+        spans.append((y, x - 18, x + 0.6 * 9 * len(t.text or "")))  # key box + words
+        assert y <= bars_top, (t.text, y, bars_top)
+    spans.sort()
+    for (y1, _, end), (y2, start, _) in zip(spans, spans[1:], strict=False):
+        assert y1 != y2 or start >= end, spans

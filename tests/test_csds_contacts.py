@@ -118,3 +118,40 @@ def test_a_community_extract_without_attendance_is_not_taken_for_csds(tmp_path: 
     path.write_text(f"NHS_Number,Contact_Date,Team_Type\n{NHS},2024-05-01,District nursing\n",
                     encoding="utf-8")
     assert inspect_file(path).preset is None
+
+
+def test_specialist_palliative_care_teams_contacts_are_specialist_palliative(
+        tmp_path: Path) -> None:
+    """Team type 47 (SERVICE OR TEAM TYPE DELIVERING CARE: specialist palliative care
+    service, CSDS v1.6), as a code or in words, is a specialist palliative contact when
+    attended; 14 (end of life care service, the generalist team) and others stay
+    community contacts; a missed 47 visit is not counted at all. Known answers by row."""
+    root = _project(tmp_path / "p")
+    rows = [  # (status, team type, what the row must become; None = quarantined)
+        ("5", "47", "specialist_palliative_contact"),
+        ("6", "047", "specialist_palliative_contact"),
+        ("5", "Specialist Palliative Care Service", "specialist_palliative_contact"),
+        ("5", "14", "community_contact"),
+        ("5", "12", "community_contact"),
+        ("5", "", "community_contact"),
+        ("3", "47", None),
+    ]
+    path = tmp_path / "CSDS_contacts_2024-05.csv"
+    path.write_text("NHS_Number,Contact_Date,Attendance_Status,Team_Type_Code\n" + "".join(
+        f'{NHS},2024-05-{i + 1:02d},{status},"{team}"\n'
+        for i, (status, team, _want) in enumerate(rows)), encoding="utf-8")
+    [res] = ingest_files(load_config(root), "activity", [path], mapping="csds",
+                         reporter=Reporter())
+    assert (res.rows_loaded, res.rows_rejected) == (6, 1)
+    assert _query(root, "SELECT day(start_date), activity_type FROM activity "
+                        "ORDER BY start_date") == [
+        (i + 1, want) for i, (_s, _t, want) in enumerate(rows) if want is not None]
+
+
+def test_a_csds_extract_without_team_type_counts_community_contacts(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p")
+    path = tmp_path / "CSDS_contacts_2024-05.csv"
+    path.write_text(f"NHS_Number,Contact_Date,Attendance_Status\n{NHS},2024-05-01,5\n",
+                    encoding="utf-8")
+    ingest_files(load_config(root), "activity", [path], mapping="csds", reporter=Reporter())
+    assert _query(root, "SELECT activity_type FROM activity") == [("community_contact",)]

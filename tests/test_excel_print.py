@@ -118,6 +118,7 @@ def test_the_default_print_is_what_a_reader_needs(place_pack, place_book, printe
     data_page = next(p for p in pages if _sheet_of(p, wb.sheetnames) == "Indicator_data")
     assert "To print rows: filter the table" in " ".join(data_page.split())
     assert total <= 100, per_sheet
+    assert per_sheet["Key_findings"] == 1, per_sheet  # a commissioner's one page
     # The theme sheets print whole: every indicator of Place of death is on paper.
     place_of_death = " ".join(" ".join(p.split()) for p in pages
                               if _sheet_of(p, wb.sheetnames) == "Place_of_death")

@@ -40,8 +40,9 @@ def test_the_hospital_deaths_finding_follows_the_data() -> None:
     assert found.place == "E06000002"
     assert found.headline == "Middleford: 71.5%"
     assert "significantly higher than the ICB (worse)" in found.detail
-    # How sure: the Place's interval beside its value, before the verdict.
-    assert "Middleford (95% CI 69.0 to 74.0), significantly higher" in found.detail
+    # How sure, in words: the interval itself is in the tables the card links to.
+    assert "in Middleford, significantly higher" in found.detail
+    assert "CI" not in found.detail and "69.0" not in found.detail
     # England as typed into eolneeds.toml [benchmarks] in the fixture.
     assert "England 43.4%" in found.detail
 
@@ -90,7 +91,7 @@ def test_need_growth_is_worked_from_the_projection_rows() -> None:
             for year, need, deaths in (("2025", 1000.0, 1600.0), ("2040", 1250.0, 2000.0))]
     bundle.indicators = pl.concat([frame, *rows])
     found = _findings(bundle)["need_growth"]
-    assert found.headline == "+25% need by 2040"
+    assert found.headline == "Need up 25% by 2040"
     assert "from 1,000 a year in 2025 to 1,250 in 2040" in found.detail
     assert "1,600 to 2,000 (+25%)" in found.detail
 
@@ -118,9 +119,8 @@ def test_each_place_is_compared_with_england_where_a_national_value_allows() -> 
     bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000002",
                              value=71.5, lower_ci_95=69.0, upper_ci_95=74.0)
     found = _findings(bundle)["versus_england"]
-    places = found.detail.split("Places: ")[1]
+    places = found.detail.split("Places that differ (1 of 3): ")[1]
     assert places == "Middleford: deaths in hospital higher (worse)."
-    assert found.headline.endswith("1 of 3 Places differ")
 
     bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000002",
                              value=44.0, lower_ci_95=40.0, upper_ci_95=47.0)
@@ -134,7 +134,6 @@ def test_each_place_is_compared_with_england_where_a_national_value_allows() -> 
                                      upper_ci_95=100.0)
     found = _findings(bundle)["versus_england"]
     assert "No Place differs significantly from England." in found.detail
-    assert found.headline.endswith("0 of 3 Places differ")
 
 
 def test_a_card_names_the_two_places_with_most_differences_and_counts_the_rest() -> None:
@@ -151,11 +150,10 @@ def test_a_card_names_the_two_places_with_most_differences_and_counts_the_rest()
     bundle.indicators = _set(bundle.indicators, "ea_last90_3plus_pct", "E06000003",
                              value=99.0, lower_ci_95=98.0, upper_ci_95=99.5)
     found = _findings(bundle)["versus_england"]
-    places = found.detail.split("Places: ")[1]
-    assert places == ("Redcar Vale: deaths in hospital higher (worse) and 1 more; "
+    places = found.detail.split("Places that differ (3 of 3): ")[1]
+    assert places == ("Redcar Vale: deaths in hospital higher (worse) and 1 more measure; "
                       "Hartside: deaths in hospital higher (worse); "
                       "and 1 more Place (see the England section).")
-    assert found.headline.endswith("3 of 3 Places differ")
 
 
 def test_the_steepest_gradients_go_to_the_inequalities_section_each_with_its_interval(
@@ -308,3 +306,19 @@ def test_the_place_differing_most_leads_its_card_and_its_link_opens_that_place()
             bundle.indicators = _set(bundle.indicators, ind, place, comparison="similar")
     assert _findings(bundle)["places_differ"].headline == \
         "No Place differs significantly from the ICB"
+
+
+def test_no_key_finding_card_prints_a_confidence_interval(assessed_sample) -> None:
+    """A commissioner's card says the finding in words ('significantly higher than the
+    ICB'); intervals belong in the tables it links to. Read from the sample's report."""
+    import html as html_lib
+    import re
+
+    page = (assessed_sample.out_dir / "report.html").read_text(encoding="utf-8")
+    section = page.split('id="key-findings"', 1)[1].split("</section>", 1)[0]
+    cards = [" ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", c)).split())
+             for c in re.findall(r'<li class="finding".*?</li>', section, re.S)]
+    assert len(cards) >= 5
+    for card in cards:
+        assert "CI" not in card and "confidence interval" not in card, card
+        assert not re.search(r"\([\d.,]+%? to [\d.,]+", card), card

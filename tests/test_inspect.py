@@ -152,8 +152,10 @@ def test_the_mapping_inspect_writes_ingests(national: Path, tmp_path: Path, f) -
     [res] = ingest_files(config, f.dataset, [path], mapping="mine", reporter=Reporter())
     assert res.rows_loaded > 0
     assert res.rows_read == res.rows_loaded + res.rows_rejected
-    # Nothing is quarantined but the register's Total row and the CSDS appointments that
-    # did not take place (Attendance_Status other than 5 or 6: counted from the file):
+    # Nothing is quarantined but the register's Total row, the CSDS appointments that
+    # did not take place (Attendance_Status other than 5 or 6: counted from the file)
+    # and epraccur's organisations other than GP practices (prescribing setting, the
+    # 26th field, other than 4):
     # deaths whose NHS number fails its check, or aged 999, are loaded
     # (test_national_acceptance.py counts them).
     expected = 1 if f.dataset == "register" else 0
@@ -161,6 +163,10 @@ def test_the_mapping_inspect_writes_ingests(national: Path, tmp_path: Path, f) -
         with path.open(encoding="utf-8", newline="") as fh:
             expected = sum(1 for row in csv.DictReader(fh)
                            if row["Attendance_Status"] not in ("5", "6"))
+        assert expected > 0
+    if f.preset == "ods_epraccur":
+        with path.open(encoding="utf-8", newline="") as fh:
+            expected = sum(1 for row in csv.reader(fh) if row[25] != "4")
         assert expected > 0
     assert res.rows_rejected == expected
 

@@ -558,3 +558,42 @@ def test_dsr_group_with_null_key_keeps_its_events() -> None:
     result = dsr_frame(frame, ["sex"])
     assert result["numerator"].to_list() == [12.0, 12.0]
     assert result["value"].to_list() == pytest.approx([12.0, 12.0])
+
+
+def test_quantiles_are_scipy_stats_own_to_the_bit():
+    """methods computes its quantiles with the scipy.special functions scipy.stats' ppf
+    calls (to skip importing scipy.stats): the same floats over the ranges the methods
+    use (probabilities 1e-12 to 1 - 1e-12; degrees of freedom from 1e-300, as the exact
+    Poisson lower limit passes, to 1e9), and NaN where scipy.stats gives NaN."""
+    from scipy import stats
+
+    rng = np.random.default_rng(20261202)
+    p = np.concatenate([rng.uniform(0, 1, 5000), [1e-12, 0.0005, 0.025, 0.5, 0.975,
+                                                  0.9995, 1 - 1e-12]])
+    df = np.concatenate([rng.uniform(1e-300, 1e-3, 1000), rng.uniform(0, 60, 3000),
+                         rng.uniform(60, 1e9, 1007)])
+    assert np.array_equal(methods.normal_quantile(p), stats.norm.ppf(p))
+    assert np.array_equal(methods.chi2_quantile(p, df), stats.chi2.ppf(p, df))
+    assert np.array_equal(methods.t_quantile(p, df), stats.t.ppf(p, df))
+    for bad in (0.0, -1.0, -8.0, math.nan, math.inf):
+        assert math.isnan(methods.chi2_quantile(0.5, bad))
+    for bad in (0.0, -1.0, math.nan):
+        assert math.isnan(methods.t_quantile(0.5, bad))
+    # Printed tables: t(0.975, 10) = 2.228139; chi2(0.975, 1) = 5.023886; the exact Poisson
+    # upper limit for 0 events at 95% is chi2(0.975, 2) / 2 = -ln(0.025) = 3.688879.
+    assert float(methods.t_quantile(0.975, 10)) == pytest.approx(2.228139, abs=1e-6)
+    assert float(methods.chi2_quantile(0.975, 1)) == pytest.approx(5.023886, abs=1e-6)
+    assert float(methods.chi2_quantile(0.975, 2)) / 2 == pytest.approx(-math.log(0.025),
+                                                                        rel=1e-14)
+
+
+def test_the_methods_import_no_scipy_stats():
+    """scipy.stats costs 1-1.5 s to import, in every assess and monthly run."""
+    import subprocess
+    import sys
+
+    code = ("import sys, eolneeds.methods, eolneeds.scenarios, eolneeds.assess\n"
+            "print(sorted(m for m in sys.modules if m.startswith('scipy.stats')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, encoding="utf-8")
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -46,6 +46,16 @@ ICD10_CASES = [
     ("U07.1", "U071"),
     ("C34.91", "C3491"),  # UK 5th character
     ("C34XX", "C34"),
+    # Dagger / asterisk: the symbols, or the NHS letter after the code (D, A).
+    ("A17.0†", "A170"),
+    ("F00.9*", "F009"),
+    ("A170D", "A170"),
+    ("F009A", "F009"),
+    ("G01XA", "G01"),
+    ("g01x a", "G01"),
+    ("C34.91D", "C3491"),
+    ("C349B", None),  # no mark: junk
+    ("C349DA", None),
     ("Q", None),
     ("CX34", None),
     ("C34999", None),
@@ -322,6 +332,8 @@ def test_pseudonymise_list_keeps_nulls_and_depends_on_key():
 @pytest.mark.parametrize(("raw", "expected"), [
     ("1", "male"), ("M", "male"), ("Male", "male"), ("2", "female"), (" f ", "female"),
     ("9", "unknown"), ("0", "unknown"), ("Q", None),
+    # A two-character code field keeps its leading zero.
+    ("01", "male"), ("02", "female"), ("09", "unknown"), ("00", "unknown"), ("03", None),
 ])
 def test_sex_codes(con, raw, expected):
     assert nz.recode(raw, nz.SEX_CODES) == expected

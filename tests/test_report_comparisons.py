@@ -55,8 +55,8 @@ def test_key_findings_say_which_england_they_compare_with() -> None:
     bundle.benchmarks = [_england(43.0, "2023")]
     found = _findings(bundle)
     assert "England 43.0% (2023, not 2024-25)" in found["hospital_deaths"].detail
-    assert ("England values: 2023, not 2024-25 (1 indicator); period not stated "
-            "(1 indicator).") in found["versus_england"].detail
+    assert ("England values: 2023, not 2024-25 (1 measure); period not stated "
+            "(1 measure).") in found["versus_england"].detail
     # An ICB that differs is listed with the national value's period beside it.
     bundle.indicators = bundle.indicators.with_columns(
         pl.when((pl.col("indicator_id") == "pod_hospital_pct")
@@ -70,9 +70,10 @@ def test_key_findings_say_which_england_they_compare_with() -> None:
                 & (pl.col("period") == HEADLINE_PERIOD))
         .then(pl.lit(70.0)).otherwise(pl.col(c)).alias(c)
         for c in ("value", "upper_ci_95"))
-    detail = _findings(bundle)["versus_england"].detail
-    assert "deaths in hospital higher (worse): 70.0% against 43.0% (2023, not 2024-25)" \
-        in detail, detail
+    found = _findings(bundle)["versus_england"]
+    assert "deaths in hospital 70.0% against 43.0% (higher, worse)." in found.detail, \
+        found.detail
+    assert found.headline == "The ICB is worse than England on 1 of 2 measures"
 
 
 def test_every_england_value_in_the_report_carries_its_period() -> None:
@@ -208,7 +209,8 @@ def test_a_diupr_compared_with_england_says_which_deaths_each_counts() -> None:
     cell = rows["Deaths in usual place of residence"][table.columns.index("England")]
     assert cell.text == "44.0%" and cell.detail == counted
     assert counted in render_html(bundle)
-    assert "counted here" in _findings(bundle)["versus_england"].detail
+    assert ("Deaths in usual place of residence count deaths from external causes here; "
+            "England's figure leaves them out.") in _findings(bundle)["versus_england"].detail
     # With the national definition configured, both leave them out.
     bundle.config = dataclasses.replace(bundle.config, methods=dataclasses.replace(
         bundle.config.methods, diupr_exclude_external_causes=True))
@@ -231,5 +233,101 @@ def test_care_homes_and_other_places_beside_england_say_where_religious_deaths_a
     table = build_context(bundle).england_table
     assert table is not None
     rows = {r[0].text: r for r in table.rows}
-    cell = rows["Deaths in a care home"][table.columns.index("England")]
+    cell = rows["Deaths in a care home or religious establishment"][table.columns.index("England")]
     assert cell.text == "20.5%" and "religious establishments" in cell.detail
+
+
+def test_the_england_card_says_each_definition_difference_once_and_groups_periods() -> None:
+    """Care homes, other places and DiUPR each differ from England's definition; the key
+    findings' England card groups its values by period alone (not period and
+    definition, which split it into fragments) and says the religious-establishment
+    difference once, though two measures carry it."""
+    bundle = make_bundle()
+    extra = [dataclasses.replace(_england(v, "2023"), indicator_id=i)
+             for i, v in (("pod_care_home_pct", 20.5), ("pod_other_pct", 2.6),
+                          ("diupr_pct", 48.0))]
+    bundle.benchmarks = [_england(43.0, "2023"), *extra]
+    found = _findings(bundle)["versus_england"]
+    # Four Fingertips values of 2023 and one typed into [benchmarks] (fixture).
+    assert ("England values: 2023, not 2024-25 (4 measures); period not stated "
+            "(1 measure).") in found.detail, found.detail
+    religious = ("Deaths in religious establishments are counted here with care homes; "
+                 "England's figures have them in other places.")
+    assert found.detail.count(religious) == 1
+    assert "; here with care homes" not in found.detail  # nor its per-value words
+    assert found.detail.count("external causes") == 1
+    assert "; counted here" not in found.detail  # the per-value words stay in the tables
+    # The national DiUPR definition configured: no difference left to say.
+    bundle.config = dataclasses.replace(bundle.config, methods=dataclasses.replace(
+        bundle.config.methods, diupr_exclude_external_causes=True))
+    assert "external causes" not in _findings(bundle)["versus_england"].detail
+
+
+def test_the_england_card_headline_says_plainly_how_the_icb_compares() -> None:
+    """Known answers from intervals set here against England's 43.4% (deaths in
+    hospital, lower is better) and 6.2% (3+ emergency admissions, lower is better)."""
+    bundle = make_bundle()
+    icb = bundle.config.icb_code
+
+    def icb_interval(ind: str, value: float, low: float, high: float) -> None:
+        target = ((pl.col("indicator_id") == ind) & (pl.col("area_code") == icb)
+                  & (pl.col("period") == HEADLINE_PERIOD) & (pl.col("breakdown") == "all"))
+        bundle.indicators = bundle.indicators.with_columns(
+            pl.when(target).then(pl.lit(v)).otherwise(pl.col(c)).alias(c)
+            for c, v in (("value", value), ("lower_ci_95", low), ("upper_ci_95", high)))
+
+    england = bundle.england()
+    assert (england["pod_hospital_pct"].value, england["ea_last90_3plus_pct"].value) \
+        == (43.4, 6.2)
+    icb_interval("pod_hospital_pct", 50.0, 48.0, 52.0)   # above England: worse
+    icb_interval("ea_last90_3plus_pct", 4.0, 3.5, 4.5)   # below England: better
+    found = _findings(bundle)["versus_england"]
+    assert found.headline == "The ICB is worse than England on 1 of 2 measures and better on 1"
+    assert found.detail.startswith(
+        "ICB against England: deaths in hospital 50.0% against 43.4% (higher, worse); "
+        "three or more emergency admissions in the last 90 days of life 4.0% against "
+        "6.2% (lower, better).")
+    icb_interval("pod_hospital_pct", 43.0, 41.0, 45.0)   # holds England's value
+    assert _findings(bundle)["versus_england"].headline == \
+        "The ICB is better than England on 1 of 2 measures"
+    icb_interval("ea_last90_3plus_pct", 6.0, 5.0, 7.0)
+    found = _findings(bundle)["versus_england"]
+    assert found.headline == "The ICB is similar to England on all 2 measures compared"
+    assert found.detail.startswith("The ICB does not differ significantly from England")
+
+
+def test_the_place_of_death_chart_table_and_pack_name_religious_establishments() -> None:
+    """Care homes hold religious establishments as published: the report's chart (its
+    text alternative and table) and the pack's place-of-death table, whose row labels the
+    pack's chart series read, name them alike."""
+    from eolneeds import report_excel
+
+    bundle = make_bundle()
+    context = build_context(bundle)
+    pod = next(c for c in context.overview_charts if c.id.startswith("chart-pod"))
+    assert "in a care home or religious establishment," in pod.summary
+    assert pod.table is not None
+    assert "Care home or religious establishment" in pod.table.columns
+    assert "Care home" not in pod.table.columns
+    assert "Care home or religious establishment" in pod.svg
+    wb = report_excel.build_workbook(bundle, place=bundle.places[0])
+    labels = {c.value for c in wb["Place_of_death"]["A"] if isinstance(c.value, str)}
+    assert "Deaths in a care home or religious establishment" in labels
+    assert "Deaths in a care home" not in labels
+
+
+def test_the_england_table_names_each_source_indicator_and_the_file_once() -> None:
+    bundle = make_bundle()
+    bundle.benchmarks = [dataclasses.replace(
+        _england(43.0, "2023"),
+        source_indicator="90001 Percentage of deaths that occur in hospital")]
+    context = build_context(bundle)
+    table = context.england_table
+    assert table is not None
+    rows = {r[0].text: r for r in table.rows}
+    source = rows["Deaths in hospital"][table.columns.index("Source")].text
+    assert source == "Indicator 90001 Percentage of deaths that occur in hospital"
+    # The file, once, in the line under the table (and typed-in values as such).
+    assert context.england_sources[0] == "OHID Fingertips download, test.csv"
+    typed = rows["Three or more emergency admissions in the last 90 days of life"]
+    assert typed[table.columns.index("Source")].text.startswith("eolneeds.toml [benchmarks]")

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -92,7 +93,8 @@ def test_sheet_order_is_cover_contents_notes_metadata_then_themes(books, which):
     wb = books[which]
     names = wb.sheetnames
     assert names[:4] == FRONT_SHEETS
-    assert names[4:4 + len(THEME_SHEETS)] == THEME_SHEETS
+    assert names[4] == "Key_findings"  # what a commissioner reads first, as in the report
+    assert names[5:5 + len(THEME_SHEETS)] == THEME_SHEETS
     dq = [n for n in names if n.startswith("DQ")]
     assert len(dq) == 4  # one per bundle.data_quality table
     assert names[-1] == "Indicator_data"
@@ -737,3 +739,72 @@ def test_packs_written_together_equal_packs_written_one_by_one(tmp_path, bundle)
         alone = tmp_path / "alone.xlsx"
         report_excel.write_excel_pack(bundle, alone, place=place)
         assert _canonical_parts(path) == _canonical_parts(alone), place
+
+
+# ---------------------------------------------------------------------------------------
+# Key findings
+
+
+def _key_findings(wb) -> list[dict[str, Any]]:
+    ws = wb["Key_findings"]
+    table = ws.tables["Key_findings"]
+    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+    rows = [[ws.cell(r, c) for c in range(min_col, max_col + 1)]
+            for r in range(min_row, max_row + 1)]
+    header = [c.value for c in rows[0]]
+    return [{h: c for h, c in zip(header, row, strict=True)} for row in rows[1:]]
+
+
+@pytest.mark.parametrize("which", ["icb", "place"])
+def test_the_key_findings_sheet_carries_the_reports_findings(books, bundle, which):
+    """Word for word the report's cards, in the report's order, each row linking to a
+    sheet of this workbook; a table from the row under its notes, cited notes resolve."""
+    from eolneeds.report_html import build_context
+
+    report = [v.finding for v in build_context(bundle).findings]
+    assert len(report) >= 5
+    rows = _key_findings(books[which])
+    assert [(r["Question"].value, r["Finding"].value, r["Detail"].value)
+            for r in rows] == [(f.question, f.headline, f.detail) for f in report]
+    for row in rows:
+        link = row["Sheet in this workbook"]
+        assert link.hyperlink is not None and link.value in books[which].sheetnames
+        assert link.hyperlink.location == f"'{link.value}'!A1"
+    ws = books[which]["Key_findings"]
+    assert ws["A1"].value.startswith("Key findings: ")
+    notes = {r[0] for r in books[which]["Notes"].iter_rows(values_only=True)
+             if isinstance(r[0], str) and r[0].startswith("[note")}
+    above = " ".join(str(c.value) for c in ws["A"][1:5] if c.value)
+    cited = set(re.findall(r"\[note \d+\]", above))
+    assert cited and cited <= notes, (cited, notes)
+
+
+def test_the_key_findings_sheet_never_says_a_suppressed_value(tmp_path):
+    """Middleford's share of hospital deaths, the highest, is suppressed: the pack's key
+    findings no longer name it or its value (as the report's cards, findings.py)."""
+    from test_findings import _set
+
+    bundle = make_bundle()
+    bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000002",
+                             value=71.5, lower_ci_95=69.0, upper_ci_95=74.0)
+    path = tmp_path / "before.xlsx"
+    report_excel.write_excel_pack(bundle, path)
+    before = " ".join(str(c.value) for r in _key_findings(load_workbook(path)) for c in r.values())
+    assert "Middleford: 71.5%" in before
+    bundle.indicators = _set(bundle.indicators, "pod_hospital_pct", "E06000002",
+                             value=None, lower_ci_95=None, upper_ci_95=None,
+                             numerator=None, suppressed=True)
+    for place in (None, "E06000002"):
+        path = tmp_path / f"after-{place}.xlsx"
+        report_excel.write_excel_pack(bundle, path, place=place)
+        after = " ".join(str(c.value) for r in _key_findings(load_workbook(path))
+                         for c in r.values())
+        assert "71.5" not in after and "Middleford: " not in after
+
+
+def test_the_cover_points_to_the_key_findings_and_says_where_filters_are(books):
+    for wb in books.values():
+        cover = " ".join(str(c.value) for c in wb["Cover"]["A"] if c.value)
+        assert "Start with the Key_findings sheet" in cover
+        assert "with filters;" not in cover  # filter buttons are on Indicator_data only
+        assert "filter buttons only on the Indicator_data table" in cover

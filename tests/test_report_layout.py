@@ -206,3 +206,22 @@ def test_place_of_death_labels_and_axis_fit_the_chart() -> None:
         span = 0.6 * size * len(t.text or "")
         start = {"end": x - span, "middle": x - span / 2}.get(t.get("text-anchor", ""), x)
         assert start >= 0 and start + span <= width, (t.text, start, span, width)
+
+
+@pytest.mark.browser
+def test_the_england_table_fits_a_desktop_screen(assessed_sample) -> None:
+    """At 1366 px the England table needs no sideways scroll: the notes under England's
+    values ('2023, not 2025-26; England leaves out religious establishments; counted
+    here') wrap under the figure instead of widening its column (they ran the table past
+    the page, its Source column squeezed to a word a line)."""
+    from browser import Browser, require_chromium
+
+    require_chromium()
+    html = next(Path(p) for p in assessed_sample.outputs if Path(p).suffix == ".html")
+    assert "England leaves out religious establishments" in html.read_text(encoding="utf-8")
+    with Browser(width=1366, height=900) as browser:
+        browser.open(html)
+        overflow = browser.evaluate(
+            "(() => { const w = document.querySelector('#england .table-wrap');"
+            " return w.scrollWidth - w.clientWidth; })()")
+    assert overflow <= 1, overflow

@@ -119,7 +119,7 @@ def test_who_is_missing_from_the_register_says_how_many_and_where():
         bundle.indicators, icb_code=bundle.config.icb_code, places=bundle.places,
         period=bundle.headline_period, place_name=bundle.config.place_name,
         england=bundle.england())}["register_gap"]
-    assert ("Lowest: Hartside, 30.0% (95% CI 27.0 to 33.0), significantly lower than the "
+    assert ("Lowest: Hartside, 30.0%, significantly lower than the "
             "ICB (worse); 412 people with needs there were not on a register.") in found.detail
     assert "Most people not identified: Redcar Vale, 1,210." in found.detail
 

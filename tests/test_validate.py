@@ -210,6 +210,9 @@ def test_practice_checks_against_the_pcn_lookup(tmp_path):
         "register entries whose practice code is not an ODS practice code": (0, 0, "none"),
         "deaths whose practice is not in the practices file": (2, 2, "B99999, GP12"),
         "register entries whose practice is not in the practices file": (1, 1, "C12345"),
+        "deaths whose practice is in no PCN (listed only by ODS's practice list)":
+            (0, 0, "none"),
+        "deaths after their practice closed (ODS's practice list)": (0, 0, "none"),
         "deaths after their practice's last PCN membership ended (closed or merged?)":
             (1, 1, "A81002"),
         "practices in the practices file with no current PCN": (1, 1, "A81002"),
