@@ -202,14 +202,11 @@ KEPT_CODES = ("gp_practice", "admission_method", "treatment_function")
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
 # rather than through a lookup of distinct values.
 ONE_ROW_PER_PERSON = {"deaths", "register"}
-# Columns with as many distinct values as rows: per row too (the spell identifier, one
-# HMAC each). Costs are looked up once per distinct value like any column: a tariff
-# repeats, and a cost's parse is no longer cheap (the "no value" words, digits of every
-# script, four checks). Typing INSERT, cost per row -> looked up, CPU s, 3 runs each
-# (load 11-18): community, 4 M rows (35,000 costs) 4.87-5.63 -> 4.86-5.47 with the
-# process 8.30-9.01 -> 7.86-8.60; HES, 1.5 M spells (557,000 costs) 3.10-3.98 ->
-# 3.36-3.72.
-PER_ROW_COLUMNS = {"spell_id"}
+# Columns with about as many distinct values as rows: per row too. (Costs looked up
+# once per distinct value instead -- a tariff repeats -- measured no better on the
+# whole process, paired at load 14-21: community 4 M rows 0.98-1.08x, HES 1.5 M
+# spells with 557,000 distinct costs 0.97-1.03x; BENCHMARKS.md 2026-12-02 12:00.)
+PER_ROW_COLUMNS = {"cost", "spell_id"}
 
 
 @dataclass(frozen=True)

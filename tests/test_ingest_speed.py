@@ -251,11 +251,12 @@ def test_marked_rows_spelt_without_the_causes_none_of_them_fails(tmp_path, monke
 
 
 def test_costs_looked_up_once_per_value_match_costs_read_per_row(tmp_path, monkeypatch):
-    """A cost is cleaned and checked once per distinct value in a lookup (it was read
-    per row: ingest.PER_ROW_COLUMNS). Costs of every kind -- currency and thousands
-    marks, Arabic-Indic digits and decimal mark, white space, a "no value" word, text,
-    a negative and an implausible amount, repeats of each -- give the same rows,
-    rejects and field actions both ways, and the costs worked out by hand."""
+    """A cost is cleaned and checked per row (ingest.PER_ROW_COLUMNS) or, like any
+    other column, once per distinct value in a lookup. Costs of every kind -- currency
+    and thousands marks, Arabic-Indic digits and decimal mark, white space, a "no
+    value" word, text, a negative and an implausible amount, repeats of each -- give
+    the same rows, rejects and field actions both ways, and the costs worked out by
+    hand."""
     from eolneeds import ingest
 
     monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
