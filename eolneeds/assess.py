@@ -706,6 +706,7 @@ def compute_indicators(
     places: list[str] | None = None,
     reporter: Reporter | None = None,
     earlier: list[Period] | None = None,
+    publication: ledger.Publication | None = None,
 ) -> pl.DataFrame:
     """Every indicator of the catalogue, per Place and ICB, period and breakdown, with
     methods, SII/RII, comparison and disclosure applied (bundle.INDICATOR_SCHEMA).
@@ -715,6 +716,9 @@ def compute_indicators(
     `earlier`: the periods of an earlier publication readers hold (a monthly run's
     previous month): disclosure control protects this table against them
     (_shadow_periods); they are not published again.
+    `publication`, where given (and disclosure control is on), is filled with what this
+    table gives, for the publication ledger; the caller keeps it once the outputs are
+    written (ledger.keep). Computing a table records nothing.
     """
     reporter = reporter or Reporter()
     catalogue = load_catalogue()
@@ -878,7 +882,7 @@ def compute_indicators(
     # What earlier publications of these spans gave: this one agrees with them, and
     # what changed since is protected (eolneeds.ledger); then what this one gives.
     spans = {p.label: (p.start, p.end) for p in all_periods}
-    before = ledger.published_before(con, spans) if config.disclosure.enabled else {}
+    before = ledger.published_before(con, spans) if config.disclosure.enabled else []
     published_counts: list[tuple[Key, float, bool]] = []
     frame = apply_disclosure(raw, config.disclosure,
                              exempt_indicators=(PROJECTED_ID,),
@@ -887,8 +891,9 @@ def compute_indicators(
                              earlier_periods=[p.label for p in earlier_periods],
                              linking_periods=[p.label for p in linking_periods],
                              before=before, record=published_counts)
-    if config.disclosure.enabled:
-        ledger.record(con, published_counts, spans, datetime.now(UTC))
+    if config.disclosure.enabled and publication is not None:
+        publication.counts.extend(published_counts)
+        publication.spans.update(spans)
     if shadow:  # counted only to be protected against: not published again
         not_shadow = ~pl.col("period").is_in(sorted(shadow))
         frame, raw, held = frame.filter(not_shadow), raw.filter(not_shadow), held.filter(
@@ -1164,6 +1169,9 @@ class AssessOptions:
     periods: list[Period] | None = None
     # The periods of an earlier publication readers hold (compute_indicators).
     earlier: list[Period] | None = None
+    # Keep the publication in the ledger once its outputs are written (run keeps it
+    # itself, once the month's folder is in place: AssessResult.publication).
+    keep: bool = True
 
 
 @dataclass
@@ -1175,6 +1183,8 @@ class AssessResult:
     out_dir: Path | None = None
     used_sample: bool = False
     bundle: ReportBundle | None = None  # what the report writers received
+    # What the publication gives, for the ledger (kept already unless options.keep was off).
+    publication: ledger.Publication | None = None
 
     def render_summary(self) -> str:
         """The headline indicators per area for the latest period, with the comparison
@@ -1263,11 +1273,13 @@ def _assess_project(config: ProjectConfig, options: AssessOptions, *, reporter: 
     from eolneeds.project import check_output_folder
 
     check_output_folder(out_dir, config.root)  # refused before the work, not after
+    publication = ledger.Publication()
     con = connect(config.database_path)
     try:
         frame = compute_indicators(config, con, period_end=options.period_end,
                                    months=options.months, periods=options.periods,
-                                   places=places, reporter=reporter, earlier=options.earlier)
+                                   places=places, reporter=reporter, earlier=options.earlier,
+                                   publication=publication)
         # England (and the region) beside the ICB, from an ingested Fingertips download.
         from eolneeds.benchmarks import load_benchmarks
 
@@ -1353,8 +1365,12 @@ def _assess_project(config: ProjectConfig, options: AssessOptions, *, reporter: 
         step(1)
     for path in written:
         reporter.event("output_written", path=str(path))
+    if options.keep:
+        # Out: readers hold it now (not before: a failed write published nothing).
+        ledger.keep(config.database_path, publication, datetime.now(UTC))
     return AssessResult(config=config, indicators=frame, headline_period=headline_period,
-                        outputs=written, out_dir=out_dir, bundle=bundle)
+                        outputs=written, out_dir=out_dir, bundle=bundle,
+                        publication=publication)
 
 
 def _headline_period(frame: pl.DataFrame) -> str:

@@ -21,7 +21,7 @@ from eolneeds.config import find_project
 from eolneeds.console import ConsoleReporter, visible
 from eolneeds.errors import INTERRUPTED_MESSAGE, EolneedsError, ExitCode, UsageError
 from eolneeds.lock import ProjectLock, ReadOnlyProjectError, project_lock
-from eolneeds.normalise import mask_nhs_numbers
+from eolneeds.normalise import mask_identifiers
 from eolneeds.schema import DATASETS
 
 app = typer.Typer(
@@ -371,7 +371,7 @@ def indicators(
 def _say(text: str) -> None:
     """Print a result to stdout. A file or column named with an NHS number is masked in
     it, as in every message (README, Privacy)."""
-    typer.echo(visible(mask_nhs_numbers(text)))
+    typer.echo(visible(mask_identifiers(text)))
 
 
 # eolneeds' own options (main_options): before the command, never after it.
@@ -412,7 +412,7 @@ def main() -> None:
     """
     misplaced = misplaced_global_option(sys.argv[1:])
     if misplaced is not None:
-        sys.stderr.write(f"Error: {visible(mask_nhs_numbers(misplaced), one_line=True)}\n")
+        sys.stderr.write(f"Error: {visible(mask_identifiers(misplaced), one_line=True)}\n")
         sys.exit(int(ExitCode.USAGE))
     try:
         app()
@@ -426,7 +426,7 @@ def main() -> None:
     except EolneedsError as err:
         if state.debug:
             traceback.print_exc()
-        sys.stderr.write(f"Error: {visible(mask_nhs_numbers(str(err)), one_line=True)}\n")
+        sys.stderr.write(f"Error: {visible(mask_identifiers(str(err)), one_line=True)}\n")
         sys.exit(int(err.exit_code))
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if state.debug:
@@ -436,11 +436,11 @@ def main() -> None:
 
             known = explain(exc)
             if isinstance(known, EolneedsError):
-                sys.stderr.write(f"Error: {visible(mask_nhs_numbers(str(known)), one_line=True)}\n")
+                sys.stderr.write(f"Error: {visible(mask_identifiers(str(known)), one_line=True)}\n")
                 sys.exit(int(known.exit_code))
         sys.stderr.write(
             f"Internal error: {type(exc).__name__}: "
-            f"{visible(mask_nhs_numbers(str(exc)), one_line=True)} — this is a "
+            f"{visible(mask_identifiers(str(exc)), one_line=True)} — this is a "
             "bug in eolneeds; "
             "rerun with --debug for the traceback and report it\n"
         )

@@ -285,10 +285,19 @@ def _did_you_mean(value: Any, choices: Any) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
+# Codecs that decode bytes to text but are no character set a file is written in: domain
+# names' encodings and Python's escapes. `encoding = "punycode"` ended ingest in an
+# internal error (its UnicodeError is no UnicodeDecodeError); "undefined" refuses all.
+NOT_FILE_ENCODINGS = ("idna", "punycode", "unicode-escape", "raw-unicode-escape",
+                      "undefined")
+
+
 def text_encoding(codec: str) -> None:
     """Raise LookupError unless `codec` decodes bytes to text: rot13, hex and base64 are
     codecs too, but bytes to bytes (bytes.decode refuses them; an empty input would skip
-    the check)."""
+    the check), and NOT_FILE_ENCODINGS are not what a file is written in."""
+    if codecs.lookup(codec).name in NOT_FILE_ENCODINGS:
+        raise LookupError(codec)
     try:
         b"abcd".decode(codec)
     except UnicodeError:
@@ -511,7 +520,7 @@ def load_config(root: Path) -> ProjectConfig:
     if not path.is_file():
         raise UsageError(
             f"{root} is not an eolneeds project (no {CONFIG_FILE}) — "
-            f"run `eolneeds init {root}` or pass --project DIR"
+            f"run `eolneeds init {shell_arg(root)}` or pass --project DIR"
         )
     raw = _read_toml(path)
     where = str(path)

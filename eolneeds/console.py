@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from eolneeds.normalise import escape_unshown, mask_nhs_numbers
+from eolneeds.normalise import escape_unshown, mask_identifiers
 from eolneeds.reporting import Reporter, event_json, no_progress
 
 
@@ -48,7 +48,7 @@ class ConsoleReporter(Reporter):
         try:
             # The line's own ending is kept; one inside it is shown escaped.
             body, end = (text[:-1], "\n") if text.endswith("\n") else (text, "")
-            self.stream.write(visible(mask_nhs_numbers(body)) + end)
+            self.stream.write(visible(mask_identifiers(body)) + end)
             self.stream.flush()
         except (BrokenPipeError, ValueError, OSError):
             self.stream_lost = True

@@ -37,7 +37,7 @@ from __future__ import annotations
 import functools
 import gc
 import heapq
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from typing import ParamSpec, TypeVar
 
@@ -1396,9 +1396,19 @@ BEFORE_PREFIX = "published before: "
 CHANGE_PREFIX = "changed since published: "
 
 
+def _version_prefixes(version: int, versions: int) -> tuple[str, str]:
+    """The period prefixes of an earlier version's values and changes: the latest as
+    `published before: `, an older one numbered (`published before: [1 of 3] `)."""
+    if version == versions - 1:
+        return BEFORE_PREFIX, CHANGE_PREFIX
+    tag = f"[{version + 1} of {versions}] "
+    return BEFORE_PREFIX + tag, CHANGE_PREFIX + tag
+
+
 def _against_before(values: dict[Key, float], latent: dict[Key, float],
                     relations: list[Relation], before: Published, min_count: int,
                     modelled: frozenset[str], primary: set[Key],
+                    prefixes: tuple[str, str] = (BEFORE_PREFIX, CHANGE_PREFIX),
                     ) -> tuple[list[Relation], set[Key], set[Key], set[Key]]:
     """Tie this table to an earlier publication of the same spans (audit 5, findings
     03 and 05: a month published again after one late registration showed 179 cells
@@ -1413,8 +1423,11 @@ def _against_before(values: dict[Key, float], latent: dict[Key, float],
     one), the change a latent count (`changed since published: ...`, protected where it
     is 1-7), and every sum of the table holds for the values then as well (the earlier
     table added up), so a second copy of each sum that holds a changed count is added
-    over the values then. `values` gains the counts of both. Returns (the sums added,
-    same, pinned, the changed counts)."""
+    over the values then. `values` gains the counts of both. `prefixes`: the period
+    prefixes of the values then and the changes (one pair per earlier version, so that
+    each version's are counts of their own). Returns (the sums added, same, pinned, the
+    changed counts)."""
+    before_prefix, change_prefix = prefixes
     same: set[Key] = set()
     pinned: set[Key] = set()
     old: dict[Key, Key] = {}  # changed count -> its value then
@@ -1423,14 +1436,18 @@ def _against_before(values: dict[Key, float], latent: dict[Key, float],
         now = values.get(key)
         if now is None or key in latent or key[0] in modelled:
             continue
+        if then != then:  # NaN: hidden, its value never published (ledger.read_back)
+            if was_hidden:
+                pinned.add(key)
+            continue
         if now == then:
             if was_hidden:
                 pinned.add(key)
             elif key not in primary:  # published under another rule: it is out
                 same.add(key)
             continue
-        then_key = (key[0], key[1], BEFORE_PREFIX + key[2], key[3], key[4])
-        change = (key[0], key[1], CHANGE_PREFIX + key[2], key[3], key[4])
+        then_key = (key[0], key[1], before_prefix + key[2], key[3], key[4])
+        change = (key[0], key[1], change_prefix + key[2], key[3], key[4])
         values[then_key], values[change] = then, abs(now - then)
         (pinned if was_hidden else same).add(then_key)
         old[key] = then_key
@@ -1451,7 +1468,7 @@ def _against_before(values: dict[Key, float], latent: dict[Key, float],
             parts = [values[k] for j, k in enumerate(copy) if j and j != i]
             then = (values[copy[0]] - sum(parts)) if i else sum(parts)
             if then != latent[left[0]]:
-                copy[i] = (left[0][0], left[0][1], BEFORE_PREFIX + left[0][2], left[0][3],
+                copy[i] = (left[0][0], left[0][1], before_prefix + left[0][2], left[0][3],
                            left[0][4])
                 values[copy[i]] = then
         added.append(tuple(copy))
@@ -1470,7 +1487,7 @@ def apply_disclosure(
     weights: RowWeights | None = None,
     earlier_periods: Iterable[str] = (),
     linking_periods: Iterable[str] = (),
-    before: Published | None = None,
+    before: Published | Sequence[Published] | None = None,
     record: list[tuple[Key, float, bool]] | None = None,
 ) -> pl.DataFrame:
     """Suppress, note and round an indicator table (INDICATOR_SCHEMA in, same out).
@@ -1490,12 +1507,13 @@ def apply_disclosure(
 
     `before`: what earlier publications of the same spans published (the publication
     ledger, eolneeds.ledger), by this table's count keys: each count's value then and
-    whether it was hidden. An unchanged count keeps its earlier pattern (published:
+    whether it was hidden; one such table, or one per earlier version (oldest first: a
+    reader holds them all). An unchanged count keeps its earlier pattern (published:
     known, never hidden; hidden: hidden again, never released); a changed one (late
     registrations, a corrected file) is tied to its earlier value through the change,
-    a count protected where it is 1-7 (_against_before). `record`, where given, is
-    filled with every count of the published periods, its value and whether it was
-    hidden (what the ledger keeps)."""
+    a count protected where it is 1-7 (_against_before), against each version.
+    `record`, where given, is filled with every count of the published periods, its
+    value and whether it was hidden (what the ledger keeps)."""
     exempt = pl.col("indicator_id").is_in(list(exempt_indicators))
     summary = pl.col("breakdown_value").is_in(list(SUMMARY_VALUES))
     min_count = settings.min_count
@@ -1570,12 +1588,24 @@ def apply_disclosure(
         hidden |= linked
         values = {**values, **latent}
         pinned: set[Key] = set()  # hidden by an earlier publication: hidden for good
-        if before:
-            merged_before: Published = {}
-            for k0, entry in before.items():
-                merged_before.setdefault(merged.get(k0, k0), entry)
-            added, same, pinned, changed = _against_before(
-                values, latent, relations, merged_before, min_count, modelled, primary)
+        versions = [before] if isinstance(before, dict) else list(before or [])
+        if versions:
+            same: set[Key] = set()
+            changed: set[Key] = set()
+            added: list[Relation] = []
+            for number, version in enumerate(versions):
+                merged_before: Published = {}
+                for k0, entry in version.items():
+                    merged_before.setdefault(merged.get(k0, k0), entry)
+                more, same_then, pinned_then, changed_then = _against_before(
+                    values, latent, relations, merged_before, min_count, modelled, primary,
+                    _version_prefixes(number, len(versions)))
+                added += more
+                same |= same_then
+                pinned |= pinned_then
+                changed |= changed_then
+            # Published in one version is out, whatever another hid.
+            pinned -= same
             relations = [*relations, *added]
             # A count recounted for an earlier publication's period that differs from
             # what it published is not what readers hold: unknown, like a latent count.

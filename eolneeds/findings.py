@@ -180,7 +180,14 @@ class FindingsBuilder:
         self.catalogue = indicator_by_id()
         self.rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.projection: dict[str, dict[str, Any]] = {}
-        for row in indicators.iter_rows(named=True):
+        # Only the rows a finding reads (the headline period's totals and deprivation
+        # quintiles, the ICB's projections), picked out by polars before the Python loop:
+        # an England-scale table is millions of rows, most of them GP practices and PCNs.
+        wanted = indicators.filter(
+            ((pl.col("period") == period) & pl.col("breakdown").is_in(["all", "imd_quintile"]))
+            | ((pl.col("indicator_id") == PROJECTION_ID) & (pl.col("area_code") == icb_code)
+               & (pl.col("breakdown") == "all")))
+        for row in wanted.iter_rows(named=True):
             if row["indicator_id"] == PROJECTION_ID:
                 if row["area_code"] == icb_code and row["breakdown"] == "all":
                     self.projection[row["period"]] = row

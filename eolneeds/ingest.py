@@ -181,6 +181,11 @@ DECIMAL_COMMA = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]*),[0-9]+"
 DECIMAL_COMMA_REASON = "uses a comma as the decimal mark"
 UPPER_CASE_CODES = {"lsoa_code", "gp_practice", "admission_method", "practice_code",
                     "pcn_code"}
+# An extract exported without its header row (normalise.data_as_header).
+NO_HEADER_ROW = ("its header row holds an NHS number or a postcode, not column names: the "
+                 "extract was exported without its header row (so its columns are not "
+                 "listed here)")
+NO_HEADER_FIX = "export it again with the column names as its first row, then {} it again"
 # Datasets of people: a value there may be a person's name in the wrong column.
 PERSON_DATASETS = {"deaths", "register", "activity"}
 # Each coded column's vocabulary (normalise.is_free_text): words its codes are made of.
@@ -295,15 +300,18 @@ def _number_sql(t: str, decimal: str) -> str:
     and at most surrounding white space, which its cast ignores anyway -- and the direct
     cast is 4x cheaper than the searches."""
     bare = f"regexp_replace({t}, '[£\\s]', '', 'g')"
+    # DuckDB's cast reads '_' as a digit separator (nz.number_sql): never a number here.
     if decimal == ",":
         european = r"[-+]?([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?"
-        return (f"coalesce((CASE WHEN NOT contains({t}, '.') THEN TRY_CAST({t} AS DOUBLE) "
+        return (f"(CASE WHEN NOT contains({t}, '_') THEN coalesce((CASE WHEN NOT "
+                f"contains({t}, '.') THEN TRY_CAST({t} AS DOUBLE) "
                 f"END), (CASE WHEN regexp_full_match({bare}, '{european}') THEN TRY_CAST("
-                f"replace(replace({bare}, '.', ''), ',', '.') AS DOUBLE) END))")
+                f"replace(replace({bare}, '.', ''), ',', '.') AS DOUBLE) END)) END)")
     strip = " OR ".join(f"contains({t}, {c})" for c in NUMBER_JUNK)
-    return (f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN (CASE WHEN NOT "
+    return (f"(CASE WHEN NOT contains({t}, '_') THEN "
+            f"coalesce(TRY_CAST({t} AS DOUBLE), (CASE WHEN {strip} THEN (CASE WHEN NOT "
             f"regexp_matches({t}, '{NOT_THOUSANDS}') THEN "
-            f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END) END))")
+            f"TRY_CAST(regexp_replace({t}, '[£,\\s]', '', 'g') AS DOUBLE) END) END)) END)")
 
 
 def _shown(expr: str) -> str:
@@ -473,7 +481,16 @@ def _plan_columns(
                       "its own header on one row, then ingest again")
         return found
 
+    def no_header() -> Exception | None:
+        """A row of a person's data read as the header: never listed (it is printed and
+        logged), and no column to rename."""
+        if nz.data_as_header(headers):
+            return input_error(file_name, NO_HEADER_ROW, NO_HEADER_FIX.format("ingest"))
+        return None
+
     def missing(wanted: str, canonical: str) -> Exception:
+        if (refused := no_header()) is not None:
+            return refused
         close = readers.closest_header(wanted, [h for h in headers if h.lower() not in taken])
         hint = f"did you mean {close!r}? " if close else ""
         if len(headers) == 1:
@@ -499,6 +516,8 @@ def _plan_columns(
 
     def preset_missing(canonical: str, names: tuple[str, ...]) -> Exception:
         assert preset is not None
+        if (refused := no_header()) is not None:
+            return refused
         free = [h for h in headers if h.lower() not in taken]
         # A column like one of the preset's names, or like the canonical name itself
         # ("Place of death" for place_of_death).
@@ -869,8 +888,10 @@ def _plan_columns(
                                      _say(f"{label} '", shown, "' is in the future")), blank))
         elif canonical in WHOLE_NUMBER_RANGES:
             lo, hi = WHOLE_NUMBER_RANGES[canonical]
-            plan.prep[canonical] = (f"TRY_CAST(replace({nz.ascii_number_sql(t)}, ',', '') "
-                                    "AS DOUBLE)")
+            # (No number holds '_': see nz.number_sql.)
+            plan.prep[canonical] = (f"(CASE WHEN NOT contains({t}, '_') THEN TRY_CAST("
+                                    f"replace({nz.ascii_number_sql(t)}, ',', '') AS DOUBLE) "
+                                    "END)")
             whole = f"({aux} = round({aux}) AND isfinite({aux}))"
             plan.values[canonical] = (f"(CASE WHEN {whole} AND {aux} BETWEEN {lo} AND {hi} "
                                       f"THEN CAST({aux} AS INTEGER) END)")
@@ -1761,6 +1782,9 @@ def _ingest_one(
     named_before = con.execute(
         "SELECT count(*) FROM ingest_log WHERE dataset = $dataset AND file_name = $name "
         "AND replaced_by IS NULL", {"dataset": dataset, "name": stored_name}).fetchone()
+    # A file no mapping reads (empty, binary, a web page) is refused first: its hash
+    # would be waited for (2 GB of NULs took 45 s to refuse).
+    readers.refuse_at_a_glance(path, mapping.format, encoding or mapping.encoding)
     hashing: readers.BackgroundSha256 | None = None
     if named_before and named_before[0]:
         content_hash = readers.file_sha256(path)
@@ -2360,7 +2384,7 @@ def _ons_long_table(con: duckdb.DuckDBPyConnection,
         for band_no, (band_sex, band, headers) in enumerate(
                 presets.ons_band_columns(layout, part.headers, sex)):
             cells = [part.column(h) for h in headers]
-            numbers = [f"TRY_CAST(replace(trim({c}), ',', '') AS DOUBLE)" for c in cells]
+            numbers = [nz.number_sql(c) for c in cells]
             bad = ", ".join(
                 f"(CASE WHEN {n} IS NULL THEN {nz.sql_literal(h + ': ')} || "
                 f"coalesce({c}, 'blank') END)" for h, c, n in zip(headers, cells, numbers,
@@ -2491,8 +2515,8 @@ def _read_ons_projections(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
         for year in layout.years.values():
             selects.append(
                 f"SELECT {i} AS __part, src_row AS __src_row, {sheet_sql} AS __sheet, area, "
-                f"{year} AS year, sex, band, age, TRY_CAST(replace(trim(y{year}), ',', '') "
-                f"AS DOUBLE) AS n, y{year} AS cell FROM {cleaned}")
+                f"{year} AS year, sex, band, age, {nz.number_sql(f'y{year}')} AS n, "
+                f"y{year} AS cell FROM {cleaned}")
     # One row per area, year, sex and band; its row in the sheet is its first age's.
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER (ORDER BY "

@@ -40,7 +40,10 @@ from eolneeds.normalise import (
     MONTH_NAME_FORMAT,
     PLACE_OF_DEATH_CODES,
     SEX_CODES,
+    TITLE_RE,
+    WITHHELD,
     code_key,
+    data_as_header,
     date_order,
     date_shape,
     is_valid_nhs_number,
@@ -66,6 +69,7 @@ from eolneeds.readers import (
     open_bytes,
     refuse_web_page,
     scan_workbook,
+    sheet_xml,
 )
 from eolneeds.schema import (
     ACTIVITY_TYPES,
@@ -81,6 +85,7 @@ MAX_CELLS = 500_000  # ... and about this many cells (a wide sheet: fewer rows)
 MIN_ROWS = 1_000  # however wide the file
 EXAMPLES = 3  # example values shown per column
 HEAD_ROWS = 30  # rows searched for the header
+SHEETS_LISTED = 20  # sheets of a workbook listed by name (the data sheets always)
 # Presets that find their own sheets and header rows in a workbook (a sheet per sex, a
 # sheet named after the year): a mapping must not pin them to one sheet.
 WORKBOOK_PRESETS = ("ons_population", "ons_projections", "iod_file1")
@@ -207,12 +212,49 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
     else:
         refuse_web_page(path, gzipped)
         result = _inspect_csv(path, gzipped, encoding)
+    if data_as_header(result.headers) and not presets.epraccur_row(result.headers):
+        # (ODS's epraccur has no header row either, and is said to be so: render_text.)
+        from eolneeds.ingest import NO_HEADER_FIX, NO_HEADER_ROW  # (ingest imports this)
+
+        raise input_error(path.name, NO_HEADER_ROW, NO_HEADER_FIX.format("inspect"),
+                          row=result.header_row)
     result.preset = presets.recognise(result.headers)
     if result.preset is not None:
         result.dataset = presets.get_preset(result.preset).dataset
     else:
         result.dataset = guess_dataset(result.headers, result.columns)
+    _withhold_words(result)
     return result
+
+
+def _withhold_words(result: Inspection) -> None:
+    """In a file of people's records (a people's dataset, or a column of NHS numbers or
+    another identifier), an example that names a person (a title: 'Mrs Joan Smith') or
+    looks like an address (a number beside words: '12 Acacia Avenue') is shown only as
+    WITHHELD (and offered as no recode). Printed to a console that may be logged, it was
+    a clear identifier kept outside the project. Other words are shown: the mapping's
+    recodes are written from a column's local words (a team type, a place of death
+    written out), and which column is recoded is often decided only later (--dataset,
+    a date or team column found by its values). Withheld values are counted under
+    WITHHELD: still evidence that a column holds no codes."""
+    from eolneeds.ingest import PERSON_DATASETS  # (ingest imports this module)
+
+    if result.dataset not in PERSON_DATASETS and not any(c.identifier
+                                                         for c in result.columns):
+        return  # Place and area names are words, and name no one
+    for column in result.columns:
+        column.examples = list(dict.fromkeys(
+            WITHHELD if _PERSON_WORDS.search(e) else e for e in column.examples))
+        kept: dict[str, int] = {}
+        for value, n in column.distinct.items():
+            key = WITHHELD if _PERSON_WORDS.search(value) else value
+            kept[key] = kept.get(key, 0) + n
+        column.distinct = kept
+
+
+# Words that name a person or an address even among a column's local codes: a title
+# (Mr, Mrs, Dr ...), or a number beside a word (12 Acacia Avenue, Flat 3).
+_PERSON_WORDS = re.compile(f"{TITLE_RE}|\\d\\w*\\s+[^\\W\\d_]{{3,}}|[^\\W\\d_]{{3,}}\\s+\\d")
 
 
 def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> str | None:
@@ -465,9 +507,14 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
         result.sheet = chosen
         result.header_row = info.header_row or 1
         ws = book[chosen]
+        # As ingest reads it: to the last row with a value, whatever the sheet's recorded
+        # size says (a stale one hid rows; formatted empty rows cost seconds each 100,000).
+        ws.reset_dimensions()
+        last_row = sheet_xml(path, chosen).last_row
         # inspect profiles about 500,000 cells: a tenth of this is plenty for them.
         rows_after = checked_rows(
-            path.name, chosen, ws.iter_rows(min_row=result.header_row + 1, values_only=True),
+            path.name, chosen, ws.iter_rows(min_row=result.header_row + 1, max_row=last_row,
+                                            values_only=True),
             first_row=result.header_row + 1, limit=100_000_000)
         _profile(heads[chosen], rows_after, result)
     finally:
@@ -484,22 +531,31 @@ def _data_sheet(sheets: list[SheetInfo]) -> str:
     for s in shown:
         if s.preset is not None:
             return s.name
-    return max(shown, key=lambda s: (s.columns * s.filled_rows, s.rows or 0,
-                                     -shown.index(s))).name
+    # (the first of equals: the index counted, not looked up, for thousands of sheets)
+    return max(enumerate(shown), key=lambda e: (e[1].columns * e[1].filled_rows,
+                                                e[1].rows or 0, -e[0]))[1].name
 
 
 def _inspect_parquet(path: Path) -> Inspection:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     result = Inspection(path, "parquet")
-    parquet = pq.ParquetFile(path)
-    headers = list(parquet.schema_arrow.names)
+    try:
+        parquet = pq.ParquetFile(path)
+        headers = list(parquet.schema_arrow.names)
 
-    def rows() -> Iterator[tuple[Any, ...]]:
-        for batch in parquet.iter_batches(batch_size=50_000):
-            yield from zip(*(col.to_pylist() for col in batch.columns), strict=True)
+        def rows() -> Iterator[tuple[Any, ...]]:
+            for batch in parquet.iter_batches(batch_size=50_000):
+                yield from zip(*(col.to_pylist() for col in batch.columns), strict=True)
 
-    _profile(headers, rows(), result)
+        _profile(headers, rows(), result)
+    except (pa.ArrowException, OSError) as exc:
+        # Cut short in a copy or a download, or damaged: as ingest says it (exit 3), not
+        # 'a bug in eolneeds'.
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise input_error(path.name, f"is not a readable Parquet file ({first})",
+                          "re-export it, or export CSV instead") from None
     return result
 
 
@@ -724,13 +780,21 @@ def render_text(ins: Inspection, *, next_step: bool = True) -> str:
         lines.append(f"  format     {ins.file_format.upper()}")
     if ins.sheets:
         lines.append("  sheets")
-        for s in ins.sheets:
+        # A workbook of thousands of sheets (a report split per practice, or one built to
+        # flood a logged console) lists the first few and the data, and counts the rest.
+        listed = [s for i, s in enumerate(ins.sheets)
+                  if i < SHEETS_LISTED or s.name in ins.data_sheets or s.name == ins.sheet]
+        for s in listed:
             mark = "  <- data" if s.name in ins.data_sheets else (
                 "  (hidden)" if s.hidden else "")
             size = (f"{s.rows:,} {plural(s.rows, 'row')}" if s.rows is not None
                     else "size not recorded")
             lines.append(f"    {s.name!r:<32} {size}, {s.columns} "
                          f"{plural(s.columns, 'column')}{mark}")
+        if len(listed) < len(ins.sheets):
+            rest = len(ins.sheets) - len(listed)
+            lines.append(f"    ... and {rest:,} more {plural(rest, 'sheet')}, not listed "
+                         "(--sheet NAME profiles any one)")
     titles = (f" ({ins.header_row - 1} title {plural(ins.header_row - 1, 'row')} above it)"
               if ins.header_row > 1 else "")
     where = f" of sheet {ins.sheet!r}" if ins.sheet else ""
@@ -856,7 +920,8 @@ def mapping_text(ins: Inspection, *, dataset: str | None = None) -> str:
         column = found.get(canonical)
         if column is None:
             continue
-        unknown = [v for v in profiles[column].distinct if code_key(v) not in table]
+        unknown = [v for v in profiles[column].distinct
+                   if code_key(v) not in table and v != WITHHELD]
         if not unknown:
             continue
         lines.append("")

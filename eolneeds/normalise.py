@@ -373,6 +373,16 @@ def ascii_number_sql(expr: str) -> str:
             f"{sql_literal(_ASCII_FOR_NATIVE + _ASCII_NUMBER_MARKS)}) END)")
 
 
+def number_sql(expr: str) -> str:
+    """SQL: the number `expr` (text, thousands separated by commas or not) as DOUBLE,
+    NULL when it is not one. DuckDB's cast, like Python's int(), reads '_' as a digit
+    separator ('1_000' is 1000, '1_0.5' is 10.5): no national export writes one, so a
+    value holding it is a damaged or hand-made cell, not a number. (contains() is a byte
+    search: the cheapest test there is, on every value.)"""
+    return (f"(CASE WHEN NOT contains({expr}, '_') THEN "
+            f"TRY_CAST(replace(trim({expr}), ',', '') AS DOUBLE) END)")
+
+
 def nhs_number_sql(digits_expr: str) -> str:
     """SQL: `digits_expr` (see nhs_digits_sql) as a BIGINT when it is ten digits, else
     NULL. Computed once, it serves both the check and the choice of what to hash."""
@@ -487,6 +497,22 @@ def mask_nhs_numbers(text: str) -> str:
         lambda m: MASK if is_valid_nhs_number(_ascii_digits(m.group())) else m.group(), text)
 
 
+# A postcode in a name: 'smith_M1_1AE.csv', 'deaths-SW1A1AA.csv' (a file saved per person
+# by a caseworker). _POSTCODE's word boundaries do not end at '_', and its space may be
+# '_', '-' or '.' here. LSOA, practice and ICD-10 codes, dates and versions ('v2',
+# 'Q4_2024') do not have this shape.
+_POSTCODE_IN_NAME = re.compile(
+    "(?i)(?<![A-Z0-9])[A-Z]{1,2}[0-9][A-Z0-9]?[ _.\\-\u00a0]{0,2}[0-9][A-Z]{2}(?![A-Z0-9])")
+
+
+def mask_identifiers(text: str) -> str:
+    """A name or a message as it is kept and shown: NHS numbers (mask_nhs_numbers) and
+    UK postcodes masked. These two are identifiers by their shape alone. A date of birth
+    beside a name is not masked: no shape tells it from the extract date a file's name
+    carries (deaths_20241001.csv), and a person's name has no shape at all."""
+    return _POSTCODE_IN_NAME.sub(POSTCODE_MASK, mask_nhs_numbers(text))
+
+
 # How a name (a file's, a mapping's, a sheet's) is shown, everywhere it is kept or printed:
 # the run log, messages, ingest_log and so the manifest, run.json, report and packs. A
 # line break in a file's name forged a second line of the run's log ("INFO all fine"); a
@@ -500,6 +526,25 @@ UNSHOWN = ("\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
 _UNSHOWN = re.compile(f"[{UNSHOWN}]")
 
 
+# A cell as data has it, not as a header names a column: a number, a date, a code of a
+# few letters and digits (80, 1,234.50, 15/01/2024, E01000001, C34.9, A81001). Headers
+# hold words (S_COD_CODE_1, LSOA11CD are neither).
+_DATA_CELL = re.compile(r"[A-Za-z]{0,3}\d[\d.,/:\- ]*")
+
+
+def data_as_header(headers: Iterable[str]) -> bool:
+    """Whether a header row is a row of a person's data: it holds an NHS number or a
+    postcode (mask_identifiers would mask it), and at least half its cells are such
+    values, numbers, dates or codes. An extract exported without its header row gives
+    its first row as the header, and the names of its columns were shown, logged and
+    written into a mapping (person_id = "9434765919"). (One such cell among names is a
+    shifted header: its columns are listed, masked.)"""
+    cells = [str(h).strip() for h in headers if str(h).strip()]
+    marked = [mask_identifiers(c) != c for c in cells]
+    data = sum(m or bool(_DATA_CELL.fullmatch(c)) for m, c in zip(marked, cells, strict=True))
+    return any(marked) and 2 * data >= len(cells)
+
+
 def escape_unshown(text: str, *, keep: str = "") -> str:
     """`text` with the characters of UNSHOWN (but those in `keep`) as Python escapes."""
     return _UNSHOWN.sub(lambda m: m.group() if m.group() in keep else
@@ -508,8 +553,9 @@ def escape_unshown(text: str, *, keep: str = "") -> str:
 
 def shown_name(name: str) -> str:
     """A file's (or mapping's, or sheet's) name as eolneeds keeps and shows it: NHS
-    numbers masked, hidden and line-breaking characters escaped (the one rule)."""
-    return escape_unshown(mask_nhs_numbers(name))
+    numbers and postcodes masked (mask_identifiers), hidden and line-breaking characters
+    escaped (the one rule)."""
+    return escape_unshown(mask_identifiers(name))
 
 
 def _ascii_digits(text: str) -> str:
@@ -546,7 +592,7 @@ _COMMON_WORDS = (
     "sep", "sept", "oct", "nov", "dec", "unknown", "not", "known", "stated", "recorded",
     "specified", "applicable", "null", "none", "nan", "inf", "infinity", "missing", "blank",
     "true", "false", "yes", "no", "and", "or", "other", "any")
-_TITLE_RE = "(?i)\\b(?:" + "|".join(_TITLES) + ")\\b"
+TITLE_RE = "(?i)\\b(?:" + "|".join(_TITLES) + ")\\b"
 _CODE_TOKEN = "[\\pL\\pN]*\\pN[\\pL\\pN]*"
 
 
@@ -563,7 +609,7 @@ def _vocabulary_re(words: Iterable[str]) -> str:
 def is_free_text(text: str, words: Iterable[str] = ()) -> bool:
     """True when `text`, found in a coded column, is words rather than a code (see
     WITHHELD): it is then kept nowhere."""
-    if re.search(_TITLE_RE, text):
+    if re.search(TITLE_RE, text):
         return True
     # '_' joins words ('date_of_death', a repeated header) but is a word character to \b.
     rest = re.sub(r"[^\W_]*\d[^\W_]*", " ",
@@ -580,7 +626,7 @@ def withhold_sql(expr: str, words: Iterable[str] = ()) -> str:
     # (A run of four letters is found with regexp_extract_all: regexp_matches with a
     # letter class costs DuckDB about 5 ms to bind, per use and again per thread, and
     # an ingest statement holds dozens of these.)
-    free = (f"(regexp_matches({expr}, {sql_literal(_TITLE_RE)}) "
+    free = (f"(regexp_matches({expr}, {sql_literal(TITLE_RE)}) "
             f"OR len(regexp_extract_all({rest}, '\\pL{{4,}}')) > 0 "
             f"OR len(regexp_extract_all({rest}, '\\pL{{3,}}')) >= 2)")
     return f"(CASE WHEN {free} THEN {sql_literal(WITHHELD)} ELSE {expr} END)"

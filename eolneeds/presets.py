@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,9 @@ class Derived:
 SourceSpec = str | tuple[str, ...] | list[str] | Derived
 
 
+# Cached: recognising a layout compares each of a few hundred preset names with every
+# header, once per sheet, and a workbook may hold thousands of sheets.
+@functools.lru_cache(maxsize=1 << 16)
 def header_key(header: str) -> str:
     """How headers are compared: case-insensitive, trimmed, runs of white space and
     underscores as one space ('NHS Number' is NHS_NUMBER, 'Date of death' is
@@ -216,6 +220,13 @@ def recognise(headers: Sequence[str]) -> str | None:
     required columns (such a file needs no preset). When several presets fit, the one
     reading the most columns wins.
     """
+    return _recognise(tuple(headers))
+
+
+# Cached (~2 ms a call): inspect and the header search ask it of every sheet, and a
+# workbook of thousands of sheets repeats its few layouts.
+@functools.lru_cache(maxsize=1024)
+def _recognise(headers: tuple[str, ...]) -> str | None:
     # Spelt as the canonical names themselves (not merely alike: 'LSOA code' and 'Place'
     # are the lookup's layout).
     keys = {" ".join(str(h).split()).lower() for h in headers}

@@ -259,6 +259,28 @@ def detect_format(path: Path, declared: str = "auto") -> tuple[str, bool]:
     return "csv", gzipped
 
 
+def refuse_at_a_glance(path: Path, file_format: str = "auto",
+                       encoding: str | None = "auto") -> tuple[str, bool]:
+    """(format, gzipped), after refusing from its first bytes a file that no mapping
+    reads: empty, an old .xls, a web page, a binary file. Ingest asks before it hashes
+    the file (a 2 GB file of NULs took 45 s to refuse, the refusal waiting for its
+    content hash)."""
+    fmt, gzipped = detect_format(path, file_format)
+    if path.stat().st_size == 0:
+        raise input_error(path.name, "the file is empty (0 bytes)",
+                          "re-export the extract; an empty file has nothing to load")
+    if fmt == "csv":
+        refuse_web_page(path, gzipped)
+        if encoding in (None, "auto"):
+            try:
+                with open_bytes(path, gzipped) as fh:
+                    head = fh.read(4096)
+            except (OSError, EOFError):
+                return fmt, gzipped  # the reader reports it
+            _refuse_binary(path.name, head)
+    return fmt, gzipped
+
+
 def read_into(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -293,10 +315,7 @@ def read_into(
     CSV only when its first line is not a header the mapping reads: _csv_header_row).
     `sheet` None in a workbook of several sheets: the sheet whose header `matches`
     accepts (choose_sheet; `where` names the mapping in its advice)."""
-    fmt, gzipped = detect_format(path, file_format)
-    if path.stat().st_size == 0:
-        raise input_error(path.name, "the file is empty (0 bytes)",
-                          "re-export the extract; an empty file has nothing to load")
+    fmt, gzipped = refuse_at_a_glance(path, file_format, encoding)
     if fmt == "xlsx":
         try:
             return _read_xlsx(con, path, table=table, sheet=sheet, header_row=header_row,
@@ -305,7 +324,6 @@ def read_into(
             raise damaged_sheet(path, exc) from None
     if fmt == "parquet":
         return _read_parquet(con, path, table=table, choose=choose)
-    refuse_web_page(path, gzipped)
     return _read_csv(con, path, table=table, gzipped=gzipped, encoding=encoding,
                      delimiter=delimiter, header_row=header_row, workdir=workdir,
                      choose=choose, matches=matches, where=where, names=names)
@@ -426,6 +444,21 @@ def _utf16_without_bom(head: bytes) -> str | None:
     return None
 
 
+def _refuse_binary(name: str, head: bytes) -> None:
+    """Refuse a file whose first bytes are binary, unless they are UTF-16 or UTF-32
+    text. A stray NUL in a text export (a corrupted free-text field) is a bad value in
+    one row, checked field by field like any other; a binary file (an .xlsx or .parquet
+    named .csv, a database dump) is full of them."""
+    if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE,
+                        codecs.BOM_UTF16_BE)) or _utf16_without_bom(head) is not None:
+        return  # (UTF-32 LE's mark starts as UTF-16 LE's)
+    if head.count(0) > max(2, len(head) // 100):
+        raise input_error(
+            name, "looks like a binary file, not CSV text (it contains NUL bytes)",
+            "export the data as CSV UTF-8, XLSX or Parquet",
+        )
+
+
 def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> str:
     """utf-8, utf-8-sig, utf-16 (by BOM) or cp1252 (Excel's 'CSV' on Windows).
 
@@ -463,14 +496,7 @@ def detect_encoding(path: Path, gzipped: bool = False, forced: str = "auto") -> 
     elif (unmarked := _utf16_without_bom(head)) is not None:
         candidates = [unmarked]
     else:
-        # A stray NUL in a text export (a corrupted free-text field) is a bad value in
-        # one row, checked field by field like any other; a binary file (an .xlsx or
-        # .parquet named .csv, a database dump) is full of them.
-        if head.count(0) > max(2, len(head) // 100):
-            raise input_error(
-                name, "looks like a binary file, not CSV text (it contains NUL bytes)",
-                "export the data as CSV UTF-8, XLSX or Parquet",
-            )
+        _refuse_binary(name, head)
         candidates = ["utf-8", "cp1252"]
     first_bad: tuple[int, int] | None = None
     for codec in candidates:
@@ -1435,12 +1461,12 @@ def _read_xlsx(
             found = scan_sheet(worksheet, matches)
             if found.matched and found.header_row not in (None, given):
                 raise _header_moved(name, given, found.header_row, where)  # type: ignore[arg-type]
-        rows: Iterator[Sequence[Any]] = worksheet.iter_rows(min_row=header_row,
-                                                            values_only=True)
+        rows: Iterator[Sequence[Any]] = worksheet.iter_rows(
+            min_row=header_row, max_row=xml.last_row, values_only=True)
         as_text: Callable[[Sequence[Any]], list[str | None]] = _cells_text
         if plain_cells:
             try:
-                rows = fast_sheet_rows(path, worksheet.title, header_row)
+                rows = fast_sheet_rows(path, worksheet.title, header_row, xml.last_row)
                 as_text = list  # already text
             except (KeyError, ValueError, IndexError, zipfile.BadZipFile):
                 pass  # an unusual workbook: openpyxl reads it
@@ -1565,8 +1591,10 @@ def _column_index(letters: bytes) -> int:
     return index - 1
 
 
-def fast_sheet_rows(path: Path, sheet: str, min_row: int = 1) -> Iterator[list[str | None]]:
-    """The rows of one worksheet from `min_row` on, every row number in turn (empty rows
+def fast_sheet_rows(path: Path, sheet: str, min_row: int = 1,
+                    max_row: int | None = None) -> Iterator[list[str | None]]:
+    """The rows of one worksheet from `min_row` to `max_row` (None: the end), every row
+    number in turn (empty rows
     as []), each cell as the text of its value: shared, inline and formula strings,
     numbers as written, booleans as true/false. No styles are read, so a date is its
     serial number: only for sheets without dates (the ONS population workbook, where
@@ -1580,7 +1608,7 @@ def fast_sheet_rows(path: Path, sheet: str, min_row: int = 1) -> Iterator[list[s
             strings = archive.read("xl/sharedStrings.xml")
             shared = [_xml_text(b"".join(_XML_T.findall(_XML_RPH.sub(b"", si))))
                       for si in _XML_SI.findall(strings)]
-    return _stream_rows(path, member, shared, min_row)
+    return _stream_rows(path, member, shared, min_row, max_row)
 
 
 def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str:
@@ -1639,11 +1667,45 @@ class SheetXml:
     beyond: tuple[str, int] | None = None  # the first cell or row past Excel's grid
     # Merged ranges ('C1:D1', first rows, last rows), the first _MERGES_KEPT.
     merged: list[tuple[str, int, int]] = field(default_factory=list)
+    # The last row holding a value, a text or a formula (None: not known, read to the
+    # end). Rows below it are formatted but empty: a sheet with a fill or a border
+    # applied to whole columns holds 1,048,576 of them, and openpyxl yields each one
+    # (~20 CPU s and 620 MB for nothing), whatever the sheet's <dimension> says.
+    last_row: int | None = None
 
     def merged_on(self, row: int) -> list[str]:
         """The merged ranges that take in `row` (a header row: its columns under one
         merged cell have no header of their own)."""
         return [ref for ref, first, last in self.merged if first <= row <= last]
+
+
+# A cell's value, inline text or formula: what makes a row more than formatting.
+_XML_FILLED = re.compile(rb"<(?:\w+:)?(?:v|is|f)[\s>/]")
+_XML_SHEET_END = re.compile(rb"</(?:\w+:)?sheetData>")
+
+
+def _last_filled_row(data: bytes, first: int, end: int) -> int | None:
+    """The row number of the last filled cell of `data[first:end]` (read from the
+    nearest r="..." before it, the cell's reference, else its row's), 0 when there is
+    none, None when a filled cell has no reference in reach. Searched from the end in
+    growing windows, so a chunk of data costs one short search, not a match per cell."""
+    size = 4096
+    while True:
+        start = max(first, end - size)
+        last = None
+        for found in _XML_FILLED.finditer(data, start, end):
+            last = found
+        if last is not None:
+            break
+        if start == first:
+            return 0
+        size *= 8
+    at = last.start()
+    while (at := data.rfind(b'r="', 0, at)) > 0:
+        if data[at - 1:at].isspace():
+            ref = _XML_REF.match(data, at)
+            return int(ref.group(2)) if ref and ref.group(2) else None
+    return None
 
 
 # <mergeCell ref="C1:D1"/> (after the sheet's data): the merged ranges of a sheet.
@@ -1658,6 +1720,8 @@ def sheet_xml(path: Path, sheet: str) -> SheetXml:
     and one for a far reference's literal start. A workbook laid out otherwise finds
     nothing: openpyxl reads (or refuses) it."""
     found = SheetXml([])
+    last_row: int | None = 0
+    in_data = True  # before </sheetData>
     try:
         with zipfile.ZipFile(path) as archive:
             member = _sheet_member(archive, sheet)
@@ -1665,6 +1729,18 @@ def sheet_xml(path: Path, sheet: str) -> SheetXml:
                 tail = b""
                 while chunk := fh.read(CHUNK * 4):
                     data = tail + chunk
+                    if in_data:
+                        data_end = _XML_SHEET_END.search(data)
+                        in_data = data_end is None
+                        # The overlap was searched with the chunk before (less a tag's
+                        # length, for a tag cut in two); a filled cell with no reference
+                        # leaves the end unknown.
+                        row = _last_filled_row(data, max(0, len(tail) - 16),
+                                               data_end.start() if data_end else len(data))
+                        if row is None or last_row is None:
+                            last_row = None
+                        elif row:
+                            last_row = max(last_row, row)
                     for far in _XML_FAR_REF.finditer(data):
                         letters, digits = far.group(1).decode("ascii"), far.group(2)
                         row = int(digits) if digits else 0
@@ -1690,7 +1766,8 @@ def sheet_xml(path: Path, sheet: str) -> SheetXml:
                                 found.uncalculated.append(spot)
                     tail = data[-_FORMULA_OVERLAP:]
     except (KeyError, zipfile.BadZipFile, OSError, zlib.error, EOFError):
-        pass
+        return found
+    found.last_row = last_row
     return found
 
 
@@ -1701,8 +1778,8 @@ def uncalculated_formula(path: Path, sheet: str, min_row: int = 1) -> tuple[str,
                  if row >= min_row), None)
 
 
-def _stream_rows(path: Path, member: str, shared: list[str],
-                 min_row: int) -> Iterator[list[str | None]]:
+def _stream_rows(path: Path, member: str, shared: list[str], min_row: int,
+                 max_row: int | None) -> Iterator[list[str | None]]:
     expected = 1  # the next row number
     with zipfile.ZipFile(path) as archive, archive.open(member) as fh:
         pending = b""
@@ -1721,6 +1798,8 @@ def _stream_rows(path: Path, member: str, shared: list[str],
             for found in _XML_ROW.finditer(data, 0, end):
                 ref = _XML_REF.search(found.group(1))
                 number = int(ref.group(2)) if ref and ref.group(2) else expected
+                if max_row is not None and number > max_row:
+                    return  # formatted rows below the last value
                 while expected < number:
                     if expected >= min_row:
                         yield []

@@ -1537,7 +1537,10 @@ def _key_findings_sheet(pack: _Pack, sheets: set[str]) -> DataSheet | None:
         name = config.place_name(code)
         return names.get(code, name) if name == code else name
 
-    found = bundle_findings(pack.bundle, place_name)
+    # Worked out once for all the packs of a bundle (the same findings in every pack).
+    if pack.shared.findings is None:
+        pack.shared.findings = bundle_findings(pack.bundle, place_name)
+    found = pack.shared.findings
     if not found:
         return None
     rows = [[f.question, f.headline, f.detail, f.evidence,
@@ -2032,6 +2035,7 @@ class _Shared:
         self._cells: dict[int, list[Any]] = {}
         self._columns: _DataColumns | None = None
         self.row_xml = _RowCache(self)
+        self.findings: list[Finding] | None = None  # the key findings (_key_findings_sheet)
 
     @property
     def columns(self) -> _DataColumns:

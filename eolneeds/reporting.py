@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eolneeds.normalise import escape_unshown, mask_nhs_numbers
+from eolneeds.normalise import escape_unshown, mask_identifiers
 
 
 def event_json(name: str, fields: dict[str, Any]) -> str:
@@ -35,7 +35,7 @@ def event_json(name: str, fields: dict[str, Any]) -> str:
         # would escape a line break but keep a right-to-left override or U+2028 as it is.
         record[key] = escape_unshown(value) if isinstance(value, str) else value
     # A file or column named with an NHS number must not reach a log (README, Privacy).
-    return mask_nhs_numbers(json.dumps(record, ensure_ascii=False, default=str))
+    return mask_identifiers(json.dumps(record, ensure_ascii=False, default=str))
 
 
 def no_progress(advance: int = 1) -> None:

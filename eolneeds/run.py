@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from eolneeds.config import ProjectConfig
 from eolneeds.db import disk_full, explain
-from eolneeds.errors import EolneedsError, InputDataError, UsageError
+from eolneeds.errors import EolneedsError, InputDataError, UsageError, shell_arg
 from eolneeds.formatting import plural
 from eolneeds.lock import ReadOnlyProjectError, project_lock
 from eolneeds.normalise import shown_name
@@ -57,6 +57,7 @@ from eolneeds.outputs import atomic_write_text, sha256_file
 from eolneeds.reporting import Reporter, event_json
 
 if TYPE_CHECKING:
+    from eolneeds import ledger
     from eolneeds.periods import Period
 
 HOLD_LOCK_ENV = "EOLNEEDS_TEST_HOLD_LOCK_SECONDS"
@@ -228,7 +229,10 @@ def previous_publication(month: str, months: int) -> list[Period]:
         return []
 
 
-def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter) -> None:
+def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter
+            ) -> ledger.Publication | None:
+    """Assess the month into `out`; returns what it gives, for the ledger (kept by the
+    caller once the folder is published)."""
     from eolneeds.assess import AssessOptions, assess_project
 
     options = AssessOptions(
@@ -237,8 +241,9 @@ def _assess(config: ProjectConfig, month: str, out: Path, *, reporter: Reporter)
         # Last month's run published its own window: the two differ by the month in and
         # the month out, counts that disclosure control protects here too.
         earlier=previous_publication(month, config.periods.months),
+        keep=False,
     )
-    assess_project(config, options, reporter=reporter)
+    return assess_project(config, options, reporter=reporter).publication
 
 
 # ---------------------------------------------------------------------------------------
@@ -633,19 +638,36 @@ def _run_locked(
         raise InputDataError(
             f"validation found {len(blocking)} blocking {plural(len(blocking), 'fault')}: "
             f"{'; '.join(blocking)} — "
-            f"see `eolneeds validate --project {root}`, fix the data (a corrected file of "
-            "the same name goes in with `eolneeds ingest DATASET FILE --replace`) and run "
+            f"see `eolneeds validate --project {shell_arg(root)}`, fix the data (a "
+            "corrected file of the same name goes in with `eolneeds ingest DATASET FILE "
+            "--replace`) and run "
             f"again; the outputs in {output_root} were left untouched"
         )
 
     _check_month_has_deaths(config, month)
+
+    if config.disclosure.enabled:
+        # Months published before the ledger held anything (a database rebuilt, or
+        # older than the ledger) are read back from their folders: readers hold them.
+        from eolneeds import ledger
+
+        unread = ledger.recover(config.database_path, output_root,
+                                rounded=bool(config.disclosure.rounding))
+        if unread:
+            reporter.message(
+                f"the publication ledger has no record of the {len(unread)} "
+                f"{plural(len(unread), 'month')} published in {output_root} "
+                f"({', '.join(unread)}), and their counts cannot be read back (no "
+                "indicators.csv or .parquet among them, or rounded counts): this month is "
+                "protected against last month's window only, not against what they showed",
+                level="warning")
 
     # 3. Assess into a hidden folder, then publish it whole.
     output_root.mkdir(parents=True, exist_ok=True)
     built = output_root / f".tmp-{month}-{os.getpid()}-{secrets.token_hex(4)}"
     built.mkdir()
     try:
-        _assess(config, month, built, reporter=reporter)
+        publication = _assess(config, month, built, reporter=reporter)
         outputs = sorted(
             p.relative_to(built).as_posix() for p in built.rglob("*") if p.is_file()
         )
@@ -672,6 +694,21 @@ def _run_locked(
     except BaseException:
         shutil.rmtree(built, ignore_errors=True)
         raise
+    # Published: readers hold it from now (a run that failed before published nothing).
+    if publication is not None:
+        import duckdb
+
+        from eolneeds import ledger
+
+        try:
+            ledger.keep(config.database_path, publication, datetime.now(UTC))
+        except (duckdb.Error, OSError, EolneedsError) as exc:
+            # The month is out: failing the run now would not take it back. The next
+            # run reads it back from its folder (ledger.recover).
+            reporter.message(
+                f"the {month} outputs are published, but the publication ledger could not "
+                f"keep them ({type(exc).__name__}); the next run reads them back from "
+                f"{final}", level="warning")
     point_latest(output_root)
     reporter.event("output_written", path=final, files=len(outputs) + 1)
 

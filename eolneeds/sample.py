@@ -41,7 +41,7 @@ import io
 import secrets
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -455,6 +455,7 @@ def make_block(geo: Geography, seed: int, block: int, n: int, first_person: int,
                                           dementia, external, person_number)
     facts = pl.DataFrame({
         "nhs": person_number, "death": death, "place": place, "pod": pod, "need": need,
+        "practice": practice,
         # the generator's religious establishments (non-NHS type 52 among 'other' places)
         "religious": (pod == _POD.index("other")) & (nhs_flag == "2") & (est_type == "52"),
     })
@@ -519,13 +520,14 @@ EPCN_PARTNER_HEADERS = (
 )
 
 
-def write_pcn_lookup(path: Path, geo: Geography) -> int:
+def write_pcn_lookup(path: Path, geo: Geography, leave_out: Collection[str] = ()) -> int:
     """The ePCN workbook as NHS England publishes it: a 'PCNDetails' sheet first, then
     'PCN Core Partner Details' (one row per practice-to-PCN relationship, dates as
-    Excel dates, an empty end date for current ones). Returns the relationship rows."""
+    Excel dates, an empty end date for current ones); `leave_out`: practices in no PCN.
+    Returns the relationship rows."""
     from openpyxl import Workbook
 
-    rows = pcn_lookup_rows(geo)
+    rows = [r for r in pcn_lookup_rows(geo) if r[0] not in leave_out]
     book = Workbook()
     details = book.active
     details.title = "PCNDetails"

@@ -28,7 +28,8 @@ so that onboarding real files can be rehearsed and tested end to end:
   (team type 47);
 * ODS's GP practice list epraccur: no header row, 27 columns, CRLF; the sample's
   practices (prescribing setting 4), one closed in 2015, and a walk-in centre, an
-  out-of-hours service, a hospice and a prison (other settings, not read);
+  out-of-hours service, a hospice and a prison (other settings, not read); and the ePCN
+  workbook, where two practices are in no PCN;
 * a palliative care register workbook: the data on the second sheet, title rows above
   the header, Excel dates with some typed as text, a Total row;
 * ONS mid-year population estimates by LSOA: the current layout (cover, contents and
@@ -91,7 +92,9 @@ from eolneeds.sample import (
     make_block,
     make_geography,
     nhs_numbers,
+    pcn_lookup_rows,
     sample_config_text,
+    write_pcn_lookup,
 )
 from eolneeds.schema import AGE_BANDS_ESP, DATASETS
 
@@ -158,6 +161,8 @@ def national_files(iod: str) -> tuple[NationalFile, ...]:
                      "ONS 2022-based SNPP: a sheet per sex, single years, 2022..2047"),
         NationalFile("practices", "practices/epraccur.csv", "epraccur", "ods_epraccur",
                      "ODS epraccur: no header row, 27 columns, walk-in, OOH, prison rows"),
+        NationalFile("practices", "practices/epcn.xlsx", "epcn", "ods_epcn",
+                     "ODS ePCN workbook: PCNDetails, then PCN Core Partner Details"),
         NationalFile("deaths", "deaths/pcmd_deaths_2023-04_2025-03.csv", "pcmd_deaths",
                      "pcmd_deaths", "PCMD, cp1252 CRLF, LSOA_OF_RESIDENCE_CODE, yyyymmdd"),
         NationalFile("deaths", "deaths/pcmd_deaths_2025-04_2026-03.csv", "pcmd_deaths",
@@ -249,6 +254,12 @@ preset = "ons_projections"
 dataset = "practices"
 preset = "ods_epraccur"
 """,
+        "epcn": """\
+# NHS England's ePCN workbook as published: each practice's PCN (the sheet "PCN Core
+# Partner Details" is found by its headers).
+dataset = "practices"
+preset = "ods_epcn"
+""",
         "lsoa_place_lookup": """\
 # The local LSOA-to-Place lookup; Place names are resolved to the codes in eolneeds.toml.
 dataset = "lsoa_places"
@@ -320,6 +331,9 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
             _write_population_current(path, geo, neighbours, year)
     _write_projections(inbox / "projections/ons_projections_2022-based.xlsx", geo)
     practices, not_practices = _write_epraccur(inbox / "practices/epraccur.csv", geo)
+    # The first practice of two Places is in no PCN: in epraccur, not in the ePCN file.
+    no_pcn = [sorted(set(geo.practice[geo.place == i].tolist()))[0] for i in (0, 3)]
+    write_pcn_lookup(inbox / "practices/epcn.xlsx", geo, leave_out=no_pcn)
     fresh = [str(x) for x in numbers[used:used + 2]]
     _write_deaths(inbox / "deaths", data.deaths, noise, neighbours, fresh)
     blank_disdate, split, episode_blank = _write_hes(inbox / "activity/hes_apc_spells.txt",
@@ -349,6 +363,7 @@ def write_national_sample(directory: Path, *, deaths: int, seed: int, reporter: 
         # The GP practices epraccur lists: the sample's (every death's practice, open
         # throughout) and one that closed in 2015.
         "practices": practices,
+        "pcn_need_deaths": pcn_need_truth(data.facts, geo, no_pcn),
         "rows": truth_rows(data, noise),
         "deaths_by_month": deaths_by_month(data.facts),
         "population": population_truth(geo),
@@ -503,6 +518,21 @@ def truth_rows(data: _Data, noise: _Noise) -> list[dict[str, Any]]:
     table = pl.concat([by_place, icb.select(by_place.columns)]).sort("area", "period")
     return [{k: (int(v) if isinstance(v, (int, np.integer)) else v) for k, v in row.items()}
             for row in table.iter_rows(named=True)]
+
+
+def pcn_need_truth(facts: pl.DataFrame, geo: Geography, no_pcn: list[str]
+                   ) -> list[dict[str, Any]]:
+    """The ICB's need deaths per financial year and PCN: each death's practice (the
+    generator gave it the practice of its LSOA) in its current PCN (the relationship
+    with no end date), or 'no_pcn' for the practices left out of the ePCN file."""
+    current = {r[0]: r[2] for r in pcn_lookup_rows(geo) if r[5] is None}
+    current.update({code: "no_pcn" for code in no_pcn})
+    need = facts.filter("need").with_columns(
+        period=financial_year(pl.col("death")),
+        pcn=pl.col("practice").replace_strict(current, default="unknown"))
+    table = need.group_by("period", "pcn").agg(need_deaths=pl.len()).sort("period", "pcn")
+    return [{"period": p, "pcn": c, "need_deaths": int(n)}
+            for p, c, n in table.iter_rows()]
 
 
 def deaths_by_month(facts: pl.DataFrame) -> dict[str, int]:

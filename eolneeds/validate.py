@@ -307,6 +307,27 @@ def quality_report(con: duckdb.DuckDBPyConnection, config: ProjectConfig) -> Val
                "count(DISTINCT year) FROM population"),
     ))
     no_age = _count(con, "SELECT count(*) FROM deaths WHERE age IS NULL") if counts["deaths"] else 0
+    # A file with no age at all (no age or date of birth column, or one left empty) has
+    # no rows in field_actions to correct: it needs its ages added, not corrected.
+    ageless = con.execute("""
+        SELECT l.file_name, count(*) FROM deaths d
+        JOIN ingest_log l ON l.file_id = d.source_file_id
+        WHERE d.source_file_id NOT IN (SELECT file_id FROM field_actions
+                                       WHERE column_name IN ('age', 'date_of_birth'))
+        GROUP BY l.file_name, d.source_file_id HAVING count(d.age) = 0
+        ORDER BY l.file_name""").fetchall() if no_age else []
+    if ageless:
+        unknown = sum(n for _name, n in ageless)
+        names = ", ".join(name for name, _n in ageless[:3]) + (
+            f" and {len(ageless) - 3} more" if len(ageless) > 3 else "")
+        report.warnings.append(
+            f"{unknown} {plural(unknown, 'death')} of unknown age: {names} "
+            f"{'has' if len(ageless) == 1 else 'have'} no age or date of birth for any "
+            "death; they count in the number of deaths but not in the age-standardised "
+            "rate — export the deaths with their age (or date of birth) and ingest the file "
+            "again with --replace (if the column is named otherwise, name it in the "
+            "mapping's [columns], e.g. age = \"AGE_AT_DEATH\")")
+        no_age -= unknown
     if no_age:
         report.warnings.append(
             f"{no_age} {plural(no_age, 'death')} of unknown age (an age such as DEC_AGEC 999 "

@@ -100,12 +100,20 @@ def assessed_sample(sample_project: ProjectConfig, tmp_path_factory: pytest.Temp
     """One `assess` run of the sample project, every format, a pack per Place.
 
     Returns eolneeds.assess.AssessResult: .indicators (the table), .bundle (what the
-    report writers received), .outputs (paths written), .out_dir, .headline_period."""
+    report writers received), .outputs (paths written), .out_dir, .headline_period,
+    .publication (what it gives, for the publication ledger).
+
+    Not kept in the shared database's ledger: every test then computes against a
+    database with no publication on record, whatever ran before it (kept there, a later
+    assess was protected against this one only where this fixture happened to be built
+    first). A test about the ledger keeps it in a copy (tests/database_copy.py)."""
     from eolneeds.assess import AssessOptions, assess_project
 
     out = tmp_path_factory.mktemp("assessed") / "output"
     return assess_project(
         sample_project,
-        AssessOptions(formats=["csv", "parquet", "html", "xlsx"], out=out, per_place=True),
+        AssessOptions(formats=["csv", "parquet", "html", "xlsx"], out=out, per_place=True,
+                      keep=False),
         reporter=Reporter(),
     )
+

@@ -22,8 +22,12 @@ def small_project(tmp_path: Path, monkeypatch: Any) -> Path:
     return root
 
 
+def stand_in_assessment(config: Any, month: str, out: Path, *, reporter: Any) -> None:
+    """`run`'s assessment, standing in: one file written, nothing for the ledger."""
+    (out / "indicators.csv").write_text("x\n", encoding="utf-8")
+
+
 def stand_in_validation_and_assessment(monkeypatch: Any) -> None:
     """`run` validates nothing and its assessment writes one file."""
     monkeypatch.setattr(run_mod, "_validate", lambda config, *, reporter: [])
-    monkeypatch.setattr(run_mod, "_assess", lambda config, month, out, *, reporter:
-                        (out / "indicators.csv").write_text("x\n", encoding="utf-8"))
+    monkeypatch.setattr(run_mod, "_assess", stand_in_assessment)

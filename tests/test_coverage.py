@@ -20,6 +20,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from sample_settings import primary_suppression_only
+from small_project import stand_in_assessment
 
 from eolneeds import coverage
 from eolneeds.catalogue import load_catalogue
@@ -201,8 +202,7 @@ def test_run_month_after_the_deaths_end_is_refused(tmp_path, monkeypatch):
         + "".join(f"{m},2025-0{m}-1{m},8{m},F,E01000001,C34.9,home\n" for m in (1, 2, 3)),
         encoding="utf-8")
     monkeypatch.setattr(run_mod, "_validate", lambda config, *, reporter: [])
-    monkeypatch.setattr(run_mod, "_assess", lambda config, month, out, *, reporter:
-                        (out / "indicators.csv").write_text("x\n", encoding="utf-8"))
+    monkeypatch.setattr(run_mod, "_assess", stand_in_assessment)
     with pytest.raises(InputDataError) as refused:
         run_mod.run_month(load_config(root), "2025-06", reporter=Reporter())
     assert str(refused.value) == (

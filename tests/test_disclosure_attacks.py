@@ -48,12 +48,14 @@ import dataclasses
 import re
 import zipfile
 from collections import defaultdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import openpyxl
 import polars as pl
 import pytest
+from database_copy import database_copy
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from scipy import sparse
 from scipy.sparse.linalg import lsqr
@@ -652,31 +654,40 @@ def test_practice_algebra_recovers_no_small_count(tables, pcn_of) -> None:
 
 
 @pytest.fixture(scope="module")
-def run_window_tables(sample_project, assessed_sample):
+def run_window_tables(sample_project, assessed_sample, tmp_path_factory):
     """What `run --month 2026-03` publishes (its rolling 12 months, disclosure-controlled
-    against last month's window) and the truth of the same window. A reader who holds
-    this publication only, not last month's, must get no small count back from it
+    against last month's window and against the publication ledger's record of the
+    assess of 2025-26, the same months) and the truth of the same window. A reader who
+    holds this publication only, not last month's, must get no small count back from it
     (disclosure6: six counts of 1-7 came back from the window alone, e.g. 2 hospice
-    deaths of cancer in one Place)."""
+    deaths of cancer in one Place). Computed in a copy of the sample's database, where
+    the assess and then the run are kept in the ledger as they are when published; the
+    copy's config is the third item."""
+    from eolneeds import ledger
     from eolneeds.run import previous_publication, publication
 
+    config = database_copy(sample_project, tmp_path_factory.mktemp("run-window") / "project")
+    when = datetime(2026, 4, 5, 6, 30, tzinfo=UTC)
+    ledger.keep(config.database_path, assessed_sample.publication, when)
     periods = publication("2026-03", 12)
     earlier = previous_publication("2026-03", 12)
     window = [p.label for p in periods]
-    open_config = dataclasses.replace(sample_project, disclosure=DisclosureConfig(min_count=0))
-    con = connect(sample_project.database_path)
+    open_config = dataclasses.replace(config, disclosure=DisclosureConfig(min_count=0))
+    given = ledger.Publication()
+    con = connect(config.database_path)
     try:
-        published = compute_indicators(sample_project, con, periods=periods, earlier=earlier)
+        published = compute_indicators(config, con, periods=periods, earlier=earlier,
+                                       publication=given)
         truth = compute_indicators(open_config, con, periods=periods)
-        store_indicators(con, assessed_sample.indicators)  # as the other tests found it
     finally:
         con.close()
+    ledger.keep(config.database_path, given, when + timedelta(days=1))
     return (truth.filter(pl.col("period").is_in(window)),
-            published.filter(pl.col("period").is_in(window)))
+            published.filter(pl.col("period").is_in(window)), config)
 
 
 def test_a_monthly_run_alone_gives_back_no_hidden_count(run_window_tables, pcn_of) -> None:
-    truth, published = run_window_tables
+    truth, published, _ = run_window_tables
     assert published["period"].unique().to_list() == ["2025-04 to 2026-03"]
     recovered = _recoverable(truth, published, pcn_of)
     assert not recovered, f"{len(recovered)} hidden counts recoverable, e.g. {recovered[:6]}"
@@ -692,7 +703,7 @@ def test_one_span_in_two_publications_gives_back_no_hidden_count(tables, run_win
     deaths in quintile 1). The run is protected against the publication ledger's record
     of the year: the attacker, holding both tables as one, gets nothing back."""
     truth, assessed = tables
-    _, window = run_window_tables
+    _, window, _ = run_window_tables
     assert "2025-26" in assessed["period"].unique().to_list()
     # The run's window is the year by another name: its cells are the year's cells.
     both = pl.concat([assessed, window.filter(~pl.col("breakdown_value").is_in(["SII", "RII"]))
@@ -702,23 +713,16 @@ def test_one_span_in_two_publications_gives_back_no_hidden_count(tables, run_win
 
 
 def test_a_month_published_again_after_a_late_registration_changes_no_shown_count(
-        sample_project, run_window_tables, tmp_path) -> None:
+        run_window_tables, tmp_path) -> None:
     """The run of March 2026 published again after one more death of its window was
     registered (a copy of the project database, the publication ledger in it). Before
     the ledger the two publications differed by 1 in the late death's cells, his Place,
     quintile, sex, age and cause (on main e5099b7, through the CLI: 38 numerators and 99
     denominators shown in both differed by 1-7). Each count shown in both is the same."""
-    import shutil
-
-    from eolneeds.config import DATABASE_FILE
     from eolneeds.run import previous_publication, publication
 
-    _, first = run_window_tables
-    for suffix in ("", ".wal"):  # a write-ahead log, if one was left
-        source = sample_project.database_path.with_name(DATABASE_FILE + suffix)
-        if source.exists():
-            shutil.copy(source, tmp_path / (DATABASE_FILE + suffix))
-    config = dataclasses.replace(sample_project, root=tmp_path)
+    _, first, published = run_window_tables
+    config = database_copy(published, tmp_path / "project")
     con = connect(config.database_path)
     try:
         con.execute("CREATE TEMP TABLE late AS SELECT * FROM deaths WHERE date_of_death "

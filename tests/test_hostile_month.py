@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from small_project import stand_in_assessment
 
 from eolneeds import run as run_mod
 from eolneeds.config import load_config
@@ -48,8 +49,7 @@ def root(tmp_path, monkeypatch) -> Path:
     (root / "inbox" / "deaths" / f"deaths_{NHS}.csv").write_text(HEADER + ROWS,
                                                                   encoding="utf-8")
     monkeypatch.setattr(run_mod, "_validate", lambda config, *, reporter: [])
-    monkeypatch.setattr(run_mod, "_assess", lambda config, month, out, *, reporter:
-                        (out / "indicators.csv").write_text("x\n", encoding="utf-8"))
+    monkeypatch.setattr(run_mod, "_assess", stand_in_assessment)
     return root
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from small_project import stand_in_assessment
 
 from eolneeds import readers
 from eolneeds import run as run_mod
@@ -102,8 +103,7 @@ def test_a_file_finished_after_the_run_read_it_is_loaded_whole_and_once(root,
 
     monkeypatch.setattr(run_mod, "_ingest", ingest_then_the_copy_finishes)
     monkeypatch.setattr(run_mod, "_validate", lambda config, *, reporter: [])
-    monkeypatch.setattr(run_mod, "_assess", lambda config, month, out, *, reporter:
-                        (out / "indicators.csv").write_text("x\n", encoding="utf-8"))
+    monkeypatch.setattr(run_mod, "_assess", stand_in_assessment)
     result = run_mod.run_month(load_config(root), "2024-06", reporter=Reporter())
     # Loaded once, whole: the first, partial load was replaced by the finished file.
     assert _loaded(root) == [("community_2024.csv", 5, 5)]

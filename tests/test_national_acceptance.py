@@ -104,21 +104,22 @@ def test_indicator_numerators_equal_the_truth(onboarded) -> None:  # type: ignor
     assert truth["noise"]["episode_spells_blank_discharge_in_hospital_death"] > 0
     assert truth["noise"]["spells_blank_discharge_in_hospital_death"] > 0
     assert any(area == ICB_CODE for _i, area, _p in got)
-    # Practices from ODS's epraccur (no header row, no PCN): every death has a practice
-    # the list names, so every need death is under PCN 'no_pcn', none 'unknown'.
-    need = {r["period"]: r["need_deaths"] for r in truth["rows"] if r["area"] == ICB_CODE}
+    # Practices from ODS's epraccur (no header row) and the ePCN workbook: every need
+    # death under its practice's current PCN, or 'no_pcn' for the two practices the
+    # ePCN file leaves out; none 'unknown' (every death's practice is listed).
+    want = {(r["period"], r["pcn"]): r["need_deaths"] for r in truth["pcn_need_deaths"]
+            if r["period"] in periods}
     pcns = {(r["period"], r["breakdown_value"]): r["denominator"] for r in table.filter(
         (table["indicator_id"] == "on_register_need_pct") & (table["breakdown"] == "pcn")
-    ).iter_rows(named=True)}
-    assert {p for p, _v in pcns} >= set(periods)
-    for period in periods:
-        assert pcns[(period, "no_pcn")] == need[period], period
-        assert pcns.get((period, "unknown"), 0) == 0, period
+        & table["period"].is_in(list(periods))).iter_rows(named=True)}
+    assert {k: v for k, v in pcns.items() if v} == want
+    assert any(pcn == "no_pcn" for _p, pcn in want)
+    assert not any(pcn == "unknown" for _p, pcn in want)
 
 
 def test_epraccur_loads_the_gp_practices_only(onboarded) -> None:  # type: ignore[no-untyped-def]
     root, truth, results = onboarded
-    [res] = [r for r in results if r.dataset == "practices"]
+    [res] = [r for r in results if r.file.name == "epraccur.csv"]
     assert res.rows_rejected == truth["noise"]["epraccur_not_gp_practices"] > 0
     con = duckdb.connect(str(load_config(root).database_path), read_only=True)
     try:

@@ -65,16 +65,21 @@ def test_disclosure_hides_the_same_cells_whatever_the_hash_seed(assessed_sample,
     # per-process string-hash salt, so two runs on the same data hid different
     # complementary cells and indicators.csv differed between runs.
     import os
+    import shutil
     import subprocess
     import sys
     from pathlib import Path
 
     first = (assessed_sample.out_dir / "indicators.csv").read_bytes()
     out = tmp_path / "again"
+    # A copy: the assess keeps its publication in the project's ledger, and the shared
+    # sample's database keeps none (tests/conftest.py, assessed_sample).
+    project = tmp_path / "project"
+    shutil.copytree(sample_project.root, project)
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     eolneeds = Path(sys.executable).with_name("eolneeds")
     done = subprocess.run(
-        [str(eolneeds), "--quiet", "assess", "--project", str(sample_project.root),
+        [str(eolneeds), "--quiet", "assess", "--project", str(project),
          "--format", "csv", "--out", str(out)],
         env=env, capture_output=True, text=True, encoding="utf-8", check=False)
     assert done.returncode == 0, done.stderr

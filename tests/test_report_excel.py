@@ -808,3 +808,22 @@ def test_the_cover_points_to_the_key_findings_and_says_where_filters_are(books):
         assert "Start with the Key_findings sheet" in cover
         assert "with filters;" not in cover  # filter buttons are on Indicator_data only
         assert "filter buttons only on the Indicator_data table" in cover
+
+
+def test_the_key_findings_are_worked_out_once_for_all_packs(tmp_path, bundle, monkeypatch):
+    """The findings read the indicator table (millions of rows at England scale): the
+    packs of one bundle share them rather than each working them out again."""
+    calls = []
+    original = report_excel.bundle_findings
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(report_excel, "bundle_findings", counted)
+    targets = [(tmp_path / "icb.xlsx", None)] + [
+        (tmp_path / f"{code}.xlsx", code) for code in bundle.places]
+    report_excel.write_excel_packs(bundle, targets)
+    assert len(calls) == 1
+    for path, _ in targets:
+        assert _key_findings(load_workbook(path))
