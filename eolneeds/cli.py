@@ -19,7 +19,8 @@ import typer
 from eolneeds import __version__
 from eolneeds.config import find_project
 from eolneeds.console import ConsoleReporter, visible
-from eolneeds.errors import INTERRUPTED_MESSAGE, EolneedsError, ExitCode, UsageError
+from eolneeds.errors import INTERRUPTED_MESSAGE, EolneedsError, ExitCode, UsageError, shell_arg
+from eolneeds.formatting import plural
 from eolneeds.lock import ProjectLock, ReadOnlyProjectError, project_lock
 from eolneeds.normalise import mask_identifiers
 from eolneeds.schema import DATASETS
@@ -156,11 +157,22 @@ def sample(
 @app.command()
 def ingest(
     dataset: Annotated[
-        str,
-        typer.Argument(help=" | ".join(DATASETS)),
-    ],
-    files: Annotated[list[Path], typer.Argument(help="CSV, gzip CSV, XLSX or Parquet files.")],
+        str | None,
+        typer.Argument(metavar="DATASET", show_default=False,
+                       help=" | ".join(DATASETS) + " (with --inbox: only that folder)"),
+    ] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="FILE...", show_default=False,
+                       help="CSV, gzip CSV, XLSX or Parquet files."),
+    ] = None,
     *,
+    inbox: Annotated[
+        bool, typer.Option("--inbox", help="Load every file waiting in the project's "
+                           "inbox/<dataset>/ folders, in one go, each with the mapping its "
+                           "name chooses (as `run` does; nothing is archived). Files "
+                           "already loaded are skipped.")
+    ] = False,
     project: ProjectOpt = None,
     mapping: Annotated[str | None, typer.Option(help="Mapping name (mappings/NAME.toml).")] = None,
     encoding: Annotated[
@@ -180,20 +192,53 @@ def ingest(
 
     Example: eolneeds ingest deaths inbox/deaths/deaths_2025.csv --project ~/eol-2026
 
+    Every file waiting in inbox/<dataset>/: eolneeds ingest --inbox --project ~/eol-2026
+
     A corrected file under a new name: eolneeds ingest deaths deaths_2025_v2.csv
     --replace-file deaths_2025.csv
     """
-    from eolneeds.ingest import ingest_files
     from eolneeds.project import require_project
 
-    if dataset not in DATASET_CHOICES:
+    if dataset is not None and dataset not in DATASET_CHOICES:
         raise UsageError(f"unknown dataset {dataset!r} — use one of {', '.join(DATASET_CHOICES)}")
+    if not inbox and (dataset is None or not files):
+        raise UsageError("name the dataset and the files to load, e.g. eolneeds ingest "
+                         "deaths inbox/deaths/deaths_2025.csv; or give --inbox to load "
+                         "every file waiting in the project's inbox/<dataset>/ folders")
+    if inbox and files:
+        raise UsageError("--inbox loads the files waiting in the project's inbox/<dataset>/ "
+                         "folders: name the files to load, or give --inbox, not both")
+    # The options that say how to read one file: --inbox reads each with the mapping its
+    # name chooses, as `run` does.
+    per_file = [text for given, text in (
+        (mapping, f"--mapping {shell_arg(mapping or '')}"),
+        (encoding, f"--encoding {shell_arg(encoding or '')}"),
+        (replace, "--replace"),
+        (replace_file, f"--replace-file {shell_arg(replace_file or '')}")) if given]
+    if inbox and per_file:
+        raise UsageError(f"--inbox reads each waiting file with the mapping its name "
+                         f"chooses, and takes no {per_file[0].split()[0]} — name the dataset "
+                         f"and the file instead of --inbox: eolneeds ingest DATASET FILE "
+                         f"{' '.join(per_file)}")
     config = require_project(project)
     # Hold the project lock so a manual ingest cannot interleave with a scheduled run.
     with project_lock(config.root, command="ingest"):
+        if inbox:
+            from eolneeds.run import ingest_inbox
+
+            found, loaded, skipped = ingest_inbox(config, dataset=dataset,
+                                                  reporter=state.reporter)
+            folder = config.inbox / dataset if dataset else config.inbox
+            state.reporter.message(
+                f"{folder}: {len(loaded)} new {plural(len(loaded), 'file')} loaded"
+                + (f", {len(skipped)} skipped (already loaded)" if skipped else "")
+                if found else f"{folder}: no files waiting, nothing to load")
+            return
+        from eolneeds.ingest import ingest_files
+
         ingest_files(
-            config, dataset, files, mapping=mapping, encoding=encoding, replace=replace,
-            replace_file=replace_file, reporter=state.reporter,
+            config, dataset, files, mapping=mapping, encoding=encoding,  # type: ignore[arg-type]
+            replace=replace, replace_file=replace_file, reporter=state.reporter,
         )
 
 

@@ -207,7 +207,10 @@ KEPT_CODES = ("gp_practice", "admission_method", "treatment_function")
 # Datasets with (about) one row per person: person_id is pseudonymised row by row
 # rather than through a lookup of distinct values.
 ONE_ROW_PER_PERSON = {"deaths", "register"}
-# Columns with about as many distinct values as rows (and a cheap parse): per row too.
+# Columns with about as many distinct values as rows: per row too. (Costs looked up
+# once per distinct value instead -- a tariff repeats -- measured no better on the
+# whole process, paired at load 14-21: community 4 M rows 0.98-1.08x, HES 1.5 M
+# spells with 557,000 distinct costs 0.97-1.03x; BENCHMARKS.md 2026-12-02 12:00.)
 PER_ROW_COLUMNS = {"cost", "spell_id"}
 
 
@@ -2631,7 +2634,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
         con.execute(f"CREATE OR REPLACE TEMP TABLE {BAD_RAW_TABLE} AS SELECT {numbered} "
                     f"FROM {raw.table} WHERE {wanted}")
         rows = replace(raw, table=BAD_RAW_TABLE, row_expr="__row")
-        full = _select_sql(dataset, rows, plan, full=True)
+        full = _select_sql(dataset, rows, _spelt_plan(con, plan, rows), full=True)
         spelt = "__eolneeds_spelt"
         # A few rows are spelt out on one thread: the statement then costs its binding
         # and each thread's set-up (its regular expressions compiled again), not rows.
@@ -2656,6 +2659,52 @@ def _quarantine(con: duckdb.DuckDBPyConnection, dataset: str, raw: readers.RawTa
             con.execute(f"DROP TABLE IF EXISTS {spelt}")
         if check != (bad[0], 0):  # the two passes must agree on every row
             raise RuntimeError(f"ingest: {bad[0]} rows marked, reasons for {check}")
+
+
+def _spelt_plan(con: duckdb.DuckDBPyConnection, plan: _Plan, rows: readers.RawTable
+                ) -> _Plan:
+    """The plan for spelling out the marked rows (`rows`): without the checks of a
+    list's elements (a death's contributory causes) that none of these rows fails.
+
+    Binding a statement costs per expression however few rows it reads: fifteen causes'
+    checks, each quoting its value with words withheld (six regular expressions), cost
+    the deaths file about 0.7 CPU s in that pass, for rows that were marked for
+    something else. Whether any of these rows fails each check is asked first, with the
+    check's own condition over the few rows (its value and code computed as its lookup
+    computes them)."""
+    header_of = {name: header for header, name in plan.sources.items()}
+    elements = {name for names in plan.list_sources.values() for name in names}
+    own = [i for i, c in enumerate(plan.checks)
+           if len(c.home) == 1 and c.home[0] in elements
+           and c.column in plan.list_sources and c.source is None]
+    if not own:
+        return plan
+    names = sorted({plan.checks[i].home[0] for i in own})
+    texts = ", ".join(f'{readers.value_sql(rows.column(header_of[n]))} AS "{n}"'
+                      for n in names)
+    codes = ", ".join(f'{nz.icd10_sql(chr(34) + n + chr(34))} AS "icd_{n}"' for n in names)
+    failed = ", ".join(f"bool_or({plan.checks[i].reason.condition})" for i in own)
+    found = con.execute(f"SELECT {failed} FROM (SELECT *, {codes} FROM (SELECT {texts} "
+                        f"FROM {rows.table}))").fetchone()
+    quiet = {i for i, hit in zip(own, found or (), strict=True) if not hit}
+    if not quiet:
+        return plan
+    # The quiet elements' lookups go too: the list they feed is not spelt out (no check
+    # reads it), so it is given over the elements left.
+    dropped = {plan.checks[i].home[0] for i in quiet} - {
+        plan.checks[i].home[0] for i in own if i not in quiet}
+    hosted = {n for c, key in plan.keys.items() if c not in plan.list_sources for n in key}
+    dropped -= hosted  # (a source another column is computed from keeps its lookup)
+    lists = {c: [n for n in names if n not in dropped] for c, names in plan.list_sources.items()}
+    values = dict(plan.values)
+    for canonical, names in lists.items():
+        codes = ", ".join(f'"icd_{n}"' for n in names)
+        values[canonical] = (f"list_filter([{codes}], lambda x: x IS NOT NULL)" if names
+                             else "CAST(NULL AS VARCHAR[])")
+    return replace(plan, checks=[c for i, c in enumerate(plan.checks) if i not in quiet],
+                   withheld={k: v for k, v in plan.withheld.items()
+                             if not (k.startswith("ws_") and k[3:] in dropped)},
+                   list_sources=lists, values=values)
 
 
 def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int,

@@ -334,9 +334,18 @@ def is_valid_nhs_number(value: str | None) -> bool:
 def nhs_digits_sql(expr: str) -> str:
     """SQL: `expr` without spaces and dashes, digits of any script as ASCII (not yet
     checked to be ten digits). Only a value beyond ASCII (more bytes than characters)
-    is translated: the usual identifier pays one length comparison."""
+    is translated: the usual identifier pays one length comparison.
+
+    Ten ASCII digits as they are, or spaced as printed ('943 476 5919'), are what
+    nearly every extract holds: one pattern match says so, and the digits are kept or
+    the spaces dropped without the search-and-replace over every separator (a death's
+    or register entry's number is read per row: 1 M spaced numbers 0.36 -> 0.24 CPU s).
+    Anything else goes through the whole clean-up; the result is the same."""
     separators = sql_literal(_NHS_SEPARATORS)
-    return f"regexp_replace({ascii_digits_sql(expr)}, {separators}, '', 'g')"
+    spaced = f"replace({expr}, ' ', '')"
+    return (f"(CASE WHEN regexp_full_match({expr}, '[0-9]{{10}}') THEN {expr} "
+            f"WHEN regexp_full_match({spaced}, '[0-9]{{10}}') THEN {spaced} "
+            f"ELSE regexp_replace({ascii_digits_sql(expr)}, {separators}, '', 'g') END)")
 
 
 def ascii_digits_sql(expr: str) -> str:

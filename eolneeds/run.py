@@ -330,6 +330,46 @@ def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str,
     return found
 
 
+def ingest_inbox(config: ProjectConfig, *, dataset: str | None = None,
+                 reporter: Reporter) -> tuple[list[tuple[str, Path]], list[str], list[str]]:
+    """Ingest every file waiting in inbox/<dataset>/ (only DATASET's folder when given),
+    in INGEST_ORDER, each with the mapping chosen by its name (mapping_for_file), in this
+    one process: `run`'s step 1 and `eolneeds ingest --inbox`. Nothing is archived.
+
+    Returns (the files found, as (dataset, path); "dataset/name" of those loaded; of
+    those skipped because their bytes were loaded before)."""
+    pending = [(d, p) for d, p in inbox_files(config, reporter=reporter)
+               if dataset is None or d == dataset]
+    ingested: list[str] = []
+    skipped: list[str] = []
+    # One ingest_files call per mapping: it reads all its files with one mapping.
+    groups: dict[tuple[str, str | None], list[Path]] = {}
+    for found, path in pending:
+        groups.setdefault((found, mapping_for_file(config, found, path)), []).append(path)
+    from eolneeds.readers import file_state
+
+    for (found, mapping), files in groups.items():
+        states = {path: file_state(path) for path in files}
+        results = _ingest(config, found, files, mapping=mapping, reporter=reporter)
+        for path, res in zip(files, results, strict=False):
+            (skipped if getattr(res, "skipped", False) else ingested).append(
+                f"{found}/{path.name}"
+            )
+        # Ingest refuses a file that changes while it reads it; one that a copy went on
+        # writing after the read (the copy paused) would be archived whole yet loaded in
+        # part, and its next version loaded beside it. Load it again as it now is.
+        for path in [p for p in files if file_state(p) != states[p]]:
+            reporter.message(f"{path.name} changed after it was read (still being copied?): "
+                             "loading it again as it is now", level="warning")
+            before = file_state(path)
+            _replace(config, found, path, mapping=mapping, reporter=reporter)
+            if file_state(path) != before:
+                raise InputDataError(
+                    f"{path.name}: is still changing (being written or copied) — wait "
+                    "until it is complete, then run again")
+    return pending, ingested, skipped
+
+
 # ---------------------------------------------------------------------------------------
 # Publishing outputs atomically
 
@@ -594,36 +634,8 @@ def _run_locked(
     output_root = root / OUTPUT_DIR
     _tidy_outputs(output_root, reporter=reporter)
 
-    # 1. Ingest the inbox, one mapping group at a time.
-    pending = inbox_files(config, reporter=reporter)
-    ingested: list[str] = []
-    skipped: list[str] = []
-    groups: dict[tuple[str, str | None], list[Path]] = {}
-    for dataset, path in pending:
-        groups.setdefault((dataset, mapping_for_file(config, dataset, path)), []).append(
-            path
-        )
-    from eolneeds.readers import file_state
-
-    for (dataset, mapping), files in groups.items():
-        states = {path: file_state(path) for path in files}
-        results = _ingest(config, dataset, files, mapping=mapping, reporter=reporter)
-        for path, res in zip(files, results, strict=False):
-            (skipped if getattr(res, "skipped", False) else ingested).append(
-                f"{dataset}/{path.name}"
-            )
-        # Ingest refuses a file that changes while it reads it; one that a copy went on
-        # writing after the read (the copy paused) would be archived whole yet loaded in
-        # part, and its next version loaded beside it. Load it again as it now is.
-        for path in [p for p in files if file_state(p) != states[p]]:
-            reporter.message(f"{path.name} changed after it was read (still being copied?): "
-                             "loading it again as it is now", level="warning")
-            before = file_state(path)
-            _replace(config, dataset, path, mapping=mapping, reporter=reporter)
-            if file_state(path) != before:
-                raise InputDataError(
-                    f"{path.name}: is still changing (being written or copied) — wait "
-                    "until it is complete, then run again")
+    # 1. Ingest the inbox (files already loaded are skipped by their content hash).
+    pending, ingested, skipped = ingest_inbox(config, reporter=reporter)
     new_data = bool(ingested)
     if not new_data:
         reporter.event("no_new_data", month=month, files_already_loaded=len(skipped))

@@ -1012,8 +1012,9 @@ activity/activity_community.csv     community, specialist palliative and hospice
 practices/epcn.xlsx                 GP practice -> Primary Care Network, NHS England's ODS
                                     ePCN workbook layout (preset ods_epcn)
 
-Ingest everything:  eolneeds run --month 2026-10 --project .
+Ingest everything:  eolneeds ingest --inbox --project .
 or one by one:      eolneeds ingest deaths inbox/deaths/deaths_pcmd.csv --project .
+The monthly job:    eolneeds run --month 2026-10 --project .   (ingests, assesses, archives)
 """
 
 

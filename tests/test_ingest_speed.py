@@ -204,6 +204,85 @@ def test_direct_load_matches_the_rows_table_path(tmp_path, monkeypatch, empty_li
     assert [c for _, _, _, c in loaded] == [10, 20, None, 50, None, 70]
 
 
+@pytest.mark.parametrize("bad_cause", [False, True])
+def test_marked_rows_spelt_without_the_causes_none_of_them_fails(tmp_path, monkeypatch,
+                                                                 bad_cause):
+    """The pass spelling out the marked rows leaves out the checks (and lookups) of the
+    contributory causes that none of the marked rows fails (ingest._spelt_plan): the
+    same rejects and field actions as with every check, worked out by hand -- marked
+    rows with no bad cause, and (bad_cause) one with a junk code in S_COD_CODE_3 too."""
+    from eolneeds import ingest
+
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    header = ("DEC_NHS_NUMBER,REG_DATE_OF_DEATH,REG_DATE,DEC_AGEC,DEC_SEX,DEC_LSOA,"
+              "S_UNDERLYING_COD_ICD10," + ",".join(f"S_COD_CODE_{i}" for i in range(1, 16))
+              + ",POD_CODE,POD_NHS_ESTABLISHMENT,POD_ESTABLISHMENT_TYPE")
+
+    def death(number: str, died: str, cause3: str = "") -> str:
+        causes = ["C34.9", "J18.9", cause3] + [""] * 12
+        return ",".join([number, died, "20250110", "80", "1", "E01000001", "C34.9",
+                         *causes, "H1", "1", "01"])
+
+    lines = [header,
+             death("9434765919", "20250102"),                             # 2
+             death("4010232137", "20253102"),                             # 3: no date
+             death("9434765918", "20250103"),                             # 4: unlinked
+             death("4010232145", "20250104", "C50.9"),                    # 5
+             death("4010232153", "20250105", "KEEP OUT" if bad_cause else "I64")]  # 6
+    path = tmp_path / "deaths.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seen = []
+    for prune in (True, False):
+        if not prune:
+            monkeypatch.setattr(ingest, "_spelt_plan", lambda con, plan, rows: plan)
+        seen.append(_ingest_one(
+            tmp_path / f"prune-{prune}", "deaths", path, 'preset = "pcmd_deaths"\n',
+            "SELECT row_number, column_name, value, action, reason FROM field_actions "
+            "ORDER BY 1, 2", "SELECT source_row, contributory_causes FROM deaths ORDER BY 1"))
+    assert seen[0] == seen[1]
+    counts, rejects, actions, loaded = seen[0]
+    assert counts == (5, 4, 1)
+    assert [(r, c) for r, c, _ in rejects] == [(3, "date_of_death")]
+    assert [(r, c, a) for r, c, _, a, _ in actions] == [(4, "person_id", "unlinked")] + (
+        [(6, "contributory_causes", "code dropped")] if bad_cause else [])
+    assert [c for _, c in loaded] == [["C349", "J189"], ["C349", "J189"],
+                                      ["C349", "J189", "C509"],
+                                      ["C349", "J189"] if bad_cause else ["C349", "J189", "I64"]]
+
+
+def test_costs_looked_up_once_per_value_match_costs_read_per_row(tmp_path, monkeypatch):
+    """A cost is cleaned and checked per row (ingest.PER_ROW_COLUMNS) or, like any
+    other column, once per distinct value in a lookup. Costs of every kind -- currency
+    and thousands marks, Arabic-Indic digits and decimal mark, white space, a "no
+    value" word, text, a negative and an implausible amount, repeats of each -- give
+    the same rows, rejects and field actions both ways, and the costs worked out by
+    hand."""
+    from eolneeds import ingest
+
+    monkeypatch.setenv("EOLNEEDS_KEY", "test-key-not-secret")
+    costs = ["10", "£1,234.50", "\u0661\u0662\u0663\u066b\u0665", " 12 ", "N/A", "abc",
+             "-5", "20000000", "", "10", "abc", "£1,234.50"]
+    lines = ["person_id,activity_type,start_date,end_date,cost"] + [
+        f"9434765919,community_contact,2024-06-{day:02d},2024-06-{day:02d},\"{cost}\""
+        for day, cost in enumerate(costs, start=1)]
+    path = tmp_path / "activity.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    seen = []
+    for per_row in ({"spell_id"}, {"cost", "spell_id"}):
+        monkeypatch.setattr(ingest, "PER_ROW_COLUMNS", per_row)
+        seen.append(_ingest_one(
+            tmp_path / "-".join(sorted(per_row)), "activity", path, "nhs_number = true\n",
+            "SELECT row_number, column_name, value, action, reason FROM field_actions "
+            "ORDER BY 1, 2", "SELECT source_row, cost FROM activity ORDER BY 1"))
+    assert seen[0] == seen[1]
+    counts, rejects, actions, loaded = seen[0]
+    assert counts == (12, 12, 0) and rejects == []
+    assert [c for _, c in loaded] == [10.0, 1234.5, 123.5, 12.0, None, None, None, None,
+                                      None, 10.0, None, 1234.5]
+    assert [(r, c, a) for r, c, _, a, _ in actions] == [
+        (r, "cost", "blanked") for r in (7, 8, 9, 12)]
+
+
 @pytest.mark.parametrize("sorted_from", [0, 10**9])
 def test_unique_keys_load_direct_with_the_same_duplicates(tmp_path, monkeypatch,
                                                           sorted_from):

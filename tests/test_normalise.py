@@ -253,6 +253,37 @@ def test_nhs_sql_agrees_with_python(text):
     assert got is nz.is_valid_nhs_number(text)
 
 
+# Values an NHS number column holds, for the short cut of nhs_digits_sql (ten digits as
+# they are or spaced as printed) against the whole clean-up, which it must agree with.
+NHS_WRITTEN = ["9434765919", "943 476 5919", " 943 476 5919", "943  476 5919",
+               "9434765919.0", "9434765919.00", "943-476-5919", "943.476.5919",
+               "943\u00a0476\u00a05919", "943\u2009476\u202f5919", "943\t476 5919",
+               "\u0669\u0664\u0663\u0664\u0667\u0666\u0665\u0669\u0661\u0669",
+               "\uff19\uff14\uff13 476 5919", "943476591", "94347659190", "943 476 591X",
+               "94 34 76 59 19", "9 4 3 4 7 6 5 9 1 9", "+943476591", "+9434765919", "",
+               " ", "0.0", "943476 5919.0", "1.0.0", "9434765919 ", "unknown", "9.43E+09"]
+
+
+@pytest.mark.parametrize("text", NHS_WRITTEN)
+def test_nhs_digits_short_cut_gives_what_the_whole_clean_up_gives(con, text):
+    whole = (f"regexp_replace({nz.ascii_digits_sql('$v')}, "
+             f"{nz.sql_literal(nz._NHS_SEPARATORS)}, '', 'g')")
+    got = sql_value(con, nz.nhs_digits_sql("$v"), v=text)
+    assert got == sql_value(con, whole, v=text)
+    assert (got if got is not None and len(got) == 10 and got.isascii() and got.isdigit()
+            else None) == nz.nhs_digits(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789 .-\u00a0\u0661X", max_size=16))
+def test_nhs_digits_short_cut_agrees_on_any_mix(text):
+    whole = (f"regexp_replace({nz.ascii_digits_sql('$v')}, "
+             f"{nz.sql_literal(nz._NHS_SEPARATORS)}, '', 'g')")
+    with duckdb.connect() as connection:
+        assert (sql_value(connection, nz.nhs_digits_sql("$v"), v=text)
+                == sql_value(connection, whole, v=text))
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.text(alphabet="0123456789", min_size=9, max_size=9))
 def test_nhs_sql_agrees_with_python_for_every_last_digit(first_nine):
