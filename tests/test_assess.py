@@ -249,8 +249,11 @@ def test_sample_sii_signs(assessed_sample):
 
 
 def test_sample_csv_is_byte_identical_between_runs(assessed_sample, tmp_path):
+    # keep=False: kept, this run's ledger would protect every later assess of the shared
+    # database against it, and results would depend on test order.
     again = assess_project(assessed_sample.config,
-                           AssessOptions(formats=["csv"], out=tmp_path), reporter=Reporter())
+                           AssessOptions(formats=["csv"], out=tmp_path, keep=False),
+                           reporter=Reporter())
     first = (assessed_sample.out_dir / "indicators.csv").read_bytes()
     assert (tmp_path / "indicators.csv").read_bytes() == first
     assert_frame_equal(again.indicators, assessed_sample.indicators)
