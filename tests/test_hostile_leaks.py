@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 import pytest
+from sample_settings import primary_suppression_only
 
 CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
 
@@ -93,6 +94,10 @@ def test_an_nhs_number_in_any_stored_text_is_kept_nowhere(tmp_path):
     subprocess.run([*CLI, "sample", str(root), "--deaths", "400", "--seed", "5"],
                    check=True, capture_output=True, timeout=300, env=env)
     planted = _plant(root)
+    # A planted number would come from the inputs, not from which cells are hidden:
+    # secondary suppression (most of the run's time, tests/sample_settings.py) is off;
+    # primary suppression stays on.
+    primary_suppression_only(root)
     done = subprocess.run([*CLI, "--log-format", "json", "run", "--month", "2026-10",
                            "--project", str(root)], capture_output=True, timeout=900,
                           env=env)
