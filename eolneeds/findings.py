@@ -706,7 +706,9 @@ class FindingsBuilder:
         elif other:
             headline = f"{name} differs from the ICB on {len(other)} of {of}"
         else:
-            headline = f"{name} is similar to the ICB on all {of} compared"
+            headline = (f"{name} is similar to the ICB on all {of} compared" if compared > 1
+                        else f"{name} is similar to the ICB on the one headline measure "
+                        "compared")
         parts = [f"{word}: {'; '.join(items)}." for word, items in
                  (("Worse", worse), ("Better", better),
                   ("Different, with no better direction", other)) if items]
@@ -739,7 +741,8 @@ class FindingsBuilder:
         elif other:
             headline = f"{name} differs from England on {len(other)} of {of}"
         else:
-            headline = f"{name} is similar to England on all {of} compared"
+            headline = (f"{name} is similar to England on all {of} compared" if compared > 1
+                        else f"{name} is similar to England on the one measure compared")
         parts = [f"{word}: {'; '.join(items)}." for word, items in
                  (("Worse", worse), ("Better", better),
                   ("Different, with no better direction", other)) if items]
