@@ -180,6 +180,8 @@ class ReportContext:
     # 'reason: n values' line per rule (they add up to the total)
     disclosure_total: str
     disclosure_notes: list[str]
+    # SuppressionTally.where_sentence: which breakdowns hold the hidden values
+    disclosure_where: str
     findings: list[FindingView]
     overview_table: Table | None
     overview_charts: list[Chart]

@@ -106,7 +106,7 @@ from eolneeds.findings import (
     period_words,
     versus_benchmark,
 )
-from eolneeds.formatting import column_header, judge, plural
+from eolneeds.formatting import BREAKDOWN_LABELS, column_header, judge, plural
 from eolneeds.outputs import atomic_output, disclosure_rule_text
 from eolneeds.safety import neutralise
 
@@ -141,12 +141,6 @@ GRADIENT_CHART_PREFERENCE = (
     "ea_last90_3plus_pct", "spc_last_year_pct",
 )
 
-BREAKDOWN_LABELS = {
-    "all": "All", "sex": "Sex", "imd_quintile": "Deprivation quintile",
-    "age_band": "Age band", "age_group": "Age group", "ethnic_group": "Ethnic group",
-    "cause_group": "Cause group", "gp_practice": "GP practice", "pcn": "PCN",
-    "cause_group_imd_quintile": "Cause group and deprivation quintile",
-}
 BREAKDOWN_ORDER = ("all", "sex", "age_band", "age_group", "ethnic_group", "cause_group",
                    "imd_quintile")
 VALUE_LABELS = {
@@ -1168,8 +1162,12 @@ class _Pack:
     def suppression_count(self) -> str:
         """How many of this pack's values are hidden, by rule: counted from the rows of
         its Indicator data sheet (bundle.suppression_tally), so the words match the table."""
-        return suppression_tally(self.frame).sentence(
-            shown_as=CONFIDENTIAL.text, where="this workbook's Indicator_data sheet")
+        tally = suppression_tally(self.frame)
+        return (f"{tally.sentence(shown_as=CONFIDENTIAL.text, where=WHERE_DATA)} "
+                f"{tally.where_sentence()}".rstrip())
+
+
+WHERE_DATA = "this workbook's Indicator_data sheet"
 
 
 def _catalogue_by_id() -> dict[str, catalogue.Indicator]:

@@ -16,6 +16,7 @@ from report_fixtures import make_bundle, set_headline_row
 
 from eolneeds import report_excel
 from eolneeds.findings import findings_builder
+from eolneeds.formatting import BREAKDOWN_LABELS
 from eolneeds.report_html import build_context
 
 HEADLINE = ("dsr_all_cause", "pc_need_pct", "pod_hospital_pct", "diupr_pct",
@@ -179,3 +180,70 @@ def test_the_sample_packs_refer_only_to_what_they_hold(assessed_sample, pack) ->
         pack = f"pack-{assessed_sample.bundle.places[0].lower()}.xlsx"
     wb = load_workbook(assessed_sample.out_dir / pack)
     assert cross_reference_faults(wb) == []
+
+
+# --- where the suppressed values are ---------------------------------------------------
+
+
+def test_the_suppression_tally_by_breakdown_is_worked_from_the_table() -> None:
+    """Known answer: 10 GP practice rows with 6 hidden, 8 ethnic group rows with 2, 5
+    quintile rows with 1, 4 sex rows with 1, 3 totals with none: the three breakdowns
+    hiding most are named, the rest summed, and the totals said whole."""
+    import polars as pl
+
+    from eolneeds.bundle import suppression_tally
+
+    spec = [("gp_practice", 10, 6), ("ethnic_group", 8, 2), ("imd_quintile", 5, 1),
+            ("sex", 4, 1), ("all", 3, 0)]
+    frame = pl.DataFrame(
+        {"breakdown": [b for b, rows, _ in spec for _ in range(rows)],
+         "suppressed": [i < hidden for _, rows, hidden in spec for i in range(rows)],
+         "note": [None] * 30}, schema={"breakdown": pl.String, "suppressed": pl.Boolean,
+                                       "note": pl.String})
+    tally = suppression_tally(frame)
+    assert tally.suppressed == 10
+    assert tally.where_sentence() == (
+        "Suppressed values by breakdown: GP practice 6 of 10; ethnic group 2 of 8; "
+        "deprivation quintile 1 of 5; other breakdowns 1 of 4; all people (the totals) "
+        "0 of 3.")
+    assert suppression_tally(frame.with_columns(pl.lit(False).alias("suppressed"))
+                             ).where_sentence() == ""
+
+
+def test_the_sample_says_where_its_suppressed_values_are(assessed_sample) -> None:
+    """The report and every pack say which breakdowns hold the hidden values, in numbers
+    that are the table's own."""
+    import polars as pl
+
+    def stated(text: str) -> dict[str, tuple[int, int]]:
+        found = re.search(r"Suppressed values by breakdown: (.*?)\.(?: |$)", text)
+        assert found, text[:300]
+        return {name.strip(): (int(n.replace(",", "")), int(rows.replace(",", "")))
+                for name, n, rows in re.findall(r"([^;]+?) ([\d,]+) of ([\d,]+)",
+                                                found.group(1))}
+
+    def table_counts(frame: pl.DataFrame) -> dict[str, tuple[int, int]]:
+        return {b: (int(n), int(rows)) for b, n, rows in frame.group_by("breakdown").agg(
+            pl.col("suppressed").sum(), pl.len()).iter_rows()}
+
+    counts = table_counts(assessed_sample.indicators)
+    html = (assessed_sample.out_dir / "report.html").read_text(encoding="utf-8")
+    said = stated(re.sub(r"<[^>]+>", " ", html))
+    assert said.pop("all people (the totals)") == counts.pop("all")
+    other = said.pop("other breakdowns", (0, 0))
+    words = {v.lower(): k for k, v in BREAKDOWN_LABELS.items()}
+    named = {words[name.lower()]: n for name, n in said.items()}
+    assert named and all(counts[b] == n for b, n in named.items())
+    # The breakdowns named are those hiding the most; the rest are summed.
+    assert min(n for n, _ in named.values()) >= max(
+        (n for b, (n, _) in counts.items() if b not in named), default=0)
+    rest = [v for b, v in counts.items() if b not in named]
+    assert other == ((sum(n for n, _ in rest), sum(r for _, r in rest))
+                     if any(n for n, _ in rest) else (0, 0))
+    said = stated(re.sub(r"<[^>]+>", " ", html))
+    icb = load_workbook(assessed_sample.out_dir / "pack-icb.xlsx", read_only=True)
+    try:
+        cover = " ".join(str(r[0]) for r in icb["Cover"].iter_rows(values_only=True) if r[0])
+    finally:
+        icb.close()
+    assert stated(cover) == said
