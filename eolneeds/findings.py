@@ -725,7 +725,9 @@ class FindingsBuilder:
                        for ind, eng in self.england.items())
         if not compared:
             return None
-        worse, better, other = [], [], []
+        worse: list[str] = []
+        better: list[str] = []
+        other: list[str] = []
         for ind, cmp, row in self.england_differences(place):
             verdict = judge(cmp, self.polarity(ind)).key
             said = (f"{self.name(ind).lower()} {self.value(row)} against England's "
