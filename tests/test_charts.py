@@ -203,7 +203,8 @@ def test_the_care_home_segment_says_religious_establishments_are_in_it() -> None
         assert y1 != y2 or start >= end, spans
 
 
-def _legend_spans(root: ET.Element, names: list[str], key: float) -> list[tuple[float, float, float]]:
+def _legend_spans(root: ET.Element, names: list[str],
+                  key: float) -> list[tuple[float, float, float]]:
     """(y, left, right) of each legend entry: its key (`key` units left of the words)
     and its words at 9 pt, 0.6 em a character."""
     spans = []
