@@ -180,6 +180,30 @@ def versus_benchmark(row: dict[str, Any] | None, benchmark: float) -> str | None
     return "higher" if benchmark < lo else "lower" if benchmark > hi else "similar"
 
 
+def _tallied(name: str, against: str, measure: str, compared: int,
+             found: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """A Place against a comparator, as a headline and the detail's sentences: 'X is
+    worse than the ICB on 2 of 6 headline measures and better on 1', then 'Worse: ...'
+    (found: 'worse', 'better', 'other' -> the measures said, each with its values)."""
+    worse, better, other = found["worse"], found["better"], found["other"]
+    of = f"{compared} {plural(compared, measure)}"
+    if worse:
+        headline = f"{name} is worse than {against} on {len(worse)} of {of}" + (
+            f" and better on {len(better)}" if better else "")
+    elif better:
+        headline = f"{name} is better than {against} on {len(better)} of {of}"
+    elif other:
+        headline = f"{name} differs from {against} on {len(other)} of {of}"
+    elif compared > 1:
+        headline = f"{name} is similar to {against} on all {of} compared"
+    else:
+        headline = f"{name} is similar to {against} on the one {measure} compared"
+    parts = [f"{word}: {'; '.join(items)}." for word, items in
+             (("Worse", worse), ("Better", better),
+              ("Different, with no better direction", other)) if items]
+    return headline, parts
+
+
 class FindingsBuilder:
     """Reads the headline period's rows once; one method per finding."""
 
@@ -696,22 +720,7 @@ class FindingsBuilder:
                 found[verdict if verdict in ("worse", "better") else "other"].append(said)
         if not compared:
             return None
-        worse, better, other = found["worse"], found["better"], found["other"]
-        of = f"{compared} headline {plural(compared, 'measure')}"
-        if worse:
-            headline = f"{name} is worse than the ICB on {len(worse)} of {of}" + (
-                f" and better on {len(better)}" if better else "")
-        elif better:
-            headline = f"{name} is better than the ICB on {len(better)} of {of}"
-        elif other:
-            headline = f"{name} differs from the ICB on {len(other)} of {of}"
-        else:
-            headline = (f"{name} is similar to the ICB on all {of} compared" if compared > 1
-                        else f"{name} is similar to the ICB on the one headline measure "
-                        "compared")
-        parts = [f"{word}: {'; '.join(items)}." for word, items in
-                 (("Worse", worse), ("Better", better),
-                  ("Different, with no better direction", other)) if items]
+        headline, parts = _tallied(name, "the ICB", "headline measure", compared, found)
         parts.append("Counted where the difference is significant (unlikely to be "
                      "chance, 95% confidence).")
         return Finding(key="place_versus_icb", question=f"What stands out in {name}?",
@@ -725,29 +734,14 @@ class FindingsBuilder:
                        for ind, eng in self.england.items())
         if not compared:
             return None
-        worse: list[str] = []
-        better: list[str] = []
-        other: list[str] = []
+        found: dict[str, list[str]] = {"worse": [], "better": [], "other": []}
         for ind, cmp, row in self.england_differences(place):
             verdict = judge(cmp, self.polarity(ind)).key
             said = (f"{self.name(ind).lower()} {self.value(row)} against England's "
                     f"{fmt_value(self.england[ind].value, row['unit'])}")
-            (worse if verdict == "worse" else better if verdict == "better"
-             else other).append(said if verdict in ("worse", "better") else f"{said} ({cmp})")
-        of = f"{compared} {plural(compared, 'measure')}"
-        if worse:
-            headline = f"{name} is worse than England on {len(worse)} of {of}" + (
-                f" and better on {len(better)}" if better else "")
-        elif better:
-            headline = f"{name} is better than England on {len(better)} of {of}"
-        elif other:
-            headline = f"{name} differs from England on {len(other)} of {of}"
-        else:
-            headline = (f"{name} is similar to England on all {of} compared" if compared > 1
-                        else f"{name} is similar to England on the one measure compared")
-        parts = [f"{word}: {'; '.join(items)}." for word, items in
-                 (("Worse", worse), ("Better", better),
-                  ("Different, with no better direction", other)) if items]
+            found[verdict if verdict in ("worse", "better") else "other"].append(
+                said if verdict in ("worse", "better") else f"{said} ({cmp})")
+        headline, parts = _tallied(name, "England", "measure", compared, found)
         parts.append(self.england_periods())
         if said_once := self.england_differences_said():
             parts.append(said_once)
