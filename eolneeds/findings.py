@@ -278,7 +278,7 @@ class FindingsBuilder:
     def highest(self, ind: str, key: str, question: str, what: str,
                 question_key: str, evidence: str, most: str) -> Finding | None:
         """The Place with the highest published value, against the ICB and England;
-        `most` says what it has the most of, for a headline that is a sentence."""
+        `most` begins the headline, a sentence ('Deaths in hospital are highest in')."""
         ranked = self.ranked(ind)
         icb = self.get(ind, self.icb)
         if not ranked or not _published(icb):
@@ -293,7 +293,7 @@ class FindingsBuilder:
             low_value, low_place, low_row = ranked[-1]
             detail += f" Lowest: {self.place_name(low_place)}, {self.value(low_row)}."
         return Finding(key=key, question=question,
-                       headline=f"{name} has {most}: {self.value(row)}",
+                       headline=f"{most} {name}: {self.value(row)}",
                        detail=detail, section="place", place=place,
                        question_key=question_key,
                        evidence=f"{evidence} in {name}")
@@ -303,7 +303,7 @@ class FindingsBuilder:
         return self.highest("pod_hospital_pct", "hospital_deaths",
                             "Where is the share of hospital deaths highest?",
                             "of deaths were in hospital in", "place", "Deaths in hospital",
-                            "the highest share of deaths in hospital")
+                            "Deaths in hospital are highest in")
 
     def register_gap(self) -> Finding | None:
         unidentified = self.get("unidentified_need", self.icb)
@@ -312,11 +312,11 @@ class FindingsBuilder:
             return None
         parts = []
         if _published(unidentified):
-            headline = (f"{fmt_count(unidentified['value'])} people who died with "  # type: ignore[index]
-                        "palliative care needs were not on a register")
+            headline = (f"{fmt_count(unidentified['value'])} people with needs were not "  # type: ignore[index]
+                        "on a register")
         else:
-            headline = (f"{self.value(identified)} of people who died with palliative "  # type: ignore[arg-type]
-                        "care needs were identified")
+            headline = (f"{self.value(identified)} of people with needs were "  # type: ignore[arg-type]
+                        "identified")
         if _published(identified):
             parts.append(f"{self.value(identified)} of people who died with palliative "  # type: ignore[arg-type]
                          f"care needs were on a register"
@@ -351,8 +351,7 @@ class FindingsBuilder:
                             "Where are emergency admissions high?",
                             "had three or more emergency admissions in their last 90 "
                             "days of life in", "hospital", "Emergency admissions",
-                            "the highest share of people with three or more emergency "
-                            "admissions before death")
+                            "Repeat emergency admissions are highest in")
 
     def cost(self) -> Finding | None:
         total = self.get("hospital_cost_last90", self.icb)
@@ -372,8 +371,8 @@ class FindingsBuilder:
                        f"{fmt_money_rounded(row['value'])}.")
         return Finding(key="cost", question="What does it cost?",
                        # What the money is for, in a sentence to repeat.
-                       headline=(f"Hospital care in the last 90 days of life cost "
-                                 f"{fmt_money_rounded(total['value'])} in {self.period}"),  # type: ignore[index]
+                       headline=(f"{fmt_money_rounded(total['value'])} on hospital care "  # type: ignore[index]
+                                 "in the last 90 days of life"),
                        detail=detail, section="place" if place else "overview",
                        place=place, question_key="hospital",
                        evidence=(f"Hospital care in {self.place_name(place)}" if place
@@ -394,17 +393,18 @@ class FindingsBuilder:
             return None
         need_change = 100 * (n1 - n0) / n0
         deaths_change = 100 * (d1 - d0) / d0
-        # Both ends are projections (calendar years); the rates behind them are those of
-        # the reporting period (a financial year), which the text names.
+        # Both ends are projections (calendar years, as the projections' note says); the
+        # rates behind them are those of the reporting period (a financial year), which
+        # the text names.
         detail = (f"At {self.period} rates, population change alone takes deaths with "
                   f"palliative care need from {fmt_count(n0)} a year in {usable[0]} to "
-                  f"{fmt_count(n1)} in {usable[-1]} (projected calendar years); all deaths "
+                  f"{fmt_count(n1)} in {usable[-1]}; all deaths "
                   f"from {fmt_count(d0)} to {fmt_count(d1)} "
                   f"({'+' if deaths_change >= 0 else ''}{fmt_number(deaths_change, 0)}%).")
         return Finding(key="need_growth", question="How does need grow?",
                        # In words, not '+38%': plainer, and a cell of the packs' Key
                        # findings sheet may not begin with '+' (safety.neutralise).
-                       headline=(f"Deaths with palliative care needs are projected to "
+                       headline=(f"Need projected to "
                                  f"{'rise' if need_change >= 0 else 'fall'} "
                                  f"{fmt_number(abs(need_change), 0)}% by {usable[-1]}"),
                        detail=detail, section="projections",
@@ -804,9 +804,8 @@ class FindingsBuilder:
                 detail += f", against {fmt_value(icb_per_death, '£')} across the ICB"
         detail += f" ({cost_source_text(self.unit_cost, short=True)})."
         return Finding(key="place_cost", question=f"What does hospital care cost in {name}?",
-                       headline=(f"Hospital care in the last 90 days of life cost "
-                                 f"{fmt_money_rounded(total['value'])} in {name} in "
-                                 f"{self.period}"),
+                       headline=(f"{fmt_money_rounded(total['value'])} on hospital care "
+                                 f"in the last 90 days of life in {name}"),
                        detail=detail, section="place", place=place, question_key="hospital",
                        evidence=f"Hospital care in {name}")
 
