@@ -208,7 +208,8 @@ def test_a_hidden_end_of_the_gradient_gives_no_count_of_people():
     # 30.5% against 31.0% of 1,000: 5 people, below a headline's 10.
     bundle.indicators = _gradient(frame, "spc_last_year_pct", icb, sii=(20.0, 10.0, 30.0),
                                   rii=1.8, most=(30.5, 1000.0), least=31.0)
-    assert _inequality(bundle).headline.startswith("People in the most deprived areas fare worse on ")
+    assert _inequality(bundle).headline.startswith(
+        "People in the most deprived areas fare worse on ")
 
 
 def test_no_gradient_worse_for_the_most_deprived_is_said_so():
