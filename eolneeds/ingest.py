@@ -874,9 +874,17 @@ def _plan_columns(
             plan.values[canonical] = aux if not blank else f"(CASE WHEN {aux} <= {today} " \
                                                            f"THEN {aux} END)"
             expected = nz.expected_dates(date_format)
+            # Written as the mapping reads dates but no date ('29/02/2023'): say why
+            # ('2023 is not a leap year'), not which format was expected. Never of a
+            # date of birth, which is shown only by its shape: the why would tell its
+            # year.
+            fault = "NULL" if canonical == "date_of_birth" else \
+                nz.date_fault_sql(nz.ascii_digits_sql(t), date_format)
             checks.append((_when(f"{t} IS NOT NULL AND {aux} IS NULL",
-                                 _say(f"{label} '", shown, f"' is not a date (expected "
-                                      f"{expected})")), blank))
+                                 _say(f"{label} '", shown, "' is not a date",
+                                      f"coalesce(': ' || {fault}, "
+                                      f"{nz.sql_literal(f' (expected {expected})')})")),
+                           blank))
             if canonical == "date_of_birth" and TWO_DIGIT_YEAR in date_format:
                 # A two-digit year of birth: strptime reads 00-68 as 2000-2068, but no
                 # one is born in the future ('01-MAY-45' is 1945). The century is settled
@@ -2978,6 +2986,9 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
                           f"'{value[0]}'")  # type: ignore[index]
         elif shape is not None:
             example = f'date_format = "{shape}", as in \'{value[0]}\''  # type: ignore[index]
+            if "%y" in shape:  # the century such a mapping gives: README, "Dates"
+                example += ("; two-digit years 00-68 are then read as 2000-2068 and 69-99 "
+                            "as 1969-1999, a year of birth as the century before the death")
     fix = impossible or fix.format(where=where, column=column or "the column", example=example)
     limit = ("every row" if rows_rejected == rows_read else
              f"more than {share:.0%} of the rows, the [ingest] max_rejected_share limit")

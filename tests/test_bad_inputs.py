@@ -33,6 +33,8 @@ CONFIG = ('[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "
           '\n[ingest]\nmax_rejected_share = 1.0\n')
 
 NOT_A_DATE = "is not a date (expected dd/mm/yyyy or yyyy-mm-dd)"
+# Written as dates are read, but no date: the message says why.
+NOT_IN_FEBRUARY = "is not a date: February 2023 has 28 days"
 BAD_NHS = ("is not a valid NHS number (10 digits with a correct modulus 11 check digit); "
            "the value is withheld because it identifies a person")
 UNLINKED = ("is not a valid NHS number (10 digits with a correct modulus 11 check digit); "
@@ -196,14 +198,15 @@ CASES = [
          loaded=("SELECT rural_urban FROM areas", [("Urban – café £",)])),
     Case("UTF-8 with BOM", "deaths", "bom.csv", counts=(2, 2, 0)),
     Case("UTF-16 with BOM", "deaths", "utf16.csv", counts=(2, 1, 1),
-         rejects=[(3, "date_of_death", f"date_of_death '31/02/2023' {NOT_A_DATE}")]),
+         rejects=[(3, "date_of_death", f"date_of_death '31/02/2023' {NOT_IN_FEBRUARY}")]),
     Case("semicolons", "deaths", "semicolons.csv", counts=(2, 2, 0),
          actions=[(3, "age", "blanked", "age '-1' is not between 0 and 120")]),
     Case("tabs", "deaths", "tabs.tsv", counts=(1, 1, 0)),
     Case("pipes", "deaths", "pipes.txt", counts=(1, 1, 0)),
     # A slip among day-first dates (row 4's day above 12 proves the order): that row only.
     Case("CRLF line ends and a US date", "deaths", "crlf.csv", counts=(3, 2, 1),
-         rejects=[(3, "date_of_death", f"date_of_death '05/13/2023' {NOT_A_DATE}")]),
+         rejects=[(3, "date_of_death",
+                   "date_of_death '05/13/2023' is not a date: there is no month 13")]),
     # No date proves day first: the other dates would load swapped (finding 09).
     Case("dates month first", "deaths", "month_first.csv", refused=(
         "month_first.csv: 1 date in date_of_death cannot be read as dd/mm/yyyy (the "
@@ -447,9 +450,9 @@ CASES = [
                  [(date(2023, 1, 5),), (date(2023, 1, 6),), (date(2023, 1, 7),),
                   (date(2023, 1, 8),)])),
     Case("impossible dates", "deaths", "dates_impossible.csv", counts=(5, 1, 4), rejects=[
-        (2, "date_of_death", f"date_of_death '31/02/2023' {NOT_A_DATE}"),
-        (3, "date_of_death", f"date_of_death '29/02/2023' {NOT_A_DATE}"),
-        (4, "date_of_death", f"date_of_death '2023-13-01' {NOT_A_DATE}"),
+        (2, "date_of_death", f"date_of_death '31/02/2023' {NOT_IN_FEBRUARY}"),
+        (3, "date_of_death", "date_of_death '29/02/2023' is not a date: 2023 is not a leap year"),
+        (4, "date_of_death", "date_of_death '2023-13-01' is not a date: there is no month 13"),
         (5, "date_of_death", f"date_of_death '05/01/23' {NOT_A_DATE}")]),
     Case("future date", "deaths", "dates_future.csv", counts=(2, 1, 1),
          rejects=[(2, "date_of_death", "date_of_death '01/01/2099' is in the future")]),
@@ -551,7 +554,7 @@ CASES = [
                   ("male", "hospital", []), ("unknown", "unknown", [])])),
     Case("XLSX title rows, blank row, totals row", "deaths", "title_rows_totals.xlsx",
          mapping='dataset = "deaths"\nsheet = "Deaths"\nheader_row = 3\n', counts=(5, 3, 2),
-         rejects=[(8, "date_of_death", f"date_of_death '31/02/2023' {NOT_A_DATE}"),
+         rejects=[(8, "date_of_death", f"date_of_death '31/02/2023' {NOT_IN_FEBRUARY}"),
                   (9, None, "row looks like a totals row (Total)")],
          loaded=("SELECT date_of_death, age, sex, source_row FROM deaths ORDER BY source_row",
                  [(date(2023, 1, 5), 85, "female", 4), (date(2023, 1, 6), 85, "male", 5),
@@ -560,7 +563,7 @@ CASES = [
     Case("register values", "register", "register_bad.csv", counts=(4, 2, 2), rejects=[
         (3, "dnacpr", "dnacpr '[words withheld]' is not yes or no; add a [recode.dnacpr] "
                       "entry to the mapping"),
-        (4, "date_added", f"date_added '32/01/2023' {NOT_A_DATE}")],
+        (4, "date_added", "date_added '32/01/2023' is not a date: January has 31 days")],
         loaded=("SELECT gp_practice, preferred_place_of_death, dnacpr, advance_care_plan "
                 "FROM register ORDER BY source_row",
                 [("A81001", "home", True, False), ("A81001", "home", True, False)])),

@@ -6,6 +6,7 @@ file mostly quarantined is refused whole with exit 3 and the fix."""
 from __future__ import annotations
 
 import subprocess
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -161,26 +162,30 @@ def test_register_and_activity_rows_with_a_bad_identifier_stay_quarantined(tmp_p
 
 
 def test_the_date_format_advice_names_the_format_the_file_is_in(tmp_path):
-    """Dates written 31.05.2024: the advice gives that format (not a generic example),
-    and followed literally it loads every row."""
+    """Dates written 31/05/24 (a two-digit year is never read unasked): the advice gives
+    that format (not a generic example) and the century it gives, and followed literally
+    it loads every row, in 2024. (Dates written 31.05.2024 need no advice: they load.)"""
     config = project(tmp_path / "p")
     header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
     deaths = write(tmp_path / "deaths.csv", [header] + [
-        f"P{i},{i:02d}.05.2024,80,F,E01000001,C34.9,Hospital" for i in range(1, 6)])
+        f"P{i},{i:02d}/05/24,80,F,E01000001,C34.9,Hospital" for i in range(1, 6)])
     command = [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root)]
     env = {"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"}
     completed = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert completed.returncode == 3
     assert completed.stderr.rstrip().endswith(
         "set date_format in a new mappings/deaths.toml to the file's date format "
-        "(date_format = \"%d.%m.%Y\", as in '01.05.2024')"), completed.stderr
+        "(date_format = \"%d/%m/%y\", as in '01/05/24'; two-digit years 00-68 are then "
+        "read as 2000-2068 and 69-99 as 1969-1999, a year of birth as the century before "
+        "the death)"), completed.stderr
     (config.root / "mappings" / "deaths.toml").write_text(
-        'dataset = "deaths"\ndate_format = "%d.%m.%Y"\n', encoding="utf-8")
+        'dataset = "deaths"\ndate_format = "%d/%m/%y"\n', encoding="utf-8")
     completed = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert completed.returncode == 0, completed.stderr
     con = duckdb.connect(str(config.database_path), read_only=True)
     try:
-        assert con.execute("SELECT count(*) FROM deaths").fetchall() == [(5,)]
+        assert con.execute("SELECT min(date_of_death), max(date_of_death) FROM deaths"
+                           ).fetchall() == [(date(2024, 5, 1), date(2024, 5, 5))]
     finally:
         con.close()
 
@@ -190,7 +195,7 @@ def test_the_refusal_of_a_one_row_file_says_1_row(tmp_path):
     # never "(1 rows)".
     config = project(tmp_path / "p")
     header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
-    deaths = write(tmp_path / "deaths.csv", [header, "P1,2024/06/01,80,F,E01000001,C34.9,Hospital"])
+    deaths = write(tmp_path / "deaths.csv", [header, "P1,01 06 2024,80,F,E01000001,C34.9,Hospital"])
     completed = subprocess.run(
         [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root)],
         capture_output=True, text=True, timeout=120,
@@ -205,9 +210,9 @@ def test_the_refusal_of_a_one_row_file_says_1_row(tmp_path):
 def test_a_file_with_every_row_quarantined_exits_3_and_keeps_nothing(tmp_path):
     config = project(tmp_path / "p")
     header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
-    # Dates written yyyy/mm/dd: not the default dd/mm/yyyy.
+    # Dates written with spaces: no shape a date_format is named for.
     deaths = write(tmp_path / "deaths.csv", [header] + [
-        f"P{i},2024/06/{i:02d},80,F,E01000001,C34.9,Hospital" for i in range(1, 6)])
+        f"P{i},{i:02d} 06 2024,80,F,E01000001,C34.9,Hospital" for i in range(1, 6)])
     completed = subprocess.run(
         [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root)],
         capture_output=True, text=True, timeout=120,
@@ -231,7 +236,7 @@ def test_a_file_with_every_row_quarantined_exits_3_and_keeps_nothing(tmp_path):
     # The advice, followed literally, loads the file; --replace (nothing to replace, as
     # nothing was kept) too; each row once.
     (config.root / "mappings" / "deaths.toml").write_text(
-        'dataset = "deaths"\ndate_format = "%Y/%m/%d"\n', encoding="utf-8")
+        'dataset = "deaths"\ndate_format = "%d %m %Y"\n', encoding="utf-8")
     completed = subprocess.run(
         [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root),
          "--replace"], capture_output=True, text=True, timeout=120,

@@ -123,7 +123,7 @@ def test_quality_tables_and_blocking_faults(tmp_path):
     # Reasons are grouped with the quoted values taken out.
     assert rows(report, "rejects_by_reason") == [
         ("deaths", "deaths.csv", "date_of_death",
-         "date_of_death is not a date (expected dd/mm/yyyy or yyyy-mm-dd)", 1, 6),
+         "date_of_death is not a date: February 2023 has 28 days", 1, 6),
         ("deaths", "deaths.csv", "person_id",
          "duplicate death for this person: first seen on row 2 of this file", 1, 7)]
 
