@@ -1096,8 +1096,20 @@ def _plan_columns(
         plan.finals["date_of_birth"] = "CAST(NULL AS DATE)"
         plan.finals["age"] = f'coalesce("v_age", {from_birth})'
     if dataset == "activity":
-        cross("end_date", "start_date", "")
+        # An end before the start: the admission, attendance or contact still counts by
+        # its start; how long it lasted is what cannot be known. The end is blanked and
+        # recorded, and such a stay has no bed days (last90_activity.sql finds it by
+        # its field action), rather than running to the date of death as a stay with
+        # no end does (a death in hospital).
+        cross("end_date", "start_date", UNKNOWN_LENGTH, action="blanked")
+        plan.finals["end_date"] = ('(CASE WHEN "v_end_date" >= "v_start_date" OR '
+                                   '"v_start_date" IS NULL THEN "v_end_date" END)')
     return plan
+
+
+#: The end of an activity's reason for a blanked end date before its start; the bed-day
+#: count (queries/last90_activity.sql) leaves out the stays whose reason ends so.
+UNKNOWN_LENGTH = "; the activity counts by its start, with no bed days (its length is unknown)"
 
 
 #: The reason a CSDS contact that did not take place is quarantined with (not a fault of

@@ -570,19 +570,23 @@ CASES = [
     Case("register NHS numbers", "register", "register_nhs.csv",
          mapping='dataset = "register"\nnhs_number = true\n', counts=(2, 1, 1),
          rejects=[(3, "person_id", f"person_id {BAD_NHS}")]),
-    Case("activity values", "activity", "activity_bad.csv", counts=(5, 3, 2), rejects=[
+    Case("activity values", "activity", "activity_bad.csv", counts=(5, 4, 1), rejects=[
         (3, "activity_type", "activity_type '[words withheld]' is not a known activity type "
                              "(use one of emergency_admission, elective_admission, "
                              "ae_attendance, community_contact, "
                              "specialist_palliative_contact, hospice_inpatient, outpatient, "
-                             "other); add a [recode.activity_type] entry to the mapping"),
-        (4, "end_date", "end_date '2023-01-04' is before start_date '2023-01-05'")],
-        # A bad cost blanks the cost: the contact still counts.
-        actions=[(5, "cost", "blanked", "cost 'abc' is not a number"),
+                             "other); add a [recode.activity_type] entry to the mapping")],
+        # A bad cost blanks the cost: the contact still counts; so does an attendance
+        # whose end is before its start (its end blanked: its length is unknown).
+        actions=[(4, "end_date", "blanked", "end_date '2023-01-04' is before start_date "
+                  "'2023-01-05'; the activity counts by its start, with no bed days (its "
+                  "length is unknown)"),
+                 (5, "cost", "blanked", "cost 'abc' is not a number"),
                  (6, "cost", "blanked", "cost '-20' is negative")],
-        loaded=("SELECT activity_type, cost FROM activity ORDER BY source_row",
-                [("emergency_admission", 100.0), ("elective_admission", None),
-                 ("community_contact", None)])),
+        loaded=("SELECT activity_type, end_date, cost FROM activity ORDER BY source_row",
+                [("emergency_admission", date(2023, 1, 3), 100.0),
+                 ("ae_attendance", None, None), ("elective_admission", date(2023, 1, 6), None),
+                 ("community_contact", None, None)])),
     Case("HES APC layout", "activity", "hes_apc.csv",
          mapping='dataset = "activity"\npreset = "hes_apc"\n', counts=(4, 3, 1),
          rejects=[(3, "start_date", f"start_date (ADMIDATE) {MISSING}")],

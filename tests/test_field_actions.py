@@ -494,3 +494,62 @@ def test_an_admission_whose_discharge_date_is_dash_or_n_a_still_counts(tmp_path)
     assert pick(frame, "ea_last90_3plus_pct")["numerator"] == 1
     # (3 + 2 + 5 + 6) bed days over 2 deaths, worked out by hand.
     assert pick(frame, "bed_days_last90_mean")["value"] == pytest.approx(8.0)
+
+
+def test_an_admission_whose_end_is_before_its_start_counts_with_no_bed_days(tmp_path):
+    """A spell discharged before it was admitted (2024-05-09 after 2024-05-10; the
+    '01/01/1900' of a system's default date) was quarantined whole: an admission lost
+    from every 'admissions in the last 90 days' count. The admission counts by its start;
+    what cannot be known is how long it lasted, so the end is blanked and recorded
+    (field_actions, validate) and the stay has no bed days, rather than running to the
+    date of death as a stay with no end (a death in hospital) does."""
+    config = project(tmp_path / "p", "\n[disclosure]\nmin_count = 0\n", {
+        "deaths": 'dataset = "deaths"\nnhs_number = true\n',
+        "sus_apcs": 'dataset = "activity"\npreset = "hes_apc"\n'})
+    load_areas_and_population(config, tmp_path)
+    deaths = write(tmp_path / "deaths.csv", [
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death",
+        f"{GOOD[0]},05/06/2024,80,F,E01000001,C34.9,Hospital",
+        f"{GOOD[1]},06/06/2024,70,M,E01000002,I25.1,Hospital",
+    ])
+    ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    spells = write(tmp_path / "sus_apcs_2024.csv", [
+        "NHS_Number,Admission_Date,Discharge_Date,Admission_Method",
+        "9876543210,2024-01-02,2024-01-03,11",
+        f"{GOOD[0]},2024-04-10,2024-04-12,21",    # row 3: 3 days
+        f"{GOOD[0]},2024-05-10,2024-05-09,2A",    # row 4: ends before it starts
+        f"{GOOD[0]},2024-06-01,01/01/1900,22",    # row 5: likewise
+        f"{GOOD[1]},2024-06-01,2024-06-03,21",    # row 6: 3 days
+        "9876543210,2025-03-30,2025-03-31,12",
+    ])
+    [result] = ingest_files(config, "activity", [spells], mapping="sus_apcs",
+                            reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (6, 6, 0)
+    con = connect(config.database_path, read_only=True)
+    try:
+        actions = con.execute("SELECT row_number, column_name, value, action, reason FROM "
+                              "field_actions ORDER BY row_number").fetchall()
+        ends = con.execute("SELECT source_row, end_date FROM activity WHERE source_row IN "
+                           "(4, 5) ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert [row[:4] for row in actions] == [(4, "end_date", "2024-05-09", "blanked"),
+                                           (5, "end_date", "1900-01-01", "blanked")]
+    assert all(reason.endswith("; the activity counts by its start, with no bed days (its "
+                               "length is unknown)") and "is before" in reason
+               for *_, reason in actions)
+    assert ends == [(4, None), (5, None)]
+
+    frame = _indicators_2024_25(config)
+    # GOOD[0] had three emergency admissions in the 90 days before 5 June (10 April, 10
+    # May, 1 June); GOOD[1] one. Before: rows 4 and 5 were lost, so 0 of 2 had 3+.
+    assert pick(frame, "ea_last90_any_pct")["numerator"] == 2
+    assert pick(frame, "ea_last90_3plus_pct")["numerator"] == 1
+    # (3 + 0 + 0) and 3 bed days over 2 deaths, worked out by hand (run to the death
+    # instead, rows 4 and 5 would have added 27 and 5 days).
+    assert pick(frame, "bed_days_last90_mean")["value"] == pytest.approx(3.0)
+
+    report = validate_project(config, reporter=Reporter())
+    shown = report.table("field_actions_by_reason").frame
+    assert list(zip(shown["column_name"], shown["action"], shown["rows"], strict=True)) == [
+        ("end_date", "blanked", 2)]
