@@ -264,7 +264,8 @@ def test_fix_a_file_of_two_digit_years(tmp_path, written, fmt, day):  # type: ig
     mapping = root / "mappings" / "deaths.toml"
     assert str(caught.value).endswith(
         f"set date_format in {mapping} to the file's date format (date_format = \"{fmt}\", "
-        f"as in '{written}')")
+        f"as in '{written}'; two-digit years 00-68 are then read as 2000-2068 and 69-99 as "
+        "1969-1999, a year of birth as the century before the death)")
     with mapping.open("a", encoding="utf-8") as fh:
         fh.write(f'date_format = "{fmt}"\n')
     [res] = ingest_files(load_config(root), "deaths", [path], reporter=Reporter())
