@@ -439,12 +439,9 @@ def test_the_report_shows_the_field_actions_by_reason_in_data_quality(tmp_path):
     assert BAD_CHECK not in page and "Caravan park" not in page
 
 
-def test_an_admission_whose_discharge_date_is_dash_or_n_a_still_counts(tmp_path):
-    """SUS / warehouse exports write a spell with no discharge (a death in hospital) as
-    '-' or 'N/A' as often as blank or NULL. The admission still happened: losing it
-    undercounted 3+ emergency admissions in the last 90 days (newcomer3's real-shaped
-    SUS spells: 68 of 603 spells quarantined, two Places' counts one short). The end
-    date is blanked and recorded; the stay runs to the date of death."""
+def _two_deaths_in_hospital(tmp_path):
+    """A project with two deaths in hospital (GOOD[0] on 5 June 2024, GOOD[1] on 6 June)
+    and the hes_apc mapping `sus_apcs` for their spells."""
     config = project(tmp_path / "p", "\n[disclosure]\nmin_count = 0\n", {
         "deaths": 'dataset = "deaths"\nnhs_number = true\n',
         "sus_apcs": 'dataset = "activity"\npreset = "hes_apc"\n'})
@@ -455,6 +452,16 @@ def test_an_admission_whose_discharge_date_is_dash_or_n_a_still_counts(tmp_path)
         f"{GOOD[1]},06/06/2024,70,M,E01000002,I25.1,Hospital",
     ])
     ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    return config
+
+
+def test_an_admission_whose_discharge_date_is_dash_or_n_a_still_counts(tmp_path):
+    """SUS / warehouse exports write a spell with no discharge (a death in hospital) as
+    '-' or 'N/A' as often as blank or NULL. The admission still happened: losing it
+    undercounted 3+ emergency admissions in the last 90 days (newcomer3's real-shaped
+    SUS spells: 68 of 603 spells quarantined, two Places' counts one short). The end
+    date is blanked and recorded; the stay runs to the date of death."""
+    config = _two_deaths_in_hospital(tmp_path)
     # 9876543210 (alive): weights 10..2 give 330, 330 mod 11 = 0, check digit 0. Its
     # elective stays make the APC data cover 2024-25 and the 90 days before it.
     spells = write(tmp_path / "sus_apcs_2024.csv", [
@@ -489,16 +496,7 @@ def test_an_admission_whose_end_is_before_its_start_counts_with_no_bed_days(tmp_
     what cannot be known is how long it lasted, so the end is blanked and recorded
     (field_actions, validate) and the stay has no bed days, rather than running to the
     date of death as a stay with no end (a death in hospital) does."""
-    config = project(tmp_path / "p", "\n[disclosure]\nmin_count = 0\n", {
-        "deaths": 'dataset = "deaths"\nnhs_number = true\n',
-        "sus_apcs": 'dataset = "activity"\npreset = "hes_apc"\n'})
-    load_areas_and_population(config, tmp_path)
-    deaths = write(tmp_path / "deaths.csv", [
-        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death",
-        f"{GOOD[0]},05/06/2024,80,F,E01000001,C34.9,Hospital",
-        f"{GOOD[1]},06/06/2024,70,M,E01000002,I25.1,Hospital",
-    ])
-    ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    config = _two_deaths_in_hospital(tmp_path)
     spells = write(tmp_path / "sus_apcs_2024.csv", [
         "NHS_Number,Admission_Date,Discharge_Date,Admission_Method",
         "9876543210,2024-01-02,2024-01-03,11",
