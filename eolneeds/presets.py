@@ -760,6 +760,7 @@ def ods_epraccur_preset() -> Preset:
             "practice_name": "Name",
             "start_date": "Open Date",
             "end_date": "Close Date",
+            "status": "Status Code",
         },
         required=("practice_code",),
         nhs_number=False,
