@@ -213,6 +213,10 @@ def test_practice_checks_against_the_pcn_lookup(tmp_path):
         "deaths whose practice is in no PCN (listed only by ODS's practice list)":
             (0, 0, "none"),
         "deaths after their practice closed (ODS's practice list)": (0, 0, "none"),
+        "deaths at practices ODS lists as closed but with no close date (status C)":
+            (0, 0, "none"),
+        "deaths at practices ODS lists as dormant or proposed (status D or P)":
+            (0, 0, "none"),
         "deaths after their practice's last PCN membership ended (closed or merged?)":
             (1, 1, "A81002"),
         "practices in the practices file with no current PCN": (1, 1, "A81002"),
