@@ -891,7 +891,12 @@ def grouped_bar_chart(
     height = max(0.7 + 0.26 * len(categories) * n_series, 2.2) * 72
     longest = max((len(c) for c in categories), default=4)
     x0, x1 = min(10 + 5.6 * longest, width * 0.45), width - 12
-    y0, y1 = 30.0, height - 28
+    # The legend from the plot's left edge, flowing within what a phone shows
+    # (_legend_flow; long category names put x0 up to 259): each further row, 14 taller.
+    flow = _legend_flow([21 + _CHAR_EM * 9 * len(s.label) for s in series], x0, 15)
+    legend_h = 14.0 * max((row for _, row in flow), default=0)
+    height += legend_h
+    y0, y1 = 30.0 + legend_h, height - 28
     values = [float(v) for s in series for v in s.values if v is not None and _finite(v)]
     ticks = _nice_ticks(max([*values, 0.0]) * 1.12) if values else [0.0, 1.0]
     x_max = ticks[-1]
@@ -932,16 +937,15 @@ def grouped_bar_chart(
             text = fmt_value(raw, unit) if raw is not None and _finite(raw) else "*"
             out.append(f'<text x="{px(value) + 3:.1f}" y="{top + band / 2 + 3:.1f}" '
                        f'font-size="8" fill="{BLACK}">{_esc(text)}</text>')
-    cursor = x0
-    for i, s in enumerate(series):
+    for i, (s, (cursor, row)) in enumerate(zip(series, flow, strict=True)):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        out.append(f'<rect x="{cursor:.1f}" y="8" width="16" height="9" fill="{colour}"/>')
+        y = 8 + 14 * row
+        out.append(f'<rect x="{cursor:.1f}" y="{y}" width="16" height="9" fill="{colour}"/>')
         if i % 4:
-            out.append(f'<rect x="{cursor:.1f}" y="8" width="16" height="9" '
+            out.append(f'<rect x="{cursor:.1f}" y="{y}" width="16" height="9" '
                        f'fill="url(#{svg_id}-hatch-{i % 4})"/>')
-        out.append(f'<text x="{cursor + 21:.1f}" y="16" font-size="9" fill="{BLACK}">'
+        out.append(f'<text x="{cursor + 21:.1f}" y="{y + 8}" font-size="9" fill="{BLACK}">'
                    f"{_esc(s.label)}</text>")
-        cursor += 36 + 5.2 * len(s.label)
     out.append("</svg>")
     return "".join(out) + "\n"
 

@@ -226,7 +226,8 @@ def _legend_spans(root: ET.Element, names: list[str],
     return sorted(spans)
 
 
-@pytest.mark.parametrize("kind", ["place_of_death", "line", "funnel", "spc", "gradient"])
+@pytest.mark.parametrize("kind", ["place_of_death", "line", "funnel", "spc", "gradient",
+                                  "bars"])
 def test_a_legend_is_read_whole_on_a_phone(kind) -> None:
     """A 390 px phone shows the left ~330 units of a chart before it scrolls sideways
     (charts.PHONE_WIDTH): every chart's legend flows onto more rows within it rather
@@ -273,12 +274,23 @@ def test_a_legend_is_read_whole_on_a_phone(kind) -> None:
                                     reference_label="All quintiles, Ashbourne Vale")
         names = ["Quintile value, 95% confidence interval", "All quintiles, Ashbourne Vale"]
         key = 26.0
+    elif kind == "bars":
+        # A long cause group puts the plot's left edge, where the legend starts, at 184.
+        names = ["North East Lincolnshire Place", "ICB"]
+        series = [charts.Series(n, [27.0, 3.0]) for n in names]
+        svg = charts.grouped_bar_chart("chart-b", "Causes", "d",
+                                       ["Dementia and Alzheimer's disease", "HIV"],
+                                       series, "%")
+        key = 21.0
     root = _parse(svg)
     if kind in ("funnel", "spc"):
         clip = next(root.iter(f"{SVG_NS}clipPath"))  # the plot area
         plot_top = float(next(clip.iter(f"{SVG_NS}rect")).get("y", "0"))
     elif kind == "gradient":
         plot_top = min(y for t, _, y in _placed_texts(root) if t.text == "Deaths in hospital")
+    elif kind == "bars":  # the axis line's top: the path 'M{x0} {y0}V...'
+        axis = next(e for e in root.iter(f"{SVG_NS}path") if "V" in e.get("d", ""))
+        plot_top = float(axis.get("d", "").split("V")[0].split()[-1])
     spans = _legend_spans(root, names, key)
     assert len(spans) == len(names)
     if plot_top is not None:
