@@ -1595,6 +1595,9 @@ def apply_disclosure(
         # the linking periods' counts (never published: unknown, like a latent count).
         known = {k for k in values if k[2] in earlier}
         linked = {k for k in values if k[2] in linking}
+        # Known by assumption only (fail closed: no ledger record of them), until the
+        # ledger's versions below confirm them (what they published) or not (hid).
+        assumed = set(known)
         free |= {k for k in linked if k[0] in modelled or not 0 < abs(values[k]) < min_count}
         hidden |= linked
         values = {**values, **latent}
@@ -1621,7 +1624,13 @@ def apply_disclosure(
             # A count recounted for an earlier publication's period that differs from
             # what it published is not what readers hold: unknown, like a latent count.
             recounted = changed & known
-            known = (known - recounted) | same
+            # An earlier publication's count the ledger has as hidden was never given:
+            # unknown, and protected here like any hidden count (pinned above). Taken as
+            # known, nothing here would stop this table giving it back (on the sample's
+            # two consecutive runs it changed no cell: what the first hid, the second
+            # does not give back either; it is checked now rather than assumed).
+            known = (known - recounted - pinned) | same
+            assumed -= same | pinned | recounted
             unknown = recounted | {k for k in values if k[2].startswith(
                 (BEFORE_PREFIX, CHANGE_PREFIX)) and k not in known}
             hidden |= pinned | unknown
@@ -1643,11 +1652,15 @@ def apply_disclosure(
                 # of its window beyond its year to date) was for that publication to
                 # protect: nothing hidden here could, and it is not this one's to.
                 rest = set(sums.keys) - known
-                # With this table's zeros too: a 0 here makes the shared months of its
-                # cell 0, and the month out is then the earlier count itself.
-                rest -= _forced_zero(rest - {k for k in rest if values.get(k) == 0
-                                             and k not in latent}, sums, values) | {
-                    k for k in rest if values.get(k) == 0 and k not in latent}
+                if assumed:
+                    # Earlier counts taken as known with no record of them: with this
+                    # table's zeros too (a 0 here makes the shared months of its cell 0,
+                    # and the month out is the assumed count itself, which no reader was
+                    # given: protecting it hid the whole window). Never where the ledger
+                    # has the counts: then a published earlier count and a 0 here give
+                    # back what the two publications really give together.
+                    zeros = {k for k in rest if values.get(k) == 0 and k not in latent}
+                    rest -= _forced_zero(rest - zeros, sums, values) | zeros
                 earlier_given = set(_determined(rest, sums, rest - needs))
                 needs -= earlier_given
             _protect(values, hidden, sums, icb_codes, free, needs, cost, known=known)
