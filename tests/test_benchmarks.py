@@ -12,19 +12,10 @@ import openpyxl
 import pytest
 
 from eolneeds.benchmarks import FINGERTIPS_COLUMNS, load_benchmarks
-from eolneeds.config import load_config
 from eolneeds.ingest import ingest_files
 from eolneeds.reporting import Reporter
+from tests.small_project import make_project
 
-CONFIG = """
-[project]
-icb_name = "Test ICB"
-icb_code = "QXX"
-
-[[places]]
-code = "P1"
-name = "Place One"
-"""
 MAPPING = 'dataset = "benchmarks"\npreset = "fingertips"\n'
 
 
@@ -34,11 +25,7 @@ def _key(monkeypatch):
 
 
 def _project(root: Path, mapping: str = MAPPING):
-    root.mkdir(parents=True)
-    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
-    (root / "mappings").mkdir()
-    (root / "mappings" / "fingertips.toml").write_text(mapping, encoding="utf-8")
-    return load_config(root)
+    return make_project(root, {"fingertips": mapping})
 
 
 def _row(**fields: str) -> list[str]:

@@ -21,16 +21,8 @@ from eolneeds.config import load_config
 from eolneeds.ingest import ingest_files
 from eolneeds.inspect import inspect_file
 from eolneeds.reporting import Reporter
+from tests.small_project import one_place_project
 
-CONFIG = """
-[project]
-icb_name = "Test ICB"
-icb_code = "QXX"
-
-[[places]]
-code = "P1"
-name = "Place One"
-"""
 # Valid NHS number (modulus 11): 943 476 591 -> 9*10+4*9+3*8+4*7+7*6+6*5+5*4+9*3+1*2 =
 # 299; 299 mod 11 = 2; check digit 11 - 2 = 9.
 NHS = "9434765919"
@@ -46,11 +38,7 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _project(root: Path, mapping: str = 'dataset = "activity"\npreset = "csds_contacts"\n'
              ) -> Path:
-    root.mkdir(parents=True)
-    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
-    (root / "mappings").mkdir()
-    (root / "mappings" / "csds.toml").write_text(mapping, encoding="utf-8")
-    return root
+    return one_place_project(root, {"csds": mapping})
 
 
 def _extract(path: Path) -> Path:

@@ -17,16 +17,7 @@ from eolneeds import ingest
 from eolneeds.config import load_config
 from eolneeds.ingest import ingest_files
 from eolneeds.reporting import RecordingReporter
-
-CONFIG = """
-[project]
-icb_name = "Test ICB"
-icb_code = "QXX"
-
-[[places]]
-code = "P1"
-name = "Place One"
-"""
+from tests.small_project import one_place_project
 
 SPELLS_HEADER = "NHS_NUMBER,ADMIDATE,DISDATE,ADMIMETH,TREATMENT_FUNCTION_CODE,SPELL_COST"
 
@@ -49,16 +40,11 @@ def _key(monkeypatch):
 
 
 def project(root: Path) -> Path:
-    (root / "mappings").mkdir(parents=True)
-    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
-    (root / "mappings" / "hes_apc.toml").write_text(
-        'dataset = "activity"\npreset = "hes_apc"\n', encoding="utf-8")
-    (root / "mappings" / "other_trust.toml").write_text(
-        'dataset = "activity"\npreset = "hes_apc"\n', encoding="utf-8")
-    (root / "mappings" / "emis.toml").write_text(
-        'dataset = "register"\nnhs_number = true\n[columns]\nperson_id = "NHS Number"\n'
-        'date_added = "Date Added"\ngp_practice = "Practice"\n', encoding="utf-8")
-    return root
+    spells = 'dataset = "activity"\npreset = "hes_apc"\n'
+    return one_place_project(root, {
+        "hes_apc": spells, "other_trust": spells,
+        "emis": 'dataset = "register"\nnhs_number = true\n[columns]\nperson_id = "NHS Number"\n'
+                'date_added = "Date Added"\ngp_practice = "Practice"\n'})
 
 
 def write(path: Path, lines: list[str]) -> Path:

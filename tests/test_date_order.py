@@ -18,7 +18,8 @@ from eolneeds.errors import InputDataError
 from eolneeds.ingest import ingest_files
 from eolneeds.inspect import inspect_file, mapping_text
 from eolneeds.reporting import Reporter
-from tests.test_ingest import make_project, query, write
+from tests.small_project import make_project
+from tests.test_ingest import query, write
 
 MAPPING = """dataset = "register"
 [columns]

@@ -30,17 +30,8 @@ from eolneeds.inspect import inspect_file
 from eolneeds.reporting import Reporter
 from eolneeds.validate import validate_project
 from tests.handbuilt_db import build_practice_db, handbuilt_config
+from tests.small_project import one_place_project
 from tests.test_ingest import query
-
-CONFIG = """
-[project]
-icb_name = "Test ICB"
-icb_code = "QXX"
-
-[[places]]
-code = "P1"
-name = "Place One"
-"""
 
 
 def _row(code: str, name: str, opened: str, closed: str, status: str, setting: str) -> str:
@@ -75,13 +66,10 @@ def _epraccur(path: Path) -> Path:
 
 
 def _project(root: Path, mapping: str | None = None) -> Path:
-    (root / "mappings").mkdir(parents=True)
-    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
-    if mapping is not None:
-        preset = "ods_epraccur" if mapping == "epraccur" else mapping
-        (root / "mappings" / f"{mapping}.toml").write_text(
-            f'dataset = "practices"\npreset = "{preset}"\n', encoding="utf-8")
-    return root
+    if mapping is None:
+        return one_place_project(root, {})
+    preset = "ods_epraccur" if mapping == "epraccur" else mapping
+    return one_place_project(root, {mapping: f'dataset = "practices"\npreset = "{preset}"\n'})
 
 
 def _query(root: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]

@@ -14,25 +14,16 @@ import polars as pl
 import pytest
 
 from eolneeds.assess import AssessOptions, assess_project, compute_indicators
-from eolneeds.config import load_config
 from eolneeds.db import connect
 from eolneeds.errors import InputDataError
 from eolneeds.ingest import ingest_files
 from eolneeds.periods import financial_year
 from eolneeds.reporting import Reporter
 from eolneeds.validate import validate_project
+from tests.small_project import make_project
 
 EOLNEEDS = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "eolneeds"
 TEST_KEY = "test-key-not-secret"
-CONFIG = """
-[project]
-icb_name = "Test ICB"
-icb_code = "QXX"
-
-[[places]]
-code = "P1"
-name = "Place One"
-"""
 BANDS = [f"{lo}-{lo + 4}" for lo in range(0, 90, 5)] + ["90+"]
 # Valid NHS numbers (modulus 11), worked out by hand: 943 476 591 -> weights 10..2 give
 # 9*10+4*9+3*8+4*7+7*6+6*5+5*4+9*3+1*2 = 299; 299 mod 11 = 2; 11 - 2 = 9.
@@ -46,12 +37,7 @@ def _key(monkeypatch):
 
 
 def project(root: Path, extra: str = "", mappings: dict[str, str] | None = None):
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "eolneeds.toml").write_text(CONFIG + extra, encoding="utf-8")
-    (root / "mappings").mkdir(exist_ok=True)
-    for name, text in (mappings or {}).items():
-        (root / "mappings" / f"{name}.toml").write_text(text, encoding="utf-8")
-    return load_config(root)
+    return make_project(root, mappings or {}, extra=extra)
 
 
 def write(path: Path, lines: list[str]) -> Path:

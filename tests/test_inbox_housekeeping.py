@@ -10,7 +10,8 @@ from pathlib import Path
 from eolneeds.config import load_config
 from eolneeds.reporting import RecordingReporter
 from eolneeds.run import inbox_files
-from tests.test_ingest import make_project, write
+from tests.small_project import make_project
+from tests.test_ingest import write
 
 DEATHS = ("person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death\n"
           "P1,05/01/2023,85,F,E01000001,C34.9,Hospital\n")

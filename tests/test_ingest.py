@@ -20,18 +20,10 @@ from eolneeds.config import load_config
 from eolneeds.ingest import ingest_files
 from eolneeds.normalise import pseudonymise_one
 from eolneeds.reporting import RecordingReporter, Reporter
+from tests.small_project import make_project
 
 TEST_KEY = "test-key-not-secret"
 
-CONFIG = """
-[project]
-icb_name = "Test ICB"
-icb_code = "QXX"
-
-[[places]]
-code = "P1"
-name = "Place One"
-"""
 
 DEATHS_HEADER = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
 
@@ -39,16 +31,6 @@ DEATHS_HEADER = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,plac
 @pytest.fixture(autouse=True)
 def _key(monkeypatch):
     monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
-
-
-def make_project(root: Path, mappings: dict[str, str] | None = None):
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
-    if mappings:
-        (root / "mappings").mkdir(exist_ok=True)
-        for name, text in mappings.items():
-            (root / "mappings" / f"{name}.toml").write_text(text, encoding="utf-8")
-    return load_config(root)
 
 
 def query(config, sql: str, params: dict | None = None) -> list[tuple]:

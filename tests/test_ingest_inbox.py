@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_ingest import TEST_KEY, make_project, query, write
+from tests.small_project import make_project
+from tests.test_ingest import TEST_KEY, query, write
 
 CLI = [sys.executable, "-c", "from eolneeds.cli import main; main()"]
 

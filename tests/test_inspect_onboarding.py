@@ -21,7 +21,8 @@ from eolneeds.ingest import ingest_files
 from eolneeds.inspect import _mask_example, inspect_file, mapping_text
 from eolneeds.project import MAPPING_TEMPLATES
 from eolneeds.reporting import Reporter
-from tests.test_ingest import make_project, query, write
+from tests.small_project import make_project
+from tests.test_ingest import query, write
 
 SSMS = ("NHS_Number,Episode_Number,Admission_Date,Episode_Start_Date,Discharge_Date,"
         "Admission_Method,Treatment_Function_Code\n"

@@ -13,7 +13,8 @@ from eolneeds.config import load_config
 from eolneeds.ingest import ingest_files
 from eolneeds.inspect import guess_dataset, inspect_file, mapping_text
 from eolneeds.reporting import Reporter
-from tests.test_ingest import make_project, write
+from tests.small_project import make_project
+from tests.test_ingest import write
 
 # Valid NHS numbers (modulus 11 check digit), spaced as SystmOne prints them
 NUMBERS = ["943 476 5919", "943 476 5870", "401 023 2137", "943 476 5005"]

@@ -12,7 +12,8 @@ import pytest
 from eolneeds import normalise as nz
 from eolneeds.ingest import ingest_files
 from eolneeds.reporting import RecordingReporter
-from tests.test_ingest import DEATHS_HEADER, make_project, query, write
+from tests.small_project import make_project
+from tests.test_ingest import DEATHS_HEADER, query, write
 
 ENTRIES = 100_000
 

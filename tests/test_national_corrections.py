@@ -22,7 +22,8 @@ from eolneeds.config import load_config
 from eolneeds.errors import UsageError
 from eolneeds.ingest import ingest_files
 from eolneeds.reporting import RecordingReporter, Reporter
-from tests.test_ingest import make_project, query, write
+from tests.small_project import make_project
+from tests.test_ingest import query, write
 from tests.test_presets import PCMD
 
 PRESET = 'dataset = "deaths"\npreset = "pcmd_deaths"\n'

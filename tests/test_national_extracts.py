@@ -18,7 +18,8 @@ from eolneeds.config import load_config
 from eolneeds.ingest import ingest_files
 from eolneeds.inspect import inspect_file
 from eolneeds.reporting import RecordingReporter, Reporter
-from tests.test_ingest import make_project, query, write
+from tests.small_project import make_project
+from tests.test_ingest import query, write
 
 # Valid NHS numbers (modulus 11): 943476500 + check digit, and so on.
 N = ["9434765005", "9434765013", "9434765021", "9434765048", "9434765056"]

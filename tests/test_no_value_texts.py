@@ -22,17 +22,9 @@ from eolneeds.ingest import ingest_files
 from eolneeds.inspect import inspect_file
 from eolneeds.readers import NO_VALUE_TEXTS, is_no_value, value_sql
 from eolneeds.reporting import Reporter
+from tests.small_project import one_place_project
 
 TEST_KEY = "test-key-not-secret"
-CONFIG = """
-[project]
-icb_name = "Test ICB"
-icb_code = "QXX"
-
-[[places]]
-code = "P1"
-name = "Place One"
-"""
 # Valid NHS numbers (modulus 11): 943 476 591 -> 9*10+4*9+3*8+4*7+7*6+6*5+5*4+9*3+1*2 =
 # 299; 299 mod 11 = 2; check digit 11 - 2 = 9. 401 023 213: 4*10+0+1*8+0+2*6+3*5+2*4+1*3
 # +3*2 = 92; 92 mod 11 = 4; 11 - 4 = 7.
@@ -46,15 +38,9 @@ def _key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _project(root: Path) -> Path:
-    root.mkdir(parents=True)
-    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
-    (root / "mappings").mkdir()
     # Deaths keyed by local identifiers (not NHS numbers): one person per row.
-    (root / "mappings" / "deaths.toml").write_text('dataset = "deaths"\nnhs_number = false\n',
-                                                   encoding="utf-8")
-    (root / "mappings" / "register.toml").write_text(
-        'dataset = "register"\nnhs_number = true\n', encoding="utf-8")
-    return root
+    return one_place_project(root, {"deaths": 'dataset = "deaths"\nnhs_number = false\n',
+                                    "register": 'dataset = "register"\nnhs_number = true\n'})
 
 
 def _rows(root: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]

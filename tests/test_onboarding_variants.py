@@ -18,7 +18,8 @@ import pytest
 
 from eolneeds.ingest import ingest_files
 from eolneeds.reporting import Reporter
-from tests.test_ingest import make_project, query, write
+from tests.small_project import make_project
+from tests.test_ingest import query, write
 
 # Valid NHS numbers (modulus 11), e.g. 943 476 591 9: weights 10..2 sum to 299, 299 mod
 # 11 = 2, check digit 11 - 2 = 9.

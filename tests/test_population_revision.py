@@ -11,7 +11,8 @@ import pytest
 
 from eolneeds.ingest import ingest_files
 from eolneeds.reporting import RecordingReporter
-from tests.test_ingest import make_project, query, write
+from tests.small_project import make_project
+from tests.test_ingest import query, write
 
 HEADER = "lsoa_code,year,sex,age_band,population"
 CELLS = [(lsoa, sex) for lsoa in ("E01000001", "E01000002") for sex in ("male", "female")]

@@ -15,7 +15,8 @@ from eolneeds.errors import InputDataError
 from eolneeds.ingest import ingest_files
 from eolneeds.inspect import inspect_file, mapping_text
 from eolneeds.reporting import RecordingReporter, Reporter
-from tests.test_ingest import make_project, query, write
+from tests.small_project import make_project
+from tests.test_ingest import query, write
 
 PCMD = ["DEC_NHS_NUMBER", "REG_DATE_OF_DEATH", "REG_DATE", "DEC_AGEC", "DEC_SEX", "DEC_LSOA",
         "S_UNDERLYING_COD_ICD10", "S_COD_CODE_1", "POD_CODE", "POD_NHS_ESTABLISHMENT",
@@ -270,28 +271,11 @@ def test_workbook_with_no_matching_sheet_lists_them_and_the_advice_works(tmp_pat
 # ---------------------------------------------------------------------------------------
 # The national reference files as published
 
-TWO_PLACES = """
-[project]
-icb_name = "Test ICB"
-icb_code = "QXX"
-
-[[places]]
-code = "P1"
-name = "Place One"
-
-[[places]]
-code = "P2"
-name = "Ashby & District"
-"""
 
 
 def two_place_project(root, mappings):
-    root.mkdir(parents=True)
-    (root / "eolneeds.toml").write_text(TWO_PLACES, encoding="utf-8")
-    (root / "mappings").mkdir()
-    for name, text in mappings.items():
-        (root / "mappings" / f"{name}.toml").write_text(text, encoding="utf-8")
-    return load_config(root)
+    return make_project(root, mappings,
+                        extra='\n[[places]]\ncode = "P2"\nname = "Ashby & District"\n')
 
 
 def _ons_current(path, year=2022, sheet=None, bad=None):

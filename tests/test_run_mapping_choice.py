@@ -23,7 +23,8 @@ from eolneeds.errors import InputDataError, UsageError
 from eolneeds.ingest import ingest_files
 from eolneeds.inspect import mapping_for_file
 from eolneeds.reporting import RecordingReporter, Reporter
-from tests.test_ingest import make_project, query, write
+from tests.small_project import make_project
+from tests.test_ingest import query, write
 from tests.test_presets import PCMD
 
 PRESET = 'dataset = "deaths"\npreset = "pcmd_deaths"\n'
