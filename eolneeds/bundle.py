@@ -13,6 +13,7 @@ from typing import Any
 import polars as pl
 
 from eolneeds.config import ProjectConfig
+from eolneeds.formatting import BREAKDOWN_LABELS
 
 # The indicator table's columns, in order (DESIGN.md section 9). Do not reorder.
 INDICATOR_COLUMNS: tuple[str, ...] = (
@@ -215,6 +216,10 @@ class SuppressionTally:
     values: int  # rows of the table
     suppressed: int  # rows with suppressed = true
     by_rule: tuple[tuple[str, int], ...]  # (reason, rows), most used first
+    # (breakdown, rows suppressed, rows), most suppressed first: where the hidden
+    # values are (mostly the finest breakdowns, GP practices first), so a reader of the
+    # total knows the headline rows are whole
+    by_breakdown: tuple[tuple[str, int, int], ...] = ()
 
     def headline(self, *, shown_as: str = "*", where: str = "the indicator table") -> str:
         """'3,789 of the 19,417 values in the indicator table are suppressed (shown as *)'"""
@@ -231,6 +236,29 @@ class SuppressionTally:
         if self.by_rule:
             text += ", by rule: " + "; ".join(f"{reason}: {n:,}" for reason, n in self.by_rule)
         return text + "."
+
+
+    def where_sentence(self, shown: int = 3) -> str:
+        """Which breakdowns hold the hidden values, most first, and the totals for all
+        people: 'By breakdown: GP practice 2,658 of 4,032 values; ...; other breakdowns
+        1,310 of 7,299; all people (the totals) 0 of 1,945.' Counts of table cells, not
+        of people: the indicator table's suppressed column already shows each."""
+        if not self.suppressed or not self.by_breakdown:
+            return ""
+        split = [b for b in self.by_breakdown if b[0] != "all"]
+        def named(breakdown: str) -> str:  # 'deprivation quintile', 'GP practice'
+            words = BREAKDOWN_LABELS.get(breakdown, breakdown)
+            return words[:1].lower() + words[1:] if words[1:2].islower() else words
+
+        parts = [f"{named(b)} {n:,} of {rows:,}" for b, n, rows in split[:shown] if n]
+        rest = [b for b in split[shown:] if b[1]]
+        if rest:
+            parts.append(f"other breakdowns {sum(b[1] for b in rest):,} of "
+                         f"{sum(b[2] for b in split[shown:]):,}")
+        totals = next((b for b in self.by_breakdown if b[0] == "all"), None)
+        if totals is not None:
+            parts.append(f"all people (the totals) {totals[1]:,} of {totals[2]:,}")
+        return f"Suppressed values by breakdown: {'; '.join(parts)}."
 
 
 def suppression_reason(note: str | None) -> str:
@@ -252,7 +280,12 @@ def suppression_tally(frame: pl.DataFrame) -> SuppressionTally:
         reason = suppression_reason(note)
         counts[reason] = counts.get(reason, 0) + int(n)
     by_rule = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    return SuppressionTally(values=frame.height, suppressed=hidden.height, by_rule=by_rule)
+    by_breakdown = tuple(sorted(
+        ((str(b), int(n), int(rows)) for b, n, rows in frame.group_by("breakdown").agg(
+            pl.col("suppressed").fill_null(False).sum(), pl.len()).iter_rows()),
+        key=lambda t: (-t[1], t[0])))
+    return SuppressionTally(values=frame.height, suppressed=hidden.height, by_rule=by_rule,
+                            by_breakdown=by_breakdown)
 
 
 def projection_year_basis(period: str) -> str:

@@ -82,7 +82,28 @@ WIDTH_IN = 8.0  # 576 pt wide; the page scales the SVG to its column
 #: digits are 0.556, its minus sign 0.584): enough to size a box that holds the text.
 _CHAR_EM = 0.6
 
+#: The part of a chart a 390 px phone shows before it scrolls sideways, in SVG units:
+#: the chart keeps a 560 px minimum width (report.css) for its 576 units, inside about
+#: 322 px of screen. A legend that flows within it is read whole without scrolling.
+PHONE_WIDTH = 330.0
+
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _legend_flow(widths: Sequence[float], left: float, gap: float,
+                 right: float = PHONE_WIDTH) -> list[tuple[float, int]]:
+    """(x, row) of each legend key of the given widths, left to right from `left`, onto
+    a new row where the next key would pass `right` (a key wider than the room left
+    starts its own row). Starts further left when the widest key would not fit."""
+    left = max(4.0, min(left, right - max(widths, default=0.0)))
+    placed: list[tuple[float, int]] = []
+    cursor, row = left, 0
+    for needed in widths:
+        if cursor > left and cursor + needed > right:
+            cursor, row = left, row + 1
+        placed.append((cursor, row))
+        cursor += needed + gap
+    return placed
 
 
 def chart_id(*parts: str) -> str:
@@ -129,16 +150,12 @@ def place_of_death_chart(
     # half of the '100%' under the axis's end.
     x0 = min(14 + _CHAR_EM * 10 * max((len(lbl) for lbl in labels), default=4), width * 0.4)
     # The legend from the plot's left edge, onto a new line where the next key would
-    # pass the chart's right edge (at 9 pt, 0.6 em a character).
-    keys: list[tuple[float, float, str, str]] = []  # x, y, name, colour
-    cursor, line = x0, 0
-    for _, name, colour in POD_CATEGORIES:
-        needed = 18 + _CHAR_EM * 9 * len(name)
-        if cursor > x0 and cursor + needed > width - 4:
-            cursor, line = x0, line + 1
-        keys.append((cursor, 8 + 14 * line, name, colour))
-        cursor += needed + 14
-    legend_h = 14 * line
+    # pass what a phone shows (at 9 pt, 0.6 em a character): read whole on a phone.
+    flow = _legend_flow([18 + _CHAR_EM * 9 * len(name) for _, name, _ in POD_CATEGORIES],
+                        x0, 14)
+    keys = [(x, 8 + 14 * line, name, colour)  # x, y, name, colour
+            for (x, line), (_, name, colour) in zip(flow, POD_CATEGORIES, strict=True)]
+    legend_h = 14 * max((line for _, line in flow), default=0)
     height = (0.9 + 0.42 * len(rows)) * 72 + legend_h
     x1, y0, y1 = width - 18, 30.0 + legend_h, height - 24
 
@@ -732,9 +749,12 @@ def line_chart(
     Drawn as SVG directly, like gradient_chart and for the same reason (a dozen per
     report, each a fifth of a second in matplotlib); the look follows the matplotlib
     charts. A missing value breaks its line, as matplotlib draws a NaN."""
-    width, height = WIDTH_IN * 72, 3.0 * 72
-    legend_rows = math.ceil(len(series) / 4) if series else 0
-    x0, x1 = 0.8 * 72, width - 0.15 * 72
+    x0 = 0.8 * 72
+    # Legend above the axes, flowing within what a phone shows (_legend_flow).
+    flow = _legend_flow([26 + _CHAR_EM * 9 * len(s.label) for s in series], x0, 14)
+    legend_rows = max((row for _, row in flow), default=-1) + 1
+    width, height = WIDTH_IN * 72, (3.0 + 0.21 * max(legend_rows - 1, 0)) * 72
+    x1 = width - 0.15 * 72
     y0, y1 = (0.12 + 0.24 * max(legend_rows, 1)) * 72, height - 0.55 * 72
     values = [float(v) for s in series
               for seq in (s.values, s.lower or (), s.upper or ()) for v in seq
@@ -788,11 +808,7 @@ def line_chart(
             out.append(f'<path d="{"".join(path)}" stroke="{colour}" stroke-width="1.8" '
                        f'fill="none"{dash}/>')
         out += [_marker(marker, x, y, colour, 5) for x, y in filter(None, points)]
-    # Legend above the axes, up to four entries a row (as ax.legend(ncols=4)).
-    cursor_x, row = x0, 0
-    for i, s in enumerate(series):
-        if i and i % 4 == 0:
-            cursor_x, row = x0, row + 1
+    for i, (s, (cursor_x, row)) in enumerate(zip(series, flow, strict=True)):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
         y = 12 + 15 * row
         dash = _DASHES[SERIES_DASHES[i % len(SERIES_DASHES)]]
@@ -802,7 +818,6 @@ def line_chart(
                              colour, 5)
                    + f'<text x="{cursor_x + 26:.1f}" y="{y + 3:.1f}" font-size="9" '
                    f'fill="{BLACK}">{_esc(s.label)}</text>')
-        cursor_x += 40 + 5.2 * len(s.label)
     out.append("</svg>")
     return "".join(out) + "\n"
 

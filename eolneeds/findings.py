@@ -52,6 +52,21 @@ class Finding:
     # The full evidence (intervals, indices), shown in the section the finding links
     # to rather than on its card
     more: tuple[str, ...] = ()
+    # The report section the detail sends the reader to ('the England section'), in
+    # the words ' (see the England section)' (SEE_WORDS); an output without that
+    # section says its own or none (detail_for)
+    see: str = ""
+
+    def detail_for(self, see: str | None) -> str:
+        """The detail as an output holding `see` instead of the report's section says
+        it; None: an output with no such place, so the pointer goes."""
+        if not self.see:
+            return self.detail
+        said = SEE_WORDS.format(self.see)
+        return self.detail.replace(said, SEE_WORDS.format(see) if see else "")
+
+
+SEE_WORDS = " (see {})"
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,7 @@ def _versus(comparison: str | None, polarity: str, comparator: str) -> str:
     return f", significantly {direction} than {comparator}{meaning}"
 
 
+ENGLAND_SECTION = "the England section"  # where the report compares every Place with England
 SHOWN_PLACES = 2  # a finding card names this many Places; the evidence lists them all
 
 
@@ -117,7 +133,7 @@ def _most_first(places: list[tuple[int, str]], where: str) -> str:
     shown = "; ".join(ranked[:SHOWN_PLACES])
     rest = len(ranked) - SHOWN_PLACES
     if rest > 0:
-        return f"{shown}; and {rest} more {plural(rest, 'Place')} (see {where})."
+        return f"{shown}; and {rest} more {plural(rest, 'Place')}{SEE_WORDS.format(where)}."
     return f"{shown}."
 
 
@@ -162,6 +178,30 @@ def versus_benchmark(row: dict[str, Any] | None, benchmark: float) -> str | None
         return None
     lo, hi = float(row["lower_ci_95"]), float(row["upper_ci_95"])
     return "higher" if benchmark < lo else "lower" if benchmark > hi else "similar"
+
+
+def _tallied(name: str, against: str, measure: str, compared: int,
+             found: dict[str, list[str]]) -> tuple[str, list[str]]:
+    """A Place against a comparator, as a headline and the detail's sentences: 'X is
+    worse than the ICB on 2 of 6 headline measures and better on 1', then 'Worse: ...'
+    (found: 'worse', 'better', 'other' -> the measures said, each with its values)."""
+    worse, better, other = found["worse"], found["better"], found["other"]
+    of = f"{compared} {plural(compared, measure)}"
+    if worse:
+        headline = f"{name} is worse than {against} on {len(worse)} of {of}" + (
+            f" and better on {len(better)}" if better else "")
+    elif better:
+        headline = f"{name} is better than {against} on {len(better)} of {of}"
+    elif other:
+        headline = f"{name} differs from {against} on {len(other)} of {of}"
+    elif compared > 1:
+        headline = f"{name} is similar to {against} on all {of} compared"
+    else:
+        headline = f"{name} is similar to {against} on the one {measure} compared"
+    parts = [f"{word}: {'; '.join(items)}." for word, items in
+             (("Worse", worse), ("Better", better),
+              ("Different, with no better direction", other)) if items]
+    return headline, parts
 
 
 class FindingsBuilder:
@@ -236,8 +276,9 @@ class FindingsBuilder:
                 f"({benchmark_period(eng, self.period)})")
 
     def highest(self, ind: str, key: str, question: str, what: str,
-                question_key: str, evidence: str) -> Finding | None:
-        """The Place with the highest published value, against the ICB and England."""
+                question_key: str, evidence: str, most: str) -> Finding | None:
+        """The Place with the highest published value, against the ICB and England;
+        `most` begins the headline, a sentence ('Deaths in hospital are highest in')."""
         ranked = self.ranked(ind)
         icb = self.get(ind, self.icb)
         if not ranked or not _published(icb):
@@ -252,7 +293,7 @@ class FindingsBuilder:
             low_value, low_place, low_row = ranked[-1]
             detail += f" Lowest: {self.place_name(low_place)}, {self.value(low_row)}."
         return Finding(key=key, question=question,
-                       headline=f"{name}: {self.value(row)}",
+                       headline=f"{most} {name}: {self.value(row)}",
                        detail=detail, section="place", place=place,
                        question_key=question_key,
                        evidence=f"{evidence} in {name}")
@@ -261,7 +302,8 @@ class FindingsBuilder:
     def hospital_deaths(self) -> Finding | None:
         return self.highest("pod_hospital_pct", "hospital_deaths",
                             "Where is the share of hospital deaths highest?",
-                            "of deaths were in hospital in", "place", "Deaths in hospital")
+                            "of deaths were in hospital in", "place", "Deaths in hospital",
+                            "Deaths in hospital are highest in")
 
     def register_gap(self) -> Finding | None:
         unidentified = self.get("unidentified_need", self.icb)
@@ -270,10 +312,11 @@ class FindingsBuilder:
             return None
         parts = []
         if _published(unidentified):
-            headline = (f"{fmt_count(unidentified['value'])} people with needs not on a "  # type: ignore[index]
-                        "register")
+            headline = (f"{fmt_count(unidentified['value'])} people with needs were not "  # type: ignore[index]
+                        "on a register")
         else:
-            headline = f"{self.value(identified)} of people with needs identified"  # type: ignore[arg-type]
+            headline = (f"{self.value(identified)} of people with needs were "  # type: ignore[arg-type]
+                        "identified")
         if _published(identified):
             parts.append(f"{self.value(identified)} of people who died with palliative "  # type: ignore[arg-type]
                          f"care needs were on a register"
@@ -307,7 +350,8 @@ class FindingsBuilder:
         return self.highest("ea_last90_3plus_pct", "admissions",
                             "Where are emergency admissions high?",
                             "had three or more emergency admissions in their last 90 "
-                            "days of life in", "hospital", "Emergency admissions")
+                            "days of life in", "hospital", "Emergency admissions",
+                            "Repeat emergency admissions are highest in")
 
     def cost(self) -> Finding | None:
         total = self.get("hospital_cost_last90", self.icb)
@@ -326,7 +370,9 @@ class FindingsBuilder:
             detail += (f" Largest total: {self.place_name(place)}, "
                        f"{fmt_money_rounded(row['value'])}.")
         return Finding(key="cost", question="What does it cost?",
-                       headline=f"{fmt_money_rounded(total['value'])} in {self.period}",  # type: ignore[index]
+                       # What the money is for, in a sentence to repeat.
+                       headline=(f"{fmt_money_rounded(total['value'])} on hospital care "  # type: ignore[index]
+                                 "in the last 90 days of life"),
                        detail=detail, section="place" if place else "overview",
                        place=place, question_key="hospital",
                        evidence=(f"Hospital care in {self.place_name(place)}" if place
@@ -347,17 +393,19 @@ class FindingsBuilder:
             return None
         need_change = 100 * (n1 - n0) / n0
         deaths_change = 100 * (d1 - d0) / d0
-        # Both ends are projections (calendar years); the rates behind them are those of
-        # the reporting period (a financial year), which the text names.
+        # Both ends are projections (calendar years, as the projections' note says); the
+        # rates behind them are those of the reporting period (a financial year), which
+        # the text names.
         detail = (f"At {self.period} rates, population change alone takes deaths with "
                   f"palliative care need from {fmt_count(n0)} a year in {usable[0]} to "
-                  f"{fmt_count(n1)} in {usable[-1]} (projected calendar years); all deaths "
+                  f"{fmt_count(n1)} in {usable[-1]}; all deaths "
                   f"from {fmt_count(d0)} to {fmt_count(d1)} "
                   f"({'+' if deaths_change >= 0 else ''}{fmt_number(deaths_change, 0)}%).")
         return Finding(key="need_growth", question="How does need grow?",
                        # In words, not '+38%': plainer, and a cell of the packs' Key
                        # findings sheet may not begin with '+' (safety.neutralise).
-                       headline=(f"Need {'up' if need_change >= 0 else 'down'} "
+                       headline=(f"Need projected to "
+                                 f"{'rise' if need_change >= 0 else 'fall'} "
                                  f"{fmt_number(abs(need_change), 0)}% by {usable[-1]}"),
                        detail=detail, section="projections",
                        evidence="Projections to 2040")
@@ -402,7 +450,7 @@ class FindingsBuilder:
         detail.append("Measures counted where the difference is significant (unlikely to be "
                       "chance, 95% confidence).")
         return Finding(key="places_differ", question=question,
-                       headline=(f"{name}: {word} than the ICB on {lead[column]} of "
+                       headline=(f"{name} is {word} than the ICB on {lead[column]} of "
                                  f"{lead[3]} headline measures"),
                        detail=" ".join(detail), section="place", place=lead[0],
                        evidence=f"What stands out in {name}")
@@ -491,12 +539,14 @@ class FindingsBuilder:
                 more = f" and {rest} more {plural(rest, 'measure')}" if rest else ""
                 places.append((len(diffs), f"{self.place_name(place)}: {words}{more}"))
         detail += (f" Places that differ ({len(places)} of {len(self.places)}): "
-                   f"{_most_first(places, 'the England section')}" if places else
+                   f"{_most_first(places, ENGLAND_SECTION)}" if places else
                    " No Place differs significantly from England.")
         return Finding(key="versus_england",
                        question="How do the ICB and its Places compare with England?",
                        headline=headline, detail=detail, section="england",
-                       evidence="England alongside")
+                       evidence="England alongside",
+                       see=ENGLAND_SECTION if SEE_WORDS.format(ENGLAND_SECTION) in detail
+                       else "")
 
     def gradients(self) -> list[Gradient]:
         """The ICB's significant gradients by deprivation (the slope index's 95% interval
@@ -608,14 +658,16 @@ class FindingsBuilder:
             short, full, who = PEOPLE_WORDS.get(
                 lead.ind, (f"with {self.name(lead.ind).lower()}",) * 2 + ("people",))
             than = "more" if lead.direction == "higher" else "fewer"
-            headline = f"Most deprived areas: about {fmt_count(people)} {than} people {short}"
+            headline = (f"In the most deprived areas, about {fmt_count(people)} {than} "
+                        f"people {short}")
             detail = (f"In the most deprived fifth of neighbourhoods, {self.value(most)} "
                       f"of the {fmt_count(most['denominator'])} {who} {full}, against "
                       f"{self.value(least)} in the least deprived fifth: about "
                       f"{fmt_count(people)} {than} people than at that rate.")
         else:
             lead = worse[0]
-            headline = f"Most deprived areas fare worse: {self.name(lead.ind).lower()}"
+            headline = (f"People in the most deprived areas fare worse on "
+                        f"{self.name(lead.ind).lower()}")
             detail = (f"{self.name(lead.ind)} is {lead.direction} in more deprived "
                       "neighbourhoods, to their disadvantage.")
         places = self.gradient_places(lead)
@@ -638,6 +690,125 @@ class FindingsBuilder:
                        headline=headline, detail=detail, section="inequalities",
                        evidence="Inequalities by deprivation", more=more)
 
+    # --- one Place's own findings (its pack's first rows) ---------------------------
+    def place_findings(self, place: str) -> list[Finding]:
+        """What stands out in one Place, for its own pack: against the ICB on the
+        headline measures, against England, who is missing out within it, and what its
+        hospital care at the end of life cost. Published values only, like every
+        finding: a hidden value is never named, compared or counted."""
+        name = self.place_name(place)
+        makers = (self.place_versus_icb, self.place_versus_england,
+                  self.place_missing_out, self.place_cost)
+        return [f for f in (make(place, name) for make in makers) if f is not None]
+
+    def place_versus_icb(self, place: str, name: str) -> Finding | None:
+        found: dict[str, list[str]] = {"worse": [], "better": [], "other": []}
+        compared = 0
+        for ind in (i.id for i in self.catalogue.values() if i.headline):
+            row, icb = self.get(ind, place), self.get(ind, self.icb)
+            if not _published(row) or not _published(icb):
+                continue
+            verdict = judge(row["comparison"], self.polarity(ind)).key
+            if verdict == "not_compared":
+                continue
+            compared += 1
+            if verdict != "similar":
+                said = (f"{self.name(ind).lower()} {self.value(row)} against the ICB's "
+                        f"{self.value(icb)}")
+                if verdict not in ("worse", "better"):
+                    said += f" ({row['comparison']})"
+                found[verdict if verdict in ("worse", "better") else "other"].append(said)
+        if not compared:
+            return None
+        headline, parts = _tallied(name, "the ICB", "headline measure", compared, found)
+        parts.append("Counted where the difference is significant (unlikely to be "
+                     "chance, 95% confidence).")
+        return Finding(key="place_versus_icb", question=f"What stands out in {name}?",
+                       headline=headline, detail=" ".join(parts), section="overview",
+                       place=place, evidence=f"Headline indicators in {name}")
+
+    def place_versus_england(self, place: str, name: str) -> Finding | None:
+        if not self.england:
+            return None
+        compared = sum(versus_benchmark(self.get(ind, place), eng.value) is not None
+                       for ind, eng in self.england.items())
+        if not compared:
+            return None
+        found: dict[str, list[str]] = {"worse": [], "better": [], "other": []}
+        for ind, cmp, row in self.england_differences(place):
+            verdict = judge(cmp, self.polarity(ind)).key
+            said = (f"{self.name(ind).lower()} {self.value(row)} against England's "
+                    f"{fmt_value(self.england[ind].value, row['unit'])}")
+            found[verdict if verdict in ("worse", "better") else "other"].append(
+                said if verdict in ("worse", "better") else f"{said} ({cmp})")
+        headline, parts = _tallied(name, "England", "measure", compared, found)
+        parts.append(self.england_periods())
+        if said_once := self.england_differences_said():
+            parts.append(said_once)
+        return Finding(key="place_versus_england",
+                       question=f"How does {name} compare with England?",
+                       headline=headline, detail=" ".join(parts), section="england",
+                       place=place, evidence=f"England beside {name}")
+
+    def place_missing_out(self, place: str, name: str) -> Finding | None:
+        """The gradients by deprivation significant within the Place (its own slope
+        index's 95% interval excludes zero), grouped by how more deprived
+        neighbourhoods fare."""
+        fare: dict[str, list[str]] = {"worse": [], "better": [], "other": []}
+        measured = 0
+        for ind in self.catalogue:
+            sii = self.get(ind, place, "imd_quintile", "SII")
+            if not _published(sii) or is_missing(sii["lower_ci_95"]) \
+                    or is_missing(sii["upper_ci_95"]):
+                continue
+            measured += 1
+            if sii["lower_ci_95"] <= 0 <= sii["upper_ci_95"]:
+                continue
+            # Quintile 1 (most deprived) at the left: a negative SII = higher there.
+            direction = "higher" if sii["value"] < 0 else "lower"
+            verdict = judge(direction, self.polarity(ind)).key
+            fare[verdict if verdict in ("worse", "better") else "other"].append(
+                f"{self.name(ind).lower()} ({direction} there)")
+        if not measured:
+            return None
+        worse, better, other = fare["worse"], fare["better"], fare["other"]
+        if worse:
+            headline = (f"People in {name}'s more deprived neighbourhoods fare worse on "
+                        f"{len(worse)} {plural(len(worse), 'measure')}")
+        elif better or other:
+            headline = (f"No measure is significantly worse in {name}'s more deprived "
+                        "neighbourhoods")
+        else:
+            headline = f"No measure differs significantly by deprivation within {name}"
+        parts = [f"{word}: {'; '.join(items)}." for word, items in
+                 (("Worse", worse), ("Better", better),
+                  ("Different, with no better direction", other)) if items]
+        parts.append(f"{measured} {plural(measured, 'measure')} compared across the "
+                     f"deprivation fifths of {name}'s neighbourhoods; a gradient counts "
+                     "where it is significant (unlikely to be chance, 95% confidence).")
+        return Finding(key="place_missing_out", question=f"Who is missing out in {name}?",
+                       headline=headline, detail=" ".join(parts), section="inequalities",
+                       place=place, evidence=f"Inequalities by deprivation in {name}")
+
+    def place_cost(self, place: str, name: str) -> Finding | None:
+        total = self.get("hospital_cost_last90", place)
+        if not _published(total):
+            return None
+        detail = f"Hospital care in the last 90 days of life of people who died in {name}"
+        per_death = cost_per_death(total)
+        if per_death is not None:
+            detail += (f": about {fmt_value(per_death, '£')} for each of the "
+                       f"{fmt_count(total['denominator'])} people who died")
+            icb_per_death = cost_per_death(self.get("hospital_cost_last90", self.icb))
+            if icb_per_death is not None:
+                detail += f", against {fmt_value(icb_per_death, '£')} across the ICB"
+        detail += f" ({cost_source_text(self.unit_cost, short=True)})."
+        return Finding(key="place_cost", question=f"What does hospital care cost in {name}?",
+                       headline=(f"{fmt_money_rounded(total['value'])} on hospital care "
+                                 f"in the last 90 days of life in {name}"),
+                       detail=detail, section="place", place=place, question_key="hospital",
+                       evidence=f"Hospital care in {name}")
+
     def build(self) -> list[Finding]:
         makers = (self.hospital_deaths, self.register_gap, self.admissions, self.cost,
                   self.need_growth, self.places_differ, self.versus_england,
@@ -655,11 +826,18 @@ def key_findings(indicators: pl.DataFrame, *, icb_code: str, places: list[str],
                            unit_cost=unit_cost).build()
 
 
+def findings_builder(bundle: ReportBundle,
+                     place_name: Callable[[str], str]) -> FindingsBuilder:
+    """The builder of one assessment's findings (its rows read once): the key findings
+    (build) and each Place's own (place_findings)."""
+    config = bundle.config
+    return FindingsBuilder(bundle.indicators, icb_code=config.icb_code,
+                           places=list(bundle.places) or [p.code for p in config.places],
+                           period=bundle.headline_period, place_name=place_name,
+                           england=bundle.england(),
+                           unit_cost=config.methods.unit_cost_per_bed_day)
+
+
 def bundle_findings(bundle: ReportBundle, place_name: Callable[[str], str]) -> list[Finding]:
     """The key findings of one assessment, as the report and every pack show them."""
-    config = bundle.config
-    return key_findings(bundle.indicators, icb_code=config.icb_code,
-                        places=list(bundle.places) or [p.code for p in config.places],
-                        period=bundle.headline_period, place_name=place_name,
-                        england=bundle.england(),
-                        unit_cost=config.methods.unit_cost_per_bed_day)
+    return findings_builder(bundle, place_name).build()

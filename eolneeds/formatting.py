@@ -20,6 +20,15 @@ from typing import Any
 
 from eolneeds import categories
 
+#: A breakdown of the indicator table in words (the packs' Breakdown column, the
+#: suppression tally by breakdown).
+BREAKDOWN_LABELS = {
+    "all": "All", "sex": "Sex", "imd_quintile": "Deprivation quintile",
+    "age_band": "Age band", "age_group": "Age group", "ethnic_group": "Ethnic group",
+    "cause_group": "Cause group", "gp_practice": "GP practice", "pcn": "PCN",
+    "cause_group_imd_quintile": "Cause group and deprivation quintile",
+}
+
 SUPPRESSED = "*"
 MISSING = "\u2013"  # en dash, the GSS convention for "not available"
 

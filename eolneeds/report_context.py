@@ -22,7 +22,7 @@ from markupsafe import Markup
 from eolneeds import categories, charts
 from eolneeds.bundle import COST_INDICATOR, BenchmarkValue, ReportBundle, cost_per_death
 from eolneeds.catalogue import Indicator, load_catalogue
-from eolneeds.findings import Finding, benchmark_period
+from eolneeds.findings import Finding, period_words
 from eolneeds.formatting import (
     MISSING,
     SUPPRESSED,
@@ -180,6 +180,8 @@ class ReportContext:
     # 'reason: n values' line per rule (they add up to the total)
     disclosure_total: str
     disclosure_notes: list[str]
+    # SuppressionTally.where_sentence: which breakdowns hold the hidden values
+    disclosure_where: str
     findings: list[FindingView]
     overview_table: Table | None
     overview_charts: list[Chart]
@@ -440,6 +442,8 @@ class ReportData:
         if not rows:
             return None
         note = self.england_note(ind_ids) if has_england or has_region else ""
+        if definitions := self.england_definitions(ind_ids):
+            note = f"{note} {definitions}".strip()
         if COST_INDICATOR in ind_ids and self.data.has(COST_INDICATOR):
             note = (f"{note} " if note else "") + (
                 f"Cost: {self.bundle.cost_source()}; per death = the total over the "
@@ -473,12 +477,21 @@ class ReportData:
     def england_cell(self, ind_id: str,
                      values: dict[str, BenchmarkValue] | None = None) -> Cell:
         """England's value (or the region's, from `values`) with its period below it,
-        saying when that is not this report's period (findings.benchmark_period)."""
+        saying when that is not this report's period (findings.period_words); a
+        definition that differs is said once under the table (england_definitions)."""
         found = (self.england if values is None else values).get(ind_id)
         if found is None:
             return Cell(MISSING, numeric=True)
         return Cell(fmt_value(found.value, self.unit_of(ind_id)), numeric=True,
-                    detail=benchmark_period(found, self.period))
+                    detail=period_words(found, self.period))
+
+    def england_definitions(self, ind_ids: Iterable[str]) -> str:
+        """Once per table: each of its indicators whose national value (England's or
+        the region's) is defined differently from ours (BenchmarkValue.definition)."""
+        said = dict.fromkeys(f"{self.name_of(i)}: {v[i].definition}"
+                             for i in ind_ids for v in (self.england, self.regions)
+                             if i in v and v[i].definition)
+        return f"Definitions differ. {'. '.join(said)}." if said else ""
 
     def england_note(self, ind_ids: Iterable[str]) -> str:
         sources = sorted({v[i].source for i in ind_ids for v in (self.england, self.regions)

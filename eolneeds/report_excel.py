@@ -99,8 +99,14 @@ from eolneeds.bundle import (
     suppression_tally,
 )
 from eolneeds.errors import UsageError
-from eolneeds.findings import Finding, benchmark_period, bundle_findings, versus_benchmark
-from eolneeds.formatting import column_header, judge, plural
+from eolneeds.findings import (
+    Finding,
+    FindingsBuilder,
+    findings_builder,
+    period_words,
+    versus_benchmark,
+)
+from eolneeds.formatting import BREAKDOWN_LABELS, column_header, judge, plural
 from eolneeds.outputs import atomic_output, disclosure_rule_text
 from eolneeds.safety import neutralise
 
@@ -135,12 +141,6 @@ GRADIENT_CHART_PREFERENCE = (
     "ea_last90_3plus_pct", "spc_last_year_pct",
 )
 
-BREAKDOWN_LABELS = {
-    "all": "All", "sex": "Sex", "imd_quintile": "Deprivation quintile",
-    "age_band": "Age band", "age_group": "Age group", "ethnic_group": "Ethnic group",
-    "cause_group": "Cause group", "gp_practice": "GP practice", "pcn": "PCN",
-    "cause_group_imd_quintile": "Cause group and deprivation quintile",
-}
 BREAKDOWN_ORDER = ("all", "sex", "age_band", "age_group", "ethnic_group", "cause_group",
                    "imd_quintile")
 VALUE_LABELS = {
@@ -1162,8 +1162,12 @@ class _Pack:
     def suppression_count(self) -> str:
         """How many of this pack's values are hidden, by rule: counted from the rows of
         its Indicator data sheet (bundle.suppression_tally), so the words match the table."""
-        return suppression_tally(self.frame).sentence(
-            shown_as=CONFIDENTIAL.text, where="this workbook's Indicator_data sheet")
+        tally = suppression_tally(self.frame)
+        return (f"{tally.sentence(shown_as=CONFIDENTIAL.text, where=WHERE_DATA)} "
+                f"{tally.where_sentence()}".rstrip())
+
+
+WHERE_DATA = "this workbook's Indicator_data sheet"
 
 
 def _catalogue_by_id() -> dict[str, catalogue.Indicator]:
@@ -1400,11 +1404,22 @@ _ONE_TABLE = ("", "This worksheet contains one table.")
 
 def _benchmark_period(england: dict[str, Any], ind_id: str, breakdown: str,
                       local_period: str) -> Any:
-    """England's period in the report's words (findings.benchmark_period): '2023, not
-    2025-26' where it differs from the pack's, 'period not stated' where unknown."""
+    """England's period in the report's words (findings.period_words): '2023, not
+    2025-26' where it differs from the pack's, 'period not stated' where unknown. A
+    definition that differs is said once above the table (_england_definitions), not
+    in every row."""
     if breakdown != "all" or ind_id not in england:
         return NOT_AVAILABLE
-    return benchmark_period(england[ind_id], local_period)
+    return period_words(england[ind_id], local_period)
+
+
+def _england_definitions(pack: _Pack, ids: Iterable[str]) -> tuple[str, str] | None:
+    """The line above a table naming, once, each of its indicators whose England value
+    is defined differently from ours (BenchmarkValue.definition)."""
+    england = pack.bundle.england()
+    said = [f"{pack.name_of(i)}: {england[i].definition}" for i in dict.fromkeys(ids)
+            if i in england and england[i].definition]
+    return ("England's definitions", ". ".join(said) + ".") if said else None
 
 
 def _common_lines(pack: _Pack, *, units: str, source: str) -> list[tuple[str, str]]:
@@ -1454,6 +1469,8 @@ def _theme_sheet(pack: _Pack, theme_key: str, name: str, description: str) -> Da
         pack, units="as in the Unit column: % are percentages (0-100), rates are per "
                     "100,000 people, counts are numbers of people", source=_SOURCES[theme_key])
     lines += _comparator_lines(pack)
+    if definitions := _england_definitions(pack, [key[0] for key in keys]):
+        lines.append(definitions)
     topics = pack.cite("periods", *_THEME_NOTES.get(theme_key, ()), "disclosure",
                        "categories", "method:Deprivation", "england")
     lines.append(("Notes", f"Definitions and methods are on the Notes sheet {topics}, each "
@@ -1501,6 +1518,8 @@ def _summary_sheet(pack: _Pack) -> DataSheet:
     hidden = _hidden_icb_line(pack, [key[0] for key in keys])
     if hidden:
         lines.append(hidden)
+    if definitions := _england_definitions(pack, [key[0] for key in keys]):
+        lines.append(definitions)
     return DataSheet(
         name="Summary", description=(
             "The headline indicators for every area, each Place compared with the ICB"
@@ -1520,16 +1539,20 @@ _FINDING_SHEETS = {"place": "Place_of_death", "identification": "Identification"
 
 
 def _finding_sheet(finding: Finding, sheets: set[str]) -> str:
-    if finding.key == "cost" and "Cost_per_death" in sheets:
+    if finding.key in ("cost", "place_cost") and "Cost_per_death" in sheets:
         return "Cost_per_death"
     name = _FINDING_SHEETS.get(finding.question_key or finding.section, "Summary")
     return name if name in sheets else "Summary"
 
 
 def _key_findings_sheet(pack: _Pack, sheets: set[str]) -> DataSheet | None:
-    """The report's key findings, word for word (findings.bundle_findings): written
-    from published figures only, so none says or lets a reader work out a hidden [c]
-    count. Each links to the sheet holding its figures for this pack's areas."""
+    """What a commissioner reads first. A Place's pack opens with that Place's own
+    findings (findings.FindingsBuilder.place_findings: against the ICB and England,
+    who is missing out within it, its cost), then the report's key findings for the
+    ICB; the ICB's pack has those alone. Written from published figures only, so none
+    says or lets a reader work out a hidden [c] count. Each links to the sheet of this
+    workbook holding its figures, and a detail never points to a part of the report:
+    a workbook refers only to what it holds (Finding.detail_for)."""
     config = pack.config
     names = _Pack._area_names(pack.bundle.indicators)
 
@@ -1539,33 +1562,44 @@ def _key_findings_sheet(pack: _Pack, sheets: set[str]) -> DataSheet | None:
 
     # Worked out once for all the packs of a bundle (the same findings in every pack).
     if pack.shared.findings is None:
-        pack.shared.findings = bundle_findings(pack.bundle, place_name)
-    found = pack.shared.findings
-    if not found:
+        pack.shared.builder = findings_builder(pack.bundle, place_name)
+        pack.shared.findings = pack.shared.builder.build()
+    found = list(pack.shared.findings)
+    own = (pack.shared.builder.place_findings(pack.place)
+           if pack.place is not None and pack.shared.builder is not None else [])
+    if not found and not own:
         return None
-    rows = [[f.question, f.headline, f.detail, f.evidence,
-             Link(target := _finding_sheet(f, sheets), target)] for f in found]
-    where = ("every Place's figures are on the sheet each finding links to"
-             if pack.place is None else
-             f"the sheet each finding links to has {pack.main.name}'s and the ICB's "
-             "figures; another Place's are in the ICB's pack and the report")
+    rows = [[f.question, f.headline, f.detail_for(None),
+             Link(target := _finding_sheet(f, sheets), target)] for f in own + found]
+    if pack.place is None:
+        about = ("The report's key findings for the whole ICB, word for word, written "
+                 "from the published figures only: a suppressed [c] figure is never used "
+                 f"{pack.note('suppression')}.")
+        where = "every Place's figures are on the sheet each finding links to."
+        title = f"Key findings: {config.icb_name}, {pack.bundle.headline_period}"
+    else:
+        about = (f"First what stands out in {pack.main.name} ({len(own)} "
+                 f"{plural(len(own), 'row')}), then the report's key findings for the "
+                 "whole ICB; all written from the published figures only: a suppressed "
+                 f"[c] figure is never used {pack.note('suppression')}.")
+        where = (f"the sheet each finding links to has {pack.main.name}'s and the ICB's "
+                 "figures; another Place named in the ICB's findings has its figure in "
+                 "the finding's words only.")
+        title = f"Key findings: {pack.area_label}, {pack.bundle.headline_period}"
     return DataSheet(
         name="Key findings",
-        description="The report's key findings for the ICB and its Places, in words",
-        title=f"Key findings: {config.icb_name}, {pack.bundle.headline_period}",
-        lines=[_ONE_TABLE,
-               ("About", "The same findings as the HTML report, for the whole ICB, "
-                         "written from the published figures only: a suppressed [c] "
-                         f"figure is never used {pack.note('suppression')}."),
-               ("Evidence", f"The 'Evidence in the report' column names the report's "
-                            f"section; in this workbook, {where}."),
+        description=("The key findings for the ICB and its Places, in words"
+                     if pack.place is None else
+                     f"What stands out in {pack.main.name}, then the ICB's key findings, "
+                     "in words"),
+        title=title,
+        lines=[_ONE_TABLE, ("About", about), ("Evidence", f"In this workbook, {where}"),
                ("Significance", "'Significantly' higher or lower = unlikely to be chance "
                                 "(95% confidence) "
                                 f"{pack.cite('method:Comparison with the ICB', 'england')}; "
                                 "the confidence intervals are in the tables.")],
-        columns=[Col("Question", wrap=True, width=26), Col("Finding", wrap=True, width=30),
-                 Col("Detail", wrap=True, width=70),
-                 Col("Evidence in the report", wrap=True, width=24),
+        columns=[Col("Question", wrap=True, width=26), Col("Finding", wrap=True, width=34),
+                 Col("Detail", wrap=True, width=80),
                  Col("Sheet in this workbook", width=24)],
         rows=rows, table_name="Key_findings",
     )
@@ -2036,6 +2070,7 @@ class _Shared:
         self._columns: _DataColumns | None = None
         self.row_xml = _RowCache(self)
         self.findings: list[Finding] | None = None  # the key findings (_key_findings_sheet)
+        self.builder: FindingsBuilder | None = None  # and each Place's own, from its rows
 
     @property
     def columns(self) -> _DataColumns:

@@ -90,6 +90,7 @@ def build_context(bundle: ReportBundle) -> ReportContext:
         disclosure_total=tally.headline(where="the indicator table behind this report"),
         disclosure_notes=[f"{reason}: {n:,} {plural(n, 'value')}"
                           for reason, n in tally.by_rule],
+        disclosure_where=tally.where_sentence(),
         findings=findings,
         overview_table=overview.overview(), overview_charts=overview_charts,
         overview_notes=overview_notes,

@@ -140,6 +140,7 @@ class OverviewSection:
             caption=f"Headline indicators, {self.r.period}: each Place compared with the ICB "
                     "(95% confidence)",
             columns=columns, rows=rows,
+            note=self.r.england_definitions(i.id for i in headline) if has_england else "",
             numeric_columns=frozenset(range(1, len(columns))), css="overview",
         )
 
@@ -304,7 +305,8 @@ class EnglandSection:
         numeric = {1, 2, 3} | ({5} if has_region else set())
         table = Table(caption=f"The ICB ({self.r.period}) beside England: each national value "
                               "with its period and source",
-                      columns=columns, rows=rows, numeric_columns=frozenset(numeric))
+                      columns=columns, rows=rows, numeric_columns=frozenset(numeric),
+                      note=self.r.england_definitions(ids))
         sources = sorted({b.source for b in [*self.r.england.values(), *self.r.regions.values()]})
         return table, sources
 

@@ -201,3 +201,42 @@ def test_the_care_home_segment_says_religious_establishments_are_in_it() -> None
     spans.sort()
     for (y1, _, end), (y2, start, _) in zip(spans, spans[1:], strict=False):
         assert y1 != y2 or start >= end, spans
+
+
+def _legend_spans(root: ET.Element, names: list[str],
+                  key: float) -> list[tuple[float, float, float]]:
+    """(y, left, right) of each legend entry: its key (`key` units left of the words)
+    and its words at 9 pt, 0.6 em a character."""
+    spans = []
+    for t in root.iter(f"{SVG_NS}text"):
+        if t.text in names and t.get("font-size") == "9":
+            x, y = float(t.get("x", "0")), float(t.get("y", "0"))
+            spans.append((y, x - key, x + 0.6 * 9 * len(t.text or "")))
+    return sorted(spans)
+
+
+@pytest.mark.parametrize("kind", ["place_of_death", "line"])
+def test_a_legend_is_read_whole_on_a_phone(kind) -> None:
+    """A 390 px phone shows the left ~330 units of a chart before it scrolls sideways
+    (charts.PHONE_WIDTH): the place-of-death and line charts' legends flow onto more
+    rows within it rather than running off to the right ('Projected deaths with
+    pallia...' was cut at the screen's edge); keys never overlap."""
+    if kind == "place_of_death":
+        rows = [(name, {"pod_home_pct": 30.0, "pod_care_home_pct": 20.0,
+                        "pod_hospital_pct": 45.0, "pod_hospice_pct": 3.0,
+                        "pod_other_pct": 2.0}) for name in ("ICB", "Ashbourne Vale")]
+        svg = charts.place_of_death_chart("chart-p", "Place of death", "d", rows)
+        names, key = [name for _, name, _ in charts.POD_CATEGORIES], 18.0
+    else:
+        names = ["Projected deaths", "Projected deaths with palliative care need",
+                 "Deaths in hospital, Ashbourne Vale", "ICB"]
+        series = [charts.Series(label=n, values=[1.0, 2.0, 3.0]) for n in names]
+        svg = charts.line_chart("chart-l", "Lines", "d", ["2025", "2026", "2027"], series,
+                                "count")
+        key = 26.0
+    spans = _legend_spans(_parse(svg), names, key)
+    assert len(spans) == len(names)
+    assert all(0 <= left and right <= charts.PHONE_WIDTH for _, left, right in spans), spans
+    assert len({y for y, _, _ in spans}) > 1  # more rows than the desktop's one
+    for (y1, _, end), (y2, start, _) in zip(spans, spans[1:], strict=False):
+        assert y1 != y2 or start >= end, spans

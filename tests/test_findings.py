@@ -38,7 +38,7 @@ def test_the_hospital_deaths_finding_follows_the_data() -> None:
                              comparison="higher")
     found = _findings(bundle)["hospital_deaths"]
     assert found.place == "E06000002"
-    assert found.headline == "Middleford: 71.5%"
+    assert found.headline == "Deaths in hospital are highest in Middleford: 71.5%"
     assert "significantly higher than the ICB (worse)" in found.detail
     # How sure, in words: the interval itself is in the tables the card links to.
     assert "in Middleford, significantly higher" in found.detail
@@ -51,9 +51,9 @@ def test_the_hospital_deaths_finding_follows_the_data() -> None:
                              value=80.25, lower_ci_95=78.0, upper_ci_95=82.0)
     found = _findings(bundle)["hospital_deaths"]
     assert found.place == "E06000003"
-    assert found.headline == "Redcar Vale: 80.3%"
+    assert found.headline == "Deaths in hospital are highest in Redcar Vale: 80.3%"
     html = render_html(bundle)
-    assert "Redcar Vale: 80.3%" in html
+    assert "Deaths in hospital are highest in Redcar Vale: 80.3%" in html
     assert 'href="#place-e06000003-place"' in html
 
 
@@ -66,13 +66,13 @@ def test_a_suppressed_value_never_makes_a_finding() -> None:
                              numerator=None, suppressed=True)
     found = _findings(bundle)["hospital_deaths"]
     assert found.place != "E06000002"
-    assert "Middleford: " not in found.headline and "71.5" not in found.detail
+    assert "Middleford" not in found.headline and "71.5" not in found.detail
     # The unidentified-need count suppressed: the register finding falls back to the %.
     bundle.indicators = _set(bundle.indicators, "unidentified_need", "QXX", value=None,
                              suppressed=True)
     gap = _findings(bundle)["register_gap"]
     assert "not on a register" not in gap.headline
-    assert gap.headline.endswith("of people with needs identified")
+    assert gap.headline.endswith("of people with needs were identified")
 
 
 def test_need_growth_is_worked_from_the_projection_rows() -> None:
@@ -91,7 +91,7 @@ def test_need_growth_is_worked_from_the_projection_rows() -> None:
             for year, need, deaths in (("2025", 1000.0, 1600.0), ("2040", 1250.0, 2000.0))]
     bundle.indicators = pl.concat([frame, *rows])
     found = _findings(bundle)["need_growth"]
-    assert found.headline == "Need up 25% by 2040"
+    assert found.headline == "Need projected to rise 25% by 2040"
     assert "from 1,000 a year in 2025 to 1,250 in 2040" in found.detail
     assert "1,600 to 2,000 (+25%)" in found.detail
 
@@ -283,7 +283,7 @@ def test_the_place_differing_most_leads_its_card_and_its_link_opens_that_place()
                                    ("dsr_all_cause", hartside, "lower")):
         bundle.indicators = _set(bundle.indicators, ind, place, comparison=comparison)
     found = _findings(bundle)["places_differ"]
-    assert found.headline == "Middleford: worse than the ICB on 2 of 6 headline measures"
+    assert found.headline == "Middleford is worse than the ICB on 2 of 6 headline measures"
     assert found.detail == ("Also worse: Redcar Vale (1 of 6). Better than the ICB: "
                             "Hartside (1 of 6). Measures counted where the difference is "
                             "significant (unlikely to be chance, 95% confidence).")
@@ -297,7 +297,7 @@ def test_the_place_differing_most_leads_its_card_and_its_link_opens_that_place()
                              lower_ci_95=None, upper_ci_95=None, numerator=None,
                              suppressed=True)
     found = _findings(bundle)["places_differ"]
-    assert found.headline == "Middleford: worse than the ICB on 1 of 5 headline measures"
+    assert found.headline == "Middleford is worse than the ICB on 1 of 5 headline measures"
     assert found.detail.startswith("Also worse: Redcar Vale (1 of 6).")
 
     # Nobody differs: said so.

@@ -207,8 +207,13 @@ def test_a_diupr_compared_with_england_says_which_deaths_each_counts() -> None:
     assert table is not None
     rows = {r[0].text: r for r in table.rows}
     cell = rows["Deaths in usual place of residence"][table.columns.index("England")]
-    assert cell.text == "44.0%" and cell.detail == counted
-    assert counted in render_html(bundle)
+    # In a table the cell says England's period; the definition, once, under the table
+    # (not on every row: it made the rows wordy).
+    assert cell.text == "44.0%" and cell.detail == "2023, not 2024-25"
+    said = ("Deaths in usual place of residence: England leaves out external causes; "
+            "counted here.")
+    assert table.note.count(said) == 1 and table.note.count("external causes") == 1
+    assert said in render_html(bundle)
     assert ("Deaths in usual place of residence count deaths from external causes here; "
             "England's figure leaves them out.") in _findings(bundle)["versus_england"].detail
     # With the national definition configured, both leave them out.
@@ -234,7 +239,10 @@ def test_care_homes_and_other_places_beside_england_say_where_religious_deaths_a
     assert table is not None
     rows = {r[0].text: r for r in table.rows}
     cell = rows["Deaths in a care home or religious establishment"][table.columns.index("England")]
-    assert cell.text == "20.5%" and "religious establishments" in cell.detail
+    assert cell.text == "20.5%" and cell.detail == "2023, not 2024-25"
+    assert table.note.count("religious establishments") == 2  # once for each measure
+    assert ("Deaths in a care home or religious establishment: England leaves out "
+            "religious establishments; counted here.") in table.note
 
 
 def test_the_england_card_says_each_definition_difference_once_and_groups_periods() -> None:

@@ -225,3 +225,40 @@ def test_the_england_table_fits_a_desktop_screen(assessed_sample) -> None:
             "(() => { const w = document.querySelector('#england .table-wrap');"
             " return w.scrollWidth - w.clientWidth; })()")
     assert overflow <= 1, overflow
+
+
+#: Each contents entry: its left edge less the width of its number ('10. ' in the list's
+#: own font), against the contents box's left edge; a marker sits just left of its entry.
+CONTENTS_MARKERS = """(() => {
+  const box = document.querySelector('nav.contents').getBoundingClientRect();
+  const probe = document.createElement('span');
+  probe.style.whiteSpace = 'pre';
+  return Array.from(document.querySelectorAll('nav.contents li')).map((li, i) => {
+    const nested = li.parentElement.closest('li') !== null;
+    const index = Array.from(li.parentElement.children).indexOf(li) + 1;
+    probe.textContent = (nested ? String.fromCharCode(96 + index) : String(index)) + '. ';
+    li.appendChild(probe);
+    const width = probe.getBoundingClientRect().width;
+    li.removeChild(probe);
+    return [probe.textContent, li.getBoundingClientRect().left - width - box.left];
+  });
+})()"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [390, 1366])
+def test_every_contents_number_shows_whole_on_a_phone_and_a_desktop(tmp_path, width) -> None:
+    """The contents list's numbers run to 10 and 11: at 390 px a 1.4em indent put
+    '10.' and '11.' partly outside the box (a phone showed '0.' and '1.')."""
+    from browser import Browser, require_chromium
+
+    from eolneeds.report_html import render_html
+
+    require_chromium()
+    path = tmp_path / "report.html"
+    path.write_text(render_html(make_bundle()), encoding="utf-8")
+    with Browser(width=width, height=900) as browser:
+        browser.open(path)
+        markers = browser.evaluate(CONTENTS_MARKERS)
+    assert len([m for m in markers if m[0][0].isdigit()]) >= 10, markers
+    assert all(room >= 0 for _, room in markers), markers

@@ -165,8 +165,8 @@ def test_the_card_says_who_how_many_people_and_where():
     frame = _gradient(frame, "spc_last_year_pct", hartside, sii=(22.0, 5.0, 39.0), rii=1.9)
     bundle.indicators = frame
     found = _inequality(bundle)
-    assert found.headline == "Most deprived areas: about 200 fewer people had specialist " \
-                             "palliative care"
+    assert found.headline == ("In the most deprived areas, about 200 fewer people had "
+                              "specialist palliative care")
     assert found.detail == (
         "In the most deprived fifth of neighbourhoods, 30.0% of the 1,000 people who died "
         "had specialist palliative care in their last year of life, against 50.0% in the "
@@ -180,7 +180,7 @@ def test_the_card_says_who_how_many_people_and_where():
                       most=(60.0, 1000.0), least=30.0)
     bundle.indicators = frame
     found = _inequality(bundle)
-    assert found.headline == "Most deprived areas: about 300 more people died in hospital"
+    assert found.headline == "In the most deprived areas, about 300 more people died in hospital"
     assert "60.0% of the 1,000 deaths were in hospital, against 30.0%" in found.detail
     assert found.detail.endswith(
         "The gap is significant across the ICB, not in any Place on its own. Also worse "
@@ -200,15 +200,16 @@ def test_a_hidden_end_of_the_gradient_gives_no_count_of_people():
                       denominator=None, lower_ci_95=None, upper_ci_95=None, suppressed=True)
     bundle.indicators = hidden
     found = _inequality(bundle)
-    assert found.headline == ("Most deprived areas fare worse: specialist palliative care "
-                              "contact in the last year of life")
+    assert found.headline == ("People in the most deprived areas fare worse on specialist "
+                              "palliative care contact in the last year of life")
     card = found.headline + " " + found.detail
     assert "30.0" not in card and "1,000" not in card and "about" not in card
 
     # 30.5% against 31.0% of 1,000: 5 people, below a headline's 10.
     bundle.indicators = _gradient(frame, "spc_last_year_pct", icb, sii=(20.0, 10.0, 30.0),
                                   rii=1.8, most=(30.5, 1000.0), least=31.0)
-    assert _inequality(bundle).headline.startswith("Most deprived areas fare worse: ")
+    assert _inequality(bundle).headline.startswith(
+        "People in the most deprived areas fare worse on ")
 
 
 def test_no_gradient_worse_for_the_most_deprived_is_said_so():
@@ -242,7 +243,7 @@ def test_the_sample_card_is_short_and_its_indices_are_in_the_section_it_links_to
 
     headline, detail = text(r'class="finding-h">(.*?)</p>'), text(r'class="finding-d">(.*?)</p>')
     assert len(headline) <= 80 and len(detail) <= 450, (headline, detail)
-    assert headline.startswith("Most deprived areas: about ")
+    assert headline.startswith("In the most deprived areas, about ")
     for word in ("SII", "RII", "CI", "interval"):
         assert word not in headline + detail, word
     assert 'href="#inequalities-steepest"' in card.group(1)
