@@ -247,20 +247,22 @@ def gradient_chart(
     and deterministic."""
     ncols = min(3, max(len(panels), 1))
     nrows = max(math.ceil(len(panels) / ncols), 1)
+    # Legend across the top, as fig.legend(loc="upper left") places it, flowing within
+    # what a phone shows (_legend); each row past the first makes the chart taller.
+    legend, legend_rows = _legend([
+        (f'<circle cx="10" cy="0" r="3.25" fill="{NHS_BLUE}"/>',
+         "Quintile value, 95% confidence interval"),
+        (f'<path d="M0 0h20" stroke="{OI_ORANGE}" stroke-width="1.3" '
+         'stroke-dasharray="4.8,2.1"/>', reference_label)], left=4)  # as the panels' line
+    extra = 15.0 * max(legend_rows - 1, 0)
     width = WIDTH_IN * 72
-    height = (0.6 + 2.6 * nrows) * 72
-    left, right, top, bottom = 0.085 * width, 0.01 * width, 0.85 * 72, 0.45 * 72
+    height = (0.6 + 2.6 * nrows) * 72 + extra
+    left, right, top, bottom = 0.085 * width, 0.01 * width, 0.85 * 72 + extra, 0.45 * 72
     gap_x, gap_y = 0.3, 0.75  # as matplotlib's wspace / hspace: fractions of a panel
     panel_w = (width - left - right) / (ncols + gap_x * (ncols - 1))
     panel_h = (height - top - bottom) / (nrows + gap_y * (nrows - 1))
     out = [_svg_open(svg_id, title, description, width, height)]
-    # Legend across the top, as fig.legend(loc="upper left", ncols=2) places it.
-    out.append(f'<g class="legend" font-size="9" fill="{BLACK}">'
-               f'<circle cx="12" cy="12" r="3.25" fill="{NHS_BLUE}"/>'
-               f'<text x="22" y="15">Quintile value, 95% confidence interval</text>'
-               f'<line x1="250" y1="12" x2="270" y2="12" stroke="{OI_ORANGE}" '
-               f'stroke-width="1.3" stroke-dasharray="4.8,2.1"/>'
-               f'<text x="276" y="15">{_esc(reference_label)}</text></g>')
+    out.append(f'<g class="legend">{"".join(legend)}</g>')
     for index, panel in enumerate(panels):
         row, col = divmod(index, ncols)
         x0 = left + col * panel_w * (1 + gap_x)
@@ -488,14 +490,17 @@ def _plot_frame(svg_id: str, title: str, description: str, height_in: float,
                 x_ticks: Sequence[tuple[float, str]], y_ticks: Sequence[float], unit: str,
                 x_range: tuple[float, float], *, x_size: float = 10,
                 x_label: str | None = None, y_label: str | None = None,
+                legend_rows: int = 2,
                 ) -> tuple[list[str], Callable[[float], float], Callable[[float], float]]:
-    """The opening of a chart with numeric axes and two legend rows above them, in the
-    margins matplotlib's fixed layout gave these charts (two legend rows): the <svg>, the
+    """The opening of a chart with numeric axes and `legend_rows` legend rows above them
+    (_legend), in the margins matplotlib's fixed layout gave these charts (two legend
+    rows; each further row makes the chart taller, not the plot smaller): the <svg>, the
     y grid with its tick labels, the axes, the x tick labels and the axis titles. Returns
     the parts so far and the x and y scales (data to SVG units)."""
-    width, height = WIDTH_IN * 72, height_in * 72
+    extra = 0.24 * max(legend_rows - 2, 0)
+    width, height = WIDTH_IN * 72, (height_in + extra) * 72
     x0, x1 = 0.8 * 72, width - 0.15 * 72
-    y0, y1 = (0.12 + 0.24 * 2) * 72, height - 0.55 * 72
+    y0, y1 = (0.12 + 0.24 * 2 + extra) * 72, height - 0.55 * 72
     y_min, y_max = y_ticks[0], y_ticks[-1]
     x_min, x_max = x_range
 
@@ -522,16 +527,16 @@ def _plot_frame(svg_id: str, title: str, description: str, height_in: float,
     return out, px, py
 
 
-def _legend(entries: Sequence[str], columns: int = 3) -> list[str]:
-    """Legend entries (each a symbol drawn at 0,0 followed by its label, see _key) in
-    rows of `columns` above the axes, as ax.legend(ncols=3) placed them."""
-    out = []
-    left = 0.8 * 72
-    for i, entry in enumerate(entries):
-        row, col = divmod(i, columns)
-        out.append(f'<g transform="translate({left + col * 175:.1f} {12 + 15 * row})">'
-                   f"{entry}</g>")
-    return out
+def _legend(entries: Sequence[tuple[str, str]], left: float = 0.8 * 72
+            ) -> tuple[list[str], int]:
+    """Legend entries, (symbol drawn at 0,0 up to 20 units wide, label) as _key draws
+    them, left to right from `left` onto as many rows as it takes to stay within what a
+    phone shows (_legend_flow; three columns 175 units apart ran to x = 540). Returns
+    the parts and the number of rows, for the room above the axes."""
+    flow = _legend_flow([26 + _CHAR_EM * 9 * len(label) for _, label in entries], left, 14)
+    out = [f'<g transform="translate({x:.1f} {12 + 15 * row})">{_key(symbol, label)}</g>'
+           for (x, row), (symbol, label) in zip(flow, entries, strict=True)]
+    return out, max((row for _, row in flow), default=-1) + 1
 
 
 def _key(symbol: str, label: str) -> str:
@@ -608,9 +613,19 @@ def funnel_chart(
     values += [m.percent for m in marks if math.isfinite(m.percent)] + [benchmark_pct]
     y_ticks = _axis_ticks(values, False)
     x_ticks = [(t, _tick_label(t, "count")) for t in _nice_ticks(max_n) if t <= max_n]
+    entries = [(_line_key(OI_ORANGE, 1.5), benchmark_label),
+               (_line_key(NHS_DARK_GREY, 1, "--"), "95% limits"),
+               (_line_key(NHS_DARK_GREY, 1.2, ":"), "99.8% limits")]
+    for direction, marker in (("above", "^"), ("below", "v")):
+        verdict = judge(direction, polarity)
+        entries.append((_marker(marker, 10, 0, verdict.colour, 7),
+                        f"{direction.capitalize()} 99.8% limit ({verdict.label.lower()})"))
+    entries.append((_marker("o", 10, 0, judge("similar", polarity).colour, 7),
+                    "Within 99.8% limits (similar)"))
+    legend, legend_rows = _legend(entries)
     out, px, py = _plot_frame(svg_id, title, description, 3.4, x_ticks, y_ticks, "%",
                               (0.0, max_n), x_label=x_label,
-                              y_label="Per cent")
+                              y_label="Per cent", legend_rows=legend_rows)
     xs = [px(float(v)) for v in n]
     out.append(f'<g clip-path="url(#{_esc(svg_id)}-plot)" fill="none">')
     for curve, dash, width in ((curves[0], "--", 1), (curves[1], "--", 1),
@@ -640,17 +655,7 @@ def funnel_chart(
         out.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="8.5" '
                    f'text-anchor="{"end" if right else "start"}" fill="{BLACK}">'
                    f"{_esc(label)}</text>")
-    entries = [_key(_line_key(OI_ORANGE, 1.5), benchmark_label),
-               _key(_line_key(NHS_DARK_GREY, 1, "--"), "95% limits"),
-               _key(_line_key(NHS_DARK_GREY, 1.2, ":"), "99.8% limits")]
-    for direction, marker in (("above", "^"), ("below", "v")):
-        verdict = judge(direction, polarity)
-        entries.append(_key(_marker(marker, 10, 0, verdict.colour, 7),
-                            f"{direction.capitalize()} 99.8% limit "
-                            f"({verdict.label.lower()})"))
-    entries.append(_key(_marker("o", 10, 0, judge("similar", polarity).colour, 7),
-                        "Within 99.8% limits (similar)"))
-    out += _legend(entries)
+    out += legend
     out.append("</svg>")
     return "".join(out) + "\n"
 
@@ -695,8 +700,15 @@ def spc_chart(
     n = len(values)
     step = max(1, math.ceil(len(labels) / 12))
     x_ticks = [(float(i), labels[i]) for i in range(0, min(len(labels), n), step)]
+    classes = spc_point_classes(result, polarity)
+    styles = {key: [i for i, c in enumerate(classes) if c == key and math.isfinite(values[i])]
+              for key in SPC_STYLES}
+    legend, legend_rows = _legend([
+        (_line_key(BLACK, 1.2), "Mean"), (_line_key(NHS_DARK_GREY, 1, "--"), "Process limits"),
+        *((_marker(SPC_STYLES[key][1], 10, 0, SPC_STYLES[key][0], 7), SPC_STYLES[key][2])
+          for key, idx in styles.items() if idx)])
     out, px, py = _plot_frame(svg_id, title, description, 2.9, x_ticks, y_ticks, unit,
-                              (-0.5, max(n, 1) - 0.5), x_size=8.5)
+                              (-0.5, max(n, 1) - 0.5), x_size=8.5, legend_rows=legend_rows)
     x0, x1 = px(-0.5), px(max(n, 1) - 0.5)
     out.append(f'<g clip-path="url(#{_esc(svg_id)}-plot)" fill="none">')
     if math.isfinite(result.mean):
@@ -709,16 +721,11 @@ def spc_chart(
                      [py(v) if math.isfinite(v) else math.nan for v in values])
     if path:
         out.append(f'<path d="{path}" stroke="{NHS_MID_GREY}" stroke-width="1.2"/>')
-    classes = spc_point_classes(result, polarity)
-    used = []
-    for key, (colour, marker, label) in SPC_STYLES.items():
-        idx = [i for i, c in enumerate(classes) if c == key and math.isfinite(values[i])]
-        if idx:
-            out += [_edged(_marker(marker, px(i), py(values[i]), colour, 6.5)) for i in idx]
-            used.append(_key(_marker(marker, 10, 0, colour, 7), label))
+    for key, idx in styles.items():
+        colour, marker, _ = SPC_STYLES[key]
+        out += [_edged(_marker(marker, px(i), py(values[i]), colour, 6.5)) for i in idx]
     out.append("</g>")
-    out += _legend([_key(_line_key(BLACK, 1.2), "Mean"),
-                    _key(_line_key(NHS_DARK_GREY, 1, "--"), "Process limits"), *used])
+    out += legend
     out.append("</svg>")
     return "".join(out) + "\n"
 
@@ -884,7 +891,12 @@ def grouped_bar_chart(
     height = max(0.7 + 0.26 * len(categories) * n_series, 2.2) * 72
     longest = max((len(c) for c in categories), default=4)
     x0, x1 = min(10 + 5.6 * longest, width * 0.45), width - 12
-    y0, y1 = 30.0, height - 28
+    # The legend from the plot's left edge, flowing within what a phone shows
+    # (_legend_flow; long category names put x0 up to 259): each further row, 14 taller.
+    flow = _legend_flow([21 + _CHAR_EM * 9 * len(s.label) for s in series], x0, 15)
+    legend_h = 14.0 * max((row for _, row in flow), default=0)
+    height += legend_h
+    y0, y1 = 30.0 + legend_h, height - 28
     values = [float(v) for s in series for v in s.values if v is not None and _finite(v)]
     ticks = _nice_ticks(max([*values, 0.0]) * 1.12) if values else [0.0, 1.0]
     x_max = ticks[-1]
@@ -925,16 +937,15 @@ def grouped_bar_chart(
             text = fmt_value(raw, unit) if raw is not None and _finite(raw) else "*"
             out.append(f'<text x="{px(value) + 3:.1f}" y="{top + band / 2 + 3:.1f}" '
                        f'font-size="8" fill="{BLACK}">{_esc(text)}</text>')
-    cursor = x0
-    for i, s in enumerate(series):
+    for i, (s, (cursor, row)) in enumerate(zip(series, flow, strict=True)):
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        out.append(f'<rect x="{cursor:.1f}" y="8" width="16" height="9" fill="{colour}"/>')
+        y = 8 + 14 * row
+        out.append(f'<rect x="{cursor:.1f}" y="{y}" width="16" height="9" fill="{colour}"/>')
         if i % 4:
-            out.append(f'<rect x="{cursor:.1f}" y="8" width="16" height="9" '
+            out.append(f'<rect x="{cursor:.1f}" y="{y}" width="16" height="9" '
                        f'fill="url(#{svg_id}-hatch-{i % 4})"/>')
-        out.append(f'<text x="{cursor + 21:.1f}" y="16" font-size="9" fill="{BLACK}">'
+        out.append(f'<text x="{cursor + 21:.1f}" y="{y + 8}" font-size="9" fill="{BLACK}">'
                    f"{_esc(s.label)}</text>")
-        cursor += 36 + 5.2 * len(s.label)
     out.append("</svg>")
     return "".join(out) + "\n"
 

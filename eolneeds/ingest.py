@@ -874,9 +874,17 @@ def _plan_columns(
             plan.values[canonical] = aux if not blank else f"(CASE WHEN {aux} <= {today} " \
                                                            f"THEN {aux} END)"
             expected = nz.expected_dates(date_format)
+            # Written as the mapping reads dates but no date ('29/02/2023'): say why
+            # ('2023 is not a leap year'), not which format was expected. Never of a
+            # date of birth, which is shown only by its shape: the why would tell its
+            # year.
+            fault = "NULL" if canonical == "date_of_birth" else \
+                nz.date_fault_sql(nz.ascii_digits_sql(t), date_format)
             checks.append((_when(f"{t} IS NOT NULL AND {aux} IS NULL",
-                                 _say(f"{label} '", shown, f"' is not a date (expected "
-                                      f"{expected})")), blank))
+                                 _say(f"{label} '", shown, "' is not a date",
+                                      f"coalesce(': ' || {fault}, "
+                                      f"{nz.sql_literal(f' (expected {expected})')})")),
+                           blank))
             if canonical == "date_of_birth" and TWO_DIGIT_YEAR in date_format:
                 # A two-digit year of birth: strptime reads 00-68 as 2000-2068, but no
                 # one is born in the future ('01-MAY-45' is 1945). The century is settled
@@ -1088,8 +1096,20 @@ def _plan_columns(
         plan.finals["date_of_birth"] = "CAST(NULL AS DATE)"
         plan.finals["age"] = f'coalesce("v_age", {from_birth})'
     if dataset == "activity":
-        cross("end_date", "start_date", "")
+        # An end before the start: the admission, attendance or contact still counts by
+        # its start; how long it lasted is what cannot be known. The end is blanked and
+        # recorded, and such a stay has no bed days (last90_activity.sql finds it by
+        # its field action), rather than running to the date of death as a stay with
+        # no end does (a death in hospital).
+        cross("end_date", "start_date", UNKNOWN_LENGTH, action="blanked")
+        plan.finals["end_date"] = ('(CASE WHEN "v_end_date" >= "v_start_date" OR '
+                                   '"v_start_date" IS NULL THEN "v_end_date" END)')
     return plan
+
+
+#: The end of an activity's reason for a blanked end date before its start; the bed-day
+#: count (queries/last90_activity.sql) leaves out the stays whose reason ends so.
+UNKNOWN_LENGTH = "; the activity counts by its start, with no bed days (its length is unknown)"
 
 
 #: The reason a CSDS contact that did not take place is quarantined with (not a fault of
@@ -2978,6 +2998,9 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
                           f"'{value[0]}'")  # type: ignore[index]
         elif shape is not None:
             example = f'date_format = "{shape}", as in \'{value[0]}\''  # type: ignore[index]
+            if "%y" in shape:  # the century such a mapping gives: README, "Dates"
+                example += ("; two-digit years 00-68 are then read as 2000-2068 and 69-99 "
+                            "as 1969-1999, a year of birth as the century before the death")
     fix = impossible or fix.format(where=where, column=column or "the column", example=example)
     limit = ("every row" if rows_rejected == rows_read else
              f"more than {share:.0%} of the rows, the [ingest] max_rejected_share limit")

@@ -35,6 +35,9 @@ from eolneeds.formatting import plural
 from eolneeds.normalise import (
     ACTIVITY_TYPE_CODES,
     ALWAYS_READ_FORMATS,
+    BOOLEAN_CODES,
+    BOOLEAN_NOT_KNOWN,
+    ETHNICITY_CODES,
     MASK,
     MONTH_FIRST,
     MONTH_NAME_FORMAT,
@@ -43,6 +46,7 @@ from eolneeds.normalise import (
     TITLE_RE,
     WITHHELD,
     code_key,
+    code_words,
     data_as_header,
     date_order,
     date_shape,
@@ -64,8 +68,10 @@ from eolneeds.readers import (
     detect_encoding,
     detect_format,
     detect_header_row,
+    head_rows,
     is_no_value,
     line_too_long,
+    numbered_rows,
     open_bytes,
     refuse_web_page,
     scan_workbook,
@@ -244,10 +250,10 @@ def _withhold_words(result: Inspection) -> None:
         return  # Place and area names are words, and name no one
     for column in result.columns:
         column.examples = list(dict.fromkeys(
-            WITHHELD if _PERSON_WORDS.search(e) else e for e in column.examples))
+            WITHHELD if names_someone(e) else e for e in column.examples))
         kept: dict[str, int] = {}
         for value, n in column.distinct.items():
-            key = WITHHELD if _PERSON_WORDS.search(value) else value
+            key = WITHHELD if names_someone(value) else value
             kept[key] = kept.get(key, 0) + n
         column.distinct = kept
 
@@ -255,6 +261,34 @@ def _withhold_words(result: Inspection) -> None:
 # Words that name a person or an address even among a column's local codes: a title
 # (Mr, Mrs, Dr ...), or a number beside a word (12 Acacia Avenue, Flat 3).
 _PERSON_WORDS = re.compile(f"{TITLE_RE}|\\d\\w*\\s+[^\\W\\d_]{{3,}}|[^\\W\\d_]{{3,}}\\s+\\d")
+# A name without a title: two to four words, each starting with a capital ('Joan
+# Smith', 'SMITH, Joan', 'J. Smith', "Mary-Anne O'Neill"), ...
+_NAME_WORD = re.compile(r"[^\W\d_](?:(?:[^\W\d_]|['’-])*[^\W\d_])?\.?")
+# ... unless one of its words is a word of a code the product reads (care, home,
+# hospital, hospice, nursing, team ...: 'Care Home', 'Marie Curie Hospice', 'District
+# Nursing Team' are places and services, shown so that a recode can be written for
+# them).
+_SERVICE_WORDS = frozenset(code_words(
+    PLACE_OF_DEATH_CODES, SEX_CODES, ACTIVITY_TYPE_CODES, ETHNICITY_CODES, BOOLEAN_CODES,
+    BOOLEAN_NOT_KNOWN, PLACES_OF_DEATH, ACTIVITY_TYPES,
+    ("team service nurse nurses nursing district community specialist palliative end life "
+     "residence usual own house residential ward unit centre center clinic trust hospital "
+     "hospice practice surgery medical health group partnership referral discharge "
+     "admission emergency elective outpatient inpatient day attendance contact visit "
+     "telephone video face macmillan marie curie sue ryder st saint".split())))
+
+
+def names_someone(text: str) -> bool:
+    """Whether an example value names a person or an address: a title, a number beside
+    words (_PERSON_WORDS), or the shape of a name without a title ('Joan Smith', 'SMITH,
+    Joan') whose words are none of a code's (_SERVICE_WORDS)."""
+    if _PERSON_WORDS.search(text):
+        return True
+    words = [w for w in re.split(r"[\s,]+", text.strip()) if w]
+    if not 2 <= len(words) <= 4 or not all(_NAME_WORD.fullmatch(w) and w[0].isupper()
+                                           for w in words):
+        return False
+    return not any(w.rstrip(".").lower() in _SERVICE_WORDS for w in words)
 
 
 def mapping_for_file(config: ProjectConfig, dataset: str, file: str | Path) -> str | None:
@@ -481,7 +515,7 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
         heads: dict[str, list[str]] = {}
         for ws in book.worksheets:
             rows = [tuple(r) for r in checked_rows(
-                path.name, ws.title, ws.iter_rows(max_row=HEAD_ROWS, values_only=True))]
+                path.name, ws.title, head_rows(ws, 1, HEAD_ROWS))]
             header_row = find_header_row(rows)
             headers = _header_names(rows[header_row - 1]) if header_row else []
             found = presets.recognise(headers) if headers else None
@@ -512,9 +546,11 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
         ws.reset_dimensions()
         last_row = sheet_xml(path, chosen).last_row
         # inspect profiles about 500,000 cells: a tenth of this is plenty for them.
+        # Every row, in the file's order (numbered_rows: openpyxl's iter_rows drops rows
+        # written out of order).
         rows_after = checked_rows(
-            path.name, chosen, ws.iter_rows(min_row=result.header_row + 1, max_row=last_row,
-                                            values_only=True),
+            path.name, chosen, (cells for _, cells in numbered_rows(
+                ws, result.header_row + 1, last_row)),
             first_row=result.header_row + 1, limit=100_000_000)
         _profile(heads[chosen], rows_after, result)
     finally:

@@ -98,7 +98,19 @@ def icd10_sql(expr: str) -> str:
 # database and Excel exports; it is dropped before the date is read.
 _TIME_SUFFIX = (r"[ T:][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
                 r"( ?([AaPp][Mm]|Z|[+-][0-9]{2}:?[0-9]{2}))?$")
-_ISO_SHAPE = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+# Year first is read whatever the mapping says, with dashes, slashes or dots alike
+# (2024-03-19, 2024/03/19 as some database tools write it, 2024.03.19): no one writes the
+# day before the month after the year, so the order is never in doubt.
+_ISO_SHAPE = r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}"
+_ISO_SEPARATORS = r"[/.]"  # read as '-'
+# Day and month as numbers, year last, separated by slashes, dots or dashes (18/03/2024,
+# 18.03.2024 as a German-configured Excel or SAP writes it, 18-03-2024). A mapping's
+# numeric date_format says which of day and month is first; the separator tells nothing
+# about the order, so any of the three reads under any of them (the order stays the
+# mapping's: under "%m/%d/%Y", 03.18.2024 is 18 March).
+_NUMERIC_SHAPE = r"[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4}"
+_NUMERIC_FORMAT = r"%d[-/.]%m[-/.]%[Yy]|%m[-/.]%d[-/.]%[Yy]"
+_NUMERIC_SEPARATORS = r"[-/.]"  # read as '/'
 _COMPACT_SHAPE = r"[0-9]{8}"
 # A month written as a word cannot be read the wrong way round, so these are always
 # accepted too: Oracle's and SQL Server's "31-MAR-2024", "31 Mar 2024", "31 March 2024".
@@ -230,26 +242,77 @@ def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
     if value is None or not value.strip():
         return Normalised(None, None)
     text = re.sub(_TIME_SUFFIX, "", value.strip())
-    candidates = [date_format]
+    candidates = [(text, date_format)]
     if re.fullmatch(_ISO_SHAPE, text):
-        candidates.append("%Y-%m-%d")
+        candidates.append((re.sub(_ISO_SEPARATORS, "-", text), "%Y-%m-%d"))
+    if re.fullmatch(_NUMERIC_FORMAT, date_format) and re.fullmatch(_NUMERIC_SHAPE, text):
+        candidates.append((re.sub(_NUMERIC_SEPARATORS, "/", text),
+                           re.sub(_NUMERIC_SEPARATORS, "/", date_format)))
     if re.fullmatch(_COMPACT_SHAPE, text):
-        candidates.append("%Y%m%d")
+        candidates.append((text, "%Y%m%d"))
     if re.fullmatch(_MONTH_NAME_SHAPE, text):
-        text = re.sub(_MONTH_NAME_PARTS, r"\1-\2-\3", text)
-        candidates.extend(_MONTH_NAME_FORMATS)
-    for fmt in candidates:
+        dashed = re.sub(_MONTH_NAME_PARTS, r"\1-\2-\3", text)
+        candidates.extend((dashed, fmt) for fmt in _MONTH_NAME_FORMATS)
+    for candidate, fmt in candidates:
         try:
-            parsed = datetime.strptime(text, fmt).date()
+            parsed = datetime.strptime(candidate, fmt).date()
         except ValueError:
             continue
         if parsed >= EARLIEST_PLAUSIBLE_DATE:
             return Normalised(parsed, None)
     if serial := re.fullmatch(_EXCEL_SERIAL_SHAPE, text):
         return Normalised(_EXCEL_EPOCH + timedelta(days=int(serial.group(1))), None)
-    return Normalised(
-        None, f"{value.strip()!r} is not a date (expected {expected_dates(date_format)})"
-    )
+    fault = date_fault(text, date_format)
+    return Normalised(None, f"{value.strip()!r} is not a date" + (
+        f": {fault}" if fault else f" (expected {expected_dates(date_format)})"))
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+def _date_parts(text: str, date_format: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of `text` written as a date the mapping reads (year first, or
+    day and month in the order of its numeric date_format, or yyyymmdd), else None."""
+    if re.fullmatch(_ISO_SHAPE, text):
+        y, m, d = re.split(_NUMERIC_SEPARATORS, text)
+    elif re.fullmatch(_COMPACT_SHAPE, text) and text[:2] in ("19", "20"):
+        y, m, d = text[:4], text[4:6], text[6:]
+    elif re.fullmatch(_NUMERIC_SHAPE, text) and re.fullmatch(_NUMERIC_FORMAT, date_format):
+        first, second, y = re.split(_NUMERIC_SEPARATORS, text)
+        if len(y) != (4 if date_format.endswith("Y") else 2):
+            return None
+        if len(y) == 2:  # a two-digit year is read as strptime reads it
+            y = str(datetime.strptime(y, "%y").year)
+        d, m = (first, second) if date_format.startswith("%d") else (second, first)
+    else:
+        return None
+    return int(y), int(m), int(d)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def date_fault(text: str, date_format: str) -> str | None:
+    """Why `text`, written as the mapping reads dates, is no date ('29/02/2023': '2023 is
+    not a leap year'; '31/04/2024': 'April has 30 days'), else None (date_fault_sql)."""
+    parts = _date_parts(text, date_format)
+    if parts is None:
+        return None
+    year, month, day = parts
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    if day < 1:
+        return "there is no day 0"
+    if month == 2 and day == 29 and not _leap(year):
+        return f"{year} is not a leap year"
+    days = 30 if month in (4, 6, 9, 11) else 29 if month == 2 and _leap(year) else \
+        28 if month == 2 else 31
+    if day > days:
+        return f"{_MONTHS[month - 1]} has {days} days" if month != 2 else \
+            f"February {year} has {days} days"
+    return None
 
 
 def date_sql(expr: str, date_format_param: str) -> str:
@@ -266,7 +329,15 @@ def date_sql(expr: str, date_format_param: str) -> str:
     custom = plausible(f"CAST(try_strptime({text}, {date_format_param}) AS DATE)")
     iso = plausible(
         f"(CASE WHEN regexp_full_match({text}, {sql_literal(_ISO_SHAPE)}) "
-        f"THEN CAST(try_strptime({text}, '%Y-%m-%d') AS DATE) END)"
+        f"THEN CAST(try_strptime(regexp_replace({text}, {sql_literal(_ISO_SEPARATORS)}, '-', "
+        "'g'), '%Y-%m-%d') AS DATE) END)"
+    )
+    slash = sql_literal(_NUMERIC_SEPARATORS)
+    numeric = plausible(
+        f"(CASE WHEN regexp_full_match({date_format_param}, {sql_literal(_NUMERIC_FORMAT)}) "
+        f"AND regexp_full_match({text}, {sql_literal(_NUMERIC_SHAPE)}) "
+        f"THEN CAST(try_strptime(regexp_replace({text}, {slash}, '/', 'g'), "
+        f"regexp_replace({date_format_param}, {slash}, '/', 'g')) AS DATE) END)"
     )
     compact = plausible(
         f"(CASE WHEN regexp_full_match({text}, {sql_literal(_COMPACT_SHAPE)}) "
@@ -281,7 +352,47 @@ def date_sql(expr: str, date_format_param: str) -> str:
     serial = (f"(CASE WHEN regexp_full_match({text}, {sql_literal(_EXCEL_SERIAL_SHAPE)}) "
               f"THEN DATE {sql_literal(_EXCEL_EPOCH.isoformat())} + CAST(regexp_extract("
               f"{text}, '^[0-9]+') AS INTEGER) END)")
-    return f"coalesce({custom}, {iso}, {compact}, {month_name}, {serial})"
+    return f"coalesce({custom}, {iso}, {numeric}, {compact}, {month_name}, {serial})"
+
+
+def date_fault_sql(expr: str, date_format: str) -> str:
+    """SQL: why `expr`, written as the mapping reads dates, is no date, else NULL (the
+    same as date_fault; `date_format` is the mapping's, as text)."""
+    text = f"regexp_replace({expr}, {sql_literal(_TIME_SUFFIX)}, '')"
+    piece = f"string_split_regex({text}, {sql_literal(_NUMERIC_SEPARATORS)})"
+
+    def number(sql: str) -> str:
+        return f"TRY_CAST({sql} AS INTEGER)"
+
+    shapes = [(f"regexp_full_match({text}, {sql_literal(_ISO_SHAPE)})",
+               number(f"{piece}[1]"), number(f"{piece}[2]"), number(f"{piece}[3]")),
+              (f"regexp_full_match({text}, '(19|20)[0-9]{{6}}')", number(f"{text}[1:4]"),
+               number(f"{text}[5:6]"), number(f"{text}[7:8]"))]
+    if re.fullmatch(_NUMERIC_FORMAT, date_format):
+        digits = 4 if date_format.endswith("Y") else 2
+        year = number(f"{piece}[3]")
+        if digits == 2:  # as strptime reads a two-digit year: 00-68 are 2000-2068
+            year = f"(CASE WHEN {year} < 69 THEN 2000 + {year} ELSE 1900 + {year} END)"
+        day, month = ((number(f"{piece}[1]"), number(f"{piece}[2]"))
+                      if date_format.startswith("%d") else
+                      (number(f"{piece}[2]"), number(f"{piece}[1]")))
+        shapes.append((f"regexp_full_match({text}, {sql_literal(_NUMERIC_SHAPE)}) AND "
+                       f"length({piece}[3]) = {digits}", year, month, day))
+
+    def pick(i: int) -> str:
+        return "(CASE " + " ".join(f"WHEN {s[0]} THEN {s[i]}" for s in shapes) + " END)"
+
+    y, m, d = pick(1), pick(2), pick(3)
+    leap = f"({y} % 4 = 0 AND ({y} % 100 <> 0 OR {y} % 400 = 0))"
+    days = (f"(CASE WHEN {m} IN (4, 6, 9, 11) THEN 30 WHEN {m} = 2 AND {leap} THEN 29 "
+            f"WHEN {m} = 2 THEN 28 ELSE 31 END)")
+    months = "[" + ", ".join(sql_literal(name) for name in _MONTHS) + "]"
+    return (f"(CASE WHEN {m} NOT BETWEEN 1 AND 12 THEN concat('there is no month ', {m}) "
+            f"WHEN {d} < 1 THEN 'there is no day 0' "
+            f"WHEN {m} = 2 AND {d} = 29 AND NOT {leap} THEN concat({y}, ' is not a leap year') "
+            f"WHEN {d} > {days} AND {m} = 2 THEN concat('February ', {y}, ' has ', {days}, "
+            "' days') "
+            f"WHEN {d} > {days} THEN concat({months}[{m}], ' has ', {days}, ' days') END)")
 
 
 # ---------------------------------------------------------------------------------------

@@ -269,6 +269,20 @@ def store_funnels(con: Any, indicators: pl.DataFrame) -> None:
             con.unregister("funnel_frame")
 
 
+def place_members(funnel: pl.DataFrame | None, place: str) -> tuple[set[str], set[str]]:
+    """(practice codes, PCN codes) of a Place: the practices whose deaths in scope mostly
+    lived there (practice_lookup, the funnel's `place`; one Place per practice over all
+    periods) and the PCNs holding them, 'No PCN' included where one of them is in none.
+    Deaths with no known practice or PCN ('unknown') belong to no Place: that row counts
+    them ICB-wide, whichever Place most of them lived in. No funnel: no members."""
+    if funnel is None or funnel.height == 0:
+        return set(), set()
+    mine = funnel.filter((pl.col("place") == place) & (pl.col("practice_code") != UNKNOWN))
+    practices = set(mine["practice_code"].drop_nulls().to_list())
+    pcns = set(mine["pcn_code"].drop_nulls().to_list()) - {UNKNOWN}
+    return practices, pcns
+
+
 def furthest_below(funnel: pl.DataFrame, period: str, place: str, limit: int = 5
                    ) -> pl.DataFrame:
     """The practices of a Place (by where most of their deaths lived) furthest below the

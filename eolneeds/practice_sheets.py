@@ -2,7 +2,8 @@
 data sheets (report_excel.DataSheet: one table per sheet, [c]/[x]/[z] for empty cells).
 
 Practices: every practice of the ICB pack (a Place's pack: the practices whose deaths
-mostly lived in that Place), with its PCN, identification against the ICB, the funnel
+mostly lived in that Place, practice.place_members; deaths with no known practice are
+the ICB's, in its pack only), with its PCN, identification against the ICB, the funnel
 limits and where the practice falls. Scenarios: every what-if scenario for the pack's
 areas, with the low-high range and the assumptions beside the figures.
 """
@@ -14,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from eolneeds import excel_theme as theme
-from eolneeds.practice import POSITIONS, shown_pcn
+from eolneeds.practice import POSITIONS, place_members, shown_pcn
 from eolneeds.report_excel import (
     CONFIDENTIAL,
     NOT_AVAILABLE,
@@ -104,7 +105,8 @@ def practices_sheet(pack: _Pack) -> DataSheet | None:
     period = pack.bundle.headline_period
     rows_frame = funnel.filter(pl.col("period") == period)
     if pack.place is not None:
-        rows_frame = rows_frame.filter(pl.col("place") == pack.place)
+        practices, _ = place_members(funnel, pack.place)
+        rows_frame = rows_frame.filter(pl.col("practice_code").is_in(sorted(practices)))
     rows_frame = rows_frame.sort(["place", "pcn_code", "practice_code"], nulls_last=True)
     columns = [
         Col("Practice code"), Col("Practice name"), Col("PCN code"), Col("PCN name"),
@@ -156,11 +158,9 @@ def pcns_sheet(pack: _Pack) -> DataSheet | None:
         return None
     period = pack.bundle.headline_period
     frame = funnel.filter(pl.col("period") == period)
-    practices = pack.bundle.practices
-    if pack.place is not None and practices is not None:
-        mine = practices.filter((pl.col("period") == period)
-                                & (pl.col("place") == pack.place))["pcn_code"]
-        frame = frame.filter(pl.col("pcn_code").is_in(mine.unique().to_list()))
+    if pack.place is not None:
+        _, pcns = place_members(pack.bundle.practices, pack.place)
+        frame = frame.filter(pl.col("pcn_code").is_in(sorted(pcns)))
     columns = [
         Col("PCN code"), Col("PCN name"), Col("Practices (count)", COUNT),
         *_funnel_columns(),

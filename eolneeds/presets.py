@@ -499,7 +499,8 @@ NOT_ATTENDED = "not attended: "
 # the specialist palliative contacts spc_last_year_pct counts. 14 (end of life care
 # service) is not: it is the generalist community team (district nurses' end-of-life
 # visits), counted as a community contact like the rest. Extracts give the code, or its
-# words where a warehouse has decoded it.
+# words where a warehouse has decoded it. (Source and checks: docs/ARCHITECTURE.md,
+# "Reference code lists": two independent copies of the list agree on 47 and 14.)
 CSDS_TEAM_TYPE_NAMES = ("Team_Type_Code", "Team_Type", "TeamType", "TeamTypeCode",
                         "Service_Team_Type", "Service_Or_Team_Type",
                         "Service_Or_Team_Type_Code", "ServTeamTypeCommCare",
@@ -759,6 +760,7 @@ def ods_epraccur_preset() -> Preset:
             "practice_name": "Name",
             "start_date": "Open Date",
             "end_date": "Close Date",
+            "status": "Status Code",
         },
         required=("practice_code",),
         nhs_number=False,

@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import html
 import io
+import itertools
 import os
 import re
 import tempfile
@@ -1201,14 +1202,50 @@ def detect_header_row(rows: Sequence[Sequence[Any]],
     return None, False
 
 
+def numbered_rows(worksheet: Any, min_row: int = 1, max_row: int | None = None
+                  ) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """(Excel's row number, values) of each row of a read-only openpyxl worksheet from
+    `min_row`, in the order the file holds them. openpyxl's own iter_rows numbers rows by
+    counting and drops a row numbered below one it has yielded: rows written out of
+    order (r="5" before r="3", which LibreOffice reads by their numbers) were lost, and
+    the rest misnumbered. A row without r="..." follows the row before it (openpyxl's
+    parser, as Excel). `max_row` (sheet_xml's last_row, known only when the rows are in
+    order) ends the read at the first row past it. (openpyxl 3.1's parser, as its
+    ReadOnlyWorksheet drives it: pinned <3.2 in pyproject.toml.)"""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    book = worksheet.parent
+    with worksheet._get_source() as source:
+        parser = WorkSheetParser(source, worksheet._shared_strings, data_only=book.data_only,
+                                 epoch=book.epoch, date_formats=book._date_formats,
+                                 timedelta_formats=book._timedelta_formats)
+        for number, cells in parser.parse():
+            if max_row is not None and number > max_row:
+                return
+            if number >= min_row:
+                yield number, worksheet._get_row(cells, 1, None, values_only=True)
+
+
+def head_rows(worksheet: Any, first: int, last: int) -> list[tuple[Any, ...]]:
+    """Rows `first` to `last` of a worksheet in Excel's order, an absent row as (): the
+    few rows a header is looked for in, placed by their numbers however the file orders
+    them (numbered_rows). The read ends at the first row past `last`, so a sheet's head
+    costs the same whatever its length."""
+    found: dict[int, tuple[Any, ...]] = {}
+    for number, cells in numbered_rows(worksheet, first):
+        if number > last:
+            break
+        found.setdefault(number, cells)
+    return [found.get(n, ()) for n in range(first, max(found, default=first - 1) + 1)]
+
+
 def scan_sheet(worksheet: Any, matches: HeaderTest | None = None, *,
                header_row: int | None = None) -> SheetLayout:
     """The header row of an openpyxl worksheet (given, or found in its first rows)."""
     first = header_row or 1
     last = first + SAMPLE_ROWS if header_row else HEADER_SCAN_ROWS + SAMPLE_ROWS
     try:
-        rows = [tuple(r) for r in worksheet.iter_rows(min_row=first, max_row=last,
-                                                      values_only=True)]
+        rows = head_rows(worksheet, first, last)
     except ValueError as exc:  # openpyxl: "'ZZZZZ' is not a valid column name"
         raise UnreadableCell(str(exc)) from None
     if header_row:
@@ -1461,16 +1498,24 @@ def _read_xlsx(
             found = scan_sheet(worksheet, matches)
             if found.matched and found.header_row not in (None, given):
                 raise _header_moved(name, given, found.header_row, where)  # type: ignore[arg-type]
-        rows: Iterator[Sequence[Any]] = worksheet.iter_rows(
-            min_row=header_row, max_row=xml.last_row, values_only=True)
+        rows: Iterator[tuple[int, Sequence[Any]]] = numbered_rows(
+            worksheet, header_row, xml.last_row)
         as_text: Callable[[Sequence[Any]], list[str | None]] = _cells_text
         if plain_cells:
             try:
-                rows = fast_sheet_rows(path, worksheet.title, header_row, xml.last_row)
+                rows = numbered_sheet_rows(path, worksheet.title, header_row, xml.last_row)
                 as_text = list  # already text
             except (KeyError, ValueError, IndexError, zipfile.BadZipFile):
                 pass  # an unusual workbook: openpyxl reads it
-        header_cells = next(rows, None)
+        # Rows come in the file's order with Excel's numbers: rows written before the
+        # header row (out of order) are kept for after it.
+        header_cells: Sequence[Any] | None = None
+        early: list[tuple[int, Sequence[Any]]] = []
+        for number, cells in rows:
+            if number == header_row:
+                header_cells = cells
+                break
+            early.append((number, cells))
         if header_cells is None or all(cell_text(c) is None for c in header_cells):
             if header_row == 1 and header_cells is None:
                 raise input_error(name, f"sheet {worksheet.title!r} is empty",
@@ -1501,9 +1546,9 @@ def _read_xlsx(
 
         batch: list[list[Any]] = [[] for _ in range(width + 2)]
         batch_chars = sheet_chars = 0
-        # iter_rows in read-only mode yields every row, empty ones included, so the
-        # running count is Excel's own row number.
-        for row_number, cells in enumerate(rows, start=header_row + 1):
+        for row_number, cells in itertools.chain(early, rows):
+            if row_number == header_row:
+                continue  # the header again (written twice): Excel shows one row
             texts = as_text(cells)
             if all(t is None for t in texts):
                 continue  # a blank row carries nothing to load or reject
@@ -1601,14 +1646,37 @@ def fast_sheet_rows(path: Path, sheet: str, min_row: int = 1,
     openpyxl's cell objects cost 95% of the time). Raises KeyError / ValueError before
     the first row on a workbook it does not understand, for the caller to fall back to
     openpyxl."""
+    numbered = numbered_sheet_rows(path, sheet, min_row, max_row)
+
+    def in_turn() -> Iterator[list[str | None]]:
+        expected = min_row
+        for number, cells in numbered:
+            while expected < number:  # as openpyxl yields them, an absent row empty
+                yield []
+                expected += 1
+            if number >= expected:
+                yield cells
+                expected = number + 1
+
+    return in_turn()
+
+
+def numbered_sheet_rows(path: Path, sheet: str, min_row: int = 1, max_row: int | None = None
+                        ) -> Iterator[tuple[int, list[str | None]]]:
+    """(Excel's row number, cells) of each row from `min_row`, in the file's order (as
+    numbered_rows; the cells as fast_sheet_rows reads them)."""
     with zipfile.ZipFile(path) as archive:
         member = _sheet_member(archive, sheet)
-        shared: list[str] = []
-        if "xl/sharedStrings.xml" in archive.namelist():
-            strings = archive.read("xl/sharedStrings.xml")
-            shared = [_xml_text(b"".join(_XML_T.findall(_XML_RPH.sub(b"", si))))
-                      for si in _XML_SI.findall(strings)]
+        shared = _shared_strings(archive)
     return _stream_rows(path, member, shared, min_row, max_row)
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    if "xl/sharedStrings.xml" not in archive.namelist():
+        return []
+    strings = archive.read("xl/sharedStrings.xml")
+    return [_xml_text(b"".join(_XML_T.findall(_XML_RPH.sub(b"", si))))
+            for si in _XML_SI.findall(strings)]
 
 
 def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str:
@@ -1682,6 +1750,10 @@ class SheetXml:
 # A cell's value, inline text or formula: what makes a row more than formatting.
 _XML_FILLED = re.compile(rb"<(?:\w+:)?(?:v|is|f)[\s>/]")
 _XML_SHEET_END = re.compile(rb"</(?:\w+:)?sheetData>")
+# Row tags with their numbers: a literal start is searched fast (a '<' is at every cell);
+# a sheet written with a namespace prefix (<x:row ...>) takes the slower pattern.
+_XML_ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
+_XML_ROW_NUMBER_NS = re.compile(rb'<\w+:row\b[^>]*?\br="(\d+)"')
 
 
 def _last_filled_row(data: bytes, first: int, end: int) -> int | None:
@@ -1722,6 +1794,7 @@ def sheet_xml(path: Path, sheet: str) -> SheetXml:
     found = SheetXml([])
     last_row: int | None = 0
     in_data = True  # before </sheetData>
+    previous = 0  # the number of the last row tag read
     try:
         with zipfile.ZipFile(path) as archive:
             member = _sheet_member(archive, sheet)
@@ -1735,12 +1808,24 @@ def sheet_xml(path: Path, sheet: str) -> SheetXml:
                         # The overlap was searched with the chunk before (less a tag's
                         # length, for a tag cut in two); a filled cell with no reference
                         # leaves the end unknown.
-                        row = _last_filled_row(data, max(0, len(tail) - 16),
-                                               data_end.start() if data_end else len(data))
+                        end = data_end.start() if data_end else len(data)
+                        row = _last_filled_row(data, max(0, len(tail) - 16), end)
                         if row is None or last_row is None:
                             last_row = None
                         elif row:
                             last_row = max(last_row, row)
+                        # The last filled row is the end only when the rows are in order:
+                        # rows out of order (r="5" before r="3") leave it unknown. (Read
+                        # from the last row tag begun before this chunk: read again if it
+                        # was whole, a number equal to the one before is no disorder.)
+                        rows = _XML_ROW_NUMBER_NS if b":row" in data else _XML_ROW_NUMBER
+                        begun = data.rfind(b"row", 0, len(tail))
+                        numbers = list(map(int, rows.findall(
+                            data, max(0, data.rfind(b"<", 0, max(begun, 0))), end)))
+                        if numbers:
+                            if numbers[0] < previous or numbers != sorted(numbers):
+                                last_row = None
+                            previous = numbers[-1]
                     for far in _XML_FAR_REF.finditer(data):
                         letters, digits = far.group(1).decode("ascii"), far.group(2)
                         row = int(digits) if digits else 0
@@ -1779,8 +1864,8 @@ def uncalculated_formula(path: Path, sheet: str, min_row: int = 1) -> tuple[str,
 
 
 def _stream_rows(path: Path, member: str, shared: list[str], min_row: int,
-                 max_row: int | None) -> Iterator[list[str | None]]:
-    expected = 1  # the next row number
+                 max_row: int | None) -> Iterator[tuple[int, list[str | None]]]:
+    expected = 1  # the number of a row without r="...": the one after the row before
     with zipfile.ZipFile(path) as archive, archive.open(member) as fh:
         pending = b""
         while True:
@@ -1800,13 +1885,9 @@ def _stream_rows(path: Path, member: str, shared: list[str], min_row: int,
                 number = int(ref.group(2)) if ref and ref.group(2) else expected
                 if max_row is not None and number > max_row:
                     return  # formatted rows below the last value
-                while expected < number:
-                    if expected >= min_row:
-                        yield []
-                    expected += 1
                 expected = number + 1
                 if number >= min_row:
-                    yield _row_cells(found.group(2) or b"", shared)
+                    yield number, _row_cells(found.group(2) or b"", shared)
             if not chunk:
                 break
 

@@ -108,6 +108,7 @@ from eolneeds.findings import (
 )
 from eolneeds.formatting import BREAKDOWN_LABELS, column_header, judge, plural
 from eolneeds.outputs import atomic_output, disclosure_rule_text
+from eolneeds.practice import PCN, PRACTICE, place_members
 from eolneeds.safety import neutralise
 
 __all__ = ["write_excel_pack", "write_excel_packs", "pack_sheet_names", "sheet_title"]
@@ -1070,6 +1071,17 @@ class _Pack:
         for area, header in zip(self.areas, headers, strict=True):
             area.header = header
         keep = pl.col("area_type") == "icb"
+        if place is not None:
+            # GP practices and PCNs are breakdowns of the ICB (practice.py): a Place's
+            # pack keeps its own (practice.place_members), not the whole ICB's. A subset
+            # of rows already through disclosure control reveals nothing they did not.
+            practices, pcns = place_members(bundle.practices, place)
+            breakdown = pl.col("breakdown")
+            keep = keep & (~breakdown.is_in([PRACTICE, PCN])
+                           | ((breakdown == PRACTICE)
+                              & pl.col("breakdown_value").is_in(sorted(practices)))
+                           | ((breakdown == PCN)
+                              & pl.col("breakdown_value").is_in(sorted(pcns))))
         wanted = [a.code for a in self.areas if a.area_type == "place"]
         keep = keep | ((pl.col("area_type") == "place") & pl.col("area_code").is_in(wanted))
         # Row numbers in bundle.indicators: the shared records and cells are keyed by them.

@@ -134,6 +134,10 @@ CANONICAL_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {
         ("pcn_name", "VARCHAR", False),
         ("start_date", "DATE", False),
         ("end_date", "DATE", False),
+        # ODS's status of the practice (epraccur): A active, C closed, D dormant, P
+        # proposed; validate lists deaths at a practice closed with no close date, or
+        # dormant or proposed (taken as open: its deaths are never dropped).
+        ("status", "VARCHAR", False),
     ],
     # National and regional values to show beside the ICB: the OHID Fingertips data
     # download as published (preset fingertips; eolneeds/benchmarks.py). indicator_id
@@ -171,7 +175,8 @@ PROVENANCE_COLUMNS: list[tuple[str, str]] = [
 
 
 # Canonical columns added since databases were first written: create_schema adds them.
-ADDED_COLUMNS: list[tuple[str, str, str]] = [("activity", "spell_id", "VARCHAR")]
+ADDED_COLUMNS: list[tuple[str, str, str]] = [("activity", "spell_id", "VARCHAR"),
+                                              ("practices", "status", "VARCHAR")]
 
 
 def canonical_ddl(dataset: str) -> str:

@@ -545,6 +545,21 @@ _PRACTICE_CHECKS: tuple[tuple[str, str, str], ...] = (
      _deaths_after_last_end("pcn_code IS NULL"),
      "a closed practice's deaths count under it still; record the practice the person "
      "was registered with at death"),
+    # ODS's status: a practice closed with no close date, dormant or proposed is taken as
+    # open at every date (its deaths are never dropped), which it was not.
+    ("deaths at practices ODS lists as closed but with no close date (status C)", """
+        SELECT gp_practice AS code FROM deaths
+        WHERE gp_practice IN (SELECT practice_code FROM practices
+                              WHERE upper(trim(status)) = 'C' AND end_date IS NULL)""",
+     "they count under the practice as if it were open; record the practice the person "
+     "was registered with at death, or ingest a later epraccur.csv that gives the close "
+     "date"),
+    ("deaths at practices ODS lists as dormant or proposed (status D or P)", """
+        SELECT gp_practice AS code FROM deaths
+        WHERE gp_practice IN (SELECT practice_code FROM practices
+                              WHERE upper(trim(status)) IN ('D', 'P'))""",
+     "such a practice has no registered patients: they count under it still; record the "
+     "practice the person was registered with at death"),
     ("deaths after their practice's last PCN membership ended (closed or merged?)",
      _deaths_after_last_end("pcn_code IS NOT NULL"),
      "a closed or merged practice's deaths stay under its old PCN; record the successor "

@@ -17,8 +17,9 @@
 -- emergency_admission), is_admission, is_ae, is_community, is_palliative (specialist
 -- palliative contact, hospice episode or treatment function 315), starts_in_window,
 -- window_bed_days (an admitted stay clipped to the window: inclusive days, or nights
--- when bed_days_nights; 0 for anything else).
--- Reads: deaths_in_scope, assess_periods, activity.
+-- when bed_days_nights; 0 for anything else, and for a stay whose end date, before its
+-- start, ingest blanked: it counts as an admission, but its length is unknown).
+-- Reads: deaths_in_scope, assess_periods, activity, field_actions.
 -- Speed: only deaths in the periods are matched to activity (a hash join on person_id,
 -- the window applied to its output in whole days), and each activity row's type is
 -- classified once, before the join.
@@ -37,11 +38,20 @@ in_periods AS (
     FROM deaths_in_scope AS d
     SEMI JOIN period_dates AS p USING (date_of_death)
 ),
+-- Stays of unknown length: ingest blanked an end date before the start (the reason
+-- ends as ingest.UNKNOWN_LENGTH says). Not run to the date of death.
+unknown_length AS (
+    SELECT DISTINCT file_id, row_number
+    FROM field_actions
+    WHERE dataset = 'activity' AND column_name = 'end_date'
+      AND contains(reason, 'with no bed days (its length is unknown)')
+),
 classified AS (
     SELECT
         person_id,
         start_date,
         end_date,
+        u.row_number IS NOT NULL AS length_unknown,
         cost,
         CASE WHEN admission_method IS NOT NULL
              THEN list_contains(emergency_methods, admission_method)
@@ -53,7 +63,9 @@ classified AS (
         activity_type = 'community_contact' AS is_community,
         (activity_type IN ('specialist_palliative_contact', 'hospice_inpatient')
          OR treatment_function = '315') AS is_palliative
-    FROM activity
+    FROM activity AS a
+    LEFT JOIN unknown_length AS u
+      ON u.file_id = a.source_file_id AND u.row_number = a.source_row
 ),
 linked AS (
     SELECT
@@ -63,7 +75,8 @@ linked AS (
         -- DATE - INTEGER is a DATE: the window's first day.
         d.date_of_death - 89 AS window_start,
         a.start_date,
-        coalesce(a.end_date, d.date_of_death) AS end_date,
+        coalesce(a.end_date, CASE WHEN NOT a.length_unknown THEN d.date_of_death END)
+            AS end_date,
         a.end_date AS recorded_end,
         a.cost,
         a.is_emergency,
@@ -79,7 +92,8 @@ linked AS (
     -- rather than being checked inside the join (which costs more).
     WHERE d.date_of_death - a.start_date >= 0
       AND d.date_of_death - greatest(a.start_date, coalesce(
-              a.end_date, CASE WHEN a.is_admission THEN d.date_of_death END, a.start_date))
+              a.end_date, CASE WHEN a.is_admission AND NOT a.length_unknown
+                               THEN d.date_of_death END, a.start_date))
           <= 364
 )
 SELECT

@@ -33,6 +33,8 @@ CONFIG = ('[project]\nicb_name = "Test ICB"\n\n[[places]]\ncode = "P1"\nname = "
           '\n[ingest]\nmax_rejected_share = 1.0\n')
 
 NOT_A_DATE = "is not a date (expected dd/mm/yyyy or yyyy-mm-dd)"
+# Written as dates are read, but no date: the message says why.
+NOT_IN_FEBRUARY = "is not a date: February 2023 has 28 days"
 BAD_NHS = ("is not a valid NHS number (10 digits with a correct modulus 11 check digit); "
            "the value is withheld because it identifies a person")
 UNLINKED = ("is not a valid NHS number (10 digits with a correct modulus 11 check digit); "
@@ -196,14 +198,15 @@ CASES = [
          loaded=("SELECT rural_urban FROM areas", [("Urban – café £",)])),
     Case("UTF-8 with BOM", "deaths", "bom.csv", counts=(2, 2, 0)),
     Case("UTF-16 with BOM", "deaths", "utf16.csv", counts=(2, 1, 1),
-         rejects=[(3, "date_of_death", f"date_of_death '31/02/2023' {NOT_A_DATE}")]),
+         rejects=[(3, "date_of_death", f"date_of_death '31/02/2023' {NOT_IN_FEBRUARY}")]),
     Case("semicolons", "deaths", "semicolons.csv", counts=(2, 2, 0),
          actions=[(3, "age", "blanked", "age '-1' is not between 0 and 120")]),
     Case("tabs", "deaths", "tabs.tsv", counts=(1, 1, 0)),
     Case("pipes", "deaths", "pipes.txt", counts=(1, 1, 0)),
     # A slip among day-first dates (row 4's day above 12 proves the order): that row only.
     Case("CRLF line ends and a US date", "deaths", "crlf.csv", counts=(3, 2, 1),
-         rejects=[(3, "date_of_death", f"date_of_death '05/13/2023' {NOT_A_DATE}")]),
+         rejects=[(3, "date_of_death",
+                   "date_of_death '05/13/2023' is not a date: there is no month 13")]),
     # No date proves day first: the other dates would load swapped (finding 09).
     Case("dates month first", "deaths", "month_first.csv", refused=(
         "month_first.csv: 1 date in date_of_death cannot be read as dd/mm/yyyy (the "
@@ -447,9 +450,9 @@ CASES = [
                  [(date(2023, 1, 5),), (date(2023, 1, 6),), (date(2023, 1, 7),),
                   (date(2023, 1, 8),)])),
     Case("impossible dates", "deaths", "dates_impossible.csv", counts=(5, 1, 4), rejects=[
-        (2, "date_of_death", f"date_of_death '31/02/2023' {NOT_A_DATE}"),
-        (3, "date_of_death", f"date_of_death '29/02/2023' {NOT_A_DATE}"),
-        (4, "date_of_death", f"date_of_death '2023-13-01' {NOT_A_DATE}"),
+        (2, "date_of_death", f"date_of_death '31/02/2023' {NOT_IN_FEBRUARY}"),
+        (3, "date_of_death", "date_of_death '29/02/2023' is not a date: 2023 is not a leap year"),
+        (4, "date_of_death", "date_of_death '2023-13-01' is not a date: there is no month 13"),
         (5, "date_of_death", f"date_of_death '05/01/23' {NOT_A_DATE}")]),
     Case("future date", "deaths", "dates_future.csv", counts=(2, 1, 1),
          rejects=[(2, "date_of_death", "date_of_death '01/01/2099' is in the future")]),
@@ -551,7 +554,7 @@ CASES = [
                   ("male", "hospital", []), ("unknown", "unknown", [])])),
     Case("XLSX title rows, blank row, totals row", "deaths", "title_rows_totals.xlsx",
          mapping='dataset = "deaths"\nsheet = "Deaths"\nheader_row = 3\n', counts=(5, 3, 2),
-         rejects=[(8, "date_of_death", f"date_of_death '31/02/2023' {NOT_A_DATE}"),
+         rejects=[(8, "date_of_death", f"date_of_death '31/02/2023' {NOT_IN_FEBRUARY}"),
                   (9, None, "row looks like a totals row (Total)")],
          loaded=("SELECT date_of_death, age, sex, source_row FROM deaths ORDER BY source_row",
                  [(date(2023, 1, 5), 85, "female", 4), (date(2023, 1, 6), 85, "male", 5),
@@ -560,26 +563,30 @@ CASES = [
     Case("register values", "register", "register_bad.csv", counts=(4, 2, 2), rejects=[
         (3, "dnacpr", "dnacpr '[words withheld]' is not yes or no; add a [recode.dnacpr] "
                       "entry to the mapping"),
-        (4, "date_added", f"date_added '32/01/2023' {NOT_A_DATE}")],
+        (4, "date_added", "date_added '32/01/2023' is not a date: January has 31 days")],
         loaded=("SELECT gp_practice, preferred_place_of_death, dnacpr, advance_care_plan "
                 "FROM register ORDER BY source_row",
                 [("A81001", "home", True, False), ("A81001", "home", True, False)])),
     Case("register NHS numbers", "register", "register_nhs.csv",
          mapping='dataset = "register"\nnhs_number = true\n', counts=(2, 1, 1),
          rejects=[(3, "person_id", f"person_id {BAD_NHS}")]),
-    Case("activity values", "activity", "activity_bad.csv", counts=(5, 3, 2), rejects=[
+    Case("activity values", "activity", "activity_bad.csv", counts=(5, 4, 1), rejects=[
         (3, "activity_type", "activity_type '[words withheld]' is not a known activity type "
                              "(use one of emergency_admission, elective_admission, "
                              "ae_attendance, community_contact, "
                              "specialist_palliative_contact, hospice_inpatient, outpatient, "
-                             "other); add a [recode.activity_type] entry to the mapping"),
-        (4, "end_date", "end_date '2023-01-04' is before start_date '2023-01-05'")],
-        # A bad cost blanks the cost: the contact still counts.
-        actions=[(5, "cost", "blanked", "cost 'abc' is not a number"),
+                             "other); add a [recode.activity_type] entry to the mapping")],
+        # A bad cost blanks the cost: the contact still counts; so does an attendance
+        # whose end is before its start (its end blanked: its length is unknown).
+        actions=[(4, "end_date", "blanked", "end_date '2023-01-04' is before start_date "
+                  "'2023-01-05'; the activity counts by its start, with no bed days (its "
+                  "length is unknown)"),
+                 (5, "cost", "blanked", "cost 'abc' is not a number"),
                  (6, "cost", "blanked", "cost '-20' is negative")],
-        loaded=("SELECT activity_type, cost FROM activity ORDER BY source_row",
-                [("emergency_admission", 100.0), ("elective_admission", None),
-                 ("community_contact", None)])),
+        loaded=("SELECT activity_type, end_date, cost FROM activity ORDER BY source_row",
+                [("emergency_admission", date(2023, 1, 3), 100.0),
+                 ("ae_attendance", None, None), ("elective_admission", date(2023, 1, 6), None),
+                 ("community_contact", None, None)])),
     Case("HES APC layout", "activity", "hes_apc.csv",
          mapping='dataset = "activity"\npreset = "hes_apc"\n', counts=(4, 3, 1),
          rejects=[(3, "start_date", f"start_date (ADMIDATE) {MISSING}")],

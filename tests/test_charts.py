@@ -203,39 +203,98 @@ def test_the_care_home_segment_says_religious_establishments_are_in_it() -> None
         assert y1 != y2 or start >= end, spans
 
 
+def _placed_texts(element: ET.Element, dx: float = 0.0, dy: float = 0.0):
+    """(text element, x, y) in the chart's own units: a group's translate() moves what
+    it holds (the funnel and SPC legends draw each key in one)."""
+    move = re.match(r"translate\(([-\d.]+)[ ,]+([-\d.]+)\)", element.get("transform", ""))
+    if move:
+        dx, dy = dx + float(move.group(1)), dy + float(move.group(2))
+    if element.tag == f"{SVG_NS}text":
+        yield element, dx + float(element.get("x", "0")), dy + float(element.get("y", "0"))
+    for child in element:
+        yield from _placed_texts(child, dx, dy)
+
+
 def _legend_spans(root: ET.Element, names: list[str],
                   key: float) -> list[tuple[float, float, float]]:
     """(y, left, right) of each legend entry: its key (`key` units left of the words)
     and its words at 9 pt, 0.6 em a character."""
     spans = []
-    for t in root.iter(f"{SVG_NS}text"):
+    for t, x, y in _placed_texts(root):
         if t.text in names and t.get("font-size") == "9":
-            x, y = float(t.get("x", "0")), float(t.get("y", "0"))
             spans.append((y, x - key, x + 0.6 * 9 * len(t.text or "")))
     return sorted(spans)
 
 
-@pytest.mark.parametrize("kind", ["place_of_death", "line"])
+@pytest.mark.parametrize("kind", ["place_of_death", "line", "funnel", "spc", "gradient",
+                                  "bars"])
 def test_a_legend_is_read_whole_on_a_phone(kind) -> None:
     """A 390 px phone shows the left ~330 units of a chart before it scrolls sideways
-    (charts.PHONE_WIDTH): the place-of-death and line charts' legends flow onto more
-    rows within it rather than running off to the right ('Projected deaths with
-    pallia...' was cut at the screen's edge); keys never overlap."""
+    (charts.PHONE_WIDTH): every chart's legend flows onto more rows within it rather
+    than running off to the right ('Projected deaths with pallia...' was cut at the
+    screen's edge; the funnel and SPC legends stood in three columns 175 units apart,
+    to x = 540; the gradient's reference line key at x = 276); keys never overlap, and
+    the legend stays above the plot."""
+    plot_top = None
     if kind == "place_of_death":
         rows = [(name, {"pod_home_pct": 30.0, "pod_care_home_pct": 20.0,
                         "pod_hospital_pct": 45.0, "pod_hospice_pct": 3.0,
                         "pod_other_pct": 2.0}) for name in ("ICB", "Ashbourne Vale")]
         svg = charts.place_of_death_chart("chart-p", "Place of death", "d", rows)
         names, key = [name for _, name, _ in charts.POD_CATEGORIES], 18.0
-    else:
+    elif kind == "line":
         names = ["Projected deaths", "Projected deaths with palliative care need",
                  "Deaths in hospital, Ashbourne Vale", "ICB"]
         series = [charts.Series(label=n, values=[1.0, 2.0, 3.0]) for n in names]
         svg = charts.line_chart("chart-l", "Lines", "d", ["2025", "2026", "2027"], series,
                                 "count")
         key = 26.0
-    spans = _legend_spans(_parse(svg), names, key)
+    elif kind == "funnel":
+        points = [charts.FunnelPoint("Z10001", 300, 1000), charts.FunnelPoint("", 600, 1000),
+                  charts.FunnelPoint("", 450, 1000)]
+        svg = charts.funnel_chart("chart-f", "Funnel", "d", points, 45.0,
+                                  "ICB 45.0%", "higher_is_better")
+        names = ["ICB 45.0%", "95% limits", "99.8% limits", "Above 99.8% limit (better)",
+                 "Below 99.8% limit (worse)", "Within 99.8% limits (similar)"]
+        key = 26.0
+    elif kind == "spc":
+        # Neutral polarity: the longest key, 'Special cause (neither better nor worse)'.
+        result = methods.xmr([10, 11, 10, 11, 10, 11, 10, 11, 10, 30])
+        svg = charts.spc_chart("chart-s", "Deaths", "d", [str(i) for i in range(10)],
+                               result, "neutral", "count")
+        names = ["Mean", "Process limits", "Special cause (neither better nor worse)"]
+        key = 26.0
+    elif kind == "gradient":
+        point = charts.IntervalPoint
+        panel = charts.GradientPanel(
+            "Deaths in hospital", "%",
+            [point(str(q), 50 - 3 * q, 45 - 3 * q, 55 - 3 * q) for q in range(1, 6)],
+            reference=44.0)
+        svg = charts.gradient_chart("chart-g", "Gradient", "d", [panel] * 3,
+                                    reference_label="All quintiles, Ashbourne Vale")
+        names = ["Quintile value, 95% confidence interval", "All quintiles, Ashbourne Vale"]
+        key = 26.0
+    elif kind == "bars":
+        # A long cause group puts the plot's left edge, where the legend starts, at 184.
+        names = ["North East Lincolnshire Place", "ICB"]
+        series = [charts.Series(n, [27.0, 3.0]) for n in names]
+        svg = charts.grouped_bar_chart("chart-b", "Causes", "d",
+                                       ["Dementia and Alzheimer's disease", "HIV"],
+                                       series, "%")
+        key = 21.0
+    root = _parse(svg)
+    if kind in ("funnel", "spc"):
+        clip = next(root.iter(f"{SVG_NS}clipPath"))  # the plot area
+        plot_top = float(next(clip.iter(f"{SVG_NS}rect")).get("y", "0"))
+    elif kind == "gradient":
+        plot_top = min(y for t, _, y in _placed_texts(root) if t.text == "Deaths in hospital")
+    elif kind == "bars":  # the axis line's top: the path 'M{x0} {y0}V...'
+        axis = next(e for e in root.iter(f"{SVG_NS}path") if "V" in e.get("d", ""))
+        plot_top = float(axis.get("d", "").split("V")[0].split()[-1])
+    spans = _legend_spans(root, names, key)
     assert len(spans) == len(names)
+    if plot_top is not None:
+        assert max(y for y, _, _ in spans) + 4 < plot_top - 9, (spans, plot_top)
     assert all(0 <= left and right <= charts.PHONE_WIDTH for _, left, right in spans), spans
     assert len({y for y, _, _ in spans}) > 1  # more rows than the desktop's one
     for (y1, _, end), (y2, start, _) in zip(spans, spans[1:], strict=False):

@@ -231,6 +231,45 @@ def test_validate_counts_deaths_at_practices_in_no_pcn_and_closed(tmp_path: Path
     assert rows["practices in the practices file with no current PCN"] == (0, 0, "none")
 
 
+def test_practices_closed_with_no_close_date_dormant_or_proposed_are_said(
+        tmp_path: Path) -> None:
+    """ODS's status: C1 is closed (C) but has no close date, D1 dormant, P1 proposed.
+    Before, the status was not read: all three were taken as open practices without a
+    word. Their deaths still count under them (never dropped), and validate lists them
+    with the fix; A81001 (active) is not listed."""
+    root = _project(tmp_path / "p", "epraccur")
+    path = tmp_path / "epraccur.csv"
+    path.write_bytes(("\r\n".join([
+        ROWS[0],
+        _row("C81001", "CLOSED SURGERY", "19740401", "", "C", "4"),
+        _row("D81001", "DORMANT SURGERY", "19740401", "", "D", "4"),
+        _row("P81001", "PROPOSED SURGERY", "20250401", "", "P", "4"),
+    ]) + "\r\n").encode("utf-8"))
+    ingest_files(load_config(root), "practices", [path], mapping="epraccur",
+                 reporter=Reporter())
+    assert _query(root, "SELECT practice_code, status FROM practices ORDER BY 1") == [
+        ("A81001", "A"), ("C81001", "C"), ("D81001", "D"), ("P81001", "P")]
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text(
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death,"
+        "gp_practice\n"
+        "A,05/01/2023,85,F,E01000001,C34.9,Hospital,A81001\n"
+        "B,06/01/2023,85,F,E01000001,C34.9,Hospital,C81001\n"
+        "C,07/01/2023,85,F,E01000001,C34.9,Hospital,C81001\n"
+        "D,08/01/2023,85,F,E01000001,C34.9,Hospital,D81001\n"
+        "E,09/01/2023,85,F,E01000001,C34.9,Hospital,P81001\n",
+        encoding="utf-8")
+    ingest_files(load_config(root), "deaths", [deaths], reporter=Reporter())
+    report = validate_project(load_config(root), reporter=Reporter())
+    rows = {r[0]: r[1:4] for r in report.table("practices").frame.iter_rows()}
+    assert rows["deaths at practices ODS lists as closed but with no close date "
+                "(status C)"] == (2, 1, "C81001")
+    assert rows["deaths at practices ODS lists as dormant or proposed (status D or P)"] \
+        == (2, 2, "D81001, P81001")
+    assert "record the practice the person was registered with at death" in \
+        report.render_text()
+
+
 def test_with_an_epraccur_mapping_in_place_the_message_names_it_and_it_ingests(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ingested with the ePCN mapping named (--mapping practices) while a mapping for

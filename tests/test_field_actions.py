@@ -6,6 +6,7 @@ file mostly quarantined is refused whole with exit 3 and the fix."""
 from __future__ import annotations
 
 import subprocess
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -147,26 +148,30 @@ def test_register_and_activity_rows_with_a_bad_identifier_stay_quarantined(tmp_p
 
 
 def test_the_date_format_advice_names_the_format_the_file_is_in(tmp_path):
-    """Dates written 31.05.2024: the advice gives that format (not a generic example),
-    and followed literally it loads every row."""
+    """Dates written 31/05/24 (a two-digit year is never read unasked): the advice gives
+    that format (not a generic example) and the century it gives, and followed literally
+    it loads every row, in 2024. (Dates written 31.05.2024 need no advice: they load.)"""
     config = project(tmp_path / "p")
     header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
     deaths = write(tmp_path / "deaths.csv", [header] + [
-        f"P{i},{i:02d}.05.2024,80,F,E01000001,C34.9,Hospital" for i in range(1, 6)])
+        f"P{i},{i:02d}/05/24,80,F,E01000001,C34.9,Hospital" for i in range(1, 6)])
     command = [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root)]
     env = {"EOLNEEDS_KEY": TEST_KEY, "PATH": "/usr/bin"}
     completed = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert completed.returncode == 3
     assert completed.stderr.rstrip().endswith(
         "set date_format in a new mappings/deaths.toml to the file's date format "
-        "(date_format = \"%d.%m.%Y\", as in '01.05.2024')"), completed.stderr
+        "(date_format = \"%d/%m/%y\", as in '01/05/24'; two-digit years 00-68 are then "
+        "read as 2000-2068 and 69-99 as 1969-1999, a year of birth as the century before "
+        "the death)"), completed.stderr
     (config.root / "mappings" / "deaths.toml").write_text(
-        'dataset = "deaths"\ndate_format = "%d.%m.%Y"\n', encoding="utf-8")
+        'dataset = "deaths"\ndate_format = "%d/%m/%y"\n', encoding="utf-8")
     completed = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
     assert completed.returncode == 0, completed.stderr
     con = duckdb.connect(str(config.database_path), read_only=True)
     try:
-        assert con.execute("SELECT count(*) FROM deaths").fetchall() == [(5,)]
+        assert con.execute("SELECT min(date_of_death), max(date_of_death) FROM deaths"
+                           ).fetchall() == [(date(2024, 5, 1), date(2024, 5, 5))]
     finally:
         con.close()
 
@@ -176,7 +181,7 @@ def test_the_refusal_of_a_one_row_file_says_1_row(tmp_path):
     # never "(1 rows)".
     config = project(tmp_path / "p")
     header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
-    deaths = write(tmp_path / "deaths.csv", [header, "P1,2024/06/01,80,F,E01000001,C34.9,Hospital"])
+    deaths = write(tmp_path / "deaths.csv", [header, "P1,01 06 2024,80,F,E01000001,C34.9,Hospital"])
     completed = subprocess.run(
         [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root)],
         capture_output=True, text=True, timeout=120,
@@ -191,9 +196,9 @@ def test_the_refusal_of_a_one_row_file_says_1_row(tmp_path):
 def test_a_file_with_every_row_quarantined_exits_3_and_keeps_nothing(tmp_path):
     config = project(tmp_path / "p")
     header = "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death"
-    # Dates written yyyy/mm/dd: not the default dd/mm/yyyy.
+    # Dates written with spaces: no shape a date_format is named for.
     deaths = write(tmp_path / "deaths.csv", [header] + [
-        f"P{i},2024/06/{i:02d},80,F,E01000001,C34.9,Hospital" for i in range(1, 6)])
+        f"P{i},{i:02d} 06 2024,80,F,E01000001,C34.9,Hospital" for i in range(1, 6)])
     completed = subprocess.run(
         [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root)],
         capture_output=True, text=True, timeout=120,
@@ -217,7 +222,7 @@ def test_a_file_with_every_row_quarantined_exits_3_and_keeps_nothing(tmp_path):
     # The advice, followed literally, loads the file; --replace (nothing to replace, as
     # nothing was kept) too; each row once.
     (config.root / "mappings" / "deaths.toml").write_text(
-        'dataset = "deaths"\ndate_format = "%Y/%m/%d"\n', encoding="utf-8")
+        'dataset = "deaths"\ndate_format = "%d %m %Y"\n', encoding="utf-8")
     completed = subprocess.run(
         [str(EOLNEEDS), "ingest", "deaths", str(deaths), "--project", str(config.root),
          "--replace"], capture_output=True, text=True, timeout=120,
@@ -434,12 +439,9 @@ def test_the_report_shows_the_field_actions_by_reason_in_data_quality(tmp_path):
     assert BAD_CHECK not in page and "Caravan park" not in page
 
 
-def test_an_admission_whose_discharge_date_is_dash_or_n_a_still_counts(tmp_path):
-    """SUS / warehouse exports write a spell with no discharge (a death in hospital) as
-    '-' or 'N/A' as often as blank or NULL. The admission still happened: losing it
-    undercounted 3+ emergency admissions in the last 90 days (newcomer3's real-shaped
-    SUS spells: 68 of 603 spells quarantined, two Places' counts one short). The end
-    date is blanked and recorded; the stay runs to the date of death."""
+def _two_deaths_in_hospital(tmp_path):
+    """A project with two deaths in hospital (GOOD[0] on 5 June 2024, GOOD[1] on 6 June)
+    and the hes_apc mapping `sus_apcs` for their spells."""
     config = project(tmp_path / "p", "\n[disclosure]\nmin_count = 0\n", {
         "deaths": 'dataset = "deaths"\nnhs_number = true\n',
         "sus_apcs": 'dataset = "activity"\npreset = "hes_apc"\n'})
@@ -450,6 +452,16 @@ def test_an_admission_whose_discharge_date_is_dash_or_n_a_still_counts(tmp_path)
         f"{GOOD[1]},06/06/2024,70,M,E01000002,I25.1,Hospital",
     ])
     ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    return config
+
+
+def test_an_admission_whose_discharge_date_is_dash_or_n_a_still_counts(tmp_path):
+    """SUS / warehouse exports write a spell with no discharge (a death in hospital) as
+    '-' or 'N/A' as often as blank or NULL. The admission still happened: losing it
+    undercounted 3+ emergency admissions in the last 90 days (newcomer3's real-shaped
+    SUS spells: 68 of 603 spells quarantined, two Places' counts one short). The end
+    date is blanked and recorded; the stay runs to the date of death."""
+    config = _two_deaths_in_hospital(tmp_path)
     # 9876543210 (alive): weights 10..2 give 330, 330 mod 11 = 0, check digit 0. Its
     # elective stays make the APC data cover 2024-25 and the 90 days before it.
     spells = write(tmp_path / "sus_apcs_2024.csv", [
@@ -475,3 +487,53 @@ def test_an_admission_whose_discharge_date_is_dash_or_n_a_still_counts(tmp_path)
     assert pick(frame, "ea_last90_3plus_pct")["numerator"] == 1
     # (3 + 2 + 5 + 6) bed days over 2 deaths, worked out by hand.
     assert pick(frame, "bed_days_last90_mean")["value"] == pytest.approx(8.0)
+
+
+def test_an_admission_whose_end_is_before_its_start_counts_with_no_bed_days(tmp_path):
+    """A spell discharged before it was admitted (2024-05-09 after 2024-05-10; the
+    '01/01/1900' of a system's default date) was quarantined whole: an admission lost
+    from every 'admissions in the last 90 days' count. The admission counts by its start;
+    what cannot be known is how long it lasted, so the end is blanked and recorded
+    (field_actions, validate) and the stay has no bed days, rather than running to the
+    date of death as a stay with no end (a death in hospital) does."""
+    config = _two_deaths_in_hospital(tmp_path)
+    spells = write(tmp_path / "sus_apcs_2024.csv", [
+        "NHS_Number,Admission_Date,Discharge_Date,Admission_Method",
+        "9876543210,2024-01-02,2024-01-03,11",
+        f"{GOOD[0]},2024-04-10,2024-04-12,21",    # row 3: 3 days
+        f"{GOOD[0]},2024-05-10,2024-05-09,2A",    # row 4: ends before it starts
+        f"{GOOD[0]},2024-06-01,01/01/1900,22",    # row 5: likewise
+        f"{GOOD[1]},2024-06-01,2024-06-03,21",    # row 6: 3 days
+        "9876543210,2025-03-30,2025-03-31,12",
+    ])
+    [result] = ingest_files(config, "activity", [spells], mapping="sus_apcs",
+                            reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (6, 6, 0)
+    con = connect(config.database_path, read_only=True)
+    try:
+        actions = con.execute("SELECT row_number, column_name, value, action, reason FROM "
+                              "field_actions ORDER BY row_number").fetchall()
+        ends = con.execute("SELECT source_row, end_date FROM activity WHERE source_row IN "
+                           "(4, 5) ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert [row[:4] for row in actions] == [(4, "end_date", "2024-05-09", "blanked"),
+                                           (5, "end_date", "1900-01-01", "blanked")]
+    assert all(reason.endswith("; the activity counts by its start, with no bed days (its "
+                               "length is unknown)") and "is before" in reason
+               for *_, reason in actions)
+    assert ends == [(4, None), (5, None)]
+
+    frame = _indicators_2024_25(config)
+    # GOOD[0] had three emergency admissions in the 90 days before 5 June (10 April, 10
+    # May, 1 June); GOOD[1] one. Before: rows 4 and 5 were lost, so 0 of 2 had 3+.
+    assert pick(frame, "ea_last90_any_pct")["numerator"] == 2
+    assert pick(frame, "ea_last90_3plus_pct")["numerator"] == 1
+    # (3 + 0 + 0) and 3 bed days over 2 deaths, worked out by hand (run to the death
+    # instead, rows 4 and 5 would have added 27 and 5 days).
+    assert pick(frame, "bed_days_last90_mean")["value"] == pytest.approx(3.0)
+
+    report = validate_project(config, reporter=Reporter())
+    shown = report.table("field_actions_by_reason").frame
+    assert list(zip(shown["column_name"], shown["action"], shown["rows"], strict=True)) == [
+        ("end_date", "blanked", 2)]

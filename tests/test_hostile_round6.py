@@ -154,9 +154,12 @@ def test_dates_and_numbers_at_the_edges(root):
         costs_read = con.execute("SELECT cost FROM activity ORDER BY source_row").fetchall()
         blanked = con.execute("SELECT row_number, reason FROM field_actions ORDER BY 1"
                               ).fetchall()
-    expected = "is not a date (expected dd/mm/yyyy or yyyy-mm-dd)"
-    assert rejected == [(2 + i, f"date_of_death '{d}' {expected}")
-                        for i, d in enumerate(edges[:5])] + [
+    # Written as dates are read, they say why they are none; the rest what is read.
+    expected = ["there is no month 0", "February 2025 has 28 days", None,
+                "1900 is not a leap year", None]
+    assert rejected == [(2 + i, f"date_of_death '{d}' is not a date" + (
+        f": {why}" if why else " (expected dd/mm/yyyy or yyyy-mm-dd)"))
+                        for i, (d, why) in enumerate(zip(edges[:5], expected, strict=True))] + [
         (7, "date_of_death '9999-12-31' is in the future")]
     assert [c for (c,) in costs_read] == [None, None, None, None, None, 0.0, 12.5]
     assert blanked == [

@@ -110,6 +110,18 @@ DATE_CASES = [
     ("29/02/2023", None),  # not a leap year
     ("2023-13-01", None),
     ("05/01/23", None),  # two-digit year would be the year 23
+    # Day first with dots or dashes (a German-set Excel, SAP) under the default
+    # dd/mm/yyyy: the separator says nothing of the order, so they read the same.
+    ("18.03.2024", date(2024, 3, 18)),
+    ("18-03-2024", date(2024, 3, 18)),
+    ("8.3.2024", date(2024, 3, 8)),
+    ("30.02.2024", None),
+    # Year first with slashes or dots: always read, like ISO.
+    ("2024/03/19", date(2024, 3, 19)),
+    ("2024.03.19", date(2024, 3, 19)),
+    ("2024/3/9", date(2024, 3, 9)),
+    ("2024/19/03", None),  # no one writes the day before the month after the year
+    ("18.03.24", None),  # a two-digit year, whatever its separator
     # Month names cannot be misread: Oracle / SQL Server exports, any case.
     ("31-MAR-2024", date(2024, 3, 31)),
     ("5 Jan 2023", date(2023, 1, 5)),
@@ -158,9 +170,50 @@ def test_custom_date_format_first(con):
 
 
 def test_date_reason_says_expected_format():
-    assert nz.parse_date("31/02/2023").reason == (
-        "'31/02/2023' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)"
+    assert nz.parse_date("31.02.2023 x").reason == (
+        "'31.02.2023 x' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)"
     )
+
+
+def test_the_separators_keep_the_mappings_order(con):
+    # Under month first, 03.18.2024 is 18 March, and 18.03.2024 is no date.
+    for text, expected in [("03.18.2024", date(2024, 3, 18)), ("18.03.2024", None)]:
+        assert nz.parse_date(text, "%m/%d/%Y").value == expected
+        assert sql_value(con, nz.date_sql("$v", "$fmt"), v=text, fmt="%m/%d/%Y") == expected
+    # A mapping written with dots reads slashes alike.
+    assert sql_value(con, nz.date_sql("$v", "$fmt"), v="18/03/2024", fmt="%d.%m.%Y") == \
+        date(2024, 3, 18) == nz.parse_date("18/03/2024", "%d.%m.%Y").value
+
+
+# Worked out by hand: 2023 is not divisible by 4; 1900 is by 100 but not by 400 (not a
+# leap year); 2000 is by 400 (a leap year).
+DATE_FAULTS = [
+    ("29/02/2023", "%d/%m/%Y", "2023 is not a leap year"),
+    ("2023-02-29", "%d/%m/%Y", "2023 is not a leap year"),
+    ("20230229", "%d/%m/%Y", "2023 is not a leap year"),
+    ("29.02.1900", "%d/%m/%Y", "1900 is not a leap year"),
+    ("30/02/2000", "%d/%m/%Y", "February 2000 has 29 days"),
+    ("31/02/2023", "%d/%m/%Y", "February 2023 has 28 days"),
+    ("31/04/2024", "%d/%m/%Y", "April has 30 days"),
+    ("04/31/2024", "%m/%d/%Y", "April has 30 days"),
+    ("31/11/2024", "%d/%m/%Y", "November has 30 days"),
+    ("12/13/2024", "%d/%m/%Y", "there is no month 13"),
+    ("2024-00-10", "%d/%m/%Y", "there is no month 0"),
+    ("00/01/2024", "%d/%m/%Y", "there is no day 0"),
+    ("29/02/23", "%d/%m/%y", "2023 is not a leap year"),
+    ("29/02/2024", "%d/%m/%Y", None),  # a date
+    ("29/02/2023", "%Y%m%d", None),  # not written as this mapping reads dates
+    ("31/02/23", "%d/%m/%Y", None),  # a two-digit year the mapping does not read
+    ("yesterday", "%d/%m/%Y", None),
+]
+
+
+@pytest.mark.parametrize(("text", "date_format", "fault"), DATE_FAULTS)
+def test_why_a_date_is_no_date_python_and_sql(con, text, date_format, fault):
+    assert nz.date_fault(text, date_format) == fault
+    assert sql_value(con, nz.date_fault_sql("$v", date_format), v=text) == fault
+    if fault:
+        assert nz.parse_date(text, date_format).reason == f"{text!r} is not a date: {fault}"
 
 
 @settings(max_examples=300, deadline=None)

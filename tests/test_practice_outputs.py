@@ -143,3 +143,95 @@ def test_funnels_label_their_x_axis_with_their_own_denominator(assessed_sample) 
     place_svgs = [s for s in svgs if 'id="chart-funnel-' in s]
     assert place_svgs
     assert all("(denominator)" in svg for svg in place_svgs)
+
+
+def _data_groups(path) -> dict[str, set[str]]:
+    """Breakdown -> the Groups (codes) of the pack's Indicator data rows in it, for the
+    GP practice and PCN breakdowns (whatever words the Breakdown column uses)."""
+    wb = load_workbook(path, read_only=True)
+    try:
+        rows = [list(r) for r in wb["Indicator_data"].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    top = next(i for i, r in enumerate(rows) if r and r[0] == "Indicator ID")
+    header = [str(h) for h in rows[top] if h is not None]
+    b, g = header.index("Breakdown"), header.index("Group")
+    out: dict[str, set[str]] = {"practice": set(), "pcn": set()}
+    for r in rows[top + 1:]:
+        if not r or r[0] is None:
+            continue
+        words = str(r[b]).lower()
+        if "practice" in words:
+            out["practice"].add(str(r[g]))
+        elif "pcn" in words or "primary care network" in words:
+            out["pcn"].add(str(r[g]))
+    return out
+
+
+def test_place_pack_holds_only_its_own_practices_and_pcns(assessed_sample) -> None:
+    """Known answer from how the sample is made (eolneeds/sample.py): Place i of PLACES
+    (config order) holds practices 'Z{i+1}nnnn' (every LSOA's practice is in its Place)
+    and PCNs 'U' + i*100 + k. The ICB pack holds every practice and PCN; a Place's pack
+    exactly those of its Place, whatever is hidden; no Place pack holds the ICB-wide row
+    of deaths with no known practice."""
+    from eolneeds.sample import PLACES
+
+    icb = _data_groups(assessed_sample.out_dir / "pack-icb.xlsx")
+    codes = [p.code for p in assessed_sample.config.places]
+    assert codes == [p.code for p in PLACES]
+    seen: set[str] = set()
+    for i, code in enumerate(codes):
+        place = _data_groups(assessed_sample.out_dir / f"pack-{code.lower()}.xlsx")
+        own = {c for c in icb["practice"] if c.startswith(f"Z{i + 1}") and len(c) == 6}
+        assert own, code
+        assert place["practice"] == own, code
+        own_pcns = {c for c in icb["pcn"]
+                    if re.fullmatch(r"U\d{5}", c) and int(c[1:]) // 100 == i}
+        # A practice in no PCN belongs to its Place: 'No PCN' goes where its practices are.
+        assert place["pcn"] - {"no_pcn", "No PCN"} == own_pcns, code
+        seen |= place["practice"]
+    # Every practice is in some Place's pack; only the no-practice row is the ICB's alone.
+    assert icb["practice"] - seen <= {"unknown", "Not recorded"}
+
+
+def test_place_packs_split_the_handbuilt_practices_by_place(tmp_path) -> None:
+    """Known answer from the hand-built practice database (tests/handbuilt_db.py): P1
+    (LSOAs L1, L2) holds A1 and A2, both in PCN U00001; P2 (L3) holds B1 and B2 (PCN
+    U00002) and C1, listed by ODS in no PCN ('no_pcn'). The death with no practice
+    ('unknown') is the ICB's only. B2 was in U00001 until 2023: its current PCN decides."""
+    from datetime import date
+
+    from eolneeds.assess import AssessOptions, assess_project
+    from eolneeds.config import DisclosureConfig
+    from eolneeds.db import connect
+    from eolneeds.reporting import Reporter
+    from tests.handbuilt_db import build_practice_db, handbuilt_config
+
+    config = handbuilt_config(tmp_path, disclosure=DisclosureConfig(min_count=0))
+    build_practice_db(config.database_path)
+    con = connect(config.database_path)
+    try:  # C1 in ODS's practice list, in no PCN (as tests/test_epraccur.py)
+        con.execute("INSERT INTO practices (practice_code, practice_name, pcn_code, "
+                    "start_date, end_date, source_file_id, source_row) "
+                    "VALUES ('C1', 'X', NULL, ?, NULL, 9, 1)", [date(1974, 4, 1)])
+    finally:
+        con.close()
+    out = tmp_path / "out"
+    assess_project(config, AssessOptions(formats=["xlsx"], out=out, per_place=True),
+                   reporter=Reporter())
+    icb = _data_groups(out / "pack-icb.xlsx")
+    assert icb == {"practice": {"A1", "A2", "B1", "B2", "C1", "unknown"},
+                   "pcn": {"U00001", "U00002", "no_pcn", "unknown"}}
+    assert _data_groups(out / "pack-p1.xlsx") == {"practice": {"A1", "A2"},
+                                                  "pcn": {"U00001"}}
+    assert _data_groups(out / "pack-p2.xlsx") == {"practice": {"B1", "B2", "C1"},
+                                                  "pcn": {"U00002", "no_pcn"}}
+    wb = load_workbook(out / "pack-p2.xlsx", read_only=True)
+    try:
+        practices = [r[0] for r in wb["Practices"].iter_rows(values_only=True)]
+        pcns = [r[0] for r in wb["PCNs"].iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    # The Practices and PCNs sheets list the same ones.
+    assert {"B1", "B2", "C1"} <= set(practices) and "Not recorded" not in practices
+    assert {"U00002", "No PCN"} <= set(pcns) and "Not known" not in pcns

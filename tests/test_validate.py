@@ -123,7 +123,7 @@ def test_quality_tables_and_blocking_faults(tmp_path):
     # Reasons are grouped with the quoted values taken out.
     assert rows(report, "rejects_by_reason") == [
         ("deaths", "deaths.csv", "date_of_death",
-         "date_of_death is not a date (expected dd/mm/yyyy or yyyy-mm-dd)", 1, 6),
+         "date_of_death is not a date: February 2023 has 28 days", 1, 6),
         ("deaths", "deaths.csv", "person_id",
          "duplicate death for this person: first seen on row 2 of this file", 1, 7)]
 
@@ -213,6 +213,10 @@ def test_practice_checks_against_the_pcn_lookup(tmp_path):
         "deaths whose practice is in no PCN (listed only by ODS's practice list)":
             (0, 0, "none"),
         "deaths after their practice closed (ODS's practice list)": (0, 0, "none"),
+        "deaths at practices ODS lists as closed but with no close date (status C)":
+            (0, 0, "none"),
+        "deaths at practices ODS lists as dormant or proposed (status D or P)":
+            (0, 0, "none"),
         "deaths after their practice's last PCN membership ended (closed or merged?)":
             (1, 1, "A81002"),
         "practices in the practices file with no current PCN": (1, 1, "A81002"),
