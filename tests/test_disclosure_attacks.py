@@ -149,7 +149,37 @@ def _truth_values(truth: pl.DataFrame) -> dict[tuple, float]:
         same = ("deaths", *name[1:])
         if values.get(same) == values[name]:
             values[name] = values[same]
-    return values
+    return {**values, **_empty_parts(values, truth)}
+
+
+def _empty_parts(values: dict[tuple, float], truth: pl.DataFrame) -> dict[tuple, float]:
+    """The cells of a shorter period (a month in a window or year) that the truth has no
+    row for, where it counts the same count and breakdown in periods of that length: 0.
+    The truth has no row for a month in which a cell had no deaths (a quintile's deaths
+    in March); left out, the attacker would be handed that the cell is empty, which no
+    reader is told (that alone 'recovered' 3 months' counts of 1 from two consecutive
+    monthly runs: their windows differ by the month in less the month out, and with the
+    month out taken as 0 the month in is the difference)."""
+    bounds = {p: (s, e) for p, s, e in truth.select("period", "period_start", "period_end")
+              .unique().iter_rows() if s is not None}
+
+    def length(p: str) -> int:
+        s, e = bounds[p]
+        return (e.year - s.year) * 12 + e.month - s.month + 1
+
+    counted = {(n[0], n[3], length(n[2])) for n in values if n[2] in bounds}
+    inside = defaultdict(list)
+    for child, (cs, ce) in bounds.items():
+        for parent, (ps, pe) in bounds.items():
+            if child != parent and ps <= cs and ce <= pe and length(child) < length(parent):
+                inside[parent].append((child, length(child)))
+    empty: dict[tuple, float] = {}
+    for name, area, period, bd, value in values:
+        for child, size in inside.get(period, ()):
+            part = (name, area, child, bd, value)
+            if (name, bd, size) in counted and part not in values:
+                empty[part] = 0.0
+    return empty
 
 
 def _known(published: pl.DataFrame) -> dict[tuple, float]:
