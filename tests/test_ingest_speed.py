@@ -169,7 +169,7 @@ def test_direct_load_matches_the_rows_table_path(tmp_path, monkeypatch, empty_li
         "9434765918,community_contact,2024-06-03,2024-06-03,,,30",      # 4: check digit
         "4010232145,community_contact,2024-06-04,2024-06-04,,,-5",      # 5: cost blanked
         ",,,,,,",                                                        # 6: blank
-        "4010232153,community_contact,2024-06-05,2024-06-01,,,40",      # 7: ends first
+        "4010232153,community_contact,2024-06-05,2024-06-01,,,40",      # 7: end blanked
         "Total,,,,,,100",                                                # 8: totals
         "9434765919,community_contact,2024-06-06,2024-06-06,,,50",      # 9
         "4010232137,community_contact,2024-06-07,2024-06-07,,,abc",     # 10: cost blanked
@@ -191,17 +191,20 @@ def test_direct_load_matches_the_rows_table_path(tmp_path, monkeypatch, empty_li
             "SELECT source_row, person_id, start_date, cost FROM activity ORDER BY 1"))
     assert seen[0] == seen[1]
     counts, rejects, actions, loaded = seen[0]
-    assert counts == (10, 6, 4)
+    assert counts == (10, 7, 3)
 
     def at(row: int) -> int:
         return row + shift if row > 3 else row
 
     assert [(r, c) for r, c, _ in rejects] == [
-        (at(4), "person_id"), (at(7), "end_date"), (at(8), None), (at(11), "activity_type")]
+        (at(4), "person_id"), (at(8), None), (at(11), "activity_type")]
+    # A stay ending before it starts still counts as an admission: its end blanked
+    # (inputs8, f291b73), not the row rejected.
     assert [(r, c, a) for r, c, a, _ in actions] == [
-        (at(5), "cost", "blanked"), (at(10), "cost", "blanked")]
-    assert [r for r, _, _, _ in loaded] == [at(r) for r in (2, 3, 5, 9, 10, 12)]
-    assert [c for _, _, _, c in loaded] == [10, 20, None, 50, None, 70]
+        (at(5), "cost", "blanked"), (at(7), "end_date", "blanked"),
+        (at(10), "cost", "blanked")]
+    assert [r for r, _, _, _ in loaded] == [at(r) for r in (2, 3, 5, 7, 9, 10, 12)]
+    assert [c for _, _, _, c in loaded] == [10, 20, None, 40, 50, None, 70]
 
 
 @pytest.mark.parametrize("bad_cause", [False, True])
