@@ -22,6 +22,7 @@ from eolneeds.periods import financial_year
 from eolneeds.reporting import Reporter
 from eolneeds.validate import validate_project
 from tests.small_project import make_project
+from tests.test_ingest import query
 
 EOLNEEDS = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "eolneeds"
 TEST_KEY = "test-key-not-secret"
@@ -509,14 +510,10 @@ def test_an_admission_whose_end_is_before_its_start_counts_with_no_bed_days(tmp_
     [result] = ingest_files(config, "activity", [spells], mapping="sus_apcs",
                             reporter=Reporter())
     assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (6, 6, 0)
-    con = connect(config.database_path, read_only=True)
-    try:
-        actions = con.execute("SELECT row_number, column_name, value, action, reason FROM "
-                              "field_actions ORDER BY row_number").fetchall()
-        ends = con.execute("SELECT source_row, end_date FROM activity WHERE source_row IN "
-                           "(4, 5) ORDER BY 1").fetchall()
-    finally:
-        con.close()
+    actions = query(config, "SELECT row_number, column_name, value, action, reason FROM "
+                            "field_actions ORDER BY row_number")
+    ends = query(config, "SELECT source_row, end_date FROM activity WHERE source_row IN "
+                         "(4, 5) ORDER BY 1")
     assert [row[:4] for row in actions] == [(4, "end_date", "2024-05-09", "blanked"),
                                            (5, "end_date", "1900-01-01", "blanked")]
     assert all(reason.endswith("; the activity counts by its start, with no bed days (its "

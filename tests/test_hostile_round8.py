@@ -28,6 +28,7 @@ from eolneeds.inspect import inspect_file, mapping_text
 from eolneeds.normalise import nhs_check_digit
 from eolneeds.reporting import Reporter
 from eolneeds.run import ingest_inbox
+from tests.test_ingest import query
 
 # A register: valid NHS numbers, but 9434765918 fails its check digit (quarantined: a
 # register row that cannot link), so the reject names its row.
@@ -198,15 +199,11 @@ def test_an_inbox_of_hundreds_of_files_is_all_loaded_or_quarantined(tmp_path, mo
     config = load_config(root)
     pending, ingested, skipped = ingest_inbox(config, reporter=Reporter())
     assert (len(pending), len(ingested), skipped) == (count, count, [])
-    con = connect(config.database_path, read_only=True)
-    try:
-        logged = con.execute("SELECT count(*), sum(rows_read), sum(rows_loaded), "
-                             "sum(rows_rejected) FROM ingest_log").fetchone()
-        rejects = con.execute("SELECT count(*) FROM rejects WHERE reason LIKE "
-                              "'%is not a date: February 2024 has 29 days'").fetchone()
-        deaths = con.execute("SELECT count(*) FROM deaths").fetchone()
-    finally:
-        con.close()
+    [logged] = query(config, "SELECT count(*), sum(rows_read), sum(rows_loaded), "
+                             "sum(rows_rejected) FROM ingest_log")
+    [rejects] = query(config, "SELECT count(*) FROM rejects WHERE reason LIKE "
+                              "'%is not a date: February 2024 has 29 days'")
+    [deaths] = query(config, "SELECT count(*) FROM deaths")
     bad = len(range(0, count, bad_every))
     assert logged == (count, count + bad, count, bad)
     assert rejects == (bad,) and deaths == (count,)
