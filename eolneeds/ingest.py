@@ -813,7 +813,10 @@ def _plan_columns(
             # and 'N/A' are no value at all, readers.NO_VALUE_TEXTS) is no end date, not
             # a lost admission, which would undercount
             # every 'admissions in the last 90 days' indicator. The end is blanked and
-            # recorded in field_actions; a stay with no end runs to the date of death.
+            # recorded in field_actions. An empty end (a spell open at death) runs to the
+            # date of death; one that is not a date or is in the future is of unknown
+            # length (its reason ends UNKNOWN_LENGTH): no bed days, as for an end before
+            # the start, rather than days up to the death that no record gives.
             blank = "blanked"
         checks: list[tuple[_When, str | None]] = []  # (check, action or None = reject)
         if canonical in required_cols:
@@ -880,10 +883,13 @@ def _plan_columns(
             # year.
             fault = "NULL" if canonical == "date_of_birth" else \
                 nz.date_fault_sql(nz.ascii_digits_sql(t), date_format)
+            length = UNKNOWN_LENGTH if dataset == "activity" and canonical == "end_date" \
+                else ""
             checks.append((_when(f"{t} IS NOT NULL AND {aux} IS NULL",
                                  _say(f"{label} '", shown, "' is not a date",
                                       f"coalesce(': ' || {fault}, "
-                                      f"{nz.sql_literal(f' (expected {expected})')})")),
+                                      f"{nz.sql_literal(f' (expected {expected})')})",
+                                      length)),
                            blank))
             if canonical == "date_of_birth" and TWO_DIGIT_YEAR in date_format:
                 # A two-digit year of birth: strptime reads 00-68 as 2000-2068, but no
@@ -893,7 +899,8 @@ def _plan_columns(
                                           f"INTERVAL 100 YEAR AS DATE) ELSE {aux} END)")
             else:
                 checks.append((_when(f"{aux} > {today}",
-                                     _say(f"{label} '", shown, "' is in the future")), blank))
+                                     _say(f"{label} '", shown, "' is in the future" + length)),
+                               blank))
         elif canonical in WHOLE_NUMBER_RANGES:
             lo, hi = WHOLE_NUMBER_RANGES[canonical]
             # (No number holds '_': see nz.number_sql.)

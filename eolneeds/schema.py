@@ -20,6 +20,7 @@ This DDL is the contract between ingest, validate, the queries and analysts' own
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 DATASETS: tuple[str, ...] = ("deaths", "register", "activity", "population", "areas",
                              "projections", "lsoa_places", "deprivation", "practices",
@@ -272,12 +273,8 @@ def create_schema(con) -> None:  # type: ignore[no-untyped-def]
         con.execute(ddl)
     for dataset in DATASETS:
         con.execute(canonical_ddl(dataset))
-    for table, column, dtype in ADDED_COLUMNS:
-        # A database made before the column existed gains it (read as NULL: not given).
-        if con.execute("SELECT NOT EXISTS (SELECT 1 FROM duckdb_columns() WHERE table_name "
-                       "= $t AND column_name = $c AND schema_name = 'main')",
-                       {"t": table, "c": column}).fetchone() == (True,):
-            con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {dtype}")
+    check_columns(con, added_ok=True)  # another version's database: refused unchanged
+    add_missing_columns(con)
     check_columns(con)
     existing = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = $v AND NOT "
                            "temporary", {"v": AREAS_VIEW}).fetchone()
@@ -289,17 +286,69 @@ _COLUMNS_SQL = ("SELECT table_name, column_name, data_type FROM duckdb_columns()
                 "WHERE schema_name = 'main' AND NOT internal")
 
 
-def check_columns(con, *, absent_tables_ok: bool = False) -> None:  # type: ignore[no-untyped-def]
+def missing_columns(con) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    """The ADDED_COLUMNS that a table of the database lacks (made by an earlier release);
+    a table not made yet lacks none."""
+    found = {(t, c) for t, c, _ in con.execute(_COLUMNS_SQL).fetchall()}
+    tables = {t for t, _ in found}
+    return [(t, c, d) for t, c, d in ADDED_COLUMNS if t in tables and (t, c) not in found]
+
+
+def add_missing_columns(con) -> None:  # type: ignore[no-untyped-def]
+    """The one migration of a database made by an earlier release: each column added
+    since gains its place (read as NULL: not given). Nothing is written when none is
+    missing (an up-to-date database stays bit-identical)."""
+    for table, column, dtype in missing_columns(con):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN {column} {dtype}")
+
+
+def bring_up_to_date(path: Path) -> None:
+    """For a command that otherwise only reads the database (validate): the database of
+    an earlier release gains the columns added since, as ingest and assess give it, so
+    that it is read, not refused (exit 3). Another version's database (a column of
+    another type, a column this version never added) is refused before anything is
+    written. A database this user cannot write is refused with what to run."""
+    from eolneeds.db import connect
+    from eolneeds.errors import UsageError
+
+    con = connect(path, read_only=True)
+    try:
+        check_columns(con, absent_tables_ok=True, added_ok=True)
+        missing = missing_columns(con)
+    finally:
+        con.close()
+    if not missing:
+        return
+    try:
+        con = connect(path)
+    except UsageError:
+        named = ", ".join(f"{t}.{c}" for t, c, _ in missing)
+        raise UsageError(
+            f"{path}: was made by an earlier release of eolneeds (it has no column {named}) "
+            "and this user cannot write to it to bring it up to date — run `eolneeds "
+            "validate` once as a user who can write to the project folder (nothing else "
+            "changes), then again here") from None
+    try:
+        add_missing_columns(con)
+    finally:
+        con.close()
+
+
+def check_columns(con, *, absent_tables_ok: bool = False,  # type: ignore[no-untyped-def]
+                  added_ok: bool = False) -> None:
     """Refuse a database whose tables lack a column this version writes, or hold it as
     another type (written by another version of eolneeds, or changed by hand): every
     query would otherwise fail half-way with a binder error, exit 1. Extra columns are
     left alone; with `absent_tables_ok` (validate, which reads without creating them) so
-    are whole tables not made yet."""
+    are whole tables not made yet; with `added_ok` so are ADDED_COLUMNS missing (an
+    earlier release's database, before add_missing_columns)."""
     found = {(t, c): d for t, c, d in con.execute(_COLUMNS_SQL).fetchall()}
     tables = {t for t, _ in found}
+    added = {(t, c) for t, c, _ in ADDED_COLUMNS} if added_ok else set()
     for (table, column), expected in _expected_columns().items():
         actual = found.get((table, column))
-        if actual == expected or absent_tables_ok and table not in tables:
+        if (actual == expected or absent_tables_ok and table not in tables
+                or actual is None and (table, column) in added):
             continue
         from eolneeds.errors import InputDataError
 

@@ -20,7 +20,13 @@ from eolneeds.db import connect
 from eolneeds.formatting import plural
 from eolneeds.outputs import FILE_COUNTS, PEOPLE_DATASETS
 from eolneeds.reporting import Reporter
-from eolneeds.schema import AREAS_VIEW, CANONICAL_COLUMNS, PRACTICE_CODE_SHAPE, check_columns
+from eolneeds.schema import (
+    AREAS_VIEW,
+    CANONICAL_COLUMNS,
+    PRACTICE_CODE_SHAPE,
+    bring_up_to_date,
+    check_columns,
+)
 
 # Without these nothing can be assessed; the others only limit which indicators exist
 # (without population, the rates per population are published as not available [x]:
@@ -97,6 +103,7 @@ def validate_project(config: ProjectConfig, *, reporter: Reporter) -> Validation
             "`eolneeds ingest deaths FILE` and the other datasets"
         )
         return report
+    bring_up_to_date(config.database_path)  # an earlier release's database gains columns
     con = connect(config.database_path, read_only=True)
     try:
         check_columns(con, absent_tables_ok=True)  # another version's tables: exit 3

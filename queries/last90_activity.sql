@@ -18,7 +18,8 @@
 -- palliative contact, hospice episode or treatment function 315), starts_in_window,
 -- window_bed_days (an admitted stay clipped to the window: inclusive days, or nights
 -- when bed_days_nights; 0 for anything else, and for a stay whose end date, before its
--- start, ingest blanked: it counts as an admission, but its length is unknown).
+-- start, not a date or in the future, ingest blanked: it counts as an admission, but
+-- its length is unknown).
 -- Reads: deaths_in_scope, assess_periods, activity, field_actions.
 -- Speed: only deaths in the periods are matched to activity (a hash join on person_id,
 -- the window applied to its output in whole days), and each activity row's type is
@@ -38,8 +39,9 @@ in_periods AS (
     FROM deaths_in_scope AS d
     SEMI JOIN period_dates AS p USING (date_of_death)
 ),
--- Stays of unknown length: ingest blanked an end date before the start (the reason
--- ends as ingest.UNKNOWN_LENGTH says). Not run to the date of death.
+-- Stays of unknown length: ingest blanked an end date before the start, not a date or
+-- in the future (the reason ends as ingest.UNKNOWN_LENGTH says). Not run to the date
+-- of death.
 unknown_length AS (
     SELECT DISTINCT file_id, row_number
     FROM field_actions

@@ -1,0 +1,146 @@
+"""Red team, round 9: what round 8 left, and a hostile user's files.
+
+* `validate` on a database made by an earlier release (no practices.status) was exit 3
+  ("written by another version") until an ingest or assess added the column: the one
+  migration (schema.add_missing_columns) now runs for validate too.
+* A hospital stay whose end is not a date, or is in the future, ran to the date of
+  death: days no record gives. The end is blanked with a field action and the stay has
+  no bed days (its length is unknown), as for an end before the start; an empty end (a
+  spell open at death) still runs to the death.
+
+Real files, a real DuckDB database; library calls where the CLI process is not the point.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from eolneeds import db
+from eolneeds.errors import InputDataError, UsageError
+from eolneeds.ingest import ingest_files
+from eolneeds.reporting import Reporter
+from eolneeds.validate import validate_project
+from tests.small_project import HEADER, make_project
+from tests.test_field_actions import (
+    GOOD,
+    _indicators_2024_25,
+    _two_deaths_in_hospital,
+    pick,
+    write,
+)
+from tests.test_ingest import query
+
+TEST_KEY = "test-key-not-secret"
+
+
+@pytest.fixture(autouse=True)
+def _key(monkeypatch):
+    monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+
+
+# -- 1. a database of an earlier release ------------------------------------------------
+
+def _earlier_release(tmp_path):
+    """A project whose database has the tables of a release before activity.spell_id and
+    practices.status (the two columns added since), with a death and a practice in it."""
+    config = make_project(tmp_path / "project")
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text(HEADER + "9434765919,2024-01-15,80,F,E01000001,C34.9,home\n",
+                      encoding="utf-8")
+    ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    with duckdb.connect(str(config.database_path)) as con:
+        con.execute("INSERT INTO practices (practice_code, practice_name, source_file_id, "
+                    "source_row) VALUES ('A81001', 'A Practice', 1, 2)")
+        con.execute("ALTER TABLE practices DROP COLUMN status")
+        con.execute("ALTER TABLE activity DROP COLUMN spell_id")
+    return config
+
+
+def _columns(config, table: str) -> list[str]:
+    return [c for (c,) in query(config, "SELECT column_name FROM duckdb_columns() WHERE "
+                                        "table_name = $t ORDER BY column_index", {"t": table})]
+
+
+def test_validate_brings_an_earlier_releases_database_up_to_date(tmp_path):
+    config = _earlier_release(tmp_path)
+    assert "status" not in _columns(config, "practices")
+    report = validate_project(config, reporter=Reporter())  # was InputDataError, exit 3
+    assert "status" in _columns(config, "practices")
+    assert "spell_id" in _columns(config, "activity")
+    # The rows are kept; the new column is empty (not given).
+    assert query(config, "SELECT practice_code, status FROM practices") == [("A81001", None)]
+    assert query(config, "SELECT count(*) FROM deaths") == [(1,)]
+    # A second validate writes nothing: the database is up to date.
+    before = config.database_path.read_bytes()
+    again = validate_project(config, reporter=Reporter())
+    assert config.database_path.read_bytes() == before
+    assert again.blocking == report.blocking
+
+
+def test_a_database_of_another_version_is_still_refused_untouched(tmp_path):
+    config = _earlier_release(tmp_path)
+    with duckdb.connect(str(config.database_path)) as con:
+        con.execute("ALTER TABLE deaths ALTER age TYPE VARCHAR")
+    before = config.database_path.read_bytes()
+    with pytest.raises(InputDataError, match="table deaths holds it as VARCHAR"):
+        validate_project(config, reporter=Reporter())
+    # Not half-migrated: the added columns were not added either.
+    assert config.database_path.read_bytes() == before
+
+
+def test_an_earlier_releases_database_this_user_cannot_write_says_what_to_run(
+        tmp_path, monkeypatch):
+    config = _earlier_release(tmp_path)
+    connect = db.connect
+
+    def cannot_write(path, *, read_only=False):
+        if not read_only:
+            raise UsageError(f"{path}: cannot be opened for writing (permission denied)")
+        return connect(path, read_only=True)
+
+    monkeypatch.setattr(db, "connect", cannot_write)
+    with pytest.raises(UsageError) as refused:
+        validate_project(config, reporter=Reporter())
+    said = str(refused.value)
+    assert said.startswith(f"{config.database_path}: was made by an earlier release")
+    assert "activity.spell_id, practices.status" in said
+    assert "run `eolneeds validate` once as a user who can write" in said
+
+
+# -- 2. a stay whose end is not a date, or in the future ---------------------------------
+
+def test_a_stay_whose_end_is_not_a_date_or_in_the_future_has_no_bed_days(tmp_path):
+    config = _two_deaths_in_hospital(tmp_path)
+    spells = write(tmp_path / "sus_apcs_2024.csv", [
+        "NHS_Number,Admission_Date,Discharge_Date,Admission_Method",
+        "9876543210,2024-01-02,2024-01-03,11",
+        f"{GOOD[0]},2024-04-10,2024-04-12,21",      # row 3: 3 days
+        f"{GOOD[0]},2024-05-10,Not discharged,2A",  # row 4: not a date
+        f"{GOOD[0]},2024-06-01,31/02/2024,22",      # row 5: not a date (no 31 February)
+        f"{GOOD[1]},2024-06-01,2099-06-03,21",      # row 6: in the future
+        f"{GOOD[1]},2024-05-01,,21",                # row 7: empty: open at death, 37 days
+        "9876543210,2025-03-30,2025-03-31,12",
+    ])
+    [result] = ingest_files(config, "activity", [spells], mapping="sus_apcs",
+                            reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (7, 7, 0)
+    actions = query(config, "SELECT row_number, column_name, action, reason FROM "
+                            "field_actions ORDER BY row_number")
+    assert [row[:3] for row in actions] == [(4, "end_date", "blanked"),
+                                           (5, "end_date", "blanked"),
+                                           (6, "end_date", "blanked")]
+    assert all(reason.endswith("; the activity counts by its start, with no bed days (its "
+                               "length is unknown)") for *_, reason in actions), actions
+    assert "is in the future" in actions[2][3]
+    assert query(config, "SELECT count(*) FROM activity WHERE end_date IS NULL") == [(4,)]
+
+    frame = _indicators_2024_25(config)
+    # Every admission counts by its start: GOOD[0] 10 April, 10 May, 1 June (3);
+    # GOOD[1] 1 May and 1 June (2).
+    assert pick(frame, "ea_last90_any_pct")["numerator"] == 2
+    assert pick(frame, "ea_last90_3plus_pct")["numerator"] == 1
+    # Bed days, by hand: GOOD[0] 3 (rows 4 and 5 unknown: 0); GOOD[1] row 7 from 1 May to
+    # its death on 6 June, 31 + 6 = 37 (row 6 unknown: 0). (3 + 37) / 2 = 20. Run to the
+    # deaths as before, rows 4, 5 and 6 would have added 27, 5 and 6 days.
+    assert pick(frame, "bed_days_last90_mean")["value"] == pytest.approx(20.0)
