@@ -25,6 +25,7 @@ import hashlib
 import html
 import io
 import itertools
+import operator
 import os
 import re
 import tempfile
@@ -1212,9 +1213,11 @@ def numbered_rows(worksheet: Any, min_row: int = 1, max_row: int | None = None
     parser, as Excel). `max_row` (sheet_xml's last_row, known only when the rows are in
     order) ends the read at the first row past it. (openpyxl 3.1's parser, as its
     ReadOnlyWorksheet drives it: pinned <3.2 in pyproject.toml.)"""
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet._reader import WorkSheetParser
 
     book = worksheet.parent
+    seen = RowsSeen(worksheet.title)
     with worksheet._get_source() as source:
         parser = WorkSheetParser(source, worksheet._shared_strings, data_only=book.data_only,
                                  epoch=book.epoch, date_formats=book._date_formats,
@@ -1222,8 +1225,44 @@ def numbered_rows(worksheet: Any, min_row: int = 1, max_row: int | None = None
         for number, cells in parser.parse():
             if max_row is not None and number > max_row:
                 return
+            columns = [cell["column"] for cell in cells]
+            if columns:
+                seen.add(number, get_column_letter(columns[0]))
+            if not all(map(operator.lt, columns, columns[1:])):
+                # Cells out of order (C3 before A3) are placed by their references, as
+                # Excel shows them: openpyxl sized the row by the last one, dropping the
+                # cells right of it. A column claimed twice is refused.
+                twice = next((c for c in columns if columns.count(c) > 1), None)
+                if twice is not None:
+                    raise CellWrittenTwice(worksheet.title,
+                                           f"{get_column_letter(twice)}{number}")
+                cells = sorted(cells, key=lambda cell: cell["column"])
             if number >= min_row:
                 yield number, worksheet._get_row(cells, 1, None, values_only=True)
+
+
+class RowsSeen:
+    """The numbers of a sheet's rows read so far that held cells: a second row with
+    cells claiming one of them is refused (CellWrittenTwice, naming its first cell). A
+    byte per row of Excel's grid (1 MB), made at the first row; numbers past the grid
+    (refused elsewhere) in a set."""
+
+    def __init__(self, sheet: str) -> None:
+        self.sheet = sheet
+        self.bits = bytearray()
+        self.beyond: set[int] = set()
+
+    def add(self, number: int, letters: str) -> None:
+        if number <= MAX_SHEET_ROWS:
+            if not self.bits:
+                self.bits = bytearray(MAX_SHEET_ROWS + 1)
+            twice = self.bits[number]
+            self.bits[number] = 1
+        else:
+            twice = number in self.beyond
+            self.beyond.add(number)
+        if twice:
+            raise CellWrittenTwice(self.sheet, f"{letters}{number}")
 
 
 def head_rows(worksheet: Any, first: int, last: int) -> list[tuple[Any, ...]]:
@@ -1388,11 +1427,23 @@ class UnreadableCell(ValueError):
     met while a sheet's first rows are scanned."""
 
 
+class CellWrittenTwice(Exception):
+    """Two cells of a sheet's XML claim one address (r="B3" twice in a row, or two rows
+    r="3" holding cells): Excel never writes one, and which value is meant cannot be
+    known. openpyxl kept the last and the fast reader shifted the rest of the row one
+    column right; both now refuse the sheet, naming the cell. (Not a ValueError: the
+    fast reader's callers fall back to openpyxl on those.)"""
+
+    def __init__(self, sheet: str, cell: str) -> None:
+        super().__init__(f"cell {cell} of sheet {sheet!r} is written twice")
+        self.sheet, self.cell = sheet, cell
+
+
 # What reading a damaged worksheet raises (its XML cut short or not XML, its
-# compressed part corrupt, a cell openpyxl cannot place): the workbook, not eolneeds,
-# is at fault.
+# compressed part corrupt, a cell openpyxl cannot place, one written twice): the
+# workbook, not eolneeds, is at fault.
 DAMAGED_WORKBOOK: tuple[type[BaseException], ...] = (
-    ParseError, zipfile.BadZipFile, zlib.error, EOFError, UnreadableCell)
+    ParseError, zipfile.BadZipFile, zlib.error, EOFError, UnreadableCell, CellWrittenTwice)
 
 
 def _cells_text(cells: Sequence[Any]) -> list[str | None]:
@@ -1401,6 +1452,13 @@ def _cells_text(cells: Sequence[Any]) -> list[str | None]:
 
 def damaged_sheet(path: Path, exc: BaseException) -> Exception:
     """The workbook opened, but a sheet's XML or its compression is damaged."""
+    if isinstance(exc, CellWrittenTwice):
+        return input_error(
+            path.name, f"sheet {exc.sheet!r}, cell {exc.cell}: two cells in the sheet's "
+            "XML claim this one address, so which value is meant cannot be known (Excel "
+            "never writes a cell twice: a script or another program wrote this file)",
+            "open it in Excel or LibreOffice, check that cell and save it again as .xlsx, "
+            "or export CSV")
     kind = "ValueError" if isinstance(exc, UnreadableCell) else type(exc).__name__
     return input_error(path.name, f"has a damaged worksheet ({kind}: "
                        f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})",
@@ -1547,8 +1605,6 @@ def _read_xlsx(
         batch: list[list[Any]] = [[] for _ in range(width + 2)]
         batch_chars = sheet_chars = 0
         for row_number, cells in itertools.chain(early, rows):
-            if row_number == header_row:
-                continue  # the header again (written twice): Excel shows one row
             texts = as_text(cells)
             if all(t is None for t in texts):
                 continue  # a blank row carries nothing to load or reject
@@ -1668,7 +1724,7 @@ def numbered_sheet_rows(path: Path, sheet: str, min_row: int = 1, max_row: int |
     with zipfile.ZipFile(path) as archive:
         member = _sheet_member(archive, sheet)
         shared = _shared_strings(archive)
-    return _stream_rows(path, member, shared, min_row, max_row)
+    return _stream_rows(path, member, shared, min_row, max_row, sheet)
 
 
 def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
@@ -1864,8 +1920,10 @@ def uncalculated_formula(path: Path, sheet: str, min_row: int = 1) -> tuple[str,
 
 
 def _stream_rows(path: Path, member: str, shared: list[str], min_row: int,
-                 max_row: int | None) -> Iterator[tuple[int, list[str | None]]]:
+                 max_row: int | None, sheet: str
+                 ) -> Iterator[tuple[int, list[str | None]]]:
     expected = 1  # the number of a row without r="...": the one after the row before
+    seen = RowsSeen(sheet)
     with zipfile.ZipFile(path) as archive, archive.open(member) as fh:
         pending = b""
         while True:
@@ -1886,8 +1944,16 @@ def _stream_rows(path: Path, member: str, shared: list[str], min_row: int,
                 if max_row is not None and number > max_row:
                     return  # formatted rows below the last value
                 expected = number + 1
+                body = found.group(2) or b""
+                if body:
+                    first = _XML_REF.search(body)
+                    seen.add(number, first.group(1).decode("ascii") if first else "A")
                 if number >= min_row:
-                    yield number, _row_cells(found.group(2) or b"", shared)
+                    try:
+                        cells = _row_cells(body, shared)
+                    except CellWrittenTwice as twice:
+                        raise CellWrittenTwice(sheet, f"{twice.cell}{number}") from None
+                    yield number, cells
             if not chunk:
                 break
 
@@ -1906,6 +1972,8 @@ def _row_cells(body: bytes, shared: list[str]) -> list[str | None]:
     cells: list[str | None] = []
     for letters, kind, value, inline in plain:
         position = _column_index(letters)
+        if position < len(cells):  # out of order, or written twice: placed by reference
+            return _row_cells_any(body, shared)
         while len(cells) < position:
             cells.append(None)
         if kind == b"s" and value:
@@ -1919,11 +1987,15 @@ def _row_cells(body: bytes, shared: list[str]) -> list[str | None]:
 
 
 def _row_cells_any(body: bytes, shared: list[str]) -> list[str | None]:
+    """A row's cells, each placed by its reference (a cell without one follows the cell
+    before it); a column claimed twice raises CellWrittenTwice naming its letters."""
     cells: list[str | None] = []
+    claimed: set[int] = set()
+    position = -1
     for cell in _XML_CELL.finditer(body):
         attrs, inner = cell.group(1), cell.group(2) or b""
         ref = _XML_REF.search(attrs)
-        position = _column_index(ref.group(1)) if ref and ref.group(1) else len(cells)
+        position = _column_index(ref.group(1)) if ref and ref.group(1) else position + 1
         kind_match = _XML_TYPE.search(attrs)
         kind = kind_match.group(1) if kind_match else b"n"
         if kind == b"inlineStr":
@@ -1938,9 +2010,14 @@ def _row_cells_any(body: bytes, shared: list[str]) -> list[str | None]:
                 value = "true" if v.group(1).strip() == b"1" else "false"
             else:
                 value = _xml_text(v.group(1))
-        while len(cells) < position:
+        if position in claimed:
+            from openpyxl.utils import get_column_letter
+
+            raise CellWrittenTwice("", get_column_letter(position + 1))
+        claimed.add(position)
+        while len(cells) <= position:
             cells.append(None)
-        cells.append(value if value is None or value.strip() else None)
+        cells[position] = value if value is None or value.strip() else None
     return cells
 
 

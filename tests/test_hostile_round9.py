@@ -7,18 +7,26 @@
   death: days no record gives. The end is blanked with a field action and the stay has
   no bed days (its length is unknown), as for an end before the start; an empty end (a
   spell open at death) still runs to the death.
+* A workbook cell written twice (r="B2" twice in a row, or row 2 twice): openpyxl kept
+  the last value, the fast reader shifted the rest of the row one column right, and a
+  row written twice loaded as two rows both called row 2. Refused, naming sheet and
+  cell. Cells merely out of order in a row are placed by their references (openpyxl
+  dropped those right of the last one written).
 
 Real files, a real DuckDB database; library calls where the CLI process is not the point.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 import pytest
 
-from eolneeds import db
+from eolneeds import db, readers
 from eolneeds.errors import InputDataError, UsageError
 from eolneeds.ingest import ingest_files
+from eolneeds.inspect import inspect_file
 from eolneeds.reporting import Reporter
 from eolneeds.validate import validate_project
 from tests.small_project import HEADER, make_project
@@ -29,6 +37,7 @@ from tests.test_field_actions import (
     pick,
     write,
 )
+from tests.test_hostile_round8 import _cell, hand_built_workbook
 from tests.test_ingest import query
 
 TEST_KEY = "test-key-not-secret"
@@ -144,3 +153,68 @@ def test_a_stay_whose_end_is_not_a_date_or_in_the_future_has_no_bed_days(tmp_pat
     # its death on 6 June, 31 + 6 = 37 (row 6 unknown: 0). (3 + 37) / 2 = 20. Run to the
     # deaths as before, rows 4, 5 and 6 would have added 27, 5 and 6 days.
     assert pick(frame, "bed_days_last90_mean")["value"] == pytest.approx(20.0)
+
+
+# -- 3. two cells claiming one address in a workbook ------------------------------------
+
+def _row(number: int, cells: list[tuple[str, str]]) -> str:
+    return f'<row r="{number}">' + "".join(_cell(col, number, text) for col, text in cells) \
+        + "</row>"
+
+
+REGISTER_HEADER = [("A", "person_id"), ("B", "date_added"), ("C", "gp_practice")]
+
+
+def _register(config):
+    return make_project(config, {"register": 'dataset = "register"\nnhs_number = true\n'})
+
+
+@pytest.mark.parametrize("rows, cell", [
+    # B2 twice: openpyxl kept the second date, the fast reader moved it into C2 and the
+    # practice code into D2 (a column no header names).
+    ([("A", "9434765919"), ("B", "2024-01-15"), ("B", "2024-02-15"), ("C", "A81001")],
+     "B2"),
+    # Row 2 twice, every cell of it: loaded as two rows both called row 2.
+    ("row twice", "A2"),
+])
+def test_two_cells_claiming_one_address_are_refused_naming_sheet_and_cell(
+        tmp_path, rows, cell):
+    good = [("A", "4010232137"), ("B", "2024-02-15"), ("C", "A81002")]
+    if rows == "row twice":
+        data = (_row(1, REGISTER_HEADER) + _row(2, good)
+                + _row(2, [("A", "9434765919"), ("B", "2024-01-15"), ("C", "A81001")]))
+    else:
+        data = _row(1, REGISTER_HEADER) + _row(2, rows) + _row(3, good)
+    book = hand_built_workbook(tmp_path / "register.xlsx", data)
+    config = _register(tmp_path / "project")
+    said = (f"register.xlsx: sheet 'Register', cell {cell}: two cells in the sheet's XML "
+            "claim this one address, so which value is meant cannot be known")
+    with pytest.raises(InputDataError) as refused:
+        ingest_files(config, "register", [book], reporter=Reporter(), mapping="register")
+    assert str(refused.value).startswith(said)
+    assert not config.database_path.exists() or \
+        query(config, "SELECT count(*) FROM register") == [(0,)]
+    with pytest.raises(InputDataError) as inspected:
+        inspect_file(book)
+    assert str(inspected.value).startswith(said)
+    # The fast reader (the ONS workbooks') refuses it too.
+    with pytest.raises(readers.CellWrittenTwice, match=f"cell {cell} of sheet 'Register'"):
+        list(readers.numbered_sheet_rows(book, "Register"))
+
+
+def test_cells_out_of_order_in_a_row_are_placed_by_their_references(tmp_path):
+    # C2 written before A2 and B2: openpyxl sized the row by its last cell (B), dropping
+    # the practice; the fast reader put A2's value in D.
+    data = (_row(1, REGISTER_HEADER)
+            + _row(2, [("C", "A81001"), ("A", "9434765919"), ("B", "2024-01-15")])
+            + _row(3, [("B", "2024-02-15"), ("A", "4010232137"), ("C", "A81002")]))
+    book = hand_built_workbook(tmp_path / "register.xlsx", data)
+    config = _register(tmp_path / "project")
+    [result] = ingest_files(config, "register", [book], reporter=Reporter(),
+                            mapping="register")
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 2, 0)
+    assert query(config, "SELECT source_row, date_added, gp_practice FROM register "
+                         "ORDER BY 1") == [(2, date(2024, 1, 15), "A81001"),
+                                           (3, date(2024, 2, 15), "A81002")]
+    assert [cells for _, cells in readers.numbered_sheet_rows(book, "Register", 2)] == [
+        ["9434765919", "2024-01-15", "A81001"], ["4010232137", "2024-02-15", "A81002"]]
