@@ -42,6 +42,7 @@ from eolneeds.normalise import (
     MONTH_FIRST,
     MONTH_NAME_FORMAT,
     PLACE_OF_DEATH_CODES,
+    POSTCODE_MASK,
     SEX_CODES,
     TITLE_RE,
     WITHHELD,
@@ -235,27 +236,82 @@ def inspect_file(path: Path, *, encoding: str = "auto", sheet: str | None = None
 
 def _withhold_words(result: Inspection) -> None:
     """In a file of people's records (a people's dataset, or a column of NHS numbers or
-    another identifier), an example that names a person (a title: 'Mrs Joan Smith') or
-    looks like an address (a number beside words: '12 Acacia Avenue') is shown only as
-    WITHHELD (and offered as no recode). Printed to a console that may be logged, it was
-    a clear identifier kept outside the project. Other words are shown: the mapping's
-    recodes are written from a column's local words (a team type, a place of death
-    written out), and which column is recoded is often decided only later (--dataset,
-    a date or team column found by its values). Withheld values are counted under
-    WITHHELD: still evidence that a column holds no codes."""
+    another identifier), an example that names a person (a title: 'Mrs Joan Smith'; a
+    name's shape; any word no code or header has, in fewer than SHARED_BY rows:
+    'smith', 'Joan'), looks like an address (a number beside words: '12 Acacia
+    Avenue'), is an old date (a date of birth) or a postcode or NHS number spread out
+    ('l s 1 4 a p') is shown only as WITHHELD (and offered as no recode); a column
+    named for a person's details ('D.O.B', 'Born') is hidden whole. Printed to a
+    console that may be logged, it was a clear identifier kept outside the project.
+    Other words are shown: the mapping's recodes are written from a column's local
+    words (a team type, a place of death written out), and which column is recoded is
+    often decided only later (--dataset, a date or team column found by its values).
+    Withheld values are counted under WITHHELD: still evidence that a column holds no
+    codes."""
     from eolneeds.ingest import PERSON_DATASETS  # (ingest imports this module)
 
     if result.dataset not in PERSON_DATASETS and not any(c.identifier
                                                          for c in result.columns):
         return  # Place and area names are words, and name no one
+    old = date.today().year - OLD_DATE_YEARS
     for column in result.columns:
+        if _PERSONAL_LETTERS.search(re.sub(r"[^a-z]", "", column.name.lower())):
+            column.personal = True  # 'D.O.B', 'Born', 'Next of kin': hidden whole
+            column.examples, column.distinct = [], {}
+            continue
+        # The column's own words, and those of the masks already in its examples.
+        own = {w.lower() for w in re.findall(r"[^\W\d_]{2,}",
+                                             f"{column.name} {MASK} {POSTCODE_MASK}")}
+        hidden = {v for v in (*column.examples, *column.distinct)
+                  if names_someone(v) or _old_date(v, old) or _scattered(v)
+                  or column.distinct.get(v, 0) < SHARED_BY and _unknown_words(v, own)}
         column.examples = list(dict.fromkeys(
-            WITHHELD if names_someone(e) else e for e in column.examples))
+            WITHHELD if e in hidden else e for e in column.examples))
         kept: dict[str, int] = {}
         for value, n in column.distinct.items():
-            key = WITHHELD if names_someone(value) else value
+            key = WITHHELD if value in hidden else value
             kept[key] = kept.get(key, 0) + n
         column.distinct = kept
+
+
+#: In a file of people's records, a value holding a word that is no code's is shown
+#: only when at least this many of the rows profiled hold it: a local code ('SPCT',
+#: 'Own hm') recurs, a person's name ('smith', 'Joan', "o'neill"), whatever its case
+#: and however many words, rarely does. A word of a code the product reads, or of the
+#: column's own header, is shown however rare.
+SHARED_BY = 5
+#: ... and a date this many years or more before today is withheld (a date of birth
+#: under any header: no event an extract records is that old).
+OLD_DATE_YEARS = 20
+# Headers of a person's details, compared as letters only ('D.O.B' is dob).
+_PERSONAL_LETTERS = re.compile(r"^dob|dob$|born|kin$|initials|forename|surname|nok$")
+# A postcode with its space and any marks between its characters taken out.
+_COMPACT_POSTCODE = re.compile(r"(?i)[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}(?![A-Z])")
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+
+
+def _old_date(text: str, before: int) -> bool:
+    """Whether `text` is a date (or a date and time) in a year before `before`."""
+    year = _YEAR.search(text)
+    return bool(year and int(year.group(1)) < before
+                and (date_shape(strip_time(text)) or month_name_date(strip_time(text))))
+
+
+def _scattered(text: str) -> bool:
+    """Whether `text`, its spaces and marks taken out, holds a postcode ('l s 1 4 a p')
+    or ten digits or more that are not a date and time ('943 / 476 / 5919'): an NHS
+    number or a postcode written to slip past normalise.mask."""
+    compact = re.sub(r"[\W_]", "", text)
+    if compact != text and _COMPACT_POSTCODE.search(compact):
+        return True
+    return sum(c.isdigit() for c in compact) >= 10 and not date_shape(strip_time(text))
+
+
+def _unknown_words(text: str, own: set[str]) -> bool:
+    """Whether `text` holds a word (two letters or more) that is neither a word of a
+    code the product reads (_SERVICE_WORDS) nor one of `own`."""
+    return any(w.lower() not in _SERVICE_WORDS and w.lower() not in own
+               for w in re.findall(r"[^\W\d_]{2,}", text))
 
 
 # Words that name a person or an address even among a column's local codes: a title

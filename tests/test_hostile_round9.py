@@ -12,6 +12,11 @@
   row written twice loaded as two rows both called row 2. Refused, naming sheet and
   cell. Cells merely out of order in a row are placed by their references (openpyxl
   dropped those right of the last one written).
+* inspect withheld names only in title case: 'smith', 'Joan', "o'neill", a postcode or
+  NHS number spread out ('l s 1 4 a p', '943 / 476 / 5919') and a date of birth under
+  'D.O.B' were printed. In a file of people's records a value holding a word no code
+  or header has is withheld unless 5 rows hold it; so are old dates and spread-out
+  identifiers; columns named for a person's details are hidden whole.
 
 Real files, a real DuckDB database; library calls where the CLI process is not the point.
 """
@@ -26,7 +31,8 @@ import pytest
 from eolneeds import db, readers
 from eolneeds.errors import InputDataError, UsageError
 from eolneeds.ingest import ingest_files
-from eolneeds.inspect import inspect_file
+from eolneeds.inspect import inspect_file, mapping_text
+from eolneeds.normalise import MASK, POSTCODE_MASK, WITHHELD
 from eolneeds.reporting import Reporter
 from eolneeds.validate import validate_project
 from tests.small_project import HEADER, make_project
@@ -218,3 +224,40 @@ def test_cells_out_of_order_in_a_row_are_placed_by_their_references(tmp_path):
                                            (3, date(2024, 2, 15), "A81002")]
     assert [cells for _, cells in readers.numbered_sheet_rows(book, "Register", 2)] == [
         ["9434765919", "2024-01-15", "A81001"], ["4010232137", "2024-02-15", "A81002"]]
+
+
+# -- 4. inspect prints no clear identifier, whatever its spelling ------------------------
+
+def test_inspect_never_prints_a_name_number_postcode_or_date_of_birth_however_written(
+        tmp_path):
+    """Round 8 withheld capitalised names ('Joan Smith'); 'smith', 'Joan', 'joan smith',
+    "o'neill" were printed, and so were a postcode or an NHS number spread out and a
+    date of birth under 'D.O.B'. A word no code has is shown only when at least 5 rows
+    hold it (a local code recurs); codes written out are shown however rare."""
+    names = ["Smith", "joan smith", "JOAN", "smith, joan", "Joan", "o'neill", "smith j",
+             "Mary-Anne", "jo", "ann-marie o'neill"]
+    spread = ["943 / 476 / 5919", "９４３４７６５９１９", "94 34 76 59 19", "l s 1 4 a p",
+              "l.s.1-4.a.p", "dob 03/04/1941", "3-Apr-1941", "1941-04-03 00:00:00",
+              "born 3 April 1941", "ls1 4ap"]
+    places = ["Hospice", "Care home", "District nursing", "SPCT", "SPCT", "SPCT", "SPCT",
+              "SPCT", "Usual residence", "Hospice"]
+    numbers = ["9434765919", "4010232137", "9434765870", "4505577104", "4839298429"] * 2
+    lines = ["NHS Number,Date Added,Key Worker,Notes,Preferred Place,D.O.B,Born"]
+    lines += [f'{numbers[i]},15/01/2024,"{names[i]}","{spread[i]}",{places[i]},'
+              f"03/04/1941,1941-04-0{i % 9 + 1}" for i in range(10)]
+    extract = tmp_path / "register.csv"
+    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = inspect_file(extract)
+    printed = found.render_text() + mapping_text(found, dataset="register")
+    for clear in ("smith", "joan", "neill", "mary", "1941", "ls1", "4ap", "l s 1",
+                  "l.s.1", "476", "５９１９", "59 19"):
+        assert clear not in printed.lower(), clear
+    examples = {c.name: c.examples for c in found.columns}
+    assert examples["Key Worker"] == [WITHHELD]
+    assert set(examples["Notes"]) <= {WITHHELD, MASK, POSTCODE_MASK}
+    assert examples["D.O.B"] == examples["Born"] == []
+    # Codes written out, and a local code most rows hold, are shown (recodes are
+    # written from them).
+    assert examples["Preferred Place"] == ["Hospice", "Care home", "District nursing"]
+    assert {"SPCT", "Usual residence"} <= set(found.columns[4].distinct)
+    assert examples["Date Added"] == ["15/01/2024"]
