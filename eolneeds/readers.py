@@ -1213,32 +1213,58 @@ def numbered_rows(worksheet: Any, min_row: int = 1, max_row: int | None = None
     parser, as Excel). `max_row` (sheet_xml's last_row, known only when the rows are in
     order) ends the read at the first row past it. (openpyxl 3.1's parser, as its
     ReadOnlyWorksheet drives it: pinned <3.2 in pyproject.toml.)"""
-    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet._reader import WorkSheetParser
 
     book = worksheet.parent
     seen = RowsSeen(worksheet.title)
     with worksheet._get_source() as source:
-        parser = WorkSheetParser(source, worksheet._shared_strings, data_only=book.data_only,
-                                 epoch=book.epoch, date_formats=book._date_formats,
+        parser = WorkSheetParser(source, SharedStrings(worksheet._shared_strings),
+                                 data_only=book.data_only, epoch=book.epoch,
+                                 date_formats=book._date_formats,
                                  timedelta_formats=book._timedelta_formats)
-        for number, cells in parser.parse():
-            if max_row is not None and number > max_row:
-                return
-            columns = [cell["column"] for cell in cells]
-            if columns:
-                seen.add(number, get_column_letter(columns[0]))
-            if not all(map(operator.lt, columns, columns[1:])):
-                # Cells out of order (C3 before A3) are placed by their references, as
-                # Excel shows them: openpyxl sized the row by the last one, dropping the
-                # cells right of it. A column claimed twice is refused.
-                twice = next((c for c in columns if columns.count(c) > 1), None)
-                if twice is not None:
-                    raise CellWrittenTwice(worksheet.title,
-                                           f"{get_column_letter(twice)}{number}")
-                cells = sorted(cells, key=lambda cell: cell["column"])
-            if number >= min_row:
-                yield number, worksheet._get_row(cells, 1, None, values_only=True)
+        try:
+            for number, cells in parser.parse():
+                if max_row is not None and number > max_row:
+                    return
+                yield from _placed(worksheet, seen, number, cells, min_row)
+        except IndexError:
+            raise UnreadableCell(f"a cell of sheet {worksheet.title!r} names a shared "
+                                 "string the workbook does not have") from None
+
+
+class SharedStrings(list):  # type: ignore[type-arg]
+    """A workbook's shared strings, refusing a negative index (IndexError) as one past
+    the end: a cell's <v>-1</v> was read as the last string, a value Excel never
+    showed there."""
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, int) and index < 0:
+            raise IndexError(index)
+        return super().__getitem__(index)
+
+
+def _placed(worksheet: Any, seen: RowsSeen, number: int, cells: list[dict[str, Any]],
+            min_row: int) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """numbered_rows' row `number`: checked (a row number below 1, a cell written twice
+    refused), its cells placed by their references."""
+    if number < 1:
+        raise UnreadableCell(f"sheet {worksheet.title!r} has a row numbered {number} "
+                             "(Excel numbers rows from 1)")
+    columns = [cell["column"] for cell in cells]
+    if columns:
+        seen.add(number, columns[0])
+    if not all(map(operator.lt, columns, columns[1:])):
+        # Cells out of order (C3 before A3) are placed by their references, as
+        # Excel shows them: openpyxl sized the row by the last one, dropping the
+        # cells right of it. A column claimed twice is refused.
+        twice = next((c for c in columns if columns.count(c) > 1), None)
+        if twice is not None:
+            from openpyxl.utils import get_column_letter
+
+            raise CellWrittenTwice(worksheet.title, f"{get_column_letter(twice)}{number}")
+        cells = sorted(cells, key=lambda cell: cell["column"])
+    if number >= min_row:
+        yield number, worksheet._get_row(cells, 1, None, values_only=True)
 
 
 class RowsSeen:
@@ -1252,7 +1278,8 @@ class RowsSeen:
         self.bits = bytearray()
         self.beyond: set[int] = set()
 
-    def add(self, number: int, letters: str) -> None:
+    def add(self, number: int, first: int) -> None:
+        """Row `number`, whose first cell is in column `first` (1 = A)."""
         if number <= MAX_SHEET_ROWS:
             if not self.bits:
                 self.bits = bytearray(MAX_SHEET_ROWS + 1)
@@ -1262,7 +1289,9 @@ class RowsSeen:
             twice = number in self.beyond
             self.beyond.add(number)
         if twice:
-            raise CellWrittenTwice(self.sheet, f"{letters}{number}")
+            from openpyxl.utils import get_column_letter
+
+            raise CellWrittenTwice(self.sheet, f"{get_column_letter(first)}{number}")
 
 
 def head_rows(worksheet: Any, first: int, last: int) -> list[tuple[Any, ...]]:
@@ -1672,6 +1701,7 @@ def _refuse_uncalculated(path: Path, found: SheetXml, sheet: str, header_row: in
 _XML_ROW = re.compile(rb"<(?:\w+:)?row\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?row>)", re.S)
 _XML_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _XML_REF = re.compile(rb'\br="([A-Z]*)(\d*)"')
+_XML_ANY_R = re.compile(rb'\br="([^"]*)"')
 _XML_TYPE = re.compile(rb'\bt="(\w+)"')
 _XML_V = re.compile(rb"<(?:\w+:)?v>(.*?)</(?:\w+:)?v>", re.S)
 _XML_T = re.compile(rb"<(?:\w+:)?t(?:\s[^>]*)?>(.*?)</(?:\w+:)?t>", re.S)
@@ -1729,10 +1759,10 @@ def numbered_sheet_rows(path: Path, sheet: str, min_row: int = 1, max_row: int |
 
 def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
     if "xl/sharedStrings.xml" not in archive.namelist():
-        return []
+        return SharedStrings()
     strings = archive.read("xl/sharedStrings.xml")
-    return [_xml_text(b"".join(_XML_T.findall(_XML_RPH.sub(b"", si))))
-            for si in _XML_SI.findall(strings)]
+    return SharedStrings(_xml_text(b"".join(_XML_T.findall(_XML_RPH.sub(b"", si))))
+                         for si in _XML_SI.findall(strings))
 
 
 def _sheet_member(archive: zipfile.ZipFile, sheet: str) -> str:
@@ -1941,18 +1971,30 @@ def _stream_rows(path: Path, member: str, shared: list[str], min_row: int,
             for found in _XML_ROW.finditer(data, 0, end):
                 ref = _XML_REF.search(found.group(1))
                 number = int(ref.group(2)) if ref and ref.group(2) else expected
+                if ref is None and (odd := _XML_ANY_R.search(found.group(1))):
+                    number = 0  # r="-1", r="x": refused below, as openpyxl's parser does
+                    shown = odd.group(1).decode("utf-8", "replace")[:20]
+                else:
+                    shown = str(number)
                 if max_row is not None and number > max_row:
                     return  # formatted rows below the last value
                 expected = number + 1
                 body = found.group(2) or b""
+                if number < 1:
+                    raise UnreadableCell(f"sheet {sheet!r} has a row numbered {shown} "
+                                         "(Excel numbers rows from 1)")
                 if body:
                     first = _XML_REF.search(body)
-                    seen.add(number, first.group(1).decode("ascii") if first else "A")
+                    seen.add(number, _column_index(first.group(1)) + 1
+                             if first and first.group(1) else 1)
                 if number >= min_row:
                     try:
                         cells = _row_cells(body, shared)
                     except CellWrittenTwice as twice:
                         raise CellWrittenTwice(sheet, f"{twice.cell}{number}") from None
+                    except IndexError:
+                        raise UnreadableCell(f"a cell of sheet {sheet!r} names a shared "
+                                             "string the workbook does not have") from None
                     yield number, cells
             if not chunk:
                 break

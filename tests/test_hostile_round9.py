@@ -18,11 +18,19 @@
   or header has is withheld unless 5 rows hold it; so are old dates and spread-out
   identifiers; columns named for a person's details are hidden whole.
 
+A hostile user's own:
+* A workbook row numbered 0 or below (r="0", r="-1") was read as a row above the header
+  and lost with exit 0; a cell naming a shared string past the end was IndexError, a
+  traceback, and one before the start (<v>-1</v>) loaded the last string silently. All
+  are refused as a damaged worksheet, naming the sheet.
+
 Real files, a real DuckDB database; library calls where the CLI process is not the point.
 """
 
 from __future__ import annotations
 
+import re
+import zipfile
 from datetime import date
 
 import duckdb
@@ -261,3 +269,61 @@ def test_inspect_never_prints_a_name_number_postcode_or_date_of_birth_however_wr
     assert examples["Preferred Place"] == ["Hospice", "Care home", "District nursing"]
     assert {"SPCT", "Usual residence"} <= set(found.columns[4].distinct)
     assert examples["Date Added"] == ["15/01/2024"]
+
+
+# -- a hostile user's workbooks ----------------------------------------------------------
+
+SHARED_REL = ('<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/'
+              'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>')
+
+
+def _with_shared_strings(book, strings: list[str]):
+    """`book` (hand_built_workbook's) with a shared strings part holding `strings`."""
+    with zipfile.ZipFile(book) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts["xl/sharedStrings.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.'
+        'org/spreadsheetml/2006/main">' + "".join(f"<si><t>{s}</t></si>" for s in strings)
+        + "</sst>").encode()
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", SHARED_REL.encode() + b"</Relationships>")
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return book
+
+
+@pytest.mark.parametrize("data, said", [
+    # A row numbered 0 or below: read as before the header, so its row was lost with
+    # exit 0 (0 rows read).
+    ('<row r="0"><c r="A0" t="s"><v>3</v></c><c r="B0" t="s"><v>4</v></c></row>',
+     "sheet 'Register' has a row numbered 0 (Excel numbers rows from 1)"),
+    ('<row r="-1"><c t="s"><v>3</v></c><c t="s"><v>4</v></c></row>',
+     "sheet 'Register' has a row numbered -1 (Excel numbers rows from 1)"),
+    # A shared string past the end: IndexError, a traceback; before the start (-1): the
+    # last string, a value Excel never showed there, loaded silently.
+    ('<row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2" t="s"><v>99</v></c></row>',
+     "a cell of sheet 'Register' names a shared string the workbook does not have"),
+    ('<row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2" t="s"><v>-1</v></c></row>',
+     "a cell of sheet 'Register' names a shared string the workbook does not have"),
+])
+def test_a_row_or_shared_string_excel_cannot_have_is_refused(tmp_path, data, said):
+    header = '<row r="1">' + "".join(f'<c r="{c}1" t="s"><v>{i}</v></c>'
+                                     for i, c in enumerate("ABC")) + "</row>"
+    book = _with_shared_strings(
+        hand_built_workbook(tmp_path / "register.xlsx", header + data),
+        ["person_id", "date_added", "gp_practice", "9434765919", "2024-01-15"])
+    config = _register(tmp_path / "project")
+    for attempt in (lambda: ingest_files(config, "register", [book], reporter=Reporter(),
+                                         mapping="register"),
+                    lambda: inspect_file(book)):
+        with pytest.raises(InputDataError) as refused:
+            attempt()
+        assert str(refused.value) == (
+            f"register.xlsx: has a damaged worksheet (ValueError: {said}) — open it in "
+            "Excel and save it again as .xlsx, or export CSV")
+    with pytest.raises(readers.UnreadableCell, match=re.escape(said)):
+        list(readers.numbered_sheet_rows(book, "Register"))
