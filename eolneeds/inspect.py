@@ -397,7 +397,7 @@ def recognise_file(path: Path) -> str | None:
                     if line]
         if not head or any(len(line) > MAX_LINE_CHARS for line in head):
             return None  # ingest names the fault
-        parsed = list(csv.reader(io.StringIO("".join(head)), delimiter=_choose_delimiter(head)))
+        parsed = list(csv.reader(_lines(head), delimiter=_choose_delimiter(head)))
         row = find_header_row(parsed)
         if row is None:
             return None
@@ -523,7 +523,7 @@ def _inspect_csv(path: Path, gzipped: bool, encoding: str) -> Inspection:
     reader: Any = None
     try:
         delimiter = _choose_delimiter(head)
-        reader = csv.reader(io.StringIO("".join(head)), delimiter=delimiter)
+        reader = csv.reader(_lines(head), delimiter=delimiter)
         parsed = list(reader)
         header_row = find_header_row(parsed) or 1
         result.delimiter = delimiter
@@ -548,10 +548,17 @@ def _text(path: Path, gzipped: bool, codec: str) -> IO[str]:
     return io.TextIOWrapper(open_bytes(path, gzipped), encoding=codec, newline="")
 
 
+def _lines(head: list[str]) -> IO[str]:
+    """The first lines read again, split as they were read (newline="": a bare CR, an
+    old Mac's line end or one inside a quoted value, is a line end, as ingest reads it;
+    StringIO's default split on LF only, and csv refused the file)."""
+    return io.StringIO("".join(head), newline="")
+
+
 def _choose_delimiter(lines: list[str]) -> str:
     """The delimiter giving the most fields on the widest line, among , ; tab |."""
     def fields(delim: str) -> int:
-        return max(len(row) for row in csv.reader(io.StringIO("".join(lines)), delimiter=delim))
+        return max(len(row) for row in csv.reader(_lines(lines), delimiter=delim))
 
     best = max(DELIMITERS, key=fields)
     return best if fields(best) > 1 else ","

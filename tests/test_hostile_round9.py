@@ -23,6 +23,8 @@ A hostile user's own:
   and lost with exit 0; a cell naming a shared string past the end was IndexError, a
   traceback, and one before the start (<v>-1</v>) loaded the last string silently. All
   are refused as a damaged worksheet, naming the sheet.
+* A CSV with CR line ends (alone, mixed with LF and CR LF, or inside a quoted value):
+  ingest loaded it, inspect refused it ('new-line character seen in unquoted field').
 
 Real files, a real DuckDB database; library calls where the CLI process is not the point.
 """
@@ -327,3 +329,32 @@ def test_a_row_or_shared_string_excel_cannot_have_is_refused(tmp_path, data, sai
             "Excel and save it again as .xlsx, or export CSV")
     with pytest.raises(readers.UnreadableCell, match=re.escape(said)):
         list(readers.numbered_sheet_rows(book, "Register"))
+
+
+# -- a hostile user's CSV files ----------------------------------------------------------
+
+DEATHS = ["9434765919,2024-01-15,80,F,E01000001,C34.9,home",
+          "4010232137,2024-01-16,81,M,E01000001,C34.9,hospital",
+          "4505577104,2024-01-17,82,F,E01000001,C34.9,home"]
+
+
+@pytest.mark.parametrize("text", [
+    # An old Mac's line ends (CR alone) throughout.
+    HEADER.replace("\n", "\r") + "\r".join(DEATHS) + "\r",
+    # Every kind of line end in one file.
+    HEADER + f"{DEATHS[0]}\r\n{DEATHS[1]}\r{DEATHS[2]}\n",
+    # A CR inside a quoted value of an LF file.
+    HEADER + DEATHS[0].replace(",home", ',"home\rx"') + "\n" + "\n".join(DEATHS[1:]) + "\n",
+])
+def test_inspect_reads_line_ends_as_ingest_does(tmp_path, text):
+    """ingest loaded these files; inspect refused them ('new-line character seen in
+    unquoted field'): its first lines were split again on LF alone."""
+    extract = tmp_path / "deaths.csv"
+    extract.write_bytes(text.encode("utf-8"))
+    found = inspect_file(extract)
+    assert found.rows == 3
+    assert found.headers == HEADER.strip().split(",")
+    assert found.columns[1].text_dates == {"%Y-%m-%d": 3}
+    config = make_project(tmp_path / "project")
+    [result] = ingest_files(config, "deaths", [extract], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (3, 3)
