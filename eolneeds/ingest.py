@@ -2260,20 +2260,45 @@ def _spell_ends(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     A spell is a person's rows with one admission date and, where the extract gives
     it, one spell identifier (two spells started the same day are then two); rows that
     still hold several admissions (no spell identifier) are left as they are. Bed days
-    are a spell's, admission to discharge (REFERENCE.md)."""
-    con.execute(
-        "UPDATE activity AS a SET end_date = s.spell_end FROM ("
+    are a spell's, admission to discharge (REFERENCE.md).
+
+    A later episode whose end was blanked as not a date or in the future (its field
+    action in ACTIONS_TABLE, reason ending UNKNOWN_LENGTH) leaves the spell's length
+    unknown: the admission is given no end and a field action saying so, so it has no
+    bed days (as a spell whose own end is blanked), rather than running to the date of
+    death as an open spell does. (Which episode was the spell's last is not kept, so a
+    blanked end anywhere in the spell makes it unknown.)"""
+    spells = (
         "  SELECT person_id, start_date, spell_id,"
-        "    CASE WHEN bool_or(end_date IS NULL AND admission_method IS NULL) THEN NULL"
+        "    bool_or(end_date IS NULL AND admission_method IS NULL AND u.__row IS NULL)"
+        "      AS open_at_death,"
+        "    min(source_row) FILTER (WHERE u.__row IS NOT NULL AND admission_method IS NULL)"
+        "      AS blanked_row,"
+        "    CASE WHEN open_at_death OR blanked_row IS NOT NULL THEN NULL"
         "         ELSE max(end_date) END AS spell_end,"
         "    count(admission_method) AS admissions, count(*) AS episodes"
-        "  FROM activity WHERE source_file_id = $file_id GROUP BY ALL"
-        ") AS s "
-        "WHERE a.source_file_id = $file_id AND a.person_id = s.person_id "
+        "  FROM activity AS e LEFT JOIN ("
+        f"   SELECT DISTINCT __row FROM {ACTIONS_TABLE}"
+        "    WHERE __column = 'end_date' AND ends_with(__reason, $unknown)"
+        "  ) AS u ON u.__row = e.source_row"
+        "  WHERE source_file_id = $file_id GROUP BY person_id, start_date, spell_id")
+    admission = (
+        "a.source_file_id = $file_id AND a.person_id = s.person_id "
         "AND a.start_date = s.start_date AND a.spell_id IS NOT DISTINCT FROM s.spell_id "
-        "AND a.admission_method IS NOT NULL "
-        "AND s.admissions = 1 AND s.episodes > 1 "
-        "AND a.end_date IS DISTINCT FROM s.spell_end", {"file_id": file_id})
+        "AND a.admission_method IS NOT NULL AND s.admissions = 1 AND s.episodes > 1")
+    params = {"file_id": file_id, "unknown": UNKNOWN_LENGTH}
+    # Recorded before the end is changed: the action names the end the row held.
+    con.execute(
+        f"INSERT INTO {ACTIONS_TABLE} SELECT a.source_row, 'end_date', "
+        "CAST(a.end_date AS VARCHAR), 'blanked', 'the end of the spell this admission "
+        "begins is unknown: the end date of its episode in row ' || s.blanked_row || "
+        f"' was blanked' || $unknown FROM activity AS a, ({spells}) AS s WHERE {admission} "
+        "AND s.blanked_row IS NOT NULL AND NOT s.open_at_death AND a.source_row NOT IN ("
+        f"SELECT __row FROM {ACTIONS_TABLE} WHERE __column = 'end_date' "
+        "AND ends_with(__reason, $unknown))", params)
+    con.execute(
+        f"UPDATE activity AS a SET end_date = s.spell_end FROM ({spells}) AS s "
+        f"WHERE {admission} AND a.end_date IS DISTINCT FROM s.spell_end", params)
 
 
 def _quietly(con: duckdb.DuckDBPyConnection, sql: str) -> None:

@@ -1245,11 +1245,17 @@ class SharedStrings(list):  # type: ignore[type-arg]
 
 def _placed(worksheet: Any, seen: RowsSeen, number: int, cells: list[dict[str, Any]],
             min_row: int) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """numbered_rows' row `number`: checked (a row number below 1, a cell written twice
-    refused), its cells placed by their references."""
+    """numbered_rows' row `number`: checked (a row number below 1, a cell of another
+    row, a cell written twice refused), its cells placed by their references."""
     if number < 1:
         raise UnreadableCell(f"sheet {worksheet.title!r} has a row numbered {number} "
                              "(Excel numbers rows from 1)")
+    if any(cell["row"] != number for cell in cells):
+        cell = next(cell for cell in cells if cell["row"] != number)
+        from openpyxl.utils import get_column_letter
+
+        raise cell_in_another_row(worksheet.title, get_column_letter(cell["column"]),
+                                  cell["row"], number)
     columns = [cell["column"] for cell in cells]
     if columns:
         seen.add(number, columns[0])
@@ -1393,6 +1399,45 @@ def check_workbook_archive(path: Path) -> None:
                 f"more than {BOMB_RATIO} times: not a workbook a program saved, so it is "
                 "not opened",
                 "check where the file came from, then export the data again as .xlsx or CSV")
+    _refuse_long_xml_runs(path, parts)
+
+
+# The longest markup of a workbook part's XML (a tag with its attributes, a comment),
+# from its '<' to its '>': Excel writes none near it (its longest attribute is a few KB;
+# a cell's text, which is no markup, holds at most 32,767 characters). Python's XML
+# parser (expat 2.5) parses such a token again each time it is fed more of it, so its
+# time grows with the square of the token's length: a 10 MB attribute stalled openpyxl
+# for ~13 s, and 62 of them fit in a part the bomb check passes. (Text is parsed as it
+# comes: a long cell is refused when read, naming it.)
+MAX_XML_RUN_BYTES = 1_000_000
+_XML_LONG_RUN = re.compile(rb"<[^>]{%d}" % (MAX_XML_RUN_BYTES - 1))  # with its '<'
+
+
+def _refuse_long_xml_runs(path: Path, parts: Sequence[zipfile.ZipInfo]) -> None:
+    """Refuse a workbook one of whose XML parts holds markup of MAX_XML_RUN_BYTES or more
+    from a '<' to its '>', before openpyxl parses it. One streamed pass over each part;
+    markup not closed by a chunk's end is carried over to the next."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for part in parts:
+                if not part.filename.endswith((".xml", ".rels")) or \
+                        part.file_size <= MAX_XML_RUN_BYTES:
+                    continue
+                with archive.open(part) as fh:
+                    tail = b""
+                    while chunk := fh.read(CHUNK * 4):
+                        data = tail + chunk
+                        if _XML_LONG_RUN.search(data):
+                            raise input_error(
+                                path.name, f"part {part.filename} holds a tag or comment "
+                                f"of {MAX_XML_RUN_BYTES:,} bytes or more (an attribute far "
+                                "longer than any Excel writes): a damaged workbook or not "
+                                "one a program saved, so it is not opened",
+                                "open it in Excel and save it again as .xlsx, or export CSV")
+                        begun = data.rfind(b"<")  # (-1: none, and no markup open)
+                        tail = data[begun:] if begun > data.rfind(b">") else b""
+    except (zipfile.BadZipFile, OSError, KeyError, zlib.error, EOFError):
+        return  # openpyxl reports it
 
 
 def _open_workbook(path: Path) -> Any:
@@ -1454,6 +1499,18 @@ def choose_sheet(file_name: str, sheets: Sequence[SheetLayout], *,
 class UnreadableCell(ValueError):
     """openpyxl's ValueError on a cell it cannot place (a reference past column ZZZ),
     met while a sheet's first rows are scanned."""
+
+
+def cell_in_another_row(sheet: str, letters: str, row: int | str, number: int
+                        ) -> UnreadableCell:
+    """A cell whose reference names a row other than the row it is written in (<c
+    r="B7"> in <row r="5">, or r="A0"): Excel never writes one. openpyxl placed it in
+    its row's place and the fast reader did too, while the pass that finds a sheet's
+    last row read the cell's reference: a row after it could be dropped unread, and a
+    last cell called A0 made the sheet 'empty'. Refused, as which row is meant cannot
+    be known."""
+    return UnreadableCell(f"sheet {sheet!r} has a cell {letters}{row} inside row {number} "
+                          "(Excel writes each cell in the row its reference names)")
 
 
 class CellWrittenTwice(Exception):
@@ -1843,10 +1900,11 @@ _XML_ROW_NUMBER_NS = re.compile(rb'<\w+:row\b[^>]*?\br="(\d+)"')
 
 
 def _last_filled_row(data: bytes, first: int, end: int) -> int | None:
-    """The row number of the last filled cell of `data[first:end]` (read from the
-    nearest r="..." before it, the cell's reference, else its row's), 0 when there is
-    none, None when a filled cell has no reference in reach. Searched from the end in
-    growing windows, so a chunk of data costs one short search, not a match per cell."""
+    """The row number of the last filled cell of `data[first:end]` (read from its row's
+    tag, as the readers number rows: a cell's own reference may name another row, which
+    they refuse, and must not end the read before it), 0 when there is none, None when
+    the row's tag has no number or is out of reach. Searched from the end in growing
+    windows, so a chunk of data costs one short search, not a match per cell."""
     size = 4096
     while True:
         start = max(first, end - size)
@@ -1859,11 +1917,15 @@ def _last_filled_row(data: bytes, first: int, end: int) -> int | None:
             return 0
         size *= 8
     at = last.start()
-    while (at := data.rfind(b'r="', 0, at)) > 0:
-        if data[at - 1:at].isspace():
-            ref = _XML_REF.match(data, at)
+    while (at := data.rfind(b"row", 0, at)) > 0:
+        tag = _XML_ROW_TAG.match(data, max(0, data.rfind(b"<", 0, at)))
+        if tag and tag.end(1) == at + 3:  # this "row" is a row tag's name (not text's)
+            ref = _XML_REF.search(tag.group(2))
             return int(ref.group(2)) if ref and ref.group(2) else None
     return None
+
+
+_XML_ROW_TAG = re.compile(rb"<(?:\w+:)?(row)\b([^>]*)>")
 
 
 # <mergeCell ref="C1:D1"/> (after the sheet's data): the merged ranges of a sheet.
@@ -1989,7 +2051,10 @@ def _stream_rows(path: Path, member: str, shared: list[str], min_row: int,
                              if first and first.group(1) else 1)
                 if number >= min_row:
                     try:
-                        cells = _row_cells(body, shared)
+                        cells = _row_cells(body, shared, number)
+                    except CellInAnotherRow as other:
+                        raise cell_in_another_row(sheet, other.letters, other.row,
+                                                  number) from None
                     except CellWrittenTwice as twice:
                         raise CellWrittenTwice(sheet, f"{twice.cell}{number}") from None
                     except IndexError:
@@ -2003,19 +2068,31 @@ def _stream_rows(path: Path, member: str, shared: list[str], min_row: int,
 # The cells most writers write: a number, a shared or an inline string, attributes in
 # this order. A row with any other cell is read by _row_cells_any.
 _XML_PLAIN_CELL = re.compile(
-    rb'<c r="([A-Z]+)\d+"(?: s="\d+")?(?: t="(n|s|inlineStr)")?(?: s="\d+")?'
+    rb'<c r="([A-Z]+)(\d+)"(?: s="\d+")?(?: t="(n|s|inlineStr)")?(?: s="\d+")?'
     rb'(?:/>|>(?:<v>([^<]*)</v>|<is><t>([^<]*)</t></is>)?</c>)')
 
 
-def _row_cells(body: bytes, shared: list[str]) -> list[str | None]:
+class CellInAnotherRow(Exception):
+    """_row_cells met a cell whose reference names another row (see cell_in_another_row)."""
+
+    def __init__(self, letters: str, row: str) -> None:
+        super().__init__(f"{letters}{row}")
+        self.letters, self.row = letters, row
+
+
+def _row_cells(body: bytes, shared: list[str], number: int) -> list[str | None]:
+    """Row `number`'s cells (a cell naming another row raises CellInAnotherRow)."""
     plain = _XML_PLAIN_CELL.findall(body)
     if len(plain) != body.count(b"<c "):
-        return _row_cells_any(body, shared)
+        return _row_cells_any(body, shared, number)
     cells: list[str | None] = []
-    for letters, kind, value, inline in plain:
+    digits = str(number).encode("ascii")
+    for letters, row, kind, value, inline in plain:
+        if row != digits and int(row) != number:
+            raise CellInAnotherRow(letters.decode("ascii"), row.decode("ascii"))
         position = _column_index(letters)
         if position < len(cells):  # out of order, or written twice: placed by reference
-            return _row_cells_any(body, shared)
+            return _row_cells_any(body, shared, number)
         while len(cells) < position:
             cells.append(None)
         if kind == b"s" and value:
@@ -2028,15 +2105,18 @@ def _row_cells(body: bytes, shared: list[str]) -> list[str | None]:
     return cells
 
 
-def _row_cells_any(body: bytes, shared: list[str]) -> list[str | None]:
-    """A row's cells, each placed by its reference (a cell without one follows the cell
-    before it); a column claimed twice raises CellWrittenTwice naming its letters."""
+def _row_cells_any(body: bytes, shared: list[str], number: int) -> list[str | None]:
+    """Row `number`'s cells, each placed by its reference (a cell without one follows the
+    cell before it); a column claimed twice raises CellWrittenTwice naming its letters,
+    a cell naming another row CellInAnotherRow."""
     cells: list[str | None] = []
     claimed: set[int] = set()
     position = -1
     for cell in _XML_CELL.finditer(body):
         attrs, inner = cell.group(1), cell.group(2) or b""
         ref = _XML_REF.search(attrs)
+        if ref and ref.group(2) and int(ref.group(2)) != number:
+            raise CellInAnotherRow(ref.group(1).decode("ascii"), ref.group(2).decode("ascii"))
         position = _column_index(ref.group(1)) if ref and ref.group(1) else position + 1
         kind_match = _XML_TYPE.search(attrs)
         kind = kind_match.group(1) if kind_match else b"n"

@@ -1,0 +1,223 @@
+"""Red team, round 10: what round 9 left, and a hostile or careless export's files.
+
+* A workbook part with a 10 MB attribute (or comment) held openpyxl ~13 s, growing with
+  the square of its length (Python's XML parser parses a long token again each time it
+  is fed more of it). A tag or comment of 1,000,000 bytes or more is refused before the
+  part is parsed, as a damaged workbook.
+* A cell whose reference names another row (<c r="C2"> inside <row r="3">, or r="C0"):
+  both readers placed it in its row, but the pass that finds a sheet's last filled row
+  read the cell's reference, so the rows after it were dropped unread (1 row loaded of
+  2, exit 0) and a last cell called C0 made the sheet "empty". Refused as a damaged
+  sheet, naming the sheet, the cell and its row.
+
+Real files, a real DuckDB database; library calls where the CLI process is not the point.
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from datetime import date
+
+import pytest
+
+from eolneeds import readers
+from eolneeds.errors import InputDataError
+from eolneeds.ingest import ingest_files
+from eolneeds.inspect import inspect_file
+from eolneeds.reporting import Reporter
+from tests.small_project import make_project
+from tests.test_field_actions import (
+    GOOD,
+    _indicators_2024_25,
+    load_areas_and_population,
+    pick,
+    write,
+)
+from tests.test_hostile_round8 import _cell, hand_built_workbook
+from tests.test_hostile_round9 import _key, _register  # noqa: F401 (_key: the key, autouse)
+from tests.test_ingest import query
+
+
+def _row(number: int | None, cells: list[tuple[str, int | None, str]]) -> str:
+    """<row r="number"> (no r when None) holding inline-string cells (column, row in the
+    cell's reference (None: no reference), text)."""
+    r = f' r="{number}"' if number is not None else ""
+    return f"<row{r}>" + "".join(_cell(c, n, t) if n is not None else _cell(c, None, t)
+                                 for c, n, t in cells) + "</row>"
+
+
+HEADER_ROW = _row(1, [("A", 1, "person_id"), ("B", 1, "date_added"), ("C", 1, "gp_practice")])
+ROW_2 = _row(2, [("A", 2, "9434765919"), ("B", 2, "2024-01-15"), ("C", 2, "A81001")])
+
+
+def _refused_everywhere(tmp_path, book, said: str) -> None:
+    """ingest and inspect stop with `said` (exit 3's message), the register empty."""
+    config = _register(tmp_path / "project")
+    with pytest.raises(InputDataError) as refused:
+        ingest_files(config, "register", [book], reporter=Reporter(), mapping="register")
+    assert str(refused.value) == said
+    assert not config.database_path.exists() or \
+        query(config, "SELECT count(*) FROM register") == [(0,)]
+    with pytest.raises(InputDataError) as inspected:
+        inspect_file(book)
+    assert str(inspected.value) == said
+
+
+# -- 1. a huge attribute -----------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["row attribute", "cell attribute", "comment"])
+def test_a_part_with_megabytes_without_a_tag_end_is_refused_at_once(tmp_path, where):
+    big = "x" * 10_000_000
+    cells = [("A", 2, "9434765919"), ("B", 2, "2024-01-15"), ("C", 2, "A81001")]
+    if where == "row attribute":
+        data = HEADER_ROW + f'<row r="2" spans="{big}">' + _row(2, cells)[len('<row r="2">'):]
+    elif where == "cell attribute":
+        data = HEADER_ROW + _row(2, cells).replace('<c r="A2"', f'<c r="A2" x="{big}"')
+    else:
+        data = HEADER_ROW + f"<!--{big}-->" + _row(2, cells)
+    book = hand_built_workbook(tmp_path / "register.xlsx", data)
+    started = time.process_time()
+    _refused_everywhere(tmp_path, book, (
+        "register.xlsx: part xl/worksheets/sheet1.xml holds a tag or comment of 1,000,000 "
+        "bytes or more (an attribute far longer than any Excel writes): a damaged "
+        "workbook or not one a program saved, so it is not opened — open it in Excel and "
+        "save it again as .xlsx, or export CSV"))
+    # Before: ~10 CPU s each for ingest and inspect (the 10 MB token parsed again and
+    # again); now one pass over 10 MB, well under a second each on a loaded machine.
+    assert time.process_time() - started < 5
+
+
+def test_a_run_just_under_the_limit_and_one_across_chunks(tmp_path):
+    """A tag is measured across the 4 MiB chunks the part is read in; one byte under
+    the limit is read (a real attribute that long is absurd, but not the refusal's
+    business), the limit itself is refused."""
+    limit = readers.MAX_XML_RUN_BYTES
+    for length, refused in ((limit - 1, False), (limit, True)):
+        # Rows of numbers, so that the run starts about 1 KB before the first chunk's end.
+        pad, size, n = [], 0, 3
+        while size < readers.CHUNK * 4 - 1000:
+            pad.append(f'<row r="{n}"><c r="A{n}"><v>{n % 10}</v></c></row>')
+            size += len(pad[-1])
+            n += 1
+        attr = "y" * (length - len('<row r="2" spans=""'))
+        data = HEADER_ROW + "".join(pad) + f'<row r="2" spans="{attr}">' + \
+            ROW_2[len('<row r="2">'):]
+        book = hand_built_workbook(tmp_path / f"run{length}.xlsx", data)
+        with zipfile.ZipFile(book) as archive:
+            text = archive.read("xl/worksheets/sheet1.xml")
+        start = text.index(b'<row r="2"')
+        # The row tag is exactly `length` bytes from its '<' to its '>', and crosses
+        # the chunk's end.
+        assert text.index(b">", start) - start == length
+        assert start < readers.CHUNK * 4 < start + length
+        if refused:
+            with pytest.raises(InputDataError, match="holds a tag or comment of 1,000,000 "
+                               "bytes or more"):
+                readers.check_workbook_archive(book)
+        else:
+            readers.check_workbook_archive(book)
+
+
+# -- 5 and 6. a cell whose reference names another row -----------------------------------
+
+DAMAGED = ("register.xlsx: has a damaged worksheet (ValueError: sheet 'Register' has a cell "
+           "{cell} inside row {row} (Excel writes each cell in the row its reference "
+           "names)) — open it in Excel and save it again as .xlsx, or export CSV")
+
+
+@pytest.mark.parametrize("data, cell, row", [
+    # The last cell of row 3 says C2: the last filled row was read as 2, and row 3 was
+    # never read (1 row loaded, exit 0).
+    (HEADER_ROW + ROW_2 + _row(3, [("A", 3, "4010232137"), ("B", 3, "2024-01-16"),
+                                   ("C", 2, "A81002")]), "C2", 3),
+    # ... says C0: "sheet 'Register' is empty".
+    (HEADER_ROW + ROW_2 + _row(3, [("A", 3, "4010232137"), ("B", 3, "2024-01-16"),
+                                   ("C", 0, "A81002")]), "C0", 3),
+    # A cell naming a row further down (B7 in row 2): loaded in row 2 silently.
+    (HEADER_ROW + _row(2, [("A", 2, "9434765919"), ("B", 7, "2024-01-15"),
+                           ("C", 2, "A81001")]), "B7", 2),
+    # A row with no number (the one after the row before, row 2) whose cells say A0.
+    (HEADER_ROW + _row(None, [("A", 0, "9434765919"), ("B", 0, "2024-01-15"),
+                              ("C", 0, "A81001")]), "A0", 2),
+])
+def test_a_cell_naming_another_row_is_refused_naming_sheet_and_cell(tmp_path, data, cell,
+                                                                     row):
+    book = hand_built_workbook(tmp_path / "register.xlsx", data)
+    _refused_everywhere(tmp_path, book, DAMAGED.format(cell=cell, row=row))
+    # The fast reader (the ONS workbooks') refuses it too.
+    with pytest.raises(readers.UnreadableCell,
+                       match=f"has a cell {cell} inside row {row} "):
+        list(readers.numbered_sheet_rows(book, "Register"))
+
+
+def test_cells_naming_their_own_row_however_written_still_load(tmp_path):
+    """Leading zeros (A03 is A3), cells without references and a row without a number
+    are Excel's own shapes: read as before."""
+    data = (HEADER_ROW + ROW_2
+            + '<row r="3"><c r="A03" t="inlineStr"><is><t>4010232137</t></is></c>'
+            + _cell("B", None, "2024-01-16") + _cell("C", None, "A81002") + "</row>"
+            + _row(None, [("A", 4, "4505577104"), ("B", None, "2024-01-17"),
+                          ("C", None, "A81003")]))
+    book = hand_built_workbook(tmp_path / "register.xlsx", data)
+    config = _register(tmp_path / "project")
+    [result] = ingest_files(config, "register", [book], reporter=Reporter(),
+                            mapping="register")
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 3, 0)
+    assert query(config, "SELECT source_row, gp_practice FROM register ORDER BY 1") == [
+        (2, "A81001"), (3, "A81002"), (4, "A81003")]
+    assert [n for n, _ in readers.numbered_sheet_rows(book, "Register")] == [1, 2, 3, 4]
+
+
+# -- 2. an episode whose end was blanked -------------------------------------------------
+
+def test_a_spell_whose_later_episodes_end_is_blanked_has_no_bed_days(tmp_path):
+    """HES APC episodes: the admission (the first episode) is given the end of its
+    spell. A later episode's end that is not a date was blanked, which left the spell
+    with no end, and so it ran to the date of death: 36 bed days no record gives."""
+    config = make_project(tmp_path / "p", {
+        "deaths": 'dataset = "deaths"\nnhs_number = true\n',
+        "hes": 'dataset = "activity"\npreset = "hes_apc"\n'},
+        extra="\n[disclosure]\nmin_count = 0\n")
+    load_areas_and_population(config, tmp_path)
+    ingest_files(config, "deaths", [write(tmp_path / "deaths.csv", [
+        "person_id,date_of_death,age,sex,lsoa_code,underlying_cause,place_of_death",
+        f"{GOOD[0]},05/06/2024,80,F,E01000001,C34.9,Hospital",
+        f"{GOOD[1]},06/06/2024,70,M,E01000002,I25.1,Hospital"])], reporter=Reporter())
+    episodes = write(tmp_path / "hes_episodes.csv", [
+        "NEWNHSNO,ADMIDATE,DISDATE,ADMIMETH,DISMETH,EPIORDER,EPISTART,EPIEND,SPELDUR",
+        # rows 2-3: GOOD[0]'s spell from 1 May; its second episode's discharge date is
+        # no date (no 31 February): the spell's end is unknown.
+        f"{GOOD[0]},20240501,,21,,01,20240501,20240503,",
+        f"{GOOD[0]},20240501,20240231,21,1,02,20240503,20240231,",
+        # row 4: a spell of one episode, 10 to 12 May: 3 days.
+        f"{GOOD[0]},20240510,20240512,21,1,01,20240510,20240512,",
+        # rows 5-6: GOOD[1] died in hospital, the last episode exported with no dates:
+        # open at death, 20 May to 6 June, 12 + 6 = 18 days.
+        f"{GOOD[1]},20240520,,21,,01,20240520,20240525,",
+        f"{GOOD[1]},20240520,,21,4,02,20240525,,",
+        # rows 7-8: someone else's, so that the extract covers the year.
+        "9876543210,20240102,20240103,11,1,01,20240102,20240103,",
+        "9876543210,20250330,20250331,12,1,01,20250330,20250331,",
+    ])
+    [result] = ingest_files(config, "activity", [episodes], mapping="hes",
+                            reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (7, 7, 0)
+    assert query(config, "SELECT source_row, start_date, end_date FROM activity WHERE "
+                         "activity_type = 'emergency_admission' ORDER BY 1") == [
+        (2, date(2024, 5, 1), None), (4, date(2024, 5, 10), date(2024, 5, 12)),
+        (5, date(2024, 5, 20), None)]
+    actions = query(config, "SELECT row_number, column_name, value, action, reason FROM "
+                            "field_actions ORDER BY row_number")
+    assert [a[:4] for a in actions] == [(2, "end_date", "2024-05-03", "blanked"),
+                                        (3, "end_date", "20240231", "blanked")]
+    assert actions[0][4] == (
+        "the end of the spell this admission begins is unknown: the end date of its "
+        "episode in row 3 was blanked; the activity counts by its start, with no bed days "
+        "(its length is unknown)")
+    frame = _indicators_2024_25(config)
+    # Both died with an emergency admission in their last 90 days; GOOD[0] had two.
+    assert pick(frame, "ea_last90_any_pct")["numerator"] == 2
+    # Bed days by hand: GOOD[0] 3 (the spell from 1 May: unknown, 0), GOOD[1] 18.
+    # (3 + 18) / 2 = 10.5; run to the death, the spell from 1 May added 31 + 5 = 36.
+    assert pick(frame, "bed_days_last90_mean")["value"] == pytest.approx(10.5)
