@@ -283,11 +283,20 @@ def place_members(funnel: pl.DataFrame | None, place: str) -> tuple[set[str], se
     return practices, pcns
 
 
+def place_practices(funnel: pl.DataFrame, period: str, place: str) -> pl.DataFrame:
+    """The funnel rows of a Place's practices (place_members) in `period`: the one rule
+    for which practices a Place shows, in its report section (report_practice) and its
+    pack (practice_sheets). The ICB-wide row of deaths with no known practice is in no
+    Place, whichever Place most of those deaths lived in."""
+    practices, _ = place_members(funnel, place)
+    return funnel.filter((pl.col("period") == period)
+                         & pl.col("practice_code").is_in(sorted(practices)))
+
+
 def furthest_below(funnel: pl.DataFrame, period: str, place: str, limit: int = 5
                    ) -> pl.DataFrame:
-    """The practices of a Place (by where most of their deaths lived) furthest below the
-    ICB in identification, most negative z first; hidden practices never listed."""
-    return funnel.filter(
-        (pl.col("period") == period) & (pl.col("place") == place) & ~pl.col("suppressed")
-        & (pl.col("z") < 0) & (pl.col("practice_code") != UNKNOWN)
+    """The practices of a Place (place_practices) furthest below the ICB in
+    identification, most negative z first; hidden practices never listed."""
+    return place_practices(funnel, period, place).filter(
+        ~pl.col("suppressed") & (pl.col("z") < 0)
     ).sort(["z", "practice_code"]).head(limit)

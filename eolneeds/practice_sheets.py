@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from eolneeds import excel_theme as theme
-from eolneeds.practice import POSITIONS, place_members, shown_pcn
+from eolneeds.practice import POSITIONS, place_members, place_practices, shown_pcn
 from eolneeds.report_excel import (
     CONFIDENTIAL,
     NOT_AVAILABLE,
@@ -103,10 +103,8 @@ def practices_sheet(pack: _Pack) -> DataSheet | None:
     if funnel is None or funnel.height == 0:
         return None
     period = pack.bundle.headline_period
-    rows_frame = funnel.filter(pl.col("period") == period)
-    if pack.place is not None:
-        practices, _ = place_members(funnel, pack.place)
-        rows_frame = rows_frame.filter(pl.col("practice_code").is_in(sorted(practices)))
+    rows_frame = (funnel.filter(pl.col("period") == period) if pack.place is None
+                  else place_practices(funnel, period, pack.place))
     rows_frame = rows_frame.sort(["place", "pcn_code", "practice_code"], nulls_last=True)
     columns = [
         Col("Practice code"), Col("Practice name"), Col("PCN code"), Col("PCN name"),
@@ -158,19 +156,26 @@ def pcns_sheet(pack: _Pack) -> DataSheet | None:
         return None
     period = pack.bundle.headline_period
     frame = funnel.filter(pl.col("period") == period)
+    here: dict[str, int] = {}
     if pack.place is not None:
-        _, pcns = place_members(pack.bundle.practices, pack.place)
+        practices, pcns = place_members(pack.bundle.practices, pack.place)
         frame = frame.filter(pl.col("pcn_code").is_in(sorted(pcns)))
-    columns = [
-        Col("PCN code"), Col("PCN name"), Col("Practices (count)", COUNT),
-        *_funnel_columns(),
-    ]
+        # A PCN's figures are all its practices' deaths, wherever they lived; a PCN can
+        # span Places, so the Place's share of its practices is a column of its own.
+        here = _practices_per_pcn(pack.bundle.practices, practices)
+    columns = [Col("PCN code"), Col("PCN name"), Col("Practices in the PCN (count)", COUNT)]
+    if pack.place is not None:
+        columns.append(Col(f"Practices in {pack.main.name} (count)", COUNT))
+    columns += _funnel_columns()
     rows: list[list[Any]] = []
     keys: list[Any] = []
     for r in frame.iter_rows(named=True):
+        counts = [_num(r["practices"], COUNT, False)]
+        if pack.place is not None:
+            counts.append(_num(here.get(r["pcn_code"], 0), COUNT, False))
         rows.append([
             shown_pcn(r["pcn_code"], "Not known"),
-            _text(r["pcn_name"]), _num(r["practices"], COUNT, False),
+            _text(r["pcn_name"]), *counts,
             *_funnel_cells(r),
         ])
         keys.append(r["pcn_code"])
@@ -183,6 +188,12 @@ def pcns_sheet(pack: _Pack) -> DataSheet | None:
     lines.append(("Method", "As the Practices sheet, per Primary Care Network: its practices' "
                   "deaths together (each practice in its current PCN). 'Not known': deaths "
                   "with no practice, or a practice not in the PCN lookup."))
+    if pack.place is not None:
+        name = pack.main.name
+        lines.append(("Practices", f"each PCN's figures are the whole PCN's, {name}'s "
+                      "practices and the rest: 'Practices in the PCN' counts all of its "
+                      f"practices, 'Practices in {name}' those whose deaths mostly lived "
+                      f"in {name} (the practices of the Practices sheet)."))
     lines.append(_not_shown_line(pack))
     where = "the ICB" if pack.place is None else f"PCNs with practices in {pack.main.name}"
     return DataSheet(
@@ -193,6 +204,16 @@ def pcns_sheet(pack: _Pack) -> DataSheet | None:
         lines=lines, columns=columns, rows=rows, table_name=_table_name("PCNs"),
         row_keys=keys, print_keys=2,
     )
+
+
+def _practices_per_pcn(funnel: pl.DataFrame | None, practices: set[str]) -> dict[str, int]:
+    """PCN code -> how many of `practices` it holds (over every period, as the PCN's
+    own count of practices, practice.pcn_funnel_table)."""
+    if funnel is None or not practices:
+        return {}
+    mine = funnel.filter(pl.col("practice_code").is_in(sorted(practices))).select(
+        "practice_code", "pcn_code").unique()
+    return {str(code): int(n) for code, n in mine.group_by("pcn_code").len().iter_rows()}
 
 
 MEASURE_LABELS = {"people": "People affected", "bed_days": "Hospital bed days freed",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from eolneeds.formatting import MISSING, fmt_count, fmt_interval, fmt_value, plural
-from eolneeds.practice import POSITIONS, furthest_below, shown_pcn
+from eolneeds.practice import POSITIONS, furthest_below, place_practices, shown_pcn
 
 if TYPE_CHECKING:
     from eolneeds.report_context import Chart, ReportData, Table
@@ -32,7 +32,7 @@ def practice_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
         return [], []
     name = builder.place_name(code)
     below = furthest_below(funnel, builder.period, code, FURTHEST_BELOW)
-    mine = funnel.filter((pl.col("period") == builder.period) & (pl.col("place") == code))
+    mine = place_practices(funnel, builder.period, code)
     bullets = []
     outside = mine.filter(pl.col("position") == "below_99_8")
     icb_hidden = mine.height > 0 and mine["icb_value"].is_null().all()
@@ -43,8 +43,9 @@ def practice_tables(builder: ReportData, code: str) -> tuple[list[Table], list[s
                            "they would be compared with is not published (disclosure "
                            "control), so no practice is placed against it.")
         elif outside.height:
-            listed = "; ".join(f"{r['practice_code']}{_named(r['practice_name'])} "
-                               f"(PCN {r['pcn_code']}{_named(r['pcn_name'])}): "
+            listed = "; ".join(f"{r['practice_code']}{_named(r['practice_name'])} (PCN "
+                               f"{shown_pcn(r['pcn_code'], 'not known')}"
+                               f"{_named(r['pcn_name'])}): "
                                f"{fmt_value(r['value'], '%')}"
                                for r in outside.iter_rows(named=True))
             bullets.append(f"Practices identifying fewer people than the ICB beyond the 99.8% "
@@ -103,8 +104,7 @@ def _not_plotted(every: pl.DataFrame) -> str:
     """The sentence saying which of a Place's practice rows the funnel plot leaves out,
     and why ('' when none): a reader counting the points is told the rest."""
     hidden = every.filter(pl.col("suppressed")).height
-    unknown = every.filter(~pl.col("suppressed") & (pl.col("practice_code") == "unknown"))
-    empty = every.filter(~pl.col("suppressed") & (pl.col("practice_code") != "unknown")
+    empty = every.filter(~pl.col("suppressed")
                          & (pl.col("need_deaths").is_null() | (pl.col("need_deaths") <= 0)))
     parts = []
     if hidden:
@@ -113,8 +113,6 @@ def _not_plotted(every: pl.DataFrame) -> str:
     if empty.height:
         parts.append(f"{empty.height} {plural(empty.height, 'practice')} with no "
                      "need deaths")
-    if unknown.height:
-        parts.append("deaths with no known practice")
     return f"Not plotted: {'; '.join(parts)}." if parts else ""
 
 
@@ -178,9 +176,8 @@ def practice_funnel_chart(builder: ReportData, code: str) -> Chart | None:
     funnel = builder.bundle.practices
     if funnel is None or funnel.height == 0:
         return None
-    every = funnel.filter((pl.col("period") == builder.period) & (pl.col("place") == code))
-    mine = every.filter(~pl.col("suppressed") & (pl.col("practice_code") != "unknown")
-                        & pl.col("need_deaths").is_not_null()
+    every = place_practices(funnel, builder.period, code)
+    mine = every.filter(~pl.col("suppressed") & pl.col("need_deaths").is_not_null()
                         & (pl.col("need_deaths") > 0)).sort("practice_code")
     if mine.height == 0 or mine["icb_value"][0] is None:
         return None
