@@ -2054,7 +2054,7 @@ def _ingest_one(
                     "WHERE m.__row = s.__row")
             con.execute(
                 "INSERT INTO rejects SELECT $file_id, $name, $dataset, __row, __column, "
-                f"{nz.mask_sql('__value')}, {nz.mask_sql('__reason')} FROM {STAGE_TABLE} "
+                f"{_kept('__value')}, {_kept('__reason')} FROM {STAGE_TABLE} "
                 "ORDER BY __row",
                 {"file_id": file_id, "name": stored_name, "dataset": dataset},
             )
@@ -2065,7 +2065,7 @@ def _ingest_one(
                 f"{raw.row_map} m WHERE m.__row = s.__row")
         con.execute(
             "INSERT INTO field_actions SELECT $file_id, $name, $dataset, __row, __column, "
-            f"{nz.mask_sql('__value')}, __action, {nz.mask_sql('__reason')} "
+            f"{_kept('__value')}, __action, {_kept('__reason')} "
             f"FROM {ACTIONS_TABLE} ORDER BY __row, __column",
             {"file_id": file_id, "name": stored_name, "dataset": dataset},
         )
@@ -2299,6 +2299,12 @@ def _spell_ends(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     con.execute(
         f"UPDATE activity AS a SET end_date = s.spell_end FROM ({spells}) AS s "
         f"WHERE {admission} AND a.end_date IS DISTINCT FROM s.spell_end", params)
+
+
+def _kept(column: str) -> str:
+    """SQL: a quarantined or acted-on value, or its reason, as rejects and field_actions
+    keep it: identifiers masked, control characters as escapes ('\\r')."""
+    return nz.escape_unshown_sql(nz.mask_sql(column))
 
 
 def _quietly(con: duckdb.DuckDBPyConnection, sql: str) -> None:

@@ -57,7 +57,10 @@ def sql_literal(text: str) -> str:
 # The dagger and asterisk marks come as symbols ('A17.0†', 'G01*') or, in NHS (SUS /
 # HES) six-character diagnosis fields, as a letter after the code: D dagger, A asterisk
 # ('A170D', 'G01XA'); either way the mark is dropped and the code kept.
-_ICD10_STRIP = r"[\s.\-*+†]"
+# Spaces only (the space separators, as readers.WHITE_SPACE trims them at the ends): a
+# control character inside a code ('C34.9\rx', 'C34\t9') makes it no code, not a
+# shorter one ('\s' took them out, and 'C34.9\rx' loaded as C349).
+_ICD10_STRIP = "[ \u00a0\u1680\u2000-\u200a\u202f\u205f\u3000.\\-*+†]"
 # Group 1 is the code; trailing X's are filler, then the letter mark. One regular
 # expression (not a chain of replacements) keeps the SQL fast over millions of rows.
 _ICD10_SHAPE = r"([A-Z][0-9]{2}(?:[0-9]{2}|[0-9]?))X*[AD]?"
@@ -662,6 +665,26 @@ def escape_unshown(text: str, *, keep: str = "") -> str:
                         repr(m.group())[1:-1], text)
 
 
+# UNSHOWN for RE2 (DuckDB): the same characters, as escapes.
+_UNSHOWN_RE2 = (r"[\x00-\x1f\x7f-\x9f\x{061c}\x{200e}\x{200f}\x{2028}\x{2029}"
+                r"\x{202a}-\x{202e}\x{2066}-\x{2069}]")
+
+
+def escape_unshown_sql(expr: str) -> str:
+    """SQL: escape_unshown(expr), for the values and reasons kept in rejects and
+    field_actions: a control character in a value ('C34.9\rx', a NUL, an ESC) was kept
+    and printed raw by validate and the report. The per-character work runs only on a
+    value holding one (a regular expression's test otherwise)."""
+    one = (f"lambda c: CASE WHEN NOT regexp_matches(c, {sql_literal(_UNSHOWN_RE2)}) THEN c "
+           "WHEN c = chr(9) THEN '\\t' WHEN c = chr(10) THEN '\\n' "
+           "WHEN c = chr(13) THEN '\\r' "
+           "WHEN unicode(c) < 256 THEN printf('\\x%02x', unicode(c)) "
+           "ELSE printf('\\u%04x', unicode(c)) END")
+    return (f"(CASE WHEN regexp_matches({expr}, {sql_literal(_UNSHOWN_RE2)}) THEN "
+            f"array_to_string(list_transform(string_split({expr}, ''), {one}), '') "
+            f"ELSE {expr} END)")
+
+
 def shown_name(name: str) -> str:
     """A file's (or mapping's, or sheet's) name as eolneeds keeps and shows it: NHS
     numbers and postcodes masked (mask_identifiers), hidden and line-breaking characters
@@ -795,7 +818,9 @@ def pseudonymise_sql(expr: str, inner_param: str, outer_param: str) -> str:
 # and '+' turned into one space, trimmed -- so "Care_Home", "care-home" and "CARE HOME"
 # are the same key.
 
-_KEY_JUNK = r"[^a-z0-9&+]+"
+# (Control characters are kept: 'care\rhome' is no code, where taking the CR for a
+# space made it care home.)
+_KEY_JUNK = r"[^a-z0-9&+\x00-\x1f\x7f-\x9f]+"
 # A whole-number code written as a decimal ('1.0', '83.00'): what a tool that read the
 # column as numbers writes (pandas does whenever a value is missing). The same code.
 _DECIMAL_ZEROS = r"^\s*([0-9]+)\.0+\s*$"

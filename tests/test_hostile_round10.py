@@ -9,6 +9,13 @@
   read the cell's reference, so the rows after it were dropped unread (1 row loaded of
   2, exit 0) and a last cell called C0 made the sheet "empty". Refused as a damaged
   sheet, naming the sheet, the cell and its row.
+* An episode-level HES APC file: a later episode's end blanked as not a date left the
+  spell open, so it ran to the date of death. It now has no bed days; it still counts.
+* '\t2024-03-18' or '2024-03-18\r' was not a date where ' 2024-03-18 ' was: every kind
+  of white space is trimmed from either end of every value.
+* 'C34.9\rx' loaded as C349 and 'care\rhome' as a care home (a control character
+  taken for a space): now no code, and values and reasons are kept with the character
+  as its escape, never raw.
 
 Real files, a real DuckDB database; library calls where the CLI process is not the point.
 """
@@ -221,3 +228,116 @@ def test_a_spell_whose_later_episodes_end_is_blanked_has_no_bed_days(tmp_path):
     # Bed days by hand: GOOD[0] 3 (the spell from 1 May: unknown, 0), GOOD[1] 18.
     # (3 + 18) / 2 = 10.5; run to the death, the spell from 1 May added 31 + 5 = 36.
     assert pick(frame, "bed_days_last90_mean")["value"] == pytest.approx(10.5)
+
+
+# -- 3. white space other than the space around a value ---------------------------------
+
+# Each around a date of death, a sex, an LSOA, a cause and a place of death (quoted, so
+# that a CR or LF is a value's, not a line end).
+AROUND = ["\t", "\u00a0", "\r", "\r\n", "\u2003", "\u200b", "\ufeff", "\x0b", "\x0c",
+          " \t ", "\t\u00a0 \r"]
+PEOPLE = ["9434765919", "4010232137", "4505577104", "4839298429", "9434765870",
+          "6541237890", "1234567881", "9990001112", "5555555555", "3333333333",
+          "1111111111"]
+
+
+def _quoted(cells: list[str]) -> str:
+    return ",".join(f'"{c}"' for c in cells)
+
+
+def test_tabs_and_other_white_space_around_dates_and_codes_are_trimmed(tmp_path):
+    """'\\t2024-03-18' or '2024-03-18\\u00a0' was quarantined (a date of death not a date)
+    or blanked (a code) where ' 2024-03-18 ' loaded: DuckDB's trim() takes the space
+    separators only. Every kind of white space at either end is trimmed alike."""
+    from tests.small_project import HEADER
+
+    lines = [HEADER.strip()]
+    for i, w in enumerate(AROUND):
+        lines.append(_quoted([PEOPLE[i], f"{w}2024-03-{10 + i}{w}", f"{w}80{w}", f"{w}F{w}",
+                              f"{w}E01000001{w}", f"{w}C34.9{w}", f"{w}home{w}"]))
+    extract = tmp_path / "deaths.csv"
+    extract.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = make_project(tmp_path / "project")
+    [result] = ingest_files(config, "deaths", [extract], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (11, 11, 0)
+    assert query(config, "SELECT count(*) FROM field_actions") == [(0,)]
+    assert query(config, "SELECT date_of_death, age, sex, lsoa_code, underlying_cause, "
+                         "place_of_death FROM deaths ORDER BY source_row") == [
+        (date(2024, 3, 10 + i), 80, "female", "E01000001", "C349", "home")
+        for i in range(len(AROUND))]
+
+
+def test_a_value_of_only_white_space_is_no_value(tmp_path):
+    """A register entry's place '\\t' or '\\u200b' is no value (the entry counts, its
+    place not given, without a field action), as ' ' was; a row of only white space is
+    a blank row."""
+    extract = write(tmp_path / "register.csv", [
+        "person_id,date_added,preferred_place_of_death",
+        _quoted(["9434765919", "2024-01-15", "\t"]),
+        _quoted(["4010232137", "2024-01-16", "\u200b\r\n"]),
+        _quoted(["\t", "\u00a0", "\ufeff"]),
+    ])
+    config = _register(tmp_path / "project")
+    [result] = ingest_files(config, "register", [extract], reporter=Reporter(),
+                            mapping="register")
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (2, 2, 0)
+    assert query(config, "SELECT preferred_place_of_death FROM register") == [
+        (None,), (None,)]
+    assert query(config, "SELECT count(*) FROM field_actions") == [(0,)]
+
+
+def test_value_sql_and_its_python_twin_agree_on_white_space():
+    import duckdb
+
+    texts = [f"{w}x{w}" for w in AROUND] + AROUND + [
+        "x", " x", "é ", " é", "a\tb", "\tnull\u00a0", "N/A\r", "x\x00", "\x85x\u2028"]
+    with duckdb.connect() as con:
+        for text in texts:
+            [(sql,)] = con.execute(f"SELECT {readers.value_sql('$t')}", {"t": text}).fetchall()
+            assert (sql is None) == readers.is_no_value(text), repr(text)
+            assert sql is None or sql == text.strip(readers.WHITE_SPACE), repr(text)
+
+
+# -- 4. a control character inside a code ------------------------------------------------
+
+def test_a_control_character_inside_a_code_makes_it_no_code_and_is_shown_escaped(
+        tmp_path):
+    """'C34.9\\rx' loaded as C349 (the CR taken for a space, the x for the filler of a
+    three-character code), 'C34\\t9' as C349, 'care\\rhome' as a care home and 'F\\x00'
+    as female. Each is now not a code, with the column's own action (a cause blanked,
+    a place or sex set to unknown); values and reasons are kept with the character as
+    its escape, never raw (a NUL or ESC was kept and printed as it was)."""
+    from tests.small_project import HEADER
+
+    rows = [["9434765919", "2024-03-10", "80", "F", "E01000001", "C34.9\rx", "home"],
+            ["4010232137", "2024-03-11", "80", "F", "E01000001", "C34\t9", "care\rhome"],
+            ["4505577104", "2024-03-12", "80", "F\x00", "E01000001", "C34.9", "home"],
+            ["4839298429", "2024-03-13", "80", "F", "E01000001\x1b", "C3\x0049", "home"],
+            ["9434765870", "2024-03-14", "80", "F", "E01000001", "C34.9", "home"]]
+    extract = tmp_path / "deaths.csv"
+    extract.write_text("\n".join([HEADER.strip()] + [_quoted(r) for r in rows]) + "\n",
+                       encoding="utf-8")
+    config = make_project(tmp_path / "project")
+    [result] = ingest_files(config, "deaths", [extract], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (5, 5, 0)
+    assert query(config, "SELECT source_row, sex, lsoa_code, underlying_cause, "
+                         "place_of_death FROM deaths ORDER BY 1") == [
+        (2, "female", "E01000001", None, "home"),
+        (3, "female", "E01000001", None, "unknown"),
+        (4, "unknown", "E01000001", "C349", "home"),
+        (5, "female", None, None, "home"),
+        (6, "female", "E01000001", "C349", "home")]
+    actions = query(config, "SELECT row_number, column_name, value, action, reason FROM "
+                            "field_actions ORDER BY 1, 2")
+    assert [a[:4] for a in actions] == [
+        (2, "underlying_cause", "C34.9\\rx", "blanked"),
+        (3, "place_of_death", "care\\rhome", "set to unknown"),
+        (3, "underlying_cause", "C34\\t9", "blanked"),
+        (4, "sex", "F\\x00", "set to unknown"),
+        (5, "lsoa_code", "E01000001\\x1b", "blanked"),
+        (5, "underlying_cause", "C3\\x0049", "blanked")]
+    assert actions[0][4] == ("underlying_cause 'C34.9\\rx' is not an ICD-10 code (expected "
+                             "a letter and 2-4 digits, e.g. C34.9)")
+    for *_, value, _action, reason in actions:
+        assert value.isprintable() and reason.isprintable(), (value, reason)
+
