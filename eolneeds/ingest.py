@@ -873,7 +873,7 @@ def _plan_columns(
         elif canonical in DATE_COLUMNS:
             # Digits of any script are read as ASCII ones (an NHS number's are too).
             plan.prep[canonical] = nz.date_sql(nz.ascii_digits_sql(t),
-                                               params.add(date_format))
+                                               params.add(date_format), raw.excel_epoch)
             plan.values[canonical] = aux if not blank else f"(CASE WHEN {aux} <= {today} " \
                                                            f"THEN {aux} END)"
             expected = nz.expected_dates(date_format)

@@ -318,10 +318,12 @@ def date_fault(text: str, date_format: str) -> str | None:
     return None
 
 
-def date_sql(expr: str, date_format_param: str) -> str:
+def date_sql(expr: str, date_format_param: str, excel_epoch: date | None = None) -> str:
     """SQL: `expr` read as a DATE (same rules as parse_date), else NULL.
 
-    `date_format_param` is a named parameter such as `$date_format`.
+    `date_format_param` is a named parameter such as `$date_format`; `excel_epoch` the
+    day an Excel serial number counts from (None: 1899-12-30; a 1904-system workbook's
+    is 1904-01-01).
     """
     text = f"regexp_replace({expr}, {sql_literal(_TIME_SUFFIX)}, '')"
     earliest = sql_literal(EARLIEST_PLAUSIBLE_DATE.isoformat())
@@ -353,7 +355,8 @@ def date_sql(expr: str, date_format_param: str) -> str:
                                           for f in _MONTH_NAME_FORMATS) + ") AS DATE) END)"
     )
     serial = (f"(CASE WHEN regexp_full_match({text}, {sql_literal(_EXCEL_SERIAL_SHAPE)}) "
-              f"THEN DATE {sql_literal(_EXCEL_EPOCH.isoformat())} + CAST(regexp_extract("
+              f"THEN DATE {sql_literal((excel_epoch or _EXCEL_EPOCH).isoformat())} + "
+              "CAST(regexp_extract("
               f"{text}, '^[0-9]+') AS INTEGER) END)")
     return f"coalesce({custom}, {iso}, {numeric}, {compact}, {month_name}, {serial})"
 

@@ -84,6 +84,10 @@ class RawTable:
     # `row_map` is a TEMP table (__row, __src_row, __sheet) giving each row's place in
     # the file, for rejects and source_row.
     row_map: str | None = None
+    # A workbook saved in Excel's 1904 date system (Excel for Mac before 2011, or the
+    # option set): a date cell formatted as a number holds days since 1904-01-01, not
+    # since 1899-12-30 (None), and was read four years and a day early.
+    excel_epoch: date | None = None
 
     def column(self, header: str) -> str:
         return f'"c{self.headers.index(header)}"'
@@ -1740,7 +1744,8 @@ def _read_xlsx(
         workbook.close()
     return RawTable(table=table, headers=headers, row_expr="__row", format="xlsx",
                     extra_columns=['"__extra"'], sheet=worksheet.title, header_row=header_row,
-                    merged_header=xml.merged_on(header_row))
+                    merged_header=xml.merged_on(header_row),
+                    excel_epoch=date(1904, 1, 1) if workbook.epoch.year == 1904 else None)
 
 
 def _refuse_beyond_grid(path: Path, found: SheetXml, sheet: str) -> None:

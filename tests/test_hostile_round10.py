@@ -16,6 +16,8 @@
 * 'C34.9\rx' loaded as C349 and 'care\rhome' as a care home (a control character
   taken for a space): now no code, and values and reasons are kept with the character
   as its escape, never raw.
+* A careless export's: a workbook in Excel's 1904 date system holding a date formatted
+  as a number was read as a 1900-system serial, four years and a day early.
 
 Real files, a real DuckDB database; library calls where the CLI process is not the point.
 """
@@ -341,3 +343,41 @@ def test_a_control_character_inside_a_code_makes_it_no_code_and_is_shown_escaped
     for *_, value, _action, reason in actions:
         assert value.isprintable() and reason.isprintable(), (value, reason)
 
+
+
+# -- 7. a careless export's workbooks ----------------------------------------------------
+
+def test_a_1904_date_system_workbooks_date_saved_as_a_number_counts_from_1904(tmp_path):
+    """Excel's 1904 date system (Excel for Mac before 2011, or the workbook option):
+    a date cell formatted as General holds its days since 1904-01-01. Read as days since
+    1899-12-30 (a CSV's serial, and a 1900-system workbook's), 11 March 2024 loaded as
+    10 March 2020: four years and a day early, silently."""
+    import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    from tests.small_project import HEADER
+
+    days = (date(2024, 3, 11) - date(1904, 1, 1)).days  # Excel's 1904-system serial
+    book = openpyxl.Workbook()
+    book.epoch = CALENDAR_MAC_1904
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["9434765919", date(2024, 3, 10), 80, "F", "E01000001", "C34.9", "home"])
+    sheet.append(["4010232137", days, 81, "M", "E01000001", "C34.9", "home"])
+    path = tmp_path / "deaths.xlsx"
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:  # the workbook says so, as Excel writes it
+        assert b'date1904="1"' in archive.read("xl/workbook.xml")
+    config = make_project(tmp_path / "project")
+    [result] = ingest_files(config, "deaths", [path], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (2, 2)
+    assert query(config, "SELECT date_of_death FROM deaths ORDER BY source_row") == [
+        (date(2024, 3, 10),), (date(2024, 3, 11),)]
+    # The same number in a CSV is a 1900-system serial, as before.
+    csv = tmp_path / "deaths.csv"
+    serial = (date(2024, 3, 11) - date(1899, 12, 30)).days  # the 1900 system's
+    csv.write_text(HEADER + f"4505577104,{serial},82,F,E01000001,C34.9,home\n",
+                   encoding="utf-8")
+    ingest_files(config, "deaths", [csv], reporter=Reporter())
+    assert query(config, "SELECT date_of_death FROM deaths WHERE source_file_id = 2") == [
+        (date(2024, 3, 11),)]
