@@ -1163,9 +1163,13 @@ def _code_sql(dataset: str, column: str, t: str, key: str, v: str, label: str,
         value = f"(CASE WHEN {t} IS NOT NULL THEN coalesce({known}, {unknown}) END)"
         if keeps_row and column in ("sex", "place_of_death"):
             value = f"coalesce({known}, {unknown})"
-        return value, _when(f"{t} IS NOT NULL AND {known} IS NULL",
-                            _say(f"{label} '", shown, f"' is not a known code{fix}")), \
-            "set to unknown"
+        # A control character in it ('care\rhome') is a fault of the export: a recode
+        # cannot be written for it (eolneeds.toml and mappings refuse one).
+        said = (f"(CASE WHEN {nz.holds_unshown_sql(t)} THEN " + _say(
+            f"{label} '", shown, "' holds a control character, so it is no code; correct "
+            "it in the system that exported the file") + " ELSE "
+            + _say(f"{label} '", shown, f"' is not a known code{fix}") + " END)")
+        return value, _when(f"{t} IS NOT NULL AND {known} IS NULL", said), "set to unknown"
     if column == "activity_type":
         # A CSDS contact that did not take place (presets.attended_contact_sql): its own
         # reason, with the recode that counts such contacts after all (quoting the text

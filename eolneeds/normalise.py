@@ -673,17 +673,22 @@ _UNSHOWN_RE2 = (r"[\x00-\x1f\x7f-\x9f\x{061c}\x{200e}\x{200f}\x{2028}\x{2029}"
                 r"\x{202a}-\x{202e}\x{2066}-\x{2069}]")
 
 
+def holds_unshown_sql(expr: str) -> str:
+    """SQL: TRUE when `expr` holds a character of UNSHOWN (a control character, ...)."""
+    return f"regexp_matches({expr}, {sql_literal(_UNSHOWN_RE2)})"
+
+
 def escape_unshown_sql(expr: str) -> str:
     """SQL: escape_unshown(expr), for the values and reasons kept in rejects and
     field_actions: a control character in a value ('C34.9\rx', a NUL, an ESC) was kept
     and printed raw by validate and the report. The per-character work runs only on a
     value holding one (a regular expression's test otherwise)."""
-    one = (f"lambda c: CASE WHEN NOT regexp_matches(c, {sql_literal(_UNSHOWN_RE2)}) THEN c "
+    one = (f"lambda c: CASE WHEN NOT {holds_unshown_sql('c')} THEN c "
            "WHEN c = chr(9) THEN '\\t' WHEN c = chr(10) THEN '\\n' "
            "WHEN c = chr(13) THEN '\\r' "
            "WHEN unicode(c) < 256 THEN printf('\\x%02x', unicode(c)) "
            "ELSE printf('\\u%04x', unicode(c)) END")
-    return (f"(CASE WHEN regexp_matches({expr}, {sql_literal(_UNSHOWN_RE2)}) THEN "
+    return (f"(CASE WHEN {holds_unshown_sql(expr)} THEN "
             f"array_to_string(list_transform(string_split({expr}, ''), {one}), '') "
             f"ELSE {expr} END)")
 

@@ -340,6 +340,9 @@ def test_a_control_character_inside_a_code_makes_it_no_code_and_is_shown_escaped
         (5, "underlying_cause", "C3\\x0049", "blanked")]
     assert actions[0][4] == ("underlying_cause 'C34.9\\rx' is not an ICD-10 code (expected "
                              "a letter and 2-4 digits, e.g. C34.9)")
+    # A recode cannot be written for such a value: the fix is the export's.
+    assert actions[1][4] == ("place_of_death 'care\\rhome' holds a control character, so "
+                             "it is no code; correct it in the system that exported the file")
     for *_, value, _action, reason in actions:
         assert value.isprintable() and reason.isprintable(), (value, reason)
 
