@@ -780,17 +780,34 @@ def test_corpus_is_big_enough_and_covers_every_dataset():
         assert case.code in (2, 3, 4)  # never 1: that is a bug
 
 
-def _prepare(tmp_path: Path, case: Case) -> Path:
+@pytest.fixture(scope="session")
+def baseline_database(tmp_path_factory) -> bytes:
+    """The database of a project with baseline.csv ingested (ingest writes no other file
+    in the project), built once per worker: each refused case starts from a copy of it
+    instead of ingesting the file again (75 ingests of the same row). Session-scoped, so
+    the module's tests are not tied to one worker (tests/conftest.py groups the tests of
+    a module with a module-scoped fixture)."""
+    root = tmp_path_factory.mktemp("baseline") / "project"
+    root.mkdir()
+    (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EOLNEEDS_KEY", TEST_KEY)
+        [result] = ingest_files(load_config(root), "deaths", [CORPUS / "baseline.csv"],
+                                reporter=Reporter())
+    assert (result.rows_loaded, result.rows_rejected) == (1, 0)
+    assert sorted(p.name for p in root.iterdir()) == ["eolneeds.duckdb", "eolneeds.toml"]
+    return (root / "eolneeds.duckdb").read_bytes()
+
+
+def _prepare(tmp_path: Path, case: Case, baseline: bytes) -> Path:
     """A project for a refused case: data loaded first (the refusal must leave it
     bit-identical), then the case's mapping, eolneeds.toml or database file."""
     root = tmp_path / "project"
     root.mkdir(parents=True)
     (root / "eolneeds.toml").write_text(CONFIG, encoding="utf-8")
-    if case.database is not None:
-        (root / "eolneeds.duckdb").write_bytes(case.database)
-    else:  # loaded before the case's own mapping exists
-        ingest_files(load_config(root), "deaths", [CORPUS / "baseline.csv"],
-                     reporter=Reporter())
+    # Loaded before the case's own mapping exists: baseline.csv, ingested once.
+    database = baseline if case.database is None else case.database
+    (root / "eolneeds.duckdb").write_bytes(database)
     if case.mapping:
         (root / "mappings").mkdir()
         (root / "mappings" / f"{case.dataset}.toml").write_bytes(_bytes(case.mapping))
@@ -799,10 +816,10 @@ def _prepare(tmp_path: Path, case: Case) -> Path:
     return root
 
 
-def _refused(tmp_path: Path, case: Case) -> None:
+def _refused(tmp_path: Path, case: Case, baseline: bytes) -> None:
     """The case's file is refused with its exact message and exit code, and the database
     is left bit-identical (a refusal changes nothing)."""
-    root = _prepare(tmp_path, case)
+    root = _prepare(tmp_path, case, baseline)
     database = root / "eolneeds.duckdb"
     before = _digest(database)
     with pytest.raises(EolneedsError) as caught:
@@ -820,10 +837,10 @@ def _refused(tmp_path: Path, case: Case) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input(tmp_path, monkeypatch, case: Case):
+def test_bad_input(tmp_path, monkeypatch, baseline_database, case: Case):
     monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
     if case.refused is not None:
-        _refused(tmp_path, case)
+        _refused(tmp_path, case, baseline_database)
         return
     config = _project(tmp_path / "project", case)
     for earlier in case.before:
@@ -879,10 +896,11 @@ def _one_error_line(completed: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.mark.parametrize("name", CLI_CASES)
-def test_cli_refuses_with_one_line_and_its_exit_code(tmp_path, monkeypatch, name):
+def test_cli_refuses_with_one_line_and_its_exit_code(tmp_path, monkeypatch, baseline_database,
+                                                     name):
     monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
     case = next(c for c in CASES if c.name == name)
-    root = _prepare(tmp_path, case)
+    root = _prepare(tmp_path, case, baseline_database)
     completed = _cli("ingest", case.dataset, str(CORPUS / case.file), "--project", str(root))
     assert completed.returncode == case.code, completed.stderr
     mappings = root / "mappings" / f"{case.dataset}.toml"
