@@ -1436,13 +1436,14 @@ def check_workbook_archive(path: Path) -> None:
 # for ~13 s, and 62 of them fit in a part the bomb check passes. (Text is parsed as it
 # comes: a long cell is refused when read, naming it.)
 MAX_XML_RUN_BYTES = 1_000_000
-_XML_LONG_RUN = re.compile(rb"<[^>]{%d}" % (MAX_XML_RUN_BYTES - 1))  # with its '<'
+# Markup that runs to its own end marker, whatever '<' and '>' it holds.
+_XML_MARKUP_START = re.compile(rb"<(!--|!\[CDATA\[|\?|!)")
+_XML_MARKUP_END = {b"!--": b"-->", b"![CDATA[": b"]]>", b"?": b"?>", b"!": b">"}
 
 
 def _refuse_long_xml_runs(path: Path, parts: Sequence[zipfile.ZipInfo]) -> None:
-    """Refuse a workbook one of whose XML parts holds markup of MAX_XML_RUN_BYTES or more
-    from a '<' to its '>', before openpyxl parses it. One streamed pass over each part;
-    markup not closed by a chunk's end is carried over to the next."""
+    """Refuse a workbook one of whose XML parts holds markup of MAX_XML_RUN_BYTES or more,
+    before openpyxl parses it: one streamed pass over each part (_long_markup)."""
     try:
         with zipfile.ZipFile(path) as archive:
             for part in parts:
@@ -1450,20 +1451,58 @@ def _refuse_long_xml_runs(path: Path, parts: Sequence[zipfile.ZipInfo]) -> None:
                         part.file_size <= MAX_XML_RUN_BYTES:
                     continue
                 with archive.open(part) as fh:
-                    tail = b""
-                    while chunk := fh.read(CHUNK * 4):
-                        data = tail + chunk
-                        if _XML_LONG_RUN.search(data):
-                            raise input_error(
-                                path.name, f"part {part.filename} holds a tag or comment "
-                                f"of {MAX_XML_RUN_BYTES:,} bytes or more (an attribute far "
-                                "longer than any Excel writes): a damaged workbook or not "
-                                "one a program saved, so it is not opened",
-                                "open it in Excel and save it again as .xlsx, or export CSV")
-                        begun = data.rfind(b"<")  # (-1: none, and no markup open)
-                        tail = data[begun:] if begun > data.rfind(b">") else b""
+                    if _long_markup(fh, MAX_XML_RUN_BYTES - 1):
+                        raise input_error(
+                            path.name, f"part {part.filename} holds a tag or comment "
+                            f"of {MAX_XML_RUN_BYTES:,} bytes or more (an attribute far "
+                            "longer than any Excel writes): a damaged workbook or not "
+                            "one a program saved, so it is not opened",
+                            "open it in Excel and save it again as .xlsx, or export CSV")
     except (zipfile.BadZipFile, OSError, KeyError, zlib.error, EOFError):
         return  # openpyxl reports it
+
+
+def _long_markup(stream: IO[bytes], limit: int) -> bool:
+    """Whether the XML read from `stream` holds a tag, comment, processing instruction
+    or CDATA section longer than `limit` bytes, read in chunks of `limit`. A tag runs
+    from its '<' to the last '>' before the next '<': its attribute values hold no '<'
+    but may hold '>' (a first-'>' rule let `x="a>a>a>..."` of 8 MB through). A comment
+    or the like may hold both, so one begun in a chunk must end within `limit` bytes of
+    its start: in that chunk or the next, both held."""
+    last_open: int | None = None  # the offset of the last '<' read
+    closed = True  # a '>' read after it
+    offset = 0  # the offset of the chunk's first byte
+    previous = b""
+    while True:
+        chunk = stream.read(limit)
+        if previous and (b"<!" in previous or b"<?" in previous
+                         or previous.endswith(b"<") and chunk[:1] in (b"!", b"?")):
+            window = previous + chunk
+            for start in _XML_MARKUP_START.finditer(window, 0, len(previous) + 9):
+                if start.start() >= len(previous):
+                    break
+                end = window.find(_XML_MARKUP_END[start.group(1)], start.end())
+                # Not ended within the window: longer than `limit` unless the part ends.
+                if (end < 0 and len(chunk) == limit) or end - start.start() > limit:
+                    return True
+        if not chunk:
+            return False
+        # A tag begun in an earlier chunk ends here, before this chunk's first '<' (one
+        # begun and ended within a chunk is shorter than the chunk).
+        first = chunk.find(b"<")
+        close = chunk.rfind(b">", 0, len(chunk) if first < 0 else first)
+        if close >= 0 and last_open is not None and offset + close - last_open > limit:
+            return True
+        if (last := chunk.rfind(b"<")) >= 0:
+            last_open = offset + last
+            closed = chunk.find(b">", last) >= 0
+        else:
+            closed = closed or close >= 0
+        offset += len(chunk)
+        # A tag still open (no '>' yet) is as long as what has been read of it.
+        if not closed and last_open is not None and offset - last_open > limit:
+            return True
+        previous = chunk
 
 
 def _open_workbook(path: Path) -> Any:

@@ -75,7 +75,9 @@ def _refused_everywhere(tmp_path, book, said: str) -> None:
 
 # -- 1. a huge attribute -----------------------------------------------------------------
 
-@pytest.mark.parametrize("where", ["row attribute", "cell attribute", "comment"])
+@pytest.mark.parametrize("where", ["row attribute", "cell attribute", "comment",
+                                   "attribute holding '>'", "comment holding tags",
+                                   "attribute never closed"])
 def test_a_part_with_megabytes_without_a_tag_end_is_refused_at_once(tmp_path, where):
     big = "x" * 10_000_000
     cells = [("A", 2, "9434765919"), ("B", 2, "2024-01-15"), ("C", 2, "A81001")]
@@ -83,8 +85,15 @@ def test_a_part_with_megabytes_without_a_tag_end_is_refused_at_once(tmp_path, wh
         data = HEADER_ROW + f'<row r="2" spans="{big}">' + _row(2, cells)[len('<row r="2">'):]
     elif where == "cell attribute":
         data = HEADER_ROW + _row(2, cells).replace('<c r="A2"', f'<c r="A2" x="{big}"')
-    else:
+    elif where == "comment":
         data = HEADER_ROW + f"<!--{big}-->" + _row(2, cells)
+    elif where == "attribute holding '>'":  # XML allows it; the tag ends at the last '>'
+        data = HEADER_ROW + _row(2, cells).replace('<c r="A2"',
+                                                   f'<c r="A2" x="{"a>" * 5_000_000}"')
+    elif where == "comment holding tags":  # a comment ends at '-->' only
+        data = HEADER_ROW + f"<!--{'<b>' * 3_400_000}-->" + _row(2, cells)
+    else:  # the part ends inside the tag (expat still re-reads it to the end)
+        data = HEADER_ROW + _row(2, cells) + f'<row r="3" spans="{big}'
     book = hand_built_workbook(tmp_path / "register.xlsx", data)
     started = time.process_time()
     _refused_everywhere(tmp_path, book, (
