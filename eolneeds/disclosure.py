@@ -250,6 +250,7 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
                icb_codes: set[str], pairs: Iterable[tuple[Key, Key]] = (),
                nesting: Nesting | None = None,
                spans: dict[str, tuple[date, date]] | None = None,
+               unpublished: frozenset[str] | set[str] = frozenset(),
                ) -> tuple[list[Relation], dict[Key, float]]:
     """Every sum the table publishes, (total, part, part, ...), and the counts they leave
     over. A hidden count is safe only where no combination of the sums gives it back.
@@ -283,7 +284,15 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
     left over from two periods are one count, as they are to a reader (a year to date
     less the year to date a month earlier is that month, and so is a 12-month window
     less the 11 months it shares with the previous one). Named by their period, they
-    would be two unknowns, and the check would miss what the two sums give together."""
+    would be two unknowns, and the check would miss what the two sums give together.
+
+    A remainder of 0 is kept, as a count of its own, where a part of its sum is a period
+    never published (`unpublished`: the months two 12-month windows share): the month
+    in or out of a cell is a month no reader was given, so a reader cannot assume it is
+    0 (only a published 0 makes it so, _forced_zero). Dropped, the sum would read 'the
+    shared months are the window', and every cell with no death in the month in would
+    give its month out away (W1 less W2): on the 3,000-death sample the second of two
+    consecutive monthly runs hid 258 of 273 headline rows to protect those."""
     keys = set(values)
     groups: dict[tuple, list[Key]] = {}
     # Sets iterate in an order that changes from one process to the next (string hashes
@@ -405,7 +414,9 @@ def _relations(values: dict[Key, float], period_parts: dict[str, dict[str, set[s
             continue
         done.add((tag, total, *parts))
         rest = total_value - sum(v for v in part_values if v is not None)
-        if abs(rest) > 1e-6 * max(1.0, abs(total_value)):
+        if abs(rest) > 1e-6 * max(1.0, abs(total_value)) or (
+                unpublished and tag.startswith("parts:")
+                and any(k[2] in unpublished for k in parts)):
             leftover: Key = (_residual_name(total, tag), *total[1:])  # type: ignore[assignment]
             months = (_months_left(spans, total[2], [k[2] for k in parts])
                       if spans is not None and tag.startswith("parts:") else None)
@@ -1562,7 +1573,7 @@ def apply_disclosure(
             keys, out["method"].to_list(), out["unit"].to_list(), strict=True)
             if method == "P" and unit != "£" and nk is not None and dk is not None]
         relations, latent = (_relations(values, _period_parts(out), set(icb_codes), pairs,
-                                        nesting, _period_spans(out))
+                                        nesting, _period_spans(out), linking)
                              if settings.secondary else ([], {}))
         row_keys, raw_values = keys, dict(values)  # before merging: what the ledger keeps
         # One count under two names (equal wherever both are counted) is one count.
@@ -1584,6 +1595,9 @@ def apply_disclosure(
         # the linking periods' counts (never published: unknown, like a latent count).
         known = {k for k in values if k[2] in earlier}
         linked = {k for k in values if k[2] in linking}
+        # Known by assumption only (fail closed: no ledger record of them), until the
+        # ledger's versions below confirm them (what they published) or not (hid).
+        assumed = set(known)
         free |= {k for k in linked if k[0] in modelled or not 0 < abs(values[k]) < min_count}
         hidden |= linked
         values = {**values, **latent}
@@ -1610,7 +1624,13 @@ def apply_disclosure(
             # A count recounted for an earlier publication's period that differs from
             # what it published is not what readers hold: unknown, like a latent count.
             recounted = changed & known
-            known = (known - recounted) | same
+            # An earlier publication's count the ledger has as hidden was never given:
+            # unknown, and protected here like any hidden count (pinned above). Taken as
+            # known, nothing here would stop this table giving it back (on the sample's
+            # two consecutive runs it changed no cell: what the first hid, the second
+            # does not give back either; it is checked now rather than assumed).
+            known = (known - recounted - pinned) | same
+            assumed -= same | pinned | recounted
             unknown = recounted | {k for k in values if k[2].startswith(
                 (BEFORE_PREFIX, CHANGE_PREFIX)) and k not in known}
             hidden |= pinned | unknown
@@ -1632,6 +1652,15 @@ def apply_disclosure(
                 # of its window beyond its year to date) was for that publication to
                 # protect: nothing hidden here could, and it is not this one's to.
                 rest = set(sums.keys) - known
+                if assumed:
+                    # Earlier counts taken as known with no record of them: with this
+                    # table's zeros too (a 0 here makes the shared months of its cell 0,
+                    # and the month out is the assumed count itself, which no reader was
+                    # given: protecting it hid the whole window). Never where the ledger
+                    # has the counts: then a published earlier count and a 0 here give
+                    # back what the two publications really give together.
+                    zeros = {k for k in rest if values.get(k) == 0 and k not in latent}
+                    rest -= _forced_zero(rest - zeros, sums, values) | zeros
                 earlier_given = set(_determined(rest, sums, rest - needs))
                 needs -= earlier_given
             _protect(values, hidden, sums, icb_codes, free, needs, cost, known=known)

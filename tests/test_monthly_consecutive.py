@@ -3,10 +3,11 @@ project's first publication, then `run --month 2026-03` against it (the first wi
 the publication ledger), on the shared 3,000-death sample (its months are not sparse:
 100-150 deaths a Place in 12 months, 8-15 a month).
 
-Open fault (monthly10's diagnosis, BENCHMARKS.md monthly11): the second run shows 15 of
-its 273 headline rows against 185 of 294 for the first: a zero month in (a cell with no
-death in the month in) is taken as known, so the shared months look published and every
-month out of 1-7 looks exposed. The attacker of test_disclosure_attacks, given the truth
+Before the fix (monthly10's diagnosis, BENCHMARKS.md monthly11; backed out, then landed
+again by monthly16), the second run showed 15 of its 273 headline rows against 185 of 294
+for the first: a zero month in (a cell with no death in the month in) was taken as known,
+so the shared months looked published and every month out of 1-7 looked exposed. The
+attacker of test_disclosure_attacks, given the truth
 of every month of the SPC series, must get no hidden count back from the two runs held
 together, nor from an assess of the financial year and a run sharing 11 of its months."""
 
@@ -101,13 +102,6 @@ def _headline_share(table: pl.DataFrame) -> tuple[int, int]:
     return rows.filter(~pl.col("suppressed")).height, rows.height
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open fault (BENCHMARKS.md, monthly11): the second of two consecutive monthly runs "
-    "shows 15 of its 273 headline rows (the first 185 of 294): a zero month in is taken "
-    "as known, so every month out of 1-7 looks exposed. The fix on branch monthly11-fix "
-    "shows 217 of 273 but is not landed (the 694 hidden counts an attacker counting every "
-    "month got back from its runs were measured with the month zeros monthly16 found the "
-    "attacker was handed)"))
 def test_the_second_consecutive_monthly_run_shows_its_headline_as_the_first_does(two_runs):
     first, second, _ = two_runs
     shown1, rows1 = _headline_share(first)
