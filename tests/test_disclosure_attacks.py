@@ -378,6 +378,11 @@ def _system(truth: pl.DataFrame, published: pl.DataFrame, pcn_of: dict[str, str]
     left_over = {(t, tot): values[tot] - sum(values[m] for m in members)
                  for t, tot, members in ordered
                  if tot in values and all(m in values for m in members)}
+    # The sums that may leave something over (a part of a whole: need deaths with an
+    # ACP of need deaths): those whose remainder is not 0 in some cell of the truth. The
+    # others are identities a reader knows by definition (a window is its months, deaths
+    # are their places of death): exact in every month, shown or not.
+    partial = {t for (t, _), rest in left_over.items() if abs(rest) > 1e-6}
 
     def unshown_rest(tag: str, total: tuple) -> bool:
         """A remainder of a month no publication shows (monthly16: a month's on_register
@@ -386,8 +391,8 @@ def _system(truth: pl.DataFrame, published: pl.DataFrame, pcn_of: dict[str, str]
         (counts are never negative: each of its months leaves 0 too). Left out where 0,
         the attacker was handed, month by month, which sums leave nothing over: that
         alone gave back 81 hidden counts from main's two consecutive runs."""
-        if not unshown or tag == "religious" or len(total) != 5:
-            return False  # what 'usual' leaves may be negative
+        if not unshown or tag == "religious" or tag not in partial or len(total) != 5:
+            return False  # an identity; what 'usual' leaves may be negative
         holding = [w for w, months in unshown.items() if total[2] in months]
         return bool(holding) and all(
             abs(left_over.get((tag, (total[0], total[1], w, *total[3:])), 1.0)) > 1e-6
