@@ -22,7 +22,7 @@ from markupsafe import Markup
 from eolneeds import categories, charts
 from eolneeds.bundle import COST_INDICATOR, BenchmarkValue, ReportBundle, cost_per_death
 from eolneeds.catalogue import Indicator, load_catalogue
-from eolneeds.findings import Finding, findings_builder, period_words
+from eolneeds.findings import Finding, period_words
 from eolneeds.formatting import (
     MISSING,
     SUPPRESSED,
@@ -128,13 +128,13 @@ class PlaceSection:
     anchor: str
     key_facts: list[KeyFact]
     questions: list[Question]
-    # The Place's own findings (findings.FindingsBuilder.place_findings), the very ones
-    # its pack's Key_findings sheet opens with: the opening (against the ICB, England,
-    # its cost) under the heading, and who is missing out beside the key facts.
-    stands_out: tuple[Finding, ...] = ()
-    missing_out: Finding | None = None
-    # What is hidden among the headline figures, and why.
+    # First-screen sentences beside the key facts: who is missing out (significant
+    # gradients by deprivation) and what is hidden among the headline figures, and why.
+    missing_out: str = ""
     hidden: str = ""
+    # The Place's opening sentence: the headline measures on which it differs
+    # significantly from the ICB (worse, better) and from England
+    stands_out: str = ""
 
 
 @dataclass(frozen=True)
@@ -352,9 +352,6 @@ class ReportData:
         # England (and region) values: the Fingertips download, else eolneeds.toml.
         self.england: dict[str, BenchmarkValue] = bundle.england()
         self.regions: dict[str, BenchmarkValue] = bundle.regions()
-        # The key findings and each Place's own, from one builder as the packs use
-        # (report_excel._key_findings_sheet): the report and a pack say the same.
-        self.findings = findings_builder(bundle, self.place_name)
 
     def ind(self, ind_id: str) -> Indicator | None:
         return self.catalogue.get(ind_id)
