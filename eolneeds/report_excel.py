@@ -142,8 +142,8 @@ GRADIENT_CHART_PREFERENCE = (
     "ea_last90_3plus_pct", "spc_last_year_pct",
 )
 
-BREAKDOWN_ORDER = ("all", "sex", "age_band", "age_group", "ethnic_group",
-                   "ethnic_group_broad", "cause_group", "imd_quintile")
+BREAKDOWN_ORDER = ("all", "sex", "age_band", "age_group", "ethnic_group", "cause_group",
+                   "imd_quintile")
 VALUE_LABELS = {
     "all": "All people", "under_75": "Under 75", "75_plus": "75 and over",
     "organ_failure": "Organ failure", "dementia_frailty": "Dementia and frailty",

@@ -12,9 +12,7 @@ P2 (LSOAs in quintiles 1, 3, 4, 5; none in 2): 30 cancer, 8 neurodegenerative, n
 With the default rule (counts 1-7 hidden), HIV alone (2 in P1, 2 in the ICB) would be
 suppressed, and a neighbour with it. Published merged: P1 'neurodegenerative_hiv' =
 7 + 2 = 9 deaths, 9 / 49 = 18.4% of deaths; P2 = 8; the ICB = 17. Ethnic 'mixed_other'
-in the ICB = 3 + 6 = 9; a Place publishes the coarser ethnic grouping instead, P1's
-'minority_ethnic' = 9 (Asian, Black, Mixed or Other), white 40. P2's quintile 2 has no
-residents: its rows say so.
+in P1 = 3 + 6 = 9. P2's quintile 2 has no residents: its rows say so.
 """
 
 from __future__ import annotations
@@ -115,9 +113,7 @@ def _row(frame: pl.DataFrame, ind: str, area: str, breakdown: str, value: str) -
 def test_the_merge_is_fixed_documented_and_keeps_need_sums():
     merged = {(m.breakdown, m.published): set(m.members) for m in categories.merges()}
     assert merged == {("cause_group", "neurodegenerative_hiv"): {"neurodegenerative", "hiv"},
-                      ("ethnic_group", "mixed_other"): {"mixed", "other"},
-                      ("ethnic_group_broad", "minority_ethnic"): {"asian", "black", "mixed",
-                                                                  "other"}}
+                      ("ethnic_group", "mixed_other"): {"mixed", "other"}}
     # HIV stays with a need-list group, never in 'other' (need + other = all deaths).
     assert categories.members("cause_group", "other") == ["other"]
     # The catalogue's notes (report, packs, `eolneeds indicators`) and the docs name it.
@@ -134,8 +130,7 @@ def test_the_merge_is_fixed_documented_and_keeps_need_sums():
         assert " + ".join(m.members) not in text.replace(m.holds, ""), m
     assert {m.published: m.holds for m in categories.merges()} == {
         "neurodegenerative_hiv": "neurodegenerative disease + HIV",
-        "mixed_other": "mixed + other ethnic groups",
-        "minority_ethnic": "Asian + Black + Mixed + Other ethnic groups"}
+        "mixed_other": "mixed + other ethnic groups"}
 
 
 def test_a_rare_category_is_published_merged_with_the_right_count(default_rule):
@@ -150,19 +145,10 @@ def test_a_rare_category_is_published_merged_with_the_right_count(default_rule):
     assert _row(frame, "deaths", "P2", "cause_group", "neurodegenerative_hiv")["numerator"] == 8
     assert _row(frame, "deaths", "QXX", "cause_group", "neurodegenerative_hiv")[
         "numerator"] == 17
-    eth = _row(frame, "deaths", "QXX", "ethnic_group", "mixed_other")
+    eth = _row(frame, "deaths", "P1", "ethnic_group", "mixed_other")
     assert (eth["numerator"], eth["suppressed"]) == (9.0, False)
     assert "mixed + other ethnic groups" in eth["note"]
     assert "(mixed + other)" not in eth["note"]
-    # A Place publishes ethnic group only in the coarser grouping; the ICB both.
-    assert frame.filter((pl.col("area_type") == "place")
-                        & (pl.col("breakdown") == "ethnic_group")).height == 0
-    for area in ("P1", "QXX"):
-        broad = _row(frame, "deaths", area, "ethnic_group_broad", "minority_ethnic")
-        assert (broad["numerator"], broad["suppressed"]) == (9.0, False), area
-        assert "Asian + Black + Mixed + Other ethnic groups" in broad["note"]
-        white = _row(frame, "deaths", area, "ethnic_group_broad", "white")
-        assert white["numerator"] == (40.0 if area == "P1" else 78.0), area
     # No recorded rare category is published anywhere, in any breakdown.
     for value in ("hiv", "neurodegenerative", "mixed", "other"):
         bd = "ethnic_group" if value in ("mixed", "other") else "cause_group"
@@ -173,10 +159,10 @@ def test_a_rare_category_is_published_merged_with_the_right_count(default_rule):
 
 def test_every_area_has_the_same_published_categories(default_rule):
     frame = default_rule.indicators.filter(
-        pl.col("breakdown").is_in(["cause_group", "ethnic_group", "ethnic_group_broad"]))
+        pl.col("breakdown").is_in(["cause_group", "ethnic_group"]))
     seen = frame.group_by("area_code", "breakdown").agg(pl.col("breakdown_value").unique())
     allowed = {bd: set(categories.published_values(bd))
-               for bd in ("cause_group", "ethnic_group", "ethnic_group_broad")}
+               for bd in ("cause_group", "ethnic_group")}
     for area, bd, values in seen.iter_rows():
         assert set(values) <= allowed[bd], (area, bd, values)
 
@@ -267,23 +253,18 @@ def test_the_gradient_chart_marks_a_quintile_with_no_residents_apart_from_a_hidd
 
 def test_a_group_with_nobody_in_it_is_published_as_no_residents(default_rule):
     frame = default_rule.indicators
-    # P2's deaths are all white: its share of deaths at home among the other ethnic
-    # groups has nobody behind it. P1 has 9 such deaths: a real row (hidden here: fewer
+    # P2's deaths are all white: its share of deaths at home among the Mixed or other
+    # group has nobody behind it. P1 has 9 such deaths: a real row (hidden here: fewer
     # than 8 of them died at home).
-    empty = _row(frame, "pod_home_pct", "P2", "ethnic_group_broad", "minority_ethnic")
+    empty = _row(frame, "pod_home_pct", "P2", "ethnic_group", "mixed_other")
     assert empty["value"] is None and empty["suppressed"] is False
     assert empty["note"].startswith("no residents: nobody")
-    real = _row(frame, "pod_home_pct", "P1", "ethnic_group_broad", "minority_ethnic")
+    real = _row(frame, "pod_home_pct", "P1", "ethnic_group", "mixed_other")
     assert real["suppressed"] is True and not real["note"].startswith("no residents")
-    # Every area has a row for every published category of such an indicator: a Place
-    # in the coarser ethnic grouping only, the ICB in both.
+    # Every area has a row for every published category of such an indicator.
     for area in ("P1", "P2", "QXX"):
-        for value in categories.published_values("ethnic_group_broad"):
-            _row(frame, "pod_home_pct", area, "ethnic_group_broad", value)
-    for value in categories.published_values("ethnic_group"):
-        _row(frame, "pod_home_pct", "QXX", "ethnic_group", value)
-        assert frame.filter((pl.col("area_code") == "P1") & (pl.col("breakdown") == "ethnic_group")
-                            ).height == 0
+        for value in categories.published_values("ethnic_group"):
+            _row(frame, "pod_home_pct", area, "ethnic_group", value)
     # A share of all deaths is not 'nobody' when the group is empty: no row is invented.
     assert frame.filter((pl.col("indicator_id") == "cause_group_pct")
                         & pl.col("note").fill_null("").str.starts_with("no residents")
