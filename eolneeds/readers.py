@@ -1256,6 +1256,99 @@ def numbered_rows(worksheet: Any, min_row: int = 1, max_row: int | None = None
         except IndexError:
             raise UnreadableCell(f"a cell of sheet {worksheet.title!r} names a shared "
                                  "string the workbook does not have") from None
+        except UnreadableCell:
+            raise  # (a ValueError, already naming its cell)
+        except ValueError:
+            # openpyxl's own words ("invalid literal for int() with base 10: 'NaN'") name
+            # no cell: read the sheet again, cell by cell, to name it (a damaged sheet
+            # only, so the good sheet's reading pays nothing). openpyxl's words where
+            # they already name the cell ("'ZZZZ' is not a valid column name").
+            named = _unparsable_cell(worksheet)
+            if named is None:
+                raise
+            raise named from None
+
+
+def _unparsable_cell(worksheet: Any) -> UnreadableCell | None:
+    """The first cell (or row) of a sheet that openpyxl's parser cannot read: a reference
+    with no row number (r="A"), a number cell holding 'NaN', a row numbered 'x'. Named
+    by its reference and row; its value is never shown (it may be an identifier). None
+    for a cell openpyxl's own message names (a column past ZZZ)."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    sheet = worksheet.title
+    kinds = {"n": "a number", "s": "a shared string's number", "b": "true or false (1 or 0)",
+             "d": "a date", "e": "an error", "str": "text", "inlineStr": "text"}
+
+    class Naming(WorkSheetParser):  # type: ignore[misc]
+        def parse_row(self, row: Any) -> Any:
+            try:
+                return super().parse_row(row)
+            except UnreadableCell:
+                raise
+            except ValueError:
+                if not _XML_ROW_R.fullmatch(row.get("r", "1")):
+                    raise UnreadableCell(
+                        f"sheet {sheet!r} has a row numbered {_shown(row.get('r'))} (Excel "
+                        "numbers rows from 1)") from None
+                raise
+
+        def parse_cell(self, element: Any) -> Any:
+            try:
+                return super().parse_cell(element)
+            except ValueError:
+                ref = element.get("r")
+                if ref is not None and _XML_LONG_COLUMN.fullmatch(ref):
+                    raise  # openpyxl names it
+                if ref is not None and not _XML_CELL_R.fullmatch(ref):
+                    raise UnreadableCell(
+                        f"sheet {sheet!r} has a cell whose reference {_shown(ref)} (in row "
+                        f"{self.row_counter}) is not a cell's: Excel writes a column and a "
+                        "row, such as A2") from None
+                from openpyxl.utils import get_column_letter
+
+                # (A cell without a reference is counted once its style is read.)
+                style_read = str(element.get("s", "0")).isdigit()
+                where = ref or \
+                    f"{get_column_letter(self.col_counter + (not style_read))}{self.row_counter}"
+                if not style_read:
+                    raise UnreadableCell(f"sheet {sheet!r} has a cell {where} whose style "
+                                         "is not a number") from None
+                kind = element.get("t", "n")
+                raise UnreadableCell(
+                    f"sheet {sheet!r} has a cell {where} marked as holding "
+                    f"{kinds.get(kind, repr(kind))} that does not hold one") from None
+
+    with worksheet._get_source() as source:
+        book = worksheet.parent
+        parser = Naming(source, SharedStrings(worksheet._shared_strings),
+                        data_only=book.data_only, epoch=book.epoch,
+                        date_formats=book._date_formats,
+                        timedelta_formats=book._timedelta_formats)
+        try:
+            for _ in parser.parse():
+                pass
+        except UnreadableCell as found:
+            return found
+        except (ValueError, IndexError):
+            pass
+    return None
+
+
+_XML_ROW_R = re.compile(r"[0-9]+")
+_XML_CELL_R = re.compile(r"[A-Za-z]{1,3}[0-9]+")
+_XML_LONG_COLUMN = re.compile(r"[A-Za-z]{4,}[0-9]+")
+
+
+def _shown(text: str | None) -> str:
+    """An attribute of a damaged workbook, for a message: quoted, escaped, cut short."""
+    text = "" if text is None else text
+    return repr(text[:12] + ("…" if len(text) > 12 else ""))
+
+
+# A number cell's value past the largest a double holds (<v>1E+400</v>): openpyxl reads it
+# as infinity, which became the code "INF". Excel cannot write one.
+_INFINITIES = (float("inf"), float("-inf"))
 
 
 class SharedStrings(list):  # type: ignore[type-arg]
@@ -1296,7 +1389,15 @@ def _placed(worksheet: Any, seen: RowsSeen, number: int, cells: list[dict[str, A
             raise CellWrittenTwice(worksheet.title, f"{get_column_letter(twice)}{number}")
         cells = sorted(cells, key=lambda cell: cell["column"])
     if number >= min_row:
-        yield number, worksheet._get_row(cells, 1, None, values_only=True)
+        values = worksheet._get_row(cells, 1, None, values_only=True)
+        if _INFINITIES[0] in values or _INFINITIES[1] in values:
+            from openpyxl.utils import get_column_letter
+
+            column = next(i for i, v in enumerate(values, 1) if v in _INFINITIES)
+            raise UnreadableCell(
+                f"sheet {worksheet.title!r} has a cell {get_column_letter(column)}{number} "
+                "holding a number beyond the largest a workbook can hold (about 1.8E+308)")
+        yield number, values
 
 
 class RowsSeen:

@@ -1,0 +1,99 @@
+"""Red team, round 11: what round 10 left, and more of a hostile or careless export's files.
+
+* A cell reference with no row number (<c r="A">), a number cell holding 'NaN', a row
+  numbered 'x': refused (exit 3) in Python's own words ("invalid literal for int() with
+  base 10: 'A'"), naming no cell. Now our damaged-sheet message, naming sheet and cell
+  (or the reference and its row), never the cell's value.
+* <v>1E+400</v> (a number past the largest a double holds) was read by openpyxl as
+  infinity and loaded as the code "INF". Refused as a damaged sheet naming the cell.
+
+Real files, a real DuckDB database; library calls where the CLI process is not the point.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from eolneeds import readers
+from eolneeds.ingest import ingest_files
+from eolneeds.reporting import Reporter
+from tests.small_project import HEADER, make_project
+from tests.test_hostile_round8 import _cell, hand_built_workbook
+from tests.test_hostile_round9 import _key  # noqa: F401 (the key, autouse)
+from tests.test_hostile_round10 import HEADER_ROW, _refused_everywhere
+from tests.test_ingest import query
+
+DAMAGED = ("register.xlsx: has a damaged worksheet (ValueError: sheet 'Register' {what}) — "
+           "open it in Excel and save it again as .xlsx, or export CSV")
+
+
+# -- 1. a cell openpyxl cannot parse -----------------------------------------------------
+
+@pytest.mark.parametrize("row_2, what", [
+    # A reference with no row number.
+    ('<row r="2"><c r="A" t="inlineStr"><is><t>9434765919</t></is></c>'
+     + _cell("B", 2, "2024-01-15") + _cell("C", 2, "A81001") + "</row>",
+     "has a cell whose reference 'A' (in row 2) is not a cell's: Excel writes a column "
+     "and a row, such as A2"),
+    # A reference that is a row number only.
+    ('<row r="2">' + _cell("A", 2, "9434765919") + '<c r="2" t="inlineStr"><is><t>'
+     '2024-01-15</t></is></c>' + _cell("C", 2, "A81001") + "</row>",
+     "has a cell whose reference '2' (in row 2) is not a cell's: Excel writes a column "
+     "and a row, such as A2"),
+    # A number cell holding 'NaN' (Python's float() reads it; Excel never writes it).
+    ('<row r="2">' + _cell("A", 2, "9434765919") + '<c r="B2"><v>NaN</v></c>'
+     + _cell("C", 2, "A81001") + "</row>",
+     "has a cell B2 marked as holding a number that does not hold one"),
+    # ... and one holding an NHS number as printed: named, its digits never shown.
+    ('<row r="2"><c r="A2"><v>943 476 5919</v></c>' + _cell("B", 2, "2024-01-15")
+     + _cell("C", 2, "A81001") + "</row>",
+     "has a cell A2 marked as holding a number that does not hold one"),
+    # A cell without a reference: named by its place (the one after B2).
+    ('<row r="2">' + _cell("A", 2, "9434765919") + _cell("B", 2, "2024-01-15")
+     + '<c t="b"><v>yes</v></c></row>',
+     "has a cell C2 marked as holding true or false (1 or 0) that does not hold one"),
+    # A style that is not a number, on a cell without a reference (the one after A2).
+    ('<row r="2">' + _cell("A", 2, "9434765919") + '<c s="x" t="inlineStr"><is><t>'
+     '2024-01-15</t></is></c>' + _cell("C", 2, "A81001") + "</row>",
+     "has a cell B2 whose style is not a number"),
+    # A row numbered with a word.
+    ('<row r="x">' + _cell("A", None, "9434765919") + "</row>",
+     "has a row numbered 'x' (Excel numbers rows from 1)"),
+])
+def test_a_cell_openpyxl_cannot_parse_is_named_in_our_words(tmp_path, row_2, what):
+    book = hand_built_workbook(tmp_path / "register.xlsx", HEADER_ROW + row_2)
+    said = DAMAGED.format(what=what)
+    _refused_everywhere(tmp_path, book, said)
+    assert "9434765919" not in said and "943 476" not in said
+
+
+# -- 2. a number too large for a double ----------------------------------------------------
+
+@pytest.mark.parametrize("value, cell", [("1E+400", "C2"), ("-1.5e999", "C2"),
+                                         ("1E+400", "A2")])
+def test_a_number_past_a_double_is_refused_naming_the_cell_never_loaded_as_inf(
+        tmp_path, value, cell):
+    cells = {"A": _cell("A", 2, "9434765919"), "B": _cell("B", 2, "2024-01-15"),
+             "C": _cell("C", 2, "A81001")}
+    cells[cell[0]] = f'<c r="{cell}"><v>{value}</v></c>'
+    book = hand_built_workbook(tmp_path / "register.xlsx",
+                               HEADER_ROW + '<row r="2">' + "".join(cells.values()) + "</row>")
+    _refused_everywhere(tmp_path, book, DAMAGED.format(
+        what=f"has a cell {cell} holding a number beyond the largest a workbook can hold "
+             "(about 1.8E+308)"))
+    # The fast reader (the ONS workbooks') keeps the text as written.
+    rows = dict(readers.numbered_sheet_rows(book, "Register"))
+    assert rows[2]["ABC".index(cell[0])] == value
+
+
+def test_1e400_in_every_code_column_of_a_csv_is_no_code_never_inf(tmp_path):
+    """A CSV's code columns (LSOA, ICD-10, place of death) holding 1E+400: no code (the
+    LSOA and cause blank, the place 'unknown'), never 'INF'; the row still loads."""
+    config = make_project(tmp_path / "project")
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text(HEADER + "9434765919,2024-01-15,80,F,1E+400,1E+400,1E+400\n",
+                      encoding="utf-8")
+    [result] = ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded + result.rows_rejected) == (1, 1)
+    assert query(config, "SELECT lsoa_code, underlying_cause, place_of_death "
+                         "FROM deaths") == [(None, None, "unknown")]
