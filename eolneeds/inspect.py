@@ -24,7 +24,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -139,6 +139,12 @@ class ColumnProfile:
     nhs_valid: int = 0  # values passing the NHS number check (identifier columns)
     ten_digits: int = 0  # values that are ten digits (spaces or dashes allowed)
     excel_dates: int = 0
+    # Whole numbers of five digits (an Excel serial day, as a date cell formatted as
+    # General holds one, and ingest reads one in a date column): how many, and the
+    # smallest and largest, shown as the dates ingest would load.
+    serial_days: int = 0
+    serial_first: int = 0
+    serial_last: int = 0
     text_dates: dict[str, int] = field(default_factory=dict)  # date format -> count
     # Of text_dates' day-first counts, the dates month first reads too ('3/4/2024')
     either_way: dict[str, int] = field(default_factory=dict)
@@ -174,6 +180,9 @@ class Inspection:
     rows: int = 0  # data rows profiled
     truncated: bool = False  # more rows than were profiled
     row_limit: int = MAX_ROWS  # rows profiled at most (fewer for a wide file)
+    # The day an Excel serial counts from: 1899-12-30, or 1904-01-01 for a workbook in
+    # Excel's 1904 date system (as readers.RawTable.excel_epoch: ingest counts so).
+    excel_epoch: date = date(1899, 12, 30)
     columns: list[ColumnProfile] = field(default_factory=list)
     preset: str | None = None
     dataset: str | None = None  # the preset's dataset, else a guess from the headers
@@ -459,6 +468,13 @@ def _observe(column: ColumnProfile, value: Any) -> None:
         return  # ingest reads NULL, N/A, '-', Not known ... as no value: so does inspect
     text = text.strip()
     column.filled += 1
+    if len(text) == 5 and text.isdigit():
+        days = int(text)
+        if not column.serial_days:
+            column.serial_first = column.serial_last = days
+        column.serial_days += 1
+        column.serial_first = min(column.serial_first, days)
+        column.serial_last = max(column.serial_last, days)
     # Cheap tests first: most cells are neither NHS numbers nor dates.
     if 10 <= len(text) <= 12 and text[0].isdigit():
         digits = nhs_digits(text)
@@ -603,6 +619,8 @@ def _inspect_xlsx(path: Path, sheet: str | None) -> Inspection:
         info = next(s for s in result.sheets if s.name == chosen)
         result.sheet = chosen
         result.header_row = info.header_row or 1
+        if book.epoch.year == 1904:
+            result.excel_epoch = date(1904, 1, 1)
         ws = book[chosen]
         # As ingest reads it: to the last row with a value, whatever the sheet's recorded
         # size says (a stale one hid rows; formatted empty rows cost seconds each 100,000).
@@ -831,7 +849,7 @@ def _completeness(c: ColumnProfile, rows: int) -> str:
     return f"{100 * c.filled / rows:.0f}%" if rows else "-"
 
 
-def _note(c: ColumnProfile) -> str:
+def _note(c: ColumnProfile, epoch: date) -> str:
     if c.identifier:
         if c.ten_digits:
             return (f"identifier, values hidden; {c.nhs_valid:,} of {c.filled:,} pass the "
@@ -844,6 +862,14 @@ def _note(c: ColumnProfile) -> str:
         parts.append(f"{c.excel_dates:,} Excel dates")
     for fmt, n in sorted(c.text_dates.items(), key=lambda kv: -kv[1]):
         parts.append(f"{n:,} text dates {fmt}")
+    if c.serial_days >= 0.9 * c.filled:
+        # Shown as the dates ingest loads from them in a date column, counted from the
+        # workbook's own date system (a 1904-system workbook's are 1,462 days later).
+        first, last = (epoch + timedelta(days=d) for d in (c.serial_first, c.serial_last))
+        system = " (a 1904 date system workbook)" if epoch.year == 1904 else ""
+        if first.year >= 1950 and last.year <= 2099:
+            parts.append(f"{c.serial_days:,} Excel serial dates{system}, "
+                         f"{first.isoformat()} to {last.isoformat()} in a date column")
     examples = ", ".join(repr(e) for e in c.examples)
     return "; ".join([examples, *parts] if examples else parts)
 
@@ -922,7 +948,7 @@ def render_text(ins: Inspection, *, next_step: bool = True) -> str:
     width = min(max((len(shown_name(c.name)) for c in ins.columns), default=10), 40)
     for c in ins.columns:
         lines.append(f"    {shown_name(c.name):<{width}} {_completeness(c, ins.rows):>5}  "
-                     f"{_note(c)}")
+                     f"{_note(c, ins.excel_epoch)}")
     if next_step:  # not when the mapping is being written: the next step is then to check it
         lines.append("")
         lines.append(f"Next: eolneeds inspect {shell_arg(ins.path)} --write-mapping NAME "

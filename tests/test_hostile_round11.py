@@ -12,6 +12,8 @@ Real files, a real DuckDB database; library calls where the CLI process is not t
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from eolneeds import readers
@@ -97,3 +99,40 @@ def test_1e400_in_every_code_column_of_a_csv_is_no_code_never_inf(tmp_path):
     assert (result.rows_read, result.rows_loaded + result.rows_rejected) == (1, 1)
     assert query(config, "SELECT lsoa_code, underlying_cause, place_of_death "
                          "FROM deaths") == [(None, None, "unknown")]
+
+
+# -- 4. inspect shows a 1904 workbook's serial dates as ingest loads them ---------------------
+
+@pytest.mark.parametrize("system", [1904, 1900])
+def test_inspect_shows_serial_dates_counted_from_the_workbooks_own_date_system(tmp_path,
+                                                                                 system):
+    """A date cell formatted as General holds a serial day: in a 1904-system workbook its
+    days since 1904-01-01, which ingest loads so. inspect showed only the numbers, so a
+    user saw nothing of the dates they stand for; it now says which dates ingest loads,
+    counted from the workbook's own date system."""
+    import openpyxl
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    from eolneeds.inspect import inspect_file
+
+    day_0 = date(1904, 1, 1) if system == 1904 else date(1899, 12, 30)
+    serials = [(date(2024, 3, 11) - day_0).days, (date(2024, 3, 13) - day_0).days]
+    book = openpyxl.Workbook()
+    if system == 1904:
+        book.epoch = CALENDAR_MAC_1904
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    for n, (nhs, serial) in enumerate(zip(("9434765919", "4010232137"), serials,
+                                          strict=True)):
+        sheet.append([nhs, serial, 80 + n, "F", "E01000001", "C34.9", "home"])
+    path = tmp_path / "deaths.xlsx"
+    book.save(path)
+    shown = inspect_file(path).render_text()
+    line = next(x for x in shown.splitlines() if x.strip().startswith("date_of_death"))
+    which = " (a 1904 date system workbook)" if system == 1904 else ""
+    assert line.endswith(f"2 Excel serial dates{which}, 2024-03-11 to 2024-03-13 in a "
+                         "date column"), line
+    config = make_project(tmp_path / "project")
+    ingest_files(config, "deaths", [path], reporter=Reporter())
+    assert query(config, "SELECT min(date_of_death), max(date_of_death) FROM deaths") == [
+        (date(2024, 3, 11), date(2024, 3, 13))]
