@@ -409,8 +409,10 @@ def date_fault_sql(expr: str, date_format: str) -> str:
 # the same ten digits either way. "9.43E+09" lost digits and stays invalid.
 # Also a no-break or thin space (pasted from a web page or a document) and dots
 # (943.476.5919); the ".0" is tried first so that 9434765919.0 keeps ten digits. (The
-# characters themselves, not escapes: DuckDB's RE2 \s is ASCII only.)
-_NHS_SEPARATORS = "\\.0+$|[\\s\u00a0\u2009\u202f.\\-]"
+# characters themselves, not escapes: DuckDB's RE2 \s is ASCII only.) A leading
+# apostrophe ('9434765919) is Excel's mark that a cell is text, not part of the number:
+# some exports write it out; the number is the ten digits after it.
+_NHS_SEPARATORS = "^'|\\.0+$|[\\s\u00a0\u2009\u202f.\\-]"
 
 
 def nhs_check_digit(first_nine: str) -> int | None:

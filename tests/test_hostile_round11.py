@@ -136,3 +136,40 @@ def test_inspect_shows_serial_dates_counted_from_the_workbooks_own_date_system(t
     ingest_files(config, "deaths", [path], reporter=Reporter())
     assert query(config, "SELECT min(date_of_death), max(date_of_death) FROM deaths") == [
         (date(2024, 3, 11), date(2024, 3, 13))]
+
+
+# -- 3. an NHS number with Excel's leading apostrophe ---------------------------------------
+
+def test_an_nhs_number_with_excels_text_apostrophe_is_the_number_in_csv_and_xlsx(tmp_path):
+    """'9434765919: the apostrophe is Excel's mark that a cell is text, written out by
+    some exports. It was quarantined as not an NHS number; it is the number, so the
+    person links with the same number written plainly, in a CSV and in a workbook."""
+    config = make_project(tmp_path / "project", {
+        "register": 'dataset = "register"\nnhs_number = true\n'})
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text(HEADER + "9434765919,2024-01-15,80,F,E01000001,C34.9,home\n"
+                      "'401 023 2137,2024-01-16,80,F,E01000001,C34.9,home\n",
+                      encoding="utf-8")
+    [result] = ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded) == (2, 2)
+    book = hand_built_workbook(tmp_path / "register.xlsx", HEADER_ROW
+                               + '<row r="2">' + _cell("A", 2, "'9434765919")
+                               + _cell("B", 2, "2024-01-15") + _cell("C", 2, "A81001")
+                               + '</row><row r="3">' + _cell("A", 3, "4010232137")
+                               + _cell("B", 3, "2024-01-15") + _cell("C", 3, "A81001")
+                               + "</row>")
+    [result] = ingest_files(config, "register", [book], reporter=Reporter(),
+                            mapping="register")
+    assert (result.rows_read, result.rows_loaded) == (2, 2)
+    # The same two people in both: each death is on the register.
+    assert query(config, "SELECT count(*) FROM deaths JOIN register USING (person_id)") \
+        == [(2,)]
+    # An apostrophe anywhere else is not Excel's mark: still not an NHS number.
+    odd = tmp_path / "deaths_odd.csv"
+    odd.write_text(HEADER + "9434765919',2024-01-18,80,F,E01000001,C34.9,home\n"
+                   "4505577104,2024-01-18,80,F,E01000001,C34.9,home\n", encoding="utf-8")
+    [result] = ingest_files(config, "deaths", [odd], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded + result.rows_rejected) == (2, 2)
+    # (a death kept, unlinked: it does not join the register's 9434765919)
+    assert query(config, "SELECT count(*) FROM deaths JOIN register USING (person_id)") \
+        == [(2,)]
