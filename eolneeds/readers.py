@@ -1253,11 +1253,12 @@ def numbered_rows(worksheet: Any, min_row: int = 1, max_row: int | None = None
                 if max_row is not None and number > max_row:
                     return
                 yield from _placed(worksheet, seen, number, cells, min_row)
-        except IndexError:
-            raise UnreadableCell(f"a cell of sheet {worksheet.title!r} names a shared "
-                                 "string the workbook does not have") from None
         except UnreadableCell:
             raise  # (a ValueError, already naming its cell)
+        except IndexError:
+            raise _unparsable_cell(worksheet) or UnreadableCell(
+                f"a cell of sheet {worksheet.title!r} names a shared string the workbook "
+                "does not have") from None
         except ValueError:
             # openpyxl's own words ("invalid literal for int() with base 10: 'NaN'") name
             # no cell: read the sheet again, cell by cell, to name it (a damaged sheet
@@ -1271,7 +1272,8 @@ def numbered_rows(worksheet: Any, min_row: int = 1, max_row: int | None = None
 
 def _unparsable_cell(worksheet: Any) -> UnreadableCell | None:
     """The first cell (or row) of a sheet that openpyxl's parser cannot read: a reference
-    with no row number (r="A"), a number cell holding 'NaN', a row numbered 'x'. Named
+    with no row number (r="A"), a number cell holding 'NaN', a row numbered 'x', a
+    shared string past the workbook's (IndexError). Named
     by its reference and row; its value is never shown (it may be an identifier). None
     for a cell openpyxl's own message names (a column past ZZZ)."""
     from openpyxl.worksheet._reader import WorkSheetParser
@@ -1281,6 +1283,13 @@ def _unparsable_cell(worksheet: Any) -> UnreadableCell | None:
              "d": "a date", "e": "an error", "str": "text", "inlineStr": "text"}
 
     class Naming(WorkSheetParser):  # type: ignore[misc]
+        def _where(self, element: Any) -> str:
+            """A cell's reference, or (none written) its place: the one counted last."""
+            from openpyxl.utils import get_column_letter
+
+            return element.get("r") or \
+                f"{get_column_letter(max(self.col_counter, 1))}{self.row_counter}"
+
         def parse_row(self, row: Any) -> Any:
             try:
                 return super().parse_row(row)
@@ -1296,6 +1305,10 @@ def _unparsable_cell(worksheet: Any) -> UnreadableCell | None:
         def parse_cell(self, element: Any) -> Any:
             try:
                 return super().parse_cell(element)
+            except IndexError:
+                raise UnreadableCell(
+                    f"sheet {sheet!r} has a cell {self._where(element)} naming a shared "
+                    "string the workbook does not have") from None
             except ValueError:
                 ref = element.get("r")
                 if ref is not None and _XML_LONG_COLUMN.fullmatch(ref):
@@ -2225,11 +2238,31 @@ def _stream_rows(path: Path, member: str, shared: list[str], min_row: int,
                     except CellWrittenTwice as twice:
                         raise CellWrittenTwice(sheet, f"{twice.cell}{number}") from None
                     except IndexError:
-                        raise UnreadableCell(f"a cell of sheet {sheet!r} names a shared "
-                                             "string the workbook does not have") from None
+                        raise UnreadableCell(
+                            f"sheet {sheet!r} has a cell {_past_shared(body, shared, number)} "
+                            "naming a shared string the workbook does not have") from None
                     yield number, cells
             if not chunk:
                 break
+
+
+def _past_shared(body: bytes, shared: list[str], number: int) -> str:
+    """The reference of row `number`'s first cell naming a shared string `shared` does
+    not have (a cell without a reference named by its place, as _row_cells_any does)."""
+    from openpyxl.utils import get_column_letter
+
+    position = -1
+    for cell in _XML_CELL.finditer(body):
+        attrs, inner = cell.group(1), cell.group(2) or b""
+        ref = _XML_REF.search(attrs)
+        position = _column_index(ref.group(1)) if ref and ref.group(1) else position + 1
+        kind, v = _XML_TYPE.search(attrs), _XML_V.search(inner)
+        if kind and kind.group(1) == b"s" and v is not None:
+            try:
+                shared[int(v.group(1))]
+            except IndexError:
+                return f"{get_column_letter(position + 1)}{number}"
+    return f"in row {number}"
 
 
 # The cells most writers write: a number, a shared or an inline string, attributes in

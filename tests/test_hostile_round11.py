@@ -6,6 +6,15 @@
   (or the reference and its row), never the cell's value.
 * <v>1E+400</v> (a number past the largest a double holds) was read by openpyxl as
   infinity and loaded as the code "INF". Refused as a damaged sheet naming the cell.
+* A 1904-system workbook's serial days: inspect showed only the numbers; it now names
+  the dates ingest loads from them, counted from the workbook's own date system.
+* An NHS number written '9434765919 (Excel's text apostrophe): quarantined; now the
+  number, in CSV and xlsx.
+* Attacks: a shared string past the end was refused naming no cell; now named (both
+  readers). Found to hold already (no test added): UTF-16 LE/BE CSV without a BOM, a
+  lone CR line end mid-file and inside a quoted value, a NUL inside a code, a header
+  written twice differing in case and space, a file name with ':' and '?', a header
+  cell that is a number, rich-text inline strings.
 
 Real files, a real DuckDB database; library calls where the CLI process is not the point.
 """
@@ -173,3 +182,18 @@ def test_an_nhs_number_with_excels_text_apostrophe_is_the_number_in_csv_and_xlsx
     # (a death kept, unlinked: it does not join the register's 9434765919)
     assert query(config, "SELECT count(*) FROM deaths JOIN register USING (person_id)") \
         == [(2,)]
+
+
+# -- 5. attacks: a shared string past the end, in a row without references -----------------
+
+def test_a_shared_string_past_the_end_is_named_by_its_cell_in_both_readers(tmp_path):
+    """<c t="s"><v>99</v></c> in a workbook with no shared strings: refused naming no
+    cell; now named, by its place when it has no reference (the fourth cell of row 2)."""
+    data = HEADER_ROW + ('<row r="2">' + _cell("A", None, "9434765919")
+                         + _cell("B", None, "2024-01-15") + _cell("C", None, "A81001")
+                         + '<c t="s"><v>99</v></c></row>')
+    book = hand_built_workbook(tmp_path / "register.xlsx", data)
+    said = "has a cell D2 naming a shared string the workbook does not have"
+    _refused_everywhere(tmp_path, book, DAMAGED.format(what=said))
+    with pytest.raises(readers.UnreadableCell, match=said):
+        list(readers.numbered_sheet_rows(book, "Register"))

@@ -308,9 +308,9 @@ def _with_shared_strings(book, strings: list[str]):
     # A shared string past the end: IndexError, a traceback; before the start (-1): the
     # last string, a value Excel never showed there, loaded silently.
     ('<row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2" t="s"><v>99</v></c></row>',
-     "a cell of sheet 'Register' names a shared string the workbook does not have"),
+     "sheet 'Register' has a cell B2 naming a shared string the workbook does not have"),
     ('<row r="2"><c r="A2" t="s"><v>3</v></c><c r="B2" t="s"><v>-1</v></c></row>',
-     "a cell of sheet 'Register' names a shared string the workbook does not have"),
+     "sheet 'Register' has a cell B2 naming a shared string the workbook does not have"),
 ])
 def test_a_row_or_shared_string_excel_cannot_have_is_refused(tmp_path, data, said):
     header = '<row r="1">' + "".join(f'<c r="{c}1" t="s"><v>{i}</v></c>'
