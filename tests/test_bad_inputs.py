@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from identifier_leaks import leaks, numbers_in
 
 from eolneeds.config import load_config
 from eolneeds.errors import EolneedsError
@@ -816,9 +817,9 @@ def _prepare(tmp_path: Path, case: Case, baseline: bytes) -> Path:
     return root
 
 
-def _refused(tmp_path: Path, case: Case, baseline: bytes) -> None:
+def _refused(tmp_path: Path, case: Case, baseline: bytes) -> Path:
     """The case's file is refused with its exact message and exit code, and the database
-    is left bit-identical (a refusal changes nothing)."""
+    is left bit-identical (a refusal changes nothing). Returns the project folder."""
     root = _prepare(tmp_path, case, baseline)
     database = root / "eolneeds.duckdb"
     before = _digest(database)
@@ -834,13 +835,22 @@ def _refused(tmp_path: Path, case: Case, baseline: bytes) -> None:
     assert caught.value.exit_code == case.code
     assert "\n" not in str(caught.value)
     assert _digest(database) == before  # bit-identical: nothing of the file was kept
+    return root
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_bad_input(tmp_path, monkeypatch, baseline_database, case: Case):
+    """The case does what it states; and, loaded, quarantined or refused, no NHS number
+    of its input is kept anywhere in the project (issue 10.2, tests/identifier_leaks.py),
+    checked on the project the case's own ingest left rather than by ingesting every
+    case again for that check alone."""
     monkeypatch.setenv("EOLNEEDS_KEY", TEST_KEY)
+    numbers = numbers_in(CORPUS / name for name in [*case.before, case.file])
     if case.refused is not None:
-        _refused(tmp_path, case, baseline_database)
+        root = _refused(tmp_path, case, baseline_database)
+        # A case's own database is a damaged file, left bit-identical (_refused): no
+        # tables to read back, so its bytes are scanned with every file's.
+        assert leaks(root, numbers, read_database=case.database is None) == []
         return
     config = _project(tmp_path / "project", case)
     for earlier in case.before:
@@ -870,6 +880,7 @@ def test_bad_input(tmp_path, monkeypatch, baseline_database, case: Case):
     assert loaded_count == [(result.rows_loaded,)]  # each row in exactly one place
     if case.loaded:
         assert loaded == case.loaded[1]
+    assert leaks(config.root, numbers) == []
 
 
 CLI_CASES = ["empty file", "duplicated column", "unreadable encoding", "wrong sheet name",

@@ -16,7 +16,7 @@ import unicodedata
 
 import duckdb
 import pytest
-from test_no_identifiers import leaks
+from identifier_leaks import leaks
 
 from eolneeds import normalise
 from eolneeds.config import load_config

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_no_identifiers import leaks
+from identifier_leaks import leaks
 
 from eolneeds.normalise import MASK, mask_nhs_numbers
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 import duckdb
-from test_no_identifiers import leaks
+from identifier_leaks import leaks
 
 from eolneeds.normalise import POSTCODE_MASK, WITHHELD, mask
 
