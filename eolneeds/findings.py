@@ -56,6 +56,10 @@ class Finding:
     # the words ' (see the England section)' (SEE_WORDS); an output without that
     # section says its own or none (detail_for)
     see: str = ""
+    # The detail's opening words, which a short space shows after the headline (the
+    # report's Place opening, above the Place's details, where the findings in full
+    # would make the report too long to read): the detail always begins with them
+    brief: str = ""
 
     def detail_for(self, see: str | None) -> str:
         """The detail as an output holding `see` instead of the report's section says
@@ -780,15 +784,18 @@ class FindingsBuilder:
                         "neighbourhoods")
         else:
             headline = f"No measure differs significantly by deprivation within {name}"
-        parts = [f"{word}: {'; '.join(items)}." for word, items in
-                 (("Worse", worse), ("Better", better),
-                  ("Different, with no better direction", other)) if items]
-        parts.append(f"{measured} {plural(measured, 'measure')} compared across the "
-                     f"deprivation fifths of {name}'s neighbourhoods; a gradient counts "
-                     "where it is significant (unlikely to be chance, 95% confidence).")
+        # Whom, by name: the report's Place opening shows these beside the headline.
+        named = " ".join(f"{word}: {'; '.join(items)}." for word, items in
+                         (("Worse", worse), ("Better", better),
+                          ("Different, with no better direction", other)) if items)
+        detail = " ".join(filter(None, (
+            named, f"{measured} {plural(measured, 'measure')} compared across the "
+                   f"deprivation fifths of {name}'s neighbourhoods; a gradient counts "
+                   "where it is significant (unlikely to be chance, 95% confidence).")))
         return Finding(key="place_missing_out", question=f"Who is missing out in {name}?",
-                       headline=headline, detail=" ".join(parts), section="inequalities",
-                       place=place, evidence=f"Inequalities by deprivation in {name}")
+                       headline=headline, detail=detail, section="inequalities",
+                       place=place, evidence=f"Inequalities by deprivation in {name}",
+                       brief=named)
 
     def place_cost(self, place: str, name: str) -> Finding | None:
         total = self.get("hospital_cost_last90", place)

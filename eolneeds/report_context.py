@@ -22,7 +22,7 @@ from markupsafe import Markup
 from eolneeds import categories, charts
 from eolneeds.bundle import COST_INDICATOR, BenchmarkValue, ReportBundle, cost_per_death
 from eolneeds.catalogue import Indicator, load_catalogue
-from eolneeds.findings import Finding, period_words
+from eolneeds.findings import Finding, findings_builder, period_words
 from eolneeds.formatting import (
     MISSING,
     SUPPRESSED,
@@ -128,13 +128,23 @@ class PlaceSection:
     anchor: str
     key_facts: list[KeyFact]
     questions: list[Question]
-    # First-screen sentences beside the key facts: who is missing out (significant
-    # gradients by deprivation) and what is hidden among the headline figures, and why.
-    missing_out: str = ""
+    # The Place's own findings (findings.FindingsBuilder.place_findings), the very ones
+    # its pack's Key_findings sheet opens with, in full inside the Place's details;
+    # above them only what fits a report that stays short (opening, missing_out).
+    findings: tuple[Finding, ...] = ()
+    # What is hidden among the headline figures, and why (first screen).
     hidden: str = ""
-    # The Place's opening sentence: the headline measures on which it differs
-    # significantly from the ICB (worse, better) and from England
-    stands_out: str = ""
+
+    @property
+    def opening(self) -> tuple[Finding, ...]:
+        """Under the heading, as headlines: against the ICB and against England."""
+        return tuple(f for f in self.findings
+                     if f.key in ("place_versus_icb", "place_versus_england"))
+
+    @property
+    def missing_out(self) -> Finding | None:
+        """Beside the key facts, its headline and whom (Finding.brief)."""
+        return next((f for f in self.findings if f.key == "place_missing_out"), None)
 
 
 @dataclass(frozen=True)
@@ -352,6 +362,9 @@ class ReportData:
         # England (and region) values: the Fingertips download, else eolneeds.toml.
         self.england: dict[str, BenchmarkValue] = bundle.england()
         self.regions: dict[str, BenchmarkValue] = bundle.regions()
+        # The key findings and each Place's own, from one builder as the packs use
+        # (report_excel._key_findings_sheet): the report and a pack say the same.
+        self.findings = findings_builder(bundle, self.place_name)
 
     def ind(self, ind_id: str) -> Indicator | None:
         return self.catalogue.get(ind_id)

@@ -28,7 +28,7 @@ from markupsafe import Markup
 from eolneeds import categories, charts, methods, report_practice, spc
 from eolneeds.bundle import projection_year_basis
 from eolneeds.catalogue import THEMES, load_catalogue
-from eolneeds.findings import benchmark_period, bundle_findings, versus_benchmark
+from eolneeds.findings import benchmark_period, versus_benchmark
 from eolneeds.formatting import (
     MISSING,
     SUPPRESSED,
@@ -86,7 +86,7 @@ class FindingsSection:
         self.r = r  # the report's shared look-ups
 
     def findings(self) -> list[FindingView]:
-        found = bundle_findings(self.r.bundle, self.r.place_name)
+        found = self.r.findings.build()
         views = []
         for f in found:
             if f.section == "place" and f.place:
@@ -665,86 +665,8 @@ class PlaceSections:
                                       extra))
         return PlaceSection(code=code, name=name, anchor=f"place-{slug(code)}",
                             key_facts=self.key_facts(code), questions=questions,
-                            missing_out=self.missing_out(code, name),
-                            hidden=self.hidden_headlines(code),
-                            stands_out=self.stands_out(code, name))
-
-    def stands_out(self, code: str, name: str) -> str:
-        """The Place's opening sentence, what a commissioner looks for first: the headline
-        measures on which it is significantly worse or better than the ICB (95%), those
-        that differ with no better direction, and those that differ from England (its
-        value taken as fixed, findings.versus_benchmark). Published values only."""
-        worse, better, differ, england = [], [], [], []
-        compared = 0
-        for ind in load_catalogue():
-            if not ind.headline or not self.r.data.has(ind.id):
-                continue
-            row = self.r.data.get(ind.id, code, self.r.period)
-            if row is None or row["suppressed"] or _number(row) is None:
-                continue
-            verdict = assessment(row["comparison"], ind.polarity)
-            label = ind.label[:1].lower() + ind.label[1:]
-            if verdict != "not_compared":
-                compared += 1
-            if verdict == "worse":
-                worse.append(label)
-            elif verdict == "better":
-                better.append(label)
-            elif verdict in ("higher", "lower"):
-                differ.append(f"{label} ({verdict})")
-            benchmark = self.r.england.get(ind.id)
-            versus = versus_benchmark(row, benchmark.value) if benchmark else None
-            if versus in ("higher", "lower"):
-                meaning = assessment(versus, ind.polarity)
-                england.append(f"{label} {versus}"
-                               + (f" ({meaning})" if meaning in ("worse", "better") else ""))
-        if not compared:
-            return ""
-        text = f"What stands out in {name}, {self.r.period}: "
-        if worse:
-            text += (f"significantly worse than the ICB on {len(worse)} of {compared} "
-                     f"headline measures: {'; '.join(worse)}.")
-            text += f" Better on {'; '.join(better)}." if better else ""
-        elif better:
-            text += (f"significantly better than the ICB on {len(better)} of {compared} "
-                     f"headline measures: {'; '.join(better)}.")
-        else:
-            text += (f"no significant difference from the ICB on the {compared} headline "
-                     "measures compared.")
-        if differ:
-            text += f" Different, with no better direction: {'; '.join(differ)}."
-        if england:
-            text += f" Against England: {'; '.join(england)}."
-        return text + " (Significant: unlikely to be chance, at 95% confidence.)"
-
-    def missing_out(self, code: str, name: str) -> str:
-        """Who is missing out, for the first screen, in plain words: the indicators whose
-        gradient by deprivation is significant in this Place (the SII's 95% interval
-        excludes zero), grouped by how more deprived neighbourhoods fare; the slope
-        indices with their intervals are in question 6, not here."""
-        fare: dict[str, list[str]] = {"worse": [], "better": [], "neither": []}
-        for ind_id in self.inequalities.inequality_ids():
-            sii = self.r.data.get(ind_id, code, self.r.period, "imd_quintile", "SII")
-            if sii is None or sii["suppressed"] or is_missing(sii["value"]) \
-                    or is_missing(sii["lower_ci_95"]) or is_missing(sii["upper_ci_95"]) \
-                    or sii["lower_ci_95"] <= 0 <= sii["upper_ci_95"]:
-                continue
-            # Quintile 1 (most deprived) is at the left: a negative SII = higher there.
-            there = "higher there" if sii["value"] < 0 else "lower there"
-            verdict = self.inequalities.sii_verdict(ind_id, code)
-            group = verdict if verdict in ("worse", "better") else "neither"
-            label = self.r.name_of(ind_id)
-            fare[group].append(f"{label[:1].lower()}{label[1:]} ({there})")
-        if not any(fare.values()):
-            return (f"Who is missing out: no indicator has a significant gradient by "
-                    f"deprivation in {name} in {self.r.period} (see question 6).")
-        words = {"worse": "fare worse on", "better": "fare better on",
-                 "neither": "differ, with no better direction, on"}
-        parts = [f"{words[k]} {'; '.join(v)}" for k, v in fare.items() if v]
-        return (f"Who is missing out in {name} ({self.r.period}): more deprived "
-                f"neighbourhoods {'; they '.join(parts)}. Each gradient is significant "
-                "(unlikely to be chance); the slope indices and their intervals are in "
-                "question 6.")
+                            findings=tuple(self.r.findings.place_findings(code)),
+                            hidden=self.hidden_headlines(code))
 
     def hidden_headlines(self, code: str) -> str:
         """Which headline figures of the Place are not shown, and why, for the first
