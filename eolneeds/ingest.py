@@ -524,11 +524,17 @@ def _plan_columns(
         close = next((c for c in (readers.closest_header(n, free)
                                   for n in (*names, canonical)) if c), None)
         source = close or "<your column>"
-        if isinstance(preset.columns.get(canonical), Derived):
+        derived = preset.columns.get(canonical)
+        if isinstance(derived, Derived):
             # Sources the preset derives the column from (POD_* -> place_of_death): a
-            # source is read under its own name, so the fix is the header's name.
-            pairs = [(n, c) for n, c in ((n, readers.closest_header(n, free)) for n in names)
-                     if c]
+            # source is read under its own name, so the fix is the header's name. The
+            # header suggested is the one most like any name the source goes by (so
+            # 'Dec_Age_At_Death', like Der_Age_At_Death, rather than 'DEC_SEX_DESC').
+            known = {presets.spec_names(s)[0]: presets.spec_names(s)
+                     for s in derived.sources}
+            pairs = [(n, c) for n, c in ((n, readers.closest_header_of(known.get(n, (n,)),
+                                                                       free))
+                                         for n in names) if c]
             quoted = [repr(n) for n in names]
             wanted = (quoted[0] if len(quoted) == 1 else
                       ", ".join(quoted[:-1]) + " and " + quoted[-1])
@@ -2028,7 +2034,9 @@ def _ingest_one(
                 revised = _replace_revised_years(con, dataset, file_id, stored_name)
         # After the earlier loads are replaced: their rows are no duplicates.
         repeats, corrections, repeated_from = _quarantine_duplicates(
-            con, dataset, file_id, direct=direct, mapping=stored_mapping)
+            con, dataset, file_id, direct=direct, mapping=stored_mapping,
+            episodes=preset is not None and presets.unordered_episodes(
+                preset, raw.headers, mapping.columns.keys()))
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
         if not direct:
@@ -2770,7 +2778,7 @@ def _spelt_plan(con: duckdb.DuckDBPyConnection, plan: _Plan, rows: readers.RawTa
 
 
 def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int,
-                           *, direct: bool, mapping: str
+                           *, direct: bool, mapping: str, episodes: bool = False
                            ) -> tuple[int, int, list[tuple[str, int, int]]]:
     """Add the duplicates of a dataset with unique keys to STAGE_TABLE (see
     _duplicates_sql); a duplicate row's field-level actions go with it. `direct`: the
@@ -2789,7 +2797,7 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     the same feed (`mapping`; _quarantine_repeats).
     """
     if dataset == "activity":
-        _quarantine_same_spell(con, file_id, direct=direct)
+        _quarantine_same_spell(con, file_id, direct=direct, episodes=episodes)
     if dataset in REPEAT_KEYS:
         return _quarantine_repeats(con, dataset, file_id, direct=direct, mapping=mapping)
     if dataset not in UNIQUE_KEYS:
@@ -2836,22 +2844,37 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
 
 
 def _quarantine_same_spell(con: duckdb.DuckDBPyConnection, file_id: int, *,
-                           direct: bool) -> None:
+                           direct: bool, episodes: bool = False) -> None:
     """An admission whose spell identifier (spell_id) an earlier row of this file already
     admitted is the same spell sent twice: quarantined as a duplicate, so it counts once.
     Rows of the same person and day with other spell identifiers are other spells, and
     rows without one are all kept, as before (a later episode of a spell is no admission
-    and never a duplicate here). Few files have any: one cheap look first."""
+    and never a duplicate here). Few files have any: one cheap look first.
+
+    With `episodes` (a file of consultant episodes that does not say which is a spell's
+    first: presets.unordered_episodes) such rows are the spell's later episodes, each
+    carrying the spell's admission date and method: they load as 'other' with no
+    admission method, as a later episode by EPIORDER does, so the spell is admitted once
+    and its bed days run to its last episode's end (_spell_ends). There, rows with no
+    spell identifier of one person, day and admission type are taken as one spell too
+    (two spells begun the same day cannot be told from one spell's episodes)."""
     this_file = (f"(SELECT * FROM activity WHERE source_file_id = {int(file_id)})" if direct
                  else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
     admissions = (f"(SELECT source_row, person_id, activity_type, start_date, spell_id, "
                   f"row_number() OVER (PARTITION BY person_id, activity_type, start_date, "
                   f"spell_id ORDER BY source_row) AS __k, min(source_row) OVER (PARTITION "
                   f"BY person_id, activity_type, start_date, spell_id) AS __first "
-                  f"FROM {this_file} WHERE spell_id IS NOT NULL "
+                  f"FROM {this_file} WHERE {'true' if episodes else 'spell_id IS NOT NULL'} "
                   "AND admission_method IS NOT NULL)")
     found = con.execute(f"SELECT count(*) FROM {admissions} WHERE __k > 1").fetchone()
     if found == (0,):
+        return
+    if episodes:
+        table, rows = (("activity", f"source_file_id = {int(file_id)}") if direct
+                       else (ROWS_TABLE, "source_row > 0"))
+        con.execute(f"UPDATE {table} SET activity_type = 'other', admission_method = NULL "
+                    f"WHERE {rows} AND source_row IN "
+                    f"(SELECT source_row FROM {admissions} WHERE __k > 1)")
         return
     con.execute(
         f"INSERT INTO {STAGE_TABLE} SELECT source_row, 'spell_id', NULL, "

@@ -424,8 +424,23 @@ def episode_extract(preset: Preset, headers: Sequence[str],
     own): ingest then gives each spell's admission the end of the whole spell."""
     return (preset.name == "hes_apc"
             and (find_any(EPISODE_ORDER_NAMES, headers) is not None
-                 or find_any(FIRST_EPISODE_NAMES, headers) is not None)
+                 or find_any(FIRST_EPISODE_NAMES, headers) is not None
+                 or unordered_episodes(preset, headers, overridden))
             and not {"admission_method", "end_date"} & set(overridden))
+
+
+def unordered_episodes(preset: Preset, headers: Sequence[str],
+                       overridden: Collection[str] = ()) -> bool:
+    """Whether a file read with `preset` is one row per consultant episode (it has an
+    episode's start or end date) with nothing to say which episode is a spell's first
+    (no EPIORDER, no FAE), as the SUS extract marts' episode tables: ingest then takes a
+    spell's first row as its admission and the others as its later episodes."""
+    return (preset.name == "hes_apc"
+            and find_any(EPISODE_ORDER_NAMES, headers) is None
+            and find_any(FIRST_EPISODE_NAMES, headers) is None
+            and (find_any(EPISODE_START_NAMES, headers) is not None
+                 or find_any(EPISODE_END_NAMES, headers) is not None)
+            and not {"admission_method", "activity_type", "end_date"} & set(overridden))
 
 
 # Ages under one year in death registrations: DEC_AGEC counts DEC_AGECUNIT units.
@@ -454,19 +469,31 @@ def age_in_years_sql(sources: Sequence[str]) -> str:
 # NHS England's data platforms (NCDR, UDAL) give the NHS number already pseudonymised:
 # read last, only when no clear identifier column is there, and never checked as an NHS
 # number (it is not one; ingest keys it like any other identifier).
-PSEUDONYMISED_ID_NAMES = ("Der_Pseudo_NHS_Number", "Derived_Pseudo_NHS", "Pseudo_NHS_Number")
+# (AIMTC_Pseudo_NHS: the SUS extract marts, SEM, that commissioning support units run.)
+PSEUDONYMISED_ID_NAMES = ("Der_Pseudo_NHS_Number", "Derived_Pseudo_NHS", "Pseudo_NHS_Number",
+                          "AIMTC_Pseudo_NHS")
 # HES's own name is NEWNHSNO; 'NHS Number' and 'NHSNumber' are the same key as the
 # names below (header_key).
 NHS_NUMBER_NAMES = ("PERSON_ID", "NHS_NUMBER", "NHSNUMBER", "NEWNHSNO", "NHS_NO",
                     *PSEUDONYMISED_ID_NAMES)
-# Hospital spells: HES APC (DARS extracts) names first, then the SUS / NCDR names.
+# Hospital spells: HES APC (DARS extracts) names first, then the SUS / NCDR names, then
+# those of the SUS extract marts (SEM: APC_SEM_001, APC_SEMPBR_..._Spell_001) that
+# commissioning support units give ICBs, with AIMTC_ProviderSpell_* their derived dates.
 ADMISSION_DATE_NAMES = ("ADMIDATE", "Admission_Date", "ADMISSION_DATE_HOSPITAL_PROVIDER_SPELL",
-                        "Start_Date_Hospital_Provider_Spell")
-DISCHARGE_DATE_NAMES = ("DISDATE", "Discharge_Date", "DISCHARGE_DATE_HOSPITAL_PROVIDER_SPELL")
+                        "Start_Date_Hospital_Provider_Spell", "StartDate_HospitalProviderSpell",
+                        "AIMTC_ProviderSpell_Start_Date")
+DISCHARGE_DATE_NAMES = ("DISDATE", "Discharge_Date", "DISCHARGE_DATE_HOSPITAL_PROVIDER_SPELL",
+                        "DischargeDate_FromHospitalProviderSpell",
+                        "AIMTC_ProviderSpell_End_Date")
 ADMISSION_METHOD_NAMES = ("ADMIMETH", "Admission_Method", "Admission_Method_Code",
-                          "ADMISSION_METHOD_HOSPITAL_PROVIDER_SPELL")
+                          "ADMISSION_METHOD_HOSPITAL_PROVIDER_SPELL",
+                          "AdmissionMethod_HospitalProviderSpell")
 EPISODE_ORDER_NAMES = ("EPIORDER", "Episode_Number", "Episode_Order")
-EPISODE_END_NAMES = ("EPIEND", "Episode_End_Date")
+EPISODE_END_NAMES = ("EPIEND", "Episode_End_Date", "EndDate_ConsultantEpisode")
+# A consultant episode's start: with EPISODE_END_NAMES, what says the rows are episodes
+# when the extract gives no episode order (SEM), so that a spell's rows after its first
+# are its later episodes, not the spell sent twice (ingest._quarantine_same_spell).
+EPISODE_START_NAMES = ("EPISTART", "Episode_Start_Date", "StartDate_ConsultantEpisode")
 # HES's finished admission episode flag: 1 on a spell's first episode, 0 on the others.
 FIRST_EPISODE_NAMES = ("FAE",)
 # HES APC's spell duration in days (ADMIDATE to DISDATE), on a spell's last episode or
@@ -475,7 +502,8 @@ SPELL_DURATION_NAMES = ("SPELDUR", "Spell_Duration", "Der_Spell_LoS")
 # A hospital spell's identifier: SUS / NCDR APCS_IDENT (APCS_Ident), HES's SPELL_ID /
 # HES_SPELL_ID, a provider spell number. (EPIKEY identifies an episode, not a spell.)
 SPELL_ID_NAMES = ("APCS_IDENT", "APCS_Ident", "SPELL_ID", "HES_SPELL_ID", "SUSSPELLID",
-                  "Spell_Identifier", "Hospital_Provider_Spell_Number", "PROVSPNOPS")
+                  "Spell_Identifier", "Hospital_Provider_Spell_Number", "PROVSPNOPS",
+                  "PBRspellID", "HospitalProviderSpellNumber")
 
 
 # Community Services Data Set care contacts (CYP201 Care Contact, and NCDR / UDAL
@@ -779,8 +807,11 @@ def get_preset(
             dataset="deaths",
             description="death registrations (PCMD / civil registration extract)",
             columns={
-                "person_id": ("DEC_NHS_NUMBER", "NHS_NUMBER", "NHSNUMBER", "PERSON_ID",
-                              "NHS_NO", "NHSNO", *PSEUDONYMISED_ID_NAMES),
+                # (DEC_CONF_NHS_NUMBER: Civil Registration - Deaths from DARS, the NHS
+                # number confirmed by tracing.)
+                "person_id": ("DEC_NHS_NUMBER", "DEC_CONF_NHS_NUMBER", "NHS_NUMBER",
+                              "NHSNUMBER", "PERSON_ID", "NHS_NO", "NHSNO",
+                              *PSEUDONYMISED_ID_NAMES),
                 # Civil Registration - Deaths and PCMD: REG_DATE_OF_DEATH; ONS and
                 # local warehouse extracts: DOD, DATE_OF_DEATH
                 "date_of_death": ("REG_DATE_OF_DEATH", "DATE_OF_DEATH", "DOD",
@@ -789,7 +820,9 @@ def get_preset(
                                          "REGISTRATION_DATE"),
                 # (Never the canonical names themselves, 'age', 'underlying_cause': a
                 # file of canonical names with one misnamed is no national layout.)
-                "age": Derived((("DEC_AGEC", "AGEC", "AGE_AT_DEATH", "Der_Age_At_Death"),
+                # (NCDR's Civil_Registration.Mortality: Dec_Age_At_Death, in years.)
+                "age": Derived((("DEC_AGEC", "AGEC", "AGE_AT_DEATH", "Der_Age_At_Death",
+                                 "Dec_Age_At_Death"),
                                 ("DEC_AGECUNIT", "AGECUNIT")),
                                age_in_years_sql, optional=(("DEC_AGECUNIT", "AGECUNIT"),)),
                 "date_of_birth": ("DEC_DATE_OF_BIRTH", "DATE_OF_BIRTH", "DOB"),
@@ -853,7 +886,8 @@ def get_preset(
                 # discharge; the payment with the market forces factor.)
                 "treatment_function": ("TRETSPEF", "TREATMENT_FUNCTION_CODE",
                                        "Der_Admit_Treatment_Function_Code",
-                                       "Der_Dischg_Treatment_Function_Code", "MAINSPEF"),
+                                       "Der_Dischg_Treatment_Function_Code",
+                                       "TreatmentFunctionCode", "MAINSPEF"),
                 "cost": ("SPELL_COST", "COST", "Tariff_Total_Payment", "SPELL_TARIFF",
                          "Grand_Total_Payment_MFF", "Total_Cost"),
                 # The spell's identifier, on every episode of it (never EPIKEY, which

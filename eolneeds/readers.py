@@ -2392,3 +2392,11 @@ def closest_header(wanted: str, headers: list[str]) -> str | None:
     found = difflib.get_close_matches(wanted.lower(), list(lowered), n=1, cutoff=0.6)
     return lowered[found[0]] if found else None
 
+
+def closest_header_of(names: Sequence[str], headers: list[str]) -> str | None:
+    """The header most like any of `names` (the names a preset knows one column by):
+    'Dec_Age_At_Death' is like Der_Age_At_Death, though nothing like DEC_AGEC."""
+    scored = [(difflib.SequenceMatcher(None, name.lower(), found.lower()).ratio(), found)
+              for name in names if (found := closest_header(name, headers)) is not None]
+    return max(scored, key=lambda pair: pair[0])[1] if scored else None
+
