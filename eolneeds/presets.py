@@ -513,8 +513,10 @@ SPELL_ID_NAMES = ("APCS_IDENT", "APCS_Ident", "SPELL_ID", "HES_SPELL_ID", "SUSSP
 # did not attend, no advance warning; 4 cancelled or postponed by the provider; 0 not
 # applicable (the appointment is in the future). Only 5 and 6 are contacts that took
 # place, as NHS England's community services statistics count them.
+# (AttendanceStatus: the CSDS tables of the CSUs' MESH feeds, CYP201CareContact.)
 CSDS_ATTENDANCE_NAMES = ("Attendance_Status", "AttendOrDNACode", "Attend_Or_DNA_Code",
-                         "Attended_Or_Did_Not_Attend", "Attended_Or_DNA", "ATTENDED_DNA")
+                         "Attended_Or_Did_Not_Attend", "Attended_Or_DNA", "ATTENDED_DNA",
+                         "AttendanceStatus")
 CSDS_CONTACT_DATE_NAMES = ("Contact_Date", "Care_Contact_Date", "CareContDate",
                            "Der_Contact_Date", "Care_Contact_Date_Time")
 CSDS_ATTENDED = (5, 6)

@@ -230,3 +230,18 @@ def test_ae_from_the_sus_extract_mart(tmp_path: Path) -> None:
     assert query(config, "SELECT activity_type, start_date FROM "
                  "activity ORDER BY source_row") == [
         ("ae_attendance", date(2024, 1, 3)), ("ae_attendance", date(2024, 1, 4))]
+
+
+def test_csds_contacts_with_attendance_status_in_one_word(tmp_path: Path) -> None:
+    """CYP201CareContact as the CSUs' CSDS tables name it: AttendanceStatus, TeamType."""
+    path = _csv(tmp_path / "csds_contacts.csv", [
+        ["NHS_Number", "CareContactID", "Contact_Date", "AttendanceStatus", "TeamType"],
+        [N[0], "C1", "2024-01-03", "5", "47"],  # attended, specialist palliative care
+        [N[0], "C2", "2024-01-04", "3", "12"],  # did not attend: quarantined
+        [N[1], "C3", "2024-01-05", "6", "12"],  # seen late: a community contact
+    ])
+    config = _onboarded(tmp_path, "activity", path, "csds_contacts", (3, 2, 1))
+    assert query(config, "SELECT activity_type, start_date FROM activity "
+                 "ORDER BY source_row") == [
+        ("specialist_palliative_contact", date(2024, 1, 3)),
+        ("community_contact", date(2024, 1, 5))]
