@@ -321,9 +321,12 @@ def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...]) -> A
 # Characters that are invisible yet change what text does: C0 and C1 controls (a NUL or
 # a bell in a Place name made its Excel pack a file Excel cannot open, since XML cannot
 # hold them), and the bidirectional overrides and isolates that make text display in an
-# order other than the one it is stored in. Tab and line breaks are XML; they are
-# refused only where one line is needed (Place names and codes).
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# order other than the one it is stored in, and the marks that do so (left-to-right,
+# right-to-left and Arabic letter marks, which move the brackets, digits and spaces
+# beside them; file names shown escape them too, normalise.UNSHOWN). Tab and line
+# breaks are XML; they are refused only where one line is needed (Place names, codes).
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                        "\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAKS = re.compile("[\t\n\r\x0b\x0c\x85\u2028\u2029]")
 MAX_PLACE_CODE = 64
 

@@ -48,7 +48,7 @@ def sweep_temp_folder(root: Path) -> None:
 
 def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     path = Path(path)
-    _check_database_file(path)
+    check_database_file(path)
     try:
         # Nothing downloads at run time: a file that is another database (SQLite)
         # would otherwise make DuckDB fetch an extension to read it.
@@ -66,7 +66,7 @@ def connect(path: Path | str, *, read_only: bool = False) -> duckdb.DuckDBPyConn
     return con
 
 
-def _check_database_file(path: Path) -> None:
+def check_database_file(path: Path) -> None:
     """Refuse what is not a database file before DuckDB opens it: a named pipe there made
     every command wait for ever, and a folder, a device or a link leading nowhere was
     DuckDB's IO error, exit 1. (A link to a file not yet made is fine: DuckDB makes it.)"""

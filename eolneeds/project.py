@@ -299,11 +299,11 @@ def check_output_folder(out: Path, root: Path | None) -> None:
         raise UsageError(f"--out {out} {what} — name a folder for the outputs (it is "
                          "created if it does not exist)")
     if root is not None:
-        resolved = where.resolve()
+        resolved = _resolved(where)
         for folder, why in ((Path(root) / "inbox", "the next `eolneeds run` would read the "
                              "outputs as extracts"),
                             (Path(root) / TEMP_FOLDER, "every command empties it")):
-            if resolved.is_relative_to(folder.resolve()):
+            if resolved.is_relative_to(_resolved(folder)):
                 raise UsageError(
                     f"--out {out} is inside the project's {folder.name} folder ({why}) — name "
                     f"a folder outside it, e.g. --out {Path(root) / 'reports'}")
@@ -315,3 +315,13 @@ def check_output_folder(out: Path, root: Path | None) -> None:
     except OSError as exc:
         raise UsageError(f"--out {out}: cannot write there ({exc.strerror}) — name a folder "
                          "you can write to") from None
+
+
+def _resolved(path: Path) -> Path:
+    """`path` with its links followed; a loop of links (an inbox linked to itself) as it
+    is written: it holds nothing, and resolve() raised RuntimeError, exit 1, at the end of
+    a monthly run's work."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return Path(os.path.abspath(path))

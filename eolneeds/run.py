@@ -32,6 +32,7 @@ can kill a run in its archive step. They are read only here and do nothing when 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import math
 import os
@@ -283,6 +284,15 @@ def inbox_files(config: ProjectConfig, *, reporter: Reporter) -> list[tuple[str,
     """(dataset, file) for every input waiting in inbox/<dataset>/, in a fixed order."""
     inbox = config.inbox
     if not inbox.is_dir():
+        if os.path.lexists(inbox):
+            # A link in a loop, one to a share not mounted, a file: no extract can be
+            # read, and a run went on to publish last month's data again (then stopped,
+            # exit 1, on the loop). Said before anything is read or published.
+            what = "a link that leads to no folder" if inbox.is_symlink() else \
+                "a file, not a folder"
+            raise UsageError(f"{inbox} is {what}, so no extract can be read "
+                             "from it — make it a folder (or mount the folder it links to), "
+                             "then run again; nothing was read or published")
         return []
     found: list[tuple[str, Path]] = []
     for dataset in INGEST_ORDER:
@@ -464,11 +474,24 @@ def _tidy_outputs(output_root: Path, *, reporter: Reporter) -> None:
 # Archiving inputs
 
 
+# The longest file name most file systems hold, in bytes (ext4, NTFS and APFS: 255).
+MAX_NAME_BYTES = 255
+
+
 def _free_name(folder: Path, name: str) -> Path:
+    """'name (2).csv', 'name (3).csv', ...: the first not taken in `folder`, its stem
+    shortened to keep it within MAX_NAME_BYTES (a 252-byte extract name archived twice
+    was 'File name too long', exit 1, after the month was published: every later run
+    failed the same way, its inputs never archived)."""
     stem, dot, suffix = name.partition(".")
+    if len(suffix.encode("utf-8")) > 64:  # dots far into the name: its last suffix only
+        stem, dot, suffix = name.rpartition(".") if "." in name[-65:] else (name, "", "")
     n = 2
     while True:
-        candidate = folder / f"{stem} ({n}){dot}{suffix}"
+        tail = f" ({n}){dot}{suffix}"
+        room = MAX_NAME_BYTES - len(tail.encode("utf-8"))
+        short = stem.encode("utf-8")[:max(room, 1)].decode("utf-8", "ignore")
+        candidate = folder / f"{short}{tail}"
         if not candidate.exists():
             return candidate
         n += 1
@@ -501,7 +524,10 @@ def archive_inputs(root: Path, month: str, files: list[tuple[str, Path]], *,
             # remove the original. A kill mid-copy leaves no partial file under the
             # extract's name (the next run would keep it, and the whole one as
             # 'name (2)'): only the hidden copy, which the next run writes over.
-            partial = folder / f".{path.name}.archiving"
+            # (Named by a digest of the name: '.NAME.archiving' of a 250-byte name
+            # was too long a name.)
+            digest = hashlib.sha256(path.name.encode("utf-8")).hexdigest()[:16]
+            partial = folder / f".{digest}.archiving"
             shutil.copy2(path, partial)
             os.replace(partial, target)
             path.unlink()

@@ -269,6 +269,8 @@ def create_schema(con) -> None:  # type: ignore[no-untyped-def]
 
     The view is replaced only when it differs from AREAS_VIEW_DDL: replacing it rewrites
     the database file, and a refused input must leave the file bit-identical."""
+    # (Before any DDL: CREATE TABLE IF NOT EXISTS over a view of that name fails.)
+    check_columns(con, absent_tables_ok=True, added_ok=True)
     for ddl in BOOKKEEPING_DDL:
         con.execute(ddl)
     for dataset in DATASETS:
@@ -304,17 +306,18 @@ def add_missing_columns(con) -> None:  # type: ignore[no-untyped-def]
 
 def bring_up_to_date(path: Path) -> None:
     """For a command that otherwise only reads the database (validate): the database of
-    an earlier release gains the columns added since, as ingest and assess give it, so
-    that it is read, not refused (exit 3). Another version's database (a column of
-    another type, a column this version never added) is refused before anything is
-    written. A database this user cannot write is refused with what to run."""
+    an earlier release gains the tables and columns added since, as ingest and assess
+    give it, so that it is read, not refused (exit 3) or failed on (a table it lacks was
+    exit 1). Another version's database (a column of another type, a column this
+    version never added) is refused before anything is written. A database this user
+    cannot write is refused with what to run."""
     from eolneeds.db import connect
     from eolneeds.errors import UsageError
 
     con = connect(path, read_only=True)
     try:
         check_columns(con, absent_tables_ok=True, added_ok=True)
-        missing = missing_columns(con)
+        missing = [f"{t}.{c}" for t, c, _ in missing_columns(con)] + missing_tables(con)
     finally:
         con.close()
     if not missing:
@@ -322,16 +325,26 @@ def bring_up_to_date(path: Path) -> None:
     try:
         con = connect(path)
     except UsageError:
-        named = ", ".join(f"{t}.{c}" for t, c, _ in missing)
         raise UsageError(
-            f"{path}: was made by an earlier release of eolneeds (it has no column {named}) "
+            f"{path}: was made by an earlier release of eolneeds (it has no "
+            f"{'column' if '.' in missing[0] else 'table'} {', '.join(missing)}) "
             "and this user cannot write to it to bring it up to date — run `eolneeds "
             "validate` once as a user who can write to the project folder (nothing else "
             "changes), then again here") from None
     try:
-        add_missing_columns(con)
+        create_schema(con)
     finally:
         con.close()
+
+
+def missing_tables(con) -> list[str]:  # type: ignore[no-untyped-def]
+    """The tables (and the areas view) this version makes that the database lacks."""
+    have = {t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT "
+        "temporary UNION ALL SELECT view_name FROM duckdb_views() WHERE schema_name = "
+        "'main' AND NOT temporary AND NOT internal").fetchall()}
+    wanted = dict.fromkeys([t for t, _ in _expected_columns()] + [AREAS_VIEW])
+    return [t for t in wanted if t not in have]
 
 
 def check_columns(con, *, absent_tables_ok: bool = False,  # type: ignore[no-untyped-def]
@@ -342,6 +355,35 @@ def check_columns(con, *, absent_tables_ok: bool = False,  # type: ignore[no-unt
     left alone; with `absent_tables_ok` (validate, which reads without creating them) so
     are whole tables not made yet; with `added_ok` so are ADDED_COLUMNS missing (an
     earlier release's database, before add_missing_columns)."""
+    from eolneeds.errors import InputDataError
+
+    where = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                        "current_database()").fetchone()
+    database = where[0] if where else "the project database"
+    advice = ("the database was written by another version of eolneeds (or changed by "
+              "hand): use that version, or move the database aside and ingest the "
+              "extracts again")
+    # A table where this version keeps a view, or the reverse: its queries failed
+    # half-way (rowid of a view, CREATE OR REPLACE VIEW over a table), exit 1.
+    kinds = dict(con.execute(
+        "SELECT table_name, 'table' FROM duckdb_tables() WHERE schema_name = 'main' AND "
+        "NOT temporary UNION ALL SELECT view_name, 'view' FROM duckdb_views() WHERE "
+        "schema_name = 'main' AND NOT temporary AND NOT internal").fetchall())
+    wanted = {t: "table" for t, _ in _expected_columns()} | {AREAS_VIEW: "view"}
+    for name, kind in wanted.items():
+        if kinds.get(name, kind) != kind:
+            raise InputDataError(f"{database}: {name} is a {kinds[name]}, where this "
+                                 f"version of eolneeds keeps a {kind} — {advice}")
+    # A column this version does not write that must hold a value: every row ingest
+    # adds breaks it (a ConstraintException, exit 1, once the file was read).
+    for table, column in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = "
+            "'main' AND NOT internal AND NOT is_nullable AND column_default IS NULL"
+            ).fetchall():
+        if (table, column) not in _expected_columns() and wanted.get(table) == "table":
+            raise InputDataError(
+                f"{database}: table {table} has a column {column} that must hold a value, "
+                f"which this version of eolneeds does not write — {advice}")
     found = {(t, c): d for t, c, d in con.execute(_COLUMNS_SQL).fetchall()}
     tables = {t for t, _ in found}
     added = {(t, c) for t, c, _ in ADDED_COLUMNS} if added_ok else set()
@@ -350,16 +392,10 @@ def check_columns(con, *, absent_tables_ok: bool = False,  # type: ignore[no-unt
         if (actual == expected or absent_tables_ok and table not in tables
                 or actual is None and (table, column) in added):
             continue
-        from eolneeds.errors import InputDataError
-
-        where = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
-                            "current_database()").fetchone()
         has = "has no such column" if actual is None else f"holds it as {actual}"
         raise InputDataError(
-            f"{where[0] if where else 'the project database'}: table {table} {has}, where "
-            f"this version of eolneeds writes column {column} {expected} — the database was "
-            "written by another version of eolneeds (or changed by hand): use that version, "
-            "or move the database aside and ingest the extracts again")
+            f"{database}: table {table} {has}, where this version of eolneeds writes "
+            f"column {column} {expected} — {advice}")
 
 
 @functools.cache

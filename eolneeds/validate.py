@@ -16,7 +16,7 @@ import polars as pl
 
 from eolneeds.bundle import DataQualityTable
 from eolneeds.config import ProjectConfig
-from eolneeds.db import connect
+from eolneeds.db import check_database_file, connect
 from eolneeds.formatting import plural
 from eolneeds.outputs import FILE_COUNTS, PEOPLE_DATASETS
 from eolneeds.reporting import Reporter
@@ -96,6 +96,9 @@ def _fmt(value: object) -> str:
 
 def validate_project(config: ProjectConfig, *, reporter: Reporter) -> ValidationReport:
     """Build the data-quality report of a project (read-only)."""
+    # A folder, pipe or loop of links in the database's place is named as ingest and
+    # assess name it: it was "no data loaded yet", sending the user to load data again.
+    check_database_file(config.database_path)
     if not config.database_path.is_file():
         report = ValidationReport()
         report.blocking.append(
