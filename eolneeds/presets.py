@@ -469,9 +469,11 @@ def age_in_years_sql(sources: Sequence[str]) -> str:
 # NHS England's data platforms (NCDR, UDAL) give the NHS number already pseudonymised:
 # read last, only when no clear identifier column is there, and never checked as an NHS
 # number (it is not one; ingest keys it like any other identifier).
-# (AIMTC_Pseudo_NHS: the SUS extract marts, SEM, that commissioning support units run.)
+# (AIMTC_Pseudo_NHS: the SUS extract marts, SEM, that commissioning support units run;
+# TOKEN_PERSON_ID: NHS England's DARS, which tokenises the NHS number in pseudonymised
+# extracts of HES, ECDS and deaths alike, so that one agreement's files link.)
 PSEUDONYMISED_ID_NAMES = ("Der_Pseudo_NHS_Number", "Derived_Pseudo_NHS", "Pseudo_NHS_Number",
-                          "AIMTC_Pseudo_NHS")
+                          "AIMTC_Pseudo_NHS", "TOKEN_PERSON_ID")
 # HES's own name is NEWNHSNO; 'NHS Number' and 'NHSNumber' are the same key as the
 # names below (header_key).
 NHS_NUMBER_NAMES = ("PERSON_ID", "NHS_NUMBER", "NHSNUMBER", "NEWNHSNO", "NHS_NO",
@@ -570,8 +572,15 @@ POD_NAME_NAMES = ("PLACE_OF_DEATH", "PLACE_OF_DEATH_TYPE", "PLACE_OF_DEATH_CATEG
 
 
 def already_pseudonymised(header: str) -> bool:
-    """Whether an identifier column's name says it holds pseudonyms, not NHS numbers."""
-    return "pseudo" in header_key(header)
+    """Whether an identifier column's name says it holds pseudonyms, not NHS numbers
+    (one of PSEUDONYMISED_ID_NAMES, or any name with 'pseudo' in it)."""
+    key = header_key(header)
+    return "pseudo" in key or key in _PSEUDONYMISED_KEYS
+
+
+_PSEUDONYMISED_KEYS = frozenset(header_key(n) for n in PSEUDONYMISED_ID_NAMES)
+
+
 LSOA_NAMES = ("LSOA21CD", "LSOA11CD", "LSOA code", "LSOA_CODE", "LSOA", "LSOA 2021 Code",
               "LSOA 2011 Code")
 # A Place is a local authority or a sub-ICB location (a former CCG): the ONS / ODS

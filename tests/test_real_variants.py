@@ -245,3 +245,35 @@ def test_csds_contacts_with_attendance_status_in_one_word(tmp_path: Path) -> Non
                  "ORDER BY source_row") == [
         ("specialist_palliative_contact", date(2024, 1, 3)),
         ("community_contact", date(2024, 1, 5))]
+
+
+def test_dars_tokenised_extracts_link_by_their_token(tmp_path: Path) -> None:
+    """DARS's pseudonymised deaths, HES APC and ECDS carry TOKEN_PERSON_ID instead of
+    the NHS number: not an NHS number (so never checked as one), the same token for the
+    same person in each file of one agreement, so a death links to its admissions."""
+    deaths = _csv(tmp_path / "deaths.csv", [
+        ["TOKEN_PERSON_ID", "REG_DATE_OF_DEATH", "DEC_AGEC", "DEC_SEX",
+         "LSOA_OF_RESIDENCE_CODE", "S_UNDERLYING_COD_ICD10", "POD_CODE",
+         "POD_NHS_ESTABLISHMENT", "POD_ESTABLISHMENT_TYPE"],
+        ["TKN0001", "20240301", "80", "1", "E01000001", "C349", "", "1", "01"],
+        ["TKN0002", "20240302", "70", "2", "E01000001", "I219", "H", "", ""]])
+    apc = _csv(tmp_path / "hes_apc.csv", [
+        ["TOKEN_PERSON_ID", "ADMIDATE", "DISDATE", "ADMIMETH", "EPIORDER"],
+        ["TKN0001", "20240201", "20240205", "21", "01"],
+        ["TKN0001", "20240220", "", "21", "01"],
+        ["TKN0003", "20240210", "20240211", "11", "01"]])
+    ae = _csv(tmp_path / "ecds.csv", [["TOKEN_PERSON_ID", "ARRIVAL_DATE"],
+                                      ["TKN0002", "20240228"]])
+    config = make_project(tmp_path / "p", {
+        "deaths": 'preset = "pcmd_deaths"\n', "hes": 'dataset = "activity"\npreset = '
+        '"hes_apc"\n', "ecds": 'dataset = "activity"\npreset = "ecds_ae"\n'})
+    for dataset, path, mapping, loaded in (("deaths", deaths, None, 2),
+                                           ("activity", apc, "hes", 3),
+                                           ("activity", ae, "ecds", 1)):
+        [res] = ingest_files(config, dataset, [path], mapping=mapping, reporter=Reporter())
+        assert (res.rows_loaded, res.rows_rejected) == (loaded, 0)
+    # The first death has its two emergency admissions, the second its A&E attendance;
+    # TKN0003 died in no file.
+    assert query(config, "SELECT d.age, a.activity_type, count(*) FROM deaths d JOIN "
+                 "activity a USING (person_id) GROUP BY ALL ORDER BY ALL") == [
+        (70, "ae_attendance", 1), (80, "emergency_admission", 2)]
