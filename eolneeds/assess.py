@@ -825,6 +825,11 @@ def compute_indicators(
         parts.append(rows.with_columns(pl.lit(ind.unit).alias("unit"),
                                        pl.lit(ind.method).alias("method")))
     frame = pl.concat(parts, how="diagonal_relaxed")
+    # A Place publishes ethnic group only in the coarser grouping (categories.PLACE_INSTEAD):
+    # its finer rows go before disclosure control, so they are neither published nor
+    # counted among the sums it protects.
+    frame = frame.filter(~((pl.col("area_type") == "place")
+                           & pl.col("breakdown").is_in(list(categories.PLACE_INSTEAD))))
     for column in ("value", *_CI_COLUMNS):
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.Float64).alias(column))

@@ -17,7 +17,7 @@ from eolneeds.resources import reference_file
 
 # What `breakdowns = ["all"]` stands for (INDICATORS.md, "Breakdowns").
 STANDARD_BREAKDOWNS: tuple[str, ...] = (
-    "imd_quintile", "sex", "age_band", "ethnic_group", "cause_group",
+    "imd_quintile", "sex", "age_band", "ethnic_group", "ethnic_group_broad", "cause_group",
 )
 METHODS: tuple[str, ...] = ("P", "R", "DSR", "M", "Q", "C")
 THEMES: dict[str, str] = {

@@ -2,7 +2,9 @@
 
 Merged categories (issue 11.2). A rare category would be suppressed in nearly every
 Place and then hide a larger neighbour as its complement; instead it is published merged
-into a documented wider category, before disclosure control. The merge is fixed
+into a documented wider category, before disclosure control. At Place, ethnic group is
+published coarser still (PLACE_INSTEAD: white, the other groups together, not known),
+the ICB giving both groupings. The merge is fixed
 (eolneeds/reference/published_categories.csv), not chosen from the data: the same
 published categories in every Place, for the ICB and in every run, so tables stay
 comparable and no difference between two Places' (or two runs') categories gives a rare
@@ -40,7 +42,13 @@ NOBODY_NOTE = ("no residents: nobody in this group in the area and period (struc
                "empty, not suppressed)")
 #: Breakdowns whose published categories are fixed (published_categories.csv): each
 #: area gets a row for every category of the indicators measured on its own people.
-CATEGORY_BREAKDOWNS = ("cause_group", "ethnic_group")
+CATEGORY_BREAKDOWNS = ("cause_group", "ethnic_group", "ethnic_group_broad")
+#: Breakdowns a Place publishes in a coarser one instead (its rows are dropped before
+#: disclosure control; the ICB keeps both, and the finer one's categories nest in the
+#: coarser one's, a sum disclosure control protects, disclosure.nested_breakdowns). At
+#: Place the Asian, Black and Mixed-or-Other groups are mostly 1-7 people per share
+#: (BENCHMARKS.md, 2026-12-03 ethnic group at Place): together they mostly are not.
+PLACE_INSTEAD = {"ethnic_group": "ethnic_group_broad"}
 QUINTILES = ("1", "2", "3", "4", "5")
 
 
@@ -224,7 +232,8 @@ def nobody_rows(frame: pl.DataFrame) -> pl.DataFrame:
     values = pl.DataFrame(
         [(bd, v) for bd in CATEGORY_BREAKDOWNS for v in published_values(bd)],
         schema={"breakdown": pl.String, "breakdown_value": pl.String}, orient="row")
-    grid = base.join(areas, how="cross").join(values, on="breakdown")
+    grid = base.join(areas, how="cross").join(values, on="breakdown").filter(
+        ~((pl.col("area_type") == "place") & pl.col("breakdown").is_in(list(PLACE_INSTEAD))))
     grid = grid.join(rows.select("indicator_id", "area_code", "period", "breakdown",
                                  "breakdown_value"),
                      on=["indicator_id", "area_code", "period", "breakdown",

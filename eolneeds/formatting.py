@@ -25,6 +25,7 @@ from eolneeds import categories
 BREAKDOWN_LABELS = {
     "all": "All", "sex": "Sex", "imd_quintile": "Deprivation quintile",
     "age_band": "Age band", "age_group": "Age group", "ethnic_group": "Ethnic group",
+    "ethnic_group_broad": "Broad ethnic group",
     "cause_group": "Cause group", "gp_practice": "GP practice", "pcn": "PCN",
     "cause_group_imd_quintile": "Cause group and deprivation quintile",
 }

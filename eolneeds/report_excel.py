@@ -142,8 +142,8 @@ GRADIENT_CHART_PREFERENCE = (
     "ea_last90_3plus_pct", "spc_last_year_pct",
 )
 
-BREAKDOWN_ORDER = ("all", "sex", "age_band", "age_group", "ethnic_group", "cause_group",
-                   "imd_quintile")
+BREAKDOWN_ORDER = ("all", "sex", "age_band", "age_group", "ethnic_group",
+                   "ethnic_group_broad", "cause_group", "imd_quintile")
 VALUE_LABELS = {
     "all": "All people", "under_75": "Under 75", "75_plus": "75 and over",
     "organ_failure": "Organ failure", "dementia_frailty": "Dementia and frailty",
@@ -269,6 +269,12 @@ class Col:
 #: in a care home or religious establishment' it added 6 pages to the Place of death
 #: sheet of the sample's Place pack (tests/test_excel_print.py: at most 100 in all).
 INDICATOR_WIDTH = 36
+
+#: The theme tables' Breakdown column wraps at this width ('Ethnic group', 'Cause group'
+#: on one line): a key column too, repeated on every page across. Sized to 'Broad ethnic
+#: group' (21) the Mortality and need and Hospital use sheets of the sample's Place pack
+#: each printed a third page across, 9 and 18 pages for 6 and 12.
+BREAKDOWN_WIDTH = 15
 
 #: The England period column wraps: a period and, where the national definition differs,
 #: a few words on how ("2023, not 2025-26; England leaves out religious establishments;
@@ -1269,6 +1275,11 @@ def _table_rows_for(pack: _Pack, ids: Iterable[str], *, breakdowns: bool) -> lis
     )
     if not breakdowns:
         frame = frame.filter(pl.col("breakdown") == "all")
+    if pack.place is not None:
+        # A breakdown the Place publishes coarser instead (categories.PLACE_INSTEAD):
+        # only the ICB has its rows, the Place's cells would all be [x]. The coarser
+        # one stands in its place, the ICB beside; the ICB's pack has both.
+        frame = frame.filter(~pl.col("breakdown").is_in(list(categories.PLACE_INSTEAD)))
     keys = frame.select("indicator_id", "breakdown", "breakdown_value").unique().rows()
 
     def sort_key(key: tuple[str, str, str]) -> tuple[int, int, str]:
@@ -1292,7 +1303,8 @@ def _comparison_table(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[
 
 
 def _comparison_table_full(pack: _Pack, keys: list[RowKey]) -> tuple[list[Col], list[list[Any]]]:
-    lead = [Col("Indicator", wrap=True, width=INDICATOR_WIDTH), Col("Breakdown"), Col("Group"),
+    lead = [Col("Indicator", wrap=True, width=INDICATOR_WIDTH),
+            Col("Breakdown", wrap=True, width=BREAKDOWN_WIDTH), Col("Group"),
             Col("Unit"), Col("Polarity", role="polarity")]
     # England: the Fingertips download, else eolneeds.toml [benchmarks] (bundle.england).
     england = pack.bundle.england()

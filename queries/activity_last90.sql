@@ -83,7 +83,7 @@ cell_activity AS (
 cells AS (
     SELECT
         t.period, t.kind, c.place, c.imd_quintile, c.sex, c.age_band, c.age_group,
-        c.ethnic_group, c.cause_group,
+        c.ethnic_group, c.ethnic_group_broad, c.cause_group,
         t.deaths,
         coalesce(a.ea_any, 0) AS ea_any,
         coalesce(a.ea_3plus, 0) AS ea_3plus,
@@ -100,7 +100,8 @@ cells AS (
 ),
 by_breakdown AS (
     SELECT c.*, unnest(breakdown_rows(c.kind, c.imd_quintile, c.sex, c.age_band,
-                                      c.age_group, c.ethnic_group, c.cause_group), recursive := true)
+                                      c.age_group, c.ethnic_group,
+                                      c.ethnic_group_broad, c.cause_group), recursive := true)
     FROM cells AS c
 )
 SELECT

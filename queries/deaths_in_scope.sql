@@ -38,6 +38,9 @@ WITH resident AS (
         d.sex,
         -- Published category (mixed and other are published together, categories.py).
         coalesce(pe.published, d.ethnicity, 'not_known') AS ethnic_group,
+        -- The coarser grouping a Place publishes instead (white, the other four groups
+        -- together, not known: categories.PLACE_INSTEAD); the ICB publishes both.
+        coalesce(pb.published, d.ethnicity, 'not_known') AS ethnic_group_broad,
         d.underlying_cause,
         d.contributory_causes,
         d.place_of_death,
@@ -51,6 +54,9 @@ WITH resident AS (
     LEFT JOIN ref_pc_need_codes AS n4 ON n4.code = left(d.underlying_cause, 4)
     LEFT JOIN ref_published_categories AS pe
       ON pe.breakdown = 'ethnic_group' AND pe.recorded = coalesce(d.ethnicity, 'not_known')
+    LEFT JOIN ref_published_categories AS pb
+      ON pb.breakdown = 'ethnic_group_broad'
+     AND pb.recorded = coalesce(d.ethnicity, 'not_known')
     WHERE d.date_of_death BETWEEN $data_start AND $data_end
       AND list_contains($places, a.place)
 ),
@@ -98,6 +104,7 @@ described AS (
         END AS esp_band,
         r.sex,
         r.ethnic_group,
+        r.ethnic_group_broad,
         r.underlying_cause,
         -- Deaths with no recorded cause are in 'other': not on the need list. The
         -- published group: HIV is published with neurodegenerative disease (categories.py).
@@ -125,20 +132,23 @@ FROM described;
 CREATE OR REPLACE TEMP TABLE death_cells AS
 WITH combinations AS (
     SELECT DISTINCT
-        cell_id, place, imd_quintile, sex, age_band, age_group, ethnic_group, cause_group
+        cell_id, place, imd_quintile, sex, age_band, age_group, ethnic_group,
+        ethnic_group_broad, cause_group
     FROM deaths_in_scope
 )
 SELECT
     CASE WHEN count(*) OVER (PARTITION BY cell_id) > 1
          THEN error('deaths_in_scope: two combinations of breakdown values share a cell_id')
          ELSE cell_id END AS cell_id,
-    place, imd_quintile, sex, age_band, age_group, ethnic_group, cause_group
+    place, imd_quintile, sex, age_band, age_group, ethnic_group, ethnic_group_broad,
+    cause_group
 FROM combinations;
 
 -- The (breakdown, value) pairs a death contributes to in one period. Single months feed
 -- only the SPC series, which is not broken down.
 CREATE OR REPLACE TEMP MACRO breakdown_rows(kind, imd_quintile, sex, age_band, age_group,
-                                            ethnic_group, cause_group) AS
+                                            ethnic_group, ethnic_group_broad,
+                                            cause_group) AS
     CASE WHEN kind = 'month' THEN [{'breakdown': 'all', 'breakdown_value': 'all'}]
     ELSE [
         {'breakdown': 'all', 'breakdown_value': 'all'},
@@ -147,6 +157,7 @@ CREATE OR REPLACE TEMP MACRO breakdown_rows(kind, imd_quintile, sex, age_band, a
         {'breakdown': 'age_band', 'breakdown_value': age_band},
         {'breakdown': 'age_group', 'breakdown_value': age_group},
         {'breakdown': 'ethnic_group', 'breakdown_value': ethnic_group},
+        {'breakdown': 'ethnic_group_broad', 'breakdown_value': ethnic_group_broad},
         {'breakdown': 'cause_group', 'breakdown_value': cause_group},
         {'breakdown': 'cause_group_imd_quintile',
          'breakdown_value': imd_quintile || ': ' || cause_group}

@@ -53,7 +53,8 @@ cells AS (
 ),
 by_breakdown AS (
     SELECT c.*, unnest(breakdown_rows(c.kind, c.imd_quintile, c.sex, c.age_band,
-                                      c.age_group, c.ethnic_group, c.cause_group), recursive := true)
+                                      c.age_group, c.ethnic_group,
+                                      c.ethnic_group_broad, c.cause_group), recursive := true)
     FROM cells AS c
 )
 SELECT

@@ -94,7 +94,8 @@ counts AS (
         CAST(sum(ppod_achieved) AS BIGINT) AS ppod_achieved
     FROM (
         SELECT c.*, unnest(breakdown_rows(c.kind, c.imd_quintile, c.sex, c.age_band,
-                                          c.age_group, c.ethnic_group, c.cause_group),
+                                          c.age_group, c.ethnic_group,
+                                          c.ethnic_group_broad, c.cause_group),
                            recursive := true)
         FROM cells AS c
     )
@@ -114,7 +115,8 @@ medians AS (
     FROM (
         SELECT p.period, c.place, e.register_days,
                unnest(breakdown_rows(p.kind, c.imd_quintile, c.sex, c.age_band,
-                                     c.age_group, c.ethnic_group, c.cause_group),
+                                     c.age_group, c.ethnic_group,
+                                     c.ethnic_group_broad, c.cause_group),
                       recursive := true)
         FROM entries AS e
         JOIN period_days AS p USING (date_of_death)

@@ -55,7 +55,8 @@ def test_flags_match_indicators_md():
     assert {i for i, ind in catalogue.items() if ind.spc} == {
         "deaths", "pod_hospital_pct", "diupr_pct", "on_register_pct", "ea_last90_3plus_pct"}
     assert catalogue["ea_last90_3plus_pct"].breakdown_list == (
-        "imd_quintile", "sex", "age_band", "ethnic_group", "cause_group", "age_group")
+        "imd_quintile", "sex", "age_band", "ethnic_group", "ethnic_group_broad", "cause_group",
+        "age_group")
     assert catalogue["crude_death_rate"].breakdown_list == ("sex", "imd_quintile")
 
 

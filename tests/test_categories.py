@@ -12,7 +12,9 @@ P2 (LSOAs in quintiles 1, 3, 4, 5; none in 2): 30 cancer, 8 neurodegenerative, n
 With the default rule (counts 1-7 hidden), HIV alone (2 in P1, 2 in the ICB) would be
 suppressed, and a neighbour with it. Published merged: P1 'neurodegenerative_hiv' =
 7 + 2 = 9 deaths, 9 / 49 = 18.4% of deaths; P2 = 8; the ICB = 17. Ethnic 'mixed_other'
-in P1 = 3 + 6 = 9. P2's quintile 2 has no residents: its rows say so.
+in the ICB = 3 + 6 = 9; a Place publishes the coarser ethnic grouping instead, P1's
+'minority_ethnic' = 9 (Asian, Black, Mixed or Other), white 40. P2's quintile 2 has no
+residents: its rows say so.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import pytest
 from handbuilt_db import handbuilt_config
 from openpyxl import load_workbook
 
-from eolneeds import categories
+from eolneeds import categories, report_excel
 from eolneeds.assess import AssessOptions, assess_project
 from eolneeds.config import DisclosureConfig
 from eolneeds.db import connect
@@ -113,7 +115,9 @@ def _row(frame: pl.DataFrame, ind: str, area: str, breakdown: str, value: str) -
 def test_the_merge_is_fixed_documented_and_keeps_need_sums():
     merged = {(m.breakdown, m.published): set(m.members) for m in categories.merges()}
     assert merged == {("cause_group", "neurodegenerative_hiv"): {"neurodegenerative", "hiv"},
-                      ("ethnic_group", "mixed_other"): {"mixed", "other"}}
+                      ("ethnic_group", "mixed_other"): {"mixed", "other"},
+                      ("ethnic_group_broad", "minority_ethnic"): {"asian", "black", "mixed",
+                                                                  "other"}}
     # HIV stays with a need-list group, never in 'other' (need + other = all deaths).
     assert categories.members("cause_group", "other") == ["other"]
     # The catalogue's notes (report, packs, `eolneeds indicators`) and the docs name it.
@@ -130,7 +134,8 @@ def test_the_merge_is_fixed_documented_and_keeps_need_sums():
         assert " + ".join(m.members) not in text.replace(m.holds, ""), m
     assert {m.published: m.holds for m in categories.merges()} == {
         "neurodegenerative_hiv": "neurodegenerative disease + HIV",
-        "mixed_other": "mixed + other ethnic groups"}
+        "mixed_other": "mixed + other ethnic groups",
+        "minority_ethnic": "Asian + Black + Mixed + Other ethnic groups"}
 
 
 def test_a_rare_category_is_published_merged_with_the_right_count(default_rule):
@@ -145,10 +150,19 @@ def test_a_rare_category_is_published_merged_with_the_right_count(default_rule):
     assert _row(frame, "deaths", "P2", "cause_group", "neurodegenerative_hiv")["numerator"] == 8
     assert _row(frame, "deaths", "QXX", "cause_group", "neurodegenerative_hiv")[
         "numerator"] == 17
-    eth = _row(frame, "deaths", "P1", "ethnic_group", "mixed_other")
+    eth = _row(frame, "deaths", "QXX", "ethnic_group", "mixed_other")
     assert (eth["numerator"], eth["suppressed"]) == (9.0, False)
     assert "mixed + other ethnic groups" in eth["note"]
     assert "(mixed + other)" not in eth["note"]
+    # A Place publishes ethnic group only in the coarser grouping; the ICB both.
+    assert frame.filter((pl.col("area_type") == "place")
+                        & (pl.col("breakdown") == "ethnic_group")).height == 0
+    for area in ("P1", "QXX"):
+        broad = _row(frame, "deaths", area, "ethnic_group_broad", "minority_ethnic")
+        assert (broad["numerator"], broad["suppressed"]) == (9.0, False), area
+        assert "Asian + Black + Mixed + Other ethnic groups" in broad["note"]
+        white = _row(frame, "deaths", area, "ethnic_group_broad", "white")
+        assert white["numerator"] == (40.0 if area == "P1" else 78.0), area
     # No recorded rare category is published anywhere, in any breakdown.
     for value in ("hiv", "neurodegenerative", "mixed", "other"):
         bd = "ethnic_group" if value in ("mixed", "other") else "cause_group"
@@ -159,10 +173,10 @@ def test_a_rare_category_is_published_merged_with_the_right_count(default_rule):
 
 def test_every_area_has_the_same_published_categories(default_rule):
     frame = default_rule.indicators.filter(
-        pl.col("breakdown").is_in(["cause_group", "ethnic_group"]))
+        pl.col("breakdown").is_in(["cause_group", "ethnic_group", "ethnic_group_broad"]))
     seen = frame.group_by("area_code", "breakdown").agg(pl.col("breakdown_value").unique())
     allowed = {bd: set(categories.published_values(bd))
-               for bd in ("cause_group", "ethnic_group")}
+               for bd in ("cause_group", "ethnic_group", "ethnic_group_broad")}
     for area, bd, values in seen.iter_rows():
         assert set(values) <= allowed[bd], (area, bd, values)
 
@@ -253,18 +267,23 @@ def test_the_gradient_chart_marks_a_quintile_with_no_residents_apart_from_a_hidd
 
 def test_a_group_with_nobody_in_it_is_published_as_no_residents(default_rule):
     frame = default_rule.indicators
-    # P2's deaths are all white: its share of deaths at home among the Mixed or other
-    # group has nobody behind it. P1 has 9 such deaths: a real row (hidden here: fewer
+    # P2's deaths are all white: its share of deaths at home among the other ethnic
+    # groups has nobody behind it. P1 has 9 such deaths: a real row (hidden here: fewer
     # than 8 of them died at home).
-    empty = _row(frame, "pod_home_pct", "P2", "ethnic_group", "mixed_other")
+    empty = _row(frame, "pod_home_pct", "P2", "ethnic_group_broad", "minority_ethnic")
     assert empty["value"] is None and empty["suppressed"] is False
     assert empty["note"].startswith("no residents: nobody")
-    real = _row(frame, "pod_home_pct", "P1", "ethnic_group", "mixed_other")
+    real = _row(frame, "pod_home_pct", "P1", "ethnic_group_broad", "minority_ethnic")
     assert real["suppressed"] is True and not real["note"].startswith("no residents")
-    # Every area has a row for every published category of such an indicator.
+    # Every area has a row for every published category of such an indicator: a Place
+    # in the coarser ethnic grouping only, the ICB in both.
     for area in ("P1", "P2", "QXX"):
-        for value in categories.published_values("ethnic_group"):
-            _row(frame, "pod_home_pct", area, "ethnic_group", value)
+        for value in categories.published_values("ethnic_group_broad"):
+            _row(frame, "pod_home_pct", area, "ethnic_group_broad", value)
+    for value in categories.published_values("ethnic_group"):
+        _row(frame, "pod_home_pct", "QXX", "ethnic_group", value)
+        assert frame.filter((pl.col("area_code") == "P1") & (pl.col("breakdown") == "ethnic_group")
+                            ).height == 0
     # A share of all deaths is not 'nobody' when the group is empty: no row is invented.
     assert frame.filter((pl.col("indicator_id") == "cause_group_pct")
                         & pl.col("note").fill_null("").str.starts_with("no residents")
@@ -292,3 +311,34 @@ def test_disclosure_never_picks_a_no_residents_row_as_a_complement():
     assert rows["1"]["suppressed"] and rows["3"]["suppressed"]
     assert not rows["2"]["suppressed"] and not rows["4"]["suppressed"]
     assert rows["5"]["suppressed"] is False and rows["5"]["note"] == categories.NO_RESIDENTS_NOTE
+
+
+def _theme_rows(path: Path, sheet: str, indicator: str) -> list[dict]:
+    """The rows of one indicator in a pack's theme sheet, by column header."""
+    book = load_workbook(path, read_only=True)
+    try:
+        rows = list(book[sheet].iter_rows(values_only=True))
+    finally:
+        book.close()
+    top = next(i for i, r in enumerate(rows) if r and r[0] == "Indicator")
+    return [dict(zip(rows[top], r, strict=False)) for r in rows[top + 1:]
+            if r and r[0] == indicator]
+
+
+def test_a_place_pack_shows_the_broad_ethnic_groups_beside_the_icbs(no_rule, tmp_path):
+    """Alpha's (P1) pack: the number of deaths by broad ethnic group, the Place's beside
+    the ICB's (Asian, Black, Mixed or Other: P1's 3 mixed + 6 other = 9, the ICB's the
+    same; White: 40, the ICB's 40 + 38 = 78), and none of the ICB's five groups, whose
+    Alpha cells would all be [x] (they made its printed pack 119 pages, bound 100:
+    tests/test_excel_print.py). The ICB's pack has both groupings."""
+    place, icb = tmp_path / "alpha.xlsx", tmp_path / "icb.xlsx"
+    report_excel.write_excel_packs(no_rule.bundle, [(place, "P1"), (icb, None)])
+    rows = _theme_rows(place, "Mortality_and_need", "Number of deaths")
+    by = {(r["Breakdown"], r["Group"]): (r["Alpha"], r["ICB"]) for r in rows}
+    assert by[("Broad ethnic group", "Asian, Black, Mixed or Other")] == (9, 9)
+    assert by[("Broad ethnic group", "White")] == (40, 78)
+    assert not [key for key in by if key[0] == "Ethnic group"], by
+    icb_rows = _theme_rows(icb, "Mortality_and_need", "Number of deaths")
+    groups = {(r["Breakdown"], r["Group"]): r["Alpha"] for r in icb_rows}
+    assert groups[("Ethnic group", "Mixed or other ethnic group")] == "[x]"  # not at Place
+    assert groups[("Broad ethnic group", "Asian, Black, Mixed or Other")] == 9

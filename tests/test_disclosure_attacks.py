@@ -28,7 +28,8 @@ recovered exactly:
   ppod_days_median, whatever the catalogue calls them);
 * nested breakdowns: an age group is the sum of the age bands it spans (under 75 =
   0-64 + 65-74), a PCN the sum of its practices (the public ePCN lookup's current
-  relationships);
+  relationships), the ICB's Asian, Black and Mixed-or-Other groups the sum a Place's
+  coarser ethnic grouping publishes (categories.PLACE_INSTEAD);
 * from a rate or percentage times its published denominator (implied numerators are
   added to what the attacker knows);
 * a mean, median or cost times its count (test_a_mean_median_or_cost_...);
@@ -74,6 +75,10 @@ POD = ["pod_home", "pod_care_home", "pod_hospital", "pod_hospice", "pod_other"]
 #: 65-74, 75-84, 85+).
 AGE_GROUP_OF = {"0-64": "under_75", "65-74": "under_75", "75-84": "75_plus", "85+": "75_plus",
                 "unknown": "unknown"}
+#: The ethnic groups of the ICB by the coarser group a Place publishes them in
+#: (published_categories.csv, ethnic_group_broad): the ICB publishes both.
+ETHNIC_BROAD_OF = {"white": "white", "asian": "minority_ethnic", "black": "minority_ethnic",
+                   "mixed_other": "minority_ethnic", "not_known": "not_known"}
 
 
 @pytest.fixture(scope="module")
@@ -240,6 +245,9 @@ def _sums(names: set[tuple], truth: pl.DataFrame, pcn_of: dict[str, str] | None 
         if bd == "age_band" and value in AGE_GROUP_OF:
             groups[("to", "bands", (name, area, period, "age_group", AGE_GROUP_OF[value]))
                    ].append(n)
+        if bd == "ethnic_group" and value in ETHNIC_BROAD_OF:
+            groups[("to", "ethnic", (name, area, period, "ethnic_group_broad",
+                                     ETHNIC_BROAD_OF[value]))].append(n)
         if bd == "gp_practice" and pcn_of and value in pcn_of:
             groups[("to", "practices", (name, area, period, "pcn", pcn_of[value]))].append(n)
     sums = [(tag, total, members) for (_, tag, total), members in groups.items()]

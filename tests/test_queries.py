@@ -289,7 +289,8 @@ SELECT
     quantile_cont(date_diff('day', first_entry, date_of_death), 0.5) AS register_days_median
 FROM (
     SELECT *, unnest(breakdown_rows(kind, imd_quintile, sex, age_band, age_group,
-                                    ethnic_group, cause_group), recursive := true)
+                                    ethnic_group, ethnic_group_broad, cause_group),
+                     recursive := true)
     FROM per_death
 )
 GROUP BY GROUPING SETS (
