@@ -20,6 +20,7 @@ from __future__ import annotations
 import codecs
 import csv
 import difflib
+import functools
 import gzip
 import hashlib
 import html
@@ -1279,8 +1280,6 @@ def _unparsable_cell(worksheet: Any) -> UnreadableCell | None:
     from openpyxl.worksheet._reader import WorkSheetParser
 
     sheet = worksheet.title
-    kinds = {"n": "a number", "s": "a shared string's number", "b": "true or false (1 or 0)",
-             "d": "a date", "e": "an error", "str": "text", "inlineStr": "text"}
 
     class Naming(WorkSheetParser):  # type: ignore[misc]
         def _where(self, element: Any) -> str:
@@ -1327,10 +1326,7 @@ def _unparsable_cell(worksheet: Any) -> UnreadableCell | None:
                 if not style_read:
                     raise UnreadableCell(f"sheet {sheet!r} has a cell {where} whose style "
                                          "is not a number") from None
-                kind = element.get("t", "n")
-                raise UnreadableCell(
-                    f"sheet {sheet!r} has a cell {where} marked as holding "
-                    f"{kinds.get(kind, repr(kind))} that does not hold one") from None
+                raise not_holding(sheet, where, element.get("t", "n")) from None
 
     with worksheet._get_source() as source:
         book = worksheet.parent
@@ -1346,6 +1342,21 @@ def _unparsable_cell(worksheet: Any) -> UnreadableCell | None:
         except (ValueError, IndexError):
             pass
     return None
+
+
+def not_holding(sheet: str, where: str, kind: str) -> UnreadableCell:
+    """A cell whose value is not of the type its t="..." marks ('NaN' in a number cell,
+    'yes' in a true-or-false one), in both readers' words: named, never shown."""
+    kinds = {"n": "a number", "s": "a shared string's number", "b": "true or false (1 or 0)",
+             "d": "a date", "e": "an error", "str": "text", "inlineStr": "text"}
+    return UnreadableCell(f"sheet {sheet!r} has a cell {where} marked as holding "
+                          f"{kinds.get(kind, repr(kind))} that does not hold one")
+
+
+def beyond_a_double(sheet: str, where: str) -> UnreadableCell:
+    """<v>1E+400</v>: openpyxl reads it as infinity, which was loaded as the code INF."""
+    return UnreadableCell(f"sheet {sheet!r} has a cell {where} holding a number beyond the "
+                          "largest a workbook can hold (about 1.8E+308)")
 
 
 _XML_ROW_R = re.compile(r"[0-9]+")
@@ -1407,9 +1418,7 @@ def _placed(worksheet: Any, seen: RowsSeen, number: int, cells: list[dict[str, A
             from openpyxl.utils import get_column_letter
 
             column = next(i for i, v in enumerate(values, 1) if v in _INFINITIES)
-            raise UnreadableCell(
-                f"sheet {worksheet.title!r} has a cell {get_column_letter(column)}{number} "
-                "holding a number beyond the largest a workbook can hold (about 1.8E+308)")
+            raise beyond_a_double(worksheet.title, f"{get_column_letter(column)}{number}")
         yield number, values
 
 
@@ -2237,6 +2246,10 @@ def _stream_rows(path: Path, member: str, shared: list[str], min_row: int,
                                                   number) from None
                     except CellWrittenTwice as twice:
                         raise CellWrittenTwice(sheet, f"{twice.cell}{number}") from None
+                    except _OddValue as odd:
+                        where = f"{odd.letters}{number}"
+                        raise (beyond_a_double(sheet, where) if odd.kind == "inf" else
+                               not_holding(sheet, where, odd.kind)) from None
                     except IndexError:
                         raise UnreadableCell(
                             f"sheet {sheet!r} has a cell {_past_shared(body, shared, number)} "
@@ -2259,9 +2272,11 @@ def _past_shared(body: bytes, shared: list[str], number: int) -> str:
         kind, v = _XML_TYPE.search(attrs), _XML_V.search(inner)
         if kind and kind.group(1) == b"s" and v is not None:
             try:
-                shared[int(v.group(1))]
+                _shared_string(shared, v.group(1), "")
             except IndexError:
                 return f"{get_column_letter(position + 1)}{number}"
+            except _OddValue:
+                pass
     return f"in row {number}"
 
 
@@ -2280,11 +2295,76 @@ class CellInAnotherRow(Exception):
         self.letters, self.row = letters, row
 
 
+class _OddValue(Exception):
+    """_row_cells_any met a value its cell's type cannot hold (`kind`, or "inf" for a
+    number past a double): the fast reader's side of openpyxl's refusal."""
+
+    def __init__(self, letters: str, kind: str) -> None:
+        super().__init__(f"{letters}: {kind}")
+        self.letters, self.kind = letters, kind
+
+
+# A <v> whose text is not a whole number as openpyxl gives it back (no sign but '-', no
+# leading zero, at most 15 digits: the shared strings' numbers and the counts of the ONS
+# workbooks): its row is read by _row_cells_any, which reads each value as openpyxl does.
+_XML_V_NOT_PLAIN = re.compile(rb"<v>(?!(?:-?[1-9][0-9]{0,14}|0)</v>)")
+
+
+@functools.cache
+def _openpyxl_casts() -> tuple[Callable[[str], Any], Callable[[str], Any]]:
+    """openpyxl's reader's own casts of a number's and a date's text (imported once)."""
+    from openpyxl.worksheet._reader import _cast_number, from_ISO8601
+
+    return _cast_number, from_ISO8601
+
+
+def _cell_value(kind: bytes, raw: bytes, letters: str) -> str | None:
+    """A cell's value of type `kind` (not a string's) as openpyxl reads it, as text
+    (cell_text): the two readers gave '1e3' and '1000', 'NaN' and a refusal, 'false' and
+    a refusal for a true-or-false cell holding 'yes', and the fast one failed on digits
+    of another script (UnicodeDecodeError, exit 1). openpyxl's own casts, so the two
+    cannot drift; what it refuses raises _OddValue."""
+    _cast_number, from_ISO8601 = _openpyxl_casts()
+    text = _xml_text(raw)
+    if not text:
+        return None
+    try:
+        if kind in (b"n", b""):
+            value: Any = _cast_number(text)
+            if value in _INFINITIES:
+                raise _OddValue(letters, "inf")
+        elif kind == b"b":
+            value = bool(int(text))
+        elif kind == b"d":
+            value = from_ISO8601(text)
+        else:  # an error's text (#N/A), a formula's text, a type openpyxl does not know
+            value = text
+    except ValueError:
+        raise _OddValue(letters, kind.decode("ascii", "replace")) from None
+    return cell_text(value)
+
+
+def _shared_string(shared: list[str], raw: bytes, letters: str) -> str | None:
+    """The shared string a t="s" cell's <v> names, read as openpyxl reads it (IndexError
+    past the end, _OddValue for a <v> that is no number)."""
+    text = _xml_text(raw)
+    if not text:
+        return None
+    try:
+        index = int(text)
+    except ValueError:
+        raise _OddValue(letters, "s") from None
+    return shared[index]
+
+
 def _row_cells(body: bytes, shared: list[str], number: int) -> list[str | None]:
     """Row `number`'s cells (a cell naming another row raises CellInAnotherRow)."""
     plain = _XML_PLAIN_CELL.findall(body)
     if len(plain) != body.count(b"<c "):
         return _row_cells_any(body, shared, number)
+    # A row of whole numbers (and shared strings) pays one search; in any other row each
+    # value is read as openpyxl reads it (a decimal, 1E3, NaN).
+    exact = _XML_V_NOT_PLAIN.search(body) is None
     cells: list[str | None] = []
     digits = str(number).encode("ascii")
     for letters, row, kind, value, inline in plain:
@@ -2296,11 +2376,14 @@ def _row_cells(body: bytes, shared: list[str], number: int) -> list[str | None]:
         while len(cells) < position:
             cells.append(None)
         if kind == b"s" and value:
-            text: str | None = shared[int(value)]
+            text: str | None = shared[int(value)] if exact else \
+                _shared_string(shared, value, letters.decode("ascii"))
         elif kind == b"inlineStr":
             text = _xml_text(inline)
-        else:
+        elif exact or not value:
             text = value.decode("ascii") if value else None
+        else:
+            text = _cell_value(b"n", value, letters.decode("ascii"))
         cells.append(text if text is None or text.strip() else None)
     return cells
 
@@ -2309,6 +2392,8 @@ def _row_cells_any(body: bytes, shared: list[str], number: int) -> list[str | No
     """Row `number`'s cells, each placed by its reference (a cell without one follows the
     cell before it); a column claimed twice raises CellWrittenTwice naming its letters,
     a cell naming another row CellInAnotherRow."""
+    from openpyxl.utils import get_column_letter
+
     cells: list[str | None] = []
     claimed: set[int] = set()
     position = -1
@@ -2327,14 +2412,12 @@ def _row_cells_any(body: bytes, shared: list[str], number: int) -> list[str | No
             if v is None:
                 value = None
             elif kind == b"s":
-                value = shared[int(v.group(1))]
-            elif kind == b"b":
-                value = "true" if v.group(1).strip() == b"1" else "false"
-            else:
+                value = _shared_string(shared, v.group(1), get_column_letter(position + 1))
+            elif kind == b"str":
                 value = _xml_text(v.group(1))
+            else:
+                value = _cell_value(kind, v.group(1), get_column_letter(position + 1))
         if position in claimed:
-            from openpyxl.utils import get_column_letter
-
             raise CellWrittenTwice("", get_column_letter(position + 1))
         claimed.add(position)
         while len(cells) <= position:

@@ -1,5 +1,16 @@
 """Red team, round 12: what round 11 left, and `validate` and `run` set up carelessly.
 
+What round 11 left:
+
+* The fast workbook reader (IoD File 1, the ONS population and projections workbooks)
+  and openpyxl's read odd cells apart: a number cell holding 'NaN', '0x1A' or '1.2.3'
+  was refused by openpyxl's (naming the cell) and kept as text by the fast one; '1e3',
+  '007', '1.50' were '1000', '7', '1.5' in one and as written in the other; a
+  true-or-false cell holding 'yes' or '2' was 'false' in the fast reader; a number in
+  Arabic-Indic digits was 12 in openpyxl's and UnicodeDecodeError (exit 1) in the fast
+  one. The fast reader now reads every value that is not a plain whole number with
+  openpyxl's own casts, and refuses in the same words.
+
 A hostile or careless set-up, found by attacking `validate`, `ingest --inbox` and `run`
 on a real project:
 
@@ -39,6 +50,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from eolneeds import readers
 from eolneeds import run as run_mod
 from eolneeds.config import load_config
 from eolneeds.errors import ConfigError, InputDataError, UsageError
@@ -47,6 +59,7 @@ from eolneeds.project import check_output_folder
 from eolneeds.reporting import Reporter
 from eolneeds.validate import validate_project
 from tests.small_project import HEADER, make_project
+from tests.test_hostile_round8 import hand_built_workbook
 from tests.test_hostile_round9 import _key  # noqa: F401 (the key, autouse)
 from tests.test_ingest import query
 
@@ -183,3 +196,114 @@ def test_a_direction_mark_in_eolneeds_toml_is_refused_naming_the_key(tmp_path, m
     assert str(refused.value) == (
         f"{toml}: key 'places entry 1.name' holds the invisible character "
         f"U+{ord(mark):04X} at position 6 — retype the value without it")
+
+
+# -- 2. the fast workbook reader reads every cell as openpyxl does ------------------------
+
+def _both_readers(tmp_path: Path, book: Path) -> tuple[object, object]:
+    """What ingest's two workbook readers make of `book` (its sheet Register): the rows
+    loaded as text, or the message refusing it."""
+    made = []
+    for plain in (False, True):
+        with duckdb.connect() as con:
+            try:
+                readers.read_into(con, book, table="raw", file_format="xlsx",
+                                  header_row=1, plain_cells=plain)
+                made.append(con.execute("SELECT * EXCLUDE (__extra) FROM raw ORDER BY "
+                                        "__row").fetchall())
+            except InputDataError as refused:
+                made.append(str(refused))
+    return made[0], made[1]
+
+
+def _odd_book(path: Path, kind: str | None, value: str) -> Path:
+    """Register!B2 a cell of type `kind` (None: no t="...", a number) holding `value`."""
+    typed = f' t="{kind}"' if kind else ""
+    return hand_built_workbook(path, '<row r="1"><c r="A1" t="inlineStr"><is><t>code</t>'
+                               '</is></c><c r="B1" t="inlineStr"><is><t>count</t></is></c>'
+                               '</row><row r="2"><c r="A2" t="inlineStr"><is><t>E01000001'
+                               f'</t></is></c><c r="B2"{typed}><v>{value}</v></c></row>')
+
+
+def _refusal(what: str) -> str:
+    return (f"register.xlsx: has a damaged worksheet (ValueError: sheet 'Register' has a "
+            f"cell B2 {what}) — open it in Excel and save it again as .xlsx, or export CSV")
+
+
+NUMBER = "marked as holding a number that does not hold one"
+BOOLEAN = "marked as holding true or false (1 or 0) that does not hold one"
+DATE = "marked as holding a date that does not hold one"
+SHARED = "marked as holding a shared string's number that does not hold one"
+
+
+@pytest.mark.parametrize("kind, value, read", [
+    # As Excel reads a number cell: the number, however written.
+    (None, "1e3", "1000"), ("n", "1E3", "1000"), (None, "007", "7"), (None, "1.50", "1.5"),
+    (None, "12.0", "12"), (None, "+5", "5"), (None, "-0", "0"), (None, "85", "85"),
+    (None, "0.5", "0.5"), (None, "١٢", "12"), (None, " 12 ", "12"),
+    # Not a number: refused, naming the cell (never its value).
+    (None, "NaN", NUMBER), ("n", "nan", NUMBER), (None, "inf", NUMBER),
+    (None, "0x1A", NUMBER), (None, "1.2.3", NUMBER), (None, "1,5", NUMBER),
+    (None, "-", NUMBER), (None, "9434765919x", NUMBER),
+    (None, "1E+400", "holding a number beyond the largest a workbook can hold (about "
+                     "1.8E+308)"),
+    # true or false: 1 or 0 (any whole number but 0 is true, as openpyxl reads it).
+    ("b", "1", "true"), ("b", "0", "false"), ("b", "2", "true"), ("b", "yes", BOOLEAN),
+    ("b", "1.0", BOOLEAN),
+    # A date written as text (t="d"): the date; anything else refused.
+    ("d", "2024-01-15T00:00:00", "2024-01-15"), ("d", "2024-01-15", "2024-01-15"),
+    ("d", "45307", DATE), ("d", "15/01/2024", DATE),
+    # An error's and a formula's text as written.
+    ("e", "#N/A", "#N/A"), ("str", "1e3", "1e3"),
+    # A shared string's number that is none.
+    ("s", "x", SHARED),
+])
+def test_both_workbook_readers_read_an_odd_cell_alike(tmp_path, kind, value, read):
+    book = _odd_book(tmp_path / "register.xlsx", kind, value)
+    openpyxls, fast = _both_readers(tmp_path, book)
+    if read.startswith(("marked", "holding")):
+        assert openpyxls == fast == _refusal(read)  # (the value never shown)
+    else:
+        assert openpyxls == fast == [(2, "E01000001", read)]
+
+
+def test_an_ons_workbook_with_nan_is_refused_by_ingest_and_inspect_alike(tmp_path):
+    """The ONS population workbook is read by the fast reader (ingest) and by openpyxl's
+    (inspect): a count of NaN was loaded by one (a population of NaN, quarantined as not
+    a number) and refused by the other; a count in Arabic-Indic digits was exit 1 in
+    ingest. Both readers now read the same file the same way."""
+    import zipfile
+
+    from eolneeds.inspect import inspect_file
+    from tests.test_presets import _ons_current
+
+    config = make_project(tmp_path / "project",
+                          {"population": 'preset = "ons_population"\n'})
+    made = _ons_current(tmp_path / "made.xlsx")
+    for value, outcome in (("NaN", "refused"), ("١٢", 12.0)):
+        book = tmp_path / "ons.xlsx"
+        with zipfile.ZipFile(made) as source, zipfile.ZipFile(book, "w") as target:
+            for item in source.infolist():
+                data = source.read(item)
+                if b"Mid-2022 population estimates for LSOAs" in data or \
+                        b'<c r="F5"' in data:
+                    assert data.count(b'<c r="F5" t="n"><v>1</v></c>') == 1
+                    data = data.replace(b'<c r="F5" t="n"><v>1</v></c>',
+                                        f'<c r="F5" t="n"><v>{value}</v></c>'.encode())
+                target.writestr(item, data)
+        if outcome == "refused":
+            said = ("ons.xlsx: has a damaged worksheet (ValueError: sheet 'Mid-2022 LSOA "
+                    "2021' has a cell F5 marked as holding a number that does not hold one) "
+                    "— open it in Excel and save it again as .xlsx, or export CSV")
+            with pytest.raises(InputDataError) as refused:
+                ingest_files(config, "population", [book], reporter=Reporter())
+            assert str(refused.value) == said
+            with pytest.raises(InputDataError) as inspected:
+                inspect_file(book)
+            assert str(inspected.value) == said
+        else:
+            [result] = ingest_files(config, "population", [book], reporter=Reporter())
+            assert result.rows_loaded == result.rows_read == 76
+            # F0 of the first LSOA: 12 in place of 1, so females 0-4 are 12+2+3+4+5.
+            assert query(config, "SELECT population FROM population WHERE lsoa_code = "
+                         "'E01000001' AND sex = 'female' AND age_band = '0-4'") == [(26.0,)]
