@@ -482,10 +482,12 @@ def _observe(column: ColumnProfile, value: Any) -> None:
             column.ten_digits += 1
             if is_valid_nhs_number(digits):
                 column.nhs_valid += 1
-    if 6 <= len(text) <= 30 and text[0].isdigit() and not isinstance(value, datetime | date):
+    month_first = text[:3].isalpha() and text[-1].isalnum()  # 'Jan  3 2024 12:00AM'
+    if (6 <= len(text) <= 30 and (text[0].isdigit() or month_first)
+            and not isinstance(value, datetime | date)):
         # A time after the date (SQL Server's '2024-12-15 00:00:00.000') is read past by
         # ingest: the date's shape is the format.
-        shape = date_shape(strip_time(text))
+        shape = None if month_first else date_shape(strip_time(text))
         if shape is None and month_name_date(strip_time(text)):
             # '20-Jun-2023' (EMIS): a date, read whatever the date_format (never the
             # mapping's format: see mapping_text), counted so the column is known as one

@@ -123,6 +123,16 @@ _MONTH_NAME_SHAPE = r"[0-9]{1,2}[-/ ]?[A-Za-z]{3,9}[-/ ]?[0-9]{4}"
 # DATETIME "01MAY2024:13:45:00", whose time the ':' before it marks).
 _MONTH_NAME_PARTS = r"^([0-9]{1,2})[-/ ]?([A-Za-z]{3,9})[-/ ]?([0-9]{4})$"
 _MONTH_NAME_FORMATS = ("%d-%b-%Y", "%d-%B-%Y")
+# The month as a word first: SQL Server's default text of a datetime ("Jan  3 2024
+# 12:00AM", as a view that casts dates to varchar exports them; the time is stripped as
+# any time is), and "January 3, 2024". Read as the day-first shape above, reordered.
+# (The years 1900-2099 only, so that the shape itself rules out dates before 1900; see
+# date_sql. Spaces may follow: SQL Server pads the hour, "Feb 29 2024  1:30PM".)
+_MONTH_FIRST_SHAPE = r"[A-Za-z]{3,9}\.?[-/ ]+[0-9]{1,2},?[-/ ]+(19|20)[0-9]{2} *"
+_MONTH_FIRST_PARTS = r"^([A-Za-z]{3,9})\.?[-/ ]+([0-9]{1,2}),?[-/ ]+([0-9]{4}) *$"
+# yyyymmdd written as a decimal ("20240103.0"): a column of such dates with blanks in it
+# that pandas read as numbers and wrote back.
+_COMPACT_DECIMAL_SHAPE = r"(19|20)[0-9]{6}\.0+"
 # A date cell formatted as General shows (and a CSV saved from it holds) Excel's serial
 # number: days since 1899-12-30. Five digits (1927-05-18 to 2173) has no other reading
 # in a date column; four could be a year.
@@ -230,8 +240,9 @@ ALWAYS_READ_FORMATS = ("%Y-%m-%d", "%Y%m%d", MONTH_NAME_FORMAT)
 
 def month_name_date(text: str) -> bool:
     """Whether `text` is a real date with its month as a word and a four-digit year
-    ('20-Jun-2023'), which parse_date reads whatever the date_format."""
-    return (re.fullmatch(_MONTH_NAME_SHAPE, text) is not None
+    ('20-Jun-2023', 'Jun 20 2023'), which parse_date reads whatever the date_format."""
+    return ((re.fullmatch(_MONTH_NAME_SHAPE, text) is not None
+             or re.fullmatch(_MONTH_FIRST_SHAPE, text) is not None)
             and parse_date(text, MONTH_NAME_FORMAT).value is not None)
 
 
@@ -256,6 +267,11 @@ def parse_date(value: str | None, date_format: str = "%d/%m/%Y") -> Normalised:
     if re.fullmatch(_MONTH_NAME_SHAPE, text):
         dashed = re.sub(_MONTH_NAME_PARTS, r"\1-\2-\3", text)
         candidates.extend((dashed, fmt) for fmt in _MONTH_NAME_FORMATS)
+    if re.fullmatch(_MONTH_FIRST_SHAPE, text):
+        dashed = re.sub(_MONTH_FIRST_PARTS, r"\2-\1-\3", text)
+        candidates.extend((dashed, fmt) for fmt in _MONTH_NAME_FORMATS)
+    if re.fullmatch(_COMPACT_DECIMAL_SHAPE, text):
+        candidates.append((text[:8], "%Y%m%d"))
     for candidate, fmt in candidates:
         try:
             parsed = datetime.strptime(candidate, fmt).date()
@@ -358,7 +374,19 @@ def date_sql(expr: str, date_format_param: str, excel_epoch: date | None = None)
               f"THEN DATE {sql_literal((excel_epoch or _EXCEL_EPOCH).isoformat())} + "
               "CAST(regexp_extract("
               f"{text}, '^[0-9]+') AS INTEGER) END)")
-    return f"coalesce({custom}, {iso}, {numeric}, {compact}, {month_name}, {serial})"
+    # Rare shapes last: coalesce reads them only for the values nothing above read, so
+    # a file of common dates pays nothing for them. Each expression is written once (not
+    # in plausible(), whose repeat DuckDB would compute for every row, as it does the
+    # repeated parts above: their shapes hold no year before 1900 instead).
+    reordered = f"regexp_replace({text}, {sql_literal(_MONTH_FIRST_PARTS)}, '\\2-\\1-\\3')"
+    formats = "[" + ", ".join(sql_literal(f) for f in _MONTH_NAME_FORMATS) + "]"
+    month_first = (f"(CASE WHEN regexp_full_match({text}, {sql_literal(_MONTH_FIRST_SHAPE)}) "
+                   f"THEN CAST(try_strptime({reordered}, {formats}) AS DATE) END)")
+    compact_decimal = (
+        f"(CASE WHEN regexp_full_match({text}, {sql_literal(_COMPACT_DECIMAL_SHAPE)}) "
+        f"THEN CAST(try_strptime(left({text}, 8), '%Y%m%d') AS DATE) END)")
+    return (f"coalesce({custom}, {iso}, {numeric}, {compact}, {month_name}, {serial}, "
+            f"{month_first}, {compact_decimal})")
 
 
 def date_fault_sql(expr: str, date_format: str) -> str:

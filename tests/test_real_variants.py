@@ -25,6 +25,8 @@ import pytest
 from eolneeds.config import ProjectConfig, load_config
 from eolneeds.errors import InputDataError
 from eolneeds.ingest import ingest_files
+from eolneeds.inspect import inspect_file
+from eolneeds.normalise import parse_date
 from eolneeds.reporting import Reporter
 from tests.small_project import make_project
 from tests.test_ingest import query, write
@@ -277,3 +279,44 @@ def test_dars_tokenised_extracts_link_by_their_token(tmp_path: Path) -> None:
     assert query(config, "SELECT d.age, a.activity_type, count(*) FROM deaths d JOIN "
                  "activity a USING (person_id) GROUP BY ALL ORDER BY ALL") == [
         (70, "ae_attendance", 1), (80, "emergency_admission", 2)]
+
+
+# --- Dates as warehouses and scripts write them --------------------------------------
+
+# (written, the date it is): SQL Server's default text of a datetime (a view that casts
+# its dates to varchar), the US long date, and yyyymmdd that pandas wrote back as a
+# decimal because the column had blanks.
+WRITTEN_DATES = [
+    ("Jan  3 2024 12:00AM", date(2024, 1, 3)),
+    ("Feb 29 2024  1:30PM", date(2024, 2, 29)),
+    ('"March 4, 2024"', date(2024, 3, 4)),  # quoted in the CSV for its comma
+    ("Sep 10 2023", date(2023, 9, 10)),
+    ("20240105.0", date(2024, 1, 5)),
+]
+
+
+def test_month_first_and_decimal_yyyymmdd_dates_are_read(tmp_path: Path) -> None:
+    header = ["DEC_NHS_NUMBER", "REG_DATE_OF_DEATH", "DEC_AGEC", "DEC_SEX", "DEC_LSOA",
+              "S_UNDERLYING_COD_ICD10", "POD_CODE", "POD_NHS_ESTABLISHMENT",
+              "POD_ESTABLISHMENT_TYPE"]
+    rows = [[n, written, "80", "1", "E01000001", "C349", "H", "", ""]
+            for n, (written, _day) in zip(N, WRITTEN_DATES, strict=True)]
+    # Not dates: no 30 February, a decimal yyyymmdd with a fraction (no whole day), a
+    # month first with a two-digit year (1924 or 2024?).
+    rows += [["9434765064", "Feb 30 2024", "80", "1", "E01000001", "C349", "H", "", ""],
+             ["9434765072", "20240105.5", "80", "1", "E01000001", "C349", "H", "", ""],
+             ["9434765080", "Jan 3 24", "80", "1", "E01000001", "C349", "H", "", ""]]
+    path = _csv(tmp_path / "deaths.csv", [header, *rows])
+    config = _onboarded(tmp_path, "deaths", path, "pcmd_deaths", (8, 5, 3))
+    assert query(config, "SELECT date_of_death FROM deaths ORDER BY source_row") == [
+        (day,) for _written, day in WRITTEN_DATES]
+    assert query(config, "SELECT row_number, value FROM rejects ORDER BY row_number") == [
+        (7, "Feb 30 2024"), (8, "20240105.5"), (9, "Jan 3 24")]
+    # inspect counts the month-first ones as dates (so a date column no name matches is
+    # still found: inspect._guess_dates).
+    [profile] = [c for c in inspect_file(path).columns if c.name == "REG_DATE_OF_DEATH"]
+    assert profile.text_dates == {"%d-%b-%Y": 4}
+    # The same reading in Python (inspect and the tests' reference).
+    assert [parse_date(w.strip('"')).value for w, _day in WRITTEN_DATES] == [
+        day for _w, day in WRITTEN_DATES]
+    assert [parse_date(r[1]).value for r in rows[5:]] == [None, None, None]
