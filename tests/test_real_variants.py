@@ -208,6 +208,30 @@ def test_episodes_by_epistart_with_a_spell_id_and_no_epiorder(tmp_path: Path) ->
     ]
 
 
+def test_episodes_without_a_spell_id_are_one_spell_by_person_and_admission(
+        tmp_path: Path) -> None:
+    """SEM episodes with no spell identifier: a person's rows with one admission date and
+    method are one spell's episodes (two spells begun the same day cannot be told from
+    them, README), so one admission; another admission date is another spell."""
+    path = _csv(tmp_path / "apc_sem_episodes.csv", [
+        ["AIMTC_Pseudo_NHS", "StartDate_HospitalProviderSpell",
+         "DischargeDate_FromHospitalProviderSpell", "AdmissionMethod_HospitalProviderSpell",
+         "StartDate_ConsultantEpisode", "EndDate_ConsultantEpisode"],
+        ["A", "2024-01-03", "2024-01-09", "21", "2024-01-03", "2024-01-05"],
+        ["A", "2024-01-03", "2024-01-09", "21", "2024-01-05", "2024-01-09"],
+        ["A", "2024-01-20", "2024-01-21", "21", "2024-01-20", "2024-01-21"],
+    ])
+    config = make_project(tmp_path / "p", {"activity": 'preset = "hes_apc"\n'})
+    [res] = ingest_files(config, "activity", [path], reporter=Reporter())
+    assert (res.rows_read, res.rows_loaded, res.rows_rejected) == (3, 3, 0)
+    assert query(config, "SELECT activity_type, start_date, end_date FROM activity "
+                 "ORDER BY source_row") == [
+        ("emergency_admission", date(2024, 1, 3), date(2024, 1, 9)),
+        ("other", date(2024, 1, 3), date(2024, 1, 9)),
+        ("emergency_admission", date(2024, 1, 20), date(2024, 1, 21)),
+    ]
+
+
 def test_a_spells_file_sent_twice_is_still_one_spell(tmp_path: Path) -> None:
     """Without episode dates the rows are spells: the same spell twice is a duplicate,
     quarantined, as before."""
