@@ -380,7 +380,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
             f"{exc.start}) — save it as UTF-8 (most editors offer it under Save As)"
         ) from None
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+        # A folder, a loop of links, a file this account may not read: said with the fix
+        # (the message named the fault only).
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}) — make it a TOML file "
+                          "the account running eolneeds can read, or move it out of the "
+                          "project") from None
 
 
 # What a mapping may write for `delimiter` besides one character or "auto".

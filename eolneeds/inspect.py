@@ -70,13 +70,13 @@ from eolneeds.readers import (
     detect_format,
     detect_header_row,
     head_rows,
-    is_no_value,
     line_too_long,
     numbered_rows,
     open_bytes,
     refuse_web_page,
     scan_workbook,
     sheet_xml,
+    value_text,
 )
 from eolneeds.schema import (
     ACTIVITY_TYPES,
@@ -464,9 +464,9 @@ def _observe(column: ColumnProfile, value: Any) -> None:
     text = cell_text(value)
     if text is None:
         return
-    if is_no_value(text):
+    text = value_text(text)  # trimmed, Excel's apostrophe read past, as ingest reads it
+    if text is None:
         return  # ingest reads NULL, N/A, '-', Not known ... as no value: so does inspect
-    text = text.strip()
     column.filled += 1
     if len(text) == 5 and text.isdigit():
         days = int(text)

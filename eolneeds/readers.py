@@ -144,11 +144,20 @@ _NO_VALUE_STARTS = tuple(sorted({ord(c) for w in NO_VALUE_TEXTS
 _NO_VALUE_LONGEST = max(len(w) for w in NO_VALUE_TEXTS)
 
 
+def value_text(text: str | None) -> str | None:
+    """A cell's text as ingest reads it: value_sql's Python twin, for inspect."""
+    if text is None:
+        return None
+    text = text.strip(WHITE_SPACE)
+    if text.startswith("'"):
+        text = text[1:].strip(WHITE_SPACE)
+    return None if not text or text.lower() in NO_VALUE_TEXTS else text
+
+
 def is_no_value(text: str | None) -> bool:
     """Whether a cell's text means no value (blank, or one of NO_VALUE_TEXTS in any case):
     value_sql's Python twin, for inspect."""
-    return text is None or not text.strip(WHITE_SPACE) or \
-        text.strip(WHITE_SPACE).lower() in NO_VALUE_TEXTS
+    return value_text(text) is None
 
 
 def trimmed_sql(column: str) -> str:
@@ -172,11 +181,29 @@ def trimmed_sql(column: str) -> str:
 
 
 def value_sql(column: str) -> str:
-    """SQL: the cell's text with surrounding white space trimmed; NULL when nothing is
-    left or it is one of NO_VALUE_TEXTS (any case). Only a short value starting with
-    one of their first characters is lower-cased (20 M values: about the CPU time of
-    the four exact comparisons it replaced)."""
-    text = f"nullif({trimmed_sql(column)}, '')"  # written thrice, computed once (DuckDB)
+    """SQL: the cell's text with surrounding white space trimmed, and one leading
+    apostrophe after it (see below); NULL when nothing is left or it is one of
+    NO_VALUE_TEXTS (any case). Only a short value starting with one of their first
+    characters is lower-cased (20 M values: about the CPU time of the four exact
+    comparisons it replaced).
+
+    A leading apostrophe is Excel's mark that a cell is text ('45307, '2024-01-15,
+    'E01000001, '0123): Excel shows the cell without it and never exports it, but some
+    exports and hand-made files write it out. It is no part of any date, code, number or
+    identifier, so it is read past in every column of every format, as the NHS number's
+    clean-up read it past first (round 11): a date was quarantined and a code blanked
+    (and a reason quoting it garbled). Text after it is trimmed again (' 12 is 12)."""
+    # The ordinary value (printable ASCII at both ends, first '(' or after: not the
+    # apostrophe) as it is, by trimmed_sql's own test; the rest trimmed, then unmarked.
+    ordinary = (f"NOT ({column} < '(' OR {column} >= chr(127) OR "
+                f"NOT ({column}[-1] BETWEEN '!' AND '~'))")
+    trimmed = trimmed_sql(column)
+    rest = f"substr({trimmed}, 2)"
+    unmarked = (f"(CASE WHEN {ordinary} THEN {column} "
+                f"WHEN NOT starts_with({trimmed}, chr(39)) THEN {trimmed} "
+                f"WHEN {rest} >= '!' AND {rest} < chr(127) THEN {rest} "
+                f"ELSE trim(trim({rest}), {_WHITE_SPACE_SQL}) END)")
+    text = f"nullif({unmarked}, '')"  # written thrice, computed once (DuckDB)
     words = ", ".join(f"'{w}'" for w in NO_VALUE_TEXTS)
     starts = ", ".join(str(c) for c in _NO_VALUE_STARTS)
     return (f"(CASE WHEN strlen({text}) <= {_NO_VALUE_LONGEST} AND ascii({text}) IN ({starts}) "

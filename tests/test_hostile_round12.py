@@ -2,6 +2,12 @@
 
 What round 11 left:
 
+* Excel's text apostrophe before a date or code: '9434765919 was read as the NHS
+  number, but '45307 and '2024-01-15 were no dates (the death quarantined, a file of
+  them refused) and 'E01000001, 'C34.9, 'home no codes (blanked, set to unknown). One
+  leading apostrophe is now read past in every value of every column, CSV and workbook
+  alike, by readers.value_sql (and inspect, by its twin readers.value_text): a
+  clean-up, as the NHS number's was, not recorded as a fault.
 * The fast workbook reader (IoD File 1, the ONS population and projections workbooks)
   and openpyxl's read odd cells apart: a number cell holding 'NaN', '0x1A' or '1.2.3'
   was refused by openpyxl's (naming the cell) and kept as text by the fast one; '1e3',
@@ -30,6 +36,8 @@ on a real project:
   `validate` were DuckDB's catalog, binder or constraint error, exit 1. Now exit 3 naming
   the object, before anything is written. A table an earlier release did not make
   (lsoa_places) made `validate` fail (exit 1); it is now made, as ingest makes it.
+* A mapping that is a folder or a loop of links was refused (exit 2) naming the fault
+  but not the fix; the message now says it.
 * A left-to-right, right-to-left or Arabic letter mark (U+200E, U+200F, U+061C) in
   eolneeds.toml was taken, though README says a text-direction character is refused (the
   overrides and isolates were); it is refused naming the key.
@@ -45,6 +53,7 @@ Real files, a real DuckDB database; library calls where the CLI process is not t
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -307,3 +316,109 @@ def test_an_ons_workbook_with_nan_is_refused_by_ingest_and_inspect_alike(tmp_pat
             # F0 of the first LSOA: 12 in place of 1, so females 0-4 are 12+2+3+4+5.
             assert query(config, "SELECT population FROM population WHERE lsoa_code = "
                          "'E01000001' AND sex = 'female' AND age_band = '0-4'") == [(26.0,)]
+
+
+# -- 1. Excel's text apostrophe before a date, a code or a number -----------------------
+
+PLAIN = [("9434765919", "2024-01-15", "80", "F", "E01000001", "C34.9", "home"),
+         ("4010232137", "45307", "81", "Male", "E01000002", "I21", "Care home"),
+         ("4505577104", "16/01/2024", "0", "female", "W01000003", "C349", "hospital")]
+
+
+def _deaths_file(path: Path, rows, mark: str = "'") -> Path:
+    """A deaths extract (CSV or xlsx by its suffix) with `mark` before every value."""
+    import openpyxl
+
+    marked = [[mark + v for v in row] for row in rows]
+    if path.suffix == ".csv":
+        path.write_text(HEADER + "".join(",".join(r) + "\n" for r in marked),
+                        encoding="utf-8")
+    else:
+        book = openpyxl.Workbook()
+        book.active.append(HEADER.strip().split(","))
+        for row in marked:
+            book.active.append(row)  # text cells, the apostrophe part of the text
+        book.save(path)
+    return path
+
+
+_DEATHS = ("SELECT person_id, date_of_death, age, sex, lsoa_code, underlying_cause, "
+           "place_of_death, source_row FROM deaths ORDER BY source_row")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_excels_text_apostrophe_before_a_date_code_or_number_is_read_past(tmp_path,
+                                                                          suffix):
+    """'45307, '2024-01-15, 'E01000001, 'C34.9, '80: Excel's mark that a cell is text,
+    which Excel never shows or exports but some exports write out. The date was
+    quarantined (every row of such a file: the file refused), the codes blanked or set to
+    unknown. Each is now the value after the mark, as the NHS number already was: the
+    same rows as the file written without it, with nothing quarantined or blanked."""
+    plain = make_project(tmp_path / "plain")
+    ingest_files(plain, "deaths", [_deaths_file(tmp_path / f"plain{suffix}", PLAIN, "")],
+                 reporter=Reporter())
+    config = make_project(tmp_path / "project")
+    [result] = ingest_files(config, "deaths", [_deaths_file(tmp_path / f"marked{suffix}",
+                                                            PLAIN)], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (3, 3, 0)
+    loaded = query(config, _DEATHS)
+    assert loaded == query(plain, _DEATHS)
+    # Worked by hand: serial day 45307 is 2024-01-16 (day 1 is 1900-01-01, and Excel's
+    # 1900 leap day counts: 45292 is 2024-01-01).
+    assert [r[1:7] for r in loaded] == [
+        (date(2024, 1, 15), 80, "female", "E01000001", "C349", "home"),
+        (date(2024, 1, 16), 81, "male", "E01000002", "I21", "care_home"),
+        (date(2024, 1, 16), 0, "female", "W01000003", "C349", "hospital")]
+    assert query(config, "SELECT count(*) FROM field_actions") == [(0,)]
+    # inspect profiles the marked column as the plain one (a date column, the same
+    # examples), so the mapping it writes reads the file.
+    from eolneeds.inspect import inspect_file
+
+    def columns(path: Path) -> list[str]:
+        return [line for line in inspect_file(path).render_text().splitlines()
+                if line.strip().startswith(("date_of_death", "lsoa_code", "age"))]
+    assert columns(tmp_path / f"marked{suffix}") == columns(tmp_path / f"plain{suffix}")
+
+
+def test_an_apostrophe_anywhere_but_first_is_part_of_the_value(tmp_path):
+    """Only a leading apostrophe is Excel's mark: one after the value, or two, leave a
+    value that is no date (quarantined, quoted as written) or no code (blanked); an
+    apostrophe alone is an empty cell (a death without a date, quarantined; an age not
+    given)."""
+    config = make_project(tmp_path / "project")
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text(HEADER + "9434765919,2024-01-15',80,F,E01000001,C34.9,home\n"
+                      "4010232137,'2024-01-15,80,F,E01000001',C34.9,home\n"
+                      "4505577104,',80,F,E01000001,C34.9,home\n"
+                      "9434765870,'2024-01-17,',F,E01000001,C34.9,home\n", encoding="utf-8")
+    [result] = ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    assert (result.rows_read, result.rows_loaded, result.rows_rejected) == (4, 2, 2)
+    assert query(config, "SELECT row_number, column_name, value FROM rejects ORDER BY 1"
+                 ) == [(2, "date_of_death", "2024-01-15'"), (4, "date_of_death", None)]
+    assert query(config, "SELECT row_number, column_name, value FROM field_actions "
+                 "ORDER BY 1") == [(3, "lsoa_code", "E01000001'")]
+    assert query(config, "SELECT source_row, age FROM deaths ORDER BY 1") == [
+        (3, 80), (5, None)]
+
+
+@pytest.mark.parametrize("kind", ["folder", "loop"])
+def test_a_mapping_that_cannot_be_read_is_named_with_the_fix(tmp_path, kind):
+    """mappings/deaths.toml a folder or a loop of links: exit 2 naming it, but with no
+    fix ('cannot be read (Is a directory)'); the message now says what to do, and doing
+    it (moving it out) lets validate and run read the project."""
+    root = tmp_path / "project"
+    make_project(root, {"register": 'dataset = "register"\n'})
+    bad = root / "mappings" / "deaths.toml"
+    if kind == "folder":
+        bad.mkdir()
+        why = "Is a directory"
+    else:
+        bad.symlink_to(bad.name)
+        why = "Too many levels of symbolic links"
+    with pytest.raises(ConfigError) as refused:
+        load_config(root)
+    assert str(refused.value) == (
+        f"{bad}: cannot be read ({why}) — make it a TOML file the account running "
+        "eolneeds can read, or move it out of the project")
+    bad.rename(tmp_path / "deaths.toml")
+    assert load_config(root).mappings["register"].dataset == "register"
