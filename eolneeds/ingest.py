@@ -3016,6 +3016,11 @@ _LIKELY_FIXES = (
 )
 
 
+# SQL: a value quoted in a reason (' 'VALUE''), up to the quote before a space, ';',
+# ',', ')' or the end (which regexp_replace keeps, as \1).
+_QUOTED_VALUE = r"' ''.*?''( |;|,|\)|$)'"
+
+
 def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfig,
                             dataset: str, name: str, mapping: Any, rows_read: int) -> None:
     """A file whose every row, or more than [ingest] max_rejected_share of them, would
@@ -3032,9 +3037,11 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
     rows_rejected = int(con.execute(f"SELECT count(*) FROM ({faulty})").fetchone()[0])  # type: ignore[index]
     if not rows_rejected or (rows_rejected < rows_read and rows_rejected <= share * rows_read):
         return
-    # Reasons quote values between single quotes: group without them.
+    # Reasons quote values between single quotes: group without them. A quoted value
+    # runs to the quote before a space, ';', ',', ')' or the end, as it may hold quotes
+    # itself (2024-01-15' left "date_of_death' is not a date", its value half-cut).
     top = con.execute(
-        f"SELECT __column, regexp_replace(__reason, ' ''[^'']*''', '', 'g') AS why, "
+        f"SELECT __column, regexp_replace(__reason, {_QUOTED_VALUE}, '\\1', 'g') AS why, "
         f"count(*) AS n FROM ({faulty}) GROUP BY ALL ORDER BY n DESC, why LIMIT 1"
     ).fetchone()
     column, why, count = top if top else (None, "unknown", rows_rejected)
@@ -3049,7 +3056,7 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
     if "is not a date" in why:
         # The shape of a value the mapping could not read names the format it needs.
         value = con.execute(
-            f"SELECT regexp_extract(__reason, ' ''([^'']*)'' is not a date', 1) FROM "
+            f"SELECT regexp_extract(__reason, ' ''(.*?)'' is not a date', 1) FROM "
             f"({faulty}) WHERE __reason LIKE '%is not a date%' ORDER BY __row LIMIT 1"
         ).fetchone()
         shape = nz.date_shape(value[0]) if value and value[0] else None

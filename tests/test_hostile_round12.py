@@ -7,7 +7,9 @@ What round 11 left:
   them refused) and 'E01000001, 'C34.9, 'home no codes (blanked, set to unknown). One
   leading apostrophe is now read past in every value of every column, CSV and workbook
   alike, by readers.value_sql (and inspect, by its twin readers.value_text): a
-  clean-up, as the NHS number's was, not recorded as a fault.
+  clean-up, as the NHS number's was, not recorded as a fault. A file refused as
+  mostly quarantined quoted its most common reason with half of a value holding an
+  apostrophe left in it ("date_of_death' is not a date"); it is now whole.
 * The fast workbook reader (IoD File 1, the ONS population and projections workbooks)
   and openpyxl's read odd cells apart: a number cell holding 'NaN', '0x1A' or '1.2.3'
   was refused by openpyxl's (naming the cell) and kept as text by the fast one; '1e3',
@@ -422,3 +424,18 @@ def test_a_mapping_that_cannot_be_read_is_named_with_the_fix(tmp_path, kind):
         "eolneeds can read, or move it out of the project")
     bad.rename(tmp_path / "deaths.toml")
     assert load_config(root).mappings["register"].dataset == "register"
+
+
+def test_a_file_refused_for_values_holding_an_apostrophe_says_its_reason_whole(tmp_path):
+    """When most rows would be quarantined, the message quotes the most common reason
+    without its values: a value holding an apostrophe (2024-01-15', ''45307) left half
+    of itself behind ("date_of_death' is not a date"), and each such value made a
+    reason of its own (1 row each)."""
+    config = make_project(tmp_path / "project")
+    deaths = tmp_path / "deaths.csv"
+    deaths.write_text(HEADER + "9434765919,2024-01-15',80,F,E01000001,C34.9,home\n"
+                      "4010232137,''45307,80,F,E01000001,C34.9,home\n", encoding="utf-8")
+    with pytest.raises(InputDataError) as refused:
+        ingest_files(config, "deaths", [deaths], reporter=Reporter())
+    assert ('the most common reason is "date_of_death is not a date (expected dd/mm/yyyy '
+            'or yyyy-mm-dd)" (2 rows)') in str(refused.value)
