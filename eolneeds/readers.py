@@ -183,9 +183,7 @@ def trimmed_sql(column: str) -> str:
 def value_sql(column: str) -> str:
     """SQL: the cell's text with surrounding white space trimmed, and one leading
     apostrophe after it (see below); NULL when nothing is left or it is one of
-    NO_VALUE_TEXTS (any case). Only a short value starting with one of their first
-    characters is lower-cased (20 M values: about the CPU time of the four exact
-    comparisons it replaced).
+    NO_VALUE_TEXTS (any case).
 
     A leading apostrophe is Excel's mark that a cell is text ('45307, '2024-01-15,
     'E01000001, '0123): Excel shows the cell without it and never exports it, but some
@@ -193,17 +191,30 @@ def value_sql(column: str) -> str:
     identifier, so it is read past in every column of every format, as the NHS number's
     clean-up read it past first (round 11): a date was quarantined and a code blanked
     (and a reason quoting it garbled). Text after it is trimmed again (' 12 is 12)."""
-    # The ordinary value (printable ASCII at both ends, first '(' or after: not the
-    # apostrophe) as it is, by trimmed_sql's own test; the rest trimmed, then unmarked.
+    # The ordinary value (printable ASCII at both ends, first '(' or after: so not the
+    # apostrophe, not white space, not empty) is checked on the column itself; an empty
+    # one is NULL at once. Only the rest is trimmed and unmarked, and in lambdas over a
+    # one-element list so that each step is computed once: written out, the trimmed
+    # text is repeated in each branch and DuckDB computes each copy (no common
+    # subexpression is taken out of a CASE branch). Each source value goes through this
+    # once per row: a first version that trimmed every value before testing it cost
+    # a death file of 2.85 M rows about 8 CPU s more (BENCHMARKS.md, 2026-12-03 21:00).
     ordinary = (f"NOT ({column} < '(' OR {column} >= chr(127) OR "
                 f"NOT ({column}[-1] BETWEEN '!' AND '~'))")
-    trimmed = trimmed_sql(column)
-    rest = f"substr({trimmed}, 2)"
-    unmarked = (f"(CASE WHEN {ordinary} THEN {column} "
-                f"WHEN NOT starts_with({trimmed}, chr(39)) THEN {trimmed} "
+    rest = "substr(t, 2)"
+    unmarked = (f"nullif(CASE WHEN NOT starts_with(t, chr(39)) THEN t "
                 f"WHEN {rest} >= '!' AND {rest} < chr(127) THEN {rest} "
-                f"ELSE trim(trim({rest}), {_WHITE_SPACE_SQL}) END)")
-    text = f"nullif({unmarked}, '')"  # written thrice, computed once (DuckDB)
+                f"ELSE trim(trim({rest}), {_WHITE_SPACE_SQL}) END, '')")
+    odd = (f"list_transform([{trimmed_sql(column)}], lambda t: "
+           f"list_transform([{unmarked}], lambda x: {_no_value_check_sql('x')})[1])[1]")
+    return (f"(CASE WHEN {ordinary} THEN {_no_value_check_sql(column)} "
+            f"WHEN {column} = '' THEN NULL ELSE {odd} END)")
+
+
+def _no_value_check_sql(text: str) -> str:
+    """SQL: `text` (trimmed, not empty), or NULL when it is one of NO_VALUE_TEXTS in any
+    case. Only a short value starting with one of their first characters is lower-cased
+    (20 M values: about the CPU time of the four exact comparisons it replaced)."""
     words = ", ".join(f"'{w}'" for w in NO_VALUE_TEXTS)
     starts = ", ".join(str(c) for c in _NO_VALUE_STARTS)
     return (f"(CASE WHEN strlen({text}) <= {_NO_VALUE_LONGEST} AND ascii({text}) IN ({starts}) "

@@ -439,3 +439,28 @@ def test_a_file_refused_for_values_holding_an_apostrophe_says_its_reason_whole(t
         ingest_files(config, "deaths", [deaths], reporter=Reporter())
     assert ('the most common reason is "date_of_death is not a date (expected dd/mm/yyyy '
             'or yyyy-mm-dd)" (2 rows)') in str(refused.value)
+
+
+def test_value_sql_reads_every_value_as_its_python_twin_does():
+    """value_sql takes a fast path for the ordinary value and trims and unmarks only the
+    rest: on every combination of padding, Excel's apostrophe, a no-value word and a
+    first character on either side of the fast path's bound, it gives what the plain
+    Python reading (value_text: strip, one apostrophe off, strip, no-value words) gives."""
+    import itertools
+
+    import duckdb
+
+    from eolneeds import readers
+    pads = ["", " ", "\t", "\u00a0", " \r\n"]
+    marks = ["", "'", "''"]
+    cores = ["", "x", "45307", "E01000001 ", "N/A", "null", "-", "!a", "#1", "&", "(x)",
+             "'", " 12", "é", "a\u2028"]
+    texts = sorted({a + m + b + c + d for a, m, b, c, d in
+                    itertools.product(pads[:3], marks, pads, cores, pads[:2])})
+    with duckdb.connect() as con:
+        got = con.execute(
+            f"SELECT t, {readers.value_sql('t')} FROM (SELECT unnest($texts) AS t)",
+            {"texts": texts}).fetchall()
+    assert len(got) == len(texts) > 1000
+    wrong = [(t, v) for t, v in got if v != readers.value_text(t)]
+    assert not wrong, wrong[:5]
