@@ -87,6 +87,11 @@ STAGE_TABLE = "__eolneeds_stage"  # the file's rejected rows and their reasons
 ACTIONS_TABLE = "__eolneeds_actions"  # the file's field-level actions
 BAD_RAW_TABLE = "__eolneeds_bad_raw"  # the raw text of the rows marked bad
 ROW_MAP_TABLE = "__eolneeds_row_map"  # a reshaped table's rows -> the file's rows
+ROW_SEX = "__sex"  # a reshaped table's column of each row's sex (Nomis's tables per sex)
+# The rows of an episode file without an episode order (presets.unordered_episodes)
+# that do not give their spell's discharge date: (__row).
+DISCHARGED_TABLE = "__eolneeds_discharged"
+LATER_TABLE = "__eolneeds_later"  # their later episodes (_quarantine_same_spell)
 # The file's typed rows before they go into the dataset's table. DuckDB writes a large
 # INSERT straight to the database file, but deleting any row the transaction inserted
 # makes its COMMIT write every row again (16 M activity rows: 8 s), and so does
@@ -1425,7 +1430,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
 
     list_elements = {name for sources in plan.list_sources.values() for name in sources}
     ctes = []
-    joined = ["src.__row"] + (["src.__extra_fields"] if plan.extra_fields else []) + (
+    joined = ["src.__row"] + (["src.__heading"] if full else []) + (
+        ["src.__extra_fields"] if plan.extra_fields else []) + (
         ["src.__short_fields"] if plan.short_fields else []) + (
         ["src.__header_again"] if plan.header_again else []) + [
         f'src."{n}"' for n in row_sources]
@@ -1504,6 +1510,8 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
         src_cols.append(f"{plan.short_fields} AS __short_fields")
     if plan.header_again:
         src_cols.append(f"coalesce({plan.header_again}, false) AS __header_again")
+    if full:
+        src_cols.append(f"{_heading_sql(raw)} AS __heading")
     ctes.append(f"src AS (SELECT {', '.join(src_cols)} FROM {raw.table} WHERE NOT ({blank}))")
     ctes.append(f"j AS (SELECT {', '.join(joined)} FROM src {' '.join(joins)})")
 
@@ -1552,14 +1560,55 @@ def _select_sql(dataset: str, raw: readers.RawTable, plan: _Plan, *, full: bool)
     first_value = "(CASE " + " ".join(
         f"WHEN {name}_r IS NOT NULL THEN {name}_v" for name, _, _ in segments) + " END)" \
         if segments else "NULL"
+    # A heading inside the data fails a check as any row of one value would; it is
+    # named as what it is (a row that passes keeps '' whatever it looks like).
+    heading, why = f"({failed}) AND __heading IS NOT NULL", HEADING_WHY
     return head + (
         f"{spelt_all} AS __actions, "
         f"CASE WHEN {is_total} THEN {_say('row looks like a totals row (', '__totals_cell', ')')} "
+        f"WHEN {heading} THEN {_say(HEADING_REASON + ' (words in column ', '__heading', why)} "
         f"WHEN {failed} THEN {base_reason} ELSE '' END AS __reason, "
         f"CASE WHEN {is_total} OR NOT ({failed}) THEN NULL ELSE {first_column} END AS __column, "
         f"CASE WHEN {is_total} THEN __totals_cell WHEN {failed} THEN {first_value} END "
         f"AS __value FROM ({sql})"
     )
+
+
+# A row of one cell of words among the data rows: a sub-heading (a register grouped by
+# practice, "Practice: B81001 Riverside" in a merged cell across the table), a count
+# ("Patients: 4") or a note. Quarantined with this reason (rows read = loaded +
+# quarantined holds), never read as a person whose other fields are missing.
+HEADING_REASON = "heading row"
+HEADING_WHY = " and no other value: a heading or a note, not a record)"
+# Month names, which a date alone in a row has ('03-Jan-2025'): not words of a heading.
+_MONTH_WORDS = (r"\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
+                r"sept?(ember)?|oct(ober)?|nov(ember)?|dec(ember)?)\b")
+
+
+def _heading_sql(raw: readers.RawTable) -> str:
+    """SQL over the raw table (full pass only: rows already failing a check): the
+    header of the row's only cell with a value when that value has a word of three
+    letters or more that is not a month's name, else NULL. A row with any second value
+    (a patient whose NHS number is missing has a date, a place), a value in a column
+    nothing reads, one cell of digits or a date alone, or one holding a delimiter (a
+    record split on the wrong one) is no heading."""
+    positions = range(len(raw.headers)) if raw.loaded is None else raw.loaded
+    cells = raw.loaded_columns() + raw.extra_columns
+    headers = [raw.headers[i] for i in positions] + ["right of the last header"] * len(
+        raw.extra_columns)
+    values = [readers.value_sql(c) for c in cells]
+    filled = " + ".join(f"({v} IS NOT NULL)::INTEGER" for v in values)
+    lone = "coalesce(" + ", ".join(values) + ")"
+    which = "(CASE " + " ".join(f"WHEN {v} IS NOT NULL THEN {nz.sql_literal(h)}"
+                                for v, h in zip(values, headers, strict=True)) + " END)"
+    words = (f"regexp_matches(regexp_replace(lower({lone}), {nz.sql_literal(_MONTH_WORDS)}, "
+             "'', 'g'), '\\pL{3}')")
+    # A whole record in one cell (a line split on the wrong delimiter: 'P2;05/01/2023;
+    # 85;F') keeps its delimiter advice: a heading holds no ; | or tab, nor two commas.
+    split = f"regexp_matches({lone}, '[;|\\t]|,.*,')"
+    quiet = f"NOT coalesce({raw.unmapped_data}, false)" if raw.unmapped_data else "true"
+    return (f"(CASE WHEN {filled} = 1 AND {quiet} AND {words} AND NOT {split} "
+            f"THEN {which} END)")
 
 
 def _blank_row_sql(raw: readers.RawTable) -> str:
@@ -2008,6 +2057,10 @@ def _ingest_one(
             con.execute(f"UPDATE {ROWS_TABLE} SET source_row = -source_row WHERE "
                         f"source_row < 0 AND -source_row NOT IN (SELECT __row FROM "
                         f"{STAGE_TABLE})")
+        episodes = preset is not None and presets.unordered_episodes(
+            preset, raw.headers, mapping.columns.keys())
+        # Episodes that give their spell's discharge date, told apart by it.
+        discharges = episodes and _note_discharged(con, raw)
         # The file's text is no longer needed: dropped, its memory is free before the
         # rows are written (else DuckDB spills to disk).
         for table in (RAW_TABLE, BAD_RAW_TABLE, MARKED_TABLE):
@@ -2034,9 +2087,8 @@ def _ingest_one(
                 revised = _replace_revised_years(con, dataset, file_id, stored_name)
         # After the earlier loads are replaced: their rows are no duplicates.
         repeats, corrections, repeated_from = _quarantine_duplicates(
-            con, dataset, file_id, direct=direct, mapping=stored_mapping,
-            episodes=preset is not None and presets.unordered_episodes(
-                preset, raw.headers, mapping.columns.keys()))
+            con, dataset, file_id, direct=direct, mapping=stored_mapping, episodes=episodes,
+            discharges=discharges)
         counted = con.execute(f"SELECT count(*) FROM {STAGE_TABLE}").fetchone()
         rows_loaded = rows_read - int(counted[0])  # type: ignore[index]
         if not direct:
@@ -2097,7 +2149,8 @@ def _ingest_one(
         )
         # Dropped before COMMIT: committing a temporary table that the transaction
         # created and then deleted from copies every row of it again.
-        for table in (ROWS_TABLE, BAD_RAW_TABLE, STAGE_TABLE, ACTIONS_TABLE, MARKED_TABLE):
+        for table in (ROWS_TABLE, BAD_RAW_TABLE, STAGE_TABLE, ACTIONS_TABLE, MARKED_TABLE,
+                      DISCHARGED_TABLE):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         con.execute("COMMIT")
     except BaseException:
@@ -2107,7 +2160,8 @@ def _ingest_one(
         raise
     finally:
         for table in (STAGE_TABLE, ACTIONS_TABLE, BAD_RAW_TABLE, RAW_TABLE, ROW_MAP_TABLE,
-                      ROWS_TABLE, MARKED_TABLE, READ_BLOCKS_TABLE):
+                      ROWS_TABLE, MARKED_TABLE, READ_BLOCKS_TABLE, DISCHARGED_TABLE,
+                      LATER_TABLE):
             _quietly(con, f"DROP TABLE IF EXISTS {table}")
     result = FileResult(path, dataset, file_id, rows_read, rows_loaded, rows_read - rows_loaded)
     if rows_read == 0:
@@ -2365,9 +2419,17 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
     if mapping.sheet is not None:
         sheets = [s for s in sheets if s.name == mapping.sheet]
     chosen: list[tuple[readers.SheetLayout, str, str | None, int]] = []
+    nomis: list[tuple[readers.RawTable, str | None, str, str | None, int]] = []
     for sheet in sheets:
         layout = presets.ons_wide_layout(sheet.headers) if sheet.matched else None
         if layout is None:
+            continue
+        if layout == "ages" and _nomis(sheet.headers):
+            part = readers.read_into(con, path, table=f"{RAW_TABLE}_n{len(nomis)}",
+                                     file_format="xlsx", sheet=sheet.name,
+                                     header_row=sheet.header_row, plain_cells=True)
+            nomis.append(_nomis_part(con, path, part, sheet.titles, mapping, where,
+                                     reporter))
             continue
         sex = None
         if layout == "ages":
@@ -2381,6 +2443,8 @@ def _read_ons_population(con: duckdb.DuckDBPyConnection, path: Path, mapping: An
                               "'Mid-YYYY' in the sheet name or the title rows)",
                               f"add year = YYYY (the estimates' year) to {where}")
         chosen.append((sheet, layout, sex, year))
+    if nomis and not chosen:
+        return _ons_long_table(con, nomis)
     if not chosen:
         raise _no_ons_sheet(path, "an ONS population table by LSOA", "the ONS mid-year "
                             "estimates workbook by LSOA (F0..F90 and M0..M90, or a sheet per "
@@ -2423,6 +2487,9 @@ def _read_ons_population_csv(con: duckdb.DuckDBPyConnection, path: Path, fmt: st
             "F0..F90 and M0..M90, or 0..89 and 90+)",
             f"ingest the ONS workbook as published, or delete the preset line in {where} to "
             "read a long table (lsoa_code, year, sex, age_band, population)")
+    if layout == "ages" and _nomis(part.headers):
+        return _ons_long_table(con, [_nomis_part(con, path, part, _title_lines(path, part),
+                                                 mapping, where, reporter)])
     year = mapping.year or presets.ons_file_year(path.name)
     if year is None:
         raise input_error(path.name, "does not say the estimates' year (a CSV has no sheet "
@@ -2440,6 +2507,88 @@ def _read_ons_population_csv(con: duckdb.DuckDBPyConnection, path: Path, fmt: st
     return _ons_long_table(con, [(part, None, layout, sex, year)])
 
 
+def _nomis(headers: Sequence[str]) -> bool:
+    """The table is Nomis's download (its area column's name)."""
+    return any(presets.NOMIS_AREA.fullmatch(presets.header_key(h)) for h in headers)
+
+
+# Sex, in each of Nomis's spellings of it, as read; a persons (total) table is not read.
+_NOMIS_SEXES = {"male": "male", "males": "male", "m": "male", "female": "female",
+                "females": "female", "f": "female"}
+# A line of Nomis's: 'Sex        :' (a label padded to a colon) and its value.
+_NOMIS_LABEL = r"\s*([A-Za-z][A-Za-z ]*?)\s*:\s*"
+
+
+def _nomis_part(con: duckdb.DuckDBPyConnection, path: Path, part: readers.RawTable,
+                titles: list[str], mapping: Any, where: str, reporter: Reporter
+                ) -> tuple[readers.RawTable, str | None, str, str | None, int]:
+    """ONS population by LSOA and single year of age downloaded from Nomis (CSV, or a
+    sheet of a workbook; `titles`: the text of the lines above the header) as a part for
+    _ons_long_table, its rows' sex in ROW_SEX. The title lines name the data set, the
+    date ('Date :', '2022': the year, unless the mapping sets one) and, for a table of
+    one sex, the sex ('Sex :' or 'Gender :'); a download of both sexes is a table per
+    sex, each under its own 'Sex :' line and header, and footnotes close the file (or
+    the sex is a column). The lines that are not a table's rows -- labels, a header
+    again, footnotes, a persons table (males and females again) -- are not read, as
+    title rows are not; every row of a table of one sex is read and checked."""
+    labels = {m.group(1).lower(): m.group(2).strip() for line in titles
+              for m in [re.fullmatch(_NOMIS_LABEL + "(.*)", line)] if m}
+    dated = re.findall(r"(?:19|20)\d\d", labels.get("date", ""))
+    year = mapping.year or (int(dated[0]) if dated else presets.ons_file_year(path.name))
+    if year is None:
+        raise input_error(path.name, "does not say the estimates' year (no 'Date :' line "
+                          "above the table, and the file name holds no one year)",
+                          f"add year = YYYY (the estimates' year) to {where}")
+    first, code = part.column(part.headers[0]), part.column(
+        presets.ons_lsoa_header(part.headers) or part.headers[0])
+    label = f"regexp_extract({first}, '^{_NOMIS_LABEL}$', 1)"
+    sex_column = presets.find_any(presets.NOMIS_SEX_NAMES, part.headers)
+    above = next((labels[k] for k in ("sex", "gender") if k in labels), "")
+    said = (part.column(sex_column) if sex_column else
+            f"coalesce(last_value(CASE WHEN lower({label}) IN ('sex', 'gender') THEN "
+            f"trim({part.column(part.headers[1])}) END IGNORE NULLS) OVER (ORDER BY "
+            f"{part.row_expr} ROWS UNBOUNDED PRECEDING), {nz.sql_literal(above)})")
+    sexes = ", ".join(f"{nz.sql_literal(k)}: {nz.sql_literal(v)}"
+                      for k, v in _NOMIS_SEXES.items())
+    cells = [part.column(h) for h in part.headers[2:]]
+    # A table's row: not a label, not its header again, something beside the area.
+    is_row = (f"coalesce({label}, '') = '' AND {code} IS DISTINCT FROM "
+              f"{nz.sql_literal(presets.NOMIS_CODE)} AND NOT "
+              f"({' AND '.join(readers.blank_sql(c) for c in cells)})")
+    table = f"{part.table}_nomis"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * EXCLUDE (__said), "
+        f"MAP {{{sexes}}}[lower(trim(__said))] AS {ROW_SEX} FROM (SELECT *, "
+        f"{part.row_expr} AS __nomis_row, {said} AS __said, {is_row} AS __is_row "
+        f"FROM {part.table}) WHERE __is_row")
+    con.execute(f"DELETE FROM {table} WHERE {ROW_SEX} IS NULL")
+    con.execute(f"DROP TABLE {part.table}")
+    if not con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]:  # type: ignore[index]
+        raise input_error(path.name, "has no table of males or females (no 'Sex :' line "
+                          "naming Male or Female above a table, nor a Sex column)",
+                          "download the table from Nomis with sex (males and females) "
+                          "selected, or add the sex as a column")
+    rows = dataclasses.replace(part, table=table, row_expr="__nomis_row")
+    reporter.message(f"{path.name}: ons_population: Nomis download"
+                     + (f", sheet {part.sheet!r}" if part.sheet else "")
+                     + f", year {year}, Age 0 .. Aged 90+ by sex")
+    return rows, part.sheet, "ages", ROW_SEX, year
+
+
+def _title_lines(path: Path, part: readers.RawTable) -> list[str]:
+    """The lines of a CSV above its header row (`part` as read_into read it), their
+    values joined by spaces (as readers.SheetLayout.titles)."""
+    lines: list[str] = []
+    with path.open(encoding=part.encoding or "utf-8", errors="replace", newline="") as f:
+        for cells in csv.reader(f, delimiter=part.delimiter or ","):
+            if [c.strip() for c in cells[:len(part.headers)]] == part.headers:
+                return lines
+            lines.append(" ".join(c.strip() for c in cells if c.strip()))
+            if len(lines) > 100:
+                break
+    return []
+
+
 def _ons_long_table(con: duckdb.DuckDBPyConnection,
                     parts: list[tuple[readers.RawTable, str | None, str, str | None, int]]
                     ) -> readers.RawTable:
@@ -2448,9 +2597,12 @@ def _ons_long_table(con: duckdb.DuckDBPyConnection,
     selects: list[str] = []
     for i, (part, sheet_name, layout, sex, year) in enumerate(parts):
         table = part.table
-        lsoa = next(part.column(h) for h in part.headers
-                    if any(presets.header_key(h) == presets.header_key(n)
-                           for n in presets.ONS_LSOA_NAMES))
+        lsoa = part.column(presets.ons_lsoa_header(part.headers) or part.headers[0])
+        if presets.NOMIS_AREA.fullmatch(presets.header_key(
+                presets.ons_lsoa_header(part.headers) or "")):
+            # Nomis without mnemonic: 'E01011949 : Hartlepool 001A', the code first.
+            lsoa = (f"coalesce(nullif(regexp_extract({lsoa}, '^\\s*([EW]0[0-9]{{7}})\\s+:', "
+                    f"1), ''), {lsoa})")
         for band_no, (band_sex, band, headers) in enumerate(
                 presets.ons_band_columns(layout, part.headers, sex)):
             cells = [part.column(h) for h in headers]
@@ -2466,7 +2618,8 @@ def _ons_long_table(con: duckdb.DuckDBPyConnection,
             selects.append(
                 f"SELECT {i} AS __part, {part.row_expr} AS __src_row, {band_no} AS __band, "
                 f"{sheet_sql} AS __sheet, {lsoa} AS c0, '{year}' AS c1, "
-                f"'{band_sex}' AS c2, '{band}' AS c3, {population} AS c4 FROM {table}")
+                f"{band_sex if band_sex == ROW_SEX else repr(band_sex)} AS c2, "
+                f"'{band}' AS c3, {population} AS c4 FROM {table}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER "
         f"(ORDER BY __part, __src_row, __band) AS __row, * FROM ({' UNION ALL '.join(selects)})")
@@ -2778,7 +2931,8 @@ def _spelt_plan(con: duckdb.DuckDBPyConnection, plan: _Plan, rows: readers.RawTa
 
 
 def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id: int,
-                           *, direct: bool, mapping: str, episodes: bool = False
+                           *, direct: bool, mapping: str, episodes: bool = False,
+                           discharges: bool = False
                            ) -> tuple[int, int, list[tuple[str, int, int]]]:
     """Add the duplicates of a dataset with unique keys to STAGE_TABLE (see
     _duplicates_sql); a duplicate row's field-level actions go with it. `direct`: the
@@ -2797,7 +2951,8 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     the same feed (`mapping`; _quarantine_repeats).
     """
     if dataset == "activity":
-        _quarantine_same_spell(con, file_id, direct=direct, episodes=episodes)
+        _quarantine_same_spell(con, file_id, direct=direct, episodes=episodes,
+                               discharges=discharges)
     if dataset in REPEAT_KEYS:
         return _quarantine_repeats(con, dataset, file_id, direct=direct, mapping=mapping)
     if dataset not in UNIQUE_KEYS:
@@ -2843,8 +2998,28 @@ def _quarantine_duplicates(con: duckdb.DuckDBPyConnection, dataset: str, file_id
     return int(repeated[0]), int(repeated[1]), earlier
 
 
+def _note_discharged(con: duckdb.DuckDBPyConnection, raw: readers.RawTable) -> bool:
+    """Fill DISCHARGED_TABLE with the rows whose spell discharge date (DISDATE, SEM's
+    DischargeDate_FromHospitalProviderSpell) is not given, before the file's text is
+    dropped: a row's end date is its discharge date there and its episode's end
+    elsewhere (presets.spell_end_sql), and only a discharge date tells two spells of a
+    person begun on one day apart (_quarantine_same_spell). One scan of one column, for
+    these files only. False: the file has no discharge date column."""
+    header = presets.find_any(presets.DISCHARGE_DATE_NAMES, raw.headers)
+    if header is None:
+        return False
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {DISCHARGED_TABLE} (__row BIGINT)")
+    # The rows without one are noted (few: spells open at death, HES's earlier episodes).
+    value = readers.value_sql(raw.column(header))
+    con.execute(f"INSERT INTO {DISCHARGED_TABLE} SELECT {raw.row_expr} FROM {raw.table} "
+                f"WHERE {value} IS NULL OR regexp_full_match({value}, "
+                f"{nz.sql_literal(nz.NULL_DATES)})")
+    return True
+
+
 def _quarantine_same_spell(con: duckdb.DuckDBPyConnection, file_id: int, *,
-                           direct: bool, episodes: bool = False) -> None:
+                           direct: bool, episodes: bool = False,
+                           discharges: bool = False) -> None:
     """An admission whose spell identifier (spell_id) an earlier row of this file already
     admitted is the same spell sent twice: quarantined as a duplicate, so it counts once.
     Rows of the same person and day with other spell identifiers are other spells, and
@@ -2856,25 +3031,47 @@ def _quarantine_same_spell(con: duckdb.DuckDBPyConnection, file_id: int, *,
     carrying the spell's admission date and method: they load as 'other' with no
     admission method, as a later episode by EPIORDER does, so the spell is admitted once
     and its bed days run to its last episode's end (_spell_ends). There, rows with no
-    spell identifier of one person, day and admission type are taken as one spell too
-    (two spells begun the same day cannot be told from one spell's episodes)."""
+    spell identifier of one person, day and admission type are taken as one spell too,
+    unless they give two discharge dates or more (DISCHARGED_TABLE: a discharge and an
+    emergency readmission that day, a transfer): then one spell per discharge date,
+    admitted on its first row, and rows giving none are taken as episodes of one of
+    them. One discharge date among rows without one is one spell (HES writes DISDATE on
+    a spell's last episode only). Two spells begun and ended on the same days, or one
+    open at death and one discharged, cannot be told apart without a spell identifier
+    (README)."""
     this_file = (f"(SELECT * FROM activity WHERE source_file_id = {int(file_id)})" if direct
                  else f"(SELECT * FROM {ROWS_TABLE} WHERE source_row > 0)")
+    spell = "person_id, activity_type, start_date, spell_id"
+    discharged = "NULL"
+    if episodes and discharges:
+        discharged = (f"(CASE WHEN spell_id IS NULL AND source_row NOT IN (SELECT __row "
+                      f"FROM {DISCHARGED_TABLE}) THEN end_date END)")
+    # __split: the rows of one person, day and type give two discharge dates or more.
+    rows = (f"(SELECT *, coalesce(min(__discharged) OVER __s <> max(__discharged) OVER __s, "
+            f"false) AS __split FROM (SELECT *, {discharged} AS __discharged FROM "
+            f"{this_file}) WHERE {'true' if episodes else 'spell_id IS NOT NULL'} AND "
+            f"admission_method IS NOT NULL WINDOW __s AS (PARTITION BY {spell}))")
+    one = f"PARTITION BY {spell}, CASE WHEN __split THEN __discharged END"
     admissions = (f"(SELECT source_row, person_id, activity_type, start_date, spell_id, "
-                  f"row_number() OVER (PARTITION BY person_id, activity_type, start_date, "
-                  f"spell_id ORDER BY source_row) AS __k, min(source_row) OVER (PARTITION "
-                  f"BY person_id, activity_type, start_date, spell_id) AS __first "
-                  f"FROM {this_file} WHERE {'true' if episodes else 'spell_id IS NOT NULL'} "
-                  "AND admission_method IS NOT NULL)")
-    found = con.execute(f"SELECT count(*) FROM {admissions} WHERE __k > 1").fetchone()
-    if found == (0,):
-        return
+                  f"row_number() OVER ({one} ORDER BY source_row) AS __k, "
+                  f"min(source_row) OVER ({one}) AS __first, "
+                  f"__split AND __discharged IS NULL AS __episode FROM {rows})")
+    later = "(__k > 1 OR __episode)"
     if episodes:
+        # The later episodes found once (each row of the file is in the windows), then
+        # updated: not found again for the UPDATE.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {LATER_TABLE} AS SELECT source_row "
+                    f"FROM {admissions} WHERE {later}")
         table, rows = (("activity", f"source_file_id = {int(file_id)}") if direct
                        else (ROWS_TABLE, "source_row > 0"))
-        con.execute(f"UPDATE {table} SET activity_type = 'other', admission_method = NULL "
-                    f"WHERE {rows} AND source_row IN "
-                    f"(SELECT source_row FROM {admissions} WHERE __k > 1)")
+        if con.execute(f"SELECT count(*) FROM {LATER_TABLE}").fetchone() != (0,):
+            con.execute(f"UPDATE {table} SET activity_type = 'other', admission_method = "
+                        f"NULL WHERE {rows} AND source_row IN (SELECT source_row FROM "
+                        f"{LATER_TABLE})")
+        con.execute(f"DROP TABLE {LATER_TABLE}")
+        return
+    found = con.execute(f"SELECT count(*) FROM {admissions} WHERE {later}").fetchone()
+    if found == (0,):
         return
     con.execute(
         f"INSERT INTO {STAGE_TABLE} SELECT source_row, 'spell_id', NULL, "
@@ -3013,6 +3210,7 @@ _LIKELY_FIXES = (
     ("not yes or no", "add [recode.{column}] entries to {where}"),
     ("not male or female", "add [recode.{column}] entries to {where}"),
     ("totals row", "set header_row in {where}, or remove the totals rows"),
+    (HEADING_REASON, "set header_row in {where} to the row of the table's column names"),
 )
 
 
@@ -3031,11 +3229,16 @@ def _refuse_mostly_rejected(con: duckdb.DuckDBPyConnection, config: ProjectConfi
     # repeats the deaths already loaded): they never count towards refusing it (and are
     # found only afterwards).
     # Nor do CSDS contacts that did not take place (a clinic's DNAs are its data).
+    # Nor do headings among the data (a register grouped by practice), unless there is
+    # nothing else: a file of headings and faults only is refused as any other.
     faulty = (f"SELECT * FROM {STAGE_TABLE} WHERE NOT starts_with(__reason, 'duplicate ') "
               f"AND NOT starts_with(__reason, '{NOT_ATTENDED_REASON}') "
               f"AND NOT starts_with(__reason, '{NOT_GP_PRACTICE_REASON}')")
-    rows_rejected = int(con.execute(f"SELECT count(*) FROM ({faulty})").fetchone()[0])  # type: ignore[index]
-    if not rows_rejected or (rows_rejected < rows_read and rows_rejected <= share * rows_read):
+    rows_rejected, headings = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE starts_with(__reason, '{HEADING_REASON}')) "
+        f"FROM ({faulty})").fetchone()  # type: ignore[misc]
+    if not rows_rejected or (rows_rejected < rows_read
+                             and rows_rejected - headings <= share * rows_read):
         return
     # Reasons quote values between single quotes: group without them. A quoted value
     # runs to the quote before a space, ';', ',', ')' or the end, as it may hold quotes

@@ -271,9 +271,12 @@ def _withhold_words(result: Inspection) -> None:
         # The column's own words, and those of the masks already in its examples.
         own = {w.lower() for w in re.findall(r"[^\W\d_]{2,}",
                                              f"{column.name} {MASK} {POSTCODE_MASK}")}
+        # A recent date with its month in words ('03 Jan 2025', '14 Feb 2024 10:30':
+        # SystmOne's) is a number beside a word, a word no code has, but names no one.
         hidden = {v for v in (*column.examples, *column.distinct)
-                  if names_someone(v) or _old_date(v, old) or _scattered(v)
-                  or column.distinct.get(v, 0) < SHARED_BY and _unknown_words(v, own)}
+                  if _old_date(v, old) or not month_name_date(strip_time(v)) and (
+                      names_someone(v) or _scattered(v)
+                      or column.distinct.get(v, 0) < SHARED_BY and _unknown_words(v, own))}
         column.examples = list(dict.fromkeys(
             WITHHELD if e in hidden else e for e in column.examples))
         kept: dict[str, int] = {}

@@ -606,18 +606,52 @@ LOOKUP_VINTAGE = {"LSOA21CD": "2021", "LSOA11CD": "2011", "LSOA 2021 Code": "202
 # quarantined as not LSOA codes)
 ONS_LSOA_NAMES = ("LSOA 2021 Code", "LSOA 2011 Code", "LSOA Code", "LSOA21CD", "LSOA11CD",
                   "Area Codes")
+# The same estimates downloaded from Nomis (NM_2014_1, and NM_2010_1 before it): the area
+# as '2021 super output area - lower layer' (its name) beside 'mnemonic' (its code), or
+# without mnemonic as 'E01011949 : Hartlepool 001A'; ages 'Age 0', 'Aged 1' .. 'Aged 89',
+# 'Aged 90+' (or 'Age 90+'); the sex as a 'Sex :' / 'Gender :' line above each table
+# (a download of both sexes is two tables, one under the other), or as a column.
+NOMIS_AREA = re.compile(r"(?:19|20)\d\d super output area - lower layer")
+NOMIS_CODE = "mnemonic"
+NOMIS_SEX_NAMES = ("Sex", "Gender")
+_AGE_HEADER = re.compile(r"(?:aged? )?(\d{1,2})(\+| ?and over| years?(?: and over)?)?")
+
+
+def ons_age_key(header: str) -> str:
+    """A single-year-of-age header as the ONS workbook writes it: 'Aged 1', 'Age 0'
+    (Nomis) -> '1', '0'; 'Aged 90+' -> '90+'; anything else its header_key."""
+    key = header_key(header)
+    found = _AGE_HEADER.fullmatch(key)
+    if found is None:
+        return key
+    age, over = found.groups()
+    return f"{int(age)}+" if over and ("+" in over or "over" in over) else str(int(age))
+
+
+def ons_lsoa_header(headers: Sequence[str]) -> str | None:
+    """The header of an ONS table's LSOA column (Nomis's: mnemonic, else the area column
+    that writes the code before the name), or None."""
+    found = find_any(ONS_LSOA_NAMES, headers)
+    if found is not None:
+        return found
+    area = next((h for h in headers if NOMIS_AREA.fullmatch(header_key(h))), None)
+    if area is None:
+        return None
+    return find_header(NOMIS_CODE, headers) or area
 
 
 def ons_wide_layout(headers: Sequence[str]) -> str | None:
     """'sexes' (F0..F90 and M0..M90 in one sheet, mid-2022 on), 'ages' (one sheet per
-    sex, 0..89 and 90+, mid-2020 and before) or None: which ONS wide layout `headers` is.
+    sex, 0..89 and 90+, mid-2020 and before; Nomis's download) or None: which ONS wide
+    layout `headers` is.
     """
-    keys = {header_key(h) for h in headers}
-    if not any(header_key(n) in keys for n in ONS_LSOA_NAMES):
+    if ons_lsoa_header(headers) is None:
         return None
+    keys = {header_key(h) for h in headers}
     if all(f"{s}{a}" in keys for s in "fm" for a in range(91)):
         return "sexes"
-    if all(str(a) in keys for a in range(90)) and "90+" in keys:
+    ages = {ons_age_key(h) for h in headers}
+    if all(str(a) in ages for a in range(90)) and "90+" in ages:
         return "ages"
     return None
 
@@ -664,7 +698,7 @@ def ons_band_columns(layout: str, headers: Sequence[str],
     """(sex, age band, the headers summed into it) for every band of an ONS wide sheet:
     'sexes' has F0..F90 and M0..M90 (90 = 90 and over); 'ages' (one sex per sheet,
     `sex`) has 0..89 and 90+."""
-    keyed = {header_key(h): h for h in headers}
+    keyed = {(header_key(h) if layout == "sexes" else ons_age_key(h)): h for h in headers}
     out = []
     sexes = (("female", "f"), ("male", "m")) if layout == "sexes" else ((sex or "", ""),)
     for label, prefix in sexes:
