@@ -2597,9 +2597,9 @@ def _ons_long_table(con: duckdb.DuckDBPyConnection,
     selects: list[str] = []
     for i, (part, sheet_name, layout, sex, year) in enumerate(parts):
         table = part.table
-        lsoa = part.column(presets.ons_lsoa_header(part.headers) or part.headers[0])
-        if presets.NOMIS_AREA.fullmatch(presets.header_key(
-                presets.ons_lsoa_header(part.headers) or "")):
+        lsoa_header = presets.ons_lsoa_header(part.headers) or part.headers[0]
+        lsoa = part.column(lsoa_header)
+        if presets.NOMIS_AREA.fullmatch(presets.header_key(lsoa_header)):
             # Nomis without mnemonic: 'E01011949 : Hartlepool 001A', the code first.
             lsoa = (f"coalesce(nullif(regexp_extract({lsoa}, '^\\s*([EW]0[0-9]{{7}})\\s+:', "
                     f"1), ''), {lsoa})")
@@ -2618,7 +2618,7 @@ def _ons_long_table(con: duckdb.DuckDBPyConnection,
             selects.append(
                 f"SELECT {i} AS __part, {part.row_expr} AS __src_row, {band_no} AS __band, "
                 f"{sheet_sql} AS __sheet, {lsoa} AS c0, '{year}' AS c1, "
-                f"{band_sex if band_sex == ROW_SEX else repr(band_sex)} AS c2, "
+                f"{band_sex if band_sex == ROW_SEX else nz.sql_literal(band_sex)} AS c2, "
                 f"'{band}' AS c3, {population} AS c4 FROM {table}")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE __eolneeds_long AS SELECT row_number() OVER "
